@@ -1,0 +1,22 @@
+"""Territory Planner dashboard: routing only. Run with `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import shell
+
+
+def pages() -> list[st.Page]:
+    return [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+    ]
+
+
+def main() -> None:
+    shell.run(pages())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""One declarative settings table: name, default, help.
+
+Values come from (first wins) an explicit argument, an environment variable `PLANNER_<NAME>`,
+then the default here. Secrets never live here; they are read on the UI side only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT / "data"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("db", str(DATA_DIR / "planner.duckdb"), "Path of the DuckDB store (or PLANNER_DB)."),
+        Setting("demo_accounts", 5000, "Accounts in the embedded demo world."),
+        Setting("demo_reps", 12, "Reps in the embedded demo world."),
+        Setting("demo_seed", 7, "Seed of the embedded demo world."),
+        Setting("price_per_user", 600.0, "Default annual price per user (USD)."),
+        Setting("touches_per_year", 12, "Touches per account and year used by the workload estimate."),
+        Setting("meeting_hours", 1.0, "Hours per touch, travel excluded."),
+        Setting("travel_kmh", 60.0, "Average travel speed used to turn distance into hours."),
+        Setting("travel_share", 0.25, "Share of touches that are in person (the rest are remote)."),
+        Setting("reachable_km", 400.0, "Accounts farther than this from the owner's home count as not covered."),
+        Setting("capacity_hours", 1400.0, "Default yearly selling hours a rep can spend on accounts."),
+        Setting("lock_timeout_s", 120.0, "How long a writer waits for another writer to finish."),
+        Setting("max_upload_mb", 200, "Largest CRM file the importer accepts."),
+    ]
+}
+
+
+def get(name: str, override: Any = None) -> Any:
+    """Return a setting: the override if given, else PLANNER_<NAME>, else the default."""
+    if override is not None:
+        return override
+    setting = SETTINGS[name]
+    env = os.environ.get(f"PLANNER_{name.upper()}")
+    if env is None or env == "":
+        return setting.default
+    kind = type(setting.default)
+    return kind(env) if kind in (int, float) else env
+
+
+def db_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """Resolve the store path: `--db PATH`, else PLANNER_DB, else data/planner.duckdb."""
+    return Path(get("db", override)).expanduser().resolve()

@@ -1,0 +1,32 @@
+"""The store: every SQL string and every DuckDB call of the app lives in this package.
+
+`core` opens the file (snapshot reads, copy-on-write writes); `schema` owns tables and migrations;
+the other modules hold the queries of one area each and return DataFrames or plain values.
+"""
+
+from planner.store.core import (
+    fingerprint,
+    migrate,
+    query_df,
+    query_one,
+    quote_identifier,
+    read,
+    scalar,
+    write,
+)
+from planner.store.schema import SCHEMA_VERSION, get_meta, now, set_meta
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "fingerprint",
+    "get_meta",
+    "migrate",
+    "now",
+    "query_df",
+    "query_one",
+    "quote_identifier",
+    "read",
+    "scalar",
+    "set_meta",
+    "write",
+]

@@ -1,0 +1,103 @@
+"""Reading the store from pages: one read-only snapshot per render, results cached per store version.
+
+Pages never hold DuckDB open between reruns (the CLI must be able to write meanwhile); the cache
+key includes the store's fingerprint, so a swapped-in store refreshes every page at its next rerun.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import streamlit as st
+
+from planner import demo, settings, store
+from planner.errors import PlannerError
+
+T = TypeVar("T")
+_build_lock = threading.Lock()
+
+
+def db_path() -> Path:
+    return settings.db_path()
+
+
+class Snapshot:
+    """A lazily opened read-only connection, valid for one render of one page."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.key = store.fingerprint(path)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._ctx: Any = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._ctx = store.read(self.path)
+            self._con = self._ctx.__enter__()
+        return self._con
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = None
+            self._con = None
+
+
+@contextmanager
+def snapshot() -> Iterator[Snapshot]:
+    """Use around a page body: every cached read inside sees the same store version."""
+    snap = Snapshot(db_path())
+    try:
+        yield snap
+    finally:
+        snap.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=6 * 3600)
+def _cached_call(key: str, path: str, qualname: str, args: tuple[Any, ...], kwargs: tuple[Any, ...],
+                 _fn: Callable[..., Any], _snap: Snapshot) -> Any:  # fmt: skip
+    return _fn(_snap.con, *args, **dict(kwargs))
+
+
+def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T:
+    """Call `fn(con, *args, **kwargs)` once per store version and arguments; reuse the result."""
+    qualname = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), fn, snap)
+
+
+def ensure_store() -> None:
+    """On first launch (no store yet) build the demo world, with a progress bar."""
+    path = db_path()
+    if path.exists():
+        return
+    with _build_lock:
+        if path.exists():
+            return
+        box = st.empty()
+        with box.container():
+            st.info("First launch: building the demo store (a synthetic US B2B world) so you can explore at once.")
+            bar = st.progress(0.0, text="Starting")
+
+            def progress(fraction: float, message: str) -> None:
+                bar.progress(min(1.0, fraction), text=message)
+
+            demo.build_store(
+                path,
+                int(settings.get("demo_accounts")),
+                int(settings.get("demo_reps")),
+                int(settings.get("demo_seed")),
+                progress=progress,
+            )
+        box.empty()
+
+
+def show_error(exc: PlannerError) -> None:
+    """A user-fixable problem: one line, then stop the page."""
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
