@@ -1,0 +1,40 @@
+"""Shared fixtures: one small demo store built once per session and copied per test.
+
+The same seed function (planner.demo.build_world) builds the demo store, these fixtures and the
+benchmarks' worlds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from planner import demo
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"n_accounts": 600, "n_reps": 6, "seed": 3}
+
+
+@pytest.fixture(scope="session")
+def small_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "small.duckdb"
+    demo.build_store(path, **SMALL)
+    return path
+
+
+@pytest.fixture
+def small_store(small_store_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the small demo store (600 accounts, 6 reps, seed 3)."""
+    path = tmp_path / "store.duckdb"
+    shutil.copyfile(small_store_template, path)
+    return path
+
+
+@pytest.fixture
+def app_store(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The small store, made the app's store through PLANNER_DB (for AppTest)."""
+    monkeypatch.setenv("PLANNER_DB", str(small_store))
+    yield small_store

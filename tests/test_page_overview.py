@@ -1,0 +1,33 @@
+"""AppTest of the Overview page on a small known store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner import balance, store
+from tests.apptest import errors, page
+
+
+def test_overview_shows_store_figures(app_store: Path) -> None:
+    at = page("overview")
+    assert errors(at) == []
+    metrics = {m.label: m.value for m in at.metric}
+    with store.read(app_store) as con:
+        ov = balance.overview(con)
+    assert metrics["Accounts"] == f"{ov['kpis']['accounts']:,}" == "600"
+    assert metrics["Reps"] == "6"
+    assert metrics["Customers"] == f"{ov['kpis']['customers']:,}"
+    assert metrics["Potential max / mean"] == f"{ov['imbalance']['potential']['max_mean']:.2f}"
+    assert any("demo data" in str(i.value).lower() for i in at.info)
+
+
+def test_overview_scopes_kpis_to_sidebar_territory(app_store: Path) -> None:
+    at = page("overview")
+    at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        ov = balance.overview(con, rep_id="R001")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Accounts"] == f"{ov['kpis']['accounts']:,}"
+    assert ov["kpis"]["accounts"] < 600
+    assert at.query_params["rep"] in ("R001", ["R001"])
