@@ -62,8 +62,10 @@ if len(reps_only):
         go.Bar(
             x=reps_only["territory"],
             y=reps_only["potential"],
-            marker_color=["#d1495b" if v > 1.05 * mean else "#edae49" if v < 0.95 * mean else "#00798c"
-                          for v in reps_only["potential"]],  # fmt: skip
+            marker_color=[
+                "#d1495b" if v > 1.05 * mean else "#edae49" if v < 0.95 * mean else "#00798c"
+                for v in reps_only["potential"]
+            ],  # fmt: skip
             hovertemplate="%{x}<br>Potential $%{y:,.0f}<extra></extra>",
         )
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ INDUSTRIES = pd.DataFrame(
     columns=["industry", "share", "median_employees", "revenue_per_employee", "base_logit", "adoption"],
 )
 
+# fmt: off
 OPEN_STAGES = ["Qualification", "Discovery", "Proposal", "Negotiation"]
 FIRST = ["Ava", "Liam", "Maya", "Noah", "Priya", "Ethan", "Sofia", "Mateo", "Grace", "Omar", "Chloe", "Lucas",
          "Hannah", "Diego", "Zoe", "Isaac", "Leah", "Jamal", "Nora", "Kenji", "Ruby", "Elena", "Marcus", "Aisha"]
@@ -59,7 +60,8 @@ WORD_B = {
     "Energy": ["Energy", "Power", "Solar", "Resources", "Utilities", "Petroleum"],
     "Telecommunications": ["Telecom", "Wireless", "Communications", "Broadband", "Fiber", "Connect"],
 }
-SUFFIX = ["Inc", "LLC", "Corp", "Co", "", "", "Holdings", "Group"]  # fmt: skip
+SUFFIX = ["Inc", "LLC", "Corp", "Co", "", "", "Holdings", "Group"]
+# fmt: on
 
 TODAY = date(2026, 11, 1)
 PRICE_PER_USER = 600.0

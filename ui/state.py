@@ -31,7 +31,9 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
     return value
 
 
-def multiselect(label: str, options: Sequence[Any], *, param: str, key: str, container: Any = st, **kw: Any) -> list[Any]:
+def multiselect(
+    label: str, options: Sequence[Any], *, param: str, key: str, container: Any = st, **kw: Any
+) -> list[Any]:
     """A multiselect stored in the URL as a comma-separated list."""
     options = list(options)
     if key not in st.session_state:

@@ -12,10 +12,14 @@ from planner import demo, settings
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="build the demo world into the store", description=__doc__)
-    p.add_argument("--accounts", type=int, default=settings.get("demo_accounts"), metavar="N", help="accounts (default 5000)")
+    p.add_argument(
+        "--accounts", type=int, default=settings.get("demo_accounts"), metavar="N", help="accounts (default 5000)"
+    )
     p.add_argument("--reps", type=int, default=settings.get("demo_reps"), metavar="K", help="reps (default 12)")
     p.add_argument("--seed", type=int, default=settings.get("demo_seed"), metavar="S", help="random seed (default 7)")
-    p.add_argument("--deals-per-account", type=float, default=1.0, metavar="X", help="mean deals per account (default 1)")
+    p.add_argument(
+        "--deals-per-account", type=float, default=1.0, metavar="X", help="mean deals per account (default 1)"
+    )
     p.add_argument("--force", action="store_true", help="replace a store that holds imported data")
     p.add_argument("--json", action="store_true", help="print counts as JSON")
     p.set_defaults(func=run)

@@ -65,7 +65,8 @@ def replace_world(con: duckdb.DuckDBPyConnection, world: World, adoption: dict[s
     con.execute("INSERT INTO demo_truth SELECT account_id, p_true FROM _truth")
     con.unregister("_truth")
     con.execute(
-        "INSERT INTO assignments SELECT account_id, owner_rep_id, ?, 'demo' FROM accounts WHERE owner_rep_id IS NOT NULL",
+        "INSERT INTO assignments SELECT account_id, owner_rep_id, ?, 'demo' FROM accounts"
+        " WHERE owner_rep_id IS NOT NULL",
         [now()],
     )
     rows = [("*", 0.2, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
