@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -346,9 +346,7 @@ def current_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     if not _has_meta(con):
         if _table_count(con) == 0:
             return 0
-        raise StoreError(
-            f"{path} is a DuckDB file but not a Territory Planner store; pass --db with another path"
-        )
+        raise StoreError(f"{path} is a DuckDB file but not a Territory Planner store; pass --db with another path")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
@@ -385,4 +383,4 @@ def bump_write_id(con: duckdb.DuckDBPyConnection) -> None:
 
 def now() -> datetime:
     """Naive UTC now, the way timestamps are stored."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
