@@ -325,7 +325,13 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1]
+def _v_scores_similarity(con: duckdb.DuckDBPyConnection) -> None:
+    """Scores keep the similarity figures behind their reasons (targets page, plan rationale)."""
+    con.execute("ALTER TABLE scores ADD COLUMN IF NOT EXISTS similar_won BIGINT")
+    con.execute("ALTER TABLE scores ADD COLUMN IF NOT EXISTS nearest_won_km DOUBLE")
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection, _v_scores_similarity], None]] = [_v1]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
