@@ -331,7 +331,7 @@ def _v_scores_similarity(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE scores ADD COLUMN IF NOT EXISTS nearest_won_km DOUBLE")
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection, _v_scores_similarity], None]] = [_v1]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v_scores_similarity]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
