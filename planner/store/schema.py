@@ -331,7 +331,13 @@ def _v_scores_similarity(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE scores ADD COLUMN IF NOT EXISTS nearest_won_km DOUBLE")
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v_scores_similarity]
+def _v_plan_target_start(con: duckdb.DuckDBPyConnection) -> None:
+    """A plan target may carry the week its sequence starts (NULL: the planner staggers it)."""
+    con.execute("ALTER TABLE plan_targets ADD COLUMN IF NOT EXISTS start_week INTEGER")
+    con.execute("ALTER TABLE plan_steps ADD COLUMN IF NOT EXISTS hours DOUBLE")
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v_scores_similarity, _v_plan_target_start]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
