@@ -106,6 +106,7 @@ class Plan:
     offers: pd.DataFrame
     book: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    partners: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def saved(self) -> bool:
@@ -324,6 +325,15 @@ def save_catalogue(path: Path, scope: Scope, offers: pd.DataFrame | None, partne
             q.replace_offers(con, o)
         if p is not None:
             q.replace_partners(con, p)
+
+
+def partners_for_editing(plan: Plan) -> pd.DataFrame:
+    """The plan's partners with industries and states as comma-separated text (for an editor)."""
+    df = plan.partners.copy()
+    for col in ("industries", "states"):
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: ", ".join(_json_list(v)))
+    return df
 
 
 def valid_offers(offers: pd.DataFrame, on: date) -> pd.DataFrame:
@@ -724,6 +734,7 @@ def compose(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of_day, rules=r, source=source,
         targets=targets, steps=steps, needs=needs_df, load=load_df, kpis=kpis, gap=gap, actual=actual,
         offers=offers, book=spare.reset_index(drop=True), notes=notes,
+        partners=partners,
     )  # fmt: skip
 
 
@@ -955,6 +966,42 @@ def plan_vs_actual(
     return pd.DataFrame(rows, columns=cols)
 
 
+def offer_usage(plan: Plan) -> pd.DataFrame:
+    """How many targets get each offer (the chosen or suggested one)."""
+    t = plan.targets
+    if not len(t):
+        return pd.DataFrame(columns=["offer", "targets", "chosen_by_rep"])
+    chosen = t["offer_choice"].notna()
+    out = (
+        t.assign(chosen_by_rep=chosen)
+        .groupby("offer", dropna=False)
+        .agg(targets=("account_id", "size"), chosen_by_rep=("chosen_by_rep", "sum"))
+        .reset_index()
+        .sort_values(["targets", "offer"], ascending=[False, True])
+    )
+    return out.reset_index(drop=True)
+
+
+def needs_per_team(plan: Plan) -> dict[str, int]:
+    """Number of asks per team, teams in a fixed order."""
+    counts = plan.needs["team"].value_counts()
+    return {team: int(counts[team]) for team in TEAMS if team in counts.index}
+
+
+def actual_summary(plan: Plan) -> dict[str, Any]:
+    """Totals of plan vs actual: touched, met, opportunities, and what the decision points say."""
+    a = plan.actual
+    return {
+        "targets": len(a),
+        "touched": int(a["touched"].sum()),
+        "met": int(a["met"].sum()),
+        "opportunities": int(a["opportunity"].sum()),
+        "opportunity_amount": float(a["opportunity_amount"].sum()),
+        "nurture": int(a["nurture_decision"].str.startswith("move").sum()),
+        "drop": int(a["drop_decision"].str.startswith("drop").sum()),
+    }
+
+
 # ---- edits --------------------------------------------------------------------------------------
 
 
@@ -983,6 +1030,39 @@ def move_target(specs: Sequence[TargetSpec], account_id: str, position: int) -> 
     rest = [s for s in specs if s.account_id != account_id]
     rest.insert(min(max(1, position), len(rest) + 1) - 1, spec)
     return tuple(rest)
+
+
+def editor_table(plan: Plan) -> pd.DataFrame:
+    """The targets as the page's editable table: keep, position, offer (by name), start week and
+    rationale are editable; the hidden columns let `specs_from_table` tell edits from suggestions."""
+    t = plan.targets
+    return pd.DataFrame(
+        {
+            "keep": True,
+            "position": t["position"].astype(int),
+            "name": t["name"],
+            "industry": t["industry"],
+            "tier": t["tier"],
+            "est_users": t["est_users"],
+            "price_per_user": t["price_per_user"],
+            "propensity": t["propensity"],
+            "expected_value": t["expected_value"],
+            "offer": t["offer"],
+            "start_week": t["start_week"].astype(int),
+            "rationale": t["rationale"],
+            "status": t["status"],
+            "account_id": t["account_id"],
+            "suggested_offer_id": t["suggested_offer_id"],
+            "start_week_choice": t["start_week_choice"],
+            "_auto_start_week": [
+                None if not _missing(c) else int(w)
+                for c, w in zip(t["start_week_choice"], t["start_week"], strict=True)
+            ],
+            "_auto_rationale": [
+                r if _missing(c) else None for c, r in zip(t["rationale_choice"], t["rationale"], strict=True)
+            ],
+        }
+    )
 
 
 def specs_from_table(table: pd.DataFrame, offers: pd.DataFrame | None = None) -> tuple[TargetSpec, ...]:

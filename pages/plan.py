@@ -1,0 +1,430 @@
+"""Territory plan: a rep's targets with rationale, offers, asks of other teams, a dated
+multi-channel sequence, weekly load against capacity, KPI alignment with quota, plan vs actual."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import plan, plan_export  # noqa: E402
+from planner.errors import PlannerError  # noqa: E402
+from ui import data, fmt, sidebar, state  # noqa: E402
+
+CHANNEL_COLORS = {
+    "email": "#00798c",
+    "phone": "#d1495b",
+    "social": "#edae49",
+    "event": "#66a182",
+    "decision": "#2e4057",
+}
+RULE_KEYS = [
+    "n_targets", "coverage_target", "meetings_per_week_target", "meeting_rate", "plan_share", "max_stagger_weeks",
+    "tier1_share", "tier2_share", "abm_tiers", "abm_lead_days", "partner_intro", "partner_intro_day", "sdr_warmup",
+    "sdr_cold_days", "sdr_lead_days", "trial_min_intent", "discount_with_open_deal",
+]  # fmt: skip
+
+st.title("Territory plan")
+rep_id = sidebar.selected_rep()
+if rep_id is None:
+    st.info(
+        "Pick a rep under **Territory** in the sidebar: a plan is one rep's working document for a period.",
+        icon=":material/person_search:",
+    )
+    st.stop()
+scope = sidebar.scope()
+
+# ---- period: start and weeks live in the URL ---------------------------------------------------
+try:
+    with data.snapshot() as snap:
+        default_start = data.cached(plan.default_start, snap, rep_id)
+        saved = data.cached(plan.saved_plans, snap, scope, rep_id)
+except PlannerError as exc:
+    data.show_error(exc)
+
+if "plan_start" not in st.session_state or st.session_state.get("_plan_rep") != rep_id:
+    try:
+        st.session_state["plan_start"] = plan.parse_start(st.query_params.get("start")) or default_start
+    except PlannerError:
+        st.session_state["plan_start"] = default_start
+c1, c2, c3 = st.columns([1, 1, 2])
+start: date = c1.date_input("Plan start", key="plan_start", help="The first Monday of the plan's period.")
+state.set_param("start", None if start == default_start else start.isoformat())
+weeks = int(
+    state.number(
+        "Cadence (weeks)",
+        param="weeks",
+        key="plan_weeks",
+        default=6,
+        container=c2,
+        min_value=1,
+        max_value=plan.MAX_WEEKS,
+        step=1,
+        help="Length of each account's sequence; decision points at half and end.",
+    )  # fmt: skip
+)
+if len(saved):
+    labels = {
+        row.period_start: f"{row.period_start} · {row.weeks} weeks · {row.targets} targets"
+        for row in saved.itertuples()
+    }
+    c3.caption("Saved plans of this rep")
+    c3.pills(
+        "Saved plans", list(labels), format_func=lambda d: labels[d], key="plan_saved_pick",
+        label_visibility="collapsed", on_change=lambda: st.session_state.update(
+            plan_start=st.session_state["plan_saved_pick"] or st.session_state["plan_start"]
+        ),
+    )  # fmt: skip
+else:
+    c3.caption("No saved plan yet for this rep: below is a draft from their ranked accounts.")
+
+# ---- the working copy: reset when rep, start or weeks change ----------------------------------
+try:
+    with data.snapshot() as snap:
+        base = data.cached(plan.load, snap, scope, rep_id, start, weeks)
+except PlannerError as exc:
+    data.show_error(exc)
+
+ctx = (rep_id, start.isoformat(), weeks, base.plan_id)
+if st.session_state.get("_plan_ctx") != ctx:
+    st.session_state["_plan_ctx"] = ctx
+    st.session_state["_plan_rep"] = rep_id
+    st.session_state["plan_specs"] = base.specs()
+    st.session_state["plan_editor_ver"] = st.session_state.get("plan_editor_ver", 0) + 1
+    for name in RULE_KEYS:
+        value = base.rules[name]
+        st.session_state[f"plan_rule_{name}"] = (
+            ",".join(str(v) for v in value) if name == "abm_tiers" else value
+        )  # fmt: skip
+
+with st.expander("Rules: targets, tiers, collaboration, offers, capacity and company targets", icon=":material/tune:"):
+    r1, r2, r3, r4 = st.columns(4)
+    r1.number_input("Targets in a fresh plan", 0, 200, step=1, key="plan_rule_n_targets")
+    r1.number_input("Coverage target (EV / quota)", 0.0, 10.0, step=0.1, key="plan_rule_coverage_target")
+    r1.number_input("Meetings per week target", 0.0, 50.0, step=0.5, key="plan_rule_meetings_per_week_target")
+    r1.number_input("Meeting rate per target", 0.0, 1.0, step=0.05, key="plan_rule_meeting_rate")
+    r2.number_input("Tier 1 share of the book", 0.0, 1.0, step=0.05, key="plan_rule_tier1_share")
+    r2.number_input("Tier 2 share of the book", 0.0, 1.0, step=0.05, key="plan_rule_tier2_share")
+    r2.text_input("ABM campaign for tiers", key="plan_rule_abm_tiers", help="Comma-separated tiers, e.g. 1 or 1,2.")
+    r2.number_input("ABM live days before first touch", 0, 90, step=1, key="plan_rule_abm_lead_days")
+    r3.checkbox("Partner introduction when a partner covers industry or state", key="plan_rule_partner_intro")
+    r3.number_input("Partner intro, days after first touch", 0, 60, step=1, key="plan_rule_partner_intro_day")
+    r3.selectbox("BDR/SDR warm-up", ["cold", "all", "never"], key="plan_rule_sdr_warmup")
+    r3.number_input("Cold = no activity for days", 0, 730, step=10, key="plan_rule_sdr_cold_days")
+    r3.number_input("Warm-up days before first touch", 0, 60, step=1, key="plan_rule_sdr_lead_days")
+    r4.number_input("Share of selling hours for the plan", 0.05, 1.0, step=0.05, key="plan_rule_plan_share")
+    r4.number_input("Max weeks to stagger starts", 0, 12, step=1, key="plan_rule_max_stagger_weeks")
+    r4.number_input("Free trial from intent", 0, 100, step=5, key="plan_rule_trial_min_intent")
+    r4.checkbox("Discount where a deal is open", key="plan_rule_discount_with_open_deal")
+
+rules = dict(base.rules)
+for name in RULE_KEYS:
+    rules[name] = st.session_state[f"plan_rule_{name}"]
+rules["abm_tiers"] = [int(t) for t in str(rules["abm_tiers"]).replace(" ", "").split(",") if t.isdigit()]
+
+try:
+    with data.snapshot() as snap:
+        p = data.cached(
+            plan.compose, snap, scope, rep_id, start, weeks, tuple(st.session_state["plan_specs"]),
+            plan.rules_json(rules), plan_id=base.plan_id,
+        )  # fmt: skip
+except PlannerError as exc:
+    data.show_error(exc)
+
+status = f"saved plan #{p.plan_id}" if p.saved else "draft, not saved yet"
+st.caption(
+    f"**{p.rep['name']}** · {p.start} to {p.end} · {p.weeks}-week cadence · {status} · data as of {p.as_of}  \n"
+    f"Ranking: {p.source}"
+)
+for note in p.notes:
+    st.warning(note, icon=":material/info:")
+
+# ---- KPI alignment ----------------------------------------------------------------------------
+k = p.kpis
+m = st.columns(6)
+m[0].metric("Targets", f"{k['targets']:,}", help=", ".join(f"{t}: {n}" for t, n in k["tiers"].items()))
+m[1].metric("Potential", fmt.money(k["potential"]), help=f"{k['est_users']:,.0f} estimated users x price per user.")
+m[2].metric("Expected value", fmt.money(k["expected_value"]), help="Sum of propensity x potential.")
+m[3].metric(
+    "Pipeline coverage",
+    fmt.pct(k["coverage"]),
+    delta=f"{k['coverage'] - k['coverage_target']:+.0%} vs target" if k["quota"] else None,
+    help=f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}.",
+)
+m[4].metric(
+    "Meetings / week",
+    f"{k['meetings_per_week']:.1f}",
+    delta=f"{k['meetings_per_week'] - k['meetings_per_week_target']:+.1f} vs target",
+    help=f"{k['expected_meetings']:.1f} expected meetings over {p.weeks} weeks.",
+)
+m[5].metric(
+    "Peak hours / week",
+    f"{k['peak_hours']:.1f}",
+    delta=f"capacity {k['capacity_per_week']:.1f}",
+    delta_color="off",
+    help="Hours of plan touches in the busiest week against the rep's weekly capacity for the plan.",
+)
+st.caption(
+    "Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items())
+    + f" · company quota {fmt.money(k['team_quota'])}, this plan's expected value is "
+    f"{fmt.pct(k['share_of_team_quota'], 1)} of it"
+)  # fmt: skip
+for w in k["warnings"]:
+    st.warning(w, icon=":material/warning:")
+if len(p.gap):
+    st.markdown(f"**Accounts that would close the {fmt.money(k['gap'])} gap** (best expected value first):")
+    st.dataframe(
+        p.gap[["name", "industry", "state", "tier", "propensity", "expected_value", "cumulative"]],
+        hide_index=True,
+        width="stretch",
+        key="plan_gap_table",
+        column_config={
+            "name": "Account",
+            "propensity": st.column_config.NumberColumn("Propensity", format="percent"),
+            "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+            "cumulative": st.column_config.NumberColumn("Cumulative", format="dollar"),
+        },
+    )
+    if st.button(f"Add these {len(p.gap)} accounts to the plan", key="plan_add_gap", icon=":material/add:"):
+        specs = tuple(st.session_state["plan_specs"])
+        for account_id in p.gap["account_id"]:
+            specs = plan.add_target(specs, str(account_id))
+        st.session_state["plan_specs"] = specs
+        st.session_state["plan_editor_ver"] += 1
+        st.rerun()
+
+# ---- targets: the editable table ------------------------------------------------------------------
+st.subheader("Targets")
+st.caption(
+    "Untick **keep** to remove, change **#** to reorder, pick another **offer**, set the **start week**, "
+    "or rewrite the **rationale**; the sequence, asks and KPIs follow at once. Save to keep the plan."
+)
+table = plan.editor_table(p)
+offer_names = list(p.offers.loc[p.offers["active"].fillna(True).astype(bool), "name"])
+edited = st.data_editor(
+    table,
+    key=f"plan_targets_{st.session_state['plan_editor_ver']}",
+    hide_index=True,
+    width="stretch",
+    column_order=[
+        "keep",
+        "position",
+        "name",
+        "industry",
+        "tier",
+        "est_users",
+        "price_per_user",
+        "propensity",
+        "expected_value",
+        "offer",
+        "start_week",
+        "rationale",
+    ],  # fmt: skip
+    disabled=["name", "industry", "tier", "est_users", "price_per_user", "propensity", "expected_value"],
+    column_config={
+        "keep": st.column_config.CheckboxColumn("Keep", width="small"),
+        "position": st.column_config.NumberColumn("#", min_value=1, step=1, width="small"),
+        "name": "Account",
+        "tier": st.column_config.NumberColumn("Tier", width="small"),
+        "est_users": st.column_config.NumberColumn("Est. users", format="%d"),
+        "price_per_user": st.column_config.NumberColumn("Price / user", format="dollar"),
+        "propensity": st.column_config.NumberColumn("Propensity", format="percent"),
+        "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+        "offer": st.column_config.SelectboxColumn("Offer", options=offer_names, width="medium"),
+        "start_week": st.column_config.NumberColumn("Start week", min_value=1, max_value=52, step=1, width="small"),
+        "rationale": st.column_config.TextColumn("Why this account", width="large"),
+    },
+)
+try:
+    new_specs = plan.specs_from_table(edited, p.offers)
+except PlannerError as exc:
+    st.error(str(exc), icon=":material/error:")
+    new_specs = tuple(st.session_state["plan_specs"])
+if new_specs != tuple(st.session_state["plan_specs"]):
+    st.session_state["plan_specs"] = new_specs
+    st.session_state["plan_editor_ver"] += 1
+    st.rerun()
+
+a1, a2, a3, a4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+book = p.book
+book_labels = {
+    row.account_id: f"#{row.book_rank} {row.name} · tier {row.tier} · {fmt.money(row.expected_value)}"
+    for row in book.head(500).itertuples()
+}
+pick = a1.selectbox(
+    "Add an account from the rep's ranked book",
+    list(book_labels),
+    format_func=lambda a: book_labels[a],
+    index=None,
+    placeholder="Best-ranked accounts not in the plan",
+    key="plan_add_pick",
+)
+if a2.button("Add", key="plan_add", disabled=pick is None, icon=":material/add:"):
+    st.session_state["plan_specs"] = plan.add_target(st.session_state["plan_specs"], str(pick))
+    st.session_state["plan_editor_ver"] += 1
+    st.rerun()
+if a3.button("Reset to ranking", key="plan_reset", help="Start again from the top of the ranked book."):
+    st.session_state["plan_specs"] = plan.draft_specs(pd.concat([p.targets, book]).sort_values("book_rank"),
+                                                      int(rules["n_targets"]))  # fmt: skip
+    st.session_state["plan_editor_ver"] += 1
+    st.rerun()
+if a4.button("Save plan", key="plan_save", type="primary", icon=":material/save:"):
+    try:
+        plan_id = plan.save(data.db_path(), scope, p)
+    except PlannerError as exc:
+        data.show_error(exc)
+    st.toast(f"Saved plan #{plan_id}", icon=":material/check:")
+    st.rerun()
+
+# ---- offers and collaboration --------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Offers")
+    st.dataframe(plan.offer_usage(p), hide_index=True, width="stretch", key="plan_offer_use")
+    with st.expander("Offer catalogue", icon=":material/redeem:"):
+        st.caption("Kinds: event, case_study (matched to an industry), trial, discount (set valid_until).")
+        offers_edit = st.data_editor(
+            p.offers,
+            key="plan_offers_editor",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            disabled=scope.is_rep,
+            column_config={
+                "kind": st.column_config.SelectboxColumn("kind", options=list(plan.OFFER_KINDS)),
+                "valid_until": st.column_config.DateColumn("valid_until"),
+            },
+        )
+        if not scope.is_rep and st.button("Save catalogue", key="plan_offers_save"):
+            try:
+                plan.save_catalogue(data.db_path(), scope, offers_edit, None)
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.rerun()
+with right:
+    st.subheader("Asks of other teams")
+    if len(p.needs):
+        counts = plan.needs_per_team(p)
+        st.caption(" · ".join(f"{team}: **{n}**" for team, n in counts.items()))
+        tabs = st.tabs(list(counts))
+        for tab, team in zip(tabs, counts, strict=True):
+            with tab:
+                st.dataframe(
+                    p.needs.loc[p.needs["team"] == team, ["due", "account_name", "ask", "rule"]],
+                    hide_index=True,
+                    width="stretch",
+                    key=f"plan_needs_{team}",
+                    column_config={"due": st.column_config.DateColumn("Due"), "account_name": "Account"},
+                )
+    else:
+        st.caption("The rules ask nothing of other teams for these targets.")
+    with st.expander("Partners", icon=":material/handshake:"):
+        partners_edit = st.data_editor(
+            plan.partners_for_editing(p),
+            key="plan_partners_editor",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            disabled=scope.is_rep,
+        )
+        st.caption("Industries and states as comma-separated lists; a partner covering either is asked for intros.")
+        if not scope.is_rep and st.button("Save partners", key="plan_partners_save"):
+            try:
+                plan.save_catalogue(data.db_path(), scope, None, partners_edit)
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.rerun()
+
+# ---- the sequence ----------------------------------------------------------------------------------
+st.subheader("Engagement sequence")
+steps = p.steps.copy()
+if len(steps):
+    steps["start"] = pd.to_datetime(steps["step_date"])
+    steps["finish"] = steps["start"] + pd.Timedelta(hours=20)
+    steps["account"] = steps["position"].astype(str) + ". " + steps["account_name"]
+    fig = px.timeline(
+        steps,
+        x_start="start",
+        x_end="finish",
+        y="account",
+        color="channel",
+        color_discrete_map=CHANNEL_COLORS,
+        hover_data={"action": True, "step_date": True, "start": False, "finish": False, "account": False},
+        category_orders={"account": list(dict.fromkeys(steps.sort_values("position")["account"]))},
+    )
+    fig.update_yaxes(autorange="reversed", title=None)
+    fig.update_layout(
+        height=max(320, 26 * len(p.targets) + 120), margin={"t": 30, "b": 10, "l": 10, "r": 10},
+        legend_title_text="Channel", title="Every touch and decision point",
+    )  # fmt: skip
+    today = pd.Timestamp(p.as_of)
+    fig.add_vline(x=today.timestamp() * 1000, line_dash="dot", line_color="#888")
+    st.plotly_chart(fig, width="stretch", key="plan_timeline")
+
+    load = p.load
+    bar = go.Figure(
+        go.Bar(
+            x=[f"W{w} ({d:%b %d})" for w, d in zip(load["week"], load["week_start"], strict=True)],
+            y=load["hours"],
+            marker_color=["#d1495b" if o else "#00798c" for o in load["overloaded"]],
+            customdata=load["touches"],
+            hovertemplate="%{x}<br>%{y:.1f} h, %{customdata} touches<extra></extra>",
+        )
+    )
+    bar.add_hline(y=k["capacity_per_week"], line_dash="dash", annotation_text="capacity", line_color="#2e4057")
+    bar.update_layout(
+        title="Weekly load against capacity (red: overloaded)", yaxis_title="Hours", height=320,
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+    )  # fmt: skip
+    st.plotly_chart(bar, width="stretch", key="plan_load_chart")
+    with st.expander("All steps", icon=":material/list:"):
+        st.dataframe(plan_export.steps_table(p), hide_index=True, width="stretch", key="plan_steps_table")
+else:
+    st.caption("No targets, no sequence: add accounts above.")
+
+# ---- plan vs actual --------------------------------------------------------------------------------
+st.subheader("Plan vs actual")
+if p.start > p.as_of:
+    st.caption(
+        f"The plan starts after the data's as-of date ({p.as_of}): nothing to compare yet. "
+        "Pick an earlier start to see how the targets did."
+    )
+else:
+    s = plan.actual_summary(p)
+    c = st.columns(5)
+    c[0].metric("Touched", f"{s['touched']} / {s['targets']}", help=f"Since {p.start}, to {p.as_of}.")
+    c[1].metric("Met", f"{s['met']}", help="A meeting was held.")
+    c[2].metric("Opportunities", f"{s['opportunities']}", help=fmt.money(s["opportunity_amount"]))
+    c[3].metric("To nurture", f"{s['nurture']}", help="No reply by the first decision point.")
+    c[4].metric("To drop", f"{s['drop']}", help="No meeting by the last decision point.")
+st.dataframe(
+    plan_export.actual_table(p),
+    hide_index=True,
+    width="stretch",
+    key="plan_actual_table",
+    column_config={"Opportunity amount": st.column_config.NumberColumn(format="dollar")},
+)
+
+# ---- downloads and the printable view --------------------------------------------------------------
+st.subheader("Export")
+stem = f"plan-{p.rep['rep_id']}-{p.start.isoformat()}"
+d = st.columns(5)
+d[0].download_button("Markdown", plan_export.to_markdown(p), f"{stem}.md", "text/markdown", key="plan_dl_md")
+d[1].download_button(
+    "Excel", plan_export.to_excel(p), f"{stem}.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="plan_dl_xlsx",
+)  # fmt: skip
+d[2].download_button("Calendar (.ics)", plan_export.to_ics(p), f"{stem}.ics", "text/calendar", key="plan_dl_ics")
+d[3].download_button(
+    "Salesloft / Outreach CSV", plan_export.to_engagement_csv(p), f"{stem}-steps.csv", "text/csv", key="plan_dl_csv"
+)
+d[4].download_button("Printable HTML", plan_export.to_html(p), f"{stem}.html", "text/html", key="plan_dl_html")
+if st.toggle("Printable view", key="plan_print"):
+    st.html(plan_export.to_html(p))
