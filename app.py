@@ -12,6 +12,7 @@ def pages() -> list[st.Page]:
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/plan.py", title="Territory plan", icon=":material/event_note:", url_path="plan"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"),
     ]
 
 

@@ -36,3 +36,19 @@ class Scope:
 
 
 EVERYONE = Scope()
+
+
+def require_role(scope: Scope, *roles: str) -> None:
+    """Raise Forbidden unless the caller has one of `roles` (call it first in every write).
+
+    Imports, committing scenarios and managing roles are admin-only: `require_role(scope, "admin")`;
+    making a scenario is `require_role(scope, "admin", "leader")`.
+    """
+    from planner.errors import Forbidden
+
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise ValueError(f"require_role needs roles among {', '.join(ROLES)}, got {roles!r}")
+    if scope.role not in roles:
+        needed = " or ".join(roles)
+        raise Forbidden(f"this needs the {needed} role; {scope.user} is signed in as {scope.role} (ask an admin)")

@@ -22,8 +22,9 @@ def run(pages: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
     st.set_page_config(page_title="Territory Planner", page_icon=":material/map:", layout="wide")
     nav = st.navigation(list(pages))
-    from ui import data, sidebar
+    from ui import auth, data, sidebar
 
+    auth.sign_in()  # stops the run here with a sign-in or no-access page when the caller may not see data
     try:
         data.ensure_store()
     except PlannerError as exc:
@@ -34,6 +35,7 @@ def run(pages: Sequence[Any]) -> None:
         nav.run()
     finally:
         _local.routed = False
+        sidebar.finish()
 
 
 def ensure_routed() -> None:

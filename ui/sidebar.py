@@ -1,6 +1,10 @@
-"""The sidebar every page shares: which territory is in view, and how fresh the data is."""
+"""The sidebar every page shares: which territory is in view, how fresh the data is, a link to
+this view, and who is signed in."""
 
 from __future__ import annotations
+
+import threading
+from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -8,33 +12,88 @@ import streamlit as st
 from planner.errors import PlannerError
 from planner.scope import Scope
 from planner.store import world
-from ui import data, state
+from ui import auth, data, state
 
 ALL = "__all__"
+_local = threading.local()
 
 
 def scope() -> Scope:
-    """Who is using the app. Local single-user mode is an admin; sign-in narrows it."""
-    return st.session_state.get("_scope") or Scope(role="admin", user="local")
+    """Who is using the app (set by ui.auth.sign_in): local mode is an admin; sign-in narrows it."""
+    return auth.current()
 
 
 def selected_rep() -> str | None:
-    """The rep_id chosen in the sidebar, or None for all territories."""
+    """The rep_id chosen in the sidebar, or None for all territories (a rep always gets their own)."""
+    who = scope()
+    if who.is_rep:
+        return who.rep_id
     value = st.session_state.get("sb_rep", ALL)
     return None if value in (None, ALL) else str(value)
 
 
+def current_link() -> str:
+    """The full address of this view: the page's URL plus every query parameter."""
+    try:
+        base = st.context.url or ""
+    except Exception:  # no browser context (bare run)
+        base = ""
+    if base and not urlsplit(base).path:
+        base += "/"
+    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+    query = urlencode(pairs)
+    return f"{base}?{query}" if query else (base or "?")
+
+
+def finish() -> None:
+    """After the page ran (its widgets have written the URL): fill in the link to this view."""
+    slot = getattr(_local, "link_slot", None)
+    _local.link_slot = None
+    if slot is None:
+        return
+    with slot:
+        st.caption("Link to this view (copy it with the button at its right)", help=_LINK_HELP)
+        st.code(current_link(), language=None, wrap_lines=True)
+
+
+_LINK_HELP = (
+    "The address holds the page, the territory and the page's filters: whoever opens it sees this view, "
+    "limited to what their own role allows."
+)
+
+
+def _refuse_foreign_rep(who: Scope) -> None:
+    """A rep's link or edited URL naming another territory is ignored, and the sidebar says so."""
+    wanted = st.query_params.get("rep")
+    if who.is_rep and wanted not in (None, "", who.rep_id):
+        st.sidebar.warning(
+            f"This link asked for territory {auth.md_text(wanted, 40)}; you can only see your own, so it shows yours.",
+            icon=":material/lock:",
+        )
+        state.set_param("rep", None)
+
+
 def render() -> None:
+    _local.link_slot = None
+    try:
+        _render_territory()
+    finally:
+        auth.render_account(st.sidebar)
+
+
+def _render_territory() -> None:
+    who = scope()
+    _refuse_foreign_rep(who)
     try:
         with data.snapshot() as snap:
-            reps = data.cached(world.rep_options, snap, scope())
+            reps = data.cached(world.rep_options, snap, who)
             fresh = data.cached(world.freshness, snap)
             counts = data.cached(world.counts, snap)
     except PlannerError as exc:
         st.sidebar.error(str(exc))
         return
     names = dict(zip(reps["rep_id"], reps["name"], strict=True))
-    options = ([] if scope().is_rep else [ALL]) + list(names)
+    options = ([] if who.is_rep else [ALL]) + list(names)
     with st.sidebar:
         state.selectbox(
             "Territory",
@@ -48,10 +107,12 @@ def render() -> None:
         if fresh["is_demo"]:
             st.caption(":orange-badge[Demo data] synthetic accounts and deals")
         updated = fresh.get("data_updated_at") or "never"
-        st.caption(
+        # Store-wide totals describe other territories too: a rep sees only the dates.
+        totals = "" if who.is_rep else (
             f"{counts['accounts']:,} accounts · {counts['deals']:,} deals · {counts['reps']} reps  \n"
-            f"Data as of {fresh.get('as_of') or 'n/a'} · updated {str(updated).replace('T', ' ')} UTC"
-        )
+        )  # fmt: skip
+        st.caption(f"{totals}Data as of {fresh.get('as_of') or 'n/a'} · updated {str(updated).replace('T', ' ')} UTC")
+        _local.link_slot = st.container()
 
 
 def rep_name(rep_id: str | None, reps: pd.DataFrame) -> str:

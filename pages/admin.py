@@ -1,0 +1,116 @@
+"""Admin: who may sign in to the dashboard, and as what (admins only)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import roles  # noqa: E402
+from planner.errors import PlannerError  # noqa: E402
+from planner.store import world  # noqa: E402
+from ui import auth, data, sidebar  # noqa: E402
+
+FROM_EMAIL = "__from_email__"
+
+st.title("Admin")
+who = sidebar.scope()
+if who.role != "admin":
+    st.warning(
+        "Only admins can manage roles. If you need to see more than you do, ask an admin.", icon=":material/lock:"
+    )
+    st.stop()
+
+flash = st.session_state.pop("adm_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+if auth.mode() == "local":
+    st.info(
+        "**Local single-user mode**: no sign-in is configured, so these roles are not used yet. "
+        "Configure `[auth]` in `.streamlit/secrets.toml` (docs/DEPLOY.md) and people will sign in with the "
+        "roles below.",
+        icon=":material/info:",
+    )
+admins = auth.bootstrap_admins()
+try:
+    with data.snapshot() as snap:
+        access = data.cached(roles.list_roles, snap, who, admins)
+        reps = data.cached(world.rep_options, snap, who)
+        changes = data.cached(roles.role_changes, snap, who)
+except PlannerError as exc:
+    data.show_error(exc)
+
+st.subheader("Who can sign in")
+st.caption(
+    "Admins import data, commit scenarios and manage roles; leaders see every territory and make scenarios; "
+    "reps see only their own territory. Active reps whose CRM email matches sign in as that rep without a role "
+    "here; bootstrap admins come from `[planner] admins` in secrets."
+)
+st.dataframe(
+    access,
+    hide_index=True,
+    width="stretch",
+    key="adm_access",
+    column_config={
+        "email": "Email",
+        "role": "Role",
+        "rep_id": "Territory",
+        "rep_name": "Rep",
+        "source": "Why",
+    },
+)
+
+rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
+left, right = st.columns(2)
+with left, st.form("adm_set_form", clear_on_submit=True):
+    st.markdown("**Give someone a role**")
+    email = st.text_input("Email", key="adm_email", placeholder="name@example.com")
+    role = st.selectbox("Role", list(roles.ROLES), index=2, key="adm_role")
+    rep = st.selectbox(
+        "Territory (rep role only)",
+        [FROM_EMAIL, *rep_names],
+        key="adm_rep",
+        format_func=lambda r: "The rep with this CRM email" if r == FROM_EMAIL else f"{rep_names[r]} ({r})",
+    )
+    if st.form_submit_button("Save role", type="primary", key="adm_save"):
+        try:
+            given = roles.set_role(
+                data.db_path(), who, email, role, rep if role == "rep" and rep != FROM_EMAIL else None
+            )
+        except PlannerError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            where = f" for territory {given.rep_id}" if given.rep_id else ""
+            st.session_state["adm_flash"] = f"{auth.md_text(given.user)} is now {given.role}{where}."
+            st.rerun()
+
+removable = [str(e) for e in access.loc[access["source"] == "roles table", "email"]]
+with right:
+    st.markdown("**Remove a role**")
+    if removable:
+        gone = st.selectbox("Email", removable, key="adm_remove")
+        if st.button("Remove role", key="adm_remove_btn", icon=":material/person_remove:"):
+            try:
+                roles.remove_role(data.db_path(), who, gone)
+            except PlannerError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.session_state["adm_flash"] = f"Removed the role of {auth.md_text(gone)}."
+                st.rerun()
+    else:
+        st.caption("The roles table is empty.")
+
+st.subheader("Recent role changes")
+if len(changes):
+    st.dataframe(
+        changes,
+        hide_index=True,
+        width="stretch",
+        key="adm_changes",
+        column_config={"logged_at": "When (UTC)", "actor": "By", "action": "Change", "detail": "Detail"},
+    )
+else:
+    st.caption("No role changes yet.")

@@ -1,0 +1,122 @@
+"""Who may use the dashboard, and as what: map a signed-in email to a Scope; manage the roles table.
+
+Roles: admin (imports, commits scenarios, manages roles), leader (sees everything, makes scenarios),
+rep (sees only their own territory and plan). An email's role comes from, first match wins:
+1. the bootstrap admins listed in the deployment's secrets (`[planner] admins = [...]`), so a fresh
+   store can be administered before the roles table holds anyone;
+2. the roles table (`python -m planner roles set ...` or the Admin page);
+3. the reps table: an active rep whose CRM email matches signs in as that rep.
+Anyone else is unknown and sees no data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from planner import store
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import ROLES, Scope, require_role
+from planner.store import auth as q
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, trimmed email; BadInput when it does not look like one."""
+    text = str(email or "").strip().lower()
+    if not _EMAIL.match(text):
+        raise BadInput(f"{email!r} is not an email address; give it as name@example.com")
+    return text
+
+
+def _admin_set(admins: Iterable[str]) -> set[str]:
+    return {str(a).strip().lower() for a in admins if str(a).strip()}
+
+
+def resolve(con: duckdb.DuckDBPyConnection, email: str, admins: Iterable[str] = ()) -> Scope | None:
+    """The Scope of a signed-in email, or None when the email has no access (see the module docstring)."""
+    try:
+        key = normalize_email(email)
+    except BadInput:
+        return None
+    if key in _admin_set(admins):
+        return Scope(role="admin", user=key)
+    stored = q.role_of(con, key)
+    if stored is not None:
+        role, rep_id = stored
+        if role in ("admin", "leader"):
+            return Scope(role=role, user=key)
+        if role == "rep":
+            rep_id = rep_id or q.rep_by_email(con, key)
+            return Scope(role="rep", rep_id=rep_id, user=key) if rep_id else None
+        return None  # a role this code does not know: no access rather than a guess
+    rep_id = q.rep_by_email(con, key)
+    return Scope(role="rep", rep_id=rep_id, user=key) if rep_id else None
+
+
+def list_roles(con: duckdb.DuckDBPyConnection, scope: Scope, admins: Iterable[str] = ()) -> pd.DataFrame:
+    """Everyone who can sign in and why: email, role, rep_id, rep_name, source. Admins only."""
+    require_role(scope, "admin")
+    table = q.list_roles(con).assign(source="roles table")
+    boot = sorted(_admin_set(admins))
+    implicit = q.reps_with_email(con).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")
+    implicit = implicit[~implicit["email"].isin(set(table["email"].str.lower()) | set(boot))]
+    bootstrap = pd.DataFrame({"email": boot, "role": "admin", "rep_id": None, "rep_name": None})
+    bootstrap = bootstrap.assign(source="bootstrap admin (secrets)")
+    cols = ["email", "role", "rep_id", "rep_name", "source"]
+    frames = [f[cols] for f in (bootstrap, table, implicit) if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates("email", keep="first").reset_index(drop=True)
+
+
+def role_changes(con: duckdb.DuckDBPyConnection, scope: Scope, limit: int = 50) -> pd.DataFrame:
+    """Recent role changes from the audit log (admins only)."""
+    require_role(scope, "admin")
+    return q.role_changes(con, limit)
+
+
+def set_role(path: Path, scope: Scope, email: str, role: str, rep_id: str | None = None) -> Scope:
+    """Give `email` a role (replacing any earlier one); a rep role names the rep. Admins only.
+
+    Returns the Scope the email signs in with from now on.
+    """
+    require_role(scope, "admin")
+    key = normalize_email(email)
+    role = str(role).strip().lower()
+    if role not in ROLES:
+        raise BadInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    rep_id = (rep_id or "").strip() or None
+    if role != "rep" and rep_id:
+        raise BadInput(f"--rep {rep_id} only applies to the rep role, not {role}; leave it out")
+    if key == scope.user and role != "admin":
+        raise Forbidden(f"you cannot take away your own admin role ({key}); ask another admin")
+    with store.write(path) as con:
+        if role == "rep":
+            if rep_id is None:
+                rep_id = q.rep_by_email(con, key)
+                if rep_id is None:
+                    raise BadInput(f"no rep has the email {key}; name the rep with --rep REP_ID")
+            elif not q.rep_exists(con, rep_id):
+                raise NotFound(f"no rep {rep_id!r} in the store; list reps with `python -m planner export reps`")
+        q.upsert_role(con, key, role, rep_id)
+        q.log(con, scope.user, "role.set", {"email": key, "role": role, "rep_id": rep_id})
+    return Scope(role=role, rep_id=rep_id, user=key)
+
+
+def remove_role(path: Path, scope: Scope, email: str) -> None:
+    """Delete the roles row of `email` (a rep keeps access through their CRM email). Admins only."""
+    require_role(scope, "admin")
+    key = normalize_email(email)
+    if key == scope.user:
+        raise Forbidden(f"you cannot remove your own role ({key}); ask another admin")
+    with store.write(path) as con:
+        if q.delete_role(con, key) == 0:
+            raise NotFound(f"{key} has no role to remove; see `python -m planner roles list`")
+        q.log(con, scope.user, "role.remove", {"email": key})

@@ -1,0 +1,85 @@
+"""Queries on who may use the dashboard: the roles table, reps' emails and the audit log of role changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.store.core import query_df, query_one, scalar
+from planner.store.schema import now
+
+
+def list_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every roles row with the named rep's name (NULL when the rep does not exist)."""
+    return query_df(
+        con,
+        """SELECT r.email, r.role, r.rep_id, p.name AS rep_name
+           FROM roles r LEFT JOIN reps p ON p.rep_id = r.rep_id
+           ORDER BY CASE r.role WHEN 'admin' THEN 0 WHEN 'leader' THEN 1 ELSE 2 END, r.email""",
+    )
+
+
+def role_of(con: duckdb.DuckDBPyConnection, email: str) -> tuple[str, str | None] | None:
+    """(role, rep_id) stored for an email (compared lower-case), or None."""
+    row = query_one(con, "SELECT role, rep_id FROM roles WHERE lower(email) = ?", [email.strip().lower()])
+    return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+
+def rep_by_email(con: duckdb.DuckDBPyConnection, email: str) -> str | None:
+    """The rep_id of the active rep whose CRM email is `email` (first by rep_id if several)."""
+    value = scalar(
+        con,
+        "SELECT rep_id FROM reps WHERE lower(trim(email)) = ? AND coalesce(active, TRUE) ORDER BY rep_id LIMIT 1",
+        [email.strip().lower()],
+    )
+    return None if value is None else str(value)
+
+
+def rep_exists(con: duckdb.DuckDBPyConnection, rep_id: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
+
+
+def reps_with_email(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Active reps and their CRM emails: each may sign in as a rep without a roles row."""
+    return query_df(
+        con,
+        """SELECT rep_id, name, lower(trim(email)) AS email FROM reps
+           WHERE coalesce(active, TRUE) AND email IS NOT NULL AND trim(email) <> '' ORDER BY name""",
+    )
+
+
+def upsert_role(con: duckdb.DuckDBPyConnection, email: str, role: str, rep_id: str | None) -> None:
+    con.execute("DELETE FROM roles WHERE lower(email) = ?", [email])
+    con.execute("INSERT INTO roles VALUES (?, ?, ?)", [email, role, rep_id])
+
+
+def delete_role(con: duckdb.DuckDBPyConnection, email: str) -> int:
+    """Delete the roles row of `email`; return how many rows went (0 or 1)."""
+    count = int(scalar(con, "SELECT count(*) FROM roles WHERE lower(email) = ?", [email]))
+    con.execute("DELETE FROM roles WHERE lower(email) = ?", [email])
+    return count
+
+
+def count_admins(con: duckdb.DuckDBPyConnection) -> int:
+    return int(scalar(con, "SELECT count(*) FROM roles WHERE role = 'admin'"))
+
+
+def log(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
+    """Append one row to the audit log."""
+    con.execute(
+        "INSERT INTO audit_log VALUES (nextval('audit_id_seq'), ?, ?, ?, ?)",
+        [now(), actor, action, json.dumps(detail, sort_keys=True)],
+    )
+
+
+def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
+    """The most recent role changes from the audit log, newest first."""
+    return query_df(
+        con,
+        """SELECT logged_at, actor, action, detail FROM audit_log
+           WHERE action LIKE 'role.%' ORDER BY audit_id DESC LIMIT ?""",
+        [int(limit)],
+    )

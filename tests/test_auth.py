@@ -1,0 +1,189 @@
+"""AppTest as each role: local mode, signed out, unknown email, rep (also with a URL naming another rep),
+leader, admin; the copy-link field; sign-out; the Admin page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from planner import balance, roles, store
+from planner.scope import Scope
+from planner.store import auth as q
+from tests.apptest import ROOT, errors
+
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-cookie-secret-not-real",
+        "client_id": "client-id",
+        "client_secret": "client-secret-not-real",
+        "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+    },
+    "planner": {"admins": ["Boss@Example.com"]},
+}
+AVA = "ava.garcia@example.com"  # rep R001 of the small store, by CRM email
+
+
+def app_as(email: str | None, *, page: str | None = None, query: dict[str, str] | None = None,
+           secrets: dict[str, Any] | None = AUTH, context: dict[str, Any] | None = None) -> AppTest:  # fmt: skip
+    """app.py as a signed-in email (None: signed out), optionally on another page, with a URL query."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if secrets:
+        at.secrets.update(secrets)
+    at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email, "name": email}
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if context:
+        at.context = context
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def kpis(path: Path, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
+    with store.read(path) as con:
+        return balance.overview(con, scope, rep_id)["kpis"]
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(str(c.value) for c in at.sidebar.caption) + " ".join(str(w.value) for w in at.sidebar.warning)
+
+
+def test_local_mode_is_a_single_admin_and_says_so(app_store: Path) -> None:
+    at = app_as(None, secrets=None)
+    assert errors(at) == []
+    assert "Local mode" in sidebar_text(at)
+    assert metrics(at)["Accounts"] == "600"
+    assert at.sidebar.selectbox(key="sb_rep").options[0] == "All territories"
+    admin = app_as(None, secrets=None, page="admin")
+    assert errors(admin) == [] and admin.title[0].value == "Admin"
+    assert len(admin.dataframe) >= 1  # who can sign in once sign-in is configured
+
+
+def test_signed_out_sees_sign_in_and_no_data(app_store: Path) -> None:
+    at = app_as(None)
+    assert errors(at) == []
+    assert at.title[0].value == "Territory Planner"
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert len(at.metric) == 0 and len(at.dataframe) == 0
+    assert len(at.sidebar.selectbox) == 0
+    assert "_scope" not in at.session_state
+
+
+def test_unknown_email_is_asked_to_see_an_admin(app_store: Path) -> None:
+    at = app_as("stranger@example.org")
+    assert at.title[0].value == "Ask an admin for access"
+    assert "stranger@example" in at.warning[0].value
+    assert len(at.metric) == 0 and len(at.dataframe) == 0 and len(at.sidebar.selectbox) == 0
+    assert [b.label for b in at.button] == ["Sign out"]
+
+
+def test_unverified_email_gets_no_access(app_store: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.secrets.update(AUTH)
+    at.user = {"is_logged_in": True, "email": AVA, "email_verified": False}
+    at.run()
+    assert at.title[0].value == "Ask an admin for access"
+    assert len(at.metric) == 0
+
+
+def test_rep_sees_only_their_territory(app_store: Path) -> None:
+    at = app_as(AVA)
+    assert errors(at) == []
+    box = at.sidebar.selectbox(key="sb_rep")
+    assert box.options == ["Ava Garcia"] and box.value == "R001"
+    own = kpis(app_store, Scope(role="rep", rep_id="R001", user=AVA))
+    assert metrics(at)["Accounts"] == f"{own['accounts']:,}"
+    assert own["accounts"] < 600
+    territories = at.dataframe[0].value
+    assert list(territories["territory"]) == ["Ava Garcia"]
+    assert "Signed in as" in sidebar_text(at) and "Rep:" in sidebar_text(at)
+    assert "600 accounts" not in sidebar_text(at)  # store-wide totals are not a rep's business
+
+
+def test_rep_whose_url_names_another_rep_still_sees_their_own(app_store: Path) -> None:
+    at = app_as(AVA, query={"rep": "R003"})
+    assert errors(at) == []
+    assert "asked for territory R003" in at.sidebar.warning[0].value
+    assert at.sidebar.selectbox(key="sb_rep").value == "R001"
+    own = kpis(app_store, Scope(role="rep", rep_id="R001", user=AVA))
+    assert metrics(at)["Accounts"] == f"{own['accounts']:,}"
+    assert "rep" not in at.query_params
+    # Editing the address again in the same session changes nothing either.
+    at.query_params["rep"] = "R004"
+    at.run()
+    assert metrics(at)["Accounts"] == f"{own['accounts']:,}"
+    assert "asked for territory R004" in at.sidebar.warning[0].value
+
+
+def test_rep_through_the_roles_table(app_store: Path) -> None:
+    roles.set_role(app_store, Scope(), "Field.Rep@Example.com", "rep", "R002")
+    at = app_as("field.rep@example.com")
+    assert errors(at) == []
+    assert at.sidebar.selectbox(key="sb_rep").value == "R002"
+    assert list(at.dataframe[0].value["territory"]) == ["Liam Cohen"]
+
+
+def test_leader_sees_everything_but_not_admin(app_store: Path) -> None:
+    roles.set_role(app_store, Scope(), "lead@example.com", "leader")
+    at = app_as("lead@example.com", query={"rep": "R003"})
+    assert errors(at) == []
+    assert at.sidebar.selectbox(key="sb_rep").value == "R003"
+    assert metrics(at)["Accounts"] == f"{kpis(app_store, Scope(), 'R003')['accounts']:,}"
+    assert "Leader:" in sidebar_text(at)
+    admin = app_as("lead@example.com", page="admin")
+    assert "Only admins" in admin.warning[0].value
+    assert len(admin.dataframe) == 0 and len(admin.text_input) == 0
+
+
+def test_bootstrap_admin_manages_roles_on_the_admin_page(app_store: Path) -> None:
+    at = app_as("boss@example.com", page="admin")
+    assert errors(at) == []
+    access = at.dataframe[0].value
+    assert access.loc[access["email"] == "boss@example.com", "source"].item() == "bootstrap admin (secrets)"
+    assert access.loc[access["email"] == AVA, "rep_id"].item() == "R001"
+    at.text_input(key="adm_email").input("new.lead@example.com")
+    at.selectbox(key="adm_role").set_value("leader")
+    at.button(key="adm_save").click().run()
+    assert errors(at) == []
+    assert "new.lead@example.com is now leader" in at.success[0].value.replace("\\", "")
+    with store.read(app_store) as con:
+        assert q.role_of(con, "new.lead@example.com") == ("leader", None)
+    at.selectbox(key="adm_remove").set_value("new.lead@example.com")
+    at.button(key="adm_remove_btn").click().run()
+    with store.read(app_store) as con:
+        assert q.role_of(con, "new.lead@example.com") is None
+    assert "role.remove" in list(at.dataframe[-1].value["action"])
+
+
+def test_admin_page_refuses_a_bad_email_with_one_line(app_store: Path) -> None:
+    at = app_as("boss@example.com", page="admin")
+    at.text_input(key="adm_email").input("not-an-email")
+    at.button(key="adm_save").click().run()
+    assert "not an email address" in at.error[0].value
+    assert len(at.exception) == 0
+
+
+def test_sign_out_returns_to_the_sign_in_page(app_store: Path) -> None:
+    at = app_as(AVA)
+    at.sidebar.button(key="sb_logout").click().run()
+    at.run()
+    assert at.title[0].value == "Territory Planner"
+    assert len(at.metric) == 0
+
+
+def test_copy_link_holds_the_page_address_and_the_query(app_store: Path) -> None:
+    at = app_as(None, secrets=None, query={"rep": "R002"}, context={"url": "http://planner.example.com/"})
+    assert errors(at) == []
+    link = at.sidebar.code[0].value
+    assert link == "http://planner.example.com/?rep=R002"
+    at.sidebar.selectbox(key="sb_rep").set_value("R004").run()
+    assert at.sidebar.code[0].value == "http://planner.example.com/?rep=R004"  # written after the page ran

@@ -1,0 +1,128 @@
+"""Roles: email -> Scope resolution, admin-only role management, require_role, and `planner roles`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner import roles, store
+from planner.cli import main
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import Scope, require_role
+from planner.store import auth as q
+
+ADMIN = Scope(role="admin", user="boss@example.com")
+LEADER = Scope(role="leader", user="lead@example.com")
+REP = Scope(role="rep", rep_id="R001", user="ava.garcia@example.com")
+
+
+def resolve(path: Path, email: str, admins: tuple[str, ...] = ()) -> Scope | None:
+    with store.read(path) as con:
+        return roles.resolve(con, email, admins)
+
+
+def test_require_role() -> None:
+    require_role(ADMIN, "admin")
+    require_role(LEADER, "admin", "leader")
+    with pytest.raises(Forbidden, match="needs the admin role; lead@example.com is signed in as leader"):
+        require_role(LEADER, "admin")
+    with pytest.raises(Forbidden, match="admin or leader"):
+        require_role(REP, "admin", "leader")
+    with pytest.raises(ValueError, match="require_role needs roles"):
+        require_role(ADMIN, "owner")
+
+
+def test_resolve_order_bootstrap_table_rep_email(small_store: Path) -> None:
+    assert resolve(small_store, "AVA.Garcia@example.com ") == REP  # CRM email, any case
+    assert resolve(small_store, "nobody@example.com") is None
+    assert resolve(small_store, "not an email") is None
+    assert resolve(small_store, "x@example.com", ("X@Example.com",)) == Scope(role="admin", user="x@example.com")
+    roles.set_role(small_store, ADMIN, "ava.garcia@example.com", "leader")  # the table beats the CRM email
+    assert resolve(small_store, "ava.garcia@example.com") == Scope(role="leader", user="ava.garcia@example.com")
+    roles.set_role(small_store, ADMIN, "helper@example.com", "rep", "R004")
+    assert resolve(small_store, "helper@example.com") == Scope(role="rep", rep_id="R004", user="helper@example.com")
+    # A bootstrap admin stays admin whatever the table says.
+    assert resolve(small_store, "helper@example.com", ("helper@example.com",)).role == "admin"  # type: ignore[union-attr]
+
+
+def test_rep_role_without_rep_takes_the_crm_email(small_store: Path) -> None:
+    given = roles.set_role(small_store, ADMIN, "liam.cohen@example.com", "rep")
+    assert given.rep_id == "R002"
+    with pytest.raises(BadInput, match="no rep has the email x@example.com; name the rep with --rep"):
+        roles.set_role(small_store, ADMIN, "x@example.com", "rep")
+
+
+def test_only_admins_manage_roles(small_store: Path) -> None:
+    for who in (LEADER, REP):
+        with pytest.raises(Forbidden, match="needs the admin role"):
+            roles.set_role(small_store, who, "x@example.com", "leader")
+        with pytest.raises(Forbidden, match="needs the admin role"):
+            roles.remove_role(small_store, who, "x@example.com")
+        with store.read(small_store) as con, pytest.raises(Forbidden):
+            roles.list_roles(con, who)
+    with store.read(small_store) as con:
+        assert q.list_roles(con).empty
+
+
+def test_bad_role_input_names_the_value_and_writes_nothing(small_store: Path) -> None:
+    before = store.fingerprint(small_store)
+    with pytest.raises(BadInput, match="unknown role 'owner'"):
+        roles.set_role(small_store, ADMIN, "x@example.com", "owner")
+    with pytest.raises(BadInput, match="'x@' is not an email address"):
+        roles.set_role(small_store, ADMIN, "x@", "leader")
+    with pytest.raises(BadInput, match="--rep R001 only applies to the rep role"):
+        roles.set_role(small_store, ADMIN, "x@example.com", "leader", "R001")
+    with pytest.raises(NotFound, match="no rep 'R999'"):
+        roles.set_role(small_store, ADMIN, "x@example.com", "rep", "R999")
+    with pytest.raises(NotFound, match="has no role to remove"):
+        roles.remove_role(small_store, ADMIN, "x@example.com")
+    with pytest.raises(Forbidden, match="cannot take away your own admin role"):
+        roles.set_role(small_store, ADMIN, "boss@example.com", "leader")
+    with pytest.raises(Forbidden, match="cannot remove your own role"):
+        roles.remove_role(small_store, ADMIN, "Boss@example.com")
+    assert store.fingerprint(small_store) == before
+
+
+def test_list_roles_sources_and_audit(small_store: Path) -> None:
+    roles.set_role(small_store, ADMIN, "lead@example.com", "leader")
+    roles.set_role(small_store, ADMIN, "lead@example.com", "admin")  # replaces, never duplicates
+    roles.set_role(small_store, ADMIN, "ava.garcia@example.com", "rep", "R001")
+    roles.remove_role(small_store, ADMIN, "lead@example.com")
+    with store.read(small_store) as con:
+        df = roles.list_roles(con, ADMIN, ("root@example.com",))
+        changes = roles.role_changes(con, ADMIN)
+    assert df["email"].is_unique
+    by_email = df.set_index("email")
+    assert by_email.loc["root@example.com", "source"] == "bootstrap admin (secrets)"
+    assert by_email.loc["ava.garcia@example.com", "source"] == "roles table"
+    assert by_email.loc["liam.cohen@example.com", "source"] == "rep email"
+    assert "lead@example.com" not in by_email.index
+    assert len(df) == 1 + 6  # root + six reps (ava through the table)
+    assert list(changes["action"]) == ["role.remove", "role.set", "role.set", "role.set"]
+    assert set(changes["actor"]) == {"boss@example.com"}
+    assert json.loads(changes["detail"].iloc[1]) == {"email": "ava.garcia@example.com", "role": "rep", "rep_id": "R001"}
+
+
+def test_cli_roles(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", str(small_store)]
+    assert main([*db, "roles", "set", "Lead@Example.com", "leader"]) == 0
+    assert "lead@example.com is now leader" in capsys.readouterr().err
+    assert main([*db, "roles", "set", "helper@example.com", "rep", "--rep", "R003"]) == 0
+    assert main([*db, "roles", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"email": "helper@example.com", "role": "rep", "rep_id": "R003", "rep_name": rows[1]["rep_name"],
+            "source": "roles table"} in rows  # fmt: skip
+    assert main([*db, "roles", "list"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["email", "role", "rep_id", "rep_name", "source"]
+    assert table[1].startswith("lead@example.com") and "leader" in table[1]
+    assert main([*db, "roles", "remove", "lead@example.com"]) == 0
+    assert main([*db, "roles", "remove", "lead@example.com"]) == 2
+    assert "error: lead@example.com has no role to remove" in capsys.readouterr().err
+    assert main([*db, "roles", "set", "x@example.com", "rep", "--rep", "R404"]) == 2
+    assert "error: no rep 'R404'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main([*db, "roles", "set", "x@example.com", "owner"])
+    assert exc.value.code == 2
