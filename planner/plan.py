@@ -338,7 +338,8 @@ def partners_for_editing(plan: Plan) -> pd.DataFrame:
 
 def valid_offers(offers: pd.DataFrame, on: date) -> pd.DataFrame:
     """Active offers still valid on a date."""
-    valid = offers["valid_until"].isna() | (pd.to_datetime(offers["valid_until"]).dt.date >= on)
+    until = pd.to_datetime(offers["valid_until"], errors="coerce")
+    valid = until.isna() | (until >= pd.Timestamp(on))
     return offers[offers["active"].fillna(True).astype(bool) & valid]
 
 
