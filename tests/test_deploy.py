@@ -1,0 +1,211 @@
+"""Deployment checks that need no Docker engine: lint the Dockerfile and .dockerignore, then run the
+image's steps outside a container (requirements satisfied; the CMD serves and passes the HEALTHCHECK)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from tests.conftest import ROOT
+from tests.test_browser import _free_port as free_port
+from tests.test_browser import stop_server
+
+SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|CLIENT_ID|COOKIE", re.I)
+
+
+def instructions(path: Path = ROOT / "Dockerfile") -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        word, _, rest = full.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    assert not pending, "the Dockerfile ends inside a continued line"
+    return out
+
+
+def values(name: str) -> list[str]:
+    return [args for word, args in instructions() if word == name]
+
+
+def exec_form(args: str) -> list[str]:
+    """A CMD/HEALTHCHECK CMD in exec (JSON) form, or shell form split like /bin/sh would."""
+    args = args.strip()
+    return list(json.loads(args)) if args.startswith("[") else shlex.split(args)
+
+
+def ignore_patterns() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+
+
+def ignored(rel: str) -> bool:
+    """Whether .dockerignore keeps `rel` out of the build context (Go filepath.Match, ** for any depth)."""
+    hit = False
+    for pattern in ignore_patterns():
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        candidates = [pattern]
+        if pattern.startswith("**/"):
+            candidates.append(pattern[3:])
+        parts = rel.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        if any(fnmatch.fnmatchcase(p, c) for p in prefixes for c in candidates) or any(
+            fnmatch.fnmatchcase(parts[i], c[3:]) for c in candidates if c.startswith("**/") for i in range(len(parts))
+        ):
+            hit = not negate
+    return hit
+
+
+def test_base_image_is_slim_python_311() -> None:
+    froms = values("FROM")
+    assert froms == ["python:3.11-slim"], froms
+
+
+def test_runs_as_a_non_root_user() -> None:
+    users = values("USER")
+    assert users, "no USER: the container would run as root"
+    final = users[-1].split(":")[0]
+    assert final not in ("root", "0"), final
+    created = " ".join(values("RUN"))
+    assert re.search(rf"useradd\b.*\b{re.escape(final)}\b", created), f"user {final} is never created"
+    order = [w for w, _ in instructions()]
+    assert order.index("USER") > max(i for i, w in enumerate(order) if w == "RUN"), "a RUN after USER runs as root"
+
+
+def test_healthcheck_exposes_port_and_store_volume() -> None:
+    checks = values("HEALTHCHECK")
+    assert len(checks) == 1 and "/_stcore/health" in checks[0]
+    assert values("EXPOSE") == ["8501"]
+    env = " ".join(values("ENV"))
+    assert "PLANNER_DB=/data/planner.duckdb" in env
+    assert any("/data" in v for v in values("VOLUME"))
+    assert "chown planner:planner /data" in " ".join(values("RUN")), "the store volume must be writable by the user"
+    cmd = exec_form(values("CMD")[-1])
+    assert cmd[:4] == ["python", "-m", "streamlit", "run"] and "app.py" in cmd
+    assert "--server.port=8501" in cmd and "--server.address=0.0.0.0" in cmd
+
+
+def test_no_secrets_baked_into_the_image() -> None:
+    for word, args in instructions():
+        if word in ("ENV", "ARG", "LABEL"):
+            names = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=", args) or [args.split()[0]]
+            bad = [n for n in names if SECRET_WORDS.search(n)]
+            assert not bad, f"{word} {args}: secrets must be mounted at run time, not built in"
+        if word in ("COPY", "ADD"):
+            assert "secrets" not in args.lower(), f"{word} {args}"
+            assert not args.split()[0].startswith(("http://", "https://")), "no downloads in ADD"
+    assert ignored(".streamlit/secrets.toml")
+    assert ignored("data/planner.duckdb") and ignored("data/planner.duckdb.wal") and ignored("data/planner.duckdb.lock")
+    assert ignored(".git/config") and ignored("planner/__pycache__/x.pyc")
+
+
+def test_everything_the_app_needs_is_in_the_build_context() -> None:
+    for word, args in instructions():
+        if word == "COPY":
+            parts = [p for p in args.split() if not p.startswith("--")]
+            for src in parts[:-1]:
+                assert (ROOT / src).exists(), f"COPY {src}: missing"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    needed = [f for f in tracked.splitlines() if f.startswith(("app.py", "planner/", "ui/", "pages/", "data/"))]
+    needed += ["requirements.txt", ".streamlit/config.toml"]
+    assert "app.py" in needed and any(f.startswith("data/") for f in needed)
+    assert [f for f in needed if ignored(f)] == []
+
+
+def test_requirements_install_step_is_satisfied_here() -> None:
+    """The image's `pip install -r requirements.txt`, checked against this environment's packages."""
+    assert any("pip install" in r and "-r requirements.txt" in r for r in values("RUN"))
+    problems = []
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        req = Requirement(text)
+        try:
+            version = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{req.name} not installed")
+            continue
+        if not req.specifier.contains(version, prereleases=True):
+            problems.append(f"{req.name} {version} outside {req.specifier}")
+        for extra in req.extras:  # streamlit[auth] needs Authlib
+            for dep in metadata.requires(req.name) or []:
+                dep_req = Requirement(dep)
+                if dep_req.marker and dep_req.marker.evaluate({"extra": extra}):
+                    try:
+                        metadata.version(dep_req.name)
+                    except metadata.PackageNotFoundError:
+                        problems.append(f"{req.name}[{extra}] needs {dep_req.name}")
+    assert problems == []
+
+
+def test_server_settings_keep_xsrf_and_limit_uploads() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["maxUploadSize"] == 200
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["browser"]["gatherUsageStats"] is False
+    example = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text())
+    assert set(example["auth"]) >= {"redirect_uri", "cookie_secret", "client_id", "client_secret",
+                                    "server_metadata_url"}  # fmt: skip
+    assert example["auth"]["redirect_uri"].endswith("/oauth2callback")
+    assert isinstance(example["planner"]["admins"], list)
+    assert ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_image_cmd_serves_and_passes_its_healthcheck(tmp_path: Path) -> None:
+    """Run the CMD as the image would (on a free loopback port, temp store), then the HEALTHCHECK command."""
+    port = free_port()
+    cmd = [
+        a.replace("8501", str(port)).replace("0.0.0.0", "127.0.0.1") for a in exec_form(values("CMD")[-1])
+    ]  # fmt: skip
+    cmd[0] = sys.executable if cmd[0] == "python" else cmd[0]
+    check_args = values("HEALTHCHECK")[0]
+    check = exec_form(check_args[check_args.index("CMD") + 3 :])
+    check = [sys.executable if a == "python" else a.replace("8501", str(port)) for a in check]
+    store_path = tmp_path / "data" / "planner.duckdb"
+    store_path.parent.mkdir()
+    env = {**os.environ, "PLANNER_DB": str(store_path), "HOME": str(tmp_path)}
+    log = tmp_path / "server.log"
+    assert subprocess.run(check, capture_output=True, timeout=30).returncode != 0, "healthy before it started?"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if subprocess.run(check, capture_output=True, timeout=30).returncode == 0:
+                break
+            assert proc.poll() is None, f"the CMD exited: {log.read_text()[-2000:]}"
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the HEALTHCHECK never passed: {log.read_text()[-2000:]}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+            assert resp.status == 200 and b"<html" in resp.read().lower()
+        # The store setting is the one the image sets: the CLI resolves the same file.
+        out = subprocess.run([sys.executable, "-c", "from planner import settings; print(settings.db_path())"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert out.stdout.strip() == str(store_path.resolve())
+    finally:
+        stop_server(proc)
+    assert "Traceback" not in log.read_text()
