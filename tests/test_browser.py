@@ -23,15 +23,6 @@ import pytest
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def app_pages() -> list[tuple[str, str]]:
@@ -95,27 +86,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     stop_server(proc)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/test, which installs Debian's chromium")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def wait_rendered(page: Any, timeout_s: float = 90) -> None:
     """Wait until Streamlit has finished running the script (no 'Running...' widget, no skeletons)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0 or page.locator(
-            '[data-testid="stSkeleton"]'
-        ).count() > 0
+        busy = (
+            page.locator('[data-testid="stStatusWidget"]').count() > 0
+            or page.locator('[data-testid="stSkeleton"]').count() > 0
+        )
         if busy:
             quiet_since = None
         elif quiet_since is None:

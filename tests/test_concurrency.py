@@ -9,11 +9,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from planner import store
 from tests.apptest import errors, page
 from tests.conftest import ROOT
-from tests.test_browser import start_server, stop_server
+from tests.test_browser import start_server, stop_server, wait_rendered
 
 # Each world is internally consistent: deals reference accounts of the same world, and the
 # number of accounts identifies the world. A reader that saw a mix would break one of these.
@@ -70,12 +71,20 @@ def test_twenty_readers_while_cli_writes(tmp_path: Path) -> None:
     assert any(len(seen) == 2 for _, seen, _ in results), "readers saw the store change"
 
 
-def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path) -> None:
+def _accounts_shown(browser: Any, url: str) -> str:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url, wait_until="domcontentloaded")
+    wait_rendered(page)
+    value = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
+    page.close()
+    return str(value).strip()
+
+
+def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, browser: Any) -> None:
     servers = [start_server(small_store, tmp_path / f"s{i}.log") for i in range(2)]
     try:
         for _, url in servers:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
-                assert resp.read().decode().strip() == "ok"
+            assert _accounts_shown(browser, url) == "600"
         # A CLI write while both servers run: no lock conflict.
         cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "demo", "--accounts", "300", "--force"]
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -83,6 +92,7 @@ def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path) ->
         for _, url in servers:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
                 assert resp.read().decode().strip() == "ok"
+            assert _accounts_shown(browser, url) == "300"
     finally:
         for proc, _ in servers:
             stop_server(proc)
