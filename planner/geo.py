@@ -86,3 +86,96 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
 def us_states_geojson() -> dict[str, Any]:
     """Simplified US state outlines shipped in data/ (drawn as a map layer; no tile server needed)."""
     return json.loads((DATA_DIR / "us_states.geojson").read_text())
+
+
+# --- H3 hexagons -------------------------------------------------------------------------------
+# Accounts get an H3 cell at one fine resolution once per store version; coarser cells are derived
+# with integer bit operations (in numpy or in SQL), which is exact and needs no per-row Python call.
+
+H3_BASE_RES = 7
+H3_RESOLUTIONS = (3, 4, 5, 6, 7)
+_H3_RES_SHIFT = 52
+_INT63 = (1 << 63) - 1
+
+
+def h3_cells(lat: Any, lon: Any, res: int = H3_BASE_RES) -> np.ndarray:
+    """H3 cell ids (int64) of points; 0 where a coordinate is missing or out of range."""
+    import h3.api.numpy_int as h3i
+
+    if res not in range(16):
+        raise ValueError(f"H3 resolution {res} is out of range; use 0 to 15")
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    out = np.zeros(len(lat), dtype=np.int64)
+    to_cell = h3i.latlng_to_cell
+    idx = np.flatnonzero(ok)
+    out[idx] = np.fromiter(
+        (to_cell(a, b, res) for a, b in zip(lat[idx].tolist(), lon[idx].tolist(), strict=True)),
+        dtype=np.int64,
+        count=len(idx),
+    )
+    return out
+
+
+def h3_parent_masks(res: int) -> tuple[int, int]:
+    """(keep, set) such that parent = (cell & keep) | set, for a cell finer than `res`."""
+    if res not in range(16):
+        raise ValueError(f"H3 resolution {res} is out of range; use 0 to 15")
+    unused = (1 << (3 * (15 - res))) - 1  # digits below `res` are all 7 (binary 111) in an H3 index
+    keep = _INT63 & ~((0xF << _H3_RES_SHIFT) | unused)
+    return keep, (res << _H3_RES_SHIFT) | unused
+
+
+def h3_parent(cells: Any, res: int) -> np.ndarray:
+    """Vectorised cell_to_parent for int64 H3 ids (0 stays 0)."""
+    cells = np.asarray(cells, dtype=np.int64)
+    keep, bits = h3_parent_masks(res)
+    return np.where(cells == 0, 0, (cells & keep) | bits)
+
+
+def h3_str(cells: Any) -> list[str]:
+    """Hex-string ids (what deck.gl's H3HexagonLayer and h3-js take) of int64 cells."""
+    return [format(int(c), "x") for c in np.asarray(cells, dtype=np.int64)]
+
+
+def h3_centers(cells: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Centre latitude and longitude of int64 cells."""
+    import h3.api.numpy_int as h3i
+
+    pts = [h3i.cell_to_latlng(int(c)) for c in np.asarray(cells, dtype=np.int64)]
+    arr = np.asarray(pts, dtype=float).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def h3_polygon(cell: int) -> list[list[float]]:
+    """A cell's outline as a closed ring of [lng, lat] (deck.gl order; h3 gives (lat, lng))."""
+    import h3.api.numpy_int as h3i
+
+    ring = [[lng, lat] for lat, lng in h3i.cell_to_boundary(int(cell))]
+    return ring + ring[:1]
+
+
+def h3_outline(cells: Any) -> dict[str, Any] | None:
+    """The union of cells as a GeoJSON (Multi)Polygon geometry in [lng, lat] order, or None if empty."""
+    import h3
+
+    ids = sorted({format(int(c), "x") for c in np.asarray(cells, dtype=np.int64) if int(c) != 0})
+    if not ids:
+        return None
+    geom = h3.cells_to_geo(ids)
+    return {"type": geom["type"], "coordinates": _lists(geom["coordinates"])}
+
+
+def _lists(value: Any) -> Any:
+    """Nested tuples (as h3 returns them) -> nested lists (JSON-friendly), coordinates to ~1 m."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    return round(value, 5) if isinstance(value, float) else value
+
+
+def h3_area_km2(res: int) -> float:
+    """Average area of a hexagon at `res`, in km²."""
+    import h3
+
+    return float(h3.average_hexagon_area(res, unit="km^2"))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -96,3 +100,436 @@ def store_kpis(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope = EVERY
         "closed_12m": closed,
         "win_rate_12m": (won / closed) if closed else float("nan"),
     }
+
+
+# --- Per-account facts for coverage, workload and maps ------------------------------------------
+# One statement computes, for every account in the caller's scope, what the Coverage page and the
+# `metrics` command aggregate: owner, potential, expected value, distance from the owner's home,
+# yearly workload and coverage status. It runs server-side into a temporary table (a read-only
+# snapshot allows those), so the aggregates below never pull a million accounts into pandas.
+
+# Great-circle km from the owner's home (alias r) to the account (alias a); NULL when either is unknown.
+_HAV = """(pow(sin(radians(r.home_lat - a.lat) / 2), 2)
+        + cos(radians(a.lat)) * cos(radians(r.home_lat)) * pow(sin(radians(r.home_lon - a.lon) / 2), 2))"""
+_DIST_KM = f"2 * 6371.0088 * asin(sqrt(CASE WHEN {_HAV} > 1 THEN 1.0 ELSE {_HAV} END))"
+
+
+def _first(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> tuple[Any, ...] | None:
+    """First row of a query, fully fetched (DuckDB 2 keeps a fetchone() result open, which then blocks
+    con.register() on the same connection)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def win_rate_12m(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[int, int]:
+    """(won, closed) deals store-wide in the 12 months to `as_of`."""
+    row = _first(
+        con,
+        """SELECT count(*) FILTER (WHERE is_won), count(*)
+           FROM deals WHERE is_closed AND close_date > ?::DATE - INTERVAL 12 MONTH AND close_date <= ?""",
+        [as_of, as_of],
+    )
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+
+def active_model(con: duckdb.DuckDBPyConnection) -> tuple[int | None, int]:
+    """(model_version, scored accounts) of the active model's scores; (None, 0) when there are none."""
+    row = _first(
+        con,
+        """SELECT m.model_version, (SELECT count(*) FROM scores s WHERE s.model_version = m.model_version)
+           FROM models m WHERE m.active ORDER BY m.model_version DESC LIMIT 1""",
+    )
+    if row is None or not row[1]:
+        return None, 0
+    return int(row[0]), int(row[1])
+
+
+def filter_predicate(
+    industries: Sequence[str] = (),
+    states: Sequence[str] = (),
+    employee_ranges: Sequence[tuple[float, float | None]] = (),
+    rep_id: str | None = None,
+    alias: str = "",
+) -> tuple[str, list[object]]:
+    """SQL predicate (and params) for the page filters; empty lists mean 'all'."""
+    p = f"{alias}." if alias else ""
+    parts: list[str] = []
+    params: list[object] = []
+    if industries:
+        parts.append(f"{p}industry IN ({', '.join('?' * len(industries))})")
+        params += list(industries)
+    if states:
+        parts.append(f"{p}state IN ({', '.join('?' * len(states))})")
+        params += list(states)
+    if employee_ranges:
+        ors = []
+        for low, high in employee_ranges:
+            if high is None:
+                ors.append(f"coalesce({p}employees, 0) >= ?")
+                params.append(low)
+            else:
+                ors.append(f"(coalesce({p}employees, 0) >= ? AND coalesce({p}employees, 0) < ?)")
+                params += [low, high]
+        parts.append("(" + " OR ".join(ors) + ")")
+    if rep_id is not None:
+        parts.append(f"{p}owner_rep_id = ?")
+        params.append(rep_id)
+    return (" AND ".join(parts) or "TRUE"), params
+
+
+@contextmanager
+def account_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: date,
+    scope: Scope,
+    predicate: tuple[str, list[object]],
+    touches_per_year: float,
+    meeting_hours: float,
+    travel_kmh: float,
+    travel_share: float,
+    reachable_km: float,
+    default_capacity: float,
+    fallback_propensity: float | None,
+    model_version: int | None,
+) -> Iterator[str]:
+    """A temporary table of per-account facts for the accounts that pass `predicate` (on alias a); yields
+    its name.
+
+    Workload per account = touches x (meeting hours + in-person share x round trip / speed).
+    Status: 'unowned' (no active owner), 'out_of_reach' (farther than reachable_km from the owner's
+    home), 'over_capacity' (the owner's reachable accounts, worked in order of expected value per
+    hour, run past the owner's capacity before this one), else 'covered'. Capacity counts the owner's
+    whole book in scope, whatever the filter.
+    """
+    where, params = scope.owner_filter("a.owner_rep_id")
+    fwhere, fparams = predicate
+    name = f"_facts_{uuid.uuid4().hex[:12]}"
+    sql = f"""
+    CREATE TEMP TABLE {name} AS
+    WITH d AS (
+        SELECT account_id,
+               sum(CASE WHEN NOT is_closed THEN amount ELSE 0 END) AS open_pipeline,
+               count(*) FILTER (WHERE NOT is_closed) AS open_deals,
+               sum(CASE WHEN is_won AND close_date > ?::DATE - INTERVAL 12 MONTH
+                        AND close_date <= ?::DATE THEN amount ELSE 0 END) AS won_12m
+        FROM deals GROUP BY account_id
+    ),
+    sc AS (SELECT account_id, propensity FROM scores WHERE model_version = ?),
+    r AS (SELECT rep_id, name, home_lat, home_lon, coalesce(capacity_hours, ?) AS capacity
+          FROM reps WHERE active),
+    acc AS (
+        SELECT a.rowid AS rid, a.lat, a.lon,
+               a.owner_rep_id, r.rep_id IS NOT NULL AS owner_active, r.capacity,
+               coalesce(a.account_type = 'Customer', FALSE) AS customer,
+               coalesce(p.potential, 0) AS potential,
+               sc.propensity IS NOT NULL AS scored,
+               coalesce(sc.propensity, ?::DOUBLE) AS propensity,
+               coalesce(d.open_pipeline, 0) AS open_pipeline, coalesce(d.open_deals, 0) AS open_deals,
+               coalesce(d.won_12m, 0) AS won_12m,
+               {_DIST_KM} AS dist_km,
+               coalesce({fwhere}, FALSE) AS keep
+        FROM accounts a
+        JOIN account_potential p ON p.account_id = a.account_id
+        LEFT JOIN r ON r.rep_id = a.owner_rep_id
+        LEFT JOIN d ON d.account_id = a.account_id
+        LEFT JOIN sc ON sc.account_id = a.account_id
+        WHERE {where}
+    ),
+    w AS (
+        SELECT *, propensity * potential AS expected_value,
+               ?::DOUBLE * (?::DOUBLE + ?::DOUBLE * 2 * coalesce(dist_km, 0) / ?::DOUBLE) AS hours,
+               owner_active AND coalesce(dist_km, 0) <= ? AS reachable
+        FROM acc
+    ),
+    cum AS (
+        -- only the narrow columns go through the sort: a wide window costs several times more
+        SELECT rid, sum(hours) OVER (
+                   PARTITION BY owner_rep_id ORDER BY coalesce(propensity, 1) * potential / hours DESC, rid
+                   ROWS UNBOUNDED PRECEDING) AS cum_hours
+        FROM w WHERE reachable
+    )
+    SELECT w.* EXCLUDE (reachable, keep),
+           CASE WHEN NOT owner_active THEN 'unowned'
+                WHEN NOT reachable THEN 'out_of_reach'
+                WHEN cum.cum_hours > capacity THEN 'over_capacity'
+                ELSE 'covered' END AS status
+    FROM w LEFT JOIN cum ON cum.rid = w.rid
+    WHERE w.keep
+    """
+    con.execute(
+        sql,
+        [
+            as_of, as_of, model_version, default_capacity, fallback_propensity, *fparams, *params,
+            touches_per_year, meeting_hours, travel_share, travel_kmh, reachable_km,
+        ],
+    )  # fmt: skip
+    try:
+        yield name
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def book_hours(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    touches_per_year: float,
+    meeting_hours: float,
+    travel_kmh: float,
+    travel_share: float,
+) -> pd.DataFrame:
+    """rep_id, book_hours: each active rep's yearly workload over their whole book (no filters)."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT r.rep_id,
+                   sum(?::DOUBLE * (?::DOUBLE + ?::DOUBLE * 2 * coalesce({_DIST_KM}, 0) / ?::DOUBLE)) AS book_hours
+            FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id AND r.active
+            WHERE {where}
+            GROUP BY r.rep_id""",
+        [touches_per_year, meeting_hours, travel_share, travel_kmh, *params],
+    )
+
+
+def facts_by_territory(con: duckdb.DuckDBPyConnection, facts: str, scope: Scope) -> pd.DataFrame:
+    """Per-territory metrics from a facts table; every active rep in scope gets a row, plus one for
+    accounts without an active owner (rep_id of an inactive rep, or NULL)."""
+    rwhere, rparams = scope.owner_filter("rep_id")
+    return query_df(
+        con,
+        f"""
+        WITH t AS (
+            SELECT owner_rep_id AS rep_id,
+                   count(*) AS accounts,
+                   count(*) FILTER (WHERE customer) AS customers,
+                   sum(potential) AS potential,
+                   sum(expected_value) AS expected_value,
+                   sum(open_pipeline) AS open_pipeline,
+                   sum(open_deals) AS open_deals,
+                   sum(won_12m) AS won_12m,
+                   sum(hours) AS workload_hours,
+                   avg(dist_km) AS mean_km,
+                   max(dist_km) AS max_km,
+                   sum(potential) FILTER (WHERE status = 'covered') AS covered_potential,
+                   count(*) FILTER (WHERE status = 'out_of_reach') AS out_of_reach,
+                   count(*) FILTER (WHERE status = 'over_capacity') AS over_capacity,
+                   count(*) FILTER (WHERE lat IS NULL OR lon IS NULL) AS unlocated
+            FROM {facts} GROUP BY owner_rep_id
+        )
+        SELECT coalesce(r.rep_id, t.rep_id) AS rep_id, r.name, r.email, r.quota, r.home_city, r.home_state,
+               r.home_lat, r.home_lon, r.capacity_hours,
+               coalesce(t.accounts, 0) AS accounts, coalesce(t.customers, 0) AS customers,
+               coalesce(t.accounts, 0) - coalesce(t.customers, 0) AS prospects,
+               coalesce(t.potential, 0) AS potential, t.expected_value,
+               coalesce(t.open_pipeline, 0) AS open_pipeline, coalesce(t.open_deals, 0) AS open_deals,
+               coalesce(t.won_12m, 0) AS won_12m, coalesce(t.workload_hours, 0) AS workload_hours,
+               t.mean_km, t.max_km, coalesce(t.covered_potential, 0) AS covered_potential,
+               coalesce(t.out_of_reach, 0) AS out_of_reach, coalesce(t.over_capacity, 0) AS over_capacity,
+               coalesce(t.unlocated, 0) AS unlocated
+        FROM (SELECT * FROM reps WHERE active AND {rwhere}) r
+        FULL OUTER JOIN t ON t.rep_id = r.rep_id
+        ORDER BY r.name NULLS LAST, t.rep_id NULLS LAST
+        """,
+        rparams,
+    )
+
+
+def facts_by_status(
+    con: duckdb.DuckDBPyConnection, facts: str, high_potential: float, rep_id: str | None = None
+) -> pd.DataFrame:
+    """status, accounts, potential, high_accounts, high_potential (accounts at or above the threshold);
+    one owner's accounts only when rep_id is given."""
+    return query_df(
+        con,
+        f"""SELECT status, count(*) AS accounts, coalesce(sum(potential), 0) AS potential,
+                   count(*) FILTER (WHERE potential >= ?) AS high_accounts,
+                   coalesce(sum(potential) FILTER (WHERE potential >= ?), 0) AS high_potential
+            FROM {facts} WHERE (?::VARCHAR IS NULL OR owner_rep_id = ?)
+            GROUP BY status ORDER BY status""",
+        [high_potential, high_potential, rep_id, rep_id],
+    )
+
+
+def facts_white_space(
+    con: duckdb.DuckDBPyConnection, facts: str, high_potential: float, limit: int, rep_id: str | None = None
+) -> pd.DataFrame:
+    """The largest uncovered accounts at or above the potential threshold (of one owner if rep_id)."""
+    return query_df(
+        con,
+        f"""WITH top AS (
+                SELECT * FROM {facts}
+                WHERE status <> 'covered' AND potential >= ? AND (?::VARCHAR IS NULL OR owner_rep_id = ?)
+                ORDER BY potential DESC, rid LIMIT ?
+            )
+            SELECT a.account_id, a.name, a.industry, a.city, a.state, f.lat, f.lon, a.employees, f.owner_rep_id,
+                   r.name AS owner_name, f.status, f.potential, f.propensity, f.expected_value, f.open_pipeline,
+                   f.dist_km, f.hours
+            FROM top f JOIN accounts a ON a.rowid = f.rid LEFT JOIN reps r ON r.rep_id = f.owner_rep_id
+            ORDER BY f.potential DESC, a.account_id""",
+        [high_potential, rep_id, rep_id, limit],
+    )
+
+
+def facts_sample(
+    con: duckdb.DuckDBPyConnection, facts: str, limit: int, rep_id: str | None = None
+) -> tuple[pd.DataFrame, int]:
+    """A deterministic sample (by hashed account id) of located accounts for a point layer, and how many
+    located accounts there are in all (one owner's if rep_id)."""
+    where = "lat IS NOT NULL AND lon IS NOT NULL AND (?::VARCHAR IS NULL OR owner_rep_id = ?)"
+    total = query_df(con, f"SELECT count(*) AS n FROM {facts} WHERE {where}", [rep_id, rep_id])["n"].iloc[0]
+    df = query_df(
+        con,
+        f"""WITH pick AS (SELECT * FROM {facts} WHERE {where} ORDER BY hash(rid), rid LIMIT ?)
+            SELECT a.account_id, a.name, a.industry, a.city, a.state, f.lat, f.lon, f.owner_rep_id,
+                   r.name AS owner_name, f.status, f.potential, f.expected_value, f.open_pipeline, f.dist_km,
+                   f.hours, f.customer
+            FROM pick f JOIN accounts a ON a.rowid = f.rid LEFT JOIN reps r ON r.rep_id = f.owner_rep_id
+            ORDER BY a.account_id""",
+        [rep_id, rep_id, limit],
+    )
+    return df, int(total)
+
+
+def facts_potential_quantile(con: duckdb.DuckDBPyConnection, facts: str, q: float) -> float:
+    """The q-quantile of potential over a facts table (0 when empty)."""
+    value = _first(con, f"SELECT quantile_cont(potential, ?) FROM {facts}", [q])
+    return float(value[0]) if value and value[0] is not None else 0.0
+
+
+def scope_potential_quantile(con: duckdb.DuckDBPyConnection, scope: Scope, q: float) -> float:
+    """The q-quantile of potential over every account in scope (0 when none)."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    value = _first(
+        con,
+        f"""SELECT quantile_cont(p.potential, ?) FROM accounts a JOIN account_potential p USING (account_id)
+            WHERE {where}""",
+        [q, *params],
+    )
+    return float(value[0]) if value and value[0] is not None else 0.0
+
+
+def account_locations(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """rowid, lat and lon of every account as numpy arrays (three numeric columns, for H3 indexing)."""
+    return con.execute("SELECT rowid AS rid, lat, lon FROM accounts").fetchnumpy()
+
+
+def store_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A token that changes with every write (the write id), plus the account count for foreign writers."""
+    # fetchall, not fetchone: an unfinished result would block con.register() right after (DuckDB 2)
+    rows = con.execute(
+        "SELECT (SELECT value FROM meta WHERE key = 'write_id'), (SELECT count(*) FROM accounts)"
+    ).fetchall()
+    return f"{rows[0][0]}-{rows[0][1]}"
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
+    """Expose a DataFrame to SQL under a fresh name for the duration of the block."""
+    name = f"_df_{uuid.uuid4().hex[:12]}"
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def facts_hexagons(
+    con: duckdb.DuckDBPyConnection, facts: str, cells: str, res: int, high_potential: float, rep_id: str | None = None
+) -> pd.DataFrame:
+    """Per H3 cell at `res`: accounts, potential, expected value, covered and white-space figures and the
+    active rep holding the most accounts there. `cells` is a registered frame (rid, cell) at a finer resolution;
+    rep_id keeps one owner's accounts."""
+    from planner.geo import h3_parent_masks
+
+    keep, bits = h3_parent_masks(res)
+    return query_df(
+        con,
+        f"""
+        WITH c AS (
+            SELECT (h.cell & ?) | ? AS cell, f.*
+            FROM {facts} f JOIN {cells} h ON h.rid = f.rid
+            WHERE h.cell <> 0 AND (?::VARCHAR IS NULL OR f.owner_rep_id = ?)
+        ),
+        o AS (
+            SELECT cell, owner_rep_id, count(*) AS n FROM c WHERE owner_active GROUP BY cell, owner_rep_id
+        ),
+        top AS (SELECT cell, arg_max(owner_rep_id, n) AS top_rep_id, max(n) AS top_n FROM o GROUP BY cell)
+        SELECT c.cell, count(*) AS accounts,
+               count(*) FILTER (WHERE customer) AS customers,
+               sum(potential) AS potential,
+               sum(expected_value) AS expected_value,
+               coalesce(sum(potential) FILTER (WHERE status = 'covered'), 0) AS covered_potential,
+               count(*) FILTER (WHERE status <> 'covered' AND potential >= ?) AS white_space_accounts,
+               coalesce(sum(potential) FILTER (WHERE status <> 'covered' AND potential >= ?), 0)
+                   AS white_space_potential,
+               count(*) FILTER (WHERE status = 'unowned') AS unowned,
+               count(*) FILTER (WHERE status = 'out_of_reach') AS out_of_reach,
+               count(*) FILTER (WHERE status = 'over_capacity') AS over_capacity,
+               any_value(top.top_rep_id) AS top_rep_id, any_value(top.top_n) AS top_n
+        FROM c LEFT JOIN top ON top.cell = c.cell
+        GROUP BY c.cell
+        ORDER BY c.cell
+        """,
+        [keep, bits, rep_id, rep_id, high_potential, high_potential],
+    )
+
+
+def facts_in_cell(
+    con: duckdb.DuckDBPyConnection, facts: str, cells: str, res: int, cell: int, limit: int, rep_id: str | None = None
+) -> pd.DataFrame:
+    """The largest accounts (by potential) inside one H3 cell at `res`."""
+    from planner.geo import h3_parent_masks
+
+    keep, bits = h3_parent_masks(res)
+    return query_df(
+        con,
+        f"""WITH top AS (
+                SELECT f.* FROM {facts} f JOIN {cells} h ON h.rid = f.rid
+                WHERE h.cell <> 0 AND ((h.cell & ?) | ?) = ? AND (?::VARCHAR IS NULL OR f.owner_rep_id = ?)
+                ORDER BY f.potential DESC, f.rid LIMIT ?
+            )
+            SELECT a.account_id, a.name, a.industry, a.city, a.state, r.name AS owner_name, f.status, f.potential,
+                   f.expected_value, f.open_pipeline, f.dist_km
+            FROM top f JOIN accounts a ON a.rowid = f.rid LEFT JOIN reps r ON r.rep_id = f.owner_rep_id
+            ORDER BY f.potential DESC, a.account_id""",
+        [keep, bits, cell, rep_id, rep_id, limit],
+    )
+
+
+def account_detail(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str) -> pd.DataFrame:
+    """One account (in scope) with owner and potential; empty when not found or not visible."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT a.account_id, a.name, a.industry, a.employees, a.annual_revenue, a.city, a.state,
+                   a.postal_code, a.lat, a.lon, a.account_type, a.owner_rep_id, r.name AS owner_name,
+                   p.potential, p.est_users
+            FROM accounts a LEFT JOIN reps r ON r.rep_id = a.owner_rep_id
+            JOIN account_potential p ON p.account_id = a.account_id
+            WHERE a.account_id = ? AND {where}""",
+        [account_id, *params],
+    )
+
+
+def account_deals(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str) -> pd.DataFrame:
+    """An account's deals, newest first."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT d.deal_id, d.name, d.stage, d.amount, d.created_date, d.close_date
+            FROM deals d JOIN accounts a ON a.account_id = d.account_id
+            WHERE d.account_id = ? AND {where}
+            ORDER BY d.created_date DESC""",
+        [account_id, *params],
+    )
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[str]]:
+    """Distinct industries and states among the accounts in scope (for the filter widgets)."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    ind = query_df(
+        con, f"SELECT DISTINCT industry FROM accounts a WHERE industry IS NOT NULL AND {where} ORDER BY 1", params
+    )
+    st = query_df(con, f"SELECT DISTINCT state FROM accounts a WHERE state IS NOT NULL AND {where} ORDER BY 1", params)
+    return {"industries": ind["industry"].tolist(), "states": st["state"].tolist()}

@@ -1,0 +1,191 @@
+"""`metrics [--json]`: per-territory metrics, imbalance indices, coverage and white space."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from planner import balance, store
+from planner.errors import BadInput
+from planner.store import world
+
+TEXT_COLUMNS = {
+    "territory": "Territory",
+    "accounts": "Accounts",
+    "customers": "Cust.",
+    "prospects": "Prosp.",
+    "potential": "Potential",
+    "expected_value": "Exp. value",
+    "open_pipeline": "Pipeline",
+    "won_12m": "Won 12m",
+    "quota": "Quota",
+    "potential_per_quota": "Pot/quota",
+    "workload_hours": "Work h",
+    "utilisation": "Work/cap",
+    "coverage": "Coverage",
+    "mean_km": "Mean km",
+    "max_km": "Max km",
+}
+JSON_COLUMNS = [
+    "rep_id", "name", "accounts", "customers", "prospects", "potential", "expected_value", "open_pipeline",
+    "open_deals", "won_12m", "quota", "potential_per_quota", "workload_hours", "book_hours", "capacity_hours",
+    "utilisation", "coverage", "covered_potential", "mean_km", "max_km", "out_of_reach", "over_capacity", "unlocated",
+]  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "metrics", help="print per-territory metrics, imbalance indices and coverage", description=__doc__
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--segment", action="append", default=[], metavar="NAME",
+                   help=f"only this size segment ({', '.join(balance.SEGMENTS)}); repeatable")  # fmt: skip
+    p.add_argument("--industry", action="append", default=[], metavar="NAME", help="only this industry; repeatable")
+    p.add_argument("--state", action="append", default=[], metavar="XX", help="only this state; repeatable")
+    p.add_argument("--rep", metavar="REP", help="coverage and white space of one territory (id, email or name)")
+    p.add_argument("--reachable-km", type=float, metavar="KM", help="farthest distance a rep covers")
+    p.add_argument("--capacity-hours", type=float, metavar="H", help="capacity of reps without their own")
+    p.add_argument("--white-space", type=int, default=20, metavar="N", help="largest white-space accounts to list")
+    p.set_defaults(func=run)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_clean(r) for r in df.astype(object).where(df.notna(), None).to_dict(orient="records")]
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if kind == "money":
+        return f"{value:,.0f}"
+    if kind == "pct":
+        return f"{value:.0%}"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _kind(col: str) -> str:
+    if col in ("potential", "expected_value", "open_pipeline", "won_12m", "quota"):
+        return "money"
+    if col in ("utilisation", "coverage"):
+        return "pct"
+    if col == "potential_per_quota":
+        return "ratio"
+    return "count"
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.white_space <= 10_000:
+        raise BadInput(f"--white-space {args.white_space} is out of range; use 0 to 10000")
+    with store.read(args.db_path) as con:
+        rep_id = None
+        if args.rep:
+            found = world.find_rep(con, args.rep)
+            if found.empty:
+                raise BadInput(f"no rep {args.rep!r}; pass a rep id, email or name (see `export reps`)")
+            rep_id = str(found["rep_id"].iloc[0])
+        filters = balance.Filters(tuple(args.segment), tuple(args.industry), tuple(args.state), rep_id)
+        rules = balance.CoverageRules.from_settings(args.reachable_km, args.capacity_hours)
+        report = balance.coverage_report(con, filters=filters, rules=rules, white_space_limit=max(1, args.white_space))
+    table = report["territories"].copy()
+    white = report["white_space"].head(args.white_space)
+    cov = report["coverage"]
+    if args.json:
+        out = {
+            "as_of": str(report["as_of"]),
+            "filters": asdict(filters),
+            "expected_value": {
+                "source": report["basis"].source,
+                "model_version": report["basis"].model_version,
+                "win_rate_12m": report["basis"].win_rate,
+                "note": report["basis"].note,
+            },
+            "settings": {**asdict(report["workload"]), **asdict(report["rules"])},
+            "territories": _records(table[JSON_COLUMNS]),
+            "imbalance": {
+                r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}
+                for r in _records(report["imbalance"])
+            },
+            "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
+            "white_space": _records(
+                white[
+                    [
+                        "account_id",
+                        "name",
+                        "state",
+                        "owner_name",
+                        "status",
+                        "potential",
+                        "nearest_rep",
+                        "nearest_rep_km",
+                    ]
+                ]  # fmt: skip
+            ),
+        }
+        print(json.dumps(_clean(out), indent=2, default=str))
+        return 0
+    table["territory"] = table["name"].fillna("(no active owner)")
+    shown = pd.DataFrame({label: [_fmt(v, _kind(col)) for v in table[col]] if col != "territory" else table[col]
+                          for col, label in TEXT_COLUMNS.items()})  # fmt: skip
+    print(f"Territories as of {report['as_of']} ({filters.describe()})")
+    print(shown.to_string(index=False))
+    print()
+    imb = report["imbalance"]
+    print("Imbalance across territories (1.00 / 0.00 = perfectly even)")
+    print(
+        pd.DataFrame(
+            {
+                "Metric": imb["label"],
+                "Max/mean": imb["max_mean"].map(lambda v: _fmt(v, "ratio")),
+                "Min/mean": imb["min_mean"].map(lambda v: _fmt(v, "ratio")),
+                "CV": imb["cv"].map(lambda v: _fmt(v, "ratio")),
+                "Gini": imb["gini"].map(lambda v: _fmt(v, "ratio")),
+            }
+        ).to_string(index=False)
+    )
+    print()
+    print(
+        f"Coverage: {_fmt(cov['share'], 'pct')} of potential ({_fmt(cov['covered_potential'], 'money')} of "
+        f"{_fmt(cov['potential'], 'money')}); white space: {cov['white_space_accounts']:,} high-potential accounts "
+        f"(potential >= {_fmt(cov['high_potential_threshold'], 'money')}) worth "
+        f"{_fmt(cov['white_space_potential'], 'money')} not covered."
+    )
+    print(report["basis"].note)
+    if len(white):
+        print()
+        print(f"Largest white space ({len(white)}):")
+        print(
+            pd.DataFrame(
+                {
+                    "Account": white["account_id"],
+                    "Name": white["name"],
+                    "State": white["state"],
+                    "Why": white["status_label"],
+                    "Owner": white["owner_name"].fillna("-"),
+                    "Potential": white["potential"].map(lambda v: _fmt(v, "money")),
+                    "Nearest rep": white["nearest_rep"].fillna("-"),
+                    "km": white["nearest_rep_km"].map(lambda v: _fmt(v, "count")),
+                }
+            ).to_string(index=False)
+        )
+    return 0

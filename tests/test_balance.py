@@ -1,0 +1,212 @@
+"""Territory metrics, coverage and white space on a tiny hand-built store with known answers."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import h3
+import numpy as np
+import pytest
+
+from planner import balance, cli, geo, store
+from planner.errors import BadInput, Forbidden
+from planner.scope import Scope
+
+# touches 10, 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
+WL = balance.Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5)
+RULES = balance.CoverageRules(reachable_km=400, default_capacity_hours=1400, high_potential_share=0.5)
+KM_A2 = float(geo.haversine_km(40.0, -100.0, 40.0, -99.0))  # about 85.2 km
+KM_A6 = float(geo.haversine_km(40.0, -100.0, 30.0, -100.0))  # about 1112 km
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """Three reps (R3 inactive), six accounts, four deals; potential = round(employees x 0.5) x 100."""
+    path = tmp_path / "tiny.duckdb"
+    with store.write(path) as con:
+        con.execute("INSERT INTO meta VALUES ('demo_today', '2026-11-01')")
+        con.execute("INSERT INTO potential_settings VALUES ('*', 0.5, 100, FALSE, NULL)")
+        con.executemany(
+            "INSERT INTO reps (rep_id, name, home_lat, home_lon, quota, capacity_hours, active) VALUES (?,?,?,?,?,?,?)",
+            [
+                ("R1", "Ann <b>One</b>", 40.0, -100.0, 1000.0, 30.0, True),
+                ("R2", "Bob Two", 40.0, -90.0, 2000.0, None, True),
+                ("R3", "Cy Gone", 35.0, -80.0, 500.0, 100.0, False),
+            ],
+        )
+        con.executemany(
+            """INSERT INTO accounts (account_id, name, industry, employees, account_type, state, lat, lon, owner_rep_id)
+               VALUES (?,?,?,?,?,?,?,?,?)""",
+            [
+                ("A1", "Home Co", "Software", 100, "Customer", "KS", 40.0, -100.0, "R1"),
+                ("A2", "Near Co", "Software", 200, "Prospect", "KS", 40.0, -99.0, "R1"),
+                ("A3", "Shop Co", "Retail", 20, "Prospect", "IL", 40.0, -90.0, "R2"),
+                ("A4", "Orphan Co", "Software", 400, "Prospect", "TX", 31.0, -97.0, None),
+                ("A5", "Left Co", "Retail", 10, "Prospect", "GA", 35.0, -80.0, "R3"),
+                ("A6", "Far Co", "Software", 3000, "Prospect", "TX", 30.0, -100.0, "R1"),
+            ],
+        )
+        con.executemany(
+            """INSERT INTO deals (deal_id, account_id, amount, close_date, is_closed, is_won, stage)
+               VALUES (?,?,?,?,?,?,?)""",
+            [
+                ("D1", "A1", 3000.0, "2026-06-01", True, True, "Closed Won"),
+                ("D2", "A2", 900.0, "2026-05-01", True, False, "Closed Lost"),
+                ("D3", "A3", 700.0, "2027-01-15", False, False, "Proposal"),
+                ("D4", "A1", 5000.0, "2024-01-01", True, True, "Closed Won"),
+            ],
+        )
+    return path
+
+
+def test_gini_imbalance_and_lorenz_by_hand() -> None:
+    assert balance.gini([1, 1, 1, 1]) == 0.0
+    assert balance.gini([0, 0, 0, 1]) == pytest.approx(0.75)
+    imb = balance.imbalance([1, 2, 3])
+    assert (imb.max_mean, imb.min_mean) == (1.5, 0.5)
+    assert imb.cv == pytest.approx(math.sqrt(2 / 3) / 2)
+    x, y = balance.lorenz([3, 1])
+    assert x.tolist() == [0.0, 0.5, 1.0]
+    assert y.tolist() == [0.0, 0.25, 1.0]
+
+
+def test_account_workload_formula_and_bad_settings() -> None:
+    hours = balance.account_workload([0.0, 50.0, np.nan], WL)
+    assert hours.tolist() == [10.0, 20.0, 10.0]  # 10 x (1 + 0.5 x 2 x 50 / 50); unknown distance: meetings only
+    assert float(balance.account_workload(100.0, WL)) == pytest.approx(30.0)
+    with pytest.raises(BadInput, match="travel_share 1.5"):
+        balance.Workload(10, 1, 50, 1.5)
+    with pytest.raises(BadInput, match="travel_kmh 0"):
+        balance.Workload(10, 1, 0, 0.5)
+    with pytest.raises(BadInput, match="must not be negative"):
+        balance.account_workload([-1.0], WL)
+    with pytest.raises(BadInput, match="unknown workload setting 'speed'"):
+        balance.Workload.from_settings(speed=3)
+    with pytest.raises(BadInput, match="unknown segment 'Huge'"):
+        balance.Filters(segments=("Huge",))
+
+
+def test_territory_metrics_by_hand(tiny: Path) -> None:
+    with store.read(tiny) as con:
+        table = balance.territory_metrics(con, workload=WL, rules=RULES)
+    r1 = table.set_index("rep_id").loc["R1"]
+    assert (r1["accounts"], r1["customers"], r1["prospects"]) == (3, 1, 2)
+    assert r1["potential"] == 5000 + 10000 + 150000
+    assert r1["expected_value"] == pytest.approx(0.5 * 165000)  # win rate: 1 won of 2 closed in 12 months
+    assert r1["won_12m"] == 3000  # D4 closed 2024, outside the window
+    assert r1["potential_per_quota"] == pytest.approx(165.0)
+    assert r1["workload_hours"] == pytest.approx(10 + (10 + 0.2 * KM_A2) + (10 + 0.2 * KM_A6))
+    assert r1["mean_km"] == pytest.approx((0 + KM_A2 + KM_A6) / 3)
+    assert r1["max_km"] == pytest.approx(KM_A6)
+    assert r1["utilisation"] == pytest.approx(r1["workload_hours"] / 30)
+    r2 = table.set_index("rep_id").loc["R2"]
+    assert (r2["accounts"], r2["open_pipeline"], r2["capacity_hours"]) == (1, 700, 1400)  # default capacity
+    # Accounts without an active owner: none (A4) and an inactive rep (A5) both show, without a name.
+    orphans = table[table["name"].isna()]
+    assert sorted(orphans["accounts"].tolist()) == [1, 1]
+    assert pytest.approx(85.2, abs=0.1) == KM_A2
+
+
+def test_coverage_and_white_space_by_hand(tiny: Path) -> None:
+    with store.read(tiny) as con:
+        rep = balance.coverage_report(con, workload=WL, rules=RULES)
+    by = rep["coverage"]["by_status"].set_index("status")
+    # A1 covered; A2 runs R1 past 30 h (A1 first: more expected value per hour); A6 is 1,112 km away;
+    # A4 has no owner and A5's owner left; A3 is covered by R2.
+    assert by.loc["covered", "accounts"] == 2 and by.loc["covered", "potential"] == 5000 + 1000
+    assert by.loc["over_capacity", "potential"] == 10000
+    assert by.loc["out_of_reach", "potential"] == 150000
+    assert by.loc["unowned", "accounts"] == 2
+    total = 5000 + 10000 + 1000 + 20000 + 500 + 150000
+    assert rep["coverage"]["share"] == pytest.approx(6000 / total)
+    assert rep["coverage"]["high_potential_threshold"] == pytest.approx(7500)  # median of the six potentials
+    white = rep["white_space"]
+    assert white["account_id"].tolist() == ["A6", "A4", "A2"]  # uncovered and >= 7,500, largest first
+    assert rep["coverage"]["white_space_potential"] == 180000
+    a6 = white.set_index("account_id").loc["A6"]
+    assert a6["status"] == "out_of_reach" and a6["nearest_rep"] == "Ann <b>One</b>"
+    assert rep["basis"].source == "win_rate" and "50.0%" in rep["basis"].note
+    imb = rep["imbalance"].set_index("metric")
+    assert imb.loc["accounts", "max_mean"] == pytest.approx(1.5)  # R1 3, R2 1
+    assert imb.loc["potential", "gini"] == pytest.approx(balance.gini([165000, 1000]))
+
+
+def test_filters_and_rep_scope(tiny: Path) -> None:
+    with store.read(tiny) as con:
+        retail = balance.coverage_report(con, filters=balance.Filters(industries=("Retail",)), workload=WL, rules=RULES)
+        assert retail["coverage"]["accounts"] == 2
+        # Capacity counts the whole book: R1's A2 stays over capacity even when only Software... is shown.
+        sw = balance.coverage_report(con, filters=balance.Filters(segments=("Mid-market",)), workload=WL, rules=RULES)
+        assert set(sw["white_space"]["account_id"]) == {"A2", "A4"}  # 200 and 400 employees
+        assert sw["white_space"].set_index("account_id").loc["A2", "status"] == "over_capacity"
+        mine = balance.coverage_report(con, Scope(role="rep", rep_id="R1"), workload=WL, rules=RULES)
+        assert mine["coverage"]["accounts"] == 3
+        assert balance.reps_only(mine["territories"])["rep_id"].tolist() == ["R1"]
+        with pytest.raises(Forbidden, match="'R2'"):
+            balance.coverage_report(con, Scope(role="rep", rep_id="R1"), balance.Filters(rep_id="R2"))
+        one = balance.coverage_report(con, filters=balance.Filters(rep_id="R1"), workload=WL, rules=RULES)
+        assert one["coverage"]["accounts"] == 3
+        assert len(balance.reps_only(one["territories"])) == 2  # the comparison keeps every territory
+
+
+def test_expected_value_uses_active_model_scores(tiny: Path) -> None:
+    with store.write(tiny) as con:
+        con.execute("INSERT INTO models (model_version, kind, active) VALUES (1, 'model', FALSE), (2, 'model', TRUE)")
+        con.execute("INSERT INTO scores (model_version, account_id, propensity) VALUES (1, 'A1', 0.9), (2, 'A1', 0.2)")
+    with store.read(tiny) as con:
+        table = balance.territory_metrics(con, workload=WL, rules=RULES)
+        basis = balance.expected_value_basis(con)
+    assert basis.source == "model" and basis.model_version == 2 and "model v2" in basis.note
+    r1 = table.set_index("rep_id").loc["R1"]
+    assert r1["expected_value"] == pytest.approx(0.2 * 5000 + 0.5 * (10000 + 150000))  # unscored: win rate
+
+
+def test_map_aggregates_every_account_into_hexagons(tiny: Path) -> None:
+    with store.read(tiny) as con:
+        m = balance.coverage_map(con, resolution=4, max_points=2, workload=WL, rules=RULES)
+        cells = balance.account_cells(con)
+        assert balance.account_cells(con) is cells  # computed once per store version
+        with pytest.raises(BadInput, match="resolution 9"):
+            balance.coverage_map(con, resolution=9)
+        top = balance.hexagon_detail(con, balance.EVERYONE, balance.Filters(), m["hexes"]["hex"].iloc[0], 4)
+    hexes = m["hexes"]
+    assert hexes["accounts"].sum() == 6 == m["located_accounts"]
+    assert hexes["potential"].sum() == 186500
+    assert len(m["points"]) == 2  # a sample, the hexagons hold everything
+    assert hexes["white_space_potential"].sum() == 180000
+    a1 = hexes[hexes["hex"] == h3.latlng_to_cell(40.0, -100.0, 4)]
+    assert a1["top_name"].tolist() == ["Ann <b>One</b>"]
+    assert {f["properties"]["rep_id"] for f in m["outlines"]} == {"R1", "R2"}  # R3 left: no outline
+    ring = m["outlines"][0]["geometry"]["coordinates"][0][0]
+    assert all(-130 < lng < -60 and 20 < lat < 50 for lng, lat in ring)  # deck.gl order: [lng, lat]
+    assert len(top) >= 1
+
+
+def test_h3_helpers_match_the_library() -> None:
+    rng = np.random.default_rng(1)
+    lat, lon = rng.uniform(25, 49, 200), rng.uniform(-124, -67, 200)
+    cells = geo.h3_cells(lat, lon, 7)
+    for res in (3, 4, 5, 6):
+        parents = geo.h3_str(geo.h3_parent(cells, res))
+        assert parents == [h3.cell_to_parent(c, res) for c in geo.h3_str(cells)]
+    assert geo.h3_cells([np.nan], [1.0]).tolist() == [0]
+    ring = geo.h3_polygon(int(cells[0]))
+    assert ring[0] == ring[-1] and ring[0][0] < -60  # [lng, lat]
+
+
+def test_metrics_cli_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--db", str(tiny), "metrics", "--json", "--reachable-km", "2000"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["settings"]["reachable_km"] == 2000
+    reps = {t["rep_id"]: t for t in out["territories"] if t["name"]}
+    assert reps["R1"]["accounts"] == 3 and reps["R2"]["open_pipeline"] == 700
+    assert set(out["imbalance"]["potential"]) == {"mean", "max_mean", "min_mean", "cv", "gini"}
+    assert out["expected_value"]["source"] == "win_rate"
+    assert cli.main(["--db", str(tiny), "metrics"]) == 0
+    text = capsys.readouterr().out
+    assert "Imbalance across territories" in text and "Coverage:" in text
+    assert cli.main(["--db", str(tiny), "metrics", "--rep", "nobody"]) == 2
+    assert "no rep 'nobody'" in capsys.readouterr().err

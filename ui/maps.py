@@ -1,0 +1,288 @@
+"""pydeck layer builders shared by the map pages (Coverage, Rebalance, Territory plan).
+
+Offline by design: no basemap tiles can load, so `deck()` sets map_style=None and the state
+outlines shipped in data/ (planner.geo.us_states_geojson) are drawn as the reference layer.
+
+Tooltips: every pickable layer's rows carry the same four text fields (`t` the title, `l1`, `l2`,
+`l3`) so one HTML template serves all layers. Streamlit (1.67) HTML-escapes each substituted
+value before it sets the tooltip's innerHTML, so account and rep names from CRM files cannot inject
+markup; the fields are therefore plain text here (escaping them again would show `&amp;`). The
+browser check in tests/test_page_coverage.py opens a store holding a name with markup to prove it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from planner import geo
+from ui import fmt
+
+TOOLTIP = {
+    "html": "<b>{t}</b><br/>{l1}<br/>{l2}<br/>{l3}",
+    "style": {"backgroundColor": "#1d2b36", "color": "white", "fontSize": "12px", "maxWidth": "320px"},
+}
+TIP_FIELDS = ("t", "l1", "l2", "l3")  # short keys: they repeat in every row sent to the browser
+
+# Distinct, colour-blind-friendlier hues (Tableau 20 order); a territory keeps its colour on every map.
+PALETTE: list[list[int]] = [
+    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
+    [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
+    [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [199, 199, 199],
+    [219, 219, 141], [158, 218, 229],
+]  # fmt: skip
+UNOWNED = [60, 60, 60]
+POTENTIAL_RAMP = [[255, 247, 188], [254, 196, 79], [236, 112, 20], [153, 52, 4]]
+WHITE_SPACE_RAMP = [[252, 187, 161], [251, 106, 74], [203, 24, 29], [103, 0, 13]]
+
+LAYERS: dict[str, str] = {
+    "states": "State lines",
+    "accounts": "Accounts",
+    "potential": "Potential hexagons",
+    "white_space": "White space hexagons",
+    "homes": "Rep homes",
+    "outlines": "Territory outlines",
+}
+DEFAULT_LAYERS = ["states", "accounts", "white_space", "homes", "outlines"]
+
+
+def territory_colors(rep_ids: Iterable[Any]) -> dict[str, list[int]]:
+    """A stable colour per territory: reps in id order take the palette in turn."""
+    ids = sorted({str(r) for r in rep_ids if r is not None and not (isinstance(r, float) and math.isnan(r))})
+    return {rep: PALETTE[i % len(PALETTE)] for i, rep in enumerate(ids)}
+
+
+def _colors_for(rep_ids: pd.Series, colors: dict[str, list[int]], alpha: int) -> list[list[int]]:
+    return [[*colors.get(str(r), UNOWNED), alpha] if isinstance(r, str) else [*UNOWNED, alpha] for r in rep_ids]
+
+
+def ramp(values: Any, stops: Sequence[Sequence[int]], alpha: int = 170) -> list[list[int]]:
+    """Colours along a sequential ramp, on a log scale (money spans orders of magnitude)."""
+    v = np.log1p(np.clip(np.nan_to_num(np.asarray(values, dtype=float)), 0, None))
+    top = float(v.max()) if len(v) else 0.0
+    t = v / top if top > 0 else np.zeros_like(v)
+    pos = t * (len(stops) - 1)
+    lo = np.clip(np.floor(pos).astype(int), 0, len(stops) - 2)
+    frac = (pos - lo)[:, None]
+    arr = np.asarray(stops, dtype=float)
+    rgb = arr[lo] * (1 - frac) + arr[lo + 1] * frac
+    return [[int(r), int(g), int(b), alpha] for r, g, b in rgb.round()]
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), "").astype(str)
+
+
+def _money(series: pd.Series) -> pd.Series:
+    return pd.Series([fmt.money(v) for v in series.astype(float).tolist()], index=series.index, dtype=object)
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts, fast (DataFrame.to_dict is slow on pandas 3 string columns)."""
+    cols = [df[c].tolist() for c in df.columns]
+    names = list(df.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols, strict=True)]
+
+
+def view_state(lat: Any = None, lon: Any = None) -> pdk.ViewState:
+    """A view that fits the given points (the continental US when there are none)."""
+    lat = np.asarray([] if lat is None else lat, dtype=float)
+    lon = np.asarray([] if lon is None else lon, dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return pdk.ViewState(latitude=39.0, longitude=-96.5, zoom=3.2, pitch=0)
+    la, lo = lat[ok], lon[ok]
+    # Robust extent: a few far-flung accounts (Alaska, Hawaii) should not zoom the map out to the globe.
+    lat0, lat1 = np.percentile(la, [2, 98])
+    lon0, lon1 = np.percentile(lo, [2, 98])
+    span = max(lat1 - lat0, (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2)), 0.05)
+    zoom = float(np.clip(math.log2(360.0 / span) - 1.3, 2.5, 11.0))
+    return pdk.ViewState(latitude=float((lat0 + lat1) / 2), longitude=float((lon0 + lon1) / 2), zoom=zoom, pitch=0)
+
+
+def states_layer() -> pdk.Layer:
+    """US state outlines from data/us_states.geojson (the map's only reference geography offline)."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data=geo.us_states_geojson(),
+        id="states",
+        stroked=True,
+        filled=True,
+        get_fill_color=[241, 244, 247, 255],
+        get_line_color=[150, 160, 170, 255],
+        line_width_min_pixels=1,
+        pickable=False,
+    )
+
+
+def accounts_layer(points: pd.DataFrame, colors: dict[str, list[int]], layer_id: str = "accounts") -> pdk.Layer:
+    """Accounts as dots coloured by owner (dark grey: no active owner); `id` carries the account id.
+
+    Needs columns account_id, name, lat, lon, owner_rep_id, owner_name, status, potential, city,
+    state; optional expected_value.
+    """
+    df = pd.DataFrame(
+        {
+            "id": points["account_id"].astype(str),
+            "lon": points["lon"].astype(float).round(4),
+            "lat": points["lat"].astype(float).round(4),
+            "color": _colors_for(points["owner_rep_id"], colors, 210),
+            "r": np.clip(np.sqrt(points["potential"].fillna(0).to_numpy(dtype=float)) * 4, 800, 12000).round(-1),
+        }
+    )
+    df["t"] = _text(points["name"])
+    df["l1"] = (
+        _text(points["owner_name"]).replace("", "No active owner")
+        + " · "
+        + _text(points["status"]).str.replace("_", " ")
+    )
+    ev = points["expected_value"] if "expected_value" in points else pd.Series(np.nan, index=points.index)
+    df["l2"] = _money(points["potential"]) + " potential · " + _money(ev) + " expected"
+    df["l3"] = _text(points["city"]) + ", " + _text(points["state"])
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=records(df),
+        id=layer_id,
+        get_position=["lon", "lat"],
+        get_fill_color="color",
+        get_radius="r",
+        radius_min_pixels=2,
+        radius_max_pixels=14,
+        stroked=False,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequence[Sequence[int]]) -> pdk.Layer:
+    """An H3 hexagon layer coloured by `value` (hexes with value 0 are left out).
+
+    Needs columns hex, accounts, potential, white_space_potential, white_space_accounts,
+    covered_potential, top_name; optional nearest_rep, nearest_rep_km.
+    """
+    h = hexes[hexes[value].fillna(0) > 0]
+    df = pd.DataFrame({"hex": h["hex"].astype(str), "color": ramp(h[value], stops)})
+    df["t"] = h["accounts"].map(lambda n: f"{int(n):,} accounts").to_numpy()
+    covered = (h["covered_potential"] / h["potential"].where(h["potential"] > 0)).map(lambda v: fmt.pct(v))
+    df["l1"] = ("Potential " + _money(h["potential"]) + " · covered " + covered).to_numpy()
+    df["l2"] = (
+        "White space " + _money(h["white_space_potential"]) + " in "
+        + h["white_space_accounts"].map(lambda n: f"{int(n):,}") + " high-potential accounts"
+    ).to_numpy()  # fmt: skip
+    if "nearest_rep" in h:
+        near = _text(h["nearest_rep"]) + " (" + h["nearest_rep_km"].map(lambda v: f"{v:,.0f} km") + " away)"
+    else:
+        near = pd.Series("", index=h.index)
+    df["l3"] = ("Mostly " + _text(h["top_name"]).replace("", "nobody") + " · nearest rep " + near).to_numpy()
+    return pdk.Layer(
+        "H3HexagonLayer",
+        data=records(df),
+        id=layer_id,
+        get_hexagon="hex",
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 120],
+        line_width_min_pixels=0.5,
+        stroked=True,
+        filled=True,
+        extruded=False,
+        pickable=True,
+        auto_highlight=True,
+        high_precision=False,
+    )
+
+
+def homes_layer(homes: pd.DataFrame, colors: dict[str, list[int]], layer_id: str = "homes") -> pdk.Layer:
+    """Rep homes as large dots ringed in white. Needs rep_id, name, home_lat, home_lon; optional
+    home_city, accounts, potential, utilisation, coverage."""
+    df = pd.DataFrame(
+        {
+            "rep_id": homes["rep_id"].astype(str),
+            "lon": homes["home_lon"].astype(float),
+            "lat": homes["home_lat"].astype(float),
+            "color": _colors_for(homes["rep_id"], colors, 255),
+        }
+    )
+    df["t"] = _text(homes["name"]) + " (home)"
+    city = _text(homes["home_city"]) if "home_city" in homes else pd.Series("", index=homes.index)
+    df["l1"] = city
+    acc = homes["accounts"].map(lambda n: f"{int(n):,} accounts") if "accounts" in homes else ""
+    pot = " · potential " + _money(homes["potential"]) if "potential" in homes else ""
+    df["l2"] = acc + pot
+    if "utilisation" in homes and "coverage" in homes:
+        df["l3"] = (
+            "Workload " + homes["utilisation"].map(lambda v: fmt.pct(v)) + " of capacity · covers "
+            + homes["coverage"].map(lambda v: fmt.pct(v)) + " of potential"
+        )  # fmt: skip
+    else:
+        df["l3"] = ""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=records(df),
+        id=layer_id,
+        get_position=["lon", "lat"],
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 255],
+        get_radius=20000,
+        radius_min_pixels=7,
+        radius_max_pixels=16,
+        line_width_min_pixels=2.5,
+        stroked=True,
+        pickable=True,
+    )
+
+
+def outlines_layer(
+    features: list[dict[str, Any]], colors: dict[str, list[int]], layer_id: str = "outlines"
+) -> pdk.Layer:
+    """Territory outlines: GeoJSON features with properties rep_id and name (e.g. coverage_map's)."""
+    feats = []
+    for f in features:
+        props = f.get("properties", {})
+        rgb = colors.get(str(props.get("rep_id")), UNOWNED)
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": f["geometry"],
+                "properties": {
+                    **props,
+                    "line": [*rgb, 255],
+                    "fill": [*rgb, 28],
+                    "t": f"Territory of {props.get('name', '')}",
+                    "l1": "Hexagons where this rep holds the most accounts",
+                    "l2": f"{props.get('cells', 0):,} hexagons",
+                    "l3": "",
+                },
+            }
+        )
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data={"type": "FeatureCollection", "features": feats},
+        id=layer_id,
+        stroked=True,
+        filled=True,
+        get_line_color="properties.line",
+        get_fill_color="properties.fill",
+        line_width_min_pixels=2,
+        pickable=True,
+    )
+
+
+class CompactDeck(pdk.Deck):  # type: ignore[misc]
+    """A Deck whose JSON has no indentation: pydeck indents by 2, which doubles what a map with
+    twenty thousand dots sends to the browser."""
+
+    def to_json(self) -> str:
+        from pydeck.bindings.json_tools import default_serialize
+
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+
+
+def deck(layers: list[pdk.Layer], view: pdk.ViewState, height: int = 620) -> pdk.Deck:
+    """A Deck with no basemap (offline) and the shared tooltip."""
+    return CompactDeck(layers=layers, initial_view_state=view, map_style=None, tooltip=TOOLTIP, height=height)
