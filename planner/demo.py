@@ -341,5 +341,11 @@ def build_store(
     with store.write(path) as con:
         world_q.replace_world(con, w, adoption, potential.default_price())
         store.set_meta(con, "demo_seed", str(seed))
+        # Scores from the first launch: the Targets page and plans need them; same all-or-nothing write.
+        from planner import propensity
+
+        propensity.train_and_score(
+            con, created_by="demo", progress=lambda f, m: progress(0.85 + 0.14 * f, f"Scoring accounts: {m}")
+        )
     progress(1.0, "Done")
     return {"accounts": len(w.accounts), "deals": len(w.deals), "reps": len(w.reps)}

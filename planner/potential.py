@@ -7,6 +7,11 @@ potential.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pandas as pd
+
 from planner import settings
 
 # Share of an account's employees who would use the product, by industry (a planning default;
@@ -28,4 +33,121 @@ DEFAULT_SHARE = 0.2
 
 
 def default_price() -> float:
+    """The planning default price per user (setting price_per_user)."""
     return float(settings.get("price_per_user"))
+
+
+# Won deals a segment needs before its defaults are learned from them.
+MIN_WON_DEALS = 10
+_MANUAL_KEY = "potential_manual"  # meta: JSON list of segments a person edited (learning leaves them alone)
+
+
+def _manual(con: Any) -> set[str]:
+    from planner.store import get_meta
+
+    return set(json.loads(get_meta(con, _MANUAL_KEY) or "[]"))
+
+
+def _set_manual(con: Any, segments: set[str]) -> None:
+    from planner.store import set_meta
+
+    set_meta(con, _MANUAL_KEY, json.dumps(sorted(segments)))
+
+
+def learned_defaults(won: pd.DataFrame, min_won: int = MIN_WON_DEALS) -> pd.DataFrame:
+    """What won deals say: per industry (and '*' for all) the median users/employees and amount/users.
+
+    `won` has industry, employees, users, amount. Segments with fewer than `min_won` usable won
+    deals are left out (their planning defaults stay).
+    """
+    cols = ["segment", "adoption_share", "price_per_user", "won_deals"]
+    if won.empty:
+        return pd.DataFrame(columns=cols)
+    w = won.copy()
+    w["share"] = (pd.to_numeric(w["users"], errors="coerce") / pd.to_numeric(w["employees"], errors="coerce")).clip(
+        upper=1.0
+    )
+    w["price"] = pd.to_numeric(w["amount"], errors="coerce") / pd.to_numeric(w["users"], errors="coerce")
+    w = w[(w["share"] > 0) & (w["price"] > 0)]
+    rows = []
+    groups = [("*", w)] + [(str(k), g) for k, g in w.dropna(subset=["industry"]).groupby("industry")]
+    for segment, g in groups:
+        if len(g) >= min_won:
+            rows.append((segment, round(float(g["share"].median()), 4), round(float(g["price"].median()), 2), len(g)))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS) -> pd.DataFrame:
+    """Replace defaults by values learned from won deals where there are enough; manual edits stay."""
+    from planner.store import potential as q
+
+    learned = learned_defaults(q.won_deal_sizes(con), min_won)
+    manual = _manual(con)
+    for r in learned.itertuples(index=False):
+        if r.segment not in manual:
+            q.upsert_setting(con, r.segment, float(r.adoption_share), float(r.price_per_user), True)
+    return learned
+
+
+def settings_table(con: Any) -> pd.DataFrame:
+    """The settings in force: segment, adoption_share, price_per_user, learned, manual, accounts covered."""
+    from planner.store import potential as q
+
+    df = q.settings_table(con)
+    df["manual"] = df["segment"].isin(_manual(con))
+    return df
+
+
+def update_setting(
+    con: Any,
+    segment: str,
+    *,
+    adoption_share: float | None = None,
+    price_per_user: float | None = None,
+    actor: str = "local",
+) -> None:
+    """Set one segment's adoption share and/or price per user (a manual edit), and re-rank the scores."""
+    from planner.errors import BadInput
+    from planner.store import potential as q
+    from planner.store import scores
+
+    segment = str(segment).strip()
+    if segment != "*" and segment not in q.industries(con):
+        raise BadInput(f"segment {segment!r} is not an industry in the store; use '*' or one of the industries")
+    if adoption_share is not None and not 0 < adoption_share <= 1:
+        raise BadInput(f"adoption share {adoption_share} must be in (0, 1]: the share of employees who use it")
+    if price_per_user is not None and not 0 < price_per_user <= 1_000_000:
+        raise BadInput(f"price per user {price_per_user} must be in (0, 1000000]")
+    current = q.settings_table(con).set_index("segment")
+    if segment in current.index:
+        share = current.at[segment, "adoption_share"] if adoption_share is None else adoption_share
+        price = current.at[segment, "price_per_user"] if price_per_user is None else price_per_user
+    else:
+        share = adoption_share if adoption_share is not None else DEFAULT_ADOPTION.get(segment, DEFAULT_SHARE)
+        price = price_per_user if price_per_user is not None else default_price()
+    q.upsert_setting(con, segment, float(share), float(price), False)
+    _set_manual(con, _manual(con) | {segment})
+    scores.refresh_values(con)
+    scores.audit(con, actor, "potential_setting", {"segment": segment, "adoption_share": share, "price": price})
+
+
+def reset_setting(con: Any, segment: str, *, actor: str = "local") -> None:
+    """Forget a manual edit: the segment goes back to its learned (or planning) default."""
+    from planner.store import potential as q
+    from planner.store import scores
+
+    manual = _manual(con)
+    manual.discard(segment)
+    _set_manual(con, manual)
+    learned = learned_defaults(q.won_deal_sizes(con)).set_index("segment")
+    if segment in learned.index:
+        row = learned.loc[segment]
+        q.upsert_setting(con, segment, float(row["adoption_share"]), float(row["price_per_user"]), True)
+    elif segment == "*":
+        q.upsert_setting(con, "*", DEFAULT_SHARE, default_price(), False)
+    elif segment in DEFAULT_ADOPTION:
+        q.upsert_setting(con, segment, DEFAULT_ADOPTION[segment], default_price(), False)
+    else:
+        q.delete_setting(con, segment)
+    scores.refresh_values(con)
+    scores.audit(con, actor, "potential_reset", {"segment": segment})

@@ -1,0 +1,254 @@
+"""Model: the propensity model's card (data, features, honest evaluation), versions, and revenue potential."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import potential, propensity, store  # noqa: E402
+from planner.errors import BadInput, PlannerError  # noqa: E402
+from ui import data, fmt, sidebar  # noqa: E402
+
+st.title("Model")
+scope = sidebar.scope()
+can_edit = not scope.is_rep
+try:
+    with data.snapshot() as snap:
+        card = data.cached(propensity.card, snap)
+        versions = data.cached(propensity.history, snap)
+        pot = data.cached(potential.settings_table, snap)
+except PlannerError as exc:
+    data.show_error(exc)
+
+
+def retrain() -> None:
+    bar = st.progress(0.0, text="Starting")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(1.0, max(0.0, fraction)), text=message)
+
+    try:
+        with store.write(data.db_path()) as con:
+            result = propensity.train_and_score(con, created_by=scope.user, progress=progress)
+    except PlannerError as exc:
+        data.show_error(exc)
+    st.session_state["md_trained"] = result
+    st.rerun()
+
+
+def number(value: object, digits: int = 3) -> str:
+    return "–" if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+done = st.session_state.pop("md_trained", None)
+if done:
+    st.success(f"Model version {done['model_version']} trained and active.", icon=":material/check:")
+
+if card is None:
+    st.info("No model has been trained in this store yet.", icon=":material/model_training:")
+    if can_edit and st.button("Train the model", key="md_train_first", type="primary"):
+        retrain()
+    st.stop()
+
+m = card["metrics"]
+feats = card["features"]
+base = m.get("baselines") or {}
+fit_b, intent_b = base.get("fit_score") or {}, base.get("intent_only") or {}
+kind = "calibrated gradient boosting" if card["kind"] == "model" else "transparent fit score (fallback)"
+st.caption(
+    f"Active: version {card['model_version']} · {kind} · trained {str(card['created_at'])[:16]} by {card['created_by']}"
+)
+if card["kind"] == "model":
+    st.info(m.get("message", ""), icon=":material/science:")
+else:
+    st.warning(m.get("message", ""), icon=":material/warning:")
+
+st.subheader("How good is it? (newest deals, never seen in training)")
+c = st.columns(5)
+c[0].metric("AUC", number(m.get("auc")), help="Chance a won deal scores above a lost one; 0.5 is a coin toss.")
+c[1].metric("Top-decile lift", number(m.get("lift_top_decile"), 2),
+            help="Win rate of the top 10% by score / overall win rate.")  # fmt: skip
+c[2].metric("Fit score AUC", number(fit_b.get("auc")), help="Baseline: the transparent firmographic fit score.")
+c[3].metric("Intent alone AUC", number(intent_b.get("auc")), help="Baseline: ranking by intent score only.")
+c[4].metric("Ceiling AUC", number(m.get("ceiling_auc")),
+            help="Demo data only: AUC of the generator's true probabilities, the best any model could do.")  # fmt: skip
+
+compare = pd.DataFrame(
+    [
+        {"ranking": "This model", "auc": m.get("auc"), "lift_top_decile": m.get("lift_top_decile"),
+         "brier": m.get("brier")},
+        {"ranking": "Fit score (firmographics)", "auc": fit_b.get("auc"),
+         "lift_top_decile": fit_b.get("lift_top_decile"), "brier": fit_b.get("brier")},
+        {"ranking": "Intent score alone", "auc": intent_b.get("auc"),
+         "lift_top_decile": intent_b.get("lift_top_decile"), "brier": None},
+    ]
+)  # fmt: skip
+if m.get("ceiling_auc") is not None:
+    compare.loc[len(compare)] = {"ranking": "Ceiling (true probabilities, demo)", "auc": m["ceiling_auc"],
+                                 "lift_top_decile": None, "brier": None}  # fmt: skip
+st.dataframe(
+    compare,
+    hide_index=True,
+    key="md_compare",
+    column_config={
+        "ranking": "Ranking",
+        "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
+        "lift_top_decile": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
+        "brier": st.column_config.NumberColumn("Brier score", format="%.4f", help="Lower is better."),
+    },
+)
+
+left, right = st.columns(2)
+cal = m.get("calibration")
+with left:
+    if cal:
+        fig = go.Figure()
+        fig.add_trace(
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect", line={"dash": "dash", "color": "#999"})
+        )
+        fig.add_trace(go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="This model",
+                                 line={"color": "#00798c"}))  # fmt: skip
+        top = max([0.05, *cal["predicted"], *cal["observed"]]) * 1.1
+        fig.update_layout(
+            title="Calibration: predicted vs observed win rate (test deals, 10 bins)",
+            xaxis={"title": "Predicted probability", "range": [0, min(1, top)]},
+            yaxis={"title": "Observed win rate", "range": [0, min(1, top)]},
+            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"},
+        )  # fmt: skip
+        st.plotly_chart(fig, width="stretch", key="md_calibration")
+    else:
+        st.caption("No calibration curve: there is no test set for the fallback fit score.")
+with right:
+    imp = pd.DataFrame(m.get("importance") or [])
+    if len(imp):
+        imp = imp.sort_values("mean")
+        fig = go.Figure(go.Bar(x=imp["mean"], y=imp["name"], orientation="h", marker_color="#edae49",
+                               error_x={"type": "data", "array": imp["std"]},
+                               hovertemplate="%{y}: AUC drop %{x:.4f}<extra></extra>"))  # fmt: skip
+        fig.update_layout(
+            title="Permutation importance: AUC lost when a feature is shuffled",
+            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10}, xaxis_title="AUC drop",
+        )  # fmt: skip
+        st.plotly_chart(fig, width="stretch", key="md_importance")
+    else:
+        st.caption("No permutation importance for the fallback fit score.")
+
+st.subheader("Data used")
+d = m.get("data") or {}
+dc = st.columns(4)
+dc[0].metric("Accounts", f"{d.get('accounts', 0):,}")
+dc[1].metric("Closed deals", f"{d.get('closed_deals', 0):,}", help=f"{d.get('won_deals', 0):,} won.")
+dc[2].metric("Train / test deals", f"{m.get('n_train') or 0:,} / {m.get('n_test') or 0:,}",
+             help=f"Test: deals closed on or after {d.get('split_date', 'n/a')}.")  # fmt: skip
+dc[3].metric("Custom attributes", f"{d.get('custom_attributes', 0):,}", help="Typed fields that came with imports.")
+st.caption(
+    f"Closed deals from {d.get('first_close') or 'n/a'} to {d.get('last_close') or 'n/a'}; data as of "
+    f"{d.get('as_of')}. Each training row is a closed deal with what was known when it was created: similar wins "
+    f"count only deals won within {feats.get('radius_km', 100):.0f} km in the {feats.get('window_days', 182)} days "
+    "before, and the account's own earlier deals only if they closed before. Account fields (size, intent, growth) "
+    "are today's values, as CRM exports carry no history of them."
+)
+
+f1, f2 = st.columns(2)
+with f1:
+    st.markdown("**Features used**")
+    st.dataframe(pd.DataFrame(feats.get("used") or []), hide_index=True, key="md_used",
+                 column_config={"field": None, "name": "Feature", "kind": "Kind", "source": "Source"})  # fmt: skip
+with f2:
+    st.markdown("**Excluded, and why**")
+    why = st.column_config.TextColumn("Why", width="large")
+    st.dataframe(pd.DataFrame(feats.get("excluded") or []), hide_index=True, key="md_excluded",
+                 column_config={"field": None, "name": "Field", "reason": why})  # fmt: skip
+with st.expander("How the transparent fit score is computed"):
+    rules = m.get("fit_score_rules") or {}
+    st.write(rules.get("points", ""))
+    st.write(f"Base win rate {fmt.pct(rules.get('base_rate'), 1)}; employees band {rules.get('employee_band')}; "
+             f"annual revenue band {rules.get('revenue_band')}.")  # fmt: skip
+    rates = pd.DataFrame(list((rules.get("industry_rates") or {}).items()), columns=["industry", "win_rate"])
+    rate_col = st.column_config.NumberColumn("Smoothed win rate", format="percent")
+    st.dataframe(rates, hide_index=True, key="md_rates", column_config={"win_rate": rate_col})
+
+st.subheader("Versions")
+st.dataframe(
+    versions,
+    hide_index=True,
+    key="md_versions",
+    column_config={
+        "model_version": st.column_config.NumberColumn("Version", format="%d"),
+        "created_at": st.column_config.DatetimeColumn("Trained", format="YYYY-MM-DD HH:mm"),
+        "created_by": "By",
+        "kind": "Kind",
+        "active": st.column_config.CheckboxColumn("Active"),
+        "n_train": st.column_config.NumberColumn("Train deals", format="localized"),
+        "n_test": st.column_config.NumberColumn("Test deals", format="localized"),
+        "has_scores": st.column_config.CheckboxColumn("Can restore"),
+        "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
+        "lift_top_decile": st.column_config.NumberColumn("Lift", format="%.2f"),
+        "fit_score_auc": st.column_config.NumberColumn("Fit score AUC", format="%.3f"),
+        "intent_auc": st.column_config.NumberColumn("Intent AUC", format="%.3f"),
+    },
+)
+if can_edit:
+    a, b = st.columns(2)
+    with a:
+        if st.button("Retrain now", key="md_retrain", type="primary", icon=":material/refresh:",
+                     help="Fit a new version on today's closed deals and score every account."):  # fmt: skip
+            retrain()
+    with b:
+        restorable = versions[versions["has_scores"] & ~versions["active"]]["model_version"].tolist()
+        pick = st.selectbox("Roll back to version", restorable, key="md_version", disabled=not restorable,
+                            placeholder="No other version to restore")  # fmt: skip
+        if st.button("Activate this version", key="md_activate", disabled=not restorable,
+                     icon=":material/history:"):  # fmt: skip
+            try:
+                with store.write(data.db_path()) as con:
+                    propensity.activate_version(con, int(pick), actor=scope.user)
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.rerun()
+
+st.subheader("Revenue potential")
+st.caption(
+    "Potential = estimated users x price per user, with users = employees x the adoption share of the account's "
+    "industry ('*' covers the rest). Learned from won deals where a segment has 10 or more; your edits stay put. "
+    "Expected value = propensity x potential."
+)
+editable = pot[["segment", "adoption_share", "price_per_user", "learned", "manual", "accounts"]].copy()
+edited = st.data_editor(
+    editable,
+    hide_index=True,
+    key="md_potential",
+    disabled=not can_edit or ["segment", "learned", "manual", "accounts"],
+    column_config={
+        "segment": "Segment",
+        "adoption_share": st.column_config.NumberColumn(
+            "Adoption share", min_value=0.001, max_value=1.0, step=0.01, format="%.3f"
+        ),
+        "price_per_user": st.column_config.NumberColumn("Price per user", min_value=1.0, format="dollar"),
+        "learned": st.column_config.CheckboxColumn("Learned"),
+        "manual": st.column_config.CheckboxColumn("Edited"),
+        "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
+    },  # fmt: skip
+)
+if can_edit and st.button("Save potential settings", key="md_save_potential", icon=":material/save:"):
+    changed = edited.merge(editable, on="segment", suffixes=("", "_old"))
+    changed = changed[(changed["adoption_share"] != changed["adoption_share_old"])
+                      | (changed["price_per_user"] != changed["price_per_user_old"])]  # fmt: skip
+    if changed.empty:
+        st.info("Nothing changed.")
+    else:
+        try:
+            with store.write(data.db_path()) as con:
+                for r in changed.itertuples(index=False):
+                    if pd.isna(r.adoption_share) or pd.isna(r.price_per_user):
+                        raise BadInput(f"segment {r.segment!r} needs both an adoption share and a price per user")
+                    potential.update_setting(con, r.segment, adoption_share=float(r.adoption_share),
+                                             price_per_user=float(r.price_per_user), actor=scope.user)  # fmt: skip
+        except PlannerError as exc:
+            data.show_error(exc)
+        st.rerun()

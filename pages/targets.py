@@ -1,0 +1,149 @@
+"""Targets: a territory's accounts ranked by expected value (propensity x potential), with reasons."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import export, targets  # noqa: E402
+from planner.errors import PlannerError  # noqa: E402
+from planner.store import scores as scores_q  # noqa: E402
+from planner.store import world  # noqa: E402
+from ui import data, fmt, sidebar, state  # noqa: E402
+
+SHOW = [100, 500, 1000]
+
+st.title("Targets")
+scope = sidebar.scope()
+rep_id = sidebar.selected_rep()
+try:
+    with data.snapshot() as snap:
+        options = data.cached(scores_q.filter_options, snap, scope, rep_id)
+        reps = data.cached(world.rep_options, snap, scope)
+        version = data.cached(scores_q.active_version, snap)
+except PlannerError as exc:
+    data.show_error(exc)
+
+rep_name = sidebar.rep_name(rep_id, reps)
+if version is None:
+    st.info("No scores yet: train the propensity model on the Model page first.", icon=":material/model_training:")
+    st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
+    st.stop()
+
+st.caption(
+    f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue potential. "
+    "Select rows to add them to the rep's plan."
+)
+cols = st.columns([3, 2, 2, 2, 1])
+industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],
+                               placeholder="All industries")  # fmt: skip
+states = state.multiselect("State", options["states"], param="st", key="tg_state", container=cols[1],
+                           placeholder="All states")  # fmt: skip
+size = state.selectbox(
+    "Employees", list(targets.SIZE_BANDS), param="size", key="tg_size", default="any", container=cols[2],
+    format_func=lambda s: "Any size" if s == "any" else s,
+)  # fmt: skip
+min_prop = state.number(
+    "Minimum propensity", param="minp", key="tg_minp", default=0.0, container=cols[3], min_value=0.0,
+    max_value=1.0, step=0.05, format="%.2f",
+)  # fmt: skip
+top = state.selectbox("Show", SHOW, param="top", key="tg_top", default=500, container=cols[4],
+                      format_func=lambda n: f"Top {n}")  # fmt: skip
+
+try:
+    with data.snapshot() as snap:
+        result = data.cached(
+            targets.targets, snap, scope, rep_id, tuple(industries), tuple(states), size, float(min_prop), int(top)
+        )
+except PlannerError as exc:
+    data.show_error(exc)
+
+m = st.columns(5)
+m[0].metric("Matching accounts", f"{result['matches']:,}")
+m[1].metric("Expected value", fmt.money(result["expected_value"]), help="Sum of propensity x potential.")
+m[2].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
+m[3].metric("Mean propensity", fmt.pct(result["mean_propensity"], 1))
+m[4].metric("Open deals", f"{result['open_deals']:,}")
+
+rows = result["rows"]
+if rows.empty:
+    st.info("No account matches these filters.", icon=":material/filter_alt_off:")
+    st.stop()
+if result["matches"] > len(rows):
+    st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
+
+shown = rows[
+    ["rank", "name", "industry", "employees", "city", "state", "propensity", "potential", "expected_value",
+     "open_deals", "reasons", "account_id"]
+].copy()  # fmt: skip
+event = st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    height=480,
+    key="tg_table",
+    on_select="rerun",
+    selection_mode="multi-row",
+    column_config={
+        "rank": st.column_config.NumberColumn("Rank", format="%d", help="1 = highest expected value in the store."),
+        "name": "Account",
+        "industry": "Industry",
+        "employees": st.column_config.NumberColumn("Employees", format="localized"),
+        "city": "City",
+        "state": "State",
+        "propensity": st.column_config.ProgressColumn("Propensity", format="percent", min_value=0.0, max_value=1.0),
+        "potential": st.column_config.NumberColumn("Potential", format="dollar"),
+        "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+        "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
+        "reasons": st.column_config.TextColumn("Why (top 3 drivers)", width="large"),
+        "account_id": "Account ID",
+    },
+)
+selected = [int(i) for i in (event.selection.rows if event is not None else [])]
+chosen = shown.iloc[selected]["account_id"].tolist() if selected else []
+
+left, right = st.columns([2, 3])
+with left:
+    label = f"Add {len(chosen)} selected to {rep_name}'s plan" if rep_id else "Add selected to a rep's plan"
+    clicked = st.button(
+        label,
+        key="tg_add",
+        type="primary",
+        disabled=not (rep_id and chosen),
+        help="Choose a territory in the sidebar and select rows in the table." if not rep_id else None,
+        icon=":material/playlist_add:",
+    )
+    if clicked:
+        try:
+            done = targets.add_to_plan(data.db_path(), scope, str(rep_id), chosen, actor=scope.user)
+        except PlannerError as exc:
+            data.show_error(exc)
+        st.session_state["tg_added"] = done
+        st.rerun()
+    done = st.session_state.pop("tg_added", None)
+    if done:
+        extra = f" ({done['already_planned']} already in it)" if done["already_planned"] else ""
+        st.success(f"Added {done['added']} accounts to plan {done['plan_id']}{extra}.", icon=":material/check:")
+        st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
+with right:
+    d1, d2 = st.columns(2)
+    table = shown.drop(columns=[]).rename(columns={"reasons": "why"})
+    d1.download_button(
+        f"Download {len(table):,} rows (CSV)",
+        export.to_csv_bytes(table),
+        file_name="targets.csv",
+        mime="text/csv",
+        key="tg_csv",
+        icon=":material/download:",
+    )
+    d2.download_button(
+        f"Download {len(table):,} rows (Excel)",
+        export.to_excel_bytes({"targets": table}),
+        file_name="targets.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="tg_xlsx",
+        icon=":material/download:",
+    )

@@ -1,0 +1,40 @@
+"""`score [--out FILE.csv]`: score every account with the active model and write the ranked list.
+
+Columns: account_id, propensity, potential, expected_value, rank, reasons (rank 1 is the best
+expected value). Without --out the CSV goes to standard output. Trains a first model if none exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from planner import export, propensity, store
+from planner.store import scores
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("score", help="score all accounts with the active model", description=__doc__)
+    p.add_argument("--out", type=Path, metavar="FILE", help="output file (.csv or .xlsx); default: stdout (CSV)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    with store.write(args.db_path) as con:
+        if scores.active_version(con) is None:
+            print("no model yet: training one first", file=sys.stderr)
+            propensity.train_and_score(con, created_by="cli", progress=progress)
+        else:
+            propensity.rescore(con, actor="cli", progress=progress)
+    with store.read(args.db_path) as con:
+        df = scores.scores_for_export(con)
+    if args.out is None:
+        sys.stdout.write(export.safe_frame(df).to_csv(index=False))
+    else:
+        export.write_table(df, args.out)
+        print(f"wrote {len(df):,} scored accounts to {args.out}", file=sys.stderr)
+    return 0

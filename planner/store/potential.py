@@ -1,0 +1,55 @@
+"""Queries behind revenue potential: the editable settings and what won deals say about them."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from planner.store.core import query_df
+from planner.store.schema import now
+
+
+def settings_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """segment, adoption_share, price_per_user, learned, updated_at and the accounts each covers."""
+    return query_df(
+        con,
+        """SELECT s.segment, s.adoption_share, s.price_per_user, s.learned, s.updated_at,
+                  CASE WHEN s.segment = '*' THEN (SELECT count(*) FROM accounts a
+                                                  WHERE a.industry IS NULL OR a.industry NOT IN
+                                                        (SELECT segment FROM potential_settings))
+                       ELSE (SELECT count(*) FROM accounts a WHERE a.industry = s.segment) END AS accounts
+           FROM potential_settings s
+           ORDER BY s.segment = '*' DESC, s.segment""",
+    )
+
+
+def won_deal_sizes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Won deals with users, amount and the account's industry and employees (to learn defaults from)."""
+    return query_df(
+        con,
+        """SELECT a.industry, a.employees, d.users, d.amount
+           FROM deals d JOIN accounts a USING (account_id)
+           WHERE d.is_won AND d.users > 0 AND a.employees > 0""",
+    )
+
+
+def industries(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return query_df(con, "SELECT DISTINCT industry FROM accounts WHERE industry IS NOT NULL ORDER BY 1")[
+        "industry"
+    ].tolist()
+
+
+def upsert_setting(
+    con: duckdb.DuckDBPyConnection, segment: str, adoption_share: float, price_per_user: float, learned: bool
+) -> None:
+    con.execute(
+        """INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (segment) DO UPDATE SET adoption_share = excluded.adoption_share,
+               price_per_user = excluded.price_per_user, learned = excluded.learned,
+               updated_at = excluded.updated_at""",
+        [segment, adoption_share, price_per_user, learned, now()],
+    )
+
+
+def delete_setting(con: duckdb.DuckDBPyConnection, segment: str) -> None:
+    con.execute("DELETE FROM potential_settings WHERE segment = ?", [segment])

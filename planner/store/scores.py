@@ -1,0 +1,390 @@
+"""Queries behind the propensity model: training data, versioned models and scores, target lists.
+
+Contract used by other pages and modules: `active_scores(con, scope, rep_id=None)` returns the
+active model version's scores (rank 1 is the best expected value) with each account's context.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import EVERYONE, Scope
+from planner.store.core import query_df, query_one, scalar
+from planner.store.schema import now
+
+# How many model versions keep their scores (older versions stay in the history, without scores).
+KEEP_SCORED_VERSIONS = 5
+
+ACTIVE_COLUMNS = [
+    "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "propensity", "potential",
+    "est_users", "price_per_user", "expected_value", "rank", "reasons", "open_deals", "intent_score",
+    "new_executive", "similar_won",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------- training and scoring inputs
+
+
+def load_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every account with the fields a model may use (and the ones the leakage guard drops)."""
+    return query_df(
+        con,
+        """SELECT account_id, name, industry, employees, annual_revenue, employee_growth, intent_score,
+                  new_executive, website_visits, account_type, state, lat, lon, owner_rep_id
+           FROM accounts ORDER BY account_id""",
+    )
+
+
+def load_deals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every deal's dates, outcome and size; created_date falls back to the close date when missing."""
+    return query_df(
+        con,
+        """SELECT d.deal_id, d.account_id, d.is_closed, d.is_won, d.amount, d.users,
+                  coalesce(d.created_date, d.close_date) AS created_date, d.close_date
+           FROM deals d JOIN accounts a USING (account_id)
+           ORDER BY d.deal_id""",
+    )
+
+
+def load_attribute_defs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Typed custom attributes that came in with imports, with how many accounts carry each."""
+    return query_df(
+        con,
+        """SELECT d.attr, coalesce(d.label, d.attr) AS label, lower(coalesce(d.dtype, 'text')) AS dtype,
+                  count(v.account_id) AS n_values, count(DISTINCT v.text_value) AS n_text
+           FROM attribute_defs d LEFT JOIN account_attributes v USING (attr)
+           GROUP BY ALL ORDER BY d.attr""",
+    )
+
+
+def load_attribute_values(con: duckdb.DuckDBPyConnection, attrs: list[str]) -> pd.DataFrame:
+    """Long table account_id, attr, num_value, text_value for the given attributes."""
+    if not attrs:
+        return pd.DataFrame(columns=["account_id", "attr", "num_value", "text_value"])
+    return query_df(
+        con,
+        "SELECT account_id, attr, num_value, text_value FROM account_attributes WHERE list_contains(?, attr)",
+        [attrs],
+    )
+
+
+def load_truth(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The demo generator's true probabilities (empty for real data)."""
+    return query_df(con, "SELECT account_id, p_true FROM demo_truth")
+
+
+def account_potential(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Potential, estimated users and price per user of every account (from potential_settings)."""
+    return query_df(con, "SELECT account_id, est_users, price_per_user, potential FROM account_potential")
+
+
+# ---------------------------------------------------------------- models: versions, activation
+
+
+def insert_model(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kind: str,
+    created_by: str,
+    n_train: int,
+    n_test: int,
+    metrics: dict[str, Any],
+    features: dict[str, Any],
+    blob: bytes,
+) -> int:
+    """Store a fitted model (inactive) and return its new version number."""
+    version = int(scalar(con, "SELECT nextval('model_version_seq')"))
+    con.execute(
+        "INSERT INTO models VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?)",
+        [version, now(), created_by, kind, n_train, n_test, json.dumps(metrics), json.dumps(features), blob],
+    )
+    return version
+
+
+def replace_scores(con: duckdb.DuckDBPyConnection, version: int, scores: pd.DataFrame) -> None:
+    """Write one version's scores (account_id, propensity, potential, expected_value, rank, reasons...)."""
+    cols = ["account_id", "propensity", "potential", "expected_value", "rank", "reasons", "similar_won",
+            "nearest_won_km"]  # fmt: skip
+    frame = scores[cols].copy()
+    frame.insert(0, "model_version", version)
+    con.execute("DELETE FROM scores WHERE model_version = ?", [version])
+    con.register("_new_scores", frame)
+    try:
+        con.execute("INSERT INTO scores BY NAME SELECT * FROM _new_scores")
+    finally:
+        con.unregister("_new_scores")
+
+
+def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Make `version` the model whose scores every page shows."""
+    row = query_one(
+        con,
+        """SELECT m.model_version, (SELECT count(*) FROM scores s WHERE s.model_version = m.model_version)
+           FROM models m WHERE m.model_version = ?""",
+        [version],
+    )
+    if row is None:
+        raise NotFound(f"model version {version} does not exist; see the version history on the Model page")
+    if not row[1]:
+        raise BadInput(
+            f"model version {version} no longer has scores (only the last {KEEP_SCORED_VERSIONS} keep them); "
+            "retrain instead"
+        )
+    con.execute("UPDATE models SET active = (model_version = ?)", [version])
+
+
+def active_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    value = scalar(con, "SELECT max(model_version) FROM models WHERE active")
+    return None if value is None else int(value)
+
+
+def previous_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The newest scored version older than the active one (what a roll back returns to)."""
+    active = active_version(con)
+    value = scalar(
+        con,
+        """SELECT max(m.model_version) FROM models m
+           WHERE m.model_version < coalesce(?, 9223372036854775807)
+             AND EXISTS (SELECT 1 FROM scores s WHERE s.model_version = m.model_version)""",
+        [active],
+    )
+    return None if value is None else int(value)
+
+
+def prune_scores(con: duckdb.DuckDBPyConnection, keep: int = KEEP_SCORED_VERSIONS) -> None:
+    """Drop the scores of all but the newest `keep` versions (the active one always stays)."""
+    con.execute(
+        """DELETE FROM scores WHERE model_version NOT IN (
+               SELECT model_version FROM models ORDER BY model_version DESC LIMIT ?)
+           AND model_version NOT IN (SELECT model_version FROM models WHERE active)""",
+        [keep],
+    )
+
+
+def model_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every model version, newest first, with its headline metrics and whether it can be restored."""
+    df = query_df(
+        con,
+        """SELECT m.model_version, m.created_at, m.created_by, m.kind, m.active, m.n_train, m.n_test, m.metrics,
+                  EXISTS (SELECT 1 FROM scores s WHERE s.model_version = m.model_version) AS has_scores
+           FROM models m ORDER BY m.model_version DESC""",
+    )
+    metrics = [json.loads(m) if m else {} for m in df["metrics"]]
+    df["auc"] = [m.get("auc") for m in metrics]
+    df["lift_top_decile"] = [m.get("lift_top_decile") for m in metrics]
+    df["fit_score_auc"] = [(m.get("baselines") or {}).get("fit_score", {}).get("auc") for m in metrics]
+    df["intent_auc"] = [(m.get("baselines") or {}).get("intent_only", {}).get("auc") for m in metrics]
+    return df.drop(columns=["metrics"])
+
+
+def model_record(con: duckdb.DuckDBPyConnection, version: int | None = None) -> dict[str, Any] | None:
+    """One model's card data (metrics and features decoded); the active one when version is None."""
+    if version is None:
+        version = active_version(con)
+        if version is None:
+            return None
+    row = query_one(
+        con,
+        """SELECT model_version, created_at, created_by, kind, active, n_train, n_test, metrics, features
+           FROM models WHERE model_version = ?""",
+        [version],
+    )
+    if row is None:
+        raise NotFound(f"model version {version} does not exist; see the version history on the Model page")
+    keys = ["model_version", "created_at", "created_by", "kind", "active", "n_train", "n_test", "metrics", "features"]
+    rec = dict(zip(keys, row, strict=True))
+    rec["metrics"] = json.loads(rec["metrics"] or "{}")
+    rec["features"] = json.loads(rec["features"] or "{}")
+    return rec
+
+
+def model_blob(con: duckdb.DuckDBPyConnection, version: int) -> bytes:
+    blob = scalar(con, "SELECT blob FROM models WHERE model_version = ?", [version])
+    if blob is None:
+        raise NotFound(f"model version {version} does not exist; run `python -m planner train`")
+    return bytes(blob)
+
+
+def refresh_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute potential, expected value and rank of every stored score from potential_settings."""
+    con.execute(
+        """UPDATE scores SET potential = p.potential, expected_value = scores.propensity * p.potential
+           FROM account_potential p WHERE p.account_id = scores.account_id"""
+    )
+    con.execute(
+        """UPDATE scores SET rank = r.new_rank FROM (
+               SELECT model_version, account_id,
+                      row_number() OVER (PARTITION BY model_version
+                                         ORDER BY expected_value DESC, propensity DESC, account_id) AS new_rank
+               FROM scores) r
+           WHERE r.model_version = scores.model_version AND r.account_id = scores.account_id"""
+    )
+
+
+# ---------------------------------------------------------------- reading scores
+
+
+def _narrow(scope: Scope, rep_id: str | None) -> tuple[str, list[Any]]:
+    if rep_id is not None:
+        if not scope.allows_rep(rep_id):
+            raise Forbidden(f"you may only view your own territory, not {rep_id!r}")
+        return "a.owner_rep_id = ?", [rep_id]
+    return scope.owner_filter("a.owner_rep_id")
+
+
+_SCORED = """
+    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+           s.propensity, p.potential, p.est_users, p.price_per_user, s.propensity * p.potential AS expected_value,
+           s.rank, s.reasons, coalesce(o.open_deals, 0) AS open_deals, a.intent_score, a.new_executive,
+           s.similar_won
+    FROM scores s
+    JOIN accounts a USING (account_id)
+    JOIN account_potential p USING (account_id)
+    LEFT JOIN (SELECT account_id, count(*) AS open_deals FROM deals WHERE NOT coalesce(is_closed, FALSE)
+               GROUP BY account_id) o USING (account_id)
+    WHERE s.model_version = (SELECT max(model_version) FROM models WHERE active)
+"""
+
+
+def active_scores(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE, rep_id: str | None = None) -> pd.DataFrame:
+    """Scores of the active model for the accounts in scope (one territory when rep_id is given), best first.
+
+    Columns: account_id, name, industry, employees, state, city, owner_rep_id, propensity, potential,
+    est_users, price_per_user, expected_value, rank, reasons, open_deals, intent_score, new_executive,
+    similar_won. `rank` is store-wide (1 = highest expected value); empty when no model was trained.
+    """
+    where, params = _narrow(scope, rep_id)
+    return query_df(con, f"{_SCORED} AND {where} ORDER BY s.rank", params)
+
+
+def _target_where(
+    scope: Scope,
+    rep_id: str | None,
+    industries: list[str] | None,
+    states: list[str] | None,
+    min_employees: float | None,
+    max_employees: float | None,
+    min_propensity: float | None,
+) -> tuple[str, list[Any]]:
+    where, params = _narrow(scope, rep_id)
+    parts, args = [where], list(params)
+    if industries:
+        parts.append("list_contains(?, a.industry)")
+        args.append(list(industries))
+    if states:
+        parts.append("list_contains(?, a.state)")
+        args.append(list(states))
+    if min_employees is not None:
+        parts.append("a.employees >= ?")
+        args.append(min_employees)
+    if max_employees is not None:
+        parts.append("a.employees <= ?")
+        args.append(max_employees)
+    if min_propensity:
+        parts.append("s.propensity >= ?")
+        args.append(float(min_propensity))
+    return " AND ".join(parts), args
+
+
+def target_list(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope = EVERYONE,
+    rep_id: str | None = None,
+    *,
+    industries: list[str] | None = None,
+    states: list[str] | None = None,
+    min_employees: float | None = None,
+    max_employees: float | None = None,
+    min_propensity: float | None = None,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """The best `limit` scored accounts matching the filters, and totals over every match."""
+    if limit < 1:
+        raise BadInput(f"limit {limit} must be at least 1")
+    where, args = _target_where(scope, rep_id, industries, states, min_employees, max_employees, min_propensity)
+    rows = query_df(con, f"{_SCORED} AND {where} ORDER BY s.rank LIMIT ?", [*args, int(limit)])
+    tot = query_one(
+        con,
+        f"""SELECT count(*), sum(expected_value), sum(potential), avg(propensity), sum(open_deals)
+            FROM ({_SCORED} AND {where})""",
+        args,
+    )
+    assert tot is not None
+    return {
+        "rows": rows,
+        "matches": int(tot[0] or 0),
+        "expected_value": float(tot[1] or 0.0),
+        "potential": float(tot[2] or 0.0),
+        "mean_propensity": float(tot[3]) if tot[3] is not None else float("nan"),
+        "open_deals": int(tot[4] or 0),
+    }
+
+
+def filter_options(
+    con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE, rep_id: str | None = None
+) -> dict[str, Any]:
+    """Industries, states and the employee range among the accounts in scope (for the filters)."""
+    where, params = _narrow(scope, rep_id)
+    ind = query_df(
+        con, f"SELECT DISTINCT a.industry FROM accounts a WHERE {where} AND a.industry IS NOT NULL ORDER BY 1", params
+    )
+    st = query_df(
+        con, f"SELECT DISTINCT a.state FROM accounts a WHERE {where} AND a.state IS NOT NULL ORDER BY 1", params
+    )
+    rng = query_one(con, f"SELECT min(a.employees), max(a.employees) FROM accounts a WHERE {where}", params)
+    return {
+        "industries": ind["industry"].tolist(),
+        "states": st["state"].tolist(),
+        "min_employees": int(rng[0]) if rng and rng[0] is not None else 0,
+        "max_employees": int(rng[1]) if rng and rng[1] is not None else 0,
+    }
+
+
+def scores_for_export(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """account_id, propensity, potential, expected_value, rank, reasons of every scored account."""
+    return query_df(
+        con,
+        """SELECT account_id, propensity, potential, expected_value, rank, reasons FROM scores
+           WHERE model_version = (SELECT max(model_version) FROM models WHERE active) ORDER BY rank""",
+    )
+
+
+# ---------------------------------------------------------------- plans (shared with the plan page)
+
+
+def add_plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.DataFrame) -> int:
+    """Append accounts (account_id, rationale) to a plan after its last position; skip ones already in it."""
+    existing = set(query_df(con, "SELECT account_id FROM plan_targets WHERE plan_id = ?", [plan_id])["account_id"])
+    new = targets[~targets["account_id"].isin(existing)].drop_duplicates("account_id")
+    if new.empty:
+        return 0
+    start = int(scalar(con, "SELECT coalesce(max(position), 0) FROM plan_targets WHERE plan_id = ?", [plan_id]))
+    rows = [
+        (plan_id, str(r.account_id), start + i + 1, str(r.rationale or ""), "planned")
+        for i, r in enumerate(new.itertuples(index=False))
+    ]
+    con.executemany(
+        "INSERT INTO plan_targets (plan_id, account_id, position, rationale, status) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    con.execute("UPDATE plans SET updated_at = ? WHERE plan_id = ?", [now(), plan_id])
+    return len(rows)
+
+
+def accounts_owned_by(con: duckdb.DuckDBPyConnection, account_ids: list[str]) -> pd.DataFrame:
+    """account_id and owner_rep_id of the given accounts."""
+    return query_df(
+        con, "SELECT account_id, owner_rep_id FROM accounts WHERE list_contains(?, account_id)", [list(account_ids)]
+    )
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
+    """Record who trained, activated or changed what."""
+    con.execute(
+        "INSERT INTO audit_log VALUES (nextval('audit_id_seq'), ?, ?, ?, ?)",
+        [now(), actor, action, json.dumps(detail, default=str)],
+    )

@@ -1,0 +1,78 @@
+"""Target lists: the ranked accounts of a territory, filtered, and sending chosen ones to a rep's plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner import store
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import EVERYONE, Scope
+from planner.store import scores as q
+
+# Company-size bands for the filter: label -> (min employees, max employees).
+SIZE_BANDS: dict[str, tuple[int | None, int | None]] = {
+    "any": (None, None),
+    "1-49": (1, 49),
+    "50-199": (50, 199),
+    "200-999": (200, 999),
+    "1000-4999": (1000, 4999),
+    "5000+": (5000, None),
+}
+
+
+def targets(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope = EVERYONE,
+    rep_id: str | None = None,
+    industries: tuple[str, ...] = (),
+    states: tuple[str, ...] = (),
+    size: str = "any",
+    min_propensity: float = 0.0,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """The best `limit` accounts matching the filters (from the active model) and totals over all matches."""
+    if size not in SIZE_BANDS:
+        raise BadInput(f"size band {size!r} is unknown; use one of {', '.join(SIZE_BANDS)}")
+    if not 0 <= min_propensity <= 1:
+        raise BadInput(f"minimum propensity {min_propensity} must be between 0 and 1")
+    lo, hi = SIZE_BANDS[size]
+    out = q.target_list(
+        con, scope, rep_id, industries=list(industries), states=list(states), min_employees=lo, max_employees=hi,
+        min_propensity=min_propensity, limit=limit,
+    )  # fmt: skip
+    out["model_version"] = q.active_version(con)
+    return out
+
+
+def add_to_plan(path: Path, scope: Scope, rep_id: str, account_ids: list[str], actor: str = "local") -> dict[str, Any]:
+    """Append accounts to the rep's current plan (created if missing), rationale = the score's reasons."""
+    from planner.store import plans as plans_q
+
+    if not rep_id:
+        raise BadInput("choose a territory in the sidebar: a plan belongs to one rep")
+    if not scope.allows_rep(rep_id):
+        raise Forbidden(f"you may only add targets to your own plan, not {rep_id!r}")
+    ids = [str(a) for a in dict.fromkeys(account_ids)]
+    if not ids:
+        raise BadInput("select at least one account in the table first")
+    with store.write(path) as con:
+        owners = q.accounts_owned_by(con, ids).set_index("account_id")["owner_rep_id"]
+        unknown = [a for a in ids if a not in owners.index]
+        if unknown:
+            raise NotFound(f"account {unknown[0]!r} is not in the store; refresh the page")
+        foreign = [a for a in ids if owners.get(a) != rep_id]
+        if foreign:
+            raise BadInput(
+                f"account {foreign[0]!r} is not in {rep_id}'s territory; pick that rep in the sidebar to plan it"
+            )
+        scored = q.active_scores(con, EVERYONE, rep_id=rep_id).set_index("account_id")
+        rationale = [str(scored["reasons"].get(a, "") or "") for a in ids]
+        plan_id = plans_q.current_plan_id(con, rep_id, create=True)
+        assert plan_id is not None
+        added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}))
+        q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids})
+    return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added}
