@@ -89,6 +89,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 def wait_rendered(page: Any, timeout_s: float = 90) -> None:
     """Wait until Streamlit has finished running the script (no 'Running...' widget, no skeletons)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    # Every page starts with st.title; the first-launch screen (demo build) has none.
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
