@@ -1,0 +1,290 @@
+"""Benchmarks at 10k, 100k and 1M accounts, each next to a baseline measured in the same run.
+
+    python bench/run.py                      # all sizes (1M takes a while), writes bench/RESULTS.md
+    python bench/run.py --sizes 10000 100000 # a quicker subset
+
+Every measurement runs in its own process, so its peak memory (ru_maxrss) is its own. Machines
+are noisy: compare the ratio to the baseline of the same run, not absolute seconds across runs.
+Numbers in the README come from this script, never from timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PAGES = ["overview", "coverage", "targets", "rebalance", "plan", "data", "model"]
+REPS = {10_000: 24, 100_000: 200, 1_000_000: 200}
+
+SF_COLUMNS = {
+    "account_id": "Account ID", "name": "Account Name", "industry": "Industry", "employees": "Employees",
+    "annual_revenue": "Annual Revenue", "city": "Billing City", "state": "Billing State/Province",
+    "postal_code": "Billing Zip/Postal Code", "owner": "Account Owner", "intent_score": "Intent Score",
+    "employee_growth": "Employee Growth (12m) %", "new_executive": "New Executive (90d)",
+}  # fmt: skip
+
+
+# ---- steps: each runs in a child process and returns a dict ----------------------------------
+
+
+def step_build(size: int, work: Path) -> dict[str, Any]:
+    from planner import demo
+
+    db = work / f"world-{size}.duckdb"
+    start = time.perf_counter()
+    counts = demo.build_store(db, size, REPS.get(size, 24), seed=1, force=True, deals_per_account=2.0)
+    return {"seconds": time.perf_counter() - start, **counts}
+
+
+def step_write_export(size: int, work: Path) -> dict[str, Any]:
+    """A Salesforce report export of the world's accounts (the file both importers read)."""
+    from planner import store
+    from planner.store import world
+
+    with store.read(work / f"world-{size}.duckdb") as con:
+        df = world.export_accounts(con)
+    df["employee_growth"] = (df["employee_growth"] * 100).round(1)
+    df["new_executive"] = df["new_executive"].map({True: "Yes", False: "No"})
+    df = df[list(SF_COLUMNS)].rename(columns=SF_COLUMNS)
+    path = work / f"sf-accounts-{size}.csv"
+    df.to_csv(path, index=False)
+    return {"rows": len(df), "mb": path.stat().st_size / 1e6}
+
+
+def step_import(size: int, work: Path) -> dict[str, Any]:
+    db = work / f"import-{size}.duckdb"
+    db.unlink(missing_ok=True)
+    start = time.perf_counter()
+    res = _cli(["--db", str(db), "import", str(work / f"sf-accounts-{size}.csv"), "--json"])
+    secs = time.perf_counter() - start
+    report = json.loads(res)["files"][0]
+    return {"seconds": secs, "rows_read": report["rows_read"], "inserted": report["inserted"],
+            "rejected": report["rejected"]}  # fmt: skip
+
+
+def step_baseline_duckdb_read_csv(size: int, work: Path) -> dict[str, Any]:
+    import duckdb
+
+    db = work / f"baseline-{size}.duckdb"
+    db.unlink(missing_ok=True)
+    start = time.perf_counter()
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(work / f"sf-accounts-{size}.csv")])
+    con.close()
+    return {"seconds": time.perf_counter() - start}
+
+
+def step_baseline_pandas_read_csv(size: int, work: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    start = time.perf_counter()
+    df = pd.read_csv(work / f"sf-accounts-{size}.csv", dtype={"Billing Zip/Postal Code": str})
+    return {"seconds": time.perf_counter() - start, "rows": len(df)}
+
+
+def step_train(size: int, work: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    out = json.loads(_cli(["--db", str(work / f"world-{size}.duckdb"), "train", "--json"]))
+    return {"seconds": time.perf_counter() - start, "auc": out.get("auc"), "n_train": out.get("n_train"),
+            "baselines": out.get("baselines")}  # fmt: skip
+
+
+def step_score(size: int, work: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    _cli(["--db", str(work / f"world-{size}.duckdb"), "score", "--out", str(work / f"scores-{size}.csv")])
+    return {"seconds": time.perf_counter() - start}
+
+
+def step_baseline_intent_rank(size: int, work: Path) -> dict[str, Any]:
+    from planner import store
+
+    start = time.perf_counter()
+    with store.read(work / f"world-{size}.duckdb") as con:
+        df = store.query_df(con, "SELECT account_id, intent_score FROM accounts")
+    df["rank"] = df["intent_score"].rank(ascending=False, method="first")
+    df.to_csv(work / f"intent-{size}.csv", index=False)
+    return {"seconds": time.perf_counter() - start}
+
+
+def step_metrics(size: int, work: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    _cli(["--db", str(work / f"world-{size}.duckdb"), "metrics", "--json"])
+    return {"seconds": time.perf_counter() - start}
+
+
+def step_baseline_pandas_metrics(size: int, work: Path) -> dict[str, Any]:
+    """Per-rep account counts and potential with a plain pandas groupby over all accounts."""
+    from planner import store
+
+    start = time.perf_counter()
+    with store.read(work / f"world-{size}.duckdb") as con:
+        df = store.query_df(
+            con, "SELECT a.owner_rep_id, p.potential FROM accounts a JOIN account_potential p USING (account_id)"
+        )
+    df.groupby("owner_rep_id")["potential"].agg(["count", "sum"])
+    return {"seconds": time.perf_counter() - start}
+
+
+def step_balance(size: int, work: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    out = json.loads(_cli(["--db", str(work / f"world-{size}.duckdb"), "balance", "--json"]))
+    return {"seconds": time.perf_counter() - start, "result": _pick(out, ["after", "moved_share", "lower_bound",
+            "min_move_share", "solve_seconds", "travel"])}  # fmt: skip
+
+
+def step_baseline_greedy(size: int, work: Path) -> dict[str, Any]:
+    from planner import optimize, store
+
+    start = time.perf_counter()
+    with store.read(work / f"world-{size}.duckdb") as con:
+        out = optimize.greedy_baseline(con)
+    return {"seconds": time.perf_counter() - start, "result": out}
+
+
+def step_page(size: int, work: Path, name: str) -> dict[str, Any]:
+    os.environ["PLANNER_DB"] = str(work / f"world-{size}.duckdb")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    start = time.perf_counter()
+    at.run()
+    if name != "overview":
+        at.switch_page(f"pages/{name}.py")
+        at.run()
+    first = time.perf_counter() - start
+    problems = [str(e.value)[:200] for e in at.exception]
+    start = time.perf_counter()
+    at.run()
+    rerun = time.perf_counter() - start
+    return {"seconds": first, "rerun_seconds": rerun, "exceptions": problems}
+
+
+STEPS = {name[5:]: fn for name, fn in globals().items() if name.startswith("step_")}
+
+
+def _pick(d: Any, keys: list[str]) -> Any:
+    return {k: d[k] for k in keys if isinstance(d, dict) and k in d}
+
+
+def _cli(args: list[str]) -> str:
+    res = subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr.strip()[-500:])
+    return res.stdout
+
+
+# ---- orchestration -----------------------------------------------------------------------------
+
+
+def run_step(step: str, size: int, work: Path, *extra: str) -> dict[str, Any]:
+    """Run one step in a child process; add its peak memory (MB)."""
+    cmd = [sys.executable, __file__, "--child", step, str(size), str(work), *extra]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if res.returncode != 0:
+        return {"error": (res.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def child(step: str, size: int, work: Path, extra: list[str]) -> None:
+    try:
+        out = STEPS[step](size, work, *extra)
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    # ru_maxrss of this process and of the CLI children it waited for (Linux: KiB).
+    peak = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    out["peak_mb"] = round(peak / 1024)
+    print(json.dumps(out, default=str))
+
+
+def fmt_s(r: dict[str, Any], key: str = "seconds") -> str:
+    return "error: " + r["error"] if "error" in r else f"{r[key]:.2f} s"
+
+
+def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
+    if "error" in a or "error" in b or not b.get("seconds"):
+        return "–"
+    return f"{a['seconds'] / b['seconds']:.2f}x"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--work", type=Path, default=OUT)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        step, size, work, *extra = args.child
+        child(step, int(size), Path(work), extra)
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows: list[str] = []
+    raw: dict[int, dict[str, Any]] = {}
+    for size in args.sizes:
+        print(f"== {size:,} accounts", file=sys.stderr)
+        r: dict[str, Any] = {}
+        for step in ["build", "write_export", "import", "baseline_duckdb_read_csv", "baseline_pandas_read_csv",
+                     "train", "score", "baseline_intent_rank", "metrics", "baseline_pandas_metrics", "balance",
+                     "baseline_greedy"]:  # fmt: skip
+            r[step] = run_step(step, size, args.work)
+            print(f"   {step}: {json.dumps(r[step], default=str)[:300]}", file=sys.stderr)
+        for page in PAGES:
+            r[f"page_{page}"] = run_step("page", size, args.work, page)
+            print(f"   page {page}: {r[f'page_{page}']}", file=sys.stderr)
+        raw[size] = r
+        n = f"{size:,}"
+        rows += [
+            f"| {n} | build demo world (2 deals/account) | {fmt_s(r['build'])} | – | – | {r['build'].get('peak_mb', '–')} |",
+            f"| {n} | import Salesforce export ({r['write_export'].get('mb', 0):.0f} MB) | {fmt_s(r['import'])} | "
+            f"DuckDB read_csv {fmt_s(r['baseline_duckdb_read_csv'])}; pandas read_csv "
+            f"{fmt_s(r['baseline_pandas_read_csv'])} | {ratio(r['import'], r['baseline_duckdb_read_csv'])} vs DuckDB | "
+            f"{r['import'].get('peak_mb', '–')} |",
+            f"| {n} | train (AUC {_num(r['train'].get('auc'))}) + score | {fmt_s(r['train'])} + {fmt_s(r['score'])} | "
+            f"intent-only ranking {fmt_s(r['baseline_intent_rank'])} | – | "
+            f"{max(r['train'].get('peak_mb', 0), r['score'].get('peak_mb', 0))} |",
+            f"| {n} | territory metrics (CLI) | {fmt_s(r['metrics'])} | pandas groupby {fmt_s(r['baseline_pandas_metrics'])} | "
+            f"{ratio(r['metrics'], r['baseline_pandas_metrics'])} | {r['metrics'].get('peak_mb', '–')} |",
+            f"| {n} | rebalance ({REPS.get(size, 24)} reps, CLI) | {fmt_s(r['balance'])} | greedy {fmt_s(r['baseline_greedy'])} | "
+            f"{ratio(r['balance'], r['baseline_greedy'])} | {r['balance'].get('peak_mb', '–')} |",
+        ]
+        for page in PAGES:
+            p = r[f"page_{page}"]
+            extra = "" if "error" in p else f"rerun {p['rerun_seconds']:.2f} s" + (
+                f"; EXCEPTION {p['exceptions'][0]}" if p.get("exceptions") else "")  # fmt: skip
+            rows.append(
+                f"| {n} | page {page} (AppTest, first render) | {fmt_s(p)} | {extra} | – | {p.get('peak_mb', '–')} |"
+            )
+    header = [
+        f"Benchmarks: `python bench/run.py --sizes {' '.join(map(str, args.sizes))}`, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "Wall-clock seconds; CLI steps include the Python start-up (about 1-2 s). Peak = the step's own process tree.",
+        "",
+        "| accounts | what | ours | baseline (same run) | ratio | peak MB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    RESULTS.write_text("\n".join(header + rows) + "\n")
+    (args.work / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
+    print(RESULTS.read_text())
+
+
+def _num(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, (int, float)) else "–"
+
+
+if __name__ == "__main__":
+    main()
