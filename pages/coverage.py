@@ -13,7 +13,7 @@ from planner import balance, export, geo, settings  # noqa: E402
 from planner.errors import PlannerError  # noqa: E402
 from ui import data, fmt, maps, sidebar, state  # noqa: E402
 
-MAX_POINTS = 20_000
+DOTS = {2_000: "2,000", 5_000: "5,000", 10_000: "10,000", 20_000: "20,000"}
 HEX_SIZES = {r: f"{geo.h3_area_km2(r):,.0f} km² (H3 res {r})" for r in (3, 4, 5, 6)}
 HIGH_SHARES = {"10": "Top 10%", "25": "Top 25%", "50": "Top 50%"}
 MONEY = {"potential", "expected_value", "open_pipeline", "won_12m", "quota"}
@@ -105,7 +105,7 @@ with st.expander("Assumptions: workload, reach and capacity", icon=":material/tu
         "value per hour until the capacity runs out."
     )
 
-c = st.columns([1.3, 1.3, 1, 2.4])
+c = st.columns([1.2, 1.1, 0.8, 0.8, 2.6])
 resolution = state.selectbox(
     "Hexagon size", list(HEX_SIZES), param="hex", key="cov_hex", default=4, format_func=HEX_SIZES.get, container=c[0]
 )
@@ -127,7 +127,17 @@ if "cov_layers" not in st.session_state:
     st.session_state["cov_layers"] = (
         [x for x in str(wanted).split(",") if x in maps.LAYERS] if wanted is not None else list(maps.DEFAULT_LAYERS)
     )
-layers = c[3].pills("Layers", list(maps.LAYERS), selection_mode="multi", format_func=maps.LAYERS.get, key="cov_layers")
+dots = state.selectbox(
+    "Dots at most",
+    list(DOTS),
+    param="dots",
+    key="cov_dots",
+    default=10_000,
+    format_func=DOTS.get,
+    container=c[3],
+    help="Accounts drawn as dots (a fixed random sample); hexagons always aggregate every account.",
+)
+layers = c[4].pills("Layers", list(maps.LAYERS), selection_mode="multi", format_func=maps.LAYERS.get, key="cov_layers")
 state.set_param("layers", None if sorted(layers) == sorted(maps.DEFAULT_LAYERS) else ",".join(layers) or "none")
 
 try:
@@ -135,7 +145,7 @@ try:
     workload = balance.Workload(touches, meeting, float(settings.get("travel_kmh")), share)
     rules = balance.CoverageRules(reach, capacity, int(high) / 100)
     with data.snapshot() as snap:
-        view = data.cached(balance.coverage_view, snap, scope, filters, int(resolution), MAX_POINTS, workload, rules)
+        view = data.cached(balance.coverage_view, snap, scope, filters, int(resolution), int(dots), workload, rules)
         m = view["map"]
         colors = maps.territory_colors(balance.reps_only(view["territories"])["rep_id"])
 

@@ -1,0 +1,155 @@
+"""AppTest of the Coverage map page on the small demo store (600 accounts, 6 reps)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from planner import balance, settings, store
+from planner.scope import Scope
+from tests.apptest import ROOT, errors, page
+from tests.test_auth import AVA, app_as
+from ui import fmt
+
+ALL = balance.Filters()
+
+
+def _defaults(filters: balance.Filters = ALL) -> tuple[balance.Filters, balance.Workload, balance.CoverageRules]:
+    workload = balance.Workload(
+        float(settings.get("touches_per_year")),
+        float(settings.get("meeting_hours")),
+        float(settings.get("travel_kmh")),
+        float(settings.get("travel_share")),
+    )
+    rules = balance.CoverageRules(float(settings.get("reachable_km")), float(settings.get("capacity_hours")), 0.25)
+    return filters, workload, rules
+
+
+def _view(path: Path, filters: balance.Filters = ALL, scope: Scope = balance.EVERYONE) -> dict:
+    f, w, r = _defaults(filters)
+    with store.read(path) as con:
+        return balance.coverage_view(con, scope, f, 4, 10_000, w, r)
+
+
+def _deck(at: AppTest) -> dict:
+    return json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+
+
+def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> None:
+    at = page("coverage")
+    assert errors(at) == []
+    view = _view(app_store)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
+    assert metrics["White space"] == fmt.money(view["coverage"]["white_space_potential"])
+    assert metrics["High-potential accounts not covered"] == f"{view['coverage']['white_space_accounts']:,}"
+    imb = view["imbalance"].set_index("metric").loc["potential"]
+    assert metrics["Max / mean"] == fmt.ratio(imb["max_mean"])
+    assert metrics["Gini"] == fmt.ratio(imb["gini"])
+    deck = _deck(at)
+    ids = [layer["id"] for layer in deck["layers"]]
+    assert ids == ["states", "white_space", "outlines", "accounts", "homes"]
+    layers = {layer["id"]: layer for layer in deck["layers"]}
+    assert len(layers["accounts"]["data"]) == 600  # all of them: fewer than the dot limit
+    assert len(layers["homes"]["data"]) == 6
+    assert deck.get("mapStyle") in (None, "")  # offline: no basemap tiles
+    # Plotly: bars per territory with the mean band, a Lorenz curve, potential against quota.
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [c["layout"]["title"]["text"] for c in charts]
+    assert any(t.startswith("Potential (USD) by territory") for t in titles)
+    assert any(t.startswith("Lorenz curve") for t in titles)
+    assert any(t.startswith("Potential against quota") for t in titles)
+    bars = next(c for c in charts if c["layout"]["title"]["text"].startswith("Potential (USD) by territory"))
+    assert len(bars["data"][0]["x"]) == 6
+    assert len(at.get("download_button")) == 3
+
+
+def test_filters_live_in_the_url_and_change_the_figures(app_store: Path) -> None:
+    at = page("coverage")
+    at.multiselect(key="cov_ind").set_value(["Software"]).run()
+    at.selectbox(key="cov_metric").set_value("workload_hours").run()
+    assert errors(at) == []
+    assert at.query_params["ind"] in ("Software", ["Software"])
+    assert at.query_params["metric"] in ("workload_hours", ["workload_hours"])
+    view = _view(app_store, balance.Filters(industries=("Software",)))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
+    imb = view["imbalance"].set_index("metric").loc["workload_hours"]
+    assert metrics["Max / mean"] == fmt.ratio(imb["max_mean"])
+    accounts = {layer["id"]: layer for layer in _deck(at)["layers"]}["accounts"]["data"]
+    assert len(accounts) == view["coverage"]["accounts"] < 600
+
+
+def test_a_copied_link_opens_the_same_view(app_store: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["ind"] = "Retail"
+    at.query_params["seg"] = "SMB,Mid-market"
+    at.query_params["metric"] = "accounts"
+    at.query_params["layers"] = "states,potential"
+    at.run()
+    at.switch_page("pages/coverage.py")
+    at.run()
+    assert errors(at) == []
+    assert at.multiselect(key="cov_ind").value == ["Retail"]
+    assert at.multiselect(key="cov_seg").value == ["SMB", "Mid-market"]
+    assert at.selectbox(key="cov_metric").value == "accounts"
+    assert [layer["id"] for layer in _deck(at)["layers"]] == ["states", "potential"]
+    view = _view(app_store, balance.Filters(segments=("SMB", "Mid-market"), industries=("Retail",)))
+    assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
+
+
+def test_sidebar_territory_narrows_the_map(app_store: Path) -> None:
+    at = page("coverage")
+    at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
+    assert errors(at) == []
+    view = _view(app_store, balance.Filters(rep_id="R001"))
+    accounts = {layer["id"]: layer for layer in _deck(at)["layers"]}["accounts"]["data"]
+    assert len(accounts) == view["map"]["located_accounts"]
+    assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
+    # the comparison still shows every territory
+    bars = next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if "by territory" in json.loads(c.proto.spec)["layout"]["title"]["text"]
+    )
+    assert len(bars["data"][0]["x"]) == 6
+
+
+def test_rep_sees_only_their_territory(app_store: Path) -> None:
+    # Signed in as Ava (rep R001); a URL naming another territory changes nothing.
+    at = app_as(AVA, page="coverage", query={"rep": "R002"})
+    assert errors(at) == []
+    layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+    assert [h["rep_id"] for h in layers["homes"]["data"]] == ["R001"]
+    view = _view(app_store, balance.Filters(rep_id="R001"), Scope(role="rep", rep_id="R001"))
+    assert len(layers["accounts"]["data"]) == view["map"]["located_accounts"]
+    assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
+
+
+def test_clicking_an_account_or_a_hexagon_shows_its_details(app_store: Path) -> None:
+    at = page("coverage")
+    at.session_state["cov_map"] = {
+        "selection": {"indices": {"accounts": [0]}, "objects": {"accounts": [{"id": "A0000001"}]}}
+    }
+    at.run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        card = balance.account_card(con, balance.EVERYONE, "A0000001")
+    assert any(card["account"]["name"] in str(md.value) for md in at.markdown)
+    assert {m.label: m.value for m in at.metric}["Owner"] == card["account"]["owner_name"]
+    hexes = _view(app_store)["map"]["hexes"].sort_values("potential", ascending=False)
+    cell = hexes.iloc[0]
+    at.session_state["cov_map"] = {
+        "selection": {
+            "indices": {"white_space": [0]},
+            "objects": {"white_space": [{"hex": cell["hex"], "t": "x accounts", "l1": "", "l2": ""}]},
+        }
+    }
+    at.run()
+    assert errors(at) == []
+    shown = at.dataframe[0].value  # the detail panel sits right under the map, before the tables
+    assert "status_label" in shown.columns
+    assert len(shown) == min(25, int(cell["accounts"]))
+    assert shown["potential"].is_monotonic_decreasing
