@@ -232,6 +232,7 @@ edited = st.data_editor(
         "keep": st.column_config.CheckboxColumn("Keep", width="small"),
         "position": st.column_config.NumberColumn("#", min_value=1, step=1, width="small"),
         "name": "Account",
+        "industry": "Industry",
         "tier": st.column_config.NumberColumn("Tier", width="small"),
         "est_users": st.column_config.NumberColumn("Est. users", format="%d"),
         "price_per_user": st.column_config.NumberColumn("Price / user", format="dollar"),
@@ -416,15 +417,16 @@ st.dataframe(
 st.subheader("Export")
 stem = f"plan-{p.rep['rep_id']}-{p.start.isoformat()}"
 d = st.columns(5)
-d[0].download_button("Markdown", plan_export.to_markdown(p), f"{stem}.md", "text/markdown", key="plan_dl_md")
-d[1].download_button(
-    "Excel", plan_export.to_excel(p), f"{stem}.xlsx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="plan_dl_xlsx",
-)  # fmt: skip
-d[2].download_button("Calendar (.ics)", plan_export.to_ics(p), f"{stem}.ics", "text/calendar", key="plan_dl_ics")
-d[3].download_button(
-    "Salesloft / Outreach CSV", plan_export.to_engagement_csv(p), f"{stem}-steps.csv", "text/csv", key="plan_dl_csv"
-)
-d[4].download_button("Printable HTML", plan_export.to_html(p), f"{stem}.html", "text/html", key="plan_dl_html")
+# Files are built only when a button is clicked (a callable runs then), not on every rerun.
+downloads = [
+    ("Markdown", lambda: plan_export.to_markdown(p), ".md", "text/markdown", "md"),
+    ("Excel", lambda: plan_export.to_excel(p), ".xlsx",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    ("Calendar (.ics)", lambda: plan_export.to_ics(p), ".ics", "text/calendar", "ics"),
+    ("Salesloft / Outreach CSV", lambda: plan_export.to_engagement_csv(p), "-steps.csv", "text/csv", "csv"),
+    ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
+]  # fmt: skip
+for col, (label, build, suffix, mime, key) in zip(d, downloads, strict=True):
+    col.download_button(label, build, f"{stem}{suffix}", mime, key=f"plan_dl_{key}")
 if st.toggle("Printable view", key="plan_print"):
     st.html(plan_export.to_html(p))

@@ -48,7 +48,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "nurture_week": None,  # decision: no reply by this week -> automated nurture (None: half the cadence)
     "plan_share": 0.5,  # share of the rep's weekly selling hours the plan's touches may take
     "working_weeks": 46,  # selling weeks per year (capacity_hours is yearly)
-    "max_stagger_weeks": 3,  # how far the planner may push a sequence's start to keep weeks under capacity
+    "max_stagger_weeks": 4,  # how far the planner may push a sequence's start to keep weeks under capacity
     "hours": {"email": 0.25, "phone": 0.5, "social": 0.15, "event": 0.5, "decision": 0.1},
     "meeting_rate": 0.35,  # share of targets expected to take a meeting within the cadence
     "meetings_per_week_target": 1.0,  # company target: first meetings a week from the plan
@@ -1047,7 +1047,7 @@ def editor_table(plan: Plan) -> pd.DataFrame:
             "est_users": t["est_users"],
             "price_per_user": t["price_per_user"],
             "propensity": t["propensity"],
-            "expected_value": t["expected_value"],
+            "expected_value": t["expected_value"].round(0),
             "offer": t["offer"],
             "start_week": t["start_week"].astype(int),
             "rationale": t["rationale"],

@@ -131,8 +131,8 @@ def actual_table(plan: Plan) -> pd.DataFrame:
             "Opportunity created": a["opportunity"],
             "Opportunity amount": a["opportunity_amount"],
             "Steps due": a["steps_due"],
-            "Week-3 decision": a["nurture_decision"],
-            "Final decision": a["drop_decision"],
+            "Nurture decision": a["nurture_decision"],
+            "Drop decision": a["drop_decision"],
             "Status": a["status"],
         }
     )
