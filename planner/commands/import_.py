@@ -1,0 +1,53 @@
+"""`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--json]`: import CRM exports.
+
+Salesforce (reports and Data Loader), HubSpot, Dynamics 365, Pipedrive and any CSV/TSV/XLSX. All
+files of one command land in one write: if any file is unusable, nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("import", help="import CRM exports (CSV, TSV or XLSX)", description=__doc__)
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="export files to import")
+    p.add_argument("--kind", choices=["auto", "accounts", "deals", "reps"], default="auto",
+                   help="what the files hold (default: detect per file)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner import ingest
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    report = ingest.import_files(args.db_path, list(args.files), args.kind, progress=progress)
+    if args.json:
+        print(json.dumps(report.contract(), default=str))
+        return 0
+    if report.cleared_demo:
+        print("the demo world was removed: the store now holds your data only")
+    for f in report.files:
+        print(
+            f"{f.file}: {f.kind} from {f.source}: {f.rows_read:,} rows read, {f.inserted:,} inserted, "
+            f"{f.updated:,} updated, {f.rejected:,} rejected"
+        )
+        for note in f.notes:
+            print(f"  note: {note}")
+        for warning in f.warnings:
+            print(f"  warning: {warning}")
+        if f.geocoding.get("valid_zip"):
+            g = f.geocoding
+            print(f"  geocoded {g['valid_zip_placed']:,} of {g['valid_zip']:,} {f.kind} with a valid US ZIP")
+        for r in f.rejects[:10]:
+            print(f"  row {r['row']}: {r['reason']}")
+        if f.rejected > 10:
+            print(f"  ... {f.rejected - 10:,} more rejected rows (see the Data page)")
+    return 0

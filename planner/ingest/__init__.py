@@ -1,0 +1,359 @@
+"""Reading real CRM exports into the store: detect source and kind, map columns, normalise,
+validate, geocode offline and merge by CRM ID, all-or-nothing.
+
+`inspect_file` proposes how a file would be read (for the Data page and `--dry-run`-like checks);
+`import_files` imports one or more files in one store write; `ImportReport` says what happened
+to every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from planner import store
+from planner.errors import ImportFileError
+from planner.ingest import fields as F
+from planner.ingest.reader import Table, open_tables
+from planner.store import imports as sq
+
+Progress = Callable[[float, str], None]
+KIND_ORDER = {"reps": 0, "accounts": 1, "deals": 2}
+
+
+def _noop(fraction: float, message: str) -> None:
+    return None
+
+
+@dataclass
+class Plan:
+    """How one table will be read: detected source and kind, and the column mapping."""
+
+    table: Table
+    source: str
+    kind: str | None
+    mapping: dict[str, str]
+    kind_scores: dict[str, int]
+    remembered: bool = False
+
+    @property
+    def signature(self) -> str:
+        return column_signature(self.table.columns)
+
+
+@dataclass
+class FileReport:
+    """What happened to one file (or one sheet)."""
+
+    file: str
+    source: str
+    kind: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    attributes: list[dict[str, str]] = field(default_factory=list)
+    geocoding: dict[str, Any] = field(default_factory=dict)
+    reps_created: int = 0
+    footer_rows: int = 0
+    blank_rows: int = 0
+    import_id: int | None = None
+    seconds: float = 0.0
+
+    def contract(self) -> dict[str, Any]:
+        """The CLI's --json entry for this file (exactly the documented keys)."""
+        return {
+            "file": self.file, "source": self.source, "kind": self.kind, "rows_read": self.rows_read,
+            "inserted": self.inserted, "updated": self.updated, "rejected": self.rejected,
+            "rejects": self.rejects[:100],
+        }  # fmt: skip
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport]
+    cleared_demo: bool = False
+    seconds: float = 0.0
+
+    def contract(self) -> dict[str, Any]:
+        return {"files": [f.contract() for f in self.files]}
+
+
+def column_signature(columns: Sequence[str]) -> str:
+    """Files with the same set of columns share a remembered mapping."""
+    key = "\n".join(sorted(F.normalize_header(c) + "|" + c.strip() for c in columns))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def plan_table(table: Table, kind: str = "auto", remembered: dict[str, Any] | None = None) -> Plan:
+    """Detect source and kind and propose a mapping; a remembered mapping for these columns wins."""
+    source = F.detect_source(table.columns)
+    detected, scores = F.detect_kind(table.columns, table.name)
+    if remembered and (kind == "auto" or kind == remembered["kind"]):
+        mapping = {c: remembered["mapping"].get(c, F.IGNORE) for c in table.columns}
+        return Plan(table, remembered.get("source") or source, remembered["kind"], mapping, scores, remembered=True)
+    chosen = detected if kind == "auto" else kind
+    mapping = F.propose_mapping(table.columns, chosen) if chosen else {}
+    return Plan(table, source, chosen, mapping, scores)
+
+
+def check_plan(plan: Plan, requested: str = "auto") -> None:
+    """Refuse tables that cannot be imported as their kind, with the reason and the fix."""
+    t = plan.table
+    if plan.kind is None:
+        raise ImportFileError(
+            f"{t.name}: cannot tell whether it holds accounts, deals or reps (columns: {', '.join(t.columns[:8])}); "
+            "pass --kind, or pick the kind on the Data page"
+        )
+    mapped = set(plan.mapping.values())
+    detected = max(plan.kind_scores, key=lambda k: plan.kind_scores[k])
+    wrong_kind = requested != "auto" and detected != plan.kind and plan.kind_scores[detected] >= 3
+    missing = [f for f in F.REQUIRED[plan.kind] if f not in mapped]
+    if plan.kind == "reps" and not mapped & {"name", "email", "first_name", "last_name"}:
+        missing.append("name or email")
+    if plan.kind == "deals" and not mapped & {"account_id", "account_name"}:
+        missing.append("account ID or account name")
+    if missing and wrong_kind:
+        raise ImportFileError(
+            f"{t.name} looks like a {detected} export, not {plan.kind}; pass --kind {detected} (or --kind auto)"
+        )
+    if missing:
+        what = ", ".join(F.FIELD_BY_NAME[plan.kind][m].label if m in F.FIELD_BY_NAME[plan.kind] else m for m in missing)
+        raise ImportFileError(
+            f"{t.name} has no {what} column for {plan.kind}; export it with the record ID "
+            "(e.g. 'Account ID', 'Id' or 'Record ID'), or map a column to it on the Data page"
+        )
+    if not t.sample:
+        raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
+    F.validate_mapping(plan.mapping, plan.kind)
+
+
+def inspect_file(db_path: Path | None, path: Path, display: str | None = None, kind: str = "auto",
+                 workdir: Path | None = None) -> list[Plan]:  # fmt: skip
+    """Open a file and propose how each of its tables would be imported (nothing is written)."""
+    tables = open_tables(path, display, workdir)
+    plans = []
+    remembered: dict[str, Any] = {}
+    if db_path is not None and db_path.exists():
+        with store.read(db_path) as con:
+            for t in tables:
+                remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
+    for t in tables:
+        plans.append(plan_table(t, kind, remembered.get(t.name)))
+    return plans
+
+
+def import_files(
+    db_path: Path,
+    files: Sequence[Path | tuple[Path, str]],
+    kind: str = "auto",
+    *,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    imported_by: str = "local",
+    progress: Progress = _noop,
+) -> ImportReport:
+    """Import every table of every file in one all-or-nothing write.
+
+    `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. Any
+    unusable file raises ImportFileError and nothing is written.
+    """
+    start = time.perf_counter()
+    overrides = overrides or {}
+    workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
+    try:
+        progress(0.02, "Reading files")
+        plans: list[Plan] = []
+        remembered: dict[str, Any] = {}
+        tables: list[Table] = []
+        for item in files:
+            path, display = item if isinstance(item, tuple) else (item, item.name)
+            tables += open_tables(Path(path), display, workdir)
+        if db_path.exists():
+            with store.read(db_path) as con:
+                for t in tables:
+                    remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
+        for t in tables:
+            o = overrides.get(t.name, {})
+            plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") else remembered.get(t.name))
+            if o.get("mapping"):
+                plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
+                plan.kind = o.get("kind", plan.kind)
+            check_plan(plan, o.get("kind", kind))
+            plans.append(plan)
+        order = sorted(range(len(plans)), key=lambda i: (KIND_ORDER[plans[i].kind or "accounts"], i))
+        reports: dict[int, FileReport] = {}
+        cleared = False
+        with store.write(db_path) as con:
+            sq.install_macros(con)
+            cleared = sq.clear_demo_if_needed(con)
+            for step, i in enumerate(order):
+                base, span = 0.05 + 0.9 * step / len(order), 0.9 / len(order)
+
+                def sub(
+                    f: float, m: str, base: float = base, span: float = span, name: str = plans[i].table.name
+                ) -> None:
+                    progress(min(0.99, base + span * f), f"{name}: {m}")
+
+                reports[i] = _import_table(con, plans[i], imported_by, sub)
+            sq.mark_updated(con)
+            progress(0.97, "Saving the store")
+        progress(1.0, "Done")
+        report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start)
+        if cleared:
+            report.files[0].notes.insert(0, "the demo world was removed: the store now holds your data only")
+        return report
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
+    text = str(exc)
+    line = ""
+    for part in text.splitlines():
+        if part.startswith("CSV Error on Line:"):
+            line = part.split(":", 1)[1].strip()
+    if "maximum line size" in text.lower() or "line size" in text.lower():
+        return ImportFileError(
+            f"{name}: line {line or '?'} holds a field larger than 4 MB, which no CRM export has; the file is "
+            "damaged or not a CRM export: export it again"
+        )
+    if "unicode" in text.lower():
+        return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
+
+
+def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, progress: Progress) -> FileReport:
+    t, kind = plan.table, plan.kind
+    assert kind is not None
+    started = time.perf_counter()
+    report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
+    progress(0.0, "loading")
+    try:
+        sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
+    except duckdb.Error as exc:
+        if "unicode" in str(exc).lower() and t.encoding == "utf-8":
+            from planner.ingest.reader import transcode
+
+            t.path = transcode(
+                t.path,
+                "cp1252",
+                t.path.parent if t.path.parent.name.startswith("planner-import") else Path(tempfile.mkdtemp()),
+            )
+            t.encoding = "cp1252"
+            report.notes.append("read as cp1252 (not UTF-8)")
+            try:
+                sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
+            except duckdb.Error as exc2:
+                raise _stage_error(t.name, exc2) from None
+        else:
+            raise _stage_error(t.name, exc) from None
+    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns)
+    if report.footer_rows:
+        report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
+    if not sq.scalar(con, "SELECT count(*) FROM _raw"):
+        raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
+    progress(0.3, "parsing")
+    fdefs = F.FIELD_BY_NAME[kind]
+    by_field = {target: col for col, target in plan.mapping.items() if target in fdefs}
+    numeric_cols = [c for f, c in by_field.items() if fdefs[f].dtype in ("number", "employees", "fraction", "coord")]
+    attr_cols = [c for c, target in plan.mapping.items() if target == F.ATTR]
+    decimal_comma = sq.number_style(con, numeric_cols + attr_cols)
+    date_cols = [c for f, c in by_field.items() if fdefs[f].dtype == "date"]
+    day_first = sq.date_order(con, date_cols + attr_cols)
+    if decimal_comma:
+        report.notes.append("numbers use decimal commas (1.234,56)")
+    if day_first:
+        report.notes.append("dates are day-first (DD/MM/YYYY)")
+    exprs: dict[str, str] = {}
+    typed: dict[str, tuple[str, str]] = {}
+    for f, col in by_field.items():
+        dtype = fdefs[f].dtype
+        exprs[f] = sq.field_expr(col, dtype, decimal_comma, day_first, percent="%" in col)
+        if dtype in sq.CHECKED_TYPES:
+            typed[sq.ALIASES.get(f, f)] = (col, dtype)
+    labels = {f: col for f, col in by_field.items()}
+    import_id = sq.new_import(con, t.name, plan.source, kind, t.sha256, store.now(), imported_by)
+    report.import_id = import_id
+    mapped = set(by_field)
+    raw_of = {alias: col for alias, (col, _) in typed.items()}
+    if kind == "accounts":
+        sq.build_accounts(con, exprs, labels, attr_cols, raw_of)
+    elif kind == "deals":
+        sq.build_deals(con, exprs, labels, raw_of)
+    else:
+        sq.build_reps(con, exprs, labels, raw_of)
+    for w in sq.invalid_values(con, typed):
+        report.warnings.append(w["message"])
+    progress(0.6, "merging")
+    if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
+        report.reps_created = sq.resolve_owners(con, plan.source)
+        if report.reps_created:
+            report.notes.append(f"created {report.reps_created} rep(s) from owner names")
+    merge = {"accounts": sq.merge_accounts, "deals": sq.merge_deals, "reps": sq.merge_reps}[kind]
+    result = merge(con, mapped, plan.source)
+    c = sq.counts(con)
+    report.rows_read, report.rejected = c["rows_read"], c["rejected"]
+    report.inserted, report.updated = result["inserted"], result["updated"]
+    assert report.rows_read == report.inserted + report.updated + report.rejected
+    if kind in ("accounts", "reps"):
+        report.geocoding = sq.placed_share(con)
+    if kind == "accounts" and attr_cols:
+        progress(0.8, "custom attributes")
+        types = sq.infer_attribute_types(con, attr_cols, decimal_comma, day_first)
+        report.attributes = sq.save_attributes(con, types, decimal_comma, day_first, plan.source, import_id)
+    report.rejects = sq.first_rejects(con, 100)
+    report.reasons = sq.reject_reasons(con)
+    sq.save_rejects(con, import_id, t.columns)
+    sq.finish_import(con, import_id, {"rows_read": report.rows_read, "inserted": report.inserted,
+                                      "updated": report.updated, "rejected": report.rejected,
+                                      "geocoded": report.geocoding.get("geocoded", 0)})  # fmt: skip
+    sq.remember_mapping(con, column_signature(t.columns), plan.source, kind, plan.mapping)
+    sq.drop_temps(con)
+    report.seconds = time.perf_counter() - started
+    progress(1.0, "done")
+    return report
+
+
+def history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> Any:
+    """Past imports, newest first."""
+    return sq.import_history(con, limit)
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> Any:
+    """One import's rejected rows with row number, reason and original values."""
+    return sq.rejected_rows(con, import_id)
+
+
+def unplaced_accounts(con: duckdb.DuckDBPyConnection, limit: int = 5000) -> Any:
+    return sq.unplaced_accounts(con, limit)
+
+
+def geocoding_coverage(con: duckdb.DuckDBPyConnection) -> Any:
+    return sq.geocoding_coverage(con)
+
+
+def place_accounts(db_path: Path, fixes: Any) -> int:
+    """Save corrected addresses for unplaced accounts and geocode them again (one write)."""
+    with store.write(db_path) as con:
+        placed = sq.place_accounts(con, fixes)
+        sq.mark_updated(con)
+    return placed
+
+
+def report_json(report: ImportReport) -> str:
+    return json.dumps(report.contract(), default=str)

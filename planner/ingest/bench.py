@@ -1,0 +1,91 @@
+"""Import speed against DuckDB's own read_csv, for the benchmark script and the README.
+
+`write_salesforce_export` writes a demo world as a Salesforce account report (labels, formatted
+currency, footer); `time_import` loads the same file once with plain `read_csv` into a table and
+once through the importer (normalised, geocoded, merged) into a fresh store, and returns both times.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from planner import demo, store
+
+HEADER = ["Account ID", "Account Name", "Industry", "Type", "Billing City", "Billing State/Province",
+          "Billing Zip/Postal Code", "Billing Country", "Employees", "Annual Revenue", "Account Owner",
+          "Intent Score", "Employee Growth (12m) %", "New Executive (90d)", "Website Visits (30d)", "Created Date"]  # fmt: skip
+
+
+def write_salesforce_export(path: Path, n_accounts: int, seed: int = 11, n_reps: int = 40) -> int:
+    """Write a demo world of `n_accounts` as a Salesforce account report CSV; returns the data rows."""
+    w = demo.build_world(n_accounts, n_reps, seed, deals_per_account=0.01)
+    a = w.accounts
+    names = dict(zip(w.reps["rep_id"], w.reps["name"], strict=True))
+    rng = np.random.default_rng(seed)
+    # Real exports lose leading zeros and carry ZIP+4 now and then.
+    zips = a["postal_code"].to_numpy(dtype=object).copy()
+    plus4 = rng.random(len(a)) < 0.1
+    zips[plus4] = [z + "-0001" for z in zips[plus4]]
+    lost = rng.random(len(a)) < 0.1
+    zips[lost] = [z.lstrip("0") or z for z in zips[lost]]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        out.writerow(HEADER)
+        for i, r in enumerate(a.itertuples(index=False)):
+            out.writerow([
+                r.account_id, r.name, r.industry, r.account_type, r.city, r.state, zips[i], "United States",
+                f"{r.employees:,}", f"${r.annual_revenue:,.2f}", names.get(r.owner_rep_id, ""),
+                f"{r.intent_score:.0f}", f"{r.employee_growth * 100:.1f}", "Yes" if r.new_executive else "No",
+                r.website_visits, f"{1 + i % 12}/{1 + i % 28}/2025",
+            ])  # fmt: skip
+        out.writerow([])
+        out.writerow([f"Grand Totals ({len(a):,} records)"])
+        out.writerow(["Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."])
+    return len(a)
+
+
+def time_import(csv_path: Path, workdir: Path | None = None) -> dict[str, Any]:
+    """Seconds for DuckDB read_csv into a table, and for the full import into a fresh store."""
+    from planner import ingest
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    baseline_db = workdir / "baseline.duckdb"
+    baseline_db.unlink(missing_ok=True)
+    con = duckdb.connect(str(baseline_db))  # a scratch database for the baseline, not a store
+    con.execute("SET enable_progress_bar = false")
+    t0 = time.perf_counter()
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, null_padding = true)", [str(csv_path)])
+    con.execute("CHECKPOINT")
+    read_csv_s = time.perf_counter() - t0
+    con.close()
+    baseline_db.unlink(missing_ok=True)
+    db = workdir / "bench.duckdb"
+    db.unlink(missing_ok=True)
+    store.migrate(db)  # schema and gazetteer exist before the clock starts
+    t0 = time.perf_counter()
+    report = ingest.import_files(db, [csv_path], "accounts")
+    import_s = time.perf_counter() - t0
+    f = report.files[0]
+    return {
+        "rows": f.rows_read, "inserted": f.inserted, "rejected": f.rejected,
+        "geocoded_valid_zip": f.geocoding.get("valid_zip_placed"), "valid_zip": f.geocoding.get("valid_zip"),
+        "read_csv_s": round(read_csv_s, 3), "import_s": round(import_s, 3), "ratio": round(import_s / read_csv_s, 2),
+    }  # fmt: skip
+
+
+if __name__ == "__main__":  # python -m planner.ingest.bench N
+    import json
+    import sys
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    path = tmp / f"salesforce_accounts_{n}.csv"
+    write_salesforce_export(path, n)
+    print(json.dumps(time_import(path, tmp)))

@@ -1,0 +1,169 @@
+"""Value parsers for CRM exports: the reference definitions, one value at a time.
+
+The importer runs the same rules as SQL over whole columns (planner/store/imports.py); these
+Python versions define the rules, serve the preview, and are checked against the SQL versions by
+property tests, so both always agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+
+from planner import geo
+
+BLANKS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "#n/a", "(blank)"})
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "checked", "on"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "unchecked", "off"})
+
+WS = " "  # cells are trimmed of spaces (tabs and line ends belong to the CSV layer)
+_CURRENCY = re.compile("USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\u00a0\u202f']")
+BLANK = r"(?i) *(|-|--|n/a|na|null|none|#n/a|\(blank\)) *"
+_BLANK = re.compile(BLANK)
+_PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+SPLIT = r"(\(?)(.+?)(K|MM|M|BN|B)?(%?)(\)?)"
+_SPLIT = re.compile(SPLIT, re.ASCII)
+_DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
+_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+", re.ASCII)
+MULTIPLIERS = {"K": 1e3, "M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
+# Evidence that a column writes 1.234,56 (decimal comma) or 1,234.56 (decimal point).
+COMMA_EVIDENCE = r"^[+-]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3}){2,})$"
+DOT_EVIDENCE = r"^[+-]?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{3}){2,})$"
+
+_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?", re.ASCII)
+_YEAR_LAST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?", re.ASCII)
+_ZIP = re.compile(r"(\d{5})(-?\d{4})?", re.ASCII)
+_ZIP_SHORT = re.compile(r"(\d{3,4})(-\d{4})?", re.ASCII)
+_ZIP_FLOAT = re.compile(r"(\d{3,5})\.0+", re.ASCII)
+
+
+def is_blank(value: str | None) -> bool:
+    """Empty cells and the placeholders exports write for them ('N/A', '-', 'null')."""
+    return value is None or bool(_BLANK.fullmatch(value))
+
+
+def split_number_text(value: str) -> tuple[str, float] | None:
+    """Strip currency, spaces, sign brackets, % and K/M/B suffixes: (digits text, scale) or None."""
+    s = _CURRENCY.sub("", value.strip(WS).upper())
+    m = _SPLIT.fullmatch(s)
+    if not m:
+        return None
+    opening, core, mult, pct, closing = m.groups()
+    if (opening, closing) not in (("", ""), ("(", ")")):
+        return None
+    scale = (-1.0 if opening else 1.0) * (0.01 if pct else 1.0) * MULTIPLIERS.get(mult or "", 1.0)
+    return core, scale
+
+
+def parse_number(value: str | None, decimal_comma: bool = False) -> float | None:
+    """'$1,200,000.00', 'USD 1,200,000', '1.200.000,00 €', '(1,200)', '12.5%', '3.4M' -> float.
+
+    None for blanks and for text that is not a number.
+    """
+    if is_blank(value):
+        return None
+    assert value is not None
+    if not decimal_comma and _PLAIN.fullmatch(value.strip(WS)):
+        return _finite(float(value.strip(WS)))
+    parts = split_number_text(value)
+    if parts is None:
+        return None
+    core, scale = parts
+    if decimal_comma:
+        if not _COMMA.fullmatch(core):
+            return None
+        number = float(core.replace(".", "").replace(",", "."))
+    else:
+        if not (_DOT.fullmatch(core) or _PLAIN.fullmatch(core)):
+            return None
+        number = float(core.replace(",", ""))
+    return _finite(number * scale)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def parse_employees(value: str | None, decimal_comma: bool = False) -> float | None:
+    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor."""
+    if is_blank(value):
+        return None
+    assert value is not None
+    s = value.strip(WS).replace(" ", "")
+    m = None if not any(sep in s for sep in ("-", "to", "–")) else re.fullmatch(r"([\d,.]+)\s*(-|to|–)\s*([\d,.]+)", s)
+    if m:
+        lo, hi = parse_number(m.group(1), decimal_comma), parse_number(m.group(3), decimal_comma)
+        return None if lo is None or hi is None else round((lo + hi) / 2)
+    if s.endswith("+"):
+        s = s[:-1]
+    n = parse_number(s, decimal_comma)
+    return None if n is None else round(n)
+
+
+def parse_bool(value: str | None) -> bool | None:
+    """Yes/No, true/false, 1/0, Y/N, checked: a bool; None for blanks and anything else."""
+    if is_blank(value):
+        return None
+    assert value is not None
+    s = value.strip(WS).lower()
+    if s in TRUE_WORDS:
+        return True
+    if s in FALSE_WORDS:
+        return False
+    return None
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    if len(text) == 2:
+        y += 2000 if y < 70 else 1900
+    return y
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    return date(year, month, day) if 1 <= year <= 9999 else None
+
+
+def parse_date(value: str | None, day_first: bool = False) -> date | None:
+    """ISO dates and date-times, US (M/D/Y) or day-first (D/M/Y, D.M.Y) dates -> date."""
+    if is_blank(value):
+        return None
+    assert value is not None
+    s = value.strip(WS)
+    try:
+        m = _ISO.fullmatch(s)
+        if m:
+            return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        m = _YEAR_LAST.fullmatch(s)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            month, day = (b, a) if day_first else (a, b)
+            return _date(_year(m.group(3)), month, day)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_zip(value: str | None) -> str | None:
+    """A US ZIP as 5 digits: ZIP+4 cut, lost leading zeros restored ('2134' -> '02134')."""
+    if is_blank(value):
+        return None
+    assert value is not None
+    s = value.strip(WS)
+    m = _ZIP.fullmatch(s)
+    if m:
+        return m.group(1)
+    m = _ZIP_SHORT.fullmatch(s) or _ZIP_FLOAT.fullmatch(s)
+    if m:
+        return m.group(1).zfill(5)
+    if re.fullmatch(r"\d{8}", s):  # ZIP+4 without dash that lost its leading zero
+        return s.zfill(9)[:5]
+    return None
+
+
+def parse_state(value: str | None) -> str | None:
+    """'California', 'ca', 'Calif' is not guessed: a two-letter code or None."""
+    if is_blank(value):
+        return None
+    return geo.normalize_state(value)

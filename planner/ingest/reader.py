@@ -1,0 +1,257 @@
+"""Opening an export file: size and type checks, encoding and delimiter sniffing, header row,
+workbooks with several sheets. The result is a delimited UTF-8 text file DuckDB reads as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from planner import settings
+from planner.errors import ImportFileError
+
+SAMPLE_BYTES = 256 * 1024
+MAX_FIELD_BYTES = 1024 * 1024  # no CRM field holds more; a bigger one means a damaged or foreign file
+DELIMITERS = (",", ";", "\t", "|")
+ROW_COLUMN = "__row"
+
+
+@dataclass
+class Table:
+    """One table to import: a file, or one sheet of a workbook."""
+
+    name: str  # shown to people: 'accounts.csv' or 'book.xlsx [Accounts]'
+    file_name: str
+    path: Path  # UTF-8 delimited text
+    delimiter: str
+    skip: int  # records before the header
+    columns: list[str]
+    sample: list[list[str]]  # up to 200 data records, as text
+    sha256: str
+    has_row_column: bool = False  # a leading __row column carries the sheet's row numbers
+    notes: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_size(path: Path, display: str) -> int:
+    """The file size in bytes; over the upload limit is an error naming the limit and the fix."""
+    if not path.exists():
+        raise ImportFileError(f"{display}: no such file; check the path")
+    size = path.stat().st_size
+    limit = int(settings.get("max_upload_mb"))
+    if size > limit * 1024 * 1024:
+        raise ImportFileError(
+            f"{display} is {size / 1024 / 1024:,.0f} MB, over the {limit} MB upload limit; "
+            "split the export into smaller files or raise PLANNER_MAX_UPLOAD_MB"
+        )
+    if size == 0:
+        raise ImportFileError(f"{display} is empty; export the report again with its rows")
+    return size
+
+
+def open_tables(path: Path, display: str | None = None, workdir: Path | None = None) -> list[Table]:
+    """Every importable table in a CSV/TSV/TXT/XLSX file; raises ImportFileError when there is none."""
+    display = display or path.name
+    check_size(path, display)
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="planner-import-"))
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    if head.startswith(b"%PDF"):
+        raise ImportFileError(f"{display} is a PDF, not a table; export the report as CSV or Excel (.xlsx)")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(f"{display} is a legacy Excel 97-2003 (.xls) file; save it as .xlsx or CSV and retry")
+    if head.startswith(b"PK\x03\x04"):
+        return _open_workbook(path, display, workdir)
+    return [_open_text(path, display, head, workdir)]
+
+
+def _decode_sample(head: bytes, display: str) -> tuple[str, str]:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore"), "utf-16"
+    if b"\x00" in head[:4096]:
+        raise ImportFileError(f"{display} is a binary file, not a CSV table; export the report as CSV or Excel")
+    try:
+        return head.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by the sample's end
+            return head[: exc.start].decode("utf-8-sig"), "utf-8"
+    try:
+        return head.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return head.decode("latin-1"), "latin-1"
+
+
+def transcode(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of a cp1252 / latin-1 / UTF-16 file, for DuckDB."""
+    out = workdir / (path.stem + ".utf8.csv")
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the first lines into the most, and most consistent, fields."""
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(lines, delimiter=delim) if any(x.strip() for x in r)]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        widths = [len(r) for r in rows]
+        mode = max(set(widths), key=widths.count)
+        if mode < 2:
+            continue
+        score = (widths.count(mode) / len(widths), mode)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def find_header(rows: list[list[str]]) -> int:
+    """Index of the header record: the first wide row of text cells (report titles come before it)."""
+    widths = [sum(1 for x in r if str(x).strip()) for r in rows[:30]]
+    if not widths:
+        return 0
+    widest = max(widths)
+    for i, row in enumerate(rows[:30]):
+        cells = [str(x).strip() for x in row if str(x).strip()]
+        if len(cells) >= max(2, widest * 0.6) and not any(re.fullmatch(r"[-+$]?[\d.,]+", c) for c in cells):
+            return i
+    return 0
+
+
+def dedupe_columns(header: list[str]) -> list[str]:
+    """Unique, non-empty column names: blanks become 'Column 3', repeats get ' (2)'."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = str(name or "").replace("\ufeff", "").strip() or f"Column {i + 1}"
+        if name == ROW_COLUMN:
+            name = "_row"
+        key = name.lower()
+        if key in seen:
+            seen[key] += 1
+            name = f"{name} ({seen[key]})"
+        else:
+            seen[key] = 1
+        out.append(name)
+    return out
+
+
+def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
+    text, encoding = _decode_sample(head, display)
+    if not text.strip():
+        raise ImportFileError(f"{display} is empty; export the report again with its rows")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:8192])
+    if printable < 0.95 * min(len(text), 8192):
+        raise ImportFileError(f"{display} is not a text table (binary content); export the report as CSV or Excel")
+    lines = text.splitlines()
+    complete = lines[:-1] if len(head) == SAMPLE_BYTES and len(lines) > 1 else lines
+    delim = sniff_delimiter(complete[:50])
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(complete)), delimiter=delim))
+    except csv.Error as exc:
+        raise ImportFileError(f"{display} is not a readable CSV table ({exc}); export it again as CSV") from None
+    rows = [r for r in rows if any(x.strip() for x in r)]
+    if not rows or max(len(r) for r in rows) < 2:
+        raise ImportFileError(
+            f"{display} has a single column, so it is not a CRM table; export a report with its ID, "
+            "name and address columns (CSV or Excel)"
+        )
+    h = find_header(rows)
+    columns = dedupe_columns(rows[h])
+    sample = [r + [""] * (len(columns) - len(r)) for r in rows[h + 1 : h + 201]]
+    # The header's position counted in records of the real file (blank lines before it are skipped).
+    raw_rows = list(csv.reader(io.StringIO("\n".join(complete)), delimiter=delim))
+    skip, seen = 0, -1
+    for i, r in enumerate(raw_rows):
+        if any(x.strip() for x in r):
+            seen += 1
+        if seen == h:
+            skip = i
+            break
+    target = path
+    if encoding != "utf-8":
+        target = transcode(path, encoding, workdir)
+    table = Table(display, path.name, target, delim, skip, columns, [[x for x in r[: len(columns)]] for r in sample],
+                  sha256_of(path), encoding=encoding)  # fmt: skip
+    if encoding != "utf-8":
+        table.notes.append(f"read as {encoding} (not UTF-8)")
+    return table
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a zip that is not a workbook, or a damaged one
+        raise ImportFileError(
+            f"{display} is not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV"
+        ) from None
+    digest = sha256_of(path)
+    tables: list[Table] = []
+    skipped: list[str] = []
+    try:
+        for ws in wb.worksheets:
+            numbered = [
+                (i, [_cell_text(v) for v in row])
+                for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
+                if any(v is not None and str(v).strip() for v in row)
+            ]
+            if len(numbered) < 2 or max(len([x for x in r if x.strip()]) for _, r in numbered) < 2:
+                skipped.append(ws.title)
+                continue
+            h = find_header([r for _, r in numbered])
+            columns = dedupe_columns(numbered[h][1])
+            width = len(columns)
+            out = workdir / f"{path.stem}.{len(tables)}.csv"
+            with open(out, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow([ROW_COLUMN, *columns])
+                for number, row in numbered[h + 1 :]:
+                    writer.writerow([number, *(row + [""] * (width - len(row)))[:width]])
+            sample = [(r + [""] * (width - len(r)))[:width] for _, r in numbered[h + 1 : h + 201]]
+            name = f"{display} [{ws.title}]" if len(wb.worksheets) > 1 else display
+            tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True))
+    finally:
+        wb.close()
+    if not tables:
+        raise ImportFileError(f"{display} has no sheet with a table (a header row and data rows); check the workbook")
+    if skipped:
+        tables[0].notes.append(f"skipped sheets without a table: {', '.join(skipped)}")
+    return tables
