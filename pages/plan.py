@@ -92,7 +92,8 @@ try:
 except PlannerError as exc:
     data.show_error(exc)
 
-ctx = (rep_id, start.isoformat(), weeks, base.plan_id)
+# The stored plan is part of the context: targets added elsewhere (Targets page, CLI) show up at once.
+ctx = (rep_id, start.isoformat(), weeks, base.plan_id, base.specs(), plan.rules_json(base.rules))
 if st.session_state.get("_plan_ctx") != ctx:
     st.session_state["_plan_ctx"] = ctx
     st.session_state["_plan_rep"] = rep_id

@@ -504,8 +504,8 @@ def weekly_capacity(rep: dict[str, Any], rules: dict[str, Any]) -> float:
     """Hours a week the plan's touches may take: yearly selling hours / working weeks x plan share."""
     from planner import settings
 
-    yearly = rep.get("capacity_hours")
-    yearly = float(settings.get("capacity_hours")) if _missing(yearly) else float(yearly)
+    value = rep.get("capacity_hours")
+    yearly = float(settings.get("capacity_hours")) if value is None or _missing(value) else float(value)
     return yearly / float(rules["working_weeks"]) * float(rules["plan_share"])
 
 

@@ -47,8 +47,13 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
     assert errors(at) == []
     assert at.query_params["start"] in ("2026-09-07", ["2026-09-07"])
     # Plan vs actual has numbers for a start in the past.
-    labels = {m.label for m in at.metric}
-    assert {"Touched", "Met", "Opportunities"} <= labels
+    with store.read(app_store) as con:
+        summary = plan.actual_summary(plan.load(con, EVERYONE, "R001", start=date(2026, 9, 7)))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Touched"] == f"{summary['touched']} / {summary['targets']}"
+    assert metrics["Met"] == str(summary["met"])
+    assert metrics["Opportunities"] == str(summary["opportunities"])
+    assert metrics["To drop"] == str(summary["drop"])
     at.number_input(key="plan_rule_n_targets").set_value(5).run()
     at.button(key="plan_reset").click().run()
     assert errors(at) == []
@@ -61,3 +66,20 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
         saved = plan.q.plan_targets(con, plan_id)
         assert len(saved) == 5
         assert plan.q.count_rows(con, "offers") > 0
+
+
+def test_plan_page_shows_targets_added_elsewhere(app_store: Path) -> None:
+    at = _open(rep="R002")
+    assert errors(at) == []
+    with store.write(app_store) as con:
+        plan_id = plan.q.current_plan_id(con, "R002")
+        account = con.execute("SELECT account_id FROM accounts WHERE owner_rep_id = 'R002' LIMIT 1").fetchone()[0]
+        con.execute(
+            "INSERT INTO plan_targets (plan_id, account_id, position, rationale, status) "
+            "VALUES (?, ?, 1, 'x', 'planned')",
+            [plan_id, account],
+        )
+    at.run()
+    assert errors(at) == []
+    assert {m.label: m.value for m in at.metric}["Targets"] == "1"
+    assert any(f"saved plan #{plan_id}" in c.value for c in at.caption)
