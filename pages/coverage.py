@@ -12,6 +12,7 @@ shell.ensure_routed()
 from planner import balance, export, geo, settings  # noqa: E402
 from planner.errors import PlannerError  # noqa: E402
 from ui import data, fmt, maps, sidebar, state  # noqa: E402
+from ui.auth import md_text  # noqa: E402
 
 DOTS = {2_000: "2,000", 5_000: "5,000", 10_000: "10,000", 20_000: "20,000"}
 HEX_SIZES = {r: f"{geo.h3_area_km2(r):,.0f} km² (H3 res {r})" for r in (3, 4, 5, 6)}
@@ -179,19 +180,20 @@ try:
         deck_layers = []
         if "states" in layers:
             deck_layers.append(maps.states_layer())
+        if "outlines" in layers:
+            deck_layers.append(maps.outlines_layer(m["outlines"], colors))
         if "potential" in layers:
             deck_layers.append(maps.hexagon_layer(m["hexes"], "potential", "potential", maps.POTENTIAL_RAMP))
         if "white_space" in layers:
             deck_layers.append(
                 maps.hexagon_layer(m["hexes"], "white_space_potential", "white_space", maps.WHITE_SPACE_RAMP)
             )
-        if "outlines" in layers:
-            deck_layers.append(maps.outlines_layer(m["outlines"], colors))
         if "accounts" in layers and len(m["points"]):
             deck_layers.append(maps.accounts_layer(m["points"], colors))
         if "homes" in layers:
             deck_layers.append(maps.homes_layer(m["homes"], colors))
-        fit = m["hexes"] if len(m["hexes"]) else m["homes"].rename(columns={"home_lat": "lat", "home_lon": "lon"})
+        # Fit the view to the accounts shown (the sample spreads like all of them), else to the homes.
+        fit = m["points"] if len(m["points"]) else m["homes"].rename(columns={"home_lat": "lat", "home_lon": "lon"})
         deck = maps.deck(deck_layers, maps.view_state(fit.get("lat"), fit.get("lon")))
         event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="cov_map", height=620)
         shown = len(m["points"]) if "accounts" in layers else 0
@@ -213,7 +215,8 @@ try:
                     card = data.cached(balance.account_card, snap, scope, str(obj["id"]))
                     acct = card["account"]
                     st.markdown(
-                        f"**{acct['name']}** · {acct['industry'] or ''} · {acct['city'] or ''}, {acct['state'] or ''}"
+                        f"**{md_text(acct['name'])}** · {md_text(acct['industry'] or '')} · "
+                        f"{md_text(acct['city'] or '')}, {md_text(acct['state'] or '')}"
                     )
                     d = st.columns(4)
                     d[0].metric("Owner", acct["owner_name"] or "none")
@@ -233,12 +236,12 @@ try:
                         workload,
                         rules,
                     )
-                    st.markdown(f"**Hexagon {obj['hex']}**: {obj['t']}; {obj['l1']}; {obj['l2']}")
+                    st.markdown(f"**Hexagon {md_text(obj['hex'])}**: {md_text(obj['t'])}; {md_text(obj['l1'], 200)}")
                     st.dataframe(top, hide_index=True, width="stretch", key="cov_detail_hex")
                 else:
                     rep_id = obj.get("rep_id") or (obj.get("properties") or {}).get("rep_id")
                     row = view["territories"][view["territories"]["rep_id"] == rep_id]
-                    st.markdown(f"**{obj.get('t') or (obj.get('properties') or {}).get('t', '')}**")
+                    st.markdown(f"**{md_text(obj.get('t') or (obj.get('properties') or {}).get('t', ''))}**")
                     st.dataframe(row, hide_index=True, width="stretch", key="cov_detail_rep")
 except PlannerError as exc:
     data.show_error(exc)

@@ -563,7 +563,8 @@ def coverage_map(
     points: account_id, name, industry, city, state, lat, lon, owner_rep_id, owner_name, status,
     potential, expected_value, open_pipeline, dist_km, hours, customer.
     homes: the territory table's active reps with a home location.
-    outlines: one GeoJSON Feature per rep: the hexagons where that rep holds the most accounts.
+    outlines: one GeoJSON Feature per rep: the convex hull of the hexagons where that rep holds the
+    most accounts (the farthest tenth from home left out).
     """
     view = coverage_view(con, scope, filters, resolution, max_points, workload, rules, white_space_limit=1)
     return dict(view["map"])
@@ -589,13 +590,21 @@ def _map_payload(
     hexes["top_share"] = hexes["top_n"] / hexes["accounts"]
     hexes = _nearest_rep(hexes, homes)
     outlines = []
+    home_at = homes.set_index("rep_id")[["home_lat", "home_lon"]]
     for rep_id, group in hexes.dropna(subset=["top_rep_id"]).groupby("top_rep_id", sort=True):
-        geom = geo.h3_outline(group["cell"].to_numpy())
-        if geom is not None:
+        # The hull of the hexagons where the rep holds the most accounts, leaving out the farthest tenth
+        # from home (named accounts across the country would otherwise stretch it over everything).
+        far = geo.haversine_km(group["lat"], group["lon"], *home_at.loc[rep_id]) if rep_id in home_at.index else None
+        core = group if far is None or len(group) < 5 else group[far <= np.percentile(far, 90)]
+        ring = geo.convex_hull(core["lat"], core["lon"])
+        if ring is not None:
             outlines.append(
-                {"type": "Feature", "geometry": geom,
-                 "properties": {"rep_id": rep_id, "name": names.get(rep_id, rep_id), "cells": len(group)}}
-            )  # fmt: skip
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {"rep_id": rep_id, "name": names.get(rep_id, rep_id), "cells": len(group)},
+                }
+            )
     return {
         "as_of": as_of,
         "resolution": resolution,

@@ -179,3 +179,19 @@ def h3_area_km2(res: int) -> float:
     import h3
 
     return float(h3.average_hexagon_area(res, unit="km^2"))
+
+
+def convex_hull(lat: Any, lon: Any) -> list[list[float]] | None:
+    """The convex hull of points as a closed ring of [lng, lat] (None for fewer than 3 distinct points)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.unique(np.c_[np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)], axis=0)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 3:
+        return None
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:  # all on one line
+        return None
+    ring = [[round(float(x), 5), round(float(y), 5)] for x, y in pts[hull.vertices]]
+    return ring + ring[:1]

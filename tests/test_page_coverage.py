@@ -50,7 +50,7 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     assert metrics["Gini"] == fmt.ratio(imb["gini"])
     deck = _deck(at)
     ids = [layer["id"] for layer in deck["layers"]]
-    assert ids == ["states", "white_space", "outlines", "accounts", "homes"]
+    assert ids == ["states", "outlines", "white_space", "accounts", "homes"]
     layers = {layer["id"]: layer for layer in deck["layers"]}
     assert len(layers["accounts"]["data"]) == 600  # all of them: fewer than the dot limit
     assert len(layers["homes"]["data"]) == 6

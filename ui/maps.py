@@ -90,20 +90,26 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*cols, strict=True)]
 
 
-def view_state(lat: Any = None, lon: Any = None) -> pdk.ViewState:
-    """A view that fits the given points (the continental US when there are none)."""
+def view_state(lat: Any = None, lon: Any = None, width_px: int = 900, height_px: int = 620) -> pdk.ViewState:
+    """A view that fits the given points (the continental US when there are none).
+
+    Web Mercator: the world is 512 x 2^zoom pixels wide, so the zoom that fits a span of longitude
+    into the map's width is log2(width x 360 / (512 x span)); latitude spans stretch by 1/cos(lat).
+    """
     lat = np.asarray([] if lat is None else lat, dtype=float)
     lon = np.asarray([] if lon is None else lon, dtype=float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
-        return pdk.ViewState(latitude=39.0, longitude=-96.5, zoom=3.2, pitch=0)
+        return pdk.ViewState(latitude=38.5, longitude=-96.5, zoom=3.4, pitch=0)
     la, lo = lat[ok], lon[ok]
     # Robust extent: a few far-flung accounts (Alaska, Hawaii) should not zoom the map out to the globe.
-    lat0, lat1 = np.percentile(la, [2, 98])
-    lon0, lon1 = np.percentile(lo, [2, 98])
-    span = max(lat1 - lat0, (lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2)), 0.05)
-    zoom = float(np.clip(math.log2(360.0 / span) - 1.3, 2.5, 11.0))
-    return pdk.ViewState(latitude=float((lat0 + lat1) / 2), longitude=float((lon0 + lon1) / 2), zoom=zoom, pitch=0)
+    lat0, lat1 = np.percentile(la, [1, 99])
+    lon0, lon1 = np.percentile(lo, [1, 99])
+    mid = (lat0 + lat1) / 2
+    lon_span = max(lon1 - lon0, 0.02) * 1.15
+    lat_span = max(lat1 - lat0, 0.02) * 1.15 / max(math.cos(math.radians(mid)), 0.2)
+    zoom = min(math.log2(width_px * 360 / (512 * lon_span)), math.log2(height_px * 360 / (512 * lat_span)))
+    return pdk.ViewState(latitude=float(mid), longitude=float((lon0 + lon1) / 2), zoom=float(np.clip(zoom, 2.0, 11.0)))
 
 
 def states_layer() -> pdk.Layer:
@@ -254,8 +260,8 @@ def outlines_layer(
                     "line": [*rgb, 255],
                     "fill": [*rgb, 28],
                     "t": f"Territory of {props.get('name', '')}",
-                    "l1": "Hexagons where this rep holds the most accounts",
-                    "l2": f"{props.get('cells', 0):,} hexagons",
+                    "l1": "Around the hexagons where this rep holds the most accounts",
+                    "l2": f"{props.get('cells', 0):,} such hexagons",
                     "l3": "",
                 },
             }
