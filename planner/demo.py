@@ -341,6 +341,10 @@ def build_store(
     with store.write(path) as con:
         world_q.replace_world(con, w, adoption, potential.default_price())
         store.set_meta(con, "demo_seed", str(seed))
+        # The default offer catalogue and partners, so a plan has offers and partners to suggest.
+        from planner import plan
+
+        plan.seed_catalogue(con)
         # Scores from the first launch: the Targets page and plans need them; same all-or-nothing write.
         from planner import propensity
 
