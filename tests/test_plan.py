@@ -362,6 +362,8 @@ def test_scope_and_unknown_reps(small_store: Path) -> None:
 
 def test_seed_catalogue_fills_only_empty_tables(small_store: Path) -> None:
     with store.write(small_store) as con:
+        con.execute("DELETE FROM offers")
+        con.execute("DELETE FROM partners")
         assert plan.seed_catalogue(con) == {"offers": 9, "partners": 6}
         assert plan.seed_catalogue(con) == {"offers": 0, "partners": 0}
         discount = con.execute("SELECT valid_until FROM offers WHERE kind = 'discount'").fetchone()[0]
