@@ -1,0 +1,138 @@
+"""`balance`: rebalance territories with the optimizer; write the assignment, print the figures, commit.
+
+  python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload]
+      [--tolerance 0.05] [--max-moved SHARE] [--out FILE.csv] [--json] [--commit]
+
+--reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
+adds hires where the most potential lies out of reach. --commit saves the result as a scenario and
+makes it today's assignment (the previous one is kept as a version that can be restored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from planner import export, optimize, scenarios, store
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "balance", help="rebalance territories (optimizer), export or commit the result", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.add_argument("--reps", type=int, metavar="K", help="team size to plan for (default: today's active reps)")
+    p.add_argument(
+        "--metric", choices=optimize.METRICS, default="potential", help="what to balance (default potential)"
+    )
+    p.add_argument("--tolerance", type=float, default=0.05, metavar="T", help="allowed deviation from the mean (0.05)")
+    p.add_argument("--max-moved", type=float, metavar="SHARE", help="largest share of the metric that may move")
+    p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")
+    p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
+    p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
+    p.add_argument("--lock", action="append", default=[], metavar="ACCOUNT_ID", help="keep this account (repeatable)")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="write account_id, previous_owner, owner, moved (.csv/.xlsx)"
+    )
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--commit", action="store_true", help="save as a scenario and make it today's assignment")
+    p.add_argument("--name", default=None, help="scenario name when committing")
+    p.add_argument("--by", default="cli", help="who commits (for the audit log)")
+    p.set_defaults(func=run)
+
+
+def _team(reps_now: int, k: int | None) -> int | None:
+    if k is None:
+        return None
+    from planner.errors import BadInput
+
+    if not 1 <= k <= 5000:
+        raise BadInput(f"--reps {k} is out of range; use 1 to 5000")
+    return k
+
+
+def _figures(res: optimize.Result) -> dict[str, Any]:
+    s = res.summary
+
+    def clean(v: Any) -> Any:
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    keys = [
+        "metric", "tolerance", "unit", "reps_before", "reps_after", "accounts", "max_mean_before", "max_mean_after",
+        "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
+        "travel_km_today", "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "coverage_today",
+        "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons",
+    ]  # fmt: skip
+    out = {k: clean(s.get(k)) for k in keys}
+    out["before"] = {k: clean(v) for k, v in s["before"].items()}
+    out["after"] = {k: clean(v) for k, v in s["after"].items()}
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.errors import BadInput
+
+    if not 0 <= args.tolerance <= 1:
+        raise BadInput(f"--tolerance {args.tolerance} is out of range; use a share such as 0.05")
+    if args.max_moved is not None and not 0 <= args.max_moved <= 1:
+        raise BadInput(f"--max-moved {args.max_moved} is out of range; use a share from 0 to 1")
+    opts = optimize.Options(
+        metric=args.metric, tolerance=args.tolerance, max_moved=args.max_moved, unit=args.unit,
+        allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
+    )  # fmt: skip
+    with store.read(args.db_path) as con:
+        acc, reps = scenarios.inputs(con)
+    k_now = int(reps["active"].fillna(True).astype(bool).sum())
+    k = _team(k_now, args.reps)
+    if k is not None and k != k_now:
+        opts = optimize.team_of(acc, reps, opts, k)
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.json:
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    res = optimize.rebalance(acc, reps, opts, progress)
+    if args.out:
+        export.write_table(scenarios.out_table(res), args.out)
+        print(f"wrote {len(res.assignments):,} accounts to {args.out}", file=sys.stderr)
+    figures = _figures(res)
+    if args.commit:
+        name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"
+        sid = scenarios.save(args.db_path, name, res, args.by)
+        figures["committed"] = {"scenario_id": sid, **scenarios.commit(args.db_path, sid, args.by)}
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+    else:
+        f = figures
+        print(
+            f"balanced {f['metric']} over {f['reps_after']} reps ({f['accounts']:,} accounts), "
+            f"tolerance ±{f['tolerance']:.0%}"
+        )
+        print(
+            f"  max/mean  {f['max_mean_before']:.3f} -> {f['max_mean_after']:.3f}  (lower bound {f['lower_bound']:.3f})"
+        )
+        print(
+            f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
+            f"(at least {f['min_moved_share']:.1%} had to move)"
+        )
+        lp = f["travel_km_lp_bound"]
+        print(
+            f"  travel    {f['travel_km_today']:.0f} km today -> {f['travel_km_after']:.0f} km "
+            f"(nearest rep {f['travel_km_nearest']:.0f} km, LP bound {lp:.0f} km)"
+            if lp is not None
+            else ""
+        )
+        print(f"  solved in {f['solve_seconds']:.2f} s")
+        for reason in f["reasons"] or []:
+            print(f"  note: {reason}")
+        if args.commit:
+            c = figures["committed"]
+            print(
+                f"committed scenario {c['scenario_id']}: {c['accounts_changed']:,} accounts changed owner; "
+                f"the previous assignment is version {c['previous_version']}"
+            )
+    return 0

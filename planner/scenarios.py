@@ -1,0 +1,218 @@
+"""Rebalancing scenarios: run the optimizer on the store, save, compare, commit, restore, export.
+
+Shared by the Rebalance page and `python -m planner balance`. Reads take a Scope (rebalancing
+looks at the whole book, so a rep's scope is refused); writes go through store.write, all or nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from planner import optimize, store
+from planner.errors import BadInput, Forbidden
+from planner.scope import EVERYONE, Scope
+from planner.store import scenarios as q
+
+CRM_FORMATS = ("salesforce", "hubspot", "generic")
+
+
+def _require_leader(scope: Scope) -> None:
+    if scope.is_rep:
+        raise Forbidden("rebalancing needs every territory; ask a sales leader or an admin")
+
+
+def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts (with expected value from the active model, when there is one) and reps."""
+    _require_leader(scope)
+    acc = q.rebalance_accounts(con)
+    try:
+        from planner.store import scores
+
+        active = scores.active_scores(con, scope)
+        if len(active) and "expected_value" in active:
+            acc = acc.merge(active[["account_id", "expected_value"]], on="account_id", how="left")
+    except Exception:  # noqa: BLE001 - no model yet (or an older store): expected value falls back to potential
+        pass
+    return acc, q.rebalance_reps(con)
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    options: optimize.Options,
+    scope: Scope = EVERYONE,
+    progress: optimize.Progress = optimize._noop,
+) -> optimize.Result:
+    """Rebalance today's store under `options` (nothing is written)."""
+    acc, reps = inputs(con, scope)
+    return optimize.rebalance(acc, reps, options, progress)
+
+
+def capacity_curve(
+    con: duckdb.DuckDBPyConnection, options: optimize.Options, team_sizes: tuple[int, ...], scope: Scope = EVERYONE
+) -> pd.DataFrame:
+    """Imbalance, coverage and travel for each team size (see optimize.capacity_curve)."""
+    acc, reps = inputs(con, scope)
+    return optimize.capacity_curve(acc, reps, options, list(team_sizes))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def save(path: Path, name: str, result: optimize.Result, actor: str) -> int:
+    """Save a result as a named draft scenario; returns its id."""
+    name = name.strip()
+    if not name:
+        raise BadInput("a scenario needs a name; type one, e.g. 'Q3 with two hires'")
+    reps = result.reps[~result.reps["removed"].astype(bool)]
+    with store.write(path) as con:
+        sid = q.insert_scenario(
+            con, name, actor, _json_safe(result.options.to_dict()), _json_safe(result.summary), reps,
+            result.assignments,
+        )  # fmt: skip
+        q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name})
+    return sid
+
+
+def list_scenarios(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+    """Saved scenarios with headline figures decoded from their results."""
+    _require_leader(scope)
+    df = q.list_scenarios(con)
+    import json
+
+    res = [json.loads(r or "{}") for r in df["result"]]
+    df["max_mean_before"] = [r.get("max_mean_before") for r in res]
+    df["max_mean_after"] = [r.get("max_mean_after") for r in res]
+    df["moved_share"] = [r.get("moved_share") for r in res]
+    df["travel_km_after"] = [r.get("travel_km_after") for r in res]
+    df["metric"] = [r.get("metric") for r in res]
+    return df.drop(columns=["params", "result"])
+
+
+def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], scope: Scope = EVERYONE) -> dict[str, Any]:
+    """Side-by-side summaries and per-rep potential/accounts of several scenarios (and today)."""
+    _require_leader(scope)
+    summaries = {}
+    per_rep = []
+    for i, sid in enumerate(scenario_ids):
+        rec = q.scenario_record(con, sid)
+        summaries[sid] = rec
+        asg = q.scenario_assignments(con, sid)
+        if i == 0:
+            before = asg.dropna(subset=["previous_rep_id"]).groupby(["previous_rep_id", "previous_owner_name"])
+            b = before.agg(potential=("potential", "sum"), accounts=("account_id", "count")).reset_index()
+            b = b.rename(columns={"previous_rep_id": "rep_id", "previous_owner_name": "owner_name"})
+            per_rep.append(b.assign(scenario="Before"))
+        g = asg.groupby(["rep_id", "owner_name"], dropna=False).agg(
+            potential=("potential", "sum"), accounts=("account_id", "count")
+        )
+        per_rep.append(g.reset_index().assign(scenario=f"#{sid} {rec['name']}"))
+    table = pd.concat(per_rep, ignore_index=True) if per_rep else pd.DataFrame()
+    return {"scenarios": summaries, "per_rep": table}
+
+
+def commit(path: Path, scenario_id: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
+    """Make a saved scenario today's assignment: keep the current one as a version first, hire its new
+    reps, retire its removed reps, move its accounts, mark it committed and log it."""
+    _require_leader(scope)
+    with store.write(path) as con:
+        rec = q.scenario_record(con, scenario_id)
+        reps = q.scenario_reps(con, scenario_id)
+        asg = q.scenario_assignments(con, scenario_id)
+        version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})")
+        q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)])
+        params = rec["params"]
+        q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []})
+        owners = asg[["account_id", "rep_id"]]
+        changed = q.apply_owners(con, owners, f"scenario:{scenario_id}")
+        q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []])
+        q.mark_committed(con, scenario_id, actor)
+        detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
+                  "previous_version": version}  # fmt: skip
+        q.audit(con, actor, "scenario.commit", detail)
+    return detail
+
+
+def restore(path: Path, version: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
+    """Put a kept assignment version back (today's is kept as a version first, so this is undoable)."""
+    _require_leader(scope)
+    with store.write(path) as con:
+        owners = q.version_owners(con, version)
+        kept = q.snapshot_assignment(con, actor, f"before restoring version {version}")
+        q.reps_in_use(con, sorted(set(owners["rep_id"].dropna())))
+        changed = q.apply_owners(con, owners, f"restore:{version}")
+        detail = {"restored_version": version, "accounts_changed": changed, "previous_version": kept}
+        q.audit(con, actor, "assignment.restore", detail)
+    return detail
+
+
+def versions(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+    _require_leader(scope)
+    return q.list_versions(con)
+
+
+def history(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+    """Who saved, committed and restored what, newest first."""
+    _require_leader(scope)
+    return q.audit_log(con, ["scenario.save", "scenario.commit", "assignment.restore"])
+
+
+def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, scope: Scope = EVERYONE) -> pd.DataFrame:
+    """Every account that changes owner in a scenario, with both owners and the reason."""
+    _require_leader(scope)
+    asg = q.scenario_assignments(con, scenario_id)
+    moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
+    cols = ["account_id", "account_name", "city", "state", "potential", "previous_rep_id", "previous_owner_name",
+            "rep_id", "owner_name", "reason"]  # fmt: skip
+    renamed = moved[cols].rename(columns={"previous_owner_name": "previous_owner", "owner_name": "new_owner"})
+    return renamed.reset_index(drop=True)
+
+
+def crm_update(
+    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, scope: Scope = EVERYONE, only_source: bool = False
+) -> pd.DataFrame:
+    """A CRM owner-update file for the accounts a scenario moves.
+
+    salesforce (Data Loader update): Id, OwnerId (the owner's CRM user id when known) and Owner name;
+    hubspot (company import): Record ID, Company owner (the owner's email, which HubSpot matches, else
+    the name); generic: account id, name, previous and new owner. With only_source, only accounts that
+    came from that CRM are included.
+    """
+    if fmt not in CRM_FORMATS:
+        raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(CRM_FORMATS)}")
+    _require_leader(scope)
+    asg = q.scenario_assignments(con, scenario_id)
+    moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
+    if only_source and fmt != "generic":
+        moved = moved[moved["source"].fillna("").str.lower() == fmt]
+    if fmt == "salesforce":
+        return pd.DataFrame(
+            {"Id": moved["account_id"], "OwnerId": moved["owner_crm_id"].fillna(""), "Owner name": moved["owner_name"]}
+        ).reset_index(drop=True)
+    if fmt == "hubspot":
+        owner = moved["owner_email"].where(moved["owner_email"].notna(), moved["owner_name"])
+        return pd.DataFrame({"Record ID": moved["account_id"], "Company owner": owner}).reset_index(drop=True)
+    return pd.DataFrame(
+        {"account_id": moved["account_id"], "account_name": moved["account_name"],
+         "previous_owner": moved["previous_owner_name"], "new_owner": moved["owner_name"],
+         "new_owner_email": moved["owner_email"]}
+    ).reset_index(drop=True)  # fmt: skip
+
+
+def out_table(result: optimize.Result) -> pd.DataFrame:
+    """The CLI's --out table: account_id, previous_owner, owner, moved for every account."""
+    a = result.assignments
+    return a[["account_id", "previous_owner", "owner", "moved"]].reset_index(drop=True)

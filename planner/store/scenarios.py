@@ -1,0 +1,288 @@
+"""Queries behind rebalancing: optimizer inputs, scenarios, commits, assignment versions and the audit log.
+
+A scenario is a saved optimizer result (its parameters, summary, rep set and one row per account).
+Committing one makes it today's assignment: the previous assignment is kept as a numbered version
+first, so any earlier assignment can be restored, and the audit log records who did what and when.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.errors import NotFound
+from planner.store.core import query_df, query_one, scalar
+from planner.store.schema import now
+
+# ---------------------------------------------------------------- optimizer inputs
+
+
+def rebalance_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every account with what the optimizer needs: place, owner, potential, and whether it is a
+    customer, has an open deal or is locked."""
+    return query_df(
+        con,
+        """WITH d AS (SELECT account_id, bool_or(NOT coalesce(is_closed, FALSE)) AS has_open_deal
+                      FROM deals GROUP BY account_id)
+           SELECT a.account_id, a.name, a.city, a.state, a.postal_code, a.county, a.lat, a.lon, a.source,
+                  a.owner_rep_id, coalesce(a.locked, FALSE) AS locked,
+                  coalesce(a.account_type = 'Customer', FALSE) AS is_customer,
+                  coalesce(d.has_open_deal, FALSE) AS has_open_deal,
+                  coalesce(p.potential, 0) AS potential
+           FROM accounts a
+           LEFT JOIN account_potential p USING (account_id)
+           LEFT JOIN d USING (account_id)
+           ORDER BY a.account_id""",
+    )
+
+
+def rebalance_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every rep (active or not) with home, capacity and CRM identifiers."""
+    return query_df(
+        con,
+        """SELECT rep_id, crm_id, name, email, home_city, home_state, home_lat, home_lon, quota, capacity_hours,
+                  coalesce(active, TRUE) AS active
+           FROM reps ORDER BY rep_id""",
+    )
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def insert_scenario(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    actor: str,
+    params: dict[str, Any],
+    result: dict[str, Any],
+    reps: pd.DataFrame,
+    assignments: pd.DataFrame,
+) -> int:
+    """Save one scenario with its rep set and per-account assignment; returns the new scenario_id."""
+    sid = int(scalar(con, "SELECT nextval('scenario_id_seq')"))
+    con.execute(
+        "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?, ?, 'draft', NULL, NULL)",
+        [sid, name, now(), actor, json.dumps(params), json.dumps(result, default=str)],
+    )
+    r = reps.assign(scenario_id=sid)[
+        ["scenario_id", "rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]
+    ].assign(quota=None)
+    con.register("_sc_reps", r)
+    try:
+        con.execute(
+            """INSERT INTO scenario_reps (scenario_id, rep_id, name, home_lat, home_lon, capacity_hours, quota, is_new)
+               SELECT scenario_id, rep_id, name, home_lat, home_lon, capacity_hours, quota, is_new FROM _sc_reps"""
+        )
+    finally:
+        con.unregister("_sc_reps")
+    a = assignments.assign(scenario_id=sid)[["scenario_id", "account_id", "previous_owner", "owner", "moved", "reason"]]
+    con.register("_sc_asg", a)
+    try:
+        con.execute(
+            """INSERT INTO scenario_assignments (scenario_id, account_id, previous_rep_id, rep_id, moved, reason)
+               SELECT scenario_id, account_id, previous_owner, owner, moved, reason FROM _sc_asg"""
+        )
+    finally:
+        con.unregister("_sc_asg")
+    return sid
+
+
+def list_scenarios(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Saved scenarios, newest first, with their headline figures."""
+    df = query_df(
+        con,
+        """SELECT s.scenario_id, s.name, s.created_at, s.created_by, s.status, s.committed_at, s.committed_by,
+                  s.params, s.result,
+                  (SELECT count(*) FROM scenario_assignments x WHERE x.scenario_id = s.scenario_id AND x.moved)
+                      AS moved_accounts
+           FROM scenarios s ORDER BY s.scenario_id DESC""",
+    )
+    return df
+
+
+def scenario_record(con: duckdb.DuckDBPyConnection, scenario_id: int) -> dict[str, Any]:
+    """One scenario's row with params and result decoded; NotFound when it does not exist."""
+    row = query_one(
+        con,
+        """SELECT scenario_id, name, created_at, created_by, params, result, status, committed_at, committed_by
+           FROM scenarios WHERE scenario_id = ?""",
+        [scenario_id],
+    )
+    if row is None:
+        raise NotFound(f"no scenario {scenario_id}; list them with `python -m planner balance --list` or the page")
+    keys = ["scenario_id", "name", "created_at", "created_by", "params", "result", "status", "committed_at",
+            "committed_by"]  # fmt: skip
+    rec = dict(zip(keys, row, strict=True))
+    rec["params"] = json.loads(rec["params"] or "{}")
+    rec["result"] = json.loads(rec["result"] or "{}")
+    return rec
+
+
+def scenario_reps(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd.DataFrame:
+    return query_df(
+        con,
+        """SELECT rep_id, name, home_lat, home_lon, capacity_hours, is_new
+           FROM scenario_reps WHERE scenario_id = ? ORDER BY rep_id""",
+        [scenario_id],
+    )
+
+
+def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd.DataFrame:
+    """A scenario's account rows with account context, potential, and both owners' names and CRM ids."""
+    return query_df(
+        con,
+        """SELECT x.account_id, a.name AS account_name, a.source, a.city, a.state, a.lat, a.lon,
+                  coalesce(p.potential, 0) AS potential,
+                  x.previous_rep_id, coalesce(pr.name, x.previous_rep_id) AS previous_owner_name,
+                  x.rep_id, coalesce(r.name, sr.name, x.rep_id) AS owner_name, r.crm_id AS owner_crm_id,
+                  r.email AS owner_email, x.moved, x.reason
+           FROM scenario_assignments x
+           LEFT JOIN accounts a USING (account_id)
+           LEFT JOIN account_potential p USING (account_id)
+           LEFT JOIN reps pr ON pr.rep_id = x.previous_rep_id
+           LEFT JOIN reps r ON r.rep_id = x.rep_id
+           LEFT JOIN scenario_reps sr ON sr.scenario_id = x.scenario_id AND sr.rep_id = x.rep_id
+           WHERE x.scenario_id = ?
+           ORDER BY x.account_id""",
+        [scenario_id],
+    )
+
+
+def delete_scenario(con: duckdb.DuckDBPyConnection, scenario_id: int) -> None:
+    for table in ("scenario_assignments", "scenario_reps", "scenarios"):
+        con.execute(f"DELETE FROM {table} WHERE scenario_id = ?", [scenario_id])
+
+
+# ---------------------------------------------------------------- commits and versions
+
+
+def snapshot_assignment(con: duckdb.DuckDBPyConnection, actor: str, note: str) -> int:
+    """Keep today's owner of every account as a new numbered version; returns the version."""
+    version = int(scalar(con, "SELECT nextval('assignment_version_seq')"))
+    con.execute("INSERT INTO assignment_versions VALUES (?, ?, ?, ?)", [version, now(), actor, note])
+    con.execute("INSERT INTO assignment_snapshots SELECT ?, account_id, owner_rep_id FROM accounts", [version])
+    return version
+
+
+def add_reps(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame) -> None:
+    """Hire the scenario's new reps (rep_id, name, home_lat, home_lon, capacity_hours)."""
+    if reps.empty:
+        return
+    con.register("_new_reps", reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours"]])
+    try:
+        con.execute(
+            """INSERT INTO reps (rep_id, name, home_lat, home_lon, capacity_hours, active, source, created_at,
+                                 updated_at)
+               SELECT rep_id, name, home_lat, home_lon, capacity_hours, TRUE, 'scenario', ?, ? FROM _new_reps
+               WHERE rep_id NOT IN (SELECT rep_id FROM reps)""",
+            [now(), now()],
+        )
+    finally:
+        con.unregister("_new_reps")
+
+
+def deactivate_reps(con: duckdb.DuckDBPyConnection, rep_ids: list[str]) -> None:
+    if rep_ids:
+        con.execute("UPDATE reps SET active = FALSE, updated_at = ? WHERE list_contains(?, rep_id)", [now(), rep_ids])
+
+
+def set_capacities(con: duckdb.DuckDBPyConnection, capacities: dict[str, float]) -> None:
+    for rep_id, hours in capacities.items():
+        con.execute("UPDATE reps SET capacity_hours = ?, updated_at = ? WHERE rep_id = ?", [hours, now(), rep_id])
+
+
+def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: str) -> int:
+    """Make `owners` (account_id, rep_id) today's assignment for those accounts: accounts, the
+    assignments table and the owner of their open deals. Returns the number of accounts changed."""
+    if owners.empty:
+        return 0
+    con.register("_owners", owners[["account_id", "rep_id"]])
+    try:
+        changed = int(
+            scalar(
+                con,
+                """SELECT count(*) FROM accounts a JOIN _owners o USING (account_id)
+                   WHERE a.owner_rep_id IS DISTINCT FROM o.rep_id""",
+            )
+        )
+        stamp = now()
+        con.execute(
+            """UPDATE accounts SET owner_rep_id = o.rep_id, updated_at = ?
+               FROM _owners o WHERE accounts.account_id = o.account_id
+                 AND accounts.owner_rep_id IS DISTINCT FROM o.rep_id""",
+            [stamp],
+        )
+        con.execute("DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _owners)")
+        con.execute(
+            "INSERT INTO assignments SELECT account_id, rep_id, ?, ? FROM _owners WHERE rep_id IS NOT NULL",
+            [stamp, origin],
+        )
+        con.execute(
+            """UPDATE deals SET owner_rep_id = o.rep_id, updated_at = ?
+               FROM _owners o WHERE deals.account_id = o.account_id AND NOT coalesce(deals.is_closed, FALSE)
+                 AND deals.owner_rep_id IS DISTINCT FROM o.rep_id""",
+            [stamp],
+        )
+    finally:
+        con.unregister("_owners")
+    return changed
+
+
+def mark_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str) -> None:
+    con.execute(
+        "UPDATE scenarios SET status = 'committed', committed_at = ?, committed_by = ? WHERE scenario_id = ?",
+        [now(), actor, scenario_id],
+    )
+
+
+def list_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Kept assignment versions, newest first, with how many accounts each holds."""
+    return query_df(
+        con,
+        """SELECT v.version, v.created_at, v.created_by, v.note, count(s.account_id) AS accounts
+           FROM assignment_versions v LEFT JOIN assignment_snapshots s USING (version)
+           GROUP BY ALL ORDER BY v.version DESC""",
+    )
+
+
+def version_owners(con: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
+    """account_id, rep_id of one kept version (accounts that still exist); NotFound if missing."""
+    if scalar(con, "SELECT count(*) FROM assignment_versions WHERE version = ?", [version]) == 0:
+        raise NotFound(f"no assignment version {version}; pick one from the list of kept versions")
+    return query_df(
+        con,
+        """SELECT s.account_id, s.rep_id FROM assignment_snapshots s JOIN accounts a USING (account_id)
+           WHERE s.version = ? ORDER BY s.account_id""",
+        [version],
+    )
+
+
+def reps_in_use(con: duckdb.DuckDBPyConnection, rep_ids: list[str]) -> None:
+    """Re-activate reps that a restored version gives accounts to."""
+    if rep_ids:
+        con.execute("UPDATE reps SET active = TRUE, updated_at = ? WHERE list_contains(?, rep_id)", [now(), rep_ids])
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
+    audit_id = int(scalar(con, "SELECT nextval('audit_id_seq')"))
+    con.execute(
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+        [audit_id, now(), actor, action, json.dumps(detail, default=str)],
+    )
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, actions: list[str] | None = None, limit: int = 200) -> pd.DataFrame:
+    """The newest audit entries (optionally of some actions only)."""
+    if actions:
+        return query_df(
+            con,
+            """SELECT audit_id, logged_at, actor, action, detail FROM audit_log
+               WHERE list_contains(?, action) ORDER BY audit_id DESC LIMIT ?""",
+            [actions, limit],
+        )
+    return query_df(
+        con, "SELECT audit_id, logged_at, actor, action, detail FROM audit_log ORDER BY audit_id DESC LIMIT ?", [limit]
+    )

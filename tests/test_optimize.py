@@ -1,0 +1,207 @@
+"""The optimizer on tiny hand-made books (figures computed by hand) and one small demo world."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner import optimize
+from planner.errors import BadInput
+from planner.optimize import NewRep, Options
+
+
+def book(rows: list[tuple[str, float, float, str | None, float]], **flags: list[bool]) -> pd.DataFrame:
+    """Accounts as (id, lat, lon, owner, potential)."""
+    df = pd.DataFrame(rows, columns=["account_id", "lat", "lon", "owner_rep_id", "potential"])
+    df["name"] = df["account_id"]
+    df["state"] = flags.pop("states", ["CA"] * len(df))
+    df["postal_code"] = None
+    df["county"] = None
+    for col in ("locked", "is_customer", "has_open_deal"):
+        df[col] = flags.get(col, [False] * len(df))
+    return df
+
+
+def team(*homes: tuple[str, float, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"rep_id": r, "name": f"Rep {r}", "home_lat": la, "home_lon": lo, "capacity_hours": 1400.0, "active": True}
+         for r, la, lo in homes]
+    )  # fmt: skip
+
+
+# Two reps on the equator 10 degrees apart; A owns all four equal accounts, two of them near B.
+REPS = team(("A", 0.0, 0.0), ("B", 0.0, 10.0))
+FOUR = book([("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)])
+
+
+def test_moves_the_accounts_nearest_the_empty_territory() -> None:
+    res = optimize.rebalance(FOUR, REPS)
+    owners = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert owners == {"a1": "A", "a2": "A", "a3": "B", "a4": "B"}
+    s = res.summary
+    assert s["max_mean_before"] == pytest.approx(2.0)  # today's active reps: A holds all, B nothing -> 40/20 = 2
+    assert s["max_mean_after"] == pytest.approx(1.0)
+    assert s["lower_bound"] == pytest.approx(1.0)
+    assert s["moved_accounts"] == 2
+    assert s["moved_share"] == pytest.approx(0.5)
+    # A holds 40 against a band top of 21: 19 of 40 must move at least.
+    assert s["min_moved_share"] == pytest.approx(19 / 40)
+    assert s["tolerance_met"] and s["reasons"] == []
+    # Travel: today a3, a4 are 8 and 9 degrees from A; after, 2 and 1 from B.
+    assert s["travel_km_after"] < s["travel_km_today"]
+    assert s["travel_km_after"] == pytest.approx(s["travel_km_nearest"])
+    assert s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-6
+    moved = res.moves()
+    assert set(moved["account_id"]) == {"a3", "a4"}
+    assert moved["reason"].str.contains("balance: Rep A holds 2.00x").all()
+
+
+def test_before_index_counts_today_team() -> None:
+    res = optimize.rebalance(FOUR, REPS)
+    assert res.summary["before"]["max_mean"] == pytest.approx(2.0)
+    reps = res.reps.set_index("rep_id")
+    assert reps.loc["A", "potential_before"] == 40 and reps.loc["B", "potential_after"] == 20
+    assert reps.loc["B", "moved_in"] == 2 and reps.loc["A", "moved_out"] == 2
+
+
+def test_locked_and_customer_accounts_stay() -> None:
+    acc = book(
+        [("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)],
+        locked=[False, False, False, True],
+        is_customer=[False, False, True, False],
+    )
+    res = optimize.rebalance(acc, REPS)
+    owners = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert owners["a3"] == "A" and owners["a4"] == "A"
+    # Locked and customer accounts alone give A 20 of a 20 target: the band is still met by moving a1, a2.
+    assert owners["a1"] == "B" and owners["a2"] == "B"
+    assert res.summary["pinned_accounts"] == 2
+    allowed = optimize.rebalance(acc, REPS, Options(allow_customers=True))
+    assert dict(zip(allowed.assignments["account_id"], allowed.assignments["owner"], strict=True))["a3"] == "B"
+    extra_lock = optimize.rebalance(acc, REPS, Options(locks=("a1", "a2")))
+    assert extra_lock.summary["moved_accounts"] == 0
+    assert extra_lock.summary["lower_bound"] == pytest.approx(2.0)
+    assert any("must stay" in r for r in extra_lock.summary["reasons"])
+
+
+def test_lower_bound_and_reason_when_one_account_is_too_big() -> None:
+    acc = book([("big", 0, 1, "A", 100), ("s1", 0, 2, "A", 1), ("s2", 0, 8, "A", 1), ("s3", 0, 9, "A", 1)])
+    res = optimize.rebalance(acc, REPS)
+    s = res.summary
+    assert s["lower_bound"] == pytest.approx(100 * 2 / 103)
+    assert s["max_mean_after"] == pytest.approx(s["lower_bound"])
+    assert not s["tolerance_met"] and s["within_reach"]
+    assert "account big alone carries 1.94x" in s["reasons"][0]
+    assert "best achievable" in " ".join(s["reasons"])
+
+
+def test_moved_budget_caps_movement_and_says_why() -> None:
+    res = optimize.rebalance(FOUR, REPS, Options(max_moved=0.25))
+    assert res.summary["moved_share"] == pytest.approx(0.25)
+    assert res.summary["max_mean_after"] == pytest.approx(1.5)
+    assert any("moved budget 25.0% is below the 47.5%" in r for r in res.summary["reasons"])
+
+
+def test_removed_rep_hands_over_and_new_rep_takes_nearby_accounts() -> None:
+    three = team(("A", 0.0, 0.0), ("B", 0.0, 10.0), ("C", 0.0, 20.0))
+    acc = book([("a1", 0, 1, "A", 10), ("b1", 0, 9, "B", 10), ("c1", 0, 19, "C", 10), ("c2", 0, 21, "C", 10)])
+    gone = optimize.rebalance(acc, three, Options(remove_reps=("C",)))
+    owners = dict(zip(gone.assignments["account_id"], gone.assignments["owner"], strict=True))
+    assert set(owners.values()) == {"A", "B"} and owners["c1"] == "B"
+    assert gone.summary["forced_moved_share"] == pytest.approx(0.5)
+    assert gone.assignments.set_index("account_id").loc["c1", "reason"].startswith("owner leaves the team")
+    hire = optimize.rebalance(acc, three, Options(add_reps=(NewRep("Dana", 0.0, 30.0),)))
+    owners = dict(zip(hire.assignments["account_id"], hire.assignments["owner"], strict=True))
+    assert owners["c2"] == "NEW1"
+    assert hire.summary["reps_after"] == 4
+
+
+def test_unassigned_accounts_get_the_nearest_rep_without_counting_as_moved() -> None:
+    acc = book([("a1", 0, 1, "A", 10), ("b1", 0, 9, "B", 10), ("u1", 0, 8, None, 1), ("u2", 0, 2, None, 1)])
+    res = optimize.rebalance(acc, REPS, Options(tolerance=0.1))
+    owners = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert owners["u1"] == "B" and owners["u2"] == "A"
+    assert res.summary["moved_accounts"] == 0 and res.summary["assigned_unowned"] == 2
+
+
+def test_geographic_units_move_whole() -> None:
+    acc = book(
+        [("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)],
+        states=["AL", "AL", "GA", "GA"],
+    )
+    res = optimize.rebalance(acc, REPS, Options(unit="state"))
+    owners = res.assignments.groupby("state")["owner"].agg(set)
+    assert owners["AL"] == {"A"} and owners["GA"] == {"B"}
+
+
+def test_accounts_metric_and_weighted_mix() -> None:
+    acc = book([("a1", 0, 1, "A", 30), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)])
+    by_count = optimize.rebalance(acc, REPS, Options(metric="accounts"))
+    assert by_count.summary["max_mean_after"] == pytest.approx(1.0)
+    assert by_count.summary["metric"] == "accounts"
+    mix = Options(weights=(("potential", 1.0), ("accounts", 1.0)))
+    assert mix.label() == "50% potential + 50% accounts"
+    assert optimize.rebalance(acc, REPS, mix).summary["metric"] == mix.label()
+
+
+def test_deterministic() -> None:
+    a = optimize.rebalance(FOUR, REPS).assignments
+    b = optimize.rebalance(FOUR, REPS).assignments
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("opts", "match"),
+    [
+        (Options(tolerance=2), "tolerance 2 is out of range"),
+        (Options(metric="revenue"), "unknown metric 'revenue'"),
+        (Options(unit="city"), "unknown unit 'city'"),
+        (Options(max_moved=1.5), "max moved 1.5 is out of range"),
+        (Options(remove_reps=("Z",)), "cannot remove unknown or inactive rep 'Z'"),
+        (Options(locks=("nope",)), "cannot lock unknown account 'nope'"),
+        (Options(remove_reps=("A", "B")), "no reps left"),
+        (Options(add_reps=(NewRep("X", 95.0, 0.0),)), "is not a lat/lon"),
+        (Options(capacities=(("A", 0.0),)), "must be positive"),
+    ],
+)
+def test_bad_options(opts: Options, match: str) -> None:
+    with pytest.raises(BadInput, match=match):
+        optimize.rebalance(FOUR, REPS, opts)
+
+
+def test_options_round_trip_json() -> None:
+    opts = Options(metric="accounts", add_reps=(NewRep("X", 1.0, 2.0),), capacities=(("A", 700.0),), locks=("a1",))
+    assert Options.from_dict(opts.to_dict()) == opts
+
+
+def test_capacity_share_sets_targets() -> None:
+    res = optimize.rebalance(FOUR, REPS, Options(capacities=(("A", 2100.0), ("B", 700.0)), tolerance=0.0))
+    reps = res.reps.set_index("rep_id")
+    assert reps.loc["A", "target_share"] == pytest.approx(0.75)
+    assert reps.loc["A", "accounts_after"] == 3
+
+
+def test_greedy_baseline_balances_the_simple_book() -> None:
+    res = optimize.greedy_rebalance(FOUR, REPS)
+    assert res.summary["max_mean_after"] == pytest.approx(1.0)
+    assert res.summary["solver"] == "greedy"
+
+
+def test_team_of_adds_and_drops_reps() -> None:
+    three = team(("A", 0.0, 0.0), ("B", 0.0, 10.0), ("C", 0.0, 20.0))
+    acc = book([("a1", 0, 1, "A", 10), ("b1", 0, 9, "B", 5), ("c1", 0, 19, "C", 10), ("c2", 0, 30, "C", 10)])
+    assert optimize.team_of(acc, three, Options(), 2).remove_reps == ("B",)
+    grown = optimize.team_of(acc, three, Options(), 4)
+    assert len(grown.add_reps) == 1 and grown.add_reps[0].home_lon == pytest.approx(30.0)
+    curve = optimize.capacity_curve(acc, three, Options(), [2, 3, 4])
+    assert list(curve["reps"]) == [2, 3, 4] and curve["current"].tolist() == [False, True, False]
+
+
+def test_benchmark_small_world_meets_the_quality_targets() -> None:
+    out = optimize.benchmark(3000, 8, seed=5)
+    o = out["optimizer"]
+    assert o["balance_ok"], o
+    assert o["moved_ok"], o
+    assert o["travel_km_lp_bound"] <= o["travel_km_after"] + 1e-6
+    assert o["travel_gap_to_bound"] <= 0.30
+    assert "greedy" in out and out["greedy"]["seconds"] >= 0
