@@ -459,6 +459,9 @@ st.dataframe(
     column_config={
         "account_id": "Account",
         "name": "Name",
+        "industry": "Industry",
+        "city": "City",
+        "state": "State",
         "status_label": "Why not covered",
         "owner_name": "Owner",
         "potential": st.column_config.NumberColumn("Potential", format="dollar"),

@@ -75,6 +75,25 @@ def ramp(values: Any, stops: Sequence[Sequence[int]], alpha: int = 170) -> list[
     return [[int(r), int(g), int(b), alpha] for r, g, b in rgb.round()]
 
 
+def _money_list(values: Any) -> list[str]:
+    """fmt.money over an array, a few times faster (one vectorised pick of the unit)."""
+    v = np.asarray(values, dtype=float)
+    size = np.abs(v)
+    unit = np.select([size >= 1e9, size >= 1e6, size >= 1e3], ["B", "M", "k"], "")
+    scaled = v / np.select([size >= 1e9, size >= 1e6, size >= 1e3], [1e9, 1e6, 1e3], 1.0)
+    return [
+        "–" if x != x else (f"${x:,.1f}{u}" if u else f"${x:,.0f}")
+        for x, u in zip(scaled.tolist(), unit.tolist(), strict=True)
+    ]
+
+
+def _s(value: Any) -> str:
+    """Text of one value ('' for None/NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str)
 
@@ -133,27 +152,41 @@ def accounts_layer(points: pd.DataFrame, colors: dict[str, list[int]], layer_id:
     Needs columns account_id, name, lat, lon, owner_rep_id, owner_name, status, potential, city,
     state; optional expected_value.
     """
-    df = pd.DataFrame(
-        {
-            "id": points["account_id"].astype(str),
-            "lon": points["lon"].astype(float).round(4),
-            "lat": points["lat"].astype(float).round(4),
-            "color": _colors_for(points["owner_rep_id"], colors, 210),
-            "r": np.clip(np.sqrt(points["potential"].fillna(0).to_numpy(dtype=float)) * 4, 800, 12000).round(-1),
-        }
-    )
-    df["t"] = _text(points["name"])
-    df["l1"] = (
-        _text(points["owner_name"]).replace("", "No active owner")
-        + " · "
-        + _text(points["status"]).str.replace("_", " ")
-    )
+    # Plain comprehensions: ten thousand rows of pandas string arithmetic cost several times more.
     ev = points["expected_value"] if "expected_value" in points else pd.Series(np.nan, index=points.index)
-    df["l2"] = _money(points["potential"]) + " potential · " + _money(ev) + " expected"
-    df["l3"] = _text(points["city"]) + ", " + _text(points["state"])
+    radius = np.clip(np.sqrt(np.nan_to_num(points["potential"].to_numpy(dtype=float))) * 4, 800, 12000).round(-1)
+    rows = zip(
+        points["account_id"].tolist(),
+        points["lon"].astype(float).round(4).tolist(),
+        points["lat"].astype(float).round(4).tolist(),
+        points["owner_rep_id"].tolist(),
+        points["owner_name"].tolist(),
+        points["status"].tolist(),
+        _money_list(points["potential"]),
+        _money_list(ev),
+        points["name"].tolist(),
+        points["city"].tolist(),
+        points["state"].tolist(),
+        radius.tolist(),
+        strict=True,
+    )
+    data = [
+        {
+            "id": str(aid),
+            "lon": x,
+            "lat": y,
+            "color": [*colors.get(rep, UNOWNED), 210] if isinstance(rep, str) else [*UNOWNED, 210],
+            "r": r,
+            "t": _s(name),
+            "l1": f"{_s(owner) or 'No active owner'} · {_s(status).replace('_', ' ')}",
+            "l2": f"{pot} potential · {e} expected",
+            "l3": f"{_s(city)}, {_s(state)}",
+        }
+        for aid, x, y, rep, owner, status, pot, e, name, city, state, r in rows
+    ]
     return pdk.Layer(
         "ScatterplotLayer",
-        data=records(df),
+        data=data,
         id=layer_id,
         get_position=["lon", "lat"],
         get_fill_color="color",
@@ -173,22 +206,36 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
     covered_potential, top_name; optional nearest_rep, nearest_rep_km.
     """
     h = hexes[hexes[value].fillna(0) > 0]
-    df = pd.DataFrame({"hex": h["hex"].astype(str), "color": ramp(h[value], stops)})
-    df["t"] = h["accounts"].map(lambda n: f"{int(n):,} accounts").to_numpy()
-    covered = (h["covered_potential"] / h["potential"].where(h["potential"] > 0)).map(lambda v: fmt.pct(v))
-    df["l1"] = ("Potential " + _money(h["potential"]) + " · covered " + covered).to_numpy()
-    df["l2"] = (
-        "White space " + _money(h["white_space_potential"]) + " in "
-        + h["white_space_accounts"].map(lambda n: f"{int(n):,}") + " high-potential accounts"
-    ).to_numpy()  # fmt: skip
-    if "nearest_rep" in h:
-        near = _text(h["nearest_rep"]) + " (" + h["nearest_rep_km"].map(lambda v: f"{v:,.0f} km") + " away)"
-    else:
-        near = pd.Series("", index=h.index)
-    df["l3"] = ("Mostly " + _text(h["top_name"]).replace("", "nobody") + " · nearest rep " + near).to_numpy()
+    near_rep = h["nearest_rep"].tolist() if "nearest_rep" in h else [None] * len(h)
+    near_km = h["nearest_rep_km"].astype(float).tolist() if "nearest_rep_km" in h else [float("nan")] * len(h)
+    rows = zip(
+        h["hex"].tolist(),
+        ramp(h[value], stops),
+        h["accounts"].tolist(),
+        h["potential"].astype(float).tolist(),
+        h["covered_potential"].astype(float).tolist(),
+        h["white_space_potential"].astype(float).tolist(),
+        h["white_space_accounts"].tolist(),
+        h["top_name"].tolist(),
+        near_rep,
+        near_km,
+        strict=True,
+    )
+    data = [
+        {
+            "hex": str(cell),
+            "color": color,
+            "t": f"{int(n):,} accounts",
+            "l1": f"Potential {fmt.money(pot)} · covered {fmt.pct(cov / pot if pot > 0 else None)}",
+            "l2": f"White space {fmt.money(ws)} in {int(wn):,} high-potential accounts",
+            "l3": f"Mostly {_s(top) or 'nobody'}"
+            + (f" · nearest rep {_s(rep)} ({km:,.0f} km away)" if rep is not None and km == km else ""),
+        }
+        for cell, color, n, pot, cov, ws, wn, top, rep, km in rows
+    ]
     return pdk.Layer(
         "H3HexagonLayer",
-        data=records(df),
+        data=data,
         id=layer_id,
         get_hexagon="hex",
         get_fill_color="color",
