@@ -1,0 +1,150 @@
+"""Scenarios on the small demo store: save, compare, commit, restore, CRM exports and the balance CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import cli, export, optimize, scenarios, store
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import Scope
+
+
+def owners(path: Path) -> dict[str, str | None]:
+    with store.read(path) as con:
+        df = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY account_id")
+    return dict(zip(df["account_id"], df["owner_rep_id"], strict=True))
+
+
+def test_run_balances_the_small_store(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        res = scenarios.run(con, optimize.Options())
+    s = res.summary
+    assert s["accounts"] == 600 and s["reps_after"] == 6
+    assert s["max_mean_after"] <= max(1.05, s["lower_bound"]) + 1e-9
+    assert s["moved_share"] >= s["min_moved_share"] - 1e-9
+    assert len(res.assignments) == 600 and res.assignments["owner"].notna().all()
+
+
+def test_rep_scope_is_refused(small_store: Path) -> None:
+    with store.read(small_store) as con, pytest.raises(Forbidden, match="sales leader"):
+        scenarios.run(con, optimize.Options(), Scope(role="rep", rep_id="R001"))
+
+
+def test_save_commit_restore_round_trip(small_store: Path) -> None:
+    before = owners(small_store)
+    with store.read(small_store) as con:
+        res = scenarios.run(con, optimize.Options(add_reps=(optimize.NewRep("New Hire", 41.88, -87.63),)))
+    sid = scenarios.save(small_store, "Hire in Chicago", res, "lead@example.com")
+    with store.read(small_store) as con:
+        listed = scenarios.list_scenarios(con)
+        assert listed.loc[listed["scenario_id"] == sid, "status"].item() == "draft"
+        assert listed.loc[listed["scenario_id"] == sid, "moved_accounts"].item() == res.summary["moved_accounts"]
+        cmp = scenarios.compare(con, [sid])
+        assert set(cmp["per_rep"]["scenario"]) == {"Before", f"#{sid} Hire in Chicago"}
+        assert cmp["per_rep"].loc[cmp["per_rep"]["scenario"] == "Before", "potential"].sum() > 0
+    assert owners(small_store) == before  # saving changes nothing
+
+    detail = scenarios.commit(small_store, sid, "lead@example.com")
+    after = owners(small_store)
+    expected = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert after == expected
+    assert detail["accounts_changed"] == sum(before[a] != after[a] for a in before)
+    with store.read(small_store) as con:
+        assert store.scalar(con, "SELECT count(*) FROM reps WHERE rep_id = 'NEW1' AND active") == 1
+        assert store.scalar(con, "SELECT status FROM scenarios WHERE scenario_id = ?", [sid]) == "committed"
+        asg = store.query_df(con, "SELECT account_id, rep_id, origin FROM assignments")
+        assert set(asg["origin"]) == {f"scenario:{sid}"}
+        assert dict(zip(asg["account_id"], asg["rep_id"], strict=True)) == expected
+        open_deals = store.scalar(
+            con,
+            """SELECT count(*) FROM deals d JOIN accounts a USING (account_id)
+               WHERE NOT d.is_closed AND d.owner_rep_id IS DISTINCT FROM a.owner_rep_id""",
+        )
+        assert open_deals == 0
+        versions = scenarios.versions(con)
+        log = scenarios.history(con)
+    assert versions["version"].iloc[0] == detail["previous_version"]
+    assert list(log["action"][:2]) == ["scenario.commit", "scenario.save"]
+    assert log["actor"].iloc[0] == "lead@example.com"
+    assert json.loads(log["detail"].iloc[0])["scenario_id"] == sid
+
+    restored = scenarios.restore(small_store, detail["previous_version"], "lead@example.com")
+    assert owners(small_store) == before
+    assert restored["accounts_changed"] == detail["accounts_changed"]
+    with store.read(small_store) as con:
+        assert scenarios.history(con)["action"].iloc[0] == "assignment.restore"
+        assert len(scenarios.versions(con)) == 2  # the committed assignment is kept too: undo is undoable
+
+
+def test_restore_unknown_version(small_store: Path) -> None:
+    with pytest.raises(NotFound, match="no assignment version 99"):
+        scenarios.restore(small_store, 99, "x")
+
+
+def test_scenario_needs_a_name(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        res = scenarios.run(con, optimize.Options())
+    with pytest.raises(BadInput, match="needs a name"):
+        scenarios.save(small_store, "  ", res, "x")
+
+
+def test_crm_updates_and_moves_report_are_neutralised(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET crm_id = '005XX0000001', name = '=cmd|calc' WHERE rep_id = 'R001'")
+    with store.read(small_store) as con:
+        res = scenarios.run(con, optimize.Options())
+    sid = scenarios.save(small_store, "plain", res, "x")
+    with store.read(small_store) as con:
+        sf = scenarios.crm_update(con, sid, "salesforce")
+        hs = scenarios.crm_update(con, sid, "hubspot")
+        moves = scenarios.moves_report(con, sid)
+        with pytest.raises(BadInput, match="unknown CRM format 'dynamics'"):
+            scenarios.crm_update(con, sid, "dynamics")
+    moved = res.assignments[res.assignments["moved"] | res.assignments["previous_owner"].isna()]
+    assert list(sf.columns) == ["Id", "OwnerId", "Owner name"]
+    assert list(hs.columns) == ["Record ID", "Company owner"]
+    assert set(sf["Id"]) == set(moved["account_id"]) == set(moves["account_id"])
+    to_r001 = sf[sf["Owner name"] == "=cmd|calc"]
+    assert (to_r001["OwnerId"] == "005XX0000001").all()
+    assert hs["Company owner"].str.contains("@example.com").any()
+    text = export.to_csv_bytes(sf).decode("utf-8-sig")
+    if len(to_r001):
+        assert "'=cmd|calc" in text and ",=cmd" not in text
+    assert moves["reason"].str.len().gt(0).all()
+
+
+def test_cli_balance_out_json_and_commit(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "assign.csv"
+    code = cli.main(["--db", str(small_store), "balance", "--tolerance", "0.05", "--out", str(out), "--json"])
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out)
+    keys = ["before", "after", "moved_accounts", "moved_share", "lower_bound", "min_moved_share", "travel_km_today",
+            "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "solve_seconds"]  # fmt: skip
+    assert set(keys) <= set(figures)
+    table = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert list(table.columns) == ["account_id", "previous_owner", "owner", "moved"]
+    assert len(table) == 600
+    assert int((table["moved"] == "True").sum()) == figures["moved_accounts"]
+
+    before = owners(small_store)
+    code = cli.main(["--db", str(small_store), "balance", "--metric", "accounts", "--commit", "--by", "ops"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "committed scenario" in text and "max/mean" in text
+    assert owners(small_store) != before
+
+
+def test_cli_balance_bad_input(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--db", str(small_store), "balance", "--tolerance", "3"]) == 2
+    assert "--tolerance 3.0 is out of range" in capsys.readouterr().err
+    assert cli.main(["--db", str(small_store), "balance", "--reps", "0"]) == 2
+    assert "--reps 0 is out of range" in capsys.readouterr().err
+
+
+def test_cli_team_size(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--db", str(small_store), "balance", "--reps", "8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reps_after"] == 8
