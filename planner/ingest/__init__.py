@@ -9,6 +9,7 @@ to every row.
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import shutil
 import tempfile
@@ -129,7 +130,7 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         missing.append("account ID or account name")
     if missing and wrong_kind:
         raise ImportFileError(
-            f"{t.name} looks like a {detected} export, not {plan.kind}; pass --kind {detected} (or --kind auto)"
+            f"{t.name} looks like an export of {detected}, not {plan.kind}; pass --kind {detected} (or --kind auto)"
         )
     if missing:
         what = ", ".join(F.FIELD_BY_NAME[plan.kind][m].label if m in F.FIELD_BY_NAME[plan.kind] else m for m in missing)
@@ -222,14 +223,18 @@ def import_files(
 
 def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
     text = str(exc)
-    line = ""
-    for part in text.splitlines():
-        if part.startswith("CSV Error on Line:"):
-            line = part.split(":", 1)[1].strip()
+    found = re.search(r"CSV Error on Line: (\d+)", text)
+    line = found.group(1) if found else ""
     if "maximum line size" in text.lower() or "line size" in text.lower():
         return ImportFileError(
             f"{name}: line {line or '?'} holds a field larger than 4 MB, which no CRM export has; the file is "
             "damaged or not a CRM export: export it again"
+        )
+    m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if m:
+        return ImportFileError(
+            f"{name}: line {line or '?'} has {m.group(2)} fields where the header has {m.group(1)}; fix the quoting "
+            "of that line (a stray quote or delimiter) or export the file again"
         )
     if "unicode" in text.lower():
         return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")

@@ -400,7 +400,7 @@ _KIND_MARKERS = {
     "reps": {"user id", "full name", "first name", "last name", "quota", "username", "title", "isactive",
              "manager", "role", "profile", "home city", "home zip", "home state", "annual quota", "userid",
              "firstname", "lastname", "user name", "rep name", "rep email"},
-    "accounts": {"account name", "company name", "billing city", "billing zip postal code", "billingpostalcode",
+    "accounts": {"account name", "account id", "company name", "billing city", "billing zip postal code", "billingpostalcode",
                  "employees", "number of employees", "numberofemployees", "annual revenue", "annualrevenue",
                  "industry", "do not modify account", "organization name", "company domain name",
                  "address 1 city", "account owner", "company owner", "billing state province", "website",

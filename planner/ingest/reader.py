@@ -17,7 +17,7 @@ from planner import settings
 from planner.errors import ImportFileError
 
 SAMPLE_BYTES = 256 * 1024
-MAX_FIELD_BYTES = 1024 * 1024  # no CRM field holds more; a bigger one means a damaged or foreign file
+MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
 DELIMITERS = (",", ";", "\t", "|")
 ROW_COLUMN = "__row"
 
@@ -159,6 +159,15 @@ def dedupe_columns(header: list[str]) -> list[str]:
 
 
 def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
+    if len(head) == SAMPLE_BYTES and head.count(b"\n") < 2:
+        # Not even one data record in the sample: read on to the line size DuckDB accepts.
+        with open(path, "rb") as fh:
+            head = fh.read(MAX_LINE_BYTES + 1)
+        if len(head) > MAX_LINE_BYTES and head.count(b"\n") < 2:
+            raise ImportFileError(
+                f"{display}: line 2 holds a field larger than 4 MB, which no CRM export has; the file is damaged "
+                "or not a CRM export: export it again"
+            )
     text, encoding = _decode_sample(head, display)
     if not text.strip():
         raise ImportFileError(f"{display} is empty; export the report again with its rows")
@@ -166,7 +175,7 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
     if printable < 0.95 * min(len(text), 8192):
         raise ImportFileError(f"{display} is not a text table (binary content); export the report as CSV or Excel")
     lines = text.splitlines()
-    complete = lines[:-1] if len(head) == SAMPLE_BYTES and len(lines) > 1 else lines
+    complete = lines[:-1] if len(head) >= SAMPLE_BYTES and len(lines) > 1 else lines
     delim = sniff_delimiter(complete[:50])
     try:
         rows = list(csv.reader(io.StringIO("\n".join(complete)), delimiter=delim))

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from planner import geo, potential, settings
-from planner.ingest import parse
+from planner.ingest import parse, reader
 from planner.ingest.fields import ATTR, FIELD_BY_NAME, attribute_key
 from planner.store.core import query_df, quote_identifier, scalar
 from planner.store.schema import get_meta, now, set_meta
@@ -149,8 +149,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
     con.execute("DROP TABLE IF EXISTS _raw")
     con.execute(
         f"""CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '"',
-                escape = '"', columns = {spec}, null_padding = true, strict_mode = false, auto_detect = false,
-                max_line_size = {4 * 1024 * 1024})""",
+                escape = '"', columns = {spec}, null_padding = true, strict_mode = true, auto_detect = false,
+                max_line_size = {reader.MAX_LINE_BYTES})""",
         [path, skip + 1, delimiter],
     )
     if not has_row_column:
@@ -449,9 +449,9 @@ def geocoding_coverage(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
     """Apply corrected ZIP / city / state to accounts and geocode them again; returns how many were placed."""
     frame = fixes[["account_id", "city", "state", "postal_code"]].astype(object).where(fixes.notna(), None)
+    install_macros(con)
     con.register("_fix_src", frame)
     try:
-        install_macros(con)
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _fix AS
                SELECT f.account_id, tp_text(f.city) AS city,
@@ -943,7 +943,7 @@ def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     rows = con.execute("SELECT geo_method, count(*) FROM _p WHERE _reject IS NULL GROUP BY 1").fetchall()
     by_method = {r[0]: int(r[1]) for r in rows}
     valid = con.execute(
-        """SELECT count(*), count_if(geo_method <> 'none') FROM _p p
+        """SELECT count(*), coalesce(count_if(geo_method <> 'none'), 0) FROM _p p
            WHERE _reject IS NULL AND postal_code IN (SELECT postal_code FROM geo_zip)"""
     ).fetchone() or (0, 0)
     return {"by_method": by_method, "valid_zip": int(valid[0]), "valid_zip_placed": int(valid[1]),

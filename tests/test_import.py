@@ -1,0 +1,271 @@
+"""Importing CRM exports into the store: counts, upserts, links, owners, geocoding, all-or-nothing, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from planner import cli, ingest, store
+from planner.errors import ImportFileError
+from planner.ingest import bench
+from planner.ingest import fields as F
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def s(name: str) -> Path:
+    return SAMPLES / name
+
+
+def table(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    with store.read(path) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Path:
+    path = tmp_path / "empty.duckdb"
+    store.migrate(path)
+    return path
+
+
+def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
+    report = ingest.import_files(small_store, [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")])
+    assert report.cleared_demo
+    acc, opp = report.files
+    assert (acc.source, acc.kind, acc.rows_read, acc.inserted, acc.updated, acc.rejected) == ("salesforce", "accounts", 6, 4, 0, 2)
+    assert acc.rejects == [
+        {"row": 6, "reason": "Account ID is empty"},
+        {"row": 7, "reason": "duplicate Account ID '0015g00000AbCdF' (first on row 3)"},
+    ]
+    assert acc.footer_rows == 5
+    assert (opp.kind, opp.rows_read, opp.inserted, opp.rejected) == ("deals", 4, 3, 1)
+    assert opp.rejects == [{"row": 5, "reason": "account '0015g00000ZZZZZ' not found; import its account first"}]
+    assert table(small_store, "SELECT count(*) FROM accounts") == [(4,)]
+    assert table(small_store, "SELECT value FROM meta WHERE key = 'is_demo'") == [("0",)]
+    assert table(small_store, "SELECT count(*) FROM meta WHERE key = 'demo_today'") == [(0,)]
+    acme = table(small_store, """SELECT annual_revenue, employees, employee_growth, intent_score, new_executive,
+                                        postal_code, state, geo_method, owner_rep_id FROM accounts
+                                 WHERE account_id = '0015g00000AbCdE'""")[0]  # fmt: skip
+    assert acme[:8] == (12_500_000.0, 250, 0.125, 78.0, True, "02134", "MA", "zip")
+    reps = dict(table(small_store, "SELECT name, rep_id FROM reps"))
+    assert set(reps) == {"Maya Patel", "Noah Kim"} and acme[8] == reps["Maya Patel"]
+    assert table(small_store, "SELECT rep_id FROM assignments WHERE account_id = '0015g00000AbCdE'") == [(reps["Maya Patel"],)]
+    # Springfield, IL has no ZIP in the file: placed by city and state.
+    assert table(small_store, "SELECT geo_method FROM accounts WHERE account_id = '0015g00000AbCdH'") == [("city",)]
+    assert table(small_store, "SELECT attr, text_value FROM account_attributes WHERE account_id = '0015g00000AbCdE'") == [
+        ("tech_stack", "Snowflake")
+    ]
+    won = table(small_store, "SELECT is_won, is_closed, amount, close_date::VARCHAR FROM deals WHERE deal_id = '0065g00000XyZ01'")
+    assert won == [(True, True, 120_000.0, "2026-03-15")]
+    hist = table(small_store, "SELECT file_name, kind, rows_read, inserted, updated, rejected, length(sha256) FROM imports ORDER BY 1")
+    assert hist == [("salesforce_accounts_report.csv", "accounts", 6, 4, 0, 2, 64),
+                    ("salesforce_opportunities_report.csv", "deals", 4, 3, 0, 1, 64)]  # fmt: skip
+    assert table(small_store, "SELECT count(*) FROM rejected_rows") == [(3,)]
+
+
+def test_reimport_changes_nothing(empty_store: Path) -> None:
+    files = [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")]
+    ingest.import_files(empty_store, files)
+    snapshot = "SELECT * FROM accounts ORDER BY account_id"
+    before = table(empty_store, snapshot), table(empty_store, "SELECT * FROM deals ORDER BY deal_id")
+    again = ingest.import_files(empty_store, files)
+    for f in again.files:
+        assert f.inserted == 0 and f.rows_read == f.updated + f.rejected  # matched rows count as updated
+    assert (table(empty_store, snapshot), table(empty_store, "SELECT * FROM deals ORDER BY deal_id")) == before
+    assert table(empty_store, "SELECT count(*) FROM reps") == [(2,)]
+
+
+def test_update_changes_only_the_mapped_columns(empty_store: Path, tmp_path: Path) -> None:
+    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")])
+    update = tmp_path / "update.csv"
+    update.write_text("Account ID,Account Name,Employees\n0015g00000AbCdE,Acme Analytics Inc,300\n")
+    rep = ingest.import_files(empty_store, [update], "accounts").files[0]
+    assert (rep.inserted, rep.updated) == (0, 1)
+    row = table(empty_store, "SELECT name, employees, annual_revenue, postal_code FROM accounts WHERE account_id = '0015g00000AbCdE'")
+    assert row == [("Acme Analytics Inc", 300, 12_500_000.0, "02134")]
+
+
+def test_any_unusable_file_writes_nothing(small_store: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"%PDF-1.4 not a table")
+    before = store.fingerprint(small_store)
+    with pytest.raises(ImportFileError, match="bad.csv is a PDF"):
+        ingest.import_files(small_store, [s("salesforce_accounts_report.csv"), bad])
+    assert store.fingerprint(small_store) == before
+    assert table(small_store, "SELECT value FROM meta WHERE key = 'is_demo'") == [("1",)]
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "match"),
+    [
+        ("Account Name,Billing City,Employees\nAcme,Boston,5\n", "auto", "has no Account ID column"),
+        ("Account ID,Account Name,Billing City\n", "auto", "header but no data rows"),
+        ("Account ID,Account Name,Billing City,Employees,Industry\n1,Acme,Boston,5,Retail\n", "deals",
+         "looks like an export of accounts, not deals"),
+        ("Foo,Bar\n1,2\n", "auto", "cannot tell whether"),
+    ],
+)  # fmt: skip
+def test_bad_files(empty_store: Path, tmp_path: Path, content: str, kind: str, match: str) -> None:
+    path = tmp_path / "file.csv"
+    path.write_text(content)
+    with pytest.raises(ImportFileError, match=match):
+        ingest.import_files(empty_store, [path], kind)
+
+
+def test_single_huge_field_is_a_clear_error(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text('Account ID,Account Name\n1,"' + "x" * 10_000_000 + '"\n')
+    with pytest.raises(ImportFileError, match="larger than 4 MB"):
+        ingest.import_files(empty_store, [path])
+
+
+def test_hubspot_companies_and_deals(empty_store: Path) -> None:
+    r = ingest.import_files(empty_store, [s("hubspot_deals.csv"), s("hubspot_companies.csv")])
+    deals, companies = r.files  # reported in the order given, imported companies first
+    assert (companies.inserted, deals.inserted, deals.rejected) == (3, 2, 1)
+    assert deals.rejects == [{"row": 4, "reason": "no account: account ID and name are empty"}]
+    # 'Associated Company IDs' = '9001;9002': the first is the deal's company.
+    assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals WHERE deal_id = '5001'") == [("9001", True, True)]
+    owners = table(empty_store, "SELECT name, email FROM reps ORDER BY name")
+    assert owners == [("Jamal Ali", "jamal.ali@example.com"), ("Leah Cohen", None)]
+    # Canada is not geocoded with US data; Florida / California full names become codes.
+    assert table(empty_store, "SELECT state, geo_method FROM accounts ORDER BY account_id") == [
+        ("FL", "zip"), ("CA", "zip"), ("ZZ", "none")]  # fmt: skip
+
+
+def test_pipedrive_deals_link_by_unambiguous_name(empty_store: Path) -> None:
+    ingest.import_files(empty_store, [s("pipedrive_organizations.csv")])
+    deals = ingest.import_files(empty_store, [s("pipedrive_deals.csv")]).files[0]
+    assert (deals.inserted, deals.rejected) == (1, 1)
+    assert deals.rejects[0]["reason"] == "account name 'Pioneer Plastics' matches 2 accounts; add the account ID column"
+    assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals") == [("303", True, True)]
+
+
+def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> None:
+    r = ingest.import_files(empty_store, [s("dataloader_accounts.csv"), s("dataloader_opportunities.csv")])
+    assert [f.inserted for f in r.files] == [3, 2]
+    assert table(empty_store, "SELECT crm_id, name FROM reps ORDER BY crm_id") == [
+        ("0055g00000UsR01AAA", "0055g00000UsR01AAA"), ("0055g00000UsR02AAA", "0055g00000UsR02AAA")]  # fmt: skip
+    users = ingest.import_files(empty_store, [s("dataloader_users.csv")]).files[0]
+    assert (users.kind, users.inserted, users.updated) == ("reps", 0, 2)
+    assert table(empty_store, "SELECT name, email, quota, home_state FROM reps ORDER BY crm_id") == [
+        ("Grace Okafor", "grace.okafor@example.com", 1_200_000.0, "WA"),
+        ("Kenji Tanaka", "kenji.tanaka@example.com", 900_000.0, "OR"),
+    ]
+    # Coordinates in the file win over the ZIP centroid.
+    assert table(empty_store, "SELECT lat, geo_method FROM accounts WHERE account_id = '0015g00000DlA01AAA'") == [
+        (47.6101, "file")]  # fmt: skip
+    assert table(empty_store, "SELECT users FROM deals WHERE deal_id = '0065g00000DlO01AAA'") == [(150,)]
+
+
+def test_messy_files(empty_store: Path) -> None:
+    r = ingest.import_files(empty_store, [s("messy_cp1252_semicolon.csv"), s("messy_utf8_bom_crlf.csv")])
+    assert [f.rows_read for f in r.files] == [3, 2]
+    assert any("decimal commas" in n for n in r.files[0].notes)
+    rows = table(empty_store, "SELECT account_id, name, employees, annual_revenue, postal_code, state, geo_method "
+                              "FROM accounts ORDER BY account_id")  # fmt: skip
+    assert rows == [
+        ("B-1", "“Quoted” Widgets", 1100, 2_500_000.0, "06103", "CT", "zip"),
+        ("B-2", "Ünïcode Systems", 50, None, "04101", "ME", "zip"),
+        ("K-1", "Café Müller GmbH", 1250, 1_200_000.5, "07102", "NJ", "zip"),
+        ("K-2", "Société Générale Ltd", 80, 950_000.0, "06103", "CT", "zip"),
+        ("K-3", "Señor Taco's", 12, 45_000.0, "79901", "TX", "zip"),
+    ]
+
+
+def test_workbook_with_several_sheets(empty_store: Path) -> None:
+    r = ingest.import_files(empty_store, [s("workbook_accounts_opportunities.xlsx")])
+    assert [(f.file, f.kind, f.inserted) for f in r.files] == [
+        ("workbook_accounts_opportunities.xlsx [Accounts]", "accounts", 2),
+        ("workbook_accounts_opportunities.xlsx [Opportunities]", "deals", 2),
+    ]
+    assert table(empty_store, "SELECT postal_code FROM accounts WHERE account_id = 'X-1'") == [("06103",)]
+
+
+def test_typed_custom_attributes(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "custom.csv"
+    path.write_text(
+        "Account ID,Account Name,Funding Rounds,Uses Competitor,Renewal Date,Segment Code,Bad Numbers\n"
+        "1,A,3,Yes,2026-01-31,ENT,5\n2,B,,No,2026-02-28,SMB,abc\n"
+    )
+    rep = ingest.import_files(empty_store, [path]).files[0]
+    assert {a["attr"]: a["dtype"] for a in rep.attributes} == {
+        "funding_rounds": "number", "uses_competitor": "boolean", "renewal_date": "date", "segment_code": "text",
+        "bad_numbers": "text"}  # fmt: skip
+    assert table(empty_store, "SELECT attr, num_value, text_value FROM account_attributes WHERE account_id = '1' ORDER BY attr") == [
+        ("bad_numbers", None, "5"), ("funding_rounds", 3.0, "3"), ("renewal_date", 20484.0, "2026-01-31"),
+        ("segment_code", None, "ENT"), ("uses_competitor", 1.0, "Yes")]  # fmt: skip
+
+
+def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "warn.csv"
+    path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n")
+    rep = ingest.import_files(empty_store, [path]).files[0]
+    assert rep.inserted == 2 and rep.rejected == 0
+    assert rep.warnings == [
+        "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2)",
+        "Annual Revenue: 1 value(s) could not be read as a number and were left empty (e.g. 'cheap' on row 3)",
+    ]
+
+
+def test_remembered_mapping_is_used_next_time(empty_store: Path) -> None:
+    plans = ingest.inspect_file(empty_store, s("salesforce_accounts_report.csv"))
+    mapping = dict(plans[0].mapping, **{"Tech Stack": F.IGNORE})
+    name = plans[0].table.name
+    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")], overrides={name: {"kind": "accounts", "mapping": mapping}})
+    again = ingest.inspect_file(empty_store, s("salesforce_accounts_report.csv"))[0]
+    assert again.remembered and again.mapping["Tech Stack"] == F.IGNORE
+    assert table(empty_store, "SELECT count(*) FROM account_attributes") == [(0,)]
+
+
+def test_geocoding_coverage_and_benchmark_helper(tmp_path: Path) -> None:
+    path = tmp_path / "sf.csv"
+    assert bench.write_salesforce_export(path, 1500, seed=5) == 1500
+    result = bench.time_import(path, tmp_path)
+    assert result["rows"] == result["inserted"] == 1500
+    assert result["geocoded_valid_zip"] >= 0.995 * result["valid_zip"] and result["valid_zip"] >= 1450
+    assert result["read_csv_s"] > 0 and result["import_s"] > 0
+
+
+def test_place_unplaced_accounts(empty_store: Path) -> None:
+    ingest.import_files(empty_store, [s("hubspot_companies.csv")])
+    with store.read(empty_store) as con:
+        unplaced = ingest.unplaced_accounts(con)
+    assert list(unplaced["account_id"]) == ["9003"]
+    unplaced.loc[0, ["city", "state", "postal_code"]] = ["Buffalo", "New York", "14202"]
+    assert ingest.place_accounts(empty_store, unplaced) == 1
+    assert table(empty_store, "SELECT state, postal_code, geo_method FROM accounts WHERE account_id = '9003'") == [
+        ("NY", "14202", "zip")]  # fmt: skip
+
+
+def test_cli_json_contract(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--db", str(empty_store), "import", str(s("salesforce_accounts_report.csv")), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["files"]
+    f = out["files"][0]
+    assert list(f) == ["file", "source", "kind", "rows_read", "inserted", "updated", "rejected", "rejects"]
+    assert (f["rows_read"], f["inserted"], f["updated"], f["rejected"]) == (6, 4, 0, 2)
+    assert f["rejects"][0] == {"row": 6, "reason": "Account ID is empty"}
+
+
+def test_cli_unusable_file_exits_2_with_one_line(empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    before = store.fingerprint(empty_store)
+    code = cli.main(["--db", str(empty_store), "import", str(s("hubspot_companies.csv")), str(empty), "--kind", "auto"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: empty.csv is empty")
+    assert store.fingerprint(empty_store) == before
+
+
+def test_cli_text_output(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(small_store, copy)
+    assert cli.main(["--db", str(copy), "import", str(s("users_reps.csv"))]) == 0
+    out = capsys.readouterr().out
+    assert "the demo world was removed" in out and "users_reps.csv: reps from generic: 3 rows read, 3 inserted" in out
