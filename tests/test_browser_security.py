@@ -1,0 +1,175 @@
+"""Untrusted data and secrets, in a real browser.
+
+Account and rep names from CRM files may hold HTML, script, markdown or spreadsheet formulas: on
+every page they show as text (no dialog fires, no injected element exists, no exception), and the
+CSV download neutralises the formula. With sign-in configured, secret values never reach the browser
+or the server log, even when the identity provider cannot be reached.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner import demo, store
+from tests.conftest import ROOT, SMALL
+from tests.test_browser import app_pages, assert_no_exception, screenshot, start_server, stop_server, wait_rendered
+
+XSS = "<img src=x onerror=alert(1)>"
+FORMULA = '=HYPERLINK("http://x","y")'
+MARKDOWN = "[click me](javascript:alert(3)) **bold** <script>alert(4)</script>"
+CLIENT_SECRET = "client-secret-6f1c2a9e-never-shown"
+COOKIE_SECRET = "cookie-secret-93b7d4e0-never-shown"
+
+
+def hostile_store(path: Path) -> None:
+    """The small demo store with hostile names on reps R001-R003 and on R001's top accounts."""
+    demo.build_store(path, **SMALL)
+    with store.write(path) as con:
+        for rep_id, name in (("R001", XSS), ("R002", FORMULA), ("R003", MARKDOWN)):
+            con.execute("UPDATE reps SET name = ? WHERE rep_id = ?", [name, rep_id])
+        top = con.execute(
+            """SELECT a.account_id FROM accounts a JOIN account_potential p USING (account_id)
+               WHERE a.owner_rep_id = 'R001' ORDER BY p.potential DESC LIMIT 6"""
+        ).fetchall()
+        for (account_id,), name in zip(top, [XSS, FORMULA, MARKDOWN] * 2, strict=True):
+            con.execute("UPDATE accounts SET name = ? WHERE account_id = ?", [name, account_id])
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("hostile")
+    db = tmp / "hostile.duckdb"
+    hostile_store(db)
+    proc, url = start_server(db, tmp / "server.log")
+    yield url
+    stop_server(proc)
+
+
+def injected(page: Any) -> list[str]:
+    """Elements the hostile names would create if they were rendered as HTML or as a javascript: link."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('[onerror], img[src="x"], a[href^="javascript:"], script')]
+                     .filter(e => e.tagName !== 'SCRIPT' || /alert\\(/.test(e.textContent))
+                     .map(e => e.outerHTML.slice(0, 200))"""
+        )
+    )
+
+
+def sidebar_territory(page: Any) -> str:
+    return str(page.locator('[data-testid="stSidebar"] input[aria-label="Territory"]').first.input_value())
+
+
+def test_hostile_names_show_as_text_on_every_page(hostile_server: str, browser: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    dialogs: list[str] = []
+    bodies: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for query, shown in (("?rep=R001", XSS), ("?rep=R003", MARKDOWN), ("", None)):
+        for path, title in app_pages():
+            name = f"{path or 'overview'}{query}"
+            page.goto(f"{hostile_server}/{path}{query}", wait_until="domcontentloaded")
+            wait_rendered(page)
+            page.wait_for_timeout(500)
+            assert page.locator("h1").first.inner_text().strip() == title, name
+            assert_no_exception(page, name)
+            assert injected(page) == [], f"{name}: hostile name rendered as markup"
+            assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
+            bodies.append(page.locator('[data-testid="stMain"]').inner_text())
+            if shown:
+                assert sidebar_territory(page) == shown, f"{name}: the rep's name is not shown literally"
+            if query == "?rep=R001":
+                screenshot(page, f"hostile-{path or 'overview'}")
+    assert any(XSS in body for body in bodies), "the hostile account name is shown as text on some page"
+    # Open the selector: every hostile name is an option, as text.
+    page.goto(hostile_server, wait_until="domcontentloaded")
+    wait_rendered(page)
+    page.locator('[data-testid="stSidebar"] input[aria-label="Territory"]').first.click()
+    options = page.get_by_role("option").all_inner_texts()
+    for hostile in (XSS, FORMULA, MARKDOWN):
+        assert hostile in [o.strip() for o in options]
+    assert injected(page) == [] and dialogs == []
+    ctx.close()
+
+
+def test_download_neutralises_formulas(hostile_server: str, browser: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(hostile_server, wait_until="domcontentloaded")
+    wait_rendered(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download territories (CSV)").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    names = [r["territory"] for r in rows]
+    assert "'" + FORMULA in names and FORMULA not in names
+    assert XSS in names  # text stays text; only formula starters get the apostrophe
+    ctx.close()
+
+
+def test_no_unsafe_html_in_pages_or_ui() -> None:
+    hits = []
+    for folder in ("pages", "ui"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if re.search(r"unsafe_allow_html\s*=\s*True", line):
+                    hits.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert hits == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any) -> None:
+    """Sign-in configured against an identity provider that cannot be reached: the sign-in page and the
+    failed login show no secret value, and neither does the server log."""
+    home = tmp_path / "home"
+    (home / ".streamlit").mkdir(parents=True)
+    (home / ".streamlit" / "secrets.toml").write_text(
+        "[auth]\n"
+        'redirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
+        f'cookie_secret = "{COOKIE_SECRET}"\n'
+        'client_id = "planner-test-client"\n'
+        f'client_secret = "{CLIENT_SECRET}"\n'
+        f'server_metadata_url = "http://127.0.0.1:{_closed_port()}/.well-known/openid-configuration"\n'
+        "[planner]\n"
+        'admins = ["boss@example.com"]\n'
+    )
+    db = tmp_path / "store.duckdb"
+    demo.build_store(db, **SMALL)
+    log = tmp_path / "server.log"
+    proc, url = start_server(db, log, {"HOME": str(home)})
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="domcontentloaded")
+        wait_rendered(page)
+        assert page.locator("h1").first.inner_text().strip() == "Territory Planner"
+        assert page.locator('[data-testid="stMetric"]').count() == 0, "data shown before sign-in"
+        seen = [page.content()]
+        page.goto(f"{url}/admin?rep=R002", wait_until="domcontentloaded")  # a deep link does not get past it
+        wait_rendered(page)
+        assert page.locator("h1").first.inner_text().strip() == "Territory Planner"
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state("domcontentloaded")
+        page.wait_for_timeout(2000)
+        seen.append(page.content())
+        assert "Authentication error" in seen[-1]  # the login really tried the unreachable provider
+        screenshot(page, "secrets-login-failure")
+        page.close()
+    finally:
+        stop_server(proc)
+    for text in [*seen, log.read_text(errors="replace")]:
+        assert CLIENT_SECRET not in text and COOKIE_SECRET not in text
