@@ -1,0 +1,67 @@
+"""AppTest of the Data page: upload, detected mapping, import, validation report, history, placing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner import ingest, store
+from tests.apptest import errors, page
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def _upload(at, *names: str):  # type: ignore[no-untyped-def]
+    files = [(n, (SAMPLES / n).read_bytes(), "text/csv") for n in names]
+    at.get("file_uploader")[0].set_value(files)
+    return at.run()
+
+
+def test_data_page_on_demo_store(app_store: Path) -> None:
+    at = page("data")
+    assert errors(at) == []
+    assert any("replaces the demo world" in str(w.value) for w in at.warning)
+    assert any("No imports yet" in str(c.value) for c in at.caption)
+    assert at.button(key="data_rebuild_demo")
+
+
+def test_upload_shows_detected_source_and_mapping_then_imports(app_store: Path) -> None:
+    at = page("data")
+    at = _upload(at, "salesforce_accounts_report.csv", "salesforce_opportunities_report.csv")
+    assert errors(at) == []
+    text = " ".join(str(m.value) for m in at.markdown)
+    assert "salesforce_accounts_report.csv" in text and "Salesforce report export" in text
+    assert at.selectbox(key="data_kind_0").value == "accounts"
+    assert at.selectbox(key="data_kind_1").value == "deals"
+    mapping = at.dataframe[0].value  # the mapping editor
+    assert dict(zip(mapping["Column"], mapping["Maps to"], strict=True))["Billing Zip/Postal Code"] == "postal_code"
+    at.button(key="data_import").click().run()
+    assert errors(at) == []
+    assert any("Imported 7 new" in str(s.value) for s in at.success)
+    metrics = [(m.label, m.value) for m in at.metric]
+    assert ("Rows read", "6") in metrics and ("Rejected", "2") in metrics and ("Inserted", "3") in metrics
+    assert any("Account ID is empty" in str(df.value) for df in at.dataframe)
+    with store.read(app_store) as con:
+        assert con.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
+        assert con.execute("SELECT value FROM meta WHERE key = 'is_demo'").fetchone() == ("0",)
+    # The history lists both files and the rejected rows can be downloaded.
+    assert at.selectbox(key="data_rejects_import").value in (1, 2)
+    assert at.get("download_button")
+
+
+def test_bad_upload_is_one_error_and_blocks_import(app_store: Path) -> None:
+    at = page("data")
+    at.get("file_uploader")[0].set_value([("report.csv", b"%PDF-1.7 nope", "text/csv")])
+    at.run()
+    assert [str(e.value) for e in at.error] == [
+        "report.csv is a PDF, not a table; export the report as CSV or Excel (.xlsx)"
+    ]
+    assert len(at.exception) == 0
+
+
+def test_unplaced_accounts_can_be_placed(app_store: Path) -> None:
+    ingest.import_files(app_store, [SAMPLES / "hubspot_companies.csv"])
+    at = page("data")
+    assert errors(at) == []
+    assert any("could not be placed" in str(m.value) for m in at.markdown)
+    at.button(key="data_place").click().run()
+    assert errors(at) == []
