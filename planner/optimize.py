@@ -911,6 +911,7 @@ def _report(
         {
             "account_id": p.acc["account_id"].to_numpy(),
             "name": p.acc["name"].to_numpy() if "name" in p.acc else None,
+            "city": p.acc["city"].to_numpy() if "city" in p.acc else None,
             "state": p.acc["state"].to_numpy() if "state" in p.acc else None,
             "lat": p.acc["lat"].to_numpy(),
             "lon": p.acc["lon"].to_numpy(),

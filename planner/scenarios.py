@@ -26,6 +26,11 @@ def _require_leader(scope: Scope) -> None:
         raise Forbidden("rebalancing needs every territory; ask a sales leader or an admin")
 
 
+def _require_admin(scope: Scope) -> None:
+    if scope.role != "admin":
+        raise Forbidden("committing or restoring territories changes every owner; ask an admin")
+
+
 def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accounts (with expected value from the active model, when there is one) and reps."""
     _require_leader(scope)
@@ -127,7 +132,7 @@ def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], scope: Scop
 def commit(path: Path, scenario_id: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
     """Make a saved scenario today's assignment: keep the current one as a version first, hire its new
     reps, retire its removed reps, move its accounts, mark it committed and log it."""
-    _require_leader(scope)
+    _require_admin(scope)
     with store.write(path) as con:
         rec = q.scenario_record(con, scenario_id)
         reps = q.scenario_reps(con, scenario_id)
@@ -148,7 +153,7 @@ def commit(path: Path, scenario_id: int, actor: str, scope: Scope = EVERYONE) ->
 
 def restore(path: Path, version: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
     """Put a kept assignment version back (today's is kept as a version first, so this is undoable)."""
-    _require_leader(scope)
+    _require_admin(scope)
     with store.write(path) as con:
         owners = q.version_owners(con, version)
         kept = q.snapshot_assignment(con, actor, f"before restoring version {version}")

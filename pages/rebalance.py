@@ -1,0 +1,360 @@
+"""Rebalance: what-if territories from the optimizer, measured against what is possible; scenarios."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import export, geo, optimize, scenarios  # noqa: E402
+from planner.errors import PlannerError  # noqa: E402
+from ui import data, fmt, maps, sidebar, state  # noqa: E402
+
+METRIC_LABELS = {
+    "potential": "Potential",
+    "expected_value": "Expected value",
+    "accounts": "Accounts",
+    "workload": "Workload (hours)",
+    "mix": "Weighted mix",
+}
+UNIT_LABELS = {
+    "account": "Single accounts",
+    "zip3": "Whole ZIP3 areas",
+    "county": "Whole counties",
+    "state": "Whole states",
+}
+MAP_DOTS = 4000
+
+st.title("Rebalance territories")
+scope = sidebar.scope()
+if scope.is_rep:
+    st.info("Rebalancing weighs every territory against the others; a sales leader or an admin runs it.")
+    st.stop()
+
+try:
+    with data.snapshot() as snap:
+        accounts, reps = data.cached(scenarios.inputs, snap, scope)
+except PlannerError as exc:
+    data.show_error(exc)
+
+active = reps[reps["active"].astype(bool)]
+rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
+
+# --- What to balance --------------------------------------------------------------------------------
+c = st.columns(4)
+metric = state.selectbox(
+    "Balance", list(METRIC_LABELS), param="metric", key="rb_metric", container=c[0], default="potential",
+    format_func=METRIC_LABELS.get, help="The figure every territory should carry about equally.",
+)  # fmt: skip
+tolerance = state.number(
+    "Tolerance (± share of the mean)", param="tol", key="rb_tol", container=c[1], default=0.05,
+    min_value=0.0, max_value=0.5, step=0.01, format="%.2f",
+)  # fmt: skip
+max_moved = state.number(
+    "Most that may move (share, 0 = as little as needed)", param="mm", key="rb_mm", container=c[2], default=0.0,
+    min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
+)  # fmt: skip
+unit = state.selectbox(
+    "Move", list(UNIT_LABELS), param="unit", key="rb_unit", container=c[3], default="account",
+    format_func=UNIT_LABELS.get, help="Whole geographic units keep territories contiguous.",
+)  # fmt: skip
+weights: tuple[tuple[str, float], ...] = ()
+if metric == "mix":
+    w = st.columns(4)
+    weights = tuple(
+        (m, float(w[i].slider(METRIC_LABELS[m], 0.0, 1.0, 0.5 if m in ("potential", "accounts") else 0.0,
+                              0.05, key=f"rb_w_{m}")))
+        for i, m in enumerate(optimize.METRICS)
+    )  # fmt: skip
+k = st.columns(2)
+allow_customers = k[0].checkbox("Customers may change owner", key="rb_cust")
+allow_open = k[1].checkbox("Accounts with open deals may change owner", key="rb_open")
+
+with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
+    remove = state.multiselect(
+        "Remove reps", list(active["rep_id"]), param="rm", key="rb_remove", format_func=lambda r: rep_names.get(r, r),
+        help="Their accounts are shared out among the others.",
+    )  # fmt: skip
+    cities = geo.city_populations().sort_values("population", ascending=False).head(200)
+    city_key = (cities["city"] + ", " + cities["state"]).tolist()
+    homes = dict(zip(city_key, zip(cities["lat"], cities["lon"], strict=True), strict=True))
+    hires = state.multiselect(
+        "Add reps based in", city_key, param="add", key="rb_add", help="A new rep per city, working from there."
+    )
+    st.caption("Capacity: a rep's target is proportional to their selling hours (equal hours, equal targets).")
+    caps = st.data_editor(
+        active[["rep_id", "name", "capacity_hours"]].reset_index(drop=True),
+        key="rb_caps", hide_index=True, disabled=["rep_id", "name"], width="stretch",
+        column_config={"capacity_hours": st.column_config.NumberColumn("Hours a year", min_value=1, step=50)},
+    )  # fmt: skip
+    locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)
+
+base_caps = dict(zip(active["rep_id"], active["capacity_hours"], strict=True))
+capacities = tuple(
+    (r, float(h)) for r, h in zip(caps["rep_id"], caps["capacity_hours"], strict=True)
+    if h == h and base_caps.get(r) != h and r not in remove
+)  # fmt: skip
+options = optimize.Options(
+    metric="potential" if metric == "mix" else metric,
+    weights=weights,
+    tolerance=float(tolerance),
+    max_moved=float(max_moved) if max_moved > 0 else None,
+    unit=unit,
+    allow_customers=allow_customers,
+    allow_open_deals=allow_open,
+    locks=tuple(sorted({t.strip() for t in locks_text.replace("\n", ",").split(",") if t.strip()})),
+    add_reps=tuple(
+        optimize.NewRep(
+            name=f"New rep · {name}",
+            home_lat=float(homes[name][0]),
+            home_lon=float(homes[name][1]),
+            rep_id=f"NEW{i + 1}",
+        )
+        for i, name in enumerate(hires)
+    ),  # fmt: skip
+    remove_reps=tuple(remove),
+    capacities=capacities,
+)
+
+if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
+    st.session_state["rb_options"] = options
+ran: optimize.Options | None = st.session_state.get("rb_options")
+if ran is None:
+    st.info("Set what to balance and what may change, then run the optimizer. Nothing changes until you commit.")
+else:
+    if ran != options:
+        st.caption(":orange-badge[Settings changed] run again to see their effect; showing the last run.")
+    try:
+        with (
+            st.spinner("Solving the assignment (HiGHS LP, then a repair pass)…", show_time=True),
+            data.snapshot() as snap,
+        ):
+            result = data.cached(scenarios.run, snap, ran, scope)
+    except PlannerError as exc:
+        data.show_error(exc)
+    s = result.summary
+
+    # --- Result vs bounds -------------------------------------------------------------------------------
+    st.subheader("Result, measured against what is possible")
+    m = st.columns(4) + st.columns(4)
+    m[0].metric(
+        "Max / mean", fmt.ratio(s["max_mean_after"]), delta=f"{s['max_mean_after'] - s['max_mean_before']:+.2f}",
+        delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Target at most {1 + s['tolerance']:.2f}.",
+    )  # fmt: skip
+    m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
+    m[2].metric("Moved", f"{s['moved_accounts']:,} accounts", help="Accounts whose owner changes.")
+    m[3].metric(
+        "Moved share of the metric", fmt.pct(s["moved_share"], 1),
+        help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over its band).",
+    )  # fmt: skip
+    m[4].metric("Least that had to move", fmt.pct(s["min_moved_share"], 1))
+    m[5].metric(
+        "Mean travel", f"{s['travel_km_after']:,.0f} km",
+        delta=f"{s['travel_km_after'] - s['travel_km_today']:+,.0f} km",
+        delta_color="inverse", help=f"Today {s['travel_km_today']:,.0f} km from each account to its owner's home.",
+    )  # fmt: skip
+    m[6].metric(
+        "Travel bounds", f"{s.get('travel_km_lp_bound', float('nan')):,.0f} km",
+        help=f"LP bound for the same balance and moved share; nearest-rep assignment {s['travel_km_nearest']:,.0f} km.",
+    )  # fmt: skip
+    m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
+    if s["tolerance_met"]:
+        st.success(
+            f"Every territory within ±{s['tolerance']:.0%} of its target on {s['metric']}; "
+            f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} km (no balance at all).",
+            icon=":material/check_circle:",
+        )
+    for reason in s["reasons"]:
+        st.warning(reason, icon=":material/info:")
+
+    # --- Before / after ---------------------------------------------------------------------------------
+    r = result.reps.copy()
+    r["label"] = (
+        r["name"] + r["removed"].map({True: " (leaves)", False: ""}) + r["is_new"].map({True: " (new)", False: ""})
+    )
+    fig = go.Figure()
+    fig.add_bar(x=r["label"], y=r["before"].fillna(0) / r["target_share"].mean(), name="Before", marker_color="#b8c4ce")
+    fig.add_bar(x=r["label"], y=r["after"].fillna(0) / r["target_share"].mean(), name="After", marker_color="#00798c")
+    fig.add_hrect(y0=1 - s["tolerance"], y1=1 + s["tolerance"], fillcolor="#00798c", opacity=0.12, line_width=0)
+    fig.update_layout(
+        barmode="group", height=360, title=f"{s['metric']} per territory, relative to the mean target",
+        yaxis_title="x target", margin={"t": 50, "b": 10, "l": 10, "r": 10},
+    )  # fmt: skip
+    st.plotly_chart(fig, width="stretch", key="rb_bars")
+    idx = st.columns(2)
+    idx[0].dataframe(
+        {"index": ["max / mean", "min / mean", "CV", "Gini"],
+         "before": [s["before"][k] for k in ("max_mean", "min_mean", "cv", "gini")],
+         "after": [s["after"][k] for k in ("max_mean", "min_mean", "cv", "gini")]},
+        hide_index=True, key="rb_indices",
+        column_config={"before": st.column_config.NumberColumn(format="%.3f"),
+                       "after": st.column_config.NumberColumn(format="%.3f")},
+    )  # fmt: skip
+    idx[1].dataframe(
+        r[["label", "accounts_before", "accounts_after", "potential_before", "potential_after", "moved_in",
+           "moved_out"]],
+        hide_index=True, key="rb_rep_table",
+        column_config={"label": "Territory", "potential_before": st.column_config.NumberColumn(format="dollar"),
+                       "potential_after": st.column_config.NumberColumn(format="dollar")},
+    )  # fmt: skip
+
+    a = result.assignments
+    shown = a.sort_values("potential", ascending=False).head(MAP_DOTS)
+    colors = maps.territory_colors(list(reps["rep_id"]) + list(r["rep_id"]))
+    names = {**rep_names, **dict(zip(r["rep_id"], r["name"], strict=True))}
+    view = maps.view_state(shown["lat"], shown["lon"], width_px=600, height_px=420)
+    two = st.columns(2)
+    for col, (title, owner_col) in zip(two, (("Before", "previous_owner"), ("After", "owner")), strict=True):
+        pts = shown.assign(
+            owner_rep_id=shown[owner_col], owner_name=shown[owner_col].map(names),
+            status=shown["moved"].map({True: "moves", False: "stays"}),
+        )  # fmt: skip
+        home_rows = r[~r["removed"]] if owner_col == "owner" else r[~r["is_new"]]
+        col.markdown(f"**{title}** · largest {len(shown):,} accounts by potential")
+        col.pydeck_chart(
+            maps.deck([maps.states_layer(), maps.accounts_layer(pts, colors, f"acc_{owner_col}"),
+                       maps.homes_layer(home_rows, colors, f"homes_{owner_col}")], view, height=420),
+            key=f"rb_map_{owner_col}",
+        )  # fmt: skip
+
+    st.subheader("Moves")
+    moves = result.moves().copy()
+    moves["from"] = moves["previous_owner"].map(names)
+    moves["to"] = moves["owner"].map(names)
+    table = moves[["account_id", "name", "city", "state", "potential", "from", "to", "km_before", "km_after", "reason"]]
+    st.dataframe(
+        table.sort_values("potential", ascending=False), hide_index=True, width="stretch", key="rb_moves", height=320,
+        column_config={"potential": st.column_config.NumberColumn("Potential", format="dollar"),
+                       "km_before": st.column_config.NumberColumn("km before", format="%.0f"),
+                       "km_after": st.column_config.NumberColumn("km after", format="%.0f")},
+    )  # fmt: skip
+    d = st.columns(3)
+    d[0].download_button(
+        "Assignment (CSV)", export.to_csv_bytes(scenarios.out_table(result)), file_name="assignment.csv",
+        mime="text/csv", key="rb_dl_assignment",
+    )  # fmt: skip
+    d[1].download_button(
+        "Moves (CSV)", export.to_csv_bytes(table), file_name="moves.csv", mime="text/csv", key="rb_dl_moves"
+    )
+    with d[2].form("rb_save_form", border=False):
+        name = st.text_input("Scenario name", key="rb_name", placeholder="e.g. Two hires in Texas")
+        if st.form_submit_button("Save scenario", icon=":material/save:"):
+            try:
+                sid = scenarios.save(data.db_path(), name, result, scope.user)
+                st.session_state["rb_saved"] = sid
+                st.rerun()
+            except PlannerError as exc:
+                st.error(str(exc))
+if st.session_state.get("rb_saved"):
+    st.toast(f"Saved scenario #{st.session_state.pop('rb_saved')}", icon=":material/save:")
+
+# --- Scenarios: compare, commit, export, restore ------------------------------------------------------
+st.subheader("Scenarios")
+try:
+    with data.snapshot() as snap:
+        saved = data.cached(scenarios.list_scenarios, snap, scope)
+        versions = data.cached(scenarios.versions, snap, scope)
+except PlannerError as exc:
+    data.show_error(exc)
+if saved.empty:
+    st.caption("No saved scenarios yet: run the optimizer and save a result to compare, commit and export it.")
+else:
+    st.dataframe(
+        saved[["scenario_id", "name", "status", "metric", "max_mean_before", "max_mean_after", "moved_accounts",
+               "moved_share", "travel_km_after", "created_by", "created_at", "committed_by", "committed_at"]],
+        hide_index=True, width="stretch", key="rb_scenarios",
+        column_config={"moved_share": st.column_config.NumberColumn("Moved share", format="percent"),
+                       "max_mean_before": st.column_config.NumberColumn("Max/mean before", format="%.2f"),
+                       "max_mean_after": st.column_config.NumberColumn("Max/mean after", format="%.2f"),
+                       "travel_km_after": st.column_config.NumberColumn("Travel km", format="%.0f")},
+    )  # fmt: skip
+    labels = {
+        int(i): f"#{i} {n} ({s})" for i, n, s in zip(saved["scenario_id"], saved["name"], saved["status"], strict=True)
+    }
+    chosen = st.multiselect("Compare", list(labels), format_func=labels.get, key="rb_compare", max_selections=4)
+    if chosen:
+        with data.snapshot() as snap:
+            cmp = data.cached(scenarios.compare, snap, chosen, scope)
+        per = cmp["per_rep"]
+        fig = go.Figure()
+        for scen, grp in per.groupby("scenario", sort=False):
+            fig.add_bar(x=grp["owner_name"], y=grp["potential"], name=str(scen))
+        fig.update_layout(barmode="group", height=340, title="Potential per territory", margin={"t": 50, "b": 10})
+        st.plotly_chart(fig, width="stretch", key="rb_compare_chart")
+    pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key="rb_pick")
+    with data.snapshot() as snap:
+        sf = data.cached(scenarios.crm_update, snap, pick, "salesforce", scope)
+        hs = data.cached(scenarios.crm_update, snap, pick, "hubspot", scope)
+        mv = data.cached(scenarios.moves_report, snap, pick, scope)
+    e = st.columns(4)
+    e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf),
+                         file_name=f"salesforce_owner_update_{pick}.csv", mime="text/csv", key="rb_dl_sf")  # fmt: skip
+    e[1].download_button("HubSpot import (CSV)", export.to_csv_bytes(hs), file_name=f"hubspot_owner_update_{pick}.csv",
+                         mime="text/csv", key="rb_dl_hs")  # fmt: skip
+    e[2].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
+                         key="rb_dl_report")  # fmt: skip
+    status = saved.loc[saved["scenario_id"] == pick, "status"].item()
+    if scope.role == "admin" and status != "committed":
+        if e[3].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
+            try:
+                detail = scenarios.commit(data.db_path(), pick, scope.user, scope)
+                st.session_state["rb_committed"] = detail
+                st.rerun()
+            except PlannerError as exc:
+                st.error(str(exc))
+    elif status == "committed":
+        e[3].caption("Committed: this is (or was) today's assignment.")
+    else:
+        e[3].caption("Only an admin can commit.")
+if st.session_state.get("rb_committed"):
+    det = st.session_state.pop("rb_committed")
+    st.success(
+        f"Committed scenario #{det['scenario_id']}: {det['accounts_changed']:,} accounts changed owner. "
+        f"The previous assignment is kept as version {det['previous_version']}.",
+        icon=":material/done_all:",
+    )
+
+if len(versions) and scope.role == "admin":
+    with st.expander("Restore an earlier assignment", icon=":material/history:"):
+        vrows = zip(versions["version"], versions["created_at"], versions["created_by"], versions["note"], strict=True)
+        vlabels = {int(v): f"v{v} · {str(t)[:16]} · {by} · {note}" for v, t, by, note in vrows}
+        ver = st.selectbox("Version", list(vlabels), format_func=vlabels.get, key="rb_version")
+        if st.button("Restore this version", key="rb_restore", icon=":material/restore:"):
+            try:
+                det = scenarios.restore(data.db_path(), ver, scope.user, scope)
+                st.success(f"Restored version {ver}: {det['accounts_changed']:,} accounts changed owner.")
+            except PlannerError as exc:
+                st.error(str(exc))
+
+# --- How many reps -------------------------------------------------------------------------------------
+st.subheader("How many reps?")
+k0 = len(active) - len(remove) + len(hires)
+lo, hi = st.slider("Team sizes", 1, max(k0 * 2, 4), (max(1, k0 - 3), k0 + 3), key="rb_team_sizes")
+if st.button("Compute capacity curve", key="rb_curve_btn", icon=":material/insights:"):
+    st.session_state["rb_curve"] = (options, tuple(range(lo, hi + 1)))
+if st.session_state.get("rb_curve"):
+    curve_opts, sizes = st.session_state["rb_curve"]
+    try:
+        with st.spinner(f"Rebalancing for {len(sizes)} team sizes…", show_time=True), data.snapshot() as snap:
+            curve = data.cached(scenarios.capacity_curve, snap, curve_opts, sizes, scope)
+    except PlannerError as exc:
+        data.show_error(exc)
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=("Imbalance (max / mean)", "Coverage of potential", "Mean travel (km)")
+    )
+    fig.add_scatter(x=curve["reps"].tolist(), y=curve["max_mean"], mode="lines+markers", name="max/mean", row=1, col=1)
+    fig.add_scatter(x=curve["reps"].tolist(), y=curve["coverage"], mode="lines+markers", name="coverage", row=1, col=2)
+    fig.add_scatter(x=curve["reps"].tolist(), y=curve["travel_km"], mode="lines+markers", name="travel", row=1, col=3)
+    for col in (1, 2, 3):
+        fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=1, col=col)
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
+    st.caption(
+        "Fewer reps: the smallest books leave first. More reps: each hire is based where the most potential "
+        "lies beyond reach of every home. Coverage is the share of potential within reach of its owner's home."
+    )
