@@ -3,15 +3,18 @@ leader, admin; the copy-link field; sign-out; the Admin page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from planner import balance, roles, store
 from planner.scope import Scope
 from planner.store import auth as q
 from tests.apptest import ROOT, errors
+from tests.test_browser import app_pages
 
 AUTH = {
     "auth": {
@@ -187,3 +190,34 @@ def test_copy_link_holds_the_page_address_and_the_query(app_store: Path) -> None
     assert link == "http://planner.example.com/?rep=R002"
     at.sidebar.selectbox(key="sb_rep").set_value("R004").run()
     assert at.sidebar.code[0].value == "http://planner.example.com/?rep=R004"  # written after the page ran
+
+
+def page_text(at: AppTest) -> str:
+    """Every text a page shows, dataframe cells included."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error",
+                 "code", "text"):  # fmt: skip
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    for df in at.dataframe:
+        parts.append(df.value.astype(str).to_string())
+    for box in at.selectbox:
+        parts += [str(o) for o in box.options]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path,title", app_pages(), ids=[p or "overview" for p, _ in app_pages()])
+def test_a_rep_sees_no_other_rep_on_any_page(app_store: Path, path: str, title: str) -> None:
+    """As rep R001 with a URL naming R003, every page renders and names no other rep."""
+    with store.read(app_store) as con:
+        others = [n for r, n in store.query_df(con, "SELECT rep_id, name FROM reps").itertuples(index=False)
+                  if r != "R001"]  # fmt: skip
+    stem = re.search(rf'"pages/(\w+)\.py", title="{re.escape(title)}"', (ROOT / "app.py").read_text())
+    assert stem
+    at = app_as(AVA, page=None if stem.group(1) == "overview" else stem.group(1), query={"rep": "R003"})
+    assert [str(e.value) for e in at.exception] == []
+    assert at.title[0].value.startswith(title)  # the page itself ran, not a sign-in or no-access page
+    assert at.sidebar.selectbox(key="sb_rep").value == "R001"
+    text = page_text(at)
+    leaked = [n for n in others if n in text]
+    assert leaked == [], f"{title}: a rep's page names other reps {leaked}"
