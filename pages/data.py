@@ -66,7 +66,7 @@ uploads = st.file_uploader(
     "CRM export files",
     type=TYPES,
     accept_multiple_files=True,
-    key="data_upload",
+    key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
     disabled=not can_import,
     help=f"Up to {settings.get('max_upload_mb')} MB per file. Workbooks with several sheets import each sheet.",
 )
@@ -166,6 +166,8 @@ if plans and can_import:
             data.show_error(exc)
         st.session_state["data_last_report"] = report
         st.session_state.pop("data_plans", None)
+        # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
+        st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
         st.session_state["data_flash"] = (
             f"Imported {sum(f.inserted for f in report.files):,} new and {sum(f.updated for f in report.files):,} "
             f"matched rows from {len(report.files)} table(s) in {report.seconds:.1f} s."
