@@ -170,6 +170,8 @@ else:
         )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")
+    for note in s.get("notes", []):
+        st.caption(f"Capacity: {note}.")
 
     # --- Before / after ---------------------------------------------------------------------------------
     r = result.reps.copy()

@@ -874,8 +874,9 @@ def _report(
         **{k: round(v, 3) for k, v in timing.items()},
     }
     summary["reasons"] = _reasons(p, u, opts, lower_bound, achieved, min_moved, forced) if u is not None else []
+    summary["notes"] = []
     if summary["capacity_hours"] < summary["workload_hours_after"] and not summary["capacity_enforced"]:
-        summary["reasons"].append(
+        summary["notes"].append(
             f"the book needs about {summary['workload_hours_after']:,.0f} hours a year and the team has "
             f"{summary['capacity_hours']:,.0f}: capacity is reported, not enforced"
         )

@@ -65,7 +65,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "metric", "tolerance", "unit", "reps_before", "reps_after", "accounts", "max_mean_before", "max_mean_after",
         "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
         "travel_km_today", "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "coverage_today",
-        "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons",
+        "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
     ]  # fmt: skip
     out = {k: clean(s.get(k)) for k in keys}
     out["before"] = {k: clean(v) for k, v in s["before"].items()}
@@ -128,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  solved in {f['solve_seconds']:.2f} s")
         for reason in f["reasons"] or []:
-            print(f"  note: {reason}")
+            print(f"  why: {reason}")
+        for note in res.summary.get("notes", []):
+            print(f"  note: {note}")
         if args.commit:
             c = figures["committed"]
             print(
