@@ -38,7 +38,11 @@ except PlannerError as exc:
 
 st.caption(
     f"The store holds {counts['accounts']:,} accounts, {counts['deals']:,} deals and {counts['reps']} reps"
-    + (" (demo data)." if fresh["is_demo"] else f", last changed {str(fresh['data_updated_at']).replace('T', ' ')} UTC.")
+    + (
+        " (demo data)."
+        if fresh["is_demo"]
+        else f", last changed {str(fresh['data_updated_at']).replace('T', ' ')} UTC."
+    )
 )
 flash = st.session_state.pop("data_flash", None)
 if flash:
@@ -188,7 +192,9 @@ if report is not None:
             c = st.columns(4)
             c[0].metric("Rows read", f"{f.rows_read:,}", help="Every row ends inserted, updated or rejected.")
             c[1].metric("Inserted", f"{f.inserted:,}", help="New CRM IDs.")
-            c[2].metric("Updated", f"{f.updated:,}", help="CRM IDs already in the store; identical rows stay as they were.")
+            c[2].metric(
+                "Updated", f"{f.updated:,}", help="CRM IDs already in the store; identical rows stay as they were."
+            )
             c[3].metric("Rejected", f"{f.rejected:,}", help="Kept with their row number and reason; download below.")
             for note in f.notes:
                 st.caption(note)
@@ -213,8 +219,7 @@ if report is not None:
                 )
             if f.attributes:
                 st.caption(
-                    "Kept as custom attributes: "
-                    + ", ".join(f"{a['column']} ({a['dtype']})" for a in f.attributes)
+                    "Kept as custom attributes: " + ", ".join(f"{a['column']} ({a['dtype']})" for a in f.attributes)
                 )
 
 # ---- Geocoding: accounts not placed on the map -------------------------------------------------

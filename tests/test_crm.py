@@ -247,7 +247,9 @@ def test_mapping_of_vendor_columns() -> None:
     assert m["Intent Score"] == "intent_score" and m["Employee Growth (12m) %"] == "employee_growth"
     assert m["New Executive (90d)"] == "new_executive"
     assert m["Tech Stack"] == F.ATTR and m["Phone"] == F.IGNORE
-    d = F.propose_mapping(["Deal - ID", "Deal - Title", "Deal - Organization", "Deal - Value", "Deal - Status"], "deals")
+    d = F.propose_mapping(
+        ["Deal - ID", "Deal - Title", "Deal - Organization", "Deal - Value", "Deal - Status"], "deals"
+    )
     assert d == {"Deal - ID": "id", "Deal - Title": "name", "Deal - Organization": "account_name",
                  "Deal - Value": "amount", "Deal - Status": "status"}  # fmt: skip
     assert F.normalize_header("Intent_Score__c") == "intent score"

@@ -33,10 +33,19 @@ def empty_store(tmp_path: Path) -> Path:
 
 
 def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
-    report = ingest.import_files(small_store, [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")])
+    report = ingest.import_files(
+        small_store, [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")]
+    )
     assert report.cleared_demo
     acc, opp = report.files
-    assert (acc.source, acc.kind, acc.rows_read, acc.inserted, acc.updated, acc.rejected) == ("salesforce", "accounts", 6, 4, 0, 2)
+    assert (acc.source, acc.kind, acc.rows_read, acc.inserted, acc.updated, acc.rejected) == (
+        "salesforce",
+        "accounts",
+        6,
+        4,
+        0,
+        2,
+    )
     assert acc.rejects == [
         {"row": 6, "reason": "Account ID is empty"},
         {"row": 7, "reason": "duplicate Account ID '0015g00000AbCdF' (first on row 3)"},
@@ -53,15 +62,23 @@ def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
     assert acme[:8] == (12_500_000.0, 250, 0.125, 78.0, True, "02134", "MA", "zip")
     reps = dict(table(small_store, "SELECT name, rep_id FROM reps"))
     assert set(reps) == {"Maya Patel", "Noah Kim"} and acme[8] == reps["Maya Patel"]
-    assert table(small_store, "SELECT rep_id FROM assignments WHERE account_id = '0015g00000AbCdE'") == [(reps["Maya Patel"],)]
+    assert table(small_store, "SELECT rep_id FROM assignments WHERE account_id = '0015g00000AbCdE'") == [
+        (reps["Maya Patel"],)
+    ]
     # Springfield, IL has no ZIP in the file: placed by city and state.
     assert table(small_store, "SELECT geo_method FROM accounts WHERE account_id = '0015g00000AbCdH'") == [("city",)]
-    assert table(small_store, "SELECT attr, text_value FROM account_attributes WHERE account_id = '0015g00000AbCdE'") == [
-        ("tech_stack", "Snowflake")
-    ]
-    won = table(small_store, "SELECT is_won, is_closed, amount, close_date::VARCHAR FROM deals WHERE deal_id = '0065g00000XyZ01'")
+    assert table(
+        small_store, "SELECT attr, text_value FROM account_attributes WHERE account_id = '0015g00000AbCdE'"
+    ) == [("tech_stack", "Snowflake")]
+    won = table(
+        small_store,
+        "SELECT is_won, is_closed, amount, close_date::VARCHAR FROM deals WHERE deal_id = '0065g00000XyZ01'",
+    )
     assert won == [(True, True, 120_000.0, "2026-03-15")]
-    hist = table(small_store, "SELECT file_name, kind, rows_read, inserted, updated, rejected, length(sha256) FROM imports ORDER BY 1")
+    hist = table(
+        small_store,
+        "SELECT file_name, kind, rows_read, inserted, updated, rejected, length(sha256) FROM imports ORDER BY 1",
+    )
     assert hist == [("salesforce_accounts_report.csv", "accounts", 6, 4, 0, 2, 64),
                     ("salesforce_opportunities_report.csv", "deals", 4, 3, 0, 1, 64)]  # fmt: skip
     assert table(small_store, "SELECT count(*) FROM rejected_rows") == [(3,)]
@@ -85,7 +102,10 @@ def test_update_changes_only_the_mapped_columns(empty_store: Path, tmp_path: Pat
     update.write_text("Account ID,Account Name,Employees\n0015g00000AbCdE,Acme Analytics Inc,300\n")
     rep = ingest.import_files(empty_store, [update], "accounts").files[0]
     assert (rep.inserted, rep.updated) == (0, 1)
-    row = table(empty_store, "SELECT name, employees, annual_revenue, postal_code FROM accounts WHERE account_id = '0015g00000AbCdE'")
+    row = table(
+        empty_store,
+        "SELECT name, employees, annual_revenue, postal_code FROM accounts WHERE account_id = '0015g00000AbCdE'",
+    )
     assert row == [("Acme Analytics Inc", 300, 12_500_000.0, "02134")]
 
 
@@ -129,7 +149,9 @@ def test_hubspot_companies_and_deals(empty_store: Path) -> None:
     assert (companies.inserted, deals.inserted, deals.rejected) == (3, 2, 1)
     assert deals.rejects == [{"row": 4, "reason": "no account: account ID and name are empty"}]
     # 'Associated Company IDs' = '9001;9002': the first is the deal's company.
-    assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals WHERE deal_id = '5001'") == [("9001", True, True)]
+    assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals WHERE deal_id = '5001'") == [
+        ("9001", True, True)
+    ]
     owners = table(empty_store, "SELECT name, email FROM reps ORDER BY name")
     assert owners == [("Jamal Ali", "jamal.ali@example.com"), ("Leah Cohen", None)]
     # Canada is not geocoded with US data; Florida / California full names become codes.
@@ -196,7 +218,8 @@ def test_typed_custom_attributes(empty_store: Path, tmp_path: Path) -> None:
     assert {a["attr"]: a["dtype"] for a in rep.attributes} == {
         "funding_rounds": "number", "uses_competitor": "boolean", "renewal_date": "date", "segment_code": "text",
         "bad_numbers": "text"}  # fmt: skip
-    assert table(empty_store, "SELECT attr, num_value, text_value FROM account_attributes WHERE account_id = '1' ORDER BY attr") == [
+    sql = "SELECT attr, num_value, text_value FROM account_attributes WHERE account_id = '1' ORDER BY attr"
+    assert table(empty_store, sql) == [
         ("bad_numbers", None, "5"), ("funding_rounds", 3.0, "3"), ("renewal_date", 20484.0, "2026-01-31"),
         ("segment_code", None, "ENT"), ("uses_competitor", 1.0, "Yes")]  # fmt: skip
 
@@ -216,7 +239,9 @@ def test_remembered_mapping_is_used_next_time(empty_store: Path) -> None:
     plans = ingest.inspect_file(empty_store, s("salesforce_accounts_report.csv"))
     mapping = dict(plans[0].mapping, **{"Tech Stack": F.IGNORE})
     name = plans[0].table.name
-    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")], overrides={name: {"kind": "accounts", "mapping": mapping}})
+    ingest.import_files(
+        empty_store, [s("salesforce_accounts_report.csv")], overrides={name: {"kind": "accounts", "mapping": mapping}}
+    )
     again = ingest.inspect_file(empty_store, s("salesforce_accounts_report.csv"))[0]
     assert again.remembered and again.mapping["Tech Stack"] == F.IGNORE
     assert table(empty_store, "SELECT count(*) FROM account_attributes") == [(0,)]
@@ -253,7 +278,9 @@ def test_cli_json_contract(empty_store: Path, capsys: pytest.CaptureFixture[str]
     assert f["rejects"][0] == {"row": 6, "reason": "Account ID is empty"}
 
 
-def test_cli_unusable_file_exits_2_with_one_line(empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unusable_file_exits_2_with_one_line(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     before = store.fingerprint(empty_store)

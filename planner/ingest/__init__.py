@@ -9,8 +9,8 @@ to every row.
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import shutil
 import tempfile
 import time

@@ -20,7 +20,8 @@ from planner import demo, store
 
 HEADER = ["Account ID", "Account Name", "Industry", "Type", "Billing City", "Billing State/Province",
           "Billing Zip/Postal Code", "Billing Country", "Employees", "Annual Revenue", "Account Owner",
-          "Intent Score", "Employee Growth (12m) %", "New Executive (90d)", "Website Visits (30d)", "Created Date"]  # fmt: skip
+          "Intent Score", "Employee Growth (12m) %", "New Executive (90d)", "Website Visits (30d)",
+          "Created Date"]  # fmt: skip
 
 
 def write_salesforce_export(path: Path, n_accounts: int, seed: int = 11, n_reps: int = 40) -> int:

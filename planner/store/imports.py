@@ -18,7 +18,7 @@ import pandas as pd
 
 from planner import geo, potential, settings
 from planner.ingest import parse, reader
-from planner.ingest.fields import ATTR, FIELD_BY_NAME, attribute_key
+from planner.ingest.fields import attribute_key
 from planner.store.core import query_df, quote_identifier, scalar
 from planner.store.schema import get_meta, now, set_meta
 from planner.store.world import _WORLD_TABLES
@@ -72,11 +72,12 @@ CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
 CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS tp_finite(CASE
     WHEN tp_blank(v) THEN NULL
     WHEN NOT dec_comma AND regexp_full_match(trim(v, {_WS}), {_re(_PLAIN)}) THEN TRY_CAST(trim(v, {_WS}) AS DOUBLE)
-    WHEN NOT dec_comma AND regexp_full_match(v, '\$?(\d{{1,3}}(,\d{{3}})+|\d+)(\.\d+)?')
+    WHEN NOT dec_comma AND regexp_full_match(v, '\\$?(\\d{{1,3}}(,\\d{{3}})+|\\d+)(\\.\\d+)?')
         THEN TRY_CAST(replace(replace(v, '$', ''), ',', '') AS DOUBLE)
     ELSE list_transform([tp_clean(v)], lambda c: CASE
         WHEN NOT dec_comma AND regexp_full_match(c, {_re(_DOT)}) THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
-        WHEN dec_comma AND regexp_full_match(c, {_re(_COMMA)}) THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
+        WHEN dec_comma AND regexp_full_match(c, {_re(_COMMA)})
+            THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
         ELSE list_transform([regexp_extract(c, {_re("^" + parse.SPLIT + "$")}, ['o', 'core', 'mult', 'pct', 'c'])],
                             lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END);
 CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
@@ -96,7 +97,8 @@ CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE WHEN tp_blank(v) THEN
             lambda m: tp_mkdate(tp_year(m.y), (CASE WHEN day_first THEN m.b ELSE m.a END)::INT,
                                 (CASE WHEN day_first THEN m.a ELSE m.b END)::INT))[1]
     END)[1] END;
-CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE WHEN regexp_full_match(v, '\d{{5}}') THEN v WHEN tp_blank(v) THEN NULL ELSE
+CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
+    WHEN regexp_full_match(v, '\\d{{5}}') THEN v WHEN tp_blank(v) THEN NULL ELSE
     list_transform([trim(v, {_WS})], lambda s: CASE
         WHEN regexp_full_match(s, '(\\d{{5}})(-?\\d{{4}})?') THEN left(s, 5)
         WHEN regexp_full_match(s, '(\\d{{3,4}})(-\\d{{4}})?') THEN lpad(regexp_extract(s, '^(\\d{{3,4}})', 1), 5, '0')
@@ -304,7 +306,7 @@ def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, s
     parts = [f"count_if({q('__bad_' + a)}), min(CASE WHEN {q('__bad_' + a)} THEN _row END)" for a in typed]
     row = con.execute(f"SELECT {', '.join(parts)} FROM _parsed").fetchone() or ()
     out = []
-    for i, (alias, (column, dtype)) in enumerate(typed.items()):
+    for i, (column, dtype) in enumerate(typed.values()):
         n, first = row[2 * i], row[2 * i + 1]
         if not n:
             continue
@@ -455,7 +457,8 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _fix AS
                SELECT f.account_id, tp_text(f.city) AS city,
-                      coalesce((SELECT code FROM _tp_states s WHERE s.key = tp_statekey(f.state)), tp_text(f.state)) AS state,
+                      coalesce((SELECT code FROM _tp_states s WHERE s.key = tp_statekey(f.state)),
+                               tp_text(f.state)) AS state,
                       coalesce(tp_zip(f.postal_code), tp_text(f.postal_code)) AS postal_code
                FROM _fix_src f"""
         )
@@ -506,7 +509,8 @@ def _name_from_email(email: str) -> str:
 def resolve_owners(con: duckdb.DuckDBPyConnection, source: str) -> int:
     """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps."""
     owners = con.execute(
-        "SELECT DISTINCT owner, owner_email FROM _p WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
+        "SELECT DISTINCT owner, owner_email FROM _p "
+        "WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
     ).fetchall()
     reps = con.execute("SELECT rep_id, crm_id, lower(email), lower(name) FROM reps").fetchall()
     by_crm = {r[1]: r[0] for r in reps if r[1]}
@@ -636,7 +640,8 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
     cols = [f"p.{f}" for f in sets]
     if has_geo:
         for target, src in (("city", "geo_city"), ("state", "geo_state"), ("postal_code", "postal_code"),
-                            ("county", "geo_county"), ("lat", "lat"), ("lon", "lon"), ("geo_method", "geo_method")):  # fmt: skip
+                            ("county", "geo_county"), ("lat", "lat"), ("lon", "lon"),
+                            ("geo_method", "geo_method")):  # fmt: skip
             assigns.append(f"{target} = u.{src}")
             cols.append(f"p.{src}")
             sets.append(target if target == src else src)
@@ -702,7 +707,8 @@ def infer_attribute_types(con: duckdb.DuckDBPyConnection, columns: list[str], de
 
 def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
     rows = con.execute(
-        f"SELECT DISTINCT lower(tp_text({q(column)})) FROM (SELECT * FROM _raw LIMIT 20000) WHERE tp_text({q(column)}) IS NOT NULL LIMIT 5"
+        f"SELECT DISTINCT lower(tp_text({q(column)})) FROM (SELECT * FROM _raw LIMIT 20000) "
+        f"WHERE tp_text({q(column)}) IS NOT NULL LIMIT 5"
     )
     return [r[0] for r in rows.fetchall()]
 
@@ -733,7 +739,8 @@ def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], decim
         )
         con.execute(
             "INSERT INTO attribute_defs VALUES (?, ?, ?, ?, ?) ON CONFLICT (attr) DO UPDATE SET dtype = "
-            "CASE WHEN attribute_defs.dtype = excluded.dtype THEN excluded.dtype ELSE 'text' END, label = excluded.label",
+            "CASE WHEN attribute_defs.dtype = excluded.dtype THEN excluded.dtype ELSE 'text' END, "
+            "label = excluded.label",
             [key, column, dtype, source, import_id],
         )
         out.append({"column": column, "attr": key, "dtype": dtype})
@@ -778,18 +785,23 @@ def build_deals(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*, coalesce(a.account_id, n.account_id) AS account_id,
-                   coalesce(p.won_flag, CASE WHEN p.status = 'won' THEN true WHEN p.status IN ('lost', 'open') THEN false END,
+                   coalesce(p.won_flag,
+                            CASE WHEN p.status = 'won' THEN true WHEN p.status IN ('lost', 'open') THEN false END,
                             {won}, false) AS is_won,
-                   coalesce(p.closed_flag, CASE WHEN p.status IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
+                   coalesce(p.closed_flag,
+                            CASE WHEN p.status IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
                             p.won_flag, {won} OR {lost}, false) AS is_closed,
                    CASE WHEN p.deal_id IS NULL THEN {lit(id_label + " is empty")}
                         WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
-                            THEN 'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id || ''' (first on row ' || d.first_row || ')'
-                        WHEN p.account_ref IS NULL AND p.account_name IS NULL THEN 'no account: account ID and name are empty'
+                            THEN 'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id
+                                 || ''' (first on row ' || d.first_row || ')'
+                        WHEN p.account_ref IS NULL AND p.account_name IS NULL
+                            THEN 'no account: account ID and name are empty'
                         WHEN p.account_ref IS NOT NULL AND a.account_id IS NULL
                             THEN 'account ''' || p.account_ref || ''' not found; import its account first'
                         WHEN p.account_ref IS NULL AND n.n > 1
-                            THEN 'account name ''' || p.account_name || ''' matches ' || n.n || ' accounts; add the account ID column'
+                            THEN 'account name ''' || p.account_name || ''' matches ' || n.n
+                                 || ' accounts; add the account ID column'
                         WHEN p.account_ref IS NULL AND n.account_id IS NULL
                             THEN 'account name ''' || p.account_name || ''' not found; import its account first'
                    END AS _reject,
@@ -883,7 +895,8 @@ def build_reps(
             LEFT JOIN _dups d ON d.k = p.k
             LEFT JOIN (SELECT crm_id, min(rep_id) AS rep_id FROM reps WHERE crm_id IS NOT NULL GROUP BY 1) r1
                    ON r1.crm_id = p.crm_id
-            LEFT JOIN (SELECT lower(email) AS email, min(rep_id) AS rep_id FROM reps WHERE email IS NOT NULL GROUP BY 1) r2
+            LEFT JOIN (SELECT lower(email) AS email, min(rep_id) AS rep_id FROM reps
+                       WHERE email IS NOT NULL GROUP BY 1) r2
                    ON r2.email = p.email
             LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS rep_id FROM reps GROUP BY 1) r3
                    ON r3.name = lower(p.name)
