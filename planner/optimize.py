@@ -999,7 +999,8 @@ def rebalance(
     lp_z = float(sol[lp.z_col])
     # Second pass: least travel with balance as good and the moved budget (the user's, else a little
     # above the least the LP had to move, so travel can improve without real extra disruption).
-    budget = min_lp_moved * (1 + DEFAULT_MOVE_SLACK) + 1e-9
+    cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
+    budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
     if opts.max_moved is not None:
         budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
     progress(0.45, "Cutting travel within the moved budget")
@@ -1013,7 +1014,7 @@ def rebalance(
         pin_pos = np.flatnonzero(p.pinned)
         pinned_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
         today_mean = float(np.nanmean(_today_km(p))) if len(p.today) else float("inf")
-        wider = max(budget, 1.4 * _min_moved(p, opts.tolerance) - scale["forced_moved"])
+        wider = max(budget, min(1.4 * _min_moved(p, opts.tolerance) - scale["forced_moved"], cap))
         if (float(sol[: lp.n_pairs] @ lp.travel) + pinned_total) / scale["n"] > today_mean and wider > budget:
             progress(0.5, "Moving a little more to keep travel below today's")
             t_lp2 += _resolve(lp, False, lp_z, wider, scale)
@@ -1076,38 +1077,39 @@ def greedy_rebalance(accounts: pd.DataFrame, reps: pd.DataFrame, options: Option
     _, near = _nearest(p.xyz, p.homes, 1)
     assign = np.where(p.owner >= 0, p.owner, near[:, 0])
     load = _bincount(assign, weights=p.b, minlength=n_reps)
-    lo, hi = p.target * (1 - opts.tolerance), p.target * (1 + opts.tolerance)
+    hi = p.target * (1 + opts.tolerance)
     k = min(n_reps, max(opts.candidates, 4))
     km, idx = _nearest(p.xyz, p.homes, k)
     movable = ~p.pinned
-    for _ in range(len(p.acc)):
-        ratio = load / p.target
-        r = int(np.argmax(ratio))
+    for _ in range(20 * n_reps):
+        r = int(np.argmax(load / p.target))
         if load[r] <= hi[r] + 1e-12:
             break
         mine = np.flatnonzero((assign == r) & movable)
-        if len(mine) == 0:
-            break
-        # Nearest candidate rep still below target for each of r's accounts.
-        room = (load[idx[mine]] + p.b[mine, None] <= p.target[idx[mine]] * (1 + opts.tolerance)) & (idx[mine] != r)
+        # Each of r's accounts goes to its nearest candidate rep that has room now, cheapest detour first,
+        # until r is back in its band (room is re-checked account by account).
+        room = (load[idx[mine]] + p.b[mine, None] <= hi[idx[mine]]) & (idx[mine] != r)
         has = room.any(axis=1)
         if not has.any():
             break
+        mine, room = mine[has], room[has]
         first = room.argmax(axis=1)
         here = _chord_km(np.linalg.norm(p.xyz[mine] - p.homes[r], axis=1))
-        add = np.where(has, km[mine, first] - here, np.inf)
-        # Prefer small travel penalties per unit of excess removed, never overshooting the excess much.
-        fits = p.b[mine] <= (load[r] - p.target[r]) * 1.5 + 1e-15
-        add = np.where(fits, add, np.inf)
-        if not np.isfinite(add).any():
-            add = np.where(has, km[mine, first] - here, np.inf)
-        j = int(np.argmin(add))
-        a, to = int(mine[j]), int(idx[mine[j], first[j]])
-        assign[a] = to
-        load[r] -= p.b[a]
-        load[to] += p.b[a]
+        add = km[mine, first] - here
+        moved_any = False
+        for j in np.lexsort((mine, add)):
+            a, to = int(mine[j]), int(idx[mine[j], first[j]])
+            if load[r] <= hi[r] + 1e-12:
+                break
+            if load[to] + p.b[a] > hi[to] or p.b[a] > (load[r] - p.target[r]) * 1.5 + 1e-15:
+                continue
+            assign[a] = to
+            load[r] -= p.b[a]
+            load[to] += p.b[a]
+            moved_any = True
+        if not moved_any:
+            break
     total = time.perf_counter() - t0
-    del lo
     return _report(p, None, opts, assign, {"solve_seconds": total}, {"solver": "greedy"})
 
 

@@ -80,6 +80,17 @@ def test_save_commit_restore_round_trip(small_store: Path) -> None:
         assert len(scenarios.versions(con)) == 2  # the committed assignment is kept too: undo is undoable
 
 
+def test_only_an_admin_commits(small_store: Path) -> None:
+    leader = Scope(role="leader", user="lead@example.com")
+    with store.read(small_store) as con:
+        res = scenarios.run(con, optimize.Options(), leader)
+    sid = scenarios.save(small_store, "by a leader", res, leader.user)
+    with pytest.raises(Forbidden, match="ask an admin"):
+        scenarios.commit(small_store, sid, leader.user, leader)
+    with pytest.raises(Forbidden, match="ask an admin"):
+        scenarios.restore(small_store, 1, leader.user, leader)
+
+
 def test_restore_unknown_version(small_store: Path) -> None:
     with pytest.raises(NotFound, match="no assignment version 99"):
         scenarios.restore(small_store, 99, "x")
