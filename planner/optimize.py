@@ -43,6 +43,9 @@ DEFAULT_MOVE_SLACK = 0.15
 _SOLVER_OPTIONS: dict[str, Any] = {}
 # Candidate widening stops at this many (unit, rep) pairs, to keep a solve within seconds.
 MAX_LP_PAIRS = 150_000
+# Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
+MIP_MAX_PAIRS = 5_000
+MIP_MAX_NODES = 500
 
 Progress = Callable[[float, str], None]
 
@@ -398,6 +401,7 @@ class _LP:
     costs: np.ndarray
     status: str = ""
     seconds: float = 0.0
+    mip_x: np.ndarray | None = None
 
 
 def _pair_coefficients(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.ndarray) -> dict[str, np.ndarray]:
@@ -543,9 +547,35 @@ def _resolve(lp: _LP, travel_only: bool, z_ub: float, moved_ub: float, scale: di
 # ---------------------------------------------------------------- rounding and repair
 
 
+def _integral_units(lp: _LP, opts: Options, scale: dict[str, float], n_reps: int) -> float:
+    """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) with a node
+    limit, so the result is deterministic; the repair pass still follows. Leaves the LP continuous."""
+    h = lp.h
+    n = lp.n_pairs
+    idx = np.arange(n, dtype=np.int32)
+    n_cols = n + 1 + len(lp.cap_cols)
+    cost = np.concatenate([lp.costs, [_C_BALANCE], np.full(len(lp.cap_cols), _C_CAPACITY / n_reps)])
+    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+    h.changeColBounds(lp.z_col, 0.0, highspy.kHighsInf)
+    for c in lp.cap_cols:
+        h.changeColBounds(int(c), 0.0, highspy.kHighsInf)
+    budget = highspy.kHighsInf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+    h.changeRowBounds(lp.moved_row, -highspy.kHighsInf, budget)
+    h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
+    h.setOptionValue("mip_max_nodes", MIP_MAX_NODES)
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    x = np.asarray(h.getSolution().col_value)[:n].copy()
+    h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
+    lp.mip_x = x if h.getInfo().primal_solution_status == 2 else None
+    return seconds
+
+
 def _round(p: _Problem, u: _Units, lp: _LP) -> np.ndarray:
     """Whole-account assignment from the LP: fractional divisible units are split by their accounts."""
-    x = np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs]
+    x = lp.mip_x if lp.mip_x is not None else np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs]
     assign = p.owner.copy()
     best = pd.DataFrame({"u": lp.pair_u, "r": lp.pair_r, "x": x}).sort_values(
         ["u", "x", "r"], ascending=[True, False, True]
@@ -772,7 +802,7 @@ def _reasons(
             "with each account limited to its nearest candidate reps (for speed), the LP could not fill every "
             "territory within the band: the book is concentrated far from some homes"
         )
-    out.append(f"best achievable here: max/mean {achieved:.3f} (lower bound {lower_bound:.3f})")
+    out.append(f"reached max/mean {achieved:.3f}; no assignment can do better than the lower bound {lower_bound:.3f}")
     del forced
     return out
 
@@ -1020,6 +1050,10 @@ def rebalance(
             t_lp2 += _resolve(lp, False, lp_z, wider, scale)
             sol = np.asarray(lp.h.getSolution().col_value)
     lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
+    t_mip = 0.0
+    if not u.divisible and lp.n_pairs <= MIP_MAX_PAIRS:
+        progress(0.55, "Assigning whole units (MIP)")
+        t_mip = _integral_units(lp, opts, scale, len(p.reps))
     progress(0.6, "Rounding and repairing fractional accounts")
     t1 = time.perf_counter()
     assign = _round(p, u, lp)
@@ -1059,6 +1093,7 @@ def rebalance(
     timing = {
         "prepare_seconds": t_prep,
         "lp_seconds": lp.seconds + t_lp2,
+        "mip_seconds": t_mip,
         "repair_seconds": t_repair,
         "bound_seconds": t_bound,
         "solve_seconds": total,
