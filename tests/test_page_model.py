@@ -1,0 +1,64 @@
+"""AppTest of the Model page: the card's numbers, retrain and roll back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner import store
+from planner.scope import Scope
+from planner.store import scores as q
+from tests.apptest import errors, page
+
+
+def test_model_card_shows_the_stored_metrics(app_store: Path) -> None:
+    at = page("model")
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        rec = q.model_record(con)
+    assert rec is not None
+    m = rec["metrics"]
+    metrics = {x.label: x.value for x in at.metric}
+    assert metrics["AUC"] == f"{m['auc']:.3f}"
+    assert metrics["Top-decile lift"] == f"{m['lift_top_decile']:.2f}"
+    assert metrics["Fit score AUC"] == f"{m['baselines']['fit_score']['auc']:.3f}"
+    assert metrics["Intent alone AUC"] == f"{m['baselines']['intent_only']['auc']:.3f}"
+    assert metrics["Ceiling AUC"] == f"{m['ceiling_auc']:.3f}"
+    assert metrics["Accounts"] == "600"
+    charts = at.get("plotly_chart")
+    specs = [json.loads(c.proto.spec) for c in charts]
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert any("Calibration" in t for t in titles) and any("Permutation importance" in t for t in titles)
+    frames = [d.value for d in at.dataframe]
+    excluded = next(f for f in frames if "reason" in f.columns)
+    assert excluded["name"].str.contains("account_type").any()
+
+
+def test_retrain_then_roll_back(app_store: Path) -> None:
+    at = page("model")
+    with store.read(app_store) as con:
+        first = q.active_version(con)
+    at.button(key="md_retrain").click().run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        second = q.active_version(con)
+    assert second is not None and first is not None and second > first
+    assert any(f"version {second}" in str(s.value) for s in at.success)
+    assert at.selectbox(key="md_version").options == [str(first)]
+    at.selectbox(key="md_version").set_value(first)
+    at.button(key="md_activate").click().run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        assert q.active_version(con) == first
+
+
+def test_a_rep_sees_the_card_but_cannot_retrain(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import auth
+
+    monkeypatch.setattr(auth, "current", lambda: Scope(role="rep", rep_id="R001", user="ava@example.com"))
+    at = page("model")
+    assert errors(at) == []
+    assert "AUC" in {m.label for m in at.metric}
+    assert not [b for b in at.button if b.key in ("md_retrain", "md_activate", "md_save_potential")]

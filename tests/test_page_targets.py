@@ -1,0 +1,85 @@
+"""AppTest of the Targets page on the small demo store (scored at build)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner import store, targets
+from planner.errors import BadInput, Forbidden
+from planner.scope import Scope
+from planner.store import plans as plans_q
+from tests.apptest import errors, page
+
+
+def test_targets_page_shows_ranked_accounts(app_store: Path) -> None:
+    at = page("targets")
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        expected = targets.targets(con)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Matching accounts"] == "600" == f"{expected['matches']:,}"
+    table = at.dataframe(key="tg_table").value
+    assert len(table) == 500  # top 500 of 600 by default
+    assert table["rank"].tolist() == list(range(1, 501))
+    assert table["account_id"].iloc[0] == expected["rows"]["account_id"].iloc[0]
+    assert at.button(key="tg_add").disabled  # no territory chosen, nothing selected
+
+
+def test_targets_filters_live_in_the_url(app_store: Path) -> None:
+    at = page("targets")
+    at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
+    at.multiselect(key="tg_industry").set_value(["Software"]).run()
+    at.number_input(key="tg_minp").set_value(0.3).run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        expected = targets.targets(con, rep_id="R001", industries=("Software",), min_propensity=0.3)
+    table = at.dataframe(key="tg_table").value
+    assert len(table) == expected["matches"] > 0
+    assert set(table["industry"]) == {"Software"} and (table["propensity"] >= 0.3).all()
+    assert at.query_params["ind"] in ("Software", ["Software"])
+    assert at.query_params["minp"] in ("0.3", ["0.3"])
+
+
+def test_selected_rows_go_to_the_reps_plan(app_store: Path) -> None:
+    at = page("targets")
+    at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
+    table = at.dataframe(key="tg_table").value
+    at.session_state["tg_table"] = {"selection": {"rows": [0, 2], "columns": [], "cells": []}}
+    at.run()
+    button = at.button(key="tg_add")
+    assert not button.disabled and button.label.startswith("Add 2 selected to")
+    button.click().run()
+    assert errors(at) == []
+    assert any("Added 2 accounts" in str(s.value) for s in at.success)
+    with store.read(app_store) as con:
+        plan_id = plans_q.current_plan_id(con, "R001", create=False)
+        assert plan_id is not None
+        saved = plans_q.plan_targets(con, plan_id)
+    assert saved["account_id"].tolist() == [table["account_id"].iloc[0], table["account_id"].iloc[2]]
+    assert saved["position"].tolist() == [1, 2] and set(saved["status"]) == {"planned"}
+    assert saved["rationale"].iloc[0] == table["reasons"].iloc[0]
+
+
+def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        mine = targets.targets(con, rep_id="R001")["rows"]["account_id"].head(2).tolist()
+        other = targets.targets(con, rep_id="R002")["rows"]["account_id"].head(1).tolist()
+    with pytest.raises(Forbidden, match="your own plan"):
+        targets.add_to_plan(small_store, Scope(role="rep", rep_id="R002"), "R001", mine)
+    with pytest.raises(BadInput, match="not in R001's territory"):
+        targets.add_to_plan(small_store, Scope(), "R001", other)
+    with pytest.raises(BadInput, match="select at least one"):
+        targets.add_to_plan(small_store, Scope(), "R001", [])
+    first = targets.add_to_plan(small_store, Scope(), "R001", mine)
+    again = targets.add_to_plan(small_store, Scope(), "R001", mine)
+    assert first["added"] == 2 and again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2}
+
+
+def test_targets_rejects_bad_filters(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        with pytest.raises(BadInput, match="size band 'huge'"):
+            targets.targets(con, size="huge")
+        with pytest.raises(BadInput, match="minimum propensity 2"):
+            targets.targets(con, min_propensity=2)

@@ -1,0 +1,268 @@
+"""Propensity: point-in-time features, leakage guard, the estimator contract, evaluation, versions, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from planner import cli, propensity, store
+from planner.errors import BadInput, NotEnoughData, NotFound
+from planner.scope import Scope
+from planner.store import scores as q
+
+# Four accounts: B is 11 km from A (same industry), C is beside A but Retail, D is 555 km north.
+ACCOUNTS = pd.DataFrame(
+    {
+        "account_id": ["A", "B", "C", "D"],
+        "industry": ["Software", "Software", "Retail", "Software"],
+        "lat": [40.0, 40.1, 40.0, 45.0],
+        "lon": [-74.0, -74.0, -74.0, -74.0],
+    }
+)
+DEALS = pd.DataFrame(
+    {
+        "deal_id": ["d1", "d2", "d3", "d4", "d5"],
+        "account_id": ["B", "C", "D", "A", "A"],
+        "is_closed": [True, True, True, True, True],
+        "is_won": [True, True, True, True, False],
+        "created_date": pd.to_datetime(["2026-01-01"] * 5),
+        "close_date": pd.to_datetime(["2026-03-01", "2026-03-01", "2026-03-01", "2026-02-01", "2026-03-15"]),
+    }
+)
+
+
+def _query(account: str, as_of: str, sim_ref: str) -> pd.DataFrame:
+    return pd.DataFrame({"account_id": [account], "as_of": [pd.Timestamp(as_of)], "sim_ref": [pd.Timestamp(sim_ref)]})
+
+
+def test_similar_wins_count_only_earlier_nearby_same_industry_others() -> None:
+    h = propensity.history_features(_query("A", "2026-04-10", "2026-04-01"), ACCOUNTS, DEALS)
+    # B counts (11 km, Software, won before); C is Retail, D is too far, A itself never counts.
+    assert h.loc[0, "similar_won"] == 1
+    assert h.loc[0, "nearest_won_km"] == pytest.approx(11.1, abs=0.2)
+
+
+def test_similar_wins_ignore_wins_on_or_after_the_reference_date() -> None:
+    h = propensity.history_features(_query("A", "2026-03-01", "2026-03-01"), ACCOUNTS, DEALS)
+    assert h.loc[0, "similar_won"] == 0  # B closed on the reference day: not yet known
+    # A's own win (2026-02-01) is not a "similar" account; so no nearest win at all.
+    assert np.isnan(h.loc[0, "nearest_won_km"])
+
+
+def test_similar_wins_forget_wins_older_than_the_window() -> None:
+    h = propensity.history_features(_query("A", "2026-10-01", "2026-10-01"), ACCOUNTS, DEALS)
+    assert h.loc[0, "similar_won"] == 0  # 2026-03-01 is more than 182 days before
+
+
+def test_prior_deals_count_strictly_before_as_of() -> None:
+    h = propensity.history_features(_query("A", "2026-03-15", "2026-03-01"), ACCOUNTS, DEALS)
+    assert (h.loc[0, "prior_wins"], h.loc[0, "prior_losses"]) == (1, 0)  # the loss closes that very day
+    h = propensity.history_features(_query("A", "2026-03-16", "2026-03-01"), ACCOUNTS, DEALS)
+    assert (h.loc[0, "prior_wins"], h.loc[0, "prior_losses"]) == (1, 1)
+
+
+def test_lift_and_evaluate_by_hand() -> None:
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+    p = np.array([0.9, 0.1, 0.2, 0.3, 0.1, 0.2, 0.1, 0.2, 0.3, 0.4])
+    # Top decile = 1 row (the 0.9, a win): win rate 1.0 / overall 0.2 = 5.
+    assert propensity.lift_top_decile(y, p) == pytest.approx(5.0)
+    out = propensity.evaluate(y, p)
+    # Wins score 0.9 and 0.4; 0.9 beats all 8 losses, 0.4 beats all 8: AUC 1.0.
+    assert out["auc"] == 1.0 and out["n"] == 10 and out["wins"] == 2
+    assert propensity.evaluate(np.zeros(5), np.arange(5))["auc"] is None
+
+
+def _toy(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "industry": rng.choice(["a", "b", "c"], n).astype(object),
+            "intent_score": rng.uniform(0, 100, n),
+            "employees": rng.integers(5, 5000, n).astype(float),
+        }
+    )
+    logit = -2 + 0.04 * X["intent_score"] + (X["industry"] == "a") * 1.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+def test_model_follows_the_sklearn_contract_and_is_deterministic() -> None:
+    X, y = _toy()
+    est = propensity.PropensityModel(categorical=("industry",), numeric=("intent_score", "employees"), random_state=3)
+    assert est.get_params()["random_state"] == 3
+    assert not hasattr(est, "classes_")  # __init__ only stores parameters
+    assert est.fit(X, y) is est
+    assert list(est.classes_) == [0, 1] and est.n_features_in_ == 3
+    p1 = est.predict_proba(X)[:, 1]
+    p2 = clone(est).fit(X, y).predict_proba(X)[:, 1]
+    assert np.allclose(p1, p2)
+    assert ((p1 > 0) & (p1 < 1)).all()
+    # Learned something: intent drives the toy outcome.
+    assert np.corrcoef(p1, X["intent_score"])[0, 1] > 0.5
+
+
+def test_model_rejects_bad_input() -> None:
+    X, y = _toy(60)
+    est = propensity.PropensityModel(categorical=("industry",), numeric=("intent_score",))
+    with pytest.raises(NotEnoughData, match="both won and lost"):
+        est.fit(X, np.zeros(len(X)))
+    with pytest.raises(BadInput, match="missing"):
+        propensity.PropensityModel(numeric=("nope",)).fit(X, y)
+    with pytest.raises(BadInput, match="rows"):
+        est.fit(X, y[:10])
+
+
+def test_fit_score_is_transparent() -> None:
+    X = pd.DataFrame({"industry": ["a"] * 10 + ["b"] * 10, "employees": [100.0] * 20, "annual_revenue": [1e7] * 20})
+    y = np.array([1] * 8 + [0] * 2 + [1] * 2 + [0] * 8)
+    fit = propensity.FitScore(prior_strength=0).fit(X, y)
+    assert fit.industry_rates_ == {"a": 0.8, "b": 0.2}
+    s = fit.fit_score(X)
+    # Industry a: 50 points (best rate); b: 50 x 0.2/0.8 = 12.5; both sizes are inside the band: +25 +25.
+    assert s[0] == pytest.approx(100.0) and s[-1] == pytest.approx(62.5)
+
+
+def test_leakage_guard_excludes_outcome_fields_and_says_why() -> None:
+    accounts = pd.DataFrame({"account_id": ["A", "B"], "industry": ["x", "y"], "employees": [1, 2],
+                             "annual_revenue": [None, None]})  # fmt: skip
+    defs = pd.DataFrame(
+        {
+            "attr": ["deal_stage", "ChurnFlag", "tech_stack", "founded", "seats", "notes"],
+            "label": ["Deal Stage", "Churn flag", "Tech stack", "Founded", "Seats", "Notes"],
+            "dtype": ["text", "boolean", "text", "date", "number", "text"],
+            "n_values": [2, 2, 2, 2, 2, 2],
+            "n_text": [2, 2, 3, 0, 0, 500],
+        }
+    )
+    spec = propensity.plan_features(accounts, defs)
+    why = {e["field"]: e["reason"] for e in spec.excluded}
+    assert "outcome" in why["attr:deal_stage"] and "outcome" in why["attr:ChurnFlag"]
+    assert "date" in why["attr:founded"] and "free text" in why["attr:notes"]
+    assert why["annual_revenue"] == "no values in this store"
+    assert "attr:tech_stack" in spec.categorical and "attr:seats" in spec.numeric
+    for banned in ("account_type", "owner_rep_id", "stage", "amount", "close_date", "account_id"):
+        assert banned not in spec.columns
+
+
+def test_guard_drops_an_attribute_that_is_the_answer() -> None:
+    X, y = _toy(200)
+    X["attr:renewed"] = y.astype(float)  # perfectly separates wins from losses
+    spec = propensity.FeatureSpec(categorical=["industry"], numeric=["intent_score", "attr:renewed"])
+    propensity.guard_leaks(X, y, spec)
+    assert "attr:renewed" not in spec.columns
+    assert "AUC 1.00" in spec.excluded[0]["reason"]
+
+
+def test_demo_store_is_scored_at_build(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        version = q.active_version(con)
+        df = q.active_scores(con)
+        rec = q.model_record(con)
+    assert version is not None and rec is not None and rec["kind"] == "model"
+    assert list(df.columns) == q.ACTIVE_COLUMNS
+    assert len(df) == 600 and sorted(df["rank"]) == list(range(1, 601))
+    assert df["expected_value"].iloc[0] == pytest.approx(df["expected_value"].max())
+    assert np.allclose(df["expected_value"], df["propensity"] * df["potential"])
+    assert df["reasons"].str.len().gt(0).all()
+    assert df["reasons"].str.count("; ").le(2).all()
+    m = rec["metrics"]
+    assert set(m["baselines"]) == {"fit_score", "intent_only"}
+    assert 0.5 < m["auc"] <= 1 and m["ceiling_auc"] is not None
+    assert m["n_train"] + m["n_test"] == m["data"]["closed_deals"]
+    assert m["data"]["split_date"] > m["data"]["first_close"]
+    used = {f["field"] for f in rec["features"]["used"]}
+    assert {"similar_won", "intent_score", "industry"} <= used and "account_type" not in used
+
+
+def test_active_scores_respect_scope(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        mine = q.active_scores(con, Scope(role="rep", rep_id="R002"))
+        narrowed = q.active_scores(con, rep_id="R002")
+        with pytest.raises(Exception, match="own territory"):
+            q.active_scores(con, Scope(role="rep", rep_id="R002"), rep_id="R001")
+    assert len(mine) == len(narrowed) > 0 and set(mine["owner_rep_id"]) == {"R002"}
+
+
+def test_fallback_to_fit_score_with_little_history(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute("DELETE FROM deals WHERE deal_id NOT IN (SELECT deal_id FROM deals ORDER BY deal_id LIMIT 30)")
+        out = propensity.train_and_score(con)
+    assert out["kind"] == "fit_score" and out["auc"] is None
+    assert "fit score" in out["message"] and "at least 50" in out["message"]
+    with store.read(small_store) as con:
+        df = q.active_scores(con)
+    assert len(df) == 600 and df["propensity"].between(0, 1).all() and df["reasons"].str.len().gt(0).all()
+
+
+def test_custom_attributes_are_used_and_leaky_ones_dropped(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute(
+            """INSERT INTO attribute_defs VALUES ('it_budget', 'IT budget', 'number', 'test', NULL),
+               ('uses_cloud', 'Uses cloud', 'boolean', 'test', NULL), ('tier', 'Tier', 'text', 'test', NULL),
+               ('became_client', 'Became client', 'boolean', 'test', NULL)"""
+        )
+        con.execute(
+            """INSERT INTO account_attributes
+               SELECT account_id, 'it_budget', employees * 100.0, NULL FROM accounts UNION ALL
+               SELECT account_id, 'uses_cloud', NULL, CASE WHEN intent_score > 50 THEN 'yes' ELSE 'no' END
+                 FROM accounts UNION ALL
+               SELECT account_id, 'tier', NULL, CASE WHEN employees > 500 THEN 'A' ELSE 'B' END FROM accounts
+               UNION ALL
+               SELECT a.account_id, 'became_client', CASE WHEN bool_or(d.is_won) THEN 1 ELSE 0 END, NULL
+                 FROM accounts a LEFT JOIN deals d USING (account_id) GROUP BY a.account_id"""
+        )
+        propensity.train_and_score(con)
+    with store.read(small_store) as con:
+        rec = q.model_record(con)
+    assert rec is not None
+    used = {f["field"] for f in rec["features"]["used"]}
+    assert {"attr:it_budget", "attr:uses_cloud", "attr:tier"} <= used
+    excluded = {e["field"]: e["reason"] for e in rec["features"]["excluded"]}
+    assert "attr:became_client" in excluded
+
+
+def test_versions_activate_and_roll_back(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        first = q.active_version(con)
+    assert first is not None
+    with store.write(small_store) as con:
+        second = propensity.train_and_score(con, created_by="test")["model_version"]
+    with store.read(small_store) as con:
+        assert q.active_version(con) == second > first
+        assert q.previous_version(con) == first
+        hist = q.model_history(con)
+    assert hist["model_version"].tolist()[:2] == [second, first] and hist["active"].tolist()[:2] == [True, False]
+    with store.write(small_store) as con:
+        propensity.activate_version(con, first)
+        with pytest.raises(NotFound, match="version 999"):
+            propensity.activate_version(con, 999)
+    with store.read(small_store) as con:
+        assert q.active_version(con) == first
+        assert len(q.active_scores(con)) == 600
+
+
+def test_train_and_score_cli(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--db", str(small_store), "train", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"model_version", "n_train", "auc", "lift_top_decile", "baselines"} <= set(out)
+    assert set(out["baselines"]) == {"fit_score", "intent_only"} and out["n_train"] > 0
+    target = tmp_path / "scores.csv"
+    assert cli.main(["--db", str(small_store), "score", "--out", str(target)]) == 0
+    df = pd.read_csv(target, encoding="utf-8-sig")
+    assert list(df.columns) == ["account_id", "propensity", "potential", "expected_value", "rank", "reasons"]
+    assert len(df) == 600 and df["rank"].tolist() == list(range(1, 601))
+
+
+def test_scores_are_point_in_time_as_of_the_store_date(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        inputs = propensity.load_inputs(con)
+    assert inputs.as_of == date(2026, 11, 1)
+    # No deal is closed after the as-of date, so scoring sees the same history training would.
+    closed = inputs.deals[inputs.deals["is_closed"]]
+    assert pd.to_datetime(closed["close_date"]).max() <= pd.Timestamp(inputs.as_of)
