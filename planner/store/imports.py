@@ -87,7 +87,11 @@ CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
 CREATE OR REPLACE TEMP MACRO tp_year(t) AS CASE WHEN length(t) = 2
     THEN CASE WHEN t::INT < 70 THEN 2000 + t::INT ELSE 1900 + t::INT END ELSE t::INT END;
 CREATE OR REPLACE TEMP MACRO tp_mkdate(y, m, d) AS CASE WHEN y >= 1 AND y <= 9999 THEN try(make_date(y, m, d)) END;
-CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE WHEN tp_blank(v) THEN NULL ELSE
+CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE
+    WHEN NOT day_first AND regexp_full_match(v, '\\d{{1,2}}/\\d{{1,2}}/[1-9]\\d{{3}}')
+        THEN try_strptime(v, '%m/%d/%Y')::DATE
+    WHEN regexp_full_match(v, '[1-9]\\d{{3}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST(v AS DATE)
+    WHEN tp_blank(v) THEN NULL ELSE
     list_transform([trim(v, {_WS})], lambda s: CASE
         WHEN regexp_full_match(s, {_re(_ISO)}) THEN list_transform(
             [regexp_extract(s, {_re("^" + _ISO + "$")}, ['y', 'm', 'd', 't'])],
@@ -258,7 +262,8 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
         )
     if dtype == "employees":
         return (
-            f"CASE WHEN regexp_full_match({c}, '\\d+') THEN {c}::DOUBLE ELSE "
+            f"CASE WHEN regexp_full_match({c}, '\\d+') THEN {c}::DOUBLE "
+            f"WHEN regexp_full_match({c}, '\\d{{1,3}}(,\\d{{3}})+') THEN replace({c}, ',', '')::DOUBLE ELSE "
             f"list_transform([replace(trim({c}), ' ', '')], lambda s: round(CASE "
             f"WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) "
             f"AND regexp_full_match(s, '([\\d,.]+)(-|to|–)([\\d,.]+)') THEN list_transform("
@@ -281,8 +286,8 @@ ALIASES = {"lat": "file_lat", "lon": "file_lon", "is_closed": "closed_flag", "is
 CHECKED_TYPES = ("number", "employees", "fraction", "bool", "date", "coord")
 
 
-def _create_parsed(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str]], typed: dict[str, str],
-                   attrs: Sequence[str] = ()) -> None:  # fmt: skip
+def _create_parsed(con: duckdb.DuckDBPyConnection | None, items: list[tuple[str, str]], typed: dict[str, str],
+                   attrs: Sequence[str] = ()) -> str:  # fmt: skip
     """Create _parsed from _raw: `items` are (expression, alias); `typed` maps an alias to its raw column,
     so that a flag __bad_<alias> marks cells that held text but could not be read; `attrs` are carried."""
     inner = ["__row AS _row"] + [f"{expr} AS {q(alias)}" for expr, alias in items]
@@ -292,9 +297,10 @@ def _create_parsed(con: duckdb.DuckDBPyConnection, items: list[tuple[str, str]],
     outer += [f"CASE WHEN {q(a)} IS NULL THEN NOT tp_blank({q('__raw_' + a)}) ELSE false END AS {q('__bad_' + a)}"
               for a in typed]  # fmt: skip
     outer += [q(f"__attr_{i}") for i in range(len(attrs))]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _raw)"
-    )
+    sql = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _raw)"
+    if con is not None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {sql}")
+    return sql
 
 
 def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
@@ -304,7 +310,7 @@ def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, s
     if not typed:
         return []
     parts = [f"count_if({q('__bad_' + a)}), min(CASE WHEN {q('__bad_' + a)} THEN _row END)" for a in typed]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM _parsed").fetchone() or ()
+    row = con.execute(f"SELECT {', '.join(parts)} FROM _p").fetchone() or ()
     out = []
     for i, (column, dtype) in enumerate(typed.values()):
         n, first = row[2 * i], row[2 * i + 1]
@@ -465,9 +471,9 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
     finally:
         con.unregister("_fix_src")
     con.execute(
-        f"""UPDATE accounts AS a SET city = coalesce(g.city, a.city), state = coalesce(g.state, a.state),
-                   postal_code = g.postal_code, county = coalesce(g.county, a.county), lat = g.lat, lon = g.lon,
-                   geo_method = g.method, updated_at = ?
+        f"""UPDATE accounts AS a SET city = coalesce(g.geo_city, a.city), state = coalesce(g.geo_state, a.state),
+                   postal_code = g.postal_code, county = coalesce(g.zip_county, a.county), lat = g.lat, lon = g.lon,
+                   geo_method = g.geo_method, updated_at = ?
             FROM ({_geo_select("_fix", "f", "NULL", "NULL", "NULL")}) g
             WHERE a.account_id = g.account_id""",
         [now()],
@@ -477,24 +483,34 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
     )
 
 
-def _geo_select(table: str, alias: str, lat: str, lon: str, country: str) -> str:
-    """Geocode rows of `table` (columns account_id, city, state, postal_code): file > zip > city > zip3."""
-    a = alias
-    return f"""
-        SELECT {a}.account_id, coalesce({a}.city, z.city) AS city, coalesce({a}.state, z.state) AS state,
-               {a}.postal_code, z.county AS county,
-               CASE WHEN {lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)
-                    THEN {lat} WHEN us THEN coalesce(z.lat, c.lat, z3.lat) END AS lat,
-               CASE WHEN {lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)
-                    THEN {lon} WHEN us THEN coalesce(z.lon, c.lon, z3.lon) END AS lon,
-               CASE WHEN {lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)
-                    THEN 'file' WHEN us AND z.lat IS NOT NULL THEN 'zip' WHEN us AND c.lat IS NOT NULL THEN 'city'
-                    WHEN us AND z3.lat IS NOT NULL THEN 'zip3' ELSE 'none' END AS method
-        FROM (SELECT *, coalesce(upper(trim({country})) IN {US_COUNTRIES}, true) AS us FROM {table}) {a}
-        LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
+def _geo_cols(a: str, lat: str, lon: str) -> str:
+    """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): file > zip > city > zip3."""
+    ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
+    return f"""coalesce({a}.city, z.city) AS geo_city, coalesce({a}.state, z.state) AS geo_state,
+               z.county AS zip_county,
+               CASE WHEN {ok} THEN {lat} WHEN {a}.us THEN coalesce(z.lat, c.lat, z3.lat) END AS lat,
+               CASE WHEN {ok} THEN {lon} WHEN {a}.us THEN coalesce(z.lon, c.lon, z3.lon) END AS lon,
+               CASE WHEN {ok} THEN 'file' WHEN {a}.us AND z.lat IS NOT NULL THEN 'zip'
+                    WHEN {a}.us AND c.lat IS NOT NULL THEN 'city' WHEN {a}.us AND z3.lat IS NOT NULL THEN 'zip3'
+                    ELSE 'none' END AS geo_method"""
+
+
+def _geo_joins(a: str) -> str:
+    return f"""LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
         LEFT JOIN geo_city c ON c.city_key = upper({a}.city) || '|' || {a}.state
-        LEFT JOIN _tp_zip3 z3 ON z3.zip3 = left({a}.postal_code, 3) AND regexp_full_match({a}.postal_code, '\\d{{5}}')
-    """
+        LEFT JOIN _tp_zip3 z3 ON z3.zip3 = left({a}.postal_code, 3) AND regexp_full_match({a}.postal_code, '\\d{{5}}')"""
+
+
+def _with_us(table: str, country: str) -> str:
+    return f"(SELECT *, coalesce(upper(trim({country})) IN {US_COUNTRIES}, true) AS us FROM {table})"
+
+
+def _geo_select(table: str, alias: str, lat: str, lon: str, country: str) -> str:
+    """Geocode rows of `table` (with city, state, postal_code): the geocoder's columns next to the row's."""
+    a = alias
+    return f"""SELECT {a}.*, {_geo_cols(a, lat, lon)}
+        FROM {_with_us(table, country)} {a}
+        {_geo_joins(a)}"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,25 +602,21 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
         (f"coalesce({e('postal_code')}, {zip_raw})", "postal_code"), (e("county"), "county"), (e("country"), "country"),
         (e("lat"), "file_lat"), (e("lon"), "file_lon"), (e("owner"), "owner"), (e("owner_email"), "owner_email"),
     ]  # fmt: skip
-    _create_parsed(con, items, typed, attr_columns)
+    parsed = _create_parsed(None, items, typed, attr_columns)
+    dup = "'duplicate ' || " + lit(id_label) + " || ' ''' || p.account_id || ''' (first on row ' || d.first_row || ')'"
+    # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.*, g.lat, g.lon, g.method AS geo_method, coalesce(p.county, g.county) AS geo_county,
-                   g.city AS geo_city, g.state AS geo_state,
+            SELECT p.*, {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
                    CASE WHEN p.account_id IS NULL THEN {lit(id_label + " is empty")}
-                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
-                            THEN 'duplicate ' || {
-            lit(id_label)
-        } || ' ''' || p.account_id || ''' (first on row ' || d.first_row || ')'
+                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row THEN {dup}
                         WHEN p.name IS NULL AND a.account_id IS NULL THEN {lit(name_label + " is empty")}
                    END AS _reject,
                    a.account_id IS NOT NULL AS _exists
-            FROM _parsed p
+            FROM {_with_us("(" + parsed + ")", "country")} p
             LEFT JOIN _dups d ON d.id = p.account_id
             LEFT JOIN accounts a ON a.account_id = p.account_id
-            LEFT JOIN ({
-            _geo_select("_parsed", "x", "x.file_lat", "x.file_lon", "country").replace("x.account_id,", "x._row,", 1)
-        }) g ON g._row = p._row"""
+            {_geo_joins("p")}"""
     )
 
 
@@ -885,7 +897,7 @@ def build_reps(
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.*, g.lat, g.lon, g.city AS geo_city, g.state AS geo_state, g.method AS geo_method,
+            SELECT p.*, g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
                    coalesce(r1.rep_id, r2.rep_id, r3.rep_id) AS rep_id,
                    CASE WHEN p.name IS NULL AND p.email IS NULL THEN 'name and email are empty'
                         WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
@@ -900,9 +912,7 @@ def build_reps(
                    ON r2.email = p.email
             LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS rep_id FROM reps GROUP BY 1) r3
                    ON r3.name = lower(p.name)
-            LEFT JOIN ({
-            _geo_select("_parsed", "x", "x.file_lat", "x.file_lon", "NULL").replace("x.account_id,", "x._row,", 1)
-        }) g ON g._row = p._row"""
+            LEFT JOIN ({_geo_select("_parsed", "x", "x.file_lat", "x.file_lon", "NULL")}) g ON g._row = p._row"""
     )
     con.execute("ALTER TABLE _p ADD COLUMN _exists BOOLEAN")
     con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
