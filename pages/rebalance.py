@@ -357,6 +357,7 @@ if st.session_state.get("rb_curve"):
     fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
     st.caption(
-        "Fewer reps: the smallest books leave first. More reps: each hire is based where the most potential "
-        "lies beyond reach of every home. Coverage is the share of potential within reach of its owner's home."
+        "Each team size redraws the territories freely (locks, customers and open deals as set above). Fewer reps: "
+        "the smallest books leave first. More reps: each hire is based on the far side of the territory whose "
+        "potential lies farthest from home. Coverage is the share of potential within reach of its owner's home."
     )

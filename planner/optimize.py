@@ -1001,7 +1001,8 @@ def rebalance(
     # the bounds say is reachable.
     for _ in range(3):
         x = np.asarray(lp.h.getSolution().col_value)
-        if float(x[lp.z_col]) <= 1e-6 or lb > 1 + opts.tolerance or opts.max_moved is not None:
+        budgeted = opts.max_moved is not None and opts.max_moved < 1.0
+        if float(x[lp.z_col]) <= 1e-6 or lb > 1 + opts.tolerance or budgeted:
             break
         if lp.n_pairs > MAX_LP_PAIRS:
             widened = "limited"
@@ -1150,7 +1151,7 @@ def greedy_rebalance(accounts: pd.DataFrame, reps: pd.DataFrame, options: Option
 
 def team_of(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, k: int) -> Options:
     """Options for a team of k reps: today's scenario team minus the reps with the smallest books, or
-    plus hires placed one by one where the most potential lies beyond reach of every home."""
+    plus hires placed one by one on the far side of the territory with the most potential x distance."""
     if k < 1:
         raise BadInput(f"a team needs at least 1 rep, not {k}")
     base = _scenario_reps(reps, options)
@@ -1164,7 +1165,6 @@ def team_of(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, k: int
             raise BadInput(f"cannot shrink the team to {k}: drop some of the added reps instead")
         remove += list(kept.sort_values(["load", "rep_id"])["rep_id"].head(k0 - k))
     elif k > k0:
-        reach = float(settings.get("reachable_km"))
         lat = pd.to_numeric(accounts["lat"], errors="coerce")
         lon = pd.to_numeric(accounts["lon"], errors="coerce")
         ok = (lat.notna() & lon.notna()).to_numpy()
@@ -1172,10 +1172,14 @@ def team_of(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, k: int
         pot = pd.to_numeric(accounts["potential"], errors="coerce").fillna(0).to_numpy(float)[ok]
         homes = _xyz(base["home_lat"].to_numpy(), base["home_lon"].to_numpy())
         for i in range(k - k0):
-            d, _ = _nearest(axyz, homes, 1)
-            far = pot * (d[:, 0] > reach)
-            # Hire where the most potential lies beyond reach (else where potential is farthest away).
-            w = far if far.sum() > 0 else pot * d[:, 0]
+            d, near = _nearest(axyz, homes, 1)
+            # The home whose accounts carry the most potential x distance gets help: the hire is based
+            # at the potential-weighted centre of that territory's far side.
+            cost = pot * d[:, 0]
+            worst = int(np.argmax(_bincount(near[:, 0], weights=cost, minlength=len(homes))))
+            mine = near[:, 0] == worst
+            far = mine & (d[:, 0] >= np.average(d[mine, 0], weights=pot[mine] + 1e-12))
+            w = np.where(far, pot + 1e-12, 0.0)
             centre = (axyz * w[:, None]).sum(axis=0)
             centre /= max(float(np.linalg.norm(centre)), 1e-12)
             j = int(np.argmin(np.linalg.norm(axyz - centre, axis=1)))
@@ -1191,13 +1195,16 @@ def team_of(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, k: int
 def capacity_curve(
     accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, team_sizes: list[int], progress: Progress = _noop
 ) -> pd.DataFrame:
-    """Imbalance, coverage and travel against the number of reps (see team_of for who joins or leaves)."""
+    """Imbalance, coverage and travel against the number of reps (see team_of for who joins or leaves),
+    with territories redrawn freely for each team size (locks, customers and open deals as in options)."""
     k0 = len(_scenario_reps(reps, options))
     sizes = sorted({int(t) for t in team_sizes if int(t) >= 1})
     rows = []
     for step, k in enumerate(sizes):
         progress(step / max(len(sizes), 1), f"Team of {k} reps")
-        res = rebalance(accounts, reps, team_of(accounts, reps, options, k))
+        # Each point redraws the territories freely (any share may move): what a team of k can reach.
+        free = Options(**{**team_of(accounts, reps, options, k).__dict__, "max_moved": 1.0})
+        res = rebalance(accounts, reps, free)
         s = res.summary
         rows.append(
             {"reps": k, "max_mean": s["max_mean_after"], "cv": s["after"]["cv"], "coverage": s["coverage_after"],
