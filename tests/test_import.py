@@ -296,3 +296,15 @@ def test_cli_text_output(small_store: Path, tmp_path: Path, capsys: pytest.Captu
     assert cli.main(["--db", str(copy), "import", str(s("users_reps.csv"))]) == 0
     out = capsys.readouterr().out
     assert "the demo world was removed" in out and "users_reps.csv: reps from generic: 3 rows read, 3 inserted" in out
+
+
+def test_salesforce_18_character_ids_find_15_character_accounts(empty_store: Path, tmp_path: Path) -> None:
+    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")])
+    opp = tmp_path / "opps.csv"
+    opp.write_text(
+        "Id,Name,AccountId,StageName,Amount,CloseDate\n"
+        "0065g00000Zz001AAA,Renewal,0015g00000AbCdEAAA,Closed Won,100,2026-01-05\n"
+    )
+    rep = ingest.import_files(empty_store, [opp]).files[0]
+    assert (rep.inserted, rep.rejected) == (1, 0)
+    assert table(empty_store, "SELECT account_id, is_won FROM deals") == [("0015g00000AbCdE", True)]

@@ -498,7 +498,8 @@ def _geo_cols(a: str, lat: str, lon: str) -> str:
 def _geo_joins(a: str) -> str:
     return f"""LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
         LEFT JOIN geo_city c ON c.city_key = upper({a}.city) || '|' || {a}.state
-        LEFT JOIN _tp_zip3 z3 ON z3.zip3 = left({a}.postal_code, 3) AND regexp_full_match({a}.postal_code, '\\d{{5}}')"""
+        LEFT JOIN _tp_zip3 z3
+               ON z3.zip3 = left({a}.postal_code, 3) AND regexp_full_match({a}.postal_code, '\\d{{5}}')"""
 
 
 def _with_us(table: str, country: str) -> str:
@@ -792,6 +793,17 @@ def build_deals(
         (e("owner"), "owner"), (e("owner_email"), "owner_email"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
+    # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _aref AS
+           SELECT r.ref, coalesce(a1.account_id, a2.account_id, a3.id) AS account_id
+           FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL) r
+           LEFT JOIN accounts a1 ON a1.account_id = r.ref
+           LEFT JOIN accounts a2 ON regexp_full_match(r.ref, '[0-9A-Za-z]{18}') AND a2.account_id = left(r.ref, 15)
+           LEFT JOIN (SELECT left(account_id, 15) AS k, min(account_id) AS id FROM accounts
+                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
+                  ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
+    )
     won = "regexp_matches(lower(p.stage), '(closed\\s*won|closedwon|^won$|^won\\b)')"
     lost = "regexp_matches(lower(p.stage), '(closed\\s*lost|closedlost|^lost$|^lost\\b|^closed)')"
     con.execute(
@@ -820,7 +832,7 @@ def build_deals(
                    x.deal_id IS NOT NULL AS _exists
             FROM _parsed p
             LEFT JOIN _dups d ON d.id = p.deal_id
-            LEFT JOIN accounts a ON a.account_id = p.account_ref
+            LEFT JOIN _aref a ON a.ref = p.account_ref
             LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = lower(p.account_name)
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
@@ -974,5 +986,5 @@ def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_raw", "_parsed", "_p", "_dups", "_names", "_owner_map", "_newids"):
+    for t in ("_raw", "_parsed", "_p", "_dups", "_names", "_owner_map", "_newids", "_aref"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
