@@ -269,7 +269,11 @@ else:
         saved[["scenario_id", "name", "status", "metric", "max_mean_before", "max_mean_after", "moved_accounts",
                "moved_share", "travel_km_after", "created_by", "created_at", "committed_by", "committed_at"]],
         hide_index=True, width="stretch", key="rb_scenarios",
-        column_config={"moved_share": st.column_config.NumberColumn("Moved share", format="percent"),
+        column_config={"scenario_id": st.column_config.NumberColumn("#", format="%d"), "name": "Name",
+                       "status": "Status", "metric": "Metric", "created_by": "By", "created_at": "Saved",
+                       "committed_by": "Committed by", "committed_at": "Committed",
+                       "moved_accounts": st.column_config.NumberColumn("Moved accounts", format="%d"),
+                       "moved_share": st.column_config.NumberColumn("Moved share", format="percent"),
                        "max_mean_before": st.column_config.NumberColumn("Max/mean before", format="%.2f"),
                        "max_mean_after": st.column_config.NumberColumn("Max/mean after", format="%.2f"),
                        "travel_km_after": st.column_config.NumberColumn("Travel km", format="%.0f")},
@@ -354,6 +358,7 @@ if st.session_state.get("rb_curve"):
     for col in (1, 2, 3):
         fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=1, col=col)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_yaxes(range=[0.98, max(1.1, float(curve["max_mean"].max()) * 1.03)], row=1, col=1)
     fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
     st.caption(
