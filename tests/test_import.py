@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner import cli, ingest, store
 from planner.errors import ImportFileError
@@ -308,3 +311,26 @@ def test_salesforce_18_character_ids_find_15_character_accounts(empty_store: Pat
     rep = ingest.import_files(empty_store, [opp]).files[0]
     assert (rep.inserted, rep.rejected) == (1, 0)
     assert table(empty_store, "SELECT account_id, is_won FROM deals") == [("0015g00000AbCdE", True)]
+
+
+CELL = st.text(alphabet='ab,;"\n\r\t 0123456789$.-é', max_size=8)
+
+
+@settings(
+    max_examples=int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(rows=st.lists(st.lists(CELL, min_size=1, max_size=5), min_size=0, max_size=6), header=st.booleans())
+def test_fuzzed_files_never_crash(empty_store: Path, tmp_path: Path, rows: list[list[str]], header: bool) -> None:
+    text = ("Account ID,Account Name,Billing Zip/Postal Code,Employees\n" if header else "") + "\n".join(
+        ",".join(r) for r in rows
+    )
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(text.encode("utf-8"))
+    try:
+        report = ingest.import_files(empty_store, [path], "accounts")
+    except ImportFileError:
+        return
+    for f in report.files:
+        assert f.rows_read == f.inserted + f.updated + f.rejected

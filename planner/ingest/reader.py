@@ -18,6 +18,7 @@ from planner.errors import ImportFileError
 
 SAMPLE_BYTES = 256 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
+csv.field_size_limit(MAX_LINE_BYTES)
 DELIMITERS = (",", ";", "\t", "|")
 ROW_COLUMN = "__row"
 
@@ -191,7 +192,10 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
     columns = dedupe_columns(rows[h])
     sample = [r + [""] * (len(columns) - len(r)) for r in rows[h + 1 : h + 201]]
     # The header's position counted in records of the real file (blank lines before it are skipped).
-    raw_rows = list(csv.reader(io.StringIO("\n".join(complete)), delimiter=delim))
+    try:
+        raw_rows = list(csv.reader(io.StringIO("\n".join(complete)), delimiter=delim))
+    except csv.Error as exc:
+        raise ImportFileError(f"{display} is not a readable CSV table ({exc}); export it again as CSV") from None
     skip, seen = 0, -1
     for i, r in enumerate(raw_rows):
         if any(x.strip() for x in r):

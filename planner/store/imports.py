@@ -204,8 +204,8 @@ def number_style(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
         parts.append(f"count_if(regexp_matches({e}, {lit(parse.COMMA_EVIDENCE)}))")
         parts.append(f"count_if(regexp_matches({e}, {lit(parse.DOT_EVIDENCE)}))")
     row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 10000)").fetchone() or ()
-    comma = sum(row[0::2])
-    dot = sum(row[1::2])
+    comma = sum(v or 0 for v in row[0::2])
+    dot = sum(v or 0 for v in row[1::2])
     return comma > dot
 
 
@@ -231,7 +231,8 @@ def date_order(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
         0,
         0,
     )
-    return bool(row[0] > row[1] or (row[2] and row[1] == 0))
+    first_n, second_n, dotted_n = (v or 0 for v in row)
+    return bool(first_n > second_n or (dotted_n and second_n == 0))
 
 
 def raw_preview(con: duckdb.DuckDBPyConnection, n: int) -> pd.DataFrame:
