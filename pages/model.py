@@ -118,7 +118,8 @@ with left:
             title="Calibration: predicted vs observed win rate (test deals, 10 bins)",
             xaxis={"title": "Predicted probability", "range": [0, min(1, top)]},
             yaxis={"title": "Observed win rate", "range": [0, min(1, top)]},
-            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10}, legend={"orientation": "h"},
+            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10},
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="md_calibration")
     else:
@@ -149,9 +150,9 @@ dc[3].metric("Custom attributes", f"{d.get('custom_attributes', 0):,}", help="Ty
 st.caption(
     f"Closed deals from {d.get('first_close') or 'n/a'} to {d.get('last_close') or 'n/a'}; data as of "
     f"{d.get('as_of')}. Each training row is a closed deal with what was known when it was created: similar wins "
-    f"count only deals won within {feats.get('radius_km', 100):.0f} km in the {feats.get('window_days', 182)} days "
-    "before, and the account's own earlier deals only if they closed before. Account fields (size, intent, growth) "
-    "are today's values, as CRM exports carry no history of them."
+    f"are other accounts of the same industry won within {feats.get('radius_km', 100):.0f} km in the "
+    f"{feats.get('window_days', 182)} days before, and the account's own earlier deals count only if they closed "
+    "before. Account fields (size, intent, growth) are today's values, as CRM exports carry no history of them."
 )
 
 f1, f2 = st.columns(2)
@@ -201,6 +202,8 @@ if can_edit:
             retrain()
     with b:
         restorable = versions[versions["has_scores"] & ~versions["active"]]["model_version"].tolist()
+        if restorable and st.session_state.get("md_version") not in restorable:
+            st.session_state["md_version"] = restorable[0]  # a stale choice from before a retrain
         pick = st.selectbox("Roll back to version", restorable, key="md_version", disabled=not restorable,
                             placeholder="No other version to restore")  # fmt: skip
         if st.button("Activate this version", key="md_activate", disabled=not restorable,

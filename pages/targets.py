@@ -37,7 +37,7 @@ st.caption(
     f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue potential. "
     "Select rows to add them to the rep's plan."
 )
-cols = st.columns([3, 2, 2, 2, 1])
+cols = st.columns([3, 2, 2, 2, 1.4])
 industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],
                                placeholder="All industries")  # fmt: skip
 states = state.multiselect("State", options["states"], param="st", key="tg_state", container=cols[1],
@@ -76,8 +76,8 @@ if result["matches"] > len(rows):
     st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
 
 shown = rows[
-    ["rank", "name", "industry", "employees", "city", "state", "propensity", "potential", "expected_value",
-     "open_deals", "reasons", "account_id"]
+    ["rank", "name", "propensity", "expected_value", "reasons", "potential", "open_deals", "industry", "employees",
+     "city", "state", "account_id"]
 ].copy()  # fmt: skip
 event = st.dataframe(
     shown,
@@ -89,16 +89,16 @@ event = st.dataframe(
     selection_mode="multi-row",
     column_config={
         "rank": st.column_config.NumberColumn("Rank", format="%d", help="1 = highest expected value in the store."),
-        "name": "Account",
         "industry": "Industry",
         "employees": st.column_config.NumberColumn("Employees", format="localized"),
         "city": "City",
         "state": "State",
         "propensity": st.column_config.ProgressColumn("Propensity", format="percent", min_value=0.0, max_value=1.0),
-        "potential": st.column_config.NumberColumn("Potential", format="dollar"),
-        "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+        "potential": st.column_config.NumberColumn("Potential", format="$%.0f"),
+        "expected_value": st.column_config.NumberColumn("Expected value", format="$%.0f"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
         "reasons": st.column_config.TextColumn("Why (top 3 drivers)", width="large"),
+        "name": st.column_config.TextColumn("Account", width="medium"),
         "account_id": "Account ID",
     },
 )
@@ -107,7 +107,8 @@ chosen = shown.iloc[selected]["account_id"].tolist() if selected else []
 
 left, right = st.columns([2, 3])
 with left:
-    label = f"Add {len(chosen)} selected to {rep_name}'s plan" if rep_id else "Add selected to a rep's plan"
+    who = f"{rep_name}'s plan" if rep_id else "a rep's plan (choose a territory)"
+    label = f"Add {len(chosen)} selected to {who}" if chosen else f"Add selected accounts to {who}"
     clicked = st.button(
         label,
         key="tg_add",

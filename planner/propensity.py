@@ -68,10 +68,10 @@ BASE_FEATURES: dict[str, str] = {
     "website_visits": "Website visits, last 30 days",
 }
 HISTORY_FEATURES: dict[str, str] = {
-    "similar_won": f"Accounts of the same industry won within {RADIUS_KM:.0f} km in the 6 months before",
-    "nearest_won_km": "Distance to the nearest account of the same industry won in the 6 months before",
-    "prior_wins": "Deals this account won before",
-    "prior_losses": "Deals this account lost before",
+    "similar_won": "Similar wins nearby, 6 months",  # same industry, within RADIUS_KM, before the deal
+    "nearest_won_km": "Distance to nearest similar win",
+    "prior_wins": "Earlier deals won",
+    "prior_losses": "Earlier deals lost",
 }
 # Fields that exist in every store but must never feed the model, and why.
 ALWAYS_EXCLUDED: list[tuple[str, str]] = [
