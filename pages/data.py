@@ -17,10 +17,11 @@ from planner import demo, export, ingest, settings  # noqa: E402
 from planner.errors import PlannerError  # noqa: E402
 from planner.ingest import fields as F  # noqa: E402
 from planner.store import world  # noqa: E402
-from ui import data, sidebar  # noqa: E402
+from ui import data, maps, sidebar  # noqa: E402
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users"}
+METHOD_COLORS = {"file": [31, 119, 180], "zip": [44, 160, 44], "zip3": [255, 127, 14], "city": [148, 103, 189]}
 METHOD_LABELS = {"file": "coordinates in the file", "zip": "ZIP code", "zip3": "ZIP area (first 3 digits)",
                  "city": "city and state", "none": "not placed"}  # fmt: skip
 
@@ -33,6 +34,7 @@ try:
         history = data.cached(ingest.history, snap)
         coverage = data.cached(ingest.geocoding_coverage, snap)
         unplaced = data.cached(ingest.unplaced_accounts, snap)
+        points = data.cached(ingest.placement_points, snap)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -229,11 +231,36 @@ if len(coverage):
     total = int(coverage["accounts"].sum())
     placed = total - int(coverage.loc[coverage["method"] == "none", "accounts"].sum())
     st.caption(f"{placed:,} of {total:,} accounts are placed ({placed / total:.1%}).")
-    st.dataframe(
+    left, right = st.columns([1, 2])
+    left.dataframe(
         cov.rename(columns={"method": "Placed by", "accounts": "Accounts"}),
         hide_index=True,
         key="data_coverage",
     )
+    if len(points):
+        dots = [
+            {"lon": round(float(lo), 4), "lat": round(float(la), 4), "c": METHOD_COLORS.get(m, [90, 90, 90]),
+             "t": str(n), "l1": f"{c or ''}, {s or ''} {z or ''}", "l2": f"placed by {METHOD_LABELS.get(m, m)}",
+             "l3": ""}
+            for n, c, s, z, la, lo, m in zip(points["name"], points["city"], points["state"], points["postal_code"],
+                                               points["lat"], points["lon"], points["geo_method"], strict=True)
+        ]  # fmt: skip
+        layer = maps.pdk.Layer(
+            "ScatterplotLayer", data=dots, id="placed", get_position=["lon", "lat"], get_fill_color="c",
+            radius_min_pixels=2, radius_max_pixels=6, get_radius=3000, pickable=True,
+        )  # fmt: skip
+        with right:
+            st.pydeck_chart(
+                maps.deck([maps.states_layer(), layer], maps.view_state(points["lat"], points["lon"]), height=360),
+                key="data_map",
+            )
+            st.caption(
+                " · ".join(
+                    f":{color}[●] {METHOD_LABELS[m]}"
+                    for m, color in (("file", "blue"), ("zip", "green"), ("zip3", "orange"), ("city", "violet"))
+                )
+                + f" — {len(points):,} accounts shown"
+            )
 if len(unplaced):
     st.write(
         f"**{len(unplaced):,} account(s) could not be placed.** Correct their ZIP code, or city and state, "

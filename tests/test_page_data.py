@@ -63,5 +63,7 @@ def test_unplaced_accounts_can_be_placed(app_store: Path) -> None:
     at = page("data")
     assert errors(at) == []
     assert any("could not be placed" in str(m.value) for m in at.markdown)
+    assert any("2 of 3 accounts are placed" in str(c.value) for c in at.caption)
+    assert '"placed"' in at.get("deck_gl_json_chart")[0].proto.json
     at.button(key="data_place").click().run()
     assert errors(at) == []

@@ -348,6 +348,11 @@ def unplaced_accounts(con: duckdb.DuckDBPyConnection, limit: int = 5000) -> Any:
     return sq.unplaced_accounts(con, limit)
 
 
+def placement_points(con: duckdb.DuckDBPyConnection, limit: int = 20000) -> Any:
+    """Placed accounts (a stable sample) with lat, lon and how they were placed."""
+    return sq.placement_points(con, limit)
+
+
 def geocoding_coverage(con: duckdb.DuckDBPyConnection) -> Any:
     return sq.geocoding_coverage(con)
 

@@ -989,3 +989,14 @@ def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     for t in ("_raw", "_parsed", "_p", "_dups", "_names", "_owner_map", "_newids", "_aref"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def placement_points(con: duckdb.DuckDBPyConnection, limit: int = 20000) -> pd.DataFrame:
+    """Placed accounts with how they were placed (a stable sample of at most `limit`), for a map."""
+    return query_df(
+        con,
+        """SELECT account_id, name, city, state, postal_code, lat, lon, geo_method FROM accounts
+           WHERE lat IS NOT NULL AND lon IS NOT NULL
+           ORDER BY hash(account_id) LIMIT ?""",
+        [limit],
+    )
