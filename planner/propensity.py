@@ -487,8 +487,8 @@ def history_features(
         if w is None:
             continue
         wd = w["d"].to_numpy()
-        ref64 = np.datetime64(ref, "D")
-        lo, hi = np.searchsorted(wd, ref64 - window, "left"), np.searchsorted(wd, ref64, "left")
+        bounds = np.array([ref, ref], dtype="datetime64[D]") - np.array([window, np.timedelta64(0, "D")])
+        lo, hi = (int(i) for i in np.searchsorted(wd, bounds, "left"))
         if hi <= lo:
             continue
         sub = w.iloc[lo:hi].drop_duplicates("account_id", keep="last")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,16 @@ def test_demo_build_learns_defaults_from_won_deals(small_store: Path) -> None:
     # The small demo has well over 10 won deals in total, so the '*' default is learned.
     assert table.loc["*", "learned"]
     assert 0 < table.loc["*", "adoption_share"] <= 1 and table.loc["*", "price_per_user"] > 0
+
+
+def test_potential_cli_sets_and_lists(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from planner import cli
+
+    assert cli.main(["--db", str(small_store), "potential", "set", "Retail", "--share", "0.25", "--price", "800"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--db", str(small_store), "potential", "--json"]) == 0
+    rows = {r["segment"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["Retail"]["adoption_share"] == 0.25 and rows["Retail"]["price_per_user"] == 800.0
+    assert rows["Retail"]["manual"] is True
+    assert cli.main(["--db", str(small_store), "potential", "set", "Retail"]) == 2
+    assert "needs --share and/or --price" in capsys.readouterr().err
