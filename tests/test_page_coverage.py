@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -153,3 +156,59 @@ def test_clicking_an_account_or_a_hexagon_shows_its_details(app_store: Path) -> 
     assert "status_label" in shown.columns
     assert len(shown) == min(25, int(cell["accounts"]))
     assert shown["potential"].is_monotonic_decreasing
+
+
+def _distinct_colours(png: bytes) -> int:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        raw = im.convert("RGB").resize((300, 200)).tobytes()
+    return len({raw[i : i + 3] for i in range(0, len(raw), 3)})
+
+
+def _wait_drawn(page: Any, timeout_s: float = 90) -> int:
+    """Wait for deck.gl's canvas and until it shows a drawn map (many colours, not one blank fill)."""
+    canvas = page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=timeout_s * 1000)
+    deadline = time.time() + timeout_s
+    colours = 0
+    while time.time() < deadline:
+        colours = _distinct_colours(canvas.screenshot())
+        if colours > 40:
+            return colours
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the map stayed blank ({colours} colours)")
+
+
+def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
+    small_store: Path, browser: Any, tmp_path: Path
+) -> None:
+    from tests.test_browser import screenshot, start_server, stop_server, wait_rendered
+
+    evil = "<img src=x onerror=\"document.title='pwned'\">Evil & Co"
+    with store.write(small_store) as con:
+        con.execute(
+            "UPDATE accounts SET name = ?, state = 'ZZ', lat = 41.0, lon = -100.0 WHERE account_id = 'A0000001'", [evil]
+        )
+    proc, url = start_server(small_store, tmp_path / "server.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/coverage")
+        wait_rendered(page)
+        assert _wait_drawn(page) > 40
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "coverage-map")
+        # One dot in the middle of the map: hover it, the tooltip shows the name as text.
+        page.goto(f"{url}/coverage?st=ZZ&layers=accounts")
+        wait_rendered(page)
+        _wait_drawn(page)
+        box = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector(".deck-tooltip", state="visible", timeout=15000)
+        tip = page.locator(".deck-tooltip").first
+        assert evil in tip.inner_text()
+        assert page.locator(".deck-tooltip img").count() == 0
+        assert page.title() != "pwned"
+        screenshot(page, "coverage-tooltip")
+        page.close()
+    finally:
+        stop_server(proc)
