@@ -1059,6 +1059,8 @@ def train_and_score(
     say(0.02, "Reading accounts, deals and custom attributes")
     potential.learn_defaults(con)
     inputs = load_inputs(con)
+    if inputs.accounts.empty:
+        raise NotEnoughData("the store has no accounts to score; import a CRM export or run `python -m planner demo`")
     with threadpool_limits(limits=_threads(len(inputs.deals))):
         bundle, card = fit_bundle(inputs, random_state=random_state, progress=say)
     m = card["metrics"]

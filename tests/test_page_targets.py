@@ -83,3 +83,16 @@ def test_targets_rejects_bad_filters(small_store: Path) -> None:
             targets.targets(con, size="huge")
         with pytest.raises(BadInput, match="minimum propensity 2"):
             targets.targets(con, min_propensity=2)
+
+
+def test_a_rep_sees_only_their_own_targets(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import auth
+
+    monkeypatch.setattr(auth, "current", lambda: Scope(role="rep", rep_id="R002", user="rep@example.com"))
+    at = page("targets")
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        expected = targets.targets(con, rep_id="R002")
+    table = at.dataframe(key="tg_table").value
+    assert len(table) == expected["matches"] > 0
+    assert set(table["account_id"]) == set(expected["rows"]["account_id"])
