@@ -10,7 +10,7 @@ from ui import shell
 shell.ensure_routed()
 
 from planner import balance, export, geo, settings  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
+from planner.errors import NotFound, PlannerError  # noqa: E402
 from ui import data, fmt, maps, sidebar, state  # noqa: E402
 from ui.auth import md_text  # noqa: E402
 
@@ -212,18 +212,23 @@ try:
             layer_id, obj = picked
             with st.container(border=True, key="cov_detail"):
                 if layer_id == "accounts":
-                    card = data.cached(balance.account_card, snap, scope, str(obj["id"]))
-                    acct = card["account"]
-                    st.markdown(
-                        f"**{md_text(acct['name'])}** · {md_text(acct['industry'] or '')} · "
-                        f"{md_text(acct['city'] or '')}, {md_text(acct['state'] or '')}"
-                    )
-                    d = st.columns(4)
-                    d[0].metric("Owner", acct["owner_name"] or "none")
-                    d[1].metric("Potential", fmt.money(acct["potential"]))
-                    d[2].metric("Employees", f"{int(acct['employees'] or 0):,}")
-                    d[3].metric("Type", acct["account_type"] or "–")
-                    st.dataframe(card["deals"], hide_index=True, width="stretch", key="cov_detail_deals")
+                    try:
+                        card = data.cached(balance.account_card, snap, scope, str(obj["id"]))
+                    except NotFound:  # a click from before the store changed: nothing to show
+                        card = None
+                        st.caption("That account is no longer in the store or in your view.")
+                    if card is not None:
+                        acct = card["account"]
+                        st.markdown(
+                            f"**{md_text(acct['name'])}** · {md_text(acct['industry'] or '')} · "
+                            f"{md_text(acct['city'] or '')}, {md_text(acct['state'] or '')}"
+                        )
+                        d = st.columns(4)
+                        d[0].metric("Owner", acct["owner_name"] or "none")
+                        d[1].metric("Potential", fmt.money(acct["potential"]))
+                        d[2].metric("Employees", f"{int(acct['employees'] or 0):,}")
+                        d[3].metric("Type", acct["account_type"] or "–")
+                        st.dataframe(card["deals"], hide_index=True, width="stretch", key="cov_detail_deals")
                 elif layer_id in ("potential", "white_space"):
                     top = data.cached(
                         balance.hexagon_detail,
