@@ -1,9 +1,14 @@
 """Reading real CRM exports into the store: detect source and kind, map columns, normalise,
 validate, geocode offline and merge by CRM ID, all-or-nothing.
 
-`inspect_file` proposes how a file would be read (for the Data page and `--dry-run`-like checks);
-`import_files` imports one or more files in one store write; `ImportReport` says what happened
-to every row.
+`inspect_file` proposes how a file would be read (for the Data page); `import_files` imports one
+or more files in one store write; `ImportReport` says what happened to every row.
+
+Counting: rows_read = inserted + updated + rejected for every file. Blank lines and report footers
+("Grand Totals (12 records)", copyright lines) are not rows. A row whose CRM ID is already in the
+store counts as updated whether or not a value changed; rows whose values are identical keep their
+stored values and updated_at, so importing the same file twice changes no data (only the history).
+Row numbers are the file's records with the header as row 1 (the sheet's own row numbers for Excel).
 """
 
 from __future__ import annotations
