@@ -63,7 +63,7 @@ kind = "calibrated gradient boosting" if card["kind"] == "model" else "transpare
 st.caption(
     f"Active: version {card['model_version']} · {kind} · trained {str(card['created_at'])[:16]} by {card['created_by']}"
 )
-if card["kind"] == "model":
+if card["kind"] == "model" and m.get("beats_baselines", True):
     st.info(m.get("message", ""), icon=":material/science:")
 else:
     st.warning(m.get("message", ""), icon=":material/warning:")

@@ -723,10 +723,9 @@ def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
         rates = bundle.reference.get("industry_rates", {})
         ind = X[col].fillna("(none)").astype(str)
         rate = ind.map(rates)
-        with_rate = (
-            "Industry " + ind + ": " + (rate * 100).round(0).fillna(0).astype(int).astype(str) + "% of deals won"
-        )
-        return pd.Series(np.where(rate.notna(), with_rate, "Industry " + ind), index=idx)
+        name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
+        with_rate = name + ": " + (rate * 100).round(0).fillna(0).astype(int).astype(str) + "% of deals won"
+        return pd.Series(np.where(rate.notna(), with_rate, name), index=idx)
     if col in spec.categorical:
         val = X[col].astype(object)
         return pd.Series(np.where(val.notna(), label + ": " + val.astype(str), label + " unknown"), index=idx)
@@ -933,11 +932,18 @@ def fit_bundle(
         fit_all = FitScore().fit(_firmo(X), y)
         bundle = Bundle(kind="model", spec=spec, fit=fit_all, model=final)
         metrics["calibration_method"] = final.calibration_method_
+        best_base = max([b.get("auc") or 0.0 for b in metrics["baselines"].values()] or [0.0])
+        metrics["beats_baselines"] = bool((metrics.get("auc") or 0.0) > best_base)
         metrics["message"] = (
             f"Trained on {int(train.sum()):,} closed deals before {data['split_date']} and tested on the "
             f"{n_test:,} closed since; scores come from a refit on all {n_closed:,}."
         )
         n_train = int(train.sum())
+        if not metrics["beats_baselines"]:
+            metrics["message"] += (
+                f" Careful: on the newest deals it ranks no better than a baseline (AUC {metrics.get('auc')} vs "
+                f"{best_base:.4f}); the data may hold little signal."
+            )
     else:
         fit_all = FitScore().fit(_firmo(X), y) if n_closed else FitScore().fit(_firmo(X.iloc[:0]), y[:0])
         bundle = Bundle(kind="fit_score", spec=spec, fit=fit_all)
