@@ -39,8 +39,13 @@ def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) ->
 
 
 def query_one(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> tuple[Any, ...] | None:
-    """Run one SELECT with bound parameters and return its first row (or None)."""
-    return con.execute(sql, params or []).fetchone()
+    """Run one SELECT with bound parameters and return its first row (or None).
+
+    fetchall, not fetchone: in DuckDB 2 an unfinished result blocks the connection's next
+    register()/sql() call, so results are always read to the end.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
