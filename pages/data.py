@@ -3,6 +3,7 @@ place accounts the geocoder missed, see the import history, and go back to the d
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -174,6 +175,7 @@ if plans and can_import:
         st.session_state.pop("data_plans", None)
         # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
         st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
+        shutil.rmtree(st.session_state.pop("data_workdir", ""), ignore_errors=True)
         st.session_state["data_flash"] = (
             f"Imported {sum(f.inserted for f in report.files):,} new and {sum(f.updated for f in report.files):,} "
             f"matched rows from {len(report.files)} table(s) in {report.seconds:.1f} s."

@@ -150,8 +150,15 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
 
 def inspect_file(db_path: Path | None, path: Path, display: str | None = None, kind: str = "auto",
                  workdir: Path | None = None) -> list[Plan]:  # fmt: skip
-    """Open a file and propose how each of its tables would be imported (nothing is written)."""
-    tables = open_tables(path, display, workdir)
+    """Open a file and propose how each of its tables would be imported (nothing is written).
+
+    The plans keep columns and sample rows; scratch copies made while reading are removed."""
+    scratch = Path(tempfile.mkdtemp(prefix="planner-inspect-")) if workdir is None else workdir
+    try:
+        tables = open_tables(path, display, scratch)
+    finally:
+        if workdir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     plans = []
     remembered: dict[str, Any] = {}
     if db_path is not None and db_path.exists():
