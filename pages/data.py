@@ -168,6 +168,7 @@ if plans and can_import:
                 overrides=overrides,
                 imported_by=who.user or "local",
                 progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+                scope=who,
             )
         except PlannerError as exc:
             data.show_error(exc)
@@ -285,7 +286,7 @@ if len(unplaced):
     )
     if can_import and st.button("Place these accounts", key="data_place"):
         try:
-            n = ingest.place_accounts(data.db_path(), fixed)
+            n = ingest.place_accounts(data.db_path(), fixed, scope=who)
         except PlannerError as exc:
             data.show_error(exc)
         st.session_state["data_flash"] = f"Placed {n:,} of {len(fixed):,} accounts."
@@ -352,6 +353,7 @@ with st.expander("Back to the demo store", icon=":material/restart_alt:"):
                 int(settings.get("demo_seed")),
                 force=True,
                 progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+                scope=who,
             )
         except PlannerError as exc:
             data.show_error(exc)

@@ -246,7 +246,7 @@ else:
         name = st.text_input("Scenario name", key="rb_name", placeholder="e.g. Two hires in Texas")
         if st.form_submit_button("Save scenario", icon=":material/save:"):
             try:
-                sid = scenarios.save(data.db_path(), name, result, scope.user)
+                sid = scenarios.save(data.db_path(), name, result, scope.user, scope=scope)
                 st.session_state["rb_saved"] = sid
                 st.rerun()
             except PlannerError as exc:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planner import geo
+from planner.scope import EVERYONE, Scope, require_role
 
 INDUSTRIES = pd.DataFrame(
     [
@@ -324,12 +325,17 @@ def build_store(
     force: bool = False,
     deals_per_account: float = 1.0,
     progress: Progress = _noop,
+    scope: Scope = EVERYONE,
 ) -> dict[str, int]:
-    """Build the demo world and write it to the store at `path` (one all-or-nothing write)."""
+    """Build the demo world and write it to the store at `path` (one all-or-nothing write).
+
+    Replacing a store is an admin's act; the CLI and first launch run as the local operator.
+    """
     from planner import potential, store
     from planner.errors import BadInput
     from planner.store import world as world_q
 
+    require_role(scope, "admin")
     if path.exists() and not force:
         with store.read(path) as con:
             if world_q.counts(con)["accounts"] and not world_q.is_demo(con):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from planner import optimize, store
 from planner.errors import BadInput, Forbidden
-from planner.scope import EVERYONE, Scope
+from planner.scope import EVERYONE, Scope, require_role
 from planner.store import scenarios as q
 
 CRM_FORMATS = ("salesforce", "hubspot", "generic")
@@ -77,8 +77,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def save(path: Path, name: str, result: optimize.Result, actor: str) -> int:
-    """Save a result as a named draft scenario; returns its id."""
+def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scope = EVERYONE) -> int:
+    """Save a result as a named draft scenario; returns its id (admins and leaders)."""
+    require_role(scope, "admin", "leader")
     name = name.strip()
     if not name:
         raise BadInput("a scenario needs a name; type one, e.g. 'Q3 with two hires'")

@@ -30,6 +30,7 @@ from planner import store
 from planner.errors import ImportFileError
 from planner.ingest import fields as F
 from planner.ingest.reader import Table, open_tables
+from planner.scope import EVERYONE, Scope, require_role
 from planner.store import imports as sq
 
 Progress = Callable[[float, str], None]
@@ -178,12 +179,17 @@ def import_files(
     overrides: dict[str, dict[str, Any]] | None = None,
     imported_by: str = "local",
     progress: Progress = _noop,
+    scope: Scope = EVERYONE,
 ) -> ImportReport:
-    """Import every table of every file in one all-or-nothing write.
+    """Import every table of every file in one all-or-nothing write (admins only).
+
+    `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
+    operator, an admin.
 
     `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. Any
     unusable file raises ImportFileError and nothing is written.
     """
+    require_role(scope, "admin")
     start = time.perf_counter()
     overrides = overrides or {}
     workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
@@ -369,8 +375,9 @@ def geocoding_coverage(con: duckdb.DuckDBPyConnection) -> Any:
     return sq.geocoding_coverage(con)
 
 
-def place_accounts(db_path: Path, fixes: Any) -> int:
-    """Save corrected addresses for unplaced accounts and geocode them again (one write)."""
+def place_accounts(db_path: Path, fixes: Any, scope: Scope = EVERYONE) -> int:
+    """Save corrected addresses for unplaced accounts and geocode them again (one write; admins only)."""
+    require_role(scope, "admin")
     with store.write(db_path) as con:
         placed = sq.place_accounts(con, fixes)
         sq.mark_updated(con)
