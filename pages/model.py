@@ -34,7 +34,7 @@ def retrain() -> None:
 
     try:
         with store.write(data.db_path()) as con:
-            result = propensity.train_and_score(con, created_by=scope.user, progress=progress)
+            result = propensity.train_and_score(con, created_by=scope.user, progress=progress, scope=scope)
     except PlannerError as exc:
         data.show_error(exc)
     st.session_state["md_trained"] = result
@@ -210,7 +210,7 @@ if can_edit:
                      icon=":material/history:"):  # fmt: skip
             try:
                 with store.write(data.db_path()) as con:
-                    propensity.activate_version(con, int(pick), actor=scope.user)
+                    propensity.activate_version(con, int(pick), actor=scope.user, scope=scope)
             except PlannerError as exc:
                 data.show_error(exc)
             st.rerun()
@@ -250,8 +250,14 @@ if can_edit and st.button("Save potential settings", key="md_save_potential", ic
                 for r in changed.itertuples(index=False):
                     if pd.isna(r.adoption_share) or pd.isna(r.price_per_user):
                         raise BadInput(f"segment {r.segment!r} needs both an adoption share and a price per user")
-                    potential.update_setting(con, r.segment, adoption_share=float(r.adoption_share),
-                                             price_per_user=float(r.price_per_user), actor=scope.user)  # fmt: skip
+                    potential.update_setting(
+                        con,
+                        r.segment,
+                        adoption_share=float(r.adoption_share),
+                        price_per_user=float(r.price_per_user),
+                        actor=scope.user,
+                        scope=scope,
+                    )
         except PlannerError as exc:
             data.show_error(exc)
         st.rerun()

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from planner import settings
+from planner.scope import EVERYONE, Scope, require_role
 
 # Share of an account's employees who would use the product, by industry (a planning default;
 # replaced by values learned from won deals where there are enough of them).
@@ -105,8 +106,10 @@ def update_setting(
     adoption_share: float | None = None,
     price_per_user: float | None = None,
     actor: str = "local",
+    scope: Scope = EVERYONE,
 ) -> None:
     """Set one segment's adoption share and/or price per user (a manual edit), and re-rank the scores."""
+    require_role(scope, "admin", "leader")
     from planner.errors import BadInput
     from planner.store import potential as q
     from planner.store import scores
@@ -131,8 +134,9 @@ def update_setting(
     scores.audit(con, actor, "potential_setting", {"segment": segment, "adoption_share": share, "price": price})
 
 
-def reset_setting(con: Any, segment: str, *, actor: str = "local") -> None:
+def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope = EVERYONE) -> None:
     """Forget a manual edit: the segment goes back to its learned (or planning) default."""
+    require_role(scope, "admin", "leader")
     from planner.store import potential as q
     from planner.store import scores
 

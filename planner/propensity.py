@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from planner.errors import BadInput, NotEnoughData, NotFound
+from planner.scope import EVERYONE, Scope, require_role
 
 Progress = Callable[[float, str], None]
 
@@ -1053,11 +1054,14 @@ def train_and_score(
     created_by: str = "local",
     random_state: int = 0,
     progress: Progress | None = None,
+    scope: Scope = EVERYONE,
 ) -> dict[str, Any]:
     """Train a new model version on a write connection, score every account with it and activate it.
 
     Also refreshes the learned revenue-potential defaults first. Returns the CLI summary.
+    Admins and leaders only (the CLI and the demo build run as the local operator).
     """
+    require_role(scope, "admin", "leader")
     from planner import potential
     from planner.store import scores as q
 
@@ -1125,8 +1129,11 @@ def rescore(
     return {"model_version": version, "accounts": int(len(scored))}
 
 
-def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local") -> None:
+def activate_version(
+    con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local", scope: Scope = EVERYONE
+) -> None:
     """Roll back (or forward) to an earlier model version that still has its scores."""
+    require_role(scope, "admin", "leader")
     from planner.store import scores as q
 
     q.activate(con, version)

@@ -36,3 +36,17 @@ def test_reps_cannot_save_scenarios(small_store: Path) -> None:
 
     with pytest.raises(Forbidden, match="admin or leader"):
         scenarios.save(small_store, "mine", None, "rep@example.com", scope=REP)  # type: ignore[arg-type]
+
+
+def test_only_admins_and_leaders_train_or_edit_potential(small_store: Path) -> None:
+    from planner import potential, propensity
+
+    with store.write(small_store) as con:
+        with pytest.raises(Forbidden, match="admin or leader"):
+            propensity.train_and_score(con, scope=REP)
+        with pytest.raises(Forbidden, match="admin or leader"):
+            propensity.activate_version(con, 1, scope=REP)
+        with pytest.raises(Forbidden, match="admin or leader"):
+            potential.update_setting(con, "*", price_per_user=1.0, scope=REP)
+        with pytest.raises(Forbidden, match="admin or leader"):
+            potential.reset_setting(con, "*", scope=REP)
