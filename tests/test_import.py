@@ -313,6 +313,48 @@ def test_salesforce_18_character_ids_find_15_character_accounts(empty_store: Pat
     assert table(empty_store, "SELECT account_id, is_won FROM deals") == [("0015g00000AbCdE", True)]
 
 
+def test_ragged_and_badly_quoted_rows_are_rejected_one_by_one(empty_store: Path, tmp_path: Path) -> None:
+    # Spreadsheet rows: 1 header, 2 A1, 3 A2 (4 fields), 4 blank, 5-6 A3 (a quoted line break, one row),
+    # 6 A4 (stray quote), 7 A5 (short row, padded), 8 blank, 9 A1 again (duplicate), 10 blank, 11 footer.
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(
+        b"Account ID,Account Name,Billing Zip/Postal Code\r\nA1,Acme,02134\r\nA2,Beta,10001,EXTRA\r\n\r\n"
+        b'A3,"Multi\r\nline",60601\r\nA4,"bad"q,60601\r\nA5,Short\r\n\r\nA1,Acme again,02134\r\n\r\n'
+        b"Grand Totals (6 records)\r\n"
+    )
+    f = ingest.import_files(empty_store, [path]).files[0]
+    assert (f.rows_read, f.inserted, f.updated, f.rejected) == (6, 3, 0, 3)
+    assert [(r["row"], r["reason"].split(":")[0]) for r in f.rejects] == [
+        (3, "row has 4 fields where the header has 3"),
+        (6, "stray quote"),
+        (9, "duplicate Account ID 'A1' (first on row 2)"),
+    ]
+    assert table(empty_store, "SELECT account_id, name FROM accounts ORDER BY 1") == [
+        ("A1", "Acme"), ("A3", "Multi\r\nline"), ("A5", "Short")
+    ]  # fmt: skip
+    kept = table(empty_store, "SELECT row_number, raw FROM rejected_rows ORDER BY 1")
+    assert kept[0] == (3, '{"line":"A2,Beta,10001,EXTRA"}')
+    assert [r[0] for r in kept] == [3, 6, 9]
+
+
+def test_rows_after_blank_lines_keep_their_spreadsheet_numbers(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("Account ID,Account Name\n\nA1,Acme\n\n\nA2,\nA3,Gamma\n")
+    f = ingest.import_files(empty_store, [path]).files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (3, 2, 1)
+    assert f.rejects == [{"row": 6, "reason": "Account Name is empty"}]
+
+
+def test_mixed_encodings_and_mixed_line_breaks(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        "Account ID,Account Name\nA1,Zürich AG\n".encode() + "A2,Café Lyon\r".encode("cp1252") + b"A3,Plain\n"
+    )
+    f = ingest.import_files(empty_store, [path]).files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (3, 3, 0)
+    assert table(empty_store, "SELECT name FROM accounts ORDER BY 1") == [("Café Lyon",), ("Plain",), ("Zürich AG",)]
+
+
 CELL = st.text(alphabet='ab,;"\n\r\t 0123456789$.-é', max_size=8)
 
 

@@ -29,6 +29,7 @@ import duckdb
 from planner import store
 from planner.errors import ImportFileError
 from planner.ingest import fields as F
+from planner.ingest import reader
 from planner.ingest.reader import Table, open_tables
 from planner.scope import EVERYONE, Scope, require_role
 from planner.store import imports as sq
@@ -227,7 +228,7 @@ def import_files(
                 ) -> None:
                     progress(min(0.99, base + span * f), f"{name}: {m}")
 
-                reports[i] = _import_table(con, plans[i], imported_by, sub)
+                reports[i] = _import_table(con, plans[i], imported_by, sub, workdir)
             sq.mark_updated(con)
             progress(0.97, "Saving the store")
         progress(1.0, "Done")
@@ -260,35 +261,67 @@ def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
     return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
 
 
-def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, progress: Progress) -> FileReport:
+def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir: Path) -> int:
+    """Load table `t` into _raw with row numbers; returns how many records could not be read (kept in
+    _parse_rejects as rejected rows). A file whose records DuckDB cannot read at all raises ImportFileError.
+
+    Rows are numbered as a spreadsheet shows the file: its first line is row 1 (normally the header),
+    a quoted value spanning lines stays one row, blank lines count (Excel sheets keep their own numbers)."""
+
+    def load() -> tuple[int, int]:
+        try:
+            return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
+        except duckdb.Error:
+            # The parallel reader gives up on some files it can read in one thread (quoted line breaks
+            # with short rows, a ragged row near a quoted line break): read them in one thread.
+            return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, parallel=False)
+
+    try:
+        try:
+            n_raw, n_rej = load()
+        except duckdb.Error as exc:
+            if "invalid state" not in str(exc).lower():
+                raise
+            # Line breaks of several kinds (a lone CR inside an LF file): normalise them and read again.
+            t.path = reader.normalise_newlines(t.path, workdir)
+            report.notes.append("line breaks normalised (the file mixes CR, LF and CRLF)")
+            n_raw, n_rej = load()
+        if n_rej and t.encoding == "utf-8" and sq.has_encoding_errors(con):
+            # Mostly UTF-8 with some cp1252 bytes (files pasted together): read those bytes as cp1252.
+            t.path = reader.transcode(t.path, "mixed", workdir)
+            t.encoding = "mixed"
+            report.notes.append("read as UTF-8 with some cp1252 text (mixed encodings)")
+            n_raw, n_rej = load()
+    except duckdb.Error as exc:
+        raise _stage_error(t.name, exc) from None
+    line = sq.oversized_line(con) if n_rej else None
+    if line is not None:
+        raise ImportFileError(
+            f"{t.name}: row {line} holds a field larger than 4 MB, which no CRM export has; the file is "
+            "damaged or not a CRM export: export it again"
+        )
+    if not t.has_row_column:
+        header_row = t.skip + 1
+        excluded = sq.parse_reject_lines(con) if n_rej else []
+        excluded += reader.blank_records(t.path, header_row, n_raw + n_rej)
+        sq.number_rows(con, header_row + 1, reader.row_segments(header_row + 1, excluded))
+    if n_rej:
+        report.notes.append(f"{n_rej:,} row(s) could not be read as CSV and were rejected")
+    return n_rej
+
+
+def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, progress: Progress,
+                  workdir: Path) -> FileReport:  # fmt: skip
     t, kind = plan.table, plan.kind
     assert kind is not None
     started = time.perf_counter()
     report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
     progress(0.0, "loading")
-    try:
-        sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
-    except duckdb.Error as exc:
-        if "unicode" in str(exc).lower() and t.encoding == "utf-8":
-            from planner.ingest.reader import transcode
-
-            t.path = transcode(
-                t.path,
-                "cp1252",
-                t.path.parent if t.path.parent.name.startswith("planner-import") else Path(tempfile.mkdtemp()),
-            )
-            t.encoding = "cp1252"
-            report.notes.append("read as cp1252 (not UTF-8)")
-            try:
-                sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
-            except duckdb.Error as exc2:
-                raise _stage_error(t.name, exc2) from None
-        else:
-            raise _stage_error(t.name, exc) from None
+    n_rejected_at_read = _stage(con, t, report, workdir)
     report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns)
     if report.footer_rows:
         report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
-    if not sq.scalar(con, "SELECT count(*) FROM _raw"):
+    if not sq.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     progress(0.3, "parsing")
     fdefs = F.FIELD_BY_NAME[kind]
@@ -320,6 +353,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
         sq.build_deals(con, exprs, labels, raw_of)
     else:
         sq.build_reps(con, exprs, labels, raw_of)
+    if n_rejected_at_read:
+        sq.add_parse_rejects(con)
     for w in sq.invalid_values(con, typed):
         report.warnings.append(w["message"])
     progress(0.6, "merging")

@@ -4,6 +4,7 @@ workbooks with several sheets. The result is a delimited UTF-8 text file DuckDB 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -12,6 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+
+import numpy as np
 
 from planner import settings
 from planner.errors import ImportFileError
@@ -80,6 +83,9 @@ def open_tables(path: Path, display: str | None = None, workdir: Path | None = N
     return [_open_text(path, display, head, workdir)]
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def _decode_sample(head: bytes, display: str) -> tuple[str, str]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return head.decode("utf-16", errors="ignore"), "utf-16"
@@ -90,22 +96,98 @@ def _decode_sample(head: bytes, display: str) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a character cut by the sample's end
             return head[: exc.start].decode("utf-8-sig"), "utf-8"
+    if _UTF8_MULTIBYTE.search(head):  # real UTF-8 characters next to bytes that are not: files pasted together
+        return head.decode("utf-8-sig", errors="planner-cp1252"), "mixed"
     try:
         return head.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return head.decode("latin-1"), "latin-1"
 
 
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as cp1252 (mixed-encoding files)."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("planner-cp1252", _cp1252_fallback)
+
+
 def transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a cp1252 / latin-1 / UTF-16 file, for DuckDB."""
+    """A UTF-8 copy of a cp1252 / latin-1 / UTF-16 file, for DuckDB. For encoding 'mixed', UTF-8 text
+    stays as it is and only the bytes that are not UTF-8 are read as cp1252 (files pasted together)."""
     out = workdir / (path.stem + ".utf8.csv")
     data = path.read_bytes()
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    if encoding == "mixed":
+        text = data.decode("utf-8-sig", errors="planner-cp1252")
+    else:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
     out.write_text(text, encoding="utf-8")
     return out
+
+
+def normalise_newlines(path: Path, workdir: Path) -> Path:
+    """A copy with every line break as LF (a file mixing CR, LF and CRLF confuses the CSV reader)."""
+    out = workdir / (path.stem + ".lf.csv")
+    out.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    return out
+
+
+_BLANK_LINE = re.compile(rb"(?:^|\n)\r?(?=\n)")
+
+
+def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
+    """Row numbers (1 = the file's first record) of the blank lines of a delimited file: CSV readers skip
+    them, yet a spreadsheet shows them as rows, so rows after a blank line are numbered past it.
+
+    `header_row` is the header's row number and `data_records` how many non-blank records the CSV
+    reader saw after it. When every physical line is a record (no line breaks inside quoted values),
+    counting line breaks is enough; otherwise line breaks inside quotes are told apart by quote parity."""
+    data = path.read_bytes()
+    hits = [m.end() for m in _BLANK_LINE.finditer(data)]  # offset of each blank line's ending \n
+    if not hits:
+        return []
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    out, count, pos = [], 0, 0
+    for h in hits:
+        count += data.count(b"\n", pos, h)
+        pos = h
+        out.append(count + 1)
+    if lines == header_row + data_records + sum(1 for r in out if r > header_row):
+        return out
+    # Line breaks inside quoted values: a record ends at a line break preceded by an even number of quotes.
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends_parts: list[np.ndarray] = []
+    carry = np.uint8(0)
+    step = 1 << 26
+    for lo in range(0, len(arr), step):
+        chunk = arr[lo : lo + step]
+        parity = np.bitwise_xor.accumulate((chunk == 34).astype(np.uint8)) ^ carry
+        carry = parity[-1]
+        nl = np.flatnonzero(chunk == 10)
+        ends_parts.append(nl[parity[nl] == 0] + lo)
+    ends = np.concatenate(ends_parts) if ends_parts else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    length = ends - starts
+    blank = (length == 0) | ((length == 1) & (arr[np.minimum(starts, len(arr) - 1)] == 13))
+    return [int(i) + 1 for i in np.flatnonzero(blank)]
+
+
+def row_segments(first: int, excluded: list[int]) -> list[tuple[int, int]]:
+    """Row numbering of the records a CSV reader kept, in order: rowid k gets `first` + k, shifted past
+    every excluded row number (blank lines, unreadable records) at or after `first`. Returns
+    (start rowid, offset) pairs: from `start` on, row = rowid + offset."""
+    segments: list[tuple[int, int]] = []
+    for i, e in enumerate(sorted({x for x in excluded if x >= first})):
+        start, offset = e - first - i, first + i + 1
+        if segments and segments[-1][0] == start:
+            segments[-1] = (start, offset)
+        else:
+            segments.append((start, offset))
+    return segments
 
 
 def sniff_delimiter(lines: list[str]) -> str:
@@ -208,7 +290,9 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
         target = transcode(path, encoding, workdir)
     table = Table(display, path.name, target, delim, skip, columns, [[x for x in r[: len(columns)]] for r in sample],
                   sha256_of(path), encoding=encoding)  # fmt: skip
-    if encoding != "utf-8":
+    if encoding == "mixed":
+        table.notes.append("read as UTF-8 with some cp1252 text (mixed encodings)")
+    elif encoding != "utf-8":
         table.notes.append(f"read as {encoding} (not UTF-8)")
     return table
 

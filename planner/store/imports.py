@@ -147,22 +147,94 @@ def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | 
 # Staging
 
 
+REJECT_TABLES = ("_tp_rej_errors", "_tp_rej_scans")
+
+
 def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, columns: list[str],
-          has_row_column: bool) -> int:  # fmt: skip
-    """Read a delimited UTF-8 file into temp table _raw (every column text; _row = row number in the file)."""
+          has_row_column: bool, parallel: bool = True) -> tuple[int, int]:  # fmt: skip
+    """Read a delimited UTF-8 file into temp table _raw (every column text), row by row.
+
+    Records DuckDB cannot read (more fields than the header, a stray quote) are left out of _raw and
+    listed in temp table _parse_rejects (line = the record's row number in the file, header = row 1,
+    blank lines counted, reason, text). Returns (rows in _raw, rows in _parse_rejects). __row is set
+    by `number_rows` (or comes from the file for workbooks)."""
     names = (["__row"] if has_row_column else []) + columns
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
-    con.execute("DROP TABLE IF EXISTS _raw")
+    for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute(
         f"""CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '"',
                 escape = '"', columns = {spec}, null_padding = true, strict_mode = true, auto_detect = false,
-                max_line_size = {reader.MAX_LINE_BYTES})""",
+                max_line_size = {reader.MAX_LINE_BYTES}, ignore_errors = true, store_rejects = true,
+                rejects_table = '{REJECT_TABLES[0]}', rejects_scan = '{REJECT_TABLES[1]}',
+                parallel = {"true" if parallel else "false"})""",
         [path, skip + 1, delimiter],
     )
-    if not has_row_column:
-        con.execute("ALTER TABLE _raw ADD COLUMN __row BIGINT")
-        con.execute("UPDATE _raw SET __row = rowid + ?", [skip + 2])
-    return int(scalar(con, "SELECT count(*) FROM _raw"))
+    width = len(names)
+    con.execute(
+        f"""CREATE TEMP TABLE _parse_rejects AS
+            SELECT line::BIGINT AS line, error_type::VARCHAR AS error_type,
+                   CASE error_type
+                       WHEN 'TOO MANY COLUMNS' THEN 'row has '
+                           || coalesce(regexp_extract(error_message, 'Found: (\\d+)', 1), 'more')
+                           || ' fields where the header has {width - int(has_row_column)}: a delimiter inside an '
+                           || 'unquoted value? quote that value or export the file again'
+                       WHEN 'MISSING COLUMNS' THEN 'row has fewer fields than the header and cannot be read'
+                       WHEN 'UNQUOTED VALUE' THEN 'stray quote: a quoted value is followed by more text or a quote '
+                           || 'is never closed; fix the quoting of this row'
+                       WHEN 'INVALID ENCODING' THEN 'text is not valid UTF-8; save the file as UTF-8 CSV'
+                       WHEN 'LINE SIZE OVER MAXIMUM' THEN 'row is larger than 4 MB'
+                       ELSE 'row cannot be read as CSV (' || error_type || '); fix its quoting'
+                   END AS reason,
+                   trim(csv_line, chr(10) || chr(13)) AS text
+            FROM (SELECT line, min(error_type) AS error_type, min(error_message) AS error_message,
+                         min(csv_line) AS csv_line FROM {REJECT_TABLES[0]} GROUP BY line)"""
+    )
+    for t in REJECT_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
+    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
+    return n_raw, n_rej
+
+
+def parse_reject_lines(con: duckdb.DuckDBPyConnection) -> list[int]:
+    return [int(r[0]) for r in con.execute("SELECT line FROM _parse_rejects ORDER BY 1").fetchall()]
+
+
+def oversized_line(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The first row longer than the line-size limit, if any."""
+    row = con.execute("SELECT min(line) FROM _parse_rejects WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def has_encoding_errors(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM _parse_rejects WHERE error_type = 'INVALID ENCODING'"))
+
+
+def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[tuple[int, int]]) -> None:
+    """Give _raw its row numbers: __row = rowid + `first`, then rowid + offset from each (start rowid, offset)
+    segment on (rows after blank lines and unreadable records shift down)."""
+    con.execute("ALTER TABLE _raw ADD COLUMN __row BIGINT")
+    con.execute("UPDATE _raw SET __row = rowid + ?", [first])
+    if not segments:
+        return
+    if len(segments) <= 16:
+        for start, offset in segments:
+            con.execute("UPDATE _raw SET __row = rowid + ? WHERE rowid >= ?", [offset, start])
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _seg (start BIGINT, off BIGINT)")
+    con.executemany("INSERT INTO _seg VALUES (?, ?)", list(segments))
+    con.execute(
+        """UPDATE _raw SET __row = m.rid + m.off
+           FROM (SELECT r.rowid AS rid, s.off FROM _raw r ASOF JOIN _seg s ON r.rowid >= s.start) m
+           WHERE _raw.rowid = m.rid"""
+    )
+    con.execute("DROP TABLE _seg")
+
+
+def add_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Unreadable records count as rejected rows of _p (their other columns stay empty)."""
+    con.execute("INSERT INTO _p (_row, _reject, _exists) SELECT line, reason, false FROM _parse_rejects")
 
 
 def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str]) -> tuple[int, int]:
@@ -382,6 +454,11 @@ def save_rejects(con: duckdb.DuckDBPyConnection, import_id: int, columns: list[s
         f"""INSERT INTO rejected_rows
             SELECT ?, p._row, p._reject, to_json(json_object({obj}))::VARCHAR
             FROM _p p JOIN _raw r ON r.__row = p._row WHERE p._reject IS NOT NULL""",
+        [import_id],
+    )
+    con.execute(
+        """INSERT INTO rejected_rows SELECT ?, line, reason, to_json(json_object('line', text))::VARCHAR
+           FROM _parse_rejects""",
         [import_id],
     )
 
@@ -987,7 +1064,7 @@ def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_raw", "_parsed", "_p", "_dups", "_names", "_owner_map", "_newids", "_aref"):
+    for t in ("_raw", "_parsed", "_p", "_dups", "_names", "_owner_map", "_newids", "_aref", "_parse_rejects"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
