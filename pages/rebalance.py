@@ -171,7 +171,7 @@ else:
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")
     for note in s.get("notes", []):
-        st.caption(f"Capacity: {note}.")
+        st.caption(note)
 
     # --- Before / after ---------------------------------------------------------------------------------
     r = result.reps.copy()

@@ -40,6 +40,8 @@ _C_COUNT = 5.0
 _C_TRAVEL = 1.0
 # Without a user budget, the travel pass may move this much more than the least the LP must move.
 DEFAULT_MOVE_SLACK = 0.15
+# The LP keeps travel this share below today's, so rounding and repair can stay under it.
+TRAVEL_MARGIN = 0.005
 _SOLVER_OPTIONS: dict[str, Any] = {}
 # Candidate widening stops at this many (unit, rep) pairs, to keep a solve within seconds.
 MAX_LP_PAIRS = 150_000
@@ -397,6 +399,7 @@ class _LP:
     z_col: int
     cap_cols: np.ndarray
     moved_row: int
+    travel_row: int
     cap_enforced: bool
     costs: np.ndarray
     status: str = ""
@@ -465,7 +468,12 @@ def _solve_lp(
     rows.append(np.full(n_pairs, moved_row))
     cols.append(np.arange(n_pairs))
     vals.append(co["moved"])
-    n_rows = moved_row + 1
+    # Travel row (km in units of n x scale km), unbounded until a pass caps travel at today's.
+    travel_row = moved_row + 1
+    rows.append(np.full(n_pairs, travel_row))
+    cols.append(np.arange(n_pairs))
+    vals.append(co["travel"] / (scale["n"] * scale["km"]))
+    n_rows = travel_row + 1
     a = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols))
     a.sum_duplicates()
     a.sort_indices()
@@ -478,8 +486,8 @@ def _solve_lp(
         row_lo = np.concatenate([row_lo, np.full(n_reps, -highspy.kHighsInf)])
         row_hi = np.concatenate([row_hi, (cap - fixed_hours) / hscale])
     budget = highspy.kHighsInf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    row_lo = np.concatenate([row_lo, [-highspy.kHighsInf]])
-    row_hi = np.concatenate([row_hi, [budget]])
+    row_lo = np.concatenate([row_lo, [-highspy.kHighsInf, -highspy.kHighsInf]])
+    row_hi = np.concatenate([row_hi, [budget, highspy.kHighsInf]])
 
     costs = (
         _C_MOVED * co["moved"]
@@ -514,7 +522,7 @@ def _solve_lp(
     out = _LP(
         h=h, pair_u=pair_u, pair_r=pair_r, travel=co["travel"], moved=co["moved"], count=co["count"],
         hours=co["hours"], n_pairs=n_pairs, z_col=z_col, cap_cols=cap_cols, moved_row=moved_row,
-        cap_enforced=cap_enforced, costs=costs,
+        travel_row=travel_row, cap_enforced=cap_enforced, costs=costs,
     )  # fmt: skip
     start = time.perf_counter()
     h.run()
@@ -523,33 +531,129 @@ def _solve_lp(
     return out
 
 
-def _resolve(lp: _LP, travel_only: bool, z_ub: float, moved_ub: float, scale: dict[str, float]) -> float:
-    """Re-solve the LP (warm-started) for least travel with balance no worse than z_ub and at most
-    moved_ub of the metric moved. travel_only=False keeps a small price on moves as a tie-break."""
+def _resolve(
+    lp: _LP,
+    base: np.ndarray,
+    objective: str,
+    z_ub: float,
+    moved_ub: float,
+    scale: dict[str, float],
+    travel_ub: float = math.inf,
+) -> float:
+    """Re-solve the LP (warm-started) with balance no worse than z_ub, capacity use no worse than in
+    `base` (the first pass's solution), at most moved_ub of the metric moved and at most travel_ub km
+    of travel on the movable accounts. objective: "travel" (least travel, a small price on moves as a
+    tie-break), "travel_only" (the LP bound) or "moved" (least disruption, as in the first pass)."""
     h = lp.h
-    x = np.asarray(h.getSolution().col_value)
-    cap_ub = x[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
+    cap_ub = base[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
     n_cols = lp.n_pairs + 1 + len(lp.cap_cols)
     cost = np.zeros(n_cols)
-    cost[: lp.n_pairs] = _C_TRAVEL * lp.travel / (scale["n"] * scale["km"])
-    if not travel_only:
-        cost[: lp.n_pairs] += 0.001 * (_C_MOVED * lp.moved + _C_COUNT * lp.count / scale["n"])
+    disruption = _C_MOVED * lp.moved + _C_COUNT * lp.count / scale["n"]
+    if objective == "moved":
+        cost[: lp.n_pairs] = disruption
+    else:
+        cost[: lp.n_pairs] = _C_TRAVEL * lp.travel / (scale["n"] * scale["km"])
+        if objective == "travel":
+            cost[: lp.n_pairs] += 0.001 * disruption
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-    h.changeColBounds(lp.z_col, 0.0, max(z_ub, float(x[lp.z_col])) + 1e-9)
+    h.changeColBounds(lp.z_col, 0.0, max(z_ub, float(base[lp.z_col])) + 1e-9)
     for c, v in zip(lp.cap_cols, cap_ub, strict=True):
         h.changeColBounds(int(c), 0.0, float(v) + 1e-9)
     h.changeRowBounds(lp.moved_row, -highspy.kHighsInf, moved_ub + 1e-9)
+    t_ub = highspy.kHighsInf if not math.isfinite(travel_ub) else travel_ub / (scale["n"] * scale["km"])
+    h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
     start = time.perf_counter()
     h.run()
     return time.perf_counter() - start
 
 
+def _optimal(lp: _LP) -> bool:
+    return lp.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+@dataclass
+class _TravelPass:
+    budget: float  # moved share (LP units) the travel pass may use
+    cap: float  # 1.45 x the least share that must move (less forced moves)
+    km_limit: float | None  # today's total km over all accounts (None when nobody owns anything today)
+    travel_cap: float  # the km cap on the movable accounts the LP met (inf when none)
+    reachable: bool  # today's travel fits at this balance (or there is nothing to keep)
+    best_km: float = float("nan")  # the LP's least km on the movable accounts in the band, when not reachable
+    needs_moved: float = float("nan")  # the moved share keeping today's travel needs, when above the default
+    seconds: float = 0.0
+
+
+def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float], lp: _LP) -> _TravelPass:
+    """After the first pass (balance, then disruption): least travel with balance as good, within the
+    moved budget (the user's, else a little above the least the LP had to move) and at or below today's
+    travel. Without a user budget, keeping today's travel may move more: the least disruption that
+    does it is found first. Leaves the LP solved with the chosen solution."""
+    sol = np.asarray(lp.h.getSolution().col_value)
+    min_lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
+    lp_z = float(sol[lp.z_col])
+    cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
+    budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
+    if opts.max_moved is not None:
+        budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
+    seconds = _resolve(lp, sol, "travel", lp_z, budget, scale)
+    if not _optimal(lp):
+        raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
+    # The cap on the movable accounts' km is today's total less what the accounts that stay put
+    # travel, with a little room for rounding.
+    pin_pos = np.flatnonzero(p.pinned)
+    pinned_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
+    km_today = _today_km(p)
+    km_limit = float(np.nanmean(km_today)) * scale["n"] if np.isfinite(km_today).any() else None
+    out = _TravelPass(budget=budget, cap=cap, km_limit=km_limit, travel_cap=math.inf, reachable=True)
+    lp_travel = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel)
+    if km_limit is None or lp_travel + pinned_total <= km_limit * (1 - TRAVEL_MARGIN):
+        out.seconds = seconds
+        return out
+    # The least travel any balanced assignment reaches (any share moved) says whether today's fits.
+    seconds += _resolve(lp, sol, "travel_only", lp_z, math.inf if opts.max_moved is None else budget, scale)
+    best = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel) if _optimal(lp) else math.inf
+    margin_cap = km_limit * (1 - TRAVEL_MARGIN) - pinned_total
+    if best <= margin_cap:
+        out.travel_cap = margin_cap
+    elif best <= km_limit - pinned_total:
+        out.travel_cap = km_limit - pinned_total
+    else:
+        out.reachable = False
+        if opts.max_moved is None:  # within a user's budget the bound says less: the reason names the budget
+            out.best_km = best + pinned_total
+    if opts.max_moved is None:
+        if out.reachable:
+            # The least disruption that keeps travel under the cap at the same balance ...
+            seconds += _resolve(lp, sol, "moved", lp_z, math.inf, scale, out.travel_cap)
+            if _optimal(lp):
+                need = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.moved)
+                # ... then the least travel with that much (or the default budget) moved.
+                if need > budget:
+                    out.needs_moved = need + scale["forced_moved"]
+                budget = max(budget, need * (1 + 1e-4)) + 1e-9
+            else:
+                out.travel_cap = math.inf
+        else:
+            # No balanced assignment keeps today's travel: get as close as the moved target allows.
+            budget = max(budget, cap)
+    seconds += _resolve(lp, sol, "travel", lp_z, budget, scale, out.travel_cap)
+    if not _optimal(lp):
+        out.travel_cap = math.inf
+        seconds += _resolve(lp, sol, "travel", lp_z, budget, scale)
+    out.budget = budget
+    out.seconds = seconds
+    return out
+
+
 # ---------------------------------------------------------------- rounding and repair
 
 
-def _integral_units(lp: _LP, opts: Options, scale: dict[str, float], n_reps: int) -> float:
-    """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) with a node
-    limit, so the result is deterministic; the repair pass still follows. Leaves the LP continuous."""
+def _integral_units(
+    lp: _LP, opts: Options, scale: dict[str, float], n_reps: int, moved_ub: float, travel_ub: float = math.inf
+) -> float:
+    """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) within the
+    moved budget and, when it can, the travel cap, with a node limit so the result is deterministic;
+    the repair pass still follows. Leaves the LP continuous."""
     h = lp.h
     n = lp.n_pairs
     idx = np.arange(n, dtype=np.int32)
@@ -559,18 +663,22 @@ def _integral_units(lp: _LP, opts: Options, scale: dict[str, float], n_reps: int
     h.changeColBounds(lp.z_col, 0.0, highspy.kHighsInf)
     for c in lp.cap_cols:
         h.changeColBounds(int(c), 0.0, highspy.kHighsInf)
-    budget = highspy.kHighsInf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    h.changeRowBounds(lp.moved_row, -highspy.kHighsInf, budget)
+    h.changeRowBounds(lp.moved_row, -highspy.kHighsInf, moved_ub + 1e-9)
     h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
     h.setOptionValue("mip_max_nodes", MIP_MAX_NODES)
     h.setOptionValue("mip_rel_gap", 1e-6)
     start = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - start
-    x = np.asarray(h.getSolution().col_value)[:n].copy()
+    lp.mip_x = None
+    # With the travel cap first; whole units may not fit under it, then without.
+    for cap in (travel_ub, math.inf) if math.isfinite(travel_ub) else (math.inf,):
+        t_ub = highspy.kHighsInf if not math.isfinite(cap) else cap / (scale["n"] * scale["km"])
+        h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
+        h.run()
+        if h.getInfo().primal_solution_status == 2:
+            lp.mip_x = np.asarray(h.getSolution().col_value)[:n].copy()
+            break
     h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
-    lp.mip_x = x if h.getInfo().primal_solution_status == 2 else None
-    return seconds
+    return time.perf_counter() - start
 
 
 def _round(p: _Problem, u: _Units, lp: _LP) -> np.ndarray:
@@ -617,10 +725,18 @@ def _repair(
     tol: float,
     scale: dict[str, float],
     budget: float | None = None,
+    km_limit: float | None = None,
+    travel_moved_cap: float | None = None,
     max_iter: int = 50_000,
 ) -> np.ndarray:
     """Move single items (accounts, or whole units) between candidate reps until every rep is in its
-    band or no move helps; then send needless moves back to their owners. Deterministic."""
+    band or no move helps; then send needless moves back to their owners, and while total travel is
+    above km_limit (today's), make in-band moves that cut travel. Deterministic.
+
+    budget caps the moved share of the metric (besides forced moves); km_limit caps the total km over
+    all accounts; travel_moved_cap caps the moved share the travel moves may reach (else budget).
+    Send-backs never push travel above km_limit.
+    """
     n_reps = len(p.reps)
     if u.divisible:
         items, item_unit = u.movable, u.of_account
@@ -641,30 +757,39 @@ def _repair(
         w = p.b[items]
         own = p.owner[items]
         moves = (own[it] >= 0) & (own[it] != c_rep)
-        km = _chord_km(np.linalg.norm(p.xyz[items][it] - p.homes[c_rep], axis=1))
+        c_km = _chord_km(np.linalg.norm(p.xyz[items][it] - p.homes[c_rep], axis=1))
         c_moved = w[it] * moves
-        c_cost = _C_MOVED * c_moved + _C_COUNT * moves / scale["n"] + _C_TRAVEL * km / (scale["n"] * scale["km"])
+        c_cost = _C_MOVED * c_moved + _C_COUNT * moves / scale["n"] + _C_TRAVEL * c_km / (scale["n"] * scale["km"])
         cur = assign[items].copy()
     else:
         w = u.weight
-        c_cost = lp.costs[order][ustart[item_unit][it] + offs]
-        c_moved = lp.moved[order][ustart[item_unit][it] + offs]
+        sel = ustart[item_unit][it] + offs
+        c_cost = lp.costs[order][sel]
+        c_moved = lp.moved[order][sel]
+        c_km = lp.travel[order][sel]
         first = np.zeros(len(items), dtype=np.int64)
         first[u.of_account] = np.arange(len(u.of_account))
         cur = assign[u.movable[first]].copy()
-    # Cost of each item where it is now (its current rep is always one of its candidates).
+    # Cost, moved share and km of each item where it is now (its current rep is always a candidate).
     here = c_rep == cur[it]
     cur_cost = np.zeros(len(items))
     cur_cost[it[here]] = c_cost[here]
     cur_moved = np.zeros(len(items))
     cur_moved[it[here]] = c_moved[here]
+    cur_km = np.zeros(len(items))
+    cur_km[it[here]] = c_km[here]
     moved_total = float(cur_moved.sum())
+    pin_pos = np.flatnonzero(p.pinned)
+    km_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
+    km_total += float(cur_km.sum())
     by_rep = np.argsort(c_rep, kind="stable")
     rstart = np.concatenate([[0], np.cumsum(np.bincount(c_rep, minlength=n_reps))])
     load = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=n_reps)
     load += _bincount(cur, weights=w, minlength=n_reps)
     lo, hi = p.target * (1 - tol), p.target * (1 + tol)
     mean_t = float(p.target.mean())
+    # Above today's travel, each typical distance added by a balance move costs as much as moving an account.
+    km_price = (_C_MOVED / scale["km"]) if km_limit is not None else 0.0
     for _ in range(max_iter):
         pen = _band_penalty(load, lo, hi)
         if pen.max() <= 1e-12:
@@ -690,7 +815,10 @@ def _repair(
             _band_penalty(load[src] - ww, lo[src], hi[src]) - _band_penalty(load[src], lo[src], hi[src])
             + _band_penalty(load[dst] + ww, lo[dst], hi[dst]) - _band_penalty(load[dst], lo[dst], hi[dst])
         )  # fmt: skip
+        d_km = c_km[pos] - cur_km[ii]
         score = 1e3 * d_pen / mean_t + (c_cost[pos] - cur_cost[ii])
+        if km_limit is not None:
+            score += km_price * np.maximum(km_total + d_km - km_limit, 0.0) / max(len(p.acc), 1)
         score[d_pen > -1e-15] = np.inf
         if budget is not None:
             score[moved_total + c_moved[pos] - cur_moved[ii] > budget + 1e-12] = np.inf
@@ -702,21 +830,77 @@ def _repair(
         cur_cost[item] = c_cost[pos[j]]
         moved_total += c_moved[pos[j]] - cur_moved[item]
         cur_moved[item] = c_moved[pos[j]]
+        km_total += c_km[pos[j]] - cur_km[item]
+        cur_km[item] = c_km[pos[j]]
         load[a] -= w[item]
         load[b] += w[item]
 
-    # Needless moves go home: an item returns to its owner if both reps stay in band.
+    def in_band_after(src: int, dst: int, weight: float) -> bool:
+        return bool(load[src] - weight >= lo[src] - 1e-12 and load[dst] + weight <= hi[dst] + 1e-12)
+
+    def apply(item: int, p_new: int) -> None:
+        nonlocal moved_total, km_total
+        src, dst = int(cur[item]), int(c_rep[p_new])
+        cur[item] = dst
+        moved_total += c_moved[p_new] - cur_moved[item]
+        cur_moved[item] = c_moved[p_new]
+        km_total += c_km[p_new] - cur_km[item]
+        cur_km[item] = c_km[p_new]
+        cur_cost[item] = c_cost[p_new]
+        load[src] -= w[item]
+        load[dst] += w[item]
+
+    # Each item's position at its owner (when the owner is a candidate; it always is for owned items).
+    own_items = p.owner[items] if u.divisible else np.full(len(items), -1)
+    at_owner = np.full(len(items), -1, dtype=np.int64)
+    if u.divisible:
+        hit = (own_items[it] >= 0) & (c_rep == own_items[it])
+        at_owner[it[hit]] = np.flatnonzero(hit)
+    # Needless moves go home: an item returns to its owner if both reps stay in band and travel stays
+    # within today's; moves that also cut travel go first, then the heaviest.
+    back = np.flatnonzero((at_owner >= 0) & (cur != own_items))
+    if len(back):
+        d_back = c_km[at_owner[back]] - cur_km[back]
+        back = back[np.lexsort((back, -w[back], d_back > 0))]
+        for i in back:
+            pos_i = int(at_owner[i])
+            if not in_band_after(int(cur[i]), int(own_items[i]), float(w[i])):
+                continue
+            if km_limit is not None and c_km[pos_i] - cur_km[i] > 0 and km_total + c_km[pos_i] - cur_km[i] > km_limit:
+                continue
+            apply(int(i), pos_i)
+
+    # Above today's travel: in-band moves that cut travel, the largest cut first, within the budget.
+    if km_limit is not None:
+        move_cap = min(x for x in (budget, travel_moved_cap, math.inf) if x is not None)
+        for _ in range(50):
+            if km_total <= km_limit:
+                break
+            d_km = c_km - cur_km[it]
+            cand = np.flatnonzero(d_km < -1e-9)
+            if len(cand) == 0:
+                break
+            cand = cand[np.lexsort((cand, d_km[cand]))]
+            changed = False
+            touched = np.zeros(len(items), dtype=bool)
+            for q in cand:
+                i = int(it[q])
+                if touched[i] or c_rep[q] == cur[i] or c_km[q] >= cur_km[i]:
+                    continue
+                if not in_band_after(int(cur[i]), int(c_rep[q]), float(w[i])):
+                    continue
+                if moved_total + c_moved[q] - cur_moved[i] > move_cap + 1e-12:
+                    continue
+                apply(i, int(q))
+                touched[i] = True
+                changed = True
+                if km_total <= km_limit:
+                    break
+            if not changed:
+                break
+
     assign = assign.copy()
     if u.divisible:
-        own = p.owner[items]
-        back = np.flatnonzero((own >= 0) & (cur != own))
-        back = back[np.lexsort((back, -w[back]))]
-        for i in back:
-            a, b = cur[i], own[i]
-            if load[a] - w[i] >= lo[a] - 1e-12 and load[b] + w[i] <= hi[b] + 1e-12:
-                cur[i] = b
-                load[a] -= w[i]
-                load[b] += w[i]
         assign[items] = cur
     else:
         assign[u.movable] = cur[u.of_account]
@@ -807,6 +991,47 @@ def _reasons(
     return out
 
 
+def _travel_reasons(s: dict[str, Any], opts: Options) -> list[str]:
+    """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can)."""
+    today, after = s["travel_km_today"], s["travel_km_after"]
+    out: list[str] = []
+    need = s.get("travel_needs_moved_share", float("nan"))
+    if isinstance(need, float) and math.isfinite(need) and s["min_moved_share"] > 0:
+        ratio = s["moved_share"] / s["min_moved_share"]
+        if ratio > 1.5:
+            out.append(
+                f"keeping mean travel at or below today's moved {s['moved_share']:.1%} of the metric, "
+                f"{ratio:.2f}x the {s['min_moved_share']:.1%} that had to move; set a moved budget to move less "
+                "and accept more travel"
+            )
+    if not math.isfinite(today) or after <= today + 1e-9:
+        return out
+    best = s.get("travel_km_best_in_band", float("nan"))
+    if isinstance(best, float) and math.isfinite(best) and best > today:
+        over = "" if s.get("travel_bound_all_reps") else ", each account limited to its nearest reps"
+        band = (
+            f"keeping every territory within ±{opts.tolerance:.0%}"
+            if s["tolerance_met"]
+            else f"balancing to max/mean {s['max_mean_after']:.3f}"
+        )
+        out.append(
+            f"{band} needs more travel than today's: mean travel "
+            f"{after:,.1f} km against {today:,.1f} km today, and no assignment within the band averages below "
+            f"{best:,.1f} km (LP bound, any share moved{over}); a wider tolerance keeps travel lower"
+        )
+    elif opts.max_moved is not None:
+        out.append(
+            f"within the moved budget of {opts.max_moved:.1%}, mean travel {after:,.1f} km stays above today's "
+            f"{today:,.1f} km; allow more to move to bring it down"
+        )
+    else:
+        out.append(
+            f"mean travel {after:,.1f} km ends above today's {today:,.1f} km: the candidate reps (nearest homes, "
+            "for speed) leave no balanced assignment with less travel"
+        )
+    return out
+
+
 def _move_reasons(
     p: _Problem, assign: np.ndarray, km_before: np.ndarray, km_after: np.ndarray, tol: float
 ) -> np.ndarray:
@@ -832,6 +1057,34 @@ def _move_reasons(
             out[i] = f"travel/balance: {km_before[i]:.0f} km -> {km_after[i]:.0f} km"
     out[p.pinned] = p.pin_reason[p.pinned]
     return out
+
+
+def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[str]:
+    """Plain words on capacity: whether it binds, why not, and what would make it bind."""
+    touches = float(settings.get("touches_per_year"))
+    meeting = float(settings.get("meeting_hours"))
+    in_person = float(settings.get("travel_share"))
+    cap, need, n = s["capacity_hours"], s["workload_hours_after"], s["reps_after"]
+    model = f"{touches:g} touches per account a year at {meeting:g} h each, plus travel for {in_person:.0%} in person"
+    s["capacity_hours_needed_min"] = hours_min
+    if not s["capacity_enforced"]:
+        return [
+            f"Capacity is not enforced: serving all {s['accounts']:,} accounts needs at least {hours_min:,.0f} hours "
+            f"a year ({model}), {hours_min / max(cap, 1e-9):,.1f}x the {cap:,.0f} hours the {n} reps have, so no "
+            f"assignment can fit (this one needs {need:,.0f}). Each rep's target is still their share of the team's "
+            "capacity, and hours per rep are shown for comparison. Add reps, or lower touches per year or meeting "
+            "hours in Settings, for capacity to bind."
+        ]
+    notes = [
+        f"Capacity is enforced: each rep's yearly hours ({model}) stay within their capacity; the book needs "
+        f"{need:,.0f} of the team's {cap:,.0f} hours."
+    ]
+    if s["over_capacity_reps"]:
+        notes.append(
+            f"{s['over_capacity_reps']} rep(s) end above their capacity once accounts are whole; raise their "
+            "capacity or widen the tolerance."
+        )
+    return notes
 
 
 def _report(
@@ -904,12 +1157,12 @@ def _report(
         **{k: round(v, 3) for k, v in timing.items()},
     }
     summary["reasons"] = _reasons(p, u, opts, lower_bound, achieved, min_moved, forced) if u is not None else []
-    summary["notes"] = []
-    if summary["capacity_hours"] < summary["workload_hours_after"] and not summary["capacity_enforced"]:
-        summary["notes"].append(
-            f"the book needs about {summary['workload_hours_after']:,.0f} hours a year and the team has "
-            f"{summary['capacity_hours']:,.0f}: capacity is reported, not enforced"
-        )
+    if u is not None:
+        summary["reasons"] += _travel_reasons(summary, opts)
+    summary["travel_kept"] = bool(
+        not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
+    )
+    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
     reps = p.reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]].copy()
     reps["target_share"] = p.target
     reps["before"] = before_load
@@ -1028,38 +1281,43 @@ def rebalance(
     sol = np.asarray(lp.h.getSolution().col_value)
     min_lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
     lp_z = float(sol[lp.z_col])
-    # Second pass: least travel with balance as good and the moved budget (the user's, else a little
-    # above the least the LP had to move, so travel can improve without real extra disruption).
-    cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
-    budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
-    if opts.max_moved is not None:
-        budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
-    progress(0.45, "Cutting travel within the moved budget")
-    t_lp2 = _resolve(lp, False, lp_z, budget, scale)
-    if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
+    # Second pass: least travel with balance as good, within the moved budget and, when the candidates
+    # allow it, at or below today's travel. If today's travel is out of reach of the candidate reps,
+    # widen them (every unit's nearest reps and every rep's reach) and solve again.
+    tp = _travel_passes(p, u, opts, scale, lp)
+    k_wide = min(len(p.reps), 3 * opts.candidates)
+    if not tp.reachable and int(unit_k.min()) < k_wide and len(u.weight) * k_wide <= MAX_LP_PAIRS:
+        unit_k = np.maximum(unit_k, k_wide)
+        rep_reach = rep_reach * 3
+        progress(0.5, "Widening the candidate reps to keep travel at or below today's")
+        wide = _solve_lp(p, u, opts, scale, unit_k, rep_reach)
+        if wide.h.getModelStatus() in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+            lp_seconds += wide.seconds
+            lp, widened = wide, "yes (travel)"
+            lp.seconds = lp_seconds
+            wide_sol = np.asarray(lp.h.getSolution().col_value)
+            min_lp_moved = float(wide_sol[: lp.n_pairs] @ lp.moved)
+            lp_z = float(wide_sol[lp.z_col])
+            tp_wide = _travel_passes(p, u, opts, scale, lp)
+            tp_wide.seconds += tp.seconds
+            tp = tp_wide
+    t_lp2 = tp.seconds
+    budget, travel_cap, km_limit, cap = tp.budget, tp.travel_cap, tp.km_limit, tp.cap
     sol = np.asarray(lp.h.getSolution().col_value)
-    if opts.max_moved is None:
-        # Travel should not end up worse than today's when a little more movement (still within 1.4x
-        # the least that has to move) avoids it.
-        pin_pos = np.flatnonzero(p.pinned)
-        pinned_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
-        today_mean = float(np.nanmean(_today_km(p))) if len(p.today) else float("inf")
-        wider = max(budget, min(1.4 * _min_moved(p, opts.tolerance) - scale["forced_moved"], cap))
-        if (float(sol[: lp.n_pairs] @ lp.travel) + pinned_total) / scale["n"] > today_mean and wider > budget:
-            progress(0.5, "Moving a little more to keep travel below today's")
-            t_lp2 += _resolve(lp, False, lp_z, wider, scale)
-            sol = np.asarray(lp.h.getSolution().col_value)
     lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
     t_mip = 0.0
     if not u.divisible and lp.n_pairs <= MIP_MAX_PAIRS:
         progress(0.55, "Assigning whole units (MIP)")
-        t_mip = _integral_units(lp, opts, scale, len(p.reps))
+        mip_budget = math.inf if opts.max_moved is None else budget
+        t_mip = _integral_units(lp, opts, scale, len(p.reps), mip_budget, travel_cap)
     progress(0.6, "Rounding and repairing fractional accounts")
     t1 = time.perf_counter()
     assign = _round(p, u, lp)
     user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    assign = _repair(p, u, lp, assign, opts.tolerance, scale, user_budget)
+    assign = _repair(
+        p, u, lp, assign, opts.tolerance, scale, user_budget, km_limit,
+        travel_moved_cap=max(budget, cap) if opts.max_moved is None else None,
+    )  # fmt: skip
     t_repair = time.perf_counter() - t1
     # The LP bound on travel for the balance and moved share actually reached.
     n_reps = len(p.reps)
@@ -1071,9 +1329,9 @@ def rebalance(
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
     lp_travel_movable = float(sol[: lp.n_pairs] @ lp.travel)
     progress(0.8, "Bounding travel with the LP relaxation")
-    t_bound = _resolve(lp, True, z_ach, moved_lp_units, scale)
+    t_bound = _resolve(lp, sol, "travel_only", z_ach, moved_lp_units, scale)
     bound_movable = float("nan")
-    if lp.h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+    if _optimal(lp):
         bound_movable = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel)
     pinned_km = _km_to(p, np.where(p.pinned, p.owner, -1))
     pinned_sum = float(np.nansum(pinned_km))
@@ -1089,6 +1347,10 @@ def rebalance(
         "lp_excess_over_band": lp_z,
         "travel_km_lp": (lp_travel_movable + pinned_sum) / len(p.acc),
         "travel_km_lp_bound": (bound_movable + pinned_sum) / len(p.acc),
+        "travel_capped_at_today": bool(math.isfinite(travel_cap)),
+        "travel_km_best_in_band": tp.best_km / len(p.acc),
+        "travel_bound_all_reps": bool(int(unit_k.min()) >= len(p.reps)),
+        "travel_needs_moved_share": tp.needs_moved,
         "capacity_enforced": lp.cap_enforced,
     }
     timing = {

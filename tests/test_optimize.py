@@ -205,3 +205,73 @@ def test_benchmark_small_world_meets_the_quality_targets() -> None:
     assert o["travel_km_lp_bound"] <= o["travel_km_after"] + 1e-6
     assert o["travel_gap_to_bound"] <= 0.30
     assert "greedy" in out and out["greedy"]["seconds"] >= 0
+
+
+def test_travel_that_balance_forces_up_is_explained() -> None:
+    # Every account sits near A (1 to 4 tenths of the way to B): balance must send two to B, far away.
+    acc = book([("a1", 0, 0.5, "A", 10), ("a2", 0, 1, "A", 10), ("a3", 0, 1.5, "A", 10), ("a4", 0, 2, "A", 10)])
+    res = optimize.rebalance(acc, REPS)
+    s = res.summary
+    assert s["max_mean_after"] == pytest.approx(1.0)
+    # Today 0.5, 1, 1.5, 2 degrees (mean 1.25); after A keeps a1, a2 and B takes a3, a4 (8.5 and 8 degrees).
+    owners = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert owners == {"a1": "A", "a2": "A", "a3": "B", "a4": "B"}
+    assert s["travel_km_after"] == pytest.approx(s["travel_km_today"] * 18 / 5, rel=1e-3)
+    assert not s["travel_kept"]
+    # The LP bound in the band (any share moved) is above today's: the reason says so and gives both.
+    assert s["travel_km_today"] < s["travel_km_best_in_band"] <= s["travel_km_after"] + 1e-6
+    why = [r for r in s["reasons"] if "needs more travel than today's" in r]
+    assert len(why) == 1 and f"{s['travel_km_today']:,.1f} km today" in why[0]
+    assert f"mean travel {s['travel_km_after']:,.1f} km" in why[0]
+
+
+def test_travel_is_kept_when_balance_allows_it() -> None:
+    res = optimize.rebalance(FOUR, REPS)
+    assert res.summary["travel_kept"] and res.summary["travel_km_after"] <= res.summary["travel_km_today"]
+    assert not any("travel" in r for r in res.summary["reasons"])
+
+
+def test_capacity_note_says_why_it_does_not_bind() -> None:
+    # 4 accounts need 4 x 12 touches x 1 h = 48 h plus travel; 1 h of capacity each cannot hold them.
+    res = optimize.rebalance(FOUR, REPS, Options(capacities=(("A", 1.0), ("B", 1.0))))
+    s = res.summary
+    assert not s["capacity_enforced"]
+    (note,) = s["notes"]
+    assert note.startswith("Capacity is not enforced: serving all 4 accounts needs at least")
+    assert "the 2 reps have" in note and "for capacity to bind" in note
+    enforced = optimize.rebalance(FOUR, REPS).summary
+    assert enforced["capacity_enforced"]
+    assert enforced["notes"][0].startswith("Capacity is enforced: each rep's yearly hours")
+
+
+def _quality(s: dict, tolerance: float = 0.05) -> None:
+    assert s["max_mean_after"] <= max(1 + tolerance, s["lower_bound"]) + 1e-9, s
+    assert s["moved_share"] <= 1.5 * s["min_moved_share"] + 1e-9, s
+    assert s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-6
+    assert s["travel_km_after"] <= 1.3 * s["travel_km_lp_bound"], s
+    assert s["travel_km_after"] <= s["travel_km_today"] + 1e-9, s
+    assert s["travel_kept"]
+
+
+def test_territories_five_times_the_mean_keep_travel_below_today() -> None:
+    from planner import demo
+
+    acc, reps = optimize.world_inputs(demo.build_world(5000, 40, 6, deals_per_account=0.6))
+    res = optimize.rebalance(acc, reps)
+    s = res.summary
+    assert 4.9 <= s["max_mean_before"] <= 5.0  # the largest territory carries about 5x the mean
+    _quality(s)
+    assert s["travel_km_after"] < s["travel_km_today"]
+
+
+def test_default_demo_store_keeps_travel(tmp_path) -> None:
+    from planner import demo, scenarios, store
+
+    path = tmp_path / "s.duckdb"
+    demo.build_store(path)  # the default demo: 5,000 accounts, 12 reps, seed 7
+    with store.read(path) as con:
+        res = scenarios.run(con, Options())
+    s = res.summary
+    assert s["accounts"] == 5000 and s["reps_after"] == 12
+    _quality(s)
+    assert s["reasons"] == []

@@ -34,6 +34,28 @@ def test_rep_scope_is_refused(small_store: Path) -> None:
         scenarios.run(con, optimize.Options(), Scope(role="rep", rep_id="R001"))
 
 
+def test_rep_scope_cannot_run_save_or_commit(small_store: Path) -> None:
+    rep = Scope(role="rep", rep_id="R001", user="rep@example.com")
+    with store.read(small_store) as con:
+        with pytest.raises(Forbidden, match="sales leader"):
+            scenarios.run(con, optimize.Options(), rep)
+        with pytest.raises(Forbidden, match="sales leader"):
+            scenarios.capacity_curve(con, optimize.Options(), (5, 6), rep)
+        res = scenarios.run(con, optimize.Options())
+    before = owners(small_store)
+    with pytest.raises(Forbidden):
+        scenarios.save(small_store, "by a rep", res, rep.user, rep)
+    sid = scenarios.save(small_store, "by the lead", res, "lead")
+    with pytest.raises(Forbidden, match="ask an admin"):
+        scenarios.commit(small_store, sid, rep.user, rep)
+    with pytest.raises(Forbidden, match="ask an admin"):
+        scenarios.restore(small_store, 1, rep.user, rep)
+    # Nothing a rep tried was written: one scenario (the lead's), owners unchanged.
+    assert owners(small_store) == before
+    with store.read(small_store) as con:
+        assert scenarios.list_scenarios(con)["name"].tolist() == ["by the lead"]
+
+
 def test_save_commit_restore_round_trip(small_store: Path) -> None:
     before = owners(small_store)
     with store.read(small_store) as con:

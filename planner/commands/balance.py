@@ -64,8 +64,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
     keys = [
         "metric", "tolerance", "unit", "reps_before", "reps_after", "accounts", "max_mean_before", "max_mean_after",
         "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
-        "travel_km_today", "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "coverage_today",
-        "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
+        "travel_km_today", "travel_km_after", "travel_kept", "travel_km_nearest", "travel_km_lp_bound",
+        "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
     ]  # fmt: skip
     out = {k: clean(s.get(k)) for k in keys}
     out["before"] = {k: clean(v) for k, v in s["before"].items()}
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         )
         lp = f["travel_km_lp_bound"]
         print(
-            f"  travel    {f['travel_km_today']:.0f} km today -> {f['travel_km_after']:.0f} km "
+            f"  travel    {f['travel_km_today']:.1f} km today -> {f['travel_km_after']:.1f} km "
             f"(nearest rep {f['travel_km_nearest']:.0f} km, LP bound {lp:.0f} km)"
             if lp is not None
             else ""
