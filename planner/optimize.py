@@ -13,6 +13,8 @@ fixes any band violations; every result is reported next to the bounds that say 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -50,6 +52,25 @@ MIP_MAX_PAIRS = 5_000
 MIP_MAX_NODES = 500
 
 Progress = Callable[[float, str], None]
+
+
+def _silence_highs_banner() -> str:
+    """HiGHS prints a banner on stdout when the first solver of a process is made (before any option
+    can turn output off), which would corrupt `balance --json`. Make that first one with stdout
+    pointed at /dev/null; returns the HiGHS version."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            version = str(highspy.Highs().version())
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return version
+
+
+HIGHS_VERSION = _silence_highs_banner()
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -1337,7 +1358,7 @@ def rebalance(
     pinned_sum = float(np.nansum(pinned_km))
     total = time.perf_counter() - t0
     extra = {
-        "solver": f"HiGHS {highspy.Highs().version()} LP + repair",
+        "solver": f"HiGHS {HIGHS_VERSION} LP + repair",
         "lp_status": lp.status,
         "units": int(len(u.weight)),
         "lp_variables": int(lp.n_pairs),
