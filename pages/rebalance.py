@@ -152,10 +152,13 @@ else:
         help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over its band).",
     )  # fmt: skip
     m[4].metric("Least that had to move", fmt.pct(s["min_moved_share"], 1))
+    d_km = s["travel_km_after"] - s["travel_km_today"]
     m[5].metric(
-        "Mean travel", f"{s['travel_km_after']:,.0f} km",
-        delta=f"{s['travel_km_after'] - s['travel_km_today']:+,.0f} km",
-        delta_color="inverse", help=f"Today {s['travel_km_today']:,.0f} km from each account to its owner's home.",
+        "Mean travel", f"{s['travel_km_after']:,.1f} km",
+        delta=f"{d_km:+,.1f} km" if abs(d_km) >= 0.05 else "same as today",
+        delta_color="inverse" if abs(d_km) >= 0.05 else "off", delta_arrow="auto" if abs(d_km) >= 0.05 else "off",
+        help=f"Today {s['travel_km_today']:,.1f} km from each account to its owner's home; the optimizer keeps it "
+        "at or below today's unless balance needs more (then a note says why).",
     )  # fmt: skip
     m[6].metric(
         "Travel bounds", f"{s.get('travel_km_lp_bound', float('nan')):,.0f} km",
