@@ -177,7 +177,7 @@ def build_world(
 
     progress(0.55, "Hiring reps and drawing today's territories")
     reps = _reps(rng, n_reps, zw)
-    acct_ids = np.char.add("A", np.char.zfill(np.arange(1, n_accounts + 1).astype(str), 7))
+    acct_ids = _ids("A", n_accounts, 7)
     names = _company_names(rng, ind["industry"].to_numpy(), n_accounts)
     owner = _territories(rng, loc, reps, employees * ind["adoption"].to_numpy() * PRICE_PER_USER)
 
@@ -209,7 +209,7 @@ def build_world(
             "locked": False,
         }
     )
-    deal_ids = np.char.add("D", np.char.zfill(np.arange(1, n_deals + 1).astype(str), 8))
+    deal_ids = _ids("D", n_deals, 8)
     deals = pd.DataFrame(
         {
             "deal_id": deal_ids,
@@ -230,6 +230,11 @@ def build_world(
     progress(0.7, "Logging recent activity")
     activities = _activities(rng, accounts, today)
     return World(accounts=accounts, deals=deals, reps=reps, truth=truth, activities=activities, today=today)
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """'A0000001', 'A0000002', ... (an empty array for n = 0)."""
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
 
 
 def _company_names(rng: np.random.Generator, industries: np.ndarray, n: int) -> np.ndarray:
@@ -305,7 +310,7 @@ def _activities(rng: np.random.Generator, accounts: pd.DataFrame, today: date) -
     when = np.array(today - timedelta(days=90), dtype="datetime64[D]") + rng.integers(0, 90, m)
     return pd.DataFrame(
         {
-            "activity_id": np.char.add("T", np.char.zfill(np.arange(1, m + 1).astype(str), 8)),
+            "activity_id": _ids("T", m, 8),
             "account_id": accounts["account_id"].to_numpy()[idx],
             "rep_id": accounts["owner_rep_id"].to_numpy()[idx],
             "kind": kinds,

@@ -16,9 +16,9 @@ from tests.apptest import errors, page
 from tests.conftest import ROOT
 from tests.test_browser import start_server, stop_server, wait_rendered
 
-# Each world is internally consistent: deals reference accounts of the same world, and the
-# number of accounts identifies the world. A reader that saw a mix would break one of these.
-WORLDS = {700: 11, 900: 12}
+# Allowed states of the store: the demo (600 accounts), after the first import (300), after the
+# second (300 + 400). Anything else, or a count that disagrees with the demo flag, is a mixed view.
+ALLOWED = {600: "1", 300: "0", 700: "0"}
 
 
 def _reader(path: str, stop: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -28,47 +28,48 @@ def _reader(path: str, stop: mp.Event, out: mp.Queue) -> None:  # type: ignore[t
     while not stop.is_set():
         try:
             with store.read(Path(path)) as con:
-                n = store.scalar(con, "SELECT count(*) FROM accounts")
-                orphans = store.scalar(
-                    con, "SELECT count(*) FROM deals d ANTI JOIN accounts a ON a.account_id = d.account_id"
-                )
-                seed = store.get_meta(con, "demo_seed")
+                n = int(store.scalar(con, "SELECT count(*) FROM accounts"))
+                demo_flag = store.get_meta(con, "is_demo")
+                attrs = int(store.scalar(con, "SELECT count(DISTINCT account_id) FROM account_attributes"))
             reads += 1
-            seen.add(int(n))
-            if int(n) not in WORLDS or orphans or str(WORLDS[int(n)]) != seed:
-                problems.append(f"mixed view: {n} accounts, {orphans} orphan deals, seed {seed}")
+            seen.add(n)
+            if ALLOWED.get(n) != demo_flag or (demo_flag == "0" and attrs not in (0, n)):
+                problems.append(f"mixed view: {n} accounts, is_demo={demo_flag}, {attrs} with attributes")
         except Exception as exc:  # any error is a failure of the design
             problems.append(f"{type(exc).__name__}: {exc}")
-        time.sleep(0.1)
+        time.sleep(0.25)
     out.put((reads, sorted(seen), problems))
 
 
-def test_twenty_readers_while_cli_writes(tmp_path: Path) -> None:
-    db = tmp_path / "shared.duckdb"
-    cli = [sys.executable, "-m", "planner", "--db", str(db), "demo", "--reps", "4", "--force"]
-    subprocess.run([*cli, "--accounts", "700", "--seed", "11"], cwd=ROOT, check=True, capture_output=True)
+def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
+    from planner.ingest.bench import write_salesforce_export
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    write_salesforce_export(first, 300, seed=21, n_reps=5)
+    write_salesforce_export(second, 400, seed=22, n_reps=5)
+    # Distinct ids, so the second import adds accounts instead of updating the first's.
+    second.write_text(second.read_text().replace('"A0', '"B0'))
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     stop = ctx.Event()
-    readers = [ctx.Process(target=_reader, args=(str(db), stop, q)) for _ in range(20)]
+    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, q)) for _ in range(20)]
     for r in readers:
         r.start()
-    time.sleep(2)
-    writes = 0
-    for accounts, seed in [(900, 12), (700, 11), (900, 12)]:
-        res = subprocess.run([*cli, "--accounts", str(accounts), "--seed", str(seed)], cwd=ROOT, capture_output=True)
+    time.sleep(3)
+    for csv_file in (first, second):
+        cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "import", str(csv_file), "--json"]
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         assert res.returncode == 0, res.stderr
-        writes += 1
-        time.sleep(0.5)
+        time.sleep(1.0)
     stop.set()
-    results = [q.get(timeout=60) for _ in readers]
+    results = [q.get(timeout=120) for _ in readers]
     for r in readers:
         r.join(timeout=30)
     problems = [p for _, _, ps in results for p in ps]
     assert problems == []
-    assert sum(n for n, _, _ in results) > 200
-    assert writes == 3
-    assert any(len(seen) == 2 for _, seen, _ in results), "readers saw the store change"
+    assert sum(n for n, _, _ in results) > 100
+    seen = set().union(*(set(s) for _, s, _ in results))
+    assert seen == {600, 300, 700}, f"readers saw every state of the store: {seen}"
 
 
 def _accounts_shown(browser: Any, url: str) -> str:
