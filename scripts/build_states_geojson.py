@@ -3,16 +3,16 @@
 Run once by a maintainer (needs `pip install plotly-geo pyshp shapely`); the app only reads the
 simplified GeoJSON it writes, so maps work offline with no tile server.
 """
+
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
+import _plotly_geo
 import shapefile  # pyshp
 from shapely.geometry import mapping, shape
-
-import _plotly_geo
 
 SRC = Path(os.path.dirname(_plotly_geo.__file__)) / "package_data" / "cb_2016_us_state_500k"
 OUT = Path(__file__).resolve().parents[1] / "data" / "us_states.geojson"
@@ -23,7 +23,7 @@ def main() -> None:
     fields = [f[0] for f in reader.fields[1:]]
     features = []
     for rec in reader.shapeRecords():
-        props = dict(zip(fields, rec.record))
+        props = dict(zip(fields, rec.record, strict=True))
         geom = shape(rec.shape.__geo_interface__).simplify(0.03, preserve_topology=True)
         # Drop slivers that vanish at dashboard zoom levels; they only bloat the file.
         if geom.geom_type == "MultiPolygon":
