@@ -161,14 +161,15 @@ def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
     # Line breaks inside quoted values: a record ends at a line break preceded by an even number of quotes.
     arr = np.frombuffer(data, dtype=np.uint8)
     ends_parts: list[np.ndarray] = []
-    carry = np.uint8(0)
+    carry = 0
     step = 1 << 26
     for lo in range(0, len(arr), step):
         chunk = arr[lo : lo + step]
-        parity = np.bitwise_xor.accumulate((chunk == 34).astype(np.uint8)) ^ carry
-        carry = parity[-1]
+        quotes = np.flatnonzero(chunk == 34)
         nl = np.flatnonzero(chunk == 10)
-        ends_parts.append(nl[parity[nl] == 0] + lo)
+        parity = (np.searchsorted(quotes, nl) + carry) & 1
+        carry = (carry + len(quotes)) & 1
+        ends_parts.append(nl[parity == 0] + lo)
     ends = np.concatenate(ends_parts) if ends_parts else np.zeros(0, dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1] + 1])
     length = ends - starts
@@ -215,7 +216,9 @@ def find_header(rows: list[list[str]]) -> int:
     widths = [sum(1 for x in r if str(x).strip()) for r in rows[:30]]
     if not widths:
         return 0
-    widest = max(widths)
+    # The typical width of table rows (a ragged row far wider than the header must not hide it).
+    wide = sorted(w for w in widths if w >= 2) or widths
+    widest = wide[len(wide) // 2]
     for i, row in enumerate(rows[:30]):
         cells = [str(x).strip() for x in row if str(x).strip()]
         if len(cells) >= max(2, widest * 0.6) and not any(re.fullmatch(r"[-+$]?[\d.,]+", c) for c in cells):

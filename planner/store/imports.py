@@ -113,13 +113,24 @@ CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
 """
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]], width: int,
+                columns: str = "") -> None:  # fmt: skip
+    """Insert many rows in one statement (one list parameter per column; executemany runs one statement
+    per row, which is slow in DuckDB)."""
+    if not rows:
+        return
+    cols = ", ".join(f"unnest(${i + 1})" for i in range(width))
+    target = f"{table} ({columns})" if columns else table
+    con.execute(f"INSERT INTO {target} SELECT {cols}", [[r[i] for r in rows] for i in range(width)])
+
+
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Create the parsing macros and the state-name lookup on this connection (temporary objects)."""
     con.execute("SET enable_progress_bar = false")
     con.execute(MACROS)
     con.execute("CREATE OR REPLACE TEMP TABLE _tp_states (key VARCHAR PRIMARY KEY, code VARCHAR)")
     rows = [(c, c) for c in geo.STATE_NAMES] + [(n.upper(), c) for c, n in geo.STATE_NAMES.items()]
-    con.executemany("INSERT INTO _tp_states VALUES (?, ?)", rows)
+    insert_rows(con, "_tp_states", rows, 2)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _tp_zip3 AS
            SELECT left(postal_code, 3) AS zip3, avg(lat) AS lat, avg(lon) AS lon FROM geo_zip GROUP BY 1"""
@@ -223,7 +234,7 @@ def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[t
             con.execute("UPDATE _raw SET __row = rowid + ? WHERE rowid >= ?", [offset, start])
         return
     con.execute("CREATE OR REPLACE TEMP TABLE _seg (start BIGINT, off BIGINT)")
-    con.executemany("INSERT INTO _seg VALUES (?, ?)", list(segments))
+    insert_rows(con, "_seg", list(segments), 2)
     con.execute(
         """UPDATE _raw SET __row = m.rid + m.off
            FROM (SELECT r.rowid AS rid, s.off FROM _raw r ASOF JOIN _seg s ON r.rowid >= s.start) m
@@ -641,15 +652,11 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str) -> int:
             by_name.setdefault(display.lower(), rep_id)
         mapping.append((owner, email, rep_id))
     if created:
-        con.executemany(
-            "INSERT INTO reps (rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            created,
-        )
+        insert_rows(con, "reps", created, 9,
+                    "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours")  # fmt: skip
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner_key VARCHAR, rep_id VARCHAR)")
     if mapping:
-        con.executemany("INSERT INTO _owner_map VALUES (?, ?)",
-                        [(f"{o or ''}\x1f{e or ''}", r) for o, e, r in mapping])  # fmt: skip
+        insert_rows(con, "_owner_map", [(f"{o or ''}\x1f{e or ''}", r) for o, e, r in mapping], 2)
     return len(created)
 
 
@@ -755,9 +762,10 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
         )
     if has_owner:
         con.execute("""DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _p WHERE _reject IS NULL)""")
+        # The owners just written: straight from _p and the owner map (no second pass over accounts).
         con.execute(
-            """INSERT INTO assignments SELECT a.account_id, a.owner_rep_id, ?, 'crm' FROM accounts a
-               JOIN _p p ON p.account_id = a.account_id WHERE p._reject IS NULL AND a.owner_rep_id IS NOT NULL""",
+            f"""INSERT INTO assignments SELECT p.account_id, o.rep_id, ?, 'crm' FROM _p p {owner_join}
+                WHERE p._reject IS NULL AND o.rep_id IS NOT NULL""",
             [stamp],
         )
     return {"inserted": inserted, "updated": updated}
@@ -1016,7 +1024,7 @@ def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) ->
     start = max(numbers, default=0) + 1
     con.execute("CREATE OR REPLACE TEMP TABLE _newids (_row BIGINT, rep_id VARCHAR)")
     if new:
-        con.executemany("INSERT INTO _newids VALUES (?, ?)", [(r[0], f"R{start + i:03d}") for i, r in enumerate(new)])
+        insert_rows(con, "_newids", [(r[0], f"R{start + i:03d}") for i, r in enumerate(new)], 2)
     con.execute(
         """INSERT INTO reps (rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon,
                              quota, capacity_hours, active, source, created_at, updated_at)
