@@ -30,7 +30,11 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path) -> None:
     assert got["Max / mean"] == f"{expected['max_mean_after']:.2f}"
     assert got["Lower bound"] == f"{expected['lower_bound']:.2f}"
     assert got["Moved"] == f"{expected['moved_accounts']:,} accounts"
-    assert got["Mean travel"] == f"{expected['travel_km_after']:,.0f} km"
+    assert got["Mean travel"] == f"{expected['travel_km_after']:,.1f} km"
+    # On the small store balance needs more travel than today's: the page says so with both figures.
+    warnings = [str(w.value) for w in at.warning]
+    assert any(f"{expected['travel_km_today']:,.1f} km today" in w for w in warnings), warnings
+    assert any(c.value.startswith("Capacity is") for c in at.caption)
     assert len(at.get("deck_gl_json_chart")) == 2  # before and after maps
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [t["name"] for t in spec["data"]] == ["Before", "After"]
