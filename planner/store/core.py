@@ -77,9 +77,12 @@ def _friendly(path: Path, exc: Exception) -> StoreError:
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise _friendly(path, exc) from None
+    # No progress bar: DuckDB would draw it on stdout, into the CLI's JSON and CSV output.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 @contextmanager
