@@ -92,7 +92,10 @@ def overview(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE, rep_id: st
     territory table, imbalance across territories and freshness."""
     as_of = as_of_date(con)
     kpis = q.store_kpis(con, as_of, narrow(scope, rep_id))
-    table = territory_table(con, scope)
+    # The landing page needs counts and money only: one aggregate query, not the per-account facts
+    # (workload, distance, coverage) that the Coverage page computes. Same figures, a fraction of the cost.
+    table = q.territory_totals(con, as_of, scope)
+    table["potential_per_quota"] = table["potential"] / table["quota"].where(table["quota"] > 0)
     reps_only = table[table["rep_id"].notna() & table["name"].notna()]
     return {
         "as_of": as_of,
