@@ -34,7 +34,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.neighbors import BallTree
+from sklearn.neighbors import KDTree
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.multiclass import check_classification_targets
@@ -57,6 +57,10 @@ MIN_COVERAGE = 0.05  # an attribute present on fewer accounts than this share is
 BIG_DATA_ROWS = 50_000  # below this, one thread: OpenMP thread start-up and spinning cost more than they save
 MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
 LEAK_AUC = 0.9  # a single field separating won from lost deals this well was recorded after the outcome
+MAX_TRAIN_ROWS = 150_000  # more closed deals than this: train on a stratified sample of this many (said on the card)
+IMPORTANCE_ROWS = 5_000  # permutation importance on at most this many test deals
+PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
+PD_GRID = 32  # values per numeric feature at which the partial dependence is evaluated
 LEAK_ACCOUNT_AUC = 0.97  # ... or telling accounts that ever won from the others this well
 
 BASE_FEATURES: dict[str, str] = {
@@ -114,8 +118,8 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         self,
         categorical: tuple[str, ...] = (),
         numeric: tuple[str, ...] = (),
-        max_iter: int = 300,
-        learning_rate: float = 0.05,
+        max_iter: int = 150,
+        learning_rate: float = 0.1,
         max_leaf_nodes: int = 8,
         min_samples_leaf: int = 50,
         l2_regularization: float = 1.0,
@@ -147,7 +151,10 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
             raise BadInput(f"feature columns {missing} are missing; build features with planner.propensity")
         out = X[self._columns()].copy()
         for c in self.categorical:
-            out[c] = out[c].astype(object).where(out[c].notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+            present = out[c].notna().to_numpy()
+            text = np.full(len(out), np.nan, dtype=object)
+            text[present] = out[c][present].astype(str).to_numpy(dtype=object)
+            out[c] = text
         for c in self.numeric:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
         return out
@@ -427,6 +434,12 @@ def _days(values: Any) -> np.ndarray:
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]")
 
 
+def _unit_vectors(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere (NaN rows where the location is unknown)."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    return np.c_[np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]
+
+
 def history_features(
     queries: pd.DataFrame,
     accounts: pd.DataFrame,
@@ -442,68 +455,90 @@ def history_features(
     """
     n = len(queries)
     acct = accounts.set_index("account_id")[["industry", "lat", "lon"]]
-    q = queries.reset_index(drop=True).join(acct, on="account_id")
-    q["industry"] = q["industry"].fillna("(none)").astype(str)
-    q_ref = _days(q["sim_ref"])
-    q_asof = _days(q["as_of"])
+    acct = acct[~acct.index.duplicated(keep="first")]
+    index = pd.Index(acct.index)
+    q_code = index.get_indexer(queries["account_id"].to_numpy())  # -1: not a known account
+    q_ref = _days(queries["sim_ref"])
+    q_asof = _days(queries["as_of"])
+    industry = pd.Series(acct["industry"].to_numpy(), dtype=object).fillna("(none)").astype(str).to_numpy()
+    xyz = _unit_vectors(acct["lat"].to_numpy(dtype=float), acct["lon"].to_numpy(dtype=float))
 
     closed = deals[deals["is_closed"].fillna(False).astype(bool) & deals["close_date"].notna()]
-    closed = closed[["account_id", "is_won", "close_date"]].copy()
-    closed["is_won"] = closed["is_won"].fillna(False).astype(bool)
+    c_code = index.get_indexer(closed["account_id"].to_numpy())
+    c_day = _days(closed["close_date"])
+    c_won = closed["is_won"].fillna(False).astype(bool).to_numpy()
+    keep = c_code >= 0
+    c_code, c_day, c_won = c_code[keep], c_day[keep], c_won[keep]
 
     # Own earlier deals: sort queries before same-day events so only strictly earlier closes count.
-    ev = pd.DataFrame({"account_id": closed["account_id"].to_numpy(), "d": _days(closed["close_date"]),
-                       "kind": 1, "won": closed["is_won"].to_numpy().astype(int),
-                       "lost": (~closed["is_won"].to_numpy()).astype(int), "qid": -1})  # fmt: skip
-    qs = pd.DataFrame({"account_id": q["account_id"].to_numpy(), "d": q_asof, "kind": 0, "won": 0, "lost": 0,
-                       "qid": np.arange(n)})  # fmt: skip
-    both = pd.concat([ev, qs], ignore_index=True).sort_values(["account_id", "d", "kind"], kind="stable")
-    both["cw"] = both.groupby("account_id", sort=False)["won"].cumsum()
-    both["cl"] = both.groupby("account_id", sort=False)["lost"].cumsum()
-    hit = both[both["kind"] == 0]
+    m = len(c_code)
+    code = np.r_[c_code, q_code]
+    day = np.r_[c_day, q_asof].astype("datetime64[D]").astype(np.int64)
+    kind = np.r_[np.ones(m, dtype=np.int8), np.zeros(n, dtype=np.int8)]
+    won = np.r_[c_won.astype(np.int64), np.zeros(n, dtype=np.int64)]
+    lost = np.r_[(~c_won).astype(np.int64), np.zeros(n, dtype=np.int64)]
+    order = np.lexsort((kind, day, code))
+    code_s, won_s, lost_s = code[order], np.cumsum(won[order]), np.cumsum(lost[order])
+    first = np.r_[True, code_s[1:] != code_s[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(code_s)), 0))
+    before_w = np.where(start > 0, won_s[start - 1], 0)
+    before_l = np.where(start > 0, lost_s[start - 1], 0)
+    is_q = kind[order] == 0
+    qid = order[is_q] - m
     prior_wins = np.zeros(n)
     prior_losses = np.zeros(n)
-    prior_wins[hit["qid"].to_numpy()] = hit["cw"].to_numpy()
-    prior_losses[hit["qid"].to_numpy()] = hit["cl"].to_numpy()
+    prior_wins[qid] = (won_s - before_w)[is_q]
+    prior_losses[qid] = (lost_s - before_l)[is_q]
+    prior_wins[q_code < 0] = 0.0
+    prior_losses[q_code < 0] = 0.0
 
-    # Similar recent wins, per (industry, reference date): one small BallTree each.
+    # Similar recent wins, per (industry, reference date): one small KD-tree on unit vectors each
+    # (chord distance orders points exactly as the great-circle distance does, and is far cheaper).
     similar = np.full(n, np.nan)
     nearest = np.full(n, np.nan)
-    wins = closed[closed["is_won"]].join(acct, on="account_id")
-    wins = wins[wins["lat"].notna() & wins["lon"].notna()].copy()
-    wins["industry"] = wins["industry"].fillna("(none)").astype(str)
-    wins["d"] = _days(wins["close_date"])
-    by_ind = {k: g.sort_values("d", kind="stable") for k, g in wins.groupby("industry", sort=False)}
-    has_geo = q["lat"].notna().to_numpy() & q["lon"].notna().to_numpy()
+    w_code = c_code[c_won]
+    w_day = c_day[c_won]
+    w_ok = np.isfinite(xyz[w_code, 0])
+    w_code, w_day = w_code[w_ok], w_day[w_ok]
+    w_ind = industry[w_code]
+    by_ind: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for ind, idx in pd.Series(w_ind).groupby(w_ind, sort=False).indices.items():
+        o = idx[np.argsort(w_day[idx], kind="stable")]
+        by_ind[str(ind)] = (w_code[o], w_day[o])
+    has_geo = (q_code >= 0) & np.isfinite(xyz[np.maximum(q_code, 0), 0])
     similar[has_geo] = 0.0
     window = np.timedelta64(int(window_days), "D")
-    radius = radius_km / EARTH_KM
-    qlat = np.radians(q["lat"].to_numpy(dtype=float))
-    qlon = np.radians(q["lon"].to_numpy(dtype=float))
-    qacct = q["account_id"].to_numpy()
-    keys = pd.DataFrame({"ind": q["industry"].to_numpy(), "ref": q_ref})[has_geo]
+    chord = 2.0 * math.sin(min(radius_km / EARTH_KM, math.pi) / 2.0)
+    geo_rows = np.flatnonzero(has_geo)
+    keys = pd.DataFrame({"ind": industry[q_code[geo_rows]], "ref": q_ref[geo_rows]})
+    mark = np.zeros(len(index), dtype=bool)
     for (ind, ref), idx in keys.groupby(["ind", "ref"], sort=False).indices.items():
-        rows = keys.index.to_numpy()[idx]
+        rows = geo_rows[idx]
         w = by_ind.get(ind)
         if w is None:
             continue
-        wd = w["d"].to_numpy()
-        bounds = np.array([ref, ref], dtype="datetime64[D]") - np.array([window, np.timedelta64(0, "D")])
-        lo, hi = (int(i) for i in np.searchsorted(wd, bounds, "left"))
+        wc, wd = w
+        ref_d = np.datetime64(ref, "D")
+        lo, hi = (int(i) for i in np.searchsorted(wd, np.array([ref_d - window, ref_d]), "left"))
         if hi <= lo:
             continue
-        sub = w.iloc[lo:hi].drop_duplicates("account_id", keep="last")
-        tree = BallTree(np.radians(sub[["lat", "lon"]].to_numpy(dtype=float)), metric="haversine")
-        pts = np.c_[qlat[rows], qlon[rows]]
-        count = tree.query_radius(pts, r=radius, count_only=True).astype(float)
-        sub_acct = sub["account_id"].to_numpy()
-        is_self = pd.Series(qacct[rows]).isin(set(sub_acct)).to_numpy()  # hashing: np.isin on strings is O(n*m)
+        sub = pd.unique(wc[lo:hi][::-1])  # distinct accounts (latest win first)
+        tree = KDTree(xyz[sub], leaf_size=40)
+        pts = xyz[q_code[rows]]
+        count = tree.query_radius(pts, r=chord, count_only=True).astype(float)
+        mark[sub] = True
+        is_self = mark[q_code[rows]]
+        mark[sub] = False
         similar[rows] = count - is_self
-        k = min(2, len(sub))
-        dist, ind_ = tree.query(pts, k=k)
-        first_self = sub_acct[ind_[:, 0]] == qacct[rows]
-        second = dist[:, 1] if k == 2 else np.full(len(rows), np.nan)
-        nearest[rows] = np.where(first_self, second, dist[:, 0]) * EARTH_KM
+        near = np.full(len(rows), np.nan)
+        others = ~is_self
+        if others.any():
+            near[others] = tree.query(pts[others], k=1)[0][:, 0]
+        if is_self.any() and len(sub) >= 2:
+            dist, ind_ = tree.query(pts[is_self], k=2)
+            first_self = sub[ind_[:, 0]] == q_code[rows][is_self]
+            near[is_self] = np.where(first_self, dist[:, 1], dist[:, 0])
+        nearest[rows] = 2.0 * np.arcsin(np.clip(near / 2.0, 0.0, 1.0)) * EARTH_KM
     return pd.DataFrame(
         {"similar_won": similar, "nearest_won_km": nearest, "prior_wins": prior_wins, "prior_losses": prior_losses}
     )
@@ -514,11 +549,23 @@ def _month_start(values: Any) -> np.ndarray:
 
 
 def training_frame(
-    accounts: pd.DataFrame, deals: pd.DataFrame, feats: pd.DataFrame, spec: FeatureSpec
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Closed deals as training rows (features as of each deal's creation), labels and close dates."""
+    accounts: pd.DataFrame,
+    deals: pd.DataFrame,
+    feats: pd.DataFrame,
+    spec: FeatureSpec,
+    max_rows: int | None = None,
+    random_state: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Closed deals as training rows (features as of each deal's creation), labels, close dates and account ids.
+
+    With more than max_rows closed deals, a sample of max_rows of them: the same share of every
+    (close month, outcome) stratum, so the time split and the win rate stay as they are.
+    """
     closed = deals[deals["is_closed"].fillna(False).astype(bool) & deals["close_date"].notna()].copy()
-    closed = closed[closed["account_id"].isin(feats.index)].sort_values(["close_date", "deal_id"], kind="stable")
+    known = pd.Index(feats.index).get_indexer(closed["account_id"].to_numpy()) >= 0  # hashing, unlike isin
+    closed = closed[known].sort_values(["close_date", "deal_id"], kind="stable")
+    if max_rows is not None and len(closed) > max_rows:
+        closed = closed.iloc[np.sort(stratified_sample(closed, max_rows, random_state))]
     created = closed["created_date"].fillna(closed["close_date"])
     # Similarity uses wins before the first of the creation month: a slightly older picture, never a later one.
     queries = pd.DataFrame(
@@ -528,7 +575,24 @@ def training_frame(
     X = feats.reindex(closed["account_id"].to_numpy()).reset_index(drop=True)
     X = pd.concat([X, hist], axis=1)[spec.columns]
     y = closed["is_won"].fillna(False).astype(bool).to_numpy().astype(int)
-    return X, y, _days(closed["close_date"])
+    return X, y, _days(closed["close_date"]), closed["account_id"].to_numpy()
+
+
+def stratified_sample(closed: pd.DataFrame, size: int, random_state: int = 0) -> np.ndarray:
+    """Positions of `size` rows of closed deals: the same share of every (close month, outcome) stratum,
+    chosen at random (deterministic for a random_state)."""
+    month = _days(closed["close_date"]).astype("datetime64[M]").astype(np.int64)
+    stratum = month * 2 + closed["is_won"].fillna(False).astype(bool).to_numpy().astype(np.int64)
+    key = np.random.default_rng(random_state).random(len(closed))
+    order = np.lexsort((key, stratum))
+    s_sorted = stratum[order]
+    first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    rank_in = np.arange(len(order)) - start
+    sizes = np.diff(np.r_[np.flatnonzero(first), len(order)])
+    share = size / len(closed)
+    quota = np.repeat(np.floor(sizes * share + 0.5).astype(np.int64), sizes)
+    return order[rank_in < quota]
 
 
 def scoring_frame(accounts: pd.DataFrame, deals: pd.DataFrame, feats: pd.DataFrame, spec: FeatureSpec,
@@ -753,8 +817,70 @@ def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
     return pd.Series(np.where(v.isna(), label + " unknown", text), index=idx)
 
 
+def partial_dependence(
+    model: PropensityModel,
+    X: pd.DataFrame,
+    columns: list[str],
+    categorical: list[str],
+    rows: int = PD_ROWS,
+    grid: int = PD_GRID,
+    random_state: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """The model's average log-odds (first booster) as each feature alone takes each of its values.
+
+    Per column: `grid` (encoded values: category codes, or quantiles of a number), `value` (mean log-odds
+    over `rows` background deals with the column set to that value) and `missing` (the same for an unknown
+    value). Computed once at training; explaining an account is then a lookup, whatever the store size.
+    """
+    A = model.encode(X)
+    sel = np.sort(np.random.default_rng(random_state).permutation(len(A))[:rows])
+    background = A[sel]
+    blocks: list[np.ndarray] = []
+    grids: dict[str, np.ndarray] = {}
+    for i, c in enumerate(columns):
+        v = A[:, i][np.isfinite(A[:, i])]
+        if c in categorical:
+            g = np.unique(v)
+        else:
+            g = np.unique(np.quantile(v, np.linspace(0.0, 1.0, grid))) if len(v) else np.array([])
+        grids[c] = g
+        for value in np.r_[g, np.nan]:
+            b = background.copy()
+            b[:, i] = value
+            blocks.append(b)
+    means = model.raw_encoded(np.vstack(blocks)).reshape(-1, len(background)).mean(axis=1)
+    out: dict[str, dict[str, Any]] = {}
+    at = 0
+    for c in columns:
+        k = len(grids[c])
+        out[c] = {"grid": grids[c], "value": means[at : at + k], "missing": float(means[at + k])}
+        at += k + 1
+    return out
+
+
+def _effect(table: dict[str, Any], values: np.ndarray, categorical: bool) -> np.ndarray:
+    """Look up a column's partial dependence at encoded values (linear between numeric grid points)."""
+    grid, value = table["grid"], table["value"]
+    out = np.full(len(values), table["missing"], dtype=float)
+    ok = np.isfinite(values)
+    if not len(grid) or not ok.any():
+        return out
+    if categorical:
+        pos = np.clip(np.searchsorted(grid, values[ok]), 0, len(grid) - 1)
+        hit = grid[pos] == values[ok]
+        out[np.flatnonzero(ok)[hit]] = value[pos[hit]]
+    else:
+        out[ok] = np.interp(values[ok], grid, value)
+    return out
+
+
 def contributions(bundle: Bundle, X: pd.DataFrame) -> pd.DataFrame:
-    """How much each feature group moves each account's score, vs the typical value (occlusion)."""
+    """How much each feature group moves each account's score, vs the typical value.
+
+    Models store the partial dependence of each feature (see partial_dependence): a group's contribution is
+    the change of its features' partial dependence from the typical value to the account's. Older model
+    versions without it fall back to occlusion (one prediction per group).
+    """
     groups = _groups(bundle.spec)
     if bundle.kind == "model" and bundle.model is not None:
         model = bundle.model
@@ -762,8 +888,17 @@ def contributions(bundle: Bundle, X: pd.DataFrame) -> pd.DataFrame:
         typical = pd.DataFrame([{c: bundle.reference["typical"].get(c, np.nan) for c in bundle.spec.columns}])
         ref = model.encode(typical)[0]
         pos = {c: i for i, c in enumerate(bundle.spec.columns)}
-        base = model.raw_encoded(A)
+        effects = bundle.reference.get("effects")
         out = {}
+        if effects is not None:
+            for g, cols in groups.items():
+                total = np.zeros(len(A))
+                for c in cols:
+                    cat = c in bundle.spec.categorical
+                    total += _effect(effects[c], A[:, pos[c]], cat) - _effect(effects[c], ref[pos[c] : pos[c] + 1], cat)
+                out[g] = total
+            return pd.DataFrame(out, index=X.index)
+        base = model.raw_encoded(A)
         for g, cols in groups.items():
             saved = {pos[c]: A[:, pos[c]].copy() for c in cols}
             for i in saved:
@@ -788,10 +923,19 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
     key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -1e6 + np.abs(mag)))
     order = np.argsort(-key, axis=1, kind="stable")[:, :top]
     picked = np.take_along_axis(phrases, order, axis=1)
-    return ["; ".join(row) for row in picked]
+    text = picked[:, 0]
+    for j in range(1, picked.shape[1]):
+        text = text + "; " + picked[:, j]
+    return list(text)
 
 
 # ---------------------------------------------------------------- training and scoring
+
+
+def _distribution(values: np.ndarray, points: int = 2001) -> np.ndarray:
+    """Sorted values, or their quantiles when there are many (enough for 'top 10%', a fraction of the size)."""
+    values = np.sort(values)
+    return values if len(values) <= points else np.quantile(values, np.linspace(0.0, 1.0, points))
 
 
 def _reference(X: pd.DataFrame, spec: FeatureSpec, population: pd.DataFrame, fit: FitScore) -> dict[str, Any]:
@@ -802,7 +946,7 @@ def _reference(X: pd.DataFrame, spec: FeatureSpec, population: pd.DataFrame, fit
     for c in spec.categorical:
         mode = X[c].dropna().astype(str).mode()
         typical[c] = str(mode.iloc[0]) if len(mode) else np.nan
-    pop = {c: pd.to_numeric(population[c], errors="coerce").dropna().to_numpy(dtype=float)
+    pop = {c: _distribution(pd.to_numeric(population[c], errors="coerce").dropna().to_numpy(dtype=float))
            for c in spec.numeric if c in population.columns}  # fmt: skip
     return {"typical": typical, "population": pop, "industry_rates": dict(fit.industry_rates_)}
 
@@ -835,6 +979,8 @@ class Inputs:
     values: pd.DataFrame
     truth: pd.DataFrame
     as_of: date
+    # Every account's features as of today, computed while training (score_frame reuses them).
+    current: pd.DataFrame | None = None
 
 
 def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
@@ -864,13 +1010,18 @@ def fit_bundle(
     spec = plan_features(acc, inputs.defs)
     feats = account_features(acc, inputs.values, spec)
     say(0.1, "Building point-in-time features from closed deals")
-    X, y, closed_on = training_frame(acc, inputs.deals, feats, spec)
+    n_all, wins_all = _closed_count(inputs)
+    X, y, closed_on, deal_accounts = training_frame(
+        acc, inputs.deals, feats, spec, max_rows=MAX_TRAIN_ROWS, random_state=random_state
+    )
     n_closed, n_wins = len(y), int(y.sum())
     data: dict[str, Any] = {
         "accounts": int(len(acc)),
         "deals": int(len(inputs.deals)),
-        "closed_deals": n_closed,
-        "won_deals": n_wins,
+        "closed_deals": n_all,
+        "sampled_deals": n_closed,
+        "won_deals": wins_all,
+        "sampled_won_deals": n_wins,
         "first_close": str(closed_on.min()) if n_closed else None,
         "last_close": str(closed_on.max()) if n_closed else None,
         "as_of": inputs.as_of.isoformat(),
@@ -879,7 +1030,7 @@ def fit_bundle(
     metrics: dict[str, Any] = {"data": data, "baselines": {}}
     enough = n_closed >= MIN_CLOSED and n_wins >= MIN_WINS and n_closed - n_wins >= MIN_WINS
     if enough:
-        guard_leaks(X, y, spec, _account_ids(inputs, closed_on))
+        guard_leaks(X, y, spec, deal_accounts)
     X = X[spec.columns]
 
     # Time split: the newest TEST_SHARE of closed deals (by close date) is the test set.
@@ -912,14 +1063,14 @@ def fit_bundle(
             intent = pd.to_numeric(Xte["intent_score"], errors="coerce").fillna(-1).to_numpy()
             metrics["baselines"]["intent_only"] = evaluate(yte, intent)
         if truth is not None:
-            test_accounts = np.asarray(_account_ids(inputs, closed_on))[test]
+            test_accounts = deal_accounts[test]
             p_true = truth.reindex(test_accounts).to_numpy(dtype=float)
             ok = np.isfinite(p_true)
             if ok.sum() and len(np.unique(yte[ok])) == 2:
                 metrics["ceiling_auc"] = round(float(roc_auc_score(yte[ok], p_true[ok])), 4)
         say(0.5, "Measuring which features matter (permutation importance)")
         # On the first booster's encoded matrix: the same ranking signal, a fraction of the cost.
-        rows = np.random.default_rng(random_state).permutation(len(yte))[:10_000]
+        rows = np.random.default_rng(random_state).permutation(len(yte))[:IMPORTANCE_ROWS]
         booster = model.boosters_[0][-1]
         imp = permutation_importance(booster, model.encode(Xte.iloc[rows]), yte[rows], scoring="roc_auc",
                                      n_repeats=3, random_state=random_state)  # fmt: skip
@@ -928,7 +1079,8 @@ def fit_bundle(
              for c, m, s in zip(cols, imp.importances_mean, imp.importances_std, strict=True)],
             key=lambda r: -r["mean"],
         )  # fmt: skip
-        say(0.65, f"Refitting on all {n_closed:,} closed deals")
+        say(0.65, f"Refitting on all {n_closed:,} closed deals" if n_closed == n_all
+            else f"Refitting on the {n_closed:,} sampled closed deals")  # fmt: skip
         final = PropensityModel(tuple(spec.categorical), tuple(spec.numeric), random_state=random_state).fit(X, y)
         fit_all = FitScore().fit(_firmo(X), y)
         bundle = Bundle(kind="model", spec=spec, fit=fit_all, model=final)
@@ -939,6 +1091,13 @@ def fit_bundle(
             f"Trained on {int(train.sum()):,} closed deals before {data['split_date']} and tested on the "
             f"{n_test:,} closed since; scores come from a refit on all {n_closed:,}."
         )
+        if n_closed < n_all:
+            metrics["message"] = (
+                f"Trained on {n_closed:,} of {n_all:,} closed deals (a random sample with the same share of every "
+                f"month and outcome; more adds little and costs time): fitted on {int(train.sum()):,} closed before "
+                f"{data['split_date']}, tested on the {n_test:,} closed since; scores come from a refit on all "
+                f"{n_closed:,} sampled deals."
+            )
         n_train = int(train.sum())
         if not metrics["beats_baselines"]:
             metrics["message"] += (
@@ -958,7 +1117,14 @@ def fit_bundle(
         spec_cols = ["industry", "employees", "annual_revenue"]
         train_accounts = spec_cols
     population = scoring_frame(acc, inputs.deals, feats, spec, inputs.as_of) if len(acc) else X
+    if len(acc):
+        inputs.current = population.set_axis(feats.index)
     bundle.reference = _reference(X if len(X) else population, spec, population, bundle.fit)
+    if bundle.kind == "model" and bundle.model is not None:
+        say(0.75, "Measuring each feature's effect for the reasons (partial dependence)")
+        bundle.reference["effects"] = partial_dependence(
+            bundle.model, X, spec.columns, spec.categorical, random_state=random_state
+        )
     metrics["fit_score_rules"] = _fit_rules(bundle.fit)
     metrics["seconds_fit"] = round(time.perf_counter() - t0, 2)
     features = {
@@ -974,11 +1140,12 @@ def fit_bundle(
     return bundle, {"metrics": _clean(metrics), "features": _clean(features)}
 
 
-def _account_ids(inputs: Inputs, closed_on: np.ndarray) -> np.ndarray:
+def _closed_count(inputs: Inputs) -> tuple[int, int]:
+    """Closed deals of known accounts, and how many of them were won."""
     d = inputs.deals
-    closed = d[d["is_closed"].fillna(False).astype(bool) & d["close_date"].notna()]
-    closed = closed[closed["account_id"].isin(inputs.accounts["account_id"])]
-    return closed.sort_values(["close_date", "deal_id"], kind="stable")["account_id"].to_numpy()
+    closed = d["is_closed"].fillna(False).astype(bool) & d["close_date"].notna()
+    closed &= pd.Index(inputs.accounts["account_id"]).get_indexer(d["account_id"].to_numpy()) >= 0
+    return int(closed.sum()), int((closed & d["is_won"].fillna(False).astype(bool)).sum())
 
 
 def _firmo(X: pd.DataFrame) -> pd.DataFrame:
@@ -1006,9 +1173,13 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
     if acc.empty:
         return pd.DataFrame(columns=["account_id", "propensity", "potential", "expected_value", "rank", "reasons",
                                      "similar_won", "nearest_won_km"])  # fmt: skip
-    feats = account_features(acc, inputs.values, bundle.spec)
-    X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
-    X.index = feats.index
+    cached = inputs.current
+    if cached is not None and list(cached.columns) == bundle.spec.columns and len(cached) == len(acc):
+        X = cached.copy()
+    else:
+        feats = account_features(acc, inputs.values, bundle.spec)
+        X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
+        X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
         prop = bundle.model.predict_proba(X)[:, 1]
     else:
