@@ -904,16 +904,16 @@ def _repair(
             cand = cand[np.lexsort((cand, d_km[cand]))]
             changed = False
             touched = np.zeros(len(items), dtype=bool)
-            for q in cand:
-                i = int(it[q])
-                if touched[i] or c_rep[q] == cur[i] or c_km[q] >= cur_km[i]:
+            for q in cand.tolist():
+                k = int(it[q])
+                if touched[k] or c_rep[q] == cur[k] or c_km[q] >= cur_km[k]:
                     continue
-                if not in_band_after(int(cur[i]), int(c_rep[q]), float(w[i])):
+                if not in_band_after(int(cur[k]), int(c_rep[q]), float(w[k])):
                     continue
-                if moved_total + c_moved[q] - cur_moved[i] > move_cap + 1e-12:
+                if moved_total + c_moved[q] - cur_moved[k] > move_cap + 1e-12:
                     continue
-                apply(i, int(q))
-                touched[i] = True
+                apply(k, q)
+                touched[k] = True
                 changed = True
                 if km_total <= km_limit:
                     break
