@@ -172,6 +172,31 @@ def step_page(size: int, work: Path, name: str) -> dict[str, Any]:
     return {"seconds": first, "rerun_seconds": rerun, "exceptions": problems}
 
 
+def step_browser(size: int, work: Path) -> dict[str, Any]:
+    """Time to a finished render of each page in Debian's chromium (real browser, loopback server)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.test_browser import start_server, stop_server, wait_rendered
+
+    proc, url = start_server(work / f"world-{size}.duckdb", work / f"browser-{size}.log")
+    out: dict[str, Any] = {}
+    try:
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = b.new_page(viewport={"width": 1400, "height": 900})
+            for name in PAGES:
+                start = time.perf_counter()
+                page.goto(f"{url}/{'' if name == 'overview' else name}", wait_until="domcontentloaded")
+                wait_rendered(page, 300)
+                out[name] = round(time.perf_counter() - start - 1.5, 2)  # wait_rendered waits 1.5 s of quiet
+            b.close()
+    finally:
+        stop_server(proc)
+    out["seconds"] = max(out[n] for n in PAGES)
+    return out
+
+
 STEPS = {name[5:]: fn for name, fn in globals().items() if name.startswith("step_")}
 
 
@@ -246,6 +271,8 @@ def main() -> None:
         for page in PAGES:
             r[f"page_{page}"] = run_step("page", size, args.work, page)
             print(f"   page {page}: {r[f'page_{page}']}", file=sys.stderr)
+        r["browser"] = run_step("browser", size, args.work)
+        print(f"   browser: {r['browser']}", file=sys.stderr)
         raw[size] = r
         n = f"{size:,}"
         rows += [
