@@ -307,6 +307,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
         sq.number_rows(con, header_row + 1, reader.row_segments(header_row + 1, excluded))
     if n_rej:
         report.notes.append(f"{n_rej:,} row(s) could not be read as CSV and were rejected")
+    sq.unordered(con)
     return n_rej
 
 

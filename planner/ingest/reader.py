@@ -136,7 +136,15 @@ def normalise_newlines(path: Path, workdir: Path) -> Path:
     return out
 
 
-_BLANK_LINE = re.compile(rb"(?:^|\n)\r?(?=\n)")
+def _blank_line_ends(data: bytes) -> list[int]:
+    """Offsets of the line break ending each blank line (bytes.find runs at memory speed; a regex does not)."""
+    hits = {0} if data.startswith(b"\n") else {1} if data.startswith(b"\r\n") else set()
+    for pattern in (b"\n\n", b"\n\r\n"):
+        i = data.find(pattern)
+        while i != -1:
+            hits.add(i + len(pattern) - 1)
+            i = data.find(pattern, i + 1)
+    return sorted(hits)
 
 
 def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
@@ -147,7 +155,7 @@ def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
     reader saw after it. When every physical line is a record (no line breaks inside quoted values),
     counting line breaks is enough; otherwise line breaks inside quotes are told apart by quote parity."""
     data = path.read_bytes()
-    hits = [m.end() for m in _BLANK_LINE.finditer(data)]  # offset of each blank line's ending \n
+    hits = _blank_line_ends(data)
     if not hits:
         return []
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
