@@ -19,6 +19,7 @@ import pickle
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -57,6 +58,7 @@ MIN_COVERAGE = 0.05  # an attribute present on fewer accounts than this share is
 BIG_DATA_ROWS = 50_000  # below this, one thread: OpenMP thread start-up and spinning cost more than they save
 MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
 LEAK_AUC = 0.9  # a single field separating won from lost deals this well was recorded after the outcome
+_QUERY_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads for neighbour queries on big stores
 MAX_TRAIN_ROWS = 150_000  # more closed deals than this: train on a stratified sample of this many (said on the card)
 IMPORTANCE_ROWS = 5_000  # permutation importance on at most this many test deals
 PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
@@ -511,34 +513,47 @@ def history_features(
     chord = 2.0 * math.sin(min(radius_km / EARTH_KM, math.pi) / 2.0)
     geo_rows = np.flatnonzero(has_geo)
     keys = pd.DataFrame({"ind": industry[q_code[geo_rows]], "ref": q_ref[geo_rows]})
-    mark = np.zeros(len(index), dtype=bool)
-    for (ind, ref), idx in keys.groupby(["ind", "ref"], sort=False).indices.items():
+
+    def one_group(item: tuple[tuple[str, Any], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        (ind, ref), idx = item
         rows = geo_rows[idx]
         w = by_ind.get(ind)
         if w is None:
-            continue
+            return None
         wc, wd = w
         ref_d = np.datetime64(ref, "D")
         lo, hi = (int(i) for i in np.searchsorted(wd, np.array([ref_d - window, ref_d]), "left"))
         if hi <= lo:
-            continue
+            return None
         sub = pd.unique(wc[lo:hi][::-1])  # distinct accounts (latest win first)
         tree = KDTree(xyz[sub], leaf_size=40)
-        pts = xyz[q_code[rows]]
+        codes = q_code[rows]
+        pts = xyz[codes]
         count = tree.query_radius(pts, r=chord, count_only=True).astype(float)
-        mark[sub] = True
-        is_self = mark[q_code[rows]]
-        mark[sub] = False
-        similar[rows] = count - is_self
+        is_self = np.isin(codes, sub)
         near = np.full(len(rows), np.nan)
         others = ~is_self
         if others.any():
             near[others] = tree.query(pts[others], k=1)[0][:, 0]
         if is_self.any() and len(sub) >= 2:
             dist, ind_ = tree.query(pts[is_self], k=2)
-            first_self = sub[ind_[:, 0]] == q_code[rows][is_self]
+            first_self = sub[ind_[:, 0]] == codes[is_self]
             near[is_self] = np.where(first_self, dist[:, 1], dist[:, 0])
-        nearest[rows] = 2.0 * np.arcsin(np.clip(near / 2.0, 0.0, 1.0)) * EARTH_KM
+        return rows, count - is_self, 2.0 * np.arcsin(np.clip(near / 2.0, 0.0, 1.0)) * EARTH_KM
+
+    groups = list(keys.groupby(["ind", "ref"], sort=False).indices.items())
+    # KD-tree queries release the GIL: big stores use both cores (results land in a fixed order).
+    workers = min(_QUERY_THREADS, len(groups)) if n >= 50_000 else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(one_group, groups))
+    else:
+        results = [one_group(g) for g in groups]
+    for res in results:
+        if res is not None:
+            rows, sim, near_km = res
+            similar[rows] = sim
+            nearest[rows] = near_km
     return pd.DataFrame(
         {"similar_won": similar, "nearest_won_km": nearest, "prior_wins": prior_wins, "prior_losses": prior_losses}
     )
@@ -726,6 +741,10 @@ def _groups(spec: FeatureSpec) -> dict[str, list[str]]:
     return out
 
 
+_TOP = np.array([f", top {i}%" for i in range(101)], dtype=object)
+_BOTTOM = np.array([f", bottom {i}%" for i in range(101)], dtype=object)
+
+
 def _rank_phrase(values: pd.Series, population: pd.Series) -> pd.Series:
     """'top 10%' / 'bottom 20%' of each value among all accounts."""
     pop = np.sort(pd.to_numeric(population, errors="coerce").dropna().to_numpy(dtype=float))
@@ -734,11 +753,16 @@ def _rank_phrase(values: pd.Series, population: pd.Series) -> pd.Series:
         return pd.Series([""] * len(v), index=values.index)
     at_or_above = 1 - np.searchsorted(pop, v, "left") / len(pop)
     at_or_below = np.searchsorted(pop, v, "right") / len(pop)
-    top = np.maximum(1, np.ceil(at_or_above * 100)).astype(int)
-    bottom = np.maximum(1, np.ceil(at_or_below * 100)).astype(int)
-    text = np.where(top <= 50, np.char.add(np.char.add(", top ", top.astype(str)), "%"),
-                    np.char.add(np.char.add(", bottom ", bottom.astype(str)), "%"))  # fmt: skip
+    top = np.clip(np.ceil(at_or_above * 100), 1, 100).astype(int)
+    bottom = np.clip(np.ceil(at_or_below * 100), 1, 100).astype(int)
+    text = np.where(top <= 50, _TOP[top], _BOTTOM[bottom])
     return pd.Series(np.where(np.isnan(v), "", text), index=values.index)
+
+
+def _formatted(values: pd.Series, fmt: Callable[[Any], str]) -> pd.Series:
+    """fmt applied once per distinct value (a million accounts share far fewer values)."""
+    uniq, inverse = np.unique(values.to_numpy(), return_inverse=True)
+    return pd.Series(np.array([fmt(u) for u in uniq], dtype=object)[inverse], index=values.index)
 
 
 def _money(v: float) -> str:
@@ -769,7 +793,7 @@ def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
             + ind
             + "win of the last "
             + f"{months} months is "
-            + d.round(0).fillna(0).astype(int).map("{:,}".format)
+            + _formatted(d.round(0).fillna(0).astype(int), "{:,}".format)
             + " km away"
         )
         none = "No " + ind + f"wins in the last {months} months nearby"
@@ -805,15 +829,15 @@ def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
     elif col == "intent_score":
         text = "Intent score " + v.round(0).fillna(0).astype(int).astype(str) + rank
     elif col == "employees":
-        text = v.fillna(0).astype(int).map("{:,}".format) + " employees" + rank
+        text = _formatted(v.fillna(0).astype(int), "{:,}".format) + " employees" + rank
     elif col == "annual_revenue":
-        text = "Annual revenue " + v.fillna(0).map(_money) + rank
+        text = "Annual revenue " + _formatted(v.fillna(0), _money) + rank
     elif col == "employee_growth":
-        text = "Employee growth " + v.fillna(0).map("{:+.0%}".format) + " in 12 months" + rank
+        text = "Employee growth " + _formatted(v.fillna(0), "{:+.0%}".format) + " in 12 months" + rank
     elif col == "website_visits":
-        text = v.fillna(0).astype(int).map("{:,}".format) + " website visits in 30 days" + rank
+        text = _formatted(v.fillna(0).astype(int), "{:,}".format) + " website visits in 30 days" + rank
     else:
-        text = label + " " + v.map(lambda x: f"{x:,.4g}") + rank
+        text = label + " " + _formatted(v, lambda x: f"{x:,.4g}") + rank
     return pd.Series(np.where(v.isna(), label + " unknown", text), index=idx)
 
 
