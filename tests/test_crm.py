@@ -145,6 +145,19 @@ def test_sql_bool_matches_reference(con: duckdb.DuckDBPyConnection, values: list
     assert sq.sql_parse(con, "bool", values) == [parse.parse_bool(v) for v in values]
 
 
+TEXT_TEXT = st.one_of(
+    st.text(alphabet=" -naulNAULob#/()kxé", max_size=12), st.sampled_from(sorted(parse.BLANKS)).map(lambda b: f" {b}  ")
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(TEXT_TEXT, min_size=1, max_size=30))
+def test_sql_text_matches_reference(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    """Blank placeholders (any case, any spaces around) are empty; other text is trimmed of spaces."""
+    expected = [None if parse.is_blank(v) else v.strip(parse.WS) for v in values]
+    assert sq.sql_parse(con, "text", values) == expected
+
+
 @given(value=st.text(max_size=40))
 def test_reference_parsers_never_raise(value: str) -> None:
     parse.parse_number(value)

@@ -8,7 +8,14 @@ Counting: rows_read = inserted + updated + rejected for every file. Blank lines 
 ("Grand Totals (12 records)", copyright lines) are not rows. A row whose CRM ID is already in the
 store counts as updated whether or not a value changed; rows whose values are identical keep their
 stored values and updated_at, so importing the same file twice changes no data (only the history).
-Row numbers are the file's records with the header as row 1 (the sheet's own row numbers for Excel).
+A record that cannot be read as CSV (more fields than the header, a stray or unclosed quote, a row
+that is not UTF-8 after the encoding fallbacks) is rejected on its own with its row number and reason
+and its text kept; the other rows are imported. A row with fewer fields than the header is read with
+the missing cells empty. Only a field over 4 MB makes the whole file unusable.
+
+Row numbers are what a spreadsheet shows for the file: the file's first line is row 1 (the header,
+unless report title lines come before it), every record is one row even when a quoted value spans
+several lines, and blank lines count as rows. For Excel sheets they are the sheet's own row numbers.
 """
 
 from __future__ import annotations

@@ -53,11 +53,15 @@ _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
 _ISO = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?"
 _YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
 
+# A blank is spaces around one placeholder of at most 7 characters: longer values without edge spaces
+# skip the regex, and values without edge spaces are used as they are (no trimmed copy).
 # Lambdas bind a value once (list_transform([x], lambda m: ...)[1]), which keeps the expanded
 # expressions small: nested macros that repeat their argument grow exponentially when planned.
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO tp_blank(v) AS v IS NULL OR regexp_full_match(v, {_re(parse.BLANK)});
-CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL ELSE trim(v, {_WS}) END;
+CREATE OR REPLACE TEMP MACRO tp_blank(v) AS v IS NULL
+    OR ((length(v) <= 7 OR v[1] = ' ' OR v[-1] = ' ') AND regexp_full_match(v, {_re(parse.BLANK)}));
+CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL WHEN v[1] <> ' ' AND v[-1] <> ' ' THEN v
+    ELSE trim(v, {_WS}) END;
 CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS})), {_CURRENCY}, '', 'g');
 CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
 CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
@@ -346,7 +350,9 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
     if dtype == "fraction":
         # A percent sign in the value or the header means percent units; so do values above 1.5.
         # tp_num already turns '12%' into 0.12; plain numbers in a % column, or above 1.5, are percent units.
-        rule = "true" if percent else "abs(x) > 1.5"
+        if percent:  # one parse per cell: no lambda needed when the header says %
+            return f"tp_num({c}, {dc}) / CASE WHEN suffix(trim({c}), '%') THEN 1 ELSE 100 END"
+        rule = "abs(x) > 1.5"
         return (
             f"list_transform([tp_num({c}, {dc})], lambda x: CASE WHEN NOT suffix(trim({c}), '%') AND ({rule}) "
             f"THEN x / 100 ELSE x END)[1]"
@@ -592,10 +598,12 @@ def _geo_cols(a: str, lat: str, lon: str) -> str:
 
 
 def _geo_joins(a: str) -> str:
+    # City and ZIP3 are fallbacks: their keys are only built for rows the ZIP did not place.
     return f"""LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
-        LEFT JOIN geo_city c ON c.city_key = upper({a}.city) || '|' || {a}.state
-        LEFT JOIN _tp_zip3 z3
-               ON z3.zip3 = left({a}.postal_code, 3) AND regexp_full_match({a}.postal_code, '\\d{{5}}')"""
+        LEFT JOIN geo_city c ON c.city_key = CASE WHEN z.lat IS NULL THEN upper({a}.city) || '|' || {a}.state END
+        LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
+                                              AND regexp_full_match({a}.postal_code, '\\d{{5}}')
+                                              THEN left({a}.postal_code, 3) END"""
 
 
 def _with_us(table: str, country: str) -> str:
@@ -662,9 +670,9 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str) -> int:
     if created:
         insert_rows(con, "reps", created, 9,
                     "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours")  # fmt: skip
-    con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner_key VARCHAR, rep_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
-        insert_rows(con, "_owner_map", [(f"{o or ''}\x1f{e or ''}", r) for o, e, r in mapping], 2)
+        insert_rows(con, "_owner_map", mapping, 3)
     return len(created)
 
 
@@ -725,7 +733,8 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
     has_owner = bool(mapped & {"owner", "owner_email"})
     has_geo = bool(mapped & set(GEO_FIELDS))
     owner_join = (
-        "LEFT JOIN _owner_map o ON o.owner_key = coalesce(p.owner, '') || chr(31) || coalesce(p.owner_email, '')"
+        "LEFT JOIN _owner_map o "
+        "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
         if has_owner
         else ""
     )  # noqa: E501
@@ -939,7 +948,8 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
     owner_join = (
-        "LEFT JOIN _owner_map o ON o.owner_key = coalesce(p.owner, '') || chr(31) || coalesce(p.owner_email, '')"
+        "LEFT JOIN _owner_map o "
+        "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
         if has_owner
         else ""
     )  # noqa: E501
