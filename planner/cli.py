@@ -27,7 +27,25 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> Parser:
+def _modules_for(argv: Sequence[str] | None) -> list[str]:
+    """The command modules to load: only the one named on the command line when there is one,
+    so `python -m planner export ...` does not pay for importing scikit-learn or the LP solver."""
+    names = sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__))
+    args = list(argv or [])
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--db":
+            i += 2
+            continue
+        if not token.startswith("-"):
+            wanted = [n for n in names if n.rstrip("_") == token]
+            return wanted or names
+        i += 1
+    return names
+
+
+def build_parser(argv: Sequence[str] | None = None) -> Parser:
     parser = Parser(
         prog="python -m planner",
         description="Territory Planner: import CRM exports, score accounts, measure and rebalance territories.",
@@ -35,14 +53,15 @@ def build_parser() -> Parser:
     parser.add_argument("--db", metavar="PATH", help="store file (default: $PLANNER_DB, else data/planner.duckdb)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(planner.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"planner.commands.{info.name}")
+    for name in _modules_for(argv) if argv is not None else _modules_for([]):
+        module = importlib.import_module(f"planner.commands.{name}")
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     args.db_path = settings.db_path(args.db)
     try:
