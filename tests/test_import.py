@@ -355,6 +355,18 @@ def test_mixed_encodings_and_mixed_line_breaks(empty_store: Path, tmp_path: Path
     assert table(empty_store, "SELECT name FROM accounts ORDER BY 1") == [("Café Lyon",), ("Plain",), ("Zürich AG",)]
 
 
+def test_cp1252_row_past_the_sniffed_sample(empty_store: Path, tmp_path: Path) -> None:
+    """The sample (256 kB) is UTF-8; a cp1252 row after it is read as cp1252, the UTF-8 rows stay intact."""
+    path = tmp_path / "late.csv"
+    rows = ["Account ID,Account Name"] + [f"A{i},Zürich {i}" for i in range(20000)]
+    path.write_bytes(("\n".join(rows) + "\n").encode() + "B1,Café Lyon\n".encode("cp1252"))
+    f = ingest.import_files(empty_store, [path]).files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (20001, 20001, 0)
+    assert "mixed encodings" in " ".join(f.notes)
+    names = table(empty_store, "SELECT name FROM accounts WHERE account_id IN ('A5', 'B1') ORDER BY 1")
+    assert names == [("Café Lyon",), ("Zürich 5",)]
+
+
 CELL = st.text(alphabet='ab,;"\n\r\t 0123456789$.-é', max_size=8)
 
 
