@@ -59,6 +59,7 @@ BIG_DATA_ROWS = 50_000  # below this, one thread: OpenMP thread start-up and spi
 MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
 LEAK_AUC = 0.9  # a single field separating won from lost deals this well was recorded after the outcome
 _QUERY_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads for neighbour queries on big stores
+BIG_SCORE_ROWS = 200_000  # from this many accounts, predictions use _QUERY_THREADS threads
 MAX_TRAIN_ROWS = 150_000  # more closed deals than this: train on a stratified sample of this many (said on the card)
 IMPORTANCE_ROWS = 5_000  # permutation importance on at most this many test deals
 PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
@@ -941,12 +942,21 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
     contrib = contributions(bundle, X)
     if contrib.empty:
         return [""] * len(X)
-    phrases = np.column_stack([_phrases(g, X, bundle).to_numpy(dtype=object) for g in contrib.columns])
     mag = contrib.to_numpy(dtype=float)
     # Drivers that clearly raise the score come first; then the strongest ones that hold it back.
     key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -1e6 + np.abs(mag)))
     order = np.argsort(-key, axis=1, kind="stable")[:, :top]
-    picked = np.take_along_axis(phrases, order, axis=1)
+    # Words only where a driver is among an account's top ones (a third of the text building).
+    picked = np.empty(order.shape, dtype=object)
+    for gi, g in enumerate(contrib.columns):
+        hit = order == gi
+        rows = hit.any(axis=1)
+        if not rows.any():
+            continue
+        words = _phrases(g, X[rows], bundle).to_numpy(dtype=object)
+        at = np.cumsum(rows) - 1
+        r, j = np.nonzero(hit)
+        picked[r, j] = words[at[r]]
     text = picked[:, 0]
     for j in range(1, picked.shape[1]):
         text = text + "; " + picked[:, j]
@@ -1205,7 +1215,9 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
-        prop = bundle.model.predict_proba(X)[:, 1]
+        # Prediction keeps every thread busy (no waiting to spin through): both cores for big stores.
+        with threadpool_limits(limits=_QUERY_THREADS if len(X) >= BIG_SCORE_ROWS else 1):
+            prop = bundle.model.predict_proba(X)[:, 1]
     else:
         prop = bundle.fit.predict_proba(_firmo(X) if "industry" in X else _firmo(acc.set_index("account_id")))[:, 1]
         for c in ("industry", "employees", "annual_revenue"):
