@@ -80,7 +80,7 @@ def test_hostile_names_show_as_text_on_every_page(hostile_server: str, browser: 
             page.goto(f"{hostile_server}/{path}{query}", wait_until="domcontentloaded")
             wait_rendered(page)
             page.wait_for_timeout(500)
-            assert page.locator("h1").first.inner_text().strip() == title, name
+            assert page.locator("h1").first.inner_text().strip().startswith(title), name
             assert_no_exception(page, name)
             assert injected(page) == [], f"{name}: hostile name rendered as markup"
             assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
