@@ -1,0 +1,62 @@
+"""Faults: an import killed with SIGKILL half-way leaves the store exactly as before, and the next
+import works; a corrupt store is one clear error in the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from planner import store
+from tests.conftest import ROOT
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_import_killed_halfway_leaves_store_as_before(small_store: Path, tmp_path: Path) -> None:
+    from planner.ingest.bench import write_salesforce_export
+
+    export = tmp_path / "big.csv"
+    write_salesforce_export(export, 60_000, seed=5, n_reps=8)
+    before = _sha(small_store)
+    cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "import", str(export), "--json"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Kill it once it is writing its private copy of the store (the half-way point that matters).
+    deadline = time.time() + 120
+    while not list(small_store.parent.glob(small_store.name + ".tmp-*")) and time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _sha(small_store) == before, "the live store was not touched"
+    with store.read(small_store) as con:
+        assert store.scalar(con, "SELECT count(*) FROM accounts") == 600
+    # The next import works and replaces the demo world completely.
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)["files"][0]
+    assert report["rows_read"] == report["inserted"] + report["updated"] + report["rejected"] == 60_000
+    with store.read(small_store) as con:
+        assert store.scalar(con, "SELECT count(*) FROM accounts") == report["inserted"] + report["updated"]
+    assert not list(small_store.parent.glob(small_store.name + ".tmp-*"))
+
+
+def test_corrupt_store_is_one_clear_cli_error(tmp_path: Path) -> None:
+    bad = tmp_path / "planner.duckdb"
+    bad.write_bytes(os.urandom(64 * 1024))
+    res = subprocess.run(
+        [sys.executable, "-m", "planner", "--db", str(bad), "metrics", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "not a readable Territory Planner store" in lines[0]
