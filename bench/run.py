@@ -258,6 +258,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--work", type=Path, default=OUT)
+    ap.add_argument("--steps", nargs="+", help="re-measure only these steps (e.g. train score page), keeping the rest")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -265,25 +266,38 @@ def main() -> None:
         child(step, int(size), Path(work), extra)
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    rows: list[str] = []
-    raw: dict[int, dict[str, Any]] = {}
     for size in args.sizes:
         print(f"== {size:,} accounts", file=sys.stderr)
-        r: dict[str, Any] = {}
+        saved = args.work / f"raw-{size}.json"
+        r: dict[str, Any] = json.loads(saved.read_text()) if args.steps and saved.exists() else {}
+        r["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
         for step in ["build", "write_export", "import", "baseline_duckdb_read_csv", "baseline_pandas_read_csv",
                      "train", "score", "baseline_intent_rank", "metrics", "baseline_pandas_metrics", "balance",
                      "baseline_greedy"]:  # fmt: skip
+            if args.steps and step not in args.steps:
+                continue
             r[step] = run_step(step, size, args.work)
             print(f"   {step}: {json.dumps(r[step], default=str)[:300]}", file=sys.stderr)
-        for page in PAGES:
+        for page in PAGES if not args.steps or "page" in args.steps else []:
             r[f"page_{page}"] = run_step("page", size, args.work, page)
             print(f"   page {page}: {r[f'page_{page}']}", file=sys.stderr)
-        r["browser"] = run_step("browser", size, args.work)
-        print(f"   browser: {r['browser']}", file=sys.stderr)
-        raw[size] = r
+        if not args.steps or "browser" in args.steps:
+            r["browser"] = run_step("browser", size, args.work)
+            print(f"   browser: {r['browser']}", file=sys.stderr)
+        (args.work / f"raw-{size}.json").write_text(json.dumps(r, indent=1, default=str))
+    # The table covers every size measured into this work folder (each size with its own same-run baselines).
+    raw = {int(f.stem.split("-")[1]): json.loads(f.read_text()) for f in args.work.glob("raw-*.json")}
+    RESULTS.write_text(render(raw))
+    print(RESULTS.read_text())
+
+
+def render(raw: dict[int, dict[str, Any]]) -> str:
+    rows: list[str] = []
+    for size in sorted(raw):
+        r = raw[size]
         n = f"{size:,}"
         rows += [
-            f"| {n} | build demo world (2 deals/account) | {fmt_s(r['build'])} | – | – | {r['build'].get('peak_mb', '–')} |",
+            f"| {n} | build demo world (2 deals/account, incl. training) | {fmt_s(r['build'])} | – | – | {r['build'].get('peak_mb', '–')} |",
             f"| {n} | import Salesforce export ({r['write_export'].get('mb', 0):.0f} MB) | {fmt_s(r['import'])} | "
             f"DuckDB read_csv {fmt_s(r['baseline_duckdb_read_csv'])}; pandas read_csv "
             f"{fmt_s(r['baseline_pandas_read_csv'])} | {ratio(r['import'], r['baseline_duckdb_read_csv'])} vs DuckDB | "
@@ -303,17 +317,22 @@ def main() -> None:
             rows.append(
                 f"| {n} | page {page} (AppTest, first render) | {fmt_s(p)} | {extra} | – | {p.get('peak_mb', '–')} |"
             )
+        b = r.get("browser", {"error": "not measured"})
+        if "error" in b:
+            rows.append(f"| {n} | pages in chromium | {fmt_s(b)} | – | – | – |")
+        else:
+            rows.append(f"| {n} | pages in chromium, load to finished render | "
+                        + ", ".join(f"{p} {b[p]:.1f} s" for p in PAGES) + f" | – | – | {b.get('peak_mb', '–')} |")  # fmt: skip
+    when = ", ".join(f"{s:,}: {raw[s].get('measured_at', '?')}" for s in sorted(raw))
     header = [
-        f"Benchmarks: `python bench/run.py --sizes {' '.join(map(str, args.sizes))}`, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-        "Wall-clock seconds; CLI steps include the Python start-up (about 1-2 s). Peak = the step's own process tree.",
+        f"Benchmarks: `python bench/run.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()} (measured {when}).",
+        "Wall-clock seconds; CLI steps include the Python start-up (about 1 s). Peak = the step's own process tree.",
         "",
         "| accounts | what | ours | baseline (same run) | ratio | peak MB |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    RESULTS.write_text("\n".join(header + rows) + "\n")
-    (args.work / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
-    print(RESULTS.read_text())
+    return "\n".join(header + rows) + "\n"
 
 
 def _mm(r: dict[str, Any]) -> str:
