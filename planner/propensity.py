@@ -578,8 +578,12 @@ def training_frame(
     (close month, outcome) stratum, so the time split and the win rate stay as they are.
     """
     closed = deals[deals["is_closed"].fillna(False).astype(bool) & deals["close_date"].notna()].copy()
-    known = pd.Index(feats.index).get_indexer(closed["account_id"].to_numpy()) >= 0  # hashing, unlike isin
-    closed = closed[known].sort_values(["close_date", "deal_id"], kind="stable")
+    known = feats.index.get_indexer(closed["account_id"].to_numpy()) >= 0  # hashing, unlike isin; reused below
+    closed = closed[known]
+    if closed["deal_id"].is_monotonic_increasing:  # as load_deals returns them: a stable sort by date suffices
+        closed = closed.sort_values("close_date", kind="stable")
+    else:
+        closed = closed.sort_values(["close_date", "deal_id"], kind="stable")
     if max_rows is not None and len(closed) > max_rows:
         closed = closed.iloc[np.sort(stratified_sample(closed, max_rows, random_state))]
     created = closed["created_date"].fillna(closed["close_date"])
@@ -606,9 +610,12 @@ def stratified_sample(closed: pd.DataFrame, size: int, random_state: int = 0) ->
     start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
     rank_in = np.arange(len(order)) - start
     sizes = np.diff(np.r_[np.flatnonzero(first), len(order)])
-    share = size / len(closed)
-    quota = np.repeat(np.floor(sizes * share + 0.5).astype(np.int64), sizes)
-    return order[rank_in < quota]
+    # Exactly `size` rows: each stratum its share rounded down, the rest to the largest remainders.
+    exact = sizes * (size / len(closed))
+    quota = np.floor(exact).astype(np.int64)
+    extra = np.argsort(-(exact - quota), kind="stable")[: max(0, size - int(quota.sum()))]
+    quota[extra] += 1
+    return order[rank_in < np.repeat(quota, sizes)]
 
 
 def scoring_frame(accounts: pd.DataFrame, deals: pd.DataFrame, feats: pd.DataFrame, spec: FeatureSpec,

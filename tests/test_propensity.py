@@ -266,3 +266,51 @@ def test_scores_are_point_in_time_as_of_the_store_date(small_store: Path) -> Non
     # No deal is closed after the as-of date, so scoring sees the same history training would.
     closed = inputs.deals[inputs.deals["is_closed"]]
     assert pd.to_datetime(closed["close_date"]).max() <= pd.Timestamp(inputs.as_of)
+
+
+def test_stratified_sample_keeps_each_month_and_outcome_share() -> None:
+    # 40 deals: March 10 won + 10 lost, April 15 won + 5 lost. Half of them: 5+5 in March; in April 7.5 and
+    # 2.5 round down to 7 + 2, and the 20th row goes to the first of the equal remainders (April's losses).
+    closed = pd.DataFrame(
+        {
+            "close_date": pd.to_datetime(["2026-03-10"] * 20 + ["2026-04-10"] * 20),
+            "is_won": [True] * 10 + [False] * 10 + [True] * 15 + [False] * 5,
+        }
+    )
+    pick = propensity.stratified_sample(closed, 20, random_state=0)
+    got = closed.iloc[np.sort(pick)].groupby([closed["close_date"].dt.month, "is_won"]).size().to_dict()
+    assert got == {(3, False): 5, (3, True): 5, (4, False): 3, (4, True): 7}
+    assert len(set(pick)) == len(pick)
+    assert np.array_equal(pick, propensity.stratified_sample(closed, 20, random_state=0))  # deterministic
+
+
+def test_effect_lookup_matches_categories_interpolates_numbers_and_handles_missing() -> None:
+    table = {"grid": np.array([0.0, 10.0]), "value": np.array([1.0, 3.0]), "missing": -1.0}
+    got = propensity._effect(table, np.array([0.0, 5.0, 20.0, np.nan]), categorical=False)
+    assert got.tolist() == [1.0, 2.0, 3.0, -1.0]  # between grid points: linear; beyond: the last value
+    cats = {"grid": np.array([0.0, 2.0]), "value": np.array([0.5, 0.7]), "missing": 0.1}
+    got = propensity._effect(cats, np.array([2.0, 1.0, np.nan]), categorical=True)
+    assert got.tolist() == [0.7, 0.1, 0.1]  # an unseen category counts as missing
+
+
+def test_large_history_trains_on_a_sample_and_says_so(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(propensity, "MAX_TRAIN_ROWS", 400)
+    with store.write(small_store) as con:
+        out = propensity.train_and_score(con)
+        closed = int(con.execute("SELECT count(*) FROM deals WHERE is_closed AND close_date IS NOT NULL").fetchone()[0])
+        card = propensity.card(con)
+    assert closed > 400
+    assert card is not None and card["metrics"]["data"]["closed_deals"] == closed
+    assert card["metrics"]["data"]["sampled_deals"] == 400
+    assert f"Trained on 400 of {closed:,} closed deals" in out["message"] and out["n_train"] + out["n_test"] == 400
+
+
+def test_rescoring_replaces_a_version_in_place(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        version = q.active_version(con)
+        propensity.rescore(con)
+        propensity.rescore(con)
+        n, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT account_id) FROM scores WHERE model_version = ?", [version]
+        ).fetchone()
+    assert n == distinct == 600
