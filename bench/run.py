@@ -169,6 +169,8 @@ def step_page(size: int, work: Path, name: str) -> dict[str, Any]:
     start = time.perf_counter()
     at.run()  # the default page (Overview), with the sidebar and the app's set-up
     if name != "overview":
+        if name == "plan":  # a plan is per rep: pick the first one, as a rep would
+            at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
         # Time the page itself: its first render, its queries not cached yet.
         at.switch_page(f"pages/{name}.py")
         start = time.perf_counter()
@@ -178,7 +180,15 @@ def step_page(size: int, work: Path, name: str) -> dict[str, Any]:
     start = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - start
-    return {"seconds": first, "rerun_seconds": rerun, "exceptions": problems}
+    out = {"seconds": first, "rerun_seconds": rerun, "exceptions": problems}
+    # A filter change: one industry on the pages that filter by it.
+    key = {"coverage": "cov_ind", "targets": "tg_industry"}.get(name)
+    if key:
+        start = time.perf_counter()
+        at.multiselect(key=key).set_value(["Software"]).run()
+        out["filter_seconds"] = time.perf_counter() - start
+        problems += [str(e.value)[:200] for e in at.exception]
+    return out
 
 
 def step_browser(size: int, work: Path) -> dict[str, Any]:
@@ -315,6 +325,8 @@ def render(raw: dict[int, dict[str, Any]]) -> str:
         for page in PAGES:
             p = r[f"page_{page}"]
             extra = "" if "error" in p else f"rerun {p['rerun_seconds']:.2f} s" + (
+                f"; filter change {p['filter_seconds']:.2f} s" if "filter_seconds" in p else ""
+            ) + (
                 f"; EXCEPTION {p['exceptions'][0]}" if p.get("exceptions") else "")  # fmt: skip
             rows.append(
                 f"| {n} | page {page} (AppTest, first render) | {fmt_s(p)} | {extra} | – | {p.get('peak_mb', '–')} |"
