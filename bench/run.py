@@ -49,6 +49,15 @@ def step_build(size: int, work: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, **counts}
 
 
+def step_default_demo(size: int, work: Path) -> dict[str, Any]:
+    """The embedded default: 5,000 accounts, 12 reps, as built on first launch (incl. training)."""
+    from planner import demo
+
+    start = time.perf_counter()
+    counts = demo.build_store(work / "default-demo.duckdb", 5000, 12, seed=7, force=True)
+    return {"seconds": time.perf_counter() - start, **counts}
+
+
 def step_write_export(size: int, work: Path) -> dict[str, Any]:
     """A Salesforce report export of the world's accounts (the file both importers read)."""
     from planner import store

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +73,9 @@ def test_territories_are_geographic_uneven_with_named_exceptions(world: demo.Wor
     assert a["owner_rep_id"].isna().mean() < 0.05
 
 
-def test_build_store_5000_accounts_under_10_seconds(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_build_store_5000_accounts(tmp_path: Path) -> None:
+    # Its speed (under 10 s) is measured by bench/run.py and the README, not by a timed test.
     counts = demo.build_store(tmp_path / "d.duckdb", 5000, 12, seed=7)
-    assert time.perf_counter() - start < 10
     assert counts["accounts"] == 5000 and counts["reps"] == 12
     with store.read(tmp_path / "d.duckdb") as con:
         ov = balance.overview(con)
