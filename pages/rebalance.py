@@ -37,7 +37,8 @@ if scope.is_rep:
 
 try:
     with data.snapshot() as snap:
-        accounts, reps = data.cached(scenarios.inputs, snap, scope)
+        # Only the team: the accounts load when the optimizer runs (1M rows would slow every first render).
+        reps = data.cached(scenarios.team, snap, scope)
 except PlannerError as exc:
     data.show_error(exc)
 

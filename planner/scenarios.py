@@ -31,6 +31,12 @@ def _require_admin(scope: Scope) -> None:
         raise Forbidden("committing or restoring territories changes every owner; ask an admin")
 
 
+def team(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+    """Today's reps (active and not) as the optimizer sees them: what the what-if controls need."""
+    _require_leader(scope)
+    return q.rebalance_reps(con)
+
+
 def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accounts (with expected value from the active model, when there is one) and reps."""
     _require_leader(scope)
