@@ -969,8 +969,8 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
         r, j = np.nonzero(hit)
         picked[r, j] = words[at[r]]
     text = picked[:, 0]
-    for j in range(1, picked.shape[1]):
-        text = text + "; " + picked[:, j]
+    for col in range(1, np.shape(picked)[1]):
+        text = text + "; " + picked[:, col]
     return list(text)
 
 

@@ -21,7 +21,7 @@ from tests.test_browser import start_server, stop_server, wait_rendered
 ALLOWED = {600: "1", 300: "0", 700: "0"}
 
 
-def _reader(path: str, stop: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _reader(path: str, stop: mp.Event, ready: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
     seen: set[int] = set()
     reads = 0
     problems: list[str] = []
@@ -32,6 +32,9 @@ def _reader(path: str, stop: mp.Event, out: mp.Queue) -> None:  # type: ignore[t
                 demo_flag = store.get_meta(con, "is_demo")
                 attrs = int(store.scalar(con, "SELECT count(DISTINCT account_id) FROM account_attributes"))
             reads += 1
+            if reads == 1:
+                with ready.get_lock():
+                    ready.value += 1
             seen.add(n)
             if ALLOWED.get(n) != demo_flag or (demo_flag == "0" and attrs not in (0, n)):
                 problems.append(f"mixed view: {n} accounts, is_demo={demo_flag}, {attrs} with attributes")
@@ -52,10 +55,14 @@ def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> 
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     stop = ctx.Event()
-    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, q)) for _ in range(20)]
+    ready = ctx.Value("i", 0)
+    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, ready, q)) for _ in range(20)]
     for r in readers:
         r.start()
-    time.sleep(3)
+    deadline = time.time() + 180
+    while ready.value < len(readers) and time.time() < deadline:  # every reader has seen the demo store
+        time.sleep(0.1)
+    time.sleep(0.5)
     for csv_file in (first, second):
         cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "import", str(csv_file), "--json"]
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
