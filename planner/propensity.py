@@ -958,7 +958,7 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
     key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -1e6 + np.abs(mag)))
     order = np.argsort(-key, axis=1, kind="stable")[:, :top]
     # Words only where a driver is among an account's top ones (a third of the text building).
-    picked = np.empty(order.shape, dtype=object)
+    picked: np.ndarray[Any, Any] = np.empty(order.shape, dtype=object)
     for gi, g in enumerate(contrib.columns):
         hit = order == gi
         rows = hit.any(axis=1)
@@ -969,7 +969,7 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
         r, j = np.nonzero(hit)
         picked[r, j] = words[at[r]]
     text = picked[:, 0]
-    for col in range(1, np.shape(picked)[1]):
+    for col in range(1, picked.shape[-1]):  # the top drivers (columns) of each account
         text = text + "; " + picked[:, col]
     return list(text)
 
