@@ -105,7 +105,7 @@ def export_accounts(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> 
         f"""SELECT a.account_id, a.name, a.industry, a.employees, a.annual_revenue, a.employee_growth,
                    a.intent_score, a.new_executive, a.website_visits, a.city, a.state, a.postal_code,
                    a.county, a.lat, a.lon, a.geo_method, r.name AS owner, a.owner_rep_id,
-                   p.est_users, p.potential, a.account_type, a.source
+                   p.est_users, round(p.potential, 2) AS potential, a.account_type, a.source
             FROM accounts a
             LEFT JOIN reps r ON r.rep_id = a.owner_rep_id
             LEFT JOIN account_potential p ON p.account_id = a.account_id
