@@ -14,6 +14,16 @@ import pandas as pd
 from planner.scope import EVERYONE, Scope
 from planner.store.core import query_df, query_one
 
+# Per account: open pipeline, open deals, and won in the 12 months to a date (bound twice as ?).
+DEALS_PER_ACCOUNT = """
+    SELECT account_id,
+           sum(CASE WHEN NOT is_closed THEN amount ELSE 0 END) AS open_pipeline,
+           count(*) FILTER (WHERE NOT is_closed) AS open_deals,
+           sum(CASE WHEN is_won AND close_date > ?::DATE - INTERVAL 12 MONTH
+                    AND close_date <= ?::DATE THEN amount ELSE 0 END) AS won_12m
+    FROM deals GROUP BY account_id
+"""
+
 
 def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope = EVERYONE) -> pd.DataFrame:
     """One row per active rep (and one for unassigned accounts, rep_id NULL): counts and money."""
@@ -21,14 +31,7 @@ def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope =
     return query_df(
         con,
         f"""
-        WITH d AS (
-            SELECT account_id,
-                   sum(CASE WHEN NOT is_closed THEN amount ELSE 0 END) AS open_pipeline,
-                   count(*) FILTER (WHERE NOT is_closed) AS open_deals,
-                   sum(CASE WHEN is_won AND close_date > ?::DATE - INTERVAL 12 MONTH
-                            AND close_date <= ?::DATE THEN amount ELSE 0 END) AS won_12m
-            FROM deals GROUP BY account_id
-        ),
+        WITH d AS ({DEALS_PER_ACCOUNT}),
         t AS (
             SELECT a.owner_rep_id AS rep_id,
                    count(*) AS accounts,
@@ -207,14 +210,7 @@ def account_facts(
     name = f"_facts_{uuid.uuid4().hex[:12]}"
     sql = f"""
     CREATE TEMP TABLE {name} AS
-    WITH d AS (
-        SELECT account_id,
-               sum(CASE WHEN NOT is_closed THEN amount ELSE 0 END) AS open_pipeline,
-               count(*) FILTER (WHERE NOT is_closed) AS open_deals,
-               sum(CASE WHEN is_won AND close_date > ?::DATE - INTERVAL 12 MONTH
-                        AND close_date <= ?::DATE THEN amount ELSE 0 END) AS won_12m
-        FROM deals GROUP BY account_id
-    ),
+    WITH d AS ({DEALS_PER_ACCOUNT}),
     sc AS (SELECT account_id, propensity FROM scores WHERE model_version = ?),
     r AS (SELECT rep_id, name, home_lat, home_lon, coalesce(capacity_hours, ?) AS capacity
           FROM reps WHERE active),
