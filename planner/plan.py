@@ -25,6 +25,7 @@ from planner import balance, store
 from planner.errors import BadInput, NotFound, PlannerError
 from planner.scope import EVERYONE, Scope
 from planner.store import plans as q
+from planner.text import money
 
 CHANNELS = ("email", "phone", "social", "event")
 TEAMS = ("Marketing", "Partners", "BDR/SDR")
@@ -133,16 +134,6 @@ def _missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def money(value: float | None) -> str:
-    """$1.2M / $350k / $900: short money for rationale text."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:,.1f}{unit}"
-    return f"${value:,.0f}"
 
 
 # ---- rules --------------------------------------------------------------------------------------

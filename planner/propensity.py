@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from planner.errors import BadInput, NotEnoughData, NotFound
 from planner.scope import EVERYONE, Scope, require_role
+from planner.text import money
 
 Progress = Callable[[float, str], None]
 
@@ -777,13 +778,6 @@ def _formatted(values: pd.Series, fmt: Callable[[Any], str]) -> pd.Series:
     return pd.Series(np.array([fmt(u) for u in uniq], dtype=object)[inverse], index=values.index)
 
 
-def _money(v: float) -> str:
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
-            return f"${v / size:,.1f}{unit}"
-    return f"${v:,.0f}"
-
-
 def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
     """One plain-words description per account of the feature group's value."""
     spec = bundle.spec
@@ -843,7 +837,7 @@ def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
     elif col == "employees":
         text = _formatted(v.fillna(0).astype(int), "{:,}".format) + " employees" + rank
     elif col == "annual_revenue":
-        text = "Annual revenue " + _formatted(v.fillna(0), _money) + rank
+        text = "Annual revenue " + _formatted(v.fillna(0), money) + rank
     elif col == "employee_growth":
         text = "Employee growth " + _formatted(v.fillna(0), "{:+.0%}".format) + " in 12 months" + rank
     elif col == "website_visits":

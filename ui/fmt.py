@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import math
 
+from planner import text
+
 
 def money(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:,.1f}{unit}"
-    return f"${value:,.0f}"
+    return text.money(value, missing="–")
 
 
 def pct(value: float | None, digits: int = 0) -> str:

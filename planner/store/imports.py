@@ -727,17 +727,19 @@ ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "empl
 GEO_FIELDS = ("city", "state", "postal_code", "county", "lat", "lon", "country")
 
 
+# Owner name/email of a staged row (_p AS p) -> rep_id, through the owner map built for the import.
+_OWNER_JOIN = (
+    "LEFT JOIN _owner_map o "
+    "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
+)
+
+
 def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
     """Insert new accounts, update matched ones (only mapped columns), set owners and assignments."""
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
     has_geo = bool(mapped & set(GEO_FIELDS))
-    owner_join = (
-        "LEFT JOIN _owner_map o "
-        "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
-        if has_owner
-        else ""
-    )  # noqa: E501
+    owner_join = _OWNER_JOIN if has_owner else ""
     owner_val = "o.rep_id" if has_owner else "NULL"
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
     con.execute(
@@ -947,12 +949,7 @@ DEAL_VALUE_FIELDS = ["name", "stage", "amount", "users", "created_date", "close_
 def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
-    owner_join = (
-        "LEFT JOIN _owner_map o "
-        "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
-        if has_owner
-        else ""
-    )  # noqa: E501
+    owner_join = _OWNER_JOIN if has_owner else ""
     owner_val = "o.rep_id" if has_owner else "acc.owner_rep_id"
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
     con.execute(
