@@ -284,3 +284,20 @@ def test_sql_twins_on_hand_examples(con: duckdb.DuckDBPyConnection) -> None:
         date(2026, 3, 15), date(2025, 11, 2), None]  # fmt: skip
     assert sq.sql_parse(con, "zip", ["2134", "10001-2345", "M5V 3L9"]) == ["02134", "10001", None]
     assert sq.sql_parse(con, "bool", ["Yes", "0", "maybe"]) == [True, False, None]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_blank_lines_found_in_big_files(tmp_path: Path, ending: str) -> None:
+    """Blank lines are looked for from the end, a block at a time: ones far from the end are still found,
+    and a quoted line break far from the end still falls back to the quote-aware count."""
+    rows = [f"A{i},Name {i}" for i in range(400_000)]  # about 6 MB: more than one block
+    lines = ["id,name", *rows[:10], "", *rows[10:], "", "Grand Totals (400,000 records)"]
+    path = tmp_path / "big.csv"
+    path.write_text(ending.join(lines) + ending, newline="")
+    assert reader.blank_records(path, 1, 400_001) == [12, 400_003]
+    quoted = ["id,name", *rows[:10], 'A-1,"two\nlines"', *rows[10:], "", "Grand Totals"]
+    path.write_text(ending.join(quoted) + ending, newline="")
+    assert reader.blank_records(path, 1, 400_002) == [400_003]  # the quoted record is one row
+    plain = ["id,name", *rows]
+    path.write_text(ending.join(plain) + ending, newline="")
+    assert reader.blank_records(path, 1, 400_000) == []

@@ -104,7 +104,8 @@ def messy_but_readable(draw: st.DrawFn) -> tuple[bytes, int]:
             lines.append((delim * draw(st.integers(1, 6))).encode())
             continue
         width = {"row": 5, "short": draw(st.integers(2, 4)), "long": draw(st.integers(6, 9))}[shape]
-        cells = [f"A{i}", "N" + draw(SAFE)] + [draw(st.one_of(SAFE, TRICKY)) for _ in range(width - 2)]
+        cells = [f"A{i}", "Co" + draw(SAFE)]  # never a blank placeholder ("Na" would be)
+        cells += [draw(st.one_of(SAFE, TRICKY)) for _ in range(width - 2)]
         text = delim.join(quote(c, delim) if draw(st.booleans()) or set(c) & set(delim + '"\r\n') else c for c in cells)
         lines.append(text.encode(encoding, errors="replace"))
         data_rows += 1

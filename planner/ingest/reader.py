@@ -136,14 +136,19 @@ def normalise_newlines(path: Path, workdir: Path) -> Path:
     return out
 
 
-def _blank_line_ends(data: bytes) -> list[int]:
-    """Offsets of the line break ending each blank line (bytes.find runs at memory speed; a regex does not)."""
-    hits = {0} if data.startswith(b"\n") else {1} if data.startswith(b"\r\n") else set()
+def _blank_line_ends(data: bytes, lo: int = 0, hi: int | None = None) -> list[int]:
+    """Offsets of the line break ending each blank line that starts in data[lo:hi] (bytes.find runs at
+    memory speed; a regex does not)."""
+    hi = len(data) if hi is None else hi
+    hits: set[int] = set()
+    if lo == 0:
+        hits = {0} if data.startswith(b"\n") else {1} if data.startswith(b"\r\n") else set()
     for pattern in (b"\n\n", b"\n\r\n"):
-        i = data.find(pattern)
+        stop = min(len(data), hi + len(pattern) - 1)
+        i = data.find(pattern, lo, stop)
         while i != -1:
             hits.add(i + len(pattern) - 1)
-            i = data.find(pattern, i + 1)
+            i = data.find(pattern, i + 1, stop)
     return sorted(hits)
 
 
@@ -155,10 +160,28 @@ def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
     reader saw after it. When every physical line is a record (no line breaks inside quoted values),
     counting line breaks is enough; otherwise line breaks inside quotes are told apart by quote parity."""
     data = path.read_bytes()
-    hits = _blank_line_ends(data)
+    newlines = data.count(b"\n")
+    lines = newlines + (0 if data.endswith(b"\n") else 1)
+    extra = lines - header_row - data_records  # lines past the header that are not records
+    if extra <= 0:
+        return []
+    header_end = -1
+    for _ in range(header_row):
+        header_end = data.find(b"\n", header_end + 1)
+        if header_end == -1:
+            return []
+    # Blank lines sit mostly near the end (before a report footer): look from the end, a block at a time,
+    # until they account for every extra line. Then no line break can hide inside a quoted value.
+    hits: list[int] = []
+    end, step = len(data), 1 << 22
+    while end > 0:
+        lo = max(0, end - step)
+        hits = _blank_line_ends(data, lo, end) + hits
+        end = lo
+        if sum(1 for h in hits if h > header_end) == extra:
+            break
     if not hits:
         return []
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     out, count, pos = [], 0, 0
     for h in hits:
         count += data.count(b"\n", pos, h)

@@ -45,6 +45,25 @@ _BLANK_LIST = ", ".join(lit(b) for b in sorted(parse.BLANKS))
 _TRUE_LIST = ", ".join(lit(b) for b in sorted(parse.TRUE_WORDS))
 _FALSE_LIST = ", ".join(lit(b) for b in sorted(parse.FALSE_WORDS))
 _WS = lit(WS)
+# Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty): other values skip the regex.
+_BLANK_FIRST = lit(" -nN#(")
+# No blank placeholder is a yes/no word, so the usual spellings are looked up as they are written.
+_TRUE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in parse.TRUE_WORDS for f in (str, str.upper, str.title)}))
+_FALSE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in parse.FALSE_WORDS for f in (str, str.upper, str.title)}))
+# Plain numbers as most exports write them, read by one cast (bounded digits: never overflow to inf).
+_FAST_INT = r"[+-]?\d{1,18}"
+_FAST_DEC = r"[+-]?(\d{1,18}\.\d{0,18}|\.\d{1,18})"
+_FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
+# State codes as they are, else full names (any case, dots dropped) by a constant map lookup.
+_STATE_CODES = ", ".join(lit(c) for c in geo.STATE_NAMES)
+_STATE_MAP = (
+    "MAP {"
+    + ", ".join(
+        f"{lit(k)}: {lit(v)}"
+        for k, v in [(c, c) for c in geo.STATE_NAMES] + [(n.upper(), c) for c, n in geo.STATE_NAMES.items()]
+    )
+    + "}"
+)
 _CURRENCY = _re("USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\\x{00a0}\\x{202f}']")
 _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+"
@@ -58,8 +77,9 @@ _YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
 # Lambdas bind a value once (list_transform([x], lambda m: ...)[1]), which keeps the expanded
 # expressions small: nested macros that repeat their argument grow exponentially when planned.
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO tp_blank(v) AS v IS NULL
-    OR ((length(v) <= 7 OR v[1] = ' ' OR v[-1] = ' ') AND regexp_full_match(v, {_re(parse.BLANK)}));
+CREATE OR REPLACE TEMP MACRO tp_blank(v) AS CASE WHEN v IS NULL THEN true
+    WHEN NOT contains({_BLANK_FIRST}, v[1]) THEN false
+    WHEN length(v) <= 7 OR v[1] = ' ' OR v[-1] = ' ' THEN regexp_full_match(v, {_re(parse.BLANK)}) ELSE false END;
 CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL WHEN v[1] <> ' ' AND v[-1] <> ' ' THEN v
     ELSE trim(v, {_WS}) END;
 CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS})), {_CURRENCY}, '', 'g');
@@ -73,21 +93,25 @@ CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
     END * (CASE WHEN m.o = '(' THEN -1.0 ELSE 1.0 END) * (CASE WHEN m.pct = '%' THEN 0.01 ELSE 1.0 END)
       * (CASE m.mult WHEN 'K' THEN 1e3 WHEN 'M' THEN 1e6 WHEN 'MM' THEN 1e6 WHEN 'B' THEN 1e9 WHEN 'BN' THEN 1e9
          ELSE 1.0 END);
-CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS tp_finite(CASE
+CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS CASE
+    WHEN v IS NULL THEN NULL
+    WHEN regexp_full_match(v, {_re(_FAST_INT)}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_DEC)}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_MONEY)})
+        THEN TRY_CAST(replace(replace(v, '$', ''), ',', '') AS DOUBLE)
+    ELSE list_transform([CASE
     WHEN tp_blank(v) THEN NULL
     WHEN NOT dec_comma AND regexp_full_match(trim(v, {_WS}), {_re(_PLAIN)}) THEN TRY_CAST(trim(v, {_WS}) AS DOUBLE)
-    WHEN NOT dec_comma AND regexp_full_match(v, '\\$?(\\d{{1,3}}(,\\d{{3}})+|\\d+)(\\.\\d+)?')
-        THEN TRY_CAST(replace(replace(v, '$', ''), ',', '') AS DOUBLE)
     ELSE list_transform([tp_clean(v)], lambda c: CASE
         WHEN NOT dec_comma AND regexp_full_match(c, {_re(_DOT)}) THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
         WHEN dec_comma AND regexp_full_match(c, {_re(_COMMA)})
             THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
         ELSE list_transform([regexp_extract(c, {_re("^" + parse.SPLIT + "$")}, ['o', 'core', 'mult', 'pct', 'c'])],
-                            lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END);
+                            lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END], lambda x: tp_finite(x))[1] END;
 CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
-    WHEN tp_blank(v) THEN NULL
-    WHEN lower(trim(v, {_WS})) IN ({_TRUE_LIST}) THEN true
-    WHEN lower(trim(v, {_WS})) IN ({_FALSE_LIST}) THEN false END;
+    WHEN v IS NULL THEN NULL WHEN v IN ({_TRUE_EXACT}) THEN true WHEN v IN ({_FALSE_EXACT}) THEN false
+    ELSE list_transform([lower(trim(v, {_WS}))], lambda s: CASE WHEN s IN ({_TRUE_LIST}) THEN true
+                                                                WHEN s IN ({_FALSE_LIST}) THEN false END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_year(t) AS CASE WHEN length(t) = 2
     THEN CASE WHEN t::INT < 70 THEN 2000 + t::INT ELSE 1900 + t::INT END ELSE t::INT END;
 CREATE OR REPLACE TEMP MACRO tp_mkdate(y, m, d) AS CASE WHEN y >= 1 AND y <= 9999 THEN try(make_date(y, m, d)) END;
@@ -114,6 +138,8 @@ CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
         WHEN regexp_full_match(s, '\\d{{8}}') THEN left(lpad(s, 9, '0'), 5)
     END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
+CREATE OR REPLACE TEMP MACRO tp_state(v) AS CASE WHEN v IN ({_STATE_CODES}) THEN v
+    ELSE coalesce({_STATE_MAP}[tp_statekey(v)], tp_text(v)) END;
 """
 
 
@@ -129,12 +155,9 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Seque
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the parsing macros and the state-name lookup on this connection (temporary objects)."""
+    """Create the parsing macros and the ZIP3 fallback table on this connection (temporary objects)."""
     con.execute("SET enable_progress_bar = false")
     con.execute(MACROS)
-    con.execute("CREATE OR REPLACE TEMP TABLE _tp_states (key VARCHAR PRIMARY KEY, code VARCHAR)")
-    rows = [(c, c) for c in geo.STATE_NAMES] + [(n.upper(), c) for c, n in geo.STATE_NAMES.items()]
-    insert_rows(con, "_tp_states", rows, 2)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _tp_zip3 AS
            SELECT left(postal_code, 3) AS zip3, avg(lat) AS lat, avg(lon) AS lon FROM geo_zip GROUP BY 1"""
@@ -375,7 +398,7 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
     if dtype == "zip":
         return f"tp_zip({c})"
     if dtype == "state":
-        return f"coalesce((SELECT code FROM _tp_states s WHERE s.key = tp_statekey({c})), tp_text({c}))"
+        return f"tp_state({c})"
     raise ValueError(dtype)
 
 
@@ -565,8 +588,7 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _fix AS
                SELECT f.account_id, tp_text(f.city) AS city,
-                      coalesce((SELECT code FROM _tp_states s WHERE s.key = tp_statekey(f.state)),
-                               tp_text(f.state)) AS state,
+                      tp_state(f.state) AS state,
                       coalesce(tp_zip(f.postal_code), tp_text(f.postal_code)) AS postal_code
                FROM _fix_src f"""
         )
