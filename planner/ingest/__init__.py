@@ -275,7 +275,14 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
     Rows are numbered as a spreadsheet shows the file: its first line is row 1 (normally the header),
     a quoted value spanning lines stays one row, blank lines count (Excel sheets keep their own numbers)."""
 
-    def load() -> tuple[int, int]:
+    def load(strict_first: bool = False) -> tuple[int, int]:
+        if strict_first:
+            # Most exports read cleanly, and a strict read is faster: any unreadable record means reading
+            # again with the reader that skips and lists such records.
+            try:
+                return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, keep_going=False)
+            except duckdb.Error:
+                pass
         try:
             return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
         except duckdb.Error:
@@ -285,7 +292,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
 
     try:
         try:
-            n_raw, n_rej = load()
+            n_raw, n_rej = load(strict_first=True)
         except duckdb.Error as exc:
             if "invalid state" not in str(exc).lower():
                 raise

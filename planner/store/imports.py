@@ -189,26 +189,37 @@ REJECT_TABLES = ("_tp_rej_errors", "_tp_rej_scans")
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, columns: list[str],
-          has_row_column: bool, parallel: bool = True) -> tuple[int, int]:  # fmt: skip
+          has_row_column: bool, parallel: bool = True, keep_going: bool = True) -> tuple[int, int]:  # fmt: skip
     """Read a delimited UTF-8 file into temp table _raw (every column text), row by row.
 
     Records DuckDB cannot read (more fields than the header, a stray quote) are left out of _raw and
     listed in temp table _parse_rejects (line = the record's row number in the file, header = row 1,
     blank lines counted, reason, text). Returns (rows in _raw, rows in _parse_rejects). __row is set
-    by `number_rows` (or comes from the file for workbooks)."""
+    by `number_rows` (or comes from the file for workbooks).
+
+    `keep_going=False` reads strictly instead, which is faster, and raises duckdb.Error at the first
+    record that cannot be read (the caller then reads the file again with keep_going)."""
     names = (["__row"] if has_row_column else []) + columns
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
     for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute("SET preserve_insertion_order = true")  # rowid = order in the file
+    rejects = (
+        f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECT_TABLES[0]}', "
+        f"rejects_scan = '{REJECT_TABLES[1]}',"
+        if keep_going
+        else ""
+    )
     con.execute(
         f"""CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '"',
                 escape = '"', columns = {spec}, null_padding = true, strict_mode = true, auto_detect = false,
-                max_line_size = {reader.MAX_LINE_BYTES}, ignore_errors = true, store_rejects = true,
-                rejects_table = '{REJECT_TABLES[0]}', rejects_scan = '{REJECT_TABLES[1]}',
+                max_line_size = {reader.MAX_LINE_BYTES}, {rejects}
                 parallel = {"true" if parallel else "false"})""",
         [path, skip + 1, delimiter],
     )
+    if not keep_going:
+        con.execute(f"CREATE TEMP TABLE {REJECT_TABLES[0]} (line BIGINT, error_type VARCHAR, error_message VARCHAR, "
+                    "csv_line VARCHAR)")  # fmt: skip
     width = len(names)
     con.execute(
         f"""CREATE TEMP TABLE _parse_rejects AS
