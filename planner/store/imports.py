@@ -45,8 +45,9 @@ _BLANK_LIST = ", ".join(lit(b) for b in sorted(parse.BLANKS))
 _TRUE_LIST = ", ".join(lit(b) for b in sorted(parse.TRUE_WORDS))
 _FALSE_LIST = ", ".join(lit(b) for b in sorted(parse.FALSE_WORDS))
 _WS = lit(WS)
-# Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty): other values skip the regex.
-_BLANK_FIRST = lit(" -nN#(")
+# Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty: ord -1): other values skip
+# the regex. ord() reads the first character without making a string.
+_BLANK_FIRST = ", ".join(["-1"] + [str(ord(ch)) for ch in " -nN#("])
 # No blank placeholder is a yes/no word, so the usual spellings are looked up as they are written.
 _TRUE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in parse.TRUE_WORDS for f in (str, str.upper, str.title)}))
 _FALSE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in parse.FALSE_WORDS for f in (str, str.upper, str.title)}))
@@ -78,10 +79,11 @@ _YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
 # expressions small: nested macros that repeat their argument grow exponentially when planned.
 MACROS = f"""
 CREATE OR REPLACE TEMP MACRO tp_blank(v) AS CASE WHEN v IS NULL THEN true
-    WHEN NOT contains({_BLANK_FIRST}, v[1]) THEN false
-    WHEN length(v) <= 7 OR v[1] = ' ' OR v[-1] = ' ' THEN regexp_full_match(v, {_re(parse.BLANK)}) ELSE false END;
-CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL WHEN v[1] <> ' ' AND v[-1] <> ' ' THEN v
-    ELSE trim(v, {_WS}) END;
+    WHEN ord(v) NOT IN ({_BLANK_FIRST}) THEN false
+    WHEN length(v) <= 7 OR prefix(v, ' ') OR suffix(v, ' ') THEN regexp_full_match(v, {_re(parse.BLANK)})
+    ELSE false END;
+CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL
+    WHEN NOT (prefix(v, ' ') OR suffix(v, ' ')) THEN v ELSE trim(v, {_WS}) END;
 CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS})), {_CURRENCY}, '', 'g');
 CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
 CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
