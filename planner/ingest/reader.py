@@ -223,7 +223,7 @@ def row_segments(first: int, excluded: list[int]) -> list[tuple[int, int]]:
 
 
 def sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter that splits the first lines into the most, and most consistent, fields."""
+    """The delimiter that splits the first lines into the most cells in rows of one width."""
     best, best_score = ",", (-1.0, 0)
     for delim in DELIMITERS:
         try:
@@ -236,7 +236,9 @@ def sniff_delimiter(lines: list[str]) -> str:
         mode = max(set(widths), key=widths.count)
         if mode < 2:
             continue
-        score = (widths.count(mode) / len(widths), mode)
+        # Cells in rows of the usual width: a delimiter that also occurs inside values (a '|' or ';' in a
+        # comma file) splits fewer rows into fewer cells.
+        score = (float(widths.count(mode) * mode), mode)
         if score > best_score:
             best, best_score = delim, score
     return best

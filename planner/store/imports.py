@@ -741,18 +741,23 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     ]  # fmt: skip
     parsed = _create_parsed(None, items, typed, attr_columns)
     dup = "'duplicate ' || " + lit(id_label) + " || ' ''' || p.account_id || ''' (first on row ' || d.first_row || ')'"
+    # Joins with nothing to find are left out (a file without duplicate IDs, a store without accounts).
+    has_dups = bool(scalar(con, "SELECT count(*) FROM _dups"))
+    has_accounts = scalar(con, "SELECT account_id FROM accounts LIMIT 1") is not None
+    first_row = "d.first_row" if has_dups else "NULL"
+    known = "a.account_id" if has_accounts else "NULL"
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*, {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
                    CASE WHEN p.account_id IS NULL THEN {lit(id_label + " is empty")}
-                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row THEN {dup}
-                        WHEN p.name IS NULL AND a.account_id IS NULL THEN {lit(name_label + " is empty")}
+                        WHEN {first_row} IS NOT NULL AND {first_row} <> p._row THEN {dup if has_dups else "NULL"}
+                        WHEN p.name IS NULL AND {known} IS NULL THEN {lit(name_label + " is empty")}
                    END AS _reject,
-                   a.account_id IS NOT NULL AS _exists
+                   {known} IS NOT NULL AS _exists
             FROM {_with_us("(" + parsed + ")", "country")} p
-            LEFT JOIN _dups d ON d.id = p.account_id
-            LEFT JOIN accounts a ON a.account_id = p.account_id
+            {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
+            {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p")}"""
     )
 
