@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -37,10 +38,23 @@ class Table:
     skip: int  # records before the header
     columns: list[str]
     sample: list[list[str]]  # up to 200 data records, as text
-    sha256: str
+    digest: Future[str]  # the file's sha256, computed in the background while the file is read
     has_row_column: bool = False  # a leading __row column carries the sheet's row numbers
     notes: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.result()
+
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-sha256")
+
+
+def sha256_later(path: Path) -> Future[str]:
+    """sha256_of(path) in a background thread (hashing and reading release the GIL): an import stages
+    the file in DuckDB meanwhile."""
+    return _HASHER.submit(sha256_of, path)
 
 
 def sha256_of(path: Path) -> str:
@@ -182,11 +196,21 @@ def blank_records(path: Path, header_row: int, data_records: int) -> list[int]:
             break
     if not hits:
         return []
-    out, count, pos = [], 0, 0
-    for h in hits:
-        count += data.count(b"\n", pos, h)
-        pos = h
-        out.append(count + 1)
+    # Row of a hit = line breaks before it + 1, counted from whichever end of the file is nearer.
+    out: list[int] = []
+    if hits[0] > len(data) // 2:
+        after, pos = 0, len(data)
+        for h in reversed(hits):
+            after += data.count(b"\n", h, pos)
+            pos = h
+            out.append(newlines - after + 1)
+        out.reverse()
+    else:
+        count, pos = 0, 0
+        for h in hits:
+            count += data.count(b"\n", pos, h)
+            pos = h
+            out.append(count + 1)
     if lines == header_row + data_records + sum(1 for r in out if r > header_row):
         return out
     # Line breaks inside quoted values: a record ends at a line break preceded by an even number of quotes.
@@ -325,7 +349,7 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
     if encoding != "utf-8":
         target = transcode(path, encoding, workdir)
     table = Table(display, path.name, target, delim, skip, columns, [[x for x in r[: len(columns)]] for r in sample],
-                  sha256_of(path), encoding=encoding)  # fmt: skip
+                  sha256_later(path), encoding=encoding)  # fmt: skip
     if encoding == "mixed":
         table.notes.append("read as UTF-8 with some cp1252 text (mixed encodings)")
     elif encoding != "utf-8":
@@ -356,7 +380,7 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
         raise ImportFileError(
             f"{display} is not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV"
         ) from None
-    digest = sha256_of(path)
+    digest = sha256_later(path)
     tables: list[Table] = []
     skipped: list[str] = []
     try:
