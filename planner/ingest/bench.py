@@ -1,8 +1,9 @@
 """Import speed against DuckDB's own read_csv, for the benchmark script and the README.
 
 `write_salesforce_export` writes a demo world as a Salesforce account report (labels, formatted
-currency, footer); `time_import` loads the same file once with plain `read_csv` into a table and
-once through the importer (normalised, geocoded, merged) into a fresh store, and returns both times.
+currency, footer; `write_salesforce_report` does it for any accounts). `time_import` loads the same
+file once with plain `read_csv` into a table and once through the importer (normalised, geocoded,
+merged) into a fresh store, side by side in one process, and returns both times.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from planner import demo, store
 
@@ -27,13 +29,21 @@ HEADER = ["Account ID", "Account Name", "Industry", "Type", "Billing City", "Bil
 def write_salesforce_export(path: Path, n_accounts: int, seed: int = 11, n_reps: int = 40) -> int:
     """Write a demo world of `n_accounts` as a Salesforce account report CSV; returns the data rows."""
     w = demo.build_world(n_accounts, n_reps, seed, deals_per_account=0.01)
-    a = w.accounts
     names = dict(zip(w.reps["rep_id"], w.reps["name"], strict=True))
+    owners = w.accounts["owner_rep_id"].map(names)
+    return write_salesforce_report(path, w.accounts.assign(owner=owners), seed)
+
+
+def write_salesforce_report(path: Path, accounts: pd.DataFrame, seed: int = 11) -> int:
+    """Write accounts (the store's columns, plus `owner` as a name) the way a Salesforce report export
+    writes them: every value quoted, formatted numbers and currency, some ZIP+4 and ZIPs that lost their
+    leading zero, and the report's footer. Returns the data rows."""
+    a = accounts.reset_index(drop=True)
     rng = np.random.default_rng(seed)
     # Real exports lose leading zeros and carry ZIP+4 now and then.
-    zips = a["postal_code"].to_numpy(dtype=object).copy()
+    zips = a["postal_code"].fillna("").to_numpy(dtype=object).copy()
     plus4 = rng.random(len(a)) < 0.1
-    zips[plus4] = [z + "-0001" for z in zips[plus4]]
+    zips[plus4] = [z + "-0001" if z else z for z in zips[plus4]]
     lost = rng.random(len(a)) < 0.1
     zips[lost] = [z.lstrip("0") or z for z in zips[lost]]
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -42,7 +52,7 @@ def write_salesforce_export(path: Path, n_accounts: int, seed: int = 11, n_reps:
         for i, r in enumerate(a.itertuples(index=False)):
             out.writerow([
                 r.account_id, r.name, r.industry, r.account_type, r.city, r.state, zips[i], "United States",
-                f"{r.employees:,}", f"${r.annual_revenue:,.2f}", names.get(r.owner_rep_id, ""),
+                f"{r.employees:,}", f"${r.annual_revenue:,.2f}", r.owner if isinstance(r.owner, str) else "",
                 f"{r.intent_score:.0f}", f"{r.employee_growth * 100:.1f}", "Yes" if r.new_executive else "No",
                 r.website_visits, f"{1 + i % 12}/{1 + i % 28}/2025",
             ])  # fmt: skip
