@@ -227,6 +227,37 @@ def test_typed_custom_attributes(empty_store: Path, tmp_path: Path) -> None:
         ("segment_code", None, "ENT"), ("uses_competitor", 1.0, "Yes")]  # fmt: skip
 
 
+ONE_ROW_PER_KEY = {
+    "accounts": "account_id", "assignments": "account_id", "account_attributes": "account_id, attr",
+}  # fmt: skip
+
+
+def assert_one_row_per_key(path: Path) -> None:
+    """These tables have no primary key (its index made imports slow): their writers keep one row per key."""
+    for name, key in ONE_ROW_PER_KEY.items():
+        assert table(path, f"SELECT count(*) FROM (SELECT {key} FROM {name} GROUP BY ALL HAVING count(*) > 1)") == [
+            (0,)
+        ], name
+
+
+def test_overlapping_imports_keep_one_row_per_key(empty_store: Path, tmp_path: Path) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "Account ID,Account Name,Account Owner,Intent Score,Renewal Date\n"
+        "1,A,Ann Lee,50,2026-01-31\n2,B,Bo Chen,60,2026-02-28\n2,B again,Bo Chen,61,2026-03-01\n"
+    )
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "Account ID,Account Name,Account Owner,Intent Score,Renewal Date\n"
+        "2,B,Ann Lee,70,2026-04-30\n3,C,Cy Diaz,80,2026-05-31\n"
+    )
+    for files in ([first], [first], [second], [first, second]):
+        ingest.import_files(empty_store, files)
+        assert_one_row_per_key(empty_store)
+    assert table(empty_store, "SELECT count(*) FROM accounts") == [(3,)]
+    assert table(empty_store, "SELECT count(*) FROM account_attributes WHERE attr = 'renewal_date'") == [(3,)]
+
+
 def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "warn.csv"
     path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n")

@@ -11,6 +11,7 @@ import pytest
 from planner import cli, export, optimize, scenarios, store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import Scope
+from tests.test_import import assert_one_row_per_key
 
 
 def owners(path: Path) -> dict[str, str | None]:
@@ -100,6 +101,7 @@ def test_save_commit_restore_round_trip(small_store: Path) -> None:
     with store.read(small_store) as con:
         assert scenarios.history(con)["action"].iloc[0] == "assignment.restore"
         assert len(scenarios.versions(con)) == 2  # the committed assignment is kept too: undo is undoable
+    assert_one_row_per_key(small_store)  # assignments have no primary key: commit and restore replace rows
 
 
 def test_only_an_admin_commits(small_store: Path) -> None:
