@@ -11,7 +11,7 @@ Secret values are never shown or logged: only which sections and keys are presen
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -96,8 +96,9 @@ def _user() -> dict[str, Any]:
         return {}
 
 
-def sign_in() -> Scope:
-    """Run first in every render: establish the caller's Scope, or show sign-in / no-access and stop."""
+def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
+    """Run first in every render: establish the caller's Scope, or show sign-in / no-access and stop
+    (calling `before_stop` first: the app routes the URL even when it shows only the sign-in)."""
     if not auth_configured():
         st.session_state[MODE_KEY] = "local"
         st.session_state[SCOPE_KEY] = LOCAL
@@ -107,10 +108,12 @@ def sign_in() -> Scope:
     user = _user()
     if not user.get("is_logged_in"):
         _login_page()
+        before_stop()
         st.stop()
     email = str(user.get("email") or "").strip().lower()
     if not email or user.get("email_verified") is False:
         _no_access(email or "(no email)", "Your identity provider did not confirm an email address for you.")
+        before_stop()
         st.stop()
     admins = bootstrap_admins()
     scope: Scope | None
@@ -120,10 +123,12 @@ def sign_in() -> Scope:
             scope = data.cached(roles.resolve, snap, email, admins)
     except PlannerError as exc:
         if email not in admins:
+            before_stop()
             data.show_error(exc)
         scope = Scope(role="admin", user=email)  # a bootstrap admin must be able to repair a broken store
     if scope is None:
         _no_access(email, "No role is set up for this address yet.")
+        before_stop()
         st.stop()
     st.session_state[SCOPE_KEY] = scope
     return scope

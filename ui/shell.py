@@ -16,15 +16,18 @@ import streamlit as st
 from planner.errors import PlannerError
 
 _local = threading.local()
+ADMIN_PATH = "admin"
 
 
 def run(pages: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
     st.set_page_config(page_title="Territory Planner", page_icon=":material/map:", layout="wide")
-    nav = st.navigation(list(pages))
     from ui import auth, data, sidebar
 
-    auth.sign_in()  # stops the run here with a sign-in or no-access page when the caller may not see data
+    # Sign-in first: it stops the run with a sign-in or no-access page when the caller may not see data
+    # (routing the URL with a hidden navigation, so no page list shows). Only admins see the Admin page.
+    scope = auth.sign_in(before_stop=lambda: st.navigation(list(pages), position="hidden"))
+    nav = st.navigation([p for p in pages if scope.role == "admin" or p.url_path != ADMIN_PATH])
     try:
         data.ensure_store()
     except PlannerError as exc:

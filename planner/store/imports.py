@@ -21,7 +21,7 @@ from planner.ingest import parse, reader
 from planner.ingest.fields import attribute_key
 from planner.store.core import query_df, quote_identifier, scalar
 from planner.store.schema import get_meta, now, set_meta
-from planner.store.world import _WORLD_TABLES
+from planner.store.world import empty_world
 
 q = quote_identifier
 WS = parse.WS
@@ -467,8 +467,7 @@ def clear_demo_if_needed(con: duckdb.DuckDBPyConnection) -> bool:
     """A real import replaces the demo world: empty every world table first. True when it did."""
     if get_meta(con, "is_demo", "0") != "1":
         return False
-    for table in _WORLD_TABLES:
-        con.execute(f"DELETE FROM {q(table)}")
+    empty_world(con)
     con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed')")
     rows = [("*", potential.DEFAULT_SHARE, potential.default_price(), False, now())] + [
         (k, v, potential.default_price(), False, now()) for k, v in potential.DEFAULT_ADOPTION.items()

@@ -38,6 +38,18 @@ _WORLD_TABLES = [
 ]  # fmt: skip
 
 
+def empty_world(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every world table. Each is dropped and created again from its own DDL: DuckDB deletes every
+    row of a table with a primary key one index entry at a time (a minute for 1.8M deals)."""
+    for table in _WORLD_TABLES:
+        row = con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table]
+        ).fetchone()
+        assert row is not None, table
+        con.execute(f"DROP TABLE {quote_identifier(table)}")
+        con.execute(row[0])
+
+
 def insert_frame(
     con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, cols: list[str], stamps: tuple[str, ...] = ()
 ) -> None:
@@ -55,8 +67,7 @@ def insert_frame(
 
 def replace_world(con: duckdb.DuckDBPyConnection, world: World, adoption: dict[str, float], price: float) -> None:
     """Empty every world table and load `world` (the demo) in their place, in one write."""
-    for table in _WORLD_TABLES:
-        con.execute(f"DELETE FROM {table}")
+    empty_world(con)
     insert_frame(con, "reps", world.reps, _REP_COLS, ("created_at", "updated_at"))
     insert_frame(con, "accounts", world.accounts, _ACCOUNT_COLS, ("created_at", "updated_at"))
     insert_frame(con, "deals", world.deals, _DEAL_COLS, ("updated_at",))
