@@ -99,6 +99,11 @@ def _user() -> dict[str, Any]:
 def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
     """Run first in every render: establish the caller's Scope, or show sign-in / no-access and stop
     (calling `before_stop` first: the app routes the URL even when it shows only the sign-in)."""
+
+    def halt() -> None:
+        before_stop()
+        st.stop()
+
     if not auth_configured():
         st.session_state[MODE_KEY] = "local"
         st.session_state[SCOPE_KEY] = LOCAL
@@ -108,13 +113,11 @@ def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
     user = _user()
     if not user.get("is_logged_in"):
         _login_page()
-        before_stop()
-        st.stop()
+        halt()
     email = str(user.get("email") or "").strip().lower()
     if not email or user.get("email_verified") is False:
         _no_access(email or "(no email)", "Your identity provider did not confirm an email address for you.")
-        before_stop()
-        st.stop()
+        halt()
     admins = bootstrap_admins()
     scope: Scope | None
     try:
@@ -124,12 +127,11 @@ def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
     except PlannerError as exc:
         if email not in admins:
             before_stop()
-            data.show_error(exc)
+            data.show_error(exc)  # stops the run
         scope = Scope(role="admin", user=email)  # a bootstrap admin must be able to repair a broken store
     if scope is None:
         _no_access(email, "No role is set up for this address yet.")
-        before_stop()
-        st.stop()
+        halt()
     st.session_state[SCOPE_KEY] = scope
     return scope
 

@@ -275,24 +275,26 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
     Rows are numbered as a spreadsheet shows the file: its first line is row 1 (normally the header),
     a quoted value spanning lines stays one row, blank lines count (Excel sheets keep their own numbers)."""
 
-    def load(strict_first: bool = False) -> tuple[int, int]:
-        if strict_first:
-            # Most exports read cleanly, and a strict read is faster: any unreadable record means reading
-            # again with the reader that skips and lists such records.
-            try:
-                return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, keep_going=False)
-            except duckdb.Error:
-                pass
+    def read(**options: bool) -> tuple[int, int]:
+        return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, **options)
+
+    def load() -> tuple[int, int]:
+        # Most exports read cleanly, and a strict read is faster: any unreadable record means reading
+        # again with the reader that skips and lists such records.
         try:
-            return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column)
+            return read(keep_going=False)
+        except duckdb.Error:
+            pass
+        try:
+            return read()
         except duckdb.Error:
             # The parallel reader gives up on some files it can read in one thread (quoted line breaks
             # with short rows, a ragged row near a quoted line break): read them in one thread.
-            return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, parallel=False)
+            return read(parallel=False)
 
     try:
         try:
-            n_raw, n_rej = load(strict_first=True)
+            n_raw, n_rej = load()
         except duckdb.Error as exc:
             if "invalid state" not in str(exc).lower():
                 raise

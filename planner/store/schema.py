@@ -347,13 +347,18 @@ def _v_scores_without_key(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE scores_unkeyed RENAME TO scores")
 
 
-def _drop_primary_key(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> None:
-    """Rebuild `table` as it is, defaults and all, minus its primary key."""
+def table_ddl(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The CREATE TABLE statement of a store table as DuckDB keeps it (columns, defaults, keys)."""
     row = con.execute(
         "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table]
     ).fetchone()
     assert row is not None, table
-    ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", row[0], count=1).replace(" PRIMARY KEY", "", 1)
+    return str(row[0])
+
+
+def _drop_primary_key(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> None:
+    """Rebuild `table` as it is, defaults and all, minus its primary key."""
+    ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", table_ddl(con, table), count=1).replace(" PRIMARY KEY", "", 1)
     ddl = ddl.replace(f"CREATE TABLE {table}(", f"CREATE TABLE {table}_unkeyed(", 1)
     con.execute(ddl)
     con.execute(f"INSERT INTO {table}_unkeyed SELECT * FROM {table} ORDER BY {order_by}")

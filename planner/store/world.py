@@ -9,7 +9,7 @@ import pandas as pd
 
 from planner.scope import EVERYONE, Scope
 from planner.store.core import query_df, quote_identifier, scalar
-from planner.store.schema import get_meta, now, set_meta
+from planner.store.schema import get_meta, now, set_meta, table_ddl
 
 if TYPE_CHECKING:
     from planner.demo import World
@@ -42,12 +42,9 @@ def empty_world(con: duckdb.DuckDBPyConnection) -> None:
     """Empty every world table. Each is dropped and created again from its own DDL: DuckDB deletes every
     row of a table with a primary key one index entry at a time (a minute for 1.8M deals)."""
     for table in _WORLD_TABLES:
-        row = con.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table]
-        ).fetchone()
-        assert row is not None, table
+        ddl = table_ddl(con, table)
         con.execute(f"DROP TABLE {quote_identifier(table)}")
-        con.execute(row[0])
+        con.execute(ddl)
 
 
 def insert_frame(
