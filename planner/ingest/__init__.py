@@ -359,6 +359,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
         exprs[f] = sq.field_expr(col, dtype, decimal_comma, day_first, percent="%" in col)
         if dtype in sq.CHECKED_TYPES:
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
+    for f, fdef in fdefs.items():
+        exprs.setdefault(f, sq.null_expr(fdef.dtype))
     labels = {f: col for f, col in by_field.items()}
     import_id = sq.new_import(con, t.name, plan.source, kind, t.sha256, store.now(), imported_by)
     report.import_id = import_id

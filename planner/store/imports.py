@@ -373,6 +373,16 @@ def raw_preview(con: duckdb.DuckDBPyConnection, n: int) -> pd.DataFrame:
 # Expressions per field type
 
 
+SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "owner": "VARCHAR", "zip": "VARCHAR", "state": "VARCHAR",
+             "number": "DOUBLE", "employees": "DOUBLE", "fraction": "DOUBLE", "coord": "DOUBLE", "bool": "BOOLEAN",
+             "date": "DATE"}  # fmt: skip
+
+
+def null_expr(dtype: str) -> str:
+    """A typed empty value for a field the file does not have (an untyped NULL is INTEGER in DuckDB 1.5)."""
+    return f"NULL::{SQL_TYPES[dtype]}"
+
+
 def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, percent: bool = False) -> str:
     """The SQL expression that parses one raw text column as a field of type `dtype`."""
     c = q(column)
@@ -728,7 +738,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
             WHERE {e("id")} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
     )
-    zip_raw = f"tp_text({q(labels['postal_code'])})" if "postal_code" in labels else "NULL"
+    zip_raw = f"tp_text({q(labels['postal_code'])})" if "postal_code" in labels else "NULL::VARCHAR"
     items = [
         (e("id"), "account_id"), (e("name"), "name"), (e("industry"), "industry"),
         (f"TRY_CAST({e('employees')} AS BIGINT)", "employees"), (e("annual_revenue"), "annual_revenue"),
@@ -918,7 +928,7 @@ def build_deals(
 
     id_label = labels.get("id", "Deal ID")
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
-    acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL"
+    acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
