@@ -15,10 +15,12 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin planner \
     && chown planner:planner /data
 
 WORKDIR /app
+# Exact versions from the generated lock (scripts/lock), then the package itself for the `planner` command.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY --chown=planner:planner . ./
+RUN pip install --no-cache-dir --no-deps . && rm -rf build *.egg-info
 
 USER planner
 VOLUME ["/data"]

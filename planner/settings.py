@@ -12,7 +12,25 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / "data"
+
+
+def _data_dir() -> Path:
+    """Shipped reference data: data/ in a checkout, planner/reference/ in an installed package."""
+    checkout = ROOT / "data"
+    if (checkout / "us_states.geojson").exists():
+        return checkout
+    return Path(__file__).resolve().parent / "reference"
+
+
+def _default_db() -> Path:
+    """data/planner.duckdb in a checkout; in an installed package, the user's data folder."""
+    if (ROOT / "data" / "us_states.geojson").exists():
+        return ROOT / "data" / "planner.duckdb"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "territory-planner" / "planner.duckdb"
+
+
+DATA_DIR = _data_dir()
 
 
 @dataclass(frozen=True)
@@ -25,7 +43,7 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("db", str(DATA_DIR / "planner.duckdb"), "Path of the DuckDB store (or PLANNER_DB)."),
+        Setting("db", str(_default_db()), "Path of the DuckDB store (or PLANNER_DB)."),
         Setting("demo_accounts", 5000, "Accounts in the embedded demo world."),
         Setting("demo_reps", 12, "Reps in the embedded demo world."),
         Setting("demo_seed", 7, "Seed of the embedded demo world."),
