@@ -8,10 +8,10 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import roles  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from planner.store import world  # noqa: E402
-from ui import auth, data, sidebar  # noqa: E402
+from planner import roles
+from planner.errors import PlannerError
+from planner.store import world
+from ui import auth, data, sidebar
 
 FROM_EMAIL = "__from_email__"
 

@@ -9,10 +9,10 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import balance, export, geo, settings  # noqa: E402
-from planner.errors import NotFound, PlannerError  # noqa: E402
-from ui import data, fmt, maps, sidebar, state  # noqa: E402
-from ui.auth import md_text  # noqa: E402
+from planner import balance, export, geo, settings
+from planner.errors import NotFound, PlannerError
+from ui import data, fmt, maps, sidebar, state
+from ui.auth import md_text
 
 DOTS = {2_000: "2,000", 5_000: "5,000", 10_000: "10,000", 20_000: "20,000"}
 HEX_SIZES = {r: f"{geo.h3_area_km2(r):,.0f} km² (H3 res {r})" for r in (3, 4, 5, 6)}

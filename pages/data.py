@@ -14,11 +14,11 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, ingest, settings  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from planner.ingest import fields as F  # noqa: E402
-from planner.store import world  # noqa: E402
-from ui import data, maps, sidebar  # noqa: E402
+from planner import demo, export, ingest, settings
+from planner.errors import PlannerError
+from planner.ingest import fields as F
+from planner.store import world
+from ui import data, maps, sidebar
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users"}

@@ -10,9 +10,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import potential, propensity, store  # noqa: E402
-from planner.errors import BadInput, PlannerError  # noqa: E402
-from ui import data, fmt, sidebar  # noqa: E402
+from planner import potential, propensity, store
+from planner.errors import BadInput, PlannerError
+from ui import data, fmt, sidebar
 
 st.title("Model")
 scope = sidebar.scope()

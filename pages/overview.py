@@ -9,9 +9,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import balance, export  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from ui import data, fmt, sidebar  # noqa: E402
+from planner import balance, export
+from planner.errors import PlannerError
+from ui import data, fmt, sidebar
 
 st.title("Overview")
 try:

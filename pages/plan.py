@@ -14,9 +14,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import plan, plan_export  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from ui import data, fmt, sidebar, state  # noqa: E402
+from planner import plan, plan_export
+from planner.errors import PlannerError
+from ui import data, fmt, sidebar, state
 
 CHANNEL_COLORS = {
     "email": "#00798c",

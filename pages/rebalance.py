@@ -10,9 +10,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, geo, optimize, scenarios  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from ui import data, fmt, maps, sidebar, state  # noqa: E402
+from planner import export, geo, optimize, scenarios
+from planner.errors import PlannerError
+from ui import data, fmt, maps, sidebar, state
 
 METRIC_LABELS = {
     "potential": "Potential",

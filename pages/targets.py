@@ -8,11 +8,11 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, targets  # noqa: E402
-from planner.errors import PlannerError  # noqa: E402
-from planner.store import scores as scores_q  # noqa: E402
-from planner.store import world  # noqa: E402
-from ui import data, fmt, sidebar, state  # noqa: E402
+from planner import export, targets
+from planner.errors import PlannerError
+from planner.store import scores as scores_q
+from planner.store import world
+from ui import data, fmt, sidebar, state
 
 SHOW = [100, 500, 1000]
 

@@ -44,7 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from planner.errors import BadInput, NotEnoughData, NotFound
 from planner.scope import EVERYONE, Scope, require_role
-from planner.text import money
+from planner.text import json_safe, money
 
 Progress = Callable[[float, str], None]
 
@@ -711,16 +711,6 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 # ---------------------------------------------------------------- reasons
 
 
@@ -997,7 +987,7 @@ def _dumps(obj: Any) -> bytes:
 
 
 def _loads(blob: bytes) -> Bundle:
-    obj = pickle.loads(blob)  # noqa: S301 - our own model, written by this code into this store
+    obj = pickle.loads(blob)  # our own model, written by this code into this store
     if not isinstance(obj, Bundle):
         raise NotFound("the stored model is not readable by this version; retrain with `python -m planner train`")
     return obj
@@ -1176,7 +1166,7 @@ def fit_bundle(
     }  # fmt: skip
     metrics["n_train"] = n_train
     metrics["n_test"] = n_test
-    return bundle, {"metrics": _clean(metrics), "features": _clean(features)}
+    return bundle, {"metrics": json_safe(metrics), "features": json_safe(features)}
 
 
 def _closed_count(inputs: Inputs) -> tuple[int, int]:

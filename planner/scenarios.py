@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from planner import optimize, store
 from planner.errors import BadInput, Forbidden
 from planner.scope import EVERYONE, Scope, require_role
 from planner.store import scenarios as q
+from planner.text import json_safe
 
 CRM_FORMATS = ("salesforce", "hubspot", "generic")
 
@@ -47,7 +47,7 @@ def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.
         active = scores.active_scores(con, scope)
         if len(active) and "expected_value" in active:
             acc = acc.merge(active[["account_id", "expected_value"]], on="account_id", how="left")
-    except Exception:  # noqa: BLE001 - no model yet (or an older store): expected value falls back to potential
+    except Exception:  # no model yet (or an older store): expected value falls back to potential
         pass
     return acc, q.rebalance_reps(con)
 
@@ -71,18 +71,6 @@ def capacity_curve(
     return optimize.capacity_curve(acc, reps, options, list(team_sizes))
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scope = EVERYONE) -> int:
     """Save a result as a named draft scenario; returns its id (admins and leaders)."""
     require_role(scope, "admin", "leader")
@@ -92,7 +80,7 @@ def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scop
     reps = result.reps[~result.reps["removed"].astype(bool)]
     with store.write(path) as con:
         sid = q.insert_scenario(
-            con, name, actor, _json_safe(result.options.to_dict()), _json_safe(result.summary), reps,
+            con, name, actor, json_safe(result.options.to_dict()), json_safe(result.summary), reps,
             result.assignments,
         )  # fmt: skip
         q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name})

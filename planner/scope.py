@@ -1,8 +1,18 @@
-"""Who is asking: every planner read takes a Scope so a rep never sees another rep's data."""
+"""Who is asking, and what they may see: every role check of the planner lives here.
+
+Two separate values travel through the planner:
+- `Scope` is *who is asking* (role, their rep_id when they are a rep, their sign-in name). Every
+  planner function that reads or writes territory data takes it as a required keyword argument,
+  `scope=`; nothing has a default scope. The CLI passes one explicit `OPERATOR` scope.
+- the territory *in view* (`rep_id=None` for all territories) is an ordinary argument. `view()`
+  checks that the asker may look at it and returns the SQL filter for it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from planner.errors import Forbidden
 
 ROLES = ("admin", "leader", "rep")
 
@@ -11,9 +21,9 @@ ROLES = ("admin", "leader", "rep")
 class Scope:
     """The caller's role and, for a rep, the only rep_id whose data they may read."""
 
-    role: str = "admin"
+    role: str
     rep_id: str | None = None
-    user: str = "local"
+    user: str = "anonymous"
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -35,7 +45,10 @@ class Scope:
         return not self.is_rep or rep_id == self.rep_id
 
 
-EVERYONE = Scope()
+# The local operator: the CLI and scripts on the machine that holds the store. Passed explicitly.
+OPERATOR = Scope(role="admin", user="operator")
+# Deprecated alias of OPERATOR while callers move to an explicit scope; removed once none is left.
+EVERYONE = OPERATOR
 
 
 def require_role(scope: Scope, *roles: str) -> None:
@@ -44,11 +57,45 @@ def require_role(scope: Scope, *roles: str) -> None:
     Imports, committing scenarios and managing roles are admin-only: `require_role(scope, "admin")`;
     making a scenario is `require_role(scope, "admin", "leader")`.
     """
-    from planner.errors import Forbidden
-
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise ValueError(f"require_role needs roles among {', '.join(ROLES)}, got {roles!r}")
+    if not isinstance(scope, Scope):
+        raise Forbidden("no scope given: who is asking is unknown, so nothing is allowed")
     if scope.role not in roles:
         needed = " or ".join(roles)
         raise Forbidden(f"this needs the {needed} role; {scope.user} is signed in as {scope.role} (ask an admin)")
+
+
+def require_leader(scope: Scope) -> None:
+    """Leaders and admins: making scenarios, reading every territory."""
+    require_role(scope, "admin", "leader")
+
+
+def require_admin(scope: Scope) -> None:
+    """Admins only: imports, commits, roles, settings."""
+    require_role(scope, "admin")
+
+
+def narrow(scope: Scope, rep_id: str | None) -> Scope:
+    """The asker's scope narrowed to one territory in view (a rep can only narrow to their own)."""
+    if rep_id is None:
+        return scope
+    require_view(scope, rep_id)
+    return Scope(role="rep", rep_id=rep_id, user=scope.user)
+
+
+def require_view(scope: Scope, rep_id: str | None) -> None:
+    """Raise Forbidden unless the asker may look at territory `rep_id` (None: all the asker may see)."""
+    if not isinstance(scope, Scope):
+        raise Forbidden("no scope given: who is asking is unknown, so nothing is allowed")
+    if rep_id is not None and not scope.allows_rep(rep_id):
+        raise Forbidden(f"you may only view your own territory, not {rep_id!r}")
+
+
+def view(scope: Scope, rep_id: str | None, column: str = "owner_rep_id") -> tuple[str, list[object]]:
+    """SQL predicate and parameters for the territory in view, checked against who is asking."""
+    require_view(scope, rep_id)
+    if rep_id is not None:
+        return f"{column} = ?", [rep_id]
+    return scope.owner_filter(column)

@@ -29,9 +29,19 @@ install_locked() {  # install_locked LOCKFILE: exact versions, then the project 
         return
     fi
     echo "==> installing the pinned packages of $lock into $(cd "$(dirname "$PY")/.." && pwd) (first run: a minute or two)"
-    "$PY" -m pip install --disable-pip-version-check --progress-bar off -r "$lock" \
-        | grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR)' || true
-    "$PY" -m pip install --disable-pip-version-check --quiet --no-deps -r "$lock"  # fails loudly if the above did
+    local log status
+    log="$(mktemp)"
+    set +e
+    "$PY" -m pip install --disable-pip-version-check --progress-bar off -r "$lock" 2>&1 | tee "$log" \
+        | grep --line-buffered -E '^(Collecting|Installing|Successfully)'
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" -ne 0 ]; then
+        grep -v '^WARNING: Location' "$log" | tail -n 20 >&2
+        echo "error: installing $lock failed (see above); check the network to the package registry and retry" >&2
+        exit 2
+    fi
+    rm -f "$log"
     echo "==> installing the planner package (editable) and its 'planner' command"
     "$PY" -m pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation -e . 2>/dev/null \
         || "$PY" -m pip install --disable-pip-version-check --quiet --no-deps -e .

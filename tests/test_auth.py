@@ -5,59 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import balance, roles, store
-from planner.scope import Scope
+from planner import roles, store
+from planner.scope import OPERATOR, Scope
 from planner.store import auth as q
-from tests.apptest import ROOT, errors
-from tests.test_browser import app_pages
-
-AUTH = {
-    "auth": {
-        "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-cookie-secret-not-real",
-        "client_id": "client-id",
-        "client_secret": "client-secret-not-real",
-        "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
-    },
-    "planner": {"admins": ["Boss@Example.com"]},
-}
-AVA = "ava.garcia@example.com"  # rep R001 of the small store, by CRM email
-
-
-def app_as(email: str | None, *, page: str | None = None, query: dict[str, str] | None = None,
-           secrets: dict[str, Any] | None = AUTH, context: dict[str, Any] | None = None) -> AppTest:  # fmt: skip
-    """app.py as a signed-in email (None: signed out), optionally on another page, with a URL query."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if secrets:
-        at.secrets.update(secrets)
-    at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email, "name": email}
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if context:
-        at.context = context
-    at.run()
-    if page:
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def kpis(path: Path, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
-    with store.read(path) as con:
-        return balance.overview(con, scope, rep_id)["kpis"]
-
-
-def sidebar_text(at: AppTest) -> str:
-    return " ".join(str(c.value) for c in at.sidebar.caption) + " ".join(str(w.value) for w in at.sidebar.warning)
+from tests.helpers import AUTH, AVA, ROOT, app_as, app_pages, errors, kpis, metrics, page_text, sidebar_text
 
 
 def test_local_mode_is_a_single_admin_and_says_so(app_store: Path) -> None:
@@ -128,7 +83,7 @@ def test_rep_whose_url_names_another_rep_still_sees_their_own(app_store: Path) -
 
 
 def test_rep_through_the_roles_table(app_store: Path) -> None:
-    roles.set_role(app_store, Scope(), "Field.Rep@Example.com", "rep", "R002")
+    roles.set_role(app_store, OPERATOR, "Field.Rep@Example.com", "rep", "R002")
     at = app_as("field.rep@example.com")
     assert errors(at) == []
     assert at.sidebar.selectbox(key="sb_rep").value == "R002"
@@ -136,11 +91,11 @@ def test_rep_through_the_roles_table(app_store: Path) -> None:
 
 
 def test_leader_sees_everything_but_not_admin(app_store: Path) -> None:
-    roles.set_role(app_store, Scope(), "lead@example.com", "leader")
+    roles.set_role(app_store, OPERATOR, "lead@example.com", "leader")
     at = app_as("lead@example.com", query={"rep": "R003"})
     assert errors(at) == []
     assert at.sidebar.selectbox(key="sb_rep").value == "R003"
-    assert metrics(at)["Accounts"] == f"{kpis(app_store, Scope(), 'R003')['accounts']:,}"
+    assert metrics(at)["Accounts"] == f"{kpis(app_store, OPERATOR, 'R003')['accounts']:,}"
     assert "Leader:" in sidebar_text(at)
     with pytest.raises(ValueError, match="Could not find a navigation page for .*admin.py"):
         app_as("lead@example.com", page="admin")  # only admins have the Admin page in their navigation
@@ -189,20 +144,6 @@ def test_copy_link_holds_the_page_address_and_the_query(app_store: Path) -> None
     assert link == "http://planner.example.com/?rep=R002"
     at.sidebar.selectbox(key="sb_rep").set_value("R004").run()
     assert at.sidebar.code[0].value == "http://planner.example.com/?rep=R004"  # written after the page ran
-
-
-def page_text(at: AppTest) -> str:
-    """Every text a page shows, dataframe cells included."""
-    parts: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error",
-                 "code", "text"):  # fmt: skip
-        parts += [str(e.value) for e in getattr(at, kind)]
-    parts += [f"{m.label} {m.value}" for m in at.metric]
-    for df in at.dataframe:
-        parts.append(df.value.astype(str).to_string())
-    for box in at.selectbox:
-        parts += [str(o) for o in box.options]
-    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("path,title", app_pages(), ids=[p or "overview" for p, _ in app_pages()])

@@ -20,7 +20,7 @@ import pytest
 
 from planner import demo, store
 from tests.conftest import ROOT, SMALL
-from tests.test_browser import app_pages, assert_no_exception, screenshot, start_server, stop_server, wait_rendered
+from tests.helpers import app_pages, assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
 XSS = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -163,8 +163,9 @@ def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any
         assert page.locator("h1").first.inner_text().strip() == "Territory Planner"
         assert page.locator('[data-testid="stDataFrame"]').count() == 0
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("domcontentloaded")
-        page.wait_for_timeout(2000)
+        # The login tries the unreachable provider, then lands on an error page: wait for it, not a fixed time.
+        page.get_by_text("Authentication error").first.wait_for(timeout=60_000)
+        page.wait_for_load_state("load")
         seen.append(page.content())
         assert "Authentication error" in seen[-1]  # the login really tried the unreachable provider
         screenshot(page, "secrets-login-failure")

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from planner import store
-from tests.apptest import errors, page
 from tests.conftest import ROOT
-from tests.test_browser import start_server, stop_server, wait_rendered
+from tests.helpers import errors, page, start_server, stop_server, wait_rendered
 
 # Allowed states of the store: the demo (600 accounts), after the first import (300), after the
 # second (300 + 400). Anything else, or a count that disagrees with the demo flag, is a mixed view.

@@ -10,7 +10,7 @@ import pytest
 
 from planner import demo
 from tests.conftest import SMALL
-from tests.test_browser import assert_no_exception, screenshot, start_server, stop_server, wait_rendered
+from tests.helpers import assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
 LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 

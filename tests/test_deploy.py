@@ -21,8 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from tests.conftest import ROOT
-from tests.test_browser import _free_port as free_port
-from tests.test_browser import stop_server
+from tests.helpers import free_port, stop_server
 
 SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|CLIENT_ID|COOKIE", re.I)
 

@@ -15,17 +15,13 @@ from planner import cli, ingest, store
 from planner.errors import ImportFileError
 from planner.ingest import bench
 from planner.ingest import fields as F
+from tests.helpers import assert_one_row_per_key, table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 def s(name: str) -> Path:
     return SAMPLES / name
-
-
-def table(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-    with store.read(path) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 @pytest.fixture
@@ -225,19 +221,6 @@ def test_typed_custom_attributes(empty_store: Path, tmp_path: Path) -> None:
     assert table(empty_store, sql) == [
         ("bad_numbers", None, "5"), ("funding_rounds", 3.0, "3"), ("renewal_date", 20484.0, "2026-01-31"),
         ("segment_code", None, "ENT"), ("uses_competitor", 1.0, "Yes")]  # fmt: skip
-
-
-ONE_ROW_PER_KEY = {
-    "accounts": "account_id", "assignments": "account_id", "account_attributes": "account_id, attr",
-}  # fmt: skip
-
-
-def assert_one_row_per_key(path: Path) -> None:
-    """These tables have no primary key (its index made imports slow): their writers keep one row per key."""
-    for name, key in ONE_ROW_PER_KEY.items():
-        assert table(path, f"SELECT count(*) FROM (SELECT {key} FROM {name} GROUP BY ALL HAVING count(*) > 1)") == [
-            (0,)
-        ], name
 
 
 def test_overlapping_imports_keep_one_row_per_key(empty_store: Path, tmp_path: Path) -> None:

@@ -12,8 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from planner import balance, settings, store
 from planner.scope import Scope
-from tests.apptest import ROOT, errors, page
-from tests.test_auth import AVA, app_as
+from tests.helpers import AVA, ROOT, app_as, errors, page
 from ui import fmt
 
 ALL = balance.Filters()
@@ -182,7 +181,7 @@ def _wait_drawn(page: Any, timeout_s: float = 90) -> int:
 def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
     small_store: Path, browser: Any, tmp_path: Path
 ) -> None:
-    from tests.test_browser import screenshot, start_server, stop_server, wait_rendered
+    from tests.helpers import screenshot, start_server, stop_server, wait_rendered
 
     evil = "<img src=x onerror=\"document.title='pwned'\">Evil & Co"
     with store.write(small_store) as con:

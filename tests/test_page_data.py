@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner import ingest, store
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 

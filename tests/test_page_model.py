@@ -10,7 +10,7 @@ import pytest
 from planner import store
 from planner.scope import Scope
 from planner.store import scores as q
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 
 def test_model_card_shows_the_stored_metrics(app_store: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner import balance, store
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 
 def test_overview_shows_store_figures(app_store: Path) -> None:

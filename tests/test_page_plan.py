@@ -7,7 +7,7 @@ from pathlib import Path
 
 from planner import plan, store
 from planner.scope import EVERYONE
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 
 def _open(rep: str | None = "R001", **params: str):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from planner import optimize, scenarios, store
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 
 def frame_with(at: object, column: str) -> object:

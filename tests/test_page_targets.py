@@ -8,9 +8,9 @@ import pytest
 
 from planner import store, targets
 from planner.errors import BadInput, Forbidden
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 from planner.store import plans as plans_q
-from tests.apptest import errors, page
+from tests.helpers import errors, page
 
 
 def test_targets_page_shows_ranked_accounts(app_store: Path) -> None:
@@ -69,11 +69,11 @@ def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
     with pytest.raises(Forbidden, match="your own plan"):
         targets.add_to_plan(small_store, Scope(role="rep", rep_id="R002"), "R001", mine)
     with pytest.raises(BadInput, match="not in R001's territory"):
-        targets.add_to_plan(small_store, Scope(), "R001", other)
+        targets.add_to_plan(small_store, OPERATOR, "R001", other)
     with pytest.raises(BadInput, match="select at least one"):
-        targets.add_to_plan(small_store, Scope(), "R001", [])
-    first = targets.add_to_plan(small_store, Scope(), "R001", mine)
-    again = targets.add_to_plan(small_store, Scope(), "R001", mine)
+        targets.add_to_plan(small_store, OPERATOR, "R001", [])
+    first = targets.add_to_plan(small_store, OPERATOR, "R001", mine)
+    again = targets.add_to_plan(small_store, OPERATOR, "R001", mine)
     assert first["added"] == 2 and again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2}
 
 

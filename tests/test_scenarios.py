@@ -11,7 +11,7 @@ import pytest
 from planner import cli, export, optimize, scenarios, store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import Scope
-from tests.test_import import assert_one_row_per_key
+from tests.helpers import assert_one_row_per_key
 
 
 def owners(path: Path) -> dict[str, str | None]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from planner import export, optimize, scenarios, store
+from planner.text import json_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,18 +58,15 @@ def _team(reps_now: int, k: int | None) -> int | None:
 def _figures(res: optimize.Result) -> dict[str, Any]:
     s = res.summary
 
-    def clean(v: Any) -> Any:
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
     keys = [
         "metric", "tolerance", "unit", "reps_before", "reps_after", "accounts", "max_mean_before", "max_mean_after",
         "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
         "travel_km_today", "travel_km_after", "travel_kept", "travel_km_nearest", "travel_km_lp_bound",
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
     ]  # fmt: skip
-    out = {k: clean(s.get(k)) for k in keys}
-    out["before"] = {k: clean(v) for k, v in s["before"].items()}
-    out["after"] = {k: clean(v) for k, v in s["after"].items()}
+    out = {k: json_safe(s.get(k)) for k in keys}
+    out["before"] = json_safe(s["before"])
+    out["after"] = json_safe(s["after"])
     return out
 
 

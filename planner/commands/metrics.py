@@ -13,6 +13,7 @@ import pandas as pd
 from planner import balance, store
 from planner.errors import BadInput
 from planner.store import world
+from planner.text import json_safe
 
 TEXT_COLUMNS = {
     "territory": "Territory",
@@ -54,22 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return _clean(value.item())
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(r) for r in df.astype(object).where(df.notna(), None).to_dict(orient="records")]
+    return [json_safe(r) for r in df.astype(object).where(df.notna(), None).to_dict(orient="records")]
 
 
 def _fmt(value: Any, kind: str) -> str:
@@ -142,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 ]  # fmt: skip
             ),
         }
-        print(json.dumps(_clean(out), indent=2, default=str))
+        print(json.dumps(json_safe(out), indent=2, default=str))
         return 0
     table["territory"] = table["name"].fillna("(no active owner)")
     shown = pd.DataFrame({label: [_fmt(v, _kind(col)) for v in table[col]] if col != "territory" else table[col]

@@ -1,0 +1,219 @@
+"""Helpers shared by the tests (one module; tests never import each other).
+
+AppTest drivers, the browser-test server and page helpers, signing in as a role, store checks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner import balance, store
+from planner.scope import Scope
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+
+# ---------------------------------------------------------------------------------------------
+# AppTest
+
+
+def page(name: str, timeout: float = 60) -> AppTest:
+    """An AppTest of app.py switched to pages/<name>.py, so routing and the sidebar run too."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if name != "overview":
+        at.switch_page(f"pages/{name}.py")
+        at.run()
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    """Exceptions and st.error texts shown on the page."""
+    return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+
+
+def page_text(at: AppTest) -> str:
+    """Every text a page shows, dataframe cells included."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error",
+                 "code", "text"):  # fmt: skip
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    for df in at.dataframe:
+        parts.append(df.value.astype(str).to_string())
+    for box in at.selectbox:
+        parts += [str(o) for o in box.options]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing in as a role (AppTest)
+
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-cookie-secret-not-real",
+        "client_id": "client-id",
+        "client_secret": "client-secret-not-real",
+        "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+    },
+    "planner": {"admins": ["Boss@Example.com"]},
+}
+AVA = "ava.garcia@example.com"  # rep R001 of the small store, by CRM email
+
+
+def app_as(email: str | None, *, page: str | None = None, query: dict[str, str] | None = None,
+           secrets: dict[str, Any] | None = AUTH, context: dict[str, Any] | None = None) -> AppTest:  # fmt: skip
+    """app.py as a signed-in email (None: signed out), optionally on another page, with a URL query."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if secrets:
+        at.secrets.update(secrets)
+    at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email, "name": email}
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if context:
+        at.context = context
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def kpis(path: Path, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
+    with store.read(path) as con:
+        return balance.overview(con, scope, rep_id)["kpis"]
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(str(c.value) for c in at.sidebar.caption) + " ".join(str(w.value) for w in at.sidebar.warning)
+
+
+# ---------------------------------------------------------------------------------------------
+# A real browser against `streamlit run`
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def app_pages() -> list[tuple[str, str]]:
+    """(url path, title) of every page app.py routes to, read from its source."""
+    source = (ROOT / "app.py").read_text()
+    pages = []
+    for call in re.findall(r"st\.Page\((.*?)\)", source, flags=re.S):
+        stem = re.search(r'"pages/(\w+)\.py"', call)
+        title = re.search(r'title="([^"]+)"', call)
+        url = re.search(r'url_path="([^"]*)"', call)
+        assert stem and title
+        path = "" if "default=True" in call else (url.group(1) if url else stem.group(1))
+        pages.append((path, title.group(1)))
+    return pages
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the dashboard on a free loopback port and wait until /_stcore/health says ok."""
+    port = free_port()
+    env = {**os.environ, "PLANNER_DB": str(db), **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.read().decode().strip() == "ok":
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"streamlit did not answer /_stcore/health in 90 s; log: {log.read_text()[-2000:]}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_rendered(page: Any, timeout_s: float = 90) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' widget, no skeletons)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    # Every page starts with st.title; the first-launch screen (demo build) has none.
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
+    deadline = time.time() + timeout_s
+    quiet_since = None
+    while time.time() < deadline:
+        busy = (
+            page.locator('[data-testid="stStatusWidget"]').count() > 0
+            or page.locator('[data-testid="stSkeleton"]').count() > 0
+        )
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since > 1.5:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError("the page kept running for too long")
+
+
+def assert_no_exception(page: Any, name: str) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()[:500]}"
+    body = page.inner_text("body")
+    assert "Traceback" not in body, f"{name}: traceback shown"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(out), full_page=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Store checks
+
+
+def table(path: Path, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    with store.read(path) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+ONE_ROW_PER_KEY = {
+    "accounts": "account_id", "assignments": "account_id", "account_attributes": "account_id, attr",
+}  # fmt: skip
+
+
+def assert_one_row_per_key(path: Path) -> None:
+    """These tables have no primary key (its index made imports slow): their writers keep one row per key."""
+    for name, key in ONE_ROW_PER_KEY.items():
+        assert table(path, f"SELECT count(*) FROM (SELECT {key} FROM {name} GROUP BY ALL HAVING count(*) > 1)") == [
+            (0,)
+        ], name
