@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from planner import cli, propensity, store
 from planner.errors import BadInput, NotEnoughData, NotFound
+from planner.propensity import explanations, training
 from planner.scope import Scope
 from planner.store import scores as q
 
@@ -286,15 +287,15 @@ def test_stratified_sample_keeps_each_month_and_outcome_share() -> None:
 
 def test_effect_lookup_matches_categories_interpolates_numbers_and_handles_missing() -> None:
     table = {"grid": np.array([0.0, 10.0]), "value": np.array([1.0, 3.0]), "missing": -1.0}
-    got = propensity._effect(table, np.array([0.0, 5.0, 20.0, np.nan]), categorical=False)
+    got = explanations._effect(table, np.array([0.0, 5.0, 20.0, np.nan]), categorical=False)
     assert got.tolist() == [1.0, 2.0, 3.0, -1.0]  # between grid points: linear; beyond: the last value
     cats = {"grid": np.array([0.0, 2.0]), "value": np.array([0.5, 0.7]), "missing": 0.1}
-    got = propensity._effect(cats, np.array([2.0, 1.0, np.nan]), categorical=True)
+    got = explanations._effect(cats, np.array([2.0, 1.0, np.nan]), categorical=True)
     assert got.tolist() == [0.7, 0.1, 0.1]  # an unseen category counts as missing
 
 
 def test_large_history_trains_on_a_sample_and_says_so(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(propensity, "MAX_TRAIN_ROWS", 400)
+    monkeypatch.setattr(training, "MAX_TRAIN_ROWS", 400)
     with store.write(small_store) as con:
         out = propensity.train_and_score(con)
         closed = int(con.execute("SELECT count(*) FROM deals WHERE is_closed AND close_date IS NOT NULL").fetchone()[0])

@@ -1,0 +1,271 @@
+"""Explanations of propensity scores: each account's top drivers in plain words.
+
+A model stores, at training time, the partial dependence of each feature; explaining an account is then
+a lookup, whatever the store size. The fit score explains itself by its parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.propensity.estimators import Bundle, FitScore, PropensityModel
+from planner.propensity.features import FeatureSpec
+from planner.text import money
+
+MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
+PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
+PD_GRID = 32  # values per numeric feature at which the partial dependence is evaluated
+
+# Features explained together (one reason each).
+_GROUPS: dict[str, list[str]] = {
+    "similar": ["similar_won", "nearest_won_km"],
+    "history": ["prior_wins", "prior_losses"],
+}
+
+
+def _groups(spec: FeatureSpec) -> dict[str, list[str]]:
+    grouped = {c for cols in _GROUPS.values() for c in cols}
+    out = {g: [c for c in cols if c in spec.columns] for g, cols in _GROUPS.items()}
+    out = {g: cols for g, cols in out.items() if cols}
+    for c in spec.columns:
+        if c not in grouped:
+            out[c] = [c]
+    return out
+
+
+_TOP = np.array([f", top {i}%" for i in range(101)], dtype=object)
+_BOTTOM = np.array([f", bottom {i}%" for i in range(101)], dtype=object)
+
+
+def _rank_phrase(values: pd.Series, population: pd.Series) -> pd.Series:
+    """'top 10%' / 'bottom 20%' of each value among all accounts."""
+    pop = np.sort(pd.to_numeric(population, errors="coerce").dropna().to_numpy(dtype=float))
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if len(pop) == 0:
+        return pd.Series([""] * len(v), index=values.index)
+    at_or_above = 1 - np.searchsorted(pop, v, "left") / len(pop)
+    at_or_below = np.searchsorted(pop, v, "right") / len(pop)
+    top = np.clip(np.ceil(at_or_above * 100), 1, 100).astype(int)
+    bottom = np.clip(np.ceil(at_or_below * 100), 1, 100).astype(int)
+    text = np.where(top <= 50, _TOP[top], _BOTTOM[bottom])
+    return pd.Series(np.where(np.isnan(v), "", text), index=values.index)
+
+
+def _formatted(values: pd.Series, fmt: Callable[[Any], str]) -> pd.Series:
+    """fmt applied once per distinct value (a million accounts share far fewer values)."""
+    uniq, inverse = np.unique(values.to_numpy(), return_inverse=True)
+    return pd.Series(np.array([fmt(u) for u in uniq], dtype=object)[inverse], index=values.index)
+
+
+def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
+    """One plain-words description per account of the feature group's value."""
+    spec = bundle.spec
+    idx = X.index
+
+    def num(col: str) -> pd.Series:
+        return pd.to_numeric(X[col], errors="coerce").astype(float)
+
+    if group == "similar":
+        n = num("similar_won") if "similar_won" in X else pd.Series(np.nan, index=idx)
+        d = num("nearest_won_km") if "nearest_won_km" in X else pd.Series(np.nan, index=idx)
+        ind = X["industry"].fillna("").astype(str) + " " if "industry" in X else pd.Series("", index=idx)
+        months = round(bundle.window_days / 30.4)
+        many = ("Similar to " + n.fillna(0).astype(int).astype(str) + " " + ind + "accounts won within "
+                + f"{bundle.radius_km:.0f} km in the last {months} months")  # fmt: skip
+        one = "Similar to 1 " + ind + f"account won within {bundle.radius_km:.0f} km in the last {months} months"
+        near = (
+            "Nearest "
+            + ind
+            + "win of the last "
+            + f"{months} months is "
+            + _formatted(d.round(0).fillna(0).astype(int), "{:,}".format)
+            + " km away"
+        )
+        none = "No " + ind + f"wins in the last {months} months nearby"
+        out = np.where(n >= 2, many, np.where(n == 1, one, np.where(d.notna(), near, none)))
+        out = np.where(n.isna() & d.isna(), "Location unknown: no similarity to recent wins", out)
+        return pd.Series(out, index=idx)
+    if group == "history":
+        w = num("prior_wins").fillna(0).astype(int) if "prior_wins" in X else pd.Series(0, index=idx)
+        lo = num("prior_losses").fillna(0).astype(int) if "prior_losses" in X else pd.Series(0, index=idx)
+        won = "Won " + w.astype(str) + np.where(w == 1, " deal", " deals") + " before"
+        lost = "Lost " + lo.astype(str) + np.where(lo == 1, " earlier deal", " earlier deals")
+        return pd.Series(np.where(w > 0, won, np.where(lo > 0, lost, "No earlier deals")), index=idx)
+    col = group
+    label = spec.labels.get(col, col)
+    if col == "industry":
+        rates = bundle.reference.get("industry_rates", {})
+        ind = X[col].fillna("(none)").astype(str)
+        rate = ind.map(rates)
+        name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
+        with_rate = name + ": " + (rate * 100).round(0).fillna(0).astype(int).astype(str) + "% of deals won"
+        return pd.Series(np.where(rate.notna(), with_rate, name), index=idx)
+    if col in spec.categorical:
+        val = X[col].astype(object)
+        return pd.Series(np.where(val.notna(), label + ": " + val.astype(str), label + " unknown"), index=idx)
+    v = num(col)
+    pop = bundle.reference.get("population", {}).get(col)
+    rank = _rank_phrase(v, pd.Series(pop if pop is not None else v))
+    kind = spec.attr_kinds.get(col)
+    if col == "new_executive" or kind == "boolean":
+        yes = "New executive in the last 90 days" if col == "new_executive" else label + ": yes"
+        no = "No new executive in the last 90 days" if col == "new_executive" else label + ": no"
+        text = np.where(v >= 0.5, yes, no)
+    elif col == "intent_score":
+        text = "Intent score " + v.round(0).fillna(0).astype(int).astype(str) + rank
+    elif col == "employees":
+        text = _formatted(v.fillna(0).astype(int), "{:,}".format) + " employees" + rank
+    elif col == "annual_revenue":
+        text = "Annual revenue " + _formatted(v.fillna(0), money) + rank
+    elif col == "employee_growth":
+        text = "Employee growth " + _formatted(v.fillna(0), "{:+.0%}".format) + " in 12 months" + rank
+    elif col == "website_visits":
+        text = _formatted(v.fillna(0).astype(int), "{:,}".format) + " website visits in 30 days" + rank
+    else:
+        text = label + " " + _formatted(v, lambda x: f"{x:,.4g}") + rank
+    return pd.Series(np.where(v.isna(), label + " unknown", text), index=idx)
+
+
+def partial_dependence(
+    model: PropensityModel,
+    X: pd.DataFrame,
+    columns: list[str],
+    categorical: list[str],
+    rows: int = PD_ROWS,
+    grid: int = PD_GRID,
+    random_state: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """The model's average log-odds (first booster) as each feature alone takes each of its values.
+
+    Per column: `grid` (encoded values: category codes, or quantiles of a number), `value` (mean log-odds
+    over `rows` background deals with the column set to that value) and `missing` (the same for an unknown
+    value). Computed once at training; explaining an account is then a lookup, whatever the store size.
+    """
+    A = model.encode(X)
+    sel = np.sort(np.random.default_rng(random_state).permutation(len(A))[:rows])
+    background = A[sel]
+    blocks: list[np.ndarray] = []
+    grids: dict[str, np.ndarray] = {}
+    for i, c in enumerate(columns):
+        v = A[:, i][np.isfinite(A[:, i])]
+        if c in categorical:
+            g = np.unique(v)
+        else:
+            g = np.unique(np.quantile(v, np.linspace(0.0, 1.0, grid))) if len(v) else np.array([])
+        grids[c] = g
+        for value in np.r_[g, np.nan]:
+            b = background.copy()
+            b[:, i] = value
+            blocks.append(b)
+    means = model.raw_encoded(np.vstack(blocks)).reshape(-1, len(background)).mean(axis=1)
+    out: dict[str, dict[str, Any]] = {}
+    at = 0
+    for c in columns:
+        k = len(grids[c])
+        out[c] = {"grid": grids[c], "value": means[at : at + k], "missing": float(means[at + k])}
+        at += k + 1
+    return out
+
+
+def _effect(table: dict[str, Any], values: np.ndarray, categorical: bool) -> np.ndarray:
+    """Look up a column's partial dependence at encoded values (linear between numeric grid points)."""
+    grid, value = table["grid"], table["value"]
+    out = np.full(len(values), table["missing"], dtype=float)
+    ok = np.isfinite(values)
+    if not len(grid) or not ok.any():
+        return out
+    if categorical:
+        pos = np.clip(np.searchsorted(grid, values[ok]), 0, len(grid) - 1)
+        hit = grid[pos] == values[ok]
+        out[np.flatnonzero(ok)[hit]] = value[pos[hit]]
+    else:
+        out[ok] = np.interp(values[ok], grid, value)
+    return out
+
+
+def contributions(bundle: Bundle, X: pd.DataFrame) -> pd.DataFrame:
+    """How much each feature group moves each account's score, vs the typical value.
+
+    Models store the partial dependence of each feature (see partial_dependence): a group's contribution is
+    the change of its features' partial dependence from the typical value to the account's. Older model
+    versions without it fall back to occlusion (one prediction per group).
+    """
+    groups = _groups(bundle.spec)
+    if bundle.kind == "model" and bundle.model is not None:
+        model = bundle.model
+        A = model.encode(X)
+        typical = pd.DataFrame([{c: bundle.reference["typical"].get(c, np.nan) for c in bundle.spec.columns}])
+        ref = model.encode(typical)[0]
+        pos = {c: i for i, c in enumerate(bundle.spec.columns)}
+        effects = bundle.reference.get("effects")
+        out = {}
+        if effects is not None:
+            for g, cols in groups.items():
+                total = np.zeros(len(A))
+                for c in cols:
+                    cat = c in bundle.spec.categorical
+                    total += _effect(effects[c], A[:, pos[c]], cat) - _effect(effects[c], ref[pos[c] : pos[c] + 1], cat)
+                out[g] = total
+            return pd.DataFrame(out, index=X.index)
+        base = model.raw_encoded(A)
+        for g, cols in groups.items():
+            saved = {pos[c]: A[:, pos[c]].copy() for c in cols}
+            for i in saved:
+                A[:, i] = ref[i]
+            out[g] = base - model.raw_encoded(A)
+            for i, col in saved.items():
+                A[:, i] = col
+        return pd.DataFrame(out, index=X.index)
+    comp = bundle.fit.components(X)
+    comp = comp - comp.mean()
+    return pd.DataFrame({g: comp[g] for g in ("industry", "employees", "annual_revenue") if g in groups}, index=X.index)
+
+
+def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
+    """Each account's top drivers in plain words, strongest first, joined by '; '."""
+    contrib = contributions(bundle, X)
+    if contrib.empty:
+        return [""] * len(X)
+    mag = contrib.to_numpy(dtype=float)
+    # Drivers that clearly raise the score come first; then the strongest ones that hold it back.
+    key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -1e6 + np.abs(mag)))
+    order = np.argsort(-key, axis=1, kind="stable")[:, :top]
+    # Words only where a driver is among an account's top ones (a third of the text building).
+    picked: np.ndarray[Any, Any] = np.empty(order.shape, dtype=object)
+    for gi, g in enumerate(contrib.columns):
+        hit = order == gi
+        rows = hit.any(axis=1)
+        if not rows.any():
+            continue
+        words = _phrases(g, X[rows], bundle).to_numpy(dtype=object)
+        at = np.cumsum(rows) - 1
+        r, j = np.nonzero(hit)
+        picked[r, j] = words[at[r]]
+    text = picked[:, 0]
+    for col in range(1, picked.shape[-1]):  # the top drivers (columns) of each account
+        text = text + "; " + picked[:, col]
+    return list(text)
+
+
+def _distribution(values: np.ndarray, points: int = 2001) -> np.ndarray:
+    """Sorted values, or their quantiles when there are many (enough for 'top 10%', a fraction of the size)."""
+    values = np.sort(values)
+    return values if len(values) <= points else np.quantile(values, np.linspace(0.0, 1.0, points))
+
+
+def reference(X: pd.DataFrame, spec: FeatureSpec, population: pd.DataFrame, fit: FitScore) -> dict[str, Any]:
+    """What explanations compare an account with: typical values, population distributions, industry win rates."""
+    typical: dict[str, Any] = {}
+    for c in spec.numeric:
+        med = pd.to_numeric(X[c], errors="coerce").median()
+        typical[c] = float(med) if pd.notna(med) else np.nan
+    for c in spec.categorical:
+        mode = X[c].dropna().astype(str).mode()
+        typical[c] = str(mode.iloc[0]) if len(mode) else np.nan
+    pop = {c: _distribution(pd.to_numeric(population[c], errors="coerce").dropna().to_numpy(dtype=float))
+           for c in spec.numeric if c in population.columns}  # fmt: skip
+    return {"typical": typical, "population": pop, "industry_rates": dict(fit.industry_rates_)}

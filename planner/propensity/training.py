@@ -1,0 +1,306 @@
+"""Training and scoring: read the store's inputs, fit a version (or fall back to the fit score), score accounts.
+
+The model is evaluated on a time split against the baselines, then refit on every closed deal to
+score all accounts. With too little history it falls back to the transparent fit score, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from planner.propensity.estimators import Bundle, FitScore, PropensityModel
+from planner.propensity.evaluation import (
+    TEST_SHARE,
+    baselines,
+    ceiling_auc,
+    evaluate,
+    firmographics,
+    importance,
+    time_split,
+)
+from planner.propensity.explanations import partial_dependence, reasons, reference
+from planner.propensity.features import (
+    ALWAYS_EXCLUDED,
+    BASE_FEATURES,
+    QUERY_THREADS,
+    RADIUS_KM,
+    WINDOW_DAYS,
+    FeatureSpec,
+    account_features,
+    guard_leaks,
+    history_features,
+    plan_features,
+    scoring_frame,
+    training_frame,
+)
+from planner.store import scores as q
+from planner.store import world
+from planner.text import json_safe
+
+Progress = Callable[[float, str], None]
+
+MIN_CLOSED = 50  # below this many closed deals, or MIN_WINS wins, use the fit score
+MIN_WINS = 10
+BIG_DATA_ROWS = 50_000  # below this, one thread: OpenMP thread start-up and spinning cost more than they save
+BIG_SCORE_ROWS = 200_000  # from this many accounts, predictions use QUERY_THREADS threads
+MAX_TRAIN_ROWS = 150_000  # more closed deals than this: train on a stratified sample of this many (said on the card)
+
+SCORE_COLUMNS = ["account_id", "propensity", "potential", "expected_value", "rank", "reasons", "similar_won",
+                 "nearest_won_km"]  # fmt: skip
+
+
+@dataclass
+class Inputs:
+    accounts: pd.DataFrame
+    deals: pd.DataFrame
+    defs: pd.DataFrame
+    values: pd.DataFrame
+    truth: pd.DataFrame
+    as_of: date
+    # Every account's features as of today, computed while training (score_frame reuses them).
+    current: pd.DataFrame | None = None
+
+
+def _store_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    text = world.as_of(con)
+    return date.fromisoformat(text) if text else date.today()
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
+    """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date."""
+    defs = q.load_attribute_defs(con)
+    return Inputs(
+        accounts=q.load_accounts(con),
+        deals=q.load_deals(con),
+        defs=defs,
+        values=q.load_attribute_values(con, defs["attr"].tolist()),
+        truth=q.load_truth(con),
+        as_of=_store_as_of(con),
+    )
+
+
+def threads(rows: int) -> int:
+    """OpenMP threads for the boosters: one. On a shared 2-core machine a second thread spins while it
+    waits and cost three times the CPU in measurements, for little gain; set PLANNER_MODEL_THREADS to
+    use more on a dedicated machine with large stores."""
+    wanted = int(os.environ.get("PLANNER_MODEL_THREADS", "1") or 1)
+    return max(1, min(wanted, os.cpu_count() or 1)) if rows >= BIG_DATA_ROWS else 1
+
+
+# ---------------------------------------------------------------- fitting a version
+
+
+def fit_bundle(
+    inputs: Inputs, random_state: int = 0, progress: Progress | None = None
+) -> tuple[Bundle, dict[str, Any]]:
+    """Build features, evaluate on a time split against the baselines, refit on all closed deals.
+
+    Returns the bundle to score with and the model card's metrics and feature lists.
+    """
+    say = progress or (lambda f, m: None)
+    t0 = time.perf_counter()
+    acc = inputs.accounts
+    spec = plan_features(acc, inputs.defs)
+    feats = account_features(acc, inputs.values, spec)
+    say(0.1, "Building point-in-time features from closed deals")
+    X, y, closed_on, deal_accounts = training_frame(
+        acc, inputs.deals, feats, spec, max_rows=MAX_TRAIN_ROWS, random_state=random_state
+    )
+    metrics: dict[str, Any] = {"data": _data_summary(inputs, y, closed_on), "baselines": {}}
+    n_closed, n_wins = len(y), int(y.sum())
+    test = None
+    if n_closed >= MIN_CLOSED and n_wins >= MIN_WINS and n_closed - n_wins >= MIN_WINS:
+        guard_leaks(X, y, spec, deal_accounts)
+        test = time_split(closed_on, y)
+    X = X[spec.columns]
+    if test is not None:
+        metrics["data"]["split_date"] = str(closed_on[test].min())
+        bundle = _fit_model(X, y, test, deal_accounts, spec, inputs, metrics, random_state, say)
+    else:
+        bundle = _fit_fallback(X, y, spec, metrics)
+    population = scoring_frame(acc, inputs.deals, feats, spec, inputs.as_of) if len(acc) else X
+    if len(acc):
+        inputs.current = population.set_axis(feats.index)
+    bundle.reference = reference(X if len(X) else population, spec, population, bundle.fit)
+    if bundle.kind == "model" and bundle.model is not None:
+        say(0.75, "Measuring each feature's effect for the reasons (partial dependence)")
+        bundle.reference["effects"] = partial_dependence(
+            bundle.model, X, spec.columns, spec.categorical, random_state=random_state
+        )
+    metrics["fit_score_rules"] = _fit_rules(bundle.fit)
+    metrics["seconds_fit"] = round(time.perf_counter() - t0, 2)
+    return bundle, {"metrics": json_safe(metrics), "features": json_safe(_feature_card(spec, bundle))}
+
+
+def _data_summary(inputs: Inputs, y: np.ndarray, closed_on: np.ndarray) -> dict[str, Any]:
+    """What the card says about the data: counts, the sample, the close-date range, the as-of date."""
+    d = inputs.deals
+    closed = d["is_closed"].fillna(False).astype(bool) & d["close_date"].notna()
+    closed &= pd.Index(inputs.accounts["account_id"]).get_indexer(d["account_id"].to_numpy()) >= 0
+    n = len(y)
+    return {
+        "accounts": int(len(inputs.accounts)),
+        "deals": int(len(d)),
+        "closed_deals": int(closed.sum()),
+        "sampled_deals": n,
+        "won_deals": int((closed & d["is_won"].fillna(False).astype(bool)).sum()),
+        "sampled_won_deals": int(y.sum()),
+        "first_close": str(closed_on.min()) if n else None,
+        "last_close": str(closed_on.max()) if n else None,
+        "as_of": inputs.as_of.isoformat(),
+        "custom_attributes": int(len(inputs.defs)),
+    }
+
+
+def _fit_model(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    test: np.ndarray,
+    deal_accounts: np.ndarray,
+    spec: FeatureSpec,
+    inputs: Inputs,
+    metrics: dict[str, Any],
+    random_state: int,
+    say: Progress,
+) -> Bundle:
+    """Fit on the older deals, measure on the newest against the baselines, then refit on every deal."""
+    train = ~test
+    n_train, n_test = int(train.sum()), int(test.sum())
+    say(0.25, f"Fitting on {n_train:,} older closed deals, testing on the newest {n_test:,}")
+    Xtr, ytr, Xte, yte = X[train], y[train], X[test], y[test]
+    model = PropensityModel(tuple(spec.categorical), tuple(spec.numeric), random_state=random_state).fit(Xtr, ytr)
+    metrics.update(evaluate(yte, model.predict_proba(Xte)[:, 1]))
+    metrics["baselines"] = baselines(Xtr, ytr, Xte, yte)
+    ceiling = ceiling_auc(inputs.truth, deal_accounts[test], yte)
+    if ceiling is not None:
+        metrics["ceiling_auc"] = ceiling
+    say(0.5, "Measuring which features matter (permutation importance)")
+    metrics["importance"] = importance(model, Xte, yte, spec, random_state=random_state)
+    n_closed, n_all = len(y), metrics["data"]["closed_deals"]
+    say(0.65, f"Refitting on all {n_closed:,} closed deals" if n_closed == n_all
+        else f"Refitting on the {n_closed:,} sampled closed deals")  # fmt: skip
+    final = PropensityModel(tuple(spec.categorical), tuple(spec.numeric), random_state=random_state).fit(X, y)
+    metrics["calibration_method"] = final.calibration_method_
+    best_base = max([b.get("auc") or 0.0 for b in metrics["baselines"].values()] or [0.0])
+    metrics["beats_baselines"] = bool((metrics.get("auc") or 0.0) > best_base)
+    split = metrics["data"]["split_date"]
+    metrics["message"] = (
+        f"Trained on {n_train:,} closed deals before {split} and tested on the {n_test:,} closed since; "
+        f"scores come from a refit on all {n_closed:,}."
+    )
+    if n_closed < n_all:
+        metrics["message"] = (
+            f"Trained on {n_closed:,} of {n_all:,} closed deals (a random sample with the same share of every "
+            f"month and outcome; more adds little and costs time): fitted on {n_train:,} closed before "
+            f"{split}, tested on the {n_test:,} closed since; scores come from a refit on all "
+            f"{n_closed:,} sampled deals."
+        )
+    if not metrics["beats_baselines"]:
+        metrics["message"] += (
+            f" Careful: on the newest deals it ranks no better than a baseline (AUC {metrics.get('auc')} vs "
+            f"{best_base:.4f}); the data may hold little signal."
+        )
+    metrics["n_train"], metrics["n_test"] = n_train, n_test
+    return Bundle(kind="model", spec=spec, fit=FitScore().fit(firmographics(X), y), model=final)
+
+
+def _fit_fallback(X: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, metrics: dict[str, Any]) -> Bundle:
+    """Too little history for an honest model: the transparent fit score, and a card that says why."""
+    n_closed, n_wins = len(y), int(y.sum())
+    fit = FitScore().fit(firmographics(X), y) if n_closed else FitScore().fit(firmographics(X.iloc[:0]), y[:0])
+    metrics.update(auc=None, lift_top_decile=None, brier=None, calibration=None, n=0, wins=0)
+    metrics["message"] = (
+        f"Only {n_closed:,} closed deals ({n_wins:,} won): a model needs at least {MIN_CLOSED} closed deals "
+        f"with {MIN_WINS} wins and {MIN_WINS} losses, and both outcomes in the newest {TEST_SHARE:.0%}. "
+        "Accounts are ranked by the transparent fit score instead."
+    )
+    metrics["n_train"], metrics["n_test"] = n_closed, 0
+    return Bundle(kind="fit_score", spec=spec, fit=fit)
+
+
+def _feature_card(spec: FeatureSpec, bundle: Bundle) -> dict[str, Any]:
+    """The card's lists: features used (kind and source) and every excluded field with its reason."""
+    if bundle.kind == "model":
+        used = spec.used()
+    else:
+        used = [{"field": c, "name": BASE_FEATURES[c], "kind": "fit score", "source": "account"}
+                for c in ("industry", "employees", "annual_revenue")]  # fmt: skip
+    return {
+        "used": used,
+        "excluded": [{"name": n, "field": n, "reason": r} for n, r in ALWAYS_EXCLUDED] + spec.excluded,
+        "radius_km": RADIUS_KM,
+        "window_days": WINDOW_DAYS,
+    }
+
+
+def _fit_rules(fit: FitScore) -> dict[str, Any]:
+    def band(b: tuple[float, float] | None) -> list[float] | None:
+        return None if b is None else [round(10 ** b[0]), round(10 ** b[1])]
+
+    return {
+        "base_rate": round(fit.base_rate_, 4),
+        "industry_rates": {k: round(v, 4) for k, v in sorted(fit.industry_rates_.items(), key=lambda kv: -kv[1])},
+        "employee_band": band(fit.employee_band_),
+        "revenue_band": band(fit.revenue_band_),
+        "points": "50 x industry win rate / best industry rate + 25 x employees in band + 25 x revenue in band "
+        "(outside a band, points fall to 0 at 10x away)",
+    }
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.DataFrame:
+    """Propensity, potential, expected value, rank and reasons of every account."""
+    acc = inputs.accounts
+    if acc.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    cached = inputs.current
+    if cached is not None and list(cached.columns) == bundle.spec.columns and len(cached) == len(acc):
+        X = cached.copy()
+    else:
+        feats = account_features(acc, inputs.values, bundle.spec)
+        X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
+        X.index = feats.index
+    if bundle.kind == "model" and bundle.model is not None:
+        # Prediction keeps every thread busy (no waiting to spin through): both cores for big stores.
+        with threadpool_limits(limits=QUERY_THREADS if len(X) >= BIG_SCORE_ROWS else 1):
+            prop = bundle.model.predict_proba(X)[:, 1]
+    else:
+        prop = bundle.fit.predict_proba(firmographics(X) if "industry" in X
+                                        else firmographics(acc.set_index("account_id")))[:, 1]  # fmt: skip
+        for c in ("industry", "employees", "annual_revenue"):
+            if c not in X:
+                X[c] = acc.set_index("account_id")[c]
+    why = reasons(bundle, X)
+    pot = potential.set_index("account_id")["potential"].reindex(X.index).fillna(0.0).to_numpy(dtype=float)
+    hist = history_features(
+        pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),
+                      "sim_ref": np.datetime64(inputs.as_of, "D")}), acc, inputs.deals,
+    ) if "similar_won" not in X else X[["similar_won", "nearest_won_km"]].reset_index(drop=True)  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "account_id": X.index.to_numpy(),
+            "propensity": np.round(prop, 5),
+            "potential": np.round(pot, 2),
+            "expected_value": np.round(prop * pot, 2),
+            "reasons": why,
+            "similar_won": hist["similar_won"].to_numpy(),
+            "nearest_won_km": np.round(hist["nearest_won_km"].to_numpy(dtype=float), 1),
+        }
+    )
+    out = out.sort_values(["expected_value", "propensity", "account_id"], ascending=[False, False, True],
+                          kind="stable")  # fmt: skip
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["similar_won"] = out["similar_won"].astype("Int64")
+    return out.reset_index(drop=True)
