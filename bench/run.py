@@ -135,12 +135,13 @@ def step_balance(size: int, work: Path) -> dict[str, Any]:
 
 def step_baseline_greedy(size: int, work: Path) -> dict[str, Any]:
     """The same inputs as the CLI's optimizer, assigned by the greedy baseline."""
+    from bench import optimizer
     from planner import optimize, scenarios, store
 
     start = time.perf_counter()
     with store.read(work / f"world-{size}.duckdb") as con:
         acc, reps = scenarios.inputs(con)
-    res = optimize.greedy_rebalance(acc, reps, optimize.Options())
+    res = optimizer.greedy_rebalance(acc, reps, optimize.Options())
     return {"seconds": time.perf_counter() - start,
             "result": _pick(res.summary, ["after", "moved_share", "lower_bound", "min_move_share"])}  # fmt: skip
 

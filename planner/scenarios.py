@@ -56,7 +56,7 @@ def run(
     con: duckdb.DuckDBPyConnection,
     options: optimize.Options,
     scope: Scope = EVERYONE,
-    progress: optimize.Progress = optimize._noop,
+    progress: optimize.Progress = optimize.noop,
 ) -> optimize.Result:
     """Rebalance today's store under `options` (nothing is written)."""
     acc, reps = inputs(con, scope)

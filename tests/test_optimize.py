@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from bench import optimizer
 from planner import optimize
 from planner.errors import BadInput
 from planner.optimize import NewRep, Options
@@ -182,7 +183,7 @@ def test_capacity_share_sets_targets() -> None:
 
 
 def test_greedy_baseline_balances_the_simple_book() -> None:
-    res = optimize.greedy_rebalance(FOUR, REPS)
+    res = optimizer.greedy_rebalance(FOUR, REPS)
     assert res.summary["max_mean_after"] == pytest.approx(1.0)
     assert res.summary["solver"] == "greedy"
 
@@ -198,7 +199,7 @@ def test_team_of_adds_and_drops_reps() -> None:
 
 
 def test_benchmark_small_world_meets_the_quality_targets() -> None:
-    out = optimize.benchmark(3000, 8, seed=5)
+    out = optimizer.benchmark(3000, 8, seed=5)
     o = out["optimizer"]
     assert o["balance_ok"], o
     assert o["moved_ok"], o
@@ -256,7 +257,7 @@ def _quality(s: dict, tolerance: float = 0.05) -> None:
 def test_territories_five_times_the_mean_keep_travel_below_today() -> None:
     from planner import demo
 
-    acc, reps = optimize.world_inputs(demo.build_world(5000, 40, 6, deals_per_account=0.6))
+    acc, reps = optimizer.world_inputs(demo.build_world(5000, 40, 6, deals_per_account=0.6))
     res = optimize.rebalance(acc, reps)
     s = res.summary
     assert 4.9 <= s["max_mean_before"] <= 5.0  # the largest territory carries about 5x the mean

@@ -151,11 +151,6 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd
     )
 
 
-def delete_scenario(con: duckdb.DuckDBPyConnection, scenario_id: int) -> None:
-    for table in ("scenario_assignments", "scenario_reps", "scenarios"):
-        con.execute(f"DELETE FROM {table} WHERE scenario_id = ?", [scenario_id])
-
-
 # ---------------------------------------------------------------- commits and versions
 
 

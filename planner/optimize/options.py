@@ -1,0 +1,113 @@
+"""What a rebalance may change (Options, NewRep) and what it returns (Result)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from planner.errors import BadInput
+
+METRICS = ("potential", "expected_value", "accounts", "workload")
+UNITS = ("account", "zip3", "county", "state")
+
+Progress = Callable[[float, str], None]
+
+
+def noop(fraction: float, message: str) -> None:
+    """A progress callback that reports nothing."""
+    return None
+
+
+@dataclass(frozen=True)
+class NewRep:
+    """A rep to add in a what-if: a name and a home location (capacity defaults to the setting)."""
+
+    name: str
+    home_lat: float
+    home_lon: float
+    capacity_hours: float | None = None
+    rep_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to balance and what may change. Hashable, so results can be cached per option set."""
+
+    metric: str = "potential"
+    weights: tuple[tuple[str, float], ...] = ()  # a weighted mix of metrics; overrides `metric`
+    tolerance: float = 0.05
+    max_moved: float | None = None  # share of the balance metric that may move; None = as little as needed
+    unit: str = "account"
+    allow_customers: bool = False
+    allow_open_deals: bool = False
+    locks: tuple[str, ...] = ()
+    add_reps: tuple[NewRep, ...] = ()
+    remove_reps: tuple[str, ...] = ()
+    capacities: tuple[tuple[str, float], ...] = ()
+    candidates: int = 8
+    aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
+    time_limit_s: float = 120.0
+
+    def metric_weights(self) -> dict[str, float]:
+        weights = {m: float(w) for m, w in self.weights if float(w) > 0} if self.weights else {self.metric: 1.0}
+        for m in weights:
+            if m not in METRICS:
+                raise BadInput(f"unknown metric {m!r}; use one of {', '.join(METRICS)}")
+        if not weights:
+            raise BadInput("metric weights are all zero; give at least one metric a positive weight")
+        return weights
+
+    def label(self) -> str:
+        w = self.metric_weights()
+        if len(w) == 1:
+            return next(iter(w))
+        total = sum(w.values())
+        return " + ".join(f"{v / total:.0%} {k}" for k, v in w.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Options:
+        d = dict(data)
+        d["weights"] = tuple((str(k), float(v)) for k, v in d.get("weights") or ())
+        d["locks"] = tuple(d.get("locks") or ())
+        d["remove_reps"] = tuple(d.get("remove_reps") or ())
+        d["capacities"] = tuple((str(k), float(v)) for k, v in d.get("capacities") or ())
+        d["add_reps"] = tuple(NewRep(**r) for r in d.get("add_reps") or ())
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def validate(self) -> None:
+        self.metric_weights()
+        if not 0 <= self.tolerance <= 1:
+            raise BadInput(f"tolerance {self.tolerance} is out of range; use a share such as 0.05 (0 to 1)")
+        if self.max_moved is not None and not 0 <= self.max_moved <= 1:
+            raise BadInput(f"max moved {self.max_moved} is out of range; use a share of the metric from 0 to 1")
+        if self.unit not in UNITS:
+            raise BadInput(f"unknown unit {self.unit!r}; use one of {', '.join(UNITS)}")
+        if self.candidates < 1:
+            raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
+        for rep in self.add_reps:
+            if not str(rep.name).strip():
+                raise BadInput("a new rep needs a name")
+            if not (-90 <= rep.home_lat <= 90 and -180 <= rep.home_lon <= 180):
+                raise BadInput(f"home of new rep {rep.name!r} ({rep.home_lat}, {rep.home_lon}) is not a lat/lon")
+        for rep_id, cap in self.capacities:
+            if not cap > 0:
+                raise BadInput(f"capacity {cap} for {rep_id} must be positive hours per year")
+
+
+@dataclass
+class Result:
+    """An assignment and how it measures up: per-account rows, per-rep rows and a summary."""
+
+    assignments: pd.DataFrame  # account_id, name, previous_owner, owner, moved, reason, km_before, km_after, ...
+    reps: pd.DataFrame  # rep_id, name, home, capacity, target share, before/after loads, hours, is_new, removed
+    summary: dict[str, Any]
+    options: Options = field(default_factory=Options)
+
+    def moves(self) -> pd.DataFrame:
+        return self.assignments[self.assignments["moved"] | self.assignments["previous_owner"].isna()]

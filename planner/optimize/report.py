@@ -1,0 +1,317 @@
+"""Measuring an assignment: balance, moves, travel and capacity against their bounds, in plain words."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import balance, settings
+from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
+from planner.optimize.options import Options, Result
+from planner.optimize.problem import _Problem, _Units
+
+
+def _lower_bound(p: _Problem, u: _Units | None) -> float:
+    """max(1, largest indivisible item / target, fixed load / target): no assignment can do better."""
+    weights = u.weight if u is not None and not u.divisible else p.b[~p.pinned]
+    fixed = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=len(p.reps)) / p.target
+    largest = float(weights.max()) if len(weights) else 0.0
+    return max(1.0, largest / float(p.target.max()), float(fixed.max()) if len(fixed) else 0.0)
+
+
+def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
+    out = np.full(len(assign), np.nan)
+    ok = assign >= 0
+    out[ok] = _chord_km(np.linalg.norm(p.xyz[ok] - p.homes[assign[ok]], axis=1))
+    return out
+
+
+def _today_km(p: _Problem) -> np.ndarray:
+    """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
+    homes = p.today.set_index("rep_id")[["home_lat", "home_lon"]]
+    owner = p.acc["owner_rep_id"]
+    known = owner.isin(homes.index) & homes.reindex(owner)["home_lat"].notna().to_numpy()
+    out = np.full(len(p.acc), np.nan)
+    if known.any():
+        h = homes.reindex(owner[known])
+        hx = _xyz(h["home_lat"].to_numpy(), h["home_lon"].to_numpy())
+        out[known.to_numpy()] = _chord_km(np.linalg.norm(p.xyz[known.to_numpy()] - hx, axis=1))
+    return out
+
+
+def _min_moved(p: _Problem, tol: float) -> float:
+    """The least share of the metric that has to move: each territory's excess over its band (or the
+    deficits below it, less what unassigned accounts can fill), plus the book of removed reps."""
+    n = len(p.reps)
+    owned = p.owner >= 0
+    load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n)
+    forced = float(p.b[p.owner == -2].sum())
+    unowned = float(p.b[p.owner == -1].sum())
+    excess = float(np.maximum(load - p.target * (1 + tol), 0).sum())
+    deficit = float(np.maximum(p.target * (1 - tol) - load, 0).sum())
+    return forced + max(excess, deficit - unowned - forced, 0.0)
+
+
+def _reasons(
+    p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved: float, min_moved: float, forced: float
+) -> list[str]:
+    tol = opts.tolerance
+    out: list[str] = []
+    if achieved <= 1 + tol + 1e-9:
+        return out
+    tmax = float(p.target.max())
+    if u.divisible:
+        weights, labels = p.b[u.movable], p.acc["account_id"].to_numpy()[u.movable]
+    else:
+        weights, labels = u.weight, u.label
+    big = int(np.argmax(weights)) if len(weights) else -1
+    if big >= 0 and weights[big] > tmax * (1 + tol):
+        what = "account" if opts.unit == "account" else opts.unit
+        out.append(
+            f"{what} {labels[big]} alone carries {weights[big] / tmax:.2f}x a territory's target, more than the "
+            f"+{tol:.0%} band allows"
+        )
+    fixed = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=len(p.reps)) / p.target
+    worst = int(np.argmax(fixed)) if len(fixed) else -1
+    if worst >= 0 and fixed[worst] > 1 + tol:
+        out.append(
+            f"{p.reps['name'].iloc[worst]}'s accounts that must stay (locked, customers, open deals) already carry "
+            f"{fixed[worst]:.2f}x the target; allow moving customers or open deals, or unlock accounts"
+        )
+    if opts.max_moved is not None and opts.max_moved + 1e-12 < min_moved:
+        out.append(f"the moved budget {opts.max_moved:.1%} is below the {min_moved:.1%} of the metric that had to move")
+    if not out and opts.unit != "account":
+        out.append(f"whole {opts.unit} units are too coarse to split the book evenly; try a finer unit")
+    if not out:
+        out.append(
+            "with each account limited to its nearest candidate reps (for speed), the LP could not fill every "
+            "territory within the band: the book is concentrated far from some homes"
+        )
+    out.append(f"reached max/mean {achieved:.3f}; no assignment can do better than the lower bound {lower_bound:.3f}")
+    del forced
+    return out
+
+
+def _travel_reasons(s: dict[str, Any], opts: Options) -> list[str]:
+    """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can)."""
+    today, after = s["travel_km_today"], s["travel_km_after"]
+    out: list[str] = []
+    need = s.get("travel_needs_moved_share", float("nan"))
+    if isinstance(need, float) and math.isfinite(need) and s["min_moved_share"] > 0:
+        ratio = s["moved_share"] / s["min_moved_share"]
+        if ratio > 1.5:
+            out.append(
+                f"keeping mean travel at or below today's moved {s['moved_share']:.1%} of the metric, "
+                f"{ratio:.2f}x the {s['min_moved_share']:.1%} that had to move; set a moved budget to move less "
+                "and accept more travel"
+            )
+    if not math.isfinite(today) or after <= today + 1e-9:
+        return out
+    best = s.get("travel_km_best_in_band", float("nan"))
+    if isinstance(best, float) and math.isfinite(best) and best > today:
+        over = "" if s.get("travel_bound_all_reps") else ", each account limited to its nearest reps"
+        band = (
+            f"keeping every territory within ±{opts.tolerance:.0%}"
+            if s["tolerance_met"]
+            else f"balancing to max/mean {s['max_mean_after']:.3f}"
+        )
+        out.append(
+            f"{band} needs more travel than today's: mean travel "
+            f"{after:,.1f} km against {today:,.1f} km today, and no assignment within the band averages below "
+            f"{best:,.1f} km (LP bound, any share moved{over}); a wider tolerance keeps travel lower"
+        )
+    elif opts.max_moved is not None:
+        out.append(
+            f"within the moved budget of {opts.max_moved:.1%}, mean travel {after:,.1f} km stays above today's "
+            f"{today:,.1f} km; allow more to move to bring it down"
+        )
+    else:
+        out.append(
+            f"mean travel {after:,.1f} km ends above today's {today:,.1f} km: the candidate reps (nearest homes, "
+            "for speed) leave no balanced assignment with less travel"
+        )
+    return out
+
+
+def _move_reasons(
+    p: _Problem, assign: np.ndarray, km_before: np.ndarray, km_after: np.ndarray, tol: float
+) -> np.ndarray:
+    n = len(p.reps)
+    owned = p.owner >= 0
+    load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n) / p.target
+    names = p.reps["name"].to_numpy(dtype=object)
+    is_new = p.reps["is_new"].to_numpy(dtype=bool)
+    out = np.full(len(assign), "", dtype=object)
+    for i in np.flatnonzero((assign != p.owner) | (p.owner < 0)):
+        to = assign[i]
+        if p.owner[i] == -1:
+            out[i] = f"unassigned: to {names[to]} ({km_after[i]:.0f} km)"
+        elif p.owner[i] == -2:
+            out[i] = f"owner leaves the team: to {names[to]} ({km_after[i]:.0f} km)"
+        elif load[p.owner[i]] > 1 + tol:
+            out[i] = f"balance: {names[p.owner[i]]} holds {load[p.owner[i]]:.2f}x the target"
+        elif is_new[to]:
+            out[i] = f"new rep {names[to]} ({km_after[i]:.0f} km away)"
+        elif load[to] < 1 - tol:
+            out[i] = f"balance: {names[to]} holds {load[to]:.2f}x the target"
+        else:
+            out[i] = f"travel/balance: {km_before[i]:.0f} km -> {km_after[i]:.0f} km"
+    out[p.pinned] = p.pin_reason[p.pinned]
+    return out
+
+
+def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[str]:
+    """Plain words on capacity: whether it binds, why not, and what would make it bind."""
+    touches = float(settings.get("touches_per_year"))
+    meeting = float(settings.get("meeting_hours"))
+    in_person = float(settings.get("travel_share"))
+    cap, need, n = s["capacity_hours"], s["workload_hours_after"], s["reps_after"]
+    model = f"{touches:g} touches per account a year at {meeting:g} h each, plus travel for {in_person:.0%} in person"
+    s["capacity_hours_needed_min"] = hours_min
+    if not s["capacity_enforced"]:
+        return [
+            f"Capacity is not enforced: serving all {s['accounts']:,} accounts needs at least {hours_min:,.0f} hours "
+            f"a year ({model}), {hours_min / max(cap, 1e-9):,.1f}x the {cap:,.0f} hours the {n} reps have, so no "
+            f"assignment can fit (this one needs {need:,.0f}). Each rep's target is still their share of the team's "
+            "capacity, and hours per rep are shown for comparison. Add reps, or lower touches per year or meeting "
+            "hours in Settings, for capacity to bind."
+        ]
+    notes = [
+        f"Capacity is enforced: each rep's yearly hours ({model}) stay within their capacity; the book needs "
+        f"{need:,.0f} of the team's {cap:,.0f} hours."
+    ]
+    if s["over_capacity_reps"]:
+        notes.append(
+            f"{s['over_capacity_reps']} rep(s) end above their capacity once accounts are whole; raise their "
+            "capacity or widen the tolerance."
+        )
+    return notes
+
+
+def _report(
+    p: _Problem, u: _Units | None, opts: Options, assign: np.ndarray, timing: dict[str, float], extra: dict[str, Any]
+) -> Result:
+    n_reps = len(p.reps)
+    tol = opts.tolerance
+    km_after = _km_to(p, assign)
+    km_today = _today_km(p)
+    km_before = _km_to(p, p.owner)
+    near_km, _ = _nearest(p.xyz, p.homes, 1)
+    owned = p.owner >= 0
+    before_load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n_reps)
+    after_load = _bincount(assign, weights=p.b, minlength=n_reps)
+    pot = pd.to_numeric(p.acc["potential"], errors="coerce").fillna(0).to_numpy(float)
+    pot_total = max(pot.sum(), 1e-12)
+    moved = ((p.owner >= 0) | (p.owner == -2)) & (assign != p.owner)
+    # Today's territories (today's active reps, owned accounts) on the same metric.
+    today_idx = p.acc["owner_rep_id"].map({r: i for i, r in enumerate(p.today["rep_id"])})
+    t_ok = today_idx.notna().to_numpy()
+    today_load = _bincount(today_idx[t_ok].astype(int), weights=p.b[t_ok], minlength=len(p.today))
+    after_norm = after_load / p.target
+    before_idx = balance.imbalance(today_load).as_dict()
+    after_idx = balance.imbalance(after_norm * p.target.mean()).as_dict()
+    achieved = float(after_norm.max())
+    lower_bound = _lower_bound(p, u)
+    min_moved = _min_moved(p, tol)
+    forced = float(p.b[p.owner == -2].sum())
+    hours = _bincount(assign, weights=p.hours_fixed + p.hours_per_km * np.nan_to_num(km_after), minlength=n_reps)
+    hours_before = _bincount(
+        p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km * km_before[owned], minlength=n_reps
+    )
+    cap = p.reps["capacity_hours"].to_numpy(float)
+    reach = float(settings.get("reachable_km"))
+    coverage_after = float(pot[km_after <= reach].sum() / pot_total)
+    cov_today = float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total)
+    summary: dict[str, Any] = {
+        "metric": p.metric_label,
+        "expected_value_source": p.ev_source,
+        "tolerance": tol,
+        "unit": opts.unit,
+        "reps_before": int(len(p.today)),
+        "reps_after": int(n_reps),
+        "accounts": int(len(p.acc)),
+        "before": before_idx,
+        "after": after_idx,
+        "max_mean_before": float(before_idx["max_mean"]),
+        "max_mean_after": achieved,
+        "lower_bound": float(lower_bound),
+        "tolerance_met": bool(achieved <= 1 + tol + 1e-9),
+        "within_reach": bool(achieved <= max(1 + tol, lower_bound) + 1e-9),
+        "moved_accounts": int(moved.sum()),
+        "moved_account_share": float(moved.mean()),
+        "moved_share": float(p.b[moved].sum()),
+        "moved_potential_share": float(pot[moved].sum() / pot_total),
+        "min_moved_share": float(min_moved),
+        "forced_moved_share": forced,
+        "assigned_unowned": int((p.owner == -1).sum()),
+        "pinned_accounts": int(p.pinned.sum()),
+        "travel_km_today": float(np.nanmean(km_today)) if np.isfinite(km_today).any() else float("nan"),
+        "travel_km_after": float(np.nanmean(km_after)),
+        "travel_km_nearest": float(near_km[:, 0].mean()),
+        "coverage_today": cov_today,
+        "coverage_after": coverage_after,
+        "capacity_hours": float(cap.sum()),
+        "workload_hours_after": float(hours.sum()),
+        "capacity_enforced": bool(extra.get("capacity_enforced", False)),
+        "over_capacity_reps": int((hours > cap * (1 + 1e-9)).sum()),
+        **{k: v for k, v in extra.items() if k != "capacity_enforced"},
+        **{k: round(v, 3) for k, v in timing.items()},
+    }
+    summary["reasons"] = _reasons(p, u, opts, lower_bound, achieved, min_moved, forced) if u is not None else []
+    if u is not None:
+        summary["reasons"] += _travel_reasons(summary, opts)
+    summary["travel_kept"] = bool(
+        not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
+    )
+    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+    reps = p.reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]].copy()
+    reps["target_share"] = p.target
+    reps["before"] = before_load
+    reps["after"] = after_load
+    reps["before_ratio"] = before_load / p.target
+    reps["after_ratio"] = after_norm
+    reps["potential_before"] = _bincount(p.owner[owned], weights=pot[owned], minlength=n_reps)
+    reps["potential_after"] = _bincount(assign, weights=pot, minlength=n_reps)
+    reps["accounts_before"] = _count(p.owner[owned], minlength=n_reps)
+    reps["accounts_after"] = _count(assign, minlength=n_reps)
+    reps["hours_before"] = hours_before
+    reps["hours_after"] = hours
+    reps["moved_in"] = _count(assign[moved], minlength=n_reps)
+    reps["moved_out"] = _count(p.owner[moved & (p.owner >= 0)], minlength=n_reps)
+    removed = p.today[~p.today["rep_id"].isin(set(p.reps["rep_id"]))]
+    if len(removed):
+        gone = removed[["rep_id", "name", "home_lat", "home_lon", "capacity_hours"]].copy()
+        gone["is_new"] = False
+        gone["removed"] = True
+        today_map = dict(zip(p.today["rep_id"], today_load, strict=True))
+        gone["before"] = gone["rep_id"].map(today_map)
+        gone["potential_before"] = [pot[(p.acc["owner_rep_id"] == r).to_numpy()].sum() for r in gone["rep_id"]]
+        gone["accounts_before"] = [int((p.acc["owner_rep_id"] == r).sum()) for r in gone["rep_id"]]
+        gone["moved_out"] = gone["accounts_before"]
+        reps = pd.concat([reps.assign(removed=False), gone], ignore_index=True)
+    else:
+        reps["removed"] = False
+    rep_ids = p.reps["rep_id"].to_numpy(dtype=object)
+    assignments = pd.DataFrame(
+        {
+            "account_id": p.acc["account_id"].to_numpy(),
+            "name": p.acc["name"].to_numpy() if "name" in p.acc else None,
+            "city": p.acc["city"].to_numpy() if "city" in p.acc else None,
+            "state": p.acc["state"].to_numpy() if "state" in p.acc else None,
+            "lat": p.acc["lat"].to_numpy(),
+            "lon": p.acc["lon"].to_numpy(),
+            "previous_owner": p.acc["owner_rep_id"].to_numpy(dtype=object),
+            "owner": rep_ids[assign],
+            "moved": moved,
+            "pinned": p.pinned,
+            "reason": _move_reasons(p, assign, km_today, km_after, tol),
+            "weight": p.b,
+            "potential": pot,
+            "km_before": km_today,
+            "km_after": km_after,
+        }
+    )
+    return Result(assignments=assignments, reps=reps, summary=summary, options=opts)

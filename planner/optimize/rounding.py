@@ -1,0 +1,238 @@
+"""From the LP's fractional solution to whole accounts, and the repair pass that fixes band violations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from planner.optimize.geometry import _bincount, _chord_km
+from planner.optimize.lp import _C_COUNT, _C_MOVED, _C_TRAVEL, _LP
+from planner.optimize.problem import _Problem, _Units
+
+
+def _round(p: _Problem, u: _Units, lp: _LP) -> np.ndarray:
+    """Whole-account assignment from the LP: fractional divisible units are split by their accounts."""
+    x = lp.mip_x if lp.mip_x is not None else np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs]
+    assign = p.owner.copy()
+    best = pd.DataFrame({"u": lp.pair_u, "r": lp.pair_r, "x": x}).sort_values(
+        ["u", "x", "r"], ascending=[True, False, True]
+    )
+    top = best.drop_duplicates("u")
+    unit_rep = np.full(len(u.weight), -1, dtype=np.int64)
+    unit_rep[top["u"].to_numpy()] = top["r"].to_numpy()
+    assign[u.movable] = unit_rep[u.of_account]
+    if not u.divisible:
+        return assign
+    frac = best[(best["x"] > 1e-6) & (best["x"] < 1 - 1e-6)]
+    if frac.empty:
+        return assign
+    by_unit = np.argsort(u.of_account, kind="stable")
+    sizes = np.bincount(u.of_account, minlength=len(u.weight))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for unit, grp in frac.groupby("u", sort=True):
+        reps = grp["r"].to_numpy()
+        room = grp["x"].to_numpy() * u.weight[unit]
+        members = u.movable[by_unit[starts[unit] : starts[unit] + sizes[unit]]]
+        members = members[np.lexsort((members, -p.b[members]))]
+        for a in members:
+            own = np.flatnonzero(reps == p.owner[a])
+            j = int(own[0]) if len(own) and room[own[0]] >= p.b[a] / 2 else int(np.argmax(room))
+            assign[a] = reps[j]
+            room[j] -= p.b[a]
+    return assign
+
+
+def _band_penalty(load: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.maximum(load - hi, 0) + np.maximum(lo - load, 0)
+
+
+def _repair(
+    p: _Problem,
+    u: _Units,
+    lp: _LP,
+    assign: np.ndarray,
+    tol: float,
+    scale: dict[str, float],
+    budget: float | None = None,
+    km_limit: float | None = None,
+    travel_moved_cap: float | None = None,
+    max_iter: int = 50_000,
+) -> np.ndarray:
+    """Move single items (accounts, or whole units) between candidate reps until every rep is in its
+    band or no move helps; then send needless moves back to their owners, and while total travel is
+    above km_limit (today's), make in-band moves that cut travel. Deterministic.
+
+    budget caps the moved share of the metric (besides forced moves); km_limit caps the total km over
+    all accounts; travel_moved_cap caps the moved share the travel moves may reach (else budget).
+    Send-backs never push travel above km_limit.
+    """
+    n_reps = len(p.reps)
+    if u.divisible:
+        items, item_unit = u.movable, u.of_account
+    else:
+        items = np.arange(len(u.weight))
+        item_unit = items
+    # Item x candidate-rep table in CSR form: positions start[i] .. start[i+1] belong to item i.
+    order = np.lexsort((lp.pair_r, lp.pair_u))
+    cu_r = lp.pair_r[order]
+    sizes = np.bincount(lp.pair_u, minlength=len(u.weight))
+    ustart = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    plen = sizes[item_unit]
+    it = np.repeat(np.arange(len(items)), plen)
+    start = np.concatenate([[0], np.cumsum(plen)])
+    offs = np.arange(plen.sum()) - np.repeat(start[:-1], plen)
+    c_rep = cu_r[ustart[item_unit][it] + offs]
+    if u.divisible:
+        w = p.b[items]
+        own = p.owner[items]
+        moves = (own[it] >= 0) & (own[it] != c_rep)
+        c_km = _chord_km(np.linalg.norm(p.xyz[items][it] - p.homes[c_rep], axis=1))
+        c_moved = w[it] * moves
+        c_cost = _C_MOVED * c_moved + _C_COUNT * moves / scale["n"] + _C_TRAVEL * c_km / (scale["n"] * scale["km"])
+        cur = assign[items].copy()
+    else:
+        w = u.weight
+        sel = ustart[item_unit][it] + offs
+        c_cost = lp.costs[order][sel]
+        c_moved = lp.moved[order][sel]
+        c_km = lp.travel[order][sel]
+        first = np.zeros(len(items), dtype=np.int64)
+        first[u.of_account] = np.arange(len(u.of_account))
+        cur = assign[u.movable[first]].copy()
+    # Cost, moved share and km of each item where it is now (its current rep is always a candidate).
+    here = c_rep == cur[it]
+    cur_cost = np.zeros(len(items))
+    cur_cost[it[here]] = c_cost[here]
+    cur_moved = np.zeros(len(items))
+    cur_moved[it[here]] = c_moved[here]
+    cur_km = np.zeros(len(items))
+    cur_km[it[here]] = c_km[here]
+    moved_total = float(cur_moved.sum())
+    pin_pos = np.flatnonzero(p.pinned)
+    km_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
+    km_total += float(cur_km.sum())
+    by_rep = np.argsort(c_rep, kind="stable")
+    rstart = np.concatenate([[0], np.cumsum(np.bincount(c_rep, minlength=n_reps))])
+    load = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=n_reps)
+    load += _bincount(cur, weights=w, minlength=n_reps)
+    lo, hi = p.target * (1 - tol), p.target * (1 + tol)
+    mean_t = float(p.target.mean())
+    # Above today's travel, each typical distance added by a balance move costs as much as moving an account.
+    km_price = (_C_MOVED / scale["km"]) if km_limit is not None else 0.0
+    for _ in range(max_iter):
+        pen = _band_penalty(load, lo, hi)
+        if pen.max() <= 1e-12:
+            break
+        r = int(np.argmax(pen / p.target))
+        if load[r] > hi[r]:
+            mine = np.flatnonzero(cur == r)
+            n_c = start[mine + 1] - start[mine]
+            pos = np.repeat(start[mine], n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))
+            src = np.full(len(pos), r)
+            dst = c_rep[pos]
+        else:
+            pos = by_rep[rstart[r] : rstart[r + 1]]
+            src = cur[it[pos]]
+            dst = c_rep[pos]
+        ok = src != dst
+        pos, src, dst = pos[ok], src[ok], dst[ok]
+        if len(pos) == 0:
+            break
+        ii = it[pos]
+        ww = w[ii]
+        d_pen = (
+            _band_penalty(load[src] - ww, lo[src], hi[src]) - _band_penalty(load[src], lo[src], hi[src])
+            + _band_penalty(load[dst] + ww, lo[dst], hi[dst]) - _band_penalty(load[dst], lo[dst], hi[dst])
+        )  # fmt: skip
+        d_km = c_km[pos] - cur_km[ii]
+        score = 1e3 * d_pen / mean_t + (c_cost[pos] - cur_cost[ii])
+        if km_limit is not None:
+            score += km_price * np.maximum(km_total + d_km - km_limit, 0.0) / max(len(p.acc), 1)
+        score[d_pen > -1e-15] = np.inf
+        if budget is not None:
+            score[moved_total + c_moved[pos] - cur_moved[ii] > budget + 1e-12] = np.inf
+        j = int(np.argmin(score))
+        if not np.isfinite(score[j]):
+            break
+        item, a, b = int(ii[j]), int(src[j]), int(dst[j])
+        cur[item] = b
+        cur_cost[item] = c_cost[pos[j]]
+        moved_total += c_moved[pos[j]] - cur_moved[item]
+        cur_moved[item] = c_moved[pos[j]]
+        km_total += c_km[pos[j]] - cur_km[item]
+        cur_km[item] = c_km[pos[j]]
+        load[a] -= w[item]
+        load[b] += w[item]
+
+    def in_band_after(src: int, dst: int, weight: float) -> bool:
+        return bool(load[src] - weight >= lo[src] - 1e-12 and load[dst] + weight <= hi[dst] + 1e-12)
+
+    def apply(item: int, p_new: int) -> None:
+        nonlocal moved_total, km_total
+        src, dst = int(cur[item]), int(c_rep[p_new])
+        cur[item] = dst
+        moved_total += c_moved[p_new] - cur_moved[item]
+        cur_moved[item] = c_moved[p_new]
+        km_total += c_km[p_new] - cur_km[item]
+        cur_km[item] = c_km[p_new]
+        cur_cost[item] = c_cost[p_new]
+        load[src] -= w[item]
+        load[dst] += w[item]
+
+    # Each item's position at its owner (when the owner is a candidate; it always is for owned items).
+    own_items = p.owner[items] if u.divisible else np.full(len(items), -1)
+    at_owner = np.full(len(items), -1, dtype=np.int64)
+    if u.divisible:
+        hit = (own_items[it] >= 0) & (c_rep == own_items[it])
+        at_owner[it[hit]] = np.flatnonzero(hit)
+    # Needless moves go home: an item returns to its owner if both reps stay in band and travel stays
+    # within today's; moves that also cut travel go first, then the heaviest.
+    back = np.flatnonzero((at_owner >= 0) & (cur != own_items))
+    if len(back):
+        d_back = c_km[at_owner[back]] - cur_km[back]
+        back = back[np.lexsort((back, -w[back], d_back > 0))]
+        for i in back:
+            pos_i = int(at_owner[i])
+            if not in_band_after(int(cur[i]), int(own_items[i]), float(w[i])):
+                continue
+            if km_limit is not None and c_km[pos_i] - cur_km[i] > 0 and km_total + c_km[pos_i] - cur_km[i] > km_limit:
+                continue
+            apply(int(i), pos_i)
+
+    # Above today's travel: in-band moves that cut travel, the largest cut first, within the budget.
+    if km_limit is not None:
+        move_cap = min(x for x in (budget, travel_moved_cap, math.inf) if x is not None)
+        for _ in range(50):
+            if km_total <= km_limit:
+                break
+            d_km = c_km - cur_km[it]
+            cand = np.flatnonzero(d_km < -1e-9)
+            if len(cand) == 0:
+                break
+            cand = cand[np.lexsort((cand, d_km[cand]))]
+            changed = False
+            touched = np.zeros(len(items), dtype=bool)
+            for q in cand.tolist():
+                k = int(it[q])
+                if touched[k] or c_rep[q] == cur[k] or c_km[q] >= cur_km[k]:
+                    continue
+                if not in_band_after(int(cur[k]), int(c_rep[q]), float(w[k])):
+                    continue
+                if moved_total + c_moved[q] - cur_moved[k] > move_cap + 1e-12:
+                    continue
+                apply(k, q)
+                touched[k] = True
+                changed = True
+                if km_total <= km_limit:
+                    break
+            if not changed:
+                break
+
+    assign = assign.copy()
+    if u.divisible:
+        assign[items] = cur
+    else:
+        assign[u.movable] = cur[u.of_account]
+    return assign
