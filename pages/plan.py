@@ -14,8 +14,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import plan, plan_export
+from planner import plan
 from planner.errors import PlannerError
+from planner.plan import exports as plan_export
 from ui import data, fmt, sidebar, state
 
 CHANNEL_COLORS = {
@@ -44,8 +45,8 @@ scope = sidebar.scope()
 # ---- period: start and weeks live in the URL ---------------------------------------------------
 try:
     with data.snapshot() as snap:
-        default_start = data.cached(plan.default_start, snap, rep_id)
-        saved = data.cached(plan.saved_plans, snap, scope, rep_id)
+        default_start = data.cached(plan.default_start, snap, scope=scope, rep_id=rep_id)
+        saved = data.cached(plan.saved_plans, snap, scope=scope, rep_id=rep_id)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -88,7 +89,7 @@ else:
 # ---- the working copy: reset when rep, start or weeks change ----------------------------------
 try:
     with data.snapshot() as snap:
-        base = data.cached(plan.load, snap, scope, rep_id, start, weeks)
+        base = data.cached(plan.load, snap, scope=scope, rep_id=rep_id, start=start, weeks=weeks)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -133,8 +134,8 @@ rules["abm_tiers"] = [int(t) for t in str(rules["abm_tiers"]).replace(" ", "").s
 try:
     with data.snapshot() as snap:
         p = data.cached(
-            plan.compose, snap, scope, rep_id, start, weeks, tuple(st.session_state["plan_specs"]),
-            plan.rules_json(rules), plan_id=base.plan_id,
+            plan.compose, snap, scope=scope, rep_id=rep_id, start=start, weeks=weeks,
+            specs=tuple(st.session_state["plan_specs"]), rules=plan.rules_json(rules), plan_id=base.plan_id,
         )  # fmt: skip
 except PlannerError as exc:
     data.show_error(exc)
@@ -279,7 +280,7 @@ if a3.button("Reset to ranking", key="plan_reset", help="Start again from the to
     st.rerun()
 if a4.button("Save plan", key="plan_save", type="primary", icon=":material/save:"):
     try:
-        plan_id = plan.save(data.db_path(), scope, p)
+        plan_id = plan.save(data.db_path(), scope=scope, plan=p)
     except PlannerError as exc:
         data.show_error(exc)
     st.toast(f"Saved plan #{plan_id}", icon=":material/check:")
@@ -306,7 +307,7 @@ with left:
         )
         if not scope.is_rep and st.button("Save catalogue", key="plan_offers_save"):
             try:
-                plan.save_catalogue(data.db_path(), scope, offers_edit, None)
+                plan.save_catalogue(data.db_path(), scope=scope, offers=offers_edit)
             except PlannerError as exc:
                 data.show_error(exc)
             st.rerun()
@@ -339,7 +340,7 @@ with right:
         st.caption("Industries and states as comma-separated lists; a partner covering either is asked for intros.")
         if not scope.is_rep and st.button("Save partners", key="plan_partners_save"):
             try:
-                plan.save_catalogue(data.db_path(), scope, None, partners_edit)
+                plan.save_catalogue(data.db_path(), scope=scope, partners=partners_edit)
             except PlannerError as exc:
                 data.show_error(exc)
             st.rerun()

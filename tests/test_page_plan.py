@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from planner import plan, store
-from planner.scope import EVERYONE
+from planner.scope import OPERATOR
+from planner.store import plans as q
 from tests.helpers import errors, page
 
 
@@ -31,7 +32,7 @@ def test_plan_page_shows_the_draft_plan(app_store: Path) -> None:
     at = _open()
     assert errors(at) == []
     with store.read(app_store) as con:
-        expected = plan.load(con, EVERYONE, "R001")
+        expected = plan.load(con, scope=OPERATOR, rep_id="R001")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Targets"] == "20" == f"{expected.kpis['targets']}"
     assert metrics["Pipeline coverage"] == f"{expected.kpis['coverage']:.0%}"
@@ -48,7 +49,7 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
     assert at.query_params["start"] in ("2026-09-07", ["2026-09-07"])
     # Plan vs actual has numbers for a start in the past.
     with store.read(app_store) as con:
-        summary = plan.actual_summary(plan.load(con, EVERYONE, "R001", start=date(2026, 9, 7)))
+        summary = plan.actual_summary(plan.load(con, scope=OPERATOR, rep_id="R001", start=date(2026, 9, 7)))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Touched"] == f"{summary['touched']} / {summary['targets']}"
     assert metrics["Met"] == str(summary["met"])
@@ -61,18 +62,18 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
     at.button(key="plan_save").click().run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        plan_id = plan.q.plan_id_for(con, "R001", date(2026, 9, 7))
+        plan_id = q.plan_id_for(con, "R001", date(2026, 9, 7))
         assert plan_id is not None
-        saved = plan.q.plan_targets(con, plan_id)
+        saved = q.plan_targets(con, plan_id)
         assert len(saved) == 5
-        assert plan.q.count_rows(con, "offers") > 0
+        assert q.count_rows(con, "offers") > 0
 
 
 def test_plan_page_shows_targets_added_elsewhere(app_store: Path) -> None:
     at = _open(rep="R002")
     assert errors(at) == []
     with store.write(app_store) as con:
-        plan_id = plan.q.current_plan_id(con, "R002")
+        plan_id = q.current_plan_id(con, "R002")
         account = con.execute("SELECT account_id FROM accounts WHERE owner_rep_id = 'R002' LIMIT 1").fetchone()[0]
         con.execute(
             "INSERT INTO plan_targets (plan_id, account_id, position, rationale, status) "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import planner.store
 from planner import plan, store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan import TargetSpec
-from planner.scope import EVERYONE, Scope
+from planner.scope import OPERATOR, Scope
 from planner.store import plans as q
+from planner.store import scores as scores_q
 
 RULES = plan.rules_with_defaults(None)
 
@@ -168,17 +166,16 @@ def test_edits_add_remove_move() -> None:
         plan.remove_target(specs, "Z")
 
 
-def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the propensity model's scores empty, as in a store no model has scored yet."""
-    fake = types.ModuleType("planner.store.scores")
-    fake.active_scores = lambda con, scope, rep_id=None: pd.DataFrame()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "planner.store.scores", fake)
-    monkeypatch.setattr(planner.store, "scores", fake, raising=False)
+def _no_model(path: Path) -> None:
+    """Empty the model tables, as in a store no propensity model has scored yet."""
+    with store.write(path) as con:
+        con.execute("DELETE FROM scores")
+        con.execute("DELETE FROM models")
 
 
 def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001")
         n_book = int(con.execute("SELECT count(*) FROM accounts WHERE owner_rep_id = 'R001'").fetchone()[0])
     assert not p.saved
     assert p.start == date(2026, 11, 2)  # the Monday after the demo's today, 2026-11-01
@@ -195,10 +192,10 @@ def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     assert len(p.book) == n_book - 20
 
 
-def test_heuristic_ranking_without_a_model(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _no_model(monkeypatch)
+def test_heuristic_ranking_without_a_model(small_store: Path) -> None:
+    _no_model(small_store)
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001")
         book = q.heuristic_ranking(con, "R001", q.as_of(con))
     assert p.source.startswith("transparent heuristic")
     t = p.targets
@@ -211,43 +208,37 @@ def test_heuristic_ranking_without_a_model(small_store: Path, monkeypatch: pytes
     assert t["expected_value"].iloc[0] == pytest.approx(t["propensity"].iloc[0] * r.potential)
 
 
-def test_model_scores_are_used_when_present(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_scores_are_used_when_present(small_store: Path) -> None:
     with store.read(small_store) as con:
-        heur = q.heuristic_ranking(con, "R001", q.as_of(con))
-    cols = ["account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "potential",
-            "est_users", "price_per_user", "open_deals", "intent_score", "new_executive", "similar_won"]  # fmt: skip
-    fake_scores = heur[cols].copy()
-    fake_scores["propensity"] = 0.5
-    fake_scores["expected_value"] = fake_scores["potential"] * 0.5
-    fake_scores = fake_scores.sort_values("account_id")
-    fake_scores["rank"] = range(1, len(fake_scores) + 1)  # deliberately by id, not by value
-    fake_scores["reasons"] = '["model reason one", "model reason two"]'
-    fake = types.ModuleType("planner.store.scores")
-    fake.active_scores = lambda con, scope, rep_id=None: fake_scores  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "planner.store.scores", fake)
-    monkeypatch.setattr(planner.store, "scores", fake, raising=False)
-    with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R001")
+        scores = scores_q.active_scores(con, scope=OPERATOR, rep_id="R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+    assert len(scores) > 20
     assert p.source.startswith("propensity model")
-    assert list(p.targets["account_id"]) == list(fake_scores["account_id"].head(20))
-    assert p.targets["rationale"].iloc[0].endswith("Why: model reason one; model reason two.")
+    best = scores.sort_values(["rank", "account_id"]).head(20)
+    assert list(p.targets["account_id"]) == list(best["account_id"])
+    first = best.iloc[0]
+    assert p.targets["propensity"].iloc[0] == pytest.approx(first["propensity"])
+    why = plan.book.reason_text(first["reasons"])
+    assert why and p.targets["rationale"].iloc[0].endswith(f"Why: {why}.")
 
 
 def test_save_reload_and_edit(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R002", weeks=4)
+        p = plan.load(con, scope=OPERATOR, rep_id="R002", weeks=4)
         specs = plan.move_target(p.specs(), p.targets["account_id"].iloc[3], 1)
         specs = plan.remove_target(specs, p.targets["account_id"].iloc[5])
         first = specs[0]
         specs = (first._replace(offer_id="OF-TRIAL", start_week=2, rationale="Met their CFO at a fair"), *specs[1:])
-        edited = plan.compose(con, EVERYONE, "R002", p.start, 4, specs, plan.rules_json(p.rules))
+        edited = plan.compose(
+            con, scope=OPERATOR, rep_id="R002", start=p.start, weeks=4, specs=specs, rules=plan.rules_json(p.rules)
+        )
     assert edited.targets["offer_id"].iloc[0] == "OF-TRIAL"
     assert edited.targets["offer_reason"].iloc[0] == "chosen by the rep"
     assert edited.targets["start_week"].iloc[0] == 3
     assert edited.targets["first_touch"].iloc[0] == p.start + timedelta(weeks=2)
-    plan_id = plan.save(small_store, EVERYONE, edited)
+    plan_id = plan.save(small_store, scope=OPERATOR, plan=edited)
     with store.read(small_store) as con:
-        again = plan.load(con, EVERYONE, "R002", start=p.start)
+        again = plan.load(con, scope=OPERATOR, rep_id="R002", start=p.start)
         assert q.current_plan_id(con, "R002", create=False) == plan_id
         stored_steps = q.plan_steps(con, plan_id)
     assert again.plan_id == plan_id and again.weeks == 4
@@ -297,7 +288,7 @@ def test_current_plan_id_contract_and_targets_page_rows(small_store: Path) -> No
             [plan_id, account, "Picked on the Targets page"],
         )
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R003")
+        p = plan.load(con, scope=OPERATOR, rep_id="R003")
     assert p.plan_id == plan_id
     assert list(p.targets["account_id"]) == [account]
     assert p.targets["rationale"].iloc[0] == "Picked on the Targets page"
@@ -308,7 +299,7 @@ def test_current_plan_id_contract_and_targets_page_rows(small_store: Path) -> No
 def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
     start = date(2026, 8, 3)
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R004", start=start)
+        p = plan.load(con, scope=OPERATOR, rep_id="R004", start=start)
     a, b = p.targets["account_id"].iloc[0], p.targets["account_id"].iloc[1]
     with store.write(small_store) as con:
         con.execute("DELETE FROM activities WHERE account_id IN (?, ?)", [a, b])
@@ -324,7 +315,7 @@ def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
             [a, start + timedelta(days=31)],
         )
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R004", start=start)
+        p = plan.load(con, scope=OPERATOR, rep_id="R004", start=start)
     act = p.actual.set_index("account_id")
     assert act.loc[a, "touches"] == 2 and act.loc[a, "met"] and act.loc[a, "opportunity"]
     assert act.loc[a, "opportunity_amount"] == 5000
@@ -341,7 +332,7 @@ def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
 
 def test_future_plan_is_pending(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001")
     assert (p.actual["status"] == "not started").all()
     assert p.actual["nurture_decision"].str.startswith("pending until").all()
 
@@ -349,13 +340,13 @@ def test_future_plan_is_pending(small_store: Path) -> None:
 def test_scope_and_unknown_reps(small_store: Path) -> None:
     with store.read(small_store) as con:
         with pytest.raises(Forbidden, match="R002"):
-            plan.load(con, Scope(role="rep", rep_id="R001"), "R002")
+            plan.load(con, scope=Scope(role="rep", rep_id="R001"), rep_id="R002")
         with pytest.raises(NotFound, match="no rep 'R999'"):
-            plan.load(con, EVERYONE, "R999")
+            plan.load(con, scope=OPERATOR, rep_id="R999")
         with pytest.raises(NotFound, match="no rep named 'Nobody'"):
-            plan.resolve_rep(con, "Nobody")
+            plan.resolve_rep(con, "Nobody", scope=OPERATOR)
         email = con.execute("SELECT email FROM reps WHERE rep_id = 'R002'").fetchone()[0]
-        assert plan.resolve_rep(con, email.upper()) == "R002"
+        assert plan.resolve_rep(con, email.upper(), scope=OPERATOR) == "R002"
     with pytest.raises(BadInput, match="start '2026-13-01' is not a date"):
         plan.parse_start("2026-13-01")
 
@@ -375,11 +366,11 @@ def test_catalogue_edits_are_validated(small_store: Path) -> None:
     bad = offers.copy()
     bad.loc[0, "kind"] = "raffle"
     with pytest.raises(BadInput, match="offer kind 'raffle'"):
-        plan.save_catalogue(small_store, EVERYONE, bad, None)
-    with pytest.raises(Forbidden, match="leader or an admin"):
-        plan.save_catalogue(small_store, Scope(role="rep", rep_id="R001"), offers, None)
+        plan.save_catalogue(small_store, scope=OPERATOR, offers=bad)
+    with pytest.raises(Forbidden, match="admin or leader role"):
+        plan.save_catalogue(small_store, scope=Scope(role="rep", rep_id="R001"), offers=offers)
     partners = pd.DataFrame({"partner_id": ["P9"], "name": ["Nine"], "industries": ["Retail, Media"], "states": ["tx"]})
-    plan.save_catalogue(small_store, EVERYONE, offers.head(2), partners)
+    plan.save_catalogue(small_store, scope=OPERATOR, offers=offers.head(2), partners=partners)
     with store.read(small_store) as con:
         assert len(q.offers(con)) == 2
         assert q.partners(con)["states"].iloc[0] == '["TX"]'

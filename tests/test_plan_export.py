@@ -11,19 +11,22 @@ import openpyxl
 import pytest
 from icalendar import Calendar
 
-from planner import cli, plan, plan_export, store
-from planner.scope import EVERYONE
+from planner import cli, plan, store
+from planner.plan import exports as plan_export
+from planner.scope import OPERATOR
 
 
 @pytest.fixture
 def tricky_plan(small_store: Path) -> plan.Plan:
     """R001's draft with hostile text in the first rationales (HTML, Markdown pipes, a formula)."""
     with store.read(small_store) as con:
-        p = plan.load(con, EVERYONE, "R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001")
         specs = list(p.specs())
         specs[0] = specs[0]._replace(rationale="<script>alert(1)</script> | piped")
         specs[1] = specs[1]._replace(rationale='=HYPERLINK("http://x")')
-        return plan.compose(con, EVERYONE, "R001", p.start, 6, tuple(specs), plan.rules_json(p.rules))
+        return plan.compose(
+            con, scope=OPERATOR, rep_id="R001", start=p.start, specs=tuple(specs), rules=plan.rules_json(p.rules)
+        )
 
 
 def test_ics_has_one_valid_event_per_touch(tricky_plan: plan.Plan) -> None:

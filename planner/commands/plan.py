@@ -11,8 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from planner import plan, plan_export, store
+from planner import plan, store
 from planner.errors import BadInput
+from planner.plan import exports as plan_export
+from planner.scope import OPERATOR
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if args.weeks is not None and not 1 <= args.weeks <= plan.MAX_WEEKS:
         raise BadInput(f"--weeks {args.weeks} is out of range; use 1 to {plan.MAX_WEEKS} (default 6)")
     with store.read(args.db_path) as con:
-        rep_id = plan.resolve_rep(con, args.rep)
-        result = plan.load(con, plan.EVERYONE, rep_id, start=start, weeks=args.weeks)
+        rep_id = plan.resolve_rep(con, args.rep, scope=OPERATOR)
+        result = plan.load(con, scope=OPERATOR, rep_id=rep_id, start=start, weeks=args.weeks)
     plan_export.write(result, args.out)
     for line in plan.summary_lines(result):
         print(line, file=sys.stderr)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from icalendar import Calendar, Event
 
 from planner import export
 from planner.errors import BadInput
-from planner.plan import Plan, money
+from planner.plan.spec import Plan
+from planner.text import money
 
 FORMATS = {".md": "Markdown", ".xlsx": "Excel", ".ics": "iCalendar", ".csv": "Salesloft/Outreach CSV", ".html": "HTML"}
 DAY_START = time(9, 0)
@@ -197,8 +199,6 @@ def to_excel(plan: Plan) -> bytes:
 
 def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
     """One RFC 5545 VEVENT per touch (decision points are not touches), at times packed from 09:00."""
-    from icalendar import Calendar, Event
-
     cal = Calendar()
     cal.add("prodid", "-//Territory Planner//Territory plan//EN")
     cal.add("version", "2.0")

@@ -1,0 +1,222 @@
+"""The offer catalogue and partner list: defaults, validation, storing edits, and the offer a
+target gets (a customer story from its industry, a discount where a deal is open, a trial for
+high intent or growth, else an event)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner import store
+from planner.errors import BadInput
+from planner.plan.spec import Plan, missing
+from planner.scope import Scope, require_leader
+from planner.store import plans as q
+
+OFFER_KINDS = ("event", "case_study", "trial", "discount")
+
+
+def quarter_end(day: date) -> date:
+    """The last day of the calendar quarter holding `day`."""
+    month = ((day.month - 1) // 3 + 1) * 3
+    first_next = date(day.year + (month == 12), month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def default_offers(as_of_day: date) -> pd.DataFrame:
+    """The catalogue a store starts with: events, industry customer stories, a trial, a discount."""
+    rows = [
+        ("OF-WEBINAR", "Live product webinar: planning in 30 minutes", "event", None,
+         "Monthly live webinar with Q&A; invite with a personal note.", None),
+        ("OF-ROUNDTABLE", "Regional customer roundtable", "event", None,
+         "Half-day peer roundtable hosted with customers in the region.", None),
+        ("OF-TRIAL", "30-day free trial with onboarding call", "trial", None,
+         "Full product for 30 days, up to 25 users, guided setup.", None),
+        ("OF-DISCOUNT", "15% first-year discount, signed this quarter", "discount", None,
+         "Time-limited: valid for contracts signed by the end of the quarter.", quarter_end(as_of_day)),
+        ("CS-SOFTWARE", "Customer story: Northwind Analytics (Software)", "case_study", "Software",
+         "Cut territory planning from 3 weeks to 2 days across 40 reps.", None),
+        ("CS-FINSERV", "Customer story: Harborview Credit Union (Financial Services)", "case_study",
+         "Financial Services", "Grew pipeline coverage from 2.1x to 3.4x in two quarters.", None),
+        ("CS-HEALTH", "Customer story: Cedar Medical Group (Healthcare)", "case_study", "Healthcare",
+         "Balanced 12 territories and lifted meetings per rep by 30%.", None),
+        ("CS-MANUFACTURING", "Customer story: Granite Components (Manufacturing)", "case_study",
+         "Manufacturing", "Focused reps on the top 15% of plants by expected value.", None),
+        ("CS-PROSERV", "Customer story: Keystone Advisory (Professional Services)", "case_study",
+         "Professional Services", "Won 18 new firms from a ranked target list in one year.", None),
+    ]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["offer_id", "name", "kind", "industry", "description", "valid_until"])
+    df["active"] = True
+    return df
+
+
+def default_partners() -> pd.DataFrame:
+    """Partners a store starts with, covering industries or regions (JSON lists as text)."""
+    rows = [
+        ("P-CLOUDLINE", "Cloudline Consulting", ["Software", "Media", "Telecommunications"], []),
+        ("P-HEALTHBRIDGE", "HealthBridge Partners", ["Healthcare"], []),
+        ("P-LEDGER", "Ledger & Co Advisory", ["Financial Services", "Professional Services"], []),
+        ("P-GREATLAKES", "Great Lakes Integrators", [], ["IL", "IN", "MI", "MN", "OH", "WI"]),
+        ("P-SUNBELT", "Sunbelt Systems", [], ["AZ", "FL", "GA", "NM", "TX"]),
+        ("P-PACIFIC", "Pacific Crest Solutions", ["Manufacturing", "Logistics"], ["CA", "OR", "WA"]),
+    ]
+    return pd.DataFrame(
+        [(pid, name, json.dumps(ind), json.dumps(states)) for pid, name, ind, states in rows],
+        columns=["partner_id", "name", "industries", "states"],
+    )
+
+
+def seed_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Fill empty offers and partners tables with the default catalogue (write connection).
+
+    Safe to call on every write: tables that already hold rows are left alone.
+    """
+    added = {"offers": 0, "partners": 0}
+    if q.count_rows(con, "offers") == 0:
+        catalogue = default_offers(q.as_of(con))
+        q.replace_offers(con, catalogue)
+        added["offers"] = len(catalogue)
+    if q.count_rows(con, "partners") == 0:
+        table = default_partners()
+        q.replace_partners(con, table)
+        added["partners"] = len(table)
+    return added
+
+
+def catalogue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The offer catalogue in force (the defaults while the store holds none)."""
+    df = q.offers(con)
+    return df if len(df) else default_offers(q.as_of(con))
+
+
+def partner_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Partners in force (the defaults while the store holds none)."""
+    df = q.partners(con)
+    return df if len(df) else default_partners()
+
+
+def json_list(text: Any) -> list[str]:
+    if missing(text) or text == "":
+        return []
+    if isinstance(text, list | tuple):
+        return [str(x) for x in text]
+    try:
+        value = json.loads(str(text))
+    except json.JSONDecodeError:
+        value = [x.strip() for x in str(text).split(",")]
+    return [str(x).strip() for x in value if str(x).strip()]
+
+
+def clean_offers(table: pd.DataFrame) -> pd.DataFrame:
+    """Validate an edited offer catalogue (ids unique and present, known kinds, dates)."""
+    df = table.copy()
+    for col in ("offer_id", "name", "kind", "industry", "description", "valid_until", "active"):
+        if col not in df.columns:
+            df[col] = None
+    df = df[~(df["offer_id"].isna() & df["name"].isna())]
+    df["offer_id"] = df["offer_id"].astype("string").str.strip()
+    if df["offer_id"].isna().any() or (df["offer_id"] == "").any():
+        raise BadInput("every offer needs an offer_id; fill it in or delete the row")
+    dup = df["offer_id"][df["offer_id"].duplicated()]
+    if len(dup):
+        raise BadInput(f"offer_id {dup.iloc[0]!r} appears twice; give each offer its own id")
+    bad = df.loc[~df["kind"].isin(OFFER_KINDS), "kind"]
+    if len(bad):
+        raise BadInput(f"offer kind {bad.iloc[0]!r} is not one of {', '.join(OFFER_KINDS)}")
+    df["industry"] = df["industry"].where(df["industry"].notna() & (df["industry"].astype(str).str.strip() != ""))
+    try:
+        df["valid_until"] = pd.to_datetime(df["valid_until"]).dt.date
+    except (ValueError, TypeError):
+        raise BadInput("valid_until must be a date (YYYY-MM-DD) or empty") from None
+    df["active"] = df["active"].fillna(True).astype(bool)
+    df["valid_until"] = df["valid_until"].astype(object).where(df["valid_until"].notna(), None)
+    return df[["offer_id", "name", "kind", "industry", "description", "valid_until", "active"]].reset_index(drop=True)
+
+
+def clean_partners(table: pd.DataFrame) -> pd.DataFrame:
+    """Validate an edited partner list; industries and states may be JSON lists or comma text."""
+    df = table.copy()
+    df = df[df["partner_id"].notna() | df["name"].notna()]
+    if df["partner_id"].isna().any():
+        raise BadInput("every partner needs a partner_id; fill it in or delete the row")
+    if df["partner_id"].duplicated().any():
+        raise BadInput(f"partner_id {df['partner_id'][df['partner_id'].duplicated()].iloc[0]!r} appears twice")
+    df["industries"] = df["industries"].map(lambda v: json.dumps(json_list(v)))
+    df["states"] = df["states"].map(lambda v: json.dumps([s.upper() for s in json_list(v)]))
+    return df[["partner_id", "name", "industries", "states"]].reset_index(drop=True)
+
+
+def save_catalogue(
+    path: Path, *, scope: Scope, offers: pd.DataFrame | None = None, partners: pd.DataFrame | None = None
+) -> dict[str, int]:
+    """Store an edited offer catalogue and/or partner list (leaders and admins only); returns the
+    number of rows stored per table."""
+    require_leader(scope)
+    o = clean_offers(offers) if offers is not None else None
+    p = clean_partners(partners) if partners is not None else None
+    stored: dict[str, int] = {}
+    with store.write(path) as con:
+        if o is not None:
+            q.replace_offers(con, o)
+            stored["offers"] = len(o)
+        if p is not None:
+            q.replace_partners(con, p)
+            stored["partners"] = len(p)
+    return stored
+
+
+def partners_for_editing(plan: Plan) -> pd.DataFrame:
+    """The plan's partners with industries and states as comma-separated text (for an editor)."""
+    df = plan.partners.copy()
+    for col in ("industries", "states"):
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: ", ".join(json_list(v)))
+    return df
+
+
+def valid_offers(offers: pd.DataFrame, on: date) -> pd.DataFrame:
+    """Active offers still valid on a date."""
+    until = pd.to_datetime(offers["valid_until"], errors="coerce")
+    valid = until.isna() | (until >= pd.Timestamp(on))
+    return offers[offers["active"].fillna(True).astype(bool) & valid]
+
+
+def suggest_offer(
+    account: dict[str, Any], offers: pd.DataFrame, rules: dict[str, Any], on: date
+) -> tuple[str | None, str]:
+    """The best offer for one account and why, by these rules in order:
+    a customer story from the same industry; a time-limited discount where a deal is open; a free
+    trial for high intent or fast growth; else an event or webinar invitation."""
+    ok = valid_offers(offers, on)
+    industry = account.get("industry")
+    story = ok[(ok["kind"] == "case_study") & (ok["industry"] == industry)]
+    if len(story):
+        return str(story["offer_id"].iloc[0]), f"a customer story from the same industry ({industry})"
+    discount = ok[ok["kind"] == "discount"]
+    if rules["discount_with_open_deal"] and int(account.get("open_deals") or 0) > 0 and len(discount):
+        return str(discount["offer_id"].iloc[0]), "a deal is already open: a time-limited discount can close it"
+    trial = ok[ok["kind"] == "trial"]
+    intent = float(account.get("intent_score") or 0)
+    growth = float(account.get("employee_growth") or 0)
+    if len(trial) and (intent >= float(rules["trial_min_intent"]) or growth >= float(rules["trial_min_growth"])):
+        why = (
+            f"high intent ({intent:.0f}/100)"
+            if intent >= float(rules["trial_min_intent"])
+            else f"fast growth (+{growth:.0%})"
+        )
+        return str(trial["offer_id"].iloc[0]), f"{why}: let them try it"
+    events = ok[ok["kind"] == "event"]
+    matched = events[events["industry"] == industry]
+    pick = matched if len(matched) else events[events["industry"].isna()] if len(events) else events
+    if len(pick) == 0:
+        pick = events
+    if len(pick):
+        return str(pick["offer_id"].iloc[0]), "an event or webinar invitation opens a first conversation"
+    if len(ok):
+        return str(ok["offer_id"].iloc[0]), "the only offer in the catalogue"
+    return None, "no active offer in the catalogue"

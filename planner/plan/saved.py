@@ -1,0 +1,118 @@
+"""Saved plans: the plan in force for a rep and start, storing one, and listing a rep's plans."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from planner import store
+from planner.plan.build import compose
+from planner.plan.offers import seed_catalogue
+from planner.plan.reps import rep_for
+from planner.plan.rules import rules_json, rules_with_defaults
+from planner.plan.spec import Plan, TargetSpec, missing
+from planner.scope import Scope, require_view
+from planner.store import plans as q
+
+
+def default_start(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> date:
+    """The start of the rep's current plan, else the Monday on or after the as-of date."""
+    require_view(scope, rep_id)
+    plan_id = q.current_plan_id(con, rep_id, create=False)
+    if plan_id is not None:
+        row = q.plan_row(con, plan_id)
+        if row is not None:
+            return row["period_start"]  # type: ignore[no-any-return]
+    return q.next_monday(q.as_of(con))
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
+    rep_id: str,
+    start: date | None = None,
+    weeks: int | None = None,
+    rules: str | None = None,
+) -> Plan:
+    """The rep's saved plan for the period starting on `start`, or a fresh draft from the ranking."""
+    rep_for(con, scope=scope, rep_id=rep_id)
+    start = start or default_start(con, scope=scope, rep_id=rep_id)
+    plan_id = q.plan_id_for(con, rep_id, start)
+    row = q.plan_row(con, plan_id) if plan_id is not None else None
+    stored_rules = (row or {}).get("settings", {}).get("rules", {})
+    merged = rules_with_defaults(rules if rules is not None else stored_rules)
+    weeks = int(weeks or (row or {}).get("weeks") or q.DEFAULT_WEEKS)
+    specs = stored_specs(q.plan_targets(con, plan_id)) if plan_id is not None else None
+    return compose(
+        con, scope=scope, rep_id=rep_id, start=start, weeks=weeks, specs=specs, rules=rules_json(merged),
+        plan_id=plan_id,
+    )  # fmt: skip
+
+
+def stored_specs(saved: pd.DataFrame) -> tuple[TargetSpec, ...]:
+    """The rep's decisions as stored in plan_targets (empty cells: let the planner suggest)."""
+    return tuple(
+        TargetSpec(
+            str(r.account_id),
+            None if missing(r.offer_id) else str(r.offer_id),
+            None if missing(r.start_week) else int(r.start_week),
+            None if missing(r.rationale) else str(r.rationale),
+            str(r.status) if not missing(r.status) else "planned",
+        )
+        for r in saved.itertuples(index=False)
+    )
+
+
+def save(path: Path, *, scope: Scope, plan: Plan) -> int:
+    """Store the plan (targets with the rep's choices, needs, dated steps, rules); returns plan_id."""
+    rep_id = str(plan.rep["rep_id"])
+    with store.write(path) as con:
+        rep_for(con, scope=scope, rep_id=rep_id)
+        seed_catalogue(con)
+        plan_id = plan.plan_id if plan.plan_id is not None and q.plan_row(con, plan.plan_id) else None
+        plan_id = plan_id or q.plan_id_for(con, rep_id, plan.start)
+        settings = {"rules": plan.rules, "source": plan.source}
+        if plan_id is None:
+            plan_id = q.create_plan(con, rep_id, plan.start, plan.weeks, settings, plan.end)
+        else:
+            q.update_plan(con, plan_id, plan.end, plan.weeks, settings)
+        q.replace_targets(con, plan_id, _stored_targets(plan))
+        q.replace_steps(con, plan_id, plan.steps)
+    return plan_id
+
+
+def _stored_targets(plan: Plan) -> pd.DataFrame:
+    """plan_targets rows: the rep's choices, the asks as JSON, and the rationale in words."""
+    t = plan.targets
+    needs_json = [
+        json.dumps(
+            [
+                {"team": n.team, "ask": n.ask, "due": n.due.isoformat(), "rule": n.rule}
+                for n in plan.needs[plan.needs["account_id"] == a].itertuples(index=False)
+            ]
+        )
+        for a in t["account_id"]
+    ]
+    # The rationale shown is kept in words even when it was generated, so the plan remembers why.
+    return pd.DataFrame(
+        {
+            "account_id": t["account_id"].astype(str),
+            "position": t["position"].astype(int),
+            "rationale": [g if missing(c) else c for c, g in zip(t["rationale_choice"], t["rationale"], strict=True)],
+            "offer_id": [c if not missing(c) else None for c in t["offer_choice"]],
+            "needs": needs_json,
+            "status": t["status"].astype(str),
+            "start_week": pd.array([None if missing(c) else int(c) for c in t["start_week_choice"]], dtype="Int64"),
+        }
+    )
+
+
+def saved_plans(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> pd.DataFrame:
+    """The rep's saved plans (newest period first)."""
+    rep_for(con, scope=scope, rep_id=rep_id)
+    return q.rep_plans(con, rep_id)
