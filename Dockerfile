@@ -2,6 +2,8 @@
 # Run:   docker run -p 8501:8501 -v planner-data:/data \
 #          -v "$PWD/.streamlit/secrets.toml:/app/.streamlit/secrets.toml:ro" territory-planner
 # The store lives on the /data volume (PLANNER_DB); secrets are mounted at run time, never built in.
+# Fail-closed: the server listens on 0.0.0.0, so without a mounted secrets.toml holding a complete [auth]
+# every page is a configuration error page and no data is served (open local mode needs 127.0.0.1).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

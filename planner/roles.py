@@ -6,7 +6,8 @@ rep (sees only their own territory and plan). An email's role comes from, first 
    store can be administered before the roles table holds anyone;
 2. the roles table (`python -m planner roles set ...` or the Admin page);
 3. the reps table: an active rep whose CRM email matches signs in as that rep.
-Anyone else is unknown and sees no data.
+Anyone else is unknown and sees no data. Only well-formed addresses are identities: a CRM value that is
+not one (a display name with an "@", "x@y", "<a@b.com>") never signs anyone in.
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import ROLES, Scope, require_role
 from planner.store import auth as q
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}")
+
+
+def is_email(text: object) -> bool:
+    """True for a plain address (local@domain.tld, no display name, quotes, spaces or brackets)."""
+    value = str(text or "").strip().lower()
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
 def normalize_email(email: str) -> str:
-    """Lower-case, trimmed email; BadInput when it does not look like one."""
+    """Lower-case, trimmed email; BadInput when it is not a plain address."""
     text = str(email or "").strip().lower()
-    if not _EMAIL.match(text):
+    if not is_email(text):
         raise BadInput(f"{email!r} is not an email address; give it as name@example.com")
     return text
 
@@ -65,6 +74,7 @@ def list_roles(con: duckdb.DuckDBPyConnection, scope: Scope, admins: Iterable[st
     table = q.list_roles(con).assign(source="roles table")
     boot = sorted(_admin_set(admins))
     implicit = q.reps_with_email(con).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")
+    implicit = implicit[implicit["email"].map(is_email).astype(bool)]  # other CRM values are no identity
     implicit = implicit[~implicit["email"].isin(set(table["email"].str.lower()) | set(boot))]
     bootstrap = pd.DataFrame({"email": boot, "role": "admin", "rep_id": None, "rep_name": None})
     bootstrap = bootstrap.assign(source="bootstrap admin (secrets)")

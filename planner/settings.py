@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planner.errors import BadInput
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,7 +57,16 @@ SETTINGS: dict[str, Setting] = {
         Setting("reachable_km", 400.0, "Accounts farther than this from the owner's home count as not covered."),
         Setting("capacity_hours", 1400.0, "Default yearly selling hours a rep can spend on accounts."),
         Setting("lock_timeout_s", 120.0, "How long a writer waits for another writer to finish."),
-        Setting("max_upload_mb", 200, "Largest CRM file the importer accepts."),
+        Setting("max_upload_mb", 200, "Largest CRM file the importer accepts (MB as stored)."),
+        Setting("max_unpacked_mb", 1000, "Largest unpacked content of an .xlsx workbook (MB), checked first."),
+        Setting("max_rows", 5_000_000, "Most data rows (lines) one imported file or sheet may hold."),
+        Setting("max_columns", 2000, "Most columns one imported file or sheet may hold."),
+        Setting(
+            "open_local",
+            False,
+            "Run without sign-in as one local admin (PLANNER_OPEN_LOCAL=1); only when bound to 127.0.0.1 and "
+            "no [auth] is configured. scripts/run sets it.",
+        ),
     ]
 }
 
@@ -69,7 +80,18 @@ def get(name: str, override: Any = None) -> Any:
     if env is None or env == "":
         return setting.default
     kind = type(setting.default)
-    return kind(env) if kind in (int, float) else env
+    if kind is bool:
+        if env.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if env.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise BadInput(f"PLANNER_{name.upper()}={env!r} is not a yes/no value; set it to 1 or 0")
+    if kind in (int, float):
+        try:
+            return kind(env.replace("_", ""))
+        except ValueError:
+            raise BadInput(f"PLANNER_{name.upper()}={env!r} is not a number; set it like {setting.default!r}") from None
+    return env
 
 
 def db_path(override: str | os.PathLike[str] | None = None) -> Path:

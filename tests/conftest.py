@@ -6,6 +6,7 @@ benchmarks' worlds.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,10 @@ import pytest
 from planner import demo
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests run the app the way scripts/run does: open local mode, asked for explicitly, on loopback only.
+# Tests of sign-in and of the fail-closed configuration set their own values.
+os.environ.setdefault("PLANNER_OPEN_LOCAL", "1")
+os.environ.setdefault("STREAMLIT_SERVER_ADDRESS", "127.0.0.1")
 SMALL = {"n_accounts": 600, "n_reps": 6, "seed": 3}
 
 

@@ -63,7 +63,7 @@ def page_text(at: AppTest) -> str:
 AUTH = {
     "auth": {
         "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-cookie-secret-not-real",
+        "cookie_secret": "test-cookie-secret-not-real-0123456789abcdef",
         "client_id": "client-id",
         "client_secret": "client-secret-not-real",
         "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
@@ -79,7 +79,11 @@ def app_as(email: str | None, *, page: str | None = None, query: dict[str, str] 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     if secrets:
         at.secrets.update(secrets)
-    at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email, "name": email}
+    at.user = (
+        {"is_logged_in": False}
+        if email is None
+        else {"is_logged_in": True, "email": email, "name": email, "email_verified": True}
+    )
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if context:

@@ -1,18 +1,26 @@
 """AppTest as each role: local mode, signed out, unknown email, rep (also with a URL naming another rep),
-leader, admin; the copy-link field; sign-out; the Admin page."""
+leader, admin; the copy-link field; sign-out; the Admin page. Sign-in fails closed: every unsafe
+configuration shows a configuration error page and no data."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import streamlit as st
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from planner import roles, store
 from planner.scope import OPERATOR, Scope
 from planner.store import auth as q
 from tests.helpers import AUTH, AVA, ROOT, app_as, app_pages, errors, kpis, metrics, page_text, sidebar_text
+from ui import auth
+
+CONFIG_ERROR = "Territory Planner is not configured safely"
 
 
 def test_local_mode_is_a_single_admin_and_says_so(app_store: Path) -> None:
@@ -44,13 +52,19 @@ def test_unknown_email_is_asked_to_see_an_admin(app_store: Path) -> None:
     assert [b.label for b in at.button] == ["Sign out"]
 
 
-def test_unverified_email_gets_no_access(app_store: Path) -> None:
+@pytest.mark.parametrize("verified", [False, "false", "true", "True", 1, None, "missing"])
+def test_only_a_verified_email_gets_in(app_store: Path, verified: object) -> None:
+    """email_verified must be the boolean true: the string "false" (or "true"), 1, null or no claim fail."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": AVA, "email_verified": False}
+    at.user = {"is_logged_in": True, "email": AVA}
+    if verified != "missing":
+        at.user["email_verified"] = verified
     at.run()
     assert at.title[0].value == "Ask an admin for access"
-    assert len(at.metric) == 0
+    assert "did not confirm" in at.warning[0].value
+    assert len(at.metric) == 0 and len(at.dataframe) == 0 and len(at.sidebar.selectbox) == 0
+    assert "_scope" not in at.session_state
 
 
 def test_rep_sees_only_their_territory(app_store: Path) -> None:
@@ -165,3 +179,136 @@ def test_a_rep_sees_no_other_rep_on_any_page(app_store: Path, path: str, title: 
     text = page_text(at)
     leaked = [n for n in others if n in text]
     assert leaked == [], f"{title}: a rep's page names other reps {leaked}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fail closed
+
+GOOD_AUTH = {
+    "redirect_uri": "https://planner.example.com/oauth2callback",
+    "cookie_secret": "k3y-0f-f0rty-ch4racters-kept-out-of-any-message",
+    "client_id": "client-id",
+    "client_secret": "client-secret-value",
+    "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+}
+EXAMPLE_SECRET = "replace-with-a-long-random-string"
+
+
+def with_auth(**changes: Any) -> dict[str, Any]:
+    section = {**GOOD_AUTH, **changes}
+    return {"auth": {k: v for k, v in section.items() if v is not None}}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "open_local", "address", "mode", "problem"),
+    [
+        (with_auth(), False, "0.0.0.0", "oidc", None),
+        (with_auth(), True, None, "oidc", None),  # sign-in configured wins over open local mode
+        ({}, True, "127.0.0.1", "local", None),
+        ({}, True, "::1", "local", None),
+        ({"planner": {"local_mode": True}}, False, "localhost", "local", None),
+        ({}, False, "127.0.0.1", "error", "open local mode was not asked for"),
+        ({"planner": {"local_mode": "true"}}, False, "127.0.0.1", "error", "was not asked for"),  # TOML true only
+        ({}, True, "0.0.0.0", "error", "listens on 0.0.0.0, beyond this computer"),
+        ({}, True, None, "error", "listens on every network interface"),
+        ({}, True, "planner.example.com", "error", "beyond this computer"),
+        (with_auth(cookie_secret=EXAMPLE_SECRET), False, "127.0.0.1", "error", "public example value"),
+        (with_auth(cookie_secret="short-but-random-7f3a"), False, "127.0.0.1", "error", "shorter than 32"),
+        (with_auth(cookie_secret=None), False, "127.0.0.1", "error", "[auth] has no cookie_secret"),
+        (with_auth(client_secret=None), False, "127.0.0.1", "error", "[auth] has no client_secret"),
+        (with_auth(redirect_uri="https://p.example.com/"), False, "127.0.0.1", "error", "end with /oauth2callback"),
+        (with_auth(server_metadata_url="http://idp.example.com/x"), False, "127.0.0.1", "error", "https://"),
+        (with_auth(client_id=None, client_secret=None, server_metadata_url=None), True, "127.0.0.1", "error",
+         "names no identity provider"),
+        ({"auth": {**with_auth(client_id=None, client_secret=None, server_metadata_url=None)["auth"],
+                   "google": {"client_id": "c"}}}, False, "127.0.0.1", "error", "[auth.google] has no client_secret"),
+        ({"auth": "yes"}, True, "127.0.0.1", "error", "not a table"),
+    ],
+)  # fmt: skip
+def test_sign_in_mode_is_decided_fail_closed(
+    secrets: dict[str, Any], open_local: bool, address: str | None, mode: str, problem: str | None
+) -> None:
+    decided = auth.decide(secrets, None, open_local=open_local, address=address)
+    assert decided.mode == mode, decided
+    if problem is None:
+        assert decided.problems == ()
+    else:
+        assert any(problem in p for p in decided.problems), decided.problems
+    for line in decided.problems:  # problems name keys, never values
+        assert GOOD_AUTH["cookie_secret"] not in line and "client-secret-value" not in line
+
+
+def test_an_unreadable_secrets_file_is_an_error_whatever_else() -> None:
+    decided = auth.decide({}, "the secrets file x cannot be read", open_local=True, address="127.0.0.1")
+    assert decided == auth.AuthConfig("error", ("the secrets file x cannot be read",))
+
+
+def test_the_example_cookie_secret_is_read_from_the_example_file() -> None:
+    assert EXAMPLE_SECRET in auth.example_cookie_secrets()
+
+
+def assert_config_error(at: AppTest, problem: str) -> None:
+    assert [str(e.value) for e in at.exception] == []
+    assert at.title[0].value == CONFIG_ERROR
+    assert problem in at.error[0].value.replace("\\", "")
+    assert len(at.metric) == 0 and len(at.dataframe) == 0 and len(at.sidebar.selectbox) == 0
+    assert len(at.get("deck_gl_json_chart")) == 0 and len(at.get("plotly_chart")) == 0
+    assert "_scope" not in at.session_state
+
+
+@pytest.fixture
+def option() -> Iterator[Any]:
+    """Set Streamlit config options for one test (restored afterwards)."""
+    saved: dict[str, Any] = {}
+
+    def set_option(name: str, value: Any) -> None:
+        saved.setdefault(name, config.get_option(name))
+        config.set_option(name, value)
+
+    yield set_option
+    for name, value in saved.items():
+        config.set_option(name, value)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "problem"),
+    [
+        (with_auth(client_id=None), "[auth] has no client_id"),
+        (with_auth(cookie_secret=EXAMPLE_SECRET), "public example value"),
+        (with_auth(cookie_secret="0123456789abcdef"), "shorter than 32 characters"),
+    ],
+)
+def test_a_broken_auth_section_serves_no_data(app_store: Path, secrets: dict[str, Any], problem: str) -> None:
+    """Even a visitor whose (forged) cookie says they are a bootstrap admin gets the configuration error."""
+    for page in (None, "admin", "targets"):
+        at = app_as("boss@example.com", secrets={**secrets, "planner": {"admins": ["boss@example.com"]}}, page=page)
+        assert_config_error(at, problem)
+
+
+def test_no_open_local_mode_unless_asked(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLANNER_OPEN_LOCAL")
+    assert_config_error(app_as(None, secrets=None), "open local mode was not asked for")
+    assert_config_error(app_as(None, secrets=None, page="data"), "open local mode was not asked for")
+    at = app_as(None, secrets={"planner": {"local_mode": True}})  # the other explicit way
+    assert errors(at) == [] and "Local mode" in sidebar_text(at)
+
+
+def test_no_sign_in_beyond_loopback_serves_no_data(app_store: Path, option: Any) -> None:
+    option("server.address", "0.0.0.0")
+    assert_config_error(app_as(None, secrets=None), "listens on 0.0.0.0, beyond this computer")
+    assert_config_error(app_as(None, secrets=None, page="admin"), "beyond this computer")
+    at = app_as(AVA)  # with sign-in configured, any address is fine
+    assert errors(at) == [] and at.sidebar.selectbox(key="sb_rep").value == "R001"
+
+
+def test_an_unparsable_secrets_file_serves_no_data(app_store: Path, option: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\ncookie_secret = unquoted-secret\n')
+    option("secrets.files", [str(bad)])
+    st.secrets._reset()
+    try:
+        at = app_as(None, secrets=None)
+    finally:
+        st.secrets._reset()
+    assert_config_error(at, "cannot be read (TOML syntax error")
+    assert "unquoted-secret" not in page_text(at)

@@ -126,3 +126,28 @@ def test_cli_roles(small_store: Path, capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exc:
         main([*db, "roles", "set", "x@example.com", "owner"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("a@b.com", True), (" Ava.Garcia@Example.com ", True), ("x@y", False), ("<a@b.com>", False),
+     ("Bob Smith <bob@x.com>", False), ('"q"@x.com', False), ("a b@c.com", False), ("a@b.c", False),
+     ("a..b@x.com", False), ("@x.com", False), ("a@-b.com", False), ("a@b.com@c.com", False)],
+)  # fmt: skip
+def test_only_plain_addresses_are_emails(value: str, ok: bool) -> None:
+    assert roles.is_email(value) is ok
+
+
+def test_crm_values_that_are_not_addresses_never_sign_in(small_store: Path) -> None:
+    """A CRM owner value with an '@' that is not a plain address gives no one access, and is not listed."""
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET email = 'Bob Smith <bob@example.com>' WHERE rep_id = 'R002'")
+        con.execute("UPDATE reps SET email = 'carol@corp' WHERE rep_id = 'R003'")
+    for email in ("bob@example.com", "Bob Smith <bob@example.com>", "carol@corp"):
+        assert resolve(small_store, email) is None, email
+    with store.read(small_store) as con:
+        listed = set(roles.list_roles(con, ADMIN)["email"])
+    assert "carol@corp" not in listed and "bob smith <bob@example.com>" not in listed
+    assert "ava.garcia@example.com" in listed  # a plain CRM address still is an identity
+    with pytest.raises(BadInput, match="no rep has the email bob@example.com"):
+        roles.set_role(small_store, ADMIN, "bob@example.com", "rep")

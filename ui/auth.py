@@ -1,24 +1,38 @@
 """Sign-in: who is using the dashboard, as a planner Scope in st.session_state["_scope"].
 
-With an `[auth]` section in `.streamlit/secrets.toml`, visitors sign in through OIDC (`st.login`);
-their email maps to a role through planner.roles (bootstrap admins from `[planner] admins`, then the
-roles table, then reps' CRM emails). Unknown emails see an "ask an admin" page and no data. Without
-`[auth]` the app runs in local single-user mode: the one user is an admin, and the sidebar says so.
+Fails closed. Every run first decides the sign-in mode from the secrets and the server's bind address:
+- "oidc": `[auth]` in `.streamlit/secrets.toml` is complete and sound; visitors sign in through
+  `st.login`, and their verified email maps to a role through planner.roles (bootstrap admins from
+  `[planner] admins`, then the roles table, then reps' CRM emails). Unknown emails get no data.
+- "local": no `[auth]`, the server listens on loopback only, and open local mode was asked for
+  explicitly (PLANNER_OPEN_LOCAL=1, which scripts/run sets, or `[planner] local_mode = true`): one
+  local admin, and the sidebar says so.
+- "error": anything else (an unreadable secrets file, an incomplete `[auth]`, a weak or example
+  `cookie_secret`, no sign-in on a server reachable from other machines, no explicit local mode).
+  A configuration error page names the problem and the fix; no data is read or shown.
 
-Secret values are never shown or logged: only which sections and keys are present.
+Secret values are never shown or logged: only which sections and keys are present or wrong.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import os
 import re
+import tomllib
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import streamlit as st
+from streamlit import config
 from streamlit.errors import StreamlitAuthError, StreamlitSecretNotFoundError
 
-from planner import roles
-from planner.errors import PlannerError
+from planner import roles, settings
+from planner.errors import BadInput, PlannerError
 from planner.scope import Scope
 from ui import data
 
@@ -30,6 +44,10 @@ ROLE_TEXT = {
     "leader": "Leader: sees every territory, makes scenarios",
     "rep": "Rep: sees their own territory",
 }
+MIN_COOKIE_SECRET = 32
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+EXAMPLE_SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml.example"
+_EXAMPLE_COOKIE_SECRET = "replace-with-a-long-random-string"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
 
 
@@ -41,14 +59,155 @@ def md_text(value: object, limit: int = 80) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def _section(name: str) -> Mapping[str, Any]:
+# ---------------------------------------------------------------------------------------------
+# Deciding the mode (pure functions of the secrets, the settings and the bind address)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """The sign-in mode this server runs in, and why it refuses to run when mode is "error"."""
+
+    mode: str  # "oidc", "local" or "error"
+    problems: tuple[str, ...] = ()
+
+
+@functools.cache
+def example_cookie_secrets() -> frozenset[str]:
+    """Cookie secrets that are public: the one in secrets.toml.example (and its historic value)."""
+    known = {_EXAMPLE_COOKIE_SECRET}
     try:
-        if name in st.secrets:
-            value = st.secrets[name]
-            return value if isinstance(value, Mapping) else {}
-    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        example = tomllib.loads(EXAMPLE_SECRETS.read_text(encoding="utf-8"))
+        value = example.get("auth", {}).get("cookie_secret")
+        if isinstance(value, str):
+            known.add(value)
+    except (OSError, tomllib.TOMLDecodeError):
         pass
-    return {}
+    return frozenset(known)
+
+
+def is_loopback(address: str | None) -> bool:
+    """True when a server bound to `address` is reachable from this machine only.
+
+    No address (Streamlit's default) means every interface, so it is not loopback."""
+    text = str(address or "").strip().strip("[]")
+    if not text:
+        return False
+    if text.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _provider_problems(name: str, section: Mapping[str, Any]) -> list[str]:
+    where = "[auth]" if name == "default" else f"[auth.{name}]"
+    problems = [f"{where} has no {key}" for key in PROVIDER_KEYS if not _is_text(section.get(key))]
+    url = section.get("server_metadata_url")
+    if _is_text(url):
+        parts = urlsplit(str(url))
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+            problems.append(f"{where} server_metadata_url must be an https:// address")
+    if "_" in name:
+        problems.append(f"[auth.{name}]: provider names cannot hold an underscore")
+    return problems
+
+
+def auth_problems(auth: Mapping[str, Any]) -> list[str]:
+    """Why an `[auth]` section cannot be used safely ([] when it can). Names keys, never values."""
+    problems: list[str] = []
+    redirect = auth.get("redirect_uri")
+    if not _is_text(redirect):
+        problems.append("[auth] has no redirect_uri")
+    elif not str(redirect).rstrip().endswith("/oauth2callback"):
+        problems.append("[auth] redirect_uri must end with /oauth2callback")
+    secret = auth.get("cookie_secret")
+    if not _is_text(secret):
+        problems.append("[auth] has no cookie_secret")
+    elif str(secret) in example_cookie_secrets():
+        problems.append("[auth] cookie_secret is the public example value: anyone could forge a sign-in cookie")
+    elif len(str(secret)) < MIN_COOKIE_SECRET:
+        problems.append(f"[auth] cookie_secret is shorter than {MIN_COOKIE_SECRET} characters")
+    named = {k: v for k, v in auth.items() if isinstance(v, Mapping)}
+    if any(k in auth for k in PROVIDER_KEYS):
+        problems += _provider_problems("default", auth)
+    elif not named:
+        problems.append("[auth] names no identity provider (client_id, client_secret, server_metadata_url)")
+    for name, section in named.items():
+        problems += _provider_problems(name, section)
+    return problems
+
+
+def decide(
+    secrets: Mapping[str, Any], secrets_error: str | None, *, open_local: bool, address: str | None
+) -> AuthConfig:
+    """The sign-in mode for these secrets, the explicit local-mode setting and the bind address."""
+    if secrets_error:
+        return AuthConfig("error", (secrets_error,))
+    auth = secrets.get("auth")
+    if auth is not None:
+        if not isinstance(auth, Mapping) or not auth:
+            return AuthConfig("error", ("[auth] in secrets.toml is not a table of sign-in settings",))
+        problems = auth_problems(auth)
+        return AuthConfig("error", tuple(problems)) if problems else AuthConfig("oidc")
+    planner_section = secrets.get("planner")
+    asked = open_local or (isinstance(planner_section, Mapping) and planner_section.get("local_mode") is True)
+    if not is_loopback(address):
+        where = str(address or "").strip() or "every network interface"
+        return AuthConfig(
+            "error",
+            (f"the server listens on {where}, beyond this computer, and no sign-in ([auth]) is configured",),
+        )
+    if not asked:
+        return AuthConfig(
+            "error",
+            ("no sign-in ([auth]) is configured and open local mode was not asked for (PLANNER_OPEN_LOCAL=1)",),
+        )
+    return AuthConfig("local")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the secrets and settings
+
+
+def _secrets_error(exc: Exception) -> str | None:
+    """A secrets file exists but cannot be read: say which and where, without its content."""
+    present = [str(p) for p in config.get_option("secrets.files") or [] if os.path.exists(p)]
+    if not present:
+        return None  # no secrets file at all: not an error by itself
+    reason = str(exc)
+    where = re.search(r"\(at line \d+, column \d+\)|at line \d+", reason)
+    detail = f"TOML syntax error {where.group(0)}" if where else type(exc).__name__
+    return f"the secrets file {', '.join(present)} cannot be read ({detail}); fix it or remove it"
+
+
+def load_secrets() -> tuple[dict[str, Any], str | None]:
+    """The secrets as a dict, and a one-line reason when a secrets file exists but cannot be read."""
+    try:
+        return dict(st.secrets.to_dict()), None
+    except StreamlitSecretNotFoundError as exc:
+        return {}, _secrets_error(exc)
+    except (OSError, ValueError, TypeError) as exc:
+        return {}, f"the secrets cannot be read ({type(exc).__name__}); fix .streamlit/secrets.toml"
+
+
+def auth_config() -> AuthConfig:
+    """Decide this run's sign-in mode (cheap; secrets may change while the server runs)."""
+    secrets, error = load_secrets()
+    try:
+        open_local = bool(settings.get("open_local"))
+    except BadInput as exc:
+        return AuthConfig("error", (str(exc),))
+    return decide(secrets, error, open_local=open_local, address=config.get_option("server.address"))
+
+
+def _section(name: str) -> Mapping[str, Any]:
+    value = load_secrets()[0].get(name)
+    return value if isinstance(value, Mapping) else {}
 
 
 def auth_configured() -> bool:
@@ -57,11 +216,17 @@ def auth_configured() -> bool:
 
 
 def bootstrap_admins() -> tuple[str, ...]:
-    """Emails that are always admins, from `[planner] admins = [...]` in secrets."""
+    """Emails that are always admins, from `[planner] admins = [...]` in secrets (valid addresses only)."""
     admins = _section("planner").get("admins", [])
     if isinstance(admins, str):
         admins = [admins]
-    return tuple(sorted({str(a).strip().lower() for a in admins if str(a).strip()}))
+    found = set()
+    for value in admins if isinstance(admins, list | tuple) else []:
+        try:
+            found.add(roles.normalize_email(str(value)))
+        except BadInput:
+            continue
+    return tuple(sorted(found))
 
 
 def providers() -> list[str]:
@@ -71,22 +236,26 @@ def providers() -> list[str]:
     return named if named or "client_id" not in section else ["default"]
 
 
+# ---------------------------------------------------------------------------------------------
+# Each run
+
+
 def current() -> Scope:
     """The scope of this session: what sign_in() established in this run.
 
-    With sign-in configured and no scope established, nothing is readable: the run stops.
+    When no scope is established, nothing is readable unless this server runs in open local mode.
     """
     scope = st.session_state.get(SCOPE_KEY)
     if isinstance(scope, Scope):
         return scope
-    if auth_configured():
-        st.error("Sign in to see this page.", icon=":material/lock:")
+    if auth_config().mode != "local":
+        st.error("Sign in to see this page.", icon="🔒")
         st.stop()
     return LOCAL
 
 
 def mode() -> str:
-    return str(st.session_state.get(MODE_KEY, "local"))
+    return str(st.session_state.get(MODE_KEY, "error"))
 
 
 def _user() -> dict[str, Any]:
@@ -96,28 +265,34 @@ def _user() -> dict[str, Any]:
         return {}
 
 
-def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
-    """Run first in every render: establish the caller's Scope, or show sign-in / no-access and stop
-    (calling `before_stop` first: the app routes the URL even when it shows only the sign-in)."""
+def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
+    """Run first in every render: establish the caller's Scope, or show a configuration error, the
+    sign-in or the no-access page and stop.
 
-    def halt() -> None:
-        before_stop()
+    `route` runs before anything is drawn when the run stops here: the app routes the URL with a hidden
+    navigation, and a widget drawn after routing keeps its id on the next run (the first click counts).
+    """
+    st.session_state.pop(SCOPE_KEY, None)  # nothing is readable until this run proves who is asking
+    cfg = auth_config()
+    st.session_state[MODE_KEY] = cfg.mode
+    if cfg.mode == "error":
+        route()
+        _config_error_page(cfg.problems)
         st.stop()
-
-    if not auth_configured():
-        st.session_state[MODE_KEY] = "local"
+    if cfg.mode == "local":
         st.session_state[SCOPE_KEY] = LOCAL
         return LOCAL
-    st.session_state[MODE_KEY] = "oidc"
-    st.session_state.pop(SCOPE_KEY, None)  # nothing is readable until this run proves who is asking
     user = _user()
     if not user.get("is_logged_in"):
+        route()
         _login_page()
-        halt()
-    email = str(user.get("email") or "").strip().lower()
-    if not email or user.get("email_verified") is False:
-        _no_access(email or "(no email)", "Your identity provider did not confirm an email address for you.")
-        halt()
+        st.stop()
+    try:
+        email = roles.normalize_email(str(user.get("email") or ""))
+    except BadInput:
+        _stop_no_access(route, str(user.get("email") or "(no email)"), "Your identity provider sent no valid email.")
+    if user.get("email_verified") is not True:  # only a real boolean true: "false", "true", missing all fail
+        _stop_no_access(route, email, "Your identity provider did not confirm that this email address is yours.")
     admins = bootstrap_admins()
     scope: Scope | None
     try:
@@ -126,14 +301,35 @@ def sign_in(before_stop: Callable[[], object] = lambda: None) -> Scope:
             scope = data.cached(roles.resolve, snap, email, admins)
     except PlannerError as exc:
         if email not in admins:
-            before_stop()
+            route()
             data.show_error(exc)  # stops the run
         scope = Scope(role="admin", user=email)  # a bootstrap admin must be able to repair a broken store
     if scope is None:
-        _no_access(email, "No role is set up for this address yet.")
-        halt()
+        _stop_no_access(route, email, "No role is set up for this address yet.")
     st.session_state[SCOPE_KEY] = scope
     return scope
+
+
+def _stop_no_access(route: Callable[[], object], email: str, why: str) -> NoReturn:
+    route()
+    _no_access(email, why)
+    st.stop()
+
+
+def _config_error_page(problems: tuple[str, ...]) -> None:
+    st.title("Territory Planner is not configured safely")
+    st.error(
+        "The dashboard shows no data until this is fixed:\n\n" + "\n".join(f"- {md_text(p, 300)}" for p in problems),
+        icon="⛔",
+    )
+    st.markdown(
+        "**To fix it**, either\n"
+        "- configure sign-in: an `[auth]` section in `.streamlit/secrets.toml` with `redirect_uri`, a random "
+        "`cookie_secret` of 32 or more characters, `client_id`, `client_secret` and `server_metadata_url` "
+        "(see `.streamlit/secrets.toml.example` and docs/DEPLOY.md); or\n"
+        "- for one person on this computer only: start it with `scripts/run`, which listens on 127.0.0.1 and sets "
+        "`PLANNER_OPEN_LOCAL=1` (open local mode: you are the admin)."
+    )
 
 
 def _login_page() -> None:
@@ -141,11 +337,11 @@ def _login_page() -> None:
     st.write("Sign in to see territories, targets and plans. Your role decides what you can see.")
     for name in providers():
         label = "Sign in" if name == "default" else f"Sign in with {name.capitalize()}"
-        if st.button(label, key=f"auth_login_{name}", type="primary", icon=":material/login:"):
+        if st.button(label, key=f"auth_login_{name}", type="primary"):
             try:
                 st.login(None if name == "default" else name)
             except StreamlitAuthError as exc:
-                st.error(f"Sign-in is not set up correctly: {exc} See docs/DEPLOY.md.", icon=":material/error:")
+                st.error(f"Sign-in is not set up correctly: {exc} See docs/DEPLOY.md.", icon="⚠️")
 
 
 def _no_access(email: str, why: str) -> None:
@@ -154,23 +350,23 @@ def _no_access(email: str, why: str) -> None:
         f"You are signed in as **{md_text(email)}**. {why} "
         "Ask an admin of Territory Planner to give this address a role (Admin page, or "
         "`python -m planner roles set EMAIL ROLE`). Reps whose CRM email matches get access automatically.",
-        icon=":material/lock:",
+        icon="🔒",
     )
     sign_out_button(st, key="auth_noaccess_logout")
 
 
 def sign_out_button(container: Any, key: str) -> None:
-    if container.button("Sign out", key=key, icon=":material/logout:"):
+    if container.button("Sign out", key=key):
         st.session_state.pop(SCOPE_KEY, None)
         st.logout()
 
 
 def render_account(container: Any) -> None:
-    """Who is signed in and as what, with sign-out; or that this is local single-user mode."""
+    """Who is signed in and as what, with sign-out; or that this is open local mode."""
     scope = current()
     if mode() == "local":
         container.caption(
-            ":gray-badge[Local mode] single user with full (admin) access; no sign-in is configured. "
+            ":gray-badge[Local mode] one user with full (admin) access on this computer; no sign-in is configured. "
             "Add an `[auth]` section to secrets.toml to require sign-in (docs/DEPLOY.md)."
         )
         return

@@ -21,12 +21,14 @@ ADMIN_PATH = "admin"
 
 def run(pages: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
-    st.set_page_config(page_title="Territory Planner", page_icon=":material/map:", layout="wide")
+    # An emoji favicon: a Material icon here makes the browser fetch it from fonts.gstatic.com (not offline).
+    st.set_page_config(page_title="Territory Planner", page_icon="🗺️", layout="wide")
     from ui import auth, data, sidebar
 
-    # Sign-in first: it stops the run with a sign-in or no-access page when the caller may not see data
-    # (routing the URL with a hidden navigation, so no page list shows). Only admins see the Admin page.
-    scope = auth.sign_in(before_stop=lambda: st.navigation(list(pages), position="hidden"))
+    # Sign-in first: it stops the run with a configuration error, sign-in or no-access page when the caller
+    # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
+    # button keeps its widget id). Only admins see the Admin page.
+    scope = auth.sign_in(route=lambda: st.navigation(list(pages), position="hidden"))
     nav = st.navigation([p for p in pages if scope.role == "admin" or p.url_path != ADMIN_PATH])
     try:
         data.ensure_store()
