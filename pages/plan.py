@@ -173,11 +173,13 @@ m[5].metric(
     delta_color="off",
     help="Hours of plan touches in the busiest week against the rep's weekly capacity for the plan.",
 )
-st.caption(
-    "Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items())
-    + f" · company quota {fmt.money(k['team_quota'])}, this plan's expected value is "
+company = (
+    f" · company quota {fmt.money(k['team_quota'])}, this plan's expected value is "
     f"{fmt.pct(k['share_of_team_quota'], 1)} of it"
-)  # fmt: skip
+    if k["team_quota"] is not None
+    else ""
+)
+st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items()) + company)
 for w in k["warnings"]:
     st.warning(w, icon=":material/warning:")
 if len(p.gap):

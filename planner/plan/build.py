@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from planner.plan.book import ranked_book
@@ -66,9 +65,10 @@ def compose(
     r = rules_with_defaults(rules)
     template = cadence(int(weeks), r)
     book, source = ranked_book(con, scope=narrow(scope, rep_id), rep_id=rep_id, rules=r)
-    chosen = _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs)
     notes: list[str] = []
-    chosen, by_id = _accounts(con, scope, rep_id, book, chosen, notes)
+    chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,
+                           notes)  # fmt: skip
+    by_id = book.set_index("account_id")
     cat = _Catalogue.read(con, start)
     capacity = weekly_capacity(rep, r)
     starts = stagger([s.start_week for s in chosen], weekly_hours(template, int(weeks), r["hours"]), capacity,
@@ -77,7 +77,8 @@ def compose(
     total_weeks = int(weeks) + max(starts, default=0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
-    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), q.team_quota(con))
+    # A rep sees their own numbers only: the company quota is for leaders and admins.
+    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), None if scope.is_rep else q.team_quota(con))
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
@@ -101,36 +102,18 @@ def _unique(specs: Sequence[TargetSpec]) -> list[TargetSpec]:
     return out
 
 
-def _accounts(
-    con: duckdb.DuckDBPyConnection,
-    scope: Scope,
-    rep_id: str,
-    book: pd.DataFrame,
-    specs: list[TargetSpec],
-    notes: list[str],
-) -> tuple[list[TargetSpec], pd.DataFrame]:
-    """The specs whose accounts the plan may show, and those accounts indexed by id."""
-    narrowed = narrow(scope, rep_id)
-    by_id = book.set_index("account_id")
-    outside = [s.account_id for s in specs if s.account_id not in by_id.index]
-    if not outside:
-        return specs, by_id
-    extra = q.account_rows(con, outside)
-    extra = extra[extra["owner_rep_id"].isna() | (~narrowed.is_rep) | (extra["owner_rep_id"] == rep_id)]
-    known = set(extra["account_id"])
-    gone = [a for a in outside if a not in known]
+def _in_territory(book: pd.DataFrame, specs: list[TargetSpec], scope: Scope, notes: list[str]) -> list[TargetSpec]:
+    """The specs whose accounts the rep owns today; the others (moved by a rebalance, deleted, or
+    never theirs) are left out with a note that names them only to an asker who may see them."""
+    owned = set(book["account_id"])
+    gone = [s.account_id for s in specs if s.account_id not in owned]
     if gone:
-        notes.append(f"{len(gone)} saved target(s) no longer exist or are out of your scope: {', '.join(gone[:5])}")
-    specs = [s for s in specs if s.account_id not in gone]
-    if len(extra):
+        which = "" if scope.is_rep else f": {', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''}"
         notes.append(
-            f"{len(extra)} target(s) are not in this rep's territory today: {', '.join(extra['account_id'][:5])}"
+            f"{len(gone)} saved target(s) are no longer in this territory (moved to another owner or removed) "
+            f"and are left out of the plan{which}"
         )
-        extra = extra.assign(propensity=0.0, expected_value=0.0, rank=np.nan, reasons="not in this territory",
-                             open_deals=0, similar_won=0, book_rank=0, tier=3,
-                             rationale="Added by hand; not in this rep's territory today.")  # fmt: skip
-        by_id = pd.concat([book, extra[[c for c in book.columns if c in extra.columns]]]).set_index("account_id")
-    return specs, by_id
+    return [s for s in specs if s.account_id in owned]
 
 
 def _lay_out(

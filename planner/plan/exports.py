@@ -110,13 +110,14 @@ def kpi_table(plan: Plan) -> pd.DataFrame:
         ("Pipeline coverage (expected value / quota)", _pct(k["coverage"])),
         ("Coverage target", _pct(k["coverage_target"])),
         ("Gap to target", round(k["gap"])),
-        ("Company quota (all reps)", round(k["team_quota"])),
         ("Expected meetings per week", round(k["meetings_per_week"], 2)),
         ("Meetings per week target", k["meetings_per_week_target"]),
         ("Accounts per tier", ", ".join(f"{t}: {n}" for t, n in k["tiers"].items())),
         ("Plan hours per week available", round(k["capacity_per_week"], 1)),
         ("Overloaded weeks", ", ".join(map(str, k["overloaded_weeks"])) or "none"),
     ]
+    if k.get("team_quota") is not None:
+        rows.append(("Company quota (all reps)", round(k["team_quota"])))
     return pd.DataFrame(rows, columns=["Measure", "Value"]).astype({"Value": str})
 
 

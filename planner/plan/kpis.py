@@ -21,9 +21,10 @@ REPLY_OUTCOMES = {"replied", "reply", "connected", "held", "interested", "meetin
 
 def kpi_alignment(
     targets: pd.DataFrame, load_df: pd.DataFrame, rep: dict[str, Any], rules: dict[str, Any], weeks: int,
-    team_quota: float,
+    team_quota: float | None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Plan totals against quota and company targets: coverage, meetings per week, tiers, a verdict."""
+    """Plan totals against quota and company targets: coverage, meetings per week, tiers, a verdict.
+    `team_quota` is None when the asker may not see company-wide figures (a rep)."""
     quota = float(rep.get("quota") or 0.0)
     ev = float(targets["expected_value"].sum())
     needed = quota * float(rules["coverage_target"])
@@ -41,7 +42,7 @@ def kpi_alignment(
         "gap": max(0.0, needed - ev),
         "reaches_quota": quota <= 0 or ev >= needed,
         "team_quota": team_quota,
-        "share_of_team_quota": ev / team_quota if team_quota > 0 else float("nan"),
+        "share_of_team_quota": ev / team_quota if team_quota else None,
         "expected_meetings": meetings,
         "meetings_per_week": meetings / weeks if weeks else 0.0,
         "meetings_per_week_target": float(rules["meetings_per_week_target"]),

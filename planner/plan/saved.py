@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from planner import store
+from planner.errors import BadInput, Forbidden
 from planner.plan.build import compose
 from planner.plan.offers import seed_catalogue
 from planner.plan.reps import rep_for
@@ -69,21 +70,46 @@ def stored_specs(saved: pd.DataFrame) -> tuple[TargetSpec, ...]:
 
 
 def save(path: Path, *, scope: Scope, plan: Plan) -> int:
-    """Store the plan (targets with the rep's choices, needs, dated steps, rules); returns plan_id."""
-    rep_id = str(plan.rep["rep_id"])
+    """Store the plan (targets with the rep's choices, asks, dated steps, rules); returns its plan_id.
+
+    The plan is composed again from its decisions inside the write, so what is stored is what the
+    store says today. Refused, with the store left as it was: another rep's plan (by rep or by
+    plan_id), and targets that are not in the rep's territory (any more).
+    """
+    rep_id = str(plan.rep.get("rep_id"))
     with store.write(path) as con:
         rep_for(con, scope=scope, rep_id=rep_id)
+        plan_id = _plan_id_to_write(con, scope, rep_id, plan)
+        fresh = compose(
+            con, scope=scope, rep_id=rep_id, start=plan.start, weeks=plan.weeks, specs=plan.specs(),
+            rules=rules_json(plan.rules), plan_id=plan_id,
+        )  # fmt: skip
+        foreign = sorted(set(plan.targets["account_id"].astype(str)) - set(fresh.targets["account_id"]))
+        if foreign:
+            raise (Forbidden if scope.is_rep else BadInput)(
+                f"{len(foreign)} target(s) of this plan are not in the territory of {rep_id} today "
+                f"({', '.join(foreign[:3])}); reload the plan and save again"
+            )
         seed_catalogue(con)
-        plan_id = plan.plan_id if plan.plan_id is not None and q.plan_row(con, plan.plan_id) else None
-        plan_id = plan_id or q.plan_id_for(con, rep_id, plan.start)
-        settings = {"rules": plan.rules, "source": plan.source}
+        settings = {"rules": fresh.rules, "source": fresh.source}
         if plan_id is None:
-            plan_id = q.create_plan(con, rep_id, plan.start, plan.weeks, settings, plan.end)
+            plan_id = q.create_plan(con, rep_id, fresh.start, fresh.weeks, settings, fresh.end)
         else:
-            q.update_plan(con, plan_id, plan.end, plan.weeks, settings)
-        q.replace_targets(con, plan_id, _stored_targets(plan))
-        q.replace_steps(con, plan_id, plan.steps)
+            q.update_plan(con, plan_id, fresh.end, fresh.weeks, settings)
+        q.replace_targets(con, plan_id, _stored_targets(fresh))
+        q.replace_steps(con, plan_id, fresh.steps)
     return plan_id
+
+
+def _plan_id_to_write(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str, plan: Plan) -> int | None:
+    """The saved plan this one replaces: its own plan_id when that is the rep's plan for the same
+    start, else the rep's plan for that start, else None (a new plan). Another rep's plan_id is refused."""
+    row = q.plan_row(con, int(plan.plan_id)) if plan.plan_id is not None else None
+    if row is not None and str(row["rep_id"]) != rep_id:
+        raise Forbidden(f"plan #{plan.plan_id} is not a plan of {rep_id}; {scope.user} may not replace it")
+    if row is not None and row["period_start"] == plan.start:
+        return int(row["plan_id"])
+    return q.plan_id_for(con, rep_id, plan.start)
 
 
 def _stored_targets(plan: Plan) -> pd.DataFrame:

@@ -118,24 +118,6 @@ def heuristic_ranking(con: duckdb.DuckDBPyConnection, rep_id: str, as_of_day: da
     )
 
 
-def account_rows(con: duckdb.DuckDBPyConnection, account_ids: list[str]) -> pd.DataFrame:
-    """Names, firmographics and potential of the given accounts (any owner)."""
-    if not account_ids:
-        return pd.DataFrame(columns=["account_id", "name", "industry", "state", "owner_rep_id"])
-    return query_df(
-        con,
-        """SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
-                  coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
-                  coalesce(a.employee_growth, 0) AS employee_growth, p.potential, p.est_users, p.price_per_user
-           FROM accounts a JOIN account_potential p USING (account_id)
-           WHERE list_contains(?, a.account_id)""",
-        [account_ids],
-    )
-
-
-# ---- plans --------------------------------------------------------------------------------------
-
-
 def plan_row(con: duckdb.DuckDBPyConnection, plan_id: int) -> dict[str, Any] | None:
     """One plan's rep, period, weeks and settings (parsed JSON)."""
     row = query_one(
@@ -217,12 +199,6 @@ def update_plan(
         "UPDATE plans SET period_end = ?, weeks = ?, settings = ?, updated_at = ? WHERE plan_id = ?",
         [period_end, weeks, json.dumps(settings, sort_keys=True), now(), plan_id],
     )
-
-
-def delete_plan(con: duckdb.DuckDBPyConnection, plan_id: int) -> None:
-    """Remove a plan with its targets and steps (write connection)."""
-    for table in ("plan_steps", "plan_targets", "plans"):
-        con.execute(f"DELETE FROM {table} WHERE plan_id = ?", [plan_id])
 
 
 def plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
