@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import plan, store
+from planner import cli, plan, store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan import TargetSpec
 from planner.scope import OPERATOR, Scope
@@ -343,7 +343,7 @@ def test_scope_and_unknown_reps(small_store: Path) -> None:
             plan.load(con, scope=Scope(role="rep", rep_id="R001"), rep_id="R002")
         with pytest.raises(NotFound, match="no rep 'R999'"):
             plan.load(con, scope=OPERATOR, rep_id="R999")
-        with pytest.raises(NotFound, match="no rep named 'Nobody'"):
+        with pytest.raises(NotFound, match="no rep 'Nobody'"):
             plan.resolve_rep(con, "Nobody", scope=OPERATOR)
         email = con.execute("SELECT email FROM reps WHERE rep_id = 'R002'").fetchone()[0]
         assert plan.resolve_rep(con, email.upper(), scope=OPERATOR) == "R002"
@@ -375,3 +375,20 @@ def test_catalogue_edits_are_validated(small_store: Path) -> None:
         assert len(q.offers(con)) == 2
         assert q.partners(con)["states"].iloc[0] == '["TX"]'
         assert q.partners(con)["industries"].iloc[0] == '["Retail", "Media"]'
+
+
+def test_one_rep_lookup_refuses_an_ambiguous_name_in_plan_and_metrics(
+    small_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with store.write(small_store) as con:
+        name = con.execute("SELECT name FROM reps WHERE rep_id = 'R001'").fetchone()[0]
+        con.execute("UPDATE reps SET name = ? WHERE rep_id = 'R002'", [f"  {name.upper()} "])
+    with store.read(small_store) as con:
+        with pytest.raises(BadInput, match=f"'{name}' matches 2 reps; use the email or rep id instead"):
+            plan.resolve_rep(con, name, scope=OPERATOR)
+        with pytest.raises(Forbidden, match="R002"):
+            plan.resolve_rep(con, "r002", scope=Scope(role="rep", rep_id="R001"))
+        assert plan.resolve_rep(con, " r002 ", scope=OPERATOR) == "R002"
+    for command in (["metrics"], ["plan", "--out", str(small_store.with_suffix(".md"))]):
+        assert cli.main(["--db", str(small_store), *command, "--rep", name]) == 2
+        assert f"error: '{name}' matches 2 reps" in capsys.readouterr().err

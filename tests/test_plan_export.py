@@ -130,7 +130,7 @@ def test_cli_writes_each_format(small_store: Path, tmp_path: Path, capsys: pytes
 def test_cli_errors_are_one_line(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--db", str(small_store), "plan", "--rep", "Nobody Here", "--out", str(tmp_path / "p.md")]) == 2
     err = capsys.readouterr().err
-    assert err.strip().count("\n") == 0 and "no rep named 'Nobody Here'" in err
+    assert err.strip().count("\n") == 0 and "no rep 'Nobody Here'" in err
     assert not (tmp_path / "p.md").exists()
     assert cli.main(["--db", str(small_store), "plan", "--rep", "R001", "--out", str(tmp_path / "p.txt")]) == 2
     assert "use a .md, .xlsx, .ics, .csv" in capsys.readouterr().err

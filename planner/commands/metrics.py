@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from planner import balance, store
+from planner import balance, plan, store
 from planner.errors import BadInput
-from planner.store import world
+from planner.scope import OPERATOR
 from planner.text import json_safe
 
 TEXT_COLUMNS = {
@@ -85,12 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.white_space <= 10_000:
         raise BadInput(f"--white-space {args.white_space} is out of range; use 0 to 10000")
     with store.read(args.db_path) as con:
-        rep_id = None
-        if args.rep:
-            found = world.find_rep(con, args.rep)
-            if found.empty:
-                raise BadInput(f"no rep {args.rep!r}; pass a rep id, email or name (see `export reps`)")
-            rep_id = str(found["rep_id"].iloc[0])
+        rep_id = plan.resolve_rep(con, args.rep, scope=OPERATOR) if args.rep else None
         filters = balance.Filters(tuple(args.segment), tuple(args.industry), tuple(args.state), rep_id)
         rules = balance.CoverageRules.from_settings(args.reachable_km, args.capacity_hours)
         report = balance.coverage_report(con, filters=filters, rules=rules, white_space_limit=max(1, args.white_space))

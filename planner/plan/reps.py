@@ -18,7 +18,7 @@ def resolve_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Sc
     clear error, and a rep may only name themselves."""
     found = world.find_rep(con, name_or_email)
     if len(found) == 0:
-        raise NotFound(f"no rep named {name_or_email!r}; use a rep's id, email or full name (see `export reps`)")
+        raise NotFound(f"no rep {name_or_email!r}: use a rep's id, email or full name (see `export reps`)")
     if len(found) > 1:
         raise BadInput(f"{name_or_email!r} matches {len(found)} reps; use the email or rep id instead")
     rep_id = str(found["rep_id"].iloc[0])

@@ -162,7 +162,8 @@ def find_rep(con: duckdb.DuckDBPyConnection, name_or_email: str) -> pd.DataFrame
     key = name_or_email.strip().lower()
     return query_df(
         con,
-        "SELECT rep_id, name, email FROM reps WHERE lower(rep_id) = ? OR lower(email) = ? OR lower(name) = ?",
+        "SELECT rep_id, name, email FROM reps "
+        "WHERE lower(trim(rep_id)) = ? OR lower(trim(email)) = ? OR lower(trim(name)) = ?",
         [key, key, key],
     )
 
