@@ -1,39 +1,101 @@
-"""Writing tables out: CSV and Excel with spreadsheet-formula injection neutralised.
+"""Writing tables out: CSV and Excel that a spreadsheet opens as data, never as formulas.
 
-A cell that starts with =, +, -, @ (or a tab / carriage return) would run as a formula in Excel
-or Sheets; such text cells get a leading apostrophe. Numbers stay numbers.
+A text cell whose first character after any leading whitespace (spaces, tabs, CR, LF) is =, +, - or @
+would run as a formula in Excel, LibreOffice or Sheets; it gets a leading apostrophe. A plain number
+stays a number (numeric cells, and text that is just a number such as "-5"). CSV rows end in CRLF
+(RFC 4180), so every cell holding a line break, a comma or a quote is quoted and stays one cell.
+Excel cells hold line breaks as LF (XML's), show the characters a workbook cannot hold as U+FFFD
+and keep at most 32,767 characters, Excel's limit; time zones become UTC.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from planner.errors import BadInput
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+EXCEL_CELL_CHARS = 32_767
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def is_formula_like(text: str) -> bool:
+    """True when a spreadsheet could read `text` as a formula (after leading whitespace)."""
+    head = text.lstrip()
+    return head.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(head.rstrip())
 
 
 def neutralise(value: object) -> object:
-    """Prefix text that a spreadsheet would read as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix text that a spreadsheet would read as a formula with an apostrophe; leave the rest."""
+    if isinstance(value, str) and is_formula_like(value):
         return "'" + value
     return value
 
 
+def _texts(series: pd.Series) -> bool:
+    return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
+
+
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of df whose text cells cannot run as spreadsheet formulas."""
+    """A copy of df whose text cells (and column names) cannot run as spreadsheet formulas."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object)
+        if _texts(out[col]):
             out[col] = out[col].map(neutralise)
     out.columns = [str(neutralise(str(c))) for c in out.columns]
     return out
 
 
+def to_csv_text(df: pd.DataFrame) -> str:
+    """CSV text with formulas neutralised and RFC 4180 quoting (CRLF rows), e.g. for stdout."""
+    return safe_frame(df).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """CSV (UTF-8 with BOM so Excel picks the encoding), formulas neutralised."""
-    return safe_frame(df).to_csv(index=False).encode("utf-8-sig")
+    return to_csv_text(df).encode("utf-8-sig", errors="replace")
+
+
+def _excel_cell(value: object) -> object:
+    if isinstance(value, str):
+        # XML reads a CR back as LF, so write line breaks as LF; drop what XML cannot hold at all.
+        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
+        return text if len(text) <= EXCEL_CELL_CHARS else text[: EXCEL_CELL_CHARS - 1] + "…"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return pd.Timestamp(value).tz_convert("UTC").tz_localize(None)
+    if value is None or isinstance(value, int | float | bool | datetime | pd.Timestamp):
+        return value
+    if isinstance(value, bytes | list | tuple | dict | set):
+        return _excel_cell(str(value))
+    return value
+
+
+def excel_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """safe_frame, plus what a workbook cannot hold made to fit (see the module docstring)."""
+    out = safe_frame(df)
+    for col in out.columns:
+        series = out[col]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[col] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif _texts(series):
+            out[col] = series.map(_excel_cell)
+    out.columns = [str(_excel_cell(str(c))) for c in out.columns]
+    return out
+
+
+def sheet_name(name: str) -> str:
+    """A valid, formula-free sheet name: at most 31 characters, none of []:*?/\\."""
+    clean = re.sub(r"[\[\]:*?/\\]", " ", ILLEGAL_CHARACTERS_RE.sub("", str(name))).strip().strip("'")
+    return (clean or "Sheet")[:31]
 
 
 def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
@@ -41,7 +103,7 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name, df in sheets.items():
-            safe_frame(df).to_excel(xl, sheet_name=name[:31], index=False)
+            excel_frame(df).to_excel(xl, sheet_name=sheet_name(name), index=False)
     return buf.getvalue()
 
 
@@ -53,8 +115,6 @@ def write_table(df: pd.DataFrame, out: Path) -> None:
     elif suffix == ".csv":
         data = to_csv_bytes(df)
     else:
-        from planner.errors import BadInput
-
         raise BadInput(f"cannot write {out.name}: use a .csv or .xlsx file name")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

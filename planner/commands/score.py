@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     with store.read(args.db_path) as con:
         df = scores.scores_for_export(con)
     if args.out is None:
-        sys.stdout.write(export.safe_frame(df).to_csv(index=False))
+        sys.stdout.write(export.to_csv_text(df))
     elif args.out.suffix.lower() == ".csv":
         _write_csv(df, args.out)
         print(f"wrote {len(df):,} scored accounts to {args.out}", file=sys.stderr)
