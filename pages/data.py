@@ -17,6 +17,7 @@ shell.ensure_routed()
 from planner import demo, export, ingest, settings
 from planner.errors import PlannerError
 from planner.ingest import fields as F
+from planner.ingest import limits
 from planner.store import world
 from ui import data, maps, sidebar
 
@@ -75,8 +76,9 @@ uploads = st.file_uploader(
     accept_multiple_files=True,
     key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
     disabled=not can_import,
-    help=f"Up to {settings.get('max_upload_mb')} MB per file. Workbooks with several sheets import each sheet.",
+    help="Workbooks with several sheets import each sheet. " + limits.limits_text(),
 )
+st.caption(limits.limits_text())
 
 
 def _saved(upload: object) -> Path:

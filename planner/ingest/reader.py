@@ -10,15 +10,19 @@ import hashlib
 import io
 import re
 import tempfile
+import zipfile
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from planner import settings
 from planner.errors import ImportFileError
+from planner.ingest import limits
 
 SAMPLE_BYTES = 256 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
@@ -93,7 +97,9 @@ def open_tables(path: Path, display: str | None = None, workdir: Path | None = N
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(f"{display} is a legacy Excel 97-2003 (.xls) file; save it as .xlsx or CSV and retry")
     if head.startswith(b"PK\x03\x04"):
+        limits.check_workbook(path, display)  # unpacked size, before any XML is read
         return _open_workbook(path, display, workdir)
+    limits.check_lines(path, display)
     return [_open_text(path, display, head, workdir)]
 
 
@@ -330,7 +336,9 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
             f"{display} has a single column, so it is not a CRM table; export a report with its ID, "
             "name and address columns (CSV or Excel)"
         )
+    limits.check_columns(len(rows[0]), display, "its first line")
     h = find_header(rows)
+    limits.check_columns(len(rows[h]), display)
     columns = dedupe_columns(rows[h])
     sample = [r + [""] * (len(columns) - len(r)) for r in rows[h + 1 : h + 201]]
     # The header's position counted in records of the real file (blank lines before it are skipped).
@@ -371,6 +379,26 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _sheet_rows(ws: Any, display: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a sheet with their row numbers, within the row and column limits.
+
+    The sheet's own dimension record is ignored (it may claim a million rows of 16,384 columns, and
+    the reader would pad every row to it); rows are as wide as their last cell."""
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
+    lim = limits.upload_limits()
+    numbered: list[tuple[int, list[str]]] = []
+    name = f"{display} [{ws.title}]"
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if len(row) > lim.columns:
+            limits.check_columns(len(row), name, f"row {i}")
+        if any(v is not None and str(v).strip() for v in row):
+            numbered.append((i, [_cell_text(v) for v in row]))
+            if len(numbered) > lim.rows + 1:  # the header and the data rows
+                limits.check_rows(len(numbered) - 1, name)
+    return numbered
+
+
 def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
     from openpyxl import load_workbook
 
@@ -385,11 +413,7 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
     skipped: list[str] = []
     try:
         for ws in wb.worksheets:
-            numbered = [
-                (i, [_cell_text(v) for v in row])
-                for i, row in enumerate(ws.iter_rows(values_only=True), start=1)
-                if any(v is not None and str(v).strip() for v in row)
-            ]
+            numbered = _sheet_rows(ws, display)
             if len(numbered) < 2 or max(len([x for x in r if x.strip()]) for _, r in numbered) < 2:
                 skipped.append(ws.title)
                 continue
@@ -405,6 +429,12 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
             sample = [(r + [""] * (width - len(r)))[:width] for _, r in numbered[h + 1 : h + 201]]
             name = f"{display} [{ws.title}]" if len(wb.worksheets) > 1 else display
             tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True))
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError) as exc:
+        # A part that inflates beyond its recorded size fails its CRC check here; so does a damaged one.
+        raise ImportFileError(
+            f"{display} is not a readable Excel workbook ({type(exc).__name__} in its sheets); "
+            "save it again as .xlsx or CSV"
+        ) from None
     finally:
         wb.close()
     if not tables:
