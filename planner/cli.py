@@ -1,7 +1,9 @@
 """`python -m planner [--db PATH] COMMAND ...`: the dashboard's operations for scripts and jobs.
 
 Each command lives in a module of planner.commands that defines `register(subparsers)`.
-Errors a user can fix print one line `error: ...` on stderr and exit with status 2.
+Errors a user can fix print one line `error: ...` on stderr and exit with status 2: bad input, and every
+operating-system problem (a missing, unreadable or read-only file or folder, a folder given for a file, a
+full disk). A bug of ours is one line too, with exit status 1.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import NoReturn
 
 import planner.commands
 from planner import settings
-from planner.errors import PlannerError
+from planner.errors import PlannerError, os_problem
 
 
 class Parser(argparse.ArgumentParser):
@@ -63,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    args.db_path = settings.db_path(args.db)
     try:
+        args.db_path = settings.db_path(args.db)
         return int(args.func(args) or 0)
     except PlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -77,7 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug, not bad input: still one line unless asked for detail
+    except Exception as exc:  # an OS problem is the user's to fix (exit 2); anything else is a bug of ours
+        problem = os_problem(exc)
+        if problem is not None:
+            print(f"error: {problem}; the store is unchanged", file=sys.stderr)
+            return 2
         if os.environ.get("PLANNER_DEBUG"):
             traceback.print_exc()
         print(

@@ -5,6 +5,10 @@ Pages turn them into `st.error(...)`; the CLI turns them into `error: ...` and e
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+
 
 class PlannerError(Exception):
     """Base class for every error a user can cause and fix."""
@@ -36,3 +40,43 @@ class NotEnoughData(PlannerError):
 
 class Forbidden(PlannerError):
     """The caller's role or scope does not allow this read or write."""
+
+
+_OS_HINTS = {
+    errno.ENOENT: "no such file or folder: {f}; check the path",
+    errno.EACCES: "permission denied on {f}; check its permissions, or run as a user who may use it",
+    errno.EPERM: "operation not permitted on {f}; check its permissions, or run as a user who may use it",
+    errno.EISDIR: "{f} is a folder, not a file; name a file",
+    errno.ENOTDIR: "{f}: part of the path is not a folder; check the path",
+    errno.EROFS: "{f} is on a read-only file system; use a writable folder",
+    errno.ENOSPC: "no space left on the device holding {f}; free some space and retry",
+    errno.EDQUOT: "disk quota exceeded for {f}; free some space and retry",
+    errno.EMFILE: "too many open files while using {f}; close other programs and retry",
+}
+_OS_TEXTS = {
+    "no space left on device": errno.ENOSPC,
+    "read-only file system": errno.EROFS,
+    "permission denied": errno.EACCES,
+    "disk quota exceeded": errno.EDQUOT,
+    "is a directory": errno.EISDIR,
+}
+
+
+def os_problem(exc: BaseException) -> str | None:
+    """One plain line for an operating-system problem (missing, unreadable, a folder, read-only, disk full),
+    also when a library reports it only in its message (DuckDB); None when `exc` is not one."""
+    number = exc.errno if isinstance(exc, OSError) else None
+    where = getattr(exc, "filename", None)
+    if number is None:
+        text = str(exc).lower()
+        number = next((n for t, n in _OS_TEXTS.items() if t in text), None)
+        quoted = re.search(r'"([^"]+)"', str(exc))
+        where = quoted.group(1) if quoted else where
+    if number is None:
+        return None
+    target = str(where) if where else "a file"
+    hint = _OS_HINTS.get(number)
+    if hint is None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else os.strerror(number)
+        return f"{reason.lower()}: {target}"
+    return hint.format(f=target)

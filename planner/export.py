@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -117,4 +118,10 @@ def write_table(df: pd.DataFrame, out: Path) -> None:
     else:
         raise BadInput(f"cannot write {out.name}: use a .csv or .xlsx file name")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    # Whole or not at all: a full disk or a kill leaves no half-written file under the name asked for.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)

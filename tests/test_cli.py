@@ -1,15 +1,25 @@
-"""The CLI: commands, exports, one-line errors with exit status 2."""
+"""The CLI: commands, exports, one-line errors with exit status 2 (bad input and operating-system problems)."""
 
 from __future__ import annotations
 
+import builtins
 import csv
+import errno
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from planner.cli import main
+from planner.errors import os_problem
 from tests.conftest import ROOT
 
 
@@ -94,3 +104,157 @@ def test_env_var_selects_store(small_store: Path, tmp_path: Path) -> None:
     res = run_cli("export", "reps", "--out", str(tmp_path / "r.csv"), env=env)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").count("\n") == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Operating-system problems: exit 2 with one plain line, the store unchanged
+
+
+@contextmanager
+def tmpfs(where: Path, size: str, *options: str) -> Iterator[bool]:
+    """Mount a small tmpfs at `where` when this process may (root in a container); yields whether it did."""
+    where.mkdir(parents=True, exist_ok=True)
+    opts = ",".join([f"size={size}", *options])
+    mounted = (
+        shutil.which("mount") is not None
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)], capture_output=True).returncode
+        == 0
+    )
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str], *fragments: str) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    assert "unexpected" not in err[0] and "Traceback" not in err[0], err
+    for fragment in fragments:
+        assert fragment in err[0], err
+    return err[0]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_importing_a_folder_or_a_missing_file_is_exit_2(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sha(small_store)
+    assert main(["--db", str(small_store), "import", str(tmp_path)]) == 2
+    one_error_line(capsys, f"{tmp_path} is a folder, not a file")
+    assert main(["--db", str(small_store), "import", str(tmp_path / "none.csv")]) == 2
+    one_error_line(capsys, "none.csv: no such file")
+    assert sha(small_store) == before
+
+
+def test_an_unreadable_file_is_exit_2(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "accounts.csv"
+    secret.write_text("Account ID,Account Name\n1,Acme\n")
+    secret.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: make this one refuse as it would for anyone else
+        real_open = builtins.open
+
+        def refusing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(file) == str(secret):
+                raise PermissionError(errno.EACCES, "Permission denied", str(secret))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", refusing_open)
+    before = sha(small_store)
+    assert main(["--db", str(small_store), "import", str(secret)]) == 2
+    one_error_line(capsys, f"permission denied on {secret}")
+    assert sha(small_store) == before
+
+
+def refuse_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make os.open and open() fail with EROFS for any file in `folder` opened for writing."""
+    real_open = os.open
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+    def read_only_open(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & writing and Path(file).parent == folder:
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    real_builtin_open = builtins.open
+
+    def read_only_builtin_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if set(mode) & set("wax+") and Path(str(file)).parent == folder:
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return real_builtin_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    monkeypatch.setattr(builtins, "open", read_only_builtin_open)
+
+
+def test_a_read_only_store_folder_is_exit_2(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "ro"
+    with tmpfs(folder, "64m") as mounted:
+        store_path = folder / "store.duckdb"
+        shutil.copyfile(small_store, store_path)
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+            fragment = "is on a read-only file system"
+        elif os.geteuid() == 0:  # root writes into a mode-555 folder: refuse writes there in-process instead
+            refuse_writes_in(folder, monkeypatch)
+            fragment = "is on a read-only file system"
+        else:
+            folder.chmod(0o555)
+            fragment = "permission denied on"
+        before = sha(store_path)
+        assert main(["--db", str(store_path), "roles", "set", "x@example.com", "leader"]) == 2
+        one_error_line(capsys, fragment, "the store is unchanged")
+        assert main(["--db", str(store_path), "export", "reps", "--out", str(folder / "r.csv")]) == 2
+        one_error_line(capsys, fragment)
+        assert sha(store_path) == before
+        assert main(["--db", str(store_path), "export", "reps", "--out", str(tmp_path / "r.csv")]) == 0  # reads work
+        if not mounted:
+            folder.chmod(0o755)
+
+
+def test_a_full_disk_is_exit_2_and_leaves_the_store_as_it_was(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fits on the device, its working copy does not: a real ENOSPC where a tmpfs can be mounted,
+    otherwise the copy is made to fail with ENOSPC in-process."""
+    size_mb = small_store.stat().st_size // (1024 * 1024) + 2
+    folder = tmp_path / "full"
+    with tmpfs(folder, f"{size_mb}m") as mounted:
+        store_path = folder / "store.duckdb"
+        shutil.copyfile(small_store, store_path)
+        if not mounted:
+            real_copy = shutil.copyfile
+
+            def full_disk(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+                if str(dst).startswith(str(store_path) + ".tmp-"):
+                    raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+                return real_copy(src, dst, *args, **kwargs)
+
+            monkeypatch.setattr(shutil, "copyfile", full_disk)
+        before = sha(store_path)
+        assert main(["--db", str(store_path), "roles", "set", "x@example.com", "leader"]) == 2
+        one_error_line(capsys, "no space left on the device holding", "the store is unchanged")
+        assert sha(store_path) == before
+        assert [p.name for p in folder.iterdir() if ".tmp-" in p.name] == []  # no half-written copy left
+        assert main(["--db", str(store_path), "export", "accounts", "--out", str(folder / "a.xlsx")]) in (0, 2)
+        capsys.readouterr()
+        assert [p.name for p in folder.iterdir() if p.suffix == ".part"] == []
+
+
+def test_os_problem_lines() -> None:
+    assert os_problem(OSError(errno.ENOSPC, "No space left on device", "/x/s.duckdb")) == (
+        "no space left on the device holding /x/s.duckdb; free some space and retry"
+    )
+    assert os_problem(duckdb.IOException('Could not write file "/x/s.wal": No space left on device')) == (
+        "no space left on the device holding /x/s.wal; free some space and retry"
+    )
+    assert os_problem(OSError(errno.ENAMETOOLONG, "File name too long", "/x")) == "file name too long: /x"
+    assert os_problem(ValueError("boom")) is None

@@ -171,10 +171,10 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
     with _WriteLock(path, timeout):
         _clean_stale_temporaries(path)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        if path.exists():
-            shutil.copyfile(path, tmp)
         con = None
         try:
+            if path.exists():
+                shutil.copyfile(path, tmp)  # inside the try: a full disk must not leave a partial copy behind
             con = _open(tmp, read_only=False)
             schema.migrate(con, path)
             yield con
