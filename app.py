@@ -16,6 +16,7 @@ def pages() -> list[st.Page]:
         st.Page("pages/plan.py", title="Territory plan", icon=":material/event_note:", url_path="plan"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
         st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
         st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"),
     ]
 

@@ -9,9 +9,13 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import balance, export, geo, settings
+from planner import export, geo
+from planner.coverage import hexmap, report
+from planner.coverage.facts import Filters
+from planner.coverage.imbalance import METRICS, lorenz, reps_only
+from planner.coverage.workload import load_workload
 from planner.errors import NotFound, PlannerError
-from ui import data, fmt, maps, sidebar, state
+from ui import charts, data, fmt, maps, sidebar, state
 from ui.auth import md_text
 
 DOTS = {2_000: "2,000", 5_000: "5,000", 10_000: "10,000", 20_000: "20,000"}
@@ -25,7 +29,7 @@ rep = sidebar.selected_rep()
 
 try:
     with data.snapshot() as snap:
-        options = data.cached(balance.filter_options, snap, scope)
+        options = data.cached(report.filter_options, snap, scope=scope)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -47,64 +51,20 @@ states_ = state.multiselect(
     "State", options["states"], param="st", key="cov_st", container=f[2], placeholder="All states"
 )
 
+try:
+    with data.snapshot() as snap:
+        assumed = data.cached(load_workload, snap)
+except PlannerError as exc:
+    data.show_error(exc)
 with st.expander("Assumptions: workload, reach and capacity", icon=":material/tune:"):
-    a = st.columns(5)
-    touches = state.number(
-        "Touches per account a year",
-        param="tpy",
-        key="cov_tpy",
-        container=a[0],
-        default=float(settings.get("touches_per_year")),
-        min_value=0.5,
-        max_value=365.0,
-        step=1.0,
-    )
-    meeting = state.number(
-        "Hours per touch",
-        param="mh",
-        key="cov_mh",
-        container=a[1],
-        default=float(settings.get("meeting_hours")),
-        min_value=0.0,
-        max_value=24.0,
-        step=0.25,
-    )
-    share = state.number(
-        "In-person share of touches",
-        param="ips",
-        key="cov_ips",
-        container=a[2],
-        default=float(settings.get("travel_share")),
-        min_value=0.0,
-        max_value=1.0,
-        step=0.05,
-    )
-    reach = state.number(
-        "Reachable distance (km)",
-        param="reach",
-        key="cov_reach",
-        container=a[3],
-        default=float(settings.get("reachable_km")),
-        min_value=10.0,
-        max_value=5000.0,
-        step=50.0,
-    )
-    capacity = state.number(
-        "Default capacity (hours/year)",
-        param="cap",
-        key="cov_cap",
-        container=a[4],
-        default=float(settings.get("capacity_hours")),
-        min_value=100.0,
-        max_value=4000.0,
-        step=100.0,
-        help="Used for reps without their own capacity in the store.",
-    )
+    st.markdown(md_text(assumed.describe(), 600))
     st.caption(
-        f"Workload = touches x (hours per touch + in-person share x round trip at "
-        f"{float(settings.get('travel_kmh')):.0f} km/h). A rep covers reachable accounts in order of expected "
-        "value per hour until the capacity runs out."
+        "The same assumptions drive Rebalance, the rep's plan and `planner metrics`. "
+        + ("Change them on the Settings page." if scope.role == "admin" else "An admin sets them on the Settings page.")
     )
+    if scope.role == "admin":
+        st.page_link("pages/settings.py", label="Settings", icon=":material/tune:")
+state.ignored_params(("tpy", "mh", "ips", "reach", "cap"), "workload assumptions now live on the Settings page")
 
 c = st.columns([1.2, 1.1, 0.8, 0.8, 2.6])
 resolution = state.selectbox(
@@ -142,13 +102,14 @@ layers = c[4].pills("Layers", list(maps.LAYERS), selection_mode="multi", format_
 state.set_param("layers", None if sorted(layers) == sorted(maps.DEFAULT_LAYERS) else ",".join(layers) or "none")
 
 try:
-    filters = balance.Filters(tuple(segments), tuple(industries), tuple(states_), rep)
-    workload = balance.Workload(touches, meeting, float(settings.get("travel_kmh")), share)
-    rules = balance.CoverageRules(reach, capacity, int(high) / 100)
+    filters = Filters(tuple(segments), tuple(industries), tuple(states_), rep)
     with data.snapshot() as snap:
-        view = data.cached(balance.coverage_view, snap, scope, filters, int(resolution), int(dots), workload, rules)
+        view = data.cached(
+            report.coverage_view, snap, scope=scope, filters=filters, resolution=int(resolution),
+            max_points=int(dots), high_potential_share=int(high) / 100,
+        )  # fmt: skip
         m = view["map"]
-        colors = maps.territory_colors(balance.reps_only(view["territories"])["rep_id"])
+        colors = maps.territory_colors(reps_only(view["territories"])["rep_id"])
 
         # --- Headline ---------------------------------------------------------------------------
         cov = view["coverage"]
@@ -213,7 +174,7 @@ try:
             with st.container(border=True, key="cov_detail"):
                 if layer_id == "accounts":
                     try:
-                        card = data.cached(balance.account_card, snap, scope, str(obj["id"]))
+                        card = data.cached(report.account_card, snap, scope=scope, account_id=str(obj["id"]))
                     except NotFound:  # a click from before the store changed: nothing to show
                         card = None
                         st.caption("That account is no longer in the store or in your view.")
@@ -231,16 +192,9 @@ try:
                         st.dataframe(card["deals"], hide_index=True, width="stretch", key="cov_detail_deals")
                 elif layer_id in ("potential", "white_space"):
                     top = data.cached(
-                        balance.hexagon_detail,
-                        snap,
-                        scope,
-                        filters,
-                        str(obj["hex"]),
-                        int(resolution),
-                        25,
-                        workload,
-                        rules,
-                    )
+                        hexmap.hexagon_detail, snap, scope=scope, filters=filters, hex_id=str(obj["hex"]),
+                        resolution=int(resolution),
+                    )  # fmt: skip
                     st.markdown(f"**Hexagon {md_text(obj['hex'])}**: {md_text(obj['t'])}; {md_text(obj['l1'], 200)}")
                     st.dataframe(top, hide_index=True, width="stretch", key="cov_detail_hex")
                 else:
@@ -254,20 +208,19 @@ except PlannerError as exc:
 # --- Territory comparison ---------------------------------------------------------------------------
 table = view["territories"].copy()
 table["territory"] = table["name"].fillna("No active owner")
-reps = balance.reps_only(table)
+reps = reps_only(table)
 imb = view["imbalance"].set_index("metric")
 
 st.subheader("How unbalanced are the territories?")
 metric = state.selectbox(
     "Metric",
-    list(balance.METRICS),
+    list(METRICS),
     param="metric",
     key="cov_metric",
     default="potential",
-    format_func=balance.METRICS.get,
+    format_func=METRICS.get,
 )
 values = reps[metric].astype(float)
-mean = float(values.mean()) if len(values) else float("nan")
 tol = tolerance / 100
 row = imb.loc[metric] if metric in imb.index else None
 i = st.columns(4)
@@ -278,31 +231,17 @@ i[3].metric("Gini", fmt.ratio(row["gini"] if row is not None else None), help="0
 
 g = st.columns([3, 2])
 order = reps.assign(_v=values).sort_values("_v", ascending=False)
-bar_colors = [
-    "#d1495b" if v > (1 + tol) * mean else "#edae49" if v < (1 - tol) * mean else "#00798c" for v in order["_v"]
-]
-fig = go.Figure(
-    go.Bar(
-        x=order["territory"],
-        y=order["_v"],
-        marker_color=bar_colors,
-        marker_line_width=[3 if r == rep else 0 for r in order["rep_id"]],
-        marker_line_color="#1d2b36",
-        hovertemplate="%{x}<br>%{y:,.2f}<extra></extra>",
-    )
-)
-if mean == mean:
-    fig.add_hrect(y0=(1 - tol) * mean, y1=(1 + tol) * mean, fillcolor="#00798c", opacity=0.12, line_width=0)
-    fig.add_hline(y=mean, line_dash="dash", annotation_text="mean", annotation_position="top left")
-fig.update_layout(
-    title=f"{balance.METRICS[metric]} by territory (band: mean ± {tolerance:g}%)",
-    height=380,
-    margin={"t": 50, "b": 10, "l": 10, "r": 10},
-    yaxis_title=balance.METRICS[metric],
+fig = charts.band_bars(
+    order["territory"],
+    order["_v"],
+    tolerance=tol,
+    title=f"{METRICS[metric]} by territory",
+    yaxis_title=METRICS[metric],
+    highlight=[r == rep for r in order["rep_id"]],
 )
 g[0].plotly_chart(fig, width="stretch", key="cov_bars")
 
-lx, ly = balance.lorenz(values)
+lx, ly = lorenz(values)
 gini_value = row["gini"] if row is not None else None
 lor = go.Figure()
 lor.add_trace(
@@ -312,7 +251,7 @@ lor.add_trace(
     go.Scatter(x=lx, y=ly, mode="lines+markers", name="Territories", line={"color": "#00798c"}, fill="tonexty")
 )
 lor.update_layout(
-    title=f"Lorenz curve of {balance.METRICS[metric].lower()} (Gini {fmt.ratio(gini_value)})",
+    title=f"Lorenz curve of {METRICS[metric].lower()} (Gini {fmt.ratio(gini_value)})",
     xaxis_title="Share of territories (smallest first)",
     yaxis_title="Share of the total",
     height=380,
@@ -401,7 +340,7 @@ cols = [
     "out_of_reach",
     "over_capacity",
 ]
-money_cfg = {k: st.column_config.NumberColumn(balance.METRICS.get(k, k), format="dollar") for k in MONEY}
+money_cfg = {k: st.column_config.NumberColumn(METRICS.get(k, k), format="dollar") for k in MONEY}
 st.subheader("Territories")
 st.dataframe(
     table[cols],

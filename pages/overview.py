@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from ui import shell
 
 shell.ensure_routed()
 
-from planner import balance, export
+from planner import export
+from planner.coverage import report
+from planner.coverage.imbalance import reps_only
 from planner.errors import PlannerError
-from ui import data, fmt, sidebar
+from ui import charts, data, fmt, sidebar
 
 st.title("Overview")
 try:
     with data.snapshot() as snap:
-        ov = data.cached(balance.overview, snap, sidebar.scope(), sidebar.selected_rep())
+        ov = data.cached(report.overview, snap, scope=sidebar.scope(), rep_id=sidebar.selected_rep())
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -55,27 +56,15 @@ c[3].metric("Accounts max / mean", fmt.ratio(ov["imbalance"]["accounts"]["max_me
 
 table = ov["territories"].copy()
 table["territory"] = table["name"].fillna("Unassigned")
-reps_only = table[table["rep_id"].notna() & table["name"].notna()].sort_values("potential", ascending=False)
-if len(reps_only):
-    mean = float(reps_only["potential"].mean())
-    fig = go.Figure(
-        go.Bar(
-            x=reps_only["territory"],
-            y=reps_only["potential"],
-            marker_color=[
-                "#d1495b" if v > 1.05 * mean else "#edae49" if v < 0.95 * mean else "#00798c"
-                for v in reps_only["potential"]
-            ],  # fmt: skip
-            hovertemplate="%{x}<br>Potential $%{y:,.0f}<extra></extra>",
-        )
-    )
-    fig.add_hrect(y0=0.95 * mean, y1=1.05 * mean, fillcolor="#00798c", opacity=0.12, line_width=0)
-    fig.add_hline(y=mean, line_dash="dash", annotation_text="mean", annotation_position="top left")
-    fig.update_layout(
-        title="Total potential by territory (band: mean ± 5%)",
+ranked = reps_only(table).sort_values("potential", ascending=False)
+if len(ranked):
+    fig = charts.band_bars(
+        ranked["territory"],
+        ranked["potential"],
+        tolerance=0.05,
+        title="Total potential by territory",
         yaxis_title="Potential (USD)",
-        height=380,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+        hover="%{x}<br>Potential $%{y:,.0f}<extra></extra>",
     )
     st.plotly_chart(fig, width="stretch", key="ov_potential_chart")
 

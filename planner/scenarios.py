@@ -6,6 +6,7 @@ looks at the whole book, so a rep's scope is refused); writes go through store.w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import duckdb
 import pandas as pd
 
 from planner import optimize, store
+from planner.coverage import value
+from planner.coverage.workload import load_workload
 from planner.errors import BadInput, Forbidden
 from planner.scope import EVERYONE, Scope, require_role
 from planner.store import scenarios as q
@@ -38,18 +41,19 @@ def team(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFram
 
 
 def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accounts (with expected value from the active model, when there is one) and reps."""
+    """Accounts (with the expected value every page shows: planner.coverage.value) and reps."""
     _require_leader(scope)
     acc = q.rebalance_accounts(con)
-    try:
-        from planner.store import scores
-
-        active = scores.active_scores(con, scope)
-        if len(active) and "expected_value" in active:
-            acc = acc.merge(active[["account_id", "expected_value"]], on="account_id", how="left")
-    except Exception:  # no model yet (or an older store): expected value falls back to potential
-        pass
+    basis = value.expected_value_basis(con, scope=scope)
+    ev = value.account_values(con, scope=scope, basis=basis)[["account_id", "expected_value"]]
+    acc = acc.drop(columns=["expected_value"], errors="ignore").merge(ev, on="account_id", how="left")
+    acc.attrs["expected_value_source"] = basis.note
     return acc, q.rebalance_reps(con)
+
+
+def with_workload(con: duckdb.DuckDBPyConnection, options: optimize.Options) -> optimize.Options:
+    """The options with the store's workload assumptions unless they carry their own."""
+    return options if options.workload is not None else replace(options, workload=load_workload(con))
 
 
 def run(
@@ -60,7 +64,7 @@ def run(
 ) -> optimize.Result:
     """Rebalance today's store under `options` (nothing is written)."""
     acc, reps = inputs(con, scope)
-    return optimize.rebalance(acc, reps, options, progress)
+    return optimize.rebalance(acc, reps, with_workload(con, options), progress)
 
 
 def capacity_curve(
@@ -68,7 +72,7 @@ def capacity_curve(
 ) -> pd.DataFrame:
     """Imbalance, coverage and travel for each team size (see optimize.capacity_curve)."""
     acc, reps = inputs(con, scope)
-    return optimize.capacity_curve(acc, reps, options, list(team_sizes))
+    return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes))
 
 
 def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scope = EVERYONE) -> int:
@@ -213,6 +217,7 @@ def crm_update(
 
 
 def out_table(result: optimize.Result) -> pd.DataFrame:
-    """The CLI's --out table: account_id, previous_owner, owner, moved for every account."""
+    """The CLI's --out table: account_id, previous_owner, owner, moved (and expected_value) for every account."""
     a = result.assignments
-    return a[["account_id", "previous_owner", "owner", "moved"]].reset_index(drop=True)
+    cols = ["account_id", "previous_owner", "owner", "moved"] + (["expected_value"] if "expected_value" in a else [])
+    return a[cols].reset_index(drop=True)

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import balance, store
+from planner import store
+from planner.coverage import report
 from planner.scope import Scope
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def kpis(path: Path, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
     with store.read(path) as con:
-        return balance.overview(con, scope, rep_id)["kpis"]
+        return report.overview(con, scope=scope, rep_id=rep_id)["kpis"]
 
 
 def sidebar_text(at: AppTest) -> str:

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from planner import balance, demo, store
+from planner import demo, store
+from planner.coverage import report
 from planner.errors import BadInput
+from planner.scope import OPERATOR
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def test_build_store_5000_accounts(tmp_path: Path) -> None:
     counts = demo.build_store(tmp_path / "d.duckdb", 5000, 12, seed=7)
     assert counts["accounts"] == 5000 and counts["reps"] == 12
     with store.read(tmp_path / "d.duckdb") as con:
-        ov = balance.overview(con)
+        ov = report.overview(con, scope=OPERATOR)
     assert ov["kpis"]["accounts"] == 5000
     assert ov["imbalance"]["potential"]["max_mean"] > 1.3
 

@@ -10,29 +10,19 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from planner import balance, settings, store
-from planner.scope import Scope
+from planner import store
+from planner.coverage import report
+from planner.coverage.facts import Filters
+from planner.scope import OPERATOR, Scope
 from tests.helpers import AVA, ROOT, app_as, errors, page
 from ui import fmt
 
-ALL = balance.Filters()
+ALL = Filters()
 
 
-def _defaults(filters: balance.Filters = ALL) -> tuple[balance.Filters, balance.Workload, balance.CoverageRules]:
-    workload = balance.Workload(
-        float(settings.get("touches_per_year")),
-        float(settings.get("meeting_hours")),
-        float(settings.get("travel_kmh")),
-        float(settings.get("travel_share")),
-    )
-    rules = balance.CoverageRules(float(settings.get("reachable_km")), float(settings.get("capacity_hours")), 0.25)
-    return filters, workload, rules
-
-
-def _view(path: Path, filters: balance.Filters = ALL, scope: Scope = balance.EVERYONE) -> dict:
-    f, w, r = _defaults(filters)
+def _view(path: Path, filters: Filters = ALL, scope: Scope = OPERATOR) -> dict:
     with store.read(path) as con:
-        return balance.coverage_view(con, scope, f, 4, 10_000, w, r)
+        return report.coverage_view(con, scope=scope, filters=filters, resolution=4, max_points=10_000)
 
 
 def _deck(at: AppTest) -> dict:
@@ -64,7 +54,9 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     assert any(t.startswith("Lorenz curve") for t in titles)
     assert any(t.startswith("Potential against quota") for t in titles)
     bars = next(c for c in charts if c["layout"]["title"]["text"].startswith("Potential (USD) by territory"))
-    assert len(bars["data"][0]["x"]) == 6
+    assert sum(len(trace["x"]) for trace in bars["data"]) == 6
+    assert {trace["name"] for trace in bars["data"]} <= {"Above the mean + 5%", "Within ± 5% of the mean",
+                                                          "Below the mean − 5%"}  # fmt: skip
     assert len(at.get("download_button")) == 3
 
 
@@ -75,7 +67,7 @@ def test_filters_live_in_the_url_and_change_the_figures(app_store: Path) -> None
     assert errors(at) == []
     assert at.query_params["ind"] in ("Software", ["Software"])
     assert at.query_params["metric"] in ("workload_hours", ["workload_hours"])
-    view = _view(app_store, balance.Filters(industries=("Software",)))
+    view = _view(app_store, Filters(industries=("Software",)))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
     imb = view["imbalance"].set_index("metric").loc["workload_hours"]
@@ -98,7 +90,7 @@ def test_a_copied_link_opens_the_same_view(app_store: Path) -> None:
     assert at.multiselect(key="cov_seg").value == ["SMB", "Mid-market"]
     assert at.selectbox(key="cov_metric").value == "accounts"
     assert [layer["id"] for layer in _deck(at)["layers"]] == ["states", "potential"]
-    view = _view(app_store, balance.Filters(segments=("SMB", "Mid-market"), industries=("Retail",)))
+    view = _view(app_store, Filters(segments=("SMB", "Mid-market"), industries=("Retail",)))
     assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
 
 
@@ -106,7 +98,7 @@ def test_sidebar_territory_narrows_the_map(app_store: Path) -> None:
     at = page("coverage")
     at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
     assert errors(at) == []
-    view = _view(app_store, balance.Filters(rep_id="R001"))
+    view = _view(app_store, Filters(rep_id="R001"))
     accounts = {layer["id"]: layer for layer in _deck(at)["layers"]}["accounts"]["data"]
     assert len(accounts) == view["map"]["located_accounts"]
     assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
@@ -116,7 +108,7 @@ def test_sidebar_territory_narrows_the_map(app_store: Path) -> None:
         for c in at.get("plotly_chart")
         if "by territory" in json.loads(c.proto.spec)["layout"]["title"]["text"]
     )
-    assert len(bars["data"][0]["x"]) == 6
+    assert sum(len(trace["x"]) for trace in bars["data"]) == 6
 
 
 def test_rep_sees_only_their_territory(app_store: Path) -> None:
@@ -125,7 +117,7 @@ def test_rep_sees_only_their_territory(app_store: Path) -> None:
     assert errors(at) == []
     layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
     assert [h["rep_id"] for h in layers["homes"]["data"]] == ["R001"]
-    view = _view(app_store, balance.Filters(rep_id="R001"), Scope(role="rep", rep_id="R001"))
+    view = _view(app_store, Filters(rep_id="R001"), Scope(role="rep", rep_id="R001"))
     assert len(layers["accounts"]["data"]) == view["map"]["located_accounts"]
     assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
 
@@ -138,7 +130,7 @@ def test_clicking_an_account_or_a_hexagon_shows_its_details(app_store: Path) -> 
     at.run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        card = balance.account_card(con, balance.EVERYONE, "A0000001")
+        card = report.account_card(con, scope=OPERATOR, account_id="A0000001")
     assert any(card["account"]["name"] in str(md.value) for md in at.markdown)
     assert {m.label: m.value for m in at.metric}["Owner"] == card["account"]["owner_name"]
     hexes = _view(app_store)["map"]["hexes"].sort_values("potential", ascending=False)

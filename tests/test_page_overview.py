@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner import balance, store
+from planner import store
+from planner.coverage import report
+from planner.scope import OPERATOR
 from tests.helpers import errors, page
 
 
@@ -13,7 +15,7 @@ def test_overview_shows_store_figures(app_store: Path) -> None:
     assert errors(at) == []
     metrics = {m.label: m.value for m in at.metric}
     with store.read(app_store) as con:
-        ov = balance.overview(con)
+        ov = report.overview(con, scope=OPERATOR)
     assert metrics["Accounts"] == f"{ov['kpis']['accounts']:,}" == "600"
     assert metrics["Reps"] == "6"
     assert metrics["Customers"] == f"{ov['kpis']['customers']:,}"
@@ -26,7 +28,7 @@ def test_overview_scopes_kpis_to_sidebar_territory(app_store: Path) -> None:
     at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        ov = balance.overview(con, rep_id="R001")
+        ov = report.overview(con, scope=OPERATOR, rep_id="R001")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Accounts"] == f"{ov['kpis']['accounts']:,}"
     assert ov["kpis"]["accounts"] < 600

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from planner import cli, plan, store
+from planner.coverage.value import expected_value_basis
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan import TargetSpec
 from planner.scope import OPERATOR, Scope
@@ -192,20 +193,17 @@ def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     assert len(p.book) == n_book - 20
 
 
-def test_heuristic_ranking_without_a_model(small_store: Path) -> None:
+def test_ranking_without_a_model_uses_the_one_fallback(small_store: Path) -> None:
+    # No model: propensity is the 12-month win rate, the one fallback (planner.coverage.value).
     _no_model(small_store)
     with store.read(small_store) as con:
         p = plan.load(con, scope=OPERATOR, rep_id="R001")
-        book = q.heuristic_ranking(con, "R001", q.as_of(con))
-    assert p.source.startswith("transparent heuristic")
+        basis = expected_value_basis(con, scope=OPERATOR)
+    assert basis.source == "win_rate" and p.source.startswith("No model scores yet: expected value = potential x")
     t = p.targets
     assert t["expected_value"].is_monotonic_decreasing  # best first
-    # Heuristic propensity, by hand for the first target.
-    r = book.set_index("account_id").loc[t["account_id"].iloc[0]]
-    by_hand = 0.05 + 0.3 * r.intent_score / 100 + 0.15 * bool(r.new_executive)
-    by_hand += 0.5 * min(max(r.employee_growth, 0), 0.4) + 0.2 * r.similar_win_rate + 0.1 * (r.open_deals > 0)
-    assert t["propensity"].iloc[0] == pytest.approx(min(0.9, by_hand))
-    assert t["expected_value"].iloc[0] == pytest.approx(t["propensity"].iloc[0] * r.potential)
+    assert t["propensity"].tolist() == [basis.win_rate] * len(t)
+    assert t["expected_value"].iloc[0] == pytest.approx(basis.win_rate * t["potential"].iloc[0])
 
 
 def test_model_scores_are_used_when_present(small_store: Path) -> None:

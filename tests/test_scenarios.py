@@ -161,7 +161,7 @@ def test_cli_balance_out_json_and_commit(small_store: Path, tmp_path: Path, caps
             "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "solve_seconds"]  # fmt: skip
     assert set(keys) <= set(figures)
     table = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
-    assert list(table.columns) == ["account_id", "previous_owner", "owner", "moved"]
+    assert list(table.columns) == ["account_id", "previous_owner", "owner", "moved", "expected_value"]
     assert len(table) == 600
     assert int((table["moved"] == "True").sum()) == figures["moved_accounts"]
 

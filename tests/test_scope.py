@@ -19,10 +19,12 @@ import pandas as pd
 import pytest
 
 import planner
+import planner.coverage
 import planner.store
-from planner import balance, store
+from planner import store
+from planner.coverage import report, value
 from planner.errors import Forbidden, PlannerError
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 from planner.store import metrics, world
 
 REP = Scope(role="rep", rep_id="R001", user="ava.garcia@example.com")
@@ -61,11 +63,11 @@ def foreign_reps(value: Any, rep_id: str = "R001") -> set[str]:
 
 def test_overview_as_a_rep(small_store: Path) -> None:
     with store.read(small_store) as con:
-        mine = balance.overview(con, REP)
-        everyone = balance.overview(con)
+        mine = report.overview(con, scope=REP)
+        everyone = report.overview(con, scope=OPERATOR)
         with pytest.raises(Forbidden, match="only view your own territory, not 'R002'"):
-            balance.overview(con, REP, "R002")
-        assert balance.overview(con, REP, "R001")["kpis"] == mine["kpis"]
+            report.overview(con, scope=REP, rep_id="R002")
+        assert report.overview(con, scope=REP, rep_id="R001")["kpis"] == mine["kpis"]
     assert mine["kpis"]["accounts"] == len(own_accounts(small_store)) < everyone["kpis"]["accounts"] == 600
     assert list(mine["territories"]["rep_id"]) == ["R001"]
     assert foreign_reps(mine) == set()
@@ -88,9 +90,9 @@ def test_exports_as_a_rep(small_store: Path) -> None:
 
 def test_kpis_as_a_rep(small_store: Path) -> None:
     with store.read(small_store) as con:
-        as_of = balance.as_of_date(con)
-        kpis = metrics.store_kpis(con, as_of, REP)
-        totals = metrics.territory_totals(con, as_of, REP)
+        as_of = value.as_of_date(con)
+        kpis = metrics.store_kpis(con, as_of, scope=REP)
+        totals = metrics.territory_totals(con, as_of, scope=REP)
     assert kpis["accounts"] == len(own_accounts(small_store))
     assert list(totals["rep_id"]) == ["R001"]
 
@@ -105,7 +107,7 @@ def test_rep_scope_needs_a_rep() -> None:
 def scoped_reads() -> list[tuple[str, Callable[..., Any]]]:
     """Public functions of planner and planner.store that take (con, scope, <only defaults>)."""
     found = []
-    for pkg in (planner, planner.store):
+    for pkg in (planner, planner.store, planner.coverage):
         for info in pkgutil.iter_modules(pkg.__path__):
             name = f"{pkg.__name__}.{info.name}"
             if name.endswith("__main__") or info.ispkg:
@@ -125,7 +127,12 @@ def scoped_reads() -> list[tuple[str, Callable[..., Any]]]:
 
 def test_the_sweep_finds_the_known_reads() -> None:
     names = {n for n, _ in scoped_reads()}
-    for known in ("planner.balance.overview", "planner.store.world.export_accounts", "planner.store.world.rep_options"):
+    known_reads = (
+        "planner.coverage.report.overview",
+        "planner.store.world.export_accounts",
+        "planner.store.world.rep_options",
+    )
+    for known in known_reads:
         assert known in names
 
 
@@ -133,7 +140,7 @@ def test_the_sweep_finds_the_known_reads() -> None:
 def test_every_scoped_read_returns_only_the_reps_rows(small_store: Path, name: str, fn: Callable[..., Any]) -> None:
     with store.read(small_store) as con:
         try:
-            result = fn(con, REP)
+            result = fn(con, scope=REP)
         except PlannerError:
             return  # refusing (Forbidden, NotEnoughData...) returns nothing, so leaks nothing
     assert foreign_reps(result) == set(), f"{name} leaked other reps' rows to rep R001"

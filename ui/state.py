@@ -65,3 +65,12 @@ def set_param(name: str, value: Any) -> None:
             del st.query_params[name]
     elif st.query_params.get(name) != str(value):
         st.query_params[name] = str(value)
+
+
+def ignored_params(names: Sequence[str], why: str) -> None:
+    """Parameters an older link may carry that no longer apply: dropped from the address, with a note."""
+    present = [n for n in names if _param(n) is not None]
+    if present:
+        st.info(f"This link's {', '.join(present)} parameter(s) were ignored: {why}.", icon=":material/info:")
+        for name in present:
+            del st.query_params[name]

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     with store.read(args.db_path) as con:
         acc, reps = scenarios.inputs(con)
+        opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
     k_now = int(reps["active"].fillna(True).astype(bool).sum())
     k = _team(k_now, args.reps)
     if k is not None and k != k_now:

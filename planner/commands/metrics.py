@@ -10,7 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from planner import balance, plan, store
+from planner import plan, store
+from planner.coverage import report
+from planner.coverage.facts import SEGMENTS, Filters
+from planner.coverage.workload import load_workload
 from planner.errors import BadInput
 from planner.scope import OPERATOR
 from planner.text import json_safe
@@ -45,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--segment", action="append", default=[], metavar="NAME",
-                   help=f"only this size segment ({', '.join(balance.SEGMENTS)}); repeatable")  # fmt: skip
+                   help=f"only this size segment ({', '.join(SEGMENTS)}); repeatable")  # fmt: skip
     p.add_argument("--industry", action="append", default=[], metavar="NAME", help="only this industry; repeatable")
     p.add_argument("--state", action="append", default=[], metavar="XX", help="only this state; repeatable")
     p.add_argument("--rep", metavar="REP", help="coverage and white space of one territory (id, email or name)")
@@ -85,28 +88,30 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.white_space <= 10_000:
         raise BadInput(f"--white-space {args.white_space} is out of range; use 0 to 10000")
     with store.read(args.db_path) as con:
-        rep_id = plan.resolve_rep(con, args.rep, scope=OPERATOR) if args.rep else None
-        filters = balance.Filters(tuple(args.segment), tuple(args.industry), tuple(args.state), rep_id)
-        rules = balance.CoverageRules.from_settings(args.reachable_km, args.capacity_hours)
-        report = balance.coverage_report(con, filters=filters, rules=rules, white_space_limit=max(1, args.white_space))
-    table = report["territories"].copy()
-    white = report["white_space"].head(args.white_space)
-    cov = report["coverage"]
+        rep_id = plan.resolve_rep(con, args.rep, scope=OPERATOR) if args.rep else None  # the one rep lookup
+        filters = Filters(tuple(args.segment), tuple(args.industry), tuple(args.state), rep_id)
+        workload = load_workload(con, reachable_km=args.reachable_km, default_capacity_hours=args.capacity_hours)
+        figures = report.coverage_report(
+            con, scope=OPERATOR, filters=filters, workload=workload, white_space_limit=max(1, args.white_space)
+        )
+    table = figures["territories"].copy()
+    white = figures["white_space"].head(args.white_space)
+    cov = figures["coverage"]
     if args.json:
         out = {
-            "as_of": str(report["as_of"]),
+            "as_of": str(figures["as_of"]),
             "filters": asdict(filters),
             "expected_value": {
-                "source": report["basis"].source,
-                "model_version": report["basis"].model_version,
-                "win_rate_12m": report["basis"].win_rate,
-                "note": report["basis"].note,
+                "source": figures["basis"].source,
+                "model_version": figures["basis"].model_version,
+                "win_rate_12m": figures["basis"].win_rate,
+                "note": figures["basis"].note,
             },
-            "settings": {**asdict(report["workload"]), **asdict(report["rules"])},
+            "settings": {**figures["workload"].as_dict(), "high_potential_share": figures["high_potential_share"]},
             "territories": _records(table[JSON_COLUMNS]),
             "imbalance": {
                 r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}
-                for r in _records(report["imbalance"])
+                for r in _records(figures["imbalance"])
             },
             "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
             "white_space": _records(
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                         "owner_name",
                         "status",
                         "potential",
+                        "expected_value",
                         "nearest_rep",
                         "nearest_rep_km",
                     ]
@@ -129,10 +135,10 @@ def run(args: argparse.Namespace) -> int:
     table["territory"] = table["name"].fillna("(no active owner)")
     shown = pd.DataFrame({label: [_fmt(v, _kind(col)) for v in table[col]] if col != "territory" else table[col]
                           for col, label in TEXT_COLUMNS.items()})  # fmt: skip
-    print(f"Territories as of {report['as_of']} ({filters.describe()})")
+    print(f"Territories as of {figures['as_of']} ({filters.describe()})")
     print(shown.to_string(index=False))
     print()
-    imb = report["imbalance"]
+    imb = figures["imbalance"]
     print("Imbalance across territories (1.00 / 0.00 = perfectly even)")
     print(
         pd.DataFrame(
@@ -152,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         f"(potential >= {_fmt(cov['high_potential_threshold'], 'money')}) worth "
         f"{_fmt(cov['white_space_potential'], 'money')} not covered."
     )
-    print(report["basis"].note)
+    print(figures["basis"].note)
     if len(white):
         print()
         print(f"Largest white space ({len(white)}):")

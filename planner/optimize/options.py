@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.coverage.workload import Workload
 from planner.errors import BadInput
 
 METRICS = ("potential", "expected_value", "accounts", "workload")
@@ -50,6 +51,12 @@ class Options:
     candidates: int = 8
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
     time_limit_s: float = 120.0
+    workload: Workload | None = None  # the workload assumptions (scenarios.with_workload passes the store's)
+
+    @property
+    def workload_model(self) -> Workload:
+        """The workload assumptions this run uses: the given ones, else the deployment's."""
+        return self.workload or Workload.defaults()
 
     def metric_weights(self) -> dict[str, float]:
         weights = {m: float(w) for m, w in self.weights if float(w) > 0} if self.weights else {self.metric: 1.0}
@@ -78,6 +85,7 @@ class Options:
         d["remove_reps"] = tuple(d.get("remove_reps") or ())
         d["capacities"] = tuple((str(k), float(v)) for k, v in d.get("capacities") or ())
         d["add_reps"] = tuple(NewRep(**r) for r in d.get("add_reps") or ())
+        d["workload"] = Workload(**d["workload"]) if isinstance(d.get("workload"), dict) else None
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def validate(self) -> None:

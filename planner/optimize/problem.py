@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner import settings
+from planner.coverage.workload import Workload
 from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _nearest, _xyz
 from planner.optimize.options import Options
@@ -29,14 +29,7 @@ class _Problem:
     hours_per_km: float  # travel hours per km of distance per account and year
     metric_label: str
     ev_source: str
-
-
-def _workload_params() -> tuple[float, float]:
-    touches = float(settings.get("touches_per_year"))
-    meeting = float(settings.get("meeting_hours"))
-    kmh = float(settings.get("travel_kmh"))
-    share = float(settings.get("travel_share"))
-    return touches * meeting, touches * share * 2.0 / kmh
+    workload: Workload  # the one workload model's assumptions (planner.coverage.workload)
 
 
 def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -47,7 +40,7 @@ def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
         raise BadInput(f"cannot remove unknown or inactive rep {unknown[0]!r}; pick an active rep id")
     keep = active[~active["rep_id"].isin(set(opts.remove_reps))].copy()
     keep["is_new"] = False
-    default_cap = float(settings.get("capacity_hours"))
+    default_cap = opts.workload_model.default_capacity_hours
     rows = []
     for i, nr in enumerate(opts.add_reps):
         rid = nr.rep_id or f"NEW{i + 1}"
@@ -93,21 +86,27 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     owner_ids = acc["owner_rep_id"]
     owner = np.array([-1 if pd.isna(o) else index.get(o, -2) for o in owner_ids], dtype=np.int64)
 
-    fixed_h, per_km = _workload_params()
+    workload = opts.workload_model
+    fixed_h, per_km = workload.fixed_hours, workload.hours_per_km
     near_km, _ = _nearest(xyz, homes, 1)
     values: dict[str, np.ndarray] = {
         "accounts": np.ones(len(acc)),
         "potential": pd.to_numeric(acc["potential"], errors="coerce").fillna(0).clip(lower=0).to_numpy(float),
         "workload": fixed_h + per_km * near_km[:, 0],
     }
-    ev_source = "scores"
-    ev = pd.to_numeric(acc.get("expected_value"), errors="coerce") if "expected_value" in acc else None
-    if ev is None or ev.isna().all() or float(ev.fillna(0).sum()) <= 0:
-        ev_source = "potential (no active model scores)"
-        values["expected_value"] = values["potential"]
-    else:
-        values["expected_value"] = ev.fillna(0).clip(lower=0).to_numpy(float)
+    # Expected value comes with the accounts (planner.coverage.value: model scores, else the one fallback).
+    ev = pd.to_numeric(acc["expected_value"], errors="coerce") if "expected_value" in acc else None
+    available = ev is not None and bool(ev.notna().any())
+    ev_source = str(acc.attrs.get("expected_value_source", "given")) if available else "not available"
+    values["expected_value"] = (
+        ev.fillna(0).clip(lower=0).to_numpy(float) if ev is not None and available else np.zeros(len(acc))
+    )
     weights = opts.metric_weights()
+    if "expected_value" in weights and not available:
+        raise BadInput(
+            "expected value is not available (no model scores and no deal closed in the last 12 months); "
+            "balance on potential, accounts or workload"
+        )
     b = np.zeros(len(acc))
     for m, w in weights.items():
         total = values[m].sum()
@@ -130,7 +129,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     return _Problem(
         acc=acc, reps=srep, today=today, b=b, owner=owner, pinned=pinned, pin_reason=np.where(pinned, reason, ""),
         target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=np.full(len(acc), fixed_h), hours_per_km=per_km,
-        metric_label=opts.label(), ev_source=ev_source,
+        metric_label=opts.label(), ev_source=ev_source, workload=workload,
     )  # fmt: skip
 
 

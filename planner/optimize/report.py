@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner import balance, settings
+from planner.coverage.imbalance import imbalance
 from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
 from planner.optimize.options import Options, Result
 from planner.optimize.problem import _Problem, _Units
@@ -165,9 +165,8 @@ def _move_reasons(
 
 def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[str]:
     """Plain words on capacity: whether it binds, why not, and what would make it bind."""
-    touches = float(settings.get("touches_per_year"))
-    meeting = float(settings.get("meeting_hours"))
-    in_person = float(settings.get("travel_share"))
+    w = p.workload
+    touches, meeting, in_person = w.touches_per_year, w.meeting_hours, w.travel_share
     cap, need, n = s["capacity_hours"], s["workload_hours_after"], s["reps_after"]
     model = f"{touches:g} touches per account a year at {meeting:g} h each, plus travel for {in_person:.0%} in person"
     s["capacity_hours_needed_min"] = hours_min
@@ -177,7 +176,7 @@ def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[st
             f"a year ({model}), {hours_min / max(cap, 1e-9):,.1f}x the {cap:,.0f} hours the {n} reps have, so no "
             f"assignment can fit (this one needs {need:,.0f}). Each rep's target is still their share of the team's "
             "capacity, and hours per rep are shown for comparison. Add reps, or lower touches per year or meeting "
-            "hours in Settings, for capacity to bind."
+            "hours on the Settings page (admins), for capacity to bind."
         ]
     notes = [
         f"Capacity is enforced: each rep's yearly hours ({model}) stay within their capacity; the book needs "
@@ -211,8 +210,8 @@ def _report(
     t_ok = today_idx.notna().to_numpy()
     today_load = _bincount(today_idx[t_ok].astype(int), weights=p.b[t_ok], minlength=len(p.today))
     after_norm = after_load / p.target
-    before_idx = balance.imbalance(today_load).as_dict()
-    after_idx = balance.imbalance(after_norm * p.target.mean()).as_dict()
+    before_idx = imbalance(today_load).as_dict()
+    after_idx = imbalance(after_norm * p.target.mean()).as_dict()
     achieved = float(after_norm.max())
     lower_bound = _lower_bound(p, u)
     min_moved = _min_moved(p, tol)
@@ -222,7 +221,7 @@ def _report(
         p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km * km_before[owned], minlength=n_reps
     )
     cap = p.reps["capacity_hours"].to_numpy(float)
-    reach = float(settings.get("reachable_km"))
+    reach = p.workload.reachable_km
     coverage_after = float(pot[km_after <= reach].sum() / pot_total)
     cov_today = float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total)
     summary: dict[str, Any] = {
@@ -310,6 +309,11 @@ def _report(
             "reason": _move_reasons(p, assign, km_today, km_after, tol),
             "weight": p.b,
             "potential": pot,
+            "expected_value": (
+                pd.to_numeric(p.acc["expected_value"], errors="coerce").to_numpy(float)
+                if "expected_value" in p.acc
+                else np.full(len(p.acc), np.nan)
+            ),
             "km_before": km_today,
             "km_after": km_after,
         }

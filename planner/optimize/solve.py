@@ -20,7 +20,7 @@ from planner.optimize.lp import (
     _travel_passes,
 )
 from planner.optimize.options import Options, Progress, Result, noop
-from planner.optimize.problem import _prepare, _units, _workload_params
+from planner.optimize.problem import _prepare, _units
 from planner.optimize.report import _km_to, _lower_bound, _report
 from planner.optimize.rounding import _band_penalty, _repair, _round
 
@@ -45,7 +45,7 @@ def rebalance(
     p = _prepare(accounts, reps, opts)
     u = _units(p, opts)
     near_km, _ = _nearest(p.xyz, p.homes, 1)
-    fixed_h, per_km = _workload_params()
+    fixed_h, per_km = p.workload.fixed_hours, p.workload.hours_per_km
     scale = {
         "n": float(len(p.acc)),
         "km": max(float(near_km.mean()), 1.0),

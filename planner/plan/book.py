@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from planner.coverage import value as expected
 from planner.errors import PlannerError
 from planner.plan.spec import missing
 from planner.scope import Scope
@@ -69,11 +70,16 @@ def ranked_book(
     as_of_day = q.as_of(con)
     heur = q.heuristic_ranking(con, rep_id, as_of_day)
     if df is None or len(df) == 0:
-        source = "transparent heuristic (no active propensity model yet): intent, new executive, growth, similar wins"
-        df = heur.copy()
-        df["expected_value"] = df["propensity"] * df["potential"]
+        # No model: the one expected value without a model (planner.coverage.value), as on every page.
+        basis = expected.expected_value_basis(con, scope=scope)
+        source = basis.note
+        vals = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
+        df = heur.drop(columns=["propensity"]).merge(
+            vals[["account_id", "propensity", "expected_value"]], on="account_id", how="left"
+        )
         df["reasons"] = [_heuristic_reasons(r) for _, r in df.iterrows()]
-        df = df.sort_values(["expected_value", "account_id"], ascending=[False, True])
+        df = df.sort_values(["expected_value", "potential", "account_id"], ascending=[False, False, True],
+                            na_position="last")  # fmt: skip
         df["rank"] = np.arange(1, len(df) + 1)
     else:
         df = df.copy()

@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
 
-from planner.scope import EVERYONE, Scope
+from planner.scope import Scope, view
 from planner.store.core import query_df, query_one
 
 # Per account: open pipeline, open deals, and won in the 12 months to a date (bound twice as ?).
@@ -25,7 +25,7 @@ DEALS_PER_ACCOUNT = """
 """
 
 
-def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope = EVERYONE) -> pd.DataFrame:
+def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scope) -> pd.DataFrame:
     """One row per active rep (and one for unassigned accounts, rep_id NULL): counts and money."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
@@ -60,7 +60,7 @@ def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope =
     )
 
 
-def store_kpis(con: duckdb.DuckDBPyConnection, as_of: date, scope: Scope = EVERYONE) -> dict[str, float]:
+def store_kpis(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scope) -> dict[str, float]:
     """Accounts, customers, reps, open pipeline and the 12-month win rate, in the caller's scope."""
     where, params = scope.owner_filter("a.owner_rep_id")
     row = query_one(
@@ -147,6 +147,38 @@ def active_model(con: duckdb.DuckDBPyConnection) -> tuple[int | None, int]:
     return int(row[0]), int(row[1])
 
 
+# The one expected value in SQL: the active model's propensity for scored accounts, else the fallback
+# rate the domain passes in (NULL when there is none), times the account's potential.
+_PROPENSITY = "coalesce(sc.propensity, ?::DOUBLE)"
+
+
+def account_values(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
+    rep_id: str | None,
+    account_ids: Sequence[str] | None,
+    model_version: int | None,
+    fallback_propensity: float | None,
+) -> pd.DataFrame:
+    """account_id, scored, propensity, potential, expected_value of the accounts in view (all of them,
+    or those in `account_ids`), by account_id."""
+    where, params = view(scope, rep_id, "a.owner_rep_id")
+    ids = None if account_ids is None else [str(a) for a in account_ids]
+    return query_df(
+        con,
+        f"""SELECT a.account_id, sc.propensity IS NOT NULL AS scored, {_PROPENSITY} AS propensity,
+                   coalesce(p.potential, 0) AS potential, {_PROPENSITY} * coalesce(p.potential, 0) AS expected_value
+            FROM accounts a
+            LEFT JOIN account_potential p ON p.account_id = a.account_id
+            LEFT JOIN (SELECT account_id, propensity FROM scores WHERE model_version = ?) sc
+                   ON sc.account_id = a.account_id
+            WHERE {where} AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], a.account_id))
+            ORDER BY a.account_id""",
+        [fallback_propensity, fallback_propensity, model_version, *params, ids, ids],
+    )
+
+
 def filter_predicate(
     industries: Sequence[str] = (),
     states: Sequence[str] = (),
@@ -180,6 +212,23 @@ def filter_predicate(
     return (" AND ".join(parts) or "TRUE"), params
 
 
+class StatusCodes(NamedTuple):
+    """The coverage status codes the domain uses, by meaning (passed in, bound as parameters)."""
+
+    covered: str
+    unowned: str
+    out_of_reach: str
+    over_capacity: str
+
+
+# In which order a rep works the reachable book until the capacity runs out (the domain picks one).
+CAPACITY_ORDERS = {
+    "expected_value_per_hour": "coalesce(propensity, 1) * potential / hours DESC, rid",
+    "potential_per_hour": "potential / hours DESC, rid",
+    "potential": "potential DESC, rid",
+}
+
+
 @contextmanager
 def account_facts(
     con: duckdb.DuckDBPyConnection,
@@ -187,24 +236,26 @@ def account_facts(
     as_of: date,
     scope: Scope,
     predicate: tuple[str, list[object]],
-    touches_per_year: float,
-    meeting_hours: float,
-    travel_kmh: float,
-    travel_share: float,
+    fixed_hours: float,
+    hours_per_km: float,
     reachable_km: float,
     default_capacity: float,
     fallback_propensity: float | None,
     model_version: int | None,
+    statuses: StatusCodes,
+    capacity_order: str,
 ) -> Iterator[str]:
     """A temporary table of per-account facts for the accounts that pass `predicate` (on alias a); yields
     its name.
 
-    Workload per account = touches x (meeting hours + in-person share x round trip / speed).
-    Status: 'unowned' (no active owner), 'out_of_reach' (farther than reachable_km from the owner's
-    home), 'over_capacity' (the owner's reachable accounts, worked in order of expected value per
-    hour, run past the owner's capacity before this one), else 'covered'. Capacity counts the owner's
-    whole book in scope, whatever the filter.
+    Workload per account = fixed_hours + hours_per_km x distance from the owner's home (the domain's
+    model as two numbers; an unknown distance adds nothing). Status: unowned (no active owner),
+    out_of_reach (farther than reachable_km from the owner's home), over_capacity (the owner's reachable
+    accounts, worked in `capacity_order`, run past the owner's capacity before this one), else covered.
+    Capacity counts the owner's whole book in scope, whatever the filter.
     """
+    if capacity_order not in CAPACITY_ORDERS:
+        raise ValueError(f"unknown capacity order {capacity_order!r}")
     where, params = scope.owner_filter("a.owner_rep_id")
     fwhere, fparams = predicate
     name = f"_facts_{uuid.uuid4().hex[:12]}"
@@ -220,7 +271,7 @@ def account_facts(
                coalesce(a.account_type = 'Customer', FALSE) AS customer,
                coalesce(p.potential, 0) AS potential,
                sc.propensity IS NOT NULL AS scored,
-               coalesce(sc.propensity, ?::DOUBLE) AS propensity,
+               {_PROPENSITY} AS propensity,
                coalesce(d.open_pipeline, 0) AS open_pipeline, coalesce(d.open_deals, 0) AS open_deals,
                coalesce(d.won_12m, 0) AS won_12m,
                {_DIST_KM} AS dist_km,
@@ -234,22 +285,22 @@ def account_facts(
     ),
     w AS (
         SELECT *, propensity * potential AS expected_value,
-               ?::DOUBLE * (?::DOUBLE + ?::DOUBLE * 2 * coalesce(dist_km, 0) / ?::DOUBLE) AS hours,
+               ?::DOUBLE + ?::DOUBLE * coalesce(dist_km, 0) AS hours,
                owner_active AND coalesce(dist_km, 0) <= ? AS reachable
         FROM acc
     ),
     cum AS (
         -- only the narrow columns go through the sort: a wide window costs several times more
         SELECT rid, sum(hours) OVER (
-                   PARTITION BY owner_rep_id ORDER BY coalesce(propensity, 1) * potential / hours DESC, rid
+                   PARTITION BY owner_rep_id ORDER BY {CAPACITY_ORDERS[capacity_order]}
                    ROWS UNBOUNDED PRECEDING) AS cum_hours
         FROM w WHERE reachable
     )
     SELECT w.* EXCLUDE (reachable, keep),
-           CASE WHEN NOT owner_active THEN 'unowned'
-                WHEN NOT reachable THEN 'out_of_reach'
-                WHEN cum.cum_hours > capacity THEN 'over_capacity'
-                ELSE 'covered' END AS status
+           CASE WHEN NOT owner_active THEN ?
+                WHEN NOT reachable THEN ?
+                WHEN cum.cum_hours > capacity THEN ?
+                ELSE ? END AS status
     FROM w LEFT JOIN cum ON cum.rid = w.rid
     WHERE w.keep
     """
@@ -257,7 +308,8 @@ def account_facts(
         sql,
         [
             as_of, as_of, model_version, default_capacity, fallback_propensity, *fparams, *params,
-            touches_per_year, meeting_hours, travel_share, travel_kmh, reachable_km,
+            fixed_hours, hours_per_km, reachable_km,
+            statuses.unowned, statuses.out_of_reach, statuses.over_capacity, statuses.covered,
         ],
     )  # fmt: skip
     try:
@@ -267,28 +319,23 @@ def account_facts(
 
 
 def book_hours(
-    con: duckdb.DuckDBPyConnection,
-    scope: Scope,
-    *,
-    touches_per_year: float,
-    meeting_hours: float,
-    travel_kmh: float,
-    travel_share: float,
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, fixed_hours: float, hours_per_km: float
 ) -> pd.DataFrame:
     """rep_id, book_hours: each active rep's yearly workload over their whole book (no filters)."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
         con,
-        f"""SELECT r.rep_id,
-                   sum(?::DOUBLE * (?::DOUBLE + ?::DOUBLE * 2 * coalesce({_DIST_KM}, 0) / ?::DOUBLE)) AS book_hours
+        f"""SELECT r.rep_id, sum(?::DOUBLE + ?::DOUBLE * coalesce({_DIST_KM}, 0)) AS book_hours
             FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id AND r.active
             WHERE {where}
             GROUP BY r.rep_id""",
-        [touches_per_year, meeting_hours, travel_share, travel_kmh, *params],
+        [fixed_hours, hours_per_km, *params],
     )
 
 
-def facts_by_territory(con: duckdb.DuckDBPyConnection, facts: str, scope: Scope) -> pd.DataFrame:
+def facts_by_territory(
+    con: duckdb.DuckDBPyConnection, facts: str, *, scope: Scope, statuses: StatusCodes
+) -> pd.DataFrame:
     """Per-territory metrics from a facts table; every active rep in scope gets a row, plus one for
     accounts without an active owner (rep_id of an inactive rep, or NULL)."""
     rwhere, rparams = scope.owner_filter("rep_id")
@@ -307,9 +354,9 @@ def facts_by_territory(con: duckdb.DuckDBPyConnection, facts: str, scope: Scope)
                    sum(hours) AS workload_hours,
                    avg(dist_km) AS mean_km,
                    max(dist_km) AS max_km,
-                   sum(potential) FILTER (WHERE status = 'covered') AS covered_potential,
-                   count(*) FILTER (WHERE status = 'out_of_reach') AS out_of_reach,
-                   count(*) FILTER (WHERE status = 'over_capacity') AS over_capacity,
+                   sum(potential) FILTER (WHERE status = ?) AS covered_potential,
+                   count(*) FILTER (WHERE status = ?) AS out_of_reach,
+                   count(*) FILTER (WHERE status = ?) AS over_capacity,
                    count(*) FILTER (WHERE lat IS NULL OR lon IS NULL) AS unlocated
             FROM {facts} GROUP BY owner_rep_id
         )
@@ -327,7 +374,7 @@ def facts_by_territory(con: duckdb.DuckDBPyConnection, facts: str, scope: Scope)
         FULL OUTER JOIN t ON t.rep_id = r.rep_id
         ORDER BY r.name NULLS LAST, t.rep_id NULLS LAST
         """,
-        rparams,
+        [statuses.covered, statuses.out_of_reach, statuses.over_capacity, *rparams],
     )
 
 
@@ -348,14 +395,20 @@ def facts_by_status(
 
 
 def facts_white_space(
-    con: duckdb.DuckDBPyConnection, facts: str, high_potential: float, limit: int, rep_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    facts: str,
+    high_potential: float,
+    limit: int,
+    rep_id: str | None = None,
+    *,
+    statuses: StatusCodes,
 ) -> pd.DataFrame:
     """The largest uncovered accounts at or above the potential threshold (of one owner if rep_id)."""
     return query_df(
         con,
         f"""WITH top AS (
                 SELECT * FROM {facts}
-                WHERE status <> 'covered' AND potential >= ? AND (?::VARCHAR IS NULL OR owner_rep_id = ?)
+                WHERE status <> ? AND potential >= ? AND (?::VARCHAR IS NULL OR owner_rep_id = ?)
                 ORDER BY potential DESC, rid LIMIT ?
             )
             SELECT a.account_id, a.name, a.industry, a.city, a.state, f.lat, f.lon, a.employees, f.owner_rep_id,
@@ -363,7 +416,7 @@ def facts_white_space(
                    f.dist_km, f.hours
             FROM top f JOIN accounts a ON a.rowid = f.rid LEFT JOIN reps r ON r.rep_id = f.owner_rep_id
             ORDER BY f.potential DESC, a.account_id""",
-        [high_potential, rep_id, rep_id, limit],
+        [statuses.covered, high_potential, rep_id, rep_id, limit],
     )
 
 
@@ -387,13 +440,7 @@ def facts_sample(
     return df, int(total)
 
 
-def facts_potential_quantile(con: duckdb.DuckDBPyConnection, facts: str, q: float) -> float:
-    """The q-quantile of potential over a facts table (0 when empty)."""
-    value = _first(con, f"SELECT quantile_cont(potential, ?) FROM {facts}", [q])
-    return float(value[0]) if value and value[0] is not None else 0.0
-
-
-def scope_potential_quantile(con: duckdb.DuckDBPyConnection, scope: Scope, q: float) -> float:
+def scope_potential_quantile(con: duckdb.DuckDBPyConnection, *, scope: Scope, q: float) -> float:
     """The q-quantile of potential over every account in scope (0 when none)."""
     where, params = scope.owner_filter("a.owner_rep_id")
     value = _first(
@@ -431,21 +478,27 @@ def registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[
 
 
 def facts_hexagons(
-    con: duckdb.DuckDBPyConnection, facts: str, cells: str, res: int, high_potential: float, rep_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    facts: str,
+    cells: str,
+    parent_mask: tuple[int, int],
+    high_potential: float,
+    rep_id: str | None = None,
+    *,
+    statuses: StatusCodes,
 ) -> pd.DataFrame:
-    """Per H3 cell at `res`: accounts, potential, expected value, covered and white-space figures and the
-    active rep holding the most accounts there. `cells` is a registered frame (rid, cell) at a finer resolution;
+    """Per coarser H3 cell: accounts, potential, expected value, covered and white-space figures and the
+    active rep holding the most accounts there. `cells` is a registered frame (rid, cell) at a finer
+    resolution; `parent_mask` (keep, bits) turns a cell id into its parent's (cell & keep | bits);
     rep_id keeps one owner's accounts."""
-    from planner.geo import h3_parent_masks
-
-    keep, bits = h3_parent_masks(res)
+    keep, bits = parent_mask
     return query_df(
         con,
         f"""
         WITH c AS (
-            SELECT (h.cell & ?) | ? AS cell, f.*
+            SELECT (h.cell & $keep) | $bits AS cell, f.*
             FROM {facts} f JOIN {cells} h ON h.rid = f.rid
-            WHERE h.cell <> 0 AND (?::VARCHAR IS NULL OR f.owner_rep_id = ?)
+            WHERE h.cell <> 0 AND ($rep::VARCHAR IS NULL OR f.owner_rep_id = $rep)
         ),
         o AS (
             SELECT cell, owner_rep_id, count(*) AS n FROM c WHERE owner_active GROUP BY cell, owner_rep_id
@@ -455,29 +508,42 @@ def facts_hexagons(
                count(*) FILTER (WHERE customer) AS customers,
                sum(potential) AS potential,
                sum(expected_value) AS expected_value,
-               coalesce(sum(potential) FILTER (WHERE status = 'covered'), 0) AS covered_potential,
-               count(*) FILTER (WHERE status <> 'covered' AND potential >= ?) AS white_space_accounts,
-               coalesce(sum(potential) FILTER (WHERE status <> 'covered' AND potential >= ?), 0)
+               coalesce(sum(potential) FILTER (WHERE status = $covered), 0) AS covered_potential,
+               count(*) FILTER (WHERE status <> $covered AND potential >= $high) AS white_space_accounts,
+               coalesce(sum(potential) FILTER (WHERE status <> $covered AND potential >= $high), 0)
                    AS white_space_potential,
-               count(*) FILTER (WHERE status = 'unowned') AS unowned,
-               count(*) FILTER (WHERE status = 'out_of_reach') AS out_of_reach,
-               count(*) FILTER (WHERE status = 'over_capacity') AS over_capacity,
+               count(*) FILTER (WHERE status = $unowned) AS unowned,
+               count(*) FILTER (WHERE status = $out_of_reach) AS out_of_reach,
+               count(*) FILTER (WHERE status = $over_capacity) AS over_capacity,
                any_value(top.top_rep_id) AS top_rep_id, any_value(top.top_n) AS top_n
         FROM c LEFT JOIN top ON top.cell = c.cell
         GROUP BY c.cell
         ORDER BY c.cell
         """,
-        [keep, bits, rep_id, rep_id, high_potential, high_potential],
+        {
+            "keep": keep,
+            "bits": bits,
+            "rep": rep_id,
+            "high": high_potential,
+            "covered": statuses.covered,
+            "unowned": statuses.unowned,
+            "out_of_reach": statuses.out_of_reach,
+            "over_capacity": statuses.over_capacity,
+        },
     )
 
 
 def facts_in_cell(
-    con: duckdb.DuckDBPyConnection, facts: str, cells: str, res: int, cell: int, limit: int, rep_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    facts: str,
+    cells: str,
+    parent_mask: tuple[int, int],
+    cell: int,
+    limit: int,
+    rep_id: str | None = None,
 ) -> pd.DataFrame:
-    """The largest accounts (by potential) inside one H3 cell at `res`."""
-    from planner.geo import h3_parent_masks
-
-    keep, bits = h3_parent_masks(res)
+    """The largest accounts (by potential) inside one coarser H3 cell (see facts_hexagons' parent_mask)."""
+    keep, bits = parent_mask
     return query_df(
         con,
         f"""WITH top AS (
@@ -493,7 +559,7 @@ def facts_in_cell(
     )
 
 
-def account_detail(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str) -> pd.DataFrame:
+def account_detail(con: duckdb.DuckDBPyConnection, *, scope: Scope, account_id: str) -> pd.DataFrame:
     """One account (in scope) with owner and potential; empty when not found or not visible."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
@@ -508,7 +574,7 @@ def account_detail(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str
     )
 
 
-def account_deals(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str) -> pd.DataFrame:
+def account_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, account_id: str) -> pd.DataFrame:
     """An account's deals, newest first."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
@@ -521,7 +587,7 @@ def account_deals(con: duckdb.DuckDBPyConnection, scope: Scope, account_id: str)
     )
 
 
-def filter_options(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, list[str]]:
+def filter_options(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, list[str]]:
     """Distinct industries and states among the accounts in scope (for the filter widgets)."""
     where, params = scope.owner_filter("a.owner_rep_id")
     ind = query_df(

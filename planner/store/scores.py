@@ -346,11 +346,14 @@ def filter_options(
 
 
 def scores_for_export(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """account_id, propensity, potential, expected_value, rank, reasons of every scored account."""
+    """account_id, propensity, potential, expected_value, rank, reasons of every scored account (expected
+    value = propensity x today's potential, as every page computes it)."""
     return query_df(
         con,
-        """SELECT account_id, propensity, potential, expected_value, rank, reasons FROM scores
-           WHERE model_version = (SELECT max(model_version) FROM models WHERE active) ORDER BY rank""",
+        """SELECT s.account_id, s.propensity, p.potential, s.propensity * p.potential AS expected_value, s.rank,
+                  s.reasons
+           FROM scores s JOIN account_potential p USING (account_id)
+           WHERE s.model_version = (SELECT max(model_version) FROM models WHERE active) ORDER BY s.rank""",
     )
 
 

@@ -1,4 +1,4 @@
-"""Territory metrics, coverage and white space on a tiny hand-built store with known answers."""
+"""Territory metrics, coverage, white space, workload and expected value on a tiny hand-built store."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import h3
 import numpy as np
 import pytest
 
-from planner import balance, cli, geo, store
+from planner import cli, geo, optimize, scenarios, store
+from planner.coverage import hexmap, imbalance, report, value
+from planner.coverage.facts import EVERY_ACCOUNT, Filters
+from planner.coverage.workload import Workload, load_workload, save_workload
 from planner.errors import BadInput, Forbidden
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 
 # touches 10, 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
-WL = balance.Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5)
-RULES = balance.CoverageRules(reachable_km=400, default_capacity_hours=1400, high_potential_share=0.5)
+WL = Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5, reachable_km=400,
+              default_capacity_hours=1400)  # fmt: skip
+HALF = 0.5  # white space: the top half of accounts by potential
 KM_A2 = float(geo.haversine_km(40.0, -100.0, 40.0, -99.0))  # about 85.2 km
 KM_A6 = float(geo.haversine_km(40.0, -100.0, 30.0, -100.0))  # about 1112 km
 
@@ -62,35 +66,38 @@ def tiny(tmp_path: Path) -> Path:
 
 
 def test_gini_imbalance_and_lorenz_by_hand() -> None:
-    assert balance.gini([1, 1, 1, 1]) == 0.0
-    assert balance.gini([0, 0, 0, 1]) == pytest.approx(0.75)
-    imb = balance.imbalance([1, 2, 3])
+    assert imbalance.gini([1, 1, 1, 1]) == 0.0
+    assert imbalance.gini([0, 0, 0, 1]) == pytest.approx(0.75)
+    imb = imbalance.imbalance([1, 2, 3])
     assert (imb.max_mean, imb.min_mean) == (1.5, 0.5)
     assert imb.cv == pytest.approx(math.sqrt(2 / 3) / 2)
-    x, y = balance.lorenz([3, 1])
+    x, y = imbalance.lorenz([3, 1])
     assert x.tolist() == [0.0, 0.5, 1.0]
     assert y.tolist() == [0.0, 0.25, 1.0]
 
 
-def test_account_workload_formula_and_bad_settings() -> None:
-    hours = balance.account_workload([0.0, 50.0, np.nan], WL)
+def test_workload_formula_and_bad_settings() -> None:
+    hours = WL.hours([0.0, 50.0, np.nan])
     assert hours.tolist() == [10.0, 20.0, 10.0]  # 10 x (1 + 0.5 x 2 x 50 / 50); unknown distance: meetings only
-    assert float(balance.account_workload(100.0, WL)) == pytest.approx(30.0)
-    with pytest.raises(BadInput, match="travel_share 1.5"):
-        balance.Workload(10, 1, 50, 1.5)
-    with pytest.raises(BadInput, match="travel_kmh 0"):
-        balance.Workload(10, 1, 0, 0.5)
+    assert float(WL.hours(100.0)) == pytest.approx(30.0)
+    assert (WL.fixed_hours, WL.hours_per_km) == (10.0, pytest.approx(0.2))
+    with pytest.raises(BadInput, match="travel_share 1.5 is out of range"):
+        WL.with_overrides(travel_share=1.5)
+    with pytest.raises(BadInput, match="travel_kmh 0 is out of range"):
+        WL.with_overrides(travel_kmh=0)
+    with pytest.raises(BadInput, match="touches_per_year nan is out of range"):
+        WL.with_overrides(touches_per_year=float("nan"))
     with pytest.raises(BadInput, match="must not be negative"):
-        balance.account_workload([-1.0], WL)
+        WL.hours([-1.0])
     with pytest.raises(BadInput, match="unknown workload setting 'speed'"):
-        balance.Workload.from_settings(speed=3)
+        WL.with_overrides(speed=3)
     with pytest.raises(BadInput, match="unknown segment 'Huge'"):
-        balance.Filters(segments=("Huge",))
+        Filters(segments=("Huge",))
 
 
 def test_territory_metrics_by_hand(tiny: Path) -> None:
     with store.read(tiny) as con:
-        table = balance.territory_metrics(con, workload=WL, rules=RULES)
+        table = report.territory_metrics(con, scope=OPERATOR, workload=WL)
     r1 = table.set_index("rep_id").loc["R1"]
     assert (r1["accounts"], r1["customers"], r1["prospects"]) == (3, 1, 2)
     assert r1["potential"] == 5000 + 10000 + 150000
@@ -111,7 +118,7 @@ def test_territory_metrics_by_hand(tiny: Path) -> None:
 
 def test_coverage_and_white_space_by_hand(tiny: Path) -> None:
     with store.read(tiny) as con:
-        rep = balance.coverage_report(con, workload=WL, rules=RULES)
+        rep = report.coverage_report(con, scope=OPERATOR, workload=WL, high_potential_share=HALF)
     by = rep["coverage"]["by_status"].set_index("status")
     # A1 covered; A2 runs R1 past 30 h (A1 first: more expected value per hour); A6 is 1,112 km away;
     # A4 has no owner and A5's owner left; A3 is covered by R2.
@@ -130,25 +137,29 @@ def test_coverage_and_white_space_by_hand(tiny: Path) -> None:
     assert rep["basis"].source == "win_rate" and "50.0%" in rep["basis"].note
     imb = rep["imbalance"].set_index("metric")
     assert imb.loc["accounts", "max_mean"] == pytest.approx(1.5)  # R1 3, R2 1
-    assert imb.loc["potential", "gini"] == pytest.approx(balance.gini([165000, 1000]))
+    assert imb.loc["potential", "gini"] == pytest.approx(imbalance.gini([165000, 1000]))
 
 
 def test_filters_and_rep_scope(tiny: Path) -> None:
     with store.read(tiny) as con:
-        retail = balance.coverage_report(con, filters=balance.Filters(industries=("Retail",)), workload=WL, rules=RULES)
+
+        def run(scope: Scope = OPERATOR, filters: Filters = EVERY_ACCOUNT) -> dict:
+            return report.coverage_report(con, scope=scope, filters=filters, workload=WL, high_potential_share=HALF)
+
+        retail = run(filters=Filters(industries=("Retail",)))
         assert retail["coverage"]["accounts"] == 2
         # Capacity counts the whole book: R1's A2 stays over capacity even when only Software... is shown.
-        sw = balance.coverage_report(con, filters=balance.Filters(segments=("Mid-market",)), workload=WL, rules=RULES)
+        sw = run(filters=Filters(segments=("Mid-market",)))
         assert set(sw["white_space"]["account_id"]) == {"A2", "A4"}  # 200 and 400 employees
         assert sw["white_space"].set_index("account_id").loc["A2", "status"] == "over_capacity"
-        mine = balance.coverage_report(con, Scope(role="rep", rep_id="R1"), workload=WL, rules=RULES)
+        mine = run(Scope(role="rep", rep_id="R1"))
         assert mine["coverage"]["accounts"] == 3
-        assert balance.reps_only(mine["territories"])["rep_id"].tolist() == ["R1"]
+        assert imbalance.reps_only(mine["territories"])["rep_id"].tolist() == ["R1"]
         with pytest.raises(Forbidden, match="'R2'"):
-            balance.coverage_report(con, Scope(role="rep", rep_id="R1"), balance.Filters(rep_id="R2"))
-        one = balance.coverage_report(con, filters=balance.Filters(rep_id="R1"), workload=WL, rules=RULES)
+            run(Scope(role="rep", rep_id="R1"), Filters(rep_id="R2"))
+        one = run(filters=Filters(rep_id="R1"))
         assert one["coverage"]["accounts"] == 3
-        assert len(balance.reps_only(one["territories"])) == 2  # the comparison keeps every territory
+        assert len(imbalance.reps_only(one["territories"])) == 2  # the comparison keeps every territory
 
 
 def test_expected_value_uses_active_model_scores(tiny: Path) -> None:
@@ -156,8 +167,8 @@ def test_expected_value_uses_active_model_scores(tiny: Path) -> None:
         con.execute("INSERT INTO models (model_version, kind, active) VALUES (1, 'model', FALSE), (2, 'model', TRUE)")
         con.execute("INSERT INTO scores (model_version, account_id, propensity) VALUES (1, 'A1', 0.9), (2, 'A1', 0.2)")
     with store.read(tiny) as con:
-        table = balance.territory_metrics(con, workload=WL, rules=RULES)
-        basis = balance.expected_value_basis(con)
+        table = report.territory_metrics(con, scope=OPERATOR, workload=WL)
+        basis = value.expected_value_basis(con, scope=OPERATOR)
     assert basis.source == "model" and basis.model_version == 2 and "model v2" in basis.note
     r1 = table.set_index("rep_id").loc["R1"]
     assert r1["expected_value"] == pytest.approx(0.2 * 5000 + 0.5 * (10000 + 150000))  # unscored: win rate
@@ -165,12 +176,13 @@ def test_expected_value_uses_active_model_scores(tiny: Path) -> None:
 
 def test_map_aggregates_every_account_into_hexagons(tiny: Path) -> None:
     with store.read(tiny) as con:
-        m = balance.coverage_map(con, resolution=4, max_points=2, workload=WL, rules=RULES)
-        cells = balance.account_cells(con)
-        assert balance.account_cells(con) is cells  # computed once per store version
+        m = report.coverage_map(con, scope=OPERATOR, resolution=4, max_points=2, workload=WL, high_potential_share=HALF)
+        cells = hexmap.account_cells(con)
+        assert hexmap.account_cells(con) is cells  # computed once per store version
         with pytest.raises(BadInput, match="resolution 9"):
-            balance.coverage_map(con, resolution=9)
-        top = balance.hexagon_detail(con, balance.EVERYONE, balance.Filters(), m["hexes"]["hex"].iloc[0], 4)
+            report.coverage_map(con, scope=OPERATOR, resolution=9)
+        top = hexmap.hexagon_detail(con, scope=OPERATOR, filters=Filters(), hex_id=m["hexes"]["hex"].iloc[0],
+                                    resolution=4)  # fmt: skip
     hexes = m["hexes"]
     assert hexes["accounts"].sum() == 6 == m["located_accounts"]
     assert hexes["potential"].sum() == 186500
@@ -211,4 +223,42 @@ def test_metrics_cli_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> Non
     text = capsys.readouterr().out
     assert "Imbalance across territories" in text and "Coverage:" in text
     assert cli.main(["--db", str(tiny), "metrics", "--rep", "nobody"]) == 2
-    assert "no rep 'nobody'" in capsys.readouterr().err
+    assert "no rep named 'nobody'" in capsys.readouterr().err
+
+
+def test_saved_workload_reaches_every_reader(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with store.read(tiny) as con:
+        assert load_workload(con) == Workload.defaults()
+    done = save_workload(tiny, scope=OPERATOR, values={"touches_per_year": 10, "travel_kmh": 50}, actor="t")
+    assert done["changed"] == ["touches_per_year", "travel_kmh"]
+    with store.read(tiny) as con:
+        w = load_workload(con)
+        assert (w.touches_per_year, w.travel_kmh) == (10, 50)
+        assert load_workload(con, reachable_km=900).reachable_km == 900  # a one-off override on top
+        # Coverage's workload comes from the store when the caller passes none.
+        table = report.territory_metrics(con, scope=OPERATOR).set_index("rep_id")
+        assert table.loc["R1", "workload_hours"] == pytest.approx(float(w.hours([0.0, KM_A2, KM_A6]).sum()))
+        # Rebalance's options get the same assumptions.
+        assert scenarios.with_workload(con, optimize.Options()).workload == w
+    assert cli.main(["--db", str(tiny), "metrics", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["touches_per_year"] == 10
+    assert cli.main(["--db", str(tiny), "settings", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["workload"]["travel_kmh"] == 50 and shown["sources"]["travel_kmh"] == "saved in the store"
+    assert cli.main(["--db", str(tiny), "settings", "--reset"]) == 0
+    with store.read(tiny) as con:
+        assert load_workload(con) == Workload.defaults()
+
+
+def test_saving_workload_is_for_admins_and_checks_values_first(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = tiny.read_bytes()
+    for scope in (Scope(role="leader"), Scope(role="rep", rep_id="R1")):
+        with pytest.raises(Forbidden, match="admin"):
+            save_workload(tiny, scope=scope, values={"touches_per_year": 3})
+    with pytest.raises(BadInput, match="travel_share 2 is out of range"):
+        save_workload(tiny, scope=OPERATOR, values={"touches_per_year": 3, "travel_share": 2})
+    with pytest.raises(BadInput, match="unknown workload setting 'speed'"):
+        save_workload(tiny, scope=OPERATOR, values={"speed": 3})
+    assert tiny.read_bytes() == before  # nothing half-written
+    assert cli.main(["--db", str(tiny), "settings", "--set", "meeting_hours=lots"]) == 2
+    assert "'lots' is not a number" in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""Settings: the workload assumptions every page and command shares (admins change them)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import shell
+
+shell.ensure_routed()
+
+from planner import export
+from planner.coverage import workload
+from planner.errors import PlannerError
+from ui import data, sidebar
+from ui.auth import md_text
+
+st.title("Settings")
+scope = sidebar.scope()
+try:
+    with data.snapshot() as snap:
+        rows = data.cached(workload.workload_sources, snap)
+        current = data.cached(workload.load_workload, snap)
+except PlannerError as exc:
+    data.show_error(exc)
+
+st.subheader("Workload, reach and capacity")
+if message := st.session_state.pop("set_message", None):
+    st.success(message, icon=":material/check:")
+st.caption(
+    "One set of assumptions for the whole product: the Coverage map, Rebalance (the optimizer's workload metric, "
+    "capacity and reach), the rep's plan and `planner metrics` / `planner balance` all read these values. Values "
+    "saved here are kept in the store; the others come from the deployment (PLANNER_* variables) or the defaults."
+)
+st.markdown(md_text(current.describe(), 600))
+table = pd.DataFrame(rows)[["label", "value", "source", "help"]]
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="set_table",
+    column_config={
+        "label": st.column_config.TextColumn("Assumption", width="medium"),
+        "value": st.column_config.NumberColumn("Value", format="%,.2f"),
+        "source": st.column_config.TextColumn("Comes from", width="medium"),
+        "help": st.column_config.TextColumn("Meaning", width="large"),
+    },
+)
+st.download_button(
+    "Download the assumptions (CSV)",
+    lambda: export.to_csv_bytes(table),
+    file_name="workload_assumptions.csv",
+    mime="text/csv",
+    key="set_download",
+)
+
+if scope.role != "admin":
+    st.info("Only an admin can change these assumptions.", icon=":material/lock:")
+    st.stop()
+
+with st.form("set_form", border=True):
+    cols = st.columns(3)
+    values: dict[str, float | None] = {}
+    for i, (name, spec) in enumerate(workload.ASSUMPTIONS.items()):
+        values[name] = cols[i % 3].number_input(
+            spec.label,
+            min_value=float(spec.low),
+            max_value=float(spec.high),
+            value=float(getattr(current, name)),
+            step=float(spec.step),
+            help=spec.help,
+            key=f"set_{name}",
+        )
+    saved = st.form_submit_button("Save for everyone", type="primary", key="set_save")
+if saved:
+    try:
+        result = workload.save_workload(data.db_path(), scope=scope, values=values, actor=scope.user)
+    except PlannerError as exc:
+        data.show_error(exc)
+    changed = result["changed"]
+    labels = ", ".join(workload.ASSUMPTIONS[c].label.lower() for c in changed)
+    st.session_state["set_message"] = f"Saved: {labels}." if changed else "Nothing changed."
+    st.rerun()
+stored = [r["name"] for r in rows if r["source"] == "saved in the store"]
+if stored and st.button("Forget the saved values (back to the deployment's)", key="set_reset"):
+    try:
+        workload.save_workload(data.db_path(), scope=scope, values=dict.fromkeys(stored), actor=scope.user)
+    except PlannerError as exc:
+        data.show_error(exc)
+    st.session_state["set_message"] = "Back to the deployment's values."
+    st.rerun()

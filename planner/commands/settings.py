@@ -1,0 +1,59 @@
+"""`settings [--set NAME=VALUE ...] [--reset [NAME ...]] [--json]`: the workload assumptions in the store.
+
+They drive Coverage, Rebalance, the rep's plan, `metrics` and `balance` alike (the Settings page shows
+the same). Without --set or --reset, prints them with where each value comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from planner import store
+from planner.coverage import workload
+from planner.errors import BadInput
+from planner.scope import OPERATOR
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("settings", help="show or change the workload assumptions", description=__doc__)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"save one assumption ({', '.join(workload.ASSUMPTIONS)}); repeatable")  # fmt: skip
+    p.add_argument("--reset", nargs="*", metavar="NAME", help="forget saved values (all of them when no name is given)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def _parse(pairs: list[str]) -> dict[str, float | None]:
+    values: dict[str, float | None] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise BadInput(f"--set {pair!r} needs NAME=VALUE, e.g. touches_per_year=10")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise BadInput(f"--set {pair!r}: {text!r} is not a number") from None
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    values = _parse(args.set)
+    if args.reset is not None:
+        names = args.reset or list(workload.ASSUMPTIONS)
+        values.update(dict.fromkeys(names))
+    if values:
+        done = workload.save_workload(args.db_path, scope=OPERATOR, values=values, actor="cli")
+        if not args.json:
+            print(f"changed: {', '.join(done['changed']) or 'nothing'}")
+    with store.read(args.db_path) as con:
+        rows = workload.workload_sources(con)
+        current = workload.load_workload(con)
+    if args.json:
+        print(json.dumps({"workload": current.as_dict(), "sources": {r["name"]: r["source"] for r in rows}}, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['value']:>10,.2f}  {r['source']}")
+    print(current.describe())
+    return 0
