@@ -223,7 +223,7 @@ def test_metrics_cli_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> Non
     text = capsys.readouterr().out
     assert "Imbalance across territories" in text and "Coverage:" in text
     assert cli.main(["--db", str(tiny), "metrics", "--rep", "nobody"]) == 2
-    assert "no rep named 'nobody'" in capsys.readouterr().err
+    assert "no rep 'nobody'" in capsys.readouterr().err
 
 
 def test_saved_workload_reaches_every_reader(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
