@@ -10,14 +10,15 @@ shell.ensure_routed()
 
 from planner import export
 from planner.coverage import report
-from planner.coverage.imbalance import reps_only
+from planner.coverage.imbalance import KINDS, reps_only
 from planner.errors import PlannerError
 from ui import charts, data, fmt, sidebar
 
 st.title("Overview")
+scope = sidebar.scope()
 try:
     with data.snapshot() as snap:
-        ov = data.cached(report.overview, snap, scope=sidebar.scope(), rep_id=sidebar.selected_rep())
+        ov = data.cached(report.overview, snap, scope=scope, rep_id=sidebar.selected_rep())
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -33,7 +34,7 @@ if fresh["is_demo"]:
 
 k = ov["kpis"]
 if sidebar.selected_rep():
-    st.caption("Figures for the territory chosen in the sidebar; the balance section compares all territories.")
+    st.caption("Figures for the territory chosen in the sidebar; the comparison below shows every territory.")
 cols = st.columns(3) + st.columns(3)
 cols[0].metric("Accounts", f"{k['accounts']:,}", help="Accounts in the store (in your scope).")
 cols[1].metric("Customers", f"{k['customers']:,}", help="Accounts whose CRM type is Customer.")
@@ -46,57 +47,46 @@ cols[4].metric(
 )
 cols[5].metric("Total potential", fmt.money(k["potential"]), help="Sum of price per user x estimated users.")
 
-imb = ov["imbalance"]["potential"]
-st.subheader("How unbalanced are today's territories?")
-c = st.columns(4)
-c[0].metric("Potential max / mean", fmt.ratio(imb["max_mean"]), help="1.00 is perfectly even; 1.05 is a common target.")
-c[1].metric("Potential min / mean", fmt.ratio(imb["min_mean"]))
-c[2].metric("Coefficient of variation", fmt.ratio(imb["cv"]), help="Standard deviation / mean across territories.")
-c[3].metric("Accounts max / mean", fmt.ratio(ov["imbalance"]["accounts"]["max_mean"]))
-
+COLUMNS = {
+    "territory": "Territory", "accounts": "Accounts", "customers": "Customers", "prospects": "Prospects",
+    "potential": "Potential", "open_pipeline": "Open pipeline", "won_12m": "Won, 12 months", "quota": "Quota",
+    "potential_per_quota": "Potential / quota",
+}  # fmt: skip
 table = ov["territories"].copy()
-table["territory"] = table["name"].fillna("Unassigned")
-ranked = reps_only(table).sort_values("potential", ascending=False)
-if len(ranked):
-    fig = charts.band_bars(
-        ranked["territory"],
-        ranked["potential"],
-        tolerance=0.05,
-        title="Total potential by territory",
-        yaxis_title="Potential (USD)",
-        hover="%{x}<br>Potential $%{y:,.0f}<extra></extra>",
-    )
-    st.plotly_chart(fig, width="stretch", key="ov_potential_chart")
+table["territory"] = table["name"].fillna("No active owner")
+shown = table[list(COLUMNS)]
 
-shown = table[
-    ["territory", "accounts", "customers", "prospects", "potential", "open_pipeline", "won_12m", "quota",
-     "potential_per_quota"]
-]  # fmt: skip
-st.dataframe(
-    shown,
-    hide_index=True,
-    width="stretch",
-    key="ov_table",
-    column_config={
-        "territory": "Territory",
-        "accounts": st.column_config.NumberColumn("Accounts", format="%d"),
-        "customers": st.column_config.NumberColumn("Customers", format="%d"),
-        "prospects": st.column_config.NumberColumn("Prospects", format="%d"),
-        "potential": st.column_config.NumberColumn("Potential", format="dollar"),
-        "open_pipeline": st.column_config.NumberColumn("Open pipeline", format="dollar"),
-        "won_12m": st.column_config.NumberColumn("Won, 12 months", format="dollar"),
-        "quota": st.column_config.NumberColumn("Quota", format="dollar"),
-        "potential_per_quota": st.column_config.NumberColumn("Potential / quota", format="%.1f"),
-    },
-)
+if scope.is_rep:
+    st.caption("How territories compare with each other is shown to sales leaders; these are your territory's figures.")
+else:
+    imb = ov["imbalance"]["potential"]
+    st.subheader("How unbalanced are today's territories?")
+    c = st.columns(4)
+    c[0].metric(
+        "Potential max / mean", fmt.ratio(imb["max_mean"]), help="1.00 is perfectly even; 1.05 is a common target."
+    )
+    c[1].metric("Potential min / mean", fmt.ratio(imb["min_mean"]))
+    c[2].metric("Coefficient of variation", fmt.ratio(imb["cv"]), help="Standard deviation / mean across territories.")
+    c[3].metric("Accounts max / mean", fmt.ratio(ov["imbalance"]["accounts"]["max_mean"]))
+    ranked = reps_only(table).sort_values("potential", ascending=False)
+    if len(ranked):
+        fig = charts.band_bars(
+            ranked["territory"], ranked["potential"], tolerance=0.05, title="Total potential by territory",
+            yaxis_title="Potential", hover="%{x}<br>Potential $%{y:,.0f}<extra></extra>", kind="money",
+        )  # fmt: skip
+        st.plotly_chart(fig, width="stretch", key="ov_potential_chart")
+
+st.dataframe(fmt.table(shown, KINDS), hide_index=True, width="stretch", key="ov_table", column_config=COLUMNS)
 st.download_button(
     "Download territories (CSV)",
-    export.to_csv_bytes(shown),
+    export.to_csv_bytes(shown.rename(columns=COLUMNS)),
     file_name="territories.csv",
     mime="text/csv",
     key="ov_download",
 )
-st.caption(
-    f"Data as of {fresh['as_of']} · last change {str(fresh['data_updated_at']).replace('T', ' ')} UTC · "
-    f"last import {fresh['last_import'] or 'none'} · newest deal created {fresh['newest_deal'] or 'n/a'}"
-)
+when = str(fresh["data_updated_at"] or "never").replace("T", " ")
+details = "" if scope.is_rep else (
+    f" · last import {fmt.day(fresh['last_import']) if fresh['last_import'] else 'none'}"
+    f" · newest deal created {fmt.day(fresh['newest_deal']) if fresh['newest_deal'] else 'none'}"
+)  # fmt: skip
+st.caption(f"Data as of {fmt.day(fresh['as_of'])} · last change {when} UTC{details}")

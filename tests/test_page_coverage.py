@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from planner import store
@@ -15,7 +18,7 @@ from planner.coverage import report
 from planner.coverage.facts import Filters
 from planner.scope import OPERATOR, Scope
 from tests.helpers import AVA, ROOT, app_as, errors, page
-from ui import fmt
+from ui import fmt, maps
 
 ALL = Filters()
 
@@ -36,7 +39,7 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
     assert metrics["White space"] == fmt.money(view["coverage"]["white_space_potential"])
-    assert metrics["High-potential accounts not covered"] == f"{view['coverage']['white_space_accounts']:,}"
+    assert metrics["White-space accounts"] == f"{view['coverage']['white_space_accounts']:,}"
     imb = view["imbalance"].set_index("metric").loc["potential"]
     assert metrics["Max / mean"] == fmt.ratio(imb["max_mean"])
     assert metrics["Gini"] == fmt.ratio(imb["gini"])
@@ -50,10 +53,10 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     # Plotly: bars per territory with the mean band, a Lorenz curve, potential against quota.
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [c["layout"]["title"]["text"] for c in charts]
-    assert any(t.startswith("Potential (USD) by territory") for t in titles)
+    assert any(t.startswith("Potential by territory") for t in titles)
     assert any(t.startswith("Lorenz curve") for t in titles)
     assert any(t.startswith("Potential against quota") for t in titles)
-    bars = next(c for c in charts if c["layout"]["title"]["text"].startswith("Potential (USD) by territory"))
+    bars = next(c for c in charts if c["layout"]["title"]["text"].startswith("Potential by territory"))
     assert sum(len(trace["x"]) for trace in bars["data"]) == 6
     assert {trace["name"] for trace in bars["data"]} <= {"Above the mean + 5%", "Within ± 5% of the mean",
                                                           "Below the mean − 5%"}  # fmt: skip
@@ -147,6 +150,62 @@ def test_clicking_an_account_or_a_hexagon_shows_its_details(app_store: Path) -> 
     assert "status_label" in shown.columns
     assert len(shown) == min(25, int(cell["accounts"]))
     assert shown["potential"].is_monotonic_decreasing
+
+
+def test_bad_link_values_are_ignored_with_a_note(app_store: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in {"layers": "bogus", "hex": "9", "ind": "<b>Nope</b>", "tol": "lots", "tpy": "3"}.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/coverage.py")
+    at.run()
+    assert errors(at) == []
+    note = " ".join(str(i.value) for i in at.info)
+    for asked in ("layers=bogus", "hex=9", "ind=", "tol=lots", "tpy=3"):
+        assert asked in note
+    assert "<b>" not in note  # the link's text is shown literally
+    # Never a blank view: the default layers and hexagon size are used instead.
+    assert [layer["id"] for layer in _deck(at)["layers"]] == ["states", "outlines", "white_space", "accounts", "homes"]
+    assert at.selectbox(key="cov_hex").value == 4
+    assert "tpy" not in at.query_params
+
+
+def test_no_rep_has_a_home(app_store: Path) -> None:
+    with store.write(app_store) as con:
+        con.execute("UPDATE reps SET home_lat = NULL, home_lon = NULL")
+    at = page("coverage")
+    assert errors(at) == []
+    assert "homes" not in [layer["id"] for layer in _deck(at)["layers"]]  # nothing to draw, nothing broken
+    assert any("Travel cannot be measured for 6 of 6 reps" in str(i.value) for i in at.info)
+    view = _view(app_store)
+    assert view["travel"]["reps_without_home"] == 6
+    r1 = view["territories"].set_index("rep_id").loc["R001"]
+    assert math.isnan(r1["mean_km"]) and r1["out_of_reach"] == 0  # not measurable, so never out of reach
+    assert r1["workload_hours"] == pytest.approx(view["workload"].fixed_hours * r1["accounts"])
+
+
+def test_one_unowned_imported_account_on_the_demo_world(app_store: Path) -> None:
+    with store.write(app_store) as con:
+        con.execute(
+            """INSERT INTO accounts (account_id, name, employees, state, lat, lon, owner_rep_id)
+               VALUES ('X1', 'Lone Co', 50, 'NE', 41.2, -96.0, NULL)"""
+        )
+    at = page("coverage")
+    assert errors(at) == []
+    tables = [d.value for d in at.dataframe if "territory" in d.value.columns]
+    assert any("No active owner" in set(t["territory"]) for t in tables)
+
+
+def test_inferred_homes_are_drawn_hollow_and_named(small_store: Path) -> None:
+    homes = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["Ann", "Bob"], "home_lat": [40.0, 41.0], "home_lon": [-100.0, -90.0],
+         "home_inferred": [True, None], "accounts": [3, float("nan")]}
+    )  # fmt: skip
+    layer = maps.homes_layer(homes, maps.territory_colors(["R1", "R2"]))
+    ann, bob = layer.data
+    assert ann["t"] == "Ann (home inferred from their accounts)" and ann["fill"][3] < 255
+    assert bob["t"] == "Bob (home)" and bob["fill"][3] == 255 and bob["l2"] == ""
+    assert maps.homes_layer(homes.iloc[:0], {}).data == []
 
 
 def _distinct_colours(png: bytes) -> int:

@@ -1,4 +1,5 @@
-"""Charts shared by pages: the one tolerance-band colouring of per-territory bars (mean ± tolerance)."""
+"""Plotly figures shared by pages: the one tolerance-band colouring of per-territory bars (mean ± tolerance),
+the Lorenz curve, potential against quota, and where the potential stands."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def band_bars(
     highlight: Sequence[bool] | None = None,
     hover: str = "%{x}<br>%{y:,.2f}<extra></extra>",
     height: int = 380,
+    kind: str = "count",
 ) -> go.Figure:
     """Bars per territory coloured by the tolerance band around `centre` (the mean of `values` unless
     given), with the band shaded, the centre dashed and a legend naming each colour."""
@@ -80,5 +82,109 @@ def band_bars(
         barmode="overlay",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
         xaxis={"categoryorder": "array", "categoryarray": names},
+        yaxis=axis(kind),
+    )
+    return fig
+
+
+def axis(kind: str) -> dict[str, Any]:
+    """Plotly axis formatting for a kind of number (money, pct, ratio, count, hours, km)."""
+    if kind == "money":
+        return {"tickprefix": "$", "tickformat": "~s"}
+    if kind == "pct":
+        return {"tickformat": ".0%"}
+    if kind == "ratio":
+        return {"tickformat": ".2f"}
+    return {"tickformat": ",~s"}
+
+
+def lorenz_chart(x: Any, y: Any, title: str) -> go.Figure:
+    """The Lorenz curve of a metric against the line of perfect equality."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect equality",
+                             line={"dash": "dot", "color": "#888"}))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name="Territories", line={"color": BAND_COLORS["within"]},
+                             fill="tonexty"))  # fmt: skip
+    fig.update_layout(
+        title=title,
+        xaxis_title="Share of territories (smallest first)",
+        yaxis_title="Share of the total",
+        xaxis={"tickformat": ".0%"},
+        yaxis={"tickformat": ".0%"},
+        height=380,
+        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    return fig
+
+
+def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Figure:
+    """Potential against quota, one bubble per territory (size: accounts). Only the `labelled` highest and
+    lowest potential-per-quota territories carry a name, alternately above and below their bubble, so
+    labels never pile up; every bubble names itself on hover."""
+    pq = reps.dropna(subset=["quota"]).copy()
+    ranked = pq["potential_per_quota"].rank(method="first")
+    n = len(pq)
+    pq["_label"] = [
+        t if (r <= labelled or r > n - labelled) else "" for t, r in zip(pq["territory"], ranked, strict=True)
+    ]
+    pq["_pos"] = ["top center" if i % 2 == 0 else "bottom center" for i in range(n)]
+    size = 10 + 30 * (pq["accounts"] / max(1, pq["accounts"].max())) ** 0.5 if n else []
+    fig = go.Figure(
+        go.Scatter(
+            x=pq["quota"],
+            y=pq["potential"],
+            mode="markers+text",
+            text=pq["_label"],
+            textposition=pq["_pos"].tolist(),
+            marker={
+                "size": size,
+                "color": [colors.get(str(r), "rgb(60,60,60)") for r in pq["rep_id"]],
+                "line": {"width": 1, "color": "white"},
+            },  # fmt: skip
+            customdata=pq[["territory", "accounts", "potential_per_quota"]],
+            hovertemplate="%{customdata[0]}<br>Quota $%{x:,.0f}<br>Potential $%{y:,.0f}<br>%{customdata[1]:,} accounts"
+            "<br>Potential / quota %{customdata[2]:.1f}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    if n and float(pq["quota"].sum()) > 0:
+        avg = float(pq["potential"].sum() / pq["quota"].sum())
+        xmax = float(pq["quota"].max()) * 1.1
+        fig.add_trace(go.Scatter(x=[0, xmax], y=[0, avg * xmax], mode="lines", line={"dash": "dash", "color": "#888"},
+                                 hoverinfo="skip", name=f"Average potential / quota ({avg:.1f})"))  # fmt: skip
+    fig.update_layout(
+        title="Potential against quota",
+        xaxis_title="Quota",
+        yaxis_title="Potential",
+        xaxis=axis("money"),
+        yaxis=axis("money"),
+        height=420,
+        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    return fig
+
+
+STATUS_COLORS = {"covered": "#00798c", "unowned": "#3c3c3c", "out_of_reach": "#d1495b", "over_capacity": "#edae49"}
+
+
+def status_bars(by_status: Any) -> go.Figure:
+    """Potential by coverage status (covered, no active owner, out of reach, beyond capacity)."""
+    fig = go.Figure(
+        go.Bar(
+            x=by_status["label"],
+            y=by_status["potential"],
+            marker_color=[STATUS_COLORS.get(s, "#888") for s in by_status["status"]],
+            customdata=by_status["accounts"],
+            hovertemplate="%{x}<br>$%{y:,.0f} in %{customdata:,} accounts<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Where the potential stands",
+        yaxis_title="Potential",
+        yaxis=axis("money"),
+        height=420,
+        margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )
     return fig

@@ -1,23 +1,93 @@
-"""Number formatting for the dashboard (money, ratios, percentages)."""
+"""Number formatting for the dashboard (money, ratios, percentages) and tables with no raw cells.
+
+`table(df, kinds)` gives st.dataframe a Styler whose cells read as people write them: money as $1.2M,
+shares as 38%, counts with separators, dates as 2026-11-01, and "–" where a value is missing (never
+None, nan or NaT). The numbers underneath stay numbers, so columns still sort by value; downloads
+take the plain frame.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from pandas.io.formats.style import Styler
 
 from planner import text
 
+MISSING = "–"
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
 
 def money(value: float | None) -> str:
-    return text.money(value, missing="–")
+    return text.money(value, missing=MISSING)
 
 
 def pct(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+    if _missing(value):
+        return MISSING
     return f"{value:.{digits}%}"
 
 
 def ratio(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+    if _missing(value):
+        return MISSING
     return f"{value:.2f}"
+
+
+def count(value: float | None) -> str:
+    if _missing(value):
+        return MISSING
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def day(value: Any) -> str:
+    """A date (or timestamp) as YYYY-MM-DD."""
+    if _missing(value):
+        return MISSING
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def plain(value: Any) -> str:
+    """Text as it is; '–' when missing; True/False as Yes/No."""
+    if _missing(value):
+        return MISSING
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "money": money,
+    "pct": pct,
+    "pct1": lambda v: pct(v, 1),
+    "ratio": ratio,
+    "count": count,
+    "hours": count,
+    "km": lambda v: MISSING if _missing(v) else f"{float(v):,.0f} km",
+    "date": day,
+    "text": plain,
+}
+"""How each kind of column reads."""
+
+
+def table(df: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> Styler:
+    """A Styler for st.dataframe: each column formatted by its kind (text for the unnamed ones)."""
+    kinds = kinds or {}
+    unknown = sorted(set(kinds.values()) - set(FORMATTERS))
+    if unknown:
+        raise ValueError(f"unknown column kind {unknown[0]!r}; use one of {', '.join(FORMATTERS)}")
+    formats = {c: FORMATTERS[kinds.get(c, "text")] for c in df.columns}
+    return df.style.format(formats, na_rep=MISSING)  # type: ignore[arg-type]

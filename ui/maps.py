@@ -28,7 +28,6 @@ TOOLTIP = {
     "html": "<b>{t}</b><br/>{l1}<br/>{l2}<br/>{l3}",
     "style": {"backgroundColor": "#1d2b36", "color": "white", "fontSize": "12px", "maxWidth": "320px"},
 }
-TIP_FIELDS = ("t", "l1", "l2", "l3")  # short keys: they repeat in every row sent to the browser
 
 # Distinct, colour-blind-friendlier hues (Tableau 20 order); a territory keeps its colour on every map.
 PALETTE: list[list[int]] = [
@@ -56,10 +55,6 @@ def territory_colors(rep_ids: Iterable[Any]) -> dict[str, list[int]]:
     """A stable colour per territory: reps in id order take the palette in turn."""
     ids = sorted({str(r) for r in rep_ids if r is not None and not (isinstance(r, float) and math.isnan(r))})
     return {rep: PALETTE[i % len(PALETTE)] for i, rep in enumerate(ids)}
-
-
-def _colors_for(rep_ids: pd.Series, colors: dict[str, list[int]], alpha: int) -> list[list[int]]:
-    return [[*colors.get(str(r), UNOWNED), alpha] if isinstance(r, str) else [*UNOWNED, alpha] for r in rep_ids]
 
 
 def ramp(values: Any, stops: Sequence[Sequence[int]], alpha: int = 170) -> list[list[int]]:
@@ -92,14 +87,6 @@ def _s(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value)
-
-
-def _text(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), "").astype(str)
-
-
-def _money(series: pd.Series) -> pd.Series:
-    return pd.Series([fmt.money(v) for v in series.astype(float).tolist()], index=series.index, dtype=object)
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -250,37 +237,59 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
     )
 
 
+def _num(value: Any) -> float | None:
+    """A finite float, or None (None, NaN, text)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _flag(value: Any) -> bool:
+    """True only for a real true value (None, NaN and pd.NA are false)."""
+    return value is True or (isinstance(value, np.bool_) and bool(value))
+
+
 def homes_layer(homes: pd.DataFrame, colors: dict[str, list[int]], layer_id: str = "homes") -> pdk.Layer:
-    """Rep homes as large dots ringed in white. Needs rep_id, name, home_lat, home_lon; optional
-    home_city, accounts, potential, utilisation, coverage."""
-    df = pd.DataFrame(
-        {
-            "rep_id": homes["rep_id"].astype(str),
-            "lon": homes["home_lon"].astype(float),
-            "lat": homes["home_lat"].astype(float),
-            "color": _colors_for(homes["rep_id"], colors, 255),
-        }
-    )
-    df["t"] = _text(homes["name"]) + " (home)"
-    city = _text(homes["home_city"]) if "home_city" in homes else pd.Series("", index=homes.index)
-    df["l1"] = city
-    acc = homes["accounts"].map(lambda n: f"{int(n):,} accounts") if "accounts" in homes else ""
-    pot = " · potential " + _money(homes["potential"]) if "potential" in homes else ""
-    df["l2"] = acc + pot
-    if "utilisation" in homes and "coverage" in homes:
-        df["l3"] = (
-            "Workload " + homes["utilisation"].map(lambda v: fmt.pct(v)) + " of capacity · covers "
-            + homes["coverage"].map(lambda v: fmt.pct(v)) + " of potential"
-        )  # fmt: skip
-    else:
-        df["l3"] = ""
+    """Rep homes as large dots: filled and ringed in white when known, hollow (ringed in the rep's colour)
+    when inferred from the rep's accounts. Needs rep_id, name, home_lat, home_lon; optional home_city,
+    home_inferred, accounts, potential, utilisation, coverage. Reps without a home are left out."""
+    data = []
+    for r in records(homes):
+        lat, lon = _num(r.get("home_lat")), _num(r.get("home_lon"))
+        if lat is None or lon is None:
+            continue
+        rgb = colors.get(str(r.get("rep_id")), UNOWNED)
+        inferred = _flag(r.get("home_inferred"))
+        accounts, potential = _num(r.get("accounts")), _num(r.get("potential"))
+        utilisation, coverage = r.get("utilisation"), r.get("coverage")
+        data.append(
+            {
+                "rep_id": _s(r.get("rep_id")),
+                "lon": lon,
+                "lat": lat,
+                "fill": [*rgb, 70] if inferred else [*rgb, 255],
+                "line": [*rgb, 255] if inferred else [255, 255, 255, 255],
+                "t": f"{_s(r.get('name')) or _s(r.get('rep_id'))} "
+                + ("(home inferred from their accounts)" if inferred else "(home)"),
+                "l1": _s(r.get("home_city")),
+                "l2": " · ".join(
+                    ([f"{int(accounts):,} accounts"] if accounts is not None else [])
+                    + ([f"potential {fmt.money(potential)}"] if potential is not None else [])
+                ),
+                "l3": f"Workload {fmt.pct(utilisation)} of capacity · covers {fmt.pct(coverage)} of potential"
+                if "utilisation" in r and "coverage" in r
+                else "",
+            }
+        )
     return pdk.Layer(
         "ScatterplotLayer",
-        data=records(df),
+        data=data,
         id=layer_id,
         get_position=["lon", "lat"],
-        get_fill_color="color",
-        get_line_color=[255, 255, 255, 255],
+        get_fill_color="fill",
+        get_line_color="line",
         get_radius=20000,
         radius_min_pixels=7,
         radius_max_pixels=16,

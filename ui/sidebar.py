@@ -49,6 +49,7 @@ def finish() -> None:
     """After the page ran (its widgets have written the URL): fill in the link to this view."""
     slot = getattr(_local, "link_slot", None)
     _local.link_slot = None
+    state.show_ignored(st.sidebar)  # what a page's own note did not already report
     if slot is None:
         return
     with slot:

@@ -1,4 +1,9 @@
-"""Widgets whose values live in the address bar, so a copied link reproduces the view."""
+"""Widgets whose values live in the address bar, so a copied link reproduces the view.
+
+A value in the link that the page cannot use (an unknown option, a number out of range, junk) is
+never a blank view: the widget falls back to its default and the page says what was ignored
+(`show_ignored`, which the sidebar also calls at the end of every page for anything left).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,39 @@ from typing import Any
 
 import streamlit as st
 
+from ui.auth import md_text
+
+_IGNORED = "_url_ignored"
+
 
 def _param(name: str) -> str | None:
     value = st.query_params.get(name)
     return None if value in (None, "") else str(value)
+
+
+def ignore(param: str, value: object, why: str) -> None:
+    """Remember that `?param=value` from the link was not used, and why (shown by show_ignored)."""
+    notes: list[str] = st.session_state.setdefault(_IGNORED, [])
+    text = str(value)
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    note = f"{param}={shown} ({why})"
+    if note not in notes:
+        notes.append(note)
+
+
+def show_ignored(container: Any = st) -> None:
+    """One note listing what the link asked for that this page ignored (nothing when all was used)."""
+    notes = st.session_state.pop(_IGNORED, [])
+    if notes:
+        container.info(
+            md_text("Ignored from this link: " + "; ".join(notes) + ". Showing the defaults instead.", 800),
+            icon=":material/link_off:",
+        )
+
+
+def _choices(options: Sequence[Any], format_func: Any) -> str:
+    names = [str(o) for o in options[:6]]
+    return "use " + ", ".join(names) + (", …" if len(options) > 6 else "")
 
 
 def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
@@ -21,6 +55,8 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
     by_text = {str(o): o for o in options}
     if key not in st.session_state:
         start = by_text.get(wanted) if wanted is not None else default
+        if wanted is not None and wanted not in by_text:
+            ignore(param, wanted, f"not an option here; {_choices(options, format_func)}")
         if start not in options:
             start = default if default in options else (options[0] if options else None)
         st.session_state[key] = start
@@ -37,7 +73,11 @@ def multiselect(
     """A multiselect stored in the URL as a comma-separated list."""
     options = list(options)
     if key not in st.session_state:
-        wanted = (_param(param) or "").split(",")
+        wanted = [w for w in (_param(param) or "").split(",") if w != ""]
+        known = {str(o) for o in options}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            ignore(param, ",".join(unknown), "not among the values in your data")
         st.session_state[key] = [o for o in options if str(o) in wanted]
     else:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
@@ -47,15 +87,54 @@ def multiselect(
 
 
 def number(label: str, *, param: str, key: str, default: float, container: Any = st, **kw: Any) -> float:
-    """A number input stored in the URL."""
+    """A number input stored in the URL (a value that is not a number, or out of range, is ignored)."""
     if key not in st.session_state:
-        try:
-            st.session_state[key] = type(default)(_param(param) or default)
-        except ValueError:
-            st.session_state[key] = default
+        wanted = _param(param)
+        value = default
+        if wanted is not None:
+            try:
+                value = type(default)(wanted)
+                low, high = kw.get("min_value"), kw.get("max_value")
+                if value != value or (low is not None and value < low) or (high is not None and value > high):
+                    raise ValueError
+            except ValueError:
+                ignore(param, wanted, f"not a number from {kw.get('min_value', '')} to {kw.get('max_value', '')}")
+                value = default
+        st.session_state[key] = value
     value = container.number_input(label, key=key, **kw)
     set_param(param, None if value == default else value)
     return value  # type: ignore[no-any-return]
+
+
+def pills(label: str, options: dict[str, str], *, param: str, key: str, default: Sequence[str],
+          container: Any = st, **kw: Any) -> list[str]:  # fmt: skip
+    """Multi-select pills stored in the URL as a comma-separated list ('none' for an empty choice)."""
+    if key not in st.session_state:
+        wanted = _param(param)
+        if wanted is None:
+            chosen = list(default)
+        else:
+            asked = [w for w in wanted.split(",") if w not in ("", "none")]
+            chosen = [w for w in asked if w in options]
+            unknown = [w for w in asked if w not in options]
+            if unknown:
+                ignore(param, ",".join(unknown), f"{_choices(list(options), str)}")
+                if not chosen:
+                    chosen = list(default)
+        st.session_state[key] = chosen
+    value = container.pills(label, list(options), selection_mode="multi", format_func=options.get, key=key, **kw)
+    value = list(value or [])
+    set_param(param, None if sorted(value) == sorted(default) else ",".join(value) or "none")
+    return value
+
+
+def ignored_params(names: Sequence[str], why: str) -> None:
+    """Parameters an older link may carry that no longer apply: dropped from the address, with a note."""
+    for name in names:
+        wanted = _param(name)
+        if wanted is not None:
+            ignore(name, wanted, why)
+            del st.query_params[name]
 
 
 def set_param(name: str, value: Any) -> None:
@@ -65,12 +144,3 @@ def set_param(name: str, value: Any) -> None:
             del st.query_params[name]
     elif st.query_params.get(name) != str(value):
         st.query_params[name] = str(value)
-
-
-def ignored_params(names: Sequence[str], why: str) -> None:
-    """Parameters an older link may carry that no longer apply: dropped from the address, with a note."""
-    present = [n for n in names if _param(n) is not None]
-    if present:
-        st.info(f"This link's {', '.join(present)} parameter(s) were ignored: {why}.", icon=":material/info:")
-        for name in present:
-            del st.query_params[name]

@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 for r in _records(figures["imbalance"])
             },
             "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
+            "travel": figures["travel"],
             "white_space": _records(
                 white[
                     [
@@ -159,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         f"{_fmt(cov['white_space_potential'], 'money')} not covered."
     )
     print(figures["basis"].note)
+    if figures["travel"]["note"]:
+        print(figures["travel"]["note"])
     if len(white):
         print()
         print(f"Largest white space ({len(white)}):")

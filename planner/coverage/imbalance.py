@@ -9,22 +9,30 @@ import numpy as np
 import pandas as pd
 
 METRICS: dict[str, str] = {
-    "potential": "Potential (USD)",
-    "expected_value": "Expected value (USD)",
+    "potential": "Potential",
+    "expected_value": "Expected value",
     "accounts": "Accounts",
     "customers": "Customers",
     "prospects": "Prospects",
-    "open_pipeline": "Open pipeline (USD)",
-    "won_12m": "Won, 12 months (USD)",
-    "quota": "Quota (USD)",
+    "open_pipeline": "Open pipeline",
+    "won_12m": "Won, 12 months",
+    "quota": "Quota",
     "potential_per_quota": "Potential / quota",
-    "workload_hours": "Workload (hours/year)",
+    "workload_hours": "Workload (hours a year)",
     "utilisation": "Workload / capacity",
     "mean_km": "Mean distance from home (km)",
     "max_km": "Max distance from home (km)",
     "coverage": "Coverage (share of potential)",
 }
 """Per-territory metrics, in display order, with their labels (the imbalance table uses the same keys)."""
+
+KINDS: dict[str, str] = {
+    "potential": "money", "expected_value": "money", "accounts": "count", "customers": "count",
+    "prospects": "count", "open_pipeline": "money", "won_12m": "money", "quota": "money",
+    "potential_per_quota": "ratio", "workload_hours": "hours", "utilisation": "pct", "mean_km": "km",
+    "max_km": "km", "coverage": "pct",
+}  # fmt: skip
+"""What each metric is (money, count, ratio, hours, pct, km): how pages and exports format it."""
 
 
 @dataclass(frozen=True)

@@ -161,10 +161,37 @@ def coverage_view(
         "imbalance": imbalance_table(table),
         "coverage": _coverage_totals(by_status, threshold),
         "white_space": white,
+        "travel": travel_summary(table),
     }
     if resolution is not None:
         out["map"] = map_payload(hexes, points, located, homes, resolution, threshold, ctx.as_of)
     return out
+
+
+def travel_summary(table: pd.DataFrame) -> dict[str, Any]:
+    """What travel could not be measured for, in words: reps without a home and accounts without a
+    location precise enough. Such accounts still count toward coverage and balance (as reachable, with
+    meeting time only); they are left out of distances. Keys: reps_without_home, unlocated_accounts, note."""
+    reps = reps_only(table)
+    no_home = reps[reps["home_lat"].isna() | reps["home_lon"].isna()]
+    unlocated = int(pd.to_numeric(table["unlocated"], errors="coerce").fillna(0).sum())
+    parts = []
+    if len(no_home):
+        names = ", ".join(str(n) for n in no_home["name"].head(5)) + (", …" if len(no_home) > 5 else "")
+        parts.append(
+            f"Travel cannot be measured for {len(no_home)} of {len(reps)} reps without a home location ({names}): "
+            "their accounts count as reachable and take meeting time only. Set or infer their homes on the Data page"
+        )
+    if unlocated:
+        parts.append(
+            f"{unlocated:,} accounts have no location precise enough to measure travel: they count toward coverage "
+            "and balance, not toward distances"
+        )
+    return {
+        "reps_without_home": int(len(no_home)),
+        "unlocated_accounts": unlocated,
+        "note": ". ".join(parts) + "." if parts else "",
+    }
 
 
 def _coverage_totals(by_status: pd.DataFrame, threshold: float) -> dict[str, Any]:
