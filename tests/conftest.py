@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from planner import demo
+from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tests run the app the way scripts/run does: open local mode, asked for explicitly, on loopback only.
