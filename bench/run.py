@@ -53,12 +53,13 @@ def step_default_demo(size: int, work: Path) -> dict[str, Any]:
 def step_write_export(size: int, work: Path) -> dict[str, Any]:
     """A Salesforce report export of the world's accounts, as Salesforce writes it (every value quoted,
     "$1,200,000.00", "1,792", ZIP+4 and lost leading zeros, the Grand Totals footer)."""
+    from bench import import_speed as bench
     from planner import store
-    from planner.ingest import bench
+    from planner.scope import OPERATOR
     from planner.store import world
 
     with store.read(work / f"world-{size}.duckdb") as con:
-        df = world.export_accounts(con)
+        df = world.export_accounts(con, scope=OPERATOR)
     path = work / f"sf-accounts-{size}.csv"
     rows = bench.write_salesforce_report(path, df)
     return {"rows": rows, "mb": path.stat().st_size / 1e6}
@@ -67,7 +68,7 @@ def step_write_export(size: int, work: Path) -> dict[str, Any]:
 def step_import(size: int, work: Path) -> dict[str, Any]:
     """DuckDB's read_csv of the export into a table, then our import of it into a fresh store (schema and
     gazetteer made before the clock starts): side by side in one process, so the ratio is fair."""
-    from planner.ingest import bench
+    from bench import import_speed as bench
 
     res = bench.time_import(work / f"sf-accounts-{size}.csv", work)
     return {"seconds": res["import_s"], "read_csv_s": res["read_csv_s"], "ratio": res["ratio"],

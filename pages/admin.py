@@ -38,7 +38,7 @@ admins = auth.bootstrap_admins()
 try:
     with data.snapshot() as snap:
         access = data.cached(roles.list_roles, snap, who, admins)
-        reps = data.cached(world.rep_options, snap, who)
+        reps = data.cached(world.rep_options, snap, scope=who)
         changes = data.cached(roles.role_changes, snap, who)
 except PlannerError as exc:
     data.show_error(exc)

@@ -22,7 +22,7 @@ rep_id = sidebar.selected_rep()
 try:
     with data.snapshot() as snap:
         options = data.cached(scores_q.filter_options, snap, scope, rep_id)
-        reps = data.cached(world.rep_options, snap, scope)
+        reps = data.cached(world.rep_options, snap, scope=scope)
         version = data.cached(scores_q.active_version, snap)
 except PlannerError as exc:
     data.show_error(exc)

@@ -343,7 +343,7 @@ def build_store(
     require_role(scope, "admin")
     if path.exists() and not force:
         with store.read(path) as con:
-            if world_q.counts(con)["accounts"] and not world_q.is_demo(con):
+            if world_q.counts(con, scope=scope)["accounts"] and not world_q.is_demo(con):
                 raise BadInput(f"{path} holds imported data; pass --force to replace it with the demo world")
     w = build_world(n_accounts, n_reps, seed, deals_per_account=deals_per_account, progress=progress)
     progress(0.8, "Writing the store")

@@ -76,11 +76,11 @@ def test_overview_as_a_rep(small_store: Path) -> None:
 
 def test_exports_as_a_rep(small_store: Path) -> None:
     with store.read(small_store) as con:
-        accounts = world.export_accounts(con, REP)
-        deals = world.export_deals(con, REP)
-        reps = world.export_reps(con, REP)
-        options = world.rep_options(con, REP)
-        all_deals = world.export_deals(con)
+        accounts = world.export_accounts(con, scope=REP)
+        deals = world.export_deals(con, scope=REP)
+        reps = world.export_reps(con, scope=REP)
+        options = world.rep_options(con, scope=REP)
+        all_deals = world.export_deals(con, scope=OPERATOR)
     assert set(accounts["account_id"]) == own_accounts(small_store)
     assert set(accounts["owner_rep_id"]) == {"R001"}
     assert set(deals["account_id"]) <= own_accounts(small_store)

@@ -87,9 +87,9 @@ def _render_territory() -> None:
     _refuse_foreign_rep(who)
     try:
         with data.snapshot() as snap:
-            reps = data.cached(world.rep_options, snap, who)
+            reps = data.cached(world.rep_options, snap, scope=who)
             fresh = data.cached(world.freshness, snap)
-            counts = data.cached(world.counts, snap)
+            counts = data.cached(world.counts, snap, scope=who)
     except PlannerError as exc:
         st.sidebar.error(str(exc))
         return

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from planner import export, store
+from planner.scope import OPERATOR
 from planner.store import world
 
 TABLES = {"accounts": world.export_accounts, "deals": world.export_deals, "reps": world.export_reps}
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     with store.read(args.db_path) as con:
-        df = TABLES[args.table](con)
+        df = TABLES[args.table](con, scope=OPERATOR)
     export.write_table(df, args.out)
     print(f"wrote {len(df):,} {args.table} to {args.out}", file=sys.stderr)
     return 0

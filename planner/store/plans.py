@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import get_meta, now
+from planner.store.schema import now
+from planner.store.world import as_of_date
 
 DEFAULT_WEEKS = 6
 
@@ -28,9 +29,8 @@ _STEP_COLS = ["account_id", "step_no", "step_date", "channel", "action", "is_dec
 
 
 def as_of(con: duckdb.DuckDBPyConnection) -> date:
-    """The date the data describes: the demo's fixed today, else the last data change, else today."""
-    text = get_meta(con, "demo_today") or (get_meta(con, "data_updated_at") or "")[:10]
-    return date.fromisoformat(text) if text else date.today()
+    """The store's one as-of date (planner.store.world.as_of_date)."""
+    return as_of_date(con)
 
 
 def next_monday(day: date) -> date:

@@ -377,12 +377,34 @@ def _v_bulk_tables_without_key(con: duckdb.DuckDBPyConnection) -> None:
     _drop_primary_key(con, "account_attributes", "account_id, attr")
 
 
+def _v_any_crm_shape(con: duckdb.DuckDBPyConnection) -> None:
+    """CRM data of any shape (#14): accounts keep their country, how precisely they are placed, a geocoding
+    note (a ZIP that contradicts its state), whether they are customers and whether only deals named them;
+    reps keep their manager and region/team and whether their home was inferred from their accounts."""
+    for column, dtype in (("country", "VARCHAR"), ("country_code", "VARCHAR"), ("geo_precision", "VARCHAR"),
+                          ("geo_note", "VARCHAR"), ("is_customer", "BOOLEAN"), ("from_deals", "BOOLEAN")):  # fmt: skip
+        con.execute(f"ALTER TABLE accounts ADD COLUMN IF NOT EXISTS {column} {dtype}")
+    for column, dtype in (("manager", "VARCHAR"), ("region", "VARCHAR"), ("home_inferred", "BOOLEAN")):
+        con.execute(f"ALTER TABLE reps ADD COLUMN IF NOT EXISTS {column} {dtype}")
+    con.execute(
+        """UPDATE accounts SET
+               geo_precision = CASE geo_method WHEN 'file' THEN 'coordinates' WHEN 'zip' THEN 'postal_code'
+                                   WHEN 'zip3' THEN 'region' WHEN 'city' THEN 'city' WHEN 'country' THEN 'country' END,
+               country_code = CASE WHEN state IS NOT NULL OR postal_code IS NOT NULL THEN 'US' END,
+               is_customer = coalesce(account_type = 'Customer', false)
+                   OR account_id IN (SELECT account_id FROM deals WHERE is_won),
+               from_deals = false"""
+    )
+    con.execute("UPDATE reps SET home_inferred = false")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
     _v_plan_target_start,
     _v_scores_without_key,
     _v_bulk_tables_without_key,
+    _v_any_crm_shape,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import date, timedelta
+from typing import Protocol
 
 import duckdb
 import pandas as pd
 
-from planner.scope import EVERYONE, Scope
+from planner.scope import Scope
 from planner.store.core import query_df, quote_identifier, scalar
 from planner.store.schema import get_meta, now, set_meta, table_ddl
 
-if TYPE_CHECKING:
-    from planner.demo import World
+# When the newest activity in the data is older than this, the data's "as of" date is that activity's
+# date rather than today (an export from 2017 describes 2017).
+STALE_DAYS = 90
+
+
+class WorldFrames(Protocol):
+    """A whole world as DataFrames in the store's column names (planner.demo.World is one)."""
+
+    accounts: pd.DataFrame
+    deals: pd.DataFrame
+    reps: pd.DataFrame
+    truth: pd.DataFrame
+    activities: pd.DataFrame
+    today: date
+
 
 _ACCOUNT_COLS = [
     "account_id", "source", "name", "industry", "employees", "annual_revenue", "employee_growth",
     "intent_score", "new_executive", "website_visits", "account_type", "city", "state", "postal_code",
     "county", "lat", "lon", "geo_method", "owner_rep_id", "locked",
+    # optional: filled by fill_derived when a world leaves them out
+    "country", "country_code", "geo_precision", "is_customer", "from_deals",
 ]  # fmt: skip
 _DEAL_COLS = [
     "deal_id", "account_id", "name", "stage", "amount", "users", "created_date", "close_date",
@@ -25,7 +41,7 @@ _DEAL_COLS = [
 ]  # fmt: skip
 _REP_COLS = [
     "rep_id", "name", "email", "home_city", "home_state", "home_lat", "home_lon", "quota",
-    "capacity_hours", "active", "source",
+    "capacity_hours", "active", "source", "manager", "region", "home_inferred",
 ]  # fmt: skip
 _ACTIVITY_COLS = ["activity_id", "account_id", "rep_id", "kind", "activity_date", "subject", "outcome", "source"]
 
@@ -50,8 +66,8 @@ def empty_world(con: duckdb.DuckDBPyConnection) -> None:
 def insert_frame(
     con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, cols: list[str], stamps: tuple[str, ...] = ()
 ) -> None:
-    """Append the `cols` of a DataFrame to `table` by column name, stamping `stamps` with now()."""
-    frame = df[cols].copy()
+    """Append the `cols` of a DataFrame (those it has) to `table` by column name, stamping `stamps` with now()."""
+    frame = df[[c for c in cols if c in df.columns]].copy()
     for col in stamps:
         frame[col] = pd.Timestamp(now())
     name = f"_src_{table}"
@@ -62,7 +78,7 @@ def insert_frame(
         con.unregister(name)
 
 
-def replace_world(con: duckdb.DuckDBPyConnection, world: World, adoption: dict[str, float], price: float) -> None:
+def replace_world(con: duckdb.DuckDBPyConnection, world: WorldFrames, adoption: dict[str, float], price: float) -> None:
     """Empty every world table and load `world` (the demo) in their place, in one write."""
     empty_world(con)
     insert_frame(con, "reps", world.reps, _REP_COLS, ("created_at", "updated_at"))
@@ -79,33 +95,112 @@ def replace_world(con: duckdb.DuckDBPyConnection, world: World, adoption: dict[s
     )
     rows = [("*", 0.2, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
     con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
+    fill_derived(con)
     set_meta(con, "is_demo", "1")
     set_meta(con, "demo_today", world.today.isoformat())
     set_meta(con, "data_updated_at", now().isoformat())
+
+
+GEO_PRECISION = {"file": "coordinates", "zip": "postal_code", "zip3": "region", "city": "city", "country": "country"}
+
+
+def fill_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill what a world written in bulk may leave out: each account's geocoding precision, US country code
+    for US addresses, customer flag (the CRM says Customer, or a deal was won) and 'named only by deals'."""
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in GEO_PRECISION.items())
+    con.execute(
+        f"""UPDATE accounts SET
+                geo_precision = coalesce(geo_precision, CASE geo_method {cases} END),
+                country_code = coalesce(country_code,
+                                        CASE WHEN state IS NOT NULL OR postal_code IS NOT NULL THEN 'US' END),
+                is_customer = coalesce(is_customer, coalesce(account_type = 'Customer', false)
+                                       OR account_id IN (SELECT account_id FROM deals WHERE is_won)),
+                from_deals = coalesce(from_deals, false)
+            WHERE geo_precision IS NULL OR country_code IS NULL OR is_customer IS NULL OR from_deals IS NULL"""
+    )
+    con.execute("UPDATE reps SET home_inferred = false WHERE home_inferred IS NULL")
 
 
 def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
     return get_meta(con, "is_demo", "0") == "1"
 
 
-def as_of(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The date the data describes: the demo's fixed 'today', else the last data change."""
-    return get_meta(con, "demo_today") or (get_meta(con, "data_updated_at") or "")[:10] or None
+def newest_activity(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The newest date anything happened in the data: a deal created or closed, an activity logged."""
+    value = scalar(
+        con,
+        """SELECT max(d) FROM (
+               SELECT max(created_date) AS d FROM deals
+               UNION ALL SELECT max(close_date) FROM deals WHERE is_closed
+               UNION ALL SELECT max(activity_date) FROM activities)""",
+    )
+    return value if isinstance(value, date) else None
+
+
+def as_of_info(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
+               stale_days: int = STALE_DAYS) -> dict[str, object]:  # fmt: skip
+    """The date the data describes and why: {"as_of": date, "rule": set | demo | data | today, "text": ...}.
+
+    A date set by a person wins; the demo has its fixed today; otherwise today, unless the newest
+    activity in the data is older than `stale_days`, when it is that activity's date."""
+    today = today or date.today()
+    chosen = get_meta(con, "as_of")
+    if chosen:
+        day = date.fromisoformat(chosen)
+        return {"as_of": day, "rule": "set", "text": f"{day.isoformat()} (set by hand)"}
+    demo_today = get_meta(con, "demo_today")
+    if demo_today:
+        day = date.fromisoformat(demo_today)
+        return {"as_of": day, "rule": "demo", "text": f"{day.isoformat()} (the demo's today)"}
+    newest = newest_activity(con)
+    if newest is not None and newest < today - timedelta(days=stale_days):
+        return {
+            "as_of": newest,
+            "rule": "data",
+            "text": f"{newest.isoformat()} (the newest activity in the data; more than {stale_days} days ago)",
+        }
+    return {"as_of": today, "rule": "today", "text": f"{today.isoformat()} (today)"}
+
+
+def as_of_date(con: duckdb.DuckDBPyConnection, *, today: date | None = None, stale_days: int = STALE_DAYS) -> date:
+    """The one "as of" date of the store: point-in-time features, plans and metrics use it.
+
+    Set by hand (`--as-of`, the Data page) it wins; else the demo's fixed today; else today, or the
+    newest activity in the data when that is older than `stale_days` days."""
+    value = as_of_info(con, today=today, stale_days=stale_days)["as_of"]
+    assert isinstance(value, date)
+    return value
+
+
+def set_as_of(con: duckdb.DuckDBPyConnection, value: date | None) -> None:
+    """Fix the store's as-of date (None: back to the automatic rule). Write connection."""
+    if value is None:
+        con.execute("DELETE FROM meta WHERE key = 'as_of'")
+    else:
+        set_meta(con, "as_of", value.isoformat())
+
+
+def as_of(con: duckdb.DuckDBPyConnection) -> str:
+    """as_of_date as ISO text (older callers)."""
+    return as_of_date(con).isoformat()
 
 
 def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """When the data last changed, what it is, and the newest deal and import dates."""
+    """When the data last changed, what it is, the as-of date (and its rule), newest deal and import."""
+    info = as_of_info(con)
     return {
         "is_demo": is_demo(con),
         "data_updated_at": get_meta(con, "data_updated_at"),
-        "as_of": as_of(con),
+        "as_of": info["as_of"].isoformat() if isinstance(info["as_of"], date) else None,
+        "as_of_rule": info["rule"],
+        "as_of_text": info["text"],
         "newest_deal": scalar(con, "SELECT max(created_date) FROM deals"),
         "last_import": scalar(con, "SELECT max(finished_at) FROM imports"),
         "schema_version": get_meta(con, "schema_version"),
     }
 
 
-def export_accounts(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def export_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Accounts with the owner's name and their revenue potential, as the CLI exports them."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
@@ -123,7 +218,7 @@ def export_accounts(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> 
     )
 
 
-def export_deals(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def export_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Deals with their account's name and the owner's name."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
@@ -139,7 +234,7 @@ def export_deals(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.
     )
 
 
-def export_reps(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def export_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Reps with home location, quota and capacity."""
     where, params = scope.owner_filter("rep_id")
     return query_df(
@@ -151,7 +246,7 @@ def export_reps(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.D
     )
 
 
-def rep_options(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def rep_options(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """rep_id and name of the reps a caller may pick, for selectors."""
     where, params = scope.owner_filter("rep_id")
     return query_df(con, f"SELECT rep_id, name, email FROM reps WHERE {where} ORDER BY name", params)
@@ -168,6 +263,18 @@ def find_rep(con: duckdb.DuckDBPyConnection, name_or_email: str) -> pd.DataFrame
     )
 
 
-def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row counts of the core tables (for the CLI and the sidebar)."""
-    return {t: int(scalar(con, f"SELECT count(*) FROM {t}")) for t in ("accounts", "deals", "reps")}
+def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
+    """Row counts of the core tables (for the CLI and the sidebar): a rep counts their own accounts, the
+    deals on them and themselves."""
+    if not scope.is_rep:
+        return {t: int(scalar(con, f"SELECT count(*) FROM {t}")) for t in ("accounts", "deals", "reps")}
+    mine = [scope.rep_id]
+    return {
+        "accounts": int(scalar(con, "SELECT count(*) FROM accounts WHERE owner_rep_id = ?", mine)),
+        "deals": int(
+            scalar(
+                con, "SELECT count(*) FROM deals d JOIN accounts a USING (account_id) WHERE a.owner_rep_id = ?", mine
+            )
+        ),  # fmt: skip
+        "reps": int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", mine)),
+    }
