@@ -1,11 +1,18 @@
-"""Data: import CRM exports (several files at once), check the mapping, read the validation report,
-place accounts the geocoder missed, see the import history, and go back to the demo store."""
+"""Data: import CRM exports (several files at once, any shape), check and fix the mapping, read the
+validation report, place accounts the geocoder missed, reps' homes, the store's as-of date, the import
+history, and going back to the demo store.
+
+Everything shown goes through readers that take the signed-in scope: a rep sees only their own
+accounts, deals and home; import history and rejected rows (anyone's raw rows) are for leaders and admins.
+"""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -14,164 +21,145 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, ingest, settings
+from planner import demo, export, geo_world, ingest, settings
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
+from planner.scope import Scope
 from planner.store import world
-from ui import data, maps, sidebar
+from ui import auth, data, maps, sidebar
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
-KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users"}
-METHOD_COLORS = {"file": [31, 119, 180], "zip": [44, 160, 44], "zip3": [255, 127, 14], "city": [148, 103, 189]}
+KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams"}
+METHOD_COLORS = {"file": [31, 119, 180], "zip": [44, 160, 44], "zip3": [255, 127, 14], "city": [148, 103, 189],
+                 "country": [214, 39, 40]}  # fmt: skip
 METHOD_LABELS = {"file": "coordinates in the file", "zip": "ZIP code", "zip3": "ZIP area (first 3 digits)",
-                 "city": "city and state", "none": "not placed"}  # fmt: skip
-
-st.title("Data")
-who = sidebar.scope()
-try:
-    with data.snapshot() as snap:
-        fresh = data.cached(world.freshness, snap)
-        counts = data.cached(world.counts, snap)
-        history = data.cached(ingest.history, snap)
-        coverage = data.cached(ingest.geocoding_coverage, snap)
-        unplaced = data.cached(ingest.unplaced_accounts, snap)
-        points = data.cached(ingest.placement_points, snap)
-except PlannerError as exc:
-    data.show_error(exc)
-
-st.caption(
-    f"The store holds {counts['accounts']:,} accounts, {counts['deals']:,} deals and {counts['reps']} reps"
-    + (
-        " (demo data)."
-        if fresh["is_demo"]
-        else f", last changed {str(fresh['data_updated_at']).replace('T', ' ')} UTC."
-    )
-)
-flash = st.session_state.pop("data_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
-
-# ---- Import -----------------------------------------------------------------------------------
-st.subheader("Import CRM exports")
-st.write(
-    "Salesforce (report exports and Data Loader), HubSpot, Dynamics 365, Pipedrive, or any CSV / Excel file. "
-    "Drop accounts, deals and a user export together: accounts go in first, deals are linked to them, owners "
-    "become reps. Rows are matched by their CRM ID, so importing a newer export updates what is there."
-)
-if fresh["is_demo"]:
-    st.warning(
-        "The store holds the **demo world**. Importing your own data **replaces the demo world entirely** "
-        "(demo accounts, deals, reps, scores and plans are removed). You can rebuild the demo at the bottom of "
-        "this page.",
-        icon=":material/swap_horiz:",
-    )
-can_import = who.role == "admin"
-if not can_import:
-    st.info("Only admins can import data; ask an admin to upload your CRM exports.", icon=":material/lock:")
-
-uploads = st.file_uploader(
-    "CRM export files",
-    type=TYPES,
-    accept_multiple_files=True,
-    key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
-    disabled=not can_import,
-    help="Workbooks with several sheets import each sheet. " + limits.limits_text(),
-)
-st.caption(limits.limits_text())
+                 "city": "city", "country": "country only (its centre)", "none": "not placed"}  # fmt: skip
+UNIT_LABELS = {"auto": "as written", "units": "units (dollars)", "thousands": "thousands", "millions": "millions"}
 
 
-def _saved(upload: object) -> Path:
+def _download(df: pd.DataFrame, name: str, key: str) -> None:
+    st.download_button(f"Download {len(df):,} rows (CSV)", export.to_csv_bytes(df), file_name=f"{name}.csv",
+                       mime="text/csv", key=key)  # fmt: skip
+
+
+def _saved(upload: Any) -> Path:
     """Write an uploaded file to this session's scratch folder (the importer reads files)."""
     root = Path(st.session_state.setdefault("data_workdir", tempfile.mkdtemp(prefix="planner-upload-")))
     folder = root / str(getattr(upload, "file_id", "x"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(str(getattr(upload, "name", "upload.csv"))).name
     if not path.exists():
-        path.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
+        path.write_bytes(upload.getvalue())
     return path
 
 
-plans: list[ingest.Plan] = []
-files: list[tuple[Path, str]] = []
-problems: list[str] = []
-for upload in uploads or []:
-    path = _saved(upload)
+def _plans_of(uploads: list[Any]) -> tuple[list[ingest.Plan], list[tuple[Path, str]], list[str]]:
+    plans: list[ingest.Plan] = []
+    files: list[tuple[Path, str]] = []
+    problems: list[str] = []
     cache = st.session_state.setdefault("data_plans", {})
-    key = f"{upload.file_id}"
-    if key not in cache:
-        try:
-            cache[key] = ingest.inspect_file(data.db_path(), path, upload.name)
-        except PlannerError as exc:
-            cache[key] = str(exc)
-    if isinstance(cache[key], str):
-        problems.append(cache[key])
-        continue
-    files.append((path, upload.name))
-    plans.extend(cache[key])
+    for upload in uploads:
+        path = _saved(upload)
+        key = f"{upload.file_id}"
+        if key not in cache:
+            try:
+                cache[key] = ingest.inspect_file(data.db_path(), path, upload.name)
+            except PlannerError as exc:
+                cache[key] = str(exc)
+        if isinstance(cache[key], str):
+            problems.append(cache[key])
+            continue
+        files.append((path, upload.name))
+        plans.extend(cache[key])
+    return plans, files, problems
 
-for problem in problems:
-    st.error(problem, icon=":material/error:")
 
-overrides: dict[str, dict[str, object]] = {}
-for i, plan in enumerate(plans):
+def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
+    """The proposed mapping with sample values, editable; a remembered mapping can be forgotten."""
     t = plan.table
     with st.container(border=True):
-        st.markdown(f"**{t.name}** · {F.SOURCE_LABELS.get(plan.source, plan.source)}")
+        st.markdown(f"**{auth.md_text(t.name)}** · {F.SOURCE_LABELS.get(plan.source, plan.source)}")
         left, right = st.columns([1, 2])
         kinds = list(F.KINDS)
         kind = left.selectbox(
-            "This table holds",
-            kinds,
-            index=kinds.index(plan.kind) if plan.kind in kinds else 0,
-            format_func=lambda k: KIND_LABELS[k],
-            key=f"data_kind_{i}",
+            "This table holds", kinds, index=kinds.index(plan.kind) if plan.kind in kinds else 0,
+            format_func=lambda k: KIND_LABELS[k], key=f"data_kind_{i}",
             help="Detected from the column names; change it if the guess is wrong.",
-        )
+        )  # fmt: skip
         notes = list(t.notes)
         if plan.remembered:
             notes.insert(0, "using the mapping you confirmed for a file with these columns last time")
         if plan.kind is None:
             notes.insert(0, "the kind could not be detected: pick it on the left")
-        right.caption(
-            f"{len(t.columns)} columns · first rows previewed: {len(t.sample)}"
-            + ("  \n" + "  \n".join(notes) if notes else "")
-        )
+        right.caption(f"{len(t.columns)} columns · first rows previewed: {len(t.sample)}"
+                      + ("  \n" + "  \n".join(auth.md_text(n, 300) for n in notes) if notes else ""))  # fmt: skip
+        if plan.remembered and right.button("Forget the remembered mapping", key=f"data_forget_{i}"):
+            try:
+                ingest.forget_mapping(data.db_path(), plan.signature, scope=who)
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.session_state.pop("data_plans", None)
+            st.rerun()
         mapping = plan.mapping if kind == plan.kind else F.propose_mapping(t.columns, kind)
-        examples = [next((r[j] for r in t.sample if j < len(r) and r[j].strip()), "") for j in range(len(t.columns))]
-        frame = pd.DataFrame(
-            {"Column": t.columns, "Example": examples, "Maps to": [mapping.get(c, F.IGNORE) for c in t.columns]}
-        )
+        samples = [", ".join(v for v in dict.fromkeys(r[j].strip() for r in t.sample if j < len(r) and r[j].strip())
+                             if v)[:80] for j in range(len(t.columns))]  # fmt: skip
+        frame = pd.DataFrame({"Column": t.columns, "Sample values": samples,
+                              "Maps to": [mapping.get(c, F.IGNORE) for c in t.columns]})  # fmt: skip
         edited = st.data_editor(
-            frame,
-            key=f"data_map_{i}_{kind}",
-            hide_index=True,
-            width="stretch",
-            disabled=["Column", "Example"],
-            column_config={
-                "Maps to": st.column_config.SelectboxColumn(
-                    "Maps to",
-                    options=F.field_choices(kind),
-                    required=True,
-                    help="The field this column fills. Custom attributes are kept (typed) for the model.",
-                )
-            },
-        )
-        overrides[t.name] = {"kind": kind, "mapping": dict(zip(edited["Column"], edited["Maps to"], strict=True))}
+            frame, key=f"data_map_{i}_{kind}", hide_index=True, width="stretch", disabled=["Column", "Sample values"],
+            column_config={"Maps to": st.column_config.SelectboxColumn(
+                "Maps to", options=F.field_choices(kind), required=True,
+                help="The field this column fills. Custom attributes are kept (typed) for the model.")},
+        )  # fmt: skip
+    return {"kind": kind, "mapping": dict(zip(edited["Column"], edited["Maps to"], strict=True))}
 
-if plans and can_import:
+
+def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
+    st.subheader("Import CRM exports")
+    st.write(
+        "Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive, or any "
+        "CSV / Excel file, with or without record IDs. Drop accounts, deals and a user or team export together: "
+        "reps and teams go in first, then accounts, then deals, which link to accounts by ID or name. Owners "
+        "come from the accounts file, else from their deals."
+    )
+    can_import = who.role == "admin"
+    if fresh["is_demo"] and can_import:
+        st.warning(
+            "The store holds the **demo world**. An import that lands rows **replaces the demo world entirely** "
+            "(demo accounts, deals, reps, scores and plans are removed); an import in which no row can be "
+            "imported leaves it as it is. You can rebuild the demo at the bottom of this page.",
+            icon=":material/swap_horiz:",
+        )
+    if not can_import:
+        st.info("Only admins can import data; ask an admin to upload your CRM exports.", icon=":material/lock:")
+        return
+    uploads = st.file_uploader(
+        "CRM export files", type=TYPES, accept_multiple_files=True,
+        key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
+        help="Workbooks with several sheets import each sheet. " + limits.limits_text(),
+    )  # fmt: skip
+    st.caption(limits.limits_text())
+    plans, files, problems = _plans_of(list(uploads or []))
+    for problem in problems:
+        st.error(problem, icon=":material/error:")
+    overrides = {p.table.name: _mapping_editor(i, p, who) for i, p in enumerate(plans)}
+    if not plans:
+        return
+    cols = st.columns(2)
+    unit = cols[0].selectbox(
+        "Account revenue is written in", list(UNIT_LABELS), format_func=lambda u: UNIT_LABELS[u],
+        key="data_revenue_unit", help="Exports such as 'revenue (in millions)' write 581 for $581M: pick the unit.",
+    )  # fmt: skip
     label = f"Import {len(plans)} table{'s' if len(plans) > 1 else ''}"
-    if st.button(label, key="data_import", type="primary", disabled=bool(problems)):
+    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems)):
         bar = st.progress(0.0, text="Starting")
         try:
             report = ingest.import_files(
-                data.db_path(),
-                files,
-                overrides=overrides,
-                imported_by=who.user or "local",
-                progress=lambda f, m: bar.progress(min(1.0, f), text=m),
-                scope=who,
-            )
+                data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
+                progress=lambda f, m: bar.progress(min(1.0, f), text=m), scope=who,
+                revenue_unit=None if unit == "auto" else unit,
+            )  # fmt: skip
         except PlannerError as exc:
             data.show_error(exc)
         st.session_state["data_last_report"] = report
@@ -182,183 +170,248 @@ if plans and can_import:
         st.session_state["data_flash"] = (
             f"Imported {sum(f.inserted for f in report.files):,} new and {sum(f.updated for f in report.files):,} "
             f"matched rows from {len(report.files)} table(s) in {report.seconds:.1f} s."
-        )
+            if report.landed else "No row could be imported: the store is unchanged. See the report below."
+        )  # fmt: skip
         st.rerun()
     if problems:
         st.caption("Remove the files with errors above to import the others.")
 
-# ---- Validation report of the last import ----------------------------------------------------
-report = st.session_state.get("data_last_report")
-if report is not None:
+
+def _report_section() -> None:
+    report = st.session_state.get("data_last_report")
+    if report is None:
+        return
     st.subheader("Validation report")
     if report.cleared_demo:
         st.info("The demo world was removed: the store now holds your data only.", icon=":material/info:")
+    for note in report.notes:
+        (st.warning if not report.landed else st.info)(auth.md_text(note, 400), icon=":material/info:")
     for i, f in enumerate(report.files):
         with st.container(border=True):
-            st.markdown(f"**{f.file}** · {KIND_LABELS[f.kind]} · {F.SOURCE_LABELS.get(f.source, f.source)}")
+            st.markdown(
+                f"**{auth.md_text(f.file)}** · {KIND_LABELS[f.kind]} · {F.SOURCE_LABELS.get(f.source, f.source)}"
+            )
             c = st.columns(4)
             c[0].metric("Rows read", f"{f.rows_read:,}", help="Every row ends inserted, updated or rejected.")
-            c[1].metric("Inserted", f"{f.inserted:,}", help="New CRM IDs.")
-            c[2].metric(
-                "Updated", f"{f.updated:,}", help="CRM IDs already in the store; identical rows stay as they were."
-            )
+            c[1].metric("Inserted", f"{f.inserted:,}", help="New accounts, deals or reps.")
+            c[2].metric("Updated", f"{f.updated:,}", help="Already in the store (or merged duplicates).")
             c[3].metric("Rejected", f"{f.rejected:,}", help="Kept with their row number and reason; download below.")
             for note in f.notes:
-                st.caption(note)
+                st.caption(auth.md_text(note, 400))
             for warning in f.warnings:
-                st.warning(warning, icon=":material/warning:")
+                st.warning(auth.md_text(warning, 400), icon=":material/warning:")
             if f.reasons:
-                st.dataframe(
-                    pd.DataFrame(f.reasons).rename(
-                        columns={"reason": "Reason", "rows": "Rows", "first_row": "First row"}
-                    ),
-                    hide_index=True,
-                    width="stretch",
-                    key=f"data_reasons_{i}",
-                )
-            g = f.geocoding
-            if g.get("valid_zip"):
-                share = g["valid_zip_placed"] / g["valid_zip"]
-                st.caption(
-                    f"Geocoding: {g['valid_zip_placed']:,} of {g['valid_zip']:,} rows with a valid US ZIP placed "
-                    f"({share:.1%}); by method: "
-                    + ", ".join(f"{METHOD_LABELS.get(k, k)} {v:,}" for k, v in sorted(g["by_method"].items()))
-                )
+                reasons = pd.DataFrame(f.reasons).rename(columns={"reason": "Reason", "rows": "Rows",
+                                                                  "first_row": "First row"})  # fmt: skip
+                st.dataframe(reasons, hide_index=True, width="stretch", key=f"data_reasons_{i}")
             if f.attributes:
-                st.caption(
-                    "Kept as custom attributes: " + ", ".join(f"{a['column']} ({a['dtype']})" for a in f.attributes)
-                )
+                kept = ", ".join(f"{auth.md_text(a['column'])} ({a['dtype']})" for a in f.attributes)
+                st.caption(f"Kept as custom attributes: {kept}")
 
-# ---- Geocoding: accounts not placed on the map -------------------------------------------------
-st.subheader("Accounts on the map")
-if len(coverage):
+
+def _map_section(coverage: pd.DataFrame, points: pd.DataFrame) -> None:
+    st.subheader("Accounts on the map")
+    if not len(coverage):
+        st.caption("No accounts yet.")
+        return
     cov = coverage.assign(method=coverage["method"].map(lambda m: METHOD_LABELS.get(m, m)))
     total = int(coverage["accounts"].sum())
     placed = total - int(coverage.loc[coverage["method"] == "none", "accounts"].sum())
-    st.caption(f"{placed:,} of {total:,} accounts are placed ({placed / total:.1%}).")
+    st.caption(f"{placed:,} of {total:,} accounts are placed ({placed / total:.1%}). Accounts placed only by their "
+               "country count toward coverage and balance but not toward travel.")  # fmt: skip
     left, right = st.columns([1, 2])
-    left.dataframe(
-        cov.rename(columns={"method": "Placed by", "accounts": "Accounts"}),
-        hide_index=True,
-        key="data_coverage",
-    )
-    if len(points):
-        dots = [
-            {"lon": round(float(lo), 4), "lat": round(float(la), 4), "c": METHOD_COLORS.get(m, [90, 90, 90]),
-             "t": str(n), "l1": f"{c or ''}, {s or ''} {z or ''}", "l2": f"placed by {METHOD_LABELS.get(m, m)}",
-             "l3": ""}
-            for n, c, s, z, la, lo, m in zip(points["name"], points["city"], points["state"], points["postal_code"],
-                                               points["lat"], points["lon"], points["geo_method"], strict=True)
-        ]  # fmt: skip
-        layer = maps.pdk.Layer(
-            "ScatterplotLayer", data=dots, id="placed", get_position=["lon", "lat"], get_fill_color="c",
-            radius_min_pixels=2, radius_max_pixels=6, get_radius=3000, pickable=True,
-        )  # fmt: skip
-        with right:
-            st.pydeck_chart(
-                maps.deck([maps.states_layer(), layer], maps.view_state(points["lat"], points["lon"]), height=360),
-                key="data_map",
-            )
-            st.caption(
-                " · ".join(
-                    f":{color}[●] {METHOD_LABELS[m]}"
-                    for m, color in (("file", "blue"), ("zip", "green"), ("zip3", "orange"), ("city", "violet"))
-                )
-                + f" — {len(points):,} accounts shown"
-            )
-if len(unplaced):
-    st.write(
-        f"**{len(unplaced):,} account(s) could not be placed.** Correct their ZIP code, or city and state, "
-        "and place them again."
-    )
+    left.dataframe(cov.rename(columns={"method": "Placed by", "accounts": "Accounts"}), hide_index=True,
+                   key="data_coverage")  # fmt: skip
+    if not len(points):
+        return
+    dots = [
+        {"lon": round(float(lo), 4), "lat": round(float(la), 4), "c": METHOD_COLORS.get(m, [90, 90, 90]),
+         "t": str(n), "l1": ", ".join(str(v) for v in (c, s, z, k) if isinstance(v, str) and v),
+         "l2": f"placed by {METHOD_LABELS.get(m, m)}", "l3": ""}
+        for n, c, s, z, k, la, lo, m in zip(points["name"], points["city"], points["state"], points["postal_code"],
+                                            points["country"], points["lat"], points["lon"], points["geo_method"],
+                                            strict=True)
+    ]  # fmt: skip
+    layer = maps.pdk.Layer("ScatterplotLayer", data=dots, id="placed", get_position=["lon", "lat"], get_fill_color="c",
+                           radius_min_pixels=2, radius_max_pixels=6, get_radius=3000, pickable=True)  # fmt: skip
+    layers = [maps.states_layer(), layer]
+    outlines = geo_world.world_countries_geojson()
+    if outlines is not None:
+        layers.insert(0, maps.pdk.Layer("GeoJsonLayer", data=outlines, id="countries", stroked=True, filled=True,
+                                        get_fill_color=[235, 238, 242, 255], get_line_color=[150, 160, 170, 255],
+                                        line_width_min_pixels=1, pickable=False))  # fmt: skip
+    with right:
+        st.pydeck_chart(maps.deck(layers, maps.view_state(points["lat"], points["lon"]), height=360), key="data_map")
+        st.caption(" · ".join(f":{color}[●] {METHOD_LABELS[m]}" for m, color in (
+            ("file", "blue"), ("zip", "green"), ("zip3", "orange"), ("city", "violet"), ("country", "red")))
+                   + f" — {len(points):,} accounts shown")  # fmt: skip
+
+
+def _unplaced_section(unplaced: pd.DataFrame, who: Scope) -> None:
+    if not len(unplaced):
+        st.caption("Every account is placed more precisely than its country.")
+        return
+    st.write(f"**{len(unplaced):,} account(s) are not placed, or only by their country.** Correct their ZIP code, "
+             "or city and state / country, and place them again.")  # fmt: skip
+    can_fix = who.role == "admin"
     fixed = st.data_editor(
-        unplaced,
-        key="data_unplaced",
-        hide_index=True,
-        width="stretch",
-        disabled=["account_id", "name", "source"],
-        column_config={
-            "account_id": "Account ID",
-            "name": "Name",
-            "city": "City",
-            "state": "State",
-            "postal_code": "ZIP",
-            "source": "Source",
-        },
-    )
-    if can_import and st.button("Place these accounts", key="data_place"):
+        unplaced, key="data_unplaced", hide_index=True, width="stretch",
+        disabled=["account_id", "name", "placed", "source"] if can_fix else True,
+        column_config={"account_id": "Account ID", "name": "Name", "city": "City", "state": "State",
+                       "postal_code": "ZIP", "country": "Country", "placed": "Placed", "source": "Source"},
+    )  # fmt: skip
+    _download(unplaced, "unplaced_accounts", "data_unplaced_download")
+    if can_fix and st.button("Place these accounts", key="data_place"):
         try:
             n = ingest.place_accounts(data.db_path(), fixed, scope=who)
         except PlannerError as exc:
             data.show_error(exc)
         st.session_state["data_flash"] = f"Placed {n:,} of {len(fixed):,} accounts."
         st.rerun()
-else:
-    st.caption("Every account is placed.")
 
-# ---- History ------------------------------------------------------------------------------------
-st.subheader("Import history")
-if len(history):
-    st.dataframe(
-        history,
-        hide_index=True,
-        width="stretch",
-        key="data_history",
-        column_config={
-            "import_id": st.column_config.NumberColumn("Import", format="%d"),
-            "finished_at": st.column_config.DatetimeColumn("Finished (UTC)"),
-            "file_name": "File",
-            "source": "Source",
-            "kind": "Kind",
-            "rows_read": st.column_config.NumberColumn("Rows read", format="%d"),
-            "inserted": st.column_config.NumberColumn("Inserted", format="%d"),
-            "updated": st.column_config.NumberColumn("Updated", format="%d"),
-            "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
-            "geocoded": st.column_config.NumberColumn("Geocoded", format="%d"),
-            "imported_by": "By",
-            "sha256": "SHA-256",
-        },
-    )
-    with_rejects = history[history["rejected"].fillna(0) > 0]
-    if len(with_rejects):
-        options = list(with_rejects["import_id"])
-        labels = dict(zip(with_rejects["import_id"], with_rejects["file_name"], strict=True))
-        chosen = st.selectbox(
-            "Rejected rows of",
-            options,
-            format_func=lambda i: f"#{i} {labels[i]}",
-            key="data_rejects_import",
-        )
-        with data.snapshot() as snap:
-            rejected = data.cached(ingest.rejected_rows, snap, int(chosen))
-        st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table")
-        st.download_button(
-            f"Download {len(rejected):,} rejected rows (CSV)",
-            export.to_csv_bytes(rejected),
-            file_name=f"rejected_rows_{chosen}.csv",
-            mime="text/csv",
-            key="data_rejects_download",
-        )
-else:
-    st.caption("No imports yet.")
 
-# ---- Back to the demo ---------------------------------------------------------------------------
-with st.expander("Back to the demo store", icon=":material/restart_alt:"):
-    st.write("Replace everything in the store with a freshly built demo world.")
-    if st.button("Rebuild the demo store", key="data_rebuild_demo", type="secondary", disabled=not can_import):
-        bar = st.progress(0.0, text="Starting")
+def _unlinked_section(unlinked: pd.DataFrame) -> None:
+    if not len(unlinked):
+        return
+    st.subheader("Deals not linked to an account")
+    st.caption(f"{len(unlinked):,} deal(s) name no account (early open deals often do): they count in their "
+               "owner's pipeline and win rate.")  # fmt: skip
+    st.dataframe(unlinked.head(500), hide_index=True, width="stretch", key="data_unlinked")
+    _download(unlinked, "unlinked_deals", "data_unlinked_download")
+
+
+def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
+    st.subheader("Reps and their homes")
+    if not len(homes):
+        st.caption("No reps yet: owners in an accounts or deals file, or a user or team export, create them.")
+        return
+    st.caption("A rep without a home gets one inferred from the weighted centre of their accounts (marked "
+               "'inferred'); set it where they really work. Travel is measured from it.")  # fmt: skip
+    st.dataframe(homes, hide_index=True, width="stretch", key="data_homes",
+                 column_config={"home_lat": st.column_config.NumberColumn("Home lat", format="%.3f"),
+                                "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")})  # fmt: skip
+    _download(homes, "rep_homes", "data_homes_download")
+    if who.role != "admin":
+        return
+    names = dict(zip(homes["rep_id"], homes["name"], strict=True))
+    cols = st.columns([1, 2, 1])
+    rep = cols[0].selectbox("Rep", list(names), format_func=lambda r: f"{names[r]} ({r})", key="data_home_rep")
+    place = cols[1].text_input("Home", key="data_home_place", placeholder="Berlin, Germany · Denver, CO · 80202")
+    if cols[2].button("Set home", key="data_home_set", disabled=not place.strip()):
         try:
-            demo.build_store(
-                data.db_path(),
-                int(settings.get("demo_accounts")),
-                int(settings.get("demo_reps")),
-                int(settings.get("demo_seed")),
-                force=True,
-                progress=lambda f, m: bar.progress(min(1.0, f), text=m),
-                scope=who,
-            )
+            done = ingest.set_rep_home(data.db_path(), str(rep), place=place, scope=who)
         except PlannerError as exc:
             data.show_error(exc)
-        st.session_state.pop("data_last_report", None)
-        st.session_state["data_flash"] = "The demo store is back."
+        st.session_state["data_flash"] = f"Home of {names[rep]} set ({done['placed_by']})."
         st.rerun()
+
+
+def _as_of_section(fresh: dict[str, Any], who: Scope) -> None:
+    st.subheader("As-of date")
+    st.write(f"Figures, features and plans are computed as of **{fresh.get('as_of_text') or 'n/a'}**. By default "
+             "this is today, or the newest activity in the data when that is more than 90 days old.")  # fmt: skip
+    if who.role != "admin":
+        return
+    cols = st.columns([1, 1, 1])
+    current = date.fromisoformat(str(fresh["as_of"])) if fresh.get("as_of") else date.today()
+    day = cols[0].date_input("Set the as-of date", value=current, key="data_as_of",
+                             min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))  # fmt: skip
+    if cols[1].button("Use this date", key="data_as_of_set"):
+        _set_as_of(day, who)
+    if fresh.get("as_of_rule") == "set" and cols[2].button("Back to automatic", key="data_as_of_auto"):
+        _set_as_of(None, who)
+
+
+def _set_as_of(day: Any, who: Scope) -> None:
+    try:
+        info = ingest.set_as_of(data.db_path(), day, scope=who)
+    except PlannerError as exc:
+        data.show_error(exc)
+    st.session_state["data_flash"] = f"The data is now as of {info['text']}."
+    st.rerun()
+
+
+def _history_section(who: Scope) -> None:
+    st.subheader("Import history")
+    if who.is_rep:
+        st.caption("Import history and rejected rows cover every territory: leaders and admins see them here.")
+        return
+    with data.snapshot() as snap:
+        history = data.cached(ingest.history, snap, scope=who)
+    if not len(history):
+        st.caption("No imports yet.")
+        return
+    st.dataframe(history, hide_index=True, width="stretch", key="data_history", column_config={
+        "import_id": st.column_config.NumberColumn("Import", format="%d"),
+        "finished_at": st.column_config.DatetimeColumn("Finished (UTC)"), "file_name": "File", "source": "Source",
+        "kind": "Kind", "rows_read": st.column_config.NumberColumn("Rows read", format="%d"),
+        "inserted": st.column_config.NumberColumn("Inserted", format="%d"),
+        "updated": st.column_config.NumberColumn("Updated", format="%d"),
+        "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
+        "geocoded": st.column_config.NumberColumn("Geocoded", format="%d"), "imported_by": "By", "sha256": "SHA-256",
+    })  # fmt: skip
+    _download(history, "import_history", "data_history_download")
+    with_rejects = history[history["rejected"].fillna(0) > 0]
+    if not len(with_rejects):
+        return
+    labels = dict(zip(with_rejects["import_id"], with_rejects["file_name"], strict=True))
+    chosen = st.selectbox("Rejected rows of", list(with_rejects["import_id"]),
+                          format_func=lambda i: f"#{i} {labels[i]}", key="data_rejects_import")  # fmt: skip
+    with data.snapshot() as snap:
+        rejected = data.cached(ingest.rejected_rows, snap, int(chosen), scope=who)
+    st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table")
+    _download(rejected, f"rejected_rows_{chosen}", "data_rejects_download")
+
+
+def _demo_section(who: Scope) -> None:
+    if who.role != "admin":
+        return
+    with st.expander("Back to the demo store", icon=":material/restart_alt:"):
+        st.write("Replace everything in the store with a freshly built demo world.")
+        if st.button("Rebuild the demo store", key="data_rebuild_demo", type="secondary"):
+            bar = st.progress(0.0, text="Starting")
+            try:
+                demo.build_store(
+                    data.db_path(), int(settings.get("demo_accounts")), int(settings.get("demo_reps")),
+                    int(settings.get("demo_seed")), force=True, progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+                    scope=who,
+                )  # fmt: skip
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.session_state.pop("data_last_report", None)
+            st.session_state["data_flash"] = "The demo store is back."
+            st.rerun()
+
+
+st.title("Data")
+who = sidebar.scope()
+try:
+    with data.snapshot() as snap:
+        fresh = data.cached(world.freshness, snap)
+        counts = data.cached(world.counts, snap, scope=who)
+        coverage = data.cached(ingest.geocoding_coverage, snap, scope=who)
+        unplaced = data.cached(ingest.unplaced_accounts, snap, scope=who)
+        unlinked = data.cached(ingest.unlinked_deals, snap, scope=who)
+        points = data.cached(ingest.placement_points, snap, scope=who)
+        homes = data.cached(ingest.rep_homes, snap, scope=who)
+except PlannerError as exc:
+    data.show_error(exc)
+
+whose = "Your territory holds" if who.is_rep else "The store holds"
+reps_part = "" if who.is_rep else f" and {counts['reps']} reps"
+changed = str(fresh["data_updated_at"]).replace("T", " ")
+status = " (demo data)." if fresh["is_demo"] else f", last changed {changed} UTC."
+st.caption(f"{whose} {counts['accounts']:,} accounts, {counts['deals']:,} deals{reps_part}{status} "
+           f"Data as of {fresh['as_of_text']}.")  # fmt: skip
+flash = st.session_state.pop("data_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+_import_section(who, fresh)
+_report_section()
+_map_section(coverage, points)
+_unplaced_section(unplaced, who)
+_unlinked_section(unlinked)
+_homes_section(homes, who)
+_as_of_section(fresh, who)
+_history_section(who)
+_demo_section(who)

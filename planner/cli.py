@@ -41,7 +41,7 @@ def _modules_for(argv: Sequence[str] | None) -> list[str]:
             i += 2
             continue
         if not token.startswith("-"):
-            wanted = [n for n in names if n.rstrip("_") == token]
+            wanted = [n for n in names if n.rstrip("_").replace("_", "-") == token]
             return wanted or names
         i += 1
     return names

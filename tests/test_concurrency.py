@@ -44,7 +44,7 @@ def _reader(path: str, stop: mp.Event, ready: Any, out: mp.Queue) -> None:  # ty
 
 
 def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
-    from planner.ingest.bench import write_salesforce_export
+    from bench.import_speed import write_salesforce_export
 
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     write_salesforce_export(first, 300, seed=21, n_reps=5)

@@ -21,7 +21,7 @@ def _sha(path: Path) -> str:
 
 
 def test_import_killed_halfway_leaves_store_as_before(small_store: Path, tmp_path: Path) -> None:
-    from planner.ingest.bench import write_salesforce_export
+    from bench.import_speed import write_salesforce_export
 
     export = tmp_path / "big.csv"
     write_salesforce_export(export, 60_000, seed=5, n_reps=8)

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from planner import ingest, store
 from planner.errors import ImportFileError
 from planner.ingest import reader
+from planner.scope import OPERATOR
 
 HEADER = ["Account ID", "Account Name", "Billing City", "Billing Zip/Postal Code", "Employees"]
 
@@ -46,7 +47,7 @@ def seeded_store(tmp_path: Path) -> Path:
     store.migrate(path)
     seed = tmp_path / "seed.csv"
     seed.write_text("Account ID,Account Name,Billing Zip/Postal Code\nS1,Seed One,02134\nS2,Seed Two,10001\n")
-    ingest.import_files(path, [seed], "accounts")
+    ingest.import_files(path, [seed], "accounts", scope=OPERATOR)
     return path
 
 
@@ -59,7 +60,7 @@ def check(db: Path, path: Path, kind: str = "accounts") -> ingest.ImportReport |
     except ImportFileError as exc:
         assert "\n" not in str(exc) and str(exc)
     try:
-        report = ingest.import_files(db, [path], kind)
+        report = ingest.import_files(db, [path], kind, scope=OPERATOR)
     except ImportFileError as exc:
         message = str(exc)
         assert message and "\n" not in message, message
@@ -205,8 +206,8 @@ def test_nul_bytes_and_only_delimiters_are_clear_errors(seeded_store: Path, tmp_
     nul = tmp_path / "nul.csv"
     nul.write_bytes(b"Account ID,Account Name\n\x00\x00\x00,\x00\n")
     with pytest.raises(ImportFileError, match="binary file"):
-        ingest.import_files(seeded_store, [nul])
+        ingest.import_files(seeded_store, [nul], scope=OPERATOR)
     delims = tmp_path / "delims.csv"
     delims.write_text(",,,,\n,,,,\n;;;\n")
     with pytest.raises(ImportFileError, match="delims.csv has a single column"):
-        ingest.import_files(seeded_store, [delims])
+        ingest.import_files(seeded_store, [delims], scope=OPERATOR)

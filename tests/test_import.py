@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import import_speed as bench
 from planner import cli, ingest, store
 from planner.errors import ImportFileError
-from planner.ingest import bench
 from planner.ingest import fields as F
+from planner.scope import OPERATOR
 from tests.helpers import assert_one_row_per_key, table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -33,7 +34,7 @@ def empty_store(tmp_path: Path) -> Path:
 
 def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
     report = ingest.import_files(
-        small_store, [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")]
+        small_store, [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")], scope=OPERATOR
     )
     assert report.cleared_demo
     acc, opp = report.files
@@ -50,9 +51,12 @@ def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
         {"row": 7, "reason": "duplicate Account ID '0015g00000AbCdF' (first on row 3)"},
     ]
     assert acc.footer_rows == 5
-    assert (opp.kind, opp.rows_read, opp.inserted, opp.rejected) == ("deals", 4, 3, 1)
-    assert opp.rejects == [{"row": 5, "reason": "account '0015g00000ZZZZZ' not found; import its account first"}]
-    assert table(small_store, "SELECT count(*) FROM accounts") == [(4,)]
+    # A deal naming an account the files lack creates it, flagged as created from deals.
+    assert (opp.kind, opp.rows_read, opp.inserted, opp.rejected, opp.accounts_created) == ("deals", 4, 4, 0, 1)
+    assert table(small_store, "SELECT count(*) FROM accounts") == [(5,)]
+    assert table(small_store, "SELECT account_id, from_deals, geo_method FROM accounts WHERE from_deals") == [
+        ("0015g00000ZZZZZ", True, "none")
+    ]
     assert table(small_store, "SELECT value FROM meta WHERE key = 'is_demo'") == [("0",)]
     assert table(small_store, "SELECT count(*) FROM meta WHERE key = 'demo_today'") == [(0,)]
     acme = table(small_store, """SELECT annual_revenue, employees, employee_growth, intent_score, new_executive,
@@ -79,16 +83,16 @@ def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
         "SELECT file_name, kind, rows_read, inserted, updated, rejected, length(sha256) FROM imports ORDER BY 1",
     )
     assert hist == [("salesforce_accounts_report.csv", "accounts", 6, 4, 0, 2, 64),
-                    ("salesforce_opportunities_report.csv", "deals", 4, 3, 0, 1, 64)]  # fmt: skip
-    assert table(small_store, "SELECT count(*) FROM rejected_rows") == [(3,)]
+                    ("salesforce_opportunities_report.csv", "deals", 4, 4, 0, 0, 64)]  # fmt: skip
+    assert table(small_store, "SELECT count(*) FROM rejected_rows") == [(2,)]
 
 
 def test_reimport_changes_nothing(empty_store: Path) -> None:
     files = [s("salesforce_accounts_report.csv"), s("salesforce_opportunities_report.csv")]
-    ingest.import_files(empty_store, files)
+    ingest.import_files(empty_store, files, scope=OPERATOR)
     snapshot = "SELECT * FROM accounts ORDER BY account_id"
     before = table(empty_store, snapshot), table(empty_store, "SELECT * FROM deals ORDER BY deal_id")
-    again = ingest.import_files(empty_store, files)
+    again = ingest.import_files(empty_store, files, scope=OPERATOR)
     for f in again.files:
         assert f.inserted == 0 and f.rows_read == f.updated + f.rejected  # matched rows count as updated
     assert (table(empty_store, snapshot), table(empty_store, "SELECT * FROM deals ORDER BY deal_id")) == before
@@ -96,10 +100,10 @@ def test_reimport_changes_nothing(empty_store: Path) -> None:
 
 
 def test_update_changes_only_the_mapped_columns(empty_store: Path, tmp_path: Path) -> None:
-    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")])
+    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")], scope=OPERATOR)
     update = tmp_path / "update.csv"
     update.write_text("Account ID,Account Name,Employees\n0015g00000AbCdE,Acme Analytics Inc,300\n")
-    rep = ingest.import_files(empty_store, [update], "accounts").files[0]
+    rep = ingest.import_files(empty_store, [update], "accounts", scope=OPERATOR).files[0]
     assert (rep.inserted, rep.updated) == (0, 1)
     row = table(
         empty_store,
@@ -113,7 +117,7 @@ def test_any_unusable_file_writes_nothing(small_store: Path, tmp_path: Path) -> 
     bad.write_bytes(b"%PDF-1.4 not a table")
     before = store.fingerprint(small_store)
     with pytest.raises(ImportFileError, match="bad.csv is a PDF"):
-        ingest.import_files(small_store, [s("salesforce_accounts_report.csv"), bad])
+        ingest.import_files(small_store, [s("salesforce_accounts_report.csv"), bad], scope=OPERATOR)
     assert store.fingerprint(small_store) == before
     assert table(small_store, "SELECT value FROM meta WHERE key = 'is_demo'") == [("1",)]
 
@@ -121,7 +125,7 @@ def test_any_unusable_file_writes_nothing(small_store: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("content", "kind", "match"),
     [
-        ("Account Name,Billing City,Employees\nAcme,Boston,5\n", "auto", "has no Account ID column"),
+        ("Billing City,Employees,Industry\nBoston,5,Retail\n", "accounts", "has no account ID or account name column"),
         ("Account ID,Account Name,Billing City\n", "auto", "header but no data rows"),
         ("Account ID,Account Name,Billing City,Employees,Industry\n1,Acme,Boston,5,Retail\n", "deals",
          "looks like an export of accounts, not deals"),
@@ -132,46 +136,48 @@ def test_bad_files(empty_store: Path, tmp_path: Path, content: str, kind: str, m
     path = tmp_path / "file.csv"
     path.write_text(content)
     with pytest.raises(ImportFileError, match=match):
-        ingest.import_files(empty_store, [path], kind)
+        ingest.import_files(empty_store, [path], kind, scope=OPERATOR)
 
 
 def test_single_huge_field_is_a_clear_error(empty_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "huge.csv"
     path.write_text('Account ID,Account Name\n1,"' + "x" * 10_000_000 + '"\n')
     with pytest.raises(ImportFileError, match="larger than 4 MB"):
-        ingest.import_files(empty_store, [path])
+        ingest.import_files(empty_store, [path], scope=OPERATOR)
 
 
 def test_hubspot_companies_and_deals(empty_store: Path) -> None:
-    r = ingest.import_files(empty_store, [s("hubspot_deals.csv"), s("hubspot_companies.csv")])
+    r = ingest.import_files(empty_store, [s("hubspot_deals.csv"), s("hubspot_companies.csv")], scope=OPERATOR)
     deals, companies = r.files  # reported in the order given, imported companies first
-    assert (companies.inserted, deals.inserted, deals.rejected) == (3, 2, 1)
-    assert deals.rejects == [{"row": 4, "reason": "no account: account ID and name are empty"}]
+    # A deal with no company is kept as its owner's pipeline, not linked to an account.
+    assert (companies.inserted, deals.inserted, deals.rejected, deals.unlinked) == (3, 3, 0, 1)
     # 'Associated Company IDs' = '9001;9002': the first is the deal's company.
     assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals WHERE deal_id = '5001'") == [
         ("9001", True, True)
     ]
     owners = table(empty_store, "SELECT name, email FROM reps ORDER BY name")
     assert owners == [("Jamal Ali", "jamal.ali@example.com"), ("Leah Cohen", None)]
-    # Canada is not geocoded with US data; Florida / California full names become codes.
-    assert table(empty_store, "SELECT state, geo_method FROM accounts ORDER BY account_id") == [
-        ("FL", "zip"), ("CA", "zip"), ("ZZ", "none")]  # fmt: skip
+    # Canada is not geocoded with US data (its centre places it); Florida / California full names become codes.
+    assert table(empty_store, "SELECT state, geo_method, country_code FROM accounts ORDER BY account_id") == [
+        ("FL", "zip", "US"), ("CA", "zip", "US"), ("ZZ", "country", "CA")]  # fmt: skip
 
 
 def test_pipedrive_deals_link_by_unambiguous_name(empty_store: Path) -> None:
-    ingest.import_files(empty_store, [s("pipedrive_organizations.csv")])
-    deals = ingest.import_files(empty_store, [s("pipedrive_deals.csv")]).files[0]
+    ingest.import_files(empty_store, [s("pipedrive_organizations.csv")], scope=OPERATOR)
+    deals = ingest.import_files(empty_store, [s("pipedrive_deals.csv")], scope=OPERATOR).files[0]
     assert (deals.inserted, deals.rejected) == (1, 1)
     assert deals.rejects[0]["reason"] == "account name 'Pioneer Plastics' matches 2 accounts; add the account ID column"
     assert table(empty_store, "SELECT account_id, is_won, is_closed FROM deals") == [("303", True, True)]
 
 
 def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> None:
-    r = ingest.import_files(empty_store, [s("dataloader_accounts.csv"), s("dataloader_opportunities.csv")])
+    r = ingest.import_files(
+        empty_store, [s("dataloader_accounts.csv"), s("dataloader_opportunities.csv")], scope=OPERATOR
+    )
     assert [f.inserted for f in r.files] == [3, 2]
     assert table(empty_store, "SELECT crm_id, name FROM reps ORDER BY crm_id") == [
         ("0055g00000UsR01AAA", "0055g00000UsR01AAA"), ("0055g00000UsR02AAA", "0055g00000UsR02AAA")]  # fmt: skip
-    users = ingest.import_files(empty_store, [s("dataloader_users.csv")]).files[0]
+    users = ingest.import_files(empty_store, [s("dataloader_users.csv")], scope=OPERATOR).files[0]
     assert (users.kind, users.inserted, users.updated) == ("reps", 0, 2)
     assert table(empty_store, "SELECT name, email, quota, home_state FROM reps ORDER BY crm_id") == [
         ("Grace Okafor", "grace.okafor@example.com", 1_200_000.0, "WA"),
@@ -184,7 +190,9 @@ def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> Non
 
 
 def test_messy_files(empty_store: Path) -> None:
-    r = ingest.import_files(empty_store, [s("messy_cp1252_semicolon.csv"), s("messy_utf8_bom_crlf.csv")])
+    r = ingest.import_files(
+        empty_store, [s("messy_cp1252_semicolon.csv"), s("messy_utf8_bom_crlf.csv")], scope=OPERATOR
+    )
     assert [f.rows_read for f in r.files] == [3, 2]
     assert any("decimal commas" in n for n in r.files[0].notes)
     rows = table(empty_store, "SELECT account_id, name, employees, annual_revenue, postal_code, state, geo_method "
@@ -199,7 +207,7 @@ def test_messy_files(empty_store: Path) -> None:
 
 
 def test_workbook_with_several_sheets(empty_store: Path) -> None:
-    r = ingest.import_files(empty_store, [s("workbook_accounts_opportunities.xlsx")])
+    r = ingest.import_files(empty_store, [s("workbook_accounts_opportunities.xlsx")], scope=OPERATOR)
     assert [(f.file, f.kind, f.inserted) for f in r.files] == [
         ("workbook_accounts_opportunities.xlsx [Accounts]", "accounts", 2),
         ("workbook_accounts_opportunities.xlsx [Opportunities]", "deals", 2),
@@ -213,7 +221,7 @@ def test_typed_custom_attributes(empty_store: Path, tmp_path: Path) -> None:
         "Account ID,Account Name,Funding Rounds,Uses Competitor,Renewal Date,Segment Code,Bad Numbers\n"
         "1,A,3,Yes,2026-01-31,ENT,5\n2,B,,No,2026-02-28,SMB,abc\n"
     )
-    rep = ingest.import_files(empty_store, [path]).files[0]
+    rep = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert {a["attr"]: a["dtype"] for a in rep.attributes} == {
         "funding_rounds": "number", "uses_competitor": "boolean", "renewal_date": "date", "segment_code": "text",
         "bad_numbers": "text"}  # fmt: skip
@@ -235,7 +243,7 @@ def test_overlapping_imports_keep_one_row_per_key(empty_store: Path, tmp_path: P
         "2,B,Ann Lee,70,2026-04-30\n3,C,Cy Diaz,80,2026-05-31\n"
     )
     for files in ([first], [first], [second], [first, second]):
-        ingest.import_files(empty_store, files)
+        ingest.import_files(empty_store, files, scope=OPERATOR)
         assert_one_row_per_key(empty_store)
     assert table(empty_store, "SELECT count(*) FROM accounts") == [(3,)]
     assert table(empty_store, "SELECT count(*) FROM account_attributes WHERE attr = 'renewal_date'") == [(3,)]
@@ -244,7 +252,7 @@ def test_overlapping_imports_keep_one_row_per_key(empty_store: Path, tmp_path: P
 def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "warn.csv"
     path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n")
-    rep = ingest.import_files(empty_store, [path]).files[0]
+    rep = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert rep.inserted == 2 and rep.rejected == 0
     assert rep.warnings == [
         "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2)",
@@ -257,7 +265,10 @@ def test_remembered_mapping_is_used_next_time(empty_store: Path) -> None:
     mapping = dict(plans[0].mapping, **{"Tech Stack": F.IGNORE})
     name = plans[0].table.name
     ingest.import_files(
-        empty_store, [s("salesforce_accounts_report.csv")], overrides={name: {"kind": "accounts", "mapping": mapping}}
+        empty_store,
+        [s("salesforce_accounts_report.csv")],
+        overrides={name: {"kind": "accounts", "mapping": mapping}},
+        scope=OPERATOR,
     )
     again = ingest.inspect_file(empty_store, s("salesforce_accounts_report.csv"))[0]
     assert again.remembered and again.mapping["Tech Stack"] == F.IGNORE
@@ -274,12 +285,13 @@ def test_geocoding_coverage_and_benchmark_helper(tmp_path: Path) -> None:
 
 
 def test_place_unplaced_accounts(empty_store: Path) -> None:
-    ingest.import_files(empty_store, [s("hubspot_companies.csv")])
+    ingest.import_files(empty_store, [s("hubspot_companies.csv")], scope=OPERATOR)
     with store.read(empty_store) as con:
-        unplaced = ingest.unplaced_accounts(con)
-    assert list(unplaced["account_id"]) == ["9003"]
-    unplaced.loc[0, ["city", "state", "postal_code"]] = ["Buffalo", "New York", "14202"]
-    assert ingest.place_accounts(empty_store, unplaced) == 1
+        unplaced = ingest.unplaced_accounts(con, scope=OPERATOR)
+    # Canada is known but 'Nowhere' is no city: placed only by its country, so listed to be placed better.
+    assert list(unplaced["account_id"]) == ["9003"] and list(unplaced["placed"]) == ["country only"]
+    unplaced.loc[0, ["city", "state", "postal_code", "country"]] = ["Buffalo", "New York", "14202", "USA"]
+    assert ingest.place_accounts(empty_store, unplaced, scope=OPERATOR) == 1
     assert table(empty_store, "SELECT state, postal_code, geo_method FROM accounts WHERE account_id = '9003'") == [
         ("NY", "14202", "zip")]  # fmt: skip
 
@@ -316,13 +328,13 @@ def test_cli_text_output(small_store: Path, tmp_path: Path, capsys: pytest.Captu
 
 
 def test_salesforce_18_character_ids_find_15_character_accounts(empty_store: Path, tmp_path: Path) -> None:
-    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")])
+    ingest.import_files(empty_store, [s("salesforce_accounts_report.csv")], scope=OPERATOR)
     opp = tmp_path / "opps.csv"
     opp.write_text(
         "Id,Name,AccountId,StageName,Amount,CloseDate\n"
         "0065g00000Zz001AAA,Renewal,0015g00000AbCdEAAA,Closed Won,100,2026-01-05\n"
     )
-    rep = ingest.import_files(empty_store, [opp]).files[0]
+    rep = ingest.import_files(empty_store, [opp], scope=OPERATOR).files[0]
     assert (rep.inserted, rep.rejected) == (1, 0)
     assert table(empty_store, "SELECT account_id, is_won FROM deals") == [("0015g00000AbCdE", True)]
 
@@ -336,7 +348,7 @@ def test_ragged_and_badly_quoted_rows_are_rejected_one_by_one(empty_store: Path,
         b'A3,"Multi\r\nline",60601\r\nA4,"bad"q,60601\r\nA5,Short\r\n\r\nA1,Acme again,02134\r\n\r\n'
         b"Grand Totals (6 records)\r\n"
     )
-    f = ingest.import_files(empty_store, [path]).files[0]
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (f.rows_read, f.inserted, f.updated, f.rejected) == (6, 3, 0, 3)
     assert [(r["row"], r["reason"].split(":")[0]) for r in f.rejects] == [
         (3, "row has 4 fields where the header has 3"),
@@ -354,7 +366,7 @@ def test_ragged_and_badly_quoted_rows_are_rejected_one_by_one(empty_store: Path,
 def test_rows_after_blank_lines_keep_their_spreadsheet_numbers(empty_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     path.write_text("Account ID,Account Name\n\nA1,Acme\n\n\nA2,\nA3,Gamma\n")
-    f = ingest.import_files(empty_store, [path]).files[0]
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (f.rows_read, f.inserted, f.rejected) == (3, 2, 1)
     assert f.rejects == [{"row": 6, "reason": "Account Name is empty"}]
 
@@ -364,7 +376,7 @@ def test_mixed_encodings_and_mixed_line_breaks(empty_store: Path, tmp_path: Path
     path.write_bytes(
         "Account ID,Account Name\nA1,Zürich AG\n".encode() + "A2,Café Lyon\r".encode("cp1252") + b"A3,Plain\n"
     )
-    f = ingest.import_files(empty_store, [path]).files[0]
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (f.rows_read, f.inserted, f.rejected) == (3, 3, 0)
     assert table(empty_store, "SELECT name FROM accounts ORDER BY 1") == [("Café Lyon",), ("Plain",), ("Zürich AG",)]
 
@@ -374,7 +386,7 @@ def test_cp1252_row_past_the_sniffed_sample(empty_store: Path, tmp_path: Path) -
     path = tmp_path / "late.csv"
     rows = ["Account ID,Account Name"] + [f"A{i},Zürich {i}" for i in range(20000)]
     path.write_bytes(("\n".join(rows) + "\n").encode() + "B1,Café Lyon\n".encode("cp1252"))
-    f = ingest.import_files(empty_store, [path]).files[0]
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (f.rows_read, f.inserted, f.rejected) == (20001, 20001, 0)
     assert "mixed encodings" in " ".join(f.notes)
     names = table(empty_store, "SELECT name FROM accounts WHERE account_id IN ('A5', 'B1') ORDER BY 1")
@@ -397,7 +409,7 @@ def test_fuzzed_files_never_crash(empty_store: Path, tmp_path: Path, rows: list[
     path = tmp_path / "fuzz.csv"
     path.write_bytes(text.encode("utf-8"))
     try:
-        report = ingest.import_files(empty_store, [path], "accounts")
+        report = ingest.import_files(empty_store, [path], "accounts", scope=OPERATOR)
     except ImportFileError:
         return
     for f in report.files:

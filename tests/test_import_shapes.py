@@ -1,0 +1,215 @@
+"""CRM data of any shape (#14): no IDs, deals alone, blank accounts, teams, warehouse syncs, API exports,
+countries, the as-of date, rep homes, and a demo that is never lost by accident."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from planner import cli, ingest, store
+from planner.errors import BadInput, Forbidden
+from planner.scope import OPERATOR, Scope
+from planner.store import world
+from tests.helpers import table
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+TRIO = [SAMPLES / "crm_sales_opportunities" / f for f in ("accounts.csv", "sales_pipeline.csv", "sales_teams.csv")]
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Path:
+    path = tmp_path / "empty.duckdb"
+    store.migrate(path)
+    return path
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_public_crm_trio_imports_as_delivered(empty_store: Path) -> None:
+    report = ingest.import_files(empty_store, TRIO, scope=OPERATOR)
+    acc, deals, team = report.files
+    assert (acc.kind, deals.kind, team.kind) == ("accounts", "deals", "reps")
+    for f in report.files:
+        assert f.rows_read == f.inserted + f.updated + f.rejected
+    assert (acc.rows_read, acc.inserted, acc.rejected) == (85, 85, 0)
+    assert (deals.rows_read, deals.inserted, deals.rejected) == (1200, 1200, 0)
+    assert (team.rows_read, team.inserted) == (35, 35)
+    assert any("keyed by their normalised name" in n for n in acc.notes)
+    assert any("written in millions" in w for w in acc.warnings)
+    unlinked = table(empty_store, "SELECT count(*) FROM deals WHERE account_id IS NULL")[0][0]
+    assert unlinked > 0 and deals.unlinked == unlinked
+    # Every account gets an owner from its deals, and the rule is said.
+    assert table(empty_store, "SELECT count(*) FROM accounts WHERE owner_rep_id IS NULL") == [(0,)]
+    assert any("most recent open deal, else of its most recent won deal" in n for n in report.notes)
+    # Agents are reps with their manager and region; deal owners matched them by name (no duplicates).
+    assert table(empty_store, "SELECT count(*) FROM reps") == [(35,)]
+    assert table(empty_store, "SELECT manager, region FROM reps WHERE name = 'Moses Frase'") == [
+        ("Dustin Brinkmann", "Central")
+    ]
+    # Countries place accounts at their country's centre, with that precision.
+    assert table(empty_store, "SELECT DISTINCT geo_precision FROM accounts") == [("country",)]
+    assert table(empty_store, "SELECT country_code FROM accounts WHERE name = 'Acme'") == [("US",)]
+    # Data from 2016-2017: as of the newest activity in it.
+    with store.read(empty_store) as con:
+        assert world.as_of_info(con)["rule"] == "data"
+        assert world.as_of_date(con) == date(2017, 12, 31)
+    with store.read(empty_store) as con:
+        open_unlinked = ingest.unlinked_deals(con, scope=OPERATOR)
+    assert len(open_unlinked) == unlinked and open_unlinked["owner"].notna().all()
+
+
+def test_trio_revenue_unit_scales_and_reimport_updates(empty_store: Path) -> None:
+    ingest.import_files(empty_store, TRIO[:1], scope=OPERATOR, revenue_unit="millions")
+    acme = table(empty_store, "SELECT account_id, annual_revenue FROM accounts WHERE name = 'Acme'")[0]
+    assert acme == ("name:acme|united states", 334.99e6)
+    again = ingest.import_files(empty_store, TRIO[:1], scope=OPERATOR, revenue_unit="millions").files[0]
+    assert (again.inserted, again.updated) == (0, 85)
+    with pytest.raises(BadInput, match="revenue unit 'lakhs' is unknown"):
+        ingest.import_files(empty_store, TRIO[:1], scope=OPERATOR, revenue_unit="lakhs")
+
+
+def test_accounts_without_ids_merge_duplicates_and_report_them(empty_store: Path, tmp_path: Path) -> None:
+    path = _write(tmp_path / "companies.csv", "Company,Country,Employees\nACME Corp.,Germany,10\nacme corp,Germany,"
+                  "12\nAcme Corp,France,5\nBeta,,3\n,Germany,4\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted, f.updated, f.rejected, f.merged) == (5, 3, 1, 1, 1)
+    assert f.rejects == [{"row": 6, "reason": "Company is empty"}]
+    assert table(empty_store, "SELECT account_id, employees FROM accounts ORDER BY 1") == [
+        ("name:acme corp|france", 5), ("name:acme corp|germany", 10), ("name:beta", 3)
+    ]  # fmt: skip
+
+
+def test_deals_alone_create_accounts_and_keep_blank_accounts_as_pipeline(empty_store: Path, tmp_path: Path) -> None:
+    rows = ["Deal ID,Account,Stage,Amount,Owner,Created", "1,Acme,Closed Won,100,Ann Lee,2026-01-05",
+            "2,,Prospecting,50,Ann Lee,2026-02-01", "3,acme,Negotiation,70,Bo Ng,2026-03-01"]  # fmt: skip
+    path = _write(tmp_path / "deals.csv", "\n".join(rows) + "\n")
+    report = ingest.import_files(empty_store, [path], "deals", scope=OPERATOR)
+    f = report.files[0]
+    assert (f.rows_read, f.inserted, f.rejected, f.accounts_created, f.unlinked) == (3, 3, 0, 1, 1)
+    assert table(empty_store, "SELECT account_id, name, from_deals, is_customer FROM accounts") == [
+        ("name:acme", "Acme", True, True)
+    ]
+    # The owner of the most recent open deal owns the account (Bo Ng's Negotiation beats Ann Lee's won deal).
+    owner = table(empty_store, "SELECT r.name FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id")
+    assert owner == [("Bo Ng",)]
+    assert table(empty_store, "SELECT d.deal_id, r.name FROM deals d JOIN reps r ON r.rep_id = d.owner_rep_id "
+                              "WHERE d.account_id IS NULL") == [("2", "Ann Lee")]  # fmt: skip
+
+
+def test_warehouse_salesforce_maps_itself_and_skips_deleted_rows(empty_store: Path) -> None:
+    files = [SAMPLES / "warehouse_salesforce_account.csv", SAMPLES / "warehouse_salesforce_opportunity.csv"]
+    plans = [ingest.inspect_file(empty_store, f)[0] for f in files]
+    assert [p.source for p in plans] == ["salesforce_warehouse", "salesforce_warehouse"]
+    assert plans[1].mapping["stage_name"] == "stage" and plans[1].mapping["is_deleted"] == "is_deleted"
+    assert plans[0].mapping["_fivetran_synced"] == "(ignore)"
+    acc, opp = ingest.import_files(empty_store, files, scope=OPERATOR).files
+    assert (acc.rows_read, acc.deleted, acc.rejected, acc.inserted) == (40, 3, 3, 37)
+    assert (opp.rows_read, opp.deleted) == (80, 4)
+    assert any("deleted in the CRM were skipped" in n for n in acc.notes)
+    assert table(empty_store, "SELECT count(*) FROM deals WHERE deal_id = '0065g00000Wh0017AAA'") == [(0,)]
+    assert table(empty_store, "SELECT count(*) FROM deals WHERE is_won") == table(
+        empty_store, "SELECT count(*) FROM deals WHERE stage = 'Closed Won'"
+    )
+
+
+def test_warehouse_hubspot_property_columns_and_archived_rows(empty_store: Path) -> None:
+    files = [SAMPLES / "warehouse_hubspot_company.csv", SAMPLES / "warehouse_hubspot_deal.csv"]
+    plan = ingest.inspect_file(empty_store, files[0])[0]
+    assert plan.source == "hubspot_warehouse"
+    assert {plan.mapping[c] for c in ("property_name", "property_industry", "archived")} == {
+        "name", "industry", "is_deleted"
+    }  # fmt: skip
+    comp, deal = ingest.import_files(empty_store, files, scope=OPERATOR).files
+    assert (comp.rows_read, comp.deleted) == (30, 2)
+    assert (deal.rows_read, deal.deleted) == (60, 3)
+    assert deal.mapping["property_amount"] == "amount" and deal.mapping["property_dealstage"] == "stage"
+
+
+def test_salesforce_api_coordinates_win_zip_contradiction_flagged_and_customers(empty_store: Path) -> None:
+    files = [SAMPLES / "salesforce_api_account.csv", SAMPLES / "salesforce_api_opportunity.csv"]
+    acc, _ = ingest.import_files(empty_store, files, scope=OPERATOR).files
+    assert any("contradict their state" in w and "ZIP 10001 is in NY, not" in w for w in acc.warnings)
+    # Coordinates in the file win over the ZIP.
+    placed = dict(table(empty_store, "SELECT geo_method, count(*) FROM accounts GROUP BY 1"))
+    assert placed == {"file": 20, "zip": 5}
+    assert table(empty_store, "SELECT geo_note FROM accounts WHERE name = 'API Account 07'")[0][0].startswith(
+        "ZIP 10001 is in NY"
+    )
+    # Customers: type 'Customer - ...', the custom status field, or a won deal.
+    typed = {r[0] for r in table(empty_store, "SELECT name FROM accounts WHERE account_type LIKE 'Customer%'")}
+    customers = {r[0] for r in table(empty_store, "SELECT name FROM accounts WHERE is_customer")}
+    won = {r[0] for r in table(empty_store, "SELECT DISTINCT a.name FROM deals d JOIN accounts a USING (account_id) "
+                                            "WHERE d.is_won")}  # fmt: skip
+    assert typed | won | {"API Account 08", "API Account 16", "API Account 24"} == customers
+
+
+def test_an_import_that_lands_nothing_leaves_the_demo_byte_identical(small_store: Path, tmp_path: Path) -> None:
+    before = small_store.read_bytes()
+    path = _write(tmp_path / "accounts.csv", "Account ID,Account Name\n,Nameless\n,Also nameless\n")
+    report = ingest.import_files(small_store, [path], "accounts", scope=OPERATOR)
+    assert not report.landed and not report.cleared_demo
+    assert report.files[0].rejected == 2
+    assert small_store.read_bytes() == before
+    code = cli.main(["--db", str(small_store), "import", str(path), "--kind", "accounts"])
+    assert code == 2 and small_store.read_bytes() == before
+
+
+def test_owner_values_that_are_not_emails_never_become_identities(empty_store: Path, tmp_path: Path) -> None:
+    path = _write(tmp_path / "accounts.csv", "Account ID,Account Name,Account Owner\n1,A,evil@\n2,B,a@b@c.com\n"
+                  "3,C,Real.Person@Example.com\n4,D,x@y\n")  # fmt: skip
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert table(empty_store, "SELECT email FROM reps WHERE email IS NOT NULL") == [("real.person@example.com",)]
+
+
+def test_as_of_rule_set_and_auto(small_store: Path, empty_store: Path) -> None:
+    with store.read(small_store) as con:
+        assert world.as_of_info(con)["rule"] == "demo"
+    with store.read(empty_store) as con:
+        assert world.as_of_info(con, today=date(2030, 1, 1)) == {
+            "as_of": date(2030, 1, 1), "rule": "today", "text": "2030-01-01 (today)"
+        }  # fmt: skip
+    ingest.set_as_of(small_store, "2025-06-30", scope=OPERATOR)
+    with store.read(small_store) as con:
+        assert (world.as_of_date(con), world.freshness(con)["as_of_rule"]) == (date(2025, 6, 30), "set")
+    assert cli.main(["--db", str(small_store), "as-of", "auto"]) == 0
+    with store.read(small_store) as con:
+        assert world.as_of_info(con)["rule"] == "demo"
+    with pytest.raises(BadInput, match="not a date; write it as YYYY-MM-DD"):
+        ingest.set_as_of(small_store, "30/06/2025", scope=OPERATOR)
+    with pytest.raises(Forbidden):
+        ingest.set_as_of(small_store, "2025-06-30", scope=Scope(role="rep", rep_id="R001"))
+
+
+def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest.import_files(empty_store, [SAMPLES / "salesforce_accounts_report.csv"], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        homes = ingest.rep_homes(con, scope=OPERATOR)
+    assert set(homes["home"]) == {"inferred"}
+    assert cli.main(["--db", str(empty_store), "rep-home", "Maya Patel", "Berlin, Germany", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["placed_by"] == "city" and round(done["lat"]) == 53 and round(done["lon"]) == 13
+    assert table(empty_store, "SELECT home_inferred FROM reps WHERE name = 'Maya Patel'") == [(False,)]
+    assert cli.main(["--db", str(empty_store), "rep-home", "Maya Patel", "Atlantis"]) == 2
+    assert "cannot place 'Atlantis'" in capsys.readouterr().err
+
+
+def test_readers_refuse_or_filter_for_a_rep(small_store: Path) -> None:
+    rep = Scope(role="rep", rep_id="R001", user="ava")
+    with store.read(small_store) as con:
+        with pytest.raises(Forbidden):
+            ingest.history(con, scope=rep)
+        with pytest.raises(Forbidden):
+            ingest.rejected_rows(con, 1, scope=rep)
+        mine = set(table(small_store, "SELECT account_id FROM accounts WHERE owner_rep_id = 'R001'"))
+        points = ingest.placement_points(con, scope=rep)
+        assert {(a,) for a in points["account_id"]} <= mine and len(points) == len(mine)
+        assert int(ingest.geocoding_coverage(con, scope=rep)["accounts"].sum()) == len(mine)
+        assert world.counts(con, scope=rep)["accounts"] == len(mine)
+        assert world.counts(con, scope=rep)["reps"] == 1
+        assert list(ingest.rep_homes(con, scope=rep)["rep_id"]) == ["R001"]
