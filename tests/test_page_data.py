@@ -80,8 +80,10 @@ def test_rep_sees_only_their_own_data(app_store: Path) -> None:
     text = page_text(at)
     assert "Import history and rejected rows cover every territory" in text
     assert "Your territory holds" in text
-    assert not at.get("file_uploader") and not at.get("download_button") or all(
-        "rejected" not in str(b.proto.label) for b in at.get("download_button")
+    assert (
+        not at.get("file_uploader")
+        and not at.get("download_button")
+        or all("rejected" not in str(b.proto.label) for b in at.get("download_button"))
     )
     with store.read(app_store) as con:
         mine = {r[0] for r in con.execute("SELECT name FROM accounts WHERE owner_rep_id = 'R001'").fetchall()}
