@@ -39,12 +39,12 @@ def test_upload_shows_detected_source_and_mapping_then_imports(app_store: Path) 
     assert dict(zip(mapping["Column"], mapping["Maps to"], strict=True))["Billing Zip/Postal Code"] == "postal_code"
     at.button(key="data_import").click().run()
     assert errors(at) == []
-    assert any("Imported 7 new" in str(s.value) for s in at.success)
+    assert any("Imported 8 new" in str(s.value) for s in at.success)
     metrics = [(m.label, m.value) for m in at.metric]
-    assert ("Rows read", "6") in metrics and ("Rejected", "2") in metrics and ("Inserted", "3") in metrics
+    assert ("Rows read", "6") in metrics and ("Rejected", "2") in metrics and ("Inserted", "4") in metrics
     assert any("Account ID is empty" in str(df.value) for df in at.dataframe)
     with store.read(app_store) as con:
-        assert con.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
+        assert con.execute("SELECT count(*) FROM accounts").fetchone() == (5,)  # one created from deals
         assert con.execute("SELECT value FROM meta WHERE key = 'is_demo'").fetchone() == ("0",)
     # The history lists both files and the rejected rows can be downloaded.
     assert at.selectbox(key="data_rejects_import").value in (1, 2)
