@@ -156,24 +156,6 @@ def h3_polygon(cell: int) -> list[list[float]]:
     return ring + ring[:1]
 
 
-def h3_outline(cells: Any) -> dict[str, Any] | None:
-    """The union of cells as a GeoJSON (Multi)Polygon geometry in [lng, lat] order, or None if empty."""
-    import h3
-
-    ids = sorted({format(int(c), "x") for c in np.asarray(cells, dtype=np.int64) if int(c) != 0})
-    if not ids:
-        return None
-    geom = h3.cells_to_geo(ids)
-    return {"type": geom["type"], "coordinates": _lists(geom["coordinates"])}
-
-
-def _lists(value: Any) -> Any:
-    """Nested tuples (as h3 returns them) -> nested lists (JSON-friendly), coordinates to ~1 m."""
-    if isinstance(value, tuple | list):
-        return [_lists(v) for v in value]
-    return round(value, 5) if isinstance(value, float) else value
-
-
 def h3_area_km2(res: int) -> float:
     """Average area of a hexagon at `res`, in km²."""
     import h3

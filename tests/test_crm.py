@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from planner import store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import fields as F
-from planner.ingest import parse, reader
+from planner.ingest import parse, reader, rules
 from planner.store import imports as sq
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -25,7 +25,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
     """A write connection on a scratch store with the parsing macros installed."""
     path = tmp_path_factory.mktemp("crm") / "s.duckdb"
     with store.write(path) as c:
-        sq.install_macros(c)
+        rules.install(c, world=False)
         yield c
 
 

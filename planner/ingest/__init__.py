@@ -32,10 +32,10 @@ from typing import Any
 
 import duckdb
 
-from planner import geo_world, potential, settings, store
+from planner import potential, settings, store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import fields as F
-from planner.ingest import reader
+from planner.ingest import reader, rules
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
 from planner.scope import Scope, require_leader, require_role
@@ -258,7 +258,7 @@ def import_files(
         notes: list[str] = []
         try:
             with store.write(db_path) as con:
-                sq.install_macros(con, geo_world.countries(), geo_world.city_index())
+                rules.install(con)
                 cleared = sq.clear_demo_if_needed(con, potential.DEFAULT_ADOPTION, potential.DEFAULT_SHARE,
                                                   potential.default_price())  # fmt: skip
                 reports = _import_tables(con, plans, order, imported_by, progress, workdir, revenue_unit)
@@ -348,7 +348,9 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
     a quoted value spanning lines stays one row, blank lines count (Excel sheets keep their own numbers)."""
 
     def read(**options: bool) -> tuple[int, int]:
-        return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, **options)
+        return sq.stage(
+            con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, reader.MAX_LINE_BYTES, **options
+        )
 
     def load() -> tuple[int, int]:
         # Most exports read cleanly, and a strict read is faster: any unreadable record means reading
@@ -407,10 +409,10 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
     report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
     progress(0.0, "loading")
     n_rejected_at_read = _stage(con, t, report, workdir)
-    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns)
+    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER)
     if report.footer_rows:
         report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
-    if not sq.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
+    if not store.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     progress(0.3, "parsing")
     fdefs = F.FIELD_BY_NAME[kind]
@@ -470,7 +472,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
     if kind == "accounts" and attr_cols:
         progress(0.8, "custom attributes")
         types = sq.infer_attribute_types(con, attr_cols, decimal_comma, day_first)
-        report.attributes = sq.save_attributes(con, types, decimal_comma, day_first, plan.source, import_id)
+        keys = {c: F.attribute_key(c) for c in types}
+        report.attributes = sq.save_attributes(con, types, keys, decimal_comma, day_first, plan.source, import_id)
     report.rejects = sq.first_rejects(con, 100)
     report.reasons = sq.reject_reasons(con)
     sq.save_rejects(con, import_id, t.columns)
@@ -557,7 +560,7 @@ def place_accounts(db_path: Path, fixes: Any, *, scope: Scope) -> int:
     """Save corrected addresses for unplaced accounts and geocode them again (one write; admins only)."""
     require_role(scope, "admin")
     with store.write(db_path) as con:
-        sq.install_macros(con, geo_world.countries(), geo_world.city_index())
+        rules.install(con)
         placed = sq.place_accounts(con, fixes)
         sq.mark_updated(con)
     return placed

@@ -1,6 +1,6 @@
 """Value parsers for CRM exports: the reference definitions, one value at a time.
 
-The importer runs the same rules as SQL over whole columns (planner/store/imports.py); these
+The importer runs the same rules as SQL over whole columns (planner/store/imports/); these
 Python versions define the rules, serve the preview, and are checked against the SQL versions by
 property tests, so both always agree.
 """

@@ -1,0 +1,291 @@
+"""Accounts: parse, key (by ID, or by normalised name without one), merge, custom attributes, revenue units,
+customers and owners derived from deals."""
+
+from __future__ import annotations
+
+import duckdb
+
+from planner.store.core import scalar
+from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us
+from planner.store.imports.macros import lit, q
+from planner.store.imports.reps import _OWNER_JOIN
+from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.schema import now
+
+
+def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
+                   attr_columns: list[str], typed: dict[str, str]) -> None:  # fmt: skip
+    """Parse _raw into _p: typed account fields, geocoding, reject reason and insert/update status."""
+
+    def e(name: str) -> str:
+        return exprs.get(name, "NULL")
+
+    id_label = labels.get("id", "Account ID")
+    name_label = labels.get("name", "Account name")
+    keyed_by_name = "id" not in labels
+    if keyed_by_name:
+        # No ID column: the key is the normalised name, plus the domain, else the location, where present.
+        place = f"tp_key(concat_ws(' ', {e('city')}, {e('country')}))"
+        where = f"coalesce('@' || tp_domain({e('domain')}), '|' || {place}, '')"
+        exprs = {**exprs, "id": f"('name:' || tp_key({e('name')}) || {where})"}
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dups AS
+            SELECT {e("id") if not keyed_by_name else exprs["id"]} AS id, min(__row) AS first_row FROM _raw
+            WHERE {exprs["id"]} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
+    )
+    zip_raw = f"tp_text({q(labels['postal_code'])})" if "postal_code" in labels else "NULL::VARCHAR"
+    items = [
+        (e("id"), "account_id"), (e("name"), "name"), (e("industry"), "industry"),
+        (f"TRY_CAST({e('employees')} AS BIGINT)", "employees"), (e("annual_revenue"), "annual_revenue"),
+        (e("employee_growth"), "employee_growth"), (e("intent_score"), "intent_score"),
+        (e("new_executive"), "new_executive"), (f"TRY_CAST(round({e('website_visits')}) AS BIGINT)", "website_visits"),
+        (e("account_type"), "account_type"), (e("city"), "city"), (e("state"), "state"),
+        (f"coalesce({e('postal_code')}, {zip_raw})", "postal_code"), (e("county"), "county"), (e("country"), "country"),
+        (e("lat"), "file_lat"), (e("lon"), "file_lon"), (e("owner"), "owner"), (e("owner_email"), "owner_email"),
+        (e("customer_status"), "customer_status"), (e("is_deleted"), "deleted_flag"),
+    ]  # fmt: skip
+    items[0] = (exprs["id"], "account_id")
+    parsed = _create_parsed(None, items, typed, attr_columns)
+    dup = "'duplicate ' || " + lit(id_label) + " || ' ''' || p.account_id || ''' (first on row ' || d.first_row || ')'"
+    # Without IDs, rows naming the same account are merged into it (the first row's values), not rejected.
+    dup_reject = "NULL" if keyed_by_name else dup
+    merged = "d.first_row IS NOT NULL AND d.first_row <> p._row" if keyed_by_name else "false"
+    customer = (
+        "coalesce(regexp_matches(p.account_type, '(?i)^\\s*customer') OR (regexp_matches(p.customer_status, "
+        "'(?i)customer|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
+        "'(?i)former|\\bex\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
+    )
+    # Joins with nothing to find are left out (a file without duplicate IDs, a store without accounts).
+    has_dups = bool(scalar(con, "SELECT count(*) FROM _dups"))
+    has_accounts = scalar(con, "SELECT account_id FROM accounts LIMIT 1") is not None
+    first_row = "d.first_row" if has_dups else "NULL"
+    known = "a.account_id" if has_accounts else "NULL"
+    # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _p AS
+            SELECT p.*, {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
+                   CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
+                        WHEN p.account_id IS NULL THEN {lit((name_label if keyed_by_name else id_label) + " is empty")}
+                        WHEN {first_row} IS NOT NULL AND {first_row} <> p._row THEN {dup_reject if has_dups else "NULL"}
+                        WHEN p.name IS NULL AND {known} IS NULL THEN {lit(name_label + " is empty")}
+                   END AS _reject,
+                   {merged if has_dups else "false"} AS _merged,
+                   {known} IS NOT NULL AS _exists,
+                   {customer} OR p.account_id IN (SELECT account_id FROM deals WHERE is_won) AS is_customer
+            FROM {_with_us("(" + parsed + ")", "country")} p
+            {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
+            {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
+            {_geo_joins("p")}"""
+    )
+
+
+ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "employee_growth", "intent_score",
+                        "new_executive", "website_visits", "account_type"]  # fmt: skip
+
+
+GEO_FIELDS = ("city", "state", "postal_code", "county", "lat", "lon", "country")
+
+
+def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
+    """Insert new accounts, update matched ones (only mapped columns), set owners and assignments."""
+    stamp = now()
+    has_owner = bool(mapped & {"owner", "owner_email"})
+    has_geo = bool(mapped & set(GEO_FIELDS))
+    owner_join = _OWNER_JOIN if has_owner else ""
+    owner_val = "o.rep_id" if has_owner else "NULL"
+    inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists AND NOT _merged"))
+    merged = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _merged"))
+    con.execute(
+        f"""INSERT INTO accounts (account_id, source, name, industry, employees, annual_revenue, employee_growth,
+                intent_score, new_executive, website_visits, account_type, city, state, postal_code, county, lat, lon,
+                geo_method, owner_rep_id, locked, created_at, updated_at, country, country_code, geo_precision,
+                geo_note, is_customer, from_deals)
+            SELECT p.account_id, ?, p.name, p.industry, p.employees, p.annual_revenue, p.employee_growth,
+                   p.intent_score, p.new_executive, p.website_visits, p.account_type, p.geo_city, p.geo_state,
+                   p.postal_code, p.geo_county, p.lat, p.lon, p.geo_method, {owner_val}, false, ?, ?, p.country,
+                   p.country_code, p.geo_precision, p.geo_note, p.is_customer, false
+            FROM _p p {owner_join} WHERE p._reject IS NULL AND NOT p._exists AND NOT p._merged""",
+        [source, stamp, stamp],
+    )
+    sets = [f for f in ACCOUNT_VALUE_FIELDS if f in mapped]
+    assigns = [f"{f} = u.{f}" for f in sets]
+    cols = [f"p.{f}" for f in sets]
+    if has_geo:
+        for target, src in (("city", "geo_city"), ("state", "geo_state"), ("postal_code", "postal_code"),
+                            ("county", "geo_county"), ("lat", "lat"), ("lon", "lon"),
+                            ("geo_method", "geo_method"), ("country", "country"), ("country_code", "country_code"),
+                            ("geo_precision", "geo_precision"), ("geo_note", "geo_note")):  # fmt: skip
+            assigns.append(f"{target} = u.{src}")
+            cols.append(f"p.{src}")
+            sets.append(target if target == src else src)
+    if has_owner:
+        assigns.append("owner_rep_id = u.owner_rep_id")
+        cols.append(f"{owner_val} AS owner_rep_id")
+        sets.append("owner_rep_id")
+    if mapped & {"account_type", "customer_status"}:
+        assigns.append("is_customer = u.is_customer")
+        cols.append("p.is_customer")
+    updated = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _exists AND NOT _merged"))
+    if assigns and updated:
+        targets = [a.split(" = ")[0] for a in assigns]
+        changed = " OR ".join(
+            f"a.{t} IS DISTINCT FROM u.{s.split('u.')[1]}" for t, s in zip(targets, assigns, strict=True)
+        )
+        con.execute(
+            f"""UPDATE accounts AS a SET {", ".join(assigns)}, updated_at = ?
+                FROM (SELECT p.account_id, {", ".join(cols)} FROM _p p {owner_join}
+                      WHERE p._reject IS NULL AND p._exists AND NOT p._merged) u
+                WHERE a.account_id = u.account_id AND ({changed})""",
+            [stamp],
+        )
+    if has_owner:
+        con.execute("""DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _p WHERE _reject IS NULL)""")
+        # The owners just written: straight from _p and the owner map (no second pass over accounts).
+        con.execute(
+            f"""INSERT INTO assignments SELECT p.account_id, o.rep_id, ?, 'crm' FROM _p p {owner_join}
+                WHERE p._reject IS NULL AND NOT p._merged AND o.rep_id IS NOT NULL""",
+            [stamp],
+        )
+    return {"inserted": inserted, "updated": updated + merged, "merged": merged}
+
+
+def infer_attribute_types(con: duckdb.DuckDBPyConnection, columns: list[str], decimal_comma: bool,
+                          day_first: bool) -> dict[str, str]:  # fmt: skip
+    """number, boolean, date or text for each custom column, from all its non-empty values."""
+    if not columns:
+        return {}
+    dc = "true" if decimal_comma else "false"
+    df = "true" if day_first else "false"
+    parts = []
+    for c in columns:
+        v = q(c)
+        parts += [
+            f"count(tp_text({v}))",
+            f"count(tp_bool({v}))",
+            f"count(tp_num({v}, {dc}))",
+            f"count(tp_date({v}, {df}))",
+        ]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 20000)").fetchone() or ()
+    out = {}
+    for i, c in enumerate(columns):
+        n, b, num, d = row[4 * i : 4 * i + 4]
+        if n == 0:
+            out[c] = "text"
+        elif b == n and not (num == n and set(_distinct(con, c)) - {"0", "1"}):
+            out[c] = "boolean"
+        elif num == n:
+            out[c] = "number"
+        elif d == n:
+            out[c] = "date"
+        else:
+            out[c] = "text"
+    return out
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT DISTINCT lower(tp_text({q(column)})) FROM (SELECT * FROM _raw LIMIT 20000) "
+        f"WHERE tp_text({q(column)}) IS NOT NULL LIMIT 5"
+    )
+    return [r[0] for r in rows.fetchall()]
+
+
+def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys: dict[str, str], decimal_comma: bool,
+                    day_first: bool, source: str, import_id: int) -> list[dict[str, str]]:  # fmt: skip
+    """`types` lists the custom columns in the order they were carried into _p (as __attr_0, __attr_1...);
+    `keys` names each column's attribute (the domain's attribute_key)."""
+    """Store custom columns of accepted rows as typed account attributes (and their definitions)."""
+    dc = "true" if decimal_comma else "false"
+    df = "true" if day_first else "false"
+    out = []
+    for i, (column, dtype) in enumerate(types.items()):
+        key = keys[column]
+        v = f"p.{q('__attr_' + str(i))}"
+        num = {
+            "number": f"tp_num({v}, {dc})" + (" / 100" if "%" in column else ""),
+            "boolean": f"tp_bool({v})::INT",
+            "date": f"date_diff('day', DATE '1970-01-01', tp_date({v}, {df}))",
+            "text": "NULL",
+        }[dtype]
+        con.execute("DELETE FROM account_attributes WHERE attr = ? AND account_id IN "
+                    "(SELECT account_id FROM _p WHERE _reject IS NULL)", [key])  # fmt: skip
+        con.execute(
+            f"""INSERT INTO account_attributes
+                SELECT p.account_id, ?, {num}, tp_text({v}) FROM _p p
+                WHERE p._reject IS NULL AND tp_text({v}) IS NOT NULL""",
+            [key],
+        )
+        con.execute(
+            "INSERT INTO attribute_defs VALUES (?, ?, ?, ?, ?) ON CONFLICT (attr) DO UPDATE SET dtype = "
+            "CASE WHEN attribute_defs.dtype = excluded.dtype THEN excluded.dtype ELSE 'text' END, "
+            "label = excluded.label",
+            [key, column, dtype, source, import_id],
+        )
+        out.append({"column": column, "attr": key, "dtype": dtype})
+    return out
+
+
+def median_revenue(con: duckdb.DuckDBPyConnection) -> float:
+    return float(scalar(con, "SELECT coalesce(median(annual_revenue), 0) FROM _p WHERE _reject IS NULL"))
+
+
+def median_employees(con: duckdb.DuckDBPyConnection) -> float:
+    return float(scalar(con, "SELECT coalesce(median(employees), 0) FROM _p WHERE _reject IS NULL"))
+
+
+def revenue_scale(con: duckdb.DuckDBPyConnection) -> str | None:
+    """'millions' or 'thousands' when annual revenue per employee is implausibly small for plain units (a
+    company earns tens of thousands or more per employee), else None."""
+    row = con.execute(
+        """SELECT median(annual_revenue / employees), count(*) FROM _p
+           WHERE _reject IS NULL AND annual_revenue > 0 AND employees > 0"""
+    ).fetchone()
+    if not row or not row[1] or row[0] is None:
+        return None
+    per_employee = float(row[0])
+    if per_employee < 5:
+        return "millions"
+    if per_employee < 500:
+        return "thousands"
+    return None
+
+
+def customers_from_deals(con: duckdb.DuckDBPyConnection) -> int:
+    """Accounts with a won deal are customers, whatever their type says. Returns how many became one."""
+    n = int(scalar(con, """SELECT count(*) FROM accounts WHERE NOT coalesce(is_customer, false)
+                           AND account_id IN (SELECT account_id FROM deals WHERE is_won)"""))  # fmt: skip
+    if n:
+        con.execute(
+            """UPDATE accounts SET is_customer = true WHERE NOT coalesce(is_customer, false)
+               AND account_id IN (SELECT account_id FROM deals WHERE is_won)"""
+        )
+    return n
+
+
+def owners_from_deals(con: duckdb.DuckDBPyConnection) -> int:
+    """Give accounts without an owner the owner of their most recent open deal, else of their most recent
+    won deal (rule shown to the user); locked accounts are left alone. Returns how many got one."""
+    stamp = now()
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _deal_owner AS
+           SELECT d.account_id,
+                  coalesce(arg_max(d.owner_rep_id, coalesce(d.created_date, d.close_date))
+                               FILTER (WHERE NOT d.is_closed),
+                           arg_max(d.owner_rep_id, coalesce(d.close_date, d.created_date)) FILTER (WHERE d.is_won))
+                      AS rep_id
+           FROM deals d JOIN accounts a ON a.account_id = d.account_id
+           WHERE a.owner_rep_id IS NULL AND NOT coalesce(a.locked, false) AND d.owner_rep_id IS NOT NULL
+           GROUP BY 1"""
+    )
+    con.execute("DELETE FROM _deal_owner WHERE rep_id IS NULL")
+    n = int(scalar(con, "SELECT count(*) FROM _deal_owner"))
+    if n:
+        con.execute(
+            """UPDATE accounts AS a SET owner_rep_id = o.rep_id, updated_at = ? FROM _deal_owner o
+               WHERE a.account_id = o.account_id""",
+            [stamp],
+        )
+        con.execute("DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _deal_owner)")
+        con.execute("INSERT INTO assignments SELECT account_id, rep_id, ?, 'deals' FROM _deal_owner", [stamp])
+    con.execute("DROP TABLE _deal_owner")
+    return n

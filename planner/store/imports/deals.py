@@ -1,0 +1,158 @@
+"""Deals: link to accounts by ID or name, create the accounts they name, keep deals without an account as their
+owner's pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.scope import Scope
+from planner.store.core import query_df, scalar
+from planner.store.imports.macros import lit
+from planner.store.imports.reps import _OWNER_JOIN
+from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.schema import now
+
+
+def build_deals(
+    con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str], typed: dict[str, str]
+) -> None:
+    """Parse _raw into _p for deals: link accounts by ID or unambiguous name; won/closed from stage."""
+
+    def e(name: str) -> str:
+        return exprs.get(name, "NULL")
+
+    id_label = labels.get("id", "Deal ID")
+    # HubSpot writes several associated IDs separated by ';': the first is the primary company.
+    acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dups AS
+            SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
+            WHERE {e("id")} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _names AS
+           SELECT tp_key(name) AS k, min(account_id) AS account_id, count(*) AS n FROM accounts
+           WHERE tp_key(name) IS NOT NULL GROUP BY 1"""
+    )
+    items = [
+        (e("id"), "deal_id"), (f"nullif({acct_ref}, '')", "account_ref"), (e("account_name"), "account_name"),
+        (e("name"), "name"), (e("stage"), "stage"), (f"lower({e('status')})", "status"), (e("amount"), "amount"),
+        (f"TRY_CAST(round({e('users')}) AS BIGINT)", "users"), (e("created_date"), "created_date"),
+        (e("close_date"), "close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
+        (e("owner"), "owner"), (e("owner_email"), "owner_email"), (e("is_deleted"), "deleted_flag"),
+    ]  # fmt: skip
+    _create_parsed(con, items, typed)
+    # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _aref AS
+           SELECT r.ref, coalesce(a1.account_id, a2.account_id, a3.id) AS account_id
+           FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL) r
+           LEFT JOIN accounts a1 ON a1.account_id = r.ref
+           LEFT JOIN accounts a2 ON regexp_full_match(r.ref, '[0-9A-Za-z]{18}') AND a2.account_id = left(r.ref, 15)
+           LEFT JOIN (SELECT left(account_id, 15) AS k, min(account_id) AS id FROM accounts
+                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
+                  ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
+    )
+    won = "regexp_matches(lower(p.stage), '(closed\\s*won|closedwon|^won$|^won\\b)')"
+    lost = "regexp_matches(lower(p.stage), '(closed\\s*lost|closedlost|^lost$|^lost\\b|^closed)')"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _p AS
+            SELECT p.*,
+                   coalesce(a.account_id, n.account_id, p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
+                   a.account_id IS NULL AND n.account_id IS NULL AND coalesce(n.n, 0) <= 1
+                       AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
+                   coalesce(p.won_flag,
+                            CASE WHEN p.status = 'won' THEN true WHEN p.status IN ('lost', 'open') THEN false END,
+                            {won}, false) AS is_won,
+                   coalesce(p.closed_flag,
+                            CASE WHEN p.status IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
+                            p.won_flag, {won} OR {lost}, false) AS is_closed,
+                   CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
+                        WHEN p.deal_id IS NULL THEN {lit(id_label + " is empty")}
+                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
+                            THEN 'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id
+                                 || ''' (first on row ' || d.first_row || ')'
+                        WHEN p.account_ref IS NULL AND n.n > 1
+                            THEN 'account name ''' || p.account_name || ''' matches ' || n.n
+                                 || ' accounts; add the account ID column'
+                   END AS _reject,
+                   x.deal_id IS NOT NULL AS _exists
+            FROM _parsed p
+            LEFT JOIN _dups d ON d.id = p.deal_id
+            LEFT JOIN _aref a ON a.ref = p.account_ref
+            LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = tp_key(p.account_name)
+            LEFT JOIN deals x ON x.deal_id = p.deal_id"""
+    )
+
+
+DEAL_VALUE_FIELDS = ["name", "stage", "amount", "users", "created_date", "close_date"]
+
+
+def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
+    stamp = now()
+    has_owner = bool(mapped & {"owner", "owner_email"})
+    owner_join = _OWNER_JOIN if has_owner else ""
+    owner_val = "o.rep_id" if has_owner else "acc.owner_rep_id"
+    created = create_accounts_from_deals(con, source, stamp)
+    inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
+    con.execute(
+        f"""INSERT INTO deals (deal_id, account_id, name, stage, amount, users, created_date, close_date, is_closed,
+                               is_won, owner_rep_id, source, updated_at)
+            SELECT p.deal_id, p.account_id, p.name, p.stage, p.amount, p.users, p.created_date, p.close_date,
+                   p.is_closed, p.is_won, {owner_val}, ?, ?
+            FROM _p p {owner_join} LEFT JOIN accounts acc ON acc.account_id = p.account_id
+            WHERE p._reject IS NULL AND NOT p._exists""",
+        [source, stamp],
+    )
+    fields = [f for f in DEAL_VALUE_FIELDS if f in mapped] + ["account_id", "is_closed", "is_won"]
+    assigns = [f"{f} = u.{f}" for f in fields]
+    cols = [f"p.{f}" for f in fields]
+    if has_owner:
+        assigns.append("owner_rep_id = u.owner_rep_id")
+        cols.append("o.rep_id AS owner_rep_id")
+        fields.append("owner_rep_id")
+    updated = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _exists"))
+    if updated:
+        changed = " OR ".join(f"d.{f} IS DISTINCT FROM u.{f}" for f in fields)
+        con.execute(
+            f"""UPDATE deals AS d SET {", ".join(assigns)}, updated_at = ?
+                FROM (SELECT p.deal_id, {", ".join(cols)} FROM _p p {owner_join}
+                      WHERE p._reject IS NULL AND p._exists) u
+                WHERE d.deal_id = u.deal_id AND ({changed})""",
+            [stamp],
+        )
+    unlinked = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND account_id IS NULL"))
+    return {"inserted": inserted, "updated": updated, "accounts_created": created, "unlinked": unlinked}
+
+
+def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stamp: Any) -> int:
+    """Accounts that accepted deals name but the store lacks: created with the name the deal gives (and the
+    ID when it gives one), flagged from_deals; no location, no firmographics. Returns how many."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _new_accounts AS
+           SELECT account_id, arg_min(account_name, _row) AS name FROM _p
+           WHERE _reject IS NULL AND _new_account GROUP BY 1"""
+    )
+    con.execute(
+        """INSERT INTO accounts (account_id, source, name, geo_method, locked, created_at, updated_at, is_customer,
+                                 from_deals)
+           SELECT account_id, ?, coalesce(name, account_id), 'none', false, ?, ?, false, true FROM _new_accounts""",
+        [source, stamp, stamp],
+    )
+    return int(scalar(con, "SELECT count(*) FROM _new_accounts"))
+
+
+def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> pd.DataFrame:
+    """Deals not linked to an account (kept as their owner's pipeline): a rep gets their own."""
+    where, params = scope.owner_filter("d.owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT d.deal_id, d.name, d.stage, d.amount, d.created_date, d.close_date, d.is_closed, d.is_won,
+                   r.name AS owner, d.source
+            FROM deals d LEFT JOIN reps r ON r.rep_id = d.owner_rep_id
+            WHERE d.account_id IS NULL AND {where} ORDER BY d.created_date DESC NULLS LAST, d.deal_id LIMIT ?""",
+        [*params, limit],
+    )

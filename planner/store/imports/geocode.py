@@ -1,0 +1,206 @@
+"""Offline geocoding by joins: coordinates in the file, US ZIP / city / ZIP area, world cities, country centres;
+placement readers and fixes; reps' homes (inferred or set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.scope import Scope
+from planner.store.core import query_df, scalar
+from planner.store.schema import now
+
+
+def _geo_cols(a: str, lat: str, lon: str) -> str:
+    """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
+    (US) ZIP > city > ZIP area, (elsewhere) city + country, then the country's centroid as the last resort."""
+    ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
+    us_lat = f"CASE WHEN {a}.us THEN coalesce(z.lat, c.lat, z3.lat) END"
+    us_lon = f"CASE WHEN {a}.us THEN coalesce(z.lon, c.lon, z3.lon) END"
+    method = f"""CASE WHEN {ok} THEN 'file' WHEN {a}.us AND z.lat IS NOT NULL THEN 'zip'
+                    WHEN {a}.us AND c.lat IS NOT NULL THEN 'city' WHEN {a}.us AND z3.lat IS NOT NULL THEN 'zip3'
+                    WHEN wc.lat IS NOT NULL THEN 'city' WHEN cc.lat IS NOT NULL THEN 'country' ELSE 'none' END"""
+    return f"""coalesce({a}.city, z.city) AS geo_city, coalesce({a}.state, z.state) AS geo_state,
+               z.county AS zip_county,
+               CASE WHEN {ok} THEN {lat} ELSE coalesce({us_lat}, wc.lat, cc.lat) END AS lat,
+               CASE WHEN {ok} THEN {lon} ELSE coalesce({us_lon}, wc.lon, cc.lon) END AS lon,
+               {method} AS geo_method,
+               CASE {method} WHEN 'file' THEN 'coordinates' WHEN 'zip' THEN 'postal_code' WHEN 'zip3' THEN 'region'
+                    WHEN 'city' THEN 'city' WHEN 'country' THEN 'country' END AS geo_precision,
+               coalesce(cc.code, CASE WHEN {a}.us AND ({a}.postal_code IS NOT NULL OR {a}.state IS NOT NULL)
+                                      THEN 'US' END) AS country_code,
+               CASE WHEN {a}.us AND z.state IS NOT NULL AND {a}.state IS NOT NULL AND z.state <> {a}.state
+                    THEN 'ZIP ' || {a}.postal_code || ' is in ' || z.state || ', not ' || {a}.state END AS geo_note"""
+
+
+def _geo_joins(a: str) -> str:
+    # City and ZIP3 are fallbacks: their keys are only built for rows the ZIP did not place.
+    return f"""LEFT JOIN _tp_country cc ON cc.key = tp_key({a}.country)
+        LEFT JOIN _tp_wcity wc ON NOT {a}.us AND wc.city_key = upper(tp_key({a}.city)) || '|' || cc.code
+        LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
+        LEFT JOIN geo_city c ON c.city_key = CASE WHEN z.lat IS NULL THEN upper({a}.city) || '|' || {a}.state END
+        LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
+                                              AND regexp_full_match({a}.postal_code, '\\d{{5}}')
+                                              THEN left({a}.postal_code, 3) END"""
+
+
+def _with_us(table: str, country: str) -> str:
+    """Rows of `table` with `us`: no country, or a value the domain's rules call the US (macro tp_is_us)."""
+    return f"(SELECT *, tp_is_us({country}) AS us FROM {table})"
+
+
+def _geo_select(table: str, alias: str, lat: str, lon: str, country: str) -> str:
+    """Geocode rows of `table` (with city, state, postal_code): the geocoder's columns next to the row's."""
+    a = alias
+    return f"""SELECT {a}.*, {_geo_cols(a, lat, lon)}
+        FROM {_with_us(table, country)} {a}
+        {_geo_joins(a)}"""
+
+
+def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Geocoding of accepted rows in _p: by method, and coverage among rows with a valid US ZIP."""
+    rows = con.execute("SELECT geo_method, count(*) FROM _p WHERE _reject IS NULL GROUP BY 1").fetchall()
+    by_method = {r[0]: int(r[1]) for r in rows}
+    valid = con.execute(
+        """SELECT count(*), coalesce(count_if(geo_method <> 'none'), 0) FROM _p p
+           WHERE _reject IS NULL AND postal_code IN (SELECT postal_code FROM geo_zip)"""
+    ).fetchone() or (0, 0)
+    return {"by_method": by_method, "valid_zip": int(valid[0]), "valid_zip_placed": int(valid[1]),
+            "geocoded": sum(v for k, v in by_method.items() if k != "none")}  # fmt: skip
+
+
+def geo_notes(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Accepted account rows whose ZIP contradicts their state: how many, and the first note."""
+    row = con.execute("SELECT count(geo_note), min(geo_note) FROM _p WHERE _reject IS NULL").fetchone() or (0, None)
+    return {"count": int(row[0] or 0), "example": row[1]}
+
+
+def unplaced_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> pd.DataFrame:
+    """Accounts the geocoder could not place, or placed only by their country, with the address they came
+    with (a rep gets their own)."""
+    where, params = scope.owner_filter("owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT account_id, name, city, state, postal_code, country,
+                   CASE WHEN lat IS NULL THEN 'not placed' ELSE 'country only' END AS placed, source
+            FROM accounts WHERE (geo_method IN ('none', 'country') OR lat IS NULL) AND {where}
+            ORDER BY lat IS NOT NULL, account_id LIMIT ?""",
+        [*params, limit],
+    )
+
+
+def geocoding_coverage(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """Accounts by how they were placed (file, zip, zip3, city, country, none): a rep counts their own."""
+    where, params = scope.owner_filter("owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT coalesce(geo_method, 'none') AS method, count(*) AS accounts FROM accounts WHERE {where}
+            GROUP BY 1 ORDER BY 2 DESC""",
+        params,
+    )
+
+
+def placement_points(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 20000) -> pd.DataFrame:
+    """Placed accounts with how they were placed (a stable sample of at most `limit`), for a map; a rep gets
+    their own."""
+    where, params = scope.owner_filter("owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT account_id, name, city, state, postal_code, country, lat, lon, geo_method FROM accounts
+            WHERE lat IS NOT NULL AND lon IS NOT NULL AND {where}
+            ORDER BY hash(account_id) LIMIT ?""",
+        [*params, limit],
+    )
+
+
+def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
+    """Apply corrected ZIP / city / state to accounts and geocode them again; returns how many were placed."""
+    fixes = fixes.assign(country=fixes.get("country"))
+    frame = fixes[["account_id", "city", "state", "postal_code", "country"]].astype(object).where(fixes.notna(), None)
+    con.register("_fix_src", frame)
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _fix AS
+               SELECT f.account_id, tp_text(f.city) AS city,
+                      tp_state(f.state) AS state,
+                      coalesce(tp_zip(f.postal_code), tp_text(f.postal_code)) AS postal_code,
+                      tp_text(f.country) AS country
+               FROM _fix_src f"""
+        )
+    finally:
+        con.unregister("_fix_src")
+    con.execute(
+        f"""UPDATE accounts AS a SET city = coalesce(g.geo_city, a.city), state = coalesce(g.geo_state, a.state),
+                   postal_code = g.postal_code, county = coalesce(g.zip_county, a.county), lat = g.lat, lon = g.lon,
+                   geo_method = g.geo_method, geo_precision = g.geo_precision, geo_note = g.geo_note,
+                   country = coalesce(g.country, a.country), country_code = coalesce(g.country_code, a.country_code),
+                   updated_at = ?
+            FROM ({_geo_select("_fix", "f", "NULL", "NULL", "country")}) g
+            WHERE a.account_id = g.account_id""",
+        [now()],
+    )
+    return int(
+        scalar(con, "SELECT count(*) FROM _fix f JOIN accounts a USING (account_id) WHERE a.geo_method <> 'none'")
+    )
+
+
+def infer_rep_homes(con: duckdb.DuckDBPyConnection) -> int:
+    """Reps without a home (or with an inferred one) get the weighted centre of their placed accounts
+    (weights: revenue potential, at least 1; accounts placed only by their country count only when the rep has
+    no better-placed ones), marked home_inferred. Returns how many reps got one."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _homes AS
+           SELECT a.owner_rep_id AS rep_id,
+                  coalesce(sum(a.lat * w) FILTER (WHERE precise) / sum(w) FILTER (WHERE precise),
+                           sum(a.lat * w) / sum(w)) AS lat,
+                  coalesce(sum(a.lon * w) FILTER (WHERE precise) / sum(w) FILTER (WHERE precise),
+                           sum(a.lon * w) / sum(w)) AS lon
+           FROM (SELECT a.owner_rep_id, a.lat, a.lon, greatest(coalesce(p.potential, 0), 1) AS w,
+                        coalesce(a.geo_precision, '') <> 'country' AS precise
+                 FROM accounts a LEFT JOIN account_potential p USING (account_id)
+                 WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL AND a.owner_rep_id IS NOT NULL) a
+           JOIN reps r ON r.rep_id = a.owner_rep_id
+           WHERE r.home_lat IS NULL OR r.home_lon IS NULL OR coalesce(r.home_inferred, false)
+           GROUP BY 1"""
+    )
+    con.execute(
+        """DELETE FROM _homes h USING reps r WHERE r.rep_id = h.rep_id AND coalesce(r.home_inferred, false)
+           AND r.home_lat = round(h.lat, 5) AND r.home_lon = round(h.lon, 5)"""
+    )
+    n = int(scalar(con, "SELECT count(*) FROM _homes"))
+    if n:
+        con.execute(
+            """UPDATE reps AS r SET home_lat = round(h.lat, 5), home_lon = round(h.lon, 5), home_inferred = true,
+                   home_city = NULL, home_state = NULL, home_postal_code = NULL
+               FROM _homes h WHERE r.rep_id = h.rep_id"""
+        )
+    con.execute("DROP TABLE _homes")
+    return n
+
+
+def set_rep_home(con: duckdb.DuckDBPyConnection, rep_id: str, lat: float | None, lon: float | None,
+                 city: str | None = None) -> int:  # fmt: skip
+    """Set (or, with lat None, clear) a rep's home by hand: no longer inferred. Returns rows changed."""
+    n = int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
+    con.execute(
+        """UPDATE reps SET home_lat = ?, home_lon = ?, home_city = ?, home_state = NULL, home_postal_code = NULL,
+                  home_inferred = false, updated_at = ? WHERE rep_id = ?""",
+        [lat, lon, city, now(), rep_id],
+    )
+    return n
+
+
+def rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """Reps with their home, manager, region and whether the home was inferred (a rep gets their own row)."""
+    where, params = scope.owner_filter("r.rep_id")
+    return query_df(
+        con,
+        f"""SELECT r.rep_id, r.name, r.manager, r.region, r.home_city, r.home_lat, r.home_lon,
+                   CASE WHEN r.home_lat IS NULL THEN 'none' WHEN coalesce(r.home_inferred, false) THEN 'inferred'
+                        ELSE 'set' END AS home,
+                   (SELECT count(*) FROM accounts a WHERE a.owner_rep_id = r.rep_id) AS accounts
+            FROM reps r WHERE {where} ORDER BY r.name""",
+        params,
+    )

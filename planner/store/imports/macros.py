@@ -1,0 +1,211 @@
+"""SQL macros that parse CRM text column-wise, mirroring planner/ingest/parse.py (property tests check both
+agree), and the geocoder's per-connection gazetteer tables. The rules (blank placeholders, yes/no words, US
+state names and US spellings, number evidence) are the domain's: they arrive as a ParseRules value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from planner.store.core import quote_identifier
+
+q = quote_identifier
+
+
+@dataclass(frozen=True)
+class ParseRules:
+    """What the domain's parsers accept, as the macros need it."""
+
+    ws: str  # what cells are trimmed of
+    blank: str  # regex of a blank placeholder ('', 'N/A', '-', 'null'...)
+    true_words: frozenset[str]
+    false_words: frozenset[str]
+    split: str  # regex splitting a number into sign brackets, digits, K/M/B suffix and %
+    comma_evidence: str  # regex of a number written 1.234,56
+    dot_evidence: str  # regex of a number written 1,234.56
+    state_names: dict[str, str]  # US state code -> name
+    us_names: tuple[str, ...]  # country values that mean the US (upper case)
+
+
+def lit(text: str) -> str:
+    """A SQL string literal (for constant patterns only; values are bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _re(pattern: str) -> str:
+    return lit(pattern)
+
+
+_ISO = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?"
+_YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
+
+
+# A blank is spaces around one placeholder of at most 7 characters: longer values without edge spaces
+# skip the regex, and values without edge spaces are used as they are (no trimmed copy).
+# Lambdas bind a value once (list_transform([x], lambda m: ...)[1]), which keeps the expanded
+# expressions small: nested macros that repeat their argument grow exponentially when planned.
+def macros_sql(rules: ParseRules) -> str:
+    """The parsing macros, built from the domain's rules (planner.ingest.rules mirrors planner.ingest.parse)."""
+
+    _TRUE_LIST = ", ".join(lit(b) for b in sorted(rules.true_words))
+    _FALSE_LIST = ", ".join(lit(b) for b in sorted(rules.false_words))
+    _WS = lit(rules.ws)
+    # Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty: ord -1): other values skip
+    # the regex. ord() reads the first character without making a string.
+    _BLANK_FIRST = ", ".join(["-1"] + [str(ord(ch)) for ch in " -nN#("])
+    # No blank placeholder is a yes/no word, so the usual spellings are looked up as they are written.
+    cases = (str, str.upper, str.title)
+    _TRUE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in rules.true_words for f in cases}))
+    _FALSE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in rules.false_words for f in cases}))
+    # Plain numbers as most exports write them, read by one cast (bounded digits: never overflow to inf).
+    _FAST_INT = r"[+-]?\d{1,18}"
+    _FAST_DEC = r"[+-]?(\d{1,18}\.\d{0,18}|\.\d{1,18})"
+    _FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
+    # State codes as they are, else full names (any case, dots dropped) by a constant map lookup.
+    _STATE_CODES = ", ".join(lit(c) for c in rules.state_names)
+    _STATE_MAP = (
+        "MAP {"
+        + ", ".join(
+            f"{lit(k)}: {lit(v)}"
+            for k, v in [(c, c) for c in rules.state_names] + [(n.upper(), c) for c, n in rules.state_names.items()]
+        )
+        + "}"
+    )
+    _CURRENCY = _re("USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\\x{00a0}\\x{202f}']")
+    _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+"
+    _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
+    _US = "[" + ", ".join(lit(c) for c in rules.us_names) + "]"  # a list lookup, not a join
+    return f"""
+CREATE OR REPLACE TEMP MACRO tp_blank(v) AS CASE WHEN v IS NULL THEN true
+    WHEN ord(v) NOT IN ({_BLANK_FIRST}) THEN false
+    WHEN length(v) <= 7 OR prefix(v, ' ') OR suffix(v, ' ') THEN regexp_full_match(v, {_re(rules.blank)})
+    ELSE false END;
+CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL
+    WHEN NOT (prefix(v, ' ') OR suffix(v, ' ')) THEN v ELSE trim(v, {_WS}) END;
+CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS})), {_CURRENCY}, '', 'g');
+CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
+CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
+    CASE WHEN NOT ((m.o = '' AND m.c = '') OR (m.o = '(' AND m.c = ')')) THEN NULL
+         WHEN dec_comma THEN CASE WHEN regexp_full_match(m.core, {_re(_COMMA)})
+                                  THEN TRY_CAST(replace(replace(m.core, '.', ''), ',', '.') AS DOUBLE) END
+         ELSE CASE WHEN regexp_full_match(m.core, {_re(_DOT)}) OR regexp_full_match(m.core, {_re(_PLAIN)})
+                   THEN TRY_CAST(replace(m.core, ',', '') AS DOUBLE) END
+    END * (CASE WHEN m.o = '(' THEN -1.0 ELSE 1.0 END) * (CASE WHEN m.pct = '%' THEN 0.01 ELSE 1.0 END)
+      * (CASE m.mult WHEN 'K' THEN 1e3 WHEN 'M' THEN 1e6 WHEN 'MM' THEN 1e6 WHEN 'B' THEN 1e9 WHEN 'BN' THEN 1e9
+         ELSE 1.0 END);
+CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS CASE
+    WHEN v IS NULL THEN NULL
+    WHEN regexp_full_match(v, {_re(_FAST_INT)}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_DEC)}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_MONEY)})
+        THEN TRY_CAST(replace(replace(v, '$', ''), ',', '') AS DOUBLE)
+    ELSE list_transform([CASE
+    WHEN tp_blank(v) THEN NULL
+    WHEN NOT dec_comma AND regexp_full_match(trim(v, {_WS}), {_re(_PLAIN)}) THEN TRY_CAST(trim(v, {_WS}) AS DOUBLE)
+    ELSE list_transform([tp_clean(v)], lambda c: CASE
+        WHEN NOT dec_comma AND regexp_full_match(c, {_re(_DOT)}) THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
+        WHEN dec_comma AND regexp_full_match(c, {_re(_COMMA)})
+            THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
+        ELSE list_transform([regexp_extract(c, {_re("^" + rules.split + "$")}, ['o', 'core', 'mult', 'pct', 'c'])],
+                            lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END], lambda x: tp_finite(x))[1] END;
+CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
+    WHEN v IS NULL THEN NULL WHEN v IN ({_TRUE_EXACT}) THEN true WHEN v IN ({_FALSE_EXACT}) THEN false
+    ELSE list_transform([lower(trim(v, {_WS}))], lambda s: CASE WHEN s IN ({_TRUE_LIST}) THEN true
+                                                                WHEN s IN ({_FALSE_LIST}) THEN false END)[1] END;
+CREATE OR REPLACE TEMP MACRO tp_year(t) AS CASE WHEN length(t) = 2
+    THEN CASE WHEN t::INT < 70 THEN 2000 + t::INT ELSE 1900 + t::INT END ELSE t::INT END;
+CREATE OR REPLACE TEMP MACRO tp_mkdate(y, m, d) AS CASE WHEN y >= 1 AND y <= 9999 THEN try(make_date(y, m, d)) END;
+CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE
+    WHEN NOT day_first AND regexp_full_match(v, '\\d{{1,2}}/\\d{{1,2}}/[1-9]\\d{{3}}')
+        THEN try_strptime(v, '%m/%d/%Y')::DATE
+    WHEN regexp_full_match(v, '[1-9]\\d{{3}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST(v AS DATE)
+    WHEN tp_blank(v) THEN NULL ELSE
+    list_transform([trim(v, {_WS})], lambda s: CASE
+        WHEN regexp_full_match(s, {_re(_ISO)}) THEN list_transform(
+            [regexp_extract(s, {_re("^" + _ISO + "$")}, ['y', 'm', 'd', 't'])],
+            lambda m: tp_mkdate(m.y::INT, m.m::INT, m.d::INT))[1]
+        WHEN regexp_full_match(s, {_re(_YEAR_LAST)}) THEN list_transform(
+            [regexp_extract(s, {_re("^" + _YEAR_LAST + "$")}, ['a', 'b', 'y', 't'])],
+            lambda m: tp_mkdate(tp_year(m.y), (CASE WHEN day_first THEN m.b ELSE m.a END)::INT,
+                                (CASE WHEN day_first THEN m.a ELSE m.b END)::INT))[1]
+    END)[1] END;
+CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
+    WHEN regexp_full_match(v, '\\d{{5}}') THEN v WHEN tp_blank(v) THEN NULL ELSE
+    list_transform([trim(v, {_WS})], lambda s: CASE
+        WHEN regexp_full_match(s, '(\\d{{5}})(-?\\d{{4}})?') THEN left(s, 5)
+        WHEN regexp_full_match(s, '(\\d{{3,4}})(-\\d{{4}})?') THEN lpad(regexp_extract(s, '^(\\d{{3,4}})', 1), 5, '0')
+        WHEN regexp_full_match(s, '(\\d{{3,5}})\\.0+') THEN lpad(regexp_extract(s, '^(\\d{{3,5}})', 1), 5, '0')
+        WHEN regexp_full_match(s, '\\d{{8}}') THEN left(lpad(s, 9, '0'), 5)
+    END)[1] END;
+CREATE OR REPLACE TEMP MACRO tp_key(v) AS
+    nullif(trim(regexp_replace(lower(strip_accents(v)), '[^a-z0-9]+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO tp_domain(v) AS
+    nullif(regexp_replace(regexp_replace(lower(trim(v)), '^[a-z]+://', ''), '^www\\.|[/?#].*$', '', 'g'), '');
+CREATE OR REPLACE TEMP MACRO tp_email(v) AS CASE WHEN regexp_full_match(lower(trim(v)),
+    '[a-z0-9.!#$%&''*+/=?^_`{{|}}~-]+@[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?)+')
+    THEN lower(trim(v)) END;
+CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
+CREATE OR REPLACE TEMP MACRO tp_state(v) AS CASE WHEN v IN ({_STATE_CODES}) THEN v
+    ELSE coalesce({_STATE_MAP}[tp_statekey(v)], tp_text(v)) END;
+CREATE OR REPLACE TEMP MACRO tp_is_us(v) AS coalesce(list_contains({_US}, upper(trim(v))), true);
+CREATE OR REPLACE TEMP MACRO tp_comma_evidence(v) AS regexp_matches(v, {lit(rules.comma_evidence)});
+CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {lit(rules.dot_evidence)});
+"""
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]], width: int,
+                columns: str = "") -> None:  # fmt: skip
+    """Insert many rows in one statement (one list parameter per column; executemany runs one statement
+    per row, which is slow in DuckDB)."""
+    if not rows:
+        return
+    cols = ", ".join(f"unnest(${i + 1})" for i in range(width))
+    target = f"{table} ({columns})" if columns else table
+    con.execute(f"INSERT INTO {target} SELECT {cols}", [[r[i] for r in rows] for i in range(width)])
+
+
+def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries: pd.DataFrame | None = None,
+                   cities: pd.DataFrame | None = None) -> None:  # fmt: skip
+    """Create the parsing macros and the geocoder's fallback tables on this connection (temporary objects).
+
+    `countries` (code, name, key, lat, lon: one row per spelling) and `cities` (city_key 'CITY|CC', lat, lon)
+    are the world gazetteer the domain reads from a package's shipped data."""
+    con.execute("SET enable_progress_bar = false")
+    con.execute(macros_sql(rules))
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _tp_zip3 AS
+           SELECT left(postal_code, 3) AS zip3, avg(lat) AS lat, avg(lon) AS lon FROM geo_zip GROUP BY 1"""
+    )
+    empty_c = pd.DataFrame({"code": pd.Series(dtype=str), "name": pd.Series(dtype=str), "key": pd.Series(dtype=str),
+                            "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float)})  # fmt: skip
+    empty_w = pd.DataFrame({"city_key": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
+                            "lon": pd.Series(dtype=float)})  # fmt: skip
+    for name, frame in (("_tp_country", countries if countries is not None else empty_c),
+                        ("_tp_wcity", cities if cities is not None else empty_w)):  # fmt: skip
+        con.register("_tp_src", frame)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _tp_src")
+        finally:
+            con.unregister("_tp_src")
+
+
+def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | None], *, decimal_comma: bool = False,
+              day_first: bool = False) -> list[Any]:  # fmt: skip
+    """Run one parsing macro over values (used by tests to check SQL against the Python reference)."""
+    expr = {
+        "number": "tp_num(v, ?)",
+        "bool": "tp_bool(v)",
+        "date": "tp_date(v, ?)",
+        "zip": "tp_zip(v)",
+        "text": "tp_text(v)",
+    }[kind]
+    params: list[Any] = [decimal_comma] if kind == "number" else [day_first] if kind == "date" else []
+    con.execute("CREATE OR REPLACE TEMP TABLE _tp_vals (i INTEGER, v VARCHAR)")
+    con.executemany("INSERT INTO _tp_vals VALUES (?, ?)", list(enumerate(values)))
+    rows = con.execute(f"SELECT {expr} FROM _tp_vals ORDER BY i", params).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,179 @@
+"""Reps from user and team exports, and owner values of accounts and deals resolved to reps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from planner.store.core import scalar
+from planner.store.imports.geocode import _geo_select
+from planner.store.imports.macros import insert_rows
+from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.schema import now
+
+
+def _name_from_email(email: str) -> str:
+    local = email.split("@", 1)[0]
+    return " ".join(part.capitalize() for part in re.split(r"[._\-+]+", local) if part) or email
+
+
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+def valid_email(value: str | None) -> str | None:
+    """The address in lower case when `value` is one valid email address, else None: a CRM owner value that
+    merely contains '@' never becomes anyone's sign-in identity."""
+    text = (value or "").strip()
+    return text.lower() if EMAIL.fullmatch(text) else None
+
+
+def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float) -> int:
+    """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps."""
+    owners = con.execute(
+        "SELECT DISTINCT owner, owner_email FROM _p "
+        "WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
+    ).fetchall()
+    reps = con.execute("SELECT rep_id, crm_id, lower(email), lower(name) FROM reps").fetchall()
+    by_crm = {r[1]: r[0] for r in reps if r[1]}
+    by_email = {r[2]: r[0] for r in reps if r[2]}
+    by_name: dict[str, str] = {}
+    for r in sorted(reps):
+        if r[3]:
+            by_name.setdefault(r[3], r[0])
+    numbers = [int(m.group(1)) for r in reps if (m := re.fullmatch(r"R(\d+)", r[0]))]
+    next_no = max(numbers, default=0) + 1
+    mapping: list[tuple[str | None, str | None, str]] = []
+    created: list[tuple[Any, ...]] = []
+    stamp = now()
+    for owner, email in sorted(owners, key=lambda t: (str(t[0]), str(t[1]))):
+        value = (owner or "").strip()
+        mail = valid_email(email) or valid_email(value)
+        is_id = bool(re.fullmatch(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value)) or value.isdigit()
+        name = None if (not value or mail == value.lower() or is_id) else value
+        rep_id = (by_crm.get(value) if value else None) or (by_email.get(mail) if mail else None) or (
+            by_name.get(name.lower()) if name else None)  # fmt: skip
+        if rep_id is None:
+            rep_id = f"R{next_no:03d}"
+            next_no += 1
+            crm_id = value if is_id else None
+            display = name or (_name_from_email(mail) if mail else value)
+            created.append((rep_id, crm_id, display, mail, True, source, stamp, stamp, capacity_hours))
+            if crm_id:
+                by_crm[crm_id] = rep_id
+            if mail:
+                by_email[mail] = rep_id
+            by_name.setdefault(display.lower(), rep_id)
+        mapping.append((owner, email, rep_id))
+    if created:
+        insert_rows(con, "reps", created, 9,
+                    "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours")  # fmt: skip
+    con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
+    if mapping:
+        insert_rows(con, "_owner_map", mapping, 3)
+    return len(created)
+
+
+# Owner name/email of a staged row (_p AS p) -> rep_id, through the owner map built for the import.
+_OWNER_JOIN = (
+    "LEFT JOIN _owner_map o "
+    "ON o.owner IS NOT DISTINCT FROM p.owner AND o.owner_email IS NOT DISTINCT FROM p.owner_email"
+)
+
+
+def build_reps(
+    con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str], typed: dict[str, str]
+) -> None:
+    """Parse _raw into _p for reps: match existing reps by user ID, email, then name."""
+
+    def e(name: str) -> str:
+        return exprs.get(name, "NULL")
+
+    name = f"coalesce({e('name')}, nullif(trim(concat_ws(' ', {e('first_name')}, {e('last_name')})), ''))"
+    items = [
+        (e("id"), "crm_id"), (name, "name"), (f"tp_email({e('email')})", "email"), (e("city"), "city"),
+        (e("state"), "state"), (e("postal_code"), "postal_code"), (e("lat"), "file_lat"), (e("lon"), "file_lon"),
+        (e("quota"), "quota"), (e("capacity_hours"), "capacity_hours"), (e("active"), "active"),
+        (e("manager"), "manager"), (e("region"), "region"), (e("is_deleted"), "deleted_flag"),
+        (e("email"), "email_given"),
+    ]  # fmt: skip
+    _create_parsed(con, items, typed)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _parsed AS
+           SELECT p.*, coalesce(p.email, p.crm_id, lower(p.name)) AS k FROM _parsed p"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _dups AS
+           SELECT k, min(_row) AS first_row FROM _parsed WHERE k IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _p AS
+            SELECT p.*, g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
+                   coalesce(r1.rep_id, r2.rep_id, r3.rep_id) AS rep_id,
+                   CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
+                        WHEN p.name IS NULL AND p.email IS NULL AND p.email_given IS NOT NULL
+                            THEN 'the email is not a valid address and the name is empty'
+                        WHEN p.name IS NULL AND p.email IS NULL THEN 'name and email are empty'
+                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
+                            THEN 'duplicate user ''' || p.k || ''' (first on row ' || d.first_row || ')'
+                   END AS _reject
+            FROM _parsed p
+            LEFT JOIN _dups d ON d.k = p.k
+            LEFT JOIN (SELECT crm_id, min(rep_id) AS rep_id FROM reps WHERE crm_id IS NOT NULL GROUP BY 1) r1
+                   ON r1.crm_id = p.crm_id
+            LEFT JOIN (SELECT lower(email) AS email, min(rep_id) AS rep_id FROM reps
+                       WHERE email IS NOT NULL GROUP BY 1) r2
+                   ON r2.email = p.email
+            LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS rep_id FROM reps GROUP BY 1) r3
+                   ON r3.name = lower(p.name)
+            LEFT JOIN ({
+            _geo_select("(SELECT *, NULL::VARCHAR AS country FROM _parsed)", "x", "x.file_lat", "x.file_lon", "country")
+        }) g ON g._row = p._row"""
+    )
+    con.execute("ALTER TABLE _p ADD COLUMN _exists BOOLEAN")
+    con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
+
+
+def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity_hours: float) -> dict[str, int]:
+    stamp = now()
+    new = con.execute("SELECT _row FROM _p WHERE _reject IS NULL AND NOT _exists ORDER BY _row").fetchall()
+    reps = con.execute("SELECT rep_id FROM reps").fetchall()
+    numbers = [int(m.group(1)) for (r,) in reps if (m := re.fullmatch(r"R(\d+)", r))]
+    start = max(numbers, default=0) + 1
+    con.execute("CREATE OR REPLACE TEMP TABLE _newids (_row BIGINT, rep_id VARCHAR)")
+    if new:
+        insert_rows(con, "_newids", [(r[0], f"R{start + i:03d}") for i, r in enumerate(new)], 2)
+    con.execute(
+        """INSERT INTO reps (rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon,
+                             quota, capacity_hours, active, source, created_at, updated_at, manager, region,
+                             home_inferred)
+           SELECT n.rep_id, p.crm_id, coalesce(p.name, p.email), p.email, p.geo_city, p.geo_state, p.postal_code,
+                  p.lat, p.lon, p.quota, coalesce(p.capacity_hours, ?), coalesce(p.active, true), ?, ?, ?, p.manager,
+                  p.region, false
+           FROM _p p JOIN _newids n USING (_row)""",
+        [capacity_hours, source, stamp, stamp],
+    )
+    pairs = {"crm_id": "crm_id", "name": "name", "email": "email", "quota": "quota", "capacity_hours": "capacity_hours",
+             "active": "active", "manager": "manager", "region": "region"}  # fmt: skip
+    present = {"id": "crm_id", "name": "name", "first_name": "name", "last_name": "name", "email": "email",
+               "quota": "quota", "capacity_hours": "capacity_hours", "active": "active", "manager": "manager",
+               "region": "region"}  # fmt: skip
+    targets = sorted({present[m] for m in mapped if m in present})
+    assigns = [f"{t} = coalesce(u.{pairs[t]}, r.{t})" for t in targets]
+    if mapped & {"city", "state", "postal_code", "lat", "lon"}:
+        assigns += ["home_city = coalesce(u.geo_city, r.home_city)", "home_state = coalesce(u.geo_state, r.home_state)",
+                    "home_postal_code = coalesce(u.postal_code, r.home_postal_code)",
+                    "home_lat = coalesce(u.lat, r.home_lat)", "home_lon = coalesce(u.lon, r.home_lon)",
+                    "home_inferred = CASE WHEN u.lat IS NOT NULL THEN false ELSE r.home_inferred END"]  # fmt: skip
+    updated = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _exists"))
+    if assigns and updated:
+        con.execute(
+            f"""UPDATE reps AS r SET {", ".join(assigns)}, updated_at = ?
+                FROM (SELECT * FROM _p WHERE _reject IS NULL AND _exists) u WHERE r.rep_id = u.rep_id""",
+            [stamp],
+        )
+    return {"inserted": len(new), "updated": updated}

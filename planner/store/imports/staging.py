@@ -1,0 +1,324 @@
+"""Staging a file for the importer: read_csv into _raw with row numbers, unreadable records, report footers and
+blank rows, number and date styles, per-field parse expressions, invalid values, counts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from planner.store.core import scalar
+from planner.store.imports.macros import insert_rows, lit, q
+
+DELETED_REASON = "'deleted in the CRM: skipped'"
+
+
+REJECT_TABLES = ("_tp_rej_errors", "_tp_rej_scans")
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, columns: list[str],
+          has_row_column: bool, max_line_bytes: int, parallel: bool = True,
+          keep_going: bool = True) -> tuple[int, int]:  # fmt: skip
+    """Read a delimited UTF-8 file into temp table _raw (every column text), row by row.
+
+    Records DuckDB cannot read (more fields than the header, a stray quote) are left out of _raw and
+    listed in temp table _parse_rejects (line = the record's row number in the file, header = row 1,
+    blank lines counted, reason, text). Returns (rows in _raw, rows in _parse_rejects). __row is set
+    by `number_rows` (or comes from the file for workbooks).
+
+    `keep_going=False` reads strictly instead, which is faster, and raises duckdb.Error at the first
+    record that cannot be read (the caller then reads the file again with keep_going)."""
+    names = (["__row"] if has_row_column else []) + columns
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
+    for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute("SET preserve_insertion_order = true")  # rowid = order in the file
+    rejects = (
+        f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECT_TABLES[0]}', "
+        f"rejects_scan = '{REJECT_TABLES[1]}',"
+        if keep_going
+        else ""
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '"',
+                escape = '"', columns = {spec}, null_padding = true, strict_mode = true, auto_detect = false,
+                max_line_size = {int(max_line_bytes)}, {rejects}
+                parallel = {"true" if parallel else "false"})""",
+        [path, skip + 1, delimiter],
+    )
+    if not keep_going:
+        con.execute(f"CREATE TEMP TABLE {REJECT_TABLES[0]} (line BIGINT, error_type VARCHAR, error_message VARCHAR, "
+                    "csv_line VARCHAR)")  # fmt: skip
+    width = len(names)
+    con.execute(
+        f"""CREATE TEMP TABLE _parse_rejects AS
+            SELECT line::BIGINT AS line, error_type::VARCHAR AS error_type,
+                   CASE error_type
+                       WHEN 'TOO MANY COLUMNS' THEN 'row has '
+                           || coalesce(regexp_extract(error_message, 'Found: (\\d+)', 1), 'more')
+                           || ' fields where the header has {width - int(has_row_column)}: a delimiter inside an '
+                           || 'unquoted value? quote that value or export the file again'
+                       WHEN 'MISSING COLUMNS' THEN 'row has fewer fields than the header and cannot be read'
+                       WHEN 'UNQUOTED VALUE' THEN 'stray quote: a quoted value is followed by more text or a quote '
+                           || 'is never closed; fix the quoting of this row'
+                       WHEN 'INVALID ENCODING' THEN 'text is not valid UTF-8; save the file as UTF-8 CSV'
+                       WHEN 'LINE SIZE OVER MAXIMUM' THEN 'row is larger than 4 MB'
+                       ELSE 'row cannot be read as CSV (' || error_type || '); fix its quoting'
+                   END AS reason,
+                   trim(csv_line, chr(10) || chr(13)) AS text
+            FROM (SELECT line, min(error_type) AS error_type, min(error_message) AS error_message,
+                         min(csv_line) AS csv_line FROM {REJECT_TABLES[0]} GROUP BY line)"""
+    )
+    for t in REJECT_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
+    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
+    return n_raw, n_rej
+
+
+def unordered(con: duckdb.DuckDBPyConnection, on: bool = True) -> None:
+    """After staging, no statement needs rows in file order (row numbers are a column): letting DuckDB
+    write tables in any order keeps every core busy and saves memory."""
+    con.execute(f"SET preserve_insertion_order = {'false' if on else 'true'}")
+
+
+def parse_reject_lines(con: duckdb.DuckDBPyConnection) -> list[int]:
+    return [int(r[0]) for r in con.execute("SELECT line FROM _parse_rejects ORDER BY 1").fetchall()]
+
+
+def oversized_line(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The first row longer than the line-size limit, if any."""
+    row = con.execute("SELECT min(line) FROM _parse_rejects WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def has_encoding_errors(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM _parse_rejects WHERE error_type = 'INVALID ENCODING'"))
+
+
+def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[tuple[int, int]]) -> None:
+    """Give _raw its row numbers: __row = rowid + `first`, then rowid + offset from each (start rowid, offset)
+    segment on (rows after blank lines and unreadable records shift down)."""
+    con.execute("ALTER TABLE _raw ADD COLUMN __row BIGINT")
+    con.execute("UPDATE _raw SET __row = rowid + ?", [first])
+    if not segments:
+        return
+    if len(segments) <= 16:
+        for start, offset in segments:
+            con.execute("UPDATE _raw SET __row = rowid + ? WHERE rowid >= ?", [offset, start])
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _seg (start BIGINT, off BIGINT)")
+    insert_rows(con, "_seg", list(segments), 2)
+    con.execute(
+        """UPDATE _raw SET __row = m.rid + m.off
+           FROM (SELECT r.rowid AS rid, s.off FROM _raw r ASOF JOIN _seg s ON r.rowid >= s.start) m
+           WHERE _raw.rowid = m.rid"""
+    )
+    con.execute("DROP TABLE _seg")
+
+
+def add_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Unreadable records count as rejected rows of _p (their other columns stay empty)."""
+    con.execute("INSERT INTO _p (_row, _reject, _exists) SELECT line, reason, false FROM _parse_rejects")
+
+
+def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], footer_rule: re.Pattern[str]
+                           ) -> tuple[int, int]:  # fmt: skip
+    """Delete report footers (lines whose first cell matches `footer_rule`: Grand Totals, Copyright...) and
+    all-empty rows: (footer rows, blank rows)."""
+    nonempty = " + ".join(f"(tp_text({q(c)}) IS NOT NULL)::INT" for c in columns)
+    tail = con.execute(
+        f"SELECT rowid, {nonempty} AS n, coalesce({', '.join(f'tp_text({q(c)})' for c in columns)}) AS first "
+        "FROM _raw WHERE rowid >= (SELECT max(rowid) - 40 FROM _raw) ORDER BY rowid DESC"
+    ).fetchall()
+    footer: list[int] = []
+    block: list[tuple[int, int, str | None]] = []
+    for rowid, n, first in tail:
+        if n >= 2 and not (first and footer_rule.match(first)):
+            break
+        block.append((rowid, n, first))
+    if block and (any(f and footer_rule.match(f) for _, _, f in block) or sum(n == 0 for _, n, _ in block)):
+        footer = [rowid for rowid, _, _ in block]
+    elif block:
+        # Trailing single-cell rows without a footer marker are data (and will be rejected as incomplete).
+        footer = [rowid for rowid, n, _ in block if n == 0]
+    if footer:
+        con.execute("DELETE FROM _raw WHERE rowid IN (SELECT unnest(?))", [footer])
+    # Blank lines read as rows of NULLs (",,,"); cells of spaces only are rare enough to be rows.
+    all_blank = f"coalesce({', '.join(q(c) for c in columns)}) IS NULL"
+    blanks = int(scalar(con, f"SELECT count(*) FROM _raw WHERE {all_blank}"))
+    if blanks:
+        con.execute(f"DELETE FROM _raw WHERE {all_blank}")
+    n_footer = sum(1 for rowid, n, _ in block if rowid in set(footer) and n > 0)
+    return n_footer, blanks
+
+
+def number_style(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
+    """True when the numeric columns write decimal commas (1.234,56), judged on evidence in the data."""
+    if not columns:
+        return False
+    parts = []
+    for c in columns:
+        e = f"tp_clean({q(c)})"
+        parts.append(f"count_if(tp_comma_evidence({e}))")
+        parts.append(f"count_if(tp_dot_evidence({e}))")
+    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 10000)").fetchone() or ()
+    comma = sum(v or 0 for v in row[0::2])
+    dot = sum(v or 0 for v in row[1::2])
+    return comma > dot
+
+
+def date_order(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
+    """True when slashed dates are day-first (26/11/2026 or 26.11.2026), judged on the data."""
+    if not columns:
+        return False
+    first = " + ".join(
+        f"count_if(regexp_extract(trim({q(c)}), '^(\\d{{1,2}})[/.]\\d{{1,2}}[/.]\\d', 1) IN "
+        f"('13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31'))"
+        for c in columns
+    )
+    second = " + ".join(
+        f"count_if(regexp_extract(trim({q(c)}), '^\\d{{1,2}}[/.](\\d{{1,2}})[/.]\\d', 1) IN "
+        f"('13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31'))"
+        for c in columns
+    )
+    dotted = " + ".join(
+        f"count_if(regexp_matches(trim({q(c)}), '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{2,4}}'))" for c in columns
+    )
+    row = con.execute(f"SELECT {first}, {second}, {dotted} FROM (SELECT * FROM _raw LIMIT 50000)").fetchone() or (
+        0,
+        0,
+        0,
+    )
+    first_n, second_n, dotted_n = (v or 0 for v in row)
+    return bool(first_n > second_n or (dotted_n and second_n == 0))
+
+
+SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "owner": "VARCHAR", "zip": "VARCHAR", "state": "VARCHAR",
+             "number": "DOUBLE", "employees": "DOUBLE", "fraction": "DOUBLE", "coord": "DOUBLE", "bool": "BOOLEAN",
+             "date": "DATE"}  # fmt: skip
+
+
+def null_expr(dtype: str) -> str:
+    """A typed empty value for a field the file does not have (an untyped NULL is INTEGER in DuckDB 1.5)."""
+    return f"NULL::{SQL_TYPES[dtype]}"
+
+
+def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, percent: bool = False) -> str:
+    """The SQL expression that parses one raw text column as a field of type `dtype`."""
+    c = q(column)
+    dc = "true" if decimal_comma else "false"
+    if dtype in ("id", "text", "owner"):
+        return f"tp_text({c})"
+    if dtype == "number":
+        return f"tp_num({c}, {dc})"
+    if dtype == "coord":
+        return f"tp_num({c}, {dc})"
+    if dtype == "fraction":
+        # A percent sign in the value or the header means percent units; so do values above 1.5.
+        # tp_num already turns '12%' into 0.12; plain numbers in a % column, or above 1.5, are percent units.
+        if percent:  # one parse per cell: no lambda needed when the header says %
+            return f"tp_num({c}, {dc}) / CASE WHEN suffix(trim({c}), '%') THEN 1 ELSE 100 END"
+        rule = "abs(x) > 1.5"
+        return (
+            f"list_transform([tp_num({c}, {dc})], lambda x: CASE WHEN NOT suffix(trim({c}), '%') AND ({rule}) "
+            f"THEN x / 100 ELSE x END)[1]"
+        )
+    if dtype == "employees":
+        return (
+            f"CASE WHEN regexp_full_match({c}, '\\d+') THEN {c}::DOUBLE "
+            f"WHEN regexp_full_match({c}, '\\d{{1,3}}(,\\d{{3}})+') THEN replace({c}, ',', '')::DOUBLE ELSE "
+            f"list_transform([replace(trim({c}), ' ', '')], lambda s: round(CASE "
+            f"WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) "
+            f"AND regexp_full_match(s, '([\\d,.]+)(-|to|–)([\\d,.]+)') THEN list_transform("
+            f"[regexp_extract(s, '^([\\d,.]+)(-|to|–)([\\d,.]+)$', ['lo', 'sep', 'hi'])], "
+            f"lambda m: (tp_num(m.lo, {dc}) + tp_num(m.hi, {dc})) / 2)[1] "
+            f"ELSE tp_num(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, {dc}) END))[1] END"
+        )
+    if dtype == "bool":
+        return f"tp_bool({c})"
+    if dtype == "date":
+        return f"tp_date({c}, {'true' if day_first else 'false'})"
+    if dtype == "zip":
+        return f"tp_zip({c})"
+    if dtype == "state":
+        return f"tp_state({c})"
+    raise ValueError(dtype)
+
+
+ALIASES = {
+    "lat": "file_lat",
+    "lon": "file_lon",
+    "is_closed": "closed_flag",
+    "is_won": "won_flag",
+    "is_deleted": "deleted_flag",
+}
+
+
+CHECKED_TYPES = ("number", "employees", "fraction", "bool", "date", "coord")
+
+
+def _create_parsed(con: duckdb.DuckDBPyConnection | None, items: list[tuple[str, str]], typed: dict[str, str],
+                   attrs: Sequence[str] = ()) -> str:  # fmt: skip
+    """Create _parsed from _raw: `items` are (expression, alias); `typed` maps an alias to its raw column,
+    so that a flag __bad_<alias> marks cells that held text but could not be read; `attrs` are carried."""
+    inner = ["__row AS _row"] + [f"{expr} AS {q(alias)}" for expr, alias in items]
+    inner += [f"{q(col)} AS {q('__raw_' + alias)}" for alias, col in typed.items()]
+    inner += [f"{q(col)} AS {q('__attr_' + str(i))}" for i, col in enumerate(attrs)]
+    outer = ["_row"] + [q(alias) for _, alias in items]
+    outer += [f"CASE WHEN {q(a)} IS NULL THEN NOT tp_blank({q('__raw_' + a)}) ELSE false END AS {q('__bad_' + a)}"
+              for a in typed]  # fmt: skip
+    outer += [q(f"__attr_{i}") for i in range(len(attrs))]
+    sql = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM _raw)"
+    if con is not None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS {sql}")
+    return sql
+
+
+def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """Cells of typed columns that could not be read (left empty): column, count, example, first row.
+
+    `typed` maps an alias in _parsed to (raw column, type)."""
+    if not typed:
+        return []
+    parts = [f"count_if({q('__bad_' + a)}), min(CASE WHEN {q('__bad_' + a)} THEN _row END)" for a in typed]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM _p").fetchone() or ()
+    out = []
+    for i, (column, dtype) in enumerate(typed.values()):
+        n, first = row[2 * i], row[2 * i + 1]
+        if not n:
+            continue
+        example = scalar(con, f"SELECT {q(column)} FROM _raw WHERE __row = ?", [first])
+        word = {"bool": "yes/no", "date": "a date", "employees": "a head count", "coord": "a coordinate"}.get(
+            dtype, "a number"
+        )
+        out.append({"column": column, "count": int(n), "example": example, "row": int(first),
+                    "message": f"{column}: {n:,} value(s) could not be read as {word} and were left empty "
+                               f"(e.g. {example!r} on row {first})"})  # fmt: skip
+    return out
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows read, rejected and (among those) deleted in the CRM, in _p (after footers and blank lines)."""
+    row = con.execute("SELECT count(*), count(_reject), count_if(_reject = ?) FROM _p",
+                      [DELETED_REASON.strip("'")]).fetchone() or (0, 0, 0)  # fmt: skip
+    return {"rows_read": int(row[0]), "rejected": int(row[1]), "deleted": int(row[2] or 0)}
+
+
+def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for t in (
+        "_raw",
+        "_parsed",
+        "_p",
+        "_dups",
+        "_names",
+        "_owner_map",
+        "_newids",
+        "_aref",
+        "_parse_rejects",
+        "_new_accounts",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    unordered(con, False)
