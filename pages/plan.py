@@ -17,6 +17,8 @@ shell.ensure_routed()
 from planner import plan
 from planner.errors import PlannerError
 from planner.plan import exports as plan_export
+from planner.plan import tables
+from planner.plan.calendar import WEEKDAYS
 from ui import data, fmt, sidebar, state
 
 CHANNEL_COLORS = {
@@ -29,8 +31,27 @@ CHANNEL_COLORS = {
 RULE_KEYS = [
     "n_targets", "coverage_target", "meetings_per_week_target", "meeting_rate", "plan_share", "max_stagger_weeks",
     "tier1_share", "tier2_share", "abm_tiers", "abm_lead_days", "partner_intro", "partner_intro_day", "sdr_warmup",
-    "sdr_cold_days", "sdr_lead_days", "trial_min_intent", "discount_with_open_deal",
+    "sdr_cold_days", "sdr_lead_days", "trial_min_intent", "discount_with_open_deal", "working_days",
+    "holiday_country", "holiday_subdiv",
 ]  # fmt: skip
+FORMATS = {"money": "dollar", "pct": "percent", "int": "localized", "hours": "%.1f h"}
+
+
+def show_table(df: pd.DataFrame, key: str, **config: object) -> None:
+    """A read-only table: numbers and dates formatted by the kind of their column; a column with
+    gaps shows them blank (as text), never as None."""
+    out, column_config = df.copy(), dict(config)
+    for col in df.columns:
+        kind = tables.KINDS.get(str(col), "text")
+        if df[col].isna().any() or kind in ("text", "bool"):
+            out[col] = [tables.cell_text(v, kind) for v in df[col]]
+        elif kind == "date":
+            out[col] = pd.to_datetime(df[col])
+            column_config.setdefault(str(col), st.column_config.DateColumn(str(col), format="ddd D MMM YYYY"))
+        elif kind in FORMATS:
+            column_config.setdefault(str(col), st.column_config.NumberColumn(str(col), format=FORMATS[kind]))
+    st.dataframe(out, hide_index=True, width="stretch", key=key, column_config=column_config)
+
 
 st.title("Territory plan")
 rep_id = sidebar.selected_rep()
@@ -41,11 +62,12 @@ if rep_id is None:
     )
     st.stop()
 scope = sidebar.scope()
+today = date.today()  # a cache key too: tomorrow's plan starts a day later
 
 # ---- period: start and weeks live in the URL ---------------------------------------------------
 try:
     with data.snapshot() as snap:
-        default_start = data.cached(plan.default_start, snap, scope=scope, rep_id=rep_id)
+        default_start = data.cached(plan.default_start, snap, scope=scope, rep_id=rep_id, today=today)
         saved = data.cached(plan.saved_plans, snap, scope=scope, rep_id=rep_id)
 except PlannerError as exc:
     data.show_error(exc)
@@ -56,7 +78,10 @@ if "plan_start" not in st.session_state or st.session_state.get("_plan_rep") != 
     except PlannerError:
         st.session_state["plan_start"] = default_start
 c1, c2, c3 = st.columns([1, 1, 2])
-start: date = c1.date_input("Plan start", key="plan_start", help="The first Monday of the plan's period.")
+start: date = c1.date_input(
+    "Plan start", key="plan_start", format="YYYY-MM-DD",
+    help="The plan's first day: by default the next working day after today (or the current saved plan's start).",
+)  # fmt: skip
 state.set_param("start", None if start == default_start else start.isoformat())
 weeks = int(
     state.number(
@@ -72,15 +97,19 @@ weeks = int(
     )  # fmt: skip
 )
 if len(saved):
+    # Options are ISO dates (a store may hand back timestamps); labels read "Mon 7 Dec 2026 · 6 weeks · ...".
     labels = {
-        row.period_start: f"{row.period_start} · {row.weeks} weeks · {row.targets} targets"
+        pd.Timestamp(row.period_start).date().isoformat(): (
+            f"{tables.cell_text(row.period_start, 'date')} · {row.weeks} weeks · {row.targets} targets"
+        )
         for row in saved.itertuples()
     }
     c3.caption("Saved plans of this rep")
     c3.pills(
         "Saved plans", list(labels), format_func=lambda d: labels[d], key="plan_saved_pick",
         label_visibility="collapsed", on_change=lambda: st.session_state.update(
-            plan_start=st.session_state["plan_saved_pick"] or st.session_state["plan_start"]
+            plan_start=date.fromisoformat(st.session_state["plan_saved_pick"])
+            if st.session_state["plan_saved_pick"] else st.session_state["plan_start"]
         ),
     )  # fmt: skip
 else:
@@ -89,7 +118,7 @@ else:
 # ---- the working copy: reset when rep, start or weeks change ----------------------------------
 try:
     with data.snapshot() as snap:
-        base = data.cached(plan.load, snap, scope=scope, rep_id=rep_id, start=start, weeks=weeks)
+        base = data.cached(plan.load, snap, scope=scope, rep_id=rep_id, start=start, weeks=weeks, today=today)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -102,9 +131,13 @@ if st.session_state.get("_plan_ctx") != ctx:
     st.session_state["plan_editor_ver"] = st.session_state.get("plan_editor_ver", 0) + 1
     for name in RULE_KEYS:
         value = base.rules[name]
-        st.session_state[f"plan_rule_{name}"] = (
-            ",".join(str(v) for v in value) if name == "abm_tiers" else value
-        )  # fmt: skip
+        if name == "abm_tiers":
+            value = ",".join(str(v) for v in value)
+        elif name == "working_days":
+            value = [WEEKDAYS[d] for d in value]
+        st.session_state[f"plan_rule_{name}"] = value
+    for tier in (1, 2, 3):
+        st.session_state[f"plan_rule_mix_{tier}"] = plan.sequence.mix_for_tier(base.rules, tier)
 
 with st.expander("Rules: targets, tiers, collaboration, offers, capacity and company targets", icon=":material/tune:"):
     r1, r2, r3, r4 = st.columns(4)
@@ -125,28 +158,43 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     r4.number_input("Max weeks to stagger starts", 0, 12, step=1, key="plan_rule_max_stagger_weeks")
     r4.number_input("Free trial from intent", 0, 100, step=5, key="plan_rule_trial_min_intent")
     r4.checkbox("Discount where a deal is open", key="plan_rule_discount_with_open_deal")
+    w1, w2, w3 = st.columns([2, 1, 1])
+    w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", help="Steps fall on these days only.")
+    w2.text_input("Holidays of country", key="plan_rule_holiday_country", placeholder="the rep's",
+                  help="ISO code such as US, GB, DE; empty: the country of the rep's accounts.")  # fmt: skip
+    w3.text_input("... and state", key="plan_rule_holiday_subdiv", placeholder="the rep's",
+                  help="State or province code such as CA or BY; empty: the rep's home state.")  # fmt: skip
+    m = st.columns(3)
+    for tier, col in zip((1, 2, 3), m, strict=True):
+        col.selectbox(f"Tier {tier} cadence", list(plan.MIXES), key=f"plan_rule_mix_{tier}",
+                      format_func=lambda x: plan.sequence.MIX_LABELS[x])  # fmt: skip
 
 rules = dict(base.rules)
 for name in RULE_KEYS:
     rules[name] = st.session_state[f"plan_rule_{name}"]
 rules["abm_tiers"] = [int(t) for t in str(rules["abm_tiers"]).replace(" ", "").split(",") if t.isdigit()]
+rules["working_days"] = rules["working_days"] or base.rules["working_days"]  # an empty choice keeps the last
+rules["tier_mix"] = {str(t): st.session_state[f"plan_rule_mix_{t}"] for t in (1, 2, 3)}
 
 try:
     with data.snapshot() as snap:
         p = data.cached(
             plan.compose, snap, scope=scope, rep_id=rep_id, start=start, weeks=weeks,
             specs=tuple(st.session_state["plan_specs"]), rules=plan.rules_json(rules), plan_id=base.plan_id,
+            today=today,
         )  # fmt: skip
 except PlannerError as exc:
     data.show_error(exc)
 
 status = f"saved plan #{p.plan_id}" if p.saved else "draft, not saved yet"
+d, md = tables.cell_text, plan_export.md_text
 st.caption(
-    f"**{p.rep['name']}** · {p.start} to {p.end} · {p.weeks}-week cadence · {status} · data as of {p.as_of}  \n"
-    f"Ranking: {p.source}"
+    f"**{md(p.rep['name'])}** · {d(p.start, 'date')} to {d(p.end, 'date')} · {p.weeks}-week cadence · {status} · "
+    f"data as of {d(p.as_of, 'date')}  \nRanking: {md(p.source)}  \nWorking days: {md(tables.calendar_text(p))}  \n"
+    f"Cadence by tier: {md(tables.mixes_text(p))}"
 )
 for note in p.notes:
-    st.warning(note, icon=":material/info:")
+    st.warning(md(note), icon=":material/info:")
 
 # ---- KPI alignment ----------------------------------------------------------------------------
 k = p.kpis
@@ -156,9 +204,11 @@ m[1].metric("Potential", fmt.money(k["potential"]), help=f"{k['est_users']:,.0f}
 m[2].metric("Expected value", fmt.money(k["expected_value"]), help="Sum of propensity x potential.")
 m[3].metric(
     "Pipeline coverage",
-    fmt.pct(k["coverage"]),
+    fmt.pct(k["coverage"]) if k["quota"] else "no quota",
     delta=f"{k['coverage'] - k['coverage_target']:+.0%} vs target" if k["quota"] else None,
-    help=f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}.",
+    help=f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}."
+    if k["quota"]
+    else "The store holds no quota for this rep, so coverage cannot be measured.",
 )
 m[4].metric(
     "Meetings / week",
@@ -181,21 +231,10 @@ company = (
 )
 st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items()) + company)
 for w in k["warnings"]:
-    st.warning(w, icon=":material/warning:")
+    st.warning(md(w), icon=":material/warning:")
 if len(p.gap):
     st.markdown(f"**Accounts that would close the {fmt.money(k['gap'])} gap** (best expected value first):")
-    st.dataframe(
-        p.gap[["name", "industry", "state", "tier", "propensity", "expected_value", "cumulative"]],
-        hide_index=True,
-        width="stretch",
-        key="plan_gap_table",
-        column_config={
-            "name": "Account",
-            "propensity": st.column_config.NumberColumn("Propensity", format="percent"),
-            "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
-            "cumulative": st.column_config.NumberColumn("Cumulative", format="dollar"),
-        },
-    )
+    show_table(tables.gap_table(p).drop(columns=["Why this account"]), "plan_gap_table")
     if st.button(f"Add these {len(p.gap)} accounts to the plan", key="plan_add_gap", icon=":material/add:"):
         specs = tuple(st.session_state["plan_specs"])
         for account_id in p.gap["account_id"]:
@@ -223,21 +262,35 @@ edited = st.data_editor(
         "name",
         "industry",
         "tier",
+        "cadence",
         "est_users",
         "price_per_user",
         "propensity",
         "expected_value",
         "offer",
         "start_week",
+        "first_touch",
         "rationale",
     ],  # fmt: skip
-    disabled=["name", "industry", "tier", "est_users", "price_per_user", "propensity", "expected_value"],
+    disabled=[
+        "name",
+        "industry",
+        "tier",
+        "cadence",
+        "est_users",
+        "price_per_user",
+        "propensity",
+        "expected_value",
+        "first_touch",
+    ],  # fmt: skip
     column_config={
         "keep": st.column_config.CheckboxColumn("Keep", width="small"),
         "position": st.column_config.NumberColumn("#", min_value=1, step=1, width="small"),
         "name": "Account",
         "industry": "Industry",
         "tier": st.column_config.NumberColumn("Tier", width="small"),
+        "cadence": st.column_config.TextColumn("Cadence", help="The channel mix of the account's tier (rules)."),
+        "first_touch": st.column_config.DateColumn("First touch", format="ddd D MMM"),
         "est_users": st.column_config.NumberColumn("Est. users", format="%d"),
         "price_per_user": st.column_config.NumberColumn("Price / user", format="dollar"),
         "propensity": st.column_config.NumberColumn("Propensity", format="percent"),
@@ -296,7 +349,7 @@ with left:
     with st.expander("Offer catalogue", icon=":material/redeem:"):
         st.caption("Kinds: event, case_study (matched to an industry), trial, discount (set valid_until).")
         offers_edit = st.data_editor(
-            p.offers,
+            p.offers.assign(industry=p.offers["industry"].fillna(""), description=p.offers["description"].fillna("")),
             key="plan_offers_editor",
             num_rows="dynamic",
             hide_index=True,
@@ -321,13 +374,8 @@ with right:
         tabs = st.tabs(list(counts))
         for tab, team in zip(tabs, counts, strict=True):
             with tab:
-                st.dataframe(
-                    p.needs.loc[p.needs["team"] == team, ["due", "account_name", "ask", "rule"]],
-                    hide_index=True,
-                    width="stretch",
-                    key=f"plan_needs_{team}",
-                    column_config={"due": st.column_config.DateColumn("Due"), "account_name": "Account"},
-                )
+                asks = tables.needs_table(p)
+                show_table(asks[asks["Team"] == team].drop(columns=["Team", "Serves"]), f"plan_needs_{team}")
     else:
         st.caption("The rules ask nothing of other teams for these targets.")
     with st.expander("Partners", icon=":material/handshake:"):
@@ -369,8 +417,10 @@ if len(steps):
         height=max(320, 26 * len(p.targets) + 120), margin={"t": 30, "b": 10, "l": 10, "r": 10},
         legend_title_text="Channel", title="Every touch and decision point",
     )  # fmt: skip
-    today = pd.Timestamp(p.as_of)
-    fig.add_vline(x=today.timestamp() * 1000, line_dash="dot", line_color="#888")
+    for day, label in ((p.as_of, "data as of"), (today, "today")):
+        if p.start - pd.Timedelta(days=7) <= day <= p.end:
+            fig.add_vline(x=pd.Timestamp(day).timestamp() * 1000, line_dash="dot", line_color="#888",
+                          annotation_text=label)  # fmt: skip
     st.plotly_chart(fig, width="stretch", key="plan_timeline")
 
     load = p.load
@@ -390,7 +440,7 @@ if len(steps):
     )  # fmt: skip
     st.plotly_chart(bar, width="stretch", key="plan_load_chart")
     with st.expander("All steps", icon=":material/list:"):
-        st.dataframe(plan_export.steps_table(p), hide_index=True, width="stretch", key="plan_steps_table")
+        show_table(tables.steps_table(p), "plan_steps_table")
 else:
     st.caption("No targets, no sequence: add accounts above.")
 
@@ -398,29 +448,24 @@ else:
 st.subheader("Plan vs actual")
 if p.start > p.as_of:
     st.caption(
-        f"The plan starts after the data's as-of date ({p.as_of}): nothing to compare yet. "
+        f"The plan starts after the data's as-of date ({d(p.as_of, 'date')}): nothing to compare yet. "
         "Pick an earlier start to see how the targets did."
     )
 else:
     s = plan.actual_summary(p)
     c = st.columns(5)
-    c[0].metric("Touched", f"{s['touched']} / {s['targets']}", help=f"Since {p.start}, to {p.as_of}.")
+    c[0].metric("Touched", f"{s['touched']} / {s['targets']}",
+                help=f"Since {d(p.start, 'date')}, to {d(p.as_of, 'date')}.")  # fmt: skip
     c[1].metric("Met", f"{s['met']}", help="A meeting was held.")
     c[2].metric("Opportunities", f"{s['opportunities']}", help=fmt.money(s["opportunity_amount"]))
     c[3].metric("To nurture", f"{s['nurture']}", help="No reply by the first decision point.")
     c[4].metric("To drop", f"{s['drop']}", help="No meeting by the last decision point.")
-st.dataframe(
-    plan_export.actual_table(p),
-    hide_index=True,
-    width="stretch",
-    key="plan_actual_table",
-    column_config={"Opportunity amount": st.column_config.NumberColumn(format="dollar")},
-)
+show_table(tables.actual_table(p), "plan_actual_table")
 
 # ---- downloads and the printable view --------------------------------------------------------------
 st.subheader("Export")
 stem = f"plan-{p.rep['rep_id']}-{p.start.isoformat()}"
-d = st.columns(5)
+dl = st.columns(5)
 # Files are built only when a button is clicked (a callable runs then), not on every rerun.
 downloads = [
     ("Markdown", lambda: plan_export.to_markdown(p), ".md", "text/markdown", "md"),
@@ -430,7 +475,7 @@ downloads = [
     ("Salesloft / Outreach CSV", lambda: plan_export.to_engagement_csv(p), "-steps.csv", "text/csv", "csv"),
     ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
 ]  # fmt: skip
-for col, (label, build, suffix, mime, key) in zip(d, downloads, strict=True):
+for col, (label, build, suffix, mime, key) in zip(dl, downloads, strict=True):
     col.download_button(label, build, f"{stem}{suffix}", mime, key=f"plan_dl_{key}")
 if st.toggle("Printable view", key="plan_print"):
     st.html(plan_export.to_html(p))

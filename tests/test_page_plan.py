@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 from planner import plan, store
-from planner.scope import OPERATOR
+from planner.scope import OPERATOR, Scope
 from planner.store import plans as q
-from tests.helpers import errors, page
+from tests.helpers import AVA, app_as, errors, page, page_text
 
 
 def _open(rep: str | None = "R001", **params: str):  # type: ignore[no-untyped-def]
@@ -22,6 +23,20 @@ def _open(rep: str | None = "R001", **params: str):  # type: ignore[no-untyped-d
     return at
 
 
+def _shown(at) -> str:  # type: ignore[no-untyped-def]
+    """Every text the page shows and every table cell (flags show as check boxes, so left out)."""
+    parts: list[str] = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    hidden = ["suggested_offer_id", "start_week_choice", "_auto_start_week", "_auto_rationale"]  # the editor's
+    for df in at.dataframe:
+        shown = df.value.drop(columns=[c for c in hidden if c in df.value.columns]).select_dtypes(exclude="bool")
+        parts.append(shown.astype(str).to_csv(index=False))
+    parts += [str(o) for box in at.selectbox for o in box.options]
+    return "\n".join(parts)
+
+
 def test_plan_page_asks_for_a_rep(app_store: Path) -> None:
     at = _open(rep=None)
     assert errors(at) == []
@@ -31,16 +46,21 @@ def test_plan_page_asks_for_a_rep(app_store: Path) -> None:
 def test_plan_page_shows_the_draft_plan(app_store: Path) -> None:
     at = _open()
     assert errors(at) == []
+    today = date.today()
     with store.read(app_store) as con:
-        expected = plan.load(con, scope=OPERATOR, rep_id="R001")
+        expected = plan.load(con, scope=OPERATOR, rep_id="R001", today=today)
+    assert expected.start > today and expected.start == at.date_input(key="plan_start").value
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Targets"] == "20" == f"{expected.kpis['targets']}"
     assert metrics["Pipeline coverage"] == f"{expected.kpis['coverage']:.0%}"
     assert len(at.get("plotly_chart")) == 2
-    timeline = at.get("plotly_chart")[0].proto.spec
-    assert "Every touch" in timeline
+    assert "Every touch" in at.get("plotly_chart")[0].proto.spec
     assert len(at.get("download_button")) == 5
-    assert "draft" in at.caption[0].value or any("draft" in c.value for c in at.caption)
+    assert any("draft" in c.value for c in at.caption)
+    assert any("Working days: Mon-Fri" in c.value for c in at.caption)
+    assert "company quota" in page_text(at)  # an admin (local mode) sees the company figures
+    shown = _shown(at)
+    assert re.findall(r"\b(?:None|NaT|nan|True|False)\b|00:00:00", shown) == []
 
 
 def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
@@ -49,7 +69,9 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
     assert at.query_params["start"] in ("2026-09-07", ["2026-09-07"])
     # Plan vs actual has numbers for a start in the past.
     with store.read(app_store) as con:
-        summary = plan.actual_summary(plan.load(con, scope=OPERATOR, rep_id="R001", start=date(2026, 9, 7)))
+        summary = plan.actual_summary(
+            plan.load(con, scope=OPERATOR, rep_id="R001", start=date(2026, 9, 7), today=date.today())
+        )
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Touched"] == f"{summary['touched']} / {summary['targets']}"
     assert metrics["Met"] == str(summary["met"])
@@ -67,13 +89,17 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
         saved = q.plan_targets(con, plan_id)
         assert len(saved) == 5
         assert q.count_rows(con, "offers") > 0
+    # The saved plan's pill reads as a date, not a timestamp.
+    assert "Mon 7 Sep 2026 · 6 weeks · 5 targets" in at.get("button_group")[0].proto.SerializeToString().decode(
+        "utf-8", "ignore"
+    )
 
 
 def test_plan_page_shows_targets_added_elsewhere(app_store: Path) -> None:
     at = _open(rep="R002")
     assert errors(at) == []
     with store.write(app_store) as con:
-        plan_id = q.current_plan_id(con, "R002")
+        plan_id = plan.current_plan_id(con, scope=OPERATOR, rep_id="R002", today=date.today())
         account = con.execute("SELECT account_id FROM accounts WHERE owner_rep_id = 'R002' LIMIT 1").fetchone()[0]
         con.execute(
             "INSERT INTO plan_targets (plan_id, account_id, position, rationale, status) "
@@ -84,3 +110,16 @@ def test_plan_page_shows_targets_added_elsewhere(app_store: Path) -> None:
     assert errors(at) == []
     assert {m.label: m.value for m in at.metric}["Targets"] == "1"
     assert any(f"saved plan #{plan_id}" in c.value for c in at.caption)
+
+
+def test_a_rep_sees_their_plan_without_company_figures(app_store: Path) -> None:
+    at = app_as(AVA, page="plan")
+    assert errors(at) == []
+    text = _shown(at)
+    assert "Ava Garcia" in text and "company quota" not in text.lower()
+    with store.read(app_store) as con:
+        rows = con.execute("SELECT name, owner_rep_id FROM accounts").fetchall()
+        mine = plan.load(con, scope=Scope(role="rep", rep_id="R001"), rep_id="R001", today=date.today())
+    own = [n for n, o in rows if o == "R001"]
+    assert all(n in text for n in mine.targets["name"])
+    assert [n for n, o in rows if o != "R001" and n in text and not any(n in m for m in own)] == []

@@ -18,33 +18,81 @@ from planner.store import plans as q
 from planner.store import scores as scores_q
 
 RULES = plan.rules_with_defaults(None)
+TODAY = date(2026, 11, 1)  # the demo store's today, a Sunday
 
 
 def test_cadence_six_weeks_has_touches_on_every_channel_and_two_decision_points() -> None:
     steps = plan.cadence(6, RULES)
     assert len(steps) == 14
-    assert {s[1] for s in steps} == {"email", "phone", "social", "event", "decision"}
-    decisions = [(day, action) for day, _, action, is_dec in steps if is_dec]
-    assert [d for d, _ in decisions] == [18, 39]  # Friday of week 3 and of week 6
-    assert "no reply by week 3" in decisions[0][1] and "nurture" in decisions[0][1]
-    assert "no meeting by week 6" in decisions[1][1] and "drop" in decisions[1][1]
-    assert all(day % 7 < 5 for day, *_ in steps)  # weekdays only
+    assert {s.channel for s in steps} == {"email", "phone", "social", "event", "decision"}
+    decisions = [s for s in steps if s.is_decision]
+    # The last working day of week 3 and of week 6, counted in working days from the first step.
+    assert [d.offset for d in decisions] == [14, 29]
+    assert "no reply by week 3" in decisions[0].action and "nurture" in decisions[0].action
+    assert "no meeting by week 6" in decisions[1].action and "drop" in decisions[1].action
+    assert [s.offset for s in steps] == sorted(s.offset for s in steps)
 
 
-def test_cadence_scales_and_rejects_bad_lengths() -> None:
-    steps = plan.cadence(4, RULES)
-    assert [day for day, _, _, d in steps if d] == [11, 25]  # weeks 2 and 4
-    assert max(day for day, *_ in steps) < 28
+def test_cadence_varies_by_tier_and_scales() -> None:
+    touches = {mix: [s for s in plan.cadence(6, RULES, mix) if not s.is_decision] for mix in plan.MIXES}
+    assert {m: len(t) for m, t in touches.items()} == {"call-first": 13, "balanced": 12, "digital": 8}
+    assert sum(s.channel == "phone" for s in touches["call-first"]) == 6
+    assert sum(s.channel == "phone" for s in touches["digital"]) == 1
+    assert [plan.sequence.mix_for_tier(RULES, t) for t in (1, 2, 3)] == ["call-first", "balanced", "digital"]
+    four = plan.cadence(4, RULES)
+    assert [s.offset for s in four if s.is_decision] == [9, 19]  # weeks 2 and 4
+    assert max(s.offset for s in four) < 20
+    sunday_to_thursday = plan.cadence(6, RULES, "balanced", days_per_week=4)
+    assert [s.offset for s in sunday_to_thursday if s.is_decision] == [11, 23]
     with pytest.raises(BadInput, match="weeks 0 is out of range"):
         plan.cadence(0, RULES)
+    with pytest.raises(BadInput, match="channel mix 'loud' of tier 1"):
+        plan.sequence.mix_for_tier(plan.rules_with_defaults({"tier_mix": {"1": "loud"}}), 1)
 
 
-def test_stagger_keeps_weeks_under_capacity() -> None:
-    per_week = np.array([1.0, 1.0])
-    assert plan.stagger([None, None, None], per_week, 1.5, 4) == [0, 2, 4]
-    assert plan.stagger([1, None], per_week, 1.5, 3) == [1, 3]
-    # No room within the stagger limit: the lowest peak (the first week) wins.
-    assert plan.stagger([None, None], per_week, 1.5, 0) == [0, 0]
+def _calendar(days: object = "Mon-Fri", country: str | None = "US", subdiv: str | None = None) -> plan.WorkCalendar:
+    return plan.work_calendar(days, country, subdiv, 2026, 2027)
+
+
+def test_calendar_skips_weekends_and_public_holidays_of_the_reps_state() -> None:
+    cal = _calendar(subdiv="CA")
+    assert not cal.is_working(date(2026, 11, 26))  # Thanksgiving
+    assert not cal.is_working(date(2026, 11, 28))  # a Saturday
+    assert cal.is_working(date(2026, 11, 30))
+    assert plan.next_working_day_after(cal, date(2026, 11, 25)) == date(2026, 11, 30)  # Thu holiday, Fri CA holiday
+    assert plan.next_working_day_after(_calendar(), date(2026, 11, 25)) == date(2026, 11, 27)  # not a US holiday
+    gulf = _calendar("Sun-Thu", None)
+    assert gulf.working_days == (0, 1, 2, 3, 6)
+    assert plan.next_working_day_after(gulf, date(2026, 11, 19)) == date(2026, 11, 22)  # Thursday -> Sunday
+    assert gulf.note == "Public holidays are not skipped: the rep's country is not known."
+    assert not _calendar(country="DE", subdiv="BY").is_working(date(2026, 6, 4))  # Corpus Christi in Bavaria
+    assert _calendar(country="DE", subdiv="BE").is_working(date(2026, 6, 4))  # ... but not in Berlin
+    unknown = _calendar(country="XX")
+    assert unknown.holidays == {} and "'XX' are not known" in unknown.note
+    assert "No holiday list for 'ZZ' in US" in _calendar(subdiv="ZZ").note
+    with pytest.raises(BadInput, match="'Funday' is not a weekday"):
+        _calendar("Mon,Funday")
+
+
+def test_schedule_keeps_weeks_within_capacity_and_spreads_days() -> None:
+    cal = _calendar()
+    start = date(2026, 11, 2)
+    template = [plan.sequence.Step(0, "phone", "call", False), plan.sequence.Step(5, "phone", "call", False)]
+    lanes = [plan.sequence.Lane(template, None, start) for _ in range(6)]
+    dates = plan.schedule(lanes, cal, start, {"phone": 0.5}, 1.5, 4)
+    firsts = [d[0] for d in dates]
+    assert firsts[:3] == [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)]  # one a day, not all Monday
+    weeks: dict[int, float] = {}
+    for d in dates:
+        for day in d:
+            weeks[(day - start).days // 7] = weeks.get((day - start).days // 7, 0) + 0.5
+    assert max(weeks.values()) <= 1.5
+    assert all(cal.is_working(day) for d in dates for day in d)
+    # A chosen week (the third) stays: its Monday, and the call five working days later.
+    late = plan.schedule([plan.sequence.Lane(template, 2, start)], cal, start, {"phone": 0.5}, 1.5, 4)
+    assert late[0][0] == date(2026, 11, 16) and late[0][1] == date(2026, 11, 23)
+    held = plan.schedule([plan.sequence.Lane(template, None, date(2026, 11, 25))], cal, start, {"phone": 0.5}, 9, 4)
+    assert held[0] == [date(2026, 11, 25), date(2026, 12, 3)]  # waits for its asks; skips Thu 26 Nov
 
 
 def _offers(**valid_until: date) -> pd.DataFrame:
@@ -85,24 +133,35 @@ def test_expired_discount_is_not_suggested() -> None:
     assert offer_id == "EV"
 
 
-def test_needs_follow_the_rules_with_dates() -> None:
+def test_asks_are_due_before_the_touch_they_serve_and_never_in_the_past() -> None:
     partners = pd.DataFrame(
         [("P1", "Lakes", "[]", '["MI", "OH"]'), ("P2", "Health", '["Healthcare"]', "[]")],
         columns=["partner_id", "name", "industries", "states"],
     )
-    first = date(2026, 11, 2)
+    cal = _calendar()
+    first = date(2026, 11, 30)
+    touches = [
+        plan.asks.Touch(1, first, "email", "Intro"), plan.asks.Touch(2, date(2026, 12, 7), "email", "Follow-up"),
+        plan.asks.Touch(3, date(2026, 12, 9), "phone", "Call"),
+    ]  # fmt: skip
     acc = {"name": "Acme", "industry": "Retail", "state": "MI"}
-    needs = plan.suggest_needs(acc, 1, partners, RULES, first, cold=True)
+    needs = plan.suggest_needs(acc, 1, partners, RULES, touches, True, cal, floor=date(2026, 11, 10))
     by_team = {n["team"]: n for n in needs}
     assert set(by_team) == {"Marketing", "Partners", "BDR/SDR"}
-    assert by_team["Marketing"]["due"] == first - timedelta(days=14)
+    assert by_team["Marketing"]["due"] == date(2026, 11, 16)  # 14 days before, a Monday
     assert "via Lakes (covers MI)" in by_team["Partners"]["ask"]
-    assert by_team["Partners"]["due"] == first + timedelta(days=7)
-    assert by_team["BDR/SDR"]["due"] == first - timedelta(days=7)
-    warm = plan.suggest_needs({"name": "B", "industry": "Energy", "state": "TX"}, 2, partners, RULES, first, cold=False)
+    assert by_team["Partners"]["serves_step"] == 3  # the first call a week after the first touch
+    assert by_team["Partners"]["due"] == date(2026, 12, 8)
+    assert by_team["BDR/SDR"]["due"] == date(2026, 11, 27)  # the working day before the first touch
+    # A plan made on 25 Nov for a first touch on the 30th: nothing is due before the 25th.
+    rushed = plan.suggest_needs(acc, 1, partners, RULES, touches, True, cal, floor=date(2026, 11, 25))
+    assert {n["team"]: n["due"] for n in rushed}["Marketing"] == date(2026, 11, 25)
+    assert all(date(2026, 11, 25) <= n["due"] < n["serves_date"] for n in rushed)
+    warm = plan.suggest_needs({"name": "B", "industry": "Energy", "state": "TX"}, 2, partners, RULES, touches, False,
+                              cal)  # fmt: skip
     assert warm == []
     rules = plan.rules_with_defaults({"sdr_warmup": "all", "abm_tiers": [1, 2]})
-    assert {n["team"] for n in plan.suggest_needs(acc, 2, partners, rules, first, cold=False)} == {
+    assert {n["team"] for n in plan.suggest_needs(acc, 2, partners, rules, touches, False, cal)} == {
         "Marketing", "Partners", "BDR/SDR"
     }  # fmt: skip
 
@@ -176,10 +235,10 @@ def _no_model(path: Path) -> None:
 
 def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
         n_book = int(con.execute("SELECT count(*) FROM accounts WHERE owner_rep_id = 'R001'").fetchone()[0])
     assert not p.saved
-    assert p.start == date(2026, 11, 2)  # the Monday after the demo's today, 2026-11-01
+    assert p.start == date(2026, 11, 2)  # the next working day after the demo's today, Sunday 2026-11-01
     assert len(p.targets) == 20
     t = p.targets
     assert np.allclose(t["potential"], t["est_users"] * t["price_per_user"])
@@ -188,7 +247,8 @@ def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     assert t["offer_id"].notna().all()
     assert p.kpis["expected_value"] == pytest.approx(t["expected_value"].sum())
     assert p.kpis["coverage"] == pytest.approx(t["expected_value"].sum() / p.rep["quota"])
-    assert len(p.steps) == 20 * 14
+    assert len(p.steps) == sum(len(plan.cadence(6, RULES, mix)) for mix in t["mix"])
+    assert list(t["mix"]) == [plan.sequence.mix_for_tier(RULES, tier) for tier in t["tier"]]
     assert set(p.needs["team"]) <= set(plan.TEAMS)
     assert len(p.book) == n_book - 20
 
@@ -197,7 +257,7 @@ def test_ranking_without_a_model_uses_the_one_fallback(small_store: Path) -> Non
     # No model: propensity is the 12-month win rate, the one fallback (planner.coverage.value).
     _no_model(small_store)
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
         basis = expected_value_basis(con, scope=OPERATOR)
     assert basis.source == "win_rate" and p.source.startswith("No model scores yet: expected value = potential x")
     t = p.targets
@@ -209,7 +269,7 @@ def test_ranking_without_a_model_uses_the_one_fallback(small_store: Path) -> Non
 def test_model_scores_are_used_when_present(small_store: Path) -> None:
     with store.read(small_store) as con:
         scores = scores_q.active_scores(con, scope=OPERATOR, rep_id="R001")
-        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
     assert len(scores) > 20
     assert p.source.startswith("propensity model")
     best = scores.sort_values(["rank", "account_id"]).head(20)
@@ -222,13 +282,20 @@ def test_model_scores_are_used_when_present(small_store: Path) -> None:
 
 def test_save_reload_and_edit(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R002", weeks=4)
+        p = plan.load(con, scope=OPERATOR, rep_id="R002", today=TODAY, weeks=4)
         specs = plan.move_target(p.specs(), p.targets["account_id"].iloc[3], 1)
         specs = plan.remove_target(specs, p.targets["account_id"].iloc[5])
         first = specs[0]
         specs = (first._replace(offer_id="OF-TRIAL", start_week=2, rationale="Met their CFO at a fair"), *specs[1:])
         edited = plan.compose(
-            con, scope=OPERATOR, rep_id="R002", start=p.start, weeks=4, specs=specs, rules=plan.rules_json(p.rules)
+            con,
+            scope=OPERATOR,
+            rep_id="R002",
+            start=p.start,
+            weeks=4,
+            specs=specs,
+            rules=plan.rules_json(p.rules),
+            today=TODAY,
         )
     assert edited.targets["offer_id"].iloc[0] == "OF-TRIAL"
     assert edited.targets["offer_reason"].iloc[0] == "chosen by the rep"
@@ -236,7 +303,7 @@ def test_save_reload_and_edit(small_store: Path) -> None:
     assert edited.targets["first_touch"].iloc[0] == p.start + timedelta(weeks=2)
     plan_id = plan.save(small_store, scope=OPERATOR, plan=edited)
     with store.read(small_store) as con:
-        again = plan.load(con, scope=OPERATOR, rep_id="R002", start=p.start)
+        again = plan.load(con, scope=OPERATOR, rep_id="R002", today=TODAY, start=p.start)
         assert q.current_plan_id(con, "R002", create=False) == plan_id
         stored_steps = q.plan_steps(con, plan_id)
     assert again.plan_id == plan_id and again.weeks == 4
@@ -286,18 +353,18 @@ def test_current_plan_id_contract_and_targets_page_rows(small_store: Path) -> No
             [plan_id, account, "Picked on the Targets page"],
         )
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R003")
+        p = plan.load(con, scope=OPERATOR, rep_id="R003", today=TODAY)
     assert p.plan_id == plan_id
     assert list(p.targets["account_id"]) == [account]
     assert p.targets["rationale"].iloc[0] == "Picked on the Targets page"
     assert p.targets["offer_id"].iloc[0] is not None
-    assert len(p.steps) == 14
+    assert len(p.steps) == len(plan.cadence(6, RULES, p.targets["mix"].iloc[0]))
 
 
 def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
     start = date(2026, 8, 3)
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R004", start=start)
+        p = plan.load(con, scope=OPERATOR, rep_id="R004", today=TODAY, start=start)
     a, b = p.targets["account_id"].iloc[0], p.targets["account_id"].iloc[1]
     with store.write(small_store) as con:
         con.execute("DELETE FROM activities WHERE account_id IN (?, ?)", [a, b])
@@ -313,7 +380,7 @@ def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
             [a, start + timedelta(days=31)],
         )
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R004", start=start)
+        p = plan.load(con, scope=OPERATOR, rep_id="R004", today=TODAY, start=start)
     act = p.actual.set_index("account_id")
     assert act.loc[a, "touches"] == 2 and act.loc[a, "met"] and act.loc[a, "opportunity"]
     assert act.loc[a, "opportunity_amount"] == 5000
@@ -330,7 +397,7 @@ def test_plan_vs_actual_reads_activities_and_deals(small_store: Path) -> None:
 
 def test_future_plan_is_pending(small_store: Path) -> None:
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
     assert (p.actual["status"] == "not started").all()
     assert p.actual["nurture_decision"].str.startswith("pending until").all()
 
@@ -340,7 +407,7 @@ def test_scope_and_unknown_reps(small_store: Path) -> None:
         with pytest.raises(Forbidden, match="R002"):
             plan.load(con, scope=Scope(role="rep", rep_id="R001"), rep_id="R002")
         with pytest.raises(NotFound, match="no rep 'R999'"):
-            plan.load(con, scope=OPERATOR, rep_id="R999")
+            plan.load(con, scope=OPERATOR, rep_id="R999", today=TODAY)
         with pytest.raises(NotFound, match="no rep 'Nobody'"):
             plan.resolve_rep(con, "Nobody", scope=OPERATOR)
         email = con.execute("SELECT email FROM reps WHERE rep_id = 'R002'").fetchone()[0]
@@ -390,3 +457,50 @@ def test_one_rep_lookup_refuses_an_ambiguous_name_in_plan_and_metrics(
     for command in (["metrics"], ["plan", "--out", str(small_store.with_suffix(".md"))]):
         assert cli.main(["--db", str(small_store), *command, "--rep", name]) == 2
         assert f"error: '{name}' matches 2 reps" in capsys.readouterr().err
+
+
+def test_a_plan_a_rep_would_send(small_store: Path) -> None:
+    today = date(2026, 11, 20)  # a Friday; Thanksgiving (Thu 26 Nov) falls in the plan's first week
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=today)
+        home = con.execute("SELECT home_state FROM reps WHERE rep_id = 'R001'").fetchone()[0]
+    assert p.start == date(2026, 11, 23) and p.made_on == today
+    assert p.calendar is not None and p.calendar.place == f"US-{home}"
+    days = list(p.steps["step_date"])
+    assert all(d.weekday() < 5 and d not in p.calendar.holidays for d in days)
+    assert date(2026, 11, 26) not in days and min(days) >= p.start
+    # Asks serve a touch, are due before it, and never before today.
+    n = p.needs
+    assert len(n) and (n["due"] >= today).all() and (n["due"] < n["serves_date"]).all()
+    first_touch = p.steps[p.steps["step_no"] == 1].set_index("account_id")["step_date"]
+    for a in n.itertuples(index=False):
+        assert a.serves_date >= first_touch[a.account_id]
+    # Staggered and varied: several first days, cadences by tier, every week within capacity.
+    assert p.targets["first_touch"].nunique() >= 5
+    assert p.targets.groupby("first_touch").size().max() <= 5
+    assert p.targets["mix"].nunique() >= 2
+    assert not p.load["overloaded"].any() and p.kpis["overloaded_weeks"] == []
+    # Steps numbered 1..n per account in date order, decision points included.
+    for _, steps in p.steps.groupby("account_id"):
+        assert list(steps["step_no"]) == list(range(1, len(steps) + 1))
+        assert list(steps["step_date"]) == sorted(steps["step_date"])
+        assert steps["is_decision"].sum() == 2
+
+
+def test_the_current_plan_for_other_pages_starts_on_the_next_working_day(small_store: Path) -> None:
+    rep = Scope(role="rep", rep_id="R003", user="r3")
+    with store.write(small_store) as con:
+        plan_id = plan.current_plan_id(con, scope=rep, rep_id="R003", today=date(2026, 11, 25))
+        assert plan.current_plan_id(con, scope=rep, rep_id="R003", today=date(2026, 11, 25)) == plan_id
+        row = q.plan_row(con, plan_id)
+        assert row is not None
+        with pytest.raises(Forbidden, match="R004"):
+            plan.current_plan_id(con, scope=rep, rep_id="R004")
+    with store.read(small_store) as con:
+        cal = plan.rep_calendar(con, "R003", RULES, date(2026, 11, 25))
+        assert plan.default_start(con, scope=rep, rep_id="R003", today=date(2026, 11, 25)) == row["period_start"]
+        assert plan.default_start(con, scope=rep, rep_id="R003", today=date(2027, 6, 8)) == date(2027, 6, 9)
+    # Thanksgiving is skipped; the Friday after it too where the rep's state keeps it.
+    assert row["period_start"] in (date(2026, 11, 27), date(2026, 11, 30))
+    assert row["period_start"] == plan.next_working_day_after(cal, date(2026, 11, 25))
+    assert (date(2026, 11, 27) in cal.holidays) == (row["period_start"] == date(2026, 11, 30))

@@ -4,127 +4,178 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+import re
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 from icalendar import Calendar
+from markdown_it import MarkdownIt
 
 from planner import cli, plan, store
-from planner.plan import exports as plan_export
+from planner.plan import engagement, exports
 from planner.scope import OPERATOR
+
+TODAY = date(2026, 11, 20)  # plan starts Mon 23 Nov; Thanksgiving in its first week
+IMG = '<img src=x onerror="alert(1)">'
+LINK = "[click me](javascript:alert(document.cookie))"
 
 
 @pytest.fixture
 def tricky_plan(small_store: Path) -> plan.Plan:
-    """R001's draft with hostile text in the first rationales (HTML, Markdown pipes, a formula)."""
+    """R001's draft with hostile text: an account named with HTML and a javascript link, rationales
+    with a script, Markdown pipes and a spreadsheet formula."""
     with store.read(small_store) as con:
-        p = plan.load(con, scope=OPERATOR, rep_id="R001")
+        first = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY).targets["account_id"].iloc[2]
+    with store.write(small_store) as con:
+        con.execute("UPDATE accounts SET name = ? WHERE account_id = ?", [f"Acme {IMG} {LINK}", first])
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
         specs = list(p.specs())
         specs[0] = specs[0]._replace(rationale="<script>alert(1)</script> | piped")
         specs[1] = specs[1]._replace(rationale='=HYPERLINK("http://x")')
         return plan.compose(
-            con, scope=OPERATOR, rep_id="R001", start=p.start, specs=tuple(specs), rules=plan.rules_json(p.rules)
-        )
+            con, scope=OPERATOR, rep_id="R001", start=p.start, specs=tuple(specs), rules=plan.rules_json(p.rules),
+            today=TODAY,
+        )  # fmt: skip
 
 
-def test_ics_has_one_valid_event_per_touch(tricky_plan: plan.Plan) -> None:
-    cal = Calendar.from_ical(plan_export.to_ics(tricky_plan))
+def test_ics_has_touches_decision_points_and_asks(tricky_plan: plan.Plan) -> None:
+    p = tricky_plan
+    cal = Calendar.from_ical(exports.to_ics(p))
     assert str(cal["VERSION"]) == "2.0" and "PRODID" in cal
     events = list(cal.walk("VEVENT"))
-    touches = tricky_plan.steps[~tricky_plan.steps["is_decision"]]
-    assert len(events) == len(touches) == 20 * 12
+    touches = p.steps[~p.steps["is_decision"]]
+    assert len(events) == len(p.steps) + len(p.needs)
     uids = [str(e["UID"]) for e in events]
     assert len(set(uids)) == len(uids)
-    for e in events:
-        assert e.get("UID") and e.get("DTSTAMP") and e.get("DTSTART")
-        start = e.decoded("DTSTART")
-        assert isinstance(start, datetime) and e.decoded("DTEND") > start
+    timed = [e for e in events if isinstance(e.decoded("DTSTART"), datetime)]
+    all_day = [e for e in events if not isinstance(e.decoded("DTSTART"), datetime)]
+    assert len(timed) == len(touches)
+    assert sum(str(e["SUMMARY"]).startswith("Decision: ") for e in all_day) == 2 * len(p.targets)
+    asks = [e for e in all_day if str(e["SUMMARY"]).startswith("Ask ")]
+    assert len(asks) == len(p.needs) > 0
+    assert {e.decoded("DTSTART") for e in asks} == set(p.needs["due"])
+    for e in timed:
+        assert e.decoded("DTEND") > e.decoded("DTSTART")
     first = touches.sort_values(["step_date", "position"]).iloc[0]
-    assert events[0].decoded("DTSTART") == datetime(
-        first.step_date.year, first.step_date.month, first.step_date.day, 9, 0
+    assert min(e.decoded("DTSTART") for e in timed) == datetime.combine(first.step_date, datetime.min.time()).replace(
+        hour=9
     )
     # Touches on the same day are packed one after the other.
-    assert events[1].decoded("DTSTART") == events[0].decoded("DTEND")
+    day = [e for e in timed if e.decoded("DTSTART").date() == first.step_date]
+    starts = sorted(e.decoded("DTSTART") for e in day)
+    assert len(starts) == len(set(starts))
 
 
-def test_engagement_csv_columns_and_neutralised_text(tricky_plan: plan.Plan) -> None:
-    text = plan_export.to_engagement_csv(tricky_plan).decode("utf-8-sig")
+def test_engagement_csv_numbers_every_step_without_gaps(tricky_plan: plan.Plan) -> None:
+    p = tricky_plan
+    text = exports.to_engagement_csv(p).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == plan_export.ENGAGEMENT_COLUMNS
-    assert len(rows) == 20 * 12
-    assert rows[0]["Step Number"] == "1" and rows[0]["Day"] == "1" and rows[0]["Step Type"] == "Email"
-    assert {r["Step Type"] for r in rows} == {"Email", "Phone", "Integration", "Other"}
-    second = [r for r in rows if r["CRM ID"] == tricky_plan.targets["account_id"].iloc[1]]
+    assert list(rows[0])[:16] == [
+        "Company", "Account", "CRM ID", "Owner Email", "Cadence Name", "Sequence Name", "Step Number", "Day",
+        "Due Date", "Step Type", "Task Type", "Subject", "Notes", "Offer", "Industry", "State",
+    ]  # fmt: skip
+    assert len(rows) == len(p.steps) + len(p.needs)
+    for account, group in p.steps.groupby("account_id"):
+        mine = [r for r in rows if r["CRM ID"] == account]
+        assert [int(r["Step Number"]) for r in mine] == list(range(1, len(mine) + 1))
+        assert [r["Due Date"] for r in mine] == sorted(r["Due Date"] for r in mine)
+        assert int(mine[0]["Day"]) == 1
+        kinds = [r["Step Kind"] for r in mine]
+        assert kinds.count("decision point") == 2 and kinds.count("touch") == (~group["is_decision"]).sum()
+    decisions = [r for r in rows if r["Step Kind"] == "decision point"]
+    assert {(r["Step Type"], r["Task Type"]) for r in decisions} == {("Other", "action_item")}
+    assert {r["Team"] for r in rows if r["Step Kind"] == "ask"} == set(p.needs["team"])
+    second = [r for r in rows if r["CRM ID"] == p.targets["account_id"].iloc[1] and r["Step Kind"] == "touch"]
     assert second[0]["Notes"].startswith("'=HYPERLINK")
-    assert second[0]["Owner Email"] == tricky_plan.rep["email"]
+    assert second[0]["Owner Email"] == p.rep["email"]
 
 
 def test_html_escapes_all_text(tricky_plan: plan.Plan) -> None:
-    page = plan_export.to_html(tricky_plan)
-    assert "<script>" not in page
+    page = exports.to_html(tricky_plan)
+    assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.startswith("<!DOCTYPE html>") and "@media print" in page
+    for section in ("Asks of other teams", "Sequence", "decision point", "Thanksgiving Day"):
+        assert section in page
 
 
-def test_markdown_has_every_target_and_escapes_pipes(tricky_plan: plan.Plan) -> None:
-    md = plan_export.to_markdown(tricky_plan)
-    assert md.startswith(f"# Territory plan: {tricky_plan.rep['name']}")
-    for name in tricky_plan.targets["name"]:
-        assert name in md
-    assert "\\| piped" in md
-    for section in (
-        "## Targets",
-        "## Asks of other teams",
-        "## Engagement sequence",
-        "## Weekly load",
-        "## Plan vs actual",
-    ):
+def _rendered(md: str) -> str:
+    return MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+
+
+def test_markdown_is_formatted_and_inert(tricky_plan: plan.Plan) -> None:
+    p = tricky_plan
+    md = exports.to_markdown(p)
+    assert md.startswith(f"# Territory plan: {p.rep['name']}")
+    for section in ("## Targets", "## Asks of other teams", "## Engagement sequence", "## Weekly load",
+                    "## Plan vs actual", "## Accounts that would close the gap"):  # fmt: skip
         assert section in md
+    assert "decision point" in md and "Decision: no meeting by week 6" in md
+    assert "Thanksgiving Day Thu 26 Nov 2026" in md
+    assert not re.search(r"\bTrue\b|\bFalse\b|\bNone\b|\bnan\b|\bNaT\b", md)
+    assert not re.search(r"\d\.\d{3,}|\d{5,}\.\d", md)  # no raw floats such as 0.686 or 740324.0
+    top = p.targets.iloc[0]
+    assert f"${top['expected_value']:,.0f}" in md and f"{top['propensity']:.0%}" in md
+    assert "Mon 23 Nov 2026" in md
+    html = _rendered(md)
+    assert "<img" not in html and "<script" not in html
+    assert 'href="javascript' not in html and "<a " not in html
+    assert "&lt;img src=x onerror=" in html and "[click me](javascript:alert(document.cookie))" in html
+    assert "| piped" in html  # the pipe stays text inside its cell
+    assert html.count("<table>") >= 5
 
 
-def test_excel_has_every_part(tricky_plan: plan.Plan) -> None:
-    wb = openpyxl.load_workbook(io.BytesIO(plan_export.to_excel(tricky_plan)))
+def test_excel_sheets_are_formatted_and_none_is_silently_empty(tricky_plan: plan.Plan) -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(exports.to_excel(tricky_plan)))
     assert wb.sheetnames == [
-        "Summary",
-        "Targets",
-        "Sequence",
-        "Asks",
-        "Weekly load",
-        "Plan vs actual",
-        "Close the gap",
+        "Summary", "Targets", "Sequence", "Asks of other teams", "Weekly load", "Plan vs actual", "Close the gap",
         "Offers",
-    ]
-    assert wb["Targets"].max_row == 21
-    header = [c.value for c in wb["Targets"][1]]
-    rationale = wb["Targets"].cell(row=3, column=header.index("Rationale") + 1).value
+    ]  # fmt: skip
+    for ws in wb:
+        assert ws.max_row >= 1 and ws["A1"].value, f"{ws.title} is empty"
+        headers = [c.value for c in ws[1]]
+        assert not any("_" in str(h) for h in headers if h), f"{ws.title}: {headers}"
+        if ws.max_row == 1:  # a sheet with nothing to show says why in a sentence
+            assert ws.max_column == 1 and str(ws["A1"].value).endswith(".")
+    targets = wb["Targets"]
+    assert targets.max_row == len(tricky_plan.targets) + 1
+    header = [c.value for c in targets[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    assert targets.cell(row=2, column=col["Expected value"]).number_format == '"$"#,##0'
+    assert targets.cell(row=2, column=col["Propensity"]).number_format == "0%"
+    assert targets.cell(row=2, column=col["First touch"]).number_format == "ddd d mmm yyyy"
+    assert 10 <= targets.column_dimensions["B"].width <= 60
+    assert targets.freeze_panes == "A2"
+    rationale = targets.cell(row=3, column=col["Why this account"]).value
     assert rationale.startswith("'=HYPERLINK")
+    seq = wb["Sequence"]
+    kinds = {seq.cell(row=r, column=6).value for r in range(2, seq.max_row + 1)}
+    assert kinds == {"touch", "decision point"}
+    assert wb["Asks of other teams"].max_row == len(tricky_plan.needs) + 1
+    flags = {c.value for c in wb["Plan vs actual"]["E"][1:]}
+    assert flags <= {"yes", "no"}
+    summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
+    assert summary["Expected value"].number_format == '"$"#,##0'
+    assert "Thanksgiving Day" in summary["Working days"].value
 
 
 def test_cli_writes_each_format(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with store.read(small_store) as con:
         email = con.execute("SELECT email FROM reps WHERE rep_id = 'R002'").fetchone()[0]
-    for suffix in (".md", ".xlsx", ".ics", ".csv"):
+    for suffix in (".md", ".xlsx", ".ics", ".csv", ".html"):
         out = tmp_path / f"plan{suffix}"
-        argv = [
-            "--db",
-            str(small_store),
-            "plan",
-            "--rep",
-            email,
-            "--weeks",
-            "4",
-            "--start",
-            "2026-11-09",
-            "--out",
-            str(out),
-        ]
+        argv = ["--db", str(small_store), "plan", "--rep", email, "--weeks", "4", "--start", "2026-11-09",
+                "--out", str(out)]  # fmt: skip
         assert cli.main(argv) == 0
         assert out.stat().st_size > 0
     cal = Calendar.from_ical((tmp_path / "plan.ics").read_bytes())
-    assert min(e.decoded("DTSTART") for e in cal.walk("VEVENT")).date().isoformat() == "2026-11-09"
-    assert "2026-11-09 to" in capsys.readouterr().err
+    timed = [e.decoded("DTSTART") for e in cal.walk("VEVENT") if isinstance(e.decoded("DTSTART"), datetime)]
+    assert min(timed) == datetime(2026, 11, 9, 9, 0)
+    err = capsys.readouterr().err
+    assert "Mon 9 Nov 2026 to" in err and "wrote HTML plan" in err
 
 
 def test_cli_errors_are_one_line(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,3 +190,9 @@ def test_cli_errors_are_one_line(small_store: Path, tmp_path: Path, capsys: pyte
         == 2
     )
     assert "--weeks 0 is out of range" in capsys.readouterr().err
+
+
+def test_engagement_rows_are_built_from_the_plan_alone(tricky_plan: plan.Plan) -> None:
+    table = engagement.engagement_steps(tricky_plan)
+    assert list(table.columns) == engagement.ENGAGEMENT_COLUMNS
+    assert table["Step Number"].min() == 1

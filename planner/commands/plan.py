@@ -1,8 +1,11 @@
 """`plan --rep NAME_OR_EMAIL [--weeks 6] [--start YYYY-MM-DD] --out FILE`: write a rep's territory plan.
 
-The suffix of FILE picks the format: .md (Markdown), .xlsx (Excel), .ics (iCalendar, one event per
-touch), .csv (steps for Salesloft/Outreach) or .html (printable). The rep's saved plan for that
-start is used when there is one, else a draft from the rep's ranked accounts.
+The suffix of FILE picks the format: .md (Markdown), .xlsx (Excel), .ics (iCalendar: touches as
+events, decision points and asks of other teams as all-day events), .csv (numbered steps for
+Salesloft/Outreach, decision points and asks as tasks) or .html (printable). Without --start the plan
+is the rep's current saved plan, else a draft starting on the next working day after today (the
+rep's weekends and public holidays skipped). The rep's saved plan for that start is used when there
+is one, else a draft from the rep's ranked accounts.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--rep", required=True, metavar="NAME_OR_EMAIL", help="rep id, email or full name")
     p.add_argument("--weeks", type=int, default=None, metavar="N", help="cadence length in weeks (default 6)")
     p.add_argument(
-        "--start", default=None, metavar="YYYY-MM-DD", help="plan start (default: current plan or next Monday)"
-    )
+        "--start", default=None, metavar="YYYY-MM-DD",
+        help="plan start (default: the rep's current plan, else the next working day after today)",
+    )  # fmt: skip
     p.add_argument(
         "--out", required=True, type=Path, metavar="FILE", help="output file: .md, .xlsx, .ics, .csv or .html"
     )

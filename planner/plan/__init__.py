@@ -11,8 +11,10 @@ Modules: `spec` (what a plan is), `rules`, `offers` (catalogue and partners), `b
 `build` (compose), `saved` (load and save), `reps` (the one rep lookup), `exports` (files).
 """
 
+from planner.plan.asks import suggest_needs
 from planner.plan.book import ranked_book
-from planner.plan.build import compose
+from planner.plan.build import compose, rep_calendar
+from planner.plan.calendar import WorkCalendar, next_working_day_after, work_calendar
 from planner.plan.edits import add_target, draft_specs, editor_table, move_target, remove_target, specs_from_table
 from planner.plan.kpis import (
     actual_summary,
@@ -40,16 +42,18 @@ from planner.plan.offers import (
 )
 from planner.plan.reps import rep_for, resolve_rep
 from planner.plan.rules import DEFAULT_RULES, MAX_WEEKS, TEAMS, parse_start, rules_json, rules_with_defaults
-from planner.plan.saved import default_start, load, save, saved_plans, stored_specs
-from planner.plan.sequence import CADENCE, cadence, stagger, suggest_needs, weekly_capacity, weekly_load
+from planner.plan.saved import current_plan_id, default_start, load, save, saved_plans, stored_specs
+from planner.plan.sequence import MIXES, cadence, schedule, weekly_capacity, weekly_load
 from planner.plan.spec import Plan, TargetSpec
 
 __all__ = [
-    "CADENCE", "DEFAULT_RULES", "MAX_WEEKS", "OFFER_KINDS", "TEAMS", "Plan", "TargetSpec", "actual_summary",
-    "add_target", "cadence", "catalogue", "clean_offers", "clean_partners", "close_gap", "compose",
-    "default_offers", "default_partners", "default_start", "draft_specs", "editor_table", "kpi_alignment", "load",
-    "move_target", "needs_per_team", "offer_usage", "parse_start", "partner_table", "partners_for_editing",
-    "plan_vs_actual", "quarter_end", "ranked_book", "remove_target", "rep_for", "resolve_rep", "rules_json",
-    "rules_with_defaults", "save", "save_catalogue", "saved_plans", "seed_catalogue", "specs_from_table", "stagger",
-    "stored_specs", "suggest_needs", "summary_lines", "suggest_offer", "valid_offers", "weekly_capacity", "weekly_load",
+    "DEFAULT_RULES", "MAX_WEEKS", "MIXES", "OFFER_KINDS", "Plan", "TEAMS", "TargetSpec", "WorkCalendar",
+    "actual_summary", "add_target", "cadence", "catalogue", "clean_offers", "clean_partners", "close_gap",
+    "compose", "current_plan_id", "default_offers", "default_partners", "default_start", "draft_specs",
+    "editor_table", "kpi_alignment", "load", "move_target", "needs_per_team", "next_working_day_after",
+    "offer_usage", "parse_start", "partner_table", "partners_for_editing", "plan_vs_actual", "quarter_end",
+    "ranked_book", "remove_target", "rep_calendar", "rep_for", "resolve_rep", "rules_json", "rules_with_defaults",
+    "save", "save_catalogue", "saved_plans", "schedule", "seed_catalogue", "specs_from_table", "stored_specs",
+    "suggest_needs", "suggest_offer", "summary_lines", "valid_offers", "weekly_capacity", "weekly_load",
+    "work_calendar"
 ]  # fmt: skip

@@ -11,18 +11,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
+from planner.plan.calendar import WorkCalendar, work_calendar
 from planner.plan.edits import draft_specs
 from planner.plan.kpis import close_gap, kpi_alignment, plan_vs_actual
-from planner.plan.offers import catalogue, partner_table, suggest_offer, valid_offers
+from planner.plan.offers import catalogue, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
-from planner.plan.sequence import cadence, stagger, suggest_needs, weekly_capacity, weekly_hours, weekly_load
+from planner.plan.sequence import Lane, cadence, mix_for_tier, schedule, weekly_capacity, weekly_load
 from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSpec, missing
 from planner.scope import Scope, narrow
 from planner.store import plans as q
-
-Template = list[tuple[int, str, str, bool]]
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,48 @@ class _Catalogue:
     names: dict[str, str]
     kinds: dict[str, str]
     first_event: str | None
+    valid: list[dict[str, Any]]  # offers valid on the plan's start, for suggestions
+    partner_rows: list[tuple[str, list[str], list[str]]]
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection, start: date) -> _Catalogue:
         offers = catalogue(con)
         events = valid_offers(offers, start)
         events = events[events["kind"] == "event"]["name"]
+        partners = partner_table(con)
         return cls(
             offers,
-            partner_table(con),
+            partners,
             dict(zip(offers["offer_id"], offers["name"], strict=True)),
             dict(zip(offers["offer_id"], offers["kind"], strict=True)),
             str(events.iloc[0]) if len(events) else None,
+            offer_records(offers, start),
+            partner_records(partners),
         )
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What every target of one plan shares: rules, calendar, catalogue, period and today's floor."""
+
+    rules: dict[str, Any]
+    calendar: WorkCalendar
+    cat: _Catalogue
+    start: date
+    weeks: int
+    floor: date | None  # asks are never due before this day (today, for a plan that lies ahead)
+
+
+def rep_calendar(con: duckdb.DuckDBPyConnection, rep_id: str, rules: dict[str, Any], start: date) -> WorkCalendar:
+    """The rep's working days and public holidays: the country and state in the rules, else the
+    rep's (their accounts' country; their home state, else their accounts' most common state)."""
+    place = q.rep_place(con, rep_id)
+    own_country = place["country"] or ("US" if place["home_state"] or place["accounts_state"] else "")
+    country = rules["holiday_country"] or own_country
+    subdiv = rules["holiday_subdiv"]
+    if not subdiv and country == own_country:
+        subdiv = place["home_state"] or place["accounts_state"] or ""
+    return work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
 
 
 def compose(
@@ -59,22 +88,23 @@ def compose(
     specs: Sequence[TargetSpec] | None = None,
     rules: str | None = None,
     plan_id: int | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """Build the whole plan from the rep's decisions (specs; None = a draft of the top n_targets)."""
+    """Build the whole plan from the rep's decisions (specs; None = a draft of the top n_targets).
+    `today` (default: the clock) keeps asks from falling in the past."""
     rep = rep_for(con, scope=scope, rep_id=rep_id)
     r = rules_with_defaults(rules)
-    template = cadence(int(weeks), r)
+    today = today or date.today()
     book, source = ranked_book(con, scope=narrow(scope, rep_id), rep_id=rep_id, rules=r)
     notes: list[str] = []
     chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,
                            notes)  # fmt: skip
-    by_id = book.set_index("account_id")
-    cat = _Catalogue.read(con, start)
+    cal = rep_calendar(con, rep_id, r, start)
+    notes += [cal.note] if cal.note else []
+    frame = _Frame(r, cal, _Catalogue.read(con, start), start, int(weeks), today if start > today else None)
     capacity = weekly_capacity(rep, r)
-    starts = stagger([s.start_week for s in chosen], weekly_hours(template, int(weeks), r["hours"]), capacity,
-                     int(r["max_stagger_weeks"]))  # fmt: skip
-    targets, steps, needs = _lay_out(con, chosen, starts, by_id, cat, template, r, start, notes)
-    total_weeks = int(weeks) + max(starts, default=0)
+    targets, steps, needs = _lay_out(con, chosen, book.set_index("account_id"), frame, capacity, notes)
+    total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
     # A rep sees their own numbers only: the company quota is for leaders and admins.
@@ -83,8 +113,9 @@ def compose(
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
         targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
-        actual=plan_vs_actual(con, targets, steps, start, end, q.as_of(con)), offers=cat.offers,
-        book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=cat.partners,
+        actual=plan_vs_actual(con, targets, steps, start, end, q.as_of(con)), offers=frame.cat.offers,
+        book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
+        calendar=cal,
     )  # fmt: skip
 
 
@@ -119,102 +150,103 @@ def _in_territory(book: pd.DataFrame, specs: list[TargetSpec], scope: Scope, not
 def _lay_out(
     con: duckdb.DuckDBPyConnection,
     specs: list[TargetSpec],
-    starts: list[int],
     by_id: pd.DataFrame,
-    cat: _Catalogue,
-    template: Template,
-    rules: dict[str, Any],
-    start: date,
+    frame: _Frame,
+    capacity: float,
     notes: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Targets, dated steps and asks of other teams, one account after the other."""
+    """Targets, dated steps and asks of other teams: cadences by tier, scheduled together."""
+    r, start = frame.rules, frame.start
     ids = [s.account_id for s in specs]
-    last = q.last_activity(con, ids, start + timedelta(weeks=max(starts, default=0) + 1)) if ids else pd.DataFrame()
-    last_by = dict(zip(last.get("account_id", []), last.get("last_activity", []), strict=True))
+    last = q.last_activity(con, ids, start) if ids else pd.DataFrame(columns=["account_id", "last_activity"])
+    last_by = dict(zip(last["account_id"], last["last_activity"], strict=True))
+    accounts = [{**by_id.loc[s.account_id].to_dict(), "account_id": s.account_id} for s in specs]
+    colds = [_is_cold(last_by.get(s.account_id), start, int(r["sdr_cold_days"])) for s in specs]
+    lanes = [_lane(spec, acc, cold, frame) for spec, acc, cold in zip(specs, accounts, colds, strict=True)]
+    dates = schedule(lanes, frame.calendar, start, r["hours"], capacity, int(r["max_stagger_weeks"]))
     target_rows: list[dict[str, Any]] = []
     step_rows: list[dict[str, Any]] = []
     need_rows: list[dict[str, Any]] = []
-    for pos, (spec, s_week) in enumerate(zip(specs, starts, strict=True), start=1):
-        acc = by_id.loc[spec.account_id].to_dict()
-        acc["account_id"] = spec.account_id
-        target = _target(pos, spec, s_week, acc, cat, template, rules, start, notes)
-        step_rows += _steps(pos, spec, acc, target, cat, template, rules, start)
-        cold = _is_cold(last_by.get(spec.account_id), target["first_touch"], int(rules["sdr_cold_days"]))
-        needs = suggest_needs(acc, int(acc.get("tier", 3)), cat.partners, rules, target["first_touch"], cold)
+    for pos, (spec, acc, cold, lane, when) in enumerate(zip(specs, accounts, colds, lanes, dates, strict=True), 1):
+        target = _target(pos, spec, acc, frame, when[0], notes)
+        steps = _steps(pos, spec, acc, target, lane, when, frame)
+        touches = [Touch(s["step_no"], s["step_date"], s["channel"], s["action"]) for s in steps
+                   if not s["is_decision"]]  # fmt: skip
+        needs = suggest_needs(
+            acc, target["tier"], frame.cat.partner_rows, r, touches, cold, frame.calendar, frame.floor
+        )
         need_rows += [{"account_id": spec.account_id, "account_name": acc["name"], **n} for n in needs]
-        target["needs"] = "; ".join(f"{n['team']}: {n['ask']}" for n in needs)
+        target["needs"] = "; ".join(f"{n['team']}: {n['ask']} (due {n['due'].isoformat()})" for n in needs)
         target_rows.append(target)
+        step_rows += steps
     targets = pd.DataFrame(target_rows, columns=TARGET_FRAME_COLS)
-    steps = pd.DataFrame(step_rows, columns=STEP_FRAME_COLS)
-    needs_df = pd.DataFrame(need_rows, columns=["team", "account_id", "account_name", "ask", "due", "rule"])
-    return targets, steps, needs_df.sort_values(["team", "due", "account_name"]).reset_index(drop=True)
+    steps_df = pd.DataFrame(step_rows, columns=STEP_FRAME_COLS)
+    needs_df = pd.DataFrame(need_rows, columns=NEED_COLS)
+    return targets, steps_df, needs_df.sort_values(["due", "team", "account_name"]).reset_index(drop=True)
 
 
-def _is_cold(last_touch: Any, first_touch: date, cold_days: int) -> bool:
-    """No activity within `cold_days` before the first touch."""
-    return last_touch is None or missing(last_touch) or (first_touch - pd.Timestamp(last_touch).date()).days > cold_days
+def _is_cold(last_touch: Any, start: date, cold_days: int) -> bool:
+    """No activity within `cold_days` before the plan starts."""
+    return last_touch is None or missing(last_touch) or (start - pd.Timestamp(last_touch).date()).days > cold_days
+
+
+def _lane(spec: TargetSpec, acc: dict[str, Any], cold: bool, frame: _Frame) -> Lane:
+    """The account's cadence (its tier's channel mix) and the first day it may start: after the lead
+    time of its asks when the plan lies ahead, so that no ask falls in the past."""
+    tier = int(acc.get("tier") or 3)
+    template = cadence(frame.weeks, frame.rules, mix_for_tier(frame.rules, tier), len(frame.calendar.working_days))
+    earliest = frame.start
+    if frame.floor is not None:
+        earliest = max(earliest, frame.floor + timedelta(days=lead_days(tier, cold, frame.rules) + 1))
+    return Lane(template, spec.start_week, earliest)
 
 
 def _target(
-    pos: int,
-    spec: TargetSpec,
-    s_week: int,
-    acc: dict[str, Any],
-    cat: _Catalogue,
-    template: Template,
-    rules: dict[str, Any],
-    start: date,
-    notes: list[str],
+    pos: int, spec: TargetSpec, acc: dict[str, Any], frame: _Frame, first: date, notes: list[str]
 ) -> dict[str, Any]:
     """One target row: the account, its offer (chosen or suggested) and its first touch."""
-    suggested, why = suggest_offer(acc, cat.offers, rules, start)
+    cat = frame.cat
+    suggested, why = suggest_offer(acc, cat.valid, frame.rules)
     chosen = spec.offer_id if spec.offer_id in cat.names else None
     if spec.offer_id and chosen is None:
         notes.append(f"offer {spec.offer_id!r} of {acc['name']} is no longer in the catalogue; suggesting one")
     offer_id = chosen or suggested
-    first_touch = start + timedelta(weeks=s_week) + timedelta(days=template[0][0])
+    tier = int(acc.get("tier") or 3)
     return {
         "position": pos, "account_id": spec.account_id, "name": acc["name"], "industry": acc["industry"],
-        "state": acc["state"], "city": acc["city"], "employees": acc["employees"], "tier": int(acc["tier"]),
-        "book_rank": int(acc["book_rank"]), "est_users": float(acc["est_users"] or 0),
-        "price_per_user": float(acc["price_per_user"] or 0), "potential": float(acc["potential"] or 0),
-        "propensity": float(acc["propensity"] or 0), "expected_value": float(acc["expected_value"] or 0),
+        "state": acc["state"], "city": acc["city"], "employees": acc["employees"], "tier": tier,
+        "book_rank": int(acc["book_rank"]), "est_users": _number(acc["est_users"]),
+        "price_per_user": _number(acc["price_per_user"]), "potential": _number(acc["potential"]),
+        "propensity": _number(acc["propensity"]), "expected_value": _number(acc["expected_value"]),
         "offer_id": offer_id, "offer": cat.names.get(offer_id, "") if offer_id else "",
         "suggested_offer_id": suggested, "offer_reason": why if chosen in (None, suggested) else "chosen by the rep",
-        "start_week": s_week + 1, "first_touch": first_touch, "rationale": spec.rationale or acc["rationale"],
-        "needs": "", "status": spec.status, "offer_choice": chosen, "start_week_choice": spec.start_week,
-        "rationale_choice": spec.rationale,
+        "mix": mix_for_tier(frame.rules, tier), "start_week": (first - frame.start).days // 7 + 1, "first_touch": first,
+        "rationale": spec.rationale or acc["rationale"], "needs": "", "status": spec.status, "offer_choice": chosen,
+        "start_week_choice": spec.start_week, "rationale_choice": spec.rationale,
     }  # fmt: skip
 
 
+def _number(value: Any) -> float:
+    return 0.0 if missing(value) else float(value)
+
+
 def _steps(
-    pos: int,
-    spec: TargetSpec,
-    acc: dict[str, Any],
-    target: dict[str, Any],
-    cat: _Catalogue,
-    template: Template,
-    rules: dict[str, Any],
-    start: date,
+    pos: int, spec: TargetSpec, acc: dict[str, Any], target: dict[str, Any], lane: Lane, when: list[date], frame: _Frame
 ) -> list[dict[str, Any]]:
-    """The account's dated steps: the template from its start week, the offer in the wording."""
+    """The account's dated steps, numbered 1..n in date order, the offer in the wording."""
     offer_id, offer_name = target["offer_id"], target["offer"]
-    kind = cat.kinds.get(offer_id) if offer_id else None
+    kind = frame.cat.kinds.get(offer_id) if offer_id else None
     fill = {
         "offer": offer_name or "a short note on why now",
-        "event": offer_name if kind == "event" else (cat.first_event or "our next webinar"),
+        "event": offer_name if kind == "event" else (frame.cat.first_event or "our next webinar"),
         "story": offer_name if kind == "case_study" else "a short ROI summary for their industry",
     }
-    account_start = start + timedelta(weeks=int(target["start_week"]) - 1)
-    rows = []
-    for no, (day, channel, action, decision) in enumerate(template, start=1):
-        when = account_start + timedelta(days=day)
-        rows.append(
-            {
-                "account_id": spec.account_id, "account_name": acc["name"], "position": pos, "step_no": no,
-                "step_date": when, "week": (when - start).days // 7 + 1, "channel": channel,
-                "action": action.format(**fill), "is_decision": decision,
-                "hours": float(rules["hours"].get(channel, 0.0)),
-            }
-        )  # fmt: skip
-    return rows
+    return [
+        {
+            "account_id": spec.account_id, "account_name": acc["name"], "position": pos, "step_no": no,
+            "step_date": day, "week": (day - frame.start).days // 7 + 1, "channel": step.channel,
+            "action": step.action.format(**fill), "is_decision": step.is_decision,
+            "hours": float(frame.rules["hours"].get(step.channel, 0.0)),
+        }
+        for no, (step, day) in enumerate(zip(lane.template, when, strict=True), start=1)
+    ]  # fmt: skip

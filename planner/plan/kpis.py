@@ -12,6 +12,7 @@ import pandas as pd
 
 from planner.plan.rules import TEAMS
 from planner.plan.spec import Plan
+from planner.plan.tables import cell_text
 from planner.store import plans as q
 from planner.text import money
 
@@ -95,80 +96,84 @@ def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], l
     return spare.head(min(n, limit))[cols].reset_index(drop=True)
 
 
+_ACTUAL_COLS = [
+    "position", "account_id", "name", "touches", "last_touch", "touched", "met", "opportunity", "opportunity_amount",
+    "steps_due", "nurture_decision", "drop_decision", "status",
+]  # fmt: skip
+
+
 def plan_vs_actual(
     con: duckdb.DuckDBPyConnection, targets: pd.DataFrame, steps: pd.DataFrame, start: date, end: date, as_of_day: date
 ) -> pd.DataFrame:
     """Per target: touched, met, opportunity created since the plan started, and what each decision
     point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected)."""
-    cols = [
-        "position", "account_id", "name", "touches", "last_touch", "touched", "met", "opportunity",
-        "opportunity_amount", "steps_due", "nurture_decision", "drop_decision", "status",
-    ]  # fmt: skip
     if not len(targets):
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=_ACTUAL_COLS)
     ids = list(targets["account_id"])
     until = min(as_of_day, end)
-    acts = (
-        q.activities_between(con, ids, start, until)
-        if until >= start
-        else pd.DataFrame(columns=["account_id", "kind", "activity_date", "outcome"])
-    )
-    deals = (
-        q.deals_created_between(con, ids, start, until)
-        if until >= start
-        else pd.DataFrame(columns=["account_id", "amount", "created_date"])
-    )
-    if len(acts):
-        acts["activity_date"] = pd.to_datetime(acts["activity_date"]).dt.date
-        acts["reply"] = acts["kind"].isin(REPLY_KINDS) | acts["outcome"].fillna("").str.lower().isin(REPLY_OUTCOMES)
-    rows = []
-    for t in targets.itertuples(index=False):
-        a = acts[acts["account_id"] == t.account_id] if len(acts) else acts
-        d = deals[deals["account_id"] == t.account_id] if len(deals) else deals
-        mine = steps[(steps["account_id"] == t.account_id)]
-        decisions = mine[mine["is_decision"].astype(bool)].sort_values("step_date")
-        met = bool(len(a) and (a["kind"] == "meeting").any())
-        verdicts = []
-        for k, dec in enumerate(decisions.itertuples(index=False)):
-            when = dec.step_date
-            is_final = k == len(decisions) - 1
-            if when > as_of_day:
-                verdicts.append(f"pending until {when.isoformat()}")
-                continue
-            upto = a[a["activity_date"] <= when] if len(a) else a
-            if is_final:
-                ok = bool(len(upto) and (upto["kind"] == "meeting").any())
-                verdicts.append("keep: a meeting was held" if ok else "drop from targets: no meeting")
-            else:
-                ok = bool(len(upto) and upto["reply"].any())
-                verdicts.append("continue: they replied" if ok else "move to automated nurture: no reply")
-        nurture = verdicts[0] if verdicts else ""
-        drop = verdicts[-1] if len(verdicts) > 1 else ""
-        opp = bool(len(d))
-        if opp:
-            status = "opportunity created"
-        elif drop.startswith("drop"):
-            status = "drop"
-        elif nurture.startswith("move"):
-            status = "nurture"
-        elif met:
-            status = "met"
-        elif len(a):
-            status = "touched"
-        elif start > as_of_day:
-            status = "not started"
+    acts: dict[str, list[tuple[date, str, bool]]] = {}
+    opps: dict[str, list[float]] = {}
+    if until >= start:
+        for r in q.activities_between(con, ids, start, until).itertuples(index=False):
+            reply = r.kind in REPLY_KINDS or str(r.outcome or "").lower() in REPLY_OUTCOMES
+            acts.setdefault(r.account_id, []).append((pd.Timestamp(r.activity_date).date(), str(r.kind), reply))
+        for r in q.deals_created_between(con, ids, start, until).itertuples(index=False):
+            opps.setdefault(r.account_id, []).append(0.0 if pd.isna(r.amount) else float(r.amount))
+    by_account: dict[str, list[tuple[date, bool]]] = {}
+    for s in steps[["account_id", "step_date", "is_decision"]].itertuples(index=False):
+        by_account.setdefault(s.account_id, []).append((s.step_date, bool(s.is_decision)))
+    rows = [
+        _actual_row(t, acts.get(t.account_id, []), opps.get(t.account_id), by_account.get(t.account_id, []),
+                    start, as_of_day)
+        for t in targets.itertuples(index=False)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=_ACTUAL_COLS)
+
+
+def _verdicts(acts: list[tuple[date, str, bool]], decisions: list[date], as_of_day: date) -> list[str]:
+    """What each decision point says: pending, or (first) nurture vs continue, (last) drop vs keep."""
+    out = []
+    for k, when in enumerate(decisions):
+        if when > as_of_day:
+            out.append(f"pending until {when.isoformat()}")
+        elif k == len(decisions) - 1:
+            met = any(kind == "meeting" for day, kind, _ in acts if day <= when)
+            out.append("keep: a meeting was held" if met else "drop from targets: no meeting")
         else:
-            status = "not touched yet"
-        rows.append(
-            {
-                "position": t.position, "account_id": t.account_id, "name": t.name, "touches": len(a),
-                "last_touch": a["activity_date"].max() if len(a) else None, "touched": bool(len(a)), "met": met,
-                "opportunity": opp, "opportunity_amount": float(d["amount"].sum()) if opp else 0.0,
-                "steps_due": int(((mine["step_date"] <= as_of_day) & ~mine["is_decision"].astype(bool)).sum()),
-                "nurture_decision": nurture, "drop_decision": drop, "status": status,
-            }
-        )  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+            replied = any(reply for day, _, reply in acts if day <= when)
+            out.append("continue: they replied" if replied else "move to automated nurture: no reply")
+    return out
+
+
+def _actual_row(
+    t: Any, acts: list[tuple[date, str, bool]], opps: list[float] | None, steps: list[tuple[date, bool]],
+    start: date, as_of_day: date,
+) -> dict[str, Any]:  # fmt: skip
+    verdicts = _verdicts(acts, sorted(d for d, is_dec in steps if is_dec), as_of_day)
+    nurture = verdicts[0] if verdicts else ""
+    drop = verdicts[-1] if len(verdicts) > 1 else ""
+    met = any(kind == "meeting" for _, kind, _ in acts)
+    if opps:
+        status = "opportunity created"
+    elif drop.startswith("drop"):
+        status = "drop"
+    elif nurture.startswith("move"):
+        status = "nurture"
+    elif met:
+        status = "met"
+    elif acts:
+        status = "touched"
+    elif start > as_of_day:
+        status = "not started"
+    else:
+        status = "not touched yet"
+    return {
+        "position": t.position, "account_id": t.account_id, "name": t.name, "touches": len(acts),
+        "last_touch": max(d for d, _, _ in acts) if acts else None, "touched": bool(acts), "met": met,
+        "opportunity": bool(opps), "opportunity_amount": float(sum(opps or [])),
+        "steps_due": sum(1 for d, is_dec in steps if d <= as_of_day and not is_dec),
+        "nurture_decision": nurture, "drop_decision": drop, "status": status,
+    }  # fmt: skip
 
 
 def offer_usage(plan: Plan) -> pd.DataFrame:
@@ -210,6 +215,13 @@ def actual_summary(plan: Plan) -> dict[str, Any]:
 def summary_lines(plan: Plan) -> Iterable[str]:
     """A few lines that sum the plan up (CLI and headers)."""
     k = plan.kpis
-    yield f"{plan.rep['name']}: {k['targets']} targets, {plan.start} to {plan.end} ({plan.weeks}-week cadence)"
-    yield f"expected value {money(k['expected_value'])} = {k['coverage']:.0%} of quota {money(k['quota'])}"
+    yield (
+        f"{plan.rep['name']}: {k['targets']} targets, {cell_text(plan.start, 'date')} to "
+        f"{cell_text(plan.end, 'date')} ({plan.weeks}-week cadence)"
+    )
+    if k["quota"]:
+        yield f"expected value {money(k['expected_value'])} = {k['coverage']:.0%} of quota {money(k['quota'])}"
+    else:
+        yield f"expected value {money(k['expected_value'])} (no quota in the store for this rep)"
     yield from k["warnings"]
+    yield from plan.notes

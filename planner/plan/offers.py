@@ -187,36 +187,49 @@ def valid_offers(offers: pd.DataFrame, on: date) -> pd.DataFrame:
 
 
 def suggest_offer(
-    account: dict[str, Any], offers: pd.DataFrame, rules: dict[str, Any], on: date
+    account: dict[str, Any], offers: pd.DataFrame | list[dict[str, Any]], rules: dict[str, Any], on: date | None = None
 ) -> tuple[str | None, str]:
     """The best offer for one account and why, by these rules in order:
     a customer story from the same industry; a time-limited discount where a deal is open; a free
-    trial for high intent or fast growth; else an event or webinar invitation."""
-    ok = valid_offers(offers, on)
+    trial for high intent or fast growth; else an event or webinar invitation. `offers` is the
+    catalogue (filtered to what is valid `on`) or, already filtered, `offer_records(...)`."""
+    ok = offer_records(offers, on) if isinstance(offers, pd.DataFrame) else offers
     industry = account.get("industry")
-    story = ok[(ok["kind"] == "case_study") & (ok["industry"] == industry)]
-    if len(story):
-        return str(story["offer_id"].iloc[0]), f"a customer story from the same industry ({industry})"
-    discount = ok[ok["kind"] == "discount"]
-    if rules["discount_with_open_deal"] and int(account.get("open_deals") or 0) > 0 and len(discount):
-        return str(discount["offer_id"].iloc[0]), "a deal is already open: a time-limited discount can close it"
-    trial = ok[ok["kind"] == "trial"]
-    intent = float(account.get("intent_score") or 0)
-    growth = float(account.get("employee_growth") or 0)
-    if len(trial) and (intent >= float(rules["trial_min_intent"]) or growth >= float(rules["trial_min_growth"])):
-        why = (
-            f"high intent ({intent:.0f}/100)"
-            if intent >= float(rules["trial_min_intent"])
-            else f"fast growth (+{growth:.0%})"
-        )
-        return str(trial["offer_id"].iloc[0]), f"{why}: let them try it"
-    events = ok[ok["kind"] == "event"]
-    matched = events[events["industry"] == industry]
-    pick = matched if len(matched) else events[events["industry"].isna()] if len(events) else events
-    if len(pick) == 0:
-        pick = events
-    if len(pick):
-        return str(pick["offer_id"].iloc[0]), "an event or webinar invitation opens a first conversation"
-    if len(ok):
-        return str(ok["offer_id"].iloc[0]), "the only offer in the catalogue"
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for o in ok:
+        by_kind.setdefault(str(o["kind"]), []).append(o)
+    story = [o for o in by_kind.get("case_study", []) if o["industry"] == industry]
+    if story:
+        return str(story[0]["offer_id"]), f"a customer story from the same industry ({industry})"
+    discount = by_kind.get("discount", [])
+    if rules["discount_with_open_deal"] and _number(account.get("open_deals")) > 0 and discount:
+        return str(discount[0]["offer_id"]), "a deal is already open: a time-limited discount can close it"
+    trial = by_kind.get("trial", [])
+    intent, growth = _number(account.get("intent_score")), _number(account.get("employee_growth"))
+    if trial and (intent >= float(rules["trial_min_intent"]) or growth >= float(rules["trial_min_growth"])):
+        high = intent >= float(rules["trial_min_intent"])
+        why = f"high intent ({intent:.0f}/100)" if high else f"fast growth (+{growth:.0%})"
+        return str(trial[0]["offer_id"]), f"{why}: let them try it"
+    events = by_kind.get("event", [])
+    pick = [o for o in events if o["industry"] == industry] or [o for o in events if missing(o["industry"])] or events
+    if pick:
+        return str(pick[0]["offer_id"]), "an event or webinar invitation opens a first conversation"
+    if ok:
+        return str(ok[0]["offer_id"]), "the only offer in the catalogue"
     return None, "no active offer in the catalogue"
+
+
+def offer_records(offers: pd.DataFrame, on: date | None) -> list[dict[str, Any]]:
+    """The catalogue's active offers valid on a date, as plain records in catalogue order."""
+    table = valid_offers(offers, on) if on is not None else offers
+    return [
+        {"offer_id": r.offer_id, "kind": r.kind, "industry": None if missing(r.industry) else r.industry}
+        for r in table.itertuples(index=False)
+    ]
+
+
+def _number(value: Any) -> float:
+    try:
+        return 0.0 if missing(value) else float(value)
+    except (TypeError, ValueError):
+        return 0.0

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from planner.errors import BadInput
+from planner.plan.calendar import parse_working_days
 
 TEAMS = ("Marketing", "Partners", "BDR/SDR")
 MAX_WEEKS = 26
@@ -33,6 +34,10 @@ DEFAULT_RULES: dict[str, Any] = {
     "meeting_rate": 0.35,  # share of targets expected to take a meeting within the cadence
     "meetings_per_week_target": 1.0,  # company target: first meetings a week from the plan
     "coverage_target": 1.0,  # company target: plan expected value / quota
+    "working_days": [0, 1, 2, 3, 4],  # the rep's working weekdays, 0 = Monday
+    "holiday_country": "",  # ISO country whose public holidays are skipped ("": the rep's, from their accounts)
+    "holiday_subdiv": "",  # state or province ("": the rep's home state, else their accounts' most common)
+    "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
 }
 
 
@@ -49,7 +54,9 @@ def rules_with_defaults(rules: dict[str, Any] | str | None) -> dict[str, Any]:
     for key, value in (rules or {}).items():
         if key not in DEFAULT_RULES:
             continue  # a rule from another version: ignore rather than fail
-        if key == "hours":
+        if key == "tier_mix" and isinstance(value, dict):
+            out["tier_mix"].update({str(k): str(v) for k, v in value.items()})
+        elif key == "hours":
             try:
                 out["hours"].update({k: float(v) for k, v in dict(value).items() if k in out["hours"]})
             except (TypeError, ValueError):
@@ -68,6 +75,9 @@ def _check(out: dict[str, Any]) -> None:
         raise BadInput("tier shares, n_targets and plan_share must be numbers") from None
     if not all(0 <= s <= 1 for s in shares):
         raise BadInput("tier shares must be between 0 and 1, e.g. tier1_share 0.1 and tier2_share 0.3")
+    out["working_days"] = list(parse_working_days(out["working_days"]))
+    for key in ("holiday_country", "holiday_subdiv"):
+        out[key] = "" if out[key] is None else str(out[key]).strip().upper()
     if out["sdr_warmup"] not in ("cold", "all", "never"):
         raise BadInput(f"sdr_warmup {out['sdr_warmup']!r} is not one of cold, all, never")
     if n_targets < 0:

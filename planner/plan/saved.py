@@ -11,7 +11,8 @@ import pandas as pd
 
 from planner import store
 from planner.errors import BadInput, Forbidden
-from planner.plan.build import compose
+from planner.plan.build import compose, rep_calendar
+from planner.plan.calendar import next_working_day_after
 from planner.plan.offers import seed_catalogue
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_json, rules_with_defaults
@@ -20,15 +21,33 @@ from planner.scope import Scope, require_view
 from planner.store import plans as q
 
 
-def default_start(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> date:
-    """The start of the rep's current plan, else the Monday on or after the as-of date."""
+def default_start(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: str | None = None, today: date | None = None
+) -> date:
+    """The start of the rep's current plan (one whose period has not ended by today), else the next
+    working day after today on the rep's calendar."""
     require_view(scope, rep_id)
-    plan_id = q.current_plan_id(con, rep_id, create=False)
-    if plan_id is not None:
-        row = q.plan_row(con, plan_id)
-        if row is not None:
-            return row["period_start"]  # type: ignore[no-any-return]
-    return q.next_monday(q.as_of(con))
+    today = today or date.today()
+    plan_id = q.current_plan_id(con, rep_id, create=False, today=today)
+    row = q.plan_row(con, plan_id) if plan_id is not None else None
+    if row is not None:
+        return row["period_start"]  # type: ignore[no-any-return]
+    return next_working_day_after(rep_calendar(con, rep_id, rules_with_defaults(rules), today), today)
+
+
+def current_plan_id(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, create: bool = True, today: date | None = None
+) -> int | None:
+    """The rep's current plan (latest start whose period has not ended by today); with create=True
+    and none, a new empty plan starting on the next working day (needs a write connection). What
+    other pages use to add targets to a rep's plan."""
+    rep_for(con, scope=scope, rep_id=rep_id)
+    today = today or date.today()
+    found = q.current_plan_id(con, rep_id, create=False, today=today)
+    if found is not None or not create:
+        return found
+    start = next_working_day_after(rep_calendar(con, rep_id, rules_with_defaults(None), today), today)
+    return q.current_plan_id(con, rep_id, create=True, today=today, new_start=start)
 
 
 def load(
@@ -39,10 +58,13 @@ def load(
     start: date | None = None,
     weeks: int | None = None,
     rules: str | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """The rep's saved plan for the period starting on `start`, or a fresh draft from the ranking."""
+    """The rep's saved plan for the period starting on `start` (default: the current plan, else the
+    next working day after today), or a fresh draft from the ranking."""
     rep_for(con, scope=scope, rep_id=rep_id)
-    start = start or default_start(con, scope=scope, rep_id=rep_id)
+    today = today or date.today()
+    start = start or default_start(con, scope=scope, rep_id=rep_id, rules=rules, today=today)
     plan_id = q.plan_id_for(con, rep_id, start)
     row = q.plan_row(con, plan_id) if plan_id is not None else None
     stored_rules = (row or {}).get("settings", {}).get("rules", {})
@@ -51,7 +73,7 @@ def load(
     specs = stored_specs(q.plan_targets(con, plan_id)) if plan_id is not None else None
     return compose(
         con, scope=scope, rep_id=rep_id, start=start, weeks=weeks, specs=specs, rules=rules_json(merged),
-        plan_id=plan_id,
+        plan_id=plan_id, today=today,
     )  # fmt: skip
 
 
@@ -82,7 +104,7 @@ def save(path: Path, *, scope: Scope, plan: Plan) -> int:
         plan_id = _plan_id_to_write(con, scope, rep_id, plan)
         fresh = compose(
             con, scope=scope, rep_id=rep_id, start=plan.start, weeks=plan.weeks, specs=plan.specs(),
-            rules=rules_json(plan.rules), plan_id=plan_id,
+            rules=rules_json(plan.rules), plan_id=plan_id, today=plan.made_on,
         )  # fmt: skip
         foreign = sorted(set(plan.targets["account_id"].astype(str)) - set(fresh.targets["account_id"]))
         if foreign:

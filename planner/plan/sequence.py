@@ -1,64 +1,113 @@
-"""The dated sequence: the cadence template, staggered starts that keep weeks under capacity, the
-asks of other teams with their due dates, and the weekly load."""
+"""The dated sequence: a cadence per tier (its channel mix), laid on the rep's working days, each
+account's start staggered so that every week stays within the rep's capacity and accounts do not
+all get the same day; and the weekly load that results."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from planner import settings
 from planner.errors import BadInput
-from planner.plan.offers import json_list
+from planner.plan.calendar import WorkCalendar
 from planner.plan.rules import MAX_WEEKS
 from planner.plan.spec import missing
 
-# The 6-week cadence: (week 1-based, weekday 0=Monday, channel, action). Other lengths scale the weeks.
-CADENCE: list[tuple[int, int, str, str]] = [
-    (1, 0, "email", "Intro email with {offer}"),
-    (1, 1, "social", "Connect on LinkedIn and engage with a recent post"),
-    (1, 2, "phone", "Call: opener and qualification"),
-    (2, 0, "email", "Follow-up email: {offer}"),
-    (2, 2, "phone", "Call #2, voicemail if no answer"),
-    (2, 4, "social", "LinkedIn message referring to the follow-up"),
-    (3, 1, "event", "Invite to {event}"),
-    (4, 0, "phone", "Call #3: ask for a meeting"),
-    (4, 3, "email", "Value email: {story}"),
-    (5, 0, "social", "Comment on or message about a recent post"),
-    (5, 2, "phone", "Call #4"),
-    (6, 0, "email", "Break-up email: last ask for a meeting"),
-]
+# Cadence templates by channel mix: (week 1-based, working day of that week 0-based, channel,
+# action), written for 6 weeks of 5 working days; other lengths scale the weeks, other working
+# weeks the days. A tier picks its mix in the rules (tier_mix).
+MIXES: dict[str, list[tuple[int, int, str, str]]] = {
+    "call-first": [
+        (1, 0, "email", "Intro email with {offer}"),
+        (1, 1, "phone", "Call: opener and qualification"),
+        (1, 3, "social", "Connect on LinkedIn and engage with a recent post"),
+        (2, 0, "phone", "Call #2, voicemail if no answer"),
+        (2, 2, "email", "Follow-up email: {offer}"),
+        (2, 4, "phone", "Call #3: ask for a discovery meeting"),
+        (3, 1, "event", "Invite to {event}"),
+        (3, 3, "phone", "Call #4: follow up on the invitation"),
+        (4, 0, "email", "Value email: {story}"),
+        (4, 2, "phone", "Call #5: ask for a meeting with the buying group"),
+        (5, 0, "social", "Comment on or message about a recent post"),
+        (5, 2, "phone", "Call #6"),
+        (6, 0, "email", "Break-up email: last ask for a meeting"),
+    ],
+    "balanced": [
+        (1, 0, "email", "Intro email with {offer}"),
+        (1, 1, "social", "Connect on LinkedIn and engage with a recent post"),
+        (1, 2, "phone", "Call: opener and qualification"),
+        (2, 0, "email", "Follow-up email: {offer}"),
+        (2, 2, "phone", "Call #2, voicemail if no answer"),
+        (2, 4, "social", "LinkedIn message referring to the follow-up"),
+        (3, 1, "event", "Invite to {event}"),
+        (4, 0, "phone", "Call #3: ask for a meeting"),
+        (4, 3, "email", "Value email: {story}"),
+        (5, 0, "social", "Comment on or message about a recent post"),
+        (5, 2, "phone", "Call #4"),
+        (6, 0, "email", "Break-up email: last ask for a meeting"),
+    ],
+    "digital": [
+        (1, 0, "email", "Intro email with {offer}"),
+        (1, 2, "social", "Connect on LinkedIn and engage with a recent post"),
+        (2, 1, "email", "Follow-up email: {offer}"),
+        (3, 0, "phone", "Call: opener and qualification"),
+        (3, 3, "event", "Invite to {event}"),
+        (4, 2, "email", "Value email: {story}"),
+        (5, 1, "social", "LinkedIn message: a relevant idea for their team"),
+        (6, 0, "email", "Break-up email: last ask for a meeting"),
+    ],
+}
+MIX_LABELS = {
+    "call-first": "call-first (13 touches, 6 of them calls)",
+    "balanced": "balanced (12 touches across email, phone, LinkedIn and an event)",
+    "digital": "digital (8 touches, mostly email and LinkedIn)",
+}
 
 
-def cadence(weeks: int, rules: dict[str, Any]) -> list[tuple[int, str, str, bool]]:
-    """The sequence template for `weeks` weeks: (day offset from the start Monday, channel, action,
-    is_decision). The 6-week template's weeks scale to other lengths; decision points close it."""
+class Step(NamedTuple):
+    """One step of a cadence: working days after the account's first step, channel, action."""
+
+    offset: int
+    channel: str
+    action: str
+    is_decision: bool
+
+
+def mix_for_tier(rules: dict[str, Any], tier: int) -> str:
+    """The channel mix the rules give a tier (balanced when they name none)."""
+    mix = str(dict(rules.get("tier_mix") or {}).get(str(tier), "balanced"))
+    if mix not in MIXES:
+        raise BadInput(f"channel mix {mix!r} of tier {tier} is not one of {', '.join(MIXES)}")
+    return mix
+
+
+def cadence(weeks: int, rules: dict[str, Any], mix: str = "balanced", days_per_week: int = 5) -> list[Step]:
+    """The sequence template for `weeks` weeks of `days_per_week` working days, decision points at
+    the end of the nurture week and of the last week."""
     if not 1 <= weeks <= MAX_WEEKS:
         raise BadInput(f"weeks {weeks} is out of range; use 1 to {MAX_WEEKS} (default 6)")
-    steps: list[tuple[int, str, str, bool]] = []
-    for week, weekday, channel, action in CADENCE:
+    if mix not in MIXES:
+        raise BadInput(f"channel mix {mix!r} is not one of {', '.join(MIXES)}")
+    n = max(1, int(days_per_week))
+    steps = []
+    for week, day, channel, action in MIXES[mix]:
         w = min(weeks, max(1, round(week * weeks / 6)))
-        steps.append(((w - 1) * 7 + weekday, channel, action, False))
+        steps.append(Step((w - 1) * n + min(day, n - 1), channel, action, False))
     nurture = int(rules["nurture_week"] or max(1, math.ceil(weeks / 2)))
     nurture = min(max(1, nurture), weeks)
     steps.append(
-        ((nurture - 1) * 7 + 4, "decision", f"Decision: no reply by week {nurture} -> move to automated nurture", True)
+        Step(nurture * n - 1, "decision", f"Decision: no reply by week {nurture} -> move to automated nurture", True)
     )
-    steps.append(((weeks - 1) * 7 + 4, "decision", f"Decision: no meeting by week {weeks} -> drop from targets", True))
-    steps.sort(key=lambda s: (s[0], s[3]))
+    steps.append(Step(weeks * n - 1, "decision", f"Decision: no meeting by week {weeks} -> drop from targets", True))
+    steps.sort(key=lambda s: (s.offset, s.is_decision))
     return steps
-
-
-def weekly_hours(template: list[tuple[int, str, str, bool]], weeks: int, hours: dict[str, float]) -> np.ndarray:
-    """Hours of one account's sequence in each week of its cadence."""
-    h = np.zeros(weeks)
-    for day, channel, _, _ in template:
-        h[day // 7] += float(hours.get(channel, 0.0))
-    return h
 
 
 def weekly_capacity(rep: dict[str, Any], rules: dict[str, Any]) -> float:
@@ -68,81 +117,96 @@ def weekly_capacity(rep: dict[str, Any], rules: dict[str, Any]) -> float:
     return yearly / float(rules["working_weeks"]) * float(rules["plan_share"])
 
 
-def stagger(fixed: Sequence[int | None], per_week: np.ndarray, capacity: float, max_stagger: int) -> list[int]:
-    """Start weeks (0-based) for each target: given ones stay; the others take the earliest week that
-    keeps every week under capacity, else the week with the lowest peak."""
-    weeks = len(per_week)
-    horizon = weeks + max(max_stagger, max((f or 0) for f in fixed) if fixed else 0) + 1
-    load = np.zeros(horizon)
-    out: list[int] = [0] * len(fixed)
-    for i, s in enumerate(fixed):
-        if s is not None:
-            out[i] = int(s)
-            load[s : s + weeks] += per_week
-    for i, s in enumerate(fixed):
-        if s is not None:
-            continue
-        best, best_peak = 0, math.inf
-        for cand in range(max_stagger + 1):
-            peak = float((load[cand : cand + weeks] + per_week).max())
-            if peak <= capacity + 1e-9:
-                best = cand
+@dataclass(frozen=True)
+class Lane:
+    """What the scheduler needs of one target: its cadence, the week the rep chose (0-based, None:
+    let the planner pick) and the first day its first step may fall on (lead time of the asks)."""
+
+    template: list[Step]
+    fixed_week: int | None
+    earliest: date
+
+
+@dataclass
+class _Load:
+    start: date
+    hours: dict[str, float]
+    week: defaultdict[int, float]
+    day: Counter[date]
+
+    def week_of(self, day: date) -> int:
+        return (day - self.start).days // 7
+
+    def added(self, days: list[date], first: int, template: list[Step]) -> dict[int, float]:
+        out: defaultdict[int, float] = defaultdict(float)
+        for s in template:
+            out[self.week_of(days[first + s.offset])] += float(self.hours.get(s.channel, 0.0))
+        return out
+
+    def peak(self, added: dict[int, float]) -> float:
+        return max((self.week[w] + h for w, h in added.items()), default=0.0)
+
+    def book(self, days: list[date], first: int, template: list[Step], added: dict[int, float]) -> None:
+        for w, h in added.items():
+            self.week[w] += h
+        for s in template:
+            self.day[days[first + s.offset]] += 1
+
+
+def schedule(
+    lanes: Sequence[Lane],
+    calendar: WorkCalendar,
+    start: date,
+    hours: dict[str, float],
+    capacity: float,
+    max_stagger_weeks: int,
+) -> list[list[date]]:
+    """The date of every step of every lane. Chosen weeks stay (on their least busy day); the others
+    take, in order of their `earliest`, the earliest working day from their `earliest` on whose weeks stay within
+    capacity, the least busy day of a week first, looking `max_stagger_weeks` weeks ahead; if none
+    fits, the start with the lowest peak week."""
+    if not lanes:
+        return []
+    n = len(calendar.working_days)
+    longest = max((s.offset for lane in lanes for s in lane.template), default=0)
+    ahead = max(max((lane.earliest - start).days for lane in lanes), 0) // 7 + 1
+    chosen = max((lane.fixed_week or 0 for lane in lanes), default=0)
+    days = calendar.working_days_from(start, n * (max(0, max_stagger_weeks) + ahead + chosen + 2) + longest + 1)
+    load = _Load(start, hours, defaultdict(float), Counter())
+    firsts: list[int] = [0] * len(lanes)
+    # Chosen weeks first; then the others in the order they may start (in plan order when equal),
+    # so accounts free to start at once take the first weeks while others wait on their asks.
+    order = [i for i, lane in enumerate(lanes) if lane.fixed_week is not None]
+    auto = [i for i, lane in enumerate(lanes) if lane.fixed_week is None]
+    order += sorted(auto, key=lambda i: (lanes[i].earliest, i))
+    for i in order:
+        lane = lanes[i]
+        candidates = _candidates(lane, days, load, n, max_stagger_weeks)
+        best, best_peak, best_added = candidates[0], math.inf, {}
+        for first in candidates:
+            added = load.added(days, first, lane.template)
+            peak = load.peak(added)
+            if lane.fixed_week is not None or peak <= capacity + 1e-9:
+                best, best_added = first, added
                 break
             if peak < best_peak - 1e-9:
-                best, best_peak = cand, peak
-        out[i] = best
-        load[best : best + weeks] += per_week
-    return out
+                best, best_peak, best_added = first, peak, added
+        load.book(days, best, lane.template, best_added)
+        firsts[i] = best
+    return [[days[firsts[i] + s.offset] for s in lane.template] for i, lane in enumerate(lanes)]
 
 
-def suggest_needs(
-    account: dict[str, Any],
-    tier: int,
-    partners: pd.DataFrame,
-    rules: dict[str, Any],
-    first_touch: date,
-    cold: bool,
-) -> list[dict[str, Any]]:
-    """What the plan asks of marketing, partners and BDR/SDR for one account, with due dates."""
-    out: list[dict[str, Any]] = []
-    if tier in [int(t) for t in rules["abm_tiers"]]:
-        out.append(
-            {
-                "team": "Marketing",
-                "ask": f"ABM campaign for {account['name']} ({account['industry']}): targeted ads and content "
-                f"live {int(rules['abm_lead_days'])} days before the first touch",
-                "due": first_touch - timedelta(days=int(rules["abm_lead_days"])),
-                "rule": f"tier {tier} account",
-            }
-        )
-    if rules["partner_intro"]:
-        for p in partners.itertuples(index=False):
-            industries = json_list(p.industries)
-            states = [s.upper() for s in json_list(p.states)]
-            by_industry = account.get("industry") in industries
-            by_state = str(account.get("state") or "").upper() in states
-            if by_industry or by_state:
-                covers = account["industry"] if by_industry else account["state"]
-                out.append(
-                    {
-                        "team": "Partners",
-                        "ask": f"Introduction to {account['name']} via {p.name} (covers {covers})",
-                        "due": first_touch + timedelta(days=int(rules["partner_intro_day"])),
-                        "rule": f"partner covers the {'industry' if by_industry else 'region'}",
-                    }
-                )
-                break
-    mode = rules["sdr_warmup"]
-    if mode == "all" or (mode == "cold" and cold):
-        out.append(
-            {
-                "team": "BDR/SDR",
-                "ask": f"Warm-up of {account['name']}: map contacts and make two touches before the rep's first",
-                "due": first_touch - timedelta(days=int(rules["sdr_lead_days"])),
-                "rule": "every target" if mode == "all" else f"no activity in {int(rules['sdr_cold_days'])} days",
-            }
-        )
-    return out
+def _candidates(lane: Lane, days: list[date], load: _Load, n: int, max_stagger_weeks: int) -> list[int]:
+    """Indexes of the working days the lane may start on, in the order they are tried."""
+    last = len(days) - 1 - max(s.offset for s in lane.template)
+    if lane.fixed_week is not None:
+        week = [i for i in range(last + 1) if load.week_of(days[i]) == lane.fixed_week]
+        if not week:  # a week without working days: the first working day after it
+            week = [next((i for i in range(last + 1) if load.week_of(days[i]) > lane.fixed_week), last)]
+        return sorted(week, key=lambda i: (load.day[days[i]], i))[:1]
+    first = min(next((i for i, d in enumerate(days) if d >= lane.earliest), last), last)
+    window = range(first, min(first + n * (max(0, max_stagger_weeks) + 1), last + 1))
+    return sorted(window, key=lambda i: (load.week_of(days[i]), load.day[days[i]], i)) or [first]
 
 
 def weekly_load(steps: pd.DataFrame, start: date, total_weeks: int, capacity: float) -> pd.DataFrame:

@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from planner.plan.calendar import WorkCalendar
+
 
 class TargetSpec(NamedTuple):
     """What the rep decided about one target; None means 'let the planner suggest'."""
@@ -42,6 +44,8 @@ class Plan:
     book: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+    made_on: date | None = None  # the day the plan was composed (asks are never due before it)
+    calendar: WorkCalendar | None = None  # the rep's working days and public holidays
 
     @property
     def saved(self) -> bool:
@@ -74,7 +78,7 @@ def missing(value: Any) -> bool:
 TARGET_FRAME_COLS = [
     "position", "account_id", "name", "industry", "state", "city", "employees", "tier", "book_rank", "est_users",
     "price_per_user", "potential", "propensity", "expected_value", "offer_id", "offer", "suggested_offer_id",
-    "offer_reason", "start_week", "first_touch", "rationale", "needs", "status", "offer_choice",
+    "offer_reason", "mix", "start_week", "first_touch", "rationale", "needs", "status", "offer_choice",
     "start_week_choice", "rationale_choice",
 ]  # fmt: skip
 STEP_FRAME_COLS = [

@@ -52,6 +52,33 @@ def rep_row(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, Any] | Non
     return dict(zip(keys, row, strict=True))
 
 
+def rep_place(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, str | None]:
+    """Where a rep works, for their public holidays: the most common country code of their accounts
+    (when the store keeps one), their home state, and the most common state of their accounts."""
+    has_country = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'accounts' AND column_name = 'country_code'",
+    )
+    country = (
+        scalar(
+            con,
+            """SELECT country_code FROM accounts WHERE owner_rep_id = ? AND nullif(trim(country_code), '') IS NOT NULL
+               GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
+            [rep_id],
+        )
+        if has_country
+        else None
+    )
+    home = scalar(con, "SELECT nullif(trim(home_state), '') FROM reps WHERE rep_id = ?", [rep_id])
+    state = scalar(
+        con,
+        """SELECT state FROM accounts WHERE owner_rep_id = ? AND nullif(trim(state), '') IS NOT NULL
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
+        [rep_id],
+    )
+    return {"country": country, "home_state": home, "accounts_state": state}
+
+
 def team_quota(con: duckdb.DuckDBPyConnection) -> float:
     """The company target: the sum of all active reps' quotas."""
     return float(scalar(con, "SELECT coalesce(sum(quota), 0) FROM reps WHERE active") or 0.0)
@@ -155,9 +182,18 @@ def rep_plans(con: duckdb.DuckDBPyConnection, rep_id: str) -> pd.DataFrame:
     )
 
 
-def current_plan_id(con: duckdb.DuckDBPyConnection, rep_id: str, create: bool = True) -> int | None:
-    """The rep's current plan (latest start whose period has not ended); see the module docstring."""
-    today = as_of(con)
+def current_plan_id(
+    con: duckdb.DuckDBPyConnection,
+    rep_id: str,
+    create: bool = True,
+    *,
+    today: date | None = None,
+    new_start: date | None = None,
+) -> int | None:
+    """The rep's current plan (latest start whose period has not ended by `today`, default the
+    store's as-of date); see the module docstring. A new plan starts on `new_start` (the domain's
+    next working day), else the Monday on or after `today`."""
+    today = today or as_of(con)
     value = scalar(
         con,
         """SELECT plan_id FROM plans WHERE rep_id = ? AND (period_end IS NULL OR period_end >= ?)
@@ -168,8 +204,7 @@ def current_plan_id(con: duckdb.DuckDBPyConnection, rep_id: str, create: bool = 
         return int(value)
     if not create:
         return None
-    start = next_monday(today)
-    return create_plan(con, rep_id, start, DEFAULT_WEEKS, {})
+    return create_plan(con, rep_id, new_start or next_monday(today), DEFAULT_WEEKS, {})
 
 
 def create_plan(
