@@ -321,7 +321,8 @@ def test_editor_table_round_trip() -> None:
             "price_per_user": 1.0, "propensity": 0.1, "expected_value": 1.0, "offer": ["Trial", "Webinar"],
             "start_week": [1, 2], "rationale": ["gen a", "mine"], "status": "planned", "account_id": ["A", "B"],
             "suggested_offer_id": ["TR", "TR"], "offer_choice": [None, "EV"], "start_week_choice": [None, 1],
-            "rationale_choice": [None, "mine"], "offer_id": ["TR", "EV"],
+            "rationale_choice": [None, "mine"], "offer_id": ["TR", "EV"], "mix": "balanced",
+            "first_touch": [date(2026, 1, 5), date(2026, 1, 13)],
         }
     )  # fmt: skip
     p = plan.Plan(None, {}, date(2026, 1, 5), 6, date(2026, 2, 15), date(2026, 1, 1), RULES, "", targets,
