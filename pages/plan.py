@@ -204,8 +204,8 @@ m[1].metric("Potential", fmt.money(k["potential"]), help=f"{k['est_users']:,.0f}
 m[2].metric("Expected value", fmt.money(k["expected_value"]), help="Sum of propensity x potential.")
 m[3].metric(
     "Pipeline coverage",
-    fmt.pct(k["coverage"]) if k["quota"] else "no quota",
-    delta=f"{k['coverage'] - k['coverage_target']:+.0%} vs target" if k["quota"] else None,
+    fmt.pct(k["coverage"]) if k["coverage"] is not None else ("n/a" if k["quota"] else "no quota"),
+    delta=f"{k['coverage'] - k['coverage_target']:+.0%} vs target" if k["coverage"] is not None else None,
     help=f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}."
     if k["quota"]
     else "The store holds no quota for this rep, so coverage cannot be measured.",

@@ -10,6 +10,7 @@ import pandas as pd
 
 from planner import store
 from planner.errors import BadInput, Forbidden, NotFound
+from planner.plan.saved import current_plan_id
 from planner.scope import EVERYONE, Scope
 from planner.store import scores as q
 
@@ -50,8 +51,6 @@ def targets(
 
 def add_to_plan(path: Path, scope: Scope, rep_id: str, account_ids: list[str], actor: str = "local") -> dict[str, Any]:
     """Append accounts to the rep's current plan (created if missing), rationale = the score's reasons."""
-    from planner.store import plans as plans_q
-
     if not rep_id:
         raise BadInput("choose a territory in the sidebar: a plan belongs to one rep")
     if not scope.allows_rep(rep_id):
@@ -71,7 +70,7 @@ def add_to_plan(path: Path, scope: Scope, rep_id: str, account_ids: list[str], a
             )
         scored = q.active_scores(con, EVERYONE, rep_id=rep_id).set_index("account_id")
         rationale = [str(scored["reasons"].get(a, "") or "") for a in ids]
-        plan_id = plans_q.current_plan_id(con, rep_id, create=True)
+        plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None
         added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}))
         q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids})

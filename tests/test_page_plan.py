@@ -84,9 +84,9 @@ def test_plan_page_edit_remove_and_save(app_store: Path) -> None:
     at.button(key="plan_save").click().run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        plan_id = q.plan_id_for(con, "R001", date(2026, 9, 7))
+        plan_id = q.plan_id_for(con, scope=OPERATOR, rep_id="R001", period_start=date(2026, 9, 7))
         assert plan_id is not None
-        saved = q.plan_targets(con, plan_id)
+        saved = q.plan_targets(con, scope=OPERATOR, plan_id=plan_id)
         assert len(saved) == 5
         assert q.count_rows(con, "offers") > 0
     # The saved plan's pill reads as a date, not a timestamp.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,9 @@ def test_selected_rows_go_to_the_reps_plan(app_store: Path) -> None:
     assert errors(at) == []
     assert any("Added 2 accounts" in str(s.value) for s in at.success)
     with store.read(app_store) as con:
-        plan_id = plans_q.current_plan_id(con, "R001", create=False)
+        plan_id = plans_q.current_plan_id(con, scope=OPERATOR, rep_id="R001", create=False, today=date.today())
         assert plan_id is not None
-        saved = plans_q.plan_targets(con, plan_id)
+        saved = plans_q.plan_targets(con, scope=OPERATOR, plan_id=plan_id)
     assert saved["account_id"].tolist() == [table["account_id"].iloc[0], table["account_id"].iloc[2]]
     assert saved["position"].tolist() == [1, 2] and set(saved["status"]) == {"planned"}
     assert saved["rationale"].iloc[0] == table["reasons"].iloc[0]

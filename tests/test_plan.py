@@ -271,8 +271,8 @@ def test_model_scores_are_used_when_present(small_store: Path) -> None:
         scores = scores_q.active_scores(con, scope=OPERATOR, rep_id="R001")
         p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
     assert len(scores) > 20
-    assert p.source.startswith("propensity model")
-    best = scores.sort_values(["rank", "account_id"]).head(20)
+    assert p.source.startswith("Expected value = propensity from model v")
+    best = scores.sort_values(["expected_value", "potential", "account_id"], ascending=[False, False, True]).head(20)
     assert list(p.targets["account_id"]) == list(best["account_id"])
     first = best.iloc[0]
     assert p.targets["propensity"].iloc[0] == pytest.approx(first["propensity"])
@@ -304,8 +304,8 @@ def test_save_reload_and_edit(small_store: Path) -> None:
     plan_id = plan.save(small_store, scope=OPERATOR, plan=edited)
     with store.read(small_store) as con:
         again = plan.load(con, scope=OPERATOR, rep_id="R002", today=TODAY, start=p.start)
-        assert q.current_plan_id(con, "R002", create=False) == plan_id
-        stored_steps = q.plan_steps(con, plan_id)
+        assert q.current_plan_id(con, scope=OPERATOR, rep_id="R002", create=False, today=TODAY) == plan_id
+        stored_steps = q.plan_steps(con, scope=OPERATOR, plan_id=plan_id)
     assert again.plan_id == plan_id and again.weeks == 4
     assert list(again.targets["account_id"]) == list(edited.targets["account_id"])
     assert again.targets["rationale"].iloc[0] == "Met their CFO at a fair"
@@ -340,11 +340,11 @@ def test_editor_table_round_trip() -> None:
 
 def test_current_plan_id_contract_and_targets_page_rows(small_store: Path) -> None:
     with store.read(small_store) as con:
-        assert q.current_plan_id(con, "R003", create=False) is None
+        assert q.current_plan_id(con, scope=OPERATOR, rep_id="R003", create=False) is None
     with store.write(small_store) as con:
-        plan_id = q.current_plan_id(con, "R003")
-        assert q.current_plan_id(con, "R003") == plan_id  # idempotent
-        row = q.plan_row(con, plan_id)
+        plan_id = q.current_plan_id(con, scope=OPERATOR, rep_id="R003")
+        assert q.current_plan_id(con, scope=OPERATOR, rep_id="R003") == plan_id  # idempotent
+        row = q.plan_row(con, scope=OPERATOR, plan_id=plan_id)
         assert row is not None and row["period_start"] == date(2026, 11, 2) and row["weeks"] == 6
         account = str(con.execute("SELECT account_id FROM accounts WHERE owner_rep_id = 'R003' LIMIT 1").fetchone()[0])
         # What the Targets page writes: no offer, needs or start week.
@@ -493,12 +493,12 @@ def test_the_current_plan_for_other_pages_starts_on_the_next_working_day(small_s
     with store.write(small_store) as con:
         plan_id = plan.current_plan_id(con, scope=rep, rep_id="R003", today=date(2026, 11, 25))
         assert plan.current_plan_id(con, scope=rep, rep_id="R003", today=date(2026, 11, 25)) == plan_id
-        row = q.plan_row(con, plan_id)
+        row = q.plan_row(con, scope=OPERATOR, plan_id=plan_id)
         assert row is not None
         with pytest.raises(Forbidden, match="R004"):
             plan.current_plan_id(con, scope=rep, rep_id="R004")
     with store.read(small_store) as con:
-        cal = plan.rep_calendar(con, "R003", RULES, date(2026, 11, 25))
+        cal = plan.rep_calendar(con, scope=rep, rep_id="R003", rules=RULES, start=date(2026, 11, 25))
         assert plan.default_start(con, scope=rep, rep_id="R003", today=date(2026, 11, 25)) == row["period_start"]
         assert plan.default_start(con, scope=rep, rep_id="R003", today=date(2027, 6, 8)) == date(2027, 6, 9)
     # Thanksgiving is skipped; the Friday after it too where the rep's state keeps it.

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.geo_world import country_code
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, work_calendar
@@ -66,11 +67,17 @@ class _Frame:
     floor: date | None  # asks are never due before this day (today, for a plan that lies ahead)
 
 
-def rep_calendar(con: duckdb.DuckDBPyConnection, rep_id: str, rules: dict[str, Any], start: date) -> WorkCalendar:
+def rep_calendar(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: dict[str, Any], start: date
+) -> WorkCalendar:
     """The rep's working days and public holidays: the country and state in the rules, else the
     rep's (their accounts' country; their home state, else their accounts' most common state)."""
-    place = q.rep_place(con, rep_id)
-    own_country = place["country"] or ("US" if place["home_state"] or place["accounts_state"] else "")
+    place = q.rep_place(con, scope=scope, rep_id=rep_id)
+    own_country = (
+        place["country"]
+        or (country_code(place["country_name"]) if place["country_name"] else None)
+        or ("US" if place["home_state"] or place["accounts_state"] else "")
+    )
     country = rules["holiday_country"] or own_country
     subdiv = rules["holiday_subdiv"]
     if not subdiv and country == own_country:
@@ -97,23 +104,25 @@ def compose(
     today = today or date.today()
     book, source = ranked_book(con, scope=narrow(scope, rep_id), rep_id=rep_id, rules=r)
     notes: list[str] = []
+    if not len(book):
+        notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")
     chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,
                            notes)  # fmt: skip
-    cal = rep_calendar(con, rep_id, r, start)
+    cal = rep_calendar(con, scope=scope, rep_id=rep_id, rules=r, start=start)
     notes += [cal.note] if cal.note else []
     frame = _Frame(r, cal, _Catalogue.read(con, start), start, int(weeks), today if start > today else None)
     capacity = weekly_capacity(rep, r)
-    targets, steps, needs = _lay_out(con, chosen, book.set_index("account_id"), frame, capacity, notes)
+    targets, steps, needs = _lay_out(con, scope, chosen, book.set_index("account_id"), frame, capacity, notes)
     total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
     # A rep sees their own numbers only: the company quota is for leaders and admins.
-    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), None if scope.is_rep else q.team_quota(con))
+    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), None if scope.is_rep else q.team_quota(con, scope=scope))
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
         targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
-        actual=plan_vs_actual(con, targets, steps, start, end, q.as_of(con)), offers=frame.cat.offers,
+        actual=plan_vs_actual(con, scope, targets, steps, start, end, q.as_of(con)), offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal,
     )  # fmt: skip
@@ -149,6 +158,7 @@ def _in_territory(book: pd.DataFrame, specs: list[TargetSpec], scope: Scope, not
 
 def _lay_out(
     con: duckdb.DuckDBPyConnection,
+    scope: Scope,
     specs: list[TargetSpec],
     by_id: pd.DataFrame,
     frame: _Frame,
@@ -158,7 +168,11 @@ def _lay_out(
     """Targets, dated steps and asks of other teams: cadences by tier, scheduled together."""
     r, start = frame.rules, frame.start
     ids = [s.account_id for s in specs]
-    last = q.last_activity(con, ids, start) if ids else pd.DataFrame(columns=["account_id", "last_activity"])
+    last = (
+        q.last_activity(con, scope=scope, account_ids=ids, before=start)
+        if ids
+        else pd.DataFrame(columns=["account_id", "last_activity"])
+    )
     last_by = dict(zip(last["account_id"], last["last_activity"], strict=True))
     accounts = [{**by_id.loc[s.account_id].to_dict(), "account_id": s.account_id} for s in specs]
     colds = [_is_cold(last_by.get(s.account_id), start, int(r["sdr_cold_days"])) for s in specs]
@@ -217,7 +231,7 @@ def _target(
         "state": acc["state"], "city": acc["city"], "employees": acc["employees"], "tier": tier,
         "book_rank": int(acc["book_rank"]), "est_users": _number(acc["est_users"]),
         "price_per_user": _number(acc["price_per_user"]), "potential": _number(acc["potential"]),
-        "propensity": _number(acc["propensity"]), "expected_value": _number(acc["expected_value"]),
+        "propensity": _maybe(acc["propensity"]), "expected_value": _maybe(acc["expected_value"]),
         "offer_id": offer_id, "offer": cat.names.get(offer_id, "") if offer_id else "",
         "suggested_offer_id": suggested, "offer_reason": why if chosen in (None, suggested) else "chosen by the rep",
         "mix": mix_for_tier(frame.rules, tier), "start_week": (first - frame.start).days // 7 + 1, "first_touch": first,
@@ -228,6 +242,11 @@ def _target(
 
 def _number(value: Any) -> float:
     return 0.0 if missing(value) else float(value)
+
+
+def _maybe(value: Any) -> float:
+    """A number, NaN when not available (expected value without a model or closed deals)."""
+    return float("nan") if missing(value) else float(value)
 
 
 def _steps(

@@ -69,12 +69,15 @@ def _header(plan: Plan) -> str:
 def _summary(plan: Plan) -> list[str]:
     """The summary in sentences (the same for Markdown and HTML)."""
     k = plan.kpis
-    quota = (
-        f"against quota {money(k['quota'])}: coverage {cell_text(k['coverage'], 'pct')} "
-        f"(target {cell_text(k['coverage_target'], 'pct')})"
-        if k["quota"]
-        else "(no quota in the store for this rep)"
-    )
+    if k["coverage"] is not None:
+        quota = (
+            f"against quota {money(k['quota'])}: coverage {cell_text(k['coverage'], 'pct')} "
+            f"(target {cell_text(k['coverage_target'], 'pct')})"
+        )
+    elif k["quota"]:
+        quota = f"against quota {money(k['quota'])}: coverage not measurable"
+    else:
+        quota = "(no quota in the store for this rep)"
     return [
         f"{k['targets']} targets ({', '.join(f'{t}: {n}' for t, n in k['tiers'].items())}), "
         f"{k['est_users']:,.0f} estimated users, potential {money(k['potential'])}",

@@ -11,8 +11,9 @@ import duckdb
 import pandas as pd
 
 from planner.plan.rules import TEAMS
-from planner.plan.spec import Plan
+from planner.plan.spec import Plan, missing
 from planner.plan.tables import cell_text
+from planner.scope import Scope
 from planner.store import plans as q
 from planner.text import money
 
@@ -26,8 +27,10 @@ def kpi_alignment(
 ) -> dict[str, Any]:  # fmt: skip
     """Plan totals against quota and company targets: coverage, meetings per week, tiers, a verdict.
     `team_quota` is None when the asker may not see company-wide figures (a rep)."""
-    quota = float(rep.get("quota") or 0.0)
-    ev = float(targets["expected_value"].sum())
+    quota = 0.0 if missing(rep.get("quota")) else float(rep.get("quota") or 0.0)
+    # Expected value is unknown without model scores and without deals closed in 12 months: say so.
+    known = bool(targets["expected_value"].notna().any()) or not len(targets)
+    ev = float(targets["expected_value"].sum()) if known else float("nan")
     needed = quota * float(rules["coverage_target"])
     meetings = len(targets) * float(rules["meeting_rate"])
     tiers = {f"tier {t}": int((targets["tier"] == t).sum()) for t in (1, 2, 3)}
@@ -38,12 +41,12 @@ def kpi_alignment(
         "potential": float(targets["potential"].sum()),
         "expected_value": ev,
         "quota": quota,
-        "coverage": ev / quota if quota > 0 else float("nan"),
+        "coverage": ev / quota if quota > 0 and known else None,
         "coverage_target": float(rules["coverage_target"]),
-        "gap": max(0.0, needed - ev),
-        "reaches_quota": quota <= 0 or ev >= needed,
+        "gap": max(0.0, needed - ev) if known else 0.0,
+        "reaches_quota": quota <= 0 or not known or ev >= needed,
         "team_quota": team_quota,
-        "share_of_team_quota": ev / team_quota if team_quota else None,
+        "share_of_team_quota": ev / team_quota if team_quota and known else None,
         "expected_meetings": meetings,
         "meetings_per_week": meetings / weeks if weeks else 0.0,
         "meetings_per_week_target": float(rules["meetings_per_week_target"]),
@@ -53,6 +56,11 @@ def kpi_alignment(
         "overloaded_weeks": [int(w) for w in over["week"]],
     }
     warnings = []
+    if not known:
+        warnings.append(
+            "Expected value is not available for these accounts (no model scores and no deal closed in the "
+            "12 months to the as-of date), so coverage of quota cannot be measured; targets rank by potential."
+        )
     if not out["reaches_quota"]:
         warnings.append(
             f"The plan's expected value {money(ev)} covers {out['coverage']:.0%} of quota {money(quota)} "
@@ -103,7 +111,13 @@ _ACTUAL_COLS = [
 
 
 def plan_vs_actual(
-    con: duckdb.DuckDBPyConnection, targets: pd.DataFrame, steps: pd.DataFrame, start: date, end: date, as_of_day: date
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    targets: pd.DataFrame,
+    steps: pd.DataFrame,
+    start: date,
+    end: date,
+    as_of_day: date,
 ) -> pd.DataFrame:
     """Per target: touched, met, opportunity created since the plan started, and what each decision
     point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected)."""
@@ -114,10 +128,14 @@ def plan_vs_actual(
     acts: dict[str, list[tuple[date, str, bool]]] = {}
     opps: dict[str, list[float]] = {}
     if until >= start:
-        for r in q.activities_between(con, ids, start, until).itertuples(index=False):
+        for r in q.activities_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
+            index=False
+        ):
             reply = r.kind in REPLY_KINDS or str(r.outcome or "").lower() in REPLY_OUTCOMES
             acts.setdefault(r.account_id, []).append((pd.Timestamp(r.activity_date).date(), str(r.kind), reply))
-        for r in q.deals_created_between(con, ids, start, until).itertuples(index=False):
+        for r in q.deals_created_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
+            index=False
+        ):
             opps.setdefault(r.account_id, []).append(0.0 if pd.isna(r.amount) else float(r.amount))
     by_account: dict[str, list[tuple[date, bool]]] = {}
     for s in steps[["account_id", "step_date", "is_decision"]].itertuples(index=False):
@@ -219,8 +237,10 @@ def summary_lines(plan: Plan) -> Iterable[str]:
         f"{plan.rep['name']}: {k['targets']} targets, {cell_text(plan.start, 'date')} to "
         f"{cell_text(plan.end, 'date')} ({plan.weeks}-week cadence)"
     )
-    if k["quota"]:
+    if k["coverage"] is not None:
         yield f"expected value {money(k['expected_value'])} = {k['coverage']:.0%} of quota {money(k['quota'])}"
+    elif k["quota"]:
+        yield f"expected value {money(k['expected_value'])} against quota {money(k['quota'])}"
     else:
         yield f"expected value {money(k['expected_value'])} (no quota in the store for this rep)"
     yield from k["warnings"]

@@ -29,7 +29,7 @@ def resolve_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Sc
 def rep_for(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dict[str, Any]:
     """The rep whose plan this is (Forbidden for another rep's plan, NotFound for an unknown id)."""
     require_view(scope, rep_id)
-    rep = q.rep_row(con, rep_id)
+    rep = q.rep_row(con, scope=scope, rep_id=rep_id)
     if rep is None:
         raise NotFound(
             f"no rep {rep_id!r}; pick one of the reps listed in the sidebar or `python -m planner export reps`"

@@ -28,11 +28,13 @@ def default_start(
     working day after today on the rep's calendar."""
     require_view(scope, rep_id)
     today = today or date.today()
-    plan_id = q.current_plan_id(con, rep_id, create=False, today=today)
-    row = q.plan_row(con, plan_id) if plan_id is not None else None
+    plan_id = q.current_plan_id(con, scope=scope, rep_id=rep_id, create=False, today=today)
+    row = q.plan_row(con, scope=scope, plan_id=plan_id) if plan_id is not None else None
     if row is not None:
         return row["period_start"]  # type: ignore[no-any-return]
-    return next_working_day_after(rep_calendar(con, rep_id, rules_with_defaults(rules), today), today)
+    return next_working_day_after(
+        rep_calendar(con, scope=scope, rep_id=rep_id, rules=rules_with_defaults(rules), start=today), today
+    )
 
 
 def current_plan_id(
@@ -43,11 +45,13 @@ def current_plan_id(
     other pages use to add targets to a rep's plan."""
     rep_for(con, scope=scope, rep_id=rep_id)
     today = today or date.today()
-    found = q.current_plan_id(con, rep_id, create=False, today=today)
+    found = q.current_plan_id(con, scope=scope, rep_id=rep_id, create=False, today=today)
     if found is not None or not create:
         return found
-    start = next_working_day_after(rep_calendar(con, rep_id, rules_with_defaults(None), today), today)
-    return q.current_plan_id(con, rep_id, create=True, today=today, new_start=start)
+    start = next_working_day_after(
+        rep_calendar(con, scope=scope, rep_id=rep_id, rules=rules_with_defaults(None), start=today), today
+    )
+    return q.current_plan_id(con, scope=scope, rep_id=rep_id, create=True, today=today, new_start=start)
 
 
 def load(
@@ -65,12 +69,12 @@ def load(
     rep_for(con, scope=scope, rep_id=rep_id)
     today = today or date.today()
     start = start or default_start(con, scope=scope, rep_id=rep_id, rules=rules, today=today)
-    plan_id = q.plan_id_for(con, rep_id, start)
-    row = q.plan_row(con, plan_id) if plan_id is not None else None
+    plan_id = q.plan_id_for(con, scope=scope, rep_id=rep_id, period_start=start)
+    row = q.plan_row(con, scope=scope, plan_id=plan_id) if plan_id is not None else None
     stored_rules = (row or {}).get("settings", {}).get("rules", {})
     merged = rules_with_defaults(rules if rules is not None else stored_rules)
     weeks = int(weeks or (row or {}).get("weeks") or q.DEFAULT_WEEKS)
-    specs = stored_specs(q.plan_targets(con, plan_id)) if plan_id is not None else None
+    specs = stored_specs(q.plan_targets(con, scope=scope, plan_id=plan_id)) if plan_id is not None else None
     return compose(
         con, scope=scope, rep_id=rep_id, start=start, weeks=weeks, specs=specs, rules=rules_json(merged),
         plan_id=plan_id, today=today,
@@ -115,23 +119,31 @@ def save(path: Path, *, scope: Scope, plan: Plan) -> int:
         seed_catalogue(con)
         settings = {"rules": fresh.rules, "source": fresh.source}
         if plan_id is None:
-            plan_id = q.create_plan(con, rep_id, fresh.start, fresh.weeks, settings, fresh.end)
+            plan_id = q.create_plan(
+                con,
+                scope=scope,
+                rep_id=rep_id,
+                period_start=fresh.start,
+                weeks=fresh.weeks,
+                settings=settings,
+                period_end=fresh.end,
+            )
         else:
-            q.update_plan(con, plan_id, fresh.end, fresh.weeks, settings)
-        q.replace_targets(con, plan_id, _stored_targets(fresh))
-        q.replace_steps(con, plan_id, fresh.steps)
+            q.update_plan(con, scope=scope, plan_id=plan_id, period_end=fresh.end, weeks=fresh.weeks, settings=settings)
+        q.replace_targets(con, scope=scope, plan_id=plan_id, targets=_stored_targets(fresh))
+        q.replace_steps(con, scope=scope, plan_id=plan_id, steps=fresh.steps)
     return plan_id
 
 
 def _plan_id_to_write(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str, plan: Plan) -> int | None:
     """The saved plan this one replaces: its own plan_id when that is the rep's plan for the same
     start, else the rep's plan for that start, else None (a new plan). Another rep's plan_id is refused."""
-    row = q.plan_row(con, int(plan.plan_id)) if plan.plan_id is not None else None
+    row = q.plan_row(con, scope=scope, plan_id=int(plan.plan_id)) if plan.plan_id is not None else None
     if row is not None and str(row["rep_id"]) != rep_id:
         raise Forbidden(f"plan #{plan.plan_id} is not a plan of {rep_id}; {scope.user} may not replace it")
     if row is not None and row["period_start"] == plan.start:
         return int(row["plan_id"])
-    return q.plan_id_for(con, rep_id, plan.start)
+    return q.plan_id_for(con, scope=scope, rep_id=rep_id, period_start=plan.start)
 
 
 def _stored_targets(plan: Plan) -> pd.DataFrame:
@@ -163,4 +175,4 @@ def _stored_targets(plan: Plan) -> pd.DataFrame:
 def saved_plans(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> pd.DataFrame:
     """The rep's saved plans (newest period first)."""
     rep_for(con, scope=scope, rep_id=rep_id)
-    return q.rep_plans(con, rep_id)
+    return q.rep_plans(con, scope=scope, rep_id=rep_id)

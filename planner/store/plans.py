@@ -1,10 +1,11 @@
 """Queries behind a rep's territory plan: plans, plan_targets, plan_steps, offers and partners.
 
-`current_plan_id(con, rep_id, create=True)` is the contract other pages use to add targets to a
-rep's plan: the rep's current plan is the one with the latest period_start whose period has not
-ended on the store's as-of date (ties: the highest plan_id). With create=True and no such plan, a
-plans row is inserted (period starting the Monday on or after the as-of date, 6 weeks, default
-settings) on the write connection given; with create=False the answer is then None.
+Every reader and writer of territory data takes `scope=` (who is asking) and refuses or filters
+what that asker may not see. `planner.plan.current_plan_id` (over `current_plan_id` here) is the
+contract other pages use to add targets to a rep's plan: the rep's current plan is the one with the
+latest period_start whose period has not ended by today (ties: the highest plan_id). With
+create=True and no such plan, a plans row is inserted (starting on the rep's next working day, 6
+weeks, default settings) on the write connection given; with create=False the answer is then None.
 Rows added to plan_targets by others need only (plan_id, account_id, position, rationale, status);
 offer_id, needs and start_week may stay NULL: the planner suggests them.
 """
@@ -18,6 +19,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.errors import Forbidden, NotFound
+from planner.scope import Scope, require_leader, require_view, view
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import now
 from planner.store.world import as_of_date
@@ -41,8 +44,9 @@ def next_monday(day: date) -> date:
 # ---- reps ---------------------------------------------------------------------------------------
 
 
-def rep_row(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, Any] | None:
-    """One rep's name, email, quota and yearly capacity, or None."""
+def rep_row(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dict[str, Any] | None:
+    """One rep's name, email, quota, yearly capacity and home state, or None."""
+    require_view(scope, rep_id)
     row = query_one(
         con, "SELECT rep_id, name, email, quota, capacity_hours, home_state FROM reps WHERE rep_id = ?", [rep_id]
     )
@@ -52,22 +56,21 @@ def rep_row(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, Any] | Non
     return dict(zip(keys, row, strict=True))
 
 
-def rep_place(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, str | None]:
-    """Where a rep works, for their public holidays: the most common country code of their accounts
-    (when the store keeps one), their home state, and the most common state of their accounts."""
-    has_country = scalar(
+def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dict[str, str | None]:
+    """Where a rep works, for their public holidays: the most common country code (and country name)
+    of their accounts, their home state, and the most common state of their accounts."""
+    require_view(scope, rep_id)
+    country = scalar(
         con,
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'accounts' AND column_name = 'country_code'",
+        """SELECT country_code FROM accounts WHERE owner_rep_id = ? AND nullif(trim(country_code), '') IS NOT NULL
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
+        [rep_id],
     )
-    country = (
-        scalar(
-            con,
-            """SELECT country_code FROM accounts WHERE owner_rep_id = ? AND nullif(trim(country_code), '') IS NOT NULL
-               GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
-            [rep_id],
-        )
-        if has_country
-        else None
+    name = scalar(
+        con,
+        """SELECT country FROM accounts WHERE owner_rep_id = ? AND nullif(trim(country), '') IS NOT NULL
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
+        [rep_id],
     )
     home = scalar(con, "SELECT nullif(trim(home_state), '') FROM reps WHERE rep_id = ?", [rep_id])
     state = scalar(
@@ -76,77 +79,60 @@ def rep_place(con: duckdb.DuckDBPyConnection, rep_id: str) -> dict[str, str | No
            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
         [rep_id],
     )
-    return {"country": country, "home_state": home, "accounts_state": state}
+    return {"country": country, "country_name": name, "home_state": home, "accounts_state": state}
 
 
-def team_quota(con: duckdb.DuckDBPyConnection) -> float:
-    """The company target: the sum of all active reps' quotas."""
+def team_quota(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
+    """The company target, the sum of all active reps' quotas (leaders and admins only)."""
+    require_leader(scope)
     return float(scalar(con, "SELECT coalesce(sum(quota), 0) FROM reps WHERE active") or 0.0)
 
 
-# ---- ranking fallback ---------------------------------------------------------------------------
+# ---- the rep's book -----------------------------------------------------------------------------
 
 
-def heuristic_ranking(con: duckdb.DuckDBPyConnection, rep_id: str, as_of_day: date) -> pd.DataFrame:
-    """A transparent ranking of one rep's accounts when no propensity model has scored them.
-
-    propensity = 0.05 + 0.30 x intent/100 + 0.15 if a new executive + 0.5 x growth (0..0.4)
-    + 0.20 x the 24-month win rate of similar accounts (same industry and state, at least one closed
-    deal) + 0.10 with an open deal, capped at 0.9. Same columns as scores.active_scores.
-    """
+def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, as_of_day: date) -> pd.DataFrame:
+    """Every account of one territory with what the plan shows and suggests offers from: firmographics,
+    potential (0 when unknown), intent, new executive, growth, open deals, and similar accounts (same
+    industry and state) won in the 24 months to the as-of date."""
+    where, params = view(scope, rep_id, "a.owner_rep_id")
     return query_df(
         con,
-        """
-        WITH closed AS (
-            SELECT a.industry, a.state, d.account_id, d.is_won
+        f"""
+        WITH won AS (
+            SELECT a.industry, a.state, d.account_id
             FROM deals d JOIN accounts a USING (account_id)
-            WHERE d.is_closed AND d.close_date > ?::DATE - INTERVAL 24 MONTH AND d.close_date <= ?::DATE
+            WHERE d.is_won AND d.close_date > ?::DATE - INTERVAL 24 MONTH AND d.close_date <= ?::DATE
         ),
-        cell AS (
-            SELECT industry, state, count(*) AS closed_n, count(*) FILTER (WHERE is_won) AS won_n,
-                   count(DISTINCT account_id) FILTER (WHERE is_won) AS won_accounts
-            FROM closed GROUP BY industry, state
-        ),
-        own AS (
-            SELECT account_id, count(*) FILTER (WHERE is_won) AS own_won, count(*) AS own_closed
-            FROM closed GROUP BY account_id
-        ),
+        cell AS (SELECT industry, state, count(DISTINCT account_id) AS won_accounts FROM won GROUP BY 1, 2),
         open_d AS (
-            SELECT account_id, count(*) AS open_deals FROM deals WHERE NOT is_closed GROUP BY account_id
-        ),
-        base AS (
-            SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
-                   coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
-                   coalesce(a.employee_growth, 0) AS employee_growth,
-                   p.potential, p.est_users, p.price_per_user,
-                   coalesce(o.open_deals, 0) AS open_deals,
-                   greatest(coalesce(c.won_accounts, 0) - CASE WHEN coalesce(w.own_won, 0) > 0 THEN 1 ELSE 0 END, 0)
-                       AS similar_won,
-                   CASE WHEN coalesce(c.closed_n, 0) - coalesce(w.own_closed, 0) > 0
-                        THEN (coalesce(c.won_n, 0) - coalesce(w.own_won, 0))::DOUBLE
-                             / (c.closed_n - coalesce(w.own_closed, 0))
-                        ELSE 0 END AS similar_win_rate
-            FROM accounts a
-            JOIN account_potential p USING (account_id)
-            LEFT JOIN cell c ON c.industry = a.industry AND c.state = a.state
-            LEFT JOIN own w USING (account_id)
-            LEFT JOIN open_d o USING (account_id)
-            WHERE a.owner_rep_id = ?
+            SELECT account_id, count(*) AS open_deals FROM deals
+            WHERE NOT coalesce(is_closed, FALSE) AND account_id IS NOT NULL GROUP BY account_id
         )
-        SELECT *,
-               least(0.9, 0.05 + 0.30 * intent_score / 100
-                          + CASE WHEN new_executive THEN 0.15 ELSE 0 END
-                          + 0.5 * least(greatest(employee_growth, 0), 0.4)
-                          + 0.20 * similar_win_rate
-                          + CASE WHEN open_deals > 0 THEN 0.10 ELSE 0 END) AS propensity
-        FROM base
+        SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+               coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
+               coalesce(a.employee_growth, 0) AS employee_growth,
+               coalesce(p.potential, 0) AS potential, coalesce(p.est_users, 0) AS est_users,
+               coalesce(p.price_per_user, 0) AS price_per_user, coalesce(o.open_deals, 0) AS open_deals,
+               greatest(coalesce(c.won_accounts, 0)
+                        - CASE WHEN a.account_id IN (SELECT account_id FROM won) THEN 1 ELSE 0 END, 0) AS similar_won
+        FROM accounts a
+        LEFT JOIN account_potential p USING (account_id)
+        LEFT JOIN cell c ON c.industry = a.industry AND c.state = a.state
+        LEFT JOIN open_d o USING (account_id)
+        WHERE {where}
+        ORDER BY a.account_id
         """,
-        [as_of_day, as_of_day, rep_id],
+        [as_of_day, as_of_day, *params],
     )
 
 
-def plan_row(con: duckdb.DuckDBPyConnection, plan_id: int) -> dict[str, Any] | None:
-    """One plan's rep, period, weeks and settings (parsed JSON)."""
+# ---- plans --------------------------------------------------------------------------------------
+
+
+def plan_row(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int) -> dict[str, Any] | None:
+    """One plan's rep, period, weeks and settings (parsed JSON); None when there is no such plan,
+    Forbidden when it is another rep's."""
     row = query_one(
         con,
         "SELECT plan_id, rep_id, period_start, period_end, weeks, settings, created_at, updated_at "
@@ -157,12 +143,15 @@ def plan_row(con: duckdb.DuckDBPyConnection, plan_id: int) -> dict[str, Any] | N
         return None
     keys = ["plan_id", "rep_id", "period_start", "period_end", "weeks", "settings", "created_at", "updated_at"]
     out = dict(zip(keys, row, strict=True))
+    if not scope.allows_rep(out["rep_id"]):
+        raise Forbidden(f"plan #{plan_id} is not a plan of {scope.rep_id}; {scope.user} may not see or change it")
     out["settings"] = json.loads(out["settings"] or "{}")
     return out
 
 
-def plan_id_for(con: duckdb.DuckDBPyConnection, rep_id: str, period_start: date) -> int | None:
+def plan_id_for(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, period_start: date) -> int | None:
     """The rep's plan starting on `period_start` (the latest if several), or None."""
+    require_view(scope, rep_id)
     value = scalar(
         con,
         "SELECT max(plan_id) FROM plans WHERE rep_id = ? AND period_start = ?",
@@ -171,8 +160,9 @@ def plan_id_for(con: duckdb.DuckDBPyConnection, rep_id: str, period_start: date)
     return None if value is None else int(value)
 
 
-def rep_plans(con: duckdb.DuckDBPyConnection, rep_id: str) -> pd.DataFrame:
+def rep_plans(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> pd.DataFrame:
     """Every saved plan of one rep, newest period first, with its number of targets."""
+    require_view(scope, rep_id)
     return query_df(
         con,
         """SELECT p.plan_id, p.period_start, p.period_end, p.weeks, p.updated_at,
@@ -184,15 +174,17 @@ def rep_plans(con: duckdb.DuckDBPyConnection, rep_id: str) -> pd.DataFrame:
 
 def current_plan_id(
     con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
     rep_id: str,
     create: bool = True,
-    *,
     today: date | None = None,
     new_start: date | None = None,
 ) -> int | None:
     """The rep's current plan (latest start whose period has not ended by `today`, default the
     store's as-of date); see the module docstring. A new plan starts on `new_start` (the domain's
     next working day), else the Monday on or after `today`."""
+    require_view(scope, rep_id)
     today = today or as_of(con)
     value = scalar(
         con,
@@ -204,11 +196,15 @@ def current_plan_id(
         return int(value)
     if not create:
         return None
-    return create_plan(con, rep_id, new_start or next_monday(today), DEFAULT_WEEKS, {})
+    return create_plan(
+        con, scope=scope, rep_id=rep_id, period_start=new_start or next_monday(today), weeks=DEFAULT_WEEKS, settings={}
+    )
 
 
 def create_plan(
     con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
     rep_id: str,
     period_start: date,
     weeks: int,
@@ -216,6 +212,7 @@ def create_plan(
     period_end: date | None = None,
 ) -> int:
     """Insert a plans row and return its id (write connection)."""
+    require_view(scope, rep_id)
     plan_id = int(scalar(con, "SELECT nextval('plan_id_seq')"))
     end = period_end or period_start + timedelta(weeks=weeks) - timedelta(days=1)
     stamp = now()
@@ -226,18 +223,31 @@ def create_plan(
     return plan_id
 
 
+def _require_plan(con: duckdb.DuckDBPyConnection, scope: Scope, plan_id: int) -> None:
+    if plan_row(con, scope=scope, plan_id=plan_id) is None:
+        raise NotFound(f"no plan #{plan_id}; reload the page")
+
+
 def update_plan(
-    con: duckdb.DuckDBPyConnection, plan_id: int, period_end: date, weeks: int, settings: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
+    plan_id: int,
+    period_end: date,
+    weeks: int,
+    settings: dict[str, Any],
 ) -> None:
     """Store a plan's period end, weeks and settings (write connection)."""
+    _require_plan(con, scope, plan_id)
     con.execute(
         "UPDATE plans SET period_end = ?, weeks = ?, settings = ?, updated_at = ? WHERE plan_id = ?",
         [period_end, weeks, json.dumps(settings, sort_keys=True), now(), plan_id],
     )
 
 
-def plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
+def plan_targets(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int) -> pd.DataFrame:
     """A plan's stored targets in their order."""
+    _require_plan(con, scope, plan_id)
     return query_df(
         con,
         f"SELECT {', '.join(_TARGET_COLS)} FROM plan_targets WHERE plan_id = ? ORDER BY position, account_id",
@@ -245,8 +255,9 @@ def plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
     )
 
 
-def replace_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.DataFrame) -> None:
+def replace_targets(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int, targets: pd.DataFrame) -> None:
     """Replace a plan's targets (columns as plan_targets, needs as JSON text)."""
+    _require_plan(con, scope, plan_id)
     con.execute("DELETE FROM plan_targets WHERE plan_id = ?", [plan_id])
     if len(targets):
         frame = targets[_TARGET_COLS].copy()
@@ -258,8 +269,9 @@ def replace_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.Da
             con.unregister("_plan_targets")
 
 
-def replace_steps(con: duckdb.DuckDBPyConnection, plan_id: int, steps: pd.DataFrame) -> None:
+def replace_steps(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int, steps: pd.DataFrame) -> None:
     """Replace a plan's dated steps."""
+    _require_plan(con, scope, plan_id)
     con.execute("DELETE FROM plan_steps WHERE plan_id = ?", [plan_id])
     if len(steps):
         frame = steps[_STEP_COLS].copy()
@@ -271,8 +283,9 @@ def replace_steps(con: duckdb.DuckDBPyConnection, plan_id: int, steps: pd.DataFr
             con.unregister("_plan_steps")
 
 
-def plan_steps(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
+def plan_steps(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int) -> pd.DataFrame:
     """A plan's stored steps by date."""
+    _require_plan(con, scope, plan_id)
     return query_df(
         con,
         f"SELECT {', '.join(_STEP_COLS)} FROM plan_steps WHERE plan_id = ? ORDER BY step_date, account_id, step_no",
@@ -283,39 +296,50 @@ def plan_steps(con: duckdb.DuckDBPyConnection, plan_id: int) -> pd.DataFrame:
 # ---- what happened -----------------------------------------------------------------------------
 
 
-def last_activity(con: duckdb.DuckDBPyConnection, account_ids: list[str], before: date) -> pd.DataFrame:
-    """Each account's latest activity before a date (for 'cold' accounts that need a warm-up)."""
+def last_activity(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, account_ids: list[str], before: date
+) -> pd.DataFrame:
+    """Each account's latest activity before a date (for 'cold' accounts that need a warm-up); only
+    accounts the asker may see."""
+    where, params = view(scope, None, "a.owner_rep_id")
     return query_df(
         con,
-        """SELECT account_id, max(activity_date) AS last_activity
-           FROM activities WHERE list_contains(?, account_id) AND activity_date < ? GROUP BY account_id""",
-        [account_ids, before],
+        f"""SELECT t.account_id, max(t.activity_date) AS last_activity
+            FROM activities t JOIN accounts a USING (account_id)
+            WHERE list_contains(?, t.account_id) AND t.activity_date < ? AND {where} GROUP BY t.account_id""",
+        [account_ids, before, *params],
     )
 
 
-def activities_between(con: duckdb.DuckDBPyConnection, account_ids: list[str], start: date, end: date) -> pd.DataFrame:
-    """Activities on the given accounts from start to end (inclusive), any rep."""
+def activities_between(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, account_ids: list[str], start: date, end: date
+) -> pd.DataFrame:
+    """Activities on the given accounts from start to end (inclusive), any rep; only accounts the
+    asker may see."""
+    where, params = view(scope, None, "a.owner_rep_id")
     return query_df(
         con,
-        """SELECT account_id, rep_id, kind, activity_date, subject, outcome
-           FROM activities
-           WHERE list_contains(?, account_id) AND activity_date >= ? AND activity_date <= ?
-           ORDER BY activity_date""",
-        [account_ids, start, end],
+        f"""SELECT t.account_id, t.rep_id, t.kind, t.activity_date, t.subject, t.outcome
+            FROM activities t JOIN accounts a USING (account_id)
+            WHERE list_contains(?, t.account_id) AND t.activity_date >= ? AND t.activity_date <= ? AND {where}
+            ORDER BY t.activity_date""",
+        [account_ids, start, end, *params],
     )
 
 
 def deals_created_between(
-    con: duckdb.DuckDBPyConnection, account_ids: list[str], start: date, end: date
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, account_ids: list[str], start: date, end: date
 ) -> pd.DataFrame:
-    """Deals (opportunities) created on the given accounts from start to end (inclusive)."""
+    """Deals (opportunities) created on the given accounts from start to end (inclusive); only
+    accounts the asker may see."""
+    where, params = view(scope, None, "a.owner_rep_id")
     return query_df(
         con,
-        """SELECT account_id, deal_id, name, stage, amount, created_date, is_closed, is_won
-           FROM deals
-           WHERE list_contains(?, account_id) AND created_date >= ? AND created_date <= ?
-           ORDER BY created_date""",
-        [account_ids, start, end],
+        f"""SELECT d.account_id, d.deal_id, d.name, d.stage, d.amount, d.created_date, d.is_closed, d.is_won
+            FROM deals d JOIN accounts a USING (account_id)
+            WHERE list_contains(?, d.account_id) AND d.created_date >= ? AND d.created_date <= ? AND {where}
+            ORDER BY d.created_date""",
+        [account_ids, start, end, *params],
     )
 
 

@@ -1,0 +1,74 @@
+"""The plan on data shaped unlike the demo (issue #14): every odd store, by the CLI and on the page."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner import cli, plan, store
+from planner.scope import OPERATOR
+from tests.helpers import errors, page, page_text
+
+
+def _busiest_rep(path: Path) -> tuple[str, int] | None:
+    """The rep who owns the most accounts, and how many (None without reps)."""
+    with store.read(path) as con:
+        row = con.execute(
+            """SELECT r.rep_id, count(a.account_id) FROM reps r LEFT JOIN accounts a ON a.owner_rep_id = r.rep_id
+               GROUP BY r.rep_id ORDER BY 2 DESC, 1 LIMIT 1"""
+        ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+def test_plan_cli_on_every_store(odd_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    busiest = _busiest_rep(odd_store)
+    if busiest is None:
+        assert cli.main(["--db", str(odd_store), "plan", "--rep", "R001", "--out", str(tmp_path / "p.md")]) == 2
+        assert "error: no rep 'R001'" in capsys.readouterr().err
+        return
+    rep_id, owned = busiest
+    for suffix in (".md", ".xlsx", ".ics", ".csv", ".html"):
+        out = tmp_path / f"plan{suffix}"
+        assert cli.main(["--db", str(odd_store), "plan", "--rep", rep_id, "--out", str(out)]) == 0, suffix
+        assert out.stat().st_size > 0
+    err = capsys.readouterr().err
+    assert "nan" not in err.lower() and "Traceback" not in err
+    md = (tmp_path / "plan.md").read_text()
+    assert not re.search(r"\bnan\b|\bNone\b|\bNaT\b|\bTrue\b|\bFalse\b", md)
+    with store.read(odd_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=date(2026, 11, 20))
+    assert len(p.targets) == min(owned, 20)
+    if owned:
+        assert len(p.steps) > 0 and p.start == plan.next_working_day_after(p.calendar, date(2026, 11, 20))
+    else:
+        assert any("No accounts are assigned" in n for n in p.notes)
+
+
+def test_plan_for_an_agent_whose_accounts_came_from_deals(odd_store_factory) -> None:  # type: ignore[no-untyped-def]
+    path = odd_store_factory("crm_trio")
+    with store.read(path) as con:
+        rep_id, owned = _busiest_rep(path) or ("", 0)
+        deals = con.execute("SELECT count(*) FROM deals WHERE owner_rep_id = ?", [rep_id]).fetchone()[0]
+        p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=date(2026, 11, 20))
+    assert owned > 0 and deals > owned
+    assert len(p.targets) > 0 and p.calendar is not None and p.calendar.place == "US"
+    assert not any("nan" in line for line in plan.summary_lines(p))
+    assert p.kpis["coverage"] is None  # the trio has no quotas: not measurable, never nan%
+
+
+def test_plan_page_on_every_store(odd_app_store: Path) -> None:
+    busiest = _busiest_rep(odd_app_store)
+    at: AppTest = page("overview")
+    if busiest is not None:
+        at.sidebar.selectbox(key="sb_rep").set_value(busiest[0]).run()
+    at.switch_page("pages/plan.py")
+    at.run()
+    assert errors(at) == []
+    text = page_text(at)
+    assert "nan%" not in text and "Traceback" not in text
+    if busiest is None:
+        assert any("Pick a rep" in str(i.value) for i in at.info)
