@@ -34,19 +34,21 @@ REPS = {10_000: 24, 100_000: 200, 1_000_000: 200}
 
 def step_build(size: int, work: Path) -> dict[str, Any]:
     from planner import demo
+    from planner.scope import OPERATOR
 
     db = work / f"world-{size}.duckdb"
     start = time.perf_counter()
-    counts = demo.build_store(db, size, REPS.get(size, 24), seed=1, force=True, deals_per_account=2.0)
+    counts = demo.build_store(db, size, REPS.get(size, 24), seed=1, force=True, deals_per_account=2.0, scope=OPERATOR)
     return {"seconds": time.perf_counter() - start, **counts}
 
 
 def step_default_demo(size: int, work: Path) -> dict[str, Any]:
     """The embedded default: 5,000 accounts, 12 reps, as built on first launch (incl. training)."""
     from planner import demo
+    from planner.scope import OPERATOR
 
     start = time.perf_counter()
-    counts = demo.build_store(work / "default-demo.duckdb", 5000, 12, seed=7, force=True)
+    counts = demo.build_store(work / "default-demo.duckdb", 5000, 12, seed=7, force=True, scope=OPERATOR)
     return {"seconds": time.perf_counter() - start, **counts}
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from planner import geo
-from planner.scope import EVERYONE, Scope, require_role
+from planner.scope import Scope, require_role
 
 INDUSTRIES = pd.DataFrame(
     [
@@ -330,7 +330,8 @@ def build_store(
     force: bool = False,
     deals_per_account: float = 1.0,
     progress: Progress = _noop,
-    scope: Scope = EVERYONE,
+    *,
+    scope: Scope,
 ) -> dict[str, int]:
     """Build the demo world and write it to the store at `path` (one all-or-nothing write).
 

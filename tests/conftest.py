@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from planner import demo
+from planner.scope import OPERATOR
 from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ SMALL = {"n_accounts": 600, "n_reps": 6, "seed": 3}
 @pytest.fixture(scope="session")
 def small_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "small.duckdb"
-    demo.build_store(path, **SMALL)
+    demo.build_store(path, **SMALL, scope=OPERATOR)
     return path
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from planner import demo, store
+from planner.scope import OPERATOR
 from tests.conftest import ROOT, SMALL
 from tests.helpers import app_pages, assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
@@ -31,7 +32,7 @@ COOKIE_SECRET = "cookie-secret-93b7d4e0-never-shown"
 
 def hostile_store(path: Path) -> None:
     """The small demo store with hostile names on reps R001-R003 and on R001's top accounts."""
-    demo.build_store(path, **SMALL)
+    demo.build_store(path, **SMALL, scope=OPERATOR)
     with store.write(path) as con:
         for rep_id, name in (("R001", XSS), ("R002", FORMULA), ("R003", MARKDOWN)):
             con.execute("UPDATE reps SET name = ? WHERE rep_id = ?", [name, rep_id])
@@ -148,7 +149,7 @@ def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any
         'admins = ["boss@example.com"]\n'
     )
     db = tmp_path / "store.duckdb"
-    demo.build_store(db, **SMALL)
+    demo.build_store(db, **SMALL, scope=OPERATOR)
     log = tmp_path / "server.log"
     proc, url = start_server(db, log, {"HOME": str(home)})
     try:

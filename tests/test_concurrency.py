@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import store
+from planner.scope import OPERATOR
 from tests.conftest import ROOT
 from tests.helpers import errors, page, start_server, stop_server, wait_rendered
 
@@ -110,7 +111,7 @@ def test_session_refreshes_when_store_changes_under_it(app_store: Path) -> None:
 
     at = page("overview")
     assert {m.label: m.value for m in at.metric}["Accounts"] == "600"
-    demo.build_store(app_store, 250, 3, seed=9, force=True)
+    demo.build_store(app_store, 250, 3, seed=9, force=True, scope=OPERATOR)
     at.run()
     assert errors(at) == []
     assert {m.label: m.value for m in at.metric}["Accounts"] == "250"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from planner import demo
+from planner.scope import OPERATOR
 from tests.conftest import SMALL
 from tests.helpers import assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
@@ -19,7 +20,7 @@ LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("deeplinks")
     db = tmp / "small.duckdb"
-    demo.build_store(db, **SMALL)
+    demo.build_store(db, **SMALL, scope=OPERATOR)
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

@@ -77,7 +77,7 @@ def test_territories_are_geographic_uneven_with_named_exceptions(world: demo.Wor
 
 def test_build_store_5000_accounts(tmp_path: Path) -> None:
     # Its speed (under 10 s) is measured by bench/run.py and the README, not by a timed test.
-    counts = demo.build_store(tmp_path / "d.duckdb", 5000, 12, seed=7)
+    counts = demo.build_store(tmp_path / "d.duckdb", 5000, 12, seed=7, scope=OPERATOR)
     assert counts["accounts"] == 5000 and counts["reps"] == 12
     with store.read(tmp_path / "d.duckdb") as con:
         ov = report.overview(con, scope=OPERATOR)
@@ -89,8 +89,8 @@ def test_store_with_imported_data_is_not_overwritten(small_store: Path) -> None:
     with store.write(small_store) as con:
         store.set_meta(con, "is_demo", "0")
     with pytest.raises(BadInput, match="--force"):
-        demo.build_store(small_store, 100, 2)
-    demo.build_store(small_store, 100, 2, force=True)
+        demo.build_store(small_store, 100, 2, scope=OPERATOR)
+    demo.build_store(small_store, 100, 2, force=True, scope=OPERATOR)
 
 
 def test_rejects_tiny_worlds() -> None:

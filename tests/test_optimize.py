@@ -9,6 +9,7 @@ from bench import optimizer
 from planner import optimize
 from planner.errors import BadInput
 from planner.optimize import NewRep, Options
+from planner.scope import OPERATOR
 
 
 def book(rows: list[tuple[str, float, float, str | None, float]], **flags: list[bool]) -> pd.DataFrame:
@@ -269,7 +270,7 @@ def test_default_demo_store_keeps_travel(tmp_path) -> None:
     from planner import demo, scenarios, store
 
     path = tmp_path / "s.duckdb"
-    demo.build_store(path)  # the default demo: 5,000 accounts, 12 reps, seed 7
+    demo.build_store(path, scope=OPERATOR)  # the default demo: 5,000 accounts, 12 reps, seed 7
     with store.read(path) as con:
         res = scenarios.run(con, Options())
     s = res.summary

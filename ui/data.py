@@ -17,6 +17,7 @@ import streamlit as st
 
 from planner import demo, settings, store
 from planner.errors import PlannerError
+from planner.scope import OPERATOR
 
 T = TypeVar("T")
 _build_lock = threading.Lock()
@@ -93,6 +94,7 @@ def ensure_store() -> None:
                 int(settings.get("demo_reps")),
                 int(settings.get("demo_seed")),
                 progress=progress,
+                scope=OPERATOR,
             )
         box.empty()
 

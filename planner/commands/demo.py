@@ -8,6 +8,7 @@ import sys
 import time
 
 from planner import demo, settings
+from planner.scope import OPERATOR
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     counts = demo.build_store(
         args.db_path, args.accounts, args.reps, args.seed, force=args.force,
-        deals_per_account=args.deals_per_account, progress=progress,
+        deals_per_account=args.deals_per_account, progress=progress,scope=OPERATOR
     )  # fmt: skip
     counts_out = {**counts, "seconds": round(time.perf_counter() - start, 2), "db": str(args.db_path)}
     if args.json:
