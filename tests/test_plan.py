@@ -11,6 +11,7 @@ import pytest
 
 from planner import cli, plan, store
 from planner.coverage.value import expected_value_basis
+from planner.coverage.workload import save_workload
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan import TargetSpec
 from planner.scope import OPERATOR, Scope
@@ -505,3 +506,15 @@ def test_the_current_plan_for_other_pages_starts_on_the_next_working_day(small_s
     assert row["period_start"] in (date(2026, 11, 27), date(2026, 11, 30))
     assert row["period_start"] == plan.next_working_day_after(cal, date(2026, 11, 25))
     assert (date(2026, 11, 27) in cal.holidays) == (row["period_start"] == date(2026, 11, 30))
+
+
+def test_capacity_comes_from_the_one_workload_model(small_store: Path) -> None:
+    assert plan.weekly_capacity({"capacity_hours": None}, RULES, 1380.0) == pytest.approx(1380 / 46 * 0.5)
+    assert plan.weekly_capacity({"capacity_hours": 920.0}, RULES, 1380.0) == pytest.approx(920 / 46 * 0.5)
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET capacity_hours = NULL WHERE rep_id = 'R001'")
+    save_workload(small_store, scope=OPERATOR, values={"default_capacity_hours": 460.0})
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
+    assert p.kpis["capacity_per_week"] == pytest.approx(460 / 46 * 0.5)
+    assert (p.load["capacity"] == 5.0).all()

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.coverage.workload import load_workload
 from planner.geo_world import country_code
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
@@ -111,7 +112,7 @@ def compose(
     cal = rep_calendar(con, scope=scope, rep_id=rep_id, rules=r, start=start)
     notes += [cal.note] if cal.note else []
     frame = _Frame(r, cal, _Catalogue.read(con, start), start, int(weeks), today if start > today else None)
-    capacity = weekly_capacity(rep, r)
+    capacity = weekly_capacity(rep, r, load_workload(con).default_capacity_hours)
     targets, steps, needs = _lay_out(con, scope, chosen, book.set_index("account_id"), frame, capacity, notes)
     total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
@@ -122,7 +123,9 @@ def compose(
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
         targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
-        actual=plan_vs_actual(con, scope, targets, steps, start, end, q.as_of(con)), offers=frame.cat.offers,
+        actual=plan_vs_actual(con, scope=scope, targets=targets, steps=steps, start=start, end=end,
+                              as_of_day=q.as_of(con)),
+        offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal,
     )  # fmt: skip

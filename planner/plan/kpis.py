@@ -112,6 +112,7 @@ _ACTUAL_COLS = [
 
 def plan_vs_actual(
     con: duckdb.DuckDBPyConnection,
+    *,
     scope: Scope,
     targets: pd.DataFrame,
     steps: pd.DataFrame,

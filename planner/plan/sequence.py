@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from planner import settings
 from planner.errors import BadInput
 from planner.plan.calendar import WorkCalendar
 from planner.plan.rules import MAX_WEEKS
@@ -110,10 +109,11 @@ def cadence(weeks: int, rules: dict[str, Any], mix: str = "balanced", days_per_w
     return steps
 
 
-def weekly_capacity(rep: dict[str, Any], rules: dict[str, Any]) -> float:
-    """Hours a week the plan's touches may take: yearly selling hours / working weeks x plan share."""
+def weekly_capacity(rep: dict[str, Any], rules: dict[str, Any], default_capacity_hours: float) -> float:
+    """Hours a week the plan's touches may take: the rep's yearly selling hours (else the workload
+    model's default capacity) / working weeks x plan share."""
     value = rep.get("capacity_hours")
-    yearly = float(settings.get("capacity_hours")) if value is None or missing(value) else float(value)
+    yearly = float(default_capacity_hours) if value is None or missing(value) else float(value)
     return yearly / float(rules["working_weeks"]) * float(rules["plan_share"])
 
 
