@@ -5,13 +5,19 @@ AppTest drivers, the browser-test server and page helpers, signing in as a role,
 
 from __future__ import annotations
 
+import base64
+import http.server
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +141,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the dashboard on a free loopback port and wait until /_stcore/health says ok."""
-    port = free_port()
+def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:  # fmt: skip
+    """Start the dashboard on a loopback port (a free one unless given) and wait until /_stcore/health says ok."""
+    port = port or free_port()
     env = {**os.environ, "PLANNER_DB": str(db), **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -222,3 +229,139 @@ def assert_one_row_per_key(path: Path) -> None:
         assert table(path, f"SELECT count(*) FROM (SELECT {key} FROM {name} GROUP BY ALL HAVING count(*) > 1)") == [
             (0,)
         ], name
+
+
+# ---------------------------------------------------------------------------------------------
+# A fake OpenID Connect provider on 127.0.0.1, for a real st.login in a browser test
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class FakeOIDC:
+    """The smallest identity provider st.login accepts: discovery, /authorize, /token (an RS256 id_token)
+    and /jwks. `email` (and `email_verified`) say who signs in next; every /authorize is logged."""
+
+    client_id = "planner-test-client"
+    client_secret = "planner-test-client-secret"
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.email = ""
+        self.email_verified: object = True
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.authorized: list[str] = []
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOIDC:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def secrets_toml(self, redirect_uri: str, cookie_secret: str, admins: list[str]) -> str:
+        return (
+            "[auth]\n"
+            f'redirect_uri = "{redirect_uri}"\n'
+            f'cookie_secret = "{cookie_secret}"\n'
+            f'client_id = "{self.client_id}"\n'
+            f'client_secret = "{self.client_secret}"\n'
+            f'server_metadata_url = "{self.issuer}/.well-known/openid-configuration"\n'
+            "[planner]\n"
+            f"admins = {json.dumps(admins)}\n"
+        )
+
+    def _jwk(self) -> dict[str, str]:
+        numbers = self.key.public_key().public_numbers()
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        return {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": _b64url(n), "e": _b64url(e)}
+
+    def _id_token(self, claims: dict[str, Any]) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode())
+        body = _b64url(json.dumps(claims).encode())
+        signature = self.key.sign(f"{header}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{header}.{body}.{_b64url(signature)}"
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        idp = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+            def _json(self, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                if url.path == "/.well-known/openid-configuration":
+                    self._json({
+                        "issuer": idp.issuer, "authorization_endpoint": f"{idp.issuer}/authorize",
+                        "token_endpoint": f"{idp.issuer}/token", "jwks_uri": f"{idp.issuer}/jwks",
+                        "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                    })  # fmt: skip
+                elif url.path == "/jwks":
+                    self._json({"keys": [idp._jwk()]})
+                elif url.path == "/authorize":
+                    query = dict(urllib.parse.parse_qsl(url.query))
+                    code = uuid.uuid4().hex
+                    idp.codes[code] = {"nonce": query.get("nonce"), "email": idp.email,
+                                       "email_verified": idp.email_verified}  # fmt: skip
+                    idp.authorized.append(idp.email)
+                    back = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
+                    self.send_response(302)
+                    self.send_header("Location", f"{query['redirect_uri']}?{back}")
+                    self.end_headers()
+                else:
+                    self.send_error(404)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                grant = idp.codes.pop(form.get("code", ""), None)
+                if self.path != "/token" or grant is None:
+                    self.send_error(400)
+                    return
+                now = int(time.time())
+                claims = {"iss": idp.issuer, "aud": idp.client_id, "sub": grant["email"], "iat": now,
+                          "exp": now + 3600, "nonce": grant["nonce"], "email": grant["email"],
+                          "email_verified": grant["email_verified"], "name": grant["email"]}  # fmt: skip
+                self._json({"access_token": uuid.uuid4().hex, "token_type": "Bearer", "expires_in": 3600,
+                            "id_token": idp._id_token(claims)})  # fmt: skip
+
+        return Handler
+
+
+def record_foreign_requests(context: Any) -> list[str]:
+    """Abort and record every request of a browser context to a host other than 127.0.0.1/localhost."""
+    foreign: list[str] = []
+
+    def check(route: Any) -> None:
+        host = urllib.parse.urlsplit(route.request.url).hostname or ""
+        if host in ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", check)
+    return foreign

@@ -49,7 +49,7 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     layers = {layer["id"]: layer for layer in deck["layers"]}
     assert len(layers["accounts"]["data"]) == 600  # all of them: fewer than the dot limit
     assert len(layers["homes"]["data"]) == 6
-    assert deck.get("mapStyle") in (None, "")  # offline: no basemap tiles
+    assert deck.get("mapStyle") == maps.EMPTY_STYLE and deck["mapStyle"].startswith("data:")  # offline: no basemap
     # Plotly: bars per territory with the mean band, a Lorenz curve, potential against quota.
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [c["layout"]["title"]["text"] for c in charts]

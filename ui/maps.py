@@ -1,7 +1,9 @@
 """pydeck layer builders shared by the map pages (Coverage, Rebalance, Territory plan).
 
-Offline by design: no basemap tiles can load, so `deck()` sets map_style=None and the state
-outlines shipped in data/ (planner.geo.us_states_geojson) are drawn as the reference layer.
+Offline by design: no basemap tiles can load, so `deck()` sets an explicit empty style (EMPTY_STYLE, a
+data: URL, so nothing is fetched; map_style=None would make Streamlit fall back to Carto's style on the
+internet) and the state outlines shipped in data/ (planner.geo.us_states_geojson) are drawn as the
+reference layer.
 
 Tooltips: every pickable layer's rows carry the same four text fields (`t` the title, `l1`, `l2`,
 `l3`) so one HTML template serves all layers. Streamlit (1.67) HTML-escapes each substituted
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -335,6 +338,13 @@ def outlines_layer(
     )
 
 
+# A basemap style with no sources and no layers, inline: the browser fetches nothing for it. (A dict style
+# breaks Streamlit's frontend, which tests the style's text for "cartocdn".)
+EMPTY_STYLE = "data:application/json;charset=utf-8," + urllib.parse.quote(
+    json.dumps({"version": 8, "sources": {}, "layers": []}, separators=(",", ":"))
+)
+
+
 class CompactDeck(pdk.Deck):  # type: ignore[misc]
     """A Deck whose JSON has no indentation: pydeck indents by 2, which doubles what a map with
     twenty thousand dots sends to the browser."""
@@ -347,4 +357,5 @@ class CompactDeck(pdk.Deck):  # type: ignore[misc]
 
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, height: int = 620) -> pdk.Deck:
     """A Deck with no basemap (offline) and the shared tooltip."""
-    return CompactDeck(layers=layers, initial_view_state=view, map_style=None, tooltip=TOOLTIP, height=height)
+    return CompactDeck(layers=layers, initial_view_state=view, map_provider="mapbox", map_style=EMPTY_STYLE,
+                       tooltip=TOOLTIP, height=height)  # fmt: skip
