@@ -79,16 +79,26 @@ shown = rows[
     ["rank", "name", "propensity", "expected_value", "reasons", "potential", "open_deals", "industry", "employees",
      "city", "state", "account_id"]
 ].copy()  # fmt: skip
+# Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
+# must not learn how their territory compares with the accounts of others).
+shown["rank"] = range(1, len(shown) + 1)
+shown["reasons"] = shown["reasons"].fillna("").astype(str)
+where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may see"
 event = st.dataframe(
-    shown,
+    # One reason per line; rows tall enough for three lines, so the Why column is read whole, not cut.
+    shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False)),
     hide_index=True,
     width="stretch",
-    height=480,
+    height=640,
+    row_height=76,
+    placeholder=fmt.MISSING,
     key="tg_table",
     on_select="rerun",
     selection_mode="multi-row",
     column_config={
-        "rank": st.column_config.NumberColumn("Rank", format="%d", help="1 = highest expected value in the store."),
+        "rank": st.column_config.NumberColumn(
+            "Rank", format="%d", width=60, help=f"1 = highest expected value {where} matching these filters."
+        ),
         "industry": "Industry",
         "employees": st.column_config.NumberColumn("Employees", format="localized"),
         "city": "City",
@@ -97,11 +107,15 @@ event = st.dataframe(
         "potential": st.column_config.NumberColumn("Potential", format="dollar"),
         "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
-        "reasons": st.column_config.TextColumn("Why (top 3 drivers)", width="large"),
+        "reasons": st.column_config.TextColumn(
+            "Why (▲ raised the score, ▼ lowered it)", width=540,
+            help="The model's strongest drivers for this account, compared with a typical account: ▲ raised its "
+            "score; ▼ lowered it (shown as 'despite ...').",
+        ),
         "name": st.column_config.TextColumn("Account", width="medium"),
         "account_id": "Account ID",
     },
-)
+)  # fmt: skip
 selected = [int(i) for i in (event.selection.rows if event is not None else [])]
 chosen = shown.iloc[selected]["account_id"].tolist() if selected else []
 

@@ -60,7 +60,7 @@ def test_selected_rows_go_to_the_reps_plan(app_store: Path) -> None:
         saved = plans_q.plan_targets(con, scope=OPERATOR, plan_id=plan_id)
     assert saved["account_id"].tolist() == [table["account_id"].iloc[0], table["account_id"].iloc[2]]
     assert saved["position"].tolist() == [1, 2] and set(saved["status"]) == {"planned"}
-    assert saved["rationale"].iloc[0] == table["reasons"].iloc[0]
+    assert saved["rationale"].iloc[0].split("; ") == table["reasons"].iloc[0].split("\n")
 
 
 def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
@@ -97,3 +97,9 @@ def test_a_rep_sees_only_their_own_targets(app_store: Path, monkeypatch: pytest.
     table = at.dataframe(key="tg_table").value
     assert len(table) == expected["matches"] > 0
     assert set(table["account_id"]) == set(expected["rows"]["account_id"])
+    # Ranked within the rep's territory: no store-wide rank reaches a rep (#17 point 12).
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert expected["rows"]["rank"].max() > len(table), "the store-wide rank would have shown gaps"
+    # Every reason says which way it points (#16 point 2).
+    for why in table["reasons"]:
+        assert all(line.startswith(("▲ ", "▼ ")) or line.startswith("Close to a typical") for line in why.split("\n"))

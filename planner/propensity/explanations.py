@@ -225,30 +225,65 @@ def contributions(bundle: Bundle, X: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({g: comp[g] for g in ("industry", "employees", "annual_revenue") if g in groups}, index=X.index)
 
 
+RAISES = "\u25b2"  # ▲ a driver that raises the score above a typical account's
+LOWERS = "\u25bc"  # ▼ one that lowers it
+
+
+def drivers(contrib: pd.DataFrame, top: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's top drivers: (column index, direction) per slot, `top` slots per account.
+
+    Drivers that raise the score come first (strongest first), then those that lower it (strongest first);
+    a driver that moves the score by less than MIN_EFFECT either way is no reason at all (direction 0).
+    """
+    mag = contrib.to_numpy(dtype=float)
+    key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -np.inf))
+    order = np.argsort(-key, axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(mag, order, axis=1)
+    direction = np.where(picked > MIN_EFFECT, 1, np.where(picked < -MIN_EFFECT, -1, 0))
+    return order, direction
+
+
+def _lower_first(words: np.ndarray) -> np.ndarray:
+    """'Lost 1 earlier deal' -> 'lost 1 earlier deal' (after 'despite'); acronyms keep their capitals."""
+    s = pd.Series(words, dtype=object).fillna("").astype(str)
+    lower = s.str[:1].str.lower() + s.str[1:]
+    keep = s.str[1:2].str.isupper()
+    return np.where(keep, s, lower).astype(object)
+
+
 def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> list[str]:
-    """Each account's top drivers in plain words, strongest first, joined by '; '."""
+    """Each account's top drivers in plain words with their direction, joined by '; '.
+
+    "▲ Intent score 88, top 5%" raised the score; a driver that lowered it appears only after those, as
+    "▼ despite lost 1 earlier deal" (or "▼ <driver> lowers it" when nothing raised the score). Drivers too
+    weak to move the score are left out; an account typical on every driver says so.
+    """
     contrib = contributions(bundle, X)
     if contrib.empty:
         return [""] * len(X)
-    mag = contrib.to_numpy(dtype=float)
-    # Drivers that clearly raise the score come first; then the strongest ones that hold it back.
-    key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -1e6 + np.abs(mag)))
-    order = np.argsort(-key, axis=1, kind="stable")[:, :top]
+    order, direction = drivers(contrib, top)
     # Words only where a driver is among an account's top ones (a third of the text building).
-    picked: np.ndarray[Any, Any] = np.empty(order.shape, dtype=object)
+    words: np.ndarray[Any, Any] = np.full(order.shape, "", dtype=object)
     for gi, g in enumerate(contrib.columns):
-        hit = order == gi
+        hit = (order == gi) & (direction != 0)
         rows = hit.any(axis=1)
         if not rows.any():
             continue
-        words = _phrases(g, X[rows], bundle).to_numpy(dtype=object)
+        phrase = _phrases(g, X[rows], bundle).to_numpy(dtype=object)
         at = np.cumsum(rows) - 1
-        r, j = np.nonzero(hit)
-        picked[r, j] = words[at[r]]
-    text = picked[:, 0]
-    for col in range(1, picked.shape[-1]):  # the top drivers (columns) of each account
-        text = text + "; " + picked[:, col]
-    return list(text)
+        r, slot = np.nonzero(hit)
+        words[r, slot] = phrase[at[r]]
+    any_up = (direction == 1).any(axis=1)
+    text = np.full(len(X), "", dtype=object)
+    for j in range(order.shape[1]):
+        w = words[:, j]
+        down_despite = LOWERS + " despite " + _lower_first(w)
+        down_alone = LOWERS + " " + w + " lowers it"
+        piece = np.where(direction[:, j] == 1, RAISES + " " + w,
+                         np.where(direction[:, j] == -1, np.where(any_up, down_despite, down_alone), ""))  # fmt: skip
+        text = np.where(piece == "", text, np.where(text == "", piece, text + "; " + piece))
+    text = np.where(text == "", "Close to a typical account on every driver", text)
+    return [str(t) for t in text]
 
 
 def _distribution(values: np.ndarray, points: int = 2001) -> np.ndarray:

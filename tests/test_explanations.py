@@ -1,0 +1,76 @@
+"""Reasons with a direction (#16 point 2): every reason says whether it raised or lowered the score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner import store
+from planner.propensity import explanations, registry
+from planner.propensity.features import account_features, scoring_frame
+from planner.propensity.training import load_inputs
+from planner.store import scores as q
+
+
+def _bundle_and_features(path: Path) -> tuple[object, pd.DataFrame, pd.DataFrame]:
+    with store.read(path) as con:
+        bundle = registry._loads(q.model_blob(con, q.active_version(con)))
+        inputs = load_inputs(con)
+        scored = q.active_scores(con)
+    feats = account_features(inputs.accounts, inputs.values, bundle.spec)
+    X = scoring_frame(inputs.accounts, inputs.deals, feats, bundle.spec, inputs.as_of)
+    X.index = feats.index
+    return bundle, X, scored
+
+
+def test_a_top_ranked_account_is_explained_by_what_raised_it(small_store: Path) -> None:
+    bundle, X, scored = _bundle_and_features(small_store)
+    best = str(scored.iloc[0]["account_id"])  # rank 1 of the store
+    one = X.loc[[best]]
+    contrib = explanations.contributions(bundle, one).iloc[0]
+    text = explanations.reasons(bundle, one)[0]
+    assert text == scored.iloc[0]["reasons"], "the stored reason is the one explained here"
+    items = text.split("; ")
+    ups = [i for i in items if i.startswith("▲ ")]
+    downs = [i for i in items if i.startswith("▼ ")]
+    assert ups and len(ups) + len(downs) == len(items), f"every reason has a direction: {text!r}"
+    assert items[: len(ups)] == ups, "what raised the score comes first"
+    assert all(d.startswith("▼ despite ") for d in downs), "a negative appears only as 'despite ...'"
+    # Each reason's direction is the sign of its driver's effect, strongest raisers first.
+    raising = contrib[contrib > explanations.MIN_EFFECT].sort_values(ascending=False)
+    expected = [explanations._phrases(g, one, bundle).iloc[0] for g in raising.index[:3]]
+    assert [u.removeprefix("▲ ") for u in ups] == expected
+    lowering = contrib[contrib < -explanations.MIN_EFFECT].sort_values()
+    for d, g in zip(downs, lowering.index, strict=False):
+        phrase = explanations._phrases(g, one, bundle).iloc[0]
+        assert d.removeprefix("▼ despite ").lower() == phrase.lower()
+
+
+def test_every_reason_of_every_account_points_one_way(small_store: Path) -> None:
+    bundle, X, _ = _bundle_and_features(small_store)
+    contrib = explanations.contributions(bundle, X)
+    order, direction = explanations.drivers(contrib)
+    picked = np.take_along_axis(contrib.to_numpy(), order, axis=1)
+    assert (picked[direction == 1] > explanations.MIN_EFFECT).all()
+    assert (picked[direction == -1] < -explanations.MIN_EFFECT).all()
+    texts = explanations.reasons(bundle, X)
+    for text, dirs in zip(texts, direction, strict=True):
+        items = text.split("; ")
+        if not (dirs != 0).any():
+            assert text == "Close to a typical account on every driver"
+            continue
+        assert [("▲" if i.startswith("▲") else "▼") for i in items] == ["▲" if d == 1 else "▼" for d in dirs if d]
+        if (dirs == 1).any():
+            assert all("despite" in i for i in items if i.startswith("▼"))
+        else:
+            assert all(i.endswith(" lowers it") for i in items)
+
+
+def test_a_negative_never_reads_as_a_reason_to_call() -> None:
+    contrib = pd.DataFrame({"a": [0.5, -0.3, 0.01], "b": [-0.4, -0.5, 0.0], "c": [0.1, 0.0, -0.01]})
+    order, direction = explanations.drivers(contrib, top=3)
+    assert order.tolist()[0][:2] == [0, 2] and direction.tolist()[0] == [1, 1, -1]
+    assert direction.tolist()[1] == [-1, -1, 0] and order.tolist()[1][:2] == [1, 0]
+    assert direction.tolist()[2] == [0, 0, 0]
