@@ -239,9 +239,10 @@ else:
                        "km_after": st.column_config.NumberColumn("km after", format="%.0f")},
     )  # fmt: skip
     d = st.columns(3)
+    assignment = scenarios.result_file(result, reps, "plain").table  # owners by name and email, never rep ids
     d[0].download_button(
-        "Assignment (CSV)", export.to_csv_bytes(scenarios.out_table(result)), file_name="assignment.csv",
-        mime="text/csv", key="rb_dl_assignment",
+        "Assignment (CSV)", export.to_csv_bytes(assignment), file_name="assignment.csv", mime="text/csv",
+        key="rb_dl_assignment",
     )  # fmt: skip
     d[1].download_button(
         "Moves (CSV)", export.to_csv_bytes(table), file_name="moves.csv", mime="text/csv", key="rb_dl_moves"
@@ -297,8 +298,9 @@ else:
         st.plotly_chart(fig, width="stretch", key="rb_compare_chart")
     pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key="rb_pick")
     with data.snapshot() as snap:
-        sf = data.cached(scenarios.crm_update, snap, pick, "salesforce", scope)
-        hs = data.cached(scenarios.crm_update, snap, pick, "hubspot", scope)
+        sf_file = data.cached(scenarios.crm_file, snap, pick, "salesforce", scope)
+        hs_file = data.cached(scenarios.crm_file, snap, pick, "hubspot", scope)
+        sf, hs = sf_file.table, hs_file.table
         mv = data.cached(scenarios.moves_report, snap, pick, scope)
     e = st.columns(4)
     e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf),
@@ -307,6 +309,8 @@ else:
                          mime="text/csv", key="rb_dl_hs")  # fmt: skip
     e[2].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
                          key="rb_dl_report")  # fmt: skip
+    for note in dict.fromkeys(sf_file.notes + hs_file.notes):
+        st.caption(note)
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     if scope.role == "admin" and status != "committed":
         if e[3].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):

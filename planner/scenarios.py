@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner import optimize, store
+from planner import crm_files, optimize, store
 from planner.coverage import value
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput, Forbidden
@@ -21,7 +21,7 @@ from planner.scope import EVERYONE, Scope, require_role
 from planner.store import scenarios as q
 from planner.text import json_safe
 
-CRM_FORMATS = ("salesforce", "hubspot", "generic")
+CRM_FORMATS = crm_files.FORMATS
 
 
 def _require_leader(scope: Scope) -> None:
@@ -185,39 +185,40 @@ def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, scope: Scope 
     return renamed.reset_index(drop=True)
 
 
-def crm_update(
+def crm_file(
     con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, scope: Scope = EVERYONE, only_source: bool = False
-) -> pd.DataFrame:
-    """A CRM owner-update file for the accounts a scenario moves.
+) -> crm_files.OwnerFile:
+    """A CRM owner-update file for the accounts a scenario moves, with notes on unknown owner ids.
 
-    salesforce (Data Loader update): Id, OwnerId (the owner's CRM user id when known) and Owner name;
-    hubspot (company import): Record ID, Company owner (the owner's email, which HubSpot matches, else
-    the name); generic: account id, name, previous and new owner. With only_source, only accounts that
-    came from that CRM are included.
+    The formats are planner.crm_files.FORMATS (salesforce, hubspot, dynamics, pipedrive, plain); the CLI's
+    `balance --out FILE --format F` writes the same file. With only_source, only accounts that came from
+    that CRM are included.
     """
     if fmt not in CRM_FORMATS:
         raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(CRM_FORMATS)}")
     _require_leader(scope)
     asg = q.scenario_assignments(con, scenario_id)
-    moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
-    if only_source and fmt != "generic":
-        moved = moved[moved["source"].fillna("").str.lower() == fmt]
-    if fmt == "salesforce":
-        return pd.DataFrame(
-            {"Id": moved["account_id"], "OwnerId": moved["owner_crm_id"].fillna(""), "Owner name": moved["owner_name"]}
-        ).reset_index(drop=True)
-    if fmt == "hubspot":
-        owner = moved["owner_email"].where(moved["owner_email"].notna(), moved["owner_name"])
-        return pd.DataFrame({"Record ID": moved["account_id"], "Company owner": owner}).reset_index(drop=True)
-    return pd.DataFrame(
-        {"account_id": moved["account_id"], "account_name": moved["account_name"],
-         "previous_owner": moved["previous_owner_name"], "new_owner": moved["owner_name"],
-         "new_owner_email": moved["owner_email"]}
-    ).reset_index(drop=True)  # fmt: skip
+    changed = asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())
+    rows = asg.assign(changed=changed)
+    if fmt != "plain":
+        rows = rows[changed]
+        if only_source:
+            rows = rows[rows["source"].fillna("").str.lower() == fmt]
+    return crm_files.owner_update(rows[list(crm_files.ROW_COLUMNS)], fmt)
 
 
-def out_table(result: optimize.Result) -> pd.DataFrame:
-    """The CLI's --out table: account_id, previous_owner, owner, moved (and expected_value) for every account."""
-    a = result.assignments
-    cols = ["account_id", "previous_owner", "owner", "moved"] + (["expected_value"] if "expected_value" in a else [])
-    return a[cols].reset_index(drop=True)
+def crm_update(
+    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, scope: Scope = EVERYONE, only_source: bool = False
+) -> pd.DataFrame:
+    """The table of crm_file() (what the page's download buttons write)."""
+    return crm_file(con, scenario_id, fmt, scope, only_source).table
+
+
+def result_file(result: optimize.Result, reps: pd.DataFrame, fmt: str) -> crm_files.OwnerFile:
+    """The CLI's --out file for an optimizer result: `fmt` as in crm_file(), owners by name, email and CRM id.
+
+    `reps` is every rep the store knows (scenarios.inputs); the result's new hires are added to it.
+    """
+    new = result.reps[result.reps["is_new"].fillna(False).astype(bool)] if "is_new" in result.reps else None
+    known = reps if new is None or new.empty else pd.concat([reps, new], ignore_index=True)
+    return crm_files.owner_update(crm_files.owner_rows(result.assignments, known), fmt)

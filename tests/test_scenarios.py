@@ -137,11 +137,13 @@ def test_crm_updates_and_moves_report_are_neutralised(small_store: Path) -> None
         sf = scenarios.crm_update(con, sid, "salesforce")
         hs = scenarios.crm_update(con, sid, "hubspot")
         moves = scenarios.moves_report(con, sid)
-        with pytest.raises(BadInput, match="unknown CRM format 'dynamics'"):
-            scenarios.crm_update(con, sid, "dynamics")
+        with pytest.raises(BadInput, match="unknown CRM format 'excel'"):
+            scenarios.crm_update(con, sid, "excel")
     moved = res.assignments[res.assignments["moved"] | res.assignments["previous_owner"].isna()]
-    assert list(sf.columns) == ["Id", "OwnerId", "Owner name"]
-    assert list(hs.columns) == ["Record ID", "Company owner"]
+    # Only R001 has a Salesforce user id: the other owners' rows say theirs is unknown.
+    assert list(sf.columns) == ["Id", "OwnerId", "Owner name", "Note"]
+    assert (sf["Note"] == "").eq(sf["OwnerId"] != "").all()
+    assert list(hs.columns) == ["Record ID", "Company owner", "Owner name"]
     assert set(sf["Id"]) == set(moved["account_id"]) == set(moves["account_id"])
     to_r001 = sf[sf["Owner name"] == "=cmd|calc"]
     assert (to_r001["OwnerId"] == "005XX0000001").all()
@@ -160,8 +162,10 @@ def test_cli_balance_out_json_and_commit(small_store: Path, tmp_path: Path, caps
     keys = ["before", "after", "moved_accounts", "moved_share", "lower_bound", "min_moved_share", "travel_km_today",
             "travel_km_after", "travel_km_nearest", "travel_km_lp_bound", "solve_seconds"]  # fmt: skip
     assert set(keys) <= set(figures)
-    table = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
-    assert list(table.columns) == ["account_id", "previous_owner", "owner", "moved", "expected_value"]
+    table = pd.read_csv(out, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    cols = ["account_id", "account_name", "previous_owner", "previous_owner_email", "owner", "owner_email", "moved"]
+    assert list(table.columns) == cols
+    assert not table["owner"].str.fullmatch(r"R\d+").any()
     assert len(table) == 600
     assert int((table["moved"] == "True").sum()) == figures["moved_accounts"]
 

@@ -1,7 +1,8 @@
 """`balance`: rebalance territories with the optimizer; write the assignment, print the figures, commit.
 
   python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload]
-      [--tolerance 0.05] [--max-moved SHARE] [--out FILE.csv] [--json] [--commit]
+      [--tolerance 0.05] [--max-moved SHARE] [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
+      [--json] [--commit]
 
 --reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
 adds hires where the most potential lies out of reach. --commit saves the result as a scenario and
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from planner import export, optimize, scenarios, store
+from planner import crm_files, export, optimize, scenarios, store
 from planner.text import json_safe
 
 
@@ -36,8 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
     p.add_argument("--lock", action="append", default=[], metavar="ACCOUNT_ID", help="keep this account (repeatable)")
     p.add_argument(
-        "--out", type=Path, metavar="FILE", help="write account_id, previous_owner, owner, moved (.csv/.xlsx)"
+        "--out", type=Path, metavar="FILE", help="write the new owners (.csv/.xlsx) in the --format a CRM imports"
     )
+    p.add_argument(
+        "--format", choices=crm_files.FORMATS, default="plain", dest="out_format",
+        help="--out file: a CRM owner update of the accounts that move (salesforce, hubspot, dynamics, pipedrive) "
+        "or plain (every account, previous and new owner by name and email); default plain",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--commit", action="store_true", help="save as a scenario and make it today's assignment")
     p.add_argument("--name", default=None, help="scenario name when committing")
@@ -95,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
 
     res = optimize.rebalance(acc, reps, opts, progress)
     if args.out:
-        export.write_table(scenarios.out_table(res), args.out)
-        print(f"wrote {len(res.assignments):,} accounts to {args.out}", file=sys.stderr)
+        out = scenarios.result_file(res, reps, args.out_format)
+        export.write_table(out.table, args.out)
+        print(f"wrote {len(out.table):,} accounts to {args.out} ({args.out_format})", file=sys.stderr)
+        for note in out.notes:
+            print(f"note: {note}", file=sys.stderr)
     figures = _figures(res)
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"

@@ -137,6 +137,7 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd
         """SELECT x.account_id, a.name AS account_name, a.source, a.city, a.state, a.lat, a.lon,
                   coalesce(p.potential, 0) AS potential,
                   x.previous_rep_id, coalesce(pr.name, x.previous_rep_id) AS previous_owner_name,
+                  pr.email AS previous_owner_email,
                   x.rep_id, coalesce(r.name, sr.name, x.rep_id) AS owner_name, r.crm_id AS owner_crm_id,
                   r.email AS owner_email, x.moved, x.reason
            FROM scenario_assignments x

@@ -1,0 +1,150 @@
+"""Owner-update files a CRM imports, from a rebalancing result: one implementation for the page and the CLI.
+
+Each format carries what its import tool matches an owner by:
+
+- salesforce (Data Loader update of Account): Id, OwnerId (the owner's Salesforce user id), Owner name;
+- hubspot (company import): Record ID, Company owner (the HubSpot owner id, else the owner's email,
+  which HubSpot matches to a user), Owner name;
+- dynamics (Dataverse account import): accountid, name, ownerid (the owner's systemuser id),
+  owneridtype (systemuser), Owner (full name, which the import wizard matches), Owner email;
+- pipedrive (organization import): Organization - ID, Organization - Name, Organization - Owner (the
+  owner's Pipedrive user id, else email), Owner name;
+- plain: every account with the previous and new owner by name and email (never internal rep ids) and
+  whether it moved (an account without an owner today gets one without moving).
+
+The CRM formats list the accounts that change owner. When an owner's CRM user id is unknown the id
+cell stays blank, a Note column says so on that row, and `notes` says how to supply the ids (a user
+or team file with each rep's CRM user id and email).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from planner.errors import BadInput
+
+FORMATS = ("salesforce", "hubspot", "dynamics", "pipedrive", "plain")
+CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dynamics 365", "pipedrive": "Pipedrive"}
+# The columns owner_rows() returns; a caller may build them from the store or from an optimizer result.
+ROW_COLUMNS = (
+    "account_id", "account_name", "source", "previous_owner_name", "previous_owner_email", "owner_name",
+    "owner_email", "owner_crm_id", "moved", "changed",
+)  # fmt: skip
+SUPPLY_IDS = (
+    "import your CRM's user list as a team file with each rep's user id and email "
+    "(python -m planner import users.csv --kind reps, or the Data page), then export again"
+)
+
+
+@dataclass(frozen=True)
+class OwnerFile:
+    """A table to write and the notes to show next to it (unknown ids and how to supply them)."""
+
+    table: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Text cells with blanks for missing values (never None or nan in a file)."""
+    out = series.astype("string").str.strip()
+    return out.fillna("").astype(object)
+
+
+def owner_rows(assignments: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """The rows owner_update() takes, from an optimizer result's assignments and every known rep.
+
+    `assignments` has account_id, name, previous_owner, owner (rep ids), moved; `reps` has rep_id, name,
+    and optionally email and crm_id (today's reps plus a scenario's new hires).
+    """
+    r = reps.drop_duplicates("rep_id", keep="last").set_index("rep_id")
+    name = r["name"] if "name" in r else pd.Series(dtype=object)
+    email = r["email"] if "email" in r else pd.Series(dtype=object)
+    crm = r["crm_id"] if "crm_id" in r else pd.Series(dtype=object)
+    a = assignments
+    prev, new = a["previous_owner"], a["owner"]
+    prev_name = prev.map(name)
+    new_name = new.map(name)
+    return pd.DataFrame(
+        {
+            "account_id": a["account_id"].to_numpy(),
+            "account_name": (a["name"] if "name" in a else pd.Series(None, index=a.index)).to_numpy(),
+            "source": (a["source"] if "source" in a else pd.Series(None, index=a.index)).to_numpy(),
+            "previous_owner_name": prev_name.where(prev_name.notna(), prev).to_numpy(),
+            "previous_owner_email": prev.map(email).to_numpy(),
+            "owner_name": new_name.where(new_name.notna(), new).to_numpy(),
+            "owner_email": new.map(email).to_numpy(),
+            "owner_crm_id": new.map(crm).to_numpy(),
+            "moved": a["moved"].fillna(False).astype(bool).to_numpy(),
+            "changed": (a["moved"].fillna(False).astype(bool) | (prev.isna() & new.notna())).to_numpy(),
+        }
+    )
+
+
+def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
+    """The owner-update file in `fmt` (see the module docstring) for owner_rows()-shaped `rows`."""
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "plain":
+        return _plain(rows)
+    moved = rows[rows["changed"].fillna(False).astype(bool)].reset_index(drop=True)
+    crm = CRM_NAMES[fmt]
+    ids = _text(moved["owner_crm_id"])
+    email = _text(moved["owner_email"])
+    name = _text(moved["owner_name"])
+    acc = _text(moved["account_id"])
+    if fmt == "salesforce":
+        table = pd.DataFrame({"Id": acc, "OwnerId": ids, "Owner name": name})
+        known = ids != ""
+    elif fmt == "hubspot":
+        owner = ids.where(ids != "", email)
+        table = pd.DataFrame({"Record ID": acc, "Company owner": owner, "Owner name": name})
+        known = owner != ""
+    elif fmt == "dynamics":
+        table = pd.DataFrame(
+            {"accountid": acc, "name": _text(moved["account_name"]), "ownerid": ids,
+             "owneridtype": "systemuser", "Owner": name, "Owner email": email}
+        )  # fmt: skip
+        known = ids != ""
+    else:
+        owner = ids.where(ids != "", email)
+        table = pd.DataFrame(
+            {"Organization - ID": acc, "Organization - Name": _text(moved["account_name"]),
+             "Organization - Owner": owner, "Owner name": name}
+        )  # fmt: skip
+        known = owner != ""
+    what = "user id or email" if fmt in ("hubspot", "pipedrive") else "user id"
+    notes: list[str] = []
+    if not known.all():
+        unknown = sorted(set(name[~known]))
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        table["Note"] = [
+            "" if k else f"{crm} {what} of {n or 'the new owner'} unknown: import a user list, then export again"
+            for k, n in zip(known, name, strict=True)
+        ]
+        notes.append(
+            f"{int((~known).sum()):,} of {len(table):,} accounts go to owners whose {crm} {what} is unknown "
+            f"({shown}); their owner cell is blank: {SUPPLY_IDS}"
+        )
+    return OwnerFile(table.reset_index(drop=True), tuple(notes))
+
+
+def _plain(rows: pd.DataFrame) -> OwnerFile:
+    table = pd.DataFrame(
+        {
+            "account_id": _text(rows["account_id"]),
+            "account_name": _text(rows["account_name"]),
+            "previous_owner": _text(rows["previous_owner_name"]),
+            "previous_owner_email": _text(rows["previous_owner_email"]),
+            "owner": _text(rows["owner_name"]),
+            "owner_email": _text(rows["owner_email"]),
+            "moved": rows["moved"].fillna(False).astype(bool).to_numpy(),
+        }
+    )
+    notes: list[str] = []
+    no_mail = sorted(set(table.loc[table["owner_email"] == "", "owner"]) - {""})
+    if no_mail:
+        shown = ", ".join(no_mail[:5]) + (f" and {len(no_mail) - 5} more" if len(no_mail) > 5 else "")
+        notes.append(f"no email known for {shown}: {SUPPLY_IDS}")
+    return OwnerFile(table, tuple(notes))

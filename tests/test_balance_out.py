@@ -1,0 +1,115 @@
+"""`balance --out FILE --format F` (#15 point 7): owner-update files a CRM takes, shared with the Rebalance page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import cli, crm_files, export, scenarios, store
+from planner.errors import BadInput
+
+
+def rows() -> pd.DataFrame:
+    """Three accounts: one moves to a rep with a CRM id, one to a rep with only an email, one stays."""
+    return pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "account_name": ['=HYPERLINK("x")', "Beta", None],
+            "source": ["salesforce", "hubspot", None],
+            "previous_owner_name": ["Ann Lee", "Bo Chu", "Bo Chu"],
+            "previous_owner_email": ["ann@x.com", None, None],
+            "owner_name": ["Cy Dow", "Di Eng", "Bo Chu"],
+            "owner_email": ["cy@x.com", "di@x.com", None],
+            "owner_crm_id": ["005A", None, None],
+            "moved": [True, True, False],
+            "changed": [True, True, False],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "columns", "owner_col", "owners"),
+    [
+        ("salesforce", ["Id", "OwnerId", "Owner name", "Note"], "OwnerId", ["005A", ""]),
+        ("hubspot", ["Record ID", "Company owner", "Owner name"], "Company owner", ["005A", "di@x.com"]),
+        ("dynamics", ["accountid", "name", "ownerid", "owneridtype", "Owner", "Owner email", "Note"], "ownerid",
+         ["005A", ""]),
+        ("pipedrive", ["Organization - ID", "Organization - Name", "Organization - Owner", "Owner name"],
+         "Organization - Owner", ["005A", "di@x.com"]),
+    ],
+)  # fmt: skip
+def test_crm_formats_list_the_moves_with_what_the_crm_matches(
+    fmt: str, columns: list[str], owner_col: str, owners: list[str]
+) -> None:
+    out = crm_files.owner_update(rows(), fmt)
+    assert list(out.table.columns) == columns
+    assert list(out.table.iloc[:, 0]) == ["A1", "A2"]
+    assert list(out.table[owner_col]) == owners
+    if "Note" in columns:
+        # The file says which owner's id is unknown, and the notes say how to supply it.
+        assert list(out.table["Note"] == "") == [True, False]
+        assert "Di Eng unknown" in out.table["Note"].iloc[1]
+        assert len(out.notes) == 1 and "1 of 2 accounts" in out.notes[0] and "Di Eng" in out.notes[0]
+        assert "--kind reps" in out.notes[0]
+    else:
+        assert out.notes == ()
+    assert not out.table.isna().any().any()
+
+
+def test_plain_names_every_owner_by_name_and_email() -> None:
+    out = crm_files.owner_update(rows(), "plain")
+    t = out.table
+    assert list(t.columns) == [
+        "account_id", "account_name", "previous_owner", "previous_owner_email", "owner", "owner_email", "moved",
+    ]  # fmt: skip
+    assert list(t["owner"]) == ["Cy Dow", "Di Eng", "Bo Chu"]
+    assert list(t["owner_email"]) == ["cy@x.com", "di@x.com", ""]
+    assert list(t["moved"]) == [True, True, False]
+    assert out.notes and "no email known for Bo Chu" in out.notes[0]
+
+
+def test_unknown_format_is_one_line() -> None:
+    with pytest.raises(BadInput, match="unknown CRM format 'zoho'; use one of salesforce, hubspot"):
+        crm_files.owner_update(rows(), "zoho")
+
+
+def test_cli_formats_match_the_page_files_and_say_what_is_unknown(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET crm_id = '005XX0000001', name = '=cmd|calc' WHERE rep_id = 'R001'")
+        con.execute("UPDATE reps SET email = NULL WHERE rep_id = 'R002'")
+    sf = tmp_path / "sf.csv"
+    args = ["--db", str(small_store), "balance", "--metric", "accounts", "--out", str(sf), "--format", "salesforce"]
+    assert cli.main([*args, "--commit", "--by", "ops"]) == 0
+    err = capsys.readouterr().err
+    assert f"to {sf} (salesforce)" in err
+    assert "note: " in err and "Salesforce user id is unknown" in err and "--kind reps" in err
+    text = sf.read_bytes().decode("utf-8-sig")
+    assert "'=cmd|calc" in text and ",=cmd" not in text  # formulas neutralised
+    cli_file = pd.read_csv(sf, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    with store.read(small_store) as con:
+        sid = int(store.query_df(con, "SELECT max(scenario_id) AS s FROM scenarios")["s"].iloc[0])
+        page_file = scenarios.crm_update(con, sid, "salesforce")
+    # One implementation: the CLI's file is byte for byte the page's download for the same result.
+    assert sf.read_bytes() == export.to_csv_bytes(page_file)
+    assert len(cli_file) > 0 and set(cli_file["OwnerId"]) <= {"005XX0000001", ""}
+    assert (cli_file["Note"] != "").eq(cli_file["OwnerId"] == "").all()
+
+    plain = tmp_path / "plain.xlsx"
+    assert cli.main(["--db", str(small_store), "balance", "--out", str(plain), "--format", "plain"]) == 0
+    err = capsys.readouterr().err
+    t = pd.read_excel(plain, dtype=str, keep_default_na=False)
+    assert len(t) == 600 and not t["owner"].str.fullmatch(r"R\d+").any()
+    assert not t["previous_owner"].str.fullmatch(r"R\d+").any()
+    assert t["owner_email"].str.contains("@").any()
+    assert "no email known for" in err  # R002's email was removed
+
+
+def test_cli_unknown_format_is_refused(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--db", str(small_store), "balance", "--out", "x.csv", "--format", "zoho"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'zoho'" in capsys.readouterr().err
