@@ -1,0 +1,76 @@
+"""The load generator (bench/load.py) keeps speaking Streamlit's protocol: a real server, one session,
+two renders counted, no error frames; and the frames it must count as errors are counted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from bench import load
+
+
+async def _two_rounds(url: str) -> list[load.Render]:
+    async with load.Session(0, 0, url) as session:
+        renders = [await session.render(page) for page in load.PAGES * 2]
+        assert set(session.page_hashes) >= set(load.PAGES)
+        assert session.cached, "no large message was cached: the browser's message cache is not mimicked"
+        return renders
+
+
+def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path) -> None:
+    """One session, one process, two renders counted; then a session asks for pages by script hash after the
+    first load, and the server runs the page it asked for."""
+    with load.app_servers(str(small_store), 1, tmp_path / "logs") as urls:
+        result = asyncio.run(load.run_sessions(urls, 1, renders=2))
+        renders = asyncio.run(_two_rounds(urls[0]))
+    assert result["renders"] == 2 and result["sessions"] == 1 and result["processes"] == 1
+    assert result["by_page"] == {"overview": 1, "coverage": 1, "targets": 0, "rebalance": 0}
+    assert result["renders_with_errors"] == 0, result["error_examples"]
+    assert result["renders_per_s"] > 0 and 0 < result["p50_s"] <= result["p95_s"] <= result["max_s"]
+    assert result["per_process"][0]["renders"] == 2
+    assert "| file | 1 | 1 |" in load.markdown([{**result, "store": "file"}])
+
+    assert [r.page for r in renders] == ["overview", "coverage", "targets", "rebalance"] * 2
+    assert all(r.status == "FINISHED_SUCCESSFULLY" and not r.errors for r in renders), [r.errors for r in renders]
+    assert all(r.elements > 0 for r in renders)
+    # The second visit of the map page gets references to what the session already holds: fewer bytes.
+    assert renders[5].received_bytes < renders[1].received_bytes
+    assert "Traceback" not in (tmp_path / "logs" / "server-0.log").read_text()
+
+
+def test_exceptions_and_error_boxes_count_as_errors() -> None:
+    exception = ForwardMsg()
+    exception.delta.new_element.exception.type = "ValueError"
+    exception.delta.new_element.exception.message = "boom"
+    alert = ForwardMsg()
+    alert.delta.new_element.alert.body = "store unavailable"
+    alert.delta.new_element.alert.format = Alert.ERROR
+    warning = ForwardMsg()
+    warning.delta.new_element.alert.body = "just a warning"
+    warning.delta.new_element.alert.format = Alert.WARNING
+    missing = ForwardMsg()
+    missing.page_not_found.page_name = "nowhere"
+    assert load._element_errors(exception) == ["exception ValueError: boom"]
+    assert load._element_errors(alert) == ["st.error: store unavailable"]
+    assert load._element_errors(warning) == []
+    assert load._element_errors(missing) == ["page not found: nowhere"]
+
+
+def test_summary_and_table_by_hand() -> None:
+    renders = [load.Render(0, i % 2, "overview", 0.0, t, "FINISHED_SUCCESSFULLY") for i, t in enumerate([1, 2, 3, 4])]
+    renders[3].errors.append("st.error: x")
+    summary = load.summarize(renders, seconds=2.0)
+    assert summary["renders"] == 4 and summary["renders_per_s"] == 2.0
+    assert summary["p50_s"] == 2.5 and summary["max_s"] == 4
+    assert summary["renders_with_errors"] == 1 and summary["error_examples"] == ["st.error: x"]
+    assert load.percentile([], 95) is None and load.percentile([7.0], 95) == 7.0
+    one = {"store": "file", "sessions": 10, "processes": 1, "renders_per_s": 2.0, "p50_s": 1.0, "p95_s": 2.0,
+           "renders": 8, "renders_with_errors": 0, "per_process": [{"p50_s": 1.0, "p95_s": 2.0}]}  # fmt: skip
+    two = {**one, "processes": 2, "renders_per_s": 3.0,
+           "per_process": [{"p50_s": 1.0, "p95_s": 2.0}, {"p50_s": 1.5, "p95_s": 4.0}]}  # fmt: skip
+    table = load.markdown([one, two])
+    assert "| file | 10 | 2 | 3.0 | 1.0 s | 2.0 s | 1.0–1.5 s | 2.0–4.0 s | 8 (0) |" in table
+    assert "file, 10 sessions: 1.50x" in table
