@@ -140,10 +140,11 @@ def step_baseline_greedy(size: int, work: Path) -> dict[str, Any]:
     """The same inputs as the CLI's optimizer, assigned by the greedy baseline."""
     from bench import optimizer
     from planner import optimize, scenarios, store
+    from planner.scope import OPERATOR
 
     start = time.perf_counter()
     with store.read(work / f"world-{size}.duckdb") as con:
-        acc, reps = scenarios.inputs(con)
+        acc, reps = scenarios.inputs(con, scope=OPERATOR)
     res = optimizer.greedy_rebalance(acc, reps, optimize.Options())
     return {"seconds": time.perf_counter() - start,
             "result": _pick(res.summary, ["after", "moved_share", "lower_bound", "min_move_share"])}  # fmt: skip

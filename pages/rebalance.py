@@ -38,7 +38,7 @@ if scope.is_rep:
 try:
     with data.snapshot() as snap:
         # Only the team: the accounts load when the optimizer runs (1M rows would slow every first render).
-        reps = data.cached(scenarios.team, snap, scope)
+        reps = data.cached(scenarios.team, snap, scope=scope)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -134,7 +134,7 @@ else:
             st.spinner("Solving the assignment (HiGHS LP, then a repair pass)…", show_time=True),
             data.snapshot() as snap,
         ):
-            result = data.cached(scenarios.run, snap, ran, scope)
+            result = data.cached(scenarios.run, snap, ran, scope=scope)
     except PlannerError as exc:
         data.show_error(exc)
     s = result.summary
@@ -263,8 +263,8 @@ if st.session_state.get("rb_saved"):
 st.subheader("Scenarios")
 try:
     with data.snapshot() as snap:
-        saved = data.cached(scenarios.list_scenarios, snap, scope)
-        versions = data.cached(scenarios.versions, snap, scope)
+        saved = data.cached(scenarios.list_scenarios, snap, scope=scope)
+        versions = data.cached(scenarios.versions, snap, scope=scope)
 except PlannerError as exc:
     data.show_error(exc)
 if saved.empty:
@@ -289,7 +289,7 @@ else:
     chosen = st.multiselect("Compare", list(labels), format_func=labels.get, key="rb_compare", max_selections=4)
     if chosen:
         with data.snapshot() as snap:
-            cmp = data.cached(scenarios.compare, snap, chosen, scope)
+            cmp = data.cached(scenarios.compare, snap, chosen, scope=scope)
         per = cmp["per_rep"]
         fig = go.Figure()
         for scen, grp in per.groupby("scenario", sort=False):
@@ -298,10 +298,10 @@ else:
         st.plotly_chart(fig, width="stretch", key="rb_compare_chart")
     pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key="rb_pick")
     with data.snapshot() as snap:
-        sf_file = data.cached(scenarios.crm_file, snap, pick, "salesforce", scope)
-        hs_file = data.cached(scenarios.crm_file, snap, pick, "hubspot", scope)
+        sf_file = data.cached(scenarios.crm_file, snap, pick, "salesforce", scope=scope)
+        hs_file = data.cached(scenarios.crm_file, snap, pick, "hubspot", scope=scope)
         sf, hs = sf_file.table, hs_file.table
-        mv = data.cached(scenarios.moves_report, snap, pick, scope)
+        mv = data.cached(scenarios.moves_report, snap, pick, scope=scope)
     e = st.columns(4)
     e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf),
                          file_name=f"salesforce_owner_update_{pick}.csv", mime="text/csv", key="rb_dl_sf")  # fmt: skip
@@ -315,7 +315,7 @@ else:
     if scope.role == "admin" and status != "committed":
         if e[3].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
             try:
-                detail = scenarios.commit(data.db_path(), pick, scope.user, scope)
+                detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
                 st.session_state["rb_committed"] = detail
                 st.rerun()
             except PlannerError as exc:
@@ -339,7 +339,7 @@ if len(versions) and scope.role == "admin":
         ver = st.selectbox("Version", list(vlabels), format_func=vlabels.get, key="rb_version")
         if st.button("Restore this version", key="rb_restore", icon=":material/restore:"):
             try:
-                det = scenarios.restore(data.db_path(), ver, scope.user, scope)
+                det = scenarios.restore(data.db_path(), ver, scope.user, scope=scope)
                 st.success(f"Restored version {ver}: {det['accounts_changed']:,} accounts changed owner.")
             except PlannerError as exc:
                 st.error(str(exc))
@@ -354,7 +354,7 @@ if st.session_state.get("rb_curve"):
     curve_opts, sizes = st.session_state["rb_curve"]
     try:
         with st.spinner(f"Rebalancing for {len(sizes)} team sizes…", show_time=True), data.snapshot() as snap:
-            curve = data.cached(scenarios.capacity_curve, snap, curve_opts, sizes, scope)
+            curve = data.cached(scenarios.capacity_curve, snap, curve_opts, sizes, scope=scope)
     except PlannerError as exc:
         data.show_error(exc)
     fig = make_subplots(

@@ -21,7 +21,7 @@ scope = sidebar.scope()
 rep_id = sidebar.selected_rep()
 try:
     with data.snapshot() as snap:
-        options = data.cached(scores_q.filter_options, snap, scope, rep_id)
+        options = data.cached(scores_q.filter_options, snap, rep_id, scope=scope)
         reps = data.cached(world.rep_options, snap, scope=scope)
         version = data.cached(scores_q.active_version, snap)
 except PlannerError as exc:
@@ -56,7 +56,15 @@ top = state.selectbox("Show", SHOW, param="top", key="tg_top", default=500, cont
 try:
     with data.snapshot() as snap:
         result = data.cached(
-            targets.targets, snap, scope, rep_id, tuple(industries), tuple(states), size, float(min_prop), int(top)
+            targets.targets,
+            snap,
+            rep_id,
+            tuple(industries),
+            tuple(states),
+            size,
+            float(min_prop),
+            int(top),
+            scope=scope,
         )
 except PlannerError as exc:
     data.show_error(exc)
@@ -133,7 +141,7 @@ with left:
     )
     if clicked:
         try:
-            done = targets.add_to_plan(data.db_path(), scope, str(rep_id), chosen, actor=scope.user)
+            done = targets.add_to_plan(data.db_path(), str(rep_id), chosen, actor=scope.user, scope=scope)
         except PlannerError as exc:
             data.show_error(exc)
         st.session_state["tg_added"] = done

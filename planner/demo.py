@@ -361,7 +361,10 @@ def build_store(
         from planner import propensity
 
         propensity.train_and_score(
-            con, created_by="demo", progress=lambda f, m: progress(0.85 + 0.14 * f, f"Scoring accounts: {m}")
+            con,
+            created_by="demo",
+            progress=lambda f, m: progress(0.85 + 0.14 * f, f"Scoring accounts: {m}"),
+            scope=scope,
         )
     progress(1.0, "Done")
     return {"accounts": len(w.accounts), "deals": len(w.deals), "reps": len(w.reps)}

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from planner import settings
-from planner.scope import EVERYONE, Scope, require_role
+from planner.scope import Scope, require_leader
 
 # Share of an account's employees who would use the product, by industry (a planning default;
 # replaced by values learned from won deals where there are enough of them).
@@ -106,10 +106,10 @@ def update_setting(
     adoption_share: float | None = None,
     price_per_user: float | None = None,
     actor: str = "local",
-    scope: Scope = EVERYONE,
+    scope: Scope,
 ) -> None:
     """Set one segment's adoption share and/or price per user (a manual edit), and re-rank the scores."""
-    require_role(scope, "admin", "leader")
+    require_leader(scope)
     from planner.errors import BadInput
     from planner.store import potential as q
     from planner.store import scores
@@ -134,9 +134,9 @@ def update_setting(
     scores.audit(con, actor, "potential_setting", {"segment": segment, "adoption_share": share, "price": price})
 
 
-def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope = EVERYONE) -> None:
+def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope) -> None:
     """Forget a manual edit: the segment goes back to its learned (or planning) default."""
-    require_role(scope, "admin", "leader")
+    require_leader(scope)
     from planner.store import potential as q
     from planner.store import scores
 

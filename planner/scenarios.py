@@ -16,33 +16,23 @@ import pandas as pd
 from planner import crm_files, optimize, store
 from planner.coverage import value
 from planner.coverage.workload import load_workload
-from planner.errors import BadInput, Forbidden
-from planner.scope import EVERYONE, Scope, require_role
+from planner.errors import BadInput
+from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
 from planner.text import json_safe
 
 CRM_FORMATS = crm_files.FORMATS
 
 
-def _require_leader(scope: Scope) -> None:
-    if scope.is_rep:
-        raise Forbidden("rebalancing needs every territory; ask a sales leader or an admin")
-
-
-def _require_admin(scope: Scope) -> None:
-    if scope.role != "admin":
-        raise Forbidden("committing or restoring territories changes every owner; ask an admin")
-
-
-def team(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def team(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Today's reps (active and not) as the optimizer sees them: what the what-if controls need."""
-    _require_leader(scope)
+    require_leader(scope)
     return q.rebalance_reps(con)
 
 
-def inputs(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> tuple[pd.DataFrame, pd.DataFrame]:
+def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accounts (with the expected value every page shows: planner.coverage.value) and reps."""
-    _require_leader(scope)
+    require_leader(scope)
     acc = q.rebalance_accounts(con)
     basis = value.expected_value_basis(con, scope=scope)
     ev = value.account_values(con, scope=scope, basis=basis)[["account_id", "expected_value"]]
@@ -59,25 +49,26 @@ def with_workload(con: duckdb.DuckDBPyConnection, options: optimize.Options) -> 
 def run(
     con: duckdb.DuckDBPyConnection,
     options: optimize.Options,
-    scope: Scope = EVERYONE,
     progress: optimize.Progress = optimize.noop,
+    *,
+    scope: Scope,
 ) -> optimize.Result:
     """Rebalance today's store under `options` (nothing is written)."""
-    acc, reps = inputs(con, scope)
+    acc, reps = inputs(con, scope=scope)
     return optimize.rebalance(acc, reps, with_workload(con, options), progress)
 
 
 def capacity_curve(
-    con: duckdb.DuckDBPyConnection, options: optimize.Options, team_sizes: tuple[int, ...], scope: Scope = EVERYONE
+    con: duckdb.DuckDBPyConnection, options: optimize.Options, team_sizes: tuple[int, ...], *, scope: Scope
 ) -> pd.DataFrame:
     """Imbalance, coverage and travel for each team size (see optimize.capacity_curve)."""
-    acc, reps = inputs(con, scope)
+    acc, reps = inputs(con, scope=scope)
     return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes))
 
 
-def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scope = EVERYONE) -> int:
+def save(path: Path, name: str, result: optimize.Result, actor: str, *, scope: Scope) -> int:
     """Save a result as a named draft scenario; returns its id (admins and leaders)."""
-    require_role(scope, "admin", "leader")
+    require_leader(scope)
     name = name.strip()
     if not name:
         raise BadInput("a scenario needs a name; type one, e.g. 'Q3 with two hires'")
@@ -91,9 +82,9 @@ def save(path: Path, name: str, result: optimize.Result, actor: str, scope: Scop
     return sid
 
 
-def list_scenarios(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Saved scenarios with headline figures decoded from their results."""
-    _require_leader(scope)
+    require_leader(scope)
     df = q.list_scenarios(con)
     import json
 
@@ -106,9 +97,9 @@ def list_scenarios(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> p
     return df.drop(columns=["params", "result"])
 
 
-def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], scope: Scope = EVERYONE) -> dict[str, Any]:
+def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], *, scope: Scope) -> dict[str, Any]:
     """Side-by-side summaries and per-rep potential/accounts of several scenarios (and today)."""
-    _require_leader(scope)
+    require_leader(scope)
     summaries = {}
     per_rep = []
     for i, sid in enumerate(scenario_ids):
@@ -128,10 +119,10 @@ def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], scope: Scop
     return {"scenarios": summaries, "per_rep": table}
 
 
-def commit(path: Path, scenario_id: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
+def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[str, Any]:
     """Make a saved scenario today's assignment: keep the current one as a version first, hire its new
     reps, retire its removed reps, move its accounts, mark it committed and log it."""
-    _require_admin(scope)
+    require_admin(scope)
     with store.write(path) as con:
         rec = q.scenario_record(con, scenario_id)
         reps = q.scenario_reps(con, scenario_id)
@@ -150,9 +141,9 @@ def commit(path: Path, scenario_id: int, actor: str, scope: Scope = EVERYONE) ->
     return detail
 
 
-def restore(path: Path, version: int, actor: str, scope: Scope = EVERYONE) -> dict[str, Any]:
+def restore(path: Path, version: int, actor: str, *, scope: Scope) -> dict[str, Any]:
     """Put a kept assignment version back (today's is kept as a version first, so this is undoable)."""
-    _require_admin(scope)
+    require_admin(scope)
     with store.write(path) as con:
         owners = q.version_owners(con, version)
         kept = q.snapshot_assignment(con, actor, f"before restoring version {version}")
@@ -163,20 +154,20 @@ def restore(path: Path, version: int, actor: str, scope: Scope = EVERYONE) -> di
     return detail
 
 
-def versions(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
-    _require_leader(scope)
+def versions(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    require_leader(scope)
     return q.list_versions(con)
 
 
-def history(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE) -> pd.DataFrame:
+def history(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Who saved, committed and restored what, newest first."""
-    _require_leader(scope)
+    require_leader(scope)
     return q.audit_log(con, ["scenario.save", "scenario.commit", "assignment.restore"])
 
 
-def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, scope: Scope = EVERYONE) -> pd.DataFrame:
+def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
     """Every account that changes owner in a scenario, with both owners and the reason."""
-    _require_leader(scope)
+    require_leader(scope)
     asg = q.scenario_assignments(con, scenario_id)
     moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
     cols = ["account_id", "account_name", "city", "state", "potential", "previous_rep_id", "previous_owner_name",
@@ -186,7 +177,7 @@ def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, scope: Scope 
 
 
 def crm_file(
-    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, scope: Scope = EVERYONE, only_source: bool = False
+    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, only_source: bool = False, *, scope: Scope
 ) -> crm_files.OwnerFile:
     """A CRM owner-update file for the accounts a scenario moves, with notes on unknown owner ids.
 
@@ -196,7 +187,7 @@ def crm_file(
     """
     if fmt not in CRM_FORMATS:
         raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(CRM_FORMATS)}")
-    _require_leader(scope)
+    require_leader(scope)
     asg = q.scenario_assignments(con, scenario_id)
     changed = asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())
     rows = asg.assign(changed=changed)
@@ -208,10 +199,10 @@ def crm_file(
 
 
 def crm_update(
-    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, scope: Scope = EVERYONE, only_source: bool = False
+    con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, only_source: bool = False, *, scope: Scope
 ) -> pd.DataFrame:
     """The table of crm_file() (what the page's download buttons write)."""
-    return crm_file(con, scenario_id, fmt, scope, only_source).table
+    return crm_file(con, scenario_id, fmt, only_source, scope=scope).table
 
 
 def result_file(result: optimize.Result, reps: pd.DataFrame, fmt: str) -> crm_files.OwnerFile:

@@ -47,15 +47,13 @@ class Scope:
 
 # The local operator: the CLI and scripts on the machine that holds the store. Passed explicitly.
 OPERATOR = Scope(role="admin", user="operator")
-# Deprecated alias of OPERATOR while callers move to an explicit scope; removed once none is left.
-EVERYONE = OPERATOR
 
 
 def require_role(scope: Scope, *roles: str) -> None:
     """Raise Forbidden unless the caller has one of `roles` (call it first in every write).
 
-    Imports, committing scenarios and managing roles are admin-only: `require_role(scope, "admin")`;
-    making a scenario is `require_role(scope, "admin", "leader")`.
+    Imports, committing scenarios and managing roles are admin-only (`require_admin`); making a
+    scenario or training a model is for leaders and admins (`require_leader`).
     """
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
@@ -68,21 +66,13 @@ def require_role(scope: Scope, *roles: str) -> None:
 
 
 def require_leader(scope: Scope) -> None:
-    """Leaders and admins: making scenarios, reading every territory."""
+    """Leaders and admins: making scenarios, training models, reading the whole book."""
     require_role(scope, "admin", "leader")
 
 
 def require_admin(scope: Scope) -> None:
     """Admins only: imports, commits, roles, settings."""
     require_role(scope, "admin")
-
-
-def narrow(scope: Scope, rep_id: str | None) -> Scope:
-    """The asker's scope narrowed to one territory in view (a rep can only narrow to their own)."""
-    if rep_id is None:
-        return scope
-    require_view(scope, rep_id)
-    return Scope(role="rep", rep_id=rep_id, user=scope.user)
 
 
 def require_view(scope: Scope, rep_id: str | None) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 from planner import store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan.saved import current_plan_id
-from planner.scope import EVERYONE, Scope
+from planner.scope import Scope
 from planner.store import scores as q
 
 # Company-size bands for the filter: label -> (min employees, max employees).
@@ -27,13 +27,14 @@ SIZE_BANDS: dict[str, tuple[int | None, int | None]] = {
 
 def targets(
     con: duckdb.DuckDBPyConnection,
-    scope: Scope = EVERYONE,
     rep_id: str | None = None,
     industries: tuple[str, ...] = (),
     states: tuple[str, ...] = (),
     size: str = "any",
     min_propensity: float = 0.0,
     limit: int = 500,
+    *,
+    scope: Scope,
 ) -> dict[str, Any]:
     """The best `limit` accounts matching the filters (from the active model) and totals over all matches."""
     if size not in SIZE_BANDS:
@@ -42,14 +43,16 @@ def targets(
         raise BadInput(f"minimum propensity {min_propensity} must be between 0 and 1")
     lo, hi = SIZE_BANDS[size]
     out = q.target_list(
-        con, scope, rep_id, industries=list(industries), states=list(states), min_employees=lo, max_employees=hi,
+        con, rep_id, scope=scope, industries=list(industries), states=list(states), min_employees=lo, max_employees=hi,
         min_propensity=min_propensity, limit=limit,
     )  # fmt: skip
     out["model_version"] = q.active_version(con)
     return out
 
 
-def add_to_plan(path: Path, scope: Scope, rep_id: str, account_ids: list[str], actor: str = "local") -> dict[str, Any]:
+def add_to_plan(
+    path: Path, rep_id: str, account_ids: list[str], actor: str = "local", *, scope: Scope
+) -> dict[str, Any]:
     """Append accounts to the rep's current plan (created if missing), rationale = the score's reasons."""
     if not rep_id:
         raise BadInput("choose a territory in the sidebar: a plan belongs to one rep")
@@ -68,7 +71,7 @@ def add_to_plan(path: Path, scope: Scope, rep_id: str, account_ids: list[str], a
             raise BadInput(
                 f"account {foreign[0]!r} is not in {rep_id}'s territory; pick that rep in the sidebar to plan it"
             )
-        scored = q.active_scores(con, EVERYONE, rep_id=rep_id).set_index("account_id")
+        scored = q.active_scores(con, scope=scope, rep_id=rep_id).set_index("account_id")
         rationale = [str(scored["reasons"].get(a, "") or "") for a in ids]
         plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None

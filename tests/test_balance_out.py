@@ -9,6 +9,7 @@ import pytest
 
 from planner import cli, crm_files, export, scenarios, store
 from planner.errors import BadInput
+from planner.scope import OPERATOR
 
 
 def rows() -> pd.DataFrame:
@@ -92,7 +93,7 @@ def test_cli_formats_match_the_page_files_and_say_what_is_unknown(
     cli_file = pd.read_csv(sf, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     with store.read(small_store) as con:
         sid = int(store.query_df(con, "SELECT max(scenario_id) AS s FROM scenarios")["s"].iloc[0])
-        page_file = scenarios.crm_update(con, sid, "salesforce")
+        page_file = scenarios.crm_update(con, sid, "salesforce", scope=OPERATOR)
     # One implementation: the CLI's file is byte for byte the page's download for the same result.
     assert sf.read_bytes() == export.to_csv_bytes(page_file)
     assert len(cli_file) > 0 and set(cli_file["OwnerId"]) <= {"005XX0000001", ""}

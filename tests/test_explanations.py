@@ -11,6 +11,7 @@ from planner import store
 from planner.propensity import explanations, registry
 from planner.propensity.features import account_features, scoring_frame
 from planner.propensity.training import load_inputs
+from planner.scope import OPERATOR
 from planner.store import scores as q
 
 
@@ -18,7 +19,7 @@ def _bundle_and_features(path: Path) -> tuple[object, pd.DataFrame, pd.DataFrame
     with store.read(path) as con:
         bundle = registry._loads(q.model_blob(con, q.active_version(con)))
         inputs = load_inputs(con)
-        scored = q.active_scores(con)
+        scored = q.active_scores(con, scope=OPERATOR)
     feats = account_features(inputs.accounts, inputs.values, bundle.spec)
     X = scoring_frame(inputs.accounts, inputs.deals, feats, bundle.spec, inputs.as_of)
     X.index = feats.index

@@ -272,7 +272,7 @@ def test_default_demo_store_keeps_travel(tmp_path) -> None:
     path = tmp_path / "s.duckdb"
     demo.build_store(path, scope=OPERATOR)  # the default demo: 5,000 accounts, 12 reps, seed 7
     with store.read(path) as con:
-        res = scenarios.run(con, Options())
+        res = scenarios.run(con, Options(), scope=OPERATOR)
     s = res.summary
     assert s["accounts"] == 5000 and s["reps_after"] == 12
     _quality(s)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from planner import optimize, scenarios, store
+from planner.scope import OPERATOR
 from tests.helpers import errors, page
 
 
@@ -25,7 +26,7 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path) -> None:
     at.button(key="rb_run").click().run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        expected = scenarios.run(con, optimize.Options()).summary
+        expected = scenarios.run(con, optimize.Options(), scope=OPERATOR).summary
     got = metrics(at)
     assert got["Max / mean"] == f"{expected['max_mean_after']:.2f}"
     assert got["Lower bound"] == f"{expected['lower_bound']:.2f}"
@@ -52,7 +53,7 @@ def test_page_saves_commits_and_restores(app_store: Path) -> None:
     at.button(key="FormSubmitter:rb_save_form-Save scenario").click().run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        saved = scenarios.list_scenarios(con)
+        saved = scenarios.list_scenarios(con, scope=OPERATOR)
         before = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY 1")
     assert list(saved["name"]) == ["Even accounts"]
     at.button(key="rb_commit").click().run()
@@ -60,7 +61,7 @@ def test_page_saves_commits_and_restores(app_store: Path) -> None:
     assert any("Committed scenario" in str(s.value) for s in at.success)
     with store.read(app_store) as con:
         after = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY 1")
-        assert scenarios.list_scenarios(con)["status"].item() == "committed"
+        assert scenarios.list_scenarios(con, scope=OPERATOR)["status"].item() == "committed"
     assert not before.equals(after)
     at.button(key="rb_restore").click().run()
     assert errors(at) == []

@@ -18,7 +18,7 @@ def test_targets_page_shows_ranked_accounts(app_store: Path) -> None:
     at = page("targets")
     assert errors(at) == []
     with store.read(app_store) as con:
-        expected = targets.targets(con)
+        expected = targets.targets(con, scope=OPERATOR)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Matching accounts"] == "600" == f"{expected['matches']:,}"
     table = at.dataframe(key="tg_table").value
@@ -35,7 +35,7 @@ def test_targets_filters_live_in_the_url(app_store: Path) -> None:
     at.number_input(key="tg_minp").set_value(0.3).run()
     assert errors(at) == []
     with store.read(app_store) as con:
-        expected = targets.targets(con, rep_id="R001", industries=("Software",), min_propensity=0.3)
+        expected = targets.targets(con, scope=OPERATOR, rep_id="R001", industries=("Software",), min_propensity=0.3)
     table = at.dataframe(key="tg_table").value
     assert len(table) == expected["matches"] > 0
     assert set(table["industry"]) == {"Software"} and (table["propensity"] >= 0.3).all()
@@ -65,25 +65,25 @@ def test_selected_rows_go_to_the_reps_plan(app_store: Path) -> None:
 
 def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
     with store.read(small_store) as con:
-        mine = targets.targets(con, rep_id="R001")["rows"]["account_id"].head(2).tolist()
-        other = targets.targets(con, rep_id="R002")["rows"]["account_id"].head(1).tolist()
+        mine = targets.targets(con, scope=OPERATOR, rep_id="R001")["rows"]["account_id"].head(2).tolist()
+        other = targets.targets(con, scope=OPERATOR, rep_id="R002")["rows"]["account_id"].head(1).tolist()
     with pytest.raises(Forbidden, match="your own plan"):
-        targets.add_to_plan(small_store, Scope(role="rep", rep_id="R002"), "R001", mine)
+        targets.add_to_plan(small_store, "R001", mine, scope=Scope(role="rep", rep_id="R002"))
     with pytest.raises(BadInput, match="not in R001's territory"):
-        targets.add_to_plan(small_store, OPERATOR, "R001", other)
+        targets.add_to_plan(small_store, "R001", other, scope=OPERATOR)
     with pytest.raises(BadInput, match="select at least one"):
-        targets.add_to_plan(small_store, OPERATOR, "R001", [])
-    first = targets.add_to_plan(small_store, OPERATOR, "R001", mine)
-    again = targets.add_to_plan(small_store, OPERATOR, "R001", mine)
+        targets.add_to_plan(small_store, "R001", [], scope=OPERATOR)
+    first = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
+    again = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
     assert first["added"] == 2 and again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2}
 
 
 def test_targets_rejects_bad_filters(small_store: Path) -> None:
     with store.read(small_store) as con:
         with pytest.raises(BadInput, match="size band 'huge'"):
-            targets.targets(con, size="huge")
+            targets.targets(con, scope=OPERATOR, size="huge")
         with pytest.raises(BadInput, match="minimum propensity 2"):
-            targets.targets(con, min_propensity=2)
+            targets.targets(con, scope=OPERATOR, min_propensity=2)
 
 
 def test_a_rep_sees_only_their_own_targets(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +93,7 @@ def test_a_rep_sees_only_their_own_targets(app_store: Path, monkeypatch: pytest.
     at = page("targets")
     assert errors(at) == []
     with store.read(app_store) as con:
-        expected = targets.targets(con, rep_id="R002")
+        expected = targets.targets(con, scope=OPERATOR, rep_id="R002")
     table = at.dataframe(key="tg_table").value
     assert len(table) == expected["matches"] > 0
     assert set(table["account_id"]) == set(expected["rows"]["account_id"])

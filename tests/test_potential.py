@@ -11,6 +11,7 @@ import pytest
 
 from planner import potential, store
 from planner.errors import BadInput
+from planner.scope import OPERATOR
 from planner.store import scores as q
 
 
@@ -34,18 +35,18 @@ def test_learned_defaults_by_hand() -> None:
 
 
 def _row(con: object, account_id: str) -> pd.Series:
-    df = q.active_scores(con)  # type: ignore[arg-type]
+    df = q.active_scores(con, scope=OPERATOR)  # type: ignore[arg-type]
     return df.set_index("account_id").loc[account_id]
 
 
 def test_update_setting_recomputes_potential_expected_value_and_rank(small_store: Path) -> None:
     with store.read(small_store) as con:
-        before = q.active_scores(con)
+        before = q.active_scores(con, scope=OPERATOR)
     acct = before[before["industry"] == "Software"].iloc[0]
     with store.write(small_store) as con:
-        potential.update_setting(con, "Software", adoption_share=0.5, price_per_user=1000.0)
+        potential.update_setting(con, "Software", adoption_share=0.5, price_per_user=1000.0, scope=OPERATOR)
     with store.read(small_store) as con:
-        after = q.active_scores(con)
+        after = q.active_scores(con, scope=OPERATOR)
         table = potential.settings_table(con).set_index("segment")
     row = after.set_index("account_id").loc[acct["account_id"]]
     assert row["est_users"] == round(acct["employees"] * 0.5)
@@ -59,11 +60,11 @@ def test_update_setting_recomputes_potential_expected_value_and_rank(small_store
 
 def test_learning_leaves_manual_edits_alone_and_reset_restores(small_store: Path) -> None:
     with store.write(small_store) as con:
-        potential.update_setting(con, "*", price_per_user=123.0)
+        potential.update_setting(con, "*", price_per_user=123.0, scope=OPERATOR)
         potential.learn_defaults(con, min_won=1)
         price = potential.settings_table(con).set_index("segment").loc["*", "price_per_user"]
         assert price == 123.0
-        potential.reset_setting(con, "*")
+        potential.reset_setting(con, "*", scope=OPERATOR)
         table = potential.settings_table(con).set_index("segment")
     assert table.loc["*", "price_per_user"] != 123.0 and not table.loc["*", "manual"]
 
@@ -71,11 +72,11 @@ def test_learning_leaves_manual_edits_alone_and_reset_restores(small_store: Path
 def test_update_setting_rejects_bad_values(small_store: Path) -> None:
     with store.write(small_store) as con:
         with pytest.raises(BadInput, match="adoption share 1.5"):
-            potential.update_setting(con, "Software", adoption_share=1.5)
+            potential.update_setting(con, "Software", adoption_share=1.5, scope=OPERATOR)
         with pytest.raises(BadInput, match="price per user -1"):
-            potential.update_setting(con, "Software", price_per_user=-1)
+            potential.update_setting(con, "Software", price_per_user=-1, scope=OPERATOR)
         with pytest.raises(BadInput, match="'Mining' is not an industry"):
-            potential.update_setting(con, "Mining", adoption_share=0.2)
+            potential.update_setting(con, "Mining", adoption_share=0.2, scope=OPERATOR)
 
 
 def test_demo_build_learns_defaults_from_won_deals(small_store: Path) -> None:

@@ -14,7 +14,7 @@ from sklearn.base import clone
 from planner import cli, propensity, store
 from planner.errors import BadInput, NotEnoughData, NotFound
 from planner.propensity import explanations, training
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 from planner.store import scores as q
 
 # Four accounts: B is 11 km from A (same industry), C is beside A but Retail, D is 555 km north.
@@ -163,7 +163,7 @@ def test_guard_drops_an_attribute_that_is_the_answer() -> None:
 def test_demo_store_is_scored_at_build(small_store: Path) -> None:
     with store.read(small_store) as con:
         version = q.active_version(con)
-        df = q.active_scores(con)
+        df = q.active_scores(con, scope=OPERATOR)
         rec = q.model_record(con)
     assert version is not None and rec is not None and rec["kind"] == "model"
     assert list(df.columns) == q.ACTIVE_COLUMNS
@@ -183,21 +183,21 @@ def test_demo_store_is_scored_at_build(small_store: Path) -> None:
 
 def test_active_scores_respect_scope(small_store: Path) -> None:
     with store.read(small_store) as con:
-        mine = q.active_scores(con, Scope(role="rep", rep_id="R002"))
-        narrowed = q.active_scores(con, rep_id="R002")
+        mine = q.active_scores(con, scope=Scope(role="rep", rep_id="R002"))
+        narrowed = q.active_scores(con, scope=OPERATOR, rep_id="R002")
         with pytest.raises(Exception, match="own territory"):
-            q.active_scores(con, Scope(role="rep", rep_id="R002"), rep_id="R001")
+            q.active_scores(con, scope=Scope(role="rep", rep_id="R002"), rep_id="R001")
     assert len(mine) == len(narrowed) > 0 and set(mine["owner_rep_id"]) == {"R002"}
 
 
 def test_fallback_to_fit_score_with_little_history(small_store: Path) -> None:
     with store.write(small_store) as con:
         con.execute("DELETE FROM deals WHERE deal_id NOT IN (SELECT deal_id FROM deals ORDER BY deal_id LIMIT 30)")
-        out = propensity.train_and_score(con)
+        out = propensity.train_and_score(con, scope=OPERATOR)
     assert out["kind"] == "fit_score" and out["auc"] is None
     assert "fit score" in out["message"] and "at least 50" in out["message"]
     with store.read(small_store) as con:
-        df = q.active_scores(con)
+        df = q.active_scores(con, scope=OPERATOR)
     assert len(df) == 600 and df["propensity"].between(0, 1).all() and df["reasons"].str.len().gt(0).all()
 
 
@@ -218,7 +218,7 @@ def test_custom_attributes_are_used_and_leaky_ones_dropped(small_store: Path) ->
                SELECT a.account_id, 'became_client', CASE WHEN bool_or(d.is_won) THEN 1 ELSE 0 END, NULL
                  FROM accounts a LEFT JOIN deals d USING (account_id) GROUP BY a.account_id"""
         )
-        propensity.train_and_score(con)
+        propensity.train_and_score(con, scope=OPERATOR)
     with store.read(small_store) as con:
         rec = q.model_record(con)
     assert rec is not None
@@ -233,19 +233,19 @@ def test_versions_activate_and_roll_back(small_store: Path) -> None:
         first = q.active_version(con)
     assert first is not None
     with store.write(small_store) as con:
-        second = propensity.train_and_score(con, created_by="test")["model_version"]
+        second = propensity.train_and_score(con, created_by="test", scope=OPERATOR)["model_version"]
     with store.read(small_store) as con:
         assert q.active_version(con) == second > first
         assert q.previous_version(con) == first
         hist = q.model_history(con)
     assert hist["model_version"].tolist()[:2] == [second, first] and hist["active"].tolist()[:2] == [True, False]
     with store.write(small_store) as con:
-        propensity.activate_version(con, first)
+        propensity.activate_version(con, first, scope=OPERATOR)
         with pytest.raises(NotFound, match="version 999"):
-            propensity.activate_version(con, 999)
+            propensity.activate_version(con, 999, scope=OPERATOR)
     with store.read(small_store) as con:
         assert q.active_version(con) == first
-        assert len(q.active_scores(con)) == 600
+        assert len(q.active_scores(con, scope=OPERATOR)) == 600
 
 
 def test_train_and_score_cli(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -297,7 +297,7 @@ def test_effect_lookup_matches_categories_interpolates_numbers_and_handles_missi
 def test_large_history_trains_on_a_sample_and_says_so(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "MAX_TRAIN_ROWS", 400)
     with store.write(small_store) as con:
-        out = propensity.train_and_score(con)
+        out = propensity.train_and_score(con, scope=OPERATOR)
         closed = int(con.execute("SELECT count(*) FROM deals WHERE is_closed AND close_date IS NOT NULL").fetchone()[0])
         card = propensity.card(con)
     assert closed > 400

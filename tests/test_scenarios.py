@@ -10,7 +10,7 @@ import pytest
 
 from planner import cli, export, optimize, scenarios, store
 from planner.errors import BadInput, Forbidden, NotFound
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 from tests.helpers import assert_one_row_per_key
 
 
@@ -22,7 +22,7 @@ def owners(path: Path) -> dict[str, str | None]:
 
 def test_run_balances_the_small_store(small_store: Path) -> None:
     with store.read(small_store) as con:
-        res = scenarios.run(con, optimize.Options())
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     s = res.summary
     assert s["accounts"] == 600 and s["reps_after"] == 6
     assert s["max_mean_after"] <= max(1.05, s["lower_bound"]) + 1e-9
@@ -31,47 +31,49 @@ def test_run_balances_the_small_store(small_store: Path) -> None:
 
 
 def test_rep_scope_is_refused(small_store: Path) -> None:
-    with store.read(small_store) as con, pytest.raises(Forbidden, match="sales leader"):
-        scenarios.run(con, optimize.Options(), Scope(role="rep", rep_id="R001"))
+    with store.read(small_store) as con, pytest.raises(Forbidden, match="admin or leader role"):
+        scenarios.run(con, optimize.Options(), scope=Scope(role="rep", rep_id="R001"))
 
 
 def test_rep_scope_cannot_run_save_or_commit(small_store: Path) -> None:
     rep = Scope(role="rep", rep_id="R001", user="rep@example.com")
     with store.read(small_store) as con:
-        with pytest.raises(Forbidden, match="sales leader"):
-            scenarios.run(con, optimize.Options(), rep)
-        with pytest.raises(Forbidden, match="sales leader"):
-            scenarios.capacity_curve(con, optimize.Options(), (5, 6), rep)
-        res = scenarios.run(con, optimize.Options())
+        with pytest.raises(Forbidden, match="admin or leader role"):
+            scenarios.run(con, optimize.Options(), scope=rep)
+        with pytest.raises(Forbidden, match="admin or leader role"):
+            scenarios.capacity_curve(con, optimize.Options(), (5, 6), scope=rep)
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     before = owners(small_store)
     with pytest.raises(Forbidden):
-        scenarios.save(small_store, "by a rep", res, rep.user, rep)
-    sid = scenarios.save(small_store, "by the lead", res, "lead")
+        scenarios.save(small_store, "by a rep", res, rep.user, scope=rep)
+    sid = scenarios.save(small_store, "by the lead", res, "lead", scope=OPERATOR)
     with pytest.raises(Forbidden, match="ask an admin"):
-        scenarios.commit(small_store, sid, rep.user, rep)
+        scenarios.commit(small_store, sid, rep.user, scope=rep)
     with pytest.raises(Forbidden, match="ask an admin"):
-        scenarios.restore(small_store, 1, rep.user, rep)
+        scenarios.restore(small_store, 1, rep.user, scope=rep)
     # Nothing a rep tried was written: one scenario (the lead's), owners unchanged.
     assert owners(small_store) == before
     with store.read(small_store) as con:
-        assert scenarios.list_scenarios(con)["name"].tolist() == ["by the lead"]
+        assert scenarios.list_scenarios(con, scope=OPERATOR)["name"].tolist() == ["by the lead"]
 
 
 def test_save_commit_restore_round_trip(small_store: Path) -> None:
     before = owners(small_store)
     with store.read(small_store) as con:
-        res = scenarios.run(con, optimize.Options(add_reps=(optimize.NewRep("New Hire", 41.88, -87.63),)))
-    sid = scenarios.save(small_store, "Hire in Chicago", res, "lead@example.com")
+        res = scenarios.run(
+            con, optimize.Options(add_reps=(optimize.NewRep("New Hire", 41.88, -87.63),)), scope=OPERATOR
+        )
+    sid = scenarios.save(small_store, "Hire in Chicago", res, "lead@example.com", scope=OPERATOR)
     with store.read(small_store) as con:
-        listed = scenarios.list_scenarios(con)
+        listed = scenarios.list_scenarios(con, scope=OPERATOR)
         assert listed.loc[listed["scenario_id"] == sid, "status"].item() == "draft"
         assert listed.loc[listed["scenario_id"] == sid, "moved_accounts"].item() == res.summary["moved_accounts"]
-        cmp = scenarios.compare(con, [sid])
+        cmp = scenarios.compare(con, [sid], scope=OPERATOR)
         assert set(cmp["per_rep"]["scenario"]) == {"Before", f"#{sid} Hire in Chicago"}
         assert cmp["per_rep"].loc[cmp["per_rep"]["scenario"] == "Before", "potential"].sum() > 0
     assert owners(small_store) == before  # saving changes nothing
 
-    detail = scenarios.commit(small_store, sid, "lead@example.com")
+    detail = scenarios.commit(small_store, sid, "lead@example.com", scope=OPERATOR)
     after = owners(small_store)
     expected = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
     assert after == expected
@@ -88,57 +90,59 @@ def test_save_commit_restore_round_trip(small_store: Path) -> None:
                WHERE NOT d.is_closed AND d.owner_rep_id IS DISTINCT FROM a.owner_rep_id""",
         )
         assert open_deals == 0
-        versions = scenarios.versions(con)
-        log = scenarios.history(con)
+        versions = scenarios.versions(con, scope=OPERATOR)
+        log = scenarios.history(con, scope=OPERATOR)
     assert versions["version"].iloc[0] == detail["previous_version"]
     assert list(log["action"][:2]) == ["scenario.commit", "scenario.save"]
     assert log["actor"].iloc[0] == "lead@example.com"
     assert json.loads(log["detail"].iloc[0])["scenario_id"] == sid
 
-    restored = scenarios.restore(small_store, detail["previous_version"], "lead@example.com")
+    restored = scenarios.restore(small_store, detail["previous_version"], "lead@example.com", scope=OPERATOR)
     assert owners(small_store) == before
     assert restored["accounts_changed"] == detail["accounts_changed"]
     with store.read(small_store) as con:
-        assert scenarios.history(con)["action"].iloc[0] == "assignment.restore"
-        assert len(scenarios.versions(con)) == 2  # the committed assignment is kept too: undo is undoable
+        assert scenarios.history(con, scope=OPERATOR)["action"].iloc[0] == "assignment.restore"
+        assert (
+            len(scenarios.versions(con, scope=OPERATOR)) == 2
+        )  # the committed assignment is kept too: undo is undoable
     assert_one_row_per_key(small_store)  # assignments have no primary key: commit and restore replace rows
 
 
 def test_only_an_admin_commits(small_store: Path) -> None:
     leader = Scope(role="leader", user="lead@example.com")
     with store.read(small_store) as con:
-        res = scenarios.run(con, optimize.Options(), leader)
-    sid = scenarios.save(small_store, "by a leader", res, leader.user)
+        res = scenarios.run(con, optimize.Options(), scope=leader)
+    sid = scenarios.save(small_store, "by a leader", res, leader.user, scope=leader)
     with pytest.raises(Forbidden, match="ask an admin"):
-        scenarios.commit(small_store, sid, leader.user, leader)
+        scenarios.commit(small_store, sid, leader.user, scope=leader)
     with pytest.raises(Forbidden, match="ask an admin"):
-        scenarios.restore(small_store, 1, leader.user, leader)
+        scenarios.restore(small_store, 1, leader.user, scope=leader)
 
 
 def test_restore_unknown_version(small_store: Path) -> None:
     with pytest.raises(NotFound, match="no assignment version 99"):
-        scenarios.restore(small_store, 99, "x")
+        scenarios.restore(small_store, 99, "x", scope=OPERATOR)
 
 
 def test_scenario_needs_a_name(small_store: Path) -> None:
     with store.read(small_store) as con:
-        res = scenarios.run(con, optimize.Options())
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     with pytest.raises(BadInput, match="needs a name"):
-        scenarios.save(small_store, "  ", res, "x")
+        scenarios.save(small_store, "  ", res, "x", scope=OPERATOR)
 
 
 def test_crm_updates_and_moves_report_are_neutralised(small_store: Path) -> None:
     with store.write(small_store) as con:
         con.execute("UPDATE reps SET crm_id = '005XX0000001', name = '=cmd|calc' WHERE rep_id = 'R001'")
     with store.read(small_store) as con:
-        res = scenarios.run(con, optimize.Options())
-    sid = scenarios.save(small_store, "plain", res, "x")
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
+    sid = scenarios.save(small_store, "plain", res, "x", scope=OPERATOR)
     with store.read(small_store) as con:
-        sf = scenarios.crm_update(con, sid, "salesforce")
-        hs = scenarios.crm_update(con, sid, "hubspot")
-        moves = scenarios.moves_report(con, sid)
+        sf = scenarios.crm_update(con, sid, "salesforce", scope=OPERATOR)
+        hs = scenarios.crm_update(con, sid, "hubspot", scope=OPERATOR)
+        moves = scenarios.moves_report(con, sid, scope=OPERATOR)
         with pytest.raises(BadInput, match="unknown CRM format 'excel'"):
-            scenarios.crm_update(con, sid, "excel")
+            scenarios.crm_update(con, sid, "excel", scope=OPERATOR)
     moved = res.assignments[res.assignments["moved"] | res.assignments["previous_owner"].isna()]
     # Only R001 has a Salesforce user id: the other owners' rows say theirs is unknown.
     assert list(sf.columns) == ["Id", "OwnerId", "Owner name", "Note"]

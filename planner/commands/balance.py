@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import crm_files, export, optimize, scenarios, store
+from planner.scope import OPERATOR
 from planner.text import json_safe
 
 
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
     )  # fmt: skip
     with store.read(args.db_path) as con:
-        acc, reps = scenarios.inputs(con)
+        acc, reps = scenarios.inputs(con, scope=OPERATOR)
         opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
     k_now = int(reps["active"].fillna(True).astype(bool).sum())
     k = _team(k_now, args.reps)
@@ -109,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     figures = _figures(res)
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"
-        sid = scenarios.save(args.db_path, name, res, args.by)
-        figures["committed"] = {"scenario_id": sid, **scenarios.commit(args.db_path, sid, args.by)}
+        sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)
+        figures["committed"] = {"scenario_id": sid, **scenarios.commit(args.db_path, sid, args.by, scope=OPERATOR)}
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:

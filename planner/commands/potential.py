@@ -12,6 +12,7 @@ import json
 import sys
 
 from planner import potential, store
+from planner.scope import OPERATOR
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
         with store.write(args.db_path) as con:
             if args.action == "set":
                 potential.update_setting(con, args.segment, adoption_share=args.share, price_per_user=args.price,
-                                         actor="cli")  # fmt: skip
+                                         actor="cli", scope=OPERATOR)  # fmt: skip
             elif args.action == "reset":
-                potential.reset_setting(con, args.segment, actor="cli")
+                potential.reset_setting(con, args.segment, actor="cli", scope=OPERATOR)
             else:
                 learned = potential.learn_defaults(con)
                 from planner.store import scores

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from planner import export, propensity, store
+from planner.scope import OPERATOR
 from planner.store import scores
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     with store.write(args.db_path) as con:
         if scores.active_version(con) is None:
             print("no model yet: training one first", file=sys.stderr)
-            propensity.train_and_score(con, created_by="cli", progress=progress)
+            propensity.train_and_score(con, created_by="cli", progress=progress, scope=OPERATOR)
         else:
             propensity.rescore(con, actor="cli", progress=progress)
     with store.read(args.db_path) as con:

@@ -12,6 +12,7 @@ import sys
 import time
 
 from planner import propensity, store
+from planner.scope import OPERATOR
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
     with store.write(args.db_path) as con:
-        result = propensity.train_and_score(con, created_by="cli", random_state=args.seed, progress=progress)
+        result = propensity.train_and_score(
+            con, created_by="cli", random_state=args.seed, progress=progress, scope=OPERATOR
+        )
     result["seconds"] = round(time.perf_counter() - start, 2)
     if args.json:
         print(json.dumps(result))

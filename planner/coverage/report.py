@@ -27,7 +27,7 @@ from planner.coverage.imbalance import METRICS, imbalance, imbalance_table, reps
 from planner.coverage.value import as_of_date
 from planner.coverage.workload import Workload
 from planner.errors import BadInput, NotFound
-from planner.scope import Scope, narrow
+from planner.scope import Scope
 from planner.store import metrics as q
 from planner.store import world
 
@@ -39,7 +39,7 @@ def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None
     """Everything the Overview page shows: KPIs (of one territory when rep_id is given), the
     territory table, imbalance across territories and freshness."""
     as_of = as_of_date(con)
-    kpis = q.store_kpis(con, as_of, scope=narrow(scope, rep_id))
+    kpis = q.store_kpis(con, as_of, scope=scope, rep_id=rep_id)
     # The landing page needs counts and money only: one aggregate query, not the per-account facts
     # (workload, distance, coverage) that the Coverage page computes. Same figures, a fraction of the cost.
     table = q.territory_totals(con, as_of, scope=scope)

@@ -23,7 +23,7 @@ from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
 from planner.plan.sequence import Lane, cadence, mix_for_tier, schedule, weekly_capacity, weekly_load
 from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSpec, missing
-from planner.scope import Scope, narrow
+from planner.scope import Scope
 from planner.store import plans as q
 
 
@@ -103,7 +103,7 @@ def compose(
     rep = rep_for(con, scope=scope, rep_id=rep_id)
     r = rules_with_defaults(rules)
     today = today or date.today()
-    book, source = ranked_book(con, scope=narrow(scope, rep_id), rep_id=rep_id, rules=r)
+    book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r)
     notes: list[str] = []
     if not len(book):
         notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")

@@ -18,7 +18,7 @@ from planner import potential
 from planner.errors import NotEnoughData, NotFound
 from planner.propensity.estimators import Bundle
 from planner.propensity.training import Progress, fit_bundle, load_inputs, score_frame, threads
-from planner.scope import EVERYONE, Scope, require_role
+from planner.scope import Scope, require_leader
 from planner.store import scores as q
 
 
@@ -44,14 +44,14 @@ def train_and_score(
     created_by: str = "local",
     random_state: int = 0,
     progress: Progress | None = None,
-    scope: Scope = EVERYONE,
+    scope: Scope,
 ) -> dict[str, Any]:
     """Train a new model version on a write connection, score every account with it and activate it.
 
     Also refreshes the learned revenue-potential defaults first. Returns the CLI summary.
     Admins and leaders only (the CLI and the demo build run as the local operator).
     """
-    require_role(scope, "admin", "leader")
+    require_leader(scope)
     say = progress or (lambda f, m: None)
     say(0.02, "Reading accounts, deals and custom attributes")
     potential.learn_defaults(con)
@@ -114,11 +114,9 @@ def rescore(
     return {"model_version": version, "accounts": int(len(scored))}
 
 
-def activate_version(
-    con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local", scope: Scope = EVERYONE
-) -> None:
+def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local", scope: Scope) -> None:
     """Roll back (or forward) to an earlier model version that still has its scores."""
-    require_role(scope, "admin", "leader")
+    require_leader(scope)
     q.activate(con, version)
     q.audit(con, actor, "activate_model", {"model_version": version})
 

@@ -60,9 +60,12 @@ def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scop
     )
 
 
-def store_kpis(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scope) -> dict[str, float]:
-    """Accounts, customers, reps, open pipeline and the 12-month win rate, in the caller's scope."""
-    where, params = scope.owner_filter("a.owner_rep_id")
+def store_kpis(
+    con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scope, rep_id: str | None = None
+) -> dict[str, float]:
+    """Accounts, customers, reps, open pipeline and the 12-month win rate of the territory in view
+    (rep_id; None: everything the caller may see)."""
+    where, params = view(scope, rep_id, "a.owner_rep_id")
     row = query_one(
         con,
         f"""
@@ -87,7 +90,7 @@ def store_kpis(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scope) -> 
         """,
         [as_of, as_of, as_of, as_of, *params],
     )
-    rwhere, rparams = scope.owner_filter("rep_id")
+    rwhere, rparams = view(scope, rep_id, "rep_id")
     reps = query_one(con, f"SELECT count(*) FROM reps WHERE active AND {rwhere}", rparams)
     assert row is not None and deals is not None and reps is not None
     won, closed = int(deals[2] or 0), int(deals[3] or 0)

@@ -1,6 +1,6 @@
 """Queries behind the propensity model: training data, versioned models and scores, target lists.
 
-Contract used by other pages and modules: `active_scores(con, scope, rep_id=None)` returns the
+Contract used by other pages and modules: `active_scores(con, rep_id=None, *, scope)` returns the
 active model version's scores (rank 1 is the best expected value) with each account's context.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import BadInput, Forbidden, NotFound
-from planner.scope import EVERYONE, Scope
+from planner.errors import BadInput, NotFound
+from planner.scope import Scope, view
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import now
 
@@ -230,11 +230,7 @@ def refresh_values(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _narrow(scope: Scope, rep_id: str | None) -> tuple[str, list[Any]]:
-    if rep_id is not None:
-        if not scope.allows_rep(rep_id):
-            raise Forbidden(f"you may only view your own territory, not {rep_id!r}")
-        return "a.owner_rep_id = ?", [rep_id]
-    return scope.owner_filter("a.owner_rep_id")
+    return view(scope, rep_id, "a.owner_rep_id")
 
 
 _SCORED = """
@@ -251,7 +247,7 @@ _SCORED = """
 """
 
 
-def active_scores(con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE, rep_id: str | None = None) -> pd.DataFrame:
+def active_scores(con: duckdb.DuckDBPyConnection, rep_id: str | None = None, *, scope: Scope) -> pd.DataFrame:
     """Scores of the active model for the accounts in scope (one territory when rep_id is given), best first.
 
     Columns: account_id, name, industry, employees, state, city, owner_rep_id, propensity, potential,
@@ -293,9 +289,9 @@ def _target_where(
 
 def target_list(
     con: duckdb.DuckDBPyConnection,
-    scope: Scope = EVERYONE,
     rep_id: str | None = None,
     *,
+    scope: Scope,
     industries: list[str] | None = None,
     states: list[str] | None = None,
     min_employees: float | None = None,
@@ -325,9 +321,7 @@ def target_list(
     }
 
 
-def filter_options(
-    con: duckdb.DuckDBPyConnection, scope: Scope = EVERYONE, rep_id: str | None = None
-) -> dict[str, Any]:
+def filter_options(con: duckdb.DuckDBPyConnection, rep_id: str | None = None, *, scope: Scope) -> dict[str, Any]:
     """Industries, states and the employee range among the accounts in scope (for the filters)."""
     where, params = _narrow(scope, rep_id)
     ind = query_df(
