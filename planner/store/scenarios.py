@@ -43,7 +43,8 @@ def rebalance_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every rep (active or not) with home, capacity and CRM identifiers."""
     return query_df(
         con,
-        """SELECT rep_id, crm_id, name, email, home_city, home_state, home_lat, home_lon, quota, capacity_hours,
+        """SELECT rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon, quota,
+                  capacity_hours,
                   coalesce(active, TRUE) AS active
            FROM reps ORDER BY rep_id""",
     )

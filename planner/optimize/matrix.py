@@ -1,0 +1,184 @@
+"""Travel from a matrix file: road minutes or km exported from a routing engine, instead of great-circle km.
+
+The file is a CSV with a header `from,to,<unit>`, one row per pair, as OSRM, Valhalla, GraphHopper,
+ORS or a GIS tool export it. The unit column is one of minutes, km, miles (kept as given), seconds
+(read as minutes) or meters (read as km). A pair is either
+
+- a rep and an account: the rep's id, email or CRM user id and the account's id, or
+- two postal codes: the rep's home ZIP and the account's ZIP (a ZIP-to-ZIP table covers every account
+  of a ZIP at once).
+
+Either end may come first (a row holds for both directions unless the file gives the other direction
+too). For each account and rep the rep/account row wins over the ZIP row. Every pair of an active rep
+and an account must be covered; a missing pair, a blank end, a value that is not a number of 0 or
+more, or a pair given twice with different values is one line that says which and how to fix it.
+
+travel_matrix() returns the table optimize.rebalance(..., distance=) takes: rows account_id, columns
+rep_id, in the file's unit (attrs["unit"]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import BadInput
+
+# header name -> (unit reported, factor to that unit)
+UNITS: dict[str, tuple[str, float]] = {
+    "minutes": ("minutes", 1.0), "min": ("minutes", 1.0), "mins": ("minutes", 1.0),
+    "duration_min": ("minutes", 1.0), "seconds": ("minutes", 1 / 60), "duration_s": ("minutes", 1 / 60),
+    "km": ("km", 1.0), "kilometers": ("km", 1.0), "kilometres": ("km", 1.0), "distance_km": ("km", 1.0),
+    "meters": ("km", 1 / 1000), "metres": ("km", 1 / 1000), "distance_m": ("km", 1 / 1000),
+    "miles": ("miles", 1.0), "mi": ("miles", 1.0),
+}  # fmt: skip
+HOW = "a CSV with a header from,to,minutes (or km) and one row per rep/account or ZIP/ZIP pair"
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """The rows of a travel matrix file: both ends as canonical keys and the value in `unit`."""
+
+    frm: np.ndarray
+    to: np.ndarray
+    value: np.ndarray
+    unit: str
+    name: str  # the file's name, for messages
+
+
+def canonical(values: pd.Series) -> pd.Series:
+    """Keys compared across the file and the store: trimmed, emails lower-cased, a purely numeric key
+    without leading zeros (a spreadsheet turns ZIP 02139 into 2139), a trailing '.0' dropped."""
+    s = values.astype("string").str.strip()
+    s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    s = s.where(~s.str.contains("@", na=False), s.str.lower())
+    digits = s.str.fullmatch(r"\d+", na=False)
+    s = s.where(~digits, s.str.lstrip("0").replace("", "0"))
+    return s.where(s != "")
+
+
+def read_pairs(path: Path) -> PairTable:
+    """Read and check a travel matrix CSV (see the module docstring)."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInput(f"travel matrix {path.name} cannot be read as CSV ({first}); give {HOW}") from exc
+    return pairs_from_frame(raw, path.name)
+
+
+def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTable:
+    """Check the rows of a travel matrix table (from,to,<unit>) and return them canonical."""
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    unit_cols = [c for c in cols if c in UNITS]
+    if "from" not in cols or "to" not in cols or len(unit_cols) != 1:
+        got = ", ".join(str(c) for c in raw.columns) or "no columns"
+        raise BadInput(f"travel matrix {name} has columns {got}; give {HOW}")
+    unit, factor = UNITS[unit_cols[0]]
+    frm = canonical(raw[cols["from"]])
+    to = canonical(raw[cols["to"]])
+    text = raw[cols[unit_cols[0]]].astype("string").str.strip()
+    value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+    line = np.arange(len(raw)) + 2  # the header is line 1
+    blank = (frm.isna() | to.isna()).to_numpy()
+    if blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise BadInput(f"travel matrix {name} line {line[i]}: the from or to cell is blank; fill both ends of the pair")
+    bad = ~np.isfinite(value) | (value < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise BadInput(
+            f"travel matrix {name} line {line[i]}: {unit_cols[0]} {str(text.iloc[i])!r} is not a number of 0 or more; "
+            f"fix the value ({int(bad.sum()):,} such rows)"
+        )
+    df = pd.DataFrame({"f": frm.to_numpy(dtype=object), "t": to.to_numpy(dtype=object), "v": value * factor})
+    dup = df.duplicated(["f", "t"], keep=False)
+    if dup.any():
+        spread = df[dup].groupby(["f", "t"])["v"].agg(lambda v: float(v.max() - v.min()))
+        clash = spread[spread > 1e-9]
+        if len(clash):
+            f, t = clash.index[0]
+            rows = line[((df["f"] == f) & (df["t"] == t)).to_numpy()]
+            raise BadInput(
+                f"travel matrix {name} gives {f} -> {t} twice with different values (lines "
+                f"{', '.join(str(r) for r in rows[:3])}); keep one row per pair"
+            )
+        df = df.drop_duplicates(["f", "t"])
+    if df.empty:
+        raise BadInput(f"travel matrix {name} has no rows; give {HOW}")
+    return PairTable(df["f"].to_numpy(object), df["t"].to_numpy(object), df["v"].to_numpy(float), unit, name)
+
+
+def _both_ways(p: PairTable) -> pd.DataFrame:
+    """Every row in its direction, plus the reverse where the file does not give it."""
+    ahead = pd.DataFrame({"a": p.frm, "b": p.to, "v": p.value})
+    back = pd.DataFrame({"a": p.to, "b": p.frm, "v": p.value})
+    return pd.concat([ahead, back], ignore_index=True).drop_duplicates(["a", "b"], keep="first")
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df else pd.Series(pd.NA, index=df.index, dtype="string")
+
+
+def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """The accounts x reps travel table from the file's pairs: rows account_id, columns rep_id.
+
+    `accounts` has account_id and postal_code; `reps` has rep_id, active and optionally email, crm_id
+    and home_postal_code. Every pair of an active rep and an account must be covered (BadInput names the
+    first missing one); an inactive rep's column may stay partly empty (it only measures today's travel).
+    """
+    both = _both_ways(pairs)
+    acc = accounts.reset_index(drop=True)
+    rp = reps.reset_index(drop=True)
+    n, k = len(acc), len(rp)
+    out = np.full((n, k), np.nan)
+    acc_pos = pd.DataFrame({"i": np.arange(n), "b": canonical(acc["account_id"]).to_numpy(dtype=object)})
+    # Rep keys in priority order: id, email, CRM user id (the first one the file knows wins).
+    rep_keys = pd.concat(
+        [pd.DataFrame({"j": np.arange(k), "a": canonical(_col(rp, c)).to_numpy(dtype=object), "rank": r})
+         for r, c in enumerate(("rep_id", "email", "crm_id"))],
+        ignore_index=True,
+    ).dropna(subset=["a"])  # fmt: skip
+    by_id = both.merge(acc_pos, on="b").merge(rep_keys, on="a").sort_values("rank", kind="stable")
+    by_id = by_id.drop_duplicates(["i", "j"], keep="first")
+    out[by_id["i"].to_numpy(int), by_id["j"].to_numpy(int)] = by_id["v"].to_numpy(float)
+    # ZIP to ZIP where no rep/account row was given.
+    acc_zip = pd.DataFrame({"i": np.arange(n), "b": canonical(_col(acc, "postal_code")).to_numpy(dtype=object)})
+    rep_zip = pd.DataFrame({"j": np.arange(k), "a": canonical(_col(rp, "home_postal_code")).to_numpy(dtype=object)})
+    by_zip = both.merge(acc_zip.dropna(subset=["b"]), on="b").merge(rep_zip.dropna(subset=["a"]), on="a")
+    i, j = by_zip["i"].to_numpy(int), by_zip["j"].to_numpy(int)
+    empty = np.isnan(out[i, j])
+    out[i[empty], j[empty]] = by_zip["v"].to_numpy(float)[empty]
+    active = rp["active"].fillna(True).astype(bool).to_numpy() if "active" in rp else np.ones(k, dtype=bool)
+    missing = np.isnan(out[:, active])
+    if missing.any():
+        a, r = np.argwhere(missing)[0]
+        r = int(np.flatnonzero(active)[r])
+        raise BadInput(_missing_message(pairs, acc.iloc[a], rp.iloc[r], int(missing.sum()), n * int(active.sum())))
+    table = pd.DataFrame(out, index=acc["account_id"].astype(str).to_numpy(), columns=rp["rep_id"].astype(str))
+    table.index.name, table.columns.name = "account_id", "rep_id"
+    table.attrs["unit"] = pairs.unit
+    return table
+
+
+def _missing_message(pairs: PairTable, account: pd.Series, rep: pd.Series, missing: int, total: int) -> str:
+    zip_a = account.get("postal_code")
+    zip_r = rep.get("home_postal_code")
+    acc_txt = f"account {account['account_id']!r}" + (f" (ZIP {zip_a})" if pd.notna(zip_a) and zip_a else "")
+    name = rep.get("name")
+    rep_txt = f"rep {name if pd.notna(name) else rep['rep_id']!r} ({rep['rep_id']}" + (
+        f", home ZIP {zip_r})" if pd.notna(zip_r) and zip_r else ", no home ZIP)"
+    )
+    return (
+        f"travel matrix {pairs.name} has no {pairs.unit} between {acc_txt} and {rep_txt} ({missing:,} of "
+        f"{total:,} pairs missing); add from,to,{pairs.unit} rows for the rep (id or email) and account id, "
+        "or for both ZIPs"
+    )
+
+
+def read_travel_matrix(path: Path, accounts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """read_pairs() then travel_matrix(): the table optimize.rebalance(..., distance=) takes."""
+    return travel_matrix(read_pairs(path), accounts, reps)
