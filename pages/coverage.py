@@ -280,10 +280,16 @@ def _human(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 
 
 d = st.columns(3)
-d[0].download_button("Territories (CSV)", lambda: export.to_csv_bytes(_human(shown_table, TERRITORY_COLUMNS)),
-                     file_name="territories.csv", mime="text/csv", key="cov_dl_territories")  # fmt: skip
+d[0].download_button(
+    "Territories (CSV)",
+    lambda: export.to_csv_bytes(_human(shown_table, TERRITORY_COLUMNS)),
+    file_name="territories.csv",
+    mime="text/csv",
+    key="cov_dl_territories",
+    on_click="ignore",
+)
 d[1].download_button("White space (CSV)", lambda: export.to_csv_bytes(_human(shown_white, WHITE_COLUMNS)),
-                     file_name="white_space.csv", mime="text/csv", key="cov_dl_white")  # fmt: skip
+                     file_name="white_space.csv", mime="text/csv", key="cov_dl_white", on_click="ignore")  # fmt: skip
 d[2].download_button(
     "All tables (Excel)",
     lambda: export.to_excel_bytes({
@@ -297,5 +303,5 @@ d[2].download_button(
     }),
     file_name="coverage.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="cov_dl_excel",
+    key="cov_dl_excel", on_click="ignore",
 )  # fmt: skip

@@ -83,6 +83,7 @@ st.download_button(
     file_name="territories.csv",
     mime="text/csv",
     key="ov_download",
+    on_click="ignore",
 )
 when = str(fresh["data_updated_at"] or "never").replace("T", " ")
 details = "" if scope.is_rep else (

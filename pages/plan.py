@@ -476,6 +476,6 @@ downloads = [
     ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
 ]  # fmt: skip
 for col, (label, build, suffix, mime, key) in zip(dl, downloads, strict=True):
-    col.download_button(label, build, f"{stem}{suffix}", mime, key=f"plan_dl_{key}")
+    col.download_button(label, build, f"{stem}{suffix}", mime, key=f"plan_dl_{key}", on_click="ignore")
 if st.toggle("Printable view", key="plan_print"):
     st.html(plan_export.to_html(p))

@@ -13,6 +13,7 @@ shell.ensure_routed()
 from planner import export, geo, optimize, scenarios
 from planner.errors import PlannerError
 from ui import data, fmt, maps, sidebar, state
+from ui.auth import md_text
 
 METRIC_LABELS = {
     "potential": "Potential",
@@ -147,7 +148,11 @@ else:
         delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Target at most {1 + s['tolerance']:.2f}.",
     )  # fmt: skip
     m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
-    m[2].metric("Moved", f"{s['moved_accounts']:,} accounts", help="Accounts whose owner changes.")
+    changes = scenarios.owner_changes(result.assignments["previous_owner"], result.assignments["owner"])
+    m[2].metric(
+        "Moved", f"{s['moved_accounts']:,} accounts",
+        help="Accounts that go from one rep to another (unowned accounts given an owner are counted apart).",
+    )  # fmt: skip
     m[3].metric(
         "Moved share of the metric", fmt.pct(s["moved_share"], 1),
         help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over its band).",
@@ -172,6 +177,10 @@ else:
             f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} km (no balance at all).",
             icon=":material/check_circle:",
         )
+    st.caption(
+        f"Owner changes: {scenarios.describe_changes(changes)} ({changes['changed']:,} rows in the moves table and "
+        "the CRM update files)."
+    )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")
     for note in s.get("notes", []):
@@ -212,7 +221,8 @@ else:
     shown = a.sort_values("potential", ascending=False).head(MAP_DOTS)
     colors = maps.territory_colors(list(reps["rep_id"]) + list(r["rep_id"]))
     names = {**rep_names, **dict(zip(r["rep_id"], r["name"], strict=True))}
-    view = maps.view_state(shown["lat"], shown["lon"], width_px=600, height_px=420)
+    # Fit the narrowest the two columns get (a 1,100 px window) so neither coast is cropped.
+    view = maps.view_state(shown["lat"], shown["lon"], width_px=440, height_px=400)
     two = st.columns(2)
     for col, (title, owner_col) in zip(two, (("Before", "previous_owner"), ("After", "owner")), strict=True):
         pts = shown.assign(
@@ -224,17 +234,22 @@ else:
         col.pydeck_chart(
             maps.deck([maps.states_layer(), maps.accounts_layer(pts, colors, f"acc_{owner_col}"),
                        maps.homes_layer(home_rows, colors, f"homes_{owner_col}")], view, height=420),
-            key=f"rb_map_{owner_col}",
+            key=f"rb_map_{owner_col}", height=420,
         )  # fmt: skip
 
-    st.subheader("Moves")
+    st.subheader("Owner changes")
     moves = result.moves().copy()
-    moves["from"] = moves["previous_owner"].map(names)
+    moves["change"] = scenarios.owner_change(moves["previous_owner"], moves["owner"])
+    moves["from"] = moves["previous_owner"].map(names).fillna(fmt.MISSING)
     moves["to"] = moves["owner"].map(names)
-    table = moves[["account_id", "name", "city", "state", "potential", "from", "to", "km_before", "km_after", "reason"]]
+    table = moves[["account_id", "name", "city", "state", "potential", "change", "from", "to", "km_before", "km_after",
+                   "reason"]]  # fmt: skip
     st.dataframe(
         table.sort_values("potential", ascending=False), hide_index=True, width="stretch", key="rb_moves", height=320,
+        placeholder=fmt.MISSING,
         column_config={"potential": st.column_config.NumberColumn("Potential", format="dollar"),
+                       "account_id": "Account ID", "name": "Account", "city": "City", "state": "State",
+                       "change": "Change", "from": "From", "to": "To", "reason": "Reason",
                        "km_before": st.column_config.NumberColumn("km before", format="%.0f"),
                        "km_after": st.column_config.NumberColumn("km after", format="%.0f")},
     )  # fmt: skip
@@ -242,11 +257,12 @@ else:
     assignment = scenarios.result_file(result, reps, "plain").table  # owners by name and email, never rep ids
     d[0].download_button(
         "Assignment (CSV)", export.to_csv_bytes(assignment), file_name="assignment.csv", mime="text/csv",
-        key="rb_dl_assignment",
+        key="rb_dl_assignment", on_click="ignore",
     )  # fmt: skip
     d[1].download_button(
-        "Moves (CSV)", export.to_csv_bytes(table), file_name="moves.csv", mime="text/csv", key="rb_dl_moves"
-    )
+        "Owner changes (CSV)", export.to_csv_bytes(table), file_name="moves.csv", mime="text/csv", key="rb_dl_moves",
+        on_click="ignore",
+    )  # fmt: skip
     with d[2].form("rb_save_form", border=False):
         name = st.text_input("Scenario name", key="rb_name", placeholder="e.g. Two hires in Texas")
         if st.form_submit_button("Save scenario", icon=":material/save:"):
@@ -272,12 +288,15 @@ if saved.empty:
 else:
     st.dataframe(
         saved[["scenario_id", "name", "status", "metric", "max_mean_before", "max_mean_after", "moved_accounts",
-               "moved_share", "travel_km_after", "created_by", "created_at", "committed_by", "committed_at"]],
-        hide_index=True, width="stretch", key="rb_scenarios",
+               "newly_assigned", "moved_share", "travel_km_after", "created_by", "created_at", "committed_by",
+               "committed_at"]],
+        hide_index=True, width="stretch", key="rb_scenarios", placeholder=fmt.MISSING,
         column_config={"scenario_id": st.column_config.NumberColumn("#", format="%d"), "name": "Name",
                        "status": "Status", "metric": "Metric", "created_by": "By", "created_at": "Saved",
                        "committed_by": "Committed by", "committed_at": "Committed",
                        "moved_accounts": st.column_config.NumberColumn("Moved accounts", format="%d"),
+                       "newly_assigned": st.column_config.NumberColumn("Newly assigned", format="%d",
+                                                                       help="Unowned accounts given an owner."),
                        "moved_share": st.column_config.NumberColumn("Moved share", format="percent"),
                        "max_mean_before": st.column_config.NumberColumn("Max/mean before", format="%.2f"),
                        "max_mean_after": st.column_config.NumberColumn("Max/mean after", format="%.2f"),
@@ -303,14 +322,21 @@ else:
         sf, hs = sf_file.table, hs_file.table
         mv = data.cached(scenarios.moves_report, snap, pick, scope=scope)
     e = st.columns(4)
-    e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf),
+    e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf), on_click="ignore",
                          file_name=f"salesforce_owner_update_{pick}.csv", mime="text/csv", key="rb_dl_sf")  # fmt: skip
     e[1].download_button("HubSpot import (CSV)", export.to_csv_bytes(hs), file_name=f"hubspot_owner_update_{pick}.csv",
-                         mime="text/csv", key="rb_dl_hs")  # fmt: skip
+                         mime="text/csv", key="rb_dl_hs", on_click="ignore")  # fmt: skip
     e[2].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
-                         key="rb_dl_report")  # fmt: skip
+                         key="rb_dl_report", on_click="ignore")  # fmt: skip
+    kinds = mv["change"].value_counts()
+    st.caption(
+        f"Scenario #{pick}'s update files have {len(sf):,} rows: {int(kinds.get('moved', 0)):,} moved, "
+        f"{int(kinds.get('newly assigned', 0)):,} newly assigned, {int(kinds.get('unassigned', 0)):,} unassigned "
+        "(the moves report's change column says which)."
+    )
     for note in dict.fromkeys(sf_file.notes + hs_file.notes):
-        st.caption(note)
+        # Owners whose CRM user id is unknown, and how to supply them: a warning, since the file is incomplete.
+        st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     if scope.role == "admin" and status != "committed":
         if e[3].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
@@ -327,7 +353,7 @@ else:
 if st.session_state.get("rb_committed"):
     det = st.session_state.pop("rb_committed")
     st.success(
-        f"Committed scenario #{det['scenario_id']}: {det['accounts_changed']:,} accounts changed owner. "
+        f"Committed scenario #{det['scenario_id']} ({md_text(det['name'])}): {scenarios.describe_changes(det)}. "
         f"The previous assignment is kept as version {det['previous_version']}.",
         icon=":material/done_all:",
     )

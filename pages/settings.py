@@ -52,6 +52,7 @@ st.download_button(
     file_name="workload_assumptions.csv",
     mime="text/csv",
     key="set_download",
+    on_click="ignore",
 )
 
 if scope.role != "admin":

@@ -161,6 +161,7 @@ with right:
         mime="text/csv",
         key="tg_csv",
         icon=":material/download:",
+        on_click="ignore",
     )
     d2.download_button(
         f"Download {len(table):,} rows (Excel)",
@@ -169,4 +170,5 @@ with right:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="tg_xlsx",
         icon=":material/download:",
+        on_click="ignore",
     )

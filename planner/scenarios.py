@@ -22,6 +22,43 @@ from planner.store import scenarios as q
 from planner.text import json_safe
 
 CRM_FORMATS = crm_files.FORMATS
+CHANGE_LABELS = {"moved": "moved", "newly_assigned": "newly assigned", "unassigned": "unassigned"}
+
+
+def owner_change(previous: pd.Series, new: pd.Series) -> pd.Series:
+    """What happens to each account's owner: 'moved' (from one rep to another), 'newly assigned' (had no owner),
+    'unassigned' (loses its owner) or '' (unchanged). The one definition behind every count of the page, the
+    commit message, the CLI and the files, so they agree."""
+    prev = previous.astype(object).where(previous.notna(), None).reset_index(drop=True)
+    after = new.astype(object).where(new.notna(), None).reset_index(drop=True)
+    had, has = prev.notna(), after.notna()
+    out = pd.Series("", index=prev.index, dtype=object)
+    out[had & has & (prev != after)] = CHANGE_LABELS["moved"]
+    out[~had & has] = CHANGE_LABELS["newly_assigned"]
+    out[had & ~has] = CHANGE_LABELS["unassigned"]
+    out.index = previous.index
+    return out
+
+
+def owner_changes(previous: pd.Series, new: pd.Series) -> dict[str, int]:
+    """Counts of owner_change: moved, newly_assigned, unassigned and changed (their sum)."""
+    kinds = owner_change(previous, new).value_counts()
+    counts = {k: int(kinds.get(label, 0)) for k, label in CHANGE_LABELS.items()}
+    return {**counts, "changed": sum(counts.values())}
+
+
+def describe_changes(c: dict[str, int]) -> str:
+    """'831 accounts move to another rep, 95 unowned accounts get an owner, none lose their owner'."""
+
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
+    lost = "none lose their owner" if not c["unassigned"] else n(c["unassigned"], "account loses", "accounts lose") + (
+        " its owner" if c["unassigned"] == 1 else " their owner")  # fmt: skip
+    return (
+        f"{n(c['moved'], 'account moves', 'accounts move')} to another rep, "
+        f"{n(c['newly_assigned'], 'unowned account gets', 'unowned accounts get')} an owner, {lost}"
+    )
 
 
 def team(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
@@ -132,11 +169,14 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[st
         params = rec["params"]
         q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []})
         owners = asg[["account_id", "rep_id"]]
+        today = q.version_owners(con, version).set_index("account_id")["rep_id"]
+        counts = owner_changes(owners["account_id"].map(today), owners["rep_id"])
         changed = q.apply_owners(con, owners, f"scenario:{scenario_id}")
         q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []])
         q.mark_committed(con, scenario_id, actor)
         detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
-                  "previous_version": version}  # fmt: skip
+                  "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
+                  "unassigned": counts["unassigned"], "previous_version": version}  # fmt: skip
         q.audit(con, actor, "scenario.commit", detail)
     return detail
 
@@ -170,8 +210,9 @@ def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Sco
     require_leader(scope)
     asg = q.scenario_assignments(con, scenario_id)
     moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
-    cols = ["account_id", "account_name", "city", "state", "potential", "previous_rep_id", "previous_owner_name",
-            "rep_id", "owner_name", "reason"]  # fmt: skip
+    cols = ["account_id", "account_name", "city", "state", "potential", "change", "previous_rep_id",
+            "previous_owner_name", "rep_id", "owner_name", "reason"]  # fmt: skip
+    moved = moved.assign(change=owner_change(moved["previous_rep_id"], moved["rep_id"]))
     renamed = moved[cols].rename(columns={"previous_owner_name": "previous_owner", "owner_name": "new_owner"})
     return renamed.reset_index(drop=True)
 

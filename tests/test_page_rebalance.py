@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+import pandas as pd
 
 from planner import optimize, scenarios, store
 from planner.scope import OPERATOR
@@ -41,6 +44,62 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path) -> None:
     assert [t["name"] for t in spec["data"]] == ["Before", "After"]
     moves = frame_with(at, "reason")
     assert len(moves) == expected["moved_accounts"] + expected["assigned_unowned"]
+    # Moved and newly assigned are counted apart, and the counts agree with the table.
+    assert (moves["change"] == "moved").sum() == expected["moved_accounts"]
+    assert (moves["change"] == "newly assigned").sum() == expected["assigned_unowned"]
+    story = [str(c.value) for c in at.caption if str(c.value).startswith("Owner changes:")]
+    assert story == [
+        f"Owner changes: {scenarios.describe_changes(scenarios.owner_changes(*_owners(app_store)))} "
+        f"({len(moves):,} rows in the moves table and the CRM update files)."
+    ]
+
+
+def _owners(path: Path) -> tuple[object, object]:
+    with store.read(path) as con:
+        a = scenarios.run(con, optimize.Options(), scope=OPERATOR).assignments
+    return a["previous_owner"], a["owner"]
+
+
+def test_owner_changes_are_counted_apart() -> None:
+    prev = pd.Series(["R1", None, "R2", "R3", None, "R4"])
+    new = pd.Series(["R2", "R1", "R2", None, None, "R1"])
+    assert scenarios.owner_change(prev, new).tolist() == [
+        "moved", "newly assigned", "", "unassigned", "", "moved"
+    ]  # fmt: skip
+    counts = scenarios.owner_changes(prev, new)
+    assert counts == {"moved": 2, "newly_assigned": 1, "unassigned": 1, "changed": 4}
+    assert scenarios.describe_changes(counts) == (
+        "2 accounts move to another rep, 1 unowned account gets an owner, 1 account loses its owner"
+    )
+
+
+def test_commit_counts_agree_with_the_files_and_name_missing_owner_ids(
+    odd_store_factory: Callable[[str], Path],
+) -> None:
+    path = odd_store_factory("demo_plus_unowned")
+    with store.write(path) as con:
+        con.execute("UPDATE reps SET crm_id = '005000000000001' WHERE rep_id = 'R001'")
+    with store.read(path) as con:
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
+    sid = scenarios.save(path, "with the unowned one", res, "lead@example.com", scope=OPERATOR)
+    with store.read(path) as con:
+        report = scenarios.moves_report(con, sid, scope=OPERATOR)
+        sf = scenarios.crm_file(con, sid, "salesforce", scope=OPERATOR)
+    kinds = report["change"].value_counts()
+    planned = scenarios.owner_changes(res.assignments["previous_owner"], res.assignments["owner"])
+    assert kinds.get("newly assigned", 0) == planned["newly_assigned"] == res.summary["assigned_unowned"] >= 1
+    assert kinds.get("moved", 0) == planned["moved"] == res.summary["moved_accounts"]
+    assert len(sf.table) == len(report) == planned["changed"]
+    # Rows without an OwnerId are said, with the owners' names and how to supply the ids.
+    blank = sf.table["OwnerId"] == ""
+    assert blank.any() and (sf.table.loc[~blank, "OwnerId"] == "005000000000001").all()
+    assert len(sf.notes) == 1 and f"{int(blank.sum()):,} of {len(sf.table):,}" in sf.notes[0]
+    assert "import your CRM's user list" in sf.notes[0]
+    detail = scenarios.commit(path, sid, "lead@example.com", scope=OPERATOR)
+    assert (detail["moved"], detail["newly_assigned"], detail["unassigned"]) == (
+        planned["moved"], planned["newly_assigned"], planned["unassigned"]
+    )  # fmt: skip
+    assert detail["accounts_changed"] == planned["changed"]
 
 
 def test_page_saves_commits_and_restores(app_store: Path) -> None:
@@ -56,9 +115,18 @@ def test_page_saves_commits_and_restores(app_store: Path) -> None:
         saved = scenarios.list_scenarios(con, scope=OPERATOR)
         before = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY 1")
     assert list(saved["name"]) == ["Even accounts"]
+    assert at.multiselect(key="rb_compare").options == ["#1 Even accounts (draft)"]
     at.button(key="rb_commit").click().run()
     assert errors(at) == []
-    assert any("Committed scenario" in str(s.value) for s in at.success)
+    done = [str(s.value) for s in at.success if "Committed scenario" in str(s.value)]
+    # The commit message counts moved and newly assigned accounts apart, as the result and the files do.
+    with store.read(app_store) as con:
+        kinds = scenarios.moves_report(con, 1, scope=OPERATOR)["change"].value_counts()
+    assert done and f"{kinds.get('moved', 0):,} accounts move to another rep" in done[0], done
+    assert f"{kinds.get('newly assigned', 0):,} unowned account" in done[0] and "none lose" in done[0]
+    # Labels follow state: the pickers say committed, not draft.
+    assert at.multiselect(key="rb_compare").options == ["#1 Even accounts (committed)"]
+    assert at.selectbox(key="rb_pick").options == ["#1 Even accounts (committed)"]
     with store.read(app_store) as con:
         after = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY 1")
         assert scenarios.list_scenarios(con, scope=OPERATOR)["status"].item() == "committed"

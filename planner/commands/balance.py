@@ -72,6 +72,10 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
+    a = res.assignments
+    counts = scenarios.owner_changes(a["previous_owner"], a["owner"])
+    out["newly_assigned"] = counts["newly_assigned"]
+    out["unassigned"] = counts["unassigned"]
     out["before"] = json_safe(s["before"])
     out["after"] = json_safe(s["after"])
     return out
@@ -125,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         )
         print(
             f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
-            f"(at least {f['min_moved_share']:.1%} had to move)"
+            f"(at least {f['min_moved_share']:.1%} had to move); {f['newly_assigned']:,} unowned accounts get an "
+            f"owner, {f['unassigned']:,} lose theirs"
         )
         lp = f["travel_km_lp_bound"]
         print(
@@ -142,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         if args.commit:
             c = figures["committed"]
             print(
-                f"committed scenario {c['scenario_id']}: {c['accounts_changed']:,} accounts changed owner; "
+                f"committed scenario {c['scenario_id']}: {scenarios.describe_changes(c)}; "
                 f"the previous assignment is version {c['previous_version']}"
             )
     return 0

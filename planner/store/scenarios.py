@@ -98,7 +98,9 @@ def list_scenarios(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """SELECT s.scenario_id, s.name, s.created_at, s.created_by, s.status, s.committed_at, s.committed_by,
                   s.params, s.result,
                   (SELECT count(*) FROM scenario_assignments x WHERE x.scenario_id = s.scenario_id AND x.moved)
-                      AS moved_accounts
+                      AS moved_accounts,
+                  (SELECT count(*) FROM scenario_assignments x WHERE x.scenario_id = s.scenario_id
+                      AND x.previous_rep_id IS NULL AND x.rep_id IS NOT NULL) AS newly_assigned
            FROM scenarios s ORDER BY s.scenario_id DESC""",
     )
     return df
