@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -277,3 +278,74 @@ def test_default_demo_store_keeps_travel(tmp_path) -> None:
     assert s["accounts"] == 5000 and s["reps_after"] == 12
     _quality(s)
     assert s["reasons"] == []
+
+
+def _random_book(n: int, k: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """n accounts in a 10 x 20 degree box, all owned by the first of k reps spread over the box, with
+    lognormal potential: far out of balance, so many must move."""
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(30, 40, n)
+    lon = rng.uniform(-100, -80, n)
+    pot = np.round(rng.lognormal(3, 0.8, n), 1)
+    owners = [f"R{int(i)}" for i in rng.integers(0, max(1, k // 2), n)]
+    acc = book([(f"a{i}", lat[i], lon[i], owners[i], pot[i]) for i in range(n)])
+    reps = team(*[(f"R{j}", float(rng.uniform(30, 40)), float(rng.uniform(-100, -80))) for j in range(k)])
+    return acc, reps
+
+
+def _full_lp_travel(acc: pd.DataFrame, reps: pd.DataFrame, tol: float, moved_ub: float) -> float:
+    """Least mean km over every account x rep pair (fractions allowed) with each rep's potential within
+    ±tol of its target and at most moved_ub of the potential moved: scipy's HiGHS on the dense LP."""
+    from scipy import sparse as sp
+    from scipy.optimize import linprog
+
+    from planner.optimize.geometry import _chord_km, _xyz
+
+    n, k = len(acc), len(reps)
+    a = _xyz(acc["lat"].to_numpy(), acc["lon"].to_numpy())
+    h = _xyz(reps["home_lat"].to_numpy(), reps["home_lon"].to_numpy())
+    km = _chord_km(np.linalg.norm(a[:, None, :] - h[None, :, :], axis=2))
+    b = acc["potential"].to_numpy(float) / acc["potential"].sum()
+    own = acc["owner_rep_id"].map({r: j for j, r in enumerate(reps["rep_id"])}).to_numpy()
+    col = np.arange(n * k)
+    ai, rj = col // k, col % k
+    eq = sp.csr_matrix((np.ones(n * k), (ai, col)), shape=(n, n * k))
+    load = sp.csr_matrix((b[ai], (rj, col)), shape=(k, n * k))
+    moved = sp.csr_matrix((b[ai] * (own[ai] != rj), (np.zeros(n * k, int), col)), shape=(1, n * k))
+    a_ub = sp.vstack([load, -load, moved])
+    b_ub = np.concatenate([np.full(k, (1 + tol) / k), np.full(k, -(1 - tol) / k), [moved_ub + 1e-9]])
+    res = linprog(km.ravel(), A_ub=a_ub, b_ub=b_ub, A_eq=eq, b_eq=np.ones(n), bounds=(0, 1), method="highs")
+    assert res.status == 0, res.message
+    return float(res.fun) / n
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_travel_bound_is_the_lp_over_all_reps_and_the_result_is_near_it(seed: int) -> None:
+    # Starting columns are the 2 nearest reps and the owner only; pricing must find the rest.
+    acc, reps = _random_book(400, 9, seed)
+    res = optimize.rebalance(acc, reps, Options(allow_customers=True, candidates=2))
+    s = res.summary
+    assert s["tolerance_met"], s["reasons"]
+    full = _full_lp_travel(acc, reps, 0.05, s["moved_share"])
+    # The bound is a true lower bound on the LP over every pair, and (accounts are single units) equals it.
+    assert s["travel_km_lp_bound"] <= full + 1e-6
+    assert s["travel_km_lp_bound"] == pytest.approx(full, rel=1e-3)
+    assert s["travel_km_after"] <= 1.10 * s["travel_km_lp_bound"]
+    assert s["lp_priced_columns"] > 0  # the LP did need pairs outside the starting columns
+
+
+def test_a_travel_matrix_replaces_great_circle_distance() -> None:
+    # In minutes, a1 and a2 are next to B and a3, a4 next to A: the matrix, not the map, decides.
+    minutes = pd.DataFrame({"A": [90.0, 80.0, 5.0, 6.0], "B": [4.0, 3.0, 70.0, 95.0]}, index=["a1", "a2", "a3", "a4"])
+    res = optimize.rebalance(FOUR, REPS, distance=minutes)
+    owners = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert owners == {"a1": "B", "a2": "B", "a3": "A", "a4": "A"}
+    s = res.summary
+    assert s["travel_unit"] == "matrix"
+    assert s["travel_km_today"] == pytest.approx((90 + 80 + 5 + 6) / 4)
+    assert s["travel_km_after"] == pytest.approx((4 + 3 + 5 + 6) / 4)
+    assert s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-9
+    with pytest.raises(BadInput, match="no row for account 'a4'"):
+        optimize.rebalance(FOUR, REPS, distance=minutes.drop(index="a4"))
+    with pytest.raises(BadInput, match="no column for rep 'B'"):
+        optimize.rebalance(FOUR, REPS, distance=minutes.drop(columns="B"))

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
 import numpy as np
-from scipy import sparse
 from scipy.spatial import cKDTree
 
 from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _chord_km, _nearest
 from planner.optimize.options import Options
-from planner.optimize.problem import _Problem, _Units
+from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
 from planner.optimize.report import _min_moved, _today_km
 
 # Objective weights (balance >> capacity >> metric moved >> accounts moved >> travel): each term is
@@ -43,38 +42,35 @@ def new_solver() -> Any:
     return h
 
 
-def _candidates(
-    p: _Problem, u: _Units, k: int, unit_k: np.ndarray, rep_reach: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(unit, rep) pairs the LP may use: owners, the k nearest homes (unit_k for widened units), and
-    for every rep its nearest units, enough to fill its target 2.5 x rep_reach times over."""
+def _candidates(p: _Problem, u: _Units, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The starting (unit, rep) columns: owners, the k nearest reps, and for every rep its nearest
+    units, enough to fill its target 2.5 times over. Pricing (`_price`) adds any other pair that
+    could lower the objective, so the LP is solved over all pairs."""
     n_units, n_reps = len(u.weight), len(p.reps)
     cen = np.zeros((n_units, 3))
     np.add.at(cen, u.of_account, p.xyz[u.movable])
     cen /= np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-12)
-    _, near = _nearest(cen, p.homes, k)
+    if p.distance is not None:
+        # A unit's travel to every rep from the matrix (summed over its accounts).
+        travel = u.members @ p.distance[u.movable]
+        near = np.argsort(travel, axis=1, kind="stable")[:, : min(k, n_reps)]
+    else:
+        _, near = _nearest(cen, p.homes, k)
     pu = [np.repeat(np.arange(n_units), near.shape[1])]
     pr = [near.ravel()]
-    for kk in np.unique(unit_k[unit_k > k]):
-        sel = np.flatnonzero(unit_k == kk)
-        _, wide = _nearest(cen[sel], p.homes, int(kk))
-        pu.append(np.repeat(sel, wide.shape[1]))
-        pr.append(wide.ravel())
     own = p.owner[u.movable]
     has = own >= 0
     pu.append(u.of_account[has])
     pr.append(own[has])
     tree = cKDTree(cen)
-    for reach in np.unique(rep_reach):
-        reps = np.flatnonzero(rep_reach == reach)
-        m = min(n_units, int(math.ceil(3.0 * reach * n_units / n_reps)) + 8)
-        _, rnear = tree.query(p.homes[reps], k=m)
-        rnear = np.asarray(rnear).reshape(len(reps), m)
-        for row, r in enumerate(reps):
-            cum = np.cumsum(u.weight[rnear[row]])
-            stop = int(np.searchsorted(cum, 2.5 * reach * p.target[r])) + 1
-            pu.append(rnear[row, : max(stop, min(m, 5))])
-            pr.append(np.full(len(pu[-1]), r))
+    m = min(n_units, int(math.ceil(3.0 * n_units / n_reps)) + 8)
+    _, rnear = tree.query(p.homes, k=m)
+    rnear = np.asarray(rnear).reshape(n_reps, m)
+    for r in range(n_reps):
+        cum = np.cumsum(u.weight[rnear[r]])
+        stop = int(np.searchsorted(cum, 2.5 * p.target[r])) + 1
+        pu.append(rnear[r, : max(stop, min(m, 5))])
+        pr.append(np.full(len(pu[-1]), r))
     code = np.unique(np.concatenate(pu).astype(np.int64) * n_reps + np.concatenate(pr).astype(np.int64))
     return code // n_reps, code % n_reps
 
@@ -87,20 +83,34 @@ class _LP:
     h: Any  # a highspy._Highs
     pair_u: np.ndarray
     pair_r: np.ndarray
-    travel: np.ndarray  # km summed over the pair's accounts
+    travel: np.ndarray  # travel summed over the pair's accounts (km, or the matrix's unit)
     moved: np.ndarray  # balance share that moves if the pair is chosen
     count: np.ndarray  # accounts that move
     hours: np.ndarray
     n_pairs: int
+    off: int  # the pairs' columns are off .. off + n_pairs (z and the capacity slacks come first)
     z_col: int
     cap_cols: np.ndarray
     moved_row: int
     travel_row: int
     cap_enforced: bool
     costs: np.ndarray
+    hscale: float
+    n_units: int
+    n_bands: int
+    wm: np.ndarray  # (n_units, n_bands) band weight per unit
+    objective: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the pairs' cost: travel, moved, count coefficients
+    pass1: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the first pass's objective (balance >> moves >> travel)
+    layout: dict[str, Any] = field(default_factory=dict)
     status: str = ""
     seconds: float = 0.0
+    priced: int = 0  # columns added by pricing
+    pricing_rounds: int = 0
     mip_x: np.ndarray | None = None
+
+    def x(self) -> np.ndarray:
+        """The pairs' values in the current solution."""
+        return np.asarray(self.h.getSolution().col_value)[self.off : self.off + self.n_pairs]
 
 
 def _pair_coefficients(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.ndarray) -> dict[str, np.ndarray]:
@@ -112,28 +122,60 @@ def _pair_coefficients(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.nd
     offs = np.arange(plen.sum()) - np.repeat(np.cumsum(plen) - plen, plen)
     pos = u.movable[order[starts[pair_u][pid] + offs]]
     rep = pair_r[pid]
-    km = _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
+    dist = _dist(p, pos, rep)
+    km = dist if p.distance is None else _km(p, pos, rep)
     own = p.owner[pos]
     moves = (own >= 0) & (own != rep)
     n = len(pair_u)
     return {
-        "travel": _bincount(pid, weights=km, minlength=n),
+        "travel": _bincount(pid, weights=dist, minlength=n),
         "moved": _bincount(pid, weights=p.b[pos] * moves, minlength=n),
         "count": _bincount(pid, weights=moves.astype(float), minlength=n),
         "hours": _bincount(pid, weights=p.hours_fixed[pos] + p.hours_per_km * km, minlength=n),
     }
 
 
-def _solve_lp(
-    p: _Problem, u: _Units, opts: Options, scale: dict[str, float], unit_k: np.ndarray, rep_reach: np.ndarray
-) -> _LP:
-    pair_u, pair_r = _candidates(p, u, opts.candidates, unit_k, rep_reach)
+def _fixed_loads(p: _Problem) -> np.ndarray:
+    """(n_bands, n_reps) load of the pinned accounts on every band."""
+    pin = np.flatnonzero(p.pinned)
+    return np.stack(
+        [_bincount(p.owner[pin], weights=p.bm[pin, m], minlength=len(p.reps)) for m in range(p.bm.shape[1])]
+    )
+
+
+def _pair_matrix(
+    lp_rows: dict[str, Any], pair_u: np.ndarray, pair_r: np.ndarray, co: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, rows, values) of the pair columns, column-wise (pairs in the given order)."""
+    n_units, n_reps, n_bands = lp_rows["n_units"], lp_rows["n_reps"], lp_rows["n_bands"]
+    wm = lp_rows["wm"]
+    parts_r = [pair_u[:, None]]
+    parts_v = [np.ones((len(pair_u), 1))]
+    for m in range(n_bands):
+        parts_r += [(n_units + m * n_reps + pair_r)[:, None], (n_units + (n_bands + m) * n_reps + pair_r)[:, None]]
+        parts_v += [wm[pair_u, m][:, None], wm[pair_u, m][:, None]]
+    if lp_rows["cap_enforced"]:
+        parts_r.append((n_units + 2 * n_bands * n_reps + pair_r)[:, None])
+        parts_v.append((co["hours"] / lp_rows["hscale"])[:, None])
+    parts_r += [np.full((len(pair_u), 1), lp_rows["moved_row"]), np.full((len(pair_u), 1), lp_rows["travel_row"])]
+    parts_v += [co["moved"][:, None], (co["travel"] / lp_rows["travel_scale"])[:, None]]
+    rows = np.hstack(parts_r).astype(np.int64)
+    vals = np.hstack(parts_v).astype(float)
+    per = rows.shape[1]
+    starts = np.arange(len(pair_u) + 1, dtype=np.int64) * per
+    return starts, rows.ravel(), vals.ravel()
+
+
+def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) -> _LP:
+    """Pass 1: balance first (the excess over every band, z), then disruption, then travel, over all
+    (unit, rep) pairs (starting columns plus pricing)."""
+    pair_u, pair_r = _candidates(p, u, opts.candidates)
     co = _pair_coefficients(p, u, pair_u, pair_r)
     n_pairs, n_units, n_reps = len(pair_u), len(u.weight), len(p.reps)
-    tol = opts.tolerance
-    fixed_load = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=n_reps)
+    n_bands = p.bm.shape[1]
+    fixed = _fixed_loads(p)
     pin_pos = np.flatnonzero(p.pinned)
-    pin_km = _chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1))
+    pin_km = _km(p, pin_pos, p.owner[pin_pos])
     fixed_hours = _bincount(
         p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km * pin_km, minlength=n_reps
     )
@@ -141,58 +183,49 @@ def _solve_lp(
     # Capacity binds only when the team could in principle cover the book; otherwise it is reported.
     cap_enforced = bool(cap.sum() >= scale["hours_min"])
     n_cap = n_reps if cap_enforced else 0
-    z_col = n_pairs
-    cap_cols = np.arange(n_pairs + 1, n_pairs + 1 + n_cap)
-    n_cols = n_pairs + 1 + n_cap
-
-    r_unit = pair_u
-    r_up = n_units + pair_r
-    r_lo = n_units + n_reps + pair_r
-    rows = [r_unit, r_up, r_lo]
-    cols = [np.arange(n_pairs)] * 3
-    vals = [np.ones(n_pairs), u.weight[pair_u], u.weight[pair_u]]
-    rows += [n_units + np.arange(n_reps), n_units + n_reps + np.arange(n_reps)]
-    cols += [np.full(n_reps, z_col), np.full(n_reps, z_col)]
-    vals += [-p.target, p.target]
-    base = n_units + 2 * n_reps
-    if cap_enforced:
-        hscale = scale["hours_min"] / n_reps
-        rows += [base + pair_r, base + np.arange(n_reps)]
-        cols += [np.arange(n_pairs), cap_cols]
-        vals += [co["hours"] / hscale, -np.ones(n_reps)]
+    hscale = scale["hours_min"] / n_reps
+    off = 1 + n_cap
+    z_col = 0
+    cap_cols = np.arange(1, 1 + n_cap)
+    base = n_units + 2 * n_bands * n_reps
     moved_row = base + n_cap
-    rows.append(np.full(n_pairs, moved_row))
-    cols.append(np.arange(n_pairs))
-    vals.append(co["moved"])
-    # Travel row (km in units of n x scale km), unbounded until a pass caps travel at today's.
     travel_row = moved_row + 1
-    rows.append(np.full(n_pairs, travel_row))
-    cols.append(np.arange(n_pairs))
-    vals.append(co["travel"] / (scale["n"] * scale["km"]))
     n_rows = travel_row + 1
-    a = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols))
-    a.sum_duplicates()
-    a.sort_indices()
+    wm = np.stack([_bincount(u.of_account, weights=p.bm[u.movable, m], minlength=n_units) for m in range(n_bands)], 1)
+    layout = {
+        "n_units": n_units, "n_reps": n_reps, "n_bands": n_bands, "wm": wm, "cap_enforced": cap_enforced,
+        "hscale": hscale, "moved_row": moved_row, "travel_row": travel_row, "travel_scale": scale["n"] * scale["km"],
+    }  # fmt: skip
+    pstarts, prows, pvals = _pair_matrix(layout, pair_u, pair_r, co)
+    # z (balance excess, in target shares) in every band row; capacity slacks in the capacity rows.
+    z_rows = np.concatenate([n_units + m * n_reps + np.arange(n_reps) for m in range(2 * n_bands)])
+    z_vals = np.concatenate([np.tile(-p.target, n_bands), np.tile(p.target, n_bands)])
+    cols_r = [z_rows] + [np.array([base + r]) for r in range(n_cap)] + [prows]
+    cols_v = [z_vals] + [np.array([-1.0]) for _ in range(n_cap)] + [pvals]
+    lens = [len(z_rows)] + [1] * n_cap
+    starts = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    starts = np.concatenate([starts[:-1], starts[-1] + pstarts])
+    index = np.concatenate(cols_r)
+    value = np.concatenate(cols_v)
 
-    upper = p.target * (1 + tol) - fixed_load
-    lower = p.target * (1 - tol) - fixed_load
-    row_lo = np.concatenate([np.ones(n_units), np.full(n_reps, -highspy.kHighsInf), lower])
-    row_hi = np.concatenate([np.ones(n_units), upper, np.full(n_reps, highspy.kHighsInf)])
+    hi_band = np.concatenate([p.target * (1 + p.tols[m]) - fixed[m] for m in range(n_bands)])
+    lo_band = np.concatenate([p.target * (1 - p.tols[m]) - fixed[m] for m in range(n_bands)])
+    inf = highspy.kHighsInf
+    row_lo = np.concatenate([np.ones(n_units), np.full(n_bands * n_reps, -inf), lo_band])
+    row_hi = np.concatenate([np.ones(n_units), hi_band, np.full(n_bands * n_reps, inf)])
     if cap_enforced:
-        row_lo = np.concatenate([row_lo, np.full(n_reps, -highspy.kHighsInf)])
+        row_lo = np.concatenate([row_lo, np.full(n_reps, -inf)])
         row_hi = np.concatenate([row_hi, (cap - fixed_hours) / hscale])
-    budget = highspy.kHighsInf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    row_lo = np.concatenate([row_lo, [-highspy.kHighsInf, -highspy.kHighsInf]])
-    row_hi = np.concatenate([row_hi, [budget, highspy.kHighsInf]])
+    budget = inf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+    row_lo = np.concatenate([row_lo, [-inf, -inf]])
+    row_hi = np.concatenate([row_hi, [budget, inf]])
 
-    costs = (
-        _C_MOVED * co["moved"]
-        + _C_COUNT * co["count"] / scale["n"]
-        + _C_TRAVEL * co["travel"] / (scale["n"] * scale["km"])
-    )
-    col_cost = np.concatenate([costs, [_C_BALANCE], np.full(n_cap, _C_CAPACITY / n_reps)])
+    objective = (_C_TRAVEL / (scale["n"] * scale["km"]), _C_MOVED, _C_COUNT / scale["n"])
+    costs = objective[0] * co["travel"] + objective[1] * co["moved"] + objective[2] * co["count"]
+    col_cost = np.concatenate([[_C_BALANCE], np.full(n_cap, _C_CAPACITY / n_reps), costs])
+    n_cols = off + n_pairs
     col_lo = np.zeros(n_cols)
-    col_hi = np.concatenate([np.ones(n_pairs), [highspy.kHighsInf], np.full(n_cap, highspy.kHighsInf)])
+    col_hi = np.concatenate([[inf], np.full(n_cap, inf), np.ones(n_pairs)])
 
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
@@ -203,9 +236,9 @@ def _solve_lp(
     lp.row_lower_ = row_lo
     lp.row_upper_ = row_hi
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(float)
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = index.astype(np.int32)
+    lp.a_matrix_.value_ = value.astype(float)
     h = new_solver()
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
@@ -214,17 +247,200 @@ def _solve_lp(
     h.passModel(lp)
     out = _LP(
         h=h, pair_u=pair_u, pair_r=pair_r, travel=co["travel"], moved=co["moved"], count=co["count"],
-        hours=co["hours"], n_pairs=n_pairs, z_col=z_col, cap_cols=cap_cols, moved_row=moved_row,
-        travel_row=travel_row, cap_enforced=cap_enforced, costs=costs,
+        hours=co["hours"], n_pairs=n_pairs, off=off, z_col=z_col, cap_cols=cap_cols, moved_row=moved_row,
+        travel_row=travel_row, cap_enforced=cap_enforced, costs=costs, hscale=hscale, n_units=n_units,
+        n_bands=n_bands, wm=wm, objective=objective, pass1=objective, layout=layout,
     )  # fmt: skip
     start = time.perf_counter()
-    h.run()
+    _run(p, u, out, scale)
     out.seconds = time.perf_counter() - start
     out.status = h.modelStatusToString(h.getModelStatus())
     return out
 
 
+# ---------------------------------------------------------------- pricing: the LP over all pairs
+
+
+def _unit_block(p: _Problem, u: _Units, reps: np.ndarray) -> dict[str, np.ndarray]:
+    """Every unit's travel, moved share, moved count and hours to each rep of `reps`: (n_units, len(reps))."""
+    dist = _dist_block(p, u.movable, reps)
+    km = dist if p.distance is None else _dist_block_km(p, u.movable, reps)
+    own = p.owner[u.movable]
+    owned = own >= 0
+    b = p.b[u.movable]
+    # Moved if chosen: everything owned, less what the rep already owns.
+    mine = (own[:, None] == reps[None, :]).astype(float)
+    moved = u.members @ (owned[:, None] * b[:, None] * (1.0 - mine))
+    count = u.members @ (owned[:, None] * (1.0 - mine))
+    hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
+    return {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
+            "hours": np.asarray(hours)}  # fmt: skip
+
+
+def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    a = p.xyz[pos]
+    hh = p.homes[reps]
+    return _chord_km(np.sqrt(np.maximum(((a[:, None, :] - hh[None, :, :]) ** 2).sum(axis=2), 0.0)))
+
+
+def _rep_chunks(p: _Problem, n_rows: int) -> list[np.ndarray]:
+    n_reps = len(p.reps)
+    step = max(1, min(n_reps, 4_000_000 // max(n_rows, 1)))
+    return [np.arange(i, min(i + step, n_reps)) for i in range(0, n_reps, step)]
+
+
+def _duals(lp: _LP) -> dict[str, Any]:
+    y = np.asarray(lp.h.getSolution().row_dual)
+    lay = lp.layout
+    n_units, n_reps, n_bands = lay["n_units"], lay["n_reps"], lay["n_bands"]
+    band = y[n_units : n_units + 2 * n_bands * n_reps].reshape(2, n_bands, n_reps)
+    base = n_units + 2 * n_bands * n_reps
+    cap = y[base : base + n_reps] if lp.cap_enforced else np.zeros(n_reps)
+    return {"unit": y[:n_units], "band": band[0] + band[1], "cap": cap, "moved": float(y[lp.moved_row]),
+            "travel": float(y[lp.travel_row]), "all": y}  # fmt: skip
+
+
+def _price(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs outside the LP whose reduced cost is negative (the most negative per unit): empty when the
+    LP's solution is optimal over all (unit, rep) pairs."""
+    d = _duals(lp)
+    a_t, a_m, a_c = lp.objective
+    t_scale = scale["n"] * scale["km"]
+    have = np.zeros((lp.n_units, len(p.reps)), dtype=bool)
+    have[lp.pair_u, lp.pair_r] = True
+    best = np.full(lp.n_units, 0.0)
+    best_r = np.full(lp.n_units, -1, dtype=np.int64)
+    eps = 1e-7 / scale["n"]
+    for reps in _rep_chunks(p, len(u.movable)):
+        blk = _unit_block(p, u, reps)
+        rc = a_t * blk["travel"] + a_m * blk["moved"] + a_c * blk["count"]
+        rc -= d["unit"][:, None]
+        rc -= lp.wm @ d["band"][:, reps]
+        rc -= blk["hours"] / lp.hscale * d["cap"][reps][None, :]
+        rc -= d["moved"] * blk["moved"] + d["travel"] * blk["travel"] / t_scale
+        rc[have[:, reps]] = np.inf
+        j = np.argmin(rc, axis=1)
+        v = rc[np.arange(lp.n_units), j]
+        better = v < np.minimum(best, -eps)
+        best[better] = v[better]
+        best_r[better] = reps[j[better]]
+    add = np.flatnonzero(best_r >= 0)
+    return add, best_r[add]
+
+
+def _add_pairs(p: _Problem, u: _Units, lp: _LP, pair_u: np.ndarray, pair_r: np.ndarray) -> None:
+    co = _pair_coefficients(p, u, pair_u, pair_r)
+    starts, rows, vals = _pair_matrix(lp.layout, pair_u, pair_r, co)  # type: ignore[attr-defined]
+    a_t, a_m, a_c = lp.objective
+    cost = a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"]
+    n = len(pair_u)
+    lp.h.addCols(
+        n, cost, np.zeros(n), np.ones(n), len(vals), starts[:-1].astype(np.int32), rows.astype(np.int32),
+        vals.astype(float),
+    )  # fmt: skip
+    lp.pair_u = np.concatenate([lp.pair_u, pair_u])
+    lp.pair_r = np.concatenate([lp.pair_r, pair_r])
+    for key in ("travel", "moved", "count", "hours"):
+        setattr(lp, key, np.concatenate([getattr(lp, key), co[key]]))
+    p1 = lp.pass1
+    lp.costs = np.concatenate([lp.costs, p1[0] * co["travel"] + p1[1] * co["moved"] + p1[2] * co["count"]])
+    lp.n_pairs += n
+    lp.priced += n
+
+
+def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], max_rounds: int = 30) -> None:
+    """Solve, then add priced-out pairs and re-solve until no pair outside the LP can improve it."""
+    lp.h.run()
+    for _ in range(max_rounds):
+        if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return
+        add_u, add_r = _price(p, u, lp, scale)
+        if len(add_u) == 0:
+            return
+        lp.pricing_rounds += 1
+        _add_pairs(p, u, lp, add_u, add_r)
+        lp.h.run()
+
+
+def _set_objective(lp: _LP, objective: tuple[float, float, float], z_cost: float, cap_cost: float) -> None:
+    lp.objective = objective
+    a_t, a_m, a_c = objective
+    n_cols = lp.off + lp.n_pairs
+    cost = np.concatenate(
+        [[z_cost], np.full(len(lp.cap_cols), cap_cost), a_t * lp.travel + a_m * lp.moved + a_c * lp.count]
+    )
+    lp.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+
+
+def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
+    """A true lower bound on the travel objective over every account x rep pair with accounts
+    divisible: the Lagrangian of the current LP's band, capacity, moved and travel rows at its duals
+    (valid for any duals; equal to the LP's value when the LP is over accounts and priced out).
+    Returns travel units summed over the movable accounts (pinned accounts excluded)."""
+    d = _duals(lp)
+    y = d["all"].copy()
+    h = lp.h
+    lp_model = h.getLp()
+    row_lo = np.asarray(lp_model.row_lower_)
+    row_hi = np.asarray(lp_model.row_upper_)
+    col_lo = np.asarray(lp_model.col_lower_)
+    col_hi = np.asarray(lp_model.col_upper_)
+    col_cost = np.asarray(lp_model.col_cost_)
+    a_t, a_m, a_c = lp.objective
+    t_scale = scale["n"] * scale["km"]
+    n_units = lp.n_units
+    # Rows other than the unit rows: the best of y_i * v over v in [lo_i, hi_i] (a y of the wrong sign
+    # for an infinite side is dropped, which keeps the bound valid).
+    other = np.arange(n_units, len(y))
+    yo = y[other]
+    lo, hi = row_lo[other], row_hi[other]
+    yo = np.where((yo > 0) & ~np.isfinite(lo), 0.0, yo)
+    yo = np.where((yo < 0) & ~np.isfinite(hi), 0.0, yo)
+    y[other] = yo
+    const = float(
+        np.sum(np.where(yo > 0, yo * np.where(np.isfinite(lo), lo, 0), yo * np.where(np.isfinite(hi), hi, 0)))
+    )
+    lay = lp.layout
+    n_reps, n_bands = lay["n_reps"], lay["n_bands"]
+    band = y[n_units : n_units + 2 * n_bands * n_reps].reshape(2, n_bands, n_reps)
+    band_y = band[0] + band[1]
+    base = n_units + 2 * n_bands * n_reps
+    cap_y = y[base : base + n_reps] if lp.cap_enforced else np.zeros(n_reps)
+    moved_y, travel_y = float(y[lp.moved_row]), float(y[lp.travel_row])
+    # z and the capacity slacks: their reduced cost at the bound that minimises it.
+    n_side = lp.off
+    side_rows_dot = np.zeros(n_side)
+    z_rows = np.concatenate([n_units + m * n_reps + np.arange(n_reps) for m in range(2 * n_bands)])
+    z_vals = np.concatenate([np.tile(-p.target, n_bands), np.tile(p.target, n_bands)])
+    side_rows_dot[0] = float(y[z_rows] @ z_vals)
+    for i, c in enumerate(lp.cap_cols):
+        side_rows_dot[c] = -float(y[base + i])
+    rc_side = col_cost[:n_side] - side_rows_dot
+    side = 0.0
+    for rc_j, lo_j, hi_j in zip(rc_side, col_lo[:n_side], col_hi[:n_side], strict=True):
+        side += min(rc_j * lo_j, rc_j * hi_j if math.isfinite(hi_j) else (-math.inf if rc_j < 0 else 0.0))
+    # Every movable account goes to one rep: the least reduced cost over all reps, account by account.
+    pos = np.flatnonzero(~p.pinned)
+    own = p.owner[pos]
+    total = np.full(len(pos), np.inf)
+    for reps in _rep_chunks(p, len(pos)):
+        dist = _dist_block(p, pos, reps)
+        km = dist if p.distance is None else _dist_block_km(p, pos, reps)
+        moves = ((own >= 0)[:, None] & (own[:, None] != reps[None, :])).astype(float)
+        moved = p.b[pos][:, None] * moves
+        hours = p.hours_fixed[pos][:, None] + p.hours_per_km * km
+        rc = a_t * dist + a_m * moved + a_c * moves
+        rc -= p.bm[pos] @ band_y[:, reps]
+        rc -= hours / lp.hscale * cap_y[reps][None, :]
+        rc -= moved_y * moved + travel_y * dist / t_scale
+        total = np.minimum(total, rc.min(axis=1))
+    value = float(np.sum(total)) + const + side
+    return value / a_t if a_t > 0 else float("nan")
+
+
 def _resolve(
+    p: _Problem,
+    u: _Units,
     lp: _LP,
     base: np.ndarray,
     objective: str,
@@ -233,22 +449,20 @@ def _resolve(
     scale: dict[str, float],
     travel_ub: float = math.inf,
 ) -> float:
-    """Re-solve the LP (warm-started) with balance no worse than z_ub, capacity use no worse than in
-    `base` (the first pass's solution), at most moved_ub of the metric moved and at most travel_ub km
-    of travel on the movable accounts. objective: "travel" (least travel, a small price on moves as a
-    tie-break), "travel_only" (the LP bound) or "moved" (least disruption, as in the first pass)."""
+    """Re-solve the LP over all pairs (warm-started, priced) with balance no worse than z_ub, capacity
+    use no worse than in `base` (the first pass's solution), at most moved_ub of the metric moved and at
+    most travel_ub of travel on the movable accounts. objective: "travel" (least travel, a small price
+    on moves as a tie-break), "travel_only" (the LP bound) or "moved" (least disruption)."""
     h = lp.h
     cap_ub = base[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
-    n_cols = lp.n_pairs + 1 + len(lp.cap_cols)
-    cost = np.zeros(n_cols)
-    disruption = _C_MOVED * lp.moved + _C_COUNT * lp.count / scale["n"]
+    t = _C_TRAVEL / (scale["n"] * scale["km"])
     if objective == "moved":
-        cost[: lp.n_pairs] = disruption
+        obj = (0.0, _C_MOVED, _C_COUNT / scale["n"])
+    elif objective == "travel":
+        obj = (t, 0.001 * _C_MOVED, 0.001 * _C_COUNT / scale["n"])
     else:
-        cost[: lp.n_pairs] = _C_TRAVEL * lp.travel / (scale["n"] * scale["km"])
-        if objective == "travel":
-            cost[: lp.n_pairs] += 0.001 * disruption
-    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+        obj = (t, 0.0, 0.0)
+    _set_objective(lp, obj, 0.0, 0.0)
     h.changeColBounds(lp.z_col, 0.0, max(z_ub, float(base[lp.z_col])) + 1e-9)
     for c, v in zip(lp.cap_cols, cap_ub, strict=True):
         h.changeColBounds(int(c), 0.0, float(v) + 1e-9)
@@ -256,7 +470,7 @@ def _resolve(
     t_ub = highspy.kHighsInf if not math.isfinite(travel_ub) else travel_ub / (scale["n"] * scale["km"])
     h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
     start = time.perf_counter()
-    h.run()
+    _run(p, u, lp, scale)
     return time.perf_counter() - start
 
 
@@ -268,12 +482,17 @@ def _optimal(lp: _LP) -> bool:
 class _TravelPass:
     budget: float  # moved share (LP units) the travel pass may use
     cap: float  # 1.45 x the least share that must move (less forced moves)
-    km_limit: float | None  # today's total km over all accounts (None when nobody owns anything today)
-    travel_cap: float  # the km cap on the movable accounts the LP met (inf when none)
+    km_limit: float | None  # today's total travel over all accounts (None when nobody owns anything today)
+    travel_cap: float  # the travel cap on the movable accounts the LP met (inf when none)
     reachable: bool  # today's travel fits at this balance (or there is nothing to keep)
-    best_km: float = float("nan")  # the LP's least km on the movable accounts in the band, when not reachable
+    best_km: float = float("nan")  # the LP's least travel on the movable accounts in the band, when not reachable
     needs_moved: float = float("nan")  # the moved share keeping today's travel needs, when above the default
     seconds: float = 0.0
+
+
+def _pinned_travel(p: _Problem) -> float:
+    pin_pos = np.flatnonzero(p.pinned)
+    return float(_dist(p, pin_pos, p.owner[pin_pos]).sum())
 
 
 def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float], lp: _LP) -> _TravelPass:
@@ -282,29 +501,28 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
     travel. Without a user budget, keeping today's travel may move more: the least disruption that
     does it is found first. Leaves the LP solved with the chosen solution."""
     sol = np.asarray(lp.h.getSolution().col_value)
-    min_lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
+    min_lp_moved = float(lp.x() @ lp.moved)
     lp_z = float(sol[lp.z_col])
     cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
     budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
     if opts.max_moved is not None:
         budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
-    seconds = _resolve(lp, sol, "travel", lp_z, budget, scale)
+    seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     if not _optimal(lp):
         raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
-    # The cap on the movable accounts' km is today's total less what the accounts that stay put
+    # The cap on the movable accounts' travel is today's total less what the accounts that stay put
     # travel, with a little room for rounding.
-    pin_pos = np.flatnonzero(p.pinned)
-    pinned_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
+    pinned_total = _pinned_travel(p)
     km_today = _today_km(p)
     km_limit = float(np.nanmean(km_today)) * scale["n"] if np.isfinite(km_today).any() else None
     out = _TravelPass(budget=budget, cap=cap, km_limit=km_limit, travel_cap=math.inf, reachable=True)
-    lp_travel = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel)
+    lp_travel = float(lp.x() @ lp.travel)
     if km_limit is None or lp_travel + pinned_total <= km_limit * (1 - TRAVEL_MARGIN):
         out.seconds = seconds
         return out
     # The least travel any balanced assignment reaches (any share moved) says whether today's fits.
-    seconds += _resolve(lp, sol, "travel_only", lp_z, math.inf if opts.max_moved is None else budget, scale)
-    best = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel) if _optimal(lp) else math.inf
+    seconds += _resolve(p, u, lp, sol, "travel_only", lp_z, math.inf if opts.max_moved is None else budget, scale)
+    best = float(lp.x() @ lp.travel) if _optimal(lp) else math.inf
     margin_cap = km_limit * (1 - TRAVEL_MARGIN) - pinned_total
     if best <= margin_cap:
         out.travel_cap = margin_cap
@@ -317,9 +535,9 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
     if opts.max_moved is None:
         if out.reachable:
             # The least disruption that keeps travel under the cap at the same balance ...
-            seconds += _resolve(lp, sol, "moved", lp_z, math.inf, scale, out.travel_cap)
+            seconds += _resolve(p, u, lp, sol, "moved", lp_z, math.inf, scale, out.travel_cap)
             if _optimal(lp):
-                need = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.moved)
+                need = float(lp.x() @ lp.moved)
                 # ... then the least travel with that much (or the default budget) moved.
                 if need > budget:
                     out.needs_moved = need + scale["forced_moved"]
@@ -329,10 +547,10 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
         else:
             # No balanced assignment keeps today's travel: get as close as the moved target allows.
             budget = max(budget, cap)
-    seconds += _resolve(lp, sol, "travel", lp_z, budget, scale, out.travel_cap)
+    seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, out.travel_cap)
     if not _optimal(lp):
         out.travel_cap = math.inf
-        seconds += _resolve(lp, sol, "travel", lp_z, budget, scale)
+        seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     out.budget = budget
     out.seconds = seconds
     return out
@@ -341,15 +559,13 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
 def _integral_units(
     lp: _LP, opts: Options, scale: dict[str, float], n_reps: int, moved_ub: float, travel_ub: float = math.inf
 ) -> float:
-    """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) within the
-    moved budget and, when it can, the travel cap, with a node limit so the result is deterministic;
-    the repair pass still follows. Leaves the LP continuous."""
+    """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) over the LP's
+    columns within the moved budget and, when it can, the travel cap, with a node limit so the result is
+    deterministic; the repair pass still follows. Leaves the LP continuous."""
     h = lp.h
     n = lp.n_pairs
-    idx = np.arange(n, dtype=np.int32)
-    n_cols = n + 1 + len(lp.cap_cols)
-    cost = np.concatenate([lp.costs, [_C_BALANCE], np.full(len(lp.cap_cols), _C_CAPACITY / n_reps)])
-    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+    idx = np.arange(lp.off, lp.off + n, dtype=np.int32)
+    _set_objective(lp, lp.pass1, _C_BALANCE, _C_CAPACITY / n_reps)
     h.changeColBounds(lp.z_col, 0.0, highspy.kHighsInf)
     for c in lp.cap_cols:
         h.changeColBounds(int(c), 0.0, highspy.kHighsInf)
@@ -365,7 +581,7 @@ def _integral_units(
         h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
         h.run()
         if h.getInfo().primal_solution_status == 2:
-            lp.mip_x = np.asarray(h.getSolution().col_value)[:n].copy()
+            lp.mip_x = lp.x().copy()
             break
     h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
     return time.perf_counter() - start

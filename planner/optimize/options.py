@@ -37,9 +37,10 @@ class NewRep:
 class Options:
     """What to balance and what may change. Hashable, so results can be cached per option set."""
 
-    metric: str = "potential"
+    metric: str = "potential"  # one metric, or several separated by commas, each kept within its own band
     weights: tuple[tuple[str, float], ...] = ()  # a weighted mix of metrics; overrides `metric`
     tolerance: float = 0.05
+    tolerances: tuple[tuple[str, float], ...] = ()  # per-metric tolerance (metric, share); else `tolerance`
     max_moved: float | None = None  # share of the balance metric that may move; None = as little as needed
     unit: str = "account"
     allow_customers: bool = False
@@ -48,7 +49,7 @@ class Options:
     add_reps: tuple[NewRep, ...] = ()
     remove_reps: tuple[str, ...] = ()
     capacities: tuple[tuple[str, float], ...] = ()
-    candidates: int = 8
+    candidates: int = 4  # starting columns per unit (nearest reps); pricing adds every other pair that helps
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
     time_limit_s: float = 120.0
     workload: Workload | None = None  # the workload assumptions (scenarios.with_workload passes the store's)
@@ -58,8 +59,24 @@ class Options:
         """The workload assumptions this run uses: the given ones, else the deployment's."""
         return self.workload or Workload.defaults()
 
+    def metric_list(self) -> list[str]:
+        """The metrics balanced each within its own band (one unless `metric` lists several)."""
+        names = [m.strip() for m in str(self.metric).split(",") if m.strip()]
+        if not names:
+            raise BadInput("no metric given; use one or more of " + ", ".join(METRICS))
+        for m in names:
+            if m not in METRICS:
+                raise BadInput(f"unknown metric {m!r}; use one of {', '.join(METRICS)}")
+        if len(set(names)) != len(names):
+            raise BadInput(f"metric {self.metric!r} lists a metric twice; name each once")
+        return names
+
     def metric_weights(self) -> dict[str, float]:
-        weights = {m: float(w) for m, w in self.weights if float(w) > 0} if self.weights else {self.metric: 1.0}
+        """The blend of metrics the moved share is measured on: the weighted mix, else the listed
+        metrics in equal parts."""
+        if not self.weights:
+            return {m: 1.0 for m in self.metric_list()}
+        weights = {m: float(w) for m, w in self.weights if float(w) > 0}
         for m in weights:
             if m not in METRICS:
                 raise BadInput(f"unknown metric {m!r}; use one of {', '.join(METRICS)}")
@@ -67,7 +84,17 @@ class Options:
             raise BadInput("metric weights are all zero; give at least one metric a positive weight")
         return weights
 
+    def bands(self) -> list[tuple[str, dict[str, float], float]]:
+        """(label, weights, tolerance) of every balance band: the weighted mix as one band, else one
+        band per listed metric with its own tolerance."""
+        if self.weights:
+            return [(self.label(), self.metric_weights(), self.tolerance)]
+        own = {str(m): float(t) for m, t in self.tolerances}
+        return [(m, {m: 1.0}, own.get(m, self.tolerance)) for m in self.metric_list()]
+
     def label(self) -> str:
+        if not self.weights:
+            return ", ".join(self.metric_list())
         w = self.metric_weights()
         if len(w) == 1:
             return next(iter(w))
@@ -81,6 +108,7 @@ class Options:
     def from_dict(cls, data: dict[str, Any]) -> Options:
         d = dict(data)
         d["weights"] = tuple((str(k), float(v)) for k, v in d.get("weights") or ())
+        d["tolerances"] = tuple((str(k), float(v)) for k, v in d.get("tolerances") or ())
         d["locks"] = tuple(d.get("locks") or ())
         d["remove_reps"] = tuple(d.get("remove_reps") or ())
         d["capacities"] = tuple((str(k), float(v)) for k, v in d.get("capacities") or ())
@@ -92,6 +120,14 @@ class Options:
         self.metric_weights()
         if not 0 <= self.tolerance <= 1:
             raise BadInput(f"tolerance {self.tolerance} is out of range; use a share such as 0.05 (0 to 1)")
+        listed = set(self.metric_list()) if not self.weights else set()
+        for m, t in self.tolerances:
+            if m not in listed:
+                raise BadInput(
+                    f"tolerance given for {m!r}, which is not a balanced metric; use one of {', '.join(sorted(listed))}"
+                )
+            if not 0 <= t <= 1:
+                raise BadInput(f"tolerance {t} for {m} is out of range; use a share such as 0.05 (0 to 1)")
         if self.max_moved is not None and not 0 <= self.max_moved <= 1:
             raise BadInput(f"max moved {self.max_moved} is out of range; use a share of the metric from 0 to 1")
         if self.unit not in UNITS:

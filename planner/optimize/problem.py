@@ -1,4 +1,11 @@
-"""The problem as arrays: accounts, the scenario's reps, balance weights, pins and movable units."""
+"""The problem as arrays: accounts, the scenario's reps, balance weights, pins and movable units.
+
+Distance has one entry point: `_dist(p, pos, rep)` (and `_dist_block`, `_nearest_reps`). It is
+great-circle km from the coordinates unless the problem carries a precomputed matrix
+(`_Problem.distance`, n_accounts x n_reps in any unit, e.g. road minutes from a routing engine),
+which rebalance(..., distance=DataFrame indexed by account_id with a column per rep_id) sets.
+The workload model's hours stay on great-circle km (`_km`), since its assumptions are per km.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from planner.coverage.workload import Workload
 from planner.errors import BadInput
-from planner.optimize.geometry import _bincount, _nearest, _xyz
+from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import Options
 
 
@@ -18,7 +26,10 @@ class _Problem:
     acc: pd.DataFrame  # every account, positional
     reps: pd.DataFrame  # the scenario's reps, positional
     today: pd.DataFrame  # today's active reps
-    b: np.ndarray  # balance weight per account (shares; sums to 1)
+    b: np.ndarray  # balance weight per account (shares; sums to 1): the blend the moved share is measured on
+    bm: np.ndarray  # (n_accounts, n_bands): each balance band's weight per account (each column sums to 1)
+    band_labels: list[str]  # the metric (or mix) of each band
+    tols: np.ndarray  # each band's tolerance
     owner: np.ndarray  # index into reps; -1 unowned, -2 owner not in the scenario
     pinned: np.ndarray
     pin_reason: np.ndarray
@@ -30,6 +41,9 @@ class _Problem:
     metric_label: str
     ev_source: str
     workload: Workload  # the one workload model's assumptions (planner.coverage.workload)
+    values: dict[str, np.ndarray]  # raw metric values per account (potential, accounts, workload, expected_value)
+    distance: np.ndarray | None = None  # (n_accounts, n_reps) travel matrix in any unit; None = great-circle km
+    distance_today: np.ndarray | None = None  # travel to today's owner from the matrix (NaN when unknown)
 
 
 def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -101,19 +115,24 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     values["expected_value"] = (
         ev.fillna(0).clip(lower=0).to_numpy(float) if ev is not None and available else np.zeros(len(acc))
     )
-    weights = opts.metric_weights()
-    if "expected_value" in weights and not available:
-        raise BadInput(
-            "expected value is not available (no model scores and no deal closed in the last 12 months); "
-            "balance on potential, accounts or workload"
-        )
-    b = np.zeros(len(acc))
-    for m, w in weights.items():
-        total = values[m].sum()
-        if total <= 0:
-            raise BadInput(f"metric {m!r} is zero for every account; pick another metric")
-        b += w * values[m] / total
-    b /= sum(weights.values())
+
+    def blend(weights: dict[str, float]) -> np.ndarray:
+        if "expected_value" in weights and not available:
+            raise BadInput(
+                "expected value is not available (no model scores and no deal closed in the last 12 months); "
+                "balance on potential, accounts or workload"
+            )
+        out = np.zeros(len(acc))
+        for m, w in weights.items():
+            total = values[m].sum()
+            if total <= 0:
+                raise BadInput(f"metric {m!r} is zero for every account; pick another metric")
+            out += w * values[m] / total
+        return out / sum(weights.values())
+
+    bands = opts.bands()
+    b = blend(opts.metric_weights())
+    bm = np.column_stack([blend(w) for _, w, _ in bands])
 
     locks = set(opts.locks)
     unknown = locks - set(acc["account_id"])
@@ -129,8 +148,92 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     return _Problem(
         acc=acc, reps=srep, today=today, b=b, owner=owner, pinned=pinned, pin_reason=np.where(pinned, reason, ""),
         target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=np.full(len(acc), fixed_h), hours_per_km=per_km,
-        metric_label=opts.label(), ev_source=ev_source, workload=workload,
+        metric_label=opts.label(), ev_source=ev_source, workload=workload, bm=bm,
+        band_labels=[label for label, _, _ in bands], tols=np.array([t for _, _, t in bands], dtype=float),
+        values=values,
     )  # fmt: skip
+
+
+def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
+    """Attach a precomputed travel matrix (rows account_id, columns rep_id, any unit) to the problem."""
+    if distance is None:
+        return p
+    if not isinstance(distance, pd.DataFrame):
+        raise BadInput("the travel matrix must be a table of accounts (rows) by reps (columns)")
+    mat = distance.copy()
+    mat.index = mat.index.astype(str)
+    mat.columns = mat.columns.astype(str)
+    ids = p.acc["account_id"].astype(str)
+    missing_acc = ids[~ids.isin(mat.index)]
+    if len(missing_acc):
+        raise BadInput(
+            f"the travel matrix has no row for account {missing_acc.iloc[0]!r} ({len(missing_acc):,} missing); "
+            "give a distance for every account"
+        )
+    reps = p.reps["rep_id"].astype(str)
+    missing_rep = reps[~reps.isin(mat.columns)]
+    if len(missing_rep):
+        raise BadInput(f"the travel matrix has no column for rep {missing_rep.iloc[0]!r}; give every rep's distances")
+    vals = mat.loc[ids.to_numpy(), reps.to_numpy()].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(vals) | (vals < 0)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise BadInput(
+            f"the travel matrix has no usable distance from account {ids.iloc[i]!r} to rep {reps.iloc[j]!r}; "
+            "give a number of 0 or more"
+        )
+    p.distance = vals
+    today = np.full(len(p.acc), np.nan)
+    cols = {c: i for i, c in enumerate(mat.columns)}
+    owner = p.acc["owner_rep_id"].astype("string").fillna("").to_numpy(dtype=object)
+    rows = mat.loc[ids.to_numpy()]
+    for rid, j in cols.items():
+        sel = owner == rid
+        if sel.any():
+            today[sel] = pd.to_numeric(rows.iloc[np.flatnonzero(sel), j], errors="coerce").to_numpy(float)
+    p.distance_today = today
+    return p
+
+
+# ---------------------------------------------------------------- distance (the one entry point)
+
+
+def _km(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """Great-circle km from accounts `pos` to the homes of reps `rep` (element-wise)."""
+    return _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
+
+
+def _dist(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """Travel from accounts `pos` to reps `rep` (element-wise): the matrix when given, else km."""
+    pos = np.asarray(pos, dtype=np.int64)
+    rep = np.asarray(rep, dtype=np.int64)
+    if p.distance is not None:
+        return p.distance[pos, rep]
+    return _km(p, pos, rep)
+
+
+def _dist_block(p: _Problem, pos: np.ndarray, reps: np.ndarray | None = None) -> np.ndarray:
+    """Travel from accounts `pos` to every rep in `reps` (all by default): a (len(pos), len(reps)) block."""
+    reps = np.arange(len(p.reps)) if reps is None else np.asarray(reps, dtype=np.int64)
+    if p.distance is not None:
+        return p.distance[np.ix_(np.asarray(pos, dtype=np.int64), reps)]
+    a = p.xyz[pos]
+    h = p.homes[reps]
+    chord = np.sqrt(np.maximum(((a[:, None, :] - h[None, :, :]) ** 2).sum(axis=2), 0.0))
+    return _chord_km(chord)
+
+
+def _nearest_reps(
+    p: _Problem, points: np.ndarray | None, k: int, pos: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest reps of accounts `pos` (or of unit vectors `points` when no matrix): (dist, index)."""
+    k = max(1, min(k, len(p.reps)))
+    if p.distance is not None and pos is not None:
+        block = p.distance[np.asarray(pos, dtype=np.int64)]
+        idx = np.argsort(block, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(block, idx, axis=1), idx
+    assert points is not None
+    return _nearest(points, p.homes, k)
 
 
 # ---------------------------------------------------------------- units and candidates
@@ -143,6 +246,12 @@ class _Units:
     weight: np.ndarray  # balance weight per unit
     divisible: bool
     label: np.ndarray  # a readable name per unit
+    members: sparse.csr_matrix  # (n_units, n_movable): 1 where a movable account belongs to the unit
+
+    @property
+    def single(self) -> bool:
+        """Every unit is one account."""
+        return len(self.weight) == len(self.movable)
 
 
 def _units(p: _Problem, opts: Options) -> _Units:
@@ -177,4 +286,6 @@ def _units(p: _Problem, opts: Options) -> _Units:
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=True)
     weight = _bincount(codes, weights=p.b[movable], minlength=len(uniq))
     label = np.array([str(u).split("|")[0] for u in uniq], dtype=object)
-    return _Units(codes.astype(np.int64), movable, weight, divisible, label)
+    codes = codes.astype(np.int64)
+    members = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniq), len(codes)))
+    return _Units(codes, movable, weight, divisible, label, members)

@@ -11,7 +11,7 @@ import pandas as pd
 from planner.coverage.imbalance import imbalance
 from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _Problem, _Units
+from planner.optimize.problem import _dist, _Problem, _Units
 
 
 def _lower_bound(p: _Problem, u: _Units | None) -> float:
@@ -24,13 +24,15 @@ def _lower_bound(p: _Problem, u: _Units | None) -> float:
 
 def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
     out = np.full(len(assign), np.nan)
-    ok = assign >= 0
-    out[ok] = _chord_km(np.linalg.norm(p.xyz[ok] - p.homes[assign[ok]], axis=1))
+    ok = np.flatnonzero(assign >= 0)
+    out[ok] = _dist(p, ok, assign[ok])
     return out
 
 
 def _today_km(p: _Problem) -> np.ndarray:
     """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
+    if p.distance_today is not None:
+        return p.distance_today.copy()
     homes = p.today.set_index("rep_id")[["home_lat", "home_lon"]]
     owner = p.acc["owner_rep_id"]
     known = owner.isin(homes.index) & homes.reindex(owner)["home_lat"].notna().to_numpy()

@@ -4,17 +4,175 @@ from __future__ import annotations
 
 import math
 
+import highspy
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from planner.optimize.geometry import _bincount, _chord_km
-from planner.optimize.lp import _C_COUNT, _C_MOVED, _C_TRAVEL, _LP
-from planner.optimize.problem import _Problem, _Units
+from planner.optimize.geometry import _bincount
+from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
+from planner.optimize.problem import _dist, _Problem, _Units
+
+# The rounding MIP (fix-and-resolve) stops after this long; its incumbent (or the split) is kept.
+ROUND_TIME_LIMIT_S = 3.0
+# Besides the fractional accounts, this many whole accounts per rep (the cheapest to move) join the MIP.
+OPEN_PER_REP = 10
+
+
+def _round_mip(
+    p: _Problem,
+    u: _Units,
+    lp: _LP,
+    scale: dict[str, float],
+    moved_ub: float,
+    z_lp: float,
+    travel_ub: float = math.inf,
+) -> tuple[np.ndarray, dict[str, float]] | None:
+    """Fix-and-resolve: every account the LP assigns whole keeps that rep, except the few that are
+    fractional and the whole ones that are cheapest to move (least reduced cost of another rep at the
+    LP's duals); those are assigned by a small MIP (HiGHS) over the reps the LP gives them and their
+    next-best ones (and their owner): the worst band excess first, then least travel, within each band
+    (as wide as the LP needed), the moved budget and the travel cap, all with penalised slack so it
+    always has a solution. None when nothing is fractional or the MIP finds no solution."""
+    x = lp.x()
+    n_reps = len(p.reps)
+    frac = (x > 1e-6) & (x < 1 - 1e-6)
+    frac_units = np.unique(lp.pair_u[frac])
+    if len(frac_units) == 0:
+        return None
+    assign = _round(p, u, lp)
+    d = np.asarray(lp.h.getSolution().col_dual)[lp.off : lp.off + lp.n_pairs]
+    sizes = np.bincount(u.of_account, minlength=len(u.weight))
+    is_open = np.zeros(len(u.weight), dtype=bool)
+    is_open[frac_units] = True
+    # Whole single-account units whose next-best rep costs least (reduced cost) open up too.
+    alt = (x <= 1e-6) & (sizes[lp.pair_u] == 1) & ~is_open[lp.pair_u]
+    best_alt = np.full(len(u.weight), np.inf)
+    np.minimum.at(best_alt, lp.pair_u[alt], d[alt])
+    n_open = min(int(np.isfinite(best_alt).sum()), OPEN_PER_REP * n_reps)
+    if n_open:
+        cheap = np.argsort(best_alt, kind="stable")[:n_open]
+        is_open[cheap] = True
+    items = u.movable[is_open[u.of_account]]
+    item_unit = u.of_account[is_open[u.of_account]]
+    # Candidate reps per item: the reps holding a share of its unit, its two next-best reps, its owner.
+    keep = x > 1e-6
+    cand = np.flatnonzero(is_open[lp.pair_u] & ~keep)
+    cand = cand[np.lexsort((lp.pair_r[cand], d[cand], lp.pair_u[cand]))]
+    rank = np.arange(len(cand)) - np.searchsorted(lp.pair_u[cand], lp.pair_u[cand], side="left")
+    keep[cand[rank < 2]] = True
+    used = keep & is_open[lp.pair_u]
+    pu, pr = lp.pair_u[used], lp.pair_r[used]
+    order = np.argsort(pu, kind="stable")
+    pu, pr = pu[order], pr[order]
+    first = np.searchsorted(pu, item_unit, side="left")
+    last = np.searchsorted(pu, item_unit, side="right")
+    n_c = last - first
+    it = np.repeat(np.arange(len(items)), n_c)
+    rep = pr[np.repeat(first, n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))]
+    own = p.owner[items]
+    extra = np.flatnonzero(own >= 0)
+    code = np.unique(np.concatenate([it, extra]) * n_reps + np.concatenate([rep, own[extra]]))
+    it, rep = code // n_reps, code % n_reps
+    pos = items[it]
+    dist = _dist(p, pos, rep)
+    moves = (own[it] >= 0) & (own[it] != rep)
+    moved = p.b[pos] * moves
+    # Loads of everything else (pinned, and the accounts of whole units).
+    rest = np.ones(len(p.acc), dtype=bool)
+    rest[items] = False
+    n_bands = p.bm.shape[1]
+    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(n_bands)])
+    owned = p.owner >= 0
+    moved_fixed = float(p.b[rest & owned & (assign != p.owner)].sum()) - scale["forced_moved"]
+    n_pairs = len(it)
+    n_items = len(items)
+    # Travel of the movable accounts outside the MIP (against the LP's travel cap, when it has one).
+    mov_rest = np.flatnonzero(rest & ~p.pinned)
+    travel_fixed = float(_dist(p, mov_rest, assign[mov_rest]).sum())
+    # Columns: pairs, then per band and rep an upper and a lower slack, the moved slack, the travel slack.
+    n_slack = 2 * n_bands * n_reps
+    # ... and the largest excess over any band (a share of the target), priced first.
+    n_cols = n_pairs + n_slack + 3
+    t_cost = _C_TRAVEL / (scale["n"] * scale["km"])
+    cost = np.concatenate(
+        [
+            t_cost * dist + 0.001 * (_C_MOVED * moved + _C_COUNT * moves / scale["n"]),
+            np.tile(_C_BALANCE / p.target, 2 * n_bands),
+            [10 * _C_MOVED, 100 * t_cost, 0.0],
+        ]
+    )
+    rows = [it]
+    cols = [np.arange(n_pairs)]
+    vals = [np.ones(n_pairs)]
+    for m in range(n_bands):
+        rows += [n_items + m * n_reps + rep, n_items + (n_bands + m) * n_reps + rep]
+        cols += [np.arange(n_pairs), np.arange(n_pairs)]
+        vals += [p.bm[pos, m], p.bm[pos, m]]
+    slack_rows = n_items + np.arange(n_slack)
+    rows.append(slack_rows)
+    cols.append(n_pairs + np.arange(n_slack))
+    vals.append(np.concatenate([-np.ones(n_bands * n_reps), np.ones(n_bands * n_reps)]))
+    rows.append(slack_rows)
+    cols.append(np.full(n_slack, n_cols - 1))
+    vals.append(np.concatenate([-np.tile(p.target, n_bands), np.tile(p.target, n_bands)]))
+    moved_row = n_items + n_slack
+    rows += [np.full(n_pairs, moved_row), np.array([moved_row])]
+    cols += [np.arange(n_pairs), np.array([n_cols - 3])]
+    vals += [moved, np.array([-1.0])]
+    travel_row = moved_row + 1
+    rows += [np.full(n_pairs, travel_row), np.array([travel_row])]
+    cols += [np.arange(n_pairs), np.array([n_cols - 2])]
+    vals += [dist, np.array([-1.0])]
+    a = sparse.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(travel_row + 1, n_cols)
+    )
+    inf = highspy.kHighsInf
+    hi = np.concatenate([p.target * (1 + p.tols[m] + z_lp) - fixed[m] for m in range(n_bands)])
+    lo = np.concatenate([p.target * (1 - p.tols[m] - z_lp) - fixed[m] for m in range(n_bands)])
+    t_hi = travel_ub - travel_fixed if math.isfinite(travel_ub) else inf
+    row_lo = np.concatenate([np.ones(n_items), np.full(n_bands * n_reps, -inf), lo, [-inf, -inf]])
+    row_hi = np.concatenate(
+        [np.ones(n_items), hi, np.full(n_bands * n_reps, inf), [moved_ub - moved_fixed + 1e-12, t_hi]]
+    )
+    model = highspy.HighsLp()
+    model.num_col_ = n_cols
+    model.num_row_ = travel_row + 1
+    model.col_cost_ = cost
+    model.col_lower_ = np.zeros(n_cols)
+    model.col_upper_ = np.concatenate([np.ones(n_pairs), np.full(n_cols - n_pairs - 1, inf), [0.0]])
+    model.row_lower_ = row_lo
+    model.row_upper_ = row_hi
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = a.indptr.astype(np.int32)
+    model.a_matrix_.index_ = a.indices.astype(np.int32)
+    model.a_matrix_.value_ = a.data.astype(float)
+    model.integrality_ = [highspy.HighsVarType.kInteger] * n_pairs + [highspy.HighsVarType.kContinuous] * (
+        n_cols - n_pairs
+    )
+    h = new_solver()
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("parallel", "off")
+    h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
+    h.setOptionValue("mip_rel_gap", 1e-2)
+    if h.passModel(model) != highspy.HighsStatus.kOk:
+        return None
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    y = np.asarray(h.getSolution().col_value)[:n_pairs]
+    pick = pd.DataFrame({"it": it, "rep": rep, "y": y}).sort_values(["it", "y", "rep"], ascending=[True, False, True])
+    top = pick.drop_duplicates("it")
+    assign[items[top["it"].to_numpy()]] = top["rep"].to_numpy()
+    info = {"rounded_accounts": float(n_items), "rounded_units": float(len(frac_units)),
+            "round_status": h.modelStatusToString(h.getModelStatus())}  # fmt: skip
+    return assign, info  # type: ignore[return-value]
 
 
 def _round(p: _Problem, u: _Units, lp: _LP) -> np.ndarray:
     """Whole-account assignment from the LP: fractional divisible units are split by their accounts."""
-    x = lp.mip_x if lp.mip_x is not None else np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs]
+    x = lp.mip_x if lp.mip_x is not None else lp.x()
     assign = p.owner.copy()
     best = pd.DataFrame({"u": lp.pair_u, "r": lp.pair_r, "x": x}).sort_values(
         ["u", "x", "r"], ascending=[True, False, True]
@@ -88,7 +246,7 @@ def _repair(
         w = p.b[items]
         own = p.owner[items]
         moves = (own[it] >= 0) & (own[it] != c_rep)
-        c_km = _chord_km(np.linalg.norm(p.xyz[items][it] - p.homes[c_rep], axis=1))
+        c_km = _dist(p, items[it], c_rep)
         c_moved = w[it] * moves
         c_cost = _C_MOVED * c_moved + _C_COUNT * moves / scale["n"] + _C_TRAVEL * c_km / (scale["n"] * scale["km"])
         cur = assign[items].copy()
@@ -111,7 +269,7 @@ def _repair(
     cur_km[it[here]] = c_km[here]
     moved_total = float(cur_moved.sum())
     pin_pos = np.flatnonzero(p.pinned)
-    km_total = float(_chord_km(np.linalg.norm(p.xyz[pin_pos] - p.homes[p.owner[pin_pos]], axis=1)).sum())
+    km_total = float(_dist(p, pin_pos, p.owner[pin_pos]).sum())
     km_total += float(cur_km.sum())
     by_rep = np.argsort(c_rep, kind="stable")
     rstart = np.concatenate([[0], np.cumsum(np.bincount(c_rep, minlength=n_reps))])
@@ -197,8 +355,8 @@ def _repair(
             pos_i = int(at_owner[i])
             if not in_band_after(int(cur[i]), int(own_items[i]), float(w[i])):
                 continue
-            if km_limit is not None and c_km[pos_i] - cur_km[i] > 0 and km_total + c_km[pos_i] - cur_km[i] > km_limit:
-                continue
+            if c_km[pos_i] - cur_km[i] > 1e-9:
+                continue  # a send-back never adds travel: the LP chose the move for its travel
             apply(int(i), pos_i)
 
     # Above today's travel: in-band moves that cut travel, the largest cut first, within the budget.

@@ -1,4 +1,4 @@
-"""rebalance(): prepare, solve the LP (widening candidates when needed), round, repair and report."""
+"""rebalance(): prepare, solve the LP over all pairs (priced), round the few fractional accounts, report."""
 
 from __future__ import annotations
 
@@ -14,41 +14,48 @@ from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
     HIGHS_VERSION,
     _integral_units,
+    _lagrange_bound,
     _optimal,
+    _pinned_travel,
     _resolve,
     _solve_lp,
     _travel_passes,
 )
 from planner.optimize.options import Options, Progress, Result, noop
-from planner.optimize.problem import _prepare, _units
-from planner.optimize.report import _km_to, _lower_bound, _report
-from planner.optimize.rounding import _band_penalty, _repair, _round
+from planner.optimize.problem import _prepare, _units, _with_distance
+from planner.optimize.report import _report
+from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
-# Candidate widening stops at this many (unit, rep) pairs, to keep a solve within seconds.
-MAX_LP_PAIRS = 150_000
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
 MIP_MAX_PAIRS = 5_000
 
 
 def rebalance(
-    accounts: pd.DataFrame, reps: pd.DataFrame, options: Options | None = None, progress: Progress = noop
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    options: Options | None = None,
+    progress: Progress = noop,
+    distance: pd.DataFrame | None = None,
 ) -> Result:
     """Assign every account to a rep under the options; deterministic for the same inputs.
 
     `accounts` needs account_id, lat, lon, owner_rep_id, potential, locked, is_customer, has_open_deal
     (and optionally name, state, county, postal_code, expected_value); `reps` needs rep_id, name,
-    home_lat, home_lon, capacity_hours, active.
+    home_lat, home_lon, capacity_hours, active. `distance` (optional) is a travel matrix, rows
+    account_id and a column per scenario rep_id, in any unit (km, miles, minutes): travel is then
+    measured with it instead of great-circle km.
     """
     opts = options or Options()
     t0 = time.perf_counter()
     progress(0.05, "Preparing accounts and reps")
-    p = _prepare(accounts, reps, opts)
+    p = _with_distance(_prepare(accounts, reps, opts), distance)
     u = _units(p, opts)
     near_km, _ = _nearest(p.xyz, p.homes, 1)
+    near_dist = near_km[:, 0] if p.distance is None else p.distance.min(axis=1)
     fixed_h, per_km = p.workload.fixed_hours, p.workload.hours_per_km
     scale = {
         "n": float(len(p.acc)),
-        "km": max(float(near_km.mean()), 1.0),
+        "km": max(float(near_dist.mean()), 1e-6 if p.distance is not None else 1.0),
         "hours_min": float((fixed_h + per_km * near_km[:, 0]).sum()),
         "forced_moved": float(p.b[p.owner == -2].sum()),
     }
@@ -56,116 +63,86 @@ def rebalance(
     if len(u.weight) == 0:
         assign = p.owner.copy()
         return _report(p, u, opts, assign, {"solve_seconds": time.perf_counter() - t0}, {"solver": "none"})
-    progress(0.2, f"Solving the assignment LP ({len(u.weight):,} units, {len(p.reps)} reps)")
-    unit_k = np.full(len(u.weight), opts.candidates)
-    widened = "no"
-    rep_reach = np.ones(len(p.reps))
-    lp = _solve_lp(p, u, opts, scale, unit_k, rep_reach)
-    lb = _lower_bound(p, u)
-    lp_seconds = lp.seconds
-    # Too few candidate reps can make balance look impossible: widen the candidates of the units of
-    # over-full reps and the reach of under-full ones, and re-solve while the LP misses a band that
-    # the bounds say is reachable.
-    for _ in range(3):
-        x = np.asarray(lp.h.getSolution().col_value)
-        budgeted = opts.max_moved is not None and opts.max_moved < 1.0
-        if float(x[lp.z_col]) <= 1e-6 or lb > 1 + opts.tolerance or budgeted:
-            break
-        if lp.n_pairs > MAX_LP_PAIRS:
-            widened = "limited"
-            break
-        load = _bincount(lp.pair_r, weights=u.weight[lp.pair_u] * x[: lp.n_pairs], minlength=len(p.reps))
-        load += _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=len(p.reps))
-        over = load > p.target * (1 + opts.tolerance) + 1e-9
-        under = load < p.target * (1 - opts.tolerance) - 1e-9
-        owners_over = np.zeros(len(u.weight), dtype=bool)
-        mov_own = p.owner[u.movable]
-        owners_over[u.of_account[(mov_own >= 0) & over[np.maximum(mov_own, 0)]]] = True
-        # Units now sitting with an over-full rep need farther options too.
-        owners_over[lp.pair_u[(x[: lp.n_pairs] > 1e-6) & over[lp.pair_r]]] = True
-        unit_k = np.where(owners_over, np.minimum(unit_k * 2, len(p.reps)), unit_k)
-        rep_reach = np.where(under, rep_reach * 2, rep_reach)
-        progress(0.3, "Widening the candidate reps and re-solving")
-        lp = _solve_lp(p, u, opts, scale, unit_k, rep_reach)
-        lp_seconds += lp.seconds
-        widened = "yes"
-    lp.seconds = lp_seconds
+    progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
+    lp = _solve_lp(p, u, opts, scale)
     if lp.h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
     sol = np.asarray(lp.h.getSolution().col_value)
-    min_lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
+    min_lp_moved = float(lp.x() @ lp.moved)
     lp_z = float(sol[lp.z_col])
-    # Second pass: least travel with balance as good, within the moved budget and, when the candidates
-    # allow it, at or below today's travel. If today's travel is out of reach of the candidate reps,
-    # widen them (every unit's nearest reps and every rep's reach) and solve again.
+    # Second pass: least travel with balance as good, within the moved budget and, when it can, at or
+    # below today's travel.
+    progress(0.4, "Least travel at that balance and moved share")
     tp = _travel_passes(p, u, opts, scale, lp)
-    k_wide = min(len(p.reps), 3 * opts.candidates)
-    if not tp.reachable and int(unit_k.min()) < k_wide and len(u.weight) * k_wide <= MAX_LP_PAIRS:
-        unit_k = np.maximum(unit_k, k_wide)
-        rep_reach = rep_reach * 3
-        progress(0.5, "Widening the candidate reps to keep travel at or below today's")
-        wide = _solve_lp(p, u, opts, scale, unit_k, rep_reach)
-        if wide.h.getModelStatus() in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
-            lp_seconds += wide.seconds
-            lp, widened = wide, "yes (travel)"
-            lp.seconds = lp_seconds
-            wide_sol = np.asarray(lp.h.getSolution().col_value)
-            min_lp_moved = float(wide_sol[: lp.n_pairs] @ lp.moved)
-            lp_z = float(wide_sol[lp.z_col])
-            tp_wide = _travel_passes(p, u, opts, scale, lp)
-            tp_wide.seconds += tp.seconds
-            tp = tp_wide
     t_lp2 = tp.seconds
     budget, travel_cap, km_limit, cap = tp.budget, tp.travel_cap, tp.km_limit, tp.cap
-    sol = np.asarray(lp.h.getSolution().col_value)
-    lp_moved = float(sol[: lp.n_pairs] @ lp.moved)
+    lp_moved = float(lp.x() @ lp.moved)
+    lp_travel_movable = float(lp.x() @ lp.travel)
     t_mip = 0.0
+    t1 = time.perf_counter()
+    round_info: dict[str, float] = {}
     if not u.divisible and lp.n_pairs <= MIP_MAX_PAIRS:
         progress(0.55, "Assigning whole units (MIP)")
         mip_budget = math.inf if opts.max_moved is None else budget
         t_mip = _integral_units(lp, opts, scale, len(p.reps), mip_budget, travel_cap)
-    progress(0.6, "Rounding and repairing fractional accounts")
-    t1 = time.perf_counter()
-    assign = _round(p, u, lp)
-    user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    assign = _repair(
-        p, u, lp, assign, opts.tolerance, scale, user_budget, km_limit,
-        travel_moved_cap=max(budget, cap) if opts.max_moved is None else None,
-    )  # fmt: skip
+        assign = _round(p, u, lp)
+    elif u.divisible:
+        progress(0.6, "Rounding the few fractional accounts (fix and resolve)")
+        rounded = _round_mip(p, u, lp, scale, budget, lp_z, travel_cap)
+        if rounded is None:
+            assign = _round(p, u, lp)
+        else:
+            assign, round_info = rounded
+    else:
+        assign = _round(p, u, lp)
+    if p.bm.shape[1] == 1:
+        user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+        assign = _repair(
+            p, u, lp, assign, float(p.tols[0]), scale, user_budget, km_limit,
+            travel_moved_cap=max(budget, cap) if opts.max_moved is None else None,
+        )  # fmt: skip
     t_repair = time.perf_counter() - t1
-    # The LP bound on travel for the balance and moved share actually reached.
+    # The bound: the least travel over all account x rep pairs (accounts divisible) with every band
+    # as good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals,
+    # true whatever columns the LP holds.
     n_reps = len(p.reps)
-    load = _bincount(assign, weights=p.b, minlength=n_reps)
-    z_ach = float(
-        np.max(_band_penalty(load, p.target * (1 - opts.tolerance), p.target * (1 + opts.tolerance)) / p.target)
-    )
+    z_ach = 0.0
+    for m in range(p.bm.shape[1]):
+        load = _bincount(assign, weights=p.bm[:, m], minlength=n_reps)
+        band = _band_penalty(load, p.target * (1 - p.tols[m]), p.target * (1 + p.tols[m])) / p.target
+        z_ach = max(z_ach, float(np.max(band)))
     own = p.owner
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
-    lp_travel_movable = float(sol[: lp.n_pairs] @ lp.travel)
-    progress(0.8, "Bounding travel with the LP relaxation")
-    t_bound = _resolve(lp, sol, "travel_only", z_ach, moved_lp_units, scale)
+    progress(0.8, "Bounding travel over all reps")
+    t_bound = _resolve(p, u, lp, sol, "travel_only", z_ach, moved_lp_units, scale)
     bound_movable = float("nan")
+    lp_bound_movable = float("nan")
     if _optimal(lp):
-        bound_movable = float(np.asarray(lp.h.getSolution().col_value)[: lp.n_pairs] @ lp.travel)
-    pinned_km = _km_to(p, np.where(p.pinned, p.owner, -1))
-    pinned_sum = float(np.nansum(pinned_km))
+        lp_bound_movable = float(lp.x() @ lp.travel)
+        tb = time.perf_counter()
+        bound_movable = _lagrange_bound(p, lp, scale)
+        t_bound += time.perf_counter() - tb
+    pinned_sum = _pinned_travel(p)
     total = time.perf_counter() - t0
     extra = {
-        "solver": f"HiGHS {HIGHS_VERSION} LP + repair",
+        "solver": f"HiGHS {HIGHS_VERSION} LP over all reps (priced) + fix-and-resolve rounding",
         "lp_status": lp.status,
         "units": int(len(u.weight)),
         "lp_variables": int(lp.n_pairs),
-        "candidates_widened": widened,
+        "lp_priced_columns": int(lp.priced),
         "lp_min_moved_share": min_lp_moved + scale["forced_moved"],
         "lp_moved_share": lp_moved + scale["forced_moved"],
         "lp_excess_over_band": lp_z,
         "travel_km_lp": (lp_travel_movable + pinned_sum) / len(p.acc),
         "travel_km_lp_bound": (bound_movable + pinned_sum) / len(p.acc),
+        "travel_km_lp_units": (lp_bound_movable + pinned_sum) / len(p.acc),
         "travel_capped_at_today": bool(math.isfinite(travel_cap)),
         "travel_km_best_in_band": tp.best_km / len(p.acc),
-        "travel_bound_all_reps": bool(int(unit_k.min()) >= len(p.reps)),
+        "travel_bound_all_reps": True,
         "travel_needs_moved_share": tp.needs_moved,
+        "travel_unit": "km" if p.distance is None else "matrix",
         "capacity_enforced": lp.cap_enforced,
+        **round_info,
     }
     timing = {
         "prepare_seconds": t_prep,
