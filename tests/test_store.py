@@ -122,3 +122,51 @@ def test_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
 
 def test_quote_identifier() -> None:
     assert store.quote_identifier('we"ird') == '"we""ird"'
+
+
+def test_a_new_store_has_no_key_constraints_nor_sequences(small_store: Path) -> None:
+    """#19 point 3: a DuckLake holds neither, so no store relies on them; MERGE INTO keeps one row per key."""
+    with store.read(small_store) as con:
+        keys = "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        assert store.scalar(con, keys) == 0
+        assert store.scalar(con, "SELECT count(*) FROM duckdb_sequences()") == 0
+        assert store.scalar(con, "SELECT count(*) FROM duckdb_indexes()") == 0
+        assert schema.duplicate_keys(con) == {}
+    with store.write(small_store) as con:
+        store.set_meta(con, "k", "1")
+        store.set_meta(con, "k", "2")
+    with store.read(small_store) as con:
+        assert store.query_df(con, "SELECT value FROM meta WHERE key = 'k'")["value"].tolist() == ["2"]
+
+
+def test_old_keys_and_sequences_migrate_to_counters() -> None:
+    """A store made with primary keys and sequences loses them; numbers continue where the sequences were."""
+    con = duckdb.connect()
+    con.execute(schema._V1.replace("CREATE OR REPLACE VIEW", "CREATE VIEW"))
+    for _ in range(3):
+        con.execute("SELECT nextval('scenario_id_seq')")
+    con.execute("INSERT INTO scenarios (scenario_id) VALUES (1), (2)")  # scenario 3 was deleted
+    con.execute("INSERT INTO meta VALUES ('schema_version', '6')")
+    schema._v_keys_by_code(con)
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+    ).fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM duckdb_sequences()").fetchone() == (0,)
+    assert schema.next_id(con, "scenario_id") == 4  # never a number handed out before
+    assert schema.next_id(con, "scenario_id") == 5
+    assert schema.next_id(con, "plan_id") == 1
+    con.execute("INSERT INTO models (model_version) VALUES (7)")
+    assert schema.next_id(con, "model_version") == 8
+
+
+def test_merge_upserts_keep_one_row_per_key(small_store: Path) -> None:
+    from planner.store import potential as potential_q
+    from planner.store.imports import history
+
+    with store.write(small_store) as con:
+        for share in (0.1, 0.2):
+            potential_q.upsert_setting(con, 'Odd "segment"; DROP', share, 500.0, False)
+            history.remember_mapping(con, "sig", "crm", "accounts", {"A": "name"})
+    with store.read(small_store) as con:
+        assert store.scalar(con, "SELECT adoption_share FROM potential_settings WHERE segment LIKE 'Odd%'") == 0.2
+        assert schema.duplicate_keys(con) == {}

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import now
+from planner.store.schema import next_id, now
 
 
 def list_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -70,8 +70,8 @@ def count_admins(con: duckdb.DuckDBPyConnection) -> int:
 def log(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
     """Append one row to the audit log."""
     con.execute(
-        "INSERT INTO audit_log VALUES (nextval('audit_id_seq'), ?, ?, ?, ?)",
-        [now(), actor, action, json.dumps(detail, sort_keys=True)],
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+        [next_id(con, "audit_id"), now(), actor, action, json.dumps(detail, sort_keys=True)],
     )
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from planner.errors import Forbidden, NotFound
 from planner.scope import Scope, require_leader, require_view, view
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import now
+from planner.store.schema import next_id, now
 from planner.store.world import as_of_date
 
 DEFAULT_WEEKS = 6
@@ -213,7 +213,7 @@ def create_plan(
 ) -> int:
     """Insert a plans row and return its id (write connection)."""
     require_view(scope, rep_id)
-    plan_id = int(scalar(con, "SELECT nextval('plan_id_seq')"))
+    plan_id = next_id(con, "plan_id")
     end = period_end or period_start + timedelta(weeks=weeks) - timedelta(days=1)
     stamp = now()
     con.execute(

@@ -43,10 +43,13 @@ def upsert_setting(
     con: duckdb.DuckDBPyConnection, segment: str, adoption_share: float, price_per_user: float, learned: bool
 ) -> None:
     con.execute(
-        """INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (segment) DO UPDATE SET adoption_share = excluded.adoption_share,
-               price_per_user = excluded.price_per_user, learned = excluded.learned,
-               updated_at = excluded.updated_at""",
+        """MERGE INTO potential_settings USING (SELECT ?::VARCHAR AS segment, ?::DOUBLE AS adoption_share,
+                  ?::DOUBLE AS price_per_user, ?::BOOLEAN AS learned, ?::TIMESTAMP AS updated_at) AS s
+           ON potential_settings.segment = s.segment
+           WHEN MATCHED THEN UPDATE SET adoption_share = s.adoption_share, price_per_user = s.price_per_user,
+                learned = s.learned, updated_at = s.updated_at
+           WHEN NOT MATCHED THEN INSERT (segment, adoption_share, price_per_user, learned, updated_at)
+                VALUES (s.segment, s.adoption_share, s.price_per_user, s.learned, s.updated_at)""",
         [segment, adoption_share, price_per_user, learned, now()],
     )
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from planner.errors import NotFound
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import now
+from planner.store.schema import next_id, now
 
 # ---------------------------------------------------------------- optimizer inputs
 
@@ -63,7 +63,7 @@ def insert_scenario(
     assignments: pd.DataFrame,
 ) -> int:
     """Save one scenario with its rep set and per-account assignment; returns the new scenario_id."""
-    sid = int(scalar(con, "SELECT nextval('scenario_id_seq')"))
+    sid = next_id(con, "scenario_id")
     con.execute(
         "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?, ?, 'draft', NULL, NULL)",
         [sid, name, now(), actor, json.dumps(params), json.dumps(result, default=str)],
@@ -160,7 +160,7 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd
 
 def snapshot_assignment(con: duckdb.DuckDBPyConnection, actor: str, note: str) -> int:
     """Keep today's owner of every account as a new numbered version; returns the version."""
-    version = int(scalar(con, "SELECT nextval('assignment_version_seq')"))
+    version = next_id(con, "assignment_version")
     con.execute("INSERT INTO assignment_versions VALUES (?, ?, ?, ?)", [version, now(), actor, note])
     con.execute("INSERT INTO assignment_snapshots SELECT ?, account_id, owner_rep_id FROM accounts", [version])
     return version
@@ -266,7 +266,7 @@ def reps_in_use(con: duckdb.DuckDBPyConnection, rep_ids: list[str]) -> None:
 
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
-    audit_id = int(scalar(con, "SELECT nextval('audit_id_seq')"))
+    audit_id = next_id(con, "audit_id")
     con.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
         [audit_id, now(), actor, action, json.dumps(detail, default=str)],

@@ -311,10 +311,22 @@ CREATE TABLE IF NOT EXISTS geo_city (
 """
 
 
+def keyless(ddl: str) -> str:
+    """The DDL without key constraints and sequences, which a DuckLake cannot hold (#19 point 3).
+
+    Applied to the first migration, so that a new store (a file or a lake) never has them; old files lose
+    theirs in _v_keys_by_code. The tables keep one row per key by code: MERGE INTO, and new numbers from
+    next_id under the store's one-writer-at-a-time rule.
+    """
+    ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", ddl)
+    ddl = ddl.replace(" PRIMARY KEY", "")
+    return re.sub(r"CREATE SEQUENCE[^;]*;", "", ddl)
+
+
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
     from planner import geo
 
-    con.execute(_V1)
+    con.execute(keyless(_V1))
     zips = geo.zip_gazetteer()
     con.register("_zips", zips)
     con.execute("INSERT INTO geo_zip SELECT postal_code, city, state, county, lat, lon FROM _zips")
@@ -350,7 +362,9 @@ def _v_scores_without_key(con: duckdb.DuckDBPyConnection) -> None:
 def table_ddl(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The CREATE TABLE statement of a store table as DuckDB keeps it (columns, defaults, keys)."""
     row = con.execute(
-        "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'", [table]
+        "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()",
+        [table],
     ).fetchone()
     assert row is not None, table
     return str(row[0])
@@ -359,7 +373,7 @@ def table_ddl(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def _drop_primary_key(con: duckdb.DuckDBPyConnection, table: str, order_by: str) -> None:
     """Rebuild `table` as it is, defaults and all, minus its primary key."""
     ddl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", table_ddl(con, table), count=1).replace(" PRIMARY KEY", "", 1)
-    ddl = ddl.replace(f"CREATE TABLE {table}(", f"CREATE TABLE {table}_unkeyed(", 1)
+    ddl = re.sub(rf'^CREATE TABLE "?{table}"?\(', f"CREATE TABLE {table}_unkeyed(", ddl, count=1)
     con.execute(ddl)
     con.execute(f"INSERT INTO {table}_unkeyed SELECT * FROM {table} ORDER BY {order_by}")
     con.execute(f"DROP TABLE {table}")
@@ -398,6 +412,66 @@ def _v_any_crm_shape(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE reps SET home_inferred = false")
 
 
+# The key of every table: one row per key, kept by code rather than by constraints (a lake has none).
+KEYS: dict[str, tuple[str, ...]] = {
+    "meta": ("key",),
+    "reps": ("rep_id",),
+    "accounts": ("account_id",),
+    "account_attributes": ("account_id", "attr"),
+    "attribute_defs": ("attr",),
+    "deals": ("deal_id",),
+    "activities": ("activity_id",),
+    "assignments": ("account_id",),
+    "assignment_versions": ("version",),
+    "assignment_snapshots": ("version", "account_id"),
+    "imports": ("import_id",),
+    "column_mappings": ("signature",),
+    "potential_settings": ("segment",),
+    "models": ("model_version",),
+    "scores": ("model_version", "account_id"),
+    "scenarios": ("scenario_id",),
+    "scenario_reps": ("scenario_id", "rep_id"),
+    "scenario_assignments": ("scenario_id", "account_id"),
+    "plans": ("plan_id",),
+    "offers": ("offer_id",),
+    "partners": ("partner_id",),
+    "roles": ("email",),
+    "audit_log": ("audit_id",),
+    "demo_truth": ("account_id",),
+    "geo_zip": ("postal_code",),
+    "geo_city": ("city_key",),
+}
+
+# Numbers that sequences used to hand out: (counter name in meta, table, column).
+COUNTERS: dict[str, tuple[str, str]] = {
+    "assignment_version": ("assignment_versions", "version"),
+    "import_id": ("imports", "import_id"),
+    "model_version": ("models", "model_version"),
+    "scenario_id": ("scenarios", "scenario_id"),
+    "plan_id": ("plans", "plan_id"),
+    "audit_id": ("audit_log", "audit_id"),
+}
+
+
+def _v_keys_by_code(con: duckdb.DuckDBPyConnection) -> None:
+    """No primary keys and no sequences (#19 point 3): a DuckLake refuses both, and one code path serves files
+    and lakes. Each sequence's next value moves to a counter in meta, so no number is ever handed out twice."""
+    for (table,) in con.execute(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+        "AND schema_name = 'main' AND database_name = current_database() ORDER BY 1"
+    ).fetchall():
+        _drop_primary_key(con, table, ", ".join(KEYS.get(table, ("1",))))
+    for name in COUNTERS:
+        row = con.execute(
+            "SELECT currval FROM (SELECT sequence_name, last_value AS currval FROM duckdb_sequences() "
+            "WHERE schema_name = 'main' AND database_name = current_database()) WHERE sequence_name = ?",
+            [f"{name}_seq"],
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            set_meta(con, f"counter:{name}", str(int(row[0])))
+        con.execute(f"DROP SEQUENCE IF EXISTS {name}_seq")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -405,19 +479,37 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_scores_without_key,
     _v_bulk_tables_without_key,
     _v_any_crm_shape,
+    _v_keys_by_code,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many keys occur more than once, per table that has any (empty: one row per key everywhere)."""
+    out: dict[str, int] = {}
+    for table, key in KEYS.items():
+        cols = ", ".join(key)
+        n = con.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        if n and n[0]:
+            out[table] = int(n[0])
+    return out
+
+
 def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main' "
+        "AND table_catalog = current_database()"
     ).fetchone()
     return bool(row and row[0])
 
 
 def _table_count(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchone()
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_catalog = current_database()"
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -447,7 +539,28 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    con.execute(
+        """MERGE INTO meta USING (SELECT ?::VARCHAR AS key, ?::VARCHAR AS value) AS s ON meta.key = s.key
+           WHEN MATCHED THEN UPDATE SET value = s.value
+           WHEN NOT MATCHED THEN INSERT (key, value) VALUES (s.key, s.value)""",
+        [key, value],
+    )
+
+
+def next_id(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The next number of counter `name` (a model version, a scenario id...), never handed out before.
+
+    Safe across processes and hosts because writes take turns (core: a file lock, or a PostgreSQL lock for a
+    lake) and every write also updates meta, so two overlapping lake writes cannot both commit.
+    """
+    table, column = COUNTERS[name]
+    highest = f"SELECT max({column}) FROM {table}"
+    row = con.execute(
+        f"SELECT greatest(({highest}), (SELECT max(value::BIGINT) FROM meta WHERE key = ?), 0)", [f"counter:{name}"]
+    ).fetchone()
+    value = int(row[0] if row else 0) + 1
+    set_meta(con, f"counter:{name}", str(value))
+    return value
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:

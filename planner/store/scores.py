@@ -15,7 +15,7 @@ import pandas as pd
 from planner.errors import BadInput, NotFound
 from planner.scope import Scope, view
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import now
+from planner.store.schema import next_id, now
 
 # How many model versions keep their scores (older versions stay in the history, without scores).
 KEEP_SCORED_VERSIONS = 5
@@ -98,7 +98,7 @@ def insert_model(
     blob: bytes,
 ) -> int:
     """Store a fitted model (inactive) and return its new version number."""
-    version = int(scalar(con, "SELECT nextval('model_version_seq')"))
+    version = next_id(con, "model_version")
     con.execute(
         "INSERT INTO models VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?)",
         [version, now(), created_by, kind, n_train, n_test, json.dumps(metrics), json.dumps(features), blob],
@@ -382,6 +382,6 @@ def accounts_owned_by(con: duckdb.DuckDBPyConnection, account_ids: list[str]) ->
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
     """Record who trained, activated or changed what."""
     con.execute(
-        "INSERT INTO audit_log VALUES (nextval('audit_id_seq'), ?, ?, ?, ?)",
-        [now(), actor, action, json.dumps(detail, default=str)],
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+        [next_id(con, "audit_id"), now(), actor, action, json.dumps(detail, default=str)],
     )

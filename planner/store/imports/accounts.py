@@ -216,9 +216,12 @@ def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys:
             [key],
         )
         con.execute(
-            "INSERT INTO attribute_defs VALUES (?, ?, ?, ?, ?) ON CONFLICT (attr) DO UPDATE SET dtype = "
-            "CASE WHEN attribute_defs.dtype = excluded.dtype THEN excluded.dtype ELSE 'text' END, "
-            "label = excluded.label",
+            """MERGE INTO attribute_defs USING (SELECT ?::VARCHAR AS attr, ?::VARCHAR AS label, ?::VARCHAR AS dtype,
+                      ?::VARCHAR AS source, ?::BIGINT AS first_import_id) AS s ON attribute_defs.attr = s.attr
+               WHEN MATCHED THEN UPDATE SET label = s.label,
+                    dtype = CASE WHEN attribute_defs.dtype = s.dtype THEN s.dtype ELSE 'text' END
+               WHEN NOT MATCHED THEN INSERT (attr, label, dtype, source, first_import_id)
+                    VALUES (s.attr, s.label, s.dtype, s.source, s.first_import_id)""",
             [key, column, dtype, source, import_id],
         )
         out.append({"column": column, "attr": key, "dtype": dtype})

@@ -11,7 +11,7 @@ import pandas as pd
 
 from planner.store.core import query_df, scalar
 from planner.store.imports.macros import lit, q
-from planner.store.schema import get_meta, now, set_meta
+from planner.store.schema import get_meta, next_id, now, set_meta
 from planner.store.world import empty_world
 
 
@@ -36,7 +36,7 @@ def mark_updated(con: duckdb.DuckDBPyConnection) -> None:
 
 def new_import(con: duckdb.DuckDBPyConnection, file_name: str, source: str, kind: str, sha256: str,
                started_at: Any, imported_by: str) -> int:  # fmt: skip
-    import_id = int(scalar(con, "SELECT nextval('import_id_seq')"))
+    import_id = next_id(con, "import_id")
     con.execute(
         "INSERT INTO imports (import_id, file_name, source, kind, sha256, started_at, imported_by) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -96,7 +96,13 @@ def remembered_mapping(con: duckdb.DuckDBPyConnection, signature: str) -> dict[s
 def remember_mapping(con: duckdb.DuckDBPyConnection, signature: str, source: str, kind: str,
                      mapping: dict[str, str]) -> None:  # fmt: skip
     con.execute(
-        "INSERT OR REPLACE INTO column_mappings VALUES (?, ?, ?, ?, ?)",
+        """MERGE INTO column_mappings USING (SELECT ?::VARCHAR AS signature, ?::VARCHAR AS source,
+                  ?::VARCHAR AS kind, ?::VARCHAR AS mapping, ?::TIMESTAMP AS updated_at) AS s
+           ON column_mappings.signature = s.signature
+           WHEN MATCHED THEN UPDATE SET source = s.source, kind = s.kind, mapping = s.mapping,
+                updated_at = s.updated_at
+           WHEN NOT MATCHED THEN INSERT (signature, source, kind, mapping, updated_at)
+                VALUES (s.signature, s.source, s.kind, s.mapping, s.updated_at)""",
         [signature, source, kind, json.dumps(mapping), now()],
     )
 
