@@ -94,11 +94,14 @@ def _element_errors(msg: ForwardMsg) -> list[str]:
 class Session:
     """One browser tab: a websocket to one app server, its page hashes and its message cache."""
 
-    def __init__(self, index: int, process: int, base_url: str, query: str = "") -> None:
+    def __init__(self, index: int, process: int, base_url: str, query: str = "",
+                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
         self.index = index
         self.process = process
         self.ws_url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
         self.query = query
+        self.headers = headers or {}
+        self.response_headers: dict[str, str] = {}  # of the websocket upgrade, names in lower case
         self.page_hashes: dict[str, str] = {}
         self.cached: set[str] = set()
         self._ws: Any = None
@@ -106,7 +109,9 @@ class Session:
     async def __aenter__(self) -> Session:
         # No websocket pings: a busy server may answer them late, and browsers keep sessions open regardless.
         self._ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"],  # type: ignore[list-item]
-                                            max_size=None, ping_interval=None, open_timeout=60)  # fmt: skip
+                                            additional_headers=self.headers, max_size=None, ping_interval=None,
+                                            open_timeout=60)  # fmt: skip
+        self.response_headers = {k.lower(): v for k, v in self._ws.response.headers.raw_items()}
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -4,11 +4,13 @@ engine runs (elsewhere that one test says it was skipped and why)."""
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -16,10 +18,13 @@ import tomllib
 import urllib.request
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
+from bench import load
 from tests.conftest import ROOT
 from tests.helpers import free_port, stop_server
 
@@ -237,3 +242,145 @@ def test_image_builds_where_docker_runs() -> None:
         assert out.returncode == 0 and "import" in out.stdout, out.stderr[-2000:]
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
+
+
+# ---- the team stack: deploy/compose.yaml and its load balancer (issue 19 point 7) ----------------------
+
+DEPLOY = ROOT / "deploy"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's haproxy; scripts/test installs it
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+def test_compose_runs_postgres_two_replicas_and_a_load_balancer() -> None:
+    spec = compose()
+    services = spec["services"]
+    assert set(services) == {"postgres", "app1", "app2", "lb"}
+    apps = [services["app1"], services["app2"]]
+    for app in apps:
+        assert (DEPLOY / app["build"]["context"] / app["build"]["dockerfile"]).resolve() == ROOT / "Dockerfile"
+        env = app["environment"]
+        assert env["PLANNER_DB"].startswith("ducklake:postgres:")
+        attach = dict(part.split("=", 1) for part in env["PLANNER_DB"].removeprefix("ducklake:postgres:").split())
+        assert attach["host"] == "postgres" and attach["dbname"] == spec["services"]["postgres"]["environment"][
+            "POSTGRES_DB"] and attach["user"] == services["postgres"]["environment"]["POSTGRES_USER"]  # fmt: skip
+        assert "password" not in attach, "the catalog password must come from a secret, not the attach string"
+        assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
+        # The image's server command, unchanged but for the password read from the secret file.
+        command = " ".join(app["command"])
+        server_args = exec_form(values("CMD")[-1])
+        assert " ".join(server_args) in command and "/run/secrets/pg_password" in command
+    assert apps[0] == apps[1], "the replicas must be configured identically"
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+
+
+def test_replicas_share_the_lake_volume_and_the_cookie_secret() -> None:
+    spec = compose()
+    apps = [spec["services"]["app1"], spec["services"]["app2"]]
+    lake_data = apps[0]["environment"]["PLANNER_LAKE_DATA"]
+    for app in apps:
+        mounts = {m.split(":")[1]: m.split(":")[0] for m in app["volumes"]}
+        # The lake's data path is inside a named volume every replica mounts.
+        mounted_at = [target for target in mounts if lake_data == target or lake_data.startswith(target + "/")]
+        assert mounted_at and mounts[mounted_at[0]] in spec["volumes"], app["volumes"]
+        # The image's /data belongs to the app user, so a fresh volume mounted there is writable by it.
+        assert mounted_at[0] == "/data"
+        secret_files = {s["target"]: s["source"] for s in app["secrets"] if isinstance(s, dict)}
+        assert secret_files["/app/.streamlit/secrets.toml"] == "planner_secrets"
+    assert spec["secrets"]["planner_secrets"]["file"] == "./secrets/secrets.toml"
+
+
+def test_no_secret_is_written_in_the_stack() -> None:
+    """Secrets are files under deploy/secrets/ (never committed, never in the image), not values in the YAML."""
+    spec = compose()
+    for name, service in spec["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if SECRET_WORDS.search(key):
+                assert key.endswith("_FILE") and str(value).startswith("/run/secrets/"), f"{name}: {key} inline"
+            assert "password=" not in str(value).lower(), f"{name}: {key} holds a password"
+    for secret in spec["secrets"].values():
+        path = (DEPLOY / secret["file"]).resolve()
+        assert path.is_relative_to(DEPLOY / "secrets") and "example" not in path.name
+        rel = path.relative_to(ROOT).as_posix()
+        assert ignored(rel), f"{rel} would be in the image"
+        tracked = subprocess.run(["git", "check-ignore", "-q", rel], cwd=ROOT).returncode
+        assert tracked == 0, f"{rel} is not git-ignored"
+    text = (DEPLOY / "compose.yaml").read_text().replace("POSTGRES_PASSWORD_FILE: /run/secrets/pg_password", "")
+    # A password may only be read from a mounted secret file when the container starts.
+    inline = r'(?i)(cookie_secret|client_secret|password)[ \t]*[:=][ \t]*(?!"\$\$\(cat /run/secrets/)\S'
+    assert not re.search(inline, text)
+
+
+def haproxy_config() -> str:
+    return (DEPLOY / "haproxy.cfg").read_text()
+
+
+def test_load_balancer_has_cookie_affinity_for_each_replica() -> None:
+    spec = compose()
+    lb = spec["services"]["lb"]
+    assert "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in lb["volumes"]
+    config = haproxy_config()
+    assert re.search(r"^\s*cookie planner_replica insert indirect nocache", config, re.M)
+    servers = re.findall(r"^\s*server (\S+) (\S+):(\d+) .*cookie (\S+)", config, re.M)
+    assert sorted((host, port) for _, host, port, _ in servers) == [("app1", "8501"), ("app2", "8501")]
+    assert len({cookie for *_, cookie in servers}) == 2, "each replica needs its own cookie value"
+    assert "option httpchk GET /_stcore/health" in config
+    assert re.search(r"^\s*timeout tunnel \d+h", config, re.M), "websockets need a long tunnel timeout"
+    published = lb["ports"][0].split(":")[-1]
+    assert re.search(rf"^\s*bind :{published}\b", config, re.M)
+    checked = subprocess.run([HAPROXY, "-c", "-f", str(DEPLOY / "haproxy.cfg")], capture_output=True, text=True)
+    assert "Configuration file is valid" in checked.stdout + checked.stderr, checked.stderr[-2000:]
+
+
+def test_the_load_balancer_keeps_a_browser_on_its_replica(small_store: Path, tmp_path: Path) -> None:
+    """The committed haproxy.cfg in front of two real app processes (addresses swapped for loopback ports):
+    the first answer sets the affinity cookie, every later request with it reaches the same replica, and a
+    Streamlit session runs through it over the websocket. (Docker does not run here; the apps use one file
+    store, the compose stack a lake.)"""
+    with load.app_servers(str(small_store), 2, tmp_path / "logs") as urls:
+        port = free_port()
+        config = haproxy_config().replace("bind :8080", f"bind 127.0.0.1:{port}")
+        for name, url in zip(("app1", "app2"), urls, strict=True):
+            config = config.replace(f"{name}:8501", url.removeprefix("http://"))
+        (tmp_path / "haproxy.cfg").write_text(config)
+        log = tmp_path / "haproxy.log"
+        proxy = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=log.open("wb"),
+                                 stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            lb = f"http://127.0.0.1:{port}"
+
+            def get(cookie: str | None = None) -> tuple[str, str]:
+                req = urllib.request.Request(f"{lb}/_stcore/health", headers={"Cookie": cookie} if cookie else {})
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    assert resp.read().strip() == b"ok"
+                    cookies = [c for c in resp.headers.get_all("Set-Cookie") or [] if c.startswith("planner_replica=")]
+                    return resp.headers["X-Planner-Replica"], "".join(cookies)
+
+            deadline = time.time() + 60
+            seen: set[str] = set()
+            while seen != {"app1", "app2"}:  # both replicas pass HAProxy's health check
+                assert time.time() < deadline and proxy.poll() is None, log.read_text()[-2000:]
+                try:
+                    seen.add(get()[0])
+                except OSError:
+                    time.sleep(0.5)
+            first, set_cookie = get()
+            assert set_cookie.startswith(f"planner_replica={first};"), set_cookie
+            cookie = set_cookie.split(";")[0]
+            assert {get(cookie)[0] for _ in range(10)} == {first}
+            other = "app2" if first == "app1" else "app1"
+            assert {get(f"planner_replica={other}")[0] for _ in range(10)} == {other}
+
+            async def one_render() -> tuple[load.Render, dict[str, str]]:
+                async with load.Session(0, 0, lb, headers={"Cookie": cookie}) as session:
+                    return await session.render(""), session.response_headers
+
+            render, headers = asyncio.run(one_render())
+            assert render.status == "FINISHED_SUCCESSFULLY" and not render.errors and render.elements > 0
+            assert headers.get("x-planner-replica") == first
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
