@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,13 +176,26 @@ class Session:
                               status, errors, elements, received)  # fmt: skip
 
 
-async def _session_loop(session: Session, renders: list[Render], *, count: int | None, until: float | None,
-                        think_s: float, start_delay: float) -> None:  # fmt: skip
+@dataclass
+class Window:
+    """The measuring window: open until `until` is known (it is set once every session rendered once)."""
+
+    start: float = 0.0
+    until: float | None = None
+
+    def open(self) -> bool:
+        return self.until is None or time.perf_counter() < self.until
+
+
+async def _session_loop(session: Session, renders: list[Render], *, count: int | None, window: Window | None,
+                        think_s: float, start_delay: float, first_done: asyncio.Queue[int]) -> None:  # fmt: skip
     await asyncio.sleep(start_delay)
     async with session:
         done = 0
-        while (count is None or done < count) and (until is None or time.perf_counter() < until):
+        while (count is None or done < count) and (window is None or window.open()):
             renders.append(await session.render(PAGES[done % len(PAGES)]))
+            if done == 0:
+                first_done.put_nowait(session.index)
             done += 1
             if think_s:
                 await asyncio.sleep(think_s)
@@ -216,45 +229,58 @@ def summarize(renders: Sequence[Render], seconds: float) -> dict[str, Any]:
 async def run_sessions(urls: Sequence[str], sessions: int, *, renders: int | None = None,
                        duration_s: float | None = None, warmup_s: float = 0.0, think_s: float = 0.0,
                        query: str = "") -> dict[str, Any]:  # fmt: skip
-    """Drive `sessions` tabs spread evenly over `urls`: `renders` each, or for warmup + duration seconds.
+    """Drive `sessions` tabs spread evenly over `urls`: `renders` each, or for a measured window.
 
-    With a duration, only renders that finish inside the window after the warm-up count, and sessions
-    still rendering at its end are closed (as a browser tab is). Raises ProtocolError if a stream breaks.
+    With a duration, the window opens once every session has finished its first render (a new session's
+    set-up is not steady state) and at least `warmup_s` after the start, and lasts `duration_s`; only
+    renders that finish inside it count, and sessions still rendering at its end are closed, as a browser
+    tab is. Raises ProtocolError if a stream breaks.
     """
     if (renders is None) == (duration_s is None):
         raise ValueError("give renders or duration_s")
     begin = time.perf_counter()
-    window_start = begin + warmup_s
-    until = None if duration_s is None else window_start + duration_s
+    window = None if duration_s is None else Window()
+    first_done: asyncio.Queue[int] = asyncio.Queue()
     log: list[Render] = []
     tasks = [
         asyncio.create_task(_session_loop(Session(i, i % len(urls), urls[i % len(urls)], query), log, count=renders,
-                                          until=until, think_s=think_s, start_delay=min(1.0, 0.05 * i)))
+                                          window=window, think_s=think_s, start_delay=min(1.0, 0.05 * i),
+                                          first_done=first_done))
         for i in range(sessions)
     ]  # fmt: skip
-    try:
-        if until is None:
+
+    async def watch() -> None:
+        if window is None or duration_s is None:
             await asyncio.gather(*tasks)
-        else:
-            _, pending = await asyncio.wait(tasks, timeout=until - time.perf_counter(),
-                                            return_when=asyncio.FIRST_EXCEPTION)  # fmt: skip
-            for task in tasks:
-                if task.done() and task.exception():
-                    raise task.exception()  # type: ignore[misc]
+            return
+        for _ in range(sessions):
+            await first_done.get()
+        window.start = max(time.perf_counter(), begin + warmup_s)
+        window.until = window.start + duration_s
+        await asyncio.sleep(window.until - time.perf_counter())
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await asyncio.wait([watcher, *tasks], return_when=asyncio.FIRST_EXCEPTION)
+        for task in [*tasks, watcher]:
+            if task.done() and not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]
+        await watcher
     finally:
-        for task in tasks:
+        for task in [*tasks, watcher]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    if until is None:
+        await asyncio.gather(*tasks, watcher, return_exceptions=True)
+    if window is None or window.until is None:
         counted = log
-        window = (max(r.finished for r in log) - min(r.started for r in log)) if log else 0.0
+        seconds = (max(r.finished for r in log) - min(r.started for r in log)) if log else 0.0
     else:
-        counted = [r for r in log if window_start <= r.finished <= until]
-        window = until - window_start
-    result = {"sessions": sessions, "processes": len(urls), "window_s": window, **summarize(counted, window)}
+        counted = [r for r in log if window.start <= r.finished <= window.until]
+        seconds = window.until - window.start
+    result = {"sessions": sessions, "processes": len(urls), "window_s": seconds, "think_s": think_s,
+              "ramp_s": (window.start - begin) if window else 0.0, **summarize(counted, seconds)}  # fmt: skip
     result["per_process"] = [
         {"process": p, "sessions": len(range(p, sessions, len(urls))),
-         **summarize([r for r in counted if r.process == p], window)}
+         **summarize([r for r in counted if r.process == p], seconds)}
         for p in range(len(urls))
     ]  # fmt: skip
     return result
@@ -320,24 +346,33 @@ def store_label(db: str) -> str:
 
 
 def benchmark(dbs: Sequence[str], sessions: Sequence[int], processes: Sequence[int], *, duration_s: float,
-              warmup_s: float, think_s: float = 0.0, query: str = "") -> list[dict[str, Any]]:  # fmt: skip
-    """Every (store, processes, sessions) combination; servers restart for each store and process count."""
+              warmup_s: float, think_s: float = 0.0, query: str = "", repeat: int = 1) -> list[dict[str, Any]]:  # fmt: skip
+    """Every (store, sessions, processes) combination, `repeat` times.
+
+    The servers of every process count run side by side for the whole store (idle ones cost little), and
+    for each session count the process counts take turns, so what other work the machine is doing weighs
+    on both sides of a ratio alike.
+    """
     runs: list[dict[str, Any]] = []
     for db in dbs:
-        for n in processes:
-            logs = OUT / "load-logs" / f"{store_label(db)}-{n}p"
-            with app_servers(db, n, logs) as urls:
+        label = store_label(db)
+        with ExitStack() as stack:
+            sets = {n: stack.enter_context(app_servers(db, n, OUT / "load-logs" / f"{label}-{n}p")) for n in processes}
+            for n, urls in sets.items():
                 prime = asyncio.run(run_sessions(urls, n, renders=len(PAGES), query=query))
-                print(f"[{store_label(db)}, {n} process(es)] primed: {prime['renders']} renders", file=sys.stderr)
-                for s in sessions:
-                    res = asyncio.run(run_sessions(urls, s, duration_s=duration_s, warmup_s=warmup_s,
-                                                   think_s=think_s, query=query))  # fmt: skip
-                    res["store"] = store_label(db)
-                    runs.append(res)
-                    print(f"[{res['store']}, {n}p, {s} sessions] {fmt_rate(res['renders_per_s'])} renders/s, "
-                          f"p50 {fmt_s(res['p50_s'])}, p95 {fmt_s(res['p95_s'])}, "
-                          f"{res['renders_with_errors']} with errors", file=sys.stderr)  # fmt: skip
-                    time.sleep(2)  # closed sessions finish their last run before the next count starts
+                print(f"[{label}, {n} process(es)] primed: {prime['renders']} renders", file=sys.stderr)
+            for s in sessions:
+                for round_ in range(repeat):
+                    for n in processes:
+                        res = asyncio.run(run_sessions(sets[n], s, duration_s=duration_s, warmup_s=warmup_s,
+                                                       think_s=think_s, query=query))  # fmt: skip
+                        res.update(store=label, round=round_)
+                        runs.append(res)
+                        print(f"[{label}, {n}p, {s} sessions, think {think_s:g} s] "
+                              f"{fmt_rate(res['renders_per_s'])} renders/s, p50 {fmt_s(res['p50_s'])}, "
+                              f"p95 {fmt_s(res['p95_s'])}, {res['renders_with_errors']} with errors, "
+                              f"load {os.getloadavg()[0]:.1f}", file=sys.stderr)  # fmt: skip
+                        time.sleep(2)  # closed sessions finish their last run before the next run starts
     return runs
 
 
@@ -370,11 +405,15 @@ def markdown(runs: Sequence[dict[str, Any]], header: str = "") -> str:
             f"{fmt_s(r['p50_s'])} | {fmt_s(r['p95_s'])} | {_range([p['p50_s'] for p in r['per_process']])} | "
             f"{_range([p['p95_s'] for p in r['per_process']])} | {r['renders']} ({r['renders_with_errors']}) |"
         )
-    base = {(r["store"], r["sessions"]): r["renders_per_s"] for r in runs if r["processes"] == 1}
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        return r["store"], r["sessions"], r.get("round", 0)
+
+    base = {key(r): r["renders_per_s"] for r in runs if r["processes"] == 1}
     ratios = [
-        f"{r['store']}, {r['sessions']} sessions: {r['renders_per_s'] / base[(r['store'], r['sessions'])]:.2f}x"
+        f"{r['store']}, {r['sessions']} sessions: {r['renders_per_s'] / base[key(r)]:.2f}x"
         for r in runs
-        if r["processes"] == 2 and base.get((r["store"], r["sessions"]))
+        if r["processes"] == 2 and base.get(key(r))
     ]
     if ratios:
         lines += ["", "Renders/s of 2 processes over 1, same sessions: " + "; ".join(ratios) + "."]
@@ -396,6 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=40.0, help="seconds measured per run (default 40)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before the window (default 10)")
     parser.add_argument("--think", type=float, default=0.0, help="seconds a session waits between pages")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per combination, interleaved (default 1)")
     parser.add_argument("--query", default="", help="query string every session sends, e.g. rep=R002")
     parser.add_argument("--json", type=Path, default=OUT / "load.json")
     parser.add_argument("--markdown", type=Path, default=OUT / "load.md")
@@ -408,13 +448,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"no store at {db}: build one first, e.g. python -m planner --db {db} demo --accounts 100000")
     info = machine()
     runs = benchmark(dbs, args.sessions, args.processes, duration_s=args.duration, warmup_s=args.warmup,
-                     think_s=args.think, query=args.query)  # fmt: skip
+                     think_s=args.think, query=args.query, repeat=args.repeat)  # fmt: skip
     info["load_average_after"] = os.getloadavg()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": info, "settings": {k: (str(v) if isinstance(v, Path) else v)
                                      for k, v in vars(args).items()}, "runs": runs}, indent=2))  # fmt: skip
     header = (f"Load: `python bench/load.py` on {info['platform']}, {info['cpus']} cores, Python {info['python']}, "
-              f"{info['when']}; {args.duration:.0f} s measured per run after {args.warmup:.0f} s warm-up; "
+              f"{info['when']}; {args.duration:.0f} s measured per run, from when every session has rendered once "
+              f"(at least {args.warmup:.0f} s after the start); "
               f"think time {args.think:g} s; load average before {info['load_average'][0]:.1f}.\n")  # fmt: skip
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(markdown(runs, header))

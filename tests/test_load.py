@@ -26,6 +26,7 @@ def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path)
     with load.app_servers(str(small_store), 1, tmp_path / "logs") as urls:
         result = asyncio.run(load.run_sessions(urls, 1, renders=2))
         renders = asyncio.run(_two_rounds(urls[0]))
+        timed = asyncio.run(load.run_sessions(urls, 2, duration_s=3.0, warmup_s=0.5))
     assert result["renders"] == 2 and result["sessions"] == 1 and result["processes"] == 1
     assert result["by_page"] == {"overview": 1, "coverage": 1, "targets": 0, "rebalance": 0}
     assert result["renders_with_errors"] == 0, result["error_examples"]
@@ -38,6 +39,9 @@ def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path)
     assert all(r.elements > 0 for r in renders)
     # The second visit of the map page gets references to what the session already holds: fewer bytes.
     assert renders[5].received_bytes < renders[1].received_bytes
+    # A timed run opens its window once both sessions rendered once, and counts only what finished in it.
+    assert timed["window_s"] == 3.0 and timed["ramp_s"] >= 0.5 and timed["renders_with_errors"] == 0
+    assert timed["renders"] >= 1 and timed["renders_per_s"] == timed["renders"] / 3.0
     assert "Traceback" not in (tmp_path / "logs" / "server-0.log").read_text()
 
 
