@@ -95,6 +95,13 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
     )  # fmt: skip
     locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)
 
+with st.expander("Travel from a routing engine (optional)", icon=":material/route:"):
+    matrix_file = st.file_uploader(
+        "Travel matrix (CSV: from,to,minutes or km)", type=["csv"], key="rb_matrix",
+        help="Rows between rep (id or email) and account id, or between ZIPs, as a routing engine exports "
+        "them. Without it, travel is great-circle km from rep homes.",
+    )  # fmt: skip
+
 base_caps = dict(zip(active["rep_id"], active["capacity_hours"], strict=True))
 capacities = tuple(
     (r, float(h)) for r, h in zip(caps["rep_id"], caps["capacity_hours"], strict=True)
@@ -124,6 +131,7 @@ options = optimize.Options(
 
 if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
     st.session_state["rb_options"] = options
+    st.session_state["rb_matrix_run"] = (matrix_file.name, matrix_file.getvalue()) if matrix_file else None
 ran: optimize.Options | None = st.session_state.get("rb_options")
 if ran is None:
     st.info("Set what to balance and what may change, then run the optimizer. Nothing changes until you commit.")
@@ -135,7 +143,9 @@ else:
             st.spinner("Solving the assignment (HiGHS LP, then a repair pass)…", show_time=True),
             data.snapshot() as snap,
         ):
-            result = data.cached(scenarios.run, snap, ran, scope=scope)
+            ran_matrix = st.session_state.get("rb_matrix_run")
+            travel = {"travel_matrix": ran_matrix[1], "matrix_name": ran_matrix[0]} if ran_matrix else {}
+            result = data.cached(scenarios.run, snap, ran, scope=scope, **travel)
     except PlannerError as exc:
         data.show_error(exc)
     s = result.summary

@@ -17,6 +17,7 @@ from planner import crm_files, optimize, store
 from planner.coverage import value
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
+from planner.optimize import matrix
 from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
 from planner.text import json_safe
@@ -89,10 +90,30 @@ def run(
     progress: optimize.Progress = optimize.noop,
     *,
     scope: Scope,
+    travel_matrix: bytes | None = None,
+    matrix_name: str = "upload",
 ) -> optimize.Result:
-    """Rebalance today's store under `options` (nothing is written)."""
+    """Rebalance today's store under `options` (nothing is written).
+
+    With `travel_matrix` (a CSV's bytes: planner.optimize.matrix) travel is the file's minutes or km
+    between reps and accounts instead of great-circle km.
+    """
     acc, reps = inputs(con, scope=scope)
-    return optimize.rebalance(acc, reps, with_workload(con, options), progress)
+    distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
+    return optimize.rebalance(acc, reps, with_workload(con, options), progress, distance=distance)
+
+
+def travel_table(
+    source: Path | bytes, acc: pd.DataFrame, reps: pd.DataFrame, options: optimize.Options, name: str | None = None
+) -> pd.DataFrame:
+    """The accounts x reps travel table of a matrix file for a scenario (new hires have no rows in it)."""
+    if options.add_reps:
+        hires = ", ".join(r.name for r in options.add_reps[:3])
+        raise BadInput(
+            f"the travel matrix has no rows for new hires ({hires}); plan hires without a travel matrix, or "
+            "add them as reps with a home and give their rows"
+        )
+    return matrix.read_travel_matrix(source, acc, reps, name)
 
 
 def capacity_curve(

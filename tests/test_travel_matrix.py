@@ -87,3 +87,12 @@ def test_a_missing_pair_names_the_account_the_rep_and_the_fix(tmp_path: Path) ->
     text = str(err.value)
     assert "no minutes between account 'A3' and rep 'Ann' (R1, home ZIP 02139)" in text
     assert "(2 of 6 pairs missing)" in text and "add from,to,minutes rows" in text and "\n" not in text
+
+
+def test_an_upload_reads_like_a_file() -> None:
+    t = matrix.read_travel_matrix(
+        b"\xef\xbb\xbffrom,to,km\nR1,A1,1\nR1,A2,2\nR1,A3,3\nR2,A1,4\nR2,A2,5\nR2,A3,6\n", accounts(), reps(), "m.csv"
+    )
+    np.testing.assert_allclose(t[["R1", "R2"]].to_numpy(), [[1, 4], [2, 5], [3, 6]])
+    with pytest.raises(BadInput, match="travel matrix m.csv line 2: km 'x'"):
+        matrix.read_pairs(b"from,to,km\nR1,A1,x\n", "m.csv")

@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="--out file: a CRM owner update of the accounts that move (salesforce, hubspot, dynamics, pipedrive) "
         "or plain (every account, previous and new owner by name and email); default plain",
     )  # fmt: skip
+    p.add_argument(
+        "--travel-matrix", type=Path, metavar="FILE",
+        help="travel from a routing engine's CSV (from,to,minutes or km; rep id/email to account id, or ZIP to "
+        "ZIP) instead of great-circle km",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--commit", action="store_true", help="save as a scenario and make it today's assignment")
     p.add_argument("--name", default=None, help="scenario name when committing")
@@ -104,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-    res = optimize.rebalance(acc, reps, opts, progress)
+    distance = None
+    if args.travel_matrix is not None:
+        distance = scenarios.travel_table(args.travel_matrix, acc, reps, opts)
+    res = optimize.rebalance(acc, reps, opts, progress, distance=distance)
     if args.out:
         out = scenarios.result_file(res, reps, args.out_format)
         export.write_table(out.table, args.out)
@@ -112,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         for note in out.notes:
             print(f"note: {note}", file=sys.stderr)
     figures = _figures(res)
+    figures["travel_unit"] = "km" if distance is None else str(distance.attrs.get("unit", "km"))
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"
         sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)
@@ -132,10 +141,10 @@ def run(args: argparse.Namespace) -> int:
             f"(at least {f['min_moved_share']:.1%} had to move); {f['newly_assigned']:,} unowned accounts get an "
             f"owner, {f['unassigned']:,} lose theirs"
         )
-        lp = f["travel_km_lp_bound"]
+        lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
         print(
-            f"  travel    {f['travel_km_today']:.1f} km today -> {f['travel_km_after']:.1f} km "
-            f"(nearest rep {f['travel_km_nearest']:.0f} km, LP bound {lp:.0f} km)"
+            f"  travel    {f['travel_km_today']:.1f} {u} today -> {f['travel_km_after']:.1f} {u} "
+            f"(nearest rep {f['travel_km_nearest']:.0f} {u}, LP bound {lp:.0f} {u})"
             if lp is not None
             else ""
         )

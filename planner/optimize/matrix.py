@@ -19,6 +19,7 @@ rep_id, in the file's unit (attrs["unit"]).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +61,16 @@ def canonical(values: pd.Series) -> pd.Series:
     return s.where(s != "")
 
 
-def read_pairs(path: Path) -> PairTable:
-    """Read and check a travel matrix CSV (see the module docstring)."""
+def read_pairs(source: Path | bytes, name: str | None = None) -> PairTable:
+    """Read and check a travel matrix CSV, a file or its bytes (an upload), see the module docstring."""
+    label = name or (source.name if isinstance(source, Path) else "upload")
+    data = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+        raw = pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadInput(f"travel matrix {path.name} cannot be read as CSV ({first}); give {HOW}") from exc
-    return pairs_from_frame(raw, path.name)
+        raise BadInput(f"travel matrix {label} cannot be read as CSV ({first}); give {HOW}") from exc
+    return pairs_from_frame(raw, label)
 
 
 def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTable:
@@ -179,6 +182,8 @@ def _missing_message(pairs: PairTable, account: pd.Series, rep: pd.Series, missi
     )
 
 
-def read_travel_matrix(path: Path, accounts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+def read_travel_matrix(
+    source: Path | bytes, accounts: pd.DataFrame, reps: pd.DataFrame, name: str | None = None
+) -> pd.DataFrame:
     """read_pairs() then travel_matrix(): the table optimize.rebalance(..., distance=) takes."""
-    return travel_matrix(read_pairs(path), accounts, reps)
+    return travel_matrix(read_pairs(source, name), accounts, reps)
