@@ -8,9 +8,8 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import roles
+from planner import roles, world
 from planner.errors import PlannerError
-from planner.store import world
 from ui import auth, data, sidebar
 
 FROM_EMAIL = "__from_email__"

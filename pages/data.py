@@ -21,12 +21,11 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, geo_world, ingest, settings
+from planner import demo, export, geo_world, ingest, settings, world
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
 from planner.scope import Scope
-from planner.store import world
 from ui import auth, data, maps, sidebar
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]

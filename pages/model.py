@@ -10,8 +10,8 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import potential, propensity, store
-from planner.errors import BadInput, PlannerError
+from planner import potential, propensity
+from planner.errors import PlannerError
 from ui import data, fmt, sidebar
 
 st.title("Model")
@@ -33,8 +33,7 @@ def retrain() -> None:
         bar.progress(min(1.0, max(0.0, fraction)), text=message)
 
     try:
-        with store.write(data.db_path()) as con:
-            result = propensity.train_and_score(con, created_by=scope.user, progress=progress, scope=scope)
+        result = propensity.train(data.db_path(), scope=scope, created_by=scope.user, progress=progress)
     except PlannerError as exc:
         data.show_error(exc)
     st.session_state["md_trained"] = result
@@ -226,8 +225,7 @@ if can_edit:
         if st.button("Activate this version", key="md_activate", disabled=not restorable,
                      icon=":material/history:"):  # fmt: skip
             try:
-                with store.write(data.db_path()) as con:
-                    propensity.activate_version(con, int(pick), actor=scope.user, scope=scope)
+                propensity.activate(data.db_path(), int(pick), scope=scope, actor=scope.user)
             except PlannerError as exc:
                 data.show_error(exc)
             st.rerun()
@@ -263,18 +261,8 @@ if can_edit and st.button("Save potential settings", key="md_save_potential", ic
         st.info("Nothing changed.")
     else:
         try:
-            with store.write(data.db_path()) as con:
-                for r in changed.itertuples(index=False):
-                    if pd.isna(r.adoption_share) or pd.isna(r.price_per_user):
-                        raise BadInput(f"segment {r.segment!r} needs both an adoption share and a price per user")
-                    potential.update_setting(
-                        con,
-                        r.segment,
-                        adoption_share=float(r.adoption_share),
-                        price_per_user=float(r.price_per_user),
-                        actor=scope.user,
-                        scope=scope,
-                    )
+            rows = changed[["segment", "adoption_share", "price_per_user"]].itertuples(index=False, name=None)
+            potential.save_settings(data.db_path(), rows, scope=scope, actor=scope.user)
         except PlannerError as exc:
             data.show_error(exc)
         st.rerun()

@@ -8,10 +8,8 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, targets
+from planner import export, targets, world
 from planner.errors import PlannerError
-from planner.store import scores as scores_q
-from planner.store import world
 from ui import data, fmt, sidebar, state
 
 SHOW = [100, 500, 1000]
@@ -21,9 +19,9 @@ scope = sidebar.scope()
 rep_id = sidebar.selected_rep()
 try:
     with data.snapshot() as snap:
-        options = data.cached(scores_q.filter_options, snap, rep_id, scope=scope)
+        options = data.cached(targets.filter_options, snap, scope=scope, rep_id=rep_id)
         reps = data.cached(world.rep_options, snap, scope=scope)
-        version = data.cached(scores_q.active_version, snap)
+        version = data.cached(targets.model_version, snap)
 except PlannerError as exc:
     data.show_error(exc)
 

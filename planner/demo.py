@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from planner import geo
+from planner import geo, plan, potential, propensity, store
+from planner.errors import BadInput
 from planner.scope import Scope, require_role
+from planner.store import world as world_q
 
 INDUSTRIES = pd.DataFrame(
     [
@@ -337,10 +339,6 @@ def build_store(
 
     Replacing a store is an admin's act; the CLI and first launch run as the local operator.
     """
-    from planner import potential, store
-    from planner.errors import BadInput
-    from planner.store import world as world_q
-
     require_role(scope, "admin")
     if path.exists() and not force:
         with store.read(path) as con:
@@ -354,12 +352,8 @@ def build_store(
         world_q.replace_world(con, w, adoption, potential.default_price())
         store.set_meta(con, "demo_seed", str(seed))
         # The default offer catalogue and partners, so a plan has offers and partners to suggest.
-        from planner import plan
-
         plan.seed_catalogue(con)
         # Scores from the first launch: the Targets page and plans need them; same all-or-nothing write.
-        from planner import propensity
-
         propensity.train_and_score(
             con,
             created_by="demo",

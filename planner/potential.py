@@ -8,12 +8,17 @@ potential.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from planner import settings
+from planner import settings, store
+from planner.errors import BadInput
 from planner.scope import Scope, require_leader
+from planner.store import get_meta, scores, set_meta
+from planner.store import potential as q
 
 # Share of an account's employees who would use the product, by industry (a planning default;
 # replaced by values learned from won deals where there are enough of them).
@@ -44,14 +49,10 @@ _MANUAL_KEY = "potential_manual"  # meta: JSON list of segments a person edited 
 
 
 def _manual(con: Any) -> set[str]:
-    from planner.store import get_meta
-
     return set(json.loads(get_meta(con, _MANUAL_KEY) or "[]"))
 
 
 def _set_manual(con: Any, segments: set[str]) -> None:
-    from planner.store import set_meta
-
     set_meta(con, _MANUAL_KEY, json.dumps(sorted(segments)))
 
 
@@ -80,8 +81,6 @@ def learned_defaults(won: pd.DataFrame, min_won: int = MIN_WON_DEALS) -> pd.Data
 
 def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS) -> pd.DataFrame:
     """Replace defaults by values learned from won deals where there are enough; manual edits stay."""
-    from planner.store import potential as q
-
     learned = learned_defaults(q.won_deal_sizes(con), min_won)
     manual = _manual(con)
     for r in learned.itertuples(index=False):
@@ -92,8 +91,6 @@ def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS) -> pd.DataFrame:
 
 def settings_table(con: Any) -> pd.DataFrame:
     """The settings in force: segment, adoption_share, price_per_user, learned, manual, accounts covered."""
-    from planner.store import potential as q
-
     df = q.settings_table(con)
     df["manual"] = df["segment"].isin(_manual(con))
     return df
@@ -110,9 +107,6 @@ def update_setting(
 ) -> None:
     """Set one segment's adoption share and/or price per user (a manual edit), and re-rank the scores."""
     require_leader(scope)
-    from planner.errors import BadInput
-    from planner.store import potential as q
-    from planner.store import scores
 
     segment = str(segment).strip()
     if segment != "*" and segment not in q.industries(con):
@@ -137,8 +131,6 @@ def update_setting(
 def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope) -> None:
     """Forget a manual edit: the segment goes back to its learned (or planning) default."""
     require_leader(scope)
-    from planner.store import potential as q
-    from planner.store import scores
 
     manual = _manual(con)
     manual.discard(segment)
@@ -155,3 +147,28 @@ def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope)
         q.delete_setting(con, segment)
     scores.refresh_values(con)
     scores.audit(con, actor, "potential_reset", {"segment": segment})
+
+
+def save_settings(
+    path: Path,
+    changes: Iterable[tuple[str, float | None, float | None]],
+    *,
+    scope: Scope,
+    actor: str,
+) -> int:
+    """Save edited (segment, adoption share, price per user) rows in one write; returns how many.
+
+    Each row needs both values; one bad row refuses the whole save and leaves the store as it was.
+    """
+    require_leader(scope)
+    rows: list[tuple[str, float, float]] = []
+    for segment, share, price in changes:
+        if share is None or price is None or pd.isna(share) or pd.isna(price):
+            raise BadInput(f"segment {segment!r} needs both an adoption share and a price per user")
+        rows.append((segment, float(share), float(price)))
+    if not rows:
+        return 0
+    with store.write(path) as con:
+        for segment, share, price in rows:
+            update_setting(con, segment, adoption_share=share, price_per_user=price, actor=actor, scope=scope)
+    return len(rows)

@@ -78,3 +78,13 @@ def add_to_plan(
         added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}))
         q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids})
     return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added}
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
+    """Industries, states and the employee range among the scored accounts in scope (the page's filters)."""
+    return q.filter_options(con, rep_id, scope=scope)
+
+
+def model_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The active model's version, None before any training."""
+    return q.active_version(con)

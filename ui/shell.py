@@ -1,6 +1,6 @@
 """Routing and the shared sidebar.
 
-app.py builds the navigation. A page opened by a deep link on a freshly started server runs on
+app.py runs `main()`, which builds the navigation. A page opened by a deep link on a freshly started server runs on
 its own (Streamlit's legacy pages/ mode, app.py never ran): `ensure_routed()` then runs the app's
 navigation itself, which renders the same page inside it, and stops the outer run.
 """
@@ -14,22 +14,42 @@ from typing import Any
 import streamlit as st
 
 from planner.errors import PlannerError
+from ui import auth, data, sidebar
 
 _local = threading.local()
 ADMIN_PATH = "admin"
 
 
-def run(pages: Sequence[Any]) -> None:
+def pages() -> list[Any]:
+    """Every page of the dashboard, in menu order."""
+    return [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/coverage.py", title="Coverage map", icon=":material/map:", url_path="coverage"),
+        st.Page("pages/targets.py", title="Targets", icon=":material/target:", url_path="targets"),
+        st.Page("pages/rebalance.py", title="Rebalance", icon=":material/balance:", url_path="rebalance"),
+        st.Page("pages/plan.py", title="Territory plan", icon=":material/event_note:", url_path="plan"),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
+        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path=ADMIN_PATH),
+    ]
+
+
+def main() -> None:
+    """The whole app: what app.py runs."""
+    run(pages())
+
+
+def run(menu: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
     # An emoji favicon: a Material icon here makes the browser fetch it from fonts.gstatic.com (not offline).
     st.set_page_config(page_title="Territory Planner", page_icon="🗺️", layout="wide")
-    from ui import auth, data, sidebar
 
     # Sign-in first: it stops the run with a configuration error, sign-in or no-access page when the caller
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
     # button keeps its widget id). Only admins see the Admin page.
-    scope = auth.sign_in(route=lambda: st.navigation(list(pages), position="hidden"))
-    nav = st.navigation([p for p in pages if scope.role == "admin" or p.url_path != ADMIN_PATH])
+    scope = auth.sign_in(route=lambda: st.navigation(list(menu), position="hidden"))
+    nav = st.navigation([p for p in menu if scope.role == "admin" or p.url_path != ADMIN_PATH])
     try:
         data.ensure_store()
     except PlannerError as exc:
@@ -47,7 +67,5 @@ def ensure_routed() -> None:
     """Call first in every page: make sure the app's set-up and navigation ran."""
     if getattr(_local, "routed", False):
         return
-    import app
-
-    app.main()
+    main()
     st.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from planner import store
+from planner import ingest, store
 from planner.scope import OPERATOR
 from planner.store import world
 
@@ -23,8 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner import ingest
-
     if args.date is None:
         with store.read(args.db_path) as con:
             info = world.as_of_info(con)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import crm_files, export, optimize, scenarios, store
+from planner.errors import BadInput
 from planner.scope import OPERATOR
 from planner.text import json_safe
 
@@ -60,7 +61,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _team(reps_now: int, k: int | None) -> int | None:
     if k is None:
         return None
-    from planner.errors import BadInput
 
     if not 1 <= k <= 5000:
         raise BadInput(f"--reps {k} is out of range; use 1 to 5000")
@@ -87,8 +87,6 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.errors import BadInput
-
     if not 0 <= args.tolerance <= 1:
         raise BadInput(f"--tolerance {args.tolerance} is out of range; use a share such as 0.05")
     if args.max_moved is not None and not 0 <= args.max_moved <= 1:

@@ -8,6 +8,7 @@ import sys
 import time
 
 from planner import demo, settings
+from planner.errors import BadInput
 from planner.scope import OPERATOR
 
 
@@ -27,8 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.errors import BadInput
-
     if not 10 <= args.accounts <= 5_000_000:
         raise BadInput(f"--accounts {args.accounts} is out of range; use 10 to 5000000")
     if not 1 <= args.reps <= 2000:

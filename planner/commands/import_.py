@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from planner import ingest
 from planner.errors import ImportFileError
 from planner.scope import OPERATOR
 
@@ -31,8 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner import ingest
-
     def progress(fraction: float, message: str) -> None:
         if not args.json and sys.stderr.isatty():
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)

@@ -12,7 +12,9 @@ import json
 import sys
 
 from planner import potential, store
+from planner.errors import BadInput
 from planner.scope import OPERATOR
+from planner.store import scores
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,8 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.errors import BadInput
-
     if args.action in ("set", "reset") and not args.segment:
         raise BadInput(f"`potential {args.action}` needs a segment: an industry name or '*'")
     if args.action == "set" and args.share is None and args.price is None:
@@ -41,8 +41,6 @@ def run(args: argparse.Namespace) -> int:
                 potential.reset_setting(con, args.segment, actor="cli", scope=OPERATOR)
             else:
                 learned = potential.learn_defaults(con)
-                from planner.store import scores
-
                 scores.refresh_values(con)
                 print(f"learned {len(learned)} segments from won deals", file=sys.stderr)
     with store.read(args.db_path) as con:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from planner import store
+from planner import ingest, plan, store
 from planner.errors import BadInput
 from planner.scope import OPERATOR
 
@@ -27,11 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner import ingest
-
     if not args.clear and args.place is None and (args.lat is None or args.lon is None):
         raise BadInput("give the home as PLACE, or as --lat and --lon, or pass --clear")
-    from planner import plan
 
     with store.read(args.db_path) as con:
         rep_id = plan.resolve_rep(con, args.rep, scope=OPERATOR)  # the one rep lookup

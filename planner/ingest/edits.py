@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from planner import geo_world, store
+from planner import geo, geo_world, store
 from planner.errors import BadInput, NotFound
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
@@ -69,8 +69,6 @@ def set_rep_home(db_path: Path, rep_id: str, *, scope: Scope, lat: float | None 
 
 def locate(place: str) -> tuple[float, float, str, str | None]:
     """'City, Country', 'City, ST' (US), a US ZIP, or a country -> (lat, lon, precision, city)."""
-    from planner import geo
-
     text = place.strip()
     if not text:
         raise BadInput("the place is empty; write e.g. 'Berlin, Germany', 'Denver, CO' or '80202'")

@@ -21,10 +21,21 @@ from planner.propensity.features import (
     plan_features,
     stratified_sample,
 )
-from planner.propensity.registry import activate_version, card, history, rescore, summary, train_and_score
+from planner.propensity.registry import (
+    activate,
+    activate_version,
+    card,
+    history,
+    rescore,
+    summary,
+    train,
+    train_and_score,
+)
 from planner.propensity.training import Inputs, fit_bundle, load_inputs, score_frame
 
 __all__ = [
+    "activate",
+    "train",
     "Bundle",
     "FeatureSpec",
     "FitScore",

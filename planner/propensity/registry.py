@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import pickle
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from planner import potential
+from planner import potential, store
 from planner.errors import NotEnoughData, NotFound
 from planner.propensity.estimators import Bundle
 from planner.propensity.training import Progress, fit_bundle, load_inputs, score_frame, threads
@@ -119,6 +120,20 @@ def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str
     require_leader(scope)
     q.activate(con, version)
     q.audit(con, actor, "activate_model", {"model_version": version})
+
+
+def train(path: Path, *, scope: Scope, created_by: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Train, score and activate a new version in the store at `path` (one all-or-nothing write)."""
+    require_leader(scope)  # refused before any writer opens
+    with store.write(path) as con:
+        return train_and_score(con, created_by=created_by, progress=progress, scope=scope)
+
+
+def activate(path: Path, version: int, *, scope: Scope, actor: str) -> None:
+    """Make an earlier version that still has its scores the active one, in the store at `path`."""
+    require_leader(scope)
+    with store.write(path) as con:
+        activate_version(con, version, actor=actor, scope=scope)
 
 
 def card(con: duckdb.DuckDBPyConnection, version: int | None = None) -> dict[str, Any] | None:

@@ -22,8 +22,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner import settings
 from planner.errors import StoreBusy, StoreError
+from planner.store import schema
+
+DEFAULT_LOCK_TIMEOUT_S = 120.0
 
 Params = Sequence[Any] | dict[str, Any] | None
 
@@ -85,11 +87,19 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def lock_timeout_s() -> float:
+    """How long a writer waits for another (PLANNER_LOCK_TIMEOUT_S; the store sits below planner.settings,
+    which lists the same setting and default for people)."""
+    raw = os.environ.get("PLANNER_LOCK_TIMEOUT_S", "")
+    try:
+        return float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT_S
+    except ValueError:
+        raise StoreError(f"PLANNER_LOCK_TIMEOUT_S={raw!r} is not a number of seconds; set it to e.g. 120") from None
+
+
 @contextmanager
 def read(path: Path, *, retries: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store read-only for one unit of work (a page render, a CLI command)."""
-    from planner.store import schema
-
     if not path.exists():
         raise StoreError(f"no store at {path}; run `python -m planner demo` or import a CRM export first")
     con = None
@@ -165,9 +175,8 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
     Everything done on the connection lands together or not at all: an exception (or a kill)
     leaves the live store exactly as it was.
     """
-    from planner.store import schema
-
-    timeout = float(settings.get("lock_timeout_s", timeout))
+    if timeout is None:
+        timeout = lock_timeout_s()
     with _WriteLock(path, timeout):
         _clean_stale_temporaries(path)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from planner.errors import StoreError
+from planner.store.reference import zip_gazetteer
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -324,10 +325,8 @@ def keyless(ddl: str) -> str:
 
 
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
-    from planner import geo
-
     con.execute(keyless(_V1))
-    zips = geo.zip_gazetteer()
+    zips = zip_gazetteer()
     con.register("_zips", zips)
     con.execute("INSERT INTO geo_zip SELECT postal_code, city, state, county, lat, lon FROM _zips")
     con.unregister("_zips")
