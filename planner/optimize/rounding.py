@@ -17,6 +17,8 @@ from planner.optimize.problem import _dist, _Problem, _Units
 ROUND_TIME_LIMIT_S = 3.0
 # Besides the fractional accounts, this many whole accounts per rep (the cheapest to move) join the MIP.
 OPEN_PER_REP = 10
+# A rounding MIP with at most this many (account, rep) pairs is solved to optimality, not to a 1% gap.
+SMALL_MIP_PAIRS = 5_000
 
 
 def _round_mip(
@@ -27,13 +29,18 @@ def _round_mip(
     moved_ub: float,
     z_lp: float,
     travel_ub: float = math.inf,
+    price_moves: bool = True,
 ) -> tuple[np.ndarray, dict[str, float]] | None:
     """Fix-and-resolve: every account the LP assigns whole keeps that rep, except the few that are
     fractional and the whole ones that are cheapest to move (least reduced cost of another rep at the
     LP's duals); those are assigned by a small MIP (HiGHS) over the reps the LP gives them and their
     next-best ones (and their owner): the worst band excess first, then least travel, within each band
     (as wide as the LP needed), the moved budget and the travel cap, all with penalised slack so it
-    always has a solution. None when nothing is fractional or the MIP finds no solution."""
+    always has a solution. None when nothing is fractional or the MIP finds no solution.
+
+    Without price_moves (the user set a moved budget) moves only break ties: the budget row limits them
+    and travel is what the MIP minimises, as in the LP's travel pass. A small MIP is solved to optimality
+    (a published instance such as Pfizer's 22 bricks is then reproduced exactly)."""
     x = lp.x()
     n_reps = len(p.reps)
     frac = (x > 1e-6) & (x < 1 - 1e-6)
@@ -97,7 +104,7 @@ def _round_mip(
     t_cost = _C_TRAVEL / (scale["n"] * scale["km"])
     cost = np.concatenate(
         [
-            t_cost * dist + 0.001 * (_C_MOVED * moved + _C_COUNT * moves / scale["n"]),
+            t_cost * dist + (0.001 if price_moves else 1e-6) * (_C_MOVED * moved + _C_COUNT * moves / scale["n"]),
             np.tile(_C_BALANCE / p.target, 2 * n_bands),
             [10 * _C_MOVED, 100 * t_cost, 0.0],
         ]
@@ -155,7 +162,7 @@ def _round_mip(
     h.setOptionValue("threads", 1)
     h.setOptionValue("parallel", "off")
     h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
-    h.setOptionValue("mip_rel_gap", 1e-2)
+    h.setOptionValue("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6)
     if h.passModel(model) != highspy.HighsStatus.kOk:
         return None
     h.run()

@@ -88,7 +88,7 @@ def rebalance(
         assign = _round(p, u, lp)
     elif u.divisible:
         progress(0.6, "Rounding the few fractional accounts (fix and resolve)")
-        rounded = _round_mip(p, u, lp, scale, budget, lp_z, travel_cap)
+        rounded = _round_mip(p, u, lp, scale, budget, lp_z, travel_cap, price_moves=opts.max_moved is None)
         if rounded is None:
             assign = _round(p, u, lp)
         else:
