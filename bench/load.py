@@ -49,6 +49,8 @@ OUT = ROOT / "bench" / "out"
 PAGES = ("", "coverage", "targets", "rebalance")
 PAGE_NAMES = {"": "overview", "coverage": "coverage", "targets": "targets", "rebalance": "rebalance"}
 RENDER_TIMEOUT_S = 600.0
+# The process id of each app server app_servers started, by its URL: their CPU time is read from /proc.
+SERVER_PIDS: dict[str, int] = {}
 
 
 @dataclass
@@ -201,6 +203,19 @@ async def _session_loop(session: Session, renders: list[Render], *, count: int |
                 await asyncio.sleep(think_s)
 
 
+def cpu_seconds(urls: Sequence[str]) -> float | None:
+    """User + system CPU seconds the app servers at `urls` have used so far (Linux /proc; None elsewhere)."""
+    total = 0.0
+    for url in urls:
+        pid = SERVER_PIDS.get(url)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0-100), interpolated between closest ranks; None for no values."""
     if not values:
@@ -241,6 +256,7 @@ async def run_sessions(urls: Sequence[str], sessions: int, *, renders: int | Non
     begin = time.perf_counter()
     window = None if duration_s is None else Window()
     first_done: asyncio.Queue[int] = asyncio.Queue()
+    cpu: list[float | None] = [None, None]
     log: list[Render] = []
     tasks = [
         asyncio.create_task(_session_loop(Session(i, i % len(urls), urls[i % len(urls)], query), log, count=renders,
@@ -255,9 +271,12 @@ async def run_sessions(urls: Sequence[str], sessions: int, *, renders: int | Non
             return
         for _ in range(sessions):
             await first_done.get()
-        window.start = max(time.perf_counter(), begin + warmup_s)
+        await asyncio.sleep(max(0.0, begin + warmup_s - time.perf_counter()))
+        cpu[0] = cpu_seconds(urls)
+        window.start = time.perf_counter()
         window.until = window.start + duration_s
         await asyncio.sleep(window.until - time.perf_counter())
+        cpu[1] = cpu_seconds(urls)
 
     watcher = asyncio.create_task(watch())
     try:
@@ -278,6 +297,11 @@ async def run_sessions(urls: Sequence[str], sessions: int, *, renders: int | Non
         seconds = window.until - window.start
     result = {"sessions": sessions, "processes": len(urls), "window_s": seconds, "think_s": think_s,
               "ramp_s": (window.start - begin) if window else 0.0, **summarize(counted, seconds)}  # fmt: skip
+    # How much CPU the servers got: a process below one core was starved by the machine, not held by the GIL.
+    used = cpu[1] - cpu[0] if cpu[0] is not None and cpu[1] is not None else None
+    result["server_cpu_s"] = used
+    result["cpu_s_per_render"] = used / len(counted) if used is not None and counted else None
+    result["cores_per_process"] = used / seconds / len(urls) if used is not None and seconds else None
     result["per_process"] = [
         {"process": p, "sessions": len(range(p, sessions, len(urls))),
          **summarize([r for r in counted if r.process == p], seconds)}
@@ -319,6 +343,7 @@ def app_servers(db: str, count: int, logs: Path, extra_env: dict[str, str] | Non
             log = (logs / f"server-{i}.log").open("wb")
             procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
+            SERVER_PIDS[urls[-1]] = procs[-1].pid
         deadline = time.time() + 120
         for i, (proc, url) in enumerate(zip(procs, urls, strict=True)):
             while not _healthy(url):
@@ -384,6 +409,10 @@ def fmt_rate(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _range(values: Sequence[float | None]) -> str:
     known = [v for v in values if v is not None]
     if not known:
@@ -396,14 +425,16 @@ def markdown(runs: Sequence[dict[str, Any]], header: str = "") -> str:
     """The results table: one row per run, per-process p50/p95 ranges, and 2-vs-1 process throughput."""
     lines = [header] if header else []
     lines += [
-        "| store | sessions | app processes | page renders/s | p50 | p95 | p50 per process | p95 per process | renders (errors) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| store | sessions | app processes | page renders/s | p50 | p95 | p50 per process | p95 per process | renders (errors) "
+        "| server CPU per render | cores each process got |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in runs:
         lines.append(
             f"| {r['store']} | {r['sessions']} | {r['processes']} | {fmt_rate(r['renders_per_s'])} | "
             f"{fmt_s(r['p50_s'])} | {fmt_s(r['p95_s'])} | {_range([p['p50_s'] for p in r['per_process']])} | "
-            f"{_range([p['p95_s'] for p in r['per_process']])} | {r['renders']} ({r['renders_with_errors']}) |"
+            f"{_range([p['p95_s'] for p in r['per_process']])} | {r['renders']} ({r['renders_with_errors']}) | "
+            f"{_num(r.get('cpu_s_per_render'))} s | {_num(r.get('cores_per_process'))} |"
         )
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -42,6 +42,8 @@ def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path)
     # A timed run opens its window once both sessions rendered once, and counts only what finished in it.
     assert timed["window_s"] == 3.0 and timed["ramp_s"] >= 0.5 and timed["renders_with_errors"] == 0
     assert timed["renders"] >= 1 and timed["renders_per_s"] == timed["renders"] / 3.0
+    # The servers' CPU time is read while the window is open: work was done, and at most what 2 cores give.
+    assert timed["server_cpu_s"] > 0 and timed["cpu_s_per_render"] > 0 and 0 < timed["cores_per_process"] <= 2.5
     assert "Traceback" not in (tmp_path / "logs" / "server-0.log").read_text()
 
 
