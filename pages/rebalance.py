@@ -169,22 +169,24 @@ else:
     )  # fmt: skip
     m[4].metric("Least that had to move", fmt.pct(s["min_moved_share"], 1))
     d_km = s["travel_km_after"] - s["travel_km_today"]
+    tu = s.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
     m[5].metric(
-        "Mean travel", f"{s['travel_km_after']:,.1f} km",
-        delta=f"{d_km:+,.1f} km" if abs(d_km) >= 0.05 else "same as today",
+        "Mean travel", f"{s['travel_km_after']:,.1f} {tu}",
+        delta=f"{d_km:+,.1f} {tu}" if abs(d_km) >= 0.05 else "same as today",
         delta_color="inverse" if abs(d_km) >= 0.05 else "off", delta_arrow="auto" if abs(d_km) >= 0.05 else "off",
-        help=f"Today {s['travel_km_today']:,.1f} km from each account to its owner's home; the optimizer keeps it "
+        help=f"Today {s['travel_km_today']:,.1f} {tu} from each account to its owner's home; the optimizer keeps it "
         "at or below today's unless balance needs more (then a note says why).",
     )  # fmt: skip
     m[6].metric(
-        "Travel bounds", f"{s.get('travel_km_lp_bound', float('nan')):,.0f} km",
-        help=f"LP bound for the same balance and moved share; nearest-rep assignment {s['travel_km_nearest']:,.0f} km.",
+        "Travel bounds", f"{s.get('travel_km_lp_bound', float('nan')):,.0f} {tu}",
+        help=f"LP bound for the same balance and moved share; nearest-rep assignment "
+        f"{s['travel_km_nearest']:,.0f} {tu}.",
     )  # fmt: skip
     m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
     if s["tolerance_met"]:
         st.success(
             f"Every territory within ±{s['tolerance']:.0%} of its target on {s['metric']}; "
-            f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} km (no balance at all).",
+            f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} {tu} (no balance at all).",
             icon=":material/check_circle:",
         )
     st.caption(

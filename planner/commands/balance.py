@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         for note in out.notes:
             print(f"note: {note}", file=sys.stderr)
     figures = _figures(res)
-    figures["travel_unit"] = "km" if distance is None else str(distance.attrs.get("unit", "km"))
+    figures["travel_unit"] = res.summary.get("travel_unit", "km")
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"
         sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)

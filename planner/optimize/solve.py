@@ -140,7 +140,7 @@ def rebalance(
         "travel_km_best_in_band": tp.best_km / len(p.acc),
         "travel_bound_all_reps": True,
         "travel_needs_moved_share": tp.needs_moved,
-        "travel_unit": "km" if p.distance is None else "matrix",
+        "travel_unit": "km" if distance is None else str(distance.attrs.get("unit", "matrix")),
         "capacity_enforced": lp.cap_enforced,
         **round_info,
     }
