@@ -48,10 +48,13 @@ rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
 
 # --- What to balance --------------------------------------------------------------------------------
 c = st.columns(4)
-metric = state.selectbox(
-    "Balance", list(METRIC_LABELS), param="metric", key="rb_metric", container=c[0], default="potential",
-    format_func=METRIC_LABELS.get, help="The figure every territory should carry about equally.",
-)  # fmt: skip
+if "rb_metric" not in st.session_state and not st.query_params.get("metric"):
+    st.session_state["rb_metric"] = ["potential"]
+picked = state.multiselect(
+    "Balance", list(METRIC_LABELS), param="metric", key="rb_metric", container=c[0], format_func=METRIC_LABELS.get,
+    help="Every metric picked is kept within the tolerance, each on its own; a weighted mix balances one blend.",
+) or ["potential"]  # fmt: skip
+metric = "mix" if "mix" in picked else ",".join(picked)
 tolerance = state.number(
     "Tolerance (± share of the mean)", param="tol", key="rb_tol", container=c[1], default=0.05,
     min_value=0.0, max_value=0.5, step=0.01, format="%.2f",
@@ -183,6 +186,28 @@ else:
         f"{s['travel_km_nearest']:,.0f} {tu}.",
     )  # fmt: skip
     m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
+    q = st.columns(3)
+    q[0].metric(
+        "Far accounts (p95 travel)", f"{fmt.count(s['travel_km_p95_after'])} km",
+        help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} km.",
+    )  # fmt: skip
+    q[1].metric(
+        "With one of their 3 nearest reps", fmt.pct(s["top3_share_after"], 0),
+        help=f"Share of accounts whose rep is one of the 3 nearest to them; today {fmt.pct(s['top3_share_today'], 0)}.",
+    )  # fmt: skip
+    q[2].metric(
+        "Inside another territory", fmt.pct(s["overlap_after"], 0),
+        help="Share of accounts that lie inside another territory's outline (convex hull of its accounts); "
+        f"today {fmt.pct(s['overlap_today'], 0)}.",
+    )  # fmt: skip
+    if len(s.get("metrics", [])) > 1:
+        st.dataframe(
+            [{"Metric": b["metric"], "Max / mean today": fmt.ratio(b["max_mean_before"]),
+              "Max / mean": fmt.ratio(b["max_mean_after"]), "Lower bound": fmt.ratio(b["lower_bound"]),
+              "Largest deviation": fmt.pct(b["largest_deviation"], 1), "Tolerance": fmt.pct(b["tolerance"], 0),
+              "Within": "yes" if b["met"] else "no"} for b in s["metrics"]],
+            hide_index=True, key="rb_metrics_table",
+        )  # fmt: skip
     if s["tolerance_met"]:
         st.success(
             f"Every territory within ±{s['tolerance']:.0%} of its target on {s['metric']}; "

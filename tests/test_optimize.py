@@ -349,3 +349,68 @@ def test_a_travel_matrix_replaces_great_circle_distance() -> None:
         optimize.rebalance(FOUR, REPS, distance=minutes.drop(index="a4"))
     with pytest.raises(BadInput, match="no column for rep 'B'"):
         optimize.rebalance(FOUR, REPS, distance=minutes.drop(columns="B"))
+
+
+def test_several_metrics_each_within_its_own_band() -> None:
+    # 100 of potential on 6 accounts: 50 and 3 accounts each is only {a1, a2, a3} / {a4, a5, a6}-like splits.
+    acc = book(
+        [("a1", 0, 1, "A", 30), ("a2", 0, 2, "A", 10), ("a3", 0, 3, "A", 10), ("a4", 0, 7, "A", 10),
+         ("a5", 0, 8, "A", 20), ("a6", 0, 9, "A", 20)]
+    )  # fmt: skip
+    by_potential = optimize.rebalance(acc, REPS, Options(tolerance=0.0, compactness=0.0))
+    assert by_potential.summary["max_mean_after"] == pytest.approx(1.0)
+    both = optimize.rebalance(acc, REPS, Options(metric="potential,accounts", tolerance=0.0))
+    s = both.summary
+    reps = both.reps.set_index("rep_id")
+    assert reps["accounts_after"].tolist() == [3, 3]
+    assert reps["potential_after"].tolist() == [50, 50]
+    assert s["metric"] == "potential, accounts" and s["tolerance_met"]
+    assert [m["metric"] for m in s["metrics"]] == ["potential", "accounts"]
+    for m in s["metrics"]:
+        assert m["max_mean_before"] == pytest.approx(2.0) and m["max_mean_after"] == pytest.approx(1.0)
+        assert m["lower_bound"] == pytest.approx(1.0) and m["met"]
+    # One tolerance per metric: accounts may be off by one account (±1/3), potential stays exact.
+    loose = Options(metric="potential,accounts", tolerance=0.0, tolerances=(("accounts", 0.34),))
+    s = optimize.rebalance(acc, REPS, loose).summary
+    assert s["tolerances"] == {"potential": 0.0, "accounts": 0.34}
+    assert s["metrics"][0]["max_mean_after"] == pytest.approx(1.0)
+    assert s["metrics"][1]["max_mean_after"] <= 1.34 + 1e-9
+
+
+def test_metric_and_tolerance_text() -> None:
+    assert optimize.parse_metric(" potential, accounts ,workload") == "potential,accounts,workload"
+    assert optimize.parse_tolerance("0.1", "potential") == (0.1, ())
+    assert optimize.parse_tolerance("potential=0.05,accounts=0.10", "potential,accounts") == (
+        0.05, (("potential", 0.05), ("accounts", 0.10)),
+    )  # fmt: skip
+    with pytest.raises(BadInput, match="unknown metric 'revenue'"):
+        optimize.parse_metric("potential,revenue")
+    with pytest.raises(BadInput, match="lists a metric twice"):
+        optimize.parse_metric("accounts,accounts")
+    with pytest.raises(BadInput, match="not a balanced metric"):
+        optimize.parse_tolerance("workload=0.1", "potential,accounts")
+    with pytest.raises(BadInput, match="is not a share"):
+        optimize.parse_tolerance("potential=lots", "potential")
+
+
+def test_cli_balances_several_metrics_with_one_tolerance_each(tmp_path, capsys) -> None:
+    import json
+
+    from planner import cli, demo
+
+    path = tmp_path / "s.duckdb"
+    demo.build_store(path, 1500, 6, seed=3, scope=OPERATOR)
+    argv = ["--db", str(path), "balance", "--metric", "potential,accounts,workload", "--tolerance",
+            "potential=0.05,accounts=0.10", "--allow-customers", "--allow-open-deals", "--json"]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [m["metric"] for m in out["metrics"]] == ["potential", "accounts", "workload"]
+    assert out["tolerances"] == {"potential": 0.05, "accounts": 0.10, "workload": 0.05}
+    for m in out["metrics"]:
+        assert m["max_mean_after"] <= max(1 + m["tolerance"], m["lower_bound"]) + 1e-9, m
+        assert m["largest_deviation"] <= max(m["tolerance"], m["lower_bound"] - 1) + 1e-9, m
+    for key in ("travel_km_p95_after", "top3_share_after", "overlap_after", "travel_km_lp_bound"):
+        assert out[key] is not None
+    assert out["travel_km_lp_bound"] <= out["travel_km_after"] + 1e-6
+    assert cli.main(["--db", str(path), "balance", "--tolerance", "revenue=0.1"]) == 2
+    assert "not a balanced metric" in capsys.readouterr().err

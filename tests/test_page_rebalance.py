@@ -104,7 +104,7 @@ def test_commit_counts_agree_with_the_files_and_name_missing_owner_ids(
 
 def test_page_saves_commits_and_restores(app_store: Path) -> None:
     at = page("rebalance")
-    at.selectbox(key="rb_metric").set_value("accounts").run()
+    at.multiselect(key="rb_metric").set_value(["accounts"]).run()
     at.button(key="rb_run").click().run()
     assert errors(at) == []
     assert at.query_params["metric"] in ("accounts", ["accounts"])

@@ -1,7 +1,8 @@
 """`balance`: rebalance territories with the optimizer; write the assignment, print the figures, commit.
 
-  python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload]
-      [--tolerance 0.05] [--max-moved SHARE] [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
+  python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload[,...]]
+      [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1]
+      [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
       [--json] [--commit]
 
 --reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
@@ -30,9 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument("--reps", type=int, metavar="K", help="team size to plan for (default: today's active reps)")
     p.add_argument(
-        "--metric", choices=optimize.METRICS, default="potential", help="what to balance (default potential)"
-    )
-    p.add_argument("--tolerance", type=float, default=0.05, metavar="T", help="allowed deviation from the mean (0.05)")
+        "--metric", default="potential", metavar="M[,M...]",
+        help=f"what to balance, one or several at once each within its tolerance ({', '.join(optimize.METRICS)}; "
+        "default potential)",
+    )  # fmt: skip
+    p.add_argument(
+        "--tolerance", default="0.05", metavar="T",
+        help="allowed deviation from the mean: one share for every metric (0.05) or one per metric "
+        "(potential=0.05,accounts=0.10; unlisted metrics 0.05)",
+    )  # fmt: skip
+    p.add_argument(
+        "--compactness", type=float, default=1.0, metavar="C",
+        help="weight of travel squared next to travel: keeps far accounts near home (0 = least mean travel; default 1)",
+    )  # fmt: skip
     p.add_argument("--max-moved", type=float, metavar="SHARE", help="largest share of the metric that may move")
     p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")
     p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
@@ -75,6 +86,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
         "travel_km_today", "travel_km_after", "travel_kept", "travel_km_nearest", "travel_km_lp_bound",
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
+        "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "top3_share_today", "top3_share_after",
+        "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -87,12 +100,17 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.tolerance <= 1:
-        raise BadInput(f"--tolerance {args.tolerance} is out of range; use a share such as 0.05")
+    metric = optimize.parse_metric(args.metric)
+    tolerance, tolerances = optimize.parse_tolerance(args.tolerance, metric)
+    for name, t in ((None, tolerance), *tolerances):
+        if not 0 <= t <= 1:
+            what = f"--tolerance {t}" if name is None else f"--tolerance {name}={t}"
+            raise BadInput(f"{what} is out of range; use a share such as 0.05")
     if args.max_moved is not None and not 0 <= args.max_moved <= 1:
         raise BadInput(f"--max-moved {args.max_moved} is out of range; use a share from 0 to 1")
     opts = optimize.Options(
-        metric=args.metric, tolerance=args.tolerance, max_moved=args.max_moved, unit=args.unit,
+        metric=metric, tolerance=tolerance, tolerances=tolerances, max_moved=args.max_moved, unit=args.unit,
+        compactness=args.compactness,
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
     )  # fmt: skip
     with store.read(args.db_path) as con:
@@ -120,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     figures = _figures(res)
     figures["travel_unit"] = res.summary.get("travel_unit", "km")
     if args.commit:
-        name = args.name or f"CLI {res.summary['metric']} ±{args.tolerance:.0%}"
+        name = args.name or f"CLI {res.summary['metric']} ±{tolerance:.0%}"
         sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)
         figures["committed"] = {"scenario_id": sid, **scenarios.commit(args.db_path, sid, args.by, scope=OPERATOR)}
     if args.json:
@@ -146,6 +164,23 @@ def run(args: argparse.Namespace) -> int:
             if lp is not None
             else ""
         )
+        if f["travel_km_p95_after"] is not None:
+
+            def _v(key: str, spec: str) -> str:
+                return "–" if f[key] is None else format(f[key], spec)
+
+            print(
+                f"  compact   p95 travel {_v('travel_km_p95_today', ',.0f')} -> {_v('travel_km_p95_after', ',.0f')} "
+                f"{u}; {_v('top3_share_after', '.0%')} of accounts with one of their 3 nearest reps (today "
+                f"{_v('top3_share_today', '.0%')}); {_v('overlap_after', '.0%')} inside another territory's outline "
+                f"(today {_v('overlap_today', '.0%')})"
+            )
+        if len(f["metrics"] or []) > 1:
+            for m in f["metrics"]:
+                print(
+                    f"  {m['metric']:<9} max/mean {m['max_mean_before']:.3f} -> {m['max_mean_after']:.3f} "
+                    f"(bound {m['lower_bound']:.3f}, ±{m['tolerance']:.0%} {'met' if m['met'] else 'not met'})"
+                )
         print(f"  solved in {f['solve_seconds']:.2f} s")
         for reason in f["reasons"] or []:
             print(f"  why: {reason}")

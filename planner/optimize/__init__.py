@@ -15,11 +15,21 @@ team (team sizing).
 """
 
 from planner.optimize.lp import HIGHS_VERSION
-from planner.optimize.options import METRICS, UNITS, NewRep, Options, Progress, Result, noop
+from planner.optimize.options import (
+    METRICS,
+    UNITS,
+    NewRep,
+    Options,
+    Progress,
+    Result,
+    noop,
+    parse_metric,
+    parse_tolerance,
+)
 from planner.optimize.solve import rebalance
 from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
     "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve", "noop",
-    "rebalance", "team_of",
+    "parse_metric", "parse_tolerance", "rebalance", "team_of",
 ]  # fmt: skip

@@ -99,8 +99,9 @@ class _LP:
     n_units: int
     n_bands: int
     wm: np.ndarray  # (n_units, n_bands) band weight per unit
-    objective: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the pairs' cost: travel, moved, count coefficients
-    pass1: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the first pass's objective (balance >> moves >> travel)
+    objective: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the pairs' cost: travel, moved, count, spread coefficients
+    pass1: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the first pass's objective (balance >> moves >> travel)
+    spread: np.ndarray = field(default_factory=lambda: np.zeros(0))  # travel squared / the scale, summed
     layout: dict[str, Any] = field(default_factory=dict)
     status: str = ""
     seconds: float = 0.0
@@ -129,6 +130,7 @@ def _pair_coefficients(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.nd
     n = len(pair_u)
     return {
         "travel": _bincount(pid, weights=dist, minlength=n),
+        "spread": _bincount(pid, weights=dist * dist / p.spread_scale, minlength=n),
         "moved": _bincount(pid, weights=p.b[pos] * moves, minlength=n),
         "count": _bincount(pid, weights=moves.astype(float), minlength=n),
         "hours": _bincount(pid, weights=p.hours_fixed[pos] + p.hours_per_km * km, minlength=n),
@@ -220,8 +222,8 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
     row_lo = np.concatenate([row_lo, [-inf, -inf]])
     row_hi = np.concatenate([row_hi, [budget, inf]])
 
-    objective = (_C_TRAVEL / (scale["n"] * scale["km"]), _C_MOVED, _C_COUNT / scale["n"])
-    costs = objective[0] * co["travel"] + objective[1] * co["moved"] + objective[2] * co["count"]
+    objective = _travel_objective(scale, p.compactness, _C_MOVED, _C_COUNT / scale["n"])
+    costs = _cost(objective, co)
     col_cost = np.concatenate([[_C_BALANCE], np.full(n_cap, _C_CAPACITY / n_reps), costs])
     n_cols = off + n_pairs
     col_lo = np.zeros(n_cols)
@@ -247,6 +249,7 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
     h.passModel(lp)
     out = _LP(
         h=h, pair_u=pair_u, pair_r=pair_r, travel=co["travel"], moved=co["moved"], count=co["count"],
+        spread=co["spread"],
         hours=co["hours"], n_pairs=n_pairs, off=off, z_col=z_col, cap_cols=cap_cols, moved_row=moved_row,
         travel_row=travel_row, cap_enforced=cap_enforced, costs=costs, hscale=hscale, n_units=n_units,
         n_bands=n_bands, wm=wm, objective=objective, pass1=objective, layout=layout,
@@ -274,7 +277,7 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray) -> dict[str, np.ndarra
     count = u.members @ (owned[:, None] * (1.0 - mine))
     hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
     return {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
-            "hours": np.asarray(hours)}  # fmt: skip
+            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale))}  # fmt: skip
 
 
 def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
@@ -304,7 +307,6 @@ def _price(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> tuple[np
     """Pairs outside the LP whose reduced cost is negative (the most negative per unit): empty when the
     LP's solution is optimal over all (unit, rep) pairs."""
     d = _duals(lp)
-    a_t, a_m, a_c = lp.objective
     t_scale = scale["n"] * scale["km"]
     have = np.zeros((lp.n_units, len(p.reps)), dtype=bool)
     have[lp.pair_u, lp.pair_r] = True
@@ -313,7 +315,7 @@ def _price(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> tuple[np
     eps = 1e-7 / scale["n"]
     for reps in _rep_chunks(p, len(u.movable)):
         blk = _unit_block(p, u, reps)
-        rc = a_t * blk["travel"] + a_m * blk["moved"] + a_c * blk["count"]
+        rc = _cost(lp.objective, blk)
         rc -= d["unit"][:, None]
         rc -= lp.wm @ d["band"][:, reps]
         rc -= blk["hours"] / lp.hscale * d["cap"][reps][None, :]
@@ -331,8 +333,7 @@ def _price(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> tuple[np
 def _add_pairs(p: _Problem, u: _Units, lp: _LP, pair_u: np.ndarray, pair_r: np.ndarray) -> None:
     co = _pair_coefficients(p, u, pair_u, pair_r)
     starts, rows, vals = _pair_matrix(lp.layout, pair_u, pair_r, co)  # type: ignore[attr-defined]
-    a_t, a_m, a_c = lp.objective
-    cost = a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"]
+    cost = _cost(lp.objective, co)
     n = len(pair_u)
     lp.h.addCols(
         n, cost, np.zeros(n), np.ones(n), len(vals), starts[:-1].astype(np.int32), rows.astype(np.int32),
@@ -340,10 +341,10 @@ def _add_pairs(p: _Problem, u: _Units, lp: _LP, pair_u: np.ndarray, pair_r: np.n
     )  # fmt: skip
     lp.pair_u = np.concatenate([lp.pair_u, pair_u])
     lp.pair_r = np.concatenate([lp.pair_r, pair_r])
-    for key in ("travel", "moved", "count", "hours"):
+    for key in ("travel", "moved", "count", "hours", "spread"):
         setattr(lp, key, np.concatenate([getattr(lp, key), co[key]]))
     p1 = lp.pass1
-    lp.costs = np.concatenate([lp.costs, p1[0] * co["travel"] + p1[1] * co["moved"] + p1[2] * co["count"]])
+    lp.costs = np.concatenate([lp.costs, _cost(p1, co)])
     lp.n_pairs += n
     lp.priced += n
 
@@ -362,13 +363,23 @@ def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], max_rounds: i
         lp.h.run()
 
 
-def _set_objective(lp: _LP, objective: tuple[float, float, float], z_cost: float, cap_cost: float) -> None:
+def _travel_objective(scale: dict[str, float], compactness: float, moved: float, count: float) -> tuple[float, ...]:
+    """Travel (and, with compactness > 0, travel squared over the scale, which keeps far accounts near
+    home), then moved share and moved accounts."""
+    t = _C_TRAVEL / (scale["n"] * scale["km"])
+    return (t, moved, count, t * compactness)
+
+
+def _cost(objective: tuple[float, ...], co: dict[str, np.ndarray]) -> np.ndarray:
+    a_t, a_m, a_c, a_k = objective
+    return a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"] + a_k * co["spread"]
+
+
+def _set_objective(lp: _LP, objective: tuple[float, ...], z_cost: float, cap_cost: float) -> None:
     lp.objective = objective
-    a_t, a_m, a_c = objective
     n_cols = lp.off + lp.n_pairs
-    cost = np.concatenate(
-        [[z_cost], np.full(len(lp.cap_cols), cap_cost), a_t * lp.travel + a_m * lp.moved + a_c * lp.count]
-    )
+    co = {"travel": lp.travel, "moved": lp.moved, "count": lp.count, "spread": lp.spread}
+    cost = np.concatenate([[z_cost], np.full(len(lp.cap_cols), cap_cost), _cost(objective, co)])
     lp.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
 
 
@@ -386,7 +397,7 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
     col_lo = np.asarray(lp_model.col_lower_)
     col_hi = np.asarray(lp_model.col_upper_)
     col_cost = np.asarray(lp_model.col_cost_)
-    a_t, a_m, a_c = lp.objective
+    a_t = lp.objective[0]
     t_scale = scale["n"] * scale["km"]
     n_units = lp.n_units
     # Rows other than the unit rows: the best of y_i * v over v in [lo_i, hi_i] (a y of the wrong sign
@@ -429,7 +440,9 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
         moves = ((own >= 0)[:, None] & (own[:, None] != reps[None, :])).astype(float)
         moved = p.b[pos][:, None] * moves
         hours = p.hours_fixed[pos][:, None] + p.hours_per_km * km
-        rc = a_t * dist + a_m * moved + a_c * moves
+        rc = _cost(
+            lp.objective, {"travel": dist, "moved": moved, "count": moves, "spread": dist * dist / p.spread_scale}
+        )
         rc -= p.bm[pos] @ band_y[:, reps]
         rc -= hours / lp.hscale * cap_y[reps][None, :]
         rc -= moved_y * moved + travel_y * dist / t_scale
@@ -457,11 +470,11 @@ def _resolve(
     cap_ub = base[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
     t = _C_TRAVEL / (scale["n"] * scale["km"])
     if objective == "moved":
-        obj = (0.0, _C_MOVED, _C_COUNT / scale["n"])
+        obj: tuple[float, ...] = (0.0, _C_MOVED, _C_COUNT / scale["n"], 0.0)
     elif objective == "travel":
-        obj = (t, 0.001 * _C_MOVED, 0.001 * _C_COUNT / scale["n"])
+        obj = _travel_objective(scale, p.compactness, 0.001 * _C_MOVED, 0.001 * _C_COUNT / scale["n"])
     else:
-        obj = (t, 0.0, 0.0)
+        obj = (t, 0.0, 0.0, 0.0)
     _set_objective(lp, obj, 0.0, 0.0)
     h.changeColBounds(lp.z_col, 0.0, max(z_ub, float(base[lp.z_col])) + 1e-9)
     for c, v in zip(lp.cap_cols, cap_ub, strict=True):

@@ -22,6 +22,38 @@ def noop(fraction: float, message: str) -> None:
     return None
 
 
+def parse_metric(text: str) -> str:
+    """'potential,accounts,workload' -> the same, checked (each a known metric, named once)."""
+    names = [m.strip() for m in str(text).split(",") if m.strip()]
+    Options(metric=",".join(names)).metric_list()
+    return ",".join(names)
+
+
+def parse_tolerance(text: str, metric: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+    """'0.05' (every metric) or 'potential=0.05,accounts=0.10' (per metric; the others get 0.05) ->
+    (tolerance, per-metric tolerances)."""
+    raw = str(text).strip()
+    listed = [m.strip() for m in str(metric).split(",") if m.strip()]
+    try:
+        if "=" not in raw:
+            return float(raw), ()
+        own: list[tuple[str, float]] = []
+        for part in raw.split(","):
+            name, _, value = part.partition("=")
+            own.append((name.strip(), float(value)))
+    except ValueError:
+        raise BadInput(
+            f"tolerance {raw!r} is not a share; give one number such as 0.05 or one per metric such as "
+            "potential=0.05,accounts=0.10"
+        ) from None
+    for name, _ in own:
+        if name not in listed:
+            raise BadInput(
+                f"tolerance given for {name!r}, which is not a balanced metric; use one of {', '.join(listed)}"
+            )
+    return 0.05, tuple(own)
+
+
 @dataclass(frozen=True)
 class NewRep:
     """A rep to add in a what-if: a name and a home location (capacity defaults to the setting)."""
@@ -49,6 +81,7 @@ class Options:
     add_reps: tuple[NewRep, ...] = ()
     remove_reps: tuple[str, ...] = ()
     capacities: tuple[tuple[str, float], ...] = ()
+    compactness: float = 1.0  # weight of travel squared next to travel: keeps far accounts near home (0 = off)
     candidates: int = 4  # starting columns per unit (nearest reps); pricing adds every other pair that helps
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
     time_limit_s: float = 120.0
@@ -132,6 +165,8 @@ class Options:
             raise BadInput(f"max moved {self.max_moved} is out of range; use a share of the metric from 0 to 1")
         if self.unit not in UNITS:
             raise BadInput(f"unknown unit {self.unit!r}; use one of {', '.join(UNITS)}")
+        if not 0 <= self.compactness <= 100:
+            raise BadInput(f"compactness {self.compactness} is out of range; use 0 (off) to 100")
         if self.candidates < 1:
             raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
         for rep in self.add_reps:

@@ -44,6 +44,8 @@ class _Problem:
     values: dict[str, np.ndarray]  # raw metric values per account (potential, accounts, workload, expected_value)
     distance: np.ndarray | None = None  # (n_accounts, n_reps) travel matrix in any unit; None = great-circle km
     distance_today: np.ndarray | None = None  # travel to today's owner from the matrix (NaN when unknown)
+    compactness: float = 0.0  # weight of travel squared (over spread_scale) next to travel in the objective
+    spread_scale: float = 1.0  # the book's mean travel to the nearest rep
 
 
 def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -150,7 +152,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
         target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=np.full(len(acc), fixed_h), hours_per_km=per_km,
         metric_label=opts.label(), ev_source=ev_source, workload=workload, bm=bm,
         band_labels=[label for label, _, _ in bands], tols=np.array([t for _, _, t in bands], dtype=float),
-        values=values,
+        values=values, compactness=float(opts.compactness), spread_scale=max(float(near_km[:, 0].mean()), 1.0),
     )  # fmt: skip
 
 
@@ -183,6 +185,7 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
             "give a number of 0 or more"
         )
     p.distance = vals
+    p.spread_scale = max(float(vals.min(axis=1).mean()), 1e-6)
     today = np.full(len(p.acc), np.nan)
     cols = {c: i for i, c in enumerate(mat.columns)}
     owner = p.acc["owner_rep_id"].astype("string").fillna("").to_numpy(dtype=object)

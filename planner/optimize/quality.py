@@ -1,0 +1,91 @@
+"""Territory quality beyond balance: compactness (nearest-rep share, far accounts) and overlap.
+
+- top-3 share: accounts whose rep is one of the 3 nearest to them (by the problem's travel measure);
+- p95 travel: the 95th percentile of account-to-rep travel;
+- overlap: the share of accounts that lie inside the outline of another territory, the outline being
+  the convex hull of the territory's accounts on an equirectangular plane (longitude scaled by the
+  cosine of the book's mean latitude). Above OVERLAP_SAMPLE accounts a fixed, evenly spaced sample of
+  accounts is tested (the outlines are always built from every account).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import ConvexHull, Delaunay, QhullError
+
+from planner.optimize.geometry import _nearest
+from planner.optimize.problem import _Problem
+
+OVERLAP_SAMPLE = 20_000
+
+
+def top_k_share(p: _Problem, assign: np.ndarray, k: int = 3) -> float:
+    """Share of accounts whose rep is one of their k nearest reps (NaN when nobody is assigned)."""
+    ok = assign >= 0
+    if not ok.any():
+        return float("nan")
+    k = min(k, len(p.reps))
+    if p.distance is not None:
+        near = np.argpartition(p.distance, k - 1, axis=1)[:, :k] if k < len(p.reps) else None
+    else:
+        _, near = _nearest(p.xyz, p.homes, k)
+    if near is None:
+        return 1.0
+    hit = (near == assign[:, None]).any(axis=1)
+    return float(hit[ok].mean())
+
+
+def p95(values: np.ndarray) -> float:
+    v = values[np.isfinite(values)]
+    return float(np.percentile(v, 95)) if len(v) else float("nan")
+
+
+def _plane(p: _Problem) -> np.ndarray:
+    lat = p.acc["lat"].to_numpy(float)
+    lon = p.acc["lon"].to_numpy(float)
+    return np.c_[lon * np.cos(np.radians(float(np.nanmean(lat)))), lat]
+
+
+def overlap(p: _Problem, assign: np.ndarray) -> float:
+    """Share of accounts inside the convex hull of a territory other than their own."""
+    ok = np.flatnonzero(assign >= 0)
+    if len(ok) == 0:
+        return float("nan")
+    xy = _plane(p)
+    test = ok if len(ok) <= OVERLAP_SAMPLE else ok[np.linspace(0, len(ok) - 1, OVERLAP_SAMPLE).astype(np.int64)]
+    inside_other = np.zeros(len(test), dtype=bool)
+    for r in np.unique(assign[ok]):
+        pts = np.unique(xy[assign == r], axis=0)
+        if len(pts) < 3:
+            continue
+        try:
+            hull = ConvexHull(pts)
+            tri = Delaunay(pts[hull.vertices])
+        except QhullError:  # all on a line: no area
+            continue
+        others = assign[test] != r
+        if not others.any():
+            continue
+        idx = np.flatnonzero(others)
+        inside_other[idx] |= tri.find_simplex(xy[test[idx]]) >= 0
+    return float(inside_other.mean())
+
+
+def band_figures(p: _Problem, assign: np.ndarray, lower: list[float]) -> list[dict[str, float | str | bool]]:
+    """Per balance band (metric): max/mean before (today's owners) and after, its bound and tolerance."""
+    out: list[dict[str, float | str | bool]] = []
+    n_reps = len(p.reps)
+    today_idx = p.acc["owner_rep_id"].map({r: i for i, r in enumerate(p.today["rep_id"])})
+    t_ok = today_idx.notna().to_numpy()
+    for m, label in enumerate(p.band_labels):
+        w = p.bm[:, m]
+        today = np.bincount(today_idx[t_ok].astype(int), weights=w[t_ok], minlength=len(p.today))
+        after = np.bincount(assign, weights=w, minlength=n_reps) / p.target
+        before = float(today.max() / today.mean()) if today.mean() > 0 else float("nan")
+        tol = float(p.tols[m])
+        out.append(
+            {"metric": label, "tolerance": tol, "max_mean_before": before, "max_mean_after": float(after.max()),
+             "min_mean_after": float(after.min()), "largest_deviation": float(np.abs(after - 1).max()),
+             "lower_bound": float(lower[m]), "met": bool(np.abs(after - 1).max() <= tol + 1e-9)}
+        )  # fmt: skip
+    return out
