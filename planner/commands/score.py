@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     with store.write(args.db_path) as con:
         if scores.active_version(con) is None:
             print("no model yet: training one first", file=sys.stderr)
-            propensity.train_and_score(con, created_by="cli", progress=progress, scope=OPERATOR)
+            trained = propensity.train_and_score(con, created_by="cli", progress=progress, scope=OPERATOR)
+            print(trained["message"], file=sys.stderr)
         else:
             propensity.rescore(con, actor="cli", progress=progress)
     with store.read(args.db_path) as con:

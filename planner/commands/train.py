@@ -48,5 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if result.get("ceiling_auc") is not None:
         print(f"  ceiling (demo generator's true probabilities): AUC {_fmt(result['ceiling_auc'])}")
     print(f"  {result['message']}")
+    for dropped in result.get("features_dropped") or []:
+        print(f"  not used: {dropped['name']} ({dropped['reason']})")
     print(f"  {result['seconds']} s")
     return 0

@@ -412,14 +412,32 @@ def single_feature_auc(x: pd.Series, y: np.ndarray) -> float:
     return max(auc, 1 - auc)
 
 
+_NO_LOCATION = "no account of a closed deal has a location, or none has a same-industry win nearby: nothing to measure"
+_EMPTY_REASONS = {"similar_won": _NO_LOCATION, "nearest_won_km": _NO_LOCATION}
+MIN_TRAIN_VALUES = 10  # a feature needs this many values among the deals it is fitted on
+
+
+def drop_unlearnable(X: pd.DataFrame, spec: FeatureSpec, what: str) -> None:
+    """Drop the columns the booster cannot learn from on the rows it is fitted on (`what` names them):
+    fewer than MIN_TRAIN_VALUES values. A column empty on the fitted rows would crash the booster's binning."""
+    for col in list(spec.columns):
+        present = int(X[col].notna().sum())
+        if present < MIN_TRAIN_VALUES:
+            spec.exclude(col, f"a value on only {present:,} of the {len(X):,} {what}: too few to learn from")
+
+
 def guard_leaks(X: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, account_ids: np.ndarray | None = None) -> None:
     """Drop constant columns, and any custom attribute that gives the outcome away: alone it separates
     won from lost deals (AUC >= LEAK_AUC), or it tells accounts that ever won from the others almost
     exactly (a status set after a win, like 'customer since')."""
     for col in list(spec.columns):
         s = X[col]
-        if s.nunique(dropna=True) <= 1 and col not in HISTORY_FEATURES:
-            spec.exclude(col, "the same value (or none) on every closed deal: nothing to learn")
+        distinct = s.nunique(dropna=True)
+        if distinct == 0:
+            spec.exclude(col, _EMPTY_REASONS.get(col, "no value on any closed deal: nothing to learn"))
+            continue
+        if distinct == 1 and col not in HISTORY_FEATURES:
+            spec.exclude(col, "the same value on every closed deal: nothing to learn")
             continue
         if not col.startswith("attr:"):
             continue

@@ -74,7 +74,10 @@ def train_and_score(
     q.prune_scores(con)
     q.audit(con, created_by, "train", {"model_version": version, "kind": bundle.kind, "auc": m.get("auc")})
     say(1.0, f"Model version {version} is active")
-    return summary(version, m)
+    result = summary(version, m)
+    # Fields of this store left out for lack of data (empty, constant, too sparse, leaky), named with why.
+    result["features_dropped"] = [{"name": e["name"], "reason": e["reason"]} for e in bundle.spec.excluded]
+    return result
 
 
 def summary(version: int, m: dict[str, Any]) -> dict[str, Any]:

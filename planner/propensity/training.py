@@ -37,6 +37,7 @@ from planner.propensity.features import (
     WINDOW_DAYS,
     FeatureSpec,
     account_features,
+    drop_unlearnable,
     guard_leaks,
     history_features,
     plan_features,
@@ -119,15 +120,27 @@ def fit_bundle(
     metrics: dict[str, Any] = {"data": _data_summary(inputs, y, closed_on), "baselines": {}}
     n_closed, n_wins = len(y), int(y.sum())
     test = None
+    why_not = None  # why there is no model, when history is not the reason
     if n_closed >= MIN_CLOSED and n_wins >= MIN_WINS and n_closed - n_wins >= MIN_WINS:
         guard_leaks(X, y, spec, deal_accounts)
         test = time_split(closed_on, y)
+        if test is None:
+            why_not = (
+                f"the newest {TEST_SHARE:.0%} of the {n_closed:,} closed deals, or the older ones, lack a won or a "
+                "lost deal, so a model could not be tested honestly"
+            )
+        else:
+            # A column without values on the older deals would crash the booster: drop it and say so.
+            drop_unlearnable(X[~test], spec, "older closed deals the model is fitted on")
+            if not spec.columns:
+                test = None
+                why_not = "no feature has values to learn from (see Excluded, and why)"
     X = X[spec.columns]
     if test is not None:
         metrics["data"]["split_date"] = str(closed_on[test].min())
         bundle = _fit_model(X, y, test, deal_accounts, spec, inputs, metrics, random_state, say)
     else:
-        bundle = _fit_fallback(X, y, spec, metrics)
+        bundle = _fit_fallback(X, y, spec, metrics, why_not)
     population = scoring_frame(acc, inputs.deals, feats, spec, inputs.as_of) if len(acc) else X
     if len(acc):
         inputs.current = population.set_axis(feats.index)
@@ -214,16 +227,24 @@ def _fit_model(
     return Bundle(kind="model", spec=spec, fit=FitScore().fit(firmographics(X), y), model=final)
 
 
-def _fit_fallback(X: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, metrics: dict[str, Any]) -> Bundle:
+def _fit_fallback(
+    X: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, metrics: dict[str, Any], why_not: str | None = None
+) -> Bundle:
     """Too little history for an honest model: the transparent fit score, and a card that says why."""
     n_closed, n_wins = len(y), int(y.sum())
     fit = FitScore().fit(firmographics(X), y) if n_closed else FitScore().fit(firmographics(X.iloc[:0]), y[:0])
     metrics.update(auc=None, lift_top_decile=None, brier=None, calibration=None, n=0, wins=0)
-    metrics["message"] = (
-        f"Only {n_closed:,} closed deals ({n_wins:,} won): a model needs at least {MIN_CLOSED} closed deals "
-        f"with {MIN_WINS} wins and {MIN_WINS} losses, and both outcomes in the newest {TEST_SHARE:.0%}. "
-        "Accounts are ranked by the transparent fit score instead."
-    )
+    if why_not:
+        metrics["message"] = (
+            f"No model: {why_not}. Accounts are ranked by the transparent fit score instead "
+            f"({n_closed:,} closed deals, {n_wins:,} won)."
+        )
+    else:
+        metrics["message"] = (
+            f"Only {n_closed:,} closed deals ({n_wins:,} won): a model needs at least {MIN_CLOSED} closed deals "
+            f"with {MIN_WINS} wins and {MIN_WINS} losses, and both outcomes in the newest {TEST_SHARE:.0%}. "
+            "Accounts are ranked by the transparent fit score instead."
+        )
     metrics["n_train"], metrics["n_test"] = n_closed, 0
     return Bundle(kind="fit_score", spec=spec, fit=fit)
 
