@@ -69,14 +69,66 @@ def team(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
 
 
 def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accounts (with the expected value every page shows: planner.coverage.value) and reps."""
+    """Accounts (with the expected value every page shows: planner.coverage.value) and reps.
+
+    Reps without a home get one for this run (see with_homes); reps.attrs["notes"] says so."""
     require_leader(scope)
     acc = q.rebalance_accounts(con)
     basis = value.expected_value_basis(con, scope=scope)
     ev = value.account_values(con, scope=scope, basis=basis)[["account_id", "expected_value"]]
     acc = acc.drop(columns=["expected_value"], errors="ignore").merge(ev, on="account_id", how="left")
     acc.attrs["expected_value_source"] = basis.note
-    return acc, q.rebalance_reps(con)
+    return acc, with_homes(acc, q.rebalance_reps(con))
+
+
+US_CENTRE = (39.8, -98.6)  # where the optimizer puts accounts when no account has a location
+
+
+def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Reps, each with a home to measure travel from (issue #14 point 5), for one run; nothing is stored.
+
+    A rep without a home starts from the weighted centre of their placed accounts (weights: potential, at
+    least 1; the rule the import uses to infer homes), else from the centre of every placed account. When no
+    account has a location, travel cannot be measured: every home and account sits at one point and the
+    territories are balanced on the metric alone. reps.attrs["notes"] says which of these happened."""
+    out = reps.copy()
+    out.attrs["notes"] = []
+    missing = out["home_lat"].isna() | out["home_lon"].isna()
+    if out.empty or not missing.any():
+        return out
+    lat = pd.to_numeric(acc["lat"], errors="coerce")
+    lon = pd.to_numeric(acc["lon"], errors="coerce")
+    placed = lat.notna() & lon.notna()
+    names = ", ".join(out.loc[missing, "name"].fillna(out.loc[missing, "rep_id"]).astype(str).head(3).tolist())
+    more = f" and {int(missing.sum()) - 3:,} more" if missing.sum() > 3 else ""
+    if not placed.any():
+        out.loc[missing, ["home_lat", "home_lon"]] = US_CENTRE
+        out.attrs["notes"].append(
+            "Travel cannot be measured: no account has a location, so territories are balanced on the metric "
+            "alone and travel figures are 0 km. Import addresses, cities or countries to measure travel."
+        )
+        return out
+    pot = acc["potential"] if "potential" in acc else pd.Series(1.0, index=acc.index)
+    w = pd.to_numeric(pot, errors="coerce").fillna(0).clip(lower=1)[placed]
+    frame = pd.DataFrame(
+        {"rep": acc.loc[placed, "owner_rep_id"], "w": w, "lat": lat[placed] * w, "lon": lon[placed] * w}
+    )
+    sums = frame.groupby("rep")[["w", "lat", "lon"]].sum()
+    centre_lat = float(frame["lat"].sum() / frame["w"].sum())
+    centre_lon = float(frame["lon"].sum() / frame["w"].sum())
+    for i in out.index[missing]:
+        rid = out.at[i, "rep_id"]
+        if rid in sums.index:
+            out.at[i, "home_lat"] = float(sums.at[rid, "lat"] / sums.at[rid, "w"])
+            out.at[i, "home_lon"] = float(sums.at[rid, "lon"] / sums.at[rid, "w"])
+        else:
+            out.at[i, "home_lat"], out.at[i, "home_lon"] = centre_lat, centre_lon
+    out.attrs["notes"].append(
+        f"{names}{more} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the centre of "
+        "their accounts (or of the whole book) for this run. Set homes with `python -m planner rep-home` or on the "
+        "Data page."
+    )
+    return out
 
 
 def with_workload(con: duckdb.DuckDBPyConnection, options: optimize.Options) -> optimize.Options:
@@ -100,7 +152,9 @@ def run(
     """
     acc, reps = inputs(con, scope=scope)
     distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
-    return optimize.rebalance(acc, reps, with_workload(con, options), progress, distance=distance)
+    result = optimize.rebalance(acc, reps, with_workload(con, options), progress, distance=distance)
+    result.summary["notes"] = [*reps.attrs.get("notes", []), *result.summary.get("notes", [])]
+    return result
 
 
 def travel_table(

@@ -78,6 +78,11 @@ def _team(reps_now: int, k: int | None) -> int | None:
     return k
 
 
+def _num(value: object, spec: str, unit: str = "") -> str:
+    """A figure for the text report; 'n/a' where it cannot be measured (no account assigned today, say)."""
+    return "n/a" if value is None else f"{value:{spec}}{unit}"
+
+
 def _figures(res: optimize.Result) -> dict[str, Any]:
     s = res.summary
 
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.travel_matrix is not None:
         distance = scenarios.travel_table(args.travel_matrix, acc, reps, opts)
     res = optimize.rebalance(acc, reps, opts, progress, distance=distance)
+    res.summary["notes"] = [*reps.attrs.get("notes", []), *res.summary.get("notes", [])]
     if args.out:
         out = scenarios.result_file(res, reps, args.out_format)
         export.write_table(out.table, args.out)
@@ -150,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
             f"tolerance ±{f['tolerance']:.0%}"
         )
         print(
-            f"  max/mean  {f['max_mean_before']:.3f} -> {f['max_mean_after']:.3f}  (lower bound {f['lower_bound']:.3f})"
+            f"  max/mean  {_num(f['max_mean_before'], '.3f')} -> {_num(f['max_mean_after'], '.3f')}  "
+            f"(lower bound {_num(f['lower_bound'], '.3f')})"
         )
         print(
             f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
@@ -159,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
         )
         lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
         print(
-            f"  travel    {f['travel_km_today']:.1f} {u} today -> {f['travel_km_after']:.1f} {u} "
-            f"(nearest rep {f['travel_km_nearest']:.0f} {u}, LP bound {lp:.0f} {u})"
+            f"  travel    {_num(f['travel_km_today'], '.1f', f' {u}')} today -> "
+            f"{_num(f['travel_km_after'], '.1f', f' {u}')} "
+            f"(nearest rep {_num(f['travel_km_nearest'], '.0f', f' {u}')}, LP bound {lp:.0f} {u})"
             if lp is not None
             else ""
         )
