@@ -10,8 +10,9 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import potential, propensity
+from planner import export, potential, propensity
 from planner.errors import PlannerError
+from planner.propensity.features import ALWAYS_EXCLUDED
 from ui import data, fmt, sidebar
 
 st.title("Model")
@@ -41,7 +42,19 @@ def retrain() -> None:
 
 
 def number(value: object, digits: int = 3) -> str:
-    return "–" if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+    return fmt.MISSING if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def download(df: pd.DataFrame, file_name: str, key: str) -> None:
+    st.download_button("Download CSV", export.to_csv_bytes(df), file_name=file_name,
+                       mime="text/csv", key=key, icon=":material/download:")  # fmt: skip
+
+
+def band(bounds: object, unit: str) -> str:
+    """A fit-score band, e.g. '40 to 500 employees'; said plainly when too few values gave none."""
+    if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+        return f"not used (too few {unit} values)"
+    return f"{fmt.count(bounds[0])} to {fmt.count(bounds[1])} {unit}"
 
 
 done = st.session_state.pop("md_trained", None)
@@ -90,17 +103,20 @@ compare = pd.DataFrame(
 if m.get("ceiling_auc") is not None:
     compare.loc[len(compare)] = {"ranking": "Ceiling (true probabilities, demo)", "auc": m["ceiling_auc"],
                                  "lift_top_decile": None, "brier": None}  # fmt: skip
+RATIOS = {"auc": "{:.3f}", "lift_top_decile": "{:.2f}", "brier": "{:.4f}", "fit_score_auc": "{:.3f}",
+          "intent_auc": "{:.3f}"}  # fmt: skip
 st.dataframe(
-    compare,
+    compare.style.format({c: f for c, f in RATIOS.items() if c in compare}, na_rep=fmt.MISSING),
     hide_index=True,
     key="md_compare",
     column_config={
         "ranking": "Ranking",
-        "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
-        "lift_top_decile": st.column_config.NumberColumn("Top-decile lift", format="%.2f"),
-        "brier": st.column_config.NumberColumn("Brier score", format="%.4f", help="Lower is better."),
+        "auc": "AUC",
+        "lift_top_decile": "Top-decile lift",
+        "brier": st.column_config.Column("Brier score", help="Lower is better."),
     },
 )
+download(compare, "model_comparison.csv", "md_compare_dl")
 
 left, right = st.columns(2)
 cal = m.get("calibration")
@@ -171,45 +187,64 @@ st.caption(
     "before. Account fields (size, intent, growth) are today's values, as CRM exports carry no history of them."
 )
 
+always = {name for name, _ in ALWAYS_EXCLUDED}
+dropped = [str(e.get("name")) for e in feats.get("excluded") or [] if e.get("name") not in always]
+if dropped:
+    st.warning(
+        f"Not used in this store: {', '.join(dropped)}. Each is empty, the same on every deal, too sparse or "
+        "recorded after the outcome; the table below says which.",
+        icon=":material/filter_alt_off:",
+    )
+used = pd.DataFrame(feats.get("used") or [], columns=["field", "name", "kind", "source"])
+excluded = pd.DataFrame(feats.get("excluded") or [], columns=["field", "name", "reason"])
 f1, f2 = st.columns(2)
 with f1:
     st.markdown("**Features used**")
-    st.dataframe(pd.DataFrame(feats.get("used") or []), hide_index=True, key="md_used",
+    st.dataframe(fmt.table(used), hide_index=True, key="md_used",
                  column_config={"field": None, "name": "Feature", "kind": "Kind", "source": "Source"})  # fmt: skip
+    download(used.drop(columns="field"), "model_features_used.csv", "md_used_dl")
 with f2:
     st.markdown("**Excluded, and why**")
     why = st.column_config.TextColumn("Why", width="large")
-    st.dataframe(pd.DataFrame(feats.get("excluded") or []), hide_index=True, key="md_excluded",
+    st.dataframe(fmt.table(excluded), hide_index=True, key="md_excluded",
                  column_config={"field": None, "name": "Field", "reason": why})  # fmt: skip
+    download(excluded.drop(columns="field"), "model_features_excluded.csv", "md_excluded_dl")
 with st.expander("How the transparent fit score is computed"):
     rules = m.get("fit_score_rules") or {}
     st.write(rules.get("points", ""))
-    st.write(f"Base win rate {fmt.pct(rules.get('base_rate'), 1)}; employees band {rules.get('employee_band')}; "
-             f"annual revenue band {rules.get('revenue_band')}.")  # fmt: skip
+    st.write(f"Base win rate {fmt.pct(rules.get('base_rate'), 1)}; employees band "
+             f"{band(rules.get('employee_band'), 'employees')}; annual revenue band "
+             f"{band(rules.get('revenue_band'), 'revenue')}.")  # fmt: skip
     rates = pd.DataFrame(list((rules.get("industry_rates") or {}).items()), columns=["industry", "win_rate"])
     rate_col = st.column_config.NumberColumn("Smoothed win rate", format="percent")
     st.dataframe(rates, hide_index=True, key="md_rates", column_config={"win_rate": rate_col})
 
 st.subheader("Versions")
+trained_at = versions["created_at"].map(lambda v: fmt.MISSING if pd.isna(v) else str(v)[:16])
+shown_versions = versions.assign(created_at=trained_at)
 st.dataframe(
-    versions,
+    shown_versions.style.format(
+        {**{c: f for c, f in RATIOS.items() if c in versions}, "n_train": "{:,.0f}", "n_test": "{:,.0f}"},
+        na_rep=fmt.MISSING,
+    ),
     hide_index=True,
     key="md_versions",
     column_config={
-        "model_version": st.column_config.NumberColumn("Version", format="%d"),
-        "created_at": st.column_config.DatetimeColumn("Trained", format="YYYY-MM-DD HH:mm"),
+        "model_version": "Version",
+        "created_at": "Trained",
         "created_by": "By",
         "kind": "Kind",
         "active": st.column_config.CheckboxColumn("Active"),
-        "n_train": st.column_config.NumberColumn("Train deals", format="localized"),
-        "n_test": st.column_config.NumberColumn("Test deals", format="localized"),
+        "n_train": "Train deals",
+        "n_test": "Test deals",
         "has_scores": st.column_config.CheckboxColumn("Can restore"),
-        "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
-        "lift_top_decile": st.column_config.NumberColumn("Lift", format="%.2f"),
-        "fit_score_auc": st.column_config.NumberColumn("Fit score AUC", format="%.3f"),
-        "intent_auc": st.column_config.NumberColumn("Intent AUC", format="%.3f"),
+        "auc": "AUC",
+        "lift_top_decile": "Lift",
+        "fit_score_auc": "Fit score AUC",
+        "intent_auc": "Intent AUC",
     },
 )
+download(shown_versions, "model_versions.csv", "md_versions_dl")
 if can_edit:
     a, b = st.columns(2)
     with a:
