@@ -115,6 +115,9 @@ def test_page_saves_commits_and_restores(app_store: Path) -> None:
         saved = scenarios.list_scenarios(con, scope=OPERATOR)
         before = store.query_df(con, "SELECT account_id, owner_rep_id FROM accounts ORDER BY 1")
     assert list(saved["name"]) == ["Even accounts"]
+    # The demo's reps have no Salesforce user id: the page says so next to the CRM files, and how to supply them.
+    notes = [str(w.value) for w in at.warning if "Salesforce user id is unknown" in str(w.value)]
+    assert notes and "kind reps" in notes[0]  # shown escaped as Markdown
     assert at.multiselect(key="rb_compare").options == ["#1 Even accounts (draft)"]
     at.button(key="rb_commit").click().run()
     assert errors(at) == []
