@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from planner import store
@@ -27,13 +26,17 @@ def test_import_killed_halfway_leaves_store_as_before(small_store: Path, tmp_pat
     write_salesforce_export(export, 60_000, seed=5, n_reps=8)
     before = _sha(small_store)
     cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "import", str(export), "--json"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Kill it once it is writing its private copy of the store (the half-way point that matters).
-    deadline = time.time() + 120
-    while not list(small_store.parent.glob(small_store.name + ".tmp-*")) and time.time() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
-        time.sleep(0.02)
-    time.sleep(0.3)
+    proc = subprocess.Popen([*cmd, "--progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Kill it when the importer says it is merging rows into its private copy of the store (the half-way
+    # point that matters): its own progress line is the signal, not a guess at timing.
+    assert proc.stderr is not None
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        if "merging" in line:
+            break
+    assert proc.poll() is None and any("merging" in line for line in said), "".join(said)
+    assert list(small_store.parent.glob(small_store.name + ".tmp-*")), "the private copy exists while it merges"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL

@@ -28,13 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--as-of", metavar="DATE", default=None,
                    help="fix the store's as-of date (YYYY-MM-DD), or 'auto' for the automatic rule")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.add_argument("--progress", action="store_true",
+                   help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
-        if not args.json and sys.stderr.isatty():
-            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+        if args.progress or (not args.json and sys.stderr.isatty()):
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
     if args.as_of not in (None, "auto"):
         ingest.parse_as_of(args.as_of)  # a bad date fails before anything is read
