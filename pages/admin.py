@@ -36,9 +36,9 @@ if auth.mode() == "local":
 admins = auth.bootstrap_admins()
 try:
     with data.snapshot() as snap:
-        access = data.cached(roles.list_roles, snap, who, admins)
+        access = data.cached(roles.list_roles, snap, admins, scope=who)
         reps = data.cached(world.rep_options, snap, scope=who)
-        changes = data.cached(roles.role_changes, snap, who)
+        changes = data.cached(roles.role_changes, snap, scope=who)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -77,7 +77,7 @@ with left, st.form("adm_set_form", clear_on_submit=True):
     if st.form_submit_button("Save role", type="primary", key="adm_save"):
         try:
             given = roles.set_role(
-                data.db_path(), who, email, role, rep if role == "rep" and rep != FROM_EMAIL else None
+                data.db_path(), email, role, rep if role == "rep" and rep != FROM_EMAIL else None, scope=who
             )
         except PlannerError as exc:
             st.error(str(exc), icon=":material/error:")
@@ -93,7 +93,7 @@ with right:
         gone = st.selectbox("Email", removable, key="adm_remove")
         if st.button("Remove role", key="adm_remove_btn", icon=":material/person_remove:"):
             try:
-                roles.remove_role(data.db_path(), who, gone)
+                roles.remove_role(data.db_path(), gone, scope=who)
             except PlannerError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:

@@ -79,8 +79,9 @@ def learned_defaults(won: pd.DataFrame, min_won: int = MIN_WON_DEALS) -> pd.Data
     return pd.DataFrame(rows, columns=cols)
 
 
-def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS) -> pd.DataFrame:
+def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS, *, scope: Scope) -> pd.DataFrame:
     """Replace defaults by values learned from won deals where there are enough; manual edits stay."""
+    require_leader(scope)
     learned = learned_defaults(q.won_deal_sizes(con), min_won)
     manual = _manual(con)
     for r in learned.itertuples(index=False):

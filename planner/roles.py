@@ -68,7 +68,7 @@ def resolve(con: duckdb.DuckDBPyConnection, email: str, admins: Iterable[str] = 
     return Scope(role="rep", rep_id=rep_id, user=key) if rep_id else None
 
 
-def list_roles(con: duckdb.DuckDBPyConnection, scope: Scope, admins: Iterable[str] = ()) -> pd.DataFrame:
+def list_roles(con: duckdb.DuckDBPyConnection, admins: Iterable[str] = (), *, scope: Scope) -> pd.DataFrame:
     """Everyone who can sign in and why: email, role, rep_id, rep_name, source. Admins only."""
     require_role(scope, "admin")
     table = q.list_roles(con).assign(source="roles table")
@@ -86,13 +86,13 @@ def list_roles(con: duckdb.DuckDBPyConnection, scope: Scope, admins: Iterable[st
     return out.drop_duplicates("email", keep="first").reset_index(drop=True)
 
 
-def role_changes(con: duckdb.DuckDBPyConnection, scope: Scope, limit: int = 50) -> pd.DataFrame:
+def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scope) -> pd.DataFrame:
     """Recent role changes from the audit log (admins only)."""
     require_role(scope, "admin")
     return q.role_changes(con, limit)
 
 
-def set_role(path: Path, scope: Scope, email: str, role: str, rep_id: str | None = None) -> Scope:
+def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, scope: Scope) -> Scope:
     """Give `email` a role (replacing any earlier one); a rep role names the rep. Admins only.
 
     Returns the Scope the email signs in with from now on.
@@ -120,7 +120,7 @@ def set_role(path: Path, scope: Scope, email: str, role: str, rep_id: str | None
     return Scope(role=role, rep_id=rep_id, user=key)
 
 
-def remove_role(path: Path, scope: Scope, email: str) -> None:
+def remove_role(path: Path, email: str, *, scope: Scope) -> None:
     """Delete the roles row of `email` (a rep keeps access through their CRM email). Admins only."""
     require_role(scope, "admin")
     key = normalize_email(email)

@@ -97,7 +97,7 @@ def test_rep_whose_url_names_another_rep_still_sees_their_own(app_store: Path) -
 
 
 def test_rep_through_the_roles_table(app_store: Path) -> None:
-    roles.set_role(app_store, OPERATOR, "Field.Rep@Example.com", "rep", "R002")
+    roles.set_role(app_store, "Field.Rep@Example.com", "rep", "R002", scope=OPERATOR)
     at = app_as("field.rep@example.com")
     assert errors(at) == []
     assert at.sidebar.selectbox(key="sb_rep").value == "R002"
@@ -105,7 +105,7 @@ def test_rep_through_the_roles_table(app_store: Path) -> None:
 
 
 def test_leader_sees_everything_but_not_admin(app_store: Path) -> None:
-    roles.set_role(app_store, OPERATOR, "lead@example.com", "leader")
+    roles.set_role(app_store, "lead@example.com", "leader", scope=OPERATOR)
     at = app_as("lead@example.com", query={"rep": "R003"})
     assert errors(at) == []
     assert at.sidebar.selectbox(key="sb_rep").value == "R003"

@@ -61,7 +61,7 @@ def test_update_setting_recomputes_potential_expected_value_and_rank(small_store
 def test_learning_leaves_manual_edits_alone_and_reset_restores(small_store: Path) -> None:
     with store.write(small_store) as con:
         potential.update_setting(con, "*", price_per_user=123.0, scope=OPERATOR)
-        potential.learn_defaults(con, min_won=1)
+        potential.learn_defaults(con, min_won=1, scope=OPERATOR)
         price = potential.settings_table(con).set_index("segment").loc["*", "price_per_user"]
         assert price == 123.0
         potential.reset_setting(con, "*", scope=OPERATOR)

@@ -262,7 +262,7 @@ def test_train_and_score_cli(small_store: Path, tmp_path: Path, capsys: pytest.C
 
 def test_scores_are_point_in_time_as_of_the_store_date(small_store: Path) -> None:
     with store.read(small_store) as con:
-        inputs = propensity.load_inputs(con)
+        inputs = propensity.load_inputs(con, scope=OPERATOR)
     assert inputs.as_of == date(2026, 11, 1)
     # No deal is closed after the as-of date, so scoring sees the same history training would.
     closed = inputs.deals[inputs.deals["is_closed"]]
@@ -309,8 +309,8 @@ def test_large_history_trains_on_a_sample_and_says_so(small_store: Path, monkeyp
 def test_rescoring_replaces_a_version_in_place(small_store: Path) -> None:
     with store.write(small_store) as con:
         version = q.active_version(con)
-        propensity.rescore(con)
-        propensity.rescore(con)
+        propensity.rescore(con, scope=OPERATOR)
+        propensity.rescore(con, scope=OPERATOR)
         n, distinct = con.execute(
             "SELECT count(*), count(DISTINCT account_id) FROM scores WHERE model_version = ?", [version]
         ).fetchone()

@@ -39,29 +39,29 @@ def test_resolve_order_bootstrap_table_rep_email(small_store: Path) -> None:
     assert resolve(small_store, "nobody@example.com") is None
     assert resolve(small_store, "not an email") is None
     assert resolve(small_store, "x@example.com", ("X@Example.com",)) == Scope(role="admin", user="x@example.com")
-    roles.set_role(small_store, ADMIN, "ava.garcia@example.com", "leader")  # the table beats the CRM email
+    roles.set_role(small_store, "ava.garcia@example.com", "leader", scope=ADMIN)  # the table beats the CRM email
     assert resolve(small_store, "ava.garcia@example.com") == Scope(role="leader", user="ava.garcia@example.com")
-    roles.set_role(small_store, ADMIN, "helper@example.com", "rep", "R004")
+    roles.set_role(small_store, "helper@example.com", "rep", "R004", scope=ADMIN)
     assert resolve(small_store, "helper@example.com") == Scope(role="rep", rep_id="R004", user="helper@example.com")
     # A bootstrap admin stays admin whatever the table says.
     assert resolve(small_store, "helper@example.com", ("helper@example.com",)).role == "admin"  # type: ignore[union-attr]
 
 
 def test_rep_role_without_rep_takes_the_crm_email(small_store: Path) -> None:
-    given = roles.set_role(small_store, ADMIN, "liam.cohen@example.com", "rep")
+    given = roles.set_role(small_store, "liam.cohen@example.com", "rep", scope=ADMIN)
     assert given.rep_id == "R002"
     with pytest.raises(BadInput, match="no rep has the email x@example.com; name the rep with --rep"):
-        roles.set_role(small_store, ADMIN, "x@example.com", "rep")
+        roles.set_role(small_store, "x@example.com", "rep", scope=ADMIN)
 
 
 def test_only_admins_manage_roles(small_store: Path) -> None:
     for who in (LEADER, REP):
         with pytest.raises(Forbidden, match="needs the admin role"):
-            roles.set_role(small_store, who, "x@example.com", "leader")
+            roles.set_role(small_store, "x@example.com", "leader", scope=who)
         with pytest.raises(Forbidden, match="needs the admin role"):
-            roles.remove_role(small_store, who, "x@example.com")
+            roles.remove_role(small_store, "x@example.com", scope=who)
         with store.read(small_store) as con, pytest.raises(Forbidden):
-            roles.list_roles(con, who)
+            roles.list_roles(con, scope=who)
     with store.read(small_store) as con:
         assert q.list_roles(con).empty
 
@@ -69,30 +69,30 @@ def test_only_admins_manage_roles(small_store: Path) -> None:
 def test_bad_role_input_names_the_value_and_writes_nothing(small_store: Path) -> None:
     before = store.fingerprint(small_store)
     with pytest.raises(BadInput, match="unknown role 'owner'"):
-        roles.set_role(small_store, ADMIN, "x@example.com", "owner")
+        roles.set_role(small_store, "x@example.com", "owner", scope=ADMIN)
     with pytest.raises(BadInput, match="'x@' is not an email address"):
-        roles.set_role(small_store, ADMIN, "x@", "leader")
+        roles.set_role(small_store, "x@", "leader", scope=ADMIN)
     with pytest.raises(BadInput, match="--rep R001 only applies to the rep role"):
-        roles.set_role(small_store, ADMIN, "x@example.com", "leader", "R001")
+        roles.set_role(small_store, "x@example.com", "leader", "R001", scope=ADMIN)
     with pytest.raises(NotFound, match="no rep 'R999'"):
-        roles.set_role(small_store, ADMIN, "x@example.com", "rep", "R999")
+        roles.set_role(small_store, "x@example.com", "rep", "R999", scope=ADMIN)
     with pytest.raises(NotFound, match="has no role to remove"):
-        roles.remove_role(small_store, ADMIN, "x@example.com")
+        roles.remove_role(small_store, "x@example.com", scope=ADMIN)
     with pytest.raises(Forbidden, match="cannot take away your own admin role"):
-        roles.set_role(small_store, ADMIN, "boss@example.com", "leader")
+        roles.set_role(small_store, "boss@example.com", "leader", scope=ADMIN)
     with pytest.raises(Forbidden, match="cannot remove your own role"):
-        roles.remove_role(small_store, ADMIN, "Boss@example.com")
+        roles.remove_role(small_store, "Boss@example.com", scope=ADMIN)
     assert store.fingerprint(small_store) == before
 
 
 def test_list_roles_sources_and_audit(small_store: Path) -> None:
-    roles.set_role(small_store, ADMIN, "lead@example.com", "leader")
-    roles.set_role(small_store, ADMIN, "lead@example.com", "admin")  # replaces, never duplicates
-    roles.set_role(small_store, ADMIN, "ava.garcia@example.com", "rep", "R001")
-    roles.remove_role(small_store, ADMIN, "lead@example.com")
+    roles.set_role(small_store, "lead@example.com", "leader", scope=ADMIN)
+    roles.set_role(small_store, "lead@example.com", "admin", scope=ADMIN)  # replaces, never duplicates
+    roles.set_role(small_store, "ava.garcia@example.com", "rep", "R001", scope=ADMIN)
+    roles.remove_role(small_store, "lead@example.com", scope=ADMIN)
     with store.read(small_store) as con:
-        df = roles.list_roles(con, ADMIN, ("root@example.com",))
-        changes = roles.role_changes(con, ADMIN)
+        df = roles.list_roles(con, ("root@example.com",), scope=ADMIN)
+        changes = roles.role_changes(con, scope=ADMIN)
     assert df["email"].is_unique
     by_email = df.set_index("email")
     assert by_email.loc["root@example.com", "source"] == "bootstrap admin (secrets)"
@@ -146,8 +146,8 @@ def test_crm_values_that_are_not_addresses_never_sign_in(small_store: Path) -> N
     for email in ("bob@example.com", "Bob Smith <bob@example.com>", "carol@corp"):
         assert resolve(small_store, email) is None, email
     with store.read(small_store) as con:
-        listed = set(roles.list_roles(con, ADMIN)["email"])
+        listed = set(roles.list_roles(con, scope=ADMIN)["email"])
     assert "carol@corp" not in listed and "bob smith <bob@example.com>" not in listed
     assert "ava.garcia@example.com" in listed  # a plain CRM address still is an identity
     with pytest.raises(BadInput, match="no rep has the email bob@example.com"):
-        roles.set_role(small_store, ADMIN, "bob@example.com", "rep")
+        roles.set_role(small_store, "bob@example.com", "rep", scope=ADMIN)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             elif args.action == "reset":
                 potential.reset_setting(con, args.segment, actor="cli", scope=OPERATOR)
             else:
-                learned = potential.learn_defaults(con)
+                learned = potential.learn_defaults(con, scope=OPERATOR)
                 scores.refresh_values(con)
                 print(f"learned {len(learned)} segments from won deals", file=sys.stderr)
     with store.read(args.db_path) as con:

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     scope = cli_scope()
     if args.action == "list":
         with store.read(args.db_path) as con:
-            df = roles.list_roles(con, scope)
+            df = roles.list_roles(con, scope=scope)
         if args.json:
             for row in df.to_dict("records"):
                 print(json.dumps({k: (None if v != v else v) for k, v in row.items()}))
@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
                 print("  ".join(str(v).ljust(widths[c]) for c, v in zip(shown.columns, row, strict=True)).rstrip())
         return 0
     if args.action == "set":
-        result = roles.set_role(args.db_path, scope, args.email, args.role, args.rep)
+        result = roles.set_role(args.db_path, args.email, args.role, args.rep, scope=scope)
         suffix = f" (territory {result.rep_id})" if result.rep_id else ""
         print(f"{result.user} is now {result.role}{suffix}", file=sys.stderr)
         return 0
-    roles.remove_role(args.db_path, scope, args.email)
+    roles.remove_role(args.db_path, args.email, scope=scope)
     print(f"removed the role of {roles.normalize_email(args.email)}", file=sys.stderr)
     return 0

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             trained = propensity.train_and_score(con, created_by="cli", progress=progress, scope=OPERATOR)
             print(trained["message"], file=sys.stderr)
         else:
-            propensity.rescore(con, actor="cli", progress=progress)
+            propensity.rescore(con, actor="cli", progress=progress, scope=OPERATOR)
     with store.read(args.db_path) as con:
         df = scores.scores_for_export(con)
     if args.out is None:

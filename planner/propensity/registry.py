@@ -55,8 +55,8 @@ def train_and_score(
     require_leader(scope)
     say = progress or (lambda f, m: None)
     say(0.02, "Reading accounts, deals and custom attributes")
-    potential.learn_defaults(con)
-    inputs = load_inputs(con)
+    potential.learn_defaults(con, scope=scope)
+    inputs = load_inputs(con, scope=scope)
     if inputs.accounts.empty:
         raise NotEnoughData("the store has no accounts to score; import a CRM export or run `python -m planner demo`")
     with threadpool_limits(limits=threads(len(inputs.deals))):
@@ -99,16 +99,17 @@ def summary(version: int, m: dict[str, Any]) -> dict[str, Any]:
 
 
 def rescore(
-    con: duckdb.DuckDBPyConnection, *, actor: str = "local", progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection, *, actor: str = "local", progress: Progress | None = None, scope: Scope
 ) -> dict[str, Any]:
     """Score every account again with the active model (after an import or a settings change)."""
+    require_leader(scope)
     say = progress or (lambda f, m: None)
     version = q.active_version(con)
     if version is None:
         raise NotFound("no model has been trained in this store; run `python -m planner train` first")
     bundle = _loads(q.model_blob(con, version))
     say(0.1, "Reading accounts and deals")
-    inputs = load_inputs(con)
+    inputs = load_inputs(con, scope=scope)
     say(0.4, f"Scoring {len(inputs.accounts):,} accounts with model version {version}")
     with threadpool_limits(limits=threads(len(inputs.accounts))):
         scored = score_frame(bundle, inputs, q.account_potential(con))

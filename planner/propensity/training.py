@@ -44,6 +44,7 @@ from planner.propensity.features import (
     scoring_frame,
     training_frame,
 )
+from planner.scope import Scope, require_leader
 from planner.store import scores as q
 from planner.store import world
 from planner.text import json_safe
@@ -77,8 +78,10 @@ def _store_as_of(con: duckdb.DuckDBPyConnection) -> date:
     return date.fromisoformat(text) if text else date.today()
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
-    """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date."""
+def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
+    """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date
+    (the whole book, which a model learns from: leaders and admins only)."""
+    require_leader(scope)
     defs = q.load_attribute_defs(con)
     return Inputs(
         accounts=q.load_accounts(con),

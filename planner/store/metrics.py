@@ -340,8 +340,10 @@ def facts_by_territory(
     con: duckdb.DuckDBPyConnection, facts: str, *, scope: Scope, statuses: StatusCodes
 ) -> pd.DataFrame:
     """Per-territory metrics from a facts table; every active rep in scope gets a row, plus one for
-    accounts without an active owner (rep_id of an inactive rep, or NULL)."""
+    accounts without an active owner (rep_id of an inactive rep, or NULL). Rows of the facts table
+    outside the caller's scope are left out, whoever built it."""
     rwhere, rparams = scope.owner_filter("rep_id")
+    fwhere, fparams = scope.owner_filter("owner_rep_id")
     return query_df(
         con,
         f"""
@@ -361,7 +363,7 @@ def facts_by_territory(
                    count(*) FILTER (WHERE status = ?) AS out_of_reach,
                    count(*) FILTER (WHERE status = ?) AS over_capacity,
                    count(*) FILTER (WHERE lat IS NULL OR lon IS NULL) AS unlocated
-            FROM {facts} GROUP BY owner_rep_id
+            FROM {facts} WHERE {fwhere} GROUP BY owner_rep_id
         )
         SELECT coalesce(r.rep_id, t.rep_id) AS rep_id, r.name, r.email, r.quota, r.home_city, r.home_state,
                r.home_lat, r.home_lon, r.capacity_hours,
@@ -377,7 +379,7 @@ def facts_by_territory(
         FULL OUTER JOIN t ON t.rep_id = r.rep_id
         ORDER BY r.name NULLS LAST, t.rep_id NULLS LAST
         """,
-        [statuses.covered, statuses.out_of_reach, statuses.over_capacity, *rparams],
+        [statuses.covered, statuses.out_of_reach, statuses.over_capacity, *fparams, *rparams],
     )
 
 

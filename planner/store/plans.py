@@ -256,8 +256,21 @@ def plan_targets(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int) 
 
 
 def replace_targets(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan_id: int, targets: pd.DataFrame) -> None:
-    """Replace a plan's targets (columns as plan_targets, needs as JSON text)."""
+    """Replace a plan's targets (columns as plan_targets, needs as JSON text); a rep's plan takes only
+    accounts the rep owns today."""
     _require_plan(con, scope, plan_id)
+    if scope.is_rep and len(targets):
+        ids = sorted({str(a) for a in targets["account_id"]})
+        where, params = view(scope, None, "owner_rep_id")
+        mine = query_df(
+            con, f"SELECT account_id FROM accounts WHERE list_contains(?, account_id) AND {where}", [ids, *params]
+        )
+        foreign = sorted(set(ids) - set(mine["account_id"]))
+        if foreign:
+            raise Forbidden(
+                f"{len(foreign)} target(s) are not in the territory of {scope.rep_id} ({', '.join(foreign[:3])}); "
+                "reload the plan and save again"
+            )
     con.execute("DELETE FROM plan_targets WHERE plan_id = ?", [plan_id])
     if len(targets):
         frame = targets[_TARGET_COLS].copy()

@@ -219,18 +219,21 @@ def export_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataF
 
 
 def export_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
-    """Deals with their account's name and the owner's name."""
+    """Deals with their account's name and the owner's name (a rep sees 'another rep' for a deal on their
+    account that someone else owns, say from before a rebalance: never that rep's name)."""
     where, params = scope.owner_filter("a.owner_rep_id")
+    mine, mine_params = scope.owner_filter("d.owner_rep_id")
     return query_df(
         con,
         f"""SELECT d.deal_id, d.account_id, a.name AS account_name, d.name, d.stage, d.amount, d.users,
-                   d.created_date, d.close_date, d.is_closed, d.is_won, r.name AS owner, d.source
+                   d.created_date, d.close_date, d.is_closed, d.is_won,
+                   CASE WHEN d.owner_rep_id IS NULL OR {mine} THEN r.name ELSE 'another rep' END AS owner, d.source
             FROM deals d
             LEFT JOIN accounts a ON a.account_id = d.account_id
             LEFT JOIN reps r ON r.rep_id = d.owner_rep_id
             WHERE {where}
             ORDER BY d.deal_id""",
-        params,
+        [*mine_params, *params],
     )
 
 
