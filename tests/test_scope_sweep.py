@@ -389,6 +389,9 @@ READS: dict[str, Args] = {
     "planner.store.world.rep_options": kw(),
     "planner.store.world.counts": kw(),
     "planner.targets.targets": lambda c, w, rep: ((rep,), {}),
+    "planner.targets.filter_options": lambda c, w, rep: ((), {"rep_id": rep}),
+    "planner.world.counts": kw(),
+    "planner.world.rep_options": kw(),
 }
 
 
@@ -413,6 +416,9 @@ WRITES: dict[str, Args] = {
     "planner.plan.saved.save": lambda c, w, rep: ((), {"plan": w.plans[OTHER]}),
     "planner.plan.saved.current_plan_id": lambda c, w, rep: ((), {"rep_id": OTHER, "create": True}),
     "planner.potential.learn_defaults": kw(),
+    "planner.potential.save_settings": lambda c, w, rep: (([("*", 0.5, 10.0)],), {"actor": "rep"}),
+    "planner.propensity.registry.train": kw(created_by="rep"),
+    "planner.propensity.registry.activate": lambda c, w, rep: ((1,), {"actor": "rep"}),
     "planner.potential.update_setting": lambda c, w, rep: (("*",), {"price_per_user": 1.0}),
     "planner.potential.reset_setting": lambda c, w, rep: (("*",), {}),
     "planner.propensity.registry.train_and_score": kw(),
@@ -482,6 +488,8 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.world.as_of_date": ("the as-of date", kw()),
     "planner.store.world.is_demo": ("whether the store is the demo", kw()),
     "planner.store.scores.active_version": ("the active model's version number", kw()),
+    "planner.targets.model_version": ("the active model's version number", kw()),
+    "planner.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
 }  # fmt: skip
 
 CLI = "a CLI command: runs as the local operator (OPERATOR) on the machine that holds the store, never from the app"
@@ -502,7 +510,7 @@ EXEMPT: dict[str, str] = {
     **{f"planner.store.core.{n}": SCHEMA for n in ("query_df", "query_one", "scalar", "read",
                                                    "migrate", "write")},
     **{f"planner.store.schema.{n}": SCHEMA for n in ("table_ddl", "current_version", "migrate", "set_meta",
-                                                     "get_meta", "bump_write_id", "now")},
+                                                     "get_meta", "bump_write_id", "now", "next_id", "duplicate_keys")},
     **{f"planner.store.{n}": STORE for n in (
         "assumptions.read_assumptions", "assumptions.write_assumptions",
         "auth.list_roles", "auth.role_of", "auth.rep_by_email", "auth.rep_exists", "auth.reps_with_email",
