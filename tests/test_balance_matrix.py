@@ -84,3 +84,41 @@ def test_missing_pairs_and_hires_are_one_line_errors(
     missing = tmp_path / "nope.csv"
     assert cli.main(["--db", str(small_store), "balance", "--travel-matrix", str(missing)]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_a_zip_level_export_from_rep_homes_works_end_to_end(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One row per rep and ZIP (a routing engine's home-to-ZIP-centroid export), account rows where a ZIP is
+    missing: every account's travel comes from its ZIP's row, and the result is measured in that matrix."""
+    acc, reps = inputs(small_store)
+    active = reps[reps["active"].astype(bool)]
+    acc = acc.assign(zip5=acc["postal_code"].astype("string").str.strip())
+    zips = acc.dropna(subset=["zip5"]).groupby("zip5")[["lat", "lon"]].mean()
+    rows = []
+    for _, rep in active.iterrows():
+        km = geo.haversine_km(zips["lat"].to_numpy(), zips["lon"].to_numpy(), rep["home_lat"], rep["home_lon"])
+        rows.append(pd.DataFrame({"from": rep["email"], "to": zips.index, "minutes": np.round(km * 0.9 + 5, 1)}))
+        no_zip = acc[acc["zip5"].isna()]
+        km = geo.haversine_km(no_zip["lat"].to_numpy(), no_zip["lon"].to_numpy(), rep["home_lat"], rep["home_lon"])
+        rows.append(pd.DataFrame({"from": rep["rep_id"], "to": no_zip["account_id"], "minutes": np.round(km, 1)}))
+    table = pd.concat(rows, ignore_index=True)
+    assert len(table) < len(acc) * len(active)  # ZIP rows cover several accounts each
+    file = tmp_path / "zip_minutes.csv"
+    table.to_csv(file, index=False)
+    out = tmp_path / "plain.csv"
+    code = cli.main(["--db", str(small_store), "balance", "--travel-matrix", str(file), "--out", str(out), "--json"])
+    assert code == 0, capsys.readouterr().err
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["travel_unit"] == "minutes"
+    lookup = table.assign(to=table["to"].astype(str)).set_index(["from", "to"])["minutes"]
+    email = dict(zip(active["rep_id"], active["email"], strict=True))
+    plain = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    owner_email = dict(zip(plain["account_id"], plain["owner_email"], strict=True))
+    zip_of = dict(zip(acc["account_id"], acc["zip5"], strict=True))
+    rep_of_email = {v: k for k, v in email.items()}
+    minutes = [
+        lookup[(owner_email[a], zip_of[a])] if pd.notna(zip_of[a]) else lookup[(rep_of_email[owner_email[a]], a)]
+        for a in acc["account_id"]
+    ]
+    assert figures["travel_km_after"] == pytest.approx(float(np.mean(minutes)), rel=1e-6)

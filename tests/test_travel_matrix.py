@@ -87,6 +87,7 @@ def test_a_missing_pair_names_the_account_the_rep_and_the_fix(tmp_path: Path) ->
     text = str(err.value)
     assert "no minutes between account 'A3' and rep 'Ann' (R1, home ZIP 02139)" in text
     assert "(2 of 6 pairs missing)" in text and "add from,to,minutes rows" in text and "\n" not in text
+    assert "the account's id or ZIP, or for both ZIPs" in text
 
 
 def test_an_upload_reads_like_a_file() -> None:
@@ -96,3 +97,17 @@ def test_an_upload_reads_like_a_file() -> None:
     np.testing.assert_allclose(t[["R1", "R2"]].to_numpy(), [[1, 4], [2, 5], [3, 6]])
     with pytest.raises(BadInput, match="travel matrix m.csv line 2: km 'x'"):
         matrix.read_pairs(b"from,to,km\nR1,A1,x\n", "m.csv")
+
+
+def test_rep_to_zip_rows_cover_every_account_of_the_zip() -> None:
+    # The usual routing export: each rep's home (by email) to each ZIP centroid; one account row overrides.
+    p = matrix.pairs_from_frame(
+        pd.DataFrame(
+            {"from": ["ann@x.com", "ann@x.com", "R2", "R2", "005B", "A3", "A2"],
+             "to": ["02139", "10001", "2139", "10001", "A3", "R1", "ann@x.com"],
+             "minutes": ["4", "250", "245", "6", "35", "30", "199"]}
+        )
+    )  # fmt: skip
+    acc = pd.concat([accounts(), pd.DataFrame({"account_id": ["A4"], "postal_code": ["10001"]})], ignore_index=True)
+    t = matrix.travel_matrix(p, acc, reps())
+    np.testing.assert_allclose(t[["R1", "R2"]].to_numpy(), [[4, 245], [199, 6], [30, 35], [250, 6]])

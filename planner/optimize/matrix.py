@@ -4,12 +4,13 @@ The file is a CSV with a header `from,to,<unit>`, one row per pair, as OSRM, Val
 ORS or a GIS tool export it. The unit column is one of minutes, km, miles (kept as given), seconds
 (read as minutes) or meters (read as km). A pair is either
 
-- a rep and an account: the rep's id, email or CRM user id and the account's id, or
-- two postal codes: the rep's home ZIP and the account's ZIP (a ZIP-to-ZIP table covers every account
-  of a ZIP at once).
+- a rep and an account: the rep's id, email or CRM user id and the account's id,
+- a rep and a postal code: the rep (as above) and the account's ZIP (one row covers every account of
+  the ZIP; the usual export from rep homes to ZIP centroids), or a rep's home ZIP and an account id,
+- two postal codes: the rep's home ZIP and the account's ZIP.
 
 Either end may come first (a row holds for both directions unless the file gives the other direction
-too). For each account and rep the rep/account row wins over the ZIP row. Every pair of an active rep
+too). For each account and rep the most specific row wins, in the order above. Every pair of an active rep
 and an account must be covered; a missing pair, a blank end, a value that is not a number of 0 or
 more, or a pair given twice with different values is one line that says which and how to fix it.
 
@@ -138,23 +139,24 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     rp = reps.reset_index(drop=True)
     n, k = len(acc), len(rp)
     out = np.full((n, k), np.nan)
-    acc_pos = pd.DataFrame({"i": np.arange(n), "b": canonical(acc["account_id"]).to_numpy(dtype=object)})
+    acc_id = pd.DataFrame({"i": np.arange(n), "b": canonical(acc["account_id"]).to_numpy(dtype=object)})
+    acc_zip = pd.DataFrame({"i": np.arange(n), "b": canonical(_col(acc, "postal_code")).to_numpy(dtype=object)})
     # Rep keys in priority order: id, email, CRM user id (the first one the file knows wins).
-    rep_keys = pd.concat(
+    rep_id = pd.concat(
         [pd.DataFrame({"j": np.arange(k), "a": canonical(_col(rp, c)).to_numpy(dtype=object), "rank": r})
          for r, c in enumerate(("rep_id", "email", "crm_id"))],
         ignore_index=True,
-    ).dropna(subset=["a"])  # fmt: skip
-    by_id = both.merge(acc_pos, on="b").merge(rep_keys, on="a").sort_values("rank", kind="stable")
-    by_id = by_id.drop_duplicates(["i", "j"], keep="first")
-    out[by_id["i"].to_numpy(int), by_id["j"].to_numpy(int)] = by_id["v"].to_numpy(float)
-    # ZIP to ZIP where no rep/account row was given.
-    acc_zip = pd.DataFrame({"i": np.arange(n), "b": canonical(_col(acc, "postal_code")).to_numpy(dtype=object)})
-    rep_zip = pd.DataFrame({"j": np.arange(k), "a": canonical(_col(rp, "home_postal_code")).to_numpy(dtype=object)})
-    by_zip = both.merge(acc_zip.dropna(subset=["b"]), on="b").merge(rep_zip.dropna(subset=["a"]), on="a")
-    i, j = by_zip["i"].to_numpy(int), by_zip["j"].to_numpy(int)
-    empty = np.isnan(out[i, j])
-    out[i[empty], j[empty]] = by_zip["v"].to_numpy(float)[empty]
+    )  # fmt: skip
+    rep_zip = pd.DataFrame(
+        {"j": np.arange(k), "a": canonical(_col(rp, "home_postal_code")).to_numpy(dtype=object), "rank": 0}
+    )
+    # The most specific row wins: rep to account, rep to the account's ZIP, home ZIP to account, ZIP to ZIP.
+    for acc_keys, rep_keys in ((acc_id, rep_id), (acc_zip, rep_id), (acc_id, rep_zip), (acc_zip, rep_zip)):
+        hit = both.merge(acc_keys.dropna(subset=["b"]), on="b").merge(rep_keys.dropna(subset=["a"]), on="a")
+        hit = hit.sort_values("rank", kind="stable").drop_duplicates(["i", "j"], keep="first")
+        i, j = hit["i"].to_numpy(int), hit["j"].to_numpy(int)
+        empty = np.isnan(out[i, j])
+        out[i[empty], j[empty]] = hit["v"].to_numpy(float)[empty]
     active = rp["active"].fillna(True).astype(bool).to_numpy() if "active" in rp else np.ones(k, dtype=bool)
     missing = np.isnan(out[:, active])
     if missing.any():
@@ -177,8 +179,8 @@ def _missing_message(pairs: PairTable, account: pd.Series, rep: pd.Series, missi
     )
     return (
         f"travel matrix {pairs.name} has no {pairs.unit} between {acc_txt} and {rep_txt} ({missing:,} of "
-        f"{total:,} pairs missing); add from,to,{pairs.unit} rows for the rep (id or email) and account id, "
-        "or for both ZIPs"
+        f"{total:,} pairs missing); add from,to,{pairs.unit} rows for the rep (id or email) and the account's id "
+        "or ZIP, or for both ZIPs"
     )
 
 
