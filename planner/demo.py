@@ -128,8 +128,26 @@ def build_world(
     zw = zip_weights()
     pick = rng.choice(len(zw), size=n_accounts, p=zw["weight"].to_numpy())
     loc = zw.iloc[pick].reset_index(drop=True)
-
     progress(0.15, "Drawing firmographics")
+    firm = _firmographics(rng, loc)
+    progress(0.35, "Writing two years of deal history")
+    hist = _deal_history(rng, firm, deals_per_account, today)
+    progress(0.55, "Hiring reps and drawing today's territories")
+    reps = _reps(rng, n_reps, zw)
+    acct_ids = _ids("A", n_accounts, 7)
+    names = _company_names(rng, firm["industry"], n_accounts)
+    owner = _territories(rng, loc, reps, firm["employees"] * firm["adoption"] * PRICE_PER_USER)
+    accounts = _accounts_frame(rng, loc, firm, hist, acct_ids, names, owner)
+    deals = _deals_frame(rng, hist, acct_ids, names, owner)
+    truth = pd.DataFrame({"account_id": acct_ids, "p_true": firm["p_true"].round(5)})
+    progress(0.7, "Logging recent activity")
+    activities = _activities(rng, accounts, today)
+    return World(accounts=accounts, deals=deals, reps=reps, truth=truth, activities=activities, today=today)
+
+
+def _firmographics(rng: np.random.Generator, loc: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Industry, size, growth and buying signals per account, and the true logit of buying behind them."""
+    n_accounts = len(loc)
     ind_idx = rng.choice(len(INDUSTRIES), size=n_accounts, p=INDUSTRIES["share"] / INDUSTRIES["share"].sum())
     ind = INDUSTRIES.iloc[ind_idx].reset_index(drop=True)
     employees = np.clip(np.round(ind["median_employees"].to_numpy() * rng.lognormal(0, 1.25, n_accounts)), 3, 250_000)
@@ -155,50 +173,71 @@ def build_world(
         + 0.85 * new_exec
         + affinity
     )
-    p_true = _sigmoid(logit)
+    return {
+        "industry": ind["industry"].to_numpy(),
+        "adoption": ind["adoption"].to_numpy(),
+        "employees": employees,
+        "revenue": revenue,
+        "growth": growth,
+        "intent": intent,
+        "new_exec": new_exec,
+        "visits": visits,
+        "logit": logit,
+        "p_true": _sigmoid(logit),
+    }
 
-    progress(0.35, "Writing two years of deal history")
+
+def _deal_history(
+    rng: np.random.Generator, firm: dict[str, np.ndarray], deals_per_account: float, today: date
+) -> dict[str, np.ndarray]:
+    """Two years of deals: more for accounts likelier to buy; each deal won with its own noise."""
+    logit = firm["logit"]
     n_deals_each = rng.poisson(deals_per_account * (0.6 + 0.8 * _sigmoid(logit + 0.5)))
-    deal_acct = np.repeat(np.arange(n_accounts), n_deals_each)
+    deal_acct = np.repeat(np.arange(len(logit)), n_deals_each)
     n_deals = len(deal_acct)
     created = np.array(today - timedelta(days=730), dtype="datetime64[D]") + rng.integers(0, 730, n_deals)
     cycle = rng.gamma(3.0, 25.0, n_deals).astype(int) + 14
-    closes = created + cycle
-    today64 = np.datetime64(today, "D")
-    is_closed = closes <= today64
+    closes = created + cycle  # open deals carry their expected close date
+    is_closed = closes <= np.datetime64(today, "D")
     # Each deal's own noise: the same account can win one deal and lose another.
     deal_p = _sigmoid(logit[deal_acct] + rng.normal(0, 0.6, n_deals))
     is_won = is_closed & (rng.random(n_deals) < deal_p)
     stage = np.where(is_won, "Closed Won", "Closed Lost").astype(object)
     open_stage = np.array(OPEN_STAGES, dtype=object)[rng.integers(0, len(OPEN_STAGES), n_deals)]
     stage[~is_closed] = open_stage[~is_closed]
-    adoption = ind["adoption"].to_numpy()[deal_acct]
-    users = np.maximum(1, np.round(employees[deal_acct] * adoption * rng.uniform(0.25, 0.9, n_deals)))
+    adoption = firm["adoption"][deal_acct]
+    users = np.maximum(1, np.round(firm["employees"][deal_acct] * adoption * rng.uniform(0.25, 0.9, n_deals)))
     amount = np.round(users * PRICE_PER_USER * rng.lognormal(0, 0.15, n_deals), -2)
-    close_date = np.where(is_closed, closes, closes)  # open deals carry their expected close date
+    return {"account": deal_acct, "created": created, "close": closes, "is_closed": is_closed, "is_won": is_won,
+            "stage": stage, "users": users, "amount": amount}  # fmt: skip
 
-    progress(0.55, "Hiring reps and drawing today's territories")
-    reps = _reps(rng, n_reps, zw)
-    acct_ids = _ids("A", n_accounts, 7)
-    names = _company_names(rng, ind["industry"].to_numpy(), n_accounts)
-    owner = _territories(rng, loc, reps, employees * ind["adoption"].to_numpy() * PRICE_PER_USER)
 
-    first_won = pd.Series(is_won).groupby(deal_acct).any()
+def _accounts_frame(
+    rng: np.random.Generator,
+    loc: pd.DataFrame,
+    firm: dict[str, np.ndarray],
+    hist: dict[str, np.ndarray],
+    acct_ids: np.ndarray,
+    names: np.ndarray,
+    owner: np.ndarray,
+) -> pd.DataFrame:
+    """The accounts table; customers are the accounts with a won deal."""
+    n_accounts = len(loc)
+    first_won = pd.Series(hist["is_won"]).groupby(hist["account"]).any()
     customer = np.zeros(n_accounts, dtype=bool)
     customer[first_won.index.to_numpy()] = first_won.to_numpy()
-
-    accounts = pd.DataFrame(
+    return pd.DataFrame(
         {
             "account_id": acct_ids,
             "source": "demo",
             "name": names,
-            "industry": ind["industry"].to_numpy(),
-            "employees": employees.astype("int64"),
-            "annual_revenue": revenue,
-            "employee_growth": growth,
-            "intent_score": intent,
-            "new_executive": new_exec,
-            "website_visits": visits.astype("int64"),
+            "industry": firm["industry"],
+            "employees": firm["employees"].astype("int64"),
+            "annual_revenue": firm["revenue"],
+            "employee_growth": firm["growth"],
+            "intent_score": firm["intent"],
+            "new_executive": firm["new_exec"],
+            "website_visits": firm["visits"].astype("int64"),
             "account_type": np.where(customer, "Customer", "Prospect"),
             "city": loc["city"].to_numpy(),
             "state": loc["state"].to_numpy(),
@@ -211,27 +250,30 @@ def build_world(
             "locked": False,
         }
     )
-    deal_ids = _ids("D", n_deals, 8)
-    deals = pd.DataFrame(
+
+
+def _deals_frame(
+    rng: np.random.Generator, hist: dict[str, np.ndarray], acct_ids: np.ndarray, names: np.ndarray, owner: np.ndarray
+) -> pd.DataFrame:
+    """The deals table, each deal owned by its account's owner."""
+    deal_acct = hist["account"]
+    n_deals = len(deal_acct)
+    return pd.DataFrame(
         {
-            "deal_id": deal_ids,
+            "deal_id": _ids("D", n_deals, 8),
             "account_id": acct_ids[deal_acct],
             "name": names[deal_acct] + " - " + np.where(rng.random(n_deals) < 0.5, "New business", "Expansion"),
-            "stage": stage,
-            "amount": amount,
-            "users": users.astype("int64"),
-            "created_date": pd.to_datetime(created).date,
-            "close_date": pd.to_datetime(close_date).date,
-            "is_closed": is_closed,
-            "is_won": is_won,
+            "stage": hist["stage"],
+            "amount": hist["amount"],
+            "users": hist["users"].astype("int64"),
+            "created_date": pd.to_datetime(hist["created"]).date,
+            "close_date": pd.to_datetime(hist["close"]).date,
+            "is_closed": hist["is_closed"],
+            "is_won": hist["is_won"],
             "owner_rep_id": owner[deal_acct],
             "source": "demo",
         }
     )
-    truth = pd.DataFrame({"account_id": acct_ids, "p_true": p_true.round(5)})
-    progress(0.7, "Logging recent activity")
-    activities = _activities(rng, accounts, today)
-    return World(accounts=accounts, deals=deals, reps=reps, truth=truth, activities=activities, today=today)
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
