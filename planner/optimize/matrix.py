@@ -82,8 +82,8 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTabl
         got = ", ".join(str(c) for c in raw.columns) or "no columns"
         raise BadInput(f"travel matrix {name} has columns {got}; give {HOW}")
     unit, factor = UNITS[unit_cols[0]]
-    frm = canonical(raw[cols["from"]])
-    to = canonical(raw[cols["to"]])
+    frm = _canonical_many(raw[cols["from"]])
+    to = _canonical_many(raw[cols["to"]])
     text = raw[cols[unit_cols[0]]].astype("string").str.strip()
     value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
     line = np.arange(len(raw)) + 2  # the header is line 1
@@ -98,29 +98,35 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTabl
             f"travel matrix {name} line {line[i]}: {unit_cols[0]} {str(text.iloc[i])!r} is not a number of 0 or more; "
             f"fix the value ({int(bad.sum()):,} such rows)"
         )
-    df = pd.DataFrame({"f": frm.to_numpy(dtype=object), "t": to.to_numpy(dtype=object), "v": value * factor})
-    dup = df.duplicated(["f", "t"], keep=False)
+    f_arr, t_arr, v_arr = frm.to_numpy(dtype=object), to.to_numpy(dtype=object), value * factor
+    if len(v_arr) == 0:
+        raise BadInput(f"travel matrix {name} has no rows; give {HOW}")
+    f_code, _ = pd.factorize(f_arr)
+    t_code, t_uniq = pd.factorize(t_arr)
+    key = f_code.astype(np.int64) * max(len(t_uniq), 1) + t_code
+    dup = pd.Index(key).duplicated(keep=False)
     if dup.any():
-        spread = df[dup].groupby(["f", "t"])["v"].agg(lambda v: float(v.max() - v.min()))
+        d = pd.DataFrame({"k": key[dup], "v": v_arr[dup], "line": line[dup]})
+        spread = d.groupby("k")["v"].agg(lambda v: float(v.max() - v.min()))
         clash = spread[spread > 1e-9]
         if len(clash):
-            f, t = clash.index[0]
-            rows = line[((df["f"] == f) & (df["t"] == t)).to_numpy()]
+            rows = d.loc[d["k"] == clash.index[0], "line"].to_numpy()
+            i = int(rows[0]) - 2
             raise BadInput(
-                f"travel matrix {name} gives {f} -> {t} twice with different values (lines "
+                f"travel matrix {name} gives {f_arr[i]} -> {t_arr[i]} twice with different values (lines "
                 f"{', '.join(str(r) for r in rows[:3])}); keep one row per pair"
             )
-        df = df.drop_duplicates(["f", "t"])
-    if df.empty:
-        raise BadInput(f"travel matrix {name} has no rows; give {HOW}")
-    return PairTable(df["f"].to_numpy(object), df["t"].to_numpy(object), df["v"].to_numpy(float), unit, name)
+        first = ~pd.Index(key).duplicated(keep="first")
+        f_arr, t_arr, v_arr = f_arr[first], t_arr[first], v_arr[first]
+    return PairTable(f_arr, t_arr, np.asarray(v_arr, dtype=float), unit, name)
 
 
-def _both_ways(p: PairTable) -> pd.DataFrame:
-    """Every row in its direction, plus the reverse where the file does not give it."""
-    ahead = pd.DataFrame({"a": p.frm, "b": p.to, "v": p.value})
-    back = pd.DataFrame({"a": p.to, "b": p.frm, "v": p.value})
-    return pd.concat([ahead, back], ignore_index=True).drop_duplicates(["a", "b"], keep="first")
+def _canonical_many(values: pd.Series) -> pd.Series:
+    """canonical() computed once per distinct value (a matrix repeats each rep and account many times)."""
+    codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
+    canon = canonical(pd.Series(uniq, dtype=object)).to_numpy(dtype=object)
+    out = np.where(codes >= 0, canon[np.maximum(codes, 0)], None) if len(canon) else np.full(len(codes), None)
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -134,29 +140,39 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     and home_postal_code. Every pair of an active rep and an account must be covered (BadInput names the
     first missing one); an inactive rep's column may stay partly empty (it only measures today's travel).
     """
-    both = _both_ways(pairs)
     acc = accounts.reset_index(drop=True)
     rp = reps.reset_index(drop=True)
     n, k = len(acc), len(rp)
     out = np.full((n, k), np.nan)
-    acc_id = pd.DataFrame({"i": np.arange(n), "b": canonical(acc["account_id"]).to_numpy(dtype=object)})
-    acc_zip = pd.DataFrame({"i": np.arange(n), "b": canonical(_col(acc, "postal_code")).to_numpy(dtype=object)})
+    # Every key as an integer code of one vocabulary; a pair (a, b) as the integer a * V + b.
+    vocab = pd.Index(pd.unique(np.concatenate([pairs.frm, pairs.to])))
+    size = np.int64(len(vocab) + 1)
+
+    def code(values: pd.Series) -> np.ndarray:
+        got = vocab.get_indexer(canonical(values).astype(object).to_numpy())
+        return np.asarray(got, dtype=np.int64)  # -1 where the file never names the key
+
+    f, t = vocab.get_indexer(pairs.frm).astype(np.int64), vocab.get_indexer(pairs.to).astype(np.int64)
+    # Each row holds in its direction, and in the other where the file does not give that one.
+    keys = np.concatenate([f * size + t, t * size + f])
+    vals = np.concatenate([pairs.value, pairs.value])
+    keep = ~pd.Index(keys).duplicated(keep="first")
+    lookup = pd.Index(keys[keep])
+    vals = vals[keep]
+    acc_id, acc_zip = code(acc["account_id"]), code(_col(acc, "postal_code"))
     # Rep keys in priority order: id, email, CRM user id (the first one the file knows wins).
-    rep_id = pd.concat(
-        [pd.DataFrame({"j": np.arange(k), "a": canonical(_col(rp, c)).to_numpy(dtype=object), "rank": r})
-         for r, c in enumerate(("rep_id", "email", "crm_id"))],
-        ignore_index=True,
-    )  # fmt: skip
-    rep_zip = pd.DataFrame(
-        {"j": np.arange(k), "a": canonical(_col(rp, "home_postal_code")).to_numpy(dtype=object), "rank": 0}
-    )
+    rep_ids = [code(_col(rp, c)) for c in ("rep_id", "email", "crm_id")]
+    rep_zip = [code(_col(rp, "home_postal_code"))]
     # The most specific row wins: rep to account, rep to the account's ZIP, home ZIP to account, ZIP to ZIP.
-    for acc_keys, rep_keys in ((acc_id, rep_id), (acc_zip, rep_id), (acc_id, rep_zip), (acc_zip, rep_zip)):
-        hit = both.merge(acc_keys.dropna(subset=["b"]), on="b").merge(rep_keys.dropna(subset=["a"]), on="a")
-        hit = hit.sort_values("rank", kind="stable").drop_duplicates(["i", "j"], keep="first")
-        i, j = hit["i"].to_numpy(int), hit["j"].to_numpy(int)
-        empty = np.isnan(out[i, j])
-        out[i[empty], j[empty]] = hit["v"].to_numpy(float)[empty]
+    for acc_keys, rep_keys in ((acc_id, rep_ids), (acc_zip, rep_ids), (acc_id, rep_zip), (acc_zip, rep_zip)):
+        for rk in rep_keys:
+            for j in np.flatnonzero(rk >= 0):
+                todo = np.isnan(out[:, j]) & (acc_keys >= 0)
+                if not todo.any():
+                    continue
+                hit = lookup.get_indexer(rk[j] * size + acc_keys[todo])
+                rows = np.flatnonzero(todo)[hit >= 0]
+                out[rows, j] = vals[hit[hit >= 0]]
     active = rp["active"].fillna(True).astype(bool).to_numpy() if "active" in rp else np.ones(k, dtype=bool)
     missing = np.isnan(out[:, active])
     if missing.any():
