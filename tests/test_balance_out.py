@@ -114,3 +114,9 @@ def test_cli_unknown_format_is_refused(small_store: Path, capsys: pytest.Capture
         cli.main(["--db", str(small_store), "balance", "--out", "x.csv", "--format", "zoho"])
     assert exit_.value.code == 2
     assert "invalid choice: 'zoho'" in capsys.readouterr().err
+
+
+def test_cli_format_without_out_says_what_to_add(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--db", str(small_store), "balance", "--format", "hubspot"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --format hubspot says how to write --out FILE; add --out FILE.csv (or .xlsx)"

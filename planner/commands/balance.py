@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--out", type=Path, metavar="FILE", help="write the new owners (.csv/.xlsx) in the --format a CRM imports"
     )
     p.add_argument(
-        "--format", choices=crm_files.FORMATS, default="plain", dest="out_format",
+        "--format", choices=crm_files.FORMATS, default=None, dest="out_format",
         help="--out file: a CRM owner update of the accounts that move (salesforce, hubspot, dynamics, pipedrive) "
         "or plain (every account, previous and new owner by name and email); default plain",
     )  # fmt: skip
@@ -105,6 +105,9 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out_format is not None and args.out is None:
+        raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
+    args.out_format = args.out_format or "plain"
     metric = optimize.parse_metric(args.metric)
     tolerance, tolerances = optimize.parse_tolerance(args.tolerance, metric)
     for name, t in ((None, tolerance), *tolerances):
