@@ -382,7 +382,7 @@ def build_store(
     Replacing a store is an admin's act; the CLI and first launch run as the local operator.
     """
     require_role(scope, "admin")
-    if path.exists() and not force:
+    if store.exists(path) and not force:
         with store.read(path) as con:
             if world_q.counts(con, scope=scope)["accounts"] and not world_q.is_demo(con):
                 raise BadInput(f"{path} holds imported data; pass --force to replace it with the demo world")

@@ -22,6 +22,10 @@ class StoreBusy(StoreError):
     """Another process is writing the store right now."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's catalog (PostgreSQL of a DuckLake) or data cannot be reached right now."""
+
+
 class NotFound(PlannerError):
     """A named rep, account, scenario, plan or model does not exist."""
 

@@ -45,7 +45,12 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("db", str(_default_db()), "Path of the DuckDB store (or PLANNER_DB)."),
+        Setting(
+            "db",
+            str(_default_db()),
+            "The store (or PLANNER_DB): a DuckDB file path, or a DuckLake attach string "
+            "`ducklake:postgres:dbname=... host=... port=... user=...` with its data path in PLANNER_LAKE_DATA.",
+        ),
         Setting("demo_accounts", 5000, "Accounts in the embedded demo world."),
         Setting("demo_reps", 12, "Reps in the embedded demo world."),
         Setting("demo_seed", 7, "Seed of the embedded demo world."),
@@ -95,5 +100,11 @@ def get(name: str, override: Any = None) -> Any:
 
 
 def db_path(override: str | os.PathLike[str] | None = None) -> Path:
-    """Resolve the store path: `--db PATH`, else PLANNER_DB, else data/planner.duckdb."""
-    return Path(get("db", override)).expanduser().resolve()
+    """Resolve the store: `--db PATH`, else PLANNER_DB, else data/planner.duckdb.
+
+    A DuckLake attach string (`ducklake:...`) is kept as written; planner.store.core tells the kinds apart.
+    """
+    value = str(get("db", override))
+    if value.startswith("ducklake:"):
+        return Path(value)
+    return Path(value).expanduser().resolve()

@@ -16,6 +16,7 @@ import pytest
 
 from planner import demo
 from planner.scope import OPERATOR
+from tests.lake import any_store, empty_lake, postgres, small_lake  # noqa: F401 (fixtures)
 from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,12 +1,14 @@
 """Reading the store from pages: one read-only snapshot per render, results cached per store version.
 
 Pages never hold DuckDB open between reruns (the CLI must be able to write meanwhile); the cache
-key includes the store's fingerprint, so a swapped-in store refreshes every page at its next rerun.
+key includes the store's fingerprint (a lake's snapshot id, a file's identity), so a write by any
+process or replica refreshes every page at its next rerun.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,7 @@ import duckdb
 import streamlit as st
 
 from planner import demo, settings, store
-from planner.errors import PlannerError
+from planner.errors import PlannerError, StoreUnavailable
 from planner.scope import OPERATOR
 
 T = TypeVar("T")
@@ -75,10 +77,10 @@ def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T
 def ensure_store() -> None:
     """On first launch (no store yet) build the demo world, with a progress bar."""
     path = db_path()
-    if path.exists():
+    if store.exists(path):
         return
     with _build_lock:
-        if path.exists():
+        if store.exists(path):
             return
         box = st.empty()
         with box.container():
@@ -99,7 +101,18 @@ def ensure_store() -> None:
         box.empty()
 
 
+RETRY_S = 3.0
+
+
 def show_error(exc: PlannerError) -> None:
-    """A user-fixable problem: one line, then stop the page."""
+    """A user-fixable problem: one line, then stop the page.
+
+    A store that does not answer (a lake's PostgreSQL restarting) is not the user's to fix: the page says so
+    and runs again a few seconds later, until the store is back.
+    """
+    if isinstance(exc, StoreUnavailable):
+        st.warning(f"Store unavailable, retrying every {RETRY_S:.0f} s. ({exc})", icon=":material/sync_problem:")
+        time.sleep(RETRY_S)
+        st.rerun()
     st.error(str(exc), icon=":material/error:")
     st.stop()

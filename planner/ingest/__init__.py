@@ -192,7 +192,7 @@ def inspect_file(db_path: Path | None, path: Path, display: str | None = None, k
             shutil.rmtree(scratch, ignore_errors=True)
     plans = []
     remembered: dict[str, Any] = {}
-    if db_path is not None and db_path.exists():
+    if db_path is not None and store.exists(db_path):
         with store.read(db_path) as con:
             for t in tables:
                 remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
@@ -240,7 +240,7 @@ def import_files(
         for item in files:
             path, display = item if isinstance(item, tuple) else (item, item.name)
             tables += open_tables(Path(path), display, workdir)
-        if db_path.exists():
+        if store.exists(db_path):
             with store.read(db_path) as con:
                 for t in tables:
                     remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))

@@ -1,28 +1,40 @@
-"""Opening the DuckDB store: snapshot reads and copy-on-write, all-or-nothing writes.
+"""Opening the store: a DuckDB file or a DuckLake, snapshot reads, all-or-nothing writes.
 
-DuckDB lets one process write a file and then locks everyone else out, readers included. So no
-process ever opens the live store for writing: a writer takes an advisory lock, copies the store
-to a temporary file, writes there, checkpoints, and atomically renames the copy over the store.
-Readers open the live file read-only for as long as one page render lasts and see either the whole
-old store or the whole new one. A writer killed half-way leaves only a stray temporary file.
+This module alone knows which kind of store a location names (#19 point 1):
+- A file path: DuckDB lets one process write a file and then locks everyone else out, readers included. So
+  no process ever opens the live file for writing: a writer takes an advisory lock, copies the store to a
+  temporary file, writes there, checkpoints, and atomically renames the copy over the store. Readers open
+  the live file read-only for as long as one page render lasts and see either the whole old store or the
+  whole new one. A writer killed half-way leaves only a stray temporary file.
+- `ducklake:postgres:dbname=... host=... port=... user=...` (or `ducklake:PATH` with a local catalog): a
+  DuckLake whose data files live under PLANNER_LAKE_DATA. Each process attaches it once and hands every unit
+  of work its own cursor and transaction, so a read sees one snapshot and a write lands whole or not at all.
+  Writers take turns through a PostgreSQL advisory lock held until their commit is visible (any number of
+  processes on any number of hosts), and every write also updates meta, so two writes that overlap anyway
+  (a foreign writer) cannot both commit: the second fails and nothing of it lands.
 """
 
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
+import re
 import shutil
+import tempfile
+import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from planner.errors import StoreBusy, StoreError
+from planner.errors import StoreBusy, StoreError, StoreUnavailable
 from planner.store import schema
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -57,7 +69,15 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> A
 
 
 def fingerprint(path: Path) -> str:
-    """A cheap token that changes whenever a writer swaps a new store into place."""
+    """A cheap token that changes whenever a write lands: the lake's snapshot id, or the file's identity."""
+    if is_lake(path):
+        with _lake_errors(path):
+            cur = _lake_cursor(path)
+            try:
+                row = cur.execute(f"FROM {LAKE}.current_snapshot()").fetchall()
+            finally:
+                cur.close()
+        return f"lake-{row[0][0]}"
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -100,6 +120,10 @@ def lock_timeout_s() -> float:
 @contextmanager
 def read(path: Path, *, retries: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store read-only for one unit of work (a page render, a CLI command)."""
+    if is_lake(path):
+        with _lake_read(path) as lake_con:
+            yield lake_con
+        return
     if not path.exists():
         raise StoreError(f"no store at {path}; run `python -m planner demo` or import a CRM export first")
     con = None
@@ -177,6 +201,10 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
     """
     if timeout is None:
         timeout = lock_timeout_s()
+    if is_lake(path):
+        with _lake_write(path, timeout) as lake_con:
+            yield lake_con
+        return
     with _WriteLock(path, timeout):
         _clean_stale_temporaries(path)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -202,3 +230,317 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
                 con.close()
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- which store, and a lake's side of it
+
+LAKE_PREFIX = "ducklake:"
+LAKE = "lake"  # the name the lake is attached under in every process
+_lakes: dict[str, duckdb.DuckDBPyConnection] = {}
+_lakes_lock = threading.Lock()
+_ext_dir: Path | None = None
+# A lake's extensions ship as Python packages (the `team` extra), named as DuckDB expects them on disk.
+_EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
+               "postgres_scanner": ("duckdb_extension_postgres", "postgres")}  # fmt: skip
+_UNREACHABLE = ("unable to connect", "connection refused", "could not connect", "server closed the connection",
+                "terminating connection", "connection to server", "no connection to the server",
+                "failed to get data file list", "could not receive data", "ssl syscall")  # fmt: skip
+
+
+def is_lake(path: Path | str) -> bool:
+    """True when the store location is a DuckLake attach string rather than a file path."""
+    return str(path).startswith(LAKE_PREFIX)
+
+
+def exists(path: Path) -> bool:
+    """Whether a store is there: the file exists, or the lake holds the planner's tables."""
+    if not is_lake(path):
+        return path.exists()
+    with _lake_errors(path):
+        cur = _lake_cursor(path)
+        try:
+            return schema.current_version(cur, path) > 0
+        finally:
+            cur.close()
+
+
+def describe(path: Path) -> str:
+    """The store location for messages: a lake's attach string without a password."""
+    return re.sub(r"password=\S+", "password=***", str(path))
+
+
+def _extension_directory() -> Path:
+    """A private extension directory whose files link to the extension packages' files."""
+    global _ext_dir
+    if _ext_dir is not None:
+        return _ext_dir
+    version = duckdb.__version__
+    platform = duckdb.execute("PRAGMA platform").fetchall()[0][0]
+    folder = Path(tempfile.mkdtemp(prefix="planner-duckdb-ext-"))
+    target = folder / f"v{version}" / platform
+    target.mkdir(parents=True)
+    for name, (package, shipped) in _EXTENSIONS.items():
+        spec = importlib.util.find_spec(package)
+        source = None
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            found = Path(root) / "extensions" / f"v{version}" / f"{shipped}.duckdb_extension"
+            source = found if found.exists() else source
+        if source is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise StoreError(
+                f"a DuckLake store needs the {package} package built for DuckDB {version}; "
+                'install the team setup with `pip install ".[team]"`'
+            )
+        (target / f"{name}.duckdb_extension").symlink_to(source)
+    _ext_dir = folder
+    return folder
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _attach(path: Path) -> duckdb.DuckDBPyConnection:
+    data = os.environ.get("PLANNER_LAKE_DATA", "").strip()
+    if not data:
+        raise StoreError(
+            f"the store {describe(path)} is a DuckLake, and PLANNER_LAKE_DATA is not set; "
+            "set it to the lake's data folder or object-storage URL"
+        )
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "extension_directory": str(_extension_directory()),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+    }
+    con = duckdb.connect(config=config)
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH {_sql_literal(str(path))} AS {LAKE} (DATA_PATH {_sql_literal(data)})")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _lake_cursor(path: Path) -> duckdb.DuckDBPyConnection:
+    """A fresh cursor on this process's attachment of the lake (attaching costs seconds: done once)."""
+    key = str(path)
+    with _lakes_lock:
+        root = _lakes.get(key)
+        if root is None:
+            root = _lakes[key] = _attach(path)
+        cur = root.cursor()
+    cur.execute(f"USE {LAKE}")
+    return cur
+
+
+def _forget(path: Path) -> None:
+    """Drop this process's attachment after a connection failure, so the next use attaches afresh."""
+    with _lakes_lock:
+        root = _lakes.pop(str(path), None)
+    if root is not None:
+        with suppress(duckdb.Error):
+            root.close()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether a DuckDB error says the lake's catalog or data cannot be reached (rather than bad SQL)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and any(t in text for t in _UNREACHABLE)
+
+
+@contextmanager
+def _lake_errors(path: Path) -> Iterator[None]:
+    """Turn a lost catalog connection into StoreUnavailable (and reattach next time)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        if not unreachable(exc) and "attach" not in str(exc).lower():
+            raise
+        _forget(path)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailable(
+            f"store unavailable: the lake {describe(path)} does not answer ({first[:200]}); "
+            "nothing was written, retry when it is back"
+        ) from None
+
+
+@contextmanager
+def _lake_read(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with _lake_errors(path):
+        cur = _lake_cursor(path)
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            version = schema.current_version(cur, path)
+            if version == 0:
+                raise StoreError(
+                    f"no store in the lake {describe(path)}; run `python -m planner demo` or import a CRM export, "
+                    "or `python -m planner store copy` a store into it"
+                )
+            if version < schema.SCHEMA_VERSION:
+                cur.execute("ROLLBACK")
+                migrate(path)
+                cur.execute("BEGIN TRANSACTION")
+            yield cur
+        finally:
+            with suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            cur.close()
+
+
+def _lock_key(path: Path) -> int:
+    """The advisory lock number of one lake (a stable 31-bit hash of its location)."""
+    return zlib.crc32(f"territory-planner:{path}".encode()) & 0x7FFFFFFF
+
+
+@contextmanager
+def _lake_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Writers take turns: a PostgreSQL advisory lock (a local catalog: a file lock beside it).
+
+    The lock lives in a transaction of its own cursor and is released after the writer's commit has landed,
+    so the next writer always starts from the newest snapshot. A killed writer's lock goes with its session.
+    """
+    spec = str(path)[len(LAKE_PREFIX) :]
+    if not spec.startswith("postgres:"):
+        with _WriteLock(Path(spec), timeout):
+            yield
+        return
+    cur = _lake_cursor(path)
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        deadline = time.monotonic() + timeout
+        take = f"SELECT pg_try_advisory_xact_lock({_lock_key(path)})"
+        sql = f"SELECT * FROM postgres_query('__ducklake_metadata_{LAKE}', '{take}')"
+        while not cur.execute(sql).fetchall()[0][0]:
+            if time.monotonic() > deadline:
+                raise StoreBusy(f"another import or commit is writing {describe(path)}; retry when it is done")
+            time.sleep(0.05)
+        yield
+    finally:
+        with suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
+        cur.close()
+
+
+@contextmanager
+def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    with _lake_errors(path), _lake_lock(path, timeout):
+        cur = _lake_cursor(path)
+        committed = False
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            schema.migrate(cur, path)
+            yield cur
+            schema.bump_write_id(cur)
+            try:
+                cur.execute("COMMIT")
+            except duckdb.TransactionException as exc:
+                if unreachable(exc):
+                    raise
+                raise StoreBusy(
+                    f"another process committed to {describe(path)} at the same moment; nothing was written, retry"
+                ) from None
+            committed = True
+        finally:
+            if not committed:
+                with suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+            cur.close()
+
+
+# ---------------------------------------------------------------- moving a store between a file and a lake
+
+
+def _attach_source_and_target(con: duckdb.DuckDBPyConnection, source: Path, target: Path, tmp: Path | None) -> None:
+    con.execute(f"ATTACH {_sql_literal(str(source))} AS src (READ_ONLY)")
+    if is_lake(target):
+        data = os.environ.get("PLANNER_LAKE_DATA", "").strip()
+        if not data:
+            raise StoreError(
+                f"the store {describe(target)} is a DuckLake, and PLANNER_LAKE_DATA is not set; "
+                "set it to the lake's data folder or object-storage URL"
+            )
+        con.execute(f"ATTACH {_sql_literal(str(target))} AS dst (DATA_PATH {_sql_literal(data)})")
+    else:
+        assert tmp is not None
+        con.execute(f"ATTACH {_sql_literal(str(tmp))} AS dst")
+
+
+def table_figures(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[int, str]]:
+    """Rows and an order-independent checksum of every table of an attached store catalog."""
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' ORDER BY 1",
+        [catalog],
+    ).fetchall()]  # fmt: skip
+    out: dict[str, tuple[int, str]] = {}
+    for table in tables:
+        name = f"{catalog}.main.{quote_identifier(table)}"
+        row = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) % 18446744073709551616 FROM {name} t")
+        n, checksum = row.fetchall()[0]
+        out[table] = (int(n), f"{int(checksum):016x}")
+    return out
+
+
+def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
+    """Copy a whole store, a file or a lake, into a new file or an empty lake, in one all-or-nothing write.
+
+    Returns per table the rows and checksum read from the source and from the target after the copy; the
+    copy is refused (nothing written) unless they are equal.
+    """
+    if str(source) == str(target):
+        raise StoreError(f"--from and --to name the same store {describe(source)}; name another target")
+    if not exists(source):
+        raise StoreError(f"no store at {describe(source)} to copy from; check --from")
+    with read(source) as con:  # brings an older source up to this code's schema first
+        if schema.current_version(con, source) != schema.SCHEMA_VERSION:
+            raise StoreError(f"{describe(source)} is at another schema version; open it once with this app")
+    if exists(target):
+        raise StoreError(
+            f"{describe(target)} already holds a store; copy into a new file or an empty lake (a new database)"
+        )
+    tmp = None if is_lake(target) else target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    lock = _WriteLock(target, lock_timeout_s()) if tmp is not None else _lake_lock(target, lock_timeout_s())
+    config: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
+    if is_lake(source) or is_lake(target):
+        config.update(extension_directory=str(_extension_directory()), autoload_known_extensions=True)
+    try:
+        with _lake_errors(target if is_lake(target) else source), lock:
+            con = duckdb.connect(config=config)
+            try:
+                con.execute("SET enable_progress_bar = false")
+                _attach_source_and_target(con, source, target, tmp)
+                figures = _copy_tables(con)
+            finally:
+                con.close()
+            if tmp is not None:
+                os.replace(tmp, target)
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return figures
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    tables = con.execute(
+        "SELECT table_name, sql FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'main' ORDER BY 1"
+    ).fetchall()
+    views = con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'src' AND schema_name = 'main' "
+        "AND NOT internal ORDER BY 1"
+    ).fetchall()
+    before = table_figures(con, "src")
+    con.execute("BEGIN TRANSACTION")
+    con.execute("USE dst")
+    for table, ddl in tables:
+        con.execute(ddl)  # DuckDB's own DDL of the table: columns, types, defaults (no keys: see schema)
+        con.execute(f"INSERT INTO dst.main.{quote_identifier(table)} SELECT * FROM src.main.{quote_identifier(table)}")
+    for _view, ddl in views:
+        con.execute(ddl)
+    after = table_figures(con, "dst")
+    if after != before:
+        con.execute("ROLLBACK")
+        raise StoreError("the copy does not match its source (rows or checksums differ); nothing was written")
+    con.execute("COMMIT")
+    return [{"table": t, "rows": before[t][0], "checksum": before[t][1], "target_rows": after[t][0],
+             "target_checksum": after[t][1]} for t in sorted(before)]  # fmt: skip

@@ -1,0 +1,114 @@
+"""The store on both backends (#19): a DuckDB file and a DuckLake on a real PostgreSQL, through one setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner import settings, store
+from planner.errors import StoreError
+from planner.scope import OPERATOR
+from planner.store import schema
+from tests.conftest import ROOT
+from tests.helpers import assert_one_row_per_key
+
+
+def cli(db: Path | str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "planner", "--db", str(db), *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def counts(path: Path) -> dict[str, int]:
+    with store.read(path) as con:
+        return {t: int(store.scalar(con, f"SELECT count(*) FROM {t}")) for t in ("accounts", "deals", "reps")}
+
+
+def test_one_setting_picks_the_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lake = "ducklake:postgres:dbname=x host=127.0.0.1 port=1 user=postgres"
+    monkeypatch.setenv("PLANNER_DB", lake)
+    assert str(settings.db_path()) == lake and store.is_lake(settings.db_path())
+    assert not store.is_lake(settings.db_path(tmp_path / "s.duckdb"))
+
+
+def test_read_write_and_all_or_nothing(any_store: Path) -> None:
+    before = counts(any_store)
+    with pytest.raises(RuntimeError, match="boom"), store.write(any_store) as con:
+        con.execute("DELETE FROM accounts")
+        raise RuntimeError("boom")
+    assert counts(any_store) == before
+    with store.read(any_store) as old:
+        key = store.fingerprint(any_store)
+        with store.write(any_store) as con:
+            con.execute("DELETE FROM deals")
+        assert store.scalar(old, "SELECT count(*) FROM deals") == before["deals"]  # the reader keeps its snapshot
+    assert counts(any_store)["deals"] == 0
+    assert store.fingerprint(any_store) != key  # caches keyed on it refresh
+    with store.read(any_store) as con:
+        assert store.get_meta(con, "schema_version") == str(schema.SCHEMA_VERSION)
+        assert schema.duplicate_keys(con) == {}
+
+
+def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path) -> None:
+    from bench.import_speed import write_salesforce_export
+
+    csv_file = tmp_path / "crm.csv"
+    write_salesforce_export(csv_file, 150, seed=5, n_reps=4)
+    done = cli(any_store, "import", str(csv_file), "--json")
+    assert done.returncode == 0, done.stderr
+    assert counts(any_store)["accounts"] == 150
+    again = cli(any_store, "import", str(csv_file), "--json")  # the same rows again: updated, not duplicated
+    assert again.returncode == 0, again.stderr
+    assert counts(any_store)["accounts"] == 150
+    assert_one_row_per_key(any_store)
+
+
+def test_lake_without_data_path_is_one_line_exit_2(empty_lake: Path) -> None:
+    done = cli(empty_lake, "metrics", env={"PLANNER_LAKE_DATA": ""})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "PLANNER_LAKE_DATA is not set" in done.stderr
+
+
+def test_empty_lake_says_how_to_fill_it(empty_lake: Path) -> None:
+    assert not store.exists(empty_lake)
+    with pytest.raises(StoreError, match="no store in the lake"), store.read(empty_lake):
+        pass
+
+
+def test_store_copy_both_ways(small_store_template: Path, empty_lake: Path, tmp_path: Path) -> None:
+    """#19 point 6: file -> lake -> file, row counts and a checksum per table printed and equal."""
+    to_lake = cli(empty_lake, "store", "copy", "--from", str(small_store_template), "--to", str(empty_lake))
+    assert to_lake.returncode == 0, to_lake.stderr
+    assert "accounts" in to_lake.stdout and to_lake.stdout.rstrip().endswith("equal")
+    back = tmp_path / "back.duckdb"
+    done = cli(empty_lake, "store", "copy", "--from", str(empty_lake), "--to", str(back), "--json")
+    assert done.returncode == 0, done.stderr
+    figures = {f["table"]: f for f in json.loads(done.stdout)}
+    assert figures["accounts"]["rows"] == 600 and figures["accounts"]["target_rows"] == 600
+    assert all(f["checksum"] == f["target_checksum"] and f["rows"] == f["target_rows"] for f in figures.values())
+    with store.read(small_store_template) as a, store.read(back) as b:
+        for table in ("accounts", "scores", "meta", "geo_zip"):
+            assert a.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == b.execute(
+                f"SELECT * FROM {table} ORDER BY ALL").fetchall()  # fmt: skip
+    refused = cli(empty_lake, "store", "copy", "--from", str(back), "--to", str(empty_lake))
+    assert refused.returncode == 2 and "already holds a store" in refused.stderr
+
+
+def test_figures_are_the_same_on_both(small_store: Path, small_lake: Path) -> None:
+    """A lake is a store like a file: the Overview and Coverage figures of one store agree to the cent."""
+    from pandas.testing import assert_frame_equal
+
+    from planner.coverage import report
+
+    out = []
+    for path in (small_store, small_lake):
+        with store.read(path) as con:
+            out.append((report.overview(con, scope=OPERATOR), report.territory_metrics(con, scope=OPERATOR)))
+    (file_view, file_table), (lake_view, lake_table) = out
+    assert file_view["kpis"] == lake_view["kpis"]
+    assert_frame_equal(file_view["territories"], lake_view["territories"])
+    assert_frame_equal(file_table, lake_table)
