@@ -503,12 +503,14 @@ SCHEMA = "schema and connection plumbing: no territory data in or out"
 EXEMPT: dict[str, str] = {
     **{f"planner.commands.{m}.run": CLI for m in (
         "as_of", "balance", "export", "metrics", "plan", "potential", "rep_home", "roles", "score", "settings",
-        "train")},
+        "store", "train")},
     "planner.ingest.rules.install": "installs the import's SQL macros on a connection; reads and returns nothing",
     "planner.plan.offers.seed_catalogue": "writes the default offer catalogue when it is empty (no territory data), "
     "inside plan.save and demo.build_store",
     **{f"planner.store.core.{n}": SCHEMA for n in ("query_df", "query_one", "scalar", "read",
-                                                   "migrate", "write")},
+                                                   "migrate", "write", "exists", "fingerprint")},
+    **{f"planner.store.core.{n}": "moves a whole store (the CLI's `store copy`, as the local operator); "
+       "table_figures counts and checksums its tables" for n in ("copy_store", "table_figures")},
     **{f"planner.store.schema.{n}": SCHEMA for n in ("table_ddl", "current_version", "migrate", "set_meta",
                                                      "get_meta", "bump_write_id", "now", "next_id", "duplicate_keys")},
     **{f"planner.store.{n}": STORE for n in (
@@ -726,6 +728,7 @@ APP_MAY_OPEN = {
     "planner.store.core.read": "the app's read connection (ui/data.snapshot), handed only to scoped functions",
     "planner.store.core.write": "the Model page's writer, handed only to scoped writes",
     "planner.store.core.fingerprint": "the store's version for the cache key",
+    "planner.store.core.exists": "whether there is a store yet (first launch builds the demo)",
 }
 
 
