@@ -94,45 +94,58 @@ def run(args: argparse.Namespace) -> int:
         figures = report.coverage_report(
             con, scope=OPERATOR, filters=filters, workload=workload, white_space_limit=max(1, args.white_space)
         )
-    table = figures["territories"].copy()
-    white = figures["white_space"].head(args.white_space)
-    cov = figures["coverage"]
     if args.json:
-        out = {
-            "as_of": str(figures["as_of"]),
-            "filters": asdict(filters),
-            "expected_value": {
-                "source": figures["basis"].source,
-                "model_version": figures["basis"].model_version,
-                "win_rate_12m": figures["basis"].win_rate,
-                "note": figures["basis"].note,
-            },
-            "settings": {**figures["workload"].as_dict(), "high_potential_share": figures["high_potential_share"]},
-            "territories": _records(table[JSON_COLUMNS]),
-            "imbalance": {
-                r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}
-                for r in _records(figures["imbalance"])
-            },
-            "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
-            "travel": figures["travel"],
-            "white_space": _records(
-                white[
-                    [
-                        "account_id",
-                        "name",
-                        "state",
-                        "owner_name",
-                        "status",
-                        "potential",
-                        "expected_value",
-                        "nearest_rep",
-                        "nearest_rep_km",
-                    ]
-                ]  # fmt: skip
-            ),
-        }
-        print(json.dumps(json_safe(out), indent=2, default=str))
-        return 0
+        print(json.dumps(json_safe(_json(figures, filters, args.white_space)), indent=2, default=str))
+    else:
+        _print_text(figures, filters, args.white_space)
+    return 0
+
+
+def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[str, Any]:
+    """The --json document (a contract: keys are kept, added to freely)."""
+    table = figures["territories"]
+    white = figures["white_space"].head(white_space)
+    cov = figures["coverage"]
+    return {
+        "as_of": str(figures["as_of"]),
+        "filters": asdict(filters),
+        "expected_value": {
+            "source": figures["basis"].source,
+            "model_version": figures["basis"].model_version,
+            "win_rate_12m": figures["basis"].win_rate,
+            "note": figures["basis"].note,
+        },
+        "settings": {**figures["workload"].as_dict(), "high_potential_share": figures["high_potential_share"]},
+        "territories": _records(table[JSON_COLUMNS]),
+        "imbalance": {
+            r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}
+            for r in _records(figures["imbalance"])
+        },
+        "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
+        "travel": figures["travel"],
+        "white_space": _records(
+            white[
+                [
+                    "account_id",
+                    "name",
+                    "state",
+                    "owner_name",
+                    "status",
+                    "potential",
+                    "expected_value",
+                    "nearest_rep",
+                    "nearest_rep_km",
+                ]
+            ]  # fmt: skip
+        ),
+    }
+
+
+def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> None:
+    """The human-readable report: territories, imbalance, coverage, largest white space."""
+    table = figures["territories"].copy()
+    white = figures["white_space"].head(white_space)
+    cov = figures["coverage"]
     table["territory"] = table["name"].fillna("(no active owner)")
     shown = pd.DataFrame({label: [_fmt(v, _kind(col)) for v in table[col]] if col != "territory" else table[col]
                           for col, label in TEXT_COLUMNS.items()})  # fmt: skip
@@ -179,4 +192,3 @@ def run(args: argparse.Namespace) -> int:
                 }
             ).to_string(index=False)
         )
-    return 0
