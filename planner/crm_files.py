@@ -12,8 +12,9 @@ Each format carries what its import tool matches an owner by:
 - plain: every account with the previous and new owner by name and email (never internal rep ids) and
   whether it moved (an account without an owner today gets one without moving).
 
-The CRM formats list the accounts that change owner. When an owner's CRM user id is unknown the id
-cell stays blank, a Note column says so on that row, and `notes` says how to supply the ids (a user
+The CRM formats list the accounts that change owner. A rep's user id counts for the CRM the rep was
+imported from (a Salesforce id is not used in a Pipedrive file; the email is). When an owner's CRM user
+id is unknown the id cell stays blank, a Note column says so on that row, and `notes` says how to supply the ids (a user
 or team file with each rep's CRM user id and email).
 """
 
@@ -30,7 +31,7 @@ CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dyna
 # The columns owner_rows() returns; a caller may build them from the store or from an optimizer result.
 ROW_COLUMNS = (
     "account_id", "account_name", "source", "previous_owner_name", "previous_owner_email", "owner_name",
-    "owner_email", "owner_crm_id", "moved", "changed",
+    "owner_email", "owner_crm_id", "owner_source", "moved", "changed",
 )  # fmt: skip
 SUPPLY_IDS = (
     "import your CRM's user list as a team file with each rep's user id and email "
@@ -62,6 +63,7 @@ def owner_rows(assignments: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     name = r["name"] if "name" in r else pd.Series(dtype=object)
     email = r["email"] if "email" in r else pd.Series(dtype=object)
     crm = r["crm_id"] if "crm_id" in r else pd.Series(dtype=object)
+    source = r["source"] if "source" in r else pd.Series(dtype=object)
     a = assignments
     prev, new = a["previous_owner"], a["owner"]
     prev_name = prev.map(name)
@@ -76,6 +78,7 @@ def owner_rows(assignments: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
             "owner_name": new_name.where(new_name.notna(), new).to_numpy(),
             "owner_email": new.map(email).to_numpy(),
             "owner_crm_id": new.map(crm).to_numpy(),
+            "owner_source": new.map(source).to_numpy(),
             "moved": a["moved"].fillna(False).astype(bool).to_numpy(),
             "changed": (a["moved"].fillna(False).astype(bool) | (prev.isna() & new.notna())).to_numpy(),
         }
@@ -91,6 +94,13 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     moved = rows[rows["changed"].fillna(False).astype(bool)].reset_index(drop=True)
     crm = CRM_NAMES[fmt]
     ids = _text(moved["owner_crm_id"])
+    # A user id is another CRM's when the rep came from another CRM: a Salesforce id means nothing to Pipedrive.
+    src = _text(moved["owner_source"]).str.lower() if "owner_source" in moved else pd.Series("", index=moved.index)
+    foreign = pd.Series(False, index=moved.index)
+    for other in CRM_NAMES:
+        if other != fmt:
+            foreign |= src.str.contains(other, regex=False) & ~src.str.contains(fmt, regex=False)
+    ids = ids.where(~foreign, "")
     email = _text(moved["owner_email"])
     name = _text(moved["owner_name"])
     acc = _text(moved["account_id"])

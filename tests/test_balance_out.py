@@ -120,3 +120,13 @@ def test_cli_format_without_out_says_what_to_add(small_store: Path, capsys: pyte
     assert cli.main(["--db", str(small_store), "balance", "--format", "hubspot"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: --format hubspot says how to write --out FILE; add --out FILE.csv (or .xlsx)"
+
+
+def test_a_user_id_counts_only_for_the_crm_the_rep_came_from() -> None:
+    r = rows().assign(owner_source=["salesforce_dataloader", None, None])
+    assert list(crm_files.owner_update(r, "salesforce").table["OwnerId"]) == ["005A", ""]
+    # Pipedrive and HubSpot cannot use a Salesforce user id: they get the owner's email instead.
+    assert list(crm_files.owner_update(r, "pipedrive").table["Organization - Owner"]) == ["cy@x.com", "di@x.com"]
+    assert list(crm_files.owner_update(r, "hubspot").table["Company owner"]) == ["cy@x.com", "di@x.com"]
+    dyn = crm_files.owner_update(r, "dynamics")
+    assert list(dyn.table["ownerid"]) == ["", ""] and "2 of 2 accounts" in dyn.notes[0]

@@ -44,7 +44,7 @@ def rebalance_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return query_df(
         con,
         """SELECT rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon, quota,
-                  capacity_hours,
+                  capacity_hours, source,
                   coalesce(active, TRUE) AS active
            FROM reps ORDER BY rep_id""",
     )
@@ -142,7 +142,7 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd
                   x.previous_rep_id, coalesce(pr.name, x.previous_rep_id) AS previous_owner_name,
                   pr.email AS previous_owner_email,
                   x.rep_id, coalesce(r.name, sr.name, x.rep_id) AS owner_name, r.crm_id AS owner_crm_id,
-                  r.email AS owner_email, x.moved, x.reason
+                  r.email AS owner_email, r.source AS owner_source, x.moved, x.reason
            FROM scenario_assignments x
            LEFT JOIN accounts a USING (account_id)
            LEFT JOIN account_potential p USING (account_id)
