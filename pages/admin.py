@@ -60,6 +60,7 @@ st.dataframe(
         "rep_name": "Rep",
         "source": "Why",
     },
+    placeholder="–",
 )
 
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
@@ -110,6 +111,7 @@ if len(changes):
         width="stretch",
         key="adm_changes",
         column_config={"logged_at": "When (UTC)", "actor": "By", "action": "Change", "detail": "Detail"},
+        placeholder="–",
     )
 else:
     st.caption("No role changes yet.")

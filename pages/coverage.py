@@ -120,7 +120,7 @@ def show_click(event: Any, view: dict[str, Any], filters: Filters, snap: data.Sn
             d[2].metric("Employees", fmt.count(acct["employees"]))
             d[3].metric("Type", fmt.plain(acct["account_type"]))
             st.dataframe(fmt.table(card["deals"], {"amount": "money", "created_date": "date", "close_date": "date"}),
-                         hide_index=True, width="stretch", key="cov_detail_deals")  # fmt: skip
+                         hide_index=True, width="stretch", key="cov_detail_deals", placeholder="–")  # fmt: skip
         elif layer_id in ("potential", "white_space"):
             top = data.cached(hexmap.hexagon_detail, snap, scope=scope, filters=filters, hex_id=str(obj["hex"]),
                               resolution=int(resolution))  # fmt: skip
@@ -128,14 +128,14 @@ def show_click(event: Any, view: dict[str, Any], filters: Filters, snap: data.Sn
             shown = top.drop(columns=["status"])
             st.dataframe(fmt.table(shown, {"potential": "money", "expected_value": "money", "open_pipeline": "money",
                                            "dist_km": "km"}),  # fmt: skip
-                         hide_index=True, width="stretch", key="cov_detail_hex")  # fmt: skip
+                         hide_index=True, width="stretch", key="cov_detail_hex", placeholder="–")  # fmt: skip
         else:
             rep_id = obj.get("rep_id") or (obj.get("properties") or {}).get("rep_id")
             row = view["territories"][view["territories"]["rep_id"] == rep_id]
             st.markdown(f"**{md_text(obj.get('t') or (obj.get('properties') or {}).get('t', ''))}**")
             shown = row.assign(territory=row["name"])[list(TERRITORY_COLUMNS)]
             st.dataframe(fmt.table(shown, TERRITORY_KINDS), hide_index=True, width="stretch", key="cov_detail_rep",
-                         column_config=TERRITORY_COLUMNS)  # fmt: skip
+                         column_config=TERRITORY_COLUMNS, placeholder="–")  # fmt: skip
 
 
 def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
@@ -157,7 +157,8 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
         deck_layers.append(maps.homes_layer(m["homes"], colors))
     # Fit the view to the accounts shown (the sample spreads like all of them), else to the homes.
     fit = m["points"] if len(m["points"]) else m["homes"].rename(columns={"home_lat": "lat", "home_lon": "lon"})
-    deck = maps.deck(deck_layers, maps.view_state(fit.get("lat"), fit.get("lon")))
+    # Fit the data into the narrowest the map gets (a 1,100 px window), so no coast is cropped.
+    deck = maps.deck(deck_layers, maps.view_state(fit.get("lat"), fit.get("lon"), width_px=620, height_px=600))
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="cov_map", height=620)
     shown = len(m["points"]) if "accounts" in layers else 0
     st.caption(
@@ -254,13 +255,13 @@ sc[1].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_stat
 st.subheader("Territories")
 shown_table = table[list(TERRITORY_COLUMNS)]
 st.dataframe(fmt.table(shown_table, TERRITORY_KINDS), hide_index=True, width="stretch", key="cov_table",
-             column_config=TERRITORY_COLUMNS)  # fmt: skip
+             column_config=TERRITORY_COLUMNS, placeholder="–")  # fmt: skip
 imb_shown = view["imbalance"][["label", "mean", "max_mean", "min_mean", "cv", "gini"]]
 with st.expander("Imbalance indices for every metric"):
     st.dataframe(
         fmt.table(imb_shown, IMBALANCE_KINDS), hide_index=True, width="stretch", key="cov_imbalance",
         column_config={"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
-                       "cv": "CV", "gini": "Gini"},
+                       "cv": "CV", "gini": "Gini"}, placeholder="–",
     )  # fmt: skip
 
 white = view["white_space"]
@@ -271,7 +272,7 @@ st.caption(
 )
 shown_white = white[list(WHITE_COLUMNS)]
 st.dataframe(fmt.table(shown_white, WHITE_KINDS), hide_index=True, width="stretch", key="cov_white",
-             column_config=WHITE_COLUMNS)  # fmt: skip
+             column_config=WHITE_COLUMNS, placeholder="–")  # fmt: skip
 st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered.")
 
 

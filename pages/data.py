@@ -110,6 +110,7 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
             column_config={"Maps to": st.column_config.SelectboxColumn(
                 "Maps to", options=F.field_choices(kind), required=True,
                 help="The field this column fills. Custom attributes are kept (typed) for the model.")},
+            placeholder="–",
         )  # fmt: skip
     return {"kind": kind, "mapping": dict(zip(edited["Column"], edited["Maps to"], strict=True))}
 
@@ -202,7 +203,7 @@ def _report_section() -> None:
             if f.reasons:
                 reasons = pd.DataFrame(f.reasons).rename(columns={"reason": "Reason", "rows": "Rows",
                                                                   "first_row": "First row"})  # fmt: skip
-                st.dataframe(reasons, hide_index=True, width="stretch", key=f"data_reasons_{i}")
+                st.dataframe(reasons, hide_index=True, width="stretch", key=f"data_reasons_{i}", placeholder="–")
             if f.attributes:
                 kept = ", ".join(f"{auth.md_text(a['column'])} ({a['dtype']})" for a in f.attributes)
                 st.caption(f"Kept as custom attributes: {kept}")
@@ -220,7 +221,7 @@ def _map_section(coverage: pd.DataFrame, points: pd.DataFrame) -> None:
                "country count toward coverage and balance but not toward travel.")  # fmt: skip
     left, right = st.columns([1, 2])
     left.dataframe(cov.rename(columns={"method": "Placed by", "accounts": "Accounts"}), hide_index=True,
-                   key="data_coverage")  # fmt: skip
+                   key="data_coverage", placeholder="–")  # fmt: skip
     if not len(points):
         return
     dots = [
@@ -258,6 +259,7 @@ def _unplaced_section(unplaced: pd.DataFrame, who: Scope) -> None:
         disabled=["account_id", "name", "placed", "source"] if can_fix else True,
         column_config={"account_id": "Account ID", "name": "Name", "city": "City", "state": "State",
                        "postal_code": "ZIP", "country": "Country", "placed": "Placed", "source": "Source"},
+        placeholder="–",
     )  # fmt: skip
     _download(unplaced, "unplaced_accounts", "data_unplaced_download")
     if can_fix and st.button("Place these accounts", key="data_place"):
@@ -275,7 +277,7 @@ def _unlinked_section(unlinked: pd.DataFrame) -> None:
     st.subheader("Deals not linked to an account")
     st.caption(f"{len(unlinked):,} deal(s) name no account (early open deals often do): they count in their "
                "owner's pipeline and win rate.")  # fmt: skip
-    st.dataframe(unlinked.head(500), hide_index=True, width="stretch", key="data_unlinked")
+    st.dataframe(unlinked.head(500), hide_index=True, width="stretch", key="data_unlinked", placeholder="–")
     _download(unlinked, "unlinked_deals", "data_unlinked_download")
 
 
@@ -288,12 +290,13 @@ def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
                "'inferred'); set it where they really work. Travel is measured from it.")  # fmt: skip
     st.dataframe(homes, hide_index=True, width="stretch", key="data_homes",
                  column_config={"home_lat": st.column_config.NumberColumn("Home lat", format="%.3f"),
-                                "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")})  # fmt: skip
+                                "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")},
+                 placeholder="–")  # fmt: skip
     _download(homes, "rep_homes", "data_homes_download")
     if who.role != "admin":
         return
     names = dict(zip(homes["rep_id"], homes["name"], strict=True))
-    cols = st.columns([1, 2, 1])
+    cols = st.columns([3, 4, 2])
     rep = cols[0].selectbox("Rep", list(names), format_func=lambda r: f"{names[r]} ({r})", key="data_home_rep")
     place = cols[1].text_input("Home", key="data_home_place", placeholder="Berlin, Germany · Denver, CO · 80202")
     if cols[2].button("Set home", key="data_home_set", disabled=not place.strip()):
@@ -348,7 +351,7 @@ def _history_section(who: Scope) -> None:
         "updated": st.column_config.NumberColumn("Updated", format="%d"),
         "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
         "geocoded": st.column_config.NumberColumn("Geocoded", format="%d"), "imported_by": "By", "sha256": "SHA-256",
-    })  # fmt: skip
+    }, placeholder="–")  # fmt: skip
     _download(history, "import_history", "data_history_download")
     with_rejects = history[history["rejected"].fillna(0) > 0]
     if not len(with_rejects):
@@ -358,7 +361,7 @@ def _history_section(who: Scope) -> None:
                           format_func=lambda i: f"#{i} {labels[i]}", key="data_rejects_import")  # fmt: skip
     with data.snapshot() as snap:
         rejected = data.cached(ingest.rejected_rows, snap, int(chosen), scope=who)
-    st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table")
+    st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table", placeholder="–")
     _download(rejected, f"rejected_rows_{chosen}", "data_rejects_download")
 
 

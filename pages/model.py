@@ -115,6 +115,7 @@ st.dataframe(
         "lift_top_decile": "Top-decile lift",
         "brier": st.column_config.Column("Brier score", help="Lower is better."),
     },
+    placeholder="–",
 )
 download(compare, "model_comparison.csv", "md_compare_dl")
 
@@ -201,13 +202,15 @@ f1, f2 = st.columns(2)
 with f1:
     st.markdown("**Features used**")
     st.dataframe(fmt.table(used), hide_index=True, key="md_used",
-                 column_config={"field": None, "name": "Feature", "kind": "Kind", "source": "Source"})  # fmt: skip
+                 column_config={"field": None, "name": "Feature", "kind": "Kind", "source": "Source"},
+                 placeholder="–")  # fmt: skip
     download(used.drop(columns="field"), "model_features_used.csv", "md_used_dl")
 with f2:
     st.markdown("**Excluded, and why**")
     why = st.column_config.TextColumn("Why", width="large")
     st.dataframe(fmt.table(excluded), hide_index=True, key="md_excluded",
-                 column_config={"field": None, "name": "Field", "reason": why})  # fmt: skip
+                 column_config={"field": None, "name": "Field", "reason": why},
+                 placeholder="–")  # fmt: skip
     download(excluded.drop(columns="field"), "model_features_excluded.csv", "md_excluded_dl")
 with st.expander("How the transparent fit score is computed"):
     rules = m.get("fit_score_rules") or {}
@@ -217,7 +220,7 @@ with st.expander("How the transparent fit score is computed"):
              f"{band(rules.get('revenue_band'), 'revenue')}.")  # fmt: skip
     rates = pd.DataFrame(list((rules.get("industry_rates") or {}).items()), columns=["industry", "win_rate"])
     rate_col = st.column_config.NumberColumn("Smoothed win rate", format="percent")
-    st.dataframe(rates, hide_index=True, key="md_rates", column_config={"win_rate": rate_col})
+    st.dataframe(rates, hide_index=True, key="md_rates", column_config={"win_rate": rate_col}, placeholder="–")
 
 st.subheader("Versions")
 trained_at = versions["created_at"].map(lambda v: fmt.MISSING if pd.isna(v) else str(v)[:16])
@@ -243,6 +246,7 @@ st.dataframe(
         "fit_score_auc": "Fit score AUC",
         "intent_auc": "Intent AUC",
     },
+    placeholder="–",
 )
 download(shown_versions, "model_versions.csv", "md_versions_dl")
 if can_edit:
@@ -287,6 +291,7 @@ edited = st.data_editor(
         "manual": st.column_config.CheckboxColumn("Edited"),
         "accounts": st.column_config.NumberColumn("Accounts", format="localized"),
     },  # fmt: skip
+    placeholder="–",
 )
 if can_edit and st.button("Save potential settings", key="md_save_potential", icon=":material/save:"):
     changed = edited.merge(editable, on="segment", suffixes=("", "_old"))

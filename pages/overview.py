@@ -66,7 +66,11 @@ else:
         "Potential max / mean", fmt.ratio(imb["max_mean"]), help="1.00 is perfectly even; 1.05 is a common target."
     )
     c[1].metric("Potential min / mean", fmt.ratio(imb["min_mean"]))
-    c[2].metric("Coefficient of variation", fmt.ratio(imb["cv"]), help="Standard deviation / mean across territories.")
+    c[2].metric(
+        "Potential spread (CV)",
+        fmt.ratio(imb["cv"]),
+        help="Coefficient of variation: standard deviation / mean across territories.",
+    )
     c[3].metric("Accounts max / mean", fmt.ratio(ov["imbalance"]["accounts"]["max_mean"]))
     ranked = reps_only(table).sort_values("potential", ascending=False)
     if len(ranked):
@@ -76,7 +80,9 @@ else:
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="ov_potential_chart")
 
-st.dataframe(fmt.table(shown, KINDS), hide_index=True, width="stretch", key="ov_table", column_config=COLUMNS)
+st.dataframe(
+    fmt.table(shown, KINDS), hide_index=True, width="stretch", key="ov_table", column_config=COLUMNS, placeholder="–"
+)
 st.download_button(
     "Download territories (CSV)",
     export.to_csv_bytes(shown.rename(columns=COLUMNS)),

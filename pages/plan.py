@@ -50,7 +50,7 @@ def show_table(df: pd.DataFrame, key: str, **config: object) -> None:
             column_config.setdefault(str(col), st.column_config.DateColumn(str(col), format="ddd D MMM YYYY"))
         elif kind in FORMATS:
             column_config.setdefault(str(col), st.column_config.NumberColumn(str(col), format=FORMATS[kind]))
-    st.dataframe(out, hide_index=True, width="stretch", key=key, column_config=column_config)
+    st.dataframe(out, hide_index=True, width="stretch", key=key, column_config=column_config, placeholder="–")
 
 
 st.title("Territory plan")
@@ -149,7 +149,8 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     r2.number_input("Tier 2 share of the book", 0.0, 1.0, step=0.05, key="plan_rule_tier2_share")
     r2.text_input("ABM campaign for tiers", key="plan_rule_abm_tiers", help="Comma-separated tiers, e.g. 1 or 1,2.")
     r2.number_input("ABM live days before first touch", 0, 90, step=1, key="plan_rule_abm_lead_days")
-    r3.checkbox("Partner introduction when a partner covers industry or state", key="plan_rule_partner_intro")
+    r3.checkbox("Partner intro", key="plan_rule_partner_intro",
+                help="Plan a partner introduction when a partner covers the account's industry or state.")  # fmt: skip
     r3.number_input("Partner intro, days after first touch", 0, 60, step=1, key="plan_rule_partner_intro_day")
     r3.selectbox("BDR/SDR warm-up", ["cold", "all", "never"], key="plan_rule_sdr_warmup")
     r3.number_input("Cold = no activity for days", 0, 730, step=10, key="plan_rule_sdr_cold_days")
@@ -157,7 +158,8 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     r4.number_input("Share of selling hours for the plan", 0.05, 1.0, step=0.05, key="plan_rule_plan_share")
     r4.number_input("Max weeks to stagger starts", 0, 12, step=1, key="plan_rule_max_stagger_weeks")
     r4.number_input("Free trial from intent", 0, 100, step=5, key="plan_rule_trial_min_intent")
-    r4.checkbox("Discount where a deal is open", key="plan_rule_discount_with_open_deal")
+    r4.checkbox("Open-deal discount", key="plan_rule_discount_with_open_deal",
+                help="Offer a discount where the account has an open deal.")  # fmt: skip
     w1, w2, w3 = st.columns([2, 1, 1])
     w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", help="Steps fall on these days only.")
     w2.text_input("Holidays of country", key="plan_rule_holiday_country", placeholder="the rep's",
@@ -166,8 +168,10 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
                   help="State or province code such as CA or BY; empty: the rep's home state.")  # fmt: skip
     m = st.columns(3)
     for tier, col in zip((1, 2, 3), m, strict=True):
+        # The short name in the box (a full label is cut in a third of the page); the full one in the help.
         col.selectbox(f"Tier {tier} cadence", list(plan.MIXES), key=f"plan_rule_mix_{tier}",
-                      format_func=lambda x: plan.sequence.MIX_LABELS[x])  # fmt: skip
+                      format_func=lambda x: plan.sequence.MIX_LABELS[x].split(" (")[0],
+                      help="; ".join(plan.sequence.MIX_LABELS[x] for x in plan.MIXES))  # fmt: skip
 
 rules = dict(base.rules)
 for name in RULE_KEYS:
@@ -299,6 +303,7 @@ edited = st.data_editor(
         "start_week": st.column_config.NumberColumn("Start week", min_value=1, max_value=52, step=1, width="small"),
         "rationale": st.column_config.TextColumn("Why this account", width="large"),
     },
+    placeholder="–",
 )
 try:
     new_specs = plan.specs_from_table(edited, p.offers)
@@ -345,7 +350,7 @@ if a4.button("Save plan", key="plan_save", type="primary", icon=":material/save:
 left, right = st.columns(2)
 with left:
     st.subheader("Offers")
-    st.dataframe(plan.offer_usage(p), hide_index=True, width="stretch", key="plan_offer_use")
+    st.dataframe(plan.offer_usage(p), hide_index=True, width="stretch", key="plan_offer_use", placeholder="–")
     with st.expander("Offer catalogue", icon=":material/redeem:"):
         st.caption("Kinds: event, case_study (matched to an industry), trial, discount (set valid_until).")
         offers_edit = st.data_editor(
@@ -359,6 +364,7 @@ with left:
                 "kind": st.column_config.SelectboxColumn("kind", options=list(plan.OFFER_KINDS)),
                 "valid_until": st.column_config.DateColumn("valid_until"),
             },
+            placeholder="–",
         )
         if not scope.is_rep and st.button("Save catalogue", key="plan_offers_save"):
             try:
@@ -386,6 +392,7 @@ with right:
             hide_index=True,
             width="stretch",
             disabled=scope.is_rep,
+            placeholder="–",
         )
         st.caption("Industries and states as comma-separated lists; a partner covering either is asked for intros.")
         if not scope.is_rep and st.button("Save partners", key="plan_partners_save"):

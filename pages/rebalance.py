@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -95,6 +97,7 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
         active[["rep_id", "name", "capacity_hours"]].reset_index(drop=True),
         key="rb_caps", hide_index=True, disabled=["rep_id", "name"], width="stretch",
         column_config={"capacity_hours": st.column_config.NumberColumn("Hours a year", min_value=1, step=50)},
+        placeholder="–",
     )  # fmt: skip
     locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)
 
@@ -244,14 +247,14 @@ else:
          "after": [s["after"][k] for k in ("max_mean", "min_mean", "cv", "gini")]},
         hide_index=True, key="rb_indices",
         column_config={"before": st.column_config.NumberColumn(format="%.3f"),
-                       "after": st.column_config.NumberColumn(format="%.3f")},
+                       "after": st.column_config.NumberColumn(format="%.3f")}, placeholder="–",
     )  # fmt: skip
     idx[1].dataframe(
         r[["label", "accounts_before", "accounts_after", "potential_before", "potential_after", "moved_in",
            "moved_out"]],
         hide_index=True, key="rb_rep_table",
         column_config={"label": "Territory", "potential_before": st.column_config.NumberColumn(format="dollar"),
-                       "potential_after": st.column_config.NumberColumn(format="dollar")},
+                       "potential_after": st.column_config.NumberColumn(format="dollar")}, placeholder="–",
     )  # fmt: skip
 
     a = result.assignments
@@ -342,7 +345,16 @@ else:
     labels = {
         int(i): f"#{i} {n} ({s})" for i, n, s in zip(saved["scenario_id"], saved["name"], saved["status"], strict=True)
     }
-    chosen = st.multiselect("Compare", list(labels), format_func=labels.get, key="rb_compare", max_selections=4)
+    # The browser keeps a widget's option labels while its key stays the same, so a commit would leave
+    # "(draft)" on the chips: key the pickers by their labels and carry the choice over to the new key.
+    version = hashlib.sha1("|".join(labels.values()).encode()).hexdigest()[:8]
+    compare_key, pick_key = f"rb_compare_{version}", f"rb_pick_{version}"
+    if compare_key not in st.session_state:
+        st.session_state[compare_key] = [i for i in st.session_state.get("rb_compare_ids", []) if i in labels]
+    if pick_key not in st.session_state and st.session_state.get("rb_pick_id") in labels:
+        st.session_state[pick_key] = st.session_state["rb_pick_id"]
+    chosen = st.multiselect("Compare", list(labels), format_func=labels.get, key=compare_key, max_selections=4)
+    st.session_state["rb_compare_ids"] = chosen
     if chosen:
         with data.snapshot() as snap:
             cmp = data.cached(scenarios.compare, snap, chosen, scope=scope)
@@ -352,7 +364,8 @@ else:
             fig.add_bar(x=grp["owner_name"], y=grp["potential"], name=str(scen))
         fig.update_layout(barmode="group", height=340, title="Potential per territory", margin={"t": 50, "b": 10})
         st.plotly_chart(fig, width="stretch", key="rb_compare_chart")
-    pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key="rb_pick")
+    pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key=pick_key)
+    st.session_state["rb_pick_id"] = pick
     with data.snapshot() as snap:
         sf_file = data.cached(scenarios.crm_file, snap, pick, "salesforce", scope=scope)
         hs_file = data.cached(scenarios.crm_file, snap, pick, "hubspot", scope=scope)

@@ -45,6 +45,7 @@ st.dataframe(
         "source": st.column_config.TextColumn("Comes from", width="medium"),
         "help": st.column_config.TextColumn("Meaning", width="large"),
     },
+    placeholder="–",
 )
 st.download_button(
     "Download the assumptions (CSV)",

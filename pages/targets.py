@@ -35,7 +35,7 @@ st.caption(
     f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue potential. "
     "Select rows to add them to the rep's plan."
 )
-cols = st.columns([3, 2, 2, 2, 1.4])
+cols = st.columns([3, 2, 2, 2, 2])
 industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],
                                placeholder="All industries")  # fmt: skip
 states = state.multiselect("State", options["states"], param="st", key="tg_state", container=cols[1],
@@ -82,7 +82,7 @@ if result["matches"] > len(rows):
     st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
 
 shown = rows[
-    ["rank", "name", "propensity", "expected_value", "reasons", "potential", "open_deals", "industry", "employees",
+    ["rank", "name", "reasons", "expected_value", "propensity", "potential", "open_deals", "industry", "employees",
      "city", "state", "account_id"]
 ].copy()  # fmt: skip
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
@@ -91,19 +91,20 @@ shown["rank"] = range(1, len(shown) + 1)
 shown["reasons"] = shown["reasons"].fillna("").astype(str)
 where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may see"
 event = st.dataframe(
-    # One reason per line; rows tall enough for three lines, so the Why column is read whole, not cut.
+    # Rows tall enough for four wrapped lines, and the Why column next to the name, so it is read whole at
+    # 1,100 px too (not cut at the table's edge).
     shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False)),
     hide_index=True,
     width="stretch",
     height=640,
-    row_height=76,
+    row_height=92,
     placeholder=fmt.MISSING,
     key="tg_table",
     on_select="rerun",
     selection_mode="multi-row",
     column_config={
         "rank": st.column_config.NumberColumn(
-            "Rank", format="%d", width=60, help=f"1 = highest expected value {where} matching these filters."
+            "Rank", format="%d", width=50, help=f"1 = highest expected value {where} matching these filters."
         ),
         "industry": "Industry",
         "employees": st.column_config.NumberColumn("Employees", format="localized"),
@@ -114,21 +115,20 @@ event = st.dataframe(
         "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
         "reasons": st.column_config.TextColumn(
-            "Why (▲ raised the score, ▼ lowered it)", width=540,
+            "Why (▲ raised the score, ▼ lowered it)", width=400,
             help="The model's strongest drivers for this account, compared with a typical account: ▲ raised its "
             "score; ▼ lowered it (shown as 'despite ...').",
         ),
-        "name": st.column_config.TextColumn("Account", width="medium"),
+        "name": st.column_config.TextColumn("Account", width=160),
         "account_id": "Account ID",
     },
 )  # fmt: skip
 selected = [int(i) for i in (event.selection.rows if event is not None else [])]
 chosen = shown.iloc[selected]["account_id"].tolist() if selected else []
 
-left, right = st.columns([2, 3])
-with left:
+with st.container():
     who = f"{rep_name}'s plan" if rep_id else "a rep's plan (choose a territory)"
-    label = f"Add {len(chosen)} selected to {who}" if chosen else f"Add selected accounts to {who}"
+    label = f"Add {len(chosen)} selected to {who}" if chosen else f"Add selected rows to {who}"
     clicked = st.button(
         label,
         key="tg_add",
@@ -149,24 +149,23 @@ with left:
         extra = f" ({done['already_planned']} already in it)" if done["already_planned"] else ""
         st.success(f"Added {done['added']} accounts to plan {done['plan_id']}{extra}.", icon=":material/check:")
         st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
-with right:
-    d1, d2 = st.columns(2)
-    table = shown.drop(columns=[]).rename(columns={"reasons": "why"})
-    d1.download_button(
-        f"Download {len(table):,} rows (CSV)",
-        export.to_csv_bytes(table),
-        file_name="targets.csv",
-        mime="text/csv",
-        key="tg_csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    d2.download_button(
-        f"Download {len(table):,} rows (Excel)",
-        export.to_excel_bytes({"targets": table}),
-        file_name="targets.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="tg_xlsx",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+d1, d2 = st.columns(2)
+table = shown.drop(columns=[]).rename(columns={"reasons": "why"})
+d1.download_button(
+    f"Download {len(table):,} rows (CSV)",
+    export.to_csv_bytes(table),
+    file_name="targets.csv",
+    mime="text/csv",
+    key="tg_csv",
+    icon=":material/download:",
+    on_click="ignore",
+)
+d2.download_button(
+    f"Download {len(table):,} rows (Excel)",
+    export.to_excel_bytes({"targets": table}),
+    file_name="targets.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="tg_xlsx",
+    icon=":material/download:",
+    on_click="ignore",
+)

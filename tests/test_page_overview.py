@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from planner import store
@@ -33,3 +34,20 @@ def test_overview_scopes_kpis_to_sidebar_territory(app_store: Path) -> None:
     assert metrics["Accounts"] == f"{ov['kpis']['accounts']:,}"
     assert ov["kpis"]["accounts"] < 600
     assert at.query_params["rep"] in ("R001", ["R001"])
+
+
+def test_every_table_shows_a_dash_for_a_missing_value() -> None:
+    """A grid draws a missing cell as 'None' unless told otherwise (#16 point 1); the browser cannot read a
+    canvas, so every st.dataframe and st.data_editor of the app is checked to pass a placeholder."""
+    root = Path(__file__).resolve().parents[1]
+    missing = []
+    for path in sorted([*root.glob("pages/*.py"), *root.glob("ui/*.py"), root / "app.py"]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("dataframe", "data_editor")
+                and not any(k.arg == "placeholder" for k in node.keywords)
+            ):
+                missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert missing == [], f"tables without placeholder='–': {missing}"
