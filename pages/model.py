@@ -86,7 +86,7 @@ c[0].metric("AUC", number(m.get("auc")), help="Chance a won deal scores above a 
 c[1].metric("Top-decile lift", number(m.get("lift_top_decile"), 2),
             help="Win rate of the top 10% by score / overall win rate.")  # fmt: skip
 c[2].metric("Fit score AUC", number(fit_b.get("auc")), help="Baseline: the transparent firmographic fit score.")
-c[3].metric("Intent alone AUC", number(intent_b.get("auc")), help="Baseline: ranking by intent score only.")
+c[3].metric("Intent AUC", number(intent_b.get("auc")), help="Baseline: ranking by intent score only.")
 c[4].metric("Ceiling AUC", number(m.get("ceiling_auc")),
             help="Demo data only: AUC of the generator's true probabilities, the best any model could do.")  # fmt: skip
 

@@ -209,7 +209,7 @@ else:
               "Max / mean": fmt.ratio(b["max_mean_after"]), "Lower bound": fmt.ratio(b["lower_bound"]),
               "Largest deviation": fmt.pct(b["largest_deviation"], 1), "Tolerance": fmt.pct(b["tolerance"], 0),
               "Within": "yes" if b["met"] else "no"} for b in s["metrics"]],
-            hide_index=True, key="rb_metrics_table",
+            hide_index=True, key="rb_metrics_table", placeholder="–",
         )  # fmt: skip
     if s["tolerance_met"]:
         st.success(

@@ -89,6 +89,14 @@ def _shot(page: Any, name: str) -> Path:
     return out
 
 
+def _view(page: Any, name: str) -> Path:
+    """What the window shows (1400 x 1000 unless resized): the README's pictures are these."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(out))
+    return out
+
+
 def _reads_right(page: Any, where: str) -> None:
     """No clipped text and no raw token on the page as it is now."""
     assert_no_exception(page, where)
@@ -143,6 +151,8 @@ def test_every_page_reads_right(server: str, context: tuple[Any, list[str]], wid
         _goto(page, f"{server}/{path}")
         _reads_right(page, f"{name} at {width} px")
         _shot(page, f"read-{width}-{name}")
+        if width == 1400 and name == "overview":
+            _view(page, "readme-overview")
 
 
 JUNK = {
@@ -189,6 +199,7 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     _wait_maps(page, 1)
     _reads_right(page, "coverage")
     _shot(page, "walk-coverage")
+    _view(page, "readme-coverage")
     # Rebalance: run the optimizer.
     page.get_by_role("link", name="Rebalance").first.click()
     wait_rendered(page)
@@ -210,6 +221,8 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     assert len(boxes) == 2 and all(abs(b[0] - b[1]) <= 2 and b[1] >= 400 for b in boxes), boxes
     _reads_right(page, "rebalance after a run")
     _shot(page, "walk-rebalance-result")
+    page.get_by_text("Owner changes:").first.scroll_into_view_if_needed()
+    _view(page, "readme-rebalance")
     # Save, compare.
     page.get_by_label("Scenario name").fill("Walk-through")
     page.get_by_role("button", name="Save scenario").click()
@@ -220,11 +233,11 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     )
     wait_rendered(page)
     page.get_by_label("Compare").click()
+    page.get_by_role("option", name="#1 Walk-through (draft)").wait_for(timeout=30_000)
     page.get_by_role("option", name="#1 Walk-through (draft)").click()
     page.keyboard.press("Escape")
+    page.get_by_text("Potential per territory").first.wait_for(timeout=60_000)  # the comparison chart
     wait_rendered(page)
-    page.locator('[data-testid="stPlotlyChart"]').last.wait_for()
-    assert "Potential per territory" in page.inner_text("body")
     _shot(page, "walk-rebalance-compare")
     files = page.get_by_text("update files have").first.inner_text()
     assert f"{moved:,} moved, {newly:,} newly assigned, 0 unassigned" in files, files
@@ -271,6 +284,7 @@ def test_rep_plans_from_targets_and_downloads_every_file(server: str, context: t
     page = ctx.new_page()
     _goto(page, f"{server}/targets?rep=R002")
     _reads_right(page, "targets of one territory")
+    _view(page, "readme-targets")
     _select_rows(page, 2)
     add = page.get_by_role("button", name=re.compile(r"^Add 2 selected to"))
     add.wait_for(timeout=30_000)
@@ -283,6 +297,7 @@ def test_rep_plans_from_targets_and_downloads_every_file(server: str, context: t
     assert page.locator("h1").first.inner_text().startswith("Territory plan")
     _reads_right(page, "territory plan")
     _shot(page, "walk-plan")
+    _view(page, "readme-plan")
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     labels = [b.inner_text().strip() for b in buttons.all()]
     assert len(labels) >= 5, labels

@@ -24,7 +24,7 @@ def test_model_card_shows_the_stored_metrics(app_store: Path) -> None:
     assert metrics["AUC"] == f"{m['auc']:.3f}"
     assert metrics["Top-decile lift"] == f"{m['lift_top_decile']:.2f}"
     assert metrics["Fit score AUC"] == f"{m['baselines']['fit_score']['auc']:.3f}"
-    assert metrics["Intent alone AUC"] == f"{m['baselines']['intent_only']['auc']:.3f}"
+    assert metrics["Intent AUC"] == f"{m['baselines']['intent_only']['auc']:.3f}"
     assert metrics["Ceiling AUC"] == f"{m['ceiling_auc']:.3f}"
     assert metrics["Accounts"] == "600"
     charts = at.get("plotly_chart")
