@@ -182,9 +182,9 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
             pd.DataFrame(
                 {
                     "Account": white["account_id"],
-                    "Name": white["name"],
-                    "State": white["state"],
-                    "Why": white["status_label"],
+                    "Name": white["name"].fillna("-"),
+                    "State": white["state"].fillna("-"),
+                    "Why": white["status_label"].fillna("-"),
                     "Owner": white["owner_name"].fillna("-"),
                     "Potential": white["potential"].map(lambda v: _fmt(v, "money")),
                     "Nearest rep": white["nearest_rep"].fillna("-"),
