@@ -152,7 +152,7 @@ def test_every_page_on_every_store_as_a_rep(
 ) -> None:
     path = odd_store_factory(name)
     rep = _rep(path)
-    roles.set_role(path, OPERATOR, REP_EMAIL, "rep", rep)
+    roles.set_role(path, REP_EMAIL, "rep", rep, scope=OPERATOR)
     monkeypatch.setenv("PLANNER_DB", str(path))
     at = app_as(REP_EMAIL, secrets=AUTH, page=name_)
     _check(at, name, f"{name_} as rep {rep}")
