@@ -335,12 +335,12 @@ def test_load_balancer_has_cookie_affinity_for_each_replica() -> None:
     assert "Configuration file is valid" in checked.stdout + checked.stderr, checked.stderr[-2000:]
 
 
-def test_the_load_balancer_keeps_a_browser_on_its_replica(small_store: Path, tmp_path: Path) -> None:
-    """The committed haproxy.cfg in front of two real app processes (addresses swapped for loopback ports):
-    the first answer sets the affinity cookie, every later request with it reaches the same replica, and a
-    Streamlit session runs through it over the websocket. (Docker does not run here; the apps use one file
-    store, the compose stack a lake.)"""
-    with load.app_servers(str(small_store), 2, tmp_path / "logs") as urls:
+def test_the_load_balancer_keeps_a_browser_on_its_replica(small_lake: Path, tmp_path: Path) -> None:
+    """The committed haproxy.cfg in front of two real app processes on one DuckLake (PostgreSQL catalog), as in
+    the compose stack, with loopback ports for the service names: the first answer sets the affinity cookie,
+    every later request with it reaches the same replica, and a Streamlit session runs through it over the
+    websocket. (Docker does not run here: the processes run without containers.)"""
+    with load.app_servers(str(small_lake), 2, tmp_path / "logs") as urls:
         port = free_port()
         config = haproxy_config().replace("bind :8080", f"bind 127.0.0.1:{port}")
         for name, url in zip(("app1", "app2"), urls, strict=True):

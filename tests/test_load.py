@@ -20,13 +20,14 @@ async def _two_rounds(url: str) -> list[load.Render]:
         return renders
 
 
-def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path) -> None:
+def test_sessions_render_pages_without_errors(any_store: Path, tmp_path: Path) -> None:
     """One session, one process, two renders counted; then a session asks for pages by script hash after the
-    first load, and the server runs the page it asked for."""
-    with load.app_servers(str(small_store), 1, tmp_path / "logs") as urls:
+    first load, and the server runs the page it asked for. On the file store and on a lake."""
+    with load.app_servers(str(any_store), 1, tmp_path / "logs") as urls:
         result = asyncio.run(load.run_sessions(urls, 1, renders=2))
         renders = asyncio.run(_two_rounds(urls[0]))
-        timed = asyncio.run(load.run_sessions(urls, 2, duration_s=3.0, warmup_s=0.5))
+        # A window several times a page's render time on a busy machine, so at least one render lands in it.
+        timed = asyncio.run(load.run_sessions(urls, 2, duration_s=15.0, warmup_s=0.5))
     assert result["renders"] == 2 and result["sessions"] == 1 and result["processes"] == 1
     assert result["by_page"] == {"overview": 1, "coverage": 1, "targets": 0, "rebalance": 0}
     assert result["renders_with_errors"] == 0, result["error_examples"]
@@ -40,8 +41,8 @@ def test_sessions_render_pages_without_errors(small_store: Path, tmp_path: Path)
     # The second visit of the map page gets references to what the session already holds: fewer bytes.
     assert renders[5].received_bytes < renders[1].received_bytes
     # A timed run opens its window once both sessions rendered once, and counts only what finished in it.
-    assert timed["window_s"] == 3.0 and timed["ramp_s"] >= 0.5 and timed["renders_with_errors"] == 0
-    assert timed["renders"] >= 1 and timed["renders_per_s"] == timed["renders"] / 3.0
+    assert timed["window_s"] == 15.0 and timed["ramp_s"] >= 0.5 and timed["renders_with_errors"] == 0
+    assert timed["renders"] >= 1 and timed["renders_per_s"] == timed["renders"] / 15.0
     # The servers' CPU time is read while the window is open: work was done, and at most what 2 cores give.
     assert timed["server_cpu_s"] > 0 and timed["cpu_s_per_render"] > 0 and 0 < timed["cores_per_process"] <= 2.5
     assert "Traceback" not in (tmp_path / "logs" / "server-0.log").read_text()
