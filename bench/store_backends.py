@@ -1,0 +1,162 @@
+"""The store on a DuckDB file and on a DuckLake (#19 performance bars), side by side in one run.
+
+    python bench/store_backends.py --sizes 100000            # starts a throwaway PostgreSQL (tests/lake.py)
+    python bench/store_backends.py --sizes 100000 1000000 --lake-pg "host=127.0.0.1 port=5432 user=postgres"
+
+For each size: the demo store is built as a file and copied into a new lake (`planner store copy`); the
+Overview and Coverage figures are read from each (best of 3 after a warm-up, in one process that keeps
+its lake attached, as an app process does); a one-account edit is committed 7 times on each (median);
+and a Salesforce export of the same size is imported into a new file and into a new lake. Prints a
+Markdown table and writes bench/out/store_backends.json. Numbers for the README come from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.import_speed import write_salesforce_export  # noqa: E402
+from planner import demo, ingest, store  # noqa: E402
+from planner.coverage import report  # noqa: E402
+from planner.scope import OPERATOR  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+REPS = {10_000: 24, 100_000: 200, 1_000_000: 200}
+
+
+def best(fn: Callable[[], Any], runs: int = 3) -> float:
+    fn()  # warm-up: the lake's attachment, the catalog, DuckDB's caches
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def page_reads(path: Path) -> dict[str, float]:
+    def overview() -> None:
+        with store.read(path) as con:
+            report.overview(con, scope=OPERATOR)
+
+    def coverage() -> None:
+        with store.read(path) as con:
+            report.territory_metrics(con, scope=OPERATOR)
+
+    return {"overview_s": best(overview), "coverage_s": best(coverage)}
+
+
+def edit_commit(path: Path) -> float:
+    with store.read(path) as con:
+        account = str(store.scalar(con, "SELECT min(account_id) FROM accounts"))
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        with store.write(path) as con:
+            con.execute("UPDATE accounts SET locked = NOT coalesce(locked, false) WHERE account_id = ?", [account])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def import_time(path: Path, csv_file: Path) -> float:
+    start = time.perf_counter()
+    report_ = ingest.import_files(path, [csv_file], scope=OPERATOR)
+    assert report_.landed, report_
+    return time.perf_counter() - start
+
+
+def lake_for(pg: str, data_root: Path) -> Path:
+    """A new lake: a new PostgreSQL database and data folder (PLANNER_LAKE_DATA points at it)."""
+    import subprocess
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    parts = dict(p.split("=", 1) for p in pg.split())
+    cmd = ["createdb", "-h", parts.get("host", "127.0.0.1"), "-p", parts.get("port", "5432"),
+           "-U", parts.get("user", "postgres"), name]  # fmt: skip
+    subprocess.run(cmd, check=True, env={**os.environ, "PATH": os.environ["PATH"] + ":" + PG_BIN})
+    data = data_root / name
+    data.mkdir(parents=True)
+    os.environ["PLANNER_LAKE_DATA"] = str(data)
+    return Path(f"ducklake:postgres:dbname={name} {pg}")
+
+
+PG_BIN = ""
+
+
+def run(size: int, pg: str, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"accounts": size}
+    file_db = work / f"world-{size}.duckdb"
+    if not file_db.exists():
+        start = time.perf_counter()
+        demo.build_store(file_db, size, REPS.get(size, 200), 7, scope=OPERATOR)
+        out["build_file_s"] = time.perf_counter() - start
+    lake = lake_for(pg, work / "lake-data")
+    start = time.perf_counter()
+    store.copy_store(file_db, lake)
+    out["copy_to_lake_s"] = time.perf_counter() - start
+    out["file"] = page_reads(file_db)
+    out["lake"] = page_reads(lake)
+    out["file"]["edit_commit_s"] = edit_commit(file_db)
+    out["lake"]["edit_commit_s"] = edit_commit(lake)
+    csv_file = work / f"export-{size}.csv"
+    if not csv_file.exists():
+        write_salesforce_export(csv_file, size, seed=11, n_reps=REPS.get(size, 200))
+    fresh_file = work / f"import-{uuid.uuid4().hex[:6]}.duckdb"
+    out["file"]["import_s"] = import_time(fresh_file, csv_file)
+    fresh_file.unlink()
+    out["lake"]["import_s"] = import_time(lake_for(pg, work / "lake-data"), csv_file)
+    return out
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = ["| accounts | measure | file (s) | lake (s) | lake / file |", "|---|---|---|---|---|"]
+    for r in results:
+        for key, label in [("overview_s", "Overview figures"), ("coverage_s", "Coverage figures"),
+                           ("edit_commit_s", "one-account edit, commit"), ("import_s", "import of an export")]:  # fmt: skip
+            f, lk = r["file"][key], r["lake"][key]
+            rows.append(f"| {r['accounts']:,} | {label} | {f:.3f} | {lk:.3f} | {lk / f:.2f}x |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    global PG_BIN
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--lake-pg", help="libpq settings of a PostgreSQL to use (default: start one)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the stores (default: a temporary one)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    pg_server = None
+    if args.lake_pg:
+        pg = args.lake_pg
+    else:
+        from tests.lake import Postgres
+
+        pg_server = Postgres()
+        pg = f"host=127.0.0.1 port={pg_server.port} user=postgres"
+        PG_BIN = str(pg_server.bin)
+    try:
+        results = [run(size, pg, work) for size in args.sizes]
+    finally:
+        if pg_server is not None:
+            pg_server.close()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "store_backends.json").write_text(json.dumps(results, indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
