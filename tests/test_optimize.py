@@ -414,3 +414,21 @@ def test_cli_balances_several_metrics_with_one_tolerance_each(tmp_path, capsys) 
     assert out["travel_km_lp_bound"] <= out["travel_km_after"] + 1e-6
     assert cli.main(["--db", str(path), "balance", "--tolerance", "revenue=0.1"]) == 2
     assert "not a balanced metric" in capsys.readouterr().err
+
+
+def test_commercial_territory_design_instance_keeps_every_activity_within_tau() -> None:
+    # Ríos-Mercado & Fernández's problem: three activities per unit, each territory within 5% on all.
+    out = optimizer.ctdp(300, 6, "DU", seed=2)
+    for col in ("customers", "sales", "workload_h"):
+        assert out[f"dev_{col}"] <= 0.05 + 1e-9, out
+    assert out["travel_lp_bound"] <= out["mean_distance"] + 1e-6
+    assert out["mean_distance"] <= 1.10 * out["travel_lp_bound"], out
+
+
+def test_a_numeric_column_is_a_metric() -> None:
+    acc = FOUR.assign(visits=[1.0, 1.0, 1.0, 3.0])
+    res = optimize.rebalance(acc, REPS, Options(metric="column:visits", tolerance=0.0))
+    loads = res.assignments.assign(v=acc["visits"]).groupby("owner")["v"].sum()
+    assert loads.tolist() == [3.0, 3.0]
+    with pytest.raises(BadInput, match="names no column"):
+        optimize.rebalance(FOUR, REPS, Options(metric="column:visits"))

@@ -13,6 +13,7 @@ from planner.errors import BadInput
 
 METRICS = ("potential", "expected_value", "accounts", "workload")
 UNITS = ("account", "zip3", "county", "state")
+COLUMN = "column:"  # a metric named column:NAME balances the accounts' own numeric column NAME
 
 Progress = Callable[[float, str], None]
 
@@ -98,8 +99,8 @@ class Options:
         if not names:
             raise BadInput("no metric given; use one or more of " + ", ".join(METRICS))
         for m in names:
-            if m not in METRICS:
-                raise BadInput(f"unknown metric {m!r}; use one of {', '.join(METRICS)}")
+            if m not in METRICS and not (m.startswith(COLUMN) and len(m) > len(COLUMN)):
+                raise BadInput(f"unknown metric {m!r}; use one of {', '.join(METRICS)} (or column:NAME)")
         if len(set(names)) != len(names):
             raise BadInput(f"metric {self.metric!r} lists a metric twice; name each once")
         return names

@@ -18,7 +18,7 @@ from scipy import sparse
 from planner.coverage.workload import Workload
 from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
-from planner.optimize.options import Options
+from planner.optimize.options import COLUMN, Options
 
 
 @dataclass
@@ -117,6 +117,13 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     values["expected_value"] = (
         ev.fillna(0).clip(lower=0).to_numpy(float) if ev is not None and available else np.zeros(len(acc))
     )
+
+    for m in opts.metric_list() if not opts.weights else []:
+        if m.startswith(COLUMN):
+            col = m[len(COLUMN) :]
+            if col not in acc:
+                raise BadInput(f"metric {m!r} names no column of the accounts; use an account column with numbers")
+            values[m] = pd.to_numeric(acc[col], errors="coerce").fillna(0).clip(lower=0).to_numpy(float)
 
     def blend(weights: dict[str, float]) -> np.ndarray:
         if "expected_value" in weights and not available:

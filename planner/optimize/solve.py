@@ -24,7 +24,7 @@ from planner.optimize.lp import (
 from planner.optimize.options import Options, Progress, Result, noop
 from planner.optimize.problem import _prepare, _units, _with_distance
 from planner.optimize.report import _report
-from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
+from planner.optimize.rounding import _band_penalty, _repair, _repair_bands, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
 MIP_MAX_PAIRS = 5_000
@@ -95,7 +95,9 @@ def rebalance(
             assign, round_info = rounded
     else:
         assign = _round(p, u, lp)
-    if p.bm.shape[1] == 1:
+    if p.bm.shape[1] > 1:
+        assign = _repair_bands(p, assign)
+    else:
         user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
         assign = _repair(
             p, u, lp, assign, float(p.tols[0]), scale, user_budget, km_limit,
