@@ -1,6 +1,9 @@
 """Optimizer benchmark: the greedy baseline, demo-world inputs without a store, and the quality checks.
 
-python bench/optimizer.py 20000 24
+python bench/optimizer.py 20000 24                       # optimizer vs greedy on one world
+python bench/optimizer.py quality 5000x40 20000x24 > q.jsonl  # the territory quality runs (JSON lines)
+python bench/optimizer.py ctdp > c.jsonl                     # commercial territory design instances
+python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
 """
 
 from __future__ import annotations
@@ -227,6 +230,47 @@ def ctdp(n: int, p: int, kind: str, seed: int, tau: float = 0.05) -> dict[str, A
     return out
 
 
+def quality_markdown(rows: list[dict[str, Any]]) -> str:
+    """The territory quality table (bench/RESULTS.md) from `quality` JSON lines."""
+    out = [
+        "| world | run | max/mean per metric: today → after (bound) | moved vs minimum | mean travel km: today → "
+        "after (LP bound, ratio) | p95 travel km: today → after | top-3-nearest share: today → after | overlap: "
+        "today → after | solve s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        mm = "; ".join(
+            f"{m['metric']} {m['max_mean_before']:.2f} → {m['max_mean_after']:.3f} ({m['lower_bound']:.2f})"
+            for m in r["metrics"]
+        )
+        moved = f"{r['moved_share']:.1%} vs {r['min_moved_share']:.1%}" + (
+            f" ({r['moved_ratio']:.2f}x)" if r["moved_ratio"] else ""
+        )
+        out.append(
+            f"| {r['world']} | {r['run']} | {mm} | {moved} | {r['travel_km_today']:,.1f} → {r['travel_km_after']:,.1f} "
+            f"({r['travel_km_lp_bound']:,.1f}, {r['travel_ratio']:.3f}x) | {r['travel_km_p95_today']:,.0f} → "
+            f"{r['travel_km_p95_after']:,.0f} | {r['top3_share_today']:.1%} → {r['top3_share_after']:.1%} | "
+            f"{r['overlap_today']:.1%} → {r['overlap_after']:.1%} | {r['seconds']:.1f} |"
+        )
+    return "\n".join(out)
+
+
+def ctdp_markdown(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| instance | tau | largest deviation: customers / sales / workload | within tau | dispersion (max distance "
+        "to centre) | mean distance (LP bound) | solve s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        devs = [r["dev_customers"], r["dev_sales"], r["dev_workload_h"]]
+        ok = "yes" if max(devs) <= r["tau"] + 1e-9 else "no"
+        out.append(
+            f"| {r['instance']} | {r['tau']:.0%} | {' / '.join(f'{d:.1%}' for d in devs)} | {ok} | "
+            f"{r['dispersion']:.1f} | {r['mean_distance']:.1f} ({r['travel_lp_bound']:.1f}) | {r['seconds']:.1f} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     import json
     import sys
@@ -243,6 +287,12 @@ def main(argv: list[str] | None = None) -> None:
                                       allow_open_deals=True)),
             ):  # fmt: skip
                 print(json.dumps({"world": f"{n}x{k}", "run": label, **quality(acc, reps, opts)}), flush=True)
+    elif args and args[0] == "table":
+        from pathlib import Path
+
+        text = Path(args[2]).read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        print(quality_markdown(lines) if args[1] == "quality" else ctdp_markdown(lines))
     elif args and args[0] == "ctdp":
         for n, p in ((500, 10), (1000, 20)):
             for kind in ("DU", "DT"):

@@ -191,8 +191,8 @@ else:
     m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
     q = st.columns(3)
     q[0].metric(
-        "Far accounts (p95 travel)", f"{fmt.count(s['travel_km_p95_after'])} km",
-        help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} km.",
+        "Far accounts (p95 travel)", f"{fmt.count(s['travel_km_p95_after'])} {tu}",
+        help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} {tu}.",
     )  # fmt: skip
     q[1].metric(
         "With one of their 3 nearest reps", fmt.pct(s["top3_share_after"], 0),
@@ -419,6 +419,53 @@ if len(versions) and scope.role == "admin":
                 st.success(f"Restored version {ver}: {det['accounts_changed']:,} accounts changed owner.")
             except PlannerError as exc:
                 st.error(str(exc))
+
+# --- Disruption trade-off ------------------------------------------------------------------------------
+st.subheader("How much should move?")
+if st.button("Compute the disruption trade-off", key="rb_disrupt_btn", icon=":material/swap_horiz:"):
+    st.session_state["rb_disrupt"] = options
+if st.session_state.get("rb_disrupt"):
+    d_opts = st.session_state["rb_disrupt"]
+    try:
+        with st.spinner("Rebalancing at each moved share…", show_time=True), data.snapshot() as snap:
+            d_matrix = st.session_state.get("rb_matrix_run")
+            d_travel = {"travel_matrix": d_matrix[1], "matrix_name": d_matrix[0]} if d_matrix else {}
+            dcurve, dflt = data.cached(scenarios.disruption_curve, snap, d_opts, scope=scope, **d_travel)
+    except PlannerError as exc:
+        data.show_error(exc)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean travel", "Imbalance (max / mean)"))
+    x = (dcurve["moved_share"] * 100).round(1).tolist()
+    fig.add_scatter(x=x, y=dcurve["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
+    fig.add_scatter(x=x, y=dcurve["max_mean"], mode="lines+markers", name="max/mean", row=1, col=2)
+    for col, key in ((1, "travel_km"), (2, "max_mean")):
+        fig.add_scatter(
+            x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",
+            marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col,
+        )  # fmt: skip
+    fig.update_xaxes(title_text="Share of the metric moved (%)")
+    fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
+    st.caption(
+        "Blue: customers and open deals may move, with at most the share shown moved (from the least that must "
+        "move to anything). Red: today's rule, customers and open deals stay with their owner: it costs "
+        f"{dflt['extra_travel_km']:+,.1f} of mean travel and {dflt['extra_max_mean']:+.3f} of max/mean against "
+        f"the point '{dflt['compared_with']}' (no more moved)."
+    )
+    shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
+    st.dataframe(
+        shown[
+            ["point", "moved_share", "moved_accounts", "max_mean", "travel_km", "travel_km_p95", "travel_km_lp_bound",
+             "top3_share"]
+        ],
+        hide_index=True, key="rb_disrupt_table",
+        column_config={"point": "Point", "moved_share": st.column_config.NumberColumn("Moved %", format="%.1f"),
+                       "moved_accounts": st.column_config.NumberColumn("Accounts moved", format="%d"),
+                       "max_mean": st.column_config.NumberColumn("Max / mean", format="%.3f"),
+                       "travel_km": st.column_config.NumberColumn("Mean travel", format="%.1f"),
+                       "travel_km_p95": st.column_config.NumberColumn("p95 travel", format="%.0f"),
+                       "travel_km_lp_bound": st.column_config.NumberColumn("Travel bound", format="%.1f"),
+                       "top3_share": st.column_config.NumberColumn("With a 3-nearest rep %", format="%.0f")},
+    )  # fmt: skip
 
 # --- How many reps -------------------------------------------------------------------------------------
 st.subheader("How many reps?")

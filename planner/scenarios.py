@@ -170,6 +170,21 @@ def travel_table(
     return matrix.read_travel_matrix(source, acc, reps, name)
 
 
+def disruption_curve(
+    con: duckdb.DuckDBPyConnection,
+    options: optimize.Options,
+    *,
+    scope: Scope,
+    travel_matrix: bytes | None = None,
+    matrix_name: str = "upload",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Travel and balance against the share moved, and what the default rules cost (see
+    optimize.disruption_curve)."""
+    acc, reps = inputs(con, scope=scope)
+    distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
+    return optimize.disruption_curve(acc, reps, with_workload(con, options), distance=distance)
+
+
 def capacity_curve(
     con: duckdb.DuckDBPyConnection, options: optimize.Options, team_sizes: tuple[int, ...], *, scope: Scope
 ) -> pd.DataFrame:

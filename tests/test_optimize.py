@@ -432,3 +432,60 @@ def test_a_numeric_column_is_a_metric() -> None:
     assert loads.tolist() == [3.0, 3.0]
     with pytest.raises(BadInput, match="names no column"):
         optimize.rebalance(FOUR, REPS, Options(metric="column:visits"))
+
+
+def test_disruption_curve_trades_travel_for_moves_and_prices_the_default() -> None:
+    acc, reps = _random_book(300, 6, 3)
+    acc["is_customer"] = np.arange(len(acc)) % 3 == 0  # a third are customers: they stay by default
+    curve, default = optimize.disruption_curve(acc, reps, Options())
+    capped = curve[curve["point"] != "free"]
+    assert len(capped) >= 3 and curve["point"].iloc[-1] == "free"
+    assert (capped["moved_share"] <= capped["moved_cap"] + 1e-9).all()
+    assert curve["tolerance_met"].all()
+    # More room to move never needs more travel than the tightest cap (same solver, looser constraint).
+    assert curve["travel_km"].iloc[-1] <= curve["travel_km"].iloc[0] + 1e-6
+    assert (curve["travel_km_lp_bound"] <= curve["travel_km"] + 1e-6).all()
+    assert default["point"].startswith("default")
+    assert default["extra_travel_km"] >= -1e-6  # keeping customers never travels less than moving them may
+    assert default["compared_with"] in set(curve["point"])
+
+
+def test_contiguous_zip3_territories_are_one_region_each_on_a_map() -> None:
+    # A 12 x 12 map of ZIP3 areas (0.5 degree cells, 2 accounts each), four reps near the corners,
+    # everything owned by one rep today; potential is uneven so balance pulls territories out of shape.
+    rng = np.random.default_rng(4)
+    rows, zips = [], []
+    for i in range(12):
+        for j in range(12):
+            z = f"{100 + i * 12 + j:03d}"
+            for a in range(2):
+                lat = 35 + i * 0.5 + rng.uniform(-0.2, 0.2)
+                lon = -100 + j * 0.5 + rng.uniform(-0.2, 0.2)
+                rows.append((f"{z}-{a}", lat, lon, "A", float(rng.lognormal(3, 1.0))))
+                zips.append(z)
+    acc = book(rows)
+    acc["postal_code"] = [z + "01" for z in zips]
+    four = team(("A", 35.5, -99.5), ("B", 35.5, -94.8), ("C", 40.2, -99.5), ("D", 40.2, -94.8))
+    res = optimize.rebalance(acc, four, Options(unit="zip3", contiguous=True, tolerance=0.1))
+    s = res.summary
+    assert s["contiguous"]
+    # Checked apart from the solver: under the map's 8-neighbour adjacency each territory is one region.
+    owner = res.assignments.assign(z=[z for z in zips]).groupby("z")["owner"].agg(set)
+    assert (owner.map(len) == 1).all()  # whole units
+    owner = owner.map(lambda x: next(iter(x)))
+    for r in owner.unique():
+        mine = {((int(z) - 100) // 12, (int(z) - 100) % 12) for z in owner[owner == r].index}
+        start = next(iter(mine))
+        seen, todo = {start}, [start]
+        while todo:
+            i, j = todo.pop()
+            for di in (-1, 0, 1):
+                for dj in (-1, 0, 1):
+                    nb = (i + di, j + dj)
+                    if nb in mine and nb not in seen:
+                        seen.add(nb)
+                        todo.append(nb)
+        assert seen == mine, f"territory {r} is in pieces"
+    assert s["max_mean_after"] <= 1.3, s["max_mean_after"]
+    with pytest.raises(BadInput, match="contiguous territories need area units"):
+        optimize.rebalance(acc, four, Options(contiguous=True))

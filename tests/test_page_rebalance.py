@@ -165,3 +165,17 @@ def test_page_capacity_curve(app_store: Path) -> None:
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     curve = [c for c in charts if len(c["data"]) == 3]
     assert curve and list(curve[0]["data"][0]["x"]) == [5, 6, 7]
+
+
+def test_page_shows_the_disruption_trade_off(app_store: Path) -> None:
+    at = page("rebalance", timeout=300)
+    at.button(key="rb_disrupt_btn").click().run()
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        curve, default = scenarios.disruption_curve(con, optimize.Options(), scope=OPERATOR)
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "customers and open deals stay with their owner" in captions
+    assert f"{default['extra_travel_km']:+,.1f} of mean travel" in captions
+    shown = frame_with(at, "point")
+    assert shown["point"].tolist() == curve["point"].tolist()
+    assert shown["point"].iloc[-1] == "free"

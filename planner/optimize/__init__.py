@@ -14,6 +14,7 @@ rounding (whole accounts and repair), report (measures and reasons), solve (the 
 team (team sizing).
 """
 
+from planner.optimize.curve import disruption_curve
 from planner.optimize.lp import HIGHS_VERSION
 from planner.optimize.options import (
     METRICS,
@@ -30,6 +31,7 @@ from planner.optimize.solve import rebalance
 from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
-    "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve", "noop",
+    "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve",
+    "disruption_curve", "noop",
     "parse_metric", "parse_tolerance", "rebalance", "team_of",
 ]  # fmt: skip

@@ -82,6 +82,7 @@ class Options:
     add_reps: tuple[NewRep, ...] = ()
     remove_reps: tuple[str, ...] = ()
     capacities: tuple[tuple[str, float], ...] = ()
+    contiguous: bool = False  # whole units only: each territory's units one connected region (Delaunay adjacency)
     compactness: float = 1.0  # weight of travel squared next to travel: keeps far accounts near home (0 = off)
     candidates: int = 4  # starting columns per unit (nearest reps); pricing adds every other pair that helps
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
@@ -168,6 +169,8 @@ class Options:
             raise BadInput(f"unknown unit {self.unit!r}; use one of {', '.join(UNITS)}")
         if not 0 <= self.compactness <= 100:
             raise BadInput(f"compactness {self.compactness} is out of range; use 0 (off) to 100")
+        if self.contiguous and self.unit == "account":
+            raise BadInput("contiguous territories need area units; pick zip3, county or state as the unit")
         if self.candidates < 1:
             raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
         for rep in self.add_reps:

@@ -281,7 +281,12 @@ def _units(p: _Problem, opts: Options) -> _Units:
             order = np.lexsort((np.arange(len(movable)), -p.b[movable]))
             big = np.zeros(len(movable), dtype=bool)
             big[order[: opts.aggregate_above // 2]] = True
-            keys = np.where(big, ids, geo_key.astype(str) + "|" + p.owner[movable].astype(str))
+            # A group never straddles two reps' catchments: its accounts share owner, ZIP3 and their two
+            # nearest reps, so they want the same reps and the LP over groups stays close to the one over
+            # accounts (the bound is over accounts either way).
+            _, near2 = _nearest_reps(p, p.xyz[movable], 2, movable)
+            pref = near2[:, 0].astype(str) + "." + near2[:, -1].astype(str)
+            keys = np.where(big, ids, geo_key.astype(str) + "|" + p.owner[movable].astype(str) + "|" + pref)
         divisible = True
     else:
         if opts.unit == "zip3":

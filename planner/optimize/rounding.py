@@ -13,8 +13,13 @@ from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
 from planner.optimize.problem import _dist, _nearest_reps, _Problem, _Units
 
-# The rounding MIP (fix-and-resolve) stops after this long; its incumbent (or the split) is kept.
-ROUND_TIME_LIMIT_S = 3.0
+# The rounding MIP (fix-and-resolve) stops after this many branch-and-bound nodes (a limit of work,
+# not of time, so the result is the same on any machine); its best solution is kept. The time limit
+# is only a safety net.
+ROUND_MAX_NODES = 40
+# Up to this many (account, rep) pairs the rounding MIP runs without the node limit (to optimality).
+EXACT_MIP_PAIRS = 500
+ROUND_TIME_LIMIT_S = 120.0
 # Besides the fractional accounts, this many whole accounts per rep (the cheapest to move) join the MIP.
 OPEN_PER_REP = 10
 # A rounding MIP with at most this many (account, rep) pairs is solved to optimality, not to a 1% gap.
@@ -106,7 +111,7 @@ def _round_mip(
         [
             t_cost * dist + (0.001 if price_moves else 1e-6) * (_C_MOVED * moved + _C_COUNT * moves / scale["n"]),
             np.tile(_C_BALANCE / p.target, 2 * n_bands),
-            [10 * _C_MOVED, 100 * t_cost, 0.0],
+            [100 * _C_BALANCE / float(p.target.min()) if not price_moves else 10 * _C_MOVED, 100 * t_cost, 0.0],
         ]
     )
     rows = [it]
@@ -162,6 +167,7 @@ def _round_mip(
     h.setOptionValue("threads", 1)
     h.setOptionValue("parallel", "off")
     h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
+    h.setOptionValue("mip_max_nodes", ROUND_MAX_NODES if n_pairs > EXACT_MIP_PAIRS else 100_000)
     h.setOptionValue("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6)
     if h.passModel(model) != highspy.HighsStatus.kOk:
         return None

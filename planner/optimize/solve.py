@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import highspy
 import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
+from planner.optimize.contiguity import is_contiguous, make_contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
     HIGHS_VERSION,
@@ -103,6 +105,11 @@ def rebalance(
             p, u, lp, assign, float(p.tols[0]), scale, user_budget, km_limit,
             travel_moved_cap=max(budget, cap) if opts.max_moved is None else None,
         )  # fmt: skip
+    contiguity: dict[str, Any] = {}
+    if opts.contiguous:
+        progress(0.7, "Making every territory one connected region")
+        assign, n_moved = make_contiguous(p, u, assign)
+        contiguity = {"contiguity_units_moved": n_moved, "contiguous": is_contiguous(p, u, assign)}
     t_repair = time.perf_counter() - t1
     # The bound: the least travel over all account x rep pairs (accounts divisible) with every band
     # as good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals,
@@ -145,6 +152,7 @@ def rebalance(
         "travel_unit": "km" if distance is None else str(distance.attrs.get("unit", "matrix")),
         "capacity_enforced": lp.cap_enforced,
         **round_info,
+        **contiguity,
     }
     timing = {
         "prepare_seconds": t_prep,
