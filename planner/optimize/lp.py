@@ -522,6 +522,11 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
         budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
     seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     if not _optimal(lp):
+        if lp.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            raise BadInput(
+                f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; run it again when the "
+                "machine is less busy, or move whole areas (unit zip3 or county) to make it smaller"
+            )
         raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
     # The cap on the movable accounts' travel is today's total less what the accounts that stay put
     # travel, with a little room for rounding.
