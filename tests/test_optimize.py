@@ -414,6 +414,11 @@ def test_cli_balances_several_metrics_with_one_tolerance_each(tmp_path, capsys) 
     assert out["travel_km_lp_bound"] <= out["travel_km_after"] + 1e-6
     assert cli.main(["--db", str(path), "balance", "--tolerance", "revenue=0.1"]) == 2
     assert "not a balanced metric" in capsys.readouterr().err
+    argv = ["--db", str(path), "balance", "--unit", "zip3", "--contiguous", "--allow-customers", "--json"]
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["contiguous"] is True
+    assert cli.main(["--db", str(path), "balance", "--contiguous"]) == 2
+    assert "contiguous territories need area units" in capsys.readouterr().err
 
 
 def test_commercial_territory_design_instance_keeps_every_activity_within_tau() -> None:

@@ -46,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument("--max-moved", type=float, metavar="SHARE", help="largest share of the metric that may move")
     p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")
+    p.add_argument(
+        "--contiguous", action="store_true",
+        help="with --unit zip3|county|state: each territory's areas form one connected region (neighbours: "
+        "Delaunay edges between area centroids)",
+    )  # fmt: skip
     p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
     p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
     p.add_argument("--lock", action="append", default=[], metavar="ACCOUNT_ID", help="keep this account (repeatable)")
@@ -92,7 +97,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "travel_km_today", "travel_km_after", "travel_kept", "travel_km_nearest", "travel_km_lp_bound",
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "top3_share_today", "top3_share_after",
-        "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit",
+        "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -118,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(f"--max-moved {args.max_moved} is out of range; use a share from 0 to 1")
     opts = optimize.Options(
         metric=metric, tolerance=tolerance, tolerances=tolerances, max_moved=args.max_moved, unit=args.unit,
-        compactness=args.compactness,
+        compactness=args.compactness, contiguous=args.contiguous,
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
     )  # fmt: skip
     with store.read(args.db_path) as con:
