@@ -123,8 +123,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def app_pages() -> list[tuple[str, str]]:
-    """(url path, title) of every page app.py routes to, read from its source."""
-    source = (ROOT / "app.py").read_text()
+    """(url path, title) of every page the app routes to, read from the source of app.py and ui/shell.py
+    (where st.navigation is built); never empty, so tests parametrized on it cannot silently run nothing."""
+    source = (ROOT / "app.py").read_text() + (ROOT / "ui" / "shell.py").read_text()
     pages = []
     for call in re.findall(r"st\.Page\((.*?)\)", source, flags=re.S):
         stem = re.search(r'"pages/(\w+)\.py"', call)
@@ -133,6 +134,7 @@ def app_pages() -> list[tuple[str, str]]:
         assert stem and title
         path = "" if "default=True" in call else (url.group(1) if url else stem.group(1))
         pages.append((path, title.group(1)))
+    assert len(pages) >= 8, f"found only {pages} in app.py and ui/shell.py: has the navigation moved?"
     return pages
 
 

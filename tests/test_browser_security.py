@@ -22,8 +22,10 @@ from planner import demo, store
 from planner.scope import OPERATOR
 from tests.conftest import ROOT, SMALL
 from tests.helpers import (
+    FakeOIDC,
     app_pages,
     assert_no_exception,
+    free_port,
     record_foreign_requests,
     screenshot,
     start_server,
@@ -215,3 +217,85 @@ def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any
         stop_server(proc)
     for text in [*seen, log.read_text(errors="replace")]:
         assert CLIENT_SECRET not in text and COOKIE_SECRET not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# A rep signed in for real: st.login through a fake identity provider on 127.0.0.1
+
+
+def _others(db: Path, rep_id: str) -> list[str]:
+    """Names of accounts other reps own, and other reps' names and emails (those inside one of the rep's
+    own names excepted)."""
+    with store.read(db) as con:
+        accounts = con.execute("SELECT name, owner_rep_id FROM accounts").fetchall()
+        reps = con.execute("SELECT rep_id, name, email FROM reps").fetchall()
+    mine = [str(n) for n, o in accounts if o == rep_id] + [str(x) for r, n, e in reps if r == rep_id for x in (n, e)]
+    names = {str(n) for n, o in accounts if o != rep_id} | {str(x) for r, n, e in reps if r != rep_id for x in (n, e)}
+    return sorted(n for n in names if n and n != "None" and not any(n in m for m in mine))
+
+
+def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(tmp_path: Path, browser: Any) -> None:
+    """Rep R001 signs in with one click through st.login (a real OIDC round trip to a provider on
+    127.0.0.1), then opens every page with an address naming rep R002: neither the page text nor any
+    websocket frame the server sends holds another rep's account names, rep names or emails."""
+    db = tmp_path / "store.duckdb"
+    demo.build_store(db, **SMALL, scope=OPERATOR)
+    with store.read(db) as con:
+        email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
+    others = _others(db, "R001")
+    assert len(others) > 400
+    home = tmp_path / "home"
+    (home / ".streamlit").mkdir(parents=True)
+    port = free_port()
+    with FakeOIDC() as idp:
+        (home / ".streamlit" / "secrets.toml").write_text(
+            idp.secrets_toml(f"http://127.0.0.1:{port}/oauth2callback", COOKIE_SECRET * 2, ["boss@example.com"])
+        )
+        proc, url = start_server(db, tmp_path / "server.log", {"HOME": str(home)}, port=port)
+        try:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            foreign = record_foreign_requests(ctx)
+            page = ctx.new_page()
+            frames: list[bytes] = []
+
+            def listen(ws: Any) -> None:
+                ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes)
+                                                                    else str(payload).encode()))  # fmt: skip
+
+            page.on("websocket", listen)
+            page.goto(url, wait_until="domcontentloaded")
+            wait_rendered(page)
+            assert page.locator('[data-testid="stMetric"]').count() == 0, "data shown before sign-in"
+            idp.email = email
+            page.get_by_role("button", name="Sign in").click()  # one click (finding 13: it took two)
+            page.get_by_text("Signed in as").first.wait_for(timeout=90_000)  # back from the provider
+            wait_rendered(page)
+            assert idp.authorized == [email], f"one click on Sign in: provider asked {idp.authorized}, at {page.url}"
+            assert email in page.locator('[data-testid="stSidebar"]').inner_text(), "signed in as the rep"
+            seen = []
+            for path, title in PAGES:
+                page.goto(f"{url}/{path}?rep=R002", wait_until="domcontentloaded")
+                wait_rendered(page)
+                if path == "coverage":
+                    page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
+                assert_no_exception(page, path or "overview")
+                heading = page.locator("h1").first.inner_text().strip()
+                if path != "admin":  # a rep has no Admin page: any other page is fine there
+                    assert heading.startswith(title), f"{path}: the page itself ran, not a sign-in page"
+                text = page.inner_text("body")
+                leaked = [n for n in others if n in text]
+                assert leaked == [], f"{path or 'overview'}: the page shows other reps' data {leaked[:5]}"
+                seen.append(path)
+            screenshot(page, "rep-signed-in-oidc")
+            assert foreign == []
+            ctx.close()
+        finally:
+            stop_server(proc)
+    assert len(seen) == len(PAGES)
+    sent = b"\n".join(frames)
+    assert len(sent) > 100_000, "the websocket frames were recorded"
+    with store.read(db) as con:
+        own = [str(n) for (n,) in con.execute("SELECT name FROM accounts WHERE owner_rep_id = 'R001'").fetchall()]
+    assert any(n.encode() in sent for n in own), "the frames carried the rep's own accounts (so the check saw data)"
+    leaked = [n for n in others if n.encode() in sent]
+    assert leaked == [], f"the server sent other reps' data over the websocket: {leaked[:5]}"
