@@ -333,6 +333,7 @@ READS: dict[str, Args] = {
     "planner.scenarios.inputs": kw(),
     "planner.scenarios.run": lambda c, w, rep: ((optimize.Options(),), {}),
     "planner.scenarios.capacity_curve": lambda c, w, rep: ((optimize.Options(), (5, 6)), {}),
+    "planner.scenarios.disruption_curve": lambda c, w, rep: ((optimize.Options(),), {}),
     "planner.scenarios.list_scenarios": kw(),
     "planner.scenarios.compare": lambda c, w, rep: (([w.scenario_id],), {}),
     "planner.scenarios.versions": kw(),
