@@ -120,8 +120,23 @@ def test_every_page_on_every_store_as_admin(
     monkeypatch.setenv("PLANNER_DB", str(path))
     at = page(name_)
     text = _check(at, name, name_)
+    _says_what_is_missing(text, name, name_, "admin")
     if name_ == "model":
         _model_card(at, name, path, text)
+
+
+# Where something is missing, the page says what and what to do: (store, page, role) -> words.
+HELPFUL: dict[tuple[str, str, str], str] = {
+    ("no_reps", "plan", "admin"): "Pick a rep under **Territory** in the sidebar",
+    ("accounts_without_owners", "plan", "rep"): "No accounts are assigned to",
+    **{(n, "targets", role): "No scores yet: train the propensity model on the Model page first."
+       for n in ODD_STORES if n != "demo_plus_unowned" for role in ("admin", "rep")},
+}  # fmt: skip
+
+
+def _says_what_is_missing(text: str, name: str, name_: str, role: str) -> None:
+    words = HELPFUL.get((name, name_, role))
+    assert words is None or words in text, f"{name} {name_} as {role}: does not say {words!r}"
 
 
 # What the Model page must say on a store once a model is trained (point 7: dropped features named,
@@ -155,4 +170,5 @@ def test_every_page_on_every_store_as_a_rep(
     roles.set_role(path, REP_EMAIL, "rep", rep, scope=OPERATOR)
     monkeypatch.setenv("PLANNER_DB", str(path))
     at = app_as(REP_EMAIL, secrets=AUTH, page=name_)
-    _check(at, name, f"{name_} as rep {rep}")
+    text = _check(at, name, f"{name_} as rep {rep}")
+    _says_what_is_missing(text, name, name_, "rep")
