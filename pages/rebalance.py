@@ -25,10 +25,10 @@ METRIC_LABELS = {
     "mix": "Weighted mix",
 }
 UNIT_LABELS = {
-    "account": "Single accounts",
-    "zip3": "Whole ZIP3 areas",
-    "county": "Whole counties",
-    "state": "Whole states",
+    "account": "Accounts",
+    "zip3": "ZIP3 areas",
+    "county": "Counties",
+    "state": "States",
 }
 MAP_DOTS = 4000
 
@@ -49,7 +49,7 @@ active = reps[reps["active"].astype(bool)]
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
 
 # --- What to balance --------------------------------------------------------------------------------
-c = st.columns(4)
+c = st.columns([3, 2, 2, 2])  # the metric chips need the room (each pick is a chip with a close button)
 if "rb_metric" not in st.session_state and not st.query_params.get("metric"):
     st.session_state["rb_metric"] = ["potential"]
 picked = state.multiselect(
@@ -66,7 +66,7 @@ max_moved = state.number(
     min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
 )  # fmt: skip
 unit = state.selectbox(
-    "Move", list(UNIT_LABELS), param="unit", key="rb_unit", container=c[3], default="account",
+    "Move whole", list(UNIT_LABELS), param="unit", key="rb_unit", container=c[3], default="account",
     format_func=UNIT_LABELS.get, help="Whole geographic units keep territories contiguous.",
 )  # fmt: skip
 weights: tuple[tuple[str, float], ...] = ()
