@@ -457,7 +457,7 @@ if st.session_state.get("rb_disrupt"):
             ["point", "moved_share", "moved_accounts", "max_mean", "travel_km", "travel_km_p95", "travel_km_lp_bound",
              "top3_share"]
         ],
-        hide_index=True, key="rb_disrupt_table",
+        hide_index=True, key="rb_disrupt_table", placeholder="–",
         column_config={"point": "Point", "moved_share": st.column_config.NumberColumn("Moved %", format="%.1f"),
                        "moved_accounts": st.column_config.NumberColumn("Accounts moved", format="%d"),
                        "max_mean": st.column_config.NumberColumn("Max / mean", format="%.3f"),
