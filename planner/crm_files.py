@@ -81,6 +81,9 @@ def owner_rows(assignments: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
             "owner_source": new.map(source).to_numpy(),
             "moved": a["moved"].fillna(False).astype(bool).to_numpy(),
             "changed": (a["moved"].fillna(False).astype(bool) | (prev.isna() & new.notna())).to_numpy(),
+            "expected_value": (a["expected_value"] if "expected_value" in a else pd.Series(None, index=a.index))
+            .astype(float)
+            .to_numpy(),
         }
     )
 
@@ -152,6 +155,8 @@ def _plain(rows: pd.DataFrame) -> OwnerFile:
             "moved": rows["moved"].fillna(False).astype(bool).to_numpy(),
         }
     )
+    if "expected_value" in rows and rows["expected_value"].notna().any():
+        table["expected_value"] = rows["expected_value"].to_numpy()  # the CLI's --out column since its first version
     notes: list[str] = []
     no_mail = sorted(set(table.loc[table["owner_email"] == "", "owner"]) - {""})
     if no_mail:

@@ -168,7 +168,7 @@ def test_cli_balance_out_json_and_commit(small_store: Path, tmp_path: Path, caps
     assert set(keys) <= set(figures)
     table = pd.read_csv(out, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     cols = ["account_id", "account_name", "previous_owner", "previous_owner_email", "owner", "owner_email", "moved"]
-    assert list(table.columns) == cols
+    assert list(table.columns) == [*cols, "expected_value"]  # expected_value: the --out column from the start
     assert not table["owner"].str.fullmatch(r"R\d+").any()
     assert len(table) == 600
     assert int((table["moved"] == "True").sum()) == figures["moved_accounts"]
