@@ -198,6 +198,16 @@ def wait_rendered(page: Any, timeout_s: float = 90) -> None:
     raise AssertionError("the page kept running for too long")
 
 
+def first_metric(browser: Any, url: str) -> str:
+    """The value of the first metric on the page at `url`, once rendered (a fresh page, closed after)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url, wait_until="domcontentloaded")
+    wait_rendered(page)
+    value = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
+    page.close()
+    return str(value).strip()
+
+
 def assert_no_exception(page: Any, name: str) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()[:500]}"

@@ -14,7 +14,7 @@ from typing import Any
 from planner import store
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
-from tests.helpers import errors, page, start_server, stop_server, wait_rendered
+from tests.helpers import errors, first_metric, page, start_server, stop_server
 
 # Allowed states of the store: the demo (600 accounts), after the first import (300), after the
 # second (300 + 400). Anything else, or a count that disagrees with the demo flag, is a mixed view.
@@ -79,20 +79,11 @@ def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> 
     assert seen == {600, 300, 700}, f"readers saw every state of the store: {seen}"
 
 
-def _accounts_shown(browser: Any, url: str) -> str:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(url, wait_until="domcontentloaded")
-    wait_rendered(page)
-    value = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
-    page.close()
-    return str(value).strip()
-
-
 def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, browser: Any) -> None:
     servers = [start_server(small_store, tmp_path / f"s{i}.log") for i in range(2)]
     try:
         for _, url in servers:
-            assert _accounts_shown(browser, url) == "600"
+            assert first_metric(browser, url) == "600"
         # A CLI write while both servers run: no lock conflict.
         cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "demo", "--accounts", "300", "--force"]
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -100,7 +91,7 @@ def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, br
         for _, url in servers:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
                 assert resp.read().decode().strip() == "ok"
-            assert _accounts_shown(browser, url) == "300"
+            assert first_metric(browser, url) == "300"
     finally:
         for proc, _ in servers:
             stop_server(proc)

@@ -17,7 +17,7 @@ import pytest
 from planner import optimize, roles, scenarios, store, targets
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
-from tests.helpers import assert_one_row_per_key, start_server, stop_server, wait_rendered
+from tests.helpers import assert_one_row_per_key, first_metric, start_server, stop_server, wait_rendered
 from tests.lake import Postgres
 
 
@@ -122,15 +122,6 @@ def test_killed_import_leaves_the_old_lake_and_the_next_import_lands(small_lake:
     assert_one_row_per_key(small_lake)
 
 
-def _first_metric(browser: Any, url: str) -> str:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(url, wait_until="domcontentloaded")
-    wait_rendered(page)
-    value = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
-    page.close()
-    return str(value).strip()
-
-
 def test_replicas_see_each_other_and_outlive_a_postgres_restart(
     small_lake: Path, tmp_path: Path, browser: Any, postgres: Postgres
 ) -> None:
@@ -141,14 +132,14 @@ def test_replicas_see_each_other_and_outlive_a_postgres_restart(
     servers = [start_server(small_lake, tmp_path / f"s{i}.log") for i in range(2)]
     try:
         for _, url in servers:
-            assert _first_metric(browser, url) == "600"
+            assert first_metric(browser, url) == "600"
         csv_file = tmp_path / "crm.csv"
         write_salesforce_export(csv_file, 250, seed=4, n_reps=4)
         done = _import(small_lake, csv_file)
         _, err = done.communicate(timeout=600)
         assert done.returncode == 0, err
         for _, url in servers:
-            assert _first_metric(browser, url) == "250"  # the other replica's next render shows the import
+            assert first_metric(browser, url) == "250"  # the other replica's next render shows the import
 
         postgres.stop()
         try:
