@@ -5,7 +5,9 @@ AppTest drivers, the browser-test server and page helpers, signing in as a role,
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import http.server
 import json
 import os
@@ -371,3 +373,10 @@ def record_foreign_requests(context: Any) -> list[str]:
 
     context.route("**/*", check)
     return foreign
+
+
+def run_async(coro: Any) -> Any:
+    """asyncio.run in a thread of its own: Playwright's sync API keeps an event loop running on the test's
+    thread once a browser fixture has started in this worker, and asyncio.run refuses to nest in it."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -4,7 +4,6 @@ engine runs (elsewhere that one test says it was skipped and why)."""
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import json
 import os
@@ -26,7 +25,7 @@ from packaging.requirements import Requirement
 
 from bench import load
 from tests.conftest import ROOT
-from tests.helpers import free_port, stop_server
+from tests.helpers import free_port, run_async, stop_server
 
 SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|CLIENT_ID|COOKIE", re.I)
 
@@ -378,7 +377,7 @@ def test_the_load_balancer_keeps_a_browser_on_its_replica(small_lake: Path, tmp_
                 async with load.Session(0, 0, lb, headers={"Cookie": cookie}) as session:
                     return await session.render(""), session.response_headers
 
-            render, headers = asyncio.run(one_render())
+            render, headers = run_async(one_render())
             assert render.status == "FINISHED_SUCCESSFULLY" and not render.errors and render.elements > 0
             assert headers.get("x-planner-replica") == first
         finally:

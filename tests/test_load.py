@@ -3,13 +3,13 @@ two renders counted, no error frames; and the frames it must count as errors are
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench import load
+from tests.helpers import run_async
 
 
 async def _two_rounds(url: str) -> list[load.Render]:
@@ -24,10 +24,10 @@ def test_sessions_render_pages_without_errors(any_store: Path, tmp_path: Path) -
     """One session, one process, two renders counted; then a session asks for pages by script hash after the
     first load, and the server runs the page it asked for. On the file store and on a lake."""
     with load.app_servers(str(any_store), 1, tmp_path / "logs") as urls:
-        result = asyncio.run(load.run_sessions(urls, 1, renders=2))
-        renders = asyncio.run(_two_rounds(urls[0]))
+        result = run_async(load.run_sessions(urls, 1, renders=2))
+        renders = run_async(_two_rounds(urls[0]))
         # A window several times a page's render time on a busy machine, so at least one render lands in it.
-        timed = asyncio.run(load.run_sessions(urls, 2, duration_s=15.0, warmup_s=0.5))
+        timed = run_async(load.run_sessions(urls, 2, duration_s=15.0, warmup_s=0.5))
     assert result["renders"] == 2 and result["sessions"] == 1 and result["processes"] == 1
     assert result["by_page"] == {"overview": 1, "coverage": 1, "targets": 0, "rebalance": 0}
     assert result["renders_with_errors"] == 0, result["error_examples"]
