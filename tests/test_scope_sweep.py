@@ -517,7 +517,7 @@ EXEMPT: dict[str, str] = {
     **{f"planner.store.{n}": STORE for n in (
         "assumptions.read_assumptions", "assumptions.write_assumptions",
         "auth.list_roles", "auth.role_of", "auth.rep_by_email", "auth.rep_exists", "auth.reps_with_email",
-        "auth.upsert_role", "auth.delete_role", "auth.count_admins", "auth.log", "auth.role_changes",
+        "auth.upsert_role", "auth.delete_role", "auth.log", "auth.role_changes",
         "metrics.win_rate_12m", "metrics.active_model", "metrics.facts_by_status", "metrics.facts_white_space",
         "metrics.facts_sample", "metrics.account_locations", "metrics.store_version", "metrics.registered",
         "metrics.facts_hexagons", "metrics.facts_in_cell",

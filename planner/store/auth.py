@@ -63,10 +63,6 @@ def delete_role(con: duckdb.DuckDBPyConnection, email: str) -> int:
     return count
 
 
-def count_admins(con: duckdb.DuckDBPyConnection) -> int:
-    return int(scalar(con, "SELECT count(*) FROM roles WHERE role = 'admin'"))
-
-
 def log(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
     """Append one row to the audit log."""
     con.execute(
