@@ -44,7 +44,9 @@ def _reader(path: str, stop: mp.Event, ready: Any, out: mp.Queue) -> None:  # ty
     out.put((reads, sorted(seen), problems))
 
 
-def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
+def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
+    """Eight reader processes read in a loop while the CLI imports twice: none is ever blocked or sees a
+    half-written store. (Eight, not twenty: each spins a core, and twenty starved the rest of the suite.)"""
     from bench.import_speed import write_salesforce_export
 
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
@@ -56,7 +58,7 @@ def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> 
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     stop = ctx.Event()
     ready = ctx.Value("i", 0)
-    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, ready, q)) for _ in range(20)]
+    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, ready, q)) for _ in range(8)]
     for r in readers:
         r.start()
     deadline = time.time() + 180
@@ -74,7 +76,7 @@ def test_twenty_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> 
         r.join(timeout=30)
     problems = [p for _, _, ps in results for p in ps]
     assert problems == []
-    assert sum(n for n, _, _ in results) > 100
+    assert sum(n for n, _, _ in results) > 40
     seen = set().union(*(set(s) for _, s, _ in results))
     assert seen == {600, 300, 700}, f"readers saw every state of the store: {seen}"
 
