@@ -44,6 +44,7 @@ IMBALANCE_KINDS = {"mean": "ratio", "max_mean": "ratio", "min_mean": "ratio", "c
 
 st.title("Coverage map")
 scope = sidebar.scope()
+sidebar.no_reps("Coverage (who works which account, and what nobody covers)")
 rep = sidebar.selected_rep()
 
 try:

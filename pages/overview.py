@@ -32,6 +32,7 @@ if fresh["is_demo"]:
     )
     st.page_link("pages/data.py", label="Upload your CRM exports", icon=":material/upload_file:")
 
+sidebar.no_reps("Comparing territories")
 k = ov["kpis"]
 if sidebar.selected_rep():
     st.caption("Figures for the territory chosen in the sidebar; the comparison below shows every territory.")

@@ -56,6 +56,8 @@ def show_table(df: pd.DataFrame, key: str, **config: object) -> None:
 st.title("Territory plan")
 rep_id = sidebar.selected_rep()
 if rep_id is None:
+    if sidebar.no_reps("A territory plan (one rep's working document)"):
+        st.stop()
     st.info(
         "Pick a rep under **Territory** in the sidebar: a plan is one rep's working document for a period.",
         icon=":material/person_search:",

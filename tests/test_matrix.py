@@ -127,7 +127,8 @@ def test_every_page_on_every_store_as_admin(
 
 # Where something is missing, the page says what and what to do: (store, page, role) -> words.
 HELPFUL: dict[tuple[str, str, str], str] = {
-    ("no_reps", "plan", "admin"): "Pick a rep under **Territory** in the sidebar",
+    **{("no_reps", n, "admin"): "**No reps yet**" for n in ("overview", "coverage", "rebalance", "plan")},
+    ("demo_plus_unowned", "plan", "admin"): "Pick a rep under **Territory** in the sidebar",
     ("accounts_without_owners", "plan", "rep"): "No accounts are assigned to",
     **{(n, "targets", role): "No scores yet: train the propensity model on the Model page first."
        for n in ODD_STORES if n != "demo_plus_unowned" for role in ("admin", "rep")},

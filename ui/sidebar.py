@@ -83,6 +83,7 @@ def render() -> None:
 
 
 def _render_territory() -> None:
+    _local.rep_count = 1  # unknown until read: no notice
     who = scope()
     _refuse_foreign_rep(who)
     try:
@@ -94,6 +95,7 @@ def _render_territory() -> None:
         st.sidebar.error(str(exc))
         return
     names = dict(zip(reps["rep_id"], reps["name"], strict=True))
+    _local.rep_count = len(names)
     options = ([] if who.is_rep else [ALL]) + list(names)
     with st.sidebar:
         state.selectbox(
@@ -114,6 +116,20 @@ def _render_territory() -> None:
         )  # fmt: skip
         st.caption(f"{totals}Data as of {fresh.get('as_of') or 'n/a'} · updated {str(updated).replace('T', ' ')} UTC")
         _local.link_slot = st.container()
+
+
+def no_reps(what: str) -> bool:
+    """With no reps in the store (an accounts or deals file without owners), say what needs them and how to
+    add them; True when it said so. A rep always has a territory, so this never shows to one."""
+    if getattr(_local, "rep_count", 1) or scope().is_rep:
+        return False
+    st.info(
+        f"**No reps yet**: {what} needs reps. Import a team file (users or owners, one row per rep with a name "
+        "and email), or accounts and deals files with an owner column, on the Data page.",
+        icon=":material/group_add:",
+    )
+    st.page_link("pages/data.py", label="Import a team file", icon=":material/upload_file:")
+    return True
 
 
 def rep_name(rep_id: str | None, reps: pd.DataFrame) -> str:
