@@ -71,9 +71,11 @@ def resolve(con: duckdb.DuckDBPyConnection, email: str, admins: Iterable[str] = 
 def list_roles(con: duckdb.DuckDBPyConnection, admins: Iterable[str] = (), *, scope: Scope) -> pd.DataFrame:
     """Everyone who can sign in and why: email, role, rep_id, rep_name, source. Admins only."""
     require_role(scope, "admin")
-    table = q.list_roles(con).assign(source="roles table")
+    table = q.list_roles(con, scope=scope).assign(source="roles table")
     boot = sorted(_admin_set(admins))
-    implicit = q.reps_with_email(con).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")
+    implicit = (
+        q.reps_with_email(con, scope=scope).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")
+    )
     implicit = implicit[implicit["email"].map(is_email).astype(bool)]  # other CRM values are no identity
     implicit = implicit[~implicit["email"].isin(set(table["email"].str.lower()) | set(boot))]
     bootstrap = pd.DataFrame({"email": boot, "role": "admin", "rep_id": None, "rep_name": None})
@@ -89,7 +91,7 @@ def list_roles(con: duckdb.DuckDBPyConnection, admins: Iterable[str] = (), *, sc
 def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scope) -> pd.DataFrame:
     """Recent role changes from the audit log (admins only)."""
     require_role(scope, "admin")
-    return q.role_changes(con, limit)
+    return q.role_changes(con, limit, scope=scope)
 
 
 def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, scope: Scope) -> Scope:
@@ -113,10 +115,10 @@ def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, sc
                 rep_id = q.rep_by_email(con, key)
                 if rep_id is None:
                     raise BadInput(f"no rep has the email {key}; name the rep with --rep REP_ID")
-            elif not q.rep_exists(con, rep_id):
+            elif not q.rep_exists(con, rep_id, scope=scope):
                 raise NotFound(f"no rep {rep_id!r} in the store; list reps with `python -m planner export reps`")
-        q.upsert_role(con, key, role, rep_id)
-        q.log(con, scope.user, "role.set", {"email": key, "role": role, "rep_id": rep_id})
+        q.upsert_role(con, key, role, rep_id, scope=scope)
+        q.log(con, scope.user, "role.set", {"email": key, "role": role, "rep_id": rep_id}, scope=scope)
     return Scope(role=role, rep_id=rep_id, user=key)
 
 
@@ -127,6 +129,6 @@ def remove_role(path: Path, email: str, *, scope: Scope) -> None:
     if key == scope.user:
         raise Forbidden(f"you cannot remove your own role ({key}); ask another admin")
     with store.write(path) as con:
-        if q.delete_role(con, key) == 0:
+        if q.delete_role(con, key, scope=scope) == 0:
             raise NotFound(f"{key} has no role to remove; see `python -m planner roles list`")
-        q.log(con, scope.user, "role.remove", {"email": key})
+        q.log(con, scope.user, "role.remove", {"email": key}, scope=scope)

@@ -8,12 +8,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.scope import Scope, require_admin, require_view
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
 
 
-def list_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every roles row with the named rep's name (NULL when the rep does not exist)."""
+def list_roles(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """Every roles row with the named rep's name (NULL when the rep does not exist). Admins only."""
+    require_admin(scope)
     return query_df(
         con,
         """SELECT r.email, r.role, r.rep_id, p.name AS rep_name
@@ -23,13 +25,17 @@ def list_roles(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def role_of(con: duckdb.DuckDBPyConnection, email: str) -> tuple[str, str | None] | None:
-    """(role, rep_id) stored for an email (compared lower-case), or None."""
+    """(role, rep_id) stored for an email (compared lower-case), or None.
+
+    No scope: this is sign-in itself (it finds who is asking); it answers only for the email given."""
     row = query_one(con, "SELECT role, rep_id FROM roles WHERE lower(email) = ?", [email.strip().lower()])
     return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
 
 def rep_by_email(con: duckdb.DuckDBPyConnection, email: str) -> str | None:
-    """The rep_id of the active rep whose CRM email is `email` (first by rep_id if several)."""
+    """The rep_id of the active rep whose CRM email is `email` (first by rep_id if several).
+
+    No scope: this is sign-in itself (it finds who is asking); it answers only for the email given."""
     value = scalar(
         con,
         "SELECT rep_id FROM reps WHERE lower(trim(email)) = ? AND coalesce(active, TRUE) ORDER BY rep_id LIMIT 1",
@@ -38,12 +44,15 @@ def rep_by_email(con: duckdb.DuckDBPyConnection, email: str) -> str | None:
     return None if value is None else str(value)
 
 
-def rep_exists(con: duckdb.DuckDBPyConnection, rep_id: str) -> bool:
+def rep_exists(con: duckdb.DuckDBPyConnection, rep_id: str, *, scope: Scope) -> bool:
+    """Whether the store has rep `rep_id` (a rep may only ask about themselves)."""
+    require_view(scope, rep_id)
     return bool(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
 
 
-def reps_with_email(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Active reps and their CRM emails: each may sign in as a rep without a roles row."""
+def reps_with_email(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """Active reps and their CRM emails: each may sign in as a rep without a roles row. Admins only."""
+    require_admin(scope)
     return query_df(
         con,
         """SELECT rep_id, name, lower(trim(email)) AS email FROM reps
@@ -51,28 +60,33 @@ def reps_with_email(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def upsert_role(con: duckdb.DuckDBPyConnection, email: str, role: str, rep_id: str | None) -> None:
+def upsert_role(con: duckdb.DuckDBPyConnection, email: str, role: str, rep_id: str | None, *, scope: Scope) -> None:
+    """Give `email` one role (replacing any earlier one). Admins only."""
+    require_admin(scope)
     con.execute("DELETE FROM roles WHERE lower(email) = ?", [email])
     con.execute("INSERT INTO roles VALUES (?, ?, ?)", [email, role, rep_id])
 
 
-def delete_role(con: duckdb.DuckDBPyConnection, email: str) -> int:
-    """Delete the roles row of `email`; return how many rows went (0 or 1)."""
+def delete_role(con: duckdb.DuckDBPyConnection, email: str, *, scope: Scope) -> int:
+    """Delete the roles row of `email`; return how many rows went (0 or 1). Admins only."""
+    require_admin(scope)
     count = int(scalar(con, "SELECT count(*) FROM roles WHERE lower(email) = ?", [email]))
     con.execute("DELETE FROM roles WHERE lower(email) = ?", [email])
     return count
 
 
-def log(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
-    """Append one row to the audit log."""
+def log(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any], *, scope: Scope) -> None:
+    """Append one row to the audit log of role changes. Admins only."""
+    require_admin(scope)
     con.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
         [next_id(con, "audit_id"), now(), actor, action, json.dumps(detail, sort_keys=True)],
     )
 
 
-def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.DataFrame:
-    """The most recent role changes from the audit log, newest first."""
+def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scope) -> pd.DataFrame:
+    """The most recent role changes from the audit log, newest first. Admins only."""
+    require_admin(scope)
     return query_df(
         con,
         """SELECT logged_at, actor, action, detail FROM audit_log
