@@ -500,6 +500,11 @@ WRITES_OF_OWN_PLAN = {
     },
 }
 
+
+def _own_email(con: Any, w: World, rep: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (w.rep[OWN].user,), {}
+
+
 # No scope by design: called, and their results held to the same check. (reason, arguments)
 UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.coverage.hexmap.account_cells": ("row ids and H3 cells only; joined to scoped facts", kw()),
@@ -515,9 +520,9 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),
     "planner.propensity.registry.card": ("the model card: metrics and feature effects", kw()),
     "planner.propensity.registry.history": ("model versions and their metrics", kw()),
-    "planner.store.auth.role_of": ("sign-in: the stored role of the email given", lambda c, w, r: ((w.rep[OWN].user,), {})),
-    "planner.store.auth.rep_by_email": ("sign-in: the rep of the email given", lambda c, w, r: ((w.rep[OWN].user,), {})),
-    "planner.roles.resolve": ("sign-in: who is asking, from their own email", lambda c, w, r: ((w.rep[OWN].user,), {})),
+    "planner.store.auth.role_of": ("sign-in: the stored role of the email given", _own_email),
+    "planner.store.auth.rep_by_email": ("sign-in: the rep of the email given", _own_email),
+    "planner.roles.resolve": ("sign-in: who is asking, from their own email", _own_email),
     "planner.scenarios.with_workload": ("options with the workload settings", lambda c, w, r: ((OPTIONS,), {})),
     "planner.store.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
     "planner.store.world.as_of": ("the as-of date set by hand", kw()),
