@@ -82,11 +82,11 @@ def learned_defaults(won: pd.DataFrame, min_won: int = MIN_WON_DEALS) -> pd.Data
 def learn_defaults(con: Any, min_won: int = MIN_WON_DEALS, *, scope: Scope) -> pd.DataFrame:
     """Replace defaults by values learned from won deals where there are enough; manual edits stay."""
     require_leader(scope)
-    learned = learned_defaults(q.won_deal_sizes(con), min_won)
+    learned = learned_defaults(q.won_deal_sizes(con, scope=scope), min_won)
     manual = _manual(con)
     for r in learned.itertuples(index=False):
         if r.segment not in manual:
-            q.upsert_setting(con, r.segment, float(r.adoption_share), float(r.price_per_user), True)
+            q.upsert_setting(con, r.segment, float(r.adoption_share), float(r.price_per_user), True, scope=scope)
     return learned
 
 
@@ -110,7 +110,7 @@ def update_setting(
     require_leader(scope)
 
     segment = str(segment).strip()
-    if segment != "*" and segment not in q.industries(con):
+    if segment != "*" and segment not in q.industries(con, scope=scope):
         raise BadInput(f"segment {segment!r} is not an industry in the store; use '*' or one of the industries")
     if adoption_share is not None and not 0 < adoption_share <= 1:
         raise BadInput(f"adoption share {adoption_share} must be in (0, 1]: the share of employees who use it")
@@ -123,10 +123,12 @@ def update_setting(
     else:
         share = adoption_share if adoption_share is not None else DEFAULT_ADOPTION.get(segment, DEFAULT_SHARE)
         price = price_per_user if price_per_user is not None else default_price()
-    q.upsert_setting(con, segment, float(share), float(price), False)
+    q.upsert_setting(con, segment, float(share), float(price), False, scope=scope)
     _set_manual(con, _manual(con) | {segment})
-    scores.refresh_values(con)
-    scores.audit(con, actor, "potential_setting", {"segment": segment, "adoption_share": share, "price": price})
+    scores.refresh_values(con, scope=scope)
+    scores.audit(
+        con, actor, "potential_setting", {"segment": segment, "adoption_share": share, "price": price}, scope=scope
+    )
 
 
 def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope) -> None:
@@ -136,18 +138,18 @@ def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope)
     manual = _manual(con)
     manual.discard(segment)
     _set_manual(con, manual)
-    learned = learned_defaults(q.won_deal_sizes(con)).set_index("segment")
+    learned = learned_defaults(q.won_deal_sizes(con, scope=scope)).set_index("segment")
     if segment in learned.index:
         row = learned.loc[segment]
-        q.upsert_setting(con, segment, float(row["adoption_share"]), float(row["price_per_user"]), True)
+        q.upsert_setting(con, segment, float(row["adoption_share"]), float(row["price_per_user"]), True, scope=scope)
     elif segment == "*":
-        q.upsert_setting(con, "*", DEFAULT_SHARE, default_price(), False)
+        q.upsert_setting(con, "*", DEFAULT_SHARE, default_price(), False, scope=scope)
     elif segment in DEFAULT_ADOPTION:
-        q.upsert_setting(con, segment, DEFAULT_ADOPTION[segment], default_price(), False)
+        q.upsert_setting(con, segment, DEFAULT_ADOPTION[segment], default_price(), False, scope=scope)
     else:
-        q.delete_setting(con, segment)
-    scores.refresh_values(con)
-    scores.audit(con, actor, "potential_reset", {"segment": segment})
+        q.delete_setting(con, segment, scope=scope)
+    scores.refresh_values(con, scope=scope)
+    scores.audit(con, actor, "potential_reset", {"segment": segment}, scope=scope)
 
 
 def save_settings(

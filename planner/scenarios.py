@@ -65,7 +65,7 @@ def describe_changes(c: dict[str, int]) -> str:
 def team(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Today's reps (active and not) as the optimizer sees them: what the what-if controls need."""
     require_leader(scope)
-    return q.rebalance_reps(con)
+    return q.rebalance_reps(con, scope=scope)
 
 
 def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,12 +73,12 @@ def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFram
 
     Reps without a home get one for this run (see with_homes); reps.attrs["notes"] says so."""
     require_leader(scope)
-    acc = q.rebalance_accounts(con)
+    acc = q.rebalance_accounts(con, scope=scope)
     basis = value.expected_value_basis(con, scope=scope)
     ev = value.account_values(con, scope=scope, basis=basis)[["account_id", "expected_value"]]
     acc = acc.drop(columns=["expected_value"], errors="ignore").merge(ev, on="account_id", how="left")
     acc.attrs["expected_value_source"] = basis.note
-    return acc, with_homes(acc, q.rebalance_reps(con))
+    return acc, with_homes(acc, q.rebalance_reps(con, scope=scope))
 
 
 US_CENTRE = (39.8, -98.6)  # where the optimizer puts accounts when no account has a location
@@ -203,16 +203,16 @@ def save(path: Path, name: str, result: optimize.Result, actor: str, *, scope: S
     with store.write(path) as con:
         sid = q.insert_scenario(
             con, name, actor, json_safe(result.options.to_dict()), json_safe(result.summary), reps,
-            result.assignments,
+            result.assignments, scope=scope,
         )  # fmt: skip
-        q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name})
+        q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name}, scope=scope)
     return sid
 
 
 def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Saved scenarios with headline figures decoded from their results."""
     require_leader(scope)
-    df = q.list_scenarios(con)
+    df = q.list_scenarios(con, scope=scope)
     import json
 
     res = [json.loads(r or "{}") for r in df["result"]]
@@ -230,9 +230,9 @@ def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], *, scope: S
     summaries = {}
     per_rep = []
     for i, sid in enumerate(scenario_ids):
-        rec = q.scenario_record(con, sid)
+        rec = q.scenario_record(con, sid, scope=scope)
         summaries[sid] = rec
-        asg = q.scenario_assignments(con, sid)
+        asg = q.scenario_assignments(con, sid, scope=scope)
         if i == 0:
             before = asg.dropna(subset=["previous_rep_id"]).groupby(["previous_rep_id", "previous_owner_name"])
             b = before.agg(potential=("potential", "sum"), accounts=("account_id", "count")).reset_index()
@@ -251,23 +251,23 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[st
     reps, retire its removed reps, move its accounts, mark it committed and log it."""
     require_admin(scope)
     with store.write(path) as con:
-        rec = q.scenario_record(con, scenario_id)
-        reps = q.scenario_reps(con, scenario_id)
-        asg = q.scenario_assignments(con, scenario_id)
-        version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})")
-        q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)])
+        rec = q.scenario_record(con, scenario_id, scope=scope)
+        reps = q.scenario_reps(con, scenario_id, scope=scope)
+        asg = q.scenario_assignments(con, scenario_id, scope=scope)
+        version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})", scope=scope)
+        q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)], scope=scope)
         params = rec["params"]
-        q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []})
+        q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
         owners = asg[["account_id", "rep_id"]]
-        today = q.version_owners(con, version).set_index("account_id")["rep_id"]
+        today = q.version_owners(con, version, scope=scope).set_index("account_id")["rep_id"]
         counts = owner_changes(owners["account_id"].map(today), owners["rep_id"])
-        changed = q.apply_owners(con, owners, f"scenario:{scenario_id}")
-        q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []])
-        q.mark_committed(con, scenario_id, actor)
+        changed = q.apply_owners(con, owners, f"scenario:{scenario_id}", scope=scope)
+        q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
+        q.mark_committed(con, scenario_id, actor, scope=scope)
         detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
                   "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
                   "unassigned": counts["unassigned"], "previous_version": version}  # fmt: skip
-        q.audit(con, actor, "scenario.commit", detail)
+        q.audit(con, actor, "scenario.commit", detail, scope=scope)
     return detail
 
 
@@ -275,30 +275,30 @@ def restore(path: Path, version: int, actor: str, *, scope: Scope) -> dict[str, 
     """Put a kept assignment version back (today's is kept as a version first, so this is undoable)."""
     require_admin(scope)
     with store.write(path) as con:
-        owners = q.version_owners(con, version)
-        kept = q.snapshot_assignment(con, actor, f"before restoring version {version}")
-        q.reps_in_use(con, sorted(set(owners["rep_id"].dropna())))
-        changed = q.apply_owners(con, owners, f"restore:{version}")
+        owners = q.version_owners(con, version, scope=scope)
+        kept = q.snapshot_assignment(con, actor, f"before restoring version {version}", scope=scope)
+        q.reps_in_use(con, sorted(set(owners["rep_id"].dropna())), scope=scope)
+        changed = q.apply_owners(con, owners, f"restore:{version}", scope=scope)
         detail = {"restored_version": version, "accounts_changed": changed, "previous_version": kept}
-        q.audit(con, actor, "assignment.restore", detail)
+        q.audit(con, actor, "assignment.restore", detail, scope=scope)
     return detail
 
 
 def versions(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     require_leader(scope)
-    return q.list_versions(con)
+    return q.list_versions(con, scope=scope)
 
 
 def history(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Who saved, committed and restored what, newest first."""
     require_leader(scope)
-    return q.audit_log(con, ["scenario.save", "scenario.commit", "assignment.restore"])
+    return q.audit_log(con, ["scenario.save", "scenario.commit", "assignment.restore"], scope=scope)
 
 
 def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
     """Every account that changes owner in a scenario, with both owners and the reason."""
     require_leader(scope)
-    asg = q.scenario_assignments(con, scenario_id)
+    asg = q.scenario_assignments(con, scenario_id, scope=scope)
     moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
     cols = ["account_id", "account_name", "city", "state", "potential", "change", "previous_rep_id",
             "previous_owner_name", "rep_id", "owner_name", "reason"]  # fmt: skip
@@ -319,7 +319,7 @@ def crm_file(
     if fmt not in CRM_FORMATS:
         raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(CRM_FORMATS)}")
     require_leader(scope)
-    asg = q.scenario_assignments(con, scenario_id)
+    asg = q.scenario_assignments(con, scenario_id, scope=scope)
     changed = asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())
     rows = asg.assign(changed=changed)
     if fmt != "plain":

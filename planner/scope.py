@@ -89,3 +89,12 @@ def view(scope: Scope, rep_id: str | None, column: str = "owner_rep_id") -> tupl
     if rep_id is not None:
         return f"{column} = ?", [rep_id]
     return scope.owner_filter(column)
+
+
+def require_actor(scope: Scope, actor: str) -> None:
+    """Raise Forbidden unless the asker may write an audit row in `actor`'s name: leaders and admins
+    log what they run (the CLI as "cli", a page as the signed-in user); a rep only in their own name."""
+    if not isinstance(scope, Scope):
+        raise Forbidden("no scope given: who is asking is unknown, so nothing is allowed")
+    if scope.is_rep and actor != scope.user:
+        raise Forbidden(f"{scope.user} may only act in their own name, not as {actor!r}")

@@ -62,8 +62,10 @@ def add_to_plan(
     if not ids:
         raise BadInput("select at least one account in the table first")
     with store.write(path) as con:
-        owners = q.accounts_owned_by(con, ids).set_index("account_id")["owner_rep_id"]
+        owners = q.accounts_owned_by(con, ids, scope=scope).set_index("account_id")["owner_rep_id"]
         unknown = [a for a in ids if a not in owners.index]
+        if unknown and scope.is_rep:  # a rep is not told whether another rep's account exists
+            raise BadInput(f"account {unknown[0]!r} is not in your territory; pick accounts from your own list")
         if unknown:
             raise NotFound(f"account {unknown[0]!r} is not in the store; refresh the page")
         foreign = [a for a in ids if owners.get(a) != rep_id]
@@ -75,8 +77,8 @@ def add_to_plan(
         rationale = [str(scored["reasons"].get(a, "") or "") for a in ids]
         plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None
-        added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}))
-        q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids})
+        added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}), scope=scope)
+        q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids}, scope=scope)
     return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added}
 
 

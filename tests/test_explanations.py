@@ -17,7 +17,7 @@ from planner.store import scores as q
 
 def _bundle_and_features(path: Path) -> tuple[object, pd.DataFrame, pd.DataFrame]:
     with store.read(path) as con:
-        bundle = registry._loads(q.model_blob(con, q.active_version(con)))
+        bundle = registry._loads(q.model_blob(con, q.active_version(con), scope=OPERATOR))
         inputs = load_inputs(con, scope=OPERATOR)
         scored = q.active_scores(con, scope=OPERATOR)
     feats = account_features(inputs.accounts, inputs.values, bundle.spec)

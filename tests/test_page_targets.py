@@ -76,6 +76,14 @@ def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
     first = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
     again = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
     assert first["added"] == 2 and again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2}
+    rep = Scope(role="rep", rep_id="R001", user="r001@example.com")
+    with pytest.raises(BadInput, match="not in your territory"):
+        targets.add_to_plan(small_store, "R001", other, actor=rep.user, scope=rep)
+    with pytest.raises(Forbidden, match="own name"):
+        targets.add_to_plan(small_store, "R001", mine, actor="someone.else@example.com", scope=rep)
+    with store.read(small_store) as con:
+        third = targets.targets(con, scope=rep, rep_id="R001")["rows"]["account_id"].iloc[2]
+    assert targets.add_to_plan(small_store, "R001", [third], actor=rep.user, scope=rep)["added"] == 1
 
 
 def test_targets_rejects_bad_filters(small_store: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from planner import roles, store
 from planner.cli import main
 from planner.errors import BadInput, Forbidden, NotFound
-from planner.scope import Scope, require_role
+from planner.scope import OPERATOR, Scope, require_role
 from planner.store import auth as q
 
 ADMIN = Scope(role="admin", user="boss@example.com")
@@ -63,7 +63,7 @@ def test_only_admins_manage_roles(small_store: Path) -> None:
         with store.read(small_store) as con, pytest.raises(Forbidden):
             roles.list_roles(con, scope=who)
     with store.read(small_store) as con:
-        assert q.list_roles(con).empty
+        assert q.list_roles(con, scope=OPERATOR).empty
 
 
 def test_bad_role_input_names_the_value_and_writes_nothing(small_store: Path) -> None:

@@ -242,8 +242,8 @@ def _plausible(param: str, w: World) -> Any:
     """Another rep's (or a store-wide) value for a parameter, chosen by its name; None for the rest."""
     other = {
         "rep_id": OTHER, "rep_ids": [OTHER], "account_id": w.account[OTHER], "account_ids": [w.account[OTHER]],
-        "plan_id": w.plan_id[OTHER], "scenario_id": w.scenario_id, "version": 1, "actor": w.rep[OWN].user,
-        "created_by": w.rep[OWN].user, "email": w.emails[OTHER], "role": "admin", "action": "sweep", "detail": {},
+        "plan_id": w.plan_id[OTHER], "scenario_id": w.scenario_id, "version": 1, "actor": w.emails[OTHER],
+        "created_by": w.emails[OTHER], "email": w.emails[OTHER], "role": "admin", "action": "sweep", "detail": {},
         "segment": "*", "import_id": 1, "note": "sweep", "origin": "sweep", "value": None, "attrs": ["x"],
     }  # fmt: skip
     return other.get(param)
@@ -368,9 +368,6 @@ READS: dict[str, Args] = {
     "planner.scenarios.moves_report": lambda c, w, rep: ((w.scenario_id,), {}),
     "planner.scenarios.crm_file": lambda c, w, rep: ((w.scenario_id, "plain"), {}),
     "planner.scenarios.crm_update": lambda c, w, rep: ((w.scenario_id, "salesforce"), {}),
-    "planner.store.auth.list_roles": AUTO,
-    "planner.store.auth.reps_with_email": AUTO,
-    "planner.store.auth.role_changes": AUTO,
     "planner.store.auth.rep_exists": lambda c, w, rep: ((rep,), {}),
     "planner.store.imports.deals.unlinked_deals": kw(),
     "planner.store.imports.geocode.unplaced_accounts": kw(),
@@ -413,6 +410,7 @@ READS: dict[str, Args] = {
         {"account_ids": [w.account[rep]], "start": date(2000, 1, 1), "end": _as_of(c)},
     ),
     "planner.store.scores.active_scores": lambda c, w, rep: ((rep,), {}),
+    "planner.store.scores.accounts_owned_by": lambda c, w, rep: (([w.account[OWN], w.account[OTHER]],), {}),
     "planner.store.scores.target_list": lambda c, w, rep: ((rep,), {}),
     "planner.store.scores.filter_options": lambda c, w, rep: ((rep,), {}),
     "planner.store.world.export_accounts": kw(),
@@ -461,9 +459,6 @@ WRITES: dict[str, Args] = {
     "planner.scenarios.save": lambda c, w, rep: (("mine", w.result, w.rep[OWN].user), {}),
     "planner.scenarios.commit": lambda c, w, rep: ((w.scenario_id, w.rep[OWN].user), {}),
     "planner.scenarios.restore": lambda c, w, rep: ((1, w.rep[OWN].user), {}),
-    "planner.store.auth.upsert_role": AUTO,
-    "planner.store.auth.delete_role": AUTO,
-    "planner.store.auth.log": AUTO,
     "planner.store.plans.current_plan_id": lambda c, w, rep: ((), {"rep_id": OTHER, "create": True}),
     "planner.store.plans.create_plan": lambda c, w, rep: (
         (),
@@ -482,7 +477,33 @@ WRITES: dict[str, Args] = {
         {"plan_id": w.plan_id[OTHER], "steps": _other_plan_frame(w, "steps")},
     ),
     "planner.targets.add_to_plan": lambda c, w, rep: ((OTHER, [w.account[OTHER]]), {}),
+    "planner.store.scores.add_plan_targets": lambda c, w, rep: (
+        (w.plan_id[OTHER], pd.DataFrame({"account_id": [w.account[OTHER]], "rationale": ["x"]})),
+        {},
+    ),
 }
+
+
+# The store's reads of the whole book and its admin or leader writes: a rep is refused (Forbidden).
+READS.update({f"planner.store.{n}": AUTO for n in (
+    "auth.list_roles", "auth.reps_with_email", "auth.role_changes",
+    "potential.won_deal_sizes", "potential.industries",
+    "scenarios.rebalance_accounts", "scenarios.rebalance_reps", "scenarios.list_scenarios", "scenarios.scenario_record",
+    "scenarios.scenario_reps", "scenarios.scenario_assignments", "scenarios.list_versions",
+    "scenarios.version_owners", "scenarios.audit_log",
+    "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
+    "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
+)})  # fmt: skip
+WRITES.update({f"planner.store.{n}": AUTO for n in (
+    "assumptions.write_assumptions",
+    "auth.upsert_role", "auth.delete_role", "auth.log",
+    "potential.upsert_setting", "potential.delete_setting",
+    "scenarios.insert_scenario", "scenarios.snapshot_assignment", "scenarios.add_reps", "scenarios.deactivate_reps",
+    "scenarios.set_capacities", "scenarios.apply_owners", "scenarios.mark_committed", "scenarios.reps_in_use",
+    "scenarios.audit",
+    "scores.insert_model", "scores.replace_scores", "scores.activate", "scores.prune_scores", "scores.refresh_values",
+    "scores.audit",
+)})  # fmt: skip
 
 
 def _stored_targets(w: World, rep: str) -> pd.DataFrame:
@@ -497,6 +518,10 @@ WRITES_OF_OWN_PLAN = {
     "planner.store.plans.replace_targets": lambda w: {
         "plan_id": w.plan_id[OWN],
         "targets": pd.concat([_stored_targets(w, OWN), _stored_targets(w, OTHER).head(1)], ignore_index=True),
+    },
+    "planner.store.scores.add_plan_targets": lambda w: {
+        "plan_id": w.plan_id[OWN],
+        "targets": pd.DataFrame({"account_id": [w.account[OTHER]], "rationale": ["x"]}),
     },
 }
 
@@ -520,6 +545,8 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),
     "planner.propensity.registry.card": ("the model card: metrics and feature effects", kw()),
     "planner.propensity.registry.history": ("model versions and their metrics", kw()),
+    "planner.store.assumptions.read_assumptions": ("the workload assumptions (settings)", kw()),
+    "planner.store.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),
     "planner.store.auth.role_of": ("sign-in: the stored role of the email given", _own_email),
     "planner.store.auth.rep_by_email": ("sign-in: the rep of the email given", _own_email),
     "planner.roles.resolve": ("sign-in: who is asking, from their own email", _own_email),
@@ -530,6 +557,9 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.world.as_of_date": ("the as-of date", kw()),
     "planner.store.world.is_demo": ("whether the store is the demo", kw()),
     "planner.store.scores.active_version": ("the active model's version number", kw()),
+    "planner.store.scores.previous_version": ("the model version before the active one", kw()),
+    "planner.store.scores.model_history": ("model versions and their metrics", kw()),
+    "planner.store.scores.model_record": ("the model card: metrics and feature effects", kw()),
     "planner.targets.model_version": ("the active model's version number", kw()),
     "planner.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
 }  # fmt: skip
@@ -556,24 +586,10 @@ EXEMPT: dict[str, str] = {
     **{f"planner.store.schema.{n}": SCHEMA for n in ("table_ddl", "current_version", "migrate", "set_meta",
                                                      "get_meta", "bump_write_id", "now", "next_id", "duplicate_keys")},
     **{f"planner.store.{n}": STORE for n in (
-        "assumptions.read_assumptions", "assumptions.write_assumptions",
         "metrics.win_rate_12m", "metrics.active_model", "metrics.facts_by_status", "metrics.facts_white_space",
         "metrics.facts_sample", "metrics.account_locations", "metrics.store_version", "metrics.registered",
         "metrics.facts_hexagons", "metrics.facts_in_cell",
         "plans.offers", "plans.replace_offers", "plans.partners", "plans.replace_partners", "plans.count_rows",
-        "potential.settings_table", "potential.won_deal_sizes", "potential.industries", "potential.upsert_setting",
-        "potential.delete_setting",
-        "scenarios.rebalance_accounts", "scenarios.rebalance_reps", "scenarios.insert_scenario",
-        "scenarios.list_scenarios", "scenarios.scenario_record", "scenarios.scenario_reps",
-        "scenarios.scenario_assignments", "scenarios.snapshot_assignment", "scenarios.add_reps",
-        "scenarios.deactivate_reps", "scenarios.set_capacities", "scenarios.apply_owners", "scenarios.mark_committed",
-        "scenarios.list_versions", "scenarios.version_owners", "scenarios.reps_in_use", "scenarios.audit",
-        "scenarios.audit_log",
-        "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
-        "scores.load_truth", "scores.account_potential", "scores.insert_model", "scores.replace_scores",
-        "scores.activate", "scores.previous_version", "scores.prune_scores", "scores.model_history",
-        "scores.model_record", "scores.model_blob", "scores.refresh_values", "scores.scores_for_export",
-        "scores.add_plan_targets", "scores.accounts_owned_by", "scores.audit",
         "plans.as_of",
         "world.empty_world", "world.insert_frame", "world.replace_world", "world.fill_derived", "world.newest_activity",
         "world.set_as_of", "world.find_rep",

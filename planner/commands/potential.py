@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 potential.reset_setting(con, args.segment, actor="cli", scope=OPERATOR)
             else:
                 learned = potential.learn_defaults(con, scope=OPERATOR)
-                scores.refresh_values(con)
+                scores.refresh_values(con, scope=OPERATOR)
                 print(f"learned {len(learned)} segments from won deals", file=sys.stderr)
     with store.read(args.db_path) as con:
         table = potential.settings_table(con)

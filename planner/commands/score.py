@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             propensity.rescore(con, actor="cli", progress=progress, scope=OPERATOR)
     with store.read(args.db_path) as con:
-        df = scores.scores_for_export(con)
+        df = scores.scores_for_export(con, scope=OPERATOR)
     if args.out is None:
         sys.stdout.write(export.to_csv_text(df))
     elif args.out.suffix.lower() == ".csv":

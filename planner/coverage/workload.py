@@ -180,11 +180,11 @@ def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], 
     Workload.defaults().with_overrides(**values)  # validate every given value before anything is written
     with store.write(path) as con:
         before = load_workload(con)
-        q.write_assumptions(con, values)
+        q.write_assumptions(con, values, scope=scope)
         after = load_workload(con)
         changed = [f.name for f in fields(Workload) if getattr(before, f.name) != getattr(after, f.name)]
         forgotten = [k for k, v in values.items() if v is None]
         if changed or forgotten:
             audit(con, actor, "save_workload", {"changed": {k: getattr(after, k) for k in changed},
-                                                "reset": forgotten})  # fmt: skip
+                                                "reset": forgotten}, scope=scope)  # fmt: skip
     return {"workload": after, "changed": changed}

@@ -64,15 +64,15 @@ def train_and_score(
     m = card_data["metrics"]
     version = q.insert_model(
         con, kind=bundle.kind, created_by=created_by, n_train=int(m["n_train"]), n_test=int(m["n_test"]),
-        metrics=m, features=card_data["features"], blob=_dumps(bundle),
+        metrics=m, features=card_data["features"], blob=_dumps(bundle), scope=scope,
     )  # fmt: skip
     say(0.8, f"Scoring {len(inputs.accounts):,} accounts")
     with threadpool_limits(limits=threads(len(inputs.accounts))):
-        scored = score_frame(bundle, inputs, q.account_potential(con))
-    q.replace_scores(con, version, scored)
-    q.activate(con, version)
-    q.prune_scores(con)
-    q.audit(con, created_by, "train", {"model_version": version, "kind": bundle.kind, "auc": m.get("auc")})
+        scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope))
+    q.replace_scores(con, version, scored, scope=scope)
+    q.activate(con, version, scope=scope)
+    q.prune_scores(con, scope=scope)
+    q.audit(con, created_by, "train", {"model_version": version, "kind": bundle.kind, "auc": m.get("auc")}, scope=scope)
     say(1.0, f"Model version {version} is active")
     result = summary(version, m)
     # Fields of this store left out for lack of data (empty, constant, too sparse, leaky), named with why.
@@ -107,14 +107,14 @@ def rescore(
     version = q.active_version(con)
     if version is None:
         raise NotFound("no model has been trained in this store; run `python -m planner train` first")
-    bundle = _loads(q.model_blob(con, version))
+    bundle = _loads(q.model_blob(con, version, scope=scope))
     say(0.1, "Reading accounts and deals")
     inputs = load_inputs(con, scope=scope)
     say(0.4, f"Scoring {len(inputs.accounts):,} accounts with model version {version}")
     with threadpool_limits(limits=threads(len(inputs.accounts))):
-        scored = score_frame(bundle, inputs, q.account_potential(con))
-    q.replace_scores(con, version, scored)
-    q.audit(con, actor, "score", {"model_version": version, "accounts": len(scored)})
+        scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope))
+    q.replace_scores(con, version, scored, scope=scope)
+    q.audit(con, actor, "score", {"model_version": version, "accounts": len(scored)}, scope=scope)
     say(1.0, "Scores updated")
     return {"model_version": version, "accounts": int(len(scored))}
 
@@ -122,8 +122,8 @@ def rescore(
 def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local", scope: Scope) -> None:
     """Roll back (or forward) to an earlier model version that still has its scores."""
     require_leader(scope)
-    q.activate(con, version)
-    q.audit(con, actor, "activate_model", {"model_version": version})
+    q.activate(con, version, scope=scope)
+    q.audit(con, actor, "activate_model", {"model_version": version}, scope=scope)
 
 
 def train(path: Path, *, scope: Scope, created_by: str, progress: Progress | None = None) -> dict[str, Any]:

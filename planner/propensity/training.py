@@ -82,13 +82,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
     """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date
     (the whole book, which a model learns from: leaders and admins only)."""
     require_leader(scope)
-    defs = q.load_attribute_defs(con)
+    defs = q.load_attribute_defs(con, scope=scope)
     return Inputs(
-        accounts=q.load_accounts(con),
-        deals=q.load_deals(con),
+        accounts=q.load_accounts(con, scope=scope),
+        deals=q.load_deals(con, scope=scope),
         defs=defs,
-        values=q.load_attribute_values(con, defs["attr"].tolist()),
-        truth=q.load_truth(con),
+        values=q.load_attribute_values(con, defs["attr"].tolist(), scope=scope),
+        truth=q.load_truth(con, scope=scope),
         as_of=_store_as_of(con),
     )
 

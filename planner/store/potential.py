@@ -5,12 +5,15 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from planner.scope import Scope, require_leader
 from planner.store.core import query_df
 from planner.store.schema import now
 
 
 def settings_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """segment, adoption_share, price_per_user, learned, updated_at and the accounts each covers."""
+    """segment, adoption_share, price_per_user, learned, updated_at and the accounts each covers.
+
+    No scope: the price list every page values accounts with; per segment a count, no account or rep."""
     return query_df(
         con,
         """SELECT s.segment, s.adoption_share, s.price_per_user, s.learned, s.updated_at,
@@ -23,8 +26,10 @@ def settings_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def won_deal_sizes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Won deals with users, amount and the account's industry and employees (to learn defaults from)."""
+def won_deal_sizes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """Won deals with users, amount and the account's industry and employees (to learn defaults from).
+    Leaders and admins: every won deal of the store."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT a.industry, a.employees, d.users, d.amount
@@ -33,15 +38,25 @@ def won_deal_sizes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def industries(con: duckdb.DuckDBPyConnection) -> list[str]:
+def industries(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[str]:
+    """Every industry of the store's accounts (leaders and admins, who edit the settings per industry)."""
+    require_leader(scope)
     return query_df(con, "SELECT DISTINCT industry FROM accounts WHERE industry IS NOT NULL ORDER BY 1")[
         "industry"
     ].tolist()
 
 
 def upsert_setting(
-    con: duckdb.DuckDBPyConnection, segment: str, adoption_share: float, price_per_user: float, learned: bool
+    con: duckdb.DuckDBPyConnection,
+    segment: str,
+    adoption_share: float,
+    price_per_user: float,
+    learned: bool,
+    *,
+    scope: Scope,
 ) -> None:
+    """Set one segment's adoption share and price (leaders and admins)."""
+    require_leader(scope)
     con.execute(
         """MERGE INTO potential_settings USING (SELECT ?::VARCHAR AS segment, ?::DOUBLE AS adoption_share,
                   ?::DOUBLE AS price_per_user, ?::BOOLEAN AS learned, ?::TIMESTAMP AS updated_at) AS s
@@ -54,5 +69,7 @@ def upsert_setting(
     )
 
 
-def delete_setting(con: duckdb.DuckDBPyConnection, segment: str) -> None:
+def delete_setting(con: duckdb.DuckDBPyConnection, segment: str, *, scope: Scope) -> None:
+    """Forget one segment's settings (leaders and admins)."""
+    require_leader(scope)
     con.execute("DELETE FROM potential_settings WHERE segment = ?", [segment])

@@ -14,15 +14,17 @@ import duckdb
 import pandas as pd
 
 from planner.errors import NotFound
+from planner.scope import Scope, require_admin, require_leader
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
 
 # ---------------------------------------------------------------- optimizer inputs
 
 
-def rebalance_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every account with what the optimizer needs: place, owner, potential, and whether it is a
     customer, has an open deal or is locked."""
+    require_leader(scope)
     return query_df(
         con,
         """WITH d AS (SELECT account_id, bool_or(NOT coalesce(is_closed, FALSE)) AS has_open_deal
@@ -39,8 +41,9 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def rebalance_reps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def rebalance_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every rep (active or not) with home, capacity and CRM identifiers."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon, quota,
@@ -61,8 +64,11 @@ def insert_scenario(
     result: dict[str, Any],
     reps: pd.DataFrame,
     assignments: pd.DataFrame,
+    *,
+    scope: Scope,
 ) -> int:
     """Save one scenario with its rep set and per-account assignment; returns the new scenario_id."""
+    require_leader(scope)
     sid = next_id(con, "scenario_id")
     con.execute(
         "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?, ?, 'draft', NULL, NULL)",
@@ -91,8 +97,9 @@ def insert_scenario(
     return sid
 
 
-def list_scenarios(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Saved scenarios, newest first, with their headline figures."""
+    require_leader(scope)
     df = query_df(
         con,
         """SELECT s.scenario_id, s.name, s.created_at, s.created_by, s.status, s.committed_at, s.committed_by,
@@ -106,8 +113,9 @@ def list_scenarios(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df
 
 
-def scenario_record(con: duckdb.DuckDBPyConnection, scenario_id: int) -> dict[str, Any]:
+def scenario_record(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> dict[str, Any]:
     """One scenario's row with params and result decoded; NotFound when it does not exist."""
+    require_leader(scope)
     row = query_one(
         con,
         """SELECT scenario_id, name, created_at, created_by, params, result, status, committed_at, committed_by
@@ -124,7 +132,8 @@ def scenario_record(con: duckdb.DuckDBPyConnection, scenario_id: int) -> dict[st
     return rec
 
 
-def scenario_reps(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd.DataFrame:
+def scenario_reps(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
+    require_leader(scope)
     return query_df(
         con,
         """SELECT rep_id, name, home_lat, home_lon, capacity_hours, is_new
@@ -133,8 +142,9 @@ def scenario_reps(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd.DataFr
     )
 
 
-def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd.DataFrame:
+def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
     """A scenario's account rows with account context, potential, and both owners' names and CRM ids."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT x.account_id, a.name AS account_name, a.source, a.city, a.state, a.lat, a.lon,
@@ -158,16 +168,18 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int) -> pd
 # ---------------------------------------------------------------- commits and versions
 
 
-def snapshot_assignment(con: duckdb.DuckDBPyConnection, actor: str, note: str) -> int:
+def snapshot_assignment(con: duckdb.DuckDBPyConnection, actor: str, note: str, *, scope: Scope) -> int:
     """Keep today's owner of every account as a new numbered version; returns the version."""
+    require_admin(scope)
     version = next_id(con, "assignment_version")
     con.execute("INSERT INTO assignment_versions VALUES (?, ?, ?, ?)", [version, now(), actor, note])
     con.execute("INSERT INTO assignment_snapshots SELECT ?, account_id, owner_rep_id FROM accounts", [version])
     return version
 
 
-def add_reps(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame) -> None:
+def add_reps(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame, *, scope: Scope) -> None:
     """Hire the scenario's new reps (rep_id, name, home_lat, home_lon, capacity_hours)."""
+    require_admin(scope)
     if reps.empty:
         return
     con.register("_new_reps", reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours"]])
@@ -183,19 +195,22 @@ def add_reps(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame) -> None:
         con.unregister("_new_reps")
 
 
-def deactivate_reps(con: duckdb.DuckDBPyConnection, rep_ids: list[str]) -> None:
+def deactivate_reps(con: duckdb.DuckDBPyConnection, rep_ids: list[str], *, scope: Scope) -> None:
+    require_admin(scope)
     if rep_ids:
         con.execute("UPDATE reps SET active = FALSE, updated_at = ? WHERE list_contains(?, rep_id)", [now(), rep_ids])
 
 
-def set_capacities(con: duckdb.DuckDBPyConnection, capacities: dict[str, float]) -> None:
+def set_capacities(con: duckdb.DuckDBPyConnection, capacities: dict[str, float], *, scope: Scope) -> None:
+    require_admin(scope)
     for rep_id, hours in capacities.items():
         con.execute("UPDATE reps SET capacity_hours = ?, updated_at = ? WHERE rep_id = ?", [hours, now(), rep_id])
 
 
-def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: str) -> int:
+def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: str, *, scope: Scope) -> int:
     """Make `owners` (account_id, rep_id) today's assignment for those accounts: accounts, the
     assignments table and the owner of their open deals. Returns the number of accounts changed."""
+    require_admin(scope)
     if owners.empty:
         return 0
     con.register("_owners", owners[["account_id", "rep_id"]])
@@ -230,15 +245,17 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
     return changed
 
 
-def mark_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str) -> None:
+def mark_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str, *, scope: Scope) -> None:
+    require_admin(scope)
     con.execute(
         "UPDATE scenarios SET status = 'committed', committed_at = ?, committed_by = ? WHERE scenario_id = ?",
         [now(), actor, scenario_id],
     )
 
 
-def list_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def list_versions(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Kept assignment versions, newest first, with how many accounts each holds."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT v.version, v.created_at, v.created_by, v.note, count(s.account_id) AS accounts
@@ -247,8 +264,9 @@ def list_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def version_owners(con: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame:
+def version_owners(con: duckdb.DuckDBPyConnection, version: int, *, scope: Scope) -> pd.DataFrame:
     """account_id, rep_id of one kept version (accounts that still exist); NotFound if missing."""
+    require_leader(scope)
     if scalar(con, "SELECT count(*) FROM assignment_versions WHERE version = ?", [version]) == 0:
         raise NotFound(f"no assignment version {version}; pick one from the list of kept versions")
     return query_df(
@@ -259,13 +277,15 @@ def version_owners(con: duckdb.DuckDBPyConnection, version: int) -> pd.DataFrame
     )
 
 
-def reps_in_use(con: duckdb.DuckDBPyConnection, rep_ids: list[str]) -> None:
+def reps_in_use(con: duckdb.DuckDBPyConnection, rep_ids: list[str], *, scope: Scope) -> None:
     """Re-activate reps that a restored version gives accounts to."""
+    require_admin(scope)
     if rep_ids:
         con.execute("UPDATE reps SET active = TRUE, updated_at = ? WHERE list_contains(?, rep_id)", [now(), rep_ids])
 
 
-def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any], *, scope: Scope) -> None:
+    require_leader(scope)
     audit_id = next_id(con, "audit_id")
     con.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
@@ -273,8 +293,11 @@ def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[
     )
 
 
-def audit_log(con: duckdb.DuckDBPyConnection, actions: list[str] | None = None, limit: int = 200) -> pd.DataFrame:
+def audit_log(
+    con: duckdb.DuckDBPyConnection, actions: list[str] | None = None, limit: int = 200, *, scope: Scope
+) -> pd.DataFrame:
     """The newest audit entries (optionally of some actions only)."""
+    require_leader(scope)
     if actions:
         return query_df(
             con,

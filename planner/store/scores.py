@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import BadInput, NotFound
-from planner.scope import Scope, view
+from planner.errors import BadInput, Forbidden, NotFound
+from planner.scope import Scope, require_actor, require_leader, view
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
 
@@ -30,8 +30,9 @@ ACTIVE_COLUMNS = [
 # ---------------------------------------------------------------- training and scoring inputs
 
 
-def load_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def load_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every account with the fields a model may use (and the ones the leakage guard drops)."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT account_id, name, industry, employees, annual_revenue, employee_growth, intent_score,
@@ -40,8 +41,9 @@ def load_accounts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def load_deals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def load_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every deal's dates, outcome and size; created_date falls back to the close date when missing."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT d.deal_id, d.account_id, d.is_closed, d.is_won, d.amount, d.users,
@@ -51,8 +53,9 @@ def load_deals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def load_attribute_defs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def load_attribute_defs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Typed custom attributes that came in with imports, with how many accounts carry each."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT d.attr, coalesce(d.label, d.attr) AS label, lower(coalesce(d.dtype, 'text')) AS dtype,
@@ -62,8 +65,9 @@ def load_attribute_defs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def load_attribute_values(con: duckdb.DuckDBPyConnection, attrs: list[str]) -> pd.DataFrame:
+def load_attribute_values(con: duckdb.DuckDBPyConnection, attrs: list[str], *, scope: Scope) -> pd.DataFrame:
     """Long table account_id, attr, num_value, text_value for the given attributes."""
+    require_leader(scope)
     if not attrs:
         return pd.DataFrame(columns=["account_id", "attr", "num_value", "text_value"])
     return query_df(
@@ -73,13 +77,15 @@ def load_attribute_values(con: duckdb.DuckDBPyConnection, attrs: list[str]) -> p
     )
 
 
-def load_truth(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def load_truth(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """The demo generator's true probabilities (empty for real data)."""
+    require_leader(scope)
     return query_df(con, "SELECT account_id, p_true FROM demo_truth")
 
 
-def account_potential(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def account_potential(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Potential, estimated users and price per user of every account (from potential_settings)."""
+    require_leader(scope)
     return query_df(con, "SELECT account_id, est_users, price_per_user, potential FROM account_potential")
 
 
@@ -96,8 +102,10 @@ def insert_model(
     metrics: dict[str, Any],
     features: dict[str, Any],
     blob: bytes,
+    scope: Scope,
 ) -> int:
     """Store a fitted model (inactive) and return its new version number."""
+    require_leader(scope)
     version = next_id(con, "model_version")
     con.execute(
         "INSERT INTO models VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?)",
@@ -106,8 +114,9 @@ def insert_model(
     return version
 
 
-def replace_scores(con: duckdb.DuckDBPyConnection, version: int, scores: pd.DataFrame) -> None:
+def replace_scores(con: duckdb.DuckDBPyConnection, version: int, scores: pd.DataFrame, *, scope: Scope) -> None:
     """Write one version's scores (account_id, propensity, potential, expected_value, rank, reasons...)."""
+    require_leader(scope)
     cols = ["account_id", "propensity", "potential", "expected_value", "rank", "reasons", "similar_won",
             "nearest_won_km"]  # fmt: skip
     frame = scores[cols].copy()
@@ -120,8 +129,9 @@ def replace_scores(con: duckdb.DuckDBPyConnection, version: int, scores: pd.Data
         con.unregister("_new_scores")
 
 
-def activate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+def activate(con: duckdb.DuckDBPyConnection, version: int, *, scope: Scope) -> None:
     """Make `version` the model whose scores every page shows."""
+    require_leader(scope)
     row = query_one(
         con,
         """SELECT m.model_version, (SELECT count(*) FROM scores s WHERE s.model_version = m.model_version)
@@ -156,8 +166,9 @@ def previous_version(con: duckdb.DuckDBPyConnection) -> int | None:
     return None if value is None else int(value)
 
 
-def prune_scores(con: duckdb.DuckDBPyConnection, keep: int = KEEP_SCORED_VERSIONS) -> None:
+def prune_scores(con: duckdb.DuckDBPyConnection, keep: int = KEEP_SCORED_VERSIONS, *, scope: Scope) -> None:
     """Drop the scores of all but the newest `keep` versions (the active one always stays)."""
+    require_leader(scope)
     con.execute(
         """DELETE FROM scores WHERE model_version NOT IN (
                SELECT model_version FROM models ORDER BY model_version DESC LIMIT ?)
@@ -203,15 +214,17 @@ def model_record(con: duckdb.DuckDBPyConnection, version: int | None = None) -> 
     return rec
 
 
-def model_blob(con: duckdb.DuckDBPyConnection, version: int) -> bytes:
+def model_blob(con: duckdb.DuckDBPyConnection, version: int, *, scope: Scope) -> bytes:
+    require_leader(scope)
     blob = scalar(con, "SELECT blob FROM models WHERE model_version = ?", [version])
     if blob is None:
         raise NotFound(f"model version {version} does not exist; run `python -m planner train`")
     return bytes(blob)
 
 
-def refresh_values(con: duckdb.DuckDBPyConnection) -> None:
+def refresh_values(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     """Recompute potential, expected value and rank of every stored score from potential_settings."""
+    require_leader(scope)
     con.execute(
         """UPDATE scores SET potential = p.potential, expected_value = scores.propensity * p.potential
            FROM account_potential p WHERE p.account_id = scores.account_id"""
@@ -339,9 +352,10 @@ def filter_options(con: duckdb.DuckDBPyConnection, rep_id: str | None = None, *,
     }
 
 
-def scores_for_export(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def scores_for_export(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """account_id, propensity, potential, expected_value, rank, reasons of every scored account (expected
     value = propensity x today's potential, as every page computes it)."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT s.account_id, s.propensity, p.potential, s.propensity * p.potential AS expected_value, s.rank,
@@ -354,8 +368,25 @@ def scores_for_export(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 # ---------------------------------------------------------------- plans (shared with the plan page)
 
 
-def add_plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.DataFrame) -> int:
+def _own_plan(con: duckdb.DuckDBPyConnection, scope: Scope, plan_id: int, targets: pd.DataFrame) -> None:
+    """Forbidden unless the plan is the asker's (any plan for leaders and admins) and, for a rep, every
+    account added is in their own territory."""
+    owner = scalar(con, "SELECT rep_id FROM plans WHERE plan_id = ?", [plan_id])
+    if owner is None:
+        raise NotFound(f"no plan #{plan_id}; open the Plan page to start one")
+    if not scope.allows_rep(str(owner)):
+        raise Forbidden(f"plan #{plan_id} is not a plan of {scope.rep_id}; {scope.user} may not change it")
+    if scope.is_rep:
+        ids = [str(a) for a in targets["account_id"]]
+        mine = set(accounts_owned_by(con, ids, scope=scope)["account_id"])
+        foreign = [a for a in ids if a not in mine]
+        if foreign:
+            raise Forbidden(f"account {foreign[0]!r} is not in your territory; it cannot go into your plan")
+
+
+def add_plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.DataFrame, *, scope: Scope) -> int:
     """Append accounts (account_id, rationale) to a plan after its last position; skip ones already in it."""
+    _own_plan(con, scope, plan_id, targets)
     existing = set(query_df(con, "SELECT account_id FROM plan_targets WHERE plan_id = ?", [plan_id])["account_id"])
     new = targets[~targets["account_id"].isin(existing)].drop_duplicates("account_id")
     if new.empty:
@@ -372,15 +403,19 @@ def add_plan_targets(con: duckdb.DuckDBPyConnection, plan_id: int, targets: pd.D
     return len(rows)
 
 
-def accounts_owned_by(con: duckdb.DuckDBPyConnection, account_ids: list[str]) -> pd.DataFrame:
-    """account_id and owner_rep_id of the given accounts."""
+def accounts_owned_by(con: duckdb.DuckDBPyConnection, account_ids: list[str], *, scope: Scope) -> pd.DataFrame:
+    """account_id and owner_rep_id of those of the given accounts in scope (a rep: only their own)."""
+    mine, params = scope.owner_filter("owner_rep_id")
     return query_df(
-        con, "SELECT account_id, owner_rep_id FROM accounts WHERE list_contains(?, account_id)", [list(account_ids)]
+        con,
+        f"SELECT account_id, owner_rep_id FROM accounts WHERE list_contains(?, account_id) AND {mine}",
+        [list(account_ids), *params],
     )
 
 
-def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any]) -> None:
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict[str, Any], *, scope: Scope) -> None:
     """Record who trained, activated or changed what."""
+    require_actor(scope, actor)
     con.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
         [next_id(con, "audit_id"), now(), actor, action, json.dumps(detail, default=str)],
