@@ -7,8 +7,7 @@ benchmarks' worlds.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from planner import demo
 from planner.scope import OPERATOR
-from tests.lake import any_store, empty_lake, postgres, small_lake  # noqa: F401 (fixtures)
+from tests.lake import any_store, empty_lake, lake_clones, postgres, small_lake, store_for_test  # noqa: F401 (fixtures)
 from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +34,11 @@ def small_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def small_store(small_store_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the small demo store (600 accounts, 6 reps, seed 3)."""
-    path = tmp_path / "store.duckdb"
-    shutil.copyfile(small_store_template, path)
-    return path
+def small_store(small_store_template: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A private copy of the small demo store (600 accounts, 6 reps, seed 3): a file, or a lake when the
+    suite runs with PLANNER_TEST_STORE=lake (tests/lake.py)."""
+    private: Callable[[Path, Path], Path] = request.getfixturevalue("store_for_test")
+    return private(small_store_template, tmp_path / "store.duckdb")
 
 
 @pytest.fixture

@@ -2,6 +2,14 @@
 
 The cluster runs as a non-root user (`postgres` when the tests run as root). scripts/test installs Debian's
 `postgresql` when its binaries are missing; without them the lake tests fail and say so (never skipped).
+
+`PLANNER_TEST_STORE=lake` runs the whole suite on lakes (#19 point 1, "every test on both"): the store
+fixtures (small_store, app_store, the odd stores) then hand out a DuckLake instead of a file. Each is a clone
+of a template lake built once per session (`createdb -T`, which copies the catalog in milliseconds where a
+fresh copy of a store takes seconds); the clones share the template's data folder, which is safe because
+DuckLake never rewrites a data file, and each clone names its new files afresh. A test of the file's own
+mechanics (copy-and-swap, the file's lock, its bytes) carries `@pytest.mark.file_store("why")` and gets a
+file in both runs.
 """
 
 from __future__ import annotations
@@ -9,17 +17,24 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from planner import store
+from planner.store import core
 from tests.helpers import free_port
+
+_MODES = ("file", "lake")
+TEST_STORE = os.environ.get("PLANNER_TEST_STORE", "").strip() or "file"
+if TEST_STORE not in _MODES:
+    raise pytest.UsageError(f"PLANNER_TEST_STORE={TEST_STORE!r}: set it to file (the default) or lake")
 
 
 def _bin_dir() -> Path:
@@ -58,16 +73,28 @@ class Postgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
-    def lake(self) -> str:
-        """A new empty database; returns the DuckLake attach string naming it."""
+    def lake(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template`'s; returns the DuckLake attach string naming it."""
         name = f"lake_{uuid.uuid4().hex[:12]}"
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        like = ["-T", _dbname(template)] if template else []
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *like, name)
         return f"ducklake:postgres:dbname={name} host=127.0.0.1 port={self.port} user=postgres"
+
+    def drop(self, lake: str) -> None:
+        """Drop a lake's catalog database (after this process let go of it; --force ends other sessions)."""
+        core.detach(Path(lake))
+        self._run("dropdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--force", _dbname(lake))
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _dbname(lake: str) -> str:
+    found = re.search(r"dbname=(\S+)", lake)
+    assert found, lake
+    return found.group(1)
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +126,56 @@ def any_store(request: pytest.FixtureRequest) -> Path:
     name = "small_store" if request.param == "file" else "small_lake"
     path: Path = request.getfixturevalue(name)
     return path
+
+
+class LakeClones:
+    """File stores -> new lakes holding the same store; each file is copied into a template lake once."""
+
+    def __init__(self, postgres: Postgres, data: Path) -> None:
+        self.postgres = postgres
+        self.data = data  # PLANNER_LAKE_DATA of every clone
+        self.templates: dict[Path, str] = {}
+
+    def __call__(self, file: Path) -> str:
+        if file not in self.templates:
+            template = self.postgres.lake()
+            store.copy_store(file, Path(template))
+            core.detach(Path(template))  # createdb -T refuses a template that has sessions
+            self.templates[file] = template
+        return self.postgres.lake(template=self.templates[file])
+
+
+@pytest.fixture(scope="session")
+def lake_clones(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> LakeClones:
+    return LakeClones(postgres, tmp_path_factory.mktemp("lake-data"))
+
+
+@pytest.fixture
+def store_for_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, Path], Path]:
+    """(a template file store, a new file path) -> the store this test runs on: a copy of the template at that
+    path, or under PLANNER_TEST_STORE=lake a lake cloned from it (dropped after the test).
+
+    A test marked `file_store` gets the file in both runs.
+    """
+
+    def as_file(template: Path, path: Path) -> Path:
+        shutil.copyfile(template, path)
+        return path
+
+    if TEST_STORE == "file" or request.node.get_closest_marker("file_store"):
+        return as_file
+    clones: LakeClones = request.getfixturevalue("lake_clones")
+    made: list[str] = []
+
+    def as_lake(template: Path, path: Path) -> Path:
+        monkeypatch.setenv("PLANNER_LAKE_DATA", str(clones.data))
+        made.append(clones(template))
+        return Path(made[-1])
+
+    def let_go() -> None:
+        for lake in made:
+            with contextlib.suppress(RuntimeError):
+                clones.postgres.drop(lake)
+
+    request.addfinalizer(let_go)
+    return as_lake

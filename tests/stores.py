@@ -13,12 +13,11 @@ Use from a test module (the fixtures are registered in conftest.py through `pyte
     def test_x(odd_store_factory) -> None: path = odd_store_factory("no_reps")
     def test_page(odd_app_store: Path) -> None: ...                 # also sets PLANNER_DB
 
-`odd_store.stem` is the store's name.
+The test id names the store (`odd_store.stem` too, on a file; under PLANNER_TEST_STORE=lake each is a lake).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import lru_cache
@@ -284,20 +283,21 @@ def odd_store_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[s
 
 
 @pytest.fixture
-def odd_store_factory(odd_store_templates: Callable[[str], Path], tmp_path: Path) -> Callable[[str], Path]:
-    """name -> a private copy of that odd store for this test (named <name>.duckdb)."""
+def odd_store_factory(
+    odd_store_templates: Callable[[str], Path], tmp_path: Path, store_for_test: Callable[[Path, Path], Path]
+) -> Callable[[str], Path]:
+    """name -> a private copy of that odd store for this test (a file named <name>.duckdb, or a lake when the
+    suite runs with PLANNER_TEST_STORE=lake)."""
 
     def make(name: str) -> Path:
-        path = tmp_path / f"{name}.duckdb"
-        shutil.copyfile(odd_store_templates(name), path)
-        return path
+        return store_for_test(odd_store_templates(name), tmp_path / f"{name}.duckdb")
 
     return make
 
 
 @pytest.fixture(params=ODD_STORES)
 def odd_store(request: pytest.FixtureRequest, odd_store_factory: Callable[[str], Path]) -> Path:
-    """Each odd store in turn (a private copy); `odd_store.stem` is its name."""
+    """Each odd store in turn (a private copy), named by the test id."""
     return odd_store_factory(str(request.param))
 
 

@@ -17,6 +17,10 @@ from planner.store import schema
 from tests.conftest import ROOT
 from tests.helpers import assert_one_row_per_key
 
+# These tests put a file store beside a lake themselves (any_store's "file", file against lake): under
+# PLANNER_TEST_STORE=lake their file fixtures stay files.
+pytestmark = pytest.mark.file_store("compares a file store with a lake")
+
 
 def cli(db: Path | str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "planner", "--db", str(db), *args], cwd=ROOT, text=True,

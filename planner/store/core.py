@@ -343,6 +343,11 @@ def _forget(path: Path) -> None:
             root.close()
 
 
+def detach(path: Path) -> None:
+    """Let go of this process's attachment of a lake (its catalog sessions close); the next use attaches again."""
+    _forget(path)
+
+
 def unreachable(exc: BaseException) -> bool:
     """Whether a DuckDB error says the lake's catalog or data cannot be reached (rather than bad SQL)."""
     text = str(exc).lower()
