@@ -366,6 +366,7 @@ def _activities(rng: np.random.Generator, accounts: pd.DataFrame, today: date) -
     )
 
 
+@store.retry_conflicts
 def build_store(
     path: Path,
     n_accounts: int = 5000,

@@ -22,6 +22,10 @@ class StoreBusy(StoreError):
     """Another process is writing the store right now."""
 
 
+class WriteConflict(StoreBusy):
+    """Another process committed a change this write overlaps; nothing of this write landed."""
+
+
 class StoreUnavailable(StoreError):
     """The store's catalog (PostgreSQL of a DuckLake) or data cannot be reached right now."""
 

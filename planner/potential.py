@@ -152,6 +152,7 @@ def reset_setting(con: Any, segment: str, *, actor: str = "local", scope: Scope)
     scores.audit(con, actor, "potential_reset", {"segment": segment}, scope=scope)
 
 
+@store.retry_conflicts
 def save_settings(
     path: Path,
     changes: Iterable[tuple[str, float | None, float | None]],

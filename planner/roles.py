@@ -94,6 +94,7 @@ def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scop
     return q.role_changes(con, limit, scope=scope)
 
 
+@store.retry_conflicts
 def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, scope: Scope) -> Scope:
     """Give `email` a role (replacing any earlier one); a rep role names the rep. Admins only.
 
@@ -122,6 +123,7 @@ def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, sc
     return Scope(role=role, rep_id=rep_id, user=key)
 
 
+@store.retry_conflicts
 def remove_role(path: Path, email: str, *, scope: Scope) -> None:
     """Delete the roles row of `email` (a rep keeps access through their CRM email). Admins only."""
     require_role(scope, "admin")

@@ -193,6 +193,7 @@ def capacity_curve(
     return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes))
 
 
+@store.retry_conflicts
 def save(path: Path, name: str, result: optimize.Result, actor: str, *, scope: Scope) -> int:
     """Save a result as a named draft scenario; returns its id (admins and leaders)."""
     require_leader(scope)
@@ -246,6 +247,7 @@ def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], *, scope: S
     return {"scenarios": summaries, "per_rep": table}
 
 
+@store.retry_conflicts
 def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[str, Any]:
     """Make a saved scenario today's assignment: keep the current one as a version first, hire its new
     reps, retire its removed reps, move its accounts, mark it committed and log it."""
@@ -271,6 +273,7 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[st
     return detail
 
 
+@store.retry_conflicts
 def restore(path: Path, version: int, actor: str, *, scope: Scope) -> dict[str, Any]:
     """Put a kept assignment version back (today's is kept as a version first, so this is undoable)."""
     require_admin(scope)

@@ -62,6 +62,18 @@ SETTINGS: dict[str, Setting] = {
         Setting("reachable_km", 400.0, "Accounts farther than this from the owner's home count as not covered."),
         Setting("capacity_hours", 1400.0, "Default yearly selling hours a rep can spend on accounts."),
         Setting("lock_timeout_s", 120.0, "How long a writer waits for another writer to finish."),
+        Setting(
+            "write_attempts",
+            6,
+            "How many times a write that another process beat to the commit is tried in all (jittered backoff) "
+            "before it is reported.",
+        ),
+        Setting(
+            "lake_lock",
+            True,
+            "Lake writers take turns through a PostgreSQL advisory lock (PLANNER_LAKE_LOCK=0: they commit "
+            "optimistically and retry conflicts; for tests and measurements).",
+        ),
         Setting("max_upload_mb", 200, "Largest CRM file the importer accepts (MB as stored)."),
         Setting("max_unpacked_mb", 1000, "Largest unpacked content of an .xlsx workbook (MB), checked first."),
         Setting("max_rows", 5_000_000, "Most data rows (lines) one imported file or sheet may hold."),

@@ -50,6 +50,7 @@ def targets(
     return out
 
 
+@store.retry_conflicts
 def add_to_plan(
     path: Path, rep_id: str, account_ids: list[str], actor: str = "local", *, scope: Scope
 ) -> dict[str, Any]:

@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from planner import settings, store
-from planner.errors import StoreError
+from planner.errors import StoreError, WriteConflict
 from planner.scope import OPERATOR
 from planner.store import schema
 from tests.conftest import ROOT
@@ -116,3 +117,26 @@ def test_figures_are_the_same_on_both(small_store: Path, small_lake: Path) -> No
     assert file_view["kpis"] == lake_view["kpis"]
     assert_frame_equal(file_view["territories"], lake_view["territories"])
     assert_frame_equal(file_table, lake_table)
+
+
+def test_a_foreign_change_to_the_live_file_is_not_swapped_away(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's conflict: a program that writes the live file in place during a write would lose its change
+    to the swap; the write is refused instead (and retried by the domain's writers)."""
+    monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "2")
+
+    @store.retry_conflicts
+    def doomed(path: Path) -> None:
+        with store.write(path) as con:
+            con.execute("UPDATE accounts SET name = 'half written'")
+            foreign = duckdb.connect(str(path))  # a foreign program, writing the live file in place
+            foreign.execute("DELETE FROM meta WHERE key = 'foreign'")
+            foreign.execute("INSERT INTO meta VALUES ('foreign', 'kept')")
+            foreign.close()
+
+    with pytest.raises(WriteConflict, match="another program changed .* on each of 2 tries; nothing was written"):
+        doomed(small_store)
+    with store.read(small_store) as con:
+        assert store.scalar(con, "SELECT count(*) FROM accounts WHERE name = 'half written'") == 0
+        assert store.get_meta(con, "foreign") == "kept"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from planner import optimize, roles, scenarios, store, targets
+from planner.errors import WriteConflict
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
 from tests.helpers import assert_one_row_per_key, first_metric, start_server, stop_server, wait_rendered
@@ -56,6 +57,16 @@ def test_two_concurrent_imports_both_land(small_lake: Path, tmp_path: Path) -> N
 
 
 def _small_writes(db: str, worker: int, scenario_id: int, rep_id: str, account_ids: list[str], out: Any) -> None:
+    import logging
+
+    conflicts: list[str] = []
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            conflicts.append(record.getMessage())
+
+    logging.getLogger("planner.store.core").addHandler(Count())
+    logging.getLogger("planner.store.core").setLevel(logging.INFO)
     done, problems = 0, []
     for i in range(20):
         try:
@@ -68,10 +79,16 @@ def _small_writes(db: str, worker: int, scenario_id: int, rep_id: str, account_i
             done += 1
         except Exception as exc:  # every failure is a lost write
             problems.append(f"{type(exc).__name__}: {exc}")
-    out.put((worker, done, problems))
+    out.put((worker, done, problems, len(conflicts)))
 
 
-def test_two_by_twenty_small_writes_all_land(small_lake: Path) -> None:
+@pytest.mark.parametrize("lock", ["advisory lock", "no lock"])
+def test_two_by_twenty_small_writes_all_land(small_lake: Path, lock: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the advisory lock writers take turns; without it (PLANNER_LAKE_LOCK=0) their commits really
+    conflict, and each conflicting write is run again (jittered backoff) until all 40 have landed (#19 point 4)."""
+    if lock == "no lock":
+        monkeypatch.setenv("PLANNER_LAKE_LOCK", "0")
+        monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "40")  # two writers hammering one table: plenty of room
     with store.read(small_lake) as con:
         result = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     kept = result.assignments[result.assignments["owner"] == result.assignments["previous_owner"]]
@@ -87,8 +104,13 @@ def test_two_by_twenty_small_writes_all_land(small_lake: Path) -> None:
     results = [q.get(timeout=600) for _ in procs]
     for p in procs:
         p.join(timeout=60)
-    for worker, done, problems in results:
+    for worker, done, problems, _ in results:
         assert problems == [] and done == 20, (worker, problems)
+    retried = sum(r[3] for r in results)
+    if lock == "no lock":
+        assert retried > 0, "two writers without the lock never conflicted: the retry was not exercised"
+    else:
+        assert retried == 0, "writers that take turns never conflict"
     with store.read(small_lake) as con:
         assert store.scalar(con, "SELECT count(*) FROM roles WHERE email LIKE 'w_-%'") == 14
         assert store.scalar(con, "SELECT count(*) FROM audit_log WHERE action = 'scenario.commit'") == 12
@@ -96,6 +118,33 @@ def test_two_by_twenty_small_writes_all_land(small_lake: Path) -> None:
         planned = store.scalar(con, "SELECT count(DISTINCT account_id) FROM plan_targets")
         assert planned == 14
     assert_one_row_per_key(small_lake)
+
+
+def test_a_conflict_that_never_ends_is_reported_plainly_and_nothing_lands(
+    small_lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every try of a write loses to another commit (made inside it, lock off): after PLANNER_WRITE_ATTEMPTS
+    tries it is one plain line, and none of its changes landed, while each competing commit did."""
+    monkeypatch.setenv("PLANNER_LAKE_LOCK", "0")
+    monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "3")
+    tries: list[int] = []
+
+    @store.retry_conflicts
+    def doomed(path: Path) -> None:
+        with store.write(path) as con:
+            con.execute("UPDATE accounts SET name = 'half written'")
+            tries.append(1)
+            with store.write(path) as rival:  # another transaction commits first, every time
+                rival.execute("INSERT INTO roles (email, role) VALUES (?, 'leader')", [f"rival{len(tries)}@x.com"])
+
+    with pytest.raises(WriteConflict) as caught:
+        doomed(small_lake)
+    message = str(caught.value)
+    assert "\n" not in message and "on each of 3 tries; nothing was written" in message, message
+    assert len(tries) == 3
+    with store.read(small_lake) as con:
+        assert store.scalar(con, "SELECT count(*) FROM accounts WHERE name = 'half written'") == 0
+        assert store.scalar(con, "SELECT count(*) FROM roles WHERE email LIKE 'rival%'") == 3
 
 
 def test_killed_import_leaves_the_old_lake_and_the_next_import_lands(small_lake: Path, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+@store.retry_conflicts
 def run(args: argparse.Namespace) -> int:
     if args.action in ("set", "reset") and not args.segment:
         raise BadInput(f"`potential {args.action}` needs a segment: an industry name or '*'")

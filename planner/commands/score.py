@@ -35,6 +35,7 @@ def _write_csv(df: pd.DataFrame, out: Path) -> None:
         pa_csv.write_csv(table, f)
 
 
+@store.retry_conflicts
 def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr)

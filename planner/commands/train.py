@@ -26,6 +26,7 @@ def _fmt(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+@store.retry_conflicts
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
 

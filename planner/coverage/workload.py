@@ -170,6 +170,7 @@ def workload_sources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return rows
 
 
+@store.retry_conflicts
 def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], actor: str = "local") -> dict[str, Any]:
     """Save workload assumptions in the store (admins); None forgets a saved value. Returns the
     assumptions now in force and the names that changed."""

@@ -201,6 +201,7 @@ def inspect_file(db_path: Path | None, path: Path, display: str | None = None, k
     return plans
 
 
+@store.retry_conflicts
 def import_files(
     db_path: Path,
     files: Sequence[Path | tuple[Path, str]],
@@ -556,6 +557,7 @@ def geocoding_coverage(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Any:
     return sq.geocoding_coverage(con, scope=scope)
 
 
+@store.retry_conflicts
 def place_accounts(db_path: Path, fixes: Any, *, scope: Scope) -> int:
     """Save corrected addresses for unplaced accounts and geocode them again (one write; admins only)."""
     require_role(scope, "admin")

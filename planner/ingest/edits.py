@@ -28,6 +28,7 @@ def parse_as_of(value: Any) -> date | None:
         raise BadInput(f"as-of date {value!r} is not a date; write it as YYYY-MM-DD, or 'auto'") from None
 
 
+@store.retry_conflicts
 def set_as_of(db_path: Path, value: Any, *, scope: Scope) -> dict[str, object]:
     """Fix the store's as-of date (None or 'auto': back to the automatic rule); returns the new as-of info."""
     require_admin(scope)
@@ -45,6 +46,7 @@ def rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Any:
     return sq.rep_homes(con, scope=scope)
 
 
+@store.retry_conflicts
 def set_rep_home(db_path: Path, rep_id: str, *, scope: Scope, lat: float | None = None, lon: float | None = None,
                  place: str | None = None, clear: bool = False) -> dict[str, Any]:  # fmt: skip
     """Set a rep's home by coordinates or by a place ('Berlin, Germany', 'Denver, CO', 'Kenya'); `clear`
@@ -99,6 +101,7 @@ def locate(place: str) -> tuple[float, float, str, str | None]:
     raise BadInput(f"cannot place {place!r}; write 'City, Country', 'City, ST' (US), a US ZIP, or a country")
 
 
+@store.retry_conflicts
 def forget_mapping(db_path: Path, signature: str, *, scope: Scope) -> bool:
     """Forget the column mapping remembered for files with these columns (a wrong one never poisons later
     imports). True when there was one."""

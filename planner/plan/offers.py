@@ -151,6 +151,7 @@ def clean_partners(table: pd.DataFrame) -> pd.DataFrame:
     return df[["partner_id", "name", "industries", "states"]].reset_index(drop=True)
 
 
+@store.retry_conflicts
 def save_catalogue(
     path: Path, *, scope: Scope, offers: pd.DataFrame | None = None, partners: pd.DataFrame | None = None
 ) -> dict[str, int]:

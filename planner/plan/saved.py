@@ -95,6 +95,7 @@ def stored_specs(saved: pd.DataFrame) -> tuple[TargetSpec, ...]:
     )
 
 
+@store.retry_conflicts
 def save(path: Path, *, scope: Scope, plan: Plan) -> int:
     """Store the plan (targets with the rep's choices, asks, dated steps, rules); returns its plan_id.
 

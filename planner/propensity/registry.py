@@ -126,6 +126,7 @@ def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str
     q.audit(con, actor, "activate_model", {"model_version": version}, scope=scope)
 
 
+@store.retry_conflicts
 def train(path: Path, *, scope: Scope, created_by: str, progress: Progress | None = None) -> dict[str, Any]:
     """Train, score and activate a new version in the store at `path` (one all-or-nothing write)."""
     require_leader(scope)  # refused before any writer opens
@@ -133,6 +134,7 @@ def train(path: Path, *, scope: Scope, created_by: str, progress: Progress | Non
         return train_and_score(con, created_by=created_by, progress=progress, scope=scope)
 
 
+@store.retry_conflicts
 def activate(path: Path, version: int, *, scope: Scope, actor: str) -> None:
     """Make an earlier version that still has its scores the active one, in the store at `path`."""
     require_leader(scope)

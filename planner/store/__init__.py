@@ -15,6 +15,7 @@ from planner.store.core import (
     query_one,
     quote_identifier,
     read,
+    retry_conflicts,
     scalar,
     write,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "query_one",
     "quote_identifier",
     "read",
+    "retry_conflicts",
     "scalar",
     "set_meta",
     "write",

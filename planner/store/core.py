@@ -11,13 +11,21 @@ This module alone knows which kind of store a location names (#19 point 1):
   of work its own cursor and transaction, so a read sees one snapshot and a write lands whole or not at all.
   Writers take turns through a PostgreSQL advisory lock held until their commit is visible (any number of
   processes on any number of hosts), and every write also updates meta, so two writes that overlap anyway
-  (a foreign writer) cannot both commit: the second fails and nothing of it lands.
+  (a foreign writer, or writers with PLANNER_LAKE_LOCK=0) cannot both commit: the second fails and nothing
+  of it lands.
+
+Either way a write that another process beat to the commit raises WriteConflict, and the domain's write
+functions carry `@retry_conflicts`: the whole function runs again on the new snapshot, a bounded number of
+times (PLANNER_WRITE_ATTEMPTS) with jittered backoff, and then the conflict is reported plainly (#19 point 4).
+The file's equivalent of a conflict is a foreign program that changed the live file in place while the
+private copy was being written: the swap would lose that change, so it is refused the same way.
 """
 
 from __future__ import annotations
 
 import fcntl
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -26,18 +34,24 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
+import tenacity
 
-from planner.errors import StoreBusy, StoreError, StoreUnavailable
+from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict
 from planner.store import schema
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
+DEFAULT_WRITE_ATTEMPTS = 6
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 Params = Sequence[Any] | dict[str, Any] | None
 
@@ -115,6 +129,54 @@ def lock_timeout_s() -> float:
         return float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT_S
     except ValueError:
         raise StoreError(f"PLANNER_LOCK_TIMEOUT_S={raw!r} is not a number of seconds; set it to e.g. 120") from None
+
+
+def write_attempts() -> int:
+    """How many times a conflicting write is tried in all (PLANNER_WRITE_ATTEMPTS; planner.settings lists it)."""
+    raw = os.environ.get("PLANNER_WRITE_ATTEMPTS", "")
+    try:
+        attempts = int(raw) if raw.strip() else DEFAULT_WRITE_ATTEMPTS
+    except ValueError:
+        attempts = 0
+    if attempts < 1:
+        raise StoreError(f"PLANNER_WRITE_ATTEMPTS={raw!r} is not a positive whole number; set it to e.g. 6")
+    return attempts
+
+
+def _gave_up(state: tenacity.RetryCallState) -> Any:
+    conflict = state.outcome.exception() if state.outcome is not None else None
+    raise WriteConflict(
+        f"{str(conflict).split('; nothing was written')[0]} on each of {state.attempt_number} tries; "
+        "nothing was written, retry in a moment"
+    ) from None
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    log.info("write conflict (try %d of %d): %s; trying again in %.2f s", state.attempt_number,
+             write_attempts(), state.outcome.exception() if state.outcome else "", wait)  # fmt: skip
+
+
+def retry_conflicts(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run a function that makes one store write again when another process beat its commit (WriteConflict).
+
+    The function must make its write once, in one `write()`; it runs again from the start on the newest
+    snapshot, up to write_attempts() times in all with full-jitter exponential backoff (so two writers that
+    collided do not collide again in step), then the conflict is raised as one plain line.
+    """
+
+    @wraps(fn)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> T:
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(WriteConflict),
+            stop=tenacity.stop_after_attempt(write_attempts()),
+            wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+            retry_error_callback=_gave_up,
+            before_sleep=_log_retry,
+        )
+        return retrying(fn, *args, **kwargs)
+
+    return attempt
 
 
 @contextmanager
@@ -210,6 +272,7 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         con = None
         try:
+            copied_from = fingerprint(path)
             if path.exists():
                 shutil.copyfile(path, tmp)  # inside the try: a full disk must not leave a partial copy behind
             con = _open(tmp, read_only=False)
@@ -224,6 +287,12 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if fingerprint(path) != copied_from:
+                # Writers of this app take turns under the lock, so only a foreign program can have written the
+                # live file meanwhile: swapping the copy in would lose its change.
+                raise WriteConflict(
+                    f"another program changed {path} while this write was being made; nothing was written, retry"
+                )
             os.replace(tmp, path)
         finally:
             if con is not None:
@@ -427,9 +496,20 @@ def _lake_lock(path: Path, timeout: float) -> Iterator[None]:
         cur.close()
 
 
+def _conflict(exc: duckdb.Error) -> bool:
+    """Whether a failed lake commit lost to another process's commit (rather than failing for another reason)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.TransactionException) and ("conflict" in text or "failed to commit" in text)
+
+
+def _lake_lock_on() -> bool:
+    """PLANNER_LAKE_LOCK (default on): off lets lake writers commit optimistically and retry their conflicts."""
+    return os.environ.get("PLANNER_LAKE_LOCK", "").strip().lower() not in ("0", "false", "no", "off")
+
+
 @contextmanager
 def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    with _lake_errors(path), _lake_lock(path, timeout):
+    with _lake_errors(path), _lake_lock(path, timeout) if _lake_lock_on() else nullcontext():
         cur = _lake_cursor(path)
         committed = False
         try:
@@ -437,15 +517,14 @@ def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnectio
             schema.migrate(cur, path)
             yield cur
             schema.bump_write_id(cur)
-            try:
-                cur.execute("COMMIT")
-            except duckdb.TransactionException as exc:
-                if unreachable(exc):
-                    raise
-                raise StoreBusy(
-                    f"another process committed to {describe(path)} at the same moment; nothing was written, retry"
-                ) from None
+            cur.execute("COMMIT")
             committed = True
+        except duckdb.Error as exc:
+            if unreachable(exc) or not _conflict(exc):
+                raise
+            raise WriteConflict(
+                f"another process committed to {describe(path)} at the same moment; nothing was written, retry"
+            ) from None
         finally:
             if not committed:
                 with suppress(duckdb.Error):
