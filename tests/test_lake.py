@@ -140,3 +140,13 @@ def test_a_foreign_change_to_the_live_file_is_not_swapped_away(
     with store.read(small_store) as con:
         assert store.scalar(con, "SELECT count(*) FROM accounts WHERE name = 'half written'") == 0
         assert store.get_meta(con, "foreign") == "kept"
+
+
+def test_write_attempts_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.store import core
+
+    monkeypatch.delenv("PLANNER_WRITE_ATTEMPTS", raising=False)
+    assert core.write_attempts() == settings.get("write_attempts") == core.DEFAULT_WRITE_ATTEMPTS
+    monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "0")
+    with pytest.raises(StoreError, match=r"PLANNER_WRITE_ATTEMPTS='0' is not a positive whole number; set it to"):
+        core.write_attempts()
