@@ -4,6 +4,9 @@ python bench/optimizer.py 20000 24                       # optimizer vs greedy o
 python bench/optimizer.py quality 5000x40 20000x24 > q.jsonl  # the territory quality runs (JSON lines)
 python bench/optimizer.py ctdp > c.jsonl                     # commercial territory design instances
 python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
+python bench/optimizer.py --help                             # this text
+
+Worlds are demo worlds (seed 11 for the comparison, 1 for quality); an unknown argument exits 2.
 """
 
 from __future__ import annotations
@@ -271,14 +274,49 @@ def ctdp_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> None:
+USAGE_ERROR = 2
+
+
+def _size(text: str) -> tuple[int, int]:
+    """'20000x24' -> (20000, 24)."""
+    n, sep, k = text.partition("x")
+    if not (sep and n.isdigit() and k.isdigit() and int(n) > 0 and int(k) > 0):
+        raise ValueError(f"world size {text!r} is not ACCOUNTSxREPS; use e.g. 20000x24")
+    return int(n), int(k)
+
+
+def _command(args: list[str]) -> tuple[str, Any]:
+    """The command and its arguments, or ValueError with one line saying what is wrong."""
+    if not args:
+        return "compare", (20000, 24)
+    head, rest = args[0], args[1:]
+    if head == "quality":
+        return "quality", [_size(a) for a in rest] or [(5000, 40), (20000, 24)]
+    if head == "ctdp" and not rest:
+        return "ctdp", None
+    if head == "table" and len(rest) == 2 and rest[0] in ("quality", "ctdp"):
+        return "table", (rest[0], rest[1])
+    if len(args) == 2 and all(a.isdigit() and int(a) > 0 for a in args):
+        return "compare", (int(args[0]), int(args[1]))
+    raise ValueError(f"unknown arguments {' '.join(args)!r}; see --help")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one benchmark command; 0 when done, 2 (and one line on stderr) on unknown arguments."""
     import json
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "quality":
-        sizes = [(int(a.split("x")[0]), int(a.split("x")[1])) for a in args[1:]] or [(5000, 40), (20000, 24)]
-        for n, k in sizes:
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__.strip())
+        return 0
+    try:
+        command, value = _command(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if command == "quality":
+        for n, k in value:
             acc, reps = balanced_world(n, k, seed=1)
             for label, opts in (
                 ("default", Options()),
@@ -287,20 +325,26 @@ def main(argv: list[str] | None = None) -> None:
                                       allow_open_deals=True)),
             ):  # fmt: skip
                 print(json.dumps({"world": f"{n}x{k}", "run": label, **quality(acc, reps, opts)}), flush=True)
-    elif args and args[0] == "table":
+    elif command == "table":
         from pathlib import Path
 
-        text = Path(args[2]).read_text(encoding="utf-8")
+        try:
+            text = Path(value[1]).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(
+                f"error: cannot read {value[1]} ({exc.strerror}); give the JSON lines file a run wrote", file=sys.stderr
+            )
+            return USAGE_ERROR
         lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-        print(quality_markdown(lines) if args[1] == "quality" else ctdp_markdown(lines))
-    elif args and args[0] == "ctdp":
+        print(quality_markdown(lines) if value[0] == "quality" else ctdp_markdown(lines))
+    elif command == "ctdp":
         for n, p in ((500, 10), (1000, 20)):
             for kind in ("DU", "DT"):
                 print(json.dumps(ctdp(n, p, kind, seed=1)), flush=True)
     else:
-        n, k = (int(args[0]), int(args[1])) if len(args) >= 2 else (20000, 24)
-        print(json.dumps(benchmark(n, k), indent=2))
+        print(json.dumps(benchmark(*value), indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

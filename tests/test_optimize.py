@@ -351,6 +351,23 @@ def test_a_travel_matrix_replaces_great_circle_distance() -> None:
         optimize.rebalance(FOUR, REPS, distance=minutes.drop(columns="B"))
 
 
+def test_reasons_speak_the_travel_matrix_unit() -> None:
+    """With a matrix in minutes, the move reasons and the travel reasons say minutes, never km."""
+    unowned = book([("a1", 0, 1, None, 10), ("a2", 0, 9, None, 10)])
+    minutes = pd.DataFrame({"A": [90.0, 5.0], "B": [4.0, 70.0]}, index=["a1", "a2"])
+    minutes.attrs["unit"] = "minutes"
+    res = optimize.rebalance(unowned, REPS, distance=minutes)
+    reasons = dict(zip(res.assignments["account_id"], res.assignments["reason"], strict=True))
+    assert reasons == {"a1": "unassigned: to Rep B (4 minutes)", "a2": "unassigned: to Rep A (5 minutes)"}
+    # All four near A by road: balance sends two to B and travel goes up; the reason says by how many minutes.
+    near_a = pd.DataFrame({"A": [5.0] * 4, "B": [100.0] * 4}, index=["a1", "a2", "a3", "a4"])
+    near_a.attrs["unit"] = "minutes"
+    s = optimize.rebalance(FOUR, REPS, distance=near_a).summary
+    assert s["travel_unit"] == "minutes"
+    assert any("52.5 minutes against 5.0 minutes today" in r for r in s["reasons"]), s["reasons"]
+    assert not any(" km" in r for r in s["reasons"])
+
+
 def test_several_metrics_each_within_its_own_band() -> None:
     # 100 of potential on 6 accounts: 50 and 3 accounts each is only {a1, a2, a3} / {a4, a5, a6}-like splits.
     acc = book(
@@ -495,3 +512,14 @@ def test_contiguous_zip3_territories_are_one_region_each_on_a_map() -> None:
     assert s["max_mean_after"] <= 1.3, s["max_mean_after"]
     with pytest.raises(BadInput, match="contiguous territories need area units"):
         optimize.rebalance(acc, four, Options(contiguous=True))
+
+
+def test_benchmark_script_prints_its_usage_and_refuses_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    for flag in ("--help", "-h"):
+        assert optimizer.main([flag]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("Optimizer benchmark") and "python bench/optimizer.py quality" in out
+    for bad in (["--bogus"], ["20000"], ["20000", "24", "extra"], ["quality", "5x"], ["table", "other", "q.jsonl"]):
+        assert optimizer.main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err

@@ -109,10 +109,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.out_format is not None and args.out is None:
-        raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
-    args.out_format = args.out_format or "plain"
+def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
+    """The optimizer's options from the flags, each checked (and the single tolerance, for the scenario name)."""
     metric = optimize.parse_metric(args.metric)
     tolerance, tolerances = optimize.parse_tolerance(args.tolerance, metric)
     for name, t in ((None, tolerance), *tolerances):
@@ -126,6 +124,67 @@ def run(args: argparse.Namespace) -> int:
         compactness=args.compactness, contiguous=args.contiguous,
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
     )  # fmt: skip
+    return opts, tolerance
+
+
+def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
+    """The figures as a short text report."""
+    print(
+        f"balanced {f['metric']} over {f['reps_after']} reps ({f['accounts']:,} accounts), "
+        f"tolerance ±{f['tolerance']:.0%}"
+    )
+    print(
+        f"  max/mean  {_num(f['max_mean_before'], '.3f')} -> {_num(f['max_mean_after'], '.3f')}  "
+        f"(lower bound {_num(f['lower_bound'], '.3f')})"
+    )
+    print(
+        f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
+        f"(at least {f['min_moved_share']:.1%} had to move); {f['newly_assigned']:,} unowned accounts get an "
+        f"owner, {f['unassigned']:,} lose theirs"
+    )
+    lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
+    print(
+        f"  travel    {_num(f['travel_km_today'], '.1f', f' {u}')} today -> "
+        f"{_num(f['travel_km_after'], '.1f', f' {u}')} "
+        f"(nearest rep {_num(f['travel_km_nearest'], '.0f', f' {u}')}, LP bound {lp:.0f} {u})"
+        if lp is not None
+        else ""
+    )
+    if f["travel_km_p95_after"] is not None:
+
+        def _v(key: str, spec: str) -> str:
+            return "–" if f[key] is None else format(f[key], spec)
+
+        print(
+            f"  compact   p95 travel {_v('travel_km_p95_today', ',.0f')} -> {_v('travel_km_p95_after', ',.0f')} "
+            f"{u}; {_v('top3_share_after', '.0%')} of accounts with one of their 3 nearest reps (today "
+            f"{_v('top3_share_today', '.0%')}); {_v('overlap_after', '.0%')} inside another territory's outline "
+            f"(today {_v('overlap_today', '.0%')})"
+        )
+    if len(f["metrics"] or []) > 1:
+        for m in f["metrics"]:
+            print(
+                f"  {m['metric']:<9} max/mean {m['max_mean_before']:.3f} -> {m['max_mean_after']:.3f} "
+                f"(bound {m['lower_bound']:.3f}, ±{m['tolerance']:.0%} {'met' if m['met'] else 'not met'})"
+            )
+    print(f"  solved in {f['solve_seconds']:.2f} s")
+    for reason in f["reasons"] or []:
+        print(f"  why: {reason}")
+    for note in res.summary.get("notes", []):
+        print(f"  note: {note}")
+    if "committed" in f:
+        c = f["committed"]
+        print(
+            f"committed scenario {c['scenario_id']}: {scenarios.describe_changes(c)}; "
+            f"the previous assignment is version {c['previous_version']}"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out_format is not None and args.out is None:
+        raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
+    args.out_format = args.out_format or "plain"
+    opts, tolerance = _options(args)
     with store.read(args.db_path) as con:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)
         opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
@@ -158,54 +217,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:
-        f = figures
-        print(
-            f"balanced {f['metric']} over {f['reps_after']} reps ({f['accounts']:,} accounts), "
-            f"tolerance ±{f['tolerance']:.0%}"
-        )
-        print(
-            f"  max/mean  {_num(f['max_mean_before'], '.3f')} -> {_num(f['max_mean_after'], '.3f')}  "
-            f"(lower bound {_num(f['lower_bound'], '.3f')})"
-        )
-        print(
-            f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
-            f"(at least {f['min_moved_share']:.1%} had to move); {f['newly_assigned']:,} unowned accounts get an "
-            f"owner, {f['unassigned']:,} lose theirs"
-        )
-        lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
-        print(
-            f"  travel    {_num(f['travel_km_today'], '.1f', f' {u}')} today -> "
-            f"{_num(f['travel_km_after'], '.1f', f' {u}')} "
-            f"(nearest rep {_num(f['travel_km_nearest'], '.0f', f' {u}')}, LP bound {lp:.0f} {u})"
-            if lp is not None
-            else ""
-        )
-        if f["travel_km_p95_after"] is not None:
-
-            def _v(key: str, spec: str) -> str:
-                return "–" if f[key] is None else format(f[key], spec)
-
-            print(
-                f"  compact   p95 travel {_v('travel_km_p95_today', ',.0f')} -> {_v('travel_km_p95_after', ',.0f')} "
-                f"{u}; {_v('top3_share_after', '.0%')} of accounts with one of their 3 nearest reps (today "
-                f"{_v('top3_share_today', '.0%')}); {_v('overlap_after', '.0%')} inside another territory's outline "
-                f"(today {_v('overlap_today', '.0%')})"
-            )
-        if len(f["metrics"] or []) > 1:
-            for m in f["metrics"]:
-                print(
-                    f"  {m['metric']:<9} max/mean {m['max_mean_before']:.3f} -> {m['max_mean_after']:.3f} "
-                    f"(bound {m['lower_bound']:.3f}, ±{m['tolerance']:.0%} {'met' if m['met'] else 'not met'})"
-                )
-        print(f"  solved in {f['solve_seconds']:.2f} s")
-        for reason in f["reasons"] or []:
-            print(f"  why: {reason}")
-        for note in res.summary.get("notes", []):
-            print(f"  note: {note}")
-        if args.commit:
-            c = figures["committed"]
-            print(
-                f"committed scenario {c['scenario_id']}: {scenarios.describe_changes(c)}; "
-                f"the previous assignment is version {c['previous_version']}"
-            )
+        _print_text(figures, res)
     return 0

@@ -168,6 +168,43 @@ def _pair_matrix(
     return starts, rows.ravel(), vals.ravel()
 
 
+def _row_bounds(
+    p: _Problem, opts: Options, scale: dict[str, float], n_units: int, cap_enforced: bool, hscale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) of the rows: each unit once, every band's upper then lower rows (less the pinned
+    load), capacity (less the pinned hours) when enforced, the moved budget, the travel row."""
+    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    fixed = _fixed_loads(p)
+    hi_band = np.concatenate([p.target * (1 + p.tols[m]) - fixed[m] for m in range(n_bands)])
+    lo_band = np.concatenate([p.target * (1 - p.tols[m]) - fixed[m] for m in range(n_bands)])
+    inf = highspy.kHighsInf
+    row_lo = np.concatenate([np.ones(n_units), np.full(n_bands * n_reps, -inf), lo_band])
+    row_hi = np.concatenate([np.ones(n_units), hi_band, np.full(n_bands * n_reps, inf)])
+    if cap_enforced:
+        pin_pos = np.flatnonzero(p.pinned)
+        pin_km = _km(p, pin_pos, p.owner[pin_pos])
+        fixed_hours = _bincount(
+            p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km * pin_km, minlength=n_reps
+        )
+        row_lo = np.concatenate([row_lo, np.full(n_reps, -inf)])
+        row_hi = np.concatenate([row_hi, (p.reps["capacity_hours"].to_numpy(float) - fixed_hours) / hscale])
+    budget = inf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+    row_lo = np.concatenate([row_lo, [-inf, -inf]])
+    row_hi = np.concatenate([row_hi, [budget, inf]])
+    return row_lo, row_hi
+
+
+def _new_highs(model: highspy.HighsLp, time_limit_s: float) -> Any:
+    """A deterministic HiGHS instance (one thread, seed 0) holding the model."""
+    h = new_solver()
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("parallel", "off")
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.passModel(model)
+    return h
+
+
 def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) -> _LP:
     """Pass 1: balance first (the excess over every band, z), then disruption, then travel, over all
     (unit, rep) pairs (starting columns plus pricing)."""
@@ -175,15 +212,8 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
     co = _pair_coefficients(p, u, pair_u, pair_r)
     n_pairs, n_units, n_reps = len(pair_u), len(u.weight), len(p.reps)
     n_bands = p.bm.shape[1]
-    fixed = _fixed_loads(p)
-    pin_pos = np.flatnonzero(p.pinned)
-    pin_km = _km(p, pin_pos, p.owner[pin_pos])
-    fixed_hours = _bincount(
-        p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km * pin_km, minlength=n_reps
-    )
-    cap = p.reps["capacity_hours"].to_numpy(float)
     # Capacity binds only when the team could in principle cover the book; otherwise it is reported.
-    cap_enforced = bool(cap.sum() >= scale["hours_min"])
+    cap_enforced = bool(p.reps["capacity_hours"].to_numpy(float).sum() >= scale["hours_min"])
     n_cap = n_reps if cap_enforced else 0
     hscale = scale["hours_min"] / n_reps
     off = 1 + n_cap
@@ -209,19 +239,8 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
     starts = np.concatenate([starts[:-1], starts[-1] + pstarts])
     index = np.concatenate(cols_r)
     value = np.concatenate(cols_v)
-
-    hi_band = np.concatenate([p.target * (1 + p.tols[m]) - fixed[m] for m in range(n_bands)])
-    lo_band = np.concatenate([p.target * (1 - p.tols[m]) - fixed[m] for m in range(n_bands)])
+    row_lo, row_hi = _row_bounds(p, opts, scale, n_units, cap_enforced, hscale)
     inf = highspy.kHighsInf
-    row_lo = np.concatenate([np.ones(n_units), np.full(n_bands * n_reps, -inf), lo_band])
-    row_hi = np.concatenate([np.ones(n_units), hi_band, np.full(n_bands * n_reps, inf)])
-    if cap_enforced:
-        row_lo = np.concatenate([row_lo, np.full(n_reps, -inf)])
-        row_hi = np.concatenate([row_hi, (cap - fixed_hours) / hscale])
-    budget = inf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-    row_lo = np.concatenate([row_lo, [-inf, -inf]])
-    row_hi = np.concatenate([row_hi, [budget, inf]])
-
     objective = _travel_objective(scale, p.compactness, _C_MOVED, _C_COUNT / scale["n"])
     costs = _cost(objective, co)
     col_cost = np.concatenate([[_C_BALANCE], np.full(n_cap, _C_CAPACITY / n_reps), costs])
@@ -241,12 +260,7 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
     lp.a_matrix_.start_ = starts.astype(np.int32)
     lp.a_matrix_.index_ = index.astype(np.int32)
     lp.a_matrix_.value_ = value.astype(float)
-    h = new_solver()
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("parallel", "off")
-    h.setOptionValue("time_limit", float(opts.time_limit_s))
-    h.passModel(lp)
+    h = _new_highs(lp, opts.time_limit_s)
     out = _LP(
         h=h, pair_u=pair_u, pair_r=pair_r, travel=co["travel"], moved=co["moved"], count=co["count"],
         spread=co["spread"],

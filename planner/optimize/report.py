@@ -63,9 +63,7 @@ def _min_moved(p: _Problem, tol: float) -> float:
     return forced + max(excess, deficit - unowned - forced, 0.0)
 
 
-def _reasons(
-    p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved: float, min_moved: float, forced: float
-) -> list[str]:
+def _reasons(p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved: float, min_moved: float) -> list[str]:
     tol = opts.tolerance
     out: list[str] = []
     if achieved <= 1 + tol + 1e-9:
@@ -99,12 +97,19 @@ def _reasons(
             "the last accounts are too large for the room left; a wider tolerance or a moved budget helps"
         )
     out.append(f"reached max/mean {achieved:.3f}; no assignment can do better than the lower bound {lower_bound:.3f}")
-    del forced
     return out
 
 
-def _travel_reasons(s: dict[str, Any], opts: Options) -> list[str]:
-    """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can)."""
+def unit_label(unit: str) -> str:
+    """How a travel figure's unit reads in a sentence: km, minutes or miles; a matrix of unknown unit is in
+    "matrix units"."""
+    return "matrix units" if unit == "matrix" else unit
+
+
+def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[str]:
+    """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can), in the
+    travel's unit (km, or a matrix's minutes or miles)."""
+    u = unit_label(unit)
     today, after = s["travel_km_today"], s["travel_km_after"]
     out: list[str] = []
     need = s.get("travel_needs_moved_share", float("nan"))
@@ -128,25 +133,27 @@ def _travel_reasons(s: dict[str, Any], opts: Options) -> list[str]:
         )
         out.append(
             f"{band} needs more travel than today's: mean travel "
-            f"{after:,.1f} km against {today:,.1f} km today, and no assignment within the band averages below "
-            f"{best:,.1f} km (LP bound, any share moved{over}); a wider tolerance keeps travel lower"
+            f"{after:,.1f} {u} against {today:,.1f} {u} today, and no assignment within the band averages below "
+            f"{best:,.1f} {u} (LP bound, any share moved{over}); a wider tolerance keeps travel lower"
         )
     elif opts.max_moved is not None:
         out.append(
-            f"within the moved budget of {opts.max_moved:.1%}, mean travel {after:,.1f} km stays above today's "
-            f"{today:,.1f} km; allow more to move to bring it down"
+            f"within the moved budget of {opts.max_moved:.1%}, mean travel {after:,.1f} {u} stays above today's "
+            f"{today:,.1f} {u}; allow more to move to bring it down"
         )
     else:
         out.append(
-            f"mean travel {after:,.1f} km ends above today's {today:,.1f} km: with whole accounts no balanced "
+            f"mean travel {after:,.1f} {u} ends above today's {today:,.1f} {u}: with whole accounts no balanced "
             "assignment moving this little travels less; allow more to move to bring it down"
         )
     return out
 
 
 def _move_reasons(
-    p: _Problem, assign: np.ndarray, km_before: np.ndarray, km_after: np.ndarray, tol: float
+    p: _Problem, assign: np.ndarray, km_before: np.ndarray, km_after: np.ndarray, tol: float, unit: str = "km"
 ) -> np.ndarray:
+    """Why each account goes where it goes (travel in the travel's unit); pinned accounts say why they stay."""
+    u = unit_label(unit)
     n = len(p.reps)
     owned = p.owner >= 0
     load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n) / p.target
@@ -156,17 +163,17 @@ def _move_reasons(
     for i in np.flatnonzero((assign != p.owner) | (p.owner < 0)):
         to = assign[i]
         if p.owner[i] == -1:
-            out[i] = f"unassigned: to {names[to]} ({km_after[i]:.0f} km)"
+            out[i] = f"unassigned: to {names[to]} ({km_after[i]:.0f} {u})"
         elif p.owner[i] == -2:
-            out[i] = f"owner leaves the team: to {names[to]} ({km_after[i]:.0f} km)"
+            out[i] = f"owner leaves the team: to {names[to]} ({km_after[i]:.0f} {u})"
         elif load[p.owner[i]] > 1 + tol:
             out[i] = f"balance: {names[p.owner[i]]} holds {load[p.owner[i]]:.2f}x the target"
         elif is_new[to]:
-            out[i] = f"new rep {names[to]} ({km_after[i]:.0f} km away)"
+            out[i] = f"new rep {names[to]} ({km_after[i]:.0f} {u} away)"
         elif load[to] < 1 - tol:
             out[i] = f"balance: {names[to]} holds {load[to]:.2f}x the target"
         else:
-            out[i] = f"travel/balance: {km_before[i]:.0f} km -> {km_after[i]:.0f} km"
+            out[i] = f"travel/balance: {km_before[i]:.0f} {u} -> {km_after[i]:.0f} {u}"
     out[p.pinned] = p.pin_reason[p.pinned]
     return out
 
@@ -198,27 +205,33 @@ def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[st
     return notes
 
 
-def _report(
-    p: _Problem, u: _Units | None, opts: Options, assign: np.ndarray, timing: dict[str, float], extra: dict[str, Any]
-) -> Result:
-    n_reps = len(p.reps)
-    tol = opts.tolerance
-    km_after = _km_to(p, assign)
-    km_today = _today_km(p)
-    km_before = _km_to(p, p.owner)
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    owned = p.owner >= 0
-    before_load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n_reps)
-    after_load = _bincount(assign, weights=p.b, minlength=n_reps)
-    pot = pd.to_numeric(p.acc["potential"], errors="coerce").fillna(0).to_numpy(float)
-    pot_total = max(pot.sum(), 1e-12)
-    moved = ((p.owner >= 0) | (p.owner == -2)) & (assign != p.owner)
-    # Today's territories (today's active reps, owned accounts) on the same metric.
+def _potential(p: _Problem) -> np.ndarray:
+    return pd.to_numeric(p.acc["potential"], errors="coerce").fillna(0).to_numpy(float)
+
+
+def _moved_mask(p: _Problem, assign: np.ndarray) -> np.ndarray:
+    """Accounts that change owner (owned today, or their owner leaves the team)."""
+    return ((p.owner >= 0) | (p.owner == -2)) & (assign != p.owner)
+
+
+def _today_load(p: _Problem) -> np.ndarray:
+    """Today's territories (today's active reps, owned accounts) on the balance metric."""
     today_idx = p.acc["owner_rep_id"].map({r: i for i, r in enumerate(p.today["rep_id"])})
     t_ok = today_idx.notna().to_numpy()
-    today_load = _bincount(today_idx[t_ok].astype(int), weights=p.b[t_ok], minlength=len(p.today))
-    after_norm = after_load / p.target
-    before_idx = imbalance(today_load).as_dict()
+    return _bincount(today_idx[t_ok].astype(int), weights=p.b[t_ok], minlength=len(p.today))
+
+
+def _hours(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> np.ndarray:
+    """Each rep's yearly hours under the assignment."""
+    weights = p.hours_fixed + p.hours_per_km * np.nan_to_num(km_after)
+    return _bincount(assign, weights=weights, minlength=len(p.reps))
+
+
+def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.ndarray) -> dict[str, Any]:
+    """Max/mean before and after on every band against its lower bound, and whether the tolerance is met."""
+    tol = opts.tolerance
+    after_norm = _bincount(assign, weights=p.b, minlength=len(p.reps)) / p.target
+    before_idx = imbalance(_today_load(p)).as_dict()
     after_idx = imbalance(after_norm * p.target.mean()).as_dict()
     band_lower = [_lower_bound(p, u, p.bm[:, m]) for m in range(p.bm.shape[1])]
     bands = band_figures(p, assign, band_lower)
@@ -230,23 +243,13 @@ def _report(
         achieved = max(float(b["max_mean_after"]) for b in bands)
         lower_bound = max(band_lower)
         met = all(bool(b["met"]) for b in bands)
-    min_moved = _min_moved(p, tol)
-    forced = float(p.b[p.owner == -2].sum())
-    hours = _bincount(assign, weights=p.hours_fixed + p.hours_per_km * np.nan_to_num(km_after), minlength=n_reps)
-    hours_before = _bincount(
-        p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km * km_before[owned], minlength=n_reps
-    )
-    cap = p.reps["capacity_hours"].to_numpy(float)
-    reach = p.workload.reachable_km
-    coverage_after = float(pot[km_after <= reach].sum() / pot_total)
-    cov_today = float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total)
-    summary: dict[str, Any] = {
+    return {
         "metric": p.metric_label,
         "expected_value_source": p.ev_source,
         "tolerance": tol,
         "unit": opts.unit,
         "reps_before": int(len(p.today)),
-        "reps_after": int(n_reps),
+        "reps_after": int(len(p.reps)),
         "accounts": int(len(p.acc)),
         "before": before_idx,
         "after": after_idx,
@@ -257,14 +260,31 @@ def _report(
         "metrics": bands,
         "tolerances": {str(b["metric"]): float(b["tolerance"]) for b in bands},
         "within_reach": bool(achieved <= max(1 + tol, lower_bound) + 1e-9),
+    }
+
+
+def _moves_summary(p: _Problem, opts: Options, assign: np.ndarray) -> dict[str, Any]:
+    moved = _moved_mask(p, assign)
+    pot = _potential(p)
+    return {
         "moved_accounts": int(moved.sum()),
         "moved_account_share": float(moved.mean()),
         "moved_share": float(p.b[moved].sum()),
-        "moved_potential_share": float(pot[moved].sum() / pot_total),
-        "min_moved_share": float(min_moved),
-        "forced_moved_share": forced,
+        "moved_potential_share": float(pot[moved].sum() / max(pot.sum(), 1e-12)),
+        "min_moved_share": float(_min_moved(p, opts.tolerance)),
+        "forced_moved_share": float(p.b[p.owner == -2].sum()),
         "assigned_unowned": int((p.owner == -1).sum()),
         "pinned_accounts": int(p.pinned.sum()),
+    }
+
+
+def _travel_summary(p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_today: np.ndarray) -> dict[str, Any]:
+    """Mean and p95 travel, top-3-nearest share, overlap and coverage, today and after."""
+    near_km, _ = _nearest(p.xyz, p.homes, 1)
+    pot = _potential(p)
+    pot_total = max(pot.sum(), 1e-12)
+    reach = p.workload.reachable_km
+    return {
         "travel_km_today": float(np.nanmean(km_today)) if np.isfinite(km_today).any() else float("nan"),
         "travel_km_after": float(np.nanmean(km_after)),
         "travel_km_nearest": float(near_km[:, 0].mean()) if p.distance is None else float(p.distance.min(1).mean()),
@@ -274,51 +294,58 @@ def _report(
         "top3_share_after": top_k_share(p, assign),
         "overlap_today": overlap(p, np.where(p.owner >= 0, p.owner, -1)),
         "overlap_after": overlap(p, assign),
-        "coverage_today": cov_today,
-        "coverage_after": coverage_after,
-        "capacity_hours": float(cap.sum()),
-        "workload_hours_after": float(hours.sum()),
-        "capacity_enforced": bool(extra.get("capacity_enforced", False)),
-        "over_capacity_reps": int((hours > cap * (1 + 1e-9)).sum()),
-        **{k: v for k, v in extra.items() if k != "capacity_enforced"},
-        **{k: round(v, 3) for k, v in timing.items()},
+        "coverage_today": float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total),
+        "coverage_after": float(pot[km_after <= reach].sum() / pot_total),
     }
-    summary["reasons"] = _reasons(p, u, opts, lower_bound, achieved, min_moved, forced) if u is not None else []
-    if u is not None:
-        summary["reasons"] += _travel_reasons(summary, opts)
-    summary["travel_kept"] = bool(
-        not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
-    )
-    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+
+
+def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.DataFrame:
+    """One row per rep of the scenario (and per rep removed from it): load, potential, accounts, hours
+    and moves, before and after."""
+    n_reps = len(p.reps)
+    owned = p.owner >= 0
+    pot = _potential(p)
+    moved = _moved_mask(p, assign)
+    before_load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n_reps)
+    after_load = _bincount(assign, weights=p.b, minlength=n_reps)
+    km_before = _km_to(p, p.owner)
     reps = p.reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]].copy()
     reps["target_share"] = p.target
     reps["before"] = before_load
     reps["after"] = after_load
     reps["before_ratio"] = before_load / p.target
-    reps["after_ratio"] = after_norm
+    reps["after_ratio"] = after_load / p.target
     reps["potential_before"] = _bincount(p.owner[owned], weights=pot[owned], minlength=n_reps)
     reps["potential_after"] = _bincount(assign, weights=pot, minlength=n_reps)
     reps["accounts_before"] = _count(p.owner[owned], minlength=n_reps)
     reps["accounts_after"] = _count(assign, minlength=n_reps)
-    reps["hours_before"] = hours_before
-    reps["hours_after"] = hours
+    reps["hours_before"] = _bincount(
+        p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km * km_before[owned], minlength=n_reps
+    )
+    reps["hours_after"] = _hours(p, assign, km_after)
     reps["moved_in"] = _count(assign[moved], minlength=n_reps)
     reps["moved_out"] = _count(p.owner[moved & (p.owner >= 0)], minlength=n_reps)
     removed = p.today[~p.today["rep_id"].isin(set(p.reps["rep_id"]))]
-    if len(removed):
-        gone = removed[["rep_id", "name", "home_lat", "home_lon", "capacity_hours"]].copy()
-        gone["is_new"] = False
-        gone["removed"] = True
-        today_map = dict(zip(p.today["rep_id"], today_load, strict=True))
-        gone["before"] = gone["rep_id"].map(today_map)
-        gone["potential_before"] = [pot[(p.acc["owner_rep_id"] == r).to_numpy()].sum() for r in gone["rep_id"]]
-        gone["accounts_before"] = [int((p.acc["owner_rep_id"] == r).sum()) for r in gone["rep_id"]]
-        gone["moved_out"] = gone["accounts_before"]
-        reps = pd.concat([reps.assign(removed=False), gone], ignore_index=True)
-    else:
+    if not len(removed):
         reps["removed"] = False
+        return reps
+    gone = removed[["rep_id", "name", "home_lat", "home_lon", "capacity_hours"]].copy()
+    gone["is_new"] = False
+    gone["removed"] = True
+    today_map = dict(zip(p.today["rep_id"], _today_load(p), strict=True))
+    gone["before"] = gone["rep_id"].map(today_map)
+    gone["potential_before"] = [pot[(p.acc["owner_rep_id"] == r).to_numpy()].sum() for r in gone["rep_id"]]
+    gone["accounts_before"] = [int((p.acc["owner_rep_id"] == r).sum()) for r in gone["rep_id"]]
+    gone["moved_out"] = gone["accounts_before"]
+    return pd.concat([reps.assign(removed=False), gone], ignore_index=True)
+
+
+def _assignment_table(
+    p: _Problem, assign: np.ndarray, km_today: np.ndarray, km_after: np.ndarray, tol: float, unit: str
+) -> pd.DataFrame:
+    """One row per account: where it was, where it goes, why, and its travel before and after."""
     rep_ids = p.reps["rep_id"].to_numpy(dtype=object)
-    assignments = pd.DataFrame(
+    return pd.DataFrame(
         {
             "account_id": p.acc["account_id"].to_numpy(),
             "name": p.acc["name"].to_numpy() if "name" in p.acc else None,
@@ -328,11 +355,11 @@ def _report(
             "lon": p.acc["lon"].to_numpy(),
             "previous_owner": p.acc["owner_rep_id"].to_numpy(dtype=object),
             "owner": rep_ids[assign],
-            "moved": moved,
+            "moved": _moved_mask(p, assign),
             "pinned": p.pinned,
-            "reason": _move_reasons(p, assign, km_today, km_after, tol),
+            "reason": _move_reasons(p, assign, km_today, km_after, tol, unit),
             "weight": p.b,
-            "potential": pot,
+            "potential": _potential(p),
             "expected_value": (
                 pd.to_numeric(p.acc["expected_value"], errors="coerce").to_numpy(float)
                 if "expected_value" in p.acc
@@ -342,4 +369,39 @@ def _report(
             "km_after": km_after,
         }
     )
-    return Result(assignments=assignments, reps=reps, summary=summary, options=opts)
+
+
+def _report(
+    p: _Problem, u: _Units | None, opts: Options, assign: np.ndarray, timing: dict[str, float], extra: dict[str, Any]
+) -> Result:
+    """The result of an assignment: the summary figures (with the solver's `extra` and `timing`), reasons
+    and notes in plain words, the reps' table and the accounts' table."""
+    km_after = _km_to(p, assign)
+    km_today = _today_km(p)
+    hours = _hours(p, assign, km_after)
+    cap = p.reps["capacity_hours"].to_numpy(float)
+    unit = str(extra.get("travel_unit", "km"))
+    summary: dict[str, Any] = {
+        **_balance_summary(p, u, opts, assign),
+        **_moves_summary(p, opts, assign),
+        **_travel_summary(p, assign, km_after, km_today),
+        "capacity_hours": float(cap.sum()),
+        "workload_hours_after": float(hours.sum()),
+        "capacity_enforced": bool(extra.get("capacity_enforced", False)),
+        "over_capacity_reps": int((hours > cap * (1 + 1e-9)).sum()),
+        **{k: v for k, v in extra.items() if k != "capacity_enforced"},
+        **{k: round(v, 3) for k, v in timing.items()},
+    }
+    s = summary
+    summary["reasons"] = (
+        _reasons(p, u, opts, s["lower_bound"], s["max_mean_after"], s["min_moved_share"]) if u is not None else []
+    )
+    if u is not None:
+        summary["reasons"] += _travel_reasons(summary, opts, unit)
+    summary["travel_kept"] = bool(
+        not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
+    )
+    near_km, _ = _nearest(p.xyz, p.homes, 1)
+    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+    assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
+    return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)

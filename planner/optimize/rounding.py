@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -27,6 +28,165 @@ ROUND_TIME_LIMIT_S = 120.0
 OPEN_PER_REP = 10
 # A rounding MIP with at most this many (account, rep) pairs is solved to optimality, not to a 1% gap.
 SMALL_MIP_PAIRS = 5_000
+
+
+@dataclass
+class _RoundPairs:
+    """The rounding MIP's (item, rep) pairs: items are account positions, `it` indexes them."""
+
+    items: np.ndarray
+    it: np.ndarray
+    rep: np.ndarray
+    pos: np.ndarray  # the account of each pair
+    dist: np.ndarray
+    moves: np.ndarray  # the pair moves an owned account
+    moved: np.ndarray  # the balance share it moves
+
+
+def _open_units(u: _Units, lp: _LP, x: np.ndarray, d: np.ndarray, frac_units: np.ndarray, n_reps: int) -> np.ndarray:
+    """Which units the rounding MIP decides: the fractional ones, and the OPEN_PER_REP x reps whole
+    single-account units whose next-best rep costs least (reduced cost at the LP's duals)."""
+    sizes = np.bincount(u.of_account, minlength=len(u.weight))
+    is_open = np.zeros(len(u.weight), dtype=bool)
+    is_open[frac_units] = True
+    alt = (x <= 1e-6) & (sizes[lp.pair_u] == 1) & ~is_open[lp.pair_u]
+    best_alt = np.full(len(u.weight), np.inf)
+    np.minimum.at(best_alt, lp.pair_u[alt], d[alt])
+    n_open = min(int(np.isfinite(best_alt).sum()), OPEN_PER_REP * n_reps)
+    if n_open:
+        cheap = np.argsort(best_alt, kind="stable")[:n_open]
+        is_open[cheap] = True
+    return is_open
+
+
+def _round_pairs(p: _Problem, u: _Units, lp: _LP, x: np.ndarray, d: np.ndarray, is_open: np.ndarray) -> _RoundPairs:
+    """Candidate reps per open item: the reps holding a share of its unit, its two next-best reps, its owner."""
+    n_reps = len(p.reps)
+    items = u.movable[is_open[u.of_account]]
+    item_unit = u.of_account[is_open[u.of_account]]
+    keep = x > 1e-6
+    cand = np.flatnonzero(is_open[lp.pair_u] & ~keep)
+    cand = cand[np.lexsort((lp.pair_r[cand], d[cand], lp.pair_u[cand]))]
+    rank = np.arange(len(cand)) - np.searchsorted(lp.pair_u[cand], lp.pair_u[cand], side="left")
+    keep[cand[rank < 2]] = True
+    used = keep & is_open[lp.pair_u]
+    pu, pr = lp.pair_u[used], lp.pair_r[used]
+    order = np.argsort(pu, kind="stable")
+    pu, pr = pu[order], pr[order]
+    first = np.searchsorted(pu, item_unit, side="left")
+    last = np.searchsorted(pu, item_unit, side="right")
+    n_c = last - first
+    it = np.repeat(np.arange(len(items)), n_c)
+    rep = pr[np.repeat(first, n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))]
+    own = p.owner[items]
+    extra = np.flatnonzero(own >= 0)
+    code = np.unique(np.concatenate([it, extra]) * n_reps + np.concatenate([rep, own[extra]]))
+    it, rep = code // n_reps, code % n_reps
+    pos = items[it]
+    moves = (own[it] >= 0) & (own[it] != rep)
+    return _RoundPairs(items=items, it=it, rep=rep, pos=pos, dist=_dist(p, pos, rep), moves=moves,
+                       moved=p.b[pos] * moves)  # fmt: skip
+
+
+def _round_matrix(p: _Problem, rp: _RoundPairs, n_cols: int) -> sparse.csc_matrix:
+    """Rows: one per item (assigned once), per band and rep an upper and a lower row, the moved row, the
+    travel row. Columns: pairs, per band and rep an upper and a lower slack, the moved slack, the travel
+    slack, and the largest excess over any band (a share of the target)."""
+    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    n_pairs, n_items = len(rp.it), len(rp.items)
+    n_slack = 2 * n_bands * n_reps
+    rows = [rp.it]
+    cols = [np.arange(n_pairs)]
+    vals = [np.ones(n_pairs)]
+    for m in range(n_bands):
+        rows += [n_items + m * n_reps + rp.rep, n_items + (n_bands + m) * n_reps + rp.rep]
+        cols += [np.arange(n_pairs), np.arange(n_pairs)]
+        vals += [p.bm[rp.pos, m], p.bm[rp.pos, m]]
+    slack_rows = n_items + np.arange(n_slack)
+    rows.append(slack_rows)
+    cols.append(n_pairs + np.arange(n_slack))
+    vals.append(np.concatenate([-np.ones(n_bands * n_reps), np.ones(n_bands * n_reps)]))
+    rows.append(slack_rows)
+    cols.append(np.full(n_slack, n_cols - 1))
+    vals.append(np.concatenate([-np.tile(p.target, n_bands), np.tile(p.target, n_bands)]))
+    moved_row = n_items + n_slack
+    rows += [np.full(n_pairs, moved_row), np.array([moved_row])]
+    cols += [np.arange(n_pairs), np.array([n_cols - 3])]
+    vals += [rp.moved, np.array([-1.0])]
+    travel_row = moved_row + 1
+    rows += [np.full(n_pairs, travel_row), np.array([travel_row])]
+    cols += [np.arange(n_pairs), np.array([n_cols - 2])]
+    vals += [rp.dist, np.array([-1.0])]
+    return sparse.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(travel_row + 1, n_cols)
+    )
+
+
+def _round_model(
+    p: _Problem,
+    rp: _RoundPairs,
+    scale: dict[str, float],
+    price_moves: bool,
+    fixed: np.ndarray,
+    z_lp: float,
+    moved_room: float,
+    travel_room: float,
+) -> highspy.HighsLp:
+    """The rounding MIP: the worst band excess first, then least travel (and moves, when priced), within
+    each band widened by z_lp, the moved room and the travel room, all with penalised slack."""
+    n_bands, n_reps = p.bm.shape[1], len(p.reps)
+    n_pairs, n_items = len(rp.it), len(rp.items)
+    n_cols = n_pairs + 2 * n_bands * n_reps + 3
+    t_cost = _C_TRAVEL / (scale["n"] * scale["km"])
+    cost = np.concatenate(
+        [
+            t_cost * rp.dist
+            + (0.001 if price_moves else 1e-6) * (_C_MOVED * rp.moved + _C_COUNT * rp.moves / scale["n"]),
+            np.tile(_C_BALANCE / p.target, 2 * n_bands),
+            [100 * _C_BALANCE / float(p.target.min()) if not price_moves else 10 * _C_MOVED, 100 * t_cost, 0.0],
+        ]
+    )
+    a = _round_matrix(p, rp, n_cols)
+    inf = highspy.kHighsInf
+    hi = np.concatenate([p.target * (1 + p.tols[m] + z_lp) - fixed[m] for m in range(n_bands)])
+    lo = np.concatenate([p.target * (1 - p.tols[m] - z_lp) - fixed[m] for m in range(n_bands)])
+    t_hi = travel_room if math.isfinite(travel_room) else inf
+    model = highspy.HighsLp()
+    model.num_col_ = n_cols
+    model.num_row_ = a.shape[0]
+    model.col_cost_ = cost
+    model.col_lower_ = np.zeros(n_cols)
+    model.col_upper_ = np.concatenate([np.ones(n_pairs), np.full(n_cols - n_pairs - 1, inf), [0.0]])
+    model.row_lower_ = np.concatenate([np.ones(n_items), np.full(n_bands * n_reps, -inf), lo, [-inf, -inf]])
+    model.row_upper_ = np.concatenate(
+        [np.ones(n_items), hi, np.full(n_bands * n_reps, inf), [moved_room + 1e-12, t_hi]]
+    )
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = a.indptr.astype(np.int32)
+    model.a_matrix_.index_ = a.indices.astype(np.int32)
+    model.a_matrix_.value_ = a.data.astype(float)
+    model.integrality_ = [highspy.HighsVarType.kInteger] * n_pairs + [highspy.HighsVarType.kContinuous] * (
+        n_cols - n_pairs
+    )
+    return model
+
+
+def _solve_round(model: highspy.HighsLp, n_pairs: int) -> tuple[np.ndarray, str] | None:
+    """The rounding MIP's pair values and status (deterministic: one thread, a node budget), None when it
+    finds no solution."""
+    h = new_solver()
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("parallel", "off")
+    h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
+    h.setOptionValue("mip_max_nodes", ROUND_MAX_NODES if n_pairs > EXACT_MIP_PAIRS else EXACT_MAX_NODES)
+    h.setOptionValue("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6)
+    if h.passModel(model) != highspy.HighsStatus.kOk:
+        return None
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    return np.asarray(h.getSolution().col_value)[:n_pairs], h.modelStatusToString(h.getModelStatus())
 
 
 def _round_mip(
@@ -57,132 +217,28 @@ def _round_mip(
         return None
     assign = _round(p, u, lp)
     d = np.asarray(lp.h.getSolution().col_dual)[lp.off : lp.off + lp.n_pairs]
-    sizes = np.bincount(u.of_account, minlength=len(u.weight))
-    is_open = np.zeros(len(u.weight), dtype=bool)
-    is_open[frac_units] = True
-    # Whole single-account units whose next-best rep costs least (reduced cost) open up too.
-    alt = (x <= 1e-6) & (sizes[lp.pair_u] == 1) & ~is_open[lp.pair_u]
-    best_alt = np.full(len(u.weight), np.inf)
-    np.minimum.at(best_alt, lp.pair_u[alt], d[alt])
-    n_open = min(int(np.isfinite(best_alt).sum()), OPEN_PER_REP * n_reps)
-    if n_open:
-        cheap = np.argsort(best_alt, kind="stable")[:n_open]
-        is_open[cheap] = True
-    items = u.movable[is_open[u.of_account]]
-    item_unit = u.of_account[is_open[u.of_account]]
-    # Candidate reps per item: the reps holding a share of its unit, its two next-best reps, its owner.
-    keep = x > 1e-6
-    cand = np.flatnonzero(is_open[lp.pair_u] & ~keep)
-    cand = cand[np.lexsort((lp.pair_r[cand], d[cand], lp.pair_u[cand]))]
-    rank = np.arange(len(cand)) - np.searchsorted(lp.pair_u[cand], lp.pair_u[cand], side="left")
-    keep[cand[rank < 2]] = True
-    used = keep & is_open[lp.pair_u]
-    pu, pr = lp.pair_u[used], lp.pair_r[used]
-    order = np.argsort(pu, kind="stable")
-    pu, pr = pu[order], pr[order]
-    first = np.searchsorted(pu, item_unit, side="left")
-    last = np.searchsorted(pu, item_unit, side="right")
-    n_c = last - first
-    it = np.repeat(np.arange(len(items)), n_c)
-    rep = pr[np.repeat(first, n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))]
-    own = p.owner[items]
-    extra = np.flatnonzero(own >= 0)
-    code = np.unique(np.concatenate([it, extra]) * n_reps + np.concatenate([rep, own[extra]]))
-    it, rep = code // n_reps, code % n_reps
-    pos = items[it]
-    dist = _dist(p, pos, rep)
-    moves = (own[it] >= 0) & (own[it] != rep)
-    moved = p.b[pos] * moves
-    # Loads of everything else (pinned, and the accounts of whole units).
+    rp = _round_pairs(p, u, lp, x, d, _open_units(u, lp, x, d, frac_units, n_reps))
+    # Loads, moved share and travel of everything else (pinned, and the accounts of whole units).
     rest = np.ones(len(p.acc), dtype=bool)
-    rest[items] = False
-    n_bands = p.bm.shape[1]
-    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(n_bands)])
+    rest[rp.items] = False
+    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(p.bm.shape[1])])
     owned = p.owner >= 0
     moved_fixed = float(p.b[rest & owned & (assign != p.owner)].sum()) - scale["forced_moved"]
-    n_pairs = len(it)
-    n_items = len(items)
-    # Travel of the movable accounts outside the MIP (against the LP's travel cap, when it has one).
     mov_rest = np.flatnonzero(rest & ~p.pinned)
     travel_fixed = float(_dist(p, mov_rest, assign[mov_rest]).sum())
-    # Columns: pairs, then per band and rep an upper and a lower slack, the moved slack, the travel slack.
-    n_slack = 2 * n_bands * n_reps
-    # ... and the largest excess over any band (a share of the target), priced first.
-    n_cols = n_pairs + n_slack + 3
-    t_cost = _C_TRAVEL / (scale["n"] * scale["km"])
-    cost = np.concatenate(
-        [
-            t_cost * dist + (0.001 if price_moves else 1e-6) * (_C_MOVED * moved + _C_COUNT * moves / scale["n"]),
-            np.tile(_C_BALANCE / p.target, 2 * n_bands),
-            [100 * _C_BALANCE / float(p.target.min()) if not price_moves else 10 * _C_MOVED, 100 * t_cost, 0.0],
-        ]
-    )
-    rows = [it]
-    cols = [np.arange(n_pairs)]
-    vals = [np.ones(n_pairs)]
-    for m in range(n_bands):
-        rows += [n_items + m * n_reps + rep, n_items + (n_bands + m) * n_reps + rep]
-        cols += [np.arange(n_pairs), np.arange(n_pairs)]
-        vals += [p.bm[pos, m], p.bm[pos, m]]
-    slack_rows = n_items + np.arange(n_slack)
-    rows.append(slack_rows)
-    cols.append(n_pairs + np.arange(n_slack))
-    vals.append(np.concatenate([-np.ones(n_bands * n_reps), np.ones(n_bands * n_reps)]))
-    rows.append(slack_rows)
-    cols.append(np.full(n_slack, n_cols - 1))
-    vals.append(np.concatenate([-np.tile(p.target, n_bands), np.tile(p.target, n_bands)]))
-    moved_row = n_items + n_slack
-    rows += [np.full(n_pairs, moved_row), np.array([moved_row])]
-    cols += [np.arange(n_pairs), np.array([n_cols - 3])]
-    vals += [moved, np.array([-1.0])]
-    travel_row = moved_row + 1
-    rows += [np.full(n_pairs, travel_row), np.array([travel_row])]
-    cols += [np.arange(n_pairs), np.array([n_cols - 2])]
-    vals += [dist, np.array([-1.0])]
-    a = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(travel_row + 1, n_cols)
-    )
-    inf = highspy.kHighsInf
-    hi = np.concatenate([p.target * (1 + p.tols[m] + z_lp) - fixed[m] for m in range(n_bands)])
-    lo = np.concatenate([p.target * (1 - p.tols[m] - z_lp) - fixed[m] for m in range(n_bands)])
-    t_hi = travel_ub - travel_fixed if math.isfinite(travel_ub) else inf
-    row_lo = np.concatenate([np.ones(n_items), np.full(n_bands * n_reps, -inf), lo, [-inf, -inf]])
-    row_hi = np.concatenate(
-        [np.ones(n_items), hi, np.full(n_bands * n_reps, inf), [moved_ub - moved_fixed + 1e-12, t_hi]]
-    )
-    model = highspy.HighsLp()
-    model.num_col_ = n_cols
-    model.num_row_ = travel_row + 1
-    model.col_cost_ = cost
-    model.col_lower_ = np.zeros(n_cols)
-    model.col_upper_ = np.concatenate([np.ones(n_pairs), np.full(n_cols - n_pairs - 1, inf), [0.0]])
-    model.row_lower_ = row_lo
-    model.row_upper_ = row_hi
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = a.indptr.astype(np.int32)
-    model.a_matrix_.index_ = a.indices.astype(np.int32)
-    model.a_matrix_.value_ = a.data.astype(float)
-    model.integrality_ = [highspy.HighsVarType.kInteger] * n_pairs + [highspy.HighsVarType.kContinuous] * (
-        n_cols - n_pairs
-    )
-    h = new_solver()
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("parallel", "off")
-    h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
-    h.setOptionValue("mip_max_nodes", ROUND_MAX_NODES if n_pairs > EXACT_MIP_PAIRS else EXACT_MAX_NODES)
-    h.setOptionValue("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6)
-    if h.passModel(model) != highspy.HighsStatus.kOk:
+    t_room = travel_ub - travel_fixed if math.isfinite(travel_ub) else math.inf
+    model = _round_model(p, rp, scale, price_moves, fixed, z_lp, moved_ub - moved_fixed, t_room)
+    solved = _solve_round(model, len(rp.it))
+    if solved is None:
         return None
-    h.run()
-    if h.getInfo().primal_solution_status != 2:
-        return None
-    y = np.asarray(h.getSolution().col_value)[:n_pairs]
-    pick = pd.DataFrame({"it": it, "rep": rep, "y": y}).sort_values(["it", "y", "rep"], ascending=[True, False, True])
+    y, status = solved
+    pick = pd.DataFrame({"it": rp.it, "rep": rp.rep, "y": y}).sort_values(
+        ["it", "y", "rep"], ascending=[True, False, True]
+    )
     top = pick.drop_duplicates("it")
-    assign[items[top["it"].to_numpy()]] = top["rep"].to_numpy()
-    info = {"rounded_accounts": float(n_items), "rounded_units": float(len(frac_units)),
-            "round_status": h.modelStatusToString(h.getModelStatus())}  # fmt: skip
+    assign[rp.items[top["it"].to_numpy()]] = top["rep"].to_numpy()
+    info = {"rounded_accounts": float(len(rp.items)), "rounded_units": float(len(frac_units)),
+            "round_status": status}  # fmt: skip
     return assign, info  # type: ignore[return-value]
 
 
@@ -222,33 +278,60 @@ def _band_penalty(load: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarra
     return np.maximum(load - hi, 0) + np.maximum(lo - load, 0)
 
 
-def _repair(
-    p: _Problem,
-    u: _Units,
-    lp: _LP,
-    assign: np.ndarray,
-    tol: float,
-    scale: dict[str, float],
-    budget: float | None = None,
-    km_limit: float | None = None,
-    travel_moved_cap: float | None = None,
-    max_iter: int = 50_000,
-) -> np.ndarray:
-    """Move single items (accounts, or whole units) between candidate reps until every rep is in its
-    band or no move helps; then send needless moves back to their owners, and while total travel is
-    above km_limit (today's), make in-band moves that cut travel. Deterministic.
+@dataclass
+class _Moves:
+    """The repair's table of items (accounts, or whole units) x candidate reps, in CSR form (positions
+    start[i] .. start[i+1] belong to item i), and where each item is now: its rep, and the cost, moved
+    share and km it has there; the totals over all items and every rep's load and band."""
 
-    budget caps the moved share of the metric (besides forced moves); km_limit caps the total km over
-    all accounts; travel_moved_cap caps the moved share the travel moves may reach (else budget).
-    Send-backs never push travel above km_limit.
-    """
-    n_reps = len(p.reps)
+    w: np.ndarray  # each item's weight on the balance metric
+    it: np.ndarray  # the item of each position
+    start: np.ndarray
+    c_rep: np.ndarray
+    c_cost: np.ndarray
+    c_moved: np.ndarray
+    c_km: np.ndarray
+    cur: np.ndarray
+    cur_cost: np.ndarray
+    cur_moved: np.ndarray
+    cur_km: np.ndarray
+    moved_total: float
+    km_total: float
+    load: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def apply(self, item: int, p_new: int) -> None:
+        """Move `item` to the candidate at position p_new."""
+        src, dst = int(self.cur[item]), int(self.c_rep[p_new])
+        self.cur[item] = dst
+        self.moved_total += self.c_moved[p_new] - self.cur_moved[item]
+        self.cur_moved[item] = self.c_moved[p_new]
+        self.km_total += self.c_km[p_new] - self.cur_km[item]
+        self.cur_km[item] = self.c_km[p_new]
+        self.cur_cost[item] = self.c_cost[p_new]
+        self.load[src] -= self.w[item]
+        self.load[dst] += self.w[item]
+
+    def in_band_after(self, src: int, dst: int, weight: float) -> bool:
+        """Both reps stay in their band when `weight` goes from src to dst."""
+        load, lo, hi = self.load, self.lo, self.hi
+        return bool(load[src] - weight >= lo[src] - 1e-12 and load[dst] + weight <= hi[dst] + 1e-12)
+
+
+def _repair_items(u: _Units) -> tuple[np.ndarray, np.ndarray]:
+    """The items the repair moves (accounts, or whole units) and the unit of each."""
     if u.divisible:
-        items, item_unit = u.movable, u.of_account
-    else:
-        items = np.arange(len(u.weight))
-        item_unit = items
-    # Item x candidate-rep table in CSR form: positions start[i] .. start[i+1] belong to item i.
+        return u.movable, u.of_account
+    items = np.arange(len(u.weight))
+    return items, items
+
+
+def _move_table(p: _Problem, u: _Units, lp: _LP, assign: np.ndarray, tol: float, scale: dict[str, float]) -> _Moves:
+    """Every item's candidate reps (the LP's pairs of its unit) with cost, moved share and km, and the
+    state of `assign`."""
+    n_reps = len(p.reps)
+    items, item_unit = _repair_items(u)
     order = np.lexsort((lp.pair_r, lp.pair_u))
     cu_r = lp.pair_r[order]
     sizes = np.bincount(lp.pair_u, minlength=len(u.weight))
@@ -283,15 +366,44 @@ def _repair(
     cur_moved[it[here]] = c_moved[here]
     cur_km = np.zeros(len(items))
     cur_km[it[here]] = c_km[here]
-    moved_total = float(cur_moved.sum())
     pin_pos = np.flatnonzero(p.pinned)
     km_total = float(_dist(p, pin_pos, p.owner[pin_pos]).sum())
     km_total += float(cur_km.sum())
-    by_rep = np.argsort(c_rep, kind="stable")
-    rstart = np.concatenate([[0], np.cumsum(np.bincount(c_rep, minlength=n_reps))])
     load = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=n_reps)
     load += _bincount(cur, weights=w, minlength=n_reps)
-    lo, hi = p.target * (1 - tol), p.target * (1 + tol)
+    return _Moves(
+        w=w, it=it, start=start, c_rep=c_rep, c_cost=c_cost, c_moved=c_moved, c_km=c_km, cur=cur, cur_cost=cur_cost,
+        cur_moved=cur_moved, cur_km=cur_km, moved_total=float(cur_moved.sum()), km_total=km_total, load=load,
+        lo=p.target * (1 - tol), hi=p.target * (1 + tol),
+    )  # fmt: skip
+
+
+def _band_candidates(mv: _Moves, r: int, by_rep: np.ndarray, rstart: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The moves that could bring rep r back to its band: (positions, from, to), r's items to any of their
+    candidates when r is over its band, else items of other reps that have r as a candidate."""
+    if mv.load[r] > mv.hi[r]:
+        mine = np.flatnonzero(mv.cur == r)
+        n_c = mv.start[mine + 1] - mv.start[mine]
+        pos = np.repeat(mv.start[mine], n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))
+        src = np.full(len(pos), r)
+    else:
+        pos = by_rep[rstart[r] : rstart[r + 1]]
+        src = mv.cur[mv.it[pos]]
+    dst = mv.c_rep[pos]
+    ok = src != dst
+    return pos[ok], src[ok], dst[ok]
+
+
+def _fix_bands(
+    p: _Problem, mv: _Moves, scale: dict[str, float], budget: float | None, km_limit: float | None, max_iter: int
+) -> None:
+    """The worst territory first, the move that most lowers the band excess (then costs least, with km
+    above km_limit priced like moving an account), within the moved budget, until every rep is in band or
+    no move helps."""
+    n_reps = len(p.reps)
+    by_rep = np.argsort(mv.c_rep, kind="stable")
+    rstart = np.concatenate([[0], np.cumsum(np.bincount(mv.c_rep, minlength=n_reps))])
+    lo, hi, load = mv.lo, mv.hi, mv.load
     mean_t = float(p.target.mean())
     # Above today's travel, each typical distance added by a balance move costs as much as moving an account.
     km_price = (_C_MOVED / scale["km"]) if km_limit is not None else 0.0
@@ -299,116 +411,113 @@ def _repair(
         pen = _band_penalty(load, lo, hi)
         if pen.max() <= 1e-12:
             break
-        r = int(np.argmax(pen / p.target))
-        if load[r] > hi[r]:
-            mine = np.flatnonzero(cur == r)
-            n_c = start[mine + 1] - start[mine]
-            pos = np.repeat(start[mine], n_c) + (np.arange(n_c.sum()) - np.repeat(np.cumsum(n_c) - n_c, n_c))
-            src = np.full(len(pos), r)
-            dst = c_rep[pos]
-        else:
-            pos = by_rep[rstart[r] : rstart[r + 1]]
-            src = cur[it[pos]]
-            dst = c_rep[pos]
-        ok = src != dst
-        pos, src, dst = pos[ok], src[ok], dst[ok]
+        pos, src, dst = _band_candidates(mv, int(np.argmax(pen / p.target)), by_rep, rstart)
         if len(pos) == 0:
             break
-        ii = it[pos]
-        ww = w[ii]
+        ii = mv.it[pos]
+        ww = mv.w[ii]
         d_pen = (
             _band_penalty(load[src] - ww, lo[src], hi[src]) - _band_penalty(load[src], lo[src], hi[src])
             + _band_penalty(load[dst] + ww, lo[dst], hi[dst]) - _band_penalty(load[dst], lo[dst], hi[dst])
         )  # fmt: skip
-        d_km = c_km[pos] - cur_km[ii]
-        score = 1e3 * d_pen / mean_t + (c_cost[pos] - cur_cost[ii])
+        d_km = mv.c_km[pos] - mv.cur_km[ii]
+        score = 1e3 * d_pen / mean_t + (mv.c_cost[pos] - mv.cur_cost[ii])
         if km_limit is not None:
-            score += km_price * np.maximum(km_total + d_km - km_limit, 0.0) / max(len(p.acc), 1)
+            score += km_price * np.maximum(mv.km_total + d_km - km_limit, 0.0) / max(len(p.acc), 1)
         score[d_pen > -1e-15] = np.inf
         if budget is not None:
-            score[moved_total + c_moved[pos] - cur_moved[ii] > budget + 1e-12] = np.inf
+            score[mv.moved_total + mv.c_moved[pos] - mv.cur_moved[ii] > budget + 1e-12] = np.inf
         j = int(np.argmin(score))
         if not np.isfinite(score[j]):
             break
-        item, a, b = int(ii[j]), int(src[j]), int(dst[j])
-        cur[item] = b
-        cur_cost[item] = c_cost[pos[j]]
-        moved_total += c_moved[pos[j]] - cur_moved[item]
-        cur_moved[item] = c_moved[pos[j]]
-        km_total += c_km[pos[j]] - cur_km[item]
-        cur_km[item] = c_km[pos[j]]
-        load[a] -= w[item]
-        load[b] += w[item]
+        mv.apply(int(ii[j]), int(pos[j]))
 
-    def in_band_after(src: int, dst: int, weight: float) -> bool:
-        return bool(load[src] - weight >= lo[src] - 1e-12 and load[dst] + weight <= hi[dst] + 1e-12)
 
-    def apply(item: int, p_new: int) -> None:
-        nonlocal moved_total, km_total
-        src, dst = int(cur[item]), int(c_rep[p_new])
-        cur[item] = dst
-        moved_total += c_moved[p_new] - cur_moved[item]
-        cur_moved[item] = c_moved[p_new]
-        km_total += c_km[p_new] - cur_km[item]
-        cur_km[item] = c_km[p_new]
-        cur_cost[item] = c_cost[p_new]
-        load[src] -= w[item]
-        load[dst] += w[item]
-
-    # Each item's position at its owner (when the owner is a candidate; it always is for owned items).
-    own_items = p.owner[items] if u.divisible else np.full(len(items), -1)
+def _send_back(p: _Problem, u: _Units, mv: _Moves, items: np.ndarray) -> None:
+    """Needless moves go home: an item returns to its owner if both reps stay in band and travel does not
+    grow; moves that also cut travel go first, then the heaviest."""
+    if not u.divisible:
+        return  # whole units have no single owner
+    own_items = p.owner[items]
+    # Each item's position at its owner (the owner is always a candidate of an owned item).
     at_owner = np.full(len(items), -1, dtype=np.int64)
-    if u.divisible:
-        hit = (own_items[it] >= 0) & (c_rep == own_items[it])
-        at_owner[it[hit]] = np.flatnonzero(hit)
-    # Needless moves go home: an item returns to its owner if both reps stay in band and travel stays
-    # within today's; moves that also cut travel go first, then the heaviest.
-    back = np.flatnonzero((at_owner >= 0) & (cur != own_items))
-    if len(back):
-        d_back = c_km[at_owner[back]] - cur_km[back]
-        back = back[np.lexsort((back, -w[back], d_back > 0))]
-        for i in back:
-            pos_i = int(at_owner[i])
-            if not in_band_after(int(cur[i]), int(own_items[i]), float(w[i])):
+    hit = (own_items[mv.it] >= 0) & (mv.c_rep == own_items[mv.it])
+    at_owner[mv.it[hit]] = np.flatnonzero(hit)
+    back = np.flatnonzero((at_owner >= 0) & (mv.cur != own_items))
+    if len(back) == 0:
+        return
+    d_back = mv.c_km[at_owner[back]] - mv.cur_km[back]
+    back = back[np.lexsort((back, -mv.w[back], d_back > 0))]
+    for i in back:
+        pos_i = int(at_owner[i])
+        if not mv.in_band_after(int(mv.cur[i]), int(own_items[i]), float(mv.w[i])):
+            continue
+        if mv.c_km[pos_i] - mv.cur_km[i] > 1e-9:
+            continue  # a send-back never adds travel: the LP chose the move for its travel
+        mv.apply(int(i), pos_i)
+
+
+def _cut_travel(mv: _Moves, km_limit: float, move_cap: float, rounds: int = 50) -> None:
+    """While total travel is above km_limit: in-band moves that cut travel, the largest cut first,
+    within the moved cap."""
+    for _ in range(rounds):
+        if mv.km_total <= km_limit:
+            return
+        d_km = mv.c_km - mv.cur_km[mv.it]
+        cand = np.flatnonzero(d_km < -1e-9)
+        if len(cand) == 0:
+            return
+        cand = cand[np.lexsort((cand, d_km[cand]))]
+        changed = False
+        touched = np.zeros(len(mv.cur), dtype=bool)
+        for q in cand.tolist():
+            k = int(mv.it[q])
+            if touched[k] or mv.c_rep[q] == mv.cur[k] or mv.c_km[q] >= mv.cur_km[k]:
                 continue
-            if c_km[pos_i] - cur_km[i] > 1e-9:
-                continue  # a send-back never adds travel: the LP chose the move for its travel
-            apply(int(i), pos_i)
+            if not mv.in_band_after(int(mv.cur[k]), int(mv.c_rep[q]), float(mv.w[k])):
+                continue
+            if mv.moved_total + mv.c_moved[q] - mv.cur_moved[k] > move_cap + 1e-12:
+                continue
+            mv.apply(k, q)
+            touched[k] = True
+            changed = True
+            if mv.km_total <= km_limit:
+                break
+        if not changed:
+            return
 
-    # Above today's travel: in-band moves that cut travel, the largest cut first, within the budget.
+
+def _repair(
+    p: _Problem,
+    u: _Units,
+    lp: _LP,
+    assign: np.ndarray,
+    tol: float,
+    scale: dict[str, float],
+    budget: float | None = None,
+    km_limit: float | None = None,
+    travel_moved_cap: float | None = None,
+    max_iter: int = 50_000,
+) -> np.ndarray:
+    """Move single items (accounts, or whole units) between candidate reps until every rep is in its
+    band or no move helps; then send needless moves back to their owners, and while total travel is
+    above km_limit (today's), make in-band moves that cut travel. Deterministic.
+
+    budget caps the moved share of the metric (besides forced moves); km_limit caps the total km over
+    all accounts; travel_moved_cap caps the moved share the travel moves may reach (else budget).
+    Send-backs never push travel above km_limit.
+    """
+    items, _ = _repair_items(u)
+    mv = _move_table(p, u, lp, assign, tol, scale)
+    _fix_bands(p, mv, scale, budget, km_limit, max_iter)
+    _send_back(p, u, mv, items)
     if km_limit is not None:
-        move_cap = min(x for x in (budget, travel_moved_cap, math.inf) if x is not None)
-        for _ in range(50):
-            if km_total <= km_limit:
-                break
-            d_km = c_km - cur_km[it]
-            cand = np.flatnonzero(d_km < -1e-9)
-            if len(cand) == 0:
-                break
-            cand = cand[np.lexsort((cand, d_km[cand]))]
-            changed = False
-            touched = np.zeros(len(items), dtype=bool)
-            for q in cand.tolist():
-                k = int(it[q])
-                if touched[k] or c_rep[q] == cur[k] or c_km[q] >= cur_km[k]:
-                    continue
-                if not in_band_after(int(cur[k]), int(c_rep[q]), float(w[k])):
-                    continue
-                if moved_total + c_moved[q] - cur_moved[k] > move_cap + 1e-12:
-                    continue
-                apply(k, q)
-                touched[k] = True
-                changed = True
-                if km_total <= km_limit:
-                    break
-            if not changed:
-                break
-
+        _cut_travel(mv, km_limit, min(x for x in (budget, travel_moved_cap, math.inf) if x is not None))
     assign = assign.copy()
     if u.divisible:
-        assign[items] = cur
+        assign[items] = mv.cur
     else:
-        assign[u.movable] = cur[u.of_account]
+        assign[u.movable] = mv.cur[u.of_account]
     return assign
 
 

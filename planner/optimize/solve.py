@@ -14,6 +14,7 @@ from planner.errors import BadInput
 from planner.optimize.contiguity import is_contiguous, make_contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
+    _LP,
     HIGHS_VERSION,
     _integral_units,
     _lagrange_bound,
@@ -22,14 +23,102 @@ from planner.optimize.lp import (
     _resolve,
     _solve_lp,
     _travel_passes,
+    _TravelPass,
 )
 from planner.optimize.options import Options, Progress, Result, noop
-from planner.optimize.problem import _prepare, _units, _with_distance
+from planner.optimize.problem import _prepare, _Problem, _Units, _units, _with_distance
 from planner.optimize.report import _report
 from planner.optimize.rounding import _band_penalty, _repair, _repair_bands, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
 MIP_MAX_PAIRS = 5_000
+
+
+def _scale(p: _Problem) -> dict[str, float]:
+    """What the objective's terms are measured against: accounts, the mean travel to the nearest rep, the
+    least hours the book needs, and the share that must move because its owner leaves."""
+    near_km, _ = _nearest(p.xyz, p.homes, 1)
+    near_dist = near_km[:, 0] if p.distance is None else p.distance.min(axis=1)
+    fixed_h, per_km = p.workload.fixed_hours, p.workload.hours_per_km
+    return {
+        "n": float(len(p.acc)),
+        "km": max(float(near_dist.mean()), 1e-6 if p.distance is not None else 1.0),
+        "hours_min": float((fixed_h + per_km * near_km[:, 0]).sum()),
+        "forced_moved": float(p.b[p.owner == -2].sum()),
+    }
+
+
+def _whole(
+    p: _Problem,
+    u: _Units,
+    opts: Options,
+    lp: _LP,
+    scale: dict[str, float],
+    tp: _TravelPass,
+    lp_z: float,
+    progress: Progress,
+) -> tuple[np.ndarray, dict[str, Any], float]:
+    """From the LP to whole accounts or units: a MIP over whole units when small, else fix-and-resolve
+    rounding; then the repair of the bands (one metric) or of every band, and contiguity when asked.
+    Returns the assignment, what rounding and contiguity report, and the MIP's seconds."""
+    t_mip = 0.0
+    info: dict[str, Any] = {}
+    if not u.divisible and lp.n_pairs <= MIP_MAX_PAIRS:
+        progress(0.55, "Assigning whole units (MIP)")
+        mip_budget = math.inf if opts.max_moved is None else tp.budget
+        t_mip = _integral_units(lp, opts, scale, len(p.reps), mip_budget, tp.travel_cap)
+        assign = _round(p, u, lp)
+    elif u.divisible:
+        progress(0.6, "Rounding the few fractional accounts (fix and resolve)")
+        rounded = _round_mip(p, u, lp, scale, tp.budget, lp_z, tp.travel_cap, price_moves=opts.max_moved is None)
+        if rounded is None:
+            assign = _round(p, u, lp)
+        else:
+            assign, round_info = rounded
+            info.update(round_info)
+    else:
+        assign = _round(p, u, lp)
+    if p.bm.shape[1] > 1:
+        assign = _repair_bands(p, assign)
+    else:
+        user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+        assign = _repair(
+            p, u, lp, assign, float(p.tols[0]), scale, user_budget, tp.km_limit,
+            travel_moved_cap=max(tp.budget, tp.cap) if opts.max_moved is None else None,
+        )  # fmt: skip
+    if opts.contiguous:
+        progress(0.7, "Making every territory one connected region")
+        assign, n_moved = make_contiguous(p, u, assign)
+        info.update({"contiguity_units_moved": n_moved, "contiguous": is_contiguous(p, u, assign)})
+    return assign, info, t_mip
+
+
+def _bound(
+    p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float]
+) -> tuple[float, float, float]:
+    """The bound: the least travel over all account x rep pairs (accounts divisible) with every band as
+    good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals, true whatever
+    columns the LP holds. Returns it and the LP's own value on the movable accounts (NaN when the LP is
+    not optimal), and the seconds taken."""
+    n_reps = len(p.reps)
+    z_ach = 0.0
+    for m in range(p.bm.shape[1]):
+        load = _bincount(assign, weights=p.bm[:, m], minlength=n_reps)
+        band = _band_penalty(load, p.target * (1 - p.tols[m]), p.target * (1 + p.tols[m])) / p.target
+        z_ach = max(z_ach, float(np.max(band)))
+    own = p.owner
+    moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
+    seconds = _resolve(p, u, lp, sol, "travel_only", z_ach, moved_lp_units, scale)
+    if not _optimal(lp):
+        return float("nan"), float("nan"), seconds
+    lp_bound_movable = float(lp.x() @ lp.travel)
+    tb = time.perf_counter()
+    bound_movable = _lagrange_bound(p, lp, scale)
+    return bound_movable, lp_bound_movable, seconds + time.perf_counter() - tb
+
+
+def _travel_unit(distance: pd.DataFrame | None) -> str:
+    return "km" if distance is None else str(distance.attrs.get("unit", "matrix"))
 
 
 def rebalance(
@@ -52,19 +141,11 @@ def rebalance(
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
     u = _units(p, opts)
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    near_dist = near_km[:, 0] if p.distance is None else p.distance.min(axis=1)
-    fixed_h, per_km = p.workload.fixed_hours, p.workload.hours_per_km
-    scale = {
-        "n": float(len(p.acc)),
-        "km": max(float(near_dist.mean()), 1e-6 if p.distance is not None else 1.0),
-        "hours_min": float((fixed_h + per_km * near_km[:, 0]).sum()),
-        "forced_moved": float(p.b[p.owner == -2].sum()),
-    }
+    scale = _scale(p)
     t_prep = time.perf_counter() - t0
     if len(u.weight) == 0:
-        assign = p.owner.copy()
-        return _report(p, u, opts, assign, {"solve_seconds": time.perf_counter() - t0}, {"solver": "none"})
+        extra: dict[str, Any] = {"solver": "none", "travel_unit": _travel_unit(distance)}
+        return _report(p, u, opts, p.owner.copy(), {"solve_seconds": time.perf_counter() - t0}, extra)
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
     lp = _solve_lp(p, u, opts, scale)
     if lp.h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
@@ -76,63 +157,15 @@ def rebalance(
     # below today's travel.
     progress(0.4, "Least travel at that balance and moved share")
     tp = _travel_passes(p, u, opts, scale, lp)
-    t_lp2 = tp.seconds
-    budget, travel_cap, km_limit, cap = tp.budget, tp.travel_cap, tp.km_limit, tp.cap
     lp_moved = float(lp.x() @ lp.moved)
     lp_travel_movable = float(lp.x() @ lp.travel)
-    t_mip = 0.0
     t1 = time.perf_counter()
-    round_info: dict[str, float] = {}
-    if not u.divisible and lp.n_pairs <= MIP_MAX_PAIRS:
-        progress(0.55, "Assigning whole units (MIP)")
-        mip_budget = math.inf if opts.max_moved is None else budget
-        t_mip = _integral_units(lp, opts, scale, len(p.reps), mip_budget, travel_cap)
-        assign = _round(p, u, lp)
-    elif u.divisible:
-        progress(0.6, "Rounding the few fractional accounts (fix and resolve)")
-        rounded = _round_mip(p, u, lp, scale, budget, lp_z, travel_cap, price_moves=opts.max_moved is None)
-        if rounded is None:
-            assign = _round(p, u, lp)
-        else:
-            assign, round_info = rounded
-    else:
-        assign = _round(p, u, lp)
-    if p.bm.shape[1] > 1:
-        assign = _repair_bands(p, assign)
-    else:
-        user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
-        assign = _repair(
-            p, u, lp, assign, float(p.tols[0]), scale, user_budget, km_limit,
-            travel_moved_cap=max(budget, cap) if opts.max_moved is None else None,
-        )  # fmt: skip
-    contiguity: dict[str, Any] = {}
-    if opts.contiguous:
-        progress(0.7, "Making every territory one connected region")
-        assign, n_moved = make_contiguous(p, u, assign)
-        contiguity = {"contiguity_units_moved": n_moved, "contiguous": is_contiguous(p, u, assign)}
+    assign, info, t_mip = _whole(p, u, opts, lp, scale, tp, lp_z, progress)
     t_repair = time.perf_counter() - t1
-    # The bound: the least travel over all account x rep pairs (accounts divisible) with every band
-    # as good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals,
-    # true whatever columns the LP holds.
-    n_reps = len(p.reps)
-    z_ach = 0.0
-    for m in range(p.bm.shape[1]):
-        load = _bincount(assign, weights=p.bm[:, m], minlength=n_reps)
-        band = _band_penalty(load, p.target * (1 - p.tols[m]), p.target * (1 + p.tols[m])) / p.target
-        z_ach = max(z_ach, float(np.max(band)))
-    own = p.owner
-    moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
     progress(0.8, "Bounding travel over all reps")
-    t_bound = _resolve(p, u, lp, sol, "travel_only", z_ach, moved_lp_units, scale)
-    bound_movable = float("nan")
-    lp_bound_movable = float("nan")
-    if _optimal(lp):
-        lp_bound_movable = float(lp.x() @ lp.travel)
-        tb = time.perf_counter()
-        bound_movable = _lagrange_bound(p, lp, scale)
-        t_bound += time.perf_counter() - tb
+    bound_movable, lp_bound_movable, t_bound = _bound(p, u, lp, sol, assign, scale)
     pinned_sum = _pinned_travel(p)
-    total = time.perf_counter() - t0
+    n = len(p.acc)
     extra = {
         "solver": f"HiGHS {HIGHS_VERSION} LP over all reps (priced) + fix-and-resolve rounding",
         "lp_status": lp.status,
@@ -142,25 +175,24 @@ def rebalance(
         "lp_min_moved_share": min_lp_moved + scale["forced_moved"],
         "lp_moved_share": lp_moved + scale["forced_moved"],
         "lp_excess_over_band": lp_z,
-        "travel_km_lp": (lp_travel_movable + pinned_sum) / len(p.acc),
-        "travel_km_lp_bound": (bound_movable + pinned_sum) / len(p.acc),
-        "travel_km_lp_units": (lp_bound_movable + pinned_sum) / len(p.acc),
-        "travel_capped_at_today": bool(math.isfinite(travel_cap)),
-        "travel_km_best_in_band": tp.best_km / len(p.acc),
+        "travel_km_lp": (lp_travel_movable + pinned_sum) / n,
+        "travel_km_lp_bound": (bound_movable + pinned_sum) / n,
+        "travel_km_lp_units": (lp_bound_movable + pinned_sum) / n,
+        "travel_capped_at_today": bool(math.isfinite(tp.travel_cap)),
+        "travel_km_best_in_band": tp.best_km / n,
         "travel_bound_all_reps": True,
         "travel_needs_moved_share": tp.needs_moved,
-        "travel_unit": "km" if distance is None else str(distance.attrs.get("unit", "matrix")),
+        "travel_unit": _travel_unit(distance),
         "capacity_enforced": lp.cap_enforced,
-        **round_info,
-        **contiguity,
+        **info,
     }
     timing = {
         "prepare_seconds": t_prep,
-        "lp_seconds": lp.seconds + t_lp2,
+        "lp_seconds": lp.seconds + tp.seconds,
         "mip_seconds": t_mip,
         "repair_seconds": t_repair,
         "bound_seconds": t_bound,
-        "solve_seconds": total,
+        "solve_seconds": time.perf_counter() - t0,
     }
     progress(0.95, "Measuring the result")
     return _report(p, u, opts, assign, timing, extra)
