@@ -31,6 +31,14 @@ UNIT_LABELS = {
     "state": "States",
 }
 MAP_DOTS = 4000
+# The owner-update files (planner.crm_files.FORMATS): button label and widget key.
+CRM_DOWNLOADS = {
+    "salesforce": ("Salesforce Data Loader (CSV)", "rb_dl_sf"),
+    "hubspot": ("HubSpot import (CSV)", "rb_dl_hs"),
+    "dynamics": ("Dynamics 365 import (CSV)", "rb_dl_dyn"),
+    "pipedrive": ("Pipedrive import (CSV)", "rb_dl_pd"),
+    "plain": ("Owner list (CSV)", "rb_dl_plain"),
+}
 
 st.title("Rebalance territories")
 scope = sidebar.scope()
@@ -69,7 +77,9 @@ max_moved = state.number(
 )  # fmt: skip
 unit = state.selectbox(
     "Move whole", list(UNIT_LABELS), param="unit", key="rb_unit", container=c[3], default="account",
-    format_func=UNIT_LABELS.get, help="Whole geographic units keep territories contiguous.",
+    format_func=UNIT_LABELS.get,
+    help="Move single accounts, or whole areas together (every account of a ZIP3, county or state goes to one rep). "
+    "Areas make each territory one connected region only with the option 'One connected region per territory'.",
 )  # fmt: skip
 weights: tuple[tuple[str, float], ...] = ()
 if metric == "mix":
@@ -79,9 +89,14 @@ if metric == "mix":
                               0.05, key=f"rb_w_{m}")))
         for i, m in enumerate(optimize.METRICS)
     )  # fmt: skip
-k = st.columns(2)
+k = st.columns(3)
 allow_customers = k[0].checkbox("Customers may change owner", key="rb_cust")
 allow_open = k[1].checkbox("Accounts with open deals may change owner", key="rb_open")
+contiguous = k[2].checkbox(
+    "One connected region per territory", key="rb_contig", disabled=unit == "account",
+    help="With whole areas (ZIP3, county, state): each territory's areas form one connected region, neighbours "
+    "being areas whose centres share a Delaunay edge. Single accounts have no regions: pick an area in 'Move whole'.",
+) and unit != "account"  # fmt: skip
 
 with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
     remove = state.multiselect(
@@ -121,6 +136,7 @@ options = optimize.Options(
     tolerance=float(tolerance),
     max_moved=float(max_moved) if max_moved > 0 else None,
     unit=unit,
+    contiguous=contiguous,
     allow_customers=allow_customers,
     allow_open_deals=allow_open,
     locks=tuple(sorted({t.strip() for t in locks_text.replace("\n", ",").split(",") if t.strip()})),
@@ -223,6 +239,13 @@ else:
         f"Owner changes: {scenarios.describe_changes(changes)} ({changes['changed']:,} rows in the moves table and "
         "the CRM update files)."
     )
+    if "contiguous" in s:
+        moved_units = s.get("contiguity_units_moved", 0)
+        st.caption(
+            f"One connected region per territory: {'every' if s['contiguous'] else 'not every'} territory's "
+            f"{UNIT_LABELS[s['unit']].lower()} form one connected region (neighbours share a Delaunay edge between "
+            f"area centres); {moved_units:,} area(s) changed territory to join one up."
+        )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")
     for note in s.get("notes", []):
@@ -292,8 +315,8 @@ else:
         column_config={"potential": st.column_config.NumberColumn("Potential", format="dollar"),
                        "account_id": "Account ID", "name": "Account", "city": "City", "state": "State",
                        "change": "Change", "from": "From", "to": "To", "reason": "Reason",
-                       "km_before": st.column_config.NumberColumn("km before", format="%.0f"),
-                       "km_after": st.column_config.NumberColumn("km after", format="%.0f")},
+                       "km_before": st.column_config.NumberColumn(f"{tu} before", format="%.0f"),
+                       "km_after": st.column_config.NumberColumn(f"{tu} after", format="%.0f")},
     )  # fmt: skip
     d = st.columns(3)
     assignment = scenarios.result_file(result, reps, "plain").table  # owners by name and email, never rep ids
@@ -369,16 +392,18 @@ else:
     pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key=pick_key)
     st.session_state["rb_pick_id"] = pick
     with data.snapshot() as snap:
-        sf_file = data.cached(scenarios.crm_file, snap, pick, "salesforce", scope=scope)
-        hs_file = data.cached(scenarios.crm_file, snap, pick, "hubspot", scope=scope)
-        sf, hs = sf_file.table, hs_file.table
+        # Every format the CLI's `balance --out FILE --format F` writes, from the one implementation.
+        crm = {f: data.cached(scenarios.crm_file, snap, pick, f, scope=scope) for f in CRM_DOWNLOADS}
         mv = data.cached(scenarios.moves_report, snap, pick, scope=scope)
+    sf = crm["salesforce"].table
+    files = st.columns(len(CRM_DOWNLOADS))
+    for col, (f, (label, key)) in zip(files, CRM_DOWNLOADS.items(), strict=True):
+        col.download_button(
+            label, export.to_csv_bytes(crm[f].table), file_name=f"{f}_owner_update_{pick}.csv", mime="text/csv",
+            key=key, on_click="ignore",
+        )  # fmt: skip
     e = st.columns(4)
-    e[0].download_button("Salesforce Data Loader (CSV)", export.to_csv_bytes(sf), on_click="ignore",
-                         file_name=f"salesforce_owner_update_{pick}.csv", mime="text/csv", key="rb_dl_sf")  # fmt: skip
-    e[1].download_button("HubSpot import (CSV)", export.to_csv_bytes(hs), file_name=f"hubspot_owner_update_{pick}.csv",
-                         mime="text/csv", key="rb_dl_hs", on_click="ignore")  # fmt: skip
-    e[2].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
+    e[0].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
                          key="rb_dl_report", on_click="ignore")  # fmt: skip
     kinds = mv["change"].value_counts()
     st.caption(
@@ -386,12 +411,12 @@ else:
         f"{int(kinds.get('newly assigned', 0)):,} newly assigned, {int(kinds.get('unassigned', 0)):,} unassigned "
         "(the moves report's change column says which)."
     )
-    for note in dict.fromkeys(sf_file.notes + hs_file.notes):
-        # Owners whose CRM user id is unknown, and how to supply them: a warning, since the file is incomplete.
+    for note in dict.fromkeys(n for f in CRM_DOWNLOADS for n in crm[f].notes):
+        # Owners whose CRM user id (or email) is unknown, and how to supply them: a warning, as the file is incomplete.
         st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     if scope.role == "admin" and status != "committed":
-        if e[3].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
+        if e[1].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
             try:
                 detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
                 st.session_state["rb_committed"] = detail
@@ -399,9 +424,9 @@ else:
             except PlannerError as exc:
                 st.error(str(exc))
     elif status == "committed":
-        e[3].caption("Committed: this is (or was) today's assignment.")
+        e[1].caption("Committed: this is (or was) today's assignment.")
     else:
-        e[3].caption("Only an admin can commit.")
+        e[1].caption("Only an admin can commit.")
 if st.session_state.get("rb_committed"):
     det = st.session_state.pop("rb_committed")
     st.success(

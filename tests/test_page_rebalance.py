@@ -124,6 +124,12 @@ def test_page_saves_commits_and_restores(app_store: Path) -> None:
     # The demo's reps have no Salesforce user id: the page says so next to the CRM files, and how to supply them.
     notes = [str(w.value) for w in at.warning if "Salesforce user id is unknown" in str(w.value)]
     assert notes and "kind reps" in notes[0]  # shown escaped as Markdown
+    # Every format the CLI writes is offered, and each file's unknown owner ids are said on the page.
+    labels = [str(b.proto.label) for b in at.get("download_button")]
+    for label in ("Salesforce Data Loader (CSV)", "HubSpot import (CSV)", "Dynamics 365 import (CSV)",
+                  "Pipedrive import (CSV)", "Owner list (CSV)", "Moves report (Excel)"):  # fmt: skip
+        assert labels.count(label) == 1, labels
+    assert any("Dynamics 365 user id is unknown" in str(w.value) for w in at.warning)
     assert _picker(at.multiselect, "Compare").options == ["#1 Even accounts (draft)"]
     at.button(key="rb_commit").click().run()
     assert errors(at) == []
@@ -179,3 +185,23 @@ def test_page_shows_the_disruption_trade_off(app_store: Path) -> None:
     shown = frame_with(at, "point")
     assert shown["point"].tolist() == curve["point"].tolist()
     assert shown["point"].iloc[-1] == "free"
+
+
+def test_page_offers_contiguous_areas(app_store: Path) -> None:
+    """'One connected region per territory' is offered for area units only and reaches the optimizer as
+    `balance --contiguous` does; the page says whether every territory is one region."""
+    at = page("rebalance")
+    assert at.checkbox(key="rb_contig").disabled
+    at.selectbox(key="rb_unit").set_value("zip3").run()
+    assert not at.checkbox(key="rb_contig").disabled
+    at.checkbox(key="rb_contig").check().run()
+    at.checkbox(key="rb_cust").check().run()
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    opts = optimize.Options(unit="zip3", contiguous=True, allow_customers=True)
+    with store.read(app_store) as con:
+        expected = scenarios.run(con, opts, scope=OPERATOR)
+    assert expected.summary["contiguous"] is True
+    assert metrics(at)["Max / mean"] == f"{expected.summary['max_mean_after']:.2f}"
+    said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
+    assert said and "every territory's zip3 areas form one connected region" in said[0], said
