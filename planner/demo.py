@@ -392,7 +392,7 @@ def build_store(
     adoption = dict(zip(INDUSTRIES["industry"], INDUSTRIES["adoption"], strict=True))
     adoption = {k: potential.DEFAULT_ADOPTION.get(k, v) for k, v in adoption.items()}
     with store.write(path) as con:
-        world_q.replace_world(con, w, adoption, potential.default_price())
+        world_q.replace_world(con, w, adoption, potential.default_price(), scope=scope)
         store.set_meta(con, "demo_seed", str(seed))
         # The default offer catalogue and partners, so a plan has offers and partners to suggest.
         plan.seed_catalogue(con)

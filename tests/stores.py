@@ -109,7 +109,7 @@ def write_world(path: Path, w: demo.World, *, as_of: date | None = None) -> Path
     """Write a (reshaped) world as an imported store: not a demo, no model, no catalogue."""
     adoption = {k: float(v) for k, v in potential.DEFAULT_ADOPTION.items()}
     with store.write(path) as con:
-        world_q.replace_world(con, w, adoption, potential.default_price())
+        world_q.replace_world(con, w, adoption, potential.default_price(), scope=OPERATOR)
         con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed')")
         con.execute("UPDATE accounts SET source = 'generic' WHERE source = 'demo'")
         con.execute("UPDATE deals SET source = 'generic' WHERE source = 'demo'")

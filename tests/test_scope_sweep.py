@@ -418,6 +418,7 @@ READS: dict[str, Args] = {
     "planner.store.world.export_reps": kw(),
     "planner.store.world.rep_options": kw(),
     "planner.store.world.counts": kw(),
+    "planner.store.world.find_rep": lambda c, w, rep: ((w.emails[rep],), {}),
     "planner.targets.targets": lambda c, w, rep: ((rep,), {}),
     "planner.targets.filter_options": lambda c, w, rep: ((), {"rep_id": rep}),
     "planner.world.counts": kw(),
@@ -493,16 +494,57 @@ READS.update({f"planner.store.{n}": AUTO for n in (
     "scenarios.version_owners", "scenarios.audit_log",
     "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
     "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
+    "imports.history.import_history", "imports.history.rejected_rows",
 )})  # fmt: skip
-WRITES.update({f"planner.store.{n}": AUTO for n in (
-    "assumptions.write_assumptions",
-    "auth.upsert_role", "auth.delete_role", "auth.log",
-    "potential.upsert_setting", "potential.delete_setting",
-    "scenarios.insert_scenario", "scenarios.snapshot_assignment", "scenarios.add_reps", "scenarios.deactivate_reps",
-    "scenarios.set_capacities", "scenarios.apply_owners", "scenarios.mark_committed", "scenarios.reps_in_use",
-    "scenarios.audit",
-    "scores.insert_model", "scores.replace_scores", "scores.activate", "scores.prune_scores", "scores.refresh_values",
-    "scores.audit",
+WRITES.update(
+    {
+        f"planner.store.{n}": AUTO
+        for n in (
+            "assumptions.write_assumptions",
+            "auth.upsert_role",
+            "auth.delete_role",
+            "auth.log",
+            "potential.upsert_setting",
+            "potential.delete_setting",
+            "scenarios.insert_scenario",
+            "scenarios.snapshot_assignment",
+            "scenarios.add_reps",
+            "scenarios.deactivate_reps",
+            "scenarios.set_capacities",
+            "scenarios.apply_owners",
+            "scenarios.mark_committed",
+            "scenarios.reps_in_use",
+            "scenarios.audit",
+            "scores.insert_model",
+            "scores.replace_scores",
+            "scores.activate",
+            "scores.prune_scores",
+            "scores.refresh_values",
+            "scores.audit",
+            "world.empty_world",
+            "world.insert_frame",
+            "world.replace_world",
+            "world.fill_derived",
+            "world.set_as_of",
+        )
+    }
+)
+# The importer's steps: each refuses anyone but an admin before it touches a table (its temporary ones included).
+WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
+    "accounts.build_accounts", "accounts.merge_accounts", "accounts.infer_attribute_types",
+    "accounts.save_attributes", "accounts.median_revenue", "accounts.median_employees", "accounts.revenue_scale",
+    "accounts.customers_from_deals", "accounts.owners_from_deals",
+    "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals",
+    "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
+    "geocode.set_rep_home",
+    "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",
+    "history.save_rejects", "history.first_rejects", "history.reject_reasons", "history.remember_mapping",
+    "history.forget_mapping",
+    "macros.insert_rows",
+    "reps.resolve_owners", "reps.build_reps", "reps.merge_reps",
+    "staging.stage", "staging.parse_reject_lines", "staging.oversized_line", "staging.has_encoding_errors",
+    "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
+    "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps",
 )})  # fmt: skip
 
 
@@ -556,6 +598,15 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.world.as_of_info": ("the as-of date and where it comes from", kw()),
     "planner.store.world.as_of_date": ("the as-of date", kw()),
     "planner.store.world.is_demo": ("whether the store is the demo", kw()),
+    "planner.store.world.newest_activity": ("the newest date in the data, the base of the as-of date", kw()),
+    "planner.store.plans.as_of": ("the as-of date", kw()),
+    "planner.store.plans.offers": ("the offer catalogue (no territory data)", kw()),
+    "planner.store.plans.partners": ("the partner list (no territory data)", kw()),
+    "planner.store.plans.count_rows": ("how many offers the catalogue holds", lambda c, w, r: (("offers",), {})),
+    "planner.store.imports.history.remembered_mapping": (
+        "the column mapping remembered for a file's columns (names, no rows)",
+        lambda c, w, r: (("any-signature",), {}),
+    ),
     "planner.store.scores.active_version": ("the active model's version number", kw()),
     "planner.store.scores.previous_version": ("the model version before the active one", kw()),
     "planner.store.scores.model_history": ("model versions and their metrics", kw()),
@@ -570,7 +621,11 @@ STORE = (
     "(writes after require_admin/require_leader, reads with their own view); the app never calls it "
     "(test_the_app_reaches_no_exempt_function)"
 )
-IMPORT = "the importer's step: runs only inside ingest.import_files, after require_admin, on the writer's copy"
+SQL_TEXT = (
+    "the importer's SQL plumbing: writes SQL text, installs parsing macros or sets a session option on a "
+    "connection; moves no row in or out of the store"
+)
+CATALOGUE = "writes the offer catalogue or the partner list (no territory data: no account, rep or plan)"
 SCHEMA = "schema and connection plumbing: no territory data in or out"
 EXEMPT: dict[str, str] = {
     **{f"planner.commands.{m}.run": CLI for m in (
@@ -589,27 +644,11 @@ EXEMPT: dict[str, str] = {
         "metrics.win_rate_12m", "metrics.active_model", "metrics.facts_by_status", "metrics.facts_white_space",
         "metrics.facts_sample", "metrics.account_locations", "metrics.store_version", "metrics.registered",
         "metrics.facts_hexagons", "metrics.facts_in_cell",
-        "plans.offers", "plans.replace_offers", "plans.partners", "plans.replace_partners", "plans.count_rows",
-        "plans.as_of",
-        "world.empty_world", "world.insert_frame", "world.replace_world", "world.fill_derived", "world.newest_activity",
-        "world.set_as_of", "world.find_rep",
     )},
-    **{f"planner.store.imports.{n}": IMPORT for n in (
-        "accounts.build_accounts", "accounts.merge_accounts", "accounts.infer_attribute_types",
-        "accounts.save_attributes", "accounts.median_revenue", "accounts.median_employees", "accounts.revenue_scale",
-        "accounts.customers_from_deals", "accounts.owners_from_deals",
-        "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals",
-        "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
-        "geocode.set_rep_home",
-        "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",
-        "history.save_rejects", "history.first_rejects", "history.reject_reasons", "history.remembered_mapping",
-        "history.remember_mapping", "history.forget_mapping", "history.import_history", "history.rejected_rows",
-        "macros.insert_rows", "macros.install_macros", "macros.sql_parse", "macros.macros_sql", "staging.field_expr",
-        "reps.resolve_owners", "reps.build_reps", "reps.merge_reps",
-        "staging.stage", "staging.unordered", "staging.parse_reject_lines", "staging.oversized_line",
-        "staging.has_encoding_errors", "staging.number_rows", "staging.add_parse_rejects",
-        "staging.drop_footer_and_blanks", "staging.number_style", "staging.date_order", "staging.invalid_values",
-        "staging.counts", "staging.drop_temps",
+    "planner.store.plans.replace_offers": CATALOGUE,
+    "planner.store.plans.replace_partners": CATALOGUE,
+    **{f"planner.store.imports.{n}": SQL_TEXT for n in (
+        "macros.install_macros", "macros.sql_parse", "macros.macros_sql", "staging.field_expr", "staging.unordered",
     )},
 }  # fmt: skip
 

@@ -167,7 +167,7 @@ def test_merge_upserts_keep_one_row_per_key(small_store: Path) -> None:
     with store.write(small_store) as con:
         for share in (0.1, 0.2):
             potential_q.upsert_setting(con, 'Odd "segment"; DROP', share, 500.0, False, scope=OPERATOR)
-            history.remember_mapping(con, "sig", "crm", "accounts", {"A": "name"})
+            history.remember_mapping(con, "sig", "crm", "accounts", {"A": "name"}, scope=OPERATOR)
     with store.read(small_store) as con:
         assert store.scalar(con, "SELECT adoption_share FROM potential_settings WHERE segment LIKE 'Odd%'") == 0.2
         assert schema.duplicate_keys(con) == {}

@@ -20,6 +20,7 @@ several lines, and blank lines count as rows. For Excel sheets they are the shee
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import shutil
@@ -231,49 +232,17 @@ def import_files(
     if revenue_unit is not None and revenue_unit not in REVENUE_UNITS:
         raise BadInput(f"revenue unit {revenue_unit!r} is unknown; use one of {', '.join(REVENUE_UNITS)}")
     start = time.perf_counter()
-    overrides = overrides or {}
     workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
     try:
         progress(0.02, "Reading files")
-        plans: list[Plan] = []
-        remembered: dict[str, Any] = {}
-        tables: list[Table] = []
-        for item in files:
-            path, display = item if isinstance(item, tuple) else (item, item.name)
-            tables += open_tables(Path(path), display, workdir)
-        if store.exists(db_path):
-            with store.read(db_path) as con:
-                for t in tables:
-                    remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
-        for t in tables:
-            o = overrides.get(t.name, {})
-            plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") else remembered.get(t.name))
-            if o.get("mapping"):
-                plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
-                plan.kind = o.get("kind", plan.kind)
-            check_plan(plan, o.get("kind", kind))
-            plans.append(plan)
-        order = sorted(range(len(plans)), key=lambda i: (KIND_ORDER[plans[i].kind or "accounts"], i))
-        reports: dict[int, FileReport] = {}
-        cleared = False
-        notes: list[str] = []
+        plans = _plan_files(db_path, files, kind, overrides or {}, workdir)
+        job = _Job(imported_by, progress, workdir, revenue_unit, scope)
         try:
-            with store.write(db_path) as con:
-                rules.install(con)
-                cleared = sq.clear_demo_if_needed(con, potential.DEFAULT_ADOPTION, potential.DEFAULT_SHARE,
-                                                  potential.default_price())  # fmt: skip
-                reports = _import_tables(con, plans, order, imported_by, progress, workdir, revenue_unit)
-                if not any(r.inserted + r.updated for r in reports.values()):
-                    raise _NothingLanded
-                notes = _after_import(con)
-                if as_of is not None:
-                    _set_as_of(con, as_of)
-                sq.mark_updated(con)
-                progress(0.97, "Saving the store")
-        except _NothingLanded:
+            reports, cleared, notes = _write_import(db_path, plans, job, as_of)
+        except _NothingLanded as nothing:
             progress(1.0, "Nothing to import")
-            report = ImportReport([reports[i] for i in range(len(plans))], False, time.perf_counter() - start,
-                                  landed=False)  # fmt: skip
+            report = ImportReport([nothing.args[0][i] for i in range(len(plans))], False,
+                                  time.perf_counter() - start, landed=False)  # fmt: skip
             report.notes.append("no row could be imported (every row was rejected): the store is unchanged")
             return report
         progress(1.0, "Done")
@@ -286,38 +255,91 @@ def import_files(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _import_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], order: list[int], imported_by: str,
-                   progress: Progress, workdir: Path, revenue_unit: str | None) -> dict[int, FileReport]:  # fmt: skip
+@dataclass
+class _Job:
+    """What every table of one import shares: who imports, progress, scratch folder, revenue unit, scope."""
+
+    imported_by: str
+    progress: Progress
+    workdir: Path
+    revenue_unit: str | None
+    scope: Scope
+
+
+def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: str,
+                overrides: dict[str, dict[str, Any]], workdir: Path) -> list[Plan]:  # fmt: skip
+    """Open every table of every file and decide how to read it (the UI's overrides win); refuse any
+    unusable table before anything is written."""
+    tables: list[Table] = []
+    for item in files:
+        path, display = item if isinstance(item, tuple) else (item, item.name)
+        tables += open_tables(Path(path), display, workdir)
+    remembered: dict[str, Any] = {}
+    if store.exists(db_path):
+        with store.read(db_path) as con:
+            for t in tables:
+                remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
+    plans: list[Plan] = []
+    for t in tables:
+        o = overrides.get(t.name, {})
+        plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") else remembered.get(t.name))
+        if o.get("mapping"):
+            plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
+            plan.kind = o.get("kind", plan.kind)
+        check_plan(plan, o.get("kind", kind))
+        plans.append(plan)
+    return plans
+
+
+def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tuple[dict[int, FileReport], bool,
+                                                                                      list[str]]:  # fmt: skip
+    """The one store write of an import: (reports by table, demo cleared, notes). Raises _NothingLanded
+    (with the reports) and rolls back when no row landed."""
+    order = sorted(range(len(plans)), key=lambda i: (KIND_ORDER[plans[i].kind or "accounts"], i))
+    scope = job.scope
+    with store.write(db_path) as con:
+        rules.install(con)
+        cleared = sq.clear_demo_if_needed(con, potential.DEFAULT_ADOPTION, potential.DEFAULT_SHARE,
+                                          potential.default_price(), scope=scope)  # fmt: skip
+        reports = _import_tables(con, plans, order, job)
+        if not any(r.inserted + r.updated for r in reports.values()):
+            raise _NothingLanded(reports)
+        notes = _after_import(con, scope)
+        if as_of is not None:
+            world.set_as_of(con, parse_as_of(as_of), scope=scope)
+        sq.mark_updated(con, scope=scope)
+        job.progress(0.97, "Saving the store")
+    return reports, cleared, notes
+
+
+def _import_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], order: list[int],
+                   job: _Job) -> dict[int, FileReport]:  # fmt: skip
     """Import each table in `order` (reps, then accounts, then deals) on the write connection."""
     reports: dict[int, FileReport] = {}
     for step, i in enumerate(order):
         base, span = 0.05 + 0.9 * step / len(order), 0.9 / len(order)
 
         def sub(f: float, m: str, base: float = base, span: float = span, name: str = plans[i].table.name) -> None:
-            progress(min(0.99, base + span * f), f"{name}: {m}")
+            job.progress(min(0.99, base + span * f), f"{name}: {m}")
 
-        reports[i] = _import_table(con, plans[i], imported_by, sub, workdir, revenue_unit)
+        reports[i] = _import_table(con, plans[i], dataclasses.replace(job, progress=sub))
     return reports
 
 
-def _after_import(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _after_import(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     """What the files together imply: owners from deals, customers from won deals, inferred rep homes."""
     notes = []
-    owned = sq.owners_from_deals(con)
+    owned = sq.owners_from_deals(con, scope=scope)
     if owned:
         notes.append(f"{owned:,} account(s) without an owner got one from their deals: {OWNER_RULE}")
-    customers = sq.customers_from_deals(con)
+    customers = sq.customers_from_deals(con, scope=scope)
     if customers:
         notes.append(f"{customers:,} account(s) count as customers because they have won deals")
-    homes = sq.infer_rep_homes(con)
+    homes = sq.infer_rep_homes(con, scope=scope)
     if homes:
         notes.append(f"{homes:,} rep(s) without a home got one inferred from the weighted centre of their accounts "
                      "(set it on the Data page or with `python -m planner rep-home`)")  # fmt: skip
     return notes
-
-
-def _set_as_of(con: duckdb.DuckDBPyConnection, value: Any) -> None:
-    world.set_as_of(con, parse_as_of(value))
 
 
 def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
@@ -341,7 +363,7 @@ def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
     return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir: Path) -> int:
+def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir: Path, scope: Scope) -> int:
     """Load table `t` into _raw with row numbers; returns how many records could not be read (kept in
     _parse_rejects as rejected rows). A file whose records DuckDB cannot read at all raises ImportFileError.
 
@@ -350,7 +372,15 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
 
     def read(**options: bool) -> tuple[int, int]:
         return sq.stage(
-            con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, reader.MAX_LINE_BYTES, **options
+            con,
+            str(t.path),
+            t.delimiter,
+            t.skip,
+            t.columns,
+            t.has_row_column,
+            reader.MAX_LINE_BYTES,
+            **options,
+            scope=scope,
         )
 
     def load() -> tuple[int, int]:
@@ -377,7 +407,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
             t.path = reader.normalise_newlines(t.path, workdir)
             report.notes.append("line breaks normalised (the file mixes CR, LF and CRLF)")
             n_raw, n_rej = load()
-        if n_rej and t.encoding == "utf-8" and sq.has_encoding_errors(con):
+        if n_rej and t.encoding == "utf-8" and sq.has_encoding_errors(con, scope=scope):
             # Mostly UTF-8 with some cp1252 bytes (files pasted together): read those bytes as cp1252.
             t.path = reader.transcode(t.path, "mixed", workdir)
             t.encoding = "mixed"
@@ -385,7 +415,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
             n_raw, n_rej = load()
     except duckdb.Error as exc:
         raise _stage_error(t.name, exc) from None
-    line = sq.oversized_line(con) if n_rej else None
+    line = sq.oversized_line(con, scope=scope) if n_rej else None
     if line is not None:
         raise ImportFileError(
             f"{t.name}: row {line} holds a field larger than 4 MB, which no CRM export has; the file is "
@@ -393,36 +423,41 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
         )
     if not t.has_row_column:
         header_row = t.skip + 1
-        excluded = sq.parse_reject_lines(con) if n_rej else []
+        excluded = sq.parse_reject_lines(con, scope=scope) if n_rej else []
         excluded += reader.blank_records(t.path, header_row, n_raw + n_rej)
-        sq.number_rows(con, header_row + 1, reader.row_segments(header_row + 1, excluded))
+        sq.number_rows(con, header_row + 1, reader.row_segments(header_row + 1, excluded), scope=scope)
     if n_rej:
         report.notes.append(f"{n_rej:,} row(s) could not be read as CSV and were rejected")
     sq.unordered(con)
     return n_rej
 
 
-def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, progress: Progress,
-                  workdir: Path, revenue_unit: str | None = None) -> FileReport:  # fmt: skip
-    t, kind = plan.table, plan.kind
-    assert kind is not None
-    started = time.perf_counter()
-    report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
-    progress(0.0, "loading")
-    n_rejected_at_read = _stage(con, t, report, workdir)
-    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER)
-    if report.footer_rows:
-        report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
-    if not store.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
-        raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
-    progress(0.3, "parsing")
+@dataclass
+class _Parsing:
+    """How one table's columns become fields: SQL per field, the typed columns to check, custom attributes."""
+
+    exprs: dict[str, str]
+    labels: dict[str, str]
+    typed: dict[str, tuple[str, str]]
+    attr_cols: list[str]
+    decimal_comma: bool
+    day_first: bool
+
+    @property
+    def mapped(self) -> set[str]:
+        return set(self.labels)
+
+
+def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: FileReport, revenue_unit: str | None,
+             scope: Scope) -> _Parsing:  # fmt: skip
+    """Detect number and date styles in the staged rows and write the SQL that parses each field."""
     fdefs = F.FIELD_BY_NAME[kind]
     by_field = {target: col for col, target in plan.mapping.items() if target in fdefs}
     numeric_cols = [c for f, c in by_field.items() if fdefs[f].dtype in ("number", "employees", "fraction", "coord")]
     attr_cols = [c for c, target in plan.mapping.items() if target == F.ATTR]
-    decimal_comma = sq.number_style(con, numeric_cols + attr_cols)
+    decimal_comma = sq.number_style(con, numeric_cols + attr_cols, scope=scope)
     date_cols = [c for f, c in by_field.items() if fdefs[f].dtype == "date"]
-    day_first = sq.date_order(con, date_cols + attr_cols)
+    day_first = sq.date_order(con, date_cols + attr_cols, scope=scope)
     if decimal_comma:
         report.notes.append("numbers use decimal commas (1.234,56)")
     if day_first:
@@ -438,58 +473,89 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, imported_by: str, 
         exprs["annual_revenue"] = f"({exprs['annual_revenue']}) * {REVENUE_UNITS[revenue_unit]}"
     for f, fdef in fdefs.items():
         exprs.setdefault(f, sq.null_expr(fdef.dtype))
-    labels = {f: col for f, col in by_field.items()}
-    import_id = sq.new_import(con, t.name, plan.source, kind, t.sha256, store.now(), imported_by)
+    return _Parsing(exprs, dict(by_field), typed, attr_cols, decimal_comma, day_first)
+
+
+def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> FileReport:
+    """Stage, parse, merge and record one table on the import's write connection."""
+    t, kind, scope = plan.table, plan.kind, job.scope
+    assert kind is not None
+    started = time.perf_counter()
+    report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
+    job.progress(0.0, "loading")
+    n_rejected_at_read = _stage(con, t, report, job.workdir, scope)
+    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER, scope=scope)
+    if report.footer_rows:
+        report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
+    if not store.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
+        raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
+    job.progress(0.3, "parsing")
+    p = _parsing(con, plan, kind, report, job.revenue_unit, scope)
+    import_id = sq.new_import(con, t.name, plan.source, kind, t.sha256, store.now(), job.imported_by, scope=scope)
     report.import_id = import_id
-    mapped = set(by_field)
-    raw_of = {alias: col for alias, (col, _) in typed.items()}
+    raw_of = {alias: col for alias, (col, _) in p.typed.items()}
     if kind == "accounts":
-        sq.build_accounts(con, exprs, labels, attr_cols, raw_of)
+        sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, scope=scope)
     elif kind == "deals":
-        sq.build_deals(con, exprs, labels, raw_of)
+        sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:
-        sq.build_reps(con, exprs, labels, raw_of)
+        sq.build_reps(con, p.exprs, p.labels, raw_of, scope=scope)
     if n_rejected_at_read:
-        sq.add_parse_rejects(con)
-    for w in sq.invalid_values(con, typed):
+        sq.add_parse_rejects(con, scope=scope)
+    for w in sq.invalid_values(con, p.typed, scope=scope):
         report.warnings.append(w["message"])
-    progress(0.6, "merging")
-    capacity = float(settings.get("capacity_hours"))
-    if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
-        report.reps_created = sq.resolve_owners(con, plan.source, capacity)
-        if report.reps_created:
-            report.notes.append(f"created {report.reps_created} rep(s) from owner names")
-    if kind == "reps":
-        result = sq.merge_reps(con, mapped, plan.source, capacity)
-    else:
-        result = (sq.merge_accounts if kind == "accounts" else sq.merge_deals)(con, mapped, plan.source)
-    c = sq.counts(con)
-    report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
-    report.inserted, report.updated = result["inserted"], result["updated"]
-    assert report.rows_read == report.inserted + report.updated + report.rejected
-    _explain(report, result, con, kind, mapped, revenue_unit)
+    job.progress(0.6, "merging")
+    result = _merge(con, plan, kind, p.mapped, report, scope)
+    _explain(report, result, con, kind, p.mapped, job.revenue_unit, scope)
     if kind in ("accounts", "reps"):
-        report.geocoding = sq.placed_share(con)
-    if kind == "accounts" and attr_cols:
-        progress(0.8, "custom attributes")
-        types = sq.infer_attribute_types(con, attr_cols, decimal_comma, day_first)
+        report.geocoding = sq.placed_share(con, scope=scope)
+    if kind == "accounts" and p.attr_cols:
+        job.progress(0.8, "custom attributes")
+        types = sq.infer_attribute_types(con, p.attr_cols, p.decimal_comma, p.day_first, scope=scope)
         keys = {c: F.attribute_key(c) for c in types}
-        report.attributes = sq.save_attributes(con, types, keys, decimal_comma, day_first, plan.source, import_id)
-    report.rejects = sq.first_rejects(con, 100)
-    report.reasons = sq.reject_reasons(con)
-    sq.save_rejects(con, import_id, t.columns)
-    sq.finish_import(con, import_id, {"rows_read": report.rows_read, "inserted": report.inserted,
-                                      "updated": report.updated, "rejected": report.rejected,
-                                      "geocoded": report.geocoding.get("geocoded", 0)})  # fmt: skip
-    sq.remember_mapping(con, column_signature(t.columns), plan.source, kind, plan.mapping)
-    sq.drop_temps(con)
+        report.attributes = sq.save_attributes(con, types, keys, p.decimal_comma, p.day_first, plan.source, import_id,
+                                               scope=scope)  # fmt: skip
+    _record(con, plan, report, import_id, scope)
     report.seconds = time.perf_counter() - started
-    progress(1.0, "done")
+    job.progress(1.0, "done")
     return report
 
 
+def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[str], report: FileReport,
+           scope: Scope) -> dict[str, int]:  # fmt: skip
+    """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
+    capacity = float(settings.get("capacity_hours"))
+    if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
+        report.reps_created = sq.resolve_owners(con, plan.source, capacity, scope=scope)
+        if report.reps_created:
+            report.notes.append(f"created {report.reps_created} rep(s) from owner names")
+    if kind == "reps":
+        result = sq.merge_reps(con, mapped, plan.source, capacity, scope=scope)
+    else:
+        result = (sq.merge_accounts if kind == "accounts" else sq.merge_deals)(con, mapped, plan.source, scope=scope)
+    c = sq.counts(con, scope=scope)
+    report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
+    report.inserted, report.updated = result["inserted"], result["updated"]
+    assert report.rows_read == report.inserted + report.updated + report.rejected
+    return result
+
+
+def _record(con: duckdb.DuckDBPyConnection, plan: Plan, report: FileReport, import_id: int, scope: Scope) -> None:
+    """Keep the table's rejected rows, its counts in the import history and its column mapping."""
+    t = plan.table
+    assert report.kind is not None
+    report.rejects = sq.first_rejects(con, 100, scope=scope)
+    report.reasons = sq.reject_reasons(con, scope=scope)
+    sq.save_rejects(con, import_id, t.columns, scope=scope)
+    sq.finish_import(con, import_id, {"rows_read": report.rows_read, "inserted": report.inserted,
+                                      "updated": report.updated, "rejected": report.rejected,
+                                      "geocoded": report.geocoding.get("geocoded", 0)}, scope=scope)  # fmt: skip
+    sq.remember_mapping(con, column_signature(t.columns), plan.source, report.kind, plan.mapping, scope=scope)
+    sq.drop_temps(con, scope=scope)
+
+
 def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyConnection, kind: str, mapped: set[str],
-             revenue_unit: str | None) -> None:  # fmt: skip
+             revenue_unit: str | None, scope: Scope) -> None:  # fmt: skip
     """Notes and warnings on what the importer decided for this table."""
     if report.deleted:
         report.notes.append(f"{report.deleted:,} row(s) deleted in the CRM were skipped (counted as rejected)")
@@ -509,17 +575,18 @@ def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyCon
         report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
                             "listed on the Data page as not linked to an account")  # fmt: skip
     if kind == "accounts":
-        contradictions = sq.geo_notes(con)
+        contradictions = sq.geo_notes(con, scope=scope)
         if contradictions["count"]:
             report.warnings.append(
                 f"{contradictions['count']:,} ZIP code(s) contradict their state (e.g. "
                 f"{contradictions['example']}); the ZIP placed them: check those addresses"
             )
-        unit = sq.revenue_scale(con)
+        unit = sq.revenue_scale(con, scope=scope)
         if unit and revenue_unit is None:
+            revenue, employees = sq.median_revenue(con, scope=scope), sq.median_employees(con, scope=scope)
             report.warnings.append(
-                f"annual revenue looks like it is written in {unit} (median {sq.median_revenue(con):,.4g} for a "
-                f"median of {sq.median_employees(con):,.0f} employees); if so, import again with --revenue-unit "
+                f"annual revenue looks like it is written in {unit} (median {revenue:,.4g} for a "
+                f"median of {employees:,.0f} employees); if so, import again with --revenue-unit "
                 f"{unit} (or pick the unit on the Data page)"
             )
 
@@ -527,14 +594,14 @@ def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyCon
 def history(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 200) -> Any:
     """Past imports, newest first: store-wide, so leaders and admins only (a rep is refused)."""
     require_leader(scope)
-    return sq.import_history(con, limit)
+    return sq.import_history(con, limit, scope=scope)
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int, *, scope: Scope) -> Any:
     """One import's rejected rows with row number, reason and original values: the raw rows may be anyone's,
     so leaders and admins only."""
     require_leader(scope)
-    return sq.rejected_rows(con, import_id)
+    return sq.rejected_rows(con, import_id, scope=scope)
 
 
 def unplaced_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> Any:
@@ -563,6 +630,6 @@ def place_accounts(db_path: Path, fixes: Any, *, scope: Scope) -> int:
     require_role(scope, "admin")
     with store.write(db_path) as con:
         rules.install(con)
-        placed = sq.place_accounts(con, fixes)
-        sq.mark_updated(con)
+        placed = sq.place_accounts(con, fixes, scope=scope)
+        sq.mark_updated(con, scope=scope)
     return placed

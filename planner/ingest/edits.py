@@ -36,7 +36,7 @@ def set_as_of(db_path: Path, value: Any, *, scope: Scope) -> dict[str, object]:
     if day is not None and not date(1990, 1, 1) <= day <= date(2100, 12, 31):
         raise BadInput(f"as-of date {day.isoformat()} is out of range; use a date between 1990 and 2100")
     with store.write(db_path) as con:
-        world.set_as_of(con, day)
+        world.set_as_of(con, day, scope=scope)
         info = world.as_of_info(con)
     return info
 
@@ -64,7 +64,7 @@ def set_rep_home(db_path: Path, rep_id: str, *, scope: Scope, lat: float | None 
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadInput(f"home {lat}, {lon} is not a coordinate; latitude is -90..90 and longitude -180..180")
     with store.write(db_path) as con:
-        if not sq.set_rep_home(con, rep_id, lat, lon, city):
+        if not sq.set_rep_home(con, rep_id, lat, lon, city, scope=scope):
             raise NotFound(f"no rep {rep_id!r}; see the reps with `python -m planner export reps --out reps.csv`")
     return {"rep_id": rep_id, "lat": lat, "lon": lon, "placed_by": how}
 
@@ -107,4 +107,4 @@ def forget_mapping(db_path: Path, signature: str, *, scope: Scope) -> bool:
     imports). True when there was one."""
     require_admin(scope)
     with store.write(db_path) as con:
-        return sq.forget_mapping(con, signature)
+        return sq.forget_mapping(con, signature, scope=scope)

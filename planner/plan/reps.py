@@ -16,7 +16,7 @@ from planner.store import world
 def resolve_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Scope) -> str:
     """A rep_id from an id, email or full name (case-insensitive); unknown or ambiguous is one
     clear error, and a rep may only name themselves."""
-    found = world.find_rep(con, name_or_email)
+    found = world.find_rep(con, name_or_email, scope=scope)
     if len(found) == 0:
         raise NotFound(f"no rep {name_or_email!r}: use a rep's id, email or full name (see `export reps`)")
     if len(found) > 1:

@@ -8,7 +8,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from planner.scope import Scope
+from planner.scope import Scope, require_admin
 from planner.store.core import query_df, quote_identifier, scalar
 from planner.store.schema import get_meta, now, set_meta, table_ddl
 
@@ -54,9 +54,10 @@ _WORLD_TABLES = [
 ]  # fmt: skip
 
 
-def empty_world(con: duckdb.DuckDBPyConnection) -> None:
+def empty_world(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     """Empty every world table. Each is dropped and created again from its own DDL: DuckDB deletes every
     row of a table with a primary key one index entry at a time (a minute for 1.8M deals)."""
+    require_admin(scope)
     for table in _WORLD_TABLES:
         ddl = table_ddl(con, table)
         con.execute(f"DROP TABLE {quote_identifier(table)}")
@@ -64,9 +65,16 @@ def empty_world(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def insert_frame(
-    con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, cols: list[str], stamps: tuple[str, ...] = ()
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    df: pd.DataFrame,
+    cols: list[str],
+    stamps: tuple[str, ...] = (),
+    *,
+    scope: Scope,
 ) -> None:
     """Append the `cols` of a DataFrame (those it has) to `table` by column name, stamping `stamps` with now()."""
+    require_admin(scope)
     frame = df[[c for c in cols if c in df.columns]].copy()
     for col in stamps:
         frame[col] = pd.Timestamp(now())
@@ -78,13 +86,16 @@ def insert_frame(
         con.unregister(name)
 
 
-def replace_world(con: duckdb.DuckDBPyConnection, world: WorldFrames, adoption: dict[str, float], price: float) -> None:
+def replace_world(
+    con: duckdb.DuckDBPyConnection, world: WorldFrames, adoption: dict[str, float], price: float, *, scope: Scope
+) -> None:
     """Empty every world table and load `world` (the demo) in their place, in one write."""
-    empty_world(con)
-    insert_frame(con, "reps", world.reps, _REP_COLS, ("created_at", "updated_at"))
-    insert_frame(con, "accounts", world.accounts, _ACCOUNT_COLS, ("created_at", "updated_at"))
-    insert_frame(con, "deals", world.deals, _DEAL_COLS, ("updated_at",))
-    insert_frame(con, "activities", world.activities, _ACTIVITY_COLS)
+    require_admin(scope)
+    empty_world(con, scope=scope)
+    insert_frame(con, "reps", world.reps, _REP_COLS, ("created_at", "updated_at"), scope=scope)
+    insert_frame(con, "accounts", world.accounts, _ACCOUNT_COLS, ("created_at", "updated_at"), scope=scope)
+    insert_frame(con, "deals", world.deals, _DEAL_COLS, ("updated_at",), scope=scope)
+    insert_frame(con, "activities", world.activities, _ACTIVITY_COLS, scope=scope)
     con.register("_truth", world.truth)
     con.execute("INSERT INTO demo_truth SELECT account_id, p_true FROM _truth")
     con.unregister("_truth")
@@ -95,7 +106,7 @@ def replace_world(con: duckdb.DuckDBPyConnection, world: WorldFrames, adoption: 
     )
     rows = [("*", 0.2, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
     con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
-    fill_derived(con)
+    fill_derived(con, scope=scope)
     set_meta(con, "is_demo", "1")
     set_meta(con, "demo_today", world.today.isoformat())
     set_meta(con, "data_updated_at", now().isoformat())
@@ -104,9 +115,10 @@ def replace_world(con: duckdb.DuckDBPyConnection, world: WorldFrames, adoption: 
 GEO_PRECISION = {"file": "coordinates", "zip": "postal_code", "zip3": "region", "city": "city", "country": "country"}
 
 
-def fill_derived(con: duckdb.DuckDBPyConnection) -> None:
+def fill_derived(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     """Fill what a world written in bulk may leave out: each account's geocoding precision, US country code
     for US addresses, customer flag (the CRM says Customer, or a deal was won) and 'named only by deals'."""
+    require_admin(scope)
     cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in GEO_PRECISION.items())
     con.execute(
         f"""UPDATE accounts SET
@@ -126,7 +138,9 @@ def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def newest_activity(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The newest date anything happened in the data: a deal created or closed, an activity logged."""
+    """The newest date anything happened in the data: a deal created or closed, an activity logged.
+
+    No scope: one date of the whole store, the base of the as-of date every page shares."""
     value = scalar(
         con,
         """SELECT max(d) FROM (
@@ -172,8 +186,9 @@ def as_of_date(con: duckdb.DuckDBPyConnection, *, today: date | None = None, sta
     return value
 
 
-def set_as_of(con: duckdb.DuckDBPyConnection, value: date | None) -> None:
+def set_as_of(con: duckdb.DuckDBPyConnection, value: date | None, *, scope: Scope) -> None:
     """Fix the store's as-of date (None: back to the automatic rule). Write connection."""
+    require_admin(scope)
     if value is None:
         con.execute("DELETE FROM meta WHERE key = 'as_of'")
     else:
@@ -255,14 +270,15 @@ def rep_options(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame
     return query_df(con, f"SELECT rep_id, name, email FROM reps WHERE {where} ORDER BY name", params)
 
 
-def find_rep(con: duckdb.DuckDBPyConnection, name_or_email: str) -> pd.DataFrame:
-    """Reps whose id, email or name matches (case-insensitive, exact)."""
+def find_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Scope) -> pd.DataFrame:
+    """Reps in scope (a rep: only themselves) whose id, email or name matches (case-insensitive, exact)."""
     key = name_or_email.strip().lower()
+    where, params = scope.owner_filter("rep_id")
     return query_df(
         con,
         "SELECT rep_id, name, email FROM reps "
-        "WHERE lower(trim(rep_id)) = ? OR lower(trim(email)) = ? OR lower(trim(name)) = ?",
-        [key, key, key],
+        f"WHERE (lower(trim(rep_id)) = ? OR lower(trim(email)) = ? OR lower(trim(name)) = ?) AND {where}",
+        [key, key, key, *params],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
+from planner.scope import Scope, require_admin
 from planner.store.core import scalar
 from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us
 from planner.store.imports.macros import lit, q
@@ -14,8 +15,9 @@ from planner.store.schema import now
 
 
 def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
-                   attr_columns: list[str], typed: dict[str, str]) -> None:  # fmt: skip
+                   attr_columns: list[str], typed: dict[str, str], *, scope: Scope) -> None:  # fmt: skip
     """Parse _raw into _p: typed account fields, geocoding, reject reason and insert/update status."""
+    require_admin(scope)
 
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
@@ -86,8 +88,9 @@ ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "empl
 GEO_FIELDS = ("city", "state", "postal_code", "county", "lat", "lon", "country")
 
 
-def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
+def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, int]:
     """Insert new accounts, update matched ones (only mapped columns), set owners and assignments."""
+    require_admin(scope)
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
     has_geo = bool(mapped & set(GEO_FIELDS))
@@ -150,8 +153,9 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
 
 
 def infer_attribute_types(con: duckdb.DuckDBPyConnection, columns: list[str], decimal_comma: bool,
-                          day_first: bool) -> dict[str, str]:  # fmt: skip
+                          day_first: bool, *, scope: Scope) -> dict[str, str]:  # fmt: skip
     """number, boolean, date or text for each custom column, from all its non-empty values."""
+    require_admin(scope)
     if not columns:
         return {}
     dc = "true" if decimal_comma else "false"
@@ -191,9 +195,10 @@ def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
 
 
 def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys: dict[str, str], decimal_comma: bool,
-                    day_first: bool, source: str, import_id: int) -> list[dict[str, str]]:  # fmt: skip
+                    day_first: bool, source: str, import_id: int, *, scope: Scope) -> list[dict[str, str]]:  # fmt: skip
     """`types` lists the custom columns in the order they were carried into _p (as __attr_0, __attr_1...);
     `keys` names each column's attribute (the domain's attribute_key)."""
+    require_admin(scope)
     """Store custom columns of accepted rows as typed account attributes (and their definitions)."""
     dc = "true" if decimal_comma else "false"
     df = "true" if day_first else "false"
@@ -228,17 +233,20 @@ def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys:
     return out
 
 
-def median_revenue(con: duckdb.DuckDBPyConnection) -> float:
+def median_revenue(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
+    require_admin(scope)
     return float(scalar(con, "SELECT coalesce(median(annual_revenue), 0) FROM _p WHERE _reject IS NULL"))
 
 
-def median_employees(con: duckdb.DuckDBPyConnection) -> float:
+def median_employees(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
+    require_admin(scope)
     return float(scalar(con, "SELECT coalesce(median(employees), 0) FROM _p WHERE _reject IS NULL"))
 
 
-def revenue_scale(con: duckdb.DuckDBPyConnection) -> str | None:
+def revenue_scale(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> str | None:
     """'millions' or 'thousands' when annual revenue per employee is implausibly small for plain units (a
     company earns tens of thousands or more per employee), else None."""
+    require_admin(scope)
     row = con.execute(
         """SELECT median(annual_revenue / employees), count(*) FROM _p
            WHERE _reject IS NULL AND annual_revenue > 0 AND employees > 0"""
@@ -253,8 +261,9 @@ def revenue_scale(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def customers_from_deals(con: duckdb.DuckDBPyConnection) -> int:
+def customers_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
     """Accounts with a won deal are customers, whatever their type says. Returns how many became one."""
+    require_admin(scope)
     n = int(scalar(con, """SELECT count(*) FROM accounts WHERE NOT coalesce(is_customer, false)
                            AND account_id IN (SELECT account_id FROM deals WHERE is_won)"""))  # fmt: skip
     if n:
@@ -265,9 +274,10 @@ def customers_from_deals(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
-def owners_from_deals(con: duckdb.DuckDBPyConnection) -> int:
+def owners_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
     """Give accounts without an owner the owner of their most recent open deal, else of their most recent
     won deal (rule shown to the user); locked accounts are left alone. Returns how many got one."""
+    require_admin(scope)
     stamp = now()
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _deal_owner AS

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.scope import Scope
+from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
 from planner.store.imports.macros import lit
 from planner.store.imports.reps import _OWNER_JOIN
@@ -17,9 +17,15 @@ from planner.store.schema import now
 
 
 def build_deals(
-    con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str], typed: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    exprs: dict[str, str],
+    labels: dict[str, str],
+    typed: dict[str, str],
+    *,
+    scope: Scope,
 ) -> None:
     """Parse _raw into _p for deals: link accounts by ID or unambiguous name; won/closed from stage."""
+    require_admin(scope)
 
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
@@ -91,12 +97,13 @@ def build_deals(
 DEAL_VALUE_FIELDS = ["name", "stage", "amount", "users", "created_date", "close_date"]
 
 
-def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -> dict[str, int]:
+def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, int]:
+    require_admin(scope)
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
     owner_join = _OWNER_JOIN if has_owner else ""
     owner_val = "o.rep_id" if has_owner else "acc.owner_rep_id"
-    created = create_accounts_from_deals(con, source, stamp)
+    created = create_accounts_from_deals(con, source, stamp, scope=scope)
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
     con.execute(
         f"""INSERT INTO deals (deal_id, account_id, name, stage, amount, users, created_date, close_date, is_closed,
@@ -128,9 +135,10 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str) -
     return {"inserted": inserted, "updated": updated, "accounts_created": created, "unlinked": unlinked}
 
 
-def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stamp: Any) -> int:
+def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stamp: Any, *, scope: Scope) -> int:
     """Accounts that accepted deals name but the store lacks: created with the name the deal gives (and the
     ID when it gives one), flagged from_deals; no location, no firmographics. Returns how many."""
+    require_admin(scope)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _new_accounts AS
            SELECT account_id, arg_min(account_name, _row) AS name FROM _p

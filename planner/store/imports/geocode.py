@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.scope import Scope
+from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
 from planner.store.schema import now
 
@@ -59,8 +59,9 @@ def _geo_select(table: str, alias: str, lat: str, lon: str, country: str) -> str
         {_geo_joins(a)}"""
 
 
-def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def placed_share(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
     """Geocoding of accepted rows in _p: by method, and coverage among rows with a valid US ZIP."""
+    require_admin(scope)
     rows = con.execute("SELECT geo_method, count(*) FROM _p WHERE _reject IS NULL GROUP BY 1").fetchall()
     by_method = {r[0]: int(r[1]) for r in rows}
     valid = con.execute(
@@ -71,8 +72,9 @@ def placed_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "geocoded": sum(v for k, v in by_method.items() if k != "none")}  # fmt: skip
 
 
-def geo_notes(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def geo_notes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
     """Accepted account rows whose ZIP contradicts their state: how many, and the first note."""
+    require_admin(scope)
     row = con.execute("SELECT count(geo_note), min(geo_note) FROM _p WHERE _reject IS NULL").fetchone() or (0, None)
     return {"count": int(row[0] or 0), "example": row[1]}
 
@@ -115,8 +117,9 @@ def placement_points(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int
     )
 
 
-def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
+def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope: Scope) -> int:
     """Apply corrected ZIP / city / state to accounts and geocode them again; returns how many were placed."""
+    require_admin(scope)
     fixes = fixes.assign(country=fixes.get("country"))
     frame = fixes[["account_id", "city", "state", "postal_code", "country"]].astype(object).where(fixes.notna(), None)
     con.register("_fix_src", frame)
@@ -146,10 +149,11 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame) -> int:
     )
 
 
-def infer_rep_homes(con: duckdb.DuckDBPyConnection) -> int:
+def infer_rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
     """Reps without a home (or with an inferred one) get the weighted centre of their placed accounts
     (weights: revenue potential, at least 1; accounts placed only by their country count only when the rep has
     no better-placed ones), marked home_inferred. Returns how many reps got one."""
+    require_admin(scope)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _homes AS
            SELECT a.owner_rep_id AS rep_id,
@@ -181,8 +185,9 @@ def infer_rep_homes(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def set_rep_home(con: duckdb.DuckDBPyConnection, rep_id: str, lat: float | None, lon: float | None,
-                 city: str | None = None) -> int:  # fmt: skip
+                 city: str | None = None, *, scope: Scope) -> int:  # fmt: skip
     """Set (or, with lat None, clear) a rep's home by hand: no longer inferred. Returns rows changed."""
+    require_admin(scope)
     n = int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
     con.execute(
         """UPDATE reps SET home_lat = ?, home_lon = ?, home_city = ?, home_state = NULL, home_postal_code = NULL,

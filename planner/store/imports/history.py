@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.scope import Scope, require_admin, require_leader
 from planner.store.core import query_df, scalar
 from planner.store.imports.macros import lit, q
 from planner.store.schema import get_meta, next_id, now, set_meta
@@ -16,12 +17,13 @@ from planner.store.world import empty_world
 
 
 def clear_demo_if_needed(con: duckdb.DuckDBPyConnection, adoption: dict[str, float], default_share: float,
-                         price: float) -> bool:  # fmt: skip
+                         price: float, *, scope: Scope) -> bool:  # fmt: skip
     """A real import replaces the demo world: empty every world table first, and set the potential defaults
     (`adoption` share per industry, `default_share` for the others, `price` per user). True when it did."""
+    require_admin(scope)
     if get_meta(con, "is_demo", "0") != "1":
         return False
-    empty_world(con)
+    empty_world(con, scope=scope)
     con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed')")
     rows = [("*", default_share, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
     con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
@@ -29,13 +31,15 @@ def clear_demo_if_needed(con: duckdb.DuckDBPyConnection, adoption: dict[str, flo
     return True
 
 
-def mark_updated(con: duckdb.DuckDBPyConnection) -> None:
+def mark_updated(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
+    require_admin(scope)
     set_meta(con, "is_demo", "0")
     set_meta(con, "data_updated_at", now().isoformat())
 
 
 def new_import(con: duckdb.DuckDBPyConnection, file_name: str, source: str, kind: str, sha256: str,
-               started_at: Any, imported_by: str) -> int:  # fmt: skip
+               started_at: Any, imported_by: str, *, scope: Scope) -> int:  # fmt: skip
+    require_admin(scope)
     import_id = next_id(con, "import_id")
     con.execute(
         "INSERT INTO imports (import_id, file_name, source, kind, sha256, started_at, imported_by) "
@@ -45,7 +49,8 @@ def new_import(con: duckdb.DuckDBPyConnection, file_name: str, source: str, kind
     return import_id
 
 
-def finish_import(con: duckdb.DuckDBPyConnection, import_id: int, counts: dict[str, int]) -> None:
+def finish_import(con: duckdb.DuckDBPyConnection, import_id: int, counts: dict[str, int], *, scope: Scope) -> None:
+    require_admin(scope)
     con.execute(
         "UPDATE imports SET rows_read = ?, inserted = ?, updated = ?, rejected = ?, geocoded = ?, finished_at = ? "
         "WHERE import_id = ?",
@@ -54,8 +59,9 @@ def finish_import(con: duckdb.DuckDBPyConnection, import_id: int, counts: dict[s
     )  # fmt: skip
 
 
-def save_rejects(con: duckdb.DuckDBPyConnection, import_id: int, columns: list[str]) -> None:
+def save_rejects(con: duckdb.DuckDBPyConnection, import_id: int, columns: list[str], *, scope: Scope) -> None:
     """Keep every rejected row with its row number, reason and the raw values (JSON)."""
+    require_admin(scope)
     obj = ", ".join(f"{lit(c)}, r.{q(c)}" for c in columns)
     con.execute(
         f"""INSERT INTO rejected_rows
@@ -70,13 +76,15 @@ def save_rejects(con: duckdb.DuckDBPyConnection, import_id: int, columns: list[s
     )
 
 
-def first_rejects(con: duckdb.DuckDBPyConnection, limit: int = 100) -> list[dict[str, Any]]:
+def first_rejects(con: duckdb.DuckDBPyConnection, limit: int = 100, *, scope: Scope) -> list[dict[str, Any]]:
+    require_admin(scope)
     rows = con.execute("SELECT _row, _reject FROM _p WHERE _reject IS NOT NULL ORDER BY _row LIMIT ?", [limit])
     return [{"row": int(r[0]), "reason": r[1]} for r in rows.fetchall()]
 
 
-def reject_reasons(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def reject_reasons(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[dict[str, Any]]:
     """Rejected rows grouped by reason kind (text before the first quote), most frequent first."""
+    require_admin(scope)
     rows = con.execute(
         """SELECT regexp_replace(_reject, ' ''.*$', '') AS reason, count(*) AS n, min(_row) AS first_row
            FROM _p WHERE _reject IS NOT NULL GROUP BY 1 ORDER BY n DESC, reason"""
@@ -94,7 +102,8 @@ def remembered_mapping(con: duckdb.DuckDBPyConnection, signature: str) -> dict[s
 
 
 def remember_mapping(con: duckdb.DuckDBPyConnection, signature: str, source: str, kind: str,
-                     mapping: dict[str, str]) -> None:  # fmt: skip
+                     mapping: dict[str, str], *, scope: Scope) -> None:  # fmt: skip
+    require_admin(scope)
     con.execute(
         """MERGE INTO column_mappings USING (SELECT ?::VARCHAR AS signature, ?::VARCHAR AS source,
                   ?::VARCHAR AS kind, ?::VARCHAR AS mapping, ?::TIMESTAMP AS updated_at) AS s
@@ -107,15 +116,17 @@ def remember_mapping(con: duckdb.DuckDBPyConnection, signature: str, source: str
     )
 
 
-def forget_mapping(con: duckdb.DuckDBPyConnection, signature: str) -> bool:
+def forget_mapping(con: duckdb.DuckDBPyConnection, signature: str, *, scope: Scope) -> bool:
     """Drop the remembered mapping for a column signature; True when there was one."""
+    require_admin(scope)
     found = scalar(con, "SELECT count(*) FROM column_mappings WHERE signature = ?", [signature])
     con.execute("DELETE FROM column_mappings WHERE signature = ?", [signature])
     return bool(found)
 
 
-def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200, *, scope: Scope) -> pd.DataFrame:
     """Past imports, newest first (store-wide: the domain lets only leaders and admins read it)."""
+    require_leader(scope)
     return query_df(
         con,
         """SELECT import_id, finished_at, file_name, source, kind, rows_read, inserted, updated, rejected, geocoded,
@@ -125,8 +136,9 @@ def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataF
     )
 
 
-def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
+def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int, *, scope: Scope) -> pd.DataFrame:
     """One import's rejected rows: row, reason, then the row's original columns."""
+    require_leader(scope)
     df = query_df(con, "SELECT row_number AS row, reason, raw FROM rejected_rows WHERE import_id = ? ORDER BY 1",
                   [import_id])  # fmt: skip
     if df.empty:

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner.scope import Scope, require_admin
 from planner.store.core import quote_identifier
 
 q = quote_identifier
@@ -159,9 +160,10 @@ CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {lit(rules.
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]], width: int,
-                columns: str = "") -> None:  # fmt: skip
+                columns: str = "", *, scope: Scope) -> None:  # fmt: skip
     """Insert many rows in one statement (one list parameter per column; executemany runs one statement
     per row, which is slow in DuckDB)."""
+    require_admin(scope)
     if not rows:
         return
     cols = ", ".join(f"unnest(${i + 1})" for i in range(width))

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from planner.scope import Scope, require_admin
 from planner.store.core import scalar
 from planner.store.imports.geocode import _geo_select
 from planner.store.imports.macros import insert_rows
@@ -32,8 +33,9 @@ def valid_email(value: str | None) -> str | None:
     return text.lower() if EMAIL.fullmatch(text) else None
 
 
-def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float) -> int:
+def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, *, scope: Scope) -> int:
     """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps."""
+    require_admin(scope)
     owners = con.execute(
         "SELECT DISTINCT owner, owner_email FROM _p "
         "WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
@@ -71,10 +73,11 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
         mapping.append((owner, email, rep_id))
     if created:
         insert_rows(con, "reps", created, 9,
-                    "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours")  # fmt: skip
+                    "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours",
+                    scope=scope)  # fmt: skip
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
-        insert_rows(con, "_owner_map", mapping, 3)
+        insert_rows(con, "_owner_map", mapping, 3, scope=scope)
     return len(created)
 
 
@@ -86,9 +89,15 @@ _OWNER_JOIN = (
 
 
 def build_reps(
-    con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str], typed: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    exprs: dict[str, str],
+    labels: dict[str, str],
+    typed: dict[str, str],
+    *,
+    scope: Scope,
 ) -> None:
     """Parse _raw into _p for reps: match existing reps by user ID, email, then name."""
+    require_admin(scope)
 
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
@@ -138,7 +147,10 @@ def build_reps(
     con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
 
 
-def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity_hours: float) -> dict[str, int]:
+def merge_reps(
+    con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity_hours: float, *, scope: Scope
+) -> dict[str, int]:
+    require_admin(scope)
     stamp = now()
     new = con.execute("SELECT _row FROM _p WHERE _reject IS NULL AND NOT _exists ORDER BY _row").fetchall()
     reps = con.execute("SELECT rep_id FROM reps").fetchall()
@@ -146,7 +158,7 @@ def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, ca
     start = max(numbers, default=0) + 1
     con.execute("CREATE OR REPLACE TEMP TABLE _newids (_row BIGINT, rep_id VARCHAR)")
     if new:
-        insert_rows(con, "_newids", [(r[0], f"R{start + i:03d}") for i, r in enumerate(new)], 2)
+        insert_rows(con, "_newids", [(r[0], f"R{start + i:03d}") for i, r in enumerate(new)], 2, scope=scope)
     con.execute(
         """INSERT INTO reps (rep_id, crm_id, name, email, home_city, home_state, home_postal_code, home_lat, home_lon,
                              quota, capacity_hours, active, source, created_at, updated_at, manager, region,

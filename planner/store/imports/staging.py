@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from planner.scope import Scope, require_admin
 from planner.store.core import scalar
 from planner.store.imports.macros import insert_rows, lit, q
 
@@ -20,7 +21,7 @@ REJECT_TABLES = ("_tp_rej_errors", "_tp_rej_scans")
 
 def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, columns: list[str],
           has_row_column: bool, max_line_bytes: int, parallel: bool = True,
-          keep_going: bool = True) -> tuple[int, int]:  # fmt: skip
+          keep_going: bool = True, *, scope: Scope) -> tuple[int, int]:  # fmt: skip
     """Read a delimited UTF-8 file into temp table _raw (every column text), row by row.
 
     Records DuckDB cannot read (more fields than the header, a stray quote) are left out of _raw and
@@ -30,6 +31,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
 
     `keep_going=False` reads strictly instead, which is faster, and raises duckdb.Error at the first
     record that cannot be read (the caller then reads the file again with keep_going)."""
+    require_admin(scope)
     names = (["__row"] if has_row_column else []) + columns
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
     for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
@@ -84,23 +86,29 @@ def unordered(con: duckdb.DuckDBPyConnection, on: bool = True) -> None:
     con.execute(f"SET preserve_insertion_order = {'false' if on else 'true'}")
 
 
-def parse_reject_lines(con: duckdb.DuckDBPyConnection) -> list[int]:
+def parse_reject_lines(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[int]:
+    require_admin(scope)
     return [int(r[0]) for r in con.execute("SELECT line FROM _parse_rejects ORDER BY 1").fetchall()]
 
 
-def oversized_line(con: duckdb.DuckDBPyConnection) -> int | None:
+def oversized_line(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int | None:
     """The first row longer than the line-size limit, if any."""
+    require_admin(scope)
     row = con.execute("SELECT min(line) FROM _parse_rejects WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
-def has_encoding_errors(con: duckdb.DuckDBPyConnection) -> bool:
+def has_encoding_errors(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> bool:
+    require_admin(scope)
     return bool(scalar(con, "SELECT count(*) FROM _parse_rejects WHERE error_type = 'INVALID ENCODING'"))
 
 
-def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[tuple[int, int]]) -> None:
+def number_rows(
+    con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[tuple[int, int]], *, scope: Scope
+) -> None:
     """Give _raw its row numbers: __row = rowid + `first`, then rowid + offset from each (start rowid, offset)
     segment on (rows after blank lines and unreadable records shift down)."""
+    require_admin(scope)
     con.execute("ALTER TABLE _raw ADD COLUMN __row BIGINT")
     con.execute("UPDATE _raw SET __row = rowid + ?", [first])
     if not segments:
@@ -110,7 +118,7 @@ def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[t
             con.execute("UPDATE _raw SET __row = rowid + ? WHERE rowid >= ?", [offset, start])
         return
     con.execute("CREATE OR REPLACE TEMP TABLE _seg (start BIGINT, off BIGINT)")
-    insert_rows(con, "_seg", list(segments), 2)
+    insert_rows(con, "_seg", list(segments), 2, scope=scope)
     con.execute(
         """UPDATE _raw SET __row = m.rid + m.off
            FROM (SELECT r.rowid AS rid, s.off FROM _raw r ASOF JOIN _seg s ON r.rowid >= s.start) m
@@ -119,15 +127,17 @@ def number_rows(con: duckdb.DuckDBPyConnection, first: int, segments: Sequence[t
     con.execute("DROP TABLE _seg")
 
 
-def add_parse_rejects(con: duckdb.DuckDBPyConnection) -> None:
+def add_parse_rejects(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     """Unreadable records count as rejected rows of _p (their other columns stay empty)."""
+    require_admin(scope)
     con.execute("INSERT INTO _p (_row, _reject, _exists) SELECT line, reason, false FROM _parse_rejects")
 
 
-def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], footer_rule: re.Pattern[str]
-                           ) -> tuple[int, int]:  # fmt: skip
+def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], footer_rule: re.Pattern[str], *,
+                           scope: Scope) -> tuple[int, int]:  # fmt: skip
     """Delete report footers (lines whose first cell matches `footer_rule`: Grand Totals, Copyright...) and
     all-empty rows: (footer rows, blank rows)."""
+    require_admin(scope)
     nonempty = " + ".join(f"(tp_text({q(c)}) IS NOT NULL)::INT" for c in columns)
     tail = con.execute(
         f"SELECT rowid, {nonempty} AS n, coalesce({', '.join(f'tp_text({q(c)})' for c in columns)}) AS first "
@@ -155,8 +165,9 @@ def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], f
     return n_footer, blanks
 
 
-def number_style(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
+def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
     """True when the numeric columns write decimal commas (1.234,56), judged on evidence in the data."""
+    require_admin(scope)
     if not columns:
         return False
     parts = []
@@ -170,8 +181,9 @@ def number_style(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
     return comma > dot
 
 
-def date_order(con: duckdb.DuckDBPyConnection, columns: list[str]) -> bool:
+def date_order(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
     """True when slashed dates are day-first (26/11/2026 or 26.11.2026), judged on the data."""
+    require_admin(scope)
     if not columns:
         return False
     first = " + ".join(
@@ -277,10 +289,13 @@ def _create_parsed(con: duckdb.DuckDBPyConnection | None, items: list[tuple[str,
     return sql
 
 
-def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def invalid_values(
+    con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, str]], *, scope: Scope
+) -> list[dict[str, Any]]:
     """Cells of typed columns that could not be read (left empty): column, count, example, first row.
 
     `typed` maps an alias in _parsed to (raw column, type)."""
+    require_admin(scope)
     if not typed:
         return []
     parts = [f"count_if({q('__bad_' + a)}), min(CASE WHEN {q('__bad_' + a)} THEN _row END)" for a in typed]
@@ -300,14 +315,16 @@ def invalid_values(con: duckdb.DuckDBPyConnection, typed: dict[str, tuple[str, s
     return out
 
 
-def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
     """Rows read, rejected and (among those) deleted in the CRM, in _p (after footers and blank lines)."""
+    require_admin(scope)
     row = con.execute("SELECT count(*), count(_reject), count_if(_reject = ?) FROM _p",
                       [DELETED_REASON.strip("'")]).fetchone() or (0, 0, 0)  # fmt: skip
     return {"rows_read": int(row[0]), "rejected": int(row[1]), "deleted": int(row[2] or 0)}
 
 
-def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+def drop_temps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
+    require_admin(scope)
     for t in (
         "_raw",
         "_parsed",
