@@ -635,7 +635,7 @@ EXEMPT: dict[str, str] = {
     "planner.plan.offers.seed_catalogue": "writes the default offer catalogue when it is empty (no territory data), "
     "inside plan.save and demo.build_store",
     **{f"planner.store.core.{n}": SCHEMA for n in ("query_df", "query_one", "scalar", "read",
-                                                   "migrate", "write", "exists", "fingerprint")},
+                                                   "migrate", "write", "exists", "fingerprint", "detach")},
     **{f"planner.store.core.{n}": "moves a whole store (the CLI's `store copy`, as the local operator); "
        "table_figures counts and checksums its tables" for n in ("copy_store", "table_figures")},
     **{f"planner.store.schema.{n}": SCHEMA for n in ("table_ddl", "current_version", "migrate", "set_meta",
