@@ -30,6 +30,7 @@ from planner import store
 from planner.coverage import report
 from planner.scope import Scope
 from planner.store import schema
+from tests.stores import CRM_TRIO, CRM_TRIO_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -66,6 +67,39 @@ def page_text(at: AppTest) -> str:
         parts += [str(o) for o in box.options]
     return "\n".join(parts)
 
+
+# Every page (Admin is not in a rep's navigation) and every CLI command, for tests that go through them all.
+PAGES = ("overview", "coverage", "targets", "rebalance", "plan", "data", "model", "settings", "admin")
+REP_PAGES = tuple(p for p in PAGES if p != "admin")  # a rep's navigation has no Admin page
+
+# (id, argv after `--db PATH`; {rep} is the busiest rep, {tmp} a scratch folder)
+COMMANDS: list[tuple[str, list[str]]] = [
+    ("as-of", ["as-of"]),
+    ("as-of-json", ["as-of", "--json"]),
+    ("as-of-set", ["as-of", "2026-06-30"]),
+    ("train", ["train"]),
+    ("train-json", ["train", "--json"]),
+    ("score", ["score", "--out", "{tmp}/scores.csv"]),
+    ("metrics", ["metrics"]),
+    ("metrics-json", ["metrics", "--json"]),
+    ("metrics-rep", ["metrics", "--rep", "{rep}"]),
+    ("balance-accounts", ["balance", "--metric", "accounts"]),
+    ("balance", ["balance", "--json"]),
+    ("balance-workload", ["balance", "--metric", "workload", "--out", "{tmp}/moves.csv"]),
+    ("balance-expected-value", ["balance", "--metric", "expected_value"]),
+    ("plan", ["plan", "--rep", "{rep}", "--out", "{tmp}/plan.md"]),
+    ("potential", ["potential"]),
+    ("potential-learn", ["potential", "learn"]),
+    ("export-accounts", ["export", "accounts", "--out", "{tmp}/accounts.csv"]),
+    ("export-deals", ["export", "deals", "--out", "{tmp}/deals.xlsx"]),
+    ("export-reps", ["export", "reps", "--out", "{tmp}/reps.csv"]),
+    ("import", ["import", *(str(CRM_TRIO_DIR / f) for f in CRM_TRIO)]),
+    ("rep-home", ["rep-home", "{rep}", "Berlin, Germany"]),
+    ("roles", ["roles", "list"]),
+    ("roles-set", ["roles", "set", "lead@example.com", "leader"]),
+    ("settings", ["settings"]),
+    ("settings-set", ["settings", "--set", "reachable_km=150"]),
+]
 
 # ---------------------------------------------------------------------------------------------
 # Signing in as a role (AppTest)

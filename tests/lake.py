@@ -114,10 +114,13 @@ def empty_lake(postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture
-def small_lake(empty_lake: Path, small_store_template: Path) -> Path:
-    """The small demo store (600 accounts, 6 reps, seed 3) copied into a new lake."""
-    store.copy_store(small_store_template, empty_lake)
-    return empty_lake
+def small_lake(lake_clones: LakeClones, small_store_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The small demo store (600 accounts, 6 reps, seed 3) in a new lake (a clone of a template lake)."""
+    monkeypatch.setenv("PLANNER_LAKE_DATA", str(lake_clones.data))
+    lake = lake_clones(small_store_template)
+    yield Path(lake)
+    with contextlib.suppress(RuntimeError):
+        lake_clones.postgres.drop(lake)
 
 
 @pytest.fixture(params=["file", "lake"])

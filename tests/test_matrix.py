@@ -20,11 +20,9 @@ import pytest
 
 from planner import cli, roles, store
 from planner.scope import OPERATOR
-from tests.helpers import AUTH, app_as, errors, page, page_text
-from tests.stores import CRM_TRIO, CRM_TRIO_DIR, ODD_STORES
+from tests.helpers import AUTH, COMMANDS, PAGES, REP_PAGES, app_as, errors, page, page_text
+from tests.stores import ODD_STORES
 
-PAGES = ("overview", "coverage", "targets", "rebalance", "plan", "data", "model", "settings", "admin")
-REP_PAGES = tuple(p for p in PAGES if p != "admin")  # a rep's navigation has no Admin page
 REP_EMAIL = "matrix.rep@example.com"
 
 
@@ -38,34 +36,6 @@ def _rep(path: Path) -> str:
     return "R001" if row is None else str(row[0])
 
 
-# (id, argv after `--db PATH`; {rep} is the busiest rep, {tmp} a scratch folder)
-COMMANDS: list[tuple[str, list[str]]] = [
-    ("as-of", ["as-of"]),
-    ("as-of-json", ["as-of", "--json"]),
-    ("as-of-set", ["as-of", "2026-06-30"]),
-    ("train", ["train"]),
-    ("train-json", ["train", "--json"]),
-    ("score", ["score", "--out", "{tmp}/scores.csv"]),
-    ("metrics", ["metrics"]),
-    ("metrics-json", ["metrics", "--json"]),
-    ("metrics-rep", ["metrics", "--rep", "{rep}"]),
-    ("balance-accounts", ["balance", "--metric", "accounts"]),
-    ("balance", ["balance", "--json"]),
-    ("balance-workload", ["balance", "--metric", "workload", "--out", "{tmp}/moves.csv"]),
-    ("balance-expected-value", ["balance", "--metric", "expected_value"]),
-    ("plan", ["plan", "--rep", "{rep}", "--out", "{tmp}/plan.md"]),
-    ("potential", ["potential"]),
-    ("potential-learn", ["potential", "learn"]),
-    ("export-accounts", ["export", "accounts", "--out", "{tmp}/accounts.csv"]),
-    ("export-deals", ["export", "deals", "--out", "{tmp}/deals.xlsx"]),
-    ("export-reps", ["export", "reps", "--out", "{tmp}/reps.csv"]),
-    ("import", ["import", *(str(CRM_TRIO_DIR / f) for f in CRM_TRIO)]),
-    ("rep-home", ["rep-home", "{rep}", "Berlin, Germany"]),
-    ("roles", ["roles", "list"]),
-    ("roles-set", ["roles", "set", "lead@example.com", "leader"]),
-    ("settings", ["settings"]),
-    ("settings-set", ["settings", "--set", "reachable_km=150"]),
-]
 # Where the input truly cannot work: (store, command id) -> words the one error line must hold.
 REFUSALS: dict[tuple[str, str], str] = {
     **{("no_reps", c): "no rep 'R001'" for c in ("metrics-rep", "plan", "rep-home")},
