@@ -177,8 +177,8 @@ def test_expected_value_uses_active_model_scores(tiny: Path) -> None:
 def test_map_aggregates_every_account_into_hexagons(tiny: Path) -> None:
     with store.read(tiny) as con:
         m = report.coverage_map(con, scope=OPERATOR, resolution=4, max_points=2, workload=WL, high_potential_share=HALF)
-        cells = hexmap.account_cells(con)
-        assert hexmap.account_cells(con) is cells  # computed once per store version
+        cells = hexmap.account_cells(con, scope=OPERATOR)
+        assert hexmap.account_cells(con, scope=OPERATOR) is cells  # computed once per store version
         with pytest.raises(BadInput, match="resolution 9"):
             report.coverage_map(con, scope=OPERATOR, resolution=9)
         top = hexmap.hexagon_detail(con, scope=OPERATOR, filters=Filters(), hex_id=m["hexes"]["hex"].iloc[0],

@@ -24,18 +24,19 @@ _CELLS_LOCK = threading.Lock()
 _CELLS_KEEP = 4
 
 
-def account_cells(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """rid (the account's rowid) and its H3 cell at geo.H3_BASE_RES, computed once per store version.
+def account_cells(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """rid (the account's rowid) and its H3 cell at geo.H3_BASE_RES for the accounts in scope, computed
+    once per store version and scope.
 
     Coarser hexagons are derived from these in SQL, so a filter change never recomputes H3. Holds no
-    names or owners: it is only ever joined to a facts table, which the caller's scope already narrowed.
+    names or owners; it is only ever joined to a facts table, which the caller's scope narrowed too.
     """
-    key = q.store_version(con)
+    key = f"{q.store_version(con)}:{scope.rep_id if scope.is_rep else '*'}"
     with _CELLS_LOCK:
         if key in _CELLS:
             _CELLS.move_to_end(key)
             return _CELLS[key]
-    locs = q.account_locations(con)
+    locs = q.account_locations(con, scope=scope)
     lat: np.ndarray = np.ma.filled(np.ma.asarray(locs["lat"], dtype=float), np.nan)
     lon: np.ndarray = np.ma.filled(np.ma.asarray(locs["lon"], dtype=float), np.nan)
     frame = pd.DataFrame(
@@ -146,11 +147,12 @@ def hexagon_detail(
     if not 1 <= limit <= 1000:
         raise BadInput(f"limit {limit} is out of range; use 1 to 1000")
     ctx = context(con, scope=scope, workload=workload)
-    cells = account_cells(con)
+    cells = account_cells(con, scope=scope)
     with (
         account_facts(con, scope=scope, filters=filters.without_rep(), ctx=ctx) as facts,
         q.registered(con, cells) as cell_table,
     ):
-        df = q.facts_in_cell(con, facts, cell_table, geo.h3_parent_masks(resolution), cell, limit, filters.rep_id)
+        df = q.facts_in_cell(con, facts, cell_table, geo.h3_parent_masks(resolution), cell, limit, filters.rep_id,
+                             scope=scope)  # fmt: skip
     df["status_label"] = df["status"].map(STATUSES)
     return df

@@ -137,16 +137,17 @@ def coverage_view(
     ctx = context(con, scope=scope, workload=workload)
     threshold = q.scope_potential_quantile(con, scope=scope, q=1.0 - high_potential_share)
     rep = filters.rep_id
-    cells = account_cells(con) if resolution is not None else None
+    cells = account_cells(con, scope=scope) if resolution is not None else None
     with account_facts(con, scope=scope, filters=filters.without_rep(), ctx=ctx) as facts:
         table = q.facts_by_territory(con, facts, scope=scope, statuses=STATUS_CODES)
-        by_status = q.facts_by_status(con, facts, threshold, rep)
-        white = q.facts_white_space(con, facts, threshold, white_space_limit, rep, statuses=STATUS_CODES)
+        by_status = q.facts_by_status(con, facts, threshold, rep, scope=scope)
+        white = q.facts_white_space(con, facts, threshold, white_space_limit, rep, statuses=STATUS_CODES,
+                                    scope=scope)  # fmt: skip
         if cells is not None and resolution is not None:
             with q.registered(con, cells) as cell_table:
                 hexes = q.facts_hexagons(con, facts, cell_table, geo.h3_parent_masks(resolution), threshold, rep,
-                                         statuses=STATUS_CODES)  # fmt: skip
-            points, located = q.facts_sample(con, facts, max_points, rep)
+                                         statuses=STATUS_CODES, scope=scope)  # fmt: skip
+            points, located = q.facts_sample(con, facts, max_points, rep, scope=scope)
     table = _with_ratios(table, _book_hours(con, scope, ctx.workload), ctx.workload)
     homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
     white = nearest_rep(white, homes)

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from planner.scope import Scope, view
+from planner.scope import Scope, require_view, view
 from planner.store.core import query_df, query_one
 
 # Per account: open pipeline, open deals, and won in the 12 months to a date (bound twice as ?).
@@ -128,7 +128,10 @@ def _first(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 
 
 def win_rate_12m(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[int, int]:
-    """(won, closed) deals store-wide in the 12 months to `as_of`."""
+    """(won, closed) deals store-wide in the 12 months to `as_of`.
+
+    No scope: two counts, the base of the one fallback win rate every page values accounts with (a rep's
+    expected values must equal their leader's); no account, deal or rep comes back."""
     row = _first(
         con,
         """SELECT count(*) FILTER (WHERE is_won), count(*)
@@ -139,7 +142,9 @@ def win_rate_12m(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[int, int]
 
 
 def active_model(con: duckdb.DuckDBPyConnection) -> tuple[int | None, int]:
-    """(model_version, scored accounts) of the active model's scores; (None, 0) when there are none."""
+    """(model_version, scored accounts) of the active model's scores; (None, 0) when there are none.
+
+    No scope: a version number and a count of the whole store, no account or rep."""
     row = _first(
         con,
         """SELECT m.model_version, (SELECT count(*) FROM scores s WHERE s.model_version = m.model_version)
@@ -232,6 +237,54 @@ CAPACITY_ORDERS = {
 }
 
 
+# The facts statement (see account_facts); {where} is the caller's scope, {fwhere} the page's filter.
+_FACTS_SQL = """
+CREATE TEMP TABLE {name} AS
+WITH d AS ({deals}),
+sc AS (SELECT account_id, propensity FROM scores WHERE model_version = ?),
+r AS (SELECT rep_id, name, home_lat, home_lon, coalesce(capacity_hours, ?) AS capacity
+      FROM reps WHERE active),
+acc AS (
+    SELECT a.rowid AS rid, a.lat, a.lon,
+           a.owner_rep_id, r.rep_id IS NOT NULL AS owner_active, r.capacity,
+           coalesce(a.account_type = 'Customer', FALSE) AS customer,
+           coalesce(p.potential, 0) AS potential,
+           sc.propensity IS NOT NULL AS scored,
+           {propensity} AS propensity,
+           coalesce(d.open_pipeline, 0) AS open_pipeline, coalesce(d.open_deals, 0) AS open_deals,
+           coalesce(d.won_12m, 0) AS won_12m,
+           {dist_km} AS dist_km,
+           coalesce({fwhere}, FALSE) AS keep
+    FROM accounts a
+    JOIN account_potential p ON p.account_id = a.account_id
+    LEFT JOIN r ON r.rep_id = a.owner_rep_id
+    LEFT JOIN d ON d.account_id = a.account_id
+    LEFT JOIN sc ON sc.account_id = a.account_id
+    WHERE {where}
+),
+w AS (
+    SELECT *, propensity * potential AS expected_value,
+           ?::DOUBLE + ?::DOUBLE * coalesce(dist_km, 0) AS hours,
+           owner_active AND coalesce(dist_km, 0) <= ? AS reachable
+    FROM acc
+),
+cum AS (
+    -- only the narrow columns go through the sort: a wide window costs several times more
+    SELECT rid, sum(hours) OVER (
+               PARTITION BY owner_rep_id ORDER BY {order}
+               ROWS UNBOUNDED PRECEDING) AS cum_hours
+    FROM w WHERE reachable
+)
+SELECT w.* EXCLUDE (reachable, keep),
+       CASE WHEN NOT owner_active THEN ?
+            WHEN NOT reachable THEN ?
+            WHEN cum.cum_hours > capacity THEN ?
+            ELSE ? END AS status
+FROM w LEFT JOIN cum ON cum.rid = w.rid
+WHERE w.keep
+"""
+
+
 @contextmanager
 def account_facts(
     con: duckdb.DuckDBPyConnection,
@@ -262,51 +315,15 @@ def account_facts(
     where, params = scope.owner_filter("a.owner_rep_id")
     fwhere, fparams = predicate
     name = f"_facts_{uuid.uuid4().hex[:12]}"
-    sql = f"""
-    CREATE TEMP TABLE {name} AS
-    WITH d AS ({DEALS_PER_ACCOUNT}),
-    sc AS (SELECT account_id, propensity FROM scores WHERE model_version = ?),
-    r AS (SELECT rep_id, name, home_lat, home_lon, coalesce(capacity_hours, ?) AS capacity
-          FROM reps WHERE active),
-    acc AS (
-        SELECT a.rowid AS rid, a.lat, a.lon,
-               a.owner_rep_id, r.rep_id IS NOT NULL AS owner_active, r.capacity,
-               coalesce(a.account_type = 'Customer', FALSE) AS customer,
-               coalesce(p.potential, 0) AS potential,
-               sc.propensity IS NOT NULL AS scored,
-               {_PROPENSITY} AS propensity,
-               coalesce(d.open_pipeline, 0) AS open_pipeline, coalesce(d.open_deals, 0) AS open_deals,
-               coalesce(d.won_12m, 0) AS won_12m,
-               {_DIST_KM} AS dist_km,
-               coalesce({fwhere}, FALSE) AS keep
-        FROM accounts a
-        JOIN account_potential p ON p.account_id = a.account_id
-        LEFT JOIN r ON r.rep_id = a.owner_rep_id
-        LEFT JOIN d ON d.account_id = a.account_id
-        LEFT JOIN sc ON sc.account_id = a.account_id
-        WHERE {where}
-    ),
-    w AS (
-        SELECT *, propensity * potential AS expected_value,
-               ?::DOUBLE + ?::DOUBLE * coalesce(dist_km, 0) AS hours,
-               owner_active AND coalesce(dist_km, 0) <= ? AS reachable
-        FROM acc
-    ),
-    cum AS (
-        -- only the narrow columns go through the sort: a wide window costs several times more
-        SELECT rid, sum(hours) OVER (
-                   PARTITION BY owner_rep_id ORDER BY {CAPACITY_ORDERS[capacity_order]}
-                   ROWS UNBOUNDED PRECEDING) AS cum_hours
-        FROM w WHERE reachable
+    sql = _FACTS_SQL.format(
+        name=name,
+        deals=DEALS_PER_ACCOUNT,
+        propensity=_PROPENSITY,
+        dist_km=_DIST_KM,
+        fwhere=fwhere,
+        where=where,
+        order=CAPACITY_ORDERS[capacity_order],
     )
-    SELECT w.* EXCLUDE (reachable, keep),
-           CASE WHEN NOT owner_active THEN ?
-                WHEN NOT reachable THEN ?
-                WHEN cum.cum_hours > capacity THEN ?
-                ELSE ? END AS status
-    FROM w LEFT JOIN cum ON cum.rid = w.rid
-    WHERE w.keep
-    """
     con.execute(
         sql,
         [
@@ -383,11 +400,19 @@ def facts_by_territory(
     )
 
 
+def _owner_in_view(scope: Scope, rep_id: str | None) -> str | None:
+    """The one owner whose rows of a facts table the caller may read: the territory in view, else the rep
+    asking (None: every owner). A facts table is narrowed again here, whoever built it."""
+    require_view(scope, rep_id)
+    return rep_id if rep_id is not None else scope.rep_id if scope.is_rep else None
+
+
 def facts_by_status(
-    con: duckdb.DuckDBPyConnection, facts: str, high_potential: float, rep_id: str | None = None
+    con: duckdb.DuckDBPyConnection, facts: str, high_potential: float, rep_id: str | None = None, *, scope: Scope
 ) -> pd.DataFrame:
     """status, accounts, potential, high_accounts, high_potential (accounts at or above the threshold);
-    one owner's accounts only when rep_id is given."""
+    one owner's accounts only when rep_id is given (a rep: only their own)."""
+    rep_id = _owner_in_view(scope, rep_id)
     return query_df(
         con,
         f"""SELECT status, count(*) AS accounts, coalesce(sum(potential), 0) AS potential,
@@ -407,8 +432,11 @@ def facts_white_space(
     rep_id: str | None = None,
     *,
     statuses: StatusCodes,
+    scope: Scope,
 ) -> pd.DataFrame:
-    """The largest uncovered accounts at or above the potential threshold (of one owner if rep_id)."""
+    """The largest uncovered accounts at or above the potential threshold (of one owner if rep_id; a rep:
+    only their own)."""
+    rep_id = _owner_in_view(scope, rep_id)
     return query_df(
         con,
         f"""WITH top AS (
@@ -426,10 +454,11 @@ def facts_white_space(
 
 
 def facts_sample(
-    con: duckdb.DuckDBPyConnection, facts: str, limit: int, rep_id: str | None = None
+    con: duckdb.DuckDBPyConnection, facts: str, limit: int, rep_id: str | None = None, *, scope: Scope
 ) -> tuple[pd.DataFrame, int]:
     """A deterministic sample (by hashed account id) of located accounts for a point layer, and how many
-    located accounts there are in all (one owner's if rep_id)."""
+    located accounts there are in all (one owner's if rep_id; a rep: only their own)."""
+    rep_id = _owner_in_view(scope, rep_id)
     where = "lat IS NOT NULL AND lon IS NOT NULL AND (?::VARCHAR IS NULL OR owner_rep_id = ?)"
     total = query_df(con, f"SELECT count(*) AS n FROM {facts} WHERE {where}", [rep_id, rep_id])["n"].iloc[0]
     df = query_df(
@@ -457,13 +486,16 @@ def scope_potential_quantile(con: duckdb.DuckDBPyConnection, *, scope: Scope, q:
     return float(value[0]) if value and value[0] is not None else 0.0
 
 
-def account_locations(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """rowid, lat and lon of every account as numpy arrays (three numeric columns, for H3 indexing)."""
-    return con.execute("SELECT rowid AS rid, lat, lon FROM accounts").fetchnumpy()
+def account_locations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
+    """rowid, lat and lon of every account in scope as numpy arrays (three numeric columns, for H3 indexing)."""
+    where, params = scope.owner_filter("owner_rep_id")
+    return con.execute(f"SELECT rowid AS rid, lat, lon FROM accounts WHERE {where}", params).fetchnumpy()
 
 
 def store_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A token that changes with every write (the write id), plus the account count for foreign writers."""
+    """A token that changes with every write (the write id), plus the account count for foreign writers.
+
+    No scope: a cache key (a number and a count), the same for every caller."""
     # fetchall, not fetchone: an unfinished result would block con.register() right after (DuckDB 2)
     rows = con.execute(
         "SELECT (SELECT value FROM meta WHERE key = 'write_id'), (SELECT count(*) FROM accounts)"
@@ -491,11 +523,13 @@ def facts_hexagons(
     rep_id: str | None = None,
     *,
     statuses: StatusCodes,
+    scope: Scope,
 ) -> pd.DataFrame:
     """Per coarser H3 cell: accounts, potential, expected value, covered and white-space figures and the
     active rep holding the most accounts there. `cells` is a registered frame (rid, cell) at a finer
     resolution; `parent_mask` (keep, bits) turns a cell id into its parent's (cell & keep | bits);
-    rep_id keeps one owner's accounts."""
+    rep_id keeps one owner's accounts (a rep: only their own)."""
+    rep_id = _owner_in_view(scope, rep_id)
     keep, bits = parent_mask
     return query_df(
         con,
@@ -546,8 +580,12 @@ def facts_in_cell(
     cell: int,
     limit: int,
     rep_id: str | None = None,
+    *,
+    scope: Scope,
 ) -> pd.DataFrame:
-    """The largest accounts (by potential) inside one coarser H3 cell (see facts_hexagons' parent_mask)."""
+    """The largest accounts (by potential) inside one coarser H3 cell (see facts_hexagons' parent_mask); of
+    one owner if rep_id (a rep: only their own)."""
+    rep_id = _owner_in_view(scope, rep_id)
     keep, bits = parent_mask
     return query_df(
         con,
