@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import builtins
 import csv
 import errno
@@ -87,14 +88,24 @@ def test_export_refuses_unknown_suffix(small_store: Path, capsys: pytest.Capture
     assert "use a .csv or .xlsx" in capsys.readouterr().err
 
 
-def test_every_command_has_help() -> None:
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`planner COMMAND [SUBCOMMAND] --help` of every command and subcommand, in this process: main() loads only
+    the command named, as a fresh `python -m planner COMMAND --help` does (the entry point itself runs in the
+    subprocess tests above)."""
     from planner.cli import build_parser
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name in sub.choices:
-        res = run_cli(name, "--help")
-        assert res.returncode == 0 and "usage:" in res.stdout, name
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        return next((dict(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+    top = subcommands(build_parser())
+    commands = [[name] for name in top] + [[name, sub] for name, parser in top.items() for sub in subcommands(parser)]
+    assert len(top) >= 14 and len(commands) > len(top), commands
+    for argv in commands:
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--help"])
+        out, err = capsys.readouterr()
+        assert exit_.value.code == 0 and out.startswith("usage: python -m planner " + " ".join(argv)), argv
+        assert err == "", argv
 
 
 def test_env_var_selects_store(small_store: Path, tmp_path: Path) -> None:
