@@ -16,7 +16,7 @@ import pytest
 from planner import demo
 from planner.scope import OPERATOR
 from tests.lake import any_store, empty_lake, lake_clones, postgres, small_lake, store_for_test  # noqa: F401 (fixtures)
-from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates  # noqa: F401 (fixtures)
+from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates, session_file  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tests run the app the way scripts/run does: open local mode, asked for explicitly, on loopback only.
@@ -28,9 +28,8 @@ SMALL = {"n_accounts": 600, "n_reps": 6, "seed": 3}
 
 @pytest.fixture(scope="session")
 def small_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "small.duckdb"
-    demo.build_store(path, **SMALL, scope=OPERATOR)
-    return path
+    """The small demo store, built once per run (shared by the xdist workers): copy it, never write it."""
+    return session_file(tmp_path_factory, "small.duckdb", lambda path: demo.build_store(path, **SMALL, scope=OPERATOR))
 
 
 @pytest.fixture
@@ -72,8 +71,64 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+# Scheduling over xdist workers (`--dist loadgroup`, set in pyproject.toml). Tests that share a server their module
+# starts form one group, run by one worker, so the server starts once, not once per worker: (node id prefix,
+# group), the first match wins. The groups go first, biggest first.
+GROUPS = (
+    ("tests/test_browser.py::", "first-launch"),
+    ("tests/test_deep_links.py::", "deep-links"),
+    ("tests/test_browser_walk.py::test_every_page_reads_right", "walk-read"),
+    ("tests/test_browser_walk.py::", "walk-paths"),
+    ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile-"),
+    ("tests/test_browser_security.py::test_a_hostile_account_name_is_shown_as_text", "hostile-all"),
+    ("tests/test_browser_security.py::test_every_hostile_name_is_an_option_as_text", "hostile-all"),
+    ("tests/test_browser_security.py::test_download_neutralises_formulas", "hostile-all"),
+)
+# Then the tests that take longest (measured with --durations on main; about 15-120 s each on a busy machine),
+# slowest first: started early, they run side by side instead of leaving one worker busy at the end.
+SLOW_FIRST = (
+    "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",
+    "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",
+    "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",
+    "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",
+    "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",
+    "tests/test_concurrency.py::test_two_app_processes_serve_one_store",
+    "tests/test_lake_processes.py::test_replicas_see_each_other_and_outlive_a_postgres_restart",
+    "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",
+    "tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text",
+    "tests/test_concurrency.py::test_readers_while_cli_imports",
+    "tests/test_load.py::test_sessions_render_pages_without_errors",
+    "tests/test_lake_processes.py::test_two_by_twenty_small_writes_all_land",
+    "tests/test_cli.py::test_demo_then_export_accounts_and_reps",
+    "tests/test_deploy.py::test_the_load_balancer_keeps_a_browser_on_its_replica",
+    "tests/test_browser_security.py::test_secrets_never_reach_the_browser_or_the_log",
+    "tests/test_import.py::test_fuzzed_files_never_crash",
+    "tests/test_style.py::test_mypy_clean_on_planner",
+)
+
+
+def _group(nodeid: str) -> str | None:
+    for prefix, group in GROUPS:
+        if nodeid.startswith(prefix):
+            # The hostile-name cases split by their query (rep R001, rep R003, all): three groups, three servers.
+            return group + nodeid.rsplit("-", 1)[-1].rstrip("]").lower() if group.endswith("-") else group
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that drive chromium carry the `browser` marker (scripts/test-lowest leaves them out)."""
+    """Tests that drive chromium carry the `browser` marker (scripts/test-lowest leaves them out); the groups
+    and the slowest tests come first (every worker collects the same order)."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        group = _group(item.nodeid)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item: pytest.Item) -> int:
+        if _group(item.nodeid):
+            return -1
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -180,9 +180,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,
+def spawn_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,
                  port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:  # fmt: skip
-    """Start the dashboard on a loopback port (a free one unless given) and wait until /_stcore/health says ok."""
+    """Start the dashboard on a loopback port (a free one unless given); wait_healthy says when it serves."""
     port = port or free_port()
     env = {**os.environ, "PLANNER_DB": str(db), **(extra_env or {})}
     proc = subprocess.Popen(
@@ -190,17 +190,31 @@ def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Wait until the server at `url` says ok on /_stcore/health (90 s at most)."""
     deadline = time.time() + 90
     while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with status {proc.returncode}; log: {log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.read().decode().strip() == "ok":
-                    return proc, url
+                    return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.2)
     proc.kill()
     pytest.fail(f"streamlit did not answer /_stcore/health in 90 s; log: {log.read_text()[-2000:]}")
+
+
+def start_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:  # fmt: skip
+    """Start the dashboard on a loopback port (a free one unless given) and wait until /_stcore/health says ok."""
+    proc, url = spawn_server(db, log, extra_env, port)
+    wait_healthy(proc, url, log)
+    return proc, url
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -212,26 +226,31 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+# True once the app is connected, its script is not running, the page has its title and nothing is still
+# loading (no status widget, no skeleton), and has stayed so for `settle` ms. Polled inside the page.
+_QUIET = """([settle]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const busy = !app || app.getAttribute('data-test-script-state') !== 'notRunning'
+    || app.getAttribute('data-test-connection-state') !== 'CONNECTED' || !document.querySelector('h1')
+    || document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]') !== null;
+  const now = performance.now();
+  if (busy) { window.__plannerQuietSince = undefined; return false; }
+  if (window.__plannerQuietSince === undefined) window.__plannerQuietSince = now;
+  return now - window.__plannerQuietSince >= settle;
+}"""
+
+
 def wait_rendered(page: Any, timeout_s: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' widget, no skeletons)."""
+    """Wait until Streamlit has finished running the script: Streamlit's own run state on the app element says
+    not running, every page's st.title is there, no status widget or skeleton shows (the first-launch screen
+    of the demo build has no title), and it stays so for a moment. A page freshly loaded starts in the state
+    'initial', so its first run cannot be missed: 0.5 s covers a st.rerun. After a click on a page already
+    waited for, the rerun the click asks for may start late: 1.5 s of quiet then."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
-    # Every page starts with st.title; the first-launch screen (demo build) has none.
-    page.wait_for_selector("h1", timeout=timeout_s * 1000)
-    deadline = time.time() + timeout_s
-    quiet_since = None
-    while time.time() < deadline:
-        busy = (
-            page.locator('[data-testid="stStatusWidget"]').count() > 0
-            or page.locator('[data-testid="stSkeleton"]').count() > 0
-        )
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.time()
-        elif time.time() - quiet_since > 1.5:
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError("the page kept running for too long")
+    waited_before = page.evaluate("() => { const w = window.__plannerWaited === true; "
+                                  "window.__plannerQuietSince = undefined; return w; }")  # fmt: skip
+    page.wait_for_function(_QUIET, arg=[1500 if waited_before else 500], polling=100, timeout=timeout_s * 1000)
+    page.evaluate("() => { window.__plannerWaited = true; }")
 
 
 def first_metric(browser: Any, url: str) -> str:

@@ -18,6 +18,8 @@ The test id names the store (`odd_store.stem` too, on a file; under PLANNER_TEST
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import lru_cache
@@ -60,6 +62,25 @@ FOREIGN_CITIES = [
 ]  # fmt: skip
 # Country-level places (a country centroid): country code, country, lat, lon.
 FOREIGN_COUNTRIES = [("KE", "Kenya", 0.17, 37.9), ("NO", "Norway", 64.5, 11.5), ("AU", "Australia", -25.7, 134.5)]
+
+
+def session_file(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """`name`, built by `build(path)` once per test run and shared by every xdist worker: the first worker that
+    needs it builds it under a lock, the others wait and reuse it. Tests copy it and never write it."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder = root / "shared"
+    folder.mkdir(exist_ok=True)
+    path, done = folder / name, folder / f"{name}.done"
+    with open(folder / f"{name}.building", "w") as lock:  # not <store>.lock: the store's writers lock that one
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if not done.exists():
+            if path.exists():  # a build that failed half-way
+                path.unlink()
+            build(path)
+            done.touch()
+    return path
 
 
 @lru_cache(maxsize=1)
@@ -271,12 +292,13 @@ def build(name: str, path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def odd_store_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """name -> a template store built once per session (lazily: only the stores a run uses)."""
+    """name -> a template store built once per run and shared by the xdist workers (lazily: only the stores a
+    run uses). Copy it, never write it."""
     built: dict[str, Path] = {}
 
     def template(name: str) -> Path:
         if name not in built:
-            built[name] = build(name, tmp_path_factory.mktemp(f"odd-{name}") / f"{name}.duckdb")
+            built[name] = session_file(tmp_path_factory, f"odd-{name}.duckdb", lambda path: build(name, path))
         return built[name]
 
     return template

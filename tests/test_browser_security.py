@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,8 @@ from typing import Any
 
 import pytest
 
-from planner import demo, store
-from planner.scope import OPERATOR
-from tests.conftest import ROOT, SMALL
+from planner import store
+from tests.conftest import ROOT
 from tests.helpers import (
     FakeOIDC,
     app_pages,
@@ -40,9 +40,8 @@ CLIENT_SECRET = "client-secret-6f1c2a9e-never-shown"
 COOKIE_SECRET = "cookie-secret-93b7d4e0-never-shown"
 
 
-def hostile_store(path: Path) -> None:
-    """The small demo store with hostile names on reps R001-R003 and on R001's top accounts."""
-    demo.build_store(path, **SMALL, scope=OPERATOR)
+def make_hostile(path: Path) -> None:
+    """Hostile names on reps R001-R003 and on R001's top accounts of (a copy of) the small demo store."""
     with store.write(path) as con:
         for rep_id, name in (("R001", XSS), ("R002", FORMULA), ("R003", MARKDOWN)):
             con.execute("UPDATE reps SET name = ? WHERE rep_id = ?", [name, rep_id])
@@ -55,10 +54,11 @@ def hostile_store(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, small_store_template: Path) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("hostile")
     db = tmp / "hostile.duckdb"
-    hostile_store(db)
+    shutil.copyfile(small_store_template, db)
+    make_hostile(db)
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)
@@ -175,7 +175,7 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any) -> None:
+def test_secrets_never_reach_the_browser_or_the_log(small_store: Path, tmp_path: Path, browser: Any) -> None:
     """Sign-in configured against an identity provider that cannot be reached: the sign-in page and the
     failed login show no secret value, and neither does the server log."""
     home = tmp_path / "home"
@@ -190,10 +190,8 @@ def test_secrets_never_reach_the_browser_or_the_log(tmp_path: Path, browser: Any
         "[planner]\n"
         'admins = ["boss@example.com"]\n'
     )
-    db = tmp_path / "store.duckdb"
-    demo.build_store(db, **SMALL, scope=OPERATOR)
     log = tmp_path / "server.log"
-    proc, url = start_server(db, log, {"HOME": str(home)})
+    proc, url = start_server(small_store, log, {"HOME": str(home)})
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url, wait_until="domcontentloaded")
@@ -234,12 +232,13 @@ def _others(db: Path, rep_id: str) -> list[str]:
     return sorted(n for n in names if n and n != "None" and not any(n in m for m in mine))
 
 
-def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(tmp_path: Path, browser: Any) -> None:
+def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(
+    small_store: Path, tmp_path: Path, browser: Any
+) -> None:
     """Rep R001 signs in with one click through st.login (a real OIDC round trip to a provider on
     127.0.0.1), then opens every page with an address naming rep R002: neither the page text nor any
     websocket frame the server sends holds another rep's account names, rep names or emails."""
-    db = tmp_path / "store.duckdb"
-    demo.build_store(db, **SMALL, scope=OPERATOR)
+    db = small_store
     with store.read(db) as con:
         email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
     others = _others(db, "R001")

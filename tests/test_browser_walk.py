@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.helpers import (
     stop_server,
     wait_rendered,
 )
+from tests.stores import session_file
 
 WIDTHS = (1400, 1100)
 # A Python value that leaked into the page: None, nan, NaT, <NA>, True/False, or a float nobody rounded.
@@ -122,11 +124,16 @@ def _wait_maps(page: Any, count: int) -> None:
     )
 
 
+def _build(path: Path) -> None:
+    demo.build_store(path, n_accounts=1500, n_reps=8, seed=3, scope=OPERATOR)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a private copy of a 1,500-account store built once per run (the ops leader's walk commits)."""
     tmp = tmp_path_factory.mktemp("walk")
     db = tmp / "walk.duckdb"
-    demo.build_store(db, n_accounts=1500, n_reps=8, seed=3, scope=OPERATOR)
+    shutil.copyfile(session_file(tmp_path_factory, "walk.duckdb", _build), db)
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

@@ -14,7 +14,7 @@ from typing import Any
 from planner import store
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
-from tests.helpers import errors, first_metric, page, start_server, stop_server
+from tests.helpers import errors, first_metric, page, spawn_server, stop_server, wait_healthy
 
 # Allowed states of the store: the demo (600 accounts), after the first import (300), after the
 # second (300 + 400). Anything else, or a count that disagrees with the demo flag, is a mixed view.
@@ -82,8 +82,10 @@ def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
 
 
 def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, browser: Any) -> None:
-    servers = [start_server(small_store, tmp_path / f"s{i}.log") for i in range(2)]
+    servers = [spawn_server(small_store, tmp_path / f"s{i}.log") for i in range(2)]  # both start at once
     try:
+        for i, (proc, url) in enumerate(servers):
+            wait_healthy(proc, url, tmp_path / f"s{i}.log")
         for _, url in servers:
             assert first_metric(browser, url) == "600"
         # A CLI write while both servers run: no lock conflict.

@@ -3,24 +3,23 @@ copy button (the real clipboard), open it in a fresh browser context, see the sa
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from planner import demo
-from planner.scope import OPERATOR
-from tests.conftest import SMALL
 from tests.helpers import assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
 LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def small_server(tmp_path_factory: pytest.TempPathFactory, small_store_template: Path) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("deeplinks")
     db = tmp / "small.duckdb"
-    demo.build_store(db, **SMALL, scope=OPERATOR)
+    shutil.copyfile(small_store_template, db)
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)
