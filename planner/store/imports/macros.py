@@ -49,42 +49,11 @@ _YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
 # skip the regex, and values without edge spaces are used as they are (no trimmed copy).
 # Lambdas bind a value once (list_transform([x], lambda m: ...)[1]), which keeps the expanded
 # expressions small: nested macros that repeat their argument grow exponentially when planned.
-def macros_sql(rules: ParseRules) -> str:
-    """The parsing macros, built from the domain's rules (planner.ingest.rules mirrors planner.ingest.parse)."""
-
-    _TRUE_LIST = ", ".join(lit(b) for b in sorted(rules.true_words))
-    _FALSE_LIST = ", ".join(lit(b) for b in sorted(rules.false_words))
-    _WS = lit(rules.ws)
-    # Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty: ord -1): other values skip
-    # the regex. ord() reads the first character without making a string.
-    _BLANK_FIRST = ", ".join(["-1"] + [str(ord(ch)) for ch in " -nN#("])
-    # No blank placeholder is a yes/no word, so the usual spellings are looked up as they are written.
-    cases = (str, str.upper, str.title)
-    _TRUE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in rules.true_words for f in cases}))
-    _FALSE_EXACT = ", ".join(lit(w) for w in sorted({f(w) for w in rules.false_words for f in cases}))
-    # Plain numbers as most exports write them, read by one cast (bounded digits: never overflow to inf).
-    _FAST_INT = r"[+-]?\d{1,18}"
-    _FAST_DEC = r"[+-]?(\d{1,18}\.\d{0,18}|\.\d{1,18})"
-    _FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
-    # State codes as they are, else full names (any case, dots dropped) by a constant map lookup.
-    _STATE_CODES = ", ".join(lit(c) for c in rules.state_names)
-    _STATE_MAP = (
-        "MAP {"
-        + ", ".join(
-            f"{lit(k)}: {lit(v)}"
-            for k, v in [(c, c) for c in rules.state_names] + [(n.upper(), c) for c, n in rules.state_names.items()]
-        )
-        + "}"
-    )
-    _CURRENCY = _re("USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\\x{00a0}\\x{202f}']")
-    _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-    _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+"
-    _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
-    _US = "[" + ", ".join(lit(c) for c in rules.us_names) + "]"  # a list lookup, not a join
-    return f"""
+# The {names} are filled by _macro_values from the domain's rules; {{ and }} are literal braces.
+_MACROS_SQL = """
 CREATE OR REPLACE TEMP MACRO tp_blank(v) AS CASE WHEN v IS NULL THEN true
     WHEN ord(v) NOT IN ({_BLANK_FIRST}) THEN false
-    WHEN length(v) <= 7 OR prefix(v, ' ') OR suffix(v, ' ') THEN regexp_full_match(v, {_re(rules.blank)})
+    WHEN length(v) <= 7 OR prefix(v, ' ') OR suffix(v, ' ') THEN regexp_full_match(v, {blank})
     ELSE false END;
 CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL
     WHEN NOT (prefix(v, ' ') OR suffix(v, ' ')) THEN v ELSE trim(v, {_WS}) END;
@@ -92,27 +61,27 @@ CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS}))
 CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
 CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
     CASE WHEN NOT ((m.o = '' AND m.c = '') OR (m.o = '(' AND m.c = ')')) THEN NULL
-         WHEN dec_comma THEN CASE WHEN regexp_full_match(m.core, {_re(_COMMA)})
+         WHEN dec_comma THEN CASE WHEN regexp_full_match(m.core, {comma_re})
                                   THEN TRY_CAST(replace(replace(m.core, '.', ''), ',', '.') AS DOUBLE) END
-         ELSE CASE WHEN regexp_full_match(m.core, {_re(_DOT)}) OR regexp_full_match(m.core, {_re(_PLAIN)})
+         ELSE CASE WHEN regexp_full_match(m.core, {dot_re}) OR regexp_full_match(m.core, {plain_re})
                    THEN TRY_CAST(replace(m.core, ',', '') AS DOUBLE) END
     END * (CASE WHEN m.o = '(' THEN -1.0 ELSE 1.0 END) * (CASE WHEN m.pct = '%' THEN 0.01 ELSE 1.0 END)
       * (CASE m.mult WHEN 'K' THEN 1e3 WHEN 'M' THEN 1e6 WHEN 'MM' THEN 1e6 WHEN 'B' THEN 1e9 WHEN 'BN' THEN 1e9
          ELSE 1.0 END);
 CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS CASE
     WHEN v IS NULL THEN NULL
-    WHEN regexp_full_match(v, {_re(_FAST_INT)}) THEN TRY_CAST(v AS DOUBLE)
-    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_DEC)}) THEN TRY_CAST(v AS DOUBLE)
-    WHEN NOT dec_comma AND regexp_full_match(v, {_re(_FAST_MONEY)})
+    WHEN regexp_full_match(v, {fast_int}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {fast_dec}) THEN TRY_CAST(v AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(v, {fast_money})
         THEN TRY_CAST(replace(replace(v, '$', ''), ',', '') AS DOUBLE)
     ELSE list_transform([CASE
     WHEN tp_blank(v) THEN NULL
-    WHEN NOT dec_comma AND regexp_full_match(trim(v, {_WS}), {_re(_PLAIN)}) THEN TRY_CAST(trim(v, {_WS}) AS DOUBLE)
+    WHEN NOT dec_comma AND regexp_full_match(trim(v, {_WS}), {plain_re}) THEN TRY_CAST(trim(v, {_WS}) AS DOUBLE)
     ELSE list_transform([tp_clean(v)], lambda c: CASE
-        WHEN NOT dec_comma AND regexp_full_match(c, {_re(_DOT)}) THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
-        WHEN dec_comma AND regexp_full_match(c, {_re(_COMMA)})
+        WHEN NOT dec_comma AND regexp_full_match(c, {dot_re}) THEN TRY_CAST(replace(c, ',', '') AS DOUBLE)
+        WHEN dec_comma AND regexp_full_match(c, {comma_re})
             THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
-        ELSE list_transform([regexp_extract(c, {_re("^" + rules.split + "$")}, ['o', 'core', 'mult', 'pct', 'c'])],
+        ELSE list_transform([regexp_extract(c, {split_re}, ['o', 'core', 'mult', 'pct', 'c'])],
                             lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END], lambda x: tp_finite(x))[1] END;
 CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
     WHEN v IS NULL THEN NULL WHEN v IN ({_TRUE_EXACT}) THEN true WHEN v IN ({_FALSE_EXACT}) THEN false
@@ -127,11 +96,11 @@ CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE
     WHEN regexp_full_match(v, '[1-9]\\d{{3}}-\\d{{2}}-\\d{{2}}') THEN TRY_CAST(v AS DATE)
     WHEN tp_blank(v) THEN NULL ELSE
     list_transform([trim(v, {_WS})], lambda s: CASE
-        WHEN regexp_full_match(s, {_re(_ISO)}) THEN list_transform(
-            [regexp_extract(s, {_re("^" + _ISO + "$")}, ['y', 'm', 'd', 't'])],
+        WHEN regexp_full_match(s, {iso}) THEN list_transform(
+            [regexp_extract(s, {iso_full}, ['y', 'm', 'd', 't'])],
             lambda m: tp_mkdate(m.y::INT, m.m::INT, m.d::INT))[1]
-        WHEN regexp_full_match(s, {_re(_YEAR_LAST)}) THEN list_transform(
-            [regexp_extract(s, {_re("^" + _YEAR_LAST + "$")}, ['a', 'b', 'y', 't'])],
+        WHEN regexp_full_match(s, {year_last}) THEN list_transform(
+            [regexp_extract(s, {year_last_full}, ['a', 'b', 'y', 't'])],
             lambda m: tp_mkdate(tp_year(m.y), (CASE WHEN day_first THEN m.b ELSE m.a END)::INT,
                                 (CASE WHEN day_first THEN m.a ELSE m.b END)::INT))[1]
     END)[1] END;
@@ -154,9 +123,50 @@ CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
 CREATE OR REPLACE TEMP MACRO tp_state(v) AS CASE WHEN v IN ({_STATE_CODES}) THEN v
     ELSE coalesce({_STATE_MAP}[tp_statekey(v)], tp_text(v)) END;
 CREATE OR REPLACE TEMP MACRO tp_is_us(v) AS coalesce(list_contains({_US}, upper(trim(v))), true);
-CREATE OR REPLACE TEMP MACRO tp_comma_evidence(v) AS regexp_matches(v, {lit(rules.comma_evidence)});
-CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {lit(rules.dot_evidence)});
+CREATE OR REPLACE TEMP MACRO tp_comma_evidence(v) AS regexp_matches(v, {comma_evidence});
+CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {dot_evidence});
 """
+
+# Plain numbers as most exports write them, read by one cast (bounded digits: never overflow to inf).
+_FAST_INT = r"[+-]?\d{1,18}"
+_FAST_DEC = r"[+-]?(\d{1,18}\.\d{0,18}|\.\d{1,18})"
+_FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
+_CURRENCY = "USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\\x{00a0}\\x{202f}']"
+_PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+"
+_COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
+
+
+def _macro_values(rules: ParseRules) -> dict[str, str]:
+    """The SQL literals the macros are built from: the domain's words, patterns and state names."""
+    # No blank placeholder is a yes/no word, so the usual spellings are looked up as they are written.
+    cases = (str, str.upper, str.title)
+    state_map = [(c, c) for c in rules.state_names] + [(n.upper(), c) for c, n in rules.state_names.items()]
+    return {
+        "_TRUE_LIST": ", ".join(lit(b) for b in sorted(rules.true_words)),
+        "_FALSE_LIST": ", ".join(lit(b) for b in sorted(rules.false_words)),
+        "_WS": lit(rules.ws),
+        # Blank placeholders start with a space, '-', 'n'/'N', '#' or '(' (or are empty: ord -1): other values
+        # skip the regex. ord() reads the first character without making a string.
+        "_BLANK_FIRST": ", ".join(["-1"] + [str(ord(ch)) for ch in " -nN#("]),
+        "_TRUE_EXACT": ", ".join(lit(w) for w in sorted({f(w) for w in rules.true_words for f in cases})),
+        "_FALSE_EXACT": ", ".join(lit(w) for w in sorted({f(w) for w in rules.false_words for f in cases})),
+        # State codes as they are, else full names (any case, dots dropped) by a constant map lookup.
+        "_STATE_CODES": ", ".join(lit(c) for c in rules.state_names),
+        "_STATE_MAP": "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in state_map) + "}",
+        "_CURRENCY": _re(_CURRENCY),
+        "_US": "[" + ", ".join(lit(c) for c in rules.us_names) + "]",  # a list lookup, not a join
+        "blank": _re(rules.blank), "comma_re": _re(_COMMA), "dot_re": _re(_DOT), "plain_re": _re(_PLAIN),
+        "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
+        "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
+        "year_last": _re(_YEAR_LAST), "year_last_full": _re("^" + _YEAR_LAST + "$"),
+        "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
+    }  # fmt: skip
+
+
+def macros_sql(rules: ParseRules) -> str:
+    """The parsing macros, built from the domain's rules (planner.ingest.rules mirrors planner.ingest.parse)."""
+    return _MACROS_SQL.format(**_macro_values(rules))
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]], width: int,
