@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import highspy
@@ -32,6 +33,10 @@ from planner.optimize.rounding import _band_penalty, _repair, _repair_bands, _ro
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
 MIP_MAX_PAIRS = 5_000
+# Several bands at once: the LP and the rounding aim this share of each tolerance inside its band, so that
+# whole accounts still land within every band (the repair then works against the true bands). Without it
+# the LP leaves most territories on the edge of two bands at once and rounding cannot get back in.
+BAND_MARGIN = 0.1
 
 
 def _scale(p: _Problem) -> dict[str, float]:
@@ -57,9 +62,11 @@ def _whole(
     tp: _TravelPass,
     lp_z: float,
     progress: Progress,
+    true_bands: _Problem,
 ) -> tuple[np.ndarray, dict[str, Any], float]:
     """From the LP to whole accounts or units: a MIP over whole units when small, else fix-and-resolve
-    rounding; then the repair of the bands (one metric) or of every band, and contiguity when asked.
+    rounding; then the repair of the bands (one metric) or of every band (against `true_bands`: `p` may aim
+    inside them), and contiguity when asked.
     Returns the assignment, what rounding and contiguity report, and the MIP's seconds."""
     t_mip = 0.0
     info: dict[str, Any] = {}
@@ -79,7 +86,7 @@ def _whole(
     else:
         assign = _round(p, u, lp)
     if p.bm.shape[1] > 1:
-        assign = _repair_bands(p, assign)
+        assign = _repair_bands(true_bands, assign)
     else:
         user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
         assign = _repair(
@@ -94,12 +101,13 @@ def _whole(
 
 
 def _bound(
-    p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float]
+    p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float], z_slack: float
 ) -> tuple[float, float, float]:
     """The bound: the least travel over all account x rep pairs (accounts divisible) with every band as
     good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals, true whatever
     columns the LP holds. Returns it and the LP's own value on the movable accounts (NaN when the LP is
-    not optimal), and the seconds taken."""
+    not optimal), and the seconds taken. z_slack widens the LP's bands by what it aimed inside the true ones,
+    so the bound holds for the true bands."""
     n_reps = len(p.reps)
     z_ach = 0.0
     for m in range(p.bm.shape[1]):
@@ -108,7 +116,7 @@ def _bound(
         z_ach = max(z_ach, float(np.max(band)))
     own = p.owner
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
-    seconds = _resolve(p, u, lp, sol, "travel_only", z_ach, moved_lp_units, scale)
+    seconds = _resolve(p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale)
     if not _optimal(lp):
         return float("nan"), float("nan"), seconds
     lp_bound_movable = float(lp.x() @ lp.travel)
@@ -147,7 +155,8 @@ def rebalance(
         extra: dict[str, Any] = {"solver": "none", "travel_unit": _travel_unit(distance)}
         return _report(p, u, opts, p.owner.copy(), {"solve_seconds": time.perf_counter() - t0}, extra)
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
-    lp = _solve_lp(p, u, opts, scale)
+    aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
+    lp = _solve_lp(aim, u, opts, scale)
     if lp.h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
     sol = np.asarray(lp.h.getSolution().col_value)
@@ -156,14 +165,15 @@ def rebalance(
     # Second pass: least travel with balance as good, within the moved budget and, when it can, at or
     # below today's travel.
     progress(0.4, "Least travel at that balance and moved share")
-    tp = _travel_passes(p, u, opts, scale, lp)
+    tp = _travel_passes(aim, u, opts, scale, lp)
     lp_moved = float(lp.x() @ lp.moved)
     lp_travel_movable = float(lp.x() @ lp.travel)
     t1 = time.perf_counter()
-    assign, info, t_mip = _whole(p, u, opts, lp, scale, tp, lp_z, progress)
+    assign, info, t_mip = _whole(aim, u, opts, lp, scale, tp, lp_z, progress, p)
     t_repair = time.perf_counter() - t1
     progress(0.8, "Bounding travel over all reps")
-    bound_movable, lp_bound_movable, t_bound = _bound(p, u, lp, sol, assign, scale)
+    z_slack = float(np.max(p.tols - aim.tols))
+    bound_movable, lp_bound_movable, t_bound = _bound(p, u, lp, sol, assign, scale, z_slack)
     pinned_sum = _pinned_travel(p)
     n = len(p.acc)
     extra = {
