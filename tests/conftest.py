@@ -73,7 +73,7 @@ def browser() -> Iterator[Any]:
 
 # Scheduling over xdist workers (`--dist loadgroup`, set in pyproject.toml). Tests that share a server their module
 # starts form one group, run by one worker, so the server starts once, not once per worker: (node id prefix,
-# group), the first match wins. The groups go first, biggest first.
+# group), the first match wins.
 GROUPS = (
     ("tests/test_browser.py::", "first-launch"),
     ("tests/test_deep_links.py::", "deep-links"),
@@ -84,16 +84,25 @@ GROUPS = (
     ("tests/test_browser_security.py::test_every_hostile_name_is_an_option_as_text", "hostile-all"),
     ("tests/test_browser_security.py::test_download_neutralises_formulas", "hostile-all"),
 )
-# Then the tests that take longest (measured with --durations on main; about 15-120 s each on a busy machine),
-# slowest first: started early, they run side by side instead of leaving one worker busy at the end.
-SLOW_FIRST = (
+# The groups and the tests that take longest (measured with --durations on main: about 15-170 s each on a busy
+# machine), handed out first, longest first, so they run side by side instead of leaving one worker busy at the
+# end; the first three need different stores, so no worker waits for another's store build. The rest follow in
+# file order.
+FIRST = (
+    "walk-read",
+    "first-launch",
+    "hostile-all",
+    "walk-paths",
+    "hostile-r001",
+    "hostile-r003",
     "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",
     "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",
     "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",
     "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",
-    "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",
     "tests/test_concurrency.py::test_two_app_processes_serve_one_store",
     "tests/test_lake_processes.py::test_replicas_see_each_other_and_outlive_a_postgres_restart",
+    "deep-links",
+    "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",
     "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",
     "tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text",
     "tests/test_concurrency.py::test_readers_while_cli_imports",
@@ -115,20 +124,25 @@ def _group(nodeid: str) -> str | None:
     return None
 
 
+def _rank(nodeid: str) -> int:
+    group = _group(nodeid)
+    return next((i for i, key in enumerate(FIRST) if key == group or nodeid.startswith(key)), len(FIRST))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Hand out the work units in the order below, not biggest group first (pytest-xdist 3.7+; older ones sort).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that drive chromium carry the `browser` marker (scripts/test-lowest leaves them out); the groups
-    and the slowest tests come first (every worker collects the same order)."""
+    and the slowest tests come first, in the order of FIRST (every worker collects the same order)."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
         group = _group(item.nodeid)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-
-    def rank(item: pytest.Item) -> int:
-        if _group(item.nodeid):
-            return -1
-        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
-
-    items.sort(key=rank)  # stable: the rest keep their order
+    items.sort(key=lambda item: _rank(item.nodeid))  # stable: a group's tests and the rest keep their order
