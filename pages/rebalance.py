@@ -210,7 +210,8 @@ else:
     q = st.columns(3)
     q[0].metric(
         "Far accounts (p95 travel)", f"{fmt.count(s['travel_km_p95_after'])} {tu}",
-        help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} {tu}.",
+        help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} {tu}. "
+        f"No assignment goes below {fmt.count(s['travel_km_p95_nearest'])} {tu} (each account with its nearest rep).",
     )  # fmt: skip
     q[1].metric(
         "With one of their 3 nearest reps", fmt.pct(s["top3_share_after"], 0),

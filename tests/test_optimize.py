@@ -345,6 +345,9 @@ def test_a_travel_matrix_replaces_great_circle_distance() -> None:
     assert s["travel_km_today"] == pytest.approx((90 + 80 + 5 + 6) / 4)
     assert s["travel_km_after"] == pytest.approx((4 + 3 + 5 + 6) / 4)
     assert s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-9
+    # The p95 no assignment goes below: each account with its nearest rep by the matrix.
+    assert s["travel_km_p95_nearest"] == pytest.approx(np.percentile([4.0, 3.0, 5.0, 6.0], 95))
+    assert s["travel_km_p95_nearest"] <= s["travel_km_p95_after"] + 1e-9
     with pytest.raises(BadInput, match="no row for account 'a4'"):
         optimize.rebalance(FOUR, REPS, distance=minutes.drop(index="a4"))
     with pytest.raises(BadInput, match="no column for rep 'B'"):
@@ -426,7 +429,13 @@ def test_cli_balances_several_metrics_with_one_tolerance_each(tmp_path, capsys) 
     for m in out["metrics"]:
         assert m["max_mean_after"] <= max(1 + m["tolerance"], m["lower_bound"]) + 1e-9, m
         assert m["largest_deviation"] <= max(m["tolerance"], m["lower_bound"] - 1) + 1e-9, m
-    for key in ("travel_km_p95_after", "top3_share_after", "overlap_after", "travel_km_lp_bound"):
+    for key in (
+        "travel_km_p95_after",
+        "travel_km_p95_nearest",
+        "top3_share_after",
+        "overlap_after",
+        "travel_km_lp_bound",
+    ):
         assert out[key] is not None
     assert out["travel_km_lp_bound"] <= out["travel_km_after"] + 1e-6
     assert cli.main(["--db", str(path), "balance", "--tolerance", "revenue=0.1"]) == 2

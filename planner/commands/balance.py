@@ -96,8 +96,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "lower_bound", "tolerance_met", "moved_accounts", "moved_share", "moved_potential_share", "min_moved_share",
         "travel_km_today", "travel_km_after", "travel_kept", "travel_km_nearest", "travel_km_lp_bound",
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
-        "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "top3_share_today", "top3_share_after",
-        "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
+        "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
+        "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -157,7 +157,8 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
 
         print(
             f"  compact   p95 travel {_v('travel_km_p95_today', ',.0f')} -> {_v('travel_km_p95_after', ',.0f')} "
-            f"{u}; {_v('top3_share_after', '.0%')} of accounts with one of their 3 nearest reps (today "
+            f"{u} (nearest rep {_v('travel_km_p95_nearest', ',.0f')}); {_v('top3_share_after', '.0%')} of accounts "
+            f"with one of their 3 nearest reps (today "
             f"{_v('top3_share_today', '.0%')}); {_v('overlap_after', '.0%')} inside another territory's outline "
             f"(today {_v('overlap_today', '.0%')})"
         )
