@@ -180,6 +180,27 @@ def test_modules_hold_one_purpose(limit: int) -> None:
     assert long == {}
 
 
+def _function_lengths(path: Path, module: str) -> dict[str, int]:
+    """module:name -> lines (end_lineno - lineno + 1, decorators excluded) of every function and method (the
+    longest, when a name is defined twice)."""
+    out: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            key = f"{module}:{node.name}"
+            out[key] = max(out.get(key, 0), (node.end_lineno or node.lineno) - node.lineno + 1)
+    return out
+
+
+@pytest.mark.parametrize("limit", [80])
+def test_functions_tell_one_short_story(limit: int) -> None:
+    """A function over about 80 lines is usually a story of several steps that want names (DESIGN.md)."""
+    lengths: dict[str, int] = {}
+    for name, path in SOURCES.items():
+        lengths.update(_function_lengths(path, name))
+    assert len(lengths) > 500  # the sources were read
+    assert {name: n for name, n in lengths.items() if n > limit} == {}
+
+
 def test_the_store_and_settings_agree_on_the_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLANNER_LOCK_TIMEOUT_S", raising=False)
     assert core.lock_timeout_s() == settings.get("lock_timeout_s") == core.DEFAULT_LOCK_TIMEOUT_S
