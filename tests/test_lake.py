@@ -143,10 +143,10 @@ def test_a_foreign_change_to_the_live_file_is_not_swapped_away(
 
 
 def test_write_attempts_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from planner.store import core
+    from planner.store import retry
 
     monkeypatch.delenv("PLANNER_WRITE_ATTEMPTS", raising=False)
-    assert core.write_attempts() == settings.get("write_attempts") == core.DEFAULT_WRITE_ATTEMPTS
+    assert retry.write_attempts() == settings.get("write_attempts") == retry.DEFAULT_WRITE_ATTEMPTS
     monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "0")
     with pytest.raises(StoreError, match=r"PLANNER_WRITE_ATTEMPTS='0' is not a positive whole number; set it to"):
-        core.write_attempts()
+        retry.write_attempts()

@@ -65,8 +65,8 @@ def _small_writes(db: str, worker: int, scenario_id: int, rep_id: str, account_i
         def emit(self, record: logging.LogRecord) -> None:
             conflicts.append(record.getMessage())
 
-    logging.getLogger("planner.store.core").addHandler(Count())
-    logging.getLogger("planner.store.core").setLevel(logging.INFO)
+    logging.getLogger("planner.store.retry").addHandler(Count())
+    logging.getLogger("planner.store.retry").setLevel(logging.INFO)
     done, problems = 0, []
     for i in range(20):
         try:

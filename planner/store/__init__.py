@@ -15,10 +15,10 @@ from planner.store.core import (
     query_one,
     quote_identifier,
     read,
-    retry_conflicts,
     scalar,
     write,
 )
+from planner.store.retry import retry_conflicts
 from planner.store.schema import SCHEMA_VERSION, get_meta, now, set_meta
 
 __all__ = [

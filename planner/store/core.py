@@ -15,8 +15,8 @@ This module alone knows which kind of store a location names (#19 point 1):
   of it lands.
 
 Either way a write that another process beat to the commit raises WriteConflict, and the domain's write
-functions carry `@retry_conflicts`: the whole function runs again on the new snapshot, a bounded number of
-times (PLANNER_WRITE_ATTEMPTS) with jittered backoff, and then the conflict is reported plainly (#19 point 4).
+functions carry `@retry_conflicts` (store/retry.py): the whole function runs again on the new snapshot, a
+bounded number of times with jittered backoff, and then the conflict is reported plainly (#19 point 4).
 The file's equivalent of a conflict is a foreign program that changed the live file in place while the
 private copy was being written: the swap would lose that change, so it is refused the same way.
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
-import logging
 import os
 import re
 import shutil
@@ -34,24 +33,18 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import duckdb
 import pandas as pd
-import tenacity
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict
 from planner.store import schema
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
-DEFAULT_WRITE_ATTEMPTS = 6
-log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
 
 Params = Sequence[Any] | dict[str, Any] | None
 
@@ -129,54 +122,6 @@ def lock_timeout_s() -> float:
         return float(raw) if raw.strip() else DEFAULT_LOCK_TIMEOUT_S
     except ValueError:
         raise StoreError(f"PLANNER_LOCK_TIMEOUT_S={raw!r} is not a number of seconds; set it to e.g. 120") from None
-
-
-def write_attempts() -> int:
-    """How many times a conflicting write is tried in all (PLANNER_WRITE_ATTEMPTS; planner.settings lists it)."""
-    raw = os.environ.get("PLANNER_WRITE_ATTEMPTS", "")
-    try:
-        attempts = int(raw) if raw.strip() else DEFAULT_WRITE_ATTEMPTS
-    except ValueError:
-        attempts = 0
-    if attempts < 1:
-        raise StoreError(f"PLANNER_WRITE_ATTEMPTS={raw!r} is not a positive whole number; set it to e.g. 6")
-    return attempts
-
-
-def _gave_up(state: tenacity.RetryCallState) -> Any:
-    conflict = state.outcome.exception() if state.outcome is not None else None
-    raise WriteConflict(
-        f"{str(conflict).split('; nothing was written')[0]} on each of {state.attempt_number} tries; "
-        "nothing was written, retry in a moment"
-    ) from None
-
-
-def _log_retry(state: tenacity.RetryCallState) -> None:
-    wait = state.next_action.sleep if state.next_action is not None else 0.0
-    log.info("write conflict (try %d of %d): %s; trying again in %.2f s", state.attempt_number,
-             write_attempts(), state.outcome.exception() if state.outcome else "", wait)  # fmt: skip
-
-
-def retry_conflicts(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run a function that makes one store write again when another process beat its commit (WriteConflict).
-
-    The function must make its write once, in one `write()`; it runs again from the start on the newest
-    snapshot, up to write_attempts() times in all with full-jitter exponential backoff (so two writers that
-    collided do not collide again in step), then the conflict is raised as one plain line.
-    """
-
-    @wraps(fn)
-    def attempt(*args: P.args, **kwargs: P.kwargs) -> T:
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(WriteConflict),
-            stop=tenacity.stop_after_attempt(write_attempts()),
-            wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
-            retry_error_callback=_gave_up,
-            before_sleep=_log_retry,
-        )
-        return retrying(fn, *args, **kwargs)
-
-    return attempt
 
 
 @contextmanager
