@@ -2,6 +2,7 @@
 
 python bench/optimizer.py 20000 24                       # optimizer vs greedy on one world
 python bench/optimizer.py quality 5000x40 20000x24 > q.jsonl  # the territory quality runs (JSON lines)
+python bench/optimizer.py quality skewed:20000x24            # ... on a world one rep holds 5.5x of (random owners)
 python bench/optimizer.py ctdp > c.jsonl                     # commercial territory design instances
 python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
 python bench/optimizer.py --help                             # this text
@@ -137,6 +138,19 @@ def balanced_world(n_accounts: int, n_reps: int, seed: int, cap: float = 0.5) ->
         if acc["potential"].max() <= cap * fair + 1e-9:
             break
         acc["potential"] = acc["potential"].clip(upper=cap * fair)
+    return acc, reps
+
+
+def skewed_world(n_accounts: int, n_reps: int, seed: int, factor: float = 5.5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """balanced_world with today's owners drawn at random, one rep holding `factor` times the others' share:
+    a world that starts near 5x imbalance with every territory spread over the country (#15 point 2: the p95
+    distance should at least halve on such a world)."""
+    acc, reps = balanced_world(n_accounts, n_reps, seed)
+    rng = np.random.default_rng(3)
+    ids = reps["rep_id"].to_numpy()
+    w = np.full(len(ids), (len(ids) - factor) / max(len(ids) - 1, 1))
+    w[0] = factor
+    acc["owner_rep_id"] = rng.choice(ids, size=len(acc), p=w / w.sum())
     return acc, reps
 
 
@@ -277,12 +291,13 @@ def ctdp_markdown(rows: list[dict[str, Any]]) -> str:
 USAGE_ERROR = 2
 
 
-def _size(text: str) -> tuple[int, int]:
-    """'20000x24' -> (20000, 24)."""
-    n, sep, k = text.partition("x")
+def _size(text: str) -> tuple[int, int, bool]:
+    """'20000x24' -> (20000, 24, False); 'skewed:20000x24' -> (20000, 24, True) (the skewed_world)."""
+    skewed = text.startswith("skewed:")
+    n, sep, k = text.removeprefix("skewed:").partition("x")
     if not (sep and n.isdigit() and k.isdigit() and int(n) > 0 and int(k) > 0):
-        raise ValueError(f"world size {text!r} is not ACCOUNTSxREPS; use e.g. 20000x24")
-    return int(n), int(k)
+        raise ValueError(f"world size {text!r} is not ACCOUNTSxREPS (or skewed:ACCOUNTSxREPS); use e.g. 20000x24")
+    return int(n), int(k), skewed
 
 
 def _command(args: list[str]) -> tuple[str, Any]:
@@ -291,7 +306,7 @@ def _command(args: list[str]) -> tuple[str, Any]:
         return "compare", (20000, 24)
     head, rest = args[0], args[1:]
     if head == "quality":
-        return "quality", [_size(a) for a in rest] or [(5000, 40), (20000, 24)]
+        return "quality", [_size(a) for a in rest] or [(5000, 40, False), (20000, 24, False)]
     if head == "ctdp" and not rest:
         return "ctdp", None
     if head == "table" and len(rest) == 2 and rest[0] in ("quality", "ctdp"):
@@ -316,15 +331,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     if command == "quality":
-        for n, k in value:
-            acc, reps = balanced_world(n, k, seed=1)
+        for n, k, skewed in value:
+            acc, reps = (skewed_world if skewed else balanced_world)(n, k, seed=1)
+            world = f"{n}x{k}" + (" skewed" if skewed else "")
             for label, opts in (
                 ("default", Options()),
                 ("free", Options(allow_customers=True, allow_open_deals=True)),
                 ("3 metrics", Options(metric="potential,accounts,workload", allow_customers=True,
                                       allow_open_deals=True)),
             ):  # fmt: skip
-                print(json.dumps({"world": f"{n}x{k}", "run": label, **quality(acc, reps, opts)}), flush=True)
+                print(json.dumps({"world": world, "run": label, **quality(acc, reps, opts)}), flush=True)
     elif command == "table":
         from pathlib import Path
 

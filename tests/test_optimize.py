@@ -532,6 +532,11 @@ def test_benchmark_script_prints_its_usage_and_refuses_unknown_arguments(capsys:
         assert optimizer.main(bad) == 2, bad
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert optimizer._command(["quality", "skewed:300x6", "50x2"]) == ("quality", [(300, 6, True), (50, 2, False)])
+    # The skewed world starts near 5.5x: one rep holds 5.5 times each other rep's share of the accounts.
+    acc, reps = optimizer.skewed_world(600, 6, seed=1)
+    share = acc["owner_rep_id"].value_counts(normalize=True)
+    assert share[reps["rep_id"].iloc[0]] == pytest.approx(5.5 / 6, abs=0.03)
 
 
 def test_three_metrics_end_inside_every_tolerance_on_a_demo_book() -> None:
