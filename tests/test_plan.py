@@ -453,8 +453,9 @@ def test_one_rep_lookup_refuses_an_ambiguous_name_in_plan_and_metrics(
     with store.read(small_store) as con:
         with pytest.raises(BadInput, match=f"'{name}' matches 2 reps; use the email or rep id instead"):
             plan.resolve_rep(con, name, scope=OPERATOR)
-        with pytest.raises(Forbidden, match="R002"):
-            plan.resolve_rep(con, "r002", scope=Scope(role="rep", rep_id="R001"))
+        for other in ("r002", "R002", "nobody at all"):  # a rep is not told whether another rep exists
+            with pytest.raises(Forbidden, match=f"own territory, not '{other}'"):
+                plan.resolve_rep(con, other, scope=Scope(role="rep", rep_id="R001"))
         assert plan.resolve_rep(con, " r002 ", scope=OPERATOR) == "R002"
     for command in (["metrics"], ["plan", "--out", str(small_store.with_suffix(".md"))]):
         assert cli.main(["--db", str(small_store), *command, "--rep", name]) == 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from planner.errors import BadInput, NotFound
+from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import Scope, require_view
 from planner.store import plans as q
 from planner.store import world
@@ -16,7 +16,9 @@ from planner.store import world
 def resolve_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Scope) -> str:
     """A rep_id from an id, email or full name (case-insensitive); unknown or ambiguous is one
     clear error, and a rep may only name themselves."""
-    found = world.find_rep(con, name_or_email, scope=scope)
+    found = world.find_rep(con, name_or_email, scope=scope)  # a rep finds only themselves
+    if len(found) == 0 and scope.is_rep:  # the same answer whether or not such a rep exists
+        raise Forbidden(f"you may only view your own territory, not {name_or_email.strip()!r}")
     if len(found) == 0:
         raise NotFound(f"no rep {name_or_email!r}: use a rep's id, email or full name (see `export reps`)")
     if len(found) > 1:
