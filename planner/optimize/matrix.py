@@ -85,7 +85,7 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTabl
     frm = _canonical_many(raw[cols["from"]])
     to = _canonical_many(raw[cols["to"]])
     text = raw[cols[unit_cols[0]]].astype("string").str.strip()
-    value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+    value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float, na_value=np.nan)
     line = np.arange(len(raw)) + 2  # the header is line 1
     blank = (frm.isna() | to.isna()).to_numpy()
     if blank.any():
