@@ -397,15 +397,17 @@ else:
         crm = {f: data.cached(scenarios.crm_file, snap, pick, f, scope=scope) for f in CRM_DOWNLOADS}
         mv = data.cached(scenarios.moves_report, snap, pick, scope=scope)
     sf = crm["salesforce"].table
-    files = st.columns(len(CRM_DOWNLOADS))
-    for col, (f, (label, key)) in zip(files, CRM_DOWNLOADS.items(), strict=True):
+    cells = st.columns(3) + st.columns(3)  # three a row: the labels fit a 1,100 px window unclipped
+    for col, (f, (label, key)) in zip(cells[: len(CRM_DOWNLOADS)], CRM_DOWNLOADS.items(), strict=True):
         col.download_button(
             label, export.to_csv_bytes(crm[f].table), file_name=f"{f}_owner_update_{pick}.csv", mime="text/csv",
             key=key, on_click="ignore",
         )  # fmt: skip
     e = st.columns(4)
-    e[0].download_button("Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
-                         key="rb_dl_report", on_click="ignore")  # fmt: skip
+    cells[len(CRM_DOWNLOADS)].download_button(
+        "Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
+        key="rb_dl_report", on_click="ignore",
+    )  # fmt: skip
     kinds = mv["change"].value_counts()
     st.caption(
         f"Scenario #{pick}'s update files have {len(sf):,} rows: {int(kinds.get('moved', 0)):,} moved, "
@@ -417,7 +419,7 @@ else:
         st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     if scope.role == "admin" and status != "committed":
-        if e[1].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
+        if e[0].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
             try:
                 detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
                 st.session_state["rb_committed"] = detail
@@ -425,9 +427,9 @@ else:
             except PlannerError as exc:
                 st.error(str(exc))
     elif status == "committed":
-        e[1].caption("Committed: this is (or was) today's assignment.")
+        e[0].caption("Committed: this is (or was) today's assignment.")
     else:
-        e[1].caption("Only an admin can commit.")
+        e[0].caption("Only an admin can commit.")
 if st.session_state.get("rb_committed"):
     det = st.session_state.pop("rb_committed")
     st.success(
