@@ -96,7 +96,7 @@ PG_BIN = ""
 
 
 def run(size: int, pg: str, work: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {"accounts": size}
+    out: dict[str, Any] = {"accounts": size, "load_before": round(os.getloadavg()[0], 1)}
     file_db = work / f"world-{size}.duckdb"
     if not file_db.exists():
         start = time.perf_counter()
@@ -117,12 +117,16 @@ def run(size: int, pg: str, work: Path) -> dict[str, Any]:
     out["file"]["import_s"] = import_time(fresh_file, csv_file)
     fresh_file.unlink()
     out["lake"]["import_s"] = import_time(lake_for(pg, work / "lake-data"), csv_file)
+    out["load_after"] = round(os.getloadavg()[0], 1)
     return out
 
 
 def table(results: list[dict[str, Any]]) -> str:
+    """The Markdown table, with the machine's 1-minute load average before and after each size (2 cores: a
+    load far above 2 means other work shared the cores, and only the ratios of one run compare)."""
     rows = ["| accounts | measure | file (s) | lake (s) | lake / file |", "|---|---|---|---|---|"]
     for r in results:
+        rows.append(f"| {r['accounts']:,} | load average before / after | {r['load_before']} | {r['load_after']} | |")
         for key, label in [("overview_s", "Overview figures"), ("coverage_s", "Coverage figures"),
                            ("edit_commit_s", "one-account edit, commit"), ("import_s", "import of an export")]:  # fmt: skip
             f, lk = r["file"][key], r["lake"][key]

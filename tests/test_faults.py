@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from planner import store
 from tests.conftest import ROOT
 
@@ -19,6 +21,9 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.file_store(
+    "the file's copy-and-swap: its private .tmp copy and the live file's bytes (a lake: test_lake_processes)"
+)
 def test_import_killed_halfway_leaves_store_as_before(small_store: Path, tmp_path: Path) -> None:
     from bench.import_speed import write_salesforce_export
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -319,10 +318,8 @@ def test_cli_unusable_file_exits_2_with_one_line(
     assert store.fingerprint(empty_store) == before
 
 
-def test_cli_text_output(small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    copy = tmp_path / "copy.duckdb"
-    shutil.copyfile(small_store, copy)
-    assert cli.main(["--db", str(copy), "import", str(s("users_reps.csv"))]) == 0
+def test_cli_text_output(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--db", str(small_store), "import", str(s("users_reps.csv"))]) == 0
     out = capsys.readouterr().out
     assert "the demo world was removed" in out and "users_reps.csv: reps from generic: 3 rows read, 3 inserted" in out
 

@@ -79,7 +79,7 @@ def fingerprint(path: Path) -> str:
     """A cheap token that changes whenever a write lands: the lake's snapshot id, or the file's identity."""
     if is_lake(path):
         with _lake_errors(path):
-            cur = _lake_cursor(path)
+            cur = _lake_cursor(path, use=False)
             try:
                 row = cur.execute(f"FROM {LAKE}.current_snapshot()").fetchall()
             finally:
@@ -338,15 +338,17 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _lake_cursor(path: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh cursor on this process's attachment of the lake (attaching costs seconds: done once)."""
+def _lake_cursor(path: Path, use: bool = True) -> duckdb.DuckDBPyConnection:
+    """A fresh cursor on this process's attachment of the lake (attaching costs seconds: done once); `use`
+    makes the lake its default catalog (a statement of its own, so a catalog round trip)."""
     key = str(path)
     with _lakes_lock:
         root = _lakes.get(key)
         if root is None:
             root = _lakes[key] = _attach(path)
         cur = root.cursor()
-    cur.execute(f"USE {LAKE}")
+    if use:
+        cur.execute(f"USE {LAKE}")
     return cur
 
 

@@ -109,6 +109,11 @@ def number_rows(
     """Give _raw its row numbers: __row = rowid + `first`, then rowid + offset from each (start rowid, offset)
     segment on (rows after blank lines and unreadable records shift down)."""
     require_admin(scope)
+    # Rows written inside an open transaction (a lake's write is one) get row ids from a high base until it
+    # commits: count from the table's first rowid, not from 0.
+    base = int(scalar(con, "SELECT coalesce(min(rowid), 0) FROM _raw"))
+    first -= base
+    segments = [(start + base, offset - base) for start, offset in segments]
     con.execute("ALTER TABLE _raw ADD COLUMN __row BIGINT")
     con.execute("UPDATE _raw SET __row = rowid + ?", [first])
     if not segments:
