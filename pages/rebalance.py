@@ -89,10 +89,10 @@ if metric == "mix":
                               0.05, key=f"rb_w_{m}")))
         for i, m in enumerate(optimize.METRICS)
     )  # fmt: skip
-k = st.columns(3)
-allow_customers = k[0].checkbox("Customers may change owner", key="rb_cust")
-allow_open = k[1].checkbox("Accounts with open deals may change owner", key="rb_open")
-contiguous = k[2].checkbox(
+# One below the other: side by side, the labels clip at 1,100 px.
+allow_customers = st.checkbox("Customers may change owner", key="rb_cust")
+allow_open = st.checkbox("Accounts with open deals may change owner", key="rb_open")
+contiguous = st.checkbox(
     "One connected region per territory", key="rb_contig", disabled=unit == "account",
     help="With whole areas (ZIP3, county, state): each territory's areas form one connected region, neighbours "
     "being areas whose centres share a Delaunay edge. Single accounts have no regions: pick an area in 'Move whole'.",
