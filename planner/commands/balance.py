@@ -1,7 +1,7 @@
 """`balance`: rebalance territories with the optimizer; write the assignment, print the figures, commit.
 
   python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload[,...]]
-      [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1]
+      [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1.5]
       [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
       [--json] [--commit]
 
@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "(potential=0.05,accounts=0.10; unlisted metrics 0.05)",
     )  # fmt: skip
     p.add_argument(
-        "--compactness", type=float, default=1.0, metavar="C",
-        help="weight of travel squared next to travel: keeps far accounts near home (0 = least mean travel; default 1)",
+        "--compactness", type=float, default=1.5, metavar="C",
+        help="weight of travel squared next to travel: keeps far accounts near home (0 = least mean travel; default %(default)s)",
     )  # fmt: skip
     p.add_argument("--max-moved", type=float, metavar="SHARE", help="largest share of the metric that may move")
     p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")

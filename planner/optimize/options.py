@@ -83,7 +83,7 @@ class Options:
     remove_reps: tuple[str, ...] = ()
     capacities: tuple[tuple[str, float], ...] = ()
     contiguous: bool = False  # whole units only: each territory's units one connected region (Delaunay adjacency)
-    compactness: float = 1.0  # weight of travel squared next to travel: keeps far accounts near home (0 = off)
+    compactness: float = 1.5  # weight of travel squared next to travel: keeps far accounts near home (0 = off)
     candidates: int = 4  # starting columns per unit (nearest reps); pricing adds every other pair that helps
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
     time_limit_s: float = 120.0
