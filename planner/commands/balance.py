@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument(
         "--compactness", type=float, default=1.5, metavar="C",
-        help="weight of travel squared next to travel: keeps far accounts near home (0 = least mean travel; default %(default)s)",
+        help="weight of travel squared next to travel: keeps far accounts near home "
+        "(0 = least mean travel; default %(default)s)",
     )  # fmt: skip
     p.add_argument("--max-moved", type=float, metavar="SHARE", help="largest share of the metric that may move")
     p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")
