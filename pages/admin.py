@@ -16,7 +16,7 @@ FROM_EMAIL = "__from_email__"
 
 st.title("Admin")
 who = sidebar.scope()
-if who.role != "admin":
+if not who.is_admin:
     st.warning(
         "Only admins can manage roles. If you need to see more than you do, ask an admin.", icon=":material/lock:"
     )

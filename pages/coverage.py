@@ -91,9 +91,9 @@ with st.expander("Assumptions: workload, reach and capacity", icon=":material/tu
     st.markdown(md_text(assumed.describe(), 600))
     st.caption(
         "The same assumptions drive Rebalance, the rep's plan and `planner metrics`. "
-        + ("Change them on the Settings page." if scope.role == "admin" else "An admin sets them on the Settings page.")
+        + ("Change them on the Settings page." if scope.is_admin else "An admin sets them on the Settings page.")
     )
-    if scope.role == "admin":
+    if scope.is_admin:
         st.page_link("pages/settings.py", label="Settings", icon=":material/tune:")
 
 

@@ -123,7 +123,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         "reps and teams go in first, then accounts, then deals, which link to accounts by ID or name. Owners "
         "come from the accounts file, else from their deals."
     )
-    can_import = who.role == "admin"
+    can_import = who.is_admin
     if fresh["is_demo"] and can_import:
         st.warning(
             "The store holds the **demo world**. An import that lands rows **replaces the demo world entirely** "
@@ -253,7 +253,7 @@ def _unplaced_section(unplaced: pd.DataFrame, who: Scope) -> None:
         return
     st.write(f"**{len(unplaced):,} account(s) are not placed, or only by their country.** Correct their ZIP code, "
              "or city and state / country, and place them again.")  # fmt: skip
-    can_fix = who.role == "admin"
+    can_fix = who.is_admin
     fixed = st.data_editor(
         unplaced, key="data_unplaced", hide_index=True, width="stretch",
         disabled=["account_id", "name", "placed", "source"] if can_fix else True,
@@ -293,7 +293,7 @@ def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
                                 "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")},
                  placeholder="–")  # fmt: skip
     _download(homes, "rep_homes", "data_homes_download")
-    if who.role != "admin":
+    if not who.is_admin:
         return
     names = dict(zip(homes["rep_id"], homes["name"], strict=True))
     cols = st.columns([3, 4, 2])
@@ -312,7 +312,7 @@ def _as_of_section(fresh: dict[str, Any], who: Scope) -> None:
     st.subheader("As-of date")
     st.write(f"Figures, features and plans are computed as of **{fresh.get('as_of_text') or 'n/a'}**. By default "
              "this is today, or the newest activity in the data when that is more than 90 days old.")  # fmt: skip
-    if who.role != "admin":
+    if not who.is_admin:
         return
     cols = st.columns([1, 1, 1])
     current = date.fromisoformat(str(fresh["as_of"])) if fresh.get("as_of") else date.today()
@@ -366,7 +366,7 @@ def _history_section(who: Scope) -> None:
 
 
 def _demo_section(who: Scope) -> None:
-    if who.role != "admin":
+    if not who.is_admin:
         return
     with st.expander("Back to the demo store", icon=":material/restart_alt:"):
         st.write("Replace everything in the store with a freshly built demo world.")

@@ -418,7 +418,7 @@ else:
         # Owners whose CRM user id (or email) is unknown, and how to supply them: a warning, as the file is incomplete.
         st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
-    if scope.role == "admin" and status != "committed":
+    if scope.is_admin and status != "committed":
         if e[0].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
             try:
                 detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
@@ -438,7 +438,7 @@ if st.session_state.get("rb_committed"):
         icon=":material/done_all:",
     )
 
-if len(versions) and scope.role == "admin":
+if len(versions) and scope.is_admin:
     with st.expander("Restore an earlier assignment", icon=":material/history:"):
         vrows = zip(versions["version"], versions["created_at"], versions["created_by"], versions["note"], strict=True)
         vlabels = {int(v): f"v{v} · {str(t)[:16]} · {by} · {note}" for v, t, by, note in vrows}

@@ -56,7 +56,7 @@ st.download_button(
     on_click="ignore",
 )
 
-if scope.role != "admin":
+if not scope.is_admin:
     st.info("Only an admin can change these assumptions.", icon=":material/lock:")
     st.stop()
 

@@ -35,6 +35,12 @@ class Scope:
     def is_rep(self) -> bool:
         return self.role == "rep"
 
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller may do what only an admin does (pages ask this to show or hide admin controls;
+        the planner functions behind them check again with require_admin)."""
+        return self.role == "admin"
+
     def owner_filter(self, column: str = "owner_rep_id") -> tuple[str, list[object]]:
         """SQL predicate and parameters restricting rows to what this caller may read."""
         if self.is_rep:

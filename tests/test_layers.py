@@ -201,6 +201,21 @@ def test_functions_tell_one_short_story(limit: int) -> None:
     assert {name: n for name, n in lengths.items() if n > limit} == {}
 
 
+def test_role_checks_live_in_the_scope_module() -> None:
+    """Issue 17: every role check is planner/scope.py's (require_*, is_rep, is_admin): nothing else compares
+    a scope's role with a string."""
+    found = []
+    for module, path in _sources().items():
+        if module == "planner.scope":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Compare) and any(
+                isinstance(side, ast.Attribute) and side.attr == "role" for side in (node.left, *node.comparators)
+            ):
+                found.append(f"{module}:{node.lineno}")
+    assert found == [], f"role compared outside planner/scope.py (use scope.is_admin/is_rep or require_*): {found}"
+
+
 def test_the_store_and_settings_agree_on_the_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PLANNER_LOCK_TIMEOUT_S", raising=False)
     assert core.lock_timeout_s() == settings.get("lock_timeout_s") == core.DEFAULT_LOCK_TIMEOUT_S

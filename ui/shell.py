@@ -49,7 +49,7 @@ def run(menu: Sequence[Any]) -> None:
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
     # button keeps its widget id). Only admins see the Admin page.
     scope = auth.sign_in(route=lambda: st.navigation(list(menu), position="hidden"))
-    nav = st.navigation([p for p in menu if scope.role == "admin" or p.url_path != ADMIN_PATH])
+    nav = st.navigation([p for p in menu if scope.is_admin or p.url_path != ADMIN_PATH])
     try:
         data.ensure_store()
     except PlannerError as exc:
