@@ -288,9 +288,12 @@ def main() -> None:
         (args.work / f"raw-{size}.json").write_text(json.dumps(r, indent=1, default=str))
     # The table covers every size measured into this work folder (each size with its own same-run baselines).
     raw = {int(f.stem.split("-")[1]): json.loads(f.read_text()) for f in args.work.glob("raw-*.json")}
-    # The published-instance results below this heading are written by their own scripts (bench/pfizer.py).
-    _, mark, rest = RESULTS.read_text().partition("\n## Published instances") if RESULTS.exists() else ("", "", "")
-    RESULTS.write_text(render(raw) + (mark + rest if mark else ""))
+    # The sections from the territory quality table on are written by their own scripts (bench/optimizer.py,
+    # bench/pfizer.py): keep them.
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    cut = min((i for i in (text.find("\n## Territory quality"), text.find("\n## Published instances")) if i >= 0),
+              default=len(text))  # fmt: skip
+    RESULTS.write_text(render(raw) + text[cut:])
     print(RESULTS.read_text())
 
 
