@@ -327,12 +327,12 @@ def last_activity(
 def activities_between(
     con: duckdb.DuckDBPyConnection, *, scope: Scope, account_ids: list[str], start: date, end: date
 ) -> pd.DataFrame:
-    """Activities on the given accounts from start to end (inclusive), any rep; only accounts the
-    asker may see."""
+    """Activities on the given accounts from start to end (inclusive), whoever logged them; only accounts
+    the asker may see, and not who logged them (an earlier owner's id is another rep's data)."""
     where, params = view(scope, None, "a.owner_rep_id")
     return query_df(
         con,
-        f"""SELECT t.account_id, t.rep_id, t.kind, t.activity_date, t.subject, t.outcome
+        f"""SELECT t.account_id, t.kind, t.activity_date, t.subject, t.outcome
             FROM activities t JOIN accounts a USING (account_id)
             WHERE list_contains(?, t.account_id) AND t.activity_date >= ? AND t.activity_date <= ? AND {where}
             ORDER BY t.activity_date""",
