@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict
 from planner.store import schema
+from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 
@@ -251,6 +252,7 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
 LAKE_PREFIX = "ducklake:"
 LAKE = "lake"  # the name the lake is attached under in every process
 _lakes: dict[str, duckdb.DuckDBPyConnection] = {}
+_copies: dict[str, SnapshotCopies] = {}  # per attached lake: its small tables in memory, by snapshot
 _lakes_lock = threading.Lock()
 _ext_dir: Path | None = None
 # A lake's extensions ship as Python packages (the `team` extra), named as DuckDB expects them on disk.
@@ -346,6 +348,7 @@ def _lake_cursor(path: Path, use: bool = True) -> duckdb.DuckDBPyConnection:
         root = _lakes.get(key)
         if root is None:
             root = _lakes[key] = _attach(path)
+            _copies[key] = SnapshotCopies(root, LAKE)
         cur = root.cursor()
     if use:
         cur.execute(f"USE {LAKE}")
@@ -356,6 +359,7 @@ def _forget(path: Path) -> None:
     """Drop this process's attachment after a connection failure, so the next use attaches afresh."""
     with _lakes_lock:
         root = _lakes.pop(str(path), None)
+        _copies.pop(str(path), None)
     if root is not None:
         with suppress(duckdb.Error):
             root.close()
@@ -400,13 +404,41 @@ def _lake_version(cur: duckdb.DuckDBPyConnection, path: Path) -> int:
     return schema.current_version(cur, path)
 
 
+def _begin_read(cur: duckdb.DuckDBPyConnection, path: Path) -> tuple[Callable[[], None], int]:
+    """Start a read's transaction: its one snapshot lookup, which also pins the transaction to that snapshot,
+    then the small tables of that snapshot from memory (store/lake_cache.py) and the rest from the lake.
+    Returns what lets go of the snapshot's copy (call it after the read) and the store's schema version."""
+    cur.execute("BEGIN TRANSACTION")
+    snapshot = int(cur.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchall()[0][0])
+    with _lakes_lock:
+        copies = _copies.get(str(path))
+    copy = copies.acquire(snapshot) if copies is not None else None
+    if copies is None or copy is None:
+        cur.execute(f"USE {LAKE}")
+        return lambda: None, _lake_version(cur, path)
+    done = False
+
+    def release() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            copies.release(snapshot)
+
+    try:
+        cur.execute(f"SET search_path = '{copy}.main,{LAKE}.main'")
+        return release, _lake_version(cur, path)
+    except BaseException:
+        release()
+        raise
+
+
 @contextmanager
 def _lake_read(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with _lake_errors(path):
-        cur = _lake_cursor(path)
+        cur = _lake_cursor(path, use=False)
+        release: Callable[[], None] = lambda: None  # noqa: E731
         try:
-            cur.execute("BEGIN TRANSACTION")
-            version = _lake_version(cur, path)
+            release, version = _begin_read(cur, path)
             if version == 0:
                 raise StoreError(
                     f"no store in the lake {describe(path)}; run `python -m planner demo` or import a CRM export, "
@@ -414,16 +446,15 @@ def _lake_read(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 )
             if version < schema.SCHEMA_VERSION:
                 cur.execute("ROLLBACK")
+                release()
                 migrate(path)
-                cur.execute("BEGIN TRANSACTION")
-            # Every query of a lake table costs catalog round trips, and a page reads meta (a few rows) a dozen
-            # times: a copy of this snapshot's meta on the read's own connection (temp shadows the lake's name).
-            cur.execute(f"CREATE TEMP TABLE meta AS SELECT * FROM {LAKE}.main.meta")
+                release, version = _begin_read(cur, path)
             yield cur
         finally:
             with suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
             cur.close()
+            release()
 
 
 def _lock_key(path: Path) -> int:
