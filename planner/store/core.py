@@ -474,7 +474,7 @@ def _lake_lock(path: Path, timeout: float) -> Iterator[None]:
         with _WriteLock(Path(spec), timeout):
             yield
         return
-    cur = _lake_cursor(path)
+    cur = _lake_cursor(path, use=False)  # postgres_query names its catalog: no USE, no round trip of its own
     try:
         cur.execute("BEGIN TRANSACTION")
         deadline = time.monotonic() + timeout
@@ -505,10 +505,11 @@ def _lake_lock_on() -> bool:
 @contextmanager
 def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
     with _lake_errors(path), _lake_lock(path, timeout) if _lake_lock_on() else nullcontext():
-        cur = _lake_cursor(path)
+        cur = _lake_cursor(path, use=False)
         committed = False
         try:
             cur.execute("BEGIN TRANSACTION")
+            cur.execute(f"USE {LAKE}")  # inside the transaction: no catalog round trip of its own
             if _lake_version(cur, path) != schema.SCHEMA_VERSION:
                 schema.migrate(cur, path)
             yield cur
