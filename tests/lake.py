@@ -132,7 +132,8 @@ def any_store(request: pytest.FixtureRequest) -> Path:
 
 
 class LakeClones:
-    """File stores -> new lakes holding the same store; each file is copied into a template lake once."""
+    """File stores -> new lakes holding the same store; each file is copied into a template lake once (a lake
+    is cloned directly)."""
 
     def __init__(self, postgres: Postgres, data: Path) -> None:
         self.postgres = postgres
@@ -140,6 +141,9 @@ class LakeClones:
         self.templates: dict[Path, str] = {}
 
     def __call__(self, file: Path) -> str:
+        if core.is_lake(file):  # a lake a fixture built (say a module's base store): cloned as it is now
+            core.detach(file)  # createdb -T refuses a template that has sessions
+            return self.postgres.lake(template=str(file))
         if file not in self.templates:
             template = self.postgres.lake()
             store.copy_store(file, Path(template))
@@ -153,13 +157,9 @@ def lake_clones(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) ->
     return LakeClones(postgres, tmp_path_factory.mktemp("lake-data"))
 
 
-@pytest.fixture
-def store_for_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, Path], Path]:
-    """(a template file store, a new file path) -> the store this test runs on: a copy of the template at that
-    path, or under PLANNER_TEST_STORE=lake a lake cloned from it (dropped after the test).
-
-    A test marked `file_store` gets the file in both runs.
-    """
+def _maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, Path], Path]:
+    """(a template file store, a new file path) -> a copy of the template at that path, or under
+    PLANNER_TEST_STORE=lake a lake cloned from it, dropped when the requesting fixture's scope ends."""
 
     def as_file(template: Path, path: Path) -> Path:
         shutil.copyfile(template, path)
@@ -182,3 +182,21 @@ def store_for_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
     request.addfinalizer(let_go)
     return as_lake
+
+
+@pytest.fixture
+def store_for_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, Path], Path]:
+    """(a template file store, a new file path) -> the store this test runs on: a copy of the template at that
+    path, or under PLANNER_TEST_STORE=lake a lake cloned from it (dropped after the test).
+
+    A test marked `file_store` gets the file in both runs.
+    """
+    return _maker(request, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def store_for_module(request: pytest.FixtureRequest) -> Iterator[Callable[[Path, Path], Path]]:
+    """store_for_test for a store a module shares (a server it starts once): under PLANNER_TEST_STORE=lake a
+    lake, which with its PLANNER_LAKE_DATA lasts until the module ends. A module marked `file_store` gets files."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _maker(request, monkeypatch)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +53,11 @@ def make_hostile(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory, small_store_template: Path) -> Iterator[str]:
+def hostile_server(
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, store_for_module: Callable[[Path, Path], Path]
+) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("hostile")
-    db = tmp / "hostile.duckdb"
-    shutil.copyfile(small_store_template, db)
+    db = store_for_module(small_store_template, tmp / "hostile.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     make_hostile(db)
     proc, url = start_server(db, tmp / "server.log")
     yield url

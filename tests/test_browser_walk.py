@@ -12,8 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +128,11 @@ def _build(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on a private copy of a 1,500-account store built once per run (the ops leader's walk commits)."""
+def server(tmp_path_factory: pytest.TempPathFactory, store_for_module: Callable[[Path, Path], Path]) -> Iterator[str]:
+    """The app on a private copy of a 1,500-account store built once per run (the ops leader's walk commits); a
+    lake under PLANNER_TEST_STORE=lake."""
     tmp = tmp_path_factory.mktemp("walk")
-    db = tmp / "walk.duckdb"
-    shutil.copyfile(session_file(tmp_path_factory, "walk.duckdb", _build), db)
+    db = store_for_module(session_file(tmp_path_factory, "walk.duckdb", _build), tmp / "walk.duckdb")
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

@@ -3,8 +3,7 @@ copy button (the real clipboard), open it in a fresh browser context, see the sa
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,11 @@ LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory, small_store_template: Path) -> Iterator[str]:
+def small_server(
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, store_for_module: Callable[[Path, Path], Path]
+) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("deeplinks")
-    db = tmp / "small.duckdb"
-    shutil.copyfile(small_store_template, db)
+    db = store_for_module(small_store_template, tmp / "small.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

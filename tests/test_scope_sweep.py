@@ -30,7 +30,6 @@ import inspect
 import io
 import pkgutil
 import re
-import shutil
 import types
 import zipfile
 from collections.abc import Callable, Iterator
@@ -125,14 +124,15 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def base(small_store_template: Path, tmp_path_factory: pytest.TempPathFactory) -> World:
+def base(
+    small_store_template: Path, tmp_path_factory: pytest.TempPathFactory, store_for_module: Callable[[Path, Path], Path]
+) -> World:
     """The small demo store with a committed assignment version, a draft scenario and a saved plan for
-    R001 and R002; built once per worker, read by every read test."""
+    R001 and R002; built once per worker, read by every read test (a lake under PLANNER_TEST_STORE=lake)."""
     from planner import scenarios
 
     tmp = tmp_path_factory.mktemp("sweep")
-    path = tmp / "sweep.duckdb"
-    shutil.copyfile(small_store_template, path)
+    path = store_for_module(small_store_template, tmp / "sweep.duckdb")
     with store.read(path) as con:
         result = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     sid = scenarios.save(path, "sweep", result, "operator", scope=OPERATOR)
@@ -163,10 +163,9 @@ def base(small_store_template: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def world(base: World, tmp_path: Path) -> World:
+def world(base: World, tmp_path: Path, store_for_test: Callable[[Path, Path], Path]) -> World:
     """A private copy of the base store, for a test that tries to write."""
-    path = tmp_path / "store.duckdb"
-    shutil.copyfile(base.path, path)
+    path = store_for_test(base.path, tmp_path / "store.duckdb")
     return dataclasses.replace(base, path=path, stack=contextlib.ExitStack())
 
 
@@ -756,7 +755,8 @@ def test_reads_as_a_rep_leak_nothing(base: World, foreign: tuple[set[str], set[s
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's bytes; a lake's snapshot id (any commit makes a new one)."""
+    return store.fingerprint(path) if store.is_lake(path) else hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _refused_unchanged(world: World, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
