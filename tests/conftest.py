@@ -15,7 +15,7 @@ import pytest
 
 from planner import demo
 from planner.scope import OPERATOR
-from tests.lake import any_store, empty_lake, lake_clones, postgres, small_lake, store_for_module, store_for_test  # noqa: F401 (fixtures)
+from tests.lake import any_store, empty_lake, lake_clones, module_store, new_store, postgres, small_lake, store_for_test  # noqa: F401 (fixtures)
 from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates, session_file  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -195,8 +195,31 @@ def store_for_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture(scope="module")
-def store_for_module(request: pytest.FixtureRequest) -> Iterator[Callable[[Path, Path], Path]]:
+def module_store(request: pytest.FixtureRequest) -> Iterator[Callable[[Path, Path], Path]]:
     """store_for_test for a store a module shares (a server it starts once): under PLANNER_TEST_STORE=lake a
     lake, which with its PLANNER_LAKE_DATA lasts until the module ends. A module marked `file_store` gets files."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         yield _maker(request, monkeypatch)
+
+
+@pytest.fixture
+def new_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """file name -> where this test builds a store of its own: that file under tmp_path (not there yet), or under
+    PLANNER_TEST_STORE=lake a new empty lake (dropped after the test). A test marked `file_store` gets the file."""
+    if TEST_STORE == "file" or request.node.get_closest_marker("file_store"):
+        return lambda name: tmp_path / name
+    clones: LakeClones = request.getfixturevalue("lake_clones")
+    made: list[str] = []
+
+    def lake(name: str) -> Path:
+        monkeypatch.setenv("PLANNER_LAKE_DATA", str(clones.data))
+        made.append(clones.postgres.lake())
+        return Path(made[-1])
+
+    def let_go() -> None:
+        for made_lake in made:
+            with contextlib.suppress(RuntimeError):
+                clones.postgres.drop(made_lake)
+
+    request.addfinalizer(let_go)
+    return lake

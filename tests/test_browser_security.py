@@ -54,10 +54,10 @@ def make_hostile(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, store_for_module: Callable[[Path, Path], Path]
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
 ) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("hostile")
-    db = store_for_module(small_store_template, tmp / "hostile.duckdb")  # a lake under PLANNER_TEST_STORE=lake
+    db = module_store(small_store_template, tmp / "hostile.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     make_hostile(db)
     proc, url = start_server(db, tmp / "server.log")
     yield url

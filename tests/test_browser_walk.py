@@ -128,11 +128,11 @@ def _build(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, store_for_module: Callable[[Path, Path], Path]) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, module_store: Callable[[Path, Path], Path]) -> Iterator[str]:
     """The app on a private copy of a 1,500-account store built once per run (the ops leader's walk commits); a
     lake under PLANNER_TEST_STORE=lake."""
     tmp = tmp_path_factory.mktemp("walk")
-    db = store_for_module(session_file(tmp_path_factory, "walk.duckdb", _build), tmp / "walk.duckdb")
+    db = module_store(session_file(tmp_path_factory, "walk.duckdb", _build), tmp / "walk.duckdb")
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

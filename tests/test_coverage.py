@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import h3
@@ -26,9 +27,9 @@ KM_A6 = float(geo.haversine_km(40.0, -100.0, 30.0, -100.0))  # about 1112 km
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> Path:
+def tiny(new_store: Callable[[str], Path]) -> Path:
     """Three reps (R3 inactive), six accounts, four deals; potential = round(employees x 0.5) x 100."""
-    path = tmp_path / "tiny.duckdb"
+    path = new_store("tiny.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     with store.write(path) as con:
         con.execute("INSERT INTO meta VALUES ('demo_today', '2026-11-01')")
         con.execute("INSERT INTO potential_settings VALUES ('*', 0.5, 100, FALSE, NULL)")

@@ -16,10 +16,10 @@ LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 
 @pytest.fixture(scope="module")
 def small_server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, store_for_module: Callable[[Path, Path], Path]
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
 ) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("deeplinks")
-    db = store_for_module(small_store_template, tmp / "small.duckdb")  # a lake under PLANNER_TEST_STORE=lake
+    db = module_store(small_store_template, tmp / "small.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)

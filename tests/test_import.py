@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ def s(name: str) -> Path:
 
 
 @pytest.fixture
-def empty_store(tmp_path: Path) -> Path:
-    path = tmp_path / "empty.duckdb"
+def empty_store(new_store: Callable[[str], Path]) -> Path:
+    path = new_store("empty.duckdb")  # an empty lake under PLANNER_TEST_STORE=lake
     store.migrate(path)
     return path
 

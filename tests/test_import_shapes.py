@@ -4,6 +4,7 @@ countries, the as-of date, rep homes, and a demo that is never lost by accident.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +21,8 @@ TRIO = [SAMPLES / "crm_sales_opportunities" / f for f in ("accounts.csv", "sales
 
 
 @pytest.fixture
-def empty_store(tmp_path: Path) -> Path:
-    path = tmp_path / "empty.duckdb"
+def empty_store(new_store: Callable[[str], Path]) -> Path:
+    path = new_store("empty.duckdb")  # an empty lake under PLANNER_TEST_STORE=lake
     store.migrate(path)
     return path
 

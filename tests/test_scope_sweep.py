@@ -125,14 +125,14 @@ class World:
 
 @pytest.fixture(scope="module")
 def base(
-    small_store_template: Path, tmp_path_factory: pytest.TempPathFactory, store_for_module: Callable[[Path, Path], Path]
+    small_store_template: Path, tmp_path_factory: pytest.TempPathFactory, module_store: Callable[[Path, Path], Path]
 ) -> World:
     """The small demo store with a committed assignment version, a draft scenario and a saved plan for
     R001 and R002; built once per worker, read by every read test (a lake under PLANNER_TEST_STORE=lake)."""
     from planner import scenarios
 
     tmp = tmp_path_factory.mktemp("sweep")
-    path = store_for_module(small_store_template, tmp / "sweep.duckdb")
+    path = module_store(small_store_template, tmp / "sweep.duckdb")
     with store.read(path) as con:
         result = scenarios.run(con, optimize.Options(), scope=OPERATOR)
     sid = scenarios.save(path, "sweep", result, "operator", scope=OPERATOR)
