@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -89,6 +90,14 @@ class Postgres:
         with contextlib.suppress(RuntimeError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def store_state(path: Path) -> str:
+    """What stays the same while nothing is written: a file's bytes (SHA-256), a lake's snapshot id (every commit
+    makes a new one; a lake has no bytes of its own to compare)."""
+    if core.is_lake(path):
+        return core.fingerprint(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _dbname(lake: str) -> str:

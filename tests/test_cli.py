@@ -6,7 +6,6 @@ import argparse
 import builtins
 import csv
 import errno
-import hashlib
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 from planner.cli import main
 from planner.errors import os_problem
 from tests.conftest import ROOT
+from tests.lake import store_state
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -148,7 +148,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str], *fragments: str) -> str:
 
 
 def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return store_state(path)  # a lake's snapshot id under PLANNER_TEST_STORE=lake
 
 
 def test_importing_a_folder_or_a_missing_file_is_exit_2(
@@ -204,6 +204,7 @@ def refuse_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "open", read_only_builtin_open)
 
 
+@pytest.mark.file_store("a read-only folder holding the store file and its working copy")
 def test_a_read_only_store_folder_is_exit_2(
     small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,6 +232,7 @@ def test_a_read_only_store_folder_is_exit_2(
             folder.chmod(0o755)
 
 
+@pytest.mark.file_store("the copy-and-swap's working copy does not fit on the store file's device")
 def test_a_full_disk_is_exit_2_and_leaves_the_store_as_it_was(
     small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

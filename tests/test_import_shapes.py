@@ -15,6 +15,7 @@ from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
 from planner.store import world
 from tests.helpers import table
+from tests.lake import store_state
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 TRIO = [SAMPLES / "crm_sales_opportunities" / f for f in ("accounts.csv", "sales_pipeline.csv", "sales_teams.csv")]
@@ -151,14 +152,14 @@ def test_salesforce_api_coordinates_win_zip_contradiction_flagged_and_customers(
 
 
 def test_an_import_that_lands_nothing_leaves_the_demo_byte_identical(small_store: Path, tmp_path: Path) -> None:
-    before = small_store.read_bytes()
+    before = store_state(small_store)  # the file's bytes; on a lake, its snapshot (no commit at all)
     path = _write(tmp_path / "accounts.csv", "Account ID,Account Name\n,Nameless\n,Also nameless\n")
     report = ingest.import_files(small_store, [path], "accounts", scope=OPERATOR)
     assert not report.landed and not report.cleared_demo
     assert report.files[0].rejected == 2
-    assert small_store.read_bytes() == before
+    assert store_state(small_store) == before
     code = cli.main(["--db", str(small_store), "import", str(path), "--kind", "accounts"])
-    assert code == 2 and small_store.read_bytes() == before
+    assert code == 2 and store_state(small_store) == before
 
 
 def test_owner_values_that_are_not_emails_never_become_identities(empty_store: Path, tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import dis
-import hashlib
 import importlib
 import inspect
 import io
@@ -48,6 +47,7 @@ from planner.coverage.facts import Filters
 from planner.errors import Forbidden, PlannerError
 from planner.scope import OPERATOR, Scope
 from tests.conftest import ROOT
+from tests.lake import store_state
 
 OWN, OTHER = "R001", "R002"
 OPTIONS = optimize.Options()
@@ -755,8 +755,7 @@ def test_reads_as_a_rep_leak_nothing(base: World, foreign: tuple[set[str], set[s
 
 
 def _sha(path: Path) -> str:
-    """The file's bytes; a lake's snapshot id (any commit makes a new one)."""
-    return store.fingerprint(path) if store.is_lake(path) else hashlib.sha256(path.read_bytes()).hexdigest()
+    return store_state(path)  # a lake's snapshot id under PLANNER_TEST_STORE=lake
 
 
 def _refused_unchanged(world: World, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
