@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from planner import store
+from planner.store import core
 
 pytestmark = pytest.mark.file_store("a lake's own read path, on a lake in both runs")
 
@@ -39,3 +40,14 @@ def test_small_tables_follow_each_snapshot(small_lake: Path) -> None:
     with store.read(small_lake) as con:
         assert _rep_and_price(con) == (new_name, new_price, new_total)
         assert store.scalar(con, COPIES) == 1  # the old snapshot's copy was let go
+
+
+def test_a_read_outlives_its_lake_attachment(small_lake: Path) -> None:
+    """The attachment is dropped (as after a lost catalog connection) while a read holds a copy: the read
+    ends quietly and the next read attaches and copies afresh."""
+    with store.read(small_lake) as con:
+        reps = store.scalar(con, "SELECT count(*) FROM reps")
+        core.detach(small_lake)
+    with store.read(small_lake) as con:
+        assert store.scalar(con, "SELECT count(*) FROM reps") == reps
+        assert store.scalar(con, COPIES) == 1

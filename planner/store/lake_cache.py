@@ -56,11 +56,12 @@ class SnapshotCopies:
         for snapshot in [s for s in self._names if s != newest and not self._users.get(s)]:
             name = self._names.pop(snapshot)
             self._users.pop(snapshot, None)
-            cur = self.root.cursor()
-            try:
-                cur.execute(f"DETACH {name}")
-            finally:
-                cur.close()
+            with suppress(duckdb.Error):  # a lost attachment (store unavailable) took its copies with it
+                cur = self.root.cursor()
+                try:
+                    cur.execute(f"DETACH {name}")
+                finally:
+                    cur.close()
 
     def _build(self, snapshot: int) -> str | None:
         """Copy the small tables and the views as of `snapshot`, in one transaction of the lake pinned to it."""
