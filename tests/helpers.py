@@ -39,14 +39,24 @@ SAMPLES = ROOT / "data" / "samples"
 # AppTest
 
 
-def page(name: str, timeout: float = 60) -> AppTest:
-    """An AppTest of app.py switched to pages/<name>.py, so routing and the sidebar run too."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.run()
-    if name != "overview":
-        at.switch_page(f"pages/{name}.py")
+def _open(at: AppTest, name: str | None) -> AppTest:
+    """Run app.py landing on pages/<name>.py, as a deep link does: st.navigation routes it and the sidebar runs,
+    and Overview is not rendered first for nothing (each url_path is its file's stem, so the page's script hash
+    is known before the first run). A page the navigation does not hold raises AppTest's ValueError, as a
+    switch after a first run does; a run that landed elsewhere runs again on the page."""
+    if not name or name == "overview":
+        return at.run()
+    path = f"pages/{name}.py"
+    at.switch_page(path).run()
+    at.switch_page(path)  # resolved against the pages that run registered
+    if at._page_hash != at._finished_page_script_hash:
         at.run()
     return at
+
+
+def page(name: str, timeout: float = 60) -> AppTest:
+    """An AppTest of app.py opened on pages/<name>.py, so routing and the sidebar run too."""
+    return _open(AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout), name)
 
 
 def errors(at: AppTest) -> list[str]:
@@ -132,11 +142,7 @@ def app_as(email: str | None, *, page: str | None = None, query: dict[str, str] 
         at.query_params[key] = value
     if context:
         at.context = context
-    at.run()
-    if page:
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    return at
+    return _open(at, page)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
