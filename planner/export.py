@@ -4,6 +4,7 @@ A text cell whose first character after any leading whitespace (spaces, tabs, CR
 would run as a formula in Excel, LibreOffice or Sheets; it gets a leading apostrophe. A plain number
 stays a number (numeric cells, and text that is just a number such as "-5"). CSV rows end in CRLF
 (RFC 4180), so every cell holding a line break, a comma or a quote is quoted and stays one cell.
+A NUL character becomes U+FFFD in CSV too: many CSV readers end the cell there (pandas before 3, C tools).
 Excel cells hold line breaks as LF (XML's), show the characters a workbook cannot hold as U+FFFD
 and keep at most 32,767 characters, Excel's limit; time zones become UTC.
 """
@@ -58,7 +59,8 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv_text(df: pd.DataFrame) -> str:
     """CSV text with formulas neutralised and RFC 4180 quoting (CRLF rows), e.g. for stdout."""
-    return safe_frame(df).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    text = safe_frame(df).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    return text.replace("\x00", "\ufffd")  # only ever inside a cell: no delimiter or quote is NUL
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
