@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -72,10 +73,17 @@ def page_text(at: AppTest) -> str:
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     for df in at.dataframe:
-        parts.append(df.value.astype(str).to_string())
+        parts.append(shown_cells(df.value).to_string())
     for box in at.selectbox:
         parts += [str(o) for o in box.options]
     return "\n".join(parts)
+
+
+def shown_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """A table's cells as the browser shows them: a missing value (None, NaN, NaT) as an empty cell, the
+    rest as text. So a literal "None" or "nan" string is still caught, whatever pandas' astype(str) does
+    with missing values (pandas 2 writes "None"/"nan"/"NaT", pandas 3 keeps them missing)."""
+    return df.astype(str).where(df.notna(), "")
 
 
 # Every page (Admin is not in a rep's navigation) and every CLI command, for tests that go through them all.

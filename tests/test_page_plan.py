@@ -9,7 +9,7 @@ from pathlib import Path
 from planner import plan, store
 from planner.scope import OPERATOR, Scope
 from planner.store import plans as q
-from tests.helpers import AVA, app_as, errors, page, page_text
+from tests.helpers import AVA, app_as, errors, page, page_text, shown_cells
 
 
 def _open(rep: str | None = "R001", **params: str):  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ def _shown(at) -> str:  # type: ignore[no-untyped-def]
     hidden = ["suggested_offer_id", "start_week_choice", "_auto_start_week", "_auto_rationale"]  # the editor's
     for df in at.dataframe:
         shown = df.value.drop(columns=[c for c in hidden if c in df.value.columns]).select_dtypes(exclude="bool")
-        parts.append(shown.astype(str).to_csv(index=False))
+        parts.append(shown_cells(shown).to_csv(index=False))
     parts += [str(o) for box in at.selectbox for o in box.options]
     return "\n".join(parts)
 
