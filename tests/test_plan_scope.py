@@ -3,7 +3,6 @@ across reps is refused with the store unchanged; a rep sees no company-wide figu
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from pathlib import Path
@@ -17,12 +16,13 @@ from planner.errors import Forbidden
 from planner.plan import exports, tables
 from planner.plan.spec import Plan, TargetSpec
 from planner.scope import OPERATOR, Scope
+from tests.lake import store_state
 
 REP = Scope(role="rep", rep_id="R001", user="ava")
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return store_state(path)  # a lake's snapshot id under PLANNER_TEST_STORE=lake
 
 
 def _foreign(path: Path, rep_id: str = "R001") -> tuple[set[str], set[str]]:
