@@ -77,7 +77,6 @@ def browser() -> Iterator[Any]:
 GROUPS = (
     ("tests/test_browser.py::", "first-launch"),
     ("tests/test_deep_links.py::", "deep-links"),
-    ("tests/test_browser_walk.py::test_every_page_reads_right", "walk-read"),
     ("tests/test_browser_walk.py::", "walk-paths"),
     ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile-"),
     ("tests/test_browser_security.py::test_a_hostile_account_name_is_shown_as_text", "hostile-all"),
@@ -89,7 +88,6 @@ GROUPS = (
 # end; the first three need different stores, so no worker waits for another's store build. The rest follow in
 # file order.
 FIRST = (
-    "walk-read",
     "first-launch",
     "hostile-all",
     "walk-paths",

@@ -291,6 +291,87 @@ def screenshot(page: Any, name: str) -> Path:
     return out
 
 
+# What a person sees (#16): read a page as laid out, and keep pictures of it.
+
+WIDTHS = (1400, 1100)
+# A Python value that leaked into the page: None, nan, NaT, <NA>, True/False, or a float nobody rounded.
+RAW = re.compile(r"(?<![\w-])(None|nan|NaN|NaT|<NA>|True|False)(?![\w-])|\d\.\d{5,}")
+
+# Elements whose text must be read whole. An element (or a child) clips when its content is wider than
+# its box and it hides the rest (overflow not visible, or an ellipsis).
+SCAN = """() => {
+  const sels = ['[data-testid="stWidgetLabel"]', '[data-testid="stMetricLabel"]', '[data-testid="stMetricValue"]',
+    '[data-testid="stMetricDelta"]', '[data-testid="stSelectbox"] input', '[data-testid="stMultiSelect"]',
+    'button[data-variant="pills"]', '[data-testid="stButtonGroup"] [role="toolbar"]', '[data-testid="stButton"] button',
+    '[data-testid="stDownloadButton"] button', '[data-testid="stFormSubmitButton"] button', '[data-testid="stTab"]',
+    '[data-testid="stExpander"] summary', '[data-testid="stSidebarNav"] a', '[data-testid="stPageLink"]'];
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const seen = new Set();
+  const clipped = [];
+  for (const sel of sels) {
+    for (const root of document.querySelectorAll(sel)) {
+      if (!visible(root)) continue;
+      for (const el of [root, ...root.querySelectorAll('*')]) {
+        if (seen.has(el) || !visible(el)) continue;
+        seen.add(el);
+        const cs = getComputedStyle(el);
+        const hides = cs.overflowX !== 'visible' || cs.textOverflow === 'ellipsis' || el.tagName === 'INPUT';
+        if (hides && el.scrollWidth > el.clientWidth + 1) {
+          const text = (el.tagName === 'INPUT' ? el.value : el.innerText || '').trim().slice(0, 80);
+          clipped.push(`${sel}: ${JSON.stringify(text)} (${el.scrollWidth} px in ${el.clientWidth} px)`);
+        }
+      }
+    }
+  }
+  // Text a person reads. A dataframe is drawn on a canvas (its hidden accessible table holds raw values),
+  // chart ticks run together, code is code: hide those for a moment and read the rest as laid out.
+  const skip = [...document.querySelectorAll('[data-testid="stDataFrame"], [data-testid="stPlotlyChart"], ' +
+    '[data-testid="stDeckGlJsonChart"], [data-testid="stCode"], textarea')];
+  const before = skip.map(el => el.style.display);
+  skip.forEach(el => { el.style.display = 'none'; });
+  const text = document.body.innerText;
+  skip.forEach((el, i) => { el.style.display = before[i]; });
+  return {clipped, text};
+}"""
+
+
+def full_shot(page: Any, name: str) -> Path:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the window to fit."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => { const m = document.querySelector('[data-testid="stMain"]');
+                   return m ? m.scrollHeight : document.body.scrollHeight; }"""
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 9000)})
+    page.wait_for_timeout(300)  # one frame for the layout to settle at the new size
+    out = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(out))
+    page.set_viewport_size(size)
+    assert out.stat().st_size > 10_000, f"{name}: blank screenshot"
+    return out
+
+
+def view(page: Any, name: str) -> Path:
+    """What the window shows (1400 x 1000 unless resized): the README's pictures are these."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(out))
+    return out
+
+
+def reads_right(page: Any, where: str) -> None:
+    """No clipped text and no raw token on the page as it is now."""
+    assert_no_exception(page, where)
+    seen = page.evaluate(SCAN)
+    problems = [f"clipped text: {c}" for c in seen["clipped"]]
+    for m in list(RAW.finditer(seen["text"]))[:5]:
+        problems.append(f"raw token {m.group(0)!r} in {seen['text'][max(0, m.start() - 60) : m.end() + 60]!r}")
+    if problems:
+        shot = full_shot(page, "FAILED-" + re.sub(r"\W+", "-", where))
+        raise AssertionError(f"{where} (see {shot.name}): " + "; ".join(problems))
+
+
 # ---------------------------------------------------------------------------------------------
 # Store checks
 

@@ -2,7 +2,10 @@
 
 The server starts on a store path that does not exist yet, so the first request exercises the
 embedded default (demo store built on first launch). The first page opened is a deep link, the
-trap described in docs/TESTING.md. A browser that cannot start is a failure, never a skip.
+trap described in docs/TESTING.md. Then every page, by its own address, is read as a person reads it (#16):
+at 1400 and 1100 px no clipped label, select value, pill or metric and no raw token. The store is the one
+test_browser_walk.py walks (1,500 accounts, 8 reps, seed 3), so each page is loaded once for both checks.
+A browser that cannot start is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -13,7 +16,22 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import app_pages, assert_no_exception, screenshot, start_server, stop_server, wait_rendered
+from tests.helpers import (
+    WIDTHS,
+    app_pages,
+    assert_no_exception,
+    full_shot,
+    reads_right,
+    record_foreign_requests,
+    screenshot,
+    start_server,
+    stop_server,
+    view,
+    wait_rendered,
+)
+
+# The walk's store (tests/test_browser_walk.py), built here by the app itself on first launch.
+DEMO = {"PLANNER_DEMO_ACCOUNTS": "1500", "PLANNER_DEMO_REPS": "8", "PLANNER_DEMO_SEED": "3"}
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     tmp = tmp_path_factory.mktemp("browser")
     db = tmp / "fresh.duckdb"
     assert not db.exists()
-    proc, url = start_server(db, tmp / "server.log", {"PLANNER_DEMO_ACCOUNTS": "3000", "PLANNER_DEMO_REPS": "10"})
+    proc, url = start_server(db, tmp / "server.log", DEMO)
     yield url, db
     stop_server(proc)
 
@@ -30,7 +48,8 @@ def test_deep_link_first_then_every_page(server: tuple[str, Path], browser: Any)
     url, db = server
     pages = app_pages()
     assert pages[0][0] == "", "Overview is the default page"
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport={"width": WIDTHS[0], "height": 1000})
+    foreign = record_foreign_requests(ctx)
     page = ctx.new_page()
     # 1. A deep link is the very first request of the freshly started server (and builds the demo store).
     deep_path, deep_title = pages[-1] if len(pages) > 1 else pages[0]
@@ -43,15 +62,27 @@ def test_deep_link_first_then_every_page(server: tuple[str, Path], browser: Any)
     assert page.locator("h1").first.inner_text().strip().startswith(deep_title)
     assert_no_exception(page, deep_path)
     screenshot(page, "deep-link-first")
-    # 2. Every page, by its own address, renders without an exception.
+    # 2. Every page, by its own address, renders without an exception and reads right at every width (the
+    #    widest first, then narrowed as a person would).
     for path, title in pages:
+        name = path or "overview"
+        page.set_viewport_size({"width": WIDTHS[0], "height": 1000})
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
         wait_rendered(page)
         assert page.locator("h1").first.inner_text().strip().startswith(title), path
-        assert_no_exception(page, path or "overview")
-        shot = screenshot(page, f"page-{path or 'overview'}")
+        assert_no_exception(page, name)
+        shot = screenshot(page, f"page-{name}")
         assert shot.stat().st_size > 10_000
+        for width in WIDTHS:
+            if width != WIDTHS[0]:
+                page.set_viewport_size({"width": width, "height": 1000})
+                page.wait_for_timeout(700)  # the layout follows the window; nothing reruns
+            reads_right(page, f"{name} at {width} px")
+            full_shot(page, f"read-{width}-{name}")
+            if width == WIDTHS[0] and name == "overview":
+                view(page, "readme-overview")
     ctx.close()
+    assert foreign == [], f"requests left 127.0.0.1: {foreign[:3]}"
 
 
 def test_overview_says_demo_and_links_to_data(server: tuple[str, Path], browser: Any) -> None:
@@ -61,7 +92,7 @@ def test_overview_says_demo_and_links_to_data(server: tuple[str, Path], browser:
     wait_rendered(page)
     body = page.inner_text("body")
     assert "This is demo data" in body
-    assert "3,000" in body  # accounts of the demo store built on first launch
+    assert "1,500" in body  # accounts of the demo store built on first launch
     page.get_by_text("Upload your CRM exports").click()
     wait_rendered(page)
     assert page.locator("h1").first.inner_text().strip() == "Data"

@@ -1,10 +1,11 @@
-"""What a person sees (#16), in a real browser: every page at 1400 and 1100 px with no clipped label,
-select value, pill or metric and no raw token; junk link values ignored with a note; the ops leader's
+"""What a person sees (#16), in a real browser: junk link values ignored with a note; the ops leader's
 path (Coverage -> Rebalance -> run -> save -> compare -> commit -> download -> Coverage) and the rep's
-path (Targets -> add to plan -> Territory plan -> every download).
+path (Targets -> add to plan -> Territory plan -> every download), each page read for clipped text and raw
+tokens on the way. Every page at 1400 and 1100 px is read in tests/test_browser.py, on the same store built by
+the app's first launch (one load of each page there serves both checks).
 
 Screenshots of each step land in tests/artifacts/ (git-ignored): look at them. The README's pictures
-(docs/*.png) are copies of `walk-*` screenshots of this run.
+(docs/*.png) are copies of `readme-*` screenshots of these runs.
 """
 
 from __future__ import annotations
@@ -21,93 +22,16 @@ import pytest
 from planner import demo
 from planner.scope import OPERATOR
 from tests.helpers import (
-    ARTIFACTS,
-    app_pages,
-    assert_no_exception,
+    RAW,
+    full_shot,
+    reads_right,
     record_foreign_requests,
     start_server,
     stop_server,
+    view,
     wait_rendered,
 )
 from tests.stores import session_file
-
-WIDTHS = (1400, 1100)
-# A Python value that leaked into the page: None, nan, NaT, <NA>, True/False, or a float nobody rounded.
-RAW = re.compile(r"(?<![\w-])(None|nan|NaN|NaT|<NA>|True|False)(?![\w-])|\d\.\d{5,}")
-
-# Elements whose text must be read whole. An element (or a child) clips when its content is wider than
-# its box and it hides the rest (overflow not visible, or an ellipsis).
-SCAN = """() => {
-  const sels = ['[data-testid="stWidgetLabel"]', '[data-testid="stMetricLabel"]', '[data-testid="stMetricValue"]',
-    '[data-testid="stMetricDelta"]', '[data-testid="stSelectbox"] input', '[data-testid="stMultiSelect"]',
-    'button[data-variant="pills"]', '[data-testid="stButtonGroup"] [role="toolbar"]', '[data-testid="stButton"] button',
-    '[data-testid="stDownloadButton"] button', '[data-testid="stFormSubmitButton"] button', '[data-testid="stTab"]',
-    '[data-testid="stExpander"] summary', '[data-testid="stSidebarNav"] a', '[data-testid="stPageLink"]'];
-  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
-  const seen = new Set();
-  const clipped = [];
-  for (const sel of sels) {
-    for (const root of document.querySelectorAll(sel)) {
-      if (!visible(root)) continue;
-      for (const el of [root, ...root.querySelectorAll('*')]) {
-        if (seen.has(el) || !visible(el)) continue;
-        seen.add(el);
-        const cs = getComputedStyle(el);
-        const hides = cs.overflowX !== 'visible' || cs.textOverflow === 'ellipsis' || el.tagName === 'INPUT';
-        if (hides && el.scrollWidth > el.clientWidth + 1) {
-          const text = (el.tagName === 'INPUT' ? el.value : el.innerText || '').trim().slice(0, 80);
-          clipped.push(`${sel}: ${JSON.stringify(text)} (${el.scrollWidth} px in ${el.clientWidth} px)`);
-        }
-      }
-    }
-  }
-  // Text a person reads. A dataframe is drawn on a canvas (its hidden accessible table holds raw values),
-  // chart ticks run together, code is code: hide those for a moment and read the rest as laid out.
-  const skip = [...document.querySelectorAll('[data-testid="stDataFrame"], [data-testid="stPlotlyChart"], ' +
-    '[data-testid="stDeckGlJsonChart"], [data-testid="stCode"], textarea')];
-  const before = skip.map(el => el.style.display);
-  skip.forEach(el => { el.style.display = 'none'; });
-  const text = document.body.innerText;
-  skip.forEach((el, i) => { el.style.display = before[i]; });
-  return {clipped, text};
-}"""
-
-
-def _shot(page: Any, name: str) -> Path:
-    """A screenshot of the whole page: Streamlit scrolls inside its main block, so grow the window to fit."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate(
-        """() => { const m = document.querySelector('[data-testid="stMain"]');
-                   return m ? m.scrollHeight : document.body.scrollHeight; }"""
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 9000)})
-    page.wait_for_timeout(300)  # one frame for the layout to settle at the new size
-    out = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(out))
-    page.set_viewport_size(size)
-    assert out.stat().st_size > 10_000, f"{name}: blank screenshot"
-    return out
-
-
-def _view(page: Any, name: str) -> Path:
-    """What the window shows (1400 x 1000 unless resized): the README's pictures are these."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    out = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(out))
-    return out
-
-
-def _reads_right(page: Any, where: str) -> None:
-    """No clipped text and no raw token on the page as it is now."""
-    assert_no_exception(page, where)
-    seen = page.evaluate(SCAN)
-    problems = [f"clipped text: {c}" for c in seen["clipped"]]
-    for m in list(RAW.finditer(seen["text"]))[:5]:
-        problems.append(f"raw token {m.group(0)!r} in {seen['text'][max(0, m.start() - 60) : m.end() + 60]!r}")
-    if problems:
-        shot = _shot(page, "FAILED-" + re.sub(r"\W+", "-", where))
-        raise AssertionError(f"{where} (see {shot.name}): " + "; ".join(problems))
 
 
 def _goto(page: Any, url: str) -> None:
@@ -147,24 +71,6 @@ def context(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     assert foreign == [], f"requests left 127.0.0.1: {foreign[:3]}"
 
 
-def test_every_page_reads_right(server: str, context: tuple[Any, list[str]]) -> None:
-    """Each page loaded once, read at every width (the widest first, then narrowed as a person would)."""
-    ctx, _ = context
-    page = ctx.new_page()
-    for path, _title in app_pages():
-        name = path or "overview"
-        page.set_viewport_size({"width": WIDTHS[0], "height": 1000})
-        _goto(page, f"{server}/{path}")
-        for width in WIDTHS:
-            if width != WIDTHS[0]:
-                page.set_viewport_size({"width": width, "height": 1000})
-                page.wait_for_timeout(700)  # the layout follows the window; nothing reruns
-            _reads_right(page, f"{name} at {width} px")
-            _shot(page, f"read-{width}-{name}")
-            if width == 1400 and name == "overview":
-                _view(page, "readme-overview")
-
-
 JUNK = {
     "coverage": "layers=bogus&metric=nope",
     "targets": "size=huge&top=7&minp=abc&ind=NoSuchIndustry",
@@ -183,10 +89,10 @@ def test_junk_link_values_are_ignored_with_a_note(server: str, context: tuple[An
     for pair in JUNK[path].split("&"):
         name, value = pair.split("=")
         assert f"{name}={value}" in body, f"{path or 'overview'}: the note does not name {pair}"
-    _reads_right(page, f"{path or 'overview'} with junk in the link")
+    reads_right(page, f"{path or 'overview'} with junk in the link")
     if path == "coverage":
         _wait_maps(page, 1)  # the default layers are drawn, never a blank map
-    _shot(page, f"junk-{path or 'overview'}")
+    full_shot(page, f"junk-{path or 'overview'}")
 
 
 def _download(page: Any, button: Any) -> bytes:
@@ -207,9 +113,9 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     # Coverage: the map draws.
     _goto(page, f"{server}/coverage")
     _wait_maps(page, 1)
-    _reads_right(page, "coverage")
-    _shot(page, "walk-coverage")
-    _view(page, "readme-coverage")
+    reads_right(page, "coverage")
+    full_shot(page, "walk-coverage")
+    view(page, "readme-coverage")
     # Rebalance: run the optimizer.
     page.get_by_role("link", name="Rebalance").first.click()
     wait_rendered(page)
@@ -229,10 +135,10 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
              c.getBoundingClientRect().height, c.getBoundingClientRect().width]; })"""
     )
     assert len(boxes) == 2 and all(abs(b[0] - b[1]) <= 2 and b[1] >= 400 for b in boxes), boxes
-    _reads_right(page, "rebalance after a run")
-    _shot(page, "walk-rebalance-result")
+    reads_right(page, "rebalance after a run")
+    full_shot(page, "walk-rebalance-result")
     page.get_by_text("Owner changes:").first.scroll_into_view_if_needed()
-    _view(page, "readme-rebalance")
+    view(page, "readme-rebalance")
     # Save, compare.
     page.get_by_label("Scenario name").fill("Walk-through")
     page.get_by_role("button", name="Save scenario").click()
@@ -248,7 +154,7 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     page.keyboard.press("Escape")
     page.get_by_text("Potential per territory").first.wait_for(timeout=60_000)  # the comparison chart
     wait_rendered(page)
-    _shot(page, "walk-rebalance-compare")
+    full_shot(page, "walk-rebalance-compare")
     files = page.get_by_text("update files have").first.inner_text()
     assert f"{moved:,} moved, {newly:,} newly assigned, 0 unassigned" in files, files
     # Commit: the message counts the same way, and labels follow the state.
@@ -260,8 +166,8 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     body = page.inner_text("body")
     assert "(draft)" not in body, "a label still says draft after the commit"
     assert page.get_by_label("Scenario to export or commit").input_value() == "#1 Walk-through (committed)"
-    _reads_right(page, "rebalance after the commit")
-    _shot(page, "walk-rebalance-committed")
+    reads_right(page, "rebalance after the commit")
+    full_shot(page, "walk-rebalance-committed")
     # Downloads, one right after another: none is cancelled, and the files agree with the counts.
     sf = _csv_rows(_download(page, page.get_by_role("button", name="Salesforce Data Loader (CSV)")))
     hs = _csv_rows(_download(page, page.get_by_role("button", name="HubSpot import (CSV)")))
@@ -274,8 +180,8 @@ def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list
     page.get_by_role("link", name="Coverage map").first.click()
     wait_rendered(page)
     _wait_maps(page, 1)
-    _reads_right(page, "coverage after the commit")
-    _shot(page, "walk-coverage-after")
+    reads_right(page, "coverage after the commit")
+    full_shot(page, "walk-coverage-after")
 
 
 def _select_rows(page: Any, rows: int, row_height: int = 92) -> None:
@@ -293,21 +199,21 @@ def test_rep_plans_from_targets_and_downloads_every_file(server: str, context: t
     ctx, _ = context
     page = ctx.new_page()
     _goto(page, f"{server}/targets?rep=R002")
-    _reads_right(page, "targets of one territory")
-    _view(page, "readme-targets")
+    reads_right(page, "targets of one territory")
+    view(page, "readme-targets")
     _select_rows(page, 2)
     add = page.get_by_role("button", name=re.compile(r"^Add 2 selected to"))
     add.wait_for(timeout=30_000)
     add.click()
     page.get_by_text(re.compile(r"Added 2 accounts to plan")).wait_for(timeout=60_000)
     wait_rendered(page)
-    _shot(page, "walk-targets-added")
+    full_shot(page, "walk-targets-added")
     page.get_by_role("link", name="Open the territory plan").click()
     wait_rendered(page)
     assert page.locator("h1").first.inner_text().startswith("Territory plan")
-    _reads_right(page, "territory plan")
-    _shot(page, "walk-plan")
-    _view(page, "readme-plan")
+    reads_right(page, "territory plan")
+    full_shot(page, "walk-plan")
+    view(page, "readme-plan")
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     labels = [b.inner_text().strip() for b in buttons.all()]
     assert len(labels) >= 5, labels
@@ -318,4 +224,4 @@ def test_rep_plans_from_targets_and_downloads_every_file(server: str, context: t
             text = data.decode("utf-8-sig")
             raw = [m.group(0) for m in RAW.finditer(text)]
             assert raw == [], f"{label}: raw tokens {raw[:5]}"
-    _reads_right(page, "territory plan after the downloads")
+    reads_right(page, "territory plan after the downloads")
