@@ -4,6 +4,7 @@ python bench/optimizer.py 20000 24                       # optimizer vs greedy o
 python bench/optimizer.py quality 5000x40 20000x24 > q.jsonl  # the territory quality runs (JSON lines)
 python bench/optimizer.py quality skewed:20000x24            # ... on a world one rep holds 5.5x of (random owners)
 python bench/optimizer.py ctdp > c.jsonl                     # commercial territory design instances
+python bench/optimizer.py top3 skewed:20000x24               # the most top-3-nearest share balance allows (LP)
 python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
 python bench/optimizer.py --help                             # this text
 
@@ -23,7 +24,7 @@ from planner import potential as pot_mod
 from planner.optimize import Options, Result, rebalance
 from planner.optimize.geometry import _bincount, _chord_km, _nearest
 from planner.optimize.problem import _prepare
-from planner.optimize.report import _report
+from planner.optimize.report import _min_moved, _report
 
 
 def greedy_rebalance(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options | None = None) -> Result:
@@ -156,9 +157,9 @@ def skewed_world(n_accounts: int, n_reps: int, seed: int, factor: float = 5.5) -
 
 def quality(acc: pd.DataFrame, reps: pd.DataFrame, options: Options, distance: Any = None) -> dict[str, Any]:
     """The figures of the territory quality table for one run."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     res = rebalance(acc, reps, options, distance=distance)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     s = res.summary
     return {
         "accounts": s["accounts"],
@@ -178,6 +179,7 @@ def quality(acc: pd.DataFrame, reps: pd.DataFrame, options: Options, distance: A
         "overlap_today": round(s["overlap_today"], 3),
         "overlap_after": round(s["overlap_after"], 3),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),  # this process's CPU time: what a quiet machine's wall-clock would read
         "lp_variables": s.get("lp_variables"),
         "priced_columns": s.get("lp_priced_columns"),
     }
@@ -247,6 +249,56 @@ def ctdp(n: int, p: int, kind: str, seed: int, tau: float = 0.05) -> dict[str, A
     return out
 
 
+def top3_bound(
+    acc: pd.DataFrame, reps: pd.DataFrame, options: Options, moved_cap: float | None = None
+) -> dict[str, Any]:
+    """What balance allows of issue 15's top-3-nearest share, as LPs over every account x rep pair (accounts
+    divisible, HiGHS via scipy): the largest share of accounts with one of their 3 nearest reps while every
+    rep stays within the tolerance on the balance metric, pinned accounts stay and at most `moved_cap` of the
+    metric moves (None: any); and the least share of the metric that must move to reach 90%.
+    A true upper bound on the share any whole-account assignment can reach under the same limits."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    from planner.optimize.quality import top_k_share
+
+    p = _prepare(acc, reps, options)
+    n, k = len(p.acc), len(p.reps)
+    _, near = _nearest(p.xyz, p.homes, min(3, k))
+    col = np.arange(n * k).reshape(n, k)  # x[i, r] is column i * k + r
+    top = np.zeros((n, k))
+    top[np.arange(n)[:, None], near] = 1.0
+    moves = ((p.owner >= 0)[:, None] & (p.owner[:, None] != np.arange(k)[None, :])) * p.b[:, None]
+    rows_i = np.repeat(np.arange(n), k)
+    a_eq = sparse.csr_matrix((np.ones(n * k), (rows_i, col.ravel())), shape=(n, n * k))
+    band = sparse.csr_matrix((np.tile(p.b, k), (np.tile(np.arange(k), n).reshape(n, k).T.ravel(), col.T.ravel())),
+                             shape=(k, n * k))  # fmt: skip
+    tol = float(p.tols[0])
+    band_ub = sparse.vstack([band, -band]).tocsr()
+    band_b = np.concatenate([p.target * (1 + tol), -p.target * (1 - tol)])
+    a_ub, b_ub = band_ub, band_b
+    if moved_cap is not None:
+        a_ub = sparse.vstack([band_ub, sparse.csr_matrix(moves.reshape(1, -1))]).tocsr()
+        b_ub = np.append(band_b, moved_cap)
+    hi = np.ones((n, k))
+    pin = np.flatnonzero(p.pinned)
+    hi[pin] = 0.0
+    hi[pin, p.owner[pin]] = 1.0
+    bounds = np.c_[np.zeros(n * k), hi.ravel()]
+    best = linprog(-top.ravel() / n, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
+    # The least moved share that reaches 90% top-3 at this balance (the moved row becomes the objective).
+    reach = sparse.vstack([band_ub, sparse.csr_matrix(-top.reshape(1, -1) / n)]).tocsr()
+    need = linprog(moves.ravel(), A_ub=reach, b_ub=np.append(band_b, -0.9), A_eq=a_eq, b_eq=np.ones(n), bounds=bounds,
+                   method="highs")  # fmt: skip
+    return {
+        "top3_share_today": round(top_k_share(p, p.owner), 3),
+        "top3_share_lp_max": round(-float(best.fun), 4) if best.status == 0 else None,
+        "moved_cap": moved_cap,
+        "moved_share_for_90": round(float(need.fun), 4) if need.status == 0 else None,
+        "min_moved_share": round(float(_min_moved(p, tol)), 4),
+    }
+
+
 def quality_markdown(rows: list[dict[str, Any]]) -> str:
     """The territory quality table (bench/RESULTS.md) from `quality` JSON lines."""
     out = [
@@ -267,7 +319,9 @@ def quality_markdown(rows: list[dict[str, Any]]) -> str:
             f"| {r['world']} | {r['run']} | {mm} | {moved} | {r['travel_km_today']:,.1f} → {r['travel_km_after']:,.1f} "
             f"({r['travel_km_lp_bound']:,.1f}, {r['travel_ratio']:.3f}x) | {r['travel_km_p95_today']:,.0f} → "
             f"{r['travel_km_p95_after']:,.0f} | {r['top3_share_today']:.1%} → {r['top3_share_after']:.1%} | "
-            f"{r['overlap_today']:.1%} → {r['overlap_after']:.1%} | {r['seconds']:.1f} |"
+            f"{r['overlap_today']:.1%} → {r['overlap_after']:.1%} | {r['seconds']:.1f}"
+            + (f" ({r['cpu_seconds']:.1f} CPU)" if "cpu_seconds" in r else "")
+            + " |"
         )
     return "\n".join(out)
 
@@ -307,6 +361,8 @@ def _command(args: list[str]) -> tuple[str, Any]:
     head, rest = args[0], args[1:]
     if head == "quality":
         return "quality", [_size(a) for a in rest] or [(5000, 40, False), (20000, 24, False)]
+    if head == "top3" and rest:
+        return "top3", [_size(a) for a in rest]
     if head == "ctdp" and not rest:
         return "ctdp", None
     if head == "table" and len(rest) == 2 and rest[0] in ("quality", "ctdp"):
@@ -341,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
                                       allow_open_deals=True)),
             ):  # fmt: skip
                 print(json.dumps({"world": world, "run": label, **quality(acc, reps, opts)}), flush=True)
+    elif command == "top3":
+        for n, k, skewed in value:
+            acc, reps = (skewed_world if skewed else balanced_world)(n, k, seed=1)
+            world = f"{n}x{k}" + (" skewed" if skewed else "")
+            for label, opts in (("default", Options()), ("free", Options(allow_customers=True, allow_open_deals=True))):
+                print(json.dumps({"world": world, "run": label, **top3_bound(acc, reps, opts)}), flush=True)
     elif command == "table":
         from pathlib import Path
 
