@@ -17,6 +17,7 @@ from planner.coverage.facts import EVERY_ACCOUNT, Filters
 from planner.coverage.workload import Workload, load_workload, save_workload
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
+from tests.lake import store_state
 
 # touches 10, 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
 WL = Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5, reachable_km=400,
@@ -252,7 +253,7 @@ def test_saved_workload_reaches_every_reader(tiny: Path, capsys: pytest.CaptureF
 
 
 def test_saving_workload_is_for_admins_and_checks_values_first(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = tiny.read_bytes()
+    before = store_state(tiny)  # a lake: its snapshot id
     for scope in (Scope(role="leader"), Scope(role="rep", rep_id="R1")):
         with pytest.raises(Forbidden, match="admin"):
             save_workload(tiny, scope=scope, values={"touches_per_year": 3})
@@ -260,6 +261,6 @@ def test_saving_workload_is_for_admins_and_checks_values_first(tiny: Path, capsy
         save_workload(tiny, scope=OPERATOR, values={"touches_per_year": 3, "travel_share": 2})
     with pytest.raises(BadInput, match="unknown workload setting 'speed'"):
         save_workload(tiny, scope=OPERATOR, values={"speed": 3})
-    assert tiny.read_bytes() == before  # nothing half-written
+    assert store_state(tiny) == before  # nothing half-written
     assert cli.main(["--db", str(tiny), "settings", "--set", "meeting_hours=lots"]) == 2
     assert "'lots' is not a number" in capsys.readouterr().err
