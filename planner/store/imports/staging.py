@@ -4,6 +4,7 @@ blank rows, number and date styles, per-field parse expressions, invalid values,
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,17 +34,42 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
     record that cannot be read (the caller then reads the file again with keep_going)."""
     require_admin(scope)
     names = (["__row"] if has_row_column else []) + columns
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
     for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute("SET preserve_insertion_order = true")  # rowid = order in the file
+    # The file is read in a private in-memory database, then handed over: a read that fails (the caller then
+    # reads again with other options) must leave the store's connection usable, and on a lake that connection
+    # is inside the write's one transaction, which any failed statement aborts (DuckDB has no savepoints).
+    # Its spill files (a file larger than memory) go to a folder of its own, not the working directory.
+    with (
+        tempfile.TemporaryDirectory(prefix="planner-read-") as spill,
+        duckdb.connect(config={"temp_directory": spill}) as reader,
+    ):
+        reader.execute("SET preserve_insertion_order = true")
+        _read_file(reader, path, delimiter, skip, names, has_row_column, max_line_bytes, parallel, keep_going)
+        for table in ("_raw", "_parse_rejects"):
+            batches = reader.execute(f"SELECT * FROM {table}").arrow()
+            con.register("_tp_read", batches)
+            try:
+                con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _tp_read")
+            finally:
+                con.unregister("_tp_read")
+    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
+    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
+    return n_raw, n_rej
+
+
+def _read_file(reader: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, names: list[str],
+               has_row_column: bool, max_line_bytes: int, parallel: bool, keep_going: bool) -> None:  # fmt: skip
+    """read_csv into _raw and the unreadable records into _parse_rejects, on `reader`."""
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
     rejects = (
         f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECT_TABLES[0]}', "
         f"rejects_scan = '{REJECT_TABLES[1]}',"
         if keep_going
         else ""
     )
-    con.execute(
+    reader.execute(
         f"""CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '"',
                 escape = '"', columns = {spec}, null_padding = true, strict_mode = true, auto_detect = false,
                 max_line_size = {int(max_line_bytes)}, {rejects}
@@ -51,10 +77,10 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
         [path, skip + 1, delimiter],
     )
     if not keep_going:
-        con.execute(f"CREATE TEMP TABLE {REJECT_TABLES[0]} (line BIGINT, error_type VARCHAR, error_message VARCHAR, "
+        reader.execute(f"CREATE TEMP TABLE {REJECT_TABLES[0]} (line BIGINT, error_type VARCHAR, error_message VARCHAR, "
                     "csv_line VARCHAR)")  # fmt: skip
     width = len(names)
-    con.execute(
+    reader.execute(
         f"""CREATE TEMP TABLE _parse_rejects AS
             SELECT line::BIGINT AS line, error_type::VARCHAR AS error_type,
                    CASE error_type
@@ -74,10 +100,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
                          min(csv_line) AS csv_line FROM {REJECT_TABLES[0]} GROUP BY line)"""
     )
     for t in REJECT_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
-    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
-    return n_raw, n_rej
+        reader.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def unordered(con: duckdb.DuckDBPyConnection, on: bool = True) -> None:
