@@ -184,13 +184,19 @@ def _maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> C
         made.append(clones(template))
         return Path(made[-1])
 
+    _drop_after(request, clones, made)
+    return as_lake
+
+
+def _drop_after(request: pytest.FixtureRequest, clones: LakeClones, made: list[str]) -> None:
+    """Drop the lakes a fixture made (listed in `made` as it makes them) when its test or module ends."""
+
     def let_go() -> None:
         for lake in made:
             with contextlib.suppress(RuntimeError):
                 clones.postgres.drop(lake)
 
     request.addfinalizer(let_go)
-    return as_lake
 
 
 @pytest.fixture
@@ -225,10 +231,5 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytes
         made.append(clones.postgres.lake())
         return Path(made[-1])
 
-    def let_go() -> None:
-        for made_lake in made:
-            with contextlib.suppress(RuntimeError):
-                clones.postgres.drop(made_lake)
-
-    request.addfinalizer(let_go)
+    _drop_after(request, clones, made)
     return lake
