@@ -37,11 +37,19 @@ ALIASES = {
 }
 
 
+@lru_cache(maxsize=1)
+def _combining() -> dict[int, None]:
+    """str.translate's table that deletes every combining mark (built once: a pass over Unicode, ~0.2 s)."""
+    return {cp: None for cp in range(0x110000) if unicodedata.combining(chr(cp))}
+
+
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
 def name_key(value: object) -> str:
     """'  São Paulo ' -> 'sao paulo': lower case, accents dropped, punctuation to single spaces."""
-    text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+    text = unicodedata.normalize("NFKD", str(value)).translate(_combining()).lower()
+    return _NOT_KEY.sub(" ", text).strip()
 
 
 @lru_cache(maxsize=1)
@@ -88,7 +96,7 @@ def city_index() -> pd.DataFrame:
     keys: list[tuple[str, float, float, int]] = []
     for name, code, lat, lon, pop, alt in cities.itertuples(index=False):
         names = {name} | ({a for a in alt if a.isascii() and len(a) < 40} if pop >= 100_000 else set())
-        keys += [(f"{name_key(n).upper()}|{code}", lat, lon, pop) for n in names if name_key(n)]
+        keys += [(f"{k.upper()}|{code}", lat, lon, pop) for k in map(name_key, names) if k]
     df = pd.DataFrame(keys, columns=["city_key", "lat", "lon", "population"])
     df = df.sort_values("population", ascending=False).drop_duplicates("city_key")
     return df[["city_key", "lat", "lon"]].reset_index(drop=True)
