@@ -54,6 +54,7 @@ def overlap(p: _Problem, assign: np.ndarray) -> float:
     xy = _plane(p)
     test = ok if len(ok) <= OVERLAP_SAMPLE else ok[np.linspace(0, len(ok) - 1, OVERLAP_SAMPLE).astype(np.int64)]
     inside_other = np.zeros(len(test), dtype=bool)
+    txy, t_rep = xy[test], assign[test]
     for r in np.unique(assign[ok]):
         pts = np.unique(xy[assign == r], axis=0)
         if len(pts) < 3:
@@ -63,11 +64,13 @@ def overlap(p: _Problem, assign: np.ndarray) -> float:
             tri = Delaunay(pts[hull.vertices])
         except QhullError:  # all on a line: no area
             continue
-        others = assign[test] != r
-        if not others.any():
+        # Only the points of other territories inside the outline's bounding box can be inside it.
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        near = (t_rep != r) & ~inside_other & (txy >= lo).all(axis=1) & (txy <= hi).all(axis=1)
+        if not near.any():
             continue
-        idx = np.flatnonzero(others)
-        inside_other[idx] |= tri.find_simplex(xy[test[idx]]) >= 0
+        idx = np.flatnonzero(near)
+        inside_other[idx] |= tri.find_simplex(txy[idx]) >= 0
     return float(inside_other.mean())
 
 

@@ -1,0 +1,43 @@
+"""planner.optimize.quality: the overlap measure against a plain reference (every point against every outline)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import ConvexHull, Delaunay
+
+from planner.optimize import Options
+from planner.optimize.problem import _prepare
+from planner.optimize.quality import _plane, overlap
+
+
+def _reference_overlap(xy: np.ndarray, assign: np.ndarray) -> float:
+    inside = np.zeros(len(xy), dtype=bool)
+    for r in np.unique(assign):
+        pts = np.unique(xy[assign == r], axis=0)
+        tri = Delaunay(pts[ConvexHull(pts).vertices])
+        inside |= (assign != r) & (tri.find_simplex(xy) >= 0)
+    return float(inside.mean())
+
+
+def test_overlap_counts_the_accounts_inside_another_territorys_outline() -> None:
+    rng = np.random.default_rng(5)
+    n, n_reps = 1_200, 8
+    acc = pd.DataFrame(
+        {"account_id": [f"a{i}" for i in range(n)], "lat": rng.uniform(30, 45, n), "lon": rng.uniform(-120, -75, n),
+         "owner_rep_id": None, "potential": 1.0, "locked": False, "is_customer": False, "has_open_deal": False}
+    )  # fmt: skip
+    homes = rng.uniform((30, -120), (45, -75), (n_reps, 2))
+    reps = pd.DataFrame(
+        {"rep_id": [f"R{i}" for i in range(n_reps)], "name": "r", "home_lat": homes[:, 0], "home_lon": homes[:, 1],
+         "capacity_hours": 1400.0, "active": True}
+    )  # fmt: skip
+    p = _prepare(acc, reps, Options())
+    xy = _plane(p)
+    # Territories by longitude band (little overlap) and at random (nearly every account inside another's).
+    for assign in (np.minimum((acc["lon"].to_numpy() + 120) // 5.625, n_reps - 1).astype(np.int64),
+                   rng.integers(0, n_reps, n)):  # fmt: skip
+        got = overlap(p, assign)
+        assert got == _reference_overlap(xy, assign)
+    assert 0.0 <= overlap(p, np.minimum((acc["lon"].to_numpy() + 120) // 5.625, n_reps - 1).astype(np.int64)) < 0.2
+    assert overlap(p, rng.integers(0, n_reps, n)) > 0.8
