@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,9 @@ from bench import import_speed as bench
 from planner import cli, ingest, store
 from planner.errors import ImportFileError
 from planner.ingest import fields as F
+from planner.ingest import rules
 from planner.scope import OPERATOR
+from planner.store.imports.geocode import _geo_select
 from tests.helpers import assert_one_row_per_key, table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -282,6 +285,28 @@ def test_geocoding_coverage_and_benchmark_helper(tmp_path: Path) -> None:
     assert result["rows"] == result["inserted"] == 1500
     assert result["geocoded_valid_zip"] >= 0.995 * result["valid_zip"] and result["valid_zip"] >= 1450
     assert result["read_csv_s"] > 0 and result["import_s"] > 0
+
+
+def test_world_cities_place_accounts_by_hash_join(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "world.csv"
+    path.write_text("Account ID,Account Name,Billing City,Billing Country,Billing Zip/Postal Code\n"
+                    "W1,Maple Ltd,Toronto,Canada,\nW2,Isar GmbH,München,Germany,\nW3,Nowhere Inc,Nowhere,Canada,\n"
+                    "W4,Empire LLC,New York,USA,10001\n")  # fmt: skip
+    assert ingest.import_files(empty_store, [path], scope=OPERATOR).files[0].inserted == 4
+    assert table(empty_store, "SELECT account_id, geo_method, country_code FROM accounts ORDER BY 1") == [
+        ("W1", "city", "CA"), ("W2", "city", "DE"), ("W3", "country", "CA"), ("W4", "zip", "US")]  # fmt: skip
+    # Every geocoder join is a hash join: a nested loop over 90,000 world cities cost minutes per 1M accounts.
+    con = duckdb.connect()
+    con.execute("CREATE TABLE geo_zip (postal_code VARCHAR, city VARCHAR, state VARCHAR, county VARCHAR, lat DOUBLE, "
+                "lon DOUBLE)")  # fmt: skip
+    con.execute("CREATE TABLE geo_city (city_key VARCHAR, lat DOUBLE, lon DOUBLE, county VARCHAR)")
+    rules.install(con)
+    rows = "SELECT 'Toronto' AS city, NULL::VARCHAR AS state, NULL::VARCHAR AS postal_code, 'Canada' AS country"
+    plan = "".join(
+        r[1] for r in con.execute("EXPLAIN " + _geo_select(f"({rows})", "x", "NULL", "NULL", "country")).fetchall()
+    )
+    assert plan.count("HASH_JOIN") == 5 and "NESTED_LOOP" not in plan and "BLOCKWISE" not in plan
+    con.close()
 
 
 def test_place_unplaced_accounts(empty_store: Path) -> None:
