@@ -78,10 +78,7 @@ GROUPS = (
     ("tests/test_browser.py::", "first-launch"),
     ("tests/test_deep_links.py::", "deep-links"),
     ("tests/test_browser_walk.py::", "walk-paths"),
-    ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile-"),
-    ("tests/test_browser_security.py::test_a_hostile_account_name_is_shown_as_text", "hostile-all"),
-    ("tests/test_browser_security.py::test_every_hostile_name_is_an_option_as_text", "hostile-all"),
-    ("tests/test_browser_security.py::test_download_neutralises_formulas", "hostile-all"),
+    ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile"),
 )
 # The groups and the tests that take longest (measured with --durations on main: about 15-170 s each on a busy
 # machine), handed out first, longest first, so they run side by side instead of leaving one worker busy at the
@@ -89,10 +86,8 @@ GROUPS = (
 # file order.
 FIRST = (
     "first-launch",
-    "hostile-all",
+    "hostile",
     "walk-paths",
-    "hostile-r001",
-    "hostile-r003",
     "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",
     "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",
     "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",
@@ -117,8 +112,7 @@ FIRST = (
 def _group(nodeid: str) -> str | None:
     for prefix, group in GROUPS:
         if nodeid.startswith(prefix):
-            # The hostile-name cases split by their query (rep R001, rep R003, all): three groups, three servers.
-            return group + nodeid.rsplit("-", 1)[-1].rstrip("]").lower() if group.endswith("-") else group
+            return group
     return None
 
 

@@ -80,12 +80,16 @@ def sidebar_territory(page: Any) -> str:
 
 
 PAGES = app_pages()
-QUERIES = {"?rep=R001": XSS, "?rep=R003": MARKDOWN, "": None}
+# The territories each page is read in, as (label in the Territory box, query the address then holds, the
+# name the box must show literally): a rep named with HTML, a rep named with markdown and a script, and all.
+TERRITORIES = (("R001", XSS), ("R003", MARKDOWN), (None, "All territories"))
+# Pages that list the rep's top accounts, where R001's hostile account names must be shown as text.
+LISTS_ACCOUNTS = ("plan", "targets")
 
 
 def open_page(browser: Any, url: str) -> tuple[Any, Any, list[str], list[str]]:
     """A fresh context that records requests leaving the machine and dialogs, on `url` once rendered."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     foreign = record_foreign_requests(ctx)
     page = ctx.new_page()
     dialogs: list[str] = []
@@ -96,66 +100,73 @@ def open_page(browser: Any, url: str) -> tuple[Any, Any, list[str], list[str]]:
     return ctx, page, foreign, dialogs
 
 
-@pytest.mark.parametrize("query", list(QUERIES), ids=["rep-R001", "rep-R003", "all"])
-@pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "overview" for p, _ in PAGES])
-def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
-    hostile_server: str, browser: Any, path: str, title: str, query: str
-) -> None:
-    """Every page, for a hostile rep and for all: no markup from names, no dialog, no exception, and no
-    request to any host but 127.0.0.1 (fonts, basemap styles and tiles included)."""
-    name = f"{path or 'overview'}{query}"
-    ctx, page, foreign, dialogs = open_page(browser, f"{hostile_server}/{path}{query}")
-    if path == "coverage":  # the deck.gl map asks for its basemap style once it draws
-        page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
-        page.wait_for_timeout(3000)
+def territory_options(page: Any) -> list[str]:
+    """Open the sidebar's Territory box and read its options as shown (the box stays open)."""
+    page.locator('[data-testid="stSidebar"] input[aria-label="Territory"]').first.click()
+    page.get_by_role("option").first.wait_for(timeout=30_000)
+    return [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+
+
+def pick_territory(page: Any, rep_id: str | None, shown: str) -> None:
+    """Choose a territory in the sidebar, as a person does: the page runs again in the same tab (no new page
+    load), and the address follows the choice."""
+    options = territory_options(page)
+    assert shown in options, f"{shown!r} is not an option as text: {options}"
+    page.get_by_role("option", name=shown, exact=True).click()
+    page.wait_for_url(lambda url: (f"rep={rep_id}" in url) if rep_id else ("rep=" not in url), timeout=60_000)
+    wait_rendered(page)
+    page.wait_for_timeout(500)
+
+
+def check_page(page: Any, name: str, title: str, shown: str, foreign: list[str], dialogs: list[str]) -> None:
     assert page.locator("h1").first.inner_text().strip().startswith(title), name
     assert_no_exception(page, name)
     assert injected(page) == [], f"{name}: hostile name rendered as markup"
     assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
-    if QUERIES[query]:
-        assert sidebar_territory(page) == QUERIES[query], f"{name}: the rep's name is not shown literally"
-    if query == "?rep=R001":
-        screenshot(page, f"hostile-{path or 'overview'}")
+    assert sidebar_territory(page) == shown, f"{name}: the territory's name is not shown literally"
     assert foreign == [], f"{name}: requests left the machine: {foreign[:5]}"
-    ctx.close()
 
 
-def test_a_hostile_account_name_is_shown_as_text(hostile_server: str, browser: Any) -> None:
-    """The planted account name reaches some page's text literally (so the checks above looked at it)."""
-    shown = []
-    for path in ("plan", "targets", "", "coverage"):
-        ctx, page, foreign, dialogs = open_page(browser, f"{hostile_server}/{path}?rep=R001")
-        if XSS in page.locator('[data-testid="stMain"]').inner_text():
-            shown.append(path)
-        assert injected(page) == [] and dialogs == [] and foreign == []
-        ctx.close()
-        if shown:
-            break
-    assert shown, "the hostile account name is shown as text on some page"
-
-
-def test_every_hostile_name_is_an_option_as_text(hostile_server: str, browser: Any) -> None:
-    ctx, page, foreign, dialogs = open_page(browser, hostile_server)
-    page.locator('[data-testid="stSidebar"] input[aria-label="Territory"]').first.click()
-    options = page.get_by_role("option").all_inner_texts()
-    for hostile in (XSS, FORMULA, MARKDOWN):
-        assert hostile in [o.strip() for o in options]
-    assert injected(page) == [] and dialogs == [] and foreign == []
-    ctx.close()
-
-
-def test_download_neutralises_formulas(hostile_server: str, browser: Any) -> None:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = ctx.new_page()
-    page.goto(hostile_server, wait_until="domcontentloaded")
-    wait_rendered(page)
+def download_territories(page: Any) -> list[dict[str, str]]:
     with page.expect_download() as info:
         page.get_by_role("button", name="Download territories (CSV)").click()
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    names = [r["Territory"] for r in rows]
-    assert "'" + FORMULA in names and FORMULA not in names
-    assert XSS in names  # text stays text; only formula starters get the apostrophe
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "overview" for p, _ in PAGES])
+def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
+    hostile_server: str, browser: Any, path: str, title: str
+) -> None:
+    """Every page, opened by a link to a hostile rep's territory, then switched in the sidebar to another
+    hostile rep and to all (one page load, the page running again for each): no markup from names, no
+    dialog, no exception, every hostile rep name an option as text, and no request to any host but
+    127.0.0.1 (fonts, basemap styles and tiles included). R001's hostile account names show as text where
+    the page lists accounts; the overview's CSV download neutralises the formula."""
+    page_name = path or "overview"
+    ctx, page, foreign, dialogs = open_page(browser, f"{hostile_server}/{path}?rep=R001")
+    if path == "coverage":  # the deck.gl map asks for its basemap style once it draws
+        page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
+        page.wait_for_timeout(3000)
+    for rep_id, shown in TERRITORIES:
+        name = f"{page_name}?rep={rep_id or ''}"
+        if rep_id != "R001":
+            pick_territory(page, rep_id, shown)
+            if path == "coverage":
+                page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
+        check_page(page, name, title, shown, foreign, dialogs)
+        if rep_id == "R001":
+            screenshot(page, f"hostile-{page_name}")
+            options = territory_options(page)
+            assert {XSS, FORMULA, MARKDOWN} <= set(options), f"{name}: hostile rep names as options {options}"
+            page.keyboard.press("Escape")
+            if path in LISTS_ACCOUNTS:
+                assert XSS in page.locator('[data-testid="stMain"]').inner_text(), f"{name}: account name not text"
+    if path == "":
+        names = [r["Territory"] for r in download_territories(page)]
+        assert "'" + FORMULA in names and FORMULA not in names
+        assert XSS in names  # text stays text; only formula starters get the apostrophe
+    assert injected(page) == [] and dialogs == [] and foreign == [], f"{page_name}: after every check"
     ctx.close()
 
 
