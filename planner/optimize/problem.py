@@ -255,6 +255,11 @@ def _nearest_reps(
 # travel (384.0 against 383.8 km, LP bound 352.6) in 8.8 s of CPU instead of 20 s. One band keeps the finer
 # grouping: there the coarser one cost travel (1.010x -> 1.033x the bound on the same world).
 MULTI_BAND_AGGREGATE = 3_000
+# One band: of the accounts grouped, at least this many of the largest per rep stay single units (besides
+# half of aggregate_above). With many reps ZIP3 x owner groups are coarse against a territory's size: on
+# 100,000 x 200 the LP over 9,566 units (6,000 single) lands 1.110x the bound over accounts, over 18,473
+# units (15,000 single) 1.075x. With few reps nothing changes (20,000 x 24 keeps its 6,000).
+SINGLE_PER_REP = 75
 
 
 @dataclass
@@ -290,7 +295,8 @@ def _units(p: _Problem, opts: Options) -> _Units:
             # exactly which ones move; the long tail moves in ZIP3 x owner groups.
             order = np.lexsort((np.arange(len(movable)), -p.b[movable]))
             big = np.zeros(len(movable), dtype=bool)
-            big[order[: above // 2]] = True
+            n_single = above // 2 if p.bm.shape[1] > 1 else max(above // 2, SINGLE_PER_REP * len(p.reps))
+            big[order[:n_single]] = True
             # A group never straddles two reps' catchments: its accounts share owner, ZIP3 and their two
             # nearest reps, so they want the same reps and the LP over groups stays close to the one over
             # accounts (the bound is over accounts either way).

@@ -28,10 +28,11 @@ ROUND_TIME_LIMIT_S = 120.0
 OPEN_PER_REP = 10
 # A rounding MIP with at most this many (account, rep) pairs is solved to optimality, not to a 1% gap.
 SMALL_MIP_PAIRS = 5_000
-# One band: above this many pairs the rounding MIP too stops at its root node (see _solve_round). 100,000 x 200
-# rounds 13,563 accounts in ~40,000 pairs: its 40 nodes took 32 s of CPU (and hit the 120 s time limit under load,
-# so the result depended on the machine's load) for 90.92 km, and the repair follows either way.
-ROOT_ONLY_PAIRS = 20_000
+# One band: above this many pairs the rounding MIP too stops at its root node (see _solve_round). On 100,000 x 200
+# (4,438 accounts in 17,941 pairs) its 40 nodes took 10.8 s of CPU for 90.10 km, the root alone 1.2 s for 90.15
+# km; with coarser units (61,267 pairs) 32 s, and the 120 s time limit under load, for the root's 90.92 km.
+# 20,000 x 24 rounds in ~840 pairs and keeps its search.
+ROOT_ONLY_PAIRS = 10_000
 
 
 @dataclass
