@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from planner import cli, propensity, store
 from planner.errors import BadInput, NotEnoughData, NotFound
@@ -95,6 +96,13 @@ def _toy(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_model_follows_the_sklearn_contract_and_is_deterministic() -> None:
     X, y = _toy()
+    # The boosters' OpenMP threads as the app limits them around every fit (training.threads): left at the
+    # default, a second thread spinning on a busy 2-core machine made each 400-row fit 16 s instead of 1 s.
+    with threadpool_limits(limits=training.threads(len(X))):
+        _sklearn_contract(X, y)
+
+
+def _sklearn_contract(X: pd.DataFrame, y: np.ndarray) -> None:
     est = propensity.PropensityModel(categorical=("industry",), numeric=("intent_score", "employees"), random_state=3)
     assert est.get_params()["random_state"] == 3
     assert not hasattr(est, "classes_")  # __init__ only stores parameters
