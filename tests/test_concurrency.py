@@ -4,44 +4,15 @@ a session whose store changed under it."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from planner import store
+from planner import cli
 from planner.scope import OPERATOR
-from tests.conftest import ROOT
 from tests.helpers import errors, first_metric, page, spawn_server, stop_server, wait_healthy
-
-# Allowed states of the store: the demo (600 accounts), after the first import (300), after the
-# second (300 + 400). Anything else, or a count that disagrees with the demo flag, is a mixed view.
-ALLOWED = {600: "1", 300: "0", 700: "0"}
-
-
-def _reader(path: str, stop: mp.Event, ready: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    seen: set[int] = set()
-    reads = 0
-    problems: list[str] = []
-    while not stop.is_set():
-        try:
-            with store.read(Path(path)) as con:
-                n = int(store.scalar(con, "SELECT count(*) FROM accounts"))
-                demo_flag = store.get_meta(con, "is_demo")
-                attrs = int(store.scalar(con, "SELECT count(DISTINCT account_id) FROM account_attributes"))
-            reads += 1
-            if reads == 1:
-                with ready.get_lock():
-                    ready.value += 1
-            seen.add(n)
-            if ALLOWED.get(n) != demo_flag or (demo_flag == "0" and attrs not in (0, n)):
-                problems.append(f"mixed view: {n} accounts, is_demo={demo_flag}, {attrs} with attributes")
-        except Exception as exc:  # any error is a failure of the design
-            problems.append(f"{type(exc).__name__}: {exc}")
-        time.sleep(0.25)
-    out.put((reads, sorted(seen), problems))
+from tests.store_reader import read_in_a_loop
 
 
 def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
@@ -58,17 +29,15 @@ def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     stop = ctx.Event()
     ready = ctx.Value("i", 0)
-    readers = [ctx.Process(target=_reader, args=(str(small_store), stop, ready, q)) for _ in range(8)]
+    readers = [ctx.Process(target=read_in_a_loop, args=(str(small_store), stop, ready, q)) for _ in range(8)]
     for r in readers:
         r.start()
     deadline = time.time() + 180
     while ready.value < len(readers) and time.time() < deadline:  # every reader has seen the demo store
         time.sleep(0.1)
     time.sleep(0.5)
-    for csv_file in (first, second):
-        cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "import", str(csv_file), "--json"]
-        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        assert res.returncode == 0, res.stderr
+    for csv_file in (first, second):  # the writer runs in this process, the readers in theirs
+        assert cli.main(["--db", str(small_store), "import", str(csv_file), "--json"]) == 0
         time.sleep(1.0)
     stop.set()
     results = [q.get(timeout=120) for _ in readers]
@@ -89,9 +58,7 @@ def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, br
         for _, url in servers:
             assert first_metric(browser, url) == "600"
         # A CLI write while both servers run: no lock conflict.
-        cmd = [sys.executable, "-m", "planner", "--db", str(small_store), "demo", "--accounts", "300", "--force"]
-        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        assert res.returncode == 0, res.stderr
+        assert cli.main(["--db", str(small_store), "demo", "--accounts", "300", "--force"]) == 0
         for _, url in servers:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
                 assert resp.read().decode().strip() == "ok"
