@@ -41,3 +41,12 @@ def test_overlap_counts_the_accounts_inside_another_territorys_outline() -> None
         assert got == _reference_overlap(xy, assign)
     assert 0.0 <= overlap(p, np.minimum((acc["lon"].to_numpy() + 120) // 5.625, n_reps - 1).astype(np.int64)) < 0.2
     assert overlap(p, rng.integers(0, n_reps, n)) > 0.8
+
+
+def test_quality_table_keeps_a_row_for_a_run_that_stopped() -> None:
+    from bench.optimizer import quality_markdown
+
+    table = quality_markdown([{"world": "100000x200", "run": "3 metrics", "error": "the solver hit its time limit"}])
+    row = table.splitlines()[-1]
+    assert row.startswith("| 100000x200 | 3 metrics | not measured: the solver hit its time limit |")
+    assert row.count("|") == table.splitlines()[0].count("|")
