@@ -563,3 +563,30 @@ def test_top3_bound_is_a_true_upper_bound_on_what_the_optimizer_reaches() -> Non
     assert s["top3_share_after"] <= b["top3_share_lp_max"] + 1e-9 <= 1 + 1e-9
     assert b["top3_share_today"] == round(s["top3_share_today"], 3)
     assert b["moved_share_for_90"] is None or b["moved_share_for_90"] >= b["min_moved_share"] - 1e-6
+
+
+def test_each_solve_gets_the_whole_time_limit() -> None:
+    # HiGHS 1.x compares its time limit with the instance's total run time; the passes re-solve one instance.
+    from types import SimpleNamespace
+
+    from planner.optimize.lp import _run_highs
+
+    class Highs:
+        def __init__(self) -> None:
+            self.limit, self.runs = 0.0, 0
+
+        def getRunTime(self) -> float:  # noqa: N802 (HiGHS's name)
+            return 500.0 * (self.runs + 1)
+
+        def setOptionValue(self, name: str, value: float) -> None:  # noqa: N802
+            assert name == "time_limit"
+            self.limit = value
+
+        def run(self) -> None:
+            self.runs += 1
+
+    lp = SimpleNamespace(h=Highs(), time_limit_s=120.0)
+    _run_highs(lp)  # type: ignore[arg-type]
+    assert (lp.h.runs, lp.h.limit) == (1, 620.0)
+    _run_highs(lp)  # type: ignore[arg-type]
+    assert (lp.h.runs, lp.h.limit) == (2, 1120.0)

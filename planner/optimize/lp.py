@@ -114,6 +114,7 @@ class _LP:
     pricing_rounds: int = 0
     mip_x: np.ndarray | None = None
     blocks: list[tuple[np.ndarray, dict[str, np.ndarray]]] | None = None  # pricing's unit x rep tables, kept
+    time_limit_s: float = 120.0  # per solve (each HiGHS run), not over the whole sequence: see _run_highs
 
     def x(self) -> np.ndarray:
         """The pairs' values in the current solution."""
@@ -272,7 +273,7 @@ def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) ->
         spread=co["spread"],
         hours=co["hours"], n_pairs=n_pairs, off=off, z_col=z_col, cap_cols=cap_cols, moved_row=moved_row,
         travel_row=travel_row, cap_enforced=cap_enforced, costs=costs, hscale=hscale, n_units=n_units,
-        n_bands=n_bands, wm=wm, objective=objective, pass1=objective, layout=layout,
+        n_bands=n_bands, wm=wm, objective=objective, pass1=objective, layout=layout, time_limit_s=opts.time_limit_s,
     )  # fmt: skip
     start = time.perf_counter()
     _run(p, u, out, scale)
@@ -384,9 +385,18 @@ def _add_pairs(p: _Problem, u: _Units, lp: _LP, pair_u: np.ndarray, pair_r: np.n
     lp.priced += n
 
 
+def _run_highs(lp: _LP) -> None:
+    """One HiGHS run within the time limit. HiGHS 1.x measures its time limit against the instance's total run
+    time (ERGO-Code/HiGHS#1477, to change in 2.0), so each run is allowed the limit from where it starts:
+    otherwise the first pass, the pricing re-solves and the travel passes shared one 120 s between them
+    (100,000 x 200 with three metrics stopped in its travel pass on a machine where every solve fit)."""
+    lp.h.setOptionValue("time_limit", float(lp.h.getRunTime()) + lp.time_limit_s)
+    lp.h.run()
+
+
 def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], max_rounds: int = 30) -> None:
     """Solve, then add priced-out pairs and re-solve until no pair outside the LP can improve it."""
-    lp.h.run()
+    _run_highs(lp)
     for _ in range(max_rounds):
         if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return
@@ -395,7 +405,7 @@ def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], max_rounds: i
             return
         lp.pricing_rounds += 1
         _add_pairs(p, u, lp, add_u, add_r)
-        lp.h.run()
+        _run_highs(lp)
 
 
 def _travel_objective(scale: dict[str, float], compactness: float, moved: float, count: float) -> tuple[float, ...]:
@@ -632,7 +642,7 @@ def _integral_units(
     for cap in (travel_ub, math.inf) if math.isfinite(travel_ub) else (math.inf,):
         t_ub = highspy.kHighsInf if not math.isfinite(cap) else cap / (scale["n"] * scale["km"])
         h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
-        h.run()
+        _run_highs(lp)
         if h.getInfo().primal_solution_status == 2:
             lp.mip_x = lp.x().copy()
             break
