@@ -25,8 +25,20 @@ from tests.lake import store_state
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m planner ARGS` in a process of its own: the entry point as a person runs it."""
     return subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, env=env)  # fmt: skip
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """planner.cli.main(ARGS) in this process (argparse's refusals exit through SystemExit): exit status, stdout,
+    stderr. A process of its own cost 1-4 CPU-s of imports each time."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_demo_then_export_accounts_and_reps(tmp_path: Path) -> None:
@@ -34,14 +46,14 @@ def test_demo_then_export_accounts_and_reps(tmp_path: Path) -> None:
     res = run_cli("--db", str(db), "demo", "--accounts", "400", "--reps", "5", "--seed", "2")
     assert res.returncode == 0, res.stderr
     assert "400 accounts" in res.stdout
-    assert run_cli("--db", str(db), "export", "accounts", "--out", str(tmp_path / "a.csv")).returncode == 0
+    assert main(["--db", str(db), "export", "accounts", "--out", str(tmp_path / "a.csv")]) == 0
     with open(tmp_path / "a.csv", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 400
     for col in ["account_id", "name", "industry", "employees", "city", "state", "postal_code", "lat", "lon", "owner"]:
         assert col in rows[0]
     assert len(rows[0]["postal_code"]) == 5
-    assert run_cli("--db", str(db), "export", "reps", "--out", str(tmp_path / "r.csv")).returncode == 0
+    assert main(["--db", str(db), "export", "reps", "--out", str(tmp_path / "r.csv")]) == 0
     with open(tmp_path / "r.csv", encoding="utf-8-sig") as fh:
         reps = list(csv.DictReader(fh))
     assert len(reps) == 5
@@ -66,12 +78,14 @@ def test_export_deals(small_store: Path, tmp_path: Path) -> None:
         (["nosuchcommand"], "invalid choice"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
-    res = run_cli("--db", str(tmp_path / "x.duckdb"), *args)
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
-    assert "Traceback" not in res.stderr
+def test_bad_input_is_one_line_exit_2(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_main(capsys, "--db", str(tmp_path / "x.duckdb"), *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "Traceback" not in err
 
 
 def test_missing_and_corrupt_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,12 +122,12 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert err == "", argv
 
 
-def test_env_var_selects_store(small_store: Path, tmp_path: Path) -> None:
-    import os
-
-    env = {**os.environ, "PLANNER_DB": str(small_store)}
-    res = run_cli("export", "reps", "--out", str(tmp_path / "r.csv"), env=env)
-    assert res.returncode == 0, res.stderr
+def test_env_var_selects_store(
+    small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PLANNER_DB", str(small_store))
+    code, _, err = run_main(capsys, "export", "reps", "--out", str(tmp_path / "r.csv"))
+    assert code == 0, err
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").count("\n") == 7
 
 
