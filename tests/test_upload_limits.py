@@ -18,6 +18,7 @@ import pytest
 from planner.cli import main
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import limits, reader
+from tests.stores import session_file
 
 ROW = b'<row><c t="inlineStr"><is><t>Acme</t></is></c><c t="inlineStr"><is><t>Boston</t></is></c></row>'
 
@@ -48,12 +49,16 @@ def with_sheet(template: Path, out: Path, chunks: int, block: bytes) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 1 MB on disk; its sheet XML unpacks to 1 GB."""
-    tmp = tmp_path_factory.mktemp("bomb")
+def _build_bomb(path: Path) -> None:
     block = ROW * ((1 << 20) // len(ROW))
-    return with_sheet(small_workbook(tmp / "t.xlsx"), tmp / "bomb.xlsx", 1024, block)
+    with_sheet(small_workbook(path.with_name("bomb-template.xlsx")), path, 1024, block)
+
+
+@pytest.fixture(scope="session")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 1-4 MB on disk; its sheet XML unpacks to 1 GB. Compressing 1 GB costs 4 CPU-s or more: built once
+    per run for every xdist worker (tests.stores.session_file), read only."""
+    return session_file(tmp_path_factory, "bomb.xlsx", _build_bomb)
 
 
 def test_a_zip_bomb_ends_at_once_in_bounded_memory(bomb: Path, tmp_path: Path) -> None:
