@@ -25,14 +25,34 @@ def metrics(at: object) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}  # type: ignore[attr-defined]
 
 
-def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path) -> None:
+def record(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[optimize.Options, Any]]:
+    """Record the page's own calls of planner.scenarios.<name> as (options, result): the test compares the page
+    with what the optimizer returned for the options it was given, instead of solving again (AppTest runs the
+    page in this process)."""
+    calls: list[tuple[optimize.Options, Any]] = []
+    real = getattr(scenarios, name)
+
+    @functools.wraps(real)
+    def recording(con: Any, opts: optimize.Options, *args: Any, **kw: Any) -> Any:
+        result = real(con, opts, *args, **kw)
+        calls.append((opts, result))
+        return result
+
+    monkeypatch.setattr(scenarios, name, recording)
+    return calls
+
+
+def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = record(monkeypatch, "run")
     at = page("rebalance")
     assert errors(at) == []
     assert any("run the optimizer" in str(i.value) for i in at.info)
     at.button(key="rb_run").click().run()
     assert errors(at) == []
-    with store.read(app_store) as con:
-        expected = scenarios.run(con, optimize.Options(), scope=OPERATOR).summary
+    # The page ran the optimizer once, with what `planner balance` asks for by default.
+    assert [opts for opts, _ in calls] == [optimize.Options()]
+    result = calls[0][1]
+    expected = result.summary
     got = metrics(at)
     assert got["Max / mean"] == f"{expected['max_mean_after']:.2f}"
     assert got["Lower bound"] == f"{expected['lower_bound']:.2f}"
@@ -52,7 +72,7 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path) -> None:
     assert (moves["change"] == "newly assigned").sum() == expected["assigned_unowned"]
     story = [str(c.value) for c in at.caption if str(c.value).startswith("Owner changes:")]
     assert story == [
-        f"Owner changes: {scenarios.describe_changes(scenarios.owner_changes(*_owners(app_store)))} "
+        f"Owner changes: {scenarios.describe_changes(_owner_changes(result))} "
         f"({len(moves):,} rows in the moves table and the CRM update files)."
     ]
 
@@ -62,10 +82,8 @@ def _picker(widgets: Any, label: str) -> Any:
     return next(w for w in widgets if w.label == label)
 
 
-def _owners(path: Path) -> tuple[object, object]:
-    with store.read(path) as con:
-        a = scenarios.run(con, optimize.Options(), scope=OPERATOR).assignments
-    return a["previous_owner"], a["owner"]
+def _owner_changes(result: optimize.Result) -> dict[str, int]:
+    return scenarios.owner_changes(result.assignments["previous_owner"], result.assignments["owner"])
 
 
 def test_owner_changes_are_counted_apart() -> None:
@@ -175,12 +193,13 @@ def test_page_capacity_curve(app_store: Path) -> None:
     assert curve and list(curve[0]["data"][0]["x"]) == [5, 6, 7]
 
 
-def test_page_shows_the_disruption_trade_off(app_store: Path) -> None:
+def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = record(monkeypatch, "disruption_curve")
     at = page("rebalance", timeout=300)
     at.button(key="rb_disrupt_btn").click().run()
     assert errors(at) == []
-    with store.read(app_store) as con:
-        curve, default = scenarios.disruption_curve(con, optimize.Options(), scope=OPERATOR)
+    assert [opts for opts, _ in calls] == [optimize.Options()]  # once, with the default options
+    curve, default = calls[0][1]
     captions = " ".join(str(c.value) for c in at.caption)
     assert "customers and open deals stay with their owner" in captions
     assert f"{default['extra_travel_km']:+,.1f} of mean travel" in captions
@@ -193,16 +212,7 @@ def test_page_offers_contiguous_areas(app_store: Path, monkeypatch: pytest.Monke
     """'One connected region per territory' is offered for area units only and reaches the optimizer as
     `balance --contiguous` does; the page says whether every territory is one region. The page's own call of
     the optimizer is recorded (a contiguous run costs 7-9 CPU-s: it is not run a second time to compare)."""
-    calls: list[tuple[optimize.Options, optimize.Result]] = []
-    real_run = scenarios.run
-
-    @functools.wraps(real_run)
-    def recording_run(con: Any, opts: optimize.Options, *args: Any, **kw: Any) -> optimize.Result:
-        result = real_run(con, opts, *args, **kw)
-        calls.append((opts, result))
-        return result
-
-    monkeypatch.setattr(scenarios, "run", recording_run)
+    calls = record(monkeypatch, "run")
     at = page("rebalance")
     assert at.checkbox(key="rb_contig").disabled
     at.selectbox(key="rb_unit").set_value("zip3").run()
