@@ -92,7 +92,6 @@ FIRST = (
     "hostile",
     "walk-paths",
     "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",
-    "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",
     "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",
     "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",
     "tests/test_concurrency.py::test_two_app_processes_serve_one_store",
