@@ -37,19 +37,15 @@ ALIASES = {
 }
 
 
-@lru_cache(maxsize=1)
-def _combining() -> dict[int, None]:
-    """str.translate's table that deletes every combining mark (built once: a pass over Unicode, ~0.2 s)."""
-    return {cp: None for cp in range(0x110000) if unicodedata.combining(chr(cp))}
-
-
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
 
 
 def name_key(value: object) -> str:
     """'  São Paulo ' -> 'sao paulo': lower case, accents dropped, punctuation to single spaces."""
-    text = unicodedata.normalize("NFKD", str(value)).translate(_combining()).lower()
-    return _NOT_KEY.sub(" ", text).strip()
+    text = str(value)
+    if not text.isascii():  # ASCII has no accents: most names skip the decomposition
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return _NOT_KEY.sub(" ", text.lower()).strip()
 
 
 @lru_cache(maxsize=1)
