@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import shutil
 import tempfile
 import time
@@ -238,7 +237,11 @@ def import_files(
         plans = _plan_files(db_path, files, kind, overrides or {}, workdir)
         job = _Job(imported_by, progress, workdir, revenue_unit, scope)
         try:
-            reports, cleared, notes = _write_import(db_path, plans, job, as_of)
+            try:
+                reports, cleared, notes = _write_import(db_path, _fresh(plans), job, as_of)
+            except _ReadAgain:
+                job = dataclasses.replace(job, private_read=True)
+                reports, cleared, notes = _write_import(db_path, _fresh(plans), job, as_of)
         except _NothingLanded as nothing:
             progress(1.0, "Nothing to import")
             report = ImportReport([nothing.args[0][i] for i in range(len(plans))], False,
@@ -264,6 +267,16 @@ class _Job:
     workdir: Path
     revenue_unit: str | None
     scope: Scope
+    private_read: bool = False  # every read in a private reader (after a ReadAgain), none on the write connection
+
+
+class _ReadAgain(Exception):
+    """A strict read failed on the write connection and aborted its transaction: roll back, read privately."""
+
+
+def _fresh(plans: list[Plan]) -> list[Plan]:
+    """Copies of the plans' tables, which an attempt changes (normalised or transcoded files), for each attempt."""
+    return [dataclasses.replace(p, table=dataclasses.replace(p.table)) for p in plans]
 
 
 def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: str,
@@ -342,28 +355,7 @@ def _after_import(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     return notes
 
 
-def _stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
-    text = str(exc)
-    found = re.search(r"CSV Error on Line: (\d+)", text)
-    line = found.group(1) if found else ""
-    if "maximum line size" in text.lower() or "line size" in text.lower():
-        return ImportFileError(
-            f"{name}: line {line or '?'} holds a field larger than 4 MB, which no CRM export has; the file is "
-            "damaged or not a CRM export: export it again"
-        )
-    m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
-    if m:
-        return ImportFileError(
-            f"{name}: line {line or '?'} has {m.group(2)} fields where the header has {m.group(1)}; fix the quoting "
-            "of that line (a stray quote or delimiter) or export the file again"
-        )
-    if "unicode" in text.lower():
-        return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
-
-
-def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir: Path, scope: Scope) -> int:
+def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, job: _Job) -> int:
     """Load table `t` into _raw with row numbers; returns how many records could not be read (kept in
     _parse_rejects as rejected rows). A file whose records DuckDB cannot read at all raises ImportFileError.
 
@@ -383,13 +375,17 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
             scope=scope,
         )
 
+    workdir, scope = job.workdir, job.scope
+
     def load() -> tuple[int, int]:
-        # Most exports read cleanly, and a strict read is faster: any unreadable record means reading
-        # again with the reader that skips and lists such records.
+        # Most exports read cleanly, and a strict read is faster, on the write connection itself (no hand-over
+        # of the rows from a private reader): an unreadable record means reading again with the reader that
+        # skips and lists such records; where the failure aborted the write (a lake), the import starts again.
         try:
-            return read(keep_going=False)
+            return read(keep_going=False, direct=not job.private_read)
         except duckdb.Error:
-            pass
+            if not sq.usable(con):
+                raise _ReadAgain() from None
         try:
             return read()
         except duckdb.Error:
@@ -414,7 +410,7 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, workdir
             report.notes.append("read as UTF-8 with some cp1252 text (mixed encodings)")
             n_raw, n_rej = load()
     except duckdb.Error as exc:
-        raise _stage_error(t.name, exc) from None
+        raise reader.stage_error(t.name, exc) from None
     line = sq.oversized_line(con, scope=scope) if n_rej else None
     if line is not None:
         raise ImportFileError(
@@ -483,7 +479,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     started = time.perf_counter()
     report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
     job.progress(0.0, "loading")
-    n_rejected_at_read = _stage(con, t, report, job.workdir, scope)
+    n_rejected_at_read = _stage(con, t, report, job)
     report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER, scope=scope)
     if report.footer_rows:
         report.notes.append(f"skipped {report.footer_rows} report footer line(s)")

@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from planner import settings
@@ -442,3 +443,25 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
     if skipped:
         tables[0].notes.append(f"skipped sheets without a table: {', '.join(skipped)}")
     return tables
+
+
+def stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
+    """The one-line error for a file DuckDB cannot read at all."""
+    text = str(exc)
+    found = re.search(r"CSV Error on Line: (\d+)", text)
+    line = found.group(1) if found else ""
+    if "maximum line size" in text.lower() or "line size" in text.lower():
+        return ImportFileError(
+            f"{name}: line {line or '?'} holds a field larger than 4 MB, which no CRM export has; the file is "
+            "damaged or not a CRM export: export it again"
+        )
+    m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if m:
+        return ImportFileError(
+            f"{name}: line {line or '?'} has {m.group(2)} fields where the header has {m.group(1)}; fix the quoting "
+            "of that line (a stray quote or delimiter) or export the file again"
+        )
+    if "unicode" in text.lower():
+        return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")

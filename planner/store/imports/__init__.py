@@ -75,6 +75,7 @@ from planner.store.imports.staging import (
     parse_reject_lines,
     stage,
     unordered,
+    usable,
 )
 
 __all__ = [
@@ -147,5 +148,6 @@ __all__ = [
     "unlinked_deals",
     "unordered",
     "unplaced_accounts",
+    "usable",
     "valid_email",
 ]

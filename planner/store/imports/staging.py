@@ -22,7 +22,7 @@ REJECT_TABLES = ("_tp_rej_errors", "_tp_rej_scans")
 
 def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, columns: list[str],
           has_row_column: bool, max_line_bytes: int, parallel: bool = True,
-          keep_going: bool = True, *, scope: Scope) -> tuple[int, int]:  # fmt: skip
+          keep_going: bool = True, direct: bool = False, *, scope: Scope) -> tuple[int, int]:  # fmt: skip
     """Read a delimited UTF-8 file into temp table _raw (every column text), row by row.
 
     Records DuckDB cannot read (more fields than the header, a stray quote) are left out of _raw and
@@ -31,16 +31,43 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
     by `number_rows` (or comes from the file for workbooks).
 
     `keep_going=False` reads strictly instead, which is faster, and raises duckdb.Error at the first
-    record that cannot be read (the caller then reads the file again with keep_going)."""
+    record that cannot be read (the caller then reads the file again with keep_going).
+
+    `direct=True` reads on `con` itself (strict reads only): no private reader and no hand-over of the rows,
+    but a read that fails leaves `con` as a failed statement leaves it (on a lake, inside the write's one
+    transaction, aborted: see `usable`)."""
     require_admin(scope)
     names = (["__row"] if has_row_column else []) + columns
     for t in ("_raw", "_parse_rejects", *REJECT_TABLES):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute("SET preserve_insertion_order = true")  # rowid = order in the file
-    # The file is read in a private in-memory database, then handed over: a read that fails (the caller then
-    # reads again with other options) must leave the store's connection usable, and on a lake that connection
-    # is inside the write's one transaction, which any failed statement aborts (DuckDB has no savepoints).
-    # Its spill files (a file larger than memory) go to a folder of its own, not the working directory.
+    if direct:
+        if keep_going:
+            raise ValueError("a direct read is a strict read (keep_going=False)")
+        _read_file(con, path, delimiter, skip, names, has_row_column, max_line_bytes, parallel, keep_going)
+    else:
+        _read_private(con, path, delimiter, skip, names, has_row_column, max_line_bytes, parallel, keep_going)
+    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
+    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
+    return n_raw, n_rej
+
+
+def usable(con: duckdb.DuckDBPyConnection) -> bool:
+    """False when a failed statement aborted the connection's transaction (a lake's write), which then can only
+    be rolled back."""
+    try:
+        con.execute("SELECT 1").fetchall()
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _read_private(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, names: list[str],
+                  has_row_column: bool, max_line_bytes: int, parallel: bool, keep_going: bool) -> None:  # fmt: skip
+    """_read_file in a private in-memory database, then the tables handed over to `con` through Arrow."""
+    # A read that fails (the caller then reads again with other options) must leave the store's connection
+    # usable, and on a lake that connection is inside the write's one transaction, which any failed statement
+    # aborts (DuckDB has no savepoints). Its spill files (a file larger than memory) go to a folder of its own.
     with (
         tempfile.TemporaryDirectory(prefix="planner-read-") as spill,
         duckdb.connect(config={"temp_directory": spill}) as reader,
@@ -54,9 +81,6 @@ def stage(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, 
                 con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _tp_read")
             finally:
                 con.unregister("_tp_read")
-    n_raw = int(scalar(con, "SELECT count(*) FROM _raw"))
-    n_rej = int(scalar(con, "SELECT count(*) FROM _parse_rejects"))
-    return n_raw, n_rej
 
 
 def _read_file(reader: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, names: list[str],
