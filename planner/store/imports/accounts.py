@@ -7,7 +7,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
-from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us
+from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us, country_values
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
@@ -62,6 +62,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     has_accounts = scalar(con, "SELECT account_id FROM accounts LIMIT 1") is not None
     first_row = "d.first_row" if has_dups else "NULL"
     known = "a.account_id" if has_accounts else "NULL"
+    country_values(con, f"SELECT {e('country')} AS country FROM _raw", scope=scope)
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
@@ -77,7 +78,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
             FROM {_with_us("(" + parsed + ")", "country")} p
             {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
-            {_geo_joins("p")}"""
+            {_geo_joins("p", by_value=True)}"""
     )
 
 

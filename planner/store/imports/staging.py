@@ -392,6 +392,7 @@ def drop_temps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
         "_aref",
         "_parse_rejects",
         "_new_accounts",
+        "_tp_cvals",
     ):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     unordered(con, False)
