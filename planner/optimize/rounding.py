@@ -12,7 +12,7 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
-from planner.optimize.problem import _dist, _nearest_reps, _Problem, _Units
+from planner.optimize.problem import _dist, _Problem, _Units
 
 # The rounding MIP (fix-and-resolve) stops after this many branch-and-bound nodes (a limit of work,
 # not of time, so the result is the same on any machine); its best solution is kept. The time limit
@@ -33,6 +33,10 @@ SMALL_MIP_PAIRS = 5_000
 # km; with coarser units (61,267 pairs) 32 s, and the 120 s time limit under load, for the root's 90.92 km.
 # 20,000 x 24 rounds in ~840 pairs and keeps its search.
 ROOT_ONLY_PAIRS = 10_000
+# Several bands: above this many pairs the rounding MIP is not run; the LP's fractional units are split by
+# _round and the band repair (planner.optimize.bands) closes the bands. On 100,000 x 200 with three metrics
+# the MIP's root node ran 133 s of CPU without finding a solution.
+MULTI_BAND_MIP_PAIRS = 30_000
 
 
 @dataclass
@@ -241,6 +245,8 @@ def _round_mip(
     mov_rest = np.flatnonzero(rest & ~p.pinned)
     travel_fixed = float(_dist(p, mov_rest, assign[mov_rest]).sum())
     t_room = travel_ub - travel_fixed if math.isfinite(travel_ub) else math.inf
+    if p.bm.shape[1] > 1 and len(rp.it) > MULTI_BAND_MIP_PAIRS:
+        return assign, {"round_status": f"rounded by the LP's shares ({len(rp.it):,} pairs: no MIP)"}  # type: ignore[dict-item]
     model = _round_model(p, rp, scale, price_moves, fixed, z_lp, moved_ub - moved_fixed, t_room)
     solved = _solve_round(model, len(rp.it), p.bm.shape[1])
     if solved is None:
@@ -532,59 +538,4 @@ def _repair(
         assign[items] = mv.cur
     else:
         assign[u.movable] = mv.cur[u.of_account]
-    return assign
-
-
-def _repair_bands(p: _Problem, assign: np.ndarray, k: int = 6, max_iter: int = 20_000) -> np.ndarray:
-    """Several bands at once: move single movable accounts to one of their k nearest reps while that
-    lowers the total excess over every band (each metric's, relative to the rep's target), the worst
-    territory first, the least added travel among equal gains. Deterministic."""
-    assign = assign.copy()
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
-    movable = np.flatnonzero(~p.pinned)
-    if len(movable) == 0:
-        return assign
-    _, near = _nearest_reps(p, p.xyz[movable], k, movable)
-    w = p.bm[movable]  # (n_movable, n_bands)
-    load = np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1)
-    lo = p.target[:, None] * (1 - p.tols[None, :])
-    hi = p.target[:, None] * (1 + p.tols[None, :])
-    t = p.target[:, None]
-
-    def pen(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return ((np.maximum(x - hi[rows], 0) + np.maximum(lo[rows] - x, 0)) / t[rows]).sum(axis=-1)
-
-    cur = assign[movable]
-    for _ in range(max_iter):
-        excess = pen(load, np.arange(n_reps))
-        if excess.max() <= 1e-12:
-            break
-        r = int(np.argmax(excess))
-        over = bool((load[r] > hi[r]).any())
-        if over:
-            mine = np.flatnonzero(cur == r)
-            src = np.repeat(mine, k)
-            dst = near[mine].ravel()
-        else:
-            src = np.flatnonzero((near == r).any(axis=1) & (cur != r))
-            dst = np.full(len(src), r)
-        keep = dst != cur[src]
-        src, dst = src[keep], dst[keep]
-        if len(src) == 0:
-            break
-        a, b = cur[src], dst
-        ws = w[src]
-        gain = (
-            pen(load[a] - ws, a) - pen(load[a], a) + pen(load[b] + ws, b) - pen(load[b], b)
-        )  # fmt: skip
-        d_km = _dist(p, movable[src], b) - _dist(p, movable[src], a)
-        score = np.where(gain < -1e-12, gain + 1e-9 * d_km / max(p.spread_scale, 1e-9), np.inf)
-        j = int(np.argmin(score))
-        if not np.isfinite(score[j]):
-            break
-        i, s_r, d_r = int(src[j]), int(a[j]), int(b[j])
-        load[s_r] -= w[i]
-        load[d_r] += w[i]
-        cur[i] = d_r
-    assign[movable] = cur
     return assign

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
+from planner.optimize.bands import _repair_bands
 from planner.optimize.contiguity import is_contiguous, make_contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
@@ -29,7 +30,7 @@ from planner.optimize.lp import (
 from planner.optimize.options import Options, Progress, Result, noop
 from planner.optimize.problem import _prepare, _Problem, _Units, _units, _with_distance
 from planner.optimize.report import _report
-from planner.optimize.rounding import _band_penalty, _repair, _repair_bands, _round, _round_mip
+from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
 MIP_MAX_PAIRS = 5_000

@@ -1,0 +1,148 @@
+"""Several balance bands at once: the repair after rounding that moves and SWAPS single accounts between reps.
+
+A move changes every metric of two territories by one account's weights; when a territory is over one band and
+under another (more potential, fewer accounts), no single move lowers its excess, but a swap of a big account for
+a few small ones does. The repair takes the worst territory it can still improve, its best move, else its best
+swap, until every territory is in all its bands or none can improve. Deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.optimize.geometry import _bincount
+from planner.optimize.problem import _dist, _nearest_reps, _Problem
+
+# A swap looks at this many of a territory's accounts and of each neighbour's (the heaviest on the band the
+# territory is furthest from), so one step costs at most SWAP_SIDE^2 x neighbours pairs.
+SWAP_SIDE = 400
+
+
+@dataclass
+class _BandState:
+    """Loads and bands per rep x metric, and the movable accounts: weights, rep now, k nearest reps."""
+
+    p: _Problem
+    movable: np.ndarray
+    w: np.ndarray  # (n_movable, n_bands)
+    cur: np.ndarray
+    near: np.ndarray  # (n_movable, k)
+    near_of: list[np.ndarray]  # per rep: the movable accounts that have it among their k nearest
+    load: np.ndarray  # (n_reps, n_bands)
+    lo: np.ndarray
+    hi: np.ndarray
+    t: np.ndarray  # (n_reps, 1)
+
+    def pen(self, x: np.ndarray, rows: np.ndarray | int) -> np.ndarray:
+        """The excess over every band of loads x at reps `rows` (a share of each rep's target), summed."""
+        lo, hi, t = self.lo[rows], self.hi[rows], self.t[rows]
+        return ((np.maximum(x - hi, 0) + np.maximum(lo - x, 0)) / t).sum(axis=-1)
+
+    def km(self, idx: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        return _dist(self.p, self.movable[idx], reps) / max(self.p.spread_scale, 1e-9)
+
+    def move(self, i: int, dst: int) -> None:
+        self.load[self.cur[i]] -= self.w[i]
+        self.load[dst] += self.w[i]
+        self.cur[i] = dst
+
+
+def _best_move(s: _BandState, r: int) -> tuple[float, int, int]:
+    """(gain, account, to) of the single move that most lowers the excess of r and its partner (gain < 0)."""
+    k = s.near.shape[1]
+    if bool((s.load[r] > s.hi[r]).any()):
+        mine = np.flatnonzero(s.cur == r)
+        src, dst = np.repeat(mine, k), s.near[mine].ravel()
+    else:
+        src = s.near_of[r][s.cur[s.near_of[r]] != r]
+        dst = np.full(len(src), r)
+    keep = dst != s.cur[src]
+    src, dst = src[keep], dst[keep]
+    if len(src) == 0:
+        return 0.0, -1, -1
+    a, ws = s.cur[src], s.w[src]
+    gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
+    score = np.where(gain < -1e-12, gain + 1e-9 * (s.km(src, dst) - s.km(src, a)), np.inf)
+    j = int(np.argmin(score))
+    return (float(score[j]), int(src[j]), int(dst[j])) if np.isfinite(score[j]) else (0.0, -1, -1)
+
+
+def _best_swap(s: _BandState, r: int) -> tuple[float, int, int]:
+    """(gain, account of r, account of a neighbour) of the swap between r and one of its neighbours (each
+    account among the other's k nearest reps) that most lowers the excess of both (gain < 0)."""
+    mine = np.flatnonzero(s.cur == r)
+    if len(mine) == 0:
+        return 0.0, -1, -1
+    # The heaviest accounts on the band r is furthest from weigh most in a swap; keep SWAP_SIDE of each side.
+    worst = int(np.argmax(np.maximum(s.load[r] - s.hi[r], s.lo[r] - s.load[r]) / s.t[r]))
+    best = (0.0, -1, -1)
+    theirs_all = s.near_of[r][s.cur[s.near_of[r]] != r]
+    for q in np.unique(s.near[mine]).tolist():
+        if q == r:
+            continue
+        a = mine[(s.near[mine] == q).any(axis=1)]
+        b = theirs_all[s.cur[theirs_all] == q]
+        if len(a) == 0 or len(b) == 0:
+            continue
+        a = a[np.argsort(-s.w[a, worst], kind="stable")[:SWAP_SIDE]]
+        b = b[np.argsort(-s.w[b, worst], kind="stable")[:SWAP_SIDE]]
+        diff = s.w[b][None, :, :] - s.w[a][:, None, :]  # what r gains when a leaves and b comes
+        gain = (
+            s.pen(s.load[r] + diff, r) - s.pen(s.load[r], r) + s.pen(s.load[q] - diff, q) - s.pen(s.load[q], q)
+        )  # fmt: skip
+        if float(gain.min()) >= -1e-12:
+            continue
+        d_km = (s.km(a, np.full(len(a), q)) - s.km(a, np.full(len(a), r)))[:, None] + (
+            s.km(b, np.full(len(b), r)) - s.km(b, np.full(len(b), q))
+        )[None, :]
+        score = np.where(gain < -1e-12, gain + 1e-9 * d_km, np.inf)
+        ia, ib = np.unravel_index(int(np.argmin(score)), score.shape)
+        if score[ia, ib] < best[0]:
+            best = (float(score[ia, ib]), int(a[ia]), int(b[ib]))
+    return best
+
+
+def _repair_bands(p: _Problem, assign: np.ndarray, k: int = 6, max_iter: int = 20_000) -> np.ndarray:
+    """Several bands at once: move single movable accounts to one of their k nearest reps, or swap two between
+    neighbouring reps, while that lowers the total excess over every band (each metric's, relative to the rep's
+    target): the worst territory that can still improve first, the least added travel among equal gains."""
+    assign = assign.copy()
+    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    movable = np.flatnonzero(~p.pinned)
+    if len(movable) == 0:
+        return assign
+    _, near = _nearest_reps(p, p.xyz[movable], k, movable)
+    near = np.asarray(near, dtype=np.int64)
+    rows = np.repeat(np.arange(len(movable)), near.shape[1])
+    order = np.lexsort((rows, near.ravel()))
+    cuts = np.searchsorted(near.ravel()[order], np.arange(n_reps + 1))
+    near_of = [np.unique(rows[order[cuts[r] : cuts[r + 1]]]) for r in range(n_reps)]
+    s = _BandState(
+        p=p, movable=movable, w=p.bm[movable], cur=assign[movable].copy(), near=near, near_of=near_of,
+        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        lo=p.target[:, None] * (1 - p.tols[None, :]), hi=p.target[:, None] * (1 + p.tols[None, :]),
+        t=p.target[:, None],
+    )  # fmt: skip
+    stuck = np.zeros(n_reps, dtype=bool)
+    for _ in range(max_iter):
+        excess = np.where(stuck, 0.0, s.pen(s.load, np.arange(n_reps)))
+        if excess.max() <= 1e-12:
+            break
+        r = int(np.argmax(excess))
+        gain, i, dst = _best_move(s, r)
+        if i >= 0:
+            s.move(i, dst)
+            stuck[[r, dst]] = False
+            continue
+        gain, i, j = _best_swap(s, r)
+        if i < 0:
+            stuck[r] = True
+            continue
+        q = int(s.cur[j])
+        s.move(i, q)
+        s.move(j, r)
+        stuck[[r, q]] = False
+    assign[movable] = s.cur
+    return assign
