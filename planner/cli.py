@@ -29,9 +29,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
-def _modules_for(argv: Sequence[str] | None) -> list[str]:
+def _command_name(module: str) -> str:
+    return module.rstrip("_").replace("_", "-")
+
+
+def _modules_for(argv: Sequence[str] | None) -> list[str] | None:
     """The command modules to load: only the one named on the command line when there is one,
-    so `python -m planner export ...` does not pay for importing scikit-learn or the LP solver."""
+    so `python -m planner export ...` does not pay for importing scikit-learn or the LP solver;
+    all of them for `--help`; None for a name that is no command (nothing to import to refuse it)."""
     names = sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__))
     args = list(argv or [])
     i = 0
@@ -41,8 +46,8 @@ def _modules_for(argv: Sequence[str] | None) -> list[str]:
             i += 2
             continue
         if not token.startswith("-"):
-            wanted = [n for n in names if n.rstrip("_").replace("_", "-") == token]
-            return wanted or names
+            wanted = [n for n in names if _command_name(n) == token]
+            return wanted or None
         i += 1
     return names
 
@@ -55,7 +60,13 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
     parser.add_argument("--db", metavar="PATH", help="store file (default: $PLANNER_DB, else data/planner.duckdb)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for name in _modules_for(argv) if argv is not None else _modules_for([]):
+    modules = _modules_for(argv if argv is not None else [])
+    if modules is None:
+        # A typo: argparse refuses it and lists the commands by name, without importing any of them.
+        for name in sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__)):
+            sub.add_parser(_command_name(name))
+        return parser
+    for name in modules:
         module = importlib.import_module(f"planner.commands.{name}")
         module.register(sub)
     return parser

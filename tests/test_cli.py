@@ -88,6 +88,21 @@ def test_bad_input_is_one_line_exit_2(
     assert "Traceback" not in err
 
 
+def test_a_typo_lists_every_command_and_imports_none() -> None:
+    """`python -m planner nosuchcommand` answers at once: argparse's one line names every command, and no
+    command module (scikit-learn, the LP solver...) was imported to say so (7.7 s before, for a typo)."""
+    code = (
+        "import sys\nfrom planner.cli import main\ntry:\n    main(['nosuchcommand'])\nexcept SystemExit as e:\n"
+        "    print(e.code, sorted(m for m in sys.modules if m.startswith('planner.commands.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2 []", out.stdout
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: argument COMMAND: invalid choice: 'nosuchcommand'"), err
+    for name in ("as-of", "balance", "import", "rep-home", "store", "train"):
+        assert f"'{name}'" in err[0]
+
+
 def test_missing_and_corrupt_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", str(tmp_path / "none.duckdb"), "export", "accounts", "--out", str(tmp_path / "a.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: no store at")
