@@ -9,6 +9,7 @@ merged) into a fresh store, side by side in one process, and returns both times.
 from __future__ import annotations
 
 import csv
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ def time_import(csv_path: Path, workdir: Path | None = None) -> dict[str, Any]:
     """Seconds for DuckDB read_csv into a table, and for the full import into a fresh store."""
     from planner import ingest
 
+    load_before = os.getloadavg()[0]  # the machine's 1-minute load: figures from a busy machine say so
     workdir = workdir or Path(tempfile.mkdtemp(prefix="planner-bench-"))
     baseline_db = workdir / "baseline.duckdb"
     baseline_db.unlink(missing_ok=True)
@@ -89,15 +91,17 @@ def time_import(csv_path: Path, workdir: Path | None = None) -> dict[str, Any]:
         "rows": f.rows_read, "inserted": f.inserted, "rejected": f.rejected,
         "geocoded_valid_zip": f.geocoding.get("valid_zip_placed"), "valid_zip": f.geocoding.get("valid_zip"),
         "read_csv_s": round(read_csv_s, 3), "import_s": round(import_s, 3), "ratio": round(import_s / read_csv_s, 2),
+        "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
     }  # fmt: skip
 
 
-if __name__ == "__main__":  # python -m bench.import_speed N
+if __name__ == "__main__":  # python -m bench.import_speed N [existing export.csv]
     import json
     import sys
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
-    path = tmp / f"salesforce_accounts_{n}.csv"
-    write_salesforce_export(path, n)
+    path = Path(sys.argv[2]) if len(sys.argv) > 2 else tmp / f"salesforce_accounts_{n}.csv"
+    if len(sys.argv) <= 2:
+        write_salesforce_export(path, n)
     print(json.dumps(time_import(path, tmp)))
