@@ -206,7 +206,8 @@ def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys:
     out = []
     for i, (column, dtype) in enumerate(types.items()):
         key = keys[column]
-        v = f"p.{q('__attr_' + str(i))}"
+        raw = f"p.{q('__attr_' + str(i))}"
+        v = "d.v" if dtype != "text" else raw
         num = {
             "number": f"tp_num({v}, {dc})" + (" / 100" if "%" in column else ""),
             "boolean": f"tp_bool({v})::INT",
@@ -215,10 +216,17 @@ def save_attributes(con: duckdb.DuckDBPyConnection, types: dict[str, str], keys:
         }[dtype]
         con.execute("DELETE FROM account_attributes WHERE attr = ? AND account_id IN "
                     "(SELECT account_id FROM _p WHERE _reject IS NULL)", [key])  # fmt: skip
+        # A typed value is parsed once per distinct text (a file repeats its dates, yes/no and numbers), then
+        # joined back to the rows, instead of a regex and a parse on every row.
+        source_rows = (
+            f"""_p p JOIN (SELECT v, {num} AS num, tp_text(v) AS txt
+                           FROM (SELECT DISTINCT {raw} AS v FROM _p p WHERE p._reject IS NULL) d) d ON d.v = {raw}"""
+            if dtype != "text"
+            else f"(SELECT *, NULL::DOUBLE AS num, tp_text({raw}) AS txt FROM _p p) p"
+        )
         con.execute(
-            f"""INSERT INTO account_attributes
-                SELECT p.account_id, ?, {num}, tp_text({v}) FROM _p p
-                WHERE p._reject IS NULL AND tp_text({v}) IS NOT NULL""",
+            f"""INSERT INTO account_attributes SELECT p.account_id, ?, num, txt FROM {source_rows}
+                WHERE p._reject IS NULL AND txt IS NOT NULL""",
             [key],
         )
         con.execute(
