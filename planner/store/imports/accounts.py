@@ -75,7 +75,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
                    {merged if has_dups else "false"} AS _merged,
                    {known} IS NOT NULL AS _exists,
                    {customer} OR p.account_id IN (SELECT account_id FROM deals WHERE is_won) AS is_customer
-            FROM {_with_us("(" + parsed + ")", "country")} p
+            FROM {_with_us("(" + parsed + ")", "country", by_value=True)} p
             {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p", by_value=True)}"""

@@ -37,12 +37,14 @@ def _geo_cols(a: str, lat: str, lon: str) -> str:
 
 def country_values(con: duckdb.DuckDBPyConnection, values: str, *, scope: Scope) -> None:
     """Temp table _tp_cvals: each distinct country value of `values` (a query with a column `country`) with its
-    country (code, lat, lon) from _tp_country, for `_geo_joins(..., by_value=True)`: tp_key's regex then runs
+    country (code, lat, lon) from _tp_country and whether it names the US (us), for `_geo_joins(..., by_value=True)`
+    and `_with_us(..., by_value=True)`: tp_key's regex and tp_is_us then run
     once per spelling in the file instead of once per row (a 1M-row file has a handful of spellings)."""
     require_admin(scope)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _tp_cvals AS
-            SELECT v.country, c.code, c.lat, c.lon FROM (SELECT DISTINCT country FROM ({values})) v
+            SELECT v.country, c.code, c.lat, c.lon, tp_is_us(v.country) AS us
+            FROM (SELECT DISTINCT country FROM ({values})) v
             LEFT JOIN _tp_country c ON c.key = tp_key(v.country) WHERE v.country IS NOT NULL"""
     )
 
@@ -63,8 +65,13 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
                                               THEN left({a}.postal_code, 3) END"""
 
 
-def _with_us(table: str, country: str) -> str:
-    """Rows of `table` with `us`: no country, or a value the domain's rules call the US (macro tp_is_us)."""
+def _with_us(table: str, country: str, by_value: bool = False) -> str:
+    """Rows of `table` with `us`: no country, or a value the domain's rules call the US (macro tp_is_us); `by_value`
+    looks it up in _tp_cvals (`country_values`: once per spelling, not per row)."""
+    if by_value:
+        return (
+            f"(SELECT t.*, coalesce(v.us, true) AS us FROM {table} t LEFT JOIN _tp_cvals v ON v.country = t.{country})"
+        )
     return f"(SELECT *, tp_is_us({country}) AS us FROM {table})"
 
 
