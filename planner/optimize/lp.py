@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 
 from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _chord_km, _nearest
-from planner.optimize.options import Options
+from planner.optimize.options import Options, time_limit_message
 from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
 from planner.optimize.report import _min_moved, _today_km
 
@@ -568,10 +568,7 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
     seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     if not _optimal(lp):
         if lp.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
-            raise BadInput(
-                f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; run it again when the "
-                "machine is less busy, or move whole areas (unit zip3 or county) to make it smaller"
-            )
+            raise BadInput(time_limit_message(opts))
         raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
     # The cap on the movable accounts' travel is today's total less what the accounts that stay put
     # travel, with a little room for rounding.
@@ -614,6 +611,8 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
     if not _optimal(lp):
         out.travel_cap = math.inf
         seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
+        if not _optimal(lp):  # rounding a point that is not a solution puts territories far out of band
+            raise BadInput(time_limit_message(opts))
     out.budget = budget
     out.seconds = seconds
     return out

@@ -194,3 +194,11 @@ class Result:
 
     def moves(self) -> pd.DataFrame:
         return self.assignments[self.assignments["moved"] | self.assignments["previous_owner"].isna()]
+
+
+def time_limit_message(opts: Options) -> str:
+    """What a solve that stopped at its time limit says (it has no solution to round: never a result)."""
+    return (
+        f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; run it again when the "
+        "machine is less busy, or move whole areas (unit zip3 or county) to make it smaller"
+    )

@@ -27,7 +27,7 @@ from planner.optimize.lp import (
     _travel_passes,
     _TravelPass,
 )
-from planner.optimize.options import Options, Progress, Result, noop
+from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
 from planner.optimize.problem import _prepare, _Problem, _Units, _units, _with_distance
 from planner.optimize.report import _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
@@ -158,7 +158,10 @@ def rebalance(
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
     aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
     lp = _solve_lp(aim, u, opts, scale)
-    if lp.h.getModelStatus() not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+    if lp.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        # Its point is not a solution: rounding it left 184 of 200 territories out of their bands (100,000 x 200).
+        raise BadInput(time_limit_message(opts))
+    if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
     sol = np.asarray(lp.h.getSolution().col_value)
     min_lp_moved = float(lp.x() @ lp.moved)
