@@ -609,8 +609,8 @@ def test_each_solve_gets_the_whole_time_limit() -> None:
 
 
 def test_a_first_pass_stopped_by_its_time_limit_is_an_error_not_a_result() -> None:
-    """A first LP pass that stops on its time limit has no solution: rounding its point left 184 of 200
-    territories out of their bands at 100,000 x 200 under load (max/mean 1.44). It now says so at once."""
+    """A first LP pass that stops on its time limit has no solution: it was rounded as if it had one (only the
+    travel pass's time limit was an error). It now says so at once."""
     acc, reps = optimizer.balanced_world(300, 4, seed=1)
     seen: list[str] = []
     opts = Options(metric="potential,accounts", allow_customers=True, allow_open_deals=True, time_limit_s=1e-6)

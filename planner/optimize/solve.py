@@ -159,7 +159,7 @@ def rebalance(
     aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
     lp = _solve_lp(aim, u, opts, scale)
     if lp.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
-        # Its point is not a solution: rounding it left 184 of 200 territories out of their bands (100,000 x 200).
+        # Its point is not a solution (it may lie outside every band): say so rather than round it.
         raise BadInput(time_limit_message(opts))
     if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
