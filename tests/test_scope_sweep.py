@@ -572,7 +572,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "accounts.customers_from_deals", "accounts.owners_from_deals",
     "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals",
     "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
-    "geocode.set_rep_home",
+    "geocode.set_rep_home", "geocode.country_values",
     "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",
     "history.save_rejects", "history.first_rejects", "history.reject_reasons", "history.remember_mapping",
     "history.forget_mapping",
@@ -679,6 +679,7 @@ EXEMPT: dict[str, str] = {
        "table_figures counts and checksums its tables" for n in ("copy_store", "table_figures")},
     **{f"planner.store.schema.{n}": SCHEMA for n in ("migrate", "set_meta", "bump_write_id", "now", "next_id")},
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
+    "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,
     **{f"planner.store.imports.{n}": SQL_TEXT for n in (
