@@ -49,6 +49,11 @@ class _BandState:
         self.cur[i] = dst
 
 
+def _worst(s: _BandState) -> float:
+    """The largest deviation of any territory on any band beyond its tolerance (a share of its target)."""
+    return float(np.max(np.maximum(s.load - s.hi, s.lo - s.load) / s.t))
+
+
 def _best_move(s: _BandState, r: int) -> tuple[float, int, int]:
     """(gain, account, to) of the single move that most lowers the excess of r and its partner (gain < 0)."""
     k = s.near.shape[1]
@@ -126,7 +131,12 @@ def _repair_bands(p: _Problem, assign: np.ndarray, k: int = 6, max_iter: int = 2
         t=p.target[:, None],
     )  # fmt: skip
     stuck = np.zeros(n_reps, dtype=bool)
+    # The steps lower the summed excess of the territories they touch; the report judges the worst deviation,
+    # so the assignment with the least worst deviation seen is the one returned (never worse than the start).
+    best_cur, best_dev = s.cur.copy(), _worst(s)
     for _ in range(max_iter):
+        if _worst(s) < best_dev - 1e-12:
+            best_cur, best_dev = s.cur.copy(), _worst(s)
         excess = np.where(stuck, 0.0, s.pen(s.load, np.arange(n_reps)))
         if excess.max() <= 1e-12:
             break
@@ -144,5 +154,5 @@ def _repair_bands(p: _Problem, assign: np.ndarray, k: int = 6, max_iter: int = 2
         s.move(i, q)
         s.move(j, r)
         stuck[[r, q]] = False
-    assign[movable] = s.cur
+    assign[movable] = s.cur if _worst(s) <= best_dev + 1e-12 else best_cur
     return assign
