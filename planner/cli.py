@@ -33,11 +33,15 @@ def _command_name(module: str) -> str:
     return module.rstrip("_").replace("_", "-")
 
 
+def _all_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__))
+
+
 def _modules_for(argv: Sequence[str] | None) -> list[str] | None:
     """The command modules to load: only the one named on the command line when there is one,
     so `python -m planner export ...` does not pay for importing scikit-learn or the LP solver;
     all of them for `--help`; None for a name that is no command (nothing to import to refuse it)."""
-    names = sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__))
+    names = _all_modules()
     args = list(argv or [])
     i = 0
     while i < len(args):
@@ -63,7 +67,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
     modules = _modules_for(argv if argv is not None else [])
     if modules is None:
         # A typo: argparse refuses it and lists the commands by name, without importing any of them.
-        for name in sorted(m.name for m in pkgutil.iter_modules(planner.commands.__path__)):
+        for name in _all_modules():
             sub.add_parser(_command_name(name))
         return parser
     for name in modules:
