@@ -1,0 +1,77 @@
+"""The commercial territory design instances of Ríos-Mercado's group (#15 point 3): real files read, the
+published solution recomputed, and the product optimizer keeping all three activities within tau."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import ctdp
+
+
+@pytest.fixture(scope="module")
+def inst() -> ctdp.Instance:
+    return ctdp.parse(ctdp.FOLDER / "2DU60-05-1.dat")
+
+
+@pytest.fixture(scope="module")
+def pub() -> ctdp.Published:
+    return ctdp.parse_published(ctdp.FOLDER / "published" / "2DU60-05-1.out")
+
+
+def test_the_vendored_file_reads_as_documented(inst: ctdp.Instance) -> None:
+    assert inst.xy.shape == (60, 2) and inst.activity.shape == (60, 3) and inst.edges.shape == (103, 2)
+    assert (inst.p, inst.second, inst.taus, inst.seed) == (4, 4, (0.003, 0.05, 0.05), 1221226888)
+    # The first and last unit lines and the last edge, as written in the file (CRLF line ends).
+    assert inst.xy[0].tolist() == [386.287514, 334.241104] and inst.activity[0].tolist() == [864, 2839, 2901]
+    assert inst.xy[59].tolist() == [129.0903, 120.666337] and inst.activity[59].tolist() == [856, 2761, 2670]
+    assert inst.edges[-1].tolist() == [53, 57]
+    for name in ctdp.INSTANCES:  # every vendored file parses, with p territories below n units
+        other = ctdp.parse(ctdp.FOLDER / f"{name}.dat")
+        assert 1 < other.p < len(other.xy) and other.edges.max() < len(other.xy)
+
+
+def test_a_malformed_file_is_refused_with_its_line(tmp_path: Path) -> None:
+    good = (ctdp.FOLDER / "2DU60-05-1.dat").read_text(encoding="ascii").splitlines()
+    bad = tmp_path / "bad.dat"
+    for lines, message in (
+        ([*good[:5], "4 12.5 80.0 850", *good[6:]], "bad line 6: expected 6 numbers, found 4"),  # unit 4
+        ([*good[:62], "0 x", *good[63:]], "bad line 63: '0 x' is not 2 numbers"),  # the first edge
+        (good[:40], "bad: the file ends early"),
+    ):
+        bad.write_text("\n".join(lines), encoding="ascii")
+        with pytest.raises(ValueError, match=message):
+            ctdp.parse(bad)
+
+
+def test_the_published_solution_recomputes_to_its_stated_sum(inst: ctdp.Instance, pub: ctdp.Published) -> None:
+    owner = np.full(60, -1)
+    for r, units in enumerate(pub.territories):
+        owner[units] = r
+    assert (owner >= 0).all() and len(pub.territories) == inst.p
+    m = ctdp.measures(inst, owner, np.array(pub.centres))
+    assert m["sum_distance"] == pytest.approx(pub.compactness, abs=0.01)  # 5305.57 in DF-CTDP's data.txt
+    assert m["connected_territories"] == 4 and ctdp.within(m)
+
+
+def test_the_product_keeps_every_activity_within_tau(inst: ctdp.Instance, pub: ctdp.Published) -> None:
+    """Through the travel-matrix path with the published centres: every activity of every territory
+    within 5% of its mean, and no more total distance than the published ALNS solution (here it finds
+    that very solution: 5,305.57)."""
+    centres = np.array(pub.centres)
+    owner, info = ctdp.solve(inst, centres)
+    m = ctdp.measures(inst, owner, centres)
+    for col in ctdp.ACTIVITIES:
+        assert m[f"dev_{col}"] <= ctdp.TAU + 1e-9
+    assert m["sum_distance"] <= pub.compactness + 0.01
+    assert info["lp_bound_mean"] * 60 <= m["sum_distance"] + 1e-6  # the LP bound is a lower bound
+    assert np.bincount(owner, minlength=4).min() > 0
+
+
+def test_cli_refuses_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctdp.main(["nonsense"]) == ctdp.USAGE_ERROR
+    assert capsys.readouterr().err.startswith("error: unknown arguments 'nonsense'")
+    assert ctdp.main(["table", "/nonexistent/c.jsonl"]) == ctdp.USAGE_ERROR
+    assert "give the JSON lines file a run wrote" in capsys.readouterr().err
