@@ -15,7 +15,17 @@ import pytest
 
 from planner import demo
 from planner.scope import OPERATOR
-from tests.lake import any_store, empty_lake, lake_clones, module_store, new_store, postgres, small_lake, store_for_test  # noqa: F401 (fixtures)
+from tests.lake import (  # noqa: F401 (fixtures)
+    any_empty_store,
+    any_store,
+    empty_lake,
+    lake_clones,
+    module_store,
+    new_store,
+    postgres,
+    small_lake,
+    store_for_test,
+)
 from tests.stores import odd_app_store, odd_store, odd_store_factory, odd_store_templates, session_file  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -140,6 +140,15 @@ def any_store(request: pytest.FixtureRequest) -> Path:
     return path
 
 
+@pytest.fixture(params=["file", "lake"])
+def any_empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A new store with the schema and no rows on each backend: a DuckDB file, then a DuckLake on PostgreSQL
+    (a file in both runs of the suite, as any_store's "file" is)."""
+    path: Path = tmp_path / "empty.duckdb" if request.param == "file" else request.getfixturevalue("empty_lake")
+    store.migrate(path)
+    return path
+
+
 class LakeClones:
     """File stores -> new lakes holding the same store; each file is copied into a template lake once (a lake
     is cloned directly)."""

@@ -72,27 +72,6 @@ def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path) -> None:
     assert_one_row_per_key(any_store)
 
 
-def test_a_messy_file_imports_alike_on_both_backends(any_store: Path, tmp_path: Path) -> None:
-    """Ragged and badly quoted rows: the strict read fails and the importer reads again, keeping going. On a
-    lake the import is one transaction, and the failed read once aborted it ('cannot be read as a CSV table')."""
-    from planner import ingest
-
-    path = tmp_path / "ragged.csv"
-    path.write_bytes(
-        b"Account ID,Account Name,Billing Zip/Postal Code\r\nZ1,Acme,02134\r\nZ2,Beta,10001,EXTRA\r\n"
-        b'Z3,"Multi\r\nline",60601\r\nZ4,"bad"q,60601\r\nZ5,Short\r\n'
-    )
-    f = ingest.import_files(any_store, [path], scope=OPERATOR).files[0]
-    assert (f.rows_read, f.inserted, f.updated, f.rejected) == (5, 3, 0, 2)
-    assert [(r["row"], r["reason"].split(":")[0]) for r in f.rejects] == [
-        (3, "row has 4 fields where the header has 3"),
-        (5, "stray quote"),
-    ]
-    with store.read(any_store) as con:
-        kept = con.execute("SELECT account_id FROM accounts WHERE account_id LIKE 'Z_' ORDER BY 1").fetchall()
-    assert kept == [("Z1",), ("Z3",), ("Z5",)]
-
-
 def test_lake_without_data_path_is_one_line_exit_2(empty_lake: Path) -> None:
     done = cli(empty_lake, "metrics", env={"PLANNER_LAKE_DATA": ""})
     assert done.returncode == 2
