@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from planner import geo, plan, potential, propensity, store
@@ -67,6 +68,8 @@ SUFFIX = ["Inc", "LLC", "Corp", "Co", "", "", "Holdings", "Group"]
 # fmt: on
 
 TODAY = date(2026, 11, 1)
+TERRITORIES = ("states", "regions")
+REGION_SPREAD = 0.25  # sigma of the lognormal drift of today's regional books around a fair share
 PRICE_PER_USER = 600.0
 
 
@@ -119,10 +122,16 @@ def build_world(
     deals_per_account: float = 1.0,
     today: date = TODAY,
     progress: Progress = _noop,
+    territories: str = "states",
 ) -> World:
-    """Build the demo world deterministically from `seed` (no network, no clock)."""
+    """Build the demo world deterministically from `seed` (no network, no clock).
+
+    `territories` draws today's owners: "states" (whole states to the nearest office: few reps, uneven books)
+    or "regions" (compact regions of drifted but comparable books, as a large team's are; see _regions)."""
     if n_accounts < 10 or n_reps < 1:
         raise ValueError("a demo world needs at least 10 accounts and 1 rep")
+    if territories not in TERRITORIES:
+        raise ValueError(f"territories {territories!r} is unknown; use one of {', '.join(TERRITORIES)}")
     rng = np.random.default_rng(seed)
     progress(0.05, "Placing accounts at real US ZIP codes")
     zw = zip_weights()
@@ -136,7 +145,7 @@ def build_world(
     reps = _reps(rng, n_reps, zw)
     acct_ids = _ids("A", n_accounts, 7)
     names = _company_names(rng, firm["industry"], n_accounts)
-    owner = _territories(rng, loc, reps, firm["employees"] * firm["adoption"] * PRICE_PER_USER)
+    owner = _territories(rng, loc, reps, firm["employees"] * firm["adoption"] * PRICE_PER_USER, territories)
     accounts = _accounts_frame(rng, loc, firm, hist, acct_ids, names, owner)
     deals = _deals_frame(rng, hist, acct_ids, names, owner)
     truth = pd.DataFrame({"account_id": acct_ids, "p_true": firm["p_true"].round(5)})
@@ -322,15 +331,21 @@ def _reps(rng: np.random.Generator, n_reps: int, zw: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _territories(rng: np.random.Generator, loc: pd.DataFrame, reps: pd.DataFrame, potential: np.ndarray) -> np.ndarray:
-    """Today's territories: whole states to the nearest office, plus named-account exceptions."""
-    states = loc.groupby("state")[["lat", "lon"]].mean()
-    d = geo.haversine_km(
-        states["lat"].to_numpy()[:, None], states["lon"].to_numpy()[:, None],
-        reps["home_lat"].to_numpy()[None, :], reps["home_lon"].to_numpy()[None, :],
-    )  # fmt: skip
-    state_owner = pd.Series(reps["rep_id"].to_numpy()[d.argmin(axis=1)], index=states.index)
-    owner = loc["state"].map(state_owner).to_numpy(dtype=object)
+def _territories(
+    rng: np.random.Generator, loc: pd.DataFrame, reps: pd.DataFrame, potential: np.ndarray, kind: str = "states"
+) -> np.ndarray:
+    """Today's territories: whole states to the nearest office (or regions, see _regions), plus
+    named-account exceptions."""
+    if kind == "regions":
+        owner = _regions(rng, loc, reps, potential)
+    else:
+        states = loc.groupby("state")[["lat", "lon"]].mean()
+        d = geo.haversine_km(
+            states["lat"].to_numpy()[:, None], states["lon"].to_numpy()[:, None],
+            reps["home_lat"].to_numpy()[None, :], reps["home_lon"].to_numpy()[None, :],
+        )  # fmt: skip
+        state_owner = pd.Series(reps["rep_id"].to_numpy()[d.argmin(axis=1)], index=states.index)
+        owner = loc["state"].map(state_owner).to_numpy(dtype=object)
     # Named accounts: the largest ones are held by whoever landed them, wherever they are.
     n_named = max(1, len(loc) // 100)
     named = np.argsort(-potential, kind="stable")[:n_named]
@@ -339,6 +354,39 @@ def _territories(rng: np.random.Generator, loc: pd.DataFrame, reps: pd.DataFrame
     unowned = rng.random(len(loc)) < 0.02
     owner[unowned] = None
     return owner
+
+
+def _regions(rng: np.random.Generator, loc: pd.DataFrame, reps: pd.DataFrame, potential: np.ndarray) -> np.ndarray:
+    """Territories as a large team has them: the map cut into one compact region per rep by recursive
+    bisection on potential (the longer side at the weighted median), each book a fair share drifted by a
+    lognormal factor (REGION_SPREAD), each region given to a rep near it (one region per rep, least total
+    distance). No rep holds many times a fair share, so a rebalance's bound is near 1, as in real books."""
+    lat, lon = loc["lat"].to_numpy(), loc["lon"].to_numpy() * np.cos(np.radians(38.0))
+    want = rng.lognormal(0.0, REGION_SPREAD, len(reps))
+    region = np.zeros(len(loc), dtype=np.int64)
+    stack = [(np.arange(len(loc)), 0, len(reps))]  # accounts, first region, regions to cut them into
+    while stack:
+        idx, first, k = stack.pop()
+        if k == 1 or len(idx) < 2:
+            region[idx] = first
+            continue
+        half = k // 2
+        axis = lat[idx] if np.ptp(lat[idx]) > np.ptp(lon[idx]) else lon[idx]
+        order = idx[np.argsort(axis, kind="stable")]
+        cum = np.cumsum(potential[order])
+        cut = int(np.searchsorted(cum, cum[-1] * want[first : first + half].sum() / want[first : first + k].sum()))
+        stack += [(order[:cut], first, half), (order[cut:], first + half, k - half)]
+    n_regions = len(reps)
+    size = np.maximum(np.bincount(region, minlength=n_regions), 1)
+    c_lat = np.bincount(region, weights=loc["lat"].to_numpy(), minlength=n_regions) / size
+    c_lon = np.bincount(region, weights=loc["lon"].to_numpy(), minlength=n_regions) / size
+    km = geo.haversine_km(
+        c_lat[:, None], c_lon[:, None], reps["home_lat"].to_numpy()[None, :], reps["home_lon"].to_numpy()[None, :]
+    )
+    rows, cols = linear_sum_assignment(km)
+    rep_of_region = np.empty(n_regions, dtype=object)
+    rep_of_region[rows] = reps["rep_id"].to_numpy()[cols]
+    return rep_of_region[region]
 
 
 def _activities(rng: np.random.Generator, accounts: pd.DataFrame, today: date) -> pd.DataFrame:
@@ -377,6 +425,7 @@ def build_store(
     progress: Progress = _noop,
     *,
     scope: Scope,
+    territories: str = "states",
 ) -> dict[str, int]:
     """Build the demo world and write it to the store at `path` (one all-or-nothing write).
 
@@ -387,7 +436,9 @@ def build_store(
         with store.read(path) as con:
             if world_q.counts(con, scope=scope)["accounts"] and not world_q.is_demo(con):
                 raise BadInput(f"{path} holds imported data; pass --force to replace it with the demo world")
-    w = build_world(n_accounts, n_reps, seed, deals_per_account=deals_per_account, progress=progress)
+    w = build_world(
+        n_accounts, n_reps, seed, deals_per_account=deals_per_account, progress=progress, territories=territories
+    )
     progress(0.8, "Writing the store")
     adoption = dict(zip(INDUSTRIES["industry"], INDUSTRIES["adoption"], strict=True))
     adoption = {k: potential.DEFAULT_ADOPTION.get(k, v) for k, v in adoption.items()}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 
 from planner import demo, store
@@ -107,3 +108,24 @@ def test_potential_is_employees_times_share_times_price(small_store: Path) -> No
     employees, share, price, users, pot = row
     assert users == np.round(employees * share)
     assert pot == pytest.approx(users * price)
+
+
+def test_regional_territories_are_compact_comparable_books() -> None:
+    # The benchmarks' big worlds: with many reps, whole states leave most reps nearly empty and one rep
+    # many times a fair share; regions give every rep a drifted but comparable book near one place.
+    def books(w: demo.World) -> tuple[float, int]:
+        a = w.accounts
+        adoption = a["industry"].map(dict(zip(demo.INDUSTRIES["industry"], demo.INDUSTRIES["adoption"], strict=True)))
+        by_rep = (a["employees"] * adoption).groupby(a["owner_rep_id"]).sum()
+        return by_rep.max() / by_rep.mean(), len(by_rep)
+
+    w = demo.build_world(3000, 40, seed=11, territories="regions")
+    ratio, owners = books(w)
+    assert owners == 40 and 1.1 < ratio < 3  # 2.3 (a few named accounts weigh in 75-account books)
+    assert books(demo.build_world(3000, 40, seed=11))[0] > 4  # 4.3: whole states to 40 reps
+    a = w.accounts.dropna(subset=["owner_rep_id"])
+    _, nn = cKDTree(a[["lat", "lon"]].to_numpy()).query(a[["lat", "lon"]].to_numpy(), k=2)
+    owner = a["owner_rep_id"].to_numpy()
+    assert (owner == owner[nn[:, 1]]).mean() > 0.8  # an account's nearest neighbour mostly shares its rep
+    with pytest.raises(ValueError, match="territories 'zip' is unknown"):
+        demo.build_world(300, 4, territories="zip")
