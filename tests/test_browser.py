@@ -3,8 +3,9 @@
 The server starts on a store path that does not exist yet, so the first request exercises the
 embedded default (demo store built on first launch). The first page opened is a deep link, the
 trap described in docs/TESTING.md. Then every page, by its own address, is read as a person reads it (#16):
-at 1400 and 1100 px no clipped label, select value, pill or metric and no raw token. The store is the one
-test_browser_walk.py walks (1,500 accounts, 8 reps, seed 3), so each page is loaded once for both checks.
+at 1400 and 1100 px no clipped label, select value, pill or metric and no raw token; pages whose link
+carries values they cannot use say so in a note (JUNK). The store is the one test_browser_walk.py walks
+(1,500 accounts, 8 reps, seed 3), so each page is loaded once for all these checks.
 A browser that cannot start is a failure, never a skip.
 """
 
@@ -32,6 +33,16 @@ from tests.helpers import (
 
 # The walk's store (tests/test_browser_walk.py), built here by the app itself on first launch.
 DEMO = {"PLANNER_DEMO_ACCOUNTS": "1500", "PLANNER_DEMO_REPS": "8", "PLANNER_DEMO_SEED": "3"}
+# Link values nobody can use, opened as these pages' own addresses: each page ignores them with a note naming
+# every one and otherwise reads as its plain address does (the defaults), so one load serves both checks. An
+# unknown rep is the sidebar's, on every page: it rides on the Settings load (the Overview stays plain, as the
+# README's picture of it).
+JUNK = {
+    "coverage": "layers=bogus&metric=nope",
+    "targets": "size=huge&top=7&minp=abc&ind=NoSuchIndustry",
+    "rebalance": "metric=bogus&unit=planet&tol=9",
+    "settings": "rep=NOBODY",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +74,52 @@ def test_deep_link_first_then_every_page(server: tuple[str, Path], browser: Any)
     assert_no_exception(page, deep_path)
     screenshot(page, "deep-link-first")
     # 2. Every page, by its own address, renders without an exception and reads right at every width (the
-    #    widest first, then narrowed as a person would).
+    #    widest first, then narrowed as a person would). The deep-linked page is read on the load above.
+    read_page(page, deep_path, deep_title)
     for path, title in pages:
-        name = path or "overview"
+        if path == deep_path:
+            continue
         page.set_viewport_size({"width": WIDTHS[0], "height": 1000})
-        page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+        page.goto(f"{url}/{path}" + (f"?{JUNK[path]}" if path in JUNK else ""), wait_until="domcontentloaded")
         wait_rendered(page)
-        assert page.locator("h1").first.inner_text().strip().startswith(title), path
-        assert_no_exception(page, name)
-        shot = screenshot(page, f"page-{name}")
-        assert shot.stat().st_size > 10_000
-        for width in WIDTHS:
-            if width != WIDTHS[0]:
-                page.set_viewport_size({"width": width, "height": 1000})
-                page.wait_for_timeout(700)  # the layout follows the window; nothing reruns
-            reads_right(page, f"{name} at {width} px")
-            full_shot(page, f"read-{width}-{name}")
-            if width == WIDTHS[0] and name == "overview":
-                view(page, "readme-overview")
-        if name == "overview":
-            overview_says_demo_and_links_to_data(page)
+        if path in JUNK:
+            junk_is_ignored_with_a_note(page, path)
+        read_page(page, path, title)
     ctx.close()
     assert foreign == [], f"requests left 127.0.0.1: {foreign[:3]}"
+
+
+def junk_is_ignored_with_a_note(page: Any, path: str) -> None:
+    """The page opened with JUNK in its link says it ignored them, naming each name=value; the Coverage map
+    still draws its default layers (never a blank map)."""
+    body = page.inner_text("body")
+    assert "Ignored from this link" in body, f"{path or 'overview'}: no note for {JUNK[path]}"
+    for pair in JUNK[path].split("&"):
+        assert pair in body, f"{path or 'overview'}: the note does not name {pair}"
+    if path == "coverage":
+        page.wait_for_function(
+            "document.querySelectorAll('[data-testid=\"stDeckGlJsonChart\"] canvas').length >= 1", timeout=90_000
+        )
+
+
+def read_page(page: Any, path: str, title: str) -> None:
+    """The page as loaded at the widest width: its title, no exception, a picture, and it reads right at every
+    width (no clipped text, no raw token)."""
+    name = path or "overview"
+    assert page.locator("h1").first.inner_text().strip().startswith(title), path
+    assert_no_exception(page, name)
+    shot = screenshot(page, f"page-{name}")
+    assert shot.stat().st_size > 10_000
+    for width in WIDTHS:
+        if width != WIDTHS[0]:
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(700)  # the layout follows the window; nothing reruns
+        reads_right(page, f"{name} at {width} px")
+        full_shot(page, f"read-{width}-{name}")
+        if width == WIDTHS[0] and name == "overview":
+            view(page, "readme-overview")
+    if name == "overview":
+        overview_says_demo_and_links_to_data(page)
 
 
 def overview_says_demo_and_links_to_data(page: Any) -> None:
@@ -97,15 +132,3 @@ def overview_says_demo_and_links_to_data(page: Any) -> None:
     wait_rendered(page)
     assert page.locator("h1").first.inner_text().strip() == "Data"
     assert "/data" in page.url
-
-
-def test_territory_choice_lives_in_the_link(server: tuple[str, Path], browser: Any) -> None:
-    url, _ = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/?rep=R002", wait_until="domcontentloaded")
-    wait_rendered(page)
-    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-    assert "All territories" not in sidebar.split("Territory", 1)[1].split("\n")[1]
-    assert "rep=R002" in page.url
-    assert_no_exception(page, "overview?rep=R002")
-    page.close()

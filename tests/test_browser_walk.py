@@ -1,8 +1,9 @@
-"""What a person sees (#16), in a real browser: junk link values ignored with a note; the ops leader's
+"""What a person sees (#16), in a real browser: the ops leader's
 path (Coverage -> Rebalance -> run -> save -> compare -> commit -> download -> Coverage) and the rep's
 path (Targets -> add to plan -> Territory plan -> every download), each page read for clipped text and raw
 tokens on the way. Every page at 1400 and 1100 px is read in tests/test_browser.py, on the same store built by
-the app's first launch (one load of each page there serves both checks).
+the app's first launch (one load of each page there serves both checks, and the junk link values a page
+ignores with a note ride on those loads).
 
 Screenshots of each step land in tests/artifacts/ (git-ignored): look at them. The README's pictures
 (docs/*.png) are copies of `readme-*` screenshots of these runs.
@@ -69,30 +70,6 @@ def context(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     yield ctx, foreign
     ctx.close()
     assert foreign == [], f"requests left 127.0.0.1: {foreign[:3]}"
-
-
-JUNK = {
-    "coverage": "layers=bogus&metric=nope",
-    "targets": "size=huge&top=7&minp=abc&ind=NoSuchIndustry",
-    "rebalance": "metric=bogus&unit=planet&tol=9",
-    "": "rep=NOBODY",
-}
-
-
-@pytest.mark.parametrize("path", list(JUNK))
-def test_junk_link_values_are_ignored_with_a_note(server: str, context: tuple[Any, list[str]], path: str) -> None:
-    ctx, _ = context
-    page = ctx.new_page()
-    _goto(page, f"{server}/{path}?{JUNK[path]}")
-    body = page.inner_text("body")
-    assert "Ignored from this link" in body, f"{path or 'overview'}: no note for {JUNK[path]}"
-    for pair in JUNK[path].split("&"):
-        name, value = pair.split("=")
-        assert f"{name}={value}" in body, f"{path or 'overview'}: the note does not name {pair}"
-    reads_right(page, f"{path or 'overview'} with junk in the link")
-    if path == "coverage":
-        _wait_maps(page, 1)  # the default layers are drawn, never a blank map
-    full_shot(page, f"junk-{path or 'overview'}")
 
 
 def _download(page: Any, button: Any) -> bytes:

@@ -53,6 +53,7 @@ def test_copied_link_opens_the_same_territory(small_server: str, browser: Any) -
                                  permissions=["clipboard-read", "clipboard-write"])  # fmt: skip
     page = open_page(sender, f"{small_server}/?rep=R002")
     assert territory(page) == "Liam Cohen"
+    assert "rep=R002" in page.url  # the territory stays in the address once the page ran
     accounts = page.locator('[data-testid="stMetric"]').first.inner_text()
     link = copy_link(page)
     assert link == page.locator(LINK).first.inner_text().strip()
