@@ -39,13 +39,13 @@ def step_build(size: int, work: Path) -> dict[str, Any]:
     from planner.scope import OPERATOR
 
     db = work / f"world-{size}.duckdb"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     # Regional territories: today's books drift around a fair share, none many times it, so the rebalance's
     # lower bound is near 1 (with whole states to 200 reps, one rep's customers alone were 13x a fair share).
     counts = demo.build_store(
         db, size, REPS.get(size, 24), seed=1, force=True, deals_per_account=2.0, scope=OPERATOR, territories="regions"
     )
-    return {"seconds": time.perf_counter() - start, **counts}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu, **counts}
 
 
 def step_default_demo(size: int, work: Path) -> dict[str, Any]:
@@ -93,16 +93,16 @@ def step_baseline_pandas_read_csv(size: int, work: Path) -> dict[str, Any]:
 
 
 def step_train(size: int, work: Path) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     out = json.loads(_cli(["--db", str(work / f"world-{size}.duckdb"), "train", "--json"]))
-    return {"seconds": time.perf_counter() - start, "auc": out.get("auc"), "n_train": out.get("n_train"),
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu, "auc": out.get("auc"), "n_train": out.get("n_train"),
             "baselines": out.get("baselines")}  # fmt: skip
 
 
 def step_score(size: int, work: Path) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     _cli(["--db", str(work / f"world-{size}.duckdb"), "score", "--out", str(work / f"scores-{size}.csv")])
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu}
 
 
 def step_baseline_intent_rank(size: int, work: Path) -> dict[str, Any]:
@@ -117,9 +117,9 @@ def step_baseline_intent_rank(size: int, work: Path) -> dict[str, Any]:
 
 
 def step_metrics(size: int, work: Path) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     _cli(["--db", str(work / f"world-{size}.duckdb"), "metrics", "--json"])
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu}
 
 
 def step_baseline_pandas_metrics(size: int, work: Path) -> dict[str, Any]:
@@ -136,9 +136,9 @@ def step_baseline_pandas_metrics(size: int, work: Path) -> dict[str, Any]:
 
 
 def step_balance(size: int, work: Path) -> dict[str, Any]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     out = json.loads(_cli(["--db", str(work / f"world-{size}.duckdb"), "balance", "--json"]))
-    return {"seconds": time.perf_counter() - start, "result": _pick(out, BALANCE_KEYS)}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu, "result": _pick(out, BALANCE_KEYS)}
 
 
 def step_baseline_greedy(size: int, work: Path) -> dict[str, Any]:
@@ -147,11 +147,11 @@ def step_baseline_greedy(size: int, work: Path) -> dict[str, Any]:
     from planner import optimize, scenarios, store
     from planner.scope import OPERATOR
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     with store.read(work / f"world-{size}.duckdb") as con:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)
     res = optimizer.greedy_rebalance(acc, reps, optimize.Options())
-    return {"seconds": time.perf_counter() - start,
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu,
             "result": _pick(res.summary, BALANCE_KEYS)}  # fmt: skip
 
 
@@ -235,6 +235,13 @@ def _pick(d: Any, keys: list[str]) -> Any:
     return {k: d[k] for k in keys if isinstance(d, dict) and k in d}
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the children it waited for: under load, what a quiet machine's
+    wall clock would read (roughly; DuckDB and HiGHS may use both cores)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _cli(args: list[str]) -> str:
     res = subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT, capture_output=True, text=True)
     if res.returncode != 0:
@@ -269,7 +276,10 @@ def child(step: str, size: int, work: Path, extra: list[str]) -> None:
 
 
 def fmt_s(r: dict[str, Any], key: str = "seconds") -> str:
-    return "error: " + r["error"] if "error" in r else f"{r[key]:.2f} s"
+    if "error" in r:
+        return "error: " + r["error"]
+    cpu = f" ({r['cpu_seconds']:.1f} CPU-s)" if key == "seconds" and "cpu_seconds" in r else ""
+    return f"{r[key]:.2f} s{cpu}"
 
 
 def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -283,6 +293,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--work", type=Path, default=OUT)
     ap.add_argument("--steps", nargs="+", help="re-measure only these steps (e.g. train score page), keeping the rest")
+    ap.add_argument("--render", action="store_true", help="measure nothing: rewrite RESULTS.md from the work folder")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -290,11 +301,13 @@ def main() -> None:
         child(step, int(size), Path(work), extra)
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    for size in args.sizes:
+    for size in [] if args.render else args.sizes:
         print(f"== {size:,} accounts", file=sys.stderr)
         saved = args.work / f"raw-{size}.json"
         r: dict[str, Any] = json.loads(saved.read_text()) if args.steps and saved.exists() else {}
-        r["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        # When and how busy (the 1-minute load average at the start and end); a re-measure of some steps is
+        # noted next to the run's.
+        began, load = datetime.now(UTC), os.getloadavg()[0]
         for step in ["build", "write_export", "import", "baseline_pandas_read_csv",
                      "train", "score", "baseline_intent_rank", "metrics", "baseline_pandas_metrics", "balance",
                      "baseline_greedy"]:  # fmt: skip
@@ -308,6 +321,11 @@ def main() -> None:
         if not args.steps or "browser" in args.steps:
             r["browser"] = run_step("browser", size, args.work)
             print(f"   browser: {r['browser']}", file=sys.stderr)
+        span = f"{began:%Y-%m-%d %H:%M}–{datetime.now(UTC):%H:%M} UTC, load average {load:.1f}–{os.getloadavg()[0]:.1f}"
+        if args.steps and "measured_at" in r:
+            r["remeasured"] = [*r.get("remeasured", []), f"{' '.join(args.steps)} {span}"]
+        else:
+            r["measured_at"] = span
         (args.work / f"raw-{size}.json").write_text(json.dumps(r, indent=1, default=str))
     # The table covers every size measured into this work folder (each size with its own same-run baselines).
     raw = {int(f.stem.split("-")[1]): json.loads(f.read_text()) for f in args.work.glob("raw-*.json")}
@@ -354,11 +372,16 @@ def render(raw: dict[int, dict[str, Any]]) -> str:
         else:
             rows.append(f"| {n} | pages in chromium, load to finished render | "
                         + ", ".join(f"{p} {b[p]:.1f} s" for p in PAGES) + f" | – | – | {b.get('peak_mb', '–')} |")  # fmt: skip
-    when = ", ".join(f"{s:,}: {raw[s].get('measured_at', '?')}" for s in sorted(raw))
+    when = "; ".join(
+        f"{s:,}: {raw[s].get('measured_at', '?')}"
+        + "".join(f" (re-measured {m})" for m in raw[s].get("remeasured", []))
+        for s in sorted(raw)
+    )
     header = [
         f"Benchmarks: `python bench/run.py` on {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()} (measured {when}).",
-        "Wall-clock seconds; CLI steps include the Python start-up (about 1 s). Peak = the step's own process tree.",
+        "Wall-clock seconds; CLI steps include the Python start-up (about 1 s). CPU-s: the CPU time of the step's process "
+        "tree over the same span (under load, nearer what a quiet machine's clock reads). Peak = its peak memory.",
         "",
         "| accounts | what | ours | baseline (same run) | ratio | peak MB |",
         "| --- | --- | --- | --- | --- | --- |",
