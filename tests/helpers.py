@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import functools
 import http.server
 import json
 import os
@@ -25,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from planner import store
@@ -32,6 +34,18 @@ from planner.coverage import report
 from planner.scope import Scope
 from planner.store import schema
 from tests.stores import CRM_TRIO, CRM_TRIO_DIR
+
+# Every new AppTest scans the metadata of every installed distribution for Streamlit components before its
+# first run (0.1 CPU-s, hundreds of times a run); the installed packages do not change while the tests run, so
+# each test process scans once.
+_scan_installed = functools.cache(manifest_scanner.scan_component_manifests)
+
+
+def _scan_once(max_workers: int | None = None) -> list[tuple[Any, Path]]:
+    return list(_scan_installed())
+
+
+manifest_scanner.scan_component_manifests = _scan_once
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"

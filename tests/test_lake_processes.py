@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from planner import optimize, roles, scenarios, store, targets
+from planner import optimize, scenarios, store
 from planner.errors import WriteConflict
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
 from tests.helpers import assert_one_row_per_key, first_metric, start_server, stop_server, wait_rendered
 from tests.lake import Postgres
+from tests.store_reader import small_writes
 
 
 @pytest.fixture(autouse=True)
@@ -56,32 +57,6 @@ def test_two_concurrent_imports_both_land(small_lake: Path, tmp_path: Path) -> N
     assert_one_row_per_key(small_lake)
 
 
-def _small_writes(db: str, worker: int, scenario_id: int, rep_id: str, account_ids: list[str], out: Any) -> None:
-    import logging
-
-    conflicts: list[str] = []
-
-    class Count(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            conflicts.append(record.getMessage())
-
-    logging.getLogger("planner.store.retry").addHandler(Count())
-    logging.getLogger("planner.store.retry").setLevel(logging.INFO)
-    done, problems = 0, []
-    for i in range(20):
-        try:
-            if i % 3 == 0:
-                roles.set_role(Path(db), f"w{worker}-{i}@example.com", "leader", scope=OPERATOR)
-            elif i % 3 == 1:
-                targets.add_to_plan(Path(db), rep_id, [account_ids[worker * 20 + i]], "test", scope=OPERATOR)
-            else:
-                scenarios.commit(Path(db), scenario_id, f"w{worker}", scope=OPERATOR)
-            done += 1
-        except Exception as exc:  # every failure is a lost write
-            problems.append(f"{type(exc).__name__}: {exc}")
-    out.put((worker, done, problems, len(conflicts)))
-
-
 @pytest.mark.parametrize("lock", ["advisory lock", "no lock"])
 def test_two_by_twenty_small_writes_all_land(small_lake: Path, lock: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the advisory lock writers take turns; without it (PLANNER_LAKE_LOCK=0) their commits really
@@ -98,7 +73,7 @@ def test_two_by_twenty_small_writes_all_land(small_lake: Path, lock: str, monkey
     sid = scenarios.save(small_lake, "both", result, "test", scope=OPERATOR)
     ctx = mp.get_context("spawn")
     q: Any = ctx.Queue()
-    procs = [ctx.Process(target=_small_writes, args=(str(small_lake), w, sid, rep_id, account_ids, q)) for w in (0, 1)]
+    procs = [ctx.Process(target=small_writes, args=(str(small_lake), w, sid, rep_id, account_ids, q)) for w in (0, 1)]
     for p in procs:
         p.start()
     results = [q.get(timeout=600) for _ in procs]
