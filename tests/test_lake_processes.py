@@ -20,7 +20,7 @@ from planner.scope import OPERATOR
 from tests.conftest import ROOT
 from tests.helpers import assert_one_row_per_key, first_metric, start_server, stop_server, wait_rendered
 from tests.lake import Postgres
-from tests.store_reader import small_writes
+from tests.lake_writer import small_writes
 
 
 @pytest.fixture(autouse=True)
