@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
 
 from planner import settings, store
+from planner.cli import main
 from planner.errors import StoreError, WriteConflict
 from planner.scope import OPERATOR
 from planner.store import schema
-from tests.conftest import ROOT
 from tests.helpers import assert_one_row_per_key
 
 # These tests put a file store beside a lake themselves (any_store's "file", file against lake): under
@@ -23,9 +22,27 @@ from tests.helpers import assert_one_row_per_key
 pytestmark = pytest.mark.file_store("compares a file store with a lake")
 
 
-def cli(db: Path | str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "planner", "--db", str(db), *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+class Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Done]:
+    """`planner --db DB ARGS` in this process (planner.cli.main; a process of its own cost 2-4 CPU-s of imports
+    and a fresh attach of the lake each time): its exit code and what it printed, with `env` set for the run."""
+
+    def run(db: Path | str, *args: str, env: dict[str, str] | None = None) -> Done:
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            for name, value in (env or {}).items():
+                m.setenv(name, value)
+            code = main(["--db", str(db), *args])
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    return run
 
 
 def counts(path: Path) -> dict[str, int]:
@@ -58,7 +75,7 @@ def test_read_write_and_all_or_nothing(any_store: Path) -> None:
         assert schema.duplicate_keys(con) == {}
 
 
-def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path) -> None:
+def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path, cli: Callable[..., Done]) -> None:
     from bench.import_speed import write_salesforce_export
 
     csv_file = tmp_path / "crm.csv"
@@ -72,7 +89,7 @@ def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path) -> None:
     assert_one_row_per_key(any_store)
 
 
-def test_lake_without_data_path_is_one_line_exit_2(empty_lake: Path) -> None:
+def test_lake_without_data_path_is_one_line_exit_2(empty_lake: Path, cli: Callable[..., Done]) -> None:
     done = cli(empty_lake, "metrics", env={"PLANNER_LAKE_DATA": ""})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "PLANNER_LAKE_DATA is not set" in done.stderr
@@ -84,7 +101,9 @@ def test_empty_lake_says_how_to_fill_it(empty_lake: Path) -> None:
         pass
 
 
-def test_store_copy_both_ways(small_store_template: Path, empty_lake: Path, tmp_path: Path) -> None:
+def test_store_copy_both_ways(
+    small_store_template: Path, empty_lake: Path, tmp_path: Path, cli: Callable[..., Done]
+) -> None:
     """#19 point 6: file -> lake -> file, row counts and a checksum per table printed and equal."""
     to_lake = cli(empty_lake, "store", "copy", "--from", str(small_store_template), "--to", str(empty_lake))
     assert to_lake.returncode == 0, to_lake.stderr
