@@ -406,7 +406,8 @@ def test_band_repair_swaps_when_no_single_move_helps() -> None:
 
     acc = book([("a1", 0, 1, "A", 30), ("a2", 0, 2, "A", 30), ("a3", 0, 8, "B", 10), ("a4", 0, 9, "B", 10)])
     p = _prepare(acc, REPS, Options(metric="potential,accounts", tolerance=0.05, allow_customers=True))
-    assign = _repair_bands(p, p.owner.copy())
+    assign, done = _repair_bands(p, p.owner.copy())
+    assert done["band_repair_stopped_by_budget"] == 0 and 0 < done["band_repair_steps"] <= done["band_repair_budget"]
     loads = [np.bincount(assign, weights=p.bm[:, m], minlength=2) for m in range(2)]
     assert loads[0] == pytest.approx([0.5, 0.5]) and loads[1] == pytest.approx([0.5, 0.5])
     # The swap that keeps travel lower: A keeps its nearer big account and takes B's nearer small one.
@@ -617,3 +618,55 @@ def test_a_first_pass_stopped_by_its_time_limit_is_an_error_not_a_result() -> No
     with pytest.raises(BadInput, match=r"the solver hit its time limit of 1e-06 s on this scenario; run it again"):
         optimize.rebalance(acc, reps, opts, progress=lambda _f, msg: seen.append(msg))
     assert not any(m.startswith("Least travel") for m in seen), seen
+
+
+def _three_metric_lp(n: int, k: int, candidates: int) -> tuple[object, ...]:
+    from planner.optimize.lp import _solve_lp
+    from planner.optimize.problem import _prepare, _units
+    from planner.optimize.solve import _scale
+
+    acc, reps = optimizer.balanced_world(n, k, seed=1)
+    opts = Options(
+        metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True, candidates=candidates
+    )
+    p = _prepare(acc, reps, opts)
+    u = _units(p, opts)
+    scale = _scale(p)
+    return p, u, scale, _solve_lp(p, u, opts, scale)
+
+
+def test_the_lp_is_priced_out_over_every_pair_with_three_metrics() -> None:
+    """Pricing runs until no pair outside the LP prices out: it stopped silently after 30 rounds, and at
+    100,000 x 200 the LP it left was 12% beyond its own bands (lp_excess_over_band 0.123; a divisible LP over all
+    pairs always meets them). Here each unit starts on its nearest rep only, so pricing must build the rest."""
+    from planner.optimize.pricing import _price
+
+    p, u, scale, lp = _three_metric_lp(1000, 20, candidates=1)
+    assert lp.priced_out and lp.status == "Optimal" and lp.pricing_rounds > 1
+    assert len(_price(p, u, lp, scale, per_unit=20)[0]) == 0  # nothing outside prices out, at any rep
+    assert lp.h.getSolution().col_value[lp.z_col] <= 1e-9  # the LP meets every band it aims at
+    x = lp.x()
+    for m in range(p.bm.shape[1]):
+        load = np.bincount(lp.pair_r, weights=lp.wm[lp.pair_u, m] * x, minlength=len(p.reps))
+        assert np.all(load <= p.target * (1 + p.tols[m]) + 1e-7) and np.all(load >= p.target * (1 - p.tols[m]) - 1e-7)
+    # The same objective as the LP over every pair from the start.
+    _, _, _, full = _three_metric_lp(1000, 20, candidates=20)
+    assert full.priced == 0
+    value = lp.h.getInfo().objective_function_value
+    assert value == pytest.approx(full.h.getInfo().objective_function_value, rel=1e-6)
+
+
+def test_pricing_stopped_by_the_time_limit_is_said_not_rounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pricing has no cap on rounds, only the time limit, over the whole sequence; when it stops pricing the LP
+    is not optimal over all pairs, and the run says the time limit stopped it."""
+    from planner.optimize import lp as lp_mod
+
+    clock = iter(np.arange(0.0, 1e6, 200.0))  # every look at the clock is 200 s later: the limit (120 s) is hit
+    monkeypatch.setattr(lp_mod.time, "perf_counter", lambda: float(next(clock)))
+    p, u, scale, lp = _three_metric_lp(300, 6, candidates=1)
+    assert not lp.priced_out and not lp_mod._optimal(lp) and lp_mod._timed_out(lp)
+    assert lp.status.startswith("time limit (Optimal over its")
+    acc, reps = optimizer.balanced_world(300, 6, seed=1)
+    opts = Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True, candidates=1)
+    with pytest.raises(BadInput, match=r"the solver hit its time limit of 120 s on this scenario"):
+        optimize.rebalance(acc, reps, opts)

@@ -24,6 +24,7 @@ from planner.optimize.lp import (
     _pinned_travel,
     _resolve,
     _solve_lp,
+    _timed_out,
     _travel_passes,
     _TravelPass,
 )
@@ -87,7 +88,8 @@ def _whole(
     else:
         assign = _round(p, u, lp)
     if p.bm.shape[1] > 1:
-        assign = _repair_bands(true_bands, assign)
+        assign, repair_info = _repair_bands(true_bands, assign)
+        info.update(repair_info)
     else:
         user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
         assign = _repair(
@@ -158,16 +160,15 @@ def rebalance(
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
     aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
     lp = _solve_lp(aim, u, opts, scale)
-    if lp.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
-        # Its point is not a solution (it may lie outside every band): say so rather than round it.
+    if _timed_out(lp):
+        # Its point is not a solution over all pairs (it may lie outside every band): say so rather than round it.
         raise BadInput(time_limit_message(opts))
     if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
     sol = np.asarray(lp.h.getSolution().col_value)
     min_lp_moved = float(lp.x() @ lp.moved)
     lp_z = float(sol[lp.z_col])
-    # Second pass: least travel with balance as good, within the moved budget and, when it can, at or
-    # below today's travel.
+    # Second pass: least travel with balance as good, within the moved budget and, when it can, under today's.
     progress(0.4, "Least travel at that balance and moved share")
     tp = _travel_passes(aim, u, opts, scale, lp)
     lp_moved = float(lp.x() @ lp.moved)
@@ -186,6 +187,7 @@ def rebalance(
         "units": int(len(u.weight)),
         "lp_variables": int(lp.n_pairs),
         "lp_priced_columns": int(lp.priced),
+        "lp_pricing_rounds": int(lp.pricing_rounds),
         "lp_min_moved_share": min_lp_moved + scale["forced_moved"],
         "lp_moved_share": lp_moved + scale["forced_moved"],
         "lp_excess_over_band": lp_z,

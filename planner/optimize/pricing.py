@@ -1,0 +1,156 @@
+"""Pricing: the LP over all (unit, rep) pairs. The LP starts on a few columns per unit; the pairs outside it whose
+reduced cost is negative are added and the LP re-solved until none is left (column generation), so its solution
+is optimal over every pair. The LP's state (_LP) lives here so pricing and the model share it without a cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from planner.optimize.geometry import _chord_km
+from planner.optimize.problem import _dist_block, _Problem, _Units
+
+# Pricing keeps every unit's coefficients to every rep (five tables) when a table has at most this many
+# entries: each LP pass prices several rounds, and recomputing the blocks from the accounts dominated them
+# (100,000 accounts x 200 reps: 34 -> 10 s of CPU for the first pass; 9,566 units x 200 reps keep 76 MB).
+PRICE_CACHE_ENTRIES = 5_000_000
+# Columns added per unit and pricing round: the most negative reduced costs first. One a round needed 30
+# rounds and more to balance three metrics over 200 reps (a band's excess travels one rep per round), and
+# each round is a HiGHS re-solve.
+PRICE_PER_UNIT = 10
+
+
+@dataclass
+class _LP:
+    h: Any  # a highspy._Highs
+    pair_u: np.ndarray
+    pair_r: np.ndarray
+    travel: np.ndarray  # travel summed over the pair's accounts (km, or the matrix's unit)
+    moved: np.ndarray  # balance share that moves if the pair is chosen
+    count: np.ndarray  # accounts that move
+    hours: np.ndarray
+    n_pairs: int
+    off: int  # the pairs' columns are off .. off + n_pairs (z and the capacity slacks come first)
+    z_col: int
+    cap_cols: np.ndarray
+    moved_row: int
+    travel_row: int
+    cap_enforced: bool
+    costs: np.ndarray
+    hscale: float
+    n_units: int
+    n_bands: int
+    wm: np.ndarray  # (n_units, n_bands) band weight per unit
+    objective: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the pairs' cost: travel, moved, count, spread coefficients
+    pass1: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the first pass's objective (balance >> moves >> travel)
+    spread: np.ndarray = field(default_factory=lambda: np.zeros(0))  # travel squared / the scale, summed
+    layout: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+    seconds: float = 0.0
+    priced: int = 0  # columns added by pricing
+    pricing_rounds: int = 0
+    priced_out: bool = False  # after the last solve, no pair outside the LP priced out (optimal over all pairs)
+    mip_x: np.ndarray | None = None
+    blocks: list[tuple[np.ndarray, dict[str, np.ndarray]]] | None = None  # pricing's unit x rep tables, kept
+    time_limit_s: float = 120.0  # per solve (each HiGHS run), not over the whole sequence: see _run_highs
+
+    def x(self) -> np.ndarray:
+        """The pairs' values in the current solution."""
+        return np.asarray(self.h.getSolution().col_value)[self.off : self.off + self.n_pairs]
+
+
+def _cost(objective: tuple[float, ...], co: dict[str, np.ndarray]) -> np.ndarray:
+    a_t, a_m, a_c, a_k = objective
+    return a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"] + a_k * co["spread"]
+
+
+def _unit_block(p: _Problem, u: _Units, reps: np.ndarray) -> dict[str, np.ndarray]:
+    """Every unit's travel, moved share, moved count and hours to each rep of `reps`: (n_units, len(reps))."""
+    dist = _dist_block(p, u.movable, reps)
+    km = dist if p.distance is None else _dist_block_km(p, u.movable, reps)
+    own = p.owner[u.movable]
+    owned = own >= 0
+    b = p.b[u.movable]
+    # Moved if chosen: everything owned, less what the rep already owns.
+    mine = (own[:, None] == reps[None, :]).astype(float)
+    moved = u.members @ (owned[:, None] * b[:, None] * (1.0 - mine))
+    count = u.members @ (owned[:, None] * (1.0 - mine))
+    hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
+    return {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
+            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale))}  # fmt: skip
+
+
+def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    a = p.xyz[pos]
+    hh = p.homes[reps]
+    return _chord_km(np.sqrt(np.maximum(((a[:, None, :] - hh[None, :, :]) ** 2).sum(axis=2), 0.0)))
+
+
+def _rep_chunks(p: _Problem, n_rows: int) -> list[np.ndarray]:
+    n_reps = len(p.reps)
+    step = max(1, min(n_reps, 4_000_000 // max(n_rows, 1)))
+    return [np.arange(i, min(i + step, n_reps)) for i in range(0, n_reps, step)]
+
+
+def _blocks(p: _Problem, u: _Units, lp: _LP) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """(reps, _unit_block) over every rep, chunk by chunk; kept on the LP when small enough to reuse."""
+    if lp.blocks is not None:
+        yield from lp.blocks
+        return
+    keep = lp.n_units * len(p.reps) <= PRICE_CACHE_ENTRIES
+    out = []
+    for reps in _rep_chunks(p, len(u.movable)):
+        blk = (reps, _unit_block(p, u, reps))
+        if keep:
+            out.append(blk)
+        yield blk
+    if keep:
+        lp.blocks = out
+
+
+def _duals(lp: _LP) -> dict[str, Any]:
+    y = np.asarray(lp.h.getSolution().row_dual)
+    lay = lp.layout
+    n_units, n_reps, n_bands = lay["n_units"], lay["n_reps"], lay["n_bands"]
+    band = y[n_units : n_units + 2 * n_bands * n_reps].reshape(2, n_bands, n_reps)
+    base = n_units + 2 * n_bands * n_reps
+    cap = y[base : base + n_reps] if lp.cap_enforced else np.zeros(n_reps)
+    return {"unit": y[:n_units], "band": band[0] + band[1], "cap": cap, "moved": float(y[lp.moved_row]),
+            "travel": float(y[lp.travel_row]), "all": y}  # fmt: skip
+
+
+def _price(
+    p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], per_unit: int = PRICE_PER_UNIT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs outside the LP whose reduced cost is negative (up to `per_unit` per unit, the most negative
+    first): empty when the LP's solution is optimal over all (unit, rep) pairs."""
+    d = _duals(lp)
+    t_scale = scale["n"] * scale["km"]
+    have = np.zeros((lp.n_units, len(p.reps)), dtype=bool)
+    have[lp.pair_u, lp.pair_r] = True
+    eps = 1e-7 / scale["n"]
+    units, reps_out, values = [], [], []
+    for reps, blk in _blocks(p, u, lp):
+        rc = _cost(lp.objective, blk)
+        rc -= d["unit"][:, None]
+        rc -= lp.wm @ d["band"][:, reps]
+        rc -= blk["hours"] / lp.hscale * d["cap"][reps][None, :]
+        rc -= d["moved"] * blk["moved"] + d["travel"] * blk["travel"] / t_scale
+        rc[have[:, reps]] = np.inf
+        k = min(per_unit, len(reps))
+        j = np.argpartition(rc, k - 1, axis=1)[:, :k] if k < len(reps) else np.tile(np.arange(k), (lp.n_units, 1))
+        v = np.take_along_axis(rc, j, axis=1)
+        ok = v < -eps
+        units.append(np.broadcast_to(np.arange(lp.n_units)[:, None], j.shape)[ok])
+        reps_out.append(reps[j[ok]])
+        values.append(v[ok])
+    uu, rr, vv = np.concatenate(units), np.concatenate(reps_out), np.concatenate(values)
+    # Per unit, the most negative first (ties by rep, so the columns added do not depend on the chunking).
+    order = np.lexsort((rr, vv, uu))
+    uu, rr = uu[order], rr[order]
+    rank = np.arange(len(uu)) - np.searchsorted(uu, uu)
+    keep = rank < per_unit
+    return uu[keep].astype(np.int64), rr[keep].astype(np.int64)
