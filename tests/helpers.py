@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import functools
 import http.server
 import json
@@ -281,14 +282,41 @@ def wait_rendered(page: Any, timeout_s: float = 90) -> None:
     page.evaluate("() => { window.__plannerWaited = true; }")
 
 
-def first_metric(browser: Any, url: str) -> str:
-    """The value of the first metric on the page at `url`, once rendered (a fresh page, closed after)."""
+def open_rendered(browser: Any, url: str) -> Any:
+    """A fresh page on `url`, once rendered."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(url, wait_until="domcontentloaded")
     wait_rendered(page)
+    return page
+
+
+def first_metric_of(page: Any) -> str:
+    """The value of the first metric on the page as it is now."""
     value = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
-    page.close()
     return str(value).strip()
+
+
+_FIRST_METRIC = '[data-testid="stMetric"] [data-testid="stMetricValue"]'
+
+
+def rerun_first_metric(page: Any) -> str:
+    """Run the page's script again in the same tab, as Streamlit's R key does (the session's next render, without
+    the 5-8 CPU-s of a new page load), and read the first metric then. A rerun that starts late on a busy machine
+    is waited for (up to 30 s for the value to change); a value that never changes is returned as it is."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    before = first_metric_of(page)
+    page.keyboard.press("r")
+    wait_rendered(page)
+    if first_metric_of(page) == before:
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(
+                "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText.trim() !== old; }",
+                arg=[_FIRST_METRIC, before],
+                timeout=30_000,
+            )
+        wait_rendered(page)
+    return first_metric_of(page)
 
 
 def assert_no_exception(page: Any, name: str) -> None:

@@ -18,7 +18,15 @@ from planner import optimize, scenarios, store
 from planner.errors import WriteConflict
 from planner.scope import OPERATOR
 from tests.conftest import ROOT
-from tests.helpers import assert_one_row_per_key, first_metric, start_server, stop_server, wait_rendered
+from tests.helpers import (
+    assert_one_row_per_key,
+    first_metric_of,
+    open_rendered,
+    rerun_first_metric,
+    start_server,
+    stop_server,
+    wait_rendered,
+)
 from tests.lake import Postgres
 from tests.lake_writer import small_writes
 
@@ -155,15 +163,16 @@ def test_replicas_see_each_other_and_outlive_a_postgres_restart(
 
     servers = [start_server(small_lake, tmp_path / f"s{i}.log") for i in range(2)]
     try:
-        for _, url in servers:
-            assert first_metric(browser, url) == "600"
+        pages = [open_rendered(browser, url) for _, url in servers]
+        assert [first_metric_of(p) for p in pages] == ["600", "600"]
         csv_file = tmp_path / "crm.csv"
         write_salesforce_export(csv_file, 250, seed=4, n_reps=4)
         done = _import(small_lake, csv_file)
         _, err = done.communicate(timeout=600)
         assert done.returncode == 0, err
-        for _, url in servers:
-            assert first_metric(browser, url) == "250"  # the other replica's next render shows the import
+        for p in pages:
+            assert rerun_first_metric(p) == "250"  # each replica's next render of its open session shows the import
+            p.close()
 
         postgres.stop()
         try:
