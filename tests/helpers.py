@@ -11,6 +11,7 @@ import concurrent.futures
 import contextlib
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -317,6 +318,27 @@ def rerun_first_metric(page: Any) -> str:
             )
         wait_rendered(page)
     return first_metric_of(page)
+
+
+def _distinct_colours(png: bytes) -> int:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        raw = im.convert("RGB").resize((300, 200)).tobytes()
+    return len({raw[i : i + 3] for i in range(0, len(raw), 3)})
+
+
+def wait_map_drawn(page: Any, timeout_s: float = 90) -> int:
+    """Wait for deck.gl's canvas and until it shows a drawn map (many colours, not one blank fill): the colours."""
+    canvas = page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=timeout_s * 1000)
+    deadline = time.time() + timeout_s
+    colours = 0
+    while time.time() < deadline:
+        colours = _distinct_colours(canvas.screenshot())
+        if colours > 40:
+            return colours
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the map stayed blank ({colours} colours)")
 
 
 def assert_no_exception(page: Any, name: str) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -208,31 +206,12 @@ def test_inferred_homes_are_drawn_hollow_and_named(small_store: Path) -> None:
     assert maps.homes_layer(homes.iloc[:0], {}).data == []
 
 
-def _distinct_colours(png: bytes) -> int:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        raw = im.convert("RGB").resize((300, 200)).tobytes()
-    return len({raw[i : i + 3] for i in range(0, len(raw), 3)})
-
-
-def _wait_drawn(page: Any, timeout_s: float = 90) -> int:
-    """Wait for deck.gl's canvas and until it shows a drawn map (many colours, not one blank fill)."""
-    canvas = page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=timeout_s * 1000)
-    deadline = time.time() + timeout_s
-    colours = 0
-    while time.time() < deadline:
-        colours = _distinct_colours(canvas.screenshot())
-        if colours > 40:
-            return colours
-        page.wait_for_timeout(500)
-    raise AssertionError(f"the map stayed blank ({colours} colours)")
-
-
 def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
     small_store: Path, browser: Any, tmp_path: Path
 ) -> None:
-    from tests.helpers import screenshot, start_server, stop_server, wait_rendered
+    """One account's dot, alone on the map: it draws, and hovering it shows the account's hostile name as text.
+    (The default map drawing is checked on tests/test_browser.py's load of Coverage.)"""
+    from tests.helpers import screenshot, start_server, stop_server, wait_map_drawn, wait_rendered
 
     evil = "<img src=x onerror=\"document.title='pwned'\">Evil & Co"
     with store.write(small_store) as con:
@@ -242,15 +221,12 @@ def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
     proc, url = start_server(small_store, tmp_path / "server.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/coverage")
-        wait_rendered(page)
-        assert _wait_drawn(page) > 40
-        assert page.locator('[data-testid="stException"]').count() == 0
-        screenshot(page, "coverage-map")
         # One dot in the middle of the map: hover it, the tooltip shows the name as text.
         page.goto(f"{url}/coverage?st=ZZ&layers=accounts")
         wait_rendered(page)
-        _wait_drawn(page)
+        assert wait_map_drawn(page) > 40
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "coverage-map")
         box = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_selector(".deck-tooltip", state="visible", timeout=15000)
