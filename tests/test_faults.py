@@ -63,13 +63,11 @@ def test_import_killed_halfway_leaves_store_as_before(
     assert not list(small_store.parent.glob(small_store.name + ".tmp-*"))
 
 
-def test_corrupt_store_is_one_clear_cli_error(tmp_path: Path) -> None:
+def test_corrupt_store_is_one_clear_cli_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "planner.duckdb"
     bad.write_bytes(os.urandom(64 * 1024))
-    res = subprocess.run(
-        [sys.executable, "-m", "planner", "--db", str(bad), "metrics", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
+    code = cli.main(["--db", str(bad), "metrics", "--json"])  # in-process: the entry point's own run is test_cli's
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "not a readable Territory Planner store" in lines[0]
