@@ -1,7 +1,10 @@
 """Benchmarks at 10k, 100k and 1M accounts, each next to a baseline measured in the same run.
 
-    python bench/run.py                      # all sizes (1M takes a while), writes bench/RESULTS.md
+    python bench/run.py                      # all sizes, writes bench/RESULTS.md (load average 5-9: 10k 4 min,
+                                             # 100k 6 min, 1M 13.5 min; 4.4 GB peak)
     python bench/run.py --sizes 10000 100000 # a quicker subset
+    python bench/run.py --sizes 1000000 --steps balance baseline_greedy  # re-measure some steps, keep the rest
+    python bench/run.py --render             # rewrite RESULTS.md from bench/out without measuring
 
 Every measurement runs in its own process, so its peak memory (ru_maxrss) is its own. Machines
 are noisy: compare the ratio to the baseline of the same run, not absolute seconds across runs.
@@ -160,28 +163,29 @@ def step_page(size: int, work: Path, name: str) -> dict[str, Any]:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     at.run()  # the default page (Overview), with the sidebar and the app's set-up
     if name != "overview":
         if name == "plan":  # a plan is per rep: pick the first one, as a rep would
             at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
         # Time the page itself: its first render, its queries not cached yet.
         at.switch_page(f"pages/{name}.py")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         at.run()
-    first = time.perf_counter() - start
+    first, cpu = time.perf_counter() - start, time.process_time() - cpu
     problems = _problems(at)
     title = at.title[0].value if len(at.title) else None
     start = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - start
-    out = {"seconds": first, "rerun_seconds": rerun, "title": title, "exceptions": problems}
+    # AppTest runs the page in this process: its CPU time (every thread, DuckDB's too) is the page's.
+    out = {"seconds": first, "cpu_seconds": cpu, "rerun_seconds": rerun, "title": title, "exceptions": problems}
     # A filter change: one industry on the pages that filter by it.
     key = {"coverage": "cov_ind", "targets": "tg_industry"}.get(name)
     if key:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         at.multiselect(key=key).set_value(["Software"]).run()
-        out["filter_seconds"] = time.perf_counter() - start
+        out["filter_seconds"], out["filter_cpu_seconds"] = time.perf_counter() - start, time.process_time() - cpu
         problems += _problems(at)
     return out
 
@@ -278,7 +282,8 @@ def child(step: str, size: int, work: Path, extra: list[str]) -> None:
 def fmt_s(r: dict[str, Any], key: str = "seconds") -> str:
     if "error" in r:
         return "error: " + r["error"]
-    cpu = f" ({r['cpu_seconds']:.1f} CPU-s)" if key == "seconds" and "cpu_seconds" in r else ""
+    cpu_key = "cpu_seconds" if key == "seconds" else key.removesuffix("_seconds") + "_cpu_seconds"
+    cpu = f" ({r[cpu_key]:.1f} CPU-s)" if key.endswith("seconds") and cpu_key in r else ""
     return f"{r[key]:.2f} s{cpu}"
 
 
@@ -360,7 +365,7 @@ def render(raw: dict[int, dict[str, Any]]) -> str:
         for page in PAGES:
             p = r[f"page_{page}"]
             extra = "" if "error" in p else f"rerun {p['rerun_seconds']:.2f} s" + (
-                f"; filter change {p['filter_seconds']:.2f} s" if "filter_seconds" in p else ""
+                f"; filter change {fmt_s(p, 'filter_seconds')}" if "filter_seconds" in p else ""
             ) + (
                 f"; EXCEPTION {p['exceptions'][0]}" if p.get("exceptions") else "")  # fmt: skip
             rows.append(
