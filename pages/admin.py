@@ -20,7 +20,7 @@ if not who.is_admin:
     st.warning(
         "Only admins can manage roles. If you need to see more than you do, ask an admin.", icon=":material/lock:"
     )
-    st.stop()
+    sidebar.stop()
 
 flash = st.session_state.pop("adm_flash", None)
 if flash:

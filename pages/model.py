@@ -65,7 +65,7 @@ if card is None:
     st.info("No model has been trained in this store yet.", icon=":material/model_training:")
     if can_edit and st.button("Train the model", key="md_train_first", type="primary"):
         retrain()
-    st.stop()
+    sidebar.stop()
 
 m = card["metrics"]
 feats = card["features"]

@@ -57,12 +57,12 @@ st.title("Territory plan")
 rep_id = sidebar.selected_rep()
 if rep_id is None:
     if sidebar.no_reps("A territory plan (one rep's working document)"):
-        st.stop()
+        sidebar.stop()
     st.info(
         "Pick a rep under **Territory** in the sidebar: a plan is one rep's working document for a period.",
         icon=":material/person_search:",
     )
-    st.stop()
+    sidebar.stop()
 scope = sidebar.scope()
 today = date.today()  # a cache key too: tomorrow's plan starts a day later
 

@@ -44,9 +44,9 @@ st.title("Rebalance territories")
 scope = sidebar.scope()
 if scope.is_rep:
     st.info("Rebalancing weighs every territory against the others; a sales leader or an admin runs it.")
-    st.stop()
+    sidebar.stop()
 if sidebar.no_reps("Rebalancing (it divides the accounts among reps)"):
-    st.stop()
+    sidebar.stop()
 
 try:
     with data.snapshot() as snap:

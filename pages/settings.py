@@ -58,7 +58,7 @@ st.download_button(
 
 if not scope.is_admin:
     st.info("Only an admin can change these assumptions.", icon=":material/lock:")
-    st.stop()
+    sidebar.stop()
 
 with st.form("set_form", border=True):
     cols = st.columns(3)

@@ -29,7 +29,7 @@ rep_name = sidebar.rep_name(rep_id, reps)
 if version is None:
     st.info("No scores yet: train the propensity model on the Model page first.", icon=":material/model_training:")
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
-    st.stop()
+    sidebar.stop()
 
 st.caption(
     f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue potential. "
@@ -77,7 +77,7 @@ m[4].metric("Open deals", f"{result['open_deals']:,}")
 rows = result["rows"]
 if rows.empty:
     st.info("No account matches these filters.", icon=":material/filter_alt_off:")
-    st.stop()
+    sidebar.stop()
 if result["matches"] > len(rows):
     st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
 

@@ -43,6 +43,17 @@ def test_plan_page_asks_for_a_rep(app_store: Path) -> None:
     assert any("Pick a rep" in str(i.value) for i in at.info)
 
 
+def test_a_link_naming_no_rep_says_so_on_the_plan_page(app_store: Path) -> None:
+    """The Plan page stops at "Pick a rep" when the link's rep is unknown; the sidebar still says what the link
+    asked for that was ignored, and still offers the link to this view (a stopped page keeps its sidebar)."""
+    at = app_as("boss@example.com", page="plan", query={"rep": "NOBODY"})
+    assert errors(at) == []
+    assert any("Pick a rep" in str(i.value) for i in at.info)
+    notes = [str(i.value) for i in at.sidebar.info if "Ignored from this link" in str(i.value)]
+    assert len(notes) == 1 and "rep=NOBODY" in notes[0]
+    assert any("Link to this view" in str(c.value) for c in at.sidebar.caption)
+
+
 def test_plan_page_shows_the_draft_plan(app_store: Path) -> None:
     at = _open()
     assert errors(at) == []

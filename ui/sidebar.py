@@ -4,6 +4,7 @@ this view, and who is signed in."""
 from __future__ import annotations
 
 import threading
+from typing import NoReturn
 from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
@@ -43,6 +44,14 @@ def current_link() -> str:
     pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
     query = urlencode(pairs)
     return f"{base}?{query}" if query else (base or "?")
+
+
+def stop() -> NoReturn:
+    """Stop the page here (st.stop) after finishing the sidebar: what a stopped page leaves after
+    st.stop() is not shown, so the link to this view and the note on what the link asked for that was
+    ignored (e.g. ?rep= naming no rep) would be lost."""
+    finish()
+    st.stop()
 
 
 def finish() -> None:
