@@ -8,8 +8,8 @@
   as reachable and its workload is the meeting time alone.
 - white space = high-potential accounts (top share of potential in scope) that are not covered.
 
-The facts are one server-side temporary table (store.metrics.account_facts); these constants reach it
-as parameters.
+The facts are one table on the connection (store.facts.account_facts, built once per store version and scope);
+these constants reach it as parameters.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from planner.coverage.value import ExpectedValueBasis, as_of_date, expected_valu
 from planner.coverage.workload import Workload, load_workload
 from planner.errors import BadInput
 from planner.scope import Scope, require_view
+from planner.store import facts as store_facts
 from planner.store import metrics as q
 
 SEGMENTS: dict[str, tuple[float, float | None]] = {
@@ -107,7 +108,7 @@ def check_view(scope: Scope, filters: Filters) -> None:
 def account_facts(con: duckdb.DuckDBPyConnection, *, scope: Scope, filters: Filters, ctx: Context) -> Iterator[str]:
     """The per-account facts table of the accounts in scope that pass the filters; yields its name."""
     w = ctx.workload
-    with q.account_facts(
+    with store_facts.account_facts(
         con,
         as_of=ctx.as_of,
         scope=scope,
