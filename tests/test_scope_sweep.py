@@ -400,9 +400,9 @@ READS: dict[str, Args] = {
         {"rep_id": rep, "account_ids": None, "model_version": None, "fallback_propensity": 0.1},
     ),
     "planner.store.facts.account_facts": _store_facts_args,
-    "planner.store.metrics.book_hours": kw(fixed_hours=2.0, hours_per_km=0.01),
+    "planner.store.metrics.facts_book_hours": lambda c, w, rep: ((_facts_table(c, w),), {}),
     "planner.store.metrics.facts_by_territory": lambda c, w, rep: ((_facts_table(c, w),), {"statuses": _statuses()}),
-    "planner.store.metrics.scope_potential_quantile": kw(q=0.5),
+    "planner.store.metrics.facts_potential_quantile": lambda c, w, rep: ((_facts_table(c, w), 0.5), {}),
     "planner.store.metrics.facts_by_status": lambda c, w, rep: ((_facts_table(c, w), 0.0, _owner(rep)), {}),
     "planner.store.metrics.facts_white_space": lambda c, w, rep: (
         (_facts_table(c, w), 0.0, 100_000, _owner(rep)),

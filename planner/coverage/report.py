@@ -30,6 +30,7 @@ from planner.errors import BadInput, NotFound
 from planner.scope import Scope
 from planner.store import metrics as q
 from planner.store import world
+from planner.store.facts import scope_table
 
 HIGH_POTENTIAL_SHARE = 0.25
 """White space counts the top quarter of accounts by potential unless told otherwise."""
@@ -67,10 +68,6 @@ def _with_ratios(df: pd.DataFrame, books: pd.DataFrame, workload: Workload) -> p
     return df
 
 
-def _book_hours(con: duckdb.DuckDBPyConnection, scope: Scope, w: Workload) -> pd.DataFrame:
-    return q.book_hours(con, scope=scope, fixed_hours=w.fixed_hours, hours_per_km=w.hours_per_km)
-
-
 def territory_metrics(
     con: duckdb.DuckDBPyConnection, *, scope: Scope, filters: Filters = EVERY_ACCOUNT, workload: Workload | None = None
 ) -> pd.DataFrame:
@@ -86,7 +83,8 @@ def territory_metrics(
     ctx = context(con, scope=scope, workload=workload)
     with account_facts(con, scope=scope, filters=filters, ctx=ctx) as facts:
         df = q.facts_by_territory(con, facts, scope=scope, statuses=STATUS_CODES)
-    return _with_ratios(df, _book_hours(con, scope, ctx.workload), ctx.workload)
+        books = q.facts_book_hours(con, scope_table(facts), scope=scope)
+    return _with_ratios(df, books, ctx.workload)
 
 
 def coverage_report(
@@ -135,10 +133,12 @@ def coverage_view(
     check_view(scope, filters)
     _check_view_args(resolution, white_space_limit, max_points, high_potential_share)
     ctx = context(con, scope=scope, workload=workload)
-    threshold = q.scope_potential_quantile(con, scope=scope, q=1.0 - high_potential_share)
     rep = filters.rep_id
     cells = account_cells(con, scope=scope) if resolution is not None else None
     with account_facts(con, scope=scope, filters=filters.without_rep(), ctx=ctx) as facts:
+        # The threshold and each rep's whole book come from every account in scope, whatever the filters.
+        threshold = q.facts_potential_quantile(con, scope_table(facts), 1.0 - high_potential_share, scope=scope)
+        books = q.facts_book_hours(con, scope_table(facts), scope=scope)
         table = q.facts_by_territory(con, facts, scope=scope, statuses=STATUS_CODES)
         by_status = q.facts_by_status(con, facts, threshold, rep, scope=scope)
         white = q.facts_white_space(con, facts, threshold, white_space_limit, rep, statuses=STATUS_CODES,
@@ -148,7 +148,7 @@ def coverage_view(
                 hexes = q.facts_hexagons(con, facts, cell_table, geo.h3_parent_masks(resolution), threshold, rep,
                                          statuses=STATUS_CODES, scope=scope)  # fmt: skip
             points, located = q.facts_sample(con, facts, max_points, rep, scope=scope)
-    table = _with_ratios(table, _book_hours(con, scope, ctx.workload), ctx.workload)
+    table = _with_ratios(table, books, ctx.workload)
     homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
     white = nearest_rep(white, homes)
     white["status_label"] = white["status"].map(STATUSES)

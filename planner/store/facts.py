@@ -88,11 +88,11 @@ def _store_identity(con: duckdb.DuckDBPyConnection) -> str:
     """The store's version (write id and account count) and, for a file, its identity on disk: a write made
     without the planner (no new write id) still gets fresh facts."""
     rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    disk = ""
-    if rows and rows[0][0] and os.path.isfile(rows[0][0]):
-        st = os.stat(rows[0][0])
-        disk = f"{rows[0][0]}:{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
-    return f"{store_version(con)}|{disk}"
+    where = str(rows[0][0]) if rows and rows[0][0] else ""
+    if where and os.path.isfile(where):
+        st = os.stat(where)
+        where = f"{where}:{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+    return f"{store_version(con)}|{con.execute('SELECT current_database()').fetchall()[0][0]}|{where}"
 
 
 def _every_account(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], sql: str, params: list[Any]) -> pa.Table:
@@ -126,7 +126,7 @@ def account_facts(
     capacity_order: str,
 ) -> Iterator[str]:
     """A table of per-account facts for the accounts in scope that pass `predicate` (on alias a); yields
-    its name (valid inside the block, on this connection).
+    its name (valid inside the block, on this connection); see scope_table for the unfiltered facts.
 
     Workload per account = fixed_hours + hours_per_km x distance from the owner's home (the domain's
     model as two numbers; an unknown distance adds nothing). Status: unowned (no active owner),
@@ -163,7 +163,15 @@ def account_facts(
         finally:
             con.unregister(base)
     con.register(name, kept)
+    con.register(scope_table(name), every)
     try:
         yield name
     finally:
         con.unregister(name)
+        con.unregister(scope_table(name))
+
+
+def scope_table(facts: str) -> str:
+    """The name under which account_facts registers, beside the filtered facts `facts`, the facts of every
+    account in scope (the filters aside: what whole-book figures and the potential threshold read)."""
+    return f"{facts}_scope"

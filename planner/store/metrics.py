@@ -229,18 +229,23 @@ class StatusCodes(NamedTuple):
     over_capacity: str
 
 
-def book_hours(
-    con: duckdb.DuckDBPyConnection, *, scope: Scope, fixed_hours: float, hours_per_km: float
-) -> pd.DataFrame:
-    """rep_id, book_hours: each active rep's yearly workload over their whole book (no filters)."""
-    where, params = scope.owner_filter("a.owner_rep_id")
+def facts_potential_quantile(con: duckdb.DuckDBPyConnection, facts: str, q: float, *, scope: Scope) -> float:
+    """The q-quantile of potential over a facts table (0 when empty): over every account in scope when given
+    the facts of every account in scope (store.facts.scope_table); rows outside the caller's scope left out."""
+    where, params = scope.owner_filter("owner_rep_id")
+    value = _first(con, f"SELECT quantile_cont(potential, ?) FROM {facts} WHERE {where}", [q, *params])
+    return float(value[0]) if value and value[0] is not None else 0.0
+
+
+def facts_book_hours(con: duckdb.DuckDBPyConnection, facts: str, *, scope: Scope) -> pd.DataFrame:
+    """rep_id, book_hours: each active owner's workload over the accounts of a facts table (their whole book
+    when given the facts of every account in scope); rows outside the caller's scope left out."""
+    where, params = scope.owner_filter("owner_rep_id")
     return query_df(
         con,
-        f"""SELECT r.rep_id, sum(?::DOUBLE + ?::DOUBLE * coalesce({_DIST_KM}, 0)) AS book_hours
-            FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id AND r.active
-            WHERE {where}
-            GROUP BY r.rep_id""",
-        [fixed_hours, hours_per_km, *params],
+        f"""SELECT owner_rep_id AS rep_id, sum(hours) AS book_hours FROM {facts}
+            WHERE owner_active AND {where} GROUP BY owner_rep_id""",
+        params,
     )
 
 
@@ -363,18 +368,6 @@ def facts_sample(
         [rep_id, rep_id, limit],
     )
     return df, int(total)
-
-
-def scope_potential_quantile(con: duckdb.DuckDBPyConnection, *, scope: Scope, q: float) -> float:
-    """The q-quantile of potential over every account in scope (0 when none)."""
-    where, params = scope.owner_filter("a.owner_rep_id")
-    value = _first(
-        con,
-        f"""SELECT quantile_cont(p.potential, ?) FROM accounts a JOIN account_potential p USING (account_id)
-            WHERE {where}""",
-        [q, *params],
-    )
-    return float(value[0]) if value and value[0] is not None else 0.0
 
 
 def account_locations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
