@@ -7,6 +7,7 @@ python bench/optimizer.py ctdp > c.jsonl                     # commercial territ
 python bench/optimizer.py top3 skewed:20000x24               # the most top-3-nearest share balance allows (LP)
 python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
 python bench/optimizer.py --help                             # this text
+BENCH_TIME_LIMIT_S=3000 python bench/optimizer.py quality 100000x200  # the solver's time limit of the quality runs (120 s)
 
 Worlds are demo worlds (seed 11 for the comparison, 1 for quality); an unknown argument exits 2.
 """
@@ -379,6 +380,7 @@ def _command(args: list[str]) -> tuple[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run one benchmark command; 0 when done, 2 (and one line on stderr) on unknown arguments."""
     import json
+    import os
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -391,14 +393,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     if command == "quality":
+        try:
+            limit = float(os.environ.get("BENCH_TIME_LIMIT_S", "120"))
+        except ValueError:
+            print("error: BENCH_TIME_LIMIT_S must be a number of seconds, e.g. 3000", file=sys.stderr)
+            return USAGE_ERROR
         for n, k, skewed in value:
             acc, reps = (skewed_world if skewed else balanced_world)(n, k, seed=1)
             world = f"{n}x{k}" + (" skewed" if skewed else "")
             for label, opts in (
-                ("default", Options()),
-                ("free", Options(allow_customers=True, allow_open_deals=True)),
+                ("default", Options(time_limit_s=limit)),
+                ("free", Options(allow_customers=True, allow_open_deals=True, time_limit_s=limit)),
                 ("3 metrics", Options(metric="potential,accounts,workload", allow_customers=True,
-                                      allow_open_deals=True)),
+                                      allow_open_deals=True, time_limit_s=limit)),
             ):  # fmt: skip
                 try:
                     row = quality(acc, reps, opts)

@@ -17,9 +17,9 @@ from planner.optimize.problem import _dist_block, _Problem, _Units
 # entries: each LP pass prices several rounds, and recomputing the blocks from the accounts dominated them
 # (100,000 accounts x 200 reps: 34 -> 10 s of CPU for the first pass; 9,566 units x 200 reps keep 76 MB).
 PRICE_CACHE_ENTRIES = 5_000_000
-# Columns added per unit and pricing round: the most negative reduced costs first. One a round needed 30
-# rounds and more to balance three metrics over 200 reps (a band's excess travels one rep per round), and
-# each round is a HiGHS re-solve.
+# Columns added per unit and pricing round with several bands: the most negative reduced costs first. One a
+# round needed 30 rounds to balance three metrics on 20,000 x 200 (148 CPU-s), 10 a round 10 rounds (120 CPU-s).
+# With one band one a round stays: 10 tripled the LP at 100,000 x 200 (free: 30 -> 67 CPU-s, same travel).
 PRICE_PER_UNIT = 10
 
 
@@ -123,10 +123,12 @@ def _duals(lp: _LP) -> dict[str, Any]:
 
 
 def _price(
-    p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], per_unit: int = PRICE_PER_UNIT
+    p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], per_unit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs outside the LP whose reduced cost is negative (up to `per_unit` per unit, the most negative
-    first): empty when the LP's solution is optimal over all (unit, rep) pairs."""
+    first; by default one with one band, PRICE_PER_UNIT with several): empty when the LP's solution is
+    optimal over all (unit, rep) pairs."""
+    per_unit = per_unit or (1 if lp.n_bands == 1 else PRICE_PER_UNIT)
     d = _duals(lp)
     t_scale = scale["n"] * scale["km"]
     have = np.zeros((lp.n_units, len(p.reps)), dtype=bool)
