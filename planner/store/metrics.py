@@ -336,7 +336,9 @@ def facts_white_space(
     return query_df(
         con,
         f"""WITH top AS (
-                SELECT * FROM {facts}
+                SELECT rid, lat, lon, owner_rep_id, status, potential, propensity, expected_value, open_pipeline,
+                       dist_km, hours
+                FROM {facts}
                 WHERE status <> ? AND potential >= ? AND (?::VARCHAR IS NULL OR owner_rep_id = ?)
                 ORDER BY potential DESC, rid LIMIT ?
             )
@@ -359,7 +361,9 @@ def facts_sample(
     total = query_df(con, f"SELECT count(*) AS n FROM {facts} WHERE {where}", [rep_id, rep_id])["n"].iloc[0]
     df = query_df(
         con,
-        f"""WITH pick AS (SELECT * FROM {facts} WHERE {where} ORDER BY hash(rid), rid LIMIT ?)
+        f"""WITH pick AS (SELECT rid, lat, lon, owner_rep_id, status, potential, expected_value, open_pipeline,
+                                 dist_km, hours, customer
+                          FROM {facts} WHERE {where} ORDER BY hash(rid), rid LIMIT ?)
             SELECT a.account_id, a.name, a.industry, a.city, a.state, f.lat, f.lon, f.owner_rep_id,
                    r.name AS owner_name, f.status, f.potential, f.expected_value, f.open_pipeline, f.dist_km,
                    f.hours, f.customer
@@ -419,7 +423,9 @@ def facts_hexagons(
         con,
         f"""
         WITH c AS (
-            SELECT (h.cell & $keep) | $bits AS cell, f.*
+            -- only the columns used below: this CTE is read twice, so it is materialized
+            SELECT (h.cell & $keep) | $bits AS cell, f.owner_rep_id, f.owner_active, f.customer, f.potential,
+                   f.expected_value, f.status
             FROM {facts} f JOIN {cells} h ON h.rid = f.rid
             WHERE h.cell <> 0 AND ($rep::VARCHAR IS NULL OR f.owner_rep_id = $rep)
         ),
