@@ -14,12 +14,17 @@ Worlds are demo worlds (seed 11 for the comparison, 1 for quality); an unknown a
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: bench/ctdp.py beside it
+
+from bench import ctdp as ctdp_files
 from planner import demo
 from planner import potential as pot_mod
 from planner.errors import BadInput
@@ -187,17 +192,15 @@ def quality(acc: pd.DataFrame, reps: pd.DataFrame, options: Options, distance: A
     }
 
 
-def ctdp_instance(n: int, p: int, kind: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """A commercial territory design instance in the manner of Ríos-Mercado & Fernández (2009): n basic
-    units uniform in a 500 x 500 square, three activities per unit (customers, sales volume, workload),
-    p territories, each activity within tau of its mean.
+def ctdp_instance(n: int, p: int, kind: str, seed: int) -> tuple[ctdp_files.Instance, np.ndarray]:
+    """A GENERATED commercial territory design instance in the manner of Ríos-Mercado & Fernández (2009), for
+    sizes and a skewed class the vendored files (bench/ctdp.py) do not have: n basic units uniform in a
+    500 x 500 square, three activities per unit, p territories, each activity within tau of its mean.
 
-    The published DU/DT instance files were not available offline, so instances are generated:
-    "DU" with activities uniform on the published ranges (customers U[4, 20], sales U[15, 400],
-    workload U[15, 100]); "DT" is our stand-in for a skewed class (activities lognormal with the same
-    means and a coefficient of variation of 1), not the published DT generator. Territory centres
-    (the 'rep homes') are the units nearest k-means centres of the units; all units start unassigned.
-    Returns accounts, reps and the Euclidean distance matrix (units x centres)."""
+    "DU": activities uniform on the published ranges (customers U[4, 20], sales U[15, 400], workload
+    U[15, 100]); "DT": our stand-in for a skewed class (activities lognormal with the same means and a
+    coefficient of variation of 1), not the published DT generator. Returns the instance (no adjacency list)
+    and its territory centres: the units nearest k-means centres of the units."""
     from scipy.cluster.vq import kmeans2
 
     rng = np.random.default_rng(seed)
@@ -214,40 +217,24 @@ def ctdp_instance(n: int, p: int, kind: str, seed: int) -> tuple[pd.DataFrame, p
         raise ValueError(f"unknown instance class {kind!r}; use DU or DT")
     centres, _ = kmeans2(xy, p, seed=seed, minit="++")
     home = np.array([int(np.argmin(((xy - c) ** 2).sum(axis=1))) for c in centres])
-    lat = 30 + xy[:, 1] / 500 * 4.5  # about 500 km north-south, for the maps only
-    lon = -100 + xy[:, 0] / 500 * 5.2
-    ids = [f"BU{i:04d}" for i in range(n)]
-    acc = pd.DataFrame(
-        {"account_id": ids, "name": ids, "lat": lat, "lon": lon, "owner_rep_id": None, "potential": act[:, 1],
-         "customers": act[:, 0], "sales": act[:, 1], "workload_h": act[:, 2], "locked": False, "is_customer": False,
-         "has_open_deal": False, "state": "TX", "postal_code": None, "county": None}
-    )  # fmt: skip
-    rep_ids = [f"T{k + 1:02d}" for k in range(p)]
-    reps = pd.DataFrame(
-        {"rep_id": rep_ids, "name": rep_ids, "home_lat": lat[home], "home_lon": lon[home], "capacity_hours": 1600.0,
-         "active": True}
-    )  # fmt: skip
-    dist = np.sqrt(((xy[:, None, :] - xy[home][None, :, :]) ** 2).sum(axis=2))
-    return acc, reps, pd.DataFrame(dist, index=ids, columns=rep_ids)
+    inst = ctdp_files.Instance(name=f"{kind} n={n} p={p} seed={seed}", xy=xy, activity=act,
+                               edges=np.zeros((0, 2), dtype=np.int64), p=p, second=0, taus=(0.05,) * 3, seed=seed)  # fmt: skip
+    return inst, home
 
 
 def ctdp(n: int, p: int, kind: str, seed: int, tau: float = 0.05) -> dict[str, Any]:
-    """Solve one instance with the product optimizer (the three activities balanced at once, each
-    within tau; least distance to the centres) and report the paper's measures: dispersion (the largest
-    distance from a unit to its territory's centre) and the largest relative deviation per activity."""
-    acc, reps, dist = ctdp_instance(n, p, kind, seed)
-    opts = Options(metric="column:customers,column:sales,column:workload_h", tolerance=tau, compactness=1.0)
-    start = time.perf_counter()
-    res = rebalance(acc, reps, opts, distance=dist)
-    seconds = time.perf_counter() - start
-    owner = res.assignments["owner"].map({r: j for j, r in enumerate(reps["rep_id"])}).to_numpy()
-    d = dist.to_numpy()[np.arange(n), owner]
-    out: dict[str, Any] = {"instance": f"{kind} n={n} p={p} seed={seed}", "tau": tau, "seconds": round(seconds, 2),
-                           "dispersion": round(float(d.max()), 1), "mean_distance": round(float(d.mean()), 1),
-                           "travel_lp_bound": round(res.summary["travel_km_lp_bound"], 1)}  # fmt: skip
-    for col in ("customers", "sales", "workload_h"):
-        load = np.bincount(owner, weights=acc[col].to_numpy(), minlength=p)
-        out[f"dev_{col}"] = round(float(np.abs(load / load.mean() - 1).max()), 4)
+    """Solve one generated instance with the product optimizer as bench/ctdp.py solves the real files (the
+    three activities balanced at once, each within tau; least distance to the centres) and report the
+    paper's measures: dispersion (the largest distance from a unit to its territory's centre) and the largest
+    relative deviation per activity."""
+    inst, home = ctdp_instance(n, p, kind, seed)
+    owner, info = ctdp_files.solve(inst, home, tau)
+    m = ctdp_files.measures(inst, owner, home)
+    out: dict[str, Any] = {"instance": inst.name, "tau": tau, "seconds": round(info["seconds"], 2),
+                           "dispersion": round(m["dispersion"], 1), "mean_distance": round(m["mean_distance"], 1),
+                           "travel_lp_bound": round(info["lp_bound_mean"], 1)}  # fmt: skip
+    for col, activity in zip(("customers", "sales", "workload_h"), ctdp_files.ACTIVITIES, strict=True):
+        out[f"dev_{col}"] = round(m[f"dev_{activity}"], 4)
     return out
 
 
