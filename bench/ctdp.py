@@ -170,17 +170,23 @@ def solve(
     inst: Instance, centres: np.ndarray, tau: float = TAU, contiguous: bool = False
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """One product solve with fixed centres: the territory index per unit and the solver's figures.
-    `contiguous`: each basic unit is its own area unit (county) and the product's Options.contiguous
-    holds every territory in one piece under ITS adjacency (Delaunay of the unit centres), which has
-    every edge of the file's list and more (the product takes no adjacency list; see the README)."""
+    `contiguous`: each basic unit is its own area unit (county "TX · BU0007") and the product's
+    Options.contiguous holds every territory in one piece under the FILE's adjacency list, given as
+    Options.adjacency (what `balance --contiguous --adjacency FILE` reads), then restores the bands."""
     acc, reps, dist = frames(inst, centres)
     opts = Options(metric=",".join(f"column:{c}" for c in ACTIVITIES), tolerance=tau, compactness=1.0,
-                   unit="county" if contiguous else "account", contiguous=contiguous)  # fmt: skip
+                   unit="county" if contiguous else "account", contiguous=contiguous,
+                   adjacency=file_adjacency(inst) if contiguous else None)  # fmt: skip
     start = time.perf_counter()
     res = rebalance(acc, reps, opts, distance=dist)
     seconds = time.perf_counter() - start
     owner = res.assignments["owner"].map({r: j for j, r in enumerate(reps["rep_id"])}).to_numpy(dtype=np.int64)
     return owner, {"seconds": seconds, "lp_bound_mean": float(res.summary["travel_km_lp_bound"])}
+
+
+def file_adjacency(inst: Instance) -> tuple[tuple[str, str], ...]:
+    """The file's adjacency list as pairs of the county codes `frames` gives the units."""
+    return tuple((f"TX · BU{a:04d}", f"TX · BU{b:04d}") for a, b in inst.edges.tolist())
 
 
 def one_median(inst: Instance, owner: np.ndarray, centres: np.ndarray) -> np.ndarray:

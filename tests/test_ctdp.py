@@ -70,6 +70,18 @@ def test_the_product_keeps_every_activity_within_tau(inst: ctdp.Instance, pub: c
     assert np.bincount(owner, minlength=4).min() > 0
 
 
+def test_contiguous_territories_under_the_files_adjacency_keep_every_activity_within_tau(
+    inst: ctdp.Instance, pub: ctdp.Published
+) -> None:
+    """`balance --contiguous --adjacency FILE` as the bench runs it: each basic unit its own area, the file's
+    103 pairs as the adjacency. Every territory is one piece under the file's list, every activity within tau."""
+    centres = np.array(pub.centres)
+    owner, _ = ctdp.solve(inst, centres, contiguous=True)
+    m = ctdp.measures(inst, owner, centres)
+    assert m["connected_territories"] == inst.p
+    assert ctdp.within(m), m
+
+
 def test_cli_refuses_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert ctdp.main(["nonsense"]) == ctdp.USAGE_ERROR
     assert capsys.readouterr().err.startswith("error: unknown arguments 'nonsense'")

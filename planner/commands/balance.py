@@ -50,7 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--contiguous", action="store_true",
         help="with --unit zip3|county|state: each territory's areas form one connected region (neighbours: "
-        "Delaunay edges between area centroids)",
+        "Delaunay edges between area centroids, or the pairs of --adjacency)",
+    )  # fmt: skip
+    p.add_argument(
+        "--adjacency", type=Path, metavar="FILE",
+        help="with --contiguous: which areas are neighbours, a CSV from,to of area codes of the --unit (ZIP3 021, "
+        "county 'MA · Middlesex County' or 'Middlesex County, MA', state MA), e.g. from the Census county "
+        "adjacency file; areas with no neighbour in it are islands, exempt from contiguity",
     )  # fmt: skip
     p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
     p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
@@ -99,6 +105,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
+        "adjacency", "adjacency_edges", "adjacency_islands",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -108,6 +115,19 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
     out["before"] = json_safe(s["before"])
     out["after"] = json_safe(s["after"])
     return out
+
+
+def _adjacency(args: argparse.Namespace) -> tuple[tuple[str, str], ...] | None:
+    """The neighbour pairs of --adjacency FILE (None without it), after checking it goes with the other flags."""
+    if args.adjacency is None:
+        return None
+    if not args.contiguous:
+        raise BadInput("--adjacency FILE says which areas are neighbours for --contiguous; add --contiguous")
+    if args.unit == "account":
+        raise BadInput("--adjacency FILE pairs areas, not accounts; add --unit zip3, county or state")
+    if not args.adjacency.is_file():
+        raise BadInput(f"--adjacency {args.adjacency}: no such file; give the path of a from,to CSV")
+    return optimize.read_adjacency(args.adjacency, args.unit)
 
 
 def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
@@ -122,7 +142,7 @@ def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
         raise BadInput(f"--max-moved {args.max_moved} is out of range; use a share from 0 to 1")
     opts = optimize.Options(
         metric=metric, tolerance=tolerance, tolerances=tolerances, max_moved=args.max_moved, unit=args.unit,
-        compactness=args.compactness, contiguous=args.contiguous,
+        compactness=args.compactness, contiguous=args.contiguous, adjacency=_adjacency(args),
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
     )  # fmt: skip
     return opts, tolerance
@@ -169,6 +189,13 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
                 f"  {m['metric']:<9} max/mean {m['max_mean_before']:.3f} -> {m['max_mean_after']:.3f} "
                 f"(bound {m['lower_bound']:.3f}, ±{m['tolerance']:.0%} {'met' if m['met'] else 'not met'})"
             )
+    if f["contiguous"] is not None:
+        how = "Delaunay edges between area centres" if f["adjacency"] == "delaunay" else "the adjacency file"
+        islands = f" ({f['adjacency_islands']:,} islands, exempt)" if f["adjacency_islands"] else ""
+        print(
+            f"  regions   {'every' if f['contiguous'] else 'NOT every'} territory one connected region under "
+            f"{how}: {f['adjacency_edges']:,} pairs{islands}"
+        )
     print(f"  solved in {f['solve_seconds']:.2f} s")
     for reason in f["reasons"] or []:
         print(f"  why: {reason}")

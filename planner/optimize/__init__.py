@@ -11,9 +11,11 @@ fixes any band violations; every result is reported next to the bounds that say 
 
 Modules: options (what may change, the result), problem (arrays), lp (the model and its passes),
 rounding (whole accounts and repair), report (measures and reasons), solve (the entry point),
-team (team sizing).
+team (team sizing), contiguity (one connected region per territory) under adjacency (a stated one: from,to
+pairs of area codes, else Delaunay).
 """
 
+from planner.optimize.adjacency import read_adjacency
 from planner.optimize.curve import disruption_curve
 from planner.optimize.lp import HIGHS_VERSION
 from planner.optimize.options import (
@@ -33,5 +35,5 @@ from planner.optimize.team import capacity_curve, team_of
 __all__ = [
     "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve",
     "disruption_curve", "noop",
-    "parse_metric", "parse_tolerance", "rebalance", "team_of",
+    "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of",
 ]  # fmt: skip

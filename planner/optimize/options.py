@@ -82,7 +82,10 @@ class Options:
     add_reps: tuple[NewRep, ...] = ()
     remove_reps: tuple[str, ...] = ()
     capacities: tuple[tuple[str, float], ...] = ()
-    contiguous: bool = False  # whole units only: each territory's units one connected region (Delaunay adjacency)
+    contiguous: bool = False  # whole units only: each territory's units one connected region
+    # The neighbour pairs of area codes contiguity uses (optimize.adjacency reads them from a from,to CSV);
+    # None = the Delaunay edges between the units' centroids.
+    adjacency: tuple[tuple[str, str], ...] | None = None
     compactness: float = 1.5  # weight of travel squared next to travel: keeps far accounts near home (0 = off)
     candidates: int = 4  # starting columns per unit (nearest reps); pricing adds every other pair that helps
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
@@ -148,6 +151,8 @@ class Options:
         d["remove_reps"] = tuple(d.get("remove_reps") or ())
         d["capacities"] = tuple((str(k), float(v)) for k, v in d.get("capacities") or ())
         d["add_reps"] = tuple(NewRep(**r) for r in d.get("add_reps") or ())
+        adj = d.get("adjacency")
+        d["adjacency"] = None if adj is None else tuple((str(a), str(b)) for a, b in adj)
         d["workload"] = Workload(**d["workload"]) if isinstance(d.get("workload"), dict) else None
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
@@ -171,6 +176,8 @@ class Options:
             raise BadInput(f"compactness {self.compactness} is out of range; use 0 (off) to 100")
         if self.contiguous and self.unit == "account":
             raise BadInput("contiguous territories need area units; pick zip3, county or state as the unit")
+        if self.adjacency is not None and not self.contiguous:
+            raise BadInput("an adjacency says which areas are neighbours for contiguous territories; ask for those too")
         if self.candidates < 1:
             raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
         for rep in self.add_reps:

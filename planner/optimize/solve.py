@@ -13,7 +13,7 @@ import pandas as pd
 
 from planner.errors import BadInput
 from planner.optimize.bands import _repair_bands
-from planner.optimize.contiguity import is_contiguous, make_contiguous
+from planner.optimize.contiguity import checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
     _LP,
@@ -29,7 +29,7 @@ from planner.optimize.lp import (
     _TravelPass,
 )
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
-from planner.optimize.problem import _prepare, _Problem, _Units, _units, _with_distance
+from planner.optimize.problem import _prepare, _Problem, _Units, _with_distance
 from planner.optimize.report import _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
@@ -98,8 +98,8 @@ def _whole(
         )  # fmt: skip
     if opts.contiguous:
         progress(0.7, "Making every territory one connected region")
-        assign, n_moved = make_contiguous(p, u, assign)
-        info.update({"contiguity_units_moved": n_moved, "contiguous": is_contiguous(p, u, assign)})
+        assign, contiguity_info = contiguous(true_bands, u, opts, assign)
+        info.update(contiguity_info)
     return assign, info, t_mip
 
 
@@ -151,7 +151,7 @@ def rebalance(
     t0 = time.perf_counter()
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
-    u = _units(p, opts)
+    u = checked_units(p, opts)
     scale = _scale(p)
     t_prep = time.perf_counter() - t0
     if len(u.weight) == 0:

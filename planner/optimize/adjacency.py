@@ -1,0 +1,121 @@
+"""A stated adjacency between area units (Options.adjacency): which ZIP3s, counties or states are neighbours.
+
+The file is a CSV with a header `from,to` and one row per pair of neighbouring areas, written in the codes
+of the chosen unit:
+
+- zip3: the first three digits of the ZIP ("021"; a spreadsheet's "21" reads as "021"),
+- county: as the planner names it, "MA · Middlesex County", or as the Census county adjacency file does,
+  "Middlesex County, MA" (the store holds county names, not FIPS codes),
+- state: the two-letter code ("MA").
+
+A pair holds both ways; a pair given twice (either way round) counts once. A blank end, an area paired
+with itself, or a code that names no area of this book and no area of the US ZIP gazetteer is one line
+that says which and how to fix it. Areas the file lists that hold no account of the book are ignored
+(a national file serves any book).
+
+Islands: an area of the book with no neighbour in the file (an island, or a code the file lacks, or the
+accounts with no ZIP or county, each its own area) is its own piece. Islands are exempt from
+contiguity: any territory may hold them, and a territory is one connected region when its other areas
+are. The result reports how many there are (summary "adjacency_islands").
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import BadInput
+from planner.store.reference import zip_gazetteer
+
+HOW = "a CSV with a header from,to and one row per pair of neighbouring areas"
+CODES = {
+    "zip3": "three-digit ZIP prefixes such as 021",
+    "county": "counties as 'MA · Middlesex County' or 'Middlesex County, MA'",
+    "state": "two-letter state codes such as MA",
+}
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def codes(values: pd.Series, unit: str) -> pd.Series:
+    """Area codes as the planner keys its units: trimmed; ZIP3 zero-padded; states upper-cased; Census
+    county names ('Middlesex County, MA') turned into the planner's ('MA · Middlesex County')."""
+    s = values.astype("string").str.strip()
+    if unit == "zip3":
+        s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        s = s.where(~s.str.fullmatch(r"\d{1,2}", na=False), s.str.zfill(3))
+    elif unit == "state":
+        s = s.str.upper()
+    elif unit == "county":
+        census = s.str.extract(r"^(.*\S)\s*,\s*([A-Za-z]{2})$")
+        s = s.where(census[0].isna(), census[1].str.upper() + " · " + census[0])
+    return s.where(s != "")
+
+
+def read_adjacency(source: Path | bytes, unit: str, name: str | None = None) -> Pairs:
+    """The neighbour pairs of an adjacency CSV (a file or an upload's bytes), each once, sorted."""
+    label = name or (source.name if isinstance(source, Path) else "upload")
+    if unit not in CODES:
+        raise BadInput(f"an adjacency file needs area units; pick zip3, county or state as the unit (not {unit})")
+    data = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        raw = pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInput(f"adjacency file {label} cannot be read as CSV ({first}); give {HOW}") from exc
+    if not isinstance(raw.index, pd.RangeIndex):  # every row has a cell more than the header: pandas made it an index
+        raise BadInput(
+            f"adjacency file {label} has more cells per row than its header; quote names with commas "
+            '("Suffolk County, MA") and give ' + HOW
+        )
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    missing = [c for c in ("from", "to") if c not in cols]
+    if missing:
+        got = ", ".join(str(c) for c in raw.columns) or "no columns"
+        raise BadInput(f"adjacency file {label} has no {' or '.join(missing)} column (it has {got}); give {HOW}")
+    frm, to = codes(raw[cols["from"]], unit), codes(raw[cols["to"]], unit)
+    blank = (frm.isna() | to.isna()).to_numpy()
+    if blank.any():
+        line = int(np.flatnonzero(blank)[0]) + 2  # the header is line 1
+        raise BadInput(f"adjacency file {label} line {line}: the from or to cell is blank; fill both areas")
+    same = (frm == to).to_numpy()
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        raise BadInput(f"adjacency file {label} line {i + 2} pairs {frm.iloc[i]} with itself; remove the row")
+    if len(raw) == 0:
+        raise BadInput(f"adjacency file {label} has no rows; give {HOW}")
+    pairs = {(a, b) if a < b else (b, a) for a, b in zip(frm.tolist(), to.tolist(), strict=True)}
+    return tuple(sorted(pairs))
+
+
+def _known(unit: str) -> set[str]:
+    """Every area code of the US ZIP gazetteer in the unit's codes."""
+    g = zip_gazetteer()
+    if unit == "zip3":
+        return set(g["postal_code"].astype(str).str[:3])
+    if unit == "state":
+        return set(g["state"].astype(str))
+    c = g.dropna(subset=["county"])
+    return set(c["state"].astype(str) + " · " + c["county"].astype(str))
+
+
+def unit_edges(labels: np.ndarray, pairs: Pairs, unit: str) -> tuple[np.ndarray, int]:
+    """(n_edges, 2) neighbour pairs of units (indices into `labels`, the units' codes) under the stated
+    pairs, and how many units are islands (no neighbour). BadInput when the file names unknown codes."""
+    index = {str(c): i for i, c in enumerate(labels)}
+    ends = {c for pair in pairs for c in pair}
+    outside = sorted(ends - index.keys())
+    if outside:
+        unknown = sorted(set(outside) - _known(unit))
+        if unknown:
+            raise BadInput(
+                f"the adjacency file names {len(unknown):,} unknown {unit} code(s) (e.g. {unknown[0]!r}); "
+                f"write {CODES.get(unit, 'area codes')}"
+            )
+    inside = [(index[a], index[b]) for a, b in pairs if a in index and b in index]
+    edges = np.array(inside, dtype=np.int64).reshape(-1, 2)
+    degree = np.bincount(edges.ravel(), minlength=len(labels))
+    return edges, int((degree == 0).sum())

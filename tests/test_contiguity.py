@@ -1,0 +1,136 @@
+"""Contiguity under a STATED adjacency (#15 point 2): the user's from,to file of neighbouring areas decides what
+"one connected region" means, not a triangulation of area centres."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner import cli, optimize
+from planner.errors import BadInput
+from planner.optimize import Options
+from planner.optimize.adjacency import read_adjacency
+from planner.optimize.contiguity import adjacency as delaunay
+from planner.optimize.contiguity import pieces
+
+# A 3 x 3 map of counties C00..C22 (row, column) in Kansas, 0.5 degrees apart. Rep A sits beside C00 and C22 (a
+# ferry joins them: the file says they are neighbours, no triangulation does); rep B beside the other seven.
+CELLS = [(i, j) for i in range(3) for j in range(3)]
+NAMES = [f"C{i}{j} County" for i, j in CELLS]
+
+
+def grid() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Accounts (one per county, unowned), reps A and B, and a travel table where A is near C00 and C22 only.
+    C00 and C22 each hold a quarter of the potential, so A holding exactly those two is balanced."""
+    ids = [f"a{i}{j}" for i, j in CELLS]
+    potential = [25.0 if c in ((0, 0), (2, 2)) else 50.0 / 7 for c in CELLS]
+    acc = pd.DataFrame(
+        {"account_id": ids, "name": ids, "lat": [38 + 0.5 * i for i, _ in CELLS],
+         "lon": [-98 + 0.5 * j for _, j in CELLS], "owner_rep_id": None, "potential": potential, "locked": False,
+         "is_customer": False, "has_open_deal": False, "state": "KS", "postal_code": None, "county": NAMES}
+    )  # fmt: skip
+    reps = pd.DataFrame(
+        {"rep_id": ["A", "B"], "name": ["Rep A", "Rep B"], "home_lat": [38.0, 38.5], "home_lon": [-98.0, -97.5],
+         "capacity_hours": 1600.0, "active": True}
+    )  # fmt: skip
+    near_a = [c in ((0, 0), (2, 2)) for c in CELLS]
+    dist = pd.DataFrame({"A": np.where(near_a, 1.0, 50.0), "B": np.where(near_a, 50.0, 1.0)}, index=ids)
+    return acc, reps, dist
+
+
+def census_file(pairs: list[tuple[tuple[int, int], tuple[int, int]]]) -> bytes:
+    """The pairs as the Census county adjacency file names counties ('C00 County, KS')."""
+    rows = [f'"C{a[0]}{a[1]} County, KS","C{b[0]}{b[1]} County, KS"' for a, b in pairs]
+    return ("from,to\n" + "\n".join(rows) + "\n").encode()
+
+
+def rook_pairs() -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Edge-sharing neighbours of the grid, without C11-C12 (a river the file knows and a triangulation does not)."""
+    out = []
+    for i, j in CELLS:
+        for b in ((i + 1, j), (i, j + 1)):
+            if b in CELLS and ((i, j), b) != ((1, 1), (1, 2)):
+                out.append(((i, j), b))
+    return out
+
+
+def test_a_territory_joined_only_by_the_files_edge_is_one_region() -> None:
+    acc, reps, dist = grid()
+    pairs = read_adjacency(census_file([*rook_pairs(), ((0, 0), (2, 2))]), "county")
+    assert ("KS · C00 County", "KS · C22 County") in pairs and len(pairs) == 12  # 11 rook pairs + the ferry
+    res = optimize.rebalance(acc, reps, Options(unit="county", contiguous=True, adjacency=pairs), distance=dist)
+    s = res.summary
+    owner = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    assert sorted(a for a, r in owner.items() if r == "A") == ["a00", "a22"]
+    assert (s["adjacency"], s["adjacency_edges"], s["adjacency_islands"], s["contiguous"]) == ("file", 12, 0, True)
+    assert s["tolerance_met"] and s["contiguity_units_moved"] == 0
+    # The same territory is in two pieces under the Delaunay edges of the county centres: without the file the
+    # product would have split it, and it does (A keeps one corner and balance suffers or the other moves).
+    xy = np.c_[acc["lon"].to_numpy() * np.cos(np.radians(38.5)), acc["lat"].to_numpy()]
+    label = np.array([0 if owner[a] == "A" else 1 for a in acc["account_id"]])
+    comp = pieces(delaunay(xy), label)
+    assert len(set(comp[label == 0])) == 2
+    plain = optimize.rebalance(acc, reps, Options(unit="county", contiguous=True), distance=dist)
+    assert plain.summary["adjacency"] == "delaunay" and plain.summary["contiguous"]
+    assert sorted(plain.assignments.loc[plain.assignments["owner"] == "A", "account_id"]) != ["a00", "a22"]
+
+
+def test_islands_are_exempt_and_counted() -> None:
+    """C22 has no neighbour in the file (an island): A may hold it with C00, and the report counts it."""
+    acc, reps, dist = grid()
+    pairs = read_adjacency(census_file([p for p in rook_pairs() if (2, 2) not in p]), "county")
+    res = optimize.rebalance(acc, reps, Options(unit="county", contiguous=True, adjacency=pairs), distance=dist)
+    s = res.summary
+    assert (s["adjacency_islands"], s["contiguous"], s["tolerance_met"]) == (1, True, True)
+    assert sorted(res.assignments.loc[res.assignments["owner"] == "A", "account_id"]) == ["a00", "a22"]
+
+
+def test_reading_an_adjacency_file_normalises_codes_and_refuses_bad_rows() -> None:
+    assert read_adjacency(b"from,to\n21,022\n022,021\n", "zip3") == (("021", "022"),)  # a spreadsheet's 21
+    assert read_adjacency(b"FROM,To\nma,NH\n", "state") == (("MA", "NH"),)
+    assert read_adjacency(b'from,to\nMA \xc2\xb7 Middlesex County,"Suffolk County, MA"\n', "county") == (
+        ("MA · Middlesex County", "MA · Suffolk County"),
+    )
+    for data, unit, message in (
+        (b"a,b\n1,2\n", "state", "has no from or to column"),
+        (b"from,dest\nMA,NH\n", "state", "has no to column"),
+        (b"from,to\nMA,\n", "state", "line 2: the from or to cell is blank"),
+        (b"from,to\nMA,NH\nma,MA\n", "state", "line 3 pairs MA with itself"),
+        (b"from,to\n", "state", "has no rows"),
+        (b"from,to\nMiddlesex County, MA,Suffolk County, MA\n", "county", "quote names with commas"),
+        (b"from,to\nMA,NH\n", "account", "needs area units"),
+    ):
+        with pytest.raises(BadInput, match=message):
+            read_adjacency(data, unit, "adj.csv")
+    with pytest.raises(BadInput, match="ask for those too"):
+        Options(unit="state", adjacency=(("MA", "NH"),)).validate()
+
+
+def test_cli_takes_an_adjacency_file_and_refuses_a_bad_one(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--db", str(small_store), "balance", "--json"]  # --json: no progress lines on stderr
+    adj = tmp_path / "adj.csv"
+    adj.write_text("from,to\nCA,NV\nCA,OR\nXX,YY\nZZ,CA\n", encoding="utf-8")
+    for argv, message in (
+        (["--unit", "state", "--adjacency", str(adj)], "add --contiguous"),
+        (["--contiguous", "--adjacency", str(adj)], "pairs areas, not accounts; add --unit"),
+        (["--unit", "state", "--contiguous", "--adjacency", str(tmp_path / "no.csv")], "no such file"),
+        (["--unit", "state", "--contiguous", "--adjacency", str(adj)], "names 3 unknown state code(s) (e.g. 'XX')"),
+    ):
+        assert cli.main([*db, *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    adj.write_text("start,end\nCA,NV\n", encoding="utf-8")
+    assert cli.main([*db, "--unit", "state", "--contiguous", "--adjacency", str(adj)]) == 2
+    assert "has no from or to column (it has start, end)" in capsys.readouterr().err
+    # A national file: pairs between states the book has no account in are ignored, not refused.
+    adj.write_text("from,to\nAK,HI\nME,NH\nNH,VT\nVT,NY\n", encoding="utf-8")
+    assert cli.main([*db, "--unit", "state", "--contiguous", "--adjacency", str(adj)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["adjacency"], out["adjacency_edges"], out["contiguous"]) == ("file", 4, True)
+    assert out["adjacency_islands"] >= 1
