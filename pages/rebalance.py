@@ -95,8 +95,22 @@ allow_open = st.checkbox("Accounts with open deals may change owner", key="rb_op
 contiguous = st.checkbox(
     "One connected region per territory", key="rb_contig", disabled=unit == "account",
     help="With whole areas (ZIP3, county, state): each territory's areas form one connected region, neighbours "
-    "being areas whose centres share a Delaunay edge. Single accounts have no regions: pick an area in 'Move whole'.",
+    "being the pairs of an adjacency file when you give one, else areas whose centres share a Delaunay edge. "
+    "Single accounts have no regions: pick an area in 'Move whole'.",
 ) and unit != "account"  # fmt: skip
+adjacency: tuple[tuple[str, str], ...] | None = None
+if contiguous:
+    adjacency_file = st.file_uploader(
+        "Neighbouring areas (optional CSV: from,to)", type=["csv"], key="rb_adjacency",
+        help="One row per pair of neighbouring areas in the codes of 'Move whole': ZIP3 (021), county "
+        "('MA · Middlesex County' or the Census county adjacency file's 'Middlesex County, MA') or state (MA). "
+        "Areas with no neighbour in it are islands: any territory may hold them.",
+    )  # fmt: skip
+    if adjacency_file is not None:
+        try:
+            adjacency = optimize.read_adjacency(adjacency_file.getvalue(), unit, adjacency_file.name)
+        except PlannerError as exc:
+            data.show_error(exc)
 
 with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
     remove = state.multiselect(
@@ -137,6 +151,7 @@ options = optimize.Options(
     max_moved=float(max_moved) if max_moved > 0 else None,
     unit=unit,
     contiguous=contiguous,
+    adjacency=adjacency,
     allow_customers=allow_customers,
     allow_open_deals=allow_open,
     locks=tuple(sorted({t.strip() for t in locks_text.replace("\n", ",").split(",") if t.strip()})),
@@ -242,10 +257,16 @@ else:
     )
     if "contiguous" in s:
         moved_units = s.get("contiguity_units_moved", 0)
+        how = (
+            f"neighbours as the adjacency file pairs them, {s['adjacency_edges']:,} pairs; "
+            f"{s['adjacency_islands']:,} area(s) without a neighbour in it are islands, exempt"
+            if s.get("adjacency") == "file"
+            else "neighbours share a Delaunay edge between area centres"
+        )
         st.caption(
             f"One connected region per territory: {'every' if s['contiguous'] else 'not every'} territory's "
-            f"{UNIT_LABELS[s['unit']].lower()} form one connected region (neighbours share a Delaunay edge between "
-            f"area centres); {moved_units:,} area(s) changed territory to join one up."
+            f"{UNIT_LABELS[s['unit']].lower()} form one connected region ({how}); {moved_units:,} area(s) changed "
+            f"territory to join one up, {s.get('contiguity_band_moves', 0):,} more to bring bands back."
         )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")

@@ -228,3 +228,29 @@ def test_page_offers_contiguous_areas(app_store: Path, monkeypatch: pytest.Monke
     assert metrics(at)["Max / mean"] == f"{expected.summary['max_mean_after']:.2f}"
     said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
     assert said and "every territory's zip3 areas form one connected region" in said[0], said
+
+
+def test_page_takes_an_adjacency_file_for_contiguous_areas(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 'One connected region per territory' ticked, an adjacency CSV (from,to) may be uploaded: a bad one is
+    one st.error, a good one reaches the optimizer as `balance --contiguous --adjacency FILE` does, and the page
+    says the regions are judged under the file (states: a small solve)."""
+    calls = record(monkeypatch, "run")
+    at = page("rebalance")
+    assert not at.get("file_uploader") or all(u.proto.id.find("rb_adjacency") < 0 for u in at.get("file_uploader"))
+    at.selectbox(key="rb_unit").set_value("state").run()
+    at.checkbox(key="rb_contig").check().run()
+    uploader = next(u for u in at.get("file_uploader") if "rb_adjacency" in u.proto.id)
+    uploader.set_value(("adj.csv", b"start,end\nCA,NV\n", "text/csv")).run()
+    assert errors(at) == ["adjacency file adj.csv has no from or to column (it has start, end); give a CSV with "
+                          "a header from,to and one row per pair of neighbouring areas"]  # fmt: skip
+    uploader = next(u for u in at.get("file_uploader") if "rb_adjacency" in u.proto.id)
+    uploader.set_value(("adj.csv", b"from,to\nCA,NV\nCA,OR\nNY,NJ\nNJ,PA\n", "text/csv")).run()
+    assert errors(at) == []
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    pairs = (("CA", "NV"), ("CA", "OR"), ("NJ", "NY"), ("NJ", "PA"))
+    assert [opts for opts, _ in calls] == [optimize.Options(unit="state", contiguous=True, adjacency=pairs)]
+    s = calls[0][1].summary
+    assert (s["adjacency"], s["adjacency_edges"]) == ("file", 4)
+    said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
+    assert said and "neighbours as the adjacency file pairs them, 4 pairs" in said[0], said
