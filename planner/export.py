@@ -18,7 +18,10 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from planner.errors import BadInput
@@ -41,8 +44,39 @@ def neutralise(value: object) -> object:
     return value
 
 
+# What str.lstrip() strips (every character whose str.isspace() is true), then a formula's first character:
+# the cells that may need an apostrophe, found by Arrow over a whole column (tests check the list).
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_FORMULA_HEAD = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES) + "]*[=+\\-@]"
+
+
 def _texts(series: pd.Series) -> bool:
     return bool(series.dtype == object or pd.api.types.is_string_dtype(series))
+
+
+def _maybe_formulas(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a text column's cells start like a formula after whitespace (a superset of is_formula_like)."""
+    return np.asarray(pc.fill_null(pc.match_substring_regex(values, _FORMULA_HEAD), False), dtype=bool)
+
+
+def _neutralised(series: pd.Series) -> pd.Series:
+    """series.map(neutralise): only the cells that start like a formula are looked at one by one."""
+    try:
+        values = pa.array(series, from_pandas=True)
+    except (pa.ArrowException, UnicodeError):  # mixed objects, lone surrogates: not text Arrow can hold
+        return series.map(neutralise)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return series.map(neutralise)
+    maybe = _maybe_formulas(values)
+    if not maybe.any():
+        return series
+    out = series.copy()
+    at = np.flatnonzero(maybe)
+    out.iloc[at] = [neutralise(v) for v in series.iloc[at]]
+    return out
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,9 +86,22 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype(object)
         if _texts(out[col]):
-            out[col] = out[col].map(neutralise)
+            out[col] = _neutralised(out[col])
     out.columns = [str(neutralise(str(c))) for c in out.columns]
     return out
+
+
+def safe_table(table: pa.Table) -> pa.Table:
+    """safe_frame for an Arrow table: its text columns (and column names) cannot run as formulas."""
+    columns = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            maybe = _maybe_formulas(col)
+            if maybe.any():
+                fixed = [neutralise(v) for v in col.take(np.flatnonzero(maybe)).to_pylist()]
+                col = pc.replace_with_mask(col.combine_chunks(), pa.array(maybe), pa.array(fixed, col.type))
+        columns.append(col)
+    return pa.Table.from_arrays(columns, names=[str(neutralise(str(c))) for c in table.column_names])
 
 
 def to_csv_text(df: pd.DataFrame) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from planner import store
 from planner.propensity import explanations, registry
@@ -75,3 +76,8 @@ def test_a_negative_never_reads_as_a_reason_to_call() -> None:
     assert order.tolist()[0][:2] == [0, 2] and direction.tolist()[0] == [1, 1, -1]
     assert direction.tolist()[1] == [-1, -1, 0] and order.tolist()[1][:2] == [1, 0]
     assert direction.tolist()[2] == [0, 0, 0]
+
+
+def test_a_lowered_driver_starts_lower_case_unless_it_is_an_acronym() -> None:
+    words = pa.array(["Lost 1 earlier deal", "ARR up", "Éclair 3", "", "x"])
+    assert explanations._lower_first(words).to_pylist() == ["lost 1 earlier deal", "ARR up", "éclair 3", "", "x"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -152,3 +153,16 @@ def test_any_excel_export_parses_back_cell_for_cell(texts: list[str], data: st.D
     assert [row[1].value for row in cells[1:]] == pytest.approx(numbers)
     back = pd.read_excel(io.BytesIO(raw), sheet_name="plan", dtype={"name": str}, keep_default_na=False)
     assert back.shape == df.shape and list(back["n"]) == pytest.approx(numbers)
+
+
+def test_the_vectorised_formula_test_knows_every_space_lstrip_strips() -> None:
+    """safe_frame and safe_table find formula cells by one Arrow regex per column: its spaces are str.isspace's."""
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == export.SPACES
+    cells = [*HOSTILE, *(s + "=1+1" for s in export.SPACES), "\u3000-٣", "\u00a0@x", "a=1", "-5", " 12% ", None, "ok"]
+    want = [export.neutralise(c) for c in cells]
+    assert export.safe_frame(pd.DataFrame({"t": pd.Series(cells, dtype=object)}))["t"].tolist() == want
+    text = export.safe_frame(pd.DataFrame({"t": pd.Series(cells, dtype="str")}))["t"]  # Arrow-backed str column
+    assert text.isna().tolist() == [w is None for w in want]
+    assert text.dropna().tolist() == [w for w in want if w is not None]
+    table = export.safe_table(pa.table({"=t": pa.array(cells), "n": pa.array(range(len(cells)))}))
+    assert table.column_names == ["'=t", "n"] and table.column(0).to_pylist() == want

@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
@@ -25,14 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _write_csv(df: pd.DataFrame, out: Path) -> None:
-    """The same CSV as export.write_table (UTF-8 with BOM, formulas neutralised), written by Arrow:
-    a tenth of the time of pandas for a million rows."""
-    table = pa.Table.from_pandas(export.safe_frame(df), preserve_index=False)
+def _write_csv(table: pa.Table, out: Path) -> None:
+    """The same CSV as export.write_table (UTF-8 with BOM, formulas neutralised), written by Arrow from
+    DuckDB's Arrow result: a tenth of the time of pandas for a million rows."""
+    safe = export.safe_table(table)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:
         f.write("\ufeff".encode())
-        pa_csv.write_csv(table, f)
+        pa_csv.write_csv(safe, f)
 
 
 @store.retry_conflicts
@@ -47,13 +46,16 @@ def run(args: argparse.Namespace) -> int:
             print(trained["message"], file=sys.stderr)
         else:
             propensity.rescore(con, actor="cli", progress=progress, scope=OPERATOR)
+    if args.out is not None and args.out.suffix.lower() == ".csv":
+        with store.read(args.db_path) as con:
+            table = scores.scores_for_export_table(con, scope=OPERATOR)
+        _write_csv(table, args.out)
+        print(f"wrote {table.num_rows:,} scored accounts to {args.out}", file=sys.stderr)
+        return 0
     with store.read(args.db_path) as con:
         df = scores.scores_for_export(con, scope=OPERATOR)
     if args.out is None:
         sys.stdout.write(export.to_csv_text(df))
-    elif args.out.suffix.lower() == ".csv":
-        _write_csv(df, args.out)
-        print(f"wrote {len(df):,} scored accounts to {args.out}", file=sys.stderr)
     else:
         export.write_table(df, args.out)
         print(f"wrote {len(df):,} scored accounts to {args.out}", file=sys.stderr)
