@@ -9,15 +9,19 @@ exempt, any territory may hold them (see planner.optimize.adjacency).
 First the pieces are joined: a territory whose units fall into several connected pieces keeps its main
 piece (the one holding the unit nearest the rep's home) and hands every other piece, smallest first, to
 the neighbouring territory with the lowest load against its target, until every territory is one piece.
-Then the bands are restored where they can be: a unit on a boundary moves to the neighbouring territory
-when that lowers the summed excess over every band and its own territory stays connected without it
-(the receiving one does: the unit touches it); the largest gain first, the least added travel among
-equal gains, until no move helps. Accounts that must stay (locked, customers, open deals) are not part
-of any unit and are not moved.
+Then the bands are restored where they can be, one change on a boundary at a time, each leaving both
+territories one piece (an articulation check: the giving territory stays connected without the unit; the
+receiving one does, the unit touches it): a unit moves to a neighbouring territory when that lowers the
+summed excess over every band; else two territories swap a unit each when that does; else a unit moves
+when that lowers the spread around the targets without raising the excess, so load can pass through a
+territory that is in its bands. Among equal kinds, the least added travel per unit of gain first; it ends
+when every band holds or nothing helps, and the report says whether the bands hold (tolerance_met).
+Accounts that must stay (locked, customers, open deals) are not part of any unit and are not moved.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -157,6 +161,64 @@ def make_contiguous(
     return out, moved_units
 
 
+# A swap step checks the connectivity of at most this many of a territory's best swaps.
+SWAPS_CHECKED = 50
+# The unit x rep travel of the band restoration is kept in a dense table up to this many cells.
+TRAVEL_CACHE_CELLS = 20_000_000
+
+
+@dataclass
+class _Restore:
+    """The state of the band restoration: each unit's rep, loads per rep x band, bands, and caches of each
+    unit's travel to each rep and of whether a unit can leave its territory without cutting it."""
+
+    p: _Problem
+    u: _Units
+    edges: np.ndarray
+    island: np.ndarray
+    rep: np.ndarray
+    w: np.ndarray  # (n_units, n_bands)
+    load: np.ndarray  # (n_reps, n_bands)
+    lo: np.ndarray
+    hi: np.ndarray
+    t: np.ndarray  # (n_reps, 1)
+    version: np.ndarray  # per rep: how many times its territory changed
+    leaves: dict[int, tuple[int, bool]]  # unit -> (its territory's version, can leave)
+    travel: np.ndarray | None  # (n_units, n_reps) summed travel of each unit's accounts; NaN until needed
+
+    def pen(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The excess over every band of loads x at reps `rows` (a share of each rep's target), summed."""
+        return ((np.maximum(x - self.hi[rows], 0) + np.maximum(self.lo[rows] - x, 0)) / self.t[rows]).sum(axis=-1)
+
+    def spread(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The squared deviation from target of loads x at reps `rows`, summed over the bands."""
+        return (((x - self.t[rows]) / self.t[rows]) ** 2).sum(axis=-1)
+
+    def unit_travel(self, units: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Summed travel of each unit's accounts to the paired rep."""
+        if self.travel is not None:
+            missing = np.isnan(self.travel[units, reps])
+            if missing.any():
+                self.travel[units[missing], reps[missing]] = _unit_travel(self.p, self.u, units[missing], reps[missing])
+            return self.travel[units, reps]
+        return _unit_travel(self.p, self.u, units, reps)
+
+    def can_leave(self, unit: int) -> bool:
+        r = int(self.rep[unit])
+        seen = self.leaves.get(unit)
+        if seen is None or seen[0] != self.version[r]:
+            seen = (int(self.version[r]), _stays_one_piece(self.edges, self.rep, self.island, unit))
+            self.leaves[unit] = seen
+        return seen[1]
+
+    def move(self, unit: int, dst: int) -> None:
+        src = int(self.rep[unit])
+        self.load[src] -= self.w[unit]
+        self.load[dst] += self.w[unit]
+        self.rep[unit] = dst
+        self.version[[src, dst]] += 1
+
+
 def _unit_travel(p: _Problem, u: _Units, units: np.ndarray, reps: np.ndarray) -> np.ndarray:
     """Summed travel of each unit's accounts to the paired rep."""
     m = u.members[units]
@@ -165,65 +227,116 @@ def _unit_travel(p: _Problem, u: _Units, units: np.ndarray, reps: np.ndarray) ->
     return _bincount(rows, weights=d, minlength=len(units))
 
 
-def _stays_one_piece(edges: np.ndarray, rep: np.ndarray, island: np.ndarray, unit: int) -> bool:
-    """Whether the unit's territory, without the unit, is still one piece (and not left empty)."""
-    keep = (rep == rep[unit]) & ~island
-    keep[unit] = False
+def _one_piece(edges: np.ndarray, keep: np.ndarray) -> bool:
+    """Whether the units in `keep` form one connected piece (no units: True)."""
     n_left = int(keep.sum())
-    if n_left == 0:
-        return bool(((rep == rep[unit]) & island).any())  # a territory of islands only is fine
+    if n_left <= 1:
+        return True
     e = edges[keep[edges[:, 0]] & keep[edges[:, 1]]]
     idx = np.cumsum(keep) - 1
     g = coo_matrix((np.ones(len(e)), (idx[e[:, 0]], idx[e[:, 1]])), shape=(n_left, n_left))
     return connected_components(g, directed=False)[0] == 1
 
 
+def _stays_one_piece(edges: np.ndarray, rep: np.ndarray, island: np.ndarray, unit: int) -> bool:
+    """Whether the unit's territory, without the unit, is still one piece (and not left empty)."""
+    keep = (rep == rep[unit]) & ~island
+    keep[unit] = False
+    if not keep.any():
+        return bool(((rep == rep[unit]) & island).any())  # a territory of islands only is fine
+    return _one_piece(edges, keep)
+
+
+def _apply_move(s: _Restore, src: np.ndarray, dst: np.ndarray, strength: np.ndarray) -> bool:
+    """The move with the least added travel per unit of gain that leaves its territory one piece; False if none."""
+    a = s.rep[src]
+    extra = s.unit_travel(src, dst) - s.unit_travel(src, a)
+    for j in np.lexsort((src, extra / strength)):
+        if s.can_leave(int(src[j])):
+            s.move(int(src[j]), int(dst[j]))
+            return True
+    return False
+
+
+def _swap(s: _Restore) -> bool:
+    """A swap of a boundary unit of the territory furthest outside its bands for one of a neighbour's that
+    lowers the excess of both and leaves both one piece (the largest gain first); False if none."""
+    every = np.arange(len(s.load))
+    excess = s.pen(s.load, every)
+    both = np.r_[s.edges, s.edges[:, ::-1]]
+    for r in np.argsort(-excess, kind="stable"):
+        if excess[r] <= 1e-12:
+            break
+        mine = s.rep == r
+        border = both[mine[both[:, 0]] & ~mine[both[:, 1]] & ~s.island[both[:, 0]]]
+        found: list[tuple[float, int, int, int]] = []
+        for q in np.unique(s.rep[border[:, 1]]).tolist():
+            side = border[s.rep[border[:, 1]] == q]
+            uu, vv = (g.ravel() for g in np.meshgrid(np.unique(side[:, 0]), np.unique(side[:, 1]), indexing="ij"))
+            d = s.w[uu] - s.w[vv]
+            gain = s.pen(s.load[r] - d, r) - s.pen(s.load[r], r) + s.pen(s.load[q] + d, q) - s.pen(s.load[q], q)
+            found += [(float(gain[j]), int(uu[j]), int(vv[j]), q) for j in np.flatnonzero(gain < -1e-12)]
+        for _, x, y, q in sorted(found)[:SWAPS_CHECKED]:
+            after = s.rep.copy()
+            after[[x, y]] = q, r
+            if _one_piece(s.edges, (after == r) & ~s.island) and _one_piece(s.edges, (after == q) & ~s.island):
+                s.move(x, q)
+                s.move(y, int(r))
+                return True
+    return False
+
+
+def _step(s: _Restore, src_all: np.ndarray, nb_all: np.ndarray) -> bool:
+    """One change on the boundary: the move of a unit to a neighbouring territory that lowers the excess over
+    the bands, else a swap that does (_swap), else a move that lowers the spread around the targets without
+    raising the excess (so load can pass through a territory that is in its bands); each leaving both
+    territories one piece, the least added travel per unit of gain first. False when nothing helps."""
+    cross = s.rep[src_all] != s.rep[nb_all]
+    pairs = np.unique(np.c_[src_all[cross], s.rep[nb_all[cross]]], axis=0)
+    if len(pairs) == 0:
+        return False
+    src, dst = pairs[:, 0], pairs[:, 1]
+    a, ws = s.rep[src], s.w[src]
+    gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
+    lower = gain < -1e-12
+    if lower.any() and _apply_move(s, src[lower], dst[lower], -gain[lower]):
+        return True
+    if _swap(s):
+        return True
+    flat = s.spread(s.load[a] - ws, a) - s.spread(s.load[a], a)
+    flat += s.spread(s.load[dst] + ws, dst) - s.spread(s.load[dst], dst)
+    even = (gain <= 1e-12) & (flat < -1e-12)
+    return bool(even.any()) and _apply_move(s, src[even], dst[even], -flat[even])
+
+
 def restore_bands(
     p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    """Move boundary units between neighbouring territories while that lowers the summed excess over every
-    band and both territories stay one piece (see the module docstring). Returns the assignment and how
-    many moves it made."""
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
-    if len(u.weight) < 2 or len(edges) == 0:
+    """Move boundary units between neighbouring territories while that helps the bands and both territories
+    stay one piece (see the module docstring and _step). Returns the assignment and how many moves it made
+    (the moves end where the bands hold or no move helps; the assignment is the best seen)."""
+    n_units, n_reps, n_bands = len(u.weight), len(p.reps), p.bm.shape[1]
+    if n_units < 2 or len(edges) == 0:
         return assign, 0
-    rep = unit_reps(u, assign)
-    w = np.asarray(u.members @ p.bm[u.movable]).reshape(len(u.weight), n_bands)
-    load = np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1)
     t = p.target[:, None]
-    lo, hi = t * (1 - p.tols[None, :]), t * (1 + p.tols[None, :])
-
-    def pen(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return ((np.maximum(x - hi[rows], 0) + np.maximum(lo[rows] - x, 0)) / t[rows]).sum(axis=-1)
-
+    s = _Restore(
+        p=p, u=u, edges=edges, island=island, rep=unit_reps(u, assign),
+        w=np.asarray(u.members @ p.bm[u.movable]).reshape(n_units, n_bands),
+        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        lo=t * (1 - p.tols[None, :]), hi=t * (1 + p.tols[None, :]), t=t, version=np.zeros(n_reps, dtype=np.int64),
+        leaves={}, travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,
+    )  # fmt: skip
     src_all, nb_all = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
-    moves = 0
-    for _ in range(MOVES_PER_UNIT * len(u.weight)):
-        if pen(load, np.arange(n_reps)).max() <= 1e-12:
+    every = np.arange(n_reps)
+    best, best_excess, moves = s.rep.copy(), float(s.pen(s.load, every).sum()), 0
+    for _ in range(MOVES_PER_UNIT * n_units):
+        excess = float(s.pen(s.load, every).sum())
+        if excess < best_excess - 1e-12:
+            best, best_excess = s.rep.copy(), excess
+        if excess <= 1e-12 or not _step(s, src_all, nb_all):
             break
-        cross = rep[src_all] != rep[nb_all]
-        pairs = np.unique(np.c_[src_all[cross], rep[nb_all[cross]]], axis=0)
-        if len(pairs) == 0:
-            break
-        src, dst = pairs[:, 0], pairs[:, 1]
-        a, ws = rep[src], w[src]
-        gain = pen(load[a] - ws, a) - pen(load[a], a) + pen(load[dst] + ws, dst) - pen(load[dst], dst)
-        ok = gain < -1e-12
-        if not ok.any():
-            break
-        src, dst, a, gain = src[ok], dst[ok], a[ok], gain[ok]
-        # The least added travel per unit of excess removed first: a far unit is no cure for a near one.
-        extra = _unit_travel(p, u, src, dst) - _unit_travel(p, u, src, a)
-        done = False
-        for j in np.lexsort((src, extra / -gain)):
-            if _stays_one_piece(edges, rep, island, int(src[j])):
-                load[a[j]] -= w[src[j]]
-                load[dst[j]] += w[src[j]]
-                rep[src[j]] = dst[j]
-                moves, done = moves + 1, True
-                break
-        if not done:
-            break
+        moves += 1
+    rep = s.rep if float(s.pen(s.load, every).sum()) <= best_excess + 1e-12 else best
     out = assign.copy()
     out[u.movable] = rep[u.of_account]
     return out, moves
