@@ -87,17 +87,29 @@ TERRITORIES = (("R001", XSS), ("R003", MARKDOWN), (None, "All territories"))
 LISTS_ACCOUNTS = ("plan", "targets")
 
 
-def open_page(browser: Any, url: str) -> tuple[Any, Any, list[str], list[str]]:
-    """A fresh context that records requests leaving the machine and dialogs, on `url` once rendered."""
+@pytest.fixture(scope="module")
+def tab(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """One tab for every page's check, recording requests leaving the machine and dialogs: each test opens its
+    page by its address in it (a whole page load and a new session of the app), so chromium's renderer, warm
+    from the page before, is not started again (a fresh tab's first load costs 3-4 CPU-s more)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     foreign = record_foreign_requests(ctx)
     page = ctx.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield page, foreign, dialogs
+    ctx.close()
+
+
+def open_page(tab: tuple[Any, list[str], list[str]], url: str) -> tuple[Any, list[str], list[str]]:
+    """The tab on `url` once rendered, its records of foreign requests and dialogs started afresh."""
+    page, foreign, dialogs = tab
+    foreign.clear()
+    dialogs.clear()
     page.goto(url, wait_until="domcontentloaded")
     wait_rendered(page)
     page.wait_for_timeout(500)
-    return ctx, page, foreign, dialogs
+    return page, foreign, dialogs
 
 
 def territory_options(page: Any) -> list[str]:
@@ -136,7 +148,7 @@ def download_territories(page: Any) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "overview" for p, _ in PAGES])
 def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
-    hostile_server: str, browser: Any, path: str, title: str
+    hostile_server: str, tab: tuple[Any, list[str], list[str]], path: str, title: str
 ) -> None:
     """Every page, opened by a link to a hostile rep's territory, then switched in the sidebar to another
     hostile rep and to all (one page load, the page running again for each): no markup from names, no
@@ -144,7 +156,7 @@ def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
     127.0.0.1 (fonts, basemap styles and tiles included). R001's hostile account names show as text where
     the page lists accounts; the overview's CSV download neutralises the formula."""
     page_name = path or "overview"
-    ctx, page, foreign, dialogs = open_page(browser, f"{hostile_server}/{path}?rep=R001")
+    page, foreign, dialogs = open_page(tab, f"{hostile_server}/{path}?rep=R001")
     if path == "coverage":  # the deck.gl map asks for its basemap style once it draws
         page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
         page.wait_for_timeout(3000)
@@ -167,7 +179,6 @@ def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
         assert "'" + FORMULA in names and FORMULA not in names
         assert XSS in names  # text stays text; only formula starters get the apostrophe
     assert injected(page) == [] and dialogs == [] and foreign == [], f"{page_name}: after every check"
-    ctx.close()
 
 
 def test_no_unsafe_html_in_pages_or_ui() -> None:
