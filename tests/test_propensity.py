@@ -69,6 +69,22 @@ def test_prior_deals_count_strictly_before_as_of() -> None:
     assert (h.loc[0, "prior_wins"], h.loc[0, "prior_losses"]) == (1, 1)
 
 
+@pytest.mark.parametrize("as_of", ["2026-01-01", "2026-03-15", "2026-03-16", "2026-04-10"])
+def test_history_on_one_date_for_all_is_the_history_of_each_row(as_of: str) -> None:
+    """Scoring asks on one date for every account (counted per account at once); mixed dates go row by row;
+    ids that are not text are looked up by pandas instead of Arrow. The same figures every way."""
+    one = pd.DataFrame({"account_id": ["A", "B", "C", "D", "Z"], "as_of": pd.Timestamp(as_of),
+                        "sim_ref": pd.Timestamp(as_of)})  # fmt: skip
+    mixed = pd.concat([one, _query("A", "2026-02-02", "2026-02-02")], ignore_index=True)
+    want = propensity.history_features(one, ACCOUNTS, DEALS)
+    pd.testing.assert_frame_equal(propensity.history_features(mixed, ACCOUNTS, DEALS).iloc[:5], want)
+    number = {"A": 1, "B": 2, "C": 3, "D": 4, "Z": 9}
+    as_numbers = [frame.assign(account_id=frame["account_id"].map(number)) for frame in (one, ACCOUNTS, DEALS)]
+    pd.testing.assert_frame_equal(propensity.history_features(*as_numbers), want)
+    march = float(as_of > "2026-03-01")  # B, C and D won on 2026-03-01, A on 2026-02-01
+    assert want["prior_wins"].tolist() == [float(as_of > "2026-02-01"), march, march, march, 0]
+
+
 def test_lift_and_evaluate_by_hand() -> None:
     y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
     p = np.array([0.9, 0.1, 0.2, 0.3, 0.1, 0.2, 0.1, 0.2, 0.3, 0.4])

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KDTree
 
@@ -197,19 +199,18 @@ def history_features(
     acct = accounts.set_index("account_id")[["industry", "lat", "lon"]]
     acct = acct[~acct.index.duplicated(keep="first")]
     index = pd.Index(acct.index)
-    q_ids = queries["account_id"].to_numpy()
-    if len(q_ids) == len(index) and bool((q_ids == index.to_numpy()).all()):
-        q_code = np.arange(len(q_ids))  # every account in order (scoring): no hashing of a million ids
-    else:
-        q_code = index.get_indexer(q_ids)  # -1: not a known account
+    q_ids = queries["account_id"]
+    in_order = len(q_ids) == len(index) and _same_ids(q_ids, index)  # every account in order (scoring)
+    q_code = np.arange(len(q_ids)) if in_order else _positions(index, q_ids)  # -1: not a known account
     closed = deals[deals["is_closed"].fillna(False).astype(bool) & deals["close_date"].notna()]
-    c_code = index.get_indexer(closed["account_id"].to_numpy())
+    c_code = _positions(index, closed["account_id"])
     keep = c_code >= 0
     c_code = c_code[keep]
     c_day = _days(closed["close_date"])[keep]
     c_won = closed["is_won"].fillna(False).astype(bool).to_numpy()[keep]
     prior_wins, prior_losses = _prior_outcomes(q_code, _days(queries["as_of"]), c_code, c_day, c_won)
-    industry = pd.Series(acct["industry"].to_numpy(), dtype=object).fillna("(none)").astype(str).to_numpy()
+    # Industries as codes (a missing one is "(none)", the same group as the text "(none)").
+    industry = pd.factorize(acct["industry"].fillna("(none)").astype(str))[0]
     xyz = _unit_vectors(acct["lat"].to_numpy(dtype=float), acct["lon"].to_numpy(dtype=float))
     similar, nearest = _similar_wins(
         q_code, _days(queries["sim_ref"]), industry, xyz, c_code[c_won], c_day[c_won], radius_km, window_days
@@ -219,11 +220,45 @@ def history_features(
     )
 
 
+def _arrow_ids(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray | None:
+    """Account ids as Arrow text (no copy for pandas' str columns), or None when they are not all text."""
+    try:
+        ids = pa.array(values.array if isinstance(values, pd.Series | pd.Index) else values, from_pandas=True)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+        return None
+    return ids if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type) else None
+
+
+def _same_ids(ids: pd.Series, index: pd.Index) -> bool:
+    """ids equal index element by element (both the same length)."""
+    a, b = _arrow_ids(ids), _arrow_ids(index)
+    if a is None or b is None or a.null_count or b.null_count:
+        return bool((ids.to_numpy() == index.to_numpy()).all())
+    return bool(pc.all(pc.equal(a, b.cast(a.type))).as_py())
+
+
+def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
+    """index.get_indexer(ids) for a unique index (-1 where an id is not in it): Arrow's hash lookup when both
+    hold text (a pandas index of str hashed a million Python strings)."""
+    keys, look = _arrow_ids(index), _arrow_ids(ids)
+    if keys is None or look is None or keys.null_count:
+        return index.get_indexer(ids.to_numpy())
+    found = pc.index_in(look.cast(keys.type), value_set=keys)
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
 def _prior_outcomes(
     q_code: np.ndarray, q_asof: np.ndarray, c_code: np.ndarray, c_day: np.ndarray, c_won: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wins and losses of each query's own account that closed strictly before its as-of date."""
     n, m = len(q_code), len(c_code)
+    if n and bool((q_asof == q_asof[0]).all()):  # one date for all (scoring): a count per account
+        size = max(int(q_code.max()), int(c_code.max()) if m else 0) + 1
+        before = c_day < q_asof[0]
+        wins = np.bincount(c_code[before & c_won], minlength=size).astype(float)
+        losses = np.bincount(c_code[before & ~c_won], minlength=size).astype(float)
+        known = q_code >= 0
+        return np.where(known, wins[np.maximum(q_code, 0)], 0.0), np.where(known, losses[np.maximum(q_code, 0)], 0.0)
     # Sort queries before same-day events so only strictly earlier closes count.
     code = np.r_[c_code, q_code]
     day = np.r_[c_day, q_asof].astype("datetime64[D]").astype(np.int64)
@@ -260,7 +295,8 @@ def _similar_wins(
     """Similar recent wins of each query, per (industry, reference date): one small KD-tree on unit vectors
     each (chord distance orders points exactly as the great-circle distance does, and is far cheaper).
 
-    NaN for queries whose account has no location (or is unknown)."""
+    `industry` holds each account's industry code. NaN for queries whose account has no location (or is
+    unknown)."""
     n = len(q_code)
     similar = np.full(n, np.nan)
     nearest = np.full(n, np.nan)
@@ -269,10 +305,10 @@ def _similar_wins(
     w_ok = np.isfinite(xyz[w_code, 0])
     w_code, w_day = w_code[w_ok], w_day[w_ok]
     w_ind = industry[w_code]
-    by_ind: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    by_ind: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for ind, idx in pd.Series(w_ind).groupby(w_ind, sort=False).indices.items():
         o = idx[np.argsort(w_day[idx], kind="stable")]
-        by_ind[str(ind)] = (w_code[o], w_day[o])
+        by_ind[int(ind)] = (w_code[o], w_day[o])
     has_geo = (q_code >= 0) & np.isfinite(xyz[np.maximum(q_code, 0), 0])
     similar[has_geo] = 0.0
     window = np.timedelta64(int(window_days), "D")
@@ -280,9 +316,9 @@ def _similar_wins(
     geo_rows = np.flatnonzero(has_geo)
     keys = pd.DataFrame({"ind": industry[q_code[geo_rows]], "ref": q_ref[geo_rows]})
 
-    def one_group(item: tuple[tuple[str, Any], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def one_group(item: tuple[tuple[Any, Any], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         (ind, ref), idx = item
-        w = by_ind.get(ind)
+        w = by_ind.get(int(ind))
         if w is None:
             return None
         wc, wd = w
