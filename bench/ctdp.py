@@ -14,7 +14,8 @@ assigns accounts to fixed rep homes; the CTDP also chooses the p centres, so thi
 location-allocation loop around it: centres start at the units nearest k-means centres, then each
 territory's centre moves to its 1-median unit and the product re-solves, until the centres repeat.
 A second run keeps the centres of the published ALNS solution (bench/instances/ctdp/published), so the
-assignment is compared with that solution on equal terms. Connectivity of every territory is checked
+assignment is compared with that solution on equal terms. Each runs once more with contiguity under the
+file's adjacency list (`Options.contiguous` with `Options.adjacency`, each unit its own area unit). Connectivity of every territory is checked
 under the file's own adjacency list, for both runs and for the published solution.
 """
 
@@ -217,16 +218,19 @@ def _start(inst: Instance, seed: int) -> np.ndarray:
     return np.array(centres)
 
 
-def location_allocation(inst: Instance, seeds: tuple[int, ...] = SEEDS, tau: float = TAU) -> dict[str, Any]:
+def location_allocation(
+    inst: Instance, seeds: tuple[int, ...] = SEEDS, tau: float = TAU, contiguous: bool = False
+) -> dict[str, Any]:
     """From each seed's k-means centres, alternate a product solve and 1-median centres until the centres
-    repeat; the round with every activity within tau and the least sum of distances, over all seeds."""
+    repeat; the round with every activity within tau and the least sum of distances, over all seeds
+    (`contiguous`: each solve holds every territory in one piece under the file's adjacency)."""
     best: dict[str, Any] | None = None
     seconds, solves = 0.0, 0
     for seed in seeds:
         centres, seen = _start(inst, seed), set[tuple[int, ...]]()
         while len(seen) < MAX_ROUNDS and tuple(centres) not in seen:
             seen.add(tuple(centres))
-            owner, info = solve(inst, centres, tau)
+            owner, info = solve(inst, centres, tau, contiguous)
             seconds += info["seconds"]
             solves += 1
             row = {**measures(inst, owner, centres), "lp_bound_mean": round(info["lp_bound_mean"], 2)}
@@ -258,7 +262,8 @@ def run(name: str, folder: Path = FOLDER, tau: float = TAU) -> dict[str, Any]:
     return {"instance": name, "n": len(inst.xy), "p": inst.p, "edges": len(inst.edges), "tau": tau,
             "file_taus": list(inst.taus), "seed": inst.seed, "published": published,
             "product_published_centres": same_centres, "product_published_centres_contiguous": contiguous,
-            "product_own_centres": location_allocation(inst, tau=tau)}  # fmt: skip
+            "product_own_centres": location_allocation(inst, tau=tau),
+            "product_own_centres_contiguous": location_allocation(inst, tau=tau, contiguous=True)}  # fmt: skip
 
 
 def _devs(r: dict[str, Any]) -> str:
@@ -283,7 +288,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         )
         for key, label in (("product_published_centres", "product, published centres"),
                            ("product_published_centres_contiguous", "product, published centres, contiguous"),
-                           ("product_own_centres", "product, own centres")):  # fmt: skip
+                           ("product_own_centres", "product, own centres"),
+                           ("product_own_centres_contiguous", "product, own centres, contiguous")):  # fmt: skip
+            if key not in row:  # a line written before the row existed
+                continue
             r = row[key]
             label += f" ({r['solves']} solves from {r['seeds']} starts)" if "solves" in r else ""
             out.append(
