@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from planner.errors import BadInput, NotEnoughData, NotFound
 from planner.propensity import explanations, training
 from planner.scope import OPERATOR, Scope
 from planner.store import scores as q
+from planner.store.core import query_df
 
 # Four accounts: B is 11 km from A (same industry), C is beside A but Retail, D is 555 km north.
 ACCOUNTS = pd.DataFrame(
@@ -339,3 +341,18 @@ def test_rescoring_replaces_a_version_in_place(small_store: Path) -> None:
             "SELECT count(*), count(DISTINCT account_id) FROM scores WHERE model_version = ?", [version]
         ).fetchone()
     assert n == distinct == 600
+
+
+def test_inputs_read_through_arrow_have_query_dfs_values_and_dtypes() -> None:
+    """load_accounts/load_deals bring text over by Arrow and the rest by DuckDB: the frame query_df would make,
+    nulls of every type included."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE t AS SELECT * FROM (VALUES
+               (1::BIGINT, TRUE, 1.5::DOUBLE, 'a', DATE '2024-01-01', 3::INTEGER, 1.25::DECIMAL(10, 2), 'x'),
+               (NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'ü\n='),
+               (2, FALSE, -0.0, '', DATE '1999-12-31', -4, 0, NULL)) v(i, b, d, s, dt, i4, dec, s2)"""
+    )
+    queries = ["SELECT * FROM t", "SELECT * FROM t WHERE false", "SELECT i, d FROM t", "SELECT s, NULL::TEXT n FROM t"]
+    for sql in queries:
+        pd.testing.assert_frame_equal(q._frame(con, sql), query_df(con, sql))

@@ -314,7 +314,7 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
     ) if "similar_won" not in X else X[["similar_won", "nearest_won_km"]].reset_index(drop=True)  # fmt: skip
     out = pd.DataFrame(
         {
-            "account_id": X.index.to_numpy(),
+            "account_id": X.index.array,  # pandas' str: Arrow text all the way to DuckDB
             "propensity": np.round(prop, 5),
             "potential": np.round(pot, 2),
             "expected_value": np.round(prop * pot, 2),

@@ -31,10 +31,30 @@ ACTIVE_COLUMNS = [
 # ---------------------------------------------------------------- training and scoring inputs
 
 
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """query_df's frame, its text columns brought over by Arrow (DuckDB's .df() makes a Python string of every
+    cell first: most of the time of reading a million accounts); DuckDB converts the other columns, from
+    the same Arrow result, so every dtype is query_df's."""
+    table = con.execute(sql).to_arrow_table()
+    # (A text column without any value stays DuckDB's: .df() gives it object dtype, not str.)
+    text = {f.name for f in table.schema if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            and table.column(f.name).null_count < table.num_rows}  # fmt: skip
+    other = [n for n in table.column_names if n not in text]
+    rest = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    if other:
+        name = f"_arrow_frame_{id(table)}"
+        con.register(name, table.select(other))
+        try:
+            rest = con.execute(f"SELECT * FROM {name}").df()
+        finally:
+            con.unregister(name)
+    return pd.DataFrame({n: table.column(n).to_pandas() if n in text else rest[n] for n in table.column_names})
+
+
 def load_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every account with the fields a model may use (and the ones the leakage guard drops)."""
     require_leader(scope)
-    return query_df(
+    return _frame(
         con,
         """SELECT account_id, name, industry, employees, annual_revenue, employee_growth, intent_score,
                   new_executive, website_visits, account_type, state, lat, lon, owner_rep_id
@@ -45,7 +65,7 @@ def load_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFra
 def load_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Every deal's dates, outcome and size; created_date falls back to the close date when missing."""
     require_leader(scope)
-    return query_df(
+    return _frame(
         con,
         """SELECT d.deal_id, d.account_id, d.is_closed, d.is_won, d.amount, d.users,
                   coalesce(d.created_date, d.close_date) AS created_date, d.close_date
@@ -87,7 +107,7 @@ def load_truth(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
 def account_potential(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Potential, estimated users and price per user of every account (from potential_settings)."""
     require_leader(scope)
-    return query_df(con, "SELECT account_id, est_users, price_per_user, potential FROM account_potential")
+    return _frame(con, "SELECT account_id, est_users, price_per_user, potential FROM account_potential")
 
 
 # ---------------------------------------------------------------- models: versions, activation
