@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 
 from planner import cli, optimize
 from planner.errors import BadInput
-from planner.optimize import Options
+from planner.optimize import Options, contiguity
 from planner.optimize.adjacency import read_adjacency
 from planner.optimize.contiguity import adjacency as delaunay
 from planner.optimize.contiguity import pieces
@@ -134,3 +135,23 @@ def test_cli_takes_an_adjacency_file_and_refuses_a_bad_one(
     out = json.loads(capsys.readouterr().out)
     assert (out["adjacency"], out["adjacency_edges"], out["contiguous"]) == ("file", 4, True)
     assert out["adjacency_islands"] >= 1
+
+
+def test_whether_a_unit_can_leave_is_judged_in_the_territory_it_is_in_now() -> None:
+    """The restoration caches 'this unit can leave its territory without cutting it' per territory version:
+    a unit that moved is judged afresh in its new territory, even when that one's version number happens to
+    equal the old one's (a stale answer there once cut a territory in two)."""
+    edges = np.array([[0, 1], [1, 2], [2, 3], [1, 4]])
+    n = 5
+    s = contiguity._Restore(
+        p=cast(Any, None), u=cast(Any, None), edges=edges, nbrs=contiguity._neighbours(edges, n),
+        island=np.zeros(n, dtype=bool),
+        rep=np.array([0, 0, 1, 1, 1]), w=np.zeros((n, 1)), load=np.zeros((2, 1)), lo=np.zeros((2, 1)),
+        hi=np.zeros((2, 1)), t=np.ones((2, 1)), version=np.array([1, 0]), leaves={}, travel=None,
+        no_swap={},
+    )  # fmt: skip
+    assert s.can_leave(1)  # territory 0 without unit 1 is unit 0 alone: one piece
+    s.move(1, 1)  # now territory 1 is 1-2-3 and 4 hanging on 1; its version is 1, as territory 0's was
+    assert s.version.tolist() == [2, 1]
+    assert not s.can_leave(1)  # without unit 1, unit 4 is cut off
+    assert s.can_leave(3)

@@ -21,6 +21,7 @@ Accounts that must stay (locked, customers, open deals) are not part of any unit
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,8 +162,11 @@ def make_contiguous(
     return out, moved_units
 
 
+# The spread moves that let load pass through territories in their bands stop after this many steps per rep
+# without lowering the excess (a unit heavier than its band, say, cannot be helped).
+STALL_STEPS_PER_REP = 8
 # A swap step checks the connectivity of at most this many of a territory's best swaps.
-SWAPS_CHECKED = 50
+SWAPS_CHECKED = 20
 # The unit x rep travel of the band restoration is kept in a dense table up to this many cells.
 TRAVEL_CACHE_CELLS = 20_000_000
 
@@ -175,6 +179,7 @@ class _Restore:
     p: _Problem
     u: _Units
     edges: np.ndarray
+    nbrs: list[list[int]]  # each unit's neighbours
     island: np.ndarray
     rep: np.ndarray
     w: np.ndarray  # (n_units, n_bands)
@@ -183,8 +188,9 @@ class _Restore:
     hi: np.ndarray
     t: np.ndarray  # (n_reps, 1)
     version: np.ndarray  # per rep: how many times its territory changed
-    leaves: dict[int, tuple[int, bool]]  # unit -> (its territory's version, can leave)
+    leaves: dict[int, tuple[int, int, bool]]  # unit -> (its rep, that territory's version, can leave)
     travel: np.ndarray | None  # (n_units, n_reps) summed travel of each unit's accounts; NaN until needed
+    no_swap: dict[int, tuple[int, ...]]  # rep -> its and its neighbours' versions when no swap helped it
 
     def pen(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The excess over every band of loads x at reps `rows` (a share of each rep's target), summed."""
@@ -206,10 +212,10 @@ class _Restore:
     def can_leave(self, unit: int) -> bool:
         r = int(self.rep[unit])
         seen = self.leaves.get(unit)
-        if seen is None or seen[0] != self.version[r]:
-            seen = (int(self.version[r]), _stays_one_piece(self.edges, self.rep, self.island, unit))
+        if seen is None or seen[:2] != (r, self.version[r]):
+            seen = (r, int(self.version[r]), _stays_one_piece(self.nbrs, self.rep, self.island, unit))
             self.leaves[unit] = seen
-        return seen[1]
+        return seen[2]
 
     def move(self, unit: int, dst: int) -> None:
         src = int(self.rep[unit])
@@ -238,13 +244,32 @@ def _one_piece(edges: np.ndarray, keep: np.ndarray) -> bool:
     return connected_components(g, directed=False)[0] == 1
 
 
-def _stays_one_piece(edges: np.ndarray, rep: np.ndarray, island: np.ndarray, unit: int) -> bool:
-    """Whether the unit's territory, without the unit, is still one piece (and not left empty)."""
-    keep = (rep == rep[unit]) & ~island
-    keep[unit] = False
-    if not keep.any():
-        return bool(((rep == rep[unit]) & island).any())  # a territory of islands only is fine
-    return _one_piece(edges, keep)
+def _neighbours(edges: np.ndarray, n: int) -> list[list[int]]:
+    """Each unit's neighbours, as lists (the restoration walks them one by one)."""
+    g = coo_matrix((np.ones(2 * len(edges)), (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])),
+                   shape=(n, n)).tocsr()  # fmt: skip
+    return [g.indices[g.indptr[i] : g.indptr[i + 1]].tolist() for i in range(n)]
+
+
+def _stays_one_piece(nbrs: list[list[int]], rep: np.ndarray, island: np.ndarray, unit: int) -> bool:
+    """Whether the unit's territory, without the unit, is still one piece (and not left empty): its neighbours
+    in the territory still reach each other (a walk outward from one of them, nearest first, that stops
+    once it has met them all: around a unit that is no cut vertex the walk stays short)."""
+    r = rep[unit]
+    near = [v for v in nbrs[unit] if rep[v] == r and not island[v]]
+    if not near:  # the unit alone: the territory is the rest, or nothing but islands
+        rest = (rep == r) & ~island
+        rest[unit] = False
+        return bool(rest.any()) or bool(((rep == r) & island).any())
+    todo, seen = set(near[1:]), {unit, near[0]}
+    queue = deque([near[0]])
+    while queue and todo:
+        for w in nbrs[queue.popleft()]:
+            if w not in seen and rep[w] == r and not island[w]:
+                seen.add(w)
+                todo.discard(w)
+                queue.append(w)
+    return not todo
 
 
 def _apply_move(s: _Restore, src: np.ndarray, dst: np.ndarray, strength: np.ndarray) -> bool:
@@ -269,8 +294,12 @@ def _swap(s: _Restore) -> bool:
             break
         mine = s.rep == r
         border = both[mine[both[:, 0]] & ~mine[both[:, 1]] & ~s.island[both[:, 0]]]
+        near = np.unique(s.rep[border[:, 1]])
+        key = (int(s.version[r]), *near.tolist(), *s.version[near].tolist())
+        if s.no_swap.get(int(r)) == key:  # nothing changed here since no swap helped
+            continue
         found: list[tuple[float, int, int, int]] = []
-        for q in np.unique(s.rep[border[:, 1]]).tolist():
+        for q in near.tolist():
             side = border[s.rep[border[:, 1]] == q]
             uu, vv = (g.ravel() for g in np.meshgrid(np.unique(side[:, 0]), np.unique(side[:, 1]), indexing="ij"))
             d = s.w[uu] - s.w[vv]
@@ -283,6 +312,7 @@ def _swap(s: _Restore) -> bool:
                 s.move(x, q)
                 s.move(y, int(r))
                 return True
+        s.no_swap[int(r)] = key
     return False
 
 
@@ -292,10 +322,11 @@ def _step(s: _Restore, src_all: np.ndarray, nb_all: np.ndarray) -> bool:
     raising the excess (so load can pass through a territory that is in its bands); each leaving both
     territories one piece, the least added travel per unit of gain first. False when nothing helps."""
     cross = s.rep[src_all] != s.rep[nb_all]
-    pairs = np.unique(np.c_[src_all[cross], s.rep[nb_all[cross]]], axis=0)
-    if len(pairs) == 0:
+    n_reps = len(s.load)
+    key = np.unique(src_all[cross] * n_reps + s.rep[nb_all[cross]])  # (unit, neighbouring rep), each once
+    if len(key) == 0:
         return False
-    src, dst = pairs[:, 0], pairs[:, 1]
+    src, dst = key // n_reps, key % n_reps
     a, ws = s.rep[src], s.w[src]
     gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
     lower = gain < -1e-12
@@ -313,30 +344,32 @@ def restore_bands(
     p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """Move boundary units between neighbouring territories while that helps the bands and both territories
-    stay one piece (see the module docstring and _step). Returns the assignment and how many moves it made
-    (the moves end where the bands hold or no move helps; the assignment is the best seen)."""
+    stay one piece (see the module docstring and _step). Returns the assignment with the least excess seen
+    (the first one) and how many changes led to it."""
     n_units, n_reps, n_bands = len(u.weight), len(p.reps), p.bm.shape[1]
     if n_units < 2 or len(edges) == 0:
         return assign, 0
     t = p.target[:, None]
     s = _Restore(
-        p=p, u=u, edges=edges, island=island, rep=unit_reps(u, assign),
+        p=p, u=u, edges=edges, nbrs=_neighbours(edges, n_units), island=island, rep=unit_reps(u, assign),
         w=np.asarray(u.members @ p.bm[u.movable]).reshape(n_units, n_bands),
         load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
         lo=t * (1 - p.tols[None, :]), hi=t * (1 + p.tols[None, :]), t=t, version=np.zeros(n_reps, dtype=np.int64),
-        leaves={}, travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,
+        leaves={}, no_swap={},
+        travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,
     )  # fmt: skip
     src_all, nb_all = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
     every = np.arange(n_reps)
-    best, best_excess, moves = s.rep.copy(), float(s.pen(s.load, every).sum()), 0
-    for _ in range(MOVES_PER_UNIT * n_units):
+    best, best_excess, best_moves = s.rep.copy(), float(s.pen(s.load, every).sum()), 0
+    cap = MOVES_PER_UNIT * n_units
+    for moves in range(cap + 1):  # `moves` changes made so far
         excess = float(s.pen(s.load, every).sum())
         if excess < best_excess - 1e-12:
-            best, best_excess = s.rep.copy(), excess
-        if excess <= 1e-12 or not _step(s, src_all, nb_all):
+            best, best_excess, best_moves = s.rep.copy(), excess, moves
+        stalled = moves - best_moves > STALL_STEPS_PER_REP * n_reps
+        if excess <= 1e-12 or stalled or moves == cap or not _step(s, src_all, nb_all):
             break
-        moves += 1
-    rep = s.rep if float(s.pen(s.load, every).sum()) <= best_excess + 1e-12 else best
+    rep, moves = best, best_moves  # changes after the last gain (spread moves that led nowhere) are not kept
     out = assign.copy()
     out[u.movable] = rep[u.of_account]
     return out, moves
@@ -355,6 +388,10 @@ def contiguous(p: _Problem, u: _Units, opts: Options, assign: np.ndarray) -> tup
     """Join every territory into one piece, then restore the bands where it can; what it did, for the report."""
     edges, island, info = unit_graph(p, u, opts)
     assign, n_moved = make_contiguous(p, u, assign, edges, island)
-    assign, n_band = restore_bands(p, u, assign, edges, island)
+    restored, n_band = restore_bands(p, u, assign, edges, island)
+    if is_contiguous(u, restored, edges, island) or not is_contiguous(u, assign, edges, island):
+        assign = restored
+    else:  # never expected: every change is checked; a restoration that cut a territory is not kept
+        n_band = 0
     one = is_contiguous(u, assign, edges, island)
     return assign, {**info, "contiguity_units_moved": n_moved, "contiguity_band_moves": n_band, "contiguous": one}
