@@ -63,12 +63,23 @@ def server(tmp_path_factory: pytest.TempPathFactory, module_store: Callable[[Pat
     stop_server(proc)
 
 
-@pytest.fixture
-def context(browser: Any) -> Iterator[tuple[Any, list[str]]]:
+@pytest.fixture(scope="module")
+def tab(browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """One tab for both paths, each starting with a page load by address (a new session of the app): chromium's
+    renderer, warm from the first path, is not started again."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     foreign = record_foreign_requests(ctx)
-    yield ctx, foreign
+    yield ctx.new_page(), foreign
     ctx.close()
+
+
+@pytest.fixture
+def walk_page(tab: tuple[Any, list[str]]) -> Iterator[Any]:
+    """The tab at 1400 x 1000, recording requests that leave the machine during this test."""
+    page, foreign = tab
+    foreign.clear()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    yield page
     assert foreign == [], f"requests left 127.0.0.1: {foreign[:3]}"
 
 
@@ -84,9 +95,8 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_ops_leader_rebalances_and_commits(server: str, context: tuple[Any, list[str]]) -> None:
-    ctx, _ = context
-    page = ctx.new_page()
+def test_ops_leader_rebalances_and_commits(server: str, walk_page: Any) -> None:
+    page = walk_page
     # Coverage: the map draws.
     _goto(page, f"{server}/coverage")
     _wait_maps(page, 1)
@@ -172,9 +182,8 @@ def _select_rows(page: Any, rows: int, row_height: int = 92) -> None:
         wait_rendered(page)
 
 
-def test_rep_plans_from_targets_and_downloads_every_file(server: str, context: tuple[Any, list[str]]) -> None:
-    ctx, _ = context
-    page = ctx.new_page()
+def test_rep_plans_from_targets_and_downloads_every_file(server: str, walk_page: Any) -> None:
+    page = walk_page
     _goto(page, f"{server}/targets?rep=R002")
     reads_right(page, "targets of one territory")
     view(page, "readme-targets")
