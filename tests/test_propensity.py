@@ -356,3 +356,15 @@ def test_inputs_read_through_arrow_have_query_dfs_values_and_dtypes() -> None:
     queries = ["SELECT * FROM t", "SELECT * FROM t WHERE false", "SELECT i, d FROM t", "SELECT s, NULL::TEXT n FROM t"]
     for sql in queries:
         pd.testing.assert_frame_equal(q._frame(con, sql), query_df(con, sql))
+
+
+def test_big_stores_predict_in_parts_with_the_same_numbers(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with store.read(small_store) as con:
+        bundle = propensity.registry._loads(q.model_blob(con, q.active_version(con), scope=OPERATOR))
+        inputs = training.load_inputs(con, scope=OPERATOR)
+    feats = training.account_features(inputs.accounts, inputs.values, bundle.spec)
+    X = training.scoring_frame(inputs.accounts, inputs.deals, feats, bundle.spec, inputs.as_of)
+    whole = training._predict(bundle.model, X)
+    monkeypatch.setattr(training, "BIG_SCORE_ROWS", 10)
+    monkeypatch.setattr(training, "QUERY_THREADS", 2)
+    assert len(X) > 10 and np.array_equal(training._predict(bundle.model, X), whole)

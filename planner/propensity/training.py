@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -284,6 +285,22 @@ def _fit_rules(fit: FitScore) -> dict[str, Any]:
 # ---------------------------------------------------------------- scoring
 
 
+def _predict(model: PropensityModel, X: pd.DataFrame) -> np.ndarray:
+    """Win probabilities of every row. Big stores: the rows split in QUERY_THREADS parts, predicted side by side,
+    each by one OpenMP thread (the booster's own threads meet after each of its trees and spin while they wait:
+    three times the CPU and twice the time on a busy machine). Rows are independent: the same numbers."""
+    if len(X) < BIG_SCORE_ROWS or QUERY_THREADS < 2:
+        with threadpool_limits(limits=1):
+            return np.asarray(model.predict_proba(X)[:, 1])
+
+    def part(rows: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's limit is this thread's own
+            return np.asarray(model.predict_proba(X.iloc[rows])[:, 1])
+
+    with ThreadPoolExecutor(QUERY_THREADS) as pool:
+        return np.concatenate(list(pool.map(part, np.array_split(np.arange(len(X)), QUERY_THREADS))))
+
+
 def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.DataFrame:
     """Propensity, potential, expected value, rank and reasons of every account."""
     acc = inputs.accounts
@@ -297,9 +314,7 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
-        # Prediction keeps every thread busy (no waiting to spin through): both cores for big stores.
-        with threadpool_limits(limits=QUERY_THREADS if len(X) >= BIG_SCORE_ROWS else 1):
-            prop = bundle.model.predict_proba(X)[:, 1]
+        prop = _predict(bundle.model, X)
     else:
         prop = bundle.fit.predict_proba(firmographics(X) if "industry" in X
                                         else firmographics(acc.set_index("account_id")))[:, 1]  # fmt: skip
