@@ -530,6 +530,7 @@ READS.update({f"planner.store.{n}": AUTO for n in (
     "scenarios.version_owners", "scenarios.audit_log",
     "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
     "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
+    "scores.scores_for_export_table",
     "imports.history.import_history", "imports.history.rejected_rows",
 )})  # fmt: skip
 WRITES.update(
