@@ -90,9 +90,70 @@ def _formatted(values: pd.Series, fmt: Callable[[Any], str]) -> pa.Array:
     return pa.array([fmt(u) for u in uniq], _STR).take(inverse.ravel())
 
 
+def _by_kind(kind: np.ndarray, texts: list[Callable[[np.ndarray], pa.Array | str]]) -> pa.Array:
+    """Row i's text is texts[kind[i]] (called with the positions of the rows of that kind, returning their texts
+    or one text for all of them): each text is built only for the rows that get it."""
+    chunks: list[pa.Array] = []
+    at = np.zeros(len(kind), dtype=np.int64)
+    start = 0
+    for k, text in enumerate(texts):
+        rows = np.flatnonzero(kind == k)
+        if not len(rows):
+            continue
+        made = text(rows)
+        if isinstance(made, str):
+            chunks.append(pa.array([made], _STR))
+            at[rows] = start
+            start += 1
+        else:
+            chunks.append(made)
+            at[rows] = start + np.arange(len(rows))
+            start += len(rows)
+    return pa.concat_arrays(chunks).take(at) if chunks else pa.array([], _STR)
+
+
 def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
     """One plain-words description per account of the feature group's value."""
     return pd.Series(_phrase_text(group, X, bundle), index=X.index, dtype="str")
+
+
+def _similar_text(X: pd.DataFrame, bundle: Bundle) -> pa.Array:
+    """The "similar" group's sentence of each account (X indexed 0..n-1)."""
+    idx = X.index
+
+    def num(col: str) -> pd.Series:
+        return pd.to_numeric(X[col], errors="coerce").astype(float)
+
+    n = num("similar_won") if "similar_won" in X else pd.Series(np.nan, index=idx)
+    d = num("nearest_won_km") if "nearest_won_km" in X else pd.Series(np.nan, index=idx)
+    ind: pa.Array | None = (
+        _by_value(X["industry"], lambda u: u.fillna("").astype(str) + " ") if "industry" in X else None
+    )
+
+    def ind_of(rows: np.ndarray) -> pa.Array | str:
+        return "" if ind is None else ind.take(rows)
+
+    months = round(bundle.window_days / 30.4)
+    within = f"within {bundle.radius_km:.0f} km in the last {months} months"
+    count = n.fillna(0).astype(int).to_numpy()
+    km = d.round(0).fillna(0).astype(int)
+
+    def km_of(rows: np.ndarray) -> pa.Array:
+        return _formatted(km.iloc[rows], "{:,}".format)
+
+    # Which sentence each account gets; each is built for its own accounts only.
+    kind = np.select([(n.isna() & d.isna()).to_numpy(), (n >= 2).to_numpy(), (n == 1).to_numpy(),
+                      d.notna().to_numpy()], [0, 1, 2, 3], 4)  # fmt: skip
+    return _by_kind(
+        kind,
+        [
+            lambda r: "Location unknown: no similarity to recent wins",
+            lambda r: _cat("Similar to ", _ints(pd.Series(count[r])), " ", ind_of(r), f"accounts won {within}"),
+            lambda r: _cat("Similar to 1 ", ind_of(r), f"account won {within}"),
+            lambda r: _cat("Nearest ", ind_of(r), f"win of the last {months} months is ", km_of(r), " km away"),
+            lambda r: _cat("No ", ind_of(r), f"wins in the last {months} months nearby"),
+        ],
+    )
 
 
 def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
@@ -106,20 +167,7 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
         return pd.to_numeric(X[col], errors="coerce").astype(float)
 
     if group == "similar":
-        n = num("similar_won") if "similar_won" in X else pd.Series(np.nan, index=idx)
-        d = num("nearest_won_km") if "nearest_won_km" in X else pd.Series(np.nan, index=idx)
-        ind: pa.Array | str = (
-            _by_value(X["industry"], lambda u: u.fillna("").astype(str) + " ") if "industry" in X else ""
-        )
-        months = round(bundle.window_days / 30.4)
-        many = _cat("Similar to ", _ints(n.fillna(0).astype(int)), " ", ind,
-                    f"accounts won within {bundle.radius_km:.0f} km in the last {months} months")  # fmt: skip
-        one = _cat("Similar to 1 ", ind, f"account won within {bundle.radius_km:.0f} km in the last {months} months")
-        km = _formatted(d.round(0).fillna(0).astype(int), "{:,}".format)
-        near = _cat("Nearest ", ind, f"win of the last {months} months is ", km, " km away")
-        none = _cat("No ", ind, f"wins in the last {months} months nearby")
-        out = _where(n >= 2, many, _where(n == 1, one, _where(d.notna(), near, none)))
-        return _where(n.isna() & d.isna(), "Location unknown: no similarity to recent wins", out)
+        return _similar_text(X, bundle)
     if group == "history":
         w = num("prior_wins").fillna(0).astype(int) if "prior_wins" in X else pd.Series(0, index=idx)
         lo = num("prior_losses").fillna(0).astype(int) if "prior_losses" in X else pd.Series(0, index=idx)
@@ -309,8 +357,7 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> pd.Series:
     any_up = (direction == 1).any(axis=1)
     # How each shown driver reads: 1 raised it, 2 "despite ...", 3 "... lowers it".
     form = np.where(direction == 1, 1, np.where(any_up[:, None], 2, 3))
-    # Every piece of text is built once, by Arrow compute, into one array after "" and the typical text;
-    # each slot then takes its pieces by position.
+    # Every piece of text is built once, by Arrow compute, into one array after "" and the typical text.
     chunks: list[pa.Array] = [pa.array(["", TYPICAL], _STR)]
     where = np.zeros(order.shape, dtype=np.int64)
     where[~shown.any(axis=1), 0] = 1
@@ -320,7 +367,8 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> pd.Series:
         rows = hit.any(axis=1)
         if not rows.any():
             continue
-        phrase = _phrase_text(g, X[rows], bundle)
+        needs = [c for c in (*_GROUPS.get(g, [g]), "industry") if c in X.columns]  # (industry: similar's)
+        phrase = _phrase_text(g, X.loc[rows, list(dict.fromkeys(needs))], bundle)
         r, slot = np.nonzero(hit)  # row by row: the k-th hit is the k-th phrase
         kind = form[r, slot]
         for k in (1, 2, 3):
@@ -337,13 +385,12 @@ def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> pd.Series:
             where[r[sel], slot[sel]] = start + np.arange(len(sel))
             chunks.append(piece)
             start += len(sel)
-    pieces = pa.concat_arrays(chunks)
-    parts = [pieces.take(where[:, 0])]
-    separators = pa.array(["", "; "], _STR)
-    for j in range(1, order.shape[1]):
-        after = shown[:, j] & shown[:, :j].any(axis=1)
-        parts += [separators.take(after.astype(np.int64)), pieces.take(where[:, j])]
-    return pd.Series(_cat(*parts) if len(parts) > 1 else parts[0], dtype="str")
+    # Each row's pieces in slot order (the typical text where none is shown), joined by "; " in one go.
+    keep = shown.copy()
+    keep[~shown.any(axis=1), 0] = True
+    offsets = np.r_[0, np.cumsum(keep.sum(axis=1))].astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.concat_arrays(chunks).take(where[keep]))
+    return pd.Series(pc.binary_join(lists, "; "), dtype="str")
 
 
 def _distribution(values: np.ndarray, points: int = 2001) -> np.ndarray:
