@@ -266,7 +266,8 @@ else:
         st.caption(
             f"One connected region per territory: {'every' if s['contiguous'] else 'not every'} territory's "
             f"{UNIT_LABELS[s['unit']].lower()} form one connected region ({how}); {moved_units:,} area(s) changed "
-            f"territory to join one up, {s.get('contiguity_band_moves', 0):,} more to bring bands back."
+            f"territory to join one up, {s.get('contiguity_band_moves', 0):,} to bring bands back and "
+            f"{s.get('contiguity_travel_moves', 0):,} to shorten travel."
         )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")

@@ -16,6 +16,8 @@ summed excess over every band; else two territories swap a unit each when that d
 when that lowers the spread around the targets without raising the excess, so load can pass through a
 territory that is in its bands. Among equal kinds, the least added travel per unit of gain first; it ends
 when every band holds or nothing helps, and the report says whether the bands hold (tolerance_met).
+Last, boundary units move where that lowers travel without raising the excess or the share moved from
+today's owners, each move again leaving both territories one piece.
 Accounts that must stay (locked, customers, open deals) are not part of any unit and are not moved.
 """
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, QhullError
@@ -340,17 +343,10 @@ def _step(s: _Restore, src_all: np.ndarray, nb_all: np.ndarray) -> bool:
     return bool(even.any()) and _apply_move(s, src[even], dst[even], -flat[even])
 
 
-def restore_bands(
-    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray
-) -> tuple[np.ndarray, int]:
-    """Move boundary units between neighbouring territories while that helps the bands and both territories
-    stay one piece (see the module docstring and _step). Returns the assignment with the least excess seen
-    (the first one) and how many changes led to it."""
+def _state(p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray) -> _Restore:
     n_units, n_reps, n_bands = len(u.weight), len(p.reps), p.bm.shape[1]
-    if n_units < 2 or len(edges) == 0:
-        return assign, 0
     t = p.target[:, None]
-    s = _Restore(
+    return _Restore(
         p=p, u=u, edges=edges, nbrs=_neighbours(edges, n_units), island=island, rep=unit_reps(u, assign),
         w=np.asarray(u.members @ p.bm[u.movable]).reshape(n_units, n_bands),
         load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
@@ -358,21 +354,75 @@ def restore_bands(
         leaves={}, no_swap={},
         travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,
     )  # fmt: skip
+
+
+def restore_bands(
+    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Move boundary units between neighbouring territories while that helps the bands and both territories
+    stay one piece (see the module docstring and _step). Returns the assignment with the least excess seen
+    (the first one) and how many changes led to it."""
+    if len(u.weight) < 2 or len(edges) == 0:
+        return assign, 0
+    s = _state(p, u, assign, edges, island)
     src_all, nb_all = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
-    every = np.arange(n_reps)
+    every = np.arange(len(p.reps))
     best, best_excess, best_moves = s.rep.copy(), float(s.pen(s.load, every).sum()), 0
-    cap = MOVES_PER_UNIT * n_units
+    cap = MOVES_PER_UNIT * len(u.weight)
     for moves in range(cap + 1):  # `moves` changes made so far
         excess = float(s.pen(s.load, every).sum())
         if excess < best_excess - 1e-12:
             best, best_excess, best_moves = s.rep.copy(), excess, moves
-        stalled = moves - best_moves > STALL_STEPS_PER_REP * n_reps
+        stalled = moves - best_moves > STALL_STEPS_PER_REP * len(p.reps)
         if excess <= 1e-12 or stalled or moves == cap or not _step(s, src_all, nb_all):
             break
-    rep, moves = best, best_moves  # changes after the last gain (spread moves that led nowhere) are not kept
+    out = assign.copy()  # changes after the last gain (spread moves that led nowhere) are not kept
+    out[u.movable] = best[u.of_account]
+    return out, best_moves
+
+
+def polish(p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray) -> tuple[np.ndarray, int]:
+    """Moves of boundary units that lower travel without raising the excess over the bands or the share moved
+    from today's owners, each leaving both territories one piece (_polish). The assignment and how many."""
+    if len(u.weight) < 2 or len(edges) == 0:
+        return assign, 0
+    s = _state(p, u, assign, edges, island)
+    src_all, nb_all = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
+    moves = _polish(s, src_all, nb_all, _owned(p, u), MOVES_PER_UNIT * len(u.weight))
     out = assign.copy()
-    out[u.movable] = rep[u.of_account]
+    out[u.movable] = s.rep[u.of_account]
     return out, moves
+
+
+def _owned(p: _Problem, u: _Units) -> sparse.csr_matrix:
+    """(n_units, n_reps): the balance weight of each unit's accounts that each rep owns today."""
+    owner = p.owner[u.movable]
+    has = owner >= 0
+    data = (p.b[u.movable][has], (u.of_account[has], owner[has]))
+    return sparse.coo_matrix(data, shape=(len(u.weight), len(p.reps))).tocsr()
+
+
+def _polish(s: _Restore, src_all: np.ndarray, nb_all: np.ndarray, owned: sparse.csr_matrix, cap: int) -> int:
+    """Moves of boundary units that lower travel without raising the excess over the bands or the share moved
+    from today's owners, each leaving both territories one piece; the largest saving first. How many."""
+    n_reps = len(s.load)
+    for done in range(cap):
+        cross = s.rep[src_all] != s.rep[nb_all]
+        key = np.unique(src_all[cross] * n_reps + s.rep[nb_all[cross]])
+        src, dst = key // n_reps, key % n_reps
+        a, ws = s.rep[src], s.w[src]
+        gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
+        moved = np.asarray(owned[src, a]).ravel() - np.asarray(owned[src, dst]).ravel()
+        ok = np.flatnonzero((gain <= 1e-12) & (moved <= 1e-12))
+        saving = s.unit_travel(src[ok], a[ok]) - s.unit_travel(src[ok], dst[ok])
+        ok, saving = ok[saving > 1e-9], saving[saving > 1e-9]
+        for j in ok[np.lexsort((src[ok], -saving))]:
+            if s.can_leave(int(src[j])):
+                s.move(int(src[j]), int(dst[j]))
+                break
+        else:
+            return done
+    return cap
 
 
 def is_contiguous(u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray) -> bool:
@@ -385,13 +435,20 @@ def is_contiguous(u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.n
 
 
 def contiguous(p: _Problem, u: _Units, opts: Options, assign: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Join every territory into one piece, then restore the bands where it can; what it did, for the report."""
+    """Join every territory into one piece, restore the bands where it can, shorten travel; what it did."""
     edges, island, info = unit_graph(p, u, opts)
     assign, n_moved = make_contiguous(p, u, assign, edges, island)
     restored, n_band = restore_bands(p, u, assign, edges, island)
+    restored, n_travel = polish(p, u, restored, edges, island)
     if is_contiguous(u, restored, edges, island) or not is_contiguous(u, assign, edges, island):
         assign = restored
-    else:  # never expected: every change is checked; a restoration that cut a territory is not kept
-        n_band = 0
+    else:  # never expected: every change is checked; changes that cut a territory are not kept
+        n_band = n_travel = 0
     one = is_contiguous(u, assign, edges, island)
-    return assign, {**info, "contiguity_units_moved": n_moved, "contiguity_band_moves": n_band, "contiguous": one}
+    return assign, {
+        **info,
+        "contiguity_units_moved": n_moved,
+        "contiguity_band_moves": n_band,
+        "contiguity_travel_moves": n_travel,
+        "contiguous": one,
+    }
