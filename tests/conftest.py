@@ -93,29 +93,37 @@ GROUPS = (
     ("tests/test_browser_walk.py::", "walk-paths"),
     ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile"),
 )
-# The groups and the tests that take longest (measured with --durations on main: about 15-170 s each on a busy
-# machine), handed out first, longest first, so they run side by side instead of leaving one worker busy at the
-# end; the first three need different stores, so no worker waits for another's store build. The rest follow in
-# file order.
+# The groups and the tests that take longest, handed out first, longest first (LPT), so they run side by side
+# instead of leaving one worker busy at the end. Seconds from --durations of the quiet whole run of 2026-12-01
+# 23:40 UTC (3 workers on 2 cores; a group: its tests' sum): add a new slow test here. The first three need
+# different stores, so no worker waits for another's store build. The rest follow in file order.
 FIRST = (
-    "first-launch",
-    "hostile",
-    "walk-paths",
-    "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",
-    "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",
-    "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",
-    "tests/test_concurrency.py::test_two_app_processes_serve_one_store",
-    "tests/test_lake_processes.py::test_replicas_see_each_other_and_outlive_a_postgres_restart",
-    "deep-links",
-    "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",
-    "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",
-    "tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text",
-    "tests/test_concurrency.py::test_readers_while_cli_imports",
-    "tests/test_load.py::test_sessions_render_pages_without_errors",
-    "tests/test_lake_processes.py::test_two_by_twenty_small_writes_all_land",
-    "tests/test_cli.py::test_demo_then_export_accounts_and_reps",
-    "tests/test_deploy.py::test_the_load_balancer_keeps_a_browser_on_its_replica",
-    "tests/test_browser_security.py::test_secrets_never_reach_the_browser_or_the_log",
+    "hostile",  # 9 pages, ~220 s
+    "first-launch",  # 121 s
+    "walk-paths",  # 88 + 32 s
+    "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",  # 80 s
+    "tests/test_lake_processes.py::test_replicas_see_each_other_and_outlive_a_postgres_restart",  # 80 s
+    "tests/test_concurrency.py::test_two_app_processes_serve_one_store",  # 40 s
+    "tests/test_lake_processes.py::test_two_by_twenty_small_writes_all_land",  # 39 + 35 s
+    "deep-links",  # 20 + 19 s
+    "tests/test_load.py::test_sessions_render_pages_without_errors",  # 33 + 32 s
+    "tests/test_lake_matrix.py::test_every_command_on_a_lake",  # 33 s
+    "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",  # 33 s
+    "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",  # 26 s
+    "tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text",  # 25 s
+    "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",  # 21 s
+    "tests/test_lake_processes.py::test_killed_import_leaves_the_old_lake_and_the_next_import_lands",  # 20 s
+    "tests/test_concurrency.py::test_readers_while_cli_imports",  # 16 s
+    "tests/test_browser_security.py::test_secrets_never_reach_the_browser_or_the_log",  # 16 s
+    "tests/test_cli.py::test_demo_then_export_accounts_and_reps",  # 15 s
+    "tests/test_lake_processes.py::test_two_concurrent_imports_both_land",  # 14 s
+    "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",  # 13 s
+    "tests/test_deploy.py::test_the_load_balancer_keeps_a_browser_on_its_replica",  # 13 s
+    "tests/test_page_rebalance.py::test_page_offers_contiguous_areas",  # 12 s
+    "tests/test_optimize.py::test_default_demo_store_keeps_travel",  # 10 s
+    "tests/test_packaging.py::test_wheel_installs_and_planner_runs_outside_the_checkout",  # 10 s
+    "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",  # 10 s
+    "tests/test_page_rebalance.py::test_page_saves_commits_and_restores",  # 9 s
     "tests/test_import.py::test_fuzzed_files_never_crash",
     "tests/test_style.py::test_mypy_clean_on_planner",
 )
