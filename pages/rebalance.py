@@ -260,6 +260,12 @@ else:
         how = (
             f"neighbours as the adjacency file pairs them, {s['adjacency_edges']:,} pairs; "
             f"{s['adjacency_islands']:,} area(s) without a neighbour in it are islands, exempt"
+            + (
+                f"; {s['adjacency_unknown']:,} code(s) in it name no known area, their pairs ignored (e.g. "
+                f"{md_text(str(s['adjacency_unknown_example']))})"
+                if s.get("adjacency_unknown")
+                else ""
+            )
             if s.get("adjacency") == "file"
             else "neighbours share a Delaunay edge between area centres"
         )

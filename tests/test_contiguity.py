@@ -13,7 +13,7 @@ import pytest
 
 from planner import cli, optimize
 from planner.errors import BadInput
-from planner.optimize import Options, contiguity
+from planner.optimize import Options, adjacency, contiguity
 from planner.optimize.adjacency import read_adjacency
 from planner.optimize.contiguity import adjacency as delaunay
 from planner.optimize.contiguity import pieces
@@ -111,6 +111,23 @@ def test_reading_an_adjacency_file_normalises_codes_and_refuses_bad_rows() -> No
         Options(unit="state", adjacency=(("MA", "NH"),)).validate()
 
 
+def test_a_national_file_matches_without_accents_and_tolerates_a_few_unknown_names() -> None:
+    """A Census file names 'Doña Ana County, NM' where the ZIP gazetteer (and so the book) says 'Dona Ana County';
+    a handful of names the gazetteer does not know (Connecticut's planning regions) are counted and ignored,
+    a file of wrong codes is refused."""
+    known = sorted(adjacency._known("county"))[:300]  # real counties of the gazetteer
+    book = np.array(["NM · Dona Ana County", "NM · Luna County", "TX · El Paso County"])
+    pairs = read_adjacency(
+        ("from,to\n" + "\n".join(f'"{a}","{b}"' for a, b in zip(known, known[1:], strict=False))
+         + '\n"Doña Ana County, NM","Luna County, NM"\n"DOÑA ANA COUNTY, NM","El Paso County, TX"\n'
+         + '"Capitol Planning Region, CT","Hartford County, CT"\n').encode(), "county")  # fmt: skip
+    edges, islands, unknown = adjacency.unit_edges(book, pairs, "county")
+    assert sorted(map(tuple, edges.tolist())) == [(0, 1), (0, 2)] and islands == 0
+    assert unknown == ["CT · Capitol Planning Region"]
+    with pytest.raises(BadInput, match=r"3 of the adjacency file's 3 area codes are unknown county codes"):
+        adjacency.unit_edges(book, (("35013", "35029"), ("35013", "48141")), "county")  # FIPS codes
+
+
 def test_cli_takes_an_adjacency_file_and_refuses_a_bad_one(
     small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,7 +138,11 @@ def test_cli_takes_an_adjacency_file_and_refuses_a_bad_one(
         (["--unit", "state", "--adjacency", str(adj)], "add --contiguous"),
         (["--contiguous", "--adjacency", str(adj)], "pairs areas, not accounts; add --unit"),
         (["--unit", "state", "--contiguous", "--adjacency", str(tmp_path / "no.csv")], "no such file"),
-        (["--unit", "state", "--contiguous", "--adjacency", str(adj)], "names 3 unknown state code(s) (e.g. 'XX')"),
+        (
+            ["--unit", "state", "--contiguous", "--adjacency", str(adj)],
+            "3 of the adjacency file's 6 area codes are "
+            "unknown state codes (e.g. 'XX'); write two-letter state codes such as MA",
+        ),
     ):
         assert cli.main([*db, *argv]) == 2
         err = capsys.readouterr().err

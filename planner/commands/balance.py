@@ -105,7 +105,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "coverage_today", "coverage_after", "solve_seconds", "lp_seconds", "solver", "reasons", "notes",
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
-        "adjacency", "adjacency_edges", "adjacency_islands",
+        "adjacency", "adjacency_edges", "adjacency_islands", "adjacency_unknown", "adjacency_unknown_example",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -192,6 +192,11 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
     if f["contiguous"] is not None:
         how = "Delaunay edges between area centres" if f["adjacency"] == "delaunay" else "the adjacency file"
         islands = f" ({f['adjacency_islands']:,} islands, exempt)" if f["adjacency_islands"] else ""
+        if f["adjacency_unknown"]:
+            islands += (
+                f"; {f['adjacency_unknown']:,} code(s) of the file unknown, their pairs ignored "
+                f"(e.g. {f['adjacency_unknown_example']!r})"
+            )
         print(
             f"  regions   {'every' if f['contiguous'] else 'NOT every'} territory one connected region under "
             f"{how}: {f['adjacency_edges']:,} pairs{islands}"

@@ -8,10 +8,12 @@ of the chosen unit:
   "Middlesex County, MA" (the store holds county names, not FIPS codes),
 - state: the two-letter code ("MA").
 
-A pair holds both ways; a pair given twice (either way round) counts once. A blank end, an area paired
-with itself, or a code that names no area of this book and no area of the US ZIP gazetteer is one line
-that says which and how to fix it. Areas the file lists that hold no account of the book are ignored
-(a national file serves any book).
+A pair holds both ways; a pair given twice (either way round) counts once. Codes compare without case,
+accents or repeated spaces. A blank end or an area paired with itself is one line that says which and how
+to fix it. Areas the file lists that hold no account of the book are ignored (a national file serves any
+book). Codes that name no area of this book and none of the US ZIP gazetteer are unknown: up to 1% of
+the file's codes (a national file a little newer or older than the gazetteer) their pairs are ignored and
+the report counts them (summary "adjacency_unknown"); more is an error that says how many, with an example.
 
 Islands: an area of the book with no neighbour in the file (an island, or a code the file lacks, or the
 accounts with no ZIP or county, each its own area) is its own piece. Islands are exempt from
@@ -22,6 +24,7 @@ are. The result reports how many there are (summary "adjacency_islands").
 from __future__ import annotations
 
 import io
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,10 @@ CODES = {
 }
 
 Pairs = tuple[tuple[str, str], ...]
+# Up to this share of a file's distinct codes may name no area known here (a national file a little newer or
+# older than the ZIP gazetteer: Connecticut's planning regions, a renamed county): their pairs are ignored and
+# counted in the report. More is the wrong file or the wrong codes (FIPS numbers for counties, say): an error.
+UNKNOWN_SHARE = 0.01
 
 
 def codes(values: pd.Series, unit: str) -> pd.Series:
@@ -102,20 +109,33 @@ def _known(unit: str) -> set[str]:
     return set(c["state"].astype(str) + " · " + c["county"].astype(str))
 
 
-def unit_edges(labels: np.ndarray, pairs: Pairs, unit: str) -> tuple[np.ndarray, int]:
+def match_key(code: str) -> str:
+    """Codes compare without case, accents or repeated spaces ('Doña Ana County' matches 'Dona Ana County')."""
+    text = unicodedata.normalize("NFKD", str(code))
+    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).casefold().split())
+
+
+def unit_edges(labels: np.ndarray, pairs: Pairs, unit: str) -> tuple[np.ndarray, int, list[str]]:
     """(n_edges, 2) neighbour pairs of units (indices into `labels`, the units' codes) under the stated
-    pairs, and how many units are islands (no neighbour). BadInput when the file names unknown codes."""
-    index = {str(c): i for i, c in enumerate(labels)}
+    pairs, how many units are islands (no neighbour), and the file's codes that name no area of the book or
+    of the gazetteer (their pairs ignored). BadInput when more than UNKNOWN_SHARE of its codes are unknown."""
+    index: dict[str, list[int]] = {}
+    for i, c in enumerate(labels):
+        index.setdefault(match_key(c), []).append(i)
     ends = {c for pair in pairs for c in pair}
-    outside = sorted(ends - index.keys())
+    outside = {c for c in ends if match_key(c) not in index}
+    unknown: list[str] = []
     if outside:
-        unknown = sorted(set(outside) - _known(unit))
-        if unknown:
-            raise BadInput(
-                f"the adjacency file names {len(unknown):,} unknown {unit} code(s) (e.g. {unknown[0]!r}); "
-                f"write {CODES.get(unit, 'area codes')}"
-            )
-    inside = [(index[a], index[b]) for a, b in pairs if a in index and b in index]
+        known = {match_key(c) for c in _known(unit)}
+        unknown = sorted(c for c in outside if match_key(c) not in known)
+    if len(unknown) > UNKNOWN_SHARE * len(ends):
+        raise BadInput(
+            f"{len(unknown):,} of the adjacency file's {len(ends):,} area codes are unknown {unit} codes (e.g. "
+            f"{unknown[0]!r}); write {CODES.get(unit, 'area codes')}"
+        )
+    inside = [
+        (i, j) for a, b in pairs for i in index.get(match_key(a), []) for j in index.get(match_key(b), []) if i != j
+    ]
     edges = np.array(inside, dtype=np.int64).reshape(-1, 2)
     degree = np.bincount(edges.ravel(), minlength=len(labels))
-    return edges, int((degree == 0).sum())
+    return edges, int((degree == 0).sum()), unknown

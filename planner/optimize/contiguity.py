@@ -84,9 +84,15 @@ def unit_graph(p: _Problem, u: _Units, opts: Options) -> tuple[np.ndarray, np.nd
     if opts.adjacency is None:
         edges = adjacency(unit_plane(p, u))
         return edges, np.zeros(len(u.weight), dtype=bool), {"adjacency": "delaunay", "adjacency_edges": len(edges)}
-    edges, n_islands = unit_edges(u.label, opts.adjacency, opts.unit)
+    edges, n_islands, unknown = unit_edges(u.label, opts.adjacency, opts.unit)
     island = np.bincount(edges.ravel(), minlength=len(u.weight)) == 0
-    info = {"adjacency": "file", "adjacency_edges": len(opts.adjacency), "adjacency_islands": n_islands}
+    info = {
+        "adjacency": "file",
+        "adjacency_edges": len(opts.adjacency),
+        "adjacency_islands": n_islands,
+        "adjacency_unknown": len(unknown),
+        "adjacency_unknown_example": unknown[0] if unknown else None,
+    }
     return edges, island, info
 
 
