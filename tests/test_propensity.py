@@ -368,3 +368,12 @@ def test_big_stores_predict_in_parts_with_the_same_numbers(small_store: Path, mo
     monkeypatch.setattr(training, "BIG_SCORE_ROWS", 10)
     monkeypatch.setattr(training, "QUERY_THREADS", 2)
     assert len(X) > 10 and np.array_equal(training._predict(bundle.model, X), whole)
+
+
+@pytest.mark.parametrize("ids", [["b", "a", "c", "a2", "d", "e"], [2, 1, 3, 12, 4, 5]])
+def test_ranking_is_by_expected_value_then_propensity_then_account(ids: list[object]) -> None:
+    out = pd.DataFrame({"account_id": ids, "propensity": [0.2, 0.2, 0.5, np.nan, 0.1, 0.3],
+                        "expected_value": [10.0, 10.0, 10.0, 5.0, 50.0, np.nan]})  # fmt: skip
+    order = training._best_first(out)
+    want = out.sort_values(["expected_value", "propensity", "account_id"], ascending=[False, False, True])
+    assert order.tolist() == want.index.tolist() == [4, 2, 1, 0, 3, 5]

@@ -201,9 +201,9 @@ def history_features(
     index = pd.Index(acct.index)
     q_ids = queries["account_id"]
     in_order = len(q_ids) == len(index) and _same_ids(q_ids, index)  # every account in order (scoring)
-    q_code = np.arange(len(q_ids)) if in_order else _positions(index, q_ids)  # -1: not a known account
+    q_code = np.arange(len(q_ids)) if in_order else positions_of(index, q_ids)  # -1: not a known account
     closed = deals[deals["is_closed"].fillna(False).astype(bool) & deals["close_date"].notna()]
-    c_code = _positions(index, closed["account_id"])
+    c_code = positions_of(index, closed["account_id"])
     keep = c_code >= 0
     c_code = c_code[keep]
     c_day = _days(closed["close_date"])[keep]
@@ -220,7 +220,7 @@ def history_features(
     )
 
 
-def _arrow_ids(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray | None:
+def arrow_ids(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray | None:
     """Account ids as Arrow text (no copy for pandas' str columns), or None when they are not all text."""
     try:
         ids = pa.array(values.array if isinstance(values, pd.Series | pd.Index) else values, from_pandas=True)
@@ -231,16 +231,16 @@ def _arrow_ids(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray | Non
 
 def _same_ids(ids: pd.Series, index: pd.Index) -> bool:
     """ids equal index element by element (both the same length)."""
-    a, b = _arrow_ids(ids), _arrow_ids(index)
+    a, b = arrow_ids(ids), arrow_ids(index)
     if a is None or b is None or a.null_count or b.null_count:
         return bool((ids.to_numpy() == index.to_numpy()).all())
     return bool(pc.all(pc.equal(a, b.cast(a.type))).as_py())
 
 
-def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
+def positions_of(index: pd.Index, ids: pd.Series) -> np.ndarray:
     """index.get_indexer(ids) for a unique index (-1 where an id is not in it): Arrow's hash lookup when both
     hold text (a pandas index of str hashed a million Python strings)."""
-    keys, look = _arrow_ids(index), _arrow_ids(ids)
+    keys, look = arrow_ids(index), arrow_ids(ids)
     if keys is None or look is None or keys.null_count:
         return index.get_indexer(ids.to_numpy())
     found = pc.index_in(look.cast(keys.type), value_set=keys)

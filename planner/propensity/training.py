@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
 from planner.propensity.estimators import Bundle, FitScore, PropensityModel
@@ -38,10 +40,12 @@ from planner.propensity.features import (
     WINDOW_DAYS,
     FeatureSpec,
     account_features,
+    arrow_ids,
     drop_unlearnable,
     guard_leaks,
     history_features,
     plan_features,
+    positions_of,
     scoring_frame,
     training_frame,
 )
@@ -301,6 +305,33 @@ def _predict(model: PropensityModel, X: pd.DataFrame) -> np.ndarray:
         return np.concatenate(list(pool.map(part, np.array_split(np.arange(len(X)), QUERY_THREADS))))
 
 
+def _potential_of(potential: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Each account's potential (0 where it has none), looked up by Arrow's hash of the ids."""
+    values = potential["potential"].astype("float64").to_numpy()
+    at = positions_of(pd.Index(potential["account_id"]), ids)
+    pot = np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else 0.0, 0.0)
+    return np.where(np.isnan(pot), 0.0, pot)
+
+
+def _best_first(out: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows by expected value, then propensity (highest first, unknown last), then account id:
+    Arrow's stable sort of the three (pandas compared the ids as Python strings: three times the time)."""
+    ids = arrow_ids(out["account_id"])
+    if ids is None:
+        keys = ["expected_value", "propensity", "account_id"]
+        ranked = out.reset_index(drop=True).sort_values(keys, ascending=[False, False, True], kind="stable")
+        return ranked.index.to_numpy()
+    table = pa.table(
+        {
+            "e": pa.array(out["expected_value"].to_numpy(dtype=float), from_pandas=True),  # NaN: null, last
+            "p": pa.array(out["propensity"].to_numpy(dtype=float), from_pandas=True),
+            "a": ids,
+        }
+    )
+    order = pc.sort_indices(table, sort_keys=[("e", "descending"), ("p", "descending"), ("a", "ascending")])
+    return np.asarray(order.to_numpy(), dtype=np.intp)
+
+
 def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.DataFrame:
     """Propensity, potential, expected value, rank and reasons of every account."""
     acc = inputs.accounts
@@ -322,7 +353,7 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
             if c not in X:
                 X[c] = acc.set_index("account_id")[c]
     why = reasons(bundle, X)
-    pot = potential.set_index("account_id")["potential"].reindex(X.index).fillna(0.0).to_numpy(dtype=float)
+    pot = _potential_of(potential, X.index)
     hist = history_features(
         pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),
                       "sim_ref": np.datetime64(inputs.as_of, "D")}), acc, inputs.deals,
@@ -338,8 +369,7 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
             "nearest_won_km": np.round(hist["nearest_won_km"].to_numpy(dtype=float), 1),
         }
     )
-    out = out.sort_values(["expected_value", "propensity", "account_id"], ascending=[False, False, True],
-                          kind="stable")  # fmt: skip
+    out = out.take(_best_first(out))
     out["rank"] = np.arange(1, len(out) + 1)
     out["similar_won"] = out["similar_won"].astype("Int64")
     return out.reset_index(drop=True)
