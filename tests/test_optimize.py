@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from bench import optimizer
+from bench import lp3, optimizer
 from planner import optimize
 from planner.errors import BadInput
 from planner.optimize import NewRep, Options
@@ -554,6 +556,28 @@ def test_benchmark_script_prints_its_usage_and_refuses_unknown_arguments(capsys:
     acc, reps = optimizer.skewed_world(600, 6, seed=1)
     share = acc["owner_rep_id"].value_counts(normalize=True)
     assert share[reps["rep_id"].iloc[0]] == pytest.approx(5.5 / 6, abs=0.03)
+
+
+def test_three_band_probe_solves_the_lp_over_all_pairs_and_reports_each_rounding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """bench/lp3.py (the figures of RESULTS' 2026-12-02 section): usage, one-line errors, and a small world's rows:
+    the LP optimal over every pair, each rounding's deviation per band and its repair."""
+    assert lp3.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("Three bands at 200 reps")
+    for bad in ([], ["20000"], ["20000x200", "pdlp"], ["ax2"], ["300x6", "ipm", "extra"]):
+        assert lp3.main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert lp3.main(["120x4"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["status"] == "Optimal" and rows[0]["pairs"] == rows[0]["units"] * 4
+    steps = [r["step"] for r in rows[1:]]
+    assert steps == [s + tail for s in ("split by shares", "account LP + MIP", "big accounts binary MIP")
+                     for tail in ("", " + band repair")]  # fmt: skip
+    for r in rows[1:]:
+        assert set(r["max_deviation"]) == {"potential", "accounts", "workload"}
+        assert r["travel_km"] > 0
 
 
 def test_three_metrics_end_inside_every_tolerance_on_a_demo_book() -> None:

@@ -264,11 +264,14 @@ def _round_mip(
 
 def _round(p: _Problem, u: _Units, lp: _LP) -> np.ndarray:
     """Whole-account assignment from the LP: fractional divisible units are split by their accounts."""
-    x = lp.mip_x if lp.mip_x is not None else lp.x()
+    return _split(p, u, lp.pair_u, lp.pair_r, lp.mip_x if lp.mip_x is not None else lp.x())
+
+
+def _split(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Whole accounts from (unit, rep) shares x: each unit to its largest share; a fractional divisible unit's
+    accounts (the largest first) to its owner while the owner's share has room, else to the share with most."""
     assign = p.owner.copy()
-    best = pd.DataFrame({"u": lp.pair_u, "r": lp.pair_r, "x": x}).sort_values(
-        ["u", "x", "r"], ascending=[True, False, True]
-    )
+    best = pd.DataFrame({"u": pair_u, "r": pair_r, "x": x}).sort_values(["u", "x", "r"], ascending=[True, False, True])
     top = best.drop_duplicates("u")
     unit_rep = np.full(len(u.weight), -1, dtype=np.int64)
     unit_rep[top["u"].to_numpy()] = top["r"].to_numpy()
