@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KDTree
 
@@ -349,14 +350,16 @@ def _similar_wins(
 def _neighbours(xyz: np.ndarray, sub: np.ndarray, codes: np.ndarray, chord: float) -> tuple[np.ndarray, np.ndarray]:
     """For accounts `codes`: how many won accounts `sub` (other than themselves) lie within `chord`, and the
     great-circle km to the nearest other one (NaN when there is none)."""
-    tree = KDTree(xyz[sub], leaf_size=40)
     pts = xyz[codes]
-    count = tree.query_radius(pts, r=chord, count_only=True).astype(float)
+    # Counting within a radius: scikit-learn's KD-tree (counts whole nodes inside it); nearest neighbours:
+    # SciPy's, twice as fast at it (the same distances).
+    count = KDTree(xyz[sub], leaf_size=40).query_radius(pts, r=chord, count_only=True).astype(float)
+    tree = cKDTree(xyz[sub])
     is_self = np.isin(codes, sub)
     near = np.full(len(codes), np.nan)
     others = ~is_self
     if others.any():
-        near[others] = tree.query(pts[others], k=1)[0][:, 0]
+        near[others] = tree.query(pts[others], k=1)[0]
     if is_self.any() and len(sub) >= 2:
         dist, ind_ = tree.query(pts[is_self], k=2)
         first_self = sub[ind_[:, 0]] == codes[is_self]
