@@ -345,14 +345,18 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
-        prop = _predict(bundle.model, X)
+        # The reasons are written while the model predicts (the booster leaves the interpreter free).
+        with ThreadPoolExecutor(1) as pool:
+            explained = pool.submit(reasons, bundle, X)
+            prop = _predict(bundle.model, X)
+            why = explained.result()
     else:
         prop = bundle.fit.predict_proba(firmographics(X) if "industry" in X
                                         else firmographics(acc.set_index("account_id")))[:, 1]  # fmt: skip
         for c in ("industry", "employees", "annual_revenue"):
             if c not in X:
                 X[c] = acc.set_index("account_id")[c]
-    why = reasons(bundle, X)
+        why = reasons(bundle, X)
     pot = _potential_of(potential, X.index)
     hist = history_features(
         pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),
