@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -9,11 +11,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from planner import cli, propensity, store
+from planner import cli, export, propensity, store
+from planner.commands import score as score_cmd
 from planner.errors import BadInput, NotEnoughData, NotFound
 from planner.propensity import explanations, training
 from planner.scope import OPERATOR, Scope
@@ -377,3 +381,15 @@ def test_ranking_is_by_expected_value_then_propensity_then_account(ids: list[obj
     order = training._best_first(out)
     want = out.sort_values(["expected_value", "propensity", "account_id"], ascending=[False, False, True])
     assert order.tolist() == want.index.tolist() == [4, 2, 1, 0, 3, 5]
+
+
+def test_the_score_csv_neutralises_hostile_ids(tmp_path: Path) -> None:
+    """`score --out x.csv` writes DuckDB's Arrow result directly: formula cells still get their apostrophe."""
+    ids = ['=HYPERLINK("x")', " @SUM(A1)", "\r\n-2+3", "A1", "-5"]
+    table = pa.table({"account_id": ids, "rank": list(range(1, 6)), "reasons": ["▲ x", "+y", "ok", "z", "=1"]})
+    score_cmd._write_csv(table, tmp_path / "s.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "s.csv").read_bytes().decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["account_id", "rank", "reasons"]
+    assert [r[0] for r in rows[1:]] == [str(export.neutralise(i)) for i in ids]
+    assert [r[0] for r in rows[1:]][:3] == ["'" + i for i in ids[:3]] and rows[5][0] == "-5"
+    assert [r[2] for r in rows[1:]] == ["▲ x", "'+y", "ok", "z", "'=1"]
