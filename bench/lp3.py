@@ -1,7 +1,7 @@
 """Three bands at 200 reps: the LP over ALL (unit, rep) pairs with each band as a row, and what rounding reaches.
 
-python bench/lp3.py 20000x200          # dual simplex over all pairs (about 2 min of CPU), then three roundings
-python bench/lp3.py 20000x200 ipm      # interior point without crossover (about 1 min of CPU)
+python bench/lp3.py 20000x200          # dual simplex over all pairs (~2 CPU-min), then three roundings (~2 more)
+python bench/lp3.py 20000x200 ipm      # interior point without crossover (~1 CPU-min); its big-accounts MIP runs long
 python bench/lp3.py --help             # this text
 
 The LP is the product's travel pass without its minimax column: bands aimed at 90% of each tolerance (as
@@ -43,6 +43,9 @@ SLACK_COST = 1e4
 BIG_SHARE = 0.05
 # The MIP over the accounts the account LP leaves fractional stops after this many nodes.
 MIP_MAX_NODES = 50
+# _big_mip's MIP stops at its root node: with 50 nodes it took 99 CPU-s from the simplex vertex at 20,000 x 200
+# and over 8 CPU-min from the interior point (more fractional units), for rows still out of band.
+BIG_MIP_NODES = 1
 
 
 def _model(cost: np.ndarray, mat: sparse.csc_matrix, lo: np.ndarray, hi: np.ndarray, ub: np.ndarray) -> highspy.HighsLp:
@@ -174,6 +177,7 @@ def _split_lp(
 def _band_model(
     p: _Problem, it: np.ndarray, rep: np.ndarray, pos: np.ndarray, cost: np.ndarray, fixed: np.ndarray,
     integer: bool | np.ndarray,
+    nodes: int = MIP_MAX_NODES,
 ) -> np.ndarray:  # fmt: skip
     """min cost'x: every item (it) on one of its reps, every band (fixed loads plus the items') within p's
     tolerance or paying an elastic slack. An LP, or a MIP (root node and a small node budget) when integer.
@@ -201,7 +205,7 @@ def _band_model(
     if mask.any():
         kinds = [highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous]
         lp.integrality_ = [kinds[0] if b else kinds[1] for b in mask] + [kinds[1]] * (2 * n_s)
-        h.setOptionValue("mip_max_nodes", MIP_MAX_NODES)
+        h.setOptionValue("mip_max_nodes", nodes)
         h.setOptionValue("mip_rel_gap", 1e-3)
     h.passModel(lp)
     h.run()
@@ -241,7 +245,7 @@ def _big_mip(
     moves = ((p.owner[pos] >= 0) & (p.owner[pos] != rep)).astype(float)
     cost = _cost(objective, {"travel": dist, "moved": p.b[pos] * moves, "count": moves,
                              "spread": dist * dist / p.spread_scale})  # fmt: skip
-    xa = _band_model(p, it, rep, pos, cost, fixed, integer=heavy[pos])
+    xa = _band_model(p, it, rep, pos, cost, fixed, integer=heavy[pos], nodes=BIG_MIP_NODES)
     order = np.lexsort((cost, -xa, it))
     first = order[np.searchsorted(it[order], np.arange(len(items)))]
     assign[items] = rep[first]
