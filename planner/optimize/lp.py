@@ -9,6 +9,7 @@ from typing import Any
 
 import highspy
 import numpy as np
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from planner.errors import BadInput
@@ -310,10 +311,12 @@ def _set_objective(lp: _LP, objective: tuple[float, ...], z_cost: float, cap_cos
     lp.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
 
 
-def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
+def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float], members: sparse.csr_matrix | None = None) -> float:
     """A true lower bound on the travel objective over every account x rep pair with accounts
     divisible: the Lagrangian of the current LP's band, capacity, moved and travel rows at its duals
     (valid for any duals; equal to the LP's value when the LP is over accounts and priced out).
+    `members` (units x movable accounts) when whole areas move: each area, not each account, then goes
+    to one rep (areas divisible), the bound of the problem solved (per account it would be far below it).
     Returns travel units summed over the movable accounts (pinned accounts excluded)."""
     d = _duals(lp)
     y = d["all"].copy()
@@ -360,7 +363,7 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
     # Every movable account goes to one rep: the least reduced cost over all reps, account by account.
     pos = np.flatnonzero(~p.pinned)
     own = p.owner[pos]
-    total = np.full(len(pos), np.inf)
+    total = np.full(len(pos) if members is None else members.shape[0], np.inf)
     for reps in _rep_chunks(p, len(pos)):
         dist = _dist_block(p, pos, reps)
         km = dist if p.distance is None else _dist_block_km(p, pos, reps)
@@ -373,7 +376,7 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float]) -> float:
         rc -= p.bm[pos] @ band_y[:, reps]
         rc -= hours / lp.hscale * cap_y[reps][None, :]
         rc -= moved_y * moved + travel_y * dist / t_scale
-        total = np.minimum(total, rc.min(axis=1))
+        total = np.minimum(total, (rc if members is None else members @ rc).min(axis=1))
     value = float(np.sum(total)) + const + side
     return value / a_t if a_t > 0 else float("nan")
 

@@ -106,7 +106,8 @@ def _whole(
 def _bound(
     p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float], z_slack: float
 ) -> tuple[float, float, float]:
-    """The bound: the least travel over all account x rep pairs (accounts divisible) with every band as
+    """The bound: the least travel over all account x rep pairs (accounts divisible; whole areas divisible
+    when areas are the units) with every band as
     good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals, true whatever
     columns the LP holds. Returns it and the LP's own value on the movable accounts (NaN when the LP is
     not optimal), and the seconds taken. z_slack widens the LP's bands by what it aimed inside the true ones,
@@ -124,7 +125,7 @@ def _bound(
         return float("nan"), float("nan"), seconds
     lp_bound_movable = float(lp.x() @ lp.travel)
     tb = time.perf_counter()
-    bound_movable = _lagrange_bound(p, lp, scale)
+    bound_movable = _lagrange_bound(p, lp, scale, None if u.divisible else u.members)
     return bound_movable, lp_bound_movable, seconds + time.perf_counter() - tb
 
 
