@@ -274,6 +274,12 @@ else:
             f"{UNIT_LABELS[s['unit']].lower()} form one connected region ({how}); {moved_units:,} area(s) changed "
             f"territory to join one up, {s.get('contiguity_band_moves', 0):,} to bring bands back and "
             f"{s.get('contiguity_travel_moves', 0):,} to shorten travel."
+            + (
+                " Bringing bands back stopped at its time budget (a quarter of the solver's time limit): "
+                "territories are whole, bands may be missed (see above)."
+                if s.get("contiguity_stopped_by_time")
+                else ""
+            )
         )
     for reason in s["reasons"]:
         st.warning(reason, icon=":material/info:")

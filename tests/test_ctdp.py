@@ -95,7 +95,14 @@ def test_the_band_restoration_is_what_keeps_tau_once_territories_are_joined(monk
     s = rebalance(acc, reps, opts, distance=dist).summary
     assert s["contiguous"] and s["tolerance_met"] and s["contiguity_units_moved"] > 0 and s["contiguity_band_moves"] > 0
     assert max(m["largest_deviation"] for m in s["metrics"]) <= ctdp.TAU + 1e-9
-    monkeypatch.setattr(contiguity, "restore_bands", lambda p, u, assign, edges, island: (assign, 0))
+    assert not s["contiguity_stopped_by_time"]
+    # Out of time at once (its share of the time limit spent): no restoration, still one piece each, said.
+    monkeypatch.setattr(contiguity, "CONTIGUITY_TIME_SHARE", 0.0)
+    late = rebalance(acc, reps, opts, distance=dist).summary
+    assert late["contiguity_stopped_by_time"] and late["contiguity_band_moves"] == 0
+    assert late["contiguous"] and not late["tolerance_met"]
+    monkeypatch.setattr(contiguity, "restore_bands", lambda p, u, assign, edges, island, deadline: (assign, 0))
+    monkeypatch.setattr(contiguity, "CONTIGUITY_TIME_SHARE", 0.25)
     joined_only = rebalance(acc, reps, opts, distance=dist).summary
     assert joined_only["contiguous"] and not joined_only["tolerance_met"]
     assert max(m["largest_deviation"] for m in joined_only["metrics"]) > 0.06

@@ -106,6 +106,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
         "adjacency", "adjacency_edges", "adjacency_islands", "adjacency_unknown", "adjacency_unknown_example",
+        "contiguity_stopped_by_time",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -200,6 +201,7 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
         print(
             f"  regions   {'every' if f['contiguous'] else 'NOT every'} territory one connected region under "
             f"{how}: {f['adjacency_edges']:,} pairs{islands}"
+            + ("; bands restored until its time budget ran out" if f["contiguity_stopped_by_time"] else "")
         )
     print(f"  solved in {f['solve_seconds']:.2f} s")
     for reason in f["reasons"] or []:
