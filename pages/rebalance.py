@@ -261,6 +261,12 @@ else:
             f"neighbours as the adjacency file pairs them, {s['adjacency_edges']:,} pairs; "
             f"{s['adjacency_islands']:,} area(s) without a neighbour in it are islands, exempt"
             + (
+                f"; {s['adjacency_detached']:,} area(s) in {s['adjacency_groups'] - 1:,} group(s) it links to no "
+                "other (e.g. Hawaii's) are exempt too"
+                if s.get("adjacency_detached")
+                else ""
+            )
+            + (
                 f"; {s['adjacency_unknown']:,} code(s) in it name no known area, their pairs ignored (e.g. "
                 f"{md_text(str(s['adjacency_unknown_example']))})"
                 if s.get("adjacency_unknown")

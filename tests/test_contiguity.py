@@ -90,6 +90,19 @@ def test_islands_are_exempt_and_counted() -> None:
     assert sorted(res.assignments.loc[res.assignments["owner"] == "A", "account_id"]) == ["a00", "a22"]
 
 
+def test_a_group_the_file_links_to_no_other_is_exempt_like_an_island() -> None:
+    """Row 2 (C20-C22) is linked to rows 0-1 by no pair, as Hawaii to the lower 48: A may hold C22 beside C00,
+    and the report counts the group's 3 areas."""
+    acc, reps, dist = grid()
+    cut = [p for p in rook_pairs() if not (p[0][0] == 1 and p[1][0] == 2)]
+    pairs = read_adjacency(census_file(cut), "county")
+    res = optimize.rebalance(acc, reps, Options(unit="county", contiguous=True, adjacency=pairs), distance=dist)
+    s = res.summary
+    assert (s["adjacency_islands"], s["adjacency_detached"], s["adjacency_groups"]) == (0, 3, 2)
+    assert s["contiguous"] and s["tolerance_met"]
+    assert sorted(res.assignments.loc[res.assignments["owner"] == "A", "account_id"]) == ["a00", "a22"]
+
+
 def test_reading_an_adjacency_file_normalises_codes_and_refuses_bad_rows() -> None:
     assert read_adjacency(b"from,to\n21,022\n022,021\n", "zip3") == (("021", "022"),)  # a spreadsheet's 21
     assert read_adjacency(b"FROM,To\nma,NH\n", "state") == (("MA", "NH"),)

@@ -106,7 +106,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
         "adjacency", "adjacency_edges", "adjacency_islands", "adjacency_unknown", "adjacency_unknown_example",
-        "contiguity_stopped_by_time",
+        "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -193,6 +193,8 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
     if f["contiguous"] is not None:
         how = "Delaunay edges between area centres" if f["adjacency"] == "delaunay" else "the adjacency file"
         islands = f" ({f['adjacency_islands']:,} islands, exempt)" if f["adjacency_islands"] else ""
+        if f["adjacency_detached"]:
+            islands += f"; {f['adjacency_detached']:,} areas in groups linked to no other, exempt"
         if f["adjacency_unknown"]:
             islands += (
                 f"; {f['adjacency_unknown']:,} code(s) of the file unknown, their pairs ignored "

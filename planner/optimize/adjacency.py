@@ -18,7 +18,10 @@ the report counts them (summary "adjacency_unknown"); more is an error that says
 Islands: an area of the book with no neighbour in the file (an island, or a code the file lacks, or the
 accounts with no ZIP or county, each its own area) is its own piece. Islands are exempt from
 contiguity: any territory may hold them, and a territory is one connected region when its other areas
-are. The result reports how many there are (summary "adjacency_islands").
+are. The result reports how many there are (summary "adjacency_islands"). Likewise groups of areas that the
+file links to no other group (Hawaii's or Alaska's beside the lower 48): every group but the largest is exempt
+(summary "adjacency_detached" areas, "adjacency_groups"), since a territory holding one beside its main region
+could never be one piece.
 """
 
 from __future__ import annotations

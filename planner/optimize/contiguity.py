@@ -92,10 +92,18 @@ def unit_graph(p: _Problem, u: _Units, opts: Options) -> tuple[np.ndarray, np.nd
         return edges, np.zeros(len(u.weight), dtype=bool), {"adjacency": "delaunay", "adjacency_edges": len(edges)}
     edges, n_islands, unknown = unit_edges(u.label, opts.adjacency, opts.unit)
     island = np.bincount(edges.ravel(), minlength=len(u.weight)) == 0
+    # Groups of areas the file links to no other group (Hawaii's, Alaska's beside the lower 48): a territory
+    # holding one beside its main region could never be one piece, so all but the largest group are exempt too.
+    group = pieces(edges, np.zeros(len(u.weight), dtype=np.int64))
+    sizes = np.bincount(group[~island], minlength=len(u.weight))
+    detached = ~island & (group != int(np.argmax(sizes))) if (~island).any() else np.zeros_like(island)
+    island = island | detached
     info = {
         "adjacency": "file",
         "adjacency_edges": len(opts.adjacency),
         "adjacency_islands": n_islands,
+        "adjacency_detached": int(detached.sum()),
+        "adjacency_groups": int((sizes > 0).sum()),
         "adjacency_unknown": len(unknown),
         "adjacency_unknown_example": unknown[0] if unknown else None,
     }
