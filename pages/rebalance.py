@@ -90,10 +90,10 @@ if metric == "mix":
         for i, m in enumerate(optimize.METRICS)
     )  # fmt: skip
 # One below the other: side by side, the labels clip at 1,100 px.
-allow_customers = st.checkbox("Customers may change owner", key="rb_cust")
-allow_open = st.checkbox("Accounts with open deals may change owner", key="rb_open")
-contiguous = st.checkbox(
-    "One connected region per territory", key="rb_contig", disabled=unit == "account",
+allow_customers = state.checkbox("Customers may change owner", param="customers", key="rb_cust")
+allow_open = state.checkbox("Accounts with open deals may change owner", param="open_deals", key="rb_open")
+contiguous = state.checkbox(
+    "One connected region per territory", param="contiguous", key="rb_contig", disabled=unit == "account",
     help="With whole areas (ZIP3, county, state): each territory's areas form one connected region, neighbours "
     "being the pairs of an adjacency file when you give one, else areas whose centres share a Delaunay edge. "
     "Single accounts have no regions: pick an area in 'Move whole'.",

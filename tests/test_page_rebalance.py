@@ -13,7 +13,7 @@ import pytest
 
 from planner import optimize, scenarios, store
 from planner.scope import OPERATOR
-from tests.helpers import errors, page
+from tests.helpers import app_as, errors, page
 
 
 def frame_with(at: object, column: str) -> object:
@@ -219,6 +219,8 @@ def test_page_offers_contiguous_areas(app_store: Path, monkeypatch: pytest.Monke
     assert not at.checkbox(key="rb_contig").disabled
     at.checkbox(key="rb_contig").check().run()
     at.checkbox(key="rb_cust").check().run()
+    # The link to this view carries the ticks (a copied link opens with them: test_a_link_ticks_the_boxes).
+    assert (at.query_params["contiguous"], at.query_params["customers"]) in ((["1"], ["1"]), ("1", "1"))
     at.button(key="rb_run").click().run()
     assert errors(at) == []
     # The page asked for exactly what `balance --unit zip3 --contiguous --allow-customers` asks for.
@@ -254,3 +256,13 @@ def test_page_takes_an_adjacency_file_for_contiguous_areas(app_store: Path, monk
     assert (s["adjacency"], s["adjacency_edges"]) == ("file", 4)
     said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
     assert said and "neighbours as the adjacency file pairs them, 4 pairs" in said[0], said
+
+
+def test_a_link_ticks_the_boxes_and_says_what_it_ignored(app_store: Path) -> None:
+    query = {"unit": "zip3", "contiguous": "1", "customers": "1", "open_deals": "yes"}
+    at = app_as("boss@example.com", page="rebalance", query=query)
+    assert errors(at) == []
+    assert at.checkbox(key="rb_contig").value and at.checkbox(key="rb_cust").value
+    assert not at.checkbox(key="rb_open").value
+    notes = [str(i.value).replace("\\", "") for i in at.info if "Ignored from this link" in str(i.value)]
+    assert len(notes) == 1 and "open_deals=yes (use 1 (ticked) or 0)" in notes[0], notes

@@ -106,6 +106,18 @@ def number(label: str, *, param: str, key: str, default: float, container: Any =
     return value  # type: ignore[no-any-return]
 
 
+def checkbox(label: str, *, param: str, key: str, container: Any = st, **kw: Any) -> bool:
+    """A checkbox stored in the URL as `?param=1` when ticked (anything but 1 or 0 is ignored)."""
+    if key not in st.session_state:
+        wanted = _param(param)
+        if wanted is not None and wanted not in ("0", "1"):
+            ignore(param, wanted, "use 1 (ticked) or 0")
+        st.session_state[key] = wanted == "1"
+    value = bool(container.checkbox(label, key=key, **kw))
+    set_param(param, "1" if value else None)
+    return value
+
+
 def pills(label: str, options: dict[str, str], *, param: str, key: str, default: Sequence[str],
           container: Any = st, **kw: Any) -> list[str]:  # fmt: skip
     """Multi-select pills stored in the URL as a comma-separated list ('none' for an empty choice)."""
