@@ -132,6 +132,23 @@ def _pairs(
     return it, rep, u.movable[items], unit_rep
 
 
+def _open_pairs(
+    p: _Problem, assign: np.ndarray, items: np.ndarray, it: np.ndarray, rep: np.ndarray, objective: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a model over the accounts `items` (pairs it x rep): the band loads of every other account as
+    assigned (metrics x reps), each pair's account position, and each pair's objective cost."""
+    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    rest = np.ones(len(p.acc), dtype=bool)
+    rest[items] = False
+    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(n_bands)])
+    pos = items[it]
+    dist = _dist(p, pos, rep)
+    moves = ((p.owner[pos] >= 0) & (p.owner[pos] != rep)).astype(float)
+    cost = _cost(objective, {"travel": dist, "moved": p.b[pos] * moves, "count": moves,
+                             "spread": dist * dist / p.spread_scale})  # fmt: skip
+    return fixed, pos, cost
+
+
 def _split_lp(
     p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.ndarray, x: np.ndarray, objective: tuple[float, ...]
 ) -> np.ndarray:
@@ -144,14 +161,7 @@ def _split_lp(
     assign[u.movable] = unit_rep[u.of_account]
     if len(items) == 0:
         return assign
-    rest = np.ones(len(p.acc), dtype=bool)
-    rest[items] = False
-    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(n_bands)])
-    pos = items[it]
-    dist = _dist(p, pos, rep)
-    moves = ((p.owner[pos] >= 0) & (p.owner[pos] != rep)).astype(float)
-    cost = _cost(objective, {"travel": dist, "moved": p.b[pos] * moves, "count": moves,
-                             "spread": dist * dist / p.spread_scale})  # fmt: skip
+    fixed, pos, cost = _open_pairs(p, assign, items, it, rep, objective)
     xa = _band_model(p, it, rep, pos, cost, fixed, integer=False)
     n_i = len(items)
     order = np.lexsort((cost, -xa, it))
@@ -222,7 +232,7 @@ def _big_mip(
     and every big account (above `big` of a target on any band; its rep now and its 3 nearest), the big ones
     binary, the rest continuous, every other account fixed, each band a row with an elastic slack. Continuous
     accounts then go to their largest share."""
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    n_reps = len(p.reps)
     it, rep, items, unit_rep = _pairs(p, u, pair_u, pair_r, x)
     assign = p.owner.copy()
     assign[u.movable] = unit_rep[u.of_account]
@@ -237,14 +247,7 @@ def _big_mip(
     it, rep = np.concatenate([it, it2]), np.concatenate([rep, cand.ravel()])
     code = np.unique(it * n_reps + rep)
     it, rep = code // n_reps, code % n_reps
-    rest = np.ones(len(p.acc), dtype=bool)
-    rest[items] = False
-    fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(n_bands)])
-    pos = items[it]
-    dist = _dist(p, pos, rep)
-    moves = ((p.owner[pos] >= 0) & (p.owner[pos] != rep)).astype(float)
-    cost = _cost(objective, {"travel": dist, "moved": p.b[pos] * moves, "count": moves,
-                             "spread": dist * dist / p.spread_scale})  # fmt: skip
+    fixed, pos, cost = _open_pairs(p, assign, items, it, rep, objective)
     xa = _band_model(p, it, rep, pos, cost, fixed, integer=heavy[pos], nodes=BIG_MIP_NODES)
     order = np.lexsort((cost, -xa, it))
     first = order[np.searchsorted(it[order], np.arange(len(items)))]
