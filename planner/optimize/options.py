@@ -206,6 +206,7 @@ class Result:
 def time_limit_message(opts: Options) -> str:
     """What a solve that stopped at its time limit says (it has no solution to round: never a result)."""
     return (
-        f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; run it again when the "
-        "machine is less busy, or move whole areas (unit zip3 or county) to make it smaller"
+        f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; make it smaller: move whole "
+        "areas (unit zip3 or county) or balance fewer metrics at once (several metrics over many reps make the "
+        "largest problems), or run it again when the machine is less busy"
     )
