@@ -243,7 +243,7 @@ def top3_bound(
 ) -> dict[str, Any]:
     """What balance allows of issue 15's top-3-nearest share, as LPs over every account x rep pair (accounts
     divisible, HiGHS via scipy): the largest share of accounts with one of their 3 nearest reps while every
-    rep stays within the tolerance on the balance metric, pinned accounts stay and at most `moved_cap` of the
+    rep stays within the tolerance on every balance metric (each its own band), pinned accounts stay and at most `moved_cap` of the
     metric moves (None: any); and the least share of the metric that must move to reach 90%.
     A true upper bound on the share any whole-account assignment can reach under the same limits."""
     from scipy import sparse
@@ -260,11 +260,15 @@ def top3_bound(
     moves = ((p.owner >= 0)[:, None] & (p.owner[:, None] != np.arange(k)[None, :])) * p.b[:, None]
     rows_i = np.repeat(np.arange(n), k)
     a_eq = sparse.csr_matrix((np.ones(n * k), (rows_i, col.ravel())), shape=(n, n * k))
-    band = sparse.csr_matrix((np.tile(p.b, k), (np.tile(np.arange(k), n).reshape(n, k).T.ravel(), col.T.ravel())),
-                             shape=(k, n * k))  # fmt: skip
+    rep_rows = np.tile(np.arange(k), n).reshape(n, k).T.ravel()
+    bands, band_bs = [], []
+    for m in range(p.bm.shape[1]):  # every metric's band: a rep's load of it within its own tolerance
+        band = sparse.csr_matrix((np.tile(p.bm[:, m], k), (rep_rows, col.T.ravel())), shape=(k, n * k))
+        bands += [band, -band]
+        band_bs += [p.target * (1 + p.tols[m]), -p.target * (1 - p.tols[m])]
     tol = float(p.tols[0])
-    band_ub = sparse.vstack([band, -band]).tocsr()
-    band_b = np.concatenate([p.target * (1 + tol), -p.target * (1 - tol)])
+    band_ub = sparse.vstack(bands).tocsr()
+    band_b = np.concatenate(band_bs)
     a_ub, b_ub = band_ub, band_b
     if moved_cap is not None:
         a_ub = sparse.vstack([band_ub, sparse.csr_matrix(moves.reshape(1, -1))]).tocsr()
@@ -403,7 +407,14 @@ def main(argv: list[str] | None = None) -> int:
         for n, k, skewed in value:
             acc, reps = (skewed_world if skewed else balanced_world)(n, k, seed=1)
             world = f"{n}x{k}" + (" skewed" if skewed else "")
-            for label, opts in (("default", Options()), ("free", Options(allow_customers=True, allow_open_deals=True))):
+            for label, opts in (
+                ("default", Options()),
+                ("free", Options(allow_customers=True, allow_open_deals=True)),
+                (
+                    "3 metrics",
+                    Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True),
+                ),
+            ):
                 print(json.dumps({"world": world, "run": label, **top3_bound(acc, reps, opts)}), flush=True)
     elif command == "table":
         from pathlib import Path
