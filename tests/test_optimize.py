@@ -621,7 +621,9 @@ def test_three_metrics_end_inside_every_tolerance_on_a_demo_book() -> None:
 def test_top3_bound_is_a_true_upper_bound_on_what_the_optimizer_reaches(metric: str) -> None:
     """bench's top-3 LP (#15 point 2: is 90% reachable at this balance?) bounds every balanced assignment within
     the same moved share, the optimizer's included, and 90% never needs less than the least that must move;
-    with several metrics, every metric's band is in the LP."""
+    with several metrics, every metric's band is in the LP, and where it says 90% is reachable within the share
+    the optimizer moved, the optimizer reaches it with every band met (least travel alone: 85.2% here, and 76.6%
+    on 20,000 x 24 where the bound allows 95.2%; lp.TOP3_PRICE prices the far reps)."""
     acc, reps = optimizer.skewed_world(600, 8, seed=1)
     opts = Options(metric=metric, allow_customers=True, allow_open_deals=True)
     s = optimize.rebalance(acc, reps, opts).summary
@@ -635,6 +637,8 @@ def test_top3_bound_is_a_true_upper_bound_on_what_the_optimizer_reaches(metric: 
         one = optimizer.top3_bound(acc, reps, Options(allow_customers=True, allow_open_deals=True))
         many = optimizer.top3_bound(acc, reps, opts)
         assert many["top3_share_lp_max"] < one["top3_share_lp_max"] - 0.01
+        assert b["moved_share_for_90"] is not None and b["moved_share_for_90"] <= s["moved_share"]
+        assert s["top3_share_after"] >= 0.90 and all(m["met"] for m in s["metrics"]), s["metrics"]
 
 
 def test_each_solve_gets_the_whole_time_limit() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from planner.optimize.geometry import _chord_km
-from planner.optimize.problem import _dist_block, _Problem, _Units
+from planner.optimize.problem import _dist_block, _nearest_reps, _Problem, _Units
 
 # Pricing keeps every unit's coefficients to every rep (five tables) when a table has at most this many
 # entries: each LP pass prices several rounds, and recomputing the blocks from the accounts dominated them
@@ -44,9 +44,10 @@ class _LP:
     n_units: int
     n_bands: int
     wm: np.ndarray  # (n_units, n_bands) band weight per unit
-    objective: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the pairs' cost: travel, moved, count, spread coefficients
-    pass1: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # the first pass's objective (balance >> moves >> travel)
+    objective: tuple[float, ...] = (0.0,) * 5  # the pairs' cost: travel, moved, count, spread, far coefficients
+    pass1: tuple[float, ...] = (0.0,) * 5  # the first pass's objective (balance >> moves >> travel)
     spread: np.ndarray = field(default_factory=lambda: np.zeros(0))  # travel squared / the scale, summed
+    far: np.ndarray = field(default_factory=lambda: np.zeros(0))  # accounts given a rep not among their 3 nearest
     layout: dict[str, Any] = field(default_factory=dict)
     status: str = ""
     seconds: float = 0.0
@@ -63,12 +64,32 @@ class _LP:
 
 
 def _cost(objective: tuple[float, ...], co: dict[str, np.ndarray]) -> np.ndarray:
-    a_t, a_m, a_c, a_k = objective
-    return a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"] + a_k * co["spread"]
+    """The pairs' cost under `objective` (travel, moved, count, spread[, far]); `co` needs "far" only when its
+    coefficient is not 0."""
+    a_t, a_m, a_c, a_k = objective[:4]
+    out = a_t * co["travel"] + a_m * co["moved"] + a_c * co["count"] + a_k * co["spread"]
+    if len(objective) > 4 and objective[4] != 0:
+        out = out + objective[4] * co["far"]
+    return out
 
 
-def _unit_block(p: _Problem, u: _Units, reps: np.ndarray) -> dict[str, np.ndarray]:
-    """Every unit's travel, moved share, moved count and hours to each rep of `reps`: (n_units, len(reps))."""
+def _third_nearest(p: _Problem) -> np.ndarray:
+    """Every account's travel to its 3rd nearest rep (its nearest when fewer reps): a rep further than that is
+    not among its 3 nearest (issue 15's top-3 share)."""
+    pos = np.arange(len(p.acc))
+    dist, _ = _nearest_reps(p, p.xyz, 3, pos)
+    return dist[:, -1] if len(pos) else np.zeros(0)
+
+
+def _far(dist: np.ndarray, third: np.ndarray) -> np.ndarray:
+    """1.0 where travel `dist` (accounts on axis 0) is beyond the account's 3rd nearest rep (`third`, same rows)."""
+    thr = third * (1 + 1e-9) + 1e-9
+    return (dist > (thr if dist.ndim == 1 else thr[:, None])).astype(float)
+
+
+def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every unit's travel, moved share, moved count, hours, spread and far accounts to each rep of `reps`:
+    (n_units, len(reps)). `third`: _third_nearest(p) when far accounts are priced (else they are 0)."""
     dist = _dist_block(p, u.movable, reps)
     km = dist if p.distance is None else _dist_block_km(p, u.movable, reps)
     own = p.owner[u.movable]
@@ -80,7 +101,9 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray) -> dict[str, np.ndarra
     count = u.members @ (owned[:, None] * (1.0 - mine))
     hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
     return {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
-            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale))}  # fmt: skip
+            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale)),
+            "far": np.zeros((len(u.weight), len(reps))) if third is None else
+                   np.asarray(u.members @ _far(dist, third[u.movable]))}  # fmt: skip
 
 
 def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
@@ -103,7 +126,7 @@ def _blocks(p: _Problem, u: _Units, lp: _LP) -> Iterator[tuple[np.ndarray, dict[
     keep = lp.n_units * len(p.reps) <= PRICE_CACHE_ENTRIES
     out = []
     for reps in _rep_chunks(p, len(u.movable)):
-        blk = (reps, _unit_block(p, u, reps))
+        blk = (reps, _unit_block(p, u, reps, lp.layout.get("third")))
         if keep:
             out.append(blk)
         yield blk
