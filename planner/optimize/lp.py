@@ -394,11 +394,10 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float], members: spar
         moves = ((own >= 0)[:, None] & (own[:, None] != reps[None, :])).astype(float)
         moved = p.b[pos][:, None] * moves
         hours = p.hours_fixed[pos][:, None] + p.hours_per_km * km
-        rc = _cost(
-            lp.objective,
-            {"travel": dist, "moved": moved, "count": moves, "spread": dist * dist / p.spread_scale,
-             "far": _far(dist, lp.layout["third"][pos]) if lp.objective[4] else np.zeros_like(dist)},
-        )  # fmt: skip
+        co = {"travel": dist, "moved": moved, "count": moves, "spread": dist * dist / p.spread_scale}
+        if lp.objective[4]:
+            co["far"] = _far(dist, lp.layout["third"][pos])
+        rc = _cost(lp.objective, co)
         rc -= p.bm[pos] @ band_y[:, reps]
         rc -= hours / lp.hscale * cap_y[reps][None, :]
         rc -= moved_y * moved + travel_y * dist / t_scale

@@ -89,7 +89,7 @@ def _far(dist: np.ndarray, third: np.ndarray) -> np.ndarray:
 
 def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every unit's travel, moved share, moved count, hours, spread and far accounts to each rep of `reps`:
-    (n_units, len(reps)). `third`: _third_nearest(p) when far accounts are priced (else they are 0)."""
+    (n_units, len(reps)). `third`: _third_nearest(p) when far accounts are priced (else no "far" table)."""
     dist = _dist_block(p, u.movable, reps)
     km = dist if p.distance is None else _dist_block_km(p, u.movable, reps)
     own = p.owner[u.movable]
@@ -100,10 +100,11 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | No
     moved = u.members @ (owned[:, None] * b[:, None] * (1.0 - mine))
     count = u.members @ (owned[:, None] * (1.0 - mine))
     hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
-    return {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
-            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale)),
-            "far": np.zeros((len(u.weight), len(reps))) if third is None else
-                   np.asarray(u.members @ _far(dist, third[u.movable]))}  # fmt: skip
+    out = {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
+           "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale))}  # fmt: skip
+    if third is not None:
+        out["far"] = np.asarray(u.members @ _far(dist, third[u.movable]))
+    return out
 
 
 def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
