@@ -6,7 +6,10 @@ benchmarks' worlds.
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -124,7 +127,6 @@ FIRST = (
     "tests/test_packaging.py::test_wheel_installs_and_planner_runs_outside_the_checkout",  # 10 s
     "tests/test_page_rebalance.py::test_page_shows_the_disruption_trade_off",  # 10 s
     "tests/test_page_rebalance.py::test_page_saves_commits_and_restores",  # 9 s
-    "tests/test_import.py::test_fuzzed_files_never_crash",
     "tests/test_style.py::test_mypy_clean_on_planner",
 )
 
@@ -142,6 +144,7 @@ def _rank(nodeid: str) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_GroupNames(), "planner-xdist-group-names")
     # Hand out the work units in the order below, not biggest group first (pytest-xdist 3.7+; older ones sort).
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
@@ -158,3 +161,109 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: _rank(item.nodeid))  # stable: a group's tests and the rest keep their order
+
+
+class _GroupNames:
+    """xdist's loadgroup scheduler reads a test's group from its node id (`<id>@<group>`), which xdist's worker
+    sets by assigning `item._nodeid`. pytest 9.2 keeps the id in `item._id`, so that assignment does nothing:
+    every group was silently spread over all workers, and each worker started the group's server and tab again
+    (the hostile pages: 3 servers instead of 1). This names the grouped tests itself where xdist's naming was lost,
+    and stops the run if a test still lacks its group's name."""
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own naming
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not getattr(config.option, "loadgroup", False):  # not an xdist worker of a loadgroup run
+            return
+        for item in items:
+            marks = item.iter_markers("xdist_group")
+            group = "_".join(sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}))
+            if not group or item.nodeid.endswith(f"@{group}"):
+                continue
+            if hasattr(item, "_id"):  # pytest 9.2+
+                from _pytest.nodeid import NodeId
+
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")
+            if not item.nodeid.endswith(f"@{group}"):
+                raise pytest.UsageError(f"{item.nodeid}: its xdist group {group!r} cannot be named in its node id")
+
+
+# Opt-in CPU accounting per test: PLANNER_TEST_CPU=<file> appends one JSON line per test (its id, module, fixtures,
+# worker, wall seconds and the worker process's CPU seconds: RUSAGE_SELF plus RUSAGE_CHILDREN, set-up and tear-down
+# of its fixtures included). A module or session fixture is charged to the test that sets it up or tears it down; a
+# server started as a subprocess is charged when it is reaped. Chromium's renderers end as orphans and are charged
+# to no test (measure them with tests.cputree).
+_CPU_LOG = os.environ.get("PLANNER_TEST_CPU")
+
+
+def _cpu_now() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+if _CPU_LOG:
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+        cpu, wall = _cpu_now(), time.monotonic()
+        yield
+        row = {
+            "test": item.nodeid,
+            "module": item.nodeid.split("::")[0],
+            "fixtures": sorted(getattr(item, "fixturenames", ())),
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "cpu": round(_cpu_now() - cpu, 3),
+            "wall": round(time.monotonic() - wall, 3),
+            "phases": getattr(item, "_cpu_phases", {}),
+        }
+        _log(row)
+
+    def _log(row: dict[str, Any]) -> None:
+        with open(str(_CPU_LOG), "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def _phase(item: pytest.Item, name: str) -> Iterator[None]:
+        cpu = _cpu_now()
+        yield
+        item.__dict__.setdefault("_cpu_phases", {})[name] = round(_cpu_now() - cpu, 3)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+        yield from _phase(item, "setup")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+        yield from _phase(item, "call")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+        yield from _phase(item, "teardown")
+
+    class _FixtureCpu:
+        """The set-up of each fixture alone: the fixtures it asks for are set up inside it and taken out. Registered
+        as a plugin, since a conftest's hook sees only the fixtures of its own folder's nodes (not session ones)."""
+
+        def __init__(self) -> None:
+            self.inner: list[float] = []
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Iterator[None]:
+            cpu = _cpu_now()
+            self.inner.append(0.0)
+            yield
+            spent = _cpu_now() - cpu
+            own = spent - self.inner.pop()
+            if self.inner:
+                self.inner[-1] += spent
+            if own >= 0.05:
+                _log(
+                    {
+                        "fixture": fixturedef.argname,
+                        "scope": fixturedef.scope,
+                        "test": request.node.nodeid,
+                        "cpu": round(own, 3),
+                    }
+                )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(session: pytest.Session) -> None:
+        session.config.pluginmanager.register(_FixtureCpu(), "planner-fixture-cpu")
