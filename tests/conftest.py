@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from planner import demo
+from planner import demo, store
 from planner.scope import OPERATOR
 from tests.lake import (  # noqa: F401 (fixtures)
     any_empty_store,
@@ -51,6 +51,20 @@ def small_store(small_store_template: Path, tmp_path: Path, request: pytest.Fixt
     suite runs with PLANNER_TEST_STORE=lake (tests/lake.py)."""
     private: Callable[[Path, Path], Path] = request.getfixturevalue("store_for_test")
     return private(small_store_template, tmp_path / "store.duckdb")
+
+
+@pytest.fixture(scope="session")
+def empty_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the schema and no rows, migrated once per run (0.4 CPU-s a store): copy it, never write it."""
+    return session_file(tmp_path_factory, "empty.duckdb", store.migrate)
+
+
+@pytest.fixture
+def empty_store(empty_store_template: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A private store with the schema and no rows: a copy of the template, or under PLANNER_TEST_STORE=lake a
+    lake holding it."""
+    private: Callable[[Path, Path], Path] = request.getfixturevalue("store_for_test")
+    return private(empty_store_template, tmp_path / "empty.duckdb")
 
 
 @pytest.fixture

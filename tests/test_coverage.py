@@ -18,6 +18,7 @@ from planner.coverage.workload import Workload, load_workload, save_workload
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
 from tests.lake import store_state
+from tests.stores import session_file
 
 # touches 10, 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
 WL = Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5, reachable_km=400,
@@ -27,10 +28,8 @@ KM_A2 = float(geo.haversine_km(40.0, -100.0, 40.0, -99.0))  # about 85.2 km
 KM_A6 = float(geo.haversine_km(40.0, -100.0, 30.0, -100.0))  # about 1112 km
 
 
-@pytest.fixture
-def tiny(new_store: Callable[[str], Path]) -> Path:
+def _build_tiny(path: Path) -> None:
     """Three reps (R3 inactive), six accounts, four deals; potential = round(employees x 0.5) x 100."""
-    path = new_store("tiny.duckdb")  # a lake under PLANNER_TEST_STORE=lake
     with store.write(path) as con:
         con.execute("INSERT INTO meta VALUES ('demo_today', '2026-11-01')")
         con.execute("INSERT INTO potential_settings VALUES ('*', 0.5, 100, FALSE, NULL)")
@@ -64,7 +63,14 @@ def tiny(new_store: Callable[[str], Path]) -> Path:
                 ("D4", "A1", 5000.0, "2024-01-01", True, True, "Closed Won"),
             ],
         )
-    return path
+
+
+@pytest.fixture
+def tiny(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, store_for_test: Callable[[Path, Path], Path]
+) -> Path:
+    """A private copy of the tiny store (_build_tiny), built once per run; a lake under PLANNER_TEST_STORE=lake."""
+    return store_for_test(session_file(tmp_path_factory, "tiny.duckdb", _build_tiny), tmp_path / "tiny.duckdb")
 
 
 def test_gini_imbalance_and_lorenz_by_hand() -> None:

@@ -26,6 +26,7 @@ from planner.errors import ImportFileError
 from planner.ingest import reader
 from planner.scope import OPERATOR
 from tests.lake import store_state
+from tests.stores import session_file
 
 HEADER = ["Account ID", "Account Name", "Billing City", "Billing Zip/Postal Code", "Employees"]
 
@@ -42,15 +43,20 @@ def fuzz_settings(default: int) -> settings:
     )
 
 
-@pytest.fixture
-def seeded_store(tmp_path: Path, new_store: Callable[[str], Path]) -> Path:
-    """A store holding two accounts, so that 'unchanged' means something (a lake under PLANNER_TEST_STORE=lake)."""
-    path = new_store("store.duckdb")
+def _build_seeded(path: Path) -> None:
+    """A store holding two accounts, so that 'unchanged' means something."""
     store.migrate(path)
-    seed = tmp_path / "seed.csv"
+    seed = path.with_name("seed.csv")
     seed.write_text("Account ID,Account Name,Billing Zip/Postal Code\nS1,Seed One,02134\nS2,Seed Two,10001\n")
     ingest.import_files(path, [seed], "accounts", scope=OPERATOR)
-    return path
+
+
+@pytest.fixture
+def seeded_store(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, store_for_test: Callable[[Path, Path], Path]
+) -> Path:
+    """A private copy of the seeded store, built once per run (a lake under PLANNER_TEST_STORE=lake)."""
+    return store_for_test(session_file(tmp_path_factory, "seeded.duckdb", _build_seeded), tmp_path / "store.duckdb")
 
 
 def _unchanged(db: Path) -> tuple[str, str]:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from bench import import_speed as bench
 from planner import cli, ingest, store
@@ -26,13 +22,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 def s(name: str) -> Path:
     return SAMPLES / name
-
-
-@pytest.fixture
-def empty_store(new_store: Callable[[str], Path]) -> Path:
-    path = new_store("empty.duckdb")  # an empty lake under PLANNER_TEST_STORE=lake
-    store.migrate(path)
-    return path
 
 
 def test_salesforce_report_replaces_demo_world(small_store: Path) -> None:
@@ -417,26 +406,3 @@ def test_cp1252_row_past_the_sniffed_sample(empty_store: Path, tmp_path: Path) -
     assert "mixed encodings" in " ".join(f.notes)
     names = table(empty_store, "SELECT name FROM accounts WHERE account_id IN ('A5', 'B1') ORDER BY 1")
     assert names == [("Café Lyon",), ("Zürich 5",)]
-
-
-CELL = st.text(alphabet='ab,;"\n\r\t 0123456789$.-é', max_size=8)
-
-
-@settings(
-    max_examples=int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "40")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(rows=st.lists(st.lists(CELL, min_size=1, max_size=5), min_size=0, max_size=6), header=st.booleans())
-def test_fuzzed_files_never_crash(empty_store: Path, tmp_path: Path, rows: list[list[str]], header: bool) -> None:
-    text = ("Account ID,Account Name,Billing Zip/Postal Code,Employees\n" if header else "") + "\n".join(
-        ",".join(r) for r in rows
-    )
-    path = tmp_path / "fuzz.csv"
-    path.write_bytes(text.encode("utf-8"))
-    try:
-        report = ingest.import_files(empty_store, [path], "accounts", scope=OPERATOR)
-    except ImportFileError:
-        return
-    for f in report.files:
-        assert f.rows_read == f.inserted + f.updated + f.rejected

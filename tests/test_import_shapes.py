@@ -4,7 +4,6 @@ countries, the as-of date, rep homes, and a demo that is never lost by accident.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -19,13 +18,6 @@ from tests.lake import store_state
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 TRIO = [SAMPLES / "crm_sales_opportunities" / f for f in ("accounts.csv", "sales_pipeline.csv", "sales_teams.csv")]
-
-
-@pytest.fixture
-def empty_store(new_store: Callable[[str], Path]) -> Path:
-    path = new_store("empty.duckdb")  # an empty lake under PLANNER_TEST_STORE=lake
-    store.migrate(path)
-    return path
 
 
 def _write(path: Path, text: str) -> Path:
