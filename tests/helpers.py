@@ -71,9 +71,12 @@ def _open(at: AppTest, name: str | None) -> AppTest:
     return at
 
 
-def page(name: str, timeout: float = 60) -> AppTest:
-    """An AppTest of app.py opened on pages/<name>.py, so routing and the sidebar run too."""
-    return _open(AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout), name)
+def page(name: str, timeout: float = 60, query: dict[str, str] | None = None) -> AppTest:
+    """An AppTest of app.py opened on pages/<name>.py, so routing and the sidebar run too (with a link's query)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return _open(at, name)
 
 
 def errors(at: AppTest) -> list[str]:
