@@ -109,6 +109,9 @@ GROUPS = (
     ("tests/test_deep_links.py::", "deep-links"),
     ("tests/test_browser_walk.py::", "walk-paths"),
     ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile"),
+    # Not a server: the sweep's base store (a committed scenario and saved plans, ~3 CPU-s) is built once, not
+    # once per worker.
+    ("tests/test_scope_sweep.py::", "scope-sweep"),
 )
 # The groups and the tests that take longest, handed out first, longest first (LPT), so they run side by side
 # instead of leaving one worker busy at the end. Seconds from --durations of the quiet whole run of 2026-12-01
@@ -123,6 +126,7 @@ FIRST = (
     "tests/test_concurrency.py::test_two_app_processes_serve_one_store",  # 40 s
     "tests/test_lake_processes.py::test_two_by_twenty_small_writes_all_land",  # 39 + 35 s
     "deep-links",  # 20 + 19 s
+    "scope-sweep",  # 388 tests, ~30 s
     "tests/test_load.py::test_sessions_render_pages_without_errors",  # 33 + 32 s
     "tests/test_lake_matrix.py::test_every_command_on_a_lake",  # 33 s
     "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",  # 33 s
