@@ -25,12 +25,27 @@ def small_server(
     stop_server(proc)
 
 
-def open_page(ctx: Any, address: str) -> Any:
-    page = ctx.new_page()
+@pytest.fixture(scope="module")
+def tab(browser: Any) -> Iterator[Any]:
+    """The tab a person works in, with the clipboard allowed: both tests start in it with a page load by address
+    (a new session of the app), so chromium's renderer, warm from the first test, is not started again. Where a
+    link is opened elsewhere, it is opened in a fresh context of its own, as before."""
+    ctx = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    yield ctx.new_page()
+    ctx.close()
+
+
+def goto(page: Any, address: str) -> Any:
     page.goto(address, wait_until="domcontentloaded")
     wait_rendered(page)
     page.wait_for_selector(LINK, timeout=60_000)
     return page
+
+
+def open_page(ctx: Any, address: str) -> Any:
+    return goto(ctx.new_page(), address)
 
 
 def territory(page: Any) -> str:
@@ -48,10 +63,8 @@ def copy_link(page: Any) -> str:
     return str(page.evaluate("navigator.clipboard.readText()")).strip()
 
 
-def test_copied_link_opens_the_same_territory(small_server: str, browser: Any) -> None:
-    sender = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                 permissions=["clipboard-read", "clipboard-write"])  # fmt: skip
-    page = open_page(sender, f"{small_server}/?rep=R002")
+def test_copied_link_opens_the_same_territory(small_server: str, browser: Any, tab: Any) -> None:
+    page = goto(tab, f"{small_server}/?rep=R002")
     assert territory(page) == "Liam Cohen"
     assert "rep=R002" in page.url  # the territory stays in the address once the page ran
     accounts = page.locator('[data-testid="stMetric"]').first.inner_text()
@@ -60,7 +73,6 @@ def test_copied_link_opens_the_same_territory(small_server: str, browser: Any) -
     assert link.startswith(small_server) and "rep=R002" in link
     assert_no_exception(page, "overview?rep=R002")
     screenshot(page, "deep-link-sender")
-    sender.close()
 
     receiver = browser.new_context(viewport={"width": 1400, "height": 1000})
     other = open_page(receiver, link)
@@ -72,9 +84,8 @@ def test_copied_link_opens_the_same_territory(small_server: str, browser: Any) -
     receiver.close()
 
 
-def test_changed_choice_and_page_are_in_the_link(small_server: str, browser: Any) -> None:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = open_page(ctx, f"{small_server}/admin?rep=R004")
+def test_changed_choice_and_page_are_in_the_link(small_server: str, browser: Any, tab: Any) -> None:
+    page = goto(tab, f"{small_server}/admin?rep=R004")
     link = page.locator(LINK).first.inner_text().strip()
     assert link == f"{small_server}/admin?rep=R004"
     # Choose another territory in the sidebar: the link follows at once (it is written after the page ran).
@@ -90,5 +101,4 @@ def test_changed_choice_and_page_are_in_the_link(small_server: str, browser: Any
     again = open_page(fresh, page.locator(LINK).first.inner_text().strip())
     assert territory(again) == "Maya Reyes"
     assert again.locator("h1").first.inner_text().strip() == "Admin"
-    ctx.close()
     fresh.close()
