@@ -24,12 +24,6 @@ from tests.conftest import ROOT
 from tests.lake import store_state
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m planner ARGS` in a process of its own: the entry point as a person runs it."""
-    return subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=env)  # fmt: skip
-
-
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """planner.cli.main(ARGS) in this process (argparse's refusals exit through SystemExit): exit status, stdout,
     stderr. A process of its own cost 1-4 CPU-s of imports each time."""
@@ -41,11 +35,13 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     return code, out, err
 
 
-def test_demo_then_export_accounts_and_reps(tmp_path: Path) -> None:
+def test_demo_then_export_accounts_and_reps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cli.duckdb"
-    res = run_cli("--db", str(db), "demo", "--accounts", "400", "--reps", "5", "--seed", "2")
-    assert res.returncode == 0, res.stderr
-    assert "400 accounts" in res.stdout
+    # In this process: `python -m planner` as a process of its own is run by test_faults, test_scenarios and
+    # test_lake_processes (it cost 3 CPU-s of imports here).
+    code, out, err = run_main(capsys, "--db", str(db), "demo", "--accounts", "400", "--reps", "5", "--seed", "2")
+    assert code == 0, err
+    assert "400 accounts" in out
     assert main(["--db", str(db), "export", "accounts", "--out", str(tmp_path / "a.csv")]) == 0
     with open(tmp_path / "a.csv", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
