@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import pytest
 from planner import cli, propensity, roles, store
 from planner.scope import OPERATOR
 from tests.helpers import AUTH, COMMANDS, PAGES, REP_PAGES, app_as, errors, page, page_text
-from tests.stores import ODD_STORES
+from tests.stores import ODD_STORES, session_file
 
 REP_EMAIL = "matrix.rep@example.com"
 
@@ -150,14 +151,31 @@ def _trained_model_card(name: str, path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert words in text, f"{name}: the Model page does not say {words!r}"
 
 
+@pytest.fixture(scope="session")
+def rep_store_templates(
+    odd_store_templates: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """name -> that odd store with REP_EMAIL made a rep of its busiest rep, built once per run (a store write
+    per test before): copy it, never write it."""
+
+    def build(name: str, path: Path) -> None:
+        shutil.copyfile(odd_store_templates(name), path)
+        roles.set_role(path, REP_EMAIL, "rep", _rep(path), scope=OPERATOR)
+
+    def template(name: str) -> Path:
+        return session_file(tmp_path_factory, f"odd-{name}-matrix-rep.duckdb", lambda path: build(name, path))
+
+    return template
+
+
 @pytest.mark.parametrize("name_", REP_PAGES)
 @pytest.mark.parametrize("name", [n for n in ODD_STORES if n != "no_reps"])
 def test_every_page_on_every_store_as_a_rep(
-    name: str, name_: str, odd_store_factory: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = odd_store_factory(name)
+    name: str, name_: str, rep_store_templates: Callable[[str], Path], tmp_path: Path,
+    store_for_test: Callable[[Path, Path], Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path = store_for_test(rep_store_templates(name), tmp_path / f"{name}.duckdb")
     rep = _rep(path)
-    roles.set_role(path, REP_EMAIL, "rep", rep, scope=OPERATOR)
     monkeypatch.setenv("PLANNER_DB", str(path))
     at = app_as(REP_EMAIL, secrets=AUTH, page=name_)
     text = _check(at, name, f"{name_} as rep {rep}")
