@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,10 +23,13 @@ IMG = '<img src=x onerror="alert(1)">'
 LINK = "[click me](javascript:alert(document.cookie))"
 
 
-@pytest.fixture
-def tricky_plan(small_store: Path) -> plan.Plan:
+@pytest.fixture(scope="module")
+def tricky_plan(
+    small_store_template: Path, tmp_path_factory: pytest.TempPathFactory, module_store: Callable[[Path, Path], Path]
+) -> plan.Plan:
     """R001's draft with hostile text: an account named with HTML and a javascript link, rationales
-    with a script, Markdown pipes and a spreadsheet formula."""
+    with a script, Markdown pipes and a spreadsheet formula. Composed once per module (the exports only read it)."""
+    small_store = module_store(small_store_template, tmp_path_factory.mktemp("tricky") / "store.duckdb")
     with store.read(small_store) as con:
         first = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY).targets["account_id"].iloc[2]
     with store.write(small_store) as con:
