@@ -12,7 +12,6 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
-from planner.optimize.pricing import _far
 from planner.optimize.problem import _dist, _Problem, _Units
 
 # The rounding MIP (fix-and-resolve) stops after this many branch-and-bound nodes (a limit of work,
@@ -51,7 +50,6 @@ class _RoundPairs:
     dist: np.ndarray
     moves: np.ndarray  # the pair moves an owned account
     moved: np.ndarray  # the balance share it moves
-    far: np.ndarray  # the LP's price of the pair's rep not being among the account's 3 nearest (0 when near)
 
 
 def _open_units(u: _Units, lp: _LP, x: np.ndarray, d: np.ndarray, frac_units: np.ndarray, n_reps: int) -> np.ndarray:
@@ -95,11 +93,8 @@ def _round_pairs(p: _Problem, u: _Units, lp: _LP, x: np.ndarray, d: np.ndarray, 
     it, rep = code // n_reps, code % n_reps
     pos = items[it]
     moves = (own[it] >= 0) & (own[it] != rep)
-    dist = _dist(p, pos, rep)
-    price = float(lp.layout["far_cost"])
-    far = price * _far(dist, lp.layout["third"][pos]) if price else np.zeros(len(pos))
-    return _RoundPairs(items=items, it=it, rep=rep, pos=pos, dist=dist, moves=moves, moved=p.b[pos] * moves,
-                       far=far)  # fmt: skip
+    return _RoundPairs(items=items, it=it, rep=rep, pos=pos, dist=_dist(p, pos, rep), moves=moves,
+                       moved=p.b[pos] * moves)  # fmt: skip
 
 
 def _round_matrix(p: _Problem, rp: _RoundPairs, n_cols: int) -> sparse.csc_matrix:
@@ -155,7 +150,6 @@ def _round_model(
     cost = np.concatenate(
         [
             t_cost * rp.dist
-            + rp.far
             + (0.001 if price_moves else 1e-6) * (_C_MOVED * rp.moved + _C_COUNT * rp.moves / scale["n"]),
             np.tile(_C_BALANCE / p.target, 2 * n_bands),
             [100 * _C_BALANCE / float(p.target.min()) if not price_moves else 10 * _C_MOVED, 100 * t_cost, 0.0],
