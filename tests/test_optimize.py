@@ -348,6 +348,20 @@ def test_travel_bound_is_the_lp_over_all_reps_and_the_result_is_near_it(seed: in
     assert s["lp_priced_columns"] > 0  # the LP did need pairs outside the starting columns
 
 
+@pytest.mark.parametrize(("n", "seed", "max_moved"), [(200, 3, 0.7125), (200, 3, 0.5225), (150, 1, None)])
+def test_travel_bound_admits_the_capacity_overflow_the_result_has(n: int, seed: int, max_moved: float | None) -> None:
+    # Capacity binds (6 reps at 8,400 h for ~8,100 h of work) and the result leaves reps over it: the bound held
+    # capacity use to the first pass's, so it read 323.7 km above the 320.7 reached (200 x 6, 0.7125), or NaN
+    # (0.5225: the bound's LP had no solution) that reached the disruption curve. It must admit the result.
+    acc, reps = _random_book(n, 6, seed)
+    acc.loc[acc.index % 3 == 0, "is_customer"] = True
+    opts = Options(allow_customers=True, allow_open_deals=True, max_moved=max_moved)
+    s = optimize.rebalance(acc, reps, opts).summary
+    assert s["capacity_enforced"] and s["over_capacity_reps"] > 0  # the case this is about
+    assert np.isfinite(s["travel_km_lp_bound"])
+    assert s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-6
+
+
 def test_travel_bound_with_whole_areas_is_the_lp_over_areas() -> None:
     # Whole ZIP3 areas move: the bound is the LP over every (area, rep) pair, not the far weaker one of single
     # accounts at the areas' prices (it read about half the LP over areas, on 20,000 x 24 even below 0).

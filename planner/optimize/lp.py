@@ -420,13 +420,16 @@ def _resolve(
     moved_ub: float,
     scale: dict[str, float],
     travel_ub: float = math.inf,
+    cap_ub: np.ndarray | None = None,
 ) -> float:
     """Re-solve the LP over all pairs (warm-started, priced) with balance no worse than z_ub, capacity
-    use no worse than in `base` (the first pass's solution), at most moved_ub of the metric moved and at
-    most travel_ub of travel on the movable accounts. objective: "travel" (least travel, a small price
+    use no worse than in `base` (the first pass's solution; or each rep's overflow at most `cap_ub`, in the
+    capacity rows' units), at most moved_ub of the metric moved and at most travel_ub of travel on the
+    movable accounts. objective: "travel" (least travel, a small price
     on moves as a tie-break), "travel_only" (the LP bound) or "moved" (least disruption)."""
     h = lp.h
-    cap_ub = base[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
+    if cap_ub is None:
+        cap_ub = base[lp.cap_cols] if len(lp.cap_cols) else np.zeros(0)
     t = _C_TRAVEL / (scale["n"] * scale["km"])
     if objective == "moved":
         obj: tuple[float, ...] = (0.0, _C_MOVED, _C_COUNT / scale["n"], 0.0, 0.0)

@@ -29,7 +29,7 @@ from planner.optimize.lp import (
     _TravelPass,
 )
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
-from planner.optimize.problem import _prepare, _Problem, _Units, _with_distance
+from planner.optimize.problem import _km, _prepare, _Problem, _Units, _with_distance
 from planner.optimize.report import _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
@@ -120,13 +120,26 @@ def _bound(
         z_ach = max(z_ach, float(np.max(band)))
     own = p.owner
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
-    seconds = _resolve(p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale)
+    seconds = _resolve(
+        p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale, cap_ub=_overflow(p, lp, assign)
+    )
     if not _optimal(lp):
         return float("nan"), float("nan"), seconds
     lp_bound_movable = float(lp.x() @ lp.travel)
     tb = time.perf_counter()
     bound_movable = _lagrange_bound(p, lp, scale, None if u.divisible else u.members)
     return bound_movable, lp_bound_movable, seconds + time.perf_counter() - tb
+
+
+def _overflow(p: _Problem, lp: _LP, assign: np.ndarray) -> np.ndarray:
+    """Each rep's hours over capacity in `assign` (in the LP's capacity-row units): the bound admits as much,
+    so the assignment it bounds is one of those it minimises over (the first pass's overflow could be less)."""
+    if not lp.cap_enforced:
+        return np.zeros(0)
+    pos = np.flatnonzero(assign >= 0)
+    hours = p.hours_fixed[pos] + p.hours_per_km * _km(p, pos, assign[pos])
+    load = _bincount(assign[pos], weights=hours, minlength=len(p.reps))
+    return np.maximum(0.0, load - p.reps["capacity_hours"].to_numpy(float)) / lp.hscale
 
 
 def _travel_unit(distance: pd.DataFrame | None) -> str:
