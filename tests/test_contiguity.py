@@ -80,6 +80,23 @@ def test_a_territory_joined_only_by_the_files_edge_is_one_region() -> None:
     assert sorted(plain.assignments.loc[plain.assignments["owner"] == "A", "account_id"]) != ["a00", "a22"]
 
 
+def test_the_files_codes_are_matched_to_the_areas_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # checked_units matches them to refuse bad codes before the solve; contiguous() takes that graph instead of
+    # matching them again.
+    calls: list[int] = []
+    real = contiguity.unit_edges
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(contiguity, "unit_edges", counted)
+    acc, reps, dist = grid()
+    pairs = read_adjacency(census_file(rook_pairs()), "county")
+    s = optimize.rebalance(acc, reps, Options(unit="county", contiguous=True, adjacency=pairs), distance=dist).summary
+    assert s["adjacency"] == "file" and s["contiguous"] and len(calls) == 1
+
+
 def test_islands_are_exempt_and_counted() -> None:
     """C22 has no neighbour in the file (an island): A may hold it with C00, and the report counts it."""
     acc, reps, dist = grid()

@@ -110,12 +110,15 @@ def unit_graph(p: _Problem, u: _Units, opts: Options) -> tuple[np.ndarray, np.nd
     return edges, island, info
 
 
-def checked_units(p: _Problem, opts: Options) -> _Units:
-    """The problem's units; with a stated adjacency, its codes checked against them before any solve."""
+Graph = tuple[np.ndarray, np.ndarray, dict[str, Any]]  # unit_graph's edges, islands and report
+
+
+def checked_units(p: _Problem, opts: Options) -> tuple[_Units, Graph | None]:
+    """The problem's units; with a stated adjacency, its codes checked against them before any solve, and the
+    graph that check built (contiguous() takes it instead of matching the codes again)."""
     u = _units(p, opts)
-    if opts.contiguous and opts.adjacency is not None:
-        unit_graph(p, u, opts)
-    return u
+    graph = unit_graph(p, u, opts) if opts.contiguous and opts.adjacency is not None else None
+    return u, graph
 
 
 def unit_reps(u: _Units, assign: np.ndarray) -> np.ndarray:
@@ -461,9 +464,12 @@ def is_contiguous(u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.n
     return all(len(np.unique(comp[(rep == r) & ~island])) <= 1 for r in np.unique(rep))
 
 
-def contiguous(p: _Problem, u: _Units, opts: Options, assign: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Join every territory into one piece, restore the bands where it can, shorten travel; what it did."""
-    edges, island, info = unit_graph(p, u, opts)
+def contiguous(
+    p: _Problem, u: _Units, opts: Options, assign: np.ndarray, graph: Graph | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Join every territory into one piece, restore the bands where it can, shorten travel; what it did.
+    `graph`: the units' graph when checked_units built it already."""
+    edges, island, info = graph if graph is not None else unit_graph(p, u, opts)
     assign, n_moved = make_contiguous(p, u, assign, edges, island)
     deadline = time.process_time() + CONTIGUITY_TIME_SHARE * opts.time_limit_s
     restored, n_band = restore_bands(p, u, assign, edges, island, deadline)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from planner.errors import BadInput
 from planner.optimize.bands import _repair_bands
-from planner.optimize.contiguity import checked_units, contiguous
+from planner.optimize.contiguity import Graph, checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
     _LP,
@@ -65,6 +65,7 @@ def _whole(
     lp_z: float,
     progress: Progress,
     true_bands: _Problem,
+    graph: Graph | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], float]:
     """From the LP to whole accounts or units: a MIP over whole units when small, else fix-and-resolve
     rounding; then the repair of the bands (one metric) or of every band (against `true_bands`: `p` may aim
@@ -98,7 +99,7 @@ def _whole(
         )  # fmt: skip
     if opts.contiguous:
         progress(0.7, "Making every territory one connected region")
-        assign, contiguity_info = contiguous(true_bands, u, opts, assign)
+        assign, contiguity_info = contiguous(true_bands, u, opts, assign, graph)
         info.update(contiguity_info)
     return assign, info, t_mip
 
@@ -165,7 +166,7 @@ def rebalance(
     t0 = time.perf_counter()
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
-    u = checked_units(p, opts)
+    u, graph = checked_units(p, opts)
     scale = _scale(p)
     t_prep = time.perf_counter() - t0
     if len(u.weight) == 0:
@@ -188,7 +189,7 @@ def rebalance(
     lp_moved = float(lp.x() @ lp.moved)
     lp_travel_movable = float(lp.x() @ lp.travel)
     t1 = time.perf_counter()
-    assign, info, t_mip = _whole(aim, u, opts, lp, scale, tp, lp_z, progress, p)
+    assign, info, t_mip = _whole(aim, u, opts, lp, scale, tp, lp_z, progress, p, graph)
     t_repair = time.perf_counter() - t1
     progress(0.8, "Bounding travel over all reps")
     z_slack = float(np.max(p.tols - aim.tols))
