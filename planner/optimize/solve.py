@@ -30,7 +30,7 @@ from planner.optimize.lp import (
 )
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
 from planner.optimize.problem import _km, _prepare, _Problem, _Units, _with_distance
-from planner.optimize.report import _report
+from planner.optimize.report import _hours, _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
@@ -137,10 +137,8 @@ def _overflow(p: _Problem, lp: _LP, assign: np.ndarray) -> np.ndarray:
     so the assignment it bounds is one of those it minimises over (the first pass's overflow could be less)."""
     if not lp.cap_enforced:
         return np.zeros(0)
-    pos = np.flatnonzero(assign >= 0)
-    hours = p.hours_fixed[pos] + p.hours_per_km * _km(p, pos, assign[pos])
-    load = _bincount(assign[pos], weights=hours, minlength=len(p.reps))
-    return np.maximum(0.0, load - p.reps["capacity_hours"].to_numpy(float)) / lp.hscale
+    hours = _hours(p, assign, _km(p, np.arange(len(assign)), assign))  # km, as the LP's capacity rows count
+    return np.maximum(0.0, hours - p.reps["capacity_hours"].to_numpy(float)) / lp.hscale
 
 
 def _travel_unit(distance: pd.DataFrame | None) -> str:
