@@ -3,6 +3,7 @@ killed import leaves the old store, a stopped PostgreSQL is said plainly, and re
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -27,7 +28,7 @@ from tests.helpers import (
     stop_server,
     wait_rendered,
 )
-from tests.lake import Postgres
+from tests.lake import LakeClones, Postgres
 from tests.lake_writer import small_writes
 
 
@@ -65,42 +66,52 @@ def test_two_concurrent_imports_both_land(small_lake: Path, tmp_path: Path) -> N
     assert_one_row_per_key(small_lake)
 
 
-@pytest.mark.parametrize("lock", ["advisory lock", "no lock"])
-def test_two_by_twenty_small_writes_all_land(small_lake: Path, lock: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the advisory lock writers take turns; without it (PLANNER_LAKE_LOCK=0) their commits really
-    conflict, and each conflicting write is run again (jittered backoff) until all 40 have landed (#19 point 4)."""
-    if lock == "no lock":
-        monkeypatch.setenv("PLANNER_LAKE_LOCK", "0")
-        monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "40")  # two writers hammering one table: plenty of room
-    with store.read(small_lake) as con:
-        result = scenarios.run(con, optimize.Options(), scope=OPERATOR)
-    kept = result.assignments[result.assignments["owner"] == result.assignments["previous_owner"]]
-    rep_id = str(kept["owner"].value_counts().index[0])  # accounts the commits leave with this rep
-    account_ids = sorted(kept.loc[kept["owner"] == rep_id, "account_id"].astype(str))[:40]
-    assert len(account_ids) == 40
-    sid = scenarios.save(small_lake, "both", result, "test", scope=OPERATOR)
-    ctx = mp.get_context("spawn")
-    q: Any = ctx.Queue()
-    procs = [ctx.Process(target=small_writes, args=(str(small_lake), w, sid, rep_id, account_ids, q)) for w in (0, 1)]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    for worker, done, problems, _ in results:
-        assert problems == [] and done == 20, (worker, problems)
-    retried = sum(r[3] for r in results)
-    if lock == "no lock":
-        assert retried > 0, "two writers without the lock never conflicted: the retry was not exercised"
-    else:
-        assert retried == 0, "writers that take turns never conflict"
-    with store.read(small_lake) as con:
+def test_two_by_twenty_small_writes_all_land(small_lake: Path, lake_clones: LakeClones) -> None:
+    """Two writer processes make 20 small writes each, twice: on one lake with the advisory lock (writers take
+    turns and never conflict), then on a second lake, a clone of the same store, without it (PLANNER_LAKE_LOCK=0):
+    there their commits really conflict, and each conflicting write is run again (jittered backoff) until all 40
+    have landed (#19 point 4). The same two processes serve both rounds (a process start imports the planner)."""
+    unlocked = Path(lake_clones(small_lake))  # before any write: the same store as small_lake
+    try:
+        with store.read(small_lake) as con:
+            result = scenarios.run(con, optimize.Options(), scope=OPERATOR)
+        kept = result.assignments[result.assignments["owner"] == result.assignments["previous_owner"]]
+        rep_id = str(kept["owner"].value_counts().index[0])  # accounts the commits leave with this rep
+        account_ids = sorted(kept.loc[kept["owner"] == rep_id, "account_id"].astype(str))[:40]
+        assert len(account_ids) == 40
+        locked = scenarios.save(small_lake, "both", result, "test", scope=OPERATOR)
+        free = scenarios.save(unlocked, "both", result, "test", scope=OPERATOR)
+        no_lock = {"PLANNER_LAKE_LOCK": "0", "PLANNER_WRITE_ATTEMPTS": "40"}  # two writers hammering one table
+        rounds = [(str(small_lake), locked, {"PLANNER_LAKE_LOCK": "1"}), (str(unlocked), free, no_lock)]
+        ctx = mp.get_context("spawn")
+        q: Any = ctx.Queue()
+        start = ctx.Barrier(2)  # each round starts when both writers are ready: they really write at once
+        procs = [ctx.Process(target=small_writes, args=(rounds, w, rep_id, account_ids, start, q)) for w in (0, 1)]
+        for p in procs:
+            p.start()
+        results = [q.get(timeout=600) for _ in range(2 * len(procs))]
+        for p in procs:
+            p.join(timeout=60)
+        for worker, number, done, problems, _ in results:
+            assert problems == [] and done == 20, (worker, number, problems)
+        retried = [sum(r[4] for r in results if r[1] == number) for number in (0, 1)]
+        assert retried[0] == 0, "writers that take turns never conflict"
+        assert retried[1] > 0, "two writers without the lock never conflicted: the retry was not exercised"
+        for lake in (small_lake, unlocked):
+            _all_small_writes_landed(lake)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            lake_clones.postgres.drop(str(unlocked))
+
+
+def _all_small_writes_landed(lake: Path) -> None:
+    with store.read(lake) as con:
         assert store.scalar(con, "SELECT count(*) FROM roles WHERE email LIKE 'w_-%'") == 14
         assert store.scalar(con, "SELECT count(*) FROM audit_log WHERE action = 'scenario.commit'") == 12
         assert store.scalar(con, "SELECT count(*) FROM assignment_versions") == 12
         planned = store.scalar(con, "SELECT count(DISTINCT account_id) FROM plan_targets")
         assert planned == 14
-    assert_one_row_per_key(small_lake)
+    assert_one_row_per_key(lake)
 
 
 def test_a_conflict_that_never_ends_is_reported_plainly_and_nothing_lands(
