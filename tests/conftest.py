@@ -152,7 +152,6 @@ FIRST = (
     "tests/test_cli.py::test_demo_then_export_accounts_and_reps",  # 15 s
     "tests/test_lake_processes.py::test_two_concurrent_imports_both_land",  # 14 s
     "tests/test_faults.py::test_import_killed_halfway_leaves_store_as_before",  # 13 s
-    "tests/test_deploy.py::test_the_load_balancer_keeps_a_browser_on_its_replica",  # 13 s
     "tests/test_page_rebalance.py::test_page_offers_contiguous_areas",  # 12 s
     "tests/test_optimize.py::test_default_demo_store_keeps_travel",  # 10 s
     "tests/test_packaging.py::test_wheel_installs_and_planner_runs_outside_the_checkout",  # 10 s

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -211,6 +212,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's haproxy; scripts/test installs it
+
+
+def haproxy_config() -> str:
+    """The load balancer's committed configuration (deploy/haproxy.cfg, as deploy/compose.yaml mounts it)."""
+    return (ROOT / "deploy" / "haproxy.cfg").read_text()
 
 
 def spawn_server(db: Path, log: Path, extra_env: dict[str, str] | None = None,

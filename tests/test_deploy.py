@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -23,9 +22,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from bench import load
 from tests.conftest import ROOT
-from tests.helpers import free_port, run_async, stop_server
+from tests.helpers import HAPROXY, free_port, haproxy_config, stop_server
 
 SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|CLIENT_ID|COOKIE", re.I)
 
@@ -249,7 +247,6 @@ def test_image_builds_where_docker_runs() -> None:
 # ---- the team stack: deploy/compose.yaml and its load balancer (issue 19 point 7) ----------------------
 
 DEPLOY = ROOT / "deploy"
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's haproxy; scripts/test installs it
 
 
 def compose() -> dict[str, Any]:
@@ -316,10 +313,6 @@ def test_no_secret_is_written_in_the_stack() -> None:
     assert not re.search(inline, text)
 
 
-def haproxy_config() -> str:
-    return (DEPLOY / "haproxy.cfg").read_text()
-
-
 def test_load_balancer_has_cookie_affinity_for_each_replica() -> None:
     spec = compose()
     lb = spec["services"]["lb"]
@@ -335,54 +328,6 @@ def test_load_balancer_has_cookie_affinity_for_each_replica() -> None:
     assert re.search(rf"^\s*bind :{published}\b", config, re.M)
     checked = subprocess.run([HAPROXY, "-c", "-f", str(DEPLOY / "haproxy.cfg")], capture_output=True, text=True)
     assert "Configuration file is valid" in checked.stdout + checked.stderr, checked.stderr[-2000:]
-
-
-def test_the_load_balancer_keeps_a_browser_on_its_replica(small_lake: Path, tmp_path: Path) -> None:
-    """The committed haproxy.cfg in front of two real app processes on one DuckLake (PostgreSQL catalog), as in
-    the compose stack, with loopback ports for the service names: the first answer sets the affinity cookie,
-    every later request with it reaches the same replica, and a Streamlit session runs through it over the
-    websocket. (Docker does not run here: the processes run without containers.)"""
-    with load.app_servers(str(small_lake), 2, tmp_path / "logs") as urls:
-        port = free_port()
-        config = haproxy_config().replace("bind :8080", f"bind 127.0.0.1:{port}")
-        for name, url in zip(("app1", "app2"), urls, strict=True):
-            config = config.replace(f"{name}:8501", url.removeprefix("http://"))
-        (tmp_path / "haproxy.cfg").write_text(config)
-        log = tmp_path / "haproxy.log"
-        proxy = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=log.open("wb"),
-                                 stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            lb = f"http://127.0.0.1:{port}"
-
-            def get(cookie: str | None = None) -> tuple[str, str]:
-                req = urllib.request.Request(f"{lb}/_stcore/health", headers={"Cookie": cookie} if cookie else {})
-                with urllib.request.urlopen(req, timeout=10) as resp:
-                    assert resp.read().strip() == b"ok"
-                    cookies = [c for c in resp.headers.get_all("Set-Cookie") or [] if c.startswith("planner_replica=")]
-                    return resp.headers["X-Planner-Replica"], "".join(cookies)
-
-            deadline = time.time() + 60
-            seen: set[str] = set()
-            while seen != {"app1", "app2"}:  # both replicas pass HAProxy's health check
-                assert time.time() < deadline and proxy.poll() is None, log.read_text()[-2000:]
-                try:
-                    seen.add(get()[0])
-                except OSError:
-                    time.sleep(0.5)
-            first, set_cookie = get()
-            assert set_cookie.startswith(f"planner_replica={first};"), set_cookie
-            cookie = set_cookie.split(";")[0]
-            assert {get(cookie)[0] for _ in range(10)} == {first}
-            other = "app2" if first == "app1" else "app1"
-            assert {get(f"planner_replica={other}")[0] for _ in range(10)} == {other}
-
-            async def one_render() -> tuple[load.Render, dict[str, str]]:
-                async with load.Session(0, 0, lb, headers={"Cookie": cookie}) as session:
-                    return await session.render(""), session.response_headers
-
-            render, headers = run_async(one_render())
-            assert render.status == "FINISHED_SUCCESSFULLY" and not render.errors and render.elements > 0
-            assert headers.get("x-planner-replica") == first
-        finally:
-            proxy.terminate()
-            proxy.wait(timeout=10)
+    # This haproxy.cfg runs in front of two app processes on one lake in tests/test_lake_processes.py's replicas
+    # test (the processes that test starts anyway): a browser's cookie keeps it on its replica, and a Streamlit
+    # session runs through it over the websocket.
