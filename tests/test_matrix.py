@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from planner import cli, propensity, roles, store
@@ -54,26 +55,19 @@ REFUSALS: dict[tuple[str, str], str] = {
 # `train --json` fits a model again only to print the same result as JSON: here `train` fits once, and its result
 # must be what `train --json` prints (json.dumps, NaN refused), so that variant is not run on every store (it runs
 # on the small store in test_propensity.py::test_train_and_score_cli).
+# `score` on a store without a model fits one first: the very fit `train` makes (propensity.train_and_score, the
+# same arguments). So `train` is followed by `score` on the same store (the active model's rescore and the CSV, on
+# every store), and `score` on a store without a model runs on one store (SCORE_UNTRAINED): the other nine fits
+# were the train case's fit made again.
 MATRIX = [c for c, _ in COMMANDS if c != "train-json"]
+SCORE_UNTRAINED = "crm_trio"
+CASES = [(n, c) for n in ODD_STORES for c in MATRIX if c != "score" or n == SCORE_UNTRAINED]
 
 
-@pytest.mark.parametrize("command", MATRIX)
-@pytest.mark.parametrize("name", ODD_STORES)
-def test_every_command_on_every_store(
-    name: str, command: str, odd_store_factory: Callable[[str], Path], tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    path = odd_store_factory(name)
-    rep = _rep(path)
-    argv = [a.format(rep=rep, tmp=tmp_path) for a in dict(COMMANDS)[command]]
-    trained: list[dict[str, Any]] = []
-    fit = propensity.train_and_score
-
-    def keep(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        trained.append(fit(*args, **kwargs))
-        return trained[-1]
-
-    monkeypatch.setattr(propensity, "train_and_score", keep)
+def _run(name: str, command: str, path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run `command` of COMMANDS on the store at `path`: exit 0 with no error line, or exactly the REFUSALS line;
+    never a traceback, and no raw nan/None/NaT printed."""
+    argv = [a.format(rep=_rep(path), tmp=tmp_path) for a in dict(COMMANDS)[command]]
     code = cli.main(["--db", str(path), *argv])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
@@ -88,9 +82,41 @@ def test_every_command_on_every_store(
     assert "unexpected" not in err
     raw = re.findall(r"\b(?:nan|None|NaT)\b%?", out if "--json" not in argv else "")
     assert raw == [], f"{name}: {' '.join(argv)} printed {raw[:3]}: {out[-600:]}"
+
+
+@pytest.mark.parametrize(("name", "command"), CASES, ids=[f"{n}-{c}" for n, c in CASES])
+def test_every_command_on_every_store(
+    name: str, command: str, odd_store_factory: Callable[[str], Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path = odd_store_factory(name)
+    trained: list[dict[str, Any]] = []
+    fit = propensity.train_and_score
+
+    def keep(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        trained.append(fit(*args, **kwargs))
+        return trained[-1]
+
+    monkeypatch.setattr(propensity, "train_and_score", keep)
+    _run(name, command, path, tmp_path, capsys)
+    if command == "score":  # a store without a model: score fitted one first
+        assert len(trained) == 1
+        _scores_csv(name, path, tmp_path)
     if command == "train":  # the model just trained, on the Model page (one fit serves the command and the page)
         assert len(trained) == 1 and json.loads(json.dumps(trained[0], allow_nan=False))["model_version"]
         _trained_model_card(name, path, monkeypatch)
+        capsys.readouterr()  # AppTest's own log lines (a handler left on an earlier test's closed stream)
+        _run(name, "score", path, tmp_path, capsys)  # the active model scores the store again, and the CSV
+        assert len(trained) == 1, f"{name}: score fitted a model again"
+        _scores_csv(name, path, tmp_path)
+
+
+def _scores_csv(name: str, path: Path, tmp_path: Path) -> None:
+    """score's CSV: one row per account of the store, ranked 1..n."""
+    with store.read(path) as con:
+        accounts = int(con.execute("SELECT count(*) FROM accounts").fetchone()[0])
+    ranks = pd.read_csv(tmp_path / "scores.csv", encoding="utf-8-sig", usecols=["rank"])["rank"].tolist()
+    assert ranks == list(range(1, accounts + 1)), f"{name}: {len(ranks)} scores for {accounts} accounts"
 
 
 def _check(at: object, name: str, where: str) -> str:
