@@ -80,7 +80,8 @@ def _whole(
         assign = _round(p, u, lp)
     elif u.divisible:
         progress(0.6, "Rounding the few fractional accounts (fix and resolve)")
-        rounded = _round_mip(p, u, lp, scale, tp.budget, lp_z, tp.travel_cap, price_moves=opts.max_moved is None)
+        cap = min(tp.travel_cap, tp.top3_cap)
+        rounded = _round_mip(p, u, lp, scale, tp.budget, lp_z, cap, price_moves=opts.max_moved is None)
         if rounded is None:
             assign = _round(p, u, lp)
         else:
