@@ -665,8 +665,8 @@ def test_top3_bound_is_a_true_upper_bound_on_what_the_optimizer_reaches(metric: 
 def test_three_metrics_keep_accounts_with_their_3_nearest_reps_by_a_travel_matrix() -> None:
     """The top-3 pass (lp._top3_pass) reads "nearest" from the travel matrix when one is given: with three metrics
     on minutes unlike km (each pair's km times 0.8-1.5), at least 89% of accounts get one of their 3 nearest reps in
-    minutes (89.5%; least travel alone 84.5%; the pass keeps the LP's least travel, lp.TOP3_TRAVEL_SLACK = 0), every
-    band is met and travel stays within 1.10x its bound (1.032x)."""
+    minutes (91.2%; least travel alone 84.5%; the pass may spend lp.TOP3_TRAVEL_SLACK over the least travel on the
+    true bands: 89.5% at 1.032x with none), every band is met and travel stays within 1.10x its bound (1.071x)."""
     from planner.optimize.geometry import _chord_km, _xyz
 
     acc, reps = optimizer.skewed_world(600, 8, seed=1)
@@ -784,8 +784,8 @@ def test_several_bands_travel_pass_reaches_the_least_travel_then_top3_spends_at_
     """Several bands: mean travel is lexicographic too (#15 point 1). The travel pass minimises travel alone, so
     its T0 is the LP's least travel at that balance and moved budget; the top-3 pass then spends at most
     TOP3_TRAVEL_SLACK of it on top-3 misses and compactness. With compactness in the travel pass (before), T0 sat
-    above that least travel (here 1.6%; 5,000 x 40: 1.196x the bound against 1.019x now), and rounding keeps the
-    pass's choice (its far accounts are priced in the rounding MIP)."""
+    above that least travel (here 1.6%; 5,000 x 40: 1.196x the bound against 1.019x now); the top-3 pass's cap is
+    (1 + TOP3_TRAVEL_SLACK) x the least travel on the true bands (at most that x T0)."""
     from dataclasses import replace
 
     from planner.optimize import lp as lp_mod
@@ -814,6 +814,6 @@ def test_several_bands_travel_pass_reaches_the_least_travel_then_top3_spends_at_
     lp_mod._resolve(aim, u, lp, sol, "travel_only", float(sol[lp.z_col]), tp.budget, scale, tp.travel_cap)
     assert lp_mod._optimal(lp)
     least = float(lp.x() @ lp.travel)
-    assert least <= seen["t0"] <= least * 1.002, seen["t0"] / least
+    assert least * (1 - 1e-9) <= seen["t0"] <= least * 1.002, seen["t0"] / least
     assert after <= (1 + lp_mod.TOP3_TRAVEL_SLACK) * seen["t0"] + 1e-6
     assert after <= tp.top3_cap + 1e-6 < math.inf

@@ -484,11 +484,14 @@ def _pinned_travel(p: _Problem) -> float:
     return float(_dist(p, pin_pos, p.owner[pin_pos]).sum())
 
 
-def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float], lp: _LP) -> _TravelPass:
+def _travel_passes(
+    p: _Problem, u: _Units, opts: Options, scale: dict[str, float], lp: _LP, z_slack: float = 0.0
+) -> _TravelPass:
     """After the first pass (balance, then disruption): least travel with balance as good, within the
     moved budget (the user's, else a little above the least the LP had to move) and at or below today's
     travel. Without a user budget, keeping today's travel may move more: the least disruption that
-    does it is found first. Leaves the LP solved with the chosen solution."""
+    does it is found first. Several bands: the top-3 pass follows (z_slack: how far inside the true bands the
+    LP's bands lie, in target shares). Leaves the LP solved with the chosen solution."""
     sol = np.asarray(lp.h.getSolution().col_value)
     min_lp_moved = float(lp.x() @ lp.moved)
     lp_z = float(sol[lp.z_col])
@@ -510,7 +513,7 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
     lp_travel = float(lp.x() @ lp.travel)
     if km_limit is None or lp_travel + pinned_total <= km_limit * (1 - TRAVEL_MARGIN):
         if _top3(p):
-            seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out)
+            seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out, z_slack)
         out.seconds = seconds
         return out
     # The least travel any balanced assignment reaches (any share moved) says whether today's fits.
@@ -547,7 +550,7 @@ def _travel_passes(p: _Problem, u: _Units, opts: Options, scale: dict[str, float
         if not _optimal(lp):  # rounding a point that is not a solution puts territories far out of band
             raise BadInput(time_limit_message(opts))
     if _top3(p):
-        seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out)
+        seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out, z_slack)
     out.budget = budget
     out.seconds = seconds
     return out
@@ -562,14 +565,18 @@ def _top3_pass(
     budget: float,
     scale: dict[str, float],
     tp: _TravelPass,
+    z_slack: float,
 ) -> float:
-    """Several bands: from the least travel T0 the travel pass found, the fewest accounts outside their 3 nearest
-    reps with travel at most (1 + TOP3_TRAVEL_SLACK) x T0 (and tp.travel_cap), same balance and moved budget, then
-    compactness (travel squared). Leaves the LP solved (back at least travel if this pass does not solve) and its
-    cap in tp.top3_cap (inf then)."""
+    """Several bands: the fewest accounts outside their 3 nearest reps, then compactness, with travel at most
+    (1 + TOP3_TRAVEL_SLACK) x B0, B0 the least travel on the true bands (the LP's widened by z_slack) within the
+    budget, or the least travel T0 the travel pass found when that is more (and at most tp.travel_cap), same
+    balance and moved budget. Leaves the LP solved (back at least travel if this pass does not solve) and its cap
+    in tp.top3_cap (inf then)."""
     t0 = float(lp.x() @ lp.travel)
-    cap = min(tp.travel_cap, (1 + TOP3_TRAVEL_SLACK) * t0)
-    seconds = _resolve(p, u, lp, sol, "top3", lp_z, budget, scale, cap)
+    seconds = _resolve(p, u, lp, sol, "travel_only", lp_z + z_slack, budget, scale, tp.travel_cap)
+    b0 = float(lp.x() @ lp.travel) if _optimal(lp) else t0
+    cap = min(tp.travel_cap, max(t0, (1 + TOP3_TRAVEL_SLACK) * b0))
+    seconds += _resolve(p, u, lp, sol, "top3", lp_z, budget, scale, cap)
     tp.top3_cap = cap
     if not _optimal(lp):
         tp.top3_cap = math.inf

@@ -184,14 +184,14 @@ def rebalance(
     lp_z = float(sol[lp.z_col])
     # Second pass: least travel with balance as good, within the moved budget and, when it can, under today's.
     progress(0.4, "Least travel at that balance and moved share")
-    tp = _travel_passes(aim, u, opts, scale, lp)
+    z_slack = float(np.max(p.tols - aim.tols))
+    tp = _travel_passes(aim, u, opts, scale, lp, z_slack)
     lp_moved = float(lp.x() @ lp.moved)
     lp_travel_movable = float(lp.x() @ lp.travel)
     t1 = time.perf_counter()
     assign, info, t_mip = _whole(aim, u, opts, lp, scale, tp, lp_z, progress, p, graph)
     t_repair = time.perf_counter() - t1
     progress(0.8, "Bounding travel over all reps")
-    z_slack = float(np.max(p.tols - aim.tols))
     bound_movable, lp_bound_movable, t_bound = _bound(p, u, lp, sol, assign, scale, z_slack)
     pinned_sum = _pinned_travel(p)
     n = len(p.acc)
