@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -14,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from sklearn.base import clone
+from sklearn.utils import parallel as sklearn_parallel
 from threadpoolctl import threadpool_limits
 
 from planner import cli, export, propensity, store
@@ -336,7 +339,19 @@ def test_large_history_trains_on_a_sample_and_says_so(small_store: Path, monkeyp
     assert f"Trained on 400 of {closed:,} closed deals" in out["message"] and out["n_train"] + out["n_test"] == 400
 
 
-def test_rescoring_replaces_a_version_in_place(small_store: Path) -> None:
+def test_rescoring_replaces_a_version_in_place(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """...and scikit-learn's Parallel runs only in the scoring thread (the reasons are written in another one, from
+    an encoding made before): its catch_warnings is not thread-safe, and the reasons' encoding running beside the
+    prediction could reorder or empty the process's warning filters (then every later Parallel warned
+    "`sklearn.utils.parallel.delayed` should be used with `sklearn.utils.parallel.Parallel`")."""
+    threads: set[str] = set()
+    call = sklearn_parallel.Parallel.__call__
+
+    def spy(self: Any, iterable: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return call(self, iterable)
+
+    monkeypatch.setattr(sklearn_parallel.Parallel, "__call__", spy)
     with store.write(small_store) as con:
         version = q.active_version(con)
         propensity.rescore(con, scope=OPERATOR)
@@ -345,6 +360,7 @@ def test_rescoring_replaces_a_version_in_place(small_store: Path) -> None:
             "SELECT count(*), count(DISTINCT account_id) FROM scores WHERE model_version = ?", [version]
         ).fetchone()
     assert n == distinct == 600
+    assert threads == {threading.current_thread().name}
 
 
 def test_inputs_read_through_arrow_have_query_dfs_values_and_dtypes() -> None:

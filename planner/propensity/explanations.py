@@ -275,19 +275,32 @@ def _effect(table: dict[str, Any], values: np.ndarray, categorical: bool) -> np.
     return out
 
 
-def contributions(bundle: Bundle, X: pd.DataFrame) -> pd.DataFrame:
+def encoded(bundle: Bundle, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """X and the typical account as the model's first booster reads them (None for the fit score). Made in the
+    caller's thread: the column transform runs under scikit-learn's Parallel, whose catch_warnings is not
+    thread-safe (two threads in it at once can leave the process with no warning filters at all)."""
+    if bundle.kind != "model" or bundle.model is None:
+        return None
+    typical = pd.DataFrame([{c: bundle.reference["typical"].get(c, np.nan) for c in bundle.spec.columns}])
+    return bundle.model.encode(X), bundle.model.encode(typical)[0]
+
+
+def contributions(
+    bundle: Bundle, X: pd.DataFrame, encoded_x: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
     """How much each feature group moves each account's score, vs the typical value.
 
     Models store the partial dependence of each feature (see partial_dependence): a group's contribution is
     the change of its features' partial dependence from the typical value to the account's. Older model
-    versions without it fall back to occlusion (one prediction per group).
+    versions without it fall back to occlusion (one prediction per group). `encoded_x`: what encoded(bundle, X)
+    returns, when the caller made it already.
     """
     groups = _groups(bundle.spec)
     if bundle.kind == "model" and bundle.model is not None:
         model = bundle.model
-        A = model.encode(X)
-        typical = pd.DataFrame([{c: bundle.reference["typical"].get(c, np.nan) for c in bundle.spec.columns}])
-        ref = model.encode(typical)[0]
+        got = encoded_x or encoded(bundle, X)
+        assert got is not None  # a model
+        A, ref = got
         pos = {c: i for i, c in enumerate(bundle.spec.columns)}
         effects = bundle.reference.get("effects")
         out = {}
@@ -341,15 +354,18 @@ def _lower_first(words: pa.Array) -> pa.Array:
 TYPICAL = "Close to a typical account on every driver"
 
 
-def reasons(bundle: Bundle, X: pd.DataFrame, top: int = 3) -> pd.Series:
+def reasons(
+    bundle: Bundle, X: pd.DataFrame, top: int = 3, encoded_x: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.Series:
     """Each account's top drivers in plain words with their direction, joined by '; ' (one per row of X, in
     its order, indexed 0..n-1).
 
     "▲ Intent score 88, top 5%" raised the score; a driver that lowered it appears only after those, as
     "▼ despite lost 1 earlier deal" (or "▼ <driver> lowers it" when nothing raised the score). Drivers too
-    weak to move the score are left out; an account typical on every driver says so.
+    weak to move the score are left out; an account typical on every driver says so. `encoded_x`: what
+    encoded(bundle, X) returns, made in the caller's thread when this runs in another.
     """
-    contrib = contributions(bundle, X)
+    contrib = contributions(bundle, X, encoded_x)
     if contrib.empty:
         return pd.Series([""] * len(X), dtype="str")
     order, direction = drivers(contrib, top)

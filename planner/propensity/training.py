@@ -31,7 +31,7 @@ from planner.propensity.evaluation import (
     importance,
     time_split,
 )
-from planner.propensity.explanations import partial_dependence, reasons, reference
+from planner.propensity.explanations import encoded, partial_dependence, reasons, reference
 from planner.propensity.features import (
     ALWAYS_EXCLUDED,
     BASE_FEATURES,
@@ -345,9 +345,11 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
-        # The reasons are written while the model predicts (the booster leaves the interpreter free).
+        # The reasons are written while the model predicts (the booster leaves the interpreter free). The reasons'
+        # encoding is made here first: scikit-learn in two threads at once can empty the warning filters.
+        encoded_x = encoded(bundle, X)
         with ThreadPoolExecutor(1) as pool:
-            explained = pool.submit(reasons, bundle, X)
+            explained = pool.submit(reasons, bundle, X, 3, encoded_x)
             prop = _predict(bundle.model, X)
             why = explained.result()
     else:
