@@ -13,6 +13,7 @@ from typing import Any
 
 from planner import roles, scenarios, targets
 from planner.scope import OPERATOR
+from tests.store_reader import use_environment
 
 
 class _Count(logging.Handler):
@@ -25,10 +26,11 @@ class _Count(logging.Handler):
 
 
 def small_writes(rounds: list[tuple[str, int, dict[str, str]]], worker: int, rep_id: str, account_ids: list[str],
-                 start: Any, out: Any) -> None:  # fmt: skip
+                 start: Any, out: Any, planner_env: dict[str, str]) -> None:  # fmt: skip
     """For each round (a store, a saved scenario on it, the settings of that round): wait until every writer is
     ready (`start`, a barrier), make 20 small writes, and report (worker, round, writes done, problems, conflicts
     retried). One process serves every round: each start imports the planner (about 1.5 CPU-s)."""
+    use_environment(planner_env)
     count = _Count()
     logging.getLogger("planner.store.retry").addHandler(count)
     logging.getLogger("planner.store.retry").setLevel(logging.INFO)

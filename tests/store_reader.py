@@ -7,6 +7,7 @@ module, and importing the test module (conftest, helpers, Streamlit's AppTest) c
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,17 @@ from planner import store
 ALLOWED = {600: "1", 300: "0", 700: "0"}
 
 
-def read_in_a_loop(path: str, stop: mp.Event, ready: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def use_environment(planner_env: dict[str, str]) -> None:
+    """In a child forked from a fork server (tests.helpers.forked_processes): the parent's PLANNER_* settings
+    replace the ones the server started with."""
+    for name in [k for k in os.environ if k.startswith("PLANNER_")]:
+        del os.environ[name]
+    os.environ.update(planner_env)
+
+
+def read_in_a_loop(path: str, stop: mp.Event, ready: Any, out: mp.Queue,  # type: ignore[type-arg]
+                   planner_env: dict[str, str]) -> None:  # fmt: skip
+    use_environment(planner_env)
     seen: set[int] = set()
     reads = 0
     problems: list[str] = []

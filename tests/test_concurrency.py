@@ -14,8 +14,10 @@ from planner.scope import OPERATOR
 from tests.helpers import (
     errors,
     first_metric_of,
+    forked_processes,
     open_rendered,
     page,
+    planner_environment,
     rerun_first_metric,
     spawn_server,
     stop_server,
@@ -34,11 +36,12 @@ def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
     write_salesforce_export(second, 400, seed=22, n_reps=5)
     # Distinct ids, so the second import adds accounts instead of updating the first's.
     second.write_text(second.read_text().replace('"A0', '"B0'))
-    ctx = mp.get_context("spawn")
+    ctx = forked_processes("tests.store_reader")  # forked from one server that imported the reader once
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     stop = ctx.Event()
     ready = ctx.Value("i", 0)
-    readers = [ctx.Process(target=read_in_a_loop, args=(str(small_store), stop, ready, q)) for _ in range(8)]
+    env = planner_environment()
+    readers = [ctx.Process(target=read_in_a_loop, args=(str(small_store), stop, ready, q, env)) for _ in range(8)]
     for r in readers:
         r.start()
     deadline = time.time() + 180

@@ -5,7 +5,6 @@ load balancer's configuration keeps a browser on its replica."""
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -27,9 +26,11 @@ from tests.helpers import (
     HAPROXY,
     assert_one_row_per_key,
     first_metric_of,
+    forked_processes,
     free_port,
     haproxy_config,
     open_rendered,
+    planner_environment,
     rerun_first_metric,
     run_async,
     spawn_server,
@@ -47,8 +48,8 @@ def _patient_writers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLANNER_LOCK_TIMEOUT_S", "900")
 
 
-def _import(db: Path, csv_file: Path) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "planner", "--db", str(db), "import", str(csv_file), "--json"]
+def _import(db: Path, csv_file: Path, *flags: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "planner", "--db", str(db), "import", str(csv_file), "--json", *flags]
     return subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -92,10 +93,11 @@ def test_two_by_twenty_small_writes_all_land(small_lake: Path, lake_clones: Lake
         free = scenarios.save(unlocked, "both", result, "test", scope=OPERATOR)
         no_lock = {"PLANNER_LAKE_LOCK": "0", "PLANNER_WRITE_ATTEMPTS": "40"}  # two writers hammering one table
         rounds = [(str(small_lake), locked, {"PLANNER_LAKE_LOCK": "1"}), (str(unlocked), free, no_lock)]
-        ctx = mp.get_context("spawn")
+        ctx = forked_processes("tests.lake_writer")
         q: Any = ctx.Queue()
         start = ctx.Barrier(2)  # each round starts when both writers are ready: they really write at once
-        procs = [ctx.Process(target=small_writes, args=(rounds, w, rep_id, account_ids, start, q)) for w in (0, 1)]
+        env = planner_environment()
+        procs = [ctx.Process(target=small_writes, args=(rounds, w, rep_id, account_ids, start, q, env)) for w in (0, 1)]
         for p in procs:
             p.start()
         results = [q.get(timeout=600) for _ in range(2 * len(procs))]
@@ -155,17 +157,24 @@ def test_killed_import_leaves_the_old_lake_and_the_next_import_lands(
 ) -> None:
     from bench.import_speed import write_salesforce_export
 
+    # 10,000 rows: the merge and what follows it last a few tenths of a second after the importer says "merging",
+    # and the kill follows that line at once (its own progress line is the signal, as in tests/test_faults.py).
     big = tmp_path / "big.csv"
-    write_salesforce_export(big, 60_000, seed=9, n_reps=8)
+    write_salesforce_export(big, 10_000, seed=9, n_reps=8)
     data = Path(os.environ["PLANNER_LAKE_DATA"])
     files_before = set(data.rglob("*"))
-    proc = _import(small_lake, big)
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None and not (set(data.rglob("*.parquet")) - files_before):
-        time.sleep(0.05)  # until the import has written data files of its own
+    proc = _import(small_lake, big, "--progress")
+    assert proc.stderr is not None
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        if "merging" in line:
+            break
     assert proc.poll() is None, "the import finished before it could be killed; give it a larger file"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert any("merging" in line for line in said), "".join(said)
+    assert set(data.rglob("*.parquet")) - files_before, "killed before it wrote data files of its own"
     assert _accounts(small_lake) == 600  # readable, with the old counts
     small = tmp_path / "small.csv"
     write_salesforce_export(small, 200, seed=10, n_reps=4)
