@@ -74,8 +74,8 @@ def add_to_plan(
             raise BadInput(
                 f"account {foreign[0]!r} is not in {rep_id}'s territory; pick that rep in the sidebar to plan it"
             )
-        scored = q.active_scores(con, scope=scope, rep_id=rep_id).set_index("account_id")
-        rationale = [str(scored["reasons"].get(a, "") or "") for a in ids]
+        reasons = q.score_reasons(con, ids, rep_id, scope=scope)
+        rationale = [reasons.get(a, "") for a in ids]
         plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None
         added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}), scope=scope)

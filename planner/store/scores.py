@@ -293,6 +293,22 @@ def active_scores(con: duckdb.DuckDBPyConnection, rep_id: str | None = None, *, 
     return query_df(con, f"{_SCORED} AND {where} ORDER BY s.rank", params)
 
 
+def score_reasons(con: duckdb.DuckDBPyConnection, account_ids: list[str], rep_id: str | None = None, *,
+                  scope: Scope) -> dict[str, str]:  # fmt: skip
+    """The active model's reasons for the given accounts in scope (one territory when rep_id is given), by
+    account; an account without a score is left out. What a plan target's rationale needs, without the
+    potential, deal counts and ranks of every account in view that active_scores computes."""
+    where, params = _narrow(scope, rep_id)
+    rows = query_df(
+        con,
+        f"""SELECT s.account_id, s.reasons FROM scores s JOIN accounts a USING (account_id)
+            WHERE s.model_version = (SELECT max(model_version) FROM models WHERE active)
+              AND list_contains(?, s.account_id) AND {where}""",
+        [list(account_ids), *params],
+    )
+    return {str(a): str(r or "") for a, r in zip(rows["account_id"], rows["reasons"], strict=True)}
+
+
 def _target_where(
     scope: Scope,
     rep_id: str | None,
