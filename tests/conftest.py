@@ -18,7 +18,9 @@ import pytest
 
 from planner import demo, store
 from planner.scope import OPERATOR
+from tests.helpers import make_hostile, record_foreign_requests, start_server, stop_server
 from tests.lake import (  # noqa: F401 (fixtures)
+    _maker,
     any_empty_store,
     any_store,
     empty_lake,
@@ -114,14 +116,47 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.fixture(scope="session")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, small_store_template: Path,
+                   request: pytest.FixtureRequest) -> Iterator[str]:  # fmt: skip
+    """The app on a copy of the small store with hostile names (tests.helpers.make_hostile; a lake under
+    PLANNER_TEST_STORE=lake), started once for the three modules that only read it: test_browser_security's pages,
+    test_deep_links and test_page_coverage's tooltip (one xdist group, GROUPS below)."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        db = _maker(request, monkeypatch)(small_store_template, tmp / "hostile.duckdb")
+        make_hostile(db)
+        proc, url = start_server(db, tmp / "server.log")
+        yield url
+        stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def hostile_tab(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """One tab for every test on hostile_server, recording requests leaving the machine and dialogs, with the
+    clipboard allowed (test_deep_links copies a link) and downloads accepted: each test opens its page by its
+    address in it (a whole page load and a new session of the app), so chromium's renderer, warm from the test
+    before, is not started again (a fresh tab's first load costs 3-4 CPU-s more)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
+                              permissions=["clipboard-read", "clipboard-write"])  # fmt: skip
+    foreign = record_foreign_requests(ctx)
+    page = ctx.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield page, foreign, dialogs
+    ctx.close()
+
+
 # Scheduling over xdist workers (`--dist loadgroup`, set in pyproject.toml). Tests that share a server their module
 # starts form one group, run by one worker, so the server starts once, not once per worker: (node id prefix,
 # group), the first match wins.
 GROUPS = (
     ("tests/test_browser.py::", "first-launch"),
-    ("tests/test_deep_links.py::", "deep-links"),
     ("tests/test_browser_walk.py::", "walk-paths"),
+    # One server and tab on the hostile small store (hostile_server, hostile_tab) for these three modules' tests.
     ("tests/test_browser_security.py::test_hostile_names_show_as_text_and_nothing_leaves_the_machine[", "hostile"),
+    ("tests/test_deep_links.py::", "hostile"),
+    ("tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text", "hostile"),
     # Not a server: the sweep's base store (a committed scenario and saved plans, ~3 CPU-s) is built once, not
     # once per worker.
     ("tests/test_scope_sweep.py::", "scope-sweep"),
@@ -131,20 +166,18 @@ GROUPS = (
 # 23:40 UTC (3 workers on 2 cores; a group: its tests' sum): add a new slow test here. The first three need
 # different stores, so no worker waits for another's store build. The rest follow in file order.
 FIRST = (
-    "hostile",  # 9 pages, ~220 s
+    "hostile",  # 9 pages, ~220 s, with the deep links (~46 s) and the Coverage tooltip (~20 s)
     "first-launch",  # 121 s
     "walk-paths",  # 88 + 32 s
     "tests/test_browser_security.py::test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts",  # 80 s
     "tests/test_lake_processes.py::test_replicas_see_each_other_and_outlive_a_postgres_restart",  # 80 s
     "tests/test_concurrency.py::test_two_app_processes_serve_one_store",  # 40 s
     "tests/test_lake_processes.py::test_two_by_twenty_small_writes_all_land",  # 39 + 35 s
-    "deep-links",  # 20 + 19 s
     "scope-sweep",  # 388 tests, ~30 s
     "tests/test_load.py::test_sessions_render_pages_without_errors",  # 33 + 32 s
     "tests/test_lake_matrix.py::test_every_command_on_a_lake",  # 33 s
     "tests/test_fuzz_import.py::test_readable_messy_files_count_every_row",  # 33 s
     "tests/test_optimize.py::test_cli_balances_several_metrics_with_one_tolerance_each",  # 26 s
-    "tests/test_page_coverage.py::test_map_draws_in_a_browser_and_tooltips_show_names_as_text",  # 25 s
     "tests/test_optimize.py::test_disruption_curve_trades_travel_for_moves_and_prices_the_default",  # 21 s
     "tests/test_lake_processes.py::test_killed_import_leaves_the_old_lake_and_the_next_import_lands",  # 20 s
     "tests/test_concurrency.py::test_readers_while_cli_imports",  # 16 s

@@ -467,6 +467,39 @@ def reads_right(page: Any, where: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The hostile small store that test_browser_security's pages, test_deep_links and the Coverage tooltip test share
+# (one server and one tab for the three modules: conftest's hostile_server and hostile_tab)
+
+XSS = "<img src=x onerror=alert(1)>"
+FORMULA = '=HYPERLINK("http://x","y")'
+MARKDOWN = "[click me](javascript:alert(3)) **bold** <script>alert(4)</script>"
+# An account alone in state ZZ (owned by R005, whose name stays plain), named with markup that would retitle the
+# page: Coverage's tooltip must show it as text (tests/test_page_coverage.py).
+EVIL = "<img src=x onerror=\"document.title='pwned'\">Evil & Co"
+EVIL_ACCOUNT = "A0000001"
+
+
+def make_hostile(path: Path) -> None:
+    """Hostile names on reps R001-R003 and on R001's top accounts of (a copy of) the small demo store, and the
+    lone account EVIL in state ZZ."""
+    with store.write(path) as con:
+        for rep_id, name in (("R001", XSS), ("R002", FORMULA), ("R003", MARKDOWN)):
+            con.execute("UPDATE reps SET name = ? WHERE rep_id = ?", [name, rep_id])
+        top = con.execute(
+            """SELECT a.account_id FROM accounts a JOIN account_potential p USING (account_id)
+               WHERE a.owner_rep_id = 'R001' ORDER BY p.potential DESC LIMIT 6"""
+        ).fetchall()
+        for (account_id,), name in zip(top, [XSS, FORMULA, MARKDOWN] * 2, strict=True):
+            con.execute("UPDATE accounts SET name = ? WHERE account_id = ?", [name, account_id])
+        owner = con.execute("SELECT owner_rep_id FROM accounts WHERE account_id = ?", [EVIL_ACCOUNT]).fetchone()
+        assert owner == ("R005",), f"{EVIL_ACCOUNT} is owned by {owner}, not by R005 whose name stays plain"
+        con.execute(
+            "UPDATE accounts SET name = ?, state = 'ZZ', lat = 41.0, lon = -100.0 WHERE account_id = ?",
+            [EVIL, EVIL_ACCOUNT],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
 # Store checks
 
 

@@ -12,7 +12,6 @@ import csv
 import io
 import re
 import socket
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,9 @@ import pytest
 from planner import store
 from tests.conftest import ROOT
 from tests.helpers import (
+    FORMULA,
+    MARKDOWN,
+    XSS,
     FakeOIDC,
     app_pages,
     assert_no_exception,
@@ -32,36 +34,8 @@ from tests.helpers import (
     wait_rendered,
 )
 
-XSS = "<img src=x onerror=alert(1)>"
-FORMULA = '=HYPERLINK("http://x","y")'
-MARKDOWN = "[click me](javascript:alert(3)) **bold** <script>alert(4)</script>"
 CLIENT_SECRET = "client-secret-6f1c2a9e-never-shown"
 COOKIE_SECRET = "cookie-secret-93b7d4e0-never-shown"
-
-
-def make_hostile(path: Path) -> None:
-    """Hostile names on reps R001-R003 and on R001's top accounts of (a copy of) the small demo store."""
-    with store.write(path) as con:
-        for rep_id, name in (("R001", XSS), ("R002", FORMULA), ("R003", MARKDOWN)):
-            con.execute("UPDATE reps SET name = ? WHERE rep_id = ?", [name, rep_id])
-        top = con.execute(
-            """SELECT a.account_id FROM accounts a JOIN account_potential p USING (account_id)
-               WHERE a.owner_rep_id = 'R001' ORDER BY p.potential DESC LIMIT 6"""
-        ).fetchall()
-        for (account_id,), name in zip(top, [XSS, FORMULA, MARKDOWN] * 2, strict=True):
-            con.execute("UPDATE accounts SET name = ? WHERE account_id = ?", [name, account_id])
-
-
-@pytest.fixture(scope="module")
-def hostile_server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
-) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("hostile")
-    db = module_store(small_store_template, tmp / "hostile.duckdb")  # a lake under PLANNER_TEST_STORE=lake
-    make_hostile(db)
-    proc, url = start_server(db, tmp / "server.log")
-    yield url
-    stop_server(proc)
 
 
 def injected(page: Any) -> list[str]:
@@ -85,20 +59,6 @@ PAGES = app_pages()
 TERRITORIES = (("R001", XSS), ("R003", MARKDOWN), (None, "All territories"))
 # Pages that list the rep's top accounts, where R001's hostile account names must be shown as text.
 LISTS_ACCOUNTS = ("plan", "targets")
-
-
-@pytest.fixture(scope="module")
-def tab(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
-    """One tab for every page's check, recording requests leaving the machine and dialogs: each test opens its
-    page by its address in it (a whole page load and a new session of the app), so chromium's renderer, warm
-    from the page before, is not started again (a fresh tab's first load costs 3-4 CPU-s more)."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    foreign = record_foreign_requests(ctx)
-    page = ctx.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page, foreign, dialogs
-    ctx.close()
 
 
 def open_page(tab: tuple[Any, list[str], list[str]], url: str) -> tuple[Any, list[str], list[str]]:
@@ -148,7 +108,7 @@ def download_territories(page: Any) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "overview" for p, _ in PAGES])
 def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
-    hostile_server: str, tab: tuple[Any, list[str], list[str]], path: str, title: str
+    hostile_server: str, hostile_tab: tuple[Any, list[str], list[str]], path: str, title: str
 ) -> None:
     """Every page, opened by a link to a hostile rep's territory, then switched in the sidebar to another
     hostile rep and to all (one page load, the page running again for each): no markup from names, no
@@ -156,7 +116,7 @@ def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
     127.0.0.1 (fonts, basemap styles and tiles included). R001's hostile account names show as text where
     the page lists accounts; the overview's CSV download neutralises the formula."""
     page_name = path or "overview"
-    page, foreign, dialogs = open_page(tab, f"{hostile_server}/{path}?rep=R001")
+    page, foreign, dialogs = open_page(hostile_tab, f"{hostile_server}/{path}?rep=R001")
     if path == "coverage":  # the deck.gl map asks for its basemap style once it draws
         page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
         page.wait_for_timeout(3000)

@@ -207,34 +207,29 @@ def test_inferred_homes_are_drawn_hollow_and_named(small_store: Path) -> None:
 
 
 def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
-    small_store: Path, browser: Any, tmp_path: Path
+    hostile_server: str, hostile_tab: tuple[Any, list[str], list[str]]
 ) -> None:
     """One account's dot, alone on the map: it draws, and hovering it shows the account's hostile name as text.
-    (The default map drawing is checked on tests/test_browser.py's load of Coverage.)"""
-    from tests.helpers import screenshot, start_server, stop_server, wait_map_drawn, wait_rendered
+    On conftest's hostile_server (the small store where tests.helpers.make_hostile names account EVIL_ACCOUNT
+    EVIL, alone in state ZZ) and its warm tab. (The default map drawing is checked on tests/test_browser.py's
+    load of Coverage.)"""
+    from tests.helpers import EVIL, screenshot, wait_map_drawn, wait_rendered
 
-    evil = "<img src=x onerror=\"document.title='pwned'\">Evil & Co"
-    with store.write(small_store) as con:
-        con.execute(
-            "UPDATE accounts SET name = ?, state = 'ZZ', lat = 41.0, lon = -100.0 WHERE account_id = 'A0000001'", [evil]
-        )
-    proc, url = start_server(small_store, tmp_path / "server.log")
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        # One dot in the middle of the map: hover it, the tooltip shows the name as text.
-        page.goto(f"{url}/coverage?st=ZZ&layers=accounts")
-        wait_rendered(page)
-        assert wait_map_drawn(page) > 40
-        assert page.locator('[data-testid="stException"]').count() == 0
-        screenshot(page, "coverage-map")
-        box = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_selector(".deck-tooltip", state="visible", timeout=15000)
-        tip = page.locator(".deck-tooltip").first
-        assert evil in tip.inner_text()
-        assert page.locator(".deck-tooltip img").count() == 0
-        assert page.title() != "pwned"
-        screenshot(page, "coverage-tooltip")
-        page.close()
-    finally:
-        stop_server(proc)
+    page, foreign, dialogs = hostile_tab
+    foreign.clear()
+    dialogs.clear()
+    # One dot in the middle of the map: hover it, the tooltip shows the name as text.
+    page.goto(f"{hostile_server}/coverage?st=ZZ&layers=accounts")
+    wait_rendered(page)
+    assert wait_map_drawn(page) > 40
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "coverage-map")
+    box = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(".deck-tooltip", state="visible", timeout=15000)
+    tip = page.locator(".deck-tooltip").first
+    assert EVIL in tip.inner_text()
+    assert page.locator(".deck-tooltip img").count() == 0
+    assert page.title() != "pwned"
+    assert dialogs == [] and foreign == []
+    screenshot(page, "coverage-tooltip")
