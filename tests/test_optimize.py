@@ -817,3 +817,29 @@ def test_several_bands_travel_pass_reaches_the_least_travel_then_top3_spends_at_
     assert least * (1 - 1e-9) <= seen["t0"] <= least * 1.002, seen["t0"] / least
     assert after <= (1 + lp_mod.TOP3_TRAVEL_SLACK) * seen["t0"] + 1e-6
     assert after <= tp.top3_cap + 1e-6 < math.inf
+
+
+def test_top3_polish_exchanges_two_far_accounts_within_every_band() -> None:
+    """bands._top3_polish (several bands, after the repair): an account outside its 3 nearest reps goes to one of
+    them, here by an exchange (a single move would put both territories out of the accounts band); travel falls,
+    every band holds, and no account leaves its owner (z, far but with its owner, stays)."""
+    from planner.optimize.bands import _top3_polish
+    from planner.optimize.problem import _dist, _prepare
+    from planner.optimize.quality import top_k_share
+
+    reps = team(("A", 0.0, 0.0), ("B", 0.0, 10.0), ("C", 0.0, 20.0), ("D", 0.0, 30.0))
+    rows = [("x", 0, 29, "D", 10), ("y", 0, 1, "A", 10), ("z", 0, 28, "A", 10), ("a1", 0, 0.2, "A", 10)]
+    rows += [(f"{r}{k}", 0, lon + 0.2 * k, r.upper(), 10) for r, lon in (("b", 10), ("c", 20)) for k in (1, 2, 3)]
+    rows += [("d1", 0, 30.2, "D", 10), ("d2", 0, 30.4, "D", 10)]
+    p = _prepare(book(rows), reps, Options(metric="potential,accounts", tolerance=0.2))
+    rep = {r: i for i, r in enumerate(p.reps["rep_id"])}
+    ids = list(p.acc["account_id"])
+    assign = p.owner.copy()  # everyone with their owner, but x (owner D) with A and y (owner A) with D
+    assign[ids.index("x")], assign[ids.index("y")] = rep["A"], rep["D"]
+    before = float(_dist(p, np.arange(len(ids)), assign).sum())
+    out, moves = _top3_polish(p, assign)
+    at = dict(zip(ids, p.reps["rep_id"].to_numpy()[out], strict=True))
+    assert moves == 1 and (at["x"], at["y"], at["z"]) == ("D", "A", "A")
+    assert np.bincount(out, minlength=4).tolist() == [3, 3, 3, 3]
+    assert float(_dist(p, np.arange(len(ids)), out).sum()) < before
+    assert top_k_share(p, out) == pytest.approx(11 / 12) and top_k_share(p, assign) == pytest.approx(9 / 12)

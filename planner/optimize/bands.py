@@ -191,3 +191,86 @@ def _repair_once(p: _Problem, assign: np.ndarray, k: int) -> tuple[np.ndarray, d
     assign[movable] = s.cur if _worst(s) <= best_dev + 1e-12 else best_cur
     stopped = int(steps == budget and excess.max() > 1e-12)
     return assign, {"band_repair_steps": steps, "band_repair_budget": budget, "band_repair_stopped_by_budget": stopped}
+
+
+def _top3_polish(p: _Problem, assign: np.ndarray) -> tuple[np.ndarray, int]:
+    """Several bands, after the repair: each movable account outside its 3 nearest reps goes to the nearest of them
+    that takes it, alone or in exchange for one of that rep's accounts that has the first rep among its own 3
+    nearest, with both territories inside every band, less travel and no more of the metric moved (no account
+    leaves its owner), the largest saving first, until none can. The LP aims inside the bands (solve.BAND_MARGIN),
+    so whole accounts land with a little room left in the true ones. Returns the assignment and the moves made."""
+    assign = assign.copy()
+    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    movable = np.flatnonzero(~p.pinned)
+    if len(movable) == 0 or n_reps <= 3:
+        return assign, 0
+    _, near = _nearest_reps(p, p.xyz[movable], 3, movable)
+    near = np.asarray(near, dtype=np.int64)
+    order = np.argsort(near.ravel(), kind="stable")
+    cuts = np.searchsorted(near.ravel()[order], np.arange(n_reps + 1))
+    pl = _Polish(
+        p=p, assign=assign, movable=movable, near=near,
+        near_of=[np.sort(order[cuts[r] : cuts[r + 1]] // near.shape[1]) for r in range(n_reps)],
+        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        # Inside every band with a hair to spare, so the report's check (the same bands) agrees.
+        lo=p.target[:, None] * (1 - p.tols[None, :] + 1e-9), hi=p.target[:, None] * (1 + p.tols[None, :] - 1e-9),
+    )  # fmt: skip
+    moves = 0
+    while True:
+        far = np.flatnonzero(~(pl.near == assign[movable][:, None]).any(axis=1))
+        saving = _dist(p, movable[far], assign[movable[far]]) - _dist(p, movable[far], pl.near[far, 0])
+        before = moves
+        for j in far[np.lexsort((far, -saving))].tolist():
+            moves += pl.step(j)
+        if moves == before:
+            return assign, moves
+
+
+@dataclass
+class _Polish:
+    p: _Problem
+    assign: np.ndarray
+    movable: np.ndarray
+    near: np.ndarray  # (n_movable, 3) each movable account's 3 nearest reps
+    near_of: list[np.ndarray]  # per rep: the movable accounts (rows of near) that have it among their 3 nearest
+    load: np.ndarray  # (n_reps, n_bands)
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def fits(self, rows: np.ndarray | int, loads: np.ndarray) -> np.ndarray:
+        return ((loads >= self.lo[rows]) & (loads <= self.hi[rows])).all(axis=-1)
+
+    def step(self, j: int) -> int:
+        """Movable account j (outside its 3 nearest) to the nearest of them that takes it alone, else the best
+        exchange; 1 when it moved."""
+        p, assign = self.p, self.assign
+        i = int(self.movable[j])
+        r, w = int(assign[i]), p.bm[i]
+        if p.owner[i] == r:
+            return 0
+        d_i = _dist(p, np.array([i]), np.array([r]))[0]
+        for q in self.near[j].tolist():
+            if self.fits(r, self.load[r] - w) and self.fits(q, self.load[q] + w):
+                self.load[r] -= w
+                self.load[q] += w
+                assign[i] = q
+                return 1
+        for q in self.near[j].tolist():
+            # q's movable accounts that have r among their 3 nearest and are not with their owner.
+            b = self.near_of[r]
+            b = b[(assign[self.movable[b]] == q) & (p.owner[self.movable[b]] != q)]
+            if len(b) == 0:
+                continue
+            pos = self.movable[b]
+            ok = self.fits(r, self.load[r] - w + p.bm[pos]) & self.fits(q, self.load[q] + w - p.bm[pos])
+            gain = d_i + _dist(p, pos, np.full(len(pos), q)) - _dist(p, pos, np.full(len(pos), r))
+            gain -= _dist(p, np.array([i]), np.array([q]))[0]
+            ok &= gain > 1e-9
+            if not ok.any():
+                continue
+            k = int(pos[np.flatnonzero(ok)[np.argmax(gain[ok])]])
+            self.load[r] += p.bm[k] - w
+            self.load[q] += w - p.bm[k]
+            assign[i], assign[k] = q, r
+            return 1
+        return 0

@@ -33,15 +33,17 @@ DEFAULT_MOVE_SLACK = 0.15
 TRAVEL_MARGIN = 0.005
 MIP_MAX_NODES = 500
 # Several bands (#15 points 1 and 2): the travel pass minimises travel alone (compactness off), so its T0 is the LP's
-# least travel at that balance and moved budget; a last pass then caps travel at (1 + TOP3_TRAVEL_SLACK) x T0 and
-# minimises the accounts given a rep outside their 3 nearest (TOP3_WEIGHT mean travels to the nearest rep each),
-# then compactness (travel squared) and travel; rounding prices far accounts the same way (rounding._near_cost).
-# Before (compactness in the travel pass, slack 0), 5,000 x 40 with three metrics paid compactness in travel: the
-# LP 1.196x the bound, 1.174x after rounding, 88.0% top-3. Measured under load (top-3 share, travel / bound after
-# rounding and repair, 20,000 x 24 | 5,000 x 40, three metrics): slack 0 -> 83.9%, 1.014x | 77.9%, 1.042x; 0.03 ->
-# 91.2%, 1.043x | 83.5%, 1.056x; 0.07 (with far accounts priced in rounding) -> 93.2%, 1.086x | 86.8%, 1.095x.
-# The LP over all pairs on the true bands allows at most 87.0% | 88.3% | 88.9% top-3 at 1.05x | 1.08x | 1.10x the
-# bound on 5,000 x 40 (accounts divisible), so 88% at <= 1.10x is at the edge of what any assignment reaches there.
+# least travel at that balance and moved budget; a last pass then caps travel at (1 + TOP3_TRAVEL_SLACK) x B0, B0 the
+# least travel on the true bands (never below T0), and minimises the accounts given a rep outside their 3 nearest
+# (TOP3_WEIGHT mean travels to the nearest rep each), then compactness (travel squared) and travel; rounding prices
+# far accounts the same way (rounding._near_cost). Before (compactness in the travel pass, slack 0), 5,000 x 40 with
+# three metrics paid compactness in travel: the LP 1.196x the bound, 1.174x after rounding, 88.0% top-3. Measured
+# under load (top-3 share, travel / bound after rounding and repair, 20,000 x 24 | 5,000 x 40 | skewed 3,000 x 30,
+# three metrics): slack 0 (no far price in rounding) -> 83.9%, 1.014x | 77.9%, 1.042x; 0.07 -> 93.0%, 1.075x |
+# 86.3%, 1.079x | 63.4%, 1.081x; 0.08 -> 5,000 x 40: 86.6%, 1.092x; 0.07 x T0 (not B0) -> 93.2%, 1.086x | 86.8%,
+# 1.095x | 1.123x. The LP over all pairs on the true bands allows at most 87.0% | 88.3% | 88.9% top-3 at 1.05x |
+# 1.08x | 1.10x the bound on 5,000 x 40 (accounts divisible): 88% at <= 1.10x is at the edge of what any
+# assignment reaches there (bench/RESULTS.md, 2026-12-02 06:26).
 TOP3_TRAVEL_SLACK = 0.07
 TOP3_WEIGHT = 1000.0
 HIGHS_VERSION = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
-from planner.optimize.bands import _repair_bands
+from planner.optimize.bands import _repair_bands, _top3_polish
 from planner.optimize.contiguity import Graph, checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
@@ -92,6 +92,8 @@ def _whole(
     if p.bm.shape[1] > 1:
         assign, repair_info = _repair_bands(true_bands, assign)
         info.update(repair_info)
+        if u.divisible:
+            assign, info["top3_polish_moves"] = _top3_polish(true_bands, assign)
     else:
         user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
         assign = _repair(
