@@ -66,6 +66,7 @@ class Render:
     errors: list[str] = field(default_factory=list)
     elements: int = 0  # new elements and blocks the page sent (references to cached ones included)
     received_bytes: int = 0
+    metrics: list[str] = field(default_factory=list)  # the values of the st.metric elements sent, in order
 
     @property
     def seconds(self) -> float:
@@ -141,6 +142,7 @@ class Session:
     async def render(self, path: str) -> Render:
         """Ask for one page and wait until the script finished (a server-side rerun keeps waiting)."""
         errors: list[str] = []
+        metrics: list[str] = []
         elements = received = 0
         asked = self.page_hashes.get(path)
         started = time.perf_counter()
@@ -161,7 +163,10 @@ class Session:
                 self.cached.add(msg.hash)
             errors += _element_errors(msg)
             kind = msg.WhichOneof("type")
-            if kind == "navigation":
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                if msg.delta.new_element.WhichOneof("type") == "metric":
+                    metrics.append(msg.delta.new_element.metric.body)
+            elif kind == "navigation":
                 self._learn_pages(msg.navigation.app_pages)
             elif kind == "new_session":
                 self._learn_pages(msg.new_session.app_pages)
@@ -171,11 +176,12 @@ class Session:
             elif kind == "script_finished":
                 status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
                 if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    metrics.clear()
                     continue  # st.rerun or a page switch: the run that follows is this render's
                 if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                     errors.append("compile error")
                 return Render(self.index, self.process, PAGE_NAMES.get(path, path), started, time.perf_counter(),
-                              status, errors, elements, received)  # fmt: skip
+                              status, errors, elements, received, metrics)  # fmt: skip
 
 
 @dataclass

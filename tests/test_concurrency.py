@@ -7,18 +7,16 @@ import multiprocessing as mp
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
+from bench import load
 from planner import cli
 from planner.scope import OPERATOR
 from tests.helpers import (
     errors,
-    first_metric_of,
     forked_processes,
-    open_rendered,
     page,
     planner_environment,
-    rerun_first_metric,
+    run_async,
     spawn_server,
     stop_server,
     wait_healthy,
@@ -62,23 +60,36 @@ def test_readers_while_cli_imports(small_store: Path, tmp_path: Path) -> None:
     assert seen == {600, 300, 700}, f"readers saw every state of the store: {seen}"
 
 
-def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path, browser: Any) -> None:
+def test_two_app_processes_serve_one_store(small_store: Path, tmp_path: Path) -> None:
+    """Two `streamlit run` processes on one file store, a session open on each (Streamlit's websocket protocol, as a
+    browser tab speaks it: bench/load.py): a CLI write while both serve meets no lock, and each session's next
+    render shows it. (tests/test_lake_processes.py reads the same on a lake's replicas in a browser; a session
+    here costs no chromium page load, 2.5-4 CPU-s each.)"""
     servers = [spawn_server(small_store, tmp_path / f"s{i}.log") for i in range(2)]  # both start at once
     try:
         for i, (proc, url) in enumerate(servers):
             wait_healthy(proc, url, tmp_path / f"s{i}.log")
-        pages = [open_rendered(browser, url) for _, url in servers]
-        assert [first_metric_of(p) for p in pages] == ["600", "600"]
-        # A CLI write while both servers run: no lock conflict.
-        assert cli.main(["--db", str(small_store), "demo", "--accounts", "300", "--force"]) == 0
-        for (_, url), p in zip(servers, pages, strict=True):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
-                assert resp.read().decode().strip() == "ok"
-            assert rerun_first_metric(p) == "300"  # each server's next render of its open session shows the write
-            p.close()
+        before, after = run_async(_a_write_between_renders([url for _, url in servers], small_store))
     finally:
         for proc, _ in servers:
             stop_server(proc)
+    for render in before + after:
+        assert render.status == "FINISHED_SUCCESSFULLY" and render.errors == [], render
+    assert [r.metrics[0] for r in before] == ["600", "600"]
+    assert [r.metrics[0] for r in after] == ["300", "300"]  # each server's next render of its open session
+
+
+async def _a_write_between_renders(urls: list[str], db: Path) -> tuple[list[load.Render], list[load.Render]]:
+    async with load.Session(0, 0, urls[0]) as first, load.Session(1, 1, urls[1]) as second:
+        sessions = (first, second)
+        before = [await s.render("") for s in sessions]
+        # A CLI write while both servers run: no lock conflict.
+        assert cli.main(["--db", str(db), "demo", "--accounts", "300", "--force"]) == 0
+        for url in urls:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
+                assert resp.read().decode().strip() == "ok"
+        after = [await s.render("") for s in sessions]
+    return before, after
 
 
 def test_session_refreshes_when_store_changes_under_it(app_store: Path) -> None:
