@@ -5,8 +5,10 @@ defines them; planner.store.imports.macros turns them into SQL)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import duckdb
+import pyarrow as pa
 
 from planner import geo, geo_world
 from planner.ingest import parse
@@ -24,9 +26,17 @@ RULES = sq.ParseRules(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=1)
+def _world() -> tuple[pa.Table, pa.Table]:
+    """The worldwide gazetteer (countries, cities) as Arrow tables, made once per process: each import's
+    connection reads them in place."""
+    return (pa.Table.from_pandas(geo_world.countries(), preserve_index=False),
+            pa.Table.from_pandas(geo_world.city_index(), preserve_index=False))  # fmt: skip
+
+
 def install(con: duckdb.DuckDBPyConnection, *, world: bool = True) -> None:
     """The parsing macros and (with `world`) the worldwide gazetteer, on this connection."""
     if world:
-        sq.install_macros(con, RULES, geo_world.countries(), geo_world.city_index())
+        sq.install_macros(con, RULES, *_world())
     else:
         sq.install_macros(con, RULES)
