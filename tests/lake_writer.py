@@ -6,12 +6,14 @@ process imports its target's module, and the test module (conftest, helpers, App
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from planner import roles, scenarios, targets
+from planner import cli, roles, scenarios, targets
 from planner.scope import OPERATOR
 from tests.store_reader import use_environment
 
@@ -51,3 +53,13 @@ def small_writes(rounds: list[tuple[str, int, dict[str, str]]], worker: int, rep
             except Exception as exc:  # every failure is a lost write
                 problems.append(f"{type(exc).__name__}: {exc}")
         out.put((worker, number, done, problems, count.conflicts))
+
+
+def cli_in_a_process(argv: list[str], planner_env: dict[str, str], out: Any) -> None:
+    """`python -m planner ARGV` in a process of its own (forked from a fork server: no Python start and no
+    imports of its own): reports (exit code, what it wrote to stderr)."""
+    use_environment(planner_env)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    out.put((code, err.getvalue()))

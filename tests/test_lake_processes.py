@@ -39,7 +39,7 @@ from tests.helpers import (
     wait_rendered,
 )
 from tests.lake import LakeClones, Postgres
-from tests.lake_writer import small_writes
+from tests.lake_writer import cli_in_a_process, small_writes
 
 
 @pytest.fixture(autouse=True)
@@ -65,10 +65,18 @@ def test_two_concurrent_imports_both_land(small_lake: Path, tmp_path: Path) -> N
     write_salesforce_export(first, 300, seed=21, n_reps=5)
     write_salesforce_export(second, 400, seed=22, n_reps=5)
     second.write_text(second.read_text().replace('"A0', '"B0'))  # distinct ids: both add accounts
-    procs = [_import(small_lake, f) for f in (first, second)]
+    # Two processes forked from one fork server (tests.helpers.forked_processes), each running the CLI's import:
+    # `python -m planner` itself is test_cli's; here two processes writing one lake at once are the point.
+    ctx = forked_processes("tests.lake_writer")
+    q: Any = ctx.Queue()
+    argvs = [["--db", str(small_lake), "import", str(f), "--json"] for f in (first, second)]
+    procs = [ctx.Process(target=cli_in_a_process, args=(argv, planner_environment(), q)) for argv in argvs]
     for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
+        p.start()
+    done = [q.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert [code for code, _ in done] == [0, 0], done
     assert _accounts(small_lake) == 700  # the demo went with the first import; both files landed
     with store.read(small_lake) as con:
         assert store.scalar(con, "SELECT count(*) FROM imports") == 2
