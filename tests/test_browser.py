@@ -5,8 +5,9 @@ embedded default (demo store built on first launch). The first page opened is a 
 trap described in docs/TESTING.md. Then every page, by its own address (Data where the Overview's link to it
 lands), is read as a person reads it (#16), at the width the window has when it loads, then at the other:
 at 1400 and 1100 px no clipped label, select value, pill or metric and no raw token; pages whose link
-carries values they cannot use say so in a note (JUNK). The store is the one test_browser_walk.py walks
-(1,500 accounts, 8 reps, seed 3), so each page is loaded once for all these checks.
+carries values they cannot use say so in a note (JUNK). The store is the demo the app builds on first launch
+(1,500 accounts, 8 reps, seed 3: a bigger book than the walk's 600 x 6), and each page is loaded once for all
+these checks.
 A browser that cannot start is a failure, never a skip.
 """
 
@@ -33,7 +34,7 @@ from tests.helpers import (
     wait_rendered,
 )
 
-# The walk's store (tests/test_browser_walk.py), built here by the app itself on first launch.
+# The demo the app itself builds on first launch (tests/test_browser_walk.py walks the small store, 600 x 6).
 DEMO = {"PLANNER_DEMO_ACCOUNTS": "1500", "PLANNER_DEMO_REPS": "8", "PLANNER_DEMO_SEED": "3"}
 # Link values nobody can use, opened as these pages' own addresses: each page ignores them with a note naming
 # every one and otherwise reads as its plain address does (the defaults), so one load serves both checks. An

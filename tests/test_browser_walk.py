@@ -1,9 +1,9 @@
 """What a person sees (#16), in a real browser: the ops leader's
 path (Coverage -> Rebalance -> run -> save -> compare -> commit -> download -> Coverage) and the rep's
 path (Targets -> add to plan -> Territory plan -> every download), each page read for clipped text and raw
-tokens on the way. Every page at 1400 and 1100 px is read in tests/test_browser.py, on the same store built by
-the app's first launch (one load of each page there serves both checks, and the junk link values a page
-ignores with a note ride on those loads).
+tokens on the way, on the small demo store (600 accounts, 6 reps, seed 3). Every page at 1400 and 1100 px is
+read in tests/test_browser.py, on the 1,500 x 8 demo the app builds on its first launch (one load of each page
+there serves both checks, and the junk link values a page ignores with a note ride on those loads).
 
 Screenshots of each step land in tests/artifacts/ (git-ignored): look at them. The README's pictures
 (docs/*.png) are copies of `readme-*` screenshots of these runs.
@@ -20,8 +20,6 @@ from typing import Any
 
 import pytest
 
-from planner import demo
-from planner.scope import OPERATOR
 from tests.helpers import (
     RAW,
     full_shot,
@@ -32,7 +30,6 @@ from tests.helpers import (
     view,
     wait_rendered,
 )
-from tests.stores import session_file
 
 
 def _goto(page: Any, url: str) -> None:
@@ -48,16 +45,15 @@ def _wait_maps(page: Any, count: int) -> None:
     )
 
 
-def _build(path: Path) -> None:
-    demo.build_store(path, n_accounts=1500, n_reps=8, seed=3, scope=OPERATOR)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, module_store: Callable[[Path, Path], Path]) -> Iterator[str]:
-    """The app on a private copy of a 1,500-account store built once per run (the ops leader's walk commits); a
-    lake under PLANNER_TEST_STORE=lake."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
+) -> Iterator[str]:
+    """The app on a private copy of the small demo store (600 accounts, 6 reps, seed 3; built once per run and
+    shared, where a 1,500-account store of its own was built for this module before) (the ops leader's walk
+    commits); a lake under PLANNER_TEST_STORE=lake."""
     tmp = tmp_path_factory.mktemp("walk")
-    db = module_store(session_file(tmp_path_factory, "walk.duckdb", _build), tmp / "walk.duckdb")
+    db = module_store(small_store_template, tmp / "walk.duckdb")
     proc, url = start_server(db, tmp / "server.log")
     yield url
     stop_server(proc)
