@@ -576,8 +576,9 @@ def _top3_pass(
     in tp.top3_cap (inf then)."""
     t0 = float(lp.x() @ lp.travel)
     seconds = _resolve(p, u, lp, sol, "travel_only", lp_z + z_slack, budget, scale, tp.travel_cap)
-    b0 = float(lp.x() @ lp.travel) if _optimal(lp) else t0
-    cap = min(tp.travel_cap, max(t0, (1 + TOP3_TRAVEL_SLACK) * b0))
+    # Without B0 (that solve stopped), no more travel than T0.
+    cap = max(t0, (1 + TOP3_TRAVEL_SLACK) * float(lp.x() @ lp.travel)) if _optimal(lp) else t0
+    cap = min(tp.travel_cap, cap)
     seconds += _resolve(p, u, lp, sol, "top3", lp_z, budget, scale, cap)
     tp.top3_cap = cap
     if not _optimal(lp):
