@@ -447,6 +447,8 @@ READS: dict[str, Args] = {
     ),
     "planner.store.scores.active_scores": lambda c, w, rep: ((rep,), {}),
     "planner.store.scores.accounts_owned_by": lambda c, w, rep: (([w.account[OWN], w.account[OTHER]],), {}),
+    # Asked for the rep's own account and another rep's: only the own one may come back.
+    "planner.store.scores.score_reasons": lambda c, w, rep: (([w.account[OWN], w.account[OTHER]], rep), {}),
     "planner.store.scores.target_list": lambda c, w, rep: ((rep,), {}),
     "planner.store.scores.filter_options": lambda c, w, rep: ((rep,), {}),
     "planner.store.world.export_accounts": kw(),
