@@ -264,7 +264,9 @@ def sniff_delimiter(lines: list[str]) -> str:
         if not rows:
             continue
         widths = [len(r) for r in rows]
-        mode = max(set(widths), key=widths.count)
+        # Of widths found equally often, the widest: a few rows where one is long (a stray quote, extra cells)
+        # must not lose to a delimiter that cuts a record in two at a line break inside a quoted value.
+        mode = max(set(widths), key=lambda w: (widths.count(w), w))
         if mode < 2:
             continue
         # Cells in rows of the usual width: a delimiter that also occurs inside values (a '|' or ';' in a
