@@ -286,6 +286,19 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def read_until(proc: subprocess.Popen[str], word: str) -> list[str]:
+    """The stderr lines of a running `--progress` command up to the first that says `word` (its own progress line
+    is the signal to act on, not a guess at timing). Fails if it ended before saying it."""
+    assert proc.stderr is not None
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        if word in line:
+            break
+    assert proc.poll() is None and any(word in line for line in said), "".join(said)
+    return said
+
+
 # True once the app is connected, its script is not running, the page has its title and nothing is still
 # loading (no status widget, no skeleton), and has stayed so for `settle` ms. Polled inside the page.
 _QUIET = """([settle]) => {

@@ -15,6 +15,7 @@ import pytest
 
 from planner import cli, store
 from tests.conftest import ROOT
+from tests.helpers import read_until
 
 
 def _sha(path: Path) -> str:
@@ -37,13 +38,7 @@ def test_import_killed_halfway_leaves_store_as_before(
     proc = subprocess.Popen([*cmd, "--progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Kill it when the importer says it is merging rows into its private copy of the store (the half-way
     # point that matters): its own progress line is the signal, not a guess at timing.
-    assert proc.stderr is not None
-    said = []
-    for line in proc.stderr:
-        said.append(line)
-        if "merging" in line:
-            break
-    assert proc.poll() is None and any("merging" in line for line in said), "".join(said)
+    read_until(proc, "merging")
     assert list(small_store.parent.glob(small_store.name + ".tmp-*")), "the private copy exists while it merges"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
