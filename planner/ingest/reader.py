@@ -282,9 +282,10 @@ def find_header(rows: list[list[str]]) -> int:
     widths = [sum(1 for x in r if str(x).strip()) for r in rows[:30]]
     if not widths:
         return 0
-    # The typical width of table rows (a ragged row far wider than the header must not hide it).
+    # The typical width of table rows, the lower median: a ragged row far wider than the header must not hide
+    # it, even when the file has only the header and that one row.
     wide = sorted(w for w in widths if w >= 2) or widths
-    widest = wide[len(wide) // 2]
+    widest = wide[(len(wide) - 1) // 2]
     for i, row in enumerate(rows[:30]):
         cells = [str(x).strip() for x in row if str(x).strip()]
         if len(cells) >= max(2, widest * 0.6) and not any(re.fullmatch(r"[-+$]?[\d.,]+", c) for c in cells):
