@@ -140,7 +140,7 @@ def messy_but_readable(draw: st.DrawFn) -> tuple[bytes, int]:
 @example(case=(b'Account ID,Account Name,Billing City,Billing Zip/Postal Code,Employees\nA0,Co,,,|,"|\r|","""|"', 1))
 # The header and one data row wider than it: the typical width was the upper median, the long row's 9, the
 # header's 5 cells fell short of 0.6 x 9, and the data row became the header (no ID column).
-@example(case=(b'Account ID,Account Name,Billing City,Billing Zip/Postal Code,Employees\nA0,Co,X,X,X,X,X,X,X', 1))
+@example(case=(b"Account ID,Account Name,Billing City,Billing Zip/Postal Code,Employees\nA0,Co,X,X,X,X,X,X,X", 1))
 def test_readable_messy_files_count_every_row(seeded_store: Path, tmp_path: Path, case: tuple[bytes, int]) -> None:
     body, data_rows = case
     path = tmp_path / "messy.csv"
