@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -301,7 +302,10 @@ def _predict(model: PropensityModel, X: pd.DataFrame) -> np.ndarray:
         with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's limit is this thread's own
             return np.asarray(model.predict_proba(X.iloc[rows])[:, 1])
 
-    with ThreadPoolExecutor(QUERY_THREADS) as pool:
+    # scikit-learn's Parallel (the column transformer's, inside each thread) enters and leaves catch_warnings,
+    # which swaps the process's one list of warning filters: two threads interleaved can leave one's temporary
+    # filters in place. The calling thread's catch_warnings puts the list it saw back when both are done.
+    with warnings.catch_warnings(), ThreadPoolExecutor(QUERY_THREADS) as pool:
         return np.concatenate(list(pool.map(part, np.array_split(np.arange(len(X)), QUERY_THREADS))))
 
 
