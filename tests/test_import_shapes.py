@@ -7,9 +7,10 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from planner import cli, ingest, store
+from planner import cli, geo_world, ingest, store
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
 from planner.store import world
@@ -207,3 +208,19 @@ def test_readers_refuse_or_filter_for_a_rep(small_store: Path) -> None:
         assert world.counts(con, scope=rep)["accounts"] == len(mine)
         assert world.counts(con, scope=rep)["reps"] == 1
         assert list(ingest.rep_homes(con, scope=rep)["rep_id"]) == ["R001"]
+
+
+def test_accounts_known_only_by_country_land_inside_it(empty_store: Path, tmp_path: Path) -> None:
+    """A country's point is one of its own cities: the population-weighted mean alone put Canada's accounts in
+    Michigan, Vietnam's in Laos and Indonesia's in the Java Sea. A bare list of companies and countries is read
+    as accounts without --kind."""
+    path = _write(tmp_path / "world.csv", "Company,Country\nMaple,Canada\nPho,Vietnam\nBatik,Indonesia\nKiwi,NZ\n")
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted) == (4, 4)
+    cities = geo_world._cities()
+    for name, code, lat, lon, precision in table(
+        empty_store, "SELECT name, country_code, lat, lon, geo_precision FROM accounts ORDER BY name"
+    ):
+        d2 = (cities["lat"] - lat) ** 2 + ((cities["lon"] - lon) * np.cos(np.radians(lat))) ** 2
+        nearest = cities.loc[d2.idxmin()]
+        assert precision == "country" and d2.min() < 1e-6 and nearest["code"] == code, (name, code, nearest["name"])

@@ -165,7 +165,15 @@ def detect_kind(columns: list[str], file_name: str = "") -> tuple[str | None, di
         found = set(propose_mapping(columns, kind).values()) & distinctive
         scores[kind] += len(found)
     best = max(KINDS, key=lambda k: (scores[k], k == "accounts"))
-    return (best if scores[best] >= 2 else None), scores
+    if scores[best] >= 2:
+        return best, scores
+    # A bare list of companies ("Company,Country", "Organization,Website"): an account name or ID under a
+    # company word, and nothing a deal or a rep has. A lone "Name" column stays undecided (a rep's, or a deal's).
+    accounts = propose_mapping(columns, "accounts")
+    company = any(v in ("id", "name") and normalize_header(c) not in ("name", "id") for c, v in accounts.items())
+    if company and not max(scores["deals"], scores["reps"]):
+        return "accounts", scores
+    return None, scores
 
 
 def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:
