@@ -296,3 +296,38 @@ def test_os_problem_lines() -> None:
     )
     assert os_problem(OSError(errno.ENAMETOOLONG, "File name too long", "/x")) == "file name too long: /x"
     assert os_problem(ValueError("boom")) is None
+
+
+def test_import_maps_columns_given_on_the_command_line(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A German export no header of ours names: `--map COLUMN=FIELD` reads it from the CLI, as the Data page's
+    mapping does; a typo (column, field, a field of another kind, no '=') is one error line and writes nothing."""
+    path = tmp_path / "firmen.csv"
+    path.write_text(
+        "Firmenname;Mitarbeiter;Umsatz;PLZ;Ort;Land\nMüller GmbH;1.200;12.500.000,50;80331;München;Deutschland\n"
+        "Bäckerei Schmidt;12;;20095;Hamburg;Germany\n",
+        encoding="utf-8",
+    )
+    before = store_state(empty_store)
+    for args, words in [
+        ([], "cannot tell whether it holds accounts"),
+        (["--map", "Firma=name"], "no file has a column 'Firma'"),
+        (["--map", "Firmenname=nme"], "'nme' is not a field"),
+        (["--kind", "deals", "--map", "Mitarbeiter=employees"], "holds deals, which have no field 'employees'"),
+        (["--map", "Firmenname"], "write COLUMN=FIELD"),
+    ]:
+        code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *args)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], (args, err)
+        assert store_state(empty_store) == before
+    mapped = ["--map", "Firmenname=name", "--map", "Mitarbeiter=employees", "--map", "Umsatz=annual_revenue",
+              "--map", "PLZ=postal_code", "--map", "Ort=city", "--map", "Land=country"]  # fmt: skip
+    code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), "--kind", "accounts", *mapped)
+    assert code == 0 and "2 rows read, 2 inserted, 0 updated, 0 rejected" in out, err
+    # Mapped to account-only fields, the kind needs no --kind.
+    code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *mapped)
+    assert code == 0 and "2 rows read, 0 inserted, 2 updated, 0 rejected" in out, err
+    with duckdb.connect(str(empty_store), read_only=True) as con:
+        rows = con.execute("SELECT name, employees, annual_revenue, city FROM accounts ORDER BY name").fetchall()
+    assert rows == [("Bäckerei Schmidt", 12, None, "Hamburg"), ("Müller GmbH", 1200, 12500000.5, "München")]

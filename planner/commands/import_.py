@@ -1,4 +1,5 @@
-"""`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--revenue-unit U] [--as-of DATE] [--json]`.
+"""`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--map COLUMN=FIELD ...] [--revenue-unit U]
+[--as-of DATE] [--json]`.
 
 Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
 CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write: if any file is
@@ -23,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="export files to import")
     p.add_argument("--kind", choices=["auto", "accounts", "deals", "reps"], default="auto",
                    help="what the files hold (default: detect per file)")  # fmt: skip
+    p.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD", dest="column_map",
+                   help="read a column as a field (repeat the flag), e.g. --map 'Firmenname=name' --map "
+                        "PLZ=postal_code; FIELD 'ignore' skips a column, 'attribute' keeps it as a custom "
+                        "attribute")  # fmt: skip
     p.add_argument("--revenue-unit", choices=["units", "thousands", "millions"], default=None,
                    help="the unit of the accounts' revenue (the import warns when it looks scaled)")  # fmt: skip
     p.add_argument("--as-of", metavar="DATE", default=None,
@@ -40,9 +45,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.as_of not in (None, "auto"):
         ingest.parse_as_of(args.as_of)  # a bad date fails before anything is read
+    columns: dict[str, str] = {}
+    for item in args.column_map:
+        column, sep, field_name = item.partition("=")
+        if not sep or not column.strip() or not field_name.strip():
+            raise ImportFileError(f"--map '{item}': write COLUMN=FIELD, e.g. --map 'Firmenname=name'")
+        columns[column.strip()] = field_name.strip()
     report = ingest.import_files(
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
-        revenue_unit=args.revenue_unit, as_of=args.as_of,
+        revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
     )  # fmt: skip
     if args.json:
         print(json.dumps(report.contract(), default=str))

@@ -292,16 +292,63 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
         with store.read(db_path) as con:
             for t in tables:
                 remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
+    columns = dict(overrides.get("*", {}).get("columns") or {})
+    _check_column_map(columns, tables)
     plans: list[Plan] = []
     for t in tables:
         o = overrides.get(t.name, {})
-        plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") else remembered.get(t.name))
+        given = {c: f for c, f in columns.items() if c in t.columns}
+        plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") or given else remembered.get(t.name))
         if o.get("mapping"):
             plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
             plan.kind = o.get("kind", plan.kind)
+        if given and plan.kind is None and o.get("kind", kind) == "auto":
+            fit = [k for k in F.KINDS if set(given.values()) - {"ignore", "attribute", F.IGNORE, F.ATTR}
+                   <= {f.name for f in F.FIELDS[k]}]  # fmt: skip
+            if len(fit) == 1:  # the mapped fields belong to one kind only
+                plan.kind = fit[0]
+                plan.mapping = F.propose_mapping(t.columns, plan.kind)
+        if given and plan.kind:
+            _apply_column_map(plan, given)
         check_plan(plan, o.get("kind", kind))
         plans.append(plan)
     return plans
+
+
+def _check_column_map(columns: dict[str, str], tables: list[Table]) -> None:
+    """Every column a caller maps (the CLI's --map COLUMN=FIELD) is in some file, and every field is one of
+    some kind's fields: a typo is refused before anything is read, never ignored."""
+    known = {c for t in tables for c in t.columns}
+    fields = {f.name for kind in F.KINDS for f in F.FIELDS[kind]} | {F.IGNORE, F.ATTR, "ignore", "attribute"}
+    for column, field_name in columns.items():
+        if column not in known:
+            shown = ", ".join(sorted(known)[:12])
+            raise ImportFileError(f"--map '{column}={field_name}': no file has a column '{column}' (columns: {shown})")
+        if field_name not in fields:
+            raise ImportFileError(
+                f"--map '{column}={field_name}': '{field_name}' is not a field; fields: "
+                + ", ".join(sorted({f.name for kind in F.KINDS for f in F.FIELDS[kind]}))
+                + ", ignore, attribute"
+            )
+
+
+def _apply_column_map(plan: Plan, given: dict[str, str]) -> None:
+    """The caller's columns onto the proposed mapping: each named column maps to its field (the field leaves
+    any column the proposal gave it), 'ignore' and 'attribute' as the Data page's choices."""
+    kind = plan.kind or "accounts"
+    names = {f.name for f in F.FIELDS[kind]}
+    for column, field_name in given.items():
+        target = {"ignore": F.IGNORE, "attribute": F.ATTR}.get(field_name, field_name)
+        if target not in names | {F.IGNORE, F.ATTR}:
+            raise ImportFileError(
+                f"--map '{column}={field_name}': {plan.table.name} holds {kind}, which have no field '{field_name}'; "
+                f"{kind} fields: {', '.join(sorted(names))}"
+            )
+        if target not in (F.IGNORE, F.ATTR):
+            for c, f in plan.mapping.items():
+                if f == target and c != column:
+                    plan.mapping[c] = F.IGNORE
+        plan.mapping[column] = target
 
 
 def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tuple[dict[int, FileReport], bool,
