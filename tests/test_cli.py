@@ -325,6 +325,7 @@ def test_import_maps_columns_given_on_the_command_line(
               "--map", "PLZ=postal_code", "--map", "Ort=city", "--map", "Land=country"]  # fmt: skip
     code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), "--kind", "accounts", *mapped)
     assert code == 0 and "2 rows read, 2 inserted, 0 updated, 0 rejected" in out, err
+    assert "valid US ZIP" not in out  # 80331 and 20095 are German PLZ here, not US ZIPs
     # Mapped to account-only fields, the kind needs no --kind.
     code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *mapped)
     assert code == 0 and "2 rows read, 0 inserted, 2 updated, 0 rejected" in out, err

@@ -214,9 +214,16 @@ def test_accounts_known_only_by_country_land_inside_it(empty_store: Path, tmp_pa
     """A country's point is one of its own cities: the population-weighted mean alone put Canada's accounts in
     Michigan, Vietnam's in Laos and Indonesia's in the Java Sea. A bare list of companies and countries is read
     as accounts without --kind."""
-    path = _write(tmp_path / "world.csv", "Company,Country\nMaple,Canada\nPho,Vietnam\nBatik,Indonesia\nKiwi,NZ\n")
+    # Names in an export's language or the country's own (CLDR) are the country too.
+    expected = {"Maple": "CA", "Pho": "VN", "Batik": "ID", "Kiwi": "NZ", "Hecht": "DE", "Gouda": "NL", "Tapas": "ES",
+                "Samba": "BR", "Fondue": "CH", "Wiener": "AT", "Smørrebrød": "DK"}  # fmt: skip
+    path = _write(tmp_path / "world.csv", "Company,Country\nMaple,Canada\nPho,Vietnam\nBatik,Indonesia\nKiwi,NZ\n"
+                  "Hecht,Deutschland\nGouda,Pays-Bas\nTapas,España\nSamba,Brasil\nFondue,Suisse\nWiener,Österreich\n"
+                  "Smørrebrød,Danmark\n")  # fmt: skip
     f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
-    assert (f.rows_read, f.inserted) == (4, 4)
+    assert (f.rows_read, f.inserted) == (11, 11)
+    codes = dict(table(empty_store, "SELECT name, country_code FROM accounts"))
+    assert codes == expected
     cities = geo_world._cities()
     for name, code, lat, lon, precision in table(
         empty_store, "SELECT name, country_code, lat, lon, geo_precision FROM accounts ORDER BY name"
