@@ -157,6 +157,10 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         missing.append("name or email")
     if plan.kind == "deals" and not mapped & {"account_id", "account_name", "owner", "owner_email"}:
         missing.append("account ID, account name or owner")
+    elif plan.kind == "deals" and "id" not in mapped and (wrong_kind or not mapped & {"account_id", "account_name",
+                                                                                     "name"}):  # fmt: skip
+        # No ID, and nothing to key a deal by (its account and name), or a file of another kind asked as deals.
+        missing.append("Deal ID")
     if plan.kind == "accounts" and not mapped & {"id", "name"}:
         missing.append("account ID or account name")
     if missing and wrong_kind:
@@ -603,6 +607,9 @@ def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyCon
     if report.deleted:
         report.notes.append(f"{report.deleted:,} row(s) deleted in the CRM were skipped (counted as rejected)")
     report.merged = result.get("merged", 0)
+    if kind == "deals" and "id" not in mapped:
+        report.notes.append("no deal ID column: deals are keyed by their account and deal name (plus created date "
+                            "where present); export the Opportunity ID to tell apart deals of one name")  # fmt: skip
     if kind == "accounts" and "id" not in mapped:
         report.notes.append("no account ID column: accounts are keyed by their normalised name (plus domain or "
                             "location where present)")  # fmt: skip

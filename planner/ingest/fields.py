@@ -19,7 +19,8 @@ IGNORE = "(ignore)"
 
 FIELD_BY_NAME = {kind: {f.name: f for f in fields} for kind, fields in FIELDS.items()}
 # Accounts without an ID column are keyed by their normalised name (plus domain or location).
-REQUIRED: dict[str, tuple[str, ...]] = {"accounts": (), "deals": ("id",), "reps": ()}
+REQUIRED: dict[str, tuple[str, ...]] = {"accounts": (), "deals": (), "reps": ()}
+# Deals without an ID column are keyed by their account and name (plus created date).
 
 # Known columns that are not worth keeping as attributes (contact details, audit fields).
 IGNORED_COLUMNS = frozenset({

@@ -33,6 +33,23 @@ def build_deals(
     id_label = labels.get("id", "Deal ID")
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
     acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
+    keyed_by_name = "id" not in labels
+    if keyed_by_name:
+        # No ID column (a report exported without 'Opportunity ID'): a deal is its account and its name, plus
+        # its created date where the file has one, so a re-export updates the same deals.
+        acct = f"coalesce(tp_key(nullif({acct_ref}, '')), tp_key({e('account_name')}))"
+        parts = [acct, f"tp_key({e('name')})"]
+        if "created_date" in exprs:
+            parts.append(f"CAST({e('created_date')} AS VARCHAR)")
+        key = " || '|' || ".join(f"coalesce({x}, '')" for x in parts)
+        exprs = {**exprs, "id": f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL "
+                                f"ELSE 'deal:' || {key} END"}  # fmt: skip
+        empty = "no Deal ID column, and the row names neither an account nor a deal"
+        dup = ("'same account and deal name as row ' || d.first_row "
+               "|| '; export the Opportunity ID (or Deal ID) column to keep both'")  # fmt: skip
+    else:
+        empty = id_label + " is empty"
+        dup = f"'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id || ''' (first on row ' || d.first_row || ')'"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
@@ -77,10 +94,8 @@ def build_deals(
                             CASE WHEN p.status IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
                             p.won_flag, {won} OR {lost}, false) AS is_closed,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
-                        WHEN p.deal_id IS NULL THEN {lit(id_label + " is empty")}
-                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row
-                            THEN 'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id
-                                 || ''' (first on row ' || d.first_row || ')'
+                        WHEN p.deal_id IS NULL THEN {lit(empty)}
+                        WHEN d.first_row IS NOT NULL AND d.first_row <> p._row THEN {dup}
                         WHEN p.account_ref IS NULL AND n.n > 1
                             THEN 'account name ''' || p.account_name || ''' matches ' || n.n
                                  || ' accounts; add the account ID column'
