@@ -254,3 +254,17 @@ def test_deals_without_an_id_column_are_keyed_by_account_and_name(empty_store: P
     again = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (again.inserted, again.updated, again.rejected) == (0, 3, 2)
     assert table(empty_store, "SELECT count(*), count_if(is_won) FROM deals") == [(3, 0)]
+
+
+def test_deals_with_implausible_values_are_kept_and_warned(empty_store: Path, tmp_path: Path) -> None:
+    """A negative amount (a credit note, or a typo) and dates before 1950 or after 2100 are kept as the CRM wrote
+    them, with a warning naming the first row; the as-of date is not pushed to 2999."""
+    path = _write(tmp_path / "weird.csv", "Opportunity ID,Opportunity Name,Account Name,Stage,Amount,Close Date,"
+                  "Created Date\nO1,A,Acme,Closed Won,-50,2019-01-01,2018-01-01\nO2,B,Acme,Prospecting,100,2999-01-01,"
+                  "2018-06-01\nO3,C,Beta,Closed Won,100,1900-01-01,1899-06-01\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (3, 3, 0)
+    assert any("1 deal(s) have a negative amount (first on row 2)" in w for w in f.warnings), f.warnings
+    assert any("2 deal(s) have a date before 1950 or after 2100 (first on row 3)" in w for w in f.warnings)
+    with store.read(empty_store) as con:
+        assert world.as_of_date(con) == date(2019, 1, 1)

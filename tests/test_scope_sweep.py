@@ -573,7 +573,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "accounts.build_accounts", "accounts.merge_accounts", "accounts.infer_attribute_types",
     "accounts.save_attributes", "accounts.median_revenue", "accounts.median_employees", "accounts.revenue_scale",
     "accounts.customers_from_deals", "accounts.owners_from_deals",
-    "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals",
+    "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals", "deals.implausible_deals",
     "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
     "geocode.set_rep_home", "geocode.country_values",
     "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",

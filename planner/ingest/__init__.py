@@ -297,7 +297,7 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
             for t in tables:
                 remembered[t.name] = sq.remembered_mapping(con, column_signature(t.columns))
     columns = dict(overrides.get("*", {}).get("columns") or {})
-    _check_column_map(columns, tables)
+    F.check_column_map(columns, {c for t in tables for c in t.columns})
     plans: list[Plan] = []
     for t in tables:
         o = overrides.get(t.name, {})
@@ -306,53 +306,14 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
         if o.get("mapping"):
             plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
             plan.kind = o.get("kind", plan.kind)
-        if given and plan.kind is None and o.get("kind", kind) == "auto":
-            fit = [k for k in F.KINDS if set(given.values()) - {"ignore", "attribute", F.IGNORE, F.ATTR}
-                   <= {f.name for f in F.FIELDS[k]}]  # fmt: skip
-            if len(fit) == 1:  # the mapped fields belong to one kind only
-                plan.kind = fit[0]
-                plan.mapping = F.propose_mapping(t.columns, plan.kind)
+        if given and plan.kind is None and o.get("kind", kind) == "auto" and F.kind_of_fields(given.values()):
+            plan.kind = F.kind_of_fields(given.values())
+            plan.mapping = F.propose_mapping(t.columns, plan.kind or "accounts")
         if given and plan.kind:
-            _apply_column_map(plan, given)
+            plan.mapping = F.apply_column_map(plan.mapping, plan.kind, plan.table.name, given)
         check_plan(plan, o.get("kind", kind))
         plans.append(plan)
     return plans
-
-
-def _check_column_map(columns: dict[str, str], tables: list[Table]) -> None:
-    """Every column a caller maps (the CLI's --map COLUMN=FIELD) is in some file, and every field is one of
-    some kind's fields: a typo is refused before anything is read, never ignored."""
-    known = {c for t in tables for c in t.columns}
-    fields = {f.name for kind in F.KINDS for f in F.FIELDS[kind]} | {F.IGNORE, F.ATTR, "ignore", "attribute"}
-    for column, field_name in columns.items():
-        if column not in known:
-            shown = ", ".join(sorted(known)[:12])
-            raise ImportFileError(f"--map '{column}={field_name}': no file has a column '{column}' (columns: {shown})")
-        if field_name not in fields:
-            raise ImportFileError(
-                f"--map '{column}={field_name}': '{field_name}' is not a field; fields: "
-                + ", ".join(sorted({f.name for kind in F.KINDS for f in F.FIELDS[kind]}))
-                + ", ignore, attribute"
-            )
-
-
-def _apply_column_map(plan: Plan, given: dict[str, str]) -> None:
-    """The caller's columns onto the proposed mapping: each named column maps to its field (the field leaves
-    any column the proposal gave it), 'ignore' and 'attribute' as the Data page's choices."""
-    kind = plan.kind or "accounts"
-    names = {f.name for f in F.FIELDS[kind]}
-    for column, field_name in given.items():
-        target = {"ignore": F.IGNORE, "attribute": F.ATTR}.get(field_name, field_name)
-        if target not in names | {F.IGNORE, F.ATTR}:
-            raise ImportFileError(
-                f"--map '{column}={field_name}': {plan.table.name} holds {kind}, which have no field '{field_name}'; "
-                f"{kind} fields: {', '.join(sorted(names))}"
-            )
-        if target not in (F.IGNORE, F.ATTR):
-            for c, f in plan.mapping.items():
-                if f == target and c != column:
-                    plan.mapping[c] = F.IGNORE
-        plan.mapping[column] = target
 
 
 def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tuple[dict[int, FileReport], bool,
@@ -624,6 +585,8 @@ def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyCon
     if report.unlinked:
         report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
                             "listed on the Data page as not linked to an account")  # fmt: skip
+    if kind == "deals":
+        report.warnings += sq.implausible_deals(con, scope=scope)
     if kind == "accounts":
         contradictions = sq.geo_notes(con, scope=scope)
         if contradictions["count"]:

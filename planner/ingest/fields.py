@@ -8,8 +8,9 @@ are listed in priority order (Billing City wins over Shipping City).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from planner.errors import BadInput
+from planner.errors import BadInput, ImportFileError
 from planner.ingest.vocabulary import FIELDS
 
 KINDS = ("accounts", "deals", "reps")
@@ -227,3 +228,43 @@ def validate_mapping(mapping: dict[str, str], kind: str) -> dict[str, str]:
             raise BadInput(f"columns {seen[target]!r} and {column!r} are both mapped to {target}; map only one")
         seen[target] = column
     return mapping
+
+
+def check_column_map(columns: dict[str, str], known: set[str]) -> None:
+    """Every column a caller maps (the CLI's --map COLUMN=FIELD) is in some file (`known`), and every field is
+    one of some kind's fields: a typo is refused before anything is read, never ignored."""
+    every = sorted({f.name for kind in KINDS for f in FIELDS[kind]})
+    for column, field_name in columns.items():
+        if column not in known:
+            shown = ", ".join(sorted(known)[:12])
+            raise ImportFileError(f"--map '{column}={field_name}': no file has a column '{column}' (columns: {shown})")
+        if field_name not in {*every, IGNORE, ATTR, "ignore", "attribute"}:
+            raise ImportFileError(
+                f"--map '{column}={field_name}': '{field_name}' is not a field; fields: {', '.join(every)}, "
+                "ignore, attribute"
+            )
+
+
+def apply_column_map(mapping: dict[str, str], kind: str, table: str, given: dict[str, str]) -> dict[str, str]:
+    """The caller's columns onto a proposed mapping of a table of `kind`: each named column maps to its field
+    (the field leaves any column the proposal gave it); 'ignore' and 'attribute' are the Data page's choices."""
+    names = {f.name for f in FIELDS[kind]}
+    out = dict(mapping)
+    for column, field_name in given.items():
+        target = {"ignore": IGNORE, "attribute": ATTR}.get(field_name, field_name)
+        if target not in names | {IGNORE, ATTR}:
+            raise ImportFileError(
+                f"--map '{column}={field_name}': {table} holds {kind}, which have no field '{field_name}'; "
+                f"{kind} fields: {', '.join(sorted(names))}"
+            )
+        if target not in (IGNORE, ATTR):
+            out = {c: (IGNORE if f == target and c != column else f) for c, f in out.items()}
+        out[column] = target
+    return out
+
+
+def kind_of_fields(fields: Iterable[str]) -> str | None:
+    """The one kind that has every named field (None when none or several have them)."""
+    named = set(fields) - {"ignore", "attribute", IGNORE, ATTR}
+    fit = [k for k in KINDS if named <= {f.name for f in FIELDS[k]}]
+    return fit[0] if len(fit) == 1 else None

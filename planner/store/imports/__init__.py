@@ -23,6 +23,7 @@ from planner.store.imports.deals import (
     DEAL_VALUE_FIELDS,
     build_deals,
     create_accounts_from_deals,
+    implausible_deals,
     merge_deals,
     unlinked_deals,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "median_employees",
     "median_revenue",
     "merge_accounts",
+    "implausible_deals",
     "merge_deals",
     "merge_reps",
     "new_import",

@@ -16,6 +16,29 @@ from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.schema import now
 
 
+def _deal_key(exprs: dict[str, str], labels: dict[str, str], acct_ref: str) -> tuple[dict[str, str], str, str]:
+    """The deal's key expression, and the reject reasons of an empty and a repeated key (SQL). No ID column (a
+    report exported without 'Opportunity ID'): a deal is its account and its name, plus its created date where
+    the file has one, so a re-export updates the same deals."""
+
+    def e(name: str) -> str:
+        return exprs.get(name, "NULL")
+
+    if "id" in labels:
+        dup = f"'duplicate ' || {lit(labels['id'])} || ' ''' || p.deal_id || ''' (first on row ' || d.first_row || ')'"
+        return exprs, labels["id"] + " is empty", dup
+    acct = f"coalesce(tp_key(nullif({acct_ref}, '')), tp_key({e('account_name')}))"
+    parts = [acct, f"tp_key({e('name')})"]
+    if "created_date" in exprs:
+        parts.append(f"CAST({e('created_date')} AS VARCHAR)")
+    key = " || '|' || ".join(f"coalesce({x}, '')" for x in parts)
+    keyed = {**exprs, "id": f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL "
+                            f"ELSE 'deal:' || {key} END"}  # fmt: skip
+    dup = ("'same account and deal name as row ' || d.first_row "
+           "|| '; export the Opportunity ID (or Deal ID) column to keep both'")  # fmt: skip
+    return keyed, "no Deal ID column, and the row names neither an account nor a deal", dup
+
+
 def build_deals(
     con: duckdb.DuckDBPyConnection,
     exprs: dict[str, str],
@@ -30,26 +53,9 @@ def build_deals(
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
 
-    id_label = labels.get("id", "Deal ID")
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
     acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
-    keyed_by_name = "id" not in labels
-    if keyed_by_name:
-        # No ID column (a report exported without 'Opportunity ID'): a deal is its account and its name, plus
-        # its created date where the file has one, so a re-export updates the same deals.
-        acct = f"coalesce(tp_key(nullif({acct_ref}, '')), tp_key({e('account_name')}))"
-        parts = [acct, f"tp_key({e('name')})"]
-        if "created_date" in exprs:
-            parts.append(f"CAST({e('created_date')} AS VARCHAR)")
-        key = " || '|' || ".join(f"coalesce({x}, '')" for x in parts)
-        exprs = {**exprs, "id": f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL "
-                                f"ELSE 'deal:' || {key} END"}  # fmt: skip
-        empty = "no Deal ID column, and the row names neither an account nor a deal"
-        dup = ("'same account and deal name as row ' || d.first_row "
-               "|| '; export the Opportunity ID (or Deal ID) column to keep both'")  # fmt: skip
-    else:
-        empty = id_label + " is empty"
-        dup = f"'duplicate ' || {lit(id_label)} || ' ''' || p.deal_id || ''' (first on row ' || d.first_row || ')'"
+    exprs, empty, dup = _deal_key(exprs, labels, acct_ref)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
@@ -179,3 +185,26 @@ def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int =
             WHERE d.account_id IS NULL AND {where} ORDER BY d.created_date DESC NULLS LAST, d.deal_id LIMIT ?""",
         [*params, limit],
     )
+
+
+def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[str]:
+    """Warnings on accepted deal rows in _p whose values were read but look wrong (kept as they are: a credit
+    note may be negative, and the file is the CRM's word): negative amounts, and dates before 1950 or after
+    2100 (a year typed as two digits, an Excel date of 0)."""
+    require_admin(scope)
+    out: list[str] = []
+    row = con.execute(
+        """SELECT count_if(amount < 0), min(CASE WHEN amount < 0 THEN _row END),
+                  count_if(close_date < DATE '1950-01-01' OR close_date > DATE '2100-12-31'
+                           OR created_date < DATE '1950-01-01' OR created_date > DATE '2100-12-31'),
+                  min(CASE WHEN close_date < DATE '1950-01-01' OR close_date > DATE '2100-12-31'
+                           OR created_date < DATE '1950-01-01' OR created_date > DATE '2100-12-31' THEN _row END)
+           FROM _p WHERE _reject IS NULL"""
+    ).fetchone() or (0, None, 0, None)
+    if row[0]:
+        out.append(f"Amount: {row[0]:,} deal(s) have a negative amount (first on row {row[1]}); kept as written: "
+                   "check them in the CRM if they are not credit notes")  # fmt: skip
+    if row[2]:
+        out.append(f"{row[2]:,} deal(s) have a date before 1950 or after 2100 (first on row {row[3]}); kept as "
+                   "written: check them in the CRM (a two-digit year, an empty Excel date)")  # fmt: skip
+    return out
