@@ -306,9 +306,9 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
         if o.get("mapping"):
             plan.mapping = {c: o["mapping"].get(c, F.IGNORE) for c in t.columns}
             plan.kind = o.get("kind", plan.kind)
-        if given and plan.kind is None and o.get("kind", kind) == "auto" and F.kind_of_fields(given.values()):
-            plan.kind = F.kind_of_fields(given.values())
-            plan.mapping = F.propose_mapping(t.columns, plan.kind or "accounts")
+        if given and plan.kind is None and o.get("kind", kind) == "auto":
+            plan.kind = F.kind_of_fields(given.values())  # fields of one kind only decide it
+            plan.mapping = F.propose_mapping(t.columns, plan.kind) if plan.kind else {}
         if given and plan.kind:
             plan.mapping = F.apply_column_map(plan.mapping, plan.kind, plan.table.name, given)
         check_plan(plan, o.get("kind", kind))
@@ -516,7 +516,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     result = _merge(con, plan, kind, p.mapped, report, scope)
     _explain(report, result, con, kind, p.mapped, job.revenue_unit, scope)
     if kind in ("accounts", "reps"):
-        report.geocoding = sq.placed_share(con, scope=scope)
+        report.geocoding = sq.placed_share(con, scope=scope, us_only=kind == "accounts")
     if kind == "accounts" and p.attr_cols:
         job.progress(0.8, "custom attributes")
         types = sq.infer_attribute_types(con, p.attr_cols, p.decimal_comma, p.day_first, scope=scope)

@@ -83,14 +83,13 @@ def _geo_select(table: str, alias: str, lat: str, lon: str, country: str) -> str
         {_geo_joins(a)}"""
 
 
-def placed_share(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
-    """Geocoding of accepted rows in _p: by method, and coverage among US rows with a valid US ZIP (a German
-    PLZ such as 80331 is also a US ZIP's five digits: rows of another country are not counted)."""
+def placed_share(con: duckdb.DuckDBPyConnection, *, scope: Scope, us_only: bool = False) -> dict[str, Any]:
+    """Geocoding of accepted rows in _p: by method, and coverage among rows with a valid US ZIP. `us_only`
+    (accounts, which have a country): US rows only, as a German PLZ such as 80331 is also a US ZIP's digits."""
     require_admin(scope)
     rows = con.execute("SELECT geo_method, count(*) FROM _p WHERE _reject IS NULL GROUP BY 1").fetchall()
     by_method = {r[0]: int(r[1]) for r in rows}
-    columns = {d[0] for d in con.execute("SELECT * FROM _p LIMIT 0").description}
-    us = "AND coalesce(country_code, 'US') = 'US'" if "country_code" in columns else ""  # reps have no country
+    us = "AND coalesce(country_code, 'US') = 'US'" if us_only else ""
     valid = con.execute(
         f"""SELECT count(*), coalesce(count_if(geo_method <> 'none'), 0) FROM _p p
            WHERE _reject IS NULL AND postal_code IN (SELECT postal_code FROM geo_zip) {us}"""
