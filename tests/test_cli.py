@@ -21,6 +21,7 @@ import pytest
 from planner.cli import main
 from planner.errors import os_problem
 from tests.conftest import ROOT
+from tests.helpers import table
 from tests.lake import store_state
 
 
@@ -329,6 +330,5 @@ def test_import_maps_columns_given_on_the_command_line(
     # Mapped to account-only fields, the kind needs no --kind.
     code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *mapped)
     assert code == 0 and "2 rows read, 0 inserted, 2 updated, 0 rejected" in out, err
-    with duckdb.connect(str(empty_store), read_only=True) as con:
-        rows = con.execute("SELECT name, employees, annual_revenue, city FROM accounts ORDER BY name").fetchall()
+    rows = table(empty_store, "SELECT name, employees, annual_revenue, city FROM accounts ORDER BY name")
     assert rows == [("Bäckerei Schmidt", 12, None, "Hamburg"), ("Müller GmbH", 1200, 12500000.5, "München")]
