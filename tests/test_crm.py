@@ -85,6 +85,17 @@ def test_parse_bool(text: str, expected: bool | None) -> None:
         ("2/30/2026", False, None),
         ("3/15/26", False, date(2026, 3, 15)),
         ("soon", False, None),
+        # Excel's serial day numbers, as a date column not formatted as a date holds them (time as a fraction)
+        ("45000", False, date(2023, 3, 15)),
+        ("45292.75", True, date(2024, 1, 1)),
+        (" 45000 ", False, date(2023, 3, 15)),
+        ("4500", False, None),
+        ("450000", False, None),
+        ("-45000", False, None),
+        # compact YYYYMMDD, as ERP and warehouse exports write dates
+        ("20240115", False, date(2024, 1, 15)),
+        ("20241315", False, None),
+        ("12152024", False, None),
     ],
 )
 def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
@@ -112,6 +123,9 @@ NUMBER_TEXT = st.text(alphabet="0123456789.,-+()$€%KMB USDE ", max_size=14)
 DATE_TEXT = st.one_of(
     st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(lambda d: f"{d.month}/{d.day}/{d.year}"),
     st.dates().map(lambda d: d.isoformat()),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+    st.integers(0, 120_000).map(str),
+    st.from_regex(r" ?[1-9]\d{4}\.\d{1,3} ?", fullmatch=True),
     st.text(alphabet="0123456789/-.T: ", max_size=12),
 )
 ZIP_TEXT = st.one_of(st.text(alphabet="0123456789-. ", max_size=11), st.from_regex(r"\d{3,5}(-\d{4})?", fullmatch=True))

@@ -406,3 +406,25 @@ def test_cp1252_row_past_the_sniffed_sample(empty_store: Path, tmp_path: Path) -
     assert "mixed encodings" in " ".join(f.notes)
     names = table(empty_store, "SELECT name FROM accounts WHERE account_id IN ('A5', 'B1') ORDER BY 1")
     assert names == [("Café Lyon",), ("Zürich 5",)]
+
+
+def test_excel_serial_and_compact_dates_read_as_dates(empty_store: Path, tmp_path: Path) -> None:
+    """A workbook whose date columns are not formatted as dates holds Excel's serial day numbers (45000, with
+    the time as a fraction); a warehouse export writes YYYYMMDD. Both are dates, not unreadable values."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["Opportunity ID", "Account ID", "Account Name", "Opportunity Name", "Stage", "Amount", "Close Date",
+               "Created Date"])  # fmt: skip
+    ws.append(["D-1", "A-1", "Acme", "Renewal", "Closed Won", 1000, 45000, 44927.5])
+    ws.append(["D-2", "A-1", "Acme", "Upsell", "Prospecting", 2000, "20240115", "20231201"])
+    path = tmp_path / "serial_dates.xlsx"
+    wb.save(path)
+    r = ingest.import_files(empty_store, [path], scope=OPERATOR, kind="deals")
+    f = r.files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (2, 2, 0)
+    assert not [n for n in f.notes if "date" in n.lower()], f.notes
+    rows = table(empty_store, "SELECT deal_id, close_date::VARCHAR, created_date::VARCHAR FROM deals ORDER BY 1")
+    assert rows == [("D-1", "2023-03-15", "2023-01-01"), ("D-2", "2024-01-15", "2023-12-01")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from planner import geo
 
@@ -33,6 +33,13 @@ DOT_EVIDENCE = r"^[+-]?(\d{1,3}(,\d{3})+\.\d+|\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{
 
 _ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?", re.ASCII)
 _YEAR_LAST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?", re.ASCII)
+# A date as Excel stores it when the column is not formatted as a date: days since 1899-12-30 (10000 is
+# 1927-05-18, 99999 is 2173-10-14), with the time of day as a fraction. Any other 5-digit number in a date
+# column means nothing else.
+_SERIAL = re.compile(r"([1-9]\d{4})(\.\d+)?", re.ASCII)
+_SERIAL_EPOCH = date(1899, 12, 30)
+# A compact date, YYYYMMDD (1900-2199), as ERP and data-warehouse exports write it.
+_COMPACT = re.compile(r"((?:19|20|21)\d{2})(\d{2})(\d{2})", re.ASCII)
 _ZIP = re.compile(r"(\d{5})(-?\d{4})?", re.ASCII)
 _ZIP_SHORT = re.compile(r"(\d{3,4})(-\d{4})?", re.ASCII)
 _ZIP_FLOAT = re.compile(r"(\d{3,5})\.0+", re.ASCII)
@@ -126,7 +133,8 @@ def _date(year: int, month: int, day: int) -> date | None:
 
 
 def parse_date(value: str | None, day_first: bool = False) -> date | None:
-    """ISO dates and date-times, US (M/D/Y) or day-first (D/M/Y, D.M.Y) dates -> date."""
+    """ISO dates and date-times, US (M/D/Y) or day-first (D/M/Y, D.M.Y) dates, Excel serial day numbers
+    (45000) and compact YYYYMMDD dates -> date."""
     if is_blank(value):
         return None
     assert value is not None
@@ -140,6 +148,12 @@ def parse_date(value: str | None, day_first: bool = False) -> date | None:
             a, b = int(m.group(1)), int(m.group(2))
             month, day = (b, a) if day_first else (a, b)
             return _date(_year(m.group(3)), month, day)
+        m = _SERIAL.fullmatch(s)
+        if m:
+            return _SERIAL_EPOCH + timedelta(days=int(m.group(1)))
+        m = _COMPACT.fullmatch(s)
+        if m:
+            return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
     return None

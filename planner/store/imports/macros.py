@@ -44,6 +44,8 @@ def _re(pattern: str) -> str:
 
 _ISO = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?"
 _YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
+_SERIAL = r"([1-9]\d{4})(\.\d+)?"  # an Excel serial day number (planner.ingest.parse)
+_COMPACT = r"(19|20|21)\d{6}"  # YYYYMMDD
 
 
 # A blank is spaces around one placeholder of at most 7 characters: longer values without edge spaces
@@ -104,6 +106,8 @@ CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE
             [regexp_extract(s, {year_last_full}, ['a', 'b', 'y', 't'])],
             lambda m: tp_mkdate(tp_year(m.y), (CASE WHEN day_first THEN m.b ELSE m.a END)::INT,
                                 (CASE WHEN day_first THEN m.a ELSE m.b END)::INT))[1]
+        WHEN regexp_full_match(s, {serial}) THEN DATE '1899-12-30' + left(s, 5)::INT
+        WHEN regexp_full_match(s, {compact}) THEN tp_mkdate(left(s, 4)::INT, substr(s, 5, 2)::INT, substr(s, 7, 2)::INT)
     END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
     WHEN regexp_full_match(v, '\\d{{5}}') THEN v WHEN tp_blank(v) THEN NULL ELSE
@@ -161,6 +165,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
         "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
         "year_last": _re(_YEAR_LAST), "year_last_full": _re("^" + _YEAR_LAST + "$"),
+        "serial": _re(_SERIAL), "compact": _re(_COMPACT),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
     }  # fmt: skip
 
