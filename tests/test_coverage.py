@@ -17,6 +17,7 @@ from planner.coverage.facts import EVERY_ACCOUNT, Filters
 from planner.coverage.workload import Workload, load_workload, save_workload
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
+from planner.store import world
 from tests.lake import store_state
 from tests.stores import session_file
 
@@ -63,6 +64,7 @@ def _build_tiny(path: Path) -> None:
                 ("D4", "A1", 5000.0, "2024-01-01", True, True, "Closed Won"),
             ],
         )
+        world.fill_derived(con, scope=OPERATOR)  # what every import and bulk write fills: the customer flag...
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from planner import cli, geo_world, ingest, store
+from planner.coverage import report as coverage_report
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
-from planner.store import world
+from planner.store import scenarios, world
 from tests.helpers import table
 from tests.lake import store_state
 
@@ -142,6 +143,23 @@ def test_salesforce_api_coordinates_win_zip_contradiction_flagged_and_customers(
     won = {r[0] for r in table(empty_store, "SELECT DISTINCT a.name FROM deals d JOIN accounts a USING (account_id) "
                                             "WHERE d.is_won")}  # fmt: skip
     assert typed | won | {"API Account 08", "API Account 16", "API Account 24"} == customers
+
+
+def test_customers_are_the_same_accounts_on_every_reader(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A customer is what the import decided (the CRM's 'Customer - Direct' type, a status field, or a won
+    deal): the territory table, the overview and the optimizer's inputs (which keep customers with their owner
+    by default) count the same accounts. They read account_type = 'Customer' and missed all of these."""
+    files = [SAMPLES / "salesforce_api_account.csv", SAMPLES / "salesforce_api_opportunity.csv"]
+    ingest.import_files(empty_store, files, scope=OPERATOR)
+    customers = {r[0] for r in table(empty_store, "SELECT account_id FROM accounts WHERE is_customer")}
+    assert len(customers) > 3 and not table(empty_store, "SELECT 1 FROM accounts WHERE account_type = 'Customer'")
+    assert cli.main(["--db", str(empty_store), "metrics", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert sum(t["customers"] for t in metrics["territories"]) == len(customers)
+    with store.read(empty_store) as con:
+        assert coverage_report.overview(con, scope=OPERATOR)["kpis"]["customers"] == len(customers)
+        moved = scenarios.rebalance_accounts(con, scope=OPERATOR)
+    assert set(moved.loc[moved["is_customer"], "account_id"]) == customers
 
 
 def test_an_import_that_lands_nothing_leaves_the_demo_byte_identical(small_store: Path, tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ r AS (SELECT rep_id, name, home_lat, home_lon, coalesce(capacity_hours, ?) AS ca
 acc AS (
     SELECT a.rowid AS rid, a.lat, a.lon,
            a.owner_rep_id, r.rep_id IS NOT NULL AS owner_active, r.capacity,
-           coalesce(a.account_type = 'Customer', FALSE) AS customer,
+           coalesce(a.is_customer, FALSE) AS customer,
            coalesce(p.potential, 0) AS potential,
            sc.propensity IS NOT NULL AS scored,
            {propensity} AS propensity,

@@ -35,7 +35,7 @@ def territory_totals(con: duckdb.DuckDBPyConnection, as_of: date, *, scope: Scop
         t AS (
             SELECT a.owner_rep_id AS rep_id,
                    count(*) AS accounts,
-                   count(*) FILTER (WHERE a.account_type = 'Customer') AS customers,
+                   count(*) FILTER (WHERE a.is_customer) AS customers,
                    sum(p.potential) AS potential,
                    sum(coalesce(d.open_pipeline, 0)) AS open_pipeline,
                    sum(coalesce(d.open_deals, 0)) AS open_deals,
@@ -70,7 +70,7 @@ def store_kpis(
         con,
         f"""
         SELECT count(*) AS accounts,
-               count(*) FILTER (WHERE a.account_type = 'Customer') AS customers,
+               count(*) FILTER (WHERE a.is_customer) AS customers,
                sum(p.potential) AS potential,
                count(*) FILTER (WHERE a.owner_rep_id IS NULL) AS unassigned
         FROM accounts a JOIN account_potential p USING (account_id)

@@ -31,7 +31,7 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
                       FROM deals GROUP BY account_id)
            SELECT a.account_id, a.name, a.city, a.state, a.postal_code, a.county, a.lat, a.lon, a.source,
                   a.owner_rep_id, coalesce(a.locked, FALSE) AS locked,
-                  coalesce(a.account_type = 'Customer', FALSE) AS is_customer,
+                  coalesce(a.is_customer, FALSE) AS is_customer,
                   coalesce(d.has_open_deal, FALSE) AS has_open_deal,
                   coalesce(p.potential, 0) AS potential
            FROM accounts a
