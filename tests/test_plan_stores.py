@@ -70,6 +70,20 @@ def test_plan_for_an_agent_whose_accounts_came_from_deals(odd_store_factory) -> 
     assert p.kpis["coverage"] is None  # the trio has no quotas: not measurable, never nan%
 
 
+def test_plan_says_when_potential_is_unknown_for_want_of_employees(odd_store_factory) -> None:  # type: ignore[no-untyped-def]
+    """A deals file alone has no employee counts: the plan says its targets' potential counts as $0 for that
+    reason (it read '$0 potential (0 users x $600)' as if the accounts were worth nothing)."""
+    path = odd_store_factory("deals_only")
+    rep_id, owned = _busiest_rep(path) or ("", 0)
+    with store.read(path) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=date(2026, 11, 20))
+    n = len(p.targets)
+    assert owned > 0 and n > 0
+    assert f"{n} of {n} targets have no employee count" in " ".join(p.kpis["warnings"])
+    assert all("no employee count, so no estimated users" in r for r in p.targets["rationale"])
+    assert not any("0 users x" in r for r in p.targets["rationale"])
+
+
 def test_plan_page_on_every_store(odd_app_store: Path) -> None:
     busiest = _busiest_rep(odd_app_store)
     # Opened as a link to the busiest rep's plan (one run of the page; opening the Overview first to pick the

@@ -96,7 +96,10 @@ def ranked_book(
 
 def _rationale(r: Any, n: int) -> str:
     """Why the account ranks where it does, with the revenue maths, in words."""
-    size = f"{money(r.potential)} potential ({int(r.est_users):,} users x ${float(r.price_per_user):,.0f})"
+    if missing(r.employees):
+        size = f"{money(r.potential)} potential (no employee count, so no estimated users)"
+    else:
+        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x ${float(r.price_per_user):,.0f})"
     if missing(r.expected_value):
         value = f"{size}; expected value not available (no model and no closed deals), so ranked by potential"
     else:

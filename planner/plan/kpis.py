@@ -61,6 +61,12 @@ def kpi_alignment(
             "Expected value is not available for these accounts (no model scores and no deal closed in the "
             "12 months to the as-of date), so coverage of quota cannot be measured; targets rank by potential."
         )
+    unsized = int(targets["employees"].isna().sum()) if "employees" in targets else 0
+    if unsized:
+        warnings.append(
+            f"{unsized} of {len(targets)} targets have no employee count, so their potential and expected value "
+            "count as $0 (users are estimated from employees): add employees to the CRM export and import it again."
+        )
     if not out["reaches_quota"]:
         warnings.append(
             f"The plan's expected value {money(ev)} covers {out['coverage']:.0%} of quota {money(quota)} "
