@@ -12,8 +12,12 @@ shell.ensure_routed()
 from planner import export
 from planner.coverage import workload
 from planner.errors import PlannerError
+from planner.ingest import currency
 from ui import data, sidebar
 from ui.auth import md_text
+
+COMMON_CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "INR", "BRL", "MXN",
+                     "SGD", "NZD", "ZAR")  # fmt: skip
 
 st.title("Settings")
 scope = sidebar.scope()
@@ -21,6 +25,7 @@ try:
     with data.snapshot() as snap:
         rows = data.cached(workload.workload_sources, snap)
         current = data.cached(workload.load_workload, snap)
+        money_in = data.cached(currency.store_currency, snap)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -56,9 +61,26 @@ st.download_button(
     on_click="ignore",
 )
 
+st.subheader("Currency")
+st.caption(
+    f"Money is shown in **{money_in}** on every page, plan and export. The first import whose amounts name a "
+    "currency (EUR 1.200,00, £900, or a Currency column) sets it; amounts are never converted."
+)
+
 if not scope.is_admin:
     st.info("Only an admin can change these assumptions.", icon=":material/lock:")
     sidebar.stop()
+
+with st.form("set_currency_form", border=True):
+    codes = sorted({money_in, *COMMON_CURRENCIES})
+    chosen = st.selectbox("Currency of the store's amounts", codes, index=codes.index(money_in), key="set_currency")
+    if st.form_submit_button("Save currency", key="set_currency_save"):
+        try:
+            code = currency.set_currency(data.db_path(), chosen, scope=scope)
+        except PlannerError as exc:
+            data.show_error(exc)
+        st.session_state["set_message"] = f"Money is now shown in {code}; amounts are not converted."
+        st.rerun()
 
 with st.form("set_form", border=True):
     cols = st.columns(3)

@@ -15,6 +15,7 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import planner.commands
@@ -76,12 +77,30 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
     return parser
 
 
+def _use_store_currency(path: Path) -> None:
+    """Money printed by this command is in the store's currency (US dollars when there is no store yet or it
+    cannot be read: the command itself then says what is wrong)."""
+    import duckdb
+
+    from planner import store, text
+    from planner.store import world
+
+    if not store.exists(path):
+        return
+    try:
+        with store.read(path) as con:
+            text.use_currency(world.currency(con))
+    except (PlannerError, duckdb.Error):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         args.db_path = settings.db_path(args.db)
+        _use_store_currency(args.db_path)
         return int(args.func(args) or 0)
     except PlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)

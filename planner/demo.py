@@ -445,6 +445,7 @@ def build_store(
     with store.write(path) as con:
         world_q.replace_world(con, w, adoption, potential.default_price(), scope=scope)
         store.set_meta(con, "demo_seed", str(seed))
+        world_q.set_currency(con, "USD", scope=scope)  # a US world: an import in euros is warned about
         # The default offer catalogue and partners, so a plan has offers and partners to suggest.
         plan.seed_catalogue(con)
         # Scores from the first launch: the Targets page and plans need them; same all-or-nothing write.

@@ -3,20 +3,52 @@
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from babel import Locale
+from babel.numbers import get_currency_symbol
+
+# The store's currency as shown: the symbol money is written with in this run (a CLI command, one render of a page).
+# Set from the store by the CLI and the app's shell (use_currency); US dollars until then.
+_SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
+
+
+def currency_code(code: str | None) -> str | None:
+    """An ISO 4217 code the CLDR knows ('eur' -> 'EUR'), else None."""
+    text = str(code or "").strip().upper()
+    return text if len(text) == 3 and text in _known_codes() else None
+
+
+@lru_cache(maxsize=1)
+def _known_codes() -> frozenset[str]:
+    return frozenset(Locale("en").currencies)
+
+
+def use_currency(code: str | None) -> None:
+    """Write money in `code`'s symbol from now on in this run (US dollars when unknown)."""
+    known = currency_code(code) or "USD"
+    _SYMBOL.set(get_currency_symbol(known, locale="en"))
+
+
+def currency_prefix() -> str:
+    """What a money figure starts with: '$', '€', 'CA$', or 'CHF ' (a code gets a space)."""
+    symbol = _SYMBOL.get()
+    return f"{symbol} " if symbol[-1:].isalpha() else symbol
 
 
 def money(value: float | None, missing: str = "n/a") -> str:
-    """$1.2B / $1.2M / $350.0k / $900: short money for text and metrics."""
+    """$1.2B / $1.2M / $350.0k / $900 (in the store's currency): short money for text and metrics."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return missing
+    prefix = currency_prefix()
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
-            return f"${value / size:,.1f}{unit}"
-    return f"${value:,.0f}"
+            return f"{prefix}{value / size:,.1f}{unit}"
+    return f"{prefix}{value:,.0f}"
 
 
 def json_safe(value: Any) -> Any:

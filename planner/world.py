@@ -25,3 +25,8 @@ def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
 def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """When the data last changed, the as-of date and its rule, the newest deal and import."""
     return q.freshness(con)
+
+
+def currency(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The store's currency code as an import or a person set it (None: never set, US dollars)."""
+    return q.currency(con)

@@ -330,3 +330,14 @@ if _CPU_LOG:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(session: pytest.Session) -> None:
         session.config.pluginmanager.register(_FixtureCpu(), "planner-fixture-cpu")
+
+
+@pytest.fixture(autouse=True)
+def _money_in_dollars() -> Iterator[None]:
+    """Each test starts with money in US dollars: a CLI command or a page run on a store in another currency sets
+    the symbol for the rest of its thread (planner.text.use_currency)."""
+    from planner import text
+
+    text.use_currency(None)
+    yield
+    text.use_currency(None)

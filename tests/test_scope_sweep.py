@@ -479,6 +479,9 @@ WRITES: dict[str, Args] = {
     "planner.ingest.import_files": lambda c, w, rep: (([w.upload],), {}),
     "planner.ingest.place_accounts": lambda c, w, rep: ((_fixes(w),), {}),
     "planner.ingest.edits.set_as_of": lambda c, w, rep: (("2024-01-31",), {}),
+    "planner.ingest.currency.set_currency": lambda c, w, rep: (("EUR",), {}),
+    "planner.ingest.currency.apply": AUTO,
+    "planner.ingest.currency.file_currencies": AUTO,
     "planner.ingest.edits.set_rep_home": lambda c, w, rep: ((OTHER,), {"lat": 40.7, "lon": -74.0}),
     "planner.ingest.edits.forget_mapping": lambda c, w, rep: (("any-signature",), {}),
     "planner.plan.offers.save_catalogue": lambda c, w, rep: ((), {"offers": plan.catalogue(c)}),
@@ -565,6 +568,7 @@ WRITES.update(
             "world.replace_world",
             "world.fill_derived",
             "world.set_as_of",
+            "world.set_currency",
         )
     }
 )
@@ -583,7 +587,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "reps.resolve_owners", "reps.build_reps", "reps.merge_reps",
     "staging.stage", "staging.parse_reject_lines", "staging.oversized_line", "staging.has_encoding_errors",
     "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
-    "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps",
+    "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",
 )})  # fmt: skip
 
 
@@ -660,6 +664,9 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.scores.model_record": ("the model card: metrics and feature effects", kw()),
     "planner.targets.model_version": ("the active model's version number", kw()),
     "planner.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
+    "planner.world.currency": ("the store's currency code (no territory data)", kw()),
+    "planner.store.world.currency": ("the store's currency code (no territory data)", kw()),
+    "planner.ingest.currency.store_currency": ("the store's currency code (no territory data)", kw()),
 }  # fmt: skip
 
 CLI = "a CLI command: runs as the local operator (OPERATOR) on the machine that holds the store, never from the app"

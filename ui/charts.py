@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from planner import text
+
 BAND_COLORS = {"above": "#d1495b", "within": "#00798c", "below": "#edae49"}
 """Red above the band, teal within it, orange below it: on every page that colours territories."""
 
@@ -90,7 +92,7 @@ def band_bars(
 def axis(kind: str) -> dict[str, Any]:
     """Plotly axis formatting for a kind of number (money, pct, ratio, count, hours, km)."""
     if kind == "money":
-        return {"tickprefix": "$", "tickformat": "~s"}
+        return {"tickprefix": text.currency_prefix(), "tickformat": "~s"}
     if kind == "pct":
         return {"tickformat": ".0%"}
     if kind == "ratio":
@@ -123,6 +125,7 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
     lowest potential-per-quota territories carry a name, alternately above and below their bubble, so
     labels never pile up; every bubble names itself on hover."""
     pq = reps.dropna(subset=["quota"]).copy()
+    cur = text.currency_prefix()
     ranked = pq["potential_per_quota"].rank(method="first")
     n = len(pq)
     pq["_label"] = [
@@ -143,8 +146,8 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
                 "line": {"width": 1, "color": "white"},
             },  # fmt: skip
             customdata=pq[["territory", "accounts", "potential_per_quota"]],
-            hovertemplate="%{customdata[0]}<br>Quota $%{x:,.0f}<br>Potential $%{y:,.0f}<br>%{customdata[1]:,} accounts"
-            "<br>Potential / quota %{customdata[2]:.1f}<extra></extra>",
+            hovertemplate=f"%{{customdata[0]}}<br>Quota {cur}%{{x:,.0f}}<br>Potential {cur}%{{y:,.0f}}<br>"
+            "%{customdata[1]:,} accounts<br>Potential / quota %{customdata[2]:.1f}<extra></extra>",
             showlegend=False,
         )
     )
@@ -177,7 +180,7 @@ def status_bars(by_status: Any) -> go.Figure:
             y=by_status["potential"],
             marker_color=[STATUS_COLORS.get(s, "#888") for s in by_status["status"]],
             customdata=by_status["accounts"],
-            hovertemplate="%{x}<br>$%{y:,.0f} in %{customdata:,} accounts<extra></extra>",
+            hovertemplate="%{x}<br>" + text.currency_prefix() + "%{y:,.0f} in %{customdata:,} accounts<extra></extra>",
         )
     )
     fig.update_layout(

@@ -27,6 +27,11 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def currency() -> str:
+    """What money starts with in this run: the store's currency symbol."""
+    return text.currency_prefix()
+
+
 def money(value: float | None) -> str:
     return text.money(value, missing=MISSING)
 

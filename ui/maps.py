@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
-from planner import geo
+from planner import geo, text
 from ui import fmt
 
 TOOLTIP = {
@@ -79,8 +79,9 @@ def _money_list(values: Any) -> list[str]:
     size = np.abs(v)
     unit = np.select([size >= 1e9, size >= 1e6, size >= 1e3], ["B", "M", "k"], "")
     scaled = v / np.select([size >= 1e9, size >= 1e6, size >= 1e3], [1e9, 1e6, 1e3], 1.0)
+    p = text.currency_prefix()
     return [
-        "–" if x != x else (f"${x:,.1f}{u}" if u else f"${x:,.0f}")
+        "–" if x != x else (f"{p}{x:,.1f}{u}" if u else f"{p}{x:,.0f}")
         for x, u in zip(scaled.tolist(), unit.tolist(), strict=True)
     ]
 

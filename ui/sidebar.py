@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import pandas as pd
 import streamlit as st
 
+from planner import text
 from planner.errors import PlannerError
 from planner.scope import Scope
 from planner.store import world
@@ -100,6 +101,7 @@ def _render_territory() -> None:
             reps = data.cached(world.rep_options, snap, scope=who)
             fresh = data.cached(world.freshness, snap)
             counts = data.cached(world.counts, snap, scope=who)
+            text.use_currency(data.cached(world.currency, snap))  # every money figure of this run
     except PlannerError as exc:
         st.sidebar.error(str(exc))
         return

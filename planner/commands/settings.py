@@ -1,4 +1,5 @@
-"""`settings [--set NAME=VALUE ...] [--reset [NAME ...]] [--json]`: the workload assumptions in the store.
+"""`settings [--set NAME=VALUE ...] [--reset [NAME ...]] [--currency CODE] [--json]`: the workload assumptions
+in the store, and the currency its money is shown in.
 
 They drive Coverage, Rebalance, the rep's plan, `metrics` and `balance` alike (the Settings page shows
 the same). Without --set or --reset, prints them with where each value comes from.
@@ -12,6 +13,7 @@ import json
 from planner import store
 from planner.coverage import workload
 from planner.errors import BadInput
+from planner.ingest import currency
 from planner.scope import OPERATOR
 
 
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help=f"save one assumption ({', '.join(workload.ASSUMPTIONS)}); repeatable")  # fmt: skip
     p.add_argument("--reset", nargs="*", metavar="NAME", help="forget saved values (all of them when no name is given)")
+    p.add_argument("--currency", metavar="CODE", help="the store's currency (EUR, GBP, USD...): how money is shown")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -42,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if args.reset is not None:
         names = args.reset or list(workload.ASSUMPTIONS)
         values.update(dict.fromkeys(names))
+    if args.currency is not None:
+        code = currency.set_currency(args.db_path, args.currency, scope=OPERATOR)
+        if not args.json:
+            print(f"currency: {code} (amounts are shown in it as they are, not converted)")
     if values:
         done = workload.save_workload(args.db_path, scope=OPERATOR, values=values, actor="cli")
         if not args.json:
@@ -49,11 +56,14 @@ def run(args: argparse.Namespace) -> int:
     with store.read(args.db_path) as con:
         rows = workload.workload_sources(con)
         current = workload.load_workload(con)
+        code = currency.store_currency(con)
     if args.json:
-        print(json.dumps({"workload": current.as_dict(), "sources": {r["name"]: r["source"] for r in rows}}, indent=2))
+        sources = {r["name"]: r["source"] for r in rows}
+        print(json.dumps({"workload": current.as_dict(), "sources": sources, "currency": code}, indent=2))
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         print(f"{r['name']:<{width}}  {r['value']:>10,.2f}  {r['source']}")
     print(current.describe())
+    print(f"Money is shown in {code}.")
     return 0

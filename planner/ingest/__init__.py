@@ -34,8 +34,8 @@ import duckdb
 
 from planner import potential, settings, store
 from planner.errors import BadInput, ImportFileError
+from planner.ingest import currency, reader, rules
 from planner.ingest import fields as F
-from planner.ingest import reader, rules
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
 from planner.scope import Scope, require_leader, require_role
@@ -499,6 +499,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     job.progress(0.3, "parsing")
     p = _parsing(con, plan, kind, report, job.revenue_unit, scope)
+    currency.apply(con, t.columns, p.labels, report, scope=scope)
     import_id = sq.new_import(con, t.name, plan.source, kind, t.sha256, store.now(), job.imported_by, scope=scope)
     report.import_id = import_id
     raw_of = {alias: col for alias, (col, _) in p.typed.items()}

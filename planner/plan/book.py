@@ -99,7 +99,7 @@ def _rationale(r: Any, n: int) -> str:
     if missing(r.employees):
         size = f"{money(r.potential)} potential (no employee count, so no estimated users)"
     else:
-        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x ${float(r.price_per_user):,.0f})"
+        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {money(float(r.price_per_user))})"
     if missing(r.expected_value):
         value = f"{size}; expected value not available (no model and no closed deals), so ranked by potential"
     else:

@@ -65,7 +65,8 @@ def kpi_alignment(
     if unsized:
         warnings.append(
             f"{unsized} of {len(targets)} targets have no employee count, so their potential and expected value "
-            "count as $0 (users are estimated from employees): add employees to the CRM export and import it again."
+            f"count as {money(0.0)} (users are estimated from employees): add employees to the CRM export and "
+            "import it again."
         )
     if not out["reaches_quota"]:
         warnings.append(

@@ -13,6 +13,7 @@ import pandas as pd
 from planner.plan.calendar import describe_days
 from planner.plan.sequence import MIX_LABELS
 from planner.plan.spec import Plan, missing
+from planner.text import currency_prefix
 
 CHANNEL_LABEL = {"email": "Email", "phone": "Phone", "social": "LinkedIn", "event": "Event", "decision": "Decision"}
 
@@ -42,7 +43,7 @@ def cell_text(value: Any, kind: str = "text") -> str:
     if missing(value):
         return ""
     if kind == "money":
-        return f"${float(value):,.0f}"
+        return f"{currency_prefix()}{float(value):,.0f}"
     if kind == "pct":
         return f"{float(value):.0%}"
     if kind == "hours":

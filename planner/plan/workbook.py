@@ -17,10 +17,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 from planner import export
 from planner.plan.spec import Plan, missing
 from planner.plan.tables import KINDS, cell_text, sections, summary_rows
+from planner.text import currency_prefix
 
 NUMBER_FORMATS = {"money": '"$"#,##0', "pct": "0%", "date": "ddd d mmm yyyy", "int": "#,##0", "hours": "0.0"}
 MAX_WIDTH = 60
 _HEADER_FILL = PatternFill("solid", fgColor="DCE6EA")
+
+
+def _number_format(kind: str) -> str:
+    """Excel's number format of a kind; money in the store's currency."""
+    if kind == "money":
+        return '"' + currency_prefix().replace('"', "") + '"#,##0'
+    return NUMBER_FORMATS[kind]
 
 
 def _value(value: Any, kind: str) -> Any:
@@ -57,7 +65,7 @@ def _write_table(ws: Worksheet, df: pd.DataFrame) -> None:
         wrap = any(len(t) > MAX_WIDTH for t in texts[:500])
         for cell in ws[letter][1:]:
             if kind in NUMBER_FORMATS:
-                cell.number_format = NUMBER_FORMATS[kind]
+                cell.number_format = _number_format(kind)
             if wrap:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in ws[1]:
@@ -79,7 +87,7 @@ def _write_summary(ws: Worksheet, plan: Plan) -> None:
     for label, value, kind in summary_rows(plan):
         ws.append([label, _value(export.neutralise(value) if kind == "text" else value, kind)])
         if kind in NUMBER_FORMATS:
-            ws.cell(row=ws.max_row, column=2).number_format = NUMBER_FORMATS[kind]
+            ws.cell(row=ws.max_row, column=2).number_format = _number_format(kind)
     for text in [*plan.kpis["warnings"], *plan.notes]:
         ws.append(["Warning", str(export.neutralise(text))])
     for cell in ws[1]:

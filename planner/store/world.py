@@ -195,6 +195,17 @@ def set_as_of(con: duckdb.DuckDBPyConnection, value: date | None, *, scope: Scop
         set_meta(con, "as_of", value.isoformat())
 
 
+def currency(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The store's currency (an ISO 4217 code) as an import or a person set it; None: never set (US dollars)."""
+    return get_meta(con, "currency")
+
+
+def set_currency(con: duckdb.DuckDBPyConnection, code: str, *, scope: Scope) -> None:
+    """Record the store's currency (the domain checked the code). Write connection."""
+    require_admin(scope)
+    set_meta(con, "currency", code)
+
+
 def as_of(con: duckdb.DuckDBPyConnection) -> str:
     """as_of_date as ISO text (older callers)."""
     return as_of_date(con).isoformat()

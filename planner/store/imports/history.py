@@ -24,7 +24,7 @@ def clear_demo_if_needed(con: duckdb.DuckDBPyConnection, adoption: dict[str, flo
     if get_meta(con, "is_demo", "0") != "1":
         return False
     empty_world(con, scope=scope)
-    con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed')")
+    con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed', 'currency')")  # the demo's US dollars too
     rows = [("*", default_share, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
     con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
     set_meta(con, "is_demo", "0")

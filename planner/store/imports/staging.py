@@ -237,6 +237,23 @@ def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: S
     return comma > dot
 
 
+def currency_evidence(con: duckdb.DuckDBPyConnection, money: list[str], codes: list[str], patterns: dict[str, str],
+                      *, scope: Scope) -> tuple[dict[str, int], list[str]]:  # fmt: skip
+    """How many staged rows write a money column with each currency's marker (`patterns`: code -> regex), and
+    the distinct values (at most 20) of the columns that name a currency per row."""
+    require_admin(scope)
+    counts: dict[str, int] = {}
+    if money and patterns:
+        parts = [" OR ".join(f"regexp_matches({q(c)}, {lit(rx)})" for c in money) for rx in patterns.values()]
+        row = con.execute(f"SELECT {', '.join(f'count_if({p})' for p in parts)} FROM _raw").fetchone() or ()
+        counts = {code: int(n or 0) for code, n in zip(patterns, row, strict=False)}
+    named: list[str] = []
+    for c in codes:
+        rows = con.execute(f"SELECT DISTINCT trim({q(c)}) FROM _raw WHERE trim({q(c)}) <> '' LIMIT 20").fetchall()
+        named += [str(r[0]) for r in rows]
+    return counts, named
+
+
 def date_order(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
     """True when slashed dates are day-first (26/11/2026 or 26.11.2026), judged on the data."""
     require_admin(scope)

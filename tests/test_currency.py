@@ -1,0 +1,102 @@
+"""Money in the store's currency (data from other countries): the first import whose amounts name a currency
+sets it, every figure is written in it (CLI, plan, pages), a file in another currency or in several is warned
+about and never converted, and an admin can set it by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner import cli, ingest, store, text
+from planner.errors import BadInput, Forbidden
+from planner.ingest import currency
+from planner.scope import OPERATOR, Scope
+from tests.helpers import page, page_text
+
+EUR_REPORT = (
+    '"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount","Close Date","Created Date"\n'
+    '"Jürgen Müller","Müller & Söhne GmbH","Erweiterung","Closed Won","EUR 12.500,00","15.02.2026","01.01.2026"\n'
+    '"Jürgen Müller","Rossi S.p.A.","Rinnovo","Negotiation/Review","EUR 1.000,50","30.06.2026","20.05.2026"\n'
+)
+
+
+def _write(path: Path, body: str) -> Path:
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _currency(path: Path) -> str:
+    with store.read(path) as con:
+        return currency.store_currency(con)
+
+
+def test_first_import_in_euros_sets_the_store_and_every_figure_shows_it(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = ingest.import_files(empty_store, [_write(tmp_path / "eur.csv", EUR_REPORT)], scope=OPERATOR).files[0]
+    assert "amounts are in EUR: the store now shows money in EUR" in f.notes and not f.warnings
+    assert _currency(empty_store) == "EUR"
+    out = tmp_path / "plan.md"
+    assert cli.main(["--db", str(empty_store), "plan", "--rep", "Jürgen Müller", "--out", str(out)]) == 0
+    plan_md = out.read_text()
+    assert "Expected value €" in plan_md and "$" not in plan_md
+    assert cli.main(["--db", str(empty_store), "settings", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["currency"] == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("amounts", "warning"),
+    [
+        (["USD 1,000", "USD 2,000"], "this file's amounts are in USD and the store's in EUR"),
+        (["€1.000", "£2.000"], "amounts are in several currencies (EUR, GBP)"),
+    ],
+)
+def test_a_file_in_another_currency_or_several_is_warned_and_kept_as_written(
+    empty_store: Path, tmp_path: Path, amounts: list[str], warning: str
+) -> None:
+    ingest.import_files(empty_store, [_write(tmp_path / "eur.csv", EUR_REPORT)], scope=OPERATOR)
+    rows = "".join(f'"Ann Lee","Co {i}","Deal {i}","Prospecting","{a}","01/06/2026"\n' for i, a in enumerate(amounts))
+    second = _write(tmp_path / "other.csv", '"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount",'
+                                            '"Close Date"\n' + rows)  # fmt: skip
+    f = ingest.import_files(empty_store, [second], scope=OPERATOR).files[0]
+    assert f.inserted == 2 and any(warning in w for w in f.warnings), f.warnings
+    assert _currency(empty_store) == "EUR"  # never changed by a file, never converted
+
+
+def test_a_currency_column_names_it_by_code_or_english_name(empty_store: Path, tmp_path: Path) -> None:
+    body = "Deal ID,Account Name,Stage,Amount,Currency\n1,Acme,Prospecting,100,Pound Sterling\n2,Beta,Won,50,gbp\n"
+    f = ingest.import_files(empty_store, [_write(tmp_path / "gbp.csv", body)], "deals", scope=OPERATOR).files[0]
+    assert "amounts are in GBP: the store now shows money in GBP" in f.notes
+    text.use_currency(_currency(empty_store))
+    assert text.money(1_260_000) == "£1.3M"
+
+
+def test_set_by_hand_admins_only_codes_only(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _currency(small_store) == "USD"  # the demo world is in US dollars
+    assert cli.main(["--db", str(small_store), "settings", "--currency", "chf"]) == 0
+    assert "currency: CHF" in capsys.readouterr().out and _currency(small_store) == "CHF"
+    assert cli.main(["--db", str(small_store), "settings", "--currency", "Dollars"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: currency 'Dollars' is not a currency; give its ISO code, e.g. EUR, GBP, USD"]
+    with pytest.raises(BadInput):
+        currency.set_currency(small_store, "XYZ", scope=OPERATOR)
+    with pytest.raises(Forbidden):
+        currency.set_currency(small_store, "EUR", scope=Scope(role="rep", rep_id="R001", user="rep@example.com"))
+    text.use_currency("CHF")
+    assert text.money(1500) == "CHF 1.5k"  # a code, not a sign: a space before the figure
+
+
+def test_pages_show_the_store_currency(app_store: Path) -> None:
+    currency.set_currency(app_store, "GBP", scope=OPERATOR)
+    text_of = page_text(page("overview"))
+    assert "£" in text_of and "$" not in text_of
+    settings = page_text(page("settings"))
+    assert "Money is shown in **GBP** on every page" in settings
+
+
+def test_a_real_import_replacing_the_demo_takes_its_own_currency(small_store: Path, tmp_path: Path) -> None:
+    """The demo is in US dollars; a real import replaces the demo world, and its euros become the store's."""
+    f = ingest.import_files(small_store, [_write(tmp_path / "eur.csv", EUR_REPORT)], scope=OPERATOR).files[0]
+    assert not f.warnings and _currency(small_store) == "EUR"
