@@ -199,6 +199,21 @@ def test_as_of_rule_set_and_auto(small_store: Path, empty_store: Path) -> None:
         ingest.set_as_of(small_store, "2025-06-30", scope=Scope(role="rep", rep_id="R001"))
 
 
+@pytest.mark.parametrize(("open_close", "rule"), [("2027-01-30", "today"), ("2025-03-31", "data")])
+def test_open_deals_due_lately_keep_the_as_of_date_today(
+    empty_store: Path, tmp_path: Path, open_close: str, rule: str
+) -> None:
+    """An export whose last closed deal is old but whose open deals are expected to close lately or later is
+    current (a quiet quarter, not old data): its as-of date stays today. Old open deals do not help."""
+    body = ("Opportunity ID,Account Name,Stage,Amount,Close Date\n1,Acme,Closed Won,100,2025-02-15\n"
+            f"2,Beta,Negotiation,50,{open_close}\n")  # fmt: skip
+    ingest.import_files(empty_store, [_write(tmp_path / "deals.csv", body)], "deals", scope=OPERATOR)
+    with store.read(empty_store) as con:
+        info = world.as_of_info(con, today=date(2026, 12, 2))
+    assert info["rule"] == rule
+    assert info["as_of"] == (date(2026, 12, 2) if rule == "today" else date(2025, 2, 15))
+
+
 def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ingest.import_files(empty_store, [SAMPLES / "salesforce_accounts_report.csv"], scope=OPERATOR)
     with store.read(empty_store) as con:

@@ -156,7 +156,8 @@ def as_of_info(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     """The date the data describes and why: {"as_of": date, "rule": set | demo | data | today, "text": ...}.
 
     A date set by a person wins; the demo has its fixed today; otherwise today, unless the newest
-    activity in the data is older than `stale_days`, when it is that activity's date."""
+    activity in the data is older than `stale_days` (and no open deal is expected to close since), when it is
+    that activity's date."""
     today = today or date.today()
     chosen = get_meta(con, "as_of")
     if chosen:
@@ -167,7 +168,12 @@ def as_of_info(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
         day = date.fromisoformat(demo_today)
         return {"as_of": day, "rule": "demo", "text": f"{day.isoformat()} (the demo's today)"}
     newest = newest_activity(con)
-    if newest is not None and newest < today - timedelta(days=stale_days):
+    since = today - timedelta(days=stale_days)
+    # Open deals expected to close lately or in the next three years say the export is current, however old its
+    # last closed deal (a close date in 2999 is a typo, not a plan).
+    due = scalar(con, "SELECT count(*) FROM deals WHERE NOT coalesce(is_closed, false) AND close_date BETWEEN ? AND ?",
+                 [since, today + timedelta(days=3 * 365)])  # fmt: skip
+    if newest is not None and newest < since and not due:
         return {
             "as_of": newest,
             "rule": "data",
