@@ -61,26 +61,32 @@ st.download_button(
     on_click="ignore",
 )
 
-st.subheader("Currency")
-st.caption(
-    f"Money is shown in **{money_in}** on every page, plan and export. The first import whose amounts name a "
-    "currency (EUR 1.200,00, £900, or a Currency column) sets it; amounts are never converted."
-)
+
+def _currency_section() -> None:
+    """What currency money is shown in; admins change it."""
+    st.subheader("Currency")
+    st.caption(
+        f"Money is shown in **{money_in}** on every page, plan and export. The first import whose amounts name a "
+        "currency (EUR 1.200,00, £900, or a Currency column) sets it; amounts are never converted."
+    )
+    if not scope.is_admin:
+        return
+    with st.form("set_currency_form", border=True):
+        codes = sorted({money_in, *COMMON_CURRENCIES})
+        chosen = st.selectbox("Currency of the store's amounts", codes, index=codes.index(money_in), key="set_currency")
+        if st.form_submit_button("Save currency", key="set_currency_save"):
+            try:
+                code = currency.set_currency(data.db_path(), chosen, scope=scope)
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.session_state["set_message"] = f"Money is now shown in {code}; amounts are not converted."
+            st.rerun()
+
 
 if not scope.is_admin:
     st.info("Only an admin can change these assumptions.", icon=":material/lock:")
+    _currency_section()
     sidebar.stop()
-
-with st.form("set_currency_form", border=True):
-    codes = sorted({money_in, *COMMON_CURRENCIES})
-    chosen = st.selectbox("Currency of the store's amounts", codes, index=codes.index(money_in), key="set_currency")
-    if st.form_submit_button("Save currency", key="set_currency_save"):
-        try:
-            code = currency.set_currency(data.db_path(), chosen, scope=scope)
-        except PlannerError as exc:
-            data.show_error(exc)
-        st.session_state["set_message"] = f"Money is now shown in {code}; amounts are not converted."
-        st.rerun()
 
 with st.form("set_form", border=True):
     cols = st.columns(3)
@@ -113,3 +119,5 @@ if stored and st.button("Forget the saved values (back to the deployment's)", ke
         data.show_error(exc)
     st.session_state["set_message"] = "Back to the deployment's values."
     st.rerun()
+
+_currency_section()

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from planner import cli, ingest, store, text
+from planner import cli, ingest, roles, store, text
 from planner.errors import BadInput, Forbidden
 from planner.ingest import currency
 from planner.scope import OPERATOR, Scope
-from tests.helpers import page, page_text
+from tests.helpers import AUTH, app_as, page, page_text
 
 EUR_REPORT = (
     '"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount","Close Date","Created Date"\n'
@@ -100,3 +100,16 @@ def test_a_real_import_replacing_the_demo_takes_its_own_currency(small_store: Pa
     """The demo is in US dollars; a real import replaces the demo world, and its euros become the store's."""
     f = ingest.import_files(small_store, [_write(tmp_path / "eur.csv", EUR_REPORT)], scope=OPERATOR).files[0]
     assert not f.warnings and _currency(small_store) == "EUR"
+
+
+def test_settings_page_sets_the_currency_for_admins_only(app_store: Path) -> None:
+    at = page("settings")
+    at.selectbox(key="set_currency").select("GBP")
+    at.button(key="set_currency_save").click().run()
+    assert not at.exception and _currency(app_store) == "GBP"
+    assert "Money is now shown in GBP; amounts are not converted." in page_text(at)
+    roles.set_role(app_store, "rep.gbp@example.com", "rep", "R001", scope=OPERATOR)
+    as_rep = app_as("rep.gbp@example.com", secrets=AUTH, page="settings")
+    shown = page_text(as_rep)
+    assert "Money is shown in **GBP** on every page" in shown
+    assert "set_currency" not in [box.key for box in as_rep.selectbox]  # no form for a rep
