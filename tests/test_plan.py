@@ -40,6 +40,11 @@ def test_cadence_varies_by_tier_and_scales() -> None:
     assert sum(s.channel == "phone" for s in touches["call-first"]) == 6
     assert sum(s.channel == "phone" for s in touches["digital"]) == 1
     assert [plan.sequence.mix_for_tier(RULES, t) for t in (1, 2, 3)] == ["call-first", "balanced", "digital"]
+    expansion = plan.cadence(6, RULES, "expansion")
+    assert len([s for s in expansion if not s.is_decision]) == 8
+    assert [s.action for s in expansion if s.is_decision] == [
+        "Decision: no reply by week 3 -> back to the customer-success rhythm",
+        "Decision: no expansion meeting by week 6 -> drop from this plan's targets"]  # fmt: skip
     four = plan.cadence(4, RULES)
     assert [s.offset for s in four if s.is_decision] == [9, 19]  # weeks 2 and 4
     assert max(s.offset for s in four) < 20
@@ -249,7 +254,17 @@ def test_draft_plan_from_the_ranking(small_store: Path) -> None:
     assert p.kpis["expected_value"] == pytest.approx(t["expected_value"].sum())
     assert p.kpis["coverage"] == pytest.approx(t["expected_value"].sum() / p.rep["quota"])
     assert len(p.steps) == sum(len(plan.cadence(6, RULES, mix)) for mix in t["mix"])
-    assert list(t["mix"]) == [plan.sequence.mix_for_tier(RULES, tier) for tier in t["tier"]]
+    # Existing customers get the expansion play whatever their tier; the others their tier's channel mix.
+    with store.read(small_store) as con:
+        customers = {r[0] for r in con.execute("SELECT account_id FROM accounts WHERE is_customer").fetchall()}
+    mine = [a in customers for a in t["account_id"]]
+    assert any(mine) and not all(mine)
+    assert list(t["mix"]) == [plan.sequence.mix_for(RULES, tier, c) for tier, c in zip(t["tier"], mine, strict=True)]
+    assert t.loc[t["mix"] == "expansion", "rationale"].str.contains("An existing customer: an expansion play").all()
+    bdr = set(p.needs.loc[p.needs["team"] == "BDR/SDR", "account_id"])
+    assert not bdr & customers  # BDR/SDR prospect new logos: no warm-up of a customer
+    first = p.steps[p.steps["account_id"].isin(customers)].sort_values("step_no").groupby("account_id").head(1)
+    assert first["action"].str.startswith("Check-in email to the sponsor").all()
     assert set(p.needs["team"]) <= set(plan.TEAMS)
     assert len(p.book) == n_book - 20
 

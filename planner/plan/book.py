@@ -22,7 +22,7 @@ from planner.text import money
 _BOOK_COLS = [
     "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "scored", "propensity",
     "potential", "est_users", "price_per_user", "expected_value", "reasons", "open_deals", "intent_score",
-    "new_executive", "similar_won", "employee_growth",
+    "new_executive", "similar_won", "employee_growth", "is_customer",
 ]  # fmt: skip
 
 
@@ -82,6 +82,7 @@ def ranked_book(
     for col in ("open_deals", "similar_won"):
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype(int)
     df["new_executive"] = df["new_executive"].fillna(False).astype(bool)
+    df["is_customer"] = df["is_customer"].fillna(False).astype(bool)
     df["scored"] = df["scored"].fillna(False).astype(bool)
     for col in ("intent_score", "employee_growth", "potential", "est_users", "price_per_user"):
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
@@ -106,4 +107,5 @@ def _rationale(r: Any, n: int) -> str:
         source = "model propensity" if r.scored else "propensity (the 12-month win rate, no model score)"
         value = f"{r.propensity:.0%} {source} x {size} = {money(r.expected_value)} expected value"
     why = r.reasons or (f"signals: {_signals(r)}" if _signals(r) else "")
-    return f"#{r.book_rank} of {n} in the territory (tier {r.tier}): {value}." + (f" Why: {why}." if why else "")
+    play = " An existing customer: an expansion play, not a first contact." if r.is_customer else ""
+    return f"#{r.book_rank} of {n} in the territory (tier {r.tier}): {value}.{play}" + (f" Why: {why}." if why else "")

@@ -21,7 +21,7 @@ from planner.plan.kpis import close_gap, kpi_alignment, plan_vs_actual
 from planner.plan.offers import catalogue, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
-from planner.plan.sequence import Lane, cadence, mix_for_tier, schedule, weekly_capacity, weekly_load
+from planner.plan.sequence import Lane, cadence, mix_for, schedule, weekly_capacity, weekly_load
 from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSpec, missing
 from planner.scope import Scope
 from planner.store import plans as q
@@ -178,7 +178,9 @@ def _lay_out(
     )
     last_by = dict(zip(last["account_id"], last["last_activity"], strict=True))
     accounts = [{**by_id.loc[s.account_id].to_dict(), "account_id": s.account_id} for s in specs]
-    colds = [_is_cold(last_by.get(s.account_id), start, int(r["sdr_cold_days"])) for s in specs]
+    # A customer is never cold for BDR/SDR: they prospect new logos, and the rep's expansion play starts warm.
+    colds = [_is_cold(last_by.get(s.account_id), start, int(r["sdr_cold_days"])) and not acc.get("is_customer")
+             for s, acc in zip(specs, accounts, strict=True)]  # fmt: skip
     lanes = [_lane(spec, acc, cold, frame) for spec, acc, cold in zip(specs, accounts, colds, strict=True)]
     dates = schedule(lanes, frame.calendar, start, r["hours"], capacity, int(r["max_stagger_weeks"]))
     target_rows: list[dict[str, Any]] = []
@@ -211,7 +213,8 @@ def _lane(spec: TargetSpec, acc: dict[str, Any], cold: bool, frame: _Frame) -> L
     """The account's cadence (its tier's channel mix) and the first day it may start: after the lead
     time of its asks when the plan lies ahead, so that no ask falls in the past."""
     tier = int(acc.get("tier") or 3)
-    template = cadence(frame.weeks, frame.rules, mix_for_tier(frame.rules, tier), len(frame.calendar.working_days))
+    mix = mix_for(frame.rules, tier, bool(acc.get("is_customer")))
+    template = cadence(frame.weeks, frame.rules, mix, len(frame.calendar.working_days))
     earliest = frame.start
     if frame.floor is not None:
         earliest = max(earliest, frame.floor + timedelta(days=lead_days(tier, cold, frame.rules) + 1))
@@ -237,7 +240,8 @@ def _target(
         "propensity": _maybe(acc["propensity"]), "expected_value": _maybe(acc["expected_value"]),
         "offer_id": offer_id, "offer": cat.names.get(offer_id, "") if offer_id else "",
         "suggested_offer_id": suggested, "offer_reason": why if chosen in (None, suggested) else "chosen by the rep",
-        "mix": mix_for_tier(frame.rules, tier), "start_week": (first - frame.start).days // 7 + 1, "first_touch": first,
+        "mix": mix_for(frame.rules, tier, bool(acc.get("is_customer"))),
+        "start_week": (first - frame.start).days // 7 + 1, "first_touch": first,
         "rationale": spec.rationale or acc["rationale"], "needs": "", "status": spec.status, "offer_choice": chosen,
         "start_week_choice": spec.start_week, "rationale_choice": spec.rationale,
     }  # fmt: skip

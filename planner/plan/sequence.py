@@ -63,10 +63,24 @@ MIXES: dict[str, list[tuple[int, int, str, str]]] = {
         (6, 0, "email", "Break-up email: last ask for a meeting"),
     ],
 }
+# Existing customers get an expansion play whatever their tier: review what they use, find new teams, propose more.
+EXPANSION = "expansion"
+EXPANSION_STEPS: list[tuple[int, int, str, str]] = [
+    (1, 0, "email", "Check-in email to the sponsor: what changed since the last purchase, with {offer}"),
+    (1, 2, "phone", "Call: account review (adoption, results, renewal date)"),
+    (2, 1, "social", "Connect with new stakeholders and teams on LinkedIn"),
+    (3, 0, "email", "Value email: {story}"),
+    (3, 2, "event", "Invite to {event}"),
+    (4, 1, "phone", "Call: expansion discovery with a new team's lead"),
+    (5, 0, "email", "Expansion proposal: more users, new teams or an upgrade"),
+    (6, 0, "phone", "Call: agree the expansion's next step"),
+]
+_TEMPLATES = {**MIXES, EXPANSION: EXPANSION_STEPS}
 MIX_LABELS = {
     "call-first": "call-first (13 touches, 6 of them calls)",
     "balanced": "balanced (12 touches across email, phone, LinkedIn and an event)",
     "digital": "digital (8 touches, mostly email and LinkedIn)",
+    EXPANSION: "expansion (existing customers: 8 touches, account review to proposal)",
 }
 
 
@@ -87,24 +101,33 @@ def mix_for_tier(rules: dict[str, Any], tier: int) -> str:
     return mix
 
 
+def mix_for(rules: dict[str, Any], tier: int, is_customer: bool) -> str:
+    """The cadence of one target: the expansion play for an existing customer, else its tier's channel mix."""
+    return EXPANSION if is_customer else mix_for_tier(rules, tier)
+
+
 def cadence(weeks: int, rules: dict[str, Any], mix: str = "balanced", days_per_week: int = 5) -> list[Step]:
     """The sequence template for `weeks` weeks of `days_per_week` working days, decision points at
     the end of the nurture week and of the last week."""
     if not 1 <= weeks <= MAX_WEEKS:
         raise BadInput(f"weeks {weeks} is out of range; use 1 to {MAX_WEEKS} (default 6)")
-    if mix not in MIXES:
-        raise BadInput(f"channel mix {mix!r} is not one of {', '.join(MIXES)}")
+    if mix not in _TEMPLATES:
+        raise BadInput(f"channel mix {mix!r} is not one of {', '.join(_TEMPLATES)}")
     n = max(1, int(days_per_week))
     steps = []
-    for week, day, channel, action in MIXES[mix]:
+    for week, day, channel, action in _TEMPLATES[mix]:
         w = min(weeks, max(1, round(week * weeks / 6)))
         steps.append(Step((w - 1) * n + min(day, n - 1), channel, action, False))
     nurture = int(rules["nurture_week"] or max(1, math.ceil(weeks / 2)))
     nurture = min(max(1, nurture), weeks)
-    steps.append(
-        Step(nurture * n - 1, "decision", f"Decision: no reply by week {nurture} -> move to automated nurture", True)
-    )
-    steps.append(Step(weeks * n - 1, "decision", f"Decision: no meeting by week {weeks} -> drop from targets", True))
+    if mix == EXPANSION:
+        quiet = f"Decision: no reply by week {nurture} -> back to the customer-success rhythm"
+        last = f"Decision: no expansion meeting by week {weeks} -> drop from this plan's targets"
+    else:
+        quiet = f"Decision: no reply by week {nurture} -> move to automated nurture"
+        last = f"Decision: no meeting by week {weeks} -> drop from targets"
+    steps.append(Step(nurture * n - 1, "decision", quiet, True))
+    steps.append(Step(weeks * n - 1, "decision", last, True))
     steps.sort(key=lambda s: (s.offset, s.is_decision))
     return steps
 

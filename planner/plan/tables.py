@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from planner.plan.calendar import describe_days
-from planner.plan.sequence import MIX_LABELS
+from planner.plan.sequence import EXPANSION, MIX_LABELS
 from planner.plan.spec import Plan, missing
 from planner.text import currency_prefix
 
@@ -140,7 +140,9 @@ def mixes_text(plan: Plan) -> str:
     """Which cadence each tier in the plan follows, in words."""
     tiers = sorted({int(t) for t in plan.targets["tier"]}) if len(plan.targets) else [1, 2, 3]
     mixes = dict(plan.rules.get("tier_mix") or {})
-    return "; ".join(f"tier {t} {MIX_LABELS.get(mixes.get(str(t), 'balanced'), 'balanced')}" for t in tiers)
+    text = "; ".join(f"tier {t} {MIX_LABELS.get(mixes.get(str(t), 'balanced'), 'balanced')}" for t in tiers)
+    customers = int((plan.targets["mix"] == EXPANSION).sum()) if len(plan.targets) else 0
+    return text + (f"; {customers} existing customer(s): {MIX_LABELS[EXPANSION]}" if customers else "")
 
 
 def calendar_text(plan: Plan) -> str:

@@ -111,7 +111,7 @@ def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, 
         )
         SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
                coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
-               coalesce(a.employee_growth, 0) AS employee_growth,
+               coalesce(a.employee_growth, 0) AS employee_growth, coalesce(a.is_customer, FALSE) AS is_customer,
                coalesce(p.potential, 0) AS potential, coalesce(p.est_users, 0) AS est_users,
                coalesce(p.price_per_user, 0) AS price_per_user, coalesce(o.open_deals, 0) AS open_deals,
                greatest(coalesce(c.won_accounts, 0)
