@@ -103,6 +103,21 @@ def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stage", "expected"),
+    [("Closed Won", "won"), ("ClosedWon", "won"), ("closed-won", "won"), ("Won", "won"), ("Closed Lost", "lost"),
+     ("Closed", "lost"), ("Closed - No Decision", "lost"), ("Lost to competitor", "lost"),
+     ("Negotiation/Review", "open"), ("Won't buy", "open"), ("Abgeschlossen und gewonnen", "won"),
+     ("Geschlossen und verloren", "lost"),
+     ("Geschlossen", "lost"), ("Fermée gagnée", "won"), ("Fermée/Perdue", "lost"), ("Cerrada ganada", "won"),
+     ("Cerrada perdida", "lost"), ("Fechado ganho", "won"), ("Chiusa vinta", "won"), ("Chiusa persa", "lost"),
+     ("Gesloten gewonnen", "won"), ("Stängd vunnen", "won"), ("Stängd förlorad", "lost"), ("Verhandlung", "open"),
+     ("Angebot", "open"), ("Organisation", "open"), (" ", None), ("", None)],
+)  # fmt: skip
+def test_stage_outcome_in_the_crms_languages(stage: str, expected: str | None) -> None:
+    assert parse.stage_outcome(stage) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [("02134", "02134"), ("2134", "02134"), ("10001-2345", "10001"), ("100012345", "10001"), ("2134.0", "02134"),
      ("501", "00501"), ("M5V 3L9", None), ("", None)],
@@ -164,6 +179,19 @@ def test_sql_bool_matches_reference(con: duckdb.DuckDBPyConnection, values: list
     assert sq.sql_parse(con, "bool", values) == [parse.parse_bool(v) for v in values]
 
 
+STAGE_TEXT = st.one_of(
+    st.lists(st.sampled_from([*parse.WON_WORDS, *parse.LOST_WORDS, *parse.CLOSED_WORDS, "und", "Offer", "won't", "-",
+                              "/", " ", "Closed", "GEWONNEN", "Fermée"]), max_size=4).map("".join),
+    st.text(alphabet="wonlstcdé -/", max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(STAGE_TEXT, min_size=1, max_size=30))
+def test_sql_stage_matches_reference(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    assert sq.sql_parse(con, "stage", values) == [parse.stage_outcome(v) for v in values]
+
+
 TEXT_TEXT = st.one_of(
     st.text(alphabet=" -naulNAULob#/()kxé", max_size=12), st.sampled_from(sorted(parse.BLANKS)).map(lambda b: f" {b}  ")
 )
@@ -187,6 +215,7 @@ def test_reference_parsers_never_raise(value: str) -> None:
     parse.parse_zip(value)
     parse.parse_bool(value)
     parse.parse_state(value)
+    parse.stage_outcome(value)
 
 
 # ---- Files: sniffing, header row, sheets, bad files

@@ -214,6 +214,21 @@ def test_open_deals_due_lately_keep_the_as_of_date_today(
     assert info["as_of"] == (date(2026, 12, 2) if rule == "today" else date(2025, 2, 15))
 
 
+def test_won_and_lost_stages_in_other_languages(empty_store: Path, tmp_path: Path) -> None:
+    """Closed stages written in the CRM's language (HubSpot and Salesforce in German, French, Spanish, Dutch)
+    are won or lost deals, not open pipeline: they were all counted as open, with no customer and no win rate."""
+    rows = ["Abgeschlossen und gewonnen", "Geschlossen und verloren", "Fermée gagnée", "Fermée perdue",
+            "Cerrada ganada", "Gesloten verloren", "Verhandlung"]  # fmt: skip
+    body = "Deal ID,Account Name,Stage,Amount,Close Date\n" + "".join(
+        f"{i},Co {i},{stage},100,2026-0{i}-15\n" for i, stage in enumerate(rows, start=1)
+    )
+    ingest.import_files(empty_store, [_write(tmp_path / "deals.csv", body)], "deals", scope=OPERATOR)
+    got = table(empty_store, "SELECT stage, is_closed, is_won FROM deals ORDER BY deal_id")
+    assert [(c, w) for _, c, w in got] == [(True, True), (True, False), (True, True), (True, False), (True, True),
+                                           (True, False), (False, False)]  # fmt: skip
+    assert table(empty_store, "SELECT count(*) FROM accounts WHERE is_customer") == [(3,)]
+
+
 def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ingest.import_files(empty_store, [SAMPLES / "salesforce_accounts_report.csv"], scope=OPERATOR)
     with store.read(empty_store) as con:

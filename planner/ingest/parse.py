@@ -121,6 +121,33 @@ def parse_bool(value: str | None) -> bool | None:
     return None
 
 
+# A deal's stage says it is won, lost or still open, in the languages CRMs are used in: Salesforce's 'Closed Won',
+# HubSpot's 'Abgeschlossen und gewonnen', 'Fermée gagnée', 'Cerrada perdida', 'Fechado ganho', 'Chiusa vinta',
+# 'Gesloten verloren', 'Stängd vunnen'. Words, not substrings ("Won't buy" is open); a stage that only says closed
+# ('Closed', 'Geschlossen', 'Fermée') is lost.
+_SEP = r"[ /\-_:(),.|–]"
+WON_WORDS = ("won", "closedwon", "gewonnen", "gagné", "gagnée", "gagne", "gagnee", "ganada", "ganado", "ganha", "ganho",
+             "vinta", "vinto", "vunnen", "vundet", "vunnet", "wygrana", "wygrany")  # fmt: skip
+LOST_WORDS = ("lost", "closedlost", "verloren", "perdu", "perdue", "perdida", "perdido", "persa", "perso", "förlorad",
+              "forlorad", "tabt", "tapt", "przegrana", "przegrany")  # fmt: skip
+CLOSED_WORDS = ("closed", "geschlossen", "abgeschlossen", "fermé", "fermée", "ferme", "fermee", "cerrada", "cerrado",
+                "fechada", "fechado", "chiusa", "chiuso", "gesloten", "stängd", "lukket", "zamknięta")  # fmt: skip
+WON_STAGE = rf"(^|{_SEP})({'|'.join(WON_WORDS)})($|{_SEP})"
+LOST_STAGE = rf"(^|{_SEP})({'|'.join(LOST_WORDS)})($|{_SEP})|^({'|'.join(CLOSED_WORDS)})($|{_SEP})"
+_WON_STAGE = re.compile(WON_STAGE)
+_LOST_STAGE = re.compile(LOST_STAGE)
+
+
+def stage_outcome(stage: str | None) -> str | None:
+    """'won', 'lost' or 'open' from a deal's stage in any of the CRMs' languages; None for a blank stage."""
+    if is_blank(stage):
+        return None
+    s = str(stage).strip(WS).lower()
+    if _WON_STAGE.search(s):
+        return "won"
+    return "lost" if _LOST_STAGE.search(s) else "open"
+
+
 def _year(text: str) -> int:
     y = int(text)
     if len(text) == 2:

@@ -85,8 +85,10 @@ def build_deals(
                       WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
                   ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
     )
-    won = "regexp_matches(lower(p.stage), '(closed\\s*won|closedwon|^won$|^won\\b)')"
-    lost = "regexp_matches(lower(p.stage), '(closed\\s*lost|closedlost|^lost$|^lost\\b|^closed)')"
+    # The stage's outcome in any of the CRMs' languages (the domain's words, in the tp_stage macro).
+    won = "coalesce(tp_stage(p.stage) = 'won', false)"
+    lost = "coalesce(tp_stage(p.stage) = 'lost', false)"
+    st = "tp_stage(p.status)"  # Pipedrive's status: won / lost / open, in the export's language
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*,
@@ -94,10 +96,10 @@ def build_deals(
                    a.account_id IS NULL AND n.account_id IS NULL AND coalesce(n.n, 0) <= 1
                        AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
                    coalesce(p.won_flag,
-                            CASE WHEN p.status = 'won' THEN true WHEN p.status IN ('lost', 'open') THEN false END,
+                            CASE WHEN {st} = 'won' THEN true WHEN {st} = 'lost' OR p.status = 'open' THEN false END,
                             {won}, false) AS is_won,
                    coalesce(p.closed_flag,
-                            CASE WHEN p.status IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
+                            CASE WHEN {st} IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
                             p.won_flag, {won} OR {lost}, false) AS is_closed,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.deal_id IS NULL THEN {lit(empty)}

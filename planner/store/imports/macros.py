@@ -31,6 +31,8 @@ class ParseRules:
     dot_evidence: str  # regex of a number written 1,234.56
     state_names: dict[str, str]  # US state code -> name
     us_names: tuple[str, ...]  # country values that mean the US (upper case)
+    won_stage: str  # regex (on the lower-case stage) of a won deal's stage
+    lost_stage: str  # regex of a lost (or only 'closed') deal's stage
 
 
 def lit(text: str) -> str:
@@ -109,6 +111,10 @@ CREATE OR REPLACE TEMP MACRO tp_date(v, day_first) AS CASE
         WHEN regexp_full_match(s, {serial}) THEN DATE '1899-12-30' + left(s, 5)::INT
         WHEN regexp_full_match(s, {compact}) THEN tp_mkdate(left(s, 4)::INT, substr(s, 5, 2)::INT, substr(s, 7, 2)::INT)
     END)[1] END;
+CREATE OR REPLACE TEMP MACRO tp_stage(v) AS CASE WHEN tp_blank(v) THEN NULL ELSE
+    list_transform([lower(trim(v, {_WS}))], lambda s: CASE WHEN regexp_matches(s, {won_stage}) THEN 'won'
+                                                          WHEN regexp_matches(s, {lost_stage}) THEN 'lost'
+                                                          ELSE 'open' END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
     WHEN regexp_full_match(v, '\\d{{5}}') THEN v WHEN tp_blank(v) THEN NULL ELSE
     list_transform([trim(v, {_WS})], lambda s: CASE
@@ -166,6 +172,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
         "year_last": _re(_YEAR_LAST), "year_last_full": _re("^" + _YEAR_LAST + "$"),
         "serial": _re(_SERIAL), "compact": _re(_COMPACT),
+        "won_stage": _re(rules.won_stage), "lost_stage": _re(rules.lost_stage),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
     }  # fmt: skip
 
@@ -228,6 +235,7 @@ def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | 
         "date": "tp_date(v, $2)",
         "zip": "tp_zip(v)",
         "text": "tp_text(v)",
+        "stage": "tp_stage(v)",
     }[kind]
     params: list[Any] = [list(values)]
     params += [decimal_comma] if kind == "number" else [day_first] if kind == "date" else []
