@@ -229,6 +229,31 @@ def test_won_and_lost_stages_in_other_languages(empty_store: Path, tmp_path: Pat
     assert table(empty_store, "SELECT count(*) FROM accounts WHERE is_customer") == [(3,)]
 
 
+def test_exports_in_german_and_french_map_themselves(empty_store: Path, tmp_path: Path) -> None:
+    """A Salesforce opportunities report made in German and an accounts export in French need no --map: their
+    headers ('Phase', 'Betrag', 'Schlusstermin', 'Nom du compte', 'Secteur d'activité', 'Employés') are known."""
+    deals = _write(tmp_path / "verkaufschancen.csv", (
+        "Opportunity-Inhaber;Accountname;Opportunity-Name;Phase;Betrag;Schlusstermin;Erstellt am\n"
+        "Jürgen Müller;Müller & Söhne GmbH;Erweiterung;Geschlossen und gewonnen;12.500,00 €;15.02.2026;01.01.2026\n"
+        "Anna Rossi;Rossi S.p.A.;Rinnovo;Verhandlung;40.000,00 €;30.12.2026;20.05.2026\n"))  # fmt: skip
+    accounts = _write(tmp_path / "comptes.csv", (
+        "Nom du compte,Propriétaire du compte,Secteur d'activité,Employés,Chiffre d'affaires annuel,Ville,"
+        "Code postal,Pays\n"
+        "Société Générale Ltée,Claire Dubois,Banque,1200,45 000 000 €,Lyon,69001,France\n"))  # fmt: skip
+    got = {f.kind: f for f in ingest.import_files(empty_store, [deals, accounts], scope=OPERATOR).files}
+    assert set(got) == {"deals", "accounts"} and all(f.rejected == 0 for f in got.values())
+    assert {"stage", "amount", "close_date", "created_date", "owner", "name", "account_name"} <= set(
+        got["deals"].mapping.values()
+    )
+    assert {"name", "owner", "industry", "employees", "annual_revenue", "city", "postal_code", "country"} <= set(
+        got["accounts"].mapping.values()
+    )
+    assert table(empty_store, "SELECT name, amount, is_won, close_date::VARCHAR FROM deals ORDER BY 1") == [
+        ("Erweiterung", 12500.0, True, "2026-02-15"), ("Rinnovo", 40000.0, False, "2026-12-30")]  # fmt: skip
+    assert table(empty_store, "SELECT industry, employees, country_code FROM accounts WHERE name LIKE 'Soci%'") == [
+        ("Banque", 1200, "FR")]  # fmt: skip
+
+
 def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ingest.import_files(empty_store, [SAMPLES / "salesforce_accounts_report.csv"], scope=OPERATOR)
     with store.read(empty_store) as con:

@@ -8,6 +8,7 @@ are listed in priority order (Billing City wins over Shipping City).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from planner.errors import BadInput, ImportFileError
@@ -119,12 +120,15 @@ _WAREHOUSE_PREFIX = re.compile(r"^property_", re.IGNORECASE)
 
 
 def normalize_header(header: str) -> str:
-    """'Billing Zip/Postal Code' -> 'billing zip postal code'; 'Intent_Score__c' -> 'intent score'."""
+    """'Billing Zip/Postal Code' -> 'billing zip postal code'; 'Intent_Score__c' -> 'intent score';
+    'Étape' -> 'etape'."""
     text = str(header).replace("\ufeff", "").strip()
     text = _PREFIX.sub("", text)
     text = _WAREHOUSE_PREFIX.sub("", text)
     text = re.sub(r"__c$", "", text)
     text = re.sub(r"\(do not modify\)", "do not modify ", text, flags=re.IGNORECASE)
+    # Accents folded, so exports in other languages compare: 'Étape' -> 'etape', 'Größe' -> 'grosse'.
+    text = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^0-9a-zA-Z]+", " ", text).strip().lower()
     return text
 

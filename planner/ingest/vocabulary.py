@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from planner.ingest.local_names import LOCAL
+
 
 @dataclass(frozen=True)
 class Field:
@@ -463,4 +465,9 @@ FIELDS: dict[str, list[Field]] = {
         ),
         _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
     ],
+}
+# Names in other languages come after the English ones (planner.ingest.local_names).
+FIELDS = {
+    kind: [Field(f.name, f.label, f.dtype, f.synonyms + LOCAL.get((kind, f.name), ())) for f in fields]
+    for kind, fields in FIELDS.items()
 }
