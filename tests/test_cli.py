@@ -302,11 +302,12 @@ def test_os_problem_lines() -> None:
 def test_import_maps_columns_given_on_the_command_line(
     empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A German export no header of ours names: `--map COLUMN=FIELD` reads it from the CLI, as the Data page's
-    mapping does; a typo (column, field, a field of another kind, no '=') is one error line and writes nothing."""
-    path = tmp_path / "firmen.csv"
+    """A Polish export no header of ours names (German, French and Spanish ones map themselves): `--map
+    COLUMN=FIELD` reads it from the CLI, as the Data page's mapping does; a typo (column, field, a field of
+    another kind, no '=') is one error line and writes nothing."""
+    path = tmp_path / "firmy.csv"
     path.write_text(
-        "Firmenname;Mitarbeiter;Umsatz;PLZ;Ort;Land\nMüller GmbH;1.200;12.500.000,50;80331;München;Deutschland\n"
+        "Nazwa firmy;Pracownicy;Przychód;Kod;Miasto;Kraj\nMüller GmbH;1.200;12.500.000,50;80331;München;Deutschland\n"
         "Bäckerei Schmidt;12;;20095;Hamburg;Germany\n",
         encoding="utf-8",
     )
@@ -314,16 +315,16 @@ def test_import_maps_columns_given_on_the_command_line(
     for args, words in [
         ([], "cannot tell whether it holds accounts"),
         (["--map", "Firma=name"], "no file has a column 'Firma'"),
-        (["--map", "Firmenname=nme"], "'nme' is not a field"),
-        (["--kind", "deals", "--map", "Mitarbeiter=employees"], "holds deals, which have no field 'employees'"),
-        (["--map", "Firmenname"], "write COLUMN=FIELD"),
+        (["--map", "Nazwa firmy=nme"], "'nme' is not a field"),
+        (["--kind", "deals", "--map", "Pracownicy=employees"], "holds deals, which have no field 'employees'"),
+        (["--map", "Nazwa firmy"], "write COLUMN=FIELD"),
     ]:
         code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *args)
         lines = [line for line in err.splitlines() if line.strip()]
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], (args, err)
         assert store_state(empty_store) == before
-    mapped = ["--map", "Firmenname=name", "--map", "Mitarbeiter=employees", "--map", "Umsatz=annual_revenue",
-              "--map", "PLZ=postal_code", "--map", "Ort=city", "--map", "Land=country"]  # fmt: skip
+    mapped = ["--map", "Nazwa firmy=name", "--map", "Pracownicy=employees", "--map", "Przychód=annual_revenue",
+              "--map", "Kod=postal_code", "--map", "Miasto=city", "--map", "Kraj=country"]  # fmt: skip
     code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), "--kind", "accounts", *mapped)
     assert code == 0 and "2 rows read, 2 inserted, 0 updated, 0 rejected" in out, err
     assert "valid US ZIP" not in out  # 80331 and 20095 are German PLZ here, not US ZIPs
