@@ -17,7 +17,7 @@ from planner.plan.spec import missing
 from planner.scope import Scope
 from planner.store import plans as q
 from planner.store import scores as scores_q
-from planner.text import money
+from planner.text import currency_prefix, money
 
 _BOOK_COLS = [
     "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "scored", "propensity",
@@ -100,7 +100,8 @@ def _rationale(r: Any, n: int) -> str:
     if missing(r.employees):
         size = f"{money(r.potential)} potential (no employee count, so no estimated users)"
     else:
-        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {money(float(r.price_per_user))})"
+        price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"  # exact, as the user set it
+        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {price})"
     if missing(r.expected_value):
         value = f"{size}; expected value not available (no model and no closed deals), so ranked by potential"
     else:
