@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import highspy
@@ -12,12 +11,10 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _nearest
-from planner.optimize.options import Options, time_limit_message
+from planner.optimize.options import Options
 from planner.optimize.pricing import _LP, _cost, _dist_block_km, _duals, _far, _price, _rep_chunks, _third_nearest
 from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
-from planner.optimize.report import _min_moved, _today_km
 
 # Objective weights (balance >> capacity >> metric moved >> accounts moved >> travel): each term is
 # normalised (shares of the total, travel relative to the nearest-rep mean) so the order holds on
@@ -27,24 +24,7 @@ _C_CAPACITY = 1e3
 _C_MOVED = 100.0
 _C_COUNT = 5.0
 _C_TRAVEL = 1.0
-# Without a user budget, the travel pass may move this much more than the least the LP must move.
-DEFAULT_MOVE_SLACK = 0.15
-# The LP keeps travel this share below today's, so rounding and repair can stay under it.
-TRAVEL_MARGIN = 0.005
 MIP_MAX_NODES = 500
-# Several bands (#15 points 1 and 2): the travel pass minimises travel alone (compactness off), so its T0 is the LP's
-# least travel at that balance and moved budget; a last pass then caps travel at (1 + TOP3_TRAVEL_SLACK) x B0, B0 the
-# least travel on the true bands (never below T0), and minimises the accounts given a rep outside their 3 nearest
-# (TOP3_WEIGHT mean travels to the nearest rep each), then compactness (travel squared) and travel; rounding prices
-# far accounts the same way (rounding._near_cost). Before (compactness in the travel pass, slack 0), 5,000 x 40 with
-# three metrics paid compactness in travel: the LP 1.196x the bound, 1.174x after rounding, 88.0% top-3. Measured
-# under load (top-3 share, travel / bound after rounding and repair, 20,000 x 24 | 5,000 x 40 | skewed 3,000 x 30,
-# three metrics): slack 0 (no far price in rounding) -> 83.9%, 1.014x | 77.9%, 1.042x; 0.07 -> 93.0%, 1.075x |
-# 86.3%, 1.079x | 63.4%, 1.081x; 0.08 -> 5,000 x 40: 86.6%, 1.092x; 0.07 x T0 (not B0) -> 93.2%, 1.086x | 86.8%,
-# 1.095x | 1.123x. The LP over all pairs on the true bands allows at most 87.0% | 88.3% | 88.9% top-3 at 1.05x |
-# 1.08x | 1.10x the bound on 5,000 x 40 (accounts divisible): 88% at <= 1.10x is at the edge of what any
-# assignment reaches there (bench/RESULTS.md, 2026-12-02 06:26).
-TOP3_TRAVEL_SLACK = 0.07
 TOP3_WEIGHT = 1000.0
 HIGHS_VERSION = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
@@ -318,7 +298,7 @@ def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> None:
 
 
 def _top3(p: _Problem) -> bool:
-    """Several bands: the top-3 pass runs (see TOP3_TRAVEL_SLACK)."""
+    """Several bands: the top-3 pass runs (passes.TOP3_TRAVEL_SLACK)."""
     return p.bm.shape[1] > 1
 
 
@@ -466,125 +446,6 @@ def _timed_out(lp: _LP) -> bool:
 
 def _solved(lp: _LP) -> bool:
     return lp.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-
-
-@dataclass
-class _TravelPass:
-    budget: float  # moved share (LP units) the travel pass may use
-    cap: float  # 1.45 x the least share that must move (less forced moves)
-    km_limit: float | None  # today's total travel over all accounts (None when nobody owns anything today)
-    travel_cap: float  # the travel cap on the movable accounts the LP met (inf when none)
-    reachable: bool  # today's travel fits at this balance (or there is nothing to keep)
-    best_km: float = float("nan")  # the LP's least travel on the movable accounts in the band, when not reachable
-    needs_moved: float = float("nan")  # the moved share keeping today's travel needs, when above the default
-    top3_cap: float = math.inf  # several bands: the top-3 pass's cap on the movable accounts' travel
-    seconds: float = 0.0
-
-
-def _pinned_travel(p: _Problem) -> float:
-    pin_pos = np.flatnonzero(p.pinned)
-    return float(_dist(p, pin_pos, p.owner[pin_pos]).sum())
-
-
-def _travel_passes(
-    p: _Problem, u: _Units, opts: Options, scale: dict[str, float], lp: _LP, z_slack: float = 0.0
-) -> _TravelPass:
-    """After the first pass (balance, then disruption): least travel with balance as good, within the
-    moved budget (the user's, else a little above the least the LP had to move) and at or below today's
-    travel. Without a user budget, keeping today's travel may move more: the least disruption that
-    does it is found first. Several bands: the top-3 pass follows (z_slack: how far inside the true bands the
-    LP's bands lie, in target shares). Leaves the LP solved with the chosen solution."""
-    sol = np.asarray(lp.h.getSolution().col_value)
-    min_lp_moved = float(lp.x() @ lp.moved)
-    lp_z = float(sol[lp.z_col])
-    cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
-    budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
-    if opts.max_moved is not None:
-        budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
-    seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
-    if not _optimal(lp):
-        if _timed_out(lp):
-            raise BadInput(time_limit_message(opts))
-        raise BadInput(f"the solver could not finish this scenario ({lp.status}); loosen the tolerance or the budget")
-    # The cap on the movable accounts' travel is today's total less what the accounts that stay put
-    # travel, with a little room for rounding.
-    pinned_total = _pinned_travel(p)
-    km_today = _today_km(p)
-    km_limit = float(np.nanmean(km_today)) * scale["n"] if np.isfinite(km_today).any() else None
-    out = _TravelPass(budget=budget, cap=cap, km_limit=km_limit, travel_cap=math.inf, reachable=True)
-    lp_travel = float(lp.x() @ lp.travel)
-    if km_limit is None or lp_travel + pinned_total <= km_limit * (1 - TRAVEL_MARGIN):
-        if _top3(p):
-            seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out, z_slack)
-        out.seconds = seconds
-        return out
-    # The least travel any balanced assignment reaches (any share moved) says whether today's fits.
-    seconds += _resolve(p, u, lp, sol, "travel_only", lp_z, math.inf if opts.max_moved is None else budget, scale)
-    best = float(lp.x() @ lp.travel) if _optimal(lp) else math.inf
-    margin_cap = km_limit * (1 - TRAVEL_MARGIN) - pinned_total
-    if best <= margin_cap:
-        out.travel_cap = margin_cap
-    elif best <= km_limit - pinned_total:
-        out.travel_cap = km_limit - pinned_total
-    else:
-        out.reachable = False
-        if opts.max_moved is None:  # within a user's budget the bound says less: the reason names the budget
-            out.best_km = best + pinned_total
-    if opts.max_moved is None:
-        if out.reachable:
-            # The least disruption that keeps travel under the cap at the same balance ...
-            seconds += _resolve(p, u, lp, sol, "moved", lp_z, math.inf, scale, out.travel_cap)
-            if _optimal(lp):
-                need = float(lp.x() @ lp.moved)
-                # ... then the least travel with that much (or the default budget) moved.
-                if need > budget:
-                    out.needs_moved = need + scale["forced_moved"]
-                budget = max(budget, need * (1 + 1e-4)) + 1e-9
-            else:
-                out.travel_cap = math.inf
-        else:
-            # No balanced assignment keeps today's travel: get as close as the moved target allows.
-            budget = max(budget, cap)
-    seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, out.travel_cap)
-    if not _optimal(lp):
-        out.travel_cap = math.inf
-        seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
-        if not _optimal(lp):  # rounding a point that is not a solution puts territories far out of band
-            raise BadInput(time_limit_message(opts))
-    if _top3(p):
-        seconds += _top3_pass(p, u, lp, sol, lp_z, budget, scale, out, z_slack)
-    out.budget = budget
-    out.seconds = seconds
-    return out
-
-
-def _top3_pass(
-    p: _Problem,
-    u: _Units,
-    lp: _LP,
-    sol: np.ndarray,
-    lp_z: float,
-    budget: float,
-    scale: dict[str, float],
-    tp: _TravelPass,
-    z_slack: float,
-) -> float:
-    """Several bands: the fewest accounts outside their 3 nearest reps, then compactness, with travel at most
-    (1 + TOP3_TRAVEL_SLACK) x B0, B0 the least travel on the true bands (the LP's widened by z_slack) within the
-    budget, or the least travel T0 the travel pass found when that is more (and at most tp.travel_cap), same
-    balance and moved budget. Leaves the LP solved (back at least travel if this pass does not solve) and its cap
-    in tp.top3_cap (inf then)."""
-    t0 = float(lp.x() @ lp.travel)
-    seconds = _resolve(p, u, lp, sol, "travel_only", lp_z + z_slack, budget, scale, tp.travel_cap)
-    # Without B0 (that solve stopped), no more travel than T0.
-    cap = max(t0, (1 + TOP3_TRAVEL_SLACK) * float(lp.x() @ lp.travel)) if _optimal(lp) else t0
-    cap = min(tp.travel_cap, cap)
-    seconds += _resolve(p, u, lp, sol, "top3", lp_z, budget, scale, cap)
-    tp.top3_cap = cap
-    if not _optimal(lp):
-        tp.top3_cap = math.inf
-        seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, tp.travel_cap)
-    return seconds
 
 
 def _integral_units(

@@ -276,7 +276,7 @@ def _round_mip(
 def _near_cost(
     p: _Problem, lp: _LP, rp: _RoundPairs, scale: dict[str, float], price_moves: bool
 ) -> tuple[np.ndarray, float, float] | None:
-    """When the LP's last pass priced far accounts (lp._top3_pass, several bands): each pair's cost of compactness
+    """When the LP's last pass priced far accounts (passes._top3_pass, several bands): each pair's cost of compactness
     and of an account outside its 3 nearest reps at that pass's prices; the price per unit of travel over its cap,
     OVER_CAP_FAR x the far price per nearest-rep mean (one far account saved is worth at most 1 / OVER_CAP_FAR of
     a mean travel over the cap); and per unit of moved share over the budget, 100x the usual when moves are priced

@@ -21,14 +21,12 @@ from planner.optimize.lp import (
     _integral_units,
     _lagrange_bound,
     _optimal,
-    _pinned_travel,
     _resolve,
     _solve_lp,
     _timed_out,
-    _travel_passes,
-    _TravelPass,
 )
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
+from planner.optimize.passes import _pinned_travel, _travel_passes, _TravelPass
 from planner.optimize.problem import _km, _prepare, _Problem, _Units, _with_distance
 from planner.optimize.report import _hours, _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
@@ -176,8 +174,7 @@ def rebalance(
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
     aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
     lp = _solve_lp(aim, u, opts, scale)
-    if _timed_out(lp):
-        # Its point is not a solution over all pairs (it may lie outside every band): say so rather than round it.
+    if _timed_out(lp):  # its point is not a solution over all pairs (it may lie outside every band): never round it
         raise BadInput(time_limit_message(opts))
     if lp.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise BadInput(f"the solver could not solve this scenario ({lp.status}); loosen the tolerance or the budget")
@@ -212,6 +209,7 @@ def rebalance(
         "travel_km_lp_units": (lp_bound_movable + pinned_sum) / n,
         "travel_capped_at_today": bool(math.isfinite(tp.travel_cap)),
         "travel_km_best_in_band": tp.best_km / n,
+        "travel_km_lp_least": (tp.least + pinned_sum) / n,
         "travel_bound_all_reps": True,
         "travel_needs_moved_share": tp.needs_moved,
         "travel_unit": _travel_unit(distance),
