@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
-from planner.optimize.bands import _repair_bands, _top3_polish
+from planner.optimize.bands import _in_bands, _repair_bands, _top3_polish
 from planner.optimize.contiguity import Graph, checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
@@ -25,6 +25,7 @@ from planner.optimize.lp import (
     _solve_lp,
     _timed_out,
 )
+from planner.optimize.neighbourhood import _repair_hoods
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
 from planner.optimize.passes import _pinned_travel, _travel_passes, _TravelPass
 from planner.optimize.problem import _km, _prepare, _Problem, _Units, _with_distance
@@ -90,6 +91,10 @@ def _whole(
     if p.bm.shape[1] > 1:
         assign, repair_info = _repair_bands(true_bands, assign)
         info.update(repair_info)
+        if not _in_bands(true_bands, assign):
+            progress(0.65, "Re-assigning the territories still outside a band with their neighbours")
+            assign, hood_info = _repair_hoods(true_bands, assign, opts.time_limit_s)
+            info.update(hood_info)
         if u.divisible:
             assign, info["top3_polish_moves"] = _top3_polish(true_bands, assign)
     else:
