@@ -127,6 +127,26 @@ def _travel_passes(
     return out
 
 
+@dataclass
+class _Pass:
+    """What the last passes re-solve from: the first pass's solution, its band excess, the moved budget."""
+
+    p: _Problem
+    u: _Units
+    lp: _LP
+    sol: np.ndarray
+    lp_z: float
+    budget: float
+    scale: dict[str, float]
+    tp: _TravelPass
+
+    def resolve(self, objective: str, z_ub: float, travel_ub: float) -> float:
+        return _resolve(self.p, self.u, self.lp, self.sol, objective, z_ub, self.budget, self.scale, travel_ub)
+
+    def travel(self) -> float:
+        return float(self.lp.x() @ self.lp.travel)
+
+
 def _last_pass(
     p: _Problem,
     u: _Units,
@@ -140,66 +160,48 @@ def _last_pass(
 ) -> float:
     """Several bands: the top-3 pass. One band with compactness on: the compactness pass caps travel at
     (1 + COMPACT_TRAVEL_SLACK) x the least travel at that balance and budget. None otherwise (0 s)."""
+    c = _Pass(p, u, lp, sol, lp_z, budget, scale, tp)
     if _top3(p):
-        return _top3_pass(p, u, lp, sol, lp_z, budget, scale, tp, z_slack)
+        return _top3_pass(c, z_slack)
     if p.compactness > 0:
-        return _compact_pass(p, u, lp, sol, lp_z, budget, scale, tp)
+        return _compact_pass(c)
     return 0.0
 
 
-def _compact_pass(
-    p: _Problem,
-    u: _Units,
-    lp: _LP,
-    sol: np.ndarray,
-    lp_z: float,
-    budget: float,
-    scale: dict[str, float],
-    tp: _TravelPass,
-) -> float:
+def _compact_pass(c: _Pass) -> float:
     """One band: the travel pass weighs travel squared (compactness) next to travel, which on many small
     territories bought far accounts back at any price in travel (20,000 x 200: 1.19x the least travel). Its
     travel is now capped at (1 + COMPACT_TRAVEL_SLACK) x B0, B0 the least travel at the same balance, budget and
     cap: two more warm-started solves; where the cap does not bind, the solution is the one it had. Leaves the
     LP solved and B0 in tp.least. Rounding is not held to the cap: with territories of a few dozen accounts, whole
     accounts need more travel than the LP, and a cap there cost balance (800 x 40: max/mean 1.052 -> 1.149)."""
-    seconds = _resolve(p, u, lp, sol, "travel_only", lp_z, budget, scale, tp.travel_cap)
-    if not _optimal(lp):  # no B0: back to the travel pass as it was
-        return seconds + _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, tp.travel_cap)
-    tp.least = float(lp.x() @ lp.travel)
-    cap = min(tp.travel_cap, (1 + COMPACT_TRAVEL_SLACK) * tp.least)
-    seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, cap)
-    if not _optimal(lp):
-        seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, tp.travel_cap)
+    tp = c.tp
+    seconds = c.resolve("travel_only", c.lp_z, tp.travel_cap)
+    if not _optimal(c.lp):  # no B0: back to the travel pass as it was
+        return seconds + c.resolve("travel", c.lp_z, tp.travel_cap)
+    tp.least = c.travel()
+    seconds += c.resolve("travel", c.lp_z, min(tp.travel_cap, (1 + COMPACT_TRAVEL_SLACK) * tp.least))
+    if not _optimal(c.lp):
+        seconds += c.resolve("travel", c.lp_z, tp.travel_cap)
     return seconds
 
 
-def _top3_pass(
-    p: _Problem,
-    u: _Units,
-    lp: _LP,
-    sol: np.ndarray,
-    lp_z: float,
-    budget: float,
-    scale: dict[str, float],
-    tp: _TravelPass,
-    z_slack: float,
-) -> float:
+def _top3_pass(c: _Pass, z_slack: float) -> float:
     """Several bands: the fewest accounts outside their 3 nearest reps, then compactness, with travel at most
     (1 + TOP3_TRAVEL_SLACK) x B0, B0 the least travel on the true bands (the LP's widened by z_slack) within the
     budget, or the least travel T0 the travel pass found when that is more (and at most tp.travel_cap), same
     balance and moved budget. Leaves the LP solved (back at least travel if this pass does not solve) and its cap
     in tp.top3_cap (inf then)."""
-    t0 = float(lp.x() @ lp.travel)
-    seconds = _resolve(p, u, lp, sol, "travel_only", lp_z + z_slack, budget, scale, tp.travel_cap)
-    if _optimal(lp):
-        tp.least = float(lp.x() @ lp.travel)
+    tp = c.tp
+    t0 = c.travel()
+    seconds = c.resolve("travel_only", c.lp_z + z_slack, tp.travel_cap)
+    if _optimal(c.lp):
+        tp.least = c.travel()
     # Without B0 (that solve stopped), no more travel than T0.
-    cap = max(t0, (1 + TOP3_TRAVEL_SLACK) * float(lp.x() @ lp.travel)) if _optimal(lp) else t0
-    cap = min(tp.travel_cap, cap)
-    seconds += _resolve(p, u, lp, sol, "top3", lp_z, budget, scale, cap)
+    cap = min(tp.travel_cap, max(t0, (1 + TOP3_TRAVEL_SLACK) * c.travel()) if _optimal(c.lp) else t0)
+    seconds += c.resolve("top3", c.lp_z, cap)
     tp.top3_cap = cap
-    if not _optimal(lp):
+    if not _optimal(c.lp):
         tp.top3_cap = math.inf
-        seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, tp.travel_cap)
+        seconds += c.resolve("travel", c.lp_z, tp.travel_cap)
     return seconds
