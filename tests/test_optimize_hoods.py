@@ -66,3 +66,18 @@ def test_rebalance_calls_the_neighbourhoods_when_the_repair_leaves_a_band_missed
     assert s["tolerance_met"]
     assert all(m["met"] for m in s["metrics"])
     assert "band_hood_steps" in s
+
+
+def test_one_band_too_gets_neighbourhoods_when_its_repair_stops_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One band: where rounding and the one-band repair leave a territory outside (20,000 x 200 with free moves
+    ended at max/mean 1.066 from the compactness pass's capped LP), the neighbourhoods close it. Here rounding
+    splits by the LP's shares and the repair does nothing, so they do all of it; within a user's moved budget they do not run (they do not count it)."""
+    from planner.optimize import solve
+
+    monkeypatch.setattr(solve, "_round_mip", lambda *a, **k: None)  # whole accounts by the LP's largest share
+    monkeypatch.setattr(solve, "_repair", lambda p, u, lp, assign, *a, **k: assign)
+    acc, reps = optimizer.balanced_world(600, 12, seed=1)
+    s = optimize.rebalance(acc, reps, Options(allow_customers=True, allow_open_deals=True)).summary
+    assert s["tolerance_met"] and s["band_hood_kept"] >= 1
+    capped = optimize.rebalance(acc, reps, Options(allow_customers=True, allow_open_deals=True, max_moved=0.9)).summary
+    assert "band_hood_steps" not in capped

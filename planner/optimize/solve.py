@@ -91,10 +91,6 @@ def _whole(
     if p.bm.shape[1] > 1:
         assign, repair_info = _repair_bands(true_bands, assign)
         info.update(repair_info)
-        if not _in_bands(true_bands, assign):
-            progress(0.65, "Re-assigning the territories still outside a band with their neighbours")
-            assign, hood_info = _repair_hoods(true_bands, assign, opts.time_limit_s)
-            info.update(hood_info)
         if u.divisible:
             assign, info["top3_polish_moves"] = _top3_polish(true_bands, assign)
     else:
@@ -103,6 +99,12 @@ def _whole(
             p, u, lp, assign, float(p.tols[0]), scale, user_budget, tp.km_limit,
             travel_moved_cap=max(tp.budget, tp.cap) if opts.max_moved is None else None,
         )  # fmt: skip
+    # Neighbourhoods (small MIPs) where single moves and swaps stopped outside a band; not within a user's moved
+    # budget, which they do not count.
+    if not _in_bands(true_bands, assign) and (p.bm.shape[1] > 1 or opts.max_moved is None):
+        progress(0.65, "Re-assigning the territories still outside a band with their neighbours")
+        assign, hood_info = _repair_hoods(true_bands, assign, opts.time_limit_s)
+        info.update(hood_info)
     if opts.contiguous:
         progress(0.7, "Making every territory one connected region")
         assign, contiguity_info = contiguous(true_bands, u, opts, assign, graph)
