@@ -130,3 +130,28 @@ def test_a_user_id_counts_only_for_the_crm_the_rep_came_from() -> None:
     assert list(crm_files.owner_update(r, "hubspot").table["Company owner"]) == ["cy@x.com", "di@x.com"]
     dyn = crm_files.owner_update(r, "dynamics")
     assert list(dyn.table["ownerid"]) == ["", ""] and "2 of 2 accounts" in dyn.notes[0]
+
+
+def test_cli_time_limit_reaches_the_solver_and_is_checked(
+    small_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """balance --time-limit SECONDS is the solver's time limit (three metrics over 200 reps need more than the
+    120 s default); out of range, one line says what to give; the time-limit error names the flag."""
+    from planner import optimize
+
+    seen: list[float] = []
+    real = optimize.rebalance
+
+    def spy(acc: pd.DataFrame, reps: pd.DataFrame, options: optimize.Options, *a: object, **k: object) -> object:
+        seen.append(options.time_limit_s)
+        return real(acc, reps, options, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(optimize, "rebalance", spy)
+    assert cli.main(["--db", str(small_store), "balance", "--time-limit", "900"]) == 0
+    assert seen == [900.0]
+    capsys.readouterr()
+    assert cli.main(["--db", str(small_store), "balance", "--time-limit", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --time-limit 0 is out of range; use 1 to 86400 seconds"
+    from planner.optimize.options import time_limit_message
+
+    assert "balance --time-limit" in time_limit_message(optimize.Options())

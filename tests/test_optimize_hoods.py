@@ -71,7 +71,8 @@ def test_rebalance_calls_the_neighbourhoods_when_the_repair_leaves_a_band_missed
 def test_one_band_too_gets_neighbourhoods_when_its_repair_stops_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     """One band: where rounding and the one-band repair leave a territory outside (20,000 x 200 with free moves
     ended at max/mean 1.066 from the compactness pass's capped LP), the neighbourhoods close it. Here rounding
-    splits by the LP's shares and the repair does nothing, so they do all of it; within a user's moved budget they do not run (they do not count it)."""
+    splits by the LP's shares and the repair does nothing, so they do all of it; within a user's moved budget they
+    do not run (they do not count it)."""
     from planner.optimize import solve
 
     monkeypatch.setattr(solve, "_round_mip", lambda *a, **k: None)  # whole accounts by the LP's largest share

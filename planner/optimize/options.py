@@ -178,6 +178,8 @@ class Options:
             raise BadInput("contiguous territories need area units; pick zip3, county or state as the unit")
         if self.adjacency is not None and not self.contiguous:
             raise BadInput("an adjacency says which areas are neighbours for contiguous territories; ask for those too")
+        if not 1 <= self.time_limit_s <= 86_400:
+            raise BadInput(f"time limit {self.time_limit_s:g} s is out of range; use 1 to 86400 seconds")
         if self.candidates < 1:
             raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
         for rep in self.add_reps:
@@ -208,5 +210,6 @@ def time_limit_message(opts: Options) -> str:
     return (
         f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; make it smaller: move whole "
         "areas (unit zip3 or county) or balance fewer metrics at once (several metrics over many reps make the "
-        "largest problems), or run it again when the machine is less busy"
+        "largest problems), give it more time (on the command line: balance --time-limit), or run it again when "
+        "the machine is less busy"
     )
