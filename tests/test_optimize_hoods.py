@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import optimizer
@@ -82,3 +83,34 @@ def test_one_band_too_gets_neighbourhoods_when_its_repair_stops_outside(monkeypa
     assert s["tolerance_met"] and s["band_hood_kept"] >= 1
     capped = optimize.rebalance(acc, reps, Options(allow_customers=True, allow_open_deals=True, max_moved=0.9)).summary
     assert "band_hood_steps" not in capped
+
+
+def test_with_whole_areas_the_repairs_move_areas_not_accounts() -> None:
+    """Move whole ZIP3s with several metrics: the move-and-swap repair and the neighbourhoods moved single accounts,
+    which split areas between reps (7 ZIP3s on 3,000 accounts x 12 reps). On the per-area view each area is one
+    item: every area stays with one rep, and the bands are repaired as far as whole areas allow."""
+    from planner.optimize.contiguity import checked_units
+    from planner.optimize.solve import _whole_units
+
+    acc, reps = optimizer.balanced_world(1000, 6, seed=1)
+    opts = Options(metric=THREE, unit="zip3", allow_customers=True, allow_open_deals=True)
+    p = _prepare(acc, reps, opts)
+    u, _ = checked_units(p, opts)
+    assert not u.divisible and len(u.weight) < len(u.movable)
+    # Whole areas, each with the nearest rep of one of its accounts: far outside the bands.
+    near = _nearest_assignment(p, len(acc))
+    start = p.owner.copy()
+    start[u.movable] = near[u.movable][np.unique(u.of_account, return_index=True)[1]][u.of_account]
+
+    def areas_whole(assign: np.ndarray) -> bool:
+        return bool(pd.Series(assign[u.movable]).groupby(u.of_account).nunique().max() == 1)
+
+    assert areas_whole(start)
+    before = float(_excess(p, _loads(p, start)).max())
+    split, _ = _repair_bands(p, start)
+    assert not areas_whole(split)  # account by account, areas split
+    swapped, _ = _whole_units(_repair_bands, p, u, start)
+    hoods, info = _whole_units(lambda q, a: _repair_hoods(q, a, 30.0), p, u, swapped)
+    assert areas_whole(swapped) and areas_whole(hoods)
+    assert float(_excess(p, _loads(p, hoods)).max()) < before
+    assert (hoods[p.pinned] == start[p.pinned]).all()

@@ -178,8 +178,8 @@ class Options:
             raise BadInput("contiguous territories need area units; pick zip3, county or state as the unit")
         if self.adjacency is not None and not self.contiguous:
             raise BadInput("an adjacency says which areas are neighbours for contiguous territories; ask for those too")
-        if not 1 <= self.time_limit_s <= 86_400:
-            raise BadInput(f"time limit {self.time_limit_s:g} s is out of range; use 1 to 86400 seconds")
+        if not 0 < self.time_limit_s <= 86_400:
+            raise BadInput(f"time limit {self.time_limit_s:g} s is out of range; use up to 86400 seconds")
         if self.candidates < 1:
             raise BadInput(f"candidates {self.candidates} is too small; use at least 1")
         for rep in self.add_reps:

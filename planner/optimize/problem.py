@@ -320,3 +320,47 @@ def _units(p: _Problem, opts: Options) -> _Units:
     codes = codes.astype(np.int64)
     members = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniq), len(codes)))
     return _Units(codes, movable, weight, divisible, label, members)
+
+
+def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
+    """Whole areas as items, for the repairs that move single accounts (bands, neighbourhoods): one item per unit
+    (its accounts' weights and travel summed, its owner the owner of most of its weight), then one per pinned
+    account. Travel becomes a matrix (items x reps). Returns the view and each item's first account position, so
+    that `assign_items = assign[first]`; `_from_units` maps back."""
+    pin = np.flatnonzero(p.pinned)
+    m = u.members
+    n_reps = len(p.reps)
+    dist = np.zeros((len(u.weight) + len(pin), n_reps))
+    for lo in range(0, n_reps, 16):
+        reps = np.arange(lo, min(lo + 16, n_reps))
+        dist[: len(u.weight), reps] = m @ _dist_block(p, u.movable, reps)
+        dist[len(u.weight) :, reps] = _dist_block(p, pin, reps)
+    owned = p.owner[u.movable]
+    by_owner = sparse.csr_matrix(
+        (p.b[u.movable], (u.of_account, np.where(owned >= 0, owned, n_reps))), shape=(len(u.weight), n_reps + 1)
+    ).toarray()
+    owner = np.where(by_owner[:, :n_reps].max(axis=1) > 0, by_owner[:, :n_reps].argmax(axis=1), -1)
+    first = np.zeros(len(u.weight), dtype=np.int64)
+    first[u.of_account[::-1]] = u.movable[::-1]
+    xyz = np.asarray(m @ p.xyz[u.movable])
+    xyz /= np.maximum(np.linalg.norm(xyz, axis=1, keepdims=True), 1e-12)
+    view = _Problem(
+        **{
+            **{f: getattr(p, f) for f in p.__dataclass_fields__},
+            "b": np.concatenate([m @ p.b[u.movable], p.b[pin]]),
+            "bm": np.vstack([np.asarray(m @ p.bm[u.movable]), p.bm[pin]]),
+            "owner": np.concatenate([owner, p.owner[pin]]),
+            "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
+            "xyz": np.vstack([xyz, p.xyz[pin]]),
+            "distance": dist,
+            "spread_scale": p.spread_scale * len(u.movable) / max(len(u.weight), 1),
+        }
+    )
+    return view, np.concatenate([first, pin])
+
+
+def _from_units(u: _Units, assign: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The account assignment from an item assignment of _per_unit's view: every account of a unit with it."""
+    out = assign.copy()
+    out[u.movable] = items[u.of_account]
+    return out
