@@ -114,3 +114,21 @@ def test_with_whole_areas_the_repairs_move_areas_not_accounts() -> None:
     assert areas_whole(swapped) and areas_whole(hoods)
     assert float(_excess(p, _loads(p, hoods)).max()) < before
     assert (hoods[p.pinned] == start[p.pinned]).all()
+
+
+def test_no_neighbourhoods_when_pinned_accounts_alone_put_a_territory_over_its_band() -> None:
+    """When one rep's customers alone hold 40% of the book, no assignment brings the others into their bands (too
+    little is left to share): the neighbourhoods do not run (on 20,000 x 200 with customers staying they chased
+    that and doubled travel) and the assignment comes back as it was."""
+    from planner.optimize.neighbourhood import _pinned_over
+
+    acc, reps = optimizer.balanced_world(600, 12, seed=1)
+    big = acc.index[:240]
+    acc.loc[big, "owner_rep_id"] = reps["rep_id"].iloc[0]
+    acc.loc[big, "is_customer"] = True
+    p = _prepare(acc, reps, Options(metric=THREE))
+    assert _pinned_over(p) > 0.5
+    start = np.where(p.owner >= 0, p.owner, _nearest_assignment(p, len(acc)))
+    after, info = _repair_hoods(p, start, 60.0)
+    assert (after == start).all()
+    assert info["band_hood_skipped_pinned_over"] == 1.0 and info["band_hood_steps"] == 0
