@@ -33,7 +33,7 @@ def test_neighbourhoods_close_every_band_where_moves_and_swaps_stop() -> None:
     assert not _in_bands(p, swapped)
     before = float(_excess(p, _loads(p, swapped)).max())
     assert before > 0.05
-    fixed, info = _repair_hoods(p, swapped, 60.0)
+    fixed, info = _repair_hoods(p, swapped, 200.0)
     assert _in_bands(p, fixed)
     assert all(b["met"] for b in band_figures(p, fixed, [1.0, 1.0, 1.0]))
     assert info["band_hood_kept"] >= 1 and not info["band_hood_stopped_by_time"]
@@ -48,7 +48,7 @@ def test_neighbourhoods_never_move_a_pinned_account_nor_end_worse() -> None:
     assert p.pinned.any()
     start = np.where(p.owner >= 0, p.owner, _nearest_assignment(p, len(acc)))
     before = _excess(p, _loads(p, start)).max()
-    after, info = _repair_hoods(p, start, 60.0)
+    after, info = _repair_hoods(p, start, 200.0)
     assert (after[p.pinned] == start[p.pinned]).all()
     assert _excess(p, _loads(p, after)).max() <= before + 1e-12
     assert info["band_hood_steps"] >= 1 and not info["band_hood_stopped_by_time"]  # it ends when none can improve
@@ -110,7 +110,7 @@ def test_with_whole_areas_the_repairs_move_areas_not_accounts() -> None:
     split, _ = _repair_bands(p, start)
     assert not areas_whole(split)  # account by account, areas split
     swapped, _ = _whole_units(_repair_bands, p, u, start)
-    hoods, info = _whole_units(lambda q, a: _repair_hoods(q, a, 30.0), p, u, swapped)
+    hoods, info = _whole_units(lambda q, a: _repair_hoods(q, a, 200.0), p, u, swapped)
     assert areas_whole(swapped) and areas_whole(hoods)
     assert float(_excess(p, _loads(p, hoods)).max()) < before
     assert (hoods[p.pinned] == start[p.pinned]).all()
@@ -129,6 +129,6 @@ def test_no_neighbourhoods_when_pinned_accounts_alone_put_a_territory_over_its_b
     p = _prepare(acc, reps, Options(metric=THREE))
     assert _pinned_over(p) > 0.5
     start = np.where(p.owner >= 0, p.owner, _nearest_assignment(p, len(acc)))
-    after, info = _repair_hoods(p, start, 60.0)
+    after, info = _repair_hoods(p, start, 200.0)
     assert (after == start).all()
     assert info["band_hood_skipped_pinned_over"] == 1.0 and info["band_hood_steps"] == 0
