@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.lp import new_solver
+from planner.optimize.lp import _fixed_loads, new_solver
 from planner.optimize.problem import _dist, _Problem
 
 # Reps in one neighbourhood: the territory out of band, its nearest reps and the nearest with room (HOOD // 2).
@@ -61,9 +61,7 @@ def _excess(p: _Problem, load: np.ndarray) -> np.ndarray:
 
 def _pinned_over(p: _Problem) -> float:
     """The most any territory's pinned accounts alone lie over one of its bands (a share of its target)."""
-    pin = np.flatnonzero(p.pinned)
-    n_reps = len(p.reps)
-    load = np.stack([_bincount(p.owner[pin], weights=p.bm[pin, m], minlength=n_reps) for m in range(p.bm.shape[1])], 1)
+    load = _fixed_loads(p).T  # (n_reps, n_bands)
     return float(np.max(load / p.target[:, None] - (1 + p.tols[None, :]), initial=0.0))
 
 
