@@ -194,7 +194,7 @@ else:
     m = st.columns(4) + st.columns(4)
     m[0].metric(
         "Max / mean", fmt.ratio(s["max_mean_after"]), delta=f"{s['max_mean_after'] - s['max_mean_before']:+.2f}",
-        delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Target at most {1 + s['tolerance']:.2f}.",
+        delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Band: {optimize.tolerance_text(s)}.",
     )  # fmt: skip
     m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
     changes = scenarios.owner_changes(result.assignments["previous_owner"], result.assignments["owner"])
@@ -247,7 +247,7 @@ else:
         )  # fmt: skip
     if s["tolerance_met"]:
         st.success(
-            f"Every territory within ±{s['tolerance']:.0%} of its target on {s['metric']}; "
+            f"Every territory within {optimize.tolerance_text(s)} of its target on {s['metric']}; "
             f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} {tu} (no balance at all).",
             icon=":material/check_circle:",
         )

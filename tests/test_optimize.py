@@ -438,6 +438,23 @@ def test_several_metrics_each_within_its_own_band() -> None:
     assert s["tolerances"] == {"potential": 0.0, "accounts": 0.34}
     assert s["metrics"][0]["max_mean_after"] == pytest.approx(1.0)
     assert s["metrics"][1]["max_mean_after"] <= 1.34 + 1e-9
+    # Each metric is judged against its own tolerance: accounts at 1.33x is within its ±34%, so nothing is out and
+    # no reason says otherwise (it was read against the one tolerance, 0%: "whole accounts could not fill ...").
+    # 40 + 10 is the only way to 50 with a 40: accounts must split 2 / 4 (1.33x), within ±34%, above ±0%.
+    uneven = book(
+        [("a1", 0, 1, "A", 40), ("a2", 0, 2, "A", 10), ("a3", 0, 3, "A", 10), ("a4", 0, 7, "A", 10),
+         ("a5", 0, 8, "A", 10), ("a6", 0, 9, "A", 20)]
+    )  # fmt: skip
+    s = optimize.rebalance(uneven, REPS, loose).summary
+    assert s["metrics"][1]["max_mean_after"] == pytest.approx(4 / 3)
+    assert s["tolerance_met"] and s["within_reach"], s["metrics"]
+    assert not any("max/mean" in r or "whole accounts" in r for r in s["reasons"]), s["reasons"]
+    assert optimize.tolerance_text(s) == "potential ±0%, accounts ±34%"
+    assert s["max_mean_before"] == max(m["max_mean_before"] for m in s["metrics"])
+    # A metric outside its own band says so under its name.
+    tight = optimize.rebalance(uneven, REPS, Options(metric="potential,accounts", tolerance=0.0)).summary
+    assert not tight["tolerance_met"]
+    assert any(r.startswith(("potential: ", "accounts: ")) for r in tight["reasons"]), tight["reasons"]
 
 
 def test_band_repair_swaps_when_no_single_move_helps() -> None:

@@ -161,7 +161,7 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
     """The figures as a short text report."""
     print(
         f"balanced {f['metric']} over {f['reps_after']} reps ({f['accounts']:,} accounts), "
-        f"tolerance ±{f['tolerance']:.0%}"
+        f"tolerance {optimize.tolerance_text(res.summary)}"
     )
     print(
         f"  max/mean  {_num(f['max_mean_before'], '.3f')} -> {_num(f['max_mean_after'], '.3f')}  "

@@ -29,11 +29,12 @@ from planner.optimize.options import (
     parse_metric,
     parse_tolerance,
 )
+from planner.optimize.report import tolerance_text
 from planner.optimize.solve import rebalance
 from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
     "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve",
     "disruption_curve", "noop",
-    "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of",
+    "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of", "tolerance_text",
 ]  # fmt: skip

@@ -63,16 +63,37 @@ def _min_moved(p: _Problem, tol: float) -> float:
     return forced + max(excess, deficit - unowned - forced, 0.0)
 
 
-def _reasons(p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved: float, min_moved: float) -> list[str]:
-    tol = opts.tolerance
+def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[str]:
+    """Why balance ends outside its band: with one band, against the tolerance; with several, for each metric
+    outside its own tolerance (a metric with a wider tolerance is not out because it passes another's)."""
+    if len(s["metrics"]) <= 1:
+        return _band_reasons(p, u, opts, opts.tolerance, p.b, s["lower_bound"], s["max_mean_after"], s)
     out: list[str] = []
+    for m, b in enumerate(s["metrics"]):
+        if b["met"]:
+            continue
+        why = _band_reasons(p, u, opts, b["tolerance"], p.bm[:, m], b["lower_bound"], b["max_mean_after"], s)
+        out += [f"{b['metric']}: {w}" for w in why] or [
+            f"{b['metric']}: the smallest territory ends at min/mean {b['min_mean_after']:.3f}, below its "
+            f"-{b['tolerance']:.0%} band; a wider tolerance or more accounts allowed to move helps"
+        ]
+    return out
+
+
+def _band_reasons(
+    p: _Problem, u: _Units, opts: Options, tol: float, w: np.ndarray, lower_bound: float, achieved: float,
+    s: dict[str, Any],
+) -> list[str]:  # fmt: skip
+    """Why one band (weights `w`, tolerance `tol`) ends at max/mean `achieved` above it."""
+    out: list[str] = []
+    min_moved = s["min_moved_share"]
     if achieved <= 1 + tol + 1e-9:
         return out
     tmax = float(p.target.max())
     if u.divisible:
-        weights, labels = p.b[u.movable], p.acc["account_id"].to_numpy()[u.movable]
+        weights, labels = w[u.movable], p.acc["account_id"].to_numpy()[u.movable]
     else:
-        weights, labels = u.weight, u.label
+        weights, labels = _bincount(u.of_account, weights=w[u.movable], minlength=len(u.weight)), u.label
     big = int(np.argmax(weights)) if len(weights) else -1
     if big >= 0 and weights[big] > tmax * (1 + tol):
         what = "account" if opts.unit == "account" else opts.unit
@@ -80,7 +101,7 @@ def _reasons(p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved
             f"{what} {labels[big]} alone carries {weights[big] / tmax:.2f}x a territory's target, more than the "
             f"+{tol:.0%} band allows"
         )
-    fixed = _bincount(p.owner[p.pinned], weights=p.b[p.pinned], minlength=len(p.reps)) / p.target
+    fixed = _bincount(p.owner[p.pinned], weights=w[p.pinned], minlength=len(p.reps)) / p.target
     worst = int(np.argmax(fixed)) if len(fixed) else -1
     if worst >= 0 and fixed[worst] > 1 + tol:
         out.append(
@@ -98,6 +119,16 @@ def _reasons(p: _Problem, u: _Units, opts: Options, lower_bound: float, achieved
         )
     out.append(f"reached max/mean {achieved:.3f}; no assignment can do better than the lower bound {lower_bound:.3f}")
     return out
+
+
+def tolerance_text(s: dict[str, Any]) -> str:
+    """The band in words: "±5%" when every metric has the same tolerance, else each metric's own
+    ("potential ±5%, accounts ±10%")."""
+    bands = s.get("metrics") or []
+    tols = {round(float(b["tolerance"]), 6) for b in bands}
+    if len(tols) <= 1:
+        return f"±{(float(bands[0]['tolerance']) if bands else float(s['tolerance'])):.0%}"
+    return ", ".join(f"{b['metric']} ±{float(b['tolerance']):.0%}" for b in bands)
 
 
 def unit_label(unit: str) -> str:
@@ -127,7 +158,7 @@ def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[
     if isinstance(best, float) and math.isfinite(best) and best > today:
         over = "" if s.get("travel_bound_all_reps") else ", each account limited to its nearest reps"
         band = (
-            f"keeping every territory within ±{opts.tolerance:.0%}"
+            f"keeping every territory within {tolerance_text(s)}"
             if s["tolerance_met"]
             else f"balancing to max/mean {s['max_mean_after']:.3f}"
         )
@@ -235,6 +266,7 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
     after_idx = imbalance(after_norm * p.target.mean()).as_dict()
     band_lower = [_lower_bound(p, u, p.bm[:, m]) for m in range(p.bm.shape[1])]
     bands = band_figures(p, assign, band_lower)
+    before_max = float(before_idx["max_mean"])
     if len(bands) == 1:
         achieved = float(after_norm.max())
         lower_bound = _lower_bound(p, u)
@@ -243,6 +275,9 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
         achieved = max(float(b["max_mean_after"]) for b in bands)
         lower_bound = max(band_lower)
         met = all(bool(b["met"]) for b in bands)
+        # Today's worst too, so before and after compare the same thing (the blend is not what is balanced).
+        before_max = max((float(b["max_mean_before"]) for b in bands if b["max_mean_before"] == b["max_mean_before"]),
+                         default=before_max)  # fmt: skip
     return {
         "metric": p.metric_label,
         "expected_value_source": p.ev_source,
@@ -253,13 +288,15 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
         "accounts": int(len(p.acc)),
         "before": before_idx,
         "after": after_idx,
-        "max_mean_before": float(before_idx["max_mean"]),
+        "max_mean_before": before_max,
         "max_mean_after": achieved,
         "lower_bound": float(lower_bound),
         "tolerance_met": met,
         "metrics": bands,
         "tolerances": {str(b["metric"]): float(b["tolerance"]) for b in bands},
-        "within_reach": bool(achieved <= max(1 + tol, lower_bound) + 1e-9),
+        "within_reach": all(
+            bool(b["max_mean_after"] <= max(1 + float(b["tolerance"]), float(b["lower_bound"])) + 1e-9) for b in bands
+        ),
     }
 
 
@@ -396,9 +433,7 @@ def _report(
         **{k: round(v, 3) for k, v in timing.items()},
     }
     s = summary
-    summary["reasons"] = (
-        _reasons(p, u, opts, s["lower_bound"], s["max_mean_after"], s["min_moved_share"]) if u is not None else []
-    )
+    summary["reasons"] = _reasons(p, u, opts, s) if u is not None else []
     if u is not None:
         summary["reasons"] += _travel_reasons(summary, opts, unit)
     summary["travel_kept"] = bool(
