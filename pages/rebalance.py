@@ -64,7 +64,8 @@ if "rb_metric" not in st.session_state and not st.query_params.get("metric"):
     st.session_state["rb_metric"] = ["potential"]
 picked = state.multiselect(
     "Balance", list(METRIC_LABELS), param="metric", key="rb_metric", container=c[0], format_func=METRIC_LABELS.get,
-    help="Every metric picked is kept within the tolerance, each on its own; a weighted mix balances one blend.",
+    help="Every metric picked is kept within its tolerance, each on its own (one tolerance per metric below when "
+    "several are picked); a weighted mix balances one blend.",
 ) or ["potential"]  # fmt: skip
 metric = "mix" if "mix" in picked else ",".join(picked)
 tolerance = state.number(
@@ -89,6 +90,28 @@ if metric == "mix":
                               0.05, key=f"rb_w_{m}")))
         for i, m in enumerate(optimize.METRICS)
     )  # fmt: skip
+# Several metrics: one tolerance each (as `balance --tolerance potential=0.05,accounts=0.10`), in the link as
+# ?tol_accounts=0.1 when it differs from the one above; each follows the one above until it is changed.
+tolerances: list[tuple[str, float]] = []
+own_tol = metric != "mix" and len(picked) > 1
+prev_tol = st.session_state.get("rb_tol_prev", float(tolerance))
+tc = st.columns(4) if own_tol else []
+for m in optimize.METRICS:
+    key = f"rb_tol_{m}"
+    if not own_tol or m not in picked:
+        st.session_state.pop(key, None)
+        state.set_param(f"tol_{m}", None)
+        continue
+    if st.session_state.get(key) == prev_tol:
+        st.session_state[key] = float(tolerance)
+    own = state.number(
+        f"{METRIC_LABELS[m]}: tolerance", param=f"tol_{m}", key=key, container=tc[picked.index(m) % 4],
+        default=float(tolerance), min_value=0.0, max_value=0.5, step=0.01, format="%.2f",
+        help="This metric's own band (± share of the mean); it follows the tolerance above until you change it.",
+    )  # fmt: skip
+    if own != tolerance:
+        tolerances.append((m, float(own)))
+st.session_state["rb_tol_prev"] = float(tolerance)
 # One below the other: side by side, the labels clip at 1,100 px.
 allow_customers = state.checkbox("Customers may change owner", param="customers", key="rb_cust")
 allow_open = state.checkbox("Accounts with open deals may change owner", param="open_deals", key="rb_open")
@@ -148,6 +171,7 @@ options = optimize.Options(
     metric="potential" if metric == "mix" else metric,
     weights=weights,
     tolerance=float(tolerance),
+    tolerances=tuple(tolerances),
     max_moved=float(max_moved) if max_moved > 0 else None,
     unit=unit,
     contiguous=contiguous,
@@ -246,9 +270,13 @@ else:
             hide_index=True, key="rb_metrics_table", placeholder="–",
         )  # fmt: skip
     if s["tolerance_met"]:
+        band = optimize.tolerance_text(s)  # "±5%", or each metric's own ("potential ±5%, accounts ±10%")
+        within = (
+            f"{band} of its target on {s['metric']}" if band.startswith("±") else f"its band on every metric ({band})"
+        )
         st.success(
-            f"Every territory within {optimize.tolerance_text(s)} of its target on {s['metric']}; "
-            f"nearest-rep travel would be {s['travel_km_nearest']:,.0f} {tu} (no balance at all).",
+            f"Every territory within {within}; nearest-rep travel would be {s['travel_km_nearest']:,.0f} {tu} "
+            "(no balance at all).",
             icon=":material/check_circle:",
         )
     st.caption(

@@ -266,3 +266,33 @@ def test_a_link_ticks_the_boxes_and_says_what_it_ignored(app_store: Path) -> Non
     assert not at.checkbox(key="rb_open").value
     notes = [str(i.value).replace("\\", "") for i in at.info if "Ignored from this link" in str(i.value)]
     assert len(notes) == 1 and "open_deals=yes (use 1 (ticked) or 0)" in notes[0], notes
+
+
+def test_several_metrics_take_one_tolerance_each(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several metrics picked: one tolerance each, from the link (?tol_accounts=0.1) or the field; a field follows
+    the common tolerance until changed; the optimizer gets them, and the page names every band."""
+    calls = record(monkeypatch, "run")
+    query = {"metric": "potential,accounts", "tol_accounts": "0.1", "customers": "1", "open_deals": "1"}
+    at = app_as("boss@example.com", page="rebalance", query=query)
+    assert errors(at) == []
+    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(0.1)
+    assert at.number_input(key="rb_tol_potential").value == pytest.approx(0.05)
+    # The common tolerance moves the fields that follow it, not the one set on its own.
+    at.number_input(key="rb_tol").set_value(0.08).run()
+    assert at.number_input(key="rb_tol_potential").value == pytest.approx(0.08)
+    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(0.1)
+    assert at.query_params.get("tol_accounts") == "0.1" and "tol_potential" not in at.query_params
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    opts, result = calls[-1]
+    assert (opts.tolerance, opts.tolerances) == (0.08, (("accounts", 0.1),))
+    s = result.summary
+    assert s["tolerances"] == {"potential": 0.08, "accounts": 0.1}
+    table = next(d.value for d in at.dataframe if "Tolerance" in d.value.columns)
+    assert table["Tolerance"].tolist() == ["8%", "10%"]
+    assert s["tolerance_met"], s["metrics"]
+    assert any("its band on every metric (potential ±8%, accounts ±10%)" in str(x.value) for x in at.success)
+    # Back to one metric: the per-metric field and its link parameter go.
+    at.multiselect(key="rb_metric").set_value(["potential"]).run()
+    assert not [w for w in at.number_input if w.key == "rb_tol_accounts"]
+    assert "tol_accounts" not in at.query_params
