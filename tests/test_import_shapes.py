@@ -180,6 +180,22 @@ def test_owner_values_that_are_not_emails_never_become_identities(empty_store: P
     assert table(empty_store, "SELECT email FROM reps WHERE email IS NOT NULL") == [("real.person@example.com",)]
 
 
+def test_owner_written_name_and_address_is_one_rep_with_both(empty_store: Path, tmp_path: Path) -> None:
+    # "Name <email>" (as mail clients write it) is the rep's name and email, and the same rep as a bare address;
+    # a value that only looks like one ("<not an email>") stays a name.
+    text = (
+        "Account ID,Account Name,Account Owner\n1,A,Ana Ruiz <Ana@Ex.com>\n2,B,ana@ex.com\n"
+        '3,C,"""Chen, Li"" <chen@ex.com>"\n4,D,<bob@ex.com>\n5,E,Dee <not an email>\n'
+    )
+    path = _write(tmp_path / "accounts.csv", text)
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert sorted(table(empty_store, "SELECT name, email FROM reps")) == [
+        ("Ana Ruiz", "ana@ex.com"), ("Bob", "bob@ex.com"), ("Chen, Li", "chen@ex.com"), ("Dee <not an email>", None),
+    ]  # fmt: skip
+    owners = dict(table(empty_store, "SELECT a.name, r.email FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id"))
+    assert owners["A"] == owners["B"] == "ana@ex.com"
+
+
 def test_as_of_rule_set_and_auto(small_store: Path, empty_store: Path) -> None:
     with store.read(small_store) as con:
         assert world.as_of_info(con)["rule"] == "demo"

@@ -33,6 +33,17 @@ def valid_email(value: str | None) -> str | None:
     return text.lower() if EMAIL.fullmatch(text) else None
 
 
+# "Ana Ruiz <ana@example.com>" (RFC 5322 name-addr, as mail clients and some CRM exports write an owner).
+NAME_ADDR = re.compile(r'\s*"?([^"<>]*?)"?\s*<([^<>]+)>\s*')
+
+
+def split_name_addr(value: str) -> tuple[str, str | None]:
+    """(name, email) of an owner value written "Name <email>"; else (value, None)."""
+    m = NAME_ADDR.fullmatch(value)
+    mail = valid_email(m.group(2)) if m else None
+    return (m.group(1).strip(), mail) if m and mail else (value, None)
+
+
 def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, *, scope: Scope) -> int:
     """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps."""
     require_admin(scope)
@@ -53,8 +64,8 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     created: list[tuple[Any, ...]] = []
     stamp = now()
     for owner, email in sorted(owners, key=lambda t: (str(t[0]), str(t[1]))):
-        value = (owner or "").strip()
-        mail = valid_email(email) or valid_email(value)
+        value, addr = split_name_addr((owner or "").strip())
+        mail = valid_email(email) or addr or valid_email(value)
         is_id = bool(re.fullmatch(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value)) or value.isdigit()
         name = None if (not value or mail == value.lower() or is_id) else value
         rep_id = (by_crm.get(value) if value else None) or (by_email.get(mail) if mail else None) or (
