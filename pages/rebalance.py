@@ -29,6 +29,7 @@ UNIT_LABELS = {
     "zip3": "ZIP3 areas",
     "county": "Counties",
     "state": "States",
+    "h3": "H3 hexagons",
 }
 MAP_DOTS = 4000
 # The owner-update files (planner.crm_files.FORMATS): button label and widget key.
@@ -79,8 +80,10 @@ max_moved = state.number(
 unit = state.selectbox(
     "Move whole", list(UNIT_LABELS), param="unit", key="rb_unit", container=c[3], default="account",
     format_func=UNIT_LABELS.get,
-    help="Move single accounts, or whole areas together (every account of a ZIP3, county or state goes to one rep). "
-    "Areas make each territory one connected region only with the option 'One connected region per territory'.",
+    help="Move single accounts, or whole areas together (every account of a ZIP3, county or state goes to one rep; "
+    "H3 hexagons work in any country: as fine as gives at most 25 a rep, finer where one would hold half a "
+    "territory). Areas make each territory one "
+    "connected region only with the option 'One connected region per territory'.",
 )  # fmt: skip
 weights: tuple[tuple[str, float], ...] = ()
 if metric == "mix":
@@ -117,12 +120,12 @@ allow_customers = state.checkbox("Customers may change owner", param="customers"
 allow_open = state.checkbox("Accounts with open deals may change owner", param="open_deals", key="rb_open")
 contiguous = state.checkbox(
     "One connected region per territory", param="contiguous", key="rb_contig", disabled=unit == "account",
-    help="With whole areas (ZIP3, county, state): each territory's areas form one connected region, neighbours "
+    help="With whole areas (ZIP3, county, state, H3): each territory's areas form one connected region, neighbours "
     "being the pairs of an adjacency file when you give one, else areas whose centres share a Delaunay edge. "
     "Single accounts have no regions: pick an area in 'Move whole'.",
 ) and unit != "account"  # fmt: skip
 adjacency: tuple[tuple[str, str], ...] | None = None
-if contiguous:
+if contiguous and unit != "h3":  # an adjacency file pairs ZIP3s, counties or states
     adjacency_file = st.file_uploader(
         "Neighbouring areas (optional CSV: from,to)", type=["csv"], key="rb_adjacency",
         help="One row per pair of neighbouring areas in the codes of 'Move whole': ZIP3 (021), county "
@@ -305,7 +308,9 @@ else:
         )
         st.caption(
             f"One connected region per territory: {'every' if s['contiguous'] else 'not every'} territory's "
-            f"{UNIT_LABELS[s['unit']].lower()} form one connected region ({how}); {moved_units:,} area(s) changed "
+            f"{UNIT_LABELS[s['unit']].lower().replace('h3', 'H3')}"
+            + (f" (resolution {s['h3_resolution']})" if s.get("h3_resolution") is not None else "")
+            + f" form one connected region ({how}); {moved_units:,} area(s) changed "
             f"territory to join one up, {s.get('contiguity_band_moves', 0):,} to bring bands back and "
             f"{s.get('contiguity_travel_moves', 0):,} to shorten travel."
             + (

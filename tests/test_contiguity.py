@@ -206,3 +206,81 @@ def test_whether_a_unit_can_leave_is_judged_in_the_territory_it_is_in_now() -> N
     assert s.version.tolist() == [2, 1]
     assert not s.can_leave(1)  # without unit 1, unit 4 is cut off
     assert s.can_leave(3)
+
+
+def hex_book() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """A book around Frankfurt (no ZIP3, no county: hexagons are the areas there): 19 resolution-6 hexagons (a
+    disk of radius 2), 7 accounts in each (its resolution-7 children's centres). Rep A is near two opposite cells
+    of the outer ring only, each 24% of the potential (under half a territory); rep B near the rest. Returns the
+    accounts, reps, travel table, every account's resolution-6 cell and A's two cells."""
+    import h3
+
+    centre = h3.latlng_to_cell(50.11, 8.68, 6)
+    cells = sorted(h3.grid_disk(centre, 2))
+    ring = sorted(h3.grid_ring(centre, 2))
+    far = [ring[0], max(ring, key=lambda c: h3.grid_distance(ring[0], c))]
+    rows = []
+    for c in cells:
+        for k, child in enumerate(sorted(h3.cell_to_children(c, 7))):
+            lat, lon = h3.cell_to_latlng(child)
+            pot = (24.0 if c in far else 52.0 / (len(cells) - 2)) / 7
+            rows.append((f"{c}-{k}", lat, lon, pot, c))
+    ids, lat, lon, pot, cell = (list(x) for x in zip(*rows, strict=True))
+    acc = pd.DataFrame(
+        {"account_id": ids, "name": ids, "lat": lat, "lon": lon, "owner_rep_id": None, "potential": pot,
+         "locked": False, "is_customer": False, "has_open_deal": False, "state": None, "postal_code": None,
+         "county": None, "country": "Germany"}
+    )  # fmt: skip
+    reps = pd.DataFrame(
+        {"rep_id": ["A", "B"], "name": ["Rep A", "Rep B"], "home_lat": [50.0, 50.2], "home_lon": [8.5, 8.9],
+         "capacity_hours": 1600.0, "active": True}
+    )  # fmt: skip
+    near_a = np.array([c in far for c in cell])
+    dist = pd.DataFrame({"A": np.where(near_a, 1.0, 50.0), "B": np.where(near_a, 50.0, 1.0)}, index=ids)
+    return acc, reps, dist, cell, far
+
+
+def test_h3_hexagons_are_areas_anywhere_and_each_territory_one_region_on_the_map() -> None:
+    """Issue 15 point 2 on a map outside the US: with H3 units every hexagon goes whole to one rep, and with
+    contiguity each territory's hexagons are one region (checked with h3's own edge-sharing, which on this dense
+    disk is what the Delaunay edges of the centres say too)."""
+    import h3
+
+    acc, reps, dist, cell, far = hex_book()
+    # Without contiguity the travel table's optimum gives A its two far cells: two pieces.
+    loose = optimize.rebalance(acc, reps, Options(unit="h3"), distance=dist)
+    assert loose.summary["h3_resolution"] == 6 and loose.summary["units"] == 19  # 133 cells at 7 > 25 per rep
+    a_cells = sorted({c for c, r in zip(cell, loose.assignments["owner"], strict=True) if r == "A"})
+    assert a_cells == sorted(far) and not h3.are_neighbor_cells(*far)
+    res = optimize.rebalance(acc, reps, Options(unit="h3", contiguous=True), distance=dist)
+    s = res.summary
+    assert (s["adjacency"], s["contiguous"], s["h3_resolution"]) == ("delaunay", True, 6)
+    owner = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
+    by_cell: dict[str, set[str]] = {}
+    for a, c in zip(acc["account_id"], cell, strict=True):
+        by_cell.setdefault(c, set()).add(owner[a])
+    assert all(len(r) == 1 for r in by_cell.values())  # whole hexagons
+    for rep in ("A", "B"):
+        mine = [c for c, r in by_cell.items() if r == {rep}]
+        seen, todo = {mine[0]}, [mine[0]]
+        while todo:
+            c = todo.pop()
+            for n in h3.grid_ring(c, 1):
+                if n in mine and n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        assert seen == set(mine), rep  # one connected region
+    # An adjacency file is for ZIP3s, counties and states.
+    with pytest.raises(BadInput, match="H3 hexagons are neighbours by the Delaunay edges"):
+        read_adjacency(b"from,to\na,b\n", "h3")
+
+
+def test_h3_resolution_goes_finer_where_one_hexagon_would_hold_half_a_territory() -> None:
+    # 25 cells a rep would allow resolution 6 (19 cells for 2 reps); when one account holds 0.6x the rest of the
+    # book, no hexagon may hold more than half a territory at any resolution (that account alone holds 0.375
+    # of the book, 0.75 of a territory): the finest resolution, one account a hexagon here.
+    acc, reps, _, cell, far = hex_book()
+    first = acc.index[[c == far[0] for c in cell]][0]
+    acc.loc[first, "potential"] = float(acc["potential"].sum()) * 0.6
+    s = optimize.rebalance(acc, reps, Options(unit="h3")).summary
+    assert s["h3_resolution"] == 7 and s["units"] == len(acc)

@@ -296,3 +296,20 @@ def test_several_metrics_take_one_tolerance_each(app_store: Path, monkeypatch: p
     at.multiselect(key="rb_metric").set_value(["potential"]).run()
     assert not [w for w in at.number_input if w.key == "rb_tol_accounts"]
     assert "tol_accounts" not in at.query_params
+
+
+def test_page_moves_whole_h3_hexagons_from_a_link(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Move whole: H3 hexagons' (areas in any country) from a link, with one region per territory: the optimizer
+    gets `balance --unit h3 --contiguous`, the page names the resolution and offers no adjacency file."""
+    calls = record(monkeypatch, "run")
+    at = app_as("boss@example.com", page="rebalance", query={"unit": "h3", "contiguous": "1", "customers": "1"})
+    assert errors(at) == [] and at.selectbox(key="rb_unit").value == "h3"
+    assert not [u for u in at.get("file_uploader") if "rb_adjacency" in u.proto.id]  # found so with zip3 (above)
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    opts, result = calls[-1]
+    assert (opts.unit, opts.contiguous) == ("h3", True)
+    s = result.summary
+    assert s["contiguous"] is True and s["h3_resolution"] in range(1, 8)
+    said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
+    assert said and f"H3 hexagons (resolution {s['h3_resolution']}) form one connected region" in said[0], said

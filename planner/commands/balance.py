@@ -51,10 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the solver's time limit per step, in CPU seconds (default %(default)g); three metrics over 200 reps "
         "and 20,000 accounts take about 600",
     )  # fmt: skip
-    p.add_argument("--unit", choices=optimize.UNITS, default="account", help="move accounts or whole areas")
+    p.add_argument(
+        "--unit", choices=optimize.UNITS, default="account",
+        help="move accounts or whole areas (ZIP3, county and state in the US; H3 hexagons anywhere: as fine as "
+        "gives at most 25 a rep, finer where one would hold half a territory)",
+    )  # fmt: skip
     p.add_argument(
         "--contiguous", action="store_true",
-        help="with --unit zip3|county|state: each territory's areas form one connected region (neighbours: "
+        help="with --unit zip3|county|state|h3: each territory's areas form one connected region (neighbours: "
         "Delaunay edges between area centroids, or the pairs of --adjacency)",
     )  # fmt: skip
     p.add_argument(
@@ -111,7 +115,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "travel_km_lp", "travel_km_p95_today", "travel_km_p95_after", "travel_km_p95_nearest", "top3_share_today",
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
         "adjacency", "adjacency_edges", "adjacency_islands", "adjacency_unknown", "adjacency_unknown_example",
-        "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups",
+        "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups", "h3_resolution", "units",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -213,6 +217,8 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
             f"{how}: {f['adjacency_edges']:,} pairs{islands}"
             + ("; bands restored until its time budget ran out" if f["contiguity_stopped_by_time"] else "")
         )
+    if f["h3_resolution"] is not None:
+        print(f"  units     {f['units']:,} H3 hexagons of resolution {f['h3_resolution']}")
     print(f"  solved in {f['solve_seconds']:.2f} s")
     for reason in f["reasons"] or []:
         print(f"  why: {reason}")

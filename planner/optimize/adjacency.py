@@ -68,6 +68,11 @@ def codes(values: pd.Series, unit: str) -> pd.Series:
 def read_adjacency(source: Path | bytes, unit: str, name: str | None = None) -> Pairs:
     """The neighbour pairs of an adjacency CSV (a file or an upload's bytes), each once, sorted."""
     label = name or (source.name if isinstance(source, Path) else "upload")
+    if unit == "h3":
+        raise BadInput(
+            "an adjacency file pairs ZIP3s, counties or states; H3 hexagons are neighbours by the Delaunay edges "
+            "between their centres: leave out the file"
+        )
     if unit not in CODES:
         raise BadInput(f"an adjacency file needs area units; pick zip3, county or state as the unit (not {unit})")
     data = io.BytesIO(source) if isinstance(source, bytes) else source

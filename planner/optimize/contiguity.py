@@ -3,8 +3,10 @@
 Adjacency (stated): the pairs of area codes the user gives (Options.adjacency, read by
 planner.optimize.adjacency from a `from,to` CSV such as the Census county adjacency file), else two units
 are neighbours when their centroids share an edge of the Delaunay triangulation of all the units'
-centroids (on an equirectangular plane). Under a file, units without a neighbour in it are islands:
-exempt, any territory may hold them (see planner.optimize.adjacency).
+centroids (on an equirectangular plane). H3 hexagons too: the hexagons that hold accounts are sparse (on 3,000
+demo accounts for 12 reps, at the resolution chosen, 1,267 of 1,319 had no occupied neighbour or sat in a group
+linked to no other), so edge-sharing alone would exempt most of them. Under a file, units without a neighbour in
+it are islands: exempt, any territory may hold them (see planner.optimize.adjacency).
 
 First the pieces are joined: a territory whose units fall into several connected pieces keeps its main
 piece (the one holding the unit nearest the rep's home) and hands every other piece, smallest first, to

@@ -12,7 +12,7 @@ from planner.coverage.workload import Workload
 from planner.errors import BadInput
 
 METRICS = ("potential", "expected_value", "accounts", "workload")
-UNITS = ("account", "zip3", "county", "state")
+UNITS = ("account", "zip3", "county", "state", "h3")
 COLUMN = "column:"  # a metric named column:NAME balances the accounts' own numeric column NAME
 
 Progress = Callable[[float, str], None]
@@ -175,7 +175,7 @@ class Options:
         if not 0 <= self.compactness <= 100:
             raise BadInput(f"compactness {self.compactness} is out of range; use 0 (off) to 100")
         if self.contiguous and self.unit == "account":
-            raise BadInput("contiguous territories need area units; pick zip3, county or state as the unit")
+            raise BadInput("contiguous territories need area units; pick zip3, county, state or h3 as the unit")
         if self.adjacency is not None and not self.contiguous:
             raise BadInput("an adjacency says which areas are neighbours for contiguous territories; ask for those too")
         if not 0 < self.time_limit_s <= 86_400:

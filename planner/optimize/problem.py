@@ -17,6 +17,7 @@ from scipy import sparse
 
 from planner.coverage.workload import Workload
 from planner.errors import BadInput
+from planner.geo import h3_cells, h3_parent, h3_str
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import COLUMN, Options
 
@@ -260,6 +261,16 @@ MULTI_BAND_AGGREGATE = 3_000
 # 100,000 x 200 the LP over 9,566 units (6,000 single) lands 1.110x the bound over accounts, over 18,473
 # units (15,000 single) 1.075x. With few reps nothing changes (20,000 x 24 keeps its 6,000).
 SINGLE_PER_REP = 75
+# H3 hexagons as units: the finest resolution (H3_FINEST down to H3_COARSEST) at which the book's accounts fall in
+# at most this many cells per rep. Counties give about 15 a rep for 200 reps; finer cells follow a territory's
+# edge more closely but make the whole-unit problem larger. Hexagons exist everywhere, ZIP3s and counties only in
+# the US.
+H3_CELLS_PER_REP = 25
+H3_FINEST, H3_COARSEST = 7, 1
+# ... and finer where one hexagon would carry more than this share of a fair territory (accounts cluster in
+# cities: 3,000 demo accounts for 12 reps at resolution 2 put 1.74x a target in New York's hexagon; at 0.5,
+# resolution 5, 1,319 hexagons, balance within 5% at 1.03x the travel bound; at 1.0 resolution 4, 1.05x).
+H3_HEAVIEST_SHARE = 0.5
 
 
 @dataclass
@@ -270,6 +281,7 @@ class _Units:
     divisible: bool
     label: np.ndarray  # a readable name per unit
     members: sparse.csr_matrix  # (n_units, n_movable): 1 where a movable account belongs to the unit
+    resolution: int | None = None  # the H3 resolution of hexagon units
 
     @property
     def single(self) -> bool:
@@ -281,6 +293,7 @@ def _units(p: _Problem, opts: Options) -> _Units:
     movable = np.flatnonzero(~p.pinned)
     acc = p.acc.iloc[movable]
     ids = acc["account_id"].astype(str).to_numpy()
+    resolution: int | None = None
     if opts.unit == "account":
         # Several bands at once group from MULTI_BAND_AGGREGATE movable accounts (see there).
         above = opts.aggregate_above if p.bm.shape[1] == 1 else min(opts.aggregate_above, MULTI_BAND_AGGREGATE)
@@ -310,8 +323,10 @@ def _units(p: _Problem, opts: Options) -> _Units:
             raw = raw.where(raw.str.len() == 3)
         elif opts.unit == "county":
             raw = (acc["state"].astype("string") + " · " + acc["county"].astype("string")).where(acc["county"].notna())
-        else:
+        elif opts.unit == "state":
             raw = acc["state"].astype("string")
+        else:
+            raw, resolution = _h3_keys(acc, p.b[movable], p.target)
         keys = np.where(raw.isna().to_numpy(), ids, raw.fillna("").to_numpy(dtype=object).astype(str))
         divisible = False
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=True)
@@ -319,7 +334,29 @@ def _units(p: _Problem, opts: Options) -> _Units:
     label = np.array([str(u).split("|")[0] for u in uniq], dtype=object)
     codes = codes.astype(np.int64)
     members = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniq), len(codes)))
-    return _Units(codes, movable, weight, divisible, label, members)
+    return _Units(codes, movable, weight, divisible, label, members, resolution)
+
+
+def _h3_keys(acc: pd.DataFrame, weight: np.ndarray, target: np.ndarray) -> tuple[pd.Series, int]:
+    """Each account's H3 cell (hex id; NA without coordinates, so it is its own unit) at the finest resolution
+    with at most H3_CELLS_PER_REP cells per rep, or finer until no cell carries more than H3_HEAVIEST_SHARE of
+    a fair territory (down to H3_FINEST); and that resolution."""
+    fine = h3_cells(acc["lat"].to_numpy(float), acc["lon"].to_numpy(float), H3_FINEST)
+    placed = fine != 0
+    cap, heavy = H3_CELLS_PER_REP * max(len(target), 1), H3_HEAVIEST_SHARE * float(np.mean(target))
+    res = H3_COARSEST
+    for r in range(H3_FINEST, H3_COARSEST - 1, -1):
+        if len(np.unique(h3_parent(fine[placed], r))) <= cap:
+            res = r
+            break
+    while res < H3_FINEST:
+        _, code = np.unique(h3_parent(fine[placed], res), return_inverse=True)
+        if _bincount(code, weights=weight[placed], minlength=int(code.max(initial=0)) + 1).max(initial=0.0) <= heavy:
+            break
+        res += 1
+    cells = fine if res == H3_FINEST else h3_parent(fine, res)
+    hexes = pd.Series(h3_str(cells), index=acc.index, dtype="string")
+    return hexes.where(placed), res
 
 
 def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:

@@ -283,6 +283,7 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
         "expected_value_source": p.ev_source,
         "tolerance": tol,
         "unit": opts.unit,
+        "h3_resolution": None if u is None else u.resolution,
         "reps_before": int(len(p.today)),
         "reps_after": int(len(p.reps)),
         "accounts": int(len(p.acc)),
@@ -295,7 +296,8 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
         "metrics": bands,
         "tolerances": {str(b["metric"]): float(b["tolerance"]) for b in bands},
         "within_reach": all(
-            bool(b["max_mean_after"] <= max(1 + float(b["tolerance"]), float(b["lower_bound"])) + 1e-9) for b in bands
+            bool(float(b["max_mean_after"]) <= max(1 + float(b["tolerance"]), float(b["lower_bound"])) + 1e-9)
+            for b in bands
         ),
     }
 
