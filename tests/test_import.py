@@ -243,13 +243,18 @@ def test_overlapping_imports_keep_one_row_per_key(empty_store: Path, tmp_path: P
 
 def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: Path) -> None:
     path = tmp_path / "warn.csv"
-    path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n")
+    # A negative revenue is no revenue (a CRM's sign error, or a hostile value): left empty and said, like text.
+    path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n3,C,9,-5\n4,D,2,0\n")
     rep = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
-    assert rep.inserted == 2 and rep.rejected == 0
+    assert rep.inserted == 4 and rep.rejected == 0
     assert rep.warnings == [
         "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2)",
-        "Annual Revenue: 1 value(s) could not be read as a number and were left empty (e.g. 'cheap' on row 3)",
+        "Annual Revenue: 2 value(s) could not be read as a number of 0 or more and were left empty (e.g. 'cheap' on "
+        "row 3)",
     ]
+    assert table(empty_store, "SELECT name, annual_revenue FROM accounts ORDER BY name") == [
+        ("A", 5.0), ("B", None), ("C", None), ("D", 0.0),
+    ]  # fmt: skip
 
 
 def test_remembered_mapping_is_used_next_time(empty_store: Path) -> None:

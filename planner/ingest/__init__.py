@@ -440,6 +440,10 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, job: _J
     return n_rej
 
 
+# Numbers that cannot be below 0: a negative one is left empty with a warning, like text that is no number.
+NON_NEGATIVE = frozenset({"annual_revenue", "quota", "capacity_hours"})
+
+
 @dataclass
 class _Parsing:
     """How one table's columns become fields: SQL per field, the typed columns to check, custom attributes."""
@@ -475,6 +479,9 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     for f, col in by_field.items():
         dtype = fdefs[f].dtype
         exprs[f] = sq.field_expr(col, dtype, decimal_comma, day_first, percent="%" in col)
+        if dtype == "number" and f in NON_NEGATIVE:  # '-5' of revenue is no revenue: left empty and said
+            exprs[f] = f"list_transform([{exprs[f]}], lambda x: CASE WHEN x >= 0 THEN x END)[1]"
+            dtype = "non_negative"
         if dtype in sq.CHECKED_TYPES:
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
     if revenue_unit and "annual_revenue" in exprs:

@@ -342,7 +342,7 @@ ALIASES = {
 }
 
 
-CHECKED_TYPES = ("number", "employees", "fraction", "bool", "date", "coord")
+CHECKED_TYPES = ("number", "non_negative", "employees", "fraction", "bool", "date", "coord")
 
 
 def _create_parsed(con: duckdb.DuckDBPyConnection | None, items: list[tuple[str, str]], typed: dict[str, str],
@@ -379,9 +379,8 @@ def invalid_values(
         if not n:
             continue
         example = scalar(con, f"SELECT {q(column)} FROM _raw WHERE __row = ?", [first])
-        word = {"bool": "yes/no", "date": "a date", "employees": "a head count", "coord": "a coordinate"}.get(
-            dtype, "a number"
-        )
+        word = {"bool": "yes/no", "date": "a date", "employees": "a head count", "coord": "a coordinate",
+                "non_negative": "a number of 0 or more"}.get(dtype, "a number")  # fmt: skip
         out.append({"column": column, "count": int(n), "example": example, "row": int(first),
                     "message": f"{column}: {n:,} value(s) could not be read as {word} and were left empty "
                                f"(e.g. {example!r} on row {first})"})  # fmt: skip
