@@ -107,6 +107,9 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     email = _text(moved["owner_email"])
     name = _text(moved["owner_name"])
     acc = _text(moved["account_id"])
+    # Accounts imported without an ID column are keyed by name ('name:acme|boston'): no CRM record has that id.
+    keyed = acc.str.startswith("name:")
+    acc = acc.where(~keyed, "")
     if fmt == "salesforce":
         table = pd.DataFrame({"Id": acc, "OwnerId": ids, "Owner name": name})
         known = ids != ""
@@ -129,13 +132,29 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
         known = owner != ""
     what = "user id or email" if fmt in ("hubspot", "pipedrive") else "user id"
     notes: list[str] = []
+    if keyed.any():
+        if fmt in ("salesforce", "hubspot"):  # the other two formats carry the account's name already
+            table.insert(1, "Account name", _text(moved["account_name"]))
+        notes.append(
+            f"{int(keyed.sum()):,} of {len(table):,} accounts came from a file without a record ID column; their "
+            f"{crm} record id cell is blank (match them by name, or import the accounts again with their record "
+            "ID column and export again)"
+        )
+    if not known.all() or keyed.any():
+        table["Note"] = [
+            "; ".join(
+                (
+                    []
+                    if k
+                    else [f"{crm} {what} of {n or 'the new owner'} unknown: import a user list, then export again"]
+                )
+                + ([f"no {crm} record id: match by name"] if no_id else [])
+            )
+            for k, n, no_id in zip(known, name, keyed, strict=True)
+        ]
     if not known.all():
         unknown = sorted(set(name[~known]))
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-        table["Note"] = [
-            "" if k else f"{crm} {what} of {n or 'the new owner'} unknown: import a user list, then export again"
-            for k, n in zip(known, name, strict=True)
-        ]
         notes.append(
             f"{int((~known).sum()):,} of {len(table):,} accounts go to owners whose {crm} {what} is unknown "
             f"({shown}); their owner cell is blank: {SUPPLY_IDS}"

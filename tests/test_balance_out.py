@@ -59,6 +59,29 @@ def test_crm_formats_list_the_moves_with_what_the_crm_matches(
     assert not out.table.isna().any().any()
 
 
+@pytest.mark.parametrize(
+    ("fmt", "columns"),
+    [
+        ("salesforce", ["Id", "Account name", "OwnerId", "Owner name", "Note"]),
+        ("hubspot", ["Record ID", "Account name", "Company owner", "Owner name", "Note"]),
+        ("dynamics", ["accountid", "name", "ownerid", "owneridtype", "Owner", "Owner email", "Note"]),
+        ("pipedrive", ["Organization - ID", "Organization - Name", "Organization - Owner", "Owner name", "Note"]),
+    ],
+)
+def test_accounts_imported_without_ids_get_no_made_up_record_id(fmt: str, columns: list[str]) -> None:
+    # A file without an ID column keys accounts by name ('name:beta|boston'): no CRM record has that id, so the
+    # id cell stays blank, the row says to match it by name, and the account's name is in the file.
+    r = rows()
+    r.loc[1, "account_id"] = "name:beta|boston"
+    out = crm_files.owner_update(r, fmt)
+    assert list(out.table.columns) == columns
+    assert list(out.table.iloc[:, 0]) == ["A1", ""]
+    assert "Beta" in list(out.table.iloc[1])
+    assert out.table["Note"].iloc[1].endswith("record id: match by name")
+    assert any(n.startswith("1 of 2 accounts came from a file without a record ID column") for n in out.notes)
+    assert "name:" not in out.table.to_csv()
+
+
 def test_plain_names_every_owner_by_name_and_email() -> None:
     out = crm_files.owner_update(rows(), "plain")
     t = out.table
