@@ -37,7 +37,7 @@ def valid_email(value: str | None) -> str | None:
 NAME_ADDR = re.compile(r'\s*"?([^"<>]*?)"?\s*<([^<>]+)>\s*')
 
 
-def split_name_addr(value: str) -> tuple[str, str | None]:
+def _split_name_addr(value: str) -> tuple[str, str | None]:
     """(name, email) of an owner value written "Name <email>"; else (value, None)."""
     m = NAME_ADDR.fullmatch(value)
     mail = valid_email(m.group(2)) if m else None
@@ -64,7 +64,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     created: list[tuple[Any, ...]] = []
     stamp = now()
     for owner, email in sorted(owners, key=lambda t: (str(t[0]), str(t[1]))):
-        value, addr = split_name_addr((owner or "").strip())
+        value, addr = _split_name_addr((owner or "").strip())
         mail = valid_email(email) or addr or valid_email(value)
         is_id = bool(re.fullmatch(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value)) or value.isdigit()
         name = None if (not value or mail == value.lower() or is_id) else value
