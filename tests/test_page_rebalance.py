@@ -202,7 +202,7 @@ def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytes
     curve, default = calls[0][1]
     captions = " ".join(str(c.value) for c in at.caption)
     assert "customers and open deals stay with their owner" in captions
-    assert f"{default['extra_travel_km']:+,.1f} of mean travel" in captions
+    assert f"{default['extra_travel_km']:+,.1f} km of mean travel" in captions
     shown = frame_with(at, "point")
     assert shown["point"].tolist() == curve["point"].tolist()
     assert shown["point"].iloc[-1] == "free"

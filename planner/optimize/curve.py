@@ -1,7 +1,7 @@
 """The disruption trade-off: travel and balance against the share of the book that moves.
 
-Each point is a full rebalance (the same solver) with a cap on the moved share, from the least that
-has to move up to no cap at all (free); every point lets customers and open deals move, so the curve
+Each point is a full rebalance (the same solver) with a cap on the moved share, from none through the least
+that has to move up to no cap at all (free); every point lets customers and open deals move, so the curve
 shows what keeping them with their owner (the default) costs: the default run is returned beside it.
 """
 
@@ -14,8 +14,22 @@ import pandas as pd
 from planner.optimize.options import Options, Progress, noop
 from planner.optimize.solve import rebalance
 
-# Moved caps as multiples of the least that has to move (then free).
+# Moved caps as multiples of the least that has to move (where the curve bends), and as shares of what the free run
+# moves (so the curve spans 0 -> free even when next to nothing has to move: a book whose unowned accounts fill every
+# territory had six points at "<= 0.0% moved"); caps closer than SPACING of the free share are one point.
 STEPS = (1.0, 1.1, 1.25, 1.5, 2.0, 3.0)
+SPREAD = (0.0, 0.25, 0.5, 0.75)
+SPACING = 0.02
+
+
+def _caps(least: float, free: float, steps: tuple[float, ...]) -> list[float]:
+    """The moved caps below the free run's share: 0, a spread up to it, and multiples of the least."""
+    wanted = sorted({free * f for f in SPREAD} | {least * k for k in steps if least > 0})
+    caps: list[float] = []
+    for cap in wanted:
+        if cap < free - SPACING * free and (not caps or cap - caps[-1] > SPACING * free):
+            caps.append(min(1.0, cap))
+    return caps
 
 
 def _row(label: str, cap: float | None, s: dict) -> dict:
@@ -30,6 +44,7 @@ def _row(label: str, cap: float | None, s: dict) -> dict:
         "travel_km_p95": s["travel_km_p95_after"],
         "travel_km_lp_bound": s["travel_km_lp_bound"],
         "top3_share": s["top3_share_after"],
+        "travel_unit": s.get("travel_unit", "km"),
     }
 
 
@@ -41,23 +56,23 @@ def disruption_curve(
     progress: Progress = noop,
     distance: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """(curve, default): one row per moved cap (multiples of the least share that has to move, then
-    free), customers and open deals allowed to move; and the default run (`options` as given, which by
-    default keeps customers and open deals with their owner) with its travel and max/mean cost against
-    the free point at the same moved share or less."""
+    """(curve, default): one row per moved cap (none, shares of what the free run moves, multiples of the least
+    share that has to move; then free), customers and open deals allowed to move; and the default run (`options`
+    as given, which by default keeps customers and open deals with their owner) with its travel and max/mean cost
+    against the free point at the same moved share or less."""
     progress(0.0, "Today's rules (customers and open deals stay)")
     base = rebalance(accounts, reps, options, distance=distance).summary
     free_opts = replace(options, allow_customers=True, allow_open_deals=True, max_moved=None)
     anything = replace(free_opts, max_moved=1.0)
-    least = max(float(base["min_moved_share"]), 1e-6)
+    progress(0.1, "Free: anything may move")
+    free = rebalance(accounts, reps, anything, distance=distance).summary
+    caps = _caps(float(base["min_moved_share"]), float(free["moved_share"]), steps)
     rows = []
-    caps = sorted({min(1.0, least * k) for k in steps} - {1.0})
     for i, cap in enumerate(caps):
-        progress((i + 1) / (len(caps) + 2), f"At most {cap:.1%} of the metric moved")
+        progress(0.1 + 0.9 * (i + 1) / (len(caps) + 1), f"At most {cap:.1%} of the metric moved")
         s = rebalance(accounts, reps, replace(free_opts, max_moved=cap), distance=distance).summary
-        rows.append(_row(f"≤ {cap:.1%} moved", cap, s))
-    progress((len(caps) + 1) / (len(caps) + 2), "Free: anything may move")
-    rows.append(_row("free", 1.0, rebalance(accounts, reps, anything, distance=distance).summary))
+        rows.append(_row("none moved" if cap == 0 else f"≤ {cap:.1%} moved", cap, s))
+    rows.append(_row("free", 1.0, free))
     curve = pd.DataFrame(rows)
     # What keeping customers and open deals costs: against the best free point moving no more.
     fair = curve[curve["moved_share"] <= base["moved_share"] + 1e-9]
