@@ -558,13 +558,15 @@ if st.session_state.get("rb_disrupt"):
     shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
     st.dataframe(
         shown[
-            ["point", "moved_share", "moved_accounts", "max_mean", "travel_km", "travel_km_p95", "travel_km_lp_bound",
-             "top3_share"]
+            ["point", "moved_share", "moved_accounts", "max_mean", "tolerance_met", "travel_km", "travel_km_p95",
+             "travel_km_lp_bound", "top3_share"]
         ],
         hide_index=True, key="rb_disrupt_table", placeholder="–",
         column_config={"point": "Point", "moved_share": st.column_config.NumberColumn("Moved %", format="%.1f"),
                        "moved_accounts": st.column_config.NumberColumn("Accounts moved", format="%d"),
                        "max_mean": st.column_config.NumberColumn("Max / mean", format="%.3f"),
+                       "tolerance_met": st.column_config.CheckboxColumn(
+                           "Within tolerance", help="Every metric within its own tolerance"),
                        "travel_km": st.column_config.NumberColumn("Mean travel", format="%.1f"),
                        "travel_km_p95": st.column_config.NumberColumn("p95 travel", format="%.0f"),
                        "travel_km_lp_bound": st.column_config.NumberColumn("Travel bound", format="%.1f"),
