@@ -159,7 +159,6 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         missing.append("account ID, account name or owner")
     elif plan.kind == "deals" and "id" not in mapped and (wrong_kind or not mapped & {"account_id", "account_name",
                                                                                      "name"}):  # fmt: skip
-        # No ID, and nothing to key a deal by (its account and name), or a file of another kind asked as deals.
         missing.append("Deal ID")
     if plan.kind == "accounts" and not mapped & {"id", "name"}:
         missing.append("account ID or account name")
@@ -440,10 +439,6 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, job: _J
     return n_rej
 
 
-# Numbers that cannot be below 0: a negative one is left empty with a warning, like text that is no number.
-NON_NEGATIVE = frozenset({"annual_revenue", "quota", "capacity_hours"})
-
-
 @dataclass
 class _Parsing:
     """How one table's columns become fields: SQL per field, the typed columns to check, custom attributes."""
@@ -475,13 +470,12 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     if day_first:
         report.notes.append("dates are day-first (DD/MM/YYYY)")
     exprs: dict[str, str] = {}
-    typed: dict[str, tuple[str, str]] = {}
+    typed: dict[str, tuple[str, str]] = {}  # noqa: E702
     for f, col in by_field.items():
         dtype = fdefs[f].dtype
         exprs[f] = sq.field_expr(col, dtype, decimal_comma, day_first, percent="%" in col)
-        if dtype == "number" and f in NON_NEGATIVE:  # '-5' of revenue is no revenue: left empty and said
-            exprs[f] = f"list_transform([{exprs[f]}], lambda x: CASE WHEN x >= 0 THEN x END)[1]"
-            dtype = "non_negative"
+        if dtype == "number" and f in ("annual_revenue", "quota", "capacity_hours"):  # '-5' is none: empty, warned
+            exprs[f], dtype = f"list_transform([{exprs[f]}], lambda x: CASE WHEN x >= 0 THEN x END)[1]", "non_negative"
         if dtype in sq.CHECKED_TYPES:
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
     if revenue_unit and "annual_revenue" in exprs:
