@@ -165,6 +165,14 @@ with st.expander("Travel from a routing engine (optional)", icon=":material/rout
         "them. Without it, travel is great-circle km from rep homes.",
     )  # fmt: skip
 
+with st.expander("Solver time", icon=":material/timer:"):
+    time_limit = state.number(
+        "Time limit per solver step (seconds)", param="tl", key="rb_tl", default=120, min_value=10, max_value=3600,
+        step=30,
+        help="Each LP or MIP step stops here (as `balance --time-limit`). Several metrics over many reps make the "
+        "largest problems: 20,000 accounts, 200 reps and three metrics take about 10 minutes on a 2-core machine.",
+    )  # fmt: skip
+
 base_caps = dict(zip(active["rep_id"], active["capacity_hours"], strict=True))
 capacities = tuple(
     (r, float(h)) for r, h in zip(caps["rep_id"], caps["capacity_hours"], strict=True)
@@ -193,6 +201,7 @@ options = optimize.Options(
     ),  # fmt: skip
     remove_reps=tuple(remove),
     capacities=capacities,
+    time_limit_s=float(time_limit),
 )
 
 if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
@@ -211,7 +220,7 @@ else:
         ):
             ran_matrix = st.session_state.get("rb_matrix_run")
             travel = {"travel_matrix": ran_matrix[1], "matrix_name": ran_matrix[0]} if ran_matrix else {}
-            result = data.cached(scenarios.run, snap, ran, scope=scope, **travel)
+            result = data.cached_with_progress(scenarios.run, snap, ran, scope=scope, **travel)
     except PlannerError as exc:
         data.show_error(exc)
     s = result.summary
@@ -533,7 +542,7 @@ if st.session_state.get("rb_disrupt"):
         with st.spinner("Rebalancing at each moved share…", show_time=True), data.snapshot() as snap:
             d_matrix = st.session_state.get("rb_matrix_run")
             d_travel = {"travel_matrix": d_matrix[1], "matrix_name": d_matrix[0]} if d_matrix else {}
-            dcurve, dflt = data.cached(scenarios.disruption_curve, snap, d_opts, scope=scope, **d_travel)
+            dcurve, dflt = data.cached_with_progress(scenarios.disruption_curve, snap, d_opts, scope=scope, **d_travel)
     except PlannerError as exc:
         data.show_error(exc)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean travel", "Imbalance (max / mean)"))
@@ -583,7 +592,7 @@ if st.session_state.get("rb_curve"):
     curve_opts, sizes = st.session_state["rb_curve"]
     try:
         with st.spinner(f"Rebalancing for {len(sizes)} team sizes…", show_time=True), data.snapshot() as snap:
-            curve = data.cached(scenarios.capacity_curve, snap, curve_opts, sizes, scope=scope)
+            curve = data.cached_with_progress(scenarios.capacity_curve, snap, curve_opts, sizes, scope=scope)
     except PlannerError as exc:
         data.show_error(exc)
     fig = make_subplots(

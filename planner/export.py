@@ -157,15 +157,18 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
+def check_table_path(out: Path) -> None:
+    """BadInput unless write_table can write to out: called before long work, so it does not end in this error."""
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise BadInput(f"cannot write {out.name}: use a .csv or .xlsx file name")
+    if out.is_dir():
+        raise BadInput(f"cannot write {out}: it is a folder; give a file name ending in .csv or .xlsx")
+
+
 def write_table(df: pd.DataFrame, out: Path) -> None:
     """Write a table as .csv or .xlsx, chosen by the suffix."""
-    suffix = out.suffix.lower()
-    if suffix == ".xlsx":
-        data = to_excel_bytes({"data": df})
-    elif suffix == ".csv":
-        data = to_csv_bytes(df)
-    else:
-        raise BadInput(f"cannot write {out.name}: use a .csv or .xlsx file name")
+    check_table_path(out)
+    data = to_excel_bytes({"data": df}) if out.suffix.lower() == ".xlsx" else to_csv_bytes(df)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Whole or not at all: a full disk or a kill leaves no half-written file under the name asked for.
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")

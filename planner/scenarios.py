@@ -173,6 +173,7 @@ def travel_table(
 def disruption_curve(
     con: duckdb.DuckDBPyConnection,
     options: optimize.Options,
+    progress: optimize.Progress = optimize.noop,
     *,
     scope: Scope,
     travel_matrix: bytes | None = None,
@@ -182,15 +183,20 @@ def disruption_curve(
     optimize.disruption_curve)."""
     acc, reps = inputs(con, scope=scope)
     distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
-    return optimize.disruption_curve(acc, reps, with_workload(con, options), distance=distance)
+    return optimize.disruption_curve(acc, reps, with_workload(con, options), distance=distance, progress=progress)
 
 
 def capacity_curve(
-    con: duckdb.DuckDBPyConnection, options: optimize.Options, team_sizes: tuple[int, ...], *, scope: Scope
+    con: duckdb.DuckDBPyConnection,
+    options: optimize.Options,
+    team_sizes: tuple[int, ...],
+    progress: optimize.Progress = optimize.noop,
+    *,
+    scope: Scope,
 ) -> pd.DataFrame:
     """Imbalance, coverage and travel for each team size (see optimize.capacity_curve)."""
     acc, reps = inputs(con, scope=scope)
-    return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes))
+    return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes), progress)
 
 
 @store.retry_conflicts

@@ -145,6 +145,21 @@ def test_cli_format_without_out_says_what_to_add(small_store: Path, capsys: pyte
     assert err == "error: --format hubspot says how to write --out FILE; add --out FILE.csv (or .xlsx)"
 
 
+def test_cli_bad_out_file_is_refused_before_the_solve(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long solve must not end in "use a .csv file name": the name is checked before anything is read.
+    def no_solve(*_a: object, **_k: object) -> None:
+        raise AssertionError("the solver ran")
+
+    monkeypatch.setattr(scenarios, "inputs", no_solve)
+    assert cli.main(["--db", str(small_store), "balance", "--out", str(tmp_path / "moves.txt")]) == 2
+    assert capsys.readouterr().err.strip() == "error: cannot write moves.txt: use a .csv or .xlsx file name"
+    (tmp_path / "dir.csv").mkdir()
+    assert cli.main(["--db", str(small_store), "balance", "--out", str(tmp_path / "dir.csv")]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+
+
 def test_a_user_id_counts_only_for_the_crm_the_rep_came_from() -> None:
     r = rows().assign(owner_source=["salesforce_dataloader", None, None])
     assert list(crm_files.owner_update(r, "salesforce").table["OwnerId"]) == ["005A", ""]

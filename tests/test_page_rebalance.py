@@ -313,3 +313,34 @@ def test_page_moves_whole_h3_hexagons_from_a_link(app_store: Path, monkeypatch: 
     assert s["contiguous"] is True and s["h3_resolution"] in range(1, 8)
     said = [str(c.value) for c in at.caption if str(c.value).startswith("One connected region per territory")]
     assert said and f"H3 hexagons (resolution {s['h3_resolution']}) form one connected region" in said[0], said
+
+
+def test_solver_time_from_a_link_reaches_the_solver_behind_a_progress_bar(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leader gives a large problem more time on the page (?tl=900, as `balance --time-limit 900`); the solve
+    reports its steps on a progress bar that is gone when the result shows; a time limit out of range is ignored."""
+    steps: list[str] = []
+    real = scenarios.run
+
+    def run(con: Any, opts: optimize.Options, progress: optimize.Progress = optimize.noop, **kw: Any) -> Any:
+        def tap(fraction: float, message: str) -> None:
+            steps.append(message)
+            progress(fraction, message)
+
+        return real(con, opts, tap, **kw)
+
+    monkeypatch.setattr(scenarios, "run", run)
+    calls = record(monkeypatch, "run")
+    at = app_as("boss@example.com", page="rebalance", query={"tl": "900"})
+    assert errors(at) == [] and at.number_input(key="rb_tl").value == 900
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    assert calls[-1][0].time_limit_s == 900
+    assert steps and steps[0] == "Preparing accounts and reps", steps
+    assert at.get("progress") == []  # the bar went when the result came
+    assert at.query_params.get("tl") == "900"
+    at = app_as("boss@example.com", page="rebalance", query={"tl": "5"})
+    assert at.number_input(key="rb_tl").value == 120
+    notes = [str(i.value).replace("\\", "") for i in at.info if "Ignored from this link" in str(i.value)]
+    assert len(notes) == 1 and "tl=5" in notes[0], notes

@@ -74,6 +74,27 @@ def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T
     return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), fn, snap)
 
 
+def _with_bar(fn: Callable[..., T]) -> Callable[..., T]:
+    """fn(con, *args, progress=..., **kwargs) with a progress bar that is gone when it ends. The bar is made inside
+    the cached call: a cache hit replays it (made and emptied: nothing shows); one made outside cannot be replayed."""
+
+    def call(con: Any, *args: Any, **kwargs: Any) -> T:
+        box = st.empty()
+        bar = box.progress(0.0, text="Starting")
+        try:
+            return fn(con, *args, progress=lambda f, m: bar.progress(min(1.0, max(0.0, float(f))), text=m), **kwargs)
+        finally:
+            box.empty()
+
+    return call
+
+
+def cached_with_progress(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T:
+    """`cached`, for long work that reports progress (fn takes `progress=`): a progress bar while it runs."""
+    qualname = f"{fn.__module__}.{fn.__qualname__}+progress"
+    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _with_bar(fn), snap)
+
+
 def ensure_store() -> None:
     """On first launch (no store yet) build the demo world, with a progress bar."""
     path = db_path()

@@ -236,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out_format is not None and args.out is None:
         raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
     args.out_format = args.out_format or "plain"
+    if args.out is not None:
+        export.check_table_path(args.out)
     opts, tolerance = _options(args)
     with store.read(args.db_path) as con:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)

@@ -210,6 +210,6 @@ def time_limit_message(opts: Options) -> str:
     return (
         f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; make it smaller: move whole "
         "areas (unit zip3 or county) or balance fewer metrics at once (several metrics over many reps make the "
-        "largest problems), give it more time (on the command line: balance --time-limit), or run it again when "
-        "the machine is less busy"
+        "largest problems), give it more time (the Rebalance page's 'Solver time', or balance --time-limit), or run "
+        "it again when the machine is less busy"
     )
