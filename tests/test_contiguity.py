@@ -284,3 +284,16 @@ def test_h3_resolution_goes_finer_where_one_hexagon_would_hold_half_a_territory(
     acc.loc[first, "potential"] = float(acc["potential"].sum()) * 0.6
     s = optimize.rebalance(acc, reps, Options(unit="h3")).summary
     assert s["h3_resolution"] == 7 and s["units"] == len(acc)
+
+
+def test_h3_accounts_without_a_place_move_alone_not_in_a_centroids_hexagon() -> None:
+    # Accounts without coordinates stand at their state's centroid (else the book's) for travel; they are in no
+    # hexagon: each is a unit of its own, so they never ride along with the accounts that are really there.
+    acc, reps, _, cell, far = hex_book()
+    lost = acc.index[[c == far[1] for c in cell]][:3]
+    acc.loc[lost, ["lat", "lon"]] = np.nan
+    res = optimize.rebalance(acc, reps, Options(unit="h3"))
+    full = optimize.rebalance(hex_book()[0], reps, Options(unit="h3"))
+    assert res.summary["h3_resolution"] == full.summary["h3_resolution"] == 6
+    # The three without a place are three more units; the hexagons hold the others.
+    assert res.summary["units"] == full.summary["units"] + 3

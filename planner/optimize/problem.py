@@ -92,9 +92,11 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     acc = accounts.reset_index(drop=True).copy()
     today = reps[reps["active"].fillna(True).astype(bool)].reset_index(drop=True) if "active" in reps else reps
     srep = _scenario_reps(reps, opts)
-    # Accounts without coordinates sit at their state's centroid (else the book's): counted, never lost.
+    # Accounts without coordinates sit at their state's centroid (else the book's): counted, never lost. They are
+    # in no area of their own: `_h3_keys` leaves them single (a centroid's hexagon is no place of theirs).
+    acc[["lat", "lon"]] = acc[["lat", "lon"]].apply(pd.to_numeric, errors="coerce")
+    acc["_unplaced"] = acc["lat"].isna() | acc["lon"].isna()
     for col in ("lat", "lon"):
-        acc[col] = pd.to_numeric(acc[col], errors="coerce")
         by_state = acc.groupby("state")[col].transform("mean") if "state" in acc else np.nan
         acc[col] = acc[col].fillna(by_state).fillna(acc[col].mean()).fillna(39.8 if col == "lat" else -98.6)
     xyz = _xyz(acc["lat"].to_numpy(), acc["lon"].to_numpy())
@@ -338,11 +340,11 @@ def _units(p: _Problem, opts: Options) -> _Units:
 
 
 def _h3_keys(acc: pd.DataFrame, weight: np.ndarray, target: np.ndarray) -> tuple[pd.Series, int]:
-    """Each account's H3 cell (hex id; NA without coordinates, so it is its own unit) at the finest resolution
-    with at most H3_CELLS_PER_REP cells per rep, or finer until no cell carries more than H3_HEAVIEST_SHARE of
-    a fair territory (down to H3_FINEST); and that resolution."""
+    """Each account's H3 cell (hex id; NA without coordinates of its own, so it is its own unit) at the finest
+    resolution with at most H3_CELLS_PER_REP cells per rep, or finer until no cell carries more than
+    H3_HEAVIEST_SHARE of a fair territory (down to H3_FINEST); and that resolution."""
     fine = h3_cells(acc["lat"].to_numpy(float), acc["lon"].to_numpy(float), H3_FINEST)
-    placed = fine != 0
+    placed = (fine != 0) & ~acc["_unplaced"].to_numpy(bool)
     cap, heavy = H3_CELLS_PER_REP * max(len(target), 1), H3_HEAVIEST_SHARE * float(np.mean(target))
     res = H3_COARSEST
     for r in range(H3_FINEST, H3_COARSEST - 1, -1):
