@@ -344,3 +344,22 @@ def test_solver_time_from_a_link_reaches_the_solver_behind_a_progress_bar(
     assert at.number_input(key="rb_tl").value == 120
     notes = [str(i.value).replace("\\", "") for i in at.info if "Ignored from this link" in str(i.value)]
     assert len(notes) == 1 and "tl=5" in notes[0], notes
+
+
+def test_several_metrics_over_a_large_team_say_the_run_may_need_more_time(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the run: several metrics over a large team (here "large" is 5 reps, the small store has 6) under
+    the 'Solver time' such runs need: the page says it may take longer and where to raise it; one metric, or
+    enough time, says nothing."""
+    monkeypatch.setattr(optimize.options, "LARGE_TEAM", 5)
+
+    def said(query: dict[str, str]) -> list[str]:
+        at = app_as("boss@example.com", page="rebalance", query=query)
+        assert errors(at) == []
+        return [str(c.value) for c in at.caption if "Large problem" in str(c.value)]
+
+    warned = said({"metric": "potential,accounts,workload"})
+    assert len(warned) == 1 and "3 metrics over 6 reps" in warned[0] and "'Solver time'" in warned[0], warned
+    assert said({"metric": "potential"}) == []
+    assert said({"metric": "potential,accounts", "tl": "900"}) == []

@@ -25,6 +25,7 @@ from planner.optimize.options import (
     Options,
     Progress,
     Result,
+    large_problem,
     noop,
     parse_metric,
     parse_tolerance,
@@ -35,6 +36,6 @@ from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
     "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve",
-    "disruption_curve", "noop",
+    "disruption_curve", "large_problem", "noop",
     "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of", "tolerance_text",
 ]  # fmt: skip

@@ -205,6 +205,17 @@ class Result:
         return self.assignments[self.assignments["moved"] | self.assignments["previous_owner"].isna()]
 
 
+# Several metrics over LARGE_TEAM reps or more make LPs that need minutes a step (20,000 accounts x 200 reps x 3
+# metrics: about 7 minutes in all): under LARGE_TIME_S seconds a step, the Rebalance page says so before the run.
+LARGE_TEAM = 100
+LARGE_TIME_S = 600
+
+
+def large_problem(n_metrics: int, n_reps: int, time_limit_s: float) -> bool:
+    """Several metrics over a large team with a time limit that such runs may exceed."""
+    return n_metrics > 1 and n_reps >= LARGE_TEAM and time_limit_s < LARGE_TIME_S
+
+
 def time_limit_message(opts: Options) -> str:
     """What a solve that stopped at its time limit says (it has no solution to round: never a result)."""
     return (
