@@ -32,11 +32,12 @@ ACCOUNTS_PER_REP = 150
 MIP_NODES = 20
 MIP_GAP = 0.02
 MIP_TIME_LIMIT_S = 10.0
-# HiGHS options of that MIP beyond the above. RENS off: from a start solution, HiGHS 1.16 nested RENS and
-# root-reduced-cost sub-MIPs five deep, and the innermost presolve (strengthenInequalities) ignored the time limit:
-# on 20,000 x 200 with three metrics the 25th neighbourhood ran for 20+ CPU-minutes (the runs that "did not finish"),
-# 1.4 s with RENS off (same optimum within 1.3%; both heuristics off: 12x worse answers at 20 nodes).
-MIP_OPTIONS: tuple[tuple[str, object], ...] = (("mip_heuristic_run_rens", False),)
+# HiGHS options of that MIP beyond the above. From a start solution HiGHS 1.16 nests sub-MIP heuristics (RENS,
+# RINS, root reduced cost) and a sub-MIP's presolve (strengthenInequalities) ignores the time limit: on 20,000 x 200
+# with three metrics the 25th neighbourhood ran 20+ CPU-minutes (RENS five deep), on 100,000 x 200 the 24th (RINS).
+# Every presolve rule off and RENS off: 1.4 s, objective 2.357 against an optimum of 2.338 (both heuristics off
+# instead: 28.8 at 20 nodes).
+MIP_OPTIONS: tuple[tuple[str, object], ...] = (("mip_heuristic_run_rens", False), ("presolve_rule_off", 0xFFFF))
 # At most STEPS_PER_TERRITORY neighbourhoods per territory outside a band at the start (plus MIN_STEPS), and a quarter
 # of the solver's time limit (CPU seconds), as contiguity takes: 20,000 x 200 closed 153 in 94 (110 CPU-s).
 STEPS_PER_TERRITORY = 3
