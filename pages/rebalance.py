@@ -170,7 +170,7 @@ with st.expander("Solver time", icon=":material/timer:"):
         "Time limit per solver step (seconds)", param="tl", key="rb_tl", default=120, min_value=10, max_value=3600,
         step=30,
         help="Each LP or MIP step stops here (as `balance --time-limit`). Several metrics over many reps make the "
-        "largest problems: 20,000 accounts, 200 reps and three metrics take about 10 minutes on a 2-core machine.",
+        "largest problems: 20,000 accounts, 200 reps and three metrics take about 7 minutes on a 2-core machine.",
     )  # fmt: skip
 
 base_caps = dict(zip(active["rep_id"], active["capacity_hours"], strict=True))
