@@ -153,11 +153,11 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     )  # fmt: skip
     label = f"Import {len(plans)} table{'s' if len(plans) > 1 else ''}"
     if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems)):
-        bar = st.progress(0.0, text="Starting")
+        progress = data.progress_bar()
         try:
             report = ingest.import_files(
                 data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
-                progress=lambda f, m: bar.progress(min(1.0, f), text=m), scope=who,
+                progress=progress, scope=who,
                 revenue_unit=None if unit == "auto" else unit,
             )  # fmt: skip
         except PlannerError as exc:
@@ -371,11 +371,11 @@ def _demo_section(who: Scope) -> None:
     with st.expander("Back to the demo store", icon=":material/restart_alt:"):
         st.write("Replace everything in the store with a freshly built demo world.")
         if st.button("Rebuild the demo store", key="data_rebuild_demo", type="secondary"):
-            bar = st.progress(0.0, text="Starting")
+            progress = data.progress_bar()
             try:
                 demo.build_store(
                     data.db_path(), int(settings.get("demo_accounts")), int(settings.get("demo_reps")),
-                    int(settings.get("demo_seed")), force=True, progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+                    int(settings.get("demo_seed")), force=True, progress=progress,
                     scope=who,
                 )  # fmt: skip
             except PlannerError as exc:

@@ -28,11 +28,7 @@ except PlannerError as exc:
 
 
 def retrain() -> None:
-    bar = st.progress(0.0, text="Starting")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.progress(min(1.0, max(0.0, fraction)), text=message)
-
+    progress = data.progress_bar()
     try:
         result = propensity.train(data.db_path(), scope=scope, created_by=scope.user, progress=progress)
     except PlannerError as exc:

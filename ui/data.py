@@ -68,10 +68,17 @@ def _cached_call(key: str, path: str, qualname: str, args: tuple[Any, ...], kwar
     return _fn(_snap.con, *args, **dict(kwargs))
 
 
-def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T:
-    """Call `fn(con, *args, **kwargs)` once per store version and arguments; reuse the result."""
-    qualname = f"{fn.__module__}.{fn.__qualname__}"
-    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), fn, snap)
+def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, _run: Callable[..., T] | None = None, **kwargs: Any) -> T:
+    """Call `fn(con, *args, **kwargs)` once per store version and arguments; reuse the result. `_run` (keyed as
+    fn) runs instead of fn: fn wrapped."""
+    qualname = f"{fn.__module__}.{fn.__qualname__}" + ("" if _run is None else "+wrapped")
+    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _run or fn, snap)
+
+
+def progress_bar(where: Any = st) -> Callable[[float, str], None]:
+    """A progress bar in `where`, and the callback (fraction, message) that moves it (planner's Progress)."""
+    bar = where.progress(0.0, text="Starting")
+    return lambda fraction, message: bar.progress(min(1.0, max(0.0, float(fraction))), text=message)
 
 
 def _with_bar(fn: Callable[..., T]) -> Callable[..., T]:
@@ -80,9 +87,8 @@ def _with_bar(fn: Callable[..., T]) -> Callable[..., T]:
 
     def call(con: Any, *args: Any, **kwargs: Any) -> T:
         box = st.empty()
-        bar = box.progress(0.0, text="Starting")
         try:
-            return fn(con, *args, progress=lambda f, m: bar.progress(min(1.0, max(0.0, float(f))), text=m), **kwargs)
+            return fn(con, *args, progress=progress_bar(box), **kwargs)
         finally:
             box.empty()
 
@@ -91,8 +97,7 @@ def _with_bar(fn: Callable[..., T]) -> Callable[..., T]:
 
 def cached_with_progress(fn: Callable[..., T], snap: Snapshot, *args: Any, **kwargs: Any) -> T:
     """`cached`, for long work that reports progress (fn takes `progress=`): a progress bar while it runs."""
-    qualname = f"{fn.__module__}.{fn.__qualname__}+progress"
-    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _with_bar(fn), snap)
+    return cached(fn, snap, *args, _run=_with_bar(fn), **kwargs)
 
 
 def ensure_store() -> None:
@@ -106,11 +111,7 @@ def ensure_store() -> None:
         box = st.empty()
         with box.container():
             st.info("First launch: building the demo store (a synthetic US B2B world) so you can explore at once.")
-            bar = st.progress(0.0, text="Starting")
-
-            def progress(fraction: float, message: str) -> None:
-                bar.progress(min(1.0, fraction), text=message)
-
+            progress = progress_bar()
             demo.build_store(
                 path,
                 int(settings.get("demo_accounts")),
