@@ -8,12 +8,13 @@ swap, until every territory is in all its bands or none can improve. Determinist
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.problem import _dist, _nearest_reps, _Problem
+from planner.optimize.problem import _dist, _moved_at, _nearest_reps, _Problem
 
 # A swap looks at this many of a territory's accounts and of each neighbour's (the heaviest on the band the
 # territory is furthest from), so one step costs at most SWAP_SIDE^2 x neighbours pairs.
@@ -43,6 +44,7 @@ class _BandState:
     lo: np.ndarray
     hi: np.ndarray
     t: np.ndarray  # (n_reps, 1)
+    left: float  # the share of the metric that may still move (inf: no budget)
 
     def pen(self, x: np.ndarray, rows: np.ndarray | int) -> np.ndarray:
         """The excess over every band of loads x at reps `rows` (a share of each rep's target), summed."""
@@ -52,7 +54,16 @@ class _BandState:
     def km(self, idx: np.ndarray, reps: np.ndarray) -> np.ndarray:
         return _dist(self.p, self.movable[idx], reps) / max(self.p.spread_scale, 1e-9)
 
+    def moved(self, idx: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """What moving accounts idx to reps `to` adds to the moved share (negative: back to their owner)."""
+        pos = self.movable[idx]
+        return _moved_at(self.p, pos, to) - _moved_at(self.p, pos, self.cur[idx])
+
+    def allowed(self, added: np.ndarray) -> np.ndarray:
+        return added <= max(self.left, 0.0) + 1e-12
+
     def move(self, i: int, dst: int) -> None:
+        self.left -= float(self.moved(np.array([i]), np.array([dst]))[0])
         self.load[self.cur[i]] -= self.w[i]
         self.load[dst] += self.w[i]
         self.cur[i] = dst
@@ -73,6 +84,8 @@ def _best_move(s: _BandState, r: int) -> tuple[float, int, int]:
         src = s.near_of[r][s.cur[s.near_of[r]] != r]
         dst = np.full(len(src), r)
     keep = dst != s.cur[src]
+    src, dst = src[keep], dst[keep]
+    keep = s.allowed(s.moved(src, dst))  # within the user's moved budget
     src, dst = src[keep], dst[keep]
     if len(src) == 0:
         return 0.0, -1, -1
@@ -106,6 +119,8 @@ def _best_swap(s: _BandState, r: int) -> tuple[float, int, int]:
         gain = (
             s.pen(s.load[r] + diff, r) - s.pen(s.load[r], r) + s.pen(s.load[q] - diff, q) - s.pen(s.load[q], q)
         )  # fmt: skip
+        added = s.moved(a, np.full(len(a), q))[:, None] + s.moved(b, np.full(len(b), r))[None, :]
+        gain = np.where(s.allowed(added), gain, 0.0)  # within the user's moved budget
         if float(gain.min()) >= -1e-12:
             continue
         d_km = (s.km(a, np.full(len(a), q)) - s.km(a, np.full(len(a), r)))[:, None] + (
@@ -118,14 +133,22 @@ def _best_swap(s: _BandState, r: int) -> tuple[float, int, int]:
     return best
 
 
-def _repair_bands(p: _Problem, assign: np.ndarray, k: int = 6) -> tuple[np.ndarray, dict[str, int]]:
+def _repair_bands(
+    p: _Problem, assign: np.ndarray, k: int = 6, moved_cap: float | None = None
+) -> tuple[np.ndarray, dict[str, int]]:
     """_repair_once with each account's k nearest reps, then, when a band is still missed and the step budget did not
-    stop it, once more from there with WIDE_K nearest reps."""
-    assign, info = _repair_once(p, assign, k)
+    stop it, once more from there with WIDE_K nearest reps. With `moved_cap` (the user's budget, a share of the
+    metric; forced moves apart) no step takes the moved share above it."""
+    assign, info = _repair_once(p, assign, k, moved_cap)
     if info["band_repair_stopped_by_budget"] or k >= WIDE_K or _in_bands(p, assign):
         return assign, info
-    assign, wide = _repair_once(p, assign, WIDE_K)
+    assign, wide = _repair_once(p, assign, WIDE_K, moved_cap)
     return assign, {key: info[key] + wide[key] if key != "band_repair_stopped_by_budget" else wide[key] for key in info}
+
+
+def _moved(p: _Problem, assign: np.ndarray) -> float:
+    """The share of the metric away from its owner today (forced moves, owner -2, apart)."""
+    return float(_moved_at(p, np.arange(len(assign)), assign).sum())
 
 
 def _in_bands(p: _Problem, assign: np.ndarray) -> bool:
@@ -138,7 +161,9 @@ def _in_bands(p: _Problem, assign: np.ndarray) -> bool:
     return True
 
 
-def _repair_once(p: _Problem, assign: np.ndarray, k: int) -> tuple[np.ndarray, dict[str, int]]:
+def _repair_once(
+    p: _Problem, assign: np.ndarray, k: int, moved_cap: float | None = None
+) -> tuple[np.ndarray, dict[str, int]]:
     """Several bands at once: move single movable accounts to one of their k nearest reps, or swap two between
     neighbouring reps, while that lowers the total excess over every band (each metric's, relative to the rep's
     target): the worst territory that can still improve first, the least added travel among equal gains.
@@ -159,7 +184,7 @@ def _repair_once(p: _Problem, assign: np.ndarray, k: int) -> tuple[np.ndarray, d
         p=p, movable=movable, w=p.bm[movable], cur=assign[movable].copy(), near=near, near_of=near_of,
         load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
         lo=p.target[:, None] * (1 - p.tols[None, :]), hi=p.target[:, None] * (1 + p.tols[None, :]),
-        t=p.target[:, None],
+        t=p.target[:, None], left=math.inf if moved_cap is None else moved_cap - _moved(p, assign),
     )  # fmt: skip
     stuck = np.zeros(n_reps, dtype=bool)
     # The steps lower the summed excess of the territories they touch; the report judges the worst deviation,

@@ -13,6 +13,7 @@ budget, one thread, a fixed seed; the time limit is only a safety net.
 
 from __future__ import annotations
 
+import math
 import time
 
 import highspy
@@ -21,7 +22,7 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _fixed_loads, new_solver
-from planner.optimize.problem import _dist, _Problem
+from planner.optimize.problem import _dist, _moved_at, _Problem
 
 # Reps in one neighbourhood: the territory out of band, its nearest reps and the nearest with room (HOOD // 2).
 HOOD = 6
@@ -98,9 +99,12 @@ def _hood_accounts(p: _Problem, assign: np.ndarray, reps_h: np.ndarray) -> np.nd
     return np.sort(np.concatenate(out))
 
 
-def _hood_model(p: _Problem, assign: np.ndarray, reps_h: np.ndarray, acc: np.ndarray) -> tuple[highspy.HighsLp, dict]:
+def _hood_model(
+    p: _Problem, assign: np.ndarray, reps_h: np.ndarray, acc: np.ndarray, moved_left: float = math.inf
+) -> tuple[highspy.HighsLp, dict]:
     """The neighbourhood's MIP: each account in `acc` to one of `reps_h`; each band a ranged row per rep (in target
-    shares) with an over and an under slack; the rest of each territory's load fixed."""
+    shares) with an over and an under slack; the rest of each territory's load fixed; and, with a finite
+    `moved_left`, a row holding the share of the metric its accounts move away from their owners to at most that."""
     n_bands, nh, na = p.bm.shape[1], len(reps_h), len(acc)
     a_idx, r_loc = np.repeat(np.arange(na), nh), np.tile(np.arange(nh), na)
     pos, rep = acc[a_idx], reps_h[r_loc]
@@ -111,8 +115,12 @@ def _hood_model(p: _Problem, assign: np.ndarray, reps_h: np.ndarray, acc: np.nda
     rows = [a_idx] + [na + m * nh + r_loc for m in range(n_bands)] + [na + np.arange(n_sl)] * 2
     cols = [np.arange(n_pairs)] * (n_bands + 1) + [n_pairs + np.arange(n_sl), n_pairs + n_sl + np.arange(n_sl)]
     vals = [np.ones(n_pairs)] + [p.bm[pos, m] / t[r_loc] for m in range(n_bands)] + [-np.ones(n_sl), np.ones(n_sl)]
+    n_rows = na + n_sl + int(math.isfinite(moved_left))
+    if n_rows > na + n_sl:
+        rows, cols = rows + [np.full(n_pairs, na + n_sl)], cols + [np.arange(n_pairs)]
+        vals = vals + [_moved_at(p, pos, rep)]
     a = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(na + n_sl, n_pairs + 2 * n_sl)
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_pairs + 2 * n_sl)
     )
     rest = np.flatnonzero(np.isin(assign, reps_h))
     rest = rest[~np.isin(rest, acc)]
@@ -120,14 +128,22 @@ def _hood_model(p: _Problem, assign: np.ndarray, reps_h: np.ndarray, acc: np.nda
     fixed = [_bincount(where, weights=p.bm[rest, m], minlength=nh) / t for m in range(n_bands)]
     n_cols = n_pairs + 2 * n_sl
     model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = n_cols, na + n_sl
+    model.num_col_, model.num_row_ = n_cols, n_rows
     model.col_cost_ = np.concatenate([TRAVEL_PRICE * (travel + moves), np.full(2 * n_sl, SLACK_PRICE)])
     model.col_lower_ = np.zeros(n_cols)
     model.col_upper_ = np.concatenate([np.ones(n_pairs), np.full(2 * n_sl, highspy.kHighsInf)])
     # A hair inside each band, so that HiGHS's feasibility tolerance (1e-7) still lands inside the report's.
     inner = [min(float(p.tols[m]) / 2, INSIDE) for m in range(n_bands)]
-    model.row_lower_ = np.concatenate([np.ones(na)] + [1 - p.tols[m] + inner[m] - fixed[m] for m in range(n_bands)])
-    model.row_upper_ = np.concatenate([np.ones(na)] + [1 + p.tols[m] - inner[m] - fixed[m] for m in range(n_bands)])
+    budget = (
+        [np.array([-highspy.kHighsInf])] * (n_rows - na - n_sl),
+        [np.array([max(moved_left, 0.0)])] * (n_rows - na - n_sl),
+    )
+    model.row_lower_ = np.concatenate(
+        [np.ones(na)] + [1 - p.tols[m] + inner[m] - fixed[m] for m in range(n_bands)] + budget[0]
+    )
+    model.row_upper_ = np.concatenate(
+        [np.ones(na)] + [1 + p.tols[m] - inner[m] - fixed[m] for m in range(n_bands)] + budget[1]
+    )
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     model.a_matrix_.start_ = a.indptr.astype(np.int32)
     model.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -136,12 +152,20 @@ def _hood_model(p: _Problem, assign: np.ndarray, reps_h: np.ndarray, acc: np.nda
     return model, {"pos": pos, "rep": rep, "start": (rep == assign[pos]).astype(float), "n_pairs": n_pairs}
 
 
-def _solve_hood(p: _Problem, assign: np.ndarray, reps_h: np.ndarray) -> np.ndarray | None:
-    """The neighbourhood's best assignment (from today's as a starting solution), None when HiGHS finds none."""
+def _solve_hood(
+    p: _Problem, assign: np.ndarray, reps_h: np.ndarray, moved_cap: float | None = None
+) -> np.ndarray | None:
+    """The neighbourhood's best assignment (from today's as a starting solution), None when HiGHS finds none.
+    With `moved_cap`, the whole assignment moves at most that share of the metric."""
     acc = _hood_accounts(p, assign, reps_h)
     if len(acc) == 0:
         return None
-    model, pairs = _hood_model(p, assign, reps_h, acc)
+    left = math.inf
+    if moved_cap is not None:  # what the accounts outside the MIP move stays; the MIP's may move the rest
+        away = _moved_at(p, np.arange(len(assign)), assign)
+        away[acc] = 0.0
+        left = moved_cap - float(away.sum())
+    model, pairs = _hood_model(p, assign, reps_h, acc, left)
     h = new_solver()
     for key, value in (("random_seed", 0), ("threads", 1), ("mip_max_nodes", MIP_NODES), ("mip_rel_gap", MIP_GAP),
                        ("time_limit", MIP_TIME_LIMIT_S), *MIP_OPTIONS):  # fmt: skip
@@ -161,14 +185,16 @@ def _solve_hood(p: _Problem, assign: np.ndarray, reps_h: np.ndarray) -> np.ndarr
     return new
 
 
-def _repair_hoods(p: _Problem, assign: np.ndarray, budget_s: float) -> tuple[np.ndarray, dict[str, float]]:
+def _repair_hoods(
+    p: _Problem, assign: np.ndarray, budget_s: float, moved_cap: float | None = None
+) -> tuple[np.ndarray, dict[str, float]]:
     """Re-assign neighbourhoods around the territory furthest outside a band until every territory is inside all
     its bands, none can improve (each one outside was tried since the last gain), or a quarter of budget_s CPU
     seconds have passed, or STEPS_PER_TERRITORY neighbourhoods per territory outside at the start. Not at all
     when pinned accounts alone put a territory over a band: then the others cannot all reach theirs either (the
     rest is too little to share), and the neighbourhoods, chasing what no assignment reaches, doubled travel
     (20,000 x 200, customers and open deals staying: 2.0x the bound against 1.009x). Returns the assignment and
-    what it did."""
+    what it did. With `moved_cap` (the user's budget) no neighbourhood takes the moved share above it."""
     if _pinned_over(p) > 1e-9:
         return assign, {"band_hood_steps": 0.0, "band_hood_kept": 0.0, "band_hood_seconds": 0.0,
                         "band_hood_stopped_by_time": 0.0, "band_hood_skipped_pinned_over": 1.0}  # fmt: skip
@@ -184,7 +210,7 @@ def _repair_hoods(p: _Problem, assign: np.ndarray, budget_s: float) -> tuple[np.
             break
         r = int(np.argmax(cand))
         steps += 1
-        new = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order))
+        new = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order), moved_cap)
         ex_new = ex if new is None else _excess(p, _loads(p, new)).max(axis=1)
         if new is not None and (ex_new.max() < ex.max() - 1e-12 or (
             ex_new.max() <= ex.max() + 1e-12 and ex_new.sum() < ex.sum() - 1e-6

@@ -47,6 +47,18 @@ class _Problem:
     distance_today: np.ndarray | None = None  # travel to today's owner from the matrix (NaN when unknown)
     compactness: float = 0.0  # weight of travel squared (over spread_scale) next to travel in the objective
     spread_scale: float = 1.0  # the book's mean travel to the nearest rep
+    # _per_unit's view only: (items, reps) the share of the metric each item's accounts owned by each rep hold (an
+    # area's accounts may have several owners; `owner` is then only the main one)
+    owned_by: np.ndarray | None = None
+
+
+def _moved_at(p: _Problem, items: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """The share of the metric that items (accounts, or a view's areas) at `reps` move away from today's owners
+    (forced moves, owner -2, apart): what a user's moved budget counts."""
+    if p.owned_by is not None:
+        return np.asarray(p.owned_by[items].sum(axis=1) - p.owned_by[items, reps])
+    own = p.owner[items]
+    return np.where((own >= 0) & (reps != own), p.b[items], 0.0)
 
 
 def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -389,6 +401,7 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
             "b": np.concatenate([m @ p.b[u.movable], p.b[pin]]),
             "bm": np.vstack([np.asarray(m @ p.bm[u.movable]), p.bm[pin]]),
             "owner": np.concatenate([owner, p.owner[pin]]),
+            "owned_by": np.vstack([by_owner[:, :n_reps], _owned_by(p, pin)]),
             "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
             "xyz": np.vstack([xyz, p.xyz[pin]]),
             "distance": dist,
@@ -396,6 +409,14 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
         }
     )
     return view, np.concatenate([first, pin])
+
+
+def _owned_by(p: _Problem, pos: np.ndarray) -> np.ndarray:
+    """(len(pos), reps): each account's share of the metric under its owner's column."""
+    out = np.zeros((len(pos), len(p.reps)))
+    own = p.owner[pos] >= 0
+    out[np.flatnonzero(own), p.owner[pos][own]] = p.b[pos][own]
+    return out
 
 
 def _from_units(u: _Units, assign: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -90,22 +90,23 @@ def _whole(
             info.update(round_info)
     else:
         assign = _round(p, u, lp)
+    user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
     if p.bm.shape[1] > 1:
-        assign, repair_info = _whole_units(_repair_bands, true_bands, u, assign)
+        assign, repair_info = _whole_units(partial(_repair_bands, moved_cap=user_budget), true_bands, u, assign)
         info.update(repair_info)
         if u.divisible:
             assign, info["top3_polish_moves"] = _top3_polish(true_bands, assign)
     else:
-        user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
         assign = _repair(
             p, u, lp, assign, float(p.tols[0]), scale, user_budget, tp.km_limit,
             travel_moved_cap=max(tp.budget, tp.cap) if opts.max_moved is None else None,
         )  # fmt: skip
-    # Neighbourhoods (small MIPs) where single moves and swaps stopped outside a band; not within a user's moved
-    # budget, which they do not count.
+    # Neighbourhoods (small MIPs) where single moves and swaps stopped outside a band, within the user's moved budget
+    # (several bands; one band's repair keeps to it on its own).
     if not _in_bands(true_bands, assign) and (p.bm.shape[1] > 1 or opts.max_moved is None):
         progress(0.65, "Re-assigning the territories still outside a band with their neighbours")
-        assign, hood_info = _whole_units(partial(_repair_hoods, budget_s=opts.time_limit_s), true_bands, u, assign)
+        hoods = partial(_repair_hoods, budget_s=opts.time_limit_s, moved_cap=user_budget)
+        assign, hood_info = _whole_units(hoods, true_bands, u, assign)
         info.update(hood_info)
     if opts.contiguous:
         progress(0.7, "Making every territory one connected region")
