@@ -555,14 +555,16 @@ if st.session_state.get("rb_disrupt"):
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean travel", "Imbalance (max / mean)"))
     x = (dcurve["moved_share"] * 100).round(1).tolist()
     fig.add_scatter(x=x, y=dcurve["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
-    fig.add_scatter(x=x, y=dcurve["max_mean"], mode="lines+markers", name="max/mean", row=1, col=2)
+    per_metric = [c for c in dcurve.columns if c.startswith("max_mean_")]
+    for c in per_metric if len(per_metric) > 1 else ["max_mean"]:  # several metrics: a line each
+        fig.add_scatter(x=x, y=dcurve[c].tolist(), mode="lines+markers", name=c.removeprefix("max_mean_"), row=1, col=2)
     for col, key in ((1, "travel_km"), (2, "max_mean")):
         fig.add_scatter(
             x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",
             marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col,
         )  # fmt: skip
     fig.update_xaxes(title_text="Share of the metric moved (%)")
-    fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(height=340, showlegend=len(per_metric) > 1, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
     tu_d = dflt.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
     st.caption(
@@ -574,8 +576,8 @@ if st.session_state.get("rb_disrupt"):
     shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
     st.dataframe(
         shown[
-            ["point", "moved_share", "moved_accounts", "max_mean", "tolerance_met", "travel_km", "travel_km_p95",
-             "travel_km_lp_bound", "top3_share"]
+            ["point", "moved_share", "moved_accounts", "max_mean", *(per_metric if len(per_metric) > 1 else []),
+             "tolerance_met", "travel_km", "travel_km_p95", "travel_km_lp_bound", "top3_share", "assignment_of"]
         ],
         hide_index=True, key="rb_disrupt_table", placeholder="–",
         column_config={"point": "Point", "moved_share": st.column_config.NumberColumn("Moved %", format="%.1f"),
@@ -586,7 +588,12 @@ if st.session_state.get("rb_disrupt"):
                        "travel_km": st.column_config.NumberColumn("Mean travel", format="%.1f"),
                        "travel_km_p95": st.column_config.NumberColumn("p95 travel", format="%.0f"),
                        "travel_km_lp_bound": st.column_config.NumberColumn("Travel bound", format="%.1f"),
-                       "top3_share": st.column_config.NumberColumn("With a 3-nearest rep %", format="%.0f")},
+                       "top3_share": st.column_config.NumberColumn("With a 3-nearest rep %", format="%.0f"),
+                       "assignment_of": st.column_config.TextColumn(
+                           "Assignment of", help="A tighter cap's assignment shows where it is better (it moves no "
+                           "more): the best found within each cap"),
+                       **{c: st.column_config.NumberColumn(f"Max / mean {c.removeprefix('max_mean_')}",
+                                                           format="%.3f") for c in per_metric}},
     )  # fmt: skip
 
 # --- How many reps -------------------------------------------------------------------------------------

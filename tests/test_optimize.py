@@ -565,9 +565,37 @@ def test_disruption_curve_trades_travel_for_moves_and_prices_the_default() -> No
     # More room to move never needs more travel than the tightest cap in band (same solver, looser constraint).
     assert curve["travel_km"].iloc[-1] <= curve.loc[curve["moved_cap"] == least, "travel_km"].iloc[0] + 1e-6
     assert (curve["travel_km_lp_bound"] <= curve["travel_km"] + 1e-6).all()
+    # Each cap shows the best assignment found within it: in band, travel never rises with the cap.
+    met = curve[curve["tolerance_met"]]
+    assert met["travel_km"].is_monotonic_decreasing
+    assert set(curve["assignment_of"]) <= set(curve["point"])
     assert default["point"].startswith("default")
     assert default["extra_travel_km"] >= -1e-6  # keeping customers never travels less than moving them may
     assert default["compared_with"] in set(curve["point"])
+
+
+def test_a_looser_cap_shows_the_better_assignment_a_tighter_cap_found() -> None:
+    """The solver's rounding is a heuristic: a looser moved cap may come out with more travel than a tighter one.
+    The curve then shows, at the looser cap, the tighter cap's assignment (it moves no more), naming it; an
+    assignment outside the band never stands in for one inside it."""
+    from planner.optimize.curve import _best_within
+
+    def row(point: str, cap: float, moved: float, met: bool, mm: float, km: float) -> dict:
+        return {"point": point, "moved_cap": cap, "moved_share": moved, "tolerance_met": met, "max_mean": mm,
+                "travel_km": km, "travel_km_lp_bound": km - 10, "assignment_of": point}  # fmt: skip
+
+    rows = [
+        row("a", 0.0, 0.0, False, 1.30, 100.0),  # out of band: stands in for nothing in band
+        row("b", 0.1, 0.1, True, 1.04, 120.0),
+        row("c", 0.2, 0.2, True, 1.02, 120.2),  # more travel than b: b's assignment stands
+        row("d", 0.3, 0.3, True, 1.05, 110.0),
+        row("e", 0.4, 0.1, False, 1.40, 150.0),  # worse on both: d's
+    ]
+    out = _best_within(rows)
+    assert [r["assignment_of"] for r in out] == ["a", "b", "b", "d", "d"]
+    assert [r["point"] for r in out] == ["a", "b", "c", "d", "e"]
+    assert out[2]["travel_km"] == 120.0 and out[2]["moved_share"] == 0.1 and out[2]["moved_cap"] == 0.2
+    assert out[2]["travel_km_lp_bound"] == 110.2  # the bound stays the looser cap's own
 
 
 def test_contiguous_zip3_territories_are_one_region_each_on_a_map() -> None:

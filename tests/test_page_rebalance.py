@@ -208,6 +208,24 @@ def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytes
     assert shown["point"].iloc[-1] == "free"
 
 
+def test_the_disruption_trade_off_draws_each_metric(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several metrics the imbalance plot has a line per metric (not only the worst) and the table a
+    column per metric, from the same curve the optimizer returned."""
+    calls = record(monkeypatch, "disruption_curve")
+    at = page("rebalance", timeout=300)
+    at.multiselect(key="rb_metric").set_value(["potential", "accounts"]).run()
+    at.button(key="rb_disrupt_btn").click().run()
+    assert errors(at) == []
+    curve, _ = calls[0][1]
+    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Mean travel" in c.proto.spec)
+    lines = {t["name"]: t["y"] for t in chart["data"] if t["mode"] == "lines+markers"}
+    assert set(lines) == {"travel", "potential", "accounts"}
+    for m in ("potential", "accounts"):
+        assert lines[m] == pytest.approx(curve[f"max_mean_{m}"].tolist())
+    shown = frame_with(at, "point")
+    assert {"max_mean_potential", "max_mean_accounts", "assignment_of"} <= set(shown.columns)
+
+
 def test_page_offers_contiguous_areas(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """'One connected region per territory' is offered for area units only and reaches the optimizer as
     `balance --contiguous` does; the page says whether every territory is one region. The page's own call of
@@ -296,6 +314,14 @@ def test_several_metrics_take_one_tolerance_each(app_store: Path, monkeypatch: p
     at.multiselect(key="rb_metric").set_value(["potential"]).run()
     assert not [w for w in at.number_input if w.key == "rb_tol_accounts"]
     assert "tol_accounts" not in at.query_params
+
+
+def test_a_link_that_repeats_the_metric_picks_each(app_store: Path) -> None:
+    """`?metric=potential&metric=accounts` (the usual way to list values in a link) picks both, not the last."""
+    at = page("rebalance", query={"metric": ["potential", "accounts"]})  # type: ignore[dict-item]
+    assert errors(at) == []
+    assert at.multiselect(key="rb_metric").value == ["potential", "accounts"]
+    assert at.query_params["metric"] in ("potential,accounts", ["potential,accounts"])
 
 
 def test_page_moves_whole_h3_hexagons_from_a_link(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:

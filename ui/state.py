@@ -70,10 +70,11 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
 def multiselect(
     label: str, options: Sequence[Any], *, param: str, key: str, container: Any = st, **kw: Any
 ) -> list[Any]:
-    """A multiselect stored in the URL as a comma-separated list."""
+    """A multiselect stored in the URL as a comma-separated list (a link that repeats the parameter,
+    `?metric=a&metric=b`, picks each too)."""
     options = list(options)
     if key not in st.session_state:
-        wanted = [w for w in (_param(param) or "").split(",") if w != ""]
+        wanted = [w for v in st.query_params.get_all(param) for w in str(v).split(",") if w != ""]
         known = {str(o) for o in options}
         unknown = [w for w in wanted if w not in known]
         if unknown:
