@@ -561,16 +561,17 @@ if st.session_state.get("rb_disrupt"):
     for col, key in ((1, "travel_km"), (2, "max_mean")):
         fig.add_scatter(
             x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",
-            marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col,
+            marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col, showlegend=col == 1,
         )  # fmt: skip
     fig.update_xaxes(title_text="Share of the metric moved (%)")
     fig.update_layout(height=340, showlegend=len(per_metric) > 1, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
     tu_d = dflt.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
+    d_mm = round(dflt["extra_max_mean"], 3) + 0.0  # no "-0.000"
     st.caption(
         "Blue: customers and open deals may move, with at most the share shown moved (from none to anything). Red: "
         "today's rule, customers and open deals stay with their owner: it costs "
-        f"{dflt['extra_travel_km']:+,.1f} {tu_d} of mean travel and {dflt['extra_max_mean']:+.3f} of max/mean against "
+        f"{dflt['extra_travel_km']:+,.1f} {tu_d} of mean travel and {d_mm:+.3f} of max/mean against "
         f"the point '{dflt['compared_with']}' (no more moved)."
     )
     shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
