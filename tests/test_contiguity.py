@@ -10,6 +10,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 from planner import cli, optimize
 from planner.errors import BadInput
@@ -199,7 +200,7 @@ def test_whether_a_unit_can_leave_is_judged_in_the_territory_it_is_in_now() -> N
         island=np.zeros(n, dtype=bool),
         rep=np.array([0, 0, 1, 1, 1]), w=np.zeros((n, 1)), load=np.zeros((2, 1)), lo=np.zeros((2, 1)),
         hi=np.zeros((2, 1)), t=np.ones((2, 1)), version=np.array([1, 0]), leaves={}, travel=None,
-        no_swap={},
+        no_swap={}, owned=sparse.csr_matrix((n, 2)), left=np.inf,
     )  # fmt: skip
     assert s.can_leave(1)  # territory 0 without unit 1 is unit 0 alone: one piece
     s.move(1, 1)  # now territory 1 is 1-2-3 and 4 hanging on 1; its version is 1, as territory 0's was
@@ -297,3 +298,45 @@ def test_h3_accounts_without_a_place_move_alone_not_in_a_centroids_hexagon() -> 
     assert res.summary["h3_resolution"] == full.summary["h3_resolution"] == 6
     # The three without a place are three more units; the hexagons hold the others.
     assert res.summary["units"] == full.summary["units"] + 3
+
+
+@pytest.mark.parametrize("unit", ["zip3", "h3"])
+def test_one_region_each_keeps_to_the_moved_budget(unit: str) -> None:
+    """'One connected region per territory' with 'Most that may move' 30%: the band restoration after joining the
+    pieces took the moved share to 47-52% and the summary said 'within the moved budget of 30.0%'. Now each
+    territory is one region within the budget, and the summary says the two together hold the balance."""
+    from bench import optimizer
+
+    acc, reps = optimizer.balanced_world(1000, 6, seed=1)
+    opts = Options(unit=unit, contiguous=True, allow_customers=True, allow_open_deals=True, max_moved=0.3)
+    s = optimize.rebalance(acc, reps, opts).summary
+    assert s["contiguous"] and s["moved_share"] <= 0.3 + 1e-6
+    assert any("one connected region per territory within the moved budget of 30.0%" in r for r in s["reasons"])
+
+
+@pytest.mark.parametrize("contiguous", [False, True])
+def test_whole_areas_under_a_budget_below_what_they_must_move(contiguous: bool) -> None:
+    """Areas hold accounts of several owners, so whole areas move some accounts whatever the budget: a budget of
+    0 (the disruption curve's first point) was 'the solver could not solve this scenario (Infeasible)', which also
+    failed the whole curve for area units. Now the least that whole areas move moves, and the summary says why
+    (and, with one region each, what joining the pieces added)."""
+    from bench import optimizer
+    from planner.optimize.contiguity import checked_units
+    from planner.optimize.problem import _least_unit_moved, _prepare
+
+    acc, reps = optimizer.balanced_world(1000, 6, seed=1)
+    opts = Options(unit="zip3", contiguous=contiguous, allow_customers=True, allow_open_deals=True, max_moved=0.0)
+    p = _prepare(acc, reps, opts)
+    least = _least_unit_moved(p, checked_units(p, opts)[0])
+    assert least > 0.01
+    s = optimize.rebalance(acc, reps, opts).summary
+    assert s["moved_share"] >= least - 1e-9
+    assert any(f"keeping them whole moves at least {least:.1%}" in r for r in s["reasons"])
+    if contiguous:
+        assert s["contiguous"] and s["moved_share"] > least
+        assert any("joining every territory into one connected region moved" in r for r in s["reasons"])
+    else:
+        assert s["moved_share"] == pytest.approx(least, abs=1e-6)
+        curve, _ = optimize.disruption_curve(acc, reps, Options(unit="zip3"))
+        first = curve.iloc[0]
+        assert first["point"] == "none moved" and first["moved_share"] == pytest.approx(least, abs=1e-6)

@@ -101,7 +101,7 @@ def test_the_band_restoration_is_what_keeps_tau_once_territories_are_joined(monk
     late = rebalance(acc, reps, opts, distance=dist).summary
     assert late["contiguity_stopped_by_time"] and late["contiguity_band_moves"] == 0
     assert late["contiguous"] and not late["tolerance_met"]
-    monkeypatch.setattr(contiguity, "restore_bands", lambda p, u, assign, edges, island, deadline: (assign, 0))
+    monkeypatch.setattr(contiguity, "restore_bands", lambda p, u, assign, edges, island, deadline, left: (assign, 0))
     monkeypatch.setattr(contiguity, "CONTIGUITY_TIME_SHARE", 0.25)
     joined_only = rebalance(acc, reps, opts, distance=dist).summary
     assert joined_only["contiguous"] and not joined_only["tolerance_met"]

@@ -39,7 +39,7 @@ from scipy.spatial import Delaunay, QhullError
 from planner.optimize.adjacency import unit_edges
 from planner.optimize.geometry import _bincount
 from planner.optimize.options import Options
-from planner.optimize.problem import _dist, _Problem, _Units, _units
+from planner.optimize.problem import _dist, _moved_at, _Problem, _Units, _units
 
 # The band restoration stops after this many moves per unit (each move lowers the excess, so it ends anyway).
 MOVES_PER_UNIT = 4
@@ -149,9 +149,11 @@ def _stray(rep: np.ndarray, comp: np.ndarray, island: np.ndarray, xy: np.ndarray
 
 
 def make_contiguous(
-    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray
+    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray, left: float = np.inf
 ) -> tuple[np.ndarray, int]:
-    """The assignment with every territory's units in one connected piece, and how many units moved."""
+    """The assignment with every territory's units in one connected piece, and how many units moved. A stray piece
+    goes to the neighbouring territory with the lowest load among those that keep the moved share within `left`
+    (what the user's budget leaves), else to the one that moves least (one region each comes first)."""
     n_units = len(u.weight)
     if n_units < 2:
         return assign, 0
@@ -162,6 +164,7 @@ def make_contiguous(
         p.reps["home_lat"].to_numpy(float),
     ]
     load = _bincount(assign, weights=p.b, minlength=len(p.reps))
+    owned = _owned(p, u)
     moved_units, stuck = 0, set()
     for _ in range(n_units):
         stray = [s for s in _stray(rep, pieces(edges, rep), island, xy, homes, u.weight) if s[1] not in stuck]
@@ -178,8 +181,14 @@ def make_contiguous(
         if len(cand) == 0:  # a part of the map with no way to the rest: it stays, and the report says so
             stuck.add(int(members.min()))
             continue
-        to = int(cand[np.argmin(load[cand] / p.target[cand])])
         src = int(rep[members[0]])
+        held = np.asarray(owned[members].sum(axis=0)).ravel()  # the piece's share of the metric per owner today
+        added = held[src] - held[cand]
+        fits = added <= max(left, 0.0) + 1e-12
+        to = int(
+            cand[fits][np.argmin(load[cand[fits]] / p.target[cand[fits]])] if fits.any() else cand[np.argmin(added)]
+        )
+        left -= float(held[src] - held[to])
         w = float(u.weight[members].sum())
         load[src] -= w
         load[to] += w
@@ -219,6 +228,15 @@ class _Restore:
     leaves: dict[int, tuple[int, int, bool]]  # unit -> (its rep, that territory's version, can leave)
     travel: np.ndarray | None  # (n_units, n_reps) summed travel of each unit's accounts; NaN until needed
     no_swap: dict[int, tuple[int, ...]]  # rep -> its and its neighbours' versions when no swap helped it
+    owned: sparse.csr_matrix  # (n_units, n_reps) each unit's share of the metric owned by each rep today
+    left: float  # the share of the metric that may still move (the user's budget; inf: none)
+
+    def added(self, units: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """What moving `units` to `reps` adds to the share moved from today's owners."""
+        return np.asarray(self.owned[units, self.rep[units]]).ravel() - np.asarray(self.owned[units, reps]).ravel()
+
+    def allowed(self, units: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        return self.added(units, reps) <= max(self.left, 0.0) + 1e-12
 
     def pen(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The excess over every band of loads x at reps `rows` (a share of each rep's target), summed."""
@@ -246,6 +264,7 @@ class _Restore:
         return seen[2]
 
     def move(self, unit: int, dst: int) -> None:
+        self.left -= float(self.added(np.array([unit]), np.array([dst]))[0])
         src = int(self.rep[unit])
         self.load[src] -= self.w[unit]
         self.load[dst] += self.w[unit]
@@ -332,7 +351,9 @@ def _swap(s: _Restore) -> bool:
             uu, vv = (g.ravel() for g in np.meshgrid(np.unique(side[:, 0]), np.unique(side[:, 1]), indexing="ij"))
             d = s.w[uu] - s.w[vv]
             gain = s.pen(s.load[r] - d, r) - s.pen(s.load[r], r) + s.pen(s.load[q] + d, q) - s.pen(s.load[q], q)
-            found += [(float(gain[j]), int(uu[j]), int(vv[j]), q) for j in np.flatnonzero(gain < -1e-12)]
+            added = s.added(uu, np.full(len(uu), q)) + s.added(vv, np.full(len(vv), r))
+            ok = (gain < -1e-12) & (added <= max(s.left, 0.0) + 1e-12)
+            found += [(float(gain[j]), int(uu[j]), int(vv[j]), q) for j in np.flatnonzero(ok)]
         for _, x, y, q in sorted(found)[:SWAPS_CHECKED]:
             after = s.rep.copy()
             after[[x, y]] = q, r
@@ -357,18 +378,21 @@ def _step(s: _Restore, src_all: np.ndarray, nb_all: np.ndarray) -> bool:
     src, dst = key // n_reps, key % n_reps
     a, ws = s.rep[src], s.w[src]
     gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
-    lower = gain < -1e-12
+    within = s.allowed(src, dst)  # the user's moved budget
+    lower = (gain < -1e-12) & within
     if lower.any() and _apply_move(s, src[lower], dst[lower], -gain[lower]):
         return True
     if _swap(s):
         return True
     flat = s.spread(s.load[a] - ws, a) - s.spread(s.load[a], a)
     flat += s.spread(s.load[dst] + ws, dst) - s.spread(s.load[dst], dst)
-    even = (gain <= 1e-12) & (flat < -1e-12)
+    even = (gain <= 1e-12) & (flat < -1e-12) & within
     return bool(even.any()) and _apply_move(s, src[even], dst[even], -flat[even])
 
 
-def _state(p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray) -> _Restore:
+def _state(
+    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray, left: float = np.inf
+) -> _Restore:
     n_units, n_reps, n_bands = len(u.weight), len(p.reps), p.bm.shape[1]
     t = p.target[:, None]
     return _Restore(
@@ -376,20 +400,26 @@ def _state(p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island
         w=np.asarray(u.members @ p.bm[u.movable]).reshape(n_units, n_bands),
         load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
         lo=t * (1 - p.tols[None, :]), hi=t * (1 + p.tols[None, :]), t=t, version=np.zeros(n_reps, dtype=np.int64),
-        leaves={}, no_swap={},
+        leaves={}, no_swap={}, owned=_owned(p, u), left=left,
         travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,
     )  # fmt: skip
 
 
 def restore_bands(
-    p: _Problem, u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.ndarray, deadline: float = np.inf
+    p: _Problem,
+    u: _Units,
+    assign: np.ndarray,
+    edges: np.ndarray,
+    island: np.ndarray,
+    deadline: float = np.inf,
+    left: float = np.inf,
 ) -> tuple[np.ndarray, int]:
     """Move boundary units between neighbouring territories while that helps the bands and both territories
-    stay one piece (see the module docstring and _step). Returns the assignment with the least excess seen
-    (the first one) and how many changes led to it."""
+    stay one piece (see the module docstring and _step), moving at most `left` more of the metric from today's
+    owners. Returns the assignment with the least excess seen (the first one) and how many changes led to it."""
     if len(u.weight) < 2 or len(edges) == 0:
         return assign, 0
-    s = _state(p, u, assign, edges, island)
+    s = _state(p, u, assign, edges, island, left)
     src_all, nb_all = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
     every = np.arange(len(p.reps))
     best, best_excess, best_moves = s.rep.copy(), float(s.pen(s.load, every).sum()), 0
@@ -466,15 +496,26 @@ def is_contiguous(u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.n
     return all(len(np.unique(comp[(rep == r) & ~island])) <= 1 for r in np.unique(rep))
 
 
+def _left(p: _Problem, assign: np.ndarray, moved_cap: float | None) -> float:
+    """What the user's moved budget leaves (inf: no budget)."""
+    return np.inf if moved_cap is None else moved_cap - float(_moved_at(p, np.arange(len(assign)), assign).sum())
+
+
 def contiguous(
-    p: _Problem, u: _Units, opts: Options, assign: np.ndarray, graph: Graph | None = None
+    p: _Problem,
+    u: _Units,
+    opts: Options,
+    assign: np.ndarray,
+    graph: Graph | None = None,
+    moved_cap: float | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Join every territory into one piece, restore the bands where it can, shorten travel; what it did.
-    `graph`: the units' graph when checked_units built it already."""
+    `graph`: the units' graph when checked_units built it already. `moved_cap`: the user's budget (a share of the
+    metric, forced moves apart); joining the pieces may have to go over it (the report says so), the rest never does."""
     edges, island, info = graph if graph is not None else unit_graph(p, u, opts)
-    assign, n_moved = make_contiguous(p, u, assign, edges, island)
+    assign, n_moved = make_contiguous(p, u, assign, edges, island, _left(p, assign, moved_cap))
     deadline = time.process_time() + CONTIGUITY_TIME_SHARE * opts.time_limit_s
-    restored, n_band = restore_bands(p, u, assign, edges, island, deadline)
+    restored, n_band = restore_bands(p, u, assign, edges, island, deadline, _left(p, assign, moved_cap))
     restored, n_travel = polish(p, u, restored, edges, island, deadline)
     late = time.process_time() > deadline
     if is_contiguous(u, restored, edges, island) or not is_contiguous(u, assign, edges, island):

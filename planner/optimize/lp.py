@@ -153,7 +153,10 @@ def _row_bounds(
         )
         row_lo = np.concatenate([row_lo, np.full(n_reps, -inf)])
         row_hi = np.concatenate([row_hi, (p.reps["capacity_hours"].to_numpy(float) - fixed_hours) / hscale])
-    budget = inf if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+    # Whole areas move at least what their other owners hold, whatever the budget (the report says so).
+    budget = (
+        inf if opts.max_moved is None else max(scale.get("unit_moved", 0.0), opts.max_moved - scale["forced_moved"])
+    )
     row_lo = np.concatenate([row_lo, [-inf, -inf]])
     row_hi = np.concatenate([row_hi, [budget, inf]])
     return row_lo, row_hi

@@ -72,7 +72,7 @@ def _travel_passes(
     cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
     budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
     if opts.max_moved is not None:
-        budget = max(min_lp_moved, opts.max_moved - scale["forced_moved"])
+        budget = max(min_lp_moved, scale.get("unit_moved", 0.0), opts.max_moved - scale["forced_moved"])
     seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     if not _optimal(lp):
         if _timed_out(lp):

@@ -411,6 +411,19 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
     return view, np.concatenate([first, pin])
 
 
+def _least_unit_moved(p: _Problem, u: _Units) -> float:
+    """The least share of the metric whole units move from today's owners (an area's accounts of other owners than
+    its main one move with it); 0 for single accounts."""
+    if u.divisible:
+        return 0.0
+    own = p.owner[u.movable]
+    has = own >= 0
+    held = sparse.coo_matrix(
+        (p.b[u.movable][has], (u.of_account[has], own[has])), shape=(len(u.weight), len(p.reps))
+    ).tocsr()
+    return float(held.sum() - held.max(axis=1).sum())
+
+
 def _owned_by(p: _Problem, pos: np.ndarray) -> np.ndarray:
     """(len(pos), reps): each account's share of the metric under its owner's column."""
     out = np.zeros((len(pos), len(p.reps)))

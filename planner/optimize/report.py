@@ -11,7 +11,7 @@ import pandas as pd
 from planner.coverage.imbalance import imbalance
 from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _Problem, _Units
+from planner.optimize.problem import _dist, _least_unit_moved, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, top_k_share
 
 
@@ -66,9 +66,10 @@ def _min_moved(p: _Problem, tol: float) -> float:
 def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[str]:
     """Why balance ends outside its band: with one band, against the tolerance; with several, for each metric
     outside its own tolerance (a metric with a wider tolerance is not out because it passes another's)."""
+    budget = _over_budget(p, u, opts, float(s["moved_share"]))
     if len(s["metrics"]) <= 1:
-        return _band_reasons(p, u, opts, opts.tolerance, p.b, s["lower_bound"], s["max_mean_after"], s)
-    out: list[str] = []
+        return budget + _band_reasons(p, u, opts, opts.tolerance, p.b, s["lower_bound"], s["max_mean_after"], s)
+    out: list[str] = budget
     for m, b in enumerate(s["metrics"]):
         if b["met"]:
             continue
@@ -77,6 +78,26 @@ def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[s
             f"{b['metric']}: the smallest territory ends at min/mean {b['min_mean_after']:.3f}, below its "
             f"-{b['tolerance']:.0%} band; a wider tolerance or more accounts allowed to move helps"
         ]
+    return out
+
+
+def _over_budget(p: _Problem, u: _Units, opts: Options, moved: float) -> list[str]:
+    """Why more than the user's moved budget moved: whole areas that hold accounts of several owners, or joining
+    every territory into one region (nothing else goes over it)."""
+    if opts.max_moved is None or moved <= opts.max_moved + 1e-6:
+        return []
+    least = _least_unit_moved(p, u) + float(p.b[p.owner == -2].sum())
+    out = []
+    if least > opts.max_moved + 1e-6:
+        out.append(
+            f"whole {opts.unit} areas hold accounts of several owners: keeping them whole moves at least {least:.1%} "
+            f"of the metric, over the budget of {opts.max_moved:.1%}; allow more to move, or move single accounts"
+        )
+    if opts.contiguous and moved > max(least, opts.max_moved) + 1e-6:
+        out.append(
+            f"joining every territory into one connected region moved {moved:.1%} of the metric, over the budget of "
+            f"{opts.max_moved:.1%}; allow more to move, or untick one connected region per territory"
+        )
     return out
 
 
@@ -110,6 +131,12 @@ def _band_reasons(
         )
     if opts.max_moved is not None and opts.max_moved + 1e-12 < min_moved:
         out.append(f"the moved budget {opts.max_moved:.1%} is below the {min_moved:.1%} of the metric that had to move")
+    if not out and opts.contiguous:
+        within = "" if opts.max_moved is None else f" within the moved budget of {opts.max_moved:.1%}"
+        out.append(
+            f"one connected region per territory{within} holds the balance here; allow more to move, widen the "
+            "tolerance, or untick one connected region per territory"
+        )
     if not out and opts.unit != "account":
         out.append(f"whole {opts.unit} units are too coarse to split the book evenly; try a finer unit")
     if not out:

@@ -30,7 +30,16 @@ from planner.optimize.lp import (
 from planner.optimize.neighbourhood import _repair_hoods
 from planner.optimize.options import Options, Progress, Result, noop, time_limit_message
 from planner.optimize.passes import _pinned_travel, _travel_passes, _TravelPass
-from planner.optimize.problem import _from_units, _km, _per_unit, _prepare, _Problem, _Units, _with_distance
+from planner.optimize.problem import (
+    _from_units,
+    _km,
+    _least_unit_moved,
+    _per_unit,
+    _prepare,
+    _Problem,
+    _Units,
+    _with_distance,
+)
 from planner.optimize.report import _hours, _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
@@ -90,7 +99,9 @@ def _whole(
             info.update(round_info)
     else:
         assign = _round(p, u, lp)
-    user_budget = None if opts.max_moved is None else max(0.0, opts.max_moved - scale["forced_moved"])
+    user_budget = (
+        None if opts.max_moved is None else max(scale.get("unit_moved", 0.0), opts.max_moved - scale["forced_moved"])
+    )
     if p.bm.shape[1] > 1:
         assign, repair_info = _whole_units(partial(_repair_bands, moved_cap=user_budget), true_bands, u, assign)
         info.update(repair_info)
@@ -110,7 +121,7 @@ def _whole(
         info.update(hood_info)
     if opts.contiguous:
         progress(0.7, "Making every territory one connected region")
-        assign, contiguity_info = contiguous(true_bands, u, opts, assign, graph)
+        assign, contiguity_info = contiguous(true_bands, u, opts, assign, graph, moved_cap=user_budget)
         info.update(contiguity_info)
     return assign, info, t_mip
 
@@ -191,7 +202,7 @@ def rebalance(
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
     u, graph = checked_units(p, opts)
-    scale = _scale(p)
+    scale = {**_scale(p), "unit_moved": _least_unit_moved(p, u)}
     t_prep = time.perf_counter() - t0
     if len(u.weight) == 0:
         extra: dict[str, Any] = {"solver": "none", "travel_unit": _travel_unit(distance)}
