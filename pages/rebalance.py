@@ -553,11 +553,14 @@ if st.session_state.get("rb_disrupt"):
     except PlannerError as exc:
         data.show_error(exc)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean travel", "Imbalance (max / mean)"))
-    x = (dcurve["moved_share"] * 100).round(1).tolist()
-    fig.add_scatter(x=x, y=dcurve["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
+    by_moved = dcurve.sort_values("moved_share", kind="stable")  # one region each may go over a cap
+    x = (by_moved["moved_share"] * 100).round(1).tolist()
+    fig.add_scatter(x=x, y=by_moved["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
     per_metric = [c for c in dcurve.columns if c.startswith("max_mean_")]
     for c in per_metric if len(per_metric) > 1 else ["max_mean"]:  # several metrics: a line each
-        fig.add_scatter(x=x, y=dcurve[c].tolist(), mode="lines+markers", name=c.removeprefix("max_mean_"), row=1, col=2)
+        fig.add_scatter(
+            x=x, y=by_moved[c].tolist(), mode="lines+markers", name=c.removeprefix("max_mean_"), row=1, col=2
+        )
     for col, key in ((1, "travel_km"), (2, "max_mean")):
         fig.add_scatter(
             x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",

@@ -596,6 +596,9 @@ def test_a_looser_cap_shows_the_better_assignment_a_tighter_cap_found() -> None:
     assert [r["point"] for r in out] == ["a", "b", "c", "d", "e"]
     assert out[2]["travel_km"] == 120.0 and out[2]["moved_share"] == 0.1 and out[2]["moved_cap"] == 0.2
     assert out[2]["travel_km_lp_bound"] == 110.2  # the bound stays the looser cap's own
+    # An assignment that went over a cap (joining territories into one region may) stands in for no tighter cap.
+    over = [row("a", 0.1, 0.15, True, 1.04, 100.0), row("b", 0.12, 0.12, True, 1.04, 110.0)]
+    assert [r["assignment_of"] for r in _best_within(over)] == ["a", "b"]
 
 
 def test_contiguous_zip3_territories_are_one_region_each_on_a_map() -> None:

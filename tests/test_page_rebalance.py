@@ -220,8 +220,9 @@ def test_the_disruption_trade_off_draws_each_metric(app_store: Path, monkeypatch
     chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Mean travel" in c.proto.spec)
     lines = {t["name"]: t["y"] for t in chart["data"] if t["mode"] == "lines+markers"}
     assert set(lines) == {"travel", "potential", "accounts"}
+    by_moved = curve.sort_values("moved_share", kind="stable")  # plotted against what moved
     for m in ("potential", "accounts"):
-        assert lines[m] == pytest.approx(curve[f"max_mean_{m}"].tolist())
+        assert lines[m] == pytest.approx(by_moved[f"max_mean_{m}"].tolist())
     shown = frame_with(at, "point")
     assert {"max_mean_potential", "max_mean_accounts", "assignment_of"} <= set(shown.columns)
 

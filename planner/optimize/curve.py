@@ -58,7 +58,8 @@ def _best_within(rows: list[dict]) -> list[dict]:
     whose assignment a row shows."""
     out: list[dict] = []
     for row in rows:  # caps rising
-        better = [r for r in out if _dominates(r, row)]
+        # Only assignments within this cap (joining territories into one region may go over a cap).
+        better = [r for r in out if r["moved_share"] <= row["moved_cap"] + 1e-9 and _dominates(r, row)]
         if better:
             best = min(better, key=lambda r: (not r["tolerance_met"], r["travel_km"]))  # in band first
             own = {k: row[k] for k in ("point", "moved_cap", "travel_km_lp_bound")}  # the bound is this cap's
