@@ -250,8 +250,9 @@ def _round_mip(
     rest = np.ones(len(p.acc), dtype=bool)
     rest[rp.items] = False
     fixed = np.stack([_bincount(assign[rest], weights=p.bm[rest, m], minlength=n_reps) for m in range(p.bm.shape[1])])
+    # Owned today by a rep who stays (forced moves, owner -2, are outside the budget and not counted here).
     owned = p.owner >= 0
-    moved_fixed = float(p.b[rest & owned & (assign != p.owner)].sum()) - scale["forced_moved"]
+    moved_fixed = float(p.b[rest & owned & (assign != p.owner)].sum())
     mov_rest = np.flatnonzero(rest & ~p.pinned)
     travel_fixed = float(_dist(p, mov_rest, assign[mov_rest]).sum())
     t_room = travel_ub - travel_fixed if math.isfinite(travel_ub) else math.inf
