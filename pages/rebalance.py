@@ -321,6 +321,11 @@ else:
             )
             if s.get("adjacency") == "file"
             else "neighbours share a Delaunay edge between area centres"
+            + (
+                f"; {s['adjacency_islands']:,} area(s) of accounts without a place of their own are exempt"
+                if s.get("adjacency_islands")
+                else ""
+            )
         )
         st.caption(
             f"One connected region per territory: {'every' if s['contiguous'] else 'not every'} territory's "

@@ -204,7 +204,8 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
             )
     if f["contiguous"] is not None:
         how = "Delaunay edges between area centres" if f["adjacency"] == "delaunay" else "the adjacency file"
-        islands = f" ({f['adjacency_islands']:,} islands, exempt)" if f["adjacency_islands"] else ""
+        what = "islands" if f["adjacency"] != "delaunay" else "areas of accounts without a place of their own"
+        islands = f" ({f['adjacency_islands']:,} {what}, exempt)" if f["adjacency_islands"] else ""
         if f["adjacency_detached"]:
             islands += f"; {f['adjacency_detached']:,} areas in groups linked to no other, exempt"
         if f["adjacency_unknown"]:

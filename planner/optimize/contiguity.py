@@ -51,7 +51,24 @@ CONTIGUITY_TIME_SHARE = 0.25
 
 
 def adjacency(xy: np.ndarray) -> np.ndarray:
-    """(n_edges, 2) neighbour pairs of points: Delaunay edges (a chain in x order when collinear)."""
+    """(n_edges, 2) neighbour pairs of points: Delaunay edges (a chain in x order when collinear). Points at the
+    same place are one point: neighbours of each other and of all that place's neighbours (Qhull drops repeated
+    points, which left them without any neighbour)."""
+    place, at = np.unique(xy, axis=0, return_inverse=True)
+    at = at.ravel()
+    if len(place) < len(xy):
+        pe = _delaunay_edges(place)
+        order = np.argsort(at, kind="stable")
+        cuts = np.searchsorted(at[order], np.arange(len(place) + 1))
+        members = [order[cuts[i] : cuts[i + 1]] for i in range(len(place))]
+        pairs = [np.array(np.meshgrid(members[a], members[b])).reshape(2, -1).T for a, b in pe.tolist()]
+        pairs += [np.c_[m[:-1], m[1:]] for m in members if len(m) > 1]  # a chain joins those at one place
+        e = np.sort(np.vstack(pairs) if pairs else np.zeros((0, 2), dtype=np.int64), axis=1)
+        return np.unique(e, axis=0).astype(np.int64).reshape(-1, 2)
+    return _delaunay_edges(xy)
+
+
+def _delaunay_edges(xy: np.ndarray) -> np.ndarray:
     n = len(xy)
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -90,8 +107,18 @@ def unit_plane(p: _Problem, u: _Units) -> np.ndarray:
 def unit_graph(p: _Problem, u: _Units, opts: Options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The units' neighbour pairs, which units are islands (exempt), and what to report about the adjacency."""
     if opts.adjacency is None:
-        edges = adjacency(unit_plane(p, u))
-        return edges, np.zeros(len(u.weight), dtype=bool), {"adjacency": "delaunay", "adjacency_edges": len(edges)}
+        # Units of accounts without a place of their own (no coordinates, no postal code the gazetteer knows) are
+        # islands: exempt, any territory may hold them (all at one centroid they were 64 separate pieces on 600
+        # accounts in four countries, and no territory could be one region).
+        size = np.bincount(u.of_account, minlength=len(u.weight))
+        unplaced = (
+            p.acc["_unplaced"].to_numpy(bool)[u.movable] if "_unplaced" in p.acc else np.zeros(len(u.movable), bool)
+        )
+        island = np.bincount(u.of_account, weights=unplaced, minlength=len(u.weight)) >= np.maximum(size, 1)
+        placed = np.flatnonzero(~island)
+        edges = placed[adjacency(unit_plane(p, u)[placed])] if len(placed) else np.zeros((0, 2), dtype=np.int64)
+        info = {"adjacency": "delaunay", "adjacency_edges": len(edges), "adjacency_islands": int(island.sum())}
+        return edges, island, info
     edges, n_islands, unknown = unit_edges(u.label, opts.adjacency, opts.unit)
     island = np.bincount(edges.ravel(), minlength=len(u.weight)) == 0
     # Groups of areas the file links to no other group (Hawaii's, Alaska's beside the lower 48): a territory
