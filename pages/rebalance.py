@@ -621,14 +621,17 @@ if st.session_state.get("rb_curve"):
     fig = make_subplots(
         rows=1, cols=3, subplot_titles=("Imbalance (max / mean)", "Coverage of potential", "Mean travel (km)")
     )
-    fig.add_scatter(x=curve["reps"].tolist(), y=curve["max_mean"], mode="lines+markers", name="max/mean", row=1, col=1)
+    per_metric = [c for c in curve.columns if c.startswith("max_mean_")]
+    for c in per_metric if len(per_metric) > 1 else ["max_mean"]:  # several metrics: a line each
+        fig.add_scatter(x=curve["reps"].tolist(), y=curve[c].tolist(), mode="lines+markers", row=1, col=1,
+                        name=c.removeprefix("max_mean_") if c != "max_mean" else "max/mean")  # fmt: skip
     fig.add_scatter(x=curve["reps"].tolist(), y=curve["coverage"], mode="lines+markers", name="coverage", row=1, col=2)
     fig.add_scatter(x=curve["reps"].tolist(), y=curve["travel_km"], mode="lines+markers", name="travel", row=1, col=3)
     for col in (1, 2, 3):
         fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=1, col=col)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     fig.update_yaxes(range=[0.98, max(1.1, float(curve["max_mean"].max()) * 1.03)], row=1, col=1)
-    fig.update_layout(height=340, showlegend=False, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(height=340, showlegend=len(per_metric) > 1, margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
     st.caption(
         "Each team size redraws the territories freely (locks, customers and open deals as set above). Fewer reps: "

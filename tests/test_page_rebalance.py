@@ -193,6 +193,19 @@ def test_page_capacity_curve(app_store: Path) -> None:
     assert curve and list(curve[0]["data"][0]["x"]) == [5, 6, 7]
 
 
+def test_the_capacity_curve_draws_each_metric(app_store: Path) -> None:
+    """Several metrics: the capacity curve's imbalance plot has a line per metric, not only the worst."""
+    at = page("rebalance", timeout=300)
+    at.multiselect(key="rb_metric").set_value(["potential", "accounts"]).run()
+    at.slider(key="rb_team_sizes").set_value((5, 6)).run()
+    at.button(key="rb_curve_btn").click().run()
+    assert errors(at) == []
+    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Coverage of potential" in c.proto.spec)
+    names = [t["name"] for t in chart["data"]]
+    assert names[:2] == ["potential", "accounts"] and chart["layout"]["showlegend"]
+    assert list(chart["data"][0]["x"]) == [5, 6]
+
+
 def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = record(monkeypatch, "disruption_curve")
     at = page("rebalance", timeout=300)

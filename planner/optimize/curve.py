@@ -32,6 +32,13 @@ def _caps(least: float, free: float, steps: tuple[float, ...]) -> list[float]:
     return caps
 
 
+def _label(cap: float, moved: float) -> str:
+    """A point's name: its cap, and what moved when that went over it (whole areas move their other owners'
+    accounts; joining territories into one region may add more)."""
+    asked = "none moved" if cap == 0 else f"≤ {cap:.1%} moved"
+    return asked if moved <= cap + 5e-4 else f"{asked} asked, {moved:.1%} moved"
+
+
 def _row(label: str, cap: float | None, s: dict) -> dict:
     per_metric = {f"max_mean_{b['metric']}": float(b["max_mean_after"]) for b in s.get("metrics") or []}
     return {
@@ -100,7 +107,7 @@ def disruption_curve(
     for i, cap in enumerate(caps):
         progress(0.1 + 0.9 * (i + 1) / (len(caps) + 1), f"At most {cap:.1%} of the metric moved")
         s = rebalance(accounts, reps, replace(free_opts, max_moved=cap), distance=distance).summary
-        rows.append(_row("none moved" if cap == 0 else f"≤ {cap:.1%} moved", cap, s))
+        rows.append(_row(_label(cap, float(s["moved_share"])), cap, s))
     rows.append(_row("free", 1.0, free))
     curve = pd.DataFrame(_best_within(rows))
     # What keeping customers and open deals costs: against the best free point moving no more.

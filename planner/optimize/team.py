@@ -58,8 +58,9 @@ def team_of(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, k: int
 def capacity_curve(
     accounts: pd.DataFrame, reps: pd.DataFrame, options: Options, team_sizes: list[int], progress: Progress = noop
 ) -> pd.DataFrame:
-    """Imbalance, coverage and travel against the number of reps (see team_of for who joins or leaves),
-    with territories redrawn freely for each team size (locks, customers and open deals as in options)."""
+    """Imbalance (the worst metric's, and each metric's as `max_mean_<metric>`), coverage and travel against the
+    number of reps (see team_of for who joins or leaves), with territories redrawn freely for each team size (locks,
+    customers and open deals as in options)."""
     k0 = len(_scenario_reps(reps, options))
     sizes = sorted({int(t) for t in team_sizes if int(t) >= 1})
     rows = []
@@ -72,7 +73,7 @@ def capacity_curve(
         rows.append(
             {"reps": k, "max_mean": s["max_mean_after"], "cv": s["after"]["cv"], "coverage": s["coverage_after"],
              "travel_km": s["travel_km_after"], "moved_share": s["moved_share"], "lower_bound": s["lower_bound"],
-             "current": k == k0}
+             "current": k == k0, **{f"max_mean_{b['metric']}": b["max_mean_after"] for b in s.get("metrics") or []}}
         )  # fmt: skip
     progress(1.0, "Done")
     return pd.DataFrame(rows)
