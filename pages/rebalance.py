@@ -605,6 +605,15 @@ if st.session_state.get("rb_disrupt"):
                                                            format="%.3f") for c in per_metric}},
     )  # fmt: skip
 
+    # The leader picks a point: its cap and free moves go to the fields above (set by a callback, before they draw).
+    caps = {pt: cap for pt, cap in zip(dcurve["point"], dcurve["moved_cap"], strict=True) if cap > 0}
+    if caps:
+        point = st.selectbox("Pick a point", list(caps), key="rb_disrupt_pick", index=len(caps) - 1)
+        mm, use = min(1.0, max(0.01, round(float(caps[point]), 2))), {"rb_cust": True, "rb_open": True}
+        st.button(f"Use it: at most {mm:.2f} moved, customers and open deals may move", key="rb_disrupt_use",
+                  icon=":material/ads_click:", on_click=st.session_state.update, args=({**use, "rb_mm": mm},),
+                  help="Sets the fields above; then run the optimizer to see the territories, and commit")  # fmt: skip
+
 # --- How many reps -------------------------------------------------------------------------------------
 st.subheader("How many reps?")
 k0 = len(active) - len(remove) + len(hires)

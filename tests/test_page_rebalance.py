@@ -219,6 +219,18 @@ def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytes
     shown = frame_with(at, "point")
     assert shown["point"].tolist() == curve["point"].tolist()
     assert shown["point"].iloc[-1] == "free"
+    # The leader picks a point: its cap and free moves go to the fields, and the next run asks for them.
+    point = curve.iloc[2]
+    at.selectbox(key="rb_disrupt_pick").set_value(point["point"]).run()
+    at.button(key="rb_disrupt_use").click().run()
+    mm = round(float(point["moved_cap"]), 2)
+    assert at.number_input(key="rb_mm").value == pytest.approx(mm)
+    assert at.checkbox(key="rb_cust").value and at.checkbox(key="rb_open").value
+    runs = record(monkeypatch, "run")
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    opts = runs[-1][0]
+    assert (opts.max_moved, opts.allow_customers, opts.allow_open_deals) == (pytest.approx(mm), True, True)
 
 
 def test_the_disruption_trade_off_draws_each_metric(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
