@@ -208,8 +208,8 @@ n_team = len(active) - len(remove) + len(hires)
 if metric != "mix" and optimize.large_problem(len(picked), n_team, time_limit):
     st.caption(
         f":orange-badge[Large problem] {len(picked)} metrics over {n_team} reps: each solver step may need more than "
-        f"{time_limit:,} s (20,000 accounts, 200 reps, three metrics: about 7 minutes on a 2-core machine). Raise "
-        "'Solver time' if the run stops at its limit."
+        f"{time_limit:,} s (200 reps, three metrics, on a 2-core machine: 20,000 accounts about 7 minutes in all, "
+        "100,000 about 75). Raise 'Solver time' if the run stops at its limit."
     )
 if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
     st.session_state["rb_options"] = options
