@@ -184,7 +184,7 @@ def test_the_repairs_keep_to_a_moved_budget() -> None:
     """From today's owners (nothing moved), the move-and-swap repair, and the neighbourhoods, each with a budget of
     8% of the metric: each lowers the excess over the bands and neither moves more than 8% (without the budget both
     move more)."""
-    from planner.optimize.bands import _moved
+    from planner.optimize.problem import _moved_share as _moved
 
     acc, reps = optimizer.balanced_world(600, 12, seed=1)
     p = _prepare(acc, reps, Options(metric=THREE, allow_customers=True, allow_open_deals=True))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.problem import _dist, _moved_at, _nearest_reps, _Problem
+from planner.optimize.problem import _dist, _moved_at, _moved_share, _nearest_reps, _Problem
 
 # A swap looks at this many of a territory's accounts and of each neighbour's (the heaviest on the band the
 # territory is furthest from), so one step costs at most SWAP_SIDE^2 x neighbours pairs.
@@ -146,11 +146,6 @@ def _repair_bands(
     return assign, {key: info[key] + wide[key] if key != "band_repair_stopped_by_budget" else wide[key] for key in info}
 
 
-def _moved(p: _Problem, assign: np.ndarray) -> float:
-    """The share of the metric away from its owner today (forced moves, owner -2, apart)."""
-    return float(_moved_at(p, np.arange(len(assign)), assign).sum())
-
-
 def _in_bands(p: _Problem, assign: np.ndarray) -> bool:
     """Every rep within every band."""
     n_reps = len(p.reps)
@@ -184,7 +179,7 @@ def _repair_once(
         p=p, movable=movable, w=p.bm[movable], cur=assign[movable].copy(), near=near, near_of=near_of,
         load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
         lo=p.target[:, None] * (1 - p.tols[None, :]), hi=p.target[:, None] * (1 + p.tols[None, :]),
-        t=p.target[:, None], left=math.inf if moved_cap is None else moved_cap - _moved(p, assign),
+        t=p.target[:, None], left=math.inf if moved_cap is None else moved_cap - _moved_share(p, assign),
     )  # fmt: skip
     stuck = np.zeros(n_reps, dtype=bool)
     # The steps lower the summed excess of the territories they touch; the report judges the worst deviation,

@@ -39,7 +39,7 @@ from scipy.spatial import Delaunay, QhullError
 from planner.optimize.adjacency import unit_edges
 from planner.optimize.geometry import _bincount
 from planner.optimize.options import Options
-from planner.optimize.problem import _dist, _moved_at, _Problem, _Units, _units
+from planner.optimize.problem import _dist, _moved_share, _owned, _Problem, _Units, _units
 
 # The band restoration stops after this many moves per unit (each move lowers the excess, so it ends anyway).
 MOVES_PER_UNIT = 4
@@ -479,14 +479,6 @@ def polish(
     return out, moves
 
 
-def _owned(p: _Problem, u: _Units) -> sparse.csr_matrix:
-    """(n_units, n_reps): the balance weight of each unit's accounts that each rep owns today."""
-    owner = p.owner[u.movable]
-    has = owner >= 0
-    data = (p.b[u.movable][has], (u.of_account[has], owner[has]))
-    return sparse.coo_matrix(data, shape=(len(u.weight), len(p.reps))).tocsr()
-
-
 def _polish(
     s: _Restore, src_all: np.ndarray, nb_all: np.ndarray, owned: sparse.csr_matrix, cap: int, deadline: float
 ) -> int:
@@ -525,7 +517,7 @@ def is_contiguous(u: _Units, assign: np.ndarray, edges: np.ndarray, island: np.n
 
 def _left(p: _Problem, assign: np.ndarray, moved_cap: float | None) -> float:
     """What the user's moved budget leaves (inf: no budget)."""
-    return np.inf if moved_cap is None else moved_cap - float(_moved_at(p, np.arange(len(assign)), assign).sum())
+    return np.inf if moved_cap is None else moved_cap - _moved_share(p, assign)
 
 
 def contiguous(

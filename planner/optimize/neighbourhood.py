@@ -22,7 +22,7 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _fixed_loads, new_solver
-from planner.optimize.problem import _dist, _moved_at, _Problem
+from planner.optimize.problem import _dist, _moved_at, _moved_share, _Problem
 
 # Reps in one neighbourhood: the territory out of band, its nearest reps and the nearest with room (HOOD // 2).
 HOOD = 6
@@ -162,9 +162,7 @@ def _solve_hood(
         return None
     left = math.inf
     if moved_cap is not None:  # what the accounts outside the MIP move stays; the MIP's may move the rest
-        away = _moved_at(p, np.arange(len(assign)), assign)
-        away[acc] = 0.0
-        left = moved_cap - float(away.sum())
+        left = moved_cap - _moved_share(p, assign) + float(_moved_at(p, acc, assign[acc]).sum())
     model, pairs = _hood_model(p, assign, reps_h, acc, left)
     h = new_solver()
     for key, value in (("random_seed", 0), ("threads", 1), ("mip_max_nodes", MIP_NODES), ("mip_rel_gap", MIP_GAP),

@@ -386,11 +386,8 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
         reps = np.arange(lo, min(lo + 16, n_reps))
         dist[: len(u.weight), reps] = m @ _dist_block(p, u.movable, reps)
         dist[len(u.weight) :, reps] = _dist_block(p, pin, reps)
-    owned = p.owner[u.movable]
-    by_owner = sparse.csr_matrix(
-        (p.b[u.movable], (u.of_account, np.where(owned >= 0, owned, n_reps))), shape=(len(u.weight), n_reps + 1)
-    ).toarray()
-    owner = np.where(by_owner[:, :n_reps].max(axis=1) > 0, by_owner[:, :n_reps].argmax(axis=1), -1)
+    by_owner = _owned(p, u).toarray()
+    owner = np.where(by_owner.max(axis=1) > 0, by_owner.argmax(axis=1), -1)
     first = np.zeros(len(u.weight), dtype=np.int64)
     first[u.of_account[::-1]] = u.movable[::-1]
     xyz = np.asarray(m @ p.xyz[u.movable])
@@ -401,7 +398,7 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
             "b": np.concatenate([m @ p.b[u.movable], p.b[pin]]),
             "bm": np.vstack([np.asarray(m @ p.bm[u.movable]), p.bm[pin]]),
             "owner": np.concatenate([owner, p.owner[pin]]),
-            "owned_by": np.vstack([by_owner[:, :n_reps], _owned_by(p, pin)]),
+            "owned_by": np.vstack([by_owner, _owned_by(p, pin)]),
             "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
             "xyz": np.vstack([xyz, p.xyz[pin]]),
             "distance": dist,
@@ -416,12 +413,21 @@ def _least_unit_moved(p: _Problem, u: _Units) -> float:
     its main one move with it); 0 for single accounts."""
     if u.divisible:
         return 0.0
-    own = p.owner[u.movable]
-    has = own >= 0
-    held = sparse.coo_matrix(
-        (p.b[u.movable][has], (u.of_account[has], own[has])), shape=(len(u.weight), len(p.reps))
-    ).tocsr()
+    held = _owned(p, u)
     return float(held.sum() - held.max(axis=1).sum())
+
+
+def _owned(p: _Problem, u: _Units) -> sparse.csr_matrix:
+    """(n_units, n_reps): the balance weight of each unit's accounts that each rep owns today."""
+    owner = p.owner[u.movable]
+    has = owner >= 0
+    data = (p.b[u.movable][has], (u.of_account[has], owner[has]))
+    return sparse.coo_matrix(data, shape=(len(u.weight), len(p.reps))).tocsr()
+
+
+def _moved_share(p: _Problem, assign: np.ndarray) -> float:
+    """The share of the metric away from its owner today (forced moves, owner -2, apart): what a budget counts."""
+    return float(_moved_at(p, np.arange(len(assign)), assign).sum())
 
 
 def _owned_by(p: _Problem, pos: np.ndarray) -> np.ndarray:
