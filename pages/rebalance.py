@@ -14,7 +14,7 @@ shell.ensure_routed()
 
 from planner import export, geo, optimize, scenarios
 from planner.errors import PlannerError
-from ui import data, fmt, maps, sidebar, state
+from ui import charts, data, fmt, maps, sidebar, state
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -561,18 +561,14 @@ if st.session_state.get("rb_disrupt"):
     by_moved = dcurve.sort_values("moved_share", kind="stable")  # one region each may go over a cap
     x = (by_moved["moved_share"] * 100).round(1).tolist()
     fig.add_scatter(x=x, y=by_moved["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
-    per_metric = [c for c in dcurve.columns if c.startswith("max_mean_")]
-    for c in per_metric if len(per_metric) > 1 else ["max_mean"]:  # several metrics: a line each
-        fig.add_scatter(
-            x=x, y=by_moved[c].tolist(), mode="lines+markers", name=c.removeprefix("max_mean_"), row=1, col=2
-        )
+    per_metric = charts.imbalance_lines(fig, by_moved, x, row=1, col=2)
     for col, key in ((1, "travel_km"), (2, "max_mean")):
         fig.add_scatter(
             x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",
             marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col, showlegend=col == 1,
         )  # fmt: skip
     fig.update_xaxes(title_text="Share of the metric moved (%)")
-    fig.update_layout(height=340, showlegend=len(per_metric) > 1, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(height=340, showlegend=bool(per_metric), margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
     tu_d = dflt.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
     d_mm = round(dflt["extra_max_mean"], 3) + 0.0  # no "-0.000"
@@ -585,7 +581,7 @@ if st.session_state.get("rb_disrupt"):
     shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
     st.dataframe(
         shown[
-            ["point", "moved_share", "moved_accounts", "max_mean", *(per_metric if len(per_metric) > 1 else []),
+            ["point", "moved_share", "moved_accounts", "max_mean", *per_metric,
              "tolerance_met", "travel_km", "travel_km_p95", "travel_km_lp_bound", "top3_share", "assignment_of"]
         ],
         hide_index=True, key="rb_disrupt_table", placeholder="–",
@@ -630,17 +626,14 @@ if st.session_state.get("rb_curve"):
     fig = make_subplots(
         rows=1, cols=3, subplot_titles=("Imbalance (max / mean)", "Coverage of potential", "Mean travel (km)")
     )
-    per_metric = [c for c in curve.columns if c.startswith("max_mean_")]
-    for c in per_metric if len(per_metric) > 1 else ["max_mean"]:  # several metrics: a line each
-        fig.add_scatter(x=curve["reps"].tolist(), y=curve[c].tolist(), mode="lines+markers", row=1, col=1,
-                        name=c.removeprefix("max_mean_") if c != "max_mean" else "max/mean")  # fmt: skip
+    per_metric = charts.imbalance_lines(fig, curve, curve["reps"].tolist(), row=1, col=1)
     fig.add_scatter(x=curve["reps"].tolist(), y=curve["coverage"], mode="lines+markers", name="coverage", row=1, col=2)
     fig.add_scatter(x=curve["reps"].tolist(), y=curve["travel_km"], mode="lines+markers", name="travel", row=1, col=3)
     for col in (1, 2, 3):
         fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=1, col=col)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     fig.update_yaxes(range=[0.98, max(1.1, float(curve["max_mean"].max()) * 1.03)], row=1, col=1)
-    fig.update_layout(height=340, showlegend=len(per_metric) > 1, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_layout(height=340, showlegend=bool(per_metric), margin={"t": 50, "b": 10, "l": 10, "r": 10})
     st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
     st.caption(
         "Each team size redraws the territories freely (locks, customers and open deals as set above). Fewer reps: "

@@ -191,3 +191,15 @@ def status_bars(by_status: Any) -> go.Figure:
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )
     return fig
+
+
+def imbalance_lines(fig: go.Figure, df: Any, x: list[Any], row: int, col: int) -> list[str]:
+    """Max/mean against x on a subplot: a line per metric when the frame has several (`max_mean_<metric>`
+    columns, as the optimizer's curves give them), else the one `max_mean` line. Returns the per-metric columns
+    when there are several (the caller shows a legend and table columns for them), else []."""
+    per_metric = [c for c in df.columns if c.startswith("max_mean_")]
+    several = per_metric if len(per_metric) > 1 else []
+    for c in several or ["max_mean"]:
+        name = c.removeprefix("max_mean_") if several else "max/mean"
+        fig.add_scatter(x=x, y=df[c].tolist(), mode="lines+markers", name=name, row=row, col=col)
+    return several
