@@ -50,3 +50,25 @@ def test_quality_table_keeps_a_row_for_a_run_that_stopped() -> None:
     row = table.splitlines()[-1]
     assert row.startswith("| 100000x200 | 3 metrics | not measured: the solver hit its time limit |")
     assert row.count("|") == table.splitlines()[0].count("|")
+
+
+def test_pooled_top3_bound_is_above_the_all_pairs_lp_and_every_assignment() -> None:
+    """bench top3's pooled LP (the one that ends at 200 reps) is a true upper bound: at least the LP over every
+    pair, which is at least what the optimizer's whole accounts reach, on three bands and on one."""
+    from bench.optimizer import balanced_world, top3_bound, top3_pooled
+    from planner.optimize import rebalance
+
+    acc, reps = balanced_world(900, 9, seed=1)
+    for opts in (
+        Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True),
+        Options(allow_customers=True, allow_open_deals=True, tolerance=0.02),
+    ):
+        pooled = top3_pooled(acc, reps, opts)
+        lp = top3_bound(acc, reps, opts)["top3_share_lp_max"]
+        reached = rebalance(acc, reps, opts).summary["top3_share_after"]
+        assert pooled is not None and lp is not None
+        assert pooled >= lp - 1e-6 >= reached - 2e-6
+        assert pooled <= 1.0 + 1e-9
+    # Bands no assignment reaches (every account a customer of one rep, customers staying): no bound, not a number.
+    held = acc.assign(owner_rep_id=reps["rep_id"].iloc[0], is_customer=True)
+    assert top3_pooled(held, reps, Options()) is None
