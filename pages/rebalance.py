@@ -164,6 +164,12 @@ with st.expander("Travel from a routing engine (optional)", icon=":material/rout
         help="Rows between rep (id or email) and account id, or between ZIPs, as a routing engine exports "
         "them. Without it, travel is great-circle km from rep homes.",
     )  # fmt: skip
+    st.download_button(
+        "Pairs to route (CSV)", data=lambda: export.to_csv_bytes(data.fresh(scenarios.route_pairs, scope=scope)),
+        file_name="pairs_to_route.csv", mime="text/csv", key="rb_dl_pairs", on_click="ignore",
+        help="Every rep x ZIP (or account) pair with both ends' coordinates and an empty minutes column: fill it from "
+        "a routing engine and upload it here (or `balance --travel-matrix`).",
+    )  # fmt: skip
 
 with st.expander("Solver time", icon=":material/timer:"):
     time_limit = state.number(

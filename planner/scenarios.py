@@ -157,6 +157,13 @@ def run(
     return result
 
 
+def route_pairs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """The pairs a routing engine must price for today's book (planner.optimize.matrix.route_pairs): the CSV the
+    Rebalance page and `balance --travel-template FILE` give to fill in and bring back as the travel matrix."""
+    acc, reps = inputs(con, scope=scope)
+    return matrix.route_pairs(acc, reps)
+
+
 def travel_table(
     source: Path | bytes, acc: pd.DataFrame, reps: pd.DataFrame, options: optimize.Options, name: str | None = None
 ) -> pd.DataFrame:

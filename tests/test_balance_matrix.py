@@ -122,3 +122,27 @@ def test_a_zip_level_export_from_rep_homes_works_end_to_end(
         for a in acc["account_id"]
     ]
     assert figures["travel_km_after"] == pytest.approx(float(np.mean(minutes)), rel=1e-6)
+
+
+def test_the_travel_template_round_trips_through_the_cli(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`balance --travel-template FILE`: the pairs to route, no solve; filled in, it is the --travel-matrix."""
+    tpl = tmp_path / "pairs.csv"
+    assert cli.main(["--db", str(small_store), "balance", "--travel-template", str(tpl)]) == 0
+    err = capsys.readouterr().err
+    assert "fill the minutes column" in err and "--travel-matrix" in err
+    t = pd.read_csv(tpl, dtype={"from": str, "to": str}, encoding="utf-8-sig")
+    acc, reps = inputs(small_store)
+    assert set(t["from"]) == set(reps.loc[reps["active"].astype(bool), "rep_id"])
+    assert t.groupby("from")["accounts"].sum().eq(len(acc)).all()  # every account once per rep
+    km = geo.haversine_km(
+        t["from_lat"].to_numpy(), t["from_lon"].to_numpy(), t["to_lat"].to_numpy(), t["to_lon"].to_numpy()
+    )
+    t["minutes"] = np.round(km * 0.75 + 3, 1)
+    t.to_csv(tpl, index=False)
+    code = cli.main(["--db", str(small_store), "balance", "--travel-matrix", str(tpl), "--json"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["travel_unit"] == "minutes"
+    assert cli.main(["--db", str(small_store), "balance", "--travel-template", str(tmp_path / "p.xlsx")]) == 2
+    assert "use a .csv file name" in capsys.readouterr().err

@@ -377,6 +377,7 @@ READS: dict[str, Args] = {
     "planner.roles.role_changes": kw(),
     "planner.scenarios.team": kw(),
     "planner.scenarios.inputs": kw(),
+    "planner.scenarios.route_pairs": kw(),
     "planner.scenarios.run": lambda c, w, rep: ((optimize.Options(),), {}),
     "planner.scenarios.capacity_curve": lambda c, w, rep: ((optimize.Options(), (5, 6)), {}),
     "planner.scenarios.disruption_curve": lambda c, w, rep: ((optimize.Options(),), {}),

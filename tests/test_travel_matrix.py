@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,55 @@ def test_rep_to_zip_rows_cover_every_account_of_the_zip() -> None:
     acc = pd.concat([accounts(), pd.DataFrame({"account_id": ["A4"], "postal_code": ["10001"]})], ignore_index=True)
     t = matrix.travel_matrix(p, acc, reps())
     np.testing.assert_allclose(t[["R1", "R2"]].to_numpy(), [[4, 245], [199, 6], [30, 35], [250, 6]])
+
+
+def test_a_postal_code_row_for_accounts_of_two_countries_is_refused() -> None:
+    """75001 is Paris and Addison, Texas: one ZIP row cannot give both the same travel; rows by account id can."""
+    acc = pd.DataFrame({"account_id": ["P1", "T1", "T2"], "postal_code": ["75001", "75001", "75001"],
+                        "country": ["FR", "US", "US"]})  # fmt: skip
+    rp = reps().iloc[:1]
+    by_zip = matrix.pairs_from_frame(pd.DataFrame({"from": ["R1"], "to": ["75001"], "minutes": ["30"]}))
+    with pytest.raises(BadInput, match=r"postal code 75001, which accounts in FR, US share .*rows by account id"):
+        matrix.travel_matrix(by_zip, acc, rp)
+    by_id = matrix.pairs_from_frame(
+        pd.DataFrame({"from": ["R1"] * 3, "to": ["P1", "T1", "T2"], "minutes": ["900", "20", "25"]})
+    )
+    np.testing.assert_allclose(matrix.travel_matrix(by_id, acc, rp)["R1"].to_numpy(), [900, 20, 25])
+    # One country per code: the ZIP row holds for all of them.
+    us = acc.assign(country=["US", "US", "us "])
+    np.testing.assert_allclose(matrix.travel_matrix(by_zip, us, rp)["R1"].to_numpy(), [30, 30, 30])
+
+
+def test_route_pairs_filled_in_is_a_travel_matrix_for_hostile_keys() -> None:
+    """The 'Pairs to route' file: active reps x destinations (a ZIP one country uses, else the account), the
+    ZIP as the store writes it, keys that look like formulas kept apart by the export's apostrophe and read back."""
+    from planner import export
+
+    acc = pd.DataFrame({
+        "account_id": ["=HYPERLINK(\"x\")", "A2", "A3", "A4", "P1", "T1"],
+        "postal_code": ["02139", "02139", None, "10001", "75001", "75001"],
+        "country": ["US", "US", "US", "US", "FR", "US"],
+        "lat": [42.36, 42.37, 40.0, 40.75, 48.86, 32.96], "lon": [-71.1, -71.1, -80.0, -73.99, 2.34, -96.83],
+    })  # fmt: skip
+    rp = reps().assign(home_lat=[42.36, 40.75, 0.0], home_lon=[-71.1, -73.99, 0.0])
+    t = matrix.route_pairs(acc, rp)
+    assert list(t.columns) == ["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", "minutes"]
+    assert sorted(t["from"].unique()) == ["R1", "R2"]  # the inactive rep needs no travel
+    assert sorted(t.loc[t["from"] == "R1", "to"]) == sorted(["02139", "10001", "A3", "P1", "T1"])
+    assert t.loc[(t["from"] == "R1") & (t["to"] == "02139"), "accounts"].item() == 2
+    assert t["minutes"].isna().all()
+    text = export.to_csv_bytes(t)  # as the page and the CLI write it
+    assert b"'=HYPERLINK" not in text  # the formula-like account sits inside 02139: no row of its own
+    filled = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    filled["minutes"] = [str(10 + i) for i in range(len(filled))]
+    got = matrix.travel_matrix(matrix.pairs_from_frame(filled), acc, rp)
+    want = dict(zip(zip(filled["from"], filled["to"], strict=True), filled["minutes"].astype(float), strict=True))
+    assert got.loc['=HYPERLINK("x")', "R2"] == want[("R2", "02139")] == got.loc["A2", "R2"]
+    assert got.loc["T1", "R1"] == want[("R1", "T1")] and got.loc["P1", "R1"] == want[("R1", "P1")]
+    # An account of its own whose id looks like a formula: written with an apostrophe, read back without.
+    alone = acc.assign(postal_code=[None, "02139", None, "10001", "75001", "75001"])
+    text = export.to_csv_bytes(matrix.route_pairs(alone, rp))
+    assert b"'=HYPERLINK" in text
+    filled = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    filled["minutes"] = "12"
+    assert (matrix.travel_matrix(matrix.pairs_from_frame(filled), alone, rp)[["R1", "R2"]] == 12).all().all()

@@ -75,6 +75,13 @@ def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, _run: Callable[...,
     return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _run or fn, snap)
 
 
+def fresh(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(con, *args, **kwargs)` on a snapshot of its own, not cached: for work a click starts after the page's
+    run ended (a download's deferred data), large and wanted once."""
+    with snapshot() as snap:
+        return fn(snap.con, *args, **kwargs)
+
+
 def progress_bar(where: Any = st) -> Callable[[float, str], None]:
     """A progress bar in `where`, and the callback (fraction, message) that moves it (planner's Progress)."""
     bar = where.progress(0.0, text="Starting")

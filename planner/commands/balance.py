@@ -83,6 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="travel from a routing engine's CSV (from,to,minutes or km; rep id/email to account id, or ZIP to "
         "ZIP) instead of great-circle km",
     )  # fmt: skip
+    p.add_argument(
+        "--travel-template", type=Path, metavar="FILE",
+        help="write the rep-to-destination pairs a routing engine must price (with coordinates and an empty minutes "
+        "column) to FILE.csv and stop; fill it in and give it back as --travel-matrix",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--commit", action="store_true", help="save as a scenario and make it today's assignment")
     p.add_argument("--name", default=None, help="scenario name when committing")
@@ -233,10 +238,31 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
         )
 
 
+def _travel_template(args: argparse.Namespace) -> int:
+    """`balance --travel-template FILE`: the pairs to route (planner.optimize.matrix.route_pairs), no solve."""
+    if args.travel_template.suffix.lower() != ".csv":
+        raise BadInput(f"--travel-template {args.travel_template}: use a .csv file name (routing tools read CSV)")
+    export.check_table_path(args.travel_template)
+    with store.read(args.db_path) as con:
+        table = scenarios.route_pairs(con, scope=OPERATOR)
+    export.write_table(table, args.travel_template)
+    blank = int(table["to_lat"].isna().sum() + table["from_lat"].isna().sum())
+    print(
+        f"wrote {len(table):,} pairs ({table['from'].nunique():,} reps x {table['to'].nunique():,} destinations) to "
+        f"{args.travel_template}: fill the minutes column from a routing engine, then run balance --travel-matrix "
+        f"{args.travel_template}"
+        + (f"; {blank:,} pairs have an end without a place: fill those by hand" if blank else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.out_format is not None and args.out is None:
         raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
     args.out_format = args.out_format or "plain"
+    if args.travel_template is not None:
+        return _travel_template(args)
     if args.out is not None:
         export.check_table_path(args.out)
     opts, tolerance = _options(args)

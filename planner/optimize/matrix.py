@@ -55,6 +55,9 @@ def canonical(values: pd.Series) -> pd.Series:
     """Keys compared across the file and the store: trimmed, emails lower-cased, a purely numeric key
     without leading zeros (a spreadsheet turns ZIP 02139 into 2139), a trailing '.0' dropped."""
     s = values.astype("string").str.strip()
+    # Our own files (route_pairs, and every export) write a key that starts like a formula with an apostrophe
+    # before it (planner.export.neutralise), so a spreadsheet shows it as text: the key is what follows.
+    s = s.str.replace(r"^'(?=[=+\-@])", "", regex=True)
     s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     s = s.where(~s.str.contains("@", na=False), s.str.lower())
     digits = s.str.fullmatch(r"\d+", na=False)
@@ -163,6 +166,7 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     # Rep keys in priority order: id, email, CRM user id (the first one the file knows wins).
     rep_ids = [code(_col(rp, c)) for c in ("rep_id", "email", "crm_id")]
     rep_zip = [code(_col(rp, "home_postal_code"))]
+    by_zip = np.zeros(n, dtype=bool)  # accounts that some row reaches through their postal code
     # The most specific row wins: rep to account, rep to the account's ZIP, home ZIP to account, ZIP to ZIP.
     for acc_keys, rep_keys in ((acc_id, rep_ids), (acc_zip, rep_ids), (acc_id, rep_zip), (acc_zip, rep_zip)):
         for rk in rep_keys:
@@ -173,6 +177,8 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
                 hit = lookup.get_indexer(rk[j] * size + acc_keys[todo])
                 rows = np.flatnonzero(todo)[hit >= 0]
                 out[rows, j] = vals[hit[hit >= 0]]
+                by_zip[rows] |= acc_keys is acc_zip
+    _one_country_per_zip(pairs.name, acc, by_zip)
     active = rp["active"].fillna(True).astype(bool).to_numpy() if "active" in rp else np.ones(k, dtype=bool)
     missing = np.isnan(out[:, active])
     if missing.any():
@@ -183,6 +189,64 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     table.index.name, table.columns.name = "account_id", "rep_id"
     table.attrs["unit"] = pairs.unit
     return table
+
+
+def _one_country_per_zip(name: str, acc: pd.DataFrame, by_zip: np.ndarray) -> None:
+    """A postal-code row holds for every account with that code, and codes repeat across countries (75001 is
+    Paris and Addison, Texas): refuse a row that reaches accounts of two countries instead of giving both one
+    travel."""
+    if not by_zip.any() or "country" not in acc:
+        return
+    zips = canonical(acc["postal_code"])
+    country = acc["country"].astype("string").str.strip().str.upper()
+    used = pd.DataFrame({"zip": zips[by_zip], "country": country[by_zip]}).dropna(subset=["zip"])
+    if used.empty:
+        return
+    everyone = pd.DataFrame({"zip": zips, "country": country}).dropna()
+    many = everyone[everyone["zip"].isin(used["zip"])].groupby("zip")["country"].nunique()
+    many = many[many > 1]
+    if len(many):
+        code = str(many.index[0])
+        where = ", ".join(sorted(everyone.loc[everyone["zip"] == code, "country"].unique().tolist()))
+        raise BadInput(
+            f"travel matrix {name} gives travel to postal code {code}, which accounts in {where} share "
+            f"({len(many):,} such codes); give those accounts rows by account id (the 'Pairs to route' file does)"
+        )
+
+
+def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes") -> pd.DataFrame:
+    """The pairs a routing engine must price for read_travel_matrix(), as a CSV to fill in: every active rep
+    (by rep_id) to every destination, with both ends' coordinates and an empty `unit` column
+    (`from,to,from_lat,from_lon,to_lat,to_lon,accounts,minutes`). A destination is a postal code when its
+    accounts share one country (its point: the mean of theirs), else one account by id (no postal code, or a
+    code several countries use). Ends without a place have empty coordinates: fill their travel by hand. The
+    filled file is a travel matrix as it is; the other columns are ignored."""
+    if unit not in UNITS:
+        raise BadInput(f"unknown travel unit {unit!r}; use one of {', '.join(sorted(set(UNITS)))}")
+    acc = accounts.reset_index(drop=True)
+    zips = canonical(_col(acc, "postal_code"))
+    country = _col(acc, "country").astype("string").str.strip().str.upper().fillna("")
+    n_countries = pd.DataFrame({"zip": zips, "c": country}).dropna().groupby("zip")["c"].nunique()
+    by_zip = zips.notna() & zips.map(n_countries).eq(1).fillna(False).astype(bool)
+    shown = _col(acc, "postal_code").astype("string").str.strip()  # as the store has it (02139, not 2139)
+    dest = pd.DataFrame({
+        "key": zips.where(by_zip, "\x00" + acc["account_id"].astype(str)).astype(object),
+        "to": shown.where(by_zip, acc["account_id"].astype("string")).astype(object),
+        "lat": pd.to_numeric(acc["lat"], errors="coerce"), "lon": pd.to_numeric(acc["lon"], errors="coerce"),
+    })  # fmt: skip
+    dest = dest.groupby("key", sort=True).agg(
+        to=("to", "first"), to_lat=("lat", "mean"), to_lon=("lon", "mean"), accounts=("lat", "size")
+    )
+    rp = reps.reset_index(drop=True)
+    active = rp["active"].fillna(True).astype(bool) if "active" in rp else pd.Series(True, index=rp.index)
+    rp = rp[active]
+    src = pd.DataFrame({"from": rp["rep_id"].astype(str).to_numpy(),
+                        "from_lat": pd.to_numeric(rp["home_lat"], errors="coerce").to_numpy(),
+                        "from_lon": pd.to_numeric(rp["home_lon"], errors="coerce").to_numpy()})  # fmt: skip
+    out = src.merge(dest.reset_index(drop=True), how="cross")
+    out[["from_lat", "from_lon", "to_lat", "to_lon"]] = out[["from_lat", "from_lon", "to_lat", "to_lon"]].round(5)
+    out[unit] = pd.Series(pd.NA, index=out.index, dtype="Float64")
+    return out[["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", unit]]
 
 
 def _missing_message(pairs: PairTable, account: pd.Series, rep: pd.Series, missing: int, total: int) -> str:

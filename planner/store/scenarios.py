@@ -29,7 +29,8 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
         con,
         """WITH d AS (SELECT account_id, bool_or(NOT coalesce(is_closed, FALSE)) AS has_open_deal
                       FROM deals GROUP BY account_id)
-           SELECT a.account_id, a.name, a.city, a.state, a.postal_code, a.county, a.lat, a.lon, a.source,
+           SELECT a.account_id, a.name, a.city, a.state, a.postal_code, a.county,
+                  coalesce(a.country_code, a.country) AS country, a.lat, a.lon, a.source,
                   a.owner_rep_id, coalesce(a.locked, FALSE) AS locked,
                   coalesce(a.is_customer, FALSE) AS is_customer,
                   coalesce(d.has_open_deal, FALSE) AS has_open_deal,
