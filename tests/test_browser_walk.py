@@ -159,6 +159,15 @@ def test_ops_leader_rebalances_and_commits(server: str, walk_page: Any) -> None:
     assert report[:2] == b"PK"
     if any(r["OwnerId"] == "" for r in sf):
         assert "user id is unknown" in page.inner_text("body"), "blank OwnerIds without a word on the page"
+    # The pairs a routing engine must price (made on the click): every rep to the same destinations, to fill in.
+    page.get_by_text("Travel from a routing engine").first.click()
+    pairs = _csv_rows(_download(page, page.get_by_role("button", name="Pairs to route (CSV)")))
+    assert list(pairs[0]) == ["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", "minutes"]
+    per_rep: dict[str, set[str]] = {}
+    for row in pairs:
+        per_rep.setdefault(row["from"], set()).add(row["to"])
+    assert len(per_rep) > 1 and len({frozenset(v) for v in per_rep.values()}) == 1
+    assert all(r["minutes"] == "" for r in pairs)
     # Back to Coverage: today's territories are the committed ones, and the page still reads right.
     page.get_by_role("link", name="Coverage map").first.click()
     wait_rendered(page)
