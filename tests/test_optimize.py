@@ -945,3 +945,30 @@ def replace_compactness(opts: Options, compactness: float) -> Options:
     from dataclasses import replace
 
     return replace(opts, compactness=compactness)
+
+
+def test_a_fractional_unit_splits_by_every_band_not_the_blend() -> None:
+    """Several metrics: the LP gives a unit's accounts 30% / 70% to two reps; its two big accounts (owned by the
+    first) hold two thirds of the potential and a tenth of the count. Split by the blend, the owner took both
+    (potential 0.67 against 0.30, accounts 0.09 against 0.30); by every band, each share is near the LP's."""
+    from scipy import sparse
+
+    from planner.optimize.problem import _prepare, _Units
+    from planner.optimize.rounding import _split
+
+    n = 22
+    acc = pd.DataFrame({
+        "account_id": [f"A{i}" for i in range(n)], "lat": 40.0, "lon": -75.0 - 0.01 * np.arange(n),
+        "owner_rep_id": ["R1", "R1"] + [None] * (n - 2), "potential": [50.0, 50.0] + [2.5] * (n - 2),
+        "is_customer": False, "has_open_deal": False, "locked": False,
+    })  # fmt: skip
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Ann", "Bo"], "home_lat": [40.0, 40.0],
+                         "home_lon": [-75.0, -75.1], "capacity_hours": 1000.0, "active": True})  # fmt: skip
+    p = _prepare(acc, reps, Options(metric="potential,accounts", allow_customers=True, allow_open_deals=True))
+    mov = np.flatnonzero(~p.pinned)
+    u = _Units(of_account=np.zeros(len(mov), dtype=np.int64), movable=mov, weight=np.array([p.b[mov].sum()]),
+               divisible=True, label=np.array(["unit"]), members=sparse.csr_matrix(np.ones((1, len(mov)))))  # fmt: skip
+    assign = _split(p, u, np.array([0, 0]), np.array([0, 1]), np.array([0.3, 0.7]))
+    shares = np.array([np.bincount(assign, weights=p.bm[:, m], minlength=2) for m in range(2)])
+    assert assign[0] == 0  # the owner keeps what fits on every band
+    np.testing.assert_allclose(shares[:, 0], [0.3, 0.3], atol=0.12)

@@ -314,17 +314,43 @@ def _split(p: _Problem, u: _Units, pair_u: np.ndarray, pair_r: np.ndarray, x: np
     by_unit = np.argsort(u.of_account, kind="stable")
     sizes = np.bincount(u.of_account, minlength=len(u.weight))
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    several = p.bm.shape[1] > 1
     for unit, grp in frac.groupby("u", sort=True):
         reps = grp["r"].to_numpy()
-        room = grp["x"].to_numpy() * u.weight[unit]
+        share = grp["x"].to_numpy()
+        room = share * u.weight[unit]
         members = u.movable[by_unit[starts[unit] : starts[unit] + sizes[unit]]]
         members = members[np.lexsort((members, -p.b[members]))]
+        if several:  # each rep's share of the unit on every band, not only the blend's
+            _split_bands(p, assign, members, reps, share)
+            continue
         for a in members:
             own = np.flatnonzero(reps == p.owner[a])
             j = int(own[0]) if len(own) and room[own[0]] >= p.b[a] / 2 else int(np.argmax(room))
             assign[a] = reps[j]
             room[j] -= p.b[a]
     return assign
+
+
+def _split_bands(p: _Problem, assign: np.ndarray, members: np.ndarray, reps: np.ndarray, share: np.ndarray) -> None:
+    """Several bands: a fractional unit's accounts (largest first) each to its owner while the owner's share has
+    room on every band, else to the rep whose remaining share of the unit it fills best on every band at once (the
+    least summed squared miss, each band over the unit's total), so the split keeps the LP's loads of each metric,
+    not only the blend's. On 20,000 x 200 with three metrics the split by the blend left a territory 38.7% off its
+    account count, and the band repair and the neighbourhoods closing that sent accounts away from their 3 nearest
+    reps (top-3 72.0% after the split, 63.5% at the end)."""
+    w = p.bm[members]  # (n_members, n_bands)
+    total = np.maximum(w.sum(axis=0), 1e-12)
+    room = share[:, None] * total[None, :]  # (n_reps, n_bands) still to fill
+    for i, a in enumerate(members.tolist()):
+        own = np.flatnonzero(reps == p.owner[a])
+        if len(own) and bool((room[own[0]] >= w[i] / 2).all()):  # its owner, while the owner has room on every band
+            j = int(own[0])
+        else:
+            fit = ((room - w[i]) ** 2 - room**2) / total**2  # how giving a to each rep changes the squared miss
+            j = int(np.argmin(fit.sum(axis=1)))
+        assign[a] = reps[j]
+        room[j] -= w[i]
 
 
 def _band_penalty(load: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
