@@ -179,7 +179,7 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
                 out[rows, j] = vals[hit[hit >= 0]]
                 by_zip[rows] |= acc_keys is acc_zip
     _one_country_per_zip(pairs.name, acc, by_zip)
-    active = rp["active"].fillna(True).astype(bool).to_numpy() if "active" in rp else np.ones(k, dtype=bool)
+    active = _active(rp)
     missing = np.isnan(out[:, active])
     if missing.any():
         a, r = np.argwhere(missing)[0]
@@ -191,25 +191,31 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     return table
 
 
+def _active(reps: pd.DataFrame) -> np.ndarray:
+    """The reps who need travel: active ones (no column: all)."""
+    return reps["active"].fillna(True).astype(bool).to_numpy() if "active" in reps else np.ones(len(reps), dtype=bool)
+
+
+def _zip_countries(acc: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each account's postal code as a key (canonical) and, per code, how many countries its accounts name
+    (accounts without a country do not count)."""
+    zips = canonical(_col(acc, "postal_code"))
+    country = _col(acc, "country").astype("string").str.strip().str.upper()
+    frame = pd.DataFrame({"zip": zips, "country": country}).dropna()
+    return zips, frame.groupby("zip")["country"].agg(lambda c: ", ".join(sorted(c.unique())))
+
+
 def _one_country_per_zip(name: str, acc: pd.DataFrame, by_zip: np.ndarray) -> None:
     """A postal-code row holds for every account with that code, and codes repeat across countries (75001 is
     Paris and Addison, Texas): refuse a row that reaches accounts of two countries instead of giving both one
     travel."""
     if not by_zip.any() or "country" not in acc:
         return
-    zips = canonical(acc["postal_code"])
-    country = acc["country"].astype("string").str.strip().str.upper()
-    used = pd.DataFrame({"zip": zips[by_zip], "country": country[by_zip]}).dropna(subset=["zip"])
-    if used.empty:
-        return
-    everyone = pd.DataFrame({"zip": zips, "country": country}).dropna()
-    many = everyone[everyone["zip"].isin(used["zip"])].groupby("zip")["country"].nunique()
-    many = many[many > 1]
+    zips, countries = _zip_countries(acc)
+    many = countries[countries.index.isin(zips[by_zip].dropna()) & countries.str.contains(",", regex=False)]
     if len(many):
-        code = str(many.index[0])
-        where = ", ".join(sorted(everyone.loc[everyone["zip"] == code, "country"].unique().tolist()))
         raise BadInput(
-            f"travel matrix {name} gives travel to postal code {code}, which accounts in {where} share "
+            f"travel matrix {name} gives travel to postal code {many.index[0]}, which accounts in {many.iloc[0]} share "
             f"({len(many):,} such codes); give those accounts rows by account id (the 'Pairs to route' file does)"
         )
 
@@ -224,10 +230,8 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
     if unit not in UNITS:
         raise BadInput(f"unknown travel unit {unit!r}; use one of {', '.join(sorted(set(UNITS)))}")
     acc = accounts.reset_index(drop=True)
-    zips = canonical(_col(acc, "postal_code"))
-    country = _col(acc, "country").astype("string").str.strip().str.upper().fillna("")
-    n_countries = pd.DataFrame({"zip": zips, "c": country}).dropna().groupby("zip")["c"].nunique()
-    by_zip = zips.notna() & zips.map(n_countries).eq(1).fillna(False).astype(bool)
+    zips, countries = _zip_countries(acc)
+    by_zip = zips.notna() & ~zips.map(countries).str.contains(",", regex=False).fillna(False).astype(bool)
     shown = _col(acc, "postal_code").astype("string").str.strip()  # as the store has it (02139, not 2139)
     dest = pd.DataFrame({
         "key": zips.where(by_zip, "\x00" + acc["account_id"].astype(str)).astype(object),
@@ -238,8 +242,7 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
         to=("to", "first"), to_lat=("lat", "mean"), to_lon=("lon", "mean"), accounts=("lat", "size")
     )
     rp = reps.reset_index(drop=True)
-    active = rp["active"].fillna(True).astype(bool) if "active" in rp else pd.Series(True, index=rp.index)
-    rp = rp[active]
+    rp = rp[_active(rp)]
     src = pd.DataFrame({"from": rp["rep_id"].astype(str).to_numpy(),
                         "from_lat": pd.to_numeric(rp["home_lat"], errors="coerce").to_numpy(),
                         "from_lon": pd.to_numeric(rp["home_lon"], errors="coerce").to_numpy()})  # fmt: skip
