@@ -972,3 +972,19 @@ def test_a_fractional_unit_splits_by_every_band_not_the_blend() -> None:
     shares = np.array([np.bincount(assign, weights=p.bm[:, m], minlength=2) for m in range(2)])
     assert assign[0] == 0  # the owner keeps what fits on every band
     np.testing.assert_allclose(shares[:, 0], [0.3, 0.3], atol=0.12)
+
+
+def test_the_split_by_every_band_keeps_the_moved_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several metrics rounded by the LP's shares (the path of big worlds, forced here): filling each rep's share of
+    a unit on every band moved 0.2058 of the metric under a cap of 0.2 on this world; rounded accounts now go back
+    to their owners, the least balance lost first, until the moved share is within the cap."""
+    from planner.optimize import rounding
+
+    monkeypatch.setattr(rounding, "MULTI_BAND_MIP_PAIRS", 0)
+    acc, reps = optimizer.balanced_world(1000, 10, seed=2)
+    opts = Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True, max_moved=0.2)
+    s = optimize.rebalance(acc, reps, opts).summary
+    assert s["round_status"].startswith("rounded by the LP's shares")
+    assert s["moved_share"] <= 0.2 + 1e-9
+    assert s["moved_share"] >= 0.19  # the budget is used, not dropped
+    assert max(b["max_mean_after"] for b in s["metrics"]) < 1.6
