@@ -14,7 +14,7 @@ shell.ensure_routed()
 
 from planner import export, geo, optimize, scenarios
 from planner.errors import PlannerError
-from ui import charts, data, fmt, maps, sidebar, state
+from ui import charts, data, fmt, maps, sidebar, state, travel
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -158,18 +158,7 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
     )  # fmt: skip
     locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)
 
-with st.expander("Travel from a routing engine (optional)", icon=":material/route:"):
-    matrix_file = st.file_uploader(
-        "Travel matrix (CSV: from,to,minutes or km)", type=["csv"], key="rb_matrix",
-        help="Rows between rep (id or email) and account id, or between ZIPs, as a routing engine exports "
-        "them. Without it, travel is great-circle km from rep homes.",
-    )  # fmt: skip
-    st.download_button(
-        "Pairs to route (CSV)", data=lambda: export.to_csv_bytes(data.fresh(scenarios.route_pairs, scope=scope)),
-        file_name="pairs_to_route.csv", mime="text/csv", key="rb_dl_pairs", on_click="ignore",
-        help="Every rep x ZIP (or account) pair with both ends' coordinates and an empty minutes column: fill it from "
-        "a routing engine and upload it here (or `balance --travel-matrix`).",
-    )  # fmt: skip
+matrix_file = travel.matrix_inputs(scope)
 
 with st.expander("Solver time", icon=":material/timer:"):
     time_limit = state.number(

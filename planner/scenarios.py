@@ -164,6 +164,13 @@ def route_pairs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame
     return matrix.route_pairs(acc, reps)
 
 
+def route_pair_count(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+    """How many rows route_pairs() gives (active reps x destinations), from two counts in the store: what a page
+    checks before it offers the file (the accounts themselves load only when it is made)."""
+    reps = q.rebalance_reps(con, scope=scope)
+    return int(matrix.active_reps(reps).sum()) * q.route_destinations(con, scope=scope)
+
+
 def travel_table(
     source: Path | bytes, acc: pd.DataFrame, reps: pd.DataFrame, options: optimize.Options, name: str | None = None
 ) -> pd.DataFrame:

@@ -415,3 +415,25 @@ def test_several_metrics_over_a_large_team_say_the_run_may_need_more_time(
     assert len(warned) == 1 and "3 metrics over 6 reps" in warned[0] and "'Solver time'" in warned[0], warned
     assert said({"metric": "potential"}) == []
     assert said({"metric": "potential,accounts", "tl": "900"}) == []
+
+
+def test_pairs_to_route_are_counted_and_a_huge_file_points_to_the_cli(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Pairs to route' says how many pairs it holds; above ui.travel.PAGE_MAX_PAIRS (a 1M-account book: 200 reps x
+    30,000 ZIPs) the page does not build the file in the app but names the CLI that writes it."""
+    from ui import travel
+
+    with store.read(app_store) as con:
+        n = scenarios.route_pair_count(con, scope=OPERATOR)
+    at = page("rebalance")
+    assert errors(at) == []
+    captions = [str(c.value) for c in at.caption]
+    assert f"{n:,} rep x destination pairs to price." in captions
+    assert [b for b in at.get("download_button") if "Pairs to route" in str(b.proto.label)]
+    monkeypatch.setattr(travel, "PAGE_MAX_PAIRS", n - 1)
+    at = page("rebalance")
+    assert errors(at) == []
+    assert any(f"{n:,} rep x destination pairs, too many to download here" in str(c.value) for c in at.caption)
+    assert any("--travel-template" in str(c.value) for c in at.caption)
+    assert not [b for b in at.get("download_button") if "Pairs to route" in str(b.proto.label)]

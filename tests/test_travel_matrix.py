@@ -164,3 +164,30 @@ def test_route_pairs_filled_in_is_a_travel_matrix_for_hostile_keys() -> None:
     filled = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     filled["minutes"] = "12"
     assert (matrix.travel_matrix(matrix.pairs_from_frame(filled), alone, rp)[["R1", "R2"]] == 12).all().all()
+
+
+def test_the_page_counts_the_pairs_the_file_has(small_store: Path) -> None:
+    """The Rebalance page counts the pairs to route in the store before it offers the file (and above
+    ui.travel.PAGE_MAX_PAIRS points to the CLI): the count is the file's rows, codes two countries share and
+    blank codes included, inactive reps left out."""
+    from planner import scenarios, store
+    from planner.scope import OPERATOR
+
+    first = "SELECT account_id FROM accounts ORDER BY account_id"
+    with store.write(small_store) as con:
+        con.execute(
+            f"UPDATE accounts SET postal_code = '75001', country_code = 'FR' WHERE account_id IN ({first} LIMIT 3)"
+        )
+        con.execute(
+            f"UPDATE accounts SET postal_code = '75001', country_code = 'US' "
+            f"WHERE account_id IN ({first} LIMIT 1 OFFSET 9)"
+        )
+        con.execute(f"UPDATE accounts SET postal_code = '  ' WHERE account_id IN ({first} DESC LIMIT 2)")
+        con.execute("UPDATE reps SET active = FALSE WHERE rep_id = (SELECT min(rep_id) FROM reps)")
+    with store.read(small_store) as con:
+        n = scenarios.route_pair_count(con, scope=OPERATOR)
+        t = scenarios.route_pairs(con, scope=OPERATOR)
+        active = con.execute("SELECT count(*) FROM reps WHERE coalesce(active, TRUE)").fetchone()[0]
+    assert n == len(t) > 0
+    assert t["from"].nunique() == active
+    assert not (t["to"] == "75001").any()  # two countries: a row per account

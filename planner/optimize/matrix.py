@@ -179,7 +179,7 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
                 out[rows, j] = vals[hit[hit >= 0]]
                 by_zip[rows] |= acc_keys is acc_zip
     _one_country_per_zip(pairs.name, acc, by_zip)
-    active = _active(rp)
+    active = active_reps(rp)
     missing = np.isnan(out[:, active])
     if missing.any():
         a, r = np.argwhere(missing)[0]
@@ -191,7 +191,7 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     return table
 
 
-def _active(reps: pd.DataFrame) -> np.ndarray:
+def active_reps(reps: pd.DataFrame) -> np.ndarray:
     """The reps who need travel: active ones (no column: all)."""
     return reps["active"].fillna(True).astype(bool).to_numpy() if "active" in reps else np.ones(len(reps), dtype=bool)
 
@@ -242,7 +242,7 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
         to=("to", "first"), to_lat=("lat", "mean"), to_lon=("lon", "mean"), accounts=("lat", "size")
     )
     rp = reps.reset_index(drop=True)
-    rp = rp[_active(rp)]
+    rp = rp[active_reps(rp)]
     src = pd.DataFrame({"from": rp["rep_id"].astype(str).to_numpy(),
                         "from_lat": pd.to_numeric(rp["home_lat"], errors="coerce").to_numpy(),
                         "from_lon": pd.to_numeric(rp["home_lon"], errors="coerce").to_numpy()})  # fmt: skip
