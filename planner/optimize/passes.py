@@ -181,6 +181,7 @@ def _compact_pass(c: _Pass) -> float:
     if not _optimal(c.lp):  # no B0: back to the travel pass as it was
         return seconds + c.resolve("travel", c.lp_z, tp.travel_cap)
     tp.least = c.travel()
+    c.lp.least_basis = c.lp.h.getBasis()
     seconds += c.resolve("travel", c.lp_z, min(tp.travel_cap, (1 + COMPACT_TRAVEL_SLACK) * tp.least))
     if not _optimal(c.lp):
         seconds += c.resolve("travel", c.lp_z, tp.travel_cap)
@@ -198,6 +199,7 @@ def _top3_pass(c: _Pass, z_slack: float) -> float:
     seconds = c.resolve("travel_only", c.lp_z + z_slack, tp.travel_cap)
     if _optimal(c.lp):
         tp.least = c.travel()
+        c.lp.least_basis = c.lp.h.getBasis()
     # Without B0 (that solve stopped), no more travel than T0.
     cap = min(tp.travel_cap, max(t0, (1 + TOP3_TRAVEL_SLACK) * c.travel()) if _optimal(c.lp) else t0)
     seconds += c.resolve("top3", c.lp_z, cap)

@@ -57,6 +57,7 @@ class _LP:
     mip_x: np.ndarray | None = None
     blocks: list[tuple[np.ndarray, dict[str, np.ndarray]]] | None = None  # pricing's unit x rep tables, kept
     time_limit_s: float = 120.0  # per solve (each HiGHS run), not over the whole sequence: see _run_highs
+    least_basis: Any = None  # the basis of the last least-travel solve (passes), where the bound starts from
 
     def x(self) -> np.ndarray:
         """The pairs' values in the current solution."""

@@ -20,6 +20,7 @@ from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.lp import (
     _LP,
     HIGHS_VERSION,
+    _from_least_basis,
     _integral_units,
     _lagrange_bound,
     _optimal,
@@ -158,6 +159,7 @@ def _bound(
         z_ach = max(z_ach, float(np.max(band)))
     own = p.owner
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
+    _from_least_basis(lp)
     seconds = _resolve(
         p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale, cap_ub=_overflow(p, lp, assign)
     )
