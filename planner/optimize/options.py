@@ -220,7 +220,7 @@ def time_limit_message(opts: Options) -> str:
     """What a solve that stopped at its time limit says (it has no solution to round: never a result)."""
     return (
         f"the solver hit its time limit of {opts.time_limit_s:g} s on this scenario; make it smaller: move whole "
-        "areas (unit zip3 or county) or balance fewer metrics at once (several metrics over many reps make the "
-        "largest problems), give it more time (the Rebalance page's 'Solver time', or balance --time-limit), or run "
-        "it again when the machine is less busy"
+        "areas (unit zip3 or county; with 100+ reps one ZIP3 can hold several territories' worth) or balance fewer "
+        "metrics at once (several metrics over many reps make the largest problems), give it more time (the "
+        "Rebalance page's 'Solver time', or balance --time-limit), or run it again when the machine is less busy"
     )
