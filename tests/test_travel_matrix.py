@@ -191,3 +191,12 @@ def test_the_page_counts_the_pairs_the_file_has(small_store: Path) -> None:
     assert n == len(t) > 0
     assert t["from"].nunique() == active
     assert not (t["to"] == "75001").any()  # two countries: a row per account
+
+
+def test_a_blank_country_does_not_split_a_postal_code() -> None:
+    """An account whose country cell is blank names no country (as a missing one, and as the store's count for
+    the page has it): its postal code stays one destination with the others' country."""
+    acc = pd.DataFrame({"account_id": ["A1", "A2"], "postal_code": ["02139", "02139"], "country": ["US", "  "],
+                        "lat": [42.36, 42.37], "lon": [-71.1, -71.1]})  # fmt: skip
+    t = matrix.route_pairs(acc, reps().iloc[:1].assign(home_lat=42.0, home_lon=-71.0))
+    assert t["to"].tolist() == ["02139"] and t["accounts"].tolist() == [2]

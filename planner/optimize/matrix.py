@@ -200,7 +200,7 @@ def _zip_countries(acc: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Each account's postal code as a key (canonical) and, per code, how many countries its accounts name
     (accounts without a country do not count)."""
     zips = canonical(_col(acc, "postal_code"))
-    country = _col(acc, "country").astype("string").str.strip().str.upper()
+    country = _col(acc, "country").astype("string").str.strip().str.upper().replace("", pd.NA)  # blank: none
     frame = pd.DataFrame({"zip": zips, "country": country}).dropna()
     return zips, frame.groupby("zip")["country"].agg(lambda c: ", ".join(sorted(c.unique())))
 
