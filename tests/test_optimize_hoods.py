@@ -16,8 +16,8 @@ from bench import optimizer
 from planner import optimize
 from planner.optimize import Options
 from planner.optimize.bands import _in_bands, _repair_bands
-from planner.optimize.neighbourhood import _excess, _loads, _repair_hoods
-from planner.optimize.problem import _nearest_reps, _prepare, _Problem
+from planner.optimize.neighbourhood import _excess, _repair_hoods
+from planner.optimize.problem import _loads, _nearest_reps, _prepare, _Problem
 from planner.optimize.quality import band_figures
 
 THREE = "potential,accounts,workload"

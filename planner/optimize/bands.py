@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.problem import _dist, _moved_at, _moved_share, _nearest_reps, _Problem
+from planner.optimize.problem import _dist, _loads, _moved_at, _moved_share, _nearest_reps, _Problem
 
 # A swap looks at this many of a territory's accounts and of each neighbour's (the heaviest on the band the
 # territory is furthest from), so one step costs at most SWAP_SIDE^2 x neighbours pairs.
@@ -165,7 +165,7 @@ def _repair_once(
     Returns the assignment and what the repair did: its steps, its step budget (STEPS_PER_TERRITORY per
     territory out of band at the start) and whether the budget stopped it."""
     assign = assign.copy()
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    n_reps = len(p.reps)
     movable = np.flatnonzero(~p.pinned)
     if len(movable) == 0:
         return assign, {"band_repair_steps": 0, "band_repair_budget": 0, "band_repair_stopped_by_budget": 0}
@@ -177,7 +177,7 @@ def _repair_once(
     near_of = [np.unique(rows[order[cuts[r] : cuts[r + 1]]]) for r in range(n_reps)]
     s = _BandState(
         p=p, movable=movable, w=p.bm[movable], cur=assign[movable].copy(), near=near, near_of=near_of,
-        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        load=_loads(p, assign),
         lo=p.target[:, None] * (1 - p.tols[None, :]), hi=p.target[:, None] * (1 + p.tols[None, :]),
         t=p.target[:, None], left=math.inf if moved_cap is None else moved_cap - _moved_share(p, assign),
     )  # fmt: skip
@@ -220,7 +220,7 @@ def _top3_polish(p: _Problem, assign: np.ndarray) -> tuple[np.ndarray, int]:
     leaves its owner), the largest saving first, until none can. The LP aims inside the bands (solve.BAND_MARGIN),
     so whole accounts land with a little room left in the true ones. Returns the assignment and the moves made."""
     assign = assign.copy()
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
+    n_reps = len(p.reps)
     movable = np.flatnonzero(~p.pinned)
     if len(movable) == 0 or n_reps <= 3:
         return assign, 0
@@ -231,7 +231,7 @@ def _top3_polish(p: _Problem, assign: np.ndarray) -> tuple[np.ndarray, int]:
     pl = _Polish(
         p=p, assign=assign, movable=movable, near=near,
         near_of=[np.sort(order[cuts[r] : cuts[r + 1]] // near.shape[1]) for r in range(n_reps)],
-        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        load=_loads(p, assign),
         # Inside every band with a hair to spare, so the report's check (the same bands) agrees.
         lo=p.target[:, None] * (1 - p.tols[None, :] + 1e-9), hi=p.target[:, None] * (1 + p.tols[None, :] - 1e-9),
     )  # fmt: skip

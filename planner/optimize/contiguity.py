@@ -39,7 +39,7 @@ from scipy.spatial import Delaunay, QhullError
 from planner.optimize.adjacency import unit_edges
 from planner.optimize.geometry import _bincount
 from planner.optimize.options import Options
-from planner.optimize.problem import _dist, _moved_share, _owned, _Problem, _Units, _units
+from planner.optimize.problem import _dist, _loads, _moved_share, _owned, _Problem, _Units, _units
 
 # The band restoration stops after this many moves per unit (each move lowers the excess, so it ends anyway).
 MOVES_PER_UNIT = 4
@@ -425,7 +425,7 @@ def _state(
     return _Restore(
         p=p, u=u, edges=edges, nbrs=_neighbours(edges, n_units), island=island, rep=unit_reps(u, assign),
         w=np.asarray(u.members @ p.bm[u.movable]).reshape(n_units, n_bands),
-        load=np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1),
+        load=_loads(p, assign),
         lo=t * (1 - p.tols[None, :]), hi=t * (1 + p.tols[None, :]), t=t, version=np.zeros(n_reps, dtype=np.int64),
         leaves={}, no_swap={}, owned=_owned(p, u), left=left,
         travel=np.full((n_units, n_reps), np.nan) if n_units * n_reps <= TRAVEL_CACHE_CELLS else None,

@@ -22,7 +22,7 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _fixed_loads, new_solver
-from planner.optimize.problem import _dist, _moved_at, _moved_share, _Problem
+from planner.optimize.problem import _dist, _loads, _moved_at, _moved_share, _Problem
 
 # Reps in one neighbourhood: the territory out of band, its nearest reps and the nearest with room (HOOD // 2).
 HOOD = 6
@@ -51,11 +51,6 @@ TRAVEL_PRICE = 1e-3
 SLACK_PRICE = 1e3
 # The MIP's bands lie this share of a target inside the true ones.
 INSIDE = 1e-6
-
-
-def _loads(p: _Problem, assign: np.ndarray) -> np.ndarray:
-    n_reps = len(p.reps)
-    return np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(p.bm.shape[1])], axis=1)
 
 
 def _excess(p: _Problem, load: np.ndarray) -> np.ndarray:

@@ -430,6 +430,12 @@ def _moved_share(p: _Problem, assign: np.ndarray) -> float:
     return float(_moved_at(p, np.arange(len(assign)), assign).sum())
 
 
+def _loads(p: _Problem, assign: np.ndarray) -> np.ndarray:
+    """(n_reps, n_bands): each rep's share of every band's metric in `assign`."""
+    n_reps = len(p.reps)
+    return np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(p.bm.shape[1])], axis=1)
+
+
 def _owned_by(p: _Problem, pos: np.ndarray) -> np.ndarray:
     """(len(pos), reps): each account's share of the metric under its owner's column."""
     out = np.zeros((len(pos), len(p.reps)))

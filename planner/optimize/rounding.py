@@ -13,7 +13,7 @@ from scipy import sparse
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
 from planner.optimize.pricing import _far
-from planner.optimize.problem import _dist, _moved_share, _Problem, _Units
+from planner.optimize.problem import _dist, _loads, _moved_share, _Problem, _Units
 
 # The rounding MIP (fix-and-resolve) stops after this many branch-and-bound nodes (a limit of work,
 # not of time, so the result is the same on any machine); its best solution is kept. The time limit
@@ -365,8 +365,7 @@ def _keep_budget(p: _Problem, assign: np.ndarray, items: np.ndarray, budget: flo
     if over <= 1e-12:
         return 0
     cand = items[(p.owner[items] >= 0) & (assign[items] != p.owner[items]) & ~p.pinned[items]]
-    n_reps, n_bands = len(p.reps), p.bm.shape[1]
-    load = np.stack([_bincount(assign, weights=p.bm[:, m], minlength=n_reps) for m in range(n_bands)], axis=1)
+    load = _loads(p, assign)
     t = p.target[:, None]
     back = 0
     while over > 1e-12 and len(cand):
