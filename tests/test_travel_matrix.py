@@ -200,3 +200,24 @@ def test_a_blank_country_does_not_split_a_postal_code() -> None:
                         "lat": [42.36, 42.37], "lon": [-71.1, -71.1]})  # fmt: skip
     t = matrix.route_pairs(acc, reps().iloc[:1].assign(home_lat=42.0, home_lon=-71.0))
     assert t["to"].tolist() == ["02139"] and t["accounts"].tolist() == [2]
+
+
+def test_the_count_compares_codes_as_the_file_does(small_store: Path) -> None:
+    """02139, 2139 and 2139.0 are one postal code in the pairs file (a spreadsheet drops the zero): the page's
+    count in the store agrees."""
+    from planner import scenarios, store
+    from planner.scope import OPERATOR
+
+    first = "SELECT account_id FROM accounts ORDER BY account_id"
+    with store.write(small_store) as con:
+        for i, code in enumerate(["02139", "2139", "2139.0"]):
+            con.execute(
+                f"UPDATE accounts SET postal_code = ?, country_code = 'US' "
+                f"WHERE account_id IN ({first} LIMIT 1 OFFSET ?)",
+                [code, i],
+            )
+    with store.read(small_store) as con:
+        n = scenarios.route_pair_count(con, scope=OPERATOR)
+        t = scenarios.route_pairs(con, scope=OPERATOR)
+    assert n == len(t)
+    assert t.loc[t["to"].isin(["02139", "2139", "2139.0"]), "to"].nunique() == 1

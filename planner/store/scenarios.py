@@ -45,13 +45,15 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
 def route_destinations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
     """How many destinations the pairs to route list (planner.optimize.matrix.route_pairs), counted in the store:
     one per postal code whose accounts name at most one country, one per account otherwise (no code, or a code
-    several countries share). Codes are compared as stored (the file also merges 02139 with 2139)."""
+    several countries share). Codes compare as the file's keys do (matrix.canonical): 02139 is 2139, 2139.0 too."""
     require_leader(scope)
     return int(
         scalar(
             con,
-            """WITH a AS (SELECT nullif(trim(postal_code), '') AS z,
+            r"""WITH t AS (SELECT regexp_replace(nullif(trim(postal_code), ''), '^([0-9]+)\.0+$', '\1') AS z,
                                  nullif(upper(trim(coalesce(country_code, country))), '') AS c FROM accounts),
+                    a AS (SELECT CASE WHEN regexp_full_match(z, '[0-9]+') THEN coalesce(nullif(ltrim(z, '0'), ''), '0')
+                                      ELSE z END AS z, c FROM t),
                     zc AS (SELECT z, count(DISTINCT c) AS n_c FROM a WHERE z IS NOT NULL GROUP BY z)
                SELECT (SELECT count(*) FROM zc WHERE n_c <= 1)
                       + (SELECT count(*) FROM a LEFT JOIN zc USING (z) WHERE a.z IS NULL OR zc.n_c > 1)""",
