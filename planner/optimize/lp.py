@@ -26,6 +26,10 @@ _C_COUNT = 5.0
 _C_TRAVEL = 1.0
 MIP_MAX_NODES = 500
 TOP3_WEIGHT = 1000.0
+# Column purging (_purge): past PURGE_AT pair columns per unit, a pricing round first drops the pairs at zero
+# beyond each unit's KEEP_PER_UNIT least reduced costs.
+PURGE_AT = 8
+KEEP_PER_UNIT = 4
 HIGHS_VERSION = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
 
 
@@ -269,6 +273,57 @@ def _add_pairs(p: _Problem, u: _Units, lp: _LP, pair_u: np.ndarray, pair_r: np.n
     lp.priced += n
 
 
+def _purge(lp: _LP) -> int:
+    """Past PURGE_AT columns per unit, drop the pair columns at zero and out of the basis whose reduced cost is
+    not among their unit's KEEP_PER_UNIT least (nor basic in the saved least-travel basis, which the bound starts
+    from): the basis and the solution stay as they are, pricing brings back any pair that prices out again, and
+    each simplex iteration works on fewer columns. Returns the columns dropped."""
+    if lp.n_pairs <= PURGE_AT * lp.n_units:
+        return 0
+    status = np.fromiter((int(s) for s in lp.h.getBasis().col_status), dtype=np.int8)
+    at_lower = status[lp.off : lp.off + lp.n_pairs] == int(highspy.HighsBasisStatus.kLower)
+    if lp.least_basis is not None and lp.least_basis.valid:
+        old = np.fromiter((int(s) for s in lp.least_basis.col_status), dtype=np.int8)[lp.off :]
+        at_lower[: len(old)] &= old == int(highspy.HighsBasisStatus.kLower)
+    rc = np.asarray(lp.h.getSolution().col_dual)[lp.off : lp.off + lp.n_pairs]
+    cand = np.flatnonzero(at_lower)
+    # Per unit, the least reduced costs first; all but the first KEEP_PER_UNIT go.
+    order = cand[np.lexsort((rc[cand], lp.pair_u[cand]))]
+    rank = np.arange(len(order)) - np.searchsorted(lp.pair_u[order], lp.pair_u[order])
+    drop = np.sort(order[rank >= KEEP_PER_UNIT])
+    if len(drop) == 0:
+        return 0
+    lp.h.deleteCols(len(drop), (drop + lp.off).astype(np.int32))
+    lp.dropped.append(lp.pair_u[drop] * lp.layout["n_reps"] + lp.pair_r[drop])
+    keep = np.ones(lp.n_pairs, dtype=bool)
+    keep[drop] = False
+    for key in ("pair_u", "pair_r", "travel", "moved", "count", "hours", "spread", "far", "costs"):
+        setattr(lp, key, getattr(lp, key)[keep])
+    if lp.least_basis is not None and lp.least_basis.valid:
+        cols = lp.least_basis.col_status
+        mask = keep[: len(cols) - lp.off]  # the columns priced in since it was saved come after
+        lp.least_basis.col_status = [*cols[: lp.off], *(c for c, k in zip(cols[lp.off :], mask, strict=True) if k)]
+    lp.n_pairs -= len(drop)
+    lp.purged += len(drop)
+    return len(drop)
+
+
+def _restore(p: _Problem, u: _Units, lp: _LP) -> bool:
+    """Every pair _purge dropped back into the LP: a solve whose bounds changed (a travel cap, a moved budget) may
+    have no solution over the columns left, while one over all pairs does. False when nothing was dropped."""
+    if not lp.dropped:
+        return False
+    n_reps = lp.layout["n_reps"]
+    code = np.setdiff1d(np.concatenate(lp.dropped), lp.pair_u * n_reps + lp.pair_r)
+    lp.dropped = []
+    if len(code) == 0:
+        return False
+    _add_pairs(p, u, lp, code // n_reps, code % n_reps)
+    lp.priced -= len(code)
+    lp.restored += len(code)
+    return True
+
+
 def _run_highs(lp: _LP) -> None:
     """One HiGHS run within the time limit. HiGHS 1.x measures its time limit against the instance's total run
     time (ERGO-Code/HiGHS#1477, to change in 2.0), so each run is allowed the limit from where it starts:
@@ -288,6 +343,9 @@ def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> None:
     lp.priced_out = False
     start = time.process_time()
     _run_highs(lp)
+    status = lp.h.getModelStatus()
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) and _restore(p, u, lp):
+        _run_highs(lp)
     while lp.h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         add_u, add_r = _price(p, u, lp, scale)
         if len(add_u) == 0:
@@ -296,6 +354,7 @@ def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> None:
         if time.process_time() - start > lp.time_limit_s:
             return
         lp.pricing_rounds += 1
+        _purge(lp)
         _add_pairs(p, u, lp, add_u, add_r)
         _run_highs(lp)
 

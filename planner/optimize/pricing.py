@@ -52,12 +52,20 @@ class _LP:
     status: str = ""
     seconds: float = 0.0
     priced: int = 0  # columns added by pricing
+    purged: int = 0  # columns dropped by lp._purge
+    restored: int = 0  # dropped columns put back by lp._restore
+    dropped: list[np.ndarray] = field(default_factory=list)  # the dropped pairs (unit x n_reps + rep), per purge
     pricing_rounds: int = 0
     priced_out: bool = False  # after the last solve, no pair outside the LP priced out (optimal over all pairs)
     mip_x: np.ndarray | None = None
     blocks: list[tuple[np.ndarray, dict[str, np.ndarray]]] | None = None  # pricing's unit x rep tables, kept
     time_limit_s: float = 120.0  # per solve (each HiGHS run), not over the whole sequence: see _run_highs
     least_basis: Any = None  # the basis of the last least-travel solve (passes), where the bound starts from
+
+    def counts(self) -> dict[str, int]:
+        """The report's column counts: in the LP at the end, added by pricing, dropped by purging, pricing rounds."""
+        return {"lp_variables": int(self.n_pairs), "lp_priced_columns": int(self.priced),
+                "lp_purged_columns": int(self.purged), "lp_pricing_rounds": int(self.pricing_rounds)}  # fmt: skip
 
     def x(self) -> np.ndarray:
         """The pairs' values in the current solution."""
