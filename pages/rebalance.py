@@ -165,7 +165,8 @@ with st.expander("Solver time", icon=":material/timer:"):
         "Time limit per solver step (seconds)", param="tl", key="rb_tl", default=120, min_value=10, max_value=3600,
         step=30,
         help="Each LP or MIP step stops here (as `balance --time-limit`). Several metrics over many reps make the "
-        "largest problems: 20,000 accounts, 200 reps and three metrics take about 7 minutes on a 2-core machine.",
+        "largest problems: 20,000 accounts, 200 reps and three metrics take about 3 minutes on a 2-core machine; "
+        "100,000 about 15, with steps over the default 120 s.",
     )  # fmt: skip
 
 base_caps = dict(zip(active["rep_id"], active["capacity_hours"], strict=True))
@@ -203,8 +204,8 @@ n_team = len(active) - len(remove) + len(hires)
 if metric != "mix" and optimize.large_problem(len(picked), n_team, time_limit):
     st.caption(
         f":orange-badge[Large problem] {len(picked)} metrics over {n_team} reps: each solver step may need more than "
-        f"{time_limit:,} s (200 reps, three metrics, on a 2-core machine: 20,000 accounts about 7 minutes in all, "
-        "100,000 about 75). Raise 'Solver time' if the run stops at its limit."
+        f"{time_limit:,} s (200 reps, three metrics, on a 2-core machine: 20,000 accounts about 3 minutes in all, "
+        "100,000 about 15 with steps of up to 3). Raise 'Solver time' if the run stops at its limit."
     )
 if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
     st.session_state["rb_options"] = options

@@ -205,8 +205,9 @@ class Result:
         return self.assignments[self.assignments["moved"] | self.assignments["previous_owner"].isna()]
 
 
-# Several metrics over LARGE_TEAM reps or more make LPs that need minutes a step (20,000 accounts x 200 reps x 3
-# metrics: about 7 minutes in all): under LARGE_TIME_S seconds a step, the Rebalance page says so before the run.
+# Several metrics over LARGE_TEAM reps or more make LPs that may need minutes a step (200 reps x 3 metrics: 20,000
+# accounts about 3 minutes in all, each step within the default 120 s; 100,000 about 15, its travel pass's first solve
+# 170 s): under LARGE_TIME_S seconds a step, the Rebalance page says so before the run.
 LARGE_TEAM = 100
 LARGE_TIME_S = 600
 
