@@ -63,9 +63,11 @@ class _LP:
     least_basis: Any = None  # the basis of the last least-travel solve (passes), where the bound starts from
 
     def counts(self) -> dict[str, int]:
-        """The report's column counts: in the LP at the end, added by pricing, dropped by purging, pricing rounds."""
+        """The report's column counts: in the LP at the end, added by pricing, dropped by purging and put back,
+        pricing rounds."""
         return {"lp_variables": int(self.n_pairs), "lp_priced_columns": int(self.priced),
-                "lp_purged_columns": int(self.purged), "lp_pricing_rounds": int(self.pricing_rounds)}  # fmt: skip
+                "lp_purged_columns": int(self.purged), "lp_restored_columns": int(self.restored),
+                "lp_pricing_rounds": int(self.pricing_rounds)}  # fmt: skip
 
     def x(self) -> np.ndarray:
         """The pairs' values in the current solution."""
