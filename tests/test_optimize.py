@@ -1031,7 +1031,7 @@ def test_purging_columns_keeps_the_lp_optimum(monkeypatch: pytest.MonkeyPatch) -
     purged = optimize.rebalance(acc, reps, opts).summary
     # A travel cap set from a solve whose columns were dropped since: the pairs left had no solution under it,
     # so the dropped pairs came back (lp._restore) and the pass solved.
-    assert True in restored and purged["lp_restored_columns"] > 0
+    assert any(restored) and purged["lp_restored_columns"] > 0
     assert purged["lp_purged_columns"] > 0
     assert started == [True]
     for key in ("lp_excess_over_band", "lp_min_moved_share", "travel_km_lp_least"):

@@ -13,7 +13,17 @@ from scipy.spatial import cKDTree
 
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.options import Options
-from planner.optimize.pricing import _LP, _cost, _dist_block_km, _duals, _far, _price, _rep_chunks, _third_nearest
+from planner.optimize.pricing import (
+    _LP,
+    _cost,
+    _dist_block_km,
+    _duals,
+    _far,
+    _price,
+    _rank_in_unit,
+    _rep_chunks,
+    _third_nearest,
+)
 from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
 
 # Objective weights (balance >> capacity >> metric moved >> accounts moved >> travel): each term is
@@ -291,8 +301,7 @@ def _purge(lp: _LP) -> int:
     cand = np.flatnonzero(at_lower)
     # Per unit, the least reduced costs first; all but the first KEEP_PER_UNIT go.
     order = cand[np.lexsort((rc[cand], lp.pair_u[cand]))]
-    rank = np.arange(len(order)) - np.searchsorted(lp.pair_u[order], lp.pair_u[order])
-    drop = np.sort(order[rank >= KEEP_PER_UNIT])
+    drop = np.sort(order[_rank_in_unit(lp.pair_u[order]) >= KEEP_PER_UNIT])
     if len(drop) == 0:
         return 0
     lp.h.deleteCols(len(drop), (drop + lp.off).astype(np.int32))

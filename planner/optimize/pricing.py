@@ -146,6 +146,11 @@ def _blocks(p: _Problem, u: _Units, lp: _LP) -> Iterator[tuple[np.ndarray, dict[
         lp.blocks = out
 
 
+def _rank_in_unit(units: np.ndarray) -> np.ndarray:
+    """Each entry's place among the entries of its unit (0 for the first), `units` sorted."""
+    return np.arange(len(units)) - np.searchsorted(units, units)
+
+
 def _duals(lp: _LP) -> dict[str, Any]:
     y = np.asarray(lp.h.getSolution().row_dual)
     lay = lp.layout
@@ -188,6 +193,5 @@ def _price(
     # Per unit, the most negative first (ties by rep, so the columns added do not depend on the chunking).
     order = np.lexsort((rr, vv, uu))
     uu, rr = uu[order], rr[order]
-    rank = np.arange(len(uu)) - np.searchsorted(uu, uu)
-    keep = rank < per_unit
+    keep = _rank_in_unit(uu) < per_unit
     return uu[keep].astype(np.int64), rr[keep].astype(np.int64)

@@ -12,7 +12,7 @@ from scipy import sparse
 
 from planner.optimize.geometry import _bincount
 from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
-from planner.optimize.pricing import _far
+from planner.optimize.pricing import _far, _rank_in_unit
 from planner.optimize.problem import _dist, _loads, _moved_share, _Problem, _Units
 
 # The rounding MIP (fix-and-resolve) stops after this many branch-and-bound nodes (a limit of work,
@@ -80,8 +80,7 @@ def _round_pairs(p: _Problem, u: _Units, lp: _LP, x: np.ndarray, d: np.ndarray, 
     keep = x > 1e-6
     cand = np.flatnonzero(is_open[lp.pair_u] & ~keep)
     cand = cand[np.lexsort((lp.pair_r[cand], d[cand], lp.pair_u[cand]))]
-    rank = np.arange(len(cand)) - np.searchsorted(lp.pair_u[cand], lp.pair_u[cand], side="left")
-    keep[cand[rank < 2]] = True
+    keep[cand[_rank_in_unit(lp.pair_u[cand]) < 2]] = True
     used = keep & is_open[lp.pair_u]
     pu, pr = lp.pair_u[used], lp.pair_r[used]
     order = np.argsort(pu, kind="stable")
