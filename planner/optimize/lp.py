@@ -304,6 +304,13 @@ def _purge(lp: _LP) -> int:
     drop = np.sort(order[_rank_in_unit(lp.pair_u[order]) >= KEEP_PER_UNIT])
     if len(drop) == 0:
         return 0
+    _drop_cols(lp, drop)
+    return len(drop)
+
+
+def _drop_cols(lp: _LP, drop: np.ndarray) -> None:
+    """Delete the pair columns at positions `drop` (sorted) from the LP, remembered in lp.dropped for _restore; the
+    saved least-travel basis keeps its other columns' statuses."""
     lp.h.deleteCols(len(drop), (drop + lp.off).astype(np.int32))
     lp.dropped.append(lp.pair_u[drop] * lp.layout["n_reps"] + lp.pair_r[drop])
     keep = np.ones(lp.n_pairs, dtype=bool)
@@ -316,7 +323,6 @@ def _purge(lp: _LP) -> int:
         lp.least_basis.col_status = [*cols[: lp.off], *(c for c, k in zip(cols[lp.off :], mask, strict=True) if k)]
     lp.n_pairs -= len(drop)
     lp.purged += len(drop)
-    return len(drop)
 
 
 def _restore(p: _Problem, u: _Units, lp: _LP) -> bool:
@@ -393,36 +399,46 @@ def _set_objective(lp: _LP, objective: tuple[float, ...], z_cost: float, cap_cos
     lp.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
 
 
-def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float], members: sparse.csr_matrix | None = None) -> float:
+def _row_sides(y: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, n_units: int) -> float:
+    """The Lagrangian's constant from the rows other than the unit rows: the best of y_i * v over v in
+    [lo_i, hi_i]. A y of the wrong sign for an infinite side is set to 0 in `y` (which keeps the bound valid)."""
+    yo = y[n_units:]
+    lo, hi = row_lo[n_units:], row_hi[n_units:]
+    yo = np.where((yo > 0) & ~np.isfinite(lo), 0.0, yo)
+    yo = np.where((yo < 0) & ~np.isfinite(hi), 0.0, yo)
+    y[n_units:] = yo
+    return float(np.sum(np.where(yo > 0, yo * np.where(np.isfinite(lo), lo, 0), yo * np.where(np.isfinite(hi), hi, 0))))
+
+
+def _lagrange_bound(
+    p: _Problem,
+    lp: _LP,
+    scale: dict[str, float],
+    members: sparse.csr_matrix | None = None,
+    objective: tuple[float, ...] | None = None,
+    moved_hi: float | None = None,
+) -> float:
     """A true lower bound on the travel objective over every account x rep pair with accounts
     divisible: the Lagrangian of the current LP's band, capacity, moved and travel rows at its duals
     (valid for any duals; equal to the LP's value when the LP is over accounts and priced out).
     `members` (units x movable accounts) when whole areas move: each area, not each account, then goes
     to one rep (areas divisible), the bound of the problem solved (per account it would be far below it).
-    Returns travel units summed over the movable accounts (pinned accounts excluded)."""
-    d = _duals(lp)
-    y = d["all"].copy()
-    h = lp.h
-    lp_model = h.getLp()
-    row_lo = np.asarray(lp_model.row_lower_)
-    row_hi = np.asarray(lp_model.row_upper_)
+    `objective` (default the LP's) and `moved_hi` (default the moved row's bound) bound another problem at the
+    same duals: still a true bound, if a looser one. Returns travel units summed over the movable accounts
+    (pinned accounts excluded)."""
+    y = _duals(lp)["all"].copy()
+    lp_model = lp.h.getLp()
+    row_hi = np.array(lp_model.row_upper_, dtype=float)
+    if moved_hi is not None:
+        row_hi[lp.moved_row] = moved_hi
     col_lo = np.asarray(lp_model.col_lower_)
     col_hi = np.asarray(lp_model.col_upper_)
     col_cost = np.asarray(lp_model.col_cost_)
-    a_t = lp.objective[0]
+    objective = lp.objective if objective is None else objective
+    a_t = objective[0]
     t_scale = scale["n"] * scale["km"]
     n_units = lp.n_units
-    # Rows other than the unit rows: the best of y_i * v over v in [lo_i, hi_i] (a y of the wrong sign
-    # for an infinite side is dropped, which keeps the bound valid).
-    other = np.arange(n_units, len(y))
-    yo = y[other]
-    lo, hi = row_lo[other], row_hi[other]
-    yo = np.where((yo > 0) & ~np.isfinite(lo), 0.0, yo)
-    yo = np.where((yo < 0) & ~np.isfinite(hi), 0.0, yo)
-    y[other] = yo
-    const = float(
-        np.sum(np.where(yo > 0, yo * np.where(np.isfinite(lo), lo, 0), yo * np.where(np.isfinite(hi), hi, 0)))
-    )
+    const = _row_sides(y, np.asarray(lp_model.row_lower_), row_hi, n_units)
     lay = lp.layout
     n_reps, n_bands = lay["n_reps"], lay["n_bands"]
     band = y[n_units : n_units + 2 * n_bands * n_reps].reshape(2, n_bands, n_reps)
@@ -453,9 +469,9 @@ def _lagrange_bound(p: _Problem, lp: _LP, scale: dict[str, float], members: spar
         moved = p.b[pos][:, None] * moves
         hours = p.hours_fixed[pos][:, None] + p.hours_per_km * km
         co = {"travel": dist, "moved": moved, "count": moves, "spread": dist * dist / p.spread_scale}
-        if lp.objective[4]:
+        if objective[4]:
             co["far"] = _far(dist, lp.layout["third"][pos])
-        rc = _cost(lp.objective, co)
+        rc = _cost(objective, co)
         rc -= p.bm[pos] @ band_y[:, reps]
         rc -= hours / lp.hscale * cap_y[reps][None, :]
         rc -= moved_y * moved + travel_y * dist / t_scale
