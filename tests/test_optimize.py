@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -858,21 +859,12 @@ def test_several_bands_travel_pass_reaches_the_least_travel_then_top3_spends_at_
     TOP3_TRAVEL_SLACK of it on top-3 misses and compactness. With compactness in the travel pass (before), T0 sat
     above that least travel (here 1.6%; 5,000 x 40: 1.196x the bound against 1.019x now); the top-3 pass's cap is
     (1 + TOP3_TRAVEL_SLACK) x the least travel on the true bands (at most that x T0)."""
-    from dataclasses import replace
-
     from planner.optimize import lp as lp_mod
     from planner.optimize import passes
-    from planner.optimize.contiguity import checked_units
-    from planner.optimize.problem import _prepare
-    from planner.optimize.solve import BAND_MARGIN, _scale
 
     acc, reps = optimizer.skewed_world(600, 8, seed=1)
     opts = Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True)
-    p = _prepare(acc, reps, opts)
-    u, _ = checked_units(p, opts)
-    scale = _scale(p)
-    aim = replace(p, tols=p.tols * (1 - BAND_MARGIN))
-    lp = lp_mod._solve_lp(aim, u, opts, scale)
+    aim, u, scale, lp = _first_pass(acc, reps, opts)
     sol = np.asarray(lp.h.getSolution().col_value)
     seen: dict[str, float] = {}
     top3_pass = passes._top3_pass
@@ -950,8 +942,16 @@ def test_one_band_compactness_pass_spends_at_most_its_slack_of_the_least_travel(
 
 def _lp_after_passes(acc: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> tuple[object, object]:
     """The LP as the travel passes leave it (first pass, travel, and the compactness or top-3 pass)."""
-    from planner.optimize import lp as lp_mod
     from planner.optimize import passes
+
+    aim, u, scale, lp = _first_pass(acc, reps, opts)
+    return lp, passes._travel_passes(aim, u, opts, scale, lp)
+
+
+def _first_pass(acc: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> tuple[Any, Any, dict[str, float], Any]:
+    """As rebalance() prepares and solves the LP's first pass: the problem the LP aims at (inside every band with
+    several), the units, the scale and the LP."""
+    from planner.optimize import lp as lp_mod
     from planner.optimize.contiguity import checked_units
     from planner.optimize.problem import _prepare
     from planner.optimize.solve import BAND_MARGIN, _scale
@@ -960,8 +960,7 @@ def _lp_after_passes(acc: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> tu
     u, _ = checked_units(p, opts)
     scale = _scale(p)
     aim = p if p.bm.shape[1] == 1 else replace(p, tols=p.tols * (1 - BAND_MARGIN))
-    lp = lp_mod._solve_lp(aim, u, opts, scale)
-    return lp, passes._travel_passes(aim, u, opts, scale, lp)
+    return aim, u, scale, lp_mod._solve_lp(aim, u, opts, scale)
 
 
 def test_a_solve_the_columns_left_cannot_satisfy_gets_the_dropped_pairs_back() -> None:
@@ -1096,18 +1095,11 @@ def test_a_bound_says_todays_travel_cannot_be_kept_without_the_lp_solve(
     the travel passes skip that LP's solve (100,000 x 200, three metrics: 67 s) and report the bound."""
     from planner.optimize import lp as lp_mod
     from planner.optimize import passes
-    from planner.optimize.contiguity import checked_units
-    from planner.optimize.problem import _prepare
     from planner.optimize.report import _today_km
-    from planner.optimize.solve import BAND_MARGIN, _scale
 
     acc, reps = optimizer.balanced_world(600, 8, seed=1)  # regional territories: three bands cost travel
     opts = Options(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True, max_moved=budget)
-    p = _prepare(acc, reps, opts)
-    u, _ = checked_units(p, opts)
-    scale = _scale(p)
-    aim = replace(p, tols=p.tols * (1 - BAND_MARGIN))
-    lp = lp_mod._solve_lp(aim, u, opts, scale)
+    aim, u, scale, lp = _first_pass(acc, reps, opts)
     sol = np.asarray(lp.h.getSolution().col_value)
     lp_z = float(sol[lp.z_col])
     moved_ub = math.inf if budget is None else budget
