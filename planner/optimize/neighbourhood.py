@@ -21,7 +21,8 @@ import numpy as np
 from scipy import sparse
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.lp import _fixed_loads, new_solver
+from planner.optimize.lp import _fixed_loads
+from planner.optimize.mipguard import solve_mip
 from planner.optimize.problem import _dist, _loads, _moved_at, _moved_share, _Problem
 
 # Reps in one neighbourhood: the territory out of band, its nearest reps and the nearest with room (HOOD // 2).
@@ -149,33 +150,27 @@ def _hood_model(
 
 def _solve_hood(
     p: _Problem, assign: np.ndarray, reps_h: np.ndarray, moved_cap: float | None = None
-) -> np.ndarray | None:
-    """The neighbourhood's best assignment (from today's as a starting solution), None when HiGHS finds none.
-    With `moved_cap`, the whole assignment moves at most that share of the metric."""
+) -> tuple[np.ndarray | None, float]:
+    """The neighbourhood's best assignment (from today's as a starting solution), None when HiGHS finds none (or
+    overran its time limit and was killed: mipguard), and the CPU seconds its MIP took. With `moved_cap`, the
+    whole assignment moves at most that share of the metric."""
     acc = _hood_accounts(p, assign, reps_h)
     if len(acc) == 0:
-        return None
+        return None, 0.0
     left = math.inf
     if moved_cap is not None:  # what the accounts outside the MIP move stays; the MIP's may move the rest
         left = moved_cap - _moved_share(p, assign) + float(_moved_at(p, acc, assign[acc]).sum())
     model, pairs = _hood_model(p, assign, reps_h, acc, left)
-    h = new_solver()
-    for key, value in (("random_seed", 0), ("threads", 1), ("mip_max_nodes", MIP_NODES), ("mip_rel_gap", MIP_GAP),
-                       ("time_limit", MIP_TIME_LIMIT_S), *MIP_OPTIONS):  # fmt: skip
-        h.setOptionValue(key, value)
-    if h.passModel(model) != highspy.HighsStatus.kOk:
-        return None
-    start = highspy.HighsSolution()
-    start.col_value = np.concatenate([pairs["start"], np.zeros(model.num_col_ - pairs["n_pairs"])]).tolist()
-    start.value_valid = True
-    h.setSolution(start)
-    h.run()
-    if h.getInfo().primal_solution_status != 2:
-        return None
-    pick = np.asarray(h.getSolution().col_value)[: pairs["n_pairs"]] > 0.5
+    options = (("random_seed", 0), ("threads", 1), ("mip_max_nodes", MIP_NODES), ("mip_rel_gap", MIP_GAP),
+               ("time_limit", MIP_TIME_LIMIT_S), *MIP_OPTIONS)  # fmt: skip
+    start = np.concatenate([pairs["start"], np.zeros(model.num_col_ - pairs["n_pairs"])])
+    answer = solve_mip(model, options, start)
+    if answer.x is None:
+        return None, answer.seconds
+    pick = answer.x[: pairs["n_pairs"]] > 0.5
     new = assign.copy()
     new[pairs["pos"][pick]] = pairs["rep"][pick]
-    return new
+    return new, answer.seconds
 
 
 def _repair_hoods(
@@ -193,17 +188,22 @@ def _repair_hoods(
                         "band_hood_stopped_by_time": 0.0, "band_hood_skipped_pinned_over": 1.0}  # fmt: skip
     order = np.argsort(np.linalg.norm(p.homes[:, None, :] - p.homes[None, :, :], axis=2), axis=1, kind="stable")
     failed = np.zeros(len(p.reps), dtype=bool)  # tried without gain since the last kept answer
-    start, steps, kept = time.process_time(), 0, 0
+    start, steps, kept, mip_s = time.process_time(), 0, 0, 0.0
+
+    def spent() -> float:  # this process's CPU seconds and the MIP workers'
+        return time.process_time() - start + mip_s
+
     ex = _excess(p, _loads(p, assign)).max(axis=1)
     max_steps = STEPS_PER_TERRITORY * int((ex > 0).sum()) + MIN_STEPS
     budget_s *= BUDGET_SHARE
-    while ex.max() > 0 and time.process_time() - start < budget_s and steps < max_steps:
+    while ex.max() > 0 and spent() < budget_s and steps < max_steps:
         cand = np.where(failed, 0.0, ex)
         if cand.max() <= 0:  # every territory outside a band was tried since the last gain: none can improve
             break
         r = int(np.argmax(cand))
         steps += 1
-        new = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order), moved_cap)
+        new, seconds = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order), moved_cap)
+        mip_s += seconds
         ex_new = ex if new is None else _excess(p, _loads(p, new)).max(axis=1)
         if new is not None and (ex_new.max() < ex.max() - 1e-12 or (
             ex_new.max() <= ex.max() + 1e-12 and ex_new.sum() < ex.sum() - 1e-6
@@ -215,7 +215,7 @@ def _repair_hoods(
     return assign, {
         "band_hood_steps": float(steps),
         "band_hood_kept": float(kept),
-        "band_hood_seconds": time.process_time() - start,
-        "band_hood_stopped_by_time": float(ex.max() > 1e-12 and time.process_time() - start >= budget_s),
+        "band_hood_seconds": spent(),
+        "band_hood_stopped_by_time": float(ex.max() > 1e-12 and spent() >= budget_s),
         "band_hood_stopped_by_steps": float(ex.max() > 1e-12 and steps >= max_steps),
     }

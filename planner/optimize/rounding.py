@@ -11,7 +11,8 @@ import pandas as pd
 from scipy import sparse
 
 from planner.optimize.geometry import _bincount
-from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP, new_solver
+from planner.optimize.lp import _C_BALANCE, _C_COUNT, _C_MOVED, _C_TRAVEL, _LP
+from planner.optimize.mipguard import solve_mip
 from planner.optimize.pricing import _far, _rank_in_unit
 from planner.optimize.problem import _dist, _loads, _moved_share, _Problem, _Units
 
@@ -197,23 +198,18 @@ def _solve_round(model: highspy.HighsLp, n_pairs: int, n_bands: int = 1) -> tupl
     heuristics. On such books HiGHS's search does not close the last fractions of an account on three
     bands within any node budget worth its time (20,000 x 24: 40 nodes took 8 s and still left band
     slack), while the root's rounding lands as near and the band repair (_repair_bands) finishes it."""
-    h = new_solver()
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("parallel", "off")
-    h.setOptionValue("time_limit", ROUND_TIME_LIMIT_S)
-    h.setOptionValue("mip_max_nodes", ROUND_MAX_NODES if n_pairs > EXACT_MIP_PAIRS else EXACT_MAX_NODES)
+    options: list[tuple[str, object]] = [
+        ("random_seed", 0), ("threads", 1), ("parallel", "off"), ("time_limit", ROUND_TIME_LIMIT_S),
+        ("mip_max_nodes", ROUND_MAX_NODES if n_pairs > EXACT_MIP_PAIRS else EXACT_MAX_NODES),
+        ("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6),
+    ]  # fmt: skip
     if (n_bands > 1 and n_pairs > SMALL_MIP_PAIRS) or n_pairs > ROOT_ONLY_PAIRS:
-        h.setOptionValue("mip_max_nodes", 1)
-        for heuristic in ("rins", "rens", "root_reduced_cost"):
-            h.setOptionValue(f"mip_heuristic_run_{heuristic}", False)
-    h.setOptionValue("mip_rel_gap", 1e-2 if n_pairs > SMALL_MIP_PAIRS else 1e-6)
-    if h.passModel(model) != highspy.HighsStatus.kOk:
+        options.append(("mip_max_nodes", 1))
+        options += [(f"mip_heuristic_run_{heuristic}", False) for heuristic in ("rins", "rens", "root_reduced_cost")]
+    answer = solve_mip(model, tuple(options))  # in a worker that is killed if HiGHS overruns its time limit
+    if answer.x is None:
         return None
-    h.run()
-    if h.getInfo().primal_solution_status != 2:
-        return None
-    return np.asarray(h.getSolution().col_value)[:n_pairs], h.modelStatusToString(h.getModelStatus())
+    return answer.x[:n_pairs], answer.status
 
 
 def _round_mip(

@@ -1,0 +1,138 @@
+"""A small HiGHS MIP in a worker process that is killed when it overruns: a rebalance always ends.
+
+HiGHS 1.16 does not always keep its own time_limit. From a start solution its sub-MIP heuristics nest (RENS, RINS,
+root reduced cost, each a MIP with its own presolve) and a sub-MIP's presolve (strengthenInequalities) does not
+look at the clock: a neighbourhood MIP of 20,000 x 200 with three metrics ran 20+ CPU-minutes against a limit of
+10 s (RENS five deep), one of 100,000 x 200 15+ minutes (RINS > root reduced cost > presolve). Options make it
+rarer; only a process boundary makes it impossible. So the optimizer's small MIPs (a neighbourhood, the rounding of
+the LP's fractional accounts) run in a worker process: a fresh interpreter (`python -m planner.mipworker`), never
+a fork of the threaded app, and without multiprocessing's re-import of the caller's main module. It is killed
+after the MIP's time limit times KILL_FACTOR plus KILL_GRACE_S wall seconds, and the next MIP gets a new one. A
+killed MIP counts as one that found no solution, which every caller already handles. Tasks and answers are
+pickled over the worker's stdin and stdout (our own process on both ends).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Any
+
+import highspy
+import numpy as np
+
+from planner.mipworker import LP_FIELDS
+
+# A worker gets its time limit this many times over, plus this many seconds (a loaded machine, a worker's start),
+# before it is killed: HiGHS keeps its limit nearly always, the kill is for when it does not.
+KILL_FACTOR = 2.0
+KILL_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class MipAnswer:
+    """A MIP's column values (None when it found no solution), HiGHS's model status, the CPU seconds the worker
+    spent on it (the wall seconds waited when it was killed) and whether it was killed."""
+
+    x: np.ndarray | None
+    status: str
+    seconds: float
+    killed: bool = False
+
+
+def _arrays(model: highspy.HighsLp) -> dict[str, Any]:
+    """The model as plain arrays (a HighsLp does not pickle); the matrix column-wise."""
+    out: dict[str, Any] = {k: np.asarray(getattr(model, k), dtype=float) for k in LP_FIELDS}
+    out["num_col"], out["num_row"] = int(model.num_col_), int(model.num_row_)
+    a = model.a_matrix_
+    if a.format_ != highspy.MatrixFormat.kColwise:
+        raise ValueError("mipguard: the model's matrix must be column-wise")
+    out["start"] = np.asarray(a.start_, dtype=np.int32)
+    out["index"] = np.asarray(a.index_, dtype=np.int32)
+    out["value"] = np.asarray(a.value_, dtype=float)
+    out["integer"] = np.array([v == highspy.HighsVarType.kInteger for v in model.integrality_], dtype=bool)
+    return out
+
+
+class _Worker:
+    """One worker process; one MIP at a time."""
+
+    def __init__(self) -> None:
+        cmd = [sys.executable, "-m", "planner.mipworker"]
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def ask(self, task: tuple[Any, ...], wall_s: float) -> MipAnswer | None:
+        """The worker's answer, None when it took longer than wall_s seconds (it is killed) or died."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        box: list[tuple[np.ndarray | None, str, float]] = []
+        reader = threading.Thread(target=_read, args=(self.proc.stdout, box), daemon=True)
+        try:
+            pickle.dump(task, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except OSError:
+            return None
+        reader.start()
+        reader.join(wall_s)
+        if not box:
+            self.kill()
+            reader.join()
+        return MipAnswer(*box[0]) if box else None
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _read(stream: IO[bytes], box: list[tuple[np.ndarray | None, str, float]]) -> None:
+    with contextlib.suppress(Exception):  # a dead worker: EOF, a cut pickle; the caller sees no answer
+        box.append(pickle.load(stream))
+
+
+_lock = threading.Lock()
+_idle: list[_Worker] = []  # started and waiting; several rebalances at once take one each
+
+
+def _take() -> _Worker:
+    with _lock:
+        while _idle:
+            worker = _idle.pop()
+            if worker.proc.poll() is None:
+                return worker
+    return _Worker()
+
+
+@atexit.register
+def _stop() -> None:
+    with _lock:
+        while _idle:
+            _idle.pop().kill()
+
+
+def solve_mip(
+    model: highspy.HighsLp,
+    options: tuple[tuple[str, object], ...],
+    start: np.ndarray | None = None,
+    wall_s: float | None = None,
+) -> MipAnswer:
+    """Solve `model` with `options` (among them a time_limit), from `start` when given, in a worker process;
+    kill it after wall_s seconds (default: that limit times KILL_FACTOR plus KILL_GRACE_S). A killed MIP answers
+    x=None, status "killed"."""
+    if wall_s is None:
+        wall_s = float(dict(options).get("time_limit", 60.0)) * KILL_FACTOR + KILL_GRACE_S  # type: ignore[arg-type]
+    begin = time.perf_counter()
+    worker = _take()
+    answer = worker.ask((_arrays(model), tuple(options), start), wall_s)
+    if answer is None:
+        return MipAnswer(None, "killed", time.perf_counter() - begin, killed=True)
+    with _lock:
+        _idle.append(worker)
+    return answer

@@ -1,0 +1,74 @@
+"""The optimizer's small MIPs run in a worker process that is killed when HiGHS overruns its time limit."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner.optimize import mipguard
+from planner.optimize import neighbourhood as nb
+from planner.optimize.lp import new_solver
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def hood_mip(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, np.ndarray]:
+    """The neighbourhood MIP on which HiGHS 1.16 without the neighbourhood's options runs 20+ CPU-minutes against
+    a 10 s time limit (tests/test_optimize_hoods.py), and its start."""
+    mps = tmp_path_factory.mktemp("mip") / "hood.mps"
+    mps.write_bytes(gzip.decompress((FIXTURES / "hood_mip_rens_hang.mps.gz").read_bytes()))
+    h = new_solver()
+    h.readModel(str(mps))
+    ones = [int(i) for i in (FIXTURES / "hood_mip_rens_hang.start").read_text().split()]
+    start = np.zeros(h.getNumCol())
+    start[ones] = 1.0
+    return h.getLp(), start
+
+
+def _options(with_hood_options: bool) -> tuple[tuple[str, object], ...]:
+    base = (("random_seed", 0), ("threads", 1), ("mip_max_nodes", nb.MIP_NODES), ("mip_rel_gap", nb.MIP_GAP),
+            ("time_limit", nb.MIP_TIME_LIMIT_S))  # fmt: skip
+    return base + (nb.MIP_OPTIONS if with_hood_options else ())
+
+
+def test_a_mip_that_overruns_is_killed_and_the_next_one_is_solved(hood_mip: tuple[object, np.ndarray]) -> None:
+    """Without the neighbourhood's options HiGHS ignores its time limit on this MIP: the worker is killed at the
+    wall limit and the caller gets no solution, at once; the next MIP gets a fresh worker and its answer."""
+    model, start = hood_mip
+    mipguard.solve_mip(model, _options(True), start)  # a worker is up: its start is not what is timed
+    t = time.perf_counter()
+    answer = mipguard.solve_mip(model, _options(False), start, wall_s=2.0)
+    assert time.perf_counter() - t < 6.0
+    assert answer.killed and answer.x is None and answer.status == "killed"
+    answer = mipguard.solve_mip(model, _options(True), start)
+    assert not answer.killed and answer.x is not None
+    cost = np.asarray(model.col_cost_)  # type: ignore[attr-defined]
+    assert float(cost @ answer.x) < 3.0  # the start costs more (its travel and the slack); the optimum is 2.34
+
+
+def test_a_worker_that_died_is_replaced(hood_mip: tuple[object, np.ndarray]) -> None:
+    """A worker killed from outside between two MIPs (the OOM killer, an operator): the next MIP still gets an
+    answer."""
+    model, start = hood_mip
+    assert mipguard.solve_mip(model, _options(True), start).x is not None
+    assert mipguard._idle
+    for worker in mipguard._idle:
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+    answer = mipguard.solve_mip(model, _options(True), start)
+    assert not answer.killed and answer.x is not None
+
+
+def test_highs_output_in_the_worker_does_not_reach_the_answers(hood_mip: tuple[object, np.ndarray]) -> None:
+    """With HiGHS's log switched on (its banner and progress on the worker's stdout) the answer still arrives
+    whole: the worker keeps its stdout for answers and sends everything else to stderr."""
+    model, start = hood_mip
+    answer = mipguard.solve_mip(model, (*_options(True), ("output_flag", True)), start)
+    assert not answer.killed and answer.x is not None and answer.status in ("Optimal", "Time limit reached")
