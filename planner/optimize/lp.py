@@ -12,6 +12,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from planner.optimize.geometry import _bincount, _nearest
+from planner.optimize.mipguard import solve_mip
 from planner.optimize.options import Options
 from planner.optimize.pricing import (
     _LP,
@@ -562,27 +563,32 @@ def _integral_units(
 ) -> float:
     """Whole geographic units: solve the assignment as a MIP (balance >> moves >> travel) over the LP's
     columns within the moved budget and, when it can, the travel cap, with a node limit so the result is
-    deterministic; the repair pass still follows. Leaves the LP continuous."""
+    deterministic; the repair pass still follows. The MIP is a copy of the LP solved in a worker process that is
+    killed if HiGHS overruns its time limit (mipguard); the LP and its basis stay as they were."""
     h = lp.h
     n = lp.n_pairs
-    idx = np.arange(lp.off, lp.off + n, dtype=np.int32)
     _set_objective(lp, lp.pass1, _C_BALANCE, _C_CAPACITY / n_reps)
     h.changeColBounds(lp.z_col, 0.0, highspy.kHighsInf)
     for c in lp.cap_cols:
         h.changeColBounds(int(c), 0.0, highspy.kHighsInf)
     h.changeRowBounds(lp.moved_row, -highspy.kHighsInf, moved_ub + 1e-9)
-    h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
-    h.setOptionValue("mip_max_nodes", MIP_MAX_NODES)
-    h.setOptionValue("mip_rel_gap", 1e-6)
+    model = h.getLp()
+    kinds = [highspy.HighsVarType.kContinuous] * model.num_col_
+    kinds[lp.off : lp.off + n] = [highspy.HighsVarType.kInteger] * n
+    model.integrality_ = kinds
+    options = (("random_seed", 0), ("threads", 1), ("parallel", "off"), ("time_limit", float(lp.time_limit_s)),
+               ("mip_max_nodes", MIP_MAX_NODES), ("mip_rel_gap", 1e-6))  # fmt: skip
     start = time.perf_counter()
     lp.mip_x = None
     # With the travel cap first; whole units may not fit under it, then without.
     for cap in (travel_ub, math.inf) if math.isfinite(travel_ub) else (math.inf,):
         t_ub = highspy.kHighsInf if not math.isfinite(cap) else cap / (scale["n"] * scale["km"])
         h.changeRowBounds(lp.travel_row, -highspy.kHighsInf, t_ub)
-        _run_highs(lp)
-        if h.getInfo().primal_solution_status == 2:
-            lp.mip_x = lp.x().copy()
+        row_upper = np.asarray(model.row_upper_, dtype=float)
+        row_upper[lp.travel_row] = t_ub
+        model.row_upper_ = row_upper
+        answer = solve_mip(model, options)
+        if answer.x is not None:
+            lp.mip_x = answer.x[lp.off : lp.off + n].copy()
             break
-    h.changeColsIntegrality(n, idx, np.full(n, int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
     return time.perf_counter() - start
