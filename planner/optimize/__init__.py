@@ -12,7 +12,8 @@ fixes any band violations; every result is reported next to the bounds that say 
 Modules: options (what may change, the result), problem (arrays), lp (the model and its passes),
 rounding (whole accounts and repair), report (measures and reasons), solve (the entry point),
 team (team sizing), contiguity (one connected region per territory) under adjacency (a stated one: from,to
-pairs of area codes, else Delaunay).
+pairs of area codes, else Delaunay), mipguard (every small MIP in a worker process that is killed when HiGHS
+overruns its time limit: planner.mipworker).
 """
 
 from planner.optimize.adjacency import read_adjacency
