@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import signal
 import time
@@ -72,3 +73,22 @@ def test_highs_output_in_the_worker_does_not_reach_the_answers(hood_mip: tuple[o
     model, start = hood_mip
     answer = mipguard.solve_mip(model, (*_options(True), ("output_flag", True)), start)
     assert not answer.killed and answer.x is not None and answer.status in ("Optimal", "Time limit reached")
+
+
+def test_where_no_worker_can_run_the_mip_is_solved_here_with_a_warning(
+    hood_mip: tuple[object, np.ndarray], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker that ends at once (a broken install), and one that cannot start at all: the MIP is still solved,
+    in this process, and a warning says so; a MIP is never silently skipped."""
+    model, start = hood_mip
+    monkeypatch.setattr(mipguard, "_idle", [])
+    monkeypatch.setattr(mipguard, "WORKER_ARGS", ("-c", "import sys; sys.exit(3)"))
+    with caplog.at_level(logging.WARNING, logger="planner.optimize.mipguard"):
+        answer = mipguard.solve_mip(model, _options(True), start)
+    assert not answer.killed and answer.x is not None
+    assert "ended without an answer (exit status 3)" in caplog.text and not mipguard._idle
+    caplog.clear()
+    monkeypatch.setattr(mipguard.sys, "executable", "/nonexistent/python")
+    with caplog.at_level(logging.WARNING, logger="planner.optimize.mipguard"):
+        answer = mipguard.solve_mip(model, _options(True), start)
+    assert not answer.killed and answer.x is not None and "cannot start a MIP worker" in caplog.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import pickle
 import subprocess
@@ -28,7 +29,9 @@ from typing import IO, Any
 import highspy
 import numpy as np
 
-from planner.mipworker import LP_FIELDS
+from planner.mipworker import LP_FIELDS, _solve
+
+log = logging.getLogger(__name__)
 
 # A worker gets its time limit this many times over, plus this many seconds (a loaded machine, a worker's start),
 # before it is killed: HiGHS keeps its limit nearly always, the kill is for when it does not.
@@ -61,31 +64,39 @@ def _arrays(model: highspy.HighsLp) -> dict[str, Any]:
     return out
 
 
+# The worker: this interpreter running planner.mipworker.
+WORKER_ARGS: tuple[str, ...] = ("-m", "planner.mipworker")
+
+
 class _Worker:
     """One worker process; one MIP at a time."""
 
     def __init__(self) -> None:
-        cmd = [sys.executable, "-m", "planner.mipworker"]
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        cmd = [sys.executable, *WORKER_ARGS]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
-    def ask(self, task: tuple[Any, ...], wall_s: float) -> MipAnswer | None:
-        """The worker's answer, None when it took longer than wall_s seconds (it is killed) or died."""
+    def ask(self, task: tuple[Any, ...], wall_s: float) -> tuple[str, MipAnswer | None]:
+        """("answer", the worker's answer); ("killed", None) when it took longer than wall_s seconds and was
+        killed; ("died", None) when it ended without an answer before that."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         box: list[tuple[np.ndarray | None, str, float]] = []
         reader = threading.Thread(target=_read, args=(self.proc.stdout, box), daemon=True)
         try:
             pickle.dump(task, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.proc.stdin.flush()
-        except OSError:
-            return None
+        except OSError:  # it had died before the task: a broken pipe
+            self.kill()
+            return "died", None
         reader.start()
         reader.join(wall_s)
-        if not box:
-            self.kill()
-            reader.join()
-        return MipAnswer(*box[0]) if box else None
+        if box:
+            return "answer", MipAnswer(*box[0])
+        state = "killed" if reader.is_alive() else "died"
+        self.kill()
+        reader.join()
+        return state, None
 
     def kill(self) -> None:
         self.proc.kill()
@@ -125,14 +136,26 @@ def solve_mip(
 ) -> MipAnswer:
     """Solve `model` with `options` (among them a time_limit), from `start` when given, in a worker process;
     kill it after wall_s seconds (default: that limit times KILL_FACTOR plus KILL_GRACE_S). A killed MIP answers
-    x=None, status "killed"."""
+    x=None, status "killed". Where no worker can run (it cannot start, or it ends without an answer: a broken
+    install, a sandbox without processes), the MIP is solved here instead, with a warning, never skipped."""
     if wall_s is None:
         wall_s = float(dict(options).get("time_limit", 60.0)) * KILL_FACTOR + KILL_GRACE_S  # type: ignore[arg-type]
     begin = time.perf_counter()
-    worker = _take()
-    answer = worker.ask((_arrays(model), tuple(options), start), wall_s)
-    if answer is None:
+    task = (_arrays(model), tuple(options), start)
+    try:
+        worker = _take()
+    except OSError as exc:
+        return _here(task, f"cannot start a MIP worker ({exc})")
+    state, answer = worker.ask(task, wall_s)
+    if state == "killed":
         return MipAnswer(None, "killed", time.perf_counter() - begin, killed=True)
+    if answer is None:
+        return _here(task, f"the MIP worker ended without an answer (exit status {worker.proc.returncode})")
     with _lock:
         _idle.append(worker)
     return answer
+
+
+def _here(task: tuple[Any, ...], why: str) -> MipAnswer:
+    log.warning("%s; solving the MIP in this process, without a hard time limit", why)
+    return MipAnswer(*_solve(*task))
