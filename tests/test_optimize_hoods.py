@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import subprocess
 import sys
 from functools import partial
@@ -15,7 +16,7 @@ import pytest
 from bench import optimizer
 from planner import optimize
 from planner.optimize import Options
-from planner.optimize.bands import _in_bands, _repair_bands
+from planner.optimize.bands import _BandState, _in_bands, _pair_pen, _repair_bands
 from planner.optimize.neighbourhood import _excess, _repair_hoods
 from planner.optimize.problem import _loads, _nearest_reps, _prepare, _Problem
 from planner.optimize.quality import band_figures
@@ -281,3 +282,24 @@ def test_several_metrics_keep_to_the_users_moved_budget(unit: str) -> None:
     assert s["moved_share"] <= 0.1 + 1e-6 < s["min_moved_share"]  # the whole-area MIP's feasibility tolerance
     assert not s["tolerance_met"] and s["max_mean_after"] < s["max_mean_before"]
     assert any("moved budget 10.0% is below" in r for r in s["reasons"])
+
+
+def test_the_swap_penalties_band_by_band_are_the_whole_array_ones_bit_for_bit() -> None:
+    """bands._pair_pen: the excess over every band after each swap of an account of one side for one of the
+    other, band by band in buffers, equals s.pen over the (A, B, bands) array bit for bit, on either side of the
+    swap, for loads inside, above and below the bands: the repair makes the same choices (100,000 x 200 with three
+    metrics: the same assignment after 2,493 steps, 60 CPU-s instead of 239)."""
+    rng = np.random.default_rng(7)
+    n_reps, n_bands = 5, 3
+    t = rng.uniform(50, 150, (n_reps, 1))
+    tols = np.array([0.05, 0.1, 0.05])
+    lo, hi = t * (1 - tols), t * (1 + tols)
+    load = t * rng.uniform(0.8, 1.2, (n_reps, n_bands))
+    none = np.arange(0)
+    s = _BandState(p=None, movable=none, w=np.zeros((0, n_bands)), cur=none,  # type: ignore[arg-type]
+                   near=none[:, None], near_of=[], load=load, lo=lo, hi=hi, t=t, left=math.inf)  # fmt: skip
+    wa, wb = rng.exponential(3.0, (37, n_bands)), rng.exponential(3.0, (23, n_bands))
+    diff = wb[None, :, :] - wa[:, None, :]
+    for rep in range(n_reps):
+        assert np.array_equal(_pair_pen(s, rep, wa, wb, 1), s.pen(load[rep] + diff, rep))
+        assert np.array_equal(_pair_pen(s, rep, wa, wb, -1), s.pen(load[rep] - diff, rep))
