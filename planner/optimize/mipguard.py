@@ -110,6 +110,13 @@ def _read(stream: IO[bytes], box: list[tuple[np.ndarray | None, str, float]]) ->
 
 _lock = threading.Lock()
 _idle: list[_Worker] = []  # started and waiting; several rebalances at once take one each
+_spent = [0.0]  # the workers' CPU seconds (a killed one's wall seconds) since this process started
+
+
+def worker_seconds() -> float:
+    """The CPU seconds this process's MIP workers have spent so far (a killed one's: the wall seconds waited), for
+    the benchmarks: time.process_time() does not count them."""
+    return _spent[0]
 
 
 def _take() -> _Worker:
@@ -148,11 +155,13 @@ def solve_mip(
         return _here(task, f"cannot start a MIP worker ({exc})")
     state, answer = worker.ask(task, wall_s)
     if state == "killed":
-        return MipAnswer(None, "killed", time.perf_counter() - begin, killed=True)
-    if answer is None:
+        answer = MipAnswer(None, "killed", time.perf_counter() - begin, killed=True)
+    elif answer is None:
         return _here(task, f"the MIP worker ended without an answer (exit status {worker.proc.returncode})")
     with _lock:
-        _idle.append(worker)
+        _spent[0] += answer.seconds
+        if not answer.killed:
+            _idle.append(worker)
     return answer
 
 
