@@ -150,13 +150,13 @@ def _hood_model(
 
 def _solve_hood(
     p: _Problem, assign: np.ndarray, reps_h: np.ndarray, moved_cap: float | None = None
-) -> tuple[np.ndarray | None, float]:
+) -> tuple[np.ndarray | None, float, bool]:
     """The neighbourhood's best assignment (from today's as a starting solution), None when HiGHS finds none (or
-    overran its time limit and was killed: mipguard), and the CPU seconds its MIP took. With `moved_cap`, the
-    whole assignment moves at most that share of the metric."""
+    overran its time limit and was killed: mipguard), the CPU seconds its MIP took, and whether it was killed.
+    With `moved_cap`, the whole assignment moves at most that share of the metric."""
     acc = _hood_accounts(p, assign, reps_h)
     if len(acc) == 0:
-        return None, 0.0
+        return None, 0.0, False
     left = math.inf
     if moved_cap is not None:  # what the accounts outside the MIP move stays; the MIP's may move the rest
         left = moved_cap - _moved_share(p, assign) + float(_moved_at(p, acc, assign[acc]).sum())
@@ -166,11 +166,11 @@ def _solve_hood(
     start = np.concatenate([pairs["start"], np.zeros(model.num_col_ - pairs["n_pairs"])])
     answer = solve_mip(model, options, start)
     if answer.x is None:
-        return None, answer.seconds
+        return None, answer.seconds, answer.killed
     pick = answer.x[: pairs["n_pairs"]] > 0.5
     new = assign.copy()
     new[pairs["pos"][pick]] = pairs["rep"][pick]
-    return new, answer.seconds
+    return new, answer.seconds, False
 
 
 def _repair_hoods(
@@ -185,10 +185,11 @@ def _repair_hoods(
     what it did. With `moved_cap` (the user's budget) no neighbourhood takes the moved share above it."""
     if _pinned_over(p) > 1e-9:
         return assign, {"band_hood_steps": 0.0, "band_hood_kept": 0.0, "band_hood_seconds": 0.0,
-                        "band_hood_stopped_by_time": 0.0, "band_hood_skipped_pinned_over": 1.0}  # fmt: skip
+                        "band_hood_stopped_by_time": 0.0, "band_hood_skipped_pinned_over": 1.0,
+                        "band_hood_killed": 0.0}  # fmt: skip
     order = np.argsort(np.linalg.norm(p.homes[:, None, :] - p.homes[None, :, :], axis=2), axis=1, kind="stable")
     failed = np.zeros(len(p.reps), dtype=bool)  # tried without gain since the last kept answer
-    start, steps, kept, mip_s = time.process_time(), 0, 0, 0.0
+    start, steps, kept, killed, mip_s = time.process_time(), 0, 0, 0, 0.0
 
     def spent() -> float:  # this process's CPU seconds and the MIP workers'
         return time.process_time() - start + mip_s
@@ -202,8 +203,9 @@ def _repair_hoods(
             break
         r = int(np.argmax(cand))
         steps += 1
-        new, seconds = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order), moved_cap)
+        new, seconds, was_killed = _solve_hood(p, assign, _hood(p, _loads(p, assign), r, order), moved_cap)
         mip_s += seconds
+        killed += was_killed
         ex_new = ex if new is None else _excess(p, _loads(p, new)).max(axis=1)
         if new is not None and (ex_new.max() < ex.max() - 1e-12 or (
             ex_new.max() <= ex.max() + 1e-12 and ex_new.sum() < ex.sum() - 1e-6
@@ -218,4 +220,5 @@ def _repair_hoods(
         "band_hood_seconds": spent(),
         "band_hood_stopped_by_time": float(ex.max() > 1e-12 and spent() >= budget_s),
         "band_hood_stopped_by_steps": float(ex.max() > 1e-12 and steps >= max_steps),
+        "band_hood_killed": float(killed),  # MIPs that overran their time limit (mipguard): tried, without gain
     }

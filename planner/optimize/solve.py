@@ -147,7 +147,7 @@ def _close_bands(
         assign, hood_info = _whole_units(hoods, p, u, assign)
         spent += hood_info["band_hood_seconds"]
         for key, value in hood_info.items():
-            summed = key in ("band_hood_steps", "band_hood_kept", "band_hood_seconds")
+            summed = key in ("band_hood_steps", "band_hood_kept", "band_hood_seconds", "band_hood_killed")
             info[key] = info.get(key, 0.0) + value if summed else value
         info["band_hood_rounds"] = k + 1
         if p.bm.shape[1] == 1 or _in_bands(p, assign):
