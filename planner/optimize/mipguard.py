@@ -5,11 +5,11 @@ root reduced cost, each a MIP with its own presolve) and a sub-MIP's presolve (s
 look at the clock: a neighbourhood MIP of 20,000 x 200 with three metrics ran 20+ CPU-minutes against a limit of
 10 s (RENS five deep), one of 100,000 x 200 15+ minutes (RINS > root reduced cost > presolve). Options make it
 rarer; only a process boundary makes it impossible. So the optimizer's small MIPs (a neighbourhood, the rounding of
-the LP's fractional accounts) run in a worker process: a fresh interpreter (`python -m planner.mipworker`), never
-a fork of the threaded app, and without multiprocessing's re-import of the caller's main module. It is killed
-after the MIP's time limit times KILL_FACTOR plus KILL_GRACE_S wall seconds, and the next MIP gets a new one. A
-killed MIP counts as one that found no solution, which every caller already handles. Tasks and answers are
-pickled over the worker's stdin and stdout (our own process on both ends).
+the LP's fractional accounts, whole units) run in a worker process: a fresh interpreter (`python -m
+planner.mipworker`), never a fork of the threaded app, and without multiprocessing's re-import of the caller's main
+module. It is killed after the MIP's time limit times KILL_FACTOR plus KILL_GRACE_S wall seconds, and the next MIP
+gets a new one. A killed MIP counts as one that found no solution, which every caller already handles. Tasks and
+answers are pickled over the worker's stdin and stdout (our own process on both ends).
 """
 
 from __future__ import annotations
