@@ -31,13 +31,22 @@ def _model(d: dict[str, Any]) -> highspy.HighsLp:
     return model
 
 
+def new_solver() -> Any:
+    """A quiet HiGHS instance. highspy.Highs() turns callbacks on in its constructor, which prints the
+    HiGHS banner on stdout before output can be switched off (and would corrupt `balance --json`);
+    the plain binding underneath does not, so output is off before anything can print. Here, not in
+    planner.optimize.lp, so that the worker imports no more than numpy and highspy."""
+    h = highspy._Highs()  # type: ignore[attr-defined]
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _solve(
     d: dict[str, Any], options: tuple[tuple[str, object], ...], start: np.ndarray | None
 ) -> tuple[np.ndarray | None, str, float]:
     """Solve the MIP from `start` (column values) when given: mipguard.MipAnswer's fields, in plain types."""
     clock = time.process_time()
-    h = highspy._Highs()  # type: ignore[attr-defined]  # quiet from the start (see lp.new_solver)
-    h.setOptionValue("output_flag", False)
+    h = new_solver()
     for key, value in options:
         h.setOptionValue(key, value)
     if h.passModel(_model(d)) != highspy.HighsStatus.kOk:

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from planner.mipworker import new_solver
 from planner.optimize.geometry import _bincount, _nearest
 from planner.optimize.mipguard import solve_mip
 from planner.optimize.options import Options
@@ -44,15 +45,6 @@ TOP3_WEIGHT = 1000.0
 PURGE_AT = 8
 KEEP_PER_UNIT = 4
 HIGHS_VERSION = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
-
-
-def new_solver() -> Any:
-    """A quiet HiGHS instance. highspy.Highs() turns callbacks on in its constructor, which prints the
-    HiGHS banner on stdout before output can be switched off (and would corrupt `balance --json`);
-    the plain binding underneath does not, so output is off before anything can print."""
-    h = highspy._Highs()  # type: ignore[attr-defined]
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 def _candidates(p: _Problem, u: _Units, k: int) -> tuple[np.ndarray, np.ndarray]:
