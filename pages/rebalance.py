@@ -66,7 +66,9 @@ if "rb_metric" not in st.session_state and not st.query_params.get("metric"):
 picked = state.multiselect(
     "Balance", list(METRIC_LABELS), param="metric", key="rb_metric", container=c[0], format_func=METRIC_LABELS.get,
     help="Every metric picked is kept within its tolerance, each on its own (one tolerance per metric below when "
-    "several are picked); a weighted mix balances one blend.",
+    "several are picked); a weighted mix balances one blend. Workload is each account's own hours a year: its "
+    "meetings plus travel from its nearest rep's home (the Settings page's assumptions); 'Rep hours' in the result "
+    "adds each rep's own travel, as Coverage counts it.",
 ) or ["potential"]  # fmt: skip
 metric = "mix" if "mix" in picked else ",".join(picked)
 tolerance = state.number(
@@ -261,7 +263,7 @@ else:
         f"{s['travel_km_nearest']:,.0f} {tu}.",
     )  # fmt: skip
     m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
-    q = st.columns(3)
+    q = st.columns(4)
     q[0].metric(
         "Far accounts (p95 travel)", f"{fmt.count(s['travel_km_p95_after'])} {tu}",
         help=f"95% of accounts are at most this far from their rep; today {fmt.count(s['travel_km_p95_today'])} {tu}. "
@@ -275,6 +277,12 @@ else:
         "Inside another territory", fmt.pct(s["overlap_after"], 0),
         help="Share of accounts that lie inside another territory's outline (convex hull of its accounts); "
         f"today {fmt.pct(s['overlap_today'], 0)}.",
+    )  # fmt: skip
+    q[3].metric(
+        "Rep hours, max / mean", fmt.ratio(s["rep_hours_max_mean_after"]),
+        help="Each rep's yearly hours with their own travel from home, as Coverage counts workload "
+        f"(the workload band counts each account's travel from its nearest rep); today "
+        f"{fmt.ratio(s['rep_hours_max_mean_before'])}.",
     )  # fmt: skip
     if len(s.get("metrics", [])) > 1:
         st.dataframe(
@@ -338,9 +346,9 @@ else:
             )
         )
     for reason in s["reasons"]:
-        st.warning(reason, icon=":material/info:")
-    for note in s.get("notes", []):
-        st.caption(note)
+        st.warning(md_text(reason, 2000), icon=":material/info:")
+    for note in s.get("notes", []):  # plain text that may name reps (CRM owner names): shown as written
+        st.caption(md_text(note, 2000))
 
     # --- Before / after ---------------------------------------------------------------------------------
     r = result.reps.copy()

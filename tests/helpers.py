@@ -86,6 +86,11 @@ def errors(at: AppTest) -> list[str]:
     return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
 
 
+def shown(markdown: str) -> str:
+    """The text a reader sees of Markdown escaped with md_text (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def page_text(at: AppTest) -> str:
     """Every text a page shows, dataframe cells included."""
     parts: list[str] = []

@@ -13,7 +13,7 @@ import pytest
 
 from planner import optimize, scenarios, store
 from planner.scope import OPERATOR
-from tests.helpers import app_as, errors, page
+from tests.helpers import app_as, errors, page, shown
 
 
 def frame_with(at: object, column: str) -> object:
@@ -59,7 +59,7 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path, monkeypat
     assert got["Moved"] == f"{expected['moved_accounts']:,} accounts"
     assert got["Mean travel"] == f"{expected['travel_km_after']:,.1f} km"
     # On the small store balance needs more travel than today's: the page says so with both figures.
-    warnings = [str(w.value) for w in at.warning]
+    warnings = [shown(str(w.value)) for w in at.warning]
     assert any(f"{expected['travel_km_today']:,.1f} km today" in w for w in warnings), warnings
     assert any(c.value.startswith("Capacity is") for c in at.caption)
     assert len(at.get("deck_gl_json_chart")) == 2  # before and after maps

@@ -208,3 +208,47 @@ def test_cli_balance_json_stdout_is_only_json(small_store: Path) -> None:
     assert figures["travel_kept"] is False
     assert figures["travel_km_after"] > figures["travel_km_today"]
     assert any(f"{figures['travel_km_today']:,.1f} km today" in r for r in figures["reasons"])
+
+
+def _coverage_hours_max_mean(con: object) -> float:
+    """Coverage's 'Workload (hours a year)' max/mean across the active reps (the figure of `metrics`)."""
+    from planner.coverage import report as coverage
+    from planner.coverage.imbalance import imbalance, reps_only
+
+    table = reps_only(coverage.territory_metrics(con, scope=OPERATOR))  # type: ignore[arg-type]
+    return imbalance(table["workload_hours"]).max_mean
+
+
+def test_rep_hours_are_coverages_workload_today_and_after_a_commit(
+    small_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One rep works from Anchorage, thousands of km from every account. Balancing accounts and workload gives
+    # that rep a full book of far accounts: the workload band (each account's own hours, travel from its nearest
+    # rep) is met, while the rep's own hours with their travel, which Coverage shows, are far above the mean. The
+    # report shows that figure (equal to Coverage's before and after the commit) and names the rep.
+    assert cli.main(["--db", str(small_store), "rep-home", "R001", "--lat", "61.2181", "--lon", "-149.9003"]) == 0
+    capsys.readouterr()
+    three = dict(metric="potential,accounts,workload", allow_customers=True, allow_open_deals=True)
+    with store.read(small_store) as con:
+        res = scenarios.run(con, scenarios.with_workload(con, optimize.Options(**three)), scope=OPERATOR)  # type: ignore[arg-type]
+        today = _coverage_hours_max_mean(con)
+        name = store.scalar(con, "SELECT name FROM reps WHERE rep_id = 'R001'")
+    s = res.summary
+    assert s["tolerance_met"] and {b["metric"] for b in s["metrics"]} == {"potential", "accounts", "workload"}
+    assert s["rep_hours_max_mean_before"] == pytest.approx(today, rel=1e-9)
+    assert s["rep_hours_max_mean_after"] > 1.5 and s["rep_hours_busiest"] == name
+    note = next(n for n in s["notes"] if n.startswith("Workload is balanced as each account's own hours"))
+    assert name in note and f"{s['rep_hours_max_mean_after']:.2f}x" in note
+    sid = scenarios.save(small_store, "three metrics", res, "lead", scope=OPERATOR)
+    scenarios.commit(small_store, sid, "lead", scope=OPERATOR)
+    with store.read(small_store) as con:
+        assert _coverage_hours_max_mean(con) == pytest.approx(s["rep_hours_max_mean_after"], rel=1e-9)
+        # The note's remedy works: with a small capacity that rep's target on every band is small.
+        capped = optimize.Options(**three, capacities=(("R001", 150.0),))  # type: ignore[arg-type]
+        res = scenarios.run(con, scenarios.with_workload(con, capped), scope=OPERATOR)
+    assert res.summary["tolerance_met"]
+    assert res.summary["rep_hours_max_mean_after"] < 0.75 * s["rep_hours_max_mean_after"]
+    assert cli.main(["--db", str(small_store), "balance", "--metric", "potential,accounts,workload",
+                     "--allow-customers", "--allow-open-deals"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "rep hours max/mean" in out and "as Coverage counts workload" in out

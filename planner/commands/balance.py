@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--metric", default="potential", metavar="M[,M...]",
         help=f"what to balance, one or several at once each within its tolerance ({', '.join(optimize.METRICS)}; "
-        "default potential)",
+        "default potential); workload is each account's own hours a year, its meetings plus travel from its "
+        "nearest rep's home ('rep hours' in the report adds each rep's own travel, as metrics counts it)",
     )  # fmt: skip
     p.add_argument(
         "--tolerance", default="0.05", metavar="T",
@@ -121,6 +122,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "top3_share_after", "overlap_today", "overlap_after", "tolerances", "metrics", "travel_unit", "contiguous",
         "adjacency", "adjacency_edges", "adjacency_islands", "adjacency_unknown", "adjacency_unknown_example",
         "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups", "h3_resolution", "units",
+        "rep_hours_max_mean_before", "rep_hours_max_mean_after", "rep_hours_min_mean_after", "rep_hours_cv_after",
+        "rep_hours_busiest", "rep_hours_busiest_hours", "rep_hours_busiest_km", "rep_hours_mean_km",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     a = res.assignments
@@ -207,6 +210,12 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
                 f"  {m['metric']:<9} max/mean {m['max_mean_before']:.3f} -> {m['max_mean_after']:.3f} "
                 f"(bound {m['lower_bound']:.3f}, ±{m['tolerance']:.0%} {'met' if m['met'] else 'not met'})"
             )
+    if f.get("rep_hours_max_mean_after") is not None:
+        print(
+            f"  rep hours max/mean {_num(f['rep_hours_max_mean_before'], '.3f')} -> "
+            f"{_num(f['rep_hours_max_mean_after'], '.3f')} (meetings and each rep's own travel, as Coverage counts "
+            "workload)"
+        )
     if f["contiguous"] is not None:
         how = "Delaunay edges between area centres" if f["adjacency"] == "delaunay" else "the adjacency file"
         what = "islands" if f["adjacency"] != "delaunay" else "areas of accounts without a place of their own"

@@ -5,7 +5,8 @@
 - overlap: the share of accounts that lie inside the outline of another territory, the outline being
   the convex hull of the territory's accounts on an equirectangular plane (longitude scaled by the
   cosine of the book's mean latitude). Above OVERLAP_SAMPLE accounts a fixed, evenly spaced sample of
-  accounts is tested (the outlines are always built from every account).
+  accounts is tested (the outlines are always built from every account);
+- rep hours: each rep's yearly hours with their own travel, as Coverage counts workload.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import ConvexHull, Delaunay, QhullError
 
-from planner.optimize.geometry import _nearest
-from planner.optimize.problem import _Problem
+from planner.coverage.imbalance import imbalance
+from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
+from planner.optimize.problem import _km, _Problem
 
 OVERLAP_SAMPLE = 20_000
 
@@ -72,6 +74,45 @@ def overlap(p: _Problem, assign: np.ndarray) -> float:
         idx = np.flatnonzero(near)
         inside_other[idx] |= tri.find_simplex(txy[idx]) >= 0
     return float(inside_other.mean())
+
+
+def rep_hours_figures(p: _Problem, assign: np.ndarray) -> dict[str, float | str]:
+    """Each rep's yearly hours with their own travel, the way Coverage counts workload (the one workload model,
+    planner.coverage.workload: meetings plus in-person round trips from the owner's home in great-circle km; no
+    travel for an account without a place), max/mean over today's reps and over the scenario's.
+
+    The workload *band* counts each account's travel from its nearest rep instead: an account's own workload,
+    the same wherever it goes (an attribute of the unit, as in the commercial territory design problem). The two
+    part when accounts go far from their rep's home; these figures show by how much."""
+    placed = ~p.acc["_unplaced"].to_numpy(bool) if "_unplaced" in p.acc else np.ones(len(p.acc), dtype=bool)
+
+    def hours(km: np.ndarray) -> np.ndarray:
+        return p.hours_fixed + p.hours_per_km * np.where(placed, np.nan_to_num(km, nan=0.0), 0.0)
+
+    pos = np.flatnonzero(assign >= 0)
+    km_after = np.full(len(assign), np.nan)
+    km_after[pos] = _km(p, pos, assign[pos])
+    after = _bincount(assign[pos], weights=hours(km_after)[pos], minlength=len(p.reps))
+    today_idx = p.acc["owner_rep_id"].map({r: i for i, r in enumerate(p.today["rep_id"])})
+    t_ok = today_idx.notna().to_numpy()
+    idx = today_idx[t_ok].astype(int).to_numpy()
+    homes = _xyz(p.today["home_lat"].to_numpy(float), p.today["home_lon"].to_numpy(float))
+    km_today = np.full(len(assign), np.nan)
+    km_today[t_ok] = _chord_km(np.linalg.norm(p.xyz[t_ok] - homes[idx], axis=1))
+    today = _bincount(idx, weights=hours(km_today)[t_ok], minlength=len(p.today))
+    before_idx, after_idx = imbalance(today), imbalance(after)
+    busiest = int(np.argmax(after)) if len(after) else -1
+    theirs = assign == busiest
+    return {
+        "rep_hours_max_mean_before": before_idx.max_mean,
+        "rep_hours_max_mean_after": after_idx.max_mean,
+        "rep_hours_min_mean_after": after_idx.min_mean,
+        "rep_hours_cv_after": after_idx.cv,
+        "rep_hours_busiest": str(p.reps["name"].iloc[busiest]) if busiest >= 0 else "",
+        "rep_hours_busiest_hours": float(after[busiest]) if busiest >= 0 else float("nan"),
+        "rep_hours_busiest_km": float(np.nanmean(km_after[theirs])) if theirs.any() else float("nan"),
+        "rep_hours_mean_km": float(np.nanmean(km_after)) if len(pos) else float("nan"),
+    }
 
 
 def band_figures(p: _Problem, assign: np.ndarray, lower: list[float]) -> list[dict[str, float | str | bool]]:

@@ -12,7 +12,7 @@ from planner.coverage.imbalance import imbalance
 from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
 from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _least_unit_moved, _Problem, _Units
-from planner.optimize.quality import band_figures, overlap, p95, top_k_share
+from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
 
 
 def _lower_bound(p: _Problem, u: _Units | None, w: np.ndarray | None = None) -> float:
@@ -263,6 +263,25 @@ def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[st
     return notes
 
 
+def _rep_hours_notes(s: dict[str, Any]) -> list[str]:
+    """When workload is balanced and reps' own travel unbalances their hours: what the band counts, what Coverage
+    shows, who is busiest and why, and what brings them together."""
+    band = next((b for b in s["metrics"] if b["metric"] == "workload"), None)
+    after = s["rep_hours_max_mean_after"]
+    if band is None or not math.isfinite(after) or after <= 1 + float(band["tolerance"]) + 0.005:
+        return []
+    return [
+        "Workload is balanced as each account's own hours: its meetings plus travel from its nearest rep's home, "
+        "the same whoever owns it. Counting each rep's own travel instead, as Coverage's 'Workload (hours a year)' "
+        f"does, the busiest rep has {after:.2f}x the mean hours (today {s['rep_hours_max_mean_before']:.2f}x): "
+        f"{s['rep_hours_busiest']}, {s['rep_hours_busiest_hours']:,.0f} h a year, whose accounts lie "
+        f"{s['rep_hours_busiest_km']:,.0f} km "
+        f"from home on average (all reps' {s['rep_hours_mean_km']:,.0f} km). Check that rep's home (Data page, "
+        "python -m planner rep-home), or lower their capacity (the Rebalance page's what-if, or a team file's "
+        "capacity column) so every band asks less of them."
+    ]
+
+
 def _potential(p: _Problem) -> np.ndarray:
     return pd.to_numeric(p.acc["potential"], errors="coerce").fillna(0).to_numpy(float)
 
@@ -458,6 +477,7 @@ def _report(
         "workload_hours_after": float(hours.sum()),
         "capacity_enforced": bool(extra.get("capacity_enforced", False)),
         "over_capacity_reps": int((hours > cap * (1 + 1e-9)).sum()),
+        **rep_hours_figures(p, assign),
         **{k: v for k, v in extra.items() if k != "capacity_enforced"},
         **{k: round(v, 3) for k, v in timing.items()},
     }
@@ -470,5 +490,6 @@ def _report(
     )
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+    summary["notes"] += _rep_hours_notes(summary)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
     return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)
