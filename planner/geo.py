@@ -33,6 +33,8 @@ STATE_NAMES = {
     "MP": "Northern Mariana Islands",
 }  # fmt: skip
 STATE_CODES = {name.upper(): code for code, name in STATE_NAMES.items()}
+US_NAMES = ("US", "USA", "U.S.", "U.S.A.", "UNITED STATES", "UNITED STATES OF AMERICA", "AMERICA")
+"""Country values that mean the US (upper case); a country's ISO code is 'US' too."""
 
 
 def normalize_state(value: object) -> str | None:

@@ -1128,3 +1128,39 @@ def test_a_bound_says_todays_travel_cannot_be_kept_without_the_lp_solve(
     assert [o for o, _ in seen].count("travel_only") == 1  # the top-3 pass's least travel, not this one
     if budget is None:
         assert today_movable < tp.best_km - passes._pinned_travel(aim) <= least * (1 + 1e-9)
+
+
+def test_zip3_and_county_areas_are_the_us_only_and_states_are_keyed_by_country() -> None:
+    # A German PLZ (10115 Berlin), a Japanese code (100-0001 Tokyo) and a French one (75001 Paris) share digits
+    # with US ZIP3s 101, 100 and 750: as ZIP3 areas they were put together with New York's and Dallas's accounts.
+    from planner.optimize.problem import _prepare, _units
+
+    acc, reps = _random_book(8, 2, 1)
+    acc["postal_code"] = ["10115", "10001", "100-0001", "10012", "75001", "75001", "2139", "02139-4307"]
+    acc["country"] = ["DE", "US", "JP", None, "FR", "United States", "US", ""]
+    acc["state"] = ["Berlin", "NY", None, "NY", None, "TX", "MA", "MA"]
+    acc["county"] = [
+        "Berlin",
+        "New York County",
+        None,
+        "New York County",
+        None,
+        "Dallas County",
+        "Middlesex",
+        "Middlesex",
+    ]
+    keys = {}
+    for unit in ("zip3", "county", "state"):
+        opts = Options(unit=unit, allow_customers=True, allow_open_deals=True)
+        p = _prepare(acc, reps, opts)
+        u = _units(p, opts)
+        keys[unit] = [str(u.label[u.of_account[i]]) for i in range(len(acc))]
+        s = optimize.rebalance(acc, reps, opts).summary
+        assert s["accounts_without_area"] == u.without_area
+    ids = acc["account_id"].astype(str).tolist()
+    assert keys["zip3"] == [ids[0], "100", ids[2], "100", ids[4], "750", "021", "021"]
+    assert keys["county"][0] == ids[0] and keys["county"][1] == keys["county"][3] == "NY · New York County"
+    assert keys["state"][:2] == ["DE · Berlin", "NY"] and keys["state"][2] == ids[2]
+    s = optimize.rebalance(acc, reps, Options(unit="zip3", allow_customers=True, allow_open_deals=True)).summary
+    assert s["accounts_without_area"] == 3
+    assert any(n.startswith("3 account(s) are in no ZIP3 area") for n in s["notes"])

@@ -17,7 +17,7 @@ from scipy import sparse
 
 from planner.coverage.workload import Workload
 from planner.errors import BadInput
-from planner.geo import h3_cells, h3_parent, h3_str
+from planner.geo import US_NAMES, h3_cells, h3_parent, h3_str
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import COLUMN, Options
 
@@ -296,6 +296,7 @@ class _Units:
     label: np.ndarray  # a readable name per unit
     members: sparse.csr_matrix  # (n_units, n_movable): 1 where a movable account belongs to the unit
     resolution: int | None = None  # the H3 resolution of hexagon units
+    without_area: int = 0  # movable accounts in no area of the unit (ZIP3 and county outside the US): units alone
 
     @property
     def single(self) -> bool:
@@ -303,11 +304,28 @@ class _Units:
         return len(self.weight) == len(self.movable)
 
 
+def _in_us(acc: pd.DataFrame) -> pd.Series:
+    """Accounts in the US: its ISO code or name, or no country at all (a US book's rows rarely name it)."""
+    if "country" not in acc:
+        return pd.Series(True, index=acc.index)
+    c = acc["country"].astype("string").str.strip().str.upper()
+    return (c.isna() | (c == "") | c.isin(US_NAMES)).astype(bool)
+
+
+def _zip3(postal: pd.Series) -> pd.Series:
+    """The ZIP3 of US postal codes ('02139'; '2139' or '2139.0' as a spreadsheet keeps it; '02139-4307'); NA
+    for anything else."""
+    code = postal.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    digits = code.str.extract(r"^(\d{5})(?:-\d{4})?$|^(\d{3,4})$")
+    return digits[0].fillna(digits[1]).str.zfill(5).str[:3]
+
+
 def _units(p: _Problem, opts: Options) -> _Units:
     movable = np.flatnonzero(~p.pinned)
     acc = p.acc.iloc[movable]
     ids = acc["account_id"].astype(str).to_numpy()
     resolution: int | None = None
+    without_area = 0
     if opts.unit == "account":
         # Several bands at once group from MULTI_BAND_AGGREGATE movable accounts (see there).
         above = opts.aggregate_above if p.bm.shape[1] == 1 else min(opts.aggregate_above, MULTI_BAND_AGGREGATE)
@@ -315,7 +333,7 @@ def _units(p: _Problem, opts: Options) -> _Units:
             keys = ids
         else:
             # Group small accounts by ZIP3 x owner; the LP's fractional units are split back into accounts.
-            zip3 = acc["postal_code"].astype("string").str[:3].fillna("")
+            zip3 = _zip3(acc["postal_code"]).where(_in_us(acc)).fillna("")
             cell = np.floor(acc["lat"]).astype(int).astype(str) + ":" + np.floor(acc["lon"]).astype(int).astype(str)
             geo_key = np.where(zip3.str.len().to_numpy() == 3, zip3.to_numpy(dtype=object), cell.to_numpy())
             # The largest accounts (they carry most of the metric) stay single, so the LP can still pick
@@ -332,23 +350,30 @@ def _units(p: _Problem, opts: Options) -> _Units:
             keys = np.where(big, ids, geo_key.astype(str) + "|" + p.owner[movable].astype(str) + "|" + pref)
         divisible = True
     else:
+        # ZIP3 areas and counties are the US's: an account elsewhere (a German PLZ 10115 is no ZIP3 101) is a unit
+        # of its own. States are keyed by country outside the US (WA is Washington, and Western Australia).
+        us = _in_us(acc)
         if opts.unit == "zip3":
-            raw = acc["postal_code"].astype("string").str[:3]
-            raw = raw.where(raw.str.len() == 3)
+            raw = _zip3(acc["postal_code"]).where(us)
         elif opts.unit == "county":
-            raw = (acc["state"].astype("string") + " · " + acc["county"].astype("string")).where(acc["county"].notna())
+            raw = (acc["state"].astype("string") + " · " + acc["county"].astype("string")).where(
+                acc["county"].notna() & us
+            )
         elif opts.unit == "state":
-            raw = acc["state"].astype("string")
+            raw = acc["state"].astype("string").str.strip().replace("", pd.NA)
+            if "country" in acc:
+                raw = raw.where(us, acc["country"].astype("string").str.strip().str.upper() + " · " + raw)
         else:
             raw, resolution = _h3_keys(acc, p.b[movable], p.target)
         keys = np.where(raw.isna().to_numpy(), ids, raw.fillna("").to_numpy(dtype=object).astype(str))
+        without_area = int(raw.isna().sum())
         divisible = False
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=True)
     weight = _bincount(codes, weights=p.b[movable], minlength=len(uniq))
     label = np.array([str(u).split("|")[0] for u in uniq], dtype=object)
     codes = codes.astype(np.int64)
     members = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(uniq), len(codes)))
-    return _Units(codes, movable, weight, divisible, label, members, resolution)
+    return _Units(codes, movable, weight, divisible, label, members, resolution, without_area)
 
 
 def _h3_keys(acc: pd.DataFrame, weight: np.ndarray, target: np.ndarray) -> tuple[pd.Series, int]:

@@ -263,6 +263,23 @@ def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[st
     return notes
 
 
+def _area_notes(unit: str, n: int) -> list[str]:
+    """How many accounts no area of the unit holds (each then moves on its own), and why."""
+    if not n:
+        return []
+    what = {
+        "zip3": "ZIP3 area: those exist in the US only, and these accounts are elsewhere or have no US ZIP",
+        "county": "US county: these accounts are outside the US or were not placed by a US ZIP",
+        "state": "state or region: their rows name none",
+    }.get(unit)
+    if what is None:
+        return []
+    return [
+        f"{n:,} account(s) are in no {what}. Each moves on its own (contiguity treats it as an area of its own); "
+        "H3 hexagons hold accounts in every country."
+    ]
+
+
 def _rep_hours_notes(s: dict[str, Any]) -> list[str]:
     """When workload is balanced and reps' own travel unbalances their hours: what the band counts, what Coverage
     shows, who is busiest and why, and what brings them together."""
@@ -490,6 +507,6 @@ def _report(
     )
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
-    summary["notes"] += _rep_hours_notes(summary)
+    summary["notes"] += _rep_hours_notes(summary) + _area_notes(opts.unit, int(summary.get("accounts_without_area", 0)))
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
     return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)

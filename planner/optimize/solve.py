@@ -275,6 +275,7 @@ def rebalance(
         "solver": f"HiGHS {HIGHS_VERSION} LP over all reps (priced) + fix-and-resolve rounding",
         "lp_status": lp.status,
         "units": int(len(u.weight)),
+        "accounts_without_area": u.without_area,
         **lp.counts(),
         "lp_min_moved_share": min_lp_moved + scale["forced_moved"],
         "lp_moved_share": lp_moved + scale["forced_moved"],
