@@ -228,6 +228,19 @@ def _km(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
     return _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
 
 
+def _km_today(p: _Problem) -> np.ndarray:
+    """Great-circle km from each account to today's owner's home (NaN when unowned or the owner is unknown)."""
+    homes = p.today.set_index("rep_id")[["home_lat", "home_lon"]]
+    owner = p.acc["owner_rep_id"]
+    known = (owner.isin(homes.index) & homes.reindex(owner)["home_lat"].notna().to_numpy()).to_numpy()
+    out = np.full(len(p.acc), np.nan)
+    if known.any():
+        h = homes.reindex(owner[known])
+        hx = _xyz(h["home_lat"].to_numpy(), h["home_lon"].to_numpy())
+        out[known] = _chord_km(np.linalg.norm(p.xyz[known] - hx, axis=1))
+    return out
+
+
 def _dist(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
     """Travel from accounts `pos` to reps `rep` (element-wise): the matrix when given, else km."""
     pos = np.asarray(pos, dtype=np.int64)

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.spatial import ConvexHull, Delaunay, QhullError
 
 from planner.coverage.imbalance import imbalance
-from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
-from planner.optimize.problem import _km, _Problem
+from planner.optimize.geometry import _bincount, _nearest
+from planner.optimize.problem import _km, _km_today, _Problem
 
 OVERLAP_SAMPLE = 20_000
 
@@ -95,11 +95,7 @@ def rep_hours_figures(p: _Problem, assign: np.ndarray) -> dict[str, float | str]
     after = _bincount(assign[pos], weights=hours(km_after)[pos], minlength=len(p.reps))
     today_idx = p.acc["owner_rep_id"].map({r: i for i, r in enumerate(p.today["rep_id"])})
     t_ok = today_idx.notna().to_numpy()
-    idx = today_idx[t_ok].astype(int).to_numpy()
-    homes = _xyz(p.today["home_lat"].to_numpy(float), p.today["home_lon"].to_numpy(float))
-    km_today = np.full(len(assign), np.nan)
-    km_today[t_ok] = _chord_km(np.linalg.norm(p.xyz[t_ok] - homes[idx], axis=1))
-    today = _bincount(idx, weights=hours(km_today)[t_ok], minlength=len(p.today))
+    today = _bincount(today_idx[t_ok].astype(int), weights=hours(_km_today(p))[t_ok], minlength=len(p.today))
     before_idx, after_idx = imbalance(today), imbalance(after)
     busiest = int(np.argmax(after)) if len(after) else -1
     theirs = assign == busiest

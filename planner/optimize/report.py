@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from planner.coverage.imbalance import imbalance
-from planner.optimize.geometry import _bincount, _chord_km, _count, _nearest, _xyz
+from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _least_unit_moved, _Problem, _Units
+from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
 
 
@@ -37,17 +37,7 @@ def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
 
 def _today_km(p: _Problem) -> np.ndarray:
     """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
-    if p.distance_today is not None:
-        return p.distance_today.copy()
-    homes = p.today.set_index("rep_id")[["home_lat", "home_lon"]]
-    owner = p.acc["owner_rep_id"]
-    known = owner.isin(homes.index) & homes.reindex(owner)["home_lat"].notna().to_numpy()
-    out = np.full(len(p.acc), np.nan)
-    if known.any():
-        h = homes.reindex(owner[known])
-        hx = _xyz(h["home_lat"].to_numpy(), h["home_lon"].to_numpy())
-        out[known.to_numpy()] = _chord_km(np.linalg.norm(p.xyz[known.to_numpy()] - hx, axis=1))
-    return out
+    return p.distance_today.copy() if p.distance_today is not None else _km_today(p)
 
 
 def _min_moved(p: _Problem, tol: float) -> float:
