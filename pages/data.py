@@ -286,8 +286,8 @@ def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
     if not len(homes):
         st.caption("No reps yet: owners in an accounts or deals file, or a user or team export, create them.")
         return
-    st.caption("A rep without a home gets one inferred from the weighted centre of their accounts (marked "
-               "'inferred'); set it where they really work. Travel is measured from it.")  # fmt: skip
+    st.caption("A rep without a home gets one inferred at the place of their accounts with the least travel to "
+               "the others (marked 'inferred'); set it where they work. Travel is measured from it.")  # fmt: skip
     st.dataframe(homes, hide_index=True, width="stretch", key="data_homes",
                  column_config={"home_lat": st.column_config.NumberColumn("Home lat", format="%.3f"),
                                 "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")},

@@ -68,6 +68,26 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
+# A medoid's candidate places: the heaviest of the points (each scored against all of them).
+MEDOID_CANDIDATES = 256
+
+
+def weighted_medoid(lat: np.ndarray, lon: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """The point among (lat, lon) with the least w-weighted great-circle travel to all of them (among the
+    MEDOID_CANDIDATES heaviest): a rep's home inferred at one of their accounts' places. A centre of coordinates
+    lands between continents for a book spread over several (a German, French, Japanese and US book put one in
+    Iraq) and wraps wrongly at the date line (Fiji and Samoa average to West Africa)."""
+    lat, lon, w = (np.asarray(v, dtype=float) for v in (lat, lon, w))
+    la, lo = np.radians(lat), np.radians(lon)
+    xyz = np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    cand = np.argsort(-w, kind="stable")[:MEDOID_CANDIDATES]
+    cost = np.zeros(len(cand))
+    for s in range(0, len(w), 4096):  # angle (radians) from each candidate to a block of places, weighted
+        cost += np.arccos(np.clip(xyz[cand] @ xyz[s : s + 4096].T, -1.0, 1.0)) @ w[s : s + 4096]
+    best = cand[int(np.argmin(cost))]
+    return float(lat[best]), float(lon[best])
+
+
 @lru_cache(maxsize=1)
 def us_states_geojson() -> dict[str, Any]:
     """Simplified US state outlines shipped in data/ (drawn as a map layer; no tile server needed)."""

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner import crm_files, optimize, store
+from planner import crm_files, geo, optimize, store
 from planner.coverage import value
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
@@ -87,8 +87,8 @@ US_CENTRE = (39.8, -98.6)  # where the optimizer puts accounts when no account h
 def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     """Reps, each with a home to measure travel from (issue #14 point 5), for one run; nothing is stored.
 
-    A rep without a home starts from the weighted centre of their placed accounts (weights: potential, at
-    least 1; the rule the import uses to infer homes), else from the centre of every placed account. When no
+    A rep without a home starts from the weighted medoid of their placed accounts (geo.weighted_medoid, weights:
+    potential, at least 1; the rule the import uses to infer homes), else from the whole book's medoid. When no
     account has a location, travel cannot be measured: every home and account sits at one point and the
     territories are balanced on the metric alone. reps.attrs["notes"] says which of these happened."""
     out = reps.copy()
@@ -109,24 +109,20 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
         )
         return out
     pot = acc["potential"] if "potential" in acc else pd.Series(1.0, index=acc.index)
-    w = pd.to_numeric(pot, errors="coerce").fillna(0).clip(lower=1)[placed]
     frame = pd.DataFrame(
-        {"rep": acc.loc[placed, "owner_rep_id"], "w": w, "lat": lat[placed] * w, "lon": lon[placed] * w}
-    )
-    sums = frame.groupby("rep")[["w", "lat", "lon"]].sum()
-    centre_lat = float(frame["lat"].sum() / frame["w"].sum())
-    centre_lon = float(frame["lon"].sum() / frame["w"].sum())
+        {"rep": acc.loc[placed, "owner_rep_id"], "lat": lat[placed], "lon": lon[placed],
+         "w": pd.to_numeric(pot, errors="coerce").fillna(0).clip(lower=1)[placed]}
+    )  # fmt: skip
+    places = frame.groupby(["rep", "lat", "lon"], dropna=False, sort=True)["w"].sum().reset_index()
+    book = frame.groupby(["lat", "lon"], sort=True)["w"].sum().reset_index()
+    centre = geo.weighted_medoid(book["lat"], book["lon"], book["w"])
+    homes = {rid: geo.weighted_medoid(g["lat"], g["lon"], g["w"]) for rid, g in places.groupby("rep", sort=False)}
     for i in out.index[missing]:
-        rid = out.at[i, "rep_id"]
-        if rid in sums.index:
-            out.at[i, "home_lat"] = float(sums.at[rid, "lat"] / sums.at[rid, "w"])
-            out.at[i, "home_lon"] = float(sums.at[rid, "lon"] / sums.at[rid, "w"])
-        else:
-            out.at[i, "home_lat"], out.at[i, "home_lon"] = centre_lat, centre_lon
+        out.at[i, "home_lat"], out.at[i, "home_lon"] = homes.get(out.at[i, "rep_id"], centre)
     out.attrs["notes"].append(
-        f"{names}{more} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the centre of "
-        "their accounts (or of the whole book) for this run. Set homes with `python -m planner rep-home` or on the "
-        "Data page."
+        f"{names}{more} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the place "
+        "of their accounts (or of the whole book) with the least travel to the others for this run. Set homes "
+        "with `python -m planner rep-home` or on the Data page."
     )
     return out
 

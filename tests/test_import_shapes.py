@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from planner import cli, geo_world, ingest, store
+from planner import scenarios as runs
 from planner.coverage import report as coverage_report
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
@@ -283,6 +285,32 @@ def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pyt
     assert "cannot place 'Atlantis'" in capsys.readouterr().err
 
 
+def test_an_inferred_home_is_one_of_the_reps_places_even_across_continents_and_the_date_line(
+    empty_store: Path, tmp_path: Path
+) -> None:
+    # Ann's book: most potential in Berlin, some in Paris, Tokyo and New York. A centre of the coordinates lands
+    # in the Middle East (no account near it); the medoid is Berlin. Bob's book straddles the date line (Suva,
+    # Fiji at 178 E and Apia, Samoa at 172 W): the mean longitude is 3 E, off West Africa, 18,000 km from both.
+    path = _write(
+        tmp_path / "companies.csv",
+        "Company name,City,Country/Region,Company owner,Annual Revenue\n"
+        "A1,Berlin,Germany,Ann Berg,9000000\nA2,Berlin,Germany,Ann Berg,8000000\nA3,Paris,France,Ann Berg,2000000\n"
+        "A4,Tokyo,Japan,Ann Berg,3000000\nA5,New York,United States,Ann Berg,3000000\n"
+        "B1,Suva,Fiji,Bob Ray,1000000\nB2,Suva,Fiji,Bob Ray,1000000\nB3,Apia,Samoa,Bob Ray,900000\n",
+    )
+    report = ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert report.files[0].rejected == 0 and report.files[0].inserted == 8, report.files[0]
+    with store.read(empty_store) as con:
+        homes = ingest.rep_homes(con, scope=OPERATOR).set_index("name")
+        places = store.query_df(con, "SELECT name, lat, lon FROM accounts").set_index("name")
+    assert set(homes["home"]) == {"inferred"}
+    ann, bob = homes.loc["Ann Berg"], homes.loc["Bob Ray"]
+    assert (round(ann["home_lat"], 3), round(ann["home_lon"], 3)) == tuple(
+        round(places.loc["A1", c], 3) for c in ("lat", "lon")
+    )
+    assert bob["home_lon"] > 170 or bob["home_lon"] < -170, bob
+
+
 def test_readers_refuse_or_filter_for_a_rep(small_store: Path) -> None:
     rep = Scope(role="rep", rep_id="R001", user="ava")
     with store.read(small_store) as con:
@@ -357,3 +385,19 @@ def test_deals_with_implausible_values_are_kept_and_warned(empty_store: Path, tm
     assert any("2 deal(s) have a date before 1950 or after 2100 (first on row 3)" in w for w in f.warnings)
     with store.read(empty_store) as con:
         assert world.as_of_date(con) == date(2019, 1, 1)
+
+
+def test_a_run_measures_travel_from_the_same_medoid_for_a_rep_without_a_home() -> None:
+    acc = pd.DataFrame(
+        {"owner_rep_id": ["R1", "R1", "R1", "R2", "R2", None],
+         "lat": [-18.14, -18.14, -13.83, 52.52, 35.68, 40.71], "lon": [178.44, 178.44, -171.76, 13.40, 139.69, -74.0],
+         "potential": [1.0, 1.0, 0.9, 5.0, 1.0, 1.0]}
+    )  # fmt: skip
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "name": ["Bob", "Ann", "Cy"], "home_lat": [None, None, None],
+                         "home_lon": [None, None, None]})  # fmt: skip
+    out = runs.with_homes(acc, reps).set_index("rep_id")
+    assert (out.at["R1", "home_lat"], out.at["R1", "home_lon"]) == (-18.14, 178.44)
+    assert (out.at["R2", "home_lat"], out.at["R2", "home_lon"]) == (52.52, 13.40)
+    # a rep with no placed account starts at the whole book's medoid, one of its places
+    assert (out.at["R3", "home_lat"], out.at["R3", "home_lon"]) in set(zip(acc["lat"], acc["lon"], strict=True))
+    assert "least travel to the others" in out.attrs["notes"][0]

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from planner import potential, settings, store
+from planner import geo, potential, settings, store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import currency, reader, rules
 from planner.ingest import fields as F
@@ -359,10 +359,10 @@ def _after_import(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     customers = sq.customers_from_deals(con, scope=scope)
     if customers:
         notes.append(f"{customers:,} account(s) count as customers because they have won deals")
-    homes = sq.infer_rep_homes(con, scope=scope)
+    homes = sq.infer_rep_homes(con, geo.weighted_medoid, scope=scope)
     if homes:
-        notes.append(f"{homes:,} rep(s) without a home got one inferred from the weighted centre of their accounts "
-                     "(set it on the Data page or with `python -m planner rep-home`)")  # fmt: skip
+        notes.append(f"{homes:,} rep(s) without a home got one at the place of their accounts with the least "
+                     "travel to the others (set it on the Data page or with `python -m planner rep-home`)")  # fmt: skip
     return notes
 
 

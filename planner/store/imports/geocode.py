@@ -3,9 +3,11 @@ placement readers and fixes; reps' homes (inferred or set)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from planner.scope import Scope, require_admin
@@ -175,38 +177,53 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope
     )
 
 
-def infer_rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
-    """Reps without a home (or with an inferred one) get the weighted centre of their placed accounts
-    (weights: revenue potential, at least 1; accounts placed only by their country count only when the rep has
-    no better-placed ones), marked home_inferred. Returns how many reps got one."""
+def infer_rep_homes(
+    con: duckdb.DuckDBPyConnection,
+    pick: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]],
+    *,
+    scope: Scope,
+) -> int:
+    """Reps without a home (or with an inferred one) get `pick(lat, lon, weight)` of their placed accounts'
+    distinct places (planner.geo.weighted_medoid: the place with the least weighted travel to the others;
+    weights: revenue potential, at least 1, summed per place; accounts placed only by their country count only
+    when the rep has no better-placed ones), marked home_inferred. Returns how many reps got one."""
     require_admin(scope)
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _homes AS
-           SELECT a.owner_rep_id AS rep_id,
-                  coalesce(sum(a.lat * w) FILTER (WHERE precise) / sum(w) FILTER (WHERE precise),
-                           sum(a.lat * w) / sum(w)) AS lat,
-                  coalesce(sum(a.lon * w) FILTER (WHERE precise) / sum(w) FILTER (WHERE precise),
-                           sum(a.lon * w) / sum(w)) AS lon
-           FROM (SELECT a.owner_rep_id, a.lat, a.lon, greatest(coalesce(p.potential, 0), 1) AS w,
-                        coalesce(a.geo_precision, '') <> 'country' AS precise
-                 FROM accounts a LEFT JOIN account_potential p USING (account_id)
-                 WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL AND a.owner_rep_id IS NOT NULL) a
-           JOIN reps r ON r.rep_id = a.owner_rep_id
-           WHERE r.home_lat IS NULL OR r.home_lon IS NULL OR coalesce(r.home_inferred, false)
-           GROUP BY 1"""
+    places = query_df(
+        con,
+        """WITH a AS (
+               SELECT a.owner_rep_id AS rep_id, a.lat, a.lon, greatest(coalesce(p.potential, 0), 1) AS w,
+                      coalesce(a.geo_precision, '') <> 'country' AS precise
+               FROM accounts a LEFT JOIN account_potential p USING (account_id)
+               JOIN reps r ON r.rep_id = a.owner_rep_id
+               WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL
+                 AND (r.home_lat IS NULL OR r.home_lon IS NULL OR coalesce(r.home_inferred, false))),
+           k AS (SELECT *, bool_or(precise) OVER (PARTITION BY rep_id) AS any_precise FROM a)
+           SELECT rep_id, lat, lon, sum(w) AS w FROM k WHERE precise OR NOT any_precise
+           GROUP BY ALL ORDER BY rep_id, lat, lon""",
     )
-    con.execute(
-        """DELETE FROM _homes h USING reps r WHERE r.rep_id = h.rep_id AND coalesce(r.home_inferred, false)
-           AND r.home_lat = round(h.lat, 5) AND r.home_lon = round(h.lon, 5)"""
-    )
-    n = int(scalar(con, "SELECT count(*) FROM _homes"))
-    if n:
-        con.execute(
-            """UPDATE reps AS r SET home_lat = round(h.lat, 5), home_lon = round(h.lon, 5), home_inferred = true,
-                   home_city = NULL, home_state = NULL, home_postal_code = NULL
-               FROM _homes h WHERE r.rep_id = h.rep_id"""
+    rows = []
+    for rep_id, g in places.groupby("rep_id", sort=True):
+        lat, lon = pick(g["lat"].to_numpy(float), g["lon"].to_numpy(float), g["w"].to_numpy(float))
+        rows.append((rep_id, round(lat, 5), round(lon, 5)))
+    homes = pd.DataFrame(rows, columns=["rep_id", "lat", "lon"]).astype({"rep_id": object, "lat": float, "lon": float})
+    con.register("_homes_src", homes)
+    try:
+        n = int(
+            scalar(
+                con,
+                """SELECT count(*) FROM _homes_src h JOIN reps r USING (rep_id)
+                   WHERE NOT (coalesce(r.home_inferred, false) AND r.home_lat = h.lat AND r.home_lon = h.lon)""",
+            )
         )
-    con.execute("DROP TABLE _homes")
+        if n:
+            con.execute(
+                """UPDATE reps AS r SET home_lat = h.lat, home_lon = h.lon, home_inferred = true,
+                       home_city = NULL, home_state = NULL, home_postal_code = NULL
+                   FROM _homes_src h WHERE r.rep_id = h.rep_id
+                     AND NOT (coalesce(r.home_inferred, false) AND r.home_lat = h.lat AND r.home_lon = h.lon)"""
+            )
+    finally:
+        con.unregister("_homes_src")
     return n
 
 
