@@ -143,7 +143,7 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
     m = view["map"]
     deck_layers = []
     if "states" in layers:
-        deck_layers.append(maps.states_layer())
+        deck_layers.extend(maps.borders_layers())
     if "outlines" in layers:
         deck_layers.append(maps.outlines_layer(m["outlines"], colors))
     if "potential" in layers:

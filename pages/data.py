@@ -21,7 +21,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, geo_world, ingest, settings, world
+from planner import demo, export, ingest, settings, world
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
@@ -234,12 +234,7 @@ def _map_section(coverage: pd.DataFrame, points: pd.DataFrame) -> None:
     ]  # fmt: skip
     layer = maps.pdk.Layer("ScatterplotLayer", data=dots, id="placed", get_position=["lon", "lat"], get_fill_color="c",
                            radius_min_pixels=2, radius_max_pixels=6, get_radius=3000, pickable=True)  # fmt: skip
-    layers = [maps.states_layer(), layer]
-    outlines = geo_world.world_countries_geojson()
-    if outlines is not None:
-        layers.insert(0, maps.pdk.Layer("GeoJsonLayer", data=outlines, id="countries", stroked=True, filled=True,
-                                        get_fill_color=[235, 238, 242, 255], get_line_color=[150, 160, 170, 255],
-                                        line_width_min_pixels=1, pickable=False))  # fmt: skip
+    layers = [*maps.borders_layers(), layer]
     with right:
         st.pydeck_chart(maps.deck(layers, maps.view_state(points["lat"], points["lon"]), height=360), key="data_map")
         st.caption(" · ".join(f":{color}[●] {METHOD_LABELS[m]}" for m, color in (

@@ -282,7 +282,7 @@ edited = st.data_editor(
         "adoption_share": st.column_config.NumberColumn(
             "Adoption share", min_value=0.001, max_value=1.0, step=0.01, format="%.3f"
         ),
-        "price_per_user": st.column_config.NumberColumn("Price per user", min_value=1.0, format="dollar"),
+        "price_per_user": fmt.money_column("Price per user", min_value=1.0),
         "learned": st.column_config.CheckboxColumn("Learned"),
         "manual": st.column_config.CheckboxColumn("Edited"),
         "accounts": st.column_config.NumberColumn("Accounts", format="localized"),

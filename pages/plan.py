@@ -34,7 +34,7 @@ RULE_KEYS = [
     "sdr_cold_days", "sdr_lead_days", "trial_min_intent", "discount_with_open_deal", "working_days",
     "holiday_country", "holiday_subdiv",
 ]  # fmt: skip
-FORMATS = {"money": "dollar", "pct": "percent", "int": "localized", "hours": "%.1f h"}
+FORMATS = {"pct": "percent", "int": "localized", "hours": "%.1f h"}
 
 
 def show_table(df: pd.DataFrame, key: str, **config: object) -> None:
@@ -48,6 +48,8 @@ def show_table(df: pd.DataFrame, key: str, **config: object) -> None:
         elif kind == "date":
             out[col] = pd.to_datetime(df[col])
             column_config.setdefault(str(col), st.column_config.DateColumn(str(col), format="ddd D MMM YYYY"))
+        elif kind == "money":
+            column_config.setdefault(str(col), fmt.money_column(str(col)))
         elif kind in FORMATS:
             column_config.setdefault(str(col), st.column_config.NumberColumn(str(col), format=FORMATS[kind]))
     st.dataframe(out, hide_index=True, width="stretch", key=key, column_config=column_config, placeholder="–")
@@ -298,9 +300,9 @@ edited = st.data_editor(
         "cadence": st.column_config.TextColumn("Cadence", help="The channel mix of the account's tier (rules)."),
         "first_touch": st.column_config.DateColumn("First touch", format="ddd D MMM"),
         "est_users": st.column_config.NumberColumn("Est. users", format="%d"),
-        "price_per_user": st.column_config.NumberColumn("Price / user", format="dollar"),
+        "price_per_user": fmt.money_column("Price / user"),
         "propensity": st.column_config.NumberColumn("Propensity", format="percent"),
-        "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+        "expected_value": fmt.money_column("Expected value"),
         "offer": st.column_config.SelectboxColumn("Offer", options=offer_names, width="medium"),
         "start_week": st.column_config.NumberColumn("Start week", min_value=1, max_value=52, step=1, width="small"),
         "rationale": st.column_config.TextColumn("Why this account", width="large"),

@@ -360,7 +360,8 @@ else:
     fig.add_bar(x=r["label"], y=r["after"].fillna(0) / r["target_share"].mean(), name="After", marker_color="#00798c")
     fig.add_hrect(y0=1 - s["tolerance"], y1=1 + s["tolerance"], fillcolor="#00798c", opacity=0.12, line_width=0)
     fig.update_layout(
-        barmode="group", height=360, title=f"{s['metric']} per territory, relative to the mean target",
+        barmode="group", height=360,
+        title=f"{s['metric'][:1].upper()}{s['metric'][1:]} per territory, relative to the mean target",
         yaxis_title="x target", margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )  # fmt: skip
     st.plotly_chart(fig, width="stretch", key="rb_bars")
@@ -370,15 +371,18 @@ else:
          "before": [s["before"][k] for k in ("max_mean", "min_mean", "cv", "gini")],
          "after": [s["after"][k] for k in ("max_mean", "min_mean", "cv", "gini")]},
         hide_index=True, key="rb_indices",
-        column_config={"before": st.column_config.NumberColumn(format="%.3f"),
-                       "after": st.column_config.NumberColumn(format="%.3f")}, placeholder="–",
+        column_config={"index": f"Index of {s['metric']}",
+                       "before": st.column_config.NumberColumn("Before", format="%.3f"),
+                       "after": st.column_config.NumberColumn("After", format="%.3f")}, placeholder="–",
     )  # fmt: skip
     idx[1].dataframe(
         r[["label", "accounts_before", "accounts_after", "potential_before", "potential_after", "moved_in",
            "moved_out"]],
         hide_index=True, key="rb_rep_table",
-        column_config={"label": "Territory", "potential_before": st.column_config.NumberColumn(format="dollar"),
-                       "potential_after": st.column_config.NumberColumn(format="dollar")}, placeholder="–",
+        column_config={"label": "Territory", "accounts_before": "Accounts before", "accounts_after": "Accounts after",
+                       "potential_before": fmt.money_column("Potential before"),
+                       "potential_after": fmt.money_column("Potential after"), "moved_in": "Moved in",
+                       "moved_out": "Moved out"}, placeholder="–",
     )  # fmt: skip
 
     a = result.assignments
@@ -396,7 +400,7 @@ else:
         home_rows = r[~r["removed"]] if owner_col == "owner" else r[~r["is_new"]]
         col.markdown(f"**{title}** · largest {len(shown):,} accounts by potential")
         col.pydeck_chart(
-            maps.deck([maps.states_layer(), maps.accounts_layer(pts, colors, f"acc_{owner_col}"),
+            maps.deck([*maps.borders_layers(), maps.accounts_layer(pts, colors, f"acc_{owner_col}"),
                        maps.homes_layer(home_rows, colors, f"homes_{owner_col}")], view, height=420),
             key=f"rb_map_{owner_col}", height=420,
         )  # fmt: skip
@@ -411,7 +415,7 @@ else:
     st.dataframe(
         table.sort_values("potential", ascending=False), hide_index=True, width="stretch", key="rb_moves", height=320,
         placeholder=fmt.MISSING,
-        column_config={"potential": st.column_config.NumberColumn("Potential", format="dollar"),
+        column_config={"potential": fmt.money_column("Potential"),
                        "account_id": "Account ID", "name": "Account", "city": "City", "state": "State",
                        "change": "Change", "from": "From", "to": "To", "reason": "Reason",
                        "km_before": st.column_config.NumberColumn(f"{tu} before", format="%.0f"),

@@ -111,8 +111,8 @@ event = st.dataframe(
         "city": "City",
         "state": "State",
         "propensity": st.column_config.ProgressColumn("Propensity", format="percent", min_value=0.0, max_value=1.0),
-        "potential": st.column_config.NumberColumn("Potential", format="dollar"),
-        "expected_value": st.column_config.NumberColumn("Expected value", format="dollar"),
+        "potential": fmt.money_column("Potential"),
+        "expected_value": fmt.money_column("Expected value"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
         "reasons": st.column_config.TextColumn(
             "Why (▲ raised the score, ▼ lowered it)", width=400,

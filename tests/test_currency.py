@@ -13,7 +13,8 @@ from planner import cli, ingest, roles, store, text
 from planner.errors import BadInput, Forbidden
 from planner.ingest import currency
 from planner.scope import OPERATOR, Scope
-from tests.helpers import AUTH, app_as, page, page_text
+from tests.helpers import AUTH, ROOT, app_as, page, page_text
+from ui import fmt
 
 EUR_REPORT = (
     '"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount","Close Date","Created Date"\n'
@@ -94,6 +95,22 @@ def test_pages_show_the_store_currency(app_store: Path) -> None:
     assert "£" in text_of and "$" not in text_of
     settings = page_text(page("settings"))
     assert "Money is shown in **GBP** on every page" in settings
+
+
+def test_money_columns_take_the_store_currency_not_dollars(app_store: Path) -> None:
+    """A euro store's tables read EUR 1,234.00, a pound store's "Potential (£)": never "$" (Streamlit's "dollar"
+    column format was hard-wired on Targets, Rebalance, Territory plan and Model)."""
+    for code, label, kind in (("EUR", "Potential", "euro"), ("GBP", "Potential (£)", "accounting"),
+                              ("USD", "Potential", "dollar"), ("JPY", "Potential", "yen")):  # fmt: skip
+        text.use_currency(code)
+        assert fmt.money_format("Potential") == (label, kind)
+    currency.set_currency(app_store, "GBP", scope=OPERATOR)
+    at = page("targets")
+    columns = [c for d in at.dataframe for c in json.loads(d.proto.columns).values()]
+    assert {"label": "Potential (£)", "type_config": {"type": "number", "format": "accounting"}} in columns
+    assert not [c for c in columns if c.get("type_config", {}).get("format") == "dollar"]
+    sources = [p for d in ("pages", "ui") for p in (ROOT / d).glob("*.py")]
+    assert not [p.name for p in sources if 'format="dollar"' in p.read_text()]
 
 
 def test_a_real_import_replacing_the_demo_takes_its_own_currency(small_store: Path, tmp_path: Path) -> None:

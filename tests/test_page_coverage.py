@@ -43,7 +43,7 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     assert metrics["Gini"] == fmt.ratio(imb["gini"])
     deck = _deck(at)
     ids = [layer["id"] for layer in deck["layers"]]
-    assert ids == ["states", "outlines", "white_space", "accounts", "homes"]
+    assert ids == ["countries", "states", "outlines", "white_space", "accounts", "homes"]
     layers = {layer["id"]: layer for layer in deck["layers"]}
     assert len(layers["accounts"]["data"]) == 600  # all of them: fewer than the dot limit
     assert len(layers["homes"]["data"]) == 6
@@ -90,7 +90,7 @@ def test_a_copied_link_opens_the_same_view(app_store: Path) -> None:
     assert at.multiselect(key="cov_ind").value == ["Retail"]
     assert at.multiselect(key="cov_seg").value == ["SMB", "Mid-market"]
     assert at.selectbox(key="cov_metric").value == "accounts"
-    assert [layer["id"] for layer in _deck(at)["layers"]] == ["states", "potential"]
+    assert [layer["id"] for layer in _deck(at)["layers"]] == ["countries", "states", "potential"]
     view = _view(app_store, Filters(segments=("SMB", "Mid-market"), industries=("Retail",)))
     assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
 
@@ -163,7 +163,14 @@ def test_bad_link_values_are_ignored_with_a_note(app_store: Path) -> None:
         assert asked in note
     assert "<b>" not in note  # the link's text is shown literally
     # Never a blank view: the default layers and hexagon size are used instead.
-    assert [layer["id"] for layer in _deck(at)["layers"]] == ["states", "outlines", "white_space", "accounts", "homes"]
+    assert [layer["id"] for layer in _deck(at)["layers"]] == [
+        "countries",
+        "states",
+        "outlines",
+        "white_space",
+        "accounts",
+        "homes",
+    ]
     assert at.selectbox(key="cov_hex").value == 4
     assert "tpy" not in at.query_params
 
@@ -233,3 +240,20 @@ def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
     assert page.title() != "pwned"
     assert dialogs == [] and foreign == []
     screenshot(page, "coverage-tooltip")
+
+
+def test_the_map_fits_a_world_book_and_one_across_the_date_line_on_drawn_borders() -> None:
+    # Accounts in Tokyo, Sydney, Berlin, Boston, Austin, Toronto: the whole book in view (zoom 2 showed Europe only).
+    world = maps.view_state([35.7, -33.9, 52.5, 42.4, 30.3, 43.7], [139.7, 151.2, 13.4, -71.1, -97.7, -79.4],
+                            width_px=620, height_px=600)  # fmt: skip
+    assert world.zoom < 1.0
+    span = 620 * 360 / (512 * 2**world.zoom)  # degrees of longitude the map shows
+    assert span >= 151.2 + 97.7
+    # Suva (178 E) and Apia (172 W): the view centres on the date line, zoomed in, not on West Africa.
+    pacific = maps.view_state([-18.1, -13.8], [178.4, -171.8], width_px=620, height_px=600)
+    assert abs(abs(pacific.longitude) - 180) < 10 and pacific.zoom > 3
+    # The US demo world's view is as before: continental, zoom 3-4.
+    us = maps.view_state([25.8, 47.6, 40.7, 34.1], [-80.2, -122.3, -74.0, -118.2], width_px=620, height_px=600)
+    assert 2.5 < us.zoom < 4.5 and -105 < us.longitude < -95
+    # Borders are drawn offline: the world's countries under the US states.
+    assert [layer.id for layer in maps.borders_layers()] == ["countries", "states"]

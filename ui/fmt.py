@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 from pandas.io.formats.style import Styler
 
 from planner import text
@@ -30,6 +31,26 @@ def _missing(value: Any) -> bool:
 def currency() -> str:
     """What money starts with in this run: the store's currency symbol."""
     return text.currency_prefix()
+
+
+# Streamlit's own money formats, by the store's currency symbol; any other currency is written "accounting"
+# style (1,234.00) with its symbol in the column's label.
+_MONEY_FORMATS = {"$": "dollar", "€": "euro", "¥": "yen"}
+
+
+def money_format(label: str) -> tuple[str, str]:
+    """(label, NumberColumn format) for a money column in the store's currency: ("Potential", "euro") for EUR,
+    ("Potential (CHF)", "accounting") for a currency Streamlit has no format of its own for."""
+    symbol = currency().strip()
+    if symbol in _MONEY_FORMATS:
+        return label, _MONEY_FORMATS[symbol]
+    return f"{label} ({symbol})", "accounting"
+
+
+def money_column(label: str, **options: Any) -> Any:
+    """A st.dataframe NumberColumn of money in the store's currency (see money_format)."""
+    shown, kind = money_format(label)
+    return st.column_config.NumberColumn(shown, format=kind, **options)
 
 
 def money(value: float | None) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
-from planner import geo, text
+from planner import geo, geo_world, text
 from ui import fmt
 
 TOOLTIP = {
@@ -44,7 +44,7 @@ POTENTIAL_RAMP = [[255, 247, 188], [254, 196, 79], [236, 112, 20], [153, 52, 4]]
 WHITE_SPACE_RAMP = [[252, 187, 161], [251, 106, 74], [203, 24, 29], [103, 0, 13]]
 
 LAYERS: dict[str, str] = {
-    "states": "State lines",
+    "states": "Borders",
     "accounts": "Accounts",
     "potential": "Potential hexagons",
     "white_space": "White space hexagons",
@@ -100,8 +100,17 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*cols, strict=True)]
 
 
+def _lon_extent(lon: np.ndarray) -> tuple[float, float]:
+    """(west, east) of the longitudes' robust extent, across the date line when that is the narrower way round
+    (Fiji at 178 E and Samoa at 172 W span 10 degrees, not 350): east may then exceed 180."""
+    lo0, lo1 = np.percentile(lon, [1, 99])
+    wrapped = np.where(lon < 0, lon + 360.0, lon)
+    wr0, wr1 = np.percentile(wrapped, [1, 99])
+    return (float(wr0), float(wr1)) if wr1 - wr0 < lo1 - lo0 else (float(lo0), float(lo1))
+
+
 def view_state(lat: Any = None, lon: Any = None, width_px: int = 900, height_px: int = 620) -> pdk.ViewState:
-    """A view that fits the given points (the continental US when there are none).
+    """A view that fits the given points (the continental US when there are none), a whole world's book too.
 
     Web Mercator: the world is 512 x 2^zoom pixels wide, so the zoom that fits a span of longitude
     into the map's width is log2(width x 360 / (512 x span)); latitude spans stretch by 1/cos(lat).
@@ -114,27 +123,45 @@ def view_state(lat: Any = None, lon: Any = None, width_px: int = 900, height_px:
     la, lo = lat[ok], lon[ok]
     # Robust extent: a few far-flung accounts (Alaska, Hawaii) should not zoom the map out to the globe.
     lat0, lat1 = np.percentile(la, [1, 99])
-    lon0, lon1 = np.percentile(lo, [1, 99])
+    lon0, lon1 = _lon_extent(lo)
     mid = (lat0 + lat1) / 2
     lon_span = max(lon1 - lon0, 0.02) * 1.15
-    lat_span = max(lat1 - lat0, 0.02) * 1.15 / max(math.cos(math.radians(mid)), 0.2)
+    # Mercator stretches latitude by 1/cos: the span's pixels are those of its two ends' Mercator y.
+    merc = np.degrees(np.log(np.tan(np.radians(45 + np.clip([lat0, lat1], -80, 80) / 2))))
+    lat_span = max(float(merc[1] - merc[0]), 0.02) * 1.15
     zoom = min(math.log2(width_px * 360 / (512 * lon_span)), math.log2(height_px * 360 / (512 * lat_span)))
-    return pdk.ViewState(latitude=float(mid), longitude=float((lon0 + lon1) / 2), zoom=float(np.clip(zoom, 2.0, 11.0)))
+    centre = (lon0 + lon1) / 2
+    return pdk.ViewState(
+        latitude=float(mid), longitude=float(centre - 360 if centre > 180 else centre),
+        zoom=float(np.clip(zoom, 0.0, 11.0)),
+    )  # fmt: skip
 
 
-def states_layer() -> pdk.Layer:
-    """US state outlines from data/us_states.geojson (the map's only reference geography offline)."""
+def _outline_layer(data: dict[str, Any], layer_id: str, fill: list[int]) -> pdk.Layer:
     return pdk.Layer(
         "GeoJsonLayer",
-        data=geo.us_states_geojson(),
-        id="states",
+        data=data,
+        id=layer_id,
         stroked=True,
         filled=True,
-        get_fill_color=[241, 244, 247, 255],
+        get_fill_color=fill,
         get_line_color=[150, 160, 170, 255],
         line_width_min_pixels=1,
         pickable=False,
     )
+
+
+def states_layer() -> pdk.Layer:
+    """US state outlines from data/us_states.geojson."""
+    return _outline_layer(geo.us_states_geojson(), "states", [241, 244, 247, 255])
+
+
+def borders_layers() -> list[pdk.Layer]:
+    """The map's reference geography offline (no tiles): the world's countries (data/world_countries.geojson),
+    then US states over them, so a book in Germany or Japan is drawn on a map too, not on a blank page."""
+    countries = geo_world.world_countries_geojson()
+    base = [_outline_layer(countries, "countries", [235, 238, 242, 255])] if countries is not None else []
+    return [*base, states_layer()]
 
 
 def accounts_layer(points: pd.DataFrame, colors: dict[str, list[int]], layer_id: str = "accounts") -> pdk.Layer:
