@@ -367,3 +367,20 @@ def test_accounts_without_a_place_do_not_break_one_region(unit: str) -> None:
     s = optimize.rebalance(acc, reps, opts).summary
     assert s["contiguous"] and s["adjacency_islands"] >= 1
     assert s["max_mean_after"] <= 1.1
+
+
+@pytest.mark.parametrize("unit", ["state", "h3"])
+def test_one_rep_has_no_boundary_to_polish(unit: str) -> None:
+    """A team of one (a Dynamics export with one owner): each territory one region trivially, no error (the
+    polish of boundary units raised on the empty set of boundaries)."""
+    acc = pd.DataFrame(
+        {"account_id": ["a1", "a2", "a3"], "name": ["a1", "a2", "a3"], "lat": [42.36, 40.71, 41.82],
+         "lon": [-71.06, -74.0, -71.41], "owner_rep_id": ["A", "A", None], "potential": [5.0, 3.0, 1.0],
+         "state": ["MA", "NY", "RI"], "postal_code": ["02139", "10001", "02903"], "county": None, "locked": False,
+         "is_customer": False, "has_open_deal": False}
+    )  # fmt: skip
+    reps = pd.DataFrame([{"rep_id": "A", "name": "Ann", "home_lat": 42.0, "home_lon": -72.0, "capacity_hours": 1400.0,
+                          "active": True}])  # fmt: skip
+    opts = Options(unit=unit, contiguous=True, metric="potential,accounts,workload", allow_customers=True)
+    res = optimize.rebalance(acc, reps, opts)
+    assert set(res.assignments["owner"]) == {"A"} and res.summary["max_mean_after"] == pytest.approx(1.0)

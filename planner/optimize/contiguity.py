@@ -490,6 +490,8 @@ def _polish(
             return done
         cross = s.rep[src_all] != s.rep[nb_all]
         key = np.unique(src_all[cross] * n_reps + s.rep[nb_all[cross]])
+        if len(key) == 0:  # one territory (a single rep) has no boundary to move
+            return done
         src, dst = key // n_reps, key % n_reps
         a, ws = s.rep[src], s.w[src]
         gain = s.pen(s.load[a] - ws, a) - s.pen(s.load[a], a) + s.pen(s.load[dst] + ws, dst) - s.pen(s.load[dst], dst)
