@@ -17,6 +17,12 @@ from babel.numbers import get_currency_symbol
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
 
 
+def filled(values: pd.Series, missing: str) -> pd.Series:
+    """Values as text with `missing` where absent, whatever the column's dtype: a column with no value at all
+    reads as float64, which pandas will not fill with text (a Pandas4Warning now, an error in pandas 4)."""
+    return values.astype(object).where(values.notna(), missing).astype(str)
+
+
 def currency_code(code: str | None) -> str | None:
     """An ISO 4217 code the CLDR knows ('eur' -> 'EUR'), else None."""
     text = str(code or "").strip().upper()

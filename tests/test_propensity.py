@@ -163,6 +163,16 @@ def test_fit_score_is_transparent() -> None:
     assert s[0] == pytest.approx(100.0) and s[-1] == pytest.approx(62.5)
 
 
+def test_a_book_with_no_industry_at_all_scores_as_one_group() -> None:
+    """A deals-only import has no industry: the column is all missing and reads as float64, which pandas 3 warns
+    about filling with text and pandas 4 refuses (pytest turns Pandas4Warning into an error, pyproject.toml)."""
+    X = pd.DataFrame({"industry": [np.nan] * 20, "employees": [100.0] * 20, "annual_revenue": [1e7] * 20})
+    y = np.array([1] * 6 + [0] * 14)
+    fit = propensity.FitScore(prior_strength=0).fit(X, y)
+    assert fit.industry_rates_ == {"(none)": pytest.approx(0.3)}
+    assert len(set(fit.fit_score(X))) == 1
+
+
 def test_leakage_guard_excludes_outcome_fields_and_says_why() -> None:
     accounts = pd.DataFrame({"account_id": ["A", "B"], "industry": ["x", "y"], "employees": [1, 2],
                              "annual_revenue": [None, None]})  # fmt: skip

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from planner.errors import BadInput, NotEnoughData
 from planner.propensity.features import RADIUS_KM, WINDOW_DAYS, FeatureSpec
+from planner.text import filled
 
 
 class PropensityModel(ClassifierMixin, BaseEstimator):
@@ -195,7 +196,7 @@ class FitScore(ClassifierMixin, BaseEstimator):
         self.base_rate_ = float(target.mean()) if len(target) else float(self.default_rate)
         rates: dict[str, float] = {}
         if len(target):
-            ind = X["industry"].fillna("(none)").astype(str)
+            ind = filled(X["industry"], "(none)")
             g = pd.DataFrame({"ind": ind.to_numpy(), "won": target}).groupby("ind")["won"].agg(["sum", "count"])
             m = self.prior_strength
             rates = ((g["sum"] + m * self.base_rate_) / (g["count"] + m)).to_dict()
@@ -213,7 +214,7 @@ class FitScore(ClassifierMixin, BaseEstimator):
         n = len(X)
         if self.industry_rates_:
             top = max(self.industry_rates_.values()) or 1.0
-            rate = X["industry"].fillna("(none)").astype(str).map(self.industry_rates_).fillna(self.base_rate_)
+            rate = filled(X["industry"], "(none)").map(self.industry_rates_).fillna(self.base_rate_)
             ind = (rate / top).to_numpy(dtype=float)
         else:
             ind = np.full(n, 0.5)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from planner.propensity.estimators import Bundle, FitScore, PropensityModel
 from planner.propensity.features import FeatureSpec
-from planner.text import money
+from planner.text import filled, money
 
 MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
 PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
@@ -126,9 +126,7 @@ def _similar_text(X: pd.DataFrame, bundle: Bundle) -> pa.Array:
 
     n = num("similar_won") if "similar_won" in X else pd.Series(np.nan, index=idx)
     d = num("nearest_won_km") if "nearest_won_km" in X else pd.Series(np.nan, index=idx)
-    ind: pa.Array | None = (
-        _by_value(X["industry"], lambda u: u.fillna("").astype(str) + " ") if "industry" in X else None
-    )
+    ind: pa.Array | None = _by_value(X["industry"], lambda u: filled(u, "") + " ") if "industry" in X else None
 
     def ind_of(rows: np.ndarray) -> pa.Array | str:
         return "" if ind is None else ind.take(rows)
@@ -180,7 +178,7 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
         rates = bundle.reference.get("industry_rates", {})
 
         def industry(values: pd.Series) -> Any:
-            ind = values.fillna("(none)").astype(str)
+            ind = filled(values, "(none)")
             rate = ind.map(rates)
             name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
             with_rate = name + ": " + (rate * 100).round(0).fillna(0).astype(int).astype(str) + "% of deals won"

@@ -24,6 +24,8 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KDTree
 
+from planner.text import filled
+
 EARTH_KM = 6371.0088
 RADIUS_KM = 100.0  # "nearby": how far a recent win counts as similar
 WINDOW_DAYS = 182  # "recent": six months
@@ -211,7 +213,7 @@ def history_features(
     c_won = closed["is_won"].fillna(False).astype(bool).to_numpy()[keep]
     prior_wins, prior_losses = _prior_outcomes(q_code, _days(queries["as_of"]), c_code, c_day, c_won)
     # Industries as codes (a missing one is "(none)", the same group as the text "(none)").
-    industry = pd.factorize(acct["industry"].fillna("(none)").astype(str))[0]
+    industry = pd.factorize(filled(acct["industry"], "(none)"))[0]
     xyz = _unit_vectors(acct["lat"].to_numpy(dtype=float), acct["lon"].to_numpy(dtype=float))
     similar, nearest = _similar_wins(
         q_code, _days(queries["sim_ref"]), industry, xyz, c_code[c_won], c_day[c_won], radius_km, window_days
@@ -439,7 +441,7 @@ def scoring_frame(accounts: pd.DataFrame, deals: pd.DataFrame, feats: pd.DataFra
 def single_feature_auc(x: pd.Series, y: np.ndarray) -> float:
     """How well one column alone separates wins from losses (0.5 = not at all; symmetric)."""
     if x.dtype == object:
-        codes = x.fillna("(none)").astype(str)
+        codes = filled(x, "(none)")
         rate = pd.Series(y).groupby(codes.to_numpy()).mean()
         values = codes.map(rate).to_numpy(dtype=float)
     else:
