@@ -236,7 +236,8 @@ def _map_section(coverage: pd.DataFrame, points: pd.DataFrame) -> None:
                            radius_min_pixels=2, radius_max_pixels=6, get_radius=3000, pickable=True)  # fmt: skip
     layers = [*maps.borders_layers(), layer]
     with right:
-        st.pydeck_chart(maps.deck(layers, maps.view_state(points["lat"], points["lon"]), height=360), key="data_map")
+        view = maps.view_state(points["lat"], points["lon"], width_px=480, height_px=360)  # the narrower column
+        st.pydeck_chart(maps.deck(layers, view, height=360), key="data_map")
         st.caption(" · ".join(f":{color}[●] {METHOD_LABELS[m]}" for m, color in (
             ("file", "blue"), ("zip", "green"), ("zip3", "orange"), ("city", "violet"), ("country", "red")))
                    + f" — {len(points):,} accounts shown")  # fmt: skip
