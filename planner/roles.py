@@ -23,6 +23,7 @@ from planner import store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import ROLES, Scope, require_role
 from planner.store import auth as q
+from planner.store import world
 
 _ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -116,8 +117,16 @@ def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, sc
                 rep_id = q.rep_by_email(con, key)
                 if rep_id is None:
                     raise BadInput(f"no rep has the email {key}; name the rep with --rep REP_ID")
-            elif not q.rep_exists(con, rep_id, scope=scope):
-                raise NotFound(f"no rep {rep_id!r} in the store; list reps with `python -m planner export reps`")
+            else:  # the rep's id, CRM email or full name, as `plan --rep` takes them
+                found = world.find_rep(con, rep_id, scope=scope)
+                if len(found) == 0:
+                    raise NotFound(
+                        f"no rep {rep_id!r} in the store; use a rep's id, email or full name "
+                        "(list them with `python -m planner export reps`)"
+                    )
+                if len(found) > 1:
+                    raise BadInput(f"{rep_id!r} matches {len(found)} reps; use the rep's id or email instead")
+                rep_id = str(found["rep_id"].iloc[0])
         q.upsert_role(con, key, role, rep_id, scope=scope)
         q.log(con, scope.user, "role.set", {"email": key, "role": role, "rep_id": rep_id}, scope=scope)
     return Scope(role=role, rep_id=rep_id, user=key)

@@ -12,6 +12,7 @@ from planner.cli import main
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import OPERATOR, Scope, require_role
 from planner.store import auth as q
+from tests.helpers import AVA, table
 
 ADMIN = Scope(role="admin", user="boss@example.com")
 LEADER = Scope(role="leader", user="lead@example.com")
@@ -83,6 +84,13 @@ def test_bad_role_input_names_the_value_and_writes_nothing(small_store: Path) ->
     with pytest.raises(Forbidden, match="cannot remove your own role"):
         roles.remove_role(small_store, "Boss@example.com", scope=ADMIN)
     assert store.fingerprint(small_store) == before
+
+
+def test_a_rep_role_names_the_rep_by_id_email_or_name(small_store: Path) -> None:
+    """A CRM export names owners, not ids: `roles set EMAIL rep --rep "Ava Garcia"` as `plan --rep` takes it."""
+    name = table(small_store, "SELECT name FROM reps WHERE rep_id = 'R001'")[0][0]
+    for given in ("R001", AVA.upper(), f"  {name.lower()} "):
+        assert roles.set_role(small_store, "ava.home@example.com", "rep", given, scope=ADMIN).rep_id == "R001"
 
 
 def test_list_roles_sources_and_audit(small_store: Path) -> None:

@@ -389,7 +389,6 @@ READS: dict[str, Args] = {
     "planner.scenarios.moves_report": lambda c, w, rep: ((w.scenario_id,), {}),
     "planner.scenarios.crm_file": lambda c, w, rep: ((w.scenario_id, "plain"), {}),
     "planner.scenarios.crm_update": lambda c, w, rep: ((w.scenario_id, "salesforce"), {}),
-    "planner.store.auth.rep_exists": lambda c, w, rep: ((rep,), {}),
     "planner.store.imports.deals.unlinked_deals": kw(),
     "planner.store.imports.geocode.unplaced_accounts": kw(),
     "planner.store.imports.geocode.geocoding_coverage": kw(),

@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     st = actions.add_parser("set", help="give an email a role")
     st.add_argument("email", help="the sign-in email (as the identity provider reports it)")
     st.add_argument("role", choices=ROLES, help="admin, leader or rep")
-    st.add_argument("--rep", metavar="REP_ID", help="for the rep role: the rep whose territory they see")
+    st.add_argument(
+        "--rep", metavar="REP", help="for the rep role: the rep whose territory they see (id, email or name)"
+    )
     rm = actions.add_parser("remove", help="delete an email's role")
     rm.add_argument("email")
     p.set_defaults(func=run)

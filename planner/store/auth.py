@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.scope import Scope, require_admin, require_view
+from planner.scope import Scope, require_admin
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
 
@@ -42,12 +42,6 @@ def rep_by_email(con: duckdb.DuckDBPyConnection, email: str) -> str | None:
         [email.strip().lower()],
     )
     return None if value is None else str(value)
-
-
-def rep_exists(con: duckdb.DuckDBPyConnection, rep_id: str, *, scope: Scope) -> bool:
-    """Whether the store has rep `rep_id` (a rep may only ask about themselves)."""
-    require_view(scope, rep_id)
-    return bool(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
 
 
 def reps_with_email(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
