@@ -167,7 +167,7 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     w1, w2, w3 = st.columns([2, 1, 1])
     w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", help="Steps fall on these days only.")
     w2.text_input("Holidays of country", key="plan_rule_holiday_country", placeholder="the rep's",
-                  help="ISO code such as US, GB, DE; empty: the country of the rep's accounts.")  # fmt: skip
+                  help="ISO code such as US, GB, DE; empty: where the rep lives, else their accounts.")  # fmt: skip
     w3.text_input("... and state", key="plan_rule_holiday_subdiv", placeholder="the rep's",
                   help="State or province code such as CA or BY; empty: the rep's home state.")  # fmt: skip
     m = st.columns(3)

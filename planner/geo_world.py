@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from planner.settings import DATA_DIR
 
@@ -147,6 +148,27 @@ def _territory_names(lang: str) -> dict[str, str]:
         return dict(localedata.load(lang, merge_inherited=False).get("territories", {}))
     except (OSError, ValueError):  # a language this Babel does not have
         return {}
+
+
+@lru_cache(maxsize=1)
+def _city_tree() -> tuple[cKDTree, np.ndarray]:
+    cities = _cities()
+    la, lo = np.radians(cities["lat"].to_numpy()), np.radians(cities["lon"].to_numpy())
+    xyz = np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    return cKDTree(xyz), cities["code"].to_numpy()
+
+
+def country_at(lat: float | None, lon: float | None, within_km: float = 300.0) -> str | None:
+    """The ISO code of the country whose city (of 15,000 people or more) lies nearest to (lat, lon), within
+    `within_km`; None when there is none (open sea, no coordinates). Offline; a border town may read as its
+    neighbour's, which is as near as a point gets without country shapes."""
+    if lat is None or lon is None or not (np.isfinite(lat) and np.isfinite(lon)):
+        return None
+    tree, codes = _city_tree()
+    la, lo = np.radians(lat), np.radians(lon)
+    chord, idx = tree.query([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    km = 2 * 6371.0088 * np.arcsin(min(float(chord) / 2, 1.0))
+    return str(codes[int(idx)]) if km <= within_km else None
 
 
 @lru_cache(maxsize=1)

@@ -534,3 +534,24 @@ def test_capacity_comes_from_the_one_workload_model(small_store: Path) -> None:
         p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
     assert p.kpis["capacity_per_week"] == pytest.approx(460 / 46 * 0.5)
     assert (p.load["capacity"] == 5.0).all()
+
+
+def test_public_holidays_are_those_where_the_rep_lives_not_where_most_accounts_are(small_store: Path) -> None:
+    """A rep living in Berlin whose book is American: German holidays (3 October), not US ones (Thanksgiving).
+    Rules naming a country still win; a rep without a home keeps their accounts' country."""
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET home_lat = 52.52, home_lon = 13.40, home_state = NULL WHERE rep_id = 'R003'")
+    with store.read(small_store) as con:
+        cal = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
+        us = plan.rep_calendar(con, scope=OPERATOR, rep_id="R001", rules=RULES, start=date(2026, 9, 1))
+        told = plan.rep_calendar(
+            con, scope=OPERATOR, rep_id="R003", rules={**RULES, "holiday_country": "US"}, start=date(2026, 9, 1)
+        )
+    assert date(2026, 10, 3) in cal.holidays and date(2026, 11, 26) not in cal.holidays
+    assert date(2026, 11, 26) in us.holidays and date(2026, 10, 3) not in us.holidays
+    assert date(2026, 11, 26) in told.holidays
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET home_lat = NULL, home_lon = NULL WHERE rep_id = 'R003'")
+    with store.read(small_store) as con:
+        cal = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
+    assert date(2026, 11, 26) in cal.holidays

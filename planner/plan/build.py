@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from planner.coverage.workload import load_workload
-from planner.geo_world import country_code
+from planner.geo_world import country_at, country_code
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, work_calendar
@@ -71,19 +71,30 @@ class _Frame:
 def rep_calendar(
     con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: dict[str, Any], start: date
 ) -> WorkCalendar:
-    """The rep's working days and public holidays: the country and state in the rules, else the
-    rep's (their accounts' country; their home state, else their accounts' most common state)."""
+    """The rep's working days and public holidays: the country and state in the rules, else where the rep
+    lives (the country at their home: a London rep whose book is mostly American keeps English holidays), else
+    their accounts' most common country; the state is their home state, else (their accounts being in their
+    country) their accounts' most common state."""
     place = q.rep_place(con, scope=scope, rep_id=rep_id)
-    own_country = (
+    accounts_country = (
         place["country"]
         or (country_code(place["country_name"]) if place["country_name"] else None)
         or ("US" if place["home_state"] or place["accounts_state"] else "")
     )
+    home_country = country_at(_num(place["home_lat"]), _num(place["home_lon"]))
+    own_country = home_country or accounts_country
     country = rules["holiday_country"] or own_country
     subdiv = rules["holiday_subdiv"]
     if not subdiv and country == own_country:
-        subdiv = place["home_state"] or place["accounts_state"] or ""
+        subdiv = place["home_state"] or (place["accounts_state"] if own_country == accounts_country else "") or ""
     return work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
+
+
+def _num(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def compose(

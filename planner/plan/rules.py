@@ -35,7 +35,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "meetings_per_week_target": 1.0,  # company target: first meetings a week from the plan
     "coverage_target": 1.0,  # company target: plan expected value / quota
     "working_days": [0, 1, 2, 3, 4],  # the rep's working weekdays, 0 = Monday
-    "holiday_country": "",  # ISO country whose public holidays are skipped ("": the rep's, from their accounts)
+    "holiday_country": "",  # ISO country whose public holidays are skipped ("": where the rep lives, else accounts)
     "holiday_subdiv": "",  # state or province ("": the rep's home state, else their accounts' most common)
     "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
 }

@@ -58,7 +58,7 @@ def rep_row(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dic
 
 def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dict[str, str | None]:
     """Where a rep works, for their public holidays: the most common country code (and country name)
-    of their accounts, their home state, and the most common state of their accounts."""
+    of their accounts, their home state and home coordinates, and the most common state of their accounts."""
     require_view(scope, rep_id)
     country = scalar(
         con,
@@ -73,13 +73,15 @@ def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> d
         [rep_id],
     )
     home = scalar(con, "SELECT nullif(trim(home_state), '') FROM reps WHERE rep_id = ?", [rep_id])
+    at = con.execute("SELECT home_lat, home_lon FROM reps WHERE rep_id = ?", [rep_id]).fetchone() or (None, None)
     state = scalar(
         con,
         """SELECT state FROM accounts WHERE owner_rep_id = ? AND nullif(trim(state), '') IS NOT NULL
            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
         [rep_id],
     )
-    return {"country": country, "country_name": name, "home_state": home, "accounts_state": state}
+    return {"country": country, "country_name": name, "home_state": home, "accounts_state": state,
+            "home_lat": at[0], "home_lon": at[1]}  # fmt: skip
 
 
 def team_quota(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
