@@ -27,7 +27,13 @@ except PlannerError as exc:
 
 rep_name = sidebar.rep_name(rep_id, reps)
 if version is None:
-    st.info("No scores yet: train the propensity model on the Model page first.", icon=":material/model_training:")
+    if scope.is_rep:  # a rep cannot train (the Model page is read-only for them)
+        st.info("No scores yet: the propensity model has not been trained. Ask your sales-ops lead or an admin to "
+                "train it on the Model page; until then your plan ranks accounts by potential.",
+                icon=":material/model_training:")  # fmt: skip
+    else:
+        st.info("No scores yet: train the propensity model on the Model page first (without won and lost deals it "
+                "ranks by a transparent fit score).", icon=":material/model_training:")  # fmt: skip
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
     sidebar.stop()
 
