@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from planner.settings import DATA_DIR
 from planner.store.reference import zip_gazetteer as zip_gazetteer  # the ZIP table the store seeds itself with
@@ -59,6 +60,23 @@ def city_populations() -> pd.DataFrame:
         if c["countrycode"] == "US"
     ]
     return pd.DataFrame(rows, columns=["city", "state", "population", "lat", "lon"])
+
+
+@lru_cache(maxsize=1)
+def _zip_tree() -> tuple[cKDTree, np.ndarray]:
+    zips = zip_gazetteer()
+    la, lo = np.radians(zips["lat"].to_numpy(float)), np.radians(zips["lon"].to_numpy(float))
+    return cKDTree(np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]), zips["state"].to_numpy()
+
+
+def us_state_at(lat: float | None, lon: float | None, within_km: float = 60.0) -> str | None:
+    """The US state of the ZIP whose centroid lies nearest to (lat, lon), within `within_km`; else None."""
+    if lat is None or lon is None or not (np.isfinite(lat) and np.isfinite(lon)):
+        return None
+    tree, states = _zip_tree()
+    la, lo = np.radians(lat), np.radians(lon)
+    chord, idx = tree.query([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+    return str(states[int(idx)]) if 2 * EARTH_KM * np.arcsin(min(float(chord) / 2, 1.0)) <= within_km else None
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:

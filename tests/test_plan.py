@@ -550,6 +550,13 @@ def test_public_holidays_are_those_where_the_rep_lives_not_where_most_accounts_a
     assert date(2026, 10, 3) in cal.holidays and date(2026, 11, 26) not in cal.holidays
     assert date(2026, 11, 26) in us.holidays and date(2026, 10, 3) not in us.holidays
     assert date(2026, 11, 26) in told.holidays
+    # A home in Boston with no state given: Massachusetts' Patriots' Day (19 April 2027), not the accounts' state's.
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET home_lat = 42.36, home_lon = -71.06 WHERE rep_id = 'R003'")
+    with store.read(small_store) as con:
+        assert q.rep_place(con, scope=OPERATOR, rep_id="R003")["accounts_state"] != "MA"
+        cal = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
+    assert date(2027, 4, 19) in cal.holidays
     with store.write(small_store) as con:
         con.execute("UPDATE reps SET home_lat = NULL, home_lon = NULL WHERE rep_id = 'R003'")
     with store.read(small_store) as con:

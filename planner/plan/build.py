@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from planner.coverage.workload import load_workload
+from planner.geo import us_state_at
 from planner.geo_world import country_at, country_code
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
@@ -73,20 +74,25 @@ def rep_calendar(
 ) -> WorkCalendar:
     """The rep's working days and public holidays: the country and state in the rules, else where the rep
     lives (the country at their home: a London rep whose book is mostly American keeps English holidays), else
-    their accounts' most common country; the state is their home state, else (their accounts being in their
-    country) their accounts' most common state."""
+    their accounts' most common country; the state is their home's (a US home set by hand: its nearest ZIP's;
+    an inferred one gives none), else (their accounts being in their country) their accounts' most common state."""
     place = q.rep_place(con, scope=scope, rep_id=rep_id)
     accounts_country = (
         place["country"]
         or (country_code(place["country_name"]) if place["country_name"] else None)
         or ("US" if place["home_state"] or place["accounts_state"] else "")
     )
-    home_country = country_at(_num(place["home_lat"]), _num(place["home_lon"]))
+    lat, lon = _num(place["home_lat"]), _num(place["home_lon"])
+    home_country = country_at(lat, lon)
     own_country = home_country or accounts_country
     country = rules["holiday_country"] or own_country
     subdiv = rules["holiday_subdiv"]
     if not subdiv and country == own_country:
-        subdiv = place["home_state"] or (place["accounts_state"] if own_country == accounts_country else "") or ""
+        # A home set by hand or import names its state by its place; an inferred one (its accounts' medoid,
+        # maybe a country's centre) says less than the accounts' own states.
+        given = own_country == "US" and not place["home_inferred"]
+        home_state = place["home_state"] or (us_state_at(lat, lon) if given else None)
+        subdiv = home_state or (place["accounts_state"] if own_country == accounts_country else "") or ""
     return work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
 
 

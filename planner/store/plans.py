@@ -73,7 +73,9 @@ def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> d
         [rep_id],
     )
     home = scalar(con, "SELECT nullif(trim(home_state), '') FROM reps WHERE rep_id = ?", [rep_id])
-    at = con.execute("SELECT home_lat, home_lon FROM reps WHERE rep_id = ?", [rep_id]).fetchone() or (None, None)
+    at = con.execute(
+        "SELECT home_lat, home_lon, coalesce(home_inferred, false) FROM reps WHERE rep_id = ?", [rep_id]
+    ).fetchone() or (None, None, False)
     state = scalar(
         con,
         """SELECT state FROM accounts WHERE owner_rep_id = ? AND nullif(trim(state), '') IS NOT NULL
@@ -81,7 +83,7 @@ def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> d
         [rep_id],
     )
     return {"country": country, "country_name": name, "home_state": home, "accounts_state": state,
-            "home_lat": at[0], "home_lon": at[1]}  # fmt: skip
+            "home_lat": at[0], "home_lon": at[1], "home_inferred": bool(at[2])}  # fmt: skip
 
 
 def team_quota(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
