@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import logging
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,10 @@ def test_a_mip_that_overruns_is_killed_and_the_next_one_is_solved(hood_mip: tupl
     assert time.perf_counter() - t < 6.0
     assert answer.killed and answer.x is None and answer.status == "killed"
     assert mipguard.worker_seconds() >= spent + 2.0  # the benchmarks count the seconds a killed worker took
+    with warnings.catch_warnings(record=True) as seen:  # the killed worker's pipes were closed, not left to the GC
+        warnings.simplefilter("always")
+        gc.collect()
+    assert not [w for w in seen if issubclass(w.category, ResourceWarning)]
     answer = mipguard.solve_mip(model, _options(True), start)
     assert not answer.killed and answer.x is not None
     cost = np.asarray(model.col_cost_)  # type: ignore[attr-defined]
@@ -61,11 +67,13 @@ def test_a_worker_that_died_is_replaced(hood_mip: tuple[object, np.ndarray]) -> 
     model, start = hood_mip
     assert mipguard.solve_mip(model, _options(True), start).x is not None
     assert mipguard._idle
-    for worker in mipguard._idle:
+    dead = list(mipguard._idle)
+    for worker in dead:
         os.kill(worker.proc.pid, signal.SIGKILL)
         worker.proc.wait()
     answer = mipguard.solve_mip(model, _options(True), start)
     assert not answer.killed and answer.x is not None
+    assert all(p is not None and p.closed for w in dead for p in (w.proc.stdin, w.proc.stdout))  # reaped, closed
 
 
 def test_highs_output_in_the_worker_does_not_reach_the_answers(hood_mip: tuple[object, np.ndarray]) -> None:
