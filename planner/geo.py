@@ -62,21 +62,44 @@ def city_populations() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["city", "state", "population", "lat", "lon"])
 
 
+def unit_vectors(lat: Any, lon: Any) -> np.ndarray:
+    """Points on the unit sphere, (n, 3), from degrees (NaN rows where the location is unknown)."""
+    la, lo = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))
+    return np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+
+
+def chord_km(chord: Any) -> np.ndarray:
+    """Great-circle km from chord lengths between unit vectors."""
+    return 2 * EARTH_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if np.isfinite(x) else None
+
+
+def nearest_label(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_km: float) -> str | None:
+    """The label of the point of `tree` (built on unit_vectors) nearest to (lat, lon) when it lies within
+    `within_km`; None when farther, or when lat/lon is missing or not a number."""
+    la, lo = _finite(lat), _finite(lon)
+    if la is None or lo is None:
+        return None
+    chord, idx = tree.query(unit_vectors(la, lo)[0])
+    return str(labels[int(idx)]) if float(chord_km(chord)) <= within_km else None
+
+
 @lru_cache(maxsize=1)
 def _zip_tree() -> tuple[cKDTree, np.ndarray]:
     zips = zip_gazetteer()
-    la, lo = np.radians(zips["lat"].to_numpy(float)), np.radians(zips["lon"].to_numpy(float))
-    return cKDTree(np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]), zips["state"].to_numpy()
+    return cKDTree(unit_vectors(zips["lat"], zips["lon"])), zips["state"].to_numpy()
 
 
-def us_state_at(lat: float | None, lon: float | None, within_km: float = 60.0) -> str | None:
+def us_state_at(lat: Any, lon: Any, within_km: float = 60.0) -> str | None:
     """The US state of the ZIP whose centroid lies nearest to (lat, lon), within `within_km`; else None."""
-    if lat is None or lon is None or not (np.isfinite(lat) and np.isfinite(lon)):
-        return None
-    tree, states = _zip_tree()
-    la, lo = np.radians(lat), np.radians(lon)
-    chord, idx = tree.query([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-    return str(states[int(idx)]) if 2 * EARTH_KM * np.arcsin(min(float(chord) / 2, 1.0)) <= within_km else None
+    return nearest_label(*_zip_tree(), lat, lon, within_km)
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
@@ -96,8 +119,7 @@ def weighted_medoid(lat: np.ndarray, lon: np.ndarray, w: np.ndarray) -> tuple[fl
     lands between continents for a book spread over several (a German, French, Japanese and US book put one in
     Iraq) and wraps wrongly at the date line (Fiji and Samoa average to West Africa)."""
     lat, lon, w = (np.asarray(v, dtype=float) for v in (lat, lon, w))
-    la, lo = np.radians(lat), np.radians(lon)
-    xyz = np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    xyz = unit_vectors(lat, lon)
     cand = np.argsort(-w, kind="stable")[:MEDOID_CANDIDATES]
     cost = np.zeros(len(cand))
     for s in range(0, len(w), 4096):  # angle (radians) from each candidate to a block of places, weighted

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from planner.geo import nearest_label, unit_vectors
 from planner.settings import DATA_DIR
 
 # Spellings exports use that are not a country's own name or code.
@@ -153,22 +154,14 @@ def _territory_names(lang: str) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _city_tree() -> tuple[cKDTree, np.ndarray]:
     cities = _cities()
-    la, lo = np.radians(cities["lat"].to_numpy()), np.radians(cities["lon"].to_numpy())
-    xyz = np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
-    return cKDTree(xyz), cities["code"].to_numpy()
+    return cKDTree(unit_vectors(cities["lat"], cities["lon"])), cities["code"].to_numpy()
 
 
-def country_at(lat: float | None, lon: float | None, within_km: float = 300.0) -> str | None:
+def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
     """The ISO code of the country whose city (of 15,000 people or more) lies nearest to (lat, lon), within
     `within_km`; None when there is none (open sea, no coordinates). Offline; a border town may read as its
     neighbour's, which is as near as a point gets without country shapes."""
-    if lat is None or lon is None or not (np.isfinite(lat) and np.isfinite(lon)):
-        return None
-    tree, codes = _city_tree()
-    la, lo = np.radians(lat), np.radians(lon)
-    chord, idx = tree.query([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-    km = 2 * 6371.0088 * np.arcsin(min(float(chord) / 2, 1.0))
-    return str(codes[int(idx)]) if km <= within_km else None
+    return nearest_label(*_city_tree(), lat, lon, within_km)
 
 
 @lru_cache(maxsize=1)

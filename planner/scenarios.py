@@ -114,11 +114,12 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
          "w": pd.to_numeric(pot, errors="coerce").fillna(0).clip(lower=1)[placed]}
     )  # fmt: skip
     places = frame.groupby(["rep", "lat", "lon"], dropna=False, sort=True)["w"].sum().reset_index()
-    book = frame.groupby(["lat", "lon"], sort=True)["w"].sum().reset_index()
-    centre = geo.weighted_medoid(book["lat"], book["lon"], book["w"])
     homes = {rid: geo.weighted_medoid(g["lat"], g["lon"], g["w"]) for rid, g in places.groupby("rep", sort=False)}
+    if not set(out.loc[missing, "rep_id"]) <= set(homes):  # a rep with no placed account: the book's medoid
+        book = frame.groupby(["lat", "lon"], sort=True)["w"].sum().reset_index()
+        centre = geo.weighted_medoid(book["lat"], book["lon"], book["w"])
     for i in out.index[missing]:
-        out.at[i, "home_lat"], out.at[i, "home_lon"] = homes.get(out.at[i, "rep_id"], centre)
+        out.at[i, "home_lat"], out.at[i, "home_lon"] = homes.get(out.at[i, "rep_id"]) or centre
     out.attrs["notes"].append(
         f"{names}{more} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the place "
         "of their accounts (or of the whole book) with the least travel to the others for this run. Set homes "

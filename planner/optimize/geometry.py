@@ -17,13 +17,9 @@ def _count(idx: np.ndarray, minlength: int = 0) -> np.ndarray:
     return np.bincount(np.asarray(idx, dtype=np.int64), minlength=minlength)
 
 
-def _xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))
-    return np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
-
-
-def _chord_km(chord: np.ndarray) -> np.ndarray:
-    return 2 * geo.EARTH_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
+# Unit vectors and great-circle km from chords: planner.geo's, under the names this package uses.
+_xyz = geo.unit_vectors
+_chord_km = geo.chord_km
 
 
 def _nearest(points: np.ndarray, homes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

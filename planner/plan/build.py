@@ -82,7 +82,7 @@ def rep_calendar(
         or (country_code(place["country_name"]) if place["country_name"] else None)
         or ("US" if place["home_state"] or place["accounts_state"] else "")
     )
-    lat, lon = _num(place["home_lat"]), _num(place["home_lon"])
+    lat, lon = place["home_lat"], place["home_lon"]
     home_country = country_at(lat, lon)
     own_country = home_country or accounts_country
     country = rules["holiday_country"] or own_country
@@ -94,13 +94,6 @@ def rep_calendar(
         home_state = place["home_state"] or (us_state_at(lat, lon) if given else None)
         subdiv = home_state or (place["accounts_state"] if own_country == accounts_country else "") or ""
     return work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
-
-
-def _num(value: object) -> float | None:
-    try:
-        return None if value is None else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def compose(

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KDTree
 
+from planner.geo import unit_vectors
 from planner.text import filled
 
 EARTH_KM = 6371.0088
@@ -180,12 +181,6 @@ def _days(values: Any) -> np.ndarray:
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]")
 
 
-def _unit_vectors(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
-    """Points on the unit sphere (NaN rows where the location is unknown)."""
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    return np.c_[np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]
-
-
 def history_features(
     queries: pd.DataFrame,
     accounts: pd.DataFrame,
@@ -214,7 +209,7 @@ def history_features(
     prior_wins, prior_losses = _prior_outcomes(q_code, _days(queries["as_of"]), c_code, c_day, c_won)
     # Industries as codes (a missing one is "(none)", the same group as the text "(none)").
     industry = pd.factorize(filled(acct["industry"], "(none)"))[0]
-    xyz = _unit_vectors(acct["lat"].to_numpy(dtype=float), acct["lon"].to_numpy(dtype=float))
+    xyz = unit_vectors(acct["lat"].to_numpy(dtype=float), acct["lon"].to_numpy(dtype=float))
     similar, nearest = _similar_wins(
         q_code, _days(queries["sim_ref"]), industry, xyz, c_code[c_won], c_day[c_won], radius_km, window_days
     )
