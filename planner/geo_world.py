@@ -44,14 +44,28 @@ ALIASES = {
 
 
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
+# Latin letters that keep no ASCII base once accents are dropped (ß, ø, æ, ł, ı...): a space in a key, as they
+# always were. Letters and digits of other scripts (深圳, Москва, الرياض) stay: a name in them is not empty.
+_LATIN_WITHOUT_ASCII = ((0xAA, 0xAA), (0xBA, 0xBA), (0xC0, 0x2AF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F),
+                        (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFB00, 0xFB06), (0xFF21, 0xFF3A),
+                        (0xFF41, 0xFF5A))  # fmt: skip
+_NOT_KEY_WIDE = re.compile("([\\W_]|[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in _LATIN_WITHOUT_ASCII) + "])+")
+# The same class in RE2 for the importer's macro tp_key (planner.store.imports.macros).
+KEY_GAP_RE2 = (
+    "([^a-z0-9\\p{L}\\p{N}]|[" + "".join(f"\\x{{{a:04X}}}-\\x{{{b:04X}}}" for a, b in _LATIN_WITHOUT_ASCII) + "])+"
+)
 
 
 def name_key(value: object) -> str:
-    """'  São Paulo ' -> 'sao paulo': lower case, accents dropped, punctuation to single spaces."""
+    """'  São Paulo ' -> 'sao paulo': lower case, accents dropped, punctuation to single spaces; letters and
+    digits of non-Latin scripts kept ('深圳 Tech' -> '深圳 tech')."""
     text = str(value)
-    if not text.isascii():  # ASCII has no accents: most names skip the decomposition
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    return _NOT_KEY.sub(" ", text.lower()).strip()
+    if text.isascii():  # ASCII has no accents: most names skip the decomposition
+        return _NOT_KEY.sub(" ", text.lower()).strip()
+    # As DuckDB's strip_accents (utf8proc): decomposed, every mark dropped (Devanagari's vowel signs too), composed.
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch)[0] != "M")
+    # Lower case letter by letter, as DuckDB's lower: a final capital sigma is σ, not ς.
+    return _NOT_KEY_WIDE.sub(" ", "".join(map(str.lower, unicodedata.normalize("NFC", text)))).strip()
 
 
 @contextmanager
@@ -127,10 +141,12 @@ def countries() -> pd.DataFrame:
     return df.drop_duplicates("key").drop(columns="local").reset_index(drop=True)
 
 
-# The languages of Latin script (the keys are ASCII) that CRM exports are written in besides English, for a
-# country's name in an export's language (Allemagne, Alemania) and in its own (Deutschland, Eesti, Éire).
+# The languages CRM exports are written in besides English, for a country's name in an export's language
+# (Allemagne, Alemania, Германия, 德国) and in its own (Deutschland, Eesti, Éire, Россия, 日本, 대한민국).
 EXPORT_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "sk", "hu", "ro", "tr",
-                    "id", "ms", "vi", "et", "lv", "lt", "sl", "hr", "is", "ga", "ca", "sq", "mt", "fil")  # fmt: skip
+                    "id", "ms", "vi", "et", "lv", "lt", "sl", "hr", "is", "ga", "ca", "sq", "mt", "fil",
+                    "ru", "uk", "bg", "sr", "el", "zh", "zh_Hant", "ja", "ko", "ar", "he", "fa", "hi",
+                    "th")  # fmt: skip
 
 
 def _local_names(code: str) -> set[str]:
@@ -166,8 +182,8 @@ def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
 
 @lru_cache(maxsize=1)
 def city_index() -> pd.DataFrame:
-    """Cities worldwide keyed 'CITY KEY|CC' (their name, and the ASCII alternate names of big cities); the
-    most populous city wins a shared key: city_key, lat, lon."""
+    """Cities worldwide keyed 'CITY KEY|CC' (their name, and the alternate names of big cities in any script:
+    深圳, Москва, München); the most populous city wins a shared key: city_key, lat, lon."""
     with _no_gc():
         return _city_index()
 
@@ -176,7 +192,7 @@ def _city_index() -> pd.DataFrame:
     cities = _cities()
     keys: list[tuple[str, float, float, int]] = []
     for name, code, lat, lon, pop, alt in cities.itertuples(index=False):
-        names = {name} | ({a for a in alt if a.isascii() and len(a) < 40} if pop >= 100_000 else set())
+        names = {name} | ({a for a in alt if len(a) < 40} if pop >= 100_000 else set())
         keys += [(f"{k.upper()}|{code}", lat, lon, pop) for k in map(name_key, names) if k]
     df = pd.DataFrame(keys, columns=["city_key", "lat", "lon", "population"])
     df = df.sort_values("population", ascending=False).drop_duplicates("city_key")

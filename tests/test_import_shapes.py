@@ -401,3 +401,47 @@ def test_a_run_measures_travel_from_the_same_medoid_for_a_rep_without_a_home() -
     # a rep with no placed account starts at the whole book's medoid, one of its places
     assert (out.at["R3", "home_lat"], out.at["R3", "home_lon"]) in set(zip(acc["lat"], acc["lon"], strict=True))
     assert "least travel to the others" in out.attrs["notes"][0]
+
+
+def test_names_and_places_in_any_script(empty_store: Path, tmp_path: Path) -> None:
+    """A HubSpot export without IDs from China, Saudi Arabia, Russia and Greece: names in their own scripts were
+    keyed as empty ('Company name is empty', every row rejected); now they are accounts, their cities and
+    countries written in those scripts place them, and deals find them by name."""
+    companies = _write(tmp_path / "companies.csv", (
+        "Company name,City,Country/Region,Company owner\n"
+        "深圳科技有限公司,深圳,中国,li@example.com\n"
+        "شركة الرياض,الرياض,Saudi Arabia,li@example.com\n"
+        "ООО «Ромашка»,Москва,Россия,li@example.com\n"
+        "Αθήνα ΑΕ,Αθήνα,Ελλάδα,li@example.com\n"
+        "Müller & Groß GmbH,Köln,Deutschland,li@example.com\n"
+    ))  # fmt: skip
+    deals = _write(tmp_path / "deals.csv", (
+        "Deal Name,Associated Company,Amount,Deal Stage,Close Date\nRenewal,ооо ромашка,1000,closedwon,2026-06-01\n"
+    ))  # fmt: skip
+    report = ingest.import_files(empty_store, [companies, deals], scope=OPERATOR)
+    acc, dl = report.files
+    assert (acc.rows_read, acc.inserted, acc.rejected) == (5, 5, 0)
+    assert (dl.inserted, dl.unlinked) == (1, 0)
+    rows = dict(table(empty_store, "SELECT name, geo_precision || ' ' || country_code FROM accounts"))
+    assert rows == {"深圳科技有限公司": "city CN", "شركة الرياض": "city SA", "ООО «Ромашка»": "city RU",
+                    "Αθήνα ΑΕ": "city GR", "Müller & Groß GmbH": "city DE"}  # fmt: skip
+    # Keys of Latin names are unchanged (ß has no ASCII base: a gap, as before), so a store's ids stay.
+    assert table(empty_store, "SELECT account_id FROM accounts WHERE name LIKE 'Müller%'") == [
+        ("name:muller gro gmbh|koln deutschland",)
+    ]
+    assert geo_world.name_key("ООО «Ромашка»") == "ооо ромашка" and geo_world.name_key("Łódź") == "odz"
+
+
+def test_postal_codes_outside_the_us_are_kept_as_written(empty_store: Path, tmp_path: Path) -> None:
+    """A US ZIP's rules ('100-0005' is ZIP+4 with lost zeros: 00100) only for US rows: Tokyo's code stays, and a
+    German PLZ that is also a US ZIP (10115, New York) gives no US city, state or county."""
+    path = _write(tmp_path / "acc.csv", (
+        "Company name,Postal Code,Country/Region,Number of Employees\n"
+        "Berlin Co,10115,Germany,-3\nTokyo Co,100-0005,Japan,(5)\nBoston Co,2139-1234,,12\n"
+    ))  # fmt: skip
+    report = ingest.import_files(empty_store, [path], scope=OPERATOR)
+    got = table(empty_store, "SELECT name, postal_code, city, state, county, employees FROM accounts ORDER BY name")
+    assert got == [("Berlin Co", "10115", None, None, None, None), ("Boston Co", "02139", "Cambridge", "MA",
+                    "Middlesex County", 12), ("Tokyo Co", "100-0005", None, None, None, None)]  # fmt: skip
+    # A negative head count is none: left empty and said.
+    assert any("Number of Employees: 2 value(s)" in w and "head count" in w for w in report.files[0].warnings)

@@ -103,11 +103,11 @@ class FileReport:
     seconds: float = 0.0
 
     def contract(self) -> dict[str, Any]:
-        """The CLI's --json entry for this file (exactly the documented keys)."""
+        """The CLI's --json entry for this file (the documented keys, then the text report's notes, warnings)."""
         return {
             "file": self.file, "source": self.source, "kind": self.kind, "rows_read": self.rows_read,
             "inserted": self.inserted, "updated": self.updated, "rejected": self.rejected,
-            "rejects": self.rejects[:100],
+            "rejects": self.rejects[:100], "notes": self.notes, "warnings": self.warnings,
         }  # fmt: skip
 
 
@@ -120,7 +120,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
     def contract(self) -> dict[str, Any]:
-        return {"files": [f.contract() for f in self.files]}
+        return {"files": [f.contract() for f in self.files], "notes": self.notes}
 
 
 def column_signature(columns: Sequence[str]) -> str:

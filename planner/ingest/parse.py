@@ -93,7 +93,7 @@ def _finite(x: float) -> float | None:
 
 
 def parse_employees(value: str | None, decimal_comma: bool = False) -> float | None:
-    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor."""
+    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor; '-5' is none."""
     if is_blank(value):
         return None
     assert value is not None
@@ -105,7 +105,7 @@ def parse_employees(value: str | None, decimal_comma: bool = False) -> float | N
     if s.endswith("+"):
         s = s[:-1]
     n = parse_number(s, decimal_comma)
-    return None if n is None else round(n)
+    return None if n is None or n < 0 else round(n)
 
 
 def parse_bool(value: str | None) -> bool | None:

@@ -42,7 +42,8 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
         (e("employee_growth"), "employee_growth"), (e("intent_score"), "intent_score"),
         (e("new_executive"), "new_executive"), (f"TRY_CAST(round({e('website_visits')}) AS BIGINT)", "website_visits"),
         (e("account_type"), "account_type"), (e("city"), "city"), (e("state"), "state"),
-        (f"coalesce({e('postal_code')}, {zip_raw})", "postal_code"), (e("county"), "county"), (e("country"), "country"),
+        (f"coalesce({e('postal_code')}, {zip_raw})", "postal_code"), (zip_raw, "postal_raw"), (e("county"), "county"),
+        (e("country"), "country"),
         (e("lat"), "file_lat"), (e("lon"), "file_lon"), (e("owner"), "owner"), (e("owner_email"), "owner_email"),
         (e("customer_status"), "customer_status"), (e("is_deleted"), "deleted_flag"),
     ]  # fmt: skip
@@ -66,7 +67,9 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.*, {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
+            SELECT p.* REPLACE (CASE WHEN p.us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
+                                AS postal_code),  -- a US ZIP's form only for US rows: 100-0005 is Tokyo's
+                   {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.account_id IS NULL THEN {lit((name_label if keyed_by_name else id_label) + " is empty")}
                         WHEN {first_row} IS NOT NULL AND {first_row} <> p._row THEN {dup_reject if has_dups else "NULL"}

@@ -60,7 +60,7 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
     )
     return f"""LEFT JOIN {country}
         LEFT JOIN _tp_wcity wc ON wc.city_key = CASE WHEN NOT {a}.us THEN upper(tp_key({a}.city)) || '|' || cc.code END
-        LEFT JOIN geo_zip z ON z.postal_code = {a}.postal_code
+        LEFT JOIN geo_zip z ON z.postal_code = CASE WHEN {a}.us THEN {a}.postal_code END
         LEFT JOIN geo_city c ON c.city_key = CASE WHEN z.lat IS NULL THEN upper({a}.city) || '|' || {a}.state END
         LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
                                               AND regexp_full_match({a}.postal_code, '\\d{{5}}')
@@ -156,7 +156,8 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope
             """CREATE OR REPLACE TEMP TABLE _fix AS
                SELECT f.account_id, tp_text(f.city) AS city,
                       tp_state(f.state) AS state,
-                      coalesce(tp_zip(f.postal_code), tp_text(f.postal_code)) AS postal_code,
+                      CASE WHEN tp_is_us(f.country) THEN coalesce(tp_zip(f.postal_code), tp_text(f.postal_code))
+                           ELSE tp_text(f.postal_code) END AS postal_code,
                       tp_text(f.country) AS country
                FROM _fix_src f"""
         )
