@@ -165,7 +165,9 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     r4.checkbox("Open-deal discount", key="plan_rule_discount_with_open_deal",
                 help="Offer a discount where the account has an open deal.")  # fmt: skip
     w1, w2, w3 = st.columns([2, 1, 1])
-    w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", help="Steps fall on these days only.")
+    w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", placeholder="the country's week",
+                   help="Steps fall on these days only; empty: the working week of the holidays' country "
+                        "(Sun-Thu in Saudi Arabia), else Mon-Fri.")  # fmt: skip
     w2.text_input("Holidays of country", key="plan_rule_holiday_country", placeholder="the rep's",
                   help="ISO code such as US, GB, DE; empty: where the rep lives, else their accounts.")  # fmt: skip
     w3.text_input("... and state", key="plan_rule_holiday_subdiv", placeholder="the rep's",
@@ -181,7 +183,6 @@ rules = dict(base.rules)
 for name in RULE_KEYS:
     rules[name] = st.session_state[f"plan_rule_{name}"]
 rules["abm_tiers"] = [int(t) for t in str(rules["abm_tiers"]).replace(" ", "").split(",") if t.isdigit()]
-rules["working_days"] = rules["working_days"] or base.rules["working_days"]  # an empty choice keeps the last
 rules["tier_mix"] = {str(t): st.session_state[f"plan_rule_mix_{t}"] for t in (1, 2, 3)}
 
 try:

@@ -562,3 +562,28 @@ def test_public_holidays_are_those_where_the_rep_lives_not_where_most_accounts_a
     with store.read(small_store) as con:
         cal = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
     assert date(2026, 11, 26) in cal.holidays
+
+
+def test_the_working_week_is_the_reps_country_s_unless_the_rules_say(small_store: Path) -> None:
+    """A rep living in Riyadh works Sunday to Thursday: the plan put touches on Fridays (the weekend there) and
+    skipped Sundays. Working days given in the rules still win; without a country, Mon-Fri."""
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET home_lat = 24.69, home_lon = 46.72, home_state = NULL WHERE rep_id = 'R003'")
+    with store.read(small_store) as con:
+        riyadh = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
+        told = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", start=date(2026, 9, 1),
+                                 rules=plan.rules_with_defaults({"working_days": "Mon-Fri"}))  # fmt: skip
+        us = plan.rep_calendar(con, scope=OPERATOR, rep_id="R001", rules=RULES, start=date(2026, 9, 1))
+        p = plan.compose(con, scope=OPERATOR, rep_id="R003", start=date(2026, 9, 6), weeks=6, rules=RULES)
+    assert riyadh.place == "SA" and riyadh.working_days == (0, 1, 2, 3, 6)
+    assert told.working_days == (0, 1, 2, 3, 4) and us.working_days == (0, 1, 2, 3, 4)
+    assert plan.rules_with_defaults({})["working_days"] == []
+    days = {d.weekday() for d in pd.to_datetime(p.steps["step_date"]).dt.date}
+    assert 6 in days and not days & {4, 5}
+    assert _calendar(None, "AE").working_days == (0, 1, 2, 3, 4) and _calendar(None, None).working_days == (
+        0,
+        1,
+        2,
+        3,
+        4,
+    )

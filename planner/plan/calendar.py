@@ -13,6 +13,7 @@ import holidays as holiday_lists
 from planner.errors import BadInput
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MON_FRI = (0, 1, 2, 3, 4)
 
 
 def parse_working_days(value: object) -> tuple[int, ...]:
@@ -102,8 +103,10 @@ def work_calendar(
     working_days: object, country: str | None, subdiv: str | None, first_year: int, last_year: int
 ) -> WorkCalendar:
     """The calendar for a country (ISO code, e.g. US, DE) and optional state or province; an unknown
-    country or state is not an error: the plan then skips what is known and says so."""
-    days = parse_working_days(working_days)
+    country or state is not an error: the plan then skips what is known and says so. No working days given
+    (None, [] or ''): the country's working week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else Mon-Fri."""
+    given = parse_working_days(working_days) if working_days not in (None, "", [], ()) else None
+    days = given or MON_FRI
     years = range(first_year, last_year + 1)
     code = (country or "").strip().upper()
     sub = (subdiv or "").strip().upper() or None
@@ -119,6 +122,8 @@ def work_calendar(
         table = holiday_lists.country_holidays(code, years=years)
         note = f"No holiday list for {sub!r} in {code}; the national holidays of {code} are skipped."
         sub = None
+    if given is None:
+        days = tuple(d for d in range(7) if d not in set(getattr(table, "weekend", ()) or (5, 6))) or MON_FRI
     place = f"{code}-{sub}" if sub else code
     return WorkCalendar(days, {d: str(n) for d, n in table.items()}, place, note)
 

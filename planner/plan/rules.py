@@ -34,7 +34,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "meeting_rate": 0.35,  # share of targets expected to take a meeting within the cadence
     "meetings_per_week_target": 1.0,  # company target: first meetings a week from the plan
     "coverage_target": 1.0,  # company target: plan expected value / quota
-    "working_days": [0, 1, 2, 3, 4],  # the rep's working weekdays, 0 = Monday
+    "working_days": [],  # the rep's working weekdays, 0 = Monday ([]: the holiday country's week, else Mon-Fri)
     "holiday_country": "",  # ISO country whose public holidays are skipped ("": where the rep lives, else accounts)
     "holiday_subdiv": "",  # state or province ("": the rep's home state, else their accounts' most common)
     "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
@@ -75,7 +75,8 @@ def _check(out: dict[str, Any]) -> None:
         raise BadInput("tier shares, n_targets and plan_share must be numbers") from None
     if not all(0 <= s <= 1 for s in shares):
         raise BadInput("tier shares must be between 0 and 1, e.g. tier1_share 0.1 and tier2_share 0.3")
-    out["working_days"] = list(parse_working_days(out["working_days"]))
+    days = out["working_days"]
+    out["working_days"] = [] if days is None or days == "" or days == [] else list(parse_working_days(days))
     for key in ("holiday_country", "holiday_subdiv"):
         out[key] = "" if out[key] is None else str(out[key]).strip().upper()
     if out["sdr_warmup"] not in ("cold", "all", "never"):
