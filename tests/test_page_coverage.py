@@ -257,3 +257,15 @@ def test_the_map_fits_a_world_book_and_one_across_the_date_line_on_drawn_borders
     assert 2.5 < us.zoom < 4.5 and -105 < us.longitude < -95
     # Borders are drawn offline: the world's countries under the US states.
     assert [layer.id for layer in maps.borders_layers()] == ["countries", "states"]
+
+
+def test_quota_chart_says_when_no_territory_has_a_quota() -> None:
+    """A CRM import without quotas drew empty axes from -1 to 4; the chart now says what is missing."""
+    from ui import charts
+
+    reps = pd.DataFrame({"territory": ["Anna"], "rep_id": ["R001"], "quota": [math.nan], "potential": [1.0],
+                         "accounts": [3], "potential_per_quota": [math.nan]})  # fmt: skip
+    fig = charts.quota_scatter(reps, {})
+    assert "No territory has a quota" in fig.layout.annotations[0].text and fig.layout.xaxis.visible is False
+    reps["quota"], reps["potential_per_quota"] = 2.0, 0.5
+    assert not charts.quota_scatter(reps, {}).layout.annotations

@@ -166,6 +166,12 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
     )
+    if not n:  # empty axes from -1 to 4 said nothing
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.add_annotation(text="No territory has a quota: import a user file with a Quota column<br>"
+                                "(python -m planner import users.csv --kind reps) to compare them",
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)  # fmt: skip
     return fig
 
 
