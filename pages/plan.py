@@ -235,7 +235,7 @@ m[5].metric(
 company = (
     f" · company quota {fmt.money(k['team_quota'])}, this plan's expected value is "
     f"{fmt.pct(k['share_of_team_quota'], 1)} of it"
-    if k["team_quota"] is not None
+    if k["team_quota"]  # none, or 0 (no rep has a quota): nothing to be a share of
     else ""
 )
 st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items()) + company)
@@ -355,7 +355,20 @@ if a4.button("Save plan", key="plan_save", type="primary", icon=":material/save:
 left, right = st.columns(2)
 with left:
     st.subheader("Offers")
-    st.dataframe(plan.offer_usage(p), hide_index=True, width="stretch", key="plan_offer_use", placeholder="–")
+    st.dataframe(
+        plan.offer_usage(p),
+        hide_index=True,
+        width="stretch",
+        key="plan_offer_use",
+        placeholder="–",
+        column_config={
+            "offer": "Offer",
+            "targets": "Targets",
+            "chosen_by_rep": st.column_config.NumberColumn(
+                "Chosen by the rep", help="Targets whose offer the rep picked (the others are suggested)"
+            ),
+        },
+    )
     with st.expander("Offer catalogue", icon=":material/redeem:"):
         st.caption("Kinds: event, case_study (matched to an industry), trial, discount (set valid_until).")
         offers_edit = st.data_editor(
@@ -366,8 +379,13 @@ with left:
             width="stretch",
             disabled=scope.is_rep,
             column_config={
-                "kind": st.column_config.SelectboxColumn("kind", options=list(plan.OFFER_KINDS)),
-                "valid_until": st.column_config.DateColumn("valid_until"),
+                "offer_id": "Offer ID",
+                "name": "Name",
+                "industry": "Industry",
+                "description": "Description",
+                "active": "Active",
+                "kind": st.column_config.SelectboxColumn("Kind", options=list(plan.OFFER_KINDS)),
+                "valid_until": st.column_config.DateColumn("Valid until"),
             },
             placeholder="–",
         )
@@ -429,7 +447,8 @@ if len(steps):
         height=max(320, 26 * len(p.targets) + 120), margin={"t": 30, "b": 10, "l": 10, "r": 10},
         legend_title_text="Channel", title="Every touch and decision point",
     )  # fmt: skip
-    for day, label in ((p.as_of, "data as of"), (today, "today")):
+    marks = {p.as_of: "data as of"} | {today: "today" if today != p.as_of else "today, data as of"}
+    for day, label in marks.items():  # one label where both fall on a day (they were drawn over each other)
         if p.start - pd.Timedelta(days=7) <= day <= p.end:
             fig.add_vline(x=pd.Timestamp(day).timestamp() * 1000, line_dash="dot", line_color="#888",
                           annotation_text=label)  # fmt: skip

@@ -576,6 +576,9 @@ def test_the_working_week_is_the_reps_country_s_unless_the_rules_say(small_store
         us = plan.rep_calendar(con, scope=OPERATOR, rep_id="R001", rules=RULES, start=date(2026, 9, 1))
         p = plan.compose(con, scope=OPERATOR, rep_id="R003", start=date(2026, 9, 6), weeks=6, rules=RULES)
     assert riyadh.place == "SA" and riyadh.working_days == (0, 1, 2, 3, 6)
+    assert plan.calendar.describe_days(riyadh.working_days) == "Sun-Thu"  # was 'Mon, Tue, Wed, Thu, Sun'
+    assert [plan.calendar.describe_days(d) for d in ((0, 2, 4), (4, 5, 6, 0), range(7))] == [
+        "Mon, Wed, Fri", "Fri-Mon", "Mon-Sun"]  # fmt: skip
     assert told.working_days == (0, 1, 2, 3, 4) and us.working_days == (0, 1, 2, 3, 4)
     assert plan.rules_with_defaults({})["working_days"] == []
     days = {d.weekday() for d in pd.to_datetime(p.steps["step_date"]).dt.date}

@@ -48,10 +48,14 @@ def _weekday(item: object) -> int:
 
 
 def describe_days(days: Iterable[int]) -> str:
-    """'Mon-Fri' for a run of days, else 'Sun, Mon, Tue'."""
-    days = sorted(days)
-    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
-        return f"{WEEKDAYS[days[0]]}-{WEEKDAYS[days[-1]]}"
+    """'Mon-Fri' for a run of days, across the week's end too ('Sun-Thu'), else 'Mon, Wed, Fri'."""
+    days = sorted(set(days))
+    if len(days) == 7:
+        return "Mon-Sun"
+    for first in days:  # a run starts at the one day whose eve is off
+        run = [(first + i) % 7 for i in range(len(days))]
+        if len(days) > 2 and (first - 1) % 7 not in days and sorted(run) == days:
+            return f"{WEEKDAYS[run[0]]}-{WEEKDAYS[run[-1]]}"
     return ", ".join(WEEKDAYS[d] for d in days)
 
 
