@@ -285,7 +285,9 @@ def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
     st.caption("A rep without a home gets one inferred at the place of their accounts with the least travel to "
                "the others (marked 'inferred'); set it where they work. Travel is measured from it.")  # fmt: skip
     st.dataframe(homes, hide_index=True, width="stretch", key="data_homes",
-                 column_config={"home_lat": st.column_config.NumberColumn("Home lat", format="%.3f"),
+                 column_config={"rep_id": "Rep ID", "name": "Name", "manager": "Manager", "region": "Region",
+                                "home_city": "Home city", "home": "Home", "accounts": "Accounts",
+                                "home_lat": st.column_config.NumberColumn("Home lat", format="%.3f"),
                                 "home_lon": st.column_config.NumberColumn("Home lon", format="%.3f")},
                  placeholder="–")  # fmt: skip
     _download(homes, "rep_homes", "data_homes_download")
