@@ -34,7 +34,7 @@ TERRITORY_COLUMNS = {
 TERRITORY_KINDS = {**KINDS, "book_hours": "hours", "capacity_hours": "hours", "out_of_reach": "count",
                    "over_capacity": "count"}  # fmt: skip
 WHITE_COLUMNS = {
-    "account_id": "Account", "name": "Name", "industry": "Industry", "city": "City", "state": "State",
+    "account_id": "Account ID", "name": "Account", "industry": "Industry", "city": "City", "state": "State",
     "status_label": "Why not covered", "owner_name": "Owner", "potential": "Potential",
     "expected_value": "Expected value", "dist_km": "km from owner", "nearest_rep": "Nearest rep",
     "nearest_rep_km": "km to nearest rep",

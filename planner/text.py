@@ -23,6 +23,13 @@ def filled(values: pd.Series, missing: str) -> pd.Series:
     return values.astype(object).where(values.notna(), missing).astype(str)
 
 
+def one_line(value: object, limit: int = 60) -> str:
+    """A name from a CRM file inside a sentence: its line breaks and runs of spaces as one space, at most `limit`
+    characters (a 5,000-character name is cut with an ellipsis)."""
+    flat = " ".join(str(value).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def currency_code(code: str | None) -> str | None:
     """An ISO 4217 code the CLDR knows ('eur' -> 'EUR'), else None."""
     text = str(code or "").strip().upper()

@@ -101,6 +101,13 @@ def test_lower_bound_and_reason_when_one_account_is_too_big() -> None:
     assert not s["tolerance_met"] and s["within_reach"]
     assert "account big alone carries 1.94x" in s["reasons"][0]
     assert "no assignment can do better than the lower bound 1.942" in " ".join(s["reasons"])
+    # Named as a leader knows it, on one line: the CRM id in brackets; an import's name key never shows.
+    acc["name"] = ["Big\r\nCorp " + "x" * 80, "s1", "s2", "s3"]
+    shown = ("Big Corp " + "x" * 80)[:59] + "…"
+    assert optimize.rebalance(acc, REPS).summary["reasons"][0].startswith(f"account {shown} (big) alone carries")
+    keyed = acc.assign(account_id=["name:big corp|boston", "s1", "s2", "s3"])
+    why = optimize.rebalance(keyed, REPS).summary["reasons"][0]
+    assert why.startswith("account Big Corp x") and "name:" not in why and "\n" not in why
 
 
 def test_moved_budget_caps_movement_and_says_why() -> None:
