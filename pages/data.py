@@ -37,6 +37,16 @@ METHOD_LABELS = {"file": "coordinates in the file", "zip": "ZIP code", "zip3": "
 UNIT_LABELS = {"auto": "as written", "units": "units (dollars)", "thousands": "thousands", "millions": "millions"}
 
 
+# The store's data version (when it last changed). Widgets showing its rows carry it in their key, so a new import
+# gives new widgets: a kept one showed the demo's rep names for the new reps' ids and the demo's as-of date, and
+# a kept edit of the unplaced accounts' table would have applied to whatever account took its row.
+VERSION = ""
+
+
+def _key(name: str) -> str:
+    return f"{name}@{VERSION}"
+
+
 def _download(df: pd.DataFrame, name: str, key: str) -> None:
     st.download_button(f"Download {len(df):,} rows (CSV)", export.to_csv_bytes(df), file_name=f"{name}.csv",
                        mime="text/csv", key=key)  # fmt: skip
@@ -251,7 +261,7 @@ def _unplaced_section(unplaced: pd.DataFrame, who: Scope) -> None:
              "or city and state / country, and place them again.")  # fmt: skip
     can_fix = who.is_admin
     fixed = st.data_editor(
-        unplaced, key="data_unplaced", hide_index=True, width="stretch",
+        unplaced, key=_key("data_unplaced"), hide_index=True, width="stretch",
         disabled=["account_id", "name", "placed", "source"] if can_fix else True,
         column_config={"account_id": "Account ID", "name": "Name", "city": "City", "state": "State",
                        "postal_code": "ZIP", "country": "Country", "placed": "Placed", "source": "Source"},
@@ -295,7 +305,7 @@ def _homes_section(homes: pd.DataFrame, who: Scope) -> None:
         return
     names = dict(zip(homes["rep_id"], homes["name"], strict=True))
     cols = st.columns([3, 4, 2])
-    rep = cols[0].selectbox("Rep", list(names), format_func=lambda r: f"{names[r]} ({r})", key="data_home_rep")
+    rep = cols[0].selectbox("Rep", list(names), format_func=lambda r: f"{names[r]} ({r})", key=_key("data_home_rep"))
     place = cols[1].text_input("Home", key="data_home_place", placeholder="Berlin, Germany · Denver, CO · 80202")
     if cols[2].button("Set home", key="data_home_set", disabled=not place.strip()):
         try:
@@ -314,7 +324,7 @@ def _as_of_section(fresh: dict[str, Any], who: Scope) -> None:
         return
     cols = st.columns([1, 1, 1])
     current = date.fromisoformat(str(fresh["as_of"])) if fresh.get("as_of") else date.today()
-    day = cols[0].date_input("Set the as-of date", value=current, key="data_as_of",
+    day = cols[0].date_input("Set the as-of date", value=current, key=_key("data_as_of"),
                              min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))  # fmt: skip
     if cols[1].button("Use this date", key="data_as_of_set"):
         _set_as_of(day, who)
@@ -356,7 +366,7 @@ def _history_section(who: Scope) -> None:
         return
     labels = dict(zip(with_rejects["import_id"], with_rejects["file_name"], strict=True))
     chosen = st.selectbox("Rejected rows of", list(with_rejects["import_id"]),
-                          format_func=lambda i: f"#{i} {labels[i]}", key="data_rejects_import")  # fmt: skip
+                          format_func=lambda i: f"#{i} {labels[i]}", key=_key("data_rejects_import"))  # fmt: skip
     with data.snapshot() as snap:
         rejected = data.cached(ingest.rejected_rows, snap, int(chosen), scope=who)
     st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table", placeholder="–")
@@ -399,7 +409,8 @@ except PlannerError as exc:
 
 whose = "Your territory holds" if who.is_rep else "The store holds"
 reps_part = "" if who.is_rep else f" and {counts['reps']} reps"
-changed = str(fresh["data_updated_at"]).replace("T", " ")
+VERSION = str(fresh["data_updated_at"])
+changed = VERSION.replace("T", " ")
 status = " (demo data)." if fresh["is_demo"] else f", last changed {changed} UTC."
 st.caption(f"{whose} {counts['accounts']:,} accounts, {counts['deals']:,} deals{reps_part}{status} "
            f"Data as of {fresh['as_of_text']}.")  # fmt: skip

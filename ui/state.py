@@ -62,6 +62,12 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
         st.session_state[key] = start
     elif st.session_state[key] not in options:
         st.session_state[key] = default if default in options else (options[0] if options else None)
+    # Streamlit keeps showing a kept value's old label when format_func's text for it changes (its issue 13788:
+    # after an import the sidebar said 'Ava Garcia' for R001, now Anna Schmidt); setting the value again redraws it.
+    shown, memo = (None if st.session_state[key] is None else str(format_func(st.session_state[key]))), f"_{key}_shown"
+    if memo in st.session_state and st.session_state[memo] != shown:
+        st.session_state[key] = st.session_state[key]
+    st.session_state[memo] = shown
     value = container.selectbox(label, options, key=key, format_func=format_func, **kw)
     set_param(param, None if value == default else value)
     return value
