@@ -438,10 +438,14 @@ def test_postal_codes_outside_the_us_are_kept_as_written(empty_store: Path, tmp_
     path = _write(tmp_path / "acc.csv", (
         "Company name,Postal Code,Country/Region,Number of Employees\n"
         "Berlin Co,10115,Germany,-3\nTokyo Co,100-0005,Japan,(5)\nBoston Co,2139-1234,,12\n"
+        "Typo Co,,Canada,900000000000\nBig Co,,Canada,\"2,100,000\"\n"
     ))  # fmt: skip
     report = ingest.import_files(empty_store, [path], scope=OPERATOR)
     got = table(empty_store, "SELECT name, postal_code, city, state, county, employees FROM accounts ORDER BY name")
-    assert got == [("Berlin Co", "10115", None, None, None, None), ("Boston Co", "02139", "Cambridge", "MA",
-                    "Middlesex County", 12), ("Tokyo Co", "100-0005", None, None, None, None)]  # fmt: skip
-    # A negative head count is none: left empty and said.
-    assert any("Number of Employees: 2 value(s)" in w and "head count" in w for w in report.files[0].warnings)
+    assert got == [("Berlin Co", "10115", None, None, None, None), ("Big Co", None, None, None, None, 2_100_000),
+                   ("Boston Co", "02139", "Cambridge", "MA", "Middlesex County", 12),
+                   ("Tokyo Co", "100-0005", None, None, None, None),
+                   ("Typo Co", None, None, None, None, None)]  # fmt: skip
+    # A negative head count, or 900 billion people, is none: left empty and said (it made one account's potential
+    # a hundred quadrillion).
+    assert any("Number of Employees: 3 value(s)" in w and "head count" in w for w in report.files[0].warnings)

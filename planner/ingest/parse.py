@@ -26,6 +26,8 @@ SPLIT = r"(\(?)(.+?)(K|MM|M|BN|B)?(%?)(\)?)"
 _SPLIT = re.compile(SPLIT, re.ASCII)
 _DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
 _COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+", re.ASCII)
+# The most people one company employs is about 2 million: a head count above this is a typo or a sum, not a company.
+MAX_EMPLOYEES = 10_000_000
 MULTIPLIERS = {"K": 1e3, "M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
 # Evidence that a column writes 1.234,56 (decimal comma) or 1,234.56 (decimal point).
 COMMA_EVIDENCE = r"^[+-]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3}){2,})$"
@@ -93,7 +95,8 @@ def _finite(x: float) -> float | None:
 
 
 def parse_employees(value: str | None, decimal_comma: bool = False) -> float | None:
-    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor; '-5' is none."""
+    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor; '-5' or one above
+    MAX_EMPLOYEES is none."""
     if is_blank(value):
         return None
     assert value is not None
@@ -105,7 +108,7 @@ def parse_employees(value: str | None, decimal_comma: bool = False) -> float | N
     if s.endswith("+"):
         s = s[:-1]
     n = parse_number(s, decimal_comma)
-    return None if n is None or n < 0 else round(n)
+    return None if n is None or not 0 <= n <= MAX_EMPLOYEES else round(n)
 
 
 def parse_bool(value: str | None) -> bool | None:

@@ -34,6 +34,7 @@ class ParseRules:
     won_stage: str  # regex (on the lower-case stage) of a won deal's stage
     lost_stage: str  # regex of a lost (or only 'closed') deal's stage
     key_gap: str  # regex (RE2) of what a name key writes as one space (geo_world.name_key)
+    max_employees: int  # the largest head count that is one company's
 
 
 def lit(text: str) -> str:
@@ -124,6 +125,7 @@ CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
         WHEN regexp_full_match(s, '(\\d{{3,5}})\\.0+') THEN lpad(regexp_extract(s, '^(\\d{{3,5}})', 1), 5, '0')
         WHEN regexp_full_match(s, '\\d{{8}}') THEN left(lpad(s, 9, '0'), 5)
     END)[1] END;
+CREATE OR REPLACE TEMP MACRO tp_max_employees() AS {max_employees};
 CREATE OR REPLACE TEMP MACRO tp_key(v) AS
     nullif(trim(regexp_replace(lower(strip_accents(v)), {key_gap}, ' ', 'g')), '');
 CREATE OR REPLACE TEMP MACRO tp_domain(v) AS
@@ -175,7 +177,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "serial": _re(_SERIAL), "compact": _re(_COMPACT),
         "won_stage": _re(rules.won_stage), "lost_stage": _re(rules.lost_stage),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
-        "key_gap": _re(rules.key_gap),
+        "key_gap": _re(rules.key_gap), "max_employees": str(int(rules.max_employees)),
     }  # fmt: skip
 
 

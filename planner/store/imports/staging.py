@@ -311,9 +311,9 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
             f"list_transform([tp_num({c}, {dc})], lambda x: CASE WHEN NOT suffix(trim({c}), '%') AND ({rule}) "
             f"THEN x / 100 ELSE x END)[1]"
         )
-    if dtype == "employees":  # a head count: '-5' is none (left empty and warned)
+    if dtype == "employees":  # a head count: '-5' or 900 billion is none (left empty and warned)
         return (
-            f"CASE WHEN regexp_full_match({c}, '\\d+') THEN {c}::DOUBLE ELSE list_transform([CASE "
+            f"CASE WHEN regexp_full_match({c}, '\\d{{1,7}}') THEN {c}::DOUBLE ELSE list_transform([CASE "
             f"WHEN regexp_full_match({c}, '\\d{{1,3}}(,\\d{{3}})+') THEN replace({c}, ',', '')::DOUBLE ELSE "
             f"list_transform([replace(trim({c}), ' ', '')], lambda s: round(CASE "
             f"WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) "
@@ -321,7 +321,7 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
             f"[regexp_extract(s, '^([\\d,.]+)(-|to|–)([\\d,.]+)$', ['lo', 'sep', 'hi'])], "
             f"lambda m: (tp_num(m.lo, {dc}) + tp_num(m.hi, {dc})) / 2)[1] "
             f"ELSE tp_num(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, {dc}) END))[1] END], "
-            f"lambda n: CASE WHEN n >= 0 THEN n END)[1] END"
+            f"lambda n: CASE WHEN n BETWEEN 0 AND tp_max_employees() THEN n END)[1] END"
         )
     if dtype == "bool":
         return f"tp_bool({c})"
