@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.errors import BadInput
+from planner.text import NAME_KEY_PREFIX
 
 FORMATS = ("salesforce", "hubspot", "dynamics", "pipedrive", "plain")
 CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dynamics 365", "pipedrive": "Pipedrive"}
@@ -107,8 +108,7 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     email = _text(moved["owner_email"])
     name = _text(moved["owner_name"])
     acc = _text(moved["account_id"])
-    # Accounts imported without an ID column are keyed by name ('name:acme|boston'): no CRM record has that id.
-    keyed = acc.str.startswith("name:")
+    keyed = acc.str.startswith(NAME_KEY_PREFIX)  # imported without an ID column: no CRM record has that id
     acc = acc.where(~keyed, "")
     if fmt == "salesforce":
         table = pd.DataFrame({"Id": acc, "OwnerId": ids, "Owner name": name})

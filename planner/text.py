@@ -23,11 +23,32 @@ def filled(values: pd.Series, missing: str) -> pd.Series:
     return values.astype(object).where(values.notna(), missing).astype(str)
 
 
-def one_line(value: object, limit: int = 60) -> str:
-    """A name from a CRM file inside a sentence: its line breaks and runs of spaces as one space, at most `limit`
-    characters (a 5,000-character name is cut with an ellipsis)."""
+def one_line(value: object, limit: int | None = 60) -> str:
+    """A name from a CRM file inside a sentence or a one-line field: its line breaks and runs of spaces as one
+    space, at most `limit` characters (a 5,000-character name is cut with an ellipsis)."""
     flat = " ".join(str(value).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# Accounts imported from a file without an ID column are keyed by their name ('name:acme|boston'): no CRM record
+# has that id.
+NAME_KEY_PREFIX = "name:"
+
+
+def crm_record_id(account_id: object) -> str:
+    """The account's id in its CRM, '' when it has none (keyed by name)."""
+    aid = "" if account_id is None or pd.isna(account_id) else str(account_id)
+    return "" if aid.startswith(NAME_KEY_PREFIX) else aid
+
+
+def account_label(account_id: object, name: object) -> str:
+    """An account as a leader knows it: 'Gamma KK (001A)', its name on one line and its CRM id; without a CRM id
+    (an import's key such as 'name:gamma kk|tokyo japan') its name alone."""
+    aid = str(account_id)
+    if name is None or pd.isna(name) or not str(name).strip():
+        return aid
+    crm = crm_record_id(aid)
+    return one_line(name) if not crm or crm == name else f"{one_line(name)} ({crm})"
 
 
 def currency_code(code: str | None) -> str | None:

@@ -200,3 +200,23 @@ def test_engagement_rows_are_built_from_the_plan_alone(tricky_plan: plan.Plan) -
     table = engagement.engagement_steps(tricky_plan)
     assert list(table.columns) == engagement.ENGAGEMENT_COLUMNS
     assert table["Step Number"].min() == 1
+
+
+def test_an_account_without_a_crm_id_and_a_line_break_in_its_name(empty_store: Path, tmp_path: Path) -> None:
+    """A HubSpot export without record IDs: the calendar said 'Account name:zeta corp|sao paulo brasil' (the
+    import's key) and put the name's line break into each event's title, and the sequence CSV gave the key as
+    the CRM ID a sales-engagement tool matches records by."""
+    from planner import ingest
+
+    src = tmp_path / "companies.csv"
+    src.write_text('Company name,Company owner,City,Country/Region,Number of Employees\n'
+                   '"Zeta\r\nCorp",dana@example.com,São Paulo,Brasil,20\n')  # fmt: skip
+    ingest.import_files(empty_store, [src], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        p = plan.compose(con, scope=OPERATOR, rep_id="R001", start=date(2026, 12, 7), weeks=6)
+    events = [e for e in Calendar.from_ical(engagement.to_ics(p)).walk("VEVENT")]
+    assert events and all("\n" not in str(e["summary"]) and "name:" not in str(e["description"]) for e in events)
+    assert any(str(e["summary"]) == "Email: Zeta Corp" for e in events)
+    assert "Account Zeta Corp, step 1" in str(events[0]["description"])
+    rows = engagement.engagement_steps(p)
+    assert set(rows["CRM ID"]) == {""} and set(rows["Company"]) == {"Zeta Corp"}

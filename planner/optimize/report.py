@@ -13,7 +13,7 @@ from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
-from planner.text import one_line
+from planner.text import account_label
 
 
 def _lower_bound(p: _Problem, u: _Units | None, w: np.ndarray | None = None) -> float:
@@ -92,15 +92,6 @@ def _over_budget(p: _Problem, u: _Units, opts: Options, moved: float) -> list[st
     return out
 
 
-def _account_label(row: pd.Series) -> str:
-    """An account as a leader knows it: 'Gamma KK (001A)'; without a CRM id (an import's key such as
-    'name:gamma kk|tokyo japan') its name alone."""
-    aid, name = str(row["account_id"]), row.get("name")
-    if pd.isna(name) or not str(name).strip():
-        return aid
-    return one_line(name) if aid.startswith("name:") or aid == name else f"{one_line(name)} ({aid})"
-
-
 def _band_reasons(
     p: _Problem, u: _Units, opts: Options, tol: float, w: np.ndarray, lower_bound: float, achieved: float,
     s: dict[str, Any],
@@ -116,7 +107,8 @@ def _band_reasons(
     big = int(np.argmax(weights)) if len(weights) else -1
     if big >= 0 and weights[big] > tmax * (1 + tol):
         what = "account" if opts.unit == "account" else opts.unit
-        label = _account_label(p.acc.iloc[int(u.movable[big])]) if u.divisible else u.label[big]
+        row = p.acc.iloc[int(u.movable[big])] if u.divisible else None
+        label = u.label[big] if row is None else account_label(row["account_id"], row.get("name"))
         out.append(
             f"{what} {label} alone carries {weights[big] / tmax:.2f}x a territory's target, more than the "
             f"+{tol:.0%} band allows"

@@ -14,6 +14,7 @@ from icalendar import Calendar, Event
 from planner import export
 from planner.plan.spec import Plan
 from planner.plan.tables import CHANNEL_LABEL
+from planner.text import account_label, crm_record_id, one_line
 
 DAY_START = time(9, 0)
 # Salesloft step types (Email, Phone, Integration, Other) and Outreach task types (email, call, linkedin, ...).
@@ -67,8 +68,9 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
                     s.step_date,
                     uid,
                     stamp,
-                    f"Decision: {s.account_name}",
-                    f"{s.action}\nAccount {s.account_id}, step {s.step_no}, plan week {s.week}.",
+                    f"Decision: {one_line(s.account_name)}",
+                    f"{s.action}\nAccount {account_label(s.account_id, s.account_name)}, step {s.step_no}, "
+                    f"plan week {s.week}.",
                     ["Decision point", "Territory plan"],
                 )  # fmt: skip
             )
@@ -81,10 +83,11 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
         ev.add("dtstamp", stamp)
         ev.add("dtstart", begin)  # floating local time: the rep's own working day
         ev.add("dtend", end)
-        ev.add("summary", f"{CHANNEL_LABEL.get(s.channel, s.channel)}: {s.account_name}")
+        ev.add("summary", f"{CHANNEL_LABEL.get(s.channel, s.channel)}: {one_line(s.account_name)}")
         ev.add(
             "description",
-            f"{s.action}\nAccount {s.account_id}, step {s.step_no}, plan week {s.week}.\n"
+            f"{s.action}\nAccount {account_label(s.account_id, s.account_name)}, step {s.step_no}, "
+            f"plan week {s.week}.\n"
             f"Offer: {offers.get(s.account_id) or 'none'}",
         )
         ev.add("categories", [CHANNEL_LABEL.get(s.channel, s.channel), "Territory plan"])
@@ -97,7 +100,7 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
                 n.due,
                 uid,
                 stamp,
-                f"Ask {n.team}: {n.account_name}",
+                f"Ask {n.team}: {one_line(n.account_name)}",
                 f"{n.ask}\nDue {n.due.isoformat()}, before {n.serves}.\nRule: {n.rule}.",
                 ["Ask of another team", str(n.team), "Territory plan"],
             )  # fmt: skip
@@ -131,7 +134,8 @@ def _rows(plan: Plan) -> list[dict[str, Any]]:
 
 def engagement_steps(plan: Plan) -> pd.DataFrame:
     """Touches, decision points (as tasks) and asks of other teams (as tasks for the rep to follow
-    up) as rows a sales-engagement tool imports: Company/Account and CRM ID to match the account,
+    up) as rows a sales-engagement tool imports: Company/Account (one line) and CRM ID (blank for accounts keyed
+    by name: no CRM record has that id) to match the account,
     Owner Email for the user, Cadence Name (Salesloft) / Sequence Name (Outreach), then step number
     (1..n per account in date order, no gaps), day, due date and type."""
     t = plan.targets.set_index("account_id")
@@ -146,7 +150,8 @@ def engagement_steps(plan: Plan) -> pd.DataFrame:
         first.setdefault(r["account_id"], r["when"])
         out.append(
             {
-                "Company": acc["name"], "Account": acc["name"], "CRM ID": r["account_id"],
+                "Company": one_line(acc["name"], None), "Account": one_line(acc["name"], None),
+                "CRM ID": crm_record_id(r["account_id"]),
                 "Owner Email": plan.rep.get("email") or "", "Cadence Name": name, "Sequence Name": name,
                 "Step Number": number[r["account_id"]], "Day": (r["when"] - first[r["account_id"]]).days + 1,
                 "Due Date": r["when"].isoformat(), "Step Type": r["Step Type"], "Task Type": r["Task Type"],
