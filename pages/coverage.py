@@ -11,7 +11,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, geo
+from planner import export, geo, text
 from planner.coverage import hexmap, report
 from planner.coverage.facts import Filters
 from planner.coverage.imbalance import KINDS, METRICS, lorenz, reps_only
@@ -34,7 +34,7 @@ TERRITORY_COLUMNS = {
 TERRITORY_KINDS = {**KINDS, "book_hours": "hours", "capacity_hours": "hours", "out_of_reach": "count",
                    "over_capacity": "count"}  # fmt: skip
 WHITE_COLUMNS = {
-    "account_id": "Account ID", "name": "Account", "industry": "Industry", "city": "City", "state": "State",
+    "name": "Account", "account_id": "Account ID", "industry": "Industry", "city": "City", "state": "State",
     "status_label": "Why not covered", "owner_name": "Owner", "potential": "Potential",
     "expected_value": "Expected value", "dist_km": "km from owner", "nearest_rep": "Nearest rep",
     "nearest_rep_km": "km to nearest rep",
@@ -271,7 +271,7 @@ st.caption(
     "Not covered means no active owner, out of the owner's reach, or beyond the owner's capacity (the owner works "
     "reachable accounts in order of expected value per hour until the hours run out)."
 )
-shown_white = white[list(WHITE_COLUMNS)]
+shown_white = white[list(WHITE_COLUMNS)].assign(account_id=white["account_id"].map(text.crm_record_id))
 st.dataframe(fmt.table(shown_white, WHITE_KINDS), hide_index=True, width="stretch", key="cov_white",
              column_config=WHITE_COLUMNS, placeholder="–")  # fmt: skip
 st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered.")

@@ -12,7 +12,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, geo, optimize, scenarios
+from planner import export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
 from ui import charts, data, fmt, maps, sidebar, state, travel
 from ui.auth import md_text
@@ -408,10 +408,10 @@ else:
     st.subheader("Owner changes")
     moves = result.moves().copy()
     moves["change"] = scenarios.owner_change(moves["previous_owner"], moves["owner"])
-    moves["from"] = moves["previous_owner"].map(names).fillna(fmt.MISSING)
-    moves["to"] = moves["owner"].map(names)
-    table = moves[["account_id", "name", "city", "state", "potential", "change", "from", "to", "km_before", "km_after",
-                   "reason"]]  # fmt: skip
+    moves["from"], moves["to"] = moves["previous_owner"].map(names).fillna(fmt.MISSING), moves["owner"].map(names)
+    table = moves[["name", "account_id", "city", "state", "potential", "change", "from", "to", "km_before", "km_after",
+                   "reason"]].assign(account_id=moves["account_id"].map(text.crm_record_id))  # fmt: skip
+    table = table.drop(columns=[] if (table["account_id"] != "").any() else ["account_id"])  # no CRM ids at all
     st.dataframe(
         table.sort_values("potential", ascending=False), hide_index=True, width="stretch", key="rb_moves", height=320,
         placeholder=fmt.MISSING,

@@ -8,7 +8,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, targets, world
+from planner import export, targets, text, world
 from planner.errors import PlannerError
 from ui import data, fmt, sidebar, state
 
@@ -99,7 +99,8 @@ where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may 
 event = st.dataframe(
     # Rows tall enough for four wrapped lines, and the Why column next to the name, so it is read whole at
     # 1,100 px too (not cut at the table's edge).
-    shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False)),
+    shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False),
+                 account_id=shown["account_id"].map(text.crm_record_id)),  # a name key is no one's id: blank
     hide_index=True,
     width="stretch",
     height=640,
