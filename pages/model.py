@@ -177,11 +177,12 @@ dc[2].metric("Train / test deals", f"{n_train / 1000:,.1f}k / {n_test / 1000:,.1
              f"{d.get('split_date', 'n/a')}.")  # fmt: skip
 dc[3].metric("Custom attributes", f"{d.get('custom_attributes', 0):,}", help="Typed fields that came with imports.")
 st.caption(
-    f"Closed deals from {d.get('first_close') or 'n/a'} to {d.get('last_close') or 'n/a'}; data as of "
-    f"{d.get('as_of')}. Each training row is a closed deal with what was known when it was created: similar wins "
-    f"are other accounts of the same industry won within {feats.get('radius_km', 100):.0f} km in the "
-    f"{feats.get('window_days', 182)} days before, and the account's own earlier deals count only if they closed "
-    "before. Account fields (size, intent, growth) are today's values, as CRM exports carry no history of them."
+    (f"Closed deals from {d['first_close']} to {d.get('last_close')}" if d.get("first_close") else "No closed deals")
+    + f"; data as of {d.get('as_of')}. Each training row is a closed deal with what was known when it was "
+    f"created: similar wins are other accounts of the same industry won within {feats.get('radius_km', 100):.0f} "
+    f"km in the {feats.get('window_days', 182)} days before, and the account's own earlier deals count only if "
+    "they closed before. Account fields (size, intent, growth) are today's values, as CRM exports carry no "
+    "history of them."
 )
 
 always = {name for name, _ in ALWAYS_EXCLUDED}

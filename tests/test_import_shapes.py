@@ -449,3 +449,20 @@ def test_postal_codes_outside_the_us_are_kept_as_written(empty_store: Path, tmp_
     # A negative head count, or 900 billion people, is none: left empty and said (it made one account's potential
     # a hundred quadrillion).
     assert any("Number of Employees: 3 value(s)" in w and "head count" in w for w in report.files[0].warnings)
+
+
+def test_a_store_that_never_held_the_demo_gets_the_potential_defaults(empty_store: Path, tmp_path: Path) -> None:
+    """The same file imported into a new store and over the demo valued its accounts differently: a new store had
+    no potential settings (an empty table on the Model page, and every industry at the catch-all's share)."""
+    path = _write(tmp_path / "acc.csv", "Company name,Industry,Number of Employees\nA,Software,100\nB,Mining,100\n")
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    settings = dict(table(empty_store, "SELECT segment, adoption_share FROM potential_settings"))
+    assert settings["*"] == 0.2 and settings["Software"] == 0.5
+    potential = dict(table(empty_store, "SELECT a.name, p.potential FROM account_potential p JOIN accounts a "
+                                        "USING (account_id)"))  # fmt: skip
+    assert potential == {"A": 100 * 0.5 * 600.0, "B": 100 * 0.2 * 600.0}
+    # A person's settings are never overwritten by a later import.
+    with store.write(empty_store) as con:
+        con.execute("UPDATE potential_settings SET adoption_share = 0.3 WHERE segment = '*'")
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert table(empty_store, "SELECT adoption_share FROM potential_settings WHERE segment = '*'") == [(0.3,)]

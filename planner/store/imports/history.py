@@ -18,17 +18,20 @@ from planner.store.world import empty_world
 
 def clear_demo_if_needed(con: duckdb.DuckDBPyConnection, adoption: dict[str, float], default_share: float,
                          price: float, *, scope: Scope) -> bool:  # fmt: skip
-    """A real import replaces the demo world: empty every world table first, and set the potential defaults
-    (`adoption` share per industry, `default_share` for the others, `price` per user). True when it did."""
+    """A real import replaces the demo world: empty every world table first (True when it did); a store without
+    potential defaults gets them (`adoption` share per industry, `default_share` for the others, `price` per user)."""
     require_admin(scope)
-    if get_meta(con, "is_demo", "0") != "1":
-        return False
-    empty_world(con, scope=scope)
-    con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed', 'currency')")  # the demo's US dollars too
-    rows = [("*", default_share, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
-    con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
-    set_meta(con, "is_demo", "0")
-    return True
+    cleared = get_meta(con, "is_demo", "0") == "1"
+    if cleared:
+        empty_world(con, scope=scope)
+        con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed', 'currency')")  # the demo's dollars too
+        set_meta(con, "is_demo", "0")
+    # A store that never held the demo starts with the same defaults (it had none: the Model page's table was empty,
+    # and Software accounts got the catch-all's adoption share instead of their industry's).
+    if not scalar(con, "SELECT count(*) FROM potential_settings"):
+        rows = [("*", default_share, price, False, now())] + [(k, v, price, False, now()) for k, v in adoption.items()]
+        con.executemany("INSERT INTO potential_settings VALUES (?, ?, ?, ?, ?)", rows)
+    return cleared
 
 
 def mark_updated(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
