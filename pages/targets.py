@@ -8,7 +8,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, targets, text, world
+from planner import export, propensity, targets, text, world
 from planner.errors import PlannerError
 from ui import data, fmt, sidebar, state
 
@@ -31,9 +31,16 @@ if version is None:
         st.info("No scores yet: the propensity model has not been trained. Ask your sales-ops lead or an admin to "
                 "train it on the Model page; until then your plan ranks accounts by potential.",
                 icon=":material/model_training:")  # fmt: skip
-    else:
-        st.info("No scores yet: train the propensity model on the Model page first (without won and lost deals it "
-                "ranks by a transparent fit score).", icon=":material/model_training:")  # fmt: skip
+    else:  # a first import leaves no scores: rank here, where the ranking is wanted, not on another page
+        st.info("No scores yet: train the propensity model to rank the accounts (without won and lost deals it "
+                "ranks by a transparent fit score). The Model page shows how good it is.",
+                icon=":material/model_training:")  # fmt: skip
+        if st.button("Rank the accounts now", key="tg_train", type="primary", icon=":material/model_training:"):
+            try:
+                propensity.train(data.db_path(), scope=scope, created_by=scope.user, progress=data.progress_bar())
+            except PlannerError as exc:
+                data.show_error(exc)
+            st.rerun()
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
     sidebar.stop()
 

@@ -151,7 +151,7 @@ HELPFUL: dict[tuple[str, str, str], str] = {
     **{("no_reps", n, "admin"): "**No reps yet**" for n in ("overview", "coverage", "rebalance", "plan")},
     ("demo_plus_unowned", "plan", "admin"): "Pick a rep under **Territory** in the sidebar",
     ("accounts_without_owners", "plan", "rep"): "No accounts are assigned to",
-    **{(n, "targets", "admin"): "No scores yet: train the propensity model on the Model page first"
+    **{(n, "targets", "admin"): "No scores yet: train the propensity model to rank the accounts"
        for n in ODD_STORES if n != "demo_plus_unowned"},
     # a rep cannot train: they are told who can, and how their plan ranks meanwhile
     **{(n, "targets", "rep"): "Ask your sales-ops lead or an admin to train it on the Model page"

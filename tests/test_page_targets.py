@@ -111,3 +111,23 @@ def test_a_rep_sees_only_their_own_targets(app_store: Path, monkeypatch: pytest.
     # Every reason says which way it points (#16 point 2).
     for why in table["reasons"]:
         assert all(line.startswith(("▲ ", "▼ ")) or line.startswith("Close to a typical") for line in why.split("\n"))
+
+
+def test_a_first_import_is_ranked_from_the_targets_page(
+    empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a first import Targets said 'No scores yet' and sent the user to the Model page; a leader or admin
+    now ranks the accounts where the ranking is wanted (the fit score, as there are no deals)."""
+    from planner import ingest
+
+    src = tmp_path / "companies.csv"
+    src.write_text("Company name,Company owner,Industry,Number of Employees\nA,ann@example.com,Software,500\n"
+                   "B,ann@example.com,Retail,40\nC,bo@example.com,Software,90\n")  # fmt: skip
+    ingest.import_files(empty_store, [src], scope=OPERATOR)
+    monkeypatch.setenv("PLANNER_DB", str(empty_store))
+    at = page("targets")
+    assert any("No scores yet" in i.value for i in at.info)
+    at.button(key="tg_train").click().run(timeout=120)
+    assert errors(at) == []
+    table = at.dataframe(key="tg_table").value
+    assert table["name"].tolist()[0] == "A" and len(table) == 3
