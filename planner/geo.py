@@ -87,8 +87,20 @@ def nearest_label(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_
     la, lo = _finite(lat), _finite(lon)
     if la is None or lo is None:
         return None
-    chord, idx = tree.query(unit_vectors(la, lo)[0])
-    return str(labels[int(idx)]) if float(chord_km(chord)) <= within_km else None
+    found = nearest_labels(tree, labels, np.array([la]), np.array([lo]), within_km)[0]
+    return None if found is None else str(found)
+
+
+def nearest_labels(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_km: float) -> np.ndarray:
+    """nearest_label for arrays of coordinates: an object array, None where no point is within `within_km` or
+    the coordinates are missing."""
+    la, lo = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    out = np.full(len(la), None, dtype=object)
+    ok = np.isfinite(la) & np.isfinite(lo)
+    if ok.any():
+        chord, idx = tree.query(unit_vectors(la[ok], lo[ok]))
+        out[ok] = np.where(chord_km(chord) <= within_km, labels[idx], None)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -207,6 +219,17 @@ def h3_area_km2(res: int) -> float:
     import h3
 
     return float(h3.average_hexagon_area(res, unit="km^2"))
+
+
+def clusters(lat: Any, lon: Any, gap_km: float) -> np.ndarray:
+    """Groups of points (labels 1..k) linked by steps of at most `gap_km` (single linkage on the sphere)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    xyz = unit_vectors(lat, lon)
+    if len(xyz) < 2:
+        return np.ones(len(xyz), dtype=np.int64)
+    chord = 2 * np.sin(gap_km / (2 * EARTH_KM))
+    return np.asarray(fcluster(linkage(xyz, method="single"), t=chord, criterion="distance"), dtype=np.int64)
 
 
 def convex_hull(lat: Any, lon: Any) -> list[list[float]] | None:

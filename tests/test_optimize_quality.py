@@ -72,3 +72,33 @@ def test_pooled_top3_bound_is_above_the_all_pairs_lp_and_every_assignment() -> N
     # Bands no assignment reaches (every account a customer of one rep, customers staying): no bound, not a number.
     held = acc.assign(owner_rep_id=reps["rep_id"].iloc[0], is_customer=True)
     assert top3_pooled(held, reps, Options()) is None
+
+
+def test_a_territory_over_two_continents_has_an_outline_in_each_country() -> None:
+    """One hull around a rep's Boston and Berlin accounts spanned the Atlantic, so every account of the London
+    and Dublin territory counted as inside another's outline (a book over several continents read ~100%)."""
+    from planner.coverage.hexmap import _outlines
+
+    rng = np.random.default_rng(2)
+    places = {"US": (42.36, -71.06), "DE": (52.52, 13.40), "GB": (51.51, -0.13), "IE": (53.35, -6.26)}
+    rows = []
+    for code, (lat, lon) in places.items():
+        for i in range(30):
+            rows.append((f"{code}{i}", lat + rng.normal(0, 0.3), lon + rng.normal(0, 0.3), code))
+    acc = pd.DataFrame(rows, columns=["account_id", "lat", "lon", "country"]).assign(
+        owner_rep_id=None, potential=1.0, locked=False, is_customer=False, has_open_deal=False
+    )
+    reps = pd.DataFrame({"rep_id": ["A", "B"], "name": ["A", "B"], "home_lat": [42.36, 51.51],
+                         "home_lon": [-71.06, -0.13], "capacity_hours": 1400.0, "active": True})  # fmt: skip
+    p = _prepare(acc, reps, Options())
+    assign = acc["country"].isin(["GB", "IE"]).to_numpy().astype(np.int64)  # A: Boston and Berlin; B: the isles
+    assert overlap(p, assign) == 0.0
+    assert overlap(_prepare(acc.drop(columns="country"), reps, Options()), assign) > 0.1  # one hull: the isles in it
+    # The map draws A in two outlines, one on each side of the Atlantic (hexagons more than 1,500 km apart); B's
+    # isles, 460 km apart, in one.
+    hexes = acc.assign(top_rep_id=np.where(assign == 1, "B", "A"))[["lat", "lon", "top_rep_id"]]
+    drawn = _outlines(hexes, reps, {"A": "A", "B": "B"})
+    assert len(_outlines(hexes, reps.assign(home_lat=np.nan), {})) == 3  # no home: every hexagon kept
+    assert sorted(f["properties"]["rep_id"] for f in drawn) == ["A", "A", "B"]
+    west = [f for f in drawn if max(lng for lng, _ in f["geometry"]["coordinates"][0]) < -60]
+    assert len(west) == 1 and all(lng < -69 for lng, _ in west[0]["geometry"]["coordinates"][0])

@@ -106,22 +106,31 @@ def map_payload(
     }
 
 
+# Hexagons of one rep farther apart than this are separate outlines: a hull around Boston and Berlin spanned the
+# Atlantic, one around California and Alaska the Pacific.
+OUTLINE_GAP_KM = 1500.0
+
+
 def _outlines(hexes: pd.DataFrame, homes: pd.DataFrame, names: dict[Any, Any]) -> list[dict[str, Any]]:
-    """One GeoJSON Feature per rep: the hull of the hexagons where the rep holds the most accounts,
-    leaving out the farthest tenth from home (named accounts across the country would otherwise
-    stretch it over everything); reps without a home keep every hexagon."""
+    """GeoJSON Features per rep: the hulls of the hexagons where the rep holds the most accounts, one per group of
+    hexagons within OUTLINE_GAP_KM of each other (single linkage), leaving out the farthest tenth from home (named
+    accounts across the country would otherwise stretch it over everything); reps without a home keep every
+    hexagon."""
     outlines = []
     home_at = homes.set_index("rep_id")[["home_lat", "home_lon"]]
     for rep_id, group in hexes.dropna(subset=["top_rep_id"]).groupby("top_rep_id", sort=True):
-        far = geo.haversine_km(group["lat"], group["lon"], *home_at.loc[rep_id]) if rep_id in home_at.index else None
+        home = home_at.loc[rep_id] if rep_id in home_at.index else None
+        far = None if home is None or home.isna().any() else geo.haversine_km(group["lat"], group["lon"], *home)
         core = group if far is None or len(group) < 5 else group[far <= np.percentile(far, 90)]
-        ring = geo.convex_hull(core["lat"], core["lon"])
-        if ring is not None:
+        for _, part in core.groupby(geo.clusters(core["lat"], core["lon"], OUTLINE_GAP_KM), sort=True):
+            ring = geo.convex_hull(part["lat"], part["lon"])
+            if ring is None:
+                continue
             outlines.append(
                 {
                     "type": "Feature",
                     "geometry": {"type": "Polygon", "coordinates": [ring]},
-                    "properties": {"rep_id": rep_id, "name": names.get(rep_id, rep_id), "cells": len(group)},
+                    "properties": {"rep_id": rep_id, "name": names.get(rep_id, rep_id), "cells": len(part)},
                 }
             )
     return outlines

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import ConvexHull, Delaunay, QhullError
 
 from planner.coverage.imbalance import imbalance
@@ -48,31 +49,45 @@ def _plane(p: _Problem) -> np.ndarray:
     return np.c_[lon * np.cos(np.radians(float(np.nanmean(lat)))), lat]
 
 
+def _countries(p: _Problem) -> np.ndarray:
+    """Each account's country (its code, as the store gives the optimizer; accounts without one: the book's most
+    common), as integer groups."""
+    if "country" not in p.acc:
+        return np.zeros(len(p.acc), dtype=np.int64)
+    codes = p.acc["country"].astype("string").str.strip().str.upper().replace("", pd.NA)
+    common = codes.mode()
+    return np.unique(codes.fillna(common.iloc[0] if len(common) else "").to_numpy(str), return_inverse=True)[1]
+
+
 def overlap(p: _Problem, assign: np.ndarray) -> float:
-    """Share of accounts inside the convex hull of a territory other than their own."""
+    """Share of accounts inside the convex hull of a territory other than their own. A territory has one outline
+    per country it works in: one hull around Boston and Berlin spans the Atlantic and every territory of Ireland
+    and Britain (a book over several continents read ~100% overlap, whatever the territories)."""
     ok = np.flatnonzero(assign >= 0)
     if len(ok) == 0:
         return float("nan")
-    xy = _plane(p)
+    xy, country = _plane(p), _countries(p)
     test = ok if len(ok) <= OVERLAP_SAMPLE else ok[np.linspace(0, len(ok) - 1, OVERLAP_SAMPLE).astype(np.int64)]
     inside_other = np.zeros(len(test), dtype=bool)
     txy, t_rep = xy[test], assign[test]
     for r in np.unique(assign[ok]):
-        pts = np.unique(xy[assign == r], axis=0)
-        if len(pts) < 3:
-            continue
-        try:
-            hull = ConvexHull(pts)
-            tri = Delaunay(pts[hull.vertices])
-        except QhullError:  # all on a line: no area
-            continue
-        # Only the points of other territories inside the outline's bounding box can be inside it.
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        near = (t_rep != r) & ~inside_other & (txy >= lo).all(axis=1) & (txy <= hi).all(axis=1)
-        if not near.any():
-            continue
-        idx = np.flatnonzero(near)
-        inside_other[idx] |= tri.find_simplex(txy[idx]) >= 0
+        mine = assign == r
+        for c in np.unique(country[mine]):
+            pts = np.unique(xy[mine & (country == c)], axis=0)
+            if len(pts) < 3:
+                continue
+            try:
+                hull = ConvexHull(pts)
+                tri = Delaunay(pts[hull.vertices])
+            except QhullError:  # all on a line: no area
+                continue
+            # Only the points of other territories inside the outline's bounding box can be inside it.
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            near = (t_rep != r) & ~inside_other & (txy >= lo).all(axis=1) & (txy <= hi).all(axis=1)
+            if not near.any():
+                continue
+            idx = np.flatnonzero(near)
+            inside_other[idx] |= tri.find_simplex(txy[idx]) >= 0
     return float(inside_other.mean())
 
 
