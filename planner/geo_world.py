@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from planner.geo import nearest_label, nearest_labels, unit_vectors
+from planner.geo import nearest_label, unit_vectors
 from planner.settings import DATA_DIR
 
 # Spellings exports use that are not a country's own name or code.
@@ -178,11 +178,6 @@ def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
     `within_km`; None when there is none (open sea, no coordinates). Offline; a border town may read as its
     neighbour's, which is as near as a point gets without country shapes."""
     return nearest_label(*_city_tree(), lat, lon, within_km)
-
-
-def countries_at(lat: Any, lon: Any, within_km: float = 300.0) -> np.ndarray:
-    """country_at for arrays: ISO codes, None where no such city is near."""
-    return nearest_labels(*_city_tree(), lat, lon, within_km)
 
 
 @lru_cache(maxsize=1)
