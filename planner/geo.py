@@ -87,20 +87,8 @@ def nearest_label(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_
     la, lo = _finite(lat), _finite(lon)
     if la is None or lo is None:
         return None
-    found = nearest_labels(tree, labels, np.array([la]), np.array([lo]), within_km)[0]
-    return None if found is None else str(found)
-
-
-def nearest_labels(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_km: float) -> np.ndarray:
-    """nearest_label for arrays of coordinates: an object array, None where no point is within `within_km` or
-    the coordinates are missing."""
-    la, lo = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
-    out = np.full(len(la), None, dtype=object)
-    ok = np.isfinite(la) & np.isfinite(lo)
-    if ok.any():
-        chord, idx = tree.query(unit_vectors(la[ok], lo[ok]))
-        out[ok] = np.where(chord_km(chord) <= within_km, labels[idx], None)
-    return out
+    chord, idx = tree.query(unit_vectors(la, lo)[0])
+    return str(labels[int(idx)]) if float(chord_km(chord)) <= within_km else None
 
 
 @lru_cache(maxsize=1)
