@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import store
+from planner import geo_world, store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import fields as F
 from planner.ingest import parse, reader, rules
@@ -165,6 +165,23 @@ def test_sql_number_matches_reference(con: duckdb.DuckDBPyConnection, values: li
 @given(values=st.lists(DATE_TEXT, min_size=1, max_size=30), day_first=st.booleans())
 def test_sql_date_matches_reference(con: duckdb.DuckDBPyConnection, values: list[str], day_first: bool) -> None:
     assert sq.sql_parse(con, "date", values, day_first=day_first) == [parse.parse_date(v, day_first) for v in values]
+
+
+# Names in the scripts CRM exports are written in, Latin letters without an ASCII base, fullwidth forms, marks.
+NAME_TEXT = st.text(
+    alphabet=st.one_of(*(st.characters(min_codepoint=a, max_codepoint=b, exclude_categories=("Cs",)) for a, b in (
+        (0x20, 0x7E), (0xA0, 0x2FF), (0x370, 0x52F), (0x600, 0x6FF), (0x900, 0x97F), (0x1E00, 0x1EFF),
+        (0x3040, 0x30FF), (0x4E00, 0x4FFF), (0xAC00, 0xAFFF), (0xFB00, 0xFB06), (0xFF01, 0xFF5E)))),
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(NAME_TEXT, min_size=1, max_size=30))
+def test_sql_name_key_matches_reference(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+    """The importer keys names (accounts without IDs, deals to accounts, cities, countries) as geo_world.name_key
+    does: the gazetteer's keys and a file's meet only if both agree, in every script."""
+    assert [g or "" for g in sq.sql_parse(con, "key", values)] == [geo_world.name_key(v) for v in values]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -240,6 +240,7 @@ def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | 
         "zip": "tp_zip(v)",
         "text": "tp_text(v)",
         "stage": "tp_stage(v)",
+        "key": "tp_key(v)",
     }[kind]
     params: list[Any] = [list(values)]
     params += [decimal_comma] if kind == "number" else [day_first] if kind == "date" else []
