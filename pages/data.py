@@ -257,14 +257,14 @@ def _unplaced_section(unplaced: pd.DataFrame, who: Scope) -> None:
     if not len(unplaced):
         st.caption("Every account is placed more precisely than its country.")
         return
-    st.write(f"**{len(unplaced):,} account(s) are not placed, or only by their country.** Correct their ZIP code, "
+    st.write(f"**{len(unplaced):,} account(s) are not placed, or only by their country.** Correct their postal code, "
              "or city and state / country, and place them again.")  # fmt: skip
     can_fix = who.is_admin
     fixed = st.data_editor(
         unplaced, key=_key("data_unplaced"), hide_index=True, width="stretch",
         disabled=["account_id", "name", "placed", "source"] if can_fix else True,
         column_config={"account_id": "Account ID", "name": "Name", "city": "City", "state": "State",
-                       "postal_code": "ZIP", "country": "Country", "placed": "Placed", "source": "Source"},
+                       "postal_code": "Postal code", "country": "Country", "placed": "Placed", "source": "Source"},
         placeholder="–",
     )  # fmt: skip
     _download(unplaced, "unplaced_accounts", "data_unplaced_download")
