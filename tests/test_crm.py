@@ -111,7 +111,9 @@ def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
      ("Geschlossen", "lost"), ("Fermée gagnée", "won"), ("Fermée/Perdue", "lost"), ("Cerrada ganada", "won"),
      ("Cerrada perdida", "lost"), ("Fechado ganho", "won"), ("Chiusa vinta", "won"), ("Chiusa persa", "lost"),
      ("Gesloten gewonnen", "won"), ("Stängd vunnen", "won"), ("Stängd förlorad", "lost"), ("Verhandlung", "open"),
-     ("Angebot", "open"), ("Organisation", "open"), (" ", None), ("", None)],
+     ("Angebot", "open"), ("Organisation", "open"), (" ", None), ("", None),
+     ("Успешно реализовано", "won"), ("Закрыто и не реализовано", "lost"), ("Сделка успешна", "won"),
+     ("Сделка провалена", "lost"), ("Переговоры", "open"), ("Vyhráno", "won"), ("Kaybedildi", "lost")],
 )  # fmt: skip
 def test_stage_outcome_in_the_crms_languages(stage: str, expected: str | None) -> None:
     assert parse.stage_outcome(stage) == expected

@@ -130,11 +130,15 @@ def parse_bool(value: str | None) -> bool | None:
 # ('Closed', 'Geschlossen', 'Fermée') is lost.
 _SEP = r"[ /\-_:(),.|–]"
 WON_WORDS = ("won", "closedwon", "gewonnen", "gagné", "gagnée", "gagne", "gagnee", "ganada", "ganado", "ganha", "ganho",
-             "vinta", "vinto", "vunnen", "vundet", "vunnet", "wygrana", "wygrany")  # fmt: skip
+             "vinta", "vinto", "vunnen", "vundet", "vunnet", "wygrana", "wygrany",
+             # Russian CRMs (amoCRM 'Успешно реализовано', Bitrix24 'Сделка успешна'), Czech, Turkish
+             "выиграна", "выиграно", "успешно", "успешна", "vyhráno", "vyhrano", "kazanıldı", "kazanildi")  # fmt: skip
 LOST_WORDS = ("lost", "closedlost", "verloren", "perdu", "perdue", "perdida", "perdido", "persa", "perso", "förlorad",
-              "forlorad", "tabt", "tapt", "przegrana", "przegrany")  # fmt: skip
+              "forlorad", "tabt", "tapt", "przegrana", "przegrany",
+              "проиграна", "проиграно", "провалена", "потеряна", "prohráno", "prohrano", "kaybedildi")  # fmt: skip
 CLOSED_WORDS = ("closed", "geschlossen", "abgeschlossen", "fermé", "fermée", "ferme", "fermee", "cerrada", "cerrado",
-                "fechada", "fechado", "chiusa", "chiuso", "gesloten", "stängd", "lukket", "zamknięta")  # fmt: skip
+                "fechada", "fechado", "chiusa", "chiuso", "gesloten", "stängd", "lukket", "zamknięta",
+                "закрыта", "закрыто", "uzavřeno", "kapandı")  # fmt: skip
 WON_STAGE = rf"(^|{_SEP})({'|'.join(WON_WORDS)})($|{_SEP})"
 LOST_STAGE = rf"(^|{_SEP})({'|'.join(LOST_WORDS)})($|{_SEP})|^({'|'.join(CLOSED_WORDS)})($|{_SEP})"
 _WON_STAGE = re.compile(WON_STAGE)
