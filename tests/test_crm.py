@@ -113,7 +113,9 @@ def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
      ("Gesloten gewonnen", "won"), ("Stängd vunnen", "won"), ("Stängd förlorad", "lost"), ("Verhandlung", "open"),
      ("Angebot", "open"), ("Organisation", "open"), (" ", None), ("", None),
      ("Успешно реализовано", "won"), ("Закрыто и не реализовано", "lost"), ("Сделка успешна", "won"),
-     ("Сделка провалена", "lost"), ("Переговоры", "open"), ("Vyhráno", "won"), ("Kaybedildi", "lost")],
+     ("Сделка провалена", "lost"), ("Переговоры", "open"), ("Vyhráno", "won"), ("Kaybedildi", "lost"),
+     ("成約", "won"), ("クローズ済み成立", "won"), ("失注", "lost"), ("不成立", "lost"), ("成約見込み", "open"),
+     ("商談中", "open")],
 )  # fmt: skip
 def test_stage_outcome_in_the_crms_languages(stage: str, expected: str | None) -> None:
     assert parse.stage_outcome(stage) == expected
@@ -199,7 +201,8 @@ def test_sql_bool_matches_reference(con: duckdb.DuckDBPyConnection, values: list
 
 
 STAGE_TEXT = st.one_of(
-    st.lists(st.sampled_from([*parse.WON_WORDS, *parse.LOST_WORDS, *parse.CLOSED_WORDS, "und", "Offer", "won't", "-",
+    st.lists(st.sampled_from([*parse.WON_WORDS, *parse.LOST_WORDS, *parse.CLOSED_WORDS, *parse.WON_WHOLE,
+                              *parse.LOST_WHOLE, "見込み", "und", "Offer", "won't", "-",
                               "/", " ", "Closed", "GEWONNEN", "Fermée"]), max_size=4).map("".join),
     st.text(alphabet="wonlstcdé -/", max_size=12),
 )  # fmt: skip

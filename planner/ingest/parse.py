@@ -139,8 +139,13 @@ LOST_WORDS = ("lost", "closedlost", "verloren", "perdu", "perdue", "perdida", "p
 CLOSED_WORDS = ("closed", "geschlossen", "abgeschlossen", "fermé", "fermée", "ferme", "fermee", "cerrada", "cerrado",
                 "fechada", "fechado", "chiusa", "chiuso", "gesloten", "stängd", "lukket", "zamknięta",
                 "закрыта", "закрыто", "uzavřeno", "kapandı")  # fmt: skip
-WON_STAGE = rf"(^|{_SEP})({'|'.join(WON_WORDS)})($|{_SEP})"
-LOST_STAGE = rf"(^|{_SEP})({'|'.join(LOST_WORDS)})($|{_SEP})|^({'|'.join(CLOSED_WORDS)})($|{_SEP})"
+# Japanese stages (HubSpot's 成約 / 失注, クローズ済み成立 / 不成立) have no word breaks, and 成約見込み ("likely to
+# close") is open: whole stages only.
+WON_WHOLE = ("成約", "成立", "受注", "成約済み", "受注済み", "クローズ済み成立")
+LOST_WHOLE = ("失注", "不成立", "失注済み", "クローズ済み不成立")
+WON_STAGE = rf"(^|{_SEP})({'|'.join(WON_WORDS)})($|{_SEP})|^({'|'.join(WON_WHOLE)})$"
+LOST_STAGE = (rf"(^|{_SEP})({'|'.join(LOST_WORDS)})($|{_SEP})|^({'|'.join(CLOSED_WORDS)})($|{_SEP})"
+              rf"|^({'|'.join(LOST_WHOLE)})$")  # fmt: skip
 _WON_STAGE = re.compile(WON_STAGE)
 _LOST_STAGE = re.compile(LOST_STAGE)
 
