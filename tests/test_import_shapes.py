@@ -466,3 +466,21 @@ def test_a_store_that_never_held_the_demo_gets_the_potential_defaults(empty_stor
         con.execute("UPDATE potential_settings SET adoption_share = 0.3 WHERE segment = '*'")
     ingest.import_files(empty_store, [path], scope=OPERATOR)
     assert table(empty_store, "SELECT adoption_share FROM potential_settings WHERE segment = '*'") == [(0.3,)]
+
+
+def test_a_workbook_written_by_a_program_warns_of_formulas_without_values(empty_store: Path, tmp_path: Path) -> None:
+    """openpyxl and pandas write formulas without a saved value: the cell reads as empty, and the row was rejected
+    as 'Company name is empty' with nothing about why. The import now says which cells and what to do."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Company name", "Number of Employees"])
+    ws.append(["Acme", 10])
+    ws.append(['=HYPERLINK("http://x","Epsilon")', 20])
+    path = tmp_path / "written.xlsx"
+    wb.save(path)
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted, f.rejected) == (2, 1, 1)
+    assert any("1 cell(s) in the first 200 rows hold a formula without a saved value (first A3)" in w
+               for w in f.warnings)  # fmt: skip

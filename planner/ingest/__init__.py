@@ -487,10 +487,10 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
 
 def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> FileReport:
     """Stage, parse, merge and record one table on the import's write connection."""
-    t, kind, scope = plan.table, plan.kind, job.scope
+    t, kind, scope, started = plan.table, plan.kind, job.scope, time.perf_counter()
     assert kind is not None
-    started = time.perf_counter()
-    report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes))
+    report = FileReport(t.name, plan.source, kind, mapping=dict(plan.mapping), notes=list(t.notes),
+                        warnings=list(t.warnings))  # fmt: skip
     job.progress(0.0, "loading")
     n_rejected_at_read = _stage(con, t, report, job)
     report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER, scope=scope)
