@@ -102,8 +102,7 @@ def _band_reasons(
     if achieved <= 1 + tol + 1e-9:
         return out
     tmax = float(p.target.max())
-    units = _bincount(u.of_account, weights=w[u.movable], minlength=len(u.weight)) if not u.divisible else None
-    weights = w[u.movable] if units is None else units
+    weights = w[u.movable] if u.divisible else _bincount(u.of_account, weights=w[u.movable], minlength=len(u.weight))
     big = int(np.argmax(weights)) if len(weights) else -1
     if big >= 0 and weights[big] > tmax * (1 + tol):
         what = "account" if opts.unit == "account" else opts.unit

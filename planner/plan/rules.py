@@ -76,7 +76,7 @@ def _check(out: dict[str, Any]) -> None:
     if not all(0 <= s <= 1 for s in shares):
         raise BadInput("tier shares must be between 0 and 1, e.g. tier1_share 0.1 and tier2_share 0.3")
     days = out["working_days"]
-    out["working_days"] = [] if days is None or days == "" or days == [] else list(parse_working_days(days))
+    out["working_days"] = list(parse_working_days(days)) if days not in (None, "", [], ()) else []
     for key in ("holiday_country", "holiday_subdiv"):
         out[key] = "" if out[key] is None else str(out[key]).strip().upper()
     if out["sdr_warmup"] not in ("cold", "all", "never"):
