@@ -50,6 +50,16 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
         ("", False, None),
         ("lots", False, None),
         ("1,2,3", False, None),
+        # Other countries' exports: Indian grouping (lakh, crore), other codes, signs and local abbreviations.
+        ("₹12,00,000", False, 1_200_000.0),
+        ("INR 1,20,00,000.00", False, 12_000_000.0),
+        ("Rs. 5,00,000", False, 500_000.0),
+        ("₩1,200,000", False, 1_200_000.0),
+        ("CHF 1'200'000", False, 1_200_000.0),
+        ("1 200 000 zł", True, 1_200_000.0),
+        ("R$ 1.200.000,00", True, 1_200_000.0),
+        ("1.5M EUR", False, 1_500_000.0),
+        ("1.5 Mio", False, None),  # not a code: never read as 1.5
     ],
 )
 def test_parse_number(text: str, comma: bool, expected: float | None) -> None:
@@ -138,7 +148,10 @@ def test_parse_state() -> None:
 
 # ---- SQL twins agree with the reference on hand-picked and generated values
 
-NUMBER_TEXT = st.text(alphabet="0123456789.,-+()$€%KMB USDE ", max_size=14)
+NUMBER_TEXT = st.one_of(
+    st.text(alphabet="0123456789.,-+()$€%KMB USDE ", max_size=14),
+    st.text(alphabet="0123456789.,₹₩'RSINCHFzł ", max_size=14),
+)
 DATE_TEXT = st.one_of(
     st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(lambda d: f"{d.month}/{d.day}/{d.year}"),
     st.dates().map(lambda d: d.isoformat()),

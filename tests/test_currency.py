@@ -66,6 +66,33 @@ def test_a_file_in_another_currency_or_several_is_warned_and_kept_as_written(
     assert _currency(empty_store) == "EUR"  # never changed by a file, never converted
 
 
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("₹12,00,000", "INR"),
+        ("Rs. 5,00,000", "INR"),
+        ("R$ 1.200,00", "BRL"),
+        ("CHF 1'200", "CHF"),
+        ("1 200 zł", "PLN"),
+        ("₩1,200,000", "KRW"),
+    ],
+)
+def test_amounts_of_other_countries_are_read_and_name_their_currency(
+    empty_store: Path, tmp_path: Path, amount: str, code: str
+) -> None:
+    """An Indian, Brazilian, Swiss, Polish or Korean export's amounts were left empty (only $ € £ ¥ and five codes
+    were stripped; lakh grouping was no number) and the store kept showing dollars."""
+    body = (
+        f'"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount","Close Date"\n'
+        f'"Ann Lee","Acme","Deal","Prospecting","{amount}","01/06/2026"\n'
+    )
+    f = ingest.import_files(empty_store, [_write(tmp_path / "deals.csv", body)], scope=OPERATOR).files[0]
+    assert f.inserted == 1 and not [w for w in f.warnings if "could not be read" in w], f.warnings
+    with store.read(empty_store) as con:
+        assert con.execute("SELECT amount FROM deals").fetchone()[0] > 0
+    assert _currency(empty_store) == code
+
+
 def test_a_currency_column_names_it_by_code_or_english_name(empty_store: Path, tmp_path: Path) -> None:
     body = "Deal ID,Account Name,Stage,Amount,Currency\n1,Acme,Prospecting,100,Pound Sterling\n2,Beta,Won,50,gbp\n"
     f = ingest.import_files(empty_store, [_write(tmp_path / "gbp.csv", body)], "deals", scope=OPERATOR).files[0]

@@ -31,7 +31,12 @@ MARKERS = {
     "USD": r"\bUSD\b|\bUS\$",
     "CAD": r"\bCAD\b|\bC\$|\bCA\$",
     "AUD": r"\bAUD\b|\bA\$|\bAU\$",
-}
+    "INR": r"₹|\bINR\b|\bRs\.? ?\d", "BRL": r"\bR\$|\bBRL\b", "CHF": r"\bCHF\b", "PLN": r"zł|\bPLN\b",
+    "KRW": r"₩|\bKRW\b", "RUB": r"₽|\bRUB\b", "TRY": r"₺|\bTRY\b", "ILS": r"₪|\bILS\b", "CZK": r"Kč|\bCZK\b",
+    "JPY": r"\bJPY\b", "CNY": r"\bCNY\b|\bRMB\b", "SEK": r"\bSEK\b", "NOK": r"\bNOK\b", "DKK": r"\bDKK\b",
+    "MXN": r"\bMXN\b|\bMX\$", "ZAR": r"\bZAR\b", "SGD": r"\bSGD\b|\bS\$", "HKD": r"\bHKD\b|\bHK\$",
+    "NZD": r"\bNZD\b|\bNZ\$",
+}  # fmt: skip
 # Columns that name each row's currency (headers as normalize_header writes them).
 CODE_HEADERS = frozenset({
     "currency", "currency code", "currency iso code", "currencyisocode", "opportunity currency", "account currency",

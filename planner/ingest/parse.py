@@ -11,6 +11,8 @@ import math
 import re
 from datetime import date, timedelta
 
+from babel.numbers import list_currencies
+
 from planner import geo
 
 BLANKS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "#n/a", "(blank)"})
@@ -18,13 +20,18 @@ TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "checked", "on"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "unchecked", "off"})
 
 WS = " "  # cells are trimmed of spaces (tabs and line ends belong to the CSV layer)
-_CURRENCY = re.compile("USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\u00a0\u202f']")
+# What a money value may carry besides its digits, stripped before they are read (upper case): every ISO 4217 code
+# (CLDR, through Babel: INR, CHF, KRW...), the currency signs, the local abbreviations exports write ('R$ 1.200,00',
+# '1 200 zł', 'Rs. 12,00,000', 'RM 50'), spaces of every kind and Swiss apostrophes. The importer's SQL gets the same.
+CURRENCY = "|".join(sorted(list_currencies())) + "|US\\$|R\\$|ZŁ|KČ|KR|RS\\.?|RM|[$€£¥₹₩₽₺₪₫₱฿₴₦ \t\r\n\u00a0\u202f']"
+_CURRENCY = re.compile(CURRENCY)
 BLANK = r"(?i) *(|-|--|n/a|na|null|none|#n/a|\(blank\)) *"
 _BLANK = re.compile(BLANK)
 _PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 SPLIT = r"(\(?)(.+?)(K|MM|M|BN|B)?(%?)(\)?)"
 _SPLIT = re.compile(SPLIT, re.ASCII)
-_DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
+# Thousands grouped by three, or the Indian way (lakh and crore: 1,20,00,000 is 12 million).
+_DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
 _COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+", re.ASCII)
 # The most people one company employs is about 2 million: a head count above this is a typo or a sum, not a company.
 MAX_EMPLOYEES = 10_000_000

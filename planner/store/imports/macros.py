@@ -27,6 +27,7 @@ class ParseRules:
     true_words: frozenset[str]
     false_words: frozenset[str]
     split: str  # regex splitting a number into sign brackets, digits, K/M/B suffix and %
+    currency: str  # regex (Python and RE2 alike) of what a money value carries besides its digits
     comma_evidence: str  # regex of a number written 1.234,56
     dot_evidence: str  # regex of a number written 1,234.56
     state_names: dict[str, str]  # US state code -> name
@@ -145,9 +146,8 @@ CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {dot_eviden
 _FAST_INT = r"[+-]?\d{1,18}"
 _FAST_DEC = r"[+-]?(\d{1,18}\.\d{0,18}|\.\d{1,18})"
 _FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
-_CURRENCY = "USD|EUR|GBP|CAD|AUD|US\\$|[$€£¥ \t\r\n\\x{00a0}\\x{202f}']"
 _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-_DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?|[+-]?\.\d+"
+_DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+"
 _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
 
 
@@ -168,7 +168,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         # State codes as they are, else full names (any case, dots dropped) by a constant map lookup.
         "_STATE_CODES": ", ".join(lit(c) for c in rules.state_names),
         "_STATE_MAP": "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in state_map) + "}",
-        "_CURRENCY": _re(_CURRENCY),
+        "_CURRENCY": _re(rules.currency),
         "_US": "[" + ", ".join(lit(c) for c in rules.us_names) + "]",  # a list lookup, not a join
         "blank": _re(rules.blank), "comma_re": _re(_COMMA), "dot_re": _re(_DOT), "plain_re": _re(_PLAIN),
         "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
