@@ -80,8 +80,20 @@ def walk_page(tab: tuple[Any, list[str]]) -> Iterator[Any]:
 
 
 def _download(page: Any, button: Any) -> bytes:
-    with page.expect_download(timeout=60_000) as info:
-        button.click()
+    """The file a download button gives. A file made on the click ('Pairs to route') once gave no download within
+    60 s at the start of a CI run (three test workers on two cores); a click that started nothing is repeated once,
+    and a download that never comes still fails."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    button.wait_for(state="visible")
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=90_000) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     path = info.value.path()
     assert info.value.failure() is None, info.value.failure()
     return Path(path).read_bytes()
