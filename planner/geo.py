@@ -73,7 +73,8 @@ def chord_km(chord: Any) -> np.ndarray:
     return 2 * EARTH_KM * np.arcsin(np.clip(np.asarray(chord) / 2, 0, 1))
 
 
-def _finite(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """A finite float, or None (None, NaN, infinity, text)."""
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -84,7 +85,7 @@ def _finite(value: Any) -> float | None:
 def nearest_label(tree: cKDTree, labels: np.ndarray, lat: Any, lon: Any, within_km: float) -> str | None:
     """The label of the point of `tree` (built on unit_vectors) nearest to (lat, lon) when it lies within
     `within_km`; None when farther, or when lat/lon is missing or not a number."""
-    la, lo = _finite(lat), _finite(lon)
+    la, lo = finite(lat), finite(lon)
     if la is None or lo is None:
         return None
     chord, idx = tree.query(unit_vectors(la, lo)[0])

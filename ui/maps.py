@@ -268,15 +268,6 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
     )
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None (None, NaN, text)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _flag(value: Any) -> bool:
     """True only for a real true value (None, NaN and pd.NA are false)."""
     return value is True or (isinstance(value, np.bool_) and bool(value))
@@ -288,12 +279,12 @@ def homes_layer(homes: pd.DataFrame, colors: dict[str, list[int]], layer_id: str
     home_inferred, accounts, potential, utilisation, coverage. Reps without a home are left out."""
     data = []
     for r in records(homes):
-        lat, lon = _num(r.get("home_lat")), _num(r.get("home_lon"))
+        lat, lon = geo.finite(r.get("home_lat")), geo.finite(r.get("home_lon"))
         if lat is None or lon is None:
             continue
         rgb = colors.get(str(r.get("rep_id")), UNOWNED)
         inferred = _flag(r.get("home_inferred"))
-        accounts, potential = _num(r.get("accounts")), _num(r.get("potential"))
+        accounts, potential = geo.finite(r.get("accounts")), geo.finite(r.get("potential"))
         utilisation, coverage = r.get("utilisation"), r.get("coverage")
         data.append(
             {
