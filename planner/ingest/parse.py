@@ -139,17 +139,25 @@ _SEP = r"[ /\-_:(),.|–]"
 WON_WORDS = ("won", "closedwon", "gewonnen", "gagné", "gagnée", "gagne", "gagnee", "ganada", "ganado", "ganha", "ganho",
              "vinta", "vinto", "vunnen", "vundet", "vunnet", "wygrana", "wygrany",
              # Russian CRMs (amoCRM 'Успешно реализовано', Bitrix24 'Сделка успешна'), Czech, Turkish
-             "выиграна", "выиграно", "успешно", "успешна", "vyhráno", "vyhrano", "kazanıldı", "kazanildi")  # fmt: skip
+             "выиграна", "выиграно", "успешно", "успешна", "vyhráno", "vyhrano", "kazanıldı", "kazanildi",
+             # Chinese, simplified and traditional (Salesforce '已结束/赢得', Zoho/Fxiaoke '赢单', '成交')
+             "赢单", "已赢单", "赢得", "已赢得", "成交", "已成交", "签约", "已签约",
+             "贏單", "已贏單", "贏得", "已贏得")  # fmt: skip
 LOST_WORDS = ("lost", "closedlost", "verloren", "perdu", "perdue", "perdida", "perdido", "persa", "perso", "förlorad",
               "forlorad", "tabt", "tapt", "przegrana", "przegrany",
-              "проиграна", "проиграно", "провалена", "потеряна", "prohráno", "prohrano", "kaybedildi")  # fmt: skip
+              "проиграна", "проиграно", "провалена", "потеряна", "prohráno", "prohrano", "kaybedildi",
+              "输单", "已输单", "丢单", "已丢单", "丢失", "已丢失", "失败", "已失败",
+              "輸單", "已輸單", "丟單", "已丟單", "丟失", "已丟失", "失敗", "已失敗")  # fmt: skip
 CLOSED_WORDS = ("closed", "geschlossen", "abgeschlossen", "fermé", "fermée", "ferme", "fermee", "cerrada", "cerrado",
                 "fechada", "fechado", "chiusa", "chiuso", "gesloten", "stängd", "lukket", "zamknięta",
-                "закрыта", "закрыто", "uzavřeno", "kapandı")  # fmt: skip
+                "закрыта", "закрыто", "uzavřeno", "kapandı",
+                "已关闭", "已结束", "已關閉", "已結束", "종료", "종료됨")  # fmt: skip
 # Japanese stages (HubSpot's 成約 / 失注, クローズ済み成立 / 不成立) have no word breaks, and 成約見込み ("likely to
-# close") is open: whole stages only.
-WON_WHOLE = ("成約", "成立", "受注", "成約済み", "受注済み", "クローズ済み成立")
-LOST_WHOLE = ("失注", "不成立", "失注済み", "クローズ済み不成立")
+# close") is open; Korean '성사' alone would also read '성사 가능성' ("could be won") as won: whole stages only.
+WON_WHOLE = ("成約", "成立", "受注", "成約済み", "受注済み", "クローズ済み成立",
+             "성사", "성사됨", "계약 성사", "거래 성사", "계약 완료", "수주", "수주 완료")  # fmt: skip
+LOST_WHOLE = ("失注", "不成立", "失注済み", "クローズ済み不成立",
+              "실패", "실패함", "계약 실패", "거래 실패", "실주", "무산")  # fmt: skip
 WON_STAGE = rf"(^|{_SEP})({'|'.join(WON_WORDS)})($|{_SEP})|^({'|'.join(WON_WHOLE)})$"
 LOST_STAGE = (rf"(^|{_SEP})({'|'.join(LOST_WORDS)})($|{_SEP})|^({'|'.join(CLOSED_WORDS)})($|{_SEP})"
               rf"|^({'|'.join(LOST_WHOLE)})$")  # fmt: skip
