@@ -95,10 +95,63 @@ def time_import(csv_path: Path, workdir: Path | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-if __name__ == "__main__":  # python -m bench.import_speed N [existing export.csv]
+def write_xlsx(csv_path: Path, xlsx_path: Path) -> None:
+    """The same export as an Excel workbook (every value as the text the report shows)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Accounts")
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            ws.append(row)
+    wb.save(xlsx_path)
+
+
+def time_xlsx(csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """The export as .xlsx: the reader with calamine (where its scan allows) against openpyxl, side by side in one
+    process, then the whole import of the workbook against that of the CSV."""
+    from planner import ingest
+    from planner.ingest import reader, xlsx
+
+    load_before = os.getloadavg()[0]
+    book = workdir / f"{csv_path.stem}.xlsx"
+    write_xlsx(csv_path, book)
+    out: dict[str, Any] = {"xlsx_mb": round(book.stat().st_size / 1e6, 1)}
+    real = xlsx.calamine_sheets
+    for engine in ("calamine", "openpyxl"):
+        xlsx.calamine_sheets = real if engine == "calamine" else (lambda path: None)  # type: ignore[assignment]
+        t0, c0 = time.perf_counter(), time.process_time()
+        tables = reader.open_tables(book, workdir=Path(tempfile.mkdtemp(dir=workdir)))
+        out[f"read_{engine}_s"] = round(time.perf_counter() - t0, 2)
+        out[f"read_{engine}_cpu_s"] = round(time.process_time() - c0, 2)
+        assert tables
+    xlsx.calamine_sheets = real
+    for kind, path in (("csv", csv_path), ("xlsx", book), ("csv", csv_path)):  # the first warms the process
+        db = workdir / f"bench-{kind}.duckdb"
+        db.unlink(missing_ok=True)
+        store.migrate(db)
+        t0 = time.perf_counter()
+        report = ingest.import_files(db, [path], "accounts", scope=OPERATOR)
+        out[f"import_{kind}_s"] = round(time.perf_counter() - t0, 2)
+        out[f"import_{kind}_inserted"] = report.files[0].inserted
+    out["read_speedup"] = round(out["read_openpyxl_cpu_s"] / out["read_calamine_cpu_s"], 1)
+    out["load_before"], out["load_after"] = round(load_before, 2), round(os.getloadavg()[0], 2)
+    return out
+
+
+if __name__ == "__main__":  # python -m bench.import_speed [xlsx] N [existing export.csv]
     import json
     import sys
 
+    if sys.argv[1:2] == ["xlsx"]:  # the same export as a workbook: calamine vs openpyxl, .xlsx vs .csv
+        sys.argv.pop(1)
+        n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+        tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
+        path = Path(sys.argv[2]) if len(sys.argv) > 2 else tmp / f"salesforce_accounts_{n}.csv"
+        if len(sys.argv) <= 2:
+            write_salesforce_export(path, n)
+        print(json.dumps(time_xlsx(path, tmp)))
+        raise SystemExit(0)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
     path = Path(sys.argv[2]) if len(sys.argv) > 2 else tmp / f"salesforce_accounts_{n}.csv"

@@ -125,7 +125,7 @@ def test_cli_formats_match_the_page_files_and_say_what_is_unknown(
     plain = tmp_path / "plain.xlsx"
     assert cli.main(["--db", str(small_store), "balance", "--out", str(plain), "--format", "plain"]) == 0
     err = capsys.readouterr().err
-    t = pd.read_excel(plain, dtype=str, keep_default_na=False)
+    t = pd.read_excel(plain, dtype=str, keep_default_na=False, engine="openpyxl")
     assert len(t) == 600 and not t["owner"].str.fullmatch(r"R\d+").any()
     assert not t["previous_owner"].str.fullmatch(r"R\d+").any()
     assert t["owner_email"].str.contains("@").any()

@@ -151,7 +151,9 @@ def test_any_excel_export_parses_back_cell_for_cell(texts: list[str], data: st.D
         assert (got or "") == want  # openpyxl reads an empty string back as None
         assert not is_risky(str(got or ""))
     assert [row[1].value for row in cells[1:]] == pytest.approx(numbers)
-    back = pd.read_excel(io.BytesIO(raw), sheet_name="plan", dtype={"name": str}, keep_default_na=False)
+    back = pd.read_excel(
+        io.BytesIO(raw), sheet_name="plan", dtype={"name": str}, keep_default_na=False, engine="openpyxl"
+    )
     assert back.shape == df.shape and list(back["n"]) == pytest.approx(numbers)
 
 

@@ -12,11 +12,11 @@ import re
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import duckdb
@@ -24,7 +24,7 @@ import numpy as np
 
 from planner import settings
 from planner.errors import ImportFileError
-from planner.ingest import limits
+from planner.ingest import limits, xlsx
 
 SAMPLE_BYTES = 256 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
@@ -385,17 +385,13 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _sheet_rows(ws: Any, display: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a sheet with their row numbers, within the row and column limits.
-
-    The sheet's own dimension record is ignored (it may claim a million rows of 16,384 columns, and
-    the reader would pad every row to it); rows are as wide as their last cell."""
-    if hasattr(ws, "reset_dimensions"):
-        ws.reset_dimensions()
+def _sheet_rows(rows: Iterable[tuple[int, list[object]]], name: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a sheet as text with their row numbers, within the row and column limits."""
     lim = limits.upload_limits()
     numbered: list[tuple[int, list[str]]] = []
-    name = f"{display} [{ws.title}]"
-    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+    for i, row in rows:
+        while row and (row[-1] is None or row[-1] == ""):
+            row.pop()  # rows are as wide as their last cell
         if len(row) > lim.columns:
             limits.check_columns(len(row), name, f"row {i}")
         if any(v is not None and str(v).strip() for v in row):
@@ -408,20 +404,32 @@ def _sheet_rows(ws: Any, display: str) -> list[tuple[int, list[str]]]:
 def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
     from openpyxl import load_workbook
 
+    wb = None
+    sheets = xlsx.calamine_sheets(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a zip that is not a workbook, or a damaged one
-        raise ImportFileError(
-            f"{display} is not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV"
-        ) from None
+        if sheets is None:
+            try:
+                wb = load_workbook(path, read_only=True, data_only=True)
+            except Exception as exc:  # a zip that is not a workbook, or a damaged one
+                raise ImportFileError(
+                    f"{display} is not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV"
+                ) from None
+            sheets = xlsx.openpyxl_sheets(wb)
+        return _workbook_tables(path, display, workdir, sheets)
+    finally:
+        if wb is not None:
+            wb.close()
+
+
+def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.Sheet]) -> list[Table]:
     digest = sha256_later(path)
     tables: list[Table] = []
     skipped: list[str] = []
     try:
-        for ws in wb.worksheets:
-            numbered = _sheet_rows(ws, display)
+        for title, part, rows in sheets:
+            numbered = _sheet_rows(rows, f"{display} [{title}]")
             if len(numbered) < 2 or max(len([x for x in r if x.strip()]) for _, r in numbered) < 2:
-                skipped.append(ws.title)
+                skipped.append(title)
                 continue
             h = find_header([r for _, r in numbered])
             columns = dedupe_columns(numbered[h][1])
@@ -433,17 +441,16 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
                 for number, row in numbered[h + 1 :]:
                     writer.writerow([number, *(row + [""] * (width - len(row)))[:width]])
             sample = [(r + [""] * (width - len(r)))[:width] for _, r in numbered[h + 1 : h + 201]]
-            name = f"{display} [{ws.title}]" if len(wb.worksheets) > 1 else display
+            name = f"{display} [{title}]" if len(sheets) > 1 else display
             tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True))
-            _unsaved_formulas(path, ws, tables[-1], display)
+            if part:
+                _unsaved_formulas(path, part, tables[-1], display)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError) as exc:
         # A part that inflates beyond its recorded size fails its CRC check here; so does a damaged one.
         raise ImportFileError(
             f"{display} is not a readable Excel workbook ({type(exc).__name__} in its sheets); "
             "save it again as .xlsx or CSV"
         ) from None
-    finally:
-        wb.close()
     if not tables:
         raise ImportFileError(f"{display} has no sheet with a table (a header row and data rows); check the workbook")
     if skipped:
@@ -451,14 +458,11 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
     return tables
 
 
-def _unsaved_formulas(path: Path, ws: Any, table: Table, display: str, rows: int = 200) -> None:
+def _unsaved_formulas(path: Path, part: str, table: Table, display: str, rows: int = 200) -> None:
     """Warn of formulas without a saved value in a sheet's first `rows` rows: a workbook written by a program
     (never opened and saved in Excel) has none, and such a cell reads as empty (a name made by =HYPERLINK(...)
     was rejected as 'name is empty'). Read from the sheet's XML (openpyxl's part name for it): opening the
     workbook again with formulas loads every shared string once more (19 s for 200,000 rows)."""
-    part = getattr(ws, "_worksheet_path", None)
-    if not part:
-        return
     ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     found: list[str] = []
     with zipfile.ZipFile(path) as z, z.open(part) as xml:
