@@ -143,18 +143,11 @@ if __name__ == "__main__":  # python -m bench.import_speed [xlsx] N [existing ex
     import json
     import sys
 
-    if sys.argv[1:2] == ["xlsx"]:  # the same export as a workbook: calamine vs openpyxl, .xlsx vs .csv
-        sys.argv.pop(1)
-        n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-        tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
-        path = Path(sys.argv[2]) if len(sys.argv) > 2 else tmp / f"salesforce_accounts_{n}.csv"
-        if len(sys.argv) <= 2:
-            write_salesforce_export(path, n)
-        print(json.dumps(time_xlsx(path, tmp)))
-        raise SystemExit(0)
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    xlsx = sys.argv[1:2] == ["xlsx"]  # the same export as a workbook: calamine vs openpyxl, .xlsx vs .csv
+    args = sys.argv[2:] if xlsx else sys.argv[1:]
+    n = int(args[0]) if args else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="planner-bench-"))
-    path = Path(sys.argv[2]) if len(sys.argv) > 2 else tmp / f"salesforce_accounts_{n}.csv"
-    if len(sys.argv) <= 2:
+    path = Path(args[1]) if len(args) > 1 else tmp / f"salesforce_accounts_{n}.csv"
+    if len(args) <= 1:
         write_salesforce_export(path, n)
-    print(json.dumps(time_import(path, tmp)))
+    print(json.dumps(time_xlsx(path, tmp) if xlsx else time_import(path, tmp)))
