@@ -5,6 +5,7 @@ python bench/optimizer.py quality 5000x40 20000x24 > q.jsonl  # the territory qu
 python bench/optimizer.py quality skewed:20000x24            # ... on a world one rep holds 5.5x of (random owners)
 python bench/optimizer.py ctdp > c.jsonl                     # commercial territory design instances
 python bench/optimizer.py top3 skewed:20000x24               # the most top-3-nearest share balance allows (LPs)
+python bench/optimizer.py p95 skewed:20000x24                # whether balance allows halving the p95 travel (LPs)
 python bench/optimizer.py table quality q.jsonl              # the markdown table (also: table ctdp c.jsonl)
 python bench/optimizer.py --help                             # this text
 BENCH_TIME_LIMIT_S=3000 python bench/optimizer.py quality 100000x200  # the solver's time limit of the quality runs (120 s)
@@ -242,25 +243,17 @@ def ctdp(n: int, p: int, kind: str, seed: int, tau: float = 0.05) -> dict[str, A
     return out
 
 
-def top3_bound(
-    acc: pd.DataFrame, reps: pd.DataFrame, options: Options, moved_cap: float | None = None
-) -> dict[str, Any]:
-    """What balance allows of issue 15's top-3-nearest share, as LPs over every account x rep pair (accounts
-    divisible, HiGHS via scipy): the largest share of accounts with one of their 3 nearest reps while every
-    rep stays within the tolerance on every balance metric (each its own band), pinned accounts stay and at most `moved_cap` of the
-    metric moves (None: any); and the least share of the metric that must move to reach 90%.
-    A true upper bound on the share any whole-account assignment can reach under the same limits."""
+def _share_lp(p: Any, good: np.ndarray, moved_cap: float | None, reach: float) -> tuple[float | None, float | None]:
+    """LPs over every account x rep pair (accounts divisible, HiGHS via scipy) for a 0/1 matrix `good` of the
+    pairs that count: the largest share of accounts on a good pair while every rep stays within the tolerance on
+    every balance metric (each its own band), pinned accounts stay and at most `moved_cap` of the metric moves
+    (None: any); and the least share of the metric that must move to put `reach` of the accounts on good pairs.
+    A true upper (lower) bound for any whole-account assignment under the same limits; None when infeasible."""
     from scipy import sparse
     from scipy.optimize import linprog
 
-    from planner.optimize.quality import top_k_share
-
-    p = _prepare(acc, reps, options)
     n, k = len(p.acc), len(p.reps)
-    _, near = _nearest(p.xyz, p.homes, min(3, k))
     col = np.arange(n * k).reshape(n, k)  # x[i, r] is column i * k + r
-    top = np.zeros((n, k))
-    top[np.arange(n)[:, None], near] = 1.0
     moves = ((p.owner >= 0)[:, None] & (p.owner[:, None] != np.arange(k)[None, :])) * p.b[:, None]
     rows_i = np.repeat(np.arange(n), k)
     a_eq = sparse.csr_matrix((np.ones(n * k), (rows_i, col.ravel())), shape=(n, n * k))
@@ -270,7 +263,6 @@ def top3_bound(
         band = sparse.csr_matrix((np.tile(p.bm[:, m], k), (rep_rows, col.T.ravel())), shape=(k, n * k))
         bands += [band, -band]
         band_bs += [p.target * (1 + p.tols[m]), -p.target * (1 - p.tols[m])]
-    tol = float(p.tols[0])
     band_ub = sparse.vstack(bands).tocsr()
     band_b = np.concatenate(band_bs)
     a_ub, b_ub = band_ub, band_b
@@ -282,17 +274,56 @@ def top3_bound(
     hi[pin] = 0.0
     hi[pin, p.owner[pin]] = 1.0
     bounds = np.c_[np.zeros(n * k), hi.ravel()]
-    best = linprog(-top.ravel() / n, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
-    # The least moved share that reaches 90% top-3 at this balance (the moved row becomes the objective).
-    reach = sparse.vstack([band_ub, sparse.csr_matrix(-top.reshape(1, -1) / n)]).tocsr()
-    need = linprog(moves.ravel(), A_ub=reach, b_ub=np.append(band_b, -0.9), A_eq=a_eq, b_eq=np.ones(n), bounds=bounds,
-                   method="highs")  # fmt: skip
+    best = linprog(-good.ravel() / n, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n), bounds=bounds, method="highs")
+    # The least moved share that reaches `reach` at this balance (the moved row becomes the objective).
+    need_ub = sparse.vstack([band_ub, sparse.csr_matrix(-good.reshape(1, -1) / n)]).tocsr()
+    need = linprog(moves.ravel(), A_ub=need_ub, b_ub=np.append(band_b, -reach), A_eq=a_eq, b_eq=np.ones(n),
+                   bounds=bounds, method="highs")  # fmt: skip
+    return (-float(best.fun) if best.status == 0 else None), (float(need.fun) if need.status == 0 else None)
+
+
+def top3_bound(
+    acc: pd.DataFrame, reps: pd.DataFrame, options: Options, moved_cap: float | None = None
+) -> dict[str, Any]:
+    """What balance allows of issue 15's top-3-nearest share (_share_lp on the pairs of each account's 3 nearest
+    reps): the largest share, and the least share of the metric that must move to reach 90%."""
+    from planner.optimize.quality import top_k_share
+
+    p = _prepare(acc, reps, options)
+    n, k = len(p.acc), len(p.reps)
+    _, near = _nearest(p.xyz, p.homes, min(3, k))
+    top = np.zeros((n, k))
+    top[np.arange(n)[:, None], near] = 1.0
+    best, need = _share_lp(p, top, moved_cap, 0.9)
     return {
         "top3_share_today": round(top_k_share(p, p.owner), 3),
-        "top3_share_lp_max": round(-float(best.fun), 4) if best.status == 0 else None,
+        "top3_share_lp_max": None if best is None else round(best, 4),
         "moved_cap": moved_cap,
-        "moved_share_for_90": round(float(need.fun), 4) if need.status == 0 else None,
-        "min_moved_share": round(float(_min_moved(p, tol)), 4),
+        "moved_share_for_90": None if need is None else round(need, 4),
+        "min_moved_share": round(float(_min_moved(p, float(p.tols[0]))), 4),
+    }
+
+
+def p95_halved_bound(
+    acc: pd.DataFrame, reps: pd.DataFrame, options: Options, moved_cap: float | None = None
+) -> dict[str, Any]:
+    """Whether balance allows issue 15's halved p95 travel (_share_lp on the pairs within half today's p95): the
+    p95 of any assignment is at most that distance only if 95% of the accounts are within it, so an LP maximum
+    below 95% proves no assignment halves it under the same limits."""
+    p = _prepare(acc, reps, options)
+    km = _chord_km(np.linalg.norm(p.xyz[:, None, :] - p.homes[None, :, :], axis=2))
+    today = km[np.arange(len(p.acc)), np.maximum(p.owner, 0)]
+    half = float(np.percentile(today[p.owner >= 0], 95)) / 2
+    pin = np.flatnonzero(p.pinned)
+    best, need = _share_lp(p, (km <= half).astype(float), moved_cap, 0.95)
+    return {
+        "p95_km_today": round(2 * half, 1),
+        "half_km": round(half, 1),
+        "pinned_beyond_half": round(float((km[pin, p.owner[pin]] > half).sum()) / len(p.acc), 4),
+        "share_within_half_lp_max": None if best is None else round(best, 5),
+        "moved_cap": moved_cap,
+        "moved_share_for_95": None if need is None else round(need, 4),
+        "min_moved_share": round(float(_min_moved(p, float(p.tols[0]))), 4),
     }
 
 
@@ -401,8 +432,8 @@ def _command(args: list[str]) -> tuple[str, Any]:
     head, rest = args[0], args[1:]
     if head == "quality":
         return "quality", [_size(a) for a in rest] or [(5000, 40, False), (20000, 24, False)]
-    if head == "top3" and rest:
-        return "top3", [_size(a) for a in rest]
+    if head in ("top3", "p95") and rest:
+        return head, [_size(a) for a in rest]
     if head == "ctdp" and not rest:
         return "ctdp", None
     if head == "table" and len(rest) == 2 and rest[0] in ("quality", "ctdp"):
@@ -466,6 +497,15 @@ def main(argv: list[str] | None = None) -> int:
                 if n * k <= TOP3_LP_MAX_PAIRS:  # the LP over every pair: tighter, but not at 20,000 x 200
                     row.update(top3_bound(acc, reps, opts))
                 print(json.dumps({"world": world, "run": label, **row}), flush=True)
+    elif command == "p95":
+        for n, k, skewed in value:
+            acc, reps = (skewed_world if skewed else balanced_world)(n, k, seed=1)
+            world = f"{n}x{k}" + (" skewed" if skewed else "")
+            for label, opts in (("default", Options()), ("free", Options(allow_customers=True, allow_open_deals=True))):
+                start = time.perf_counter()
+                row = p95_halved_bound(acc, reps, opts)
+                print(json.dumps({"world": world, "run": label, **row,
+                                  "seconds": round(time.perf_counter() - start, 1)}), flush=True)  # fmt: skip
     elif command == "table":
         from pathlib import Path
 

@@ -742,6 +742,22 @@ def test_top3_bound_is_a_true_upper_bound_on_what_the_optimizer_reaches(metric: 
         assert s["top3_share_after"] >= 0.90 and all(m["met"] for m in s["metrics"]), s["metrics"]
 
 
+@pytest.mark.parametrize("free", [False, True])
+def test_p95_halving_bound_bounds_what_the_optimizer_reaches(free: bool) -> None:
+    """bench's halved-p95 LP (#15 point 2: can p95 travel halve at this balance?) bounds every balanced assignment
+    within the same moved share: the optimizer's share of accounts within half today's p95 is at most its maximum."""
+    acc, reps = optimizer.skewed_world(600, 8, seed=1)
+    opts = Options(allow_customers=free, allow_open_deals=free)
+    res = optimize.rebalance(acc, reps, opts)
+    s = res.summary
+    b = optimizer.p95_halved_bound(acc, reps, opts, moved_cap=s["moved_share"] + 1e-9)
+    assert b["p95_km_today"] == pytest.approx(s["travel_km_p95_today"], rel=1e-3)
+    within = float((res.assignments["km_after"] <= b["half_km"] + 1e-6).mean())
+    assert b["share_within_half_lp_max"] is not None and within <= b["share_within_half_lp_max"] + 1e-6
+    assert (s["travel_km_p95_after"] <= b["half_km"]) <= (b["share_within_half_lp_max"] >= 0.95 - 1e-9)
+    assert b["pinned_beyond_half"] <= 1 - b["share_within_half_lp_max"] + 1e-9  # pinned far accounts stay far
+
+
 def test_three_metrics_keep_accounts_with_their_3_nearest_reps_by_a_travel_matrix() -> None:
     """The top-3 pass (passes._top3_pass) reads "nearest" from the travel matrix when one is given: with three metrics
     on minutes unlike km (each pair's km times 0.8-1.5), at least 89% of accounts get one of their 3 nearest reps in
