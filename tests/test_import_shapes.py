@@ -285,6 +285,29 @@ def test_rep_homes_are_inferred_then_set_by_place(empty_store: Path, capsys: pyt
     assert "cannot place 'Atlantis'" in capsys.readouterr().err
 
 
+def test_rep_homes_are_placed_in_the_country_the_reps_file_names(empty_store: Path, tmp_path: Path) -> None:
+    """A reps file's Home Country was ignored: every home was read as a US ZIP (Riyadh's 11564 on Long Island,
+    München's 80331 in Colorado, Osaka's 530-0011 stored as 00530 in New York). Each is placed in its own
+    country, keeps its postal code as written, and a US home without a country is still placed by its ZIP."""
+    path = _write(
+        tmp_path / "users.csv",
+        "Full Name,Email,Home City,Home State,Home ZIP,Home Country,Quota\n"
+        "Luana Souza,luana@example.com,Porto Alegre,RS,90010-150,Brazil,500000\n"
+        "Haruto Sato,haruto@example.com,Osaka,Osaka,530-0011,Japan,500000\n"
+        "Faisal Al-Qahtani,faisal@example.com,Riyadh,Riyadh,11564,Saudi Arabia,500000\n"
+        "Lena Müller,lena@example.com,München,Bayern,80331,Deutschland,500000\n"
+        "Ann Lee,ann@example.com,Boston,MA,02134,,500000\n",
+    )
+    report = ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert (report.files[0].kind, report.files[0].inserted, report.files[0].rejected) == ("reps", 5, 0)
+    homes = {r[0]: r[1:] for r in table(empty_store, "SELECT name, home_postal_code, round(home_lat), round(home_lon) "
+                                                      "FROM reps")}  # fmt: skip
+    assert homes == {
+        "Luana Souza": ("90010-150", -30, -51), "Haruto Sato": ("530-0011", 35, 136),
+        "Faisal Al-Qahtani": ("11564", 25, 47), "Lena Müller": ("80331", 48, 12), "Ann Lee": ("02134", 42, -71),
+    }  # fmt: skip
+
+
 def test_an_inferred_home_is_one_of_the_reps_places_even_across_continents_and_the_date_line(
     empty_store: Path, tmp_path: Path
 ) -> None:

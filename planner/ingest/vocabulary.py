@@ -433,6 +433,18 @@ FIELDS: dict[str, list[Field]] = {
             "zip code",
             "office zip",
         ),
+        _f(
+            "country",
+            "Home country",
+            "text",
+            "home country",
+            "country",
+            "office country",
+            "country region",
+            "country code",
+            "location country",
+            "base country",
+        ),  # fmt: skip
         _f("lat", "Home latitude", "coord", "home lat", "home latitude", "latitude", "lat"),
         _f("lon", "Home longitude", "coord", "home lon", "home longitude", "longitude", "lon", "lng"),
         _f(

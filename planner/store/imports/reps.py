@@ -10,7 +10,7 @@ import duckdb
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
 from planner.store.imports.geocode import _geo_select
-from planner.store.imports.macros import insert_rows
+from planner.store.imports.macros import insert_rows, q
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.schema import now
 
@@ -114,9 +114,11 @@ def build_reps(
         return exprs.get(name, "NULL")
 
     name = f"coalesce({e('name')}, nullif(trim(concat_ws(' ', {e('first_name')}, {e('last_name')})), ''))"
+    zip_raw = f"tp_text({q(labels['postal_code'])})" if "postal_code" in labels else "NULL::VARCHAR"
     items = [
         (e("id"), "crm_id"), (name, "name"), (f"tp_email({e('email')})", "email"), (e("city"), "city"),
-        (e("state"), "state"), (e("postal_code"), "postal_code"), (e("lat"), "file_lat"), (e("lon"), "file_lon"),
+        (e("state"), "state"), (e("postal_code"), "postal_code"), (zip_raw, "postal_raw"), (e("country"), "country"),
+        (e("lat"), "file_lat"), (e("lon"), "file_lon"),
         (e("quota"), "quota"), (e("capacity_hours"), "capacity_hours"), (e("active"), "active"),
         (e("manager"), "manager"), (e("region"), "region"), (e("is_deleted"), "deleted_flag"),
         (e("email"), "email_given"),
@@ -132,7 +134,9 @@ def build_reps(
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.*, g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
+            SELECT p.* REPLACE (CASE WHEN g.us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
+                                AS postal_code),  -- a US ZIP's form only for US homes: 530-0011 is Osaka's
+                   g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
                    coalesce(r1.rep_id, r2.rep_id, r3.rep_id) AS rep_id,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.name IS NULL AND p.email IS NULL AND p.email_given IS NOT NULL
@@ -150,9 +154,7 @@ def build_reps(
                    ON r2.email = p.email
             LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS rep_id FROM reps GROUP BY 1) r3
                    ON r3.name = lower(p.name)
-            LEFT JOIN ({
-            _geo_select("(SELECT *, NULL::VARCHAR AS country FROM _parsed)", "x", "x.file_lat", "x.file_lon", "country")
-        }) g ON g._row = p._row"""
+            LEFT JOIN ({_geo_select("_parsed", "x", "x.file_lat", "x.file_lon", "country")}) g ON g._row = p._row"""
     )
     con.execute("ALTER TABLE _p ADD COLUMN _exists BOOLEAN")
     con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
@@ -187,7 +189,7 @@ def merge_reps(
                "region": "region"}  # fmt: skip
     targets = sorted({present[m] for m in mapped if m in present})
     assigns = [f"{t} = coalesce(u.{pairs[t]}, r.{t})" for t in targets]
-    if mapped & {"city", "state", "postal_code", "lat", "lon"}:
+    if mapped & {"city", "state", "postal_code", "country", "lat", "lon"}:
         assigns += ["home_city = coalesce(u.geo_city, r.home_city)", "home_state = coalesce(u.geo_state, r.home_state)",
                     "home_postal_code = coalesce(u.postal_code, r.home_postal_code)",
                     "home_lat = coalesce(u.lat, r.home_lat)", "home_lon = coalesce(u.lon, r.home_lon)",
