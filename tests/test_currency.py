@@ -75,6 +75,13 @@ def test_a_file_in_another_currency_or_several_is_warned_and_kept_as_written(
         ("CHF 1'200", "CHF"),
         ("1 200 zł", "PLN"),
         ("₩1,200,000", "KRW"),
+        ("SAR 450,000", "SAR"),
+        ("450,000 ر.س", "SAR"),
+        ("AED 90,000", "AED"),
+        ("MYR 5,000", "MYR"),  # any ISO code, not only those with a marker of their own
+        ("¥1,200,000", "JPY"),
+        ("￥1,200,000", "JPY"),
+        ("CN¥12,000", "CNY"),
     ],
 )
 def test_amounts_of_other_countries_are_read_and_name_their_currency(

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 from babel import Locale
+from babel.numbers import list_currencies
 
 from planner import store, text
 from planner.errors import BadInput
@@ -23,8 +24,9 @@ from planner.scope import Scope, require_admin
 from planner.store import imports as sq
 from planner.store import world
 
-# Markers a money value carries (RE2, on the raw text). A bare '$' says nothing: US, Canadian and Australian
-# exports all write it, and US dollars are the default anyway.
+# Markers a money value carries (RE2, on the raw text), besides its ISO code (any of them, CODES). A bare '$' says
+# nothing: US, Canadian and Australian exports all write it, and US dollars are the default anyway. '¥' alone is
+# the yen (CLDR's English symbol; the yuan is 'CN¥' there, and '元' in Chinese).
 MARKERS = {
     "EUR": r"€|\bEUR\b",
     "GBP": r"£|\bGBP\b",
@@ -33,7 +35,9 @@ MARKERS = {
     "AUD": r"\bAUD\b|\bA\$|\bAU\$",
     "INR": r"₹|\bINR\b|\bRs\.? ?\d", "BRL": r"\bR\$|\bBRL\b", "CHF": r"\bCHF\b", "PLN": r"zł|\bPLN\b",
     "KRW": r"₩|\bKRW\b", "RUB": r"₽|\bRUB\b", "TRY": r"₺|\bTRY\b", "ILS": r"₪|\bILS\b", "CZK": r"Kč|\bCZK\b",
-    "JPY": r"\bJPY\b", "CNY": r"\bCNY\b|\bRMB\b", "SEK": r"\bSEK\b", "NOK": r"\bNOK\b", "DKK": r"\bDKK\b",
+    "JPY": r"\bJPY\b|(?:^|[^N])¥|￥|円", "CNY": r"\bCNY\b|\bRMB\b|CN¥|元", "SEK": r"\bSEK\b", "NOK": r"\bNOK\b",
+    "DKK": r"\bDKK\b", "SAR": r"\bSAR\b|ر\.س|﷼", "AED": r"\bAED\b|د\.إ", "THB": r"฿", "VND": r"₫", "PHP": r"₱",
+    "NGN": r"₦", "UAH": r"₴", "KZT": r"₸",
     "MXN": r"\bMXN\b|\bMX\$", "ZAR": r"\bZAR\b", "SGD": r"\bSGD\b|\bS\$", "HKD": r"\bHKD\b|\bHK\$",
     "NZD": r"\bNZD\b|\bNZ\$",
 }  # fmt: skip
@@ -42,6 +46,7 @@ CODE_HEADERS = frozenset({
     "currency", "currency code", "currency iso code", "currencyisocode", "opportunity currency", "account currency",
     "deal currency code", "transaction currency", "amount currency",
 })  # fmt: skip
+CODES = tuple(sorted(list_currencies()))
 MONEY_FIELDS = ("amount", "annual_revenue")
 DEFAULT = "USD"
 
@@ -80,7 +85,7 @@ def file_currencies(con: duckdb.DuckDBPyConnection, columns: list[str], labels: 
     require_admin(scope)
     money = [labels[f] for f in MONEY_FIELDS if f in labels]
     codes = [c for c in columns if F.normalize_header(c) in CODE_HEADERS]
-    counts, named = sq.currency_evidence(con, money, codes, MARKERS, scope=scope)
+    counts, named = sq.currency_evidence(con, money, codes, MARKERS, CODES, scope=scope)
     found = {code for code, n in counts.items() if n}
     found |= {c for c in (code_of(v) for v in named) if c}
     return sorted(found)

@@ -23,7 +23,8 @@ WS = " "  # cells are trimmed of spaces (tabs and line ends belong to the CSV la
 # What a money value may carry besides its digits, stripped before they are read (upper case): every ISO 4217 code
 # (CLDR, through Babel: INR, CHF, KRW...), the currency signs, the local abbreviations exports write ('R$ 1.200,00',
 # '1 200 zł', 'Rs. 12,00,000', 'RM 50'), spaces of every kind and Swiss apostrophes. The importer's SQL gets the same.
-CURRENCY = "|".join(sorted(list_currencies())) + "|US\\$|R\\$|ZŁ|KČ|KR|RS\\.?|RM|[$€£¥₹₩₽₺₪₫₱฿₴₦ \t\r\n\u00a0\u202f']"
+CURRENCY = ("|".join(sorted(list_currencies())) + "|US\\$|R\\$|CN¥|ZŁ|KČ|KR|RS\\.?|RM|ر\\.س|د\\.إ"
+            "|[$€£¥￥円元﷼₹₩₽₺₪₫₱฿₴₦₸ \t\r\n\u00a0\u202f']")  # fmt: skip
 _CURRENCY = re.compile(CURRENCY)
 BLANK = r"(?i) *(|-|--|n/a|na|null|none|#n/a|\(blank\)) *"
 _BLANK = re.compile(BLANK)

@@ -238,15 +238,23 @@ def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: S
 
 
 def currency_evidence(con: duckdb.DuckDBPyConnection, money: list[str], codes: list[str], patterns: dict[str, str],
-                      *, scope: Scope) -> tuple[dict[str, int], list[str]]:  # fmt: skip
-    """How many staged rows write a money column with each currency's marker (`patterns`: code -> regex), and
-    the distinct values (at most 20) of the columns that name a currency per row."""
+                      iso: tuple[str, ...] = (), *, scope: Scope) -> tuple[dict[str, int], list[str]]:  # fmt: skip
+    """How many staged rows write a money column with each currency's marker (`patterns`: code -> regex) or its
+    ISO code (`iso`: one pattern for them all, not one pass per code), and the distinct values (at most 20) of
+    the columns that name a currency per row."""
     require_admin(scope)
     counts: dict[str, int] = {}
     if money and patterns:
         parts = [" OR ".join(f"regexp_matches({q(c)}, {lit(rx)})" for c in money) for rx in patterns.values()]
         row = con.execute(f"SELECT {', '.join(f'count_if({p})' for p in parts)} FROM _raw").fetchone() or ()
         counts = {code: int(n or 0) for code, n in zip(patterns, row, strict=False)}
+    if money and iso:
+        rx = lit(rf"\b({'|'.join(iso)})\b")
+        named_codes = " UNION ALL ".join(f"SELECT regexp_extract({q(c)}, {rx}, 1) AS code FROM _raw" for c in money)
+        for code, n in con.execute(
+            f"SELECT code, count(*) FROM ({named_codes}) WHERE code <> '' GROUP BY 1"
+        ).fetchall():
+            counts[str(code)] = counts.get(str(code), 0) + int(n)
     named: list[str] = []
     for c in codes:
         rows = con.execute(f"SELECT DISTINCT trim({q(c)}) FROM _raw WHERE trim({q(c)}) <> '' LIMIT 20").fetchall()
