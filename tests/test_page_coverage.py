@@ -59,6 +59,9 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     assert {trace["name"] for trace in bars["data"]} <= {"Above the mean + 5%", "Within ± 5% of the mean",
                                                           "Below the mean − 5%"}  # fmt: skip
     assert len(at.get("download_button")) == 3
+    # Money axes read $10B, not d3's SI "$10G" (a billion as giga), on every chart.
+    money_axes = [c["layout"]["yaxis"] for c in charts if c["layout"].get("yaxis", {}).get("tickprefix")]
+    assert money_axes and all(a.get("exponentformat") == "B" and "s" not in a.get("tickformat", "") for a in money_axes)
 
 
 def test_filters_live_in_the_url_and_change_the_figures(app_store: Path) -> None:

@@ -90,14 +90,15 @@ def band_bars(
 
 
 def axis(kind: str) -> dict[str, Any]:
-    """Plotly axis formatting for a kind of number (money, pct, ratio, count, hours, km)."""
+    """Plotly axis formatting for a kind of number (money, pct, ratio, count, hours, km). Large numbers read 10k,
+    10M, 10B: d3's SI format wrote a billion as '1G', which no sales team reads."""
     if kind == "money":
-        return {"tickprefix": text.currency_prefix(), "tickformat": "~s"}
+        return {"tickprefix": text.currency_prefix(), "exponentformat": "B"}
     if kind == "pct":
         return {"tickformat": ".0%"}
     if kind == "ratio":
         return {"tickformat": ".2f"}
-    return {"tickformat": ",~s"}
+    return {"exponentformat": "B", "separatethousands": True}
 
 
 def lorenz_chart(x: Any, y: Any, title: str) -> go.Figure:
