@@ -507,3 +507,31 @@ def test_a_workbook_written_by_a_program_warns_of_formulas_without_values(empty_
     assert (f.rows_read, f.inserted, f.rejected) == (2, 1, 1)
     assert any("1 cell(s) in the first 200 rows hold a formula without a saved value (first A3)" in w
                for w in f.warnings)  # fmt: skip
+
+
+def test_a_book_without_similar_wins_trains_and_scores(empty_store: Path, tmp_path: Path) -> None:
+    """A real Salesforce export (83 accounts in 38 industries, none with a same-industry win nearby) crashed train,
+    score and 'Rank the accounts now' with KeyError 'nearest_won_km': the model dropped that feature as empty (no
+    similar win to measure a distance to) and scoring still looked for it."""
+    from planner import propensity
+
+    rng = np.random.default_rng(5)
+    accounts = "Id,Name,Industry,NumberOfEmployees,BillingCity,BillingState,BillingCountry\n" + "".join(
+        f"001A{i:05d},Kaisha {i},Industry {i},{int(rng.integers(10, 5000))},Boston,MA,United States\n"
+        for i in range(160)
+    )  # every account an industry of its own: no similar account anywhere
+    won = rng.random(320) < np.where(np.arange(320) % 3 == 0, 0.6, 0.3)
+    deals = "Id,AccountId,Name,StageName,Amount,CloseDate,CreatedDate\n" + "".join(
+        f"006A{i:05d},001A{i % 160:05d},Deal {i},{'Closed Won' if won[i] else 'Closed Lost'},"
+        f"{int(rng.integers(1000, 90000))},{date.fromordinal(date(2024, 1, 1).toordinal() + i):%Y-%m-%d},"
+        f"{date.fromordinal(date(2023, 6, 1).toordinal() + i):%Y-%m-%d}\n"
+        for i in range(320)
+    )
+    files = [_write(tmp_path / "Account.csv", accounts), _write(tmp_path / "Opportunity.csv", deals)]
+    report = ingest.import_files(empty_store, files, scope=OPERATOR)
+    assert [f.rejected for f in report.files] == [0, 0]
+    out = propensity.train(empty_store, scope=OPERATOR, created_by="test")
+    assert "Distance to nearest similar win" in {d["name"] for d in out["features_dropped"]}
+    with store.read(empty_store) as con:
+        n, measured = con.execute("SELECT count(*), count(nearest_won_km) FROM scores").fetchone()
+    assert (n, measured) == (160, 0)

@@ -367,7 +367,8 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
     hist = history_features(
         pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),
                       "sim_ref": np.datetime64(inputs.as_of, "D")}), acc, inputs.deals,
-    ) if "similar_won" not in X else X[["similar_won", "nearest_won_km"]].reset_index(drop=True)  # fmt: skip
+    ) if not {"similar_won", "nearest_won_km"} <= set(X.columns) else X[["similar_won", "nearest_won_km"]].reset_index(
+        drop=True)  # the model may have dropped one of them as unlearnable (all accounts unplaced)  # fmt: skip
     out = pd.DataFrame(
         {
             "account_id": X.index.array,  # pandas' str: Arrow text all the way to DuckDB
