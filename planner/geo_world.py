@@ -183,7 +183,7 @@ def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
 @lru_cache(maxsize=1)
 def city_index() -> pd.DataFrame:
     """Cities worldwide keyed 'CITY KEY|CC' (their name, and the alternate names of big cities in any script:
-    深圳, Москва, München); the most populous city wins a shared key: city_key, lat, lon."""
+    深圳, Москва, München); the most populous city wins a shared key: city_key, lat, lon, population."""
     with _no_gc():
         return _city_index()
 
@@ -196,7 +196,7 @@ def _city_index() -> pd.DataFrame:
         keys += [(f"{k.upper()}|{code}", lat, lon, pop) for k in map(name_key, names) if k]
     df = pd.DataFrame(keys, columns=["city_key", "lat", "lon", "population"])
     df = df.sort_values("population", ascending=False).drop_duplicates("city_key")
-    return df[["city_key", "lat", "lon"]].reset_index(drop=True)
+    return df[["city_key", "lat", "lon", "population"]].reset_index(drop=True)
 
 
 def country_code(value: object) -> str | None:

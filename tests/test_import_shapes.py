@@ -535,3 +535,21 @@ def test_a_book_without_similar_wins_trains_and_scores(empty_store: Path, tmp_pa
     with store.read(empty_store) as con:
         n, measured = con.execute("SELECT count(*), count(nearest_won_km) FROM scores").fetchone()
     assert (n, measured) == (160, 0)
+
+
+def test_a_file_without_a_country_column_places_cities_abroad(empty_store: Path, tmp_path: Path) -> None:
+    """With no country column every row was taken for the US: Singapore, London (state 'UK') and Уфа were left
+    off the map. A row the US lookups cannot place is looked up as a city anywhere (the most populous of its
+    name), then by a state that names a country; US rows and US state codes (CA is California, not Canada) stay."""
+    path = _write(
+        tmp_path / "accounts.csv",
+        "Account Name,City,State,Employees\nLion Corp,Singapore,Singapore,500\nTea Ltd,London,UK,200\n"
+        "Bashneft Partner,Уфа,,300\nAcme,Boston,MA,100\nKiwi,,UK,10\nCal Co,Unknowncity,CA,10\n",
+    )
+    assert ingest.import_files(empty_store, [path], scope=OPERATOR).files[0].inserted == 6
+    got = table(empty_store, "SELECT name, country_code, geo_method, round(lat), round(lon) FROM accounts ORDER BY 1")
+    assert got == [
+        ("Acme", "US", "city", 42, -71), ("Bashneft Partner", "RU", "city", 55, 56),
+        ("Cal Co", "US", "none", None, None), ("Kiwi", "GB", "country", 53, -1),
+        ("Lion Corp", "SG", "city", 1, 104), ("Tea Ltd", "GB", "city", 52, 0),
+    ]  # fmt: skip

@@ -17,22 +17,26 @@ from planner.store.schema import now
 
 def _geo_cols(a: str, lat: str, lon: str) -> str:
     """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
-    (US) ZIP > city > ZIP area, (elsewhere) city + country, then the country's centroid as the last resort."""
+    (US) ZIP > city > ZIP area, (elsewhere) city + country, then the country's centroid as the last resort. A row
+    without a country that the US lookups leave unplaced is looked up as a city anywhere (the most populous of its
+    name: 'Singapore', 'Уфа'), then by a state that names a country instead of a US state ('UK')."""
     ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
     us_lat = f"CASE WHEN {a}.us THEN coalesce(z.lat, c.lat, z3.lat) END"
     us_lon = f"CASE WHEN {a}.us THEN coalesce(z.lon, c.lon, z3.lon) END"
     method = f"""CASE WHEN {ok} THEN 'file' WHEN {a}.us AND z.lat IS NOT NULL THEN 'zip'
                     WHEN {a}.us AND c.lat IS NOT NULL THEN 'city' WHEN {a}.us AND z3.lat IS NOT NULL THEN 'zip3'
-                    WHEN wc.lat IS NOT NULL THEN 'city' WHEN cc.lat IS NOT NULL THEN 'country' ELSE 'none' END"""
+                    WHEN wc.lat IS NOT NULL OR wa.lat IS NOT NULL THEN 'city'
+                    WHEN cc.lat IS NOT NULL OR cs.lat IS NOT NULL THEN 'country' ELSE 'none' END"""
     return f"""coalesce({a}.city, z.city) AS geo_city, coalesce({a}.state, z.state) AS geo_state,
                z.county AS zip_county,
-               CASE WHEN {ok} THEN {lat} ELSE coalesce({us_lat}, wc.lat, cc.lat) END AS lat,
-               CASE WHEN {ok} THEN {lon} ELSE coalesce({us_lon}, wc.lon, cc.lon) END AS lon,
+               CASE WHEN {ok} THEN {lat} ELSE coalesce({us_lat}, wc.lat, wa.lat, cc.lat, cs.lat) END AS lat,
+               CASE WHEN {ok} THEN {lon} ELSE coalesce({us_lon}, wc.lon, wa.lon, cc.lon, cs.lon) END AS lon,
                {method} AS geo_method,
                CASE {method} WHEN 'file' THEN 'coordinates' WHEN 'zip' THEN 'postal_code' WHEN 'zip3' THEN 'region'
                     WHEN 'city' THEN 'city' WHEN 'country' THEN 'country' END AS geo_precision,
-               coalesce(cc.code, CASE WHEN {a}.us AND ({a}.postal_code IS NOT NULL OR {a}.state IS NOT NULL)
-                                      THEN 'US' END) AS country_code,
+               coalesce(cc.code, wa.code, cs.code, CASE WHEN {a}.us AND ({a}.postal_code IS NOT NULL
+                                                                       OR {a}.state IS NOT NULL) THEN 'US' END)
+                   AS country_code,
                CASE WHEN {a}.us AND z.state IS NOT NULL AND {a}.state IS NOT NULL AND z.state <> {a}.state
                     THEN 'ZIP ' || {a}.postal_code || ' is in ' || z.state || ', not ' || {a}.state END AS geo_note"""
 
@@ -64,7 +68,14 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
         LEFT JOIN geo_city c ON c.city_key = CASE WHEN z.lat IS NULL THEN upper({a}.city) || '|' || {a}.state END
         LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
                                               AND regexp_full_match({a}.postal_code, '\\d{{5}}')
-                                              THEN left({a}.postal_code, 3) END"""
+                                              THEN left({a}.postal_code, 3) END
+        LEFT JOIN _tp_wcity_any wa ON wa.name = CASE WHEN {a}.us AND {a}.country IS NULL AND z.lat IS NULL
+                                                      AND c.lat IS NULL AND z3.lat IS NULL
+                                                      THEN upper(tp_key({a}.city)) END
+        LEFT JOIN _tp_country cs ON cs.key = CASE WHEN {a}.us AND {a}.country IS NULL AND z.lat IS NULL
+                                                   AND c.lat IS NULL AND z3.lat IS NULL
+                                                   AND NOT coalesce(tp_us_state({a}.state), false)
+                                                   THEN tp_key({a}.state) END"""
 
 
 def _with_us(table: str, country: str, by_value: bool = False) -> str:

@@ -137,6 +137,7 @@ CREATE OR REPLACE TEMP MACRO tp_email(v) AS CASE WHEN regexp_full_match(lower(tr
 CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
 CREATE OR REPLACE TEMP MACRO tp_state(v) AS CASE WHEN v IN ({_STATE_CODES}) THEN v
     ELSE coalesce({_STATE_MAP}[tp_statekey(v)], tp_text(v)) END;
+CREATE OR REPLACE TEMP MACRO tp_us_state(v) AS v IN ({_STATE_CODES});
 CREATE OR REPLACE TEMP MACRO tp_is_us(v) AS coalesce(list_contains({_US}, upper(trim(v))), true);
 CREATE OR REPLACE TEMP MACRO tp_comma_evidence(v) AS regexp_matches(v, {comma_evidence});
 CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {dot_evidence});
@@ -215,7 +216,7 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
     empty_c = pd.DataFrame({"code": pd.Series(dtype=str), "name": pd.Series(dtype=str), "key": pd.Series(dtype=str),
                             "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float)})  # fmt: skip
     empty_w = pd.DataFrame({"city_key": pd.Series(dtype=str), "lat": pd.Series(dtype=float),
-                            "lon": pd.Series(dtype=float)})  # fmt: skip
+                            "lon": pd.Series(dtype=float), "population": pd.Series(dtype="int64")})  # fmt: skip
     for name, frame in (("_tp_country", countries if countries is not None else empty_c),
                         ("_tp_wcity", cities if cities is not None else empty_w)):  # fmt: skip
         if isinstance(frame, pa.Table):
@@ -226,6 +227,14 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _tp_src")
         finally:
             con.unregister("_tp_src")
+    # A city named without a country (a file with no country column): the most populous city of that name
+    # anywhere (a view: only rows the US lookups left unplaced ever read it).
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW _tp_wcity_any AS
+           SELECT split_part(city_key, '|', 1) AS name, arg_max(lat, population) AS lat,
+                  arg_max(lon, population) AS lon, arg_max(split_part(city_key, '|', 2), population) AS code
+           FROM _tp_wcity GROUP BY 1"""
+    )
 
 
 def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | None], *, decimal_comma: bool = False,
