@@ -31,17 +31,18 @@ _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}")
 
 
 def is_email(text: object) -> bool:
-    """True for a plain address (local@domain.tld, no display name, quotes, spaces or brackets)."""
-    value = str(text or "").strip().lower()
-    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
+    """True for a plain ASCII address (local@domain.tld, no display name, quotes, spaces or brackets). Checked
+    before lower-casing: 'K' (U+212A, the Kelvin sign) lower-cases to 'k', so '\u212aate@corp.example', another
+    mailbox, would otherwise read as kate@corp.example and sign in as her."""
+    value = str(text or "").strip()
+    return value.isascii() and len(value) <= 254 and _EMAIL.fullmatch(value.lower()) is not None
 
 
 def normalize_email(email: str) -> str:
-    """Lower-case, trimmed email; BadInput when it is not a plain address."""
-    text = str(email or "").strip().lower()
-    if not is_email(text):
+    """Lower-case, trimmed email; BadInput when it is not a plain ASCII address."""
+    if not is_email(email):
         raise BadInput(f"{email!r} is not an email address; give it as name@example.com")
-    return text
+    return str(email).strip().lower()
 
 
 def _admin_set(admins: Iterable[str]) -> set[str]:

@@ -48,6 +48,19 @@ def test_resolve_order_bootstrap_table_rep_email(small_store: Path) -> None:
     assert resolve(small_store, "helper@example.com", ("helper@example.com",)).role == "admin"  # type: ignore[union-attr]
 
 
+def test_a_unicode_look_alike_never_signs_in_as_another_person(small_store: Path) -> None:
+    """'\u212a' (the Kelvin sign) lower-cases to 'k': the identity provider's verified '\u212aate.admin@...', another
+    mailbox, signed in as kate.admin@... with her admin role. Non-ASCII addresses are refused before lower-casing,
+    for sign-in, for the roles table and for the CRM emails reps sign in by."""
+    roles.set_role(small_store, "kate.admin@example.com", "admin", scope=ADMIN)
+    assert resolve(small_store, "kate.admin@example.com") == Scope(role="admin", user="kate.admin@example.com")
+    for twin in ("\u212aate.admin@example.com", "kate.adm\u0131n@example.com", "ava.garc\u0130a@example.com"):
+        assert resolve(small_store, twin) is None
+        assert resolve(small_store, twin, ("kate.admin@example.com",)) is None
+        with pytest.raises(BadInput, match="is not an email address"):
+            roles.set_role(small_store, twin, "admin", scope=ADMIN)
+
+
 def test_rep_role_without_rep_takes_the_crm_email(small_store: Path) -> None:
     given = roles.set_role(small_store, "liam.cohen@example.com", "rep", scope=ADMIN)
     assert given.rep_id == "R002"
