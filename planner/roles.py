@@ -62,8 +62,8 @@ def resolve(con: duckdb.DuckDBPyConnection, email: str, admins: Iterable[str] = 
         role, rep_id = stored
         if role in ("admin", "leader"):
             return Scope(role=role, user=key)
-        if role == "rep":
-            rep_id = rep_id or q.rep_by_email(con, key)
+        if role == "rep":  # a role naming a deactivated or deleted rep opens nothing (fail closed)
+            rep_id = rep_id if rep_id and q.rep_active(con, rep_id) else None if rep_id else q.rep_by_email(con, key)
             return Scope(role="rep", rep_id=rep_id, user=key) if rep_id else None
         return None  # a role this code does not know: no access rather than a guess
     rep_id = q.rep_by_email(con, key)
@@ -74,6 +74,8 @@ def list_roles(con: duckdb.DuckDBPyConnection, admins: Iterable[str] = (), *, sc
     """Everyone who can sign in and why: email, role, rep_id, rep_name, source. Admins only."""
     require_role(scope, "admin")
     table = q.list_roles(con, scope=scope).assign(source="roles table")
+    gone = (table["role"] == "rep") & table["rep_id"].notna() & ~table["rep_active"].astype(bool)
+    table.loc[gone, "source"] = "roles table; the rep is inactive or gone: no access until the role names another"
     boot = sorted(_admin_set(admins))
     implicit = (
         q.reps_with_email(con, scope=scope).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")

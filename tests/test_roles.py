@@ -61,6 +61,20 @@ def test_a_unicode_look_alike_never_signs_in_as_another_person(small_store: Path
             roles.set_role(small_store, twin, "admin", scope=ADMIN)
 
 
+def test_a_role_naming_a_deactivated_rep_opens_nothing(small_store: Path) -> None:
+    """A reps file deactivated R004 (Active = false): the rep's own CRM email was refused, but a roles-table entry
+    naming R004 still signed in to its accounts while Overview said 'Reps 0'. It now opens nothing, and the Admin
+    list says why."""
+    roles.set_role(small_store, "helper@example.com", "rep", "R004", scope=ADMIN)
+    assert resolve(small_store, "helper@example.com") == Scope(role="rep", rep_id="R004", user="helper@example.com")
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET active = false WHERE rep_id = 'R004'")
+    assert resolve(small_store, "helper@example.com") is None
+    with store.read(small_store) as con:
+        listed = roles.list_roles(con, scope=ADMIN).set_index("email")
+    assert "inactive or gone: no access" in listed.loc["helper@example.com", "source"]
+
+
 def test_rep_role_without_rep_takes_the_crm_email(small_store: Path) -> None:
     given = roles.set_role(small_store, "liam.cohen@example.com", "rep", scope=ADMIN)
     assert given.rep_id == "R002"

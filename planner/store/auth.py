@@ -18,7 +18,8 @@ def list_roles(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     require_admin(scope)
     return query_df(
         con,
-        """SELECT r.email, r.role, r.rep_id, p.name AS rep_name
+        """SELECT r.email, r.role, r.rep_id, p.name AS rep_name, coalesce(p.active, TRUE) AND p.rep_id IS NOT NULL
+                  AS rep_active
            FROM roles r LEFT JOIN reps p ON p.rep_id = r.rep_id
            ORDER BY CASE r.role WHEN 'admin' THEN 0 WHEN 'leader' THEN 1 ELSE 2 END, r.email""",
     )
@@ -42,6 +43,13 @@ def rep_by_email(con: duckdb.DuckDBPyConnection, email: str) -> str | None:
         [email.strip().lower()],
     )
     return None if value is None else str(value)
+
+
+def rep_active(con: duckdb.DuckDBPyConnection, rep_id: str) -> bool:
+    """Whether `rep_id` names a rep who is still active (not deactivated by an import or a committed rebalance).
+
+    No scope: this is sign-in itself; it answers only for the rep the signed-in email's role names."""
+    return bool(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ? AND coalesce(active, TRUE)", [rep_id]))
 
 
 def reps_with_email(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
