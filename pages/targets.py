@@ -164,7 +164,8 @@ with st.container():
         st.success(f"Added {done['added']} accounts to plan {done['plan_id']}{extra}.", icon=":material/check:")
         st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
 d1, d2 = st.columns(2)
-table = shown.drop(columns=[]).rename(columns={"reasons": "why"})
+# The downloads name accounts as the table does: a name key (an import's 'name:...') is no one's CRM id.
+table = shown.assign(account_id=shown["account_id"].map(text.crm_record_id)).rename(columns={"reasons": "why"})
 d1.download_button(
     f"Download {len(table):,} rows (CSV)",
     export.to_csv_bytes(table),

@@ -28,6 +28,30 @@ def test_targets_page_shows_ranked_accounts(app_store: Path) -> None:
     assert at.button(key="tg_add").disabled  # no territory chosen, nothing selected
 
 
+def test_targets_downloads_never_carry_name_keys(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An account imported without an ID is keyed 'name:...': the table showed its Account ID blank, but the CSV
+    and Excel downloads carried the key. They show the table's blank too."""
+    from planner import export
+
+    with store.read(app_store) as con:
+        top = str(targets.targets(con, scope=OPERATOR)["rows"]["account_id"].iloc[0])
+    key = "name:top co|boston united states"
+    with store.write(app_store) as con:
+        for name in ("accounts", "scores", "deals", "activities", "assignments", "account_attributes"):
+            con.execute(f"UPDATE {name} SET account_id = ? WHERE account_id = ?", [key, top])
+    seen: list[object] = []
+    for fn in ("to_csv_bytes", "to_excel_bytes"):
+        real = getattr(export, fn)
+        monkeypatch.setattr(export, fn, lambda table, _real=real: seen.append(table) or _real(table))
+    at = page("targets")
+    assert errors(at) == []
+    assert at.dataframe(key="tg_table").value["account_id"].iloc[0] == ""
+    csv_table, sheets = seen[0], seen[1]
+    for table in (csv_table, sheets["targets"]):  # type: ignore[index]
+        assert not table["account_id"].astype(str).str.startswith("name:").any()  # type: ignore[index]
+        assert table["account_id"].iloc[0] == ""  # type: ignore[index]
+
+
 def test_targets_filters_live_in_the_url(app_store: Path) -> None:
     at = page("targets")
     at.sidebar.selectbox(key="sb_rep").set_value("R001").run()
