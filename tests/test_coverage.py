@@ -236,6 +236,19 @@ def test_metrics_cli_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no rep 'nobody'" in capsys.readouterr().err
 
 
+def test_metrics_cli_text_names_white_space_without_name_keys(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An account imported without an ID is keyed 'name:...': the text report printed that key as its Account."""
+    with store.write(tiny) as con:
+        ids = [r[0] for r in con.execute("SELECT account_id FROM accounts").fetchall()]
+        for aid in ids:
+            for name in ("accounts", "deals", "assignments"):
+                con.execute(f"UPDATE {name} SET account_id = 'name:' || lower(account_id) || '|x' WHERE account_id = ?",
+                            [aid])  # fmt: skip
+    assert cli.main(["--db", str(tiny), "metrics"]) == 0
+    text = capsys.readouterr().out
+    assert "Largest white space" in text and "name:" not in text
+
+
 def test_saved_workload_reaches_every_reader(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with store.read(tiny) as con:
         assert load_workload(con) == Workload.defaults()

@@ -16,7 +16,7 @@ from planner.coverage.facts import SEGMENTS, Filters
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
 from planner.scope import OPERATOR
-from planner.text import json_safe
+from planner.text import crm_record_id, json_safe, one_line
 
 TEXT_COLUMNS = {
     "territory": "Territory",
@@ -181,8 +181,8 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
         print(
             pd.DataFrame(
                 {
-                    "Account": white["account_id"],
-                    "Name": white["name"].fillna("-"),
+                    "Account": white["account_id"].map(crm_record_id).replace("", "-"),  # no 'name:...' keys
+                    "Name": white["name"].fillna("-").map(one_line),
                     "State": white["state"].fillna("-"),
                     "Why": white["status_label"].fillna("-"),
                     "Owner": white["owner_name"].fillna("-"),
