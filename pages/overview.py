@@ -96,6 +96,7 @@ st.download_button(
 when = str(fresh["data_updated_at"] or "never").replace("T", " ")
 details = "" if scope.is_rep else (
     f" · last import {fmt.day(fresh['last_import']) if fresh['last_import'] else 'none'}"
-    + (f" · newest deal created {fmt.day(fresh['newest_deal'])}" if fresh["newest_deal"] else " · no deals")
+    + (f" · newest deal created {fmt.day(fresh['newest_deal'])}" if fresh["newest_deal"]
+       else f" · {fresh['deals']:,} deals, none with a created date" if fresh["deals"] else " · no deals")
 )  # fmt: skip
 st.caption(f"Data as of {fmt.day(fresh['as_of'])} · last change {when} UTC{details}")

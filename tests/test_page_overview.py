@@ -24,6 +24,16 @@ def test_overview_shows_store_figures(app_store: Path) -> None:
     assert any("demo data" in str(i.value).lower() for i in at.info)
 
 
+def test_overview_footer_counts_deals_without_a_created_date(app_store: Path) -> None:
+    """A store of 130 deals, none with a created date, read 'no deals' under Overview."""
+    with store.write(app_store) as con:
+        n = con.execute("SELECT count(*) FROM deals").fetchone()[0]
+        con.execute("UPDATE deals SET created_date = NULL")
+    at = page("overview")
+    footer = " ".join(str(c.value) for c in at.caption)
+    assert f"{n:,} deals, none with a created date" in footer and "no deals" not in footer
+
+
 def test_overview_scopes_kpis_to_sidebar_territory(app_store: Path) -> None:
     at = page("overview")
     at.sidebar.selectbox(key="sb_rep").set_value("R001").run()

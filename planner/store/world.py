@@ -227,6 +227,7 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         "as_of_rule": info["rule"],
         "as_of_text": info["text"],
         "newest_deal": scalar(con, "SELECT max(created_date) FROM deals"),
+        "deals": int(scalar(con, "SELECT count(*) FROM deals") or 0),
         "last_import": scalar(con, "SELECT max(finished_at) FROM imports"),
         "schema_version": get_meta(con, "schema_version"),
     }
