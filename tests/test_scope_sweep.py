@@ -617,6 +617,10 @@ def _own_email(con: Any, w: World, rep: str) -> tuple[tuple[Any, ...], dict[str,
     return (w.rep[OWN].user,), {}
 
 
+def _own_rep(con: Any, w: World, rep: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (w.rep[OWN].rep_id,), {}
+
+
 # No scope by design: called, and their results held to the same check. (reason, arguments)
 UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.coverage.value.as_of_date": ("the store's as-of date", kw()),
@@ -635,6 +639,7 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),
     "planner.store.auth.role_of": ("sign-in: the stored role of the email given", _own_email),
     "planner.store.auth.rep_by_email": ("sign-in: the rep of the email given", _own_email),
+    "planner.store.auth.rep_active": ("sign-in: whether the rep the email's role names is active", _own_rep),
     "planner.roles.resolve": ("sign-in: who is asking, from their own email", _own_email),
     "planner.scenarios.with_workload": ("options with the workload settings", lambda c, w, r: ((OPTIONS,), {})),
     "planner.store.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
