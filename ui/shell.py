@@ -31,8 +31,15 @@ def pages() -> list[Any]:
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
         st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
         st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
-        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path=ADMIN_PATH),
+        admin_page(),
     ]
+
+
+def admin_page(visibility: Any = "visible") -> Any:
+    """The Admin page; hidden from the menu of everyone but admins, where its link then says 'Only admins...'
+    (left out of their navigation, a shared /admin link showed Streamlit's 'Page not found')."""
+    return st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path=ADMIN_PATH,
+                   visibility=visibility)  # fmt: skip
 
 
 def main() -> None:
@@ -49,7 +56,7 @@ def run(menu: Sequence[Any]) -> None:
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
     # button keeps its widget id). Only admins see the Admin page.
     scope = auth.sign_in(route=lambda: st.navigation(list(menu), position="hidden"))
-    nav = st.navigation([p for p in menu if scope.is_admin or p.url_path != ADMIN_PATH])
+    nav = st.navigation([p if scope.is_admin or p.url_path != ADMIN_PATH else admin_page("hidden") for p in menu])
     try:
         data.ensure_store()
     except PlannerError as exc:
