@@ -54,7 +54,13 @@ def band(bounds: object, unit: str) -> str:
 
 
 done = st.session_state.pop("md_trained", None)
-if done:
+if done and done.get("ranking") == "previous_model":
+    st.warning(f"Version {done['model_version']} trained, but not used: it ranks no better than its baseline. "
+               f"Model version {done['active_version']} stays active.", icon=":material/warning:")  # fmt: skip
+elif done and done.get("kind") == "fit_score":
+    st.success(f"Version {done['model_version']} is active: the transparent fit score (no model: "
+               f"{done.get('why_no_model') or 'too little history'}).", icon=":material/check:")  # fmt: skip
+elif done:
     st.success(f"Model version {done['model_version']} trained and active.", icon=":material/check:")
 
 if card is None:
@@ -67,7 +73,12 @@ m = card["metrics"]
 feats = card["features"]
 base = m.get("baselines") or {}
 fit_b, intent_b = base.get("fit_score") or {}, base.get("intent_only") or {}
-kind = "calibrated gradient boosting" if card["kind"] == "model" else "transparent fit score (fallback)"
+rejected = bool(m.get("model_rejected"))
+kind = (
+    "calibrated gradient boosting"
+    if card["kind"] == "model"
+    else f"transparent fit score, no model ({m.get('no_model_reason') or 'too little history'})"
+)
 st.caption(
     f"Active: version {card['model_version']} · {kind} · trained {str(card['created_at'])[:16]} by {card['created_by']}"
 )
@@ -75,10 +86,25 @@ if card["kind"] == "model" and m.get("beats_baselines", True):
     st.info(m.get("message", ""), icon=":material/science:")
 else:
     st.warning(m.get("message", ""), icon=":material/warning:")
+newest = versions.iloc[0] if len(versions) else None
+if newest is not None and not bool(newest["active"]) and int(newest["model_version"]) > card["model_version"]:
+    # A newer training that is not in use (it ranked no better than its baseline): say so, not only in history.
+    try:
+        with data.snapshot() as snap:
+            latest = data.cached(propensity.card, snap, int(newest["model_version"]))
+    except PlannerError as exc:
+        data.show_error(exc)
+    if latest and (latest["metrics"] or {}).get("model_rejected"):
+        st.warning(f"Version {latest['model_version']}, trained {str(latest['created_at'])[:16]}, is not used. "
+                   + str(latest["metrics"].get("message", "")), icon=":material/block:")  # fmt: skip
 
 st.subheader("How good is it? (newest deals, never seen in training)")
 c = st.columns(5)
-c[0].metric("AUC", number(m.get("auc")), help="Chance a won deal scores above a lost one; 0.5 is a coin toss.")
+c[0].metric(
+    "AUC (model not used)" if rejected else "AUC",
+    number(m.get("auc")),
+    help="Chance a won deal scores above a lost one; 0.5 is a coin toss.",
+)
 c[1].metric("Top-decile lift", number(m.get("lift_top_decile"), 2),
             help="Win rate of the top 10% by score / overall win rate.")  # fmt: skip
 c[2].metric("Fit score AUC", number(fit_b.get("auc")), help="Baseline: the transparent firmographic fit score.")
@@ -86,9 +112,10 @@ c[3].metric("Intent AUC", number(intent_b.get("auc")), help="Baseline: ranking b
 c[4].metric("Ceiling AUC", number(m.get("ceiling_auc")),
             help="Demo data only: AUC of the generator's true probabilities, the best any model could do.")  # fmt: skip
 
+this_row = "The model fitted (not used)" if rejected else "This model"
 compare = pd.DataFrame(
     [
-        {"ranking": "This model", "auc": m.get("auc"), "lift_top_decile": m.get("lift_top_decile"),
+        {"ranking": this_row, "auc": m.get("auc"), "lift_top_decile": m.get("lift_top_decile"),
          "brier": m.get("brier")},
         {"ranking": "Fit score (firmographics)", "auc": fit_b.get("auc"),
          "lift_top_decile": fit_b.get("lift_top_decile"), "brier": fit_b.get("brier")},
@@ -135,7 +162,8 @@ with left:
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="md_calibration")
     else:
-        st.caption("No calibration curve: there is no test set for the fallback fit score.")
+        st.caption("No calibration curve: the model was not used." if rejected
+                   else "No calibration curve: there is no test set for the fallback fit score.")  # fmt: skip
 with right:
     imp = pd.DataFrame(m.get("importance") or [])
     if len(imp):
@@ -149,7 +177,8 @@ with right:
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="md_importance")
     else:
-        st.caption("No permutation importance for the fallback fit score.")
+        st.caption("No permutation importance: the model was not used." if rejected
+                   else "No permutation importance for the fallback fit score.")  # fmt: skip
 
 st.subheader("Data used")
 d = m.get("data") or {}
@@ -212,7 +241,8 @@ with f2:
 with st.expander("How the transparent fit score is computed"):
     rules = m.get("fit_score_rules") or {}
     st.write(rules.get("points", ""))
-    st.write(f"Base win rate {fmt.pct(rules.get('base_rate'), 1)}; employees band "
+    base_rate = rules.get("base_rate")
+    st.write(f"Base win rate {'n/a (no closed deals)' if base_rate is None else fmt.pct(base_rate, 1)}; employees band "
              f"{band(rules.get('employee_band'), 'employees')}; annual revenue band "
              f"{band(rules.get('revenue_band'), 'revenue')}.")  # fmt: skip
     rates = pd.DataFrame(list((rules.get("industry_rates") or {}).items()), columns=["industry", "win_rate"])

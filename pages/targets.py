@@ -22,6 +22,7 @@ try:
         options = data.cached(targets.filter_options, snap, scope=scope, rep_id=rep_id)
         reps = data.cached(world.rep_options, snap, scope=scope)
         version = data.cached(targets.model_version, snap)
+        card = data.cached(propensity.card, snap) if version is not None else None
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -44,10 +45,21 @@ if version is None:
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
     sidebar.stop()
 
-st.caption(
-    f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue potential. "
-    "Select rows to add them to the rep's plan."
-)
+# Without a model the fit score ranks: a fit, not a probability of buying, so no percent and no dollar
+# expected value is made of it (planner.coverage.value).
+fit = card is not None and card["kind"] == "fit_score"
+if fit:
+    why = (card["metrics"] or {}).get("no_model_reason") or "too little history"
+    st.caption(
+        f"{rep_name}: accounts ranked by fit score (no model: {why}) x revenue potential. The fit score "
+        "compares an account's industry and size with the won deals; it is not a probability of buying. "
+        "Select rows to add them to the rep's plan."
+    )
+else:
+    st.caption(
+        f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue "
+        "potential. Select rows to add them to the rep's plan."
+    )
 cols = st.columns([3, 2, 2, 2, 2])
 industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],
                                placeholder="All industries")  # fmt: skip
@@ -57,7 +69,7 @@ size = state.selectbox(
     "Employees", list(targets.SIZE_BANDS), param="size", key="tg_size", default="any", container=cols[2],
     format_func=lambda s: "Any size" if s == "any" else s,
 )  # fmt: skip
-min_prop = state.number(
+min_prop = 0.0 if fit else state.number(
     "Minimum propensity", param="minp", key="tg_minp", default=0.0, container=cols[3], min_value=0.0,
     max_value=1.0, step=0.05, format="%.2f",
 )  # fmt: skip
@@ -80,12 +92,22 @@ try:
 except PlannerError as exc:
     data.show_error(exc)
 
-m = st.columns(5)
+m = st.columns(4 if fit else 5)
 m[0].metric("Matching accounts", f"{result['matches']:,}")
-m[1].metric("Expected value", fmt.money(result["expected_value"]), help="Sum of propensity x potential.")
-m[2].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
-m[3].metric("Mean propensity", fmt.pct(result["mean_propensity"], 1))
-m[4].metric("Open deals", f"{result['open_deals']:,}")
+if fit:
+    m[1].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
+    mean_fit = result["mean_propensity"]
+    m[2].metric(
+        "Mean fit score",
+        fmt.MISSING if mean_fit != mean_fit else f"{mean_fit * 100:.0f}/100",
+        help="0-100: how an account's industry and size compare with the won deals; not a probability.",
+    )
+    m[3].metric("Open deals", f"{result['open_deals']:,}")
+else:
+    m[1].metric("Expected value", fmt.money(result["expected_value"]), help="Sum of propensity x potential.")
+    m[2].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
+    m[3].metric("Mean propensity", fmt.pct(result["mean_propensity"], 1))
+    m[4].metric("Open deals", f"{result['open_deals']:,}")
 
 rows = result["rows"]
 if rows.empty:
@@ -102,7 +124,11 @@ shown = rows[
 # must not learn how their territory compares with the accounts of others).
 shown["rank"] = range(1, len(shown) + 1)
 shown["reasons"] = shown["reasons"].fillna("").astype(str)
+if fit:
+    shown = shown.drop(columns="expected_value").rename(columns={"propensity": "fit_score"})
+    shown["fit_score"] = (shown["fit_score"] * 100).round(0)
 where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may see"
+ranked_by = "fit score x potential" if fit else "expected value"
 event = st.dataframe(
     # Rows tall enough for four wrapped lines, and the Why column next to the name, so it is read whole at
     # 1,100 px too (not cut at the table's edge).
@@ -118,19 +144,24 @@ event = st.dataframe(
     selection_mode="multi-row",
     column_config={
         "rank": st.column_config.NumberColumn(
-            "Rank", format="%d", width=50, help=f"1 = highest expected value {where} matching these filters."
+            "Rank", format="%d", width=50, help=f"1 = highest {ranked_by} {where} matching these filters."
         ),
         "industry": "Industry",
         "employees": st.column_config.NumberColumn("Employees", format="localized"),
         "city": "City",
         "state": "State",
         "propensity": st.column_config.ProgressColumn("Propensity", format="percent", min_value=0.0, max_value=1.0),
+        "fit_score": st.column_config.ProgressColumn(
+            "Fit score", format="%d", min_value=0, max_value=100,
+            help="0-100: industry and size compared with the won deals (no model yet); not a probability.",
+        ),
         "potential": fmt.money_column("Potential"),
         "expected_value": fmt.money_column("Expected value"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
         "reasons": st.column_config.TextColumn(
             "Why (▲ raised the score, ▼ lowered it)", width=400,
-            help="The model's strongest drivers for this account, compared with a typical account: ▲ raised its "
+            help=f"The {'fit score' if fit else 'model'}'s strongest drivers for this account, compared with a "
+            "typical account (none where every account scores the same): ▲ raised its "
             "score; ▼ lowered it (shown as 'despite ...').",
         ),
         "name": st.column_config.TextColumn("Account", width=160),

@@ -169,7 +169,7 @@ def _says_what_is_missing(text: str, name: str, name_: str, role: str) -> None:
 MODEL_SAYS: dict[str, tuple[str, ...]] = {
     "deals_only": ("Not used in this store: Industry, Employees, Annual revenue", "Similar wins nearby"),
     "no_geography": ("Not used in this store:", "Similar wins nearby, 6 months"),
-    "no_closed_deals": ("Only 0 closed deals", "ranked by the transparent fit score", "not used (too few"),
+    "no_closed_deals": ("there are no closed deals yet", "ranked by the transparent fit score", "not used (too few"),
 }
 
 

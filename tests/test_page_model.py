@@ -62,3 +62,41 @@ def test_a_rep_sees_the_card_but_cannot_retrain(app_store: Path, monkeypatch: py
     assert errors(at) == []
     assert "AUC" in {m.label for m in at.metric}
     assert not [b for b in at.button if b.key in ("md_retrain", "md_activate", "md_save_potential")]
+
+
+def _train(path: Path, *sql: str) -> dict:
+    from planner import propensity
+    from planner.scope import OPERATOR
+
+    with store.write(path) as con:
+        for s in sql:
+            con.execute(s)
+        return propensity.train_and_score(con, scope=OPERATOR)
+
+
+def test_the_card_names_the_real_reason_for_no_model(app_store: Path) -> None:
+    _train(app_store, "UPDATE deals SET is_won = is_closed")  # an export of customers: every deal won
+    at = page("model")
+    assert errors(at) == []
+    assert any("fit score, no model (no lost deals)" in str(c.value) for c in at.caption)
+    warned = " ".join(str(w.value) for w in at.warning)
+    assert "no deal was lost" in warned and "Only" not in warned and "fit, not a probability" in warned
+
+
+def test_a_model_no_better_than_chance_is_said_to_be_unused(app_store: Path) -> None:
+    with store.read(app_store) as con:
+        good = q.active_version(con)
+    flip = """UPDATE deals SET is_won = NOT is_won WHERE deal_id IN (
+                  SELECT deal_id FROM deals WHERE is_closed ORDER BY close_date DESC
+                  LIMIT (SELECT count(*) // 5 FROM deals WHERE is_closed))"""
+    out = _train(app_store, flip)
+    at = page("model")
+    assert errors(at) == []
+    assert any(f"version {good} ·" in str(c.value) for c in at.caption)  # the good model stays active
+    warned = " ".join(str(w.value) for w in at.warning)
+    assert f"Version {out['model_version']}" in warned and "is not used" in warned and "coin toss" in warned
+    # Without a good model to keep, the fit score ranks, and the page says the model was not used.
+    _train(app_store, "DELETE FROM scores", "DELETE FROM models")
+    at = page("model")
+    assert any("no model (the trained model ranked" in str(c.value) for c in at.caption)
+    assert "AUC (model not used)" in {m.label for m in at.metric}

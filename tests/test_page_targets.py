@@ -155,3 +155,22 @@ def test_a_first_import_is_ranked_from_the_targets_page(
     assert errors(at) == []
     table = at.dataframe(key="tg_table").value
     assert table["name"].tolist()[0] == "A" and len(table) == 3
+
+
+def test_a_fit_score_ranking_is_no_model_and_no_probability(app_store: Path) -> None:
+    from planner import propensity
+
+    with store.write(app_store) as con:
+        con.execute("UPDATE deals SET is_won = is_closed")  # every deal won: no model can be trained
+        propensity.train_and_score(con, scope=OPERATOR)
+    at = page("targets", query={"rep": "R001"})
+    assert errors(at) == []
+    caption = " ".join(str(c.value) for c in at.caption)
+    assert "ranked by fit score (no model: no lost deals)" in caption and "model version" not in caption
+    labels = {m.label: m.value for m in at.metric}
+    assert "Mean propensity" not in labels and "Expected value" not in labels
+    assert labels["Mean fit score"].endswith("/100")
+    table = at.dataframe(key="tg_table").value
+    assert "propensity" not in table and "expected_value" not in table
+    assert table["fit_score"].between(0, 100).all() and table["fit_score"].nunique() > 1
+    assert not [n for n in at.number_input if n.key == "tg_minp"]  # no minimum propensity to filter on

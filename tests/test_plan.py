@@ -590,3 +590,28 @@ def test_the_working_week_is_the_reps_country_s_unless_the_rules_say(small_store
         3,
         4,
     )
+
+
+def test_a_fit_score_ranking_is_labelled_as_such(small_store: Path) -> None:
+    from planner import propensity
+
+    with store.write(small_store) as con:
+        con.execute("UPDATE deals SET is_won = is_closed")  # every deal won: no model can be trained
+        propensity.train_and_score(con, scope=OPERATOR)
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
+        scores = scores_q.active_scores(con, scope=OPERATOR, rep_id="R001")
+    assert p.source.startswith("Ranked by fit score (no model: no lost deals), not a probability of buying")
+    assert "model v" not in p.source
+    t = p.targets
+    assert t["rationale"].str.contains(r"fit score \d+/100 \(no model\)").all()
+    assert not t["rationale"].str.contains("model propensity").any()
+    assert list(t["account_id"]) == list(scores["account_id"].head(20))  # the order of the Targets page
+
+
+def test_signals_count_one_similar_account_in_the_singular() -> None:
+    from types import SimpleNamespace
+
+    r = SimpleNamespace(intent_score=0, new_executive=False, employee_growth=0.0, similar_won=1, industry="Retail",
+                        state="WA", open_deals=0)  # fmt: skip
+    assert plan.book._signals(r) == "1 similar Retail account in WA won in 2 years"

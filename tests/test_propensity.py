@@ -427,3 +427,92 @@ def test_the_score_csv_neutralises_hostile_ids(tmp_path: Path) -> None:
     assert [r[0] for r in rows[1:]] == [str(export.neutralise(i)) for i in ids]
     assert [r[0] for r in rows[1:]][:3] == ["'" + i for i in ids[:3]] and rows[5][0] == "-5"
     assert [r[2] for r in rows[1:]] == ["▲ x", "'+y", "ok", "z", "'=1"]
+
+
+def _flip_newest_outcomes(path: Path) -> None:
+    """Turn the newest fifth of closed deals' outcomes around: a model fitted on the older ones then ranks
+    the newest worse than a coin toss."""
+    with store.write(path) as con:
+        con.execute(
+            """UPDATE deals SET is_won = NOT is_won WHERE deal_id IN (
+                   SELECT deal_id FROM deals WHERE is_closed AND close_date IS NOT NULL
+                   ORDER BY close_date DESC LIMIT (SELECT count(*) // 5 FROM deals WHERE is_closed))"""
+        )
+
+
+def test_a_model_worse_than_chance_is_not_used_and_the_good_one_stays(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        good = q.active_version(con)
+    _flip_newest_outcomes(small_store)
+    with store.write(small_store) as con:
+        out = propensity.train_and_score(con, scope=OPERATOR)
+        active = q.active_version(con)
+        newest = q.model_record(con, out["model_version"])
+        scores = q.active_scores(con, scope=OPERATOR)
+    assert out["auc"] is not None and out["auc"] <= 0.5
+    assert out["model_rejected"] and not out["model_used"] and out["ranking"] == "previous_model"
+    assert active == good == out["active_version"] != out["model_version"]
+    assert newest is not None and newest["metrics"]["model_rejected"]
+    assert "Model not used" in out["message"] and f"Model version {good} stays active and ranks" in out["message"]
+    assert len(scores) == 600  # the good model scored today's accounts again
+
+
+def test_a_model_worse_than_chance_falls_back_to_the_fit_score(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute("DELETE FROM scores")
+        con.execute("DELETE FROM models")
+    _flip_newest_outcomes(small_store)
+    assert cli.main(["--db", str(small_store), "train", "--json"]) == 0
+    with store.read(small_store) as con:
+        rec = q.model_record(con)
+        scores = q.active_scores(con, scope=OPERATOR)
+    assert rec is not None and rec["kind"] == "fit_score" and rec["metrics"]["model_rejected"]
+    assert "no better than a coin toss" in rec["metrics"]["message"]
+    # The rejected model's reasons are not shown: the fit score's parts are (industry, size, revenue).
+    assert not scores["reasons"].str.contains("earlier deal|Intent|similar", case=False).any()
+    assert scores["reasons"].str.contains("employees|Industry|revenue").any()
+
+
+def test_train_json_says_what_ranks(small_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _flip_newest_outcomes(small_store)
+    with store.write(small_store) as con:
+        con.execute("DELETE FROM scores")
+        con.execute("DELETE FROM models")
+    assert cli.main(["--db", str(small_store), "train", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "fit_score" and out["ranking"] == "fit_score" and out["model_rejected"] is True
+    assert out["active_version"] == out["model_version"] and out["model_used"] is False
+    assert out["why_no_model"] == "the trained model ranked the newest deals no better than a coin toss"
+
+
+@pytest.mark.parametrize(
+    ("sql", "short", "words"),
+    [
+        ("UPDATE deals SET is_won = is_closed", "no lost deals", "no deal was lost: all "),
+        ("UPDATE deals SET is_won = FALSE", "no won deals", "no deal was won: all "),
+        ("DELETE FROM deals", "no closed deals", "there are no closed deals yet"),
+        ("DELETE FROM deals WHERE deal_id NOT IN (SELECT min(deal_id) FROM deals WHERE is_closed)",
+         "no lost deals|no won deals", "the one closed deal was"),
+        ("DELETE FROM deals WHERE deal_id NOT IN (SELECT deal_id FROM deals WHERE is_closed ORDER BY deal_id "
+         "LIMIT 30)", "too few closed deals", "there are only 30 closed deals ("),
+    ],
+)  # fmt: skip
+def test_the_card_names_the_real_reason_for_no_model(small_store: Path, sql: str, short: str, words: str) -> None:
+    with store.write(small_store) as con:
+        con.execute(sql)
+        out = propensity.train_and_score(con, scope=OPERATOR)
+    assert out["kind"] == "fit_score" and out["why_no_model"] in short.split("|")
+    assert words in out["message"] and "Only" not in out["message"]
+    assert "closed deals (" not in out["message"] or "lost)" in out["message"]
+
+
+def test_the_fit_score_is_no_probability_and_gives_no_reasons_when_all_fit_the_same(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute("DELETE FROM deals")
+        propensity.train_and_score(con, scope=OPERATOR)
+        scores = q.active_scores(con, scope=OPERATOR)
+    # Every account fits the same without deals: the same score, no "raises it" or "lowers it".
+    assert scores["propensity"].nunique() == 1 and scores["propensity"].iloc[0] == pytest.approx(0.5)
+    assert (scores["reasons"] == "").all()
+    # Ranked by potential then (the fit is the same), not by a made-up rate.
+    assert scores["potential"].is_monotonic_decreasing

@@ -12,7 +12,8 @@ rate of the deals closed in the 12 months to the as-of date. Why that one:
 The alternatives it replaces each overstated what is known: fixed coefficients on intent and growth
 (0.05 + 0.30 x intent ...; never fitted to any data, values up to 0.9), or plain potential (every
 account certain to win, so expected value was 1 / win rate too high). The fit score is what `train`
-makes with too few closed deals; it is then the active model, stored as scores like any other.
+makes with too little history (or when a model ranks no better than its baseline); it ranks the
+accounts (Targets, the plan) but is no probability, so expected value then uses the fallback too.
 
 The rate is store-wide on purpose, so an account has the same expected value whoever looks at it;
 a rep's scope still hides the store-wide deal counts behind it. Without scores and without a deal
@@ -30,6 +31,7 @@ import pandas as pd
 
 from planner.scope import Scope, require_view
 from planner.store import metrics as q
+from planner.store import scores as scores_q
 from planner.store import world
 
 WINDOW_MONTHS = 12
@@ -46,8 +48,10 @@ def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
 class ExpectedValueBasis:
     """Where the propensity behind expected value comes from, and the fallback for unscored accounts.
 
-    source: "model" (the active model's scores, the fallback for the rest), "win_rate" (no scores:
-    the fallback for every account) or "none" (no scores and no closed deals: not available).
+    source: "model" (the active model's scores, the fallback for the rest), "fit_score" (the active
+    version is the fit score, which ranks but is no probability: the fallback for every account),
+    "win_rate" (no scores: the fallback for every account) or "none" (no scores and no closed deals:
+    not available).
     won_12m / closed_12m are None for a rep (store-wide counts)."""
 
     source: str
@@ -76,6 +80,18 @@ def expected_value_basis(
     rate_text = f"{rate:.1%}" if rate is not None else "not available"
     counts = "" if scope.is_rep else f", {won:,} won of {closed:,} closed"
     shown_won, shown_closed = (None, None) if scope.is_rep else (won, closed)
+    kind, why = _kind(con, version) if version is not None else ("none", "")
+    if kind == "fit_score":
+        # No model ranks the accounts, the fit score does: it is no probability, so expected value takes
+        # the measured 12-month win rate for every account (or is not available), like before any training.
+        value = (
+            f"expected value = potential x the win rate of deals closed in the 12 months to {as_of} "
+            f"({rate_text}{counts})"
+            if rate is not None
+            else f"expected value is not available (no deal closed in the 12 months to {as_of})"
+        )
+        note = f"Ranked by fit score (no model: {why}), not a probability of buying; {value}."
+        return ExpectedValueBasis("fit_score", None, 0, rate, shown_won, shown_closed, note)
     if version is not None:
         note = (
             f"Expected value = propensity from model v{version} x potential; accounts the model has not "
@@ -93,6 +109,13 @@ def expected_value_basis(
         "Import closed deals or train a model."
     )
     return ExpectedValueBasis("none", None, 0, None, shown_won, shown_closed, note)
+
+
+def _kind(con: duckdb.DuckDBPyConnection, version: int) -> tuple[str, str]:
+    """The kind of a model version (model | fit_score) and, for a fit score, why there is no model."""
+    rec = scores_q.model_record(con, version) or {}
+    metrics = rec.get("metrics") or {}
+    return str(rec.get("kind") or "model"), str(metrics.get("no_model_reason") or "too little history")
 
 
 def account_values(

@@ -22,7 +22,7 @@ from planner.text import currency_prefix, money
 _BOOK_COLS = [
     "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "scored", "propensity",
     "potential", "est_users", "price_per_user", "expected_value", "reasons", "open_deals", "intent_score",
-    "new_executive", "similar_won", "employee_growth", "is_customer",
+    "new_executive", "similar_won", "employee_growth", "is_customer", "fit_score",
 ]  # fmt: skip
 
 
@@ -50,19 +50,21 @@ def _signals(r: Any) -> str:
     if float(r.employee_growth) >= 0.10:
         out.append(f"headcount +{float(r.employee_growth):.0%} in 12 months")
     if int(r.similar_won) > 0:
-        out.append(f"{int(r.similar_won)} similar {r.industry} accounts in {r.state} won in 2 years")
+        n = int(r.similar_won)
+        out.append(f"{n} similar {r.industry} account{'' if n == 1 else 's'} in {r.state} won in 2 years")
     if int(r.open_deals) > 0:
         out.append(f"{int(r.open_deals)} open deal(s)")
     return "; ".join(out)
 
 
-def _model_reasons(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str) -> dict[str, str]:
-    """The active model's reasons per scored account of the territory ({} without a model)."""
+def _active_scores(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str) -> pd.DataFrame:
+    """The active version's rank, score and reasons per scored account of the territory (empty without)."""
     try:
         scored = scores_q.active_scores(con, scope=scope, rep_id=rep_id)
     except (PlannerError, duckdb.Error):
-        return {}
-    return {str(a): reason_text(r) for a, r in zip(scored["account_id"], scored["reasons"], strict=True)}
+        scored = pd.DataFrame(columns=["account_id", "rank", "propensity", "reasons"])
+    return pd.DataFrame({"account_id": scored["account_id"].astype(str), "score_rank": scored["rank"],
+                         "fit_score": scored["propensity"], "reasons": scored["reasons"].map(reason_text)})  # fmt: skip
 
 
 def ranked_book(
@@ -70,15 +72,22 @@ def ranked_book(
 ) -> tuple[pd.DataFrame, str]:
     """Every account of the rep's territory, best expected value first (the one expected value of
     planner.coverage.value: the model's propensity, else its one fallback, x potential), with tier
-    and rationale; and where the ranking came from."""
+    and rationale; and where the ranking came from. Without a model the fit score ranks (fit x potential,
+    the order of the Targets page); expected value then takes the fallback rate, as the fit is no probability."""
     basis = expected.expected_value_basis(con, scope=scope)
     values = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
     feats = q.book_features(con, scope=scope, rep_id=rep_id, as_of_day=q.as_of(con))
     df = feats.merge(values[["account_id", "scored", "propensity", "expected_value"]], on="account_id", how="left")
-    reasons = _model_reasons(con, scope, rep_id) if basis.source == "model" else {}
-    df["reasons"] = [reasons.get(str(a), "") for a in df["account_id"]]
-    df = df.sort_values(["expected_value", "potential", "account_id"], ascending=[False, False, True],
-                        na_position="last")[_BOOK_COLS].reset_index(drop=True)  # fmt: skip
+    fit = basis.source == "fit_score"
+    if basis.source in ("model", "fit_score"):
+        df = df.merge(_active_scores(con, scope, rep_id), on="account_id", how="left")
+    else:
+        df = df.assign(score_rank=np.nan, fit_score=np.nan, reasons="")
+    df["reasons"] = df["reasons"].fillna("").astype(str)
+    if not fit:
+        df["fit_score"] = np.nan
+    order = ["score_rank", "potential", "account_id"] if fit else ["expected_value", "potential", "account_id"]
+    df = df.sort_values(order, ascending=[fit, False, True], na_position="last")[_BOOK_COLS].reset_index(drop=True)
     for col in ("open_deals", "similar_won"):
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype(int)
     df["new_executive"] = df["new_executive"].fillna(False).astype(bool)
@@ -91,18 +100,26 @@ def ranked_book(
     t1 = math.ceil(n * float(rules["tier1_share"]))
     t2 = t1 + math.ceil(n * float(rules["tier2_share"]))
     df["tier"] = np.where(df["book_rank"] <= t1, 1, np.where(df["book_rank"] <= t2, 2, 3))
-    df["rationale"] = [_rationale(r, n) for r in df.itertuples(index=False)]
+    df["rationale"] = [_rationale(r, n, fit) for r in df.itertuples(index=False)]
     return df, basis.note
 
 
-def _rationale(r: Any, n: int) -> str:
+def _rationale(r: Any, n: int, fit: bool = False) -> str:
     """Why the account ranks where it does, with the revenue maths, in words."""
     if missing(r.employees):
         size = f"{money(r.potential)} potential (no employee count, so no estimated users)"
     else:
         price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"  # exact, as the user set it
         size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {price})"
-    if missing(r.expected_value):
+    if fit and not missing(r.fit_score):
+        # Ranked by the fit score (no model): a fit, not a probability; expected value at the measured rate.
+        at = (
+            f"; {money(r.expected_value)} expected value at the {r.propensity:.0%} 12-month win rate"
+            if not missing(r.expected_value)
+            else "; expected value not available (no deal closed in 12 months)"
+        )
+        value = f"fit score {float(r.fit_score) * 100:.0f}/100 (no model) x {size}{at}"
+    elif missing(r.expected_value):
         value = f"{size}; expected value not available (no model and no closed deals), so ranked by potential"
     else:
         source = "model propensity" if r.scored else "propensity (the 12-month win rate, no model score)"

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from planner import potential, store
 from planner.errors import NotEnoughData, NotFound
 from planner.propensity.estimators import Bundle
-from planner.propensity.training import Progress, fit_bundle, load_inputs, score_frame, threads
+from planner.propensity.training import FIT_SCORE_INSTEAD, Progress, fit_bundle, load_inputs, score_frame, threads
 from planner.scope import Scope, require_leader
 from planner.store import scores as q
 
@@ -62,6 +62,12 @@ def train_and_score(
     with threadpool_limits(limits=threads(len(inputs.deals))):
         bundle, card_data = fit_bundle(inputs, random_state=random_state, progress=say)
     m = card_data["metrics"]
+    previous = _good_model(con, q.active_version(con), scope) if m.get("model_rejected") else None
+    if previous is not None:
+        m["message"] = m["message"].removesuffix(FIT_SCORE_INSTEAD) + (
+            f"Model version {previous[0]} stays active and ranks the accounts: it beat a coin toss and the fit "
+            "score when it was trained."
+        )
     version = q.insert_model(
         con, kind=bundle.kind, created_by=created_by, n_train=int(m["n_train"]), n_test=int(m["n_test"]),
         metrics=m, features=card_data["features"], blob=_dumps(bundle), scope=scope,
@@ -70,21 +76,51 @@ def train_and_score(
     with threadpool_limits(limits=threads(len(inputs.accounts))):
         scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope))
     q.replace_scores(con, version, scored, scope=scope)
-    q.activate(con, version, scope=scope)
+    active = version
+    if previous is not None:
+        # The new model ranks no better than its baseline, the active one did: it stays, rescored for today.
+        active, old = previous
+        with threadpool_limits(limits=threads(len(inputs.accounts))):
+            q.replace_scores(con, active, score_frame(old, inputs, q.account_potential(con, scope=scope)), scope=scope)
+    q.activate(con, active, scope=scope)
     q.prune_scores(con, scope=scope)
-    q.audit(con, created_by, "train", {"model_version": version, "kind": bundle.kind, "auc": m.get("auc")}, scope=scope)
-    say(1.0, f"Model version {version} is active")
-    result = summary(version, m)
+    q.audit(con, created_by, "train", {"model_version": version, "kind": bundle.kind, "auc": m.get("auc"),
+                                       "active_version": active}, scope=scope)  # fmt: skip
+    say(1.0, f"Model version {active} is active")
+    result = summary(version, m, kind=bundle.kind, active_version=active)
     # Fields of this store left out for lack of data (empty, constant, too sparse, leaky), named with why.
     result["features_dropped"] = [{"name": e["name"], "reason": e["reason"]} for e in bundle.spec.excluded]
     return result
 
 
-def summary(version: int, m: dict[str, Any]) -> dict[str, Any]:
-    """The `train --json` answer: version, training size, AUC, lift and the baselines' figures."""
+def _good_model(con: duckdb.DuckDBPyConnection, version: int | None, scope: Scope) -> tuple[int, Bundle] | None:
+    """The active version and its bundle when it is a model that ranked better than a coin toss and the fit
+    score (what a rejected new model leaves in place); None otherwise, or when it cannot be read."""
+    rec = q.model_record(con, version) if version is not None else None
+    if rec is None or rec["kind"] != "model" or version is None:
+        return None
+    m = rec["metrics"] or {}
+    fit_auc = ((m.get("baselines") or {}).get("fit_score") or {}).get("auc")
+    auc = m.get("auc") or 0.0
+    if m.get("model_rejected") or auc <= 0.5 or (fit_auc is not None and auc <= fit_auc):
+        return None  # (versions trained before the gate may have ranked no better than the fit score)
+    try:
+        return version, _loads(q.model_blob(con, version, scope=scope))
+    except NotFound:
+        return None
+
+
+def summary(
+    version: int, m: dict[str, Any], *, kind: str | None = None, active_version: int | None = None
+) -> dict[str, Any]:
+    """The `train --json` answer: version, training size, AUC, lift and the baselines' figures, and what
+    ranks the accounts now (`ranking`: model, fit_score or previous_model; `model_used`; `why_no_model`)."""
+    kind = kind or ("model" if m.get("auc") is not None else "fit_score")
+    active_version = version if active_version is None else active_version
+    ranking = "previous_model" if active_version != version else kind
     return {
         "model_version": version,
-        "kind": "model" if m.get("auc") is not None else "fit_score",
+        "kind": kind,
         "n_train": m.get("n_train"),
         "n_test": m.get("n_test"),
         "auc": m.get("auc"),
@@ -95,6 +131,11 @@ def summary(version: int, m: dict[str, Any]) -> dict[str, Any]:
         },
         "ceiling_auc": m.get("ceiling_auc"),
         "message": m.get("message"),
+        "active_version": active_version,
+        "ranking": ranking,
+        "model_used": kind == "model",
+        "model_rejected": bool(m.get("model_rejected")),
+        "why_no_model": None if kind == "model" else m.get("no_model_reason"),
     }
 
 

@@ -63,6 +63,10 @@ BIG_DATA_ROWS = 50_000  # below this, one thread: OpenMP thread start-up and spi
 BIG_SCORE_ROWS = 200_000  # from this many accounts, predictions use QUERY_THREADS threads
 MAX_TRAIN_ROWS = 150_000  # more closed deals than this: train on a stratified sample of this many (said on the card)
 
+FIT_SCORE_INSTEAD = (
+    "Accounts are ranked by the transparent fit score instead; it is a fit, not a probability of buying."
+)
+
 SCORE_COLUMNS = ["account_id", "propensity", "potential", "expected_value", "rank", "reasons", "similar_won",
                  "nearest_won_km"]  # fmt: skip
 
@@ -129,21 +133,24 @@ def fit_bundle(
     metrics: dict[str, Any] = {"data": _data_summary(inputs, y, closed_on), "baselines": {}}
     n_closed, n_wins = len(y), int(y.sum())
     test = None
-    why_not = None  # why there is no model, when history is not the reason
+    why_not = None  # why there is no model, when history is not the reason: (short phrase, sentence)
     if n_closed >= MIN_CLOSED and n_wins >= MIN_WINS and n_closed - n_wins >= MIN_WINS:
         guard_leaks(X, y, spec, deal_accounts)
         test = time_split(closed_on, y)
         if test is None:
             why_not = (
-                f"the newest {TEST_SHARE:.0%} of the {n_closed:,} closed deals, or the older ones, lack a won or a "
-                "lost deal, so a model could not be tested honestly"
+                "no fair test of a model",
+                (
+                    f"the newest {TEST_SHARE:.0%} of the {n_closed:,} closed deals, or the older ones, lack a won or a "
+                    "lost deal, so a model could not be tested honestly"
+                ),
             )
         else:
             # A column without values on the older deals would crash the booster: drop it and say so.
             drop_unlearnable(X[~test], spec, "older closed deals the model is fitted on")
             if not spec.columns:
                 test = None
-                why_not = "no feature has values to learn from (see Excluded, and why)"
+                why_not = "no feature to learn from", "no feature has values to learn from (see Excluded, and why)"
     X = X[spec.columns]
     if test is not None:
         metrics["data"]["split_date"] = str(closed_on[test].min())
@@ -206,15 +213,24 @@ def _fit_model(
     ceiling = ceiling_auc(inputs.truth, deal_accounts[test], yte)
     if ceiling is not None:
         metrics["ceiling_auc"] = ceiling
+    n_closed, n_all = len(y), metrics["data"]["closed_deals"]
+    best_base = max([b.get("auc") or 0.0 for b in metrics["baselines"].values()] or [0.0])
+    metrics["beats_baselines"] = bool((metrics.get("auc") or 0.0) > best_base)
+    metrics["n_train"], metrics["n_test"] = n_train, n_test
+    fit = FitScore().fit(firmographics(X), y)
+    # Used only if it ranks the newest deals better than a coin toss and than the fit score, what would rank
+    # them instead (intent alone is a baseline to report, not a ranking the pages can fall back to).
+    fit_auc = (metrics["baselines"].get("fit_score") or {}).get("auc")
+    auc = metrics.get("auc")
+    if auc is None or auc <= 0.5 or (fit_auc is not None and auc <= fit_auc):
+        _reject(metrics, fit_auc, n_train, n_test)
+        return Bundle(kind="fit_score", spec=spec, fit=fit)
     say(0.5, "Measuring which features matter (permutation importance)")
     metrics["importance"] = importance(model, Xte, yte, spec, random_state=random_state)
-    n_closed, n_all = len(y), metrics["data"]["closed_deals"]
     say(0.65, f"Refitting on all {n_closed:,} closed deals" if n_closed == n_all
         else f"Refitting on the {n_closed:,} sampled closed deals")  # fmt: skip
     final = PropensityModel(tuple(spec.categorical), tuple(spec.numeric), random_state=random_state).fit(X, y)
     metrics["calibration_method"] = final.calibration_method_
-    best_base = max([b.get("auc") or 0.0 for b in metrics["baselines"].values()] or [0.0])
-    metrics["beats_baselines"] = bool((metrics.get("auc") or 0.0) > best_base)
     split = metrics["data"]["split_date"]
     metrics["message"] = (
         f"Trained on {n_train:,} closed deals before {split} and tested on the {n_test:,} closed since; "
@@ -232,28 +248,76 @@ def _fit_model(
             f" Careful: on the newest deals it ranks no better than a baseline (AUC {metrics.get('auc')} vs "
             f"{best_base:.4f}); the data may hold little signal."
         )
-    metrics["n_train"], metrics["n_test"] = n_train, n_test
-    return Bundle(kind="model", spec=spec, fit=FitScore().fit(firmographics(X), y), model=final)
+    return Bundle(kind="model", spec=spec, fit=fit, model=final)
+
+
+def _reject(metrics: dict[str, Any], fit_auc: float | None, n_train: int, n_test: int) -> None:
+    """A model that ranks the newest deals no better than a coin toss or the fit score is not used: the card
+    keeps its test figures and says why; the accounts are ranked by the transparent fit score instead."""
+    auc = metrics.get("auc")
+    chance = (auc or 0.0) <= 0.5
+    metrics["model_rejected"] = True
+    metrics["calibration"] = None  # the curve of a model that is not used
+    than = "a coin toss" if chance else "the fit score"
+    metrics["no_model_reason"] = f"the trained model ranked the newest deals no better than {than}"
+    metrics["message"] = (
+        f"Model not used: fitted on {n_train:,} older closed deals, it ranked the newest {n_test:,} no better "
+        f"than {than} (AUC {_auc_text(auc)}; {'a coin toss 0.500, ' if chance else ''}fit score "
+        f"{_auc_text(fit_auc)}). The data may hold little signal. " + FIT_SCORE_INSTEAD
+    )
+
+
+def _auc_text(auc: object) -> str:
+    return "n/a" if auc is None else f"{float(auc):.3f}"  # type: ignore[arg-type]
+
+
+def _deals(n: int, what: str = "closed deal") -> str:
+    """'1 closed deal', '60 closed deals'."""
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
+
+
+def _too_thin(n_closed: int, n_wins: int) -> tuple[str, str]:
+    """Why the closed deals cannot train a model, the real cause first: (a short phrase, the full sentence)."""
+    lost = n_closed - n_wins
+    if n_closed == 0:
+        return "no closed deals", "there are no closed deals yet, and a model learns from won and lost deals"
+    if lost == 0:
+        every = "the one closed deal was" if n_closed == 1 else f"all {_deals(n_closed)} were"
+        return "no lost deals", (
+            f"no deal was lost: {every} won, so nothing tells a buyer from a non-buyer (an export of customers "
+            "only? import the lost deals too)"
+        )
+    if n_wins == 0:
+        every = "the one closed deal was" if n_closed == 1 else f"all {_deals(n_closed)} were"
+        return "no won deals", f"no deal was won: {every} lost, so nothing shows what a win looks like"
+    if n_closed < MIN_CLOSED:
+        return "too few closed deals", (
+            f"there {'is' if n_closed == 1 else 'are'} only {_deals(n_closed)} ({n_wins:,} won, {lost:,} lost); "
+            f"a model needs at least {MIN_CLOSED}"
+        )
+    few, count = ("won", n_wins) if n_wins < MIN_WINS else ("lost", lost)
+    return f"too few {few} deals", (
+        f"only {count:,} of the {_deals(n_closed)} {'was' if count == 1 else 'were'} {few}; a model needs at "
+        f"least {MIN_WINS} won and {MIN_WINS} lost"
+    )
 
 
 def _fit_fallback(
-    X: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, metrics: dict[str, Any], why_not: str | None = None
+    X: pd.DataFrame,
+    y: np.ndarray,
+    spec: FeatureSpec,
+    metrics: dict[str, Any],
+    why_not: tuple[str, str] | None = None,
 ) -> Bundle:
     """Too little history for an honest model: the transparent fit score, and a card that says why."""
     n_closed, n_wins = len(y), int(y.sum())
     fit = FitScore().fit(firmographics(X), y) if n_closed else FitScore().fit(firmographics(X.iloc[:0]), y[:0])
     metrics.update(auc=None, lift_top_decile=None, brier=None, calibration=None, n=0, wins=0)
-    if why_not:
-        metrics["message"] = (
-            f"No model: {why_not}. Accounts are ranked by the transparent fit score instead "
-            f"({n_closed:,} closed deals, {n_wins:,} won)."
-        )
-    else:
-        metrics["message"] = (
-            f"Only {n_closed:,} closed deals ({n_wins:,} won): a model needs at least {MIN_CLOSED} closed deals "
-            f"with {MIN_WINS} wins and {MIN_WINS} losses, and both outcomes in the newest {TEST_SHARE:.0%}. "
-            "Accounts are ranked by the transparent fit score instead."
-        )
+    short, reason = why_not or _too_thin(n_closed, n_wins)
+    metrics["no_model_reason"] = short
+    metrics["message"] = (
+        f"No model: {reason}" + (f" ({_deals(n_closed)}, {n_wins:,} won)" if why_not else "") + ". " + FIT_SCORE_INSTEAD
+    )
     metrics["n_train"], metrics["n_test"] = n_closed, 0
     return Bundle(kind="fit_score", spec=spec, fit=fit)
 
@@ -278,7 +342,7 @@ def _fit_rules(fit: FitScore) -> dict[str, Any]:
         return None if b is None else [round(10 ** b[0]), round(10 ** b[1])]
 
     return {
-        "base_rate": round(fit.base_rate_, 4),
+        "base_rate": round(fit.base_rate_, 4) if fit.industry_rates_ else None,  # no closed deals: no rate
         "industry_rates": {k: round(v, 4) for k, v in sorted(fit.industry_rates_.items(), key=lambda kv: -kv[1])},
         "employee_band": band(fit.employee_band_),
         "revenue_band": band(fit.revenue_band_),
@@ -337,7 +401,10 @@ def _best_first(out: pd.DataFrame) -> np.ndarray:
 
 
 def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.DataFrame:
-    """Propensity, potential, expected value, rank and reasons of every account."""
+    """Propensity, potential, expected value, rank and reasons of every account.
+
+    A fit-score version (no model) stores the fit score / 100 as `propensity` and fit score x potential as
+    `expected_value`: they rank the accounts, and are no probability (pages label them so)."""
     acc = inputs.accounts
     if acc.empty:
         return pd.DataFrame(columns=SCORE_COLUMNS)
@@ -357,12 +424,15 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
             prop = _predict(bundle.model, X)
             why = explained.result()
     else:
-        prop = bundle.fit.predict_proba(firmographics(X) if "industry" in X
-                                        else firmographics(acc.set_index("account_id")))[:, 1]  # fmt: skip
+        # The fit score, 0..1 (a fit, not a probability of buying: expected value does not read it, see
+        # planner.coverage.value); the rank is fit x potential. Where every account fits the same (no
+        # closed deals, one deal), nothing raises or lowers anyone: no reasons.
         for c in ("industry", "employees", "annual_revenue"):
             if c not in X:
                 X[c] = acc.set_index("account_id")[c]
-        why = reasons(bundle, X)
+        prop = bundle.fit.fit_score(firmographics(X)) / 100.0
+        same = len(prop) == 0 or float(np.ptp(prop)) < 1e-9
+        why = pd.Series([""] * len(X), dtype="str") if same else reasons(bundle, X)
     pot = _potential_of(potential, X.index)
     hist = history_features(
         pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),
