@@ -99,16 +99,14 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     crm = CRM_NAMES[fmt]
     ids = _text(moved["owner_crm_id"])
     # A user id is another CRM's when the rep came from another CRM: a Salesforce id means nothing to Pipedrive.
-    src = _text(moved["owner_source"]).str.lower() if "owner_source" in moved else pd.Series("", index=moved.index)
-    foreign = pd.Series(False, index=moved.index)
-    for other in CRM_NAMES:
-        if other != fmt:
-            foreign |= src.str.contains(other, regex=False) & ~src.str.contains(fmt, regex=False)
-    ids = ids.where(~foreign, "")
+    ids = ids.where(~_foreign(moved, "owner_source", fmt), "")
     email = _text(moved["owner_email"])
     name = _text(moved["owner_name"])
     acc = _text(moved["account_id"])
-    keyed = acc.str.startswith(NAME_KEY_PREFIX)  # imported without an ID column: no CRM record has that id
+    # No record of this CRM has the id of an account imported without an ID column, or from another CRM (a
+    # Salesforce 0015E00000A0046AAA in HubSpot's Record ID column would match nothing, or the wrong company).
+    other_crm = _foreign(moved, "source", fmt) & ~acc.str.startswith(NAME_KEY_PREFIX)
+    keyed = acc.str.startswith(NAME_KEY_PREFIX) | other_crm
     acc = acc.where(~keyed, "")
     if fmt == "salesforce":
         table = pd.DataFrame({"Id": acc, "OwnerId": ids, "Owner name": name})
@@ -135,10 +133,12 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     if keyed.any():
         if fmt in ("salesforce", "hubspot"):  # the other two formats carry the account's name already
             table.insert(1, "Account name", _text(moved["account_name"]))
+        foreign_ids = int(other_crm.sum())
+        came = ("came from a file without a record ID column" if not foreign_ids else
+                f"carry another CRM's record ids ({foreign_ids:,}) or none")  # fmt: skip
         notes.append(
-            f"{int(keyed.sum()):,} of {len(table):,} accounts came from a file without a record ID column; their "
-            f"{crm} record id cell is blank (match them by name, or import the accounts again with their record "
-            "ID column and export again)"
+            f"{int(keyed.sum()):,} of {len(table):,} accounts {came}; their {crm} record id cell is blank (match "
+            f"them by name, or import the accounts from {crm} with their record ID column and export again)"
         )
     if not known.all() or keyed.any():
         table["Note"] = [
@@ -162,10 +162,21 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
     return OwnerFile(table.reset_index(drop=True), tuple(notes))
 
 
+def _foreign(rows: pd.DataFrame, column: str, fmt: str) -> pd.Series:
+    """Rows whose `column` (a source such as 'salesforce_dataloader') names a CRM other than `fmt`'s."""
+    src = _text(rows[column]).str.lower() if column in rows else pd.Series("", index=rows.index)
+    foreign = pd.Series(False, index=rows.index)
+    for other in CRM_NAMES:
+        if other != fmt:
+            foreign |= src.str.contains(other, regex=False) & ~src.str.contains(fmt, regex=False)
+    return foreign
+
+
 def _plain(rows: pd.DataFrame) -> OwnerFile:
+    acc = _text(rows["account_id"])
     table = pd.DataFrame(
         {
-            "account_id": _text(rows["account_id"]),
+            "account_id": acc.where(~acc.str.startswith(NAME_KEY_PREFIX), ""),  # an import's name key is no id
             "account_name": _text(rows["account_name"]),
             "previous_owner": _text(rows["previous_owner_name"]),
             "previous_owner_email": _text(rows["previous_owner_email"]),

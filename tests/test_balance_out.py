@@ -18,7 +18,7 @@ def rows() -> pd.DataFrame:
         {
             "account_id": ["A1", "A2", "A3"],
             "account_name": ['=HYPERLINK("x")', "Beta", None],
-            "source": ["salesforce", "hubspot", None],
+            "source": ["csv", None, None],
             "previous_owner_name": ["Ann Lee", "Bo Chu", "Bo Chu"],
             "previous_owner_email": ["ann@x.com", None, None],
             "owner_name": ["Cy Dow", "Di Eng", "Bo Chu"],
@@ -82,6 +82,20 @@ def test_accounts_imported_without_ids_get_no_made_up_record_id(fmt: str, column
     assert "name:" not in out.table.to_csv()
 
 
+@pytest.mark.parametrize("fmt", ["hubspot", "dynamics", "pipedrive"])
+def test_another_crms_record_ids_are_not_written_as_this_ones(fmt: str) -> None:
+    """Accounts imported from Salesforce files carried their 0015E... ids into HubSpot's Record ID, Dynamics'
+    accountid and Pipedrive's Organization - ID: matching nothing, or the wrong record. The cell is blank, the row
+    says to match by name, and the notes say why; Salesforce's own file keeps them."""
+    r = rows()
+    r["source"] = ["salesforce_dataloader", "salesforce", None]
+    out = crm_files.owner_update(r, fmt)
+    assert list(out.table.iloc[:, 0]) == ["", ""]
+    assert all(n.endswith("record id: match by name") for n in out.table["Note"])
+    assert any("carry another CRM's record ids (2) or none" in n for n in out.notes)
+    assert list(crm_files.owner_update(r, "salesforce").table["Id"]) == ["A1", "A2"]
+
+
 def test_plain_names_every_owner_by_name_and_email() -> None:
     out = crm_files.owner_update(rows(), "plain")
     t = out.table
@@ -92,6 +106,9 @@ def test_plain_names_every_owner_by_name_and_email() -> None:
     assert list(t["owner_email"]) == ["cy@x.com", "di@x.com", ""]
     assert list(t["moved"]) == [True, True, False]
     assert out.notes and "no email known for Bo Chu" in out.notes[0]
+    r = rows()
+    r.loc[1, "account_id"] = "name:beta|boston"  # an import's name key is no one's id
+    assert list(crm_files.owner_update(r, "plain").table["account_id"]) == ["A1", "", "A3"]
 
 
 def test_unknown_format_is_one_line() -> None:
