@@ -11,6 +11,8 @@ import pytest
 from planner import cli, export, optimize, scenarios, store
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import OPERATOR, Scope
+from planner.store import world
+from planner.store.schema import set_meta
 from tests.helpers import assert_one_row_per_key
 
 
@@ -73,8 +75,15 @@ def test_save_commit_restore_round_trip(small_store: Path) -> None:
         assert cmp["per_rep"].loc[cmp["per_rep"]["scenario"] == "Before", "potential"].sum() > 0
     assert owners(small_store) == before  # saving changes nothing
 
+    old = "2020-01-01T00:00:00"
+    with store.write(small_store) as con:
+        set_meta(con, "data_updated_at", old)
     detail = scenarios.commit(small_store, sid, "lead@example.com", scope=OPERATOR)
     after = owners(small_store)
+    with store.read(small_store) as con:  # "last change" on Overview and "updated" in the sidebar move on
+        assert str(world.freshness(con)["data_updated_at"]) > old
+    with store.write(small_store) as con:
+        set_meta(con, "data_updated_at", old)
     expected = dict(zip(res.assignments["account_id"], res.assignments["owner"], strict=True))
     assert after == expected
     assert detail["accounts_changed"] == sum(before[a] != after[a] for a in before)
@@ -99,6 +108,8 @@ def test_save_commit_restore_round_trip(small_store: Path) -> None:
 
     restored = scenarios.restore(small_store, detail["previous_version"], "lead@example.com", scope=OPERATOR)
     assert owners(small_store) == before
+    with store.read(small_store) as con:
+        assert str(world.freshness(con)["data_updated_at"]) > old
     assert restored["accounts_changed"] == detail["accounts_changed"]
     with store.read(small_store) as con:
         assert scenarios.history(con, scope=OPERATOR)["action"].iloc[0] == "assignment.restore"

@@ -16,7 +16,7 @@ import pandas as pd
 from planner.errors import NotFound
 from planner.scope import Scope, require_admin, require_leader
 from planner.store.core import query_df, query_one, scalar
-from planner.store.schema import next_id, now
+from planner.store.schema import next_id, now, set_meta
 
 # ---------------------------------------------------------------- optimizer inputs
 
@@ -261,6 +261,8 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
                  AND deals.owner_rep_id IS DISTINCT FROM o.rep_id""",
             [stamp],
         )
+        if changed:  # Overview's "last change" and the sidebar's "updated" (only imports set it before)
+            set_meta(con, "data_updated_at", stamp.isoformat())
     finally:
         con.unregister("_owners")
     return changed
