@@ -216,6 +216,17 @@ def test_inferred_homes_are_drawn_hollow_and_named(small_store: Path) -> None:
     assert maps.homes_layer(homes.iloc[:0], {}).data == []
 
 
+def test_the_page_draws_inferred_homes_hollow(app_store: Path) -> None:
+    """The caption said inferred homes are hollow, but the territory table the page draws homes from never carried
+    home_inferred: every home was solid and read '(home)'."""
+    with store.write(app_store) as con:
+        con.execute("UPDATE reps SET home_inferred = true WHERE rep_id = 'R002'")
+    at = page("coverage")
+    homes = {h["rep_id"]: h for h in next(x for x in _deck(at)["layers"] if x["id"] == "homes")["data"]}
+    assert homes["R002"]["fill"][3] < 255 and "inferred" in homes["R002"]["t"]
+    assert homes["R001"]["fill"][3] == 255 and homes["R001"]["t"].endswith("(home)")
+
+
 def test_map_draws_in_a_browser_and_tooltips_show_names_as_text(
     hostile_server: str, hostile_tab: tuple[Any, list[str], list[str]]
 ) -> None:

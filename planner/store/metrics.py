@@ -279,7 +279,7 @@ def facts_by_territory(
             FROM {facts} WHERE {fwhere} GROUP BY owner_rep_id
         )
         SELECT coalesce(r.rep_id, t.rep_id) AS rep_id, r.name, r.email, r.quota, r.home_city, r.home_state,
-               r.home_lat, r.home_lon, r.capacity_hours,
+               r.home_lat, r.home_lon, coalesce(r.home_inferred, false) AS home_inferred, r.capacity_hours,
                coalesce(t.accounts, 0) AS accounts, coalesce(t.customers, 0) AS customers,
                coalesce(t.accounts, 0) - coalesce(t.customers, 0) AS prospects,
                coalesce(t.potential, 0) AS potential, t.expected_value,
