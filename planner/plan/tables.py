@@ -146,7 +146,8 @@ def mixes_text(plan: Plan) -> str:
 
 
 def calendar_text(plan: Plan) -> str:
-    """The working days and the public holidays the plan skips, in one line."""
+    """The working days and the public holidays the plan skips, in one line (what the calendar could not tell is
+    among the plan's notes, said once)."""
     cal = plan.calendar
     if cal is None:
         return ""
@@ -155,7 +156,7 @@ def calendar_text(plan: Plan) -> str:
     days = f"{describe_days(cal.working_days)}{where}"
     if skipped:
         days += "; skipped: " + ", ".join(f"{name} {cell_text(d, 'date')}" for d, name in skipped)
-    return days + (f". {cal.note}" if cal.note else "")
+    return days
 
 
 def load_table(plan: Plan) -> pd.DataFrame:
