@@ -220,3 +220,36 @@ def test_an_account_without_a_crm_id_and_a_line_break_in_its_name(empty_store: P
     assert "Account Zeta Corp, step 1" in str(events[0]["description"])
     rows = engagement.engagement_steps(p)
     assert set(rows["CRM ID"]) == {""} and set(rows["Company"]) == {"Zeta Corp"}
+
+
+def test_accounts_keyed_by_name_leak_no_key_into_the_workbook_or_the_calendar(
+    empty_store: Path, tmp_path: Path
+) -> None:
+    """A Saudi export without record IDs: the workbook's Account ID column held 'name:sa firma 5|jeddah saudi
+    arabia' (the importer's key, no CRM record's id), and each event's UID held the key with its spaces, Arabic
+    and '|'. Now the workbook leaves the CRM ID blank, as the CSV does, and a UID is a hash: letters and digits,
+    the same for the same plan in every export."""
+    from planner import ingest
+
+    src = tmp_path / "companies.csv"
+    src.write_text("Company name,Company owner,City,Country/Region,Number of Employees\n"
+                   "SA Firma 16,dana@example.com,الرياض,Saudi Arabia,20\n"
+                   "Ledger & Co Advisory,dana@example.com,Jeddah,Saudi Arabia,40\n", encoding="utf-8")  # fmt: skip
+    ingest.import_files(empty_store, [src], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        p = plan.compose(con, scope=OPERATOR, rep_id="R001", start=date(2026, 12, 6), weeks=6)
+        later = plan.compose(con, scope=OPERATOR, rep_id="R001", start=date(2027, 1, 3), weeks=6)
+    assert p.targets["account_id"].str.startswith("name:").all() and len(p.targets) == 2
+    wb = openpyxl.load_workbook(io.BytesIO(exports.to_excel(p)))
+    for sheet in ("Targets", "Sequence"):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        assert "Account ID" not in rows[0] and "CRM ID" in rows[0]
+        assert not [v for row in rows for v in row if isinstance(v, str) and v.startswith("name:")], sheet
+        crm = rows[0].index("CRM ID")
+        assert {row[crm] for row in rows[1:]} == {None}
+    uids = [str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(p)).walk("VEVENT")]
+    assert len(uids) == len(p.steps) + len(p.needs) and len(set(uids)) == len(uids)
+    assert all(re.fullmatch(r"[A-Za-z0-9-]+@[A-Za-z0-9.-]+", u) for u in uids), uids[:3]
+    assert uids == [str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(p)).walk("VEVENT")]
+    assert not set(uids) & {str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(later)).walk("VEVENT")}
+
