@@ -253,3 +253,31 @@ def test_accounts_keyed_by_name_leak_no_key_into_the_workbook_or_the_calendar(
     assert uids == [str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(p)).walk("VEVENT")]
     assert not set(uids) & {str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(later)).walk("VEVENT")}
 
+
+def test_markdown_shows_an_ampersand_and_an_arrow_as_written_and_stays_inert() -> None:
+    """The Markdown file read 'Ledger &amp; Co Advisory' and 'Decision: ... -&gt; drop' (41 lines of a plan):
+    entities a reader of the file sees as such. '&' and '>' are written plainly; what would make markup is not."""
+    md = exports.md_text
+    assert md("Ledger & Co Advisory") == "Ledger & Co Advisory" and md("AT&T") == "AT&T"
+    assert md("Decision: no meeting by week 6 -> drop") == "Decision: no meeting by week 6 -> drop"
+    shown = {
+        "Ledger & Co": "Ledger &amp; Co", "&amp; stays &amp;": "&amp;amp; stays &amp;amp;",
+        "&#60;script&#x3e;": "&amp;#60;script&amp;#x3e;", IMG: "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;",
+        "<https://evil.example>": "&lt;https://evil.example&gt;", "> not a quote": "&gt; not a quote",
+        "-> drop": "-&gt; drop", LINK: LINK,
+    }  # fmt: skip
+    for text, html in shown.items():
+        assert _rendered(md(text)) == f"<p>{html}</p>\n", text
+
+
+def test_signals_of_one_account_or_one_deal_are_singular() -> None:
+    """'1 similar Retail accounts in WA won in 2 years' and '1 open deal(s)'."""
+    from types import SimpleNamespace
+
+    from planner.plan import book
+
+    one = SimpleNamespace(intent_score=0, new_executive=False, employee_growth=0.0, similar_won=1, industry="Retail",
+                          state="WA", open_deals=1)  # fmt: skip
+    assert book._signals(one) == "1 similar Retail account in WA won in 2 years; 1 open deal"
+    two = SimpleNamespace(**{**vars(one), "similar_won": 2, "open_deals": 3})
+    assert book._signals(two) == "2 similar Retail accounts in WA won in 2 years; 3 open deals"
