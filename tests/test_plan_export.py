@@ -220,3 +220,64 @@ def test_an_account_without_a_crm_id_and_a_line_break_in_its_name(empty_store: P
     assert "Account Zeta Corp, step 1" in str(events[0]["description"])
     rows = engagement.engagement_steps(p)
     assert set(rows["CRM ID"]) == {""} and set(rows["Company"]) == {"Zeta Corp"}
+
+
+def test_accounts_keyed_by_name_leak_no_key_into_the_workbook_or_the_calendar(
+    empty_store: Path, tmp_path: Path
+) -> None:
+    """A Saudi export without record IDs: the workbook's Account ID column held 'name:sa firma 5|jeddah saudi
+    arabia' (the importer's key, no CRM record's id), and each event's UID held the key with its spaces, Arabic
+    and '|'. Now the workbook leaves the CRM ID blank, as the CSV does, and a UID is a hash: letters and digits,
+    the same for the same plan in every export."""
+    from planner import ingest
+
+    src = tmp_path / "companies.csv"
+    src.write_text("Company name,Company owner,City,Country/Region,Number of Employees\n"
+                   "SA Firma 16,dana@example.com,الرياض,Saudi Arabia,20\n"
+                   "Ledger & Co Advisory,dana@example.com,Jeddah,Saudi Arabia,40\n", encoding="utf-8")  # fmt: skip
+    ingest.import_files(empty_store, [src], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        p = plan.compose(con, scope=OPERATOR, rep_id="R001", start=date(2026, 12, 6), weeks=6)
+        later = plan.compose(con, scope=OPERATOR, rep_id="R001", start=date(2027, 1, 3), weeks=6)
+    assert p.targets["account_id"].str.startswith("name:").all() and len(p.targets) == 2
+    wb = openpyxl.load_workbook(io.BytesIO(exports.to_excel(p)))
+    for sheet in ("Targets", "Sequence"):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        assert "Account ID" not in rows[0] and "CRM ID" in rows[0]
+        assert not [v for row in rows for v in row if isinstance(v, str) and v.startswith("name:")], sheet
+        crm = rows[0].index("CRM ID")
+        assert {row[crm] for row in rows[1:]} == {None}
+    uids = [str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(p)).walk("VEVENT")]
+    assert len(uids) == len(p.steps) + len(p.needs) and len(set(uids)) == len(uids)
+    assert all(re.fullmatch(r"[A-Za-z0-9-]+@[A-Za-z0-9.-]+", u) for u in uids), uids[:3]
+    assert uids == [str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(p)).walk("VEVENT")]
+    assert not set(uids) & {str(e["UID"]) for e in Calendar.from_ical(exports.to_ics(later)).walk("VEVENT")}
+
+
+def test_markdown_shows_an_ampersand_and_an_arrow_as_written_and_stays_inert() -> None:
+    """The Markdown file read 'Ledger &amp; Co Advisory' and 'Decision: ... -&gt; drop' (41 lines of a plan):
+    entities a reader of the file sees as such. '&' and '>' are written plainly; what would make markup is not."""
+    md = exports.md_text
+    assert md("Ledger & Co Advisory") == "Ledger & Co Advisory" and md("AT&T") == "AT&T"
+    assert md("Decision: no meeting by week 6 -> drop") == "Decision: no meeting by week 6 -> drop"
+    shown = {
+        "Ledger & Co": "Ledger &amp; Co", "&amp; stays &amp;": "&amp;amp; stays &amp;amp;",
+        "&#60;script&#x3e;": "&amp;#60;script&amp;#x3e;", IMG: "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;",
+        "<https://evil.example>": "&lt;https://evil.example&gt;", "> not a quote": "&gt; not a quote",
+        "-> drop": "-&gt; drop", LINK: LINK,
+    }  # fmt: skip
+    for text, html in shown.items():
+        assert _rendered(md(text)) == f"<p>{html}</p>\n", text
+
+
+def test_signals_of_one_account_or_one_deal_are_singular() -> None:
+    """'1 similar Retail accounts in WA won in 2 years' and '1 open deal(s)'."""
+    from types import SimpleNamespace
+
+    from planner.plan import book
+
+    one = SimpleNamespace(intent_score=0, new_executive=False, employee_growth=0.0, similar_won=1, industry="Retail",
+                          state="WA", open_deals=1)  # fmt: skip
+    assert book._signals(one) == "1 similar Retail account in WA won in 2 years; 1 open deal"
+    two = SimpleNamespace(**{**vars(one), "similar_won": 2, "open_deals": 3})
+    assert book._signals(two) == "2 similar Retail accounts in WA won in 2 years; 3 open deals"

@@ -427,6 +427,7 @@ READS: dict[str, Args] = {
     "planner.store.metrics.filter_options": kw(),
     "planner.store.plans.rep_row": lambda c, w, rep: ((), {"rep_id": rep}),
     "planner.store.plans.rep_place": lambda c, w, rep: ((), {"rep_id": rep}),
+    "planner.store.plans.account_states": lambda c, w, rep: ((), {"rep_id": rep, "country": "US"}),
     "planner.store.plans.team_quota": kw(),
     "planner.store.plans.book_features": lambda c, w, rep: ((), {"rep_id": rep, "as_of_day": _as_of(c)}),
     "planner.store.plans.plan_row": lambda c, w, rep: ((), {"plan_id": w.plan_id[rep]}),

@@ -52,8 +52,8 @@ def _signals(r: Any) -> str:
     if int(r.similar_won) > 0:
         n = int(r.similar_won)
         out.append(f"{n} similar {r.industry} account{'' if n == 1 else 's'} in {r.state} won in 2 years")
-    if int(r.open_deals) > 0:
-        out.append(f"{int(r.open_deals)} open deal(s)")
+    if (deals := int(r.open_deals)) > 0:
+        out.append(f"{deals} open deal{'' if deals == 1 else 's'}")
     return "; ".join(out)
 
 

@@ -4,7 +4,7 @@ asks, the weekly load, the KPIs and plan vs actual, all derived from the specs a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,10 +13,10 @@ import pandas as pd
 
 from planner.coverage.workload import load_workload
 from planner.geo import us_state_at
-from planner.geo_world import country_at, country_code
+from planner.geo_world import country_at, country_code, regions_at
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
-from planner.plan.calendar import WorkCalendar, work_calendar
+from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
 from planner.plan.kpis import close_gap, kpi_alignment, plan_vs_actual
 from planner.plan.offers import catalogue, offer_records, partner_table, suggest_offer, valid_offers
@@ -74,8 +74,8 @@ def rep_calendar(
 ) -> WorkCalendar:
     """The rep's working days and public holidays: the country and state in the rules, else where the rep
     lives (the country at their home: a London rep whose book is mostly American keeps English holidays), else
-    their accounts' most common country; the state is their home's (a US home set by hand: its nearest ZIP's;
-    an inferred one gives none), else (their accounts being in their country) their accounts' most common state."""
+    their accounts' most common country. The state or province is their home's (see `_home_region`); only a rep
+    with no home of their own (none, or one inferred from their accounts) gets their accounts' most common one."""
     place = q.rep_place(con, scope=scope, rep_id=rep_id)
     accounts_country = (
         place["country"]
@@ -83,17 +83,47 @@ def rep_calendar(
         or ("US" if place["home_state"] or place["accounts_state"] else "")
     )
     lat, lon = place["home_lat"], place["home_lon"]
-    home_country = country_at(lat, lon)
-    own_country = home_country or accounts_country
+    own_country = country_at(lat, lon) or accounts_country
     country = rules["holiday_country"] or own_country
     subdiv = rules["holiday_subdiv"]
-    if not subdiv and country == own_country:
-        # A home set by hand or import names its state by its place; an inferred one (its accounts' medoid,
-        # maybe a country's centre) says less than the accounts' own states.
-        given = own_country == "US" and not place["home_inferred"]
-        home_state = place["home_state"] or (us_state_at(lat, lon) if given else None)
-        subdiv = home_state or (place["accounts_state"] if own_country == accounts_country else "") or ""
-    return work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
+    own_home = not place["home_inferred"] and bool(place["home_state"] or (lat is not None and lon is not None))
+    if not subdiv and country == own_country and own_home:
+        subdiv = _home_region(con, scope=scope, rep_id=rep_id, place=place, country=country)
+    elif not subdiv and country == own_country:
+        subdiv = (place["accounts_state"] if own_country == accounts_country else "") or ""
+    cal = work_calendar(rules["working_days"], country, subdiv, start.year - 1, start.year + 2)
+    if own_home and not subdiv and country and subdivisions(country):
+        note = (
+            f"The state or province of the rep's home in {country} is not known, so only the national holidays "
+            f"of {country} are skipped; give the home's state, or the holidays' state in the plan's rules."
+        )
+        cal = replace(cal, note=" ".join(filter(None, (cal.note, note))))
+    return cal
+
+
+def _home_region(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, place: dict[str, Any], country: str
+) -> str:
+    """The state or province of the rep's own home, '' when it cannot be told: the one written with it
+    ('Bayern', 'MH'), else for a US home its nearest ZIP's state, else the one that the rep's accounts in the
+    same first-level region as the home (GeoNames' admin1 of the nearest city: München and Augsburg share
+    Bavaria's) are written with, when at least 4 in 5 of them agree, else the home's city when it is a region
+    itself (Berlin, Hamburg)."""
+    if place["home_state"]:
+        return str(place["home_state"])
+    lat, lon = place["home_lat"], place["home_lon"]
+    if country == "US":
+        return us_state_at(lat, lon) or ""
+    home = regions_at(lat, lon)[0]
+    if home is not None and home.startswith(f"{country}."):
+        states = q.account_states(con, scope=scope, rep_id=rep_id, country=country)
+        code_of = {s: subdivision_code(country, s) for s in states["state"].unique()}
+        codes = states["state"].map(code_of)
+        same = pd.Series([r == home for r in regions_at(states["lat"], states["lon"])], index=states.index)
+        votes = states.loc[same & codes.notna(), "n"].groupby(codes[same & codes.notna()]).sum()
+        if len(votes) and votes.max() >= 0.8 * votes.sum():
+            return str(votes.idxmax())
+    return str(subdivision_code(country, place.get("home_city")) or "")
 
 
 def compose(

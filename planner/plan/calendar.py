@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import holidays as holiday_lists
 
 from planner.errors import BadInput
+from planner.geo_world import name_key
+from planner.text import one_line
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MON_FRI = (0, 1, 2, 3, 4)
@@ -103,29 +106,64 @@ class WorkCalendar:
         )
 
 
+@lru_cache(maxsize=256)
+def subdivisions(country: str) -> dict[str, str]:
+    """The states or provinces the `holidays` package has a list for in a country (ISO code): every way it
+    names one ('BY', 'DE-BY', 'Bayern', 'Baden-Württemberg', 'São Paulo', 'New South Wales'), as `name_key`
+    writes it, to its code; {} for a country it knows no regions of (or does not know at all). A spelling that
+    two regions share is left out: it names neither."""
+    try:
+        table = holiday_lists.country_holidays(country.strip().upper(), years=())
+    except NotImplementedError:
+        return {}
+    codes = [str(c) for c in getattr(table, "subdivisions", ()) or ()]
+    names: dict[str, set[str]] = {}
+    for alias, code in (getattr(table, "subdivisions_aliases", None) or {}).items():
+        names.setdefault(name_key(alias), set()).add(str(code))
+    found = {k: next(iter(v)) for k, v in names.items() if len(v) == 1 and k}
+    for code in codes:  # a code is itself, before any name that reads like it
+        found[name_key(code)] = code
+        found[name_key(f"{country}-{code}")] = code
+    return found
+
+
+def subdivision_code(country: str | None, region: object) -> str | None:
+    """The `holidays` code of a state or province as an export writes it, compared without case or accents:
+    ('DE', 'BAYERN') -> 'BY', ('IN', 'Maharashtra') -> 'MH', ('AU', 'NSW') -> 'NSW'; None when none matches."""
+    if not country or region is None:
+        return None
+    return subdivisions(str(country).strip().upper()).get(name_key(region))
+
+
 def work_calendar(
     working_days: object, country: str | None, subdiv: str | None, first_year: int, last_year: int
 ) -> WorkCalendar:
-    """The calendar for a country (ISO code, e.g. US, DE) and optional state or province; an unknown
-    country or state is not an error: the plan then skips what is known and says so. No working days given
-    (None, [] or ''): the country's working week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else Mon-Fri."""
+    """The calendar for a country (ISO code, e.g. US, DE) and optional state or province, by its code or its
+    name ('BY', 'Bayern'); an unknown country or state is not an error: the plan then skips what is known and says
+    so. No working days given (None, [] or ''): the country's working week (Sun-Thu in Saudi Arabia, Mon-Fri in
+    Germany), else Mon-Fri."""
     given = parse_working_days(working_days) if working_days not in (None, "", [], ()) else None
     days = given or MON_FRI
     years = range(first_year, last_year + 1)
     code = (country or "").strip().upper()
-    sub = (subdiv or "").strip().upper() or None
+    region = one_line(subdiv or "", 40)
     if not code:
         return WorkCalendar(days, {}, "", "Public holidays are not skipped: the rep's country is not known.")
+    sub = subdivision_code(code, region) if region else None
     try:
         table = holiday_lists.country_holidays(code, subdiv=sub, years=years)
-        note = ""
     except NotImplementedError:
-        if sub is None:
-            note = f"Public holidays of {code!r} are not known; only the days off in the working week are skipped."
-            return WorkCalendar(days, {}, code, note)
-        table = holiday_lists.country_holidays(code, years=years)
-        note = f"No holiday list for {sub!r} in {code}; the national holidays of {code} are skipped."
-        sub = None
+        note = f"Public holidays of {code!r} are not known; only the days off in the working week are skipped."
+        return WorkCalendar(days, {}, code, note)
+    note = ""
+    if region and sub is None and subdivisions(code):
+        # Only a country whose holidays differ by region: one with a single list for all needs no region.
+        known = sorted(set(subdivisions(code).values()))
+        shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+        note = (
+            f"The region '{region}' is not one {code} has its own public holidays for ({shown}); only the "
+            f"national holidays of {code} are skipped. Set the holidays' state in the plan's rules to change this."
+        )
     if given is None:
         days = tuple(d for d in range(7) if d not in set(getattr(table, "weekend", ()) or (5, 6))) or MON_FRI
     place = f"{code}-{sub}" if sub else code

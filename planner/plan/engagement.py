@@ -4,7 +4,7 @@ decision points and asks as numbered steps, no gaps)."""
 
 from __future__ import annotations
 
-import re
+import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -31,8 +31,12 @@ def _plan_key(plan: Plan) -> str:
     return f"plan{plan.plan_id}" if plan.plan_id is not None else f"draft-{plan.start.isoformat()}"
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "x"
+def _uid(*parts: object) -> str:
+    """An event's UID: the same for the same plan, rep, account and step in every export (a calendar that imports
+    the file again updates its events), and RFC 5545-safe whatever the keys hold (an account keyed by its name
+    'name:sa firma 16|الرياض saudi arabia', a rep id with spaces): a hash of them, ASCII letters and digits."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:32]
+    return f"{digest}@territory-planner"
 
 
 def _all_day(day: date, uid: str, stamp: datetime, summary: str, description: str, categories: list[str]) -> Event:
@@ -57,11 +61,11 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Territory plan: {plan.rep['name']} from {plan.start}")
     stamp = stamp or datetime.now(UTC).replace(microsecond=0)
-    key = f"{_plan_key(plan)}-{plan.rep['rep_id']}"
+    key = (_plan_key(plan), plan.rep["rep_id"])
     offers = dict(zip(plan.targets["account_id"], plan.targets["offer"], strict=True))
     next_free: dict[Any, datetime] = {}
     for s in plan.steps.sort_values(["step_date", "position", "step_no"]).itertuples(index=False):
-        uid = f"{key}-{s.account_id}-{s.step_no}@territory-planner"
+        uid = _uid(*key, s.account_id, s.step_no)
         if s.is_decision:
             cal.add_component(
                 _all_day(
@@ -94,7 +98,7 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
         ev.add("transp", "OPAQUE")
         cal.add_component(ev)
     for n in plan.needs.itertuples(index=False):
-        uid = f"{key}-{n.account_id}-ask-{_slug(n.team)}@territory-planner"
+        uid = _uid(*key, n.account_id, "ask", n.team)
         cal.add_component(
             _all_day(
                 n.due,

@@ -6,6 +6,7 @@ come out as plain characters (`<img onerror=...>`, `[x](javascript:...)` stay in
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -29,19 +30,25 @@ from planner.plan.workbook import to_excel
 from planner.text import money
 
 FORMATS = {".md": "Markdown", ".xlsx": "Excel", ".ics": "iCalendar", ".csv": "Salesloft/Outreach CSV", ".html": "HTML"}
-_MD_SPECIAL = "\\`*_[]|~"
+_MD_SPECIAL = "\\`*_[]|~<"
+# An ampersand that would start a character reference (&amp; &#60; &#x3c;): the one place Markdown reads '&' as
+# more than itself.
+_MD_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)")
 
 __all__ = ["CHANNEL_LABEL", "FORMATS", "render", "to_engagement_csv", "to_excel", "to_html", "to_ics", "to_markdown",
            "write"]  # fmt: skip
 
 
 def md_text(value: object) -> str:
-    """Text that Markdown shows as written: <, > and & as entities (no HTML, no autolinks), the
-    characters of links, emphasis, code and table cells backslash-escaped, line breaks as spaces."""
+    """Text that Markdown shows as written, and that reads as written in the file too ('Ledger & Co', '-> drop',
+    not 'Ledger &amp; Co'): '<' backslash-escaped (no HTML, no autolinks), '&' only where it would start a
+    character reference, '>' only where it would start a quote, the characters of links, emphasis, code and
+    table cells backslash-escaped, line breaks as spaces."""
     text = "" if value is None else str(value)
     text = " ".join(text.split())
     text = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-    return html.escape(text, quote=False)
+    text = _MD_ENTITY.sub(r"\\&", text)
+    return "\\" + text if text.startswith(">") else text
 
 
 def _md_table(df: pd.DataFrame, empty: str = "None.") -> str:

@@ -36,7 +36,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "coverage_target": 1.0,  # company target: plan expected value / quota
     "working_days": [],  # the rep's working weekdays, 0 = Monday ([]: the holiday country's week, else Mon-Fri)
     "holiday_country": "",  # ISO country whose public holidays are skipped ("": where the rep lives, else accounts)
-    "holiday_subdiv": "",  # state or province ("": the rep's home state, else their accounts' most common)
+    "holiday_subdiv": "",  # state or province, its code or name: BY, Bayern ("": the rep's home's, see rep_calendar)
     "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
 }
 
@@ -77,8 +77,9 @@ def _check(out: dict[str, Any]) -> None:
         raise BadInput("tier shares must be between 0 and 1, e.g. tier1_share 0.1 and tier2_share 0.3")
     days = out["working_days"]
     out["working_days"] = list(parse_working_days(days)) if days not in (None, "", [], ()) else []
-    for key in ("holiday_country", "holiday_subdiv"):
-        out[key] = "" if out[key] is None else str(out[key]).strip().upper()
+    out["holiday_country"] = "" if out["holiday_country"] is None else str(out["holiday_country"]).strip().upper()
+    # The state as written ('Bayern', 'BY'): the calendar matches it without case, and a note quotes it as given.
+    out["holiday_subdiv"] = "" if out["holiday_subdiv"] is None else " ".join(str(out["holiday_subdiv"]).split())
     if out["sdr_warmup"] not in ("cold", "all", "never"):
         raise BadInput(f"sdr_warmup {out['sdr_warmup']!r} is not one of cold, all, never")
     if n_targets < 0:

@@ -13,7 +13,7 @@ import pandas as pd
 from planner.plan.calendar import describe_days
 from planner.plan.sequence import EXPANSION, MIX_LABELS
 from planner.plan.spec import Plan, missing
-from planner.text import currency_prefix
+from planner.text import crm_record_id, currency_prefix
 
 CHANNEL_LABEL = {"email": "Email", "phone": "Phone", "social": "LinkedIn", "event": "Event", "decision": "Decision"}
 
@@ -65,12 +65,13 @@ def text_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def targets_table(plan: Plan) -> pd.DataFrame:
-    """The targets: revenue maths, channel mix, offer, asks and why."""
+    """The targets: revenue maths, channel mix, offer, asks and why. CRM ID is the account's id in its CRM, blank
+    for an account keyed by its name (as in the sales-engagement CSV): the importer's key is no record's id."""
     t = plan.targets
     return pd.DataFrame(
         {
-            "#": t["position"], "Account": t["name"], "Account ID": t["account_id"], "Industry": t["industry"],
-            "State": t["state"], "Tier": t["tier"], "Channel mix": t["mix"],
+            "#": t["position"], "Account": t["name"], "CRM ID": t["account_id"].map(crm_record_id),
+            "Industry": t["industry"], "State": t["state"], "Tier": t["tier"], "Channel mix": t["mix"],
             "Est. users": t["est_users"].round(0), "Price per user": t["price_per_user"], "Potential": t["potential"],
             "Propensity": t["propensity"], "Expected value": t["expected_value"], "Offer": t["offer"],
             "Offer reason": t["offer_reason"], "Start week": t["start_week"], "First touch": t["first_touch"],
@@ -84,7 +85,8 @@ def steps_table(plan: Plan) -> pd.DataFrame:
     s = plan.steps.sort_values(["step_date", "position", "step_no"], kind="stable")
     return pd.DataFrame(
         {
-            "Date": s["step_date"], "Week": s["week"], "Account": s["account_name"], "Account ID": s["account_id"],
+            "Date": s["step_date"], "Week": s["week"], "Account": s["account_name"],
+            "CRM ID": s["account_id"].map(crm_record_id),
             "Step": s["step_no"], "Kind": s["is_decision"].map({True: "decision point", False: "touch"}),
             "Channel": s["channel"].map(CHANNEL_LABEL), "Action": s["action"], "Hours": s["hours"],
         }
@@ -146,7 +148,8 @@ def mixes_text(plan: Plan) -> str:
 
 
 def calendar_text(plan: Plan) -> str:
-    """The working days and the public holidays the plan skips, in one line."""
+    """The working days and the public holidays the plan skips, in one line (what the calendar could not tell is
+    among the plan's notes, said once)."""
     cal = plan.calendar
     if cal is None:
         return ""
@@ -155,7 +158,7 @@ def calendar_text(plan: Plan) -> str:
     days = f"{describe_days(cal.working_days)}{where}"
     if skipped:
         days += "; skipped: " + ", ".join(f"{name} {cell_text(d, 'date')}" for d, name in skipped)
-    return days + (f". {cal.note}" if cal.note else "")
+    return days
 
 
 def load_table(plan: Plan) -> pd.DataFrame:

@@ -74,8 +74,10 @@ def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> d
     )
     home = scalar(con, "SELECT nullif(trim(home_state), '') FROM reps WHERE rep_id = ?", [rep_id])
     at = con.execute(
-        "SELECT home_lat, home_lon, coalesce(home_inferred, false) FROM reps WHERE rep_id = ?", [rep_id]
-    ).fetchone() or (None, None, False)
+        """SELECT home_lat, home_lon, coalesce(home_inferred, false), nullif(trim(home_city), '') FROM reps
+           WHERE rep_id = ?""",
+        [rep_id],
+    ).fetchone() or (None, None, False, None)
     state = scalar(
         con,
         """SELECT state FROM accounts WHERE owner_rep_id = ? AND nullif(trim(state), '') IS NOT NULL
@@ -83,7 +85,22 @@ def rep_place(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> d
         [rep_id],
     )
     return {"country": country, "country_name": name, "home_state": home, "accounts_state": state,
-            "home_lat": at[0], "home_lon": at[1], "home_inferred": bool(at[2])}  # fmt: skip
+            "home_lat": at[0], "home_lon": at[1], "home_inferred": bool(at[2]), "home_city": at[3]}  # fmt: skip
+
+
+def account_states(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, country: str) -> pd.DataFrame:
+    """The states of a rep's accounts in one country (ISO code) as written, where they are (rounded to about
+    100 m) and how many accounts each place holds: state, lat, lon, n. A gazetteer of the rep's own data: which
+    state a place lies in."""
+    require_view(scope, rep_id)
+    return query_df(
+        con,
+        """SELECT trim(state) AS state, round(lat, 3) AS lat, round(lon, 3) AS lon, count(*) AS n FROM accounts
+           WHERE owner_rep_id = ? AND upper(trim(country_code)) = ? AND nullif(trim(state), '') IS NOT NULL
+             AND lat IS NOT NULL AND lon IS NOT NULL AND coalesce(geo_precision, '') <> 'country'
+           GROUP BY ALL ORDER BY ALL""",
+        [rep_id, country.strip().upper()],
+    )
 
 
 def team_quota(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
