@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -272,3 +273,47 @@ def test_quota_chart_says_when_no_territory_has_a_quota() -> None:
     assert "No territory has a quota" in fig.layout.annotations[0].text and fig.layout.xaxis.visible is False
     reps["quota"], reps["potential_per_quota"] = 2.0, 0.5
     assert not charts.quota_scatter(reps, {}).layout.annotations
+
+
+def _inside(view: Any, lat: list[float], lon: list[float], width_px: int, height_px: int) -> list[int]:
+    """Indices of the points the view leaves out (a longitude counts on any copy of the world)."""
+    south, north, west, east = maps.view_bounds(view, width_px, height_px)
+    out = []
+    for i, (la, lo) in enumerate(zip(lat, lon, strict=True)):
+        on_copy = any(west <= lo + k * 360 <= east for k in (-1, 0, 1))
+        if not (on_copy and south <= la <= north):
+            out.append(i)
+    return out
+
+
+def test_the_first_view_frames_every_account_of_a_book_in_the_us_japan_and_australia() -> None:
+    # The sf_jp export: 77 accounts from San Diego to Boston, 2 in the UK, Espoo, Edmonton, Tokyo, Osaka and one in
+    # Blacktown (Sydney). Trimming 1% at each end of a percentile extent left Tokyo, Osaka and Blacktown outside.
+    us_lat = list(np.linspace(32.7, 47.7, 70))
+    us_lon = list(np.linspace(-122.7, -71.2, 70))
+    lat = us_lat + [53.1, 51.5, 60.2, 53.55, 35.69, 34.69, 35.08, -33.77]
+    lon = us_lon + [-2.44, -0.02, 24.65, -113.5, 139.69, 135.5, 137.15, 150.92]
+    for width, height in ((620, 600), (480, 360), (440, 400)):
+        view = maps.view_state(lat, lon, width_px=width, height_px=height)
+        assert _inside(view, lat, lon, width, height) == [], (width, view)
+    # The map draws copies of the world, so a view across the date line shows what lies west of it.
+    deck = json.loads(maps.deck([], maps.view_state(lat, lon, 620, 600)).to_json())
+    assert deck["views"][0]["repeat"] is True
+    # A US book with one account in Honolulu: Honolulu is framed too (every account counts).
+    view = maps.view_state([25.8, 47.6, 40.7, 21.3], [-80.2, -122.3, -74.0, -157.9], width_px=620, height_px=600)
+    assert _inside(view, [25.8, 47.6, 40.7, 21.3], [-80.2, -122.3, -74.0, -157.9], 620, 600) == []
+
+
+def test_the_coverage_map_frames_the_hexagons_as_well_as_the_sampled_dots() -> None:
+    # The dots may be a sample of the book; the hexagons hold every located account, so the view fits both.
+    dots = pd.DataFrame({"lat": [40.7, 34.1], "lon": [-74.0, -118.2]})
+    hexes = pd.DataFrame({"lat": [35.7], "lon": [139.7]})
+    lat, lon = maps.fit_points({"points": dots, "hexes": hexes, "homes": pd.DataFrame(), "located_accounts": 3})
+    assert list(lon) == [-74.0, -118.2, 139.7]
+    # Every located account a dot: the dots alone (a hexagon's centre is not where its accounts are).
+    lat, lon = maps.fit_points({"points": dots, "hexes": hexes, "homes": pd.DataFrame(), "located_accounts": 2})
+    assert list(lon) == [-74.0, -118.2]
+    homes = pd.DataFrame({"home_lat": [51.5], "home_lon": [-0.1]})
+    lat, lon = maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes})
+    assert list(lat) == [51.5] and list(lon) == [-0.1]
+    assert maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes.head(0)}) == (None, None)
