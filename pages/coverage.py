@@ -241,7 +241,8 @@ g[0].plotly_chart(bars, width="stretch", key="cov_bars")
 lx, ly = lorenz(values)
 gini_value = row["gini"] if row is not None else None
 lorenz_title = f"Lorenz curve: {METRICS[metric]} (Gini {fmt.ratio(gini_value)})"
-g[1].plotly_chart(charts.lorenz_chart(lx, ly, lorenz_title), width="stretch", key="cov_lorenz")
+lorenz_fig = charts.lorenz_chart(lx, ly, lorenz_title, total=float(values.fillna(0).sum()), what=METRICS[metric])
+g[1].plotly_chart(lorenz_fig, width="stretch", key="cov_lorenz")
 
 sc = st.columns([3, 2])
 rgb = {r: "rgb({},{},{})".format(*c) for r, c in colors.items()}
