@@ -317,3 +317,37 @@ def test_the_coverage_map_frames_the_hexagons_as_well_as_the_sampled_dots() -> N
     lat, lon = maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes})
     assert list(lat) == [51.5] and list(lon) == [-0.1]
     assert maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes.head(0)}) == (None, None)
+
+
+def test_charts_of_a_book_without_potential_say_so_instead_of_drawing_degenerate_axes() -> None:
+    """A book whose every potential is 0 drew axes from $-1 to $1, a Lorenz curve on the diagonal ('perfectly
+    even') and flat status bars; each chart now says there is no potential to show."""
+    from ui import charts
+
+    zero = charts.band_bars(["Ann", "Bob"], [0.0, 0.0], tolerance=0.05, title="Potential by territory",
+                            yaxis_title="Potential", kind="money")  # fmt: skip
+    assert zero.data == () and zero.layout.yaxis.visible is False
+    assert [a.text for a in zero.layout.annotations][0].startswith("No potential to show: every territory is at 0")
+    some = charts.band_bars(["Ann", "Bob"], [1.0, 0.0], tolerance=0.05, title="t", yaxis_title="Potential")
+    assert len(some.data) == 2 and some.layout.yaxis.visible is not False
+    flat = charts.lorenz_chart([0.0, 1.0], [0.0, 1.0], "Lorenz curve: Potential", total=0.0, what="Potential")
+    assert flat.data == () and "No potential to show" in flat.layout.annotations[0].text
+    assert len(charts.lorenz_chart([0.0, 0.5, 1.0], [0.0, 0.2, 1.0], "t", total=5.0).data) == 2
+    status = pd.DataFrame({"status": ["covered", "unowned"], "label": ["Covered", "No active owner"],
+                           "potential": [0.0, 0.0], "accounts": [3, 2]})  # fmt: skip
+    fig = charts.status_bars(status)
+    assert fig.data == () and "every account is at 0" in fig.layout.annotations[0].text
+    assert len(charts.status_bars(status.assign(potential=[5.0, 0.0])).data) == 1
+    reps = pd.DataFrame({"territory": ["Ann"], "rep_id": ["R001"], "quota": [100.0], "potential": [0.0],
+                         "accounts": [3], "potential_per_quota": [0.0]})  # fmt: skip
+    fig = charts.quota_scatter(reps, {})
+    assert fig.data == () and "No potential to show" in fig.layout.annotations[0].text
+
+
+def test_coverage_of_a_book_without_potential_shows_no_degenerate_chart(app_store: Path) -> None:
+    with store.write(app_store) as con:  # no head counts, no revenue: potential 0 everywhere
+        con.execute("UPDATE accounts SET employees = NULL, annual_revenue = NULL")
+    at = page("coverage")
+    assert errors(at) == []
+    said = {c.proto.id.rsplit("-", 1)[-1]: "No potential to show" in str(c.proto.spec) for c in at.get("plotly_chart")}
+    assert said == {"cov_bars": True, "cov_lorenz": True, "cov_scatter": True, "cov_status": True}

@@ -62,3 +62,18 @@ def test_a_rep_sees_the_card_but_cannot_retrain(app_store: Path, monkeypatch: py
     assert errors(at) == []
     assert "AUC" in {m.label for m in at.metric}
     assert not [b for b in at.button if b.key in ("md_retrain", "md_activate", "md_save_potential")]
+
+
+def test_potential_settings_say_the_default_price_is_in_dollars_in_a_yen_store(app_store: Path) -> None:
+    """A yen store showed the dollar default as '¥600 per user' with no word; the settings now say so."""
+    from planner.scope import OPERATOR
+    from planner.store import world as world_q
+
+    with store.write(app_store) as con:
+        con.execute("UPDATE potential_settings SET learned = false")
+        world_q.set_currency(con, "JPY", scope=OPERATOR)
+    at = page("model")
+    assert errors(at) == []
+    shown = [i.value.replace("\\", "") for i in at.info]
+    assert any("is a US-dollar figure, shown here in JPY without conversion" in t for t in shown), shown
+    assert any("Set the price per user in JPY" in t and t.endswith("(`potential learn`).") for t in shown), shown
