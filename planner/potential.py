@@ -74,7 +74,7 @@ def assumptions(con: Any) -> list[str]:
             notes.append(
                 f"The default price per user ({default_price():,.0f}) is a US-dollar figure, shown here in {code} "
                 f"without conversion; {len(default)} segment(s) still use it. Set the price per user in {code} "
-                "(`python -m planner potential set '*' --price N`, or edit it below), or learn it from won deals "
+                "(on the Model page, or `python -m planner potential set '*' --price N`), or learn it from won deals "
                 "(`potential learn`)."
             )
     return notes
