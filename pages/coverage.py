@@ -156,10 +156,9 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
         deck_layers.append(maps.accounts_layer(m["points"], colors))
     if "homes" in layers and len(m["homes"]):
         deck_layers.append(maps.homes_layer(m["homes"], colors))
-    # Fit the view to the accounts shown (the sample spreads like all of them), else to the homes.
-    fit = m["points"] if len(m["points"]) else m["homes"].rename(columns={"home_lat": "lat", "home_lon": "lon"})
-    # Fit the data into the narrowest the map gets (a 1,100 px window), so no coast is cropped.
-    deck = maps.deck(deck_layers, maps.view_state(fit.get("lat"), fit.get("lon"), width_px=620, height_px=600))
+    # Frame every located account (dots and hexagons), else the homes, in the narrowest the map gets (a 1,100 px
+    # window), so no coast is cropped.
+    deck = maps.deck(deck_layers, maps.view_state(*maps.fit_points(m), width_px=620, height_px=600))
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="cov_map", height=620)
     shown = len(m["points"]) if "accounts" in layers else 0
     st.caption(
@@ -242,7 +241,8 @@ g[0].plotly_chart(bars, width="stretch", key="cov_bars")
 lx, ly = lorenz(values)
 gini_value = row["gini"] if row is not None else None
 lorenz_title = f"Lorenz curve: {METRICS[metric]} (Gini {fmt.ratio(gini_value)})"
-g[1].plotly_chart(charts.lorenz_chart(lx, ly, lorenz_title), width="stretch", key="cov_lorenz")
+lorenz_fig = charts.lorenz_chart(lx, ly, lorenz_title, total=float(values.fillna(0).sum()), what=METRICS[metric])
+g[1].plotly_chart(lorenz_fig, width="stretch", key="cov_lorenz")
 
 sc = st.columns([3, 2])
 rgb = {r: "rgb({},{},{})".format(*c) for r, c in colors.items()}

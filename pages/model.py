@@ -14,6 +14,7 @@ from planner import export, potential, propensity
 from planner.errors import PlannerError
 from planner.propensity.features import ALWAYS_EXCLUDED
 from ui import data, fmt, sidebar
+from ui.auth import md_text
 
 st.title("Model")
 scope = sidebar.scope()
@@ -23,6 +24,7 @@ try:
         card = data.cached(propensity.card, snap)
         versions = data.cached(propensity.history, snap)
         pot = data.cached(potential.settings_table, snap)
+        pot_notes = data.cached(potential.assumptions, snap)
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -300,8 +302,10 @@ st.subheader("Revenue potential")
 st.caption(
     "Potential = estimated users x price per user, with users = employees x the adoption share of the account's "
     "industry ('*' covers the rest). Learned from won deals where a segment has 10 or more; your edits stay put. "
-    "Expected value = propensity x potential."
+    "Prices are in the store's currency. Expected value = propensity x potential."
 )
+for note in pot_notes:
+    st.info(md_text(note, 1000), icon=":material/info:")
 editable = pot[["segment", "adoption_share", "price_per_user", "learned", "manual", "accounts"]].copy()
 edited = st.data_editor(
     editable,

@@ -417,7 +417,11 @@ with right:
             disabled=scope.is_rep,
             placeholder="–",
         )
-        st.caption("Industries and states as comma-separated lists; a partner covering either is asked for intros.")
+        st.caption(
+            "Industries and regions as comma-separated lists (US states as 'WA', elsewhere country-region as "
+            "'AU-WA'); a partner covering either is asked for intros."
+            + ("" if len(p.partners) else " No partners yet: add your company's own here.")
+        )
         if not scope.is_rep and st.button("Save partners", key="plan_partners_save"):
             try:
                 plan.save_catalogue(data.db_path(), scope=scope, partners=partners_edit)

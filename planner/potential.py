@@ -1,4 +1,5 @@
-"""Revenue potential: price per user x estimated users, users = employees x adoption share.
+"""Revenue potential: price per user x estimated users, users = employees x adoption share (an account with
+annual revenue and no head count: revenue / an assumed revenue per employee, x the share).
 
 Defaults are per industry; the store's potential_settings table holds the values in force (the
 '*' row is the fallback for industries without their own row). Expected value = propensity x
@@ -19,6 +20,7 @@ from planner.errors import BadInput
 from planner.scope import Scope, require_leader
 from planner.store import get_meta, scores, set_meta
 from planner.store import potential as q
+from planner.store import world as world_q
 
 # Share of an account's employees who would use the product, by industry (a planning default;
 # replaced by values learned from won deals where there are enough of them).
@@ -36,11 +38,46 @@ DEFAULT_ADOPTION: dict[str, float] = {
     "Telecommunications": 0.2,
 }
 DEFAULT_SHARE = 0.2
+# Annual revenue per employee assumed where an account has revenue but no employee count (dollar terms; the
+# store's meta revenue_per_employee overrides it).
+REVENUE_PER_EMPLOYEE = q.REVENUE_PER_EMPLOYEE
 
 
 def default_price() -> float:
-    """The planning default price per user (setting price_per_user)."""
+    """The planning default price per user (setting price_per_user, a US-dollar figure)."""
     return float(settings.get("price_per_user"))
+
+
+def assumptions(con: Any) -> list[str]:
+    """What the potential figures rest on beyond the settings table, in plain words: users estimated from revenue
+    where the head count is missing, no basis at all, and default prices (dollars) in a store in another currency."""
+    notes: list[str] = []
+    basis = q.users_basis(con)
+    by_revenue, none = basis.get("revenue", 0), basis.get("none", 0)
+    code = world_q.currency(con) or "USD"
+    if by_revenue:
+        per = q.revenue_per_employee(con)
+        notes.append(
+            f"{by_revenue:,} account(s) have annual revenue but no employee count: their users are estimated as "
+            f"one employee per {per:,.0f} of annual revenue (an assumption, in dollar terms), x the adoption share. "
+            "Import employee counts to replace it."
+        )
+    if none and not basis.get("employees", 0) and not by_revenue:
+        notes.append("No account has an employee count or annual revenue, so every potential is 0: import accounts "
+                     "with Employees or Annual Revenue columns.")  # fmt: skip
+    elif none:
+        notes.append(f"{none:,} account(s) have neither employees nor annual revenue: their potential is 0.")
+    if code != "USD":
+        table = settings_table(con)
+        default = table[~table["learned"] & ~table["manual"]]
+        if len(default):
+            notes.append(
+                f"The default price per user ({default_price():,.0f}) is a US-dollar figure, shown here in {code} "
+                f"without conversion; {len(default)} segment(s) still use it. Set the price per user in {code} "
+                "(on the Model page, or `python -m planner potential set '*' --price N`), or learn it from won deals "
+                "(`potential learn`)."
+            )
+    return notes
 
 
 # Won deals a segment needs before its defaults are learned from them.

@@ -1187,3 +1187,15 @@ def test_zip3_and_county_areas_are_the_us_only_and_states_are_keyed_by_country()
     s = optimize.rebalance(acc, reps, Options(unit="zip3", allow_customers=True, allow_open_deals=True)).summary
     assert s["accounts_without_area"] == 3
     assert any(n.startswith("3 account(s) are in no ZIP3 area") for n in s["notes"])
+
+
+def test_capacity_note_when_the_solver_did_not_run_says_the_book_fits() -> None:
+    # Every account locked: nothing to solve, so capacity is not enforced, yet 2 accounts need ~57 h of 2,800 h.
+    # The note said "0.0x the 2,800 hours the 2 reps have, so no assignment can fit" (d365 store: 0.1x of 19,600).
+    two = book([("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10)], locked=[True, True])
+    s = optimize.rebalance(two, REPS).summary
+    assert s["solver"] == "none" and not s["capacity_enforced"]
+    note = s["notes"][0]
+    assert "no assignment can fit" not in note and "for capacity to bind" not in note
+    assert note.startswith("Capacity was not checked: no account could move")
+    assert "so the book fits the team's capacity" in note and "the 2,800 hours the 2 reps have" in note

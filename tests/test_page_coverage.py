@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -283,3 +284,81 @@ def test_quota_chart_says_when_no_territory_has_a_quota() -> None:
     assert "No territory has a quota" in fig.layout.annotations[0].text and fig.layout.xaxis.visible is False
     reps["quota"], reps["potential_per_quota"] = 2.0, 0.5
     assert not charts.quota_scatter(reps, {}).layout.annotations
+
+
+def _inside(view: Any, lat: list[float], lon: list[float], width_px: int, height_px: int) -> list[int]:
+    """Indices of the points the view leaves out (a longitude counts on any copy of the world)."""
+    south, north, west, east = maps.view_bounds(view, width_px, height_px)
+    out = []
+    for i, (la, lo) in enumerate(zip(lat, lon, strict=True)):
+        on_copy = any(west <= lo + k * 360 <= east for k in (-1, 0, 1))
+        if not (on_copy and south <= la <= north):
+            out.append(i)
+    return out
+
+
+def test_the_first_view_frames_every_account_of_a_book_in_the_us_japan_and_australia() -> None:
+    # The sf_jp export: 77 accounts from San Diego to Boston, 2 in the UK, Espoo, Edmonton, Tokyo, Osaka and one in
+    # Blacktown (Sydney). Trimming 1% at each end of a percentile extent left Tokyo, Osaka and Blacktown outside.
+    us_lat = list(np.linspace(32.7, 47.7, 70))
+    us_lon = list(np.linspace(-122.7, -71.2, 70))
+    lat = us_lat + [53.1, 51.5, 60.2, 53.55, 35.69, 34.69, 35.08, -33.77]
+    lon = us_lon + [-2.44, -0.02, 24.65, -113.5, 139.69, 135.5, 137.15, 150.92]
+    for width, height in ((620, 600), (480, 360), (440, 400)):
+        view = maps.view_state(lat, lon, width_px=width, height_px=height)
+        assert _inside(view, lat, lon, width, height) == [], (width, view)
+    # The map draws copies of the world, so a view across the date line shows what lies west of it.
+    deck = json.loads(maps.deck([], maps.view_state(lat, lon, 620, 600)).to_json())
+    assert deck["views"][0]["repeat"] is True
+    # A US book with one account in Honolulu: Honolulu is framed too (every account counts).
+    view = maps.view_state([25.8, 47.6, 40.7, 21.3], [-80.2, -122.3, -74.0, -157.9], width_px=620, height_px=600)
+    assert _inside(view, [25.8, 47.6, 40.7, 21.3], [-80.2, -122.3, -74.0, -157.9], 620, 600) == []
+
+
+def test_the_coverage_map_frames_the_hexagons_as_well_as_the_sampled_dots() -> None:
+    # The dots may be a sample of the book; the hexagons hold every located account, so the view fits both.
+    dots = pd.DataFrame({"lat": [40.7, 34.1], "lon": [-74.0, -118.2]})
+    hexes = pd.DataFrame({"lat": [35.7], "lon": [139.7]})
+    lat, lon = maps.fit_points({"points": dots, "hexes": hexes, "homes": pd.DataFrame(), "located_accounts": 3})
+    assert list(lon) == [-74.0, -118.2, 139.7]
+    # Every located account a dot: the dots alone (a hexagon's centre is not where its accounts are).
+    lat, lon = maps.fit_points({"points": dots, "hexes": hexes, "homes": pd.DataFrame(), "located_accounts": 2})
+    assert list(lon) == [-74.0, -118.2]
+    homes = pd.DataFrame({"home_lat": [51.5], "home_lon": [-0.1]})
+    lat, lon = maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes})
+    assert list(lat) == [51.5] and list(lon) == [-0.1]
+    assert maps.fit_points({"points": dots.head(0), "hexes": hexes.head(0), "homes": homes.head(0)}) == (None, None)
+
+
+def test_charts_of_a_book_without_potential_say_so_instead_of_drawing_degenerate_axes() -> None:
+    """A book whose every potential is 0 drew axes from $-1 to $1, a Lorenz curve on the diagonal ('perfectly
+    even') and flat status bars; each chart now says there is no potential to show."""
+    from ui import charts
+
+    zero = charts.band_bars(["Ann", "Bob"], [0.0, 0.0], tolerance=0.05, title="Potential by territory",
+                            yaxis_title="Potential", kind="money")  # fmt: skip
+    assert zero.data == () and zero.layout.yaxis.visible is False
+    assert [a.text for a in zero.layout.annotations][0].startswith("No potential to show: every territory is at 0")
+    some = charts.band_bars(["Ann", "Bob"], [1.0, 0.0], tolerance=0.05, title="t", yaxis_title="Potential")
+    assert len(some.data) == 2 and some.layout.yaxis.visible is not False
+    flat = charts.lorenz_chart([0.0, 1.0], [0.0, 1.0], "Lorenz curve: Potential", total=0.0, what="Potential")
+    assert flat.data == () and "No potential to show" in flat.layout.annotations[0].text
+    assert len(charts.lorenz_chart([0.0, 0.5, 1.0], [0.0, 0.2, 1.0], "t", total=5.0).data) == 2
+    status = pd.DataFrame({"status": ["covered", "unowned"], "label": ["Covered", "No active owner"],
+                           "potential": [0.0, 0.0], "accounts": [3, 2]})  # fmt: skip
+    fig = charts.status_bars(status)
+    assert fig.data == () and "every account is at 0" in fig.layout.annotations[0].text
+    assert len(charts.status_bars(status.assign(potential=[5.0, 0.0])).data) == 1
+    reps = pd.DataFrame({"territory": ["Ann"], "rep_id": ["R001"], "quota": [100.0], "potential": [0.0],
+                         "accounts": [3], "potential_per_quota": [0.0]})  # fmt: skip
+    fig = charts.quota_scatter(reps, {})
+    assert fig.data == () and "No potential to show" in fig.layout.annotations[0].text
+
+
+def test_coverage_of_a_book_without_potential_shows_no_degenerate_chart(app_store: Path) -> None:
+    with store.write(app_store) as con:  # no head counts, no revenue: potential 0 everywhere
+        con.execute("UPDATE accounts SET employees = NULL, annual_revenue = NULL")
+    at = page("coverage")
+    assert errors(at) == []
+    said = {c.proto.id.rsplit("-", 1)[-1]: "No potential to show" in str(c.proto.spec) for c in at.get("plotly_chart")}
+    assert said == {"cov_bars": True, "cov_lorenz": True, "cov_scatter": True, "cov_status": True}

@@ -100,3 +100,18 @@ def test_a_model_no_better_than_chance_is_said_to_be_unused(app_store: Path) -> 
     at = page("model")
     assert any("no model (the trained model ranked" in str(c.value) for c in at.caption)
     assert "AUC (model not used)" in {m.label for m in at.metric}
+
+
+def test_potential_settings_say_the_default_price_is_in_dollars_in_a_yen_store(app_store: Path) -> None:
+    """A yen store showed the dollar default as '¥600 per user' with no word; the settings now say so."""
+    from planner.scope import OPERATOR
+    from planner.store import world as world_q
+
+    with store.write(app_store) as con:
+        con.execute("UPDATE potential_settings SET learned = false")
+        world_q.set_currency(con, "JPY", scope=OPERATOR)
+    at = page("model")
+    assert errors(at) == []
+    shown = [i.value.replace("\\", "") for i in at.info]
+    assert any("is a US-dollar figure, shown here in JPY without conversion" in t for t in shown), shown
+    assert any("Set the price per user in JPY" in t and t.endswith("(`potential learn`).") for t in shown), shown

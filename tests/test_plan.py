@@ -698,3 +698,53 @@ def test_signals_count_one_similar_account_in_the_singular() -> None:
     r = SimpleNamespace(intent_score=0, new_executive=False, employee_growth=0.0, similar_won=1, industry="Retail",
                         state="WA", open_deals=0)  # fmt: skip
     assert plan.book._signals(r) == "1 similar Retail account in WA won in 2 years"
+
+
+def test_a_partner_covering_washington_state_is_not_asked_about_perth_western_australia() -> None:
+    """Perth, WA, Australia got 'Introduction ... via Pacific Crest Solutions (covers WA)', a Washington-state
+    partner: regions compare the country too; a country's region is written 'AU-WA'."""
+    cal = _calendar()
+    touches = [plan.asks.Touch(1, date(2026, 11, 30), "email", "Intro"),
+               plan.asks.Touch(2, date(2026, 12, 9), "phone", "Call")]  # fmt: skip
+    demo = plan.default_partners()
+
+    def partner_asks(acc: dict, partners: pd.DataFrame) -> list[str]:
+        return [n["ask"] for n in plan.suggest_needs(acc, 2, partners, RULES, touches, False, cal)
+                if n["team"] == "Partners"]  # fmt: skip
+
+    perth = {"name": "Perth Retail Pty", "industry": "Retail", "state": "WA", "country_code": "AU"}
+    seattle = {"name": "Seattle Retail", "industry": "Retail", "state": "WA", "country_code": "US"}
+    assert partner_asks(perth, demo) == []
+    assert partner_asks(seattle, demo) == ["Introduction to Seattle Retail via Pacific Crest Solutions (covers WA)"]
+    assert partner_asks({**seattle, "country_code": None}, demo) != []  # no country: a US state, as before
+    west = pd.DataFrame(
+        [("P-W", "Westside", "[]", '["AU-WA"]')], columns=["partner_id", "name", "industries", "states"]
+    )
+    assert partner_asks(perth, west) == ["Introduction to Perth Retail Pty via Westside (covers AU-WA)"]
+    assert partner_asks(seattle, west) == []
+
+
+def test_a_store_of_real_imports_shows_no_invented_customer_stories_or_partners(small_store: Path) -> None:
+    """Every store was seeded with the demo's invented catalogue: a real company's plans cited 'Customer story:
+    Northwind Analytics' and introductions via 'Pacific Crest Solutions'. A real store gets generic offer types and
+    no partners, the plan says where to add the company's own, and the demo keeps its catalogue."""
+    invented = set(plan.default_offers(date(2026, 11, 1))["name"]) | set(plan.default_partners()["name"])
+    with store.read(small_store) as con:  # the demo store: its catalogue as it was
+        assert set(plan.catalogue(con)["name"]) | set(plan.partner_table(con)["name"]) == invented
+    with store.write(small_store) as con:  # the demo's rows left behind in a store that now holds real imports
+        store.set_meta(con, "is_demo", "0")
+        assert len(q.offers(con)) == 9 and len(q.partners(con)) == 6
+    with store.read(small_store) as con:
+        offers, partners = plan.catalogue(con), plan.partner_table(con)
+        assert set(offers["name"]) == {"Executive briefing", "Free trial", "Case study from your industry (add one)"}
+        assert partners.empty
+        p = plan.compose(con, scope=OPERATOR, rep_id="R003", start=date(2026, 9, 6), weeks=6, rules=RULES)
+    shown = " ".join([*p.targets["offer"].astype(str), *p.steps["action"].astype(str), *p.needs["ask"].astype(str)])
+    assert "Executive briefing" in shown and not any(name in shown for name in invented)
+    assert any("add your company's own offers" in n for n in p.notes)
+    assert any("No partners are set" in n and "Partners on the Territory plan page" in n for n in p.notes)
+    with store.write(small_store) as con:
+        con.execute("DELETE FROM offers")
+        con.execute("DELETE FROM partners")
+        assert plan.seed_catalogue(con) == {"offers": 3, "partners": 0}
+        assert set(q.offers(con)["name"]) & invented == set()

@@ -98,3 +98,70 @@ def test_potential_cli_sets_and_lists(small_store: Path, capsys: pytest.CaptureF
     assert rows["Retail"]["manual"] is True
     assert cli.main(["--db", str(small_store), "potential", "set", "Retail"]) == 2
     assert "needs --share and/or --price" in capsys.readouterr().err
+
+
+def test_accounts_with_revenue_and_no_head_count_get_a_potential_from_revenue(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Dynamics book with annual revenue and no employee counts was worth 0 everywhere: users now come from
+    revenue / 250,000 (stated as an assumption); a known head count still wins, and an account with neither is 0."""
+    from planner import cli, ingest
+
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        "Company name,Industry,Annual Revenue,Number of Employees\n"
+        "Rev Co,Software,50000000,\nHeads Co,Software,50000000,100\nBare Co,Software,,\n"
+    )
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        rows = con.execute(
+            "SELECT a.name, p.est_users, p.potential, p.users_basis FROM account_potential p JOIN accounts a "
+            "USING (account_id) ORDER BY a.name"
+        ).fetchall()
+        notes = potential.assumptions(con)
+    # Rev Co: 50,000,000 / 250,000 = 200 employees x 0.5 (Software) = 100 users x 600.
+    assert rows == [("Bare Co", 0, 0.0, None), ("Heads Co", 50, 30_000.0, "employees"),
+                    ("Rev Co", 100, 60_000.0, "revenue")]  # fmt: skip
+    assert any("1 account(s) have annual revenue but no employee count" in n and "250,000" in n for n in notes)
+    assert any("1 account(s) have neither employees nor annual revenue" in n for n in notes)
+    # The stated assumption is the one in force: a store's own figure replaces it.
+    with store.write(empty_store) as con:
+        store.set_meta(con, "revenue_per_employee", "500000")
+    with store.read(empty_store) as con:
+        assert con.execute("SELECT est_users FROM account_potential p JOIN accounts a USING (account_id) "
+                           "WHERE a.name = 'Rev Co'").fetchone() == (50,)  # fmt: skip
+        assert any("one employee per 500,000 of annual revenue" in n for n in potential.assumptions(con))
+    capsys.readouterr()
+    assert cli.main(["--db", str(empty_store), "potential"]) == 0
+    assert "note: 1 account(s) have annual revenue but no employee count" in capsys.readouterr().err
+
+
+def test_the_default_price_is_not_silently_relabelled_in_another_currency(
+    small_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A yen store showed '2,308 users x ¥600': the dollar default relabelled. The settings now say the default is
+    a dollar figure to set in the store's currency, and `potential --help` no longer asks for --price USD."""
+    from planner import cli
+    from planner.store import world as world_q
+
+    with store.write(small_store) as con:
+        con.execute("UPDATE potential_settings SET learned = false")
+        world_q.set_currency(con, "JPY", scope=OPERATOR)
+    with store.read(small_store) as con:
+        notes = potential.assumptions(con)
+    (note,) = [n for n in notes if "US-dollar figure" in n]
+    assert "default price per user (600) is a US-dollar figure, shown here in JPY without conversion" in note
+    assert "Set the price per user in JPY" in note
+    before = int(note.split(" segment(s) still use it")[0].rsplit(" ", 1)[1])
+    assert cli.main(["--db", str(small_store), "potential", "set", "*", "--price", "90000"]) == 0
+    with store.read(small_store) as con:  # '*' now set by a person; the industries still carry the default
+        (note,) = [n for n in potential.assumptions(con) if "US-dollar figure" in n]
+    assert f"{before - 1} segment(s) still use it" in note
+    with store.write(small_store) as con:
+        world_q.set_currency(con, "USD", scope=OPERATOR)
+    with store.read(small_store) as con:
+        assert not any("US-dollar figure" in n for n in potential.assumptions(con))
+    with pytest.raises(SystemExit):
+        cli.main(["potential", "--help"])
+    helptext = capsys.readouterr().out
+    assert "USD" not in helptext and "in the store's currency" in helptext

@@ -15,6 +15,23 @@ BAND_COLORS = {"above": "#d1495b", "within": "#00798c", "below": "#edae49"}
 """Red above the band, teal within it, orange below it: on every page that colours territories."""
 
 
+def say_nothing_to_show(fig: go.Figure, words: str) -> go.Figure:
+    """Hide the axes and say why the chart is empty: all-zero values drew axes from -1 to 1 (read "$-1 ... $1")."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=words, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+    return fig
+
+
+def nothing_to_show(what: str) -> str:
+    """The words of an empty chart of `what` (potential names where it comes from)."""
+    base = f"No {what.lower()} to show: every territory is at 0"
+    if what.lower() == "potential":
+        return base + ("<br>(no account has an employee count or annual revenue;<br>see Revenue potential on the "
+                       "Model page)")  # fmt: skip
+    return base
+
+
 def band_of(values: Any, centre: float, tolerance: float) -> list[str]:
     """'above', 'within' or 'below' the band centre x (1 ± tolerance), per value ('within' for NaN)."""
     v = np.asarray(values, dtype=float)
@@ -86,6 +103,9 @@ def band_bars(
         xaxis={"categoryorder": "array", "categoryarray": names},
         yaxis=axis(kind),
     )
+    if not (np.abs(finite) > 0).any():
+        fig.data, fig.layout.shapes, fig.layout.annotations = (), (), ()
+        return say_nothing_to_show(fig, nothing_to_show(yaxis_title))
     return fig
 
 
@@ -101,8 +121,9 @@ def axis(kind: str) -> dict[str, Any]:
     return {"exponentformat": "B", "separatethousands": True}
 
 
-def lorenz_chart(x: Any, y: Any, title: str) -> go.Figure:
-    """The Lorenz curve of a metric against the line of perfect equality."""
+def lorenz_chart(x: Any, y: Any, title: str, total: float | None = None, what: str = "values") -> go.Figure:
+    """The Lorenz curve of a metric against the line of perfect equality; with the metric's `total` at 0 (or
+    unknown: NaN), no curve: the diagonal of a book of zeros read as a perfectly even one."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect equality",
                              line={"dash": "dot", "color": "#888"}))  # fmt: skip
@@ -118,6 +139,9 @@ def lorenz_chart(x: Any, y: Any, title: str) -> go.Figure:
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
     )
+    if total is not None and not total > 0:
+        fig.data = ()
+        return say_nothing_to_show(fig, nothing_to_show(what))
     return fig
 
 
@@ -173,6 +197,9 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
         fig.add_annotation(text="No territory has a quota: import a user file with a Quota column<br>"
                                 "(python -m planner import users.csv --kind reps) to compare them",
                            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)  # fmt: skip
+    elif not float(pq["potential"].fillna(0).abs().sum()) > 0:
+        fig.data = ()
+        say_nothing_to_show(fig, nothing_to_show("potential"))
     return fig
 
 
@@ -197,6 +224,9 @@ def status_bars(by_status: Any) -> go.Figure:
         height=420,
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )
+    if not float(by_status["potential"].fillna(0).abs().sum()) > 0:
+        fig.data = ()
+        say_nothing_to_show(fig, nothing_to_show("potential").replace("every territory", "every account"))
     return fig
 
 

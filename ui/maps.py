@@ -101,40 +101,75 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _lon_extent(lon: np.ndarray) -> tuple[float, float]:
-    """(west, east) of the longitudes' robust extent, across the date line when that is the narrower way round
-    (Fiji at 178 E and Samoa at 172 W span 10 degrees, not 350): east may then exceed 180."""
-    lo0, lo1 = np.percentile(lon, [1, 99])
-    wrapped = np.where(lon < 0, lon + 360.0, lon)
-    wr0, wr1 = np.percentile(wrapped, [1, 99])
-    return (float(wr0), float(wr1)) if wr1 - wr0 < lo1 - lo0 else (float(lo0), float(lo1))
+    """(west, east) of the narrowest arc of longitude holding every point: the circle less its widest empty gap,
+    so a book across the date line (Fiji at 178 E, Samoa at 172 W) spans 10 degrees, not 350; east may then
+    exceed 180."""
+    ring = np.unique(np.mod(lon + 180.0, 360.0) - 180.0)
+    if len(ring) == 1:
+        return float(ring[0]), float(ring[0])
+    gaps = np.diff(np.append(ring, ring[0] + 360.0))  # the last gap runs from the easternmost round to the first
+    widest = int(np.argmax(gaps))
+    west = float(ring[(widest + 1) % len(ring)])
+    east = float(ring[widest])
+    return (west, east) if west <= east else (west, east + 360.0)
+
+
+def view_bounds(view: pdk.ViewState, width_px: int, height_px: int) -> tuple[float, float, float, float]:
+    """(south, north, west, east) a view shows in a map of that size (east may exceed 180): the inverse of
+    view_state's Web Mercator arithmetic, for tests and for checking that a view frames its points."""
+    span_lon = width_px * 360 / (512 * 2**view.zoom)
+    span_merc = height_px * 360 / (512 * 2**view.zoom)
+    y = np.degrees(np.log(np.tan(np.radians(45 + float(view.latitude) / 2))))
+    south, north = (
+        float(np.degrees(2 * np.arctan(np.exp(np.radians(y + d)))) - 90) for d in (-span_merc / 2, span_merc / 2)
+    )
+    west = float(view.longitude) - span_lon / 2
+    return south, north, west, west + span_lon
 
 
 def view_state(lat: Any = None, lon: Any = None, width_px: int = 900, height_px: int = 620) -> pdk.ViewState:
-    """A view that fits the given points (the continental US when there are none), a whole world's book too.
+    """A view that frames every given point (the continental US when there are none), a whole world's book too.
 
     Web Mercator: the world is 512 x 2^zoom pixels wide, so the zoom that fits a span of longitude
-    into the map's width is log2(width x 360 / (512 x span)); latitude spans stretch by 1/cos(lat).
+    into the map's width is log2(width x 360 / (512 x span)); latitude spans stretch by 1/cos(lat). Every point
+    counts: trimming the extreme 1% each way left Tokyo, Osaka and Sydney out of a mostly American book.
     """
     lat = np.asarray([] if lat is None else lat, dtype=float)
     lon = np.asarray([] if lon is None else lon, dtype=float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
         return pdk.ViewState(latitude=38.5, longitude=-96.5, zoom=3.4, pitch=0)
-    la, lo = lat[ok], lon[ok]
-    # Robust extent: a few far-flung accounts (Alaska, Hawaii) should not zoom the map out to the globe.
-    lat0, lat1 = np.percentile(la, [1, 99])
+    la, lo = np.clip(lat[ok], -80, 80), lon[ok]
+    lat0, lat1 = float(la.min()), float(la.max())
     lon0, lon1 = _lon_extent(lo)
-    mid = (lat0 + lat1) / 2
     lon_span = max(lon1 - lon0, 0.02) * 1.15
-    # Mercator stretches latitude by 1/cos: the span's pixels are those of its two ends' Mercator y.
-    merc = np.degrees(np.log(np.tan(np.radians(45 + np.clip([lat0, lat1], -80, 80) / 2))))
+    # Mercator stretches latitude by 1/cos: the span's pixels are those of its two ends' Mercator y, and the
+    # centre is the middle of those (the middle latitude would leave the poleward end out of a tall book).
+    merc = np.degrees(np.log(np.tan(np.radians(45 + np.array([lat0, lat1]) / 2))))
     lat_span = max(float(merc[1] - merc[0]), 0.02) * 1.15
+    mid = float(np.degrees(2 * np.arctan(np.exp(np.radians((merc[0] + merc[1]) / 2)))) - 90)
     zoom = min(math.log2(width_px * 360 / (512 * lon_span)), math.log2(height_px * 360 / (512 * lat_span)))
     centre = (lon0 + lon1) / 2
     return pdk.ViewState(
-        latitude=float(mid), longitude=float(centre - 360 if centre > 180 else centre),
+        latitude=mid, longitude=float(centre - 360 if centre > 180 else centre),
         zoom=float(np.clip(zoom, 0.0, 11.0)),
     )  # fmt: skip
+
+
+def fit_points(payload: dict[str, Any]) -> tuple[Any, Any]:
+    """(lat, lon) the Coverage map's first view frames: the dots, and when they are a sample of the located
+    accounts the centre of every hexagon too (the hexagons hold them all), else the reps' homes."""
+    points = payload.get("points", pd.DataFrame())
+    sample = int(payload.get("located_accounts", len(points))) > len(points)
+    keys = ("points", "hexes") if sample or not len(points) else ("points",)
+    parts = [payload[k][["lat", "lon"]] for k in keys if len(payload.get(k, ()))]
+    if not parts:
+        homes = payload.get("homes")
+        if homes is None or not len(homes):
+            return None, None
+        return homes["home_lat"], homes["home_lon"]
+    both = pd.concat(parts, ignore_index=True)
+    return both["lat"], both["lon"]
 
 
 def _outline_layer(data: dict[str, Any], layer_id: str, fill: list[int]) -> pdk.Layer:
@@ -376,5 +411,8 @@ class CompactDeck(pdk.Deck):  # type: ignore[misc]
 
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, height: int = 620) -> pdk.Deck:
     """A Deck with no basemap (offline) and the shared tooltip."""
+    # repeat: copies of the world side by side, so a view across the date line (a book in California, Tokyo and
+    # Sydney is framed from Sydney eastwards) draws the accounts west of it too.
+    views = [pdk.View(type="MapView", controller=True, repeat=True)]
     return CompactDeck(layers=layers, initial_view_state=view, map_provider="mapbox", map_style=EMPTY_STYLE,
-                       tooltip=TOOLTIP, height=height)  # fmt: skip
+                       tooltip=TOOLTIP, height=height, views=views)  # fmt: skip

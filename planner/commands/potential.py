@@ -1,6 +1,8 @@
 """`potential [list|set|reset|learn]`: show or edit revenue-potential settings (adoption share, price per user).
 
-Potential = employees x adoption share x price per user, per industry ('*' covers the rest).
+Potential = employees x adoption share x price per user, per industry ('*' covers the rest); an account with
+annual revenue and no employee count is counted as revenue / 250,000 employees (an assumption). Prices are in
+the store's currency: the planning default (600) is a US-dollar figure, so set it in any other currency.
 `set` is a manual edit that learning leaves alone; `reset` returns a segment to its learned or
 planning default; `learn` re-learns defaults from won deals. Scores' expected values follow at once.
 """
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("action", nargs="?", default="list", choices=["list", "set", "reset", "learn"])
     p.add_argument("segment", nargs="?", help="an industry, or '*' for the default (set, reset)")
     p.add_argument("--share", type=float, metavar="X", help="adoption share of employees, in (0, 1]")
-    p.add_argument("--price", type=float, metavar="USD", help="annual price per user")
+    p.add_argument("--price", type=float, metavar="AMOUNT", help="annual price per user, in the store's currency")
     p.add_argument("--json", action="store_true", help="print the settings as JSON")
     p.set_defaults(func=run)
 
@@ -46,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"learned {len(learned)} segments from won deals", file=sys.stderr)
     with store.read(args.db_path) as con:
         table = potential.settings_table(con)
+        notes = potential.assumptions(con)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(table.drop(columns=["updated_at"]).to_dict(orient="records")))
     else:

@@ -233,6 +233,18 @@ def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[st
     cap, need, n = s["capacity_hours"], s["workload_hours_after"], s["reps_after"]
     model = f"{touches:g} touches per account a year at {meeting:g} h each, plus travel for {in_person:.0%} in person"
     s["capacity_hours_needed_min"] = hours_min
+    if not s["capacity_enforced"] and hours_min <= cap:
+        # The solver did not run (nothing could move), so capacity was never put to it; the team's hours hold
+        # the book, and saying "no assignment can fit" at 0.1x of them was backwards.
+        notes = [
+            f"Capacity was not checked: no account could move, so no assignment was solved. Serving all "
+            f"{s['accounts']:,} accounts needs at least {hours_min:,.0f} hours a year ({model}), "
+            f"{hours_min / max(cap, 1e-9):,.1f}x the {cap:,.0f} hours the {n} reps have, so the book fits the "
+            f"team's capacity (this assignment needs {need:,.0f})."
+        ]
+        if s["over_capacity_reps"]:
+            notes.append(f"{s['over_capacity_reps']} rep(s) are above their own capacity as the book stands.")
+        return notes
     if not s["capacity_enforced"]:
         return [
             f"Capacity is not enforced: serving all {s['accounts']:,} accounts needs at least {hours_min:,.0f} hours "

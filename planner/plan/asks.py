@@ -62,13 +62,25 @@ def partner_records(partners: pd.DataFrame) -> list[tuple[str, list[str], list[s
     ]
 
 
+def region_key(account: dict[str, Any]) -> str:
+    """The account's region as a partner lists it: a bare state code in the US (or where the country is unknown),
+    else country-region ('AU-WA'): Perth, WA, Australia is no Washington-state account."""
+    state = str(account.get("state") or "").strip().upper()
+    country = account.get("country_code")
+    country = "" if country is None or (isinstance(country, float) and country != country) else str(country).upper()
+    if not state:
+        return ""
+    return state if country in ("", "US") else f"{country}-{state}"
+
+
 def _partner(account: dict[str, Any], partners: list[tuple[str, list[str], list[str]]]) -> tuple[str, str, str] | None:
-    """The first partner covering the account's industry or state: (name, what it covers, why)."""
-    state = str(account.get("state") or "").upper()
+    """The first partner covering the account's industry or region: (name, what it covers, why). A partner's
+    regions are US state codes ('WA') or a country's region ('AU-WA')."""
+    region = region_key(account)
     for name, industries, states in partners:
         by_industry = account.get("industry") in industries
-        if by_industry or (state and state in states):
-            covers = account["industry"] if by_industry else account["state"]
+        if by_industry or (region and region in states):
+            covers = account["industry"] if by_industry else region
             return name, str(covers), f"partner covers the {'industry' if by_industry else 'region'}"
     return None
 

@@ -19,7 +19,7 @@ from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
 from planner.plan.kpis import close_gap, kpi_alignment, plan_vs_actual
-from planner.plan.offers import catalogue, offer_records, partner_table, suggest_offer, valid_offers
+from planner.plan.offers import catalogue, catalogue_notes, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
 from planner.plan.sequence import Lane, cadence, mix_for, schedule, weekly_capacity, weekly_load
@@ -152,6 +152,7 @@ def compose(
     cal = rep_calendar(con, scope=scope, rep_id=rep_id, rules=r, start=start)
     notes += [cal.note] if cal.note else []
     frame = _Frame(r, cal, _Catalogue.read(con, start), start, int(weeks), today if start > today else None)
+    notes += catalogue_notes(frame.cat.offers, frame.cat.partners)
     capacity = weekly_capacity(rep, r, load_workload(con).default_capacity_hours)
     targets, steps, needs = _lay_out(con, scope, chosen, book.set_index("account_id"), frame, capacity, notes)
     total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)

@@ -1,6 +1,10 @@
 """The offer catalogue and partner list: defaults, validation, storing edits, and the offer a
 target gets (a customer story from its industry, a discount where a deal is open, a trial for
-high intent or growth, else an event)."""
+high intent or growth, else an event).
+
+The demo store starts with an invented catalogue (customer stories of made-up firms, made-up partners); a store
+holding a company's own imports never shows it: it starts with generic offer types that name no one, and no
+partners, and the plan says where to add the company's own."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from planner.errors import BadInput
 from planner.plan.spec import Plan, missing
 from planner.scope import Scope, require_leader
 from planner.store import plans as q
+from planner.store import world
 
 OFFER_KINDS = ("event", "case_study", "trial", "discount")
 
@@ -29,7 +34,7 @@ def quarter_end(day: date) -> date:
 
 
 def default_offers(as_of_day: date) -> pd.DataFrame:
-    """The catalogue a store starts with: events, industry customer stories, a trial, a discount."""
+    """The demo store's catalogue: events, invented industry customer stories, a trial, a discount."""
     rows = [
         ("OF-WEBINAR", "Live product webinar: planning in 30 minutes", "event", None,
          "Monthly live webinar with Q&A; invite with a personal note.", None),
@@ -56,7 +61,7 @@ def default_offers(as_of_day: date) -> pd.DataFrame:
 
 
 def default_partners() -> pd.DataFrame:
-    """Partners a store starts with, covering industries or regions (JSON lists as text)."""
+    """The demo store's invented partners, covering industries or US states (JSON lists as text)."""
     rows = [
         ("P-CLOUDLINE", "Cloudline Consulting", ["Software", "Media", "Telecommunications"], []),
         ("P-HEALTHBRIDGE", "HealthBridge Partners", ["Healthcare"], []),
@@ -71,17 +76,45 @@ def default_partners() -> pd.DataFrame:
     )
 
 
+def generic_offers() -> pd.DataFrame:
+    """The catalogue a store of real imports starts with: kinds of offer that name no customer, partner or price,
+    for the company to replace with its own (an invented customer story would be sent to a real prospect)."""
+    rows = [
+        ("OF-BRIEFING", "Executive briefing", "event", None,
+         "A short briefing for the account's leaders; replace with your company's events.", None),
+        ("OF-TRIAL", "Free trial", "trial", None, "Set the length and terms of your company's trial.", None),
+        ("OF-CASE-STUDY", "Case study from your industry (add one)", "case_study", None,
+         "Add your own customer stories, one per industry, so a target gets one from its industry.", None),
+    ]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["offer_id", "name", "kind", "industry", "description", "valid_until"])
+    df["active"] = True
+    return df
+
+
+def _no_partners() -> pd.DataFrame:
+    return pd.DataFrame(columns=["partner_id", "name", "industries", "states"])
+
+
+def _without_demo_rows(table: pd.DataFrame, demo: pd.DataFrame, key: str) -> pd.DataFrame:
+    """A real store's table less the demo's invented rows (same id and name) that a demo store left behind."""
+    invented = set(zip(demo[key], demo["name"], strict=True))
+    keep = [(k, n) not in invented for k, n in zip(table[key], table["name"], strict=True)]
+    return table[keep].reset_index(drop=True)
+
+
 def seed_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Fill empty offers and partners tables with the default catalogue (write connection).
+    """Fill empty offers and partners tables (write connection): the demo's catalogue in the demo store, the
+    generic offers and no partners in a store of real imports.
 
     Safe to call on every write: tables that already hold rows are left alone.
     """
     added = {"offers": 0, "partners": 0}
+    demo = world.is_demo(con)
     if q.count_rows(con, "offers") == 0:
-        catalogue = default_offers(q.as_of(con))
-        q.replace_offers(con, catalogue)
-        added["offers"] = len(catalogue)
-    if q.count_rows(con, "partners") == 0:
+        table = default_offers(q.as_of(con)) if demo else generic_offers()
+        q.replace_offers(con, table)
+        added["offers"] = len(table)
+    if demo and q.count_rows(con, "partners") == 0:
         table = default_partners()
         q.replace_partners(con, table)
         added["partners"] = len(table)
@@ -89,15 +122,43 @@ def seed_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def catalogue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The offer catalogue in force (the defaults while the store holds none)."""
+    """The offer catalogue in force: the store's (a real store's without the demo's invented rows), else the
+    demo's in the demo store and the generic offers in a real one."""
+    demo = world.is_demo(con)
     df = q.offers(con)
-    return df if len(df) else default_offers(q.as_of(con))
+    if not demo and len(df):
+        df = _without_demo_rows(df, default_offers(q.as_of(con)), "offer_id")
+    if len(df):
+        return df
+    return default_offers(q.as_of(con)) if demo else generic_offers()
 
 
 def partner_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Partners in force (the defaults while the store holds none)."""
+    """Partners in force: the store's (a real store's without the demo's invented ones), else the demo's in the
+    demo store and none in a real one."""
+    demo = world.is_demo(con)
     df = q.partners(con)
-    return df if len(df) else default_partners()
+    if not demo and len(df):
+        df = _without_demo_rows(df, default_partners(), "partner_id")
+    if len(df):
+        return df
+    return default_partners() if demo else _no_partners()
+
+
+def catalogue_notes(offers: pd.DataFrame, partners: pd.DataFrame) -> list[str]:
+    """Where to add the company's own offers and partners, when the plan runs on the generic offers or none."""
+    notes = []
+    generic = set(generic_offers()["offer_id"])
+    if len(offers) and set(offers["offer_id"]) <= generic:
+        notes.append("Offers are generic placeholders (a briefing, a trial, a case study to add): add your company's "
+                     "own offers and customer stories in the plan's Offer catalogue (Territory plan page), so each "
+                     "target gets one from its industry.")  # fmt: skip
+    if not len(partners):
+        notes.append(
+            "No partners are set, so the plan asks no partner for introductions: add your company's partners, "
+            "the industries and regions they cover, under Partners on the Territory plan page."
+        )
+    return notes
 
 
 def json_list(text: Any) -> list[str]:

@@ -130,7 +130,7 @@ def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, 
             SELECT account_id, count(*) AS open_deals FROM deals
             WHERE NOT coalesce(is_closed, FALSE) AND account_id IS NOT NULL GROUP BY account_id
         )
-        SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+        SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id, a.country_code,
                coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
                coalesce(a.employee_growth, 0) AS employee_growth, coalesce(a.is_customer, FALSE) AS is_customer,
                coalesce(p.potential, 0) AS potential, coalesce(p.est_users, 0) AS est_users,

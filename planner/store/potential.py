@@ -7,7 +7,7 @@ import pandas as pd
 
 from planner.scope import Scope, require_leader
 from planner.store.core import query_df
-from planner.store.schema import now
+from planner.store.schema import REVENUE_PER_EMPLOYEE, now
 
 
 def settings_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -73,3 +73,20 @@ def delete_setting(con: duckdb.DuckDBPyConnection, segment: str, *, scope: Scope
     """Forget one segment's settings (leaders and admins)."""
     require_leader(scope)
     con.execute("DELETE FROM potential_settings WHERE segment = ?", [segment])
+
+
+def users_basis(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many accounts have their users estimated from employees, from revenue, or not at all ('none').
+
+    No scope: counts for the whole store, as the settings table's, no account or rep."""
+    rows = con.execute("SELECT coalesce(users_basis, 'none'), count(*) FROM account_potential GROUP BY 1").fetchall()
+    return {str(k): int(n) for k, n in rows}
+
+
+def revenue_per_employee(con: duckdb.DuckDBPyConnection) -> float:
+    """The annual revenue per employee the potential view assumes where an account has no head count."""
+    row = con.execute(
+        "SELECT max(TRY_CAST(value AS DOUBLE)) FROM meta WHERE key = 'revenue_per_employee' "
+        "AND TRY_CAST(value AS DOUBLE) > 0"
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else REVENUE_PER_EMPLOYEE

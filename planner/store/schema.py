@@ -471,6 +471,40 @@ def _v_keys_by_code(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP SEQUENCE IF EXISTS {name}_seq")
 
 
+# Annual revenue per employee assumed for an account with revenue but no head count (meta revenue_per_employee
+# overrides it): about what US firms across industries take in per employee, in dollar terms.
+REVENUE_PER_EMPLOYEE = 250_000.0
+
+
+def _v_potential_from_revenue(con: duckdb.DuckDBPyConnection) -> None:
+    """Potential for accounts with revenue and no head count: a Dynamics book with annual revenue and no employees
+    valued every account at 0 (charts drew axes from $-1 to $1). Users are employees x share where the head count
+    is known, else annual revenue / revenue per employee x share; users_basis says which."""
+    share = "coalesce(s.adoption_share, d.adoption_share, 0.2)"
+    price = "coalesce(s.price_per_user, d.price_per_user, 600.0)"
+    heads = (
+        "CASE WHEN a.employees > 0 THEN a.employees WHEN a.annual_revenue > 0 THEN a.annual_revenue / r.per_employee "
+        "ELSE 0 END"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE VIEW account_potential AS
+            WITH r AS (SELECT coalesce(max(TRY_CAST(value AS DOUBLE)) FILTER (WHERE key = 'revenue_per_employee'
+                                                                              AND TRY_CAST(value AS DOUBLE) > 0),
+                                       {REVENUE_PER_EMPLOYEE}) AS per_employee FROM meta)
+            SELECT a.account_id,
+                   {share} AS adoption_share,
+                   {price} AS price_per_user,
+                   round({heads} * {share}) AS est_users,
+                   round({heads} * {share}) * {price} AS potential,
+                   CASE WHEN a.employees > 0 THEN 'employees' WHEN a.annual_revenue > 0 THEN 'revenue' END
+                       AS users_basis
+            FROM accounts a
+            CROSS JOIN r
+            LEFT JOIN potential_settings s ON s.segment = a.industry
+            LEFT JOIN potential_settings d ON d.segment = '*'"""
+    )
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -479,6 +513,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_bulk_tables_without_key,
     _v_any_crm_shape,
     _v_keys_by_code,
+    _v_potential_from_revenue,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
