@@ -73,8 +73,8 @@ def _everywhere(path: Path, account_id: str, tmp_path: Path, capsys: pytest.Capt
     assert cli.main(["--db", str(path), "plan", "--rep", REP_ID, "--out", str(xlsx)]) == 0
     capsys.readouterr()
     sheets = pd.read_excel(xlsx, sheet_name=None, engine="openpyxl")
-    table = next(s for s in sheets.values() if {"Account ID", "Expected value"} <= set(s.columns))
-    seen["plan command (rounded)"] = float(table.set_index("Account ID").loc[account_id, "Expected value"])
+    table = next(s for s in sheets.values() if {"CRM ID", "Expected value"} <= set(s.columns))
+    seen["plan command (rounded)"] = float(table.set_index("CRM ID").loc[account_id, "Expected value"])
     return seen
 
 
