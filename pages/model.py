@@ -81,13 +81,21 @@ kind = (
     if card["kind"] == "model"
     else f"transparent fit score, no model ({m.get('no_model_reason') or 'too little history'})"
 )
-st.caption(
-    f"Active: version {card['model_version']} · {kind} · trained {str(card['created_at'])[:16]} by {card['created_by']}"
+# A rep sees how good the ranking is, not the whole book's size, its segments' counts or who trained it (the
+# sidebar and the Data page keep store-wide totals from reps too).
+by = "" if scope.is_rep else f" by {card['created_by']}"
+st.caption(f"Active: version {card['model_version']} · {kind} · trained {str(card['created_at'])[:16]}{by}")
+message = (
+    "Ranks accounts by their chance of buying, learned from the company's closed deals and tested on the newest."
+    if scope.is_rep and card["kind"] == "model" and m.get("beats_baselines", True)
+    else m.get("message", "")
+    if not scope.is_rep
+    else "Ranking by the transparent fit score: the company's deals give no model better than it yet."
 )
 if card["kind"] == "model" and m.get("beats_baselines", True):
-    st.info(m.get("message", ""), icon=":material/science:")
+    st.info(message, icon=":material/science:")
 else:
-    st.warning(m.get("message", ""), icon=":material/warning:")
+    st.warning(message, icon=":material/warning:")
 newest = versions.iloc[0] if len(versions) else None
 if newest is not None and not bool(newest["active"]) and int(newest["model_version"]) > card["model_version"]:
     # A newer training that is not in use (it ranked no better than its baseline): say so, not only in history.
@@ -182,39 +190,44 @@ with right:
         st.caption("No permutation importance: the model was not used." if rejected
                    else "No permutation importance for the fallback fit score.")  # fmt: skip
 
-st.subheader("Data used")
-d = m.get("data") or {}
-dc = st.columns(4)
-dc[0].metric("Accounts", f"{d.get('accounts', 0):,}")
-sampled = d.get("sampled_deals")
-dc[1].metric(
-    "Closed deals",
-    f"{d.get('closed_deals', 0):,}",
-    delta=f"trained on {sampled:,}" if sampled and sampled < d.get("closed_deals", 0) else None,
-    delta_color="off",
-    delta_arrow="off",
-    help=f"{d.get('won_deals', 0):,} won."
-    + (
-        f" The model learns from a random sample of {sampled:,} of them, with the same share of every close month "
-        "and outcome: more rows add little accuracy and cost minutes."
-        if sampled and sampled < d.get("closed_deals", 0)
-        else ""
-    ),
-)
-n_train, n_test = m.get("n_train") or 0, m.get("n_test") or 0
-dc[2].metric("Train / test deals", f"{n_train / 1000:,.1f}k / {n_test / 1000:,.1f}k" if n_train >= 10_000
-             else f"{n_train:,} / {n_test:,}",
-             help=f"{n_train:,} deals to fit, {n_test:,} to test: those closed on or after "
-             f"{d.get('split_date', 'n/a')}.")  # fmt: skip
-dc[3].metric("Custom attributes", f"{d.get('custom_attributes', 0):,}", help="Typed fields that came with imports.")
-st.caption(
-    (f"Closed deals from {d['first_close']} to {d.get('last_close')}" if d.get("first_close") else "No closed deals")
-    + f"; data as of {d.get('as_of')}. Each training row is a closed deal with what was known when it was "
-    f"created: similar wins are other accounts of the same industry won within {feats.get('radius_km', 100):.0f} "
-    f"km in the {feats.get('window_days', 182)} days before, and the account's own earlier deals count only if "
-    "they closed before. Account fields (size, intent, growth) are today's values, as CRM exports carry no "
-    "history of them."
-)
+if not scope.is_rep:  # whole-book counts: not a rep's to see
+    st.subheader("Data used")
+    d = m.get("data") or {}
+    dc = st.columns(4)
+    dc[0].metric("Accounts", f"{d.get('accounts', 0):,}")
+    sampled = d.get("sampled_deals")
+    dc[1].metric(
+        "Closed deals",
+        f"{d.get('closed_deals', 0):,}",
+        delta=f"trained on {sampled:,}" if sampled and sampled < d.get("closed_deals", 0) else None,
+        delta_color="off",
+        delta_arrow="off",
+        help=f"{d.get('won_deals', 0):,} won."
+        + (
+            f" The model learns from a random sample of {sampled:,} of them, with the same share of every close month "
+            "and outcome: more rows add little accuracy and cost minutes."
+            if sampled and sampled < d.get("closed_deals", 0)
+            else ""
+        ),
+    )
+    n_train, n_test = m.get("n_train") or 0, m.get("n_test") or 0
+    dc[2].metric("Train / test deals", f"{n_train / 1000:,.1f}k / {n_test / 1000:,.1f}k" if n_train >= 10_000
+                 else f"{n_train:,} / {n_test:,}",
+                 help=f"{n_train:,} deals to fit, {n_test:,} to test: those closed on or after "
+                 f"{d.get('split_date', 'n/a')}.")  # fmt: skip
+    dc[3].metric("Custom attributes", f"{d.get('custom_attributes', 0):,}", help="Typed fields that came with imports.")
+    st.caption(
+        (
+            f"Closed deals from {d['first_close']} to {d.get('last_close')}"
+            if d.get("first_close")
+            else "No closed deals"
+        )
+        + f"; data as of {d.get('as_of')}. Each training row is a closed deal with what was known when it was "
+        f"created: similar wins are other accounts of the same industry won within {feats.get('radius_km', 100):.0f} "
+        f"km in the {feats.get('window_days', 182)} days before, and the account's own earlier deals count only if "
+        "they closed before. Account fields (size, intent, growth) are today's values, as CRM exports carry no "
+        "history of them."
+    )
 
 always = {name for name, _ in ALWAYS_EXCLUDED}
 dropped = [str(e.get("name")) for e in feats.get("excluded") or [] if e.get("name") not in always]
@@ -254,9 +267,11 @@ with st.expander("How the transparent fit score is computed"):
 st.subheader("Versions")
 trained_at = versions["created_at"].map(lambda v: fmt.MISSING if pd.isna(v) else str(v)[:16])
 shown_versions = versions.assign(created_at=trained_at)
+if scope.is_rep:  # who trained it, and how many deals the whole book holds, are not a rep's to see
+    shown_versions = shown_versions.drop(columns=["created_by", "n_train", "n_test"], errors="ignore")
 st.dataframe(
     shown_versions.style.format(
-        {**{c: f for c, f in RATIOS.items() if c in versions}, "n_train": "{:,.0f}", "n_test": "{:,.0f}"},
+        {c: f for c, f in {**RATIOS, "n_train": "{:,.0f}", "n_test": "{:,.0f}"}.items() if c in shown_versions},
         na_rep=fmt.MISSING,
     ),
     hide_index=True,
@@ -304,9 +319,11 @@ st.caption(
     "industry ('*' covers the rest). Learned from won deals where a segment has 10 or more; your edits stay put. "
     "Prices are in the store's currency. Expected value = propensity x potential."
 )
-for note in pot_notes:
+for note in pot_notes if can_edit else []:  # how the settings were made, for those who edit them
     st.info(md_text(note, 1000), icon=":material/info:")
-editable = pot[["segment", "adoption_share", "price_per_user", "learned", "manual", "accounts"]].copy()
+editable = pot[
+    ["segment", "adoption_share", "price_per_user", "learned", "manual"] + (["accounts"] if can_edit else [])
+].copy()  # a segment's accounts in the whole book: not a rep's
 edited = st.data_editor(
     editable,
     hide_index=True,

@@ -62,6 +62,15 @@ def test_a_rep_sees_the_card_but_cannot_retrain(app_store: Path, monkeypatch: py
     assert errors(at) == []
     assert "AUC" in {m.label for m in at.metric}
     assert not [b for b in at.button if b.key in ("md_retrain", "md_activate", "md_save_potential")]
+    # How good the ranking is, not the whole book's size, its segments' counts or who trained it.
+    assert not {m.label for m in at.metric} & {"Accounts", "Closed deals", "Train / test deals"}
+    columns = {c for df in at.dataframe for c in df.value.columns}
+    assert not columns & {"created_by", "n_train", "n_test", "accounts"}, columns
+    active = next(str(c.value) for c in at.caption if str(c.value).startswith("Active:"))
+    assert " by " not in active
+    with store.read(app_store) as con:
+        n_accounts = con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    assert f"{n_accounts:,}" not in " ".join(str(x.value) for x in [*at.info, *at.warning])
 
 
 def _train(path: Path, *sql: str) -> dict:
