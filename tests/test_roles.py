@@ -75,6 +75,23 @@ def test_a_role_naming_a_deactivated_rep_opens_nothing(small_store: Path) -> Non
     assert "inactive or gone: no access" in listed.loc["helper@example.com", "source"]
 
 
+def test_roles_cli_takes_any_case_and_lists_one_row_per_person(
+    small_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`roles set X Leader` was refused by argparse; a rep named across two lines broke the list's table."""
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET name = 'Line' || chr(10) || 'Break Rep' WHERE rep_id = 'R004'")
+    db = ["--db", str(small_store)]
+    assert main([*db, "roles", "set", "lead@example.com", "Leader"]) == 0
+    assert main([*db, "roles", "set", "helper@example.com", "REP", "--rep", "R004"]) == 0
+    capsys.readouterr()
+    assert main([*db, "roles", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("lead@example.com" in ln and "leader" in ln for ln in lines)
+    assert any("helper@example.com" in ln and "Line Break Rep" in ln for ln in lines)
+    assert not any(ln.strip().startswith("Break Rep") for ln in lines)
+
+
 def test_rep_role_without_rep_takes_the_crm_email(small_store: Path) -> None:
     given = roles.set_role(small_store, "liam.cohen@example.com", "rep", scope=ADMIN)
     assert given.rep_id == "R002"

@@ -14,6 +14,7 @@ import sys
 
 from planner import roles, store
 from planner.scope import ROLES, Scope
+from planner.text import one_line
 
 
 def cli_scope() -> Scope:
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     st = actions.add_parser("set", help="give an email a role")
     st.add_argument("email", help="the sign-in email (as the identity provider reports it)")
-    st.add_argument("role", choices=ROLES, help="admin, leader or rep")
+    st.add_argument("role", type=str.lower, choices=ROLES, help="admin, leader or rep (any case)")
     st.add_argument(
         "--rep", metavar="REP", help="for the rep role: the rep whose territory they see (id, email or name)"
     )
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         elif len(df) == 0:
             print("nobody yet: add someone with `python -m planner roles set EMAIL ROLE`", file=sys.stderr)
         else:
-            shown = df.fillna("").astype(str)
+            shown = df.fillna("").astype(str).map(lambda v: one_line(v, None))  # a name across lines: one row
             widths = {c: max(len(c), int(shown[c].str.len().max())) for c in shown.columns}
             print("  ".join(c.ljust(widths[c]) for c in shown.columns).rstrip())
             for row in shown.itertuples(index=False):
