@@ -129,7 +129,9 @@ def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
      ("成約", "won"), ("クローズ済み成立", "won"), ("失注", "lost"), ("不成立", "lost"), ("成約見込み", "open"),
      ("商談中", "open"), ("已结束/已赢得", "won"), ("赢单", "won"), ("已成交", "won"), ("預計成交", "open"),
      ("已结束/已丢失", "lost"), ("输单", "lost"), ("已關閉", "lost"), ("谈判", "open"), ("계약 성사", "won"),
-     ("성사됨", "won"), ("성사 가능성 높음", "open"), ("계약 실패", "lost"), ("종료", "lost"), ("협상", "open")],
+     ("성사됨", "won"), ("성사 가능성 높음", "open"), ("계약 실패", "lost"), ("종료", "lost"), ("협상", "open"),
+     ("WON", "won"), ("LOSE", "lost"), ("C1:WON", "won"), ("C1:LOSE", "lost"), ("C3:APOLOGY", "lost"),
+     ("C1:PREPARATION", "open"), ("WAIT_CLIENT", "open")],
 )  # fmt: skip
 def test_stage_outcome_in_the_crms_languages(stage: str, expected: str | None) -> None:
     assert parse.stage_outcome(stage) == expected

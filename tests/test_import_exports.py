@@ -32,3 +32,57 @@ def test_day_first_dates_with_hyphens_and_two_digit_years(empty_store: Path, tmp
         ("EC4QE1BX", date(2016, 11, 2), date(2017, 3, 7)),
         ("Z063OYW0", date(2016, 10, 25), date(2017, 3, 11)),
     ]
+
+
+def test_bitrix24_deals_map_stage_amount_close_date_and_owner(empty_store: Path, tmp_path: Path) -> None:
+    """Bitrix24-style deals (stage_id, expected_amount, closed_at, manager_id): each is read as its field, and the
+    stage IDs WON / LOSE / C1:WON / C1:LOSE say won and lost."""
+    users = _write(tmp_path / "users.csv", "user_id,name,role,active,department,email\n"
+                   "U10,Иван Петров,sales_manager,true,Продажи,ivan.petrov@example.local\n")  # fmt: skip
+    deals = _write(tmp_path / "deals.csv", "\n".join([
+        "deal_id,title,created_at,updated_at,stage_id,manager_id,company_id,source,expected_amount,currency,closed_at",
+        "D1001,Панели для склада,2026-06-01T09:14:58+05:00,2026-06-07T12:30:00+05:00,PRODUCTION,U10,C200,Avito,"
+        "150000.00,RUB,",
+        "D1003,Монтаж панелей,2026-06-03T13:10:00+05:00,2026-06-08T16:45:00+05:00,WON,U10,C202,yandex_direct,"
+        "236000.00,RUB,2026-06-08T16:45:00+05:00",
+        "D1004,Двери,2026-06-04T08:20:00+05:00,2026-06-05T09:05:00+05:00,LOSE,U10,C203,site,57000.00,RUB,"
+        "2026-06-05T09:05:00+05:00",
+        "D1012,Склад,2026-06-04T08:20:00+05:00,,C1:WON,U10,C203,site,1000,RUB,2026-06-09T10:00:00+05:00",
+        "D1013,Ангар,2026-06-04T08:20:00+05:00,,C1:LOSE,U10,C203,site,2000,RUB,2026-06-09T10:00:00+05:00",
+    ]) + "\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [users, deals], scope=OPERATOR).files[1]
+    assert (f.kind, f.inserted, f.warnings) == ("deals", 5, [])
+    assert {f.mapping[c] for c in ("stage_id", "expected_amount", "closed_at", "manager_id")} == {
+        "stage", "amount", "close_date", "owner"}  # fmt: skip
+    assert table(
+        empty_store,
+        """SELECT d.deal_id, d.amount, d.close_date, d.is_won, d.is_closed, r.name
+                                 FROM deals d JOIN reps r ON r.rep_id = d.owner_rep_id ORDER BY 1""",
+    ) == [
+        ("D1001", 150000.0, None, False, False, "Иван Петров"),
+        ("D1003", 236000.0, date(2026, 6, 8), True, True, "Иван Петров"),
+        ("D1004", 57000.0, date(2026, 6, 5), False, True, "Иван Петров"),
+        ("D1012", 1000.0, date(2026, 6, 9), True, True, "Иван Петров"),
+        ("D1013", 2000.0, date(2026, 6, 9), False, True, "Иван Петров"),
+    ]
+
+
+def test_fields_no_column_was_read_as_are_warned_with_the_way_to_map_them(empty_store: Path, tmp_path: Path) -> None:
+    """A deals file whose stage, amount and owner columns have names the importer does not know, and an accounts
+    file without an owner, are imported with a warning for each missing field (never silently empty); mapping
+    the columns with --map reads them and the warnings go."""
+    accounts = _write(tmp_path / "companies.csv", "company_id,name,inn,city\nC200,Alfa Stroy,0278123456,Ufa\n")
+    deals = _write(tmp_path / "deals.csv", "deal_id,title,company_id,phase_code,rub_total,resp_user\n"
+                   "D1,Panels,C200,WON,150000,U10\nD2,Doors,C200,NEW,84000,U11\n")  # fmt: skip
+    a, d = ingest.import_files(empty_store, [accounts, deals], scope=OPERATOR).files
+    assert len(a.warnings) == 1 and "no column was read as Owner, so 1 accounts in the store" in a.warnings[0]
+    assert "`--map COLUMN=owner`" in a.warnings[0] and "'inn'" in a.warnings[0]
+    stage, amount, owner = d.warnings
+    assert stage.startswith("no column was read as Stage") and "every deal counts as open" in stage
+    assert "`--map COLUMN=stage`" in stage and "'phase_code', 'rub_total', 'resp_user'" in stage
+    assert amount.startswith("no column was read as Amount") and "`--map COLUMN=amount`" in amount
+    assert owner.startswith("no column was read as Owner, so 2 deals from this file have no owner")
+    mapped = {"*": {"columns": {"phase_code": "stage", "rub_total": "amount", "resp_user": "owner"}}}
+    again = ingest.import_files(empty_store, [deals], overrides=mapped, scope=OPERATOR).files[0]
+    assert again.warnings == [] and table(empty_store, "SELECT count_if(is_won), sum(amount) FROM deals") == [
+        (1, 234000.0)]  # fmt: skip

@@ -34,7 +34,7 @@ import duckdb
 
 from planner import geo, potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, reader, rules
+from planner.ingest import currency, explain, reader, rules
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -329,6 +329,10 @@ def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tu
         if not any(r.inserted + r.updated for r in reports.values()):
             raise _NothingLanded(reports)
         notes = _after_import(con, scope)
+        for i, r in reports.items():
+            if r.kind == "accounts":
+                ownerless = sq.ownerless_accounts(con, scope=scope)
+                explain.missing_owner(r, plans[i].table.columns, plans[i].mapping, ownerless, "accounts")
         if as_of is not None:
             world.set_as_of(con, parse_as_of(as_of), scope=scope)
         sq.mark_updated(con, scope=scope)
@@ -516,7 +520,10 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
         report.warnings.append(w["message"])
     job.progress(0.6, "merging")
     result = _merge(con, plan, kind, p.mapped, report, scope)
-    _explain(report, result, con, kind, p.mapped, job.revenue_unit, scope)
+    explain.explain(con, report, result, kind, p.mapped, job.revenue_unit, scope=scope)
+    explain.missing_fields(report, t.columns, plan.mapping, kind)
+    if kind == "deals":
+        explain.missing_owner(report, t.columns, plan.mapping, sq.ownerless_deals(con, scope=scope), kind)
     if kind in ("accounts", "reps"):
         report.geocoding = sq.placed_share(con, scope=scope, us_only=kind == "accounts")
     if kind == "accounts" and p.attr_cols:
@@ -562,48 +569,6 @@ def _record(con: duckdb.DuckDBPyConnection, plan: Plan, report: FileReport, impo
                                       "geocoded": report.geocoding.get("geocoded", 0)}, scope=scope)  # fmt: skip
     sq.remember_mapping(con, column_signature(t.columns), plan.source, report.kind, plan.mapping, scope=scope)
     sq.drop_temps(con, scope=scope)
-
-
-def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyConnection, kind: str, mapped: set[str],
-             revenue_unit: str | None, scope: Scope) -> None:  # fmt: skip
-    """Notes and warnings on what the importer decided for this table."""
-    if report.deleted:
-        report.notes.append(f"{report.deleted:,} row(s) deleted in the CRM were skipped (counted as rejected)")
-    report.merged = result.get("merged", 0)
-    if kind == "deals" and "id" not in mapped:
-        report.notes.append("no deal ID column: deals are keyed by their account and deal name (plus created date "
-                            "where present); export the Opportunity ID to tell apart deals of one name")  # fmt: skip
-    if kind == "accounts" and "id" not in mapped:
-        report.notes.append("no account ID column: accounts are keyed by their normalised name (plus domain or "
-                            "location where present)")  # fmt: skip
-    if report.merged:
-        report.notes.append(f"{report.merged:,} duplicate row(s) merged into the account of the same name "
-                            "(counted as updated)")  # fmt: skip
-    report.accounts_created = result.get("accounts_created", 0)
-    if report.accounts_created:
-        report.notes.append(f"created {report.accounts_created:,} account(s) named only by deals (flagged "
-                            "'created from deals': no location or firmographics yet)")  # fmt: skip
-    report.unlinked = result.get("unlinked", 0)
-    if report.unlinked:
-        report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
-                            "listed on the Data page as not linked to an account")  # fmt: skip
-    if kind == "deals":
-        report.warnings += sq.implausible_deals(con, scope=scope)
-    if kind == "accounts":
-        contradictions = sq.geo_notes(con, scope=scope)
-        if contradictions["count"]:
-            report.warnings.append(
-                f"{contradictions['count']:,} ZIP code(s) contradict their state (e.g. "
-                f"{contradictions['example']}); the ZIP placed them: check those addresses"
-            )
-        unit = sq.revenue_scale(con, scope=scope)
-        if unit and revenue_unit is None:
-            revenue, employees = sq.median_revenue(con, scope=scope), sq.median_employees(con, scope=scope)
-            report.warnings.append(
-                f"annual revenue looks like it is written in {unit} (median {revenue:,.4g} for a "
-                f"median of {employees:,.0f} employees); if so, import again with --revenue-unit "
-                f"{unit} (or pick the unit on the Data page)"
-            )
 
 
 def history(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 200) -> Any:

@@ -210,3 +210,11 @@ def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[s
         out.append(f"{row[2]:,} deal(s) have a date before 1950 or after 2100 (first on row {row[3]}); kept as "
                    "written: check them in the CRM (a two-digit year, an empty Excel date)")  # fmt: skip
     return out
+
+
+def ownerless_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+    """How many accepted deal rows in _p are stored without an owner (a file without an owner column: deals take
+    their account's owner, where it has one)."""
+    require_admin(scope)
+    return int(scalar(con, """SELECT count(*) FROM _p p JOIN deals d ON d.deal_id = p.deal_id
+                               WHERE p._reject IS NULL AND d.owner_rep_id IS NULL"""))  # fmt: skip
