@@ -86,3 +86,27 @@ def test_fields_no_column_was_read_as_are_warned_with_the_way_to_map_them(empty_
     again = ingest.import_files(empty_store, [deals], overrides=mapped, scope=OPERATOR).files[0]
     assert again.warnings == [] and table(empty_store, "SELECT count_if(is_won), sum(amount) FROM deals") == [
         (1, 234000.0)]  # fmt: skip
+
+
+def test_dynamics_opportunities_of_one_topic_and_day_are_distinct_deals(empty_store: Path, tmp_path: Path) -> None:
+    """A Dynamics 365 export has no opportunity ID: two opportunities of one topic created the same day (at 14:54
+    and 11:19, by other owners) are two deals, not a duplicate; the same row written twice still is one; importing
+    the file again updates the same deals."""
+    head = "Created On,Topic,Owner,Potential Customer,Status,Status Reason,Est. revenue,Est. close date"
+    rows = ["3/24/2024 14:54,Adatum Corporation | Café S-100,Jim Nakashima,Adatum Corporation,Lost,Canceled,283050,"
+            "1/11/2025",
+            "4/6/2022 15:10,Adventure Works Cycles | Airpot,Eric Boocock,Adventure Works Cycles,Won,Won,3350,6/8/2022",
+            "3/24/2024 11:19,Adatum Corporation | Café S-100,Julie Strauss,Adatum Corporation,Open,In Progress,369900,"
+            "4/8/2025",
+            "9/6/2021 0:00,Contoso Ltd. | Storage Canister,Jim Nakashima,Contoso Ltd.,Lost,Canceled,300,12/5/2021",
+            "9/6/2021 0:00,Contoso Ltd. | Storage Canister,Ayushman Jain,Contoso Ltd.,Won,Won,850,9/17/2021",
+            ]  # fmt: skip
+    rows.append(rows[-1])
+    path = _write(tmp_path / "Opportunity.csv", "\n".join([head, *rows]) + "\n")
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.kind, f.inserted, f.rejected) == ("deals", 5, 1)
+    assert f.rejects[0]["row"] == 7 and "same account, deal name, created date, owner and amount as row 6" in (
+        f.rejects[0]["reason"])  # fmt: skip
+    assert table(empty_store, "SELECT count(*), sum(amount) FROM deals WHERE name LIKE 'Adatum%'") == [(2, 652950.0)]
+    again = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (again.inserted, again.updated, again.rejected) == (0, 5, 1)

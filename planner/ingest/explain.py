@@ -67,7 +67,8 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
     report.merged = result.get("merged", 0)
     if kind == "deals" and "id" not in mapped:
         report.notes.append("no deal ID column: deals are keyed by their account and deal name (plus created date "
-                            "where present); export the Opportunity ID to tell apart deals of one name")  # fmt: skip
+                            "where present; deals sharing those by created time, owner and amount as written); "
+                            "export the Opportunity ID to tell apart deals of one name")  # fmt: skip
     if kind == "accounts" and "id" not in mapped:
         report.notes.append("no account ID column: accounts are keyed by their normalised name (plus domain or "
                             "location where present)")  # fmt: skip

@@ -10,16 +10,24 @@ import pandas as pd
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.macros import lit
+from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.schema import now
 
+# A deal without an ID is told apart from another of its account, name and created date by these, as written.
+TOLD_APART = {"created_date": "created date", "owner": "owner", "owner_email": "owner email", "amount": "amount"}
 
-def _deal_key(exprs: dict[str, str], labels: dict[str, str], acct_ref: str) -> tuple[dict[str, str], str, str]:
-    """The deal's key expression, and the reject reasons of an empty and a repeated key (SQL). No ID column (a
-    report exported without 'Opportunity ID'): a deal is its account and its name, plus its created date where
-    the file has one, so a re-export updates the same deals."""
+
+def _deal_key(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
+              acct_ref: str) -> tuple[dict[str, str], str, str]:  # fmt: skip
+    """The deal's key expression, and the reject reasons of an empty and a repeated key (SQL).
+
+    No ID column (a report exported without 'Opportunity ID'): a deal is its account and its name, plus its created
+    date where the file has one, so a re-export updates the same deals. Rows that share that key are told apart by
+    what else the file writes of them (created time, owner, amount: two Dynamics opportunities of one topic created
+    the same day): the first in the file keeps the plain key, the others get it with those values (column
+    __deal_key of _raw). Rows alike in all of them are one deal written twice."""
 
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
@@ -32,11 +40,21 @@ def _deal_key(exprs: dict[str, str], labels: dict[str, str], acct_ref: str) -> t
     if "created_date" in exprs:
         parts.append(f"CAST({e('created_date')} AS VARCHAR)")
     key = " || '|' || ".join(f"coalesce({x}, '')" for x in parts)
-    keyed = {**exprs, "id": f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL "
-                            f"ELSE 'deal:' || {key} END"}  # fmt: skip
-    dup = ("'same account and deal name as row ' || d.first_row "
+    base = f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL ELSE 'deal:' || {key} END"
+    told = [f for f in TOLD_APART if f in labels]
+    ext = " || '|' || ".join([base, *(f"coalesce(tp_text({q(labels[f])}), '')" for f in told)])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _raw AS
+            SELECT * EXCLUDE (_b, _x, _first_b, _first_x),
+                   CASE WHEN _b IS NULL THEN NULL WHEN _first_x = _first_b THEN _b ELSE _x END AS __deal_key
+            FROM (SELECT *, min(__row) OVER (PARTITION BY _b) AS _first_b,
+                         min(__row) OVER (PARTITION BY _x) AS _first_x
+                  FROM (SELECT *, {base} AS _b, {ext} AS _x FROM _raw))"""
+    )
+    alike = ["account", "deal name", *(TOLD_APART[f] for f in told)]
+    dup = (f"'same {', '.join(alike[:-1])} and {alike[-1]} as row ' || d.first_row "
            "|| '; export the Opportunity ID (or Deal ID) column to keep both'")  # fmt: skip
-    return keyed, "no Deal ID column, and the row names neither an account nor a deal", dup
+    return {**exprs, "id": q("__deal_key")}, "no Deal ID column, and the row names neither an account nor a deal", dup
 
 
 def build_deals(
@@ -55,7 +73,7 @@ def build_deals(
 
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
     acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
-    exprs, empty, dup = _deal_key(exprs, labels, acct_ref)
+    exprs, empty, dup = _deal_key(con, exprs, labels, acct_ref)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
