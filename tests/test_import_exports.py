@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import openpyxl
+import pytest
+
 from planner import ingest
+from planner.errors import ImportFileError
 from planner.scope import OPERATOR
 from tests.helpers import table
 
@@ -110,3 +114,51 @@ def test_dynamics_opportunities_of_one_topic_and_day_are_distinct_deals(empty_st
     assert table(empty_store, "SELECT count(*), sum(amount) FROM deals WHERE name LIKE 'Adatum%'") == [(2, 652950.0)]
     again = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (again.inserted, again.updated, again.rejected) == (0, 5, 1)
+
+
+def _maven_workbook(path: Path) -> Path:
+    """Maven's data_model.xlsx in small: its record sheets, a product price list and pivot sheets of totals."""
+    wb = openpyxl.Workbook()
+    sheets = {
+        "sales_teams": [["sales_agent", "manager", "regional_office"],
+                        ["Anna Snelling", "Dustin Brinkmann", "Central"]],
+        "sales_pipeline": [["opportunity_id", "sales_agent", "product", "account", "deal_stage", "close_value"],
+                           ["1C1I7A6R", "Anna Snelling", "GTX Plus Basic", "Cancity", "Won", 1054]],
+        "products": [["product", "series", "sales_price"], ["GTX Basic", "GTX", 550], ["GTX Pro", "GTX", 4821]],
+        "accounts": [["account", "sector", "employees", "office_location"],
+                     ["Cancity", "retail", 4025, "United States"]],
+        "Q1": [["Row Labels", "Close value"], ["Dustin Brinkmann", 1094363], ["Grand Total", 1094363]],
+        "Q2": [["Row Labels", "Sum of close_value", "Count of close_value"], ["Anna Snelling", 1054, 1]],
+    }  # fmt: skip
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_a_workbook_imports_its_record_sheets_and_names_the_sheets_it_skips(empty_store: Path, tmp_path: Path) -> None:
+    """A workbook with a product price list and pivot sheets beside its accounts, deals and reps: those three are
+    imported and the others are skipped with a note naming them (the whole import was refused before)."""
+    book = _maven_workbook(tmp_path / "data_model.xlsx")
+    report = ingest.import_files(empty_store, [book], scope=OPERATOR)
+    assert [(f.file, f.kind, f.inserted) for f in report.files] == [
+        ("data_model.xlsx [sales_teams]", "reps", 1),
+        ("data_model.xlsx [sales_pipeline]", "deals", 1),
+        ("data_model.xlsx [accounts]", "accounts", 1),
+    ]
+    skipped = report.notes[0]
+    assert skipped.startswith("skipped 3 table(s) that hold no accounts, deals or reps")
+    assert "[products]: not accounts, deals or reps" in skipped
+    assert "[Q1]: a pivot table" in skipped and "[Q2]: a pivot table" in skipped
+    # A sheet picked on the Data page as 'skip' is left out too; nothing left to import is one clear error.
+    only = {"data_model.xlsx [sales_teams]": {"kind": "skip"}}
+    with pytest.raises(ImportFileError, match=r"no table to import: .*\[sales_teams\] \(skipped on the Data page\)"):
+        ingest.import_files(
+            empty_store,
+            [book],
+            overrides={**only, **{f"data_model.xlsx [{s}]": {"kind": "skip"} for s in ("sales_pipeline", "accounts")}},
+            scope=OPERATOR,
+        )

@@ -133,6 +133,7 @@ def plan_table(table: Table, kind: str = "auto", remembered: dict[str, Any] | No
     """Detect source and kind and propose a mapping; a remembered mapping for these columns wins."""
     source = F.detect_source(table.columns)
     detected, scores = F.detect_kind(table.columns, table.name)
+    detected = None if F.is_pivot(table.columns) else detected
     if remembered and (kind == "auto" or kind == remembered["kind"]):
         mapping = {c: remembered["mapping"].get(c, F.IGNORE) for c in table.columns}
         return Plan(table, remembered.get("source") or source, remembered["kind"], mapping, scores, remembered=True)
@@ -180,6 +181,20 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
     if not t.sample:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     F.validate_mapping(plan.mapping, plan.kind)
+
+
+def skip_reason(plan: Plan) -> str | None:
+    """Why a table holds nothing to import as it is (a pivot table, a product list, a summary sheet), or None: a
+    workbook's other sheets are imported without it."""
+    if F.is_pivot(plan.table.columns):
+        return "a pivot table"
+    if plan.kind is None:
+        return f"not accounts, deals or reps (columns: {', '.join(plan.table.columns[:6])})"
+    try:
+        check_plan(plan)
+    except ImportFileError as exc:
+        return str(exc).removeprefix(plan.table.name).strip()
+    return None
 
 
 def inspect_file(db_path: Path | None, path: Path, display: str | None = None, kind: str = "auto",
@@ -237,7 +252,7 @@ def import_files(
     workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
     try:
         progress(0.02, "Reading files")
-        plans = _plan_files(db_path, files, kind, overrides or {}, workdir)
+        plans, skipped = _plan_files(db_path, files, kind, overrides or {}, workdir)
         job = _Job(imported_by, progress, workdir, revenue_unit, scope)
         try:
             try:
@@ -249,11 +264,11 @@ def import_files(
             progress(1.0, "Nothing to import")
             report = ImportReport([nothing.args[0][i] for i in range(len(plans))], False,
                                   time.perf_counter() - start, landed=False)  # fmt: skip
-            report.notes.append("no row could be imported (every row was rejected): the store is unchanged")
+            report.notes += ["no row could be imported (every row was rejected): the store is unchanged", *skipped]
             return report
         progress(1.0, "Done")
         report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start,
-                              notes=notes)  # fmt: skip
+                              notes=skipped + notes)  # fmt: skip
         if cleared:
             report.files[0].notes.insert(0, "the demo world was removed: the store now holds your data only")
         return report
@@ -283,9 +298,10 @@ def _fresh(plans: list[Plan]) -> list[Plan]:
 
 
 def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: str,
-                overrides: dict[str, dict[str, Any]], workdir: Path) -> list[Plan]:  # fmt: skip
+                overrides: dict[str, dict[str, Any]], workdir: Path) -> tuple[list[Plan], list[str]]:  # fmt: skip
     """Open every table of every file and decide how to read it (the UI's overrides win); refuse any
-    unusable table before anything is written."""
+    unusable table before anything is written. A workbook's sheets that hold nothing to import (a product list,
+    a pivot table), and tables the Data page skips, are left out: (plans, a note naming them)."""
     tables: list[Table] = []
     for item in files:
         path, display = item if isinstance(item, tuple) else (item, item.name)
@@ -298,8 +314,12 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
     columns = dict(overrides.get("*", {}).get("columns") or {})
     F.check_column_map(columns, {c for t in tables for c in t.columns})
     plans: list[Plan] = []
+    skipped: list[str] = []
     for t in tables:
         o = overrides.get(t.name, {})
+        if o.get("kind") == F.SKIP:
+            skipped.append(f"{t.name} (skipped on the Data page)")
+            continue
         given = {c: f for c, f in columns.items() if c in t.columns}
         plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") or given else remembered.get(t.name))
         if o.get("mapping"):
@@ -310,9 +330,16 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
             plan.mapping = F.propose_mapping(t.columns, plan.kind) if plan.kind else {}
         if given and plan.kind:
             plan.mapping = F.apply_column_map(plan.mapping, plan.kind, plan.table.name, given)
+        auto = o.get("kind", kind) == "auto" and not o.get("mapping")
+        if t.sheet is not None and auto and (why := skip_reason(plan)):
+            skipped.append(f"{t.name}: {why}")
+            continue
         check_plan(plan, o.get("kind", kind))
         plans.append(plan)
-    return plans
+    if not plans:
+        raise ImportFileError(f"no table to import: {'; '.join(skipped)}")
+    return plans, [f"skipped {len(skipped)} table(s) that hold no accounts, deals or reps: {'; '.join(skipped)}"
+                   ] if skipped else []  # fmt: skip
 
 
 def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tuple[dict[int, FileReport], bool,
