@@ -167,8 +167,12 @@ def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> Non
         empty_store, [s("dataloader_accounts.csv"), s("dataloader_opportunities.csv")], scope=OPERATOR
     )
     assert [f.inserted for f in r.files] == [3, 2]
+    # An OwnerId is no one's name: the rep keeps it as its user ID, is shown as a Salesforce user, and the note
+    # asks for the users file.
     assert table(empty_store, "SELECT crm_id, name FROM reps ORDER BY crm_id") == [
-        ("0055g00000UsR01AAA", "0055g00000UsR01AAA"), ("0055g00000UsR02AAA", "0055g00000UsR02AAA")]  # fmt: skip
+        ("0055g00000UsR01AAA", "Salesforce user 0055g00000UsR01AAA"),
+        ("0055g00000UsR02AAA", "Salesforce user 0055g00000UsR02AAA")]  # fmt: skip
+    assert any("user IDs only" in n and "users file (User ID, Full Name)" in n for n in r.files[0].notes)
     users = ingest.import_files(empty_store, [s("dataloader_users.csv")], scope=OPERATOR).files[0]
     assert (users.kind, users.inserted, users.updated) == ("reps", 0, 2)
     assert table(empty_store, "SELECT name, email, quota, home_state FROM reps ORDER BY crm_id") == [

@@ -162,3 +162,16 @@ def test_a_workbook_imports_its_record_sheets_and_names_the_sheets_it_skips(empt
             overrides={**only, **{f"data_model.xlsx [{s}]": {"kind": "skip"} for s in ("sales_pipeline", "accounts")}},
             scope=OPERATOR,
         )
+
+
+def test_owners_written_as_user_ids_are_reps_known_by_their_id(empty_store: Path, tmp_path: Path) -> None:
+    """A Bitrix24-style deals file whose manager_id holds user IDs ('U10'), imported before its users file: the
+    ID is the rep's user ID (never its name), the rep is shown as 'CRM user U10', and the users file names it."""
+    deals = _write(tmp_path / "deals.csv", "deal_id,title,company_id,stage_id,expected_amount,manager_id\n"
+                   "D1001,Панели,C200,NEW,150000,U10\nD1003,Монтаж,C202,WON,236000,U10\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [deals], scope=OPERATOR).files[0]
+    assert table(empty_store, "SELECT rep_id, crm_id, name FROM reps") == [("R001", "U10", "CRM user U10")]
+    assert any("1 owner(s) are user IDs only" in n and "'CRM user <ID>'" in n for n in f.notes)
+    users = _write(tmp_path / "users.csv", "user_id,name,active\nU10,Иван Петров,true\n")
+    assert ingest.import_files(empty_store, [users], scope=OPERATOR).files[0].updated == 1
+    assert table(empty_store, "SELECT rep_id, crm_id, name FROM reps") == [("R001", "U10", "Иван Петров")]

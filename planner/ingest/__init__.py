@@ -570,9 +570,10 @@ def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[st
     """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
     capacity = float(settings.get("capacity_hours"))
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
-        report.reps_created = sq.resolve_owners(con, plan.source, capacity, scope=scope)
-        if report.reps_created:
-            report.notes.append(f"created {report.reps_created} rep(s) from owner names")
+        label = explain.user_label(plan.source)
+        report.reps_created, by_id = sq.resolve_owners(con, plan.source, capacity, explain.owner_ids(plan.mapping),
+                                                       label, scope=scope)  # fmt: skip
+        explain.reps_created(report, by_id, label)
     if kind == "reps":
         result = sq.merge_reps(con, mapped, plan.source, capacity, scope=scope)
     else:

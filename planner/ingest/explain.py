@@ -100,3 +100,26 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
                 f"median of {employees:,.0f} employees); if so, import again with --revenue-unit "
                 f"{unit} (or pick the unit on the Data page)"
             )
+
+
+def owner_ids(mapping: dict[str, str]) -> bool:
+    """True when the owner column says it holds user IDs ('OwnerId', 'manager_id', 'HubSpot Owner ID')."""
+    words = [F.normalize_header(c).split() for c, f in mapping.items() if f == "owner"]
+    return any(w and (w[-1] == "id" or w[-1].endswith("ownerid")) for w in words)
+
+
+def user_label(source: str) -> str:
+    """What a rep known only by a user ID of this CRM is called: 'Salesforce user', 'HubSpot user'..."""
+    crm = F.SOURCE_LABELS.get(source, "").split(" ")[0]
+    return f"{crm} user" if crm and not crm.startswith("Generic") else "CRM user"
+
+
+def reps_created(report: FileReport, by_id: int, label: str) -> None:
+    """Say how many reps the owners created, and ask for the users file when owners were user IDs only."""
+    if report.reps_created:
+        report.notes.append(f"created {report.reps_created} rep(s) from owner names")
+    if by_id:
+        report.notes.append(
+            f"{by_id} owner(s) are user IDs only (no name): each is a rep shown as '{label} <ID>' with the ID kept "
+            "as their user ID; import a users file (User ID, Full Name) to name them"
+        )
