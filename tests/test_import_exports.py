@@ -3,13 +3,14 @@ file's shape, and what the importer made of the real file."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from planner import ingest
+from planner import cli, ingest
 from planner.errors import ImportFileError
 from planner.scope import OPERATOR
 from tests.helpers import table
@@ -57,7 +58,7 @@ def test_bitrix24_deals_map_stage_amount_close_date_and_owner(empty_store: Path,
     f = ingest.import_files(empty_store, [users, deals], scope=OPERATOR).files[1]
     assert (f.kind, f.inserted, f.warnings) == ("deals", 5, [])
     assert {f.mapping[c] for c in ("stage_id", "expected_amount", "closed_at", "manager_id")} == {
-        "stage", "amount", "close_date", "owner"}  # fmt: skip
+        "stage", "amount", "actual_close_date", "owner"}  # fmt: skip
     assert table(
         empty_store,
         """SELECT d.deal_id, d.amount, d.close_date, d.is_won, d.is_closed, r.name
@@ -175,3 +176,41 @@ def test_owners_written_as_user_ids_are_reps_known_by_their_id(empty_store: Path
     users = _write(tmp_path / "users.csv", "user_id,name,active\nU10,Иван Петров,true\n")
     assert ingest.import_files(empty_store, [users], scope=OPERATOR).files[0].updated == 1
     assert table(empty_store, "SELECT rep_id, crm_id, name FROM reps") == [("R001", "U10", "Иван Петров")]
+
+
+def test_dynamics_actual_close_date_wins_for_closed_deals(empty_store: Path, tmp_path: Path) -> None:
+    """Dynamics 365 writes 'Est. close date' and, once a deal is closed, 'Actual Close Date': a won deal closed on
+    the day it actually closed; an open deal keeps its estimate."""
+    path = _write(tmp_path / "Opportunity.csv", "\n".join([
+        "Created On,Topic,Owner,Potential Customer,Status,Est. revenue,Est. close date,Actual Revenue,"
+        "Actual Close Date",
+        "5/27/2021 0:00,Adatum Corporation | Coffee Subscription,Alan Ross,Adatum Corporation,Won,20450,8/31/2021,"
+        "20450,6/26/2021",
+        "3/24/2024 11:19,Adatum Corporation | Café S-100,Julie Strauss,Adatum Corporation,Open,369900,4/8/2025,0,",
+    ]) + "\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert f.mapping["Actual Close Date"] == "actual_close_date" and f.mapping["Est. close date"] == "close_date"
+    assert table(empty_store, "SELECT is_won, close_date FROM deals ORDER BY close_date") == [
+        (True, date(2021, 6, 26)), (False, date(2025, 4, 8))]  # fmt: skip
+
+
+def test_cli_json_failures_are_json_and_name_what_is_missing(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zoho opportunities with a 'Record Id' but no account or owner: the error asks for the account or owner (not
+    for the record ID the file has), as a JSON object under --json and one stderr line; an import in which every
+    row is rejected prints its report and the error as one JSON object."""
+    zoho = _write(tmp_path / "oportunidades.csv", "Record Id;Nombre de Oportunidad;Sublínea; VALORUSD \n"
+                  "4592454000219570000;1ER DESPACHO SOP Y SMG;SUR MEDIO AGRO; 16,805,880 \n")  # fmt: skip
+    code = cli.main(["--db", str(empty_store), "import", str(zoho), "--kind", "deals", "--json"])
+    out, err = capsys.readouterr()
+    error = json.loads(out)["error"]
+    assert code == 2 and err == f"error: {error}\n"
+    assert "no account ID, account name or owner column" in error and "Record ID" not in error
+    assert "the deal's account ('Account Name' or 'Account ID') or its owner" in error
+    blank = _write(tmp_path / "accounts.csv", "Account ID,Account Name,Industry\n,,retail\n,,medical\n")
+    code = cli.main(["--db", str(empty_store), "import", str(blank), "--json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 2 and report["files"][0]["rejected"] == 2 and report["error"].startswith("no row could be imported")
+    assert err.count("\n") == 1

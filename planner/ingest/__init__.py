@@ -169,14 +169,16 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         )
     if missing:
         what = ", ".join(F.FIELD_BY_NAME[plan.kind][m].label if m in F.FIELD_BY_NAME[plan.kind] else m for m in missing)
-        hint = {
-            "deals": "export it with the record ID (e.g. 'Opportunity ID', 'Id' or 'Record ID')",
-            "accounts": "export it with the account name or ID",
-            "reps": "export it with names or emails",
-        }
+        hints = {
+            "Deal ID": "the record ID (e.g. 'Opportunity ID', 'Id' or 'Record ID')",
+            "account ID, account name or owner": "the deal's account ('Account Name' or 'Account ID') or its owner",
+            "account ID or account name": "the account name or ID",
+            "name or email": "names or emails",
+        }  # what each missing field is exported as (the hint names only what is missing)
+        hint = " and ".join(dict.fromkeys(hints.get(m, m) for m in missing))
         raise ImportFileError(
-            f"{t.name} has no {what} column for {plan.kind}; {hint[plan.kind]}, or map a column to it on the "
-            "Data page"
+            f"{t.name} has no {what} column for {plan.kind}; export it with {hint}, or map a column to it "
+            "(`--map COLUMN=FIELD`, or on the Data page)"
         )  # fmt: skip
     if not t.sample:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")

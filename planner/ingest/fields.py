@@ -69,11 +69,11 @@ _DISTINCTIVE = {
         "new_executive",
         "website_visits",
     },
-    "deals": {"stage", "amount", "close_date", "is_won", "is_closed", "status", "users"},
+    "deals": {"stage", "amount", "close_date", "actual_close_date", "is_won", "is_closed", "status", "users"},
     "reps": {"quota", "first_name", "last_name", "capacity_hours", "email"},
 }
 _NAME_HINTS = {
-    "deals": ("opportunit", "deal", "pipeline"),
+    "deals": ("opportunit", "oportunidad", "deal", "pipeline"),
     "reps": ("user", "rep", "owner", "team", "staff"),
     "accounts": ("account", "compan", "organi", "customer"),
 }

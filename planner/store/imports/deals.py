@@ -88,7 +88,8 @@ def build_deals(
         (e("id"), "deal_id"), (f"nullif({acct_ref}, '')", "account_ref"), (e("account_name"), "account_name"),
         (e("name"), "name"), (e("stage"), "stage"), (f"lower({e('status')})", "status"), (e("amount"), "amount"),
         (f"TRY_CAST(round({e('users')}) AS BIGINT)", "users"), (e("created_date"), "created_date"),
-        (e("close_date"), "close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
+        (f"coalesce({e('actual_close_date')}, {e('close_date')})", "close_date"),
+        (e("actual_close_date"), "actual_close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
         (e("owner"), "owner"), (e("owner_email"), "owner_email"), (e("is_deleted"), "deleted_flag"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
@@ -155,6 +156,7 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
             WHERE p._reject IS NULL AND NOT p._exists""",
         [source, stamp],
     )
+    mapped = mapped | ({"close_date"} if "actual_close_date" in mapped else set())  # the actual one wins
     fields = [f for f in DEAL_VALUE_FIELDS if f in mapped] + ["account_id", "is_closed", "is_won"]
     assigns = [f"{f} = u.{f}" for f in fields]
     cols = [f"p.{f}" for f in fields]
