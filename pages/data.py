@@ -29,7 +29,8 @@ from planner.scope import Scope
 from ui import auth, data, maps, sidebar
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
-KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams"}
+KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams",
+               F.SKIP: "Nothing to import: skip it"}  # fmt: skip
 METHOD_COLORS = {"file": [31, 119, 180], "zip": [44, 160, 44], "zip3": [255, 127, 14], "city": [148, 103, 189],
                  "country": [214, 39, 40]}  # fmt: skip
 METHOD_LABELS = {"file": "coordinates in the file", "zip": "ZIP code", "zip3": "ZIP area (first 3 digits)",
@@ -90,17 +91,19 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
     with st.container(border=True):
         st.markdown(f"**{auth.md_text(t.name)}** · {F.SOURCE_LABELS.get(plan.source, plan.source)}")
         left, right = st.columns([1, 2])
-        kinds = list(F.KINDS)
+        kinds = [*F.KINDS, F.SKIP]
+        # A sheet of product prices or a pivot table is skipped unless the user picks a kind for it.
+        skip = ingest.skip_reason(plan) if t.sheet is not None or plan.kind is None else None
         kind = left.selectbox(
-            "This table holds", kinds, index=kinds.index(plan.kind) if plan.kind in kinds else 0,
+            "This table holds", kinds, index=kinds.index(F.SKIP if skip else plan.kind or F.SKIP),
             format_func=lambda k: KIND_LABELS[k], key=f"data_kind_{i}",
             help="Detected from the column names; change it if the guess is wrong.",
         )  # fmt: skip
         notes = list(t.notes)
         if plan.remembered:
             notes.insert(0, "using the mapping you confirmed for a file with these columns last time")
-        if plan.kind is None:
-            notes.insert(0, "the kind could not be detected: pick it on the left")
+        if skip:
+            notes.insert(0, f"skipped unless you pick what it holds on the left: {skip}")
         right.caption(f"{len(t.columns)} columns · first rows previewed: {len(t.sample)}"
                       + ("  \n" + "  \n".join(auth.md_text(n, 300) for n in notes) if notes else ""))  # fmt: skip
         if plan.remembered and right.button("Forget the remembered mapping", key=f"data_forget_{i}"):
@@ -110,6 +113,8 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
                 data.show_error(exc)
             st.session_state.pop("data_plans", None)
             st.rerun()
+        if kind == F.SKIP:
+            return {"kind": F.SKIP}
         mapping = plan.mapping if kind == plan.kind else F.propose_mapping(t.columns, kind)
         samples = [", ".join(v for v in dict.fromkeys(r[j].strip() for r in t.sample if j < len(r) and r[j].strip())
                              if v)[:80] for j in range(len(t.columns))]  # fmt: skip
@@ -161,8 +166,9 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         "Account revenue is written in", list(UNIT_LABELS), format_func=lambda u: UNIT_LABELS[u],
         key="data_revenue_unit", help="Exports such as 'revenue (in millions)' write 581 for $581M: pick the unit.",
     )  # fmt: skip
-    label = f"Import {len(plans)} table{'s' if len(plans) > 1 else ''}"
-    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems)):
+    n = sum(o["kind"] != F.SKIP for o in overrides.values())
+    label = f"Import {n} table{'s' if n != 1 else ''}"
+    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems) or not n):
         progress = data.progress_bar()
         try:
             report = ingest.import_files(

@@ -89,6 +89,8 @@ def test_parse_bool(text: str, expected: bool | None) -> None:
         ("3/15/2026", False, date(2026, 3, 15)),
         ("15/3/2026", True, date(2026, 3, 15)),
         ("15.03.2026", True, date(2026, 3, 15)),
+        ("01-03-17", True, date(2017, 3, 1)),
+        ("01-03-17", False, date(2017, 1, 3)),
         ("2026-03-15", False, date(2026, 3, 15)),
         ("2025-11-02T14:22:00.000Z", False, date(2025, 11, 2)),
         ("11/26/2026 9:15 AM", False, date(2026, 11, 26)),
@@ -127,7 +129,9 @@ def test_parse_date(text: str, day_first: bool, expected: date | None) -> None:
      ("成約", "won"), ("クローズ済み成立", "won"), ("失注", "lost"), ("不成立", "lost"), ("成約見込み", "open"),
      ("商談中", "open"), ("已结束/已赢得", "won"), ("赢单", "won"), ("已成交", "won"), ("預計成交", "open"),
      ("已结束/已丢失", "lost"), ("输单", "lost"), ("已關閉", "lost"), ("谈判", "open"), ("계약 성사", "won"),
-     ("성사됨", "won"), ("성사 가능성 높음", "open"), ("계약 실패", "lost"), ("종료", "lost"), ("협상", "open")],
+     ("성사됨", "won"), ("성사 가능성 높음", "open"), ("계약 실패", "lost"), ("종료", "lost"), ("협상", "open"),
+     ("WON", "won"), ("LOSE", "lost"), ("C1:WON", "won"), ("C1:LOSE", "lost"), ("C3:APOLOGY", "lost"),
+     ("C1:PREPARATION", "open"), ("WAIT_CLIENT", "open")],
 )  # fmt: skip
 def test_stage_outcome_in_the_crms_languages(stage: str, expected: str | None) -> None:
     assert parse.stage_outcome(stage) == expected
@@ -157,6 +161,7 @@ NUMBER_TEXT = st.one_of(
 DATE_TEXT = st.one_of(
     st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(lambda d: f"{d.month}/{d.day}/{d.year}"),
     st.dates().map(lambda d: d.isoformat()),
+    st.dates(min_value=date(1970, 1, 1), max_value=date(2069, 12, 31)).map(lambda d: d.strftime("%d-%m-%y")),
     st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
     st.integers(0, 120_000).map(str),
     st.from_regex(r" ?[1-9]\d{4}\.\d{1,3} ?", fullmatch=True),

@@ -167,8 +167,12 @@ def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> Non
         empty_store, [s("dataloader_accounts.csv"), s("dataloader_opportunities.csv")], scope=OPERATOR
     )
     assert [f.inserted for f in r.files] == [3, 2]
+    # An OwnerId is no one's name: the rep keeps it as its user ID, is shown as a Salesforce user, and the note
+    # asks for the users file.
     assert table(empty_store, "SELECT crm_id, name FROM reps ORDER BY crm_id") == [
-        ("0055g00000UsR01AAA", "0055g00000UsR01AAA"), ("0055g00000UsR02AAA", "0055g00000UsR02AAA")]  # fmt: skip
+        ("0055g00000UsR01AAA", "Salesforce user 0055g00000UsR01AAA"),
+        ("0055g00000UsR02AAA", "Salesforce user 0055g00000UsR02AAA")]  # fmt: skip
+    assert any("user IDs only" in n and "users file (User ID, Full Name)" in n for n in r.files[0].notes)
     users = ingest.import_files(empty_store, [s("dataloader_users.csv")], scope=OPERATOR).files[0]
     assert (users.kind, users.inserted, users.updated) == ("reps", 0, 2)
     assert table(empty_store, "SELECT name, email, quota, home_state FROM reps ORDER BY crm_id") == [
@@ -247,11 +251,12 @@ def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: P
     path.write_text("Account ID,Account Name,Employees,Annual Revenue\n1,A,lots,$5\n2,B,7,cheap\n3,C,9,-5\n4,D,2,0\n")
     rep = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert rep.inserted == 4 and rep.rejected == 0
-    assert rep.warnings == [
+    assert rep.warnings[:2] == [
         "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2)",
         "Annual Revenue: 2 value(s) could not be read as a number of 0 or more and were left empty (e.g. 'cheap' on "
         "row 3)",
     ]
+    assert len(rep.warnings) == 3 and rep.warnings[2].startswith("no column was read as Owner")
     assert table(empty_store, "SELECT name, annual_revenue FROM accounts ORDER BY name") == [
         ("A", 5.0), ("B", None), ("C", None), ("D", 0.0),
     ]  # fmt: skip

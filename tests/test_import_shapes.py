@@ -375,19 +375,20 @@ def test_accounts_known_only_by_country_land_inside_it(empty_store: Path, tmp_pa
 
 def test_deals_without_an_id_column_are_keyed_by_account_and_name(empty_store: Path, tmp_path: Path) -> None:
     """A Salesforce opportunities report exported without 'Opportunity ID': each deal is its account and its
-    name (plus created date), so importing it again updates the same deals; a second deal of the same account and
-    name, or a row naming neither, is rejected with the reason."""
+    name (plus created date), so importing it again updates the same deals; the same deal written twice (account,
+    name, owner and amount alike), or a row naming neither, is rejected with the reason."""
     rows = ["Opportunity Name,Account Name,Stage,Amount,Close Date,Opportunity Owner",
             "Big deal,Acme Corp,Closed Won,120000,2019-03-01,Ann Lee",
             "Renewal,Acme Corp,Prospecting,5000,2019-09-01,Ann Lee",
-            "Renewal,ACME corp,Prospecting,6000,2019-10-01,Bob Roy",
+            "Renewal,ACME corp,Prospecting,5000,2019-10-01,Ann Lee",
             ",,Prospecting,100,2019-10-01,Bob Roy",
             "Pilot,Beta Inc,Closed Lost,900,2019-05-01,Bob Roy"]  # fmt: skip
     path = _write(tmp_path / "opportunities.csv", "\n".join(rows) + "\n")
     f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert (f.kind, f.rows_read, f.inserted, f.updated, f.rejected) == ("deals", 5, 3, 0, 2)
     reasons = {r["row"]: r["reason"] for r in f.rejects}
-    assert "same account and deal name as row 3" in reasons[4] and "neither an account nor a deal" in reasons[5]
+    assert "same account, deal name, owner and amount as row 3" in reasons[4]
+    assert "neither an account nor a deal" in reasons[5]
     assert any("keyed by their account and deal name" in n for n in f.notes)
     # The stage moved on in the CRM: the same deal is updated, not added.
     path.write_text("\n".join(rows).replace("Big deal,Acme Corp,Closed Won", "Big deal,Acme Corp,Closed Lost"))

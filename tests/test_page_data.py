@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+import openpyxl
 
 from planner import ingest, store
 from planner.scope import OPERATOR
@@ -91,3 +94,29 @@ def test_rep_sees_only_their_own_data(app_store: Path) -> None:
     deck = " ".join(d.proto.json for d in at.get("deck_gl_json_chart"))
     assert mine and any(n in deck for n in mine)
     assert not [n for n in others if f'"{n}"' in deck or n in text]
+
+
+def test_sheets_without_records_are_preselected_to_skip(app_store: Path) -> None:
+    """A workbook with a product price list and a pivot sheet beside its accounts: those two are preselected as
+    'skip' with the reason (never as Accounts), the accounts sheet as accounts, and only it is imported."""
+    wb = openpyxl.Workbook()
+    sheets = {"accounts": [["account", "sector", "employees"], ["Cancity", "retail", 4025], ["Isdom", "medical", 4540]],
+              "products": [["product", "series", "sales_price"], ["GTX Basic", "GTX", 550]],
+              "Q1": [["Row Labels", "Close value"], ["Dustin Brinkmann", 1094363]]}  # fmt: skip
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    at = page("data")
+    at.get("file_uploader")[0].set_value([("data_model.xlsx", buf.getvalue(), "application/octet-stream")])
+    at.run()
+    assert errors(at) == []
+    assert [at.selectbox(key=f"data_kind_{i}").value for i in range(3)] == ["accounts", "skip", "skip"]
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "not accounts, deals or reps" in captions and "a pivot table" in captions
+    assert at.button(key="data_import").label == "Import 1 table"
+    at.button(key="data_import").click().run()
+    assert errors(at) == [] and any("Imported 2 new" in str(s.value) for s in at.success)

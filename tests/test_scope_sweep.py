@@ -484,6 +484,7 @@ WRITES: dict[str, Args] = {
     "planner.ingest.edits.set_as_of": lambda c, w, rep: (("2024-01-31",), {}),
     "planner.ingest.currency.set_currency": lambda c, w, rep: (("EUR",), {}),
     "planner.ingest.currency.apply": AUTO,
+    "planner.ingest.explain.explain": AUTO,
     "planner.ingest.currency.file_currencies": AUTO,
     "planner.ingest.edits.set_rep_home": lambda c, w, rep: ((OTHER,), {"lat": 40.7, "lon": -74.0}),
     "planner.ingest.edits.forget_mapping": lambda c, w, rep: (("any-signature",), {}),
@@ -579,8 +580,9 @@ WRITES.update(
 WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "accounts.build_accounts", "accounts.merge_accounts", "accounts.infer_attribute_types",
     "accounts.save_attributes", "accounts.median_revenue", "accounts.median_employees", "accounts.revenue_scale",
-    "accounts.customers_from_deals", "accounts.owners_from_deals",
+    "accounts.customers_from_deals", "accounts.owners_from_deals", "accounts.ownerless_accounts",
     "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals", "deals.implausible_deals",
+    "deals.ownerless_deals",
     "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
     "geocode.set_rep_home", "geocode.country_values",
     "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",

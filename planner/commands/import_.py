@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from planner import ingest
-from planner.errors import ImportFileError
+from planner.errors import ImportFileError, PlannerError, os_problem
 from planner.scope import OPERATOR
 
 
@@ -39,6 +39,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Import, then print the report; with --json a failure is a JSON object too ({"error": ...}, and the report
+    when there is one), besides the one `error:` line on stderr."""
+    try:
+        report = _import(args)
+    except (PlannerError, OSError) as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc) if isinstance(exc, PlannerError) else os_problem(exc) or str(exc)}))
+        raise
+    nothing = None if report.landed else "no row could be imported (every row was rejected); the store is unchanged"
+    if args.json:
+        print(json.dumps({**report.contract(), **({"error": nothing} if nothing else {})}, default=str))
+    else:
+        _print(report)
+    if nothing:
+        raise ImportFileError(nothing)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> ingest.ImportReport:
     def progress(fraction: float, message: str) -> None:
         if args.progress or (not args.json and sys.stderr.isatty()):
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
@@ -51,17 +70,10 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not column.strip() or not field_name.strip():
             raise ImportFileError(f"--map '{item}': write COLUMN=FIELD, e.g. --map 'Firmenname=name'")
         columns[column.strip()] = field_name.strip()
-    report = ingest.import_files(
+    return ingest.import_files(
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
         revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
     )  # fmt: skip
-    if args.json:
-        print(json.dumps(report.contract(), default=str))
-    else:
-        _print(report)
-    if not report.landed:
-        raise ImportFileError("no row could be imported (every row was rejected); the store is unchanged")
-    return 0
 
 
 def _print(report: object) -> None:

@@ -34,7 +34,7 @@ import duckdb
 
 from planner import geo, potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, reader, rules
+from planner.ingest import currency, explain, reader, rules
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -133,6 +133,7 @@ def plan_table(table: Table, kind: str = "auto", remembered: dict[str, Any] | No
     """Detect source and kind and propose a mapping; a remembered mapping for these columns wins."""
     source = F.detect_source(table.columns)
     detected, scores = F.detect_kind(table.columns, table.name)
+    detected = None if F.is_pivot(table.columns) else detected
     if remembered and (kind == "auto" or kind == remembered["kind"]):
         mapping = {c: remembered["mapping"].get(c, F.IGNORE) for c in table.columns}
         return Plan(table, remembered.get("source") or source, remembered["kind"], mapping, scores, remembered=True)
@@ -168,18 +169,34 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         )
     if missing:
         what = ", ".join(F.FIELD_BY_NAME[plan.kind][m].label if m in F.FIELD_BY_NAME[plan.kind] else m for m in missing)
-        hint = {
-            "deals": "export it with the record ID (e.g. 'Opportunity ID', 'Id' or 'Record ID')",
-            "accounts": "export it with the account name or ID",
-            "reps": "export it with names or emails",
-        }
+        hints = {
+            "Deal ID": "the record ID (e.g. 'Opportunity ID', 'Id' or 'Record ID')",
+            "account ID, account name or owner": "the deal's account ('Account Name' or 'Account ID') or its owner",
+            "account ID or account name": "the account name or ID",
+            "name or email": "names or emails",
+        }  # what each missing field is exported as (the hint names only what is missing)
+        hint = " and ".join(dict.fromkeys(hints.get(m, m) for m in missing))
         raise ImportFileError(
-            f"{t.name} has no {what} column for {plan.kind}; {hint[plan.kind]}, or map a column to it on the "
-            "Data page"
+            f"{t.name} has no {what} column for {plan.kind}; export it with {hint}, or map a column to it "
+            "(`--map COLUMN=FIELD`, or on the Data page)"
         )  # fmt: skip
     if not t.sample:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")
     F.validate_mapping(plan.mapping, plan.kind)
+
+
+def skip_reason(plan: Plan) -> str | None:
+    """Why a table holds nothing to import as it is (a pivot table, a product list, a summary sheet), or None: a
+    workbook's other sheets are imported without it."""
+    if F.is_pivot(plan.table.columns):
+        return "a pivot table"
+    if plan.kind is None:
+        return f"not accounts, deals or reps (columns: {', '.join(plan.table.columns[:6])})"
+    try:
+        check_plan(plan)
+    except ImportFileError as exc:
+        return str(exc).removeprefix(plan.table.name).strip()
+    return None
 
 
 def inspect_file(db_path: Path | None, path: Path, display: str | None = None, kind: str = "auto",
@@ -237,7 +254,7 @@ def import_files(
     workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
     try:
         progress(0.02, "Reading files")
-        plans = _plan_files(db_path, files, kind, overrides or {}, workdir)
+        plans, skipped = _plan_files(db_path, files, kind, overrides or {}, workdir)
         job = _Job(imported_by, progress, workdir, revenue_unit, scope)
         try:
             try:
@@ -249,11 +266,11 @@ def import_files(
             progress(1.0, "Nothing to import")
             report = ImportReport([nothing.args[0][i] for i in range(len(plans))], False,
                                   time.perf_counter() - start, landed=False)  # fmt: skip
-            report.notes.append("no row could be imported (every row was rejected): the store is unchanged")
+            report.notes += ["no row could be imported (every row was rejected): the store is unchanged", *skipped]
             return report
         progress(1.0, "Done")
         report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start,
-                              notes=notes)  # fmt: skip
+                              notes=skipped + notes)  # fmt: skip
         if cleared:
             report.files[0].notes.insert(0, "the demo world was removed: the store now holds your data only")
         return report
@@ -283,9 +300,10 @@ def _fresh(plans: list[Plan]) -> list[Plan]:
 
 
 def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: str,
-                overrides: dict[str, dict[str, Any]], workdir: Path) -> list[Plan]:  # fmt: skip
+                overrides: dict[str, dict[str, Any]], workdir: Path) -> tuple[list[Plan], list[str]]:  # fmt: skip
     """Open every table of every file and decide how to read it (the UI's overrides win); refuse any
-    unusable table before anything is written."""
+    unusable table before anything is written. A workbook's sheets that hold nothing to import (a product list,
+    a pivot table), and tables the Data page skips, are left out: (plans, a note naming them)."""
     tables: list[Table] = []
     for item in files:
         path, display = item if isinstance(item, tuple) else (item, item.name)
@@ -298,8 +316,12 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
     columns = dict(overrides.get("*", {}).get("columns") or {})
     F.check_column_map(columns, {c for t in tables for c in t.columns})
     plans: list[Plan] = []
+    skipped: list[str] = []
     for t in tables:
         o = overrides.get(t.name, {})
+        if o.get("kind") == F.SKIP:
+            skipped.append(f"{t.name} (skipped on the Data page)")
+            continue
         given = {c: f for c, f in columns.items() if c in t.columns}
         plan = plan_table(t, o.get("kind", kind), None if o.get("mapping") or given else remembered.get(t.name))
         if o.get("mapping"):
@@ -310,9 +332,16 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
             plan.mapping = F.propose_mapping(t.columns, plan.kind) if plan.kind else {}
         if given and plan.kind:
             plan.mapping = F.apply_column_map(plan.mapping, plan.kind, plan.table.name, given)
+        auto = o.get("kind", kind) == "auto" and not o.get("mapping")
+        if t.sheet is not None and auto and (why := skip_reason(plan)):
+            skipped.append(f"{t.name}: {why}")
+            continue
         check_plan(plan, o.get("kind", kind))
         plans.append(plan)
-    return plans
+    if not plans:
+        raise ImportFileError(f"no table to import: {'; '.join(skipped)}")
+    return plans, [f"skipped {len(skipped)} table(s) that hold no accounts, deals or reps: {'; '.join(skipped)}"
+                   ] if skipped else []  # fmt: skip
 
 
 def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tuple[dict[int, FileReport], bool,
@@ -329,6 +358,10 @@ def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tu
         if not any(r.inserted + r.updated for r in reports.values()):
             raise _NothingLanded(reports)
         notes = _after_import(con, scope)
+        for i, r in reports.items():
+            if r.kind == "accounts":
+                ownerless = sq.ownerless_accounts(con, scope=scope)
+                explain.missing_owner(r, plans[i].table.columns, plans[i].mapping, ownerless, "accounts")
         if as_of is not None:
             world.set_as_of(con, parse_as_of(as_of), scope=scope)
         sq.mark_updated(con, scope=scope)
@@ -516,7 +549,10 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
         report.warnings.append(w["message"])
     job.progress(0.6, "merging")
     result = _merge(con, plan, kind, p.mapped, report, scope)
-    _explain(report, result, con, kind, p.mapped, job.revenue_unit, scope)
+    explain.explain(con, report, result, kind, p.mapped, job.revenue_unit, scope=scope)
+    explain.missing_fields(report, t.columns, plan.mapping, kind)
+    if kind == "deals":
+        explain.missing_owner(report, t.columns, plan.mapping, sq.ownerless_deals(con, scope=scope), kind)
     if kind in ("accounts", "reps"):
         report.geocoding = sq.placed_share(con, scope=scope, us_only=kind == "accounts")
     if kind == "accounts" and p.attr_cols:
@@ -536,9 +572,10 @@ def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[st
     """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
     capacity = float(settings.get("capacity_hours"))
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
-        report.reps_created = sq.resolve_owners(con, plan.source, capacity, scope=scope)
-        if report.reps_created:
-            report.notes.append(f"created {report.reps_created} rep(s) from owner names")
+        label = explain.user_label(plan.source)
+        report.reps_created, by_id = sq.resolve_owners(con, plan.source, capacity, explain.owner_ids(plan.mapping),
+                                                       label, scope=scope)  # fmt: skip
+        explain.reps_created(report, by_id, label)
     if kind == "reps":
         result = sq.merge_reps(con, mapped, plan.source, capacity, scope=scope)
     else:
@@ -562,48 +599,6 @@ def _record(con: duckdb.DuckDBPyConnection, plan: Plan, report: FileReport, impo
                                       "geocoded": report.geocoding.get("geocoded", 0)}, scope=scope)  # fmt: skip
     sq.remember_mapping(con, column_signature(t.columns), plan.source, report.kind, plan.mapping, scope=scope)
     sq.drop_temps(con, scope=scope)
-
-
-def _explain(report: FileReport, result: dict[str, int], con: duckdb.DuckDBPyConnection, kind: str, mapped: set[str],
-             revenue_unit: str | None, scope: Scope) -> None:  # fmt: skip
-    """Notes and warnings on what the importer decided for this table."""
-    if report.deleted:
-        report.notes.append(f"{report.deleted:,} row(s) deleted in the CRM were skipped (counted as rejected)")
-    report.merged = result.get("merged", 0)
-    if kind == "deals" and "id" not in mapped:
-        report.notes.append("no deal ID column: deals are keyed by their account and deal name (plus created date "
-                            "where present); export the Opportunity ID to tell apart deals of one name")  # fmt: skip
-    if kind == "accounts" and "id" not in mapped:
-        report.notes.append("no account ID column: accounts are keyed by their normalised name (plus domain or "
-                            "location where present)")  # fmt: skip
-    if report.merged:
-        report.notes.append(f"{report.merged:,} duplicate row(s) merged into the account of the same name "
-                            "(counted as updated)")  # fmt: skip
-    report.accounts_created = result.get("accounts_created", 0)
-    if report.accounts_created:
-        report.notes.append(f"created {report.accounts_created:,} account(s) named only by deals (flagged "
-                            "'created from deals': no location or firmographics yet)")  # fmt: skip
-    report.unlinked = result.get("unlinked", 0)
-    if report.unlinked:
-        report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
-                            "listed on the Data page as not linked to an account")  # fmt: skip
-    if kind == "deals":
-        report.warnings += sq.implausible_deals(con, scope=scope)
-    if kind == "accounts":
-        contradictions = sq.geo_notes(con, scope=scope)
-        if contradictions["count"]:
-            report.warnings.append(
-                f"{contradictions['count']:,} ZIP code(s) contradict their state (e.g. "
-                f"{contradictions['example']}); the ZIP placed them: check those addresses"
-            )
-        unit = sq.revenue_scale(con, scope=scope)
-        if unit and revenue_unit is None:
-            revenue, employees = sq.median_revenue(con, scope=scope), sq.median_employees(con, scope=scope)
-            report.warnings.append(
-                f"annual revenue looks like it is written in {unit} (median {revenue:,.4g} for a "
-                f"median of {employees:,.0f} employees); if so, import again with --revenue-unit "
-                f"{unit} (or pick the unit on the Data page)"
-            )
 
 
 def history(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 200) -> Any:

@@ -15,6 +15,7 @@ from planner.errors import BadInput, ImportFileError
 from planner.ingest.vocabulary import FIELDS
 
 KINDS = ("accounts", "deals", "reps")
+SKIP = "skip"  # the kind of a table not to import (a workbook's product list, pivot or summary sheet)
 ATTR = "(custom attribute)"
 IGNORE = "(ignore)"
 
@@ -68,11 +69,11 @@ _DISTINCTIVE = {
         "new_executive",
         "website_visits",
     },
-    "deals": {"stage", "amount", "close_date", "is_won", "is_closed", "status", "users"},
+    "deals": {"stage", "amount", "close_date", "actual_close_date", "is_won", "is_closed", "status", "users"},
     "reps": {"quota", "first_name", "last_name", "capacity_hours", "email"},
 }
 _NAME_HINTS = {
-    "deals": ("opportunit", "deal", "pipeline"),
+    "deals": ("opportunit", "oportunidad", "deal", "pipeline"),
     "reps": ("user", "rep", "owner", "team", "staff"),
     "accounts": ("account", "compan", "organi", "customer"),
 }
@@ -180,6 +181,18 @@ def detect_kind(columns: list[str], file_name: str = "") -> tuple[str | None, di
     if company and not max(scores["deals"], scores["reps"]):
         return "accounts", scores
     return None, scores
+
+
+# Excel's pivot tables head their rows 'Row Labels' (in the languages Excel writes) and their values 'Sum of ...'.
+_PIVOT_HEADS = {"row labels", "column labels", "etiquettes de lignes", "zeilenbeschriftungen", "etiquetas de fila",
+                "rotulos de linha", "etichette di riga"}  # fmt: skip
+_PIVOT_VALUES = ("sum of ", "count of ", "average of ", "max of ", "min of ")
+
+
+def is_pivot(columns: list[str]) -> bool:
+    """A pivot table's header (totals by row label, not records): nothing in it is an account, deal or rep."""
+    norm = [normalize_header(c) for c in columns]
+    return bool(_PIVOT_HEADS & set(norm)) or sum(n.startswith(_PIVOT_VALUES) for n in norm) >= 2
 
 
 def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:

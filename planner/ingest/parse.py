@@ -134,7 +134,8 @@ def parse_bool(value: str | None) -> bool | None:
 
 # A deal's stage says it is won, lost or still open, in the languages CRMs are used in: Salesforce's 'Closed Won',
 # HubSpot's 'Abgeschlossen und gewonnen', 'Fermée gagnée', 'Cerrada perdida', 'Fechado ganho', 'Chiusa vinta',
-# 'Gesloten verloren', 'Stängd vunnen'. Words, not substrings ("Won't buy" is open); a stage that only says closed
+# 'Gesloten verloren', 'Stängd vunnen', Bitrix24's stage IDs ('WON', 'LOSE', 'C1:WON', 'C1:LOSE', and 'APOLOGY', its
+# analysis-of-failure stage). Words, not substrings ("Won't buy" is open); a stage that only says closed
 # ('Closed', 'Geschlossen', 'Fermée') is lost.
 _SEP = r"[ /\-_:(),.|–]"
 WON_WORDS = ("won", "closedwon", "gewonnen", "gagné", "gagnée", "gagne", "gagnee", "ganada", "ganado", "ganha", "ganho",
@@ -145,7 +146,7 @@ WON_WORDS = ("won", "closedwon", "gewonnen", "gagné", "gagnée", "gagne", "gagn
              "赢单", "已赢单", "赢得", "已赢得", "成交", "已成交", "签约", "已签约",
              "贏單", "已贏單", "贏得", "已贏得")  # fmt: skip
 LOST_WORDS = ("lost", "closedlost", "verloren", "perdu", "perdue", "perdida", "perdido", "persa", "perso", "förlorad",
-              "forlorad", "tabt", "tapt", "przegrana", "przegrany",
+              "forlorad", "tabt", "tapt", "przegrana", "przegrany", "lose", "apology",
               "проиграна", "проиграно", "провалена", "потеряна", "prohráno", "prohrano", "kaybedildi",
               "输单", "已输单", "丢单", "已丢单", "丢失", "已丢失", "失败", "已失败",
               "輸單", "已輸單", "丟單", "已丟單", "丟失", "已丟失", "失敗", "已失敗")  # fmt: skip

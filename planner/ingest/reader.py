@@ -49,6 +49,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    sheet: str | None = None  # the sheet's title when the table is one of a workbook's several sheets
 
     @property
     def sha256(self) -> str:
@@ -442,7 +443,8 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
                     writer.writerow([number, *(row + [""] * (width - len(row)))[:width]])
             sample = [(r + [""] * (width - len(r)))[:width] for _, r in numbered[h + 1 : h + 201]]
             name = f"{display} [{title}]" if len(sheets) > 1 else display
-            tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True))
+            tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True,
+                                sheet=title if len(sheets) > 1 else None))  # fmt: skip
             if part:
                 _unsaved_formulas(path, part, tables[-1], display)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError) as exc:

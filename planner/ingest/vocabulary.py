@@ -239,6 +239,12 @@ FIELDS: dict[str, list[Field]] = {
             "hubspot owner id",
             "sales agent",
             "sales rep",
+            "account manager",
+            "responsible",  # Bitrix24 and amoCRM: the responsible (assigned) user
+            "responsible id",
+            "assigned by id",
+            "assigned to",
+            "manager id",
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "account owner email", "company owner email"),
         _f("domain", "Website / domain", "text", "website", "company domain name", "domain", "web site"),
@@ -312,6 +318,8 @@ FIELDS: dict[str, list[Field]] = {
             "stage name",
             "dealstage",
             "opportunity stage",
+            "stage id",  # Bitrix24 (STAGE_ID: NEW, WON, LOSE, C1:WON...)
+            "deal stage id",
         ),
         _f("status", "Status (open / won / lost)", "text", "status", "deal status"),
         _f(
@@ -331,6 +339,9 @@ FIELDS: dict[str, list[Field]] = {
             "deal amount",
             "amount usd",
             "value usd",
+            "expected amount",  # Bitrix24-style exports
+            "deal sum",
+            "sum",
         ),
         _f(
             "users",
@@ -370,10 +381,19 @@ FIELDS: dict[str, list[Field]] = {
             "est close date",
             "estimated close date",
             "expected close date",
+            "close time",
+            "close at",
+        ),
+        # The day a closed deal closed (Dynamics writes it beside 'Est. close date'): it wins for deals that have it.
+        _f(
+            "actual_close_date",
+            "Actual close date (closed deals)",
+            "date",
             "actual close date",
             "closed date",
-            "close time",
             "date closed",
+            "closed at",
+            "closed on",
         ),
         _f("is_closed", "Closed", "bool", "closed", "isclosed", "is closed"),
         _f("is_won", "Won", "bool", "won", "iswon", "is won", "is closed won"),
@@ -392,6 +412,14 @@ FIELDS: dict[str, list[Field]] = {
             "sales rep",
             "agent",
             "salesperson",
+            "manager id",  # Bitrix24 and amoCRM name the owner the responsible (manager, assigned user)
+            "responsible",
+            "responsible id",
+            "responsible user id",
+            "assigned by id",
+            "assigned to",
+            "assigned user id",
+            "manager",
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "opportunity owner email", "deal owner email"),
         _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),

@@ -15,6 +15,7 @@ from planner.store.imports.accounts import (
     median_employees,
     median_revenue,
     merge_accounts,
+    ownerless_accounts,
     owners_from_deals,
     revenue_scale,
     save_attributes,
@@ -25,6 +26,7 @@ from planner.store.imports.deals import (
     create_accounts_from_deals,
     implausible_deals,
     merge_deals,
+    ownerless_deals,
     unlinked_deals,
 )
 from planner.store.imports.geocode import (
@@ -132,6 +134,8 @@ __all__ = [
     "number_style",
     "oversized_line",
     "owners_from_deals",
+    "ownerless_accounts",
+    "ownerless_deals",
     "parse_reject_lines",
     "place_accounts",
     "placed_share",

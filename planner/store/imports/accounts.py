@@ -314,3 +314,9 @@ def owners_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
         con.execute("INSERT INTO assignments SELECT account_id, rep_id, ?, 'deals' FROM _deal_owner", [stamp])
     con.execute("DROP TABLE _deal_owner")
     return n
+
+
+def ownerless_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+    """How many accounts in the store have no owner (after their deals gave owners to those they could)."""
+    require_admin(scope)
+    return int(scalar(con, "SELECT count(*) FROM accounts WHERE owner_rep_id IS NULL"))

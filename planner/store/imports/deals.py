@@ -10,16 +10,24 @@ import pandas as pd
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.macros import lit
+from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.schema import now
 
+# A deal without an ID is told apart from another of its account, name and created date by these, as written.
+TOLD_APART = {"created_date": "created date", "owner": "owner", "owner_email": "owner email", "amount": "amount"}
 
-def _deal_key(exprs: dict[str, str], labels: dict[str, str], acct_ref: str) -> tuple[dict[str, str], str, str]:
-    """The deal's key expression, and the reject reasons of an empty and a repeated key (SQL). No ID column (a
-    report exported without 'Opportunity ID'): a deal is its account and its name, plus its created date where
-    the file has one, so a re-export updates the same deals."""
+
+def _deal_key(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
+              acct_ref: str) -> tuple[dict[str, str], str, str]:  # fmt: skip
+    """The deal's key expression, and the reject reasons of an empty and a repeated key (SQL).
+
+    No ID column (a report exported without 'Opportunity ID'): a deal is its account and its name, plus its created
+    date where the file has one, so a re-export updates the same deals. Rows that share that key are told apart by
+    what else the file writes of them (created time, owner, amount: two Dynamics opportunities of one topic created
+    the same day): the first in the file keeps the plain key, the others get it with those values (column
+    __deal_key of _raw). Rows alike in all of them are one deal written twice."""
 
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
@@ -32,11 +40,21 @@ def _deal_key(exprs: dict[str, str], labels: dict[str, str], acct_ref: str) -> t
     if "created_date" in exprs:
         parts.append(f"CAST({e('created_date')} AS VARCHAR)")
     key = " || '|' || ".join(f"coalesce({x}, '')" for x in parts)
-    keyed = {**exprs, "id": f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL "
-                            f"ELSE 'deal:' || {key} END"}  # fmt: skip
-    dup = ("'same account and deal name as row ' || d.first_row "
+    base = f"CASE WHEN {acct} IS NULL AND tp_key({e('name')}) IS NULL THEN NULL ELSE 'deal:' || {key} END"
+    told = [f for f in TOLD_APART if f in labels]
+    ext = " || '|' || ".join([base, *(f"coalesce(tp_text({q(labels[f])}), '')" for f in told)])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _raw AS
+            SELECT * EXCLUDE (_b, _x, _first_b, _first_x),
+                   CASE WHEN _b IS NULL THEN NULL WHEN _first_x = _first_b THEN _b ELSE _x END AS __deal_key
+            FROM (SELECT *, min(__row) OVER (PARTITION BY _b) AS _first_b,
+                         min(__row) OVER (PARTITION BY _x) AS _first_x
+                  FROM (SELECT *, {base} AS _b, {ext} AS _x FROM _raw))"""
+    )
+    alike = ["account", "deal name", *(TOLD_APART[f] for f in told)]
+    dup = (f"'same {', '.join(alike[:-1])} and {alike[-1]} as row ' || d.first_row "
            "|| '; export the Opportunity ID (or Deal ID) column to keep both'")  # fmt: skip
-    return keyed, "no Deal ID column, and the row names neither an account nor a deal", dup
+    return {**exprs, "id": q("__deal_key")}, "no Deal ID column, and the row names neither an account nor a deal", dup
 
 
 def build_deals(
@@ -55,7 +73,7 @@ def build_deals(
 
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
     acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
-    exprs, empty, dup = _deal_key(exprs, labels, acct_ref)
+    exprs, empty, dup = _deal_key(con, exprs, labels, acct_ref)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dups AS
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
@@ -70,7 +88,8 @@ def build_deals(
         (e("id"), "deal_id"), (f"nullif({acct_ref}, '')", "account_ref"), (e("account_name"), "account_name"),
         (e("name"), "name"), (e("stage"), "stage"), (f"lower({e('status')})", "status"), (e("amount"), "amount"),
         (f"TRY_CAST(round({e('users')}) AS BIGINT)", "users"), (e("created_date"), "created_date"),
-        (e("close_date"), "close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
+        (f"coalesce({e('actual_close_date')}, {e('close_date')})", "close_date"),
+        (e("actual_close_date"), "actual_close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
         (e("owner"), "owner"), (e("owner_email"), "owner_email"), (e("is_deleted"), "deleted_flag"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
@@ -137,6 +156,7 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
             WHERE p._reject IS NULL AND NOT p._exists""",
         [source, stamp],
     )
+    mapped = mapped | ({"close_date"} if "actual_close_date" in mapped else set())  # the actual one wins
     fields = [f for f in DEAL_VALUE_FIELDS if f in mapped] + ["account_id", "is_closed", "is_won"]
     assigns = [f"{f} = u.{f}" for f in fields]
     cols = [f"p.{f}" for f in fields]
@@ -210,3 +230,11 @@ def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[s
         out.append(f"{row[2]:,} deal(s) have a date before 1950 or after 2100 (first on row {row[3]}); kept as "
                    "written: check them in the CRM (a two-digit year, an empty Excel date)")  # fmt: skip
     return out
+
+
+def ownerless_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+    """How many accepted deal rows in _p are stored without an owner (a file without an owner column: deals take
+    their account's owner, where it has one)."""
+    require_admin(scope)
+    return int(scalar(con, """SELECT count(*) FROM _p p JOIN deals d ON d.deal_id = p.deal_id
+                               WHERE p._reject IS NULL AND d.owner_rep_id IS NULL"""))  # fmt: skip

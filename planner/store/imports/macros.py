@@ -48,7 +48,7 @@ def _re(pattern: str) -> str:
 
 
 _ISO = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})([T ].*)?"
-_YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"
+YEAR_LAST = r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})([ T,].*)?"  # D/M/Y or M/D/Y, any of / . -
 _SERIAL = r"([1-9]\d{4})(\.\d+)?"  # an Excel serial day number (planner.ingest.parse)
 _COMPACT = r"(19|20|21)\d{6}"  # YYYYMMDD
 
@@ -174,7 +174,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "blank": _re(rules.blank), "comma_re": _re(_COMMA), "dot_re": _re(_DOT), "plain_re": _re(_PLAIN),
         "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
         "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
-        "year_last": _re(_YEAR_LAST), "year_last_full": _re("^" + _YEAR_LAST + "$"),
+        "year_last": _re(YEAR_LAST), "year_last_full": _re("^" + YEAR_LAST + "$"),
         "serial": _re(_SERIAL), "compact": _re(_COMPACT),
         "won_stage": _re(rules.won_stage), "lost_stage": _re(rules.lost_stage),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),

@@ -44,8 +44,17 @@ def _split_name_addr(value: str) -> tuple[str, str | None]:
     return (m.group(1).strip(), mail) if m and mail else (value, None)
 
 
-def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, *, scope: Scope) -> int:
-    """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps."""
+SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
+
+
+def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, ids: bool = False,
+                   id_label: str = "CRM user", *, scope: Scope) -> tuple[int, int]:  # fmt: skip
+    """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps:
+    (reps created, of which known only by a user ID).
+
+    An owner written as a user ID (a Salesforce user ID, a number, or any value of a column that says it holds
+    IDs: `ids`) is no one's name: the rep keeps it as its CRM user ID, which a users file then matches, and is
+    shown as '<id_label> <ID>' ('Salesforce user 005...') until then."""
     require_admin(scope)
     owners = con.execute(
         "SELECT DISTINCT owner, owner_email FROM _p "
@@ -62,11 +71,13 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     next_no = max(numbers, default=0) + 1
     mapping: list[tuple[str | None, str | None, str]] = []
     created: list[tuple[Any, ...]] = []
+    by_id = 0
     stamp = now()
     for owner, email in sorted(owners, key=lambda t: (str(t[0]), str(t[1]))):
         value, addr = _split_name_addr((owner or "").strip())
         mail = valid_email(email) or addr or valid_email(value)
-        is_id = bool(re.fullmatch(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value)) or value.isdigit()
+        salesforce = bool(SALESFORCE_USER_ID.fullmatch(value))
+        is_id = bool(value) and not mail and (salesforce or value.isdigit() or ids)
         name = None if (not value or mail == value.lower() or is_id) else value
         rep_id = (by_crm.get(value) if value else None) or (by_email.get(mail) if mail else None) or (
             by_name.get(name.lower()) if name else None)  # fmt: skip
@@ -74,8 +85,10 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
             rep_id = f"R{next_no:03d}"
             next_no += 1
             crm_id = value if is_id else None
-            display = name or (_name_from_email(mail) if mail else value)
+            label = f"{'Salesforce user' if salesforce else id_label} {value}" if is_id else value
+            display = name or (_name_from_email(mail) if mail else label)
             created.append((rep_id, crm_id, display, mail, True, source, stamp, stamp, capacity_hours))
+            by_id += is_id
             if crm_id:
                 by_crm[crm_id] = rep_id
             if mail:
@@ -89,7 +102,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
         insert_rows(con, "_owner_map", mapping, 3, scope=scope)
-    return len(created)
+    return len(created), by_id
 
 
 # Owner name/email of a staged row (_p AS p) -> rep_id, through the owner map built for the import.

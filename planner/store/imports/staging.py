@@ -12,7 +12,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
-from planner.store.imports.macros import insert_rows, lit, q
+from planner.store.imports.macros import YEAR_LAST, insert_rows, lit, q
 
 DELETED_REASON = "'deleted in the CRM: skipped'"
 
@@ -263,29 +263,21 @@ def currency_evidence(con: duckdb.DuckDBPyConnection, money: list[str], codes: l
 
 
 def date_order(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
-    """True when slashed dates are day-first (26/11/2026 or 26.11.2026), judged on the data."""
+    """True when dates written day, month, year are day-first (26/11/2026, 26.11.2026, 20-10-16), judged on the
+    data: a column holds one order, so one value whose first number is above 12 decides it for all."""
     require_admin(scope)
     if not columns:
         return False
-    first = " + ".join(
-        f"count_if(regexp_extract(trim({q(c)}), '^(\\d{{1,2}})[/.]\\d{{1,2}}[/.]\\d', 1) IN "
-        f"('13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31'))"
-        for c in columns
-    )
-    second = " + ".join(
-        f"count_if(regexp_extract(trim({q(c)}), '^\\d{{1,2}}[/.](\\d{{1,2}})[/.]\\d', 1) IN "
-        f"('13','14','15','16','17','18','19','20','21','22','23','24','25','26','27','28','29','30','31'))"
-        for c in columns
-    )
-    dotted = " + ".join(
-        f"count_if(regexp_matches(trim({q(c)}), '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{2,4}}'))" for c in columns
-    )
-    row = con.execute(f"SELECT {first}, {second}, {dotted} FROM (SELECT * FROM _raw LIMIT 50000)").fetchone() or (
-        0,
-        0,
-        0,
-    )
-    first_n, second_n, dotted_n = (v or 0 for v in row)
+    shape = lit("^" + YEAR_LAST + "$")  # the parser's day-month-year shape, whatever the separator
+    above_12 = "(" + ", ".join(f"'{n}'" for n in range(13, 32)) + ")"
+    parts = []
+    for c in columns:
+        v = f"trim({q(c)})"
+        parts += [f"count_if(regexp_extract({v}, {shape}, 1) IN {above_12})",
+                  f"count_if(regexp_extract({v}, {shape}, 2) IN {above_12})",
+                  f"count_if(regexp_matches({v}, '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{2,4}}'))"]  # fmt: skip
+    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 50000)").fetchone() or ()
+    first_n, second_n, dotted_n = (sum(v or 0 for v in row[i::3]) for i in range(3))
     return bool(first_n > second_n or (dotted_n and second_n == 0))
 
 
