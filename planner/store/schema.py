@@ -482,15 +482,19 @@ def _v_potential_from_revenue(con: duckdb.DuckDBPyConnection) -> None:
     is known, else annual revenue / revenue per employee x share; users_basis says which."""
     share = "coalesce(s.adoption_share, d.adoption_share, 0.2)"
     price = "coalesce(s.price_per_user, d.price_per_user, 600.0)"
+    # A scalar subquery, not a joined CTE: DuckDB writes a view's CROSS JOIN back as a comma join, which then binds
+    # looser than the LEFT JOINs after it, and the view's own DDL fails to replay ("Non-inner join on correlated
+    # columns") where a store is copied (a lake, `store copy`).
+    per_employee = (
+        "(SELECT coalesce(max(TRY_CAST(value AS DOUBLE)) FILTER (WHERE key = 'revenue_per_employee' "
+        f"AND TRY_CAST(value AS DOUBLE) > 0), {REVENUE_PER_EMPLOYEE}) FROM meta)"
+    )
     heads = (
-        "CASE WHEN a.employees > 0 THEN a.employees WHEN a.annual_revenue > 0 THEN a.annual_revenue / r.per_employee "
+        f"CASE WHEN a.employees > 0 THEN a.employees WHEN a.annual_revenue > 0 THEN a.annual_revenue / {per_employee} "
         "ELSE 0 END"
     )
     con.execute(
         f"""CREATE OR REPLACE VIEW account_potential AS
-            WITH r AS (SELECT coalesce(max(TRY_CAST(value AS DOUBLE)) FILTER (WHERE key = 'revenue_per_employee'
-                                                                              AND TRY_CAST(value AS DOUBLE) > 0),
-                                       {REVENUE_PER_EMPLOYEE}) AS per_employee FROM meta)
             SELECT a.account_id,
                    {share} AS adoption_share,
                    {price} AS price_per_user,
@@ -499,7 +503,6 @@ def _v_potential_from_revenue(con: duckdb.DuckDBPyConnection) -> None:
                    CASE WHEN a.employees > 0 THEN 'employees' WHEN a.annual_revenue > 0 THEN 'revenue' END
                        AS users_basis
             FROM accounts a
-            CROSS JOIN r
             LEFT JOIN potential_settings s ON s.segment = a.industry
             LEFT JOIN potential_settings d ON d.segment = '*'"""
     )
