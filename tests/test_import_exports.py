@@ -214,3 +214,19 @@ def test_cli_json_failures_are_json_and_name_what_is_missing(
     report = json.loads(out)
     assert code == 2 and report["files"][0]["rejected"] == 2 and report["error"].startswith("no row could be imported")
     assert err.count("\n") == 1
+
+
+def test_owner_names_match_the_rep_written_so_and_shared_names_are_warned(empty_store: Path, tmp_path: Path) -> None:
+    """Accounts owned by 'ANNA LEE' (R003, written so) went to R001 'Anna Lee', with no word, though a rep written
+    exactly so exists; two reps named alike ('Anna Lee' and 'Anna Lee ') took each other's rows silently."""
+    users = tmp_path / "users.csv"
+    users.write_text("Full Name,Email\nAnna Lee,anna1@x.example\nAnna Lee ,anna2@x.example\nANNA LEE,anna3@x.example\n")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("Account Name,City,Country,Account Owner\nA1,Berlin,Germany,ANNA LEE\n"
+                        "A2,Berlin,Germany,Anna Lee\nA3,Berlin,Germany,anna lee\n")  # fmt: skip
+    ingest.import_files(empty_store, [users], scope=OPERATOR)
+    report = ingest.import_files(empty_store, [accounts], scope=OPERATOR).files[0]
+    owners = dict(table(empty_store, "SELECT a.name, r.email FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id"))
+    assert owners["A1"] == "anna3@x.example"  # the rep written exactly so
+    assert owners["A2"] in ("anna1@x.example", "anna2@x.example")
+    assert any("owner names shared by several reps ('Anna Lee'" in w for w in report.warnings), report.warnings

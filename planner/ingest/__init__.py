@@ -573,9 +573,9 @@ def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[st
     capacity = float(settings.get("capacity_hours"))
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
         label = explain.user_label(plan.source)
-        report.reps_created, by_id = sq.resolve_owners(con, plan.source, capacity, explain.owner_ids(plan.mapping),
-                                                       label, scope=scope)  # fmt: skip
-        explain.reps_created(report, by_id, label)
+        report.reps_created, by_id, shared = sq.resolve_owners(
+            con, plan.source, capacity, explain.owner_ids(plan.mapping), label, scope=scope)  # fmt: skip
+        explain.reps_created(report, by_id, label, shared)
     if kind == "reps":
         result = sq.merge_reps(con, mapped, plan.source, capacity, scope=scope)
     else:

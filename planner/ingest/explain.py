@@ -3,6 +3,7 @@ read (a field no column was read as is said, never left silently empty)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -10,6 +11,7 @@ import duckdb
 from planner.ingest import fields as F
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
+from planner.text import one_line
 
 if TYPE_CHECKING:
     from planner.ingest import FileReport
@@ -114,8 +116,17 @@ def user_label(source: str) -> str:
     return f"{crm} user" if crm and not crm.startswith("Generic") else "CRM user"
 
 
-def reps_created(report: FileReport, by_id: int, label: str) -> None:
-    """Say how many reps the owners created, and ask for the users file when owners were user IDs only."""
+def reps_created(report: FileReport, by_id: int, label: str, shared: Sequence[str] = ()) -> None:
+    """Say how many reps the owners created, ask for the users file when owners were user IDs only, and warn of
+    owner names several reps share (their accounts went to the first: a CRM tells its users apart by ID or email)."""
+    if shared:
+        shown = ", ".join(f"'{one_line(n)}'" for n in shared[:5]) + (
+            f" and {len(shared) - 5} more" if len(shared) > 5 else ""
+        )
+        report.warnings.append(
+            f"owner names shared by several reps ({shown}): their rows went to the first such rep; export the "
+            "owner's email or user ID with the file (or rename one rep) and import again"
+        )
     if report.reps_created:
         report.notes.append(f"created {report.reps_created} rep(s) from owner names")
     if by_id:

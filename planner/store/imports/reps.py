@@ -48,9 +48,12 @@ SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
 
 
 def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, ids: bool = False,
-                   id_label: str = "CRM user", *, scope: Scope) -> tuple[int, int]:  # fmt: skip
+                   id_label: str = "CRM user", *, scope: Scope) -> tuple[int, int, list[str]]:  # fmt: skip
     """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps:
-    (reps created, of which known only by a user ID).
+    (reps created, of which known only by a user ID, owner names several reps share).
+
+    A name matches a rep written exactly so ('ANNA LEE' is R003 when R003 is written that way), else one written
+    in any case; a name several reps share goes to the first and is returned, for the import to warn of.
 
     An owner written as a user ID (a Salesforce user ID, a number, or any value of a column that says it holds
     IDs: `ids`) is no one's name: the rep keeps it as its CRM user ID, which a users file then matches, and is
@@ -60,13 +63,23 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
         "SELECT DISTINCT owner, owner_email FROM _p "
         "WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
     ).fetchall()
-    reps = con.execute("SELECT rep_id, crm_id, lower(email), lower(name) FROM reps").fetchall()
+    reps = con.execute("SELECT rep_id, crm_id, lower(email), trim(name) FROM reps").fetchall()
     by_crm = {r[1]: r[0] for r in reps if r[1]}
     by_email = {r[2]: r[0] for r in reps if r[2]}
-    by_name: dict[str, str] = {}
+    exact: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
     for r in sorted(reps):
         if r[3]:
-            by_name.setdefault(r[3], r[0])
+            exact.setdefault(r[3], []).append(r[0])
+            by_name.setdefault(r[3].lower(), []).append(r[0])
+    shared: list[str] = []
+
+    def named(name: str) -> str | None:
+        found = exact.get(name) or by_name.get(name.lower()) or []
+        if len(found) > 1:
+            shared.append(name)
+        return found[0] if found else None
+
     numbers = [int(m.group(1)) for r in reps if (m := re.fullmatch(r"R(\d+)", r[0]))]
     next_no = max(numbers, default=0) + 1
     mapping: list[tuple[str | None, str | None, str]] = []
@@ -80,7 +93,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
         is_id = bool(value) and not mail and (salesforce or value.isdigit() or ids)
         name = None if (not value or mail == value.lower() or is_id) else value
         rep_id = (by_crm.get(value) if value else None) or (by_email.get(mail) if mail else None) or (
-            by_name.get(name.lower()) if name else None)  # fmt: skip
+            named(name) if name else None)  # fmt: skip
         if rep_id is None:
             rep_id = f"R{next_no:03d}"
             next_no += 1
@@ -93,7 +106,8 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
                 by_crm[crm_id] = rep_id
             if mail:
                 by_email[mail] = rep_id
-            by_name.setdefault(display.lower(), rep_id)
+            exact.setdefault(display, [rep_id])
+            by_name.setdefault(display.lower(), [rep_id])
         mapping.append((owner, email, rep_id))
     if created:
         insert_rows(con, "reps", created, 9,
@@ -102,7 +116,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
         insert_rows(con, "_owner_map", mapping, 3, scope=scope)
-    return len(created), by_id
+    return len(created), by_id, sorted(set(shared))
 
 
 # Owner name/email of a staged row (_p AS p) -> rep_id, through the owner map built for the import.
