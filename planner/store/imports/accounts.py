@@ -7,7 +7,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
-from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us, country_values
+from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us, country_values, us_row
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
@@ -64,12 +64,14 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     first_row = "d.first_row" if has_dups else "NULL"
     known = "a.account_id" if has_accounts else "NULL"
     country_values(con, f"SELECT {e('country')} AS country FROM _raw", scope=scope)
+    us = us_row("p")
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.* REPLACE (CASE WHEN p.us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
+            SELECT p.* REPLACE (CASE WHEN {us} THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
                                 AS postal_code),  -- a US ZIP's form only for US rows: 100-0005 is Tokyo's
-                   {_geo_cols("p", "p.file_lat", "p.file_lon")}, coalesce(p.county, z.county) AS geo_county,
+                   {_geo_cols("p", "p.file_lat", "p.file_lon")},
+                   coalesce(p.county, CASE WHEN {us} THEN z.county END) AS geo_county,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.account_id IS NULL THEN {lit((name_label if keyed_by_name else id_label) + " is empty")}
                         WHEN {first_row} IS NOT NULL AND {first_row} <> p._row THEN {dup_reject if has_dups else "NULL"}

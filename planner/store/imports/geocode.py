@@ -15,29 +15,41 @@ from planner.store.core import query_df, scalar
 from planner.store.schema import now
 
 
+def us_row(a: str) -> str:
+    """SQL: the row aliased `a` (needs _geo_joins) is read by the US rules: it names the US or no country, unless it
+    names no country and no US state and its postal code is a US ZIP of another city while its city is one abroad
+    (a German export without a country column: Berlin 10115 is no New York ZIP, Graz 8010 no ZIP of Beverly, NJ)."""
+    return f"""({a}.us AND NOT coalesce({a}.country IS NULL AND {a}.city IS NOT NULL AND z.lat IS NOT NULL
+                                    AND ust.code IS NULL AND wa.code <> 'US'
+                                    AND upper(tp_key(z.city)) <> upper(tp_key({a}.city)), false))"""
+
+
 def _geo_cols(a: str, lat: str, lon: str) -> str:
     """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
     (US) ZIP > city > ZIP area, (elsewhere) city + country, then the country's centroid as the last resort. A row
-    without a country that the US lookups leave unplaced is looked up as a city anywhere (the most populous of its
-    name: 'Singapore', 'Уфа'), then by a state that names a country instead of a US state ('UK')."""
+    without a country that the US lookups leave unplaced (or that is abroad by us_row) is looked up as a city
+    anywhere (the most populous of its name: 'Singapore', 'Уфа'), then by a state that names a country ('UK')."""
     ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
-    us_lat = f"CASE WHEN {a}.us THEN coalesce(z.lat, c.lat, z3.lat) END"
-    us_lon = f"CASE WHEN {a}.us THEN coalesce(z.lon, c.lon, z3.lon) END"
-    method = f"""CASE WHEN {ok} THEN 'file' WHEN {a}.us AND z.lat IS NOT NULL THEN 'zip'
-                    WHEN {a}.us AND c.lat IS NOT NULL THEN 'city' WHEN {a}.us AND z3.lat IS NOT NULL THEN 'zip3'
+    us = us_row(a)
+    us_lat = f"CASE WHEN {us} THEN coalesce(z.lat, c.lat, z3.lat) END"
+    us_lon = f"CASE WHEN {us} THEN coalesce(z.lon, c.lon, z3.lon) END"
+    method = f"""CASE WHEN {ok} THEN 'file' WHEN {us} AND z.lat IS NOT NULL THEN 'zip'
+                    WHEN {us} AND c.lat IS NOT NULL THEN 'city' WHEN {us} AND z3.lat IS NOT NULL THEN 'zip3'
                     WHEN wc.lat IS NOT NULL OR wa.lat IS NOT NULL THEN 'city'
                     WHEN cc.lat IS NOT NULL OR cs.lat IS NOT NULL THEN 'country' ELSE 'none' END"""
-    return f"""coalesce({a}.city, z.city) AS geo_city, coalesce({a}.state, z.state) AS geo_state,
-               z.county AS zip_county,
+    return f"""coalesce({a}.city, CASE WHEN {us} THEN z.city END) AS geo_city,
+               coalesce({a}.state, CASE WHEN {us} THEN z.state END) AS geo_state,
+               CASE WHEN {us} THEN z.county END AS zip_county,
                CASE WHEN {ok} THEN {lat} ELSE coalesce({us_lat}, wc.lat, wa.lat, cc.lat, cs.lat) END AS lat,
                CASE WHEN {ok} THEN {lon} ELSE coalesce({us_lon}, wc.lon, wa.lon, cc.lon, cs.lon) END AS lon,
                {method} AS geo_method,
                CASE {method} WHEN 'file' THEN 'coordinates' WHEN 'zip' THEN 'postal_code' WHEN 'zip3' THEN 'region'
                     WHEN 'city' THEN 'city' WHEN 'country' THEN 'country' END AS geo_precision,
-               coalesce(cc.code, wa.code, cs.code, CASE WHEN {a}.us AND ({a}.postal_code IS NOT NULL
-                                                                       OR {a}.state IS NOT NULL) THEN 'US' END)
+               coalesce(cc.code, CASE WHEN {us_lat} IS NULL THEN wa.code END, cs.code,
+                        CASE WHEN {us} AND ({a}.postal_code IS NOT NULL OR {a}.state IS NOT NULL) THEN 'US' END)
                    AS country_code,
-               CASE WHEN {a}.us AND z.state IS NOT NULL AND {a}.state IS NOT NULL AND z.state <> {a}.state
+               {us} AS geo_us,
+               CASE WHEN {us} AND z.state IS NOT NULL AND {a}.state IS NOT NULL AND z.state <> {a}.state
                     THEN 'ZIP ' || {a}.postal_code || ' is in ' || z.state || ', not ' || {a}.state END AS geo_note"""
 
 
@@ -69,12 +81,12 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
         LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
                                               AND regexp_full_match({a}.postal_code, '\\d{{5}}')
                                               THEN left({a}.postal_code, 3) END
-        LEFT JOIN _tp_wcity_any wa ON wa.name = CASE WHEN {a}.us AND {a}.country IS NULL AND z.lat IS NULL
-                                                      AND c.lat IS NULL AND z3.lat IS NULL
+        LEFT JOIN _tp_us_states ust ON ust.code = {a}.state
+        LEFT JOIN _tp_wcity_any wa ON wa.name = CASE WHEN {a}.us AND {a}.country IS NULL
                                                       THEN upper(tp_key({a}.city)) END
         LEFT JOIN _tp_country cs ON cs.key = CASE WHEN {a}.us AND {a}.country IS NULL AND z.lat IS NULL
                                                    AND c.lat IS NULL AND z3.lat IS NULL
-                                                   AND NOT coalesce(tp_us_state({a}.state), false)
+                                                   AND ust.code IS NULL
                                                    THEN tp_key({a}.state) END"""
 
 

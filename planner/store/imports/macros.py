@@ -137,7 +137,6 @@ CREATE OR REPLACE TEMP MACRO tp_email(v) AS CASE WHEN regexp_full_match(lower(tr
 CREATE OR REPLACE TEMP MACRO tp_statekey(v) AS upper(replace(trim(v), '.', ''));
 CREATE OR REPLACE TEMP MACRO tp_state(v) AS CASE WHEN v IN ({_STATE_CODES}) THEN v
     ELSE coalesce({_STATE_MAP}[tp_statekey(v)], tp_text(v)) END;
-CREATE OR REPLACE TEMP MACRO tp_us_state(v) AS v IN ({_STATE_CODES});
 CREATE OR REPLACE TEMP MACRO tp_is_us(v) AS coalesce(list_contains({_US}, upper(trim(v))), true);
 CREATE OR REPLACE TEMP MACRO tp_comma_evidence(v) AS regexp_matches(v, {comma_evidence});
 CREATE OR REPLACE TEMP MACRO tp_dot_evidence(v) AS regexp_matches(v, {dot_evidence});
@@ -209,6 +208,8 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
     a temporary table on every import); frames are copied into temporary tables."""
     con.execute("SET enable_progress_bar = false")
     con.execute(macros_sql(rules))
+    con.execute("CREATE OR REPLACE TEMP TABLE _tp_us_states AS SELECT unnest(?::VARCHAR[]) AS code",
+                [list(rules.state_names)])  # fmt: skip
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _tp_zip3 AS
            SELECT left(postal_code, 3) AS zip3, avg(lat) AS lat, avg(lon) AS lon FROM geo_zip GROUP BY 1"""

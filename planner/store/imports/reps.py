@@ -161,7 +161,7 @@ def build_reps(
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.* REPLACE (CASE WHEN g.us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
+            SELECT p.* REPLACE (CASE WHEN g.geo_us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
                                 AS postal_code),  -- a US ZIP's form only for US homes: 530-0011 is Osaka's
                    g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
                    coalesce(r1.rep_id, r2.rep_id, r3.rep_id) AS rep_id,
