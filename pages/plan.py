@@ -171,7 +171,8 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     w2.text_input("Holidays of country", key="plan_rule_holiday_country", placeholder="the rep's",
                   help="ISO code such as US, GB, DE; empty: where the rep lives, else their accounts.")  # fmt: skip
     w3.text_input("... and state", key="plan_rule_holiday_subdiv", placeholder="the rep's",
-                  help="State or province code such as CA or BY; empty: the rep's home state.")  # fmt: skip
+                  help="State or province as a code or as exports write it (CA, BY, Bayern, Maharashtra); "
+                       "empty: where the rep's home is.")  # fmt: skip
     m = st.columns(3)
     for tier, col in zip((1, 2, 3), m, strict=True):
         # The short name in the box (a full label is cut in a third of the page); the full one in the help.

@@ -185,8 +185,10 @@ def travel_summary(table: pd.DataFrame) -> dict[str, Any]:
         )
     if unlocated:
         parts.append(
-            f"{unlocated:,} accounts have no location precise enough to measure travel: they count toward coverage "
-            "and balance, not toward distances"
+            (f"{unlocated:,} accounts have" if unlocated != 1 else "1 account has")
+            + " no location precise enough to measure travel: "
+            + ("it counts" if unlocated == 1 else "they count")
+            + " toward coverage and balance, not toward distances"
         )
     return {
         "reps_without_home": int(len(no_home)),
