@@ -538,18 +538,27 @@ def test_a_book_without_similar_wins_trains_and_scores(empty_store: Path, tmp_pa
     assert (n, measured) == (160, 0)
 
 
+def _placed(db: Path, tmp_path: Path, accounts_csv: str, columns: str) -> list[tuple[object, ...]]:
+    """Import an accounts file (every row inserted) and return each account's name with `columns`, by name."""
+    rows = accounts_csv.count("\n") - 1
+    assert (
+        ingest.import_files(db, [_write(tmp_path / "accounts.csv", accounts_csv)], scope=OPERATOR).files[0].inserted
+        == rows
+    )
+    return table(db, f"SELECT name, {columns} FROM accounts ORDER BY 1")
+
+
 def test_postal_codes_abroad_are_not_taken_for_us_zips_of_other_cities(empty_store: Path, tmp_path: Path) -> None:
     """A European export without a country column: Graz 8010 was stored as ZIP 08010 in Beverly, NJ, Sevilla
     41001 as Alexandria, KY, Berlin 10115 as New York. A row with no country and no US state whose postal code is
     a US ZIP of another city, while its city is one abroad, is placed abroad and keeps its code as written; a US
     city with its own ZIP (Paris, TX 75460; Hoboken 07030) stays in the US."""
-    path = _write(
-        tmp_path / "accounts.csv",
+    got = _placed(
+        empty_store, tmp_path,
         "Account Name,City,Postal Code,Employees\nGraz GmbH,Graz,8010,100\nBerlin AG,Berlin,10115,200\n"
         "Sevilla SL,Sevilla,41001,50\nParis Texas Inc,Paris,75460,10\nHoboken Co,Hoboken,07030,5\n",
-    )
-    assert ingest.import_files(empty_store, [path], scope=OPERATOR).files[0].inserted == 5
-    got = table(empty_store, "SELECT name, postal_code, country_code, state, geo_method FROM accounts ORDER BY 1")
+        "postal_code, country_code, state, geo_method",
+    )  # fmt: skip
     assert got == [
         ("Berlin AG", "10115", "DE", None, "city"), ("Graz GmbH", "8010", "AT", None, "city"),
         ("Hoboken Co", "07030", "US", "NJ", "zip"), ("Paris Texas Inc", "75460", "US", "TX", "zip"),
@@ -561,13 +570,12 @@ def test_a_file_without_a_country_column_places_cities_abroad(empty_store: Path,
     """With no country column every row was taken for the US: Singapore, London (state 'UK') and Уфа were left
     off the map. A row the US lookups cannot place is looked up as a city anywhere (the most populous of its
     name), then by a state that names a country; US rows and US state codes (CA is California, not Canada) stay."""
-    path = _write(
-        tmp_path / "accounts.csv",
+    got = _placed(
+        empty_store, tmp_path,
         "Account Name,City,State,Employees\nLion Corp,Singapore,Singapore,500\nTea Ltd,London,UK,200\n"
         "Bashneft Partner,Уфа,,300\nAcme,Boston,MA,100\nKiwi,,UK,10\nCal Co,Unknowncity,CA,10\n",
-    )
-    assert ingest.import_files(empty_store, [path], scope=OPERATOR).files[0].inserted == 6
-    got = table(empty_store, "SELECT name, country_code, geo_method, round(lat), round(lon) FROM accounts ORDER BY 1")
+        "country_code, geo_method, round(lat), round(lon)",
+    )  # fmt: skip
     assert got == [
         ("Acme", "US", "city", 42, -71), ("Bashneft Partner", "RU", "city", 55, 56),
         ("Cal Co", "US", "none", None, None), ("Kiwi", "GB", "country", 53, -1),
