@@ -299,6 +299,21 @@ def test_os_problem_lines() -> None:
     assert os_problem(ValueError("boom")) is None
 
 
+def test_import_says_how_many_accounts_it_could_not_place(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The import line counted only rows with a valid US ZIP ('geocoded 1 of 1'), never the accounts it could
+    not place or placed only at their country's centre, which the Data page then lists."""
+    path = tmp_path / "a.csv"
+    rows = ["Account Name,Billing Zip,Billing City,Billing Country", "Acme,10001,New York,USA",
+            "Müller GmbH,10115,Berlin,Germany", "Nowhere Inc,,,", "France SA,,,France"]  # fmt: skip
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path))
+    assert code == 0, err
+    assert ("placed 3 of 4 accounts on the map (1 of 1 in the US with a valid ZIP); 1 only at their country's "
+            "centre; 1 not placed") in out  # fmt: skip
+
+
 def test_import_maps_columns_given_on_the_command_line(
     empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

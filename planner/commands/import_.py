@@ -76,6 +76,21 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
     )  # fmt: skip
 
 
+def _placed_line(kind: str, g: dict) -> str:
+    """How many of a file's accepted rows are on the map, how many only at their country's centre, how many not
+    at all (a German PLZ is also a US ZIP's digits, so the US ZIP count is said of accounts in the US only)."""
+    by = g["by_method"]
+    total, none, country = sum(by.values()), by.get("none", 0), by.get("country", 0)
+    line = f"placed {total - none:,} of {total:,} {kind} on the map"
+    if kind == "accounts" and g.get("valid_zip"):
+        line += f" ({g['valid_zip_placed']:,} of {g['valid_zip']:,} in the US with a valid ZIP)"
+    if country:
+        line += f"; {country:,} only at their country's centre"
+    if none:
+        line += f"; {none:,} not placed (no postal code, city or country that could be read: the Data page lists them)"
+    return line
+
+
 def _print(report: object) -> None:
     if report.cleared_demo:  # type: ignore[attr-defined]
         print("the demo world was removed: the store now holds your data only")
@@ -88,9 +103,8 @@ def _print(report: object) -> None:
             print(f"  note: {note}")
         for warning in f.warnings:
             print(f"  warning: {warning}")
-        if f.geocoding.get("valid_zip"):
-            g = f.geocoding
-            print(f"  geocoded {g['valid_zip_placed']:,} of {g['valid_zip']:,} {f.kind} with a valid US ZIP")
+        if f.geocoding.get("by_method"):
+            print(f"  {_placed_line(f.kind, f.geocoding)}")
         for r in f.rejects[:10]:
             print(f"  row {r['row']}: {r['reason']}")
         if f.rejected > 10:
