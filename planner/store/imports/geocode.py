@@ -25,16 +25,22 @@ def us_row(a: str) -> str:
 
 
 def _geo_cols(a: str, lat: str, lon: str) -> str:
-    """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
-    (US) ZIP > city > ZIP area, (elsewhere) city + country, then the country's centroid as the last resort. A row
-    without a country that the US lookups leave unplaced (or that is abroad by us_row) is looked up as a city
-    anywhere (the most populous of its name: 'Singapore', 'Уфа'), then by a state that names a country ('UK')."""
+    (
+        """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
+    (US) ZIP > city and state > ZIP area > city alone (a row naming the US: the most populous US city of that
+    name, as a Dynamics 'Active Accounts' view has city and country, no state), (elsewhere) city + country, then
+    the country's centroid as the last resort. A row without a country that the US lookups leave unplaced (or
+    that is abroad by us_row) is looked up as a city anywhere (the most populous of its name: 'Singapore',
+    'Уфа'), then by a state that names a country ('UK')."""
+        ""
+    )
     ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
     us = us_row(a)
-    us_lat = f"CASE WHEN {us} THEN coalesce(z.lat, c.lat, z3.lat) END"
-    us_lon = f"CASE WHEN {us} THEN coalesce(z.lon, c.lon, z3.lon) END"
+    us_lat = f"CASE WHEN {us} THEN coalesce(z.lat, c.lat, z3.lat, wu.lat) END"
+    us_lon = f"CASE WHEN {us} THEN coalesce(z.lon, c.lon, z3.lon, wu.lon) END"
     method = f"""CASE WHEN {ok} THEN 'file' WHEN {us} AND z.lat IS NOT NULL THEN 'zip'
                     WHEN {us} AND c.lat IS NOT NULL THEN 'city' WHEN {us} AND z3.lat IS NOT NULL THEN 'zip3'
+                    WHEN {us} AND wu.lat IS NOT NULL THEN 'city'
                     WHEN wc.lat IS NOT NULL OR wa.lat IS NOT NULL THEN 'city'
                     WHEN cc.lat IS NOT NULL OR cs.lat IS NOT NULL THEN 'country' ELSE 'none' END"""
     return f"""coalesce({a}.city, CASE WHEN {us} THEN z.city END) AS geo_city,
@@ -81,6 +87,9 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
         LEFT JOIN _tp_zip3 z3 ON z3.zip3 = CASE WHEN z.lat IS NULL AND c.lat IS NULL
                                               AND regexp_full_match({a}.postal_code, '\\d{{5}}')
                                               THEN left({a}.postal_code, 3) END
+        LEFT JOIN _tp_wcity wu ON wu.city_key = CASE WHEN {a}.us AND {a}.country IS NOT NULL AND {a}.state IS NULL
+                                                      AND z.lat IS NULL AND c.lat IS NULL AND z3.lat IS NULL
+                                                      THEN upper(tp_key({a}.city)) || '|US' END
         LEFT JOIN _tp_us_states ust ON ust.code = {a}.state
         LEFT JOIN _tp_wcity_any wa ON wa.name = CASE WHEN {a}.us AND {a}.country IS NULL
                                                       THEN upper(tp_key({a}.city)) END
