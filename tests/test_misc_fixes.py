@@ -4,10 +4,15 @@ overdue; English names of states and provinces for holidays."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from planner import ingest, store
+from planner.scope import OPERATOR
+from planner.store import world
 from tests.helpers import AVA, app_as
 
 
@@ -45,3 +50,43 @@ def test_a_leaders_link_keeps_what_the_page_applied(app_store: Path) -> None:
     link = _link(at)
     assert "rep=R003" in link and "size=50-199" in link and "junk" not in link
     assert "junk=mail (not used on this page)" in _notes(at).replace("\\", "")
+
+
+# ---- 3. the as-of date -----------------------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _as_of(db: Path, today: date) -> dict[str, object]:
+    with store.read(db) as con:
+        return world.as_of_info(con, today=today)
+
+
+DEALS = "Opportunity ID,Account Name,Stage,Amount,Close Date\n"
+
+
+@pytest.mark.parametrize(
+    ("open_closes", "rule"),
+    [
+        # A Dynamics export last worked in October 2025: its open deals mostly overdue, one straggler due lately.
+        (["2025-05-15", "2025-07-18", "2025-09-15", "2026-09-22"], "data"),
+        # A quiet quarter: most of the pipeline is due from lately on, so the export is current.
+        (["2025-05-15", "2026-12-20", "2027-01-30"], "today"),
+        # A book of 2011-2014: its open deals are as old as its wins.
+        (["2014-03-31", "2014-06-30"], "data"),
+    ],
+)
+def test_as_of_is_the_last_deal_unless_most_of_the_pipeline_is_due_lately(
+    empty_store: Path, tmp_path: Path, open_closes: list[str], rule: str
+) -> None:
+    last = "2014-02-27" if open_closes[0].startswith("2014") else "2025-10-04"
+    rows = [f"1,Acme,Closed Won,100,{last}", "2,Acme,Closed Lost,100,2013-05-01"]
+    rows += [f"{3 + i},Beta,Negotiation,50,{d}" for i, d in enumerate(open_closes)]
+    ingest.import_files(empty_store, [_write(tmp_path / "deals.csv", DEALS + "\n".join(rows) + "\n")], "deals",
+                        scope=OPERATOR)  # fmt: skip
+    info = _as_of(empty_store, date(2026, 12, 4))
+    assert info["rule"] == rule
+    assert info["as_of"] == (date(2026, 12, 4) if rule == "today" else date.fromisoformat(last))
