@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import ingest, store
+from planner import ingest, plan, store
 from planner.scope import OPERATOR
 from planner.store import world
 from tests.helpers import AVA, app_as
@@ -90,3 +90,30 @@ def test_as_of_is_the_last_deal_unless_most_of_the_pipeline_is_due_lately(
     info = _as_of(empty_store, date(2026, 12, 4))
     assert info["rule"] == rule
     assert info["as_of"] == (date(2026, 12, 4) if rule == "today" else date.fromisoformat(last))
+
+
+# ---- 4. English names of states and provinces ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("country", "region", "code"),
+    [("DE", "Bavaria", "BY"), ("DE", "BAVARIA", "BY"), ("DE", "Lower Saxony", "NI"), ("DE", "Hesse", "HE"),
+     ("DE", "North Rhine-Westphalia", "NW"), ("AT", "Vienna", "9"), ("ES", "Catalonia", "CT"),
+     ("DE", "Bayern", "BY"), ("DE", "Atlantis", None)],
+)  # fmt: skip
+def test_english_region_names_find_their_holidays(country: str, region: str, code: str | None) -> None:
+    assert plan.calendar.subdivision_code(country, region) == code
+
+
+def test_a_rep_in_bavaria_gets_bavarian_holidays(empty_store: Path, tmp_path: Path) -> None:
+    """A reps file writing the state in English ('Bavaria') read 'No holiday list for BAVARIA': Epiphany, a
+    Bavarian holiday, was planned over."""
+    reps = _write(tmp_path / "users.csv", "Full Name,Email,Home City,Home State,Home Country,Quota\n"
+                                          "Lena Weber,lena@example.com,Munich,Bavaria,Germany,500000\n")  # fmt: skip
+    ingest.import_files(empty_store, [reps], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        rep_id = str(con.execute("SELECT rep_id FROM reps").fetchone()[0])  # type: ignore[index]
+        cal = plan.rep_calendar(con, scope=OPERATOR, rep_id=rep_id, rules=plan.rules_with_defaults(None),
+                                start=date(2026, 12, 7))  # fmt: skip
+    assert cal.place == "DE-BY" and cal.note == ""
+    assert date(2027, 1, 6) in cal.holidays  # Epiphany
