@@ -117,3 +117,18 @@ def test_a_rep_in_bavaria_gets_bavarian_holidays(empty_store: Path, tmp_path: Pa
                                 start=date(2026, 12, 7))  # fmt: skip
     assert cal.place == "DE-BY" and cal.note == ""
     assert date(2027, 1, 6) in cal.holidays  # Epiphany
+
+
+def test_a_home_set_as_city_state_country_keeps_its_state(empty_store: Path, tmp_path: Path) -> None:
+    """`rep-home X "Munich, Bavaria, Germany"` dropped 'Bavaria': the plan said the home's state is not known and
+    skipped only Germany's national holidays."""
+    reps = _write(tmp_path / "users.csv", "Full Name,Email,Quota\nLena Weber,lena@example.com,500000\n")
+    ingest.import_files(empty_store, [reps], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        rep_id = str(con.execute("SELECT rep_id FROM reps").fetchone()[0])  # type: ignore[index]
+    done = ingest.set_rep_home(empty_store, rep_id, place="Munich, Bavaria, Germany", scope=OPERATOR)
+    assert done["placed_by"] == "city"
+    with store.read(empty_store) as con:
+        cal = plan.rep_calendar(con, scope=OPERATOR, rep_id=rep_id, rules=plan.rules_with_defaults(None),
+                                start=date(2026, 12, 7))  # fmt: skip
+    assert cal.place == "DE-BY" and date(2027, 1, 6) in cal.holidays
