@@ -13,14 +13,8 @@ from tests.helpers import AVA, app_as, errors, page, page_text, shown_cells
 
 
 def _open(rep: str | None = "R001", **params: str):  # type: ignore[no-untyped-def]
-    at = page("overview")
-    for key, value in params.items():
-        at.query_params[key] = value
-    if rep:
-        at.sidebar.selectbox(key="sb_rep").set_value(rep).run()
-    at.switch_page("pages/plan.py")
-    at.run()
-    return at
+    """The plan page opened by a link naming the rep and the page's parameters."""
+    return page("plan", query={**({"rep": rep} if rep else {}), **params})
 
 
 def _shown(at) -> str:  # type: ignore[no-untyped-def]

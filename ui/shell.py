@@ -63,11 +63,13 @@ def run(menu: Sequence[Any]) -> None:
         data.show_error(exc)
     sidebar.render()
     _local.routed = True
+    ran_to_end = False
     try:
         nav.run()
+        ran_to_end = True
     finally:
         _local.routed = False
-        sidebar.finish()
+        sidebar.finish(ran_to_end=ran_to_end)
 
 
 def ensure_routed() -> None:

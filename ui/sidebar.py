@@ -55,10 +55,14 @@ def stop() -> NoReturn:
     st.stop()
 
 
-def finish() -> None:
-    """After the page ran (its widgets have written the URL): fill in the link to this view."""
+def finish(*, ran_to_end: bool = True) -> None:
+    """After the page ran (its widgets have written the URL): fill in the link to this view. A page that ran
+    to its end (or stopped on purpose) has read every parameter it uses: the others are dropped, with a note; a
+    run cut short by st.rerun or an error keeps them for the next run."""
     slot = getattr(_local, "link_slot", None)
     _local.link_slot = None
+    if ran_to_end:
+        state.drop_unused()
     state.show_ignored(st.sidebar)  # what a page's own note did not already report
     if slot is None:
         return
@@ -86,6 +90,7 @@ def _refuse_foreign_rep(who: Scope) -> None:
 
 def render() -> None:
     _local.link_slot = None
+    state.start_run()
     try:
         _render_territory()
     finally:

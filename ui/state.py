@@ -7,6 +7,7 @@ never a blank view: the widget falls back to its default and the page says what 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ import streamlit as st
 from ui.auth import md_text
 
 _IGNORED = "_url_ignored"
+_run = threading.local()
 
 
 def _param(name: str) -> str | None:
@@ -156,8 +158,28 @@ def ignored_params(names: Sequence[str], why: str) -> None:
             del st.query_params[name]
 
 
+def start_run() -> None:
+    """A new run of a page begins: no parameter of the link has been used yet (see drop_unused)."""
+    _run.used = set()
+
+
+def drop_unused() -> None:
+    """After a page ran to its end: drop from the address every parameter no widget of this run used (one
+    another page, role or older version reads, or junk), each with a note, so the link to this view carries
+    only what the page applied for this user."""
+    used: set[str] | None = getattr(_run, "used", None)
+    if used is None:
+        return
+    for name in [n for n in st.query_params if n not in used]:
+        ignore(name, ",".join(st.query_params.get_all(name)), "not used on this page")
+        del st.query_params[name]
+
+
 def set_param(name: str, value: Any) -> None:
-    """Write (or clear) one query parameter without touching the others."""
+    """Write (or clear) one query parameter without touching the others; the page has used it (drop_unused)."""
+    used: set[str] | None = getattr(_run, "used", None)
+    if used is not None:
+        used.add(name)
     if value is None or value == "":
         if name in st.query_params:
             del st.query_params[name]

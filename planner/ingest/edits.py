@@ -59,12 +59,16 @@ def set_rep_home(db_path: Path, rep_id: str, *, scope: Scope, lat: float | None 
         how = "cleared"
     elif place:
         lat, lon, how, city = locate(place)
+    # 'Munich, Bavaria, Germany': what stands between the city and the country is the home's state or province
+    # (its public holidays), kept as written.
+    parts = [p.strip() for p in (place or "").split(",") if p.strip()]
+    region = parts[-2] if city and len(parts) >= 3 else None
     if not clear and (lat is None or lon is None):
         raise BadInput("give a home as --lat and --lon, or as a place such as 'Berlin, Germany'")
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadInput(f"home {lat}, {lon} is not a coordinate; latitude is -90..90 and longitude -180..180")
     with store.write(db_path) as con:
-        if not sq.set_rep_home(con, rep_id, lat, lon, city, scope=scope):
+        if not sq.set_rep_home(con, rep_id, lat, lon, city, region, scope=scope):
             raise NotFound(f"no rep {rep_id!r}; see the reps with `python -m planner export reps --out reps.csv`")
     return {"rep_id": rep_id, "lat": lat, "lon": lon, "placed_by": how}
 

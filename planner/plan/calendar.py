@@ -13,6 +13,7 @@ import holidays as holiday_lists
 
 from planner.errors import BadInput
 from planner.geo_world import name_key
+from planner.plan.region_names import region_names
 from planner.text import one_line
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -109,7 +110,7 @@ class WorkCalendar:
 @lru_cache(maxsize=256)
 def subdivisions(country: str) -> dict[str, str]:
     """The states or provinces the `holidays` package has a list for in a country (ISO code): every way it
-    names one ('BY', 'DE-BY', 'Bayern', 'Baden-Württemberg', 'São Paulo', 'New South Wales'), as `name_key`
+    names one ('BY', 'DE-BY', 'Bayern', 'Bavaria', 'Baden-Württemberg', 'São Paulo', 'New South Wales'), as `name_key`
     writes it, to its code; {} for a country it knows no regions of (or does not know at all). A spelling that
     two regions share is left out: it names neither."""
     try:
@@ -121,6 +122,14 @@ def subdivisions(country: str) -> dict[str, str]:
     for alias, code in (getattr(table, "subdivisions_aliases", None) or {}).items():
         names.setdefault(name_key(alias), set()).add(str(code))
     found = {k: next(iter(v)) for k, v in names.items() if len(v) == 1 and k}
+    # The ISO and English names ('Bavaria', 'Lower Saxony') of the regions it has a list for, where its own
+    # names say nothing of that spelling.
+    more: dict[str, set[str]] = {}
+    for code, spelled in region_names(country).items():
+        if code in codes:
+            for name in spelled:
+                more.setdefault(name_key(name), set()).add(code)
+    found.update({k: next(iter(v)) for k, v in more.items() if len(v) == 1 and k and k not in names})
     for code in codes:  # a code is itself, before any name that reads like it
         found[name_key(code)] = code
         found[name_key(f"{country}-{code}")] = code

@@ -156,8 +156,8 @@ def as_of_info(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     """The date the data describes and why: {"as_of": date, "rule": set | demo | data | today, "text": ...}.
 
     A date set by a person wins; the demo has its fixed today; otherwise today, unless the newest
-    activity in the data is older than `stale_days` (and no open deal is expected to close since), when it is
-    that activity's date."""
+    activity in the data (a deal created or closed, an activity logged) is older than `stale_days`, and most open
+    deals are not expected to close since, when it is that activity's date."""
     today = today or date.today()
     chosen = get_meta(con, "as_of")
     if chosen:
@@ -169,11 +169,16 @@ def as_of_info(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
         return {"as_of": day, "rule": "demo", "text": f"{day.isoformat()} (the demo's today)"}
     newest = newest_activity(con)
     since = today - timedelta(days=stale_days)
-    # Open deals expected to close lately or in the next three years say the export is current, however old its
-    # last closed deal (a close date in 2999 is a typo, not a plan).
-    due = scalar(con, "SELECT count(*) FROM deals WHERE NOT coalesce(is_closed, false) AND close_date BETWEEN ? AND ?",
-                 [since, today + timedelta(days=3 * 365)])  # fmt: skip
-    if newest is not None and newest < since and not due:
+    # An open pipeline expected to close lately or in the next three years says the export is current, however old
+    # its last closed deal (a quiet quarter). It must be most of the pipeline: a few stragglers due later in a book
+    # whose other open deals are long overdue (a Dynamics export last worked in 2025 with one deal due in 2026) are
+    # no sign of life. A close date in 2999 is a typo, not a plan, and counts neither way.
+    due, overdue = con.execute(
+        """SELECT count_if(close_date >= ?), count_if(close_date < ?) FROM deals
+           WHERE NOT coalesce(is_closed, false) AND close_date <= ?""",
+        [since, since, today + timedelta(days=3 * 365)],
+    ).fetchone() or (0, 0)
+    if newest is not None and newest < since and not (due and due >= overdue):
         return {
             "as_of": newest,
             "rule": "data",

@@ -261,14 +261,14 @@ def infer_rep_homes(
 
 
 def set_rep_home(con: duckdb.DuckDBPyConnection, rep_id: str, lat: float | None, lon: float | None,
-                 city: str | None = None, *, scope: Scope) -> int:  # fmt: skip
+                 city: str | None = None, state: str | None = None, *, scope: Scope) -> int:  # fmt: skip
     """Set (or, with lat None, clear) a rep's home by hand: no longer inferred. Returns rows changed."""
     require_admin(scope)
     n = int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", [rep_id]))
     con.execute(
-        """UPDATE reps SET home_lat = ?, home_lon = ?, home_city = ?, home_state = NULL, home_postal_code = NULL,
+        """UPDATE reps SET home_lat = ?, home_lon = ?, home_city = ?, home_state = ?, home_postal_code = NULL,
                   home_inferred = false, updated_at = ? WHERE rep_id = ?""",
-        [lat, lon, city, now(), rep_id],
+        [lat, lon, city, state, now(), rep_id],
     )
     return n
 
