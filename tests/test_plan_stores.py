@@ -79,8 +79,9 @@ def test_plan_says_when_potential_is_unknown_for_want_of_employees(odd_store_fac
         p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=date(2026, 11, 20))
     n = len(p.targets)
     assert owned > 0 and n > 0
-    assert f"{n} of {n} targets have no employee count" in " ".join(p.kpis["warnings"])
-    assert all("no employee count, so no estimated users" in r for r in p.targets["rationale"])
+    words = "target has" if n == 1 else "targets have"
+    assert f"{n} of {n} {words} neither an employee count nor an annual revenue" in " ".join(p.kpis["warnings"])
+    assert all("no employee count or annual revenue, so no estimated users" in r for r in p.targets["rationale"])
     assert not any("0 users x" in r for r in p.targets["rationale"])
 
 

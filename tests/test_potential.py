@@ -136,6 +136,27 @@ def test_accounts_with_revenue_and_no_head_count_get_a_potential_from_revenue(
     assert "note: 1 account(s) have annual revenue but no employee count" in capsys.readouterr().err
 
 
+def test_a_plan_does_not_call_a_target_valued_from_revenue_worth_nothing(empty_store: Path, tmp_path: Path) -> None:
+    """A target with annual revenue and no head count is valued from revenue, yet the plan warned '1 of 2 targets
+    have no employee count, so their potential ... count as $0' and its rationale said 'no estimated users'."""
+    from datetime import date
+
+    from planner import ingest, plan
+
+    path = tmp_path / "acc.csv"
+    path.write_text("Company name,Industry,Annual Revenue,Number of Employees,Account Owner,Billing Zip\n"
+                    "Rev Co,Software,50000000,,Ann Lee,10001\nBare Co,Software,,,Ann Lee,10002\n")  # fmt: skip
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    with store.read(empty_store) as con:
+        rep_id = con.execute("SELECT rep_id FROM reps").fetchone()[0]
+        p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=date(2026, 11, 20))
+    warnings = " ".join(p.kpis["warnings"])
+    assert "1 of 2 targets has neither an employee count nor an annual revenue" in warnings, warnings
+    why = dict(zip(p.targets["name"], p.targets["rationale"], strict=True))
+    assert "100 users, estimated from annual revenue, x $600" in why["Rev Co"], why
+    assert "no employee count or annual revenue, so no estimated users" in why["Bare Co"], why
+
+
 def test_the_default_price_is_not_silently_relabelled_in_another_currency(
     small_store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -106,8 +106,11 @@ def ranked_book(
 
 def _rationale(r: Any, n: int, fit: bool = False) -> str:
     """Why the account ranks where it does, with the revenue maths, in words."""
-    if missing(r.employees):
-        size = f"{money(r.potential)} potential (no employee count, so no estimated users)"
+    if not r.est_users > 0:
+        size = f"{money(r.potential)} potential (no employee count or annual revenue, so no estimated users)"
+    elif missing(r.employees):
+        price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"
+        size = f"{money(r.potential)} potential ({int(r.est_users):,} users, estimated from annual revenue, x {price})"
     else:
         price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"  # exact, as the user set it
         size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {price})"

@@ -61,12 +61,15 @@ def kpi_alignment(
             "Expected value is not available for these accounts (no model scores and no deal closed in the "
             "12 months to the as-of date), so coverage of quota cannot be measured; targets rank by potential."
         )
-    unsized = int(targets["employees"].isna().sum()) if "employees" in targets else 0
+    # Users come from employees, else from annual revenue (the account_potential view): only a target with neither
+    # has no potential.
+    unsized = int((pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0).sum()) if len(targets) else 0
     if unsized:
         warnings.append(
-            f"{unsized} of {len(targets)} targets have no employee count, so their potential and expected value "
-            f"count as {money(0.0)} (users are estimated from employees): add employees to the CRM export and "
-            "import it again."
+            f"{unsized} of {len(targets)} targets {'has' if unsized == 1 else 'have'} neither an employee count nor "
+            f"an annual revenue, so {'its' if unsized == 1 else 'their'} potential and expected value count as "
+            f"{money(0.0)} (users are estimated from employees, else from revenue): add either to the CRM export "
+            "and import it again."
         )
     if not out["reaches_quota"]:
         warnings.append(
