@@ -161,11 +161,13 @@ def route_pairs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame
     return matrix.route_pairs(acc, reps)
 
 
-def route_pair_count(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
-    """How many rows route_pairs() gives (active reps x destinations), from two counts in the store: what a page
-    checks before it offers the file (the accounts themselves load only when it is made)."""
+def route_pair_count(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[int, int]:
+    """How many rows route_pairs() gives (active reps x destinations with a place), and how many accounts it leaves
+    out (no place), from counts in the store: what a page checks before it offers the file (the accounts
+    themselves load only when it is made)."""
     reps = q.rebalance_reps(con, scope=scope)
-    return int(matrix.active_reps(reps).sum()) * q.route_destinations(con, scope=scope)
+    destinations, left_out = q.route_destinations(con, scope=scope)
+    return int(matrix.active_reps(reps).sum()) * destinations, left_out
 
 
 def travel_table(
@@ -178,7 +180,10 @@ def travel_table(
             f"the travel matrix has no rows for new hires ({hires}); plan hires without a travel matrix, or "
             "add them as reps with a home and give their rows"
         )
-    return matrix.read_travel_matrix(source, acc, reps, name)
+    table = matrix.read_travel_matrix(source, acc, reps, name)
+    # Accounts without a location take the travel they would without a matrix: the run's notes say so.
+    reps.attrs["notes"] = [*reps.attrs.get("notes", []), *table.attrs.get("notes", [])]
+    return table
 
 
 def disruption_curve(

@@ -1,0 +1,110 @@
+"""Rebalance on non-demo books (explore D items 4 and 9): the pairs to route leave out accounts without a place
+and put a postal code at its finest rows; ZIP3 areas are real ones; the contiguity report counts areas; the
+scenario comparison shows every balanced metric, money in the store's currency."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import scenarios, store
+from planner.errors import BadInput
+from planner.optimize import matrix
+from planner.scope import OPERATOR
+
+# ---------------------------------------------------------------- pairs to route and the travel matrix
+
+
+def book() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Berlin and Munich accounts; P1 in Berlin has no place of its own (it shares 10115 with placed ones), U1 and
+    U2 have no place and no code others share: no routing engine can price them."""
+    acc = pd.DataFrame(
+        {"account_id": ["B1", "B2", "B3", "M1", "P1", "U1", "U2"],
+         "postal_code": ["10115", "10115", "10115", "80331", "10115", None, "99999"],
+         "country": ["DE", "DE", "DE", "DE", "DE", None, "DE"],
+         "state": [None, None, None, "BY", None, None, "BY"],
+         # B3 only got Germany's centre (geo_precision 'country'): it must not drag 10115 towards Kassel
+         "lat": [52.52437, 52.52437, 51.3167, 48.1374, None, None, None],
+         "lon": [13.41053, 13.41053, 9.5, 11.5755, None, None, None],
+         "geo_precision": ["city", "city", "country", "postal_code", None, None, None]}
+    )  # fmt: skip
+    reps = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["Anna", "Max"], "home_postal_code": ["10115", "80331"],
+         "home_lat": [52.52, 48.14], "home_lon": [13.41, 11.58], "active": [True, True]}
+    )  # fmt: skip
+    return acc, reps
+
+
+def filled(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The template as a routing engine returns it: minutes in every row (rep R1: 10 + i, R2: 100 + i)."""
+    out = pd.read_csv(io.BytesIO(pairs.to_csv(index=False).encode()), dtype=str, keep_default_na=False)
+    out["minutes"] = [str((10 if f == "R1" else 100) + i) for i, f in enumerate(out["from"])]
+    return out
+
+
+def test_pairs_to_route_hold_only_places_a_routing_engine_can_price() -> None:
+    acc, reps = book()
+    t = matrix.route_pairs(acc, reps)
+    assert t["to_lat"].notna().all() and t["to_lon"].notna().all()  # no row a routing engine cannot price
+    assert sorted(set(t["to"])) == ["10115", "80331"]
+    assert t.attrs["left_out"] == 2  # U1 (no code) and U2 (a code no placed account has)
+    # 10115's point is its city rows' (Berlin), not their mean with Germany's centre (51.92, 11.46: Saxony-Anhalt)
+    berlin = t.loc[t["to"] == "10115"].iloc[0]
+    assert (berlin["to_lat"], berlin["to_lon"]) == (52.52437, 13.41053)
+    assert berlin["accounts"] == 4  # B1, B2, B3 and P1 all take the code's row
+
+
+def test_the_filled_template_is_a_matrix_and_unplaced_accounts_take_the_travel_they_would_without_one() -> None:
+    acc, reps = book()
+    rows = filled(matrix.route_pairs(acc, reps))
+    got = matrix.travel_matrix(matrix.pairs_from_frame(rows), acc, reps)  # before: "has no minutes ... U1"
+    minutes = {(f, t): float(m) for f, t, m in zip(rows["from"], rows["to"], rows["minutes"], strict=True)}
+    assert got.loc["P1", "R1"] == minutes[("R1", "10115")]  # shares its code's row
+    # U2 is in Bavaria: the mean of its state's placed accounts (M1); U1 names no state: the book's placed ones.
+    assert got.loc["U2", "R2"] == minutes[("R2", "80331")]
+    placed = ["B1", "B2", "B3", "M1"]
+    assert got.loc["U1", "R1"] == pytest.approx(got.loc[placed, "R1"].mean())
+    assert got.attrs["unplaced"] == 2 and "2 account(s) without a location" in got.attrs["notes"][0]
+    # A placed account the file misses is still an error, and a Berlin code is no ZIP.
+    short = rows[~((rows["from"] == "R2") & (rows["to"] == "80331"))]
+    with pytest.raises(BadInput) as err:
+        matrix.travel_matrix(matrix.pairs_from_frame(short), acc, reps)
+    msg = str(err.value)
+    assert "account 'M1' (postal code 80331)" in msg and "home postal code 80331" in msg and "ZIP" not in msg
+    assert "(1 of 8 pairs missing)" in msg  # of the placed accounts' pairs, not of the unplaced ones too
+
+
+def test_the_pages_count_agrees_with_the_file_and_says_who_is_left_out(small_store: Path) -> None:
+    first = "SELECT account_id FROM accounts ORDER BY account_id"
+    with store.write(small_store) as con:
+        # three accounts lose their place: one keeps a code placed accounts share, two have codes of their own
+        con.execute(f"UPDATE accounts SET lat = NULL, lon = NULL WHERE account_id IN ({first} LIMIT 3)")
+        con.execute(f"UPDATE accounts SET postal_code = 'X-1' WHERE account_id IN ({first} LIMIT 1)")
+        con.execute(f"UPDATE accounts SET postal_code = NULL WHERE account_id IN ({first} LIMIT 1 OFFSET 1)")
+        shared = con.execute(
+            f"SELECT postal_code FROM accounts WHERE lat IS NOT NULL AND account_id NOT IN ({first} LIMIT 3) LIMIT 1"
+        ).fetchall()[0][0]
+        con.execute(f"UPDATE accounts SET postal_code = ? WHERE account_id IN ({first} LIMIT 1 OFFSET 2)", [shared])
+    with store.read(small_store) as con:
+        n, left_out = scenarios.route_pair_count(con, scope=OPERATOR)
+        t = scenarios.route_pairs(con, scope=OPERATOR)
+    assert n == len(t) and t["to_lat"].notna().all()
+    assert left_out == t.attrs["left_out"] == 2
+
+
+def test_the_cli_template_says_how_many_accounts_it_left_out(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner import cli
+
+    with store.write(small_store) as con:
+        con.execute("UPDATE accounts SET lat = NULL, lon = NULL, postal_code = NULL WHERE account_id IN "
+                    "(SELECT account_id FROM accounts ORDER BY account_id LIMIT 4)")  # fmt: skip
+    out = tmp_path / "pairs.csv"
+    assert cli.main(["--db", str(small_store), "balance", "--travel-template", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert "4 account(s) without a location are left out" in said and "by hand" not in said
+    assert pd.read_csv(out)["to_lat"].notna().all()
