@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner import scenarios, store
+from planner import optimize, scenarios, store
 from planner.errors import BadInput
 from planner.optimize import matrix
+from planner.optimize.problem import _prepare, _units, _zip3
 from planner.scope import OPERATOR
 
 # ---------------------------------------------------------------- pairs to route and the travel matrix
@@ -108,3 +109,43 @@ def test_the_cli_template_says_how_many_accounts_it_left_out(
     said = capsys.readouterr().err
     assert "4 account(s) without a location are left out" in said and "by hand" not in said
     assert pd.read_csv(out)["to_lat"].notna().all()
+
+
+# ---------------------------------------------------------------- ZIP3 areas and the contiguity report
+
+
+def test_only_real_zip3_prefixes_are_areas() -> None:
+    got = _zip3(pd.Series(["00000", "123", "00123", "99999", "02139", "00501", "2139.0", "ABCDE", None]))
+    assert got.tolist()[:3] == [pd.NA, pd.NA, pd.NA]  # 000 and 001: no US ZIP starts so
+    assert got.tolist()[3:7] == ["999", "021", "005", "021"]  # 999 (Ketchikan) and 005 (Holtsville) are real
+    assert got.iloc[7:].isna().all()
+
+
+def us_book() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """12 accounts in four real ZIP3s, 3 more with codes no ZIP3 holds and no place (00000, 00123 and none)."""
+    zips = ["02139", "02140", "02141", "10001", "10002", "10003", "60601", "60602", "60603", "94103", "94104", "94105"]
+    lat = [42.36] * 3 + [40.75] * 3 + [41.88] * 3 + [37.77] * 3
+    lon = [-71.1] * 3 + [-73.99] * 3 + [-87.62] * 3 + [-122.41] * 3
+    n = len(zips) + 3
+    acc = pd.DataFrame(
+        {"account_id": [f"A{i:02d}" for i in range(n)], "name": [f"Co {i}" for i in range(n)],
+         "postal_code": [*zips, "00000", "00123", None], "lat": [*lat, None, None, None],
+         "lon": [*lon, None, None, None], "state": None, "country": "US", "county": None,
+         "owner_rep_id": ["R1", "R2"] * 7 + ["R1"], "potential": 10.0, "locked": False, "is_customer": False,
+         "has_open_deal": False}
+    )  # fmt: skip
+    reps = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["East", "West"], "home_lat": [40.7, 37.8], "home_lon": [-74.0, -122.4],
+         "capacity_hours": 1600.0, "active": True}
+    )  # fmt: skip
+    return acc, reps
+
+
+def test_accounts_in_no_zip3_area_are_the_unplaced_ones() -> None:
+    acc, reps = us_book()
+    res = optimize.rebalance(acc, reps, optimize.Options(unit="zip3"))
+    note = next(n for n in res.summary["notes"] if "in no ZIP3 area" in n)
+    unplaced = int(acc["lat"].isna().sum())
+    assert note.startswith(f"{unplaced:,} account(s) are in no ZIP3 area")  # before: 1 (000 and 001 were areas)
+    u = _units(_prepare(acc, reps, optimize.Options(unit="zip3")), optimize.Options(unit="zip3"))
+    assert sorted(set(u.label) - set(acc["account_id"])) == ["021", "100", "606", "941"]
