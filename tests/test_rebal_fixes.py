@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import optimize, scenarios, store
+from planner import optimize, scenarios, store, text
 from planner.errors import BadInput
 from planner.optimize import contiguity, matrix
 from planner.optimize.problem import _prepare, _units, _zip3
 from planner.scope import OPERATOR
+from tests.helpers import errors, page
+from ui import charts
 
 # ---------------------------------------------------------------- pairs to route and the travel matrix
 
@@ -176,3 +178,54 @@ def test_the_join_counts_each_area_once() -> None:
     changed = int((contiguity.unit_reps(u, assign) != contiguity.unit_reps(u, out)).sum())
     assert contiguity.is_contiguous(u, out, edges, island)
     assert moved == changed <= len(u.weight)
+
+
+# ---------------------------------------------------------------- the scenario comparison
+
+
+def three_metric_scenario(path: Path) -> int:
+    with store.read(path) as con:
+        res = scenarios.run(con, optimize.Options(metric="potential,accounts,workload", tolerance=0.1), scope=OPERATOR)
+    return scenarios.save(path, "three metrics", res, "lead", scope=OPERATOR)
+
+
+def test_the_comparison_counts_every_balanced_metric_as_the_optimizer_does(small_store: Path) -> None:
+    sid = three_metric_scenario(small_store)
+    with store.read(small_store) as con:
+        cmp = scenarios.compare(con, [sid], scope=OPERATOR)
+        rec = cmp["scenarios"][sid]
+    assert cmp["metrics"] == ["potential", "accounts", "workload"] and cmp["notes"] == []
+    per = cmp["per_rep"]
+    assert per["workload"].notna().all()  # 'Before' too
+    band = next(b for b in rec["result"]["metrics"] if b["metric"] == "workload")
+    mine = per.loc[per["scenario"] == f"#{sid} three metrics", "workload"].to_numpy(float)
+    # every rep of the small store has the same capacity: the band's max/mean is the loads' max over their mean
+    assert mine.max() / mine.mean() == pytest.approx(band["max_mean_after"], rel=1e-6)
+
+
+def test_the_compare_chart_has_a_panel_per_metric_and_money_in_the_stores_currency() -> None:
+    per = pd.DataFrame(
+        {"scenario": ["Before", "Before", "#1 <b>x</b>", "#1 <b>x</b>"], "owner_name": ["Ann", "Bo", "Ann", "Bo"],
+         "potential": [12e6, 8e6, 10e6, 10e6], "accounts": [30, 10, 20, 20], "workload": [500.0, 300, 400, 400]}
+    )  # fmt: skip
+    text.use_currency("EUR")
+    fig = charts.compare_bars(per, ["potential", "accounts", "workload"])
+    layout = fig.layout
+    assert [a.text for a in layout.annotations] == [
+        "Potential per territory", "Accounts per territory", "Workload (hours) per territory"
+    ]  # fmt: skip
+    assert layout.yaxis.tickprefix == "€" and not layout.yaxis2.tickprefix and not layout.yaxis3.tickprefix
+    assert len(fig.data) == 6 and {t.name for t in fig.data} == {"Before", "#1 &lt;b&gt;x&lt;/b&gt;"}
+    assert sum(bool(t.showlegend) for t in fig.data) == 2  # one legend entry per scenario
+
+
+def test_the_page_compares_a_three_metric_scenario_on_three_panels(app_store: Path) -> None:
+    sid = three_metric_scenario(app_store)
+    at = page("rebalance")
+    picker = next(m for m in at.multiselect if m.label == "Compare")
+    picker.set_value([sid]).run()
+    assert errors(at) == []
+    spec = next(c for c in at.get("plotly_chart") if "per territory" in c.proto.spec).proto.spec
+    for title in ("Potential per territory", "Accounts per territory", "Workload (hours) per territory"):
+        assert title in spec
+    assert '"tickprefix":"$"' in spec.replace(" ", "")

@@ -179,6 +179,14 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     )  # fmt: skip
 
 
+def metric_values(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
+    """Each account's value of every metric the optimizer can balance under `opts`, as it counts them (potential,
+    accounts, expected value, workload: meetings plus travel from the nearest of the scenario's reps, column:NAME
+    metrics), indexed by account_id: what a comparison of territories per metric sums."""
+    p = _prepare(accounts, reps, opts)
+    return pd.DataFrame(p.values, index=pd.Index(p.acc["account_id"].astype(str), name="account_id"))
+
+
 def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
     """Attach a precomputed travel matrix (rows account_id, columns rep_id, any unit) to the problem."""
     if distance is None:
