@@ -486,12 +486,10 @@ else:
     if chosen:
         with data.snapshot() as snap:
             cmp = data.cached(scenarios.compare, snap, chosen, scope=scope)
-        per = cmp["per_rep"]
-        fig = go.Figure()
-        for scen, grp in per.groupby("scenario", sort=False):
-            fig.add_bar(x=grp["owner_name"], y=grp["potential"], name=str(scen))
-        fig.update_layout(barmode="group", height=340, title="Potential per territory", margin={"t": 50, "b": 10})
-        st.plotly_chart(fig, width="stretch", key="rb_compare_chart")
+        for note in cmp["notes"]:
+            st.caption(md_text(note, limit=400))
+        # One panel per metric the scenarios balanced (potential first), money in the store's currency.
+        st.plotly_chart(charts.compare_bars(cmp["per_rep"], cmp["metrics"]), width="stretch", key="rb_compare_chart")
     pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key=pick_key)
     st.session_state["rb_pick_id"] = pick
     with data.snapshot() as snap:

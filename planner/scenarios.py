@@ -16,7 +16,7 @@ import pandas as pd
 from planner import crm_files, geo, optimize, store
 from planner.coverage import value
 from planner.coverage.workload import load_workload
-from planner.errors import BadInput
+from planner.errors import BadInput, PlannerError
 from planner.optimize import matrix
 from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
@@ -161,11 +161,13 @@ def route_pairs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame
     return matrix.route_pairs(acc, reps)
 
 
-def route_pair_count(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
-    """How many rows route_pairs() gives (active reps x destinations), from two counts in the store: what a page
-    checks before it offers the file (the accounts themselves load only when it is made)."""
+def route_pair_count(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[int, int]:
+    """How many rows route_pairs() gives (active reps x destinations with a place), and how many accounts it leaves
+    out (no place), from counts in the store: what a page checks before it offers the file (the accounts
+    themselves load only when it is made)."""
     reps = q.rebalance_reps(con, scope=scope)
-    return int(matrix.active_reps(reps).sum()) * q.route_destinations(con, scope=scope)
+    destinations, left_out = q.route_destinations(con, scope=scope)
+    return int(matrix.active_reps(reps).sum()) * destinations, left_out
 
 
 def travel_table(
@@ -178,7 +180,10 @@ def travel_table(
             f"the travel matrix has no rows for new hires ({hires}); plan hires without a travel matrix, or "
             "add them as reps with a home and give their rows"
         )
-    return matrix.read_travel_matrix(source, acc, reps, name)
+    table = matrix.read_travel_matrix(source, acc, reps, name)
+    # Accounts without a location take the travel they would without a matrix: the run's notes say so.
+    reps.attrs["notes"] = [*reps.attrs.get("notes", []), *table.attrs.get("notes", [])]
+    return table
 
 
 def disruption_curve(
@@ -243,25 +248,51 @@ def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFr
 
 
 def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], *, scope: Scope) -> dict[str, Any]:
-    """Side-by-side summaries and per-rep potential/accounts of several scenarios (and today)."""
+    """Side-by-side summaries and per-rep figures of several scenarios (and today, 'Before' the first): potential
+    and accounts, and every other metric a scenario balanced, as the optimizer counts it (optimize.metric_values:
+    workload from the nearest of that scenario's reps). "metrics": the balanced metrics of the scenarios, in order,
+    potential first; "notes": a metric that could not be counted today, and why."""
     require_leader(scope)
-    summaries = {}
-    per_rep = []
-    for i, sid in enumerate(scenario_ids):
+    summaries, per_rep, metrics, notes = {}, [], ["potential"], []
+    book: tuple[pd.DataFrame, pd.DataFrame] | None = None  # today's accounts and reps, read once when needed
+    first: pd.DataFrame | None = None  # the first scenario's rows: today's owners ('Before')
+    counted = pd.DataFrame()  # each metric beyond potential and accounts as the first scenario to balance it counts it
+    for sid in scenario_ids:
         rec = q.scenario_record(con, sid, scope=scope)
         summaries[sid] = rec
         asg = q.scenario_assignments(con, sid, scope=scope)
-        if i == 0:
-            before = asg.dropna(subset=["previous_rep_id"]).groupby(["previous_rep_id", "previous_owner_name"])
-            b = before.agg(potential=("potential", "sum"), accounts=("account_id", "count")).reset_index()
-            b = b.rename(columns={"previous_rep_id": "rep_id", "previous_owner_name": "owner_name"})
-            per_rep.append(b.assign(scenario="Before"))
-        g = asg.groupby(["rep_id", "owner_name"], dropna=False).agg(
-            potential=("potential", "sum"), accounts=("account_id", "count")
-        )
-        per_rep.append(g.reset_index().assign(scenario=f"#{sid} {rec['name']}"))
+        first = asg if first is None else first
+        try:
+            opts = optimize.Options.from_dict(rec["params"] or {})
+            balanced = list(opts.metric_weights())
+            extra = [m for m in balanced if m not in ("potential", "accounts")]  # those two come with the rows
+            book = book or (inputs(con, scope=scope) if extra else None)
+            values = (
+                optimize.metric_values(*book, with_workload(con, opts))[extra] if book and extra else pd.DataFrame()
+            )
+        except PlannerError as exc:
+            notes.append(f"#{sid} {rec['name']}: its metrics cannot be counted on today's book ({exc})")
+            balanced, extra, values = [], [], pd.DataFrame()
+        metrics += [m for m in balanced if m not in metrics]
+        counted = counted.join(values.drop(columns=list(counted.columns), errors="ignore"), how="outer")
+        per_rep.append(_per_rep(asg.join(values, on="account_id"), "rep_id", "owner_name", extra))
+        per_rep[-1]["scenario"] = f"#{sid} {rec['name']}"
+    if first is not None:
+        before = first.dropna(subset=["previous_rep_id"]).join(counted, on="account_id")
+        per_rep.insert(0, _per_rep(before, "previous_rep_id", "previous_owner_name", list(counted.columns)))
+        per_rep[0] = per_rep[0].rename(columns={"previous_rep_id": "rep_id", "previous_owner_name": "owner_name"})
+        per_rep[0]["scenario"] = "Before"
     table = pd.concat(per_rep, ignore_index=True) if per_rep else pd.DataFrame()
-    return {"scenarios": summaries, "per_rep": table}
+    metrics = [m for m in metrics if table.empty or m in table]  # a metric no scenario could count is not drawn
+    return {"scenarios": summaries, "per_rep": table, "metrics": metrics, "notes": notes}
+
+
+def _per_rep(rows: pd.DataFrame, rep: str, name: str, extra: list[str]) -> pd.DataFrame:
+    """Potential, accounts and the `extra` metrics summed per rep of the `rep` column."""
+    sums = {m: (m, "sum") for m in extra}
+    g = rows.groupby([rep, name], dropna=False).agg(potential=("potential", "sum"), accounts=("account_id", "count"),
+                                                    **sums)  # fmt: skip
+    return g.reset_index()
 
 
 @store.retry_conflicts

@@ -425,7 +425,7 @@ def test_pairs_to_route_are_counted_and_a_huge_file_points_to_the_cli(
     from ui import travel
 
     with store.read(app_store) as con:
-        n = scenarios.route_pair_count(con, scope=OPERATOR)
+        n, _ = scenarios.route_pair_count(con, scope=OPERATOR)
     at = page("rebalance")
     assert errors(at) == []
     captions = [str(c.value) for c in at.caption]

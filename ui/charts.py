@@ -1,13 +1,15 @@
 """Plotly figures shared by pages: the one tolerance-band colouring of per-territory bars (mean ± tolerance),
-the Lorenz curve, potential against quota, and where the potential stands."""
+the Lorenz curve, potential against quota, where the potential stands, and scenarios side by side."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from planner import text
 
@@ -240,3 +242,37 @@ def imbalance_lines(fig: go.Figure, df: Any, x: list[Any], row: int, col: int) -
         name = c.removeprefix("max_mean_") if several else "max/mean"
         fig.add_scatter(x=x, y=df[c].tolist(), mode="lines+markers", name=name, row=row, col=col)
     return several
+
+
+# What each metric of a scenario is, on a comparison's axes: its title and the kind of number (axis()).
+COMPARE_METRICS = {
+    "potential": ("Potential", "money"),
+    "expected_value": ("Expected value", "money"),
+    "accounts": ("Accounts", "count"),
+    "workload": ("Workload (hours)", "hours"),
+}
+
+
+def compare_bars(per_rep: Any, metrics: Sequence[str]) -> go.Figure:
+    """Scenarios side by side: one panel per metric (those the scenarios balanced, potential first), a bar per
+    territory and scenario, each scenario one colour across panels; money axes carry the store's currency."""
+    metrics = [m for m in metrics if m in per_rep] or ["potential"]
+    titles = [COMPARE_METRICS.get(m, (m.removeprefix("column:"), "count"))[0] + " per territory" for m in metrics]
+    fig = make_subplots(rows=len(metrics), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.08)
+    palette = ["#3c3c3c", "#00798c", "#d1495b", "#edae49", "#66a182", "#2e4057"]
+    for i, (scen, grp) in enumerate(per_rep.groupby("scenario", sort=False)):
+        for row, m in enumerate(metrics, start=1):
+            kind = COMPARE_METRICS.get(m, ("", "count"))[1]
+            value = "%{y:,.0f}" if kind != "money" else text.currency_prefix() + "%{y:,.0f}"
+            # Names are users' text: escaped, plotly shows them literally (a '<b>' in a name stays '<b>').
+            fig.add_bar(x=[html.escape(str(n)) for n in grp["owner_name"]], y=grp[m], name=html.escape(str(scen)),
+                        legendgroup=str(i), showlegend=row == 1, marker_color=palette[i % len(palette)], row=row,
+                        col=1, hovertemplate=f"%{{x}}<br>{value}")  # fmt: skip
+            fig.update_yaxes(axis(kind), row=row, col=1)
+    fig.update_layout(
+        barmode="group",
+        height=120 + 240 * len(metrics),
+        margin={"t": 60, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},  # clear of the tools
+    )
+    return fig

@@ -8,6 +8,7 @@ import streamlit as st
 
 from planner import export, scenarios
 from planner.errors import PlannerError
+from planner.optimize.matrix import LEFT_OUT_NOTE
 from planner.scope import Scope
 from ui import data
 
@@ -22,12 +23,12 @@ def matrix_inputs(scope: Scope) -> Any:
     with st.expander("Travel from a routing engine (optional)", icon=":material/route:"):
         matrix_file = st.file_uploader(
             "Travel matrix (CSV: from,to,minutes or km)", type=["csv"], key="rb_matrix",
-            help="Rows between rep (id or email) and account id, or between ZIPs, as a routing engine exports "
-            "them. Without it, travel is great-circle km from rep homes.",
+            help="Rows between rep (id or email) and account id, or between postal codes, as a routing engine "
+            "exports them. Without it, travel is great-circle km from rep homes.",
         )  # fmt: skip
         try:
             with data.snapshot() as snap:
-                pairs = data.cached(scenarios.route_pair_count, snap, scope=scope)
+                pairs, left_out = data.cached(scenarios.route_pair_count, snap, scope=scope)
         except PlannerError as exc:
             data.show_error(exc)
             return matrix_file
@@ -41,8 +42,10 @@ def matrix_inputs(scope: Scope) -> Any:
             "Pairs to route (CSV)",
             data=lambda: export.to_csv_bytes(data.fresh(scenarios.route_pairs, scope=scope)),
             file_name="pairs_to_route.csv", mime="text/csv", key="rb_dl_pairs", on_click="ignore",
-            help="Every rep x ZIP (or account) pair with both ends' coordinates and an empty minutes column: fill it "
-            "from a routing engine and upload it here (or `balance --travel-matrix`).",
+            help="Every rep x postal code (or account) pair with both ends' coordinates and an empty minutes column: "
+            "fill it from a routing engine and upload it here (or `balance --travel-matrix`).",
         )  # fmt: skip
         st.caption(f"{pairs:,} rep x destination pairs to price.")
+        if left_out:
+            st.caption(LEFT_OUT_NOTE.format(n=f"{left_out:,}"))
     return matrix_file

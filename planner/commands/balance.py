@@ -20,6 +20,7 @@ from typing import Any
 
 from planner import crm_files, export, optimize, scenarios, store
 from planner.errors import BadInput
+from planner.optimize import matrix
 from planner.scope import OPERATOR
 from planner.text import json_safe
 
@@ -255,14 +256,15 @@ def _travel_template(args: argparse.Namespace) -> int:
     with store.read(args.db_path) as con:
         table = scenarios.route_pairs(con, scope=OPERATOR)
     export.write_table(table, args.travel_template)
-    blank = int(table["to_lat"].isna().sum() + table["from_lat"].isna().sum())
+    left_out = int(table.attrs.get("left_out", 0))
     print(
         f"wrote {len(table):,} pairs ({table['from'].nunique():,} reps x {table['to'].nunique():,} destinations) to "
         f"{args.travel_template}: fill the minutes column from a routing engine, then run balance --travel-matrix "
-        f"{args.travel_template}"
-        + (f"; {blank:,} pairs have an end without a place: fill those by hand" if blank else ""),
+        f"{args.travel_template}",
         file=sys.stderr,
     )
+    if left_out:
+        print(f"note: {matrix.LEFT_OUT_NOTE.format(n=f'{left_out:,}')}", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,11 +107,18 @@ def read_adjacency(source: Path | bytes, unit: str, name: str | None = None) -> 
     return tuple(sorted(pairs))
 
 
+@lru_cache(maxsize=1)
+def real_zip3() -> frozenset[str]:
+    """The ZIP3 prefixes that exist: those of the US ZIP gazetteer's codes (no 000, 001 or 002; 005 and 999 are
+    real). A code of five digits under any other prefix (00000, 00123) is in no ZIP3 area."""
+    return frozenset(zip_gazetteer()["postal_code"].astype(str).str[:3])
+
+
 def _known(unit: str) -> set[str]:
     """Every area code of the US ZIP gazetteer in the unit's codes."""
     g = zip_gazetteer()
     if unit == "zip3":
-        return set(g["postal_code"].astype(str).str[:3])
+        return set(real_zip3())
     if unit == "state":
         return set(g["state"].astype(str))
     c = g.dropna(subset=["county"])

@@ -11,8 +11,13 @@ ORS or a GIS tool export it. The unit column is one of minutes, km, miles (kept 
 
 Either end may come first (a row holds for both directions unless the file gives the other direction
 too). For each account and rep the most specific row wins, in the order above. Every pair of an active rep
-and an account must be covered; a missing pair, a blank end, a value that is not a number of 0 or
-more, or a pair given twice with different values is one line that says which and how to fix it.
+and an account with a location must be covered; a missing pair, a blank end, a value that is not a number of 0
+or more, or a pair given twice with different values is one line that says which and how to fix it.
+
+An account without a location has no pair to route (route_pairs leaves it out: no routing engine can price a
+place nobody knows). Unless the file gives its rows anyway, it is treated as without a matrix, where it sits at
+its state's centroid, else the book's: its travel to each rep is the mean of that rep's travel to the placed
+accounts of its state, else of the book. It counts toward balance like any other account.
 
 travel_matrix() returns the table optimize.rebalance(..., distance=) takes: rows account_id, columns
 rep_id, in the file's unit (attrs["unit"]).
@@ -28,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
+from planner.geo import US_NAMES
 
 # header name -> (unit reported, factor to that unit)
 UNITS: dict[str, tuple[str, float]] = {
@@ -37,7 +43,10 @@ UNITS: dict[str, tuple[str, float]] = {
     "meters": ("km", 1 / 1000), "metres": ("km", 1 / 1000), "distance_m": ("km", 1 / 1000),
     "miles": ("miles", 1.0), "mi": ("miles", 1.0),
 }  # fmt: skip
-HOW = "a CSV with a header from,to,minutes (or km) and one row per rep/account or ZIP/ZIP pair"
+HOW = "a CSV with a header from,to,minutes (or km) and one row per rep/account or postal-code pair"
+# How precise an account's place is (the store's geo_precision), finest first: a destination of the pairs to route
+# takes the mean point of its finest rows only (a Berlin code's city rows, not the centre of Germany).
+PRECISION_RANK = {"coordinates": 0, "postal_code": 1, "city": 2, "region": 3, "country": 4}
 
 
 @dataclass(frozen=True)
@@ -180,15 +189,54 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
                 by_zip[rows] |= acc_keys is acc_zip
     _one_country_per_zip(pairs.name, acc, by_zip)
     active = active_reps(rp)
-    missing = np.isnan(out[:, active])
+    unplaced = _unplaced(acc)
+    imputed = unplaced & np.isnan(out[:, active]).any(axis=1)
+    missing = np.isnan(out[:, active]) & ~unplaced[:, None]
     if missing.any():
         a, r = np.argwhere(missing)[0]
         r = int(np.flatnonzero(active)[r])
-        raise BadInput(_missing_message(pairs, acc.iloc[a], rp.iloc[r], int(missing.sum()), n * int(active.sum())))
+        total = int((~unplaced).sum()) * int(active.sum())
+        raise BadInput(_missing_message(pairs, acc, acc.iloc[a], rp.iloc[r], int(missing.sum()), total))
+    _impute_unplaced(out, acc, imputed)
     table = pd.DataFrame(out, index=acc["account_id"].astype(str).to_numpy(), columns=rp["rep_id"].astype(str))
     table.index.name, table.columns.name = "account_id", "rep_id"
     table.attrs["unit"] = pairs.unit
+    table.attrs["unplaced"] = int(imputed.sum())
+    table.attrs["notes"] = [UNPLACED_NOTE.format(n=f"{int(imputed.sum()):,}")] if imputed.any() else []
     return table
+
+
+UNPLACED_NOTE = (
+    "{n} account(s) without a location have no rows in the travel matrix (no routing engine can price them): they "
+    "count toward balance, and their travel to each rep is the mean of that rep's travel to the placed accounts "
+    "of their state (else of the book), as without a matrix they sit at that centroid."
+)
+
+
+def _unplaced(acc: pd.DataFrame) -> np.ndarray:
+    """Accounts without a location (no lat or lon); none when the table has no coordinates."""
+    if "lat" not in acc or "lon" not in acc:
+        return np.zeros(len(acc), dtype=bool)
+    lat, lon = pd.to_numeric(acc["lat"], errors="coerce"), pd.to_numeric(acc["lon"], errors="coerce")
+    return (lat.isna() | lon.isna()).to_numpy()
+
+
+def _impute_unplaced(out: np.ndarray, acc: pd.DataFrame, rows: np.ndarray) -> None:
+    """Fill the travel of accounts without a location (`rows`) as the optimizer places them without a matrix: the
+    mean over the placed accounts of their state, else of the book, per rep (0 when no account is placed)."""
+    if not rows.any():
+        return
+    placed = ~_unplaced(acc)
+    state = _col(acc, "state").astype("string").str.strip().str.upper().fillna("").to_numpy(dtype=str)  # "": none
+    with np.errstate(all="ignore"):
+        book = np.nanmean(np.where(placed[:, None], out, np.nan), axis=0) if placed.any() else np.zeros(out.shape[1])
+    book = np.nan_to_num(book, nan=0.0)
+    for i in np.flatnonzero(rows):
+        same = placed & (state == state[i]) & (state[i] != "")
+        with np.errstate(all="ignore"):
+            fill = np.nanmean(out[same], axis=0) if same.any() else book
+        gap = np.isnan(out[i])
+        out[i, gap] = np.where(np.isnan(fill), book, fill)[gap]
 
 
 def active_reps(reps: pd.DataFrame) -> np.ndarray:
@@ -222,25 +270,35 @@ def _one_country_per_zip(name: str, acc: pd.DataFrame, by_zip: np.ndarray) -> No
 
 def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes") -> pd.DataFrame:
     """The pairs a routing engine must price for read_travel_matrix(), as a CSV to fill in: every active rep
-    (by rep_id) to every destination, with both ends' coordinates and an empty `unit` column
+    (by rep_id) to every destination with a place, with both ends' coordinates and an empty `unit` column
     (`from,to,from_lat,from_lon,to_lat,to_lon,accounts,minutes`). A destination is a postal code when its
-    accounts share one country (its point: the mean of theirs), else one account by id (no postal code, or a
-    code several countries use). Ends without a place have empty coordinates: fill their travel by hand. The
-    filled file is a travel matrix as it is; the other columns are ignored."""
+    accounts share one country, else one account by id (no postal code, or a code several countries use). Its
+    point is the mean of its accounts' finest places (PRECISION_RANK: a code's city rows, not a country centroid
+    some of its rows got). A destination whose accounts have no place at all is left out: no routing engine can
+    price it, and travel_matrix() treats those accounts as without a matrix. attrs["left_out"]: how many accounts.
+    The filled file is a travel matrix as it is; the other columns are ignored."""
     if unit not in UNITS:
         raise BadInput(f"unknown travel unit {unit!r}; use one of {', '.join(sorted(set(UNITS)))}")
     acc = accounts.reset_index(drop=True)
     zips, countries = _zip_countries(acc)
     by_zip = zips.notna() & ~zips.map(countries).str.contains(",", regex=False).fillna(False).astype(bool)
     shown = _col(acc, "postal_code").astype("string").str.strip()  # as the store has it (02139, not 2139)
+    lat, lon = pd.to_numeric(acc["lat"], errors="coerce"), pd.to_numeric(acc["lon"], errors="coerce")
+    placed = lat.notna() & lon.notna()
+    precision = _col(acc, "geo_precision").astype("string").str.strip().str.lower()
     dest = pd.DataFrame({
         "key": zips.where(by_zip, "\x00" + acc["account_id"].astype(str)).astype(object),
         "to": shown.where(by_zip, acc["account_id"].astype("string")).astype(object),
-        "lat": pd.to_numeric(acc["lat"], errors="coerce"), "lon": pd.to_numeric(acc["lon"], errors="coerce"),
+        "lat": lat.where(placed), "lon": lon.where(placed),
+        # unknown precision ranks with a postal code's; no place at all never counts
+        "rank": precision.map(PRECISION_RANK).astype("Float64").fillna(1.0).where(placed, np.inf).astype(float),
     })  # fmt: skip
-    dest = dest.groupby("key", sort=True).agg(
-        to=("to", "first"), to_lat=("lat", "mean"), to_lon=("lon", "mean"), accounts=("lat", "size")
-    )
+    finest = dest["rank"] == dest.groupby("key")["rank"].transform("min")
+    point = dest[finest & placed].groupby("key")[["lat", "lon"]].mean()
+    dest = dest.groupby("key", sort=True).agg(to=("to", "first"), accounts=("lat", "size"))
+    dest = dest.join(point.rename(columns={"lat": "to_lat", "lon": "to_lon"}), how="left")
+    left_out = int(dest.loc[dest["to_lat"].isna(), "accounts"].sum())
+    dest = dest[dest["to_lat"].notna()]
     rp = reps.reset_index(drop=True)
     rp = rp[active_reps(rp)]
     src = pd.DataFrame({"from": rp["rep_id"].astype(str).to_numpy(),
@@ -249,21 +307,41 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
     out = src.merge(dest.reset_index(drop=True), how="cross")
     out[["from_lat", "from_lon", "to_lat", "to_lon"]] = out[["from_lat", "from_lon", "to_lat", "to_lon"]].round(5)
     out[unit] = pd.Series(pd.NA, index=out.index, dtype="Float64")
-    return out[["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", unit]]
+    out = out[["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", unit]]
+    out.attrs["left_out"] = left_out
+    return out
 
 
-def _missing_message(pairs: PairTable, account: pd.Series, rep: pd.Series, missing: int, total: int) -> str:
+LEFT_OUT_NOTE = (
+    "{n} account(s) without a location are left out: no routing engine can price them. They count toward balance "
+    "as without a matrix (travel from their state's or the book's placed accounts)."
+)
+
+
+def code_word(countries: object) -> str:
+    """'ZIP' for US codes, 'postal code' once a country other than the US is named (a Berlin 10115 is no ZIP).
+    `countries`: one country or several (a book's); none named reads as the US, as a US book's rows rarely name it."""
+    named = {str(c).strip().upper() for c in np.atleast_1d(np.asarray(countries, dtype=object)) if pd.notna(c)}
+    return "ZIP" if named - {""} <= set(US_NAMES) else "postal code"
+
+
+def _missing_message(
+    pairs: PairTable, acc: pd.DataFrame, account: pd.Series, rep: pd.Series, missing: int, total: int
+) -> str:
     zip_a = account.get("postal_code")
     zip_r = rep.get("home_postal_code")
-    acc_txt = f"account {account['account_id']!r}" + (f" (ZIP {zip_a})" if pd.notna(zip_a) and zip_a else "")
+    book = code_word(_col(acc, "country").dropna().unique())  # a rep's home names no country: the book's word
+    word = book if pd.isna(account.get("country")) or not str(account.get("country")).strip() else code_word(
+        account.get("country"))  # fmt: skip
+    acc_txt = f"account {account['account_id']!r}" + (f" ({word} {zip_a})" if pd.notna(zip_a) and zip_a else "")
     name = rep.get("name")
     rep_txt = f"rep {name if pd.notna(name) else rep['rep_id']!r} ({rep['rep_id']}" + (
-        f", home ZIP {zip_r})" if pd.notna(zip_r) and zip_r else ", no home ZIP)"
+        f", home {book} {zip_r})" if pd.notna(zip_r) and zip_r else f", no home {book})"
     )
     return (
         f"travel matrix {pairs.name} has no {pairs.unit} between {acc_txt} and {rep_txt} ({missing:,} of "
         f"{total:,} pairs missing); add from,to,{pairs.unit} rows for the rep (id or email) and the account's id "
-        "or ZIP, or for both ZIPs"
+        f"or {word}, or for both {word}s"
     )
 
 

@@ -18,6 +18,7 @@ from scipy import sparse
 from planner.coverage.workload import Workload
 from planner.errors import BadInput
 from planner.geo import US_NAMES, h3_cells, h3_parent, h3_str
+from planner.optimize.adjacency import real_zip3
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import COLUMN, Options
 
@@ -178,6 +179,14 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     )  # fmt: skip
 
 
+def metric_values(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
+    """Each account's value of every metric the optimizer can balance under `opts`, as it counts them (potential,
+    accounts, expected value, workload: meetings plus travel from the nearest of the scenario's reps, column:NAME
+    metrics), indexed by account_id: what a comparison of territories per metric sums."""
+    p = _prepare(accounts, reps, opts)
+    return pd.DataFrame(p.values, index=pd.Index(p.acc["account_id"].astype(str), name="account_id"))
+
+
 def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
     """Attach a precomputed travel matrix (rows account_id, columns rep_id, any unit) to the problem."""
     if distance is None:
@@ -327,10 +336,11 @@ def _in_us(acc: pd.DataFrame) -> pd.Series:
 
 def _zip3(postal: pd.Series) -> pd.Series:
     """The ZIP3 of US postal codes ('02139'; '2139' or '2139.0' as a spreadsheet keeps it; '02139-4307'); NA
-    for anything else."""
+    for anything else, and for a prefix no US ZIP has (00000, '123' read as 00123: adjacency.real_zip3)."""
     code = postal.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
     digits = code.str.extract(r"^(\d{5})(?:-\d{4})?$|^(\d{3,4})$")
-    return digits[0].fillna(digits[1]).str.zfill(5).str[:3]
+    prefix = digits[0].fillna(digits[1]).str.zfill(5).str[:3]
+    return prefix.where(prefix.isin(real_zip3()))
 
 
 def _units(p: _Problem, opts: Options) -> _Units:

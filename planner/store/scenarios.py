@@ -30,7 +30,7 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
         """WITH d AS (SELECT account_id, bool_or(NOT coalesce(is_closed, FALSE)) AS has_open_deal
                       FROM deals GROUP BY account_id)
            SELECT a.account_id, a.name, a.city, a.state, a.postal_code, a.county,
-                  coalesce(a.country_code, a.country) AS country, a.lat, a.lon, a.source,
+                  coalesce(a.country_code, a.country) AS country, a.lat, a.lon, a.geo_precision, a.source,
                   a.owner_rep_id, coalesce(a.locked, FALSE) AS locked,
                   coalesce(a.is_customer, FALSE) AS is_customer,
                   coalesce(d.has_open_deal, FALSE) AS has_open_deal,
@@ -42,24 +42,28 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
     )
 
 
-def route_destinations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+def route_destinations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[int, int]:
     """How many destinations the pairs to route list (planner.optimize.matrix.route_pairs), counted in the store:
     one per postal code whose accounts name at most one country, one per account otherwise (no code, or a code
-    several countries share). Codes compare as the file's keys do (matrix.canonical): 02139 is 2139, 2139.0 too."""
+    several countries share), each only when one of its accounts has a place; and how many accounts the file
+    leaves out (their destination has no place). Codes compare as the file's keys do (matrix.canonical): 02139 is
+    2139, 2139.0 too."""
     require_leader(scope)
-    return int(
-        scalar(
-            con,
-            r"""WITH t AS (SELECT regexp_replace(nullif(trim(postal_code), ''), '^([0-9]+)\.0+$', '\1') AS z,
-                                 nullif(upper(trim(coalesce(country_code, country))), '') AS c FROM accounts),
-                    a AS (SELECT CASE WHEN regexp_full_match(z, '[0-9]+') THEN coalesce(nullif(ltrim(z, '0'), ''), '0')
-                                      ELSE z END AS z, c FROM t),
-                    zc AS (SELECT z, count(DISTINCT c) AS n_c FROM a WHERE z IS NOT NULL GROUP BY z)
-               SELECT (SELECT count(*) FROM zc WHERE n_c <= 1)
-                      + (SELECT count(*) FROM a LEFT JOIN zc USING (z) WHERE a.z IS NULL OR zc.n_c > 1)""",
-        )
-        or 0
+    row = query_one(
+        con,
+        r"""WITH t AS (SELECT account_id, regexp_replace(nullif(trim(postal_code), ''), '^([0-9]+)\.0+$', '\1') AS z,
+                             nullif(upper(trim(coalesce(country_code, country))), '') AS c,
+                             lat IS NOT NULL AND lon IS NOT NULL AS placed FROM accounts),
+                a AS (SELECT CASE WHEN regexp_full_match(z, '[0-9]+') THEN coalesce(nullif(ltrim(z, '0'), ''), '0')
+                                  ELSE z END AS z, c, placed, account_id FROM t),
+                zc AS (SELECT z, count(DISTINCT c) AS n_c FROM a WHERE z IS NOT NULL GROUP BY z),
+                d AS (SELECT CASE WHEN a.z IS NULL OR zc.n_c > 1 THEN '#' || a.account_id ELSE a.z END AS dest,
+                             a.placed FROM a LEFT JOIN zc USING (z)),
+                g AS (SELECT dest, bool_or(placed) AS placed, count(*) AS n FROM d GROUP BY dest)
+           SELECT count(*) FILTER (WHERE placed) AS destinations,
+                  coalesce(sum(n) FILTER (WHERE NOT placed), 0) AS left_out FROM g""",
     )
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
 
 def rebalance_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
