@@ -304,7 +304,7 @@ def test_world_cities_place_accounts_by_hash_join(empty_store: Path, tmp_path: P
     plan = "".join(
         r[1] for r in con.execute("EXPLAIN " + _geo_select(f"({rows})", "x", "NULL", "NULL", "country")).fetchall()
     )
-    assert plan.count("HASH_JOIN") == 8 and "NESTED_LOOP" not in plan and "BLOCKWISE" not in plan
+    assert plan.count("HASH_JOIN") == 9 and "NESTED_LOOP" not in plan and "BLOCKWISE" not in plan
     con.close()
 
 

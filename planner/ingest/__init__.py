@@ -156,7 +156,7 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
     missing = [f for f in F.REQUIRED[plan.kind] if f not in mapped]
     if plan.kind == "reps" and not mapped & {"name", "email", "first_name", "last_name"}:
         missing.append("name or email")
-    if plan.kind == "deals" and not mapped & {"account_id", "account_name", "owner", "owner_email"}:
+    if plan.kind == "deals" and not mapped & {"account_id", "account_name", "account_domain", "owner", "owner_email"}:
         missing.append("account ID, account name or owner")
     elif plan.kind == "deals" and "id" not in mapped and (wrong_kind or not mapped & {"account_id", "account_name",
                                                                                      "name"}):  # fmt: skip
@@ -568,7 +568,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
 
 
 def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[str], report: FileReport,
-           scope: Scope) -> dict[str, int]:  # fmt: skip
+           scope: Scope) -> dict[str, Any]:  # fmt: skip
     """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
     capacity = float(settings.get("capacity_hours"))
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:

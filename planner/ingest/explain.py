@@ -4,7 +4,7 @@ read (a field no column was read as is said, never left silently empty)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -60,7 +60,7 @@ def missing_owner(report: FileReport, columns: list[str], mapping: dict[str, str
                            f"{_unread(columns, mapping)}")  # fmt: skip
 
 
-def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str, int], kind: str, mapped: set[str],
+def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str, Any], kind: str, mapped: set[str],
             revenue_unit: str | None, *, scope: Scope) -> None:  # fmt: skip
     """Notes and warnings on what the importer decided for this table (its rows in _p, within the import)."""
     require_admin(scope)
@@ -85,6 +85,15 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
     if report.unlinked:
         report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "
                             "listed on the Data page as not linked to an account")  # fmt: skip
+    if result.get("by_domain"):
+        report.notes.append(f"{result['by_domain']:,} deal(s) linked to their account by its web domain (no account "
+                            "ID or name in the file found it)")  # fmt: skip
+    if result.get("domain_shared"):
+        report.warnings.append(
+            f"{result['domain_shared']:,} deal(s) name a web domain several accounts share (e.g. "
+            f"'{one_line(str(result['domain_example']))}'), so none was linked by it: export the deals with the "
+            "associated company ID"
+        )
     if kind == "deals":
         report.warnings += sq.implausible_deals(con, scope=scope)
     if kind == "accounts":

@@ -247,7 +247,7 @@ FIELDS: dict[str, list[Field]] = {
             "manager id",
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "account owner email", "company owner email"),
-        _f("domain", "Website / domain", "text", "website", "company domain name", "domain", "web site"),
+        _f("domain", "Website / domain", "text", "company domain name", "domain", "website", "web site"),
         _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
     ],
     "deals": [
@@ -276,6 +276,17 @@ FIELDS: dict[str, list[Field]] = {
             "org id",
             "customer id",
             "account crm id",
+        ),
+        _f(
+            "account_domain",
+            "Account's web domain",
+            "text",
+            "associated company domain",
+            "company domain",
+            "company domain name",
+            "account domain",
+            "account website",
+            "company website",
         ),
         _f(
             "account_name",

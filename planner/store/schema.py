@@ -508,6 +508,12 @@ def _v_potential_from_revenue(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v_account_domain(con: duckdb.DuckDBPyConnection) -> None:
+    """Accounts keep their web domain (normalised: no scheme, 'www.' or path), so deals that name their company
+    only by domain (HubSpot's 'Associated Company Domain') find it."""
+    con.execute("ALTER TABLE accounts ADD COLUMN IF NOT EXISTS domain VARCHAR")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -517,6 +523,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_any_crm_shape,
     _v_keys_by_code,
     _v_potential_from_revenue,
+    _v_account_domain,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -46,6 +46,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
         (e("country"), "country"),
         (e("lat"), "file_lat"), (e("lon"), "file_lon"), (e("owner"), "owner"), (e("owner_email"), "owner_email"),
         (e("customer_status"), "customer_status"), (e("is_deleted"), "deleted_flag"),
+        (f"tp_domain({e('domain')})", "domain"),
     ]  # fmt: skip
     items[0] = (exprs["id"], "account_id")
     parsed = _create_parsed(None, items, typed, attr_columns)
@@ -88,7 +89,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
 
 
 ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "employee_growth", "intent_score",
-                        "new_executive", "website_visits", "account_type"]  # fmt: skip
+                        "new_executive", "website_visits", "account_type", "domain"]  # fmt: skip
 
 
 GEO_FIELDS = ("city", "state", "postal_code", "county", "lat", "lon", "country")
@@ -108,11 +109,11 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
         f"""INSERT INTO accounts (account_id, source, name, industry, employees, annual_revenue, employee_growth,
                 intent_score, new_executive, website_visits, account_type, city, state, postal_code, county, lat, lon,
                 geo_method, owner_rep_id, locked, created_at, updated_at, country, country_code, geo_precision,
-                geo_note, is_customer, from_deals)
+                geo_note, is_customer, from_deals, domain)
             SELECT p.account_id, ?, p.name, p.industry, p.employees, p.annual_revenue, p.employee_growth,
                    p.intent_score, p.new_executive, p.website_visits, p.account_type, p.geo_city, p.geo_state,
                    p.postal_code, p.geo_county, p.lat, p.lon, p.geo_method, {owner_val}, false, ?, ?, p.country,
-                   p.country_code, p.geo_precision, p.geo_note, p.is_customer, false
+                   p.country_code, p.geo_precision, p.geo_note, p.is_customer, false, p.domain
             FROM _p p {owner_join} WHERE p._reject IS NULL AND NOT p._exists AND NOT p._merged""",
         [source, stamp, stamp],
     )

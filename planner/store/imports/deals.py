@@ -91,19 +91,10 @@ def build_deals(
         (f"coalesce({e('actual_close_date')}, {e('close_date')})", "close_date"),
         (e("actual_close_date"), "actual_close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
         (e("owner"), "owner"), (e("owner_email"), "owner_email"), (e("is_deleted"), "deleted_flag"),
+        (f"tp_domain({e('account_domain')})", "account_domain"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
-    # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _aref AS
-           SELECT r.ref, coalesce(a1.account_id, a2.account_id, a3.id) AS account_id
-           FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL) r
-           LEFT JOIN accounts a1 ON a1.account_id = r.ref
-           LEFT JOIN accounts a2 ON regexp_full_match(r.ref, '[0-9A-Za-z]{18}') AND a2.account_id = left(r.ref, 15)
-           LEFT JOIN (SELECT left(account_id, 15) AS k, min(account_id) AS id FROM accounts
-                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
-                  ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
-    )
+    _account_lookups(con)
     # The stage's outcome in any of the CRMs' languages (the domain's words, in the tp_stage macro).
     won = "coalesce(tp_stage(p.stage) = 'won', false)"
     lost = "coalesce(tp_stage(p.stage) = 'lost', false)"
@@ -111,9 +102,12 @@ def build_deals(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*,
-                   coalesce(a.account_id, n.account_id, p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
-                   a.account_id IS NULL AND n.account_id IS NULL AND coalesce(n.n, 0) <= 1
+                   coalesce(a.account_id, n.account_id, dm.account_id, p.account_ref,
+                            'name:' || tp_key(p.account_name)) AS account_id,
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm.account_id IS NULL AND coalesce(n.n, 0) <= 1
                        AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm.account_id IS NOT NULL AS _by_domain,
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm_many.n > 1 AS _domain_shared,
                    coalesce(p.won_flag,
                             CASE WHEN {st} = 'won' THEN true WHEN {st} = 'lost' OR p.status = 'open' THEN false END,
                             {won}, false) AS is_won,
@@ -132,14 +126,39 @@ def build_deals(
             LEFT JOIN _dups d ON d.id = p.deal_id
             LEFT JOIN _aref a ON a.ref = p.account_ref
             LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = tp_key(p.account_name)
+            LEFT JOIN _domains dm ON dm.k = p.account_domain AND dm.n = 1
+            LEFT JOIN _domains dm_many ON dm_many.k = p.account_domain AND dm_many.n > 1
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
+    )
+
+
+def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables that find the accounts _parsed's deals name: _aref by ID (any of its forms), _domains by web
+    domain."""
+    # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _aref AS
+           SELECT r.ref, coalesce(a1.account_id, a2.account_id, a3.id) AS account_id
+           FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL) r
+           LEFT JOIN accounts a1 ON a1.account_id = r.ref
+           LEFT JOIN accounts a2 ON regexp_full_match(r.ref, '[0-9A-Za-z]{18}') AND a2.account_id = left(r.ref, 15)
+           LEFT JOIN (SELECT left(account_id, 15) AS k, min(account_id) AS id FROM accounts
+                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
+                  ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
+    )
+    # A deal that names its company only by web domain (HubSpot's 'Associated Company Domain') finds the one
+    # account with that domain; a domain several accounts share links none (counted, and warned of).
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _domains AS
+           SELECT domain AS k, min(account_id) AS account_id, count(*) AS n FROM accounts
+           WHERE domain IN (SELECT account_domain FROM _parsed) GROUP BY 1"""
     )
 
 
 DEAL_VALUE_FIELDS = ["name", "stage", "amount", "users", "created_date", "close_date"]
 
 
-def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, int]:
+def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, Any]:
     require_admin(scope)
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
@@ -175,7 +194,12 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
             [stamp],
         )
     unlinked = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND account_id IS NULL"))
-    return {"inserted": inserted, "updated": updated, "accounts_created": created, "unlinked": unlinked}
+    by_domain, shared, example = con.execute(
+        """SELECT count_if(_by_domain), count_if(_domain_shared), min(account_domain) FILTER (WHERE _domain_shared)
+           FROM _p WHERE _reject IS NULL"""
+    ).fetchone() or (0, 0, None)
+    return {"inserted": inserted, "updated": updated, "accounts_created": created, "unlinked": unlinked,
+            "by_domain": int(by_domain or 0), "domain_shared": int(shared or 0), "domain_example": example}  # fmt: skip
 
 
 def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stamp: Any, *, scope: Scope) -> int:
