@@ -78,11 +78,20 @@ def _travel_passes(
     sol = np.asarray(lp.h.getSolution().col_value)
     min_lp_moved = float(lp.x() @ lp.moved)
     lp_z = float(sol[lp.z_col])
-    cap = 1.45 * _min_moved(p, opts.tolerance) - scale["forced_moved"]
+    least = scale["min_moved"] if "min_moved" in scale else _min_moved(p, opts.tolerance, u)
+    cap = 1.45 * least - scale["forced_moved"]
+    seconds = 0.0
+    if opts.max_moved is None and min_lp_moved > cap + 1e-9:
+        # The first pass prices travel beside moves; where one account carries most of the metric, the rest
+        # moves almost free, and it moved 4.5x the least for travel (1.1% against 0.25% of the metric, 45 of 61
+        # accounts): as little as needed starts from the least disruption at that balance.
+        seconds += _resolve(p, u, lp, sol, "moved", lp_z, math.inf, scale)
+        if _optimal(lp):
+            min_lp_moved = min(min_lp_moved, float(lp.x() @ lp.moved))
     budget = max(min_lp_moved, min(min_lp_moved * (1 + DEFAULT_MOVE_SLACK), cap)) + 1e-9
     if opts.max_moved is not None:
         budget = max(min_lp_moved, scale.get("unit_moved", 0.0), opts.max_moved - scale["forced_moved"])
-    seconds = _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
+    seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
     if not _optimal(lp):
         if _timed_out(lp):
             raise BadInput(time_limit_message(opts))
