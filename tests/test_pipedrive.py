@@ -152,3 +152,31 @@ def test_data_page_preselects_skip_for_a_header_only_file_and_a_contacts_export(
     assert at.button(key="data_import").label == "Import 1 table"
     at.button(key="data_import").click().run()
     assert errors(at) == [] and any("Imported 2 new" in str(s.value) for s in at.success)
+
+
+def test_pipedrive_one_line_address_gives_postal_code_city_and_country(empty_store: Path, tmp_path: Path) -> None:
+    """An organizations file whose only location is 'Organization - Address' is placed from it; what cannot be
+    read is warned of, not silently left."""
+    orgs = _write(tmp_path / "orgs.csv", "\n".join([
+        "Organization - ID,Organization - Name,Organization - Owner,Organization - Address",
+        '201,Acme Holzbau GmbH,Jonas Becker,"Leopoldstraße 28, 80802 München, Germany"',
+        '202,Bluewave Marine Ltd,Jonas Becker,"Queen\'s Road 3, Belfast BT3 9DT, United Kingdom"',
+        '203,Cedar Dental LLC,Jonas Becker,"1 Broadway, Cambridge, MA 02139, USA"',
+        '204,Nowhere Ltd,Jonas Becker,"Somewhere street 5"',
+    ]) + "\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [orgs], scope=OPERATOR).files[0]
+    assert f.mapping["Organization - Address"] == "address"
+    assert table(empty_store, "SELECT account_id, city, state, postal_code, country, geo_method <> 'none' "
+                              "FROM accounts ORDER BY 1") == [
+        ("201", "München", None, "80802", "Germany", True), ("202", "Belfast", None, "BT3 9DT", "United Kingdom", True),
+        ("203", "Cambridge", "MA", "02139", "USA", True), ("204", None, None, None, None, False)]  # fmt: skip
+    assert [w for w in f.warnings if "1 of the first 4 addresses" in w and "'Somewhere street 5'" in w]
+
+
+def test_pipedrive_address_parts_of_any_address_field_are_read() -> None:
+    """2026 exports name the parts '<part> of Company Address': read as city, postal code, state and country."""
+    columns = ["Organization - Name", "Organization - City/town/village/locality of Company Address",
+               "Organization - ZIP/Postal code of Company Address", "Organization - Region of Company Address",
+               "Organization - Country of Company Address"]  # fmt: skip
+    mapping = F.propose_mapping(columns, "accounts")
+    assert [mapping[c] for c in columns] == ["name", "city", "postal_code", "state", "country"]

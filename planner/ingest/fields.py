@@ -133,7 +133,8 @@ def normalize_header(header: str) -> str:
     # Accents folded, so exports in other languages compare: 'Étape' -> 'etape', 'Größe' -> 'grosse'.
     text = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^0-9a-zA-Z]+", " ", text).strip().lower()
-    return text
+    # Pipedrive names an address field's parts '<part> of <field>' ('City/town/village/locality of Company Address')
+    return re.sub(r" of (?:[a-z0-9]+ )+address$", " of address", text)
 
 
 def detect_source(columns: list[str]) -> str:
@@ -360,3 +361,63 @@ def fold_close_dates(exprs: dict[str, str], labels: dict[str, str], typed: dict[
         folded = f"coalesce({exprs['actual_close_date']}, {folded})"
     exprs["actual_close_date"] = folded
     labels.setdefault("actual_close_date", won or lost or "")
+
+
+# A one-line address's last comma-separated parts, read conservatively (RE2 and Python read these alike): the last
+# part when it names a country, then '80802 München' / '00-950 Warszawa' / '1012 AB Amsterdam' (postal code first),
+# 'London SW1A 2AA' (postal code last), or 'CA 94105' / 'ON M5V 3L9' after the city (state and postal code).
+_POSTAL_FIRST = r"^(\d{4,5}|\d{2}-\d{3}|\d{3} \d{2}|\d{4} ?[A-Z]{2})\s+(\D.*)$"
+_POSTAL_LAST = r"^(\D.*?)\s+([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$"
+_STATE_POSTAL = r"^([A-Z]{2})\s+(\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)$"
+
+
+def _address_parts(text: str) -> tuple[str | None, str | None]:
+    """(city, postal code) a one-line address gives, read as the SQL of fold_address reads it (for its warning)."""
+    parts = [p.strip() for p in text.split(",")]
+    for i, seg in enumerate(parts[-2:][::-1]):  # the last part, else the one before (the last names a country)
+        if m := re.match(_POSTAL_FIRST, seg):
+            return m.group(2), m.group(1)
+        if m := re.match(_POSTAL_LAST, seg):
+            return m.group(1), m.group(2)
+        if (m := re.match(_STATE_POSTAL, seg)) and len(parts) > 1 + (i + 1):
+            return parts[-2 - i], m.group(2)
+    return None, None
+
+
+def fold_address(exprs: dict[str, str], labels: dict[str, str], columns: list[str], sample: list[list[str]],
+                 warnings: list[str]) -> None:  # fmt: skip
+    """An account's one-line address read for the city, state, postal code and country no column gives (in place);
+    addresses of the sample that give neither a city nor a postal code are warned of, never silently left."""
+    column = labels.pop("address", None)
+    if column is None:
+        return
+    a = exprs.pop("address")
+    last = f"regexp_extract({a}, ',\\s*([^,]+?)\\s*$', 1)"  # the part that may name a country (the store's list)
+
+    def pick(pattern: str, group: int) -> str:  # from the last part, else the one before
+        return ", ".join(f"nullif(regexp_extract(p[-{k}], '{pattern}', {group}), '')" for k in (1, 2))
+
+    def city_before(k: int) -> str:  # 'San Francisco, CA 94105': the part before the state and postal code
+        return f"CASE WHEN regexp_full_match(p[-{k}], '{_STATE_POSTAL}') THEN p[-{k + 1}] END"
+
+    parsed = {
+        "postal_code": f"coalesce({pick(_POSTAL_FIRST, 1)}, {pick(_POSTAL_LAST, 2)}, {pick(_STATE_POSTAL, 2)})",
+        "city": f"coalesce({pick(_POSTAL_FIRST, 2)}, {pick(_POSTAL_LAST, 1)}, {city_before(1)}, {city_before(2)})",
+        "state": f"coalesce({pick(_STATE_POSTAL, 1)})",
+    }
+    parts = f"list_transform(string_split({a}, ','), lambda x: trim(x))"
+    values = {f: f"list_transform([{parts}], lambda p: {sql})[1]" for f, sql in parsed.items()}
+    values["country"] = f"CASE WHEN tp_key({last}) IN (SELECT key FROM _tp_country) AND {a} LIKE '%,%' THEN {last} END"
+    for field_name, value in values.items():
+        exprs[field_name] = f"coalesce({exprs[field_name]}, {value})" if field_name in labels else value
+    if labels.keys() & {"city", "postal_code"}:
+        return  # the address only fills the rows whose columns are empty
+    j = columns.index(column)
+    texts = [r[j].strip() for r in sample if j < len(r) and r[j].strip()]
+    unread = [t for t in texts if _address_parts(t) == (None, None)]
+    if unread:
+        warnings.append(
+            f"{column}: {len(unread):,} of the first {len(texts):,} addresses give no postal code or city that could "
+            f"be read (e.g. {unread[0]!r}), so those accounts are placed by their country at most; export the "
+            "address's parts (city, postal code, country) as columns, or map them on the Data page"
+        )

@@ -176,6 +176,7 @@ FIELDS: dict[str, list[Field]] = {
             "state",
             "state province",
             "state county of address",
+            "region of address",  # Pipedrive: State/county is the first level, Region the second
             "province",
         ),
         _f(
@@ -195,6 +196,18 @@ FIELDS: dict[str, list[Field]] = {
             "zip postal code of address",
         ),
         _f("county", "County", "text", "county", "billing county"),
+        # A one-line address ('Leopoldstraße 28, 80802 München, Germany'): read for the parts no column gives
+        # (fields.fold_address).
+        _f(
+            "address",
+            "Address (one line)",
+            "text",
+            "address",
+            "full combined address of address",
+            "billing address",
+            "full address",
+            "formatted address",
+        ),  # fmt: skip
         _f(
             "country",
             "Country",
