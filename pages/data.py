@@ -92,8 +92,8 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
         st.markdown(f"**{auth.md_text(t.name)}** · {F.SOURCE_LABELS.get(plan.source, plan.source)}")
         left, right = st.columns([1, 2])
         kinds = [*F.KINDS, F.SKIP]
-        # A sheet of product prices or a pivot table is skipped unless the user picks a kind for it.
-        skip = ingest.skip_reason(plan) if t.sheet is not None or plan.kind is None else None
+        # A sheet of product prices, a pivot table or a header without rows is skipped unless the user picks a kind.
+        skip = ingest.skip_reason(plan) if t.sheet is not None or plan.kind is None or not t.sample else None
         kind = left.selectbox(
             "This table holds", kinds, index=kinds.index(F.SKIP if skip else plan.kind or F.SKIP),
             format_func=lambda k: KIND_LABELS[k], key=f"data_kind_{i}",

@@ -2,9 +2,10 @@
 [--as-of DATE] [--json]`.
 
 Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
-CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write: if any file is
-unusable, nothing is written; an import in which no row can be imported leaves the store unchanged
-(exit status 2).
+CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write. A file that holds nothing
+to import (a contacts or activities export, a header without rows) is skipped and named when other files come
+with it; with --kind, or alone, it is an error and nothing is written. An import in which no row can be imported
+leaves the store unchanged (exit status 2).
 """
 
 from __future__ import annotations

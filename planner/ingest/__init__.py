@@ -146,10 +146,7 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
     """Refuse tables that cannot be imported as their kind, with the reason and the fix."""
     t = plan.table
     if plan.kind is None:
-        raise ImportFileError(
-            f"{t.name}: cannot tell whether it holds accounts, deals or reps (columns: {', '.join(t.columns[:8])}); "
-            "pass --kind, or pick the kind on the Data page"
-        )
+        raise ImportFileError(F.unknown_kind(t.name, t.columns))
     mapped = set(plan.mapping.values())
     detected = max(plan.kind_scores, key=lambda k: plan.kind_scores[k])
     wrong_kind = requested != "auto" and detected != plan.kind and plan.kind_scores[detected] >= 3
@@ -191,7 +188,7 @@ def skip_reason(plan: Plan) -> str | None:
     if F.is_pivot(plan.table.columns):
         return "a pivot table"
     if plan.kind is None:
-        return f"not accounts, deals or reps (columns: {', '.join(plan.table.columns[:6])})"
+        return F.no_kind_reason(plan.table.columns)
     try:
         check_plan(plan)
     except ImportFileError as exc:
@@ -244,8 +241,8 @@ def import_files(
     `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
     operator, an admin.
 
-    `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. Any
-    unusable file raises ImportFileError and nothing is written.
+    `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. A detected table that
+    cannot be used is skipped and named when others come with it; else ImportFileError, and nothing is written.
     """
     require_role(scope, "admin")
     if revenue_unit is not None and revenue_unit not in REVENUE_UNITS:
@@ -302,8 +299,9 @@ def _fresh(plans: list[Plan]) -> list[Plan]:
 def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: str,
                 overrides: dict[str, dict[str, Any]], workdir: Path) -> tuple[list[Plan], list[str]]:  # fmt: skip
     """Open every table of every file and decide how to read it (the UI's overrides win); refuse any
-    unusable table before anything is written. A workbook's sheets that hold nothing to import (a product list,
-    a pivot table), and tables the Data page skips, are left out: (plans, a note naming them)."""
+    unusable table before anything is written. A workbook's sheets or a batch's files that hold nothing to import
+    (a product list, a pivot table, a contacts export, a header alone) when their kind was not named, and tables
+    the Data page skips, are left out: (plans, a note naming them)."""
     tables: list[Table] = []
     for item in files:
         path, display = item if isinstance(item, tuple) else (item, item.name)
@@ -333,7 +331,7 @@ def _plan_files(db_path: Path, files: Sequence[Path | tuple[Path, str]], kind: s
         if given and plan.kind:
             plan.mapping = F.apply_column_map(plan.mapping, plan.kind, plan.table.name, given)
         auto = o.get("kind", kind) == "auto" and not o.get("mapping")
-        if t.sheet is not None and auto and (why := skip_reason(plan)):
+        if (t.sheet is not None or len(tables) > 1) and auto and (why := skip_reason(plan)):
             skipped.append(f"{t.name}: {why}")
             continue
         check_plan(plan, o.get("kind", kind))
@@ -513,6 +511,8 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
     if revenue_unit and "annual_revenue" in exprs:
         exprs["annual_revenue"] = f"({exprs['annual_revenue']}) * {REVENUE_UNITS[revenue_unit]}"
+    F.fold_close_dates(exprs, by_field, typed)  # Pipedrive's won and lost times: the actual close date
+    F.fold_address(exprs, by_field, plan.table.columns, plan.table.sample, report.warnings)  # one-line addresses
     for f, fdef in fdefs.items():
         exprs.setdefault(f, sq.null_expr(fdef.dtype))
     return _Parsing(exprs, dict(by_field), typed, attr_cols, decimal_comma, day_first)

@@ -116,6 +116,8 @@ SOURCE_LABELS = {
     "generic": "Generic CSV / Excel",
 }
 _PREFIX = re.compile(r"^(deal|organization|organisation|person|company)\s+-\s+", re.IGNORECASE)
+# The Pipedrive records whose columns describe another record in a file of each kind (a deal's organization).
+_FOREIGN = {"deals": ("organization", "organisation", "company", "person"), "accounts": ("deal", "person")}
 # Warehouse syncs of HubSpot write every property as property_<name>.
 _WAREHOUSE_PREFIX = re.compile(r"^property_", re.IGNORECASE)
 
@@ -131,7 +133,8 @@ def normalize_header(header: str) -> str:
     # Accents folded, so exports in other languages compare: 'Étape' -> 'etape', 'Größe' -> 'grosse'.
     text = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^0-9a-zA-Z]+", " ", text).strip().lower()
-    return text
+    # Pipedrive names an address field's parts '<part> of <field>' ('City/town/village/locality of Company Address')
+    return re.sub(r" of (?:[a-z0-9]+ )+address$", " of address", text)
 
 
 def detect_source(columns: list[str]) -> str:
@@ -152,11 +155,55 @@ def detect_source(columns: list[str]) -> str:
         else "generic"  # fmt: skip
 
 
+# A contacts export (Pipedrive Persons, Salesforce or HubSpot Contacts): people at customers, each linked to their
+# organization. Their first and last names and emails look like a user export's, yet they are not reps.
+_CONTACT_MARKERS = {"contact id", "contactid", "contact owner", "contact owner name", "do not modify contact",
+                    "contact name", "contact full name", "person id"}  # fmt: skip
+_PEOPLE = {"first name", "last name", "firstname", "lastname", "full name"}
+_EMPLOYER = {"account name", "account id", "accountid", "account", "company", "company name", "associated company",
+             "associated company ids", "organization", "organization name", "parent customer"}  # fmt: skip
+_NOT_CONTACTS = {"stage", "stagename", "deal stage", "amount", "close date", "opportunity name", "opportunity id",
+                 "deal name", "deal id", "user id", "userid", "username", "user name", "quota", "annual quota",
+                 "role", "profile", "isactive", "is active", "userroleid", "user role", "home city",
+                 "home zip"}  # fmt: skip
+
+
+def is_contacts(columns: list[str]) -> bool:
+    """A contacts (persons) export: rows of customers' people linked to their organization, not users."""
+    raw = [c.replace("\ufeff", "").strip().lower() for c in columns]
+    prefixes = [m.group(1) for c in raw if (m := _PREFIX.match(c))]
+    if prefixes and prefixes.count("person") * 2 > len(prefixes):  # Pipedrive: 'Person - Name', 'Person - Email'
+        return True
+    norm = {normalize_header(c) for c in columns}
+    if norm & _NOT_CONTACTS:
+        return False
+    return bool(norm & _CONTACT_MARKERS) or bool(norm & _PEOPLE and norm & _EMPLOYER)
+
+
+def no_kind_reason(columns: list[str]) -> str:
+    """Why a table of no kind holds nothing to import (a contacts export, or columns of no kind)."""
+    if is_contacts(columns):
+        return "a contacts export (people at your customers, not your reps), which the planner does not use"
+    return f"not accounts, deals or reps (columns: {', '.join(columns[:6])})"
+
+
+def unknown_kind(name: str, columns: list[str]) -> str:
+    """The one-line error for a table of no kind: why, and what to do."""
+    if is_contacts(columns):
+        return (f"{name} is {no_kind_reason(columns)}; import accounts, deals and a user export, or pass --kind reps "
+                "(or pick the kind on the Data page) if these people are your reps")  # fmt: skip
+    return (f"{name}: cannot tell whether it holds accounts, deals or reps (columns: {', '.join(columns[:8])}); "
+            "pass --kind, or pick the kind on the Data page")  # fmt: skip
+
+
 def detect_kind(columns: list[str], file_name: str = "") -> tuple[str | None, dict[str, int]]:
-    """The most likely kind (accounts, deals or reps) and each kind's score; None when nothing fits."""
+    """The most likely kind (accounts, deals or reps) and each kind's score; None when nothing fits (and for a
+    contacts export, whose people are customers', not reps)."""
     norm = {normalize_header(c) for c in columns}
     raw = [c.strip().lower() for c in columns]
     scores = {kind: len(norm & markers) for kind, markers in _KIND_MARKERS.items()}
+    if is_contacts(columns):
+        return None, scores
     if any(c.startswith("deal - ") for c in raw):
         scores["deals"] += 3
     if any(c.startswith(("organization - ", "organisation - ")) for c in raw):
@@ -195,9 +242,18 @@ def is_pivot(columns: list[str]) -> bool:
     return bool(_PIVOT_HEADS & set(norm)) or sum(n.startswith(_PIVOT_VALUES) for n in norm) >= 2
 
 
+def _header_for(column: str, kind: str) -> str:
+    """normalize_header, except that a Pipedrive column of another record keeps its record's name: in a deals
+    file 'Organization - ID' is 'organization id' (the deal's account), not 'id' (the deal's own)."""
+    prefix = _PREFIX.match(str(column).replace("\ufeff", "").strip())
+    if prefix and prefix.group(1).lower() in _FOREIGN.get(kind, ()):
+        return normalize_header(prefix.group(1) + " " + str(column).strip()[prefix.end() :])
+    return normalize_header(column)
+
+
 def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:
     """Map every column to a field of `kind`, to ATTR (kept as a custom attribute) or to IGNORE."""
-    norm = [normalize_header(c) for c in columns]
+    norm = [_header_for(c, kind) for c in columns]
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for field in FIELDS[kind]:
@@ -285,3 +341,83 @@ def kind_of_fields(fields: Iterable[str]) -> str | None:
     named = set(fields) - {"ignore", "attribute", IGNORE, ATTR}
     fit = [k for k in KINDS if named <= {f.name for f in FIELDS[k]}]
     return fit[0] if len(fit) == 1 else None
+
+
+def fold_close_dates(exprs: dict[str, str], labels: dict[str, str], typed: dict[str, tuple[str, str]]) -> None:
+    """Pipedrive's 'Won time' and 'Lost time' as the deal's actual close date (in place): the one of the deal's
+    status (a deal won, reopened and lost keeps both), the later one when no status says; an open deal has none.
+    'Deal closed on', read as the actual close date itself, wins. The store knows only the actual close date."""
+    won, lost = labels.pop("won_time", None), labels.pop("lost_time", None)
+    typed.pop("won_time", None), typed.pop("lost_time", None)
+    if not (won or lost):
+        return
+    w = exprs.pop("won_time") if won else "NULL::DATE"
+    lo = exprs.pop("lost_time") if lost else "NULL::DATE"
+    outcome = next((f"tp_stage({exprs[f]})" for f in ("status", "stage") if f in labels), "NULL")
+    folded = (
+        f"CASE {outcome} WHEN 'won' THEN {w} WHEN 'lost' THEN {lo} WHEN 'open' THEN NULL ELSE greatest({w}, {lo}) END"
+    )
+    if "actual_close_date" in labels:
+        folded = f"coalesce({exprs['actual_close_date']}, {folded})"
+    exprs["actual_close_date"] = folded
+    labels.setdefault("actual_close_date", won or lost or "")
+
+
+# A one-line address's last comma-separated parts, read conservatively (RE2 and Python read these alike): the last
+# part when it names a country, then '80802 München' / '00-950 Warszawa' / '1012 AB Amsterdam' (postal code first),
+# 'London SW1A 2AA' (postal code last), or 'CA 94105' / 'ON M5V 3L9' after the city (state and postal code).
+_POSTAL_FIRST = r"^(\d{4,5}|\d{2}-\d{3}|\d{3} \d{2}|\d{4} ?[A-Z]{2})\s+(\D.*)$"
+_POSTAL_LAST = r"^(\D.*?)\s+([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$"
+_STATE_POSTAL = r"^([A-Z]{2})\s+(\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)$"
+
+
+def _address_parts(text: str) -> tuple[str | None, str | None]:
+    """(city, postal code) a one-line address gives, read as the SQL of fold_address reads it (for its warning)."""
+    parts = [p.strip() for p in text.split(",")]
+    for i, seg in enumerate(parts[-2:][::-1]):  # the last part, else the one before (the last names a country)
+        if m := re.match(_POSTAL_FIRST, seg):
+            return m.group(2), m.group(1)
+        if m := re.match(_POSTAL_LAST, seg):
+            return m.group(1), m.group(2)
+        if (m := re.match(_STATE_POSTAL, seg)) and len(parts) > 1 + (i + 1):
+            return parts[-2 - i], m.group(2)
+    return None, None
+
+
+def fold_address(exprs: dict[str, str], labels: dict[str, str], columns: list[str], sample: list[list[str]],
+                 warnings: list[str]) -> None:  # fmt: skip
+    """An account's one-line address read for the city, state, postal code and country no column gives (in place);
+    addresses of the sample that give neither a city nor a postal code are warned of, never silently left."""
+    column = labels.pop("address", None)
+    if column is None:
+        return
+    a = exprs.pop("address")
+    last = f"regexp_extract({a}, ',\\s*([^,]+?)\\s*$', 1)"  # the part that may name a country (the store's list)
+
+    def pick(pattern: str, group: int) -> str:  # from the last part, else the one before
+        return ", ".join(f"nullif(regexp_extract(p[-{k}], '{pattern}', {group}), '')" for k in (1, 2))
+
+    def city_before(k: int) -> str:  # 'San Francisco, CA 94105': the part before the state and postal code
+        return f"CASE WHEN regexp_full_match(p[-{k}], '{_STATE_POSTAL}') THEN p[-{k + 1}] END"
+
+    parsed = {
+        "postal_code": f"coalesce({pick(_POSTAL_FIRST, 1)}, {pick(_POSTAL_LAST, 2)}, {pick(_STATE_POSTAL, 2)})",
+        "city": f"coalesce({pick(_POSTAL_FIRST, 2)}, {pick(_POSTAL_LAST, 1)}, {city_before(1)}, {city_before(2)})",
+        "state": f"coalesce({pick(_STATE_POSTAL, 1)})",
+    }
+    parts = f"list_transform(string_split({a}, ','), lambda x: trim(x))"
+    values = {f: f"list_transform([{parts}], lambda p: {sql})[1]" for f, sql in parsed.items()}
+    values["country"] = f"CASE WHEN tp_key({last}) IN (SELECT key FROM _tp_country) AND {a} LIKE '%,%' THEN {last} END"
+    for field_name, value in values.items():
+        exprs[field_name] = f"coalesce({exprs[field_name]}, {value})" if field_name in labels else value
+    if labels.keys() & {"city", "postal_code"}:
+        return  # the address only fills the rows whose columns are empty
+    j = columns.index(column)
+    texts = [r[j].strip() for r in sample if j < len(r) and r[j].strip()]
+    unread = [t for t in texts if _address_parts(t) == (None, None)]
+    if unread:
+        warnings.append(
+            f"{column}: {len(unread):,} of the first {len(texts):,} addresses give no postal code or city that could "
+            f"be read (e.g. {unread[0]!r}), so those accounts are placed by their country at most; export the "
+            "address's parts (city, postal code, country) as columns, or map them on the Data page"
+        )

@@ -176,6 +176,7 @@ FIELDS: dict[str, list[Field]] = {
             "state",
             "state province",
             "state county of address",
+            "region of address",  # Pipedrive: State/county is the first level, Region the second
             "province",
         ),
         _f(
@@ -195,6 +196,18 @@ FIELDS: dict[str, list[Field]] = {
             "zip postal code of address",
         ),
         _f("county", "County", "text", "county", "billing county"),
+        # A one-line address ('Leopoldstraße 28, 80802 München, Germany'): read for the parts no column gives
+        # (fields.fold_address).
+        _f(
+            "address",
+            "Address (one line)",
+            "text",
+            "address",
+            "full combined address of address",
+            "billing address",
+            "full address",
+            "formatted address",
+        ),  # fmt: skip
         _f(
             "country",
             "Country",
@@ -392,7 +405,6 @@ FIELDS: dict[str, list[Field]] = {
             "est close date",
             "estimated close date",
             "expected close date",
-            "close time",
             "close at",
         ),
         # The day a closed deal closed (Dynamics writes it beside 'Est. close date'): it wins for deals that have it.
@@ -405,7 +417,13 @@ FIELDS: dict[str, list[Field]] = {
             "date closed",
             "closed at",
             "closed on",
+            "deal closed on",  # Pipedrive: the day a deal was won or lost
+            "close time",
         ),
+        # Pipedrive writes the day a deal was won and the day it was lost apart: the one of the deal's status is
+        # its actual close date (fields.fold_close_dates).
+        _f("won_time", "Won time (won deals)", "date", "won time", "won date", "date won"),
+        _f("lost_time", "Lost time (lost deals)", "date", "lost time", "lost date", "date lost"),
         _f("is_closed", "Closed", "bool", "closed", "isclosed", "is closed"),
         _f("is_won", "Won", "bool", "won", "iswon", "is won", "is closed won"),
         _f(
