@@ -245,7 +245,8 @@ else:
     )  # fmt: skip
     m[3].metric(
         "Moved share of the metric", fmt.pct(s["moved_share"], 1),
-        help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over its band).",
+        help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over the band any "
+        "assignment can reach: one account bigger than the band widens it to that account).",
     )  # fmt: skip
     m[4].metric("Least that had to move", fmt.pct(s["min_moved_share"], 1))
     d_km = s["travel_km_after"] - s["travel_km_today"]
