@@ -56,9 +56,12 @@ if fit:
         "Select rows to add them to the rep's plan."
     )
 else:
+    interval = ((card or {}).get("metrics") or {}).get("auc_interval")
+    tentative = (f" Tentative: on its test deals the model's AUC spans {interval[0]:.2f}-{interval[1]:.2f}, not yet "
+                 "shown better than chance (Model page)." if interval and interval[0] <= 0.5 else "")  # fmt: skip
     st.caption(
         f"{rep_name}: accounts ranked by expected value = propensity (model version {version}) x revenue "
-        "potential. Select rows to add them to the rep's plan."
+        f"potential.{tentative} Select rows to add them to the rep's plan."
     )
 cols = st.columns([3, 2, 2, 2, 2])
 industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],

@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0
     print(f"model version {result['model_version']} ({result['kind']}), trained on {result['n_train']:,} deals")
-    print(f"  AUC {_fmt(result['auc'])}, top-decile lift {_fmt(result['lift_top_decile'])}")
+    ci = result.get("auc_interval")
+    between = f" (95% interval {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
+    print(f"  AUC {_fmt(result['auc'])}{between}, top-decile lift {_fmt(result['lift_top_decile'])}")
     for name, b in result["baselines"].items():
         print(f"  baseline {name}: AUC {_fmt(b['auc'])}, top-decile lift {_fmt(b['lift_top_decile'])}")
     if result.get("ceiling_auc") is not None:

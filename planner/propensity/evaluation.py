@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -34,6 +35,25 @@ def lift_top_decile(y: np.ndarray, p: np.ndarray) -> float:
     return float(y[order].mean() / y.mean())
 
 
+def _auc(won: np.ndarray, lost: np.ndarray, axis: int = -1) -> np.ndarray:
+    """AUC of won against lost scores along `axis`: the Mann-Whitney U over the pairs (ties count half)."""
+    return np.asarray(stats.mannwhitneyu(won, lost, axis=axis).statistic) / (won.shape[axis] * lost.shape[axis])
+
+
+def auc_interval(y: np.ndarray, p: np.ndarray, seed: int = 0) -> list[float] | None:
+    """The AUC's 95% interval over the test deals: a bootstrap that resamples won and lost deals apart (each
+    resample keeps the test's mix). On 28 deals an AUC of 0.59 spans about 0.37-0.80: no evidence either way.
+    Fewer resamples on big test sets, whose interval is narrow anyway (20,000 deals in about a second)."""
+    y = np.asarray(y).astype(bool)
+    won, lost = np.asarray(p, dtype=float)[y], np.asarray(p, dtype=float)[~y]
+    if not len(won) or not len(lost):
+        return None
+    boot = stats.bootstrap((won, lost), _auc, vectorized=True, n_resamples=999 if len(y) <= 5_000 else 199,
+                           batch=100, method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
+    ci = boot.confidence_interval
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
 def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """AUC, top-decile lift, Brier score and a 10-bin calibration curve of scores p for outcomes y."""
     y = np.asarray(y).astype(int)
@@ -43,6 +63,7 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         out.update(auc=None, lift_top_decile=None, brier=None, calibration=None)
         return out
     out["auc"] = round(float(roc_auc_score(y, p)), 4)
+    out["auc_interval"] = auc_interval(y, p)
     out["lift_top_decile"] = round(lift_top_decile(y, p), 3)
     if np.all((p >= 0) & (p <= 1)):
         out["brier"] = round(float(brier_score_loss(y, p)), 4)

@@ -124,6 +124,7 @@ def summary(
         "n_train": m.get("n_train"),
         "n_test": m.get("n_test"),
         "auc": m.get("auc"),
+        "auc_interval": m.get("auc_interval"),
         "lift_top_decile": m.get("lift_top_decile"),
         "baselines": {
             name: {"auc": b.get("auc"), "lift_top_decile": b.get("lift_top_decile")}

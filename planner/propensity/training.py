@@ -243,6 +243,12 @@ def _fit_model(
             f"{split}, tested on the {n_test:,} closed since; scores come from a refit on all "
             f"{n_closed:,} sampled deals."
         )
+    interval = metrics.get("auc_interval")
+    if interval and interval[0] <= 0.5:
+        metrics["message"] += (
+            f" On {n_test:,} test deals the AUC's 95% interval is {interval[0]:.2f}-{interval[1]:.2f}: the model is "
+            "not yet shown to rank better than chance, so treat its ranks as tentative (more closed deals narrow it)."
+        )
     if not metrics["beats_baselines"]:
         metrics["message"] += (
             f" Careful: on the newest deals it ranks no better than a baseline (AUC {metrics.get('auc')} vs "
