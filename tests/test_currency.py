@@ -66,6 +66,24 @@ def test_a_file_in_another_currency_or_several_is_warned_and_kept_as_written(
     assert _currency(empty_store) == "EUR"  # never changed by a file, never converted
 
 
+def test_a_file_in_one_currency_after_a_mixed_one_does_not_relabel_it(empty_store: Path, tmp_path: Path) -> None:
+    """A first file in euros and pounds set no currency; a second file all in euros then set the store's to EUR,
+    and the pounds of the first read as euros everywhere. While the store holds mixed amounts its currency stays
+    unset until a person sets it."""
+    head = '"Opportunity Owner","Account Name","Opportunity Name","Stage","Amount","Close Date"\n'
+    rows = '"Ann Lee","Co 1","D1","Prospecting","€1.000","01/06/2026"\n"Ann Lee","Co 2","D2","Prospecting","£2.000",'
+    mixed = _write(tmp_path / "mixed.csv", head + rows + '"01/06/2026"\n')
+    ingest.import_files(empty_store, [mixed], scope=OPERATOR)
+    euros = _write(tmp_path / "eur.csv", head + '"Ann Lee","Co 3","D3","Prospecting","€3.000","01/06/2026"\n')
+    f = ingest.import_files(empty_store, [euros], scope=OPERATOR).files[0]
+    assert f.inserted == 1 and not any("the store now shows money" in n for n in f.notes), f.notes
+    assert any("already holds amounts in several currencies (EUR, GBP), so its currency stays unset" in w
+               for w in f.warnings), f.warnings  # fmt: skip
+    assert _currency(empty_store) == "USD"  # unset: the dollar default, said as such where money is shown
+    currency.set_currency(empty_store, "EUR", scope=OPERATOR)
+    assert _currency(empty_store) == "EUR"
+
+
 @pytest.mark.parametrize(
     ("amount", "code"),
     [

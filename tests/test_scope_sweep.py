@@ -573,6 +573,7 @@ WRITES.update(
             "world.fill_derived",
             "world.set_as_of",
             "world.set_currency",
+            "world.note_mixed_currencies",
         )
     }
 )
@@ -679,6 +680,7 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
     "planner.world.currency": ("the store's currency code (no territory data)", kw()),
     "planner.store.world.currency": ("the store's currency code (no territory data)", kw()),
+    "planner.store.world.mixed_currencies": ("the currency codes an import found mixed (no territory data)", kw()),
     "planner.ingest.currency.store_currency": ("the store's currency code (no territory data)", kw()),
 }  # fmt: skip
 

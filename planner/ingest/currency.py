@@ -102,11 +102,20 @@ def apply(con: duckdb.DuckDBPyConnection, columns: list[str], labels: dict[str, 
             f"amounts are in several currencies ({', '.join(found)}): they are added up as written, not converted; "
             "export them converted to one currency (the CRM's converted amount column) and import again"
         )
+        if text.currency_code(world.currency(con)) is None:  # a later file in one of them must not relabel these
+            world.note_mixed_currencies(con, ", ".join(found), scope=scope)
         return
     if not found:
         return
     code, current = found[0], text.currency_code(world.currency(con))
-    if current is None:
+    mixed = world.mixed_currencies(con) if current is None else None
+    if mixed:
+        report.warnings.append(
+            f"this file's amounts are in {code}, but the store already holds amounts in several currencies ({mixed}), "
+            f"so its currency stays unset: if the whole store is in {code}, set it with `planner settings --currency "
+            f"{code}` (or on the Settings page)"
+        )
+    elif current is None:
         world.set_currency(con, code, scope=scope)
         report.notes.append(f"amounts are in {code}: the store now shows money in {code}")
     elif current != code:

@@ -217,6 +217,17 @@ def set_currency(con: duckdb.DuckDBPyConnection, code: str, *, scope: Scope) -> 
     set_meta(con, "currency", code)
 
 
+def mixed_currencies(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The currencies an import found mixed while the store had none ('EUR, USD'); None: never."""
+    return get_meta(con, "currency_mixed")
+
+
+def note_mixed_currencies(con: duckdb.DuckDBPyConnection, codes: str, *, scope: Scope) -> None:
+    """Remember that amounts in several currencies were imported before the store had one. Write connection."""
+    require_admin(scope)
+    set_meta(con, "currency_mixed", codes)
+
+
 def as_of(con: duckdb.DuckDBPyConnection) -> str:
     """as_of_date as ISO text (older callers)."""
     return as_of_date(con).isoformat()
