@@ -113,3 +113,15 @@ def test_fill_groups_nested_groups_and_subtotals_left_alone() -> None:
     rows = [(2, ["A", "x"]), (3, ["", "y"]), (4, ["", "Subtotal"])]
     assert xlsx.fill_groups(rows, 1, [(2, 0, 4, 0), (1, 1, 3, 1)], report=False) == [0]
     assert [r for _, r in rows] == [["A", "x"], ["A", "y"], ["", "Subtotal"]]
+
+
+def test_last_row_named_like_a_footer_is_data(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("Account Name,City,State\nAcme,Boston,MA\nTotal Wine & More,Bethesda,MD\n"
+                    "Copyright Clearance Center,Danvers,MA\n")  # fmt: skip
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert (f.rows_read, f.inserted, f.footer_rows) == (3, 3, 0)
+    # A row whose first cell is 'Total' with a count is still the report's total.
+    path.write_text("Account Name,City,State\nAcme,Boston,MA\nGrand Totals (1 records),,\n")
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert (f.rows_read, f.footer_rows) == (1, 1)
