@@ -125,3 +125,23 @@ def test_last_row_named_like_a_footer_is_data(empty_store: Path, tmp_path: Path)
     path.write_text("Account Name,City,State\nAcme,Boston,MA\nGrand Totals (1 records),,\n")
     (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
     assert (f.rows_read, f.footer_rows) == (1, 1)
+
+
+def test_pipedrive_label_customer_makes_a_customer(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "organizations.csv"
+    path.write_text(
+        "Organization - ID,Organization - Name,Organization - Label\n"
+        '201,Acme Holzbau GmbH,Customer\n202,Bluewave Marine Ltd,Hot lead\n203,Cedar Dental LLC,"Hot lead, Customer"\n'
+    )
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    assert table(empty_store, "SELECT account_id, is_customer FROM accounts ORDER BY 1") == [
+        ("201", True), ("202", False), ("203", True)]  # fmt: skip
+
+
+def test_customer_status_that_says_non_or_not_is_no_customer(empty_store: Path, tmp_path: Path) -> None:
+    status = tmp_path / "status.csv"
+    status.write_text("Account ID,Account Name,Customer Status\nS1,One,Customer\nS2,Two,Non-customer\n"
+                      "S3,Three,Not a customer\n")  # fmt: skip
+    ingest.import_files(empty_store, [status], scope=OPERATOR)
+    assert table(empty_store, "SELECT account_id, is_customer FROM accounts WHERE account_id LIKE 'S%' ORDER BY 1") == [
+        ("S1", True), ("S2", False), ("S3", False)]  # fmt: skip
