@@ -526,7 +526,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
                         warnings=list(t.warnings))  # fmt: skip
     job.progress(0.0, "loading")
     n_rejected_at_read = _stage(con, t, report, job)
-    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.FOOTER, scope=scope)
+    report.footer_rows, report.blank_rows = sq.drop_footer_and_blanks(con, t.columns, rules.REPORT, scope=scope)
     if report.footer_rows:
         report.notes.append(f"skipped {report.footer_rows} report footer line(s)")
     if not store.scalar(con, "SELECT count(*) FROM _raw") and not n_rejected_at_read:
@@ -543,8 +543,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
         sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:
         sq.build_reps(con, p.exprs, p.labels, raw_of, scope=scope)
-    if n_rejected_at_read:
-        sq.add_parse_rejects(con, scope=scope)
+    sq.add_parse_rejects(con, scope=scope)  # unreadable records, and a report's subtotal rows
     for w in sq.invalid_values(con, p.typed, scope=scope):
         report.warnings.append(w["message"])
     job.progress(0.6, "merging")

@@ -427,7 +427,7 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
     tables: list[Table] = []
     skipped: list[str] = []
     try:
-        for title, part, rows in sheets:
+        for title, part, rows, merges in sheets:
             numbered = _sheet_rows(rows, f"{display} [{title}]")
             if len(numbered) < 2 or max(len([x for x in r if x.strip()]) for _, r in numbered) < 2:
                 skipped.append(title)
@@ -435,6 +435,7 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
             h = find_header([r for _, r in numbered])
             columns = dedupe_columns(numbered[h][1])
             width = len(columns)
+            filled = _fill_groups(path, part, merges, numbered, h)
             out = workdir / f"{path.stem}.{len(tables)}.csv"
             with open(out, "w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh)
@@ -445,6 +446,11 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
             name = f"{display} [{title}]" if len(sheets) > 1 else display
             tables.append(Table(name, path.name, out, ",", 0, columns, sample, digest, has_row_column=True,
                                 sheet=title if len(sheets) > 1 else None))  # fmt: skip
+            if filled:
+                named = ", ".join(columns[c] for c in filled if c < width)
+                one = len(filled) == 1
+                tables[-1].notes.append(f"{named} filled down {'its' if one else 'their'} groups, as a grouped "
+                                        f"report writes {'it' if one else 'them'} once")  # fmt: skip
             if part:
                 _unsaved_formulas(path, part, tables[-1], display)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError) as exc:
@@ -458,6 +464,18 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
     if skipped:
         tables[0].notes.append(f"skipped sheets without a table: {', '.join(skipped)}")
     return tables
+
+
+def _fill_groups(path: Path, part: str | None, merges: list[xlsx.Merge] | None,
+                 numbered: list[tuple[int, list[str]]], h: int) -> list[int]:  # fmt: skip
+    """A grouped report's group values on every row of their group (xlsx.fill_groups): in cells merged down
+    several rows, and in a report (a title above the header, or subtotal rows) in leading columns written once
+    per group. Returns the columns filled."""
+    if merges is None:
+        merges = xlsx.merged_ranges(path, part) if part else []
+    data = numbered[h + 1 :]
+    report = h > 0 or any(xlsx.is_total(cells) for _, cells in data)
+    return xlsx.fill_groups(data, numbered[h][0], merges, report)
 
 
 def _unsaved_formulas(path: Path, part: str, table: Table, display: str, rows: int = 200) -> None:

@@ -141,6 +141,7 @@ FIELDS: dict[str, list[Field]] = {
             "customer type",
             "account status",
             "relationship",
+            "label",  # Pipedrive's organization label: Customer, Hot lead, Warm lead, Cold lead
         ),
         _f(
             "customer_status",

@@ -7,10 +7,14 @@ counts and regular expressions over the inflated part, in chunks, bounded by the
 every row and cell must name its reference, and the block they span must stay under DENSE_CELLS. Anything else
 (references left out, namespace prefixes, a larger block, a part calamine cannot read) goes to openpyxl, which
 streams a sheet row by row and checks the limits as it goes.
+
+A grouped report (Salesforce's formatted export) writes a group's value once, on its first row, in a cell merged
+down the group or above blank cells: `fill_groups` writes it on every row of its group.
 """
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 import zipfile
@@ -27,7 +31,14 @@ _ROW_REF = re.compile(rb'<row r="(\d{1,7})"')
 _CELL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
 _CELL_COL = re.compile(rb'<c r="([A-Z]{1,3})\d{1,7}"')
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a cell or row in a namespace prefix (x:c): not counted below
-Sheet = tuple[str, str | None, Iterable[tuple[int, list[object]]]]  # name, its zip part, its numbered rows
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+MAX_MERGES = 100_000
+Merge = tuple[int, int, int, int]  # first row, first column, last row, last column: rows from 1, columns from 0 (A)
+# name, its zip part, its numbered rows, its merged ranges (None: not known yet, read them from the part)
+Sheet = tuple[str, str | None, Iterable[tuple[int, list[object]]], list[Merge] | None]
+# A grouped report's subtotal row: its first written cell is the whole of 'Subtotal' ('Subtotal (3 records)'). Not
+# 'Total': a company may be called that ('TOTAL'), and a report's total is its last row (a footer, see rules.FOOTER).
+SUBTOTAL = re.compile(r"sub-?\s?totals?(\s*\(\d[\d,.]*\s+records?\))?\s*:?", re.IGNORECASE)
 
 
 def sheet_parts(path: Any) -> list[tuple[str, str]]:
@@ -111,7 +122,12 @@ def calamine_sheets(path: Any) -> list[Sheet] | None:
             if not parts or not all(dense_block_fits(z, part) for _, part in parts):
                 return None
         book = CalamineWorkbook.from_path(str(path))
-        return [(name, part, _calamine_rows(book.get_sheet_by_name(name))) for name, part in parts]
+        out: list[Sheet] = []
+        for name, part in parts:
+            sheet = book.get_sheet_by_name(name)
+            merges = [(r1 + 1, c1, r2 + 1, c2) for (r1, c1), (r2, c2) in (sheet.merged_cell_ranges or [])]
+            out.append((name, part, _calamine_rows(sheet), merges[:MAX_MERGES]))
+        return out
     except Exception:  # noqa: BLE001 - anything calamine or the scan cannot read, openpyxl reads or reports
         return None
 
@@ -125,5 +141,76 @@ def openpyxl_sheets(wb: Any) -> list[Sheet]:
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()
         rows = ((i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
-        out.append((str(ws.title), getattr(ws, "_worksheet_path", None), rows))
+        out.append((str(ws.title), getattr(ws, "_worksheet_path", None), rows, None))
     return out
+
+
+def merged_ranges(path: Any, part: str) -> list[Merge]:
+    """The ranges merged over several rows in a sheet's XML (its <mergeCells>, after the rows), at most
+    MAX_MERGES; openpyxl's read-only sheets do not keep them. Read in chunks, as dense_block_fits reads."""
+    out: list[Merge] = []
+    tail = b""
+    with zipfile.ZipFile(path) as z, z.open(part) as fh:
+        while len(out) < MAX_MERGES and (chunk := fh.read(_CHUNK)):
+            data = tail + chunk
+            cut = data.rfind(b">") + 1
+            data, tail = data[:cut], data[cut:][-4096:]
+            for c1, r1, c2, r2 in _MERGE.findall(data):
+                if int(r2) > int(r1):
+                    out.append((int(r1), _col_number(c1) - 1, int(r2), _col_number(c2) - 1))
+    return out[:MAX_MERGES]
+
+
+def is_total(cells: list[str]) -> bool:
+    """Whether a row is a grouped report's subtotal: its first written cell is 'Subtotal'."""
+    first = next((c.strip() for c in cells if c.strip()), "")
+    return bool(SUBTOTAL.fullmatch(first))
+
+
+def fill_groups(rows: list[tuple[int, list[str]]], header_row: int, merges: list[Merge], report: bool) -> list[int]:
+    """Write a group's value on every row of its group (in place) and return the columns filled.
+
+    `rows` are the data rows below the header (on `header_row`) with their sheet row numbers. A value in a cell
+    merged down several rows belongs to each of them. In a `report` (a title above the header, or subtotal rows),
+    a leading column whose value is written once per group, above blank cells (at least as many blanks as
+    values, no value twice in its group), is filled down too. Subtotal rows are left as they are. A plain
+    export is never filled without merged cells: there a blank cell means no value."""
+    filled: set[int] = set()
+    by_row = {number: cells for number, cells in rows}
+    numbers = [number for number, _ in rows]
+    budget = 4 * len(rows) + 16  # overlapping ranges in a hostile sheet must not multiply the work
+
+    def put(cells: list[str], col: int, value: str) -> None:
+        if len(cells) <= col:
+            cells.extend([""] * (col + 1 - len(cells)))
+        if not cells[col].strip():
+            cells[col] = value
+            filled.add(col)
+
+    for r1, c1, r2, _ in merges:
+        top = by_row.get(r1)
+        if r1 <= header_row or top is None or len(top) <= c1 or not top[c1].strip():
+            continue
+        for number in numbers[bisect.bisect_right(numbers, r1) : bisect.bisect_right(numbers, r2)]:
+            budget -= 1
+            if budget < 0:
+                return sorted(filled)
+            if not is_total(by_row[number]):
+                put(by_row[number], c1, top[c1])
+    if report:  # records only: not subtotals, nor a footer's single cell
+        body = [cells for _, cells in rows if not is_total(cells) and sum(1 for c in cells if c.strip()) > 1]
+        parents: list[str] = [""] * len(body)  # the enclosing groups' values, for a nested grouping
+        for col in range(min(len(body[0]) if body else 0, 8)):
+            values = [cells[col].strip() if col < len(cells) else "" for cells in body]
+            written = [(p, v) for p, v in zip(parents, values, strict=True) if v]
+            grouped = col in filled or (
+                bool(values[0]) and len(written) * 2 <= len(values) and len(set(written)) == len(written)
+            )
+            if not grouped:
+                break
+            current = ""
+            for i, cells in enumerate(body):
+                current = values[i] or current
+                put(cells, col, current)
+                parents[i] += "\x1f" + current
+    return sorted(filled)

@@ -54,10 +54,12 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     # Without IDs, rows naming the same account are merged into it (the first row's values), not rejected.
     dup_reject = "NULL" if keyed_by_name else dup
     merged = "d.first_row IS NOT NULL AND d.first_row <> p._row" if keyed_by_name else "false"
+    # A type, or one of several labels ('Hot lead, Customer': Pipedrive), that starts with Customer ('Customer -
+    # Direct'); a status that says customer, yes or active, unless it says former, non-, not, churned, lost...
     customer = (
-        "coalesce(regexp_matches(p.account_type, '(?i)^\\s*customer') OR (regexp_matches(p.customer_status, "
+        "coalesce(regexp_matches(p.account_type, '(?i)(^|[,;|])\\s*customer') OR (regexp_matches(p.customer_status, "
         "'(?i)customer|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
-        "'(?i)former|\\bex\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
+        "'(?i)former|\\bex\\b|\\bnon|\\bnot\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
     )
     # Joins with nothing to find are left out (a file without duplicate IDs, a store without accounts).
     has_dups = bool(scalar(con, "SELECT count(*) FROM _dups"))

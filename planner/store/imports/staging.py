@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -185,18 +185,28 @@ def add_parse_rejects(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     con.execute("INSERT INTO _p (_row, _reject, _exists) SELECT line, reason, false FROM _parse_rejects")
 
 
-def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], footer_rule: re.Pattern[str], *,
+class ReportRows(NamedTuple):
+    """How a report's own rows look (the domain's rules): a footer line's first cell (Grand Totals, Copyright...)
+    and a subtotal row's first written cell, whole ('Subtotal')."""
+
+    footer: re.Pattern[str]
+    subtotal: re.Pattern[str]
+
+
+def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], rule: ReportRows, *,
                            scope: Scope) -> tuple[int, int]:  # fmt: skip
-    """Delete report footers (lines whose first cell matches `footer_rule`: Grand Totals, Copyright...) and
-    all-empty rows: (footer rows, blank rows)."""
+    """Delete report footers (lines at the end whose first cell matches `rule.footer`: Grand Totals, Copyright...)
+    and all-empty rows: (footer rows, blank rows). Subtotal rows above the footer move to _parse_rejects, to be
+    counted as rejected rows ('report subtotal row')."""
     require_admin(scope)
+    footer_rule = rule.footer
     nonempty = " + ".join(f"(tp_text({q(c)}) IS NOT NULL)::INT" for c in columns)
+    first_cell = f"coalesce({', '.join(f'tp_text({q(c)})' for c in columns)})"
     # The last row id as a constant: a filter on a subquery's value scans the whole table (in a lake's write
     # transaction, where _raw is not yet committed, all of it, 1-4 s at 1M rows; a constant skips to the tail).
     last = scalar(con, "SELECT max(rowid) FROM _raw")
     tail = con.execute(
-        f"SELECT rowid, {nonempty} AS n, coalesce({', '.join(f'tp_text({q(c)})' for c in columns)}) AS first "
-        "FROM _raw WHERE rowid >= ? ORDER BY rowid DESC",
+        f"SELECT rowid, {nonempty} AS n, {first_cell} AS first FROM _raw WHERE rowid >= ? ORDER BY rowid DESC",
         [None if last is None else int(last) - 40],
     ).fetchall()
     footer: list[int] = []
@@ -212,6 +222,7 @@ def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], f
         footer = [rowid for rowid, n, _ in block if n == 0]
     if footer:
         con.execute("DELETE FROM _raw WHERE rowid IN (SELECT unnest(?))", [footer])
+    _reject_subtotals(con, columns, rule.subtotal)
     # Blank lines read as rows of NULLs (",,,"); cells of spaces only are rare enough to be rows.
     all_blank = f"coalesce({', '.join(q(c) for c in columns)}) IS NULL"
     blanks = int(scalar(con, f"SELECT count(*) FROM _raw WHERE {all_blank}"))
@@ -219,6 +230,24 @@ def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], f
         con.execute(f"DELETE FROM _raw WHERE {all_blank}")
     n_footer = sum(1 for rowid, n, _ in block if rowid in set(footer) and n > 0)
     return n_footer, blanks
+
+
+def _reject_subtotals(con: duckdb.DuckDBPyConnection, columns: list[str], rule: re.Pattern[str]) -> None:
+    """Move a grouped report's subtotal rows (their first written cell is the whole of 'Subtotal')
+    from _raw to _parse_rejects: they are the report's sums, not records."""
+    # The first cell that is not NULL, spaces allowed around the label (tp_text on every cell takes twice as long).
+    first = f"coalesce({', '.join(q(c) for c in columns)})"
+    pattern = lit(rf"\s*({rule.pattern})\s*")
+    found = scalar(con, f"SELECT list(rowid) FILTER (WHERE regexp_full_match({first}, {pattern}, 'i')) FROM _raw")
+    if not found:  # most files: one scan, nothing moved
+        return
+    cells = "concat_ws(',', " + ", ".join(f"coalesce({q(c)}, '')" for c in columns) + ")"
+    con.execute(
+        f"""INSERT INTO _parse_rejects (line, error_type, reason, text)
+            SELECT __row, 'REPORT ROW', 'report subtotal row', {cells} FROM _raw WHERE rowid IN (SELECT unnest(?))""",
+        [found],
+    )
+    con.execute("DELETE FROM _raw WHERE rowid IN (SELECT unnest(?))", [found])
 
 
 def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
