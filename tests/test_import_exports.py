@@ -253,3 +253,24 @@ def test_hubspot_deals_find_their_company_by_web_domain(empty_store: Path, tmp_p
     assert table(empty_store, "SELECT deal_id, account_id FROM deals ORDER BY 1") == [
         ("D1", "1"), ("D2", "2"), ("D3", None),
     ]  # fmt: skip
+
+
+def test_accounts_only_deals_name_are_placed_by_the_deals_billing_address(empty_store: Path, tmp_path: Path) -> None:
+    """An opportunity report carries the account's Billing City and State, yet the accounts it created had no
+    location ('created 8 account(s) ... no location'), so the map was empty. They are placed by that address;
+    an account the store already has keeps its own."""
+    accounts = _write(tmp_path / "accounts.csv", "Account Name,Billing City,Billing State/Province\nOld Co,Austin,TX\n")
+    deals = _write(
+        tmp_path / "opps.csv",
+        "Opportunity Name,Account Name,Stage,Amount,Close Date,Billing City,Billing State/Province\n"
+        "N1,Acme Analytics,Closed Won,100,2025-01-09,Boston,MA\nN2,Acme Analytics,Prospecting,50,2025-02-01,,\n"
+        "N3,Old Co,Prospecting,70,2025-03-01,Seattle,WA\nN4,Nowhere Ltd,Prospecting,10,2025-03-01,,\n",
+    )
+    report = ingest.import_files(empty_store, [accounts, deals], scope=OPERATOR)
+    notes = " ".join(report.files[1].notes)
+    assert "created 2 account(s) named only by deals (flagged 'created from deals': 1 placed by the address the " \
+        "deals give, the others without a location" in notes, notes  # fmt: skip
+    assert table(empty_store, "SELECT name, city, state, geo_method FROM accounts ORDER BY name") == [
+        ("Acme Analytics", "Boston", "MA", "city"), ("Nowhere Ltd", None, None, "none"),
+        ("Old Co", "Austin", "TX", "city"),
+    ]  # fmt: skip

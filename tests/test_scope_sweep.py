@@ -585,7 +585,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "deals.build_deals", "deals.merge_deals", "deals.create_accounts_from_deals", "deals.implausible_deals",
     "deals.ownerless_deals",
     "geocode.placed_share", "geocode.geo_notes", "geocode.place_accounts", "geocode.infer_rep_homes",
-    "geocode.set_rep_home", "geocode.country_values",
+    "geocode.set_rep_home", "geocode.country_values", "geocode.geocode_addresses",
     "history.clear_demo_if_needed", "history.mark_updated", "history.new_import", "history.finish_import",
     "history.save_rejects", "history.first_rejects", "history.reject_reasons", "history.remember_mapping",
     "history.forget_mapping",

@@ -79,8 +79,11 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
                             "(counted as updated)")  # fmt: skip
     report.accounts_created = result.get("accounts_created", 0)
     if report.accounts_created:
+        placed = int(result.get("accounts_placed") or 0)
+        where = "no location" if not placed else f"{placed:,} placed by the address the deals give" + (
+            ", the others without a location" if placed < report.accounts_created else "")  # fmt: skip
         report.notes.append(f"created {report.accounts_created:,} account(s) named only by deals (flagged "
-                            "'created from deals': no location or firmographics yet)")  # fmt: skip
+                            f"'created from deals': {where}, no firmographics yet)")  # fmt: skip
     report.unlinked = result.get("unlinked", 0)
     if report.unlinked:
         report.notes.append(f"{report.unlinked:,} deal(s) have no account: kept as their owner's pipeline, "

@@ -453,6 +453,41 @@ FIELDS: dict[str, list[Field]] = {
         ),
         _f("owner_email", "Owner email", "owner", "owner email", "opportunity owner email", "deal owner email"),
         _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
+        # The account's address on an opportunity report (Salesforce's Billing City...): it places the accounts
+        # that only deals name; an accounts file stays the truth for the others.
+        _f("city", "Account's city", "text", "billing city", "account billing city", "account city", "city"),
+        _f(
+            "state",
+            "Account's state",
+            "state",
+            "billing state province",
+            "billing state",
+            "account billing state province",
+            "account state",
+            "state",
+            "state province",
+        ),  # fmt: skip
+        _f(
+            "postal_code",
+            "Account's ZIP / postal code",
+            "text",
+            "billing zip postal code",
+            "billing postal code",
+            "billing zip",
+            "account billing zip postal code",
+            "postal code",
+            "zip",
+            "zip code",
+        ),  # fmt: skip
+        _f(
+            "country",
+            "Account's country",
+            "text",
+            "billing country",
+            "account billing country",
+            "account country",
+            "country",
+        ),  # fmt: skip
     ],
     "reps": [
         _f("id", "User ID", "id", "user id", "userid", "id", "employee id", "rep id", "owner id"),

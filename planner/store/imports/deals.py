@@ -10,6 +10,7 @@ import pandas as pd
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
+from planner.store.imports.geocode import geocode_addresses
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
@@ -91,7 +92,8 @@ def build_deals(
         (f"coalesce({e('actual_close_date')}, {e('close_date')})", "close_date"),
         (e("actual_close_date"), "actual_close_date"), (e("is_closed"), "closed_flag"), (e("is_won"), "won_flag"),
         (e("owner"), "owner"), (e("owner_email"), "owner_email"), (e("is_deleted"), "deleted_flag"),
-        (f"tp_domain({e('account_domain')})", "account_domain"),
+        (f"tp_domain({e('account_domain')})", "account_domain"), (e("city"), "city"), (e("state"), "state"),
+        (e("postal_code"), "postal_code"), (e("country"), "country"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
     _account_lookups(con)
@@ -164,7 +166,7 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
     has_owner = bool(mapped & {"owner", "owner_email"})
     owner_join = _OWNER_JOIN if has_owner else ""
     owner_val = "o.rep_id" if has_owner else "acc.owner_rep_id"
-    created = create_accounts_from_deals(con, source, stamp, scope=scope)
+    created, placed = create_accounts_from_deals(con, source, stamp, scope=scope)
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
     con.execute(
         f"""INSERT INTO deals (deal_id, account_id, name, stage, amount, users, created_date, close_date, is_closed,
@@ -198,18 +200,24 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
         """SELECT count_if(_by_domain), count_if(_domain_shared), min(account_domain) FILTER (WHERE _domain_shared)
            FROM _p WHERE _reject IS NULL"""
     ).fetchone() or (0, 0, None)
-    return {"inserted": inserted, "updated": updated, "accounts_created": created, "unlinked": unlinked,
+    return {"inserted": inserted, "updated": updated, "accounts_created": created, "accounts_placed": placed,
+            "unlinked": unlinked,
             "by_domain": int(by_domain or 0), "domain_shared": int(shared or 0), "domain_example": example}  # fmt: skip
 
 
-def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stamp: Any, *, scope: Scope) -> int:
+def create_accounts_from_deals(
+    con: duckdb.DuckDBPyConnection, source: str, stamp: Any, *, scope: Scope
+) -> tuple[int, int]:
     """Accounts that accepted deals name but the store lacks: created with the name the deal gives (and the
-    ID when it gives one), flagged from_deals; no location, no firmographics. Returns how many."""
+    ID when it gives one), flagged from_deals; no firmographics, and placed by the account's address the deals
+    give (an opportunity report's Billing City, State...), if any. Returns how many were created and placed."""
     require_admin(scope)
+    first = {f: f"arg_min({f}, _row) FILTER (WHERE {f} IS NOT NULL) AS {f}"
+             for f in ("city", "state", "postal_code", "country")}  # fmt: skip
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _new_accounts AS
-           SELECT account_id, arg_min(account_name, _row) AS name FROM _p
-           WHERE _reject IS NULL AND _new_account GROUP BY 1"""
+        f"""CREATE OR REPLACE TEMP TABLE _new_accounts AS
+            SELECT account_id, arg_min(account_name, _row) AS name, {", ".join(first.values())} FROM _p
+            WHERE _reject IS NULL AND _new_account GROUP BY 1"""
     )
     con.execute(
         """INSERT INTO accounts (account_id, source, name, geo_method, locked, created_at, updated_at, is_customer,
@@ -217,7 +225,13 @@ def create_accounts_from_deals(con: duckdb.DuckDBPyConnection, source: str, stam
            SELECT account_id, ?, coalesce(name, account_id), 'none', false, ?, ?, false, true FROM _new_accounts""",
         [source, stamp, stamp],
     )
-    return int(scalar(con, "SELECT count(*) FROM _new_accounts"))
+    placed = geocode_addresses(
+        con,
+        "(SELECT * FROM _new_accounts WHERE coalesce(city, state, postal_code, country) IS NOT NULL)",
+        stamp,
+        scope=scope,
+    )
+    return int(scalar(con, "SELECT count(*) FROM _new_accounts")), placed
 
 
 def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> pd.DataFrame:

@@ -184,17 +184,23 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope
     frame = fixes[["account_id", "city", "state", "postal_code", "country"]].astype(object).where(fixes.notna(), None)
     con.register("_fix_src", frame)
     try:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _fix AS
-               SELECT f.account_id, tp_text(f.city) AS city,
-                      tp_state(f.state) AS state,
-                      CASE WHEN tp_is_us(f.country) THEN coalesce(tp_zip(f.postal_code), tp_text(f.postal_code))
-                           ELSE tp_text(f.postal_code) END AS postal_code,
-                      tp_text(f.country) AS country
-               FROM _fix_src f"""
-        )
+        return geocode_addresses(con, "_fix_src", now(), scope=scope)
     finally:
         con.unregister("_fix_src")
+
+
+def geocode_addresses(con: duckdb.DuckDBPyConnection, source: str, stamp: Any, *, scope: Scope) -> int:
+    """Place the accounts of `source` (a table or subquery with account_id, city, state, postal_code, country as
+    written) by that address, as the importer would; returns how many are now placed."""
+    require_admin(scope)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _fix AS
+            SELECT f.account_id, tp_text(f.city) AS city, tp_state(f.state) AS state,
+                   CASE WHEN tp_is_us(f.country) THEN coalesce(tp_zip(f.postal_code), tp_text(f.postal_code))
+                        ELSE tp_text(f.postal_code) END AS postal_code,
+                   tp_text(f.country) AS country
+            FROM {source} f"""
+    )
     con.execute(
         f"""UPDATE accounts AS a SET city = coalesce(g.geo_city, a.city), state = coalesce(g.geo_state, a.state),
                    postal_code = g.postal_code, county = coalesce(g.zip_county, a.county), lat = g.lat, lon = g.lon,
@@ -203,7 +209,7 @@ def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope
                    updated_at = ?
             FROM ({_geo_select("_fix", "f", "NULL", "NULL", "country")}) g
             WHERE a.account_id = g.account_id""",
-        [now()],
+        [stamp],
     )
     return int(
         scalar(con, "SELECT count(*) FROM _fix f JOIN accounts a USING (account_id) WHERE a.geo_method <> 'none'")
