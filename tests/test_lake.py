@@ -89,6 +89,19 @@ def test_cli_import_on_both_backends(any_store: Path, tmp_path: Path, cli: Calla
     assert_one_row_per_key(any_store)
 
 
+def test_a_first_file_without_locations_lands_on_a_demo_store_of_both_kinds(any_empty_store: Path, tmp_path: Path,
+                                                            cli: Callable[..., Done]) -> None:  # fmt: skip
+    """On a lake holding the first launch's demo, a first file without locations failed 'Could not convert string
+    R001 to INT32' and imported nothing (no rep got an inferred home, and the empty lookup's rep_id was typed
+    INTEGER)."""
+    assert cli(any_empty_store, "demo", "--accounts", "300").returncode == 0  # what a first launch builds
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("Company,Owner,Industry\nAcme GmbH,Jane Roe,Software\nBeta SARL,John Doe,Retail\n")
+    done = cli(any_empty_store, "import", str(accounts))
+    assert done.returncode == 0 and "2 inserted" in done.stdout, done.stderr
+    assert counts(any_empty_store) == {"accounts": 2, "deals": 0, "reps": 2}
+
+
 def test_lake_without_data_path_is_one_line_exit_2(empty_lake: Path, cli: Callable[..., Done]) -> None:
     done = cli(empty_lake, "metrics", env={"PLANNER_LAKE_DATA": ""})
     assert done.returncode == 2

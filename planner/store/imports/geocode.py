@@ -244,6 +244,8 @@ def infer_rep_homes(
     for rep_id, g in places.groupby("rep_id", sort=True):
         lat, lon = pick(g["lat"].to_numpy(float), g["lon"].to_numpy(float), g["w"].to_numpy(float))
         rows.append((rep_id, round(lat, 5), round(lon, 5)))
+    if not rows:  # an empty frame's object column reads as INTEGER, and a lake's join then casts 'R001' to it
+        return 0
     homes = pd.DataFrame(rows, columns=["rep_id", "lat", "lon"]).astype({"rep_id": object, "lat": float, "lon": float})
     con.register("_homes_src", homes)
     try:
