@@ -9,6 +9,14 @@ import errno
 import os
 import re
 
+_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s\"']+)", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Text about a store location (an attach string, an error that repeats it) without its password."""
+    return _URL_PASSWORD.sub(r"\1***@", _PASSWORD.sub(r"\1***", text))
+
 
 class PlannerError(Exception):
     """Base class for every error a user can cause and fix."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.errors import BadInput
+from planner.errors import BadInput, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,6 +117,12 @@ def db_path(override: str | os.PathLike[str] | None = None) -> Path:
     A DuckLake attach string (`ducklake:...`) is kept as written; planner.store.core tells the kinds apart.
     """
     value = str(get("db", override))
-    if value.startswith("ducklake:"):
-        return Path(value)
+    bare = value.strip().strip("\"'").strip()  # quotes an env file kept, a space before
+    if bare.lower().startswith("ducklake:"):
+        return Path("ducklake:" + bare[len("ducklake:") :])
+    if "ducklake:" in value.lower():  # never a file named after a lake's attach string (and its password)
+        raise BadInput(
+            f"the store setting {redact(value)!r} names a DuckLake, but not at its start; write it as "
+            "ducklake:postgres:dbname=... (PLANNER_DB or --db)"
+        )
     return Path(value).expanduser().resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -182,3 +183,30 @@ def test_write_attempts_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLANNER_WRITE_ATTEMPTS", "0")
     with pytest.raises(StoreError, match=r"PLANNER_WRITE_ATTEMPTS='0' is not a positive whole number; set it to"):
         retry.write_attempts()
+
+
+def test_a_lake_setting_that_fails_never_shows_its_password(
+    empty_lake: Path, cli: Callable[..., Done], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password written in the attach string reached the page and stderr inside DuckDB's error; a wrong database
+    name read 'store unavailable ... retry when it is back' forever, its reason cut off; a quoted PLANNER_DB (an env
+    file keeps the quotes) became a new file store named after the string, password included, with the demo in it."""
+    lake = str(empty_lake)
+    port = re.search(r"port=(\d+)", lake).group(1)  # type: ignore[union-attr]
+    unreachable = lake.replace(f"port={port}", "port=1") + " password=secretpw"
+    done = cli(unreachable, "metrics")
+    assert done.returncode == 2 and "store unavailable" in done.stderr and "secretpw" not in done.stderr
+    assert "password=***" in done.stderr
+    missing = re.sub(r"dbname=\S+", "dbname=no_such_lake", lake) + " password=secretpw"
+    done = cli(missing, "metrics")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "secretpw" not in done.stderr, done.stderr
+    assert "refused the connection" in lines[0] and 'database "no_such_lake" does not exist' in lines[0], lines[0]
+    monkeypatch.chdir(tmp_path)
+    quoted = cli(f'"{lake}"', "demo", "--accounts", "200")
+    assert quoted.returncode == 0, quoted.stderr
+    assert counts(empty_lake)["accounts"] == 200 and list(tmp_path.glob("*ducklake*")) == []
+    for bad in (f"x {lake} password=secretpw", f"./{lake} password=secretpw"):
+        done = cli(bad, "metrics")
+        assert done.returncode == 2 and "names a DuckLake, but not at its start" in done.stderr
+        assert "secretpw" not in done.stderr and list(tmp_path.glob("*ducklake*")) == []

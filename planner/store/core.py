@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict
+from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, redact
 from planner.store import schema
 from planner.store.lake_cache import SnapshotCopies
 
@@ -282,7 +282,7 @@ def exists(path: Path) -> bool:
 
 def describe(path: Path) -> str:
     """The store location for messages: a lake's attach string without a password."""
-    return re.sub(r"password=\S+", "password=***", str(path))
+    return redact(str(path))
 
 
 def _extension_directory() -> Path:
@@ -385,11 +385,23 @@ def _lake_errors(path: Path) -> Iterator[None]:
         if not unreachable(exc) and "attach" not in str(exc).lower():
             raise
         _forget(path)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = redact(" ".join(str(exc).split())) or type(exc).__name__
+        # The catalog's own reason (after the attach string DuckDB repeats), not the first 200 characters.
+        reason = (_CATALOG_REASON.search(text) or re.search(r".{0,300}$", text)).group(0)  # type: ignore[union-attr]
+        if _LASTING.search(text):  # a wrong password or database name does not heal by retrying
+            raise StoreError(
+                f"the lake {describe(path)} refused the connection ({reason}); check PLANNER_DB and PGPASSWORD"
+            ) from None
         raise StoreUnavailable(
-            f"store unavailable: the lake {describe(path)} does not answer ({first[:200]}); "
+            f"store unavailable: the lake {describe(path)} does not answer ({reason}); "
             "nothing was written, retry when it is back"
         ) from None
+
+
+_CATALOG_REASON = re.compile(r"(FATAL:|could not translate host name|Connection refused|timeout expired|"
+                             r"No such file or directory).*", re.IGNORECASE)  # fmt: skip
+_LASTING = re.compile(r"password authentication failed|database \S+ does not exist|role \S+ does not exist|"
+                      r"no password supplied|invalid (integer|port)", re.IGNORECASE)  # fmt: skip
 
 
 def _lake_version(cur: duckdb.DuckDBPyConnection, path: Path) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from planner.errors import StoreError
+from planner.errors import StoreError, redact
 from planner.store.reference import zip_gazetteer
 
 _V1 = """
@@ -562,12 +562,15 @@ def current_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     if not _has_meta(con):
         if _table_count(con) == 0:
             return 0
-        raise StoreError(f"{path} is a DuckDB file but not a Territory Planner store; pass --db with another path")
+        raise StoreError(
+            f"{redact(str(path))} is a DuckDB file but not a Territory Planner store; pass --db with another path"
+        )
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
         raise StoreError(
-            f"{path} was written by a newer Territory Planner (schema {version} > {SCHEMA_VERSION}); upgrade the app"
+            f"{redact(str(path))} was written by a newer Territory Planner (schema {version} > {SCHEMA_VERSION}); "
+            "upgrade the app"
         )
     return version
 
