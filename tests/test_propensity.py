@@ -550,3 +550,11 @@ def test_a_model_not_yet_shown_better_than_chance_is_called_tentative(
     printed = capsys.readouterr().out
     assert "(95% interval 0.410-0.830)" in printed
     assert "the AUC's 95% interval is 0.41-0.83: the model is not yet shown to rank better than chance" in printed
+
+
+def test_custom_field_values_in_reasons_are_written_as_people_write_them() -> None:
+    """Targets' reasons read 'potential 4.274e+05' for a custom number."""
+    from planner.propensity.explanations import _plain
+
+    assert [_plain(x) for x in (427_400.0, 1_234_567.8, 12.5, 0.0031, -2_500.0)] == [
+        "427,400", "1,234,568", "12.5", "0.0031", "-2,500"]  # fmt: skip

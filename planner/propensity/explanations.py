@@ -212,8 +212,13 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
     elif col == "website_visits":
         text = _cat(_formatted(v.fillna(0).astype(int), "{:,}".format), " website visits in 30 days", rank)
     else:
-        text = _cat(label + " ", _formatted(v, lambda x: f"{x:,.4g}"), rank)
+        text = _cat(label + " ", _formatted(v, _plain), rank)
     return _where(v.isna(), label + " unknown", text)
+
+
+def _plain(x: float) -> str:
+    """A custom field's value as people write it: 427,400 (not 4.274e+05), 12.5, 0.0031."""
+    return f"{x:,.0f}" if abs(x) >= 1_000 else f"{x:,.4g}"
 
 
 def partial_dependence(
