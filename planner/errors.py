@@ -18,6 +18,20 @@ def redact(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1***@", _PASSWORD.sub(r"\1***", text))
 
 
+_CATALOG_REASON = re.compile(r"(FATAL:|could not translate host name|Connection refused|timeout expired|"
+                             r"No such file or directory).*", re.IGNORECASE)  # fmt: skip
+_LASTING = re.compile(r"password authentication failed|database \S+ does not exist|role \S+ does not exist|"
+                      r"no password supplied|invalid (integer|port)", re.IGNORECASE)  # fmt: skip
+
+
+def catalog_reason(exc: BaseException) -> tuple[str, bool]:
+    """A lake catalog's own reason for failing (after the attach string DuckDB repeats, its password redacted),
+    and whether retrying cannot fix it (a wrong password or database name)."""
+    text = redact(" ".join(str(exc).split())) or type(exc).__name__
+    found = _CATALOG_REASON.search(text)
+    return (found.group(0) if found else text[-300:]), bool(_LASTING.search(text))
+
+
 class PlannerError(Exception):
     """Base class for every error a user can cause and fix."""
 
@@ -73,6 +87,7 @@ _OS_TEXTS = {
     "no space left on device": errno.ENOSPC,
     "read-only file system": errno.EROFS,
     "permission denied": errno.EACCES,
+    "operation not permitted": errno.EPERM,
     "disk quota exceeded": errno.EDQUOT,
     "is a directory": errno.EISDIR,
 }

@@ -210,3 +210,27 @@ def test_a_lake_setting_that_fails_never_shows_its_password(
         done = cli(bad, "metrics")
         assert done.returncode == 2 and "names a DuckLake, but not at its start" in done.stderr
         assert "secretpw" not in done.stderr and list(tmp_path.glob("*ducklake*")) == []
+
+
+def test_a_lake_data_path_other_than_its_own_is_one_line(
+    empty_lake: Path, cli: Callable[..., Done], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second host mounting the share elsewhere (PLANNER_LAKE_DATA not the lake's own data path) crashed every
+    page and printed 'unexpected Error ... report it' with exit 1; a folder the lake cannot write did the same."""
+    from planner.errors import os_problem
+    from planner.store import core
+
+    assert cli(empty_lake, "demo", "--accounts", "200").returncode == 0
+    core.detach(empty_lake)  # as a process of its own would attach
+    other = tmp_path / "mounted-elsewhere"
+    other.mkdir()
+    done = cli(empty_lake, "metrics", env={"PLANNER_LAKE_DATA": str(other)})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"PLANNER_LAKE_DATA {other}/ is not the data path the lake" in lines[0] and "unexpected" not in lines[0]
+    core.detach(empty_lake)
+    assert cli(empty_lake, "metrics").returncode == 0  # the right path works again
+    denied = duckdb.IOException('IO Error: Cannot open file "/lake/main/x.parquet": Operation not permitted')
+    assert os_problem(denied) == (
+        "operation not permitted on /lake/main/x.parquet; check its permissions, or run as a user who may use it"
+    )

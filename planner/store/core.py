@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, redact
+from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
 from planner.store import schema
 from planner.store.lake_cache import SnapshotCopies
 
@@ -382,13 +382,12 @@ def _lake_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
+        _lasting_lake_error(path, exc)
         if not unreachable(exc) and "attach" not in str(exc).lower():
             raise
         _forget(path)
-        text = redact(" ".join(str(exc).split())) or type(exc).__name__
-        # The catalog's own reason (after the attach string DuckDB repeats), not the first 200 characters.
-        reason = (_CATALOG_REASON.search(text) or re.search(r".{0,300}$", text)).group(0)  # type: ignore[union-attr]
-        if _LASTING.search(text):  # a wrong password or database name does not heal by retrying
+        reason, lasting = catalog_reason(exc)
+        if lasting:
             raise StoreError(
                 f"the lake {describe(path)} refused the connection ({reason}); check PLANNER_DB and PGPASSWORD"
             ) from None
@@ -398,10 +397,21 @@ def _lake_errors(path: Path) -> Iterator[None]:
         ) from None
 
 
-_CATALOG_REASON = re.compile(r"(FATAL:|could not translate host name|Connection refused|timeout expired|"
-                             r"No such file or directory).*", re.IGNORECASE)  # fmt: skip
-_LASTING = re.compile(r"password authentication failed|database \S+ does not exist|role \S+ does not exist|"
-                      r"no password supplied|invalid (integer|port)", re.IGNORECASE)  # fmt: skip
+def _lasting_lake_error(path: Path, exc: duckdb.Error) -> None:
+    """Raise a one-line StoreError for a lake setting or folder that retrying will not fix: a PLANNER_LAKE_DATA
+    other than the one the lake was made with (a host that mounts the share elsewhere), a data folder that cannot
+    be written."""
+    text = str(exc)
+    if "does not match existing data path" in text:
+        _forget(path)
+        given, kept = ([redact(q) for q in re.findall(r'"([^"]*)"', text)] + ["?", "?"])[:2]
+        raise StoreError(
+            f"PLANNER_LAKE_DATA {given} is not the data path the lake {describe(path)} was made with ({kept}); "
+            "set it to that path on every host (mount the shared folder there)"
+        ) from None
+    problem = os_problem(exc) if isinstance(exc, duckdb.IOException) and not unreachable(exc) else None
+    if problem is not None:
+        raise StoreError(f"{redact(problem)}; nothing was written") from None
 
 
 def _lake_version(cur: duckdb.DuckDBPyConnection, path: Path) -> int:
