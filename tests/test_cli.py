@@ -312,6 +312,13 @@ def test_import_says_how_many_accounts_it_could_not_place(
     assert code == 0, err
     assert ("placed 3 of 4 accounts on the map (1 of 1 in the US with a valid ZIP); 1 only at their country's "
             "centre; 1 not placed") in out  # fmt: skip
+    first = tmp_path / "ids.csv"
+    first.write_text("Account ID,Account Name,Billing Zip\nA1,Acme,10001\n", encoding="utf-8")
+    update = tmp_path / "owners.csv"  # an owner-only update file says nothing of places (the stored ones stay)
+    update.write_text("Account ID,Account Owner\nA1,Ann Lee\n", encoding="utf-8")
+    for path in (first, update):
+        code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path))
+    assert code == 0 and "1 updated" in out and "placed" not in out, (out, err)
 
 
 def test_import_maps_columns_given_on_the_command_line(
