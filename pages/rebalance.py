@@ -437,7 +437,7 @@ else:
         if st.form_submit_button("Save scenario", icon=":material/save:"):
             try:
                 sid = scenarios.save(data.db_path(), name, result, scope.user, scope=scope)
-                st.session_state["rb_saved"] = sid
+                st.session_state["rb_saved"] = st.session_state["rb_pick_id"] = sid  # the picker shows it
                 st.rerun()
             except PlannerError as exc:
                 st.error(str(exc))
@@ -520,7 +520,7 @@ else:
         st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     if scope.is_admin and status != "committed":
-        if e[0].button("Commit as today's territories", key="rb_commit", icon=":material/done_all:"):
+        if e[0].button(f"Commit as today's territories (#{pick})", key="rb_commit", icon=":material/done_all:"):
             try:
                 detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
                 st.session_state["rb_committed"] = detail

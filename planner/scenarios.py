@@ -310,6 +310,7 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[st
         q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
         owners = asg[["account_id", "rep_id"]]
         today = q.version_owners(con, version, scope=scope).set_index("account_id")["rep_id"]
+        refuse_if_stale(asg, today, scenario_id, rec["name"])  # raising here writes nothing: the write rolls back
         counts = owner_changes(owners["account_id"].map(today), owners["rep_id"])
         changed = q.apply_owners(con, owners, f"scenario:{scenario_id}", scope=scope)
         q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
@@ -319,6 +320,22 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[st
                   "unassigned": counts["unassigned"], "previous_version": version}  # fmt: skip
         q.audit(con, actor, "scenario.commit", detail, scope=scope)
     return detail
+
+
+def refuse_if_stale(asg: pd.DataFrame, today: pd.Series, scenario_id: int, name: str) -> None:
+    """BadInput when accounts of a scenario (`asg`: account_id, previous_rep_id, rep_id) have another owner `today`
+    than the one it was computed from (an import or another commit since) and would get yet another: committing
+    it would silently undo those changes, which its moves table never showed. An account already where the
+    scenario puts it is not touched, and one deleted since cannot be (so committing twice stays harmless)."""
+    kept = asg[asg["account_id"].isin(today.index)]
+    now = kept["account_id"].map(today)
+    since = owner_change(kept["previous_rep_id"], now) != ""
+    stale = int((since & (owner_change(kept["rep_id"], now) != "")).sum())
+    if stale:
+        raise BadInput(
+            f"{stale:,} {'account has' if stale == 1 else 'accounts have'} changed owner since scenario #{scenario_id} "
+            f"({name}) was computed; nothing was committed: run the optimizer again and save a new scenario to commit"
+        )
 
 
 @store.retry_conflicts
