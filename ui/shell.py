@@ -22,12 +22,8 @@ ADMIN_PATH = "admin"
 
 def pages() -> list[Any]:
     """Every page of the dashboard, in menu order."""
-    # The default page lives at /; its own path (reserved by Streamlit, never routed) is not 'overview', which the
-    # hidden alias below takes so that a typed or shared /overview link opens it.
-    overview = st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True,
-                       url_path="home")  # fmt: skip
     return [
-        overview,
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/coverage.py", title="Coverage map", icon=":material/map:", url_path="coverage"),
         st.Page("pages/targets.py", title="Targets", icon=":material/target:", url_path="targets"),
         st.Page("pages/rebalance.py", title="Rebalance", icon=":material/balance:", url_path="rebalance"),
@@ -36,15 +32,7 @@ def pages() -> list[Any]:
         st.Page("pages/model.py", title="Model", icon=":material/model_training:", url_path="model"),
         st.Page("pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings"),
         admin_page(),
-        alias(overview, "overview"),
     ]
-
-
-def alias(page: Any, path: str) -> Any:
-    """A hidden /path that opens `page` with the link's parameters: a typed or shared /overview link showed
-    Streamlit's 'Page not found' (and the link to the view repeated /overview)."""
-    return st.Page(lambda: st.switch_page(page, query_params=st.query_params.to_dict()), title=page.title,
-                   url_path=path, visibility="hidden")  # fmt: skip
 
 
 def admin_page(visibility: Any = "visible") -> Any:
