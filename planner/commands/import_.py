@@ -77,9 +77,6 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
     )  # fmt: skip
 
 
-PLACE_FIELDS = {"lat", "lon", "postal_code", "city", "state", "county", "country", "address"}
-
-
 def _placed_line(kind: str, g: dict) -> str:
     """How many of a file's accepted rows are on the map, how many only at their country's centre, how many not
     at all (a German PLZ is also a US ZIP's digits, so the US ZIP count is said of accounts in the US only)."""
@@ -107,7 +104,7 @@ def _print(report: object) -> None:
             print(f"  note: {note}")
         for warning in f.warnings:
             print(f"  warning: {warning}")
-        if f.geocoding.get("by_method") and set(f.mapping.values()) & PLACE_FIELDS:  # an owner-only update: none
+        if f.geocoding.get("by_method"):
             print(f"  {_placed_line(f.kind, f.geocoding)}")
         for r in f.rejects[:10]:
             print(f"  row {r['row']}: {r['reason']}")

@@ -552,7 +552,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     explain.missing_fields(report, t.columns, plan.mapping, kind)
     if kind == "deals":
         explain.missing_owner(report, t.columns, plan.mapping, sq.ownerless_deals(con, scope=scope), kind)
-    if kind in ("accounts", "reps"):
+    if kind in ("accounts", "reps") and p.mapped & F.PLACE_FIELDS:  # an owner-only update says nothing of places
         report.geocoding = sq.placed_share(con, scope=scope, us_only=kind == "accounts")
     if kind == "accounts" and p.attr_cols:
         job.progress(0.8, "custom attributes")

@@ -115,6 +115,8 @@ SOURCE_LABELS = {
     "pipedrive": "Pipedrive export",
     "generic": "Generic CSV / Excel",
 }
+# Fields that place an account or a rep's home: a file without any leaves the stored places as they are.
+PLACE_FIELDS = frozenset({"lat", "lon", "postal_code", "city", "state", "county", "country", "address"})
 _PREFIX = re.compile(r"^(deal|organization|organisation|person|company)\s+-\s+", re.IGNORECASE)
 # The Pipedrive records whose columns describe another record in a file of each kind (a deal's organization).
 _FOREIGN = {"deals": ("organization", "organisation", "company", "person"), "accounts": ("deal", "person")}

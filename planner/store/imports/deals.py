@@ -104,12 +104,12 @@ def build_deals(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*,
-                   coalesce(a.account_id, n.account_id, dm.account_id, p.account_ref,
+                   coalesce(a.account_id, n.account_id, CASE WHEN dm.n = 1 THEN dm.account_id END, p.account_ref,
                             'name:' || tp_key(p.account_name)) AS account_id,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm.account_id IS NULL AND coalesce(n.n, 0) <= 1
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n IS DISTINCT FROM 1 AND coalesce(n.n, 0) <= 1
                        AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm.account_id IS NOT NULL AS _by_domain,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm_many.n > 1 AS _domain_shared,
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n = 1 AS _by_domain,
+                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n > 1 AS _domain_shared,
                    coalesce(p.won_flag,
                             CASE WHEN {st} = 'won' THEN true WHEN {st} = 'lost' OR p.status = 'open' THEN false END,
                             {won}, false) AS is_won,
@@ -128,8 +128,7 @@ def build_deals(
             LEFT JOIN _dups d ON d.id = p.deal_id
             LEFT JOIN _aref a ON a.ref = p.account_ref
             LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = tp_key(p.account_name)
-            LEFT JOIN _domains dm ON dm.k = p.account_domain AND dm.n = 1
-            LEFT JOIN _domains dm_many ON dm_many.k = p.account_domain AND dm_many.n > 1
+            LEFT JOIN _domains dm ON dm.k = p.account_domain
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
 
