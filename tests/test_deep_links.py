@@ -84,3 +84,11 @@ def test_changed_choice_and_page_are_in_the_link(
     assert territory(again) == "Priya Silva"
     assert again.locator("h1").first.inner_text().strip() == "Admin"
     fresh.close()
+
+
+def test_overview_by_its_name_opens_the_overview(hostile_server: str, hostile_tab: tuple[Any, ...]) -> None:
+    """/overview (the default page's own name, typed or shared) showed 'Page not found'; its link opens it again."""
+    page = goto(hostile_tab[0], f"{hostile_server}/overview?rep=R004")
+    assert page.locator("h1").first.inner_text().strip() == "Overview"
+    assert territory(page) == "Noah Patel" and "Page not found" not in page.inner_text("body")
+    assert page.locator(LINK).first.inner_text().strip() == f"{hostile_server}/overview?rep=R004"
