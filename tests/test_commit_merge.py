@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from planner import cli, optimize, scenarios, store
+from planner import cli, optimize, roles, scenarios, store
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
+from tests.helpers import app_as, errors, page
 
 BOSS = "boss@example.com"
 
@@ -125,6 +126,47 @@ def test_only_an_admin_commits_keeping_later_changes(small_store: Path, who: Sco
         if who.is_rep:  # the conflict itself is the whole book's: a rep does not see it
             with pytest.raises(Forbidden):
                 scenarios.merge_plan(con, sid, scope=who)
+
+
+def _save_on_page() -> Any:
+    at = page("rebalance")
+    at.button(key="rb_run").click().run()
+    at.text_input(key="rb_name").input("Signed off")
+    at.button(key="FormSubmitter:rb_save_form-Save scenario").click().run()
+    assert errors(at) == []
+    return at
+
+
+def test_the_page_shows_the_conflict_and_commits_keeping_later_changes(app_store: Path) -> None:
+    at = _save_on_page()
+    assert not [b for b in at.button if b.key == "rb_commit_keep"]  # nothing changed since: no merge offered
+    rows = scenario_rows(app_store, 1)
+    imported_now = import_owners(app_store, 1)
+    at.run()
+    warning = [str(w.value) for w in at.warning if "changed owner" in str(w.value)]
+    assert warning and "5 accounts have changed owner" in warning[0] and "3 of them" in warning[0]
+    table = next(d.value for d in at.dataframe if "today_owner" in d.value.columns)
+    assert list(table.columns) == ["account_id", "account_name", "owner_when_computed", "scenario_owner",
+                                   "today_owner", "conflict"]  # fmt: skip
+    assert set(table["account_id"]) == set(imported_now) and int(table["conflict"].sum()) == 3
+    assert "Later changes (CSV)" in [str(b.proto.label) for b in at.get("download_button")]
+    at.button(key="rb_commit_keep").click().run()
+    assert errors(at) == []
+    done = [str(s.value) for s in at.success if "Committed scenario #1" in str(s.value)]
+    assert done and "keeping 5 later owner changes (3 conflicts resolved to today's owner)" in done[0]
+    assert any("Balance after the merge" in str(c.value) and "Potential" in str(c.value) for c in at.caption)
+    after = owners(app_store)
+    assert all(after[a] == imported_now.get(a, r) for a, (_, r) in rows.items())
+
+
+def test_a_leader_sees_the_conflict_but_no_commit_button(app_store: Path) -> None:
+    sid = save_today(app_store)
+    import_owners(app_store, sid)
+    roles.set_role(app_store, "lead@example.com", "leader", scope=OPERATOR)
+    at = app_as("lead@example.com", page="rebalance")
+    assert errors(at) == []
+    assert any("5 accounts have changed owner" in str(w.value) for w in at.warning)
+    assert not [b for b in at.button if b.key in ("rb_commit", "rb_commit_keep")]
 
 
 def test_cli_commit_keeps_an_import_made_while_it_solved(
