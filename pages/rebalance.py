@@ -14,7 +14,7 @@ shell.ensure_routed()
 
 from planner import export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
-from ui import charts, data, fmt, maps, sidebar, state, travel
+from ui import charts, commit, data, fmt, maps, sidebar, state, travel
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -519,25 +519,8 @@ else:
         # Owners whose CRM user id (or email) is unknown, and how to supply them: a warning, as the file is incomplete.
         st.warning(md_text(note, 600), icon=":material/badge:")
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
-    if scope.is_admin and status != "committed":
-        if e[0].button(f"Commit as today's territories (#{pick})", key="rb_commit", icon=":material/done_all:"):
-            try:
-                detail = scenarios.commit(data.db_path(), pick, scope.user, scope=scope)
-                st.session_state["rb_committed"] = detail
-                st.rerun()
-            except PlannerError as exc:
-                st.error(str(exc))
-    elif status == "committed":
-        e[0].caption("Committed: this is (or was) today's assignment.")
-    else:
-        e[0].caption("Only an admin can commit.")
-if st.session_state.get("rb_committed"):
-    det = st.session_state.pop("rb_committed")
-    st.success(
-        f"Committed scenario #{det['scenario_id']} ({md_text(det['name'])}): {scenarios.describe_changes(det)}. "
-        f"The previous assignment is kept as version {det['previous_version']}.",
-        icon=":material/done_all:",
-    )
+    commit.commit_controls(pick, status, scope, e, METRIC_LABELS)
+commit.show_committed(METRIC_LABELS)
 
 if len(versions) and scope.is_admin:
     with st.expander("Restore an earlier assignment", icon=":material/history:"):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from planner import crm_files, geo, optimize, store
 from planner.coverage import value
+from planner.coverage.imbalance import imbalance_table
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput, PlannerError
 from planner.optimize import matrix
@@ -295,47 +296,141 @@ def _per_rep(rows: pd.DataFrame, rep: str, name: str, extra: list[str]) -> pd.Da
     return g.reset_index()
 
 
+KEEP_LATER = (
+    "commit it keeping those later changes ('Commit, keeping later changes' on the Rebalance page, "
+    "`balance --commit --keep-later` on the command line), or"
+)
+
+
 @store.retry_conflicts
-def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope) -> dict[str, Any]:
+def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope, keep_later: bool = False) -> dict[str, Any]:
     """Make a saved scenario today's assignment: keep the current one as a version first, hire its new
-    reps, retire its removed reps, move its accounts, mark it committed and log it."""
+    reps, retire its removed reps, move its accounts, mark it committed and log it.
+
+    Owners changed since the scenario was computed (an import, another commit) refuse the commit unless
+    `keep_later`: then only the scenario's own moves are written, every later change stays (an account both
+    changed since and moved by the scenario keeps today's owner), and the detail says how many were kept and
+    what the merge does to balance (_merge_balance)."""
     require_admin(scope)
     with store.write(path) as con:
         rec = q.scenario_record(con, scenario_id, scope=scope)
+        rows = merge_rows(q.scenario_assignments(con, scenario_id, scope=scope))
+        kept = merge_counts(rows)
+        if not keep_later:  # raising here writes nothing: the write rolls back
+            refuse_if_stale(kept["later_changes_kept"], scenario_id, rec["name"])
+            kept = dict.fromkeys(kept, 0)
+        balance = _merge_balance(con, rec, rows, scope=scope) if keep_later else None  # before hires change the team
         reps = q.scenario_reps(con, scenario_id, scope=scope)
-        asg = q.scenario_assignments(con, scenario_id, scope=scope)
         version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})", scope=scope)
         q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)], scope=scope)
         params = rec["params"]
         q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
-        owners = asg[["account_id", "rep_id"]]
-        today = q.version_owners(con, version, scope=scope).set_index("account_id")["rep_id"]
-        refuse_if_stale(asg, today, scenario_id, rec["name"])  # raising here writes nothing: the write rolls back
-        counts = owner_changes(owners["account_id"].map(today), owners["rep_id"])
-        changed = q.apply_owners(con, owners, f"scenario:{scenario_id}", scope=scope)
+        written = rows[rows["apply"]] if keep_later else rows
+        counts = owner_changes(written["today_rep_id"], written["rep_id"])
+        changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
         q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
         q.mark_committed(con, scenario_id, actor, scope=scope)
         detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
                   "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
-                  "unassigned": counts["unassigned"], "previous_version": version}  # fmt: skip
+                  "unassigned": counts["unassigned"], "previous_version": version, "keep_later": keep_later,
+                  "later_changes_kept": kept["later_changes_kept"],
+                  "conflicts_kept_today": kept["conflicts_kept_today"]}  # fmt: skip
+        if balance is not None:
+            detail["balance"] = json_safe(balance.to_dict("records"))
+            detail["balance_notes"] = balance.attrs["notes"]
         q.audit(con, actor, "scenario.commit", detail, scope=scope)
     return detail
 
 
-def refuse_if_stale(asg: pd.DataFrame, today: pd.Series, scenario_id: int, name: str) -> None:
-    """BadInput when accounts of a scenario (`asg`: account_id, previous_rep_id, rep_id) have another owner `today`
-    than the one it was computed from (an import or another commit since) and would get yet another: committing
-    it would silently undo those changes, which its moves table never showed. An account already where the
-    scenario puts it is not touched, and one deleted since cannot be (so committing twice stays harmless)."""
-    kept = asg[asg["account_id"].isin(today.index)]
-    now = kept["account_id"].map(today)
-    since = owner_change(kept["previous_rep_id"], now) != ""
-    stale = int((since & (owner_change(kept["rep_id"], now) != "")).sum())
-    if stale:
+def merge_rows(asg: pd.DataFrame) -> pd.DataFrame:
+    """A scenario's rows (scenario_assignments) of the accounts still in the book, each marked: `moves` (the scenario
+    gives it another owner than the one it was computed from), `later` (its owner changed since, to one the scenario
+    does not give it: a plain commit would undo that change), `conflict` (both), `apply` (a move of the scenario on
+    an account unchanged since: what a commit keeping later changes writes) and its owner after that commit
+    (merged_rep_id, merged_owner_name). An account deleted since cannot be committed; one added since is not in
+    the scenario: neither is touched."""
+    rows = asg[asg["in_book"].fillna(False).astype(bool)].reset_index(drop=True)
+    moves = owner_change(rows["previous_rep_id"], rows["rep_id"]) != ""
+    since = owner_change(rows["previous_rep_id"], rows["today_rep_id"]) != ""
+    later = since & (owner_change(rows["rep_id"], rows["today_rep_id"]) != "")
+    apply = moves & ~since
+    return rows.assign(
+        moves=moves, later=later, conflict=later & moves, apply=apply,
+        merged_rep_id=rows["rep_id"].where(apply, rows["today_rep_id"]),
+        merged_owner_name=rows["owner_name"].where(apply, rows["today_owner_name"]),
+    )  # fmt: skip
+
+
+def merge_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """later_changes_kept (owner changes since the scenario was computed that a commit keeping later changes keeps
+    and a plain one would undo), conflicts_kept_today (of those, accounts the scenario moves too) and moves_applied
+    (the scenario's moves such a commit writes), of merge_rows."""
+    return {"later_changes_kept": int(rows["later"].sum()), "conflicts_kept_today": int(rows["conflict"].sum()),
+            "moves_applied": int(rows["apply"].sum())}  # fmt: skip
+
+
+def refuse_if_stale(later: int, scenario_id: int, name: str) -> None:
+    """BadInput when `later` accounts of a scenario have another owner today than the one it was computed from (an
+    import or another commit since) and would get yet another: committing it would silently undo those changes,
+    which its moves table never showed. An account already where the scenario puts it is not touched, and one
+    deleted since cannot be (so committing twice stays harmless); merge_rows counts them."""
+    if later:
         raise BadInput(
-            f"{stale:,} {'account has' if stale == 1 else 'accounts have'} changed owner since scenario #{scenario_id} "
-            f"({name}) was computed; nothing was committed: run the optimizer again and save a new scenario to commit"
+            f"{later:,} {'account has' if later == 1 else 'accounts have'} changed owner since scenario #{scenario_id} "
+            f"({name}) was computed; nothing was committed: {KEEP_LATER} run the optimizer again and save a new "
+            "scenario to commit"
         )
+
+
+def merge_plan(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> dict[str, Any]:
+    """What committing a scenario keeping later changes would do on today's book, before anyone commits: the counts
+    of merge_counts, "table" (every later change: account, its owner when the scenario was computed, the scenario's
+    owner, today's and whether the scenario moves it too, conflicts first), "balance" (_merge_balance; empty when
+    nothing changed since) and "notes" (its notes)."""
+    require_leader(scope)
+    rec = q.scenario_record(con, scenario_id, scope=scope)
+    rows = merge_rows(q.scenario_assignments(con, scenario_id, scope=scope))
+    counts = merge_counts(rows)
+    later = rows[rows["later"]].sort_values(["conflict", "account_id"], ascending=[False, True], kind="stable")
+    table = later[["account_id", "account_name", "previous_owner_name", "owner_name", "today_owner_name", "conflict"]]
+    table = table.rename(columns={"previous_owner_name": "owner_when_computed", "owner_name": "scenario_owner",
+                                  "today_owner_name": "today_owner"}).reset_index(drop=True)  # fmt: skip
+    empty = pd.DataFrame(columns=["metric", "scenario_max_mean", "merged_max_mean"])
+    empty.attrs["notes"] = []
+    balance = _merge_balance(con, rec, rows, scope=scope) if counts["later_changes_kept"] else empty
+    return {**counts, "table": table, "balance": balance, "notes": list(balance.attrs["notes"])}
+
+
+def _merge_balance(con: duckdb.DuckDBPyConnection, rec: dict[str, Any], rows: pd.DataFrame, *, scope: Scope
+                  ) -> pd.DataFrame:  # fmt: skip
+    """Per metric the scenario `rec` balanced (potential first), the max/mean across reps of its own assignment and
+    of the merged one of `rows` (merge_rows), over the accounts still in the book: whether the later changes kept
+    broke its balance. Metrics are counted as compare() counts them (optimize.metric_values, summed per rep) and
+    measured with planner.coverage.imbalance, as Coverage measures territories; .attrs["notes"] says when a metric
+    cannot be counted on today's book."""
+    metrics, extra, values, notes = ["potential"], [], pd.DataFrame(), []
+    try:
+        opts = optimize.Options.from_dict(rec["params"] or {})
+        metrics += [m for m in opts.metric_weights() if m not in metrics]
+        extra = [m for m in metrics if m not in ("potential", "accounts")]  # those two come with the rows
+        if extra:
+            values = optimize.metric_values(*inputs(con, scope=scope), with_workload(con, opts))[extra]
+    except PlannerError as exc:
+        notes.append(f"#{rec['scenario_id']} {rec['name']}: its metrics cannot be counted on today's book ({exc})")
+        metrics, extra = [m for m in metrics if m in ("potential", "accounts")], []
+    counted = rows.join(values, on="account_id") if extra else rows
+    labels = {m: m for m in metrics}
+
+    def max_mean(rep: str, name: str) -> pd.Series:
+        per_rep = _per_rep(counted.dropna(subset=[rep]), rep, name, extra)
+        table = imbalance_table(per_rep.rename(columns={rep: "rep_id", name: "name"}), labels)
+        return table.set_index("metric")["max_mean"]
+
+    own, merged = max_mean("rep_id", "owner_name"), max_mean("merged_rep_id", "merged_owner_name")
+    out = pd.DataFrame({"metric": metrics, "scenario_max_mean": own.reindex(metrics).to_numpy(),
+                        "merged_max_mean": merged.reindex(metrics).to_numpy()})  # fmt: skip
+    out.attrs["notes"] = notes
+    return out
 
 
 @store.retry_conflicts

@@ -387,6 +387,7 @@ READS: dict[str, Args] = {
     "planner.scenarios.versions": kw(),
     "planner.scenarios.history": kw(),
     "planner.scenarios.moves_report": lambda c, w, rep: ((w.scenario_id,), {}),
+    "planner.scenarios.merge_plan": lambda c, w, rep: ((w.scenario_id,), {}),
     "planner.scenarios.crm_file": lambda c, w, rep: ((w.scenario_id, "plain"), {}),
     "planner.scenarios.crm_update": lambda c, w, rep: ((w.scenario_id, "salesforce"), {}),
     "planner.store.imports.deals.unlinked_deals": kw(),

@@ -3,11 +3,13 @@
   python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload[,...]]
       [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1.5] [--time-limit 120]
       [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
-      [--json] [--commit]
+      [--json] [--commit [--keep-later]]
 
 --reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
 adds hires where the most potential lies out of reach. --commit saves the result as a scenario and
-makes it today's assignment (the previous one is kept as a version that can be restored).
+makes it today's assignment (the previous one is kept as a version that can be restored). Owners changed
+while it solved (an import) refuse the commit; with --keep-later those changes stay and the result's other
+moves are committed (the JSON's committed.later_changes_kept, conflicts_kept_today and balance say what that did).
 """
 
 from __future__ import annotations
@@ -92,6 +94,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--commit", action="store_true", help="save as a scenario and make it today's assignment")
+    p.add_argument(
+        "--keep-later", action="store_true",
+        help="with --commit: keep owners changed since the run began (an import meanwhile) instead of refusing; "
+        "only the result's other moves are committed, and the report says what that does to balance",
+    )  # fmt: skip
     p.add_argument("--name", default=None, help="scenario name when committing")
     p.add_argument("--by", default="cli", help="who commits (for the audit log)")
     p.set_defaults(func=run)
@@ -241,11 +248,25 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
     for note in res.summary.get("notes", []):
         print(f"  note: {note}")
     if "committed" in f:
-        c = f["committed"]
+        _print_committed(f["committed"])
+
+
+def _print_committed(c: dict[str, Any]) -> None:
+    """The commit's lines: what changed, and with --keep-later the owner changes kept and the balance after."""
+    print(
+        f"committed scenario {c['scenario_id']}: {scenarios.describe_changes(c)}; "
+        f"the previous assignment is version {c['previous_version']}"
+    )
+    if c.get("keep_later"):
         print(
-            f"committed scenario {c['scenario_id']}: {scenarios.describe_changes(c)}; "
-            f"the previous assignment is version {c['previous_version']}"
+            f"  kept {c['later_changes_kept']:,} later owner changes ({c['conflicts_kept_today']:,} of them "
+            "accounts the result moved too: today's owner kept)"
         )
+        for b in c.get("balance") or []:
+            print(f"  {b['metric']:<9} max/mean {_num(b['scenario_max_mean'], '.3f')} as computed -> "
+                  f"{_num(b['merged_max_mean'], '.3f')} with the later changes")  # fmt: skip
+        for note in c.get("balance_notes") or []:
+            print(f"  note: {note}")
 
 
 def _travel_template(args: argparse.Namespace) -> int:
@@ -272,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out_format is not None and args.out is None:
         raise BadInput(f"--format {args.out_format} says how to write --out FILE; add --out FILE.csv (or .xlsx)")
     args.out_format = args.out_format or "plain"
+    if args.keep_later and not args.commit:
+        raise BadInput("--keep-later says how to --commit when owners changed meanwhile; add --commit")
     if args.travel_template is not None:
         return _travel_template(args)
     if args.out is not None:
@@ -305,7 +328,8 @@ def run(args: argparse.Namespace) -> int:
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{tolerance:.0%}"
         sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)
-        figures["committed"] = {"scenario_id": sid, **scenarios.commit(args.db_path, sid, args.by, scope=OPERATOR)}
+        committed = scenarios.commit(args.db_path, sid, args.by, scope=OPERATOR, keep_later=args.keep_later)
+        figures["committed"] = {"scenario_id": sid, **committed}
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:

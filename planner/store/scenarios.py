@@ -168,7 +168,8 @@ def scenario_reps(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Sc
 
 
 def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
-    """A scenario's account rows with account context, potential, and both owners' names and CRM ids."""
+    """A scenario's account rows with account context, potential, and both owners' names and CRM ids; with today's
+    owner (today_rep_id, today_owner_name) and whether the account is still in the book (in_book)."""
     require_leader(scope)
     return query_df(
         con,
@@ -177,12 +178,15 @@ def scenario_assignments(con: duckdb.DuckDBPyConnection, scenario_id: int, *, sc
                   x.previous_rep_id, coalesce(pr.name, x.previous_rep_id) AS previous_owner_name,
                   pr.email AS previous_owner_email,
                   x.rep_id, coalesce(r.name, sr.name, x.rep_id) AS owner_name, r.crm_id AS owner_crm_id,
-                  r.email AS owner_email, r.source AS owner_source, x.moved, x.reason
+                  r.email AS owner_email, r.source AS owner_source, x.moved, x.reason,
+                  a.owner_rep_id AS today_rep_id, coalesce(tr.name, a.owner_rep_id) AS today_owner_name,
+                  a.account_id IS NOT NULL AS in_book
            FROM scenario_assignments x
-           LEFT JOIN accounts a USING (account_id)
-           LEFT JOIN account_potential p USING (account_id)
+           LEFT JOIN accounts a ON a.account_id = x.account_id
+           LEFT JOIN account_potential p ON p.account_id = x.account_id
            LEFT JOIN reps pr ON pr.rep_id = x.previous_rep_id
            LEFT JOIN reps r ON r.rep_id = x.rep_id
+           LEFT JOIN reps tr ON tr.rep_id = a.owner_rep_id
            LEFT JOIN scenario_reps sr ON sr.scenario_id = x.scenario_id AND sr.rep_id = x.rep_id
            WHERE x.scenario_id = ?
            ORDER BY x.account_id""",
