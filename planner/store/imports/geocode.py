@@ -293,3 +293,24 @@ def rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
             FROM reps r WHERE {where} ORDER BY r.name""",
         params,
     )
+
+
+def placement_groups(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, grid_degrees: float = 0.25, limit: int = 20000
+) -> pd.DataFrame:
+    """Placed accounts gathered for a map: one row per how they were placed and square of `grid_degrees` (about
+    25 km at 0.25), at the mean of its accounts' places, with how many accounts it holds and one of them (the
+    lowest id: its name, city, state, postal code, country). Every placed account counts (a rep: their own);
+    at most `limit` squares, the fullest first, so a map of a million accounts stays a few thousand dots."""
+    where, params = scope.owner_filter("owner_rep_id")
+    return query_df(
+        con,
+        f"""SELECT avg(lat) AS lat, avg(lon) AS lon, coalesce(geo_method, 'none') AS geo_method, count(*) AS accounts,
+                   arg_min(name, account_id) AS name, arg_min(city, account_id) AS city,
+                   arg_min(state, account_id) AS state, arg_min(postal_code, account_id) AS postal_code,
+                   arg_min(country, account_id) AS country
+            FROM accounts WHERE lat IS NOT NULL AND lon IS NOT NULL AND {where}
+            GROUP BY floor(lat / ?), floor(lon / ?), coalesce(geo_method, 'none')
+            ORDER BY accounts DESC, min(account_id) LIMIT ?""",
+        [*params, grid_degrees, grid_degrees, limit],
+    )
