@@ -415,7 +415,7 @@ try:
         coverage = data.cached(ingest.geocoding_coverage, snap, scope=who)
         unplaced = data.cached(ingest.unplaced_accounts, snap, scope=who)
         unlinked = data.cached(ingest.unlinked_deals, snap, scope=who)
-        points = data.cached(world.placement_groups, snap, scope=who)
+        points = data.cached(ingest.placement_groups, snap, scope=who)
         homes = data.cached(ingest.rep_homes, snap, scope=who)
 except PlannerError as exc:
     data.show_error(exc)

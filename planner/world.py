@@ -10,7 +10,6 @@ import pandas as pd
 
 from planner.scope import Scope
 from planner.store import world as q
-from planner.store.imports import geocode
 
 
 def rep_options(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
@@ -31,9 +30,3 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def currency(con: duckdb.DuckDBPyConnection) -> str | None:
     """The store's currency code as an import or a person set it (None: never set, US dollars)."""
     return q.currency(con)
-
-
-def placement_groups(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
-    """Placed accounts gathered into ~25 km squares per placement method, for the Data page's map: every account
-    the caller may see counts, in a few thousand dots however large the store (planner.store.imports.geocode)."""
-    return geocode.placement_groups(con, scope=scope)

@@ -342,8 +342,11 @@ def test_readers_refuse_or_filter_for_a_rep(small_store: Path) -> None:
         with pytest.raises(Forbidden):
             ingest.rejected_rows(con, 1, scope=rep)
         mine = set(table(small_store, "SELECT account_id FROM accounts WHERE owner_rep_id = 'R001'"))
-        points = ingest.placement_points(con, scope=rep)
-        assert {(a,) for a in points["account_id"]} <= mine and len(points) == len(mine)
+        points = ingest.placement_groups(con, scope=rep)  # every placed account of the rep, none of another's
+        placed = table(small_store, "SELECT account_id FROM accounts WHERE owner_rep_id = 'R001' AND lat IS NOT NULL")
+        assert int(points["accounts"].sum()) == len(placed) and set(points["name"]) <= {
+            n for (n,) in table(small_store, "SELECT name FROM accounts WHERE owner_rep_id = 'R001'")
+        }
         assert int(ingest.geocoding_coverage(con, scope=rep)["accounts"].sum()) == len(mine)
         assert world.counts(con, scope=rep)["accounts"] == len(mine)
         assert world.counts(con, scope=rep)["reps"] == 1

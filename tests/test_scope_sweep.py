@@ -349,8 +349,7 @@ READS: dict[str, Args] = {
     "planner.ingest.rejected_rows": lambda c, w, rep: ((1,), {}),
     "planner.ingest.unplaced_accounts": kw(),
     "planner.ingest.unlinked_deals": kw(),
-    "planner.ingest.placement_points": kw(),
-    "planner.world.placement_groups": kw(),
+    "planner.ingest.placement_groups": kw(),
     "planner.ingest.geocoding_coverage": kw(),
     "planner.ingest.edits.rep_homes": kw(),
     "planner.plan.book.ranked_book": lambda c, w, rep: ((), {"rep_id": rep, "rules": plan.DEFAULT_RULES}),
@@ -394,7 +393,6 @@ READS: dict[str, Args] = {
     "planner.store.imports.deals.unlinked_deals": kw(),
     "planner.store.imports.geocode.unplaced_accounts": kw(),
     "planner.store.imports.geocode.geocoding_coverage": kw(),
-    "planner.store.imports.geocode.placement_points": kw(),
     "planner.store.imports.geocode.placement_groups": kw(),
     "planner.store.imports.geocode.rep_homes": kw(),
     "planner.store.metrics.territory_totals": lambda c, w, rep: ((_as_of(c),), {}),
@@ -745,7 +743,7 @@ def test_every_scoped_function_is_called_and_exempt_ones_take_no_scope() -> None
 
 
 def test_the_known_leakers_of_issue_17_are_swept() -> None:
-    for name in ("planner.ingest.placement_points", "planner.ingest.history", "planner.plan.build.compose",
+    for name in ("planner.ingest.placement_groups", "planner.ingest.history", "planner.plan.build.compose",
                  "planner.plan.saved.save", "planner.store.world.counts"):  # fmt: skip
         assert name in READS or name in WRITES
 

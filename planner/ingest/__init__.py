@@ -623,9 +623,10 @@ def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int =
     return sq.unlinked_deals(con, scope=scope, limit=limit)
 
 
-def placement_points(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 20000) -> Any:
-    """Placed accounts (a stable sample) with lat, lon and how they were placed (a rep gets their own)."""
-    return sq.placement_points(con, scope=scope, limit=limit)
+def placement_groups(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Any:
+    """Placed accounts gathered into ~25 km squares per placement method, for a map: every account the caller may
+    see counts (a rep: their own), in a few thousand dots however large the store."""
+    return sq.placement_groups(con, scope=scope)
 
 
 def geocoding_coverage(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Any:

@@ -164,19 +164,6 @@ def geocoding_coverage(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
     )
 
 
-def placement_points(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 20000) -> pd.DataFrame:
-    """Placed accounts with how they were placed (a stable sample of at most `limit`), for a map; a rep gets
-    their own."""
-    where, params = scope.owner_filter("owner_rep_id")
-    return query_df(
-        con,
-        f"""SELECT account_id, name, city, state, postal_code, country, lat, lon, geo_method FROM accounts
-            WHERE lat IS NOT NULL AND lon IS NOT NULL AND {where}
-            ORDER BY hash(account_id) LIMIT ?""",
-        [*params, limit],
-    )
-
-
 def place_accounts(con: duckdb.DuckDBPyConnection, fixes: pd.DataFrame, *, scope: Scope) -> int:
     """Apply corrected ZIP / city / state to accounts and geocode them again; returns how many were placed."""
     require_admin(scope)
