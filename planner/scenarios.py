@@ -328,18 +328,29 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope, keep_later
         written = rows[rows["apply"]] if keep_later else rows
         counts = owner_changes(written["today_rep_id"], written["rep_id"])
         changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
-        q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
+        still = q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
         q.mark_committed(con, scenario_id, actor, scope=scope)
         detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
                   "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
                   "unassigned": counts["unassigned"], "previous_version": version, "keep_later": keep_later,
                   "later_changes_kept": kept["later_changes_kept"],
-                  "conflicts_kept_today": kept["conflicts_kept_today"]}  # fmt: skip
+                  "conflicts_kept_today": kept["conflicts_kept_today"], "reps_kept_active": still,
+                  "notes": [_kept_active_note(still)] if still else []}  # fmt: skip
         if balance is not None:
             detail["balance"] = json_safe(balance.to_dict("records"))
             detail["balance_notes"] = balance.attrs["notes"]
         q.audit(con, actor, "scenario.commit", detail, scope=scope)
     return detail
+
+
+def _kept_active_note(still: dict[str, int]) -> str:
+    """Why reps the scenario removes are still on the team: accounts added or given to them since it was computed."""
+    who = ", ".join(f"{name} ({n:,} account{'s' * (n != 1)})" for name, n in still.items())
+    return (
+        "Reps the scenario removes stay on the team: they still own accounts it did not place (added or reassigned "
+        f"since it was computed): {who}. Move those accounts (run the optimizer again, or import new owners), then "
+        "retire them."
+    )
 
 
 def merge_rows(asg: pd.DataFrame) -> pd.DataFrame:

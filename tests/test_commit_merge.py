@@ -203,3 +203,23 @@ def test_cli_commit_keeps_an_import_made_while_it_solved(
     assert "kept 2 later owner changes" in text and "max/mean" in text and "with the later changes" in text
     assert cli.main(["--db", str(small_store), "balance", "--keep-later"]) == 2
     assert "add --commit" in capsys.readouterr().err
+
+
+def test_a_removed_rep_who_got_accounts_since_stays_on_the_team(small_store: Path) -> None:
+    """An account given since the scenario was computed to a rep it removes kept an inactive owner: it belonged to
+    no territory. That rep stays active, and the commit says why; a removed rep left without accounts retires."""
+    with store.read(small_store) as con:
+        reps = sorted(store.query_df(con, "SELECT rep_id FROM reps")["rep_id"])
+        result = scenarios.run(con, optimize.Options(remove_reps=(reps[0], reps[1])), scope=OPERATOR)
+    sid = scenarios.save(small_store, "Two fewer", result, "lead@example.com", scope=OPERATOR)
+    with store.write(small_store) as con:  # an import since gives one account to the first removed rep
+        con.execute("UPDATE accounts SET owner_rep_id = ? WHERE account_id = (SELECT min(account_id) FROM accounts "
+                    "WHERE owner_rep_id <> ?)", [reps[0], reps[0]])  # fmt: skip
+    detail = scenarios.commit(small_store, sid, BOSS, scope=OPERATOR, keep_later=True)
+    with store.read(small_store) as con:
+        active = dict(store.query_df(con, "SELECT rep_id, active FROM reps").itertuples(index=False))
+        name = store.query_df(con, "SELECT name FROM reps WHERE rep_id = ?", [reps[0]])["name"].iloc[0]
+        owned = store.query_df(con, "SELECT count(*) AS n FROM accounts WHERE owner_rep_id = ?", [reps[0]])["n"][0]
+    assert owned == 1 and active[reps[0]] and not active[reps[1]]
+    assert detail["reps_kept_active"] == {name: 1}
+    assert detail["notes"] and name in detail["notes"][0] and "1 account)" in detail["notes"][0]

@@ -113,3 +113,5 @@ def show_committed(labels: Mapping[str, str]) -> None:
         st.caption(f"Balance after the merge (max / mean across reps): {balance_text(det['balance'], labels)}.")
     for note in det.get("balance_notes") or []:
         st.caption(md_text(note, limit=400))
+    for note in det.get("notes") or []:
+        st.warning(md_text(note, limit=600), icon=":material/person_alert:")

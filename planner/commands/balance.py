@@ -267,6 +267,8 @@ def _print_committed(c: dict[str, Any]) -> None:
                   f"{_num(b['merged_max_mean'], '.3f')} with the later changes")  # fmt: skip
         for note in c.get("balance_notes") or []:
             print(f"  note: {note}")
+    for note in c.get("notes") or []:
+        print(f"  note: {note}")
 
 
 def _travel_template(args: argparse.Namespace) -> int:

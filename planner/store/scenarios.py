@@ -224,10 +224,24 @@ def add_reps(con: duckdb.DuckDBPyConnection, reps: pd.DataFrame, *, scope: Scope
         con.unregister("_new_reps")
 
 
-def deactivate_reps(con: duckdb.DuckDBPyConnection, rep_ids: list[str], *, scope: Scope) -> None:
+def deactivate_reps(con: duckdb.DuckDBPyConnection, rep_ids: list[str], *, scope: Scope) -> dict[str, int]:
+    """Retire the reps of `rep_ids` who own no account; the others stay active (an account owned by an inactive
+    rep would belong to no territory). Returns the names of those kept, with how many accounts each owns."""
     require_admin(scope)
-    if rep_ids:
-        con.execute("UPDATE reps SET active = FALSE, updated_at = ? WHERE list_contains(?, rep_id)", [now(), rep_ids])
+    if not rep_ids:
+        return {}
+    owning = query_df(
+        con,
+        """SELECT r.name, count(*) AS n FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id
+           WHERE list_contains(?, a.owner_rep_id) GROUP BY r.name ORDER BY r.name""",
+        [rep_ids],
+    )
+    con.execute(
+        """UPDATE reps SET active = FALSE, updated_at = ? WHERE list_contains(?, rep_id)
+           AND rep_id NOT IN (SELECT owner_rep_id FROM accounts WHERE owner_rep_id IS NOT NULL)""",
+        [now(), rep_ids],
+    )
+    return {str(n): int(c) for n, c in owning.itertuples(index=False)}
 
 
 def set_capacities(con: duckdb.DuckDBPyConnection, capacities: dict[str, float], *, scope: Scope) -> None:
