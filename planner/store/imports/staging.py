@@ -413,7 +413,8 @@ def invalid_values(
                 "non_negative": "a number of 0 or more"}.get(dtype, "a number")  # fmt: skip
         out.append({"column": column, "count": int(n), "example": example, "row": int(first),
                     "message": f"{column}: {n:,} value(s) could not be read as {word} and were left empty "
-                               f"(e.g. {example!r} on row {first})"})  # fmt: skip
+                               f"(e.g. {example!r} on row {first}); correct them in the CRM or the file and import "
+                               "it again"})  # fmt: skip
     return out
 
 
