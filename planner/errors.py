@@ -93,19 +93,20 @@ _OS_TEXTS = {
 }
 
 
-def os_problem(exc: BaseException) -> str | None:
+def os_problem(exc: BaseException, where: str | None = None) -> str | None:
     """One plain line for an operating-system problem (missing, unreadable, a folder, read-only, disk full),
-    also when a library reports it only in its message (DuckDB); None when `exc` is not one."""
+    also when a library reports it only in its message (DuckDB); None when `exc` is not one. `where` names the
+    place in the line instead of the file the error names (a temporary file the user never heard of)."""
     number = exc.errno if isinstance(exc, OSError) else None
-    where = getattr(exc, "filename", None)
+    named = getattr(exc, "filename", None)
     if number is None:
         text = str(exc).lower()
         number = next((n for t, n in _OS_TEXTS.items() if t in text), None)
         quoted = re.search(r'"([^"]+)"', str(exc))
-        where = quoted.group(1) if quoted else where
+        named = quoted.group(1) if quoted else named
     if number is None:
         return None
-    target = str(where) if where else "a file"
+    target = where or (str(named) if named else "a file")
     hint = _OS_HINTS.get(number)
     if hint is None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else os.strerror(number)

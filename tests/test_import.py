@@ -252,9 +252,10 @@ def test_invalid_values_are_warned_and_left_empty(empty_store: Path, tmp_path: P
     rep = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
     assert rep.inserted == 4 and rep.rejected == 0
     assert rep.warnings[:2] == [
-        "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2)",
+        "Employees: 1 value(s) could not be read as a head count and were left empty (e.g. 'lots' on row 2); "
+        "correct them in the CRM or the file and import it again",
         "Annual Revenue: 2 value(s) could not be read as a number of 0 or more and were left empty (e.g. 'cheap' on "
-        "row 3)",
+        "row 3); correct them in the CRM or the file and import it again",
     ]
     assert len(rep.warnings) == 3 and rep.warnings[2].startswith("no column was read as Owner")
     assert table(empty_store, "SELECT name, annual_revenue FROM accounts ORDER BY name") == [

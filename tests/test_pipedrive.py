@@ -97,6 +97,33 @@ def test_pipedrive_won_and_lost_times_are_the_close_date(empty_store: Path, tmp_
     assert table(empty_store, "SELECT close_date FROM deals WHERE deal_id = '1'") == [(date(2025, 1, 5),)]
 
 
+def test_pipedrive_won_and_lost_times_that_are_no_dates_are_warned_of(empty_store: Path, tmp_path: Path) -> None:
+    """'yesterday', '31/31/2024' or 'n/a' in Won time / Lost time left the close date empty without a word: each
+    column gets the importer's one unreadable-value warning (count, example, what to do), and every row lands.
+    'n/a' is an empty cell to the importer, in this column as in every other: no warning."""
+    deals = _write(tmp_path / "deals.csv", "\n".join([
+        "Deal - ID,Deal - Title,Deal - Value,Deal - Status,Deal - Owner,Deal - Organization,Deal - Won time,"
+        "Deal - Lost time",
+        "1,Won deal,100,Won,Kristjan Tamm,Bolt Logistics OÜ,yesterday,",
+        "2,Won too,100,Won,Kristjan Tamm,Bolt Logistics OÜ,31/31/2024,",
+        "3,Lost deal,100,Lost,Kristjan Tamm,Bolt Logistics OÜ,,last spring",
+        "6,Lost too,100,Lost,Kristjan Tamm,Bolt Logistics OÜ,,n/a",
+        "4,Read,100,Won,Kristjan Tamm,Bolt Logistics OÜ,2025-01-04 16:26:00,",
+        "5,Open deal,100,Open,Kristjan Tamm,Bolt Logistics OÜ,,",
+    ]) + "\n")  # fmt: skip
+    f = ingest.import_files(empty_store, [deals], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted, f.updated, f.rejected) == (6, 6, 0, 0)
+    said = " value(s) could not be read as a date and were left empty (e.g. "
+    tail = "; correct them in the CRM or the file and import it again"
+    assert [w for w in f.warnings if "could not be read" in w] == [
+        f"Deal - Won time: 2{said}'yesterday' on row 2){tail}",
+        f"Deal - Lost time: 1{said}'last spring' on row 4){tail}",
+    ]
+    assert table(empty_store, "SELECT deal_id, is_won, is_closed, close_date FROM deals ORDER BY 1") == [
+        ("1", True, True, None), ("2", True, True, None), ("3", False, True, None),
+        ("4", True, True, date(2025, 1, 4)), ("5", False, False, None), ("6", False, True, None)]  # fmt: skip
+
+
 def test_pipedrive_deal_organization_id_and_name_link_the_account(empty_store: Path, tmp_path: Path) -> None:
     """In a deals file 'Organization - ID' / 'Organization - Name' are the deal's account, not its own ID and title;
     'Organization - Owner' is the account's owner, not the deal's."""

@@ -511,7 +511,7 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
             typed[sq.ALIASES.get(f, f)] = (col, dtype)
     if revenue_unit and "annual_revenue" in exprs:
         exprs["annual_revenue"] = f"({exprs['annual_revenue']}) * {REVENUE_UNITS[revenue_unit]}"
-    F.fold_close_dates(exprs, by_field, typed)  # Pipedrive's won and lost times: the actual close date
+    F.fold_close_dates(exprs, by_field)  # Pipedrive's won and lost times: the actual close date
     F.fold_address(exprs, by_field, plan.table.columns, plan.table.sample, report.warnings)  # one-line addresses
     for f, fdef in fdefs.items():
         exprs.setdefault(f, sq.null_expr(fdef.dtype))

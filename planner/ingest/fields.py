@@ -345,16 +345,16 @@ def kind_of_fields(fields: Iterable[str]) -> str | None:
     return fit[0] if len(fit) == 1 else None
 
 
-def fold_close_dates(exprs: dict[str, str], labels: dict[str, str], typed: dict[str, tuple[str, str]]) -> None:
+def fold_close_dates(exprs: dict[str, str], labels: dict[str, str]) -> None:
     """Pipedrive's 'Won time' and 'Lost time' as the deal's actual close date (in place): the one of the deal's
     status (a deal won, reopened and lost keeps both), the later one when no status says; an open deal has none.
-    'Deal closed on', read as the actual close date itself, wins. The store knows only the actual close date."""
+    'Deal closed on', read as the actual close date itself, wins. The store knows only the actual close date;
+    the two stay parsed on their own (their expressions are kept) so that text that is no date is warned of."""
     won, lost = labels.pop("won_time", None), labels.pop("lost_time", None)
-    typed.pop("won_time", None), typed.pop("lost_time", None)
     if not (won or lost):
         return
-    w = exprs.pop("won_time") if won else "NULL::DATE"
-    lo = exprs.pop("lost_time") if lost else "NULL::DATE"
+    w = exprs["won_time"] if won else "NULL::DATE"
+    lo = exprs["lost_time"] if lost else "NULL::DATE"
     outcome = next((f"tp_stage({exprs[f]})" for f in ("status", "stage") if f in labels), "NULL")
     folded = (
         f"CASE {outcome} WHEN 'won' THEN {w} WHEN 'lost' THEN {lo} WHEN 'open' THEN NULL ELSE greatest({w}, {lo}) END"

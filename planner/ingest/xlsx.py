@@ -39,6 +39,9 @@ Sheet = tuple[str, str | None, Iterable[tuple[int, list[object]]], list[Merge] |
 # A grouped report's subtotal row: its first written cell is the whole of 'Subtotal' ('Subtotal (3 records)'). Not
 # 'Total': a company may be called that ('TOTAL'), and a report's total is its last row (a footer, see rules.FOOTER).
 SUBTOTAL = re.compile(r"sub-?\s?totals?(\s*\(\d[\d,.]*\s+records?\))?\s*:?", re.IGNORECASE)
+# Excel's own Data > Subtotal (Sum, its default) writes after each group the group's value and ' Total' in the
+# grouped column ('Maya Patel Total'), and 'Grand Total' last: in English, as Excel writes them.
+GROUP_TOTAL, GRAND_TOTAL = " Total", "Grand Total"
 
 
 def sheet_parts(path: Any) -> list[tuple[str, str]]:

@@ -42,7 +42,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
-from planner.store import schema
+from planner.store import schema, writable
 from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -213,7 +213,7 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
         with _lake_write(path, timeout) as lake_con:
             yield lake_con
         return
-    with _WriteLock(path, timeout):
+    with writable.os_errors(path), _WriteLock(path, timeout):
         _clean_stale_temporaries(path)
         tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         con = None

@@ -95,6 +95,9 @@ def build_deals(
         (f"tp_domain({e('account_domain')})", "account_domain"), (e("city"), "city"), (e("state"), "state"),
         (e("postal_code"), "postal_code"), (e("country"), "country"),
     ]  # fmt: skip
+    # Pipedrive's won and lost times, folded into the actual close date, are parsed on their own too: their
+    # text that is no date is warned of (invalid_values) like any date column's.
+    items += [(exprs[f], f) for f in ("won_time", "lost_time") if f in typed]
     _create_parsed(con, items, typed)
     _account_lookups(con)
     # The stage's outcome in any of the CRMs' languages (the domain's words, in the tp_stage macro).
