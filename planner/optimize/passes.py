@@ -14,7 +14,8 @@ from planner.optimize.lp import _lagrange_bound, _optimal, _resolve, _timed_out,
 from planner.optimize.options import Options, time_limit_message
 from planner.optimize.pricing import _LP
 from planner.optimize.problem import _dist, _Problem, _Units
-from planner.optimize.report import _min_moved, _today_km
+from planner.optimize.reach import _budget_least
+from planner.optimize.report import _today_km
 
 # Without a user budget, the travel pass may move this much more than the least the LP must move.
 DEFAULT_MOVE_SLACK = 0.15
@@ -95,7 +96,7 @@ def _travel_passes(
     LP's bands lie, in target shares). Leaves the LP solved with the chosen solution."""
     sol = np.asarray(lp.h.getSolution().col_value)
     lp_z = float(sol[lp.z_col])
-    least = scale["min_moved"] if "min_moved" in scale else _min_moved(p, opts.tolerance, u)
+    least = scale["min_moved"] if "min_moved" in scale else _budget_least(p, opts.tolerance, u)
     cap = 1.45 * least - scale["forced_moved"]
     budget, seconds = _first_budget(p, u, opts, scale, lp, sol, cap)
     seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)

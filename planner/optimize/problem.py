@@ -51,6 +51,9 @@ class _Problem:
     # _per_unit's view only: (items, reps) the share of the metric each item's accounts owned by each rep hold (an
     # area's accounts may have several owners; `owner` is then only the main one)
     owned_by: np.ndarray | None = None
+    # Accounts (a view's areas) that alone carry more than a band's tolerance, several bands (`reach._reachable`):
+    # the moves and swaps after rounding leave them with their owner
+    stay: np.ndarray | None = None
 
 
 def _moved_at(p: _Problem, items: np.ndarray, reps: np.ndarray) -> np.ndarray:
@@ -447,6 +450,7 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
             "bm": np.vstack([np.asarray(m @ p.bm[u.movable]), p.bm[pin]]),
             "owner": np.concatenate([owner, p.owner[pin]]),
             "owned_by": np.vstack([by_owner, _owned_by(p, pin)]),
+            "stay": None if p.stay is None else np.concatenate([m @ p.stay[u.movable] > 0, np.zeros(len(pin), bool)]),
             "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
             "xyz": np.vstack([xyz, p.xyz[pin]]),
             "distance": dist,

@@ -13,20 +13,8 @@ from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
+from planner.optimize.reach import _lower_bound, _min_moved, reach_bands, reach_notes
 from planner.text import account_label
-
-
-def _lower_bound(p: _Problem, u: _Units | None, w: np.ndarray | None = None) -> float:
-    """max(1, largest indivisible item / target, fixed load / target): no assignment can do better
-    (on the blend, or on the band weights `w`)."""
-    w = p.b if w is None else w
-    if u is not None and not u.divisible:
-        weights = _bincount(u.of_account, weights=w[u.movable], minlength=len(u.weight))
-    else:
-        weights = w[~p.pinned]
-    fixed = _bincount(p.owner[p.pinned], weights=w[p.pinned], minlength=len(p.reps)) / p.target
-    largest = float(weights.max()) if len(weights) else 0.0
-    return max(1.0, largest / float(p.target.max()), float(fixed.max()) if len(fixed) else 0.0)
 
 
 def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
@@ -39,29 +27,6 @@ def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
 def _today_km(p: _Problem) -> np.ndarray:
     """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
     return p.distance_today.copy() if p.distance_today is not None else _km_today(p)
-
-
-def _reach(p: _Problem, u: _Units | None, tol: float, w: np.ndarray | None = None) -> float:
-    """The band's half-width no assignment can beat: the tolerance, or the lower bound's excess over the mean when an
-    indivisible account or area, or a rep's accounts that must stay, alone carry more than the band (the LP's
-    balance excess z then cannot go below that excess on either side)."""
-    return max(tol, _lower_bound(p, u, w) - 1)
-
-
-def _min_moved(p: _Problem, tol: float, u: _Units | None = None) -> float:
-    """The least share of the metric that has to move: each territory's excess over its band (or the
-    deficits below it, less what unassigned accounts can fill), plus the book of removed reps. The band is the
-    one any assignment can reach (`_reach`): with one account of 98.5% of the book, its territory counts only
-    its load above that account (0.3% of the book, where the whole excess over +5% said 77.8%)."""
-    n = len(p.reps)
-    owned = p.owner >= 0
-    load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n)
-    forced = float(p.b[p.owner == -2].sum())
-    unowned = float(p.b[p.owner == -1].sum())
-    half = _reach(p, u, tol)
-    excess = float(np.maximum(load - p.target * (1 + half), 0).sum())
-    deficit = float(np.maximum(p.target * (1 - half) - load, 0).sum())
-    return forced + max(excess, deficit - unowned - forced, 0.0)
 
 
 def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[str]:
@@ -341,6 +306,8 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
     after_idx = imbalance(after_norm * p.target.mean()).as_dict()
     band_lower = [_lower_bound(p, u, p.bm[:, m]) for m in range(p.bm.shape[1])]
     bands = band_figures(p, assign, band_lower)
+    for band, (lo, hi) in zip(bands, reach_bands(p, u), strict=True):  # the band the solver aims at (`reach`)
+        band["reach_low"], band["reach_high"] = float(lo), float(hi)
     before_max = float(before_idx["max_mean"])
     if len(bands) == 1:
         achieved = float(after_norm.max())
@@ -371,7 +338,7 @@ def _balance_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.nd
         "metrics": bands,
         "tolerances": {str(b["metric"]): float(b["tolerance"]) for b in bands},
         "within_reach": all(
-            bool(float(b["max_mean_after"]) <= max(1 + float(b["tolerance"]), float(b["lower_bound"])) + 1e-9)
+            bool(float(b["max_mean_after"]) <= max(1 + float(b["tolerance"]), float(b["reach_high"])) + 1e-9)
             for b in bands
         ),
     }
@@ -520,5 +487,6 @@ def _report(
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
     summary["notes"] += _rep_hours_notes(summary) + _area_notes(opts.unit, int(summary.get("accounts_without_area", 0)))
+    summary["notes"] += reach_notes(p, u, opts.unit)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
     return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)

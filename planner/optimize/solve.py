@@ -42,7 +42,8 @@ from planner.optimize.problem import (
     _Units,
     _with_distance,
 )
-from planner.optimize.report import _hours, _min_moved, _reach, _report
+from planner.optimize.reach import _budget_least, _reachable
+from planner.optimize.report import _hours, _report
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
@@ -219,25 +220,13 @@ def _overflow(p: _Problem, lp: _LP, assign: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, hours - p.reps["capacity_hours"].to_numpy(float)) / lp.hscale
 
 
-def _reachable(p: _Problem, u: _Units) -> _Problem:
-    """The problem with every band one an assignment can reach. An account (or area, or a rep's accounts that must
-    stay) bigger than a band widens its top to the lower bound; the LP splits accounts, so against the band itself
-    it cut a 98.5% account into five, moved 78.6% of the metric and rounding gave the whole account to another rep.
-    The bottom widens as far (the LP's balance excess z does on both sides), but with one band no lower than
-    today's smallest territory where that is below the band: the book left beside the account is then moved for
-    travel only, and compactness emptied a small territory (min/mean 0.0096 -> 0.0057). A band from lo to hi of
-    the target is the band of ±(hi - lo)/(hi + lo) around (hi + lo)/2 of it, so every step keeps its one tolerance
-    per band. Returns p itself when every band is reachable."""
-    half = np.array([_reach(p, u, float(t), p.bm[:, m]) for m, t in enumerate(p.tols)])
-    if np.all(half <= p.tols + 1e-12):
-        return p
-    if p.bm.shape[1] > 1:
-        return replace(p, tols=half)
-    owned = p.owner >= 0
-    today = _bincount(p.owner[owned], weights=p.b[owned], minlength=len(p.reps)) / p.target
-    lo = max(1 - half[0], min(1 - float(p.tols[0]), float(today.min())))
-    hi = 1 + half[0]
-    return replace(p, target=p.target * (hi + lo) / 2, tols=np.array([(hi - lo) / (hi + lo)]))
+def _aim(p: _Problem, reach: _Problem) -> _Problem:
+    """The bands the LP and rounding aim at: several bands BAND_MARGIN inside each reachable one, but for a band an
+    item outgrows, whose top that item and its territory's share of the rest fill (a margin there is excess the LP's
+    one balance excess z takes, and with it every other band)."""
+    if p.bm.shape[1] == 1:
+        return reach
+    return replace(reach, tols=reach.tols - np.where(reach.tols > p.tols + 1e-12, 0.0, p.tols * BAND_MARGIN))
 
 
 def _travel_unit(distance: pd.DataFrame | None) -> str:
@@ -264,14 +253,14 @@ def rebalance(
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
     u, graph = checked_units(p, opts)
-    scale = {**_scale(p), "unit_moved": _least_unit_moved(p, u), "min_moved": _min_moved(p, opts.tolerance, u)}
+    scale = {**_scale(p), "unit_moved": _least_unit_moved(p, u), "min_moved": _budget_least(p, opts.tolerance, u)}
     t_prep = time.perf_counter() - t0
     if len(u.weight) == 0:
         extra: dict[str, Any] = {"solver": "none", "travel_unit": _travel_unit(distance)}
         return _report(p, u, opts, p.owner.copy(), {"solve_seconds": time.perf_counter() - t0}, extra)
     progress(0.2, f"Solving the assignment LP over all reps ({len(u.weight):,} units, {len(p.reps)} reps)")
     reach = _reachable(p, u)
-    aim = reach if p.bm.shape[1] == 1 else replace(reach, tols=reach.tols - p.tols * BAND_MARGIN)
+    aim = _aim(p, reach)
     lp = _solve_lp(aim, u, opts, scale)
     if _timed_out(lp):  # its point is not a solution over all pairs (it may lie outside every band): never round it
         raise BadInput(time_limit_message(opts))
