@@ -96,6 +96,18 @@ if card["kind"] == "model" and m.get("beats_baselines", True):
     st.info(message, icon=":material/science:")
 else:
     st.warning(message, icon=":material/warning:")
+try:
+    with data.snapshot() as snap:
+        since = data.cached(propensity.since_training, snap)
+except PlannerError as exc:
+    data.show_error(exc)
+if since and since["note"] and scope.is_rep:  # whether to retrain, not the book's counts
+    if since["retrain_suggested"]:
+        st.warning("Much data was added since this model was trained: a retrain is due (your sales-ops lead or an "
+                   "admin retrains it).", icon=":material/update:")  # fmt: skip
+elif since and since["note"]:
+    warn = since["retrain_suggested"] or since["accounts_unscored"]
+    (st.warning if warn else st.info)(since["note"], icon=":material/update:")
 newest = versions.iloc[0] if len(versions) else None
 if newest is not None and not bool(newest["active"]) and int(newest["model_version"]) > card["model_version"]:
     # A newer training that is not in use (it ranked no better than its baseline): say so, not only in history.

@@ -118,6 +118,10 @@ if rows.empty:
     sidebar.stop()
 if result["matches"] > len(rows):
     st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
+if result["unscored"]:
+    st.warning(f"{result['unscored']:,} matching account(s) are not scored yet (added after the model was trained): "
+               "they are listed last, without a rank. The Model page says whether to retrain.",
+               icon=":material/hourglass_empty:")  # fmt: skip
 
 shown = rows[
     ["rank", "name", "reasons", "expected_value", "propensity", "potential", "open_deals", "industry", "employees",
@@ -126,6 +130,7 @@ shown = rows[
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
 # must not learn how their territory compares with the accounts of others).
 shown["rank"] = range(1, len(shown) + 1)
+shown["rank"] = shown["rank"].where(rows["scored"].astype(bool).to_numpy())  # not scored yet: no rank
 shown["reasons"] = shown["reasons"].fillna("").astype(str)
 if fit:
     shown = shown.drop(columns="expected_value").rename(columns={"propensity": "fit_score"})

@@ -24,6 +24,9 @@ SIZE_BANDS: dict[str, tuple[int | None, int | None]] = {
     "5000+": (5000, None),
 }
 
+# The Why of an account the active model has no score for (imported after the training, or the model unreadable).
+NOT_SCORED = "Not scored yet: added after the model was trained; listed last until the model scores it"
+
 
 def targets(
     con: duckdb.DuckDBPyConnection,
@@ -46,6 +49,8 @@ def targets(
         con, rep_id, scope=scope, industries=list(industries), states=list(states), min_employees=lo, max_employees=hi,
         min_propensity=min_propensity, limit=limit,
     )  # fmt: skip
+    rows = out["rows"]
+    rows.loc[~rows["scored"].astype(bool), "reasons"] = NOT_SCORED
     out["model_version"] = q.active_version(con)
     return out
 

@@ -500,6 +500,12 @@ WRITES: dict[str, Args] = {
     "planner.potential.reset_setting": lambda c, w, rep: (("*",), {}),
     "planner.propensity.registry.train_and_score": kw(),
     "planner.propensity.registry.rescore": kw(),
+    "planner.propensity.registry.score_accounts": lambda c, w, rep: (([w.account[OTHER]],), {}),
+    "planner.propensity.registry.score_imported": lambda c, w, rep: ((date(2020, 1, 1),), {}),
+    "planner.ingest.scoring.score_new_accounts": lambda c, w, rep: (
+        (date(2020, 1, 1), lambda f, m: None),
+        {"actor": "rep"},
+    ),
     "planner.propensity.registry.activate_version": lambda c, w, rep: ((1,), {}),
     "planner.roles.set_role": lambda c, w, rep: ((w.rep[OWN].user, "admin"), {}),
     "planner.roles.remove_role": lambda c, w, rep: ((w.rep[OTHER].user,), {}),
@@ -540,7 +546,7 @@ READS.update({f"planner.store.{n}": AUTO for n in (
     "scenarios.version_owners", "scenarios.audit_log",
     "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
     "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
-    "scores.scores_for_export_table",
+    "scores.scores_for_export_table", "scores.accounts_to_score",
     "imports.history.import_history", "imports.history.rejected_rows",
 )})  # fmt: skip
 WRITES.update(
@@ -559,6 +565,7 @@ WRITES.update(
             "scenarios.deactivate_reps",
             "scenarios.set_capacities",
             "scenarios.apply_owners",
+            "scores.merge_scores",
             "scenarios.mark_committed",
             "scenarios.reps_in_use",
             "scenarios.audit",
@@ -677,6 +684,10 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.scores.previous_version": ("the model version before the active one", kw()),
     "planner.store.scores.model_history": ("model versions and their metrics", kw()),
     "planner.store.scores.model_record": ("the model card: metrics and feature effects", kw()),
+    "planner.store.scores.changes_since": (
+        "counts of accounts and deals changed since a date (no account)", lambda c, w, r: ((date(2020, 1, 1),), {})
+    ),
+    "planner.propensity.registry.since_training": ("counts of what changed since the training (no account)", kw()),
     "planner.targets.model_version": ("the active model's version number", kw()),
     "planner.world.freshness": ("the store's dates and sources (the sidebar shows them)", kw()),
     "planner.world.currency": ("the store's currency code (no territory data)", kw()),
@@ -695,7 +706,7 @@ SCHEMA = "schema and connection plumbing: no territory data in or out"
 EXEMPT: dict[str, str] = {
     **{f"planner.commands.{m}.run": CLI for m in (
         "as_of", "balance", "export", "metrics", "plan", "potential", "rep_home", "roles", "score", "settings",
-        "store", "train")},
+        "store", "train", "model")},
     "planner.ingest.rules.install": "installs the import's SQL macros on a connection; reads and returns nothing",
     "planner.plan.offers.seed_catalogue": "writes the default offer catalogue when it is empty (no territory data), "
     "inside plan.save and demo.build_store",

@@ -34,7 +34,7 @@ import duckdb
 
 from planner import geo, potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, explain, reader, rules
+from planner.ingest import currency, explain, reader, rules, scoring
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -247,8 +247,7 @@ def import_files(
     require_role(scope, "admin")
     if revenue_unit is not None and revenue_unit not in REVENUE_UNITS:
         raise BadInput(f"revenue unit {revenue_unit!r} is unknown; use one of {', '.join(REVENUE_UNITS)}")
-    start = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="planner-import-"))
+    start, since, workdir = time.perf_counter(), store.now(), Path(tempfile.mkdtemp(prefix="planner-import-"))
     try:
         progress(0.02, "Reading files")
         plans, skipped = _plan_files(db_path, files, kind, overrides or {}, workdir)
@@ -265,6 +264,7 @@ def import_files(
                                   time.perf_counter() - start, landed=False)  # fmt: skip
             report.notes += ["no row could be imported (every row was rejected): the store is unchanged", *skipped]
             return report
+        notes += scoring.score_new_accounts(db_path, since, progress, actor=imported_by, scope=scope)
         progress(1.0, "Done")
         report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start,
                               notes=skipped + notes)  # fmt: skip

@@ -161,6 +161,70 @@ def rescore(
     return {"model_version": version, "accounts": int(len(scored))}
 
 
+def score_accounts(
+    con: duckdb.DuckDBPyConnection, account_ids: list[str], *, actor: str = "local", scope: Scope
+) -> dict[str, Any]:
+    """Score some accounts with the active model (what a full rescore gives them: the whole store feeds their
+    history features), keep every other account's score, and rank the version again."""
+    require_leader(scope)
+    version = q.active_version(con)
+    if version is None:
+        raise NotFound("no model has been trained in this store; run `python -m planner train` first")
+    bundle = _loads(q.model_blob(con, version, scope=scope))
+    inputs = load_inputs(con, scope=scope)
+    with threadpool_limits(limits=threads(len(account_ids))):
+        scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope), only=account_ids)
+    q.merge_scores(con, version, scored, scope=scope)
+    q.audit(con, actor, "score_new", {"model_version": version, "accounts": len(scored)}, scope=scope)
+    return {"model_version": version, "accounts": int(len(scored))}
+
+
+RETRAIN_SHARE = 0.10  # accounts or deals added or changed since the training, as a share of those it learned from
+
+
+def since_training(con: duckdb.DuckDBPyConnection, version: int | None = None) -> dict[str, Any] | None:
+    """How the data changed since a version (the active one) was trained: accounts added and changed, deals
+    added or changed (a rebalance's owner changes aside), accounts it has no score for, and whether to retrain:
+    when the accounts or the deals that changed reach RETRAIN_SHARE of those it was trained on. None before
+    any training."""
+    rec = q.model_record(con, version)
+    if rec is None:
+        return None
+    out: dict[str, Any] = {"model_version": rec["model_version"], "trained_at": rec["created_at"]}
+    out.update(q.changes_since(con, rec["created_at"], rec["model_version"]))
+    data = (rec["metrics"] or {}).get("data") or {}
+    base_accounts, base_deals = int(data.get("accounts") or 0), int(data.get("deals") or 0)
+    accounts = out["accounts_added"] + out["accounts_changed"]
+    out["share_accounts"] = accounts / base_accounts if base_accounts else (1.0 if accounts else 0.0)
+    out["share_deals"] = out["deals_changed"] / base_deals if base_deals else (1.0 if out["deals_changed"] else 0.0)
+    out["retrain_share"] = RETRAIN_SHARE
+    out["retrain_suggested"] = max(out["share_accounts"], out["share_deals"]) >= RETRAIN_SHARE
+    out["note"] = _since_note(out, base_accounts, base_deals)
+    return out
+
+
+def _since_note(s: dict[str, Any], base_accounts: int, base_deals: int) -> str | None:
+    """What the Model page and `planner model` say of the data since the training; None when nothing changed."""
+    added, changed, deals, unscored = (s["accounts_added"], s["accounts_changed"], s["deals_changed"],
+                                       s["accounts_unscored"])  # fmt: skip
+    if not (added or changed or deals or unscored):
+        return None
+    trained = str(s["trained_at"])[:16]
+    text = (
+        f"Data changed since version {s['model_version']} was trained ({trained}): {added:,} account(s) added, "
+        f"{changed:,} changed and {deals:,} deal(s) added or changed ({s['share_accounts']:.1%} of the "
+        f"{base_accounts:,} accounts and {s['share_deals']:.1%} of the {base_deals:,} deals it learned from)."
+    )
+    if unscored:
+        text += (f" {unscored:,} account(s) have no score from it yet and are listed last on Targets: run "
+                 "`python -m planner score` or retrain.")  # fmt: skip
+    elif added or changed:
+        text += " Imports since were scored with this version; it has not learned from them."
+    if s["retrain_suggested"]:
+        text += f" That is {RETRAIN_SHARE:.0%} or more of what it learned from: retrain."
+    return text
+
+
 def activate_version(con: duckdb.DuckDBPyConnection, version: int, *, actor: str = "local", scope: Scope) -> None:
     """Roll back (or forward) to an earlier model version that still has its scores."""
     require_leader(scope)
@@ -174,6 +238,20 @@ def train(path: Path, *, scope: Scope, created_by: str, progress: Progress | Non
     require_leader(scope)  # refused before any writer opens
     with store.write(path) as con:
         return train_and_score(con, created_by=created_by, progress=progress, scope=scope)
+
+
+@store.retry_conflicts
+def score_imported(path: Path, since: Any, *, scope: Scope, actor: str = "local") -> dict[str, Any] | None:
+    """After an import: score the accounts it added or changed (and any the active model has no score for)
+    with the active model, in one write of its own. None when there is no model or nothing to score."""
+    require_leader(scope)
+    with store.read(path) as con:
+        if q.active_version(con) is None:
+            return None
+    with store.write(path) as con:
+        version = q.active_version(con)
+        ids = q.accounts_to_score(con, version, since, scope=scope) if version is not None else []
+        return score_accounts(con, ids, actor=actor, scope=scope) if ids else None
 
 
 @store.retry_conflicts

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -406,19 +406,26 @@ def _best_first(out: pd.DataFrame) -> np.ndarray:
     return np.asarray(order.to_numpy(), dtype=np.intp)
 
 
-def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.DataFrame:
-    """Propensity, potential, expected value, rank and reasons of every account.
+def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame, only: Sequence[str] | None = None
+                ) -> pd.DataFrame:  # fmt: skip
+    """Propensity, potential, expected value, rank and reasons of every account (of the accounts `only` names,
+    when given: what a full scoring gives them, ranked among themselves).
 
     A fit-score version (no model) stores the fit score / 100 as `propensity` and fit score x potential as
-    `expected_value`: they rank the accounts, and are no probability (pages label them so)."""
+    `expected_value`: they rank the accounts, and are no probability (pages label them so). With `only`, the
+    whole store still feeds what is measured across accounts: the history features (nearby wins of every
+    account) and the fit score's reasons (each account against the mean of all)."""
     acc = inputs.accounts
-    if acc.empty:
+    if only is not None:
+        acc_in = positions_of(pd.Index(list(dict.fromkeys(only))), acc["account_id"]) >= 0
+    mine = acc if only is None else acc.iloc[np.flatnonzero(acc_in)]
+    if mine.empty:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     cached = inputs.current
-    if cached is not None and list(cached.columns) == bundle.spec.columns and len(cached) == len(acc):
+    if only is None and cached is not None and list(cached.columns) == bundle.spec.columns and len(cached) == len(acc):
         X = cached.copy()
     else:
-        feats = account_features(acc, inputs.values, bundle.spec)
+        feats = account_features(mine, inputs.values, bundle.spec)
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
     if bundle.kind == "model" and bundle.model is not None:
@@ -433,12 +440,16 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame) -> pd.D
         # The fit score, 0..1 (a fit, not a probability of buying: expected value does not read it, see
         # planner.coverage.value); the rank is fit x potential. Where every account fits the same (no
         # closed deals, one deal), nothing raises or lowers anyone: no reasons.
+        everyone = X if only is None else account_features(acc, inputs.values, bundle.spec)
         for c in ("industry", "employees", "annual_revenue"):
-            if c not in X:
-                X[c] = acc.set_index("account_id")[c]
-        prop = bundle.fit.fit_score(firmographics(X)) / 100.0
+            if c not in everyone:
+                everyone[c] = acc.set_index("account_id")[c]
+        prop = bundle.fit.fit_score(firmographics(everyone)) / 100.0
         same = len(prop) == 0 or float(np.ptp(prop)) < 1e-9
-        why = pd.Series([""] * len(X), dtype="str") if same else reasons(bundle, X)
+        why = pd.Series([""] * len(everyone), dtype="str") if same else reasons(bundle, everyone)
+        if only is not None:  # the accounts asked for, out of everyone's figures
+            at = positions_of(everyone.index, X.index.to_series())
+            prop, why = prop[at], why.iloc[at].reset_index(drop=True)
     pot = _potential_of(potential, X.index)
     hist = history_features(
         pd.DataFrame({"account_id": X.index, "as_of": np.datetime64(inputs.as_of, "D"),

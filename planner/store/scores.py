@@ -251,14 +251,84 @@ def refresh_values(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
         """UPDATE scores SET potential = p.potential, expected_value = scores.propensity * p.potential
            FROM account_potential p WHERE p.account_id = scores.account_id"""
     )
+    _rerank(con, None)
+
+
+def _rerank(con: duckdb.DuckDBPyConnection, version: int | None) -> None:
+    """Rank 1..n by expected value, then propensity, then account id, within each version (one when given);
+    only the rows whose rank moves are written."""
+    only = "" if version is None else "WHERE model_version = ?"
     con.execute(
-        """UPDATE scores SET rank = r.new_rank FROM (
+        f"""UPDATE scores SET rank = r.new_rank FROM (
                SELECT model_version, account_id,
                       row_number() OVER (PARTITION BY model_version
                                          ORDER BY expected_value DESC, propensity DESC, account_id) AS new_rank
-               FROM scores) r
-           WHERE r.model_version = scores.model_version AND r.account_id = scores.account_id"""
+               FROM scores {only}) r
+           WHERE r.model_version = scores.model_version AND r.account_id = scores.account_id
+             AND scores.rank IS DISTINCT FROM r.new_rank""",
+        [] if version is None else [version],
     )
+
+
+def merge_scores(con: duckdb.DuckDBPyConnection, version: int, scores: pd.DataFrame, *, scope: Scope) -> None:
+    """Write the scores of some accounts into a version (theirs replaced, every other account's kept) and rank
+    the whole version again: what accounts imported after the training get."""
+    require_leader(scope)
+    cols = ["account_id", "propensity", "potential", "expected_value", "rank", "reasons", "similar_won",
+            "nearest_won_km"]  # fmt: skip
+    frame = scores[cols].copy()
+    frame.insert(0, "model_version", version)
+    con.register("_some_scores", pa.Table.from_pandas(frame, preserve_index=False))
+    try:
+        con.execute(
+            """DELETE FROM scores WHERE model_version = ?
+                 AND account_id IN (SELECT account_id FROM _some_scores)""",
+            [version],
+        )
+        con.execute("INSERT INTO scores BY NAME SELECT * FROM _some_scores")
+    finally:
+        con.unregister("_some_scores")
+    _rerank(con, version)
+
+
+def accounts_to_score(con: duckdb.DuckDBPyConnection, version: int, since: Any, *, scope: Scope) -> list[str]:
+    """Accounts the version has no score for, and those whose row or deals changed at or after `since` (an
+    import's start): what an import leaves for the active model to score."""
+    require_leader(scope)
+    rows = query_df(
+        con,
+        """SELECT a.account_id FROM accounts a
+           WHERE a.created_at >= ? OR a.updated_at >= ?
+              OR NOT EXISTS (SELECT 1 FROM scores s WHERE s.model_version = ? AND s.account_id = a.account_id)
+           UNION
+           SELECT d.account_id FROM deals d JOIN accounts a USING (account_id) WHERE d.updated_at >= ?
+           ORDER BY 1""",
+        [since, since, version, since],
+    )
+    return [str(a) for a in rows["account_id"]]
+
+
+def changes_since(con: duckdb.DuckDBPyConnection, since: Any, version: int | None = None) -> dict[str, int]:
+    """Accounts and deals added or changed after `since` (a training), not counting the owner changes a
+    committed rebalance makes (the owner never feeds the model), and how many accounts the version has no score
+    for. Counts only: what the Model page may show anyone."""
+    moved = """SELECT DISTINCT assigned_at FROM assignments
+               WHERE origin LIKE 'scenario:%' OR origin LIKE 'restore:%'"""
+    row = query_one(
+        con,
+        f"""SELECT
+              (SELECT count(*) FROM accounts WHERE created_at > ?),
+              (SELECT count(*) FROM accounts WHERE coalesce(created_at <= ?, TRUE) AND updated_at > ?
+                 AND updated_at NOT IN ({moved})),
+              (SELECT count(*) FROM deals WHERE updated_at > ? AND updated_at NOT IN ({moved})),
+              (SELECT count(*) FROM accounts a WHERE NOT EXISTS (
+                 SELECT 1 FROM scores s WHERE s.model_version = ? AND s.account_id = a.account_id)),
+              (SELECT count(*) FROM accounts), (SELECT count(*) FROM deals)""",
+        [since, since, since, since, version],
+    )
+    assert row is not None
+    keys = ["accounts_added", "accounts_changed", "deals_changed", "accounts_unscored", "accounts", "deals"]
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
 
 
 # ---------------------------------------------------------------- reading scores
@@ -279,6 +349,23 @@ _SCORED = """
     LEFT JOIN (SELECT account_id, count(*) AS open_deals FROM deals WHERE NOT coalesce(is_closed, FALSE)
                GROUP BY account_id) o USING (account_id)
     WHERE s.model_version = (SELECT max(model_version) FROM models WHERE active)
+"""
+
+
+# Every account in view, its active score where it has one: what a target list shows (an account imported after
+# the training and not scored yet comes last, not never).
+_LISTED = """
+    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+           s.propensity, p.potential, p.est_users, p.price_per_user, s.propensity * p.potential AS expected_value,
+           s.rank, s.reasons, coalesce(o.open_deals, 0) AS open_deals, a.intent_score, a.new_executive,
+           s.similar_won, s.account_id IS NOT NULL AS scored
+    FROM accounts a
+    JOIN account_potential p ON p.account_id = a.account_id
+    LEFT JOIN scores s ON s.account_id = a.account_id
+                      AND s.model_version = (SELECT max(model_version) FROM models WHERE active)
+    LEFT JOIN (SELECT account_id, count(*) AS open_deals FROM deals WHERE NOT coalesce(is_closed, FALSE)
+               GROUP BY account_id) o ON o.account_id = a.account_id
+    WHERE TRUE
 """
 
 
@@ -350,21 +437,26 @@ def target_list(
     min_propensity: float | None = None,
     limit: int = 500,
 ) -> dict[str, Any]:
-    """The best `limit` scored accounts matching the filters, and totals over every match."""
+    """The best `limit` accounts matching the filters, and totals over every match. Accounts the active model has
+    no score for (imported after it was trained, or no model at all) come last, by potential, with `scored`
+    False and no propensity, rank or reasons; a minimum propensity leaves them out. `unscored` counts them."""
     if limit < 1:
         raise BadInput(f"limit {limit} must be at least 1")
     where, args = _target_where(scope, rep_id, industries, states, min_employees, max_employees, min_propensity)
-    rows = query_df(con, f"{_SCORED} AND {where} ORDER BY s.rank LIMIT ?", [*args, int(limit)])
+    order = "s.rank NULLS LAST, p.potential DESC NULLS LAST, a.account_id"
+    rows = query_df(con, f"{_LISTED} AND {where} ORDER BY {order} LIMIT ?", [*args, int(limit)])
     tot = query_one(
         con,
-        f"""SELECT count(*), sum(expected_value), sum(potential), avg(propensity), sum(open_deals)
-            FROM ({_SCORED} AND {where})""",
+        f"""SELECT count(*), sum(expected_value), sum(potential), avg(propensity), sum(open_deals),
+                   count(*) FILTER (WHERE NOT scored)
+            FROM ({_LISTED} AND {where})""",
         args,
     )
     assert tot is not None
     return {
         "rows": rows,
         "matches": int(tot[0] or 0),
+        "unscored": int(tot[5] or 0),
         "expected_value": float(tot[1] or 0.0),
         "potential": float(tot[2] or 0.0),
         "mean_propensity": float(tot[3]) if tot[3] is not None else float("nan"),

@@ -1,0 +1,45 @@
+"""After an import commits: the accounts it added or changed get scores from the active model.
+
+A target list that leaves out what was just imported looks broken, and a retrain is a leader's choice, not a
+side effect of every import. So the active model scores the new and changed accounts, in a write of its own
+(the import has already landed and stands either way). When it cannot, the report says so and Targets lists
+those accounts last as "not scored yet".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from planner import propensity, store
+from planner.errors import PlannerError
+from planner.scope import Scope, require_leader
+from planner.store import scores
+
+LATER = "they are listed last on Targets, not scored yet, until `python -m planner score` or a retrain scores them"
+
+
+def score_new_accounts(db_path: Path, since: datetime, progress: Callable[[float, str], None], *, actor: str,
+                       scope: Scope) -> list[str]:  # fmt: skip
+    """Score what the import that started at `since` added or changed; the import report's notes about it."""
+    require_leader(scope)
+    try:
+        with store.read(db_path) as con:
+            version = scores.active_version(con)
+        if version is None:  # no model yet: nothing to score with
+            return []
+        progress(0.98, f"Scoring the new accounts with model version {version}")
+        done = propensity.score_imported(db_path, since, scope=scope, actor=actor)
+    except PlannerError as exc:
+        return [f"the accounts imported could not be scored ({exc}); {LATER}"]
+    except (duckdb.Error, ValueError) as exc:
+        return [f"the accounts imported could not be scored ({type(exc).__name__}); {LATER}"]
+    if not done:
+        return []
+    return [
+        f"{done['accounts']:,} account(s) new or changed since the last training were scored with model version "
+        f"{done['model_version']}; the Model page says when so much has changed that a retrain is due"
+    ]

@@ -1,0 +1,177 @@
+"""Accounts imported after a model was trained: scored by it at once (or listed as not scored yet), and the
+Model page and `planner model` say how much changed since the training and when to retrain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner import cli, ingest, propensity, store, targets
+from planner.propensity import registry
+from planner.scope import OPERATOR, Scope
+from planner.store import scores as q
+from tests.helpers import errors, page, page_text
+
+NEW = ["Zeta Robotics", "Omega Freight", "Kappa Labs"]
+AVA = Scope(role="rep", rep_id="R001", user="ava.garcia@example.com")  # Ava Garcia owns R001's accounts
+LIAM = Scope(role="rep", rep_id="R002", user="liam.cohen@example.com")
+
+
+def _real(path: Path) -> Path:
+    """The small store as a store of the company's own data (an import then adds to it; it replaces a demo)."""
+    with store.write(path) as con:
+        store.set_meta(con, "is_demo", "0")
+    return path
+
+
+def _new_accounts(tmp_path: Path) -> Path:
+    f = tmp_path / "new_accounts.csv"
+    f.write_text(
+        "Account Name,City,State,Owner,Employees,Industry\n"
+        "Zeta Robotics,Boston,MA,Ava Garcia,1500,Software\n"
+        "Omega Freight,Chicago,IL,Ava Garcia,900,Logistics\n"
+        "Kappa Labs,Austin,TX,Ava Garcia,700,Healthcare\n"
+        "Lambda Mills,Denver,CO,Liam Cohen,400,Manufacturing\n"
+    )
+    return f
+
+
+def _listed(path: Path, scope: Scope, rep_id: str | None = None) -> dict:
+    with store.read(path) as con:
+        return targets.targets(con, rep_id, scope=scope, limit=1000)
+
+
+COLS = ["account_id", "propensity", "potential", "expected_value", "reasons", "similar_won", "nearest_won_km", "rank"]
+
+
+def _scores(path: Path) -> pd.DataFrame:
+    with store.read(path) as con:
+        version = q.active_version(con)
+        return store.query_df(con, f"SELECT {', '.join(COLS)} FROM scores WHERE model_version = ? ORDER BY 1",
+                              [version])  # fmt: skip
+
+
+def test_accounts_imported_after_training_are_scored_by_the_active_model(any_store: Path, tmp_path: Path) -> None:
+    """Targets for a rep listed 5 of her 8 accounts: the 3 imported after training had no score. Now the import
+    scores them with the active model, the same scores a full rescore gives them, and ranks the version anew."""
+    path = _real(any_store)
+    before = _listed(path, AVA, "R001")
+    report = ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    assert report.files[0].inserted == 4
+    assert any("4 account(s) new or changed" in n and "model version" in n for n in report.notes), report.notes
+    after = _listed(path, AVA, "R001")
+    assert after["matches"] == before["matches"] + 3 and after["unscored"] == 0
+    rows = after["rows"].set_index("name")
+    assert set(NEW) <= set(rows.index) and "Lambda Mills" not in rows.index  # another rep's, out of her scope
+    assert rows.loc[NEW, "scored"].all() and rows.loc[NEW, "propensity"].between(0, 1).all()
+    assert rows.loc[NEW, "reasons"].str.len().gt(0).all()
+    incremental = _scores(path)
+    assert sorted(incremental["rank"]) == list(range(1, len(incremental) + 1))  # one store-wide ranking
+    with store.write(path) as con:
+        propensity.rescore(con, scope=OPERATOR)
+    full = _scores(path)
+    pd.testing.assert_frame_equal(incremental, full, check_exact=False, rtol=1e-9)
+
+
+def test_an_import_with_no_model_lists_the_accounts_as_not_scored(empty_store: Path, tmp_path: Path) -> None:
+    ingest.import_files(empty_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    out = _listed(empty_store, OPERATOR)
+    assert out["matches"] == 4 and out["unscored"] == 4 and out["model_version"] is None
+    assert not out["rows"]["scored"].any() and out["rows"]["rank"].isna().all()
+    assert (out["rows"]["reasons"] == targets.NOT_SCORED).all()
+    assert out["rows"]["name"].tolist() == ["Zeta Robotics", "Omega Freight", "Kappa Labs", "Lambda Mills"]  # potential
+
+
+def test_accounts_the_model_cannot_score_come_last_not_never(small_store: Path, tmp_path: Path) -> None:
+    """The stored model cannot be read (or scoring fails): the import stands, its report says the new accounts
+    are not scored yet, and Targets lists them after every scored account, not leaves them out."""
+    path = _real(small_store)
+    with store.write(path) as con:
+        con.execute("UPDATE models SET blob = 'not a model'::BLOB")
+    report = ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    assert report.landed and any("could not be scored" in n and "listed last on Targets" in n for n in report.notes)
+    out = _listed(path, AVA, "R001")
+    rows = out["rows"]
+    assert out["unscored"] == 3 and rows["name"].tail(3).tolist() == NEW  # last, by potential
+    assert rows["scored"].head(len(rows) - 3).all() and not rows["scored"].tail(3).any()
+    assert out["matches"] == len(rows)
+    with store.read(path) as con:
+        since = registry.since_training(con)
+    assert since is not None and since["accounts_unscored"] == 4 and "no score from it yet" in since["note"]
+    # A minimum propensity asks for scored accounts: those without a score are left out.
+    with store.read(path) as con:
+        assert not targets.targets(con, "R001", min_propensity=0.01, scope=AVA)["rows"]["name"].isin(NEW).any()
+
+
+def test_since_training_counts_what_changed_and_suggests_a_retrain_past_a_tenth(small_store: Path,
+                                                                                tmp_path: Path) -> None:  # fmt: skip
+    path = _real(small_store)
+    with store.read(path) as con:
+        assert registry.since_training(con)["note"] is None  # type: ignore[index]
+    ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    with store.read(path) as con:
+        s = registry.since_training(con)
+    assert s is not None
+    assert (s["accounts_added"], s["accounts_changed"], s["deals_changed"], s["accounts_unscored"]) == (4, 0, 0, 0)
+    assert s["share_accounts"] == pytest.approx(4 / 600) and not s["retrain_suggested"]
+    many = tmp_path / "many.csv"
+    many.write_text("Account Name,City,State,Owner,Employees\n"
+                    + "".join(f"Firm {i},Boston,MA,Ava Garcia,{100 + i}\n" for i in range(60)))  # fmt: skip
+    ingest.import_files(path, [many], scope=OPERATOR)
+    with store.read(path) as con:
+        s = registry.since_training(con)
+    assert s is not None and s["accounts_added"] == 64 and s["retrain_suggested"]
+    assert s["share_accounts"] >= registry.RETRAIN_SHARE and "retrain" in s["note"]
+
+
+def test_a_rebalance_is_no_change_the_model_must_learn(small_store: Path) -> None:
+    """Owners never feed the model: a committed rebalance's owner changes do not count as data changed."""
+    from planner.store import scenarios as sq
+
+    path = _real(small_store)
+    with store.write(path) as con:
+        ids = [r[0] for r in con.execute("SELECT account_id FROM accounts ORDER BY 1 LIMIT 100").fetchall()]
+        moved = pd.DataFrame({"account_id": ids, "rep_id": "R002"})
+        assert sq.apply_owners(con, moved, "scenario:1", scope=OPERATOR) > 0
+        s = registry.since_training(con)
+    assert s is not None and s["note"] is None and s["accounts_changed"] == 0 and s["deals_changed"] == 0
+
+
+def test_model_command_says_what_changed_since_training(small_store: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    path = _real(small_store)
+    ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    capsys.readouterr()
+    assert cli.main(["--db", str(path), "model", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["accounts_added"] == 4 and out["retrain_suggested"] is False and out["retrain_share"] == 0.1
+    assert cli.main(["--db", str(path), "model"]) == 0
+    text = capsys.readouterr().out
+    assert "4 account(s) added" in text and "scored with this version" in text
+
+
+def test_model_page_says_data_changed_since_training(app_store: Path, tmp_path: Path) -> None:
+    at = page("model")
+    assert errors(at) == [] and "Data changed since" not in page_text(at)
+    _real(app_store)
+    ingest.import_files(app_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    at = page("model")
+    assert errors(at) == []
+    notes = [str(i.value) for i in at.info]
+    assert any("Data changed since version" in n and "4 account(s) added" in n for n in notes), notes
+
+
+def test_targets_page_lists_accounts_not_scored_yet_last(app_store: Path, tmp_path: Path) -> None:
+    _real(app_store)
+    with store.write(app_store) as con:
+        con.execute("UPDATE models SET blob = 'not a model'::BLOB")
+    ingest.import_files(app_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    at = page("targets", query={"rep": "R001"})
+    assert errors(at) == []
+    table = at.dataframe(key="tg_table").value
+    assert table["name"].tail(3).tolist() == NEW and table["rank"].tail(3).isna().all()
+    assert table["rank"].head(len(table) - 3).tolist() == list(range(1, len(table) - 2))
+    assert any("3 matching account(s) are not scored yet" in str(w.value) for w in at.warning)
