@@ -22,7 +22,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, ingest, settings, world
+from planner import demo, export, ingest, propensity, settings, world
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
@@ -175,7 +175,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
             report = ingest.import_files(
                 data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
                 progress=progress, scope=who,
-                revenue_unit=None if unit == "auto" else unit,
+                revenue_unit=None if unit == "auto" else unit, after=propensity.score_new_accounts,
             )  # fmt: skip
         except PlannerError as exc:
             data.show_error(exc)

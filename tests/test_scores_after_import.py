@@ -15,6 +15,12 @@ from planner.scope import OPERATOR, Scope
 from planner.store import scores as q
 from tests.helpers import errors, page, page_text
 
+
+def import_scored(path: Path, files: list[Path]) -> ingest.ImportReport:
+    """An import as the CLI and the Data page run it: the accounts it lands are scored after."""
+    return ingest.import_files(path, files, scope=OPERATOR, after=propensity.score_new_accounts)
+
+
 NEW = ["Zeta Robotics", "Omega Freight", "Kappa Labs"]
 AVA = Scope(role="rep", rep_id="R001", user="ava.garcia@example.com")  # Ava Garcia owns R001's accounts
 LIAM = Scope(role="rep", rep_id="R002", user="liam.cohen@example.com")
@@ -59,7 +65,7 @@ def test_accounts_imported_after_training_are_scored_by_the_active_model(any_sto
     scores them with the active model, the same scores a full rescore gives them, and ranks the version anew."""
     path = _real(any_store)
     before = _listed(path, AVA, "R001")
-    report = ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    report = import_scored(path, [_new_accounts(tmp_path)])
     assert report.files[0].inserted == 4
     assert any("4 account(s) new or changed" in n and "model version" in n for n in report.notes), report.notes
     after = _listed(path, AVA, "R001")
@@ -77,7 +83,7 @@ def test_accounts_imported_after_training_are_scored_by_the_active_model(any_sto
 
 
 def test_an_import_with_no_model_lists_the_accounts_as_not_scored(empty_store: Path, tmp_path: Path) -> None:
-    ingest.import_files(empty_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    import_scored(empty_store, [_new_accounts(tmp_path)])
     out = _listed(empty_store, OPERATOR)
     assert out["matches"] == 4 and out["unscored"] == 4 and out["model_version"] is None
     assert not out["rows"]["scored"].any() and out["rows"]["rank"].isna().all()
@@ -91,7 +97,7 @@ def test_accounts_the_model_cannot_score_come_last_not_never(small_store: Path, 
     path = _real(small_store)
     with store.write(path) as con:
         con.execute("UPDATE models SET blob = 'not a model'::BLOB")
-    report = ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    report = import_scored(path, [_new_accounts(tmp_path)])
     assert report.landed and any("could not be scored" in n and "listed last on Targets" in n for n in report.notes)
     out = _listed(path, AVA, "R001")
     rows = out["rows"]
@@ -111,7 +117,7 @@ def test_since_training_counts_what_changed_and_suggests_a_retrain_past_a_tenth(
     path = _real(small_store)
     with store.read(path) as con:
         assert registry.since_training(con)["note"] is None  # type: ignore[index]
-    ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    import_scored(path, [_new_accounts(tmp_path)])
     with store.read(path) as con:
         s = registry.since_training(con)
     assert s is not None
@@ -120,7 +126,7 @@ def test_since_training_counts_what_changed_and_suggests_a_retrain_past_a_tenth(
     many = tmp_path / "many.csv"
     many.write_text("Account Name,City,State,Owner,Employees\n"
                     + "".join(f"Firm {i},Boston,MA,Ava Garcia,{100 + i}\n" for i in range(60)))  # fmt: skip
-    ingest.import_files(path, [many], scope=OPERATOR)
+    import_scored(path, [many])
     with store.read(path) as con:
         s = registry.since_training(con)
     assert s is not None and s["accounts_added"] == 64 and s["retrain_suggested"]
@@ -143,7 +149,7 @@ def test_a_rebalance_is_no_change_the_model_must_learn(small_store: Path) -> Non
 def test_model_command_says_what_changed_since_training(small_store: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     path = _real(small_store)
-    ingest.import_files(path, [_new_accounts(tmp_path)], scope=OPERATOR)
+    import_scored(path, [_new_accounts(tmp_path)])
     capsys.readouterr()
     assert cli.main(["--db", str(path), "model", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -157,7 +163,7 @@ def test_model_page_says_data_changed_since_training(app_store: Path, tmp_path: 
     at = page("model")
     assert errors(at) == [] and "Data changed since" not in page_text(at)
     _real(app_store)
-    ingest.import_files(app_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    import_scored(app_store, [_new_accounts(tmp_path)])
     at = page("model")
     assert errors(at) == []
     notes = [str(i.value) for i in at.info]
@@ -168,10 +174,32 @@ def test_targets_page_lists_accounts_not_scored_yet_last(app_store: Path, tmp_pa
     _real(app_store)
     with store.write(app_store) as con:
         con.execute("UPDATE models SET blob = 'not a model'::BLOB")
-    ingest.import_files(app_store, [_new_accounts(tmp_path)], scope=OPERATOR)
+    import_scored(app_store, [_new_accounts(tmp_path)])
     at = page("targets", query={"rep": "R001"})
     assert errors(at) == []
     table = at.dataframe(key="tg_table").value
     assert table["name"].tail(3).tolist() == NEW and table["rank"].tail(3).isna().all()
     assert table["rank"].head(len(table) - 3).tolist() == list(range(1, len(table) - 2))
     assert any("3 matching account(s) are not scored yet" in str(w.value) for w in at.warning)
+
+
+def _scored(path: Path, names: list[str]) -> int:
+    with store.read(path) as con:
+        return int(store.query_df(
+            con, "SELECT count(*) AS n FROM scores s JOIN accounts a USING (account_id) WHERE s.model_version = ? "
+            "AND list_contains(?, a.name)", [q.active_version(con), names])["n"][0])  # fmt: skip
+
+
+def test_the_cli_import_scores_what_it_lands(small_store: Path, tmp_path: Path) -> None:
+    path = _real(small_store)
+    assert cli.main(["--db", str(path), "import", str(_new_accounts(tmp_path))]) == 0
+    assert _scored(path, NEW) == 3
+
+
+def test_the_data_page_import_scores_what_it_lands(app_store: Path, tmp_path: Path) -> None:
+    path = _real(app_store)
+    at = page("data")
+    at.get("file_uploader")[0].set_value([("new.csv", _new_accounts(tmp_path).read_bytes(), "text/csv")])
+    at.run().button(key="data_import").click().run()
+    assert errors(at) == []
+    assert _scored(path, NEW) == 3

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from planner import ingest
+from planner import ingest, propensity
 from planner.errors import ImportFileError, PlannerError, os_problem
 from planner.scope import OPERATOR
 
@@ -74,6 +74,7 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
     return ingest.import_files(
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
         revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
+        after=propensity.score_new_accounts,
     )  # fmt: skip
 
 

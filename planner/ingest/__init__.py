@@ -34,7 +34,7 @@ import duckdb
 
 from planner import geo, potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, explain, reader, rules, scoring
+from planner.ingest import currency, explain, reader, rules
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -45,6 +45,9 @@ from planner.store import world
 __all__ = ["forget_mapping", "locate", "parse_as_of", "rep_homes", "set_as_of", "set_rep_home"]
 
 Progress = Callable[[float, str], None]
+# What runs once an import has landed (the CLI and the Data page pass propensity.score_new_accounts): the notes it
+# adds to the report. Passed in, so importing planner.ingest does not load the model's libraries.
+AfterImport = Callable[..., list[str]]
 KIND_ORDER = {"reps": 0, "accounts": 1, "deals": 2}
 REVENUE_UNITS = {"units": 1.0, "thousands": 1e3, "millions": 1e6}
 OWNER_RULE = "the owner of the account's most recent open deal, else of its most recent won deal"
@@ -230,6 +233,7 @@ def import_files(
     scope: Scope,
     revenue_unit: str | None = None,
     as_of: Any = None,
+    after: AfterImport | None = None,
 ) -> ImportReport:
     """Import every table of every file in one all-or-nothing write (admins only).
 
@@ -240,6 +244,9 @@ def import_files(
 
     `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
     operator, an admin.
+
+    `after(db_path, since, progress, actor=, scope=)` runs once rows have landed (e.g. scoring them); its notes
+    join the report's.
 
     `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. A detected table that
     cannot be used is skipped and named when others come with it; else ImportFileError, and nothing is written.
@@ -264,7 +271,7 @@ def import_files(
                                   time.perf_counter() - start, landed=False)  # fmt: skip
             report.notes += ["no row could be imported (every row was rejected): the store is unchanged", *skipped]
             return report
-        notes += scoring.score_new_accounts(db_path, since, progress, actor=imported_by, scope=scope)
+        notes += after(db_path, since, progress, actor=imported_by, scope=scope) if after else []
         progress(1.0, "Done")
         report = ImportReport([reports[i] for i in range(len(plans))], cleared, time.perf_counter() - start,
                               notes=skipped + notes)  # fmt: skip

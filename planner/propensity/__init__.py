@@ -11,6 +11,7 @@ Stored models are pickles that name `planner.propensity.Bundle` and friends (ver
 package split): those names stay importable from here.
 """
 
+from planner.propensity.after_import import score_new_accounts
 from planner.propensity.estimators import Bundle, FitScore, PropensityModel
 from planner.propensity.evaluation import evaluate, lift_top_decile
 from planner.propensity.explanations import contributions, reasons
@@ -37,6 +38,7 @@ from planner.propensity.registry import (
 from planner.propensity.training import Inputs, fit_bundle, load_inputs, score_frame
 
 __all__ = [
+    "score_new_accounts",
     "activate",
     "train",
     "Bundle",

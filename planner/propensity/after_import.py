@@ -4,6 +4,10 @@ A target list that leaves out what was just imported looks broken, and a retrain
 side effect of every import. So the active model scores the new and changed accounts, in a write of its own
 (the import has already landed and stands either way). When it cannot, the report says so and Targets lists
 those accounts last as "not scored yet".
+
+The CLI's import and the Data page pass `score_new_accounts` to `planner.ingest.import_files` (its `after`), so
+planner.ingest does not load scikit-learn: every command that reads a store imports it (metrics took 2.1 s
+instead of 1.1 s when it did).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-from planner import propensity, store
+from planner import store
 from planner.errors import PlannerError
+from planner.propensity.registry import score_imported
 from planner.scope import Scope, require_leader
 from planner.store import scores
 
@@ -32,7 +37,7 @@ def score_new_accounts(db_path: Path, since: datetime, progress: Callable[[float
         if version is None:  # no model yet: nothing to score with
             return []
         progress(0.98, f"Scoring the new accounts with model version {version}")
-        done = propensity.score_imported(db_path, since, scope=scope, actor=actor)
+        done = score_imported(db_path, since, scope=scope, actor=actor)
     except PlannerError as exc:
         return [f"the accounts imported could not be scored ({exc}); {LATER}"]
     except (duckdb.Error, ValueError) as exc:
