@@ -45,9 +45,7 @@ from planner.store import world
 __all__ = ["forget_mapping", "locate", "parse_as_of", "rep_homes", "set_as_of", "set_rep_home"]
 
 Progress = Callable[[float, str], None]
-# What runs once an import has landed (the CLI and the Data page pass propensity.score_new_accounts): the notes it
-# adds to the report. Passed in, so importing planner.ingest does not load the model's libraries.
-AfterImport = Callable[..., list[str]]
+AfterImport = Callable[..., list[str]]  # run once rows landed, e.g. propensity.score_new_accounts: its notes
 KIND_ORDER = {"reps": 0, "accounts": 1, "deals": 2}
 REVENUE_UNITS = {"units": 1.0, "thousands": 1e3, "millions": 1e6}
 OWNER_RULE = "the owner of the account's most recent open deal, else of its most recent won deal"
@@ -245,9 +243,7 @@ def import_files(
     `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
     operator, an admin.
 
-    `after(db_path, since, progress, actor=, scope=)` runs once rows have landed (e.g. scoring them); its notes
-    join the report's.
-
+    `after(db_path, since, progress, actor=, scope=)` runs once rows have landed; its notes join the report's.
     `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. A detected table that
     cannot be used is skipped and named when others come with it; else ImportFileError, and nothing is written.
     """
