@@ -164,7 +164,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         + limits.limits_text(),
     )  # fmt: skip
     st.caption(f"{limits.limits_text()} {upload.refused_text(mb)}")
-    named = upload.name_uploads(list(uploads or []))
+    named = upload.name_uploads(list(uploads or []), st.session_state.setdefault("data_sha256", {}))
     plans, files, problems = _plans_of(named)
     for problem in problems:
         st.error(auth.md_text(problem, 500), icon=":material/error:")
@@ -197,6 +197,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
             upload.show_import_error(exc)
         st.session_state["data_last_report"] = report
         st.session_state.pop("data_plans", None)
+        st.session_state.pop("data_sha256", None)
         # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
         st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
         shutil.rmtree(st.session_state.pop("data_workdir", ""), ignore_errors=True)

@@ -36,15 +36,18 @@ class Upload:
     same_as: str | None = None
 
 
-def name_uploads(files: list[Any]) -> list[Upload]:
+def name_uploads(files: list[Any], digests: dict[str, str] | None = None) -> list[Upload]:
     """The batch's files, each with a name no other file of the batch has (two exports both name their file
-    Account.csv: each keeps its own mapping) and, for a file whose bytes an earlier one has, that file's name."""
+    Account.csv: each keeps its own mapping) and, for a file whose bytes an earlier one has, that file's name.
+    `digests` keeps each file's SHA-256 by its file_id across reruns (a 200 MB file takes a second to hash)."""
+    digests = {} if digests is None else digests
     out: list[Upload] = []
     seen: dict[str, str] = {}  # sha256 -> name
     taken: set[str] = set()
     for f in files:
         raw = Path(str(getattr(f, "name", "upload.csv"))).name or "upload.csv"
-        digest = hashlib.sha256(f.getvalue()).hexdigest()
+        key = str(getattr(f, "file_id", id(f)))
+        digest = digests.get(key) or digests.setdefault(key, hashlib.sha256(f.getvalue()).hexdigest())
         if digest in seen:
             out.append(Upload(f, raw, digest, same_as=seen[digest]))
             continue
