@@ -22,14 +22,13 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import demo, export, ingest, propensity, settings, world
+from planner import export, ingest, propensity, world
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
 from planner.scope import Scope
-from ui import auth, data, maps, sidebar
+from ui import auth, data, maps, sidebar, upload
 
-TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams",
                F.SKIP: "Nothing to import: skip it"}  # fmt: skip
 METHOD_COLORS = {"file": [31, 119, 180], "zip": [44, 160, 44], "zip3": [255, 127, 14], "city": [148, 103, 189],
@@ -65,28 +64,32 @@ def _saved(upload: Any) -> Path:
     return path
 
 
-def _plans_of(uploads: list[Any]) -> tuple[list[ingest.Plan], list[tuple[Path, str]], list[str]]:
+def _plans_of(uploads: list[upload.Upload]) -> tuple[list[ingest.Plan], list[tuple[Path, str]], list[str]]:
+    """Each file's tables under the file's name in this batch (unique: two Account.csv keep their own mapping);
+    a file identical to an earlier one is left out (the page says so)."""
     plans: list[ingest.Plan] = []
     files: list[tuple[Path, str]] = []
     problems: list[str] = []
     cache = st.session_state.setdefault("data_plans", {})
-    for upload in uploads:
-        path = _saved(upload)
-        key = f"{upload.file_id}"
+    for u in uploads:
+        if u.same_as is not None:
+            continue
+        path = _saved(u.file)
+        key = f"{u.file.file_id}:{u.name}"
         if key not in cache:
             try:
-                cache[key] = ingest.inspect_file(data.db_path(), path, upload.name)
+                cache[key] = ingest.inspect_file(data.db_path(), path, u.name)
             except PlannerError as exc:
-                cache[key] = str(exc)
+                cache[key] = upload.page_wording(str(exc))
         if isinstance(cache[key], str):
             problems.append(cache[key])
             continue
-        files.append((path, upload.name))
+        files.append((path, u.name))
         plans.extend(cache[key])
     return plans, files, problems
 
 
-def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
+def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, Any]:
     """The proposed mapping with sample values, editable; a remembered mapping can be forgotten."""
     t = plan.table
     with st.container(border=True):
@@ -128,7 +131,11 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, object]:
                 help="The field this column fills. Custom attributes are kept (typed) for the model.")},
             placeholder="–",
         )  # fmt: skip
-    return {"kind": kind, "mapping": dict(zip(edited["Column"], edited["Maps to"], strict=True))}
+        choice: dict[str, Any] = {"kind": kind, "mapping": dict(zip(edited["Column"], edited["Maps to"], strict=True))}
+        if why := upload.missing_before_import(plan, choice):
+            st.warning(auth.md_text(why, 500), icon=":material/warning:")
+            choice["missing"] = why
+    return choice
 
 
 def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
@@ -150,16 +157,24 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     if not can_import:
         st.info("Only admins can import data; ask an admin to upload your CRM exports.", icon=":material/lock:")
         return
+    mb = upload.apply_upload_limit()
     uploads = st.file_uploader(
-        "CRM export files", type=TYPES, accept_multiple_files=True,
+        "CRM export files", type=upload.TYPES, accept_multiple_files=True, max_upload_size=mb,
         key=f"data_upload_{st.session_state.get('data_upload_round', 0)}",
-        help="Workbooks with several sheets import each sheet. " + limits.limits_text(),
+        help="Workbooks with several sheets import each sheet; a .zip imports the CSV and Excel files it holds. "
+        + limits.limits_text(),
     )  # fmt: skip
-    st.caption(limits.limits_text())
-    plans, files, problems = _plans_of(list(uploads or []))
+    st.caption(f"{limits.limits_text()} {upload.refused_text(mb)}")
+    named = upload.name_uploads(list(uploads or []), st.session_state.setdefault("data_sha256", {}))
+    plans, files, problems = _plans_of(named)
     for problem in problems:
-        st.error(problem, icon=":material/error:")
-    overrides = {p.table.name: _mapping_editor(i, p, who) for i, p in enumerate(plans)}
+        st.error(auth.md_text(problem, 500), icon=":material/error:")
+    for u in named:
+        note = upload.duplicate_note(u) if u.same_as else upload.renamed_note(u)
+        if note:
+            st.info(auth.md_text(note, 400), icon=":material/content_copy:")
+    choices = [(p.table.name, _mapping_editor(i, p, who)) for i, p in enumerate(plans)]
+    overrides = dict(choices)  # table names are unique in a batch (upload.name_uploads)
     if not plans:
         return
     cols = st.columns(2)
@@ -167,20 +182,23 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         "Account revenue is written in", list(UNIT_LABELS), format_func=lambda u: UNIT_LABELS[u],
         key="data_revenue_unit", help="Exports such as 'revenue (in millions)' write 581 for $581M: pick the unit.",
     )  # fmt: skip
-    n = sum(o["kind"] != F.SKIP for o in overrides.values())
+    n = sum(o["kind"] != F.SKIP for _, o in choices)
+    missing = [name for name, o in choices if o.get("missing")]
     label = f"Import {n} table{'s' if n != 1 else ''}"
-    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems) or not n):
-        progress = data.progress_bar()
+    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems or missing) or not n):
+        box = st.empty()
         try:
             report = ingest.import_files(
                 data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
-                progress=progress, scope=who,
+                progress=data.progress_bar(box), scope=who,
                 revenue_unit=None if unit == "auto" else unit, after=propensity.score_new_accounts,
             )  # fmt: skip
         except PlannerError as exc:
-            data.show_error(exc)
+            box.empty()  # not a bar frozen at 'Reading files' above the error
+            upload.show_import_error(exc)
         st.session_state["data_last_report"] = report
         st.session_state.pop("data_plans", None)
+        st.session_state.pop("data_sha256", None)
         # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
         st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
         shutil.rmtree(st.session_state.pop("data_workdir", ""), ignore_errors=True)
@@ -192,6 +210,9 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         st.rerun()
     if problems:
         st.caption("Remove the files with errors above to import the others.")
+    if missing:
+        st.caption(f"Map the missing fields of {auth.md_text(', '.join(missing), 300)}, or pick 'Nothing to import: "
+                   "skip it' for them, to import.")  # fmt: skip
 
 
 def _report_section() -> None:
@@ -386,26 +407,6 @@ def _history_section(who: Scope) -> None:
     _download(rejected, f"rejected_rows_{chosen}", "data_rejects_download")
 
 
-def _demo_section(who: Scope) -> None:
-    if not who.is_admin:
-        return
-    with st.expander("Back to the demo store", icon=":material/restart_alt:"):
-        st.write("Replace everything in the store with a freshly built demo world.")
-        if st.button("Rebuild the demo store", key="data_rebuild_demo", type="secondary"):
-            progress = data.progress_bar()
-            try:
-                demo.build_store(
-                    data.db_path(), int(settings.get("demo_accounts")), int(settings.get("demo_reps")),
-                    int(settings.get("demo_seed")), force=True, progress=progress,
-                    scope=who,
-                )  # fmt: skip
-            except PlannerError as exc:
-                data.show_error(exc)
-            st.session_state.pop("data_last_report", None)
-            st.session_state["data_flash"] = "The demo store is back."
-            st.rerun()
-
-
 st.title("Data")
 who = sidebar.scope()
 try:
@@ -438,4 +439,4 @@ _unlinked_section(unlinked)
 _homes_section(homes, who)
 _as_of_section(fresh, who)
 _history_section(who)
-_demo_section(who)
+upload.reset_section(who)

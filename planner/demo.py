@@ -23,6 +23,7 @@ from planner import geo, plan, potential, propensity, store
 from planner.errors import BadInput
 from planner.scope import Scope, require_role
 from planner.store import world as world_q
+from planner.store.scenarios import audit
 
 INDUSTRIES = pd.DataFrame(
     [
@@ -426,10 +427,12 @@ def build_store(
     *,
     scope: Scope,
     territories: str = "states",
+    actor: str | None = None,
 ) -> dict[str, int]:
     """Build the demo world and write it to the store at `path` (one all-or-nothing write).
 
-    Replacing a store is an admin's act; the CLI and first launch run as the local operator.
+    Replacing a store is an admin's act; the CLI and first launch run as the local operator. With `actor` (the
+    Data page's signed-in admin) the audit log records who replaced what, counted, in the same write.
     """
     require_role(scope, "admin")
     if store.exists(path) and not force:
@@ -443,6 +446,8 @@ def build_store(
     adoption = dict(zip(INDUSTRIES["industry"], INDUSTRIES["adoption"], strict=True))
     adoption = {k: potential.DEFAULT_ADOPTION.get(k, v) for k, v in adoption.items()}
     with store.write(path) as con:
+        if actor is not None:
+            audit(con, actor, "store.rebuild_demo", {"deleted": world_q.contents(con, scope=scope)}, scope=scope)
         world_q.replace_world(con, w, adoption, potential.default_price(), scope=scope)
         store.set_meta(con, "demo_seed", str(seed))
         world_q.set_currency(con, "USD", scope=scope)  # a US world: an import in euros is warned about
@@ -457,3 +462,25 @@ def build_store(
         )
     progress(1.0, "Done")
     return {"accounts": len(w.accounts), "deals": len(w.deals), "reps": len(w.reps)}
+
+
+def store_contents(path: Path, *, scope: Scope) -> dict[str, int]:
+    """What rebuilding the demo or emptying the store would delete: accounts, deals, reps, imports, scenarios and
+    plans, counted (admins only)."""
+    require_role(scope, "admin")
+    with store.read(path) as con:
+        return world_q.contents(con, scope=scope)
+
+
+@store.retry_conflicts
+def empty_store(path: Path, *, scope: Scope, actor: str) -> dict[str, int]:
+    """Delete every account, deal, rep, import, score, scenario and plan, in one write that the audit log records
+    with the counts it deleted (returned): a store to import into from scratch, after an import that went wrong.
+
+    Sign-in users and their roles, the audit log, remembered column mappings and the offer catalogue are kept."""
+    require_role(scope, "admin")
+    with store.write(path) as con:
+        deleted = world_q.contents(con, scope=scope)
+        world_q.start_empty(con, scope=scope)
+        audit(con, actor, "store.empty", {"deleted": deleted}, scope=scope)
+    return deleted

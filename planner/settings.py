@@ -74,7 +74,12 @@ SETTINGS: dict[str, Setting] = {
             "Lake writers take turns through a PostgreSQL advisory lock (PLANNER_LAKE_LOCK=0: they commit "
             "optimistically and retry conflicts; for tests and measurements).",
         ),
-        Setting("max_upload_mb", 200, "Largest CRM file the importer accepts (MB as stored)."),
+        Setting(
+            "max_upload_mb",
+            200,
+            "Largest CRM file the importer and the Data page's uploader accept (MB as stored); the app sets "
+            "Streamlit's server.maxUploadSize from it.",
+        ),
         Setting("max_unpacked_mb", 1000, "Largest unpacked content of an .xlsx workbook (MB), checked first."),
         Setting("max_rows", 5_000_000, "Most data rows (lines) one imported file or sheet may hold."),
         Setting("max_columns", 2000, "Most columns one imported file or sheet may hold."),

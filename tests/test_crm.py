@@ -293,7 +293,7 @@ def test_workbook_sheets_and_title_rows(tmp_path: Path) -> None:
         (b"   \n\n", "is empty"),
         (b"%PDF-1.7 binary", "is a PDF"),
         (b"\x00\x01\x02\x03" * 100, "binary"),
-        (b"\xd0\xcf\x11\xe0 old excel", "legacy Excel"),
+        (b"\xd0\xcf\x11\xe0 old excel", "cannot be read as an Excel workbook; open it in Excel and save it as .xlsx"),
         (b"just one column\nvalue\n", "single column"),
         (b"PK\x03\x04 not really a workbook", "not a readable Excel workbook"),
     ],

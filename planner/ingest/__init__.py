@@ -176,7 +176,7 @@ def check_plan(plan: Plan, requested: str = "auto") -> None:
         hint = " and ".join(dict.fromkeys(hints.get(m, m) for m in missing))
         raise ImportFileError(
             f"{t.name} has no {what} column for {plan.kind}; export it with {hint}, or map a column to it "
-            "(`--map COLUMN=FIELD`, or on the Data page)"
+            + explain.HOW_TO_MAP.format(field="FIELD")
         )  # fmt: skip
     if not t.sample:
         raise ImportFileError(f"{t.name} has a header but no data rows; export the report again with its rows")

@@ -24,7 +24,7 @@ import numpy as np
 
 from planner import settings
 from planner.errors import ImportFileError
-from planner.ingest import limits, xlsx
+from planner.ingest import containers, limits, xlsx
 
 SAMPLE_BYTES = 256 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
@@ -89,8 +89,10 @@ def check_size(path: Path, display: str) -> int:
     return size
 
 
-def open_tables(path: Path, display: str | None = None, workdir: Path | None = None) -> list[Table]:
-    """Every importable table in a CSV/TSV/TXT/XLSX file; raises ImportFileError when there is none."""
+def open_tables(path: Path, display: str | None = None, workdir: Path | None = None, *,
+                archive: bool = True) -> list[Table]:  # fmt: skip
+    """Every importable table in a CSV/TSV/TXT/XLSX/XLS file, or in the CSV and Excel files of a zip archive
+    (`archive` False: inside one, where a zip is refused); raises ImportFileError when there is none."""
     display = display or path.name
     check_size(path, display)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="planner-import-"))
@@ -98,13 +100,34 @@ def open_tables(path: Path, display: str | None = None, workdir: Path | None = N
         head = fh.read(SAMPLE_BYTES)
     if head.startswith(b"%PDF"):
         raise ImportFileError(f"{display} is a PDF, not a table; export the report as CSV or Excel (.xlsx)")
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(f"{display} is a legacy Excel 97-2003 (.xls) file; save it as .xlsx or CSV and retry")
+    if head.startswith(containers.OLE_MAGIC):  # a legacy .xls, or an .xlsx saved with a password
+        return _workbook_tables(path, display, workdir, containers.legacy_sheets(path, display))
     if head.startswith(b"PK\x03\x04"):
+        if archive and not _is_workbook(path):
+            return _open_archive(path, display, workdir)
         limits.check_workbook(path, display)  # unpacked size, before any XML is read
         return _open_workbook(path, display, workdir)
     limits.check_lines(path, display)
     return [_open_text(path, display, head, workdir)]
+
+
+def _is_workbook(path: Path) -> bool:
+    """A zip that is an .xlsx package (or too damaged to tell: the workbook reader reports it)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return containers.is_workbook(set(zf.namelist()))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return True
+
+
+def _open_archive(path: Path, display: str, workdir: Path) -> list[Table]:
+    """The tables of every CSV and Excel file in a zip archive (an archive inside it is refused)."""
+    members, skipped = containers.archive_members(path, display, workdir / f"{path.stem}.unzipped")
+    tables = [t for member, name in members for t in open_tables(member, name, workdir, archive=False)]
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        tables[0].notes.append(f"not read from {display} (not CSV or Excel): {shown}")
+    return tables
 
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -411,9 +434,10 @@ def _open_workbook(path: Path, display: str, workdir: Path) -> list[Table]:
         if sheets is None:
             try:
                 wb = load_workbook(path, read_only=True, data_only=True)
-            except Exception as exc:  # a zip that is not a workbook, or a damaged one
+            except Exception:  # a zip that is not a workbook, or a damaged one
                 raise ImportFileError(
-                    f"{display} is not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx or CSV"
+                    f"{display} is not a readable Excel workbook (damaged, or another program's file); open it in "
+                    "Excel and save it again as .xlsx, or export it as CSV"
                 ) from None
             sheets = xlsx.openpyxl_sheets(wb)
         return _workbook_tables(path, display, workdir, sheets)
@@ -453,11 +477,11 @@ def _workbook_tables(path: Path, display: str, workdir: Path, sheets: list[xlsx.
                                         f"report writes {'it' if one else 'them'} once")  # fmt: skip
             if part:
                 _unsaved_formulas(path, part, tables[-1], display)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, SyntaxError):
         # A part that inflates beyond its recorded size fails its CRC check here; so does a damaged one.
         raise ImportFileError(
-            f"{display} is not a readable Excel workbook ({type(exc).__name__} in its sheets); "
-            "save it again as .xlsx or CSV"
+            f"{display} is not a readable Excel workbook (a damaged sheet); open it in Excel and save it again as "
+            ".xlsx, or export it as CSV"
         ) from None
     if not tables:
         raise ImportFileError(f"{display} has no sheet with a table (a header row and data rows); check the workbook")

@@ -331,3 +331,20 @@ def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
         ),  # fmt: skip
         "reps": int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", mine)),
     }
+
+
+def contents(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
+    """What emptying or replacing the world deletes, counted: accounts, deals, reps, imports, scenarios, plans."""
+    require_admin(scope)
+    tables = ("accounts", "deals", "reps", "imports", "scenarios", "plans")
+    return {t: int(scalar(con, f"SELECT count(*) FROM {quote_identifier(t)}")) for t in tables}
+
+
+def start_empty(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
+    """Empty every world table and forget what the old world set (demo, currency, a fixed as-of date): the next
+    import starts a new store. Sign-in users, the audit log and remembered column mappings are kept."""
+    require_admin(scope)
+    empty_world(con, scope=scope)
+    con.execute("DELETE FROM meta WHERE key IN ('demo_today', 'demo_seed', 'currency', 'currency_mixed', 'as_of')")
+    set_meta(con, "is_demo", "0")
+    set_meta(con, "data_updated_at", now().isoformat())
