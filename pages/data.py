@@ -27,7 +27,7 @@ from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
 from planner.scope import Scope
-from ui import auth, data, maps, sidebar, upload
+from ui import auth, data, maps, sidebar, state, upload
 
 KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams",
                F.SKIP: "Nothing to import: skip it"}  # fmt: skip
@@ -398,9 +398,9 @@ def _history_section(who: Scope) -> None:
     with_rejects = history[history["rejected"].fillna(0) > 0]
     if not len(with_rejects):
         return
-    labels = dict(zip(with_rejects["import_id"], with_rejects["file_name"], strict=True))
-    chosen = st.selectbox("Rejected rows of", list(with_rejects["import_id"]),
-                          format_func=lambda i: f"#{i} {labels[i]}", key=_key("data_rejects_import"))  # fmt: skip
+    labels = {int(i): str(n) for i, n in zip(with_rejects["import_id"], with_rejects["file_name"], strict=True)}
+    chosen = state.selectbox("Rejected rows of", [int(i) for i in with_rejects["import_id"]], param="rejects",
+                             format_func=lambda i: f"#{i} {labels[i]}", key=_key("data_rejects_import"))  # fmt: skip
     with data.snapshot() as snap:
         rejected = data.cached(ingest.rejected_rows, snap, int(chosen), scope=who)
     st.dataframe(rejected.head(200), hide_index=True, width="stretch", key="data_rejects_table", placeholder="–")

@@ -77,8 +77,10 @@ except PlannerError as exc:
     data.show_error(exc)
 
 if "plan_start" not in st.session_state or st.session_state.get("_plan_rep") != rep_id:
+    # A link's start on opening; another rep picked in the sidebar opens on that rep's own default.
+    asked = st.query_params.get("start") if "plan_start" not in st.session_state else None
     try:
-        st.session_state["plan_start"] = plan.parse_start(st.query_params.get("start")) or default_start
+        st.session_state["plan_start"] = plan.parse_start(asked) or default_start
     except PlannerError:
         st.session_state["plan_start"] = default_start
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -86,7 +88,8 @@ start: date = c1.date_input(
     "Plan start", key="plan_start", format="YYYY-MM-DD",
     help="The plan's first day: by default the next working day after today (or the current saved plan's start).",
 )  # fmt: skip
-state.set_param("start", None if start == default_start else start.isoformat())
+# Written even at the default: the default moves with today, and a link shows the period it was made for.
+state.set_param("start", start.isoformat())
 weeks = int(
     state.number(
         "Cadence (weeks)",
@@ -109,6 +112,8 @@ if len(saved):
         for row in saved.itertuples()
     }
     c3.caption("Saved plans of this rep")
+    # The chosen pill is the saved plan of this start (a link's start= picks it), none for another start.
+    st.session_state["plan_saved_pick"] = start.isoformat() if start.isoformat() in labels else None
     c3.pills(
         "Saved plans", list(labels), format_func=lambda d: labels[d], key="plan_saved_pick",
         label_visibility="collapsed", on_change=lambda: st.session_state.update(
@@ -401,7 +406,7 @@ with right:
     if len(p.needs):
         counts = plan.needs_per_team(p)
         st.caption(" · ".join(f"{team}: **{n}**" for team, n in counts.items()))
-        tabs = st.tabs(list(counts))
+        tabs = state.tabs(list(counts), param="team", key="plan_needs_tab")
         for tab, team in zip(tabs, counts, strict=True):
             with tab:
                 asks = tables.needs_table(p)

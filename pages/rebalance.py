@@ -478,11 +478,13 @@ else:
     # "(draft)" on the chips: key the pickers by their labels and carry the choice over to the new key.
     version = hashlib.sha1("|".join(labels.values()).encode()).hexdigest()[:8]
     compare_key, pick_key = f"rb_compare_{version}", f"rb_pick_{version}"
-    if compare_key not in st.session_state:
-        st.session_state[compare_key] = [i for i in st.session_state.get("rb_compare_ids", []) if i in labels]
+    # A link's ?compare= and ?scenario= choose them on first opening (state reads the URL into a new key).
+    if compare_key not in st.session_state and "rb_compare_ids" in st.session_state:
+        st.session_state[compare_key] = [i for i in st.session_state["rb_compare_ids"] if i in labels]
     if pick_key not in st.session_state and st.session_state.get("rb_pick_id") in labels:
         st.session_state[pick_key] = st.session_state["rb_pick_id"]
-    chosen = st.multiselect("Compare", list(labels), format_func=labels.get, key=compare_key, max_selections=4)
+    chosen = state.multiselect("Compare", list(labels), param="compare", key=compare_key, format_func=labels.get,
+                               max_selections=4)  # fmt: skip
     st.session_state["rb_compare_ids"] = chosen
     if chosen:
         with data.snapshot() as snap:
@@ -491,7 +493,8 @@ else:
             st.caption(md_text(note, limit=400))
         # One panel per metric the scenarios balanced (potential first), money in the store's currency.
         st.plotly_chart(charts.compare_bars(cmp["per_rep"], cmp["metrics"]), width="stretch", key="rb_compare_chart")
-    pick = st.selectbox("Scenario to export or commit", list(labels), format_func=labels.get, key=pick_key)
+    pick = state.selectbox("Scenario to export or commit", list(labels), param="scenario", key=pick_key,
+                           format_func=labels.get)  # fmt: skip
     st.session_state["rb_pick_id"] = pick
     with data.snapshot() as snap:
         # Every format the CLI's `balance --out FILE --format F` writes, from the one implementation.
@@ -526,7 +529,7 @@ if len(versions) and scope.is_admin:
     with st.expander("Restore an earlier assignment", icon=":material/history:"):
         vrows = zip(versions["version"], versions["created_at"], versions["created_by"], versions["note"], strict=True)
         vlabels = {int(v): f"v{v} · {str(t)[:16]} · {by} · {note}" for v, t, by, note in vrows}
-        ver = st.selectbox("Version", list(vlabels), format_func=vlabels.get, key="rb_version")
+        ver = state.selectbox("Version", list(vlabels), param="version", key="rb_version", format_func=vlabels.get)
         if st.button("Restore this version", key="rb_restore", icon=":material/restore:"):
             try:
                 det = scenarios.restore(data.db_path(), ver, scope.user, scope=scope)

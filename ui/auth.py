@@ -21,11 +21,11 @@ import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import streamlit as st
 from streamlit import config
@@ -284,8 +284,9 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
         return LOCAL
     user = _user()
     if not user.get("is_logged_in"):
-        route()
+        here = route()
         _login_page()
+        _keep_view(here)
         st.stop()
     try:
         email = roles.normalize_email(str(user.get("email") or ""))
@@ -342,6 +343,66 @@ def _login_page() -> None:
                 st.login(None if name == "default" else name)
             except StreamlitAuthError as exc:
                 st.error(f"Sign-in is not set up correctly: {exc} See docs/DEPLOY.md.", icon="⚠️")
+
+
+# ---------------------------------------------------------------------------------------------
+# A shared link opened while signed out: the identity provider returns every sign-in to the app's home address
+# (Streamlit's /oauth2callback redirects to "/"), so the sign-in page keeps the link's page and query in a
+# short-lived cookie, and the first run after signing in goes on to it: only to a page of this app's navigation.
+
+KEPT_VIEW_COOKIE = "planner_view"
+KEPT_VIEW_SECONDS = 600
+MAX_KEPT_VIEW = 2000
+_KEPT_VIEW_STATE = "_kept_view"
+
+
+def _cookie_script(value: str, seconds: int, container: Any = st) -> None:
+    """Set (or, with seconds=0, delete) the kept-view cookie in the browser; `value` is already URL-quoted."""
+    path = quote("/" + str(config.get_option("server.baseUrlPath") or "").strip("/"), safe="/")
+    container.html(
+        f'<script>document.cookie = "{KEPT_VIEW_COOKIE}={value}; path={path}; max-age={seconds}; samesite=lax"'
+        ' + (location.protocol === "https:" ? "; secure" : "");</script>',
+        unsafe_allow_javascript=True,  # the value is quoted to [A-Za-z0-9%._~-]; nothing else varies
+    )
+
+
+def _cookies() -> Mapping[str, str]:
+    try:
+        return dict(st.context.cookies)
+    except Exception:  # no browser context (bare run)
+        return {}
+
+
+def _keep_view(page: object) -> None:
+    """On the sign-in page: keep the page this link opened and its query for the run after signing in."""
+    name = str(getattr(page, "url_path", "") or "")
+    pairs = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+    view = name + (f"?{urlencode(pairs)}" if pairs else "")
+    if len(view) > MAX_KEPT_VIEW:
+        view = name  # an overlong query: the page at least
+    if view:
+        _cookie_script(quote(view, safe=""), KEPT_VIEW_SECONDS)
+    elif KEPT_VIEW_COOKIE in _cookies():
+        _cookie_script("", 0)  # the home page: an older link kept is no longer wanted
+
+
+def return_to_kept_view(here: Any, pages: Sequence[Any]) -> None:
+    """Once per session, right after signing in: a run on the bare home address goes on to the view the sign-in
+    page kept (one of `pages`, the navigation's own), and the cookie is deleted on the next run."""
+    status = st.session_state.get(_KEPT_VIEW_STATE)
+    st.session_state[_KEPT_VIEW_STATE] = "done"
+    if status == "forget":
+        _cookie_script("", 0, st.sidebar)
+    kept = _cookies().get(KEPT_VIEW_COOKIE)
+    if status is not None or not kept:
+        return
+    name, _, query = unquote(kept)[:MAX_KEPT_VIEW].partition("?")
+    target = next((p for p in pages if name and p.url_path == name), None)
+    if target is None or getattr(here, "url_path", None) != "" or len(st.query_params):
+        _cookie_script("", 0, st.sidebar)  # opened elsewhere, or kept no page of this app: forget it
+        return
+    st.session_state[_KEPT_VIEW_STATE] = "forget"
+    st.switch_page(target, query_params=parse_qsl(query))
 
 
 def _no_access(email: str, why: str) -> None:

@@ -60,7 +60,9 @@ def run(menu: Sequence[Any]) -> None:
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
     # button keeps its widget id). Only admins see the Admin page.
     scope = auth.sign_in(route=lambda: st.navigation(list(menu), position="hidden"))
-    nav = st.navigation([p if scope.is_admin or p.url_path != ADMIN_PATH else admin_page("hidden") for p in menu])
+    shown = [p if scope.is_admin or p.url_path != ADMIN_PATH else admin_page("hidden") for p in menu]
+    nav = st.navigation(shown)
+    auth.return_to_kept_view(nav, shown)  # a link opened before signing in
     try:
         data.ensure_store()
     except PlannerError as exc:

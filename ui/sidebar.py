@@ -17,6 +17,9 @@ from planner.store import world
 from ui import auth, data, state
 
 ALL = "__all__"
+# All territories is written to a leader's link (`?rep=all`), so a rep who opens it is told it was narrowed; a
+# link without rep= (older ones) still opens on the default territory.
+ALL_IN_URL = "all"
 _local = threading.local()
 
 
@@ -80,7 +83,12 @@ _LINK_HELP = (
 def _refuse_foreign_rep(who: Scope) -> None:
     """A rep's link or edited URL naming another territory is ignored, and the sidebar says so."""
     wanted = st.query_params.get("rep")
-    if who.is_rep and wanted not in (None, "", who.rep_id):
+    if who.is_rep and wanted == ALL_IN_URL:
+        st.sidebar.warning(
+            "This link shows all territories; you can only see your own, so it shows yours.", icon=":material/lock:"
+        )
+        state.set_param("rep", None)
+    elif who.is_rep and wanted not in (None, "", who.rep_id):
         st.sidebar.warning(
             f"This link asked for territory {auth.md_text(wanted, 40)}; you can only see your own, so it shows yours.",
             icon=":material/lock:",
@@ -121,6 +129,8 @@ def _render_territory() -> None:
             key="sb_rep",
             default=options[0] if options else None,
             format_func=lambda r: "All territories" if r == ALL else names.get(r, r),
+            url_text=lambda r: ALL_IN_URL if r == ALL else str(r),
+            keep_default=not who.is_rep,
             help="Scope every page to one rep's territory.",
         )
         if fresh["is_demo"]:

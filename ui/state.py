@@ -49,12 +49,14 @@ def _choices(options: Sequence[Any], format_func: Any) -> str:
     return "use " + ", ".join(names) + (", …" if len(options) > 6 else "")
 
 
-def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
-              format_func: Any = str, default: Any = None, container: Any = st, **kw: Any) -> Any:  # fmt: skip
-    """A selectbox whose choice is read from and written to `?param=` in the URL."""
+def selectbox(label: str, options: Sequence[Any], *, param: str, key: str, format_func: Any = str,
+              default: Any = None, container: Any = st, url_text: Any = str, keep_default: bool = False,
+              **kw: Any) -> Any:  # fmt: skip
+    """A selectbox whose choice is read from and written to `?param=` in the URL (as `url_text(choice)`; the
+    default choice is left out of the link unless keep_default, for a default that differs by who opens it)."""
     options = list(options)
     wanted = _param(param)
-    by_text = {str(o): o for o in options}
+    by_text = {str(url_text(o)): o for o in options}
     if key not in st.session_state:
         start = by_text.get(wanted) if wanted is not None else default
         if wanted is not None and wanted not in by_text:
@@ -71,28 +73,57 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str,
         st.session_state[key] = st.session_state[key]
     st.session_state[memo] = shown
     value = container.selectbox(label, options, key=key, format_func=format_func, **kw)
-    set_param(param, None if value == default else value)
+    set_param(param, None if value is None or (value == default and not keep_default) else url_text(value))
     return value
 
 
 def multiselect(
     label: str, options: Sequence[Any], *, param: str, key: str, container: Any = st, **kw: Any
 ) -> list[Any]:
-    """A multiselect stored in the URL as a comma-separated list (a link that repeats the parameter,
-    `?metric=a&metric=b`, picks each too)."""
+    """A multiselect stored in the URL as one `?param=` per value, so a value may hold a comma ("Banking,
+    Financial Services"). An older link's comma-separated list is still read where its parts are values."""
     options = list(options)
     if key not in st.session_state:
-        wanted = [w for v in st.query_params.get_all(param) for w in str(v).split(",") if w != ""]
         known = {str(o) for o in options}
-        unknown = [w for w in wanted if w not in known]
+        wanted: list[str] = []
+        unknown: list[str] = []
+        for raw in st.query_params.get_all(param):
+            found, missed = _known_values(str(raw), known)
+            wanted += found
+            unknown += missed
         if unknown:
             ignore(param, ",".join(unknown), "not among the values in your data")
-        st.session_state[key] = [o for o in options if str(o) in wanted]
+        chosen = [o for o in options if str(o) in wanted]
+        most = kw.get("max_selections")
+        if most and len(chosen) > most:
+            ignore(param, ",".join(str(o) for o in chosen[most:]), f"at most {most} at a time")
+            chosen = chosen[:most]
+        st.session_state[key] = chosen
     else:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
     value = container.multiselect(label, options, key=key, **kw)
-    set_param(param, ",".join(str(v) for v in value) or None)
+    set_param(param, [str(v) for v in value])
     return list(value)
+
+
+def _known_values(raw: str, known: set[str]) -> tuple[list[str], list[str]]:
+    """The values one `?param=` names: itself when it is a value, else its comma-separated parts (an older
+    link's list), joining neighbouring parts back where together they make a value that holds a comma."""
+    if raw in known or raw == "":
+        return ([raw] if raw else []), []
+    parts, i = raw.split(","), 0
+    found: list[str] = []
+    missed: list[str] = []
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i, -1) if ",".join(parts[i:j]) in known), None)
+        if j is None:
+            if parts[i].strip():
+                missed.append(parts[i])
+            i += 1
+        else:
+            found.append(",".join(parts[i:j]))
+            i = j
+    return found, missed
 
 
 def number(label: str, *, param: str, key: str, default: float, container: Any = st, **kw: Any) -> float:
@@ -149,6 +180,22 @@ def pills(label: str, options: dict[str, str], *, param: str, key: str, default:
     return value
 
 
+def tabs(labels: Sequence[str], *, param: str, key: str, container: Any = st) -> Sequence[Any]:
+    """Tabs whose open tab is stored in the URL as `?param=label` (the first tab is left out)."""
+    labels = list(labels)
+    if key not in st.session_state:
+        wanted = _param(param)
+        if wanted is not None and wanted not in labels:
+            ignore(param, wanted, _choices(labels, str))
+        st.session_state[key] = wanted if wanted in labels else labels[0]
+    elif st.session_state[key] not in labels:
+        st.session_state[key] = labels[0]
+    shown = container.tabs(labels, key=key, on_change="rerun")
+    value = st.session_state.get(key)
+    set_param(param, None if value == labels[0] else value)
+    return shown  # type: ignore[no-any-return]
+
+
 def ignored_params(names: Sequence[str], why: str) -> None:
     """Parameters an older link may carry that no longer apply: dropped from the address, with a note."""
     for name in names:
@@ -180,8 +227,11 @@ def set_param(name: str, value: Any) -> None:
     used: set[str] | None = getattr(_run, "used", None)
     if used is not None:
         used.add(name)
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         if name in st.query_params:
             del st.query_params[name]
-    elif st.query_params.get(name) != str(value):
+    elif isinstance(value, list):  # one ?name= per value
+        if st.query_params.get_all(name) != [str(v) for v in value]:
+            st.query_params[name] = [str(v) for v in value]
+    elif st.query_params.get(name) != str(value) or len(st.query_params.get_all(name)) > 1:
         st.query_params[name] = str(value)
