@@ -143,6 +143,8 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("roles-set", ["roles", "set", "lead@example.com", "leader"]),
     ("settings", ["settings"]),
     ("settings-set", ["settings", "--set", "reachable_km=150"]),
+    ("model", ["model"]),
+    ("model-json", ["model", "--json"]),
 ]
 
 # ---------------------------------------------------------------------------------------------

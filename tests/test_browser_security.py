@@ -85,7 +85,7 @@ def pick_territory(page: Any, rep_id: str | None, shown: str) -> None:
     options = territory_options(page)
     assert shown in options, f"{shown!r} is not an option as text: {options}"
     page.get_by_role("option", name=shown, exact=True).click()
-    page.wait_for_url(lambda url: (f"rep={rep_id}" in url) if rep_id else ("rep=" not in url), timeout=60_000)
+    page.wait_for_url(lambda url: f"rep={rep_id or 'all'}" in url, timeout=60_000)  # all: a rep's link narrows it
     wait_rendered(page)
     page.wait_for_timeout(500)
 

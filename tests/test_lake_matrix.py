@@ -29,7 +29,7 @@ MORE: list[tuple[str, list[str]]] = [
 
 # Variants of a command that the matrix runs on file stores and that do the same store work again.
 SAME_WORK = {"as-of-json", "train-json", "metrics-json", "balance-accounts", "balance-workload",
-             "balance-expected-value", "export-reps"}  # fmt: skip
+             "balance-expected-value", "export-reps", "model-json"}  # fmt: skip
 
 
 def _top_level_commands() -> set[str]:

@@ -460,6 +460,8 @@ READS: dict[str, Args] = {
     "planner.store.world.export_reps": kw(),
     "planner.store.world.rep_options": kw(),
     "planner.store.world.counts": kw(),
+    "planner.store.world.contents": kw(),
+    "planner.demo.store_contents": kw(),
     "planner.store.world.find_rep": lambda c, w, rep: ((w.emails[rep],), {}),
     "planner.targets.targets": lambda c, w, rep: ((rep,), {}),
     "planner.targets.filter_options": lambda c, w, rep: ((), {"rep_id": rep}),
@@ -480,6 +482,8 @@ def _fixes(w: World) -> pd.DataFrame:
 WRITES: dict[str, Args] = {
     "planner.coverage.workload.save_workload": kw(values={"fixed_hours": 3.0}),
     "planner.demo.build_store": kw(force=True),
+    "planner.demo.empty_store": kw(actor="rep"),
+    "planner.store.world.start_empty": kw(),
     "planner.ingest.import_files": lambda c, w, rep: (([w.upload],), {}),
     "planner.ingest.place_accounts": lambda c, w, rep: ((_fixes(w),), {}),
     "planner.ingest.edits.set_as_of": lambda c, w, rep: (("2024-01-31",), {}),
@@ -502,7 +506,7 @@ WRITES: dict[str, Args] = {
     "planner.propensity.registry.rescore": kw(),
     "planner.propensity.registry.score_accounts": lambda c, w, rep: (([w.account[OTHER]],), {}),
     "planner.propensity.registry.score_imported": lambda c, w, rep: ((date(2020, 1, 1),), {}),
-    "planner.ingest.scoring.score_new_accounts": lambda c, w, rep: (
+    "planner.propensity.after_import.score_new_accounts": lambda c, w, rep: (
         (date(2020, 1, 1), lambda f, m: None),
         {"actor": "rep"},
     ),
@@ -717,6 +721,7 @@ EXEMPT: dict[str, str] = {
     **{f"planner.store.schema.{n}": SCHEMA for n in ("migrate", "set_meta", "bump_write_id", "now", "next_id")},
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
+    "planner.store.writable.os_errors": "turns an OS error met writing the store file into one line; no data",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,
     **{f"planner.store.imports.{n}": SQL_TEXT for n in (
