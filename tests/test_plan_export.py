@@ -153,8 +153,8 @@ def test_excel_sheets_are_formatted_and_none_is_silently_empty(tricky_plan: plan
     assert targets.cell(row=2, column=col["First touch"]).number_format == "ddd d mmm yyyy"
     assert 10 <= targets.column_dimensions["B"].width <= 60
     assert targets.freeze_panes == "A2"
-    rationale = targets.cell(row=3, column=col["Why this account"]).value
-    assert rationale.startswith("'=HYPERLINK")
+    rationale = targets.cell(row=3, column=col["Why this account"])
+    assert rationale.value.startswith("=HYPERLINK") and rationale.data_type == "s" and rationale.quotePrefix
     seq = wb["Sequence"]
     kinds = {seq.cell(row=r, column=6).value for r in range(2, seq.max_row + 1)}
     assert kinds == {"touch", "decision point"}

@@ -76,7 +76,7 @@ def _write_table(ws: Worksheet, df: pd.DataFrame) -> None:
 
 
 def _write_sentence(ws: Worksheet, sentence: str) -> None:
-    ws["A1"] = str(export.neutralise(sentence))
+    ws["A1"] = str(export.excel_value(sentence))
     ws["A1"].font = Font(italic=True)
     ws.column_dimensions["A"].width = min(100, len(sentence) + 2)
 
@@ -85,11 +85,11 @@ def _write_summary(ws: Worksheet, plan: Plan) -> None:
     """Measure / value rows, each value in its own format, then warnings and notes."""
     ws.append(["Measure", "Value"])
     for label, value, kind in summary_rows(plan):
-        ws.append([label, _value(export.neutralise(value) if kind == "text" else value, kind)])
+        ws.append([label, _value(export.excel_value(value) if kind == "text" else value, kind)])
         if kind in NUMBER_FORMATS:
             ws.cell(row=ws.max_row, column=2).number_format = _number_format(kind)
     for text in [*plan.kpis["warnings"], *plan.notes]:
-        ws.append(["Warning", str(export.neutralise(text))])
+        ws.append(["Warning", str(export.excel_value(text))])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -114,6 +114,8 @@ def to_excel(plan: Plan) -> bytes:
             _write_table(ws, s.table)
         else:
             _write_sentence(ws, s.empty)
+    for ws in wb.worksheets:
+        export.excel_text_cells(ws)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
