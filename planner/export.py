@@ -19,6 +19,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -179,6 +180,13 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             excel_frame(df).to_excel(xl, sheet_name=title, index=False)
             excel_text_cells(xl.sheets[title])
     return buf.getvalue()
+
+
+def file_stem(name: object, fallback: str = "file") -> str:
+    """A name in characters every file system takes: letters and digits of any script, one '-' for each run of
+    anything else, at most 60 ('José Álvarez' -> 'José-Álvarez', '../=x' -> 'x'); `fallback` when none is left."""
+    stem = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", str(name or ""))).strip("-")[:60].strip("-")
+    return stem or fallback
 
 
 def check_table_path(out: Path) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -281,3 +282,14 @@ def test_signals_of_one_account_or_one_deal_are_singular() -> None:
     assert book._signals(one) == "1 similar Retail account in WA won in 2 years; 1 open deal"
     two = SimpleNamespace(**{**vars(one), "similar_won": 2, "open_deals": 3})
     assert book._signals(two) == "2 similar Retail accounts in WA won in 2 years; 3 open deals"
+
+
+def test_plan_file_names_name_the_rep_in_safe_characters(tricky_plan: plan.Plan) -> None:
+    """explore-G: plan downloads were named plan-R001-2026-12-07.md; a rep id says nothing to whoever gets the file."""
+    p = tricky_plan
+    name = exports.file_name(p, ".md")
+    assert name == f"plan-{p.rep['name'].replace(' ', '-')}-{p.start.isoformat()}.md" and "R001" not in name
+    assert exports.file_name(replace(p, rep={**p.rep, "name": "José Álvarez / ../=x"}), ".csv").startswith(
+        "plan-José-Álvarez-x-"
+    )
+    assert exports.file_name(replace(p, rep={**p.rep, "name": "!!"}), ".md").startswith("plan-R001-")
