@@ -204,6 +204,8 @@ try:
         if rep:
             where = where.replace(f"territory {rep}", f"territory of {sidebar.rep_name(rep, view['territories'])}")
         st.caption(md_text(f"{view['basis'].note} Showing: {where} (territory: choose it in the sidebar).", 600))
+        if view["covers"]:  # a rep: what these figures are measured over
+            st.caption(md_text(view["covers"], 600))
         if view["travel"]["note"]:
             st.info(md_text(view["travel"]["note"], 600), icon=":material/route:")
 
@@ -225,11 +227,17 @@ state.show_ignored()
 values = reps[metric].astype(float)
 tol = tolerance / 100
 row = imb.loc[metric] if metric in imb.index else None
-i = st.columns(4)
-i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
-i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
-i[2].metric("Coefficient of variation", fmt.ratio(row["cv"] if row is not None else None))
-i[3].metric("Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all.")
+if view["covers"]:  # a rep sees one territory: its max/mean is 1.00 by definition, not a fact about balance
+    st.caption("Balance compares territories with each other; you see your own territory only, so there is no "
+               "comparison here (leaders see every territory).")  # fmt: skip
+else:
+    i = st.columns(4)
+    i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
+    i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
+    i[2].metric("Coefficient of variation", fmt.ratio(row["cv"] if row is not None else None))
+    i[3].metric(
+        "Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all."
+    )
 
 g = st.columns([3, 2])
 order = reps.assign(_v=values).sort_values("_v", ascending=False)
