@@ -15,7 +15,7 @@ import pytest
 from icalendar import Calendar
 from markdown_it import MarkdownIt
 
-from planner import cli, plan, store
+from planner import cli, plan, roles, store
 from planner.plan import engagement, exports
 from planner.scope import OPERATOR
 
@@ -293,3 +293,17 @@ def test_plan_file_names_name_the_rep_in_safe_characters(tricky_plan: plan.Plan)
         "plan-José-Álvarez-x-"
     )
     assert exports.file_name(replace(p, rep={**p.rep, "name": "!!"}), ".md").startswith("plan-R001-")
+
+
+def test_the_steps_csv_names_a_rep_without_an_email_by_the_email_they_sign_in_with(
+    small_store_template: Path, tmp_path: Path, module_store: Callable[[Path, Path], Path]
+) -> None:
+    """explore-G: "Owner Email" was blank for a rep the reps table has no email for, who signs in by a roles entry."""
+    path = module_store(small_store_template, tmp_path / "store.duckdb")
+    with store.write(path) as con:
+        con.execute("UPDATE reps SET email = NULL WHERE rep_id = 'R001'")
+    roles.set_role(path, "ava.signin@example.com", "rep", "R001", scope=OPERATOR)
+    with store.read(path) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
+    rows = list(csv.DictReader(io.StringIO(engagement.to_engagement_csv(p).decode("utf-8-sig"))))
+    assert rows and {r["Owner Email"] for r in rows} == {"ava.signin@example.com"}
