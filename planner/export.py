@@ -20,6 +20,7 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -110,6 +111,38 @@ def safe_table(table: pa.Table) -> pa.Table:
                 col = pc.replace_with_mask(col.combine_chunks(), pa.array(maybe), pa.array(fixed, col.type))
         columns.append(col)
     return pa.Table.from_arrays(columns, names=[str(neutralise(str(c))) for c in table.column_names])
+
+
+def readable(
+    df: pd.DataFrame,
+    labels: Mapping[str, str],
+    *,
+    currency: str,
+    money: Collection[str] = (),
+    digits: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """A table for people, as a page shows it: the columns of `labels` that df has, in that order, under their
+    labels; money to the cent with the currency in its header ('Potential (EUR)'), `digits` rounding the others
+    (37932.219999999994 km -> 37932.2), flags as yes/no. Internal columns not in `labels` are left out."""
+    out = {}
+    for col, label in labels.items():
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if col in money:
+            out[f"{label} ({currency})"] = pd.to_numeric(values, errors="coerce").round(2)
+        elif digits and col in digits:
+            out[label] = pd.to_numeric(values, errors="coerce").round(digits[col])
+        elif pd.api.types.is_bool_dtype(values):
+            out[label] = values.map({True: "yes", False: "no"})
+        else:
+            out[label] = values
+    return pd.DataFrame(out, index=df.index)
+
+
+def rows_label(n: int, what: str = "row") -> str:
+    """'1 row', '1,200 rows': a count with its noun."""
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
 
 
 def to_csv_text(df: pd.DataFrame) -> str:

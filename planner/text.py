@@ -16,6 +16,7 @@ from babel.numbers import get_currency_symbol
 # Set from the store by the CLI and the app's shell (use_currency); US dollars until then. A file built later, out of
 # that run (a download button's callable runs on a thread of its own), names its currency instead: currency=CODE.
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
+_CODE: ContextVar[str] = ContextVar("currency_code", default="USD")
 
 
 def filled(values: pd.Series, missing: str) -> pd.Series:
@@ -70,6 +71,12 @@ def _symbol(code: str | None) -> str:
 def use_currency(code: str | None) -> None:
     """Write money in `code`'s symbol from now on in this run (US dollars when unknown)."""
     _SYMBOL.set(_symbol(code))
+    _CODE.set(currency_code(code) or "USD")
+
+
+def currency_in_use() -> str:
+    """This run's currency code (use_currency's; USD until set): what a page hands the file it builds later."""
+    return _CODE.get()
 
 
 def currency_prefix(currency: str | None = None) -> str:
