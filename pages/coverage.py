@@ -285,8 +285,15 @@ st.dataframe(fmt.table(shown_white, WHITE_KINDS), hide_index=True, width="stretc
 st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered.")
 
 
+CUR = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
+MONEY = ("potential", "expected_value", "open_pipeline", "won_12m", "quota", "high_potential")
+ROUNDED = {"mean_km": 1, "max_km": 1, "dist_km": 1, "nearest_rep_km": 1, "workload_hours": 1, "book_hours": 1,
+           "capacity_hours": 1, "potential_per_quota": 4, "utilisation": 4, "coverage": 4}  # fmt: skip
+
+
 def _human(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    return frame.rename(columns=names)
+    """A table as the page labels it, money to the cent with the currency named, no float noise."""
+    return export.readable(frame, names, currency=CUR, money=MONEY, digits=ROUNDED)
 
 
 d = st.columns(3)
@@ -307,7 +314,7 @@ d[2].download_button(
         "Imbalance": imb_shown.rename(columns={"label": "Metric", "mean": "Mean", "max_mean": "Max / mean",
                                                "min_mean": "Min / mean", "cv": "CV", "gini": "Gini"}),
         "White space": _human(shown_white, WHITE_COLUMNS),
-        "Coverage": by_status.drop(columns=["status"]).rename(columns={
+        "Coverage": _human(by_status, {
             "label": "Status", "accounts": "Accounts", "potential": "Potential",
             "high_accounts": "High-potential accounts", "high_potential": "High potential"}),
     }),
