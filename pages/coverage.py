@@ -204,6 +204,8 @@ try:
         if rep:
             where = where.replace(f"territory {rep}", f"territory of {sidebar.rep_name(rep, view['territories'])}")
         st.caption(md_text(f"{view['basis'].note} Showing: {where} (territory: choose it in the sidebar).", 600))
+        if view["covers"]:  # a rep: what these figures are measured over
+            st.caption(md_text(view["covers"], 600))
         if view["travel"]["note"]:
             st.info(md_text(view["travel"]["note"], 600), icon=":material/route:")
 
@@ -225,11 +227,17 @@ state.show_ignored()
 values = reps[metric].astype(float)
 tol = tolerance / 100
 row = imb.loc[metric] if metric in imb.index else None
-i = st.columns(4)
-i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
-i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
-i[2].metric("Coefficient of variation", fmt.ratio(row["cv"] if row is not None else None))
-i[3].metric("Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all.")
+if view["covers"]:  # a rep sees one territory: its max/mean is 1.00 by definition, not a fact about balance
+    st.caption("Balance compares territories with each other; you see your own territory only, so there is no "
+               "comparison here (leaders see every territory).")  # fmt: skip
+else:
+    i = st.columns(4)
+    i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
+    i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
+    i[2].metric("Coefficient of variation", fmt.ratio(row["cv"] if row is not None else None))
+    i[3].metric(
+        "Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all."
+    )
 
 g = st.columns([3, 2])
 order = reps.assign(_v=values).sort_values("_v", ascending=False)
@@ -277,8 +285,15 @@ st.dataframe(fmt.table(shown_white, WHITE_KINDS), hide_index=True, width="stretc
 st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered.")
 
 
+CUR = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
+MONEY = ("potential", "expected_value", "open_pipeline", "won_12m", "quota", "high_potential")
+ROUNDED = {"mean_km": 1, "max_km": 1, "dist_km": 1, "nearest_rep_km": 1, "workload_hours": 1, "book_hours": 1,
+           "capacity_hours": 1, "potential_per_quota": 4, "utilisation": 4, "coverage": 4}  # fmt: skip
+
+
 def _human(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    return frame.rename(columns=names)
+    """A table as the page labels it, money to the cent with the currency named, no float noise."""
+    return export.readable(frame, names, currency=CUR, money=MONEY, digits=ROUNDED)
 
 
 d = st.columns(3)
@@ -299,7 +314,7 @@ d[2].download_button(
         "Imbalance": imb_shown.rename(columns={"label": "Metric", "mean": "Mean", "max_mean": "Max / mean",
                                                "min_mean": "Min / mean", "cv": "CV", "gini": "Gini"}),
         "White space": _human(shown_white, WHITE_COLUMNS),
-        "Coverage": by_status.drop(columns=["status"]).rename(columns={
+        "Coverage": _human(by_status, {
             "label": "Status", "accounts": "Accounts", "potential": "Potential",
             "high_accounts": "High-potential accounts", "high_potential": "High potential"}),
     }),

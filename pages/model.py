@@ -43,9 +43,21 @@ def number(value: object, digits: int = 3) -> str:
     return fmt.MISSING if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
 
 
+# The downloads' headers, as the page's tables label them.
+DOWNLOAD_LABELS = {
+    "ranking": "Ranking", "auc": "AUC", "lift_top_decile": "Top-decile lift", "brier": "Brier score", "name": "Name",
+    "kind": "Kind", "source": "Source", "reason": "Why", "model_version": "Version", "created_at": "Trained",
+    "created_by": "By", "active": "Active", "n_train": "Train deals", "n_test": "Test deals",
+    "has_scores": "Can restore", "fit_score_auc": "Fit score AUC", "intent_auc": "Intent AUC",
+}  # fmt: skip
+
+
 def download(df: pd.DataFrame, file_name: str, key: str) -> None:
-    st.download_button("Download CSV", export.to_csv_bytes(df), file_name=file_name,
-                       mime="text/csv", key=key, icon=":material/download:")  # fmt: skip
+    """A table's CSV under the page's headers, built when clicked; the click does not rerun the page."""
+    table = df.rename(columns={c: DOWNLOAD_LABELS.get(str(c), str(c)) for c in df.columns})
+    table = table.apply(lambda c: c.map({True: "yes", False: "no"}) if pd.api.types.is_bool_dtype(c) else c)
+    st.download_button("Download CSV", lambda: export.to_csv_bytes(table), file_name=file_name, mime="text/csv",
+                       key=key, icon=":material/download:", on_click="ignore")  # fmt: skip
 
 
 def band(bounds: object, unit: str) -> str:

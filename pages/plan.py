@@ -505,7 +505,6 @@ show_table(tables.actual_table(p), "plan_actual_table")
 
 # ---- downloads and the printable view --------------------------------------------------------------
 st.subheader("Export")
-stem = f"plan-{p.rep['rep_id']}-{p.start.isoformat()}"
 dl = st.columns(5)
 # Files are built only when a button is clicked (a callable runs then), not on every rerun.
 downloads = [
@@ -517,6 +516,6 @@ downloads = [
     ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
 ]  # fmt: skip
 for col, (label, build, suffix, mime, key) in zip(dl, downloads, strict=True):
-    col.download_button(label, build, f"{stem}{suffix}", mime, key=f"plan_dl_{key}", on_click="ignore")
+    col.download_button(label, build, plan_export.file_name(p, suffix), mime, key=f"plan_dl_{key}", on_click="ignore")
 if st.toggle("Printable view", key="plan_print"):
     st.html(plan_export.to_html(p))

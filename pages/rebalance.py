@@ -12,7 +12,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, geo, optimize, scenarios, text
+from planner import crm_files, export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
 from ui import charts, commit, data, fmt, maps, sidebar, state, travel
 from ui.auth import md_text
@@ -423,14 +423,17 @@ else:
                        "km_after": st.column_config.NumberColumn(f"{tu} after", format="%.0f")},
     )  # fmt: skip
     d = st.columns(3)
-    assignment = scenarios.result_file(result, reps, "plain").table  # owners by name and email, never rep ids
+    cur = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
+    moves_file = crm_files.moves_for_people(table, cur, tu)
     d[0].download_button(
-        "Assignment (CSV)", export.to_csv_bytes(assignment), file_name="assignment.csv", mime="text/csv",
-        key="rb_dl_assignment", on_click="ignore",
+        "Assignment (CSV)",
+        lambda: export.to_csv_bytes(
+            crm_files.plain_for_people(scenarios.result_file(result, reps, "plain").table, cur)),
+        file_name="assignment.csv", mime="text/csv", key="rb_dl_assignment", on_click="ignore",
     )  # fmt: skip
     d[1].download_button(
-        "Owner changes (CSV)", export.to_csv_bytes(table), file_name="moves.csv", mime="text/csv", key="rb_dl_moves",
-        on_click="ignore",
+        "Owner changes (CSV)", lambda: export.to_csv_bytes(moves_file), file_name="moves.csv", mime="text/csv",
+        key="rb_dl_moves", on_click="ignore",
     )  # fmt: skip
     with d[2].form("rb_save_form", border=False):
         name = st.text_input("Scenario name", key="rb_name", placeholder="e.g. Two hires in Texas")
@@ -502,14 +505,18 @@ else:
         mv = data.cached(scenarios.moves_report, snap, pick, scope=scope)
     sf = crm["salesforce"].table
     cells = st.columns(3) + st.columns(3)  # three a row: the labels fit a 1,100 px window unclipped
+    cur = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
     for col, (f, (label, key)) in zip(cells[: len(CRM_DOWNLOADS)], CRM_DOWNLOADS.items(), strict=True):
+        # The CRM formats keep the headers their importers read; the owner list is for people.
         col.download_button(
-            label, export.to_csv_bytes(crm[f].table), file_name=f"{f}_owner_update_{pick}.csv", mime="text/csv",
-            key=key, on_click="ignore",
+            label, lambda t=crm[f].table, f=f: export.to_csv_bytes(t if f != "plain" else crm_files.plain_for_people(
+                t, cur)), file_name=f"{f}_owner_update_{pick}.csv",
+            mime="text/csv", key=key, on_click="ignore",
         )  # fmt: skip
     e = st.columns(4)
+    report = crm_files.moves_for_people(mv, cur)
     cells[len(CRM_DOWNLOADS)].download_button(
-        "Moves report (Excel)", export.to_excel_bytes({"moves": mv}), file_name=f"moves_{pick}.xlsx",
+        "Moves report (Excel)", lambda: export.to_excel_bytes({"moves": report}), file_name=f"moves_{pick}.xlsx",
         key="rb_dl_report", on_click="ignore",
     )  # fmt: skip
     kinds = mv["change"].value_counts()

@@ -54,7 +54,9 @@ st.dataframe(
 )
 st.download_button(
     "Download the assumptions (CSV)",
-    lambda: export.to_csv_bytes(table),
+    lambda: export.to_csv_bytes(
+        table.rename(columns={"label": "Assumption", "value": "Value", "source": "Comes from", "help": "Meaning"})
+    ),
     file_name="workload_assumptions.csv",
     mime="text/csv",
     key="set_download",

@@ -203,11 +203,20 @@ with st.container():
         st.success(f"Added {done['added']} accounts to plan {done['plan_id']}{extra}.", icon=":material/check:")
         st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
 d1, d2 = st.columns(2)
-# The downloads name accounts as the table does: a name key (an import's 'name:...') is no one's CRM id.
-table = shown.assign(account_id=shown["account_id"].map(text.crm_record_id)).rename(columns={"reasons": "why"})
+DOWNLOAD_COLUMNS = {
+    "rank": "Rank", "name": "Account", "reasons": "Why", "expected_value": "Expected value",
+    "propensity": "Propensity", "fit_score": "Fit score", "potential": "Potential", "open_deals": "Open deals",
+    "industry": "Industry", "employees": "Employees", "city": "City", "state": "State", "account_id": "Account ID",
+}  # fmt: skip
+# The downloads name accounts and columns as the table does (a name key, an import's 'name:...', is no one's CRM
+# id), money to the cent in the store's currency; built when clicked, not on every rerun (a row selection is one).
+table = export.readable(
+    shown.assign(account_id=shown["account_id"].map(text.crm_record_id)), DOWNLOAD_COLUMNS,
+    currency=text.currency_in_use(), money=("potential", "expected_value"), digits={"propensity": 4},
+)  # fmt: skip
 d1.download_button(
-    f"Download {len(table):,} rows (CSV)",
-    export.to_csv_bytes(table),
+    f"Download {export.rows_label(len(table))} (CSV)",
+    lambda: export.to_csv_bytes(table),
     file_name="targets.csv",
     mime="text/csv",
     key="tg_csv",
@@ -215,8 +224,8 @@ d1.download_button(
     on_click="ignore",
 )
 d2.download_button(
-    f"Download {len(table):,} rows (Excel)",
-    export.to_excel_bytes({"targets": table}),
+    f"Download {export.rows_label(len(table))} (Excel)",
+    lambda: export.to_excel_bytes({"targets": table}),
     file_name="targets.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="tg_xlsx",

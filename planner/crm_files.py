@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.errors import BadInput
-from planner.text import NAME_KEY_PREFIX
+from planner.export import readable
+from planner.text import NAME_KEY_PREFIX, crm_record_id
 
 FORMATS = ("salesforce", "hubspot", "dynamics", "pipedrive", "plain")
 CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dynamics 365", "pipedrive": "Pipedrive"}
@@ -193,3 +194,35 @@ def _plain(rows: pd.DataFrame) -> OwnerFile:
         shown = ", ".join(no_mail[:5]) + (f" and {len(no_mail) - 5} more" if len(no_mail) > 5 else "")
         notes.append(f"no email known for {shown}: {SUPPLY_IDS}")
     return OwnerFile(table, tuple(notes))
+
+
+# The plain file's columns as the Rebalance page words them (the CLI's `balance --out` keeps the columns above).
+PLAIN_LABELS = {
+    "account_id": "Account ID", "account_name": "Account", "previous_owner": "Previous owner",
+    "previous_owner_email": "Previous owner email", "owner": "New owner", "owner_email": "New owner email",
+    "moved": "Moves", "expected_value": "Expected value",
+}  # fmt: skip
+
+
+def plain_for_people(table: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The plain owner file as a page downloads it: its headers in words, money to the cent with the currency
+    named ('Expected value (EUR)'), yes/no."""
+    return readable(table, PLAIN_LABELS, currency=currency, money=("expected_value",))
+
+
+# An owner-changes table (the Rebalance page's, or planner.scenarios.moves_report) as people read it.
+MOVE_LABELS = {
+    "name": "Account", "account_name": "Account", "account_id": "Account ID", "city": "City", "state": "State",
+    "potential": "Potential", "change": "Change", "from": "From", "previous_owner": "Previous owner", "to": "To",
+    "new_owner": "New owner", "km_before": "{unit} before", "km_after": "{unit} after", "reason": "Reason",
+}  # fmt: skip
+
+
+def moves_for_people(table: pd.DataFrame, currency: str, travel_unit: str = "km") -> pd.DataFrame:
+    """Owner changes as a page downloads them: the page's headers, no rep ids, an import's name key blank (no CRM
+    knows it), money to the cent with the currency named, travel to 0.1 (37932.219999999994 was written)."""
+    labels = {c: label.format(unit=travel_unit) for c, label in MOVE_LABELS.items()}
+    out = readable(table, labels, currency=currency, money=("potential",), digits={"km_before": 1, "km_after": 1})
+    if "Account ID" in out:
+        out["Account ID"] = _text(out["Account ID"]).map(crm_record_id)
+    return out

@@ -1,8 +1,12 @@
 """Writing tables out: CSV and Excel that a spreadsheet opens as data, never as formulas.
 
-A text cell whose first character after any leading whitespace (spaces, tabs, CR, LF) is =, +, - or @
-would run as a formula in Excel, LibreOffice or Sheets; it gets a leading apostrophe. A plain number
-stays a number (numeric cells, and text that is just a number such as "-5"). CSV rows end in CRLF
+CSV (OWASP's advice): a text cell whose first character after any leading whitespace (spaces, tabs, CR, LF)
+is =, +, - or @ would run as a formula in Excel, LibreOffice or Sheets; it gets a leading apostrophe. A plain
+number stays a number (numeric cells, and text that is just a number such as "-5"), and so does a lone "-"
+(no formula: an empty value in many exports). Excel (.xlsx): every cell has a type, and only a text value
+starting with "=" would be written as a formula (openpyxl's rule), so such a cell is written as a text cell
+marked quotePrefix (what Excel does with a typed apostrophe, which it does not show); every other text is
+written as it is ("@cmd", "- Dash Name" and "-2+3" read as written, with no apostrophe). CSV rows end in CRLF
 (RFC 4180), so every cell holding a line break, a comma or a quote is quoted and stays one cell.
 A NUL character becomes U+FFFD in CSV too: many CSV readers end the cell there (pandas before 3, C tools).
 Excel cells hold line breaks as LF (XML's), show the characters a workbook cannot hold as U+FFFD
@@ -15,6 +19,8 @@ import csv
 import io
 import os
 import re
+import unicodedata
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.errors import BadInput
 
@@ -34,11 +41,13 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][+-]?\d+)?%?")
 def is_formula_like(text: str) -> bool:
     """True when a spreadsheet could read `text` as a formula (after leading whitespace)."""
     head = text.lstrip()
-    return head.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(head.rstrip())
+    body = head.rstrip()
+    return head.startswith(FORMULA_STARTS) and body != "-" and not _PLAIN_NUMBER.fullmatch(body)
 
 
 def neutralise(value: object) -> object:
-    """Prefix text that a spreadsheet would read as a formula with an apostrophe; leave the rest."""
+    """Prefix text that a spreadsheet would read as a formula with an apostrophe; leave the rest (CSV's rule:
+    an .xlsx cell is typed instead, see excel_text_cells)."""
     if isinstance(value, str) and is_formula_like(value):
         return "'" + value
     return value
@@ -104,6 +113,38 @@ def safe_table(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=[str(neutralise(str(c))) for c in table.column_names])
 
 
+def readable(
+    df: pd.DataFrame,
+    labels: Mapping[str, str],
+    *,
+    currency: str,
+    money: Collection[str] = (),
+    digits: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """A table for people, as a page shows it: the columns of `labels` that df has, in that order, under their
+    labels; money to the cent with the currency in its header ('Potential (EUR)'), `digits` rounding the others
+    (37932.219999999994 km -> 37932.2), flags as yes/no. Internal columns not in `labels` are left out."""
+    out = {}
+    for col, label in labels.items():
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if col in money:
+            out[f"{label} ({currency})"] = pd.to_numeric(values, errors="coerce").round(2)
+        elif digits and col in digits:
+            out[label] = pd.to_numeric(values, errors="coerce").round(digits[col])
+        elif pd.api.types.is_bool_dtype(values):
+            out[label] = values.map({True: "yes", False: "no"})
+        else:
+            out[label] = values
+    return pd.DataFrame(out, index=df.index)
+
+
+def rows_label(n: int, what: str = "row") -> str:
+    """'1 row', '1,200 rows': a count with its noun."""
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
+
+
 def to_csv_text(df: pd.DataFrame) -> str:
     """CSV text with formulas neutralised and RFC 4180 quoting (CRLF rows), e.g. for stdout."""
     text = safe_frame(df).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
@@ -115,7 +156,9 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return to_csv_text(df).encode("utf-8-sig", errors="replace")
 
 
-def _excel_cell(value: object) -> object:
+def excel_value(value: object) -> object:
+    """A value as a workbook can hold it (see the module docstring); text keeps its first character: a text that
+    starts with "=" becomes a text cell, not a formula, in excel_text_cells."""
     if isinstance(value, str):
         # XML reads a CR back as LF, so write line breaks as LF; drop what XML cannot hold at all.
         text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
@@ -125,21 +168,34 @@ def _excel_cell(value: object) -> object:
     if value is None or isinstance(value, int | float | bool | datetime | pd.Timestamp):
         return value
     if isinstance(value, bytes | list | tuple | dict | set):
-        return _excel_cell(str(value))
+        return excel_value(str(value))
     return value
 
 
 def excel_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """safe_frame, plus what a workbook cannot hold made to fit (see the module docstring)."""
-    out = safe_frame(df)
+    """df with what a workbook cannot hold made to fit (see the module docstring); text is not neutralised here:
+    excel_text_cells types the cells once written (an apostrophe would show in Excel)."""
+    out = df.copy()
     for col in out.columns:
         series = out[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = out[col] = series.astype(object)
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             out[col] = series.dt.tz_convert("UTC").dt.tz_localize(None)
         elif _texts(series):
-            out[col] = series.map(_excel_cell)
-    out.columns = [str(_excel_cell(str(c))) for c in out.columns]
+            out[col] = series.map(excel_value)
+    out.columns = [str(excel_value(str(c))) for c in out.columns]
     return out
+
+
+def excel_text_cells(ws: Worksheet) -> None:
+    """Every cell openpyxl took for a formula (a text starting with "=": nothing here writes formulas) becomes a
+    text cell marked quotePrefix, so Excel shows '=1+1' as written and keeps it text when the cell is edited."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def sheet_name(name: str) -> str:
@@ -153,8 +209,17 @@ def to_excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name, df in sheets.items():
-            excel_frame(df).to_excel(xl, sheet_name=sheet_name(name), index=False)
+            title = sheet_name(name)
+            excel_frame(df).to_excel(xl, sheet_name=title, index=False)
+            excel_text_cells(xl.sheets[title])
     return buf.getvalue()
+
+
+def file_stem(name: object, fallback: str = "file") -> str:
+    """A name in characters every file system takes: letters and digits of any script, one '-' for each run of
+    anything else, at most 60 ('José Álvarez' -> 'José-Álvarez', '../=x' -> 'x'); `fallback` when none is left."""
+    stem = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", str(name or ""))).strip("-")[:60].strip("-")
+    return stem or fallback
 
 
 def check_table_path(out: Path) -> None:

@@ -13,8 +13,10 @@ from babel import Locale
 from babel.numbers import get_currency_symbol
 
 # The store's currency as shown: the symbol money is written with in this run (a CLI command, one render of a page).
-# Set from the store by the CLI and the app's shell (use_currency); US dollars until then.
+# Set from the store by the CLI and the app's shell (use_currency); US dollars until then. A file built later, out of
+# that run (a download button's callable runs on a thread of its own), names its currency instead: currency=CODE.
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
+_CODE: ContextVar[str] = ContextVar("currency_code", default="USD")
 
 
 def filled(values: pd.Series, missing: str) -> pd.Series:
@@ -62,23 +64,33 @@ def _known_codes() -> frozenset[str]:
     return frozenset(Locale("en").currencies)
 
 
+def _symbol(code: str | None) -> str:
+    return get_currency_symbol(currency_code(code) or "USD", locale="en")
+
+
 def use_currency(code: str | None) -> None:
     """Write money in `code`'s symbol from now on in this run (US dollars when unknown)."""
-    known = currency_code(code) or "USD"
-    _SYMBOL.set(get_currency_symbol(known, locale="en"))
+    _SYMBOL.set(_symbol(code))
+    _CODE.set(currency_code(code) or "USD")
 
 
-def currency_prefix() -> str:
-    """What a money figure starts with: '$', '€', 'CA$', or 'CHF ' (a code gets a space)."""
-    symbol = _SYMBOL.get()
+def currency_in_use() -> str:
+    """This run's currency code (use_currency's; USD until set): what a page hands the file it builds later."""
+    return _CODE.get()
+
+
+def currency_prefix(currency: str | None = None) -> str:
+    """What a money figure starts with: '$', '€', 'CA$', or 'CHF ' (a code gets a space); in `currency` (an ISO
+    code, US dollars when unknown) when given, else in this run's currency (use_currency)."""
+    symbol = _SYMBOL.get() if currency is None else _symbol(currency)
     return f"{symbol} " if symbol[-1:].isalpha() else symbol
 
 
-def money(value: float | None, missing: str = "n/a") -> str:
-    """$1.2B / $1.2M / $350.0k / $900 (in the store's currency): short money for text and metrics."""
+def money(value: float | None, missing: str = "n/a", *, currency: str | None = None) -> str:
+    """$1.2B / $1.2M / $350.0k / $900 (in `currency` when given, else this run's): short money for text."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return missing
-    prefix = currency_prefix()
+    prefix = currency_prefix(currency)
     for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{prefix}{value / size:,.1f}{unit}"

@@ -285,3 +285,32 @@ def test_saving_workload_is_for_admins_and_checks_values_first(tiny: Path, capsy
     assert store_state(tiny) == before  # nothing half-written
     assert cli.main(["--db", str(tiny), "settings", "--set", "meeting_hours=lots"]) == 2
     assert "'lots' is not a number" in capsys.readouterr().err
+
+
+def test_a_rep_gets_the_book_threshold_and_no_false_or_named_nearest_rep(tiny: Path) -> None:
+    """explore-G: the same Coverage view showed an admin 3 white-space accounts and the rep whose territory it was 2
+    (the rep's own quantile), and the rep's file named the rep "Nearest rep" at 7,130 km where a colleague lived
+    1,744 km away. The threshold and the nearest rep are measured over the whole book; a colleague is 'another rep'.
+    Here R1's book is A1 (50,000, covered), A2 (10,000, over capacity) and A6 (150,000, beside R2's home)."""
+    with store.write(tiny) as con:
+        con.execute("UPDATE accounts SET employees = 1000 WHERE account_id = 'A1'")
+        con.execute("UPDATE accounts SET employees = 10 WHERE account_id = 'A4'")
+        con.execute("UPDATE accounts SET lat = 40.0, lon = -91.0 WHERE account_id = 'A6'")
+    with store.read(tiny) as con:
+        kw = {"workload": WL, "high_potential_share": HALF, "resolution": 4}
+        boss = report.coverage_view(con, scope=OPERATOR, filters=Filters(rep_id="R1"), **kw)
+        rep = report.coverage_view(con, scope=Scope(role="rep", rep_id="R1", user="ann@x"), **kw)
+    # The book's median potential (500, 500, 1,000, 10,000, 50,000, 150,000), not R1's own (50,000).
+    assert rep["coverage"]["high_potential_threshold"] == boss["coverage"]["high_potential_threshold"] == 5500
+    for key in ("white_space_accounts", "white_space_potential"):
+        assert rep["coverage"][key] == boss["coverage"][key]
+    mine, theirs = (v["white_space"].set_index("account_id") for v in (rep, boss))
+    assert list(mine.index) == list(theirs.index) == ["A6", "A2"]
+    assert theirs.loc["A6", "nearest_rep"] == "Bob Two" and mine.loc["A6", "nearest_rep"] == "another rep"
+    assert mine.loc["A2", "nearest_rep"] == "Ann <b>One</b>"
+    assert mine["nearest_rep_km"].tolist() == pytest.approx(theirs["nearest_rep_km"].tolist())
+    assert mine.loc["A6", "nearest_rep_km"] == pytest.approx(float(geo.haversine_km(40.0, -91.0, 40.0, -90.0)))
+    hexes = rep["map"]["hexes"]
+    assert "Bob Two" not in set(hexes["nearest_rep"]) and "another rep" in set(hexes["nearest_rep"])
+    assert set(rep["map"]["homes"]["rep_id"]) == {"R1"}  # no colleague's home on a rep's map
+    assert "your territory only" in rep["covers"] and boss["covers"] == ""

@@ -4,14 +4,19 @@ about and never converted, and an admin can set it by hand."""
 
 from __future__ import annotations
 
+import io
 import json
+import threading
+from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-from planner import cli, ingest, roles, store, text
+from planner import cli, ingest, plan, roles, store, text
 from planner.errors import BadInput, Forbidden
 from planner.ingest import currency
+from planner.plan import exports
 from planner.scope import OPERATOR, Scope
 from tests.helpers import AUTH, ROOT, app_as, page, page_text
 from ui import fmt
@@ -182,3 +187,30 @@ def test_settings_page_sets_the_currency_for_admins_only(app_store: Path) -> Non
     shown = page_text(as_rep)
     assert "Money is shown in **GBP** on every page" in shown
     assert "set_currency" not in [box.key for box in as_rep.selectbox]  # no form for a rep
+
+
+def test_plan_files_built_on_a_download_thread_are_in_the_store_currency(small_store: Path) -> None:
+    """explore-G: Territory plan's Markdown and printable HTML read "potential $10.7M" and "$0" in a euro store.
+    A download button's callable runs on a thread of its own, out of the page run that set the currency: the plan
+    carries the store's currency and every file writes it, whatever the thread's ambient currency (US dollars)."""
+    currency.set_currency(small_store, "EUR", scope=OPERATOR)
+    with store.write(small_store) as con:  # the model's reasons as a scoring run in this euro store wrote them
+        con.execute("UPDATE scores SET reasons = replace(reasons, '$', '€')")
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=date(2026, 11, 20))
+    assert p.currency == "EUR" and "€" in p.targets["rationale"].iloc[0]
+    files: dict[str, str] = {}
+
+    def build() -> None:  # as the page's download buttons build them: on another thread, at click time
+        files["md"] = exports.to_markdown(p)
+        files["html"] = exports.to_html(p)
+        ws = openpyxl.load_workbook(io.BytesIO(exports.to_excel(p)))
+        files["xlsx"] = " ".join(str(c.number_format) + str(c.value) for s in ws for row in s.iter_rows() for c in row)
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join()
+    for kind, body in files.items():
+        assert "€" in body and "$" not in body, kind
+    assert "€0" in files["html"]  # plan vs actual's opportunity amounts (the "$0" the explorer saw)
+    assert "$" not in " ".join(plan.summary_lines(p))

@@ -49,7 +49,7 @@ def _everywhere(path: Path, account_id: str, tmp_path: Path, capsys: pytest.Capt
             seen[f"coverage map ({who})"] = float(points.loc[account_id, "expected_value"])
             white = view["white_space"].set_index("account_id")
             seen[f"coverage white space ({who})"] = float(white.loc[account_id, "expected_value"])
-        book, _ = plan.ranked_book(con, scope=OPERATOR, rep_id=REP_ID, rules=plan.DEFAULT_RULES)
+        book, _ = plan.ranked_book(con, scope=OPERATOR, rep_id=REP_ID, rules=plan.DEFAULT_RULES, currency="USD")
         seen["plan book"] = float(book.set_index("account_id").loc[account_id, "expected_value"])
         shown = plan.load(con, scope=OPERATOR, rep_id=REP_ID)
         seen["plan targets"] = float(shown.targets.set_index("account_id").loc[account_id, "expected_value"])

@@ -224,7 +224,7 @@ def _targets(evs: list[float], tiers: list[int]) -> pd.DataFrame:
 def test_kpis_warn_when_the_plan_cannot_reach_quota_and_gap_accounts_close_it() -> None:
     targets = _targets([100.0, 50.0], [1, 2])
     load = pd.DataFrame({"week": [1, 2], "hours": [3.0, 6.0], "capacity": [5.0, 5.0], "overloaded": [False, True]})
-    k = plan.kpi_alignment(targets, load, {"quota": 300.0}, RULES, 2, 3000.0)
+    k = plan.kpi_alignment(targets, load, {"quota": 300.0}, RULES, 2, 3000.0, "USD")
     assert k["coverage"] == pytest.approx(0.5)
     assert k["gap"] == pytest.approx(150.0)
     assert not k["reaches_quota"]

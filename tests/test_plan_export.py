@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from icalendar import Calendar
 from markdown_it import MarkdownIt
 
-from planner import cli, plan, store
+from planner import cli, plan, roles, store
 from planner.plan import engagement, exports
 from planner.scope import OPERATOR
 
@@ -153,8 +154,8 @@ def test_excel_sheets_are_formatted_and_none_is_silently_empty(tricky_plan: plan
     assert targets.cell(row=2, column=col["First touch"]).number_format == "ddd d mmm yyyy"
     assert 10 <= targets.column_dimensions["B"].width <= 60
     assert targets.freeze_panes == "A2"
-    rationale = targets.cell(row=3, column=col["Why this account"]).value
-    assert rationale.startswith("'=HYPERLINK")
+    rationale = targets.cell(row=3, column=col["Why this account"])
+    assert rationale.value.startswith("=HYPERLINK") and rationale.data_type == "s" and rationale.quotePrefix
     seq = wb["Sequence"]
     kinds = {seq.cell(row=r, column=6).value for r in range(2, seq.max_row + 1)}
     assert kinds == {"touch", "decision point"}
@@ -281,3 +282,28 @@ def test_signals_of_one_account_or_one_deal_are_singular() -> None:
     assert book._signals(one) == "1 similar Retail account in WA won in 2 years; 1 open deal"
     two = SimpleNamespace(**{**vars(one), "similar_won": 2, "open_deals": 3})
     assert book._signals(two) == "2 similar Retail accounts in WA won in 2 years; 3 open deals"
+
+
+def test_plan_file_names_name_the_rep_in_safe_characters(tricky_plan: plan.Plan) -> None:
+    """explore-G: plan downloads were named plan-R001-2026-12-07.md; a rep id says nothing to whoever gets the file."""
+    p = tricky_plan
+    name = exports.file_name(p, ".md")
+    assert name == f"plan-{p.rep['name'].replace(' ', '-')}-{p.start.isoformat()}.md" and "R001" not in name
+    assert exports.file_name(replace(p, rep={**p.rep, "name": "José Álvarez / ../=x"}), ".csv").startswith(
+        "plan-José-Álvarez-x-"
+    )
+    assert exports.file_name(replace(p, rep={**p.rep, "name": "!!"}), ".md").startswith("plan-R001-")
+
+
+def test_the_steps_csv_names_a_rep_without_an_email_by_the_email_they_sign_in_with(
+    small_store_template: Path, tmp_path: Path, module_store: Callable[[Path, Path], Path]
+) -> None:
+    """explore-G: "Owner Email" was blank for a rep the reps table has no email for, who signs in by a roles entry."""
+    path = module_store(small_store_template, tmp_path / "store.duckdb")
+    with store.write(path) as con:
+        con.execute("UPDATE reps SET email = NULL WHERE rep_id = 'R001'")
+    roles.set_role(path, "ava.signin@example.com", "rep", "R001", scope=OPERATOR)
+    with store.read(path) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R001", today=TODAY)
+    rows = list(csv.DictReader(io.StringIO(engagement.to_engagement_csv(p).decode("utf-8-sig"))))
+    assert rows and {r["Owner Email"] for r in rows} == {"ava.signin@example.com"}

@@ -352,7 +352,10 @@ READS: dict[str, Args] = {
     "planner.ingest.placement_groups": kw(),
     "planner.ingest.geocoding_coverage": kw(),
     "planner.ingest.edits.rep_homes": kw(),
-    "planner.plan.book.ranked_book": lambda c, w, rep: ((), {"rep_id": rep, "rules": plan.DEFAULT_RULES}),
+    "planner.plan.book.ranked_book": lambda c, w, rep: (
+        (),
+        {"rep_id": rep, "rules": plan.DEFAULT_RULES, "currency": "USD"},
+    ),
     "planner.plan.build.rep_calendar": lambda c, w, rep: (
         (),
         {"rep_id": rep, "rules": plan.DEFAULT_RULES, "start": w.plans[rep].start},

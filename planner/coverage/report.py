@@ -100,7 +100,8 @@ def coverage_report(
 
     The territory table compares every territory under the segment/industry/state filters (the
     rep filter only highlights); coverage and white space follow all filters, the rep included.
-    Keys: as_of, filters, basis, workload, high_potential_share, territories, imbalance, coverage, white_space.
+    Keys: as_of, filters, basis, workload, high_potential_share, territories, imbalance, coverage, white_space,
+    travel, covers (for a rep, what the figures cover, in a sentence; else "").
     """
     return coverage_view(con, scope=scope, filters=filters, workload=workload, resolution=None,
                          high_potential_share=high_potential_share, white_space_limit=white_space_limit)  # fmt: skip
@@ -135,9 +136,14 @@ def coverage_view(
     ctx = context(con, scope=scope, workload=workload)
     rep = filters.rep_id
     cells = account_cells(con, scope=scope) if resolution is not None else None
+    # A rep sees their own accounts, but "high potential" and "nearest rep" are facts about the whole book: measured
+    # over the rep's accounts alone they were false (another threshold, the rep named nearest at 7,130 km where a
+    # colleague lives 1,744 km away). Measured over the book; other reps are shown as "another rep", unnamed.
+    threshold, homes = _book_threshold_and_homes(con, scope, workload, high_potential_share)
     with account_facts(con, scope=scope, filters=filters.without_rep(), ctx=ctx) as facts:
         # The threshold and each rep's whole book come from every account in scope, whatever the filters.
-        threshold = q.facts_potential_quantile(con, scope_table(facts), 1.0 - high_potential_share, scope=scope)
+        if threshold is None:
+            threshold = q.facts_potential_quantile(con, scope_table(facts), 1.0 - high_potential_share, scope=scope)
         books = q.facts_book_hours(con, scope_table(facts), scope=scope)
         table = q.facts_by_territory(con, facts, scope=scope, statuses=STATUS_CODES)
         by_status = q.facts_by_status(con, facts, threshold, rep, scope=scope)
@@ -149,7 +155,8 @@ def coverage_view(
                                          statuses=STATUS_CODES, scope=scope)  # fmt: skip
             points, located = q.facts_sample(con, facts, max_points, rep, scope=scope)
     table = _with_ratios(table, books, ctx.workload)
-    homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
+    own_homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
+    homes = own_homes if homes is None else homes
     white = nearest_rep(white, homes)
     white["status_label"] = white["status"].map(STATUSES)
     out: dict[str, Any] = {
@@ -163,10 +170,37 @@ def coverage_view(
         "coverage": _coverage_totals(by_status, threshold),
         "white_space": white,
         "travel": travel_summary(table),
+        "covers": REP_COVERS if scope.is_rep else "",
     }
     if resolution is not None:
-        out["map"] = map_payload(hexes, points, located, homes, resolution, threshold, ctx.as_of)
+        out["map"] = map_payload(hexes, points, located, own_homes, resolution, threshold, ctx.as_of)
+        out["map"]["hexes"] = nearest_rep(out["map"]["hexes"].drop(columns=["nearest_rep", "nearest_rep_km"]), homes)
     return out
+
+
+REP_COVERS = (
+    "These figures cover your territory only. High potential (the top share of accounts) and the nearest rep are "
+    "measured over every territory; a nearest rep who is not you reads 'another rep'."
+)
+OTHER_REP = "another rep"
+
+
+def _book_threshold_and_homes(
+    con: duckdb.DuckDBPyConnection, scope: Scope, workload: Workload | None, share: float
+) -> tuple[float | None, pd.DataFrame | None]:
+    """For a rep: the high-potential threshold over the whole book, and every active rep's home with the others'
+    names as OTHER_REP (no colleague is named to a rep); (None, None) for a leader or an admin, who see the book."""
+    if not scope.is_rep:
+        return None, None
+    book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
+    ctx = context(con, scope=book, workload=workload)
+    with account_facts(con, scope=book, filters=EVERY_ACCOUNT, ctx=ctx) as facts:
+        threshold = q.facts_potential_quantile(con, scope_table(facts), 1.0 - share, scope=book)
+        table = q.facts_by_territory(con, facts, scope=book, statuses=STATUS_CODES)
+    homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
+    homes = homes[["rep_id", "name", "home_lat", "home_lon"]].copy()
+    homes["name"] = homes["name"].where(homes["rep_id"] == scope.rep_id, OTHER_REP)
+    return threshold, homes
 
 
 def travel_summary(table: pd.DataFrame) -> dict[str, Any]:

@@ -11,13 +11,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from planner import text
 from planner.coverage import value as expected
 from planner.errors import PlannerError
 from planner.plan.spec import missing
 from planner.scope import Scope
 from planner.store import plans as q
 from planner.store import scores as scores_q
-from planner.text import currency_prefix, money
 
 _BOOK_COLS = [
     "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "scored", "propensity",
@@ -68,12 +68,13 @@ def _active_scores(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str) ->
 
 
 def ranked_book(
-    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: dict[str, Any], currency: str
 ) -> tuple[pd.DataFrame, str]:
     """Every account of the rep's territory, best expected value first (the one expected value of
     planner.coverage.value: the model's propensity, else its one fallback, x potential), with tier
     and rationale; and where the ranking came from. Without a model the fit score ranks (fit x potential,
-    the order of the Targets page); expected value then takes the fallback rate, as the fit is no probability."""
+    the order of the Targets page); expected value then takes the fallback rate, as the fit is no probability.
+    The rationale writes money in `currency` (the store's)."""
     basis = expected.expected_value_basis(con, scope=scope)
     values = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
     feats = q.book_features(con, scope=scope, rep_id=rep_id, as_of_day=q.as_of(con))
@@ -100,19 +101,23 @@ def ranked_book(
     t1 = math.ceil(n * float(rules["tier1_share"]))
     t2 = t1 + math.ceil(n * float(rules["tier2_share"]))
     df["tier"] = np.where(df["book_rank"] <= t1, 1, np.where(df["book_rank"] <= t2, 2, 3))
-    df["rationale"] = [_rationale(r, n, fit) for r in df.itertuples(index=False)]
+    df["rationale"] = [_rationale(r, n, currency, fit) for r in df.itertuples(index=False)]
     return df, basis.note
 
 
-def _rationale(r: Any, n: int, fit: bool = False) -> str:
+def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
     """Why the account ranks where it does, with the revenue maths, in words."""
+
+    def money(value: float | None) -> str:
+        return text.money(value, currency=currency)
+
     if not r.est_users > 0:
         size = f"{money(r.potential)} potential (no employee count or annual revenue, so no estimated users)"
     elif missing(r.employees):
-        price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"
+        price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"
         size = f"{money(r.potential)} potential ({int(r.est_users):,} users, estimated from annual revenue, x {price})"
     else:
-        price = f"{currency_prefix()}{float(r.price_per_user):,.0f}"  # exact, as the user set it
+        price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"  # exact, as the user set it
         size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {price})"
     if fit and not missing(r.fit_score):
         # Ranked by the fit score (no model): a fit, not a probability; expected value at the measured rate.

@@ -26,6 +26,8 @@ from planner.plan.sequence import Lane, cadence, mix_for, schedule, weekly_capac
 from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSpec, missing
 from planner.scope import Scope
 from planner.store import plans as q
+from planner.store import world as world_q
+from planner.text import currency_code
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ def compose(
     rep = rep_for(con, scope=scope, rep_id=rep_id)
     r = rules_with_defaults(rules)
     today = today or date.today()
-    book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r)
+    currency = currency_code(world_q.currency(con)) or "USD"
+    book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency)
     notes: list[str] = []
     if not len(book):
         notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")
@@ -159,7 +162,8 @@ def compose(
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
     # A rep sees their own numbers only: the company quota is for leaders and admins.
-    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), None if scope.is_rep else q.team_quota(con, scope=scope))
+    team = None if scope.is_rep else q.team_quota(con, scope=scope)
+    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency)
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
@@ -168,7 +172,7 @@ def compose(
                               as_of_day=q.as_of(con)),
         offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
-        calendar=cal,
+        calendar=cal, currency=currency,
     )  # fmt: skip
 
 

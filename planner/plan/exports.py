@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner import text
 from planner.errors import BadInput
+from planner.export import file_stem
 from planner.plan.engagement import to_engagement_csv, to_ics
 from planner.plan.spec import Plan
 from planner.plan.tables import (
@@ -27,7 +29,6 @@ from planner.plan.tables import (
     text_table,
 )
 from planner.plan.workbook import to_excel
-from planner.text import money
 
 FORMATS = {".md": "Markdown", ".xlsx": "Excel", ".ics": "iCalendar", ".csv": "Salesloft/Outreach CSV", ".html": "HTML"}
 _MD_SPECIAL = "\\`*_[]|~<"
@@ -35,8 +36,8 @@ _MD_SPECIAL = "\\`*_[]|~<"
 # more than itself.
 _MD_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)")
 
-__all__ = ["CHANNEL_LABEL", "FORMATS", "render", "to_engagement_csv", "to_excel", "to_html", "to_ics", "to_markdown",
-           "write"]  # fmt: skip
+__all__ = ["CHANNEL_LABEL", "FORMATS", "file_name", "render", "to_engagement_csv", "to_excel", "to_html", "to_ics",
+           "to_markdown", "write"]  # fmt: skip
 
 
 def md_text(value: object) -> str:
@@ -51,10 +52,10 @@ def md_text(value: object) -> str:
     return "\\" + text if text.startswith(">") else text
 
 
-def _md_table(df: pd.DataFrame, empty: str = "None.") -> str:
+def _md_table(df: pd.DataFrame, currency: str, empty: str = "None.") -> str:
     if not len(df):
         return f"_{md_text(empty)}_\n"
-    shown = text_table(df)
+    shown = text_table(df, currency)
     head = "| " + " | ".join(md_text(c) for c in shown.columns) + " |"
     sep = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = ["| " + " | ".join(md_text(v) for v in row) + " |" for row in shown.itertuples(index=False)]
@@ -76,6 +77,10 @@ def _header(plan: Plan) -> str:
 def _summary(plan: Plan) -> list[str]:
     """The summary in sentences (the same for Markdown and HTML)."""
     k = plan.kpis
+
+    def money(value: float | None) -> str:
+        return text.money(value, currency=plan.currency)
+
     if k["coverage"] is not None:
         quota = (
             f"against quota {money(k['quota'])}: coverage {cell_text(k['coverage'], 'pct')} "
@@ -102,34 +107,35 @@ _SEQUENCE_COLS = ["Date", "Account", "Step", "Kind", "Channel", "Action"]
 
 
 def to_markdown(plan: Plan) -> str:
-    """The whole plan as a Markdown document."""
+    """The whole plan as a Markdown document (money in the plan's currency)."""
+    cur = plan.currency
     lines = [f"# Territory plan: {md_text(plan.rep['name'])}", "", md_text(_header(plan)), ""]
     lines += [f"Ranking: {md_text(plan.source)}", "", "## Summary", ""]
     lines += [f"- {md_text(s)}" for s in _summary(plan)]
     lines += [f"- **Warning:** {md_text(w)}" for w in [*plan.kpis["warnings"], *plan.notes]]
     parts = {s.title: s for s in sections(plan)}
-    lines += ["", "## Targets", "", _md_table(targets_table(plan)[_MD_TARGET_COLS], parts["Targets"].empty)]
+    lines += ["", "## Targets", "", _md_table(targets_table(plan)[_MD_TARGET_COLS], cur, parts["Targets"].empty)]
     lines += ["### Why each target", ""]
     lines += [f"{r.position}. **{md_text(r.name)}**: {md_text(r.rationale)}" for r in plan.targets.itertuples()]
     lines += ["", "## Asks of other teams", ""]
     asks = needs_table(plan)
     for team, group in asks.groupby("Team", sort=True):
-        lines += [f"### {md_text(team)}", "", _md_table(group.drop(columns=["Team"]))]
+        lines += [f"### {md_text(team)}", "", _md_table(group.drop(columns=["Team"]), cur)]
     if not len(asks):
         lines += [f"_{md_text(parts['Asks of other teams'].empty)}_", ""]
     lines += ["## Engagement sequence (touches and decision points)", ""]
-    lines += [_md_table(steps_table(plan)[_SEQUENCE_COLS], parts["Sequence"].empty)]
-    lines += ["## Weekly load", "", _md_table(parts["Weekly load"].table, parts["Weekly load"].empty)]
+    lines += [_md_table(steps_table(plan)[_SEQUENCE_COLS], cur, parts["Sequence"].empty)]
+    lines += ["## Weekly load", "", _md_table(parts["Weekly load"].table, cur, parts["Weekly load"].empty)]
     lines += ["## Accounts that would close the gap", "", _md_table(gap_table(plan).drop(columns=["Why this account"]),
-                                                                    parts["Close the gap"].empty)]  # fmt: skip
-    lines += ["## Plan vs actual", "", _md_table(parts["Plan vs actual"].table, parts["Plan vs actual"].empty)]
+                                                                    cur, parts["Close the gap"].empty)]  # fmt: skip
+    lines += ["## Plan vs actual", "", _md_table(parts["Plan vs actual"].table, cur, parts["Plan vs actual"].empty)]
     return "\n".join(lines) + "\n"
 
 
-def _html_table(df: pd.DataFrame, empty: str) -> str:
+def _html_table(df: pd.DataFrame, empty: str, currency: str) -> str:
     if not len(df):
         return f"<p class='empty'>{html.escape(empty)}</p>"
-    shown = text_table(df)
+    shown = text_table(df, currency)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in shown.itertuples(index=False)
@@ -148,7 +154,7 @@ _STYLE = (
 
 
 def to_html(plan: Plan) -> str:
-    """A printable page of the plan; every piece of text is escaped."""
+    """A printable page of the plan (money in the plan's currency); every piece of text is escaped."""
     e = html.escape
     title = e(f"Territory plan: {plan.rep['name']}")
     parts = [
@@ -165,13 +171,19 @@ def to_html(plan: Plan) -> str:
             table = table[_SEQUENCE_COLS]
         elif s.title == "Close the gap":
             table = table.drop(columns=["Why this account"])
-        parts += [f"<h2>{e(s.title)}</h2>", _html_table(table, s.empty)]
+        parts += [f"<h2>{e(s.title)}</h2>", _html_table(table, s.empty, plan.currency)]
         if s.title == "Targets" and len(plan.targets):
             parts += ["<h3>Why each target</h3><ol>"]
             parts += [f"<li><b>{e(str(r.name))}</b>: {e(str(r.rationale))}</li>" for r in plan.targets.itertuples()]
             parts += ["</ol>"]
     parts += ["</body></html>"]
     return "\n".join(parts)
+
+
+def file_name(plan: Plan, suffix: str) -> str:
+    """The download's file name: 'plan-José-Álvarez-2026-12-07.md', the rep by name (a rep id says nothing to
+    whoever the file is sent to), in file-name-safe characters."""
+    return f"plan-{file_stem(plan.rep.get('name'), str(plan.rep['rep_id']))}-{plan.start.isoformat()}{suffix}"
 
 
 def render(plan: Plan, suffix: str) -> bytes:

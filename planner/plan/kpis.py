@@ -10,12 +10,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from planner import text
 from planner.plan.rules import TEAMS
 from planner.plan.spec import Plan, missing
 from planner.plan.tables import cell_text
 from planner.scope import Scope
 from planner.store import plans as q
-from planner.text import money
 
 REPLY_KINDS = {"meeting", "call"}
 REPLY_OUTCOMES = {"replied", "reply", "connected", "held", "interested", "meeting booked"}
@@ -23,10 +23,15 @@ REPLY_OUTCOMES = {"replied", "reply", "connected", "held", "interested", "meetin
 
 def kpi_alignment(
     targets: pd.DataFrame, load_df: pd.DataFrame, rep: dict[str, Any], rules: dict[str, Any], weeks: int,
-    team_quota: float | None,
+    team_quota: float | None, currency: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Plan totals against quota and company targets: coverage, meetings per week, tiers, a verdict.
-    `team_quota` is None when the asker may not see company-wide figures (a rep)."""
+    `team_quota` is None when the asker may not see company-wide figures (a rep); warnings write money in
+    `currency` (the store's)."""
+
+    def money(value: float | None) -> str:
+        return text.money(value, currency=currency)
+
     quota = 0.0 if missing(rep.get("quota")) else float(rep.get("quota") or 0.0)
     # Expected value is unknown without model scores and without deals closed in 12 months: say so.
     known = bool(targets["expected_value"].notna().any()) or not len(targets)
@@ -244,6 +249,10 @@ def actual_summary(plan: Plan) -> dict[str, Any]:
 def summary_lines(plan: Plan) -> Iterable[str]:
     """A few lines that sum the plan up (CLI and headers)."""
     k = plan.kpis
+
+    def money(value: float | None) -> str:
+        return text.money(value, currency=plan.currency)
+
     yield (
         f"{plan.rep['name']}: {k['targets']} targets, {cell_text(plan.start, 'date')} to "
         f"{cell_text(plan.end, 'date')} ({plan.weeks}-week cadence)"

@@ -46,6 +46,8 @@ class Plan:
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)
     made_on: date | None = None  # the day the plan was composed (asks are never due before it)
     calendar: WorkCalendar | None = None  # the rep's working days and public holidays
+    # The store's currency (ISO code): every file of the plan writes money in it, wherever it is built.
+    currency: str = "USD"
 
     @property
     def saved(self) -> bool:

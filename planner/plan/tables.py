@@ -38,12 +38,13 @@ class Section:
     empty: str
 
 
-def cell_text(value: Any, kind: str = "text") -> str:
-    """A value as a person reads it: $12,345, 69%, Mon 7 Dec 2026, yes; empty for a missing value."""
+def cell_text(value: Any, kind: str = "text", currency: str | None = None) -> str:
+    """A value as a person reads it: $12,345, 69%, Mon 7 Dec 2026, yes; empty for a missing value. Money in
+    `currency` (a plan's: Plan.currency), else in this run's currency."""
     if missing(value):
         return ""
     if kind == "money":
-        return f"{currency_prefix()}{float(value):,.0f}"
+        return f"{currency_prefix(currency)}{float(value):,.0f}"
     if kind == "pct":
         return f"{float(value):.0%}"
     if kind == "hours":
@@ -59,9 +60,9 @@ def cell_text(value: Any, kind: str = "text") -> str:
     return str(value)
 
 
-def text_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Every cell of a table as text, by the kind of its column."""
-    return pd.DataFrame({c: [cell_text(v, KINDS.get(str(c), "text")) for v in df[c]] for c in df.columns})
+def text_table(df: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
+    """Every cell of a table as text, by the kind of its column (money in `currency`, see cell_text)."""
+    return pd.DataFrame({c: [cell_text(v, KINDS.get(str(c), "text"), currency) for v in df[c]] for c in df.columns})
 
 
 def targets_table(plan: Plan) -> pd.DataFrame:

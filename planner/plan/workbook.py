@@ -24,10 +24,10 @@ MAX_WIDTH = 60
 _HEADER_FILL = PatternFill("solid", fgColor="DCE6EA")
 
 
-def _number_format(kind: str) -> str:
-    """Excel's number format of a kind; money in the store's currency."""
+def _number_format(kind: str, currency: str) -> str:
+    """Excel's number format of a kind; money in `currency` (the plan's)."""
     if kind == "money":
-        return '"' + currency_prefix().replace('"', "") + '"#,##0'
+        return '"' + currency_prefix(currency).replace('"', "") + '"#,##0'
     return NUMBER_FORMATS[kind]
 
 
@@ -51,7 +51,7 @@ def _width(header: str, texts: list[str]) -> int:
     return min(MAX_WIDTH, longest + 2)
 
 
-def _write_table(ws: Worksheet, df: pd.DataFrame) -> None:
+def _write_table(ws: Worksheet, df: pd.DataFrame, currency: str) -> None:
     """The table with a bold, frozen, filtered header row, formats by column kind and sized columns."""
     safe = export.excel_frame(df)
     kinds = [KINDS.get(str(c), "text") for c in df.columns]
@@ -60,12 +60,12 @@ def _write_table(ws: Worksheet, df: pd.DataFrame) -> None:
         ws.append([_value(v, k) for v, k in zip(row, kinds, strict=True)])
     for j, (header, kind) in enumerate(zip(safe.columns, kinds, strict=True), start=1):
         letter = get_column_letter(j)
-        texts = [cell_text(v, kind) for v in df.iloc[:, j - 1]]
+        texts = [cell_text(v, kind, currency) for v in df.iloc[:, j - 1]]
         ws.column_dimensions[letter].width = _width(str(header), texts)
         wrap = any(len(t) > MAX_WIDTH for t in texts[:500])
         for cell in ws[letter][1:]:
             if kind in NUMBER_FORMATS:
-                cell.number_format = _number_format(kind)
+                cell.number_format = _number_format(kind, currency)
             if wrap:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in ws[1]:
@@ -76,7 +76,7 @@ def _write_table(ws: Worksheet, df: pd.DataFrame) -> None:
 
 
 def _write_sentence(ws: Worksheet, sentence: str) -> None:
-    ws["A1"] = str(export.neutralise(sentence))
+    ws["A1"] = str(export.excel_value(sentence))
     ws["A1"].font = Font(italic=True)
     ws.column_dimensions["A"].width = min(100, len(sentence) + 2)
 
@@ -85,11 +85,11 @@ def _write_summary(ws: Worksheet, plan: Plan) -> None:
     """Measure / value rows, each value in its own format, then warnings and notes."""
     ws.append(["Measure", "Value"])
     for label, value, kind in summary_rows(plan):
-        ws.append([label, _value(export.neutralise(value) if kind == "text" else value, kind)])
+        ws.append([label, _value(export.excel_value(value) if kind == "text" else value, kind)])
         if kind in NUMBER_FORMATS:
-            ws.cell(row=ws.max_row, column=2).number_format = _number_format(kind)
+            ws.cell(row=ws.max_row, column=2).number_format = _number_format(kind, plan.currency)
     for text in [*plan.kpis["warnings"], *plan.notes]:
-        ws.append(["Warning", str(export.neutralise(text))])
+        ws.append(["Warning", str(export.excel_value(text))])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -111,9 +111,11 @@ def to_excel(plan: Plan) -> bytes:
     for s in sections(plan):
         ws = wb.create_sheet(export.sheet_name(s.title))
         if len(s.table):
-            _write_table(ws, s.table)
+            _write_table(ws, s.table, plan.currency)
         else:
             _write_sentence(ws, s.empty)
+    for ws in wb.worksheets:
+        export.excel_text_cells(ws)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
