@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from planner import store
+from planner.coverage import value
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.plan.saved import current_plan_id
 from planner.scope import Scope
@@ -50,7 +51,14 @@ def targets(
         min_propensity=min_propensity, limit=limit,
     )  # fmt: skip
     rows = out["rows"]
-    rows.loc[~rows["scored"].astype(bool), "reasons"] = NOT_SCORED
+    unscored = ~rows["scored"].astype(bool)
+    rows.loc[unscored, "reasons"] = NOT_SCORED
+    if unscored.any():  # the value every page gives an account the model has not scored: the win-rate fallback
+        fallback = value.expected_value_basis(con, scope=scope).fallback_propensity
+        ev = pd.to_numeric(rows.loc[unscored, "potential"], errors="coerce") * (
+            float("nan") if fallback is None else fallback)  # fmt: skip
+        rows["expected_value"] = pd.to_numeric(rows["expected_value"], errors="coerce")
+        rows.loc[unscored, "expected_value"] = ev
     out["model_version"] = q.active_version(con)
     return out
 
