@@ -246,7 +246,7 @@ else:
     m[3].metric(
         "Moved share of the metric", fmt.pct(s["moved_share"], 1),
         help=f"At least {s['min_moved_share']:.1%} had to move (each territory's excess over the band any "
-        "assignment can reach: one account bigger than the band widens it to that account).",
+        "assignment can reach, metric by metric: one account bigger than a band widens that metric's band only).",
     )  # fmt: skip
     m[4].metric("Least that had to move", fmt.pct(s["min_moved_share"], 1))
     d_km = s["travel_km_after"] - s["travel_km_today"]
