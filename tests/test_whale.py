@@ -22,11 +22,10 @@ def _team() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _book(locked: tuple[str, ...] = ()) -> pd.DataFrame:
-    """60 small accounts owned at random (far from their owners, so travel tempts moves), and one whale of 98.5% of
+def _book(locked: tuple[str, ...] = (), n: int = 60, seed: int = 7) -> pd.DataFrame:
+    """n small accounts owned at random (far from their owners, so travel tempts moves), and one whale of 98.5% of
     the potential owned by C, next to D's home (so moving it would save travel)."""
-    rng = np.random.default_rng(7)
-    n = 60
+    rng = np.random.default_rng(seed)
     lat = rng.uniform(31, 40, n)
     lon = rng.uniform(-100, -81, n)
     pot = rng.uniform(50, 150, n)

@@ -5,42 +5,20 @@ a note says which band was widened and why (before: the default run moved the wh
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from planner import optimize
 from planner.optimize import Options
+from tests.test_whale import REPS, _team
+from tests.test_whale import _book as whale_book
 
-REPS = ("A", "B", "C", "D", "E")
 METRICS = "potential,accounts,workload"
-
-
-def _team() -> pd.DataFrame:
-    homes = [(35.0, -95.0), (38.0, -85.0), (32.0, -82.0), (39.0, -99.0), (34.0, -88.0)]
-    return pd.DataFrame(
-        [{"rep_id": r, "name": f"Rep {r}", "home_lat": la, "home_lon": lo, "capacity_hours": 1400.0, "active": True}
-         for r, (la, lo) in zip(REPS, homes, strict=True)]
-    )  # fmt: skip
 
 
 def _book() -> pd.DataFrame:
     """300 small accounts owned at random, and a whale of 98.5% of the potential owned by C, next to D's home."""
-    rng = np.random.default_rng(3)
-    n = 300
-    lat, lon, pot = rng.uniform(31, 40, n), rng.uniform(-100, -81, n), rng.uniform(50, 150, n)
-    owners = rng.choice(REPS, n)
-    rows = [(f"s{i}", lat[i], lon[i], owners[i], pot[i]) for i in range(n)]
-    rows.append(("whale", 39.1, -99.1, "C", pot.sum() * 0.985 / 0.015))
-    acc = pd.DataFrame(rows, columns=["account_id", "lat", "lon", "owner_rep_id", "potential"])
-    acc["name"] = acc["account_id"]
-    acc["state"] = "KS"
-    acc["postal_code"] = None
-    acc["county"] = None
-    acc["locked"] = False
-    acc["is_customer"] = False
-    acc["has_open_deal"] = False
-    return acc
+    return whale_book(n=300, seed=3)
 
 
 def _excess(load: pd.Series, lo: float, hi: float) -> float:
