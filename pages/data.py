@@ -113,8 +113,10 @@ def _plans_of(uploads: list[upload.Upload]) -> tuple[list[ingest.Plan], list[tup
     return plans, files, problems
 
 
-def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, Any]:
-    """The proposed mapping with sample values, editable; a remembered mapping can be forgotten."""
+def _mapping_editor(plan: ingest.Plan, who: Scope) -> dict[str, Any]:
+    """The proposed mapping with sample values, editable; a remembered mapping can be forgotten. Its widgets are
+    keyed by the table's name (unique in a batch): keyed by position, removing a file from the batch gave the next
+    file's table the choices made for the one removed."""
     t = plan.table
     with st.container(border=True):
         st.markdown(f"**{auth.md_text(t.name)}** · {F.SOURCE_LABELS.get(plan.source, plan.source)}")
@@ -124,7 +126,7 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, Any]:
         skip = ingest.skip_reason(plan) if t.sheet is not None or plan.kind is None or not t.sample else None
         kind = left.selectbox(
             "This table holds", kinds, index=kinds.index(F.SKIP if skip else plan.kind or F.SKIP),
-            format_func=lambda k: KIND_LABELS[k], key=f"data_kind_{i}",
+            format_func=lambda k: KIND_LABELS[k], key=f"data_kind_{t.name}",
             help="Detected from the column names; change it if the guess is wrong.",
         )  # fmt: skip
         notes = list(t.notes)
@@ -134,7 +136,7 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, Any]:
             notes.insert(0, f"skipped unless you pick what it holds on the left: {skip}")
         right.caption(f"{len(t.columns)} columns · first rows previewed: {len(t.sample)}"
                       + ("  \n" + "  \n".join(auth.md_text(n, 300) for n in notes) if notes else ""))  # fmt: skip
-        if plan.remembered and right.button("Forget the remembered mapping", key=f"data_forget_{i}"):
+        if plan.remembered and right.button("Forget the remembered mapping", key=f"data_forget_{t.name}"):
             try:
                 ingest.forget_mapping(data.db_path(), plan.signature, scope=who)
             except PlannerError as exc:
@@ -149,7 +151,8 @@ def _mapping_editor(i: int, plan: ingest.Plan, who: Scope) -> dict[str, Any]:
         frame = pd.DataFrame({"Column": t.columns, "Sample values": samples,
                               "Maps to": [mapping.get(c, F.IGNORE) for c in t.columns]})  # fmt: skip
         edited = st.data_editor(
-            frame, key=f"data_map_{i}_{kind}", hide_index=True, width="stretch", disabled=["Column", "Sample values"],
+            frame, key=f"data_map_{t.name}_{kind}", hide_index=True, width="stretch",
+            disabled=["Column", "Sample values"],
             column_config={"Maps to": st.column_config.SelectboxColumn(
                 "Maps to", options=F.field_choices(kind), required=True,
                 help="The field this column fills. Custom attributes are kept (typed) for the model.")},
@@ -197,7 +200,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         note = upload.duplicate_note(u) if u.same_as else upload.renamed_note(u)
         if note:
             st.info(auth.md_text(note, 400), icon=":material/content_copy:")
-    choices = [(p.table.name, _mapping_editor(i, p, who)) for i, p in enumerate(plans)]
+    choices = [(p.table.name, _mapping_editor(p, who)) for p in plans]
     overrides = dict(choices)  # table names are unique in a batch (upload.name_uploads)
     if not plans:
         return

@@ -674,3 +674,8 @@ def run_async(coro: Any) -> Any:
     thread once a browser fixture has started in this worker, and asyncio.run refuses to nest in it."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def table_kinds(at: Any) -> list[Any]:
+    """What the Data page's preview says each uploaded table holds, in the order shown."""
+    return [s.value for s in at.selectbox if s.label == "This table holds"]

@@ -12,7 +12,7 @@ import pytest
 
 from planner import ingest, store
 from planner.scope import OPERATOR
-from tests.helpers import AVA, app_as, errors, page, page_text
+from tests.helpers import AVA, app_as, errors, page, page_text, table_kinds
 from ui.auth import md_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -39,8 +39,7 @@ def test_upload_shows_detected_source_and_mapping_then_imports(app_store: Path) 
     text = " ".join(str(m.value) for m in at.markdown)
     # File names are shown literally (markdown-escaped).
     assert md_text("salesforce_accounts_report.csv") in text and "Salesforce report export" in text
-    assert at.selectbox(key="data_kind_0").value == "accounts"
-    assert at.selectbox(key="data_kind_1").value == "deals"
+    assert table_kinds(at) == ["accounts", "deals"]
     mapping = at.dataframe[0].value  # the mapping editor
     assert dict(zip(mapping["Column"], mapping["Maps to"], strict=True))["Billing Zip/Postal Code"] == "postal_code"
     at.button(key="data_import").click().run()
@@ -117,7 +116,7 @@ def test_sheets_without_records_are_preselected_to_skip(app_store: Path) -> None
     at.get("file_uploader")[0].set_value([("data_model.xlsx", buf.getvalue(), "application/octet-stream")])
     at.run()
     assert errors(at) == []
-    assert [at.selectbox(key=f"data_kind_{i}").value for i in range(3)] == ["accounts", "skip", "skip"]
+    assert table_kinds(at) == ["accounts", "skip", "skip"]
     captions = " ".join(str(c.value) for c in at.caption)
     assert "not accounts, deals or reps" in captions and "a pivot table" in captions
     assert at.button(key="data_import").label == "Import 1 table"
@@ -144,3 +143,17 @@ def test_the_map_sends_every_account_in_a_bounded_number_of_dots(
     assert len(at.get("deck_gl_json_chart")[0].proto.json) < 600_000
     # A dot of one account names it; a dot of several says how many.
     assert {d["t"].endswith(" accounts") for d in dots} == {True, False}
+
+
+def test_removing_a_file_keeps_each_other_files_choices(app_store: Path) -> None:
+    """The preview's choices were keyed by position: with the second of three files removed, the third took the
+    choices made for the second (here: imported as accounts, where the user had chosen to skip it)."""
+    at = page("data")
+    at = _upload(at, "salesforce_accounts_report.csv", "hubspot_companies.csv", "dynamics_accounts.csv")
+    assert table_kinds(at) == ["accounts", "accounts", "accounts"]
+    [s for s in at.selectbox if s.label == "This table holds"][2].set_value("skip").run()
+    assert table_kinds(at) == ["accounts", "accounts", "skip"]
+    at = _upload(at, "salesforce_accounts_report.csv", "dynamics_accounts.csv")
+    assert errors(at) == []
+    assert table_kinds(at) == ["accounts", "skip"]
+    assert at.button(key="data_import").label == "Import 1 table"

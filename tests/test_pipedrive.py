@@ -13,7 +13,7 @@ from planner import cli, ingest
 from planner.errors import ImportFileError
 from planner.ingest import fields as F
 from planner.scope import OPERATOR
-from tests.helpers import errors, page, table
+from tests.helpers import errors, page, table, table_kinds
 
 ORGS = ("Organization - ID,Organization - Name,Organization - Owner,Organization - City/town/village/locality of "
         "Address,Organization - Country of Address\n"
@@ -173,7 +173,7 @@ def test_data_page_preselects_skip_for_a_header_only_file_and_a_contacts_export(
     ])  # fmt: skip
     at.run()
     assert errors(at) == []
-    assert [at.selectbox(key=f"data_kind_{i}").value for i in range(3)] == ["accounts", "skip", "skip"]
+    assert table_kinds(at) == ["accounts", "skip", "skip"]
     captions = " ".join(str(c.value) for c in at.caption)
     assert "a contacts export" in captions and "has a header but no data rows" in captions
     assert at.button(key="data_import").label == "Import 1 table"
