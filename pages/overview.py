@@ -8,7 +8,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export
+from planner import export, text
 from planner.coverage import report
 from planner.coverage.imbalance import KINDS, reps_only
 from planner.errors import PlannerError
@@ -85,9 +85,12 @@ else:
 st.dataframe(
     fmt.table(shown, KINDS), hide_index=True, width="stretch", key="ov_table", column_config=COLUMNS, placeholder="–"
 )
+# As the table names them, money to the cent with the store's currency in its header; built when clicked.
+download = export.readable(shown, COLUMNS, currency=text.currency_in_use(), digits={"potential_per_quota": 2},
+                           money=("potential", "open_pipeline", "won_12m", "quota"))  # fmt: skip
 st.download_button(
     "Download territories (CSV)",
-    export.to_csv_bytes(shown.rename(columns=COLUMNS)),
+    lambda: export.to_csv_bytes(download),
     file_name="territories.csv",
     mime="text/csv",
     key="ov_download",

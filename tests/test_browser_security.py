@@ -135,7 +135,9 @@ def test_hostile_names_show_as_text_and_nothing_leaves_the_machine(
             if path in LISTS_ACCOUNTS:
                 assert XSS in page.locator('[data-testid="stMain"]').inner_text(), f"{name}: account name not text"
     if path == "":
-        names = [r["Territory"] for r in download_territories(page)]
+        rows = download_territories(page)  # built when clicked, as the table names its columns
+        names = [r["Territory"] for r in rows]
+        assert "Potential (USD)" in rows[0] and "Potential" not in rows[0]  # money headers name the currency
         assert "'" + FORMULA in names and FORMULA not in names
         assert XSS in names  # text stays text; only formula starters get the apostrophe
     assert injected(page) == [] and dialogs == [] and foreign == [], f"{page_name}: after every check"
