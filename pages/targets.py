@@ -125,13 +125,15 @@ if result["unscored"]:
 
 shown = rows[
     ["rank", "name", "reasons", "expected_value", "propensity", "potential", "open_deals", "industry", "employees",
-     "city", "state", "account_id"]
+     "city", "state", "country", "account_id"]
 ].copy()  # fmt: skip
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
 # must not learn how their territory compares with the accounts of others).
 shown["rank"] = range(1, len(shown) + 1)
 shown["rank"] = shown["rank"].where(rows["scored"].astype(bool).to_numpy())  # not scored yet: no rank
 shown["reasons"] = shown["reasons"].fillna("").astype(str)
+if shown["country"].isna().all():  # a book in one country that names none: no empty column
+    shown = shown.drop(columns="country")
 if fit:
     shown = shown.drop(columns="expected_value").rename(columns={"propensity": "fit_score"})
     shown["fit_score"] = (shown["fit_score"] * 100).round(0)
@@ -158,6 +160,7 @@ event = st.dataframe(
         "employees": st.column_config.NumberColumn("Employees", format="localized"),
         "city": "City",
         "state": "State",
+        "country": "Country",
         "propensity": st.column_config.ProgressColumn("Propensity", format="percent", min_value=0.0, max_value=1.0),
         "fit_score": st.column_config.ProgressColumn(
             "Fit score", format="%d", min_value=0, max_value=100,
@@ -206,7 +209,8 @@ d1, d2 = st.columns(2)
 DOWNLOAD_COLUMNS = {
     "rank": "Rank", "name": "Account", "reasons": "Why", "expected_value": "Expected value",
     "propensity": "Propensity", "fit_score": "Fit score", "potential": "Potential", "open_deals": "Open deals",
-    "industry": "Industry", "employees": "Employees", "city": "City", "state": "State", "account_id": "Account ID",
+    "industry": "Industry", "employees": "Employees", "city": "City", "state": "State",
+    "country": "Country", "account_id": "Account ID",
 }  # fmt: skip
 # The downloads name accounts and columns as the table does (a name key, an import's 'name:...', is no one's CRM
 # id), money to the cent in the store's currency; built when clicked, not on every rerun (a row selection is one).

@@ -27,6 +27,19 @@ def test_targets_page_shows_ranked_accounts(app_store: Path) -> None:
     assert table["rank"].tolist() == list(range(1, 501))
     assert table["account_id"].iloc[0] == expected["rows"]["account_id"].iloc[0]
     assert at.button(key="tg_add").disabled  # no territory chosen, nothing selected
+    assert "country" not in table  # a book without countries has no empty Country column
+
+
+def test_targets_name_each_accounts_country(app_store: Path) -> None:
+    """A worldwide book's accounts say their country (a Munich in Bavaria, DE), in the table and its files."""
+    with store.read(app_store) as con:
+        top = str(targets.targets(con, scope=OPERATOR)["rows"]["account_id"].iloc[0])
+    with store.write(app_store) as con:
+        con.execute("UPDATE accounts SET country = 'DE', city = 'Munich', state = 'Bavaria' WHERE account_id = ?",
+                    [top])  # fmt: skip
+    at = page("targets")
+    table = at.dataframe(key="tg_table").value.set_index("account_id")
+    assert table.loc[top, "country"] == "DE" and table["country"].isna().sum() == len(table) - 1
 
 
 def test_targets_downloads_never_carry_name_keys(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,8 +22,8 @@ from planner.store.schema import next_id, now
 KEEP_SCORED_VERSIONS = 5
 
 ACTIVE_COLUMNS = [
-    "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "propensity", "potential",
-    "est_users", "price_per_user", "expected_value", "rank", "reasons", "open_deals", "intent_score",
+    "account_id", "name", "industry", "employees", "state", "city", "country", "owner_rep_id", "propensity",
+    "potential", "est_users", "price_per_user", "expected_value", "rank", "reasons", "open_deals", "intent_score",
     "new_executive", "similar_won",
 ]  # fmt: skip
 
@@ -339,7 +339,7 @@ def _narrow(scope: Scope, rep_id: str | None) -> tuple[str, list[Any]]:
 
 
 _SCORED = """
-    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.country, a.owner_rep_id,
            s.propensity, p.potential, p.est_users, p.price_per_user, s.propensity * p.potential AS expected_value,
            s.rank, s.reasons, coalesce(o.open_deals, 0) AS open_deals, a.intent_score, a.new_executive,
            s.similar_won
@@ -355,7 +355,7 @@ _SCORED = """
 # Every account in view, its active score where it has one: what a target list shows (an account imported after
 # the training and not scored yet comes last, not never).
 _LISTED = """
-    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id,
+    SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.country, a.owner_rep_id,
            s.propensity, p.potential, p.est_users, p.price_per_user, s.propensity * p.potential AS expected_value,
            s.rank, s.reasons, coalesce(o.open_deals, 0) AS open_deals, a.intent_score, a.new_executive,
            s.similar_won, s.account_id IS NOT NULL AS scored
@@ -372,7 +372,7 @@ _LISTED = """
 def active_scores(con: duckdb.DuckDBPyConnection, rep_id: str | None = None, *, scope: Scope) -> pd.DataFrame:
     """Scores of the active model for the accounts in scope (one territory when rep_id is given), best first.
 
-    Columns: account_id, name, industry, employees, state, city, owner_rep_id, propensity, potential,
+    Columns: account_id, name, industry, employees, state, city, country, owner_rep_id, propensity, potential,
     est_users, price_per_user, expected_value, rank, reasons, open_deals, intent_score, new_executive,
     similar_won. `rank` is store-wide (1 = highest expected value); empty when no model was trained.
     """
