@@ -336,7 +336,9 @@ if can_edit:
         if st.button("Activate this version", key="md_activate", disabled=not restorable,
                      icon=":material/history:"):  # fmt: skip
             try:
-                propensity.activate(data.db_path(), int(pick), scope=scope, actor=scope.user)
+                propensity.activate(
+                    data.db_path(), int(pick), scope=scope, actor=scope.user, progress=data.progress_bar()
+                )  # it scores every account again
             except PlannerError as exc:
                 data.show_error(exc)
             st.rerun()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -203,3 +204,111 @@ def test_the_data_page_import_scores_what_it_lands(app_store: Path, tmp_path: Pa
     at.run().button(key="data_import").click().run()
     assert errors(at) == []
     assert _scored(path, NEW) == 3
+
+
+def _pair_nearby(path: Path) -> tuple[str, str]:
+    """Two accounts of one industry within 80 km of each other, the second without a won deal in the last six
+    months (a win of its own then makes one more similar win near the first)."""
+    with store.read(path) as con:
+        acc = store.query_df(
+            con,
+            """SELECT a.account_id, a.industry, a.lat, a.lon,
+                      EXISTS (SELECT 1 FROM deals d WHERE d.account_id = a.account_id AND d.is_won
+                              AND d.close_date >= DATE '2026-11-01' - INTERVAL 190 DAY) AS won_lately
+               FROM accounts a WHERE a.lat IS NOT NULL AND a.industry IS NOT NULL ORDER BY a.account_id""",
+        )
+    pairs = acc.merge(acc, on="industry", suffixes=("", "_y"))
+    pairs = pairs[(pairs["account_id"] != pairs["account_id_y"]) & ~pairs["won_lately_y"]]
+    lat, lat_y = np.radians(pairs["lat"]), np.radians(pairs["lat_y"])
+    hav = (
+        np.sin((lat_y - lat) / 2) ** 2
+        + np.cos(lat) * np.cos(lat_y) * np.sin(np.radians(pairs["lon_y"] - pairs["lon"]) / 2) ** 2
+    )
+    close = pairs[2 * 6371.0 * np.arcsin(np.sqrt(hav)) < 80.0]
+    assert len(close), "the small store has no two accounts of one industry within 80 km"
+    return str(close["account_id"].iloc[0]), str(close["account_id_y"].iloc[0])
+
+
+def test_a_won_deal_rescores_the_similar_accounts_nearby(small_store: Path, tmp_path: Path) -> None:
+    """Importing a won deal for one account left its same-industry neighbour's score as it was (only accounts
+    the import added or changed were scored), though the neighbour now has one more similar win nearby. Now
+    the import scores every account again: the neighbour's count and score move, as a full rescore has them."""
+    path = _real(small_store)
+    near, winner = _pair_nearby(path)
+    before = _scores(path).set_index("account_id")
+    deal = tmp_path / "won.csv"
+    deal.write_text("Opportunity ID,Account ID,Stage,Amount,Close Date,Created Date\n"
+                    f"NEW-1,{winner},Closed Won,250000,2026-10-20,2026-08-01\n")  # fmt: skip
+    report = import_scored(path, [deal])
+    assert report.files[0].inserted == 1
+    after = _scores(path).set_index("account_id")
+    assert after.loc[near, "similar_won"] == before.loc[near, "similar_won"] + 1
+    moved = after["propensity"].ne(before["propensity"]) | after["reasons"].ne(before["reasons"])
+    assert moved.loc[near] and moved.drop([near, winner]).any()
+    assert any("all 600 accounts were scored again" in n and "deals" in n for n in report.notes), report.notes
+    with store.write(path) as con:
+        propensity.rescore(con, scope=OPERATOR)
+    pd.testing.assert_frame_equal(after.reset_index(), _scores(path), check_exact=False, rtol=1e-9)
+
+
+def test_an_import_shows_the_rescoring_on_its_progress_bar(small_store: Path, tmp_path: Path) -> None:
+    path = _real(small_store)
+    _, winner = _pair_nearby(path)
+    deal = tmp_path / "won.csv"
+    deal.write_text(f"Opportunity ID,Account ID,Stage,Amount,Close Date\nNEW-2,{winner},Closed Lost,900,2026-10-02\n")
+    seen: list[tuple[float, str]] = []
+    ingest.import_files(path, [deal], scope=OPERATOR, after=propensity.score_new_accounts,
+                        progress=lambda f, m: seen.append((f, m)))  # fmt: skip
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions), seen  # the bar never goes back
+    assert any("Scoring 600 accounts with model version" in m for _, m in seen), seen
+    assert seen[-1] == (1.0, "Done")
+
+
+def test_rolling_back_scores_every_account_with_the_version(small_store: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Accounts imported after version 1 was trained had no score from it: rolling back to it listed them as
+    not scored yet (and kept the others' scores from when it was last active). Now activating a version scores
+    every account with it, as a full rescore does, and `planner model` says none is left unscored."""
+    path = _real(small_store)
+    with store.read(path) as con:
+        first = q.active_version(con)
+    with store.write(path) as con:
+        second = propensity.train_and_score(con, created_by="test", scope=OPERATOR)["model_version"]
+    import_scored(path, [_new_accounts(tmp_path)])  # scored by version 2 only
+    propensity.activate(path, first, scope=OPERATOR, actor="test")
+    with store.read(path) as con:
+        assert q.active_version(con) == first != second
+        listed = targets.targets(con, scope=OPERATOR, limit=1000)
+    assert listed["matches"] == 604 and listed["unscored"] == 0
+    assert set(NEW) <= set(listed["rows"]["name"]) and listed["rows"]["scored"].all()
+    rolled = _scores(path)
+    assert len(rolled) == 604 and sorted(rolled["rank"]) == list(range(1, 605))
+    with store.write(path) as con:
+        propensity.rescore(con, scope=OPERATOR)
+    pd.testing.assert_frame_equal(rolled, _scores(path), check_exact=False, rtol=1e-9)
+    capsys.readouterr()
+    assert cli.main(["--db", str(path), "model", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model_version"] == first and out["accounts_unscored"] == 0
+    assert "no score from it yet" not in (out["note"] or "")
+
+
+def test_rolling_back_on_the_model_page_leaves_no_account_unscored(app_store: Path, tmp_path: Path) -> None:
+    path = _real(app_store)
+    with store.read(path) as con:
+        first = q.active_version(con)
+    at = page("model")
+    at.button(key="md_retrain").click().run()
+    import_scored(path, [_new_accounts(tmp_path)])
+    at = page("model")
+    at.selectbox(key="md_version").set_value(first)
+    at.button(key="md_activate").click().run()
+    assert errors(at) == []
+    with store.read(path) as con:
+        assert q.active_version(con) == first
+        assert registry.since_training(con)["accounts_unscored"] == 0  # type: ignore[index]
+    assert "no score from it yet" not in page_text(at)
+    tg = page("targets", query={"rep": "R001"})
+    assert errors(tg) == [] and not any("not scored yet" in str(w.value) for w in tg.warning)
+    assert tg.dataframe(key="tg_table").value["rank"].notna().all()

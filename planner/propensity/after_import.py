@@ -1,7 +1,8 @@
-"""After an import commits: the accounts it added or changed get scores from the active model.
+"""After an import commits: the accounts whose features it may have changed get scores from the active model.
 
-A target list that leaves out what was just imported looks broken, and a retrain is a leader's choice, not a
-side effect of every import. So the active model scores the new and changed accounts, in a write of its own
+A target list that leaves out what was just imported looks broken, a score that ignores a deal just won nearby
+is stale, and a retrain is a leader's choice, not a side effect of every import. So the active model scores the
+new accounts, and every account when the import touched deals or existing accounts, in a write of its own
 (the import has already landed and stands either way). When it cannot, the report says so and Targets lists
 those accounts last as "not scored yet".
 
@@ -29,21 +30,32 @@ LATER = "they are listed last on Targets, not scored yet, until `python -m plann
 
 def score_new_accounts(db_path: Path, since: datetime, progress: Callable[[float, str], None], *, actor: str,
                        scope: Scope) -> list[str]:  # fmt: skip
-    """Score what the import that started at `since` added or changed; the import report's notes about it."""
+    """Score what the import that started at `since` may have changed (every account when it touched deals or
+    existing accounts: their neighbours' features read them); the import report's notes about it."""
     require_leader(scope)
+
+    def step(fraction: float, message: str) -> None:  # the import's bar is at 97% once its rows have landed
+        progress(0.975 + 0.02 * min(1.0, max(0.0, fraction)), message)
+
     try:
         with store.read(db_path) as con:
             version = scores.active_version(con)
         if version is None:  # no model yet: nothing to score with
             return []
-        progress(0.98, f"Scoring the new accounts with model version {version}")
-        done = score_imported(db_path, since, scope=scope, actor=actor)
+        step(0.0, f"Finding the accounts to score again with model version {version}")
+        done = score_imported(db_path, since, scope=scope, actor=actor, progress=step)
     except PlannerError as exc:
         return [f"the accounts imported could not be scored ({exc}); {LATER}"]
     except (duckdb.Error, ValueError) as exc:
         return [f"the accounts imported could not be scored ({type(exc).__name__}); {LATER}"]
     if not done:
         return []
+    if done["all"]:
+        return [
+            f"all {done['accounts']:,} accounts were scored again with model version {done['model_version']}: "
+            f"{done['why']}, and an account's score reads its own deals and the recent wins of similar accounts "
+            "nearby; the Model page says when so much has changed that a retrain is due"
+        ]
     return [
         f"{done['accounts']:,} account(s) new or changed since the last training were scored with model version "
         f"{done['model_version']}; the Model page says when so much has changed that a retrain is due"

@@ -88,6 +88,11 @@ def _store_as_of(con: duckdb.DuckDBPyConnection) -> date:
     return date.fromisoformat(text) if text else date.today()
 
 
+def load_as_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The date features are computed as of (ISO text, as a model card's data records it)."""
+    return _store_as_of(con).isoformat()
+
+
 def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
     """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date
     (the whole book, which a model learns from: leaders and admins only)."""

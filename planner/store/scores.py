@@ -308,6 +308,24 @@ def accounts_to_score(con: duckdb.DuckDBPyConnection, version: int, since: Any, 
     return [str(a) for a in rows["account_id"]]
 
 
+def import_changes(con: duckdb.DuckDBPyConnection, since: Any, *, scope: Scope) -> dict[str, int]:
+    """What an import that started at `since` changed of what feeds the model: deals added or changed (every
+    account's similar wins nearby and the account's own earlier wins and losses read them), existing accounts
+    changed, and existing accounts an accounts file named (their custom attributes are replaced without a
+    timestamp)."""
+    require_leader(scope)
+    row = query_one(
+        con,
+        """SELECT (SELECT count(*) FROM deals WHERE updated_at >= ?),
+                  (SELECT count(*) FROM accounts WHERE updated_at >= ? AND coalesce(created_at < ?, TRUE)),
+                  (SELECT coalesce(sum(updated), 0) FROM imports WHERE kind = 'accounts' AND started_at >= ?)""",
+        [since, since, since, since],
+    )
+    assert row is not None
+    keys = ["deals_changed", "accounts_changed", "accounts_named"]
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+
+
 def changes_since(con: duckdb.DuckDBPyConnection, since: Any, version: int | None = None) -> dict[str, int]:
     """Accounts and deals added or changed after `since` (a training), not counting the owner changes a
     committed rebalance makes (the owner never feeds the model), and how many accounts the version has no score
