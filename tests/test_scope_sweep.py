@@ -376,6 +376,7 @@ READS: dict[str, Args] = {
     "planner.plan.saved.load": lambda c, w, rep: ((), {"rep_id": rep}),
     "planner.plan.saved.saved_plans": lambda c, w, rep: ((), {"rep_id": rep}),
     "planner.propensity.training.load_inputs": kw(),
+    "planner.propensity.registry.rescore_reason": lambda c, w, rep: ((1, date(2020, 1, 1)), {}),
     "planner.roles.list_roles": kw(),
     "planner.roles.role_changes": kw(),
     "planner.scenarios.team": kw(),
@@ -553,7 +554,7 @@ READS.update({f"planner.store.{n}": AUTO for n in (
     "scenarios.version_owners", "scenarios.audit_log",
     "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
     "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
-    "scores.scores_for_export_table", "scores.accounts_to_score",
+    "scores.scores_for_export_table", "scores.accounts_to_score", "scores.import_changes",
     "imports.history.import_history", "imports.history.rejected_rows",
 )})  # fmt: skip
 WRITES.update(
@@ -655,6 +656,7 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.potential.assumptions": ("notes on what potential rests on: store-wide counts, no account", kw()),
     "planner.propensity.registry.card": ("the model card: metrics and feature effects", kw()),
     "planner.propensity.registry.history": ("model versions and their metrics", kw()),
+    "planner.propensity.training.load_as_of": ("the store's as-of date (a setting, no territory data)", kw()),
     "planner.store.assumptions.read_assumptions": ("the workload assumptions (settings)", kw()),
     "planner.store.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),
     "planner.store.potential.users_basis": ("accounts per basis of their users: counts, no account", kw()),
