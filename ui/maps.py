@@ -14,6 +14,7 @@ browser check in tests/test_page_coverage.py opens a store holding a name with m
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import urllib.parse
@@ -60,17 +61,29 @@ def territory_colors(rep_ids: Iterable[Any]) -> dict[str, list[int]]:
     return {rep: PALETTE[i % len(PALETTE)] for i, rep in enumerate(ids)}
 
 
-def ramp(values: Any, stops: Sequence[Sequence[int]], alpha: int = 170) -> list[list[int]]:
-    """Colours along a sequential ramp, on a log scale (money spans orders of magnitude)."""
+def ramp(values: Any, stops: Sequence[Sequence[int]], alpha: int = 170, levels: int | None = None) -> list[list[int]]:
+    """Colours along a sequential ramp, on a log scale (money spans orders of magnitude); with `levels`, one of that
+    many + 1 evenly spaced colours (100: a step of ~2 in each channel, a colour table of a hundred entries)."""
     v = np.log1p(np.clip(np.nan_to_num(np.asarray(values, dtype=float)), 0, None))
     top = float(v.max()) if len(v) else 0.0
     t = v / top if top > 0 else np.zeros_like(v)
+    if levels:
+        t = np.round(t * levels) / levels
     pos = t * (len(stops) - 1)
     lo = np.clip(np.floor(pos).astype(int), 0, len(stops) - 2)
     frac = (pos - lo)[:, None]
     arr = np.asarray(stops, dtype=float)
     rgb = arr[lo] * (1 - frac) + arr[lo + 1] * frac
     return [[int(r), int(g), int(b), alpha] for r, g, b in rgb.round()]
+
+
+def color_table(colors: Iterable[Sequence[int]], field: str = "c") -> tuple[list[int], str]:
+    """Each colour's index in a table of the distinct colours, and the deck.gl expression that looks a row's colour
+    up by that index in `field`: a row carries one small number instead of its RGBA list (a quarter of a dot's
+    bytes), the table is sent once. (The parentheses are jsep's: it reads no index after a bare array.)"""
+    table: dict[tuple[int, ...], int] = {}
+    codes = [table.setdefault(tuple(int(v) for v in c), len(table)) for c in colors]
+    return codes, f"({json.dumps([list(c) for c in table], separators=(',', ':'))})[{field}]"
 
 
 def _money_list(values: Any) -> list[str]:
@@ -186,15 +199,26 @@ def _outline_layer(data: dict[str, Any], layer_id: str, fill: list[int]) -> pdk.
     )
 
 
+@functools.cache
+def _bare(name: str) -> dict[str, Any] | None:
+    """A shipped outline file's geometries without their properties (names and codes no one reads on a map whose
+    borders are not pickable), read once per process. Not to be mutated: every map shares it."""
+    collection = geo.us_states_geojson() if name == "states" else geo_world.world_countries_geojson()
+    if collection is None:
+        return None
+    features = [{"type": "Feature", "geometry": f["geometry"], "properties": {}} for f in collection["features"]]
+    return {"type": "FeatureCollection", "features": features}
+
+
 def states_layer() -> pdk.Layer:
     """US state outlines from data/us_states.geojson."""
-    return _outline_layer(geo.us_states_geojson(), "states", [241, 244, 247, 255])
+    return _outline_layer(_bare("states") or {}, "states", [241, 244, 247, 255])
 
 
 def borders_layers() -> list[pdk.Layer]:
     """The map's reference geography offline (no tiles): the world's countries (data/world_countries.geojson),
     then US states over them, so a book in Germany or Japan is drawn on a map too, not on a blank page."""
-    countries = geo_world.world_countries_geojson()
+    countries = _bare("countries")
     base = [_outline_layer(countries, "countries", [235, 238, 242, 255])] if countries is not None else []
     return [*base, states_layer()]
 
@@ -203,16 +227,22 @@ def accounts_layer(points: pd.DataFrame, colors: dict[str, list[int]], layer_id:
     """Accounts as dots coloured by owner (dark grey: no active owner); `id` carries the account id.
 
     Needs columns account_id, name, lat, lon, owner_rep_id, owner_name, status, potential, city,
-    state; optional expected_value.
+    state; optional expected_value. A dot's row is what its tooltip and a click need and no more: `p` its
+    [lon, lat] (to 4 decimals, ~10 m), `c` its colour's index in the layer's colour table, `r` its radius in
+    tens of metres (radius_scale), `t`/`l1`-`l3` the tooltip's text.
     """
     # Plain comprehensions: ten thousand rows of pandas string arithmetic cost several times more.
     ev = points["expected_value"] if "expected_value" in points else pd.Series(np.nan, index=points.index)
-    radius = np.clip(np.sqrt(np.nan_to_num(points["potential"].to_numpy(dtype=float))) * 4, 800, 12000).round(-1)
+    radius = np.clip(np.sqrt(np.nan_to_num(points["potential"].to_numpy(dtype=float))) * 0.4, 80, 1200).round()
+    owners = points["owner_rep_id"].tolist()
+    codes, color = color_table(
+        [*colors.get(rep, UNOWNED), 210] if isinstance(rep, str) else [*UNOWNED, 210] for rep in owners
+    )
     rows = zip(
         points["account_id"].tolist(),
         points["lon"].astype(float).round(4).tolist(),
         points["lat"].astype(float).round(4).tolist(),
-        points["owner_rep_id"].tolist(),
+        codes,
         points["owner_name"].tolist(),
         points["status"].tolist(),
         _money_list(points["potential"]),
@@ -220,30 +250,30 @@ def accounts_layer(points: pd.DataFrame, colors: dict[str, list[int]], layer_id:
         points["name"].tolist(),
         points["city"].tolist(),
         points["state"].tolist(),
-        radius.tolist(),
+        radius.astype(int).tolist(),
         strict=True,
     )
     data = [
         {
             "id": str(aid),
-            "lon": x,
-            "lat": y,
-            "color": [*colors.get(rep, UNOWNED), 210] if isinstance(rep, str) else [*UNOWNED, 210],
+            "p": [x, y],
+            "c": code,
             "r": r,
             "t": _s(name),
             "l1": f"{_s(owner) or 'No active owner'} · {_s(status).replace('_', ' ')}",
             "l2": f"{pot} potential · {e} expected",
             "l3": f"{_s(city)}, {_s(state)}",
         }
-        for aid, x, y, rep, owner, status, pot, e, name, city, state, r in rows
+        for aid, x, y, code, owner, status, pot, e, name, city, state, r in rows
     ]
     return pdk.Layer(
         "ScatterplotLayer",
         data=data,
         id=layer_id,
-        get_position=["lon", "lat"],
-        get_fill_color="color",
+        get_position="p",
+        get_fill_color=color,
         get_radius="r",
+        radius_scale=10,
         radius_min_pixels=2,
         radius_max_pixels=14,
         stroked=False,
@@ -261,9 +291,10 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
     h = hexes[hexes[value].fillna(0) > 0]
     near_rep = h["nearest_rep"].tolist() if "nearest_rep" in h else [None] * len(h)
     near_km = h["nearest_rep_km"].astype(float).tolist() if "nearest_rep_km" in h else [float("nan")] * len(h)
+    codes, color = color_table(ramp(h[value], stops, levels=100))
     rows = zip(
         h["hex"].tolist(),
-        ramp(h[value], stops),
+        codes,
         h["accounts"].tolist(),
         h["potential"].astype(float).tolist(),
         h["covered_potential"].astype(float).tolist(),
@@ -277,21 +308,20 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
     data = [
         {
             "hex": str(cell),
-            "color": color,
+            "c": code,
             "t": f"{int(n):,} accounts",
             "l1": f"Potential {fmt.money(pot)} · covered {fmt.pct(cov / pot if pot > 0 else None)}",
             "l2": f"White space {fmt.money(ws)} in {int(wn):,} high-potential accounts",
-            "l3": f"Mostly {_s(top) or 'nobody'}"
-            + (f" · nearest rep {_s(rep)} ({km:,.0f} km away)" if rep is not None and km == km else ""),
+            "l3": f"Mostly {_s(top) or 'nobody'}" + _nearest(top, rep, km),
         }
-        for cell, color, n, pot, cov, ws, wn, top, rep, km in rows
+        for cell, code, n, pot, cov, ws, wn, top, rep, km in rows
     ]
     return pdk.Layer(
         "H3HexagonLayer",
         data=data,
         id=layer_id,
         get_hexagon="hex",
-        get_fill_color="color",
+        get_fill_color=color,
         get_line_color=[255, 255, 255, 120],
         line_width_min_pixels=0.5,
         stroked=True,
@@ -301,6 +331,15 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
         auto_highlight=True,
         high_precision=False,
     )
+
+
+def _nearest(top: Any, rep: Any, km: float) -> str:
+    """The tooltip's nearest rep after 'Mostly <top>', the name said once when it is the same rep."""
+    if rep is None or km != km:
+        return ""
+    if _s(rep) == _s(top):
+        return f", the nearest rep ({km:,.0f} km away)"
+    return f" · nearest rep {_s(rep)} ({km:,.0f} km away)"
 
 
 def _flag(value: Any) -> bool:
@@ -359,19 +398,23 @@ def homes_layer(homes: pd.DataFrame, colors: dict[str, list[int]], layer_id: str
 def outlines_layer(
     features: list[dict[str, Any]], colors: dict[str, list[int]], layer_id: str = "outlines"
 ) -> pdk.Layer:
-    """Territory outlines: GeoJSON features with properties rep_id and name (e.g. coverage_map's)."""
-    feats = []
+    """Territory outlines: GeoJSON features with properties rep_id, name and cells (e.g. coverage_map's). Each
+    sends its ring to 3 decimals (~100 m: the hull of hexagon centres tens of km apart), its rep_id (a click names
+    the territory), its colour's index and its tooltip; line and fill are looked up in one colour table."""
+    feats, rgbs = [], []
     for f in features:
         props = f.get("properties", {})
-        rgb = colors.get(str(props.get("rep_id")), UNOWNED)
+        rgbs.append(colors.get(str(props.get("rep_id")), UNOWNED))
+        geometry = f["geometry"]
+        if geometry.get("type") == "Polygon":
+            rings = [[[round(float(x), 3), round(float(y), 3)] for x, y in ring] for ring in geometry["coordinates"]]
+            geometry = {"type": "Polygon", "coordinates": rings}
         feats.append(
             {
                 "type": "Feature",
-                "geometry": f["geometry"],
+                "geometry": geometry,
                 "properties": {
-                    **props,
-                    "line": [*rgb, 255],
-                    "fill": [*rgb, 28],
+                    "rep_id": props.get("rep_id"),
                     "t": f"Territory of {props.get('name', '')}",
                     "l1": "Around the hexagons where this rep holds the most accounts",
                     "l2": f"{props.get('cells', 0):,} such hexagons",
@@ -379,14 +422,20 @@ def outlines_layer(
                 },
             }
         )
+    codes, _ = color_table(rgbs)
+    table = [list(c) for c in dict.fromkeys(tuple(c) for c in rgbs)]
+    for feat, code in zip(feats, codes, strict=True):
+        feat["properties"]["c"] = code
+    line = f"({json.dumps([[*c, 255] for c in table], separators=(',', ':'))})[properties.c]"
+    fill = f"({json.dumps([[*c, 28] for c in table], separators=(',', ':'))})[properties.c]"
     return pdk.Layer(
         "GeoJsonLayer",
         data={"type": "FeatureCollection", "features": feats},
         id=layer_id,
         stroked=True,
         filled=True,
-        get_line_color="properties.line",
-        get_fill_color="properties.fill",
+        get_line_color=line,
+        get_fill_color=fill,
         line_width_min_pixels=2,
         pickable=True,
     )
