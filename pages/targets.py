@@ -172,7 +172,8 @@ event = st.dataframe(
         "reasons": st.column_config.TextColumn(
             "Why (▲ raised the score, ▼ lowered it)", width=400,
             help=f"The {'fit score' if fit else 'model'}'s strongest drivers for this account, compared with a "
-            "typical account (none where every account scores the same): ▲ raised its "
+            "typical account (an industry: with the book's overall win rate; none where every account scores the "
+            "same): ▲ raised its "
             "score; ▼ lowered it (shown as 'despite ...').",
         ),
         "name": st.column_config.TextColumn("Account", width=160),

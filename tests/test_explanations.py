@@ -32,7 +32,7 @@ def test_a_top_ranked_account_is_explained_by_what_raised_it(small_store: Path) 
     best = str(scored.iloc[0]["account_id"])  # rank 1 of the store
     one = X.loc[[best]]
     contrib = explanations.contributions(bundle, one).iloc[0]
-    text = explanations.reasons(bundle, one)[0]
+    text = explanations.reasons(bundle, one, currency="USD")[0]
     assert text == scored.iloc[0]["reasons"], "the stored reason is the one explained here"
     items = text.split("; ")
     ups = [i for i in items if i.startswith("▲ ")]
@@ -42,11 +42,11 @@ def test_a_top_ranked_account_is_explained_by_what_raised_it(small_store: Path) 
     assert all(d.startswith("▼ despite ") for d in downs), "a negative appears only as 'despite ...'"
     # Each reason's direction is the sign of its driver's effect, strongest raisers first.
     raising = contrib[contrib > explanations.MIN_EFFECT].sort_values(ascending=False)
-    expected = [explanations._phrases(g, one, bundle).iloc[0] for g in raising.index[:3]]
+    expected = [explanations._phrases(g, one, bundle, currency="USD").iloc[0] for g in raising.index[:3]]
     assert [u.removeprefix("▲ ") for u in ups] == expected
     lowering = contrib[contrib < -explanations.MIN_EFFECT].sort_values()
     for d, g in zip(downs, lowering.index, strict=False):
-        phrase = explanations._phrases(g, one, bundle).iloc[0]
+        phrase = explanations._phrases(g, one, bundle, currency="USD").iloc[0]
         assert d.removeprefix("▼ despite ").lower() == phrase.lower()
 
 
@@ -57,7 +57,7 @@ def test_every_reason_of_every_account_points_one_way(small_store: Path) -> None
     picked = np.take_along_axis(contrib.to_numpy(), order, axis=1)
     assert (picked[direction == 1] > explanations.MIN_EFFECT).all()
     assert (picked[direction == -1] < -explanations.MIN_EFFECT).all()
-    texts = explanations.reasons(bundle, X)
+    texts = explanations.reasons(bundle, X, currency="USD")
     for text, dirs in zip(texts, direction, strict=True):
         items = text.split("; ")
         if not (dirs != 0).any():
@@ -81,3 +81,61 @@ def test_a_negative_never_reads_as_a_reason_to_call() -> None:
 def test_a_lowered_driver_starts_lower_case_unless_it_is_an_acronym() -> None:
     words = pa.array(["Lost 1 earlier deal", "ARR up", "Éclair 3", "", "x"])
     assert explanations._lower_first(words).to_pylist() == ["lost 1 earlier deal", "ARR up", "éclair 3", "", "x"]
+
+
+def _active_reasons(path: Path) -> pd.DataFrame:
+    with store.read(path) as con:
+        return store.query_df(
+            con, "SELECT a.account_id, a.industry, s.reasons FROM scores s JOIN accounts a USING (account_id) "
+            "WHERE s.model_version = (SELECT max(model_version) FROM models WHERE active) ORDER BY 1")  # fmt: skip
+
+
+def test_reasons_write_money_in_the_stores_currency_whoever_scores(small_store: Path) -> None:
+    """A EUR store's stored reasons read 'Annual revenue $166.3M': training, rescoring and the import hook
+    write reasons outside any page, with the default dollars. The store's currency is an input of the reasons."""
+    from planner import cli
+    from planner.store import world as world_q
+
+    with store.write(small_store) as con:
+        world_q.set_currency(con, "EUR", scope=OPERATOR)
+    assert cli.main(["--db", str(small_store), "train"]) == 0
+    revenue = _active_reasons(small_store)["reasons"].str.extract(r"(Annual revenue \S+)")[0].dropna()
+    assert len(revenue) > 10 and revenue.str.startswith("Annual revenue €").all(), revenue.head().tolist()
+    with store.write(small_store) as con:  # a rescore in a run that never named a currency
+        world_q.set_currency(con, "CHF", scope=OPERATOR)
+        registry.rescore(con, scope=OPERATOR)
+    revenue = _active_reasons(small_store)["reasons"].str.extract(r"(Annual revenue \S+ \S+)")[0].dropna()
+    assert len(revenue) > 10 and revenue.str.startswith("Annual revenue CHF ").all(), revenue.head().tolist()
+
+
+def test_an_industry_reads_up_or_down_as_its_win_rate_compares_with_the_books(small_store: Path) -> None:
+    """Every account was judged against the most common industry: the best industry read '▼ despite industry
+    Technology: 64% of deals won' and the most common one never appeared. An industry is now judged against the
+    book's mix, and its reason's direction is never against the rates it quotes."""
+    bundle, X, _ = _bundle_and_features(small_store)
+    rates, book = bundle.reference["industry_rates"], bundle.fit.base_rate_
+    common = bundle.reference["typical"]["industry"]
+    assert rates[common] > book  # (the small demo's most common industry wins more often than the book)
+    shown = _active_reasons(small_store)
+    found = shown["reasons"].str.extract(r"(▲|▼)[^;▲▼]*?ndustry ([^:;]+): (\d+)% of deals won, (\d+)% overall")
+    found = found.dropna()
+    assert len(found) > 50
+    up = found[0] == "▲"
+    rate, overall = found[2].astype(int), found[3].astype(int)
+    assert (rate[up] > overall[up]).all() and (rate[~up] < overall[~up]).all()
+    assert (overall == round(book * 100)).all()
+    assert ((found[1] == common) & up).any(), "the most common industry raises scores too"
+
+
+def test_an_industry_effect_against_its_win_rate_is_no_reason(small_store: Path) -> None:
+    bundle, X, _ = _bundle_and_features(small_store)
+    rates, book = bundle.reference["industry_rates"], bundle.fit.base_rate_
+    best = max(rates, key=rates.get)
+    worst = min(rates, key=rates.get)
+    assert rates[best] > book > rates[worst]
+    one = X[X["industry"].isin([best, worst])].groupby("industry").head(1)
+    contrib = pd.DataFrame({"industry": np.where(one["industry"] == best, -0.5, 0.5), "employees": 0.1},
+                           index=one.index)  # fmt: skip
+    kept = explanations._agreeing(bundle, one, contrib)
+    assert (kept["industry"] == 0).all() and (kept["employees"] == 0.1).all()
+    assert (explanations._agreeing(bundle, one, -contrib)["industry"] == -contrib["industry"]).all()

@@ -112,9 +112,9 @@ def _by_kind(kind: np.ndarray, texts: list[Callable[[np.ndarray], pa.Array | str
     return pa.concat_arrays(chunks).take(at) if chunks else pa.array([], _STR)
 
 
-def _phrases(group: str, X: pd.DataFrame, bundle: Bundle) -> pd.Series:
-    """One plain-words description per account of the feature group's value."""
-    return pd.Series(_phrase_text(group, X, bundle), index=X.index, dtype="str")
+def _phrases(group: str, X: pd.DataFrame, bundle: Bundle, *, currency: str) -> pd.Series:
+    """One plain-words description per account of the feature group's value (money in `currency`)."""
+    return pd.Series(_phrase_text(group, X, bundle, currency=currency), index=X.index, dtype="str")
 
 
 def _similar_text(X: pd.DataFrame, bundle: Bundle) -> pa.Array:
@@ -154,9 +154,10 @@ def _similar_text(X: pd.DataFrame, bundle: Bundle) -> pa.Array:
     )
 
 
-def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
+def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle, *, currency: str) -> pa.Array:
     """_phrases as an Arrow string array (text built by Arrow compute: a million accounts in well under a
-    second, where Python strings took ten)."""
+    second, where Python strings took ten). Money is written in `currency` (the store's ISO code), whatever
+    this run's: scoring runs in the CLI, after an import and on a worker thread, none of which a page set."""
     spec = bundle.spec
     X = X.reset_index(drop=True)  # numpy and Arrow check attributes of a Series: cheap on a RangeIndex
     idx = X.index
@@ -176,13 +177,14 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
     label = spec.labels.get(col, col)
     if col == "industry":
         rates = bundle.reference.get("industry_rates", {})
+        overall = f", {_percent(bundle.fit.base_rate_)}% overall"
 
         def industry(values: pd.Series) -> Any:
             ind = filled(values, "(none)")
             rate = ind.map(rates)
             name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
-            with_rate = name + ": " + (rate * 100).round(0).fillna(0).astype(int).astype(str) + "% of deals won"
-            return np.where(rate.notna(), with_rate, name)
+            shown = (rate * 100).round(0).fillna(0).astype(int).astype(str)
+            return np.where(rate.notna(), name + ": " + shown + "% of deals won" + overall, name)
 
         return _by_value(X[col], industry)
     if col in spec.categorical:
@@ -206,7 +208,7 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
     elif col == "employees":
         text = _cat(_formatted(v.fillna(0).astype(int), "{:,}".format), " employees", rank)
     elif col == "annual_revenue":
-        text = _cat("Annual revenue ", _formatted(v.fillna(0), money), rank)
+        text = _cat("Annual revenue ", _formatted(v.fillna(0), lambda x: money(x, currency=currency)), rank)
     elif col == "employee_growth":
         text = _cat("Employee growth ", _formatted(v.fillna(0), "{:+.0%}".format), " in 12 months", rank)
     elif col == "website_visits":
@@ -214,6 +216,11 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle) -> pa.Array:
     else:
         text = _cat(label + " ", _formatted(v, _plain), rank)
     return _where(v.isna(), label + " unknown", text)
+
+
+def _percent(rate: float) -> int:
+    """A win rate as the reasons show it: whole percent."""
+    return int(round(float(rate) * 100))
 
 
 def _plain(x: float) -> str:
@@ -233,8 +240,10 @@ def partial_dependence(
     """The model's average log-odds (first booster) as each feature alone takes each of its values.
 
     Per column: `grid` (encoded values: category codes, or quantiles of a number), `value` (mean log-odds
-    over `rows` background deals with the column set to that value) and `missing` (the same for an unknown
-    value). Computed once at training; explaining an account is then a lookup, whatever the store size.
+    over `rows` background deals with the column set to that value), `missing` (the same for an unknown
+    value) and, for a category, `neutral`: the log-odds averaged over the categories as often as the deals
+    have them, what a category is judged against (the most common one may be among the best). Computed once
+    at training; explaining an account is then a lookup, whatever the store size.
     """
     A = model.encode(X)
     sel = np.sort(np.random.default_rng(random_state).permutation(len(A))[:rows])
@@ -259,6 +268,9 @@ def partial_dependence(
         k = len(grids[c])
         out[c] = {"grid": grids[c], "value": means[at : at + k], "missing": float(means[at + k])}
         at += k + 1
+    for i, c in enumerate(columns):
+        if c in categorical and len(A):
+            out[c]["neutral"] = float(_effect(out[c], A[:, i], True).mean())
     return out
 
 
@@ -312,9 +324,9 @@ def contributions(
                 total = np.zeros(len(A))
                 for c in cols:
                     cat = c in bundle.spec.categorical
-                    total += _effect(effects[c], A[:, pos[c]], cat) - _effect(effects[c], ref[pos[c] : pos[c] + 1], cat)
+                    total += _effect(effects[c], A[:, pos[c]], cat) - _neutral(effects[c], ref[pos[c]], cat)
                 out[g] = total
-            return pd.DataFrame(out, index=X.index)
+            return _agreeing(bundle, X, pd.DataFrame(out, index=X.index))
         base = model.raw_encoded(A)
         for g, cols in groups.items():
             saved = {pos[c]: A[:, pos[c]].copy() for c in cols}
@@ -326,7 +338,35 @@ def contributions(
         return pd.DataFrame(out, index=X.index)
     comp = bundle.fit.components(X)
     comp = comp - comp.mean()
-    return pd.DataFrame({g: comp[g] for g in ("industry", "employees", "annual_revenue") if g in groups}, index=X.index)
+    kept = {g: comp[g] for g in ("industry", "employees", "annual_revenue") if g in groups}
+    return _agreeing(bundle, X, pd.DataFrame(kept, index=X.index))
+
+
+def _neutral(table: dict[str, Any], typical: float, categorical: bool) -> float:
+    """What a feature's effect is measured from: for a category, the average over the deals' categories (in
+    models trained before it was stored: over the categories seen); for a number, the typical (median) value."""
+    if not categorical:
+        return float(_effect(table, np.array([typical]), False)[0])
+    if "neutral" in table:
+        return float(table["neutral"])
+    return float(np.mean(table["value"])) if len(table["value"]) else float(table["missing"])
+
+
+def _agreeing(bundle: Bundle, X: pd.DataFrame, contrib: pd.DataFrame) -> pd.DataFrame:
+    """The contributions, less an industry's where it contradicts the win rate its reason quotes: an industry
+    that won more deals than the book as a whole never reads as lowering the score, nor one that won fewer as
+    raising it (the model may credit the difference to other drivers); it is then no reason at all."""
+    rates = bundle.reference.get("industry_rates") or {}
+    if "industry" not in contrib or "industry" not in X or not rates:
+        return contrib
+    shown = np.round(filled(X["industry"], "(none)").map(rates).to_numpy(dtype=float) * 100)
+    book = _percent(bundle.fit.base_rate_)
+    effect = contrib["industry"].to_numpy(dtype=float)
+    against = ((effect > 0) & (shown <= book)) | ((effect < 0) & (shown >= book))  # (NaN: unknown rate, kept)
+    if against.any():
+        contrib = contrib.copy()
+        contrib.loc[against, "industry"] = 0.0
+    return contrib
 
 
 RAISES = "\u25b2"  # ▲ a driver that raises the score above a typical account's
@@ -358,7 +398,12 @@ TYPICAL = "Close to a typical account on every driver"
 
 
 def reasons(
-    bundle: Bundle, X: pd.DataFrame, top: int = 3, encoded_x: tuple[np.ndarray, np.ndarray] | None = None
+    bundle: Bundle,
+    X: pd.DataFrame,
+    top: int = 3,
+    encoded_x: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    currency: str,
 ) -> pd.Series:
     """Each account's top drivers in plain words with their direction, joined by '; ' (one per row of X, in
     its order, indexed 0..n-1).
@@ -366,7 +411,8 @@ def reasons(
     "▲ Intent score 88, top 5%" raised the score; a driver that lowered it appears only after those, as
     "▼ despite lost 1 earlier deal" (or "▼ <driver> lowers it" when nothing raised the score). Drivers too
     weak to move the score are left out; an account typical on every driver says so. `encoded_x`: what
-    encoded(bundle, X) returns, made in the caller's thread when this runs in another.
+    encoded(bundle, X) returns, made in the caller's thread when this runs in another. Money is written in
+    `currency`, the store's ISO code (reasons are stored, and read on every page and plan).
     """
     contrib = contributions(bundle, X, encoded_x)
     if contrib.empty:
@@ -387,7 +433,7 @@ def reasons(
         if not rows.any():
             continue
         needs = [c for c in (*_GROUPS.get(g, [g]), "industry") if c in X.columns]  # (industry: similar's)
-        phrase = _phrase_text(g, X.loc[rows, list(dict.fromkeys(needs))], bundle)
+        phrase = _phrase_text(g, X.loc[rows, list(dict.fromkeys(needs))], bundle, currency=currency)
         r, slot = np.nonzero(hit)  # row by row: the k-th hit is the k-th phrase
         kind = form[r, slot]
         for k in (1, 2, 3):

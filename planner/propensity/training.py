@@ -53,7 +53,7 @@ from planner.propensity.features import (
 from planner.scope import Scope, require_leader
 from planner.store import scores as q
 from planner.store import world
-from planner.text import json_safe
+from planner.text import currency_code, json_safe
 
 Progress = Callable[[float, str], None]
 
@@ -79,6 +79,8 @@ class Inputs:
     values: pd.DataFrame
     truth: pd.DataFrame
     as_of: date
+    # The store's currency (ISO code): the reasons write money in it.
+    currency: str = "USD"
     # Every account's features as of today, computed while training (score_frame reuses them).
     current: pd.DataFrame | None = None
 
@@ -105,6 +107,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
         values=q.load_attribute_values(con, defs["attr"].tolist(), scope=scope),
         truth=q.load_truth(con, scope=scope),
         as_of=_store_as_of(con),
+        currency=currency_code(world.currency(con)) or "USD",
     )
 
 
@@ -438,7 +441,7 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame, only: S
         # encoding is made here first: scikit-learn in two threads at once can empty the warning filters.
         encoded_x = encoded(bundle, X)
         with ThreadPoolExecutor(1) as pool:
-            explained = pool.submit(reasons, bundle, X, 3, encoded_x)
+            explained = pool.submit(reasons, bundle, X, 3, encoded_x, currency=inputs.currency)
             prop = _predict(bundle.model, X)
             why = explained.result()
     else:
@@ -451,7 +454,11 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame, only: S
                 everyone[c] = acc.set_index("account_id")[c]
         prop = bundle.fit.fit_score(firmographics(everyone)) / 100.0
         same = len(prop) == 0 or float(np.ptp(prop)) < 1e-9
-        why = pd.Series([""] * len(everyone), dtype="str") if same else reasons(bundle, everyone)
+        why = (
+            pd.Series([""] * len(everyone), dtype="str")
+            if same
+            else reasons(bundle, everyone, currency=inputs.currency)
+        )
         if only is not None:  # the accounts asked for, out of everyone's figures
             at = positions_of(everyone.index, X.index.to_series())
             prop, why = prop[at], why.iloc[at].reset_index(drop=True)
