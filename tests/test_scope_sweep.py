@@ -581,6 +581,7 @@ WRITES.update(
             "scores.replace_scores",
             "scores.activate",
             "scores.prune_scores",
+            "model_inputs.prune",
             "scores.refresh_values",
             "scores.audit",
             "world.empty_world",
@@ -593,6 +594,7 @@ WRITES.update(
         )
     }
 )
+WRITES["planner.store.model_inputs.snapshot"] = lambda con, w, rep: ((1, {"used": [{"field": "industry"}]}), {})
 # The importer's steps: each refuses anyone but an admin before it touches a table (its temporary ones included).
 WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "accounts.build_accounts", "accounts.merge_accounts", "accounts.infer_attribute_types",
@@ -695,6 +697,10 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.scores.model_record": ("the model card: metrics and feature effects", kw()),
     "planner.store.scores.changes_since": (
         "counts of accounts and deals changed since a date (no account)", lambda c, w, r: ((date(2020, 1, 1),), {})
+    ),
+    "planner.store.model_inputs.changes": (
+        "counts of what a model version read that changed since its training (no account)",
+        lambda c, w, r: ((1,), {}),
     ),
     "planner.propensity.registry.since_training": ("counts of what changed since the training (no account)", kw()),
     "planner.targets.model_version": ("the active model's version number", kw()),

@@ -428,6 +428,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "potential_settings": ("segment",),
     "models": ("model_version",),
     "scores": ("model_version", "account_id"),
+    "training_inputs": ("model_version", "kind", "key"),
     "scenarios": ("scenario_id",),
     "scenario_reps": ("scenario_id", "rep_id"),
     "scenario_assignments": ("scenario_id", "account_id"),
@@ -514,6 +515,15 @@ def _v_account_domain(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE accounts ADD COLUMN IF NOT EXISTS domain VARCHAR")
 
 
+def _v_training_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """A model version keeps a digest of what it read at training, per account and per closed deal
+    (planner.store.model_inputs), so that the Model page counts only changes the model would learn from."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS training_inputs (
+               model_version BIGINT, kind VARCHAR, key VARCHAR, account_id VARCHAR, digest UBIGINT)"""
+    )
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -524,6 +534,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_keys_by_code,
     _v_potential_from_revenue,
     _v_account_domain,
+    _v_training_inputs,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

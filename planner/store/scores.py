@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from planner.errors import BadInput, Forbidden, NotFound
 from planner.scope import Scope, require_actor, require_leader, view
+from planner.store import model_inputs
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
 
@@ -125,13 +126,15 @@ def insert_model(
     blob: bytes,
     scope: Scope,
 ) -> int:
-    """Store a fitted model (inactive) and return its new version number."""
+    """Store a fitted model (inactive) and what it read (model_inputs.snapshot: the fields its card's `features`
+    name, and the closed deals), and return its new version number."""
     require_leader(scope)
     version = next_id(con, "model_version")
     con.execute(
         "INSERT INTO models VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?)",
         [version, now(), created_by, kind, n_train, n_test, json.dumps(metrics), json.dumps(features), blob],
     )
+    model_inputs.snapshot(con, version, features, scope=scope)
     return version
 
 
@@ -197,6 +200,7 @@ def prune_scores(con: duckdb.DuckDBPyConnection, keep: int = KEEP_SCORED_VERSION
            AND model_version NOT IN (SELECT model_version FROM models WHERE active)""",
         [keep],
     )
+    model_inputs.prune(con, scope=scope)
 
 
 def model_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -327,9 +331,11 @@ def import_changes(con: duckdb.DuckDBPyConnection, since: Any, *, scope: Scope) 
 
 
 def changes_since(con: duckdb.DuckDBPyConnection, since: Any, version: int | None = None) -> dict[str, int]:
-    """Accounts and deals added or changed after `since` (a training), not counting the owner changes a
-    committed rebalance makes (the owner never feeds the model), and how many accounts the version has no score
-    for. Counts only: what the Model page may show anyone."""
+    """Accounts added, accounts and closed deals whose inputs to the version changed since its training at
+    `since` (model_inputs.changes: an owner, a name or an open deal is nothing it reads; a deal won since is),
+    and how many accounts the version has no score for. A version trained before its inputs were kept counts
+    the rows updated after `since` instead, a committed rebalance's owner changes aside. Counts only: what the
+    Model page may show anyone."""
     moved = """SELECT DISTINCT assigned_at FROM assignments
                WHERE origin LIKE 'scenario:%' OR origin LIKE 'restore:%'"""
     row = query_one(
@@ -346,7 +352,9 @@ def changes_since(con: duckdb.DuckDBPyConnection, since: Any, version: int | Non
     )
     assert row is not None
     keys = ["accounts_added", "accounts_changed", "deals_changed", "accounts_unscored", "accounts", "deals"]
-    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+    out = {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
+    exact = model_inputs.changes(con, version) if version is not None else None
+    return out if exact is None else {**out, **exact}
 
 
 # ---------------------------------------------------------------- reading scores
