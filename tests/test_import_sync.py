@@ -1,4 +1,6 @@
-"""Weekly CRM re-imports: a renamed or missing owner column is read or warned of."""
+"""Weekly CRM re-imports after a committed rebalance: owners merge three ways (the CRM not caught up keeps the plan's
+owner, a third owner is taken and listed), a version is kept before owners change, every import is audited; a
+users export that leaves a rep out says so; a renamed or missing owner column is read or warned of."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from planner import ingest, optimize, scenarios, store
+from planner import cli, ingest, optimize, scenarios, store
 from planner.ingest import fields as F
 from planner.scope import OPERATOR
 
@@ -79,6 +81,93 @@ def audit(path: Path, action: str) -> list[dict]:
 def versions(path: Path) -> list[str]:
     with store.read(path) as con:
         return list(store.query_df(con, "SELECT note FROM assignment_versions ORDER BY version")["note"])
+
+
+def test_a_crm_export_not_yet_updated_keeps_the_committed_owners(committed: tuple[Path, dict[str, str]],
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    db, plan = committed
+    moved = sorted(a for a in CRM if plan[a] != CRM[a])
+    report = ingest.import_files(db, [write_accounts(tmp_path / "week2.csv", CRM)], scope=OPERATOR)
+    f = report.files[0]
+    assert owner_names(db) == plan  # not one move undone
+    assert (f.owners_kept_from_plan, f.owner_conflicts) == (len(moved), [])
+    assert f"{len(moved)} account(s) keep the owner scenario #1 Even" in " ".join(f.notes)
+    assert f.contract()["owners_kept_from_plan"] == len(moved)
+    assert versions(db) == ["before scenario 1 (Even)"]  # no owner changed: no version needed
+    entries = audit(db, "import")  # the first import's, then this one's
+    assert len(entries) == 2 and entries[-1]["files"][0]["file"] == "week2.csv"
+    assert entries[-1]["files"][0]["owners_kept_from_plan"] == len(moved) and entries[-1]["previous_version"] is None
+    # Next week the same: the kept owners are still the plan's (their assignment still says so).
+    again = ingest.import_files(db, [tmp_path / "week2.csv"], scope=OPERATOR)
+    assert again.files[0].owners_kept_from_plan == len(moved) and owner_names(db) == plan
+
+
+def test_a_third_owner_is_taken_as_a_conflict_and_a_version_is_kept(committed: tuple[Path, dict[str, str]],
+                                                                    tmp_path: Path) -> None:  # fmt: skip
+    db, plan = committed
+    moved = sorted(a for a in CRM if plan[a] != CRM[a])
+    third, caught_up = moved[0], moved[1]
+    other = next(n for n, *_ in REPS if n not in (CRM[third], plan[third]))
+    crm = {**CRM, third: other, caught_up: plan[caught_up]}
+    f = ingest.import_files(db, [write_accounts(tmp_path / "week3.csv", crm)], scope=OPERATOR).files[0]
+    assert owner_names(db) == {**plan, third: other}
+    assert f.owners_kept_from_plan == len(moved) - 2
+    assert [(c["account_id"], c["before_plan"], c["plan_owner"], c["file_owner"]) for c in f.owner_conflicts] == [
+        (third, CRM[third], plan[third], other)]  # fmt: skip
+    assert any(w.startswith("1 account(s) moved by scenario #1 Even") and "third owner" in w for w in f.warnings)
+    assert versions(db)[-1] == f"before import #{f.import_id} (week3.csv)"
+    restored = scenarios.restore(db, len(versions(db)), "boss", scope=OPERATOR)
+    assert restored["accounts_changed"] == 1 and owner_names(db) == plan
+
+
+def test_owners_from_file_takes_every_owner_and_says_so(committed: tuple[Path, dict[str, str]], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    db, plan = committed
+    moved = [a for a in CRM if plan[a] != CRM[a]]
+    path = write_accounts(tmp_path / "week2.csv", CRM)
+    assert cli.main(["--db", str(db), "import", str(path), "--owners-from-file", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["files"][0]
+    assert (out["owners_kept_from_plan"], out["owner_conflicts"]) == (0, [])
+    assert any(w.startswith(f"{len(moved)} account(s) moved by scenario #1 Even (committed ")
+               and "got their owner before the commit back from this file" in w for w in out["warnings"])  # fmt: skip
+    assert owner_names(db) == CRM
+    assert audit(db, "import")[-1]["owners_from_file"] is True
+    scenarios.restore(db, len(versions(db)), "boss", scope=OPERATOR)  # the plan is one step away
+    assert owner_names(db) == plan
+
+
+def test_a_users_export_without_a_stored_rep_names_them(committed: tuple[Path, dict[str, str]],
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    db, plan = committed
+    # Cy's accounts go to Bob in the CRM, and the users export no longer lists Cy.
+    crm = {a: "Bob Ray" if o == "Cy Fox" else o for a, o in plan.items()}
+    files = [write_users(tmp_path / "users.csv", REPS[:2]), write_accounts(tmp_path / "acc.csv", crm)]
+    report = ingest.import_files(db, files, scope=OPERATOR, owners_from_file=True)
+    users = report.files[0]
+    assert any(w.startswith("Cy Fox is not in this users file and owns 0 account(s): a rep who left keeps their "
+                            "sign-in and a territory until retired: retire them") for w in users.warnings)  # fmt: skip
+    with store.read(db) as con:
+        assert store.scalar(con, "SELECT active FROM reps WHERE name = 'Cy Fox'") is True  # not retired silently
+
+
+def test_a_rep_deactivated_while_owning_accounts_is_named(committed: tuple[Path, dict[str, str]],
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    db, plan = committed
+    rows = [(*r, "false" if r[0] == "Bob Ray" else "true") for r in REPS]
+    path = write_users(tmp_path / "users.csv", rows, ("Full Name", "Email", "City", "Country", "Active"))
+    users = ingest.import_files(db, [path], scope=OPERATOR).files[0]
+    n = sum(o == "Bob Ray" for o in plan.values())
+    assert f"Bob Ray ({n} accounts) is inactive and still owns accounts, which are in no active territory" in " ".join(
+        users.warnings)  # fmt: skip
+    assert not any("not in this users file" in w for w in users.warnings)
+
+
+def test_a_users_file_of_some_reps_is_a_note_not_a_warning(committed: tuple[Path, dict[str, str]],
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    db, _ = committed
+    report = ingest.import_files(db, [write_users(tmp_path / "one.csv", REPS[:1])], scope=OPERATOR)
+    assert report.files[0].warnings == []
+    assert any(n.startswith("the users file(s) list 1 of 3 reps") for n in report.notes)
 
 
 @pytest.mark.parametrize(("column", "kind"), [
