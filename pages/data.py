@@ -209,6 +209,11 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         "Account revenue is written in", list(UNIT_LABELS), format_func=lambda u: UNIT_LABELS[u],
         key="data_revenue_unit", help="Exports such as 'revenue (in millions)' write 581 for $581M: pick the unit.",
     )  # fmt: skip
+    from_file = cols[0].checkbox(
+        "Take every owner from the file", key="data_owners_from_file",
+        help="By default an account a committed rebalance moved keeps the plan's owner while the file still names "
+        "its owner before the commit (the CRM not updated yet); tick this to take the file's owner everywhere.",
+    )  # fmt: skip
     n = sum(o["kind"] != F.SKIP for _, o in choices)
     missing = [name for name, o in choices if o.get("missing")]
     label = f"Import {n} table{'s' if n != 1 else ''}"
@@ -217,7 +222,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         try:
             report = ingest.import_files(
                 data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
-                progress=data.progress_bar(box), scope=who,
+                progress=data.progress_bar(box), scope=who, owners_from_file=from_file,
                 revenue_unit=None if unit == "auto" else unit, after=propensity.score_new_accounts,
             )  # fmt: skip
         except PlannerError as exc:
@@ -265,6 +270,12 @@ def _report_section() -> None:
                 st.caption(auth.md_text(note, 400))
             for warning in f.warnings:
                 st.warning(auth.md_text(warning, 400), icon=":material/warning:")
+            if f.owner_conflicts:
+                st.dataframe(pd.DataFrame(f.owner_conflicts), hide_index=True, width="stretch",
+                             key=f"data_conflicts_{i}", placeholder="–",
+                             column_config={"account_id": "Account ID", "account": "Account", "scenario_id": "Scenario",
+                                            "before_plan": "Owner before the plan", "plan_owner": "Plan's owner",
+                                            "file_owner": "File's owner (taken)"})  # fmt: skip
             if f.reasons:
                 reasons = pd.DataFrame(f.reasons).rename(columns={"reason": "Reason", "rows": "Rows",
                                                                   "first_row": "First row"})  # fmt: skip

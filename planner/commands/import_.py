@@ -1,11 +1,16 @@
 """`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--map COLUMN=FIELD ...] [--revenue-unit U]
-[--as-of DATE] [--json]`.
+[--as-of DATE] [--owners-from-file] [--json]`.
 
 Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
 CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write. A file that holds nothing
 to import (a contacts or activities export, a header without rows) is skipped and named when other files come
 with it; with --kind, or alone, it is an error and nothing is written. An import in which no row can be imported
 leaves the store unchanged (exit status 2).
+
+An account a committed rebalance moved keeps the plan's owner while the file still names its owner before the
+commit (the CRM not updated yet); a third owner in the file is taken and listed as a conflict. --owners-from-file
+takes every owner from the file. An import that changes owners keeps the owners before it as a version first
+(restore it on the Rebalance page), and every import is in the audit log.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the unit of the accounts' revenue (the import warns when it looks scaled)")  # fmt: skip
     p.add_argument("--as-of", metavar="DATE", default=None,
                    help="fix the store's as-of date (YYYY-MM-DD), or 'auto' for the automatic rule")  # fmt: skip
+    p.add_argument("--owners-from-file", action="store_true",
+                   help="take every owner from the file, even where it undoes a committed rebalance the CRM has "
+                        "not caught up with (by default those accounts keep the plan's owner)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--progress", action="store_true",
                    help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip
@@ -74,7 +82,7 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
     return ingest.import_files(
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
         revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
-        after=propensity.score_new_accounts,
+        after=propensity.score_new_accounts, owners_from_file=args.owners_from_file,
     )  # fmt: skip
 
 

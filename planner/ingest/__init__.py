@@ -32,9 +32,9 @@ from typing import Any
 
 import duckdb
 
-from planner import geo, potential, settings, store
+from planner import potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, explain, reader, rules
+from planner.ingest import currency, explain, owners, reader, rules
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -48,7 +48,6 @@ Progress = Callable[[float, str], None]
 AfterImport = Callable[..., list[str]]  # run once rows landed, e.g. propensity.score_new_accounts: its notes
 KIND_ORDER = {"reps": 0, "accounts": 1, "deals": 2}
 REVENUE_UNITS = {"units": 1.0, "thousands": 1e3, "millions": 1e6}
-OWNER_RULE = "the owner of the account's most recent open deal, else of its most recent won deal"
 
 
 class _NothingLanded(Exception):
@@ -98,6 +97,8 @@ class FileReport:
     blank_rows: int = 0
     deleted: int = 0
     merged: int = 0
+    owners_kept_from_plan: int = 0  # accounts that keep a committed scenario's owner (ingest.owners)
+    owner_conflicts: list[dict[str, Any]] = field(default_factory=list)  # ... that the CRM changed since: taken
     accounts_created: int = 0
     unlinked: int = 0
     import_id: int | None = None
@@ -109,6 +110,7 @@ class FileReport:
             "file": self.file, "source": self.source, "kind": self.kind, "rows_read": self.rows_read,
             "inserted": self.inserted, "updated": self.updated, "rejected": self.rejected,
             "rejects": self.rejects[:100], "notes": self.notes, "warnings": self.warnings,
+            "owners_kept_from_plan": self.owners_kept_from_plan, "owner_conflicts": self.owner_conflicts,
         }  # fmt: skip
 
 
@@ -232,13 +234,15 @@ def import_files(
     revenue_unit: str | None = None,
     as_of: Any = None,
     after: AfterImport | None = None,
+    owners_from_file: bool = False,
 ) -> ImportReport:
     """Import every table of every file in one all-or-nothing write (admins only).
 
     An import that lands no row (every row rejected) writes nothing: the store stays byte-identical, and
     the report says so (`landed` False). A demo world is replaced only by an import that lands rows.
     `revenue_unit` (units, thousands, millions) scales annual revenue the file writes in those units.
-    `as_of` (a date, or "auto") fixes the store's as-of date in the same write.
+    `as_of` (a date, or "auto") fixes the store's as-of date in the same write. Owners a committed scenario set
+    stay where the file still names the owner before it, unless `owners_from_file` (ingest.owners).
 
     `scope` is the caller: pages pass the signed-in user's; the CLI and scripts run as the local
     operator, an admin.
@@ -254,7 +258,7 @@ def import_files(
     try:
         progress(0.02, "Reading files")
         plans, skipped = _plan_files(db_path, files, kind, overrides or {}, workdir)
-        job = _Job(imported_by, progress, workdir, revenue_unit, scope)
+        job = _Job(imported_by, progress, workdir, revenue_unit, scope, owners_from_file=owners_from_file)
         try:
             try:
                 reports, cleared, notes = _write_import(db_path, _fresh(plans), job, as_of)
@@ -288,6 +292,7 @@ class _Job:
     revenue_unit: str | None
     scope: Scope
     private_read: bool = False  # every read in a private reader (after a ReadAgain), none on the write connection
+    owners_from_file: bool = False  # take every owner from the file, even one a committed scenario changed
 
 
 class _ReadAgain(Exception):
@@ -358,11 +363,7 @@ def _write_import(db_path: Path, plans: list[Plan], job: _Job, as_of: Any) -> tu
         reports = _import_tables(con, plans, order, job)
         if not any(r.inserted + r.updated for r in reports.values()):
             raise _NothingLanded(reports)
-        notes = _after_import(con, scope)
-        for i, r in reports.items():
-            if r.kind == "accounts":
-                ownerless = sq.ownerless_accounts(con, scope=scope)
-                explain.missing_owner(r, plans[i].table.columns, plans[i].mapping, ownerless, "accounts")
+        notes = owners.after_tables(con, plans, reports, job, scope=scope)  # owners from deals..., reps left out, audit
         if as_of is not None:
             world.set_as_of(con, parse_as_of(as_of), scope=scope)
         sq.mark_updated(con, scope=scope)
@@ -382,22 +383,6 @@ def _import_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], order: lis
 
         reports[i] = _import_table(con, plans[i], dataclasses.replace(job, progress=sub))
     return reports
-
-
-def _after_import(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
-    """What the files together imply: owners from deals, customers from won deals, inferred rep homes."""
-    notes = []
-    owned = sq.owners_from_deals(con, scope=scope)
-    if owned:
-        notes.append(f"{owned:,} account(s) without an owner got one from their deals: {OWNER_RULE}")
-    customers = sq.customers_from_deals(con, scope=scope)
-    if customers:
-        notes.append(f"{customers:,} account(s) count as customers because they have won deals")
-    homes = sq.infer_rep_homes(con, geo.weighted_medoid, scope=scope)
-    if homes:
-        notes.append(f"{homes:,} rep(s) without a home got one at the place of their accounts with the least "
-                     "travel to the others (set it on the Data page or with `python -m planner rep-home`)")  # fmt: skip
-    return notes
 
 
 def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, job: _Job) -> int:
@@ -550,7 +535,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     for w in sq.invalid_values(con, p.typed, scope=scope):
         report.warnings.append(w["message"])
     job.progress(0.6, "merging")
-    result = _merge(con, plan, kind, p.mapped, report, scope)
+    result = _merge(con, plan, kind, p.mapped, report, job)
     explain.explain(con, report, result, kind, p.mapped, job.revenue_unit, scope=scope)
     explain.missing_fields(report, t.columns, plan.mapping, kind)
     if kind == "deals":
@@ -570,18 +555,20 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
 
 
 def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[str], report: FileReport,
-           scope: Scope) -> dict[str, Any]:  # fmt: skip
+           job: _Job) -> dict[str, Any]:  # fmt: skip
     """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
-    capacity = float(settings.get("capacity_hours"))
+    capacity, scope = float(settings.get("capacity_hours")), job.scope
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
         label = explain.user_label(plan.source)
         report.reps_created, by_id, shared = sq.resolve_owners(
             con, plan.source, capacity, explain.owner_ids(plan.mapping), label, scope=scope)  # fmt: skip
         explain.reps_created(report, by_id, label, shared)
     if kind == "reps":
-        result = sq.merge_reps(con, mapped, plan.source, capacity, scope=scope)
+        result = owners.merge_reps(con, mapped, plan.source, capacity, scope=scope)
+    elif kind == "accounts":
+        result = owners.merge_accounts(con, mapped, plan.source, report, job, scope=scope)
     else:
-        result = (sq.merge_accounts if kind == "accounts" else sq.merge_deals)(con, mapped, plan.source, scope=scope)
+        result = sq.merge_deals(con, mapped, plan.source, scope=scope)
     c = sq.counts(con, scope=scope)
     report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
     report.inserted, report.updated = result["inserted"], result["updated"]

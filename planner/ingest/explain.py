@@ -47,12 +47,16 @@ def missing_fields(report: FileReport, columns: list[str], mapping: dict[str, st
 def missing_owner(report: FileReport, columns: list[str], mapping: dict[str, str], ownerless: int,
                   kind: str) -> None:  # fmt: skip
     """Warn when a file without an owner column leaves accounts or deals without an owner (`ownerless` of them:
-    deals take their account's owner, accounts their deals' owner, where those have one)."""
+    deals take their account's owner, accounts their deals' owner, where those have one), and when an accounts file
+    without one updates stored accounts, whose owners it keeps (its owner column may be one the importer missed)."""
     if set(mapping.values()) & {"owner", "owner_email"}:
         return
     if not ownerless:  # every one has an owner: a deal its account's, an account its deals' (said by the import)
         if kind == "deals":
             report.notes.append("no owner column: every deal took its account's owner")
+        elif report.updated:  # a renamed owner column ('Account Owner Full Name') would drop the CRM's changes
+            report.warnings.append(f"this file has no owner column: owners are kept as stored; if the file has one, "
+                                   f"map it {HOW_TO_MAP.format(field='owner')}{_unread(columns, mapping)}")  # fmt: skip
         return
     where = "from this file" if kind == "deals" else "in the store"
     report.warnings.append(f"no column was read as Owner, so {ownerless:,} {kind} {where} have no owner (and no "

@@ -246,6 +246,9 @@ FIELDS: dict[str, list[Field]] = {
             "company owner",
             "account owner name",
             "owner name",
+            "account owner full name",  # Salesforce report builder: 'Account Owner: Full Name'
+            "owner full name",  # 'Owner: Full Name', 'Owner Full Name'
+            "owning user",  # Dynamics 365 (Dataverse owninguser)
             "hubspot owner",
             "ownerid",
             "owner id",
@@ -437,6 +440,9 @@ FIELDS: dict[str, list[Field]] = {
             "ownerid",
             "owner id",
             "owner name",
+            "opportunity owner full name",  # Salesforce report builder: 'Opportunity Owner: Full Name'
+            "owner full name",
+            "owning user",
             "hubspot owner id",
             "sales agent",
             "sales rep",

@@ -55,7 +55,18 @@ from planner.store.imports.history import (
     save_rejects,
 )
 from planner.store.imports.macros import ParseRules, insert_rows, install_macros, lit, macros_sql, q, sql_parse
-from planner.store.imports.reps import EMAIL, build_reps, merge_reps, resolve_owners, valid_email
+from planner.store.imports.plan_owners import import_version, plan_owners, version_before_import
+from planner.store.imports.reps import (
+    EMAIL,
+    build_reps,
+    inactive_owners,
+    listed_reps,
+    merge_reps,
+    remember_listed_reps,
+    resolve_owners,
+    unlisted_reps,
+    valid_email,
+)
 from planner.store.imports.staging import (
     ALIASES,
     CHECKED_TYPES,
@@ -84,6 +95,13 @@ from planner.store.imports.staging import (
 )
 
 __all__ = [
+    "listed_reps",
+    "unlisted_reps",
+    "remember_listed_reps",
+    "inactive_owners",
+    "version_before_import",
+    "plan_owners",
+    "import_version",
     "ACCOUNT_VALUE_FIELDS",
     "ALIASES",
     "CHECKED_TYPES",

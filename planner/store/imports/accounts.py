@@ -103,8 +103,10 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
     has_geo = bool(mapped & set(GEO_FIELDS))
-    owner_join = _OWNER_JOIN if has_owner else ""
-    owner_val = "o.rep_id" if has_owner else "NULL"
+    # Accounts that keep the owner a committed scenario gave them (plan_owners: the file still names the one before).
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _plan_kept (account_id VARCHAR, rep_id VARCHAR)")
+    owner_join = f"{_OWNER_JOIN} LEFT JOIN _plan_kept k ON k.account_id = p.account_id" if has_owner else ""
+    owner_val = "CASE WHEN k.account_id IS NULL THEN o.rep_id ELSE k.rep_id END" if has_owner else "NULL"
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists AND NOT _merged"))
     merged = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _merged"))
     con.execute(
@@ -151,13 +153,15 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
             [stamp],
         )
     if has_owner:
-        con.execute("""DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _p WHERE _reject IS NULL)""")
+        con.execute("""DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _p WHERE _reject IS NULL)
+                       AND account_id NOT IN (SELECT account_id FROM _plan_kept)""")  # fmt: skip
         # The owners just written: straight from _p and the owner map (no second pass over accounts).
         con.execute(
             f"""INSERT INTO assignments SELECT p.account_id, o.rep_id, ?, 'crm' FROM _p p {owner_join}
-                WHERE p._reject IS NULL AND NOT p._merged AND o.rep_id IS NOT NULL""",
+                WHERE p._reject IS NULL AND NOT p._merged AND o.rep_id IS NOT NULL AND k.account_id IS NULL""",
             [stamp],
         )
+    con.execute("DROP TABLE _plan_kept")
     return {"inserted": inserted, "updated": updated + merged, "merged": merged}
 
 

@@ -229,3 +229,43 @@ def merge_reps(
             [stamp],
         )
     return {"inserted": len(new), "updated": updated}
+
+
+def remember_listed_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
+    """Keep the reps the users table in _p lists (matched or just created) in temp table _reps_listed, which lives
+    as long as the import's connection: unlisted_reps compares the store with every users file of the import."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _reps_listed (rep_id VARCHAR)")
+    con.execute(
+        """INSERT INTO _reps_listed SELECT rep_id FROM _p WHERE _reject IS NULL AND rep_id IS NOT NULL
+           UNION SELECT rep_id FROM _newids"""
+    )
+
+
+def unlisted_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tuple[str, int]]:
+    """(name, accounts owned) of the active reps no users file of this import lists, by name."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _reps_listed (rep_id VARCHAR)")
+    rows = con.execute(
+        """SELECT r.name, (SELECT count(*) FROM accounts a WHERE a.owner_rep_id = r.rep_id) AS n FROM reps r
+           WHERE coalesce(r.active, true) AND r.rep_id NOT IN (SELECT rep_id FROM _reps_listed)
+           ORDER BY r.name, r.rep_id"""
+    ).fetchall()
+    return [(str(n or "?"), int(c)) for n, c in rows]
+
+
+def listed_reps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
+    """How many reps the users files of this import list (remember_listed_reps)."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _reps_listed (rep_id VARCHAR)")
+    return int(scalar(con, "SELECT count(DISTINCT rep_id) FROM _reps_listed"))
+
+
+def inactive_owners(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tuple[str, int]]:
+    """(name, accounts owned) of the inactive reps who still own accounts (in no active territory), by name."""
+    require_admin(scope)
+    rows = con.execute(
+        """SELECT r.name, count(*) FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id
+           WHERE NOT coalesce(r.active, true) GROUP BY r.rep_id, r.name ORDER BY r.name, r.rep_id"""
+    ).fetchall()
+    return [(str(n or "?"), int(c)) for n, c in rows]

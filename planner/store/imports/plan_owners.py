@@ -1,0 +1,108 @@
+"""Owners a committed scenario set, met again by a CRM import: a three-way merge per account.
+
+An account whose owner was set by a committed scenario (its assignment says 'scenario:N') and not changed since has
+three owners: base (before the commit: the version the commit kept), ours (the scenario's, today's) and theirs (the
+file's). theirs == base: the CRM has not caught up with the plan yet, the plan's owner stays; theirs == ours: nothing
+to do; a third owner: the CRM changed it after the commit, the file's owner is taken and listed as a conflict. Taking
+every owner from the file instead is the caller's choice (`take_file`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from planner.scope import Scope, require_admin
+from planner.store.core import query_df, scalar
+from planner.store.imports.reps import _OWNER_JOIN
+from planner.store.scenarios import snapshot_assignment
+
+# The first commit of each scenario: the version it kept of the owners before it (base), and when.
+_COMMITS = """SELECT TRY_CAST(json_extract_string(detail, '$.scenario_id') AS BIGINT) AS scenario_id,
+                     min(TRY_CAST(json_extract_string(detail, '$.previous_version') AS BIGINT)) AS version
+              FROM audit_log WHERE action = 'scenario.commit' GROUP BY 1"""
+
+
+def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
+    """Merge the owners of the accepted rows in _p (through _owner_map) with the owners committed scenarios set.
+
+    Leaves temp table _plan_kept (account_id, rep_id): the accounts that keep the plan's owner (none when
+    `take_file`). Returns kept (how many), reverted (with `take_file`: plan owners the file gives back to their owner
+    before the commit), conflicts (account_id, account, scenario_id, base, plan and file owner names, sorted),
+    scenarios ({id, name, committed_at} of the scenarios concerned) and owner_changes (existing accounts whose owner
+    this file changes after the merge: 0 means no version is needed)."""
+    require_admin(scope)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _plan_owned AS
+            WITH f AS (SELECT p.account_id, o.rep_id AS theirs FROM _p p {_OWNER_JOIN}
+                       WHERE p._reject IS NULL AND p._exists AND NOT p._merged),
+                 g AS (SELECT g.account_id, TRY_CAST(split_part(g.origin, ':', 2) AS BIGINT) AS scenario_id,
+                              a.owner_rep_id AS ours
+                       FROM assignments g JOIN accounts a USING (account_id)
+                       WHERE g.origin LIKE 'scenario:%' AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id),
+                 m AS (SELECT f.account_id, g.scenario_id, g.ours, f.theirs,
+                              CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
+                       FROM f JOIN g USING (account_id)
+                       LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
+                       LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = f.account_id
+                       LEFT JOIN scenario_assignments x
+                              ON x.scenario_id = g.scenario_id AND x.account_id = f.account_id)
+            SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
+                   theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
+            FROM m WHERE base IS DISTINCT FROM ours"""  # only the accounts the scenario moved
+    )
+    keep = "false" if take_file else "back_to_base"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _plan_kept AS SELECT account_id, ours AS rep_id FROM _plan_owned "
+                f"WHERE {keep}")  # fmt: skip
+    kept = int(scalar(con, "SELECT count(*) FROM _plan_kept"))
+    reverted = int(scalar(con, "SELECT count(*) FROM _plan_owned WHERE back_to_base")) if take_file else 0
+    conflicts = query_df(
+        con,
+        """SELECT m.account_id, a.name AS account, m.scenario_id, coalesce(rb.name, m.base) AS before_plan,
+                  coalesce(ro.name, m.ours) AS plan_owner, coalesce(rt.name, m.theirs) AS file_owner
+           FROM _plan_owned m JOIN accounts a USING (account_id)
+           LEFT JOIN reps rb ON rb.rep_id = m.base LEFT JOIN reps ro ON ro.rep_id = m.ours
+           LEFT JOIN reps rt ON rt.rep_id = m.theirs
+           WHERE m.conflict ORDER BY m.account_id""",
+    )
+    scenarios = query_df(
+        con,
+        """SELECT s.scenario_id, s.name, s.committed_at FROM scenarios s
+           WHERE s.scenario_id IN (SELECT scenario_id FROM _plan_owned WHERE back_to_base OR conflict)
+           ORDER BY s.scenario_id""",
+    )
+    changes = int(
+        scalar(
+            con,
+            f"""SELECT count(*) FROM _p p {_OWNER_JOIN} JOIN accounts a USING (account_id)
+                WHERE p._reject IS NULL AND p._exists AND NOT p._merged
+                  AND p.account_id NOT IN (SELECT account_id FROM _plan_kept)
+                  AND a.owner_rep_id IS DISTINCT FROM o.rep_id""",
+        )
+    )
+    con.execute("DROP TABLE _plan_owned")
+    return {"kept": kept, "reverted": reverted, "conflicts": conflicts.to_dict("records"),
+            "scenarios": scenarios.to_dict("records"), "owner_changes": changes}  # fmt: skip
+
+
+def version_before_import(con: duckdb.DuckDBPyConnection, actor: str, note: str, *, scope: Scope) -> int:
+    """Keep today's owners as an assignment version (as a commit does) once per import, before its first owner
+    change, so the owners before it can be restored in one step; returns that version (the same one for every file
+    of the import: temp table _import_version, which lives as long as the import's connection)."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _import_version (version BIGINT)")
+    found = scalar(con, "SELECT max(version) FROM _import_version")
+    if found is not None:
+        return int(found)
+    version = snapshot_assignment(con, actor, note, scope=scope)
+    con.execute("INSERT INTO _import_version VALUES (?)", [version])
+    return version
+
+
+def import_version(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int | None:
+    """The version version_before_import kept in this import, if any."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _import_version (version BIGINT)")
+    found = scalar(con, "SELECT max(version) FROM _import_version")
+    return None if found is None else int(found)
