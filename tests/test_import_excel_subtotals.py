@@ -111,3 +111,16 @@ def test_a_company_named_like_a_total_is_an_account(empty_store: Path, tmp_path:
     assert (f.rows_read, f.inserted, f.rejected) == (4, 4, 0), f.rejects
     assert table(empty_store, "SELECT name FROM accounts ORDER BY 1") == [
         ("Grand Total",), ("Noah Kim Total",), ("Office",), ("Office Total",)]  # fmt: skip
+
+
+def test_a_workbooks_rejects_are_listed_in_row_order(empty_store: Path, tmp_path: Path) -> None:
+    """Rows 6 and 11 of a workbook are listed as 6, then 11 (its row numbers were text: '11' came before '6')."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Account Name", "City"])
+    for r in range(2, 13):
+        ws.append([None if r in (6, 11) else f"Company {r}", "Boston"])
+    wb.save(path := tmp_path / "accounts.xlsx")
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert [r["row"] for r in f.rejects] == [6, 11]

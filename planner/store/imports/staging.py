@@ -86,7 +86,9 @@ def _read_private(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, ski
 def _read_file(reader: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, names: list[str],
                has_row_column: bool, max_line_bytes: int, parallel: bool, keep_going: bool) -> None:  # fmt: skip
     """read_csv into _raw and the unreadable records into _parse_rejects, on `reader`."""
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
+    # A workbook's row numbers (__row) are numbers: as text, its rejects would list row 11 before row 6.
+    types = {"__row": "BIGINT"} if has_row_column else {}
+    spec = "{" + ", ".join(f"{lit(c)}: '{types.get(c, 'VARCHAR')}'" for c in names) + "}"
     rejects = (
         f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECT_TABLES[0]}', "
         f"rejects_scan = '{REJECT_TABLES[1]}',"
