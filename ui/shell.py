@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from planner.errors import PlannerError
-from ui import auth, data, sidebar
+from ui import auth, data, sidebar, upload
 
 _local = threading.local()
 ADMIN_PATH = "admin"
@@ -55,6 +55,9 @@ def run(menu: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
     # An emoji favicon: a Material icon here makes the browser fetch it from fonts.gstatic.com (not offline).
     st.set_page_config(page_title="Territory Planner", page_icon="🗺️", layout="wide")
+    # The server checks every upload (any page's uploader, any role, signed in or not) against its
+    # server.maxUploadSize: PLANNER_MAX_UPLOAD_MB from a session's first run, not from an admin's first Data page.
+    upload.apply_upload_limit()
 
     # Sign-in first: it stops the run with a configuration error, sign-in or no-access page when the caller
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in
