@@ -23,11 +23,13 @@ ADMIN_PATH = "admin"
 def pages() -> list[Any]:
     """Every page of the dashboard, in menu order."""
     return [
-        # The default page lives at /. Streamlit reserves its own path without routing it, so a typed or shared
-        # /overview showed 'Page not found': the default page's path is another name, and the same page file,
-        # hidden from the menu, answers /overview.
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="home"),
+        # The default page lives at /. Streamlit reserves the default page's own path without routing it, so a
+        # typed or shared /overview (its inferred path), then /home (the path it was given instead), showed 'Page
+        # not found': the default page's path is empty (it reserves nothing), and the same page file, hidden from
+        # the menu, answers /overview and /home.
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path=""),
         st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
+        st.Page("pages/overview.py", title="Overview", url_path="home", visibility="hidden"),
         st.Page("pages/coverage.py", title="Coverage map", icon=":material/map:", url_path="coverage"),
         st.Page("pages/targets.py", title="Targets", icon=":material/target:", url_path="targets"),
         st.Page("pages/rebalance.py", title="Rebalance", icon=":material/balance:", url_path="rebalance"),
