@@ -7,9 +7,12 @@ share: one server and one warm tab for the three modules."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tests.helpers import assert_no_exception, screenshot, wait_rendered
+import pytest
+
+from tests.helpers import assert_no_exception, screenshot, start_server, stop_server, wait_rendered
 
 LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 
@@ -86,9 +89,27 @@ def test_changed_choice_and_page_are_in_the_link(
     fresh.close()
 
 
-def test_overview_by_its_name_opens_the_overview(hostile_server: str, hostile_tab: tuple[Any, ...]) -> None:
-    """/overview (the default page's own name, typed or shared) showed 'Page not found'; its link opens it again."""
-    page = goto(hostile_tab[0], f"{hostile_server}/overview?rep=R004")
+@pytest.mark.parametrize("name", ["overview", "home"])
+def test_overview_by_its_name_opens_the_overview(hostile_server: str, hostile_tab: tuple[Any, ...], name: str) -> None:
+    """/overview (the default page's own name, typed or shared) showed 'Page not found', and so did /home (the name
+    it had instead); each opens the Overview with its query, and its link opens it again."""
+    page = goto(hostile_tab[0], f"{hostile_server}/{name}?rep=R004")
     assert page.locator("h1").first.inner_text().strip() == "Overview"
     assert territory(page) == "Noah Patel" and "Page not found" not in page.inner_text("body")
-    assert page.locator(LINK).first.inner_text().strip() == f"{hostile_server}/overview?rep=R004"
+    assert page.url == f"{hostile_server}/{name}?rep=R004"
+    assert page.locator(LINK).first.inner_text().strip() == f"{hostile_server}/{name}?rep=R004"
+
+
+def test_home_is_the_overview_on_a_freshly_started_server(small_store: Path, tmp_path: Path, browser: Any) -> None:
+    """The first request a server gets runs a file of pages/ before the navigation exists: /home showed 'Page not
+    found' there (no such file) even once the navigation knew it."""
+    proc, url = start_server(small_store, tmp_path / "server.log")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = open_page(ctx, f"{url}/home?rep=R004")
+        assert page.locator("h1").first.inner_text().strip() == "Overview"
+        assert territory(page) == "Noah Patel" and "Page not found" not in page.inner_text("body")
+        assert page.locator(LINK).first.inner_text().strip() == f"{url}/home?rep=R004"
+    finally:
+        ctx.close()
+        stop_server(proc)

@@ -17,7 +17,7 @@ from planner import demo, ingest, store
 from planner.errors import ImportFileError
 from planner.ingest import reader
 from planner.scope import OPERATOR
-from tests.helpers import errors, page, page_text
+from tests.helpers import AVA, app_as, errors, page, page_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "upload"
@@ -106,6 +106,23 @@ def test_the_upload_limit_shown_is_the_one_enforced(app_store: Path, monkeypatch
         assert at.get("file_uploader")[0].proto.max_upload_size_mb == 500
         assert config.get_option("server.maxUploadSize") == 500  # what the server checks at each upload
         assert "Up to 500 MB per file" in _texts(at.caption) and "over 500 MB is refused" in _texts(at.caption)
+    finally:
+        config.set_option("server.maxUploadSize", before)
+
+
+@pytest.mark.parametrize("who", [None, AVA], ids=["signed-out", "rep"])
+def test_the_upload_limit_is_enforced_before_any_data_page(app_store: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           who: str | None) -> None:  # fmt: skip
+    """The server checks every upload (Rebalance's adjacency file, the travel matrix, a hand-made request) against
+    server.maxUploadSize: the setting's, from the first page anyone opens; it was Streamlit's until an admin
+    opened the Data page."""
+    monkeypatch.setenv("PLANNER_MAX_UPLOAD_MB", "321")
+    before = config.get_option("server.maxUploadSize")
+    try:
+        config.set_option("server.maxUploadSize", 200)  # as the server starts: .streamlit/config.toml's value
+        at = app_as(who)
+        assert errors(at) == []
+        assert config.get_option("server.maxUploadSize") == 321
     finally:
         config.set_option("server.maxUploadSize", before)
 

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from planner.errors import PlannerError
-from ui import auth, data, sidebar
+from ui import auth, data, sidebar, upload
 
 _local = threading.local()
 ADMIN_PATH = "admin"
@@ -23,11 +23,13 @@ ADMIN_PATH = "admin"
 def pages() -> list[Any]:
     """Every page of the dashboard, in menu order."""
     return [
-        # The default page lives at /. Streamlit reserves its own path without routing it, so a typed or shared
-        # /overview showed 'Page not found': the default page's path is another name, and the same page file,
-        # hidden from the menu, answers /overview.
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="home"),
+        # The default page lives at /. Streamlit reserves the default page's own path without routing it, so a
+        # typed or shared /overview (its inferred path), then /home (the path it was given instead), showed 'Page
+        # not found': the default page's path is empty (it reserves nothing), and the same page file, hidden from
+        # the menu, answers /overview and /home.
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path=""),
         st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
+        st.Page("pages/overview.py", title="Overview", url_path="home", visibility="hidden"),
         st.Page("pages/coverage.py", title="Coverage map", icon=":material/map:", url_path="coverage"),
         st.Page("pages/targets.py", title="Targets", icon=":material/target:", url_path="targets"),
         st.Page("pages/rebalance.py", title="Rebalance", icon=":material/balance:", url_path="rebalance"),
@@ -55,6 +57,9 @@ def run(menu: Sequence[Any]) -> None:
     """Page config, navigation, shared set-up and sidebar, then the chosen page."""
     # An emoji favicon: a Material icon here makes the browser fetch it from fonts.gstatic.com (not offline).
     st.set_page_config(page_title="Territory Planner", page_icon="🗺️", layout="wide")
+    # The server checks every upload (any page's uploader, any role, signed in or not) against its
+    # server.maxUploadSize: PLANNER_MAX_UPLOAD_MB from a session's first run, not from an admin's first Data page.
+    upload.apply_upload_limit()
 
     # Sign-in first: it stops the run with a configuration error, sign-in or no-access page when the caller
     # may not see data (routing the URL first with a hidden navigation, so no page list shows and the sign-in

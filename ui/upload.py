@@ -88,8 +88,9 @@ def upload_limit_mb() -> int:
 
 def apply_upload_limit() -> int:
     """Make Streamlit enforce the importer's limit: its server refuses an upload over server.maxUploadSize, which
-    it reads at each upload; .streamlit/config.toml's value is replaced by PLANNER_MAX_UPLOAD_MB's here, so the
-    limit shown, the uploader's and the server's are one setting."""
+    it reads at each upload; .streamlit/config.toml's value is replaced by PLANNER_MAX_UPLOAD_MB's here, at every
+    run of the app (ui/shell.py, for every uploader and role), so the limit shown, the uploader's and the server's
+    are one setting."""
     mb = upload_limit_mb()
     if config.get_option("server.maxUploadSize") != mb:
         config.set_option("server.maxUploadSize", mb, "PLANNER_MAX_UPLOAD_MB")

@@ -23,7 +23,11 @@ FOOTER = re.compile(
     re.IGNORECASE,
 )
 REPORT = sq.ReportRows(
-    footer=FOOTER, subtotal=xlsx.SUBTOTAL, group_total=xlsx.GROUP_TOTAL, grand_total=xlsx.GRAND_TOTAL
+    footer=FOOTER,
+    subtotal=xlsx.SUBTOTAL,
+    group_total=xlsx.GROUP_TOTAL,
+    grand_total=xlsx.GRAND_TOTAL,
+    error_value=xlsx.EXCEL_ERROR,
 )  # a report's footer and its subtotal rows
 RULES = sq.ParseRules(
     ws=parse.WS, blank=parse.BLANK, true_words=parse.TRUE_WORDS, false_words=parse.FALSE_WORDS, split=parse.SPLIT,

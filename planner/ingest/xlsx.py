@@ -39,9 +39,16 @@ Sheet = tuple[str, str | None, Iterable[tuple[int, list[object]]], list[Merge] |
 # A grouped report's subtotal row: its first written cell is the whole of 'Subtotal' ('Subtotal (3 records)'). Not
 # 'Total': a company may be called that ('TOTAL'), and a report's total is its last row (a footer, see rules.FOOTER).
 SUBTOTAL = re.compile(r"sub-?\s?totals?(\s*\(\d[\d,.]*\s+records?\))?\s*:?", re.IGNORECASE)
-# Excel's own Data > Subtotal (Sum, its default) writes after each group the group's value and ' Total' in the
-# grouped column ('Maya Patel Total'), and 'Grand Total' last: in English, as Excel writes them.
-GROUP_TOTAL, GRAND_TOTAL = " Total", "Grand Total"
+# Excel's own Data > Subtotal writes after each group the group's value and its function's label in the grouped
+# column, and 'Grand' and the label last: 'Maya Patel Total' and 'Grand Total' for Sum (its default), 'Maya Patel
+# Count' and 'Grand Count' for Count and Count Numbers, then Average, Max, Min, Product, StdDev, StdDevp, Var, Varp;
+# in English, as Excel writes them. Read in any case, spaces around the label allowed (a hand edit, another tool).
+SUBTOTAL_LABELS = ("Total", "Count", "Average", "Max", "Min", "Product", "StdDev", "StdDevp", "Var", "Varp")
+_LABEL = "(" + "|".join(SUBTOTAL_LABELS) + ")"
+GROUP_TOTAL = re.compile(rf"\s{_LABEL}\s*$", re.IGNORECASE)  # the label's end of '<group value> <label>'
+GRAND_TOTAL = re.compile(rf"\s*grand\s+{_LABEL}\s*", re.IGNORECASE)  # the whole cell
+# A formula's error as Excel writes it in a cell (and in its CSV): a subtotal's StdDev or Var of one row is #DIV/0!.
+EXCEL_ERROR = re.compile(r"#(NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!)")
 
 
 def sheet_parts(path: Any) -> list[tuple[str, str]]:

@@ -86,7 +86,9 @@ def _read_private(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, ski
 def _read_file(reader: duckdb.DuckDBPyConnection, path: str, delimiter: str, skip: int, names: list[str],
                has_row_column: bool, max_line_bytes: int, parallel: bool, keep_going: bool) -> None:  # fmt: skip
     """read_csv into _raw and the unreadable records into _parse_rejects, on `reader`."""
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
+    # A workbook's row numbers (__row) are numbers: as text, its rejects would list row 11 before row 6.
+    types = {"__row": "BIGINT"} if has_row_column else {}
+    spec = "{" + ", ".join(f"{lit(c)}: '{types.get(c, 'VARCHAR')}'" for c in names) + "}"
     rejects = (
         f"ignore_errors = true, store_rejects = true, rejects_table = '{REJECT_TABLES[0]}', "
         f"rejects_scan = '{REJECT_TABLES[1]}',"
@@ -188,12 +190,14 @@ def add_parse_rejects(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
 class ReportRows(NamedTuple):
     """How a report's own rows look (the domain's rules): a footer line's first cell (Grand Totals, Copyright...),
     a subtotal row's first written cell, whole ('Subtotal'), and the labels of Excel's Data > Subtotal rows: the
-    group's value followed by `group_total` ('Maya Patel Total'), and `grand_total` alone ('Grand Total')."""
+    group's value followed by what `group_total` finds at a cell's end ('Maya Patel Total', 'Maya Patel Count'), and
+    a whole cell matching `grand_total` ('Grand Total'). The patterns are matched ignoring case."""
 
     footer: re.Pattern[str]
     subtotal: re.Pattern[str]
-    group_total: str
-    grand_total: str
+    group_total: re.Pattern[str]
+    grand_total: re.Pattern[str]
+    error_value: re.Pattern[str]  # a whole cell: Excel's error value (#DIV/0!, #N/A...)
 
 
 def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], rule: ReportRows, *,
@@ -239,29 +243,33 @@ def drop_footer_and_blanks(con: duckdb.DuckDBPyConnection, columns: list[str], r
 def _reject_group_totals(con: duckdb.DuckDBPyConnection, columns: list[str], rule: ReportRows) -> None:
     """Move the rows Excel's Data > Subtotal writes (kept by 'Save as CSV') from _raw to _parse_rejects, as
     'report subtotal row': after each group a row whose grouped column reads the group's value (that column's
-    last value above) and ' Total' ('Maya Patel Total'), a last 'Grand Total', each with numbers (the sums) or
-    nothing in its other cells. A company called 'Total Wine & More' or 'Grand Total Fitness' is no such row."""
-    word, grand = rule.group_total, rule.grand_total
-    # One cheap scan finds the columns holding a label: suffix() on the cells as written is ten times faster than
-    # a regex or trim() (1M rows of 20 columns: 0.3 s), and aggregates only the few rows that end so.
-    ends = [f"suffix({q(c)}, {lit(word)})" for c in columns]
-    flags = con.execute(f"SELECT {', '.join(f'bool_or({e})' for e in ends)} FROM _raw WHERE {' OR '.join(ends)}"
-                        ).fetchone() or ()  # fmt: skip
+    last value above) and the function's label ('Maya Patel Total', 'Maya Patel Average'), a last 'Grand Total'
+    ('Grand Count'...), each with numbers (the results), Excel's error values or nothing in its other cells. A
+    company called 'Total Wine & More', 'Grand Total Fitness' or 'Max Planck Institute' is no such row."""
+    ends, error = lit(rule.group_total.pattern), lit(rule.error_value.pattern)
+    # One scan finds the columns holding a label; it aggregates only the few rows that end so. One regex per cell
+    # (1M rows of 20 columns: 1.3 s on one thread) is as fast as ten suffix() tests and finds any case and spacing.
+    found_end = [f"regexp_matches({q(c)}, {ends}, 'i')" for c in columns]
+    flags = con.execute(f"SELECT {', '.join(f'bool_or({e})' for e in found_end)} FROM _raw "
+                        f"WHERE {' OR '.join(found_end)}").fetchone() or ()  # fmt: skip
     labelled = [c for c, flag in zip(columns, flags, strict=True) if flag]
     if not labelled:  # most files: one scan, nothing moved
         return
 
-    def number_or_blank(c: str) -> str:  # a sum, a count, a date (a Max), or nothing
-        return f"(tp_blank({q(c)}) OR NOT regexp_matches({q(c)}, '\\pL') OR tp_num({q(c)}, false) IS NOT NULL)"
+    def number_or_blank(c: str) -> str:  # a sum, a count, a date (a Max), an error (StdDev of one row), or nothing
+        return (f"(tp_blank({q(c)}) OR NOT regexp_matches({q(c)}, '\\pL') OR tp_num({q(c)}, false) IS NOT NULL "
+                f"OR regexp_full_match(trim({q(c)}), {error}))")  # fmt: skip
 
     hits = []
     for c in labelled:
         v = f"trim({q(c)})"
-        above = (f"last_value(CASE WHEN NOT suffix({v}, {lit(word)}) THEN nullif({v}, '') END IGNORE NULLS) "
+        is_label = f"regexp_matches({v}, {ends}, 'i')"
+        above = (f"last_value(CASE WHEN NOT {is_label} THEN nullif(lower({v}), '') END IGNORE NULLS) "
                  "OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")  # fmt: skip
-        label = f"(lower({v}) = {lit(grand.lower())} OR {v}[:-{len(word) + 1}] = {above})"
+        group = f"lower(rtrim(regexp_replace({v}, {ends}, '', 'i')))"
+        label = f"(regexp_full_match({v}, {lit(rule.grand_total.pattern)}, 'i') OR {group} = {above})"
         others = " AND ".join(number_or_blank(o) for o in columns if o != c) or "true"
-        hits.append(f"CASE WHEN suffix({v}, {lit(word)}) THEN {label} AND {others} ELSE false END")
+        hits.append(f"CASE WHEN {is_label} THEN {label} AND {others} ELSE false END")
     found = scalar(con, f"SELECT list(rid) FILTER (WHERE hit) FROM (SELECT rowid AS rid, {' OR '.join(hits)} AS hit "
                         "FROM _raw)")  # fmt: skip
     if found:
