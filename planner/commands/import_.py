@@ -1,5 +1,5 @@
 """`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--map COLUMN=FIELD ...] [--revenue-unit U]
-[--as-of DATE] [--json]`.
+[--as-of DATE] [--remove-missing] [--json]`.
 
 Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
 CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write. A file that holds nothing
@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the unit of the accounts' revenue (the import warns when it looks scaled)")  # fmt: skip
     p.add_argument("--as-of", metavar="DATE", default=None,
                    help="fix the store's as-of date (YYYY-MM-DD), or 'auto' for the automatic rule")  # fmt: skip
+    p.add_argument("--remove-missing", action="store_true",
+                   help="remove the stored accounts (with their deals) that the accounts file, a full export of the "
+                        "CRM's accounts, leaves out: deleted or merged in the CRM (audited)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--progress", action="store_true",
                    help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip
@@ -74,7 +77,7 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
     return ingest.import_files(
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
         revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
-        after=propensity.score_new_accounts,
+        after=propensity.score_new_accounts, remove_missing=args.remove_missing,
     )  # fmt: skip
 
 
@@ -99,7 +102,8 @@ def _print(report: object) -> None:
     for f in report.files:  # type: ignore[attr-defined]
         print(
             f"{f.file}: {f.kind} from {f.source}: {f.rows_read:,} rows read, {f.inserted:,} inserted, "
-            f"{f.updated:,} updated, {f.rejected:,} rejected"
+            f"{f.updated:,} updated{f', of which {f.unchanged:,} unchanged' if f.updated else ''}, "
+            f"{f.rejected:,} rejected"
         )
         for note in f.notes:
             print(f"  note: {note}")

@@ -14,6 +14,7 @@ from planner.store.imports.geocode import geocode_addresses
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.imports.sync import snapshot, take_deleted
 from planner.store.schema import now
 
 # A deal without an ID is told apart from another of its account, name and created date by these, as written.
@@ -134,6 +135,8 @@ def build_deals(
             LEFT JOIN _domains dm ON dm.k = p.account_domain
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
+    take_deleted(con, "deals", scope=scope)
+    snapshot(con, "deals", scope=scope)
 
 
 def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
