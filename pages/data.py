@@ -282,9 +282,9 @@ def _report_section() -> None:
             c = st.columns(4)
             c[0].metric("Rows read", f"{f.rows_read:,}", help="Every row ends inserted, updated or rejected.")
             c[1].metric("Inserted", f"{f.inserted:,}", help="New accounts, deals or reps.")
-            c[2].metric("Updated", f"{f.updated:,}", help="Already in the store (or merged duplicates).",
-                        delta=f"of which {f.unchanged:,} unchanged" if f.updated else None, delta_color="off",
-                        delta_arrow="off")  # fmt: skip
+            same = f"of which {f.unchanged:,} unchanged" if f.updated and f.unchanged is not None else None
+            c[2].metric("Updated", f"{f.updated:,}", help="Already in the store (or merged duplicates).", delta=same,
+                        delta_color="off", delta_arrow="off")  # fmt: skip
             c[3].metric("Rejected", f"{f.rejected:,}", help="Kept with their row number and reason; download below.")
             for note in f.notes:
                 st.caption(auth.md_text(note, 400))

@@ -100,10 +100,10 @@ def _print(report: object) -> None:
     if report.cleared_demo:  # type: ignore[attr-defined]
         print("the demo world was removed: the store now holds your data only")
     for f in report.files:  # type: ignore[attr-defined]
+        same = f", of which {f.unchanged:,} unchanged" if f.updated and f.unchanged is not None else ""
         print(
             f"{f.file}: {f.kind} from {f.source}: {f.rows_read:,} rows read, {f.inserted:,} inserted, "
-            f"{f.updated:,} updated{f', of which {f.unchanged:,} unchanged' if f.updated else ''}, "
-            f"{f.rejected:,} rejected"
+            f"{f.updated:,} updated{same}, {f.rejected:,} rejected"
         )
         for note in f.notes:
             print(f"  note: {note}")

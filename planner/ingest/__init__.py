@@ -85,7 +85,7 @@ class FileReport:
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
-    unchanged: int = 0  # of the updated rows, those that changed nothing
+    unchanged: int | None = None  # of the updated accounts or deals, those that changed nothing (reps: None)
     rejected: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
