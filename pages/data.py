@@ -216,14 +216,16 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     )  # fmt: skip
     n = sum(o["kind"] != F.SKIP for _, o in choices)
     missing = [name for name, o in choices if o.get("missing")]
-    label = f"Import {n} table{'s' if n != 1 else ''}"
-    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems or missing) or not n):
+    remove, unsure = _remove_missing_choice(sum(o["kind"] == "accounts" for _, o in choices))
+    label = f"Import {n} table{'s' if n != 1 else ''}" + (" and remove missing accounts" if remove else "")
+    if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems or missing or unsure) or not n):
         box = st.empty()
         try:
             report = ingest.import_files(
                 data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
                 progress=data.progress_bar(box), scope=who, owners_from_file=from_file,
                 revenue_unit=None if unit == "auto" else unit, after=propensity.score_new_accounts,
+                remove_missing=remove,
             )  # fmt: skip
         except PlannerError as exc:
             box.empty()  # not a bar frozen at 'Reading files' above the error
@@ -231,6 +233,8 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         st.session_state["data_last_report"] = report
         st.session_state.pop("data_plans", None)
         st.session_state.pop("data_sha256", None)
+        for choice in ("data_remove_missing", "data_remove_missing_confirm"):  # asked again for every import
+            st.session_state.pop(choice, None)
         # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
         st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
         shutil.rmtree(st.session_state.pop("data_workdir", ""), ignore_errors=True)
@@ -245,6 +249,25 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     if missing:
         st.caption(f"Map the missing fields of {auth.md_text(', '.join(missing), 300)}, or pick 'Nothing to import: "
                    "skip it' for them, to import.")  # fmt: skip
+
+
+def _remove_missing_choice(accounts_tables: int) -> tuple[bool, bool]:
+    """The choice to remove the stored accounts a full accounts export leaves out (deleted or merged in the CRM),
+    confirmed before the import can start: (remove, not yet confirmed)."""
+    if accounts_tables != 1:
+        return False, False
+    remove = st.checkbox(
+        "Remove stored accounts missing from this file", key="data_remove_missing",
+        help="For a full export of the CRM's accounts: stored accounts of the same CRM that it names neither by ID "
+        "nor by name were deleted or merged there. The import refuses a file that matches fewer than half of them.",
+    )  # fmt: skip
+    if not remove:
+        return False, False
+    sure = st.checkbox(
+        "I understand that stored accounts this file does not name are removed with their deals (from pipeline, "
+        "targets and plans; recorded in the audit log)", key="data_remove_missing_confirm",
+    )  # fmt: skip
+    return True, not sure
 
 
 def _report_section() -> None:
@@ -264,7 +287,9 @@ def _report_section() -> None:
             c = st.columns(4)
             c[0].metric("Rows read", f"{f.rows_read:,}", help="Every row ends inserted, updated or rejected.")
             c[1].metric("Inserted", f"{f.inserted:,}", help="New accounts, deals or reps.")
-            c[2].metric("Updated", f"{f.updated:,}", help="Already in the store (or merged duplicates).")
+            same = f"of which {f.unchanged:,} unchanged" if f.updated and f.unchanged is not None else None
+            c[2].metric("Updated", f"{f.updated:,}", help="Already in the store (or merged duplicates).", delta=same,
+                        delta_color="off", delta_arrow="off")  # fmt: skip
             c[3].metric("Rejected", f"{f.rejected:,}", help="Kept with their row number and reason; download below.")
             for note in f.notes:
                 st.caption(auth.md_text(note, 400))

@@ -352,6 +352,6 @@ def test_import_maps_columns_given_on_the_command_line(
     assert "valid US ZIP" not in out  # 80331 and 20095 are German PLZ here, not US ZIPs
     # Mapped to account-only fields, the kind needs no --kind.
     code, out, err = run_main(capsys, "--db", str(empty_store), "import", str(path), *mapped)
-    assert code == 0 and "2 rows read, 0 inserted, 2 updated, 0 rejected" in out, err
+    assert code == 0 and "2 rows read, 0 inserted, 2 updated, of which 2 unchanged, 0 rejected" in out, err
     rows = table(empty_store, "SELECT name, employees, annual_revenue, city FROM accounts ORDER BY name")
     assert rows == [("Bäckerei Schmidt", 12, None, "Hamburg"), ("Müller GmbH", 1200, 12500000.5, "München")]

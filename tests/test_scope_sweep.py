@@ -495,6 +495,7 @@ WRITES: dict[str, Args] = {
     "planner.ingest.currency.apply": AUTO,
     "planner.ingest.explain.explain": AUTO,
     **{f"planner.ingest.owners.{n}": AUTO for n in ("merge_accounts", "merge_reps", "implied", "after_tables")},
+    "planner.ingest.sync.reconcile": AUTO,
     "planner.ingest.currency.file_currencies": AUTO,
     "planner.ingest.edits.set_rep_home": lambda c, w, rep: ((OTHER,), {"lat": 40.7, "lon": -74.0}),
     "planner.ingest.edits.forget_mapping": lambda c, w, rep: (("any-signature",), {}),
@@ -615,6 +616,8 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "staging.stage", "staging.parse_reject_lines", "staging.oversized_line", "staging.has_encoding_errors",
     "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
     "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",
+    "sync.match_stored", "sync.by_name", "sync.take_deleted", "sync.removed", "sync.snapshot", "sync.count_unchanged",
+    "sync.same_file", "sync.missing_accounts", "sync.remove_missing", "sync.audit",
 )})  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """`import FILE [FILE ...] [--kind auto|accounts|deals|reps] [--map COLUMN=FIELD ...] [--revenue-unit U]
-[--as-of DATE] [--owners-from-file] [--json]`.
+[--as-of DATE] [--owners-from-file] [--remove-missing] [--json]`.
 
 Salesforce (reports, Data Loader, API exports, warehouse syncs), HubSpot, Dynamics 365, Pipedrive and any
 CSV/TSV/XLSX, with or without record IDs. All files of one command land in one write. A file that holds nothing
@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--owners-from-file", action="store_true",
                    help="take every owner from the file, even where it undoes a committed rebalance the CRM has "
                         "not caught up with (by default those accounts keep the plan's owner)")  # fmt: skip
+    p.add_argument("--remove-missing", action="store_true",
+                   help="remove the stored accounts (with their deals) that the accounts file, a full export of the "
+                        "CRM's accounts, leaves out: deleted or merged in the CRM (audited)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--progress", action="store_true",
                    help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip
@@ -83,6 +86,7 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
         args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
         revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
         after=propensity.score_new_accounts, owners_from_file=args.owners_from_file,
+        remove_missing=args.remove_missing,
     )  # fmt: skip
 
 
@@ -105,9 +109,10 @@ def _print(report: object) -> None:
     if report.cleared_demo:  # type: ignore[attr-defined]
         print("the demo world was removed: the store now holds your data only")
     for f in report.files:  # type: ignore[attr-defined]
+        same = f", of which {f.unchanged:,} unchanged" if f.updated and f.unchanged is not None else ""
         print(
             f"{f.file}: {f.kind} from {f.source}: {f.rows_read:,} rows read, {f.inserted:,} inserted, "
-            f"{f.updated:,} updated, {f.rejected:,} rejected"
+            f"{f.updated:,} updated{same}, {f.rejected:,} rejected"
         )
         for note in f.notes:
             print(f"  note: {note}")

@@ -6,8 +6,8 @@ or more files in one store write; `ImportReport` says what happened to every row
 
 Counting: rows_read = inserted + updated + rejected for every file. Blank lines and report footers
 ("Grand Totals (12 records)", copyright lines) are not rows. A row whose CRM ID is already in the
-store counts as updated whether or not a value changed; rows whose values are identical keep their
-stored values and updated_at, so importing the same file twice changes no data (only the history).
+store counts as updated whether or not a value changed (`unchanged` counts those that changed nothing: they keep
+their stored values and updated_at), so importing the same file twice changes no data (only the history).
 A record that cannot be read as CSV (more fields than the header, a stray or unclosed quote, a row
 that is not UTF-8 after the encoding fallbacks) is rejected on its own with its row number and reason
 and its text kept; the other rows are imported. A row with fewer fields than the header is read with
@@ -34,7 +34,7 @@ import duckdb
 
 from planner import potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, explain, owners, reader, rules
+from planner.ingest import currency, explain, owners, reader, rules, sync
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -84,6 +84,7 @@ class FileReport:
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
+    unchanged: int | None = None  # of the updated accounts or deals, those that changed nothing (reps: None)
     rejected: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -105,12 +106,14 @@ class FileReport:
     seconds: float = 0.0
 
     def contract(self) -> dict[str, Any]:
-        """The CLI's --json entry for this file (the documented keys, then the text report's notes, warnings)."""
+        """The CLI's --json entry for this file (the documented keys, the text report's notes, warnings; then how many
+        of the updated rows changed nothing)."""
         return {
             "file": self.file, "source": self.source, "kind": self.kind, "rows_read": self.rows_read,
             "inserted": self.inserted, "updated": self.updated, "rejected": self.rejected,
             "rejects": self.rejects[:100], "notes": self.notes, "warnings": self.warnings,
             "owners_kept_from_plan": self.owners_kept_from_plan, "owner_conflicts": self.owner_conflicts,
+            "unchanged": self.unchanged,
         }  # fmt: skip
 
 
@@ -235,6 +238,7 @@ def import_files(
     as_of: Any = None,
     after: AfterImport | None = None,
     owners_from_file: bool = False,
+    remove_missing: bool = False,
 ) -> ImportReport:
     """Import every table of every file in one all-or-nothing write (admins only).
 
@@ -248,6 +252,7 @@ def import_files(
     operator, an admin.
 
     `after(db_path, since, progress, actor=, scope=)` runs once rows have landed; its notes join the report's.
+    `remove_missing` removes the stored accounts the one accounts file, a full export, leaves out (sync).
     `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. A detected table that
     cannot be used is skipped and named when others come with it; else ImportFileError, and nothing is written.
     """
@@ -258,7 +263,11 @@ def import_files(
     try:
         progress(0.02, "Reading files")
         plans, skipped = _plan_files(db_path, files, kind, overrides or {}, workdir)
-        job = _Job(imported_by, progress, workdir, revenue_unit, scope, owners_from_file=owners_from_file)
+        if remove_missing:
+            sync.check_remove_missing(plans)
+        job = _Job(
+            imported_by, progress, workdir, revenue_unit, scope, remove_missing, owners_from_file=owners_from_file
+        )
         try:
             try:
                 reports, cleared, notes = _write_import(db_path, _fresh(plans), job, as_of)
@@ -291,6 +300,7 @@ class _Job:
     workdir: Path
     revenue_unit: str | None
     scope: Scope
+    remove_missing: bool = False
     private_read: bool = False  # every read in a private reader (after a ReadAgain), none on the write connection
     owners_from_file: bool = False  # take every owner from the file, even one a committed scenario changed
 
@@ -393,17 +403,8 @@ def _stage(con: duckdb.DuckDBPyConnection, t: Table, report: FileReport, job: _J
     a quoted value spanning lines stays one row, blank lines count (Excel sheets keep their own numbers)."""
 
     def read(**options: bool) -> tuple[int, int]:
-        return sq.stage(
-            con,
-            str(t.path),
-            t.delimiter,
-            t.skip,
-            t.columns,
-            t.has_row_column,
-            reader.MAX_LINE_BYTES,
-            **options,
-            scope=scope,
-        )
+        return sq.stage(con, str(t.path), t.delimiter, t.skip, t.columns, t.has_row_column, reader.MAX_LINE_BYTES,
+                        **options, scope=scope)  # fmt: skip
 
     workdir, scope = job.workdir, job.scope
 
@@ -537,6 +538,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     job.progress(0.6, "merging")
     result = _merge(con, plan, kind, p.mapped, report, job)
     explain.explain(con, report, result, kind, p.mapped, job.revenue_unit, scope=scope)
+    sync.reconcile(con, report, plan, job.remove_missing, job.imported_by, scope=scope)
     explain.missing_fields(report, t.columns, plan.mapping, kind)
     if kind == "deals":
         explain.missing_owner(report, t.columns, plan.mapping, sq.ownerless_deals(con, scope=scope), kind)
@@ -571,7 +573,7 @@ def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[st
         result = sq.merge_deals(con, mapped, plan.source, scope=scope)
     c = sq.counts(con, scope=scope)
     report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
-    report.inserted, report.updated = result["inserted"], result["updated"]
+    report.inserted, report.updated = result["inserted"], result["updated"] + c["removed"]
     assert report.rows_read == report.inserted + report.updated + report.rejected
     return result
 

@@ -11,6 +11,7 @@ from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us, count
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.imports.sync import match_stored, snapshot, take_deleted
 from planner.store.schema import now
 
 
@@ -88,6 +89,9 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p", by_value=True)}"""
     )
+    match_stored(con, keyed_by_name, scope=scope)  # rows no key found: their stored account by name and place
+    take_deleted(con, "accounts", scope=scope)
+    snapshot(con, "accounts", scope=scope)
 
 
 ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "employee_growth", "intent_score",

@@ -14,6 +14,7 @@ from planner.store.imports.geocode import geocode_addresses
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
+from planner.store.imports.sync import snapshot, take_deleted
 from planner.store.schema import now
 
 # A deal without an ID is told apart from another of its account, name and created date by these, as written.
@@ -80,11 +81,6 @@ def build_deals(
             SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
             WHERE {e("id")} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _names AS
-           SELECT tp_key(name) AS k, min(account_id) AS account_id, count(*) AS n FROM accounts
-           WHERE tp_key(name) IS NOT NULL GROUP BY 1"""
-    )
     items = [
         (e("id"), "deal_id"), (f"nullif({acct_ref}, '')", "account_ref"), (e("account_name"), "account_name"),
         (e("name"), "name"), (e("stage"), "stage"), (f"lower({e('status')})", "status"), (e("amount"), "amount"),
@@ -107,12 +103,13 @@ def build_deals(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.*,
-                   coalesce(a.account_id, n.account_id, CASE WHEN dm.n = 1 THEN dm.account_id END, p.account_ref,
-                            'name:' || tp_key(p.account_name)) AS account_id,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n IS DISTINCT FROM 1 AND coalesce(n.n, 0) <= 1
+                   coalesce(a.account_id, n.account_id, nk.noid, CASE WHEN dm.n = 1 THEN dm.account_id END,
+                            p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
+                   a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n IS DISTINCT FROM 1
+                       AND coalesce(n.n, 0) <= 1
                        AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n = 1 AS _by_domain,
-                   a.account_id IS NULL AND n.account_id IS NULL AND dm.n > 1 AS _domain_shared,
+                   a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n = 1 AS _by_domain,
+                   a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n > 1 AS _domain_shared,
                    coalesce(p.won_flag,
                             CASE WHEN {st} = 'won' THEN true WHEN {st} = 'lost' OR p.status = 'open' THEN false END,
                             {won}, false) AS is_won,
@@ -131,14 +128,26 @@ def build_deals(
             LEFT JOIN _dups d ON d.id = p.deal_id
             LEFT JOIN _aref a ON a.ref = p.account_ref
             LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = tp_key(p.account_name)
+            -- An account ID the store does not know, of an account it holds without an ID (an accounts export
+            -- without IDs came first): the one such account of that name, which an export with IDs gives its ID.
+            LEFT JOIN _names nk ON p.account_ref IS NOT NULL AND nk.n_noid = 1 AND nk.k = tp_key(p.account_name)
             LEFT JOIN _domains dm ON dm.k = p.account_domain
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
+    take_deleted(con, "deals", scope=scope)
+    snapshot(con, "deals", scope=scope)
 
 
 def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp tables that find the accounts _parsed's deals name: _aref by ID (any of its forms), _domains by web
-    domain."""
+    """Temp tables that find the accounts _parsed's deals name: _names by name (and among those stored without an
+    ID), _aref by ID (any of its forms), _domains by web domain."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _names AS
+           SELECT tp_key(name) AS k, min(account_id) AS account_id, count(*) AS n,
+                  min(account_id) FILTER (WHERE prefix(account_id, 'name:')) AS noid,
+                  count(*) FILTER (WHERE prefix(account_id, 'name:')) AS n_noid FROM accounts
+           WHERE tp_key(name) IS NOT NULL GROUP BY 1"""
+    )
     # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _aref AS

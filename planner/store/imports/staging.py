@@ -467,11 +467,20 @@ def invalid_values(
 
 
 def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
-    """Rows read, rejected and (among those) deleted in the CRM, in _p (after footers and blank lines)."""
+    """Rows read, rejected and (among those) deleted in the CRM, in _p (after footers and blank lines), and rows
+    that removed a stored record deleted in the CRM."""
     require_admin(scope)
     row = con.execute("SELECT count(*), count(_reject), count_if(_reject = ?) FROM _p",
                       [DELETED_REASON.strip("'")]).fetchone() or (0, 0, 0)  # fmt: skip
-    return {"rows_read": int(row[0]), "rejected": int(row[1]), "deleted": int(row[2] or 0)}
+    # Rows that removed a stored record deleted in the CRM left _p for _removed (sync.take_deleted): updated.
+    removed = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_removed'").fetchone()
+    n_removed = int(scalar(con, "SELECT count(*) FROM _removed")) if removed and removed[0] else 0
+    return {
+        "rows_read": int(row[0]) + n_removed,
+        "rejected": int(row[1]),
+        "deleted": int(row[2] or 0),
+        "removed": n_removed,
+    }
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
@@ -488,6 +497,10 @@ def drop_temps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
         "_parse_rejects",
         "_new_accounts",
         "_tp_cvals",
+        "_removed",
+        "_before",
+        "_missing",
+        "_cand",
     ):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     unordered(con, False)

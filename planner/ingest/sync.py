@@ -1,0 +1,102 @@
+"""What a re-import of a CRM export did to the records the store already held, in words: rows found by name and
+place, records removed as deleted in the CRM, rows that changed nothing, a file imported before, and stored
+accounts a full export leaves out (removed only when asked: `--remove-missing`, the Data page's checkbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from planner.errors import BadInput
+from planner.ingest import fields as F
+from planner.scope import Scope, require_admin
+from planner.store.imports import sync as sq
+from planner.text import one_line
+
+if TYPE_CHECKING:
+    from planner.ingest import FileReport, Plan
+
+# A file that matches at least this share of the stored accounts of its CRM is taken for a full export: only then
+# are the stored accounts it leaves out said (a regional or partial export leaves out most of them by design).
+FULL_EXPORT_SHARE = 0.5
+REMOVE_MISSING = "--remove-missing (or the Data page's 'Remove stored accounts missing from this file')"
+
+
+def check_remove_missing(plans: Sequence[Plan]) -> None:
+    """--remove-missing takes one accounts file, the full export: refuse a batch without one or with several."""
+    accounts = [p.table.name for p in plans if p.kind == "accounts"]
+    if len(accounts) != 1:
+        what = "no accounts file" if not accounts else f"{len(accounts)} accounts files ({', '.join(accounts)})"
+        raise BadInput(f"{REMOVE_MISSING} needs one accounts file, a full export of the CRM's accounts, and this "
+                       f"import has {what}: import the full accounts export alone with it")  # fmt: skip
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, remove_missing: bool, actor: str, *,
+              scope: Scope) -> None:  # fmt: skip
+    """After a table's merge: say what its rows did to stored records (report notes, warnings, `unchanged`),
+    remove the stored accounts a full export leaves out when asked, and audit every removal."""
+    require_admin(scope)
+    kind = plan.kind
+    if kind not in ("accounts", "deals"):
+        return
+    if kind == "accounts":
+        found = sq.by_name(con, scope=scope)
+        if found["matched"]:
+            report.notes.append(
+                f"{found['matched']:,} row(s) matched stored accounts by name and place"
+                + (
+                    f" ({found['attached']:,} of those accounts had no CRM ID and now have the file's)"
+                    if found["attached"]
+                    else ""
+                )  # fmt: skip
+            )
+    gone = sq.removed(con, scope=scope)
+    if gone["count"]:
+        with_deals = f" with their {gone['deals']:,} deal(s)" if kind == "accounts" else ""
+        report.notes.append(f"{gone['count']:,} {kind} deleted in the CRM were removed from the store{with_deals} "
+                            f"(counted as updated), e.g. {_names(gone['names'])}")  # fmt: skip
+        sq.audit(con, actor, f"import_remove_deleted_{kind}",
+                 {"import_id": report.import_id, "file": report.file, "ids": gone["ids"], "deals": gone["deals"]},
+                 scope=scope)  # fmt: skip
+    attrs = [F.attribute_key(c) for c, f in plan.mapping.items() if f == F.ATTR] if kind == "accounts" else []
+    report.unchanged = sq.count_unchanged(con, kind, attrs, scope=scope)
+    if report.import_id is not None and (before := sq.same_file(con, report.import_id, scope=scope)):
+        report.notes.append(f"this file is identical to import #{before['import_id']} ('{one_line(before['file'])}' "
+                            f"of {before['finished_at']:%Y-%m-%d %H:%M}): the same SHA-256")  # fmt: skip
+    if kind == "accounts":
+        _missing(con, report, plan.source, remove_missing, actor, scope)
+
+
+def _missing(con: duckdb.DuckDBPyConnection, report: FileReport, source: str, remove: bool, actor: str,
+             scope: Scope) -> None:  # fmt: skip
+    """Say (or, asked to, remove) the stored accounts of this file's CRM that a full export leaves out."""
+    m = sq.missing_accounts(con, source, scope=scope)
+    full = m["stored"] > 0 and m["matched"] >= FULL_EXPORT_SHARE * m["stored"]
+    if remove and not full:
+        raise BadInput(
+            f"{REMOVE_MISSING}: {report.file} matches {m['matched']:,} of the {m['stored']:,} stored accounts of its "
+            "CRM, so it is not a full export of accounts and nothing was imported; export all accounts (no filter) "
+            "and import that file with it"
+        )
+    if not m["missing"] or not full:
+        return
+    if not remove:
+        report.warnings.append(
+            f"{m['missing']:,} stored account(s) are not in this file (e.g. {_names(m['examples'])}): deleted or "
+            f"merged in the CRM? They keep their owners, deals and scores until removed: if this file is the full "
+            f"export of accounts, import it again with {REMOVE_MISSING} to remove them with their deals"
+        )
+        return
+    done = sq.remove_missing(con, scope=scope)
+    report.notes.append(f"removed {done['count']:,} stored account(s) missing from this full export (e.g. "
+                        f"{_names(m['examples'])}) with their {done['deals']:,} deal(s), as asked")  # fmt: skip
+    sq.audit(con, actor, "import_remove_missing_accounts",
+             {"import_id": report.import_id, "file": report.file, "ids": done["ids"], "deals": done["deals"]},
+             scope=scope)  # fmt: skip
+
+
+def _names(names: Sequence[Any]) -> str:
+    shown = [f"'{one_line(str(n))}'" for n in names[:3] if n is not None]
+    return ", ".join(shown) + (" and more" if len(names) > 3 else "") if shown else "unnamed ones"
