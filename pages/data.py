@@ -209,14 +209,9 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
         "Account revenue is written in", list(UNIT_LABELS), format_func=lambda u: UNIT_LABELS[u],
         key="data_revenue_unit", help="Exports such as 'revenue (in millions)' write 581 for $581M: pick the unit.",
     )  # fmt: skip
-    from_file = cols[0].checkbox(
-        "Take every owner from the file", key="data_owners_from_file",
-        help="By default an account a committed rebalance moved keeps the plan's owner while the file still names "
-        "its owner before the commit (the CRM not updated yet); tick this to take the file's owner everywhere.",
-    )  # fmt: skip
     n = sum(o["kind"] != F.SKIP for _, o in choices)
     missing = [name for name, o in choices if o.get("missing")]
-    remove, unsure = _remove_missing_choice(sum(o["kind"] == "accounts" for _, o in choices))
+    from_file, remove, unsure = _sync_choices(cols[0], sum(o["kind"] == "accounts" for _, o in choices))
     label = f"Import {n} table{'s' if n != 1 else ''}" + (" and remove missing accounts" if remove else "")
     if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems or missing or unsure) or not n):
         box = st.empty()
@@ -251,9 +246,22 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
                    "skip it' for them, to import.")  # fmt: skip
 
 
+def _sync_choices(col: Any, accounts_tables: int) -> tuple[bool, bool, bool]:
+    """How a re-import meets the book: take every owner from the file (else an account a committed rebalance
+    moved keeps the plan's owner while the CRM has not caught up), and, for one accounts file, remove the stored
+    accounts a full export leaves out (deleted or merged in the CRM), confirmed before the import can start:
+    (owners from the file, remove, not yet confirmed)."""
+    from_file = col.checkbox(
+        "Take every owner from the file", key="data_owners_from_file",
+        help="By default an account a committed rebalance moved keeps the plan's owner while the file still names "
+        "its owner before the commit (the CRM not updated yet); tick this to take the file's owner everywhere.",
+    )  # fmt: skip
+    return (from_file, *_remove_missing_choice(accounts_tables))
+
+
 def _remove_missing_choice(accounts_tables: int) -> tuple[bool, bool]:
-    """The choice to remove the stored accounts a full accounts export leaves out (deleted or merged in the CRM),
-    confirmed before the import can start: (remove, not yet confirmed)."""
+    """The choice to remove the stored accounts a full accounts export leaves out, and whether it is not yet
+    confirmed: (remove, not yet confirmed)."""
     if accounts_tables != 1:
         return False, False
     remove = st.checkbox(
