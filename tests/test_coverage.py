@@ -314,3 +314,36 @@ def test_a_rep_gets_the_book_threshold_and_no_false_or_named_nearest_rep(tiny: P
     assert "Bob Two" not in set(hexes["nearest_rep"]) and "another rep" in set(hexes["nearest_rep"])
     assert set(rep["map"]["homes"]["rep_id"]) == {"R1"}  # no colleague's home on a rep's map
     assert "your territory only" in rep["covers"] and boss["covers"] == ""
+
+
+def test_a_rep_s_coverage_builds_facts_of_her_own_accounts_only(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """explore-J: a rep's Coverage page (1,208 accounts) cost about what a leader's (100,000) did: for the book-wide
+    threshold and homes it built the per-account facts (deals, distances, capacity) of the whole book. Those two
+    figures are now named aggregates over the book (a quantile, the reps' homes); every per-account fact a rep's
+    view builds is of her own accounts."""
+    from planner.store import facts as store_facts
+
+    built: list[set[str | None]] = []
+    every_account = store_facts._every_account
+
+    def spy(*args: object, **kwargs: object) -> object:
+        frame = every_account(*args, **kwargs)  # type: ignore[arg-type]
+        built.append(set(frame.column("owner_rep_id").to_pylist()))
+        return frame
+
+    monkeypatch.setattr(store_facts, "_every_account", spy)
+    aggregates: list[str] = []
+    for name in ("book_potential_quantile", "active_rep_homes"):
+        real = getattr(report.q, name, None)
+        if real is not None:
+            monkeypatch.setattr(report.q, name, lambda *a, _f=real, _n=name, **k: aggregates.append(_n) or _f(*a, **k))
+    with store.read(tiny) as con:
+        rep = report.coverage_view(con, scope=Scope(role="rep", rep_id="R1", user="ann@x"), workload=WL,
+                                   high_potential_share=HALF, resolution=4)  # fmt: skip
+    assert built and all(owners == {"R1"} for owners in built), built
+    assert sorted(aggregates) == ["active_rep_homes", "book_potential_quantile"]
+    with store.read(tiny) as con:
+        boss = report.coverage_view(con, scope=OPERATOR, filters=Filters(rep_id="R1"), workload=WL,
+                                    high_potential_share=HALF, resolution=4)  # fmt: skip
+    assert rep["coverage"]["high_potential_threshold"] == boss["coverage"]["high_potential_threshold"] > 0
+    assert rep["coverage"]["white_space_accounts"] == boss["coverage"]["white_space_accounts"]

@@ -409,6 +409,8 @@ READS: dict[str, Args] = {
     "planner.store.metrics.facts_book_hours": lambda c, w, rep: ((_facts_table(c, w),), {}),
     "planner.store.metrics.facts_by_territory": lambda c, w, rep: ((_facts_table(c, w),), {"statuses": _statuses()}),
     "planner.store.metrics.facts_potential_quantile": lambda c, w, rep: ((_facts_table(c, w), 0.5), {}),
+    "planner.store.metrics.book_potential_quantile": lambda c, w, rep: ((0.5,), {}),
+    "planner.store.metrics.active_rep_homes": kw(),
     "planner.store.metrics.facts_by_status": lambda c, w, rep: ((_facts_table(c, w), 0.0, _owner(rep)), {}),
     "planner.store.metrics.facts_white_space": lambda c, w, rep: (
         (_facts_table(c, w), 0.0, 100_000, _owner(rep)),

@@ -139,7 +139,7 @@ def coverage_view(
     # A rep sees their own accounts, but "high potential" and "nearest rep" are facts about the whole book: measured
     # over the rep's accounts alone they were false (another threshold, the rep named nearest at 7,130 km where a
     # colleague lives 1,744 km away). Measured over the book; other reps are shown as "another rep", unnamed.
-    threshold, homes = _book_threshold_and_homes(con, scope, workload, high_potential_share)
+    threshold, homes = _book_threshold_and_homes(con, scope, high_potential_share)
     with account_facts(con, scope=scope, filters=filters.without_rep(), ctx=ctx) as facts:
         # The threshold and each rep's whole book come from every account in scope, whatever the filters.
         if threshold is None:
@@ -186,19 +186,18 @@ OTHER_REP = "another rep"
 
 
 def _book_threshold_and_homes(
-    con: duckdb.DuckDBPyConnection, scope: Scope, workload: Workload | None, share: float
+    con: duckdb.DuckDBPyConnection, scope: Scope, share: float
 ) -> tuple[float | None, pd.DataFrame | None]:
     """For a rep: the high-potential threshold over the whole book, and every active rep's home with the others'
-    names as OTHER_REP (no colleague is named to a rep); (None, None) for a leader or an admin, who see the book."""
+    names as OTHER_REP (no colleague is named to a rep); (None, None) for a leader or an admin, who see the book.
+
+    Two named aggregates over the book (a quantile of potential, the reps' homes), not the book's per-account
+    facts: a rep's page then costs what her own accounts cost, not what the whole book does."""
     if not scope.is_rep:
         return None, None
     book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
-    ctx = context(con, scope=book, workload=workload)
-    with account_facts(con, scope=book, filters=EVERY_ACCOUNT, ctx=ctx) as facts:
-        threshold = q.facts_potential_quantile(con, scope_table(facts), 1.0 - share, scope=book)
-        table = q.facts_by_territory(con, facts, scope=book, statuses=STATUS_CODES)
-    homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
-    homes = homes[["rep_id", "name", "home_lat", "home_lon"]].copy()
+    threshold = q.book_potential_quantile(con, 1.0 - share, scope=book)
+    homes = q.active_rep_homes(con, scope=book)
     homes["name"] = homes["name"].where(homes["rep_id"] == scope.rep_id, OTHER_REP)
     return threshold, homes
 

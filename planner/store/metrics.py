@@ -237,6 +237,32 @@ def facts_potential_quantile(con: duckdb.DuckDBPyConnection, facts: str, q: floa
     return float(value[0]) if value and value[0] is not None else 0.0
 
 
+def book_potential_quantile(con: duckdb.DuckDBPyConnection, q: float, *, scope: Scope) -> float:
+    """The q-quantile of potential over every account in scope (0 when empty), straight from the accounts: the same
+    figure as facts_potential_quantile over the facts of every account in scope, without building those facts."""
+    where, params = scope.owner_filter("a.owner_rep_id")
+    value = _first(
+        con,
+        f"""SELECT quantile_cont(coalesce(p.potential, 0), ?) FROM accounts a
+            JOIN account_potential p ON p.account_id = a.account_id WHERE {where}""",
+        [q, *params],
+    )
+    return float(value[0]) if value and value[0] is not None else 0.0
+
+
+def active_rep_homes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """rep_id, name, home_lat, home_lon of every active, named rep in scope with a home location, by name (the
+    territory table's reps with a home, without its per-account aggregates)."""
+    where, params = scope.owner_filter("rep_id")
+    return query_df(
+        con,
+        f"""SELECT rep_id, name, home_lat, home_lon FROM reps
+            WHERE active AND name IS NOT NULL AND home_lat IS NOT NULL AND home_lon IS NOT NULL AND {where}
+            ORDER BY name, rep_id""",
+        params,
+    )
+
+
 def facts_book_hours(con: duckdb.DuckDBPyConnection, facts: str, *, scope: Scope) -> pd.DataFrame:
     """rep_id, book_hours: each active owner's workload over the accounts of a facts table (their whole book
     when given the facts of every account in scope); rows outside the caller's scope left out."""
