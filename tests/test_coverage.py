@@ -347,3 +347,17 @@ def test_a_rep_s_coverage_builds_facts_of_her_own_accounts_only(tiny: Path, monk
                                     high_potential_share=HALF, resolution=4)  # fmt: skip
     assert rep["coverage"]["high_potential_threshold"] == boss["coverage"]["high_potential_threshold"] > 0
     assert rep["coverage"]["white_space_accounts"] == boss["coverage"]["white_space_accounts"]
+
+
+def test_the_map_measures_each_hexagon_s_nearest_rep_once(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """explore-J: at 500 reps, a leader's Coverage view measured every hexagon against every home twice (the second
+    time to swap in the homes a rep may see named). Once for the white space, once for the hexagons, now."""
+    calls: list[int] = []
+    real = report.nearest_rep
+    monkeypatch.setattr(report, "nearest_rep", lambda df, *a, **k: calls.append(len(df)) or real(df, *a, **k))
+    monkeypatch.setattr(hexmap, "nearest_rep", lambda df, *a, **k: calls.append(len(df)) or real(df, *a, **k))
+    with store.read(tiny) as con:
+        for who in (OPERATOR, Scope(role="rep", rep_id="R1", user="ann@x")):
+            calls.clear()
+            view = report.coverage_view(con, scope=who, workload=WL, resolution=4)
+            assert calls == [len(view["white_space"]), len(view["map"]["hexes"])], who

@@ -81,8 +81,10 @@ def map_payload(
     resolution: int,
     threshold: float,
     as_of: date,
+    nearest: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The map's parts from the aggregates (see report.coverage_map for the keys)."""
+    """The map's parts from the aggregates (see report.coverage_map for the keys); each hexagon's nearest rep is
+    measured against `nearest` (rep_id, name, home_lat, home_lon; default: the homes drawn)."""
     names = dict(zip(homes["rep_id"], homes["name"], strict=True))
     hexes = hexes.copy()
     hexes["hex"] = geo.h3_str(hexes["cell"])
@@ -92,7 +94,7 @@ def map_payload(
         hexes["lat"], hexes["lon"] = np.array([]), np.array([])
     hexes["top_name"] = hexes["top_rep_id"].map(names)
     hexes["top_share"] = hexes["top_n"] / hexes["accounts"]
-    hexes = nearest_rep(hexes, homes)
+    hexes = nearest_rep(hexes, homes if nearest is None else nearest)
     return {
         "as_of": as_of,
         "resolution": resolution,

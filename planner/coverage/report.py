@@ -173,8 +173,7 @@ def coverage_view(
         "covers": REP_COVERS if scope.is_rep else "",
     }
     if resolution is not None:
-        out["map"] = map_payload(hexes, points, located, own_homes, resolution, threshold, ctx.as_of)
-        out["map"]["hexes"] = nearest_rep(out["map"]["hexes"].drop(columns=["nearest_rep", "nearest_rep_km"]), homes)
+        out["map"] = map_payload(hexes, points, located, own_homes, resolution, threshold, ctx.as_of, nearest=homes)
     return out
 
 
