@@ -361,3 +361,27 @@ def test_the_map_measures_each_hexagon_s_nearest_rep_once(tiny: Path, monkeypatc
             calls.clear()
             view = report.coverage_view(con, scope=who, workload=WL, resolution=4)
             assert calls == [len(view["white_space"]), len(view["map"]["hexes"])], who
+
+
+def test_a_hexagon_held_equally_by_two_reps_goes_to_the_first_rep_id_every_time() -> None:
+    """explore-J follow-up: two runs of the same leader view at 100k named another top rep for ~0.3% of hexagons (a
+    tie in accounts went to whichever rep DuckDB met first), so territory outlines changed between renders."""
+    import duckdb
+    import pandas as pd
+
+    from planner.coverage.facts import STATUS_CODES
+    from planner.store import metrics as q
+
+    points = [(40.0 + i * 0.5, -100.0 - i * 0.5) for i in range(40)]
+    cells = geo.h3_cells(np.array([p[0] for p in points]), np.array([p[1] for p in points]), geo.H3_BASE_RES)
+    facts = pd.DataFrame({
+        "rid": range(80), "owner_rep_id": ["R2", "R1"] * 40, "owner_active": True, "customer": False,
+        "potential": 1.0, "expected_value": 1.0, "status": STATUS_CODES.covered,
+    })  # fmt: skip
+    cell_of = pd.DataFrame({"rid": range(80), "cell": np.repeat(cells, 2)})  # each place: one account of each rep
+    con = duckdb.connect()
+    con.register("f", facts)
+    con.register("h", cell_of)
+    hexes = q.facts_hexagons(con, "f", "h", geo.h3_parent_masks(7), 0.0, statuses=STATUS_CODES, scope=OPERATOR)
+    assert len(hexes) == 40 and set(hexes["top_n"]) == {1}
+    assert set(hexes["top_rep_id"]) == {"R1"}

@@ -458,7 +458,9 @@ def facts_hexagons(
         o AS (
             SELECT cell, owner_rep_id, count(*) AS n FROM c WHERE owner_active GROUP BY cell, owner_rep_id
         ),
-        top AS (SELECT cell, arg_max(owner_rep_id, n) AS top_rep_id, max(n) AS top_n FROM o GROUP BY cell)
+        -- a tie goes to the first rep id, so a hexagon's top rep (and the outlines) do not change between runs
+        top AS (SELECT cell, first(owner_rep_id ORDER BY n DESC, owner_rep_id) AS top_rep_id, max(n) AS top_n
+                FROM o GROUP BY cell)
         SELECT c.cell, count(*) AS accounts,
                count(*) FILTER (WHERE customer) AS customers,
                sum(potential) AS potential,
