@@ -22,6 +22,7 @@ from pathlib import Path
 
 from planner import ingest, propensity
 from planner.errors import ImportFileError, PlannerError, os_problem
+from planner.ingest import limits
 from planner.scope import OPERATOR
 
 
@@ -82,12 +83,14 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
         if not sep or not column.strip() or not field_name.strip():
             raise ImportFileError(f"--map '{item}': write COLUMN=FIELD, e.g. --map 'Firmenname=name'")
         columns[column.strip()] = field_name.strip()
-    return ingest.import_files(
-        args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
-        revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
-        after=propensity.score_new_accounts, owners_from_file=args.owners_from_file,
-        remove_missing=args.remove_missing,
-    )  # fmt: skip
+    # Files named here are no browser uploads: the upload size limit does not apply (the row and column ones do).
+    with limits.local_files():
+        return ingest.import_files(
+            args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
+            revenue_unit=args.revenue_unit, as_of=args.as_of,
+            overrides={"*": {"columns": columns}} if columns else None, after=propensity.score_new_accounts,
+            owners_from_file=args.owners_from_file, remove_missing=args.remove_missing,
+        )  # fmt: skip
 
 
 def _placed_line(kind: str, g: dict) -> str:
