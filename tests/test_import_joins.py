@@ -102,3 +102,17 @@ def test_deals_find_their_accounts_by_hash_joins(tmp_path: Path, monkeypatch: py
     assert any(s.startswith("CREATE OR REPLACE TEMP TABLE _aref") for s in statements)
     assert sum(s.startswith("CREATE OR REPLACE TEMP TABLE _p AS") for s in statements) >= 3
     assert [(sql[:120], loops) for sql, loops in seen if loops] == []
+
+
+def test_the_deals_benchmark_links_every_deal(tmp_path: Path) -> None:
+    """bench/import_speed.py's deals files (about two per account, by Account ID and by name) import whole."""
+    from bench import import_speed as bench
+
+    accounts = tmp_path / "accounts.csv"
+    bench.write_salesforce_export(accounts, 300)
+    res = bench.time_deals(300, tmp_path, accounts)
+    for by in ("id", "name"):
+        d = res[by]
+        assert d["by"] == by and 400 < d["rows"] < 800, d
+        assert (d["inserted"], d["rejected"], d["accounts_created"]) == (d["rows"], 0, 0), d
+        assert d["import_s"] > 0 and d["baseline_s"] > 0
