@@ -87,6 +87,15 @@ def step_import(size: int, work: Path) -> dict[str, Any]:
             "valid_zip_placed": res["geocoded_valid_zip"], "valid_zip": res["valid_zip"]}  # fmt: skip
 
 
+def step_import_deals(size: int, work: Path) -> dict[str, Any]:
+    """About two deals per account of the export, linked by Account ID and (another file) by name alone, each
+    imported into a store of the accounts; DuckDB reading the same file joined to the accounts side by side."""
+    from bench import import_speed as bench
+
+    res = bench.time_deals(size, work, work / f"sf-accounts-{size}.csv")
+    return {"seconds": res["id"]["import_s"] + res["name"]["import_s"], **res}
+
+
 def step_baseline_pandas_read_csv(size: int, work: Path) -> dict[str, Any]:
     import pandas as pd
 
@@ -313,7 +322,7 @@ def main() -> None:
         # When and how busy (the 1-minute load average at the start and end); a re-measure of some steps is
         # noted next to the run's.
         began, load = datetime.now(UTC), os.getloadavg()[0]
-        for step in ["build", "write_export", "import", "baseline_pandas_read_csv",
+        for step in ["build", "write_export", "import", "baseline_pandas_read_csv", "import_deals",
                      "train", "score", "baseline_intent_rank", "metrics", "baseline_pandas_metrics", "balance",
                      "baseline_greedy"]:  # fmt: skip
             if args.steps and step not in args.steps:
@@ -354,6 +363,7 @@ def render(raw: dict[int, dict[str, Any]]) -> str:
             f"{fmt_s(r['import'])} | DuckDB read_csv into a table {fmt_s(r['import'], 'read_csv_s')} (side by side); "
             f"pandas read_csv {fmt_s(r['baseline_pandas_read_csv'])} | "
             f"{_num(r['import'].get('ratio'), '{:.2f}x')} vs DuckDB | {r['import'].get('peak_mb', '–')} |",
+            *_deals_rows(n, r.get("import_deals")),
             f"| {n} | train (AUC {_num(r['train'].get('auc'))}) + score | {fmt_s(r['train'])} + {fmt_s(r['score'])} | "
             f"intent-only ranking {fmt_s(r['baseline_intent_rank'])} | – | "
             f"{max(r['train'].get('peak_mb', 0), r['score'].get('peak_mb', 0))} |",
@@ -392,6 +402,18 @@ def render(raw: dict[int, dict[str, Any]]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     return "\n".join(header + rows) + "\n"
+
+
+def _deals_rows(n: str, r: dict[str, Any] | None) -> list[str]:
+    """A row per deals file (linked by ID, by name) of the import_deals step, when it was measured."""
+    if not r or "error" in r:
+        return [f"| {n} | import deals (~2 per account) | {fmt_s(r)} | – | – | – |"] if r else []
+    return [
+        f"| {n} | import {d['rows']:,} deals linked by {'Account ID' if by == 'id' else 'account name'} into the "
+        f"accounts' store | {d['import_s']:.2f} s | DuckDB read_csv joined to the accounts {d['baseline_s']:.2f} s "
+        f"(side by side) | {d['ratio']:.2f}x | {r.get('peak_mb', '–')} |"
+        for by, d in ((k, r[k]) for k in ("id", "name") if k in r)
+    ]
 
 
 def _mm(r: dict[str, Any]) -> str:

@@ -177,3 +177,27 @@ def test_the_data_page_shows_the_limits(app_store: Path, monkeypatch: pytest.Mon
     at = page("data")
     assert errors(at) == []
     assert any("750 columns per file or sheet" in c.value for c in at.caption)
+
+
+def test_a_file_named_on_the_command_line_is_no_upload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The browser's upload limit refuses a 2 MB upload when it is 1 MB; the CLI imports the same file (a 1M-account
+    org's 400 MB deals export was refused), and the page's refusal names the CLI."""
+    from planner import ingest
+    from planner.scope import OPERATOR
+
+    monkeypatch.setenv("PLANNER_MAX_UPLOAD_MB", "1")
+    path = tmp_path / "accounts.csv"
+    rows = "".join(f"A{i:06d},Company {i} with a rather long name,Boston,MA,02134\n" for i in range(40_000))
+    path.write_text("Account ID,Account Name,Billing City,Billing State,Billing Zip\n" + rows)
+    assert path.stat().st_size > 2 * limits.MB
+    db = tmp_path / "store.duckdb"
+    with pytest.raises(ImportFileError, match=r"over the 1 MB upload limit; .*`python -m planner import FILE`"):
+        ingest.import_files(db, [(path, "accounts.csv")], "accounts", scope=OPERATOR)  # as the Data page does
+    assert main(["--db", str(db), "import", str(path), "--kind", "accounts", "--json"]) == 0
+    assert '"inserted": 40000' in capsys.readouterr().out
+    # The other guards still hold on the command line.
+    monkeypatch.setenv("PLANNER_MAX_ROWS", "1000")
+    assert main(["--db", str(db), "import", str(path), "--kind", "accounts"]) == 2
+    assert "has more than 1,000 rows" in capsys.readouterr().err

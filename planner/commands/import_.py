@@ -19,10 +19,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from planner import ingest, propensity
 from planner.errors import ImportFileError, PlannerError, os_problem
+from planner.ingest import limits
+from planner.propensity.after_import import LATER
 from planner.scope import OPERATOR
+from planner.store import interrupts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,9 +56,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Import, then print the report; with --json a failure is a JSON object too ({"error": ...}, and the report
-    when there is one), besides the one `error:` line on stderr."""
+    when there is one), besides the one `error:` line on stderr. Ctrl-C stops the import within a second or so:
+    nothing of it is written, and the command says so (exit status 130)."""
+    landed: list[bool] = []  # the import's write committed (what is left is scoring the accounts)
     try:
-        report = _import(args)
+        report = interrupts.run_interruptibly(lambda: _import(args, landed))
+    except KeyboardInterrupt:
+        stopped = (
+            f"interrupted: the files were imported, not scored: {LATER}"
+            if landed
+            else "interrupted: nothing was imported"
+        )
+        if args.json:
+            print(json.dumps({"error": stopped}))
+        print(stopped, file=sys.stderr)
+        return 130
     except (PlannerError, OSError) as exc:
         if args.json:
             print(json.dumps({"error": str(exc) if isinstance(exc, PlannerError) else os_problem(exc) or str(exc)}))
@@ -69,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> ingest.ImportReport:
+def _import(args: argparse.Namespace, landed: list[bool]) -> ingest.ImportReport:
     def progress(fraction: float, message: str) -> None:
+        interrupts.check()  # Ctrl-C stops the Python steps between statements too
         if args.progress or (not args.json and sys.stderr.isatty()):
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
@@ -82,12 +99,22 @@ def _import(args: argparse.Namespace) -> ingest.ImportReport:
         if not sep or not column.strip() or not field_name.strip():
             raise ImportFileError(f"--map '{item}': write COLUMN=FIELD, e.g. --map 'Firmenname=name'")
         columns[column.strip()] = field_name.strip()
-    return ingest.import_files(
-        args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
-        revenue_unit=args.revenue_unit, as_of=args.as_of, overrides={"*": {"columns": columns}} if columns else None,
-        after=propensity.score_new_accounts, owners_from_file=args.owners_from_file,
-        remove_missing=args.remove_missing,
-    )  # fmt: skip
+
+    def after(*a: Any, **k: Any) -> list[str]:  # the import has landed: then scoring the accounts
+        landed.append(True)
+        interrupts.check()
+        notes = propensity.score_new_accounts(*a, **k)
+        interrupts.check()  # an interrupted scoring is no note of the report: the command says it
+        return notes
+
+    # Files named here are no browser uploads: the upload size limit does not apply (the row and column ones do).
+    with limits.local_files():
+        return ingest.import_files(
+            args.db_path, list(args.files), args.kind, progress=progress, scope=OPERATOR,
+            revenue_unit=args.revenue_unit, as_of=args.as_of,
+            overrides={"*": {"columns": columns}} if columns else None, after=after,
+            owners_from_file=args.owners_from_file, remove_missing=args.remove_missing,
+        )  # fmt: skip
 
 
 def _placed_line(kind: str, g: dict) -> str:

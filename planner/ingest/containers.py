@@ -113,10 +113,10 @@ def archive_members(path: Path, display: str, workdir: Path) -> tuple[list[tuple
                     "it and upload the exports you need"
                 )
             for info in wanted:
-                if info.file_size > lim.upload_mb * limits.MB:
+                if (most := limits.upload_mb()) is not None and info.file_size > most * limits.MB:
                     raise ImportFileError(
                         f"{display}: {info.filename} unpacks to {info.file_size / limits.MB:,.0f} MB, over the "
-                        f"{lim.upload_mb:,} MB upload limit; split that export"
+                        f"{most:,} MB upload limit; split that export"
                     )
             total = sum(i.file_size for i in wanted)
             if total > lim.unpacked_mb * limits.MB:

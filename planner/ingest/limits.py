@@ -3,12 +3,16 @@
 memory, instead of being read for minutes.
 
 The limits are settings (PLANNER_MAX_UPLOAD_MB, PLANNER_MAX_UNPACKED_MB, PLANNER_MAX_ROWS,
-PLANNER_MAX_COLUMNS); the Data page shows them through `limits_text()`.
+PLANNER_MAX_COLUMNS); the Data page shows them through `limits_text()`. The upload size is the browser's: a file
+named on the command line (`local_files()`) is not an upload, and only the other guards apply to it.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from planner.errors import BadInput, ImportFileError
 MB = 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000  # a real workbook has tens of parts; a zip of millions is an attack on the reader
 _CHUNK = 1 << 20
+_LOCAL: ContextVar[bool] = ContextVar("planner_local_files", default=False)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,23 @@ def upload_limits() -> Limits:
             raise BadInput(f"PLANNER_{name.upper()} must be a whole number of at least 1, not {value!r}")
         values[name] = value
     return Limits(values["max_upload_mb"], values["max_unpacked_mb"], values["max_rows"], values["max_columns"])
+
+
+@contextmanager
+def local_files() -> Iterator[None]:
+    """Files read meanwhile (in this thread) were named on this machine's command line: they are no upload, so no
+    upload size limit applies to them (a 1M-account org's deals export is 400 MB); the unpacked size, row and
+    column guards still do."""
+    token = _LOCAL.set(True)
+    try:
+        yield
+    finally:
+        _LOCAL.reset(token)
+
+
+def upload_mb() -> int | None:
+    """The most MB one file (or a zip's member) may hold: the upload limit, or None for a local file."""
+    return None if _LOCAL.get() else upload_limits().upload_mb
 
 
 def limits_text() -> str:

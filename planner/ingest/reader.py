@@ -22,7 +22,6 @@ from xml.etree import ElementTree
 import duckdb
 import numpy as np
 
-from planner import settings
 from planner.errors import ImportFileError
 from planner.ingest import containers, limits, xlsx
 
@@ -74,15 +73,16 @@ def sha256_of(path: Path) -> str:
 
 
 def check_size(path: Path, display: str) -> int:
-    """The file size in bytes; over the upload limit is an error naming the limit and the fix."""
+    """The file size in bytes; an upload over the upload limit is an error naming the limit and the fix."""
     if not path.exists():
         raise ImportFileError(f"{display}: no such file; check the path")
     size = path.stat().st_size
-    limit = int(settings.get("max_upload_mb"))
-    if size > limit * 1024 * 1024:
+    limit = limits.upload_mb()
+    if limit is not None and size > limit * limits.MB:
         raise ImportFileError(
             f"{display} is {size / 1024 / 1024:,.0f} MB, over the {limit} MB upload limit; "
-            "split the export into smaller files or raise PLANNER_MAX_UPLOAD_MB"
+            "split the export into smaller files, raise PLANNER_MAX_UPLOAD_MB, or import it on the server with "
+            "`python -m planner import FILE` (a file named there is no upload)"
         )
     if size == 0:
         raise ImportFileError(f"{display} is empty; export the report again with its rows")

@@ -42,7 +42,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
-from planner.store import schema, writable
+from planner.store import interrupts, schema, writable
 from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -112,7 +112,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise _friendly(path, exc) from None
     # No progress bar: DuckDB would draw it on stdout, into the CLI's JSON and CSV output.
     con.execute("SET enable_progress_bar = false")
-    return con
+    return interrupts.watch(con)  # Ctrl-C reaches its statements (store/interrupts.py)
 
 
 def lock_timeout_s() -> float:
@@ -527,7 +527,7 @@ def _lake_lock_on() -> bool:
 @contextmanager
 def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
     with _lake_errors(path), _lake_lock(path, timeout) if _lake_lock_on() else nullcontext():
-        cur = _lake_cursor(path, use=False)
+        cur = interrupts.watch(_lake_cursor(path, use=False))
         committed = False
         try:
             cur.execute("BEGIN TRANSACTION")

@@ -100,9 +100,10 @@ def build_deals(
     won = "coalesce(tp_stage(p.stage) = 'won', false)"
     lost = "coalesce(tp_stage(p.stage) = 'lost', false)"
     st = "tp_stage(p.status)"  # Pipedrive's status: won / lost / open, in the export's language
+    # Name keys are NULL where they do not apply: joins on them stay hash joins (the ref tested in ON: nested loops).
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.*,
+            SELECT p.* EXCLUDE (_name_key, _ref_name_key),
                    coalesce(a.account_id, n.account_id, nk.noid, CASE WHEN dm.n = 1 THEN dm.account_id END,
                             p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
                    a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n IS DISTINCT FROM 1
@@ -124,13 +125,15 @@ def build_deals(
                                  || ' accounts; add the account ID column'
                    END AS _reject,
                    x.deal_id IS NOT NULL AS _exists
-            FROM _parsed p
+            FROM (SELECT *, CASE WHEN account_ref IS NULL THEN tp_key(account_name) END AS _name_key,
+                         CASE WHEN account_ref IS NOT NULL THEN tp_key(account_name) END AS _ref_name_key
+                  FROM _parsed) p
             LEFT JOIN _dups d ON d.id = p.deal_id
             LEFT JOIN _aref a ON a.ref = p.account_ref
-            LEFT JOIN _names n ON p.account_ref IS NULL AND n.k = tp_key(p.account_name)
+            LEFT JOIN _names n ON n.k = p._name_key
             -- An account ID the store does not know, of an account it holds without an ID (an accounts export
             -- without IDs came first): the one such account of that name, which an export with IDs gives its ID.
-            LEFT JOIN _names nk ON p.account_ref IS NOT NULL AND nk.n_noid = 1 AND nk.k = tp_key(p.account_name)
+            LEFT JOIN (SELECT k, noid FROM _names WHERE n_noid = 1) nk ON nk.k = p._ref_name_key
             LEFT JOIN _domains dm ON dm.k = p.account_domain
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
@@ -149,15 +152,21 @@ def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
            WHERE tp_key(name) IS NOT NULL GROUP BY 1"""
     )
     # Salesforce IDs come as 15 characters (reports) or 18 (API, Data Loader): either finds the account.
+    # Each form is an equality on a key worked out first (NULL where the ref has not that form), so that every
+    # join is a hash join: a regular expression in a join's ON made DuckDB compare every ref with every account
+    # (a nested loop: 51 s for 200k deals on 100k accounts, hours at 1M).
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _aref AS
+           WITH r AS (SELECT ref,
+                             CASE WHEN regexp_full_match(ref, '[0-9A-Za-z]{18}') THEN left(ref, 15) END AS k18,
+                             CASE WHEN regexp_full_match(ref, '[0-9A-Za-z]{15}') THEN ref END AS k15
+                      FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL))
            SELECT r.ref, coalesce(a1.account_id, a2.account_id, a3.id) AS account_id
-           FROM (SELECT DISTINCT account_ref AS ref FROM _parsed WHERE account_ref IS NOT NULL) r
+           FROM r
            LEFT JOIN accounts a1 ON a1.account_id = r.ref
-           LEFT JOIN accounts a2 ON regexp_full_match(r.ref, '[0-9A-Za-z]{18}') AND a2.account_id = left(r.ref, 15)
+           LEFT JOIN accounts a2 ON a2.account_id = r.k18
            LEFT JOIN (SELECT left(account_id, 15) AS k, min(account_id) AS id FROM accounts
-                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3
-                  ON regexp_full_match(r.ref, '[0-9A-Za-z]{15}') AND a3.k = r.ref"""
+                      WHERE regexp_full_match(account_id, '[0-9A-Za-z]{18}') GROUP BY 1) a3 ON a3.k = r.k15"""
     )
     # A deal that names its company only by web domain (HubSpot's 'Associated Company Domain') finds the one
     # account with that domain; a domain several accounts share links none (counted, and warned of).

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from planner.scope import Scope, require_admin
+from planner.store import interrupts
 from planner.store.core import scalar
 from planner.store.imports.macros import YEAR_LAST, insert_rows, lit, q
 
@@ -72,6 +73,7 @@ def _read_private(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, ski
         tempfile.TemporaryDirectory(prefix="planner-read-") as spill,
         duckdb.connect(config={"temp_directory": spill}) as reader,
     ):
+        interrupts.watch(reader)  # Ctrl-C stops this read too (store/interrupts.py)
         reader.execute("SET preserve_insertion_order = true")
         _read_file(reader, path, delimiter, skip, names, has_row_column, max_line_bytes, parallel, keep_going)
         for table in ("_raw", "_parse_rejects"):
