@@ -729,7 +729,7 @@ SCHEMA = "schema and connection plumbing: no territory data in or out"
 EXEMPT: dict[str, str] = {
     **{f"planner.commands.{m}.run": CLI for m in (
         "as_of", "balance", "export", "metrics", "plan", "potential", "rep_home", "roles", "score", "settings",
-        "store", "train", "model")},
+        "store", "train", "model", "import_")},
     "planner.ingest.rules.install": "installs the import's SQL macros on a connection; reads and returns nothing",
     "planner.plan.offers.seed_catalogue": "writes the default offer catalogue when it is empty (no territory data), "
     "inside plan.save and demo.build_store",
@@ -737,6 +737,8 @@ EXEMPT: dict[str, str] = {
                                                    "migrate", "write", "detach")},
     **{f"planner.store.core.{n}": "moves a whole store (the CLI's `store copy`, as the local operator); "
        "table_figures counts and checksums its tables" for n in ("copy_store", "table_figures")},
+    **{f"planner.store.interrupts.{n}": "Ctrl-C for the CLI: registers connections and interrupts them; reads "
+       "nothing" for n in ("watch", "run_interruptibly")},
     **{f"planner.store.schema.{n}": SCHEMA for n in ("migrate", "set_meta", "bump_write_id", "now", "next_id")},
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
