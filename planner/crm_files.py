@@ -26,7 +26,7 @@ import pandas as pd
 
 from planner.errors import BadInput
 from planner.export import readable
-from planner.text import NAME_KEY_PREFIX, crm_record_id
+from planner.text import NAME_KEY_PREFIX, crm_record_id, listing
 
 FORMATS = ("salesforce", "hubspot", "dynamics", "pipedrive", "plain")
 CRM_NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dynamics 365", "pipedrive": "Pipedrive"}
@@ -155,10 +155,9 @@ def owner_update(rows: pd.DataFrame, fmt: str) -> OwnerFile:
         ]
     if not known.all():
         unknown = sorted(set(name[~known]))
-        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         notes.append(
             f"{int((~known).sum()):,} of {len(table):,} accounts go to owners whose {crm} {what} is unknown "
-            f"({shown}); their owner cell is blank: {SUPPLY_IDS}"
+            f"({listing(unknown, 5)}); their owner cell is blank: {SUPPLY_IDS}"
         )
     return OwnerFile(table.reset_index(drop=True), tuple(notes))
 
@@ -191,8 +190,7 @@ def _plain(rows: pd.DataFrame) -> OwnerFile:
     notes: list[str] = []
     no_mail = sorted(set(table.loc[table["owner_email"] == "", "owner"]) - {""})
     if no_mail:
-        shown = ", ".join(no_mail[:5]) + (f" and {len(no_mail) - 5} more" if len(no_mail) > 5 else "")
-        notes.append(f"no email known for {shown}: {SUPPLY_IDS}")
+        notes.append(f"no email known for {listing(no_mail, 5)}: {SUPPLY_IDS}")
     return OwnerFile(table, tuple(notes))
 
 

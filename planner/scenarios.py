@@ -21,7 +21,7 @@ from planner.errors import BadInput, PlannerError
 from planner.optimize import matrix
 from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
-from planner.text import json_safe
+from planner.text import json_safe, listing
 
 CRM_FORMATS = crm_files.FORMATS
 CHANGE_LABELS = {"moved": "moved", "newly_assigned": "newly assigned", "unassigned": "unassigned"}
@@ -100,8 +100,7 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     lat = pd.to_numeric(acc["lat"], errors="coerce")
     lon = pd.to_numeric(acc["lon"], errors="coerce")
     placed = lat.notna() & lon.notna()
-    names = ", ".join(out.loc[missing, "name"].fillna(out.loc[missing, "rep_id"]).astype(str).head(3).tolist())
-    more = f" and {int(missing.sum()) - 3:,} more" if missing.sum() > 3 else ""
+    names = listing(out.loc[missing, "name"].fillna(out.loc[missing, "rep_id"]).astype(str).tolist(), 3)
     if not placed.any():
         out.loc[missing, ["home_lat", "home_lon"]] = US_CENTRE
         out.attrs["notes"].append(
@@ -122,7 +121,7 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     for i in out.index[missing]:
         out.at[i, "home_lat"], out.at[i, "home_lon"] = homes.get(out.at[i, "rep_id"]) or centre
     out.attrs["notes"].append(
-        f"{names}{more} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the place "
+        f"{names} {'has' if missing.sum() == 1 else 'have'} no home: travel is measured from the place "
         "of their accounts (or of the whole book) with the least travel to the others for this run. Set homes "
         "with `python -m planner rep-home` or on the Data page."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,12 @@ def one_line(value: object, limit: int | None = 60) -> str:
     space, at most `limit` characters (a 5,000-character name is cut with an ellipsis)."""
     flat = " ".join(str(value).split())
     return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def listing(items: Sequence[str], limit: int, sep: str = ", ") -> str:
+    """The first `limit` items joined, then how many more: 'Acme, Beta, Gamma and 1,204 more'."""
+    shown = sep.join(items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
 
 
 # Accounts imported from a file without an ID column are keyed by their name ('name:acme|boston'): no CRM record

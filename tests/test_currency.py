@@ -214,3 +214,10 @@ def test_plan_files_built_on_a_download_thread_are_in_the_store_currency(small_s
         assert "€" in body and "$" not in body, kind
     assert "€0" in files["html"]  # plan vs actual's opportunity amounts (the "$0" the explorer saw)
     assert "$" not in " ".join(plan.summary_lines(p))
+
+
+def test_listing_names_the_first_items_and_counts_the_rest() -> None:
+    """One phrasing for 'a, b and N more' wherever names are listed (import notes, owner conflicts, reps)."""
+    assert text.listing(["a", "b"], 3) == "a, b"
+    assert text.listing(["a", "b", "c"], 3) == "a, b, c"
+    assert text.listing([str(i) for i in range(1_205)], 3, "; ") == "0; 1; 2 and 1,202 more"

@@ -11,7 +11,7 @@ import duckdb
 from planner.ingest import fields as F
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
-from planner.text import one_line
+from planner.text import listing, one_line
 
 if TYPE_CHECKING:
     from planner.ingest import FileReport
@@ -31,8 +31,7 @@ def _unread(columns: list[str], mapping: dict[str, str]) -> str:
     unread = [c for c in columns if mapping.get(c, F.IGNORE) in (F.IGNORE, F.ATTR)]
     if not unread:
         return ""
-    shown = ", ".join(repr(c) for c in unread[:10]) + (f" and {len(unread) - 10} more" if len(unread) > 10 else "")
-    return f"; columns not read as a field: {shown}"
+    return f"; columns not read as a field: {listing([repr(c) for c in unread], 10)}"
 
 
 def missing_fields(report: FileReport, columns: list[str], mapping: dict[str, str], kind: str) -> None:
@@ -136,9 +135,7 @@ def reps_created(report: FileReport, by_id: int, label: str, shared: Sequence[st
     """Say how many reps the owners created, ask for the users file when owners were user IDs only, and warn of
     owner names several reps share (their accounts went to the first: a CRM tells its users apart by ID or email)."""
     if shared:
-        shown = ", ".join(f"'{one_line(n)}'" for n in shared[:5]) + (
-            f" and {len(shared) - 5} more" if len(shared) > 5 else ""
-        )
+        shown = listing([f"'{one_line(n)}'" for n in shared], 5)
         report.warnings.append(
             f"owner names shared by several reps ({shown}): their rows went to the first such rep; export the "
             "owner's email or user ID with the file (or rename one rep) and import again"

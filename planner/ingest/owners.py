@@ -13,7 +13,7 @@ from planner.ingest import explain
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
 from planner.store import scenarios as sc
-from planner.text import one_line
+from planner.text import listing, one_line
 
 if TYPE_CHECKING:
     from planner.ingest import FileReport, Plan, _Job
@@ -60,12 +60,11 @@ def _say_plan_owners(report: FileReport, merged: dict[str, Any]) -> None:
             "it on the Rebalance page"
         )
     if conflicts:
-        shown = "; ".join(f"{one_line(str(c['account']))}: plan {one_line(str(c['plan_owner']))}, file "
-                          f"{one_line(str(c['file_owner']))}" for c in conflicts[:5])  # fmt: skip
-        more = f" and {len(conflicts) - 5:,} more" if len(conflicts) > 5 else ""
+        shown = listing([f"{one_line(str(c['account']))}: plan {one_line(str(c['plan_owner']))}, file "
+                         f"{one_line(str(c['file_owner']))}" for c in conflicts], 5, "; ")  # fmt: skip
         report.warnings.append(
             f"{len(conflicts):,} account(s) moved by scenario {which} have a third owner in this file (the CRM "
-            f"changed them after the commit): the file's owner was taken ({shown}{more})"
+            f"changed them after the commit): the file's owner was taken ({shown})"
         )
 
 
@@ -122,8 +121,7 @@ def after_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], reports: dic
 
 def _who(reps: list[tuple[str, int]], limit: int = 10) -> str:
     """'Paul Wagner (0 accounts), Mia Becker (41 accounts) and 3 more'."""
-    shown = [f"{one_line(name)} ({n:,} account{'s' * (n != 1)})" for name, n in reps[:limit]]
-    return ", ".join(shown) + (f" and {len(reps) - limit:,} more" if len(reps) > limit else "")
+    return listing([f"{one_line(name)} ({n:,} account{'s' * (n != 1)})" for name, n in reps], limit)
 
 
 def _say_unlisted(unlisted: list[tuple[str, int]], listed: int, warnings: list[str], notes: list[str]) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from planner.errors import ImportFileError
 from planner.ingest import containers, limits, xlsx
+from planner.text import listing
 
 SAMPLE_BYTES = 256 * 1024
 MAX_LINE_BYTES = 4 * 1024 * 1024  # no CRM record is longer; a longer one means a damaged or foreign file
@@ -125,8 +126,7 @@ def _open_archive(path: Path, display: str, workdir: Path) -> list[Table]:
     members, skipped = containers.archive_members(path, display, workdir / f"{path.stem}.unzipped")
     tables = [t for member, name in members for t in open_tables(member, name, workdir, archive=False)]
     if skipped:
-        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        tables[0].notes.append(f"not read from {display} (not CSV or Excel): {shown}")
+        tables[0].notes.append(f"not read from {display} (not CSV or Excel): {listing(skipped, 5)}")
     return tables
 
 
