@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -171,6 +172,7 @@ def test_requirements_install_step_is_satisfied_here() -> None:
 def test_server_settings_keep_xsrf_and_limit_uploads() -> None:
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableWebsocketCompression"] is True  # a hosted map: 3.5 MB a view, 0.9 compressed
     assert config["server"]["maxUploadSize"] == 200
     assert config["client"]["showErrorDetails"] == "none"
     assert config["browser"]["gatherUsageStats"] is False
@@ -209,6 +211,7 @@ def test_image_cmd_serves_and_passes_its_healthcheck(tmp_path: Path) -> None:
             pytest.fail(f"the HEALTHCHECK never passed: {log.read_text()[-2000:]}")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200 and b"<html" in resp.read().lower()
+        assert "permessage-deflate" in _websocket_extensions(port), "the app's messages are not compressed"
         # The store setting is the one the image sets: the CLI resolves the same file.
         out = subprocess.run([sys.executable, "-c", "from planner import settings; print(settings.db_path())"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -216,6 +219,27 @@ def test_image_cmd_serves_and_passes_its_healthcheck(tmp_path: Path) -> None:
     finally:
         stop_server(proc)
     assert "Traceback" not in log.read_text()
+
+
+def _websocket_extensions(port: int) -> str:
+    """The extensions the app's websocket agrees to when a browser offers compression (its handshake's answer)."""
+    request = (
+        "GET /_stcore/stream HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: streamlit\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.decode("latin-1").split("\r\n")
+    assert " 101 " in lines[0], lines[0]
+    return " ".join(line for line in lines if line.lower().startswith("sec-websocket-extensions"))
 
 
 def _docker_engine() -> str | None:
