@@ -28,6 +28,7 @@ from planner.settings import DATA_DIR
 ALIASES = {
     "US": ("usa", "u s a", "u s", "america", "united states of america", "the united states"),
     "GB": ("uk", "u k", "great britain", "britain", "england", "scotland", "wales", "northern ireland"),
+    "IE": ("republic of ireland", "eire", "irish republic"),
     "KR": ("korea", "republic of korea", "korea republic of"),
     "KP": ("north korea",),
     "RU": ("russian federation",),

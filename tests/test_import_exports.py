@@ -39,6 +39,39 @@ def test_day_first_dates_with_hyphens_and_two_digit_years(empty_store: Path, tmp
     ]
 
 
+UK_DEALS = "\n".join([
+    "Opportunity Name,Account Name,Billing City,Billing Country,Stage,Amount,Close Date,Created Date",
+    "A - New,Alpha Ltd,London,{c},Closed Won,12000,03/04/2026,01/02/2026",
+    "B - New,Beta Ltd,Leeds,{c},Closed Lost,8500,11/05/2026,02/03/2026",
+    "C - New,Gamma plc,Bristol,{c},Proposal/Price Quote,20000,01/12/2026,05/10/2026",
+]) + "\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("country", "close", "said"),
+    [
+        ("United Kingdom", [date(2026, 4, 3), date(2026, 5, 11), date(2026, 12, 1)], "day-first (DD/MM/YYYY), the "
+         "date order of the country most of its rows name (United Kingdom)"),
+        ("USA", [date(2026, 3, 4), date(2026, 11, 5), date(2026, 1, 12)], "month-first (MM/DD/YYYY), the date order "
+         "of the country most of its rows name (United States)"),
+        ("", [date(2026, 3, 4), date(2026, 11, 5), date(2026, 1, 12)], "month-first (MM/DD/YYYY), the US order, as "
+         "no country in the file says otherwise"),
+    ],
+)  # fmt: skip
+def test_dates_no_day_above_12_decides_are_read_in_the_files_country_order_and_said(
+    empty_store: Path, tmp_path: Path, country: str, close: list[date], said: str
+) -> None:
+    """A UK export whose days are all 12 or less read month-first swapped every date (an open deal closed before
+    it was created), silently. Undecided by the data, the order is the one the rows' country writes (CLDR), else
+    the US one, and the import says so, with how to make it certain."""
+    path = _write(tmp_path / "deals.csv", UK_DEALS.format(c=country))
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    told = [m for m in f.notes + f.warnings if "could be read day-first or month-first" in m]
+    assert len(told) == 1 and said in told[0] and "YYYY-MM-DD" in told[0], f.notes + f.warnings
+    assert (told[0] in f.warnings) == (country == "")  # a guess with no evidence is a warning
+    assert [r[0] for r in table(empty_store, "SELECT close_date FROM deals ORDER BY name")] == close
+
+
 def test_bitrix24_deals_map_stage_amount_close_date_and_owner(empty_store: Path, tmp_path: Path) -> None:
     """Bitrix24-style deals (stage_id, expected_amount, closed_at, manager_id): each is read as its field, and the
     stage IDs WON / LOSE / C1:WON / C1:LOSE say won and lost."""

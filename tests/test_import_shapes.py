@@ -359,12 +359,13 @@ def test_accounts_known_only_by_country_land_inside_it(empty_store: Path, tmp_pa
     as accounts without --kind."""
     # Names in an export's language or the country's own (CLDR) are the country too.
     expected = {"Maple": "CA", "Pho": "VN", "Batik": "ID", "Kiwi": "NZ", "Hecht": "DE", "Gouda": "NL", "Tapas": "ES",
-                "Samba": "BR", "Fondue": "CH", "Wiener": "AT", "Smørrebrød": "DK"}  # fmt: skip
+                "Samba": "BR", "Fondue": "CH", "Wiener": "AT", "Smørrebrød": "DK", "Liffey": "IE",
+                "Shannon": "IE"}  # fmt: skip
     path = _write(tmp_path / "world.csv", "Company,Country\nMaple,Canada\nPho,Vietnam\nBatik,Indonesia\nKiwi,NZ\n"
                   "Hecht,Deutschland\nGouda,Pays-Bas\nTapas,España\nSamba,Brasil\nFondue,Suisse\nWiener,Österreich\n"
-                  "Smørrebrød,Danmark\n")  # fmt: skip
+                  "Smørrebrød,Danmark\nLiffey,Republic of Ireland\nShannon,Éire\n")  # fmt: skip
     f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
-    assert (f.rows_read, f.inserted) == (11, 11)
+    assert (f.rows_read, f.inserted) == (13, 13)
     codes = dict(table(empty_store, "SELECT name, country_code FROM accounts"))
     assert codes == expected
     cities = geo_world._cities()

@@ -34,7 +34,7 @@ import duckdb
 
 from planner import potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, explain, owners, reader, rules, sync
+from planner.ingest import currency, dates, explain, owners, reader, rules, sync
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -484,11 +484,10 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     attr_cols = [c for c, target in plan.mapping.items() if target == F.ATTR]
     decimal_comma = sq.number_style(con, numeric_cols + attr_cols, scope=scope)
     date_cols = [c for f, c in by_field.items() if fdefs[f].dtype == "date"]
-    day_first = sq.date_order(con, date_cols + attr_cols, scope=scope)
+    order = sq.date_order(con, date_cols + attr_cols, by_field.get("country"), scope=scope)
     if decimal_comma:
         report.notes.append("numbers use decimal commas (1.234,56)")
-    if day_first:
-        report.notes.append("dates are day-first (DD/MM/YYYY)")
+    day_first = dates.day_first(order, date_cols, report)
     exprs: dict[str, str] = {}
     typed: dict[str, tuple[str, str]] = {}  # noqa: E702
     for f, col in by_field.items():

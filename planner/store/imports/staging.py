@@ -341,23 +341,37 @@ def currency_evidence(con: duckdb.DuckDBPyConnection, money: list[str], codes: l
     return counts, named
 
 
-def date_order(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
-    """True when dates written day, month, year are day-first (26/11/2026, 26.11.2026, 20-10-16), judged on the
-    data: a column holds one order, so one value whose first number is above 12 decides it for all."""
+def date_order(con: duckdb.DuckDBPyConnection, columns: list[str], country: str | None = None, *,
+               scope: Scope) -> dict[str, Any]:  # fmt: skip
+    """What the staged rows say about dates written day, month, year (26/11/2026, 26.11.2026, 20-10-16): how many
+    values have a first (`first`) or second (`second`) number above 12, which decides the order for the column,
+    how many are dotted (`dotted`, a day-first style) and how many could be read either way (`either`: both
+    numbers 12 or less and not equal). With a `country` column and such values, `countries` counts the rows per
+    country code it names (the most common first): what the domain decides an undecided order by."""
     require_admin(scope)
+    out: dict[str, Any] = {"first": 0, "second": 0, "dotted": 0, "either": 0, "countries": []}
     if not columns:
-        return False
+        return out
     shape = lit("^" + YEAR_LAST + "$")  # the parser's day-month-year shape, whatever the separator
     above_12 = "(" + ", ".join(f"'{n}'" for n in range(13, 32)) + ")"
     parts = []
     for c in columns:
         v = f"trim({q(c)})"
+        a, b = (f"TRY_CAST(regexp_extract({v}, {shape}, {i}) AS INTEGER)" for i in (1, 2))
         parts += [f"count_if(regexp_extract({v}, {shape}, 1) IN {above_12})",
                   f"count_if(regexp_extract({v}, {shape}, 2) IN {above_12})",
-                  f"count_if(regexp_matches({v}, '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{2,4}}'))"]  # fmt: skip
+                  f"count_if(regexp_matches({v}, '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{2,4}}'))",
+                  f"count_if({a} BETWEEN 1 AND 12 AND {b} BETWEEN 1 AND 12 AND {a} <> {b})"]  # fmt: skip
     row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 50000)").fetchone() or ()
-    first_n, second_n, dotted_n = (sum(v or 0 for v in row[i::3]) for i in range(3))
-    return bool(first_n > second_n or (dotted_n and second_n == 0))
+    for i, key in enumerate(("first", "second", "dotted", "either")):
+        out[key] = sum(v or 0 for v in row[i::4])
+    if country and out["either"] and not (out["first"] or out["second"]):
+        out["countries"] = con.execute(
+            f"""SELECT c.code, count(*) AS n FROM (SELECT {q(country)} AS v FROM _raw LIMIT 50000) r
+                JOIN (SELECT DISTINCT key, code FROM _tp_country) c ON c.key = tp_key(r.v)
+                GROUP BY 1 ORDER BY n DESC, c.code"""
+        ).fetchall()
+    return out
 
 
 SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "owner": "VARCHAR", "zip": "VARCHAR", "state": "VARCHAR",
