@@ -6,6 +6,7 @@ looks at the whole book, so a rep's scope is refused); writes go through store.w
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from planner.errors import BadInput, PlannerError
 from planner.optimize import matrix
 from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
-from planner.text import json_safe, listing
+from planner.text import json_safe, listing, one_line
 
 CRM_FORMATS = crm_files.FORMATS
 CHANGE_LABELS = {"moved": "moved", "newly_assigned": "newly assigned", "unassigned": "unassigned"}
@@ -236,7 +237,6 @@ def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFr
     """Saved scenarios with headline figures decoded from their results."""
     require_leader(scope)
     df = q.list_scenarios(con, scope=scope)
-    import json
 
     res = [json.loads(r or "{}") for r in df["result"]]
     df["max_mean_before"] = [r.get("max_mean_before") for r in res]
@@ -463,9 +463,43 @@ def versions(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
 
 
 def history(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
-    """Who saved, committed and restored what, newest first."""
+    """Who saved, committed and restored what, and which imports changed owners, newest first; `summary` says it in
+    a line (an import: its files, the owners it changed, kept from a plan or took as conflicts, the version kept)."""
     require_leader(scope)
-    return q.audit_log(con, ["scenario.save", "scenario.commit", "assignment.restore"], scope=scope)
+    log = q.owner_history(con, scope=scope)
+    return log.assign(summary=[_summary(a, d) for a, d in zip(log["action"], log["detail"], strict=True)])
+
+
+def _summary(action: str, detail: str | None) -> str:
+    """One line for a history entry."""
+    d = json.loads(detail or "{}")
+    if action == "scenario.save":
+        return f"saved scenario #{d.get('scenario_id')} {one_line(str(d.get('name')))}"
+    if action == "scenario.commit":
+        return (f"committed scenario #{d.get('scenario_id')} {one_line(str(d.get('name')))}: "
+                f"{d.get('accounts_changed', 0):,} account(s) changed owner")  # fmt: skip
+    if action == "assignment.restore":
+        return (
+            f"restored version {d.get('restored_version')}: {d.get('accounts_changed', 0):,} account(s) changed owner"
+        )
+    parts = [_file_summary(f) for f in d.get("files") or [] if f.get("kind") in ("accounts", "deals")]
+    how = " (every owner taken from the file)" if d.get("owners_from_file") else ""
+    kept = f"; the owners before it are version {d['previous_version']}" if d.get("previous_version") else ""
+    return f"import{how}: " + "; ".join(parts) + kept
+
+
+def _file_summary(f: dict[str, Any]) -> str:
+    """'week2.csv (accounts, import #7): 118 owner(s) changed, 118 of them back to ...' for an import's file."""
+    what = "account" if f.get("kind") == "accounts" else "open deal"
+    out = f"{one_line(str(f.get('file')))} ({f.get('kind')}, import #{f.get('import_id')}): "
+    out += f"{f.get('owner_changes', 0):,} {what} owner(s) changed"
+    if f.get("reverted"):
+        out += f", {f['reverted']:,} of them back to their owner before a committed scenario"
+    if f.get("owners_kept_from_plan"):
+        out += f", {f['owners_kept_from_plan']:,} kept the owner a committed scenario gave them"
+    if f.get("owner_conflicts"):
+        out += f", {f['owner_conflicts']:,} conflict(s) with a committed scenario: the file's owner taken"
+    return out
 
 
 def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:

@@ -328,7 +328,8 @@ def test_cli_json_contract(empty_store: Path, capsys: pytest.CaptureFixture[str]
     assert list(out) == ["files", "notes"]
     f = out["files"][0]
     assert list(f) == ["file", "source", "kind", "rows_read", "inserted", "updated", "rejected", "rejects", "notes",
-                       "warnings", "owners_kept_from_plan", "owner_conflicts", "unchanged"]  # fmt: skip
+                       "warnings", "owners_kept_from_plan", "owner_conflicts", "unchanged", "accounts_missing",
+                       "deals_missing"]  # fmt: skip
     assert all(isinstance(w, str) for w in f["notes"] + f["warnings"] + out["notes"])
     assert (f["rows_read"], f["inserted"], f["updated"], f["rejected"]) == (6, 4, 0, 2)
     assert f["rejects"][0] == {"row": 6, "reason": "Account ID is empty"}

@@ -136,10 +136,3 @@ def test_updated_says_how_many_changed_nothing_and_a_file_seen_before(empty_stor
     deals = _import(empty_store, _write(tmp_path / "deals.csv", DEALS)).files[0]
     deals_again = _import(empty_store, tmp_path / "deals.csv").files[0]
     assert (deals.unchanged, deals_again.updated, deals_again.unchanged) == (0, 3, 3)
-
-
-def test_reps_say_no_unchanged_count_they_do_not_keep(empty_store: Path, tmp_path: Path) -> None:
-    users = _write(tmp_path / "users.csv", "Full Name,Email\nAnna Schmidt,anna.schmidt@acme-sales.eu\n")
-    _import(empty_store, users, kind="reps")
-    f = _import(empty_store, users, kind="reps").files[0]
-    assert (f.updated, f.unchanged, f.contract()["unchanged"]) == (1, None, None)

@@ -496,7 +496,10 @@ WRITES: dict[str, Args] = {
     "planner.ingest.currency.set_currency": lambda c, w, rep: (("EUR",), {}),
     "planner.ingest.currency.apply": AUTO,
     "planner.ingest.explain.explain": AUTO,
-    **{f"planner.ingest.owners.{n}": AUTO for n in ("merge_accounts", "merge_reps", "implied", "after_tables")},
+    **{
+        f"planner.ingest.owners.{n}": AUTO
+        for n in ("merge_accounts", "merge_deals", "merge_reps", "implied", "after_tables")
+    },
     "planner.ingest.sync.reconcile": AUTO,
     "planner.ingest.currency.file_currencies": AUTO,
     "planner.ingest.edits.set_rep_home": lambda c, w, rep: ((OTHER,), {"lat": 40.7, "lon": -74.0}),
@@ -555,7 +558,7 @@ READS.update({f"planner.store.{n}": AUTO for n in (
     "potential.won_deal_sizes", "potential.industries",
     "scenarios.rebalance_accounts", "scenarios.rebalance_reps", "scenarios.list_scenarios", "scenarios.scenario_record",
     "scenarios.scenario_reps", "scenarios.scenario_assignments", "scenarios.list_versions",
-    "scenarios.version_owners", "scenarios.audit_log",
+    "scenarios.version_owners", "scenarios.audit_log", "scenarios.owner_history",
     "scores.load_accounts", "scores.load_deals", "scores.load_attribute_defs", "scores.load_attribute_values",
     "scores.load_truth", "scores.account_potential", "scores.model_blob", "scores.scores_for_export",
     "scores.scores_for_export_table", "scores.accounts_to_score", "scores.import_changes",
@@ -579,6 +582,7 @@ WRITES.update(
             "scenarios.apply_owners",
             "scores.merge_scores",
             "scenarios.mark_committed",
+            "scenarios.mark_reverted",
             "scenarios.reps_in_use",
             "scenarios.audit",
             "scores.insert_model",
@@ -619,7 +623,8 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
     "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",
     "sync.match_stored", "sync.by_name", "sync.take_deleted", "sync.removed", "sync.snapshot", "sync.count_unchanged",
-    "sync.same_file", "sync.missing_accounts", "sync.remove_missing", "sync.audit",
+    "sync.same_file", "sync.missing_accounts", "sync.missing_deals", "sync.remove_missing", "sync.audit",
+    "deal_owners.plan_deal_owners",
 )})  # fmt: skip
 
 

@@ -7,10 +7,10 @@ to import (a contacts or activities export, a header without rows) is skipped an
 with it; with --kind, or alone, it is an error and nothing is written. An import in which no row can be imported
 leaves the store unchanged (exit status 2).
 
-An account a committed rebalance moved keeps the plan's owner while the file still names its owner before the
-commit (the CRM not updated yet); a third owner in the file is taken and listed as a conflict. --owners-from-file
-takes every owner from the file. An import that changes owners keeps the owners before it as a version first
-(restore it on the Rebalance page), and every import is in the audit log.
+An account a committed rebalance moved, and its open deals, keep the plan's owner while the file still names the
+owner before the commit (the CRM not updated yet); a third owner in the file is taken and listed as a conflict.
+--owners-from-file takes every owner from the file. An import that changes owners keeps the owners before it as a
+version first (restore it on the Rebalance page), and every import is in the audit log.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "not caught up with (by default those accounts keep the plan's owner)")  # fmt: skip
     p.add_argument("--remove-missing", action="store_true",
                    help="remove the stored accounts (with their deals) that the accounts file, a full export of the "
-                        "CRM's accounts, leaves out: deleted or merged in the CRM (audited)")  # fmt: skip
+                        "CRM's accounts, leaves out, and the stored deals a full deals export leaves out: deleted or "
+                        "merged in the CRM (audited)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--progress", action="store_true",
                    help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip

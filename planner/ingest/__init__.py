@@ -84,7 +84,7 @@ class FileReport:
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
-    unchanged: int | None = None  # of the updated accounts or deals, those that changed nothing (reps: None)
+    unchanged: int | None = None  # of the updated rows, those that changed nothing
     rejected: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +100,9 @@ class FileReport:
     merged: int = 0
     owners_kept_from_plan: int = 0  # accounts that keep a committed scenario's owner (ingest.owners)
     owner_conflicts: list[dict[str, Any]] = field(default_factory=list)  # ... that the CRM changed since: taken
+    owner_changes: int = 0  # stored accounts (open deals) whose owner this file changed, and of those given back
+    owners_reverted: int = 0  # ... to their owner before a committed scenario (owners_from_file)
+    missing: dict[str, Any] | None = None  # stored records a full export leaves out: count, examples, removed
     accounts_created: int = 0
     unlinked: int = 0
     import_id: int | None = None
@@ -113,7 +116,8 @@ class FileReport:
             "inserted": self.inserted, "updated": self.updated, "rejected": self.rejected,
             "rejects": self.rejects[:100], "notes": self.notes, "warnings": self.warnings,
             "owners_kept_from_plan": self.owners_kept_from_plan, "owner_conflicts": self.owner_conflicts,
-            "unchanged": self.unchanged,
+            "unchanged": self.unchanged, "accounts_missing": self.missing if self.kind == "accounts" else None,
+            "deals_missing": self.missing if self.kind == "deals" else None,
         }  # fmt: skip
 
 
@@ -252,7 +256,7 @@ def import_files(
     operator, an admin.
 
     `after(db_path, since, progress, actor=, scope=)` runs once rows have landed; its notes join the report's.
-    `remove_missing` removes the stored accounts the one accounts file, a full export, leaves out (sync).
+    `remove_missing` removes the stored records the accounts file and the deals file, full exports, leave out (sync).
     `overrides` maps a table name to {"kind": ..., "mapping": {...}} chosen in the UI. A detected table that
     cannot be used is skipped and named when others come with it; else ImportFileError, and nothing is written.
     """
@@ -569,7 +573,7 @@ def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[st
     elif kind == "accounts":
         result = owners.merge_accounts(con, mapped, plan.source, report, job, scope=scope)
     else:
-        result = sq.merge_deals(con, mapped, plan.source, scope=scope)
+        result = owners.merge_deals(con, mapped, plan.source, report, job, scope=scope)
     c = sq.counts(con, scope=scope)
     report.rows_read, report.rejected, report.deleted = c["rows_read"], c["rejected"], c["deleted"]
     report.inserted, report.updated = result["inserted"], result["updated"] + c["removed"]

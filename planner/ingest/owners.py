@@ -13,6 +13,7 @@ from planner.ingest import explain
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
 from planner.store import scenarios as sc
+from planner.store.imports import sync as ss
 from planner.text import listing, one_line
 
 if TYPE_CHECKING:
@@ -27,15 +28,37 @@ RETIRE = ("list them with Active = false in the users file and import it, or pic
 def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, report: FileReport, job: _Job, *,
                    scope: Scope) -> dict[str, int]:  # fmt: skip
     """Merge an accounts table (sq.merge_accounts), its owners three-way with the owners committed scenarios set
-    (sq.plan_owners); keep a version of today's owners first when it changes any; say what it kept and took."""
+    (sq.plan_owners); keep a version of today's owners first when it changes any; say what it kept and took, and
+    mark the scenarios whose moves it reverts (every owner taken from the file)."""
     require_admin(scope)
     if mapped & {"owner", "owner_email"}:
         merged = sq.plan_owners(con, job.owners_from_file, scope=scope)
-        if merged["owner_changes"]:
-            sq.version_before_import(con, job.imported_by, f"before import #{report.import_id} ({report.file})",
-                                     scope=scope)  # fmt: skip
-        _say_plan_owners(report, merged)
+        _before_owner_changes(con, merged, report, job, scope)
+        _say_plan_owners(report, merged, "account(s)")
+        sc.mark_reverted(con, merged["reverted_by_scenario"], report.import_id, scope=scope)
     return sq.merge_accounts(con, mapped, source, scope=scope)
+
+
+def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, report: FileReport, job: _Job, *,
+                scope: Scope) -> dict[str, Any]:  # fmt: skip
+    """Merge a deals table (sq.merge_deals), the owners of open deals three-way with the owners committed scenarios
+    gave their accounts (sq.plan_deal_owners, the accounts' rule); keep a version first when it changes any open
+    deal's owner; say what it kept and took."""
+    require_admin(scope)
+    if mapped & {"owner", "owner_email"}:
+        merged = sq.plan_deal_owners(con, job.owners_from_file, scope=scope)
+        _before_owner_changes(con, merged, report, job, scope)
+        _say_plan_owners(report, merged, "open deal(s)")
+    return sq.merge_deals(con, mapped, source, scope=scope)
+
+
+def _before_owner_changes(con: duckdb.DuckDBPyConnection, merged: dict[str, Any], report: FileReport, job: _Job,
+                          scope: Scope) -> None:  # fmt: skip
+    """Count the owners this table changes (for the audit) and keep a version of today's owners before the first."""
+    report.owner_changes, report.owners_reverted = merged["owner_changes"], merged["reverted"]
+    if merged["owner_changes"]:
+        sq.version_before_import(con, job.imported_by, f"before import #{report.import_id} ({report.file})",
+                                 scope=scope)  # fmt: skip
 
 
 def _scenario_names(merged: dict[str, Any]) -> str:
@@ -43,27 +66,28 @@ def _scenario_names(merged: dict[str, Any]) -> str:
                      for s in merged["scenarios"])  # fmt: skip
 
 
-def _say_plan_owners(report: FileReport, merged: dict[str, Any]) -> None:
+def _say_plan_owners(report: FileReport, merged: dict[str, Any], what: str) -> None:
+    """Say what the three-way merge of `what` (accounts, open deals) kept and took."""
     kept, conflicts, reverted = merged["kept"], merged["conflicts"], merged["reverted"]
     report.owners_kept_from_plan, report.owner_conflicts = kept, conflicts
     which = _scenario_names(merged)
     if kept:
         report.notes.append(
-            f"{kept:,} account(s) keep the owner scenario {which} gave them: this file still names their owner "
+            f"{kept:,} {what} keep the owner scenario {which} gave them: this file still names their owner "
             f"before the commit (the CRM was not updated yet?); to take every owner from the file instead, import "
             f"again with {FROM_FILE}"
         )
     if reverted:
         report.warnings.append(
-            f"{reverted:,} account(s) moved by scenario {which} got their owner before the commit back from this "
+            f"{reverted:,} {what} moved by scenario {which} got their owner before the commit back from this "
             "file (every owner taken from the file); the owners before this import are kept as a version: restore "
             "it on the Rebalance page"
         )
     if conflicts:
-        shown = listing([f"{one_line(str(c['account']))}: plan {one_line(str(c['plan_owner']))}, file "
-                         f"{one_line(str(c['file_owner']))}" for c in conflicts], 5, "; ")  # fmt: skip
+        shown = listing([f"{one_line(str(c.get('deal') or c['account']))}: plan {one_line(str(c['plan_owner']))}, "
+                         f"file {one_line(str(c['file_owner']))}" for c in conflicts], 5, "; ")  # fmt: skip
         report.warnings.append(
-            f"{len(conflicts):,} account(s) moved by scenario {which} have a third owner in this file (the CRM "
+            f"{len(conflicts):,} {what} moved by scenario {which} have a third owner in this file (the CRM "
             f"changed them after the commit): the file's owner was taken ({shown})"
         )
 
@@ -71,7 +95,8 @@ def _say_plan_owners(report: FileReport, merged: dict[str, Any]) -> None:
 def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity: float, *,
                scope: Scope) -> dict[str, int]:  # fmt: skip
     """Merge a users table (sq.merge_reps) and remember which reps it lists, for `after_tables` to name the active
-    reps no users file of the import lists."""
+    reps no users file of the import lists (a fingerprint of the stored reps first: sync counts those unchanged)."""
+    ss.snapshot(con, "reps", scope=scope)
     result = sq.merge_reps(con, mapped, source, capacity, scope=scope)
     sq.remember_listed_reps(con, scope=scope)
     return result
@@ -149,8 +174,11 @@ def _audit(con: duckdb.DuckDBPyConnection, reports: dict[int, FileReport], job: 
     """One audit entry per import: its files and counts, and what it did to owners (the version kept before)."""
     files = [{"file": r.file, "kind": r.kind, "import_id": r.import_id, "rows_read": r.rows_read,
               "inserted": r.inserted, "updated": r.updated, "rejected": r.rejected,
-              "owners_kept_from_plan": r.owners_kept_from_plan, "owner_conflicts": len(r.owner_conflicts)}
+              "owners_kept_from_plan": r.owners_kept_from_plan, "owner_conflicts": len(r.owner_conflicts),
+              "owner_changes": r.owner_changes, "reverted": r.owners_reverted}
              for r in reports.values()]  # fmt: skip
     detail = {"files": files, "owners_from_file": job.owners_from_file,
-              "previous_version": sq.import_version(con, scope=job.scope)}  # fmt: skip
+              "previous_version": sq.import_version(con, scope=job.scope),
+              "owner_changes": sum(r.owner_changes for r in reports.values()),
+              "reverted": sum(r.owners_reverted for r in reports.values())}  # fmt: skip
     sc.audit(con, job.imported_by, "import", detail, scope=job.scope)

@@ -25,12 +25,18 @@ REMOVE_MISSING = "--remove-missing (or the Data page's 'Remove stored accounts m
 
 
 def check_remove_missing(plans: Sequence[Plan]) -> None:
-    """--remove-missing takes one accounts file, the full export: refuse a batch without one or with several."""
-    accounts = [p.table.name for p in plans if p.kind == "accounts"]
-    if len(accounts) != 1:
-        what = "no accounts file" if not accounts else f"{len(accounts)} accounts files ({', '.join(accounts)})"
-        raise BadInput(f"{REMOVE_MISSING} needs one accounts file, a full export of the CRM's accounts, and this "
-                       f"import has {what}: import the full accounts export alone with it")  # fmt: skip
+    """--remove-missing takes full exports, at most one of accounts and one of deals: refuse a batch with neither or
+    with several of a kind (which of them would be the full export?)."""
+    for kind in ("accounts", "deals"):
+        tables = [p.table.name for p in plans if p.kind == kind]
+        if len(tables) > 1:
+            raise BadInput(f"{REMOVE_MISSING} needs one {kind} file, a full export of the CRM's {kind}, and this "
+                           f"import has {len(tables)} ({', '.join(tables)}): import the full {kind} export alone "
+                           "with it")  # fmt: skip
+    if not any(p.kind in ("accounts", "deals") for p in plans):
+        raise BadInput(f"{REMOVE_MISSING} needs one accounts file or one deals file, a full export of the CRM's "
+                       "accounts or deals, and this import has no accounts file and no deals file: import the full "
+                       "export with it")  # fmt: skip
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, remove_missing: bool, actor: str, *,
@@ -40,6 +46,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, re
     require_admin(scope)
     kind = plan.kind
     if kind not in ("accounts", "deals"):
+        report.unchanged = sq.count_unchanged(con, "reps", [], scope=scope)
         return
     if kind == "accounts":
         found = sq.by_name(con, scope=scope)
@@ -65,34 +72,46 @@ def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, re
     if report.import_id is not None and (before := sq.same_file(con, report.import_id, scope=scope)):
         report.notes.append(f"this file is identical to import #{before['import_id']} ('{one_line(before['file'])}' "
                             f"of {before['finished_at']:%Y-%m-%d %H:%M}): the same SHA-256")  # fmt: skip
-    if kind == "accounts":
-        _missing(con, report, plan.source, remove_missing, actor, scope)
+    _missing(con, report, kind, plan.source, remove_missing, actor, scope)
 
 
-def _missing(con: duckdb.DuckDBPyConnection, report: FileReport, source: str, remove: bool, actor: str,
+def _missing(con: duckdb.DuckDBPyConnection, report: FileReport, kind: str, source: str, remove: bool, actor: str,
              scope: Scope) -> None:  # fmt: skip
-    """Say (or, asked to, remove) the stored accounts of this file's CRM that a full export leaves out."""
-    m = sq.missing_accounts(con, source, scope=scope)
+    """Say (or, asked to, remove) the stored accounts or deals of this file's CRM that a full export leaves out
+    (report.missing: count, examples, removed)."""
+    m = (
+        sq.missing_accounts(con, source, scope=scope)
+        if kind == "accounts"
+        else sq.missing_deals(con, source, scope=scope)
+    )
     full = m["stored"] > 0 and m["matched"] >= FULL_EXPORT_SHARE * m["stored"]
+    flag = REMOVE_MISSING if kind == "accounts" else "--remove-missing"  # the Data page offers it for accounts
     if remove and not full:
         raise BadInput(
-            f"{REMOVE_MISSING}: {report.file} matches {m['matched']:,} of the {m['stored']:,} stored accounts of its "
-            "CRM, so it is not a full export of accounts and nothing was imported; export all accounts (no filter) "
+            f"{flag}: {report.file} matches {m['matched']:,} of the {m['stored']:,} stored {kind} of its "
+            f"CRM, so it is not a full export of {kind} and nothing was imported; export all {kind} (no filter) "
             "and import that file with it"
         )
-    if not m["missing"] or not full:
+    if not full:
         return
+    report.missing = {"count": m["missing"], "examples": m["examples"][:3], "removed": 0}
+    if not m["missing"]:
+        return
+    with_deals = " with their deals" if kind == "accounts" else ""
     if not remove:
+        keep = "owners, deals and scores" if kind == "accounts" else "owners and amounts (pipeline, won history)"
         report.warnings.append(
-            f"{m['missing']:,} stored account(s) are not in this file (e.g. {_names(m['examples'])}): deleted or "
-            f"merged in the CRM? They keep their owners, deals and scores until removed: if this file is the full "
-            f"export of accounts, import it again with {REMOVE_MISSING} to remove them with their deals"
+            f"{m['missing']:,} stored {kind[:-1]}(s) are not in this file (e.g. {_names(m['examples'])}): deleted or "
+            f"merged in the CRM? They keep their {keep} until removed: if this file is the full export of {kind}, "
+            f"import it again with {flag} to remove them{with_deals}"
         )
         return
-    done = sq.remove_missing(con, scope=scope)
-    report.notes.append(f"removed {done['count']:,} stored account(s) missing from this full export (e.g. "
-                        f"{_names(m['examples'])}) with their {done['deals']:,} deal(s), as asked")  # fmt: skip
-    sq.audit(con, actor, "import_remove_missing_accounts",
+    done = sq.remove_missing(con, kind, scope=scope)
+    report.missing["removed"] = done["count"]
+    counted = f" with their {done['deals']:,} deal(s)" if kind == "accounts" else ""
+    report.notes.append(f"removed {done['count']:,} stored {kind[:-1]}(s) missing from this full export (e.g. "
+                        f"{_names(m['examples'])}){counted}, as asked")  # fmt: skip
+    sq.audit(con, actor, f"import_remove_missing_{kind}",
              {"import_id": report.import_id, "file": report.file, "ids": done["ids"], "deals": done["deals"]},
              scope=scope)  # fmt: skip
 

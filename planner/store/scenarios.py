@@ -298,6 +298,20 @@ def mark_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str,
     )
 
 
+def mark_reverted(con: duckdb.DuckDBPyConnection, reverted: list[dict[str, Any]], import_id: int | None, *,
+                  scope: Scope) -> None:  # fmt: skip
+    """Say on committed scenarios that an import gave their moves back to the owners before the commit (`reverted`:
+    {scenario_id, reverted, moves}): status 'reverted by import #N', or 'partly reverted by import #N (r of m
+    moves)', so the Rebalance page's list no longer reads 'committed' for an assignment that is gone."""
+    require_admin(scope)
+    for r in reverted:
+        n, moves = int(r["reverted"]), int(r["moves"])
+        status = (f"reverted by import #{import_id}" if n >= moves
+                  else f"partly reverted by import #{import_id} ({n:,} of {moves:,} moves)")  # fmt: skip
+        con.execute("UPDATE scenarios SET status = ? WHERE scenario_id = ? AND status IS DISTINCT FROM 'draft'",
+                    [status, int(r["scenario_id"])])  # fmt: skip
+
+
 def list_versions(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     """Kept assignment versions, newest first, with how many accounts each holds."""
     require_leader(scope)
@@ -352,4 +366,26 @@ def audit_log(
         )
     return query_df(
         con, "SELECT audit_id, logged_at, actor, action, detail FROM audit_log ORDER BY audit_id DESC LIMIT ?", [limit]
+    )
+
+
+# What changed owners: an import's audit entry says how many it changed (owner_changes); older entries only name the
+# version kept before an owner change (previous_version).
+_IMPORT_CHANGED_OWNERS = """action = 'import' AND (
+    coalesce(TRY_CAST(json_extract_string(detail, '$.owner_changes') AS BIGINT), 0) > 0
+    OR coalesce(TRY_CAST(json_extract_string(detail, '$.reverted') AS BIGINT), 0) > 0
+    OR json_extract_string(detail, '$.previous_version') IS NOT NULL)"""
+
+
+def owner_history(con: duckdb.DuckDBPyConnection, limit: int = 200, *, scope: Scope) -> pd.DataFrame:
+    """The audit entries of what set owners, newest first: scenarios saved, committed and restored, and the imports
+    that changed owners (store-wide: leaders and admins)."""
+    require_leader(scope)
+    return query_df(
+        con,
+        f"""SELECT audit_id, logged_at, actor, action, detail FROM audit_log
+            WHERE list_contains(['scenario.save', 'scenario.commit', 'assignment.restore'], action)
+               OR ({_IMPORT_CHANGED_OWNERS})
+            ORDER BY audit_id DESC LIMIT ?""",
+        [limit],
     )

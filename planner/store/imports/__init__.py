@@ -20,6 +20,7 @@ from planner.store.imports.accounts import (
     revenue_scale,
     save_attributes,
 )
+from planner.store.imports.deal_owners import plan_deal_owners
 from planner.store.imports.deals import (
     DEAL_VALUE_FIELDS,
     build_deals,
@@ -101,6 +102,7 @@ __all__ = [
     "inactive_owners",
     "version_before_import",
     "plan_owners",
+    "plan_deal_owners",
     "import_version",
     "ACCOUNT_VALUE_FIELDS",
     "ALIASES",

@@ -184,8 +184,10 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
     require_admin(scope)
     stamp = now()
     has_owner = bool(mapped & {"owner", "owner_email"})
-    owner_join = _OWNER_JOIN if has_owner else ""
-    owner_val = "o.rep_id" if has_owner else "acc.owner_rep_id"
+    # Open deals that keep the owner a committed scenario gave them (deal_owners: the file names the one before).
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _deal_plan_kept (deal_id VARCHAR, rep_id VARCHAR)")
+    owner_join = f"{_OWNER_JOIN} LEFT JOIN _deal_plan_kept k ON k.deal_id = p.deal_id" if has_owner else ""
+    owner_val = "CASE WHEN k.deal_id IS NULL THEN o.rep_id ELSE k.rep_id END" if has_owner else "acc.owner_rep_id"
     created, placed = create_accounts_from_deals(con, source, stamp, scope=scope)
     inserted = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND NOT _exists"))
     con.execute(
@@ -203,7 +205,7 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
     cols = [f"p.{f}" for f in fields]
     if has_owner:
         assigns.append("owner_rep_id = u.owner_rep_id")
-        cols.append("o.rep_id AS owner_rep_id")
+        cols.append(f"{owner_val} AS owner_rep_id")
         fields.append("owner_rep_id")
     updated = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _exists"))
     if updated:
@@ -215,6 +217,7 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
                 WHERE d.deal_id = u.deal_id AND ({changed})""",
             [stamp],
         )
+    con.execute("DROP TABLE _deal_plan_kept")
     unlinked = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND account_id IS NULL"))
     by_domain, shared, example = con.execute(
         """SELECT count_if(_by_domain), count_if(_domain_shared), min(account_domain) FILTER (WHERE _domain_shared)

@@ -24,30 +24,39 @@ _COMMITS = """SELECT TRY_CAST(json_extract_string(detail, '$.scenario_id') AS BI
               FROM audit_log WHERE action = 'scenario.commit' GROUP BY 1"""
 
 
+def moved(among: str) -> str:
+    """SQL of the accounts among `among` (a table or CTE with account_id) whose owner a committed scenario set and
+    nobody changed since: account_id, scenario_id, ours (the scenario's owner, today's) and base (the owner before
+    the commit: the version the commit kept, else the one the scenario was computed from)."""
+    return f"""SELECT g.account_id, g.scenario_id, g.ours,
+                      CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
+               FROM (SELECT g.account_id, TRY_CAST(split_part(g.origin, ':', 2) AS BIGINT) AS scenario_id,
+                            a.owner_rep_id AS ours
+                     FROM assignments g JOIN accounts a USING (account_id)
+                     WHERE g.origin LIKE 'scenario:%' AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id
+                       AND g.account_id IN (SELECT account_id FROM {among})) g
+               LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
+               LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = g.account_id
+               LEFT JOIN scenario_assignments x ON x.scenario_id = g.scenario_id AND x.account_id = g.account_id"""
+
+
 def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
     """Merge the owners of the accepted rows in _p (through _owner_map) with the owners committed scenarios set.
 
     Leaves temp table _plan_kept (account_id, rep_id): the accounts that keep the plan's owner (none when
     `take_file`). Returns kept (how many), reverted (with `take_file`: plan owners the file gives back to their owner
     before the commit), conflicts (account_id, account, scenario_id, base, plan and file owner names, sorted),
-    scenarios ({id, name, committed_at} of the scenarios concerned) and owner_changes (existing accounts whose owner
-    this file changes after the merge: 0 means no version is needed)."""
+    scenarios ({id, name, committed_at} of the scenarios concerned), owner_changes (existing accounts whose owner
+    this file changes after the merge: 0 means no version is needed) and reverted_by_scenario ({scenario_id,
+    reverted, moves}: with `take_file`, how many of each scenario's owner changes, its newly assigned accounts
+    included, the file reverts)."""
     require_admin(scope)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _plan_owned AS
             WITH f AS (SELECT p.account_id, o.rep_id AS theirs FROM _p p {_OWNER_JOIN}
                        WHERE p._reject IS NULL AND p._exists AND NOT p._merged),
-                 g AS (SELECT g.account_id, TRY_CAST(split_part(g.origin, ':', 2) AS BIGINT) AS scenario_id,
-                              a.owner_rep_id AS ours
-                       FROM assignments g JOIN accounts a USING (account_id)
-                       WHERE g.origin LIKE 'scenario:%' AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id),
-                 m AS (SELECT f.account_id, g.scenario_id, g.ours, f.theirs,
-                              CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
-                       FROM f JOIN g USING (account_id)
-                       LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
-                       LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = f.account_id
-                       LEFT JOIN scenario_assignments x
-                              ON x.scenario_id = g.scenario_id AND x.account_id = f.account_id)
+                 m AS (SELECT f.account_id, g.scenario_id, g.ours, f.theirs, g.base
+                       FROM f JOIN ({moved("f")}) g USING (account_id))
             SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
                    theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
             FROM m WHERE base IS DISTINCT FROM ours"""  # only the accounts the scenario moved
@@ -57,6 +66,14 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
                 f"WHERE {keep}")  # fmt: skip
     kept = int(scalar(con, "SELECT count(*) FROM _plan_kept"))
     reverted = int(scalar(con, "SELECT count(*) FROM _plan_owned WHERE back_to_base")) if take_file else 0
+    by_scenario = query_df(
+        con,
+        """SELECT b.scenario_id, count(*) AS reverted,
+                  (SELECT count(*) FROM scenario_assignments x WHERE x.scenario_id = b.scenario_id
+                   AND x.previous_rep_id IS DISTINCT FROM x.rep_id) AS moves
+           FROM _plan_owned b WHERE b.back_to_base AND ? GROUP BY 1 ORDER BY 1""",
+        [take_file],
+    )
     conflicts = query_df(
         con,
         """SELECT m.account_id, a.name AS account, m.scenario_id, coalesce(rb.name, m.base) AS before_plan,
@@ -83,7 +100,8 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
     )
     con.execute("DROP TABLE _plan_owned")
     return {"kept": kept, "reverted": reverted, "conflicts": conflicts.to_dict("records"),
-            "scenarios": scenarios.to_dict("records"), "owner_changes": changes}  # fmt: skip
+            "scenarios": scenarios.to_dict("records"), "owner_changes": changes,
+            "reverted_by_scenario": by_scenario.to_dict("records")}  # fmt: skip
 
 
 def version_before_import(con: duckdb.DuckDBPyConnection, actor: str, note: str, *, scope: Scope) -> int:

@@ -29,6 +29,7 @@ _SAME_PLACE = """(p.domain IS NULL OR a.domain IS NULL OR p.domain = a.domain)
     AND (p.country_code IS NULL OR a.country_code IS NULL OR p.country_code = a.country_code)
     AND (tp_key(p.geo_city) IS NULL OR tp_key(a.city) IS NULL OR tp_key(p.geo_city) = tp_key(a.city))"""
 _DELETED = DELETED_REASON.strip("'")
+_TABLES = {"accounts": ("accounts", "account_id"), "deals": ("deals", "deal_id"), "reps": ("reps", "rep_id")}
 
 
 def match_stored(con: duckdb.DuckDBPyConnection, keyed_by_name: bool, *, scope: Scope) -> None:
@@ -141,10 +142,10 @@ def removed(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, kind: str, *, scope: Scope) -> None:
-    """Keep a fingerprint of every stored record _p's rows match (before the merge), to tell the rows that
-    change nothing from those that do."""
+    """Keep a fingerprint of every stored record (account, deal, rep) _p's rows match (before the merge), to tell
+    the rows that change nothing from those that do."""
     require_admin(scope)
-    table, key = ("accounts", "account_id") if kind == "accounts" else ("deals", "deal_id")
+    table, key = _TABLES[kind]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _before AS
             SELECT {key} AS id, hash(*COLUMNS(* EXCLUDE (updated_at))) AS h FROM {table}
@@ -158,7 +159,7 @@ def count_unchanged(con: duckdb.DuckDBPyConnection, kind: str, attrs: list[str],
     require_admin(scope)
     if not _exists(con, "_before"):
         return 0
-    table, key = ("accounts", "account_id") if kind == "accounts" else ("deals", "deal_id")
+    table, key = _TABLES[kind]
     same_attrs = " AND ".join(
         f"""(SELECT text_value FROM account_attributes x WHERE x.account_id = p.account_id AND x.attr = {lit(attr)})
             IS NOT DISTINCT FROM tp_text(p.__attr_{i})"""
@@ -209,10 +210,33 @@ def missing_accounts(con: duckdb.DuckDBPyConnection, source: str, *, scope: Scop
             "examples": names}  # fmt: skip
 
 
-def remove_missing(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
-    """Remove the accounts of _missing (missing_accounts) with their deals: counts and their IDs."""
+def missing_deals(con: duckdb.DuckDBPyConnection, source: str, *, scope: Scope) -> dict[str, Any]:
+    """Stored deals of this file's CRM that _p's file does not name (accepted or not), in temp table _missing: count,
+    examples (names), and how many stored deals the file matched of how many it could have (those it inserted
+    aside: a full export matches most)."""
+    require_admin(scope)
+    crm = "split_part(source, '_', 1) = split_part(?, '_', 1)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _missing AS SELECT deal_id AS id, name FROM deals
+            WHERE {crm} AND deal_id NOT IN (SELECT deal_id FROM _p WHERE deal_id IS NOT NULL)""",
+        [source],
+    )
+    stored = int(scalar(con, f"SELECT count(*) FROM deals WHERE {crm} AND deal_id NOT IN (SELECT deal_id FROM _p "
+                             "WHERE deal_id IS NOT NULL AND NOT _exists)", [source]))  # fmt: skip
+    matched = int(scalar(con, "SELECT count(DISTINCT deal_id) FROM _p WHERE _exists"))
+    names = [r[0] for r in con.execute("SELECT coalesce(name, id) FROM _missing ORDER BY 1 LIMIT 5").fetchall()]
+    return {"missing": int(scalar(con, "SELECT count(*) FROM _missing")), "stored": stored, "matched": matched,
+            "examples": names}  # fmt: skip
+
+
+def remove_missing(con: duckdb.DuckDBPyConnection, kind: str = "accounts", *, scope: Scope) -> dict[str, Any]:
+    """Remove the records of _missing (missing_accounts, missing_deals), accounts with their deals: counts and
+    their IDs."""
     require_admin(scope)
     ids = [r[0] for r in con.execute("SELECT id FROM _missing ORDER BY id").fetchall()]
+    if kind == "deals":
+        con.execute("DELETE FROM deals WHERE deal_id IN (SELECT id FROM _missing)")
+        return {"count": len(ids), "deals": len(ids), "ids": ids}
     deals = _remove_accounts(con, "_missing") if ids else 0
     return {"count": len(ids), "deals": deals, "ids": ids}
 

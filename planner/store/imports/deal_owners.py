@@ -1,0 +1,81 @@
+"""The owners of open deals a committed scenario moved with their accounts, met again by a CRM deals export: the same
+three-way merge as the accounts' (plan_owners), per deal.
+
+A commit gives every open deal of an account it moves the account's new owner (store.scenarios.apply_owners). An open
+deal the file still names is merged when its account still holds the scenario's owner (its assignment says
+'scenario:N', as plan_owners reads it) and the deal does too: base is the account's owner before the commit (the
+commit moved the deal from whoever owned it to the account's new owner, and keeps no older deal owner), ours the
+scenario's, theirs the file's. theirs == base: the CRM has not caught up, the plan's owner stays; a third owner is
+taken and listed as a conflict; `take_file` takes every owner from the file. An account whose accounts file in the
+same import took the file's owner is no longer the scenario's, so its deals take the file's too: the two merges
+agree, and owners_from_deals (which only fills accounts without an owner) never meets a kept deal's account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from planner.scope import Scope, require_admin
+from planner.store.core import query_df, scalar
+from planner.store.imports.plan_owners import moved
+from planner.store.imports.reps import _OWNER_JOIN
+
+
+def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
+    """Merge the owners of the accepted open deals in _p (through _owner_map) with the owners committed scenarios
+    gave their accounts.
+
+    Leaves temp table _deal_plan_kept (deal_id, rep_id): the deals that keep the plan's owner (none when
+    `take_file`), which merge_deals writes. Returns kept, reverted (with `take_file`: deals the file gives back to
+    their account's owner before the commit), conflicts (deal_id, deal, account_id, account, scenario_id, before_plan,
+    plan_owner, file_owner), scenarios ({scenario_id, name, committed_at}) and owner_changes (stored open deals whose
+    owner this file changes after the merge)."""
+    require_admin(scope)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _deal_owned AS
+            WITH f AS (SELECT p.deal_id, p.account_id, o.rep_id AS theirs, d.owner_rep_id AS stored
+                       FROM _p p {_OWNER_JOIN} JOIN deals d ON d.deal_id = p.deal_id
+                       WHERE p._reject IS NULL AND p._exists AND NOT p.is_closed
+                         AND NOT coalesce(d.is_closed, false) AND p.account_id IS NOT NULL),
+                 m AS (SELECT f.deal_id, f.account_id, g.scenario_id, g.ours, f.theirs, g.base
+                       FROM f JOIN ({moved("f")}) g USING (account_id)
+                       WHERE f.stored IS NOT DISTINCT FROM g.ours)
+            SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
+                   theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
+            FROM m WHERE base IS DISTINCT FROM ours"""  # only the deals the scenario moved
+    )
+    keep = "false" if take_file else "back_to_base"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _deal_plan_kept AS SELECT deal_id, ours AS rep_id FROM _deal_owned "
+                f"WHERE {keep}")  # fmt: skip
+    kept = int(scalar(con, "SELECT count(*) FROM _deal_plan_kept"))
+    reverted = int(scalar(con, "SELECT count(*) FROM _deal_owned WHERE back_to_base")) if take_file else 0
+    conflicts = query_df(
+        con,
+        """SELECT m.deal_id, d.name AS deal, m.account_id, a.name AS account, m.scenario_id,
+                  coalesce(rb.name, m.base) AS before_plan, coalesce(ro.name, m.ours) AS plan_owner,
+                  coalesce(rt.name, m.theirs) AS file_owner
+           FROM _deal_owned m JOIN deals d USING (deal_id) LEFT JOIN accounts a ON a.account_id = m.account_id
+           LEFT JOIN reps rb ON rb.rep_id = m.base LEFT JOIN reps ro ON ro.rep_id = m.ours
+           LEFT JOIN reps rt ON rt.rep_id = m.theirs
+           WHERE m.conflict ORDER BY m.deal_id""",
+    )
+    scenarios = query_df(
+        con,
+        """SELECT s.scenario_id, s.name, s.committed_at FROM scenarios s
+           WHERE s.scenario_id IN (SELECT scenario_id FROM _deal_owned WHERE back_to_base OR conflict)
+           ORDER BY s.scenario_id""",
+    )
+    changes = int(
+        scalar(
+            con,
+            f"""SELECT count(*) FROM _p p {_OWNER_JOIN} JOIN deals d ON d.deal_id = p.deal_id
+                WHERE p._reject IS NULL AND p._exists AND NOT coalesce(d.is_closed, false)
+                  AND p.deal_id NOT IN (SELECT deal_id FROM _deal_plan_kept)
+                  AND d.owner_rep_id IS DISTINCT FROM o.rep_id""",
+        )
+    )
+    con.execute("DROP TABLE _deal_owned")
+    return {"kept": kept, "reverted": reverted, "conflicts": conflicts.to_dict("records"),
+            "scenarios": scenarios.to_dict("records"), "owner_changes": changes}  # fmt: skip
