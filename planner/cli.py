@@ -3,7 +3,8 @@
 Each command lives in a module of planner.commands that defines `register(subparsers)`.
 Errors a user can fix print one line `error: ...` on stderr and exit with status 2: bad input, and every
 operating-system problem (a missing, unreadable or read-only file or folder, a folder given for a file, a
-full disk). A bug of ours is one line too, with exit status 1.
+full disk). A bug of ours is one line too, with exit status 1. Ctrl-C stops any command within about a second: one
+line says what stays written (nothing, unless the command says what), exit status 130 (planner/store/interrupts.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import NoReturn
 import planner.commands
 from planner import settings
 from planner.errors import PlannerError, os_problem
+from planner.store import interrupts
 
 
 class Parser(argparse.ArgumentParser):
@@ -94,14 +96,18 @@ def _use_store_currency(path: Path) -> None:
         pass
 
 
+def _run(args: argparse.Namespace) -> int:
+    args.db_path = settings.db_path(args.db)
+    _use_store_currency(args.db_path)
+    return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
     try:
-        args.db_path = settings.db_path(args.db)
-        _use_store_currency(args.db_path)
-        return int(args.func(args) or 0)
+        args = build_parser(argv).parse_args(argv)  # seconds of importing libraries: Ctrl-C may come here too
+        # In a worker thread, so that Ctrl-C is heard while DuckDB, HiGHS or scikit-learn run in C.
+        return interrupts.run_interruptibly(lambda: _run(args))
     except PlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -110,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(interrupts.summary(), file=sys.stderr)
+        if isinstance(exc, interrupts.Stopped) and exc.abandoned:
+            interrupts.leave(130)  # the work still runs in C: end now (nothing of it can land any more)
         return 130
     except Exception as exc:  # an OS problem is the user's to fix (exit 2); anything else is a bug of ours
         problem = os_problem(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import time
 from typing import Any
@@ -65,6 +66,9 @@ def _solve(
 def _serve() -> None:
     """The worker's loop: a task on stdin, its answer on stdout, until stdin closes. HiGHS's own output (and any
     other) goes to stderr, so nothing but answers reaches the pipe."""
+    # Ctrl-C at a terminal reaches the whole process group: the planner that started this worker stops it (and
+    # says so in one line); left to Python, the worker would die printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tasks, answers = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     while True:

@@ -220,17 +220,43 @@ def capacity_curve(
 def save(path: Path, name: str, result: optimize.Result, actor: str, *, scope: Scope) -> int:
     """Save a result as a named draft scenario; returns its id (admins and leaders)."""
     require_leader(scope)
-    name = name.strip()
-    if not name:
-        raise BadInput("a scenario needs a name; type one, e.g. 'Q3 with two hires'")
-    reps = result.reps[~result.reps["removed"].astype(bool)]
+    name = _name(name)
     with store.write(path) as con:
-        sid = q.insert_scenario(
-            con, name, actor, json_safe(result.options.to_dict()), json_safe(result.summary), reps,
-            result.assignments, scope=scope,
-        )  # fmt: skip
-        q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name}, scope=scope)
+        return _save(con, name, result, actor, scope=scope)
+
+
+def _name(name: str) -> str:
+    if not name.strip():
+        raise BadInput("a scenario needs a name; type one, e.g. 'Q3 with two hires'")
+    return name.strip()
+
+
+def _save(con: duckdb.DuckDBPyConnection, name: str, result: optimize.Result, actor: str, *, scope: Scope) -> int:
+    reps = result.reps[~result.reps["removed"].astype(bool)]
+    sid = q.insert_scenario(
+        con, name, actor, json_safe(result.options.to_dict()), json_safe(result.summary), reps,
+        result.assignments, scope=scope,
+    )  # fmt: skip
+    q.audit(con, actor, "scenario.save", {"scenario_id": sid, "name": name}, scope=scope)
     return sid
+
+
+@store.retry_conflicts
+def save_and_commit(
+    path: Path, name: str, result: optimize.Result, actor: str, *, scope: Scope, keep_later: bool = False
+) -> dict[str, Any]:
+    """Save a result as a scenario and commit it (see `commit`) in one write: stopped half-way (Ctrl-C), neither
+    lands. A commit refused because owners changed meanwhile leaves the scenario saved, as its message says (to
+    commit keeping those changes). Returns the commit's detail, its scenario_id among it (admins)."""
+    require_admin(scope)
+    name = _name(name)
+    with store.write(path) as con:
+        sid = _save(con, name, result, actor, scope=scope)
+        try:
+            return _commit(con, sid, actor, scope=scope, keep_later=keep_later)
+        except BadInput as exc:  # _commit refuses before it writes anything: the saved scenario alone lands
+            refused = exc
+    raise refused
 
 
 def list_scenarios(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
@@ -312,33 +338,39 @@ def commit(path: Path, scenario_id: int, actor: str, *, scope: Scope, keep_later
     what the merge does to balance (_merge_balance)."""
     require_admin(scope)
     with store.write(path) as con:
-        rec = q.scenario_record(con, scenario_id, scope=scope)
-        rows = merge_rows(q.scenario_assignments(con, scenario_id, scope=scope))
-        kept = merge_counts(rows)
-        if not keep_later:  # raising here writes nothing: the write rolls back
-            refuse_if_stale(kept["later_changes_kept"], scenario_id, rec["name"])
-            kept = dict.fromkeys(kept, 0)
-        balance = _merge_balance(con, rec, rows, scope=scope) if keep_later else None  # before hires change the team
-        reps = q.scenario_reps(con, scenario_id, scope=scope)
-        version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})", scope=scope)
-        q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)], scope=scope)
-        params = rec["params"]
-        q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
-        written = rows[rows["apply"]] if keep_later else rows
-        counts = owner_changes(written["today_rep_id"], written["rep_id"])
-        changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
-        still = q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
-        q.mark_committed(con, scenario_id, actor, scope=scope)
-        detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
-                  "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
-                  "unassigned": counts["unassigned"], "previous_version": version, "keep_later": keep_later,
-                  "later_changes_kept": kept["later_changes_kept"],
-                  "conflicts_kept_today": kept["conflicts_kept_today"], "reps_kept_active": still,
-                  "notes": [_kept_active_note(still)] if still else []}  # fmt: skip
-        if balance is not None:
-            detail["balance"] = json_safe(balance.to_dict("records"))
-            detail["balance_notes"] = balance.attrs["notes"]
-        q.audit(con, actor, "scenario.commit", detail, scope=scope)
+        return _commit(con, scenario_id, actor, scope=scope, keep_later=keep_later)
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str, *, scope: Scope, keep_later: bool
+) -> dict[str, Any]:
+    rec = q.scenario_record(con, scenario_id, scope=scope)
+    rows = merge_rows(q.scenario_assignments(con, scenario_id, scope=scope))
+    kept = merge_counts(rows)
+    if not keep_later:  # raising here writes nothing: the write rolls back
+        refuse_if_stale(kept["later_changes_kept"], scenario_id, rec["name"])
+        kept = dict.fromkeys(kept, 0)
+    balance = _merge_balance(con, rec, rows, scope=scope) if keep_later else None  # before hires change the team
+    reps = q.scenario_reps(con, scenario_id, scope=scope)
+    version = q.snapshot_assignment(con, actor, f"before scenario {scenario_id} ({rec['name']})", scope=scope)
+    q.add_reps(con, reps[reps["is_new"].fillna(False).astype(bool)], scope=scope)
+    params = rec["params"]
+    q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
+    written = rows[rows["apply"]] if keep_later else rows
+    counts = owner_changes(written["today_rep_id"], written["rep_id"])
+    changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
+    still = q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
+    q.mark_committed(con, scenario_id, actor, scope=scope)
+    detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
+              "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
+              "unassigned": counts["unassigned"], "previous_version": version, "keep_later": keep_later,
+              "later_changes_kept": kept["later_changes_kept"],
+              "conflicts_kept_today": kept["conflicts_kept_today"], "reps_kept_active": still,
+              "notes": [_kept_active_note(still)] if still else []}  # fmt: skip
+    if balance is not None:
+        detail["balance"] = json_safe(balance.to_dict("records"))
+        detail["balance_notes"] = balance.attrs["notes"]
+    q.audit(con, actor, "scenario.commit", detail, scope=scope)
     return detail
 
 

@@ -526,6 +526,7 @@ WRITES: dict[str, Args] = {
     "planner.roles.remove_role": lambda c, w, rep: ((w.rep[OTHER].user,), {}),
     "planner.scenarios.save": lambda c, w, rep: (("mine", w.result, w.rep[OWN].user), {}),
     "planner.scenarios.commit": lambda c, w, rep: ((w.scenario_id, w.rep[OWN].user), {}),
+    "planner.scenarios.save_and_commit": lambda c, w, rep: (("mine", w.result, w.rep[OWN].user), {}),
     "planner.scenarios.restore": lambda c, w, rep: ((1, w.rep[OWN].user), {}),
     "planner.store.plans.current_plan_id": lambda c, w, rep: ((), {"rep_id": OTHER, "create": True}),
     "planner.store.plans.create_plan": lambda c, w, rep: (
@@ -742,8 +743,10 @@ EXEMPT: dict[str, str] = {
                                                    "migrate", "write", "detach")},
     **{f"planner.store.core.{n}": "moves a whole store (the CLI's `store copy`, as the local operator); "
        "table_figures counts and checksums its tables" for n in ("copy_store", "table_figures")},
-    **{f"planner.store.interrupts.{n}": "Ctrl-C for the CLI: registers connections and interrupts them; reads "
-       "nothing" for n in ("watch", "run_interruptibly")},
+    **{f"planner.store.interrupts.{n}": "Ctrl-C for the CLI: registers connections and interrupts them, gates a "
+       "write's landing, removes a stopped write's temporary file; reads nothing" for n in (
+        "watch", "run_interruptibly", "land", "discard", "leave")},
+    "planner.cli.main": CLI + " (the dispatcher: runs the command named on the command line)",
     **{f"planner.store.schema.{n}": SCHEMA for n in ("migrate", "set_meta", "bump_write_id", "now", "next_id")},
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",

@@ -24,6 +24,7 @@ from planner import crm_files, export, optimize, scenarios, store
 from planner.errors import BadInput
 from planner.optimize import matrix
 from planner.scope import OPERATOR
+from planner.store import interrupts
 from planner.text import json_safe
 
 
@@ -311,6 +312,7 @@ def run(args: argparse.Namespace) -> int:
         opts = optimize.team_of(acc, reps, opts, k)
 
     def progress(fraction: float, message: str) -> None:
+        interrupts.check()  # Ctrl-C stops the optimizer between its steps (HiGHS stops inside its own)
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
@@ -322,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         out = scenarios.result_file(res, reps, args.out_format)
         export.write_table(out.table, args.out)
+        interrupts.keep(f"{args.out} was written")
         print(f"wrote {len(out.table):,} accounts to {args.out} ({args.out_format})", file=sys.stderr)
         for note in out.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -329,9 +332,10 @@ def run(args: argparse.Namespace) -> int:
     figures["travel_unit"] = res.summary.get("travel_unit", "km")
     if args.commit:
         name = args.name or f"CLI {res.summary['metric']} ±{tolerance:.0%}"
-        sid = scenarios.save(args.db_path, name, res, args.by, scope=OPERATOR)
-        committed = scenarios.commit(args.db_path, sid, args.by, scope=OPERATOR, keep_later=args.keep_later)
-        figures["committed"] = {"scenario_id": sid, **committed}
+        # One write: a Ctrl-C leaves no draft scenario behind a commit that did not happen.
+        committed = scenarios.save_and_commit(args.db_path, name, res, args.by, scope=OPERATOR,
+                                              keep_later=args.keep_later)  # fmt: skip
+        figures["committed"] = committed
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:

@@ -10,6 +10,7 @@ import time
 from planner import demo, settings
 from planner.errors import BadInput
 from planner.scope import OPERATOR
+from planner.store import interrupts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
+        interrupts.check()  # Ctrl-C stops the work between its steps (planner/store/interrupts.py)
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 

@@ -103,6 +103,7 @@ def _import(args: argparse.Namespace, landed: list[bool]) -> ingest.ImportReport
 
     def after(*a: Any, **k: Any) -> list[str]:  # the import has landed: then scoring the accounts
         landed.append(True)
+        interrupts.keep(f"the files were imported, not scored: {LATER}")  # should the scoring be left behind
         interrupts.check()
         notes = propensity.score_new_accounts(*a, **k)
         interrupts.check()  # an interrupted scoring is no note of the report: the command says it

@@ -15,7 +15,7 @@ import pyarrow.csv as pa_csv
 
 from planner import export, propensity, store
 from planner.scope import OPERATOR
-from planner.store import scores
+from planner.store import interrupts, scores
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +37,7 @@ def _write_csv(table: pa.Table, out: Path) -> None:
 @store.retry_conflicts
 def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
+        interrupts.check()  # Ctrl-C stops the work between its steps (planner/store/interrupts.py)
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
     with store.write(args.db_path) as con:

@@ -13,6 +13,7 @@ import time
 
 from planner import propensity, store
 from planner.scope import OPERATOR
+from planner.store import interrupts
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
+        interrupts.check()  # Ctrl-C stops the work between its steps (planner/store/interrupts.py)
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 

@@ -27,6 +27,7 @@ from planner.optimize.pricing import (
     _third_nearest,
 )
 from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
+from planner.store import interrupts
 
 # Objective weights (balance >> capacity >> metric moved >> accounts moved >> travel): each term is
 # normalised (shares of the total, travel relative to the nearest-rep mean) so the order holds on
@@ -179,7 +180,19 @@ def _new_highs(model: highspy.HighsLp, time_limit_s: float) -> Any:
     h.setOptionValue("parallel", "off")
     h.setOptionValue("time_limit", float(time_limit_s))
     h.passModel(model)
+    h.setCallback(_stop_on_ctrl_c, None)
+    for kind in (
+        highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,
+        highspy.cb.HighsCallbackType.kCallbackIpmInterrupt,
+    ):
+        h.startCallback(kind)
     return h
+
+
+def _stop_on_ctrl_c(kind: object, message: str, data_out: object, data_in: Any, user_data: object) -> None:
+    """HiGHS asks at its iterations whether to stop: yes once Ctrl-C was pressed (planner/store/interrupts.py)."""
+    if data_in is not None and interrupts.stopping():
+        data_in.user_interrupt = True
 
 
 def _solve_lp(p: _Problem, u: _Units, opts: Options, scale: dict[str, float]) -> _LP:
@@ -341,6 +354,7 @@ def _run_highs(lp: _LP) -> None:
     (100,000 x 200 with three metrics stopped in its travel pass on a machine where every solve fit)."""
     lp.h.setOptionValue("time_limit", float(lp.h.getRunTime()) + lp.time_limit_s)
     lp.h.run()
+    interrupts.check()  # a run that Ctrl-C stopped is no solution to go on with
 
 
 def _run(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float]) -> None:

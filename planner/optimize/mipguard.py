@@ -30,6 +30,7 @@ import highspy
 import numpy as np
 
 from planner.mipworker import LP_FIELDS, _solve
+from planner.store import interrupts
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,15 @@ class _Worker:
             self.kill()
             return "died", None
         reader.start()
-        reader.join(wall_s)
+        deadline = time.monotonic() + wall_s
+        while reader.is_alive() and time.monotonic() < deadline and not interrupts.stopping():
+            reader.join(0.1)  # in slices: Ctrl-C stops the MIP at once (planner/store/interrupts.py)
         if box:
             return "answer", MipAnswer(*box[0])
+        if interrupts.stopping():
+            self.kill()
+            reader.join()
+            raise KeyboardInterrupt
         state = "killed" if reader.is_alive() else "died"
         self.kill()
         reader.join()

@@ -215,7 +215,7 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
         return
     with writable.os_errors(path), _WriteLock(path, timeout):
         _clean_stale_temporaries(path)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        tmp = interrupts.scratch(path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"))
         con = None
         try:
             copied_from = fingerprint(path)
@@ -239,12 +239,11 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
                 raise WriteConflict(
                     f"another program changed {path} while this write was being made; nothing was written, retry"
                 )
-            os.replace(tmp, path)
+            interrupts.land(lambda: os.replace(tmp, path))  # not after Ctrl-C (store/interrupts.py)
         finally:
             if con is not None:
                 con.close()
-            tmp.unlink(missing_ok=True)
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            interrupts.discard(tmp)
 
 
 # ---------------------------------------------------------------- which store, and a lake's side of it
@@ -536,7 +535,7 @@ def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnectio
                 schema.migrate(cur, path)
             yield cur
             schema.bump_write_id(cur)
-            cur.execute("COMMIT")
+            interrupts.land(lambda: cur.execute("COMMIT"))
             committed = True
         except duckdb.Error as exc:
             if unreachable(exc) or not _conflict(exc):
@@ -608,7 +607,9 @@ def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
         config.update(extension_directory=str(_extension_directory()), autoload_known_extensions=True)
     try:
         with _lake_errors(target if is_lake(target) else source), lock:
-            con = duckdb.connect(config=config)
+            if tmp is not None:
+                interrupts.scratch(tmp)
+            con = interrupts.watch(duckdb.connect(config=config))
             try:
                 con.execute("SET enable_progress_bar = false")
                 _attach_source_and_target(con, source, target, tmp)
@@ -616,11 +617,10 @@ def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
             finally:
                 con.close()
             if tmp is not None:
-                os.replace(tmp, target)
+                os.replace(tmp, target)  # inevitable once the copy committed (_copy_tables)
     finally:
         if tmp is not None:
-            tmp.unlink(missing_ok=True)
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+            interrupts.discard(tmp)
     return figures
 
 
@@ -644,6 +644,6 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     if after != before:
         con.execute("ROLLBACK")
         raise StoreError("the copy does not match its source (rows or checksums differ); nothing was written")
-    con.execute("COMMIT")
+    interrupts.land(lambda: con.execute("COMMIT"))  # not after Ctrl-C (a file's copy then swaps in at once)
     return [{"table": t, "rows": before[t][0], "checksum": before[t][1], "target_rows": after[t][0],
              "target_checksum": after[t][1]} for t in sorted(before)]  # fmt: skip
