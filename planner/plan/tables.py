@@ -155,7 +155,7 @@ def calendar_text(plan: Plan) -> str:
     if cal is None:
         return ""
     skipped = cal.holidays_between(plan.start, plan.end)
-    where = f" ({cal.place} public holidays)" if cal.place else ""
+    where = f" ({cal.place} {cal.kinds} holidays)" if cal.place else ""
     days = f"{describe_days(cal.working_days)}{where}"
     if skipped:
         days += "; skipped: " + ", ".join(f"{name} {cell_text(d, 'date')}" for d, name in skipped)
