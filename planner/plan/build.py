@@ -13,7 +13,7 @@ import pandas as pd
 
 from planner.coverage.workload import load_workload
 from planner.geo import us_state_at
-from planner.geo_world import country_at, country_code, regions_at
+from planner.geo_world import country_at, country_code, country_timezone, regions_at, timezone_at
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
@@ -100,7 +100,30 @@ def rep_calendar(
             f"of {country} are skipped; give the home's state, or the holidays' state in the plan's rules."
         )
         cal = replace(cal, note=" ".join(filter(None, (cal.note, note))))
-    return cal
+    return _with_time_zone(cal, rules["time_zone"], place, own_country)
+
+
+def _with_time_zone(cal: WorkCalendar, rule: str, place: dict[str, Any], country: str | None) -> WorkCalendar:
+    """The calendar with the rep's time zone: the rules', else their country's when it has one zone, else their
+    home's (GeoNames' zone of the nearest city; a home inferred from their accounts says so). Not known: the
+    calendar file's times stay floating (09:00 on the clock of whoever opens it, the rep's own when they do) and a
+    note says how to set it; no zone is guessed, since a wrong one would move every call."""
+    own = country_timezone(country) if country else None
+    at_home = timezone_at(place["home_lat"], place["home_lon"])
+    zone = rule or own or at_home
+    note = ""
+    if not zone:
+        note = (
+            "The rep's time zone is not known (no home, and their country has several zones or none), so the "
+            "calendar file's times are floating: 09:00 wherever it is opened. Give the rep a home, or set the "
+            "time zone in the plan's rules (e.g. America/Chicago)."
+        )
+    elif not rule and not own and place["home_inferred"]:
+        note = (
+            f"The calendar file's times are in {zone}, the zone of the rep's home as inferred from their accounts; "
+            "set the time zone in the plan's rules if they live elsewhere."
+        )
+    return replace(cal, time_zone=zone or "", note=" ".join(filter(None, (cal.note, note))))
 
 
 def _home_region(
