@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, text
+from planner import export, plan, text
 from planner.coverage import report
 from planner.coverage.imbalance import KINDS, reps_only
 from planner.errors import PlannerError
@@ -41,8 +43,10 @@ cols[0].metric("Accounts", f"{k['accounts']:,}", help="Accounts in the store (in
 cols[1].metric("Customers", f"{k['customers']:,}", help="Accounts whose CRM type is Customer.")
 cols[2].metric("Reps", f"{k['reps']:,}", help="Active reps.")
 cols[3].metric("Open pipeline", fmt.money(k["open_pipeline"]), help=f"{k['open_deals']:,} open deals.")
+# Data over a year old: the label names the window, so the rate does not read as this year's.
+old = plan.data_is_stale(ov["as_of"], date.today())
 cols[4].metric(
-    "Win rate, 12 months",
+    f"Win rate, 12 months to {fmt.day(ov['as_of'])}" if old else "Win rate, 12 months",
     fmt.pct(k["win_rate_12m"], 1),
     help=f"{k['won_12m']:,} won of {k['closed_12m']:,} deals closed in the 12 months to {ov['as_of']}.",
 )

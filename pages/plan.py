@@ -32,7 +32,7 @@ RULE_KEYS = [
     "n_targets", "coverage_target", "meetings_per_week_target", "meeting_rate", "plan_share", "max_stagger_weeks",
     "tier1_share", "tier2_share", "abm_tiers", "abm_lead_days", "partner_intro", "partner_intro_day", "sdr_warmup",
     "sdr_cold_days", "sdr_lead_days", "trial_min_intent", "discount_with_open_deal", "working_days",
-    "holiday_country", "holiday_subdiv",
+    "holiday_country", "holiday_subdiv", "time_zone",
 ]  # fmt: skip
 FORMATS = {"pct": "percent", "int": "localized", "hours": "%.1f h"}
 
@@ -169,7 +169,7 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     r4.number_input("Free trial from intent", 0, 100, step=5, key="plan_rule_trial_min_intent")
     r4.checkbox("Open-deal discount", key="plan_rule_discount_with_open_deal",
                 help="Offer a discount where the account has an open deal.")  # fmt: skip
-    w1, w2, w3 = st.columns([2, 1, 1])
+    w1, w2, w3, w4 = st.columns([2, 1, 1, 1])
     w1.multiselect("Working days", list(WEEKDAYS), key="plan_rule_working_days", placeholder="the country's week",
                    help="Steps fall on these days only; empty: the working week of the holidays' country "
                         "(Sun-Thu in Saudi Arabia), else Mon-Fri.")  # fmt: skip
@@ -178,6 +178,9 @@ with st.expander("Rules: targets, tiers, collaboration, offers, capacity and com
     w3.text_input("... and state", key="plan_rule_holiday_subdiv", placeholder="the rep's",
                   help="State or province as a code or as exports write it (CA, BY, Bayern, Maharashtra); "
                        "empty: where the rep's home is.")  # fmt: skip
+    w4.text_input("Time zone", key="plan_rule_time_zone", placeholder="the rep's",
+                  help="The calendar file's times are in this zone, as IANA names it (Asia/Tokyo, Europe/London, "
+                       "America/Chicago); empty: the rep's country's, else their home's.")  # fmt: skip
     m = st.columns(3)
     for tier, col in zip((1, 2, 3), m, strict=True):
         # The short name in the box (a full label is cut in a third of the page); the full one in the help.

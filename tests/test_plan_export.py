@@ -7,8 +7,9 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -65,9 +66,8 @@ def test_ics_has_touches_decision_points_and_asks(tricky_plan: plan.Plan) -> Non
     for e in timed:
         assert e.decoded("DTEND") > e.decoded("DTSTART")
     first = touches.sort_values(["step_date", "position"]).iloc[0]
-    assert min(e.decoded("DTSTART") for e in timed) == datetime.combine(first.step_date, datetime.min.time()).replace(
-        hour=9
-    )
+    zone = ZoneInfo(p.calendar.time_zone)  # the rep's (tests/test_plan_local_time.py)
+    assert min(e.decoded("DTSTART") for e in timed) == datetime.combine(first.step_date, time(9), tzinfo=zone)
     # Touches on the same day are packed one after the other.
     day = [e for e in timed if e.decoded("DTSTART").date() == first.step_date]
     starts = sorted(e.decoded("DTSTART") for e in day)
@@ -178,7 +178,7 @@ def test_cli_writes_each_format(small_store: Path, tmp_path: Path, capsys: pytes
         assert out.stat().st_size > 0
     cal = Calendar.from_ical((tmp_path / "plan.ics").read_bytes())
     timed = [e.decoded("DTSTART") for e in cal.walk("VEVENT") if isinstance(e.decoded("DTSTART"), datetime)]
-    assert min(timed) == datetime(2026, 11, 9, 9, 0)
+    assert min(timed) == datetime(2026, 11, 9, 9, 0, tzinfo=ZoneInfo("America/Chicago"))  # R002's home's zone
     err = capsys.readouterr().err
     assert "Mon 9 Nov 2026 to" in err and "wrote HTML plan" in err
 

@@ -13,7 +13,7 @@ Modules: `spec` (what a plan is), `rules`, `offers` (catalogue and partners), `b
 
 from planner.plan.asks import suggest_needs
 from planner.plan.book import ranked_book
-from planner.plan.build import compose, rep_calendar
+from planner.plan.build import compose, data_is_stale, rep_calendar
 from planner.plan.calendar import WorkCalendar, next_working_day_after, work_calendar
 from planner.plan.edits import add_target, draft_specs, editor_table, move_target, remove_target, specs_from_table
 from planner.plan.kpis import (
@@ -49,7 +49,7 @@ from planner.plan.spec import Plan, TargetSpec
 __all__ = [
     "DEFAULT_RULES", "MAX_WEEKS", "MIXES", "OFFER_KINDS", "Plan", "TEAMS", "TargetSpec", "WorkCalendar",
     "actual_summary", "add_target", "cadence", "catalogue", "clean_offers", "clean_partners", "close_gap",
-    "compose", "current_plan_id", "default_offers", "default_partners", "default_start", "draft_specs",
+    "compose", "current_plan_id", "data_is_stale", "default_offers", "default_partners", "default_start", "draft_specs",
     "editor_table", "kpi_alignment", "load", "move_target", "needs_per_team", "next_working_day_after",
     "offer_usage", "parse_start", "partner_table", "partners_for_editing", "plan_vs_actual", "quarter_end",
     "ranked_book", "remove_target", "rep_calendar", "rep_for", "resolve_rep", "rules_json", "rules_with_defaults",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -14,6 +15,7 @@ import pandas as pd
 from planner import text
 from planner.coverage import value as expected
 from planner.errors import PlannerError
+from planner.plan.sequence import LAPSED_YEARS
 from planner.plan.spec import missing
 from planner.scope import Scope
 from planner.store import plans as q
@@ -22,8 +24,16 @@ from planner.store import scores as scores_q
 _BOOK_COLS = [
     "account_id", "name", "industry", "employees", "state", "city", "owner_rep_id", "scored", "propensity",
     "potential", "est_users", "price_per_user", "expected_value", "reasons", "open_deals", "intent_score",
-    "new_executive", "similar_won", "employee_growth", "is_customer", "fit_score",
+    "new_executive", "similar_won", "employee_growth", "is_customer", "fit_score", "last_won",
 ]  # fmt: skip
+
+
+def lapsed_before(start: date) -> date:
+    """Customers whose last win is before this day are lapsed for a plan starting on `start`."""
+    try:
+        return start.replace(year=start.year - LAPSED_YEARS)
+    except ValueError:  # 29 February
+        return start.replace(year=start.year - LAPSED_YEARS, day=28)
 
 
 def reason_text(value: Any) -> str:
@@ -68,16 +78,24 @@ def _active_scores(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str) ->
 
 
 def ranked_book(
-    con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, rules: dict[str, Any], currency: str
+    con: duckdb.DuckDBPyConnection,
+    *,
+    scope: Scope,
+    rep_id: str,
+    rules: dict[str, Any],
+    currency: str,
+    start: date | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Every account of the rep's territory, best expected value first (the one expected value of
     planner.coverage.value: the model's propensity, else its one fallback, x potential), with tier
     and rationale; and where the ranking came from. Without a model the fit score ranks (fit x potential,
     the order of the Targets page); expected value then takes the fallback rate, as the fit is no probability.
-    The rationale writes money in `currency` (the store's)."""
+    The rationale writes money in `currency` (the store's). A customer whose last win is LAPSED_YEARS or more
+    before `start` (the plan's; default the as-of date) is `lapsed`."""
     basis = expected.expected_value_basis(con, scope=scope)
     values = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
-    feats = q.book_features(con, scope=scope, rep_id=rep_id, as_of_day=q.as_of(con))
+    as_of = q.as_of(con)
+    feats = q.book_features(con, scope=scope, rep_id=rep_id, as_of_day=as_of)
     df = feats.merge(values[["account_id", "scored", "propensity", "expected_value"]], on="account_id", how="left")
     fit = basis.source == "fit_score"
     if basis.source in ("model", "fit_score"):
@@ -93,6 +111,10 @@ def ranked_book(
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype(int)
     df["new_executive"] = df["new_executive"].fillna(False).astype(bool)
     df["is_customer"] = df["is_customer"].fillna(False).astype(bool)
+    df["last_won"] = pd.to_datetime(df["last_won"], errors="coerce").dt.date
+    cutoff = lapsed_before(start or as_of)
+    pairs = zip(df["is_customer"], df["last_won"], strict=True)
+    df["lapsed"] = [bool(c) and not missing(w) and w < cutoff for c, w in pairs]
     df["scored"] = df["scored"].fillna(False).astype(bool)
     for col in ("intent_score", "employee_growth", "potential", "est_users", "price_per_user"):
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
@@ -133,5 +155,11 @@ def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
         source = "model propensity" if r.scored else "propensity (the 12-month win rate, no model score)"
         value = f"{r.propensity:.0%} {source} x {size} = {money(r.expected_value)} expected value"
     why = r.reasons or (f"signals: {_signals(r)}" if _signals(r) else "")
-    play = " An existing customer: an expansion play, not a first contact." if r.is_customer else ""
+    if r.lapsed:
+        play = (
+            f" A lapsed customer (last win {r.last_won.isoformat()}, {LAPSED_YEARS}+ years before the plan): "
+            "a win-back play."
+        )
+    else:
+        play = " An existing customer: an expansion play, not a first contact." if r.is_customer else ""
     return f"#{r.book_rank} of {n} in the territory (tier {r.tier}): {value}.{play}" + (f" Why: {why}." if why else "")

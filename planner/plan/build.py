@@ -13,7 +13,7 @@ import pandas as pd
 
 from planner.coverage.workload import load_workload
 from planner.geo import us_state_at
-from planner.geo_world import country_at, country_code, regions_at
+from planner.geo_world import country_at, country_code, country_timezone, regions_at, timezone_at
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
@@ -24,6 +24,7 @@ from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
 from planner.plan.sequence import Lane, cadence, mix_for, schedule, weekly_capacity, weekly_load
 from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSpec, missing
+from planner.plan.tables import cell_text
 from planner.scope import Scope
 from planner.store import plans as q
 from planner.store import world as world_q
@@ -100,7 +101,30 @@ def rep_calendar(
             f"of {country} are skipped; give the home's state, or the holidays' state in the plan's rules."
         )
         cal = replace(cal, note=" ".join(filter(None, (cal.note, note))))
-    return cal
+    return _with_time_zone(cal, rules["time_zone"], place, own_country)
+
+
+def _with_time_zone(cal: WorkCalendar, rule: str, place: dict[str, Any], country: str | None) -> WorkCalendar:
+    """The calendar with the rep's time zone: the rules', else their country's when it has one zone, else their
+    home's (GeoNames' zone of the nearest city; a home inferred from their accounts says so). Not known: the
+    calendar file's times stay floating (09:00 on the clock of whoever opens it, the rep's own when they do) and a
+    note says how to set it; no zone is guessed, since a wrong one would move every call."""
+    own = country_timezone(country) if country else None
+    at_home = timezone_at(place["home_lat"], place["home_lon"])
+    zone = rule or own or at_home
+    note = ""
+    if not zone:
+        note = (
+            "The rep's time zone is not known (no home, and their country has several zones or none), so the "
+            "calendar file's times are floating: 09:00 wherever it is opened. Give the rep a home, or set the "
+            "time zone in the plan's rules (e.g. America/Chicago)."
+        )
+    elif not rule and not own and place["home_inferred"]:
+        note = (
+            f"The calendar file's times are in {zone}, the zone of the rep's home as inferred from their accounts; "
+            "set the time zone in the plan's rules if they live elsewhere."
+        )
+    return replace(cal, time_zone=zone or "", note=" ".join(filter(None, (cal.note, note))))
 
 
 def _home_region(
@@ -146,8 +170,9 @@ def compose(
     r = rules_with_defaults(rules)
     today = today or date.today()
     currency = currency_code(world_q.currency(con)) or "USD"
-    book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency)
-    notes: list[str] = []
+    book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency, start=start)
+    as_of = q.as_of(con)
+    notes: list[str] = [stale] if (stale := stale_data_warning(as_of, start)) else []
     if not len(book):
         notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")
     chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,
@@ -166,14 +191,35 @@ def compose(
     kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency)
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
     return Plan(
-        plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=q.as_of(con), rules=r, source=source,
+        plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of, rules=r, source=source,
         targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
         actual=plan_vs_actual(con, scope=scope, targets=targets, steps=steps, start=start, end=end,
-                              as_of_day=q.as_of(con)),
+                              as_of_day=as_of),
         offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal, currency=currency,
     )  # fmt: skip
+
+
+def data_is_stale(as_of: date, day: date) -> bool:
+    """The data's as-of date lies more than a year before `day` (a plan's start, today)."""
+    return (day - as_of).days > 365
+
+
+def stale_data_warning(as_of: date, start: date) -> str:
+    """One line when the data's as-of date is more than a year before the plan's start (win rates, customers and
+    rankings then describe another time), naming both dates and what to do; '' otherwise."""
+    if not data_is_stale(as_of, start):
+        return ""
+    days = (start - as_of).days
+    years = int(days // 365.25)
+    age = "a year" if years < 2 else f"{years} years"
+    return (
+        f"The data is over {age} old: it is as of {cell_text(as_of, 'date')} and this plan starts on "
+        f"{cell_text(start, 'date')}, so its win rates, customers and rankings describe {as_of.year}, not today. "
+        "Import a recent export from your CRM (on the Data page, or with python -m planner import) before relying "
+        "on it."
+    )
 
 
 _SPARE_COLS = ["account_id", "name", "industry", "state", "tier", "propensity", "expected_value", "book_rank"]
@@ -258,7 +304,7 @@ def _lane(spec: TargetSpec, acc: dict[str, Any], cold: bool, frame: _Frame) -> L
     """The account's cadence (its tier's channel mix) and the first day it may start: after the lead
     time of its asks when the plan lies ahead, so that no ask falls in the past."""
     tier = int(acc.get("tier") or 3)
-    mix = mix_for(frame.rules, tier, bool(acc.get("is_customer")))
+    mix = mix_for(frame.rules, tier, bool(acc.get("is_customer")), bool(acc.get("lapsed")))
     template = cadence(frame.weeks, frame.rules, mix, len(frame.calendar.working_days))
     earliest = frame.start
     if frame.floor is not None:
@@ -285,7 +331,7 @@ def _target(
         "propensity": _maybe(acc["propensity"]), "expected_value": _maybe(acc["expected_value"]),
         "offer_id": offer_id, "offer": cat.names.get(offer_id, "") if offer_id else "",
         "suggested_offer_id": suggested, "offer_reason": why if chosen in (None, suggested) else "chosen by the rep",
-        "mix": mix_for(frame.rules, tier, bool(acc.get("is_customer"))),
+        "mix": mix_for(frame.rules, tier, bool(acc.get("is_customer")), bool(acc.get("lapsed"))),
         "start_week": (first - frame.start).days // 7 + 1, "first_touch": first,
         "rationale": spec.rationale or acc["rationale"], "needs": "", "status": spec.status, "offer_choice": chosen,
         "start_week_choice": spec.start_week, "rationale_choice": spec.rationale,

@@ -1,6 +1,6 @@
-"""The rep's working calendar: which days are working days (a rule) and which are public holidays
-(the `holidays` package, for the rep's country and state), and the plan's default start, the next
-working day after today."""
+"""The rep's working calendar: which days are working days (a rule) and which are holidays (the `holidays`
+package's public holidays, and bank holidays where it lists them, for the rep's country and state), the rep's time
+zone, and the plan's default start, the next working day after today."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from planner.text import one_line
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MON_FRI = (0, 1, 2, 3, 4)
+# The `holidays` categories a rep does not work on: public holidays, and bank holidays where the package lists them
+# (Japan's 31 Dec and 2-3 Jan of the New Year closure); a country without a bank list keeps its public one.
+DAYS_OFF = ("public", "bank")
 
 
 def parse_working_days(value: object) -> tuple[int, ...]:
@@ -65,12 +68,20 @@ def describe_days(days: Iterable[int]) -> str:
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """Working weekdays and public holidays (date -> name) of one rep; `note` says what is assumed."""
+    """Working weekdays and holidays (date -> name) of one rep, which `holidays` categories they are (public,
+    bank) and the rep's IANA time zone ('' when not known); `note` says what is assumed."""
 
     working_days: tuple[int, ...]
     holidays: dict[date, str] = field(default_factory=dict)
     place: str = ""
     note: str = ""
+    categories: tuple[str, ...] = ("public",)
+    time_zone: str = ""
+
+    @property
+    def kinds(self) -> str:
+        """'public' or 'public and bank': what the holidays are, in words."""
+        return " and ".join(self.categories)
 
     def is_working(self, day: date) -> bool:
         return day.weekday() in self.working_days and day not in self.holidays
@@ -101,7 +112,7 @@ class WorkCalendar:
         return out
 
     def holidays_between(self, first: date, last: date) -> list[tuple[date, str]]:
-        """Public holidays on working weekdays from first to last (what the plan skips)."""
+        """Holidays on working weekdays from first to last (what the plan skips)."""
         return sorted(
             (d, n) for d, n in self.holidays.items() if first <= d <= last and d.weekday() in self.working_days
         )
@@ -148,9 +159,10 @@ def work_calendar(
     working_days: object, country: str | None, subdiv: str | None, first_year: int, last_year: int
 ) -> WorkCalendar:
     """The calendar for a country (ISO code, e.g. US, DE) and optional state or province, by its code or its
-    name ('BY', 'Bayern'); an unknown country or state is not an error: the plan then skips what is known and says
-    so. No working days given (None, [] or ''): the country's working week (Sun-Thu in Saudi Arabia, Mon-Fri in
-    Germany), else Mon-Fri."""
+    name ('BY', 'Bayern'): its public holidays, and its bank holidays where `holidays` has a list of them (JP, AU,
+    BE; not GB, whose bank holidays are its public ones, nor US or IN); an unknown country or state is not an error:
+    the plan then skips what is known and says so. No working days given (None, [] or ''): the country's working
+    week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else Mon-Fri."""
     given = parse_working_days(working_days) if working_days not in (None, "", [], ()) else None
     days = given or MON_FRI
     years = range(first_year, last_year + 1)
@@ -160,7 +172,9 @@ def work_calendar(
         return WorkCalendar(days, {}, "", "Public holidays are not skipped: the rep's country is not known.")
     sub = subdivision_code(code, region) if region else None
     try:
-        table = holiday_lists.country_holidays(code, subdiv=sub, years=years)
+        table = holiday_lists.country_holidays(code, subdiv=sub, years=())
+        kinds = tuple(c for c in DAYS_OFF if c in set(getattr(table, "supported_categories", ()) or ())) or ("public",)
+        table = holiday_lists.country_holidays(code, subdiv=sub, years=years, categories=kinds)
     except NotImplementedError:
         note = f"Public holidays of {code!r} are not known; only the days off in the working week are skipped."
         return WorkCalendar(days, {}, code, note)
@@ -176,7 +190,7 @@ def work_calendar(
     if given is None:
         days = tuple(d for d in range(7) if d not in set(getattr(table, "weekend", ()) or (5, 6))) or MON_FRI
     place = f"{code}-{sub}" if sub else code
-    return WorkCalendar(days, {d: str(n) for d, n in table.items()}, place, note)
+    return WorkCalendar(days, {d: str(n) for d, n in table.items()}, place, note, kinds)
 
 
 def next_working_day_after(calendar: WorkCalendar, today: date) -> date:

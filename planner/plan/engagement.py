@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from icalendar import Calendar, Event
@@ -52,9 +53,17 @@ def _all_day(day: date, uid: str, stamp: datetime, summary: str, description: st
     return ev
 
 
+def _zone(plan: Plan) -> ZoneInfo | None:
+    """The rep's time zone (the calendar's), None when not known: their times are then floating."""
+    name = plan.calendar.time_zone if plan.calendar is not None else ""
+    return ZoneInfo(name) if name else None
+
+
 def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
-    """RFC 5545 calendar: one timed event per touch (packed from 09:00 on its day), one all-day event
-    per decision point and per ask of another team (on its due date)."""
+    """RFC 5545 calendar: one timed event per touch (packed from 09:00 on its day, in the rep's time zone with
+    its VTIMEZONE, so a leader in another zone sees the rep's 09:00 at their own hour), one all-day event per
+    decision point and per ask of another team (on its due date)."""
+    zone = _zone(plan)
     cal = Calendar()
     cal.add("prodid", "-//Territory Planner//Territory plan//EN")
     cal.add("version", "2.0")
@@ -79,13 +88,13 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
                 )  # fmt: skip
             )
             continue
-        begin = next_free.get(s.step_date, datetime.combine(s.step_date, DAY_START))
+        begin = next_free.get(s.step_date, datetime.combine(s.step_date, DAY_START, tzinfo=zone))
         end = begin + timedelta(minutes=max(15, int(round(float(s.hours) * 60 / 15)) * 15))
         next_free[s.step_date] = end
         ev = Event()
         ev.add("uid", uid)
         ev.add("dtstamp", stamp)
-        ev.add("dtstart", begin)  # floating local time: the rep's own working day
+        ev.add("dtstart", begin)  # the rep's zone; floating (their own clock) when it is not known
         ev.add("dtend", end)
         ev.add("summary", f"{CHANNEL_LABEL.get(s.channel, s.channel)}: {one_line(s.account_name)}")
         ev.add(
@@ -109,6 +118,8 @@ def to_ics(plan: Plan, stamp: datetime | None = None) -> bytes:
                 ["Ask of another team", str(n.team), "Territory plan"],
             )  # fmt: skip
         )
+    if zone is not None:  # the zone's rules over the plan's years, before the events that name it
+        cal.add_missing_timezones(date(plan.start.year - 1, 1, 1), date(plan.end.year + 2, 1, 1))
     return cal.to_ical()  # type: ignore[no-any-return]
 
 

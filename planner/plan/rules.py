@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from planner.errors import BadInput
 from planner.plan.calendar import parse_working_days
+from planner.text import one_line
 
 TEAMS = ("Marketing", "Partners", "BDR/SDR")
 MAX_WEEKS = 26
@@ -37,6 +40,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "working_days": [],  # the rep's working weekdays, 0 = Monday ([]: the holiday country's week, else Mon-Fri)
     "holiday_country": "",  # ISO country whose public holidays are skipped ("": where the rep lives, else accounts)
     "holiday_subdiv": "",  # state or province, its code or name: BY, Bayern ("": the rep's home's, see rep_calendar)
+    "time_zone": "",  # IANA zone of the calendar file's times: Asia/Tokyo ("": the rep's home's, see rep_calendar)
     "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
 }
 
@@ -80,12 +84,31 @@ def _check(out: dict[str, Any]) -> None:
     out["holiday_country"] = "" if out["holiday_country"] is None else str(out["holiday_country"]).strip().upper()
     # The state as written ('Bayern', 'BY'): the calendar matches it without case, and a note quotes it as given.
     out["holiday_subdiv"] = "" if out["holiday_subdiv"] is None else " ".join(str(out["holiday_subdiv"]).split())
+    out["time_zone"] = _time_zone(out["time_zone"])
     if out["sdr_warmup"] not in ("cold", "all", "never"):
         raise BadInput(f"sdr_warmup {out['sdr_warmup']!r} is not one of cold, all, never")
     if n_targets < 0:
         raise BadInput(f"n_targets {out['n_targets']} must be 0 or more")
     if plan_share <= 0:
         raise BadInput(f"plan_share {out['plan_share']} must be above 0 (share of weekly selling hours)")
+
+
+def _time_zone(value: object) -> str:
+    """An IANA time zone name as zoneinfo knows it ('' for none)."""
+    name = "" if value is None else str(value).strip()
+    if not name:
+        return ""
+    if name not in _zones():
+        raise BadInput(
+            f"time zone {one_line(name, 60)!r} is not known; use an IANA name such as Asia/Tokyo, Europe/London "
+            "or America/New_York, or leave it empty for the rep's home's"
+        )
+    return name
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def rules_json(rules: dict[str, Any]) -> str:

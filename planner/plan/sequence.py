@@ -75,12 +75,30 @@ EXPANSION_STEPS: list[tuple[int, int, str, str]] = [
     (5, 0, "email", "Expansion proposal: more users, new teams or an upgrade"),
     (6, 0, "phone", "Call: agree the expansion's next step"),
 ]
-_TEMPLATES = {**MIXES, EXPANSION: EXPANSION_STEPS}
+# A customer whose last win lies this many years or more before the plan's start is lapsed (planner.plan.book) and
+# gets a win-back, not an expansion: the sponsor may have left and what they bought may be gone, so the rep finds
+# today's people and needs before proposing a return.
+LAPSED_YEARS = 3
+WIN_BACK = "win-back"
+WIN_BACK_STEPS: list[tuple[int, int, str, str]] = [
+    (1, 0, "email", "Win-back email to the former sponsor or their successor: what is new since they last bought, "
+                    "with {offer}"),
+    (1, 2, "phone", "Call: find who owns the decision today and what they use now"),
+    (2, 1, "social", "Connect with today's stakeholders on LinkedIn"),
+    (3, 0, "email", "Value email: {story}"),
+    (3, 2, "event", "Invite to {event}"),
+    (4, 1, "phone", "Call: discovery of today's needs and why they stopped buying"),
+    (5, 0, "email", "Win-back proposal sized to today's team"),
+    (6, 0, "phone", "Call: agree the next step to come back"),
+]  # fmt: skip
+_TEMPLATES = {**MIXES, EXPANSION: EXPANSION_STEPS, WIN_BACK: WIN_BACK_STEPS}
 MIX_LABELS = {
     "call-first": "call-first (13 touches, 6 of them calls)",
     "balanced": "balanced (12 touches across email, phone, LinkedIn and an event)",
     "digital": "digital (8 touches, mostly email and LinkedIn)",
     EXPANSION: "expansion (existing customers: 8 touches, account review to proposal)",
+    WIN_BACK: f"win-back (lapsed customers, last win {LAPSED_YEARS}+ years before the plan: 8 touches, today's "
+    "buyer to proposal)",
 }
 
 
@@ -101,8 +119,11 @@ def mix_for_tier(rules: dict[str, Any], tier: int) -> str:
     return mix
 
 
-def mix_for(rules: dict[str, Any], tier: int, is_customer: bool) -> str:
-    """The cadence of one target: the expansion play for an existing customer, else its tier's channel mix."""
+def mix_for(rules: dict[str, Any], tier: int, is_customer: bool, lapsed: bool = False) -> str:
+    """The cadence of one target: the win-back for a lapsed customer, the expansion play for an existing one,
+    else its tier's channel mix."""
+    if is_customer and lapsed:
+        return WIN_BACK
     return EXPANSION if is_customer else mix_for_tier(rules, tier)
 
 

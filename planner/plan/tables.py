@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from planner.plan.calendar import describe_days
-from planner.plan.sequence import EXPANSION, MIX_LABELS
+from planner.plan.sequence import EXPANSION, MIX_LABELS, WIN_BACK
 from planner.plan.spec import Plan, missing
 from planner.text import crm_record_id, currency_prefix
 
@@ -144,8 +144,10 @@ def mixes_text(plan: Plan) -> str:
     tiers = sorted({int(t) for t in plan.targets["tier"]}) if len(plan.targets) else [1, 2, 3]
     mixes = dict(plan.rules.get("tier_mix") or {})
     text = "; ".join(f"tier {t} {MIX_LABELS.get(mixes.get(str(t), 'balanced'), 'balanced')}" for t in tiers)
-    customers = int((plan.targets["mix"] == EXPANSION).sum()) if len(plan.targets) else 0
-    return text + (f"; {customers} existing customer(s): {MIX_LABELS[EXPANSION]}" if customers else "")
+    for mix, who in ((EXPANSION, "existing customer(s)"), (WIN_BACK, "lapsed customer(s)")):
+        n = int((plan.targets["mix"] == mix).sum()) if len(plan.targets) else 0
+        text += f"; {n} {who}: {MIX_LABELS[mix]}" if n else ""
+    return text
 
 
 def calendar_text(plan: Plan) -> str:
@@ -155,7 +157,7 @@ def calendar_text(plan: Plan) -> str:
     if cal is None:
         return ""
     skipped = cal.holidays_between(plan.start, plan.end)
-    where = f" ({cal.place} public holidays)" if cal.place else ""
+    where = f" ({cal.place} {cal.kinds} holidays)" if cal.place else ""
     days = f"{describe_days(cal.working_days)}{where}"
     if skipped:
         days += "; skipped: " + ", ".join(f"{name} {cell_text(d, 'date')}" for d, name in skipped)

@@ -121,8 +121,8 @@ def team_quota(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> float:
 
 def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, as_of_day: date) -> pd.DataFrame:
     """Every account of one territory with what the plan shows and suggests offers from: firmographics,
-    potential (0 when unknown), intent, new executive, growth, open deals, and similar accounts (same
-    industry and state) won in the 24 months to the as-of date."""
+    potential (0 when unknown), intent, new executive, growth, open deals, similar accounts (same
+    industry and state) won in the 24 months to the as-of date, and its last win (close date, NULL for none)."""
     where, params = view(scope, rep_id, "a.owner_rep_id")
     return query_df(
         con,
@@ -136,6 +136,10 @@ def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, 
         open_d AS (
             SELECT account_id, count(*) AS open_deals FROM deals
             WHERE NOT coalesce(is_closed, FALSE) AND account_id IS NOT NULL GROUP BY account_id
+        ),
+        last_w AS (
+            SELECT account_id, max(close_date) AS last_won FROM deals
+            WHERE is_won AND close_date <= ?::DATE AND account_id IS NOT NULL GROUP BY account_id
         )
         SELECT a.account_id, a.name, a.industry, a.employees, a.state, a.city, a.owner_rep_id, a.country_code,
                coalesce(a.intent_score, 0) AS intent_score, coalesce(a.new_executive, FALSE) AS new_executive,
@@ -143,15 +147,17 @@ def book_features(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str, 
                coalesce(p.potential, 0) AS potential, coalesce(p.est_users, 0) AS est_users,
                coalesce(p.price_per_user, 0) AS price_per_user, coalesce(o.open_deals, 0) AS open_deals,
                greatest(coalesce(c.won_accounts, 0)
-                        - CASE WHEN a.account_id IN (SELECT account_id FROM won) THEN 1 ELSE 0 END, 0) AS similar_won
+                        - CASE WHEN a.account_id IN (SELECT account_id FROM won) THEN 1 ELSE 0 END, 0) AS similar_won,
+               lw.last_won
         FROM accounts a
         LEFT JOIN account_potential p USING (account_id)
         LEFT JOIN cell c ON c.industry = a.industry AND c.state = a.state
         LEFT JOIN open_d o USING (account_id)
+        LEFT JOIN last_w lw USING (account_id)
         WHERE {where}
         ORDER BY a.account_id
         """,
-        [as_of_day, as_of_day, *params],
+        [as_of_day, as_of_day, as_of_day, *params],
     )
 
 
