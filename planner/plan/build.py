@@ -27,7 +27,7 @@ from planner.plan.spec import STEP_FRAME_COLS, TARGET_FRAME_COLS, Plan, TargetSp
 from planner.scope import Scope
 from planner.store import plans as q
 from planner.store import world as world_q
-from planner.text import currency_code
+from planner.text import currency_code, mixed_caveat
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,8 @@ def compose(
     currency = currency_code(world_q.currency(con)) or "USD"
     book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency)
     notes: list[str] = []
+    if caveat := mixed_caveat(world_q.mixed_currencies(con), currency):  # quota and potential may differ in currency
+        notes.append(f"{caveat[0].upper()}{caveat[1:]}.")
     if not len(book):
         notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")
     chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,
