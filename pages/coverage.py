@@ -182,6 +182,7 @@ try:
 
         # --- Headline ---------------------------------------------------------------------------
         cov = view["coverage"]
+        fmt.currency_caveat()
         k = st.columns(4)
         not_covered = "no active owner, out of the owner's reach, or beyond the owner's capacity"
         k[0].metric(

@@ -38,6 +38,7 @@ sidebar.no_reps("Comparing territories")
 k = ov["kpis"]
 if sidebar.selected_rep():
     st.caption("Figures for the territory chosen in the sidebar; the comparison below shows every territory.")
+fmt.currency_caveat()
 cols = st.columns(3) + st.columns(3)
 cols[0].metric("Accounts", f"{k['accounts']:,}", help="Accounts in the store (in your scope).")
 cols[1].metric("Customers", f"{k['customers']:,}", help="Accounts whose CRM type is Customer.")

@@ -48,6 +48,7 @@ if scope.is_rep:
     sidebar.stop()
 if sidebar.no_reps("Rebalancing (it divides the accounts among reps)"):
     sidebar.stop()
+fmt.currency_caveat()  # potential, pipeline and quota are balanced as written
 
 try:
     with data.snapshot() as snap:

@@ -9,7 +9,7 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export
+from planner import export, text
 from planner.coverage import workload
 from planner.errors import PlannerError
 from planner.ingest import currency
@@ -67,15 +67,19 @@ st.download_button(
 def _currency_section() -> None:
     """What currency money is shown in; admins change it."""
     st.subheader("Currency")
+    mixed = money_in == text.MIXED
     st.caption(
-        f"Money is shown in **{money_in}** on every page, plan and export. The first import whose amounts name a "
-        "currency (EUR 1.200,00, £900, or a Currency column) sets it; amounts are never converted."
-    )
+        (f"Money is shown with no currency sign: {text.mixed_caveat()}." if mixed else
+         f"Money is shown in **{money_in}** on every page, plan and export.")
+        + " The first import whose amounts name a currency (EUR 1.200,00, £900, or a Currency column) sets it; "
+        "amounts are never converted."
+    )  # fmt: skip
     if not scope.is_admin:
         return
     with st.form("set_currency_form", border=True):
-        codes = sorted({money_in, *COMMON_CURRENCIES})
-        chosen = st.selectbox("Currency of the store's amounts", codes, index=codes.index(money_in), key="set_currency")
+        codes = sorted({*([] if mixed else [money_in]), *COMMON_CURRENCIES})
+        chosen = st.selectbox("Currency of the store's amounts", codes, index=None if mixed else codes.index(money_in),
+                              key="set_currency", placeholder="several: choose one")  # fmt: skip
         if st.form_submit_button("Save currency", key="set_currency_save"):
             try:
                 code = currency.set_currency(data.db_path(), chosen, scope=scope)

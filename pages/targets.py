@@ -95,6 +95,7 @@ try:
 except PlannerError as exc:
     data.show_error(exc)
 
+fmt.currency_caveat()
 m = st.columns(4 if fit else 5)
 m[0].metric("Matching accounts", f"{result['matches']:,}")
 if fit:

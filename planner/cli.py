@@ -84,14 +84,13 @@ def _use_store_currency(path: Path) -> None:
     cannot be read: the command itself then says what is wrong)."""
     import duckdb
 
-    from planner import store, text
-    from planner.store import world
+    from planner import store, text, world
 
     if not store.exists(path):
         return
     try:
         with store.read(path) as con:
-            text.use_currency(world.currency(con))
+            text.use_currency(world.currency(con), world.mixed_currencies(con))
     except (PlannerError, duckdb.Error):
         pass
 

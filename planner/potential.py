@@ -54,7 +54,7 @@ def assumptions(con: Any) -> list[str]:
     notes: list[str] = []
     basis = q.users_basis(con)
     by_revenue, none = basis.get("revenue", 0), basis.get("none", 0)
-    code = world_q.currency(con) or "USD"
+    code = world_q.chosen_currency(con) or "USD"  # several currencies: said on every page
     if by_revenue:
         per = q.revenue_per_employee(con)
         notes.append(

@@ -18,6 +18,12 @@ from babel.numbers import get_currency_symbol
 # that run (a download button's callable runs on a thread of its own), names its currency instead: currency=CODE.
 _SYMBOL: ContextVar[str] = ContextVar("currency_symbol", default="$")
 _CODE: ContextVar[str] = ContextVar("currency_code", default="USD")
+# A store whose imports found amounts in several currencies, and where nobody set one, has no currency: ISO 4217's
+# code for "no currency" stands for it. Its money is written as the plain number, with no sign (a "$" or the sign of
+# whichever currency holds most would pass the others off as it: a commercial tool without exchange rates shows the
+# amounts as written and says so), and each page carries mixed_caveat where its totals are read.
+MIXED = "XXX"
+_MIXED_CODES: ContextVar[str] = ContextVar("currency_mixed", default="")
 
 
 def filled(values: pd.Series, missing: str) -> pd.Series:
@@ -72,13 +78,31 @@ def _known_codes() -> frozenset[str]:
 
 
 def _symbol(code: str | None) -> str:
+    if currency_code(code) == MIXED:
+        return ""
     return get_currency_symbol(currency_code(code) or "USD", locale="en")
 
 
-def use_currency(code: str | None) -> None:
-    """Write money in `code`'s symbol from now on in this run (US dollars when unknown)."""
+def use_currency(code: str | None, mixed: str | None = None) -> None:
+    """Write money in `code`'s symbol from now on in this run (US dollars when unknown); MIXED: with no sign, the
+    store's amounts being in the currencies `mixed` names ('GBP, INR, JPY'), which mixed_caveat then lists."""
     _SYMBOL.set(_symbol(code))
     _CODE.set(currency_code(code) or "USD")
+    _MIXED_CODES.set(str(mixed or "") if _CODE.get() == MIXED else "")
+
+
+def mixed_caveat(codes: str | None = None, currency: str | None = None) -> str:
+    """The one caveat of a store whose money is in several currencies ('' when it has one): the amounts are added
+    as written, and how to make them one. `codes`: the currencies ('GBP, INR, JPY'), else this run's; `currency`:
+    a plan's currency code, else this run's."""
+    if currency_code(currency or _CODE.get()) != MIXED:
+        return ""
+    listed = f" ({codes or _MIXED_CODES.get()})" if (codes or _MIXED_CODES.get()) else ""
+    return (
+        f"amounts are in several currencies{listed} and are added as written, with no currency sign: convert them "
+        "in the CRM export and import again, or set one currency in Settings (admins; `planner settings --currency "
+        "CODE`)"
+    )
 
 
 def currency_in_use() -> str:
@@ -87,8 +111,9 @@ def currency_in_use() -> str:
 
 
 def currency_prefix(currency: str | None = None) -> str:
-    """What a money figure starts with: '$', '€', 'CA$', or 'CHF ' (a code gets a space); in `currency` (an ISO
-    code, US dollars when unknown) when given, else in this run's currency (use_currency)."""
+    """What a money figure starts with: '$', '€', 'CA$', or 'CHF ' (a code gets a space), nothing in a store of
+    several currencies (MIXED); in `currency` (an ISO code, US dollars when unknown) when given, else in this run's
+    currency (use_currency)."""
     symbol = _SYMBOL.get() if currency is None else _symbol(currency)
     return f"{symbol} " if symbol[-1:].isalpha() else symbol
 

@@ -30,3 +30,8 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def currency(con: duckdb.DuckDBPyConnection) -> str | None:
     """The store's currency code as an import or a person set it (None: never set, US dollars)."""
     return q.currency(con)
+
+
+def mixed_currencies(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The currencies the store's amounts are in when imports found several and nobody set one ('GBP, JPY')."""
+    return q.mixed_currencies(con) if q.currency(con) == q.NO_CURRENCY else None

@@ -42,6 +42,8 @@ def money_format(label: str) -> tuple[str, str]:
     """(label, NumberColumn format) for a money column in the store's currency: ("Potential", "euro") for EUR,
     ("Potential (CHF)", "accounting") for a currency Streamlit has no format of its own for."""
     symbol = currency().strip()
+    if not symbol:  # a store of several currencies: the amounts as written (currency_caveat says so)
+        return f"{label} (several currencies)", "accounting"
     if symbol in _MONEY_FORMATS:
         return label, _MONEY_FORMATS[symbol]
     return f"{label} ({symbol})", "accounting"
@@ -55,6 +57,13 @@ def money_column(label: str, **options: Any) -> Any:
 
 def money(value: float | None) -> str:
     return text.money(value, missing=MISSING)
+
+
+def currency_caveat() -> None:
+    """Where a page's totals are read, in a store of several currencies: they add the amounts as written (nothing
+    in a store of one currency)."""
+    if caveat := text.mixed_caveat():
+        st.warning(f"**Money:** {caveat}.", icon=":material/currency_exchange:")
 
 
 def pct(value: float | None, digits: int = 0) -> str:

@@ -114,7 +114,8 @@ def _render_territory() -> None:
             reps = data.cached(world.rep_options, snap, scope=who)
             fresh = data.cached(world.freshness, snap)
             counts = data.cached(world.counts, snap, scope=who)
-            text.use_currency(data.cached(world.currency, snap))  # every money figure of this run
+            # every money figure of this run
+            text.use_currency(data.cached(world.currency, snap), data.cached(world.mixed_currencies, snap))
     except PlannerError as exc:
         st.sidebar.error(str(exc))
         return

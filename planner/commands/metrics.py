@@ -16,7 +16,7 @@ from planner.coverage.facts import SEGMENTS, Filters
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
 from planner.scope import OPERATOR
-from planner.text import crm_record_id, json_safe, one_line
+from planner.text import crm_record_id, json_safe, mixed_caveat, one_line
 
 TEXT_COLUMNS = {
     "territory": "Territory",
@@ -109,6 +109,7 @@ def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[s
     return {
         "as_of": str(figures["as_of"]),
         "filters": asdict(filters),
+        **({"currency_caveat": caveat} if (caveat := mixed_caveat()) else {}),
         "expected_value": {
             "source": figures["basis"].source,
             "model_version": figures["basis"].model_version,
@@ -150,6 +151,8 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
     shown = pd.DataFrame({label: [_fmt(v, _kind(col)) for v in table[col]] if col != "territory" else table[col]
                           for col, label in TEXT_COLUMNS.items()})  # fmt: skip
     print(f"Territories as of {figures['as_of']} ({filters.describe()})")
+    if caveat := mixed_caveat():  # the money columns below add several currencies as written
+        print(f"Money: {caveat}.")
     print(shown.to_string(index=False))
     print()
     imb = figures["imbalance"]

@@ -57,13 +57,15 @@ def run(args: argparse.Namespace) -> int:
         rows = workload.workload_sources(con)
         current = workload.load_workload(con)
         code = currency.store_currency(con)
+        caveat = currency.mixed_caveat(con)
     if args.json:
         sources = {r["name"]: r["source"] for r in rows}
-        print(json.dumps({"workload": current.as_dict(), "sources": sources, "currency": code}, indent=2))
+        shown = {"workload": current.as_dict(), "sources": sources, "currency": code}
+        print(json.dumps({**shown, **({"currency_caveat": caveat} if caveat else {})}, indent=2))
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         print(f"{r['name']:<{width}}  {r['value']:>10,.2f}  {r['source']}")
     print(current.describe())
-    print(f"Money is shown in {code}.")
+    print(f"Money: {caveat}." if caveat else f"Money is shown in {code}.")
     return 0

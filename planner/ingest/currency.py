@@ -2,9 +2,12 @@
 
 A file says its currency by the markers its amounts carry ('EUR 12.500,00', '€1,200', '£900', 'CA$50') or by a
 column that names it per row (Salesforce's 'Opportunity Currency', HubSpot's and Dynamics' 'Currency': a code or an
-English name). The first file that says one sets the store's currency, and every money figure is then written in it
-(planner.text.money). A file in another currency, or in several, is imported as written with a warning: amounts
-are never converted (no exchange rates offline).
+English name); a quota is money too ('JPY 150,000,000'). The first file that says one sets the store's currency, and
+every money figure is then written in it (planner.text.money). A file in several currencies, or in another than the
+one an import set, makes the store one of several currencies: money is then written with no sign, every page says
+the amounts are added as written, and the model leaves annual revenue out, until a person sets one currency. A file
+in another currency than the one a person set is warned about. Amounts are never converted (no exchange rates
+offline).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ CODE_HEADERS = frozenset({
     "deal currency code", "transaction currency", "amount currency",
 })  # fmt: skip
 CODES = tuple(sorted(list_currencies()))
-MONEY_FIELDS = ("amount", "annual_revenue")
+MONEY_FIELDS = ("amount", "annual_revenue", "quota")
 DEFAULT = "USD"
 
 
@@ -72,11 +75,16 @@ def set_currency(db_path: Path, value: str, *, scope: Scope) -> str:
     """Set the store's currency (admins only): a code or an English name. Amounts are not converted."""
     require_admin(scope)
     code = code_of(value)
-    if code is None:
+    if code is None or code == text.MIXED:
         raise BadInput(f"currency {value!r} is not a currency; give its ISO code, e.g. EUR, GBP, USD")
     with store.write(db_path) as con:
-        world.set_currency(con, code, scope=scope)
+        world.set_currency(con, code, scope=scope, by_person=True)
     return code
+
+
+def mixed_caveat(con: duckdb.DuckDBPyConnection) -> str:
+    """The caveat of a store of several currencies ('' when it has one): see planner.text.mixed_caveat."""
+    return text.mixed_caveat(world.mixed_currencies(con), store_currency(con))
 
 
 def file_currencies(con: duckdb.DuckDBPyConnection, columns: list[str], labels: dict[str, str],
@@ -94,32 +102,46 @@ def file_currencies(con: duckdb.DuckDBPyConnection, columns: list[str], labels: 
 def apply(con: duckdb.DuckDBPyConnection, columns: list[str], labels: dict[str, str], report: Any,
           *, scope: Scope) -> None:  # fmt: skip
     """Within the import's write: the first file that names one currency sets the store's; a file in several
-    currencies, or in another than the store's, is warned about (amounts are kept as written)."""
+    currencies, or in another than the one an import set, makes the store one of several currencies (money shown
+    with no sign); a file in another currency than the one a person set is warned about. Amounts are kept as
+    written."""
     require_admin(scope)
     found = file_currencies(con, columns, labels, scope=scope)
+    if not found:
+        return
+    current = text.currency_code(world.chosen_currency(con))
+    by_person = world.currency_chosen_by_person(con)
+    mixed = world.mixed_currencies(con) if current is None else None
+    together = sorted({*found, *([current] if current else []), *(mixed.split(", ") if mixed else [])})
+    unset = f"set it with `planner settings --currency {found[0]}` (or on the Settings page)"
     if len(found) > 1:
         report.warnings.append(
             f"amounts are in several currencies ({', '.join(found)}): they are added up as written, not converted; "
             "export them converted to one currency (the CRM's converted amount column) and import again"
         )
-        if text.currency_code(world.currency(con)) is None:  # a later file in one of them must not relabel these
-            world.note_mixed_currencies(con, ", ".join(found), scope=scope)
+        if not by_person:  # a later file in one of them must not relabel these
+            world.note_mixed_store(con, ", ".join(together), scope=scope)
         return
-    if not found:
-        return
-    code, current = found[0], text.currency_code(world.currency(con))
-    mixed = world.mixed_currencies(con) if current is None else None
-    if mixed:
+    code = found[0]
+    if current is None and mixed:
+        if code not in mixed.split(", "):
+            world.note_mixed_store(con, ", ".join(together), scope=scope)
         report.warnings.append(
-            f"this file's amounts are in {code}, but the store already holds amounts in several currencies ({mixed}), "
-            f"so its currency stays unset: if the whole store is in {code}, set it with `planner settings --currency "
-            f"{code}` (or on the Settings page)"
+            f"this file's amounts are in {code}, but the store already holds amounts in several currencies "
+            f"({', '.join(together)}), so its currency stays unset: if the whole store is in {code}, {unset}"
         )
     elif current is None:
         world.set_currency(con, code, scope=scope)
         report.notes.append(f"amounts are in {code}: the store now shows money in {code}")
-    elif current != code:
+    elif current != code and by_person:
         report.warnings.append(
             f"this file's amounts are in {code} and the store's in {current}: they are kept as written, not "
-            f"converted; if the whole store is in {code}, set it with `planner settings --currency {code}`"
+            f"converted; if the whole store is in {code}, {unset}"
+        )
+    elif current != code:
+        world.note_mixed_store(con, ", ".join(together), scope=scope)
+        report.warnings.append(
+            f"this file's amounts are in {code} and the store's in {current}: they are kept as written, not "
+            f"converted, and the store now holds several currencies ({', '.join(together)}), shown with no currency "
+            f"sign; if the whole store is in {code}, {unset}"
         )

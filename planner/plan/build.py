@@ -28,7 +28,7 @@ from planner.plan.tables import cell_text
 from planner.scope import Scope
 from planner.store import plans as q
 from planner.store import world as world_q
-from planner.text import currency_code
+from planner.text import currency_code, mixed_caveat
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,8 @@ def compose(
     book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency, start=start)
     as_of = q.as_of(con)
     notes: list[str] = [stale] if (stale := stale_data_warning(as_of, start)) else []
+    if caveat := mixed_caveat(world_q.mixed_currencies(con), currency):  # quota and potential may differ in currency
+        notes.append(f"{caveat[0].upper()}{caveat[1:]}.")
     if not len(book):
         notes.append(f"No accounts are assigned to {rep['name']} in the store, so the plan has no targets yet.")
     chosen = _in_territory(book, _unique(draft_specs(book, int(r["n_targets"])) if specs is None else specs), scope,

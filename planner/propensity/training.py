@@ -81,6 +81,9 @@ class Inputs:
     as_of: date
     # The store's currency (ISO code): the reasons write money in it.
     currency: str = "USD"
+    # Why annual revenue is left out ('' when it is not): a store of several currencies, where a yen or rupee
+    # revenue would rank as a giant beside a pound one.
+    revenue_left_out: str = ""
     # Every account's features as of today, computed while training (score_frame reuses them).
     current: pd.DataFrame | None = None
 
@@ -100,14 +103,22 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
     (the whole book, which a model learns from: leaders and admins only)."""
     require_leader(scope)
     defs = q.load_attribute_defs(con, scope=scope)
+    accounts = q.load_accounts(con, scope=scope)
+    mixed = world.mixed_currencies(con) if world.currency(con) == world.NO_CURRENCY else None
+    if mixed and "annual_revenue" in accounts:
+        accounts = accounts.assign(annual_revenue=np.nan)
     return Inputs(
-        accounts=q.load_accounts(con, scope=scope),
+        accounts=accounts,
         deals=q.load_deals(con, scope=scope),
         defs=defs,
         values=q.load_attribute_values(con, defs["attr"].tolist(), scope=scope),
         truth=q.load_truth(con, scope=scope),
         as_of=_store_as_of(con),
         currency=currency_code(world.currency(con)) or "USD",
+        revenue_left_out=f"amounts are in several currencies ({mixed}), not converted: a revenue in yen or rupees "
+        "would rank as a giant beside one in pounds; set one currency in Settings to use it"
+        if mixed
+        else "",
     )
 
 
@@ -133,6 +144,9 @@ def fit_bundle(
     t0 = time.perf_counter()
     acc = inputs.accounts
     spec = plan_features(acc, inputs.defs)
+    for left_out in spec.excluded if inputs.revenue_left_out else []:
+        if left_out["field"] == "annual_revenue":
+            left_out["reason"] = inputs.revenue_left_out
     feats = account_features(acc, inputs.values, spec)
     say(0.1, "Building point-in-time features from closed deals")
     X, y, closed_on, deal_accounts = training_frame(
@@ -341,8 +355,9 @@ def _feature_card(spec: FeatureSpec, bundle: Bundle) -> dict[str, Any]:
     if bundle.kind == "model":
         used = spec.used()
     else:
+        unused = {e["field"] for e in spec.excluded}
         used = [{"field": c, "name": BASE_FEATURES[c], "kind": "fit score", "source": "account"}
-                for c in ("industry", "employees", "annual_revenue")]  # fmt: skip
+                for c in ("industry", "employees", "annual_revenue") if c not in unused]  # fmt: skip
     return {
         "used": used,
         "excluded": [{"name": n, "field": n, "reason": r} for n, r in ALWAYS_EXCLUDED] + spec.excluded,

@@ -206,26 +206,48 @@ def set_as_of(con: duckdb.DuckDBPyConnection, value: date | None, *, scope: Scop
         set_meta(con, "as_of", value.isoformat())
 
 
+# ISO 4217's code for "no currency" (planner.text.MIXED): the store's money when imports found several currencies.
+NO_CURRENCY = "XXX"
+
+
 def currency(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The store's currency (an ISO 4217 code) as an import or a person set it; None: never set (US dollars)."""
+    """The store's currency as money is shown in it: the ISO 4217 code an import or a person set; NO_CURRENCY when
+    imports found amounts in several currencies and nobody set one; None: never set (US dollars)."""
+    chosen = chosen_currency(con)
+    if chosen is None and mixed_currencies(con):
+        return NO_CURRENCY
+    return chosen
+
+
+def chosen_currency(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The currency an import or a person set (an ISO 4217 code); None: none yet."""
     return get_meta(con, "currency")
 
 
-def set_currency(con: duckdb.DuckDBPyConnection, code: str, *, scope: Scope) -> None:
-    """Record the store's currency (the domain checked the code). Write connection."""
+def set_currency(con: duckdb.DuckDBPyConnection, code: str, *, scope: Scope, by_person: bool = False) -> None:
+    """Record the store's currency (the domain checked the code), as an import found it or a person chose it (an
+    import never overrules a person's choice). Write connection."""
     require_admin(scope)
     set_meta(con, "currency", code)
+    set_meta(con, "currency_set_by", "person" if by_person else "import")
+
+
+def currency_chosen_by_person(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a person set the store's currency (Settings, `planner settings --currency`)."""
+    return get_meta(con, "currency_set_by") == "person" and chosen_currency(con) is not None
+
+
+def note_mixed_store(con: duckdb.DuckDBPyConnection, codes: str, *, scope: Scope) -> None:
+    """The store's amounts are in several currencies ('GBP, JPY'): it has no currency of its own until a person
+    sets one. Write connection."""
+    require_admin(scope)
+    con.execute("DELETE FROM meta WHERE key IN ('currency', 'currency_set_by')")
+    set_meta(con, "currency_mixed", codes)
 
 
 def mixed_currencies(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The currencies an import found mixed while the store had none ('EUR, USD'); None: never."""
+    """The currencies imports found mixed while no person had set one ('EUR, USD'); None: never."""
     return get_meta(con, "currency_mixed")
-
-
-def note_mixed_currencies(con: duckdb.DuckDBPyConnection, codes: str, *, scope: Scope) -> None:
-    """Remember that amounts in several currencies were imported before the store had one. Write connection."""
-    require_admin(scope)
-    set_meta(con, "currency_mixed", codes)
 
 
 def as_of(con: duckdb.DuckDBPyConnection) -> str:
