@@ -117,7 +117,7 @@ if saved:
     labels = ", ".join(workload.ASSUMPTIONS[c].label.lower() for c in changed)
     st.session_state["set_message"] = f"Saved: {labels}." if changed else "Nothing changed."
     st.rerun()
-stored = [r["name"] for r in rows if r["source"] == "saved in the store"]
+stored = workload.saved_names(rows)
 if stored and st.button("Forget the saved values (back to the deployment's)", key="set_reset"):
     try:
         workload.save_workload(data.db_path(), scope=scope, values=dict.fromkeys(stored), actor=scope.user)

@@ -55,7 +55,23 @@ SETTINGS: dict[str, Setting] = {
         Setting("demo_reps", 12, "Reps in the embedded demo world."),
         Setting("demo_seed", 7, "Seed of the embedded demo world."),
         Setting("price_per_user", 600.0, "Default annual price per user (USD)."),
-        Setting("touches_per_year", 12, "Touches per account and year used by the workload estimate."),
+        Setting(
+            "touches_per_year_customer",
+            12,
+            "Touches a year per customer (an account marked customer or with a won deal): one a month keeps an "
+            "account that pays.",
+        ),
+        Setting(
+            "touches_per_year_prospect",
+            4,
+            "Touches a year per prospect (every other account): one a quarter, a usual nurture cadence.",
+        ),
+        Setting(
+            "touches_per_year",
+            12,
+            "Earlier versions' single touches a year, for customers and prospects alike: when set (here or saved "
+            "in the store) it stands for both segments at its level; a segment's own setting at the same level wins.",
+        ),
         Setting("meeting_hours", 1.0, "Hours per touch, travel excluded."),
         Setting("travel_kmh", 60.0, "Average travel speed used to turn distance into hours."),
         Setting("travel_share", 0.25, "Share of touches that are in person (the rest are remote)."),
@@ -114,6 +130,13 @@ def get(name: str, override: Any = None) -> Any:
         except ValueError:
             raise BadInput(f"PLANNER_{name.upper()}={env!r} is not a number; set it like {setting.default!r}") from None
     return env
+
+
+def is_set(name: str) -> bool:
+    """Whether the deployment sets PLANNER_<NAME> (a non-empty value), as opposed to leaving the default."""
+    if name not in SETTINGS:
+        raise KeyError(name)
+    return bool(os.environ.get(f"PLANNER_{name.upper()}", ""))
 
 
 def db_path(override: str | os.PathLike[str] | None = None) -> Path:

@@ -21,9 +21,9 @@ from planner.store import world
 from tests.lake import store_state
 from tests.stores import session_file
 
-# touches 10, 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
-WL = Workload(touches_per_year=10, meeting_hours=1, travel_kmh=50, travel_share=0.5, reachable_km=400,
-              default_capacity_hours=1400)  # fmt: skip
+# touches 10 (customers and prospects alike), 1 h a meeting, 50 km/h, half the touches in person: hours = 10 + 0.2 x km
+WL = Workload(touches_per_year_customer=10, touches_per_year_prospect=10, meeting_hours=1, travel_kmh=50,
+              travel_share=0.5, reachable_km=400, default_capacity_hours=1400)  # fmt: skip
 HALF = 0.5  # white space: the top half of accounts by potential
 KM_A2 = float(geo.haversine_km(40.0, -100.0, 40.0, -99.0))  # about 85.2 km
 KM_A6 = float(geo.haversine_km(40.0, -100.0, 30.0, -100.0))  # about 1112 km
@@ -87,10 +87,10 @@ def test_gini_imbalance_and_lorenz_by_hand() -> None:
 
 
 def test_workload_formula_and_bad_settings() -> None:
-    hours = WL.hours([0.0, 50.0, np.nan])
+    hours = WL.hours([0.0, 50.0, np.nan], [True, False, True])
     assert hours.tolist() == [10.0, 20.0, 10.0]  # 10 x (1 + 0.5 x 2 x 50 / 50); unknown distance: meetings only
-    assert float(WL.hours(100.0)) == pytest.approx(30.0)
-    assert (WL.fixed_hours, WL.hours_per_km) == (10.0, pytest.approx(0.2))
+    assert float(WL.hours(100.0, False)) == pytest.approx(30.0)
+    assert (float(WL.fixed_hours(True)), float(WL.hours_per_km(False))) == (10.0, pytest.approx(0.2))
     with pytest.raises(BadInput, match="travel_share 1.5 is out of range"):
         WL.with_overrides(travel_share=1.5)
     with pytest.raises(BadInput, match="travel_kmh 0 is out of range"):
@@ -98,7 +98,7 @@ def test_workload_formula_and_bad_settings() -> None:
     with pytest.raises(BadInput, match="touches_per_year nan is out of range"):
         WL.with_overrides(touches_per_year=float("nan"))
     with pytest.raises(BadInput, match="must not be negative"):
-        WL.hours([-1.0])
+        WL.hours([-1.0], False)
     with pytest.raises(BadInput, match="unknown workload setting 'speed'"):
         WL.with_overrides(speed=3)
     with pytest.raises(BadInput, match="unknown segment 'Huge'"):
@@ -253,14 +253,17 @@ def test_saved_workload_reaches_every_reader(tiny: Path, capsys: pytest.CaptureF
     with store.read(tiny) as con:
         assert load_workload(con) == Workload.defaults()
     done = save_workload(tiny, scope=OPERATOR, values={"touches_per_year": 10, "travel_kmh": 50}, actor="t")
-    assert done["changed"] == ["touches_per_year", "travel_kmh"]
+    # the single touches_per_year of earlier versions saves both segments
+    assert done["changed"] == ["touches_per_year_customer", "touches_per_year_prospect", "travel_kmh"]
     with store.read(tiny) as con:
         w = load_workload(con)
         assert (w.touches_per_year, w.travel_kmh) == (10, 50)
         assert load_workload(con, reachable_km=900).reachable_km == 900  # a one-off override on top
         # Coverage's workload comes from the store when the caller passes none.
         table = report.territory_metrics(con, scope=OPERATOR).set_index("rep_id")
-        assert table.loc["R1", "workload_hours"] == pytest.approx(float(w.hours([0.0, KM_A2, KM_A6]).sum()))
+        assert table.loc["R1", "workload_hours"] == pytest.approx(
+            float(w.hours([0.0, KM_A2, KM_A6], [True, False, False]).sum())
+        )
         # Rebalance's options get the same assumptions.
         assert scenarios.with_workload(con, optimize.Options()).workload == w
     assert cli.main(["--db", str(tiny), "metrics", "--json"]) == 0

@@ -13,6 +13,7 @@ import pytest
 
 from bench import lp3, optimizer
 from planner import optimize
+from planner.coverage.workload import Workload
 from planner.errors import BadInput
 from planner.optimize import NewRep, Options
 from planner.scope import OPERATOR
@@ -39,6 +40,9 @@ def team(*homes: tuple[str, float, float]) -> pd.DataFrame:
 
 # Two reps on the equator 10 degrees apart; A owns all four equal accounts, two of them near B.
 REPS = team(("A", 0.0, 0.0), ("B", 0.0, 10.0))
+# Every account at 12 touches a year, customer or prospect (the one figure before touches were set per segment):
+# the capacity cases below were built on it.
+UNIFORM_12 = Workload.defaults().with_overrides(touches_per_year=12)
 FOUR = book([("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)])
 
 
@@ -381,7 +385,7 @@ def test_travel_bound_admits_the_capacity_overflow_the_result_has(n: int, seed: 
     # (0.5225: the bound's LP had no solution) that reached the disruption curve. It must admit the result.
     acc, reps = _random_book(n, 6, seed)
     acc.loc[acc.index % 3 == 0, "is_customer"] = True
-    opts = Options(allow_customers=True, allow_open_deals=True, max_moved=max_moved)
+    opts = Options(allow_customers=True, allow_open_deals=True, max_moved=max_moved, workload=UNIFORM_12)
     s = optimize.rebalance(acc, reps, opts).summary
     assert s["capacity_enforced"] and s["over_capacity_reps"] > 0  # the case this is about
     assert np.isfinite(s["travel_km_lp_bound"])
@@ -394,7 +398,8 @@ def test_travel_bound_with_whole_areas_is_the_lp_over_areas() -> None:
     acc, reps = _random_book(400, 6, 3)
     cells = (np.floor((acc["lat"] - 30) / 2.5) * 8 + np.floor((acc["lon"] + 100) / 2.5)).astype(int)
     acc["postal_code"] = [f"{100 + c:03d}01" for c in cells]
-    s = optimize.rebalance(acc, reps, Options(unit="zip3", allow_customers=True, tolerance=0.1)).summary
+    s = optimize.rebalance(acc, reps, Options(unit="zip3", allow_customers=True, tolerance=0.1, workload=UNIFORM_12))
+    s = s.summary
     assert s["tolerance_met"], s["reasons"]
     full = _full_lp_travel(acc, reps, 0.1, s["moved_share"], areas=acc["postal_code"].str[:3].to_numpy())
     assert s["travel_km_lp_bound"] <= full + 1e-6

@@ -283,8 +283,10 @@ def _store_facts_args(con: Any, w: World, rep: str) -> tuple[tuple[Any, ...], di
     ctx = _ctx(con)
     wl = ctx.workload
     return (), dict(
-        as_of=ctx.as_of, predicate=Filters(rep_id=rep).predicate(), fixed_hours=wl.fixed_hours,
-        hours_per_km=wl.hours_per_km, reachable_km=wl.reachable_km, default_capacity=wl.default_capacity_hours,
+        as_of=ctx.as_of, predicate=Filters(rep_id=rep).predicate(),
+        fixed_hours=(float(wl.fixed_hours(True)), float(wl.fixed_hours(False))),
+        hours_per_km=(float(wl.hours_per_km(True)), float(wl.hours_per_km(False))),
+        reachable_km=wl.reachable_km, default_capacity=wl.default_capacity_hours,
         fallback_propensity=ctx.basis.fallback_propensity, model_version=ctx.basis.model_version,
         statuses=STATUS_CODES, capacity_order=CAPACITY_ORDER,
     )  # fmt: skip

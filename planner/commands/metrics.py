@@ -116,7 +116,12 @@ def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[s
             "win_rate_12m": figures["basis"].win_rate,
             "note": figures["basis"].note,
         },
-        "settings": {**figures["workload"].as_dict(), "high_potential_share": figures["high_potential_share"]},
+        # touches_per_year (earlier versions' one figure) stays: the segments' figure when they agree, else null
+        "settings": {
+            **figures["workload"].as_dict(),
+            "touches_per_year": figures["workload"].touches_per_year,
+            "high_potential_share": figures["high_potential_share"],
+        },
         "territories": _records(table[JSON_COLUMNS]),
         "imbalance": {
             r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}

@@ -2,7 +2,9 @@
 in the store, and the currency its money is shown in.
 
 They drive Coverage, Rebalance, the rep's plan, `metrics` and `balance` alike (the Settings page shows
-the same). Without --set or --reset, prints them with where each value comes from.
+the same). Without --set or --reset, prints them with where each value comes from. Touches a year are set per
+segment (touches_per_year_customer, touches_per_year_prospect); touches_per_year, earlier versions' one
+figure, sets or resets both.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from planner.scope import OPERATOR
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("settings", help="show or change the workload assumptions", description=__doc__)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help=f"save one assumption ({', '.join(workload.ASSUMPTIONS)}); repeatable")  # fmt: skip
+                   help=f"save one assumption ({', '.join(workload.ASSUMPTIONS)}; {workload.LEGACY} saves both "
+                        "segments' touches); repeatable")  # fmt: skip
     p.add_argument("--reset", nargs="*", metavar="NAME", help="forget saved values (all of them when no name is given)")
     p.add_argument("--currency", metavar="CODE", help="the store's currency (EUR, GBP, USD...): how money is shown")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -32,7 +35,7 @@ def _parse(pairs: list[str]) -> dict[str, float | None]:
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep:
-            raise BadInput(f"--set {pair!r} needs NAME=VALUE, e.g. touches_per_year=10")
+            raise BadInput(f"--set {pair!r} needs NAME=VALUE, e.g. touches_per_year_prospect=4")
         try:
             values[name.strip()] = float(text)
         except ValueError:

@@ -108,7 +108,7 @@ def _pair_coefficients(
         "far": np.zeros(n) if third is None else _bincount(pid, weights=_far(dist, third[pos]), minlength=n),
         "moved": _bincount(pid, weights=p.b[pos] * moves, minlength=n),
         "count": _bincount(pid, weights=moves.astype(float), minlength=n),
-        "hours": _bincount(pid, weights=p.hours_fixed[pos] + p.hours_per_km * km, minlength=n),
+        "hours": _bincount(pid, weights=p.hours_fixed[pos] + p.hours_per_km[pos] * km, minlength=n),
     }
 
 
@@ -159,7 +159,7 @@ def _row_bounds(
         pin_pos = np.flatnonzero(p.pinned)
         pin_km = _km(p, pin_pos, p.owner[pin_pos])
         fixed_hours = _bincount(
-            p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km * pin_km, minlength=n_reps
+            p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km[pin_pos] * pin_km, minlength=n_reps
         )
         row_lo = np.concatenate([row_lo, np.full(n_reps, -inf)])
         row_hi = np.concatenate([row_hi, (p.reps["capacity_hours"].to_numpy(float) - fixed_hours) / hscale])
@@ -474,7 +474,7 @@ def _lagrange_bound(
         km = dist if p.distance is None else _dist_block_km(p, pos, reps)
         moves = ((own >= 0)[:, None] & (own[:, None] != reps[None, :])).astype(float)
         moved = p.b[pos][:, None] * moves
-        hours = p.hours_fixed[pos][:, None] + p.hours_per_km * km
+        hours = p.hours_fixed[pos][:, None] + p.hours_per_km[pos][:, None] * km
         co = {"travel": dist, "moved": moved, "count": moves, "spread": dist * dist / p.spread_scale}
         if objective[4]:
             co["far"] = _far(dist, lp.layout["third"][pos])

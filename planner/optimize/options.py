@@ -153,7 +153,7 @@ class Options:
         d["add_reps"] = tuple(NewRep(**r) for r in d.get("add_reps") or ())
         adj = d.get("adjacency")
         d["adjacency"] = None if adj is None else tuple((str(a), str(b)) for a, b in adj)
-        d["workload"] = Workload(**d["workload"]) if isinstance(d.get("workload"), dict) else None
+        d["workload"] = Workload.from_dict(d["workload"]) if isinstance(d.get("workload"), dict) else None
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def validate(self) -> None:

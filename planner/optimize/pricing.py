@@ -110,7 +110,7 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | No
     mine = (own[:, None] == reps[None, :]).astype(float)
     moved = u.members @ (owned[:, None] * b[:, None] * (1.0 - mine))
     count = u.members @ (owned[:, None] * (1.0 - mine))
-    hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km * km)
+    hours = u.members @ (p.hours_fixed[u.movable][:, None] + p.hours_per_km[u.movable][:, None] * km)
     out = {"travel": np.asarray(u.members @ dist), "moved": np.asarray(moved), "count": np.asarray(count),
            "hours": np.asarray(hours), "spread": np.asarray(u.members @ (dist * dist / p.spread_scale))}  # fmt: skip
     if third is not None:

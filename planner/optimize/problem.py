@@ -38,8 +38,8 @@ class _Problem:
     target: np.ndarray  # target share per rep (sums to 1)
     xyz: np.ndarray
     homes: np.ndarray
-    hours_fixed: np.ndarray  # in-office hours per account and year (travel excluded)
-    hours_per_km: float  # travel hours per km of distance per account and year
+    hours_fixed: np.ndarray  # in-office hours per account and year (travel excluded), by the account's segment
+    hours_per_km: np.ndarray  # travel hours per km of distance per account and year, by the account's segment
     metric_label: str
     ev_source: str
     workload: Workload  # the one workload model's assumptions (planner.coverage.workload)
@@ -122,7 +122,8 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     owner = np.array([-1 if pd.isna(o) else index.get(o, -2) for o in owner_ids], dtype=np.int64)
 
     workload = opts.workload_model
-    fixed_h, per_km = workload.fixed_hours, workload.hours_per_km
+    is_customer = acc["is_customer"].to_numpy(dtype=object) if "is_customer" in acc else np.zeros(len(acc), bool)
+    fixed_h, per_km = workload.fixed_hours(is_customer), workload.hours_per_km(is_customer)
     near_km, _ = _nearest(xyz, homes, 1)
     values: dict[str, np.ndarray] = {
         "accounts": np.ones(len(acc)),
@@ -175,7 +176,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     cap = srep["capacity_hours"].to_numpy(float)
     return _Problem(
         acc=acc, reps=srep, today=today, b=b, owner=owner, pinned=pinned, pin_reason=np.where(pinned, reason, ""),
-        target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=np.full(len(acc), fixed_h), hours_per_km=per_km,
+        target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=fixed_h, hours_per_km=per_km,
         metric_label=opts.label(), ev_source=ev_source, workload=workload, bm=bm,
         band_labels=[label for label, _, _ in bands], tols=np.array([t for _, _, t in bands], dtype=float),
         values=values, compactness=float(opts.compactness), spread_scale=max(float(near_km[:, 0].mean()), 1.0),
@@ -453,6 +454,11 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
             "stay": None if p.stay is None else np.concatenate([m @ p.stay[u.movable] > 0, np.zeros(len(pin), bool)]),
             "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
             "xyz": np.vstack([xyz, p.xyz[pin]]),
+            # an item's meetings are its accounts'; its travel rate their mean (the segments may differ)
+            "hours_fixed": np.concatenate([m @ p.hours_fixed[u.movable], p.hours_fixed[pin]]),
+            "hours_per_km": np.concatenate(
+                [(m @ p.hours_per_km[u.movable]) / np.maximum(m @ np.ones(len(u.movable)), 1), p.hours_per_km[pin]]
+            ),
             "distance": dist,
             "spread_scale": p.spread_scale * len(u.movable) / max(len(u.weight), 1),
         }

@@ -204,9 +204,12 @@ def _move_reasons(
 def _capacity_notes(p: _Problem, s: dict[str, Any], hours_min: float) -> list[str]:
     """Plain words on capacity: whether it binds, why not, and what would make it bind."""
     w = p.workload
-    touches, meeting, in_person = w.touches_per_year, w.meeting_hours, w.travel_share
+    meeting, in_person = w.meeting_hours, w.travel_share
     cap, need, n = s["capacity_hours"], s["workload_hours_after"], s["reps_after"]
-    model = f"{touches:g} touches per account a year at {meeting:g} h each, plus travel for {in_person:.0%} in person"
+    model = (
+        f"{w.touches_per_year_customer:g} touches a year per customer and {w.touches_per_year_prospect:g} per "
+        f"prospect at {meeting:g} h each, plus travel for {in_person:.0%} in person"
+    )
     s["capacity_hours_needed_min"] = hours_min
     if not s["capacity_enforced"] and hours_min <= cap:
         # The solver did not run (nothing could move), so capacity was never put to it; the team's hours hold
@@ -404,7 +407,7 @@ def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.Data
     reps["accounts_before"] = _count(p.owner[owned], minlength=n_reps)
     reps["accounts_after"] = _count(assign, minlength=n_reps)
     reps["hours_before"] = _bincount(
-        p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km * km_before[owned], minlength=n_reps
+        p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km[owned] * km_before[owned], minlength=n_reps
     )
     reps["hours_after"] = _hours(p, assign, km_after)
     reps["moved_in"] = _count(assign[moved], minlength=n_reps)

@@ -61,11 +61,10 @@ def _scale(p: _Problem) -> dict[str, float]:
     least hours the book needs, and the share that must move because its owner leaves."""
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     near_dist = near_km[:, 0] if p.distance is None else p.distance.min(axis=1)
-    fixed_h, per_km = p.workload.fixed_hours, p.workload.hours_per_km
     return {
         "n": float(len(p.acc)),
         "km": max(float(near_dist.mean()), 1e-6 if p.distance is not None else 1.0),
-        "hours_min": float((fixed_h + per_km * near_km[:, 0]).sum()),
+        "hours_min": float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()),
         "forced_moved": float(p.b[p.owner == -2].sum()),
     }
 

@@ -62,7 +62,8 @@ acc AS (
 ),
 w AS (
     SELECT *, propensity * potential AS expected_value,
-           ?::DOUBLE + ?::DOUBLE * coalesce(dist_km, 0) AS hours,
+           CASE WHEN customer THEN ?::DOUBLE ELSE ?::DOUBLE END
+             + CASE WHEN customer THEN ?::DOUBLE ELSE ?::DOUBLE END * coalesce(dist_km, 0) AS hours,
            owner_active AND coalesce(dist_km, 0) <= ? AS reachable
     FROM acc
 ),
@@ -116,8 +117,8 @@ def account_facts(
     as_of: date,
     scope: Scope,
     predicate: tuple[str, list[object]],
-    fixed_hours: float,
-    hours_per_km: float,
+    fixed_hours: tuple[float, float],
+    hours_per_km: tuple[float, float],
     reachable_km: float,
     default_capacity: float,
     fallback_propensity: float | None,
@@ -129,7 +130,8 @@ def account_facts(
     its name (valid inside the block, on this connection); see scope_table for the unfiltered facts.
 
     Workload per account = fixed_hours + hours_per_km x distance from the owner's home (the domain's
-    model as two numbers; an unknown distance adds nothing). Status: unowned (no active owner),
+    model as two numbers per segment, each a (customer, prospect) pair; a customer is `is_customer`, unknown a
+    prospect; an unknown distance adds nothing). Status: unowned (no active owner),
     out_of_reach (farther than reachable_km from the owner's home), over_capacity (the owner's reachable
     accounts, worked in `capacity_order`, run past the owner's capacity before this one), else covered.
     Capacity counts the owner's whole book in scope, whatever the filter: the facts of every account in
@@ -145,7 +147,7 @@ def account_facts(
     )  # fmt: skip
     sql_params = [
         as_of, as_of, model_version, default_capacity, fallback_propensity, *params,
-        fixed_hours, hours_per_km, reachable_km,
+        *fixed_hours, *hours_per_km, reachable_km,
         statuses.unowned, statuses.out_of_reach, statuses.over_capacity, statuses.covered,
     ]  # fmt: skip
     key = (_store_identity(con), sql, repr(sql_params))
