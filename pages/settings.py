@@ -11,7 +11,7 @@ shell.ensure_routed()
 
 from planner import export, text
 from planner.coverage import workload
-from planner.errors import PlannerError
+from planner.errors import BadInput, PlannerError
 from planner.ingest import currency
 from ui import data, sidebar
 from ui.auth import md_text
@@ -81,6 +81,8 @@ def _currency_section() -> None:
         chosen = st.selectbox("Currency of the store's amounts", codes, index=None if mixed else codes.index(money_in),
                               key="set_currency", placeholder="several: choose one")  # fmt: skip
         if st.form_submit_button("Save currency", key="set_currency_save"):
+            if chosen is None:
+                data.show_error(BadInput("no currency chosen; choose the one the store's amounts are in, then save"))
             try:
                 code = currency.set_currency(data.db_path(), chosen, scope=scope)
             except PlannerError as exc:
