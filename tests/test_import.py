@@ -185,6 +185,28 @@ def test_data_loader_owner_ids_enriched_by_user_export(empty_store: Path) -> Non
     assert table(empty_store, "SELECT users FROM deals WHERE deal_id = '0065g00000DlO01AAA'") == [(150,)]
 
 
+@pytest.mark.parametrize(
+    ("amounts", "expected"),
+    [
+        (["EUR 64.000", "EUR 158.000", "EUR 5.000"], [64_000.0, 158_000.0, 5_000.0]),
+        (["$64,000", "$158,000", "$5,000"], [64_000.0, 158_000.0, 5_000.0]),
+        (["64.5", "158.25", "64.000"], [64.5, 158.25, 64.0]),  # decimal dots shown elsewhere: 64.000 is 64
+    ],
+)
+def test_whole_amounts_with_one_thousands_group_are_thousands(
+    empty_store: Path, tmp_path: Path, amounts: list[str], expected: list[float]
+) -> None:
+    """'EUR 64.000' in a deals file whose every amount is a whole thousand gave 64 (nothing else in the file told
+    the decimal comma): in money and head counts, a separator before exactly three last digits is thousands, unless
+    the file's other values show decimal dots."""
+    rows = [f'D{i},Acme {i},Qualification,"{a}",2026-10-01' for i, a in enumerate(amounts)]
+    path = tmp_path / "deals.csv"
+    path.write_text("Opportunity Name,Account Name,Stage,Amount,Close Date\n" + "\n".join(rows) + "\n")
+    f = ingest.import_files(empty_store, [path], scope=OPERATOR).files[0]
+    assert (f.rows_read, f.inserted) == (3, 3)
+    assert [a for (a,) in table(empty_store, "SELECT amount FROM deals ORDER BY name")] == expected
+
+
 def test_messy_files(empty_store: Path) -> None:
     r = ingest.import_files(
         empty_store, [s("messy_cp1252_semicolon.csv"), s("messy_utf8_bom_crlf.csv")], scope=OPERATOR

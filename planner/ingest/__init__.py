@@ -486,7 +486,8 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     by_field = {target: col for col, target in plan.mapping.items() if target in fdefs}
     numeric_cols = [c for f, c in by_field.items() if fdefs[f].dtype in ("number", "employees", "fraction", "coord")]
     attr_cols = [c for c, target in plan.mapping.items() if target == F.ATTR]
-    decimal_comma = sq.number_style(con, numeric_cols + attr_cols, scope=scope)
+    whole = [c for f, c in by_field.items() if f in currency.MONEY_FIELDS or fdefs[f].dtype == "employees"]
+    decimal_comma = sq.number_style(con, numeric_cols + attr_cols, whole, scope=scope)
     date_cols = [c for f, c in by_field.items() if fdefs[f].dtype == "date"]
     order = sq.date_order(con, date_cols + attr_cols, by_field.get("country"), scope=scope)
     if decimal_comma:

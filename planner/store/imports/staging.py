@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 import duckdb
@@ -300,20 +300,31 @@ def _reject_subtotals(con: duckdb.DuckDBPyConnection, columns: list[str], rule: 
         _move_report_rows(con, columns, found)
 
 
-def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], *, scope: Scope) -> bool:
-    """True when the numeric columns write decimal commas (1.234,56), judged on evidence in the data."""
+# A whole amount's thousands: 'EUR 64.000' (decimal commas) or '64,000' (decimal dots), one group after the first.
+_WHOLE_DOTS = r"^[+-]?\d{1,3}\.\d{3}$"
+_WHOLE_COMMAS = r"^[+-]?\d{1,3},\d{3}$"
+
+
+def number_style(con: duckdb.DuckDBPyConnection, columns: list[str], whole: Collection[str] = (), *,
+                 scope: Scope) -> bool:  # fmt: skip
+    """True when the numeric columns write decimal commas (1.234,56), judged on evidence in the data. In `whole`
+    columns (money and head counts: no one writes 64 euros as 64.000), a dot or comma before exactly three last
+    digits is a thousands separator, so it counts as evidence too ('EUR 64.000' was read as 64)."""
     require_admin(scope)
     if not columns:
         return False
     parts = []
     for c in columns:
         e = f"tp_clean({q(c)})"
-        parts.append(f"count_if(tp_comma_evidence({e}))")
-        parts.append(f"count_if(tp_dot_evidence({e}))")
+        comma, dot = f"tp_comma_evidence({e})", f"tp_dot_evidence({e})"
+        if c in whole:
+            comma += f" OR regexp_matches({e}, {lit(_WHOLE_DOTS)})"
+            dot += f" OR regexp_matches({e}, {lit(_WHOLE_COMMAS)})"
+        parts += [f"count_if({comma})", f"count_if({dot})"]
     row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM _raw LIMIT 10000)").fetchone() or ()
-    comma = sum(v or 0 for v in row[0::2])
-    dot = sum(v or 0 for v in row[1::2])
-    return comma > dot
+    comma_n = sum(v or 0 for v in row[0::2])
+    dot_n = sum(v or 0 for v in row[1::2])
+    return comma_n > dot_n
 
 
 def currency_evidence(con: duckdb.DuckDBPyConnection, money: list[str], codes: list[str], patterns: dict[str, str],
