@@ -1,5 +1,6 @@
 """What a rep signed in sees: their own figures and no comparison of one territory with itself, no internal
-territory ids, and one plain word when nothing is assigned to them yet."""
+territory ids, one plain word when nothing is assigned to them yet; and progress text that names what really
+scores the accounts."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from planner import store
-from planner.scope import Scope
+from planner import ingest, propensity, store
+from planner.scope import OPERATOR, Scope
+from planner.store import scores
 from tests.helpers import AVA, app_as, errors, kpis, metrics, page_text, sidebar_text
 
 LIAM = "liam.cohen@example.com"  # rep R002 of the small store
@@ -81,3 +83,26 @@ def test_the_sidebar_names_the_reps_territory_by_name_never_by_id(app_store: Pat
     warning = str(at.sidebar.warning[0].value)
     assert "another territory" in warning and "R003" not in warning and "Maya" not in warning
     assert "R00" not in sidebar_text(at)
+
+
+def test_import_progress_and_report_name_the_fit_score_when_no_model_is_used(small_store: Path,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    """`planner train` said no model is used (too little history: the accounts are ranked by the transparent
+    fit score) while an import said 'Scoring 600 accounts with model version 2'; now it names the fit score."""
+    with store.write(small_store) as con:
+        store.set_meta(con, "is_demo", "0")
+        con.execute("DELETE FROM deals")
+    propensity.train(small_store, scope=OPERATOR, created_by="test")
+    with store.read(small_store) as con:
+        assert scores.model_record(con)["kind"] == "fit_score"  # type: ignore[index]
+    changed = tmp_path / "accounts.csv"
+    with store.read(small_store) as con:
+        some = store.query_df(con, "SELECT account_id, name FROM accounts ORDER BY account_id LIMIT 1")
+    changed.write_text(f"Account ID,Account Name,Employees\n{some.account_id[0]},{some.name[0]},4321\n")
+    seen: list[str] = []
+    report = ingest.import_files(small_store, [changed], scope=OPERATOR, after=propensity.score_new_accounts,
+                                 progress=lambda f, m: seen.append(m))  # fmt: skip
+    said = [m for m in seen if "cor" in m] + [n for n in report.notes if "scored" in n]
+    assert any("Scoring 600 accounts by the transparent fit score" in m for m in seen), seen
+    assert any("scored again by the transparent fit score" in n for n in report.notes), report.notes
+    assert not any("model version" in m for m in said), said
