@@ -45,6 +45,8 @@ IMBALANCE_KINDS = {"mean": "ratio", "max_mean": "ratio", "min_mean": "ratio", "c
 st.title("Coverage map")
 scope = sidebar.scope()
 sidebar.no_reps("Coverage (who works which account, and what nobody covers)")
+if sidebar.no_accounts():  # a rep with nothing assigned: not a map of nothing, nor charts blaming the data
+    sidebar.stop()
 rep = sidebar.selected_rep()
 
 try:
@@ -75,7 +77,7 @@ high = state.selectbox(
     "High potential means", list(HIGH_SHARES), param="hp", key="cov_hp", default="25", format_func=HIGH_SHARES.get,
     container=c[1], help="White space counts only these accounts (by potential, among those you may see).",
 )  # fmt: skip
-tolerance = state.number(
+tolerance = 5.0 if scope.is_rep else state.number(  # the band of the leaders' bar chart only
     "Tolerance ± %", param="tol", key="cov_tol", default=5.0, container=c[2], min_value=0.0, max_value=100.0, step=1.0,
     help="The band around the mean that counts as balanced in the bar chart.",
 )  # fmt: skip
@@ -221,17 +223,27 @@ table["territory"] = table["name"].fillna("No active owner")
 reps = reps_only(table)
 imb = view["imbalance"].set_index("metric")
 
-st.subheader("How unbalanced are the territories?")
-metric = state.selectbox("Metric", list(METRICS), param="metric", key="cov_metric", default="potential",
-                         format_func=METRICS.get)  # fmt: skip
-state.show_ignored()
-values = reps[metric].astype(float)
-tol = tolerance / 100
-row = imb.loc[metric] if metric in imb.index else None
-if view["covers"]:  # a rep sees one territory: its max/mean is 1.00 by definition, not a fact about balance
-    st.caption("Balance compares territories with each other; you see your own territory only, so there is no "
-               "comparison here (leaders see every territory).")  # fmt: skip
+by_status = cov["by_status"]
+if scope.is_rep:
+    # One territory has no balance to measure (max/mean 1.00, Gini 0, a one-bar chart): the rep's own figures.
+    st.subheader("Your territory")
+    own = reps.iloc[0] if len(reps) else None
+    y = st.columns(4)
+    y[0].metric("Potential", fmt.money(own["potential"] if own is not None else None))
+    y[1].metric("Quota", fmt.money(own["quota"] if own is not None else None))
+    y[2].metric("Potential / quota", fmt.ratio(own["potential_per_quota"] if own is not None else None),
+                help="How much potential your territory holds for each unit of quota.")  # fmt: skip
+    y[3].metric("Workload / capacity", fmt.pct(own["utilisation"] if own is not None else None, 0),
+                help="Hours your accounts need against the hours you have (the assumptions above).")  # fmt: skip
+    st.caption("How territories compare with each other is shown to sales leaders.")
+    st.columns(2)[0].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_status")
 else:
+    st.subheader("How unbalanced are the territories?")
+    metric = state.selectbox("Metric", list(METRICS), param="metric", key="cov_metric", default="potential",
+                             format_func=METRICS.get)  # fmt: skip
+    state.show_ignored()
+    values = reps[metric].astype(float)
+    row = imb.loc[metric] if metric in imb.index else None
     i = st.columns(4)
     i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
     i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
@@ -240,26 +252,25 @@ else:
         "Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all."
     )
 
-g = st.columns([3, 2])
-order = reps.assign(_v=values).sort_values("_v", ascending=False)
-bars = charts.band_bars(
-    order["territory"], order["_v"], tolerance=tol, title=f"{METRICS[metric]} by territory",
-    yaxis_title=METRICS[metric], highlight=[r == rep for r in order["rep_id"]], kind=KINDS.get(metric, "count"),
-)  # fmt: skip
-g[0].plotly_chart(bars, width="stretch", key="cov_bars")
-lx, ly = lorenz(values)
-gini_value = row["gini"] if row is not None else None
-lorenz_title = f"Lorenz curve: {METRICS[metric]} (Gini {fmt.ratio(gini_value)})"
-lorenz_fig = charts.lorenz_chart(lx, ly, lorenz_title, total=float(values.fillna(0).sum()), what=METRICS[metric])
-g[1].plotly_chart(lorenz_fig, width="stretch", key="cov_lorenz")
+    g = st.columns([3, 2])
+    order = reps.assign(_v=values).sort_values("_v", ascending=False)
+    bars = charts.band_bars(
+        order["territory"], order["_v"], tolerance=tolerance / 100, title=f"{METRICS[metric]} by territory",
+        yaxis_title=METRICS[metric], highlight=[r == rep for r in order["rep_id"]], kind=KINDS.get(metric, "count"),
+    )  # fmt: skip
+    g[0].plotly_chart(bars, width="stretch", key="cov_bars")
+    lx, ly = lorenz(values)
+    gini_value = row["gini"] if row is not None else None
+    lorenz_title = f"Lorenz curve: {METRICS[metric]} (Gini {fmt.ratio(gini_value)})"
+    lorenz_fig = charts.lorenz_chart(lx, ly, lorenz_title, total=float(values.fillna(0).sum()), what=METRICS[metric])
+    g[1].plotly_chart(lorenz_fig, width="stretch", key="cov_lorenz")
 
-sc = st.columns([3, 2])
-rgb = {r: "rgb({},{},{})".format(*c) for r, c in colors.items()}
-sc[0].plotly_chart(charts.quota_scatter(reps, rgb), width="stretch", key="cov_scatter")
-sc[0].caption("Bubble size: accounts. Named: the three territories with the most and the least potential per quota; "
-              "hover a bubble for the others.")  # fmt: skip
-by_status = cov["by_status"]
-sc[1].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_status")
+    sc = st.columns([3, 2])
+    rgb = {r: "rgb({},{},{})".format(*c) for r, c in colors.items()}
+    sc[0].plotly_chart(charts.quota_scatter(reps, rgb), width="stretch", key="cov_scatter")
+    sc[0].caption("Bubble size: accounts. Named: the three territories with the most and the least potential per "
+                  "quota; hover a bubble for the others.")  # fmt: skip
+    sc[1].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_status")
 
 # --- Tables and downloads ---------------------------------------------------------------------------
 st.subheader("Territories")
@@ -267,12 +278,12 @@ shown_table = table[list(TERRITORY_COLUMNS)]
 st.dataframe(fmt.table(shown_table, TERRITORY_KINDS), hide_index=True, width="stretch", key="cov_table",
              column_config=TERRITORY_COLUMNS, placeholder="–")  # fmt: skip
 imb_shown = view["imbalance"][["label", "mean", "max_mean", "min_mean", "cv", "gini"]]
-with st.expander("Imbalance indices for every metric"):
-    st.dataframe(
-        fmt.table(imb_shown, IMBALANCE_KINDS), hide_index=True, width="stretch", key="cov_imbalance",
-        column_config={"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
-                       "cv": "CV", "gini": "Gini"}, placeholder="–",
-    )  # fmt: skip
+IMBALANCE_COLUMNS = {"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
+                     "cv": "CV", "gini": "Gini"}  # fmt: skip
+if not scope.is_rep:  # indices of one territory measure no balance
+    with st.expander("Imbalance indices for every metric"):
+        st.dataframe(fmt.table(imb_shown, IMBALANCE_KINDS), hide_index=True, width="stretch", key="cov_imbalance",
+                     column_config=IMBALANCE_COLUMNS, placeholder="–")  # fmt: skip
 
 white = view["white_space"]
 st.subheader("White space: the largest high-potential accounts not covered")
@@ -312,8 +323,7 @@ d[2].download_button(
     "All tables (Excel)",
     lambda: export.to_excel_bytes({
         "Territories": _human(shown_table, TERRITORY_COLUMNS),
-        "Imbalance": imb_shown.rename(columns={"label": "Metric", "mean": "Mean", "max_mean": "Max / mean",
-                                               "min_mean": "Min / mean", "cv": "CV", "gini": "Gini"}),
+        **({} if scope.is_rep else {"Imbalance": imb_shown.rename(columns=IMBALANCE_COLUMNS)}),
         "White space": _human(shown_white, WHITE_COLUMNS),
         "Coverage": _human(by_status, {
             "label": "Status", "accounts": "Accounts", "potential": "Potential",

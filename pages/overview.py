@@ -16,6 +16,11 @@ from planner.coverage.imbalance import KINDS, reps_only
 from planner.errors import PlannerError
 from ui import charts, data, fmt, sidebar
 
+# As the store decides it on import (planner.store.imports.accounts, customers_from_deals): the CRM's type, or a win.
+CUSTOMERS_HELP = (
+    "Accounts the CRM marks as customers (a type such as Customer, or a customer status), or that have a won deal."
+)
+
 st.title("Overview")
 scope = sidebar.scope()
 try:
@@ -35,13 +40,17 @@ if fresh["is_demo"]:
     st.page_link("pages/data.py", label="Upload your CRM exports", icon=":material/upload_file:")
 
 sidebar.no_reps("Comparing territories")
+if sidebar.no_accounts():  # a rep with nothing assigned: no row of zeros to read as a result
+    sidebar.stop()
 k = ov["kpis"]
-if sidebar.selected_rep():
+if scope.is_rep:
+    st.caption("Your territory's figures. How territories compare with each other is shown to sales leaders.")
+elif sidebar.selected_rep():
     st.caption("Figures for the territory chosen in the sidebar; the comparison below shows every territory.")
 fmt.currency_caveat()
 cols = st.columns(3) + st.columns(3)
 cols[0].metric("Accounts", f"{k['accounts']:,}", help="Accounts in the store (in your scope).")
-cols[1].metric("Customers", f"{k['customers']:,}", help="Accounts whose CRM type is Customer.")
+cols[1].metric("Customers", f"{k['customers']:,}", help=CUSTOMERS_HELP)
 cols[2].metric("Reps", f"{k['reps']:,}", help="Active reps.")
 cols[3].metric("Open pipeline", fmt.money(k["open_pipeline"]), help=f"{k['open_deals']:,} open deals.")
 # Data over a year old: the label names the window, so the rate does not read as this year's.
@@ -62,9 +71,7 @@ table = ov["territories"].copy()
 table["territory"] = table["name"].fillna("No active owner")
 shown = table[list(COLUMNS)]
 
-if scope.is_rep:
-    st.caption("How territories compare with each other is shown to sales leaders; these are your territory's figures.")
-else:
+if not scope.is_rep:
     imb = ov["imbalance"]["potential"]
     st.subheader("How unbalanced are today's territories?")
     c = st.columns(4)

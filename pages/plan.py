@@ -65,6 +65,8 @@ if rep_id is None:
         icon=":material/person_search:",
     )
     sidebar.stop()
+if sidebar.no_accounts():  # a rep with nothing assigned: the next step, not a plan without targets
+    sidebar.stop()
 scope = sidebar.scope()
 today = date.today()  # a cache key too: tomorrow's plan starts a day later
 

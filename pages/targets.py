@@ -17,6 +17,8 @@ SHOW = [100, 500, 1000]
 st.title("Targets")
 scope = sidebar.scope()
 rep_id = sidebar.selected_rep()
+if sidebar.no_accounts():  # a rep with nothing assigned: the next step, not an empty list
+    sidebar.stop()
 try:
     with data.snapshot() as snap:
         options = data.cached(targets.filter_options, snap, scope=scope, rep_id=rep_id)

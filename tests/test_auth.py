@@ -83,7 +83,7 @@ def test_rep_sees_only_their_territory(app_store: Path) -> None:
 def test_rep_whose_url_names_another_rep_still_sees_their_own(app_store: Path) -> None:
     at = app_as(AVA, query={"rep": "R003"})
     assert errors(at) == []
-    assert "asked for territory R003" in at.sidebar.warning[0].value
+    assert "This link shows another territory" in at.sidebar.warning[0].value
     assert at.sidebar.selectbox(key="sb_rep").value == "R001"
     own = kpis(app_store, Scope(role="rep", rep_id="R001", user=AVA))
     assert metrics(at)["Accounts"] == f"{own['accounts']:,}"
@@ -92,7 +92,7 @@ def test_rep_whose_url_names_another_rep_still_sees_their_own(app_store: Path) -
     at.query_params["rep"] = "R004"
     at.run()
     assert metrics(at)["Accounts"] == f"{own['accounts']:,}"
-    assert "asked for territory R004" in at.sidebar.warning[0].value
+    assert "This link shows another territory" in at.sidebar.warning[0].value
 
 
 def test_rep_through_the_roles_table(app_store: Path) -> None:

@@ -51,7 +51,7 @@ def test_a_link_opened_signed_out_lands_on_its_page_after_sign_in(
             assert page.locator("h1").first.inner_text().strip().startswith("Targets")
             assert "ind=Software" in page.url and "top=100" in page.url and "rep=R003" not in page.url, page.url
             sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-            assert "asked for territory R003" in sidebar and email in sidebar
+            assert "This link shows another territory" in sidebar and email in sidebar
             screenshot(page, "signin-keeps-the-link")
             # Once only: the kept link is forgotten, so the home address now stays home.
             page.wait_for_function("() => !document.cookie.includes('planner_view=')", timeout=30_000)

@@ -163,7 +163,7 @@ def test_the_first_run_after_signing_in_opens_the_kept_link(app_store: Path, mon
     assert errors(at) == []
     assert at.title[0].value.startswith("Targets")
     assert at.query_params.get("top") == "100" and "rep" not in at.query_params
-    assert "asked for territory R003" in sidebar_text(at)
+    assert "This link shows another territory" in sidebar_text(at)
     at.run()  # once only: the next run stays where it is
     assert at.title[0].value.startswith("Targets")
     for bad in ("https://evil.example/targets", "//evil.example/", "no-such-page?x=1", "../targets"):

@@ -33,7 +33,7 @@ def test_a_reps_link_drops_what_the_page_did_not_apply_and_says_so(app_store: Pa
     query = {"rep": "R003", "territory": "R004", "account": "A0042", "size": "50-199"}
     at = app_as(AVA, page="targets", query=query)
     assert not at.exception
-    assert "asked for territory R003" in at.sidebar.warning[0].value
+    assert "This link shows another territory" in at.sidebar.warning[0].value
     link = _link(at)
     assert "size=50-199" in link
     for junk in ("rep=", "territory=", "account="):

@@ -122,7 +122,7 @@ def test_rep_sees_only_their_territory(app_store: Path) -> None:
     assert {m.label: m.value for m in at.metric}["Coverage"] == fmt.pct(view["coverage"]["share"], 1)
     # Labelled for what they cover; no max/mean of one territory (1.00 by definition) and no colleague named.
     captions = " ".join(c.value for c in at.caption)
-    assert "cover your territory only" in captions and "no comparison here" in captions
+    assert "cover your territory only" in captions and "shown to sales leaders" in captions
     assert "Max / mean" not in {m.label for m in at.metric}
     boss = _view(app_store, Filters(rep_id="R001"))
     assert view["coverage"]["high_potential_threshold"] == boss["coverage"]["high_potential_threshold"]

@@ -422,8 +422,9 @@ def sign_out_button(container: Any, key: str) -> None:
         st.logout()
 
 
-def render_account(container: Any) -> None:
-    """Who is signed in and as what, with sign-out; or that this is open local mode."""
+def render_account(container: Any, own_territory: str | None = None) -> None:
+    """Who is signed in and as what, with sign-out; or that this is open local mode. A rep's territory is named
+    by the rep's name (`own_territory`), never by its internal id."""
     scope = current()
     if mode() == "local":
         container.caption(
@@ -431,6 +432,6 @@ def render_account(container: Any) -> None:
             "Add an `[auth]` section to secrets.toml to require sign-in (docs/DEPLOY.md)."
         )
         return
-    rep = f" · territory {md_text(scope.rep_id)}" if scope.rep_id else ""
+    rep = f" · territory of {md_text(own_territory, 80)}" if scope.is_rep and own_territory else ""
     container.caption(f"Signed in as **{md_text(scope.user)}**  \n{ROLE_TEXT[scope.role]}{rep}")
     sign_out_button(container, key="sb_logout")

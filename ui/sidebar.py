@@ -89,8 +89,9 @@ def _refuse_foreign_rep(who: Scope) -> None:
         )
         state.set_param("rep", None)
     elif who.is_rep and wanted not in (None, "", who.rep_id):
+        # Not the link's territory id (an internal R-number) nor whose it is: a rep may not learn other reps' names.
         st.sidebar.warning(
-            f"This link asked for territory {auth.md_text(wanted, 40)}; you can only see your own, so it shows yours.",
+            "This link shows another territory; you can only see your own, so it shows yours.",
             icon=":material/lock:",
         )
         state.set_param("rep", None)
@@ -98,11 +99,13 @@ def _refuse_foreign_rep(who: Scope) -> None:
 
 def render() -> None:
     _local.link_slot = None
+    _local.own_name = None
+    _local.own_accounts = None
     state.start_run()
     try:
         _render_territory()
     finally:
-        auth.render_account(st.sidebar)
+        auth.render_account(st.sidebar, own_territory=_local.own_name)
 
 
 def _render_territory() -> None:
@@ -121,6 +124,9 @@ def _render_territory() -> None:
         return
     names = dict(zip(reps["rep_id"], reps["name"], strict=True))
     _local.rep_count = len(names)
+    if who.is_rep:
+        _local.own_name = names.get(who.rep_id)
+        _local.own_accounts = int(counts["accounts"])
     options = ([] if who.is_rep else [ALL]) + list(names)
     with st.sidebar:
         state.selectbox(
@@ -156,6 +162,19 @@ def no_reps(what: str) -> bool:
         icon=":material/group_add:",
     )
     st.page_link("pages/data.py", label="Import a team file", icon=":material/upload_file:")
+    return True
+
+
+def no_accounts() -> bool:
+    """For a rep who owns no account yet, say so once, plainly, with the next step, instead of empty charts and
+    tables (and causes that are not theirs); True when it said so. Leaders and admins see every territory."""
+    if not scope().is_rep or getattr(_local, "own_accounts", None) != 0:
+        return False
+    st.info(
+        "**No accounts are assigned to you yet**: ask your sales leader to assign you a territory. Once your "
+        "accounts are in the CRM under your name and imported here, every page shows them.",
+        icon=":material/person_search:",
+    )
     return True
 
 

@@ -21,7 +21,7 @@ import duckdb
 
 from planner import store
 from planner.errors import PlannerError
-from planner.propensity.registry import score_imported
+from planner.propensity.registry import score_imported, scored_with
 from planner.scope import Scope, require_leader
 from planner.store import scores
 
@@ -40,9 +40,10 @@ def score_new_accounts(db_path: Path, since: datetime, progress: Callable[[float
     try:
         with store.read(db_path) as con:
             version = scores.active_version(con)
+            kind = (scores.model_record(con, version) or {}).get("kind") if version is not None else None
         if version is None:  # no model yet: nothing to score with
             return []
-        step(0.0, f"Finding the accounts to score again with model version {version}")
+        step(0.0, f"Finding the accounts to score again {scored_with(kind, version)}")
         done = score_imported(db_path, since, scope=scope, actor=actor, progress=step)
     except PlannerError as exc:
         return [f"the accounts imported could not be scored ({exc}); {LATER}"]
@@ -50,13 +51,15 @@ def score_new_accounts(db_path: Path, since: datetime, progress: Callable[[float
         return [f"the accounts imported could not be scored ({type(exc).__name__}); {LATER}"]
     if not done:
         return []
+    by = scored_with(done["kind"], done["model_version"])
     if done["all"]:
+        reads = (", and an account's score reads its own deals and the recent wins of similar accounts nearby"
+                 if done["kind"] == "model" else "")  # fmt: skip
         return [
-            f"all {done['accounts']:,} accounts were scored again with model version {done['model_version']}: "
-            f"{done['why']}, and an account's score reads its own deals and the recent wins of similar accounts "
-            "nearby; the Model page says when so much has changed that a retrain is due"
+            f"all {done['accounts']:,} accounts were scored again {by}: {done['why']}{reads}; the Model page says "
+            "when so much has changed that a retrain is due"
         ]
     return [
-        f"{done['accounts']:,} account(s) new or changed since the last training were scored with model version "
-        f"{done['model_version']}; the Model page says when so much has changed that a retrain is due"
+        f"{done['accounts']:,} account(s) new or changed since the last training were scored {by}; the Model page "
+        "says when so much has changed that a retrain is due"
     ]

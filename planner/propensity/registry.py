@@ -37,6 +37,14 @@ def _dumps(obj: Any) -> bytes:
     return buf.getvalue()
 
 
+def scored_with(kind: str | None, version: int) -> str:
+    """What ranks the accounts, as progress text and the import report name it: a model version, or the
+    transparent fit score when that version is one (no model used: too little history, or it ranked no better)."""
+    if kind == "model":
+        return f"with model version {version}"
+    return "by the transparent fit score (no model is used)"
+
+
 def _loads(blob: bytes) -> Bundle:
     try:
         obj = pickle.loads(blob)  # our own model, written by this code into this store
@@ -160,14 +168,14 @@ def rescore(
     bundle = _loads(q.model_blob(con, version, scope=scope))
     say(0.1, "Reading accounts and deals")
     inputs = load_inputs(con, scope=scope)
-    say(0.4, f"Scoring {len(inputs.accounts):,} accounts with model version {version}")
+    say(0.4, f"Scoring {len(inputs.accounts):,} accounts {scored_with(bundle.kind, version)}")
     with threadpool_limits(limits=threads(len(inputs.accounts))):
         scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope))
     say(0.9, f"Saving the scores of {len(scored):,} accounts")
     q.replace_scores(con, version, scored, scope=scope)
     q.audit(con, actor, "score", {"model_version": version, "accounts": len(scored)}, scope=scope)
     say(1.0, "Scores updated")
-    return {"model_version": version, "accounts": int(len(scored))}
+    return {"model_version": version, "kind": bundle.kind, "accounts": int(len(scored))}
 
 
 def score_accounts(
@@ -185,7 +193,7 @@ def score_accounts(
         scored = score_frame(bundle, inputs, q.account_potential(con, scope=scope), only=account_ids)
     q.merge_scores(con, version, scored, scope=scope)
     q.audit(con, actor, "score_new", {"model_version": version, "accounts": len(scored)}, scope=scope)
-    return {"model_version": version, "accounts": int(len(scored))}
+    return {"model_version": version, "kind": bundle.kind, "accounts": int(len(scored))}
 
 
 RETRAIN_SHARE = 0.10  # accounts or deals added or changed since the training, as a share of those it learned from
@@ -297,7 +305,8 @@ def score_imported(
         if not ids:
             return None
         if progress:
-            progress(0.4, f"Scoring {len(ids):,} new account(s) with model version {version}")
+            kind = (q.model_record(con, version) or {}).get("kind")
+            progress(0.4, f"Scoring {len(ids):,} new account(s) {scored_with(kind, version)}")
         return {**score_accounts(con, ids, actor=actor, scope=scope), "all": False, "why": None}
 
 
