@@ -10,7 +10,7 @@ shell.ensure_routed()
 
 from planner import roles, world
 from planner.errors import PlannerError
-from ui import auth, data, sidebar
+from ui import auth, data, sidebar, tables
 
 FROM_EMAIL = "__from_email__"
 
@@ -62,6 +62,8 @@ st.dataframe(
     },
     placeholder="–",
 )
+tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "rep_id": "Territory", "rep_name": "Rep",
+                                           "source": "Why"}), "who_can_sign_in.csv", "adm_access_dl")  # fmt: skip
 
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
 left, right = st.columns(2)
@@ -113,5 +115,7 @@ if len(changes):
         column_config={"logged_at": "When (UTC)", "actor": "By", "action": "Change", "detail": "Detail"},
         placeholder="–",
     )
+    tables.csv_download(changes.rename(columns={"logged_at": "When (UTC)", "actor": "By", "action": "Change",
+                                                "detail": "Detail"}), "role_changes.csv", "adm_changes_dl")  # fmt: skip
 else:
     st.caption("No role changes yet.")

@@ -17,7 +17,7 @@ from planner.coverage.facts import Filters
 from planner.coverage.imbalance import KINDS, METRICS, lorenz, reps_only
 from planner.coverage.workload import load_workload
 from planner.errors import NotFound, PlannerError
-from ui import charts, data, fmt, maps, sidebar, state
+from ui import charts, data, fmt, maps, sidebar, state, tables
 from ui.auth import md_text
 
 DOTS = {2_000: "2,000", 5_000: "5,000", 10_000: "10,000", 20_000: "20,000"}
@@ -33,11 +33,11 @@ TERRITORY_COLUMNS = {
 }  # fmt: skip
 TERRITORY_KINDS = {**KINDS, "book_hours": "hours", "capacity_hours": "hours", "out_of_reach": "count",
                    "over_capacity": "count"}  # fmt: skip
-WHITE_COLUMNS = {
-    "name": "Account", "account_id": "Account ID", "industry": "Industry", "city": "City", "state": "State",
-    "status_label": "Why not covered", "owner_name": "Owner", "potential": "Potential",
-    "expected_value": "Expected value", "dist_km": "km from owner", "nearest_rep": "Nearest rep",
-    "nearest_rep_km": "km to nearest rep",
+WHITE_COLUMNS = {  # what to act on first, visible at 1,280 px: the account, its value, why and who
+    "name": "Account", "potential": "Potential", "expected_value": "Expected value",
+    "status_label": "Why not covered", "owner_name": "Owner", "industry": "Industry", "city": "City", "state": "State",
+    "dist_km": "km from owner", "nearest_rep": "Nearest rep", "nearest_rep_km": "km to nearest rep",
+    "account_id": "Account ID",
 }  # fmt: skip
 WHITE_KINDS = {"potential": "money", "expected_value": "money", "dist_km": "km", "nearest_rep_km": "km"}
 IMBALANCE_KINDS = {"mean": "ratio", "max_mean": "ratio", "min_mean": "ratio", "cv": "ratio", "gini": "ratio"}
@@ -292,9 +292,10 @@ st.caption(
     "reachable accounts in order of expected value per hour until the hours run out)."
 )
 shown_white = white[list(WHITE_COLUMNS)].assign(account_id=white["account_id"].map(text.crm_record_id))
-st.dataframe(fmt.table(shown_white, WHITE_KINDS), hide_index=True, width="stretch", key="cov_white",
+st.dataframe(fmt.table(tables.drop_empty(shown_white), WHITE_KINDS), hide_index=True, width="stretch", key="cov_white",
              column_config=WHITE_COLUMNS, placeholder="–")  # fmt: skip
-st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered.")
+st.caption(f"Showing the top {len(white):,} of {cov['white_space_accounts']:,} high-potential accounts not covered; "
+           "the downloads below hold all of them.")  # fmt: skip
 
 
 CUR = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
@@ -308,6 +309,14 @@ def _human(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return export.readable(frame, names, currency=CUR, money=MONEY, digits=ROUNDED)
 
 
+def _all_white() -> pd.DataFrame:  # every matching account, not the top 500 shown: built when clicked
+    every = data.fresh(report.coverage_report, scope=scope, filters=filters, high_potential_share=int(high) / 100,
+                       white_space_limit=100_000)["white_space"]  # fmt: skip
+    return _human(
+        every[list(WHITE_COLUMNS)].assign(account_id=every["account_id"].map(text.crm_record_id)), WHITE_COLUMNS
+    )
+
+
 d = st.columns(3)
 d[0].download_button(
     "Territories (CSV)",
@@ -317,14 +326,14 @@ d[0].download_button(
     key="cov_dl_territories",
     on_click="ignore",
 )
-d[1].download_button("White space (CSV)", lambda: export.to_csv_bytes(_human(shown_white, WHITE_COLUMNS)),
-                     file_name="white_space.csv", mime="text/csv", key="cov_dl_white", on_click="ignore")  # fmt: skip
+d[1].download_button(f"White space, all {cov['white_space_accounts']:,} (CSV)", lambda: export.to_csv_bytes(
+    _all_white()), file_name="white_space.csv", mime="text/csv", key="cov_dl_white", on_click="ignore")  # fmt: skip
 d[2].download_button(
     "All tables (Excel)",
     lambda: export.to_excel_bytes({
         "Territories": _human(shown_table, TERRITORY_COLUMNS),
         **({} if scope.is_rep else {"Imbalance": imb_shown.rename(columns=IMBALANCE_COLUMNS)}),
-        "White space": _human(shown_white, WHITE_COLUMNS),
+        "White space": _all_white(),
         "Coverage": _human(by_status, {
             "label": "Status", "accounts": "Accounts", "potential": "Potential",
             "high_accounts": "High-potential accounts", "high_potential": "High potential"}),

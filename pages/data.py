@@ -331,6 +331,8 @@ def _map_section(coverage: pd.DataFrame, points: pd.DataFrame) -> None:
     left, right = st.columns([1, 2])
     left.dataframe(cov.rename(columns={"method": "Placed by", "accounts": "Accounts"}), hide_index=True,
                    key="data_coverage", placeholder="–")  # fmt: skip
+    with left:
+        _download(cov.rename(columns={"method": "Placed by"}), "accounts_placed", "data_coverage_download")
     if not len(points):
         return
     # One dot per ~25 km square and placement method, sized by its accounts: every account counts, and a store of a

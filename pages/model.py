@@ -13,7 +13,7 @@ shell.ensure_routed()
 from planner import export, potential, propensity
 from planner.errors import PlannerError
 from planner.propensity.features import ALWAYS_EXCLUDED
-from ui import data, fmt, sidebar
+from ui import charts, data, fmt, sidebar
 from ui.auth import md_text
 
 st.title("Model")
@@ -192,10 +192,10 @@ with left:
                                  line={"color": "#00798c"}))  # fmt: skip
         top = max([0.05, *cal["predicted"], *cal["observed"]]) * 1.1
         fig.update_layout(
-            title="Calibration: predicted vs observed win rate (test deals, 10 bins)",
+            title={**charts.TITLE, "text": "Calibration: predicted vs observed win rate (test deals, 10 bins)"},
             xaxis={"title": "Predicted probability", "range": [0, min(1, top)]},
             yaxis={"title": "Observed win rate", "range": [0, min(1, top)]},
-            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10},
+            height=400, margin={"t": charts.TOP, "b": 10, "l": 10, "r": 10},
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="md_calibration")
@@ -206,12 +206,12 @@ with right:
     imp = pd.DataFrame(m.get("importance") or [])
     if len(imp):
         imp = imp.sort_values("mean")
-        fig = go.Figure(go.Bar(x=imp["mean"], y=imp["name"], orientation="h", marker_color="#edae49",
+        fig = go.Figure(go.Bar(x=imp["mean"], y=imp["name"].map(charts.safe), orientation="h", marker_color="#edae49",
                                error_x={"type": "data", "array": imp["std"]},
                                hovertemplate="%{y}: AUC drop %{x:.4f}<extra></extra>"))  # fmt: skip
         fig.update_layout(
-            title="Permutation importance: AUC lost when a feature is shuffled",
-            height=380, margin={"t": 50, "b": 10, "l": 10, "r": 10}, xaxis_title="AUC drop",
+            title={**charts.TITLE, "text": "Permutation importance: AUC lost when a feature is shuffled"},
+            height=400, margin={"t": 64, "b": 10, "l": 10, "r": 10}, xaxis_title="AUC drop",
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="md_importance")
     else:
@@ -291,6 +291,8 @@ with st.expander("How the transparent fit score is computed"):
     rates = pd.DataFrame(list((rules.get("industry_rates") or {}).items()), columns=["industry", "win_rate"])
     rate_col = st.column_config.NumberColumn("Smoothed win rate", format="percent")
     st.dataframe(rates, hide_index=True, key="md_rates", column_config={"win_rate": rate_col}, placeholder="–")
+    download(rates.rename(columns={"industry": "Industry", "win_rate": "Smoothed win rate"}), "industry_win_rates.csv",
+             "md_rates_dl")  # fmt: skip
 
 st.subheader("Versions")
 trained_at = versions["created_at"].map(lambda v: fmt.MISSING if pd.isna(v) else str(v)[:16])
@@ -371,6 +373,9 @@ edited = st.data_editor(
     },  # fmt: skip
     placeholder="–",
 )
+download(editable.rename(columns={"segment": "Segment", "adoption_share": "Adoption share", "price_per_user":
+                                  "Price per user", "learned": "Learned", "manual": "Edited", "accounts": "Accounts"}),
+         "potential_settings.csv", "md_potential_dl")  # fmt: skip
 if can_edit and st.button("Save potential settings", key="md_save_potential", icon=":material/save:"):
     changed = edited.merge(editable, on="segment", suffixes=("", "_old"))
     changed = changed[(changed["adoption_share"] != changed["adoption_share_old"])

@@ -90,7 +90,6 @@ if not scope.is_rep:
         fig = charts.band_bars(
             ranked["territory"], ranked["potential"], tolerance=0.05, title="Total potential by territory",
             yaxis_title="Potential", kind="money",
-            hover="%{x}<br>Potential " + fmt.currency() + "%{y:,.0f}<extra></extra>",
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="ov_potential_chart")
 

@@ -19,7 +19,7 @@ from planner.errors import PlannerError
 from planner.plan import exports as plan_export
 from planner.plan import tables
 from planner.plan.calendar import WEEKDAYS
-from ui import data, fmt, sidebar, state
+from ui import charts, data, fmt, sidebar, state
 
 CHANNEL_COLORS = {
     "email": "#00798c",
@@ -218,7 +218,7 @@ for note in p.notes:
 
 # ---- KPI alignment ----------------------------------------------------------------------------
 k = p.kpis
-m = st.columns(6)
+m = st.columns(3) + st.columns(3)  # six in a row cut 'Pipeline coverage' and 'Peak hours / week' at 1,280 px
 m[0].metric("Targets", f"{k['targets']:,}", help=", ".join(f"{t}: {n}" for t, n in k["tiers"].items()))
 m[1].metric("Potential", fmt.money(k["potential"]), help=f"{k['est_users']:,.0f} estimated users x price per user.")
 m[2].metric("Expected value", fmt.money(k["expected_value"]), help="Sum of propensity x potential.")
@@ -446,7 +446,8 @@ steps = p.steps.copy()
 if len(steps):
     steps["start"] = pd.to_datetime(steps["step_date"])
     steps["finish"] = steps["start"] + pd.Timedelta(hours=20)
-    steps["account"] = steps["position"].astype(str) + ". " + steps["account_name"]
+    steps["account"] = steps["position"].astype(str) + ". " + steps["account_name"].map(charts.short)
+    steps["action"] = steps["action"].map(charts.safe)  # users' text (offers, names): plotly reads markup
     fig = px.timeline(
         steps,
         x_start="start",
@@ -459,8 +460,8 @@ if len(steps):
     )
     fig.update_yaxes(autorange="reversed", title=None)
     fig.update_layout(
-        height=max(320, 26 * len(p.targets) + 120), margin={"t": 30, "b": 10, "l": 10, "r": 10},
-        legend_title_text="Channel", title="Every touch and decision point",
+        height=max(320, 26 * len(p.targets) + 150), margin={"t": 64, "b": 10, "l": 10, "r": 10},
+        legend_title_text="Channel", title={**charts.TITLE, "text": "Every touch and decision point"},
     )  # fmt: skip
     marks = {p.as_of: "data as of"} | {today: "today" if today != p.as_of else "today, data as of"}
     for day, label in marks.items():  # one label where both fall on a day (they were drawn over each other)
@@ -481,8 +482,8 @@ if len(steps):
     )
     bar.add_hline(y=k["capacity_per_week"], line_dash="dash", annotation_text="capacity", line_color="#2e4057")
     bar.update_layout(
-        title="Weekly load against capacity (red: overloaded)", yaxis_title="Hours", height=320,
-        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        title={**charts.TITLE, "text": "Weekly load against capacity (red: overloaded)"}, yaxis_title="Hours",
+        height=340, margin={"t": 64, "b": 10, "l": 10, "r": 10},
     )  # fmt: skip
     st.plotly_chart(bar, width="stretch", key="plan_load_chart")
     with st.expander("All steps", icon=":material/list:"):
@@ -517,10 +518,18 @@ downloads = [
     ("Excel", lambda: plan_export.to_excel(p), ".xlsx",
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     ("Calendar (.ics)", lambda: plan_export.to_ics(p), ".ics", "text/calendar", "ics"),
-    ("Salesloft / Outreach CSV", lambda: plan_export.to_engagement_csv(p), "-steps.csv", "text/csv", "csv"),
+    ("Sequence CSV", lambda: plan_export.to_engagement_csv(p), "-steps.csv", "text/csv", "csv"),
     ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
 ]  # fmt: skip
 for col, (label, build, suffix, mime, key) in zip(dl, downloads, strict=True):
-    col.download_button(label, build, plan_export.file_name(p, suffix), mime, key=f"plan_dl_{key}", on_click="ignore")
+    col.download_button(
+        label,
+        build,
+        plan_export.file_name(p, suffix),
+        mime,
+        key=f"plan_dl_{key}",
+        on_click="ignore",
+        help="Every step, one row each, to import into Salesloft or Outreach." if key == "csv" else None,
+    )
 if st.toggle("Printable view", key="plan_print"):
     st.html(plan_export.to_html(p))

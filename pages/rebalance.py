@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
@@ -72,10 +71,15 @@ picked = state.multiselect(
     "adds each rep's own travel, as Coverage counts it.",
 ) or ["potential"]  # fmt: skip
 metric = "mix" if "mix" in picked else ",".join(picked)
-tolerance = state.number(
-    "Tolerance (± share of the mean)", param="tol", key="rb_tol", container=c[1], default=0.05,
-    min_value=0.0, max_value=0.5, step=0.01, format="%.2f",
-)  # fmt: skip
+tol_pct = state.percent(
+    "Tolerance ± %",
+    param="tol",
+    key="rb_tol",
+    container=c[1],
+    default=5.0,
+    help="The band around the mean target that counts as balanced (5 = within ± 5 %).",
+)
+tolerance = tol_pct / 100
 max_moved = state.number(
     "Most that may move (share, 0 = as little as needed)", param="mm", key="rb_mm", container=c[2], default=0.0,
     min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
@@ -97,10 +101,10 @@ if metric == "mix":
         for i, m in enumerate(optimize.METRICS)
     )  # fmt: skip
 # Several metrics: one tolerance each (as `balance --tolerance potential=0.05,accounts=0.10`), in the link as
-# ?tol_accounts=0.1 when it differs from the one above; each follows the one above until it is changed.
+# ?tol_accounts=10 (percent) when it differs from the one above; each follows the one above until it is changed.
 tolerances: list[tuple[str, float]] = []
 own_tol = metric != "mix" and len(picked) > 1
-prev_tol = st.session_state.get("rb_tol_prev", float(tolerance))
+prev_tol = st.session_state.get("rb_tol_prev", tol_pct)
 tc = st.columns(4) if own_tol else []
 for m in optimize.METRICS:
     key = f"rb_tol_{m}"
@@ -109,15 +113,14 @@ for m in optimize.METRICS:
         state.set_param(f"tol_{m}", None)
         continue
     if st.session_state.get(key) == prev_tol:
-        st.session_state[key] = float(tolerance)
-    own = state.number(
-        f"{METRIC_LABELS[m]}: tolerance", param=f"tol_{m}", key=key, container=tc[picked.index(m) % 4],
-        default=float(tolerance), min_value=0.0, max_value=0.5, step=0.01, format="%.2f",
-        help="This metric's own band (± share of the mean); it follows the tolerance above until you change it.",
+        st.session_state[key] = tol_pct
+    own = state.percent(
+        f"{METRIC_LABELS[m]}: ± %", param=f"tol_{m}", key=key, container=tc[picked.index(m) % 4], default=tol_pct,
+        help="This metric's own band (± % of the mean); it follows the tolerance above until you change it.",
     )  # fmt: skip
-    if own != tolerance:
-        tolerances.append((m, float(own)))
-st.session_state["rb_tol_prev"] = float(tolerance)
+    if own != tol_pct:
+        tolerances.append((m, own / 100))
+st.session_state["rb_tol_prev"] = tol_pct
 # One below the other: side by side, the labels clip at 1,100 px.
 allow_customers = state.checkbox("Customers may change owner", param="customers", key="rb_cust")
 allow_open = state.checkbox("Accounts with open deals may change owner", param="open_deals", key="rb_open")
@@ -241,7 +244,7 @@ else:
     m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
     changes = scenarios.owner_changes(result.assignments["previous_owner"], result.assignments["owner"])
     m[2].metric(
-        "Moved", f"{s['moved_accounts']:,} accounts",
+        "Accounts moved", f"{s['moved_accounts']:,}",
         help="Accounts that go from one rep to another (unowned accounts given an owner are counted apart).",
     )  # fmt: skip
     m[3].metric(
@@ -272,7 +275,7 @@ else:
         f"No assignment goes below {fmt.count(s['travel_km_p95_nearest'])} {tu} (each account with its nearest rep).",
     )  # fmt: skip
     q[1].metric(
-        "With one of their 3 nearest reps", fmt.pct(s["top3_share_after"], 0),
+        "Rep among 3 nearest", fmt.pct(s["top3_share_after"], 0),
         help=f"Share of accounts whose rep is one of the 3 nearest to them; today {fmt.pct(s['top3_share_today'], 0)}.",
     )  # fmt: skip
     q[2].metric(
@@ -357,15 +360,10 @@ else:
     r["label"] = (
         r["name"] + r["removed"].map({True: " (leaves)", False: ""}) + r["is_new"].map({True: " (new)", False: ""})
     )
-    fig = go.Figure()
-    fig.add_bar(x=r["label"], y=r["before"].fillna(0) / r["target_share"].mean(), name="Before", marker_color="#b8c4ce")
-    fig.add_bar(x=r["label"], y=r["after"].fillna(0) / r["target_share"].mean(), name="After", marker_color="#00798c")
-    fig.add_hrect(y0=1 - s["tolerance"], y1=1 + s["tolerance"], fillcolor="#00798c", opacity=0.12, line_width=0)
-    fig.update_layout(
-        barmode="group", height=360,
-        title=f"{s['metric'][:1].upper()}{s['metric'][1:]} per territory, relative to the mean target",
-        yaxis_title="x target", margin={"t": 50, "b": 10, "l": 10, "r": 10},
-    )  # fmt: skip
+    mean = r["target_share"].mean()
+    title = f"{s['metric'][:1].upper()}{s['metric'][1:]} per territory, relative to the mean target"
+    fig = charts.before_after_bars(r["label"], r["before"].fillna(0) / mean, r["after"].fillna(0) / mean,
+                                   tolerance=s["tolerance"], title=title)  # fmt: skip
     st.plotly_chart(fig, width="stretch", key="rb_bars")
     idx = st.columns(2)
     idx[0].dataframe(

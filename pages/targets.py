@@ -10,7 +10,7 @@ shell.ensure_routed()
 
 from planner import export, propensity, targets, text, world
 from planner.errors import PlannerError
-from ui import data, fmt, sidebar, state
+from ui import data, fmt, sidebar, state, tables
 
 SHOW = [100, 500, 1000]
 
@@ -127,7 +127,7 @@ if result["unscored"]:
                icon=":material/hourglass_empty:")  # fmt: skip
 
 shown = rows[
-    ["rank", "name", "reasons", "expected_value", "propensity", "potential", "open_deals", "industry", "employees",
+    ["rank", "name", "expected_value", "propensity", "potential", "reasons", "open_deals", "industry", "employees",
      "city", "state", "country", "account_id"]
 ].copy()  # fmt: skip
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
@@ -143,10 +143,10 @@ if fit:
 where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may see"
 ranked_by = "fit score x potential" if fit else "expected value"
 event = st.dataframe(
-    # Rows tall enough for four wrapped lines, and the Why column next to the name, so it is read whole at
-    # 1,100 px too (not cut at the table's edge).
-    shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False),
-                 account_id=shown["account_id"].map(text.crm_record_id)),  # a name key is no one's id: blank
+    # Rows tall enough for four wrapped lines; the figures before the Why column, so all of them show at 1,280 px
+    # (Potential was cut); no column empty on every row (a book without IDs or states).
+    tables.drop_empty(shown.assign(reasons=shown["reasons"].str.replace("; ", "\n", regex=False),
+                                   account_id=shown["account_id"].map(text.crm_record_id)), keep=("rank",)),
     hide_index=True,
     width="stretch",
     height=640,
@@ -173,7 +173,7 @@ event = st.dataframe(
         "expected_value": fmt.money_column("Expected value"),
         "open_deals": st.column_config.NumberColumn("Open deals", format="%d"),
         "reasons": st.column_config.TextColumn(
-            "Why (▲ raised the score, ▼ lowered it)", width=400,
+            "Why (▲ raised the score, ▼ lowered it)", width=360,
             help=f"The {'fit score' if fit else 'model'}'s strongest drivers for this account, compared with a "
             "typical account (an industry: with the book's overall win rate; none where every account scores the "
             "same): ▲ raised its "

@@ -56,7 +56,9 @@ def test_coverage_page_shows_the_right_figures_and_layers(app_store: Path) -> No
     assert any(t.startswith("Lorenz curve") for t in titles)
     assert any(t.startswith("Potential against quota") for t in titles)
     bars = next(c for c in charts if c["layout"]["title"]["text"].startswith("Potential by territory"))
-    assert sum(len(trace["x"]) for trace in bars["data"]) == 6
+    assert (
+        sum(len(trace["y"]) for trace in bars["data"]) == 6
+    )  # one bar per territory, names on the y axis (horizontal bars)
     assert {trace["name"] for trace in bars["data"]} <= {"Above the mean + 5%", "Within ± 5% of the mean",
                                                           "Below the mean − 5%"}  # fmt: skip
     assert len(at.get("download_button")) == 3
@@ -108,7 +110,7 @@ def test_sidebar_territory_narrows_the_map(app_store: Path) -> None:
         for c in at.get("plotly_chart")
         if "by territory" in json.loads(c.proto.spec)["layout"]["title"]["text"]
     )
-    assert sum(len(trace["x"]) for trace in bars["data"]) == 6
+    assert sum(len(trace["y"]) for trace in bars["data"]) == 6
 
 
 def test_rep_sees_only_their_territory(app_store: Path) -> None:

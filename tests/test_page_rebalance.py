@@ -56,7 +56,7 @@ def test_page_runs_the_optimizer_and_shows_the_bounds(app_store: Path, monkeypat
     got = metrics(at)
     assert got["Max / mean"] == f"{expected['max_mean_after']:.2f}"
     assert got["Lower bound"] == f"{expected['lower_bound']:.2f}"
-    assert got["Moved"] == f"{expected['moved_accounts']:,} accounts"
+    assert got["Accounts moved"] == f"{expected['moved_accounts']:,}"
     assert got["Mean travel"] == f"{expected['travel_km_after']:,.1f} km"
     # On the small store balance needs more travel than today's: the page says so with both figures.
     warnings = [shown(str(w.value)) for w in at.warning]
@@ -316,16 +316,16 @@ def test_several_metrics_take_one_tolerance_each(app_store: Path, monkeypatch: p
     """Several metrics picked: one tolerance each, from the link (?tol_accounts=0.1) or the field; a field follows
     the common tolerance until changed; the optimizer gets them, and the page names every band."""
     calls = record(monkeypatch, "run")
-    query = {"metric": "potential,accounts", "tol_accounts": "0.1", "customers": "1", "open_deals": "1"}
+    query = {"metric": "potential,accounts", "tol_accounts": "10", "customers": "1", "open_deals": "1"}
     at = app_as("boss@example.com", page="rebalance", query=query)
     assert errors(at) == []
-    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(0.1)
-    assert at.number_input(key="rb_tol_potential").value == pytest.approx(0.05)
+    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(10)
+    assert at.number_input(key="rb_tol_potential").value == pytest.approx(5)
     # The common tolerance moves the fields that follow it, not the one set on its own.
-    at.number_input(key="rb_tol").set_value(0.08).run()
-    assert at.number_input(key="rb_tol_potential").value == pytest.approx(0.08)
-    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(0.1)
-    assert at.query_params.get("tol_accounts") == "0.1" and "tol_potential" not in at.query_params
+    at.number_input(key="rb_tol").set_value(8.0).run()
+    assert at.number_input(key="rb_tol_potential").value == pytest.approx(8)
+    assert at.number_input(key="rb_tol_accounts").value == pytest.approx(10)
+    assert at.query_params.get("tol_accounts") == "10.0" and "tol_potential" not in at.query_params
     at.button(key="rb_run").click().run()
     assert errors(at) == []
     opts, result = calls[-1]

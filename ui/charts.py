@@ -13,6 +13,35 @@ from plotly.subplots import make_subplots
 
 from planner import text
 
+LABEL_CHARS = 28
+"""A territory's name on an axis or beside a bubble: longer names end in an ellipsis (the hover names it whole)."""
+TITLE = {"x": 0.0, "xanchor": "left", "y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 34}}
+"""Every chart's title, placed under the row of plotly's tool icons (top right), which covered it on a phone."""
+TOP = 96
+"""The top margin that holds the tool icons, the title and a legend row under it."""
+
+
+def safe(name: object) -> str:
+    """A user's text (a CRM name) as plotly shows it literally: plotly reads <b>, <br>, <a> as markup."""
+    return html.escape(str(name), quote=False)
+
+
+def short(name: object, chars: int = LABEL_CHARS) -> str:
+    """A name shortened to `chars` characters with an ellipsis, then escaped for plotly (safe)."""
+    text_ = " ".join(str(name).split())
+    return safe(text_ if len(text_) <= chars else text_[: chars - 1].rstrip() + "…")
+
+
+def titled(fig: go.Figure, title: str, *, height: int, legend: bool = True) -> go.Figure:
+    """Title, height and margins shared by the charts: the title below the tool icons and, with a legend, a
+    horizontal legend between the title and the plot."""
+    fig.update_layout(title={**TITLE, "text": title}, height=height,
+                      margin={"t": TOP if legend else 64, "b": 10, "l": 10, "r": 10})  # fmt: skip
+    if legend:
+        fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0.0})
+    return fig
+
+
 BAND_COLORS = {"above": "#d1495b", "within": "#00798c", "below": "#edae49"}
 """Red above the band, teal within it, orange below it: on every page that colours territories."""
 
@@ -61,12 +90,12 @@ def band_bars(
     centre: float | None = None,
     centre_name: str = "the mean",
     highlight: Sequence[bool] | None = None,
-    hover: str = "%{x}<br>%{y:,.2f}<extra></extra>",
-    height: int = 380,
     kind: str = "count",
 ) -> go.Figure:
-    """Bars per territory coloured by the tolerance band around `centre` (the mean of `values` unless
-    given), with the band shaded, the centre dashed and a legend naming each colour."""
+    """Horizontal bars per territory, in the order given from the top, coloured by the tolerance band around
+    `centre` (the mean of `values` unless given), with the band shaded, the centre dashed and a legend naming each
+    colour. The chart grows with the number of territories (40 reps' names read whole, not squashed under the
+    plot); names are shortened with an ellipsis and shown whole, as written, on hover."""
     v = np.asarray(values, dtype=float)
     names = [str(n) for n in names]
     finite = v[np.isfinite(v)]
@@ -74,6 +103,8 @@ def band_bars(
     bands = band_of(v, mid, tolerance) if np.isfinite(mid) else ["within"] * len(v)
     marks = list(highlight) if highlight is not None else [False] * len(v)
     labels = band_labels(tolerance, centre_name)
+    ticks = unique_labels(names)
+    hover = "%{customdata}<br>" + yaxis_title + " " + value_format(kind, "x") + "<extra></extra>"
     fig = go.Figure()
     for band in ("above", "within", "below"):
         idx = [i for i, b in enumerate(bands) if b == band]
@@ -81,33 +112,74 @@ def band_bars(
             continue
         fig.add_trace(
             go.Bar(
-                x=[names[i] for i in idx],
-                y=v[idx],
+                y=[ticks[i] for i in idx],
+                x=v[idx],
+                orientation="h",
                 name=labels[band],
                 marker_color=BAND_COLORS[band],
                 marker_line_width=[3 if marks[i] else 0 for i in idx],
                 marker_line_color="#1d2b36",
+                customdata=[safe(names[i]) for i in idx],
                 hovertemplate=hover,
             )
         )
     if np.isfinite(mid):
-        fig.add_hrect(y0=(1 - tolerance) * mid, y1=(1 + tolerance) * mid, fillcolor=BAND_COLORS["within"],
+        fig.add_vrect(x0=(1 - tolerance) * mid, x1=(1 + tolerance) * mid, fillcolor=BAND_COLORS["within"],
                       opacity=0.12, line_width=0)  # fmt: skip
-        fig.add_hline(y=mid, line_dash="dash", annotation_text=centre_name.removeprefix("the "),
-                      annotation_position="top left")  # fmt: skip
+        fig.add_vline(x=mid, line_dash="dash", annotation_text=centre_name.removeprefix("the "),
+                      annotation_position="top")  # fmt: skip
+    titled(fig, title, height=bars_height(len(names)))
     fig.update_layout(
-        title=title,
-        height=height,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-        yaxis_title=yaxis_title,
+        xaxis_title=yaxis_title,
         barmode="overlay",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        xaxis={"categoryorder": "array", "categoryarray": names},
-        yaxis=axis(kind),
+        # Every name on its own row, the first at the top.
+        yaxis={"categoryorder": "array", "categoryarray": ticks[::-1], "dtick": 1, "automargin": True},
+        xaxis=axis(kind),
     )
     if not (np.abs(finite) > 0).any():
         fig.data, fig.layout.shapes, fig.layout.annotations = (), (), ()
         return say_nothing_to_show(fig, nothing_to_show(yaxis_title))
+    return fig
+
+
+def bars_height(n: int, row_px: int = 22) -> int:
+    """A horizontal bar chart's height for n bars: a row each, the title, legend and axis around them."""
+    return max(260, TOP + 60 + row_px * n)
+
+
+def unique_labels(names: Sequence[str]) -> list[str]:
+    """Shortened, escaped names (short), made distinct where two shorten alike: plotly merges equal categories."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for n in names:
+        label = short(n)
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def value_format(kind: str, axis_letter: str = "y") -> str:
+    """A hover's number of a kind (axis()), for the value on `axis_letter`."""
+    fmt_ = {"money": ",.0f", "pct": ".1%", "ratio": ".2f"}.get(kind, ",.1~f")
+    return (text.currency_prefix() if kind == "money" else "") + f"%{{{axis_letter}:{fmt_}}}"
+
+
+def before_after_bars(labels: Sequence[str], before: Any, after: Any, *, tolerance: float, title: str) -> go.Figure:
+    """Each territory's metric before and after a rebalance, relative to the mean target, as horizontal bar pairs
+    with the tolerance band shaded; names shortened with an ellipsis, whole (as written) on hover."""
+    ticks = unique_labels([str(n) for n in labels])
+    full = [safe(n) for n in labels]
+    fig = go.Figure()
+    for name, values, colour in (("Before", before, "#b8c4ce"), ("After", after, "#00798c")):
+        fig.add_bar(y=ticks, x=list(values), orientation="h", name=name, marker_color=colour, customdata=full,
+                    hovertemplate="%{customdata}<br>" + name + " %{x:.2f} x target<extra></extra>")  # fmt: skip
+    fig.add_vrect(x0=1 - tolerance, x1=1 + tolerance, fillcolor="#00798c", opacity=0.12, line_width=0)
+    titled(fig, title, height=bars_height(len(ticks), row_px=30))
+    fig.update_layout(
+        barmode="group",
+        xaxis_title="x target",
+        yaxis={"categoryorder": "array", "categoryarray": ticks[::-1], "dtick": 1, "automargin": True},
+    )
     return fig
 
 
@@ -131,15 +203,12 @@ def lorenz_chart(x: Any, y: Any, title: str, total: float | None = None, what: s
                              line={"dash": "dot", "color": "#888"}))  # fmt: skip
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name="Territories", line={"color": BAND_COLORS["within"]},
                              fill="tonexty"))  # fmt: skip
+    titled(fig, title, height=400)
     fig.update_layout(
-        title=title,
         xaxis_title="Share of territories (smallest first)",
         yaxis_title="Share of the total",
         xaxis={"tickformat": ".0%"},
         yaxis={"tickformat": ".0%"},
-        height=380,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
     )
     if total is not None and not total > 0:
         fig.data = ()
@@ -156,7 +225,8 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
     ranked = pq["potential_per_quota"].rank(method="first")
     n = len(pq)
     pq["_label"] = [
-        t if (r <= labelled or r > n - labelled) else "" for t, r in zip(pq["territory"], ranked, strict=True)
+        short(t, 24) if (r <= labelled or r > n - labelled) else ""
+        for t, r in zip(pq["territory"], ranked, strict=True)
     ]
     pq["_pos"] = ["top center" if i % 2 == 0 else "bottom center" for i in range(n)]
     size = 10 + 30 * (pq["accounts"] / max(1, pq["accounts"].max())) ** 0.5 if n else []
@@ -172,7 +242,7 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
                 "color": [colors.get(str(r), "rgb(60,60,60)") for r in pq["rep_id"]],
                 "line": {"width": 1, "color": "white"},
             },  # fmt: skip
-            customdata=pq[["territory", "accounts", "potential_per_quota"]],
+            customdata=pq[["territory", "accounts", "potential_per_quota"]].assign(territory=pq["territory"].map(safe)),
             hovertemplate=f"%{{customdata[0]}}<br>Quota {cur}%{{x:,.0f}}<br>Potential {cur}%{{y:,.0f}}<br>"
             "%{customdata[1]:,} accounts<br>Potential / quota %{customdata[2]:.1f}<extra></extra>",
             showlegend=False,
@@ -183,16 +253,8 @@ def quota_scatter(reps: Any, colors: dict[str, str], labelled: int = 3) -> go.Fi
         xmax = float(pq["quota"].max()) * 1.1
         fig.add_trace(go.Scatter(x=[0, xmax], y=[0, avg * xmax], mode="lines", line={"dash": "dash", "color": "#888"},
                                  hoverinfo="skip", name=f"Average potential / quota ({avg:.1f})"))  # fmt: skip
-    fig.update_layout(
-        title="Potential against quota",
-        xaxis_title="Quota",
-        yaxis_title="Potential",
-        xaxis=axis("money"),
-        yaxis=axis("money"),
-        height=420,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )
+    titled(fig, "Potential against quota", height=440)
+    fig.update_layout(xaxis_title="Quota", yaxis_title="Potential", xaxis=axis("money"), yaxis=axis("money"))
     if not n:  # empty axes from -1 to 4 said nothing
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
@@ -219,13 +281,8 @@ def status_bars(by_status: Any) -> go.Figure:
             hovertemplate="%{x}<br>" + text.currency_prefix() + "%{y:,.0f} in %{customdata:,} accounts<extra></extra>",
         )
     )
-    fig.update_layout(
-        title="Where the potential stands",
-        yaxis_title="Potential",
-        yaxis=axis("money"),
-        height=420,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-    )
+    titled(fig, "Where the potential stands", height=440, legend=False)
+    fig.update_layout(yaxis_title="Potential", yaxis=axis("money"))
     if not float(by_status["potential"].fillna(0).abs().sum()) > 0:
         fig.data = ()
         say_nothing_to_show(fig, nothing_to_show("potential").replace("every territory", "every account"))
@@ -265,9 +322,10 @@ def compare_bars(per_rep: Any, metrics: Sequence[str]) -> go.Figure:
             kind = COMPARE_METRICS.get(m, ("", "count"))[1]
             value = "%{y:,.0f}" if kind != "money" else text.currency_prefix() + "%{y:,.0f}"
             # Names are users' text: escaped, plotly shows them literally (a '<b>' in a name stays '<b>').
-            fig.add_bar(x=[html.escape(str(n)) for n in grp["owner_name"]], y=grp[m], name=html.escape(str(scen)),
+            fig.add_bar(x=[short(n) for n in grp["owner_name"]], y=grp[m], name=safe(scen),
                         legendgroup=str(i), showlegend=row == 1, marker_color=palette[i % len(palette)], row=row,
-                        col=1, hovertemplate=f"%{{x}}<br>{value}")  # fmt: skip
+                        col=1, customdata=[safe(n) for n in grp["owner_name"]],
+                        hovertemplate=f"%{{customdata}}<br>{value}")  # fmt: skip
             fig.update_yaxes(axis(kind), row=row, col=1)
     fig.update_layout(
         barmode="group",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.auth import md_text
 
@@ -22,6 +23,16 @@ _run = threading.local()
 def _param(name: str) -> str | None:
     value = st.query_params.get(name)
     return None if value in (None, "") else str(value)
+
+
+def _from_link(key: str) -> bool:
+    """Whether a widget takes its value from the address now: on its first run, and on a run the browser's Back or
+    Forward started (Streamlit 1.67 reruns the page with the entry's address then; the value the session kept
+    would write itself back to the address, so Back changed nothing and led nowhere: a trap)."""
+    if key not in st.session_state:
+        return True
+    ctx = get_script_run_ctx()
+    return bool(getattr(ctx, "is_history_navigation", False))
 
 
 def ignore(param: str, value: object, why: str) -> None:
@@ -57,7 +68,7 @@ def selectbox(label: str, options: Sequence[Any], *, param: str, key: str, forma
     options = list(options)
     wanted = _param(param)
     by_text = {str(url_text(o)): o for o in options}
-    if key not in st.session_state:
+    if _from_link(key):
         start = by_text.get(wanted) if wanted is not None else default
         if wanted is not None and wanted not in by_text:
             ignore(param, wanted, f"not an option here; {_choices(options, format_func)}")
@@ -83,7 +94,7 @@ def multiselect(
     """A multiselect stored in the URL as one `?param=` per value, so a value may hold a comma ("Banking,
     Financial Services"). An older link's comma-separated list is still read where its parts are values."""
     options = list(options)
-    if key not in st.session_state:
+    if _from_link(key):
         known = {str(o) for o in options}
         wanted: list[str] = []
         unknown: list[str] = []
@@ -128,7 +139,7 @@ def _known_values(raw: str, known: set[str]) -> tuple[list[str], list[str]]:
 
 def number(label: str, *, param: str, key: str, default: float, container: Any = st, **kw: Any) -> float:
     """A number input stored in the URL (a value that is not a number, or out of range, is ignored)."""
-    if key not in st.session_state:
+    if _from_link(key):
         wanted = _param(param)
         value = default
         if wanted is not None:
@@ -146,9 +157,24 @@ def number(label: str, *, param: str, key: str, default: float, container: Any =
     return value  # type: ignore[no-any-return]
 
 
+def percent(label: str, *, param: str, key: str, default: float, container: Any = st, **kw: Any) -> float:
+    """A tolerance in percent (5 = ± 5 %), stored in the URL in percent, from 1 to max_value (50 unless given).
+    An older link's share (tol=0.05, below 1) is read as that share in percent; no value this field can hold is
+    below 1, so the two cannot be confused."""
+    wanted = _param(param) if _from_link(key) else None
+    try:
+        old_share = wanted is not None and 0 < float(wanted) < 1
+    except ValueError:
+        old_share = False
+    if old_share and wanted is not None:
+        st.query_params[param] = f"{float(wanted) * 100:g}"
+    kw = {"min_value": 1.0, "max_value": 50.0, "step": 1.0, **kw}
+    return number(label, param=param, key=key, default=float(default), container=container, **kw)
+
+
 def checkbox(label: str, *, param: str, key: str, container: Any = st, **kw: Any) -> bool:
     """A checkbox stored in the URL as `?param=1` when ticked (anything but 1 or 0 is ignored)."""
-    if key not in st.session_state:
+    if _from_link(key):
         wanted = _param(param)
         if wanted is not None and wanted not in ("0", "1"):
             ignore(param, wanted, "use 1 (ticked) or 0")
@@ -161,7 +187,7 @@ def checkbox(label: str, *, param: str, key: str, container: Any = st, **kw: Any
 def pills(label: str, options: dict[str, str], *, param: str, key: str, default: Sequence[str],
           container: Any = st, **kw: Any) -> list[str]:  # fmt: skip
     """Multi-select pills stored in the URL as a comma-separated list ('none' for an empty choice)."""
-    if key not in st.session_state:
+    if _from_link(key):
         wanted = _param(param)
         if wanted is None:
             chosen = list(default)
@@ -183,7 +209,7 @@ def pills(label: str, options: dict[str, str], *, param: str, key: str, default:
 def tabs(labels: Sequence[str], *, param: str, key: str, container: Any = st) -> Sequence[Any]:
     """Tabs whose open tab is stored in the URL as `?param=label` (the first tab is left out)."""
     labels = list(labels)
-    if key not in st.session_state:
+    if _from_link(key):
         wanted = _param(param)
         if wanted is not None and wanted not in labels:
             ignore(param, wanted, _choices(labels, str))
