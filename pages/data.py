@@ -9,7 +9,6 @@ accounts, deals and home; import history and rejected rows (anyone's raw rows) a
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -22,13 +21,13 @@ from ui import shell
 
 shell.ensure_routed()
 
-from planner import export, ingest, propensity, world
+from planner import export, ingest, world
 from planner.errors import PlannerError
 from planner.ingest import fields as F
 from planner.ingest import limits
 from planner.scope import Scope
 from planner.text import crm_record_id, currency_in_use
-from ui import auth, data, maps, sidebar, state, upload
+from ui import auth, data, job_views, jobs, maps, sidebar, state, upload
 
 KIND_LABELS = {"accounts": "Accounts", "deals": "Deals / opportunities", "reps": "Reps / users / teams",
                F.SKIP: "Nothing to import: skip it"}  # fmt: skip
@@ -184,6 +183,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     if not can_import:
         st.info("Only admins can import data; ask an admin to upload your CRM exports.", icon=":material/lock:")
         return
+    _import_outcome(job_views.follow(job_views.IMPORT, who))  # this user's import, started here or before
     mb = upload.apply_upload_limit()
     uploads = st.file_uploader(
         "CRM export files", type=upload.TYPES, accept_multiple_files=True, max_upload_size=mb,
@@ -214,36 +214,45 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     from_file, remove, unsure = _sync_choices(cols[0], sum(o["kind"] == "accounts" for _, o in choices))
     label = f"Import {n} table{'s' if n != 1 else ''}" + (" and remove missing accounts" if remove else "")
     if cols[1].button(label, key="data_import", type="primary", disabled=bool(problems or missing or unsure) or not n):
-        box = st.empty()
-        try:
-            report = ingest.import_files(
-                data.db_path(), files, overrides=overrides, imported_by=who.user or "local",
-                progress=data.progress_bar(box), scope=who, owners_from_file=from_file,
-                revenue_unit=None if unit == "auto" else unit, after=propensity.score_new_accounts,
-                remove_missing=remove,
-            )  # fmt: skip
-        except PlannerError as exc:
-            box.empty()  # not a bar frozen at 'Reading files' above the error
-            upload.show_import_error(exc)
-        st.session_state["data_last_report"] = report
+        job_views.start_import(
+            files, st.session_state.pop("data_workdir", None), who, overrides=overrides,
+            imported_by=who.user or "local", owners_from_file=from_file,
+            revenue_unit=None if unit == "auto" else unit, remove_missing=remove,
+        )  # fmt: skip
         st.session_state.pop("data_plans", None)
         st.session_state.pop("data_sha256", None)
         for choice in ("data_remove_missing", "data_remove_missing_confirm"):  # asked again for every import
             st.session_state.pop(choice, None)
-        # A fresh uploader: the imported files are done, and importing them twice by mistake is avoided.
+        # A fresh uploader: the files are being imported, and importing them twice by mistake is avoided.
         st.session_state["data_upload_round"] = st.session_state.get("data_upload_round", 0) + 1
-        shutil.rmtree(st.session_state.pop("data_workdir", ""), ignore_errors=True)
-        st.session_state["data_flash"] = (
-            f"Imported {sum(f.inserted for f in report.files):,} new and {sum(f.updated for f in report.files):,} "
-            f"matched rows from {len(report.files)} table(s) in {report.seconds:.1f} s."
-            if report.landed else "No row could be imported: the store is unchanged. See the report below."
-        )  # fmt: skip
         st.rerun()
     if problems:
         st.caption("Remove the files with errors above to import the others.")
     if missing:
         st.caption(f"Map the missing fields of {auth.md_text(', '.join(missing), 300)}, or pick 'Nothing to import: "
                    "skip it' for them, to import.")  # fmt: skip
+
+
+def _import_outcome(job: jobs.Job | None) -> None:
+    """The outcome of this user's import, which ran in the background (ui/jobs.py), shown once: the report (as
+    when they stayed on the page), its one-line error, or that it was cancelled."""
+    if job is None:
+        return
+    if job.state == jobs.DONE:
+        report = job.result
+        st.session_state["data_last_report"] = report
+        st.session_state["data_flash"] = (
+            f"Imported {sum(f.inserted for f in report.files):,} new and {sum(f.updated for f in report.files):,} "
+            f"matched rows from {len(report.files)} table(s) in {report.seconds:.1f} s."
+            if report.landed else "No row could be imported: the store is unchanged. See the report below."
+        )  # fmt: skip
+        st.rerun()  # the page's figures read the new store
+    if job.state == jobs.FAILED:  # in the page's words, as when the import ran inside the page
+        landed = "" if job.cancellable else " (the rows were saved; scoring them failed)"
+        st.error(upload.page_wording(job.error) + landed, icon=":material/error:")
+    else:
+        st.info(f"{auth.md_text(job.label, 300)} was cancelled: nothing was imported, the store is unchanged.",
+                icon=":material/cancel:")  # fmt: skip
 
 
 def _sync_choices(col: Any, accounts_tables: int) -> tuple[bool, bool, bool]:

@@ -13,7 +13,7 @@ shell.ensure_routed()
 
 from planner import crm_files, export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
-from ui import charts, commit, data, fmt, maps, sidebar, state, travel
+from ui import charts, commit, data, fmt, job_views, maps, sidebar, state, travel
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -213,23 +213,20 @@ if metric != "mix" and optimize.large_problem(len(picked), n_team, time_limit):
         f"{time_limit:,} s (200 reps, three metrics, on a 2-core machine: 20,000 accounts about 3 minutes in all, "
         "100,000 about 15 with steps of up to 3). Raise 'Solver time' if the run stops at its limit."
     )
-if st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:"):
+run = st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:")
+if run and job_views.free(job_views.OPTIMIZE, scope):  # one run at a time: a second click says which one runs
     st.session_state["rb_options"] = options
     st.session_state["rb_matrix_run"] = (matrix_file.name, matrix_file.getvalue()) if matrix_file else None
+    st.session_state.pop("rb_failed", None)  # a failed run is tried again
+job_views.resume_optimizer(scope)  # a run that went on while the user was on another page
 ran: optimize.Options | None = st.session_state.get("rb_options")
 if ran is None:
     st.info("Set what to balance and what may change, then run the optimizer. Nothing changes until you commit.")
 else:
     if ran != options:
         st.caption(":orange-badge[Settings changed] run again to see their effect; showing the last run.")
-    try:
-        with (
-            st.spinner("Solving the assignment (HiGHS LP, then a repair pass)…", show_time=True),
-            data.snapshot() as snap,
-        ):
-            ran_matrix = st.session_state.get("rb_matrix_run")
-            travel = {"travel_matrix": ran_matrix[1], "matrix_name": ran_matrix[0]} if ran_matrix else {}
-            result = data.cached_with_progress(scenarios.run, snap, ran, scope=scope, **travel)
+    try:  # a background job: it goes on while the user is on another page (ui/job_views.py)
+        result = job_views.optimizer_result(ran, st.session_state.get("rb_matrix_run"), scope)
     except PlannerError as exc:
         data.show_error(exc)
     s = result.summary
