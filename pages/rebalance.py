@@ -13,7 +13,7 @@ shell.ensure_routed()
 
 from planner import crm_files, export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
-from ui import charts, commit, data, fmt, job_views, maps, sidebar, state, travel
+from ui import charts, commit, data, fmt, job_views, maps, markets, sidebar, state, travel
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -124,6 +124,7 @@ st.session_state["rb_tol_prev"] = tol_pct
 # One below the other: side by side, the labels clip at 1,100 px.
 allow_customers = state.checkbox("Customers may change owner", param="customers", key="rb_cust")
 allow_open = state.checkbox("Accounts with open deals may change owner", param="open_deals", key="rb_open")
+within = markets.within_control()
 contiguous = state.checkbox(
     "One connected region per territory", param="contiguous", key="rb_contig", disabled=unit == "account",
     help="With whole areas (ZIP3, county, state, H3): each territory's areas form one connected region, neighbours "
@@ -204,6 +205,7 @@ options = optimize.Options(
     remove_reps=tuple(remove),
     capacities=capacities,
     time_limit_s=float(time_limit),
+    within=within,
 )
 
 n_team = len(active) - len(remove) + len(hires)
@@ -294,6 +296,7 @@ else:
               "Within": "yes" if b["met"] else "no"} for b in s["metrics"]],
             hide_index=True, key="rb_metrics_table", placeholder="–",
         )  # fmt: skip
+    markets.market_table(s, tu)
     if s["tolerance_met"]:
         band = optimize.tolerance_text(s)  # "±5%", or each metric's own ("potential ±5%, accounts ±10%")
         within = (

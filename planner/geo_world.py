@@ -197,6 +197,21 @@ def country_timezone(code: str) -> str | None:
     return zones.pop() if len(zones) == 1 else None
 
 
+def countries_at(lat: Any, lon: Any, within_km: float = 300.0) -> np.ndarray:
+    """`country_at` for many points at once: an object array of ISO codes, None where no city lies within
+    `within_km` or the point has no coordinates."""
+    la = pd.to_numeric(pd.Series(np.asarray(lat, dtype=object).ravel()), errors="coerce").to_numpy(float)
+    lo = pd.to_numeric(pd.Series(np.asarray(lon, dtype=object).ravel()), errors="coerce").to_numpy(float)
+    out = np.full(len(la), None, dtype=object)
+    ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
+    if len(ok):
+        tree, codes = _city_tree()
+        chord, idx = tree.query(unit_vectors(la[ok], lo[ok]))
+        near = chord_km(chord) <= within_km
+        out[ok[near]] = codes[idx[near]].astype(object)
+    return out
+
+
 def regions_at(lat: Any, lon: Any, within_km: float = 100.0) -> list[str | None]:
     """For each point, the first-level region ('DE.02', GeoNames' country and admin1 code: Bavaria) of the city
     of 15,000 people or more nearest to it, within `within_km`; None where there is none or no coordinates. The

@@ -2,10 +2,12 @@
 
   python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload[,...]]
       [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1.5] [--time-limit 120]
-      [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
+      [--within country|none] [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
       [--json] [--commit [--keep-later]]
 
---reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
+--within country (the default) balances each country's market on its own when the book's accounts and reps span
+several countries: an account goes only to a rep whose home is in its country; --within none lets any rep take any
+account. --reps K plans for a team of K reps: fewer than today drops the reps with the smallest books, more
 adds hires where the most potential lies out of reach. --commit saves the result as a scenario and
 makes it today's assignment (the previous one is kept as a version that can be restored). Owners changed
 while it solved (an import) refuse the commit; with --keep-later those changes stay and the result's other
@@ -71,6 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="with --contiguous: which areas are neighbours, a CSV from,to of area codes of the --unit (ZIP3 021, "
         "county 'MA · Middlesex County' or 'Middlesex County, MA', state MA), e.g. from the Census county "
         "adjacency file; areas with no neighbour in it are islands, exempt from contiguity",
+    )  # fmt: skip
+    p.add_argument(
+        "--within", choices=optimize.WITHIN, default="country",
+        help="country (default): an account goes only to a rep whose home is in its country, and each country's "
+        "market is balanced on its own (a book in one country is one market); none: any rep may take any account",
     )  # fmt: skip
     p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
     p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
@@ -141,6 +148,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
     out["unassigned"] = counts["unassigned"]
     out["before"] = json_safe(s["before"])
     out["after"] = json_safe(s["after"])
+    out["within"] = res.options.within
+    out["markets"] = json_safe(s.get("markets") or [])
     return out
 
 
@@ -173,7 +182,7 @@ def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
         metric=metric, tolerance=tolerance, tolerances=tolerances, max_moved=args.max_moved, unit=args.unit,
         compactness=args.compactness, contiguous=args.contiguous, adjacency=_adjacency(args),
         allow_customers=args.allow_customers, allow_open_deals=args.allow_open_deals, locks=tuple(args.lock),
-        time_limit_s=args.time_limit,
+        time_limit_s=args.time_limit, within=args.within,
     )  # fmt: skip
     return opts, tolerance
 
@@ -241,6 +250,8 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
             f"{how}: {f['adjacency_edges']:,} pairs{islands}"
             + ("; bands restored until its time budget ran out" if f["contiguity_stopped_by_time"] else "")
         )
+    for mk in f["markets"]:
+        print(f"  market    {_market_line(mk, f['travel_unit'])}")
     if f["h3_resolution"] is not None:
         print(f"  units     {f['units']:,} H3 hexagons of resolution {f['h3_resolution']}")
     print(f"  solved in {f['solve_seconds']:.2f} s")
@@ -250,6 +261,22 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
         print(f"  note: {note}")
     if "committed" in f:
         _print_committed(f["committed"])
+
+
+def _market_line(mk: dict[str, Any], unit: str) -> str:
+    """One market of a book balanced within countries: reps, accounts, each metric's max/mean, travel, moves."""
+    head = f"{mk['name']}: {mk['reps']} rep(s), {mk['accounts']:,} accounts"
+    if not mk["accounts"]:
+        return f"{head} (nothing to balance)"
+    bands = ", ".join(
+        f"{b['metric']} {_num(b['max_mean_before'], '.3f')} -> {_num(b['max_mean_after'], '.3f')}"
+        f" ({'met' if b['met'] else 'not met'})"
+        for b in mk["metrics"]
+    )
+    return (
+        f"{head}; max/mean {bands}; mean travel {_num(mk['travel_km_today'], ',.1f')} -> "
+        f"{_num(mk['travel_km_after'], ',.1f')} {unit}; {mk['moved_accounts']:,} moved"
+    )
 
 
 def _print_committed(c: dict[str, Any]) -> None:

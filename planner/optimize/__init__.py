@@ -10,10 +10,11 @@ then travel. A deterministic repair pass turns the LP's fractional units into wh
 fixes any band violations; every result is reported next to the bounds that say what was possible.
 
 Modules: options (what may change, the result), problem (arrays), lp (the model and its passes),
-rounding (whole accounts and repair), report (measures and reasons), solve (the entry point),
-team (team sizing), contiguity (one connected region per territory) under adjacency (a stated one: from,to
-pairs of area codes, else Delaunay), mipguard (every small MIP in a worker process that is killed when HiGHS
-overruns its time limit: planner.mipworker).
+rounding (whole accounts and repair), report (measures and reasons), solve (the entry point), markets (a
+book over several countries solved one country's market at a time, merged), team (team sizing), contiguity
+(one connected region per territory) under adjacency (a stated one: from,to pairs of area codes, else
+Delaunay), mipguard (every small MIP in a worker process that is killed when HiGHS overruns its time limit:
+planner.mipworker).
 """
 
 from planner.optimize.adjacency import read_adjacency
@@ -22,6 +23,7 @@ from planner.optimize.lp import HIGHS_VERSION
 from planner.optimize.options import (
     METRICS,
     UNITS,
+    WITHIN,
     NewRep,
     Options,
     Progress,
@@ -37,7 +39,7 @@ from planner.optimize.solve import rebalance
 from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
-    "HIGHS_VERSION", "METRICS", "UNITS", "NewRep", "Options", "Progress", "Result", "capacity_curve",
+    "HIGHS_VERSION", "METRICS", "UNITS", "WITHIN", "NewRep", "Options", "Progress", "Result", "capacity_curve",
     "disruption_curve", "large_problem", "metric_values", "noop",
     "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of", "tolerance_text",
 ]  # fmt: skip

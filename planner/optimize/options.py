@@ -13,6 +13,10 @@ from planner.errors import BadInput
 
 METRICS = ("potential", "expected_value", "accounts", "workload")
 UNITS = ("account", "zip3", "county", "state", "h3")
+# Where accounts may go: "country" keeps each account with reps whose home is in its country (markets balanced each on
+# its own: planner.optimize.markets; a book whose accounts and reps lie in one country is one market), "none" lets
+# any rep take any account.
+WITHIN = ("country", "none")
 COLUMN = "column:"  # a metric named column:NAME balances the accounts' own numeric column NAME
 
 Progress = Callable[[float, str], None]
@@ -91,6 +95,7 @@ class Options:
     aggregate_above: int = 12_000  # movable accounts; above this, the smaller ones are grouped by ZIP3 x owner
     time_limit_s: float = 120.0
     workload: Workload | None = None  # the workload assumptions (scenarios.with_workload passes the store's)
+    within: str = "country"  # one of WITHIN: balance each country's market on its own, or the book as one
 
     @property
     def workload_model(self) -> Workload:
@@ -170,6 +175,8 @@ class Options:
                 raise BadInput(f"tolerance {t} for {m} is out of range; use a share such as 0.05 (0 to 1)")
         if self.max_moved is not None and not 0 <= self.max_moved <= 1:
             raise BadInput(f"max moved {self.max_moved} is out of range; use a share of the metric from 0 to 1")
+        if self.within not in WITHIN:
+            raise BadInput(f"within {self.within!r} is not a market; use one of {', '.join(WITHIN)}")
         if self.unit not in UNITS:
             raise BadInput(f"unknown unit {self.unit!r}; use one of {', '.join(UNITS)}")
         if not 0 <= self.compactness <= 100:

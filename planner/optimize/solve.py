@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
+from planner.optimize import markets
 from planner.optimize.bands import _in_bands, _repair_bands, _top3_polish
 from planner.optimize.contiguity import Graph, checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
@@ -239,7 +240,38 @@ def rebalance(
     progress: Progress = noop,
     distance: pd.DataFrame | None = None,
 ) -> Result:
-    """Assign every account to a rep under the options; deterministic for the same inputs.
+    """Assign every account to a rep under the options; deterministic for the same inputs. With options.within
+    "country" (the default) a book whose accounts and reps span several countries is solved one market at a time
+    (planner.optimize.markets); a book in one country, or within "none", is one problem (`_rebalance_one`)."""
+    opts = options or Options()
+    book = markets.split(accounts, reps, opts)
+    if book is None:
+        return _rebalance_one(accounts, reps, opts, progress, distance)
+    t0 = time.perf_counter()
+    todo = markets.parts(book, accounts, reps, opts)
+    solved = []
+    for i, (code, _, acc, sub_reps, sub_opts) in enumerate(todo):
+        name = markets.market_name(code)
+
+        def step(fraction: float, message: str, i: int = i, name: str = name) -> None:
+            progress((i + fraction) / len(todo), f"{name}: {message}")
+
+        try:
+            solved.append((code, _rebalance_one(acc, sub_reps, sub_opts, step, distance)))
+        except BadInput as exc:
+            raise BadInput(f"{name}: {exc}") from None
+    progress(0.98, "Measuring the result over every market")
+    return markets.merge(book, solved, opts, distance, time.perf_counter() - t0)
+
+
+def _rebalance_one(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    options: Options | None = None,
+    progress: Progress = noop,
+    distance: pd.DataFrame | None = None,
+) -> Result:
+    """Assign every account to a rep under the options, the book as one problem; deterministic for the same inputs.
 
     `accounts` needs account_id, lat, lon, owner_rep_id, potential, locked, is_customer, has_open_deal
     (and optionally name, state, county, postal_code, expected_value); `reps` needs rep_id, name,
