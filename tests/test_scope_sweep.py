@@ -601,7 +601,7 @@ WRITES.update(
             "world.fill_derived",
             "world.set_as_of",
             "world.set_currency",
-            "world.note_mixed_currencies",
+            "world.note_mixed_store",
         )
     }
 )
@@ -724,6 +724,10 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.world.currency": ("the store's currency code (no territory data)", kw()),
     "planner.store.world.currency": ("the store's currency code (no territory data)", kw()),
     "planner.store.world.mixed_currencies": ("the currency codes an import found mixed (no territory data)", kw()),
+    "planner.world.mixed_currencies": ("the currency codes an import found mixed (no territory data)", kw()),
+    "planner.store.world.chosen_currency": ("the store's currency code (no territory data)", kw()),
+    "planner.store.world.currency_chosen_by_person": ("whether a person set the currency (no territory data)", kw()),
+    "planner.ingest.currency.mixed_caveat": ("the caveat naming the store's currencies (no territory data)", kw()),
     "planner.ingest.currency.store_currency": ("the store's currency code (no territory data)", kw()),
 }  # fmt: skip
 
