@@ -1,0 +1,41 @@
+"""What a rep's own pages must not tell about colleagues or the book: how far a colleague's home is from the rep's
+white space (readings at several places locate the home), the book's size on the Model page, and company-wide win
+rates read as the rep's own."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from planner import store
+from planner.coverage import report
+from planner.coverage.facts import Filters
+from planner.scope import OPERATOR, Scope
+from ui import maps
+
+REP = Scope(role="rep", rep_id="R001", user="r001@example.com")
+
+
+def _others(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["nearest_rep"] == report.OTHER_REP]
+
+
+def test_a_rep_reads_that_another_rep_is_nearer_but_not_how_far(small_store: Path) -> None:
+    with store.read(small_store) as con:
+        views = [report.coverage_view(con, scope=REP, resolution=r, white_space_limit=10_000) for r in (3, 4, 5)]
+        boss = report.coverage_view(con, scope=OPERATOR, filters=Filters(rep_id="R001"), white_space_limit=10_000)
+    hexes = pd.concat([v["map"]["hexes"] for v in views])
+    white = views[0]["white_space"]
+    assert len(_others(hexes)) and len(_others(white)), "the store must have white space nearer another rep"
+    assert _others(hexes)["nearest_rep_km"].isna().all(), _others(hexes)[["nearest_rep", "nearest_rep_km"]]
+    assert _others(white)["nearest_rep_km"].isna().all(), _others(white)[["name", "nearest_rep", "nearest_rep_km"]]
+    mine = white[white["nearest_rep"] != report.OTHER_REP]
+    assert mine["nearest_rep_km"].notna().any(), "the distance to the rep's own home is still given"
+    assert boss["white_space"]["nearest_rep_km"].notna().all(), "a leader still reads every distance"
+    # The hexagon tooltip says another rep is nearer, with no distance.
+    layer = maps.hexagon_layer(views[1]["map"]["hexes"], "white_space_potential", "white_space", [[0, 0, 0], [9, 9, 9]])
+    lines = [row["l3"] for row in layer.data if report.OTHER_REP in row["l3"]]
+    assert lines and not any("km" in line for line in lines), lines[:3]
+    assert not any(math.isfinite(v) for v in _others(hexes)["nearest_rep_km"].astype(float))
