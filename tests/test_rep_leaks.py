@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 
 from planner import store
 from planner.coverage import report
 from planner.coverage.facts import Filters
 from planner.scope import OPERATOR, Scope
+from planner.store import scores
+from tests.helpers import errors, page
 from ui import maps
 
 REP = Scope(role="rep", rep_id="R001", user="r001@example.com")
@@ -39,3 +43,25 @@ def test_a_rep_reads_that_another_rep_is_nearer_but_not_how_far(small_store: Pat
     lines = [row["l3"] for row in layer.data if report.OTHER_REP in row["l3"]]
     assert lines and not any("km" in line for line in lines), lines[:3]
     assert not any(math.isfinite(v) for v in _others(hexes)["nearest_rep_km"].astype(float))
+
+
+def test_the_model_page_gives_a_rep_the_interval_without_the_books_test_deals(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import auth
+
+    with store.read(app_store) as con:
+        record = scores.model_record(con)
+    assert record is not None and record["metrics"].get("auc_interval") and record["metrics"].get("n_test")
+    n_test = f"{int(record['metrics']['n_test']):,}"
+
+    def interval(at: Any) -> str:
+        return next(str(c.value) for c in at.caption if str(c.value).startswith("95% interval"))
+
+    leader = page("model")
+    assert errors(leader) == [] and f"over {n_test} test deals" in interval(leader)
+    monkeypatch.setattr(auth, "current", lambda: Scope(role="rep", rep_id="R001", user="ava@example.com"))
+    at = page("model")
+    assert errors(at) == []
+    shown = interval(at)
+    assert "test deals" not in shown and n_test not in shown, shown
