@@ -5,13 +5,16 @@ rates read as the rep's own."""
 from __future__ import annotations
 
 import math
+import re
+import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from planner import store
+from planner import plan, store, targets
 from planner.coverage import report
 from planner.coverage.facts import Filters
 from planner.scope import OPERATOR, Scope
@@ -65,3 +68,71 @@ def test_the_model_page_gives_a_rep_the_interval_without_the_books_test_deals(
     assert errors(at) == []
     shown = interval(at)
     assert "test deals" not in shown and n_test not in shown, shown
+
+
+def _unlabelled_win_rates(text: str) -> list[str]:
+    """Each mention of a win rate that does not say it is the company's (the 60 characters before it)."""
+    return [text[max(0, m.start() - 60) : m.end()] for m in re.finditer(r"win rate", text)
+            if "company's" not in text[max(0, m.start() - 60) : m.start()]]  # fmt: skip
+
+
+def test_company_win_rates_are_labelled_as_the_companys_where_a_rep_reads_them(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planner.coverage import value
+    from planner.plan import exports
+    from planner.store import metrics
+
+    with store.read(small_store) as con:
+        basis = value.expected_value_basis(con, scope=REP)
+        assert basis.win_rate is not None
+        notes = [basis.note]
+        found = targets.targets(con, "R001", scope=REP)["rows"]
+        industry = [r for r in found["reasons"].astype(str) if "Industry" in r and "deals won" in r]
+        assert industry, "the Targets page explains by industry"
+        assert all("of the company's deals won" in r for r in industry), industry[:3]
+        real_kind = value._kind
+        for kind in ("fit_score", "model"):  # the fit score's note, then the model's
+            monkeypatch.setattr(value, "_kind", lambda c, v, k=kind: (k, "too little history"))
+            monkeypatch.setattr(metrics, "active_model", lambda c: (1, 10))
+            notes.append(value.expected_value_basis(con, scope=REP).note)
+        monkeypatch.setattr(value, "_kind", real_kind)
+        monkeypatch.setattr(metrics, "active_model", lambda c: (None, 0))  # no model: every account at the rate
+        notes.append(value.expected_value_basis(con, scope=REP).note)
+        p = plan.load(con, scope=REP, rep_id="R001")
+    assert all("win rate" in n for n in notes), notes
+    assert _unlabelled_win_rates("\n".join(notes)) == [], notes
+    text = "\n".join([p.source, *p.notes, p.book.to_csv(), p.targets.to_csv(), exports.to_markdown(p)])
+    assert "win rate" in text
+    assert _unlabelled_win_rates(text) == []
+    # The plan's "12 months to" is the plan's (the store's) as-of date, the one its "Data as of" shows.
+    assert f"12 months to {p.as_of.isoformat()}" in p.source, p.source
+
+
+def test_cached_figures_are_kept_for_one_day(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's as-of date is today unless set: a figure cached yesterday ("Data as of 2026-12-04") must not
+    stand beside one made today ("the 12 months to 2026-12-05")."""
+    from ui import data
+
+    calls: list[str] = []
+    marker = uuid.uuid4().hex
+
+    def count(con: Any, tag: str) -> int:
+        calls.append(tag)
+        return len(calls)
+
+    class Day(date):
+        now = date(2026, 12, 4)
+
+        @classmethod
+        def today(cls) -> date:  # type: ignore[override]
+            return cls.now
+
+    monkeypatch.setattr(data, "date", Day, raising=False)  # raising=False: also where data has no date yet
+    snap = data.Snapshot(small_store)
+    try:
+        assert data.cached(count, snap, marker) == data.cached(count, snap, marker) == 1
+        Day.now = date(2026, 12, 5)
+        assert data.cached(count, snap, marker) == 2, "a new day: computed again"
+    finally:
+        snap.close()
