@@ -141,8 +141,8 @@ c[0].metric(
 )
 if m.get("auc_interval"):
     lo, hi = m["auc_interval"]
-    c[0].caption(f"95% interval {lo:.3f}–{hi:.3f} over {m.get('n_test') or 0:,} test deals"
-                 + (": not yet better than chance" if lo <= 0.5 else ""))  # fmt: skip
+    tested = "" if scope.is_rep else f" over {m.get('n_test') or 0:,} test deals"  # the book's size: not a rep's
+    c[0].caption(f"95% interval {lo:.3f}–{hi:.3f}{tested}" + (": not yet better than chance" if lo <= 0.5 else ""))
 c[1].metric("Top-decile lift", number(m.get("lift_top_decile"), 2),
             help="Win rate of the top 10% by score / overall win rate.")  # fmt: skip
 c[2].metric("Fit score AUC", number(fit_b.get("auc")), help="Baseline: the transparent firmographic fit score.")

@@ -12,8 +12,10 @@ not one (a display name with an "@", "x@y", "<a@b.com>") never signs anyone in.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -146,3 +148,35 @@ def remove_role(path: Path, email: str, *, scope: Scope) -> None:
         if q.delete_role(con, key, scope=scope) == 0:
             raise NotFound(f"{key} has no role to remove; see `python -m planner roles list`")
         q.log(con, scope.user, "role.remove", {"email": key}, scope=scope)
+
+
+@store.retry_conflicts
+def sign_out(path: Path, email: str, *, scope: Scope) -> None:
+    """Record that the signed-in `email` signed out now: every sign-in cookie issued to it until now (in this
+    browser, a copy of it, another tab or machine) is refused from here on. Only the user themselves."""
+    key = normalize_email(email)
+    if key != scope.user:
+        raise Forbidden("you can only sign yourself out")
+    with store.write(path) as con:
+        q.log_sign_out(con, key, scope=scope)
+
+
+def last_sign_out(con: duckdb.DuckDBPyConnection, email: str) -> float | None:
+    """When `email` last signed out, in seconds since 1970 (UTC), or None. Sign-in itself: no scope."""
+    when = q.last_sign_out(con, email)
+    return None if when is None else when.replace(tzinfo=UTC).timestamp()
+
+
+def signed_out(last_out: float | None, issued_at: object) -> bool:
+    """Whether a sign-in issued at `issued_at` (the ID token's `iat`, seconds since 1970) is ended by a sign-out
+    at `last_out`. Sign-outs are kept to the whole second, so a token of that same second counts as before it.
+    Fails closed: after a sign-out, a sign-in with no readable issue time is ended too."""
+    if last_out is None:
+        return False
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float | str):
+        return True
+    try:
+        issued = float(issued_at)
+    except ValueError:
+        return True
+    return math.isnan(issued) or issued <= last_out  # NaN fails closed

@@ -117,7 +117,9 @@ def test_an_industry_reads_up_or_down_as_its_win_rate_compares_with_the_books(sm
     common = bundle.reference["typical"]["industry"]
     assert rates[common] > book  # (the small demo's most common industry wins more often than the book)
     shown = _active_reasons(small_store)
-    found = shown["reasons"].str.extract(r"(▲|▼)[^;▲▼]*?ndustry ([^:;]+): (\d+)% of deals won, (\d+)% overall")
+    found = shown["reasons"].str.extract(
+        r"(▲|▼)[^;▲▼]*?ndustry ([^:;]+): (\d+)% of the company's deals won, (\d+)% overall"
+    )
     found = found.dropna()
     assert len(found) > 50
     up = found[0] == "▲"

@@ -296,15 +296,22 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
         _stop_no_access(route, email, "Your identity provider did not confirm that this email address is yours.")
     admins = bootstrap_admins()
     scope: Scope | None
+    ended = False
     try:
         data.ensure_store()
         with data.snapshot() as snap:
-            scope = data.cached(roles.resolve, snap, email, admins)
+            ended = roles.signed_out(data.cached(roles.last_sign_out, snap, email), user.get("iat"))
+            scope = None if ended else data.cached(roles.resolve, snap, email, admins)
     except PlannerError as exc:
         if email not in admins:
             route()
             data.show_error(exc)  # stops the run
         scope = Scope(role="admin", user=email)  # a bootstrap admin must be able to repair a broken store
+    if ended:  # a cookie from before this user's sign-out (a copy, another tab): it signs nobody in
+        st.logout()
+        route()
+        _login_page()
+        st.stop()
     if scope is None:
         _stop_no_access(route, email, "No role is set up for this address yet.")
     st.session_state[SCOPE_KEY] = scope
@@ -417,7 +424,16 @@ def _no_access(email: str, why: str) -> None:
 
 
 def sign_out_button(container: Any, key: str) -> None:
+    """Sign out: recorded in the store first, so the sign-in cookie (this browser's, or any copy of it) signs no one
+    in again; then the browser's copy is deleted. A sign-out the store cannot record is not half done: it says so."""
     if container.button("Sign out", key=key):
+        scope = st.session_state.get(SCOPE_KEY)
+        if isinstance(scope, Scope) and scope.user and mode() == "oidc":
+            try:
+                roles.sign_out(data.db_path(), scope.user, scope=scope)
+            except PlannerError as exc:
+                container.error(f"Signing out failed: {exc}. Try again in a moment.", icon="⚠️")
+                return
         st.session_state.pop(SCOPE_KEY, None)
         st.logout()
 

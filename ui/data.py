@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,10 +70,12 @@ def _cached_call(key: str, path: str, qualname: str, args: tuple[Any, ...], kwar
 
 
 def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, _run: Callable[..., T] | None = None, **kwargs: Any) -> T:
-    """Call `fn(con, *args, **kwargs)` once per store version and arguments; reuse the result. `_run` (keyed as
-    fn) runs instead of fn: fn wrapped."""
+    """Call `fn(con, *args, **kwargs)` once per store version, day and arguments; reuse the result. `_run` (keyed as
+    fn) runs instead of fn: fn wrapped. The day is in the key: a store's as-of date is today unless set, so a figure
+    kept from yesterday ("Data as of" the 4th) would contradict one made today ("the 12 months to" the 5th)."""
     qualname = f"{fn.__module__}.{fn.__qualname__}" + ("" if _run is None else "+wrapped")
-    return _cached_call(snap.key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _run or fn, snap)
+    key = f"{snap.key}@{date.today().isoformat()}"
+    return _cached_call(key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _run or fn, snap)
 
 
 def fresh(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -335,11 +335,12 @@ def hexagon_layer(hexes: pd.DataFrame, value: str, layer_id: str, stops: Sequenc
 
 def _nearest(top: Any, rep: Any, km: float) -> str:
     """The tooltip's nearest rep after 'Mostly <top>', the name said once when it is the same rep."""
-    if rep is None or km != km:
+    if rep is None:
         return ""
+    away = "" if km != km else f" ({km:,.0f} km away)"  # no distance: another rep's, not shown to a rep
     if _s(rep) == _s(top):
-        return f", the nearest rep ({km:,.0f} km away)"
-    return f" · nearest rep {_s(rep)} ({km:,.0f} km away)"
+        return f", the nearest rep{away}" if away else ""
+    return f" · nearest rep {_s(rep)}{away}"
 
 
 def _flag(value: Any) -> bool:

@@ -157,7 +157,7 @@ def coverage_view(
     table = _with_ratios(table, books, ctx.workload)
     own_homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
     homes = own_homes if homes is None else homes
-    white = nearest_rep(white, homes)
+    white = _no_distance_to_colleagues(nearest_rep(white, homes), scope)
     white["status_label"] = white["status"].map(STATUSES)
     out: dict[str, Any] = {
         "as_of": ctx.as_of,
@@ -174,12 +174,23 @@ def coverage_view(
     }
     if resolution is not None:
         out["map"] = map_payload(hexes, points, located, own_homes, resolution, threshold, ctx.as_of, nearest=homes)
+        out["map"]["hexes"] = _no_distance_to_colleagues(out["map"]["hexes"], scope)
+    return out
+
+
+def _no_distance_to_colleagues(df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """For a rep: where another rep lives nearer, say so but not how far. Distances from several known points (white
+    space rows, hexagons at each size) to an unnamed colleague's home locate that home within a few km."""
+    if not scope.is_rep or "nearest_rep_km" not in df:
+        return df
+    out = df.copy()
+    out["nearest_rep_km"] = out["nearest_rep_km"].where(out["nearest_rep"].ne(OTHER_REP))
     return out
 
 
 REP_COVERS = (
     "These figures cover your territory only. High potential (the top share of accounts) and the nearest rep are "
-    "measured over every territory; a nearest rep who is not you reads 'another rep'."
+    "measured over every territory; a nearest rep who is not you reads 'another rep', with no distance."
 )
 OTHER_REP = "another rep"
 

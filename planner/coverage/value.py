@@ -85,7 +85,7 @@ def expected_value_basis(
         # No model ranks the accounts, the fit score does: it is no probability, so expected value takes
         # the measured 12-month win rate for every account (or is not available), like before any training.
         value = (
-            f"expected value = potential x the win rate of deals closed in the 12 months to {as_of} "
+            f"expected value = potential x the company's win rate of deals closed in the 12 months to {as_of} "
             f"({rate_text}{counts})"
             if rate is not None
             else f"expected value is not available (no deal closed in the 12 months to {as_of})"
@@ -95,13 +95,13 @@ def expected_value_basis(
     if version is not None:
         note = (
             f"Expected value = propensity from model v{version} x potential; accounts the model has not "
-            f"scored use the 12-month win rate ({rate_text})."
+            f"scored use the company's 12-month win rate ({rate_text})."
         )
         return ExpectedValueBasis("model", version, scored, rate, shown_won, shown_closed, note)
     if rate is not None:
         note = (
-            f"No model scores yet: expected value = potential x the win rate of deals closed in the 12 months "
-            f"to {as_of} ({rate_text}{counts}). Train a model for account-level propensities."
+            f"No model scores yet: expected value = potential x the company's win rate of deals closed in the 12 "
+            f"months to {as_of} ({rate_text}{counts}). Train a model for account-level propensities."
         )
         return ExpectedValueBasis("win_rate", None, 0, rate, shown_won, shown_closed, note)
     note = (

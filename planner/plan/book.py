@@ -92,9 +92,9 @@ def ranked_book(
     the order of the Targets page); expected value then takes the fallback rate, as the fit is no probability.
     The rationale writes money in `currency` (the store's). A customer whose last win is LAPSED_YEARS or more
     before `start` (the plan's; default the as-of date) is `lapsed`."""
-    basis = expected.expected_value_basis(con, scope=scope)
-    values = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
     as_of = q.as_of(con)
+    basis = expected.expected_value_basis(con, scope=scope, as_of=as_of)  # the plan's as-of date, said once
+    values = expected.account_values(con, scope=scope, rep_id=rep_id, basis=basis)
     feats = q.book_features(con, scope=scope, rep_id=rep_id, as_of_day=as_of)
     df = feats.merge(values[["account_id", "scored", "propensity", "expected_value"]], on="account_id", how="left")
     fit = basis.source == "fit_score"
@@ -144,7 +144,7 @@ def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
     if fit and not missing(r.fit_score):
         # Ranked by the fit score (no model): a fit, not a probability; expected value at the measured rate.
         at = (
-            f"; {money(r.expected_value)} expected value at the {r.propensity:.0%} 12-month win rate"
+            f"; {money(r.expected_value)} expected value at the company's {r.propensity:.0%} 12-month win rate"
             if not missing(r.expected_value)
             else "; expected value not available (no deal closed in 12 months)"
         )
@@ -152,7 +152,7 @@ def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
     elif missing(r.expected_value):
         value = f"{size}; expected value not available (no model and no closed deals), so ranked by potential"
     else:
-        source = "model propensity" if r.scored else "propensity (the 12-month win rate, no model score)"
+        source = "model propensity" if r.scored else "propensity (the company's 12-month win rate, no model score)"
         value = f"{r.propensity:.0%} {source} x {size} = {money(r.expected_value)} expected value"
     why = r.reasons or (f"signals: {_signals(r)}" if _signals(r) else "")
     if r.lapsed:

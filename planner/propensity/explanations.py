@@ -184,7 +184,7 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle, *, currency: str) 
             rate = ind.map(rates)
             name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
             shown = (rate * 100).round(0).fillna(0).astype(int).astype(str)
-            return np.where(rate.notna(), name + ": " + shown + "% of deals won" + overall, name)
+            return np.where(rate.notna(), name + ": " + shown + "% of the company's deals won" + overall, name)
 
         return _by_value(X[col], industry)
     if col in spec.categorical:

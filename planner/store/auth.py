@@ -1,13 +1,16 @@
-"""Queries on who may use the dashboard: the roles table, reps' emails and the audit log of role changes."""
+"""Queries on who may use the dashboard: the roles table, reps' emails, the audit log of role changes and of
+sign-outs (a sign-in cookie issued before its user's last sign-out no longer signs anyone in)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from planner.errors import Forbidden
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now
@@ -95,3 +98,27 @@ def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scop
            WHERE action LIKE 'role.%' ORDER BY audit_id DESC LIMIT ?""",
         [int(limit)],
     )
+
+
+SIGN_OUT = "session.sign_out"
+
+
+def log_sign_out(con: duckdb.DuckDBPyConnection, email: str, *, scope: Scope) -> None:
+    """Record that `email` signed out now (its earlier sign-in cookies stop working). Only the signed-in user
+    themselves: a sign-out recorded for someone else would sign them out."""
+    key = email.strip().lower()
+    if not key or key != str(scope.user or "").strip().lower():
+        raise Forbidden("you can only sign yourself out")
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)", [next_id(con, "audit_id"), now(), key, SIGN_OUT, "{}"])
+
+
+def last_sign_out(con: duckdb.DuckDBPyConnection, email: str) -> datetime | None:
+    """When `email` last signed out (naive UTC, whole seconds), or None.
+
+    No scope: this is sign-in itself (it checks the cookie of who is asking); it answers only for the email given."""
+    value = scalar(
+        con,
+        "SELECT max(logged_at) FROM audit_log WHERE action = ? AND lower(actor) = ?",
+        [SIGN_OUT, email.strip().lower()],
+    )
+    return value if isinstance(value, datetime) else None
