@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -679,3 +680,21 @@ def run_async(coro: Any) -> Any:
 def table_kinds(at: Any) -> list[Any]:
     """What the Data page's preview says each uploaded table holds, in the order shown."""
     return [s.value for s in at.selectbox if s.label == "This table holds"]
+
+
+def press_ctrl_c(proc: subprocess.Popen[str], what: str, timeout: float = 30.0) -> tuple[str, str, float]:
+    """Ctrl-C (SIGINT) to a child that said it is stuck inside a statement: its stdout, stderr and the seconds it
+    took to end. A child still running after `timeout` has every thread's stack dumped (SIGUSR1, faulthandler)
+    into the failure, which says where it hangs."""
+    time.sleep(0.5)  # inside the statement
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=timeout)  # hours without the interrupt
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"Ctrl-C did not stop {what} in {timeout:.0f} s:\n{err}\n{out}") from None
+    return out, err, time.monotonic() - sent

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ import pytest
 
 from planner.optimize import lp, mipguard
 from planner.store import core, interrupts
+from tests.helpers import press_ctrl_c
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,23 +68,13 @@ def _ctrl_c(tmp_path: Path, args: list[str], stuck_at: str, how: str = "sql") ->
         while not seen or seen[-1].strip() != "STUCK":
             seen.append(proc.stderr.readline())
             assert seen[-1], "".join(seen)  # the command ended before it got stuck
-        time.sleep(0.5)  # inside the statement
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        try:
-            out, err = proc.communicate(timeout=30)  # hours without the interrupt
-        except subprocess.TimeoutExpired:  # say where it hangs: every thread's stack, then the output so far
-            proc.send_signal(signal.SIGUSR1)
-            time.sleep(1)
-            proc.kill()
-            out, err = proc.communicate()
-            raise AssertionError(f"Ctrl-C did not stop {args} in 30 s:\n{err}\n{out}") from None
+        out, err, took = press_ctrl_c(proc, str(args))
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert list(scratch.iterdir()) == []
-    return proc.returncode, out, err, time.monotonic() - sent
+    return proc.returncode, out, err, took
 
 
 def _state(db: Path) -> dict[str, object]:

@@ -19,7 +19,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.plan_owners import moved
+from planner.store.imports.plan_owners import _touched_scenarios, moved
 from planner.store.imports.reps import _OWNER_JOIN
 
 
@@ -61,12 +61,7 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
            LEFT JOIN reps rt ON rt.rep_id = m.theirs
            WHERE m.conflict ORDER BY m.deal_id""",
     )
-    scenarios = query_df(
-        con,
-        """SELECT s.scenario_id, s.name, s.committed_at FROM scenarios s
-           WHERE s.scenario_id IN (SELECT scenario_id FROM _deal_owned WHERE back_to_base OR conflict)
-           ORDER BY s.scenario_id""",
-    )
+    scenarios = _touched_scenarios(con, "_deal_owned")
     changes = int(
         scalar(
             con,

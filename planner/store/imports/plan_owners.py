@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
@@ -38,6 +39,17 @@ def moved(among: str) -> str:
                LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
                LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = g.account_id
                LEFT JOIN scenario_assignments x ON x.scenario_id = g.scenario_id AND x.account_id = g.account_id"""
+
+
+def _touched_scenarios(con: duckdb.DuckDBPyConnection, merged: str) -> pd.DataFrame:
+    """The committed scenarios whose moves a merge's table (`_plan_owned`, `_deal_owned`) gave back or met a
+    third owner on: id, name, committed_at."""
+    return query_df(
+        con,
+        f"""SELECT s.scenario_id, s.name, s.committed_at FROM scenarios s
+            WHERE s.scenario_id IN (SELECT scenario_id FROM {merged} WHERE back_to_base OR conflict)
+            ORDER BY s.scenario_id""",
+    )
 
 
 def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
@@ -83,12 +95,7 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
            LEFT JOIN reps rt ON rt.rep_id = m.theirs
            WHERE m.conflict ORDER BY m.account_id""",
     )
-    scenarios = query_df(
-        con,
-        """SELECT s.scenario_id, s.name, s.committed_at FROM scenarios s
-           WHERE s.scenario_id IN (SELECT scenario_id FROM _plan_owned WHERE back_to_base OR conflict)
-           ORDER BY s.scenario_id""",
-    )
+    scenarios = _touched_scenarios(con, "_plan_owned")
     changes = int(
         scalar(
             con,
