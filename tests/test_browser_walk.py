@@ -122,7 +122,7 @@ def test_ops_leader_rebalances_and_commits(server: str, walk_page: Any) -> None:
     m = re.search(r"([\d,]+) accounts? moves? to another rep, ([\d,]+) unowned accounts? gets? an owner", story)
     assert m, story
     moved, newly = (int(g.replace(",", "")) for g in m.groups())
-    assert page.get_by_test_id("stMetricValue").nth(2).inner_text() == f"{moved:,} accounts"
+    assert page.get_by_test_id("stMetricValue").nth(2).inner_text() == f"{moved:,}"  # "Accounts moved"
     # Both maps are exactly as tall as their drawing: no blank band below, and they show the same view.
     boxes = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')].map(e => {

@@ -156,6 +156,8 @@ HELPFUL: dict[tuple[str, str, str], str] = {
     # a rep cannot train: they are told who can, and how their plan ranks meanwhile
     **{(n, "targets", "rep"): "Ask your sales-ops lead or an admin to train it on the Model page"
        for n in ODD_STORES if n != "demo_plus_unowned"},
+    # ...unless they have no accounts at all: that comes first, on every page
+    ("accounts_without_owners", "targets", "rep"): "No accounts are assigned to you yet",
 }  # fmt: skip
 
 
