@@ -274,15 +274,17 @@ def _remove_missing_choice(accounts_tables: int) -> tuple[bool, bool]:
     if accounts_tables != 1:
         return False, False
     remove = st.checkbox(
-        "Remove stored accounts missing from this file", key="data_remove_missing",
+        "Remove stored accounts (and deals) missing from this upload", key="data_remove_missing",
         help="For a full export of the CRM's accounts: stored accounts of the same CRM that it names neither by ID "
-        "nor by name were deleted or merged there. The import refuses a file that matches fewer than half of them.",
+        "nor by name were deleted or merged there. A full deals export in the same upload removes the stored deals "
+        "it leaves out too. The import refuses a file that matches fewer than half of them.",
     )  # fmt: skip
     if not remove:
         return False, False
     sure = st.checkbox(
-        "I understand that stored accounts this file does not name are removed with their deals (from pipeline, "
-        "targets and plans; recorded in the audit log)", key="data_remove_missing_confirm",
+        "I understand that stored accounts this upload does not name are removed with their deals, and so are "
+        "stored deals a deals file in it leaves out (from pipeline, targets and plans; recorded in the audit log)",
+        key="data_remove_missing_confirm",
     )  # fmt: skip
     return True, not sure
 
