@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import pkgutil
 import sys
@@ -103,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | None = None
     try:
         args = build_parser(argv).parse_args(argv)  # seconds of importing libraries: Ctrl-C may come here too
         # In a worker thread, so that Ctrl-C is heard while DuckDB, HiGHS or scikit-learn run in C.
@@ -117,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except KeyboardInterrupt as exc:
         print(interrupts.summary(), file=sys.stderr)
+        if getattr(args, "json", False):  # a script reading --json output gets an object, not an empty stdout
+            print(json.dumps({"error": interrupts.summary()}), flush=True)
         if isinstance(exc, interrupts.Stopped) and exc.abandoned:
             interrupts.leave(130)  # the work still runs in C: end now (nothing of it can land any more)
         return 130

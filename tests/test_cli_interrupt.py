@@ -108,7 +108,12 @@ def _files(tmp_path: Path) -> list[str]:
 def test_ctrl_c_stops_train_and_no_model_version_lands(store: Path, tmp_path: Path, stuck_at: str, how: str) -> None:
     before, state = core.fingerprint(store), _state(store)
     code, out, err, took = _ctrl_c(tmp_path, ["--db", str(store), "train", "--json"], stuck_at, how)
-    assert (code, out, err.strip().splitlines()) == (130, "", ["interrupted: nothing was written"])
+    # --json: a script reading stdout gets an error object too
+    assert (code, out, err.strip().splitlines()) == (
+        130,
+        '{"error": "interrupted: nothing was written"}\n',
+        ["interrupted: nothing was written"],
+    )
     assert took < 15  # about a second; seconds on a loaded machine
     assert (core.fingerprint(store), _state(store)) == (before, state)
     assert _files(tmp_path) == ["store.duckdb", "store.duckdb.lock"]
@@ -120,7 +125,7 @@ def test_ctrl_c_stops_balance_commit_and_no_scenario_lands(store: Path, tmp_path
     code, out, err, took = _ctrl_c(
         tmp_path, ["--db", str(store), "balance", "--commit", "--json"], "planner.store.scenarios:mark_committed"
     )
-    assert (code, out) == (130, "")
+    assert (code, out) == (130, '{"error": "interrupted: nothing was written"}\n')
     assert err.strip().splitlines()[-1] == "interrupted: nothing was written"
     assert took < 15
     assert (core.fingerprint(store), _state(store)) == (before, state)
@@ -134,7 +139,11 @@ def test_ctrl_c_stops_demo_and_leaves_no_store(tmp_path: Path) -> None:
         ["--db", str(db), "demo", "--accounts", "200", "--reps", "4", "--json"],
         "planner.store.world:set_currency",
     )
-    assert (code, out, err.strip().splitlines()) == (130, "", ["interrupted: nothing was written"])
+    assert (code, out, err.strip().splitlines()) == (
+        130,
+        '{"error": "interrupted: nothing was written"}\n',
+        ["interrupted: nothing was written"],
+    )
     assert took < 15
     assert _files(tmp_path) == ["store.duckdb.lock"]  # the writers' lock file; no store, no temporary copy
 
