@@ -117,7 +117,8 @@ def test_japan_skips_its_new_year_bank_holidays() -> None:
         ("GB", "ENG", ("public",), date(2026, 12, 28), date(2026, 12, 24)),  # bank holidays are public ones
         ("IE", None, ("public",), date(2027, 2, 1), date(2026, 12, 24)),
         ("IN", "MH", ("public",), date(2027, 1, 26), date(2026, 12, 24)),
-        ("AU", "NSW", ("public", "bank"), date(2026, 8, 3), date(2026, 12, 24)),  # NSW's August bank holiday
+        ("AU", "NSW", ("public",), date(2026, 12, 28), date(2026, 8, 3)),  # NSW's August Bank Holiday closes banks
+        ("BE", None, ("public",), date(2026, 12, 25), date(2026, 5, 15)),  # so does Belgium's Friday after Ascension
     ],
 )
 def test_other_countries_keep_their_holidays(

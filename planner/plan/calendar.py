@@ -1,6 +1,6 @@
 """The rep's working calendar: which days are working days (a rule) and which are holidays (the `holidays`
-package's public holidays, and bank holidays where it lists them, for the rep's country and state), the rep's time
-zone, and the plan's default start, the next working day after today."""
+package's public holidays, and bank holidays where they close business (Japan), for the rep's country and state),
+the rep's time zone, and the plan's default start, the next working day after today."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ MON_FRI = (0, 1, 2, 3, 4)
 # The `holidays` categories a rep does not work on: public holidays, and bank holidays where the package lists them
 # (Japan's 31 Dec and 2-3 Jan of the New Year closure); a country without a bank list keeps its public one.
 DAYS_OFF = ("public", "bank")
+# Countries whose bank holidays close business at large (Japan's New Year closure). Elsewhere a bank holiday closes
+# the banks while reps work: NSW's August Bank Holiday, Belgium's Friday after Ascension.
+BANK_DAYS_CLOSE_BUSINESS = frozenset({"JP"})
 
 
 def parse_working_days(value: object) -> tuple[int, ...]:
@@ -159,8 +162,9 @@ def work_calendar(
     working_days: object, country: str | None, subdiv: str | None, first_year: int, last_year: int
 ) -> WorkCalendar:
     """The calendar for a country (ISO code, e.g. US, DE) and optional state or province, by its code or its
-    name ('BY', 'Bayern'): its public holidays, and its bank holidays where `holidays` has a list of them (JP, AU,
-    BE; not GB, whose bank holidays are its public ones, nor US or IN); an unknown country or state is not an error:
+    name ('BY', 'Bayern'): its public holidays, and its bank holidays where they close business at large and `holidays`
+    lists them (JP; not AU-NSW's or BE's, which close only banks, nor GB's, which are its public ones); an unknown
+    country or state is not an error:
     the plan then skips what is known and says so. No working days given (None, [] or ''): the country's working
     week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else Mon-Fri."""
     given = parse_working_days(working_days) if working_days not in (None, "", [], ()) else None
@@ -173,7 +177,9 @@ def work_calendar(
     sub = subdivision_code(code, region) if region else None
     try:
         table = holiday_lists.country_holidays(code, subdiv=sub, years=())
-        kinds = tuple(c for c in DAYS_OFF if c in set(getattr(table, "supported_categories", ()) or ())) or ("public",)
+        listed = set(getattr(table, "supported_categories", ()) or ())
+        kinds = tuple(c for c in DAYS_OFF if c in listed and (c != "bank" or code in BANK_DAYS_CLOSE_BUSINESS))
+        kinds = kinds or ("public",)
         table = holiday_lists.country_holidays(code, subdiv=sub, years=years, categories=kinds)
     except NotImplementedError:
         note = f"Public holidays of {code!r} are not known; only the days off in the working week are skipped."
