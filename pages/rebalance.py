@@ -556,18 +556,19 @@ if st.session_state.get("rb_disrupt"):
             dcurve, dflt = data.cached_with_progress(scenarios.disruption_curve, snap, d_opts, scope=scope, **d_travel)
     except PlannerError as exc:
         data.show_error(exc)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean travel", "Imbalance (max / mean)"))
+    fig = make_subplots(rows=2, cols=1, subplot_titles=("Mean travel", "Imbalance (max / mean)"), shared_xaxes=True,
+                        vertical_spacing=0.12)  # fmt: skip
     by_moved = dcurve.sort_values("moved_share", kind="stable")  # one region each may go over a cap
     x = (by_moved["moved_share"] * 100).round(1).tolist()
     fig.add_scatter(x=x, y=by_moved["travel_km"], mode="lines+markers", name="travel", row=1, col=1)
-    per_metric = charts.imbalance_lines(fig, by_moved, x, row=1, col=2)
-    for col, key in ((1, "travel_km"), (2, "max_mean")):
+    per_metric = charts.imbalance_lines(fig, by_moved, x, row=2, col=1)
+    for row, key in ((1, "travel_km"), (2, "max_mean")):
         fig.add_scatter(
             x=[round(dflt["moved_share"] * 100, 1)], y=[dflt[key]], mode="markers", name="customers and deals stay",
-            marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=1, col=col, showlegend=col == 1,
+            marker={"size": 12, "symbol": "diamond", "color": "#d1495b"}, row=row, col=1, showlegend=row == 1,
         )  # fmt: skip
-    fig.update_xaxes(title_text="Share of the metric moved (%)")
-    fig.update_layout(height=340, showlegend=bool(per_metric), margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_xaxes(title_text="Share of the metric moved (%)", row=2, col=1)
+    charts.panels(fig, height=520, legend=bool(per_metric))
     st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
     tu_d = dflt.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
     d_mm = round(dflt["extra_max_mean"], 3) + 0.0  # no "-0.000"
@@ -622,17 +623,17 @@ if st.session_state.get("rb_curve"):
             curve = data.cached_with_progress(scenarios.capacity_curve, snap, curve_opts, sizes, scope=scope)
     except PlannerError as exc:
         data.show_error(exc)
-    fig = make_subplots(
-        rows=1, cols=3, subplot_titles=("Imbalance (max / mean)", "Coverage of potential", "Mean travel (km)")
-    )
+    panel_titles = ("Imbalance (max / mean)", "Coverage of potential", "Mean travel (km)")
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=panel_titles)
     per_metric = charts.imbalance_lines(fig, curve, curve["reps"].tolist(), row=1, col=1)
-    fig.add_scatter(x=curve["reps"].tolist(), y=curve["coverage"], mode="lines+markers", name="coverage", row=1, col=2)
-    fig.add_scatter(x=curve["reps"].tolist(), y=curve["travel_km"], mode="lines+markers", name="travel", row=1, col=3)
-    for col in (1, 2, 3):
-        fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=1, col=col)
-    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.add_scatter(x=curve["reps"].tolist(), y=curve["coverage"], mode="lines+markers", name="coverage", row=2, col=1)
+    fig.add_scatter(x=curve["reps"].tolist(), y=curve["travel_km"], mode="lines+markers", name="travel", row=3, col=1)
+    for row in (1, 2, 3):
+        fig.add_vline(x=k0, line_dash="dot", line_color="#999", row=row, col=1)
+    fig.update_yaxes(tickformat=".0%", row=2, col=1)
     fig.update_yaxes(range=[0.98, max(1.1, float(curve["max_mean"].max()) * 1.03)], row=1, col=1)
-    fig.update_layout(height=340, showlegend=bool(per_metric), margin={"t": 50, "b": 10, "l": 10, "r": 10})
+    fig.update_xaxes(title_text="Reps", row=3, col=1)
+    charts.panels(fig, height=660, legend=bool(per_metric))
     st.plotly_chart(fig, width="stretch", key="rb_curve_chart")
     st.caption(
         "Each team size redraws the territories freely (locks, customers and open deals as set above). Fewer reps: "

@@ -204,6 +204,16 @@ def test_the_capacity_curve_draws_each_metric(app_store: Path) -> None:
     names = [t["name"] for t in chart["data"]]
     assert names[:2] == ["potential", "accounts"] and chart["layout"]["showlegend"]
     assert list(chart["data"][0]["x"]) == [5, 6]
+    _panels_stacked(chart, 3)
+
+
+def _panels_stacked(chart: dict[str, Any], n: int) -> None:
+    """A chart of n panels reads on a phone: the panels stacked (side by side, their titles ran into each other
+    at 390 px), the first title below plotly's tool icons, the legend under the plots, not over a title."""
+    layout = chart["layout"]
+    titles = [a for a in layout["annotations"] if a.get("text") and a.get("yref") == "paper"]
+    assert len({a["x"] for a in titles}) == 1 and len({round(a["y"], 3) for a in titles}) == n
+    assert layout["margin"]["t"] >= 60 and layout["legend"]["y"] < 0 and layout["legend"]["orientation"] == "h"
 
 
 def test_page_shows_the_disruption_trade_off(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,6 +255,7 @@ def test_the_disruption_trade_off_draws_each_metric(app_store: Path, monkeypatch
     chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Mean travel" in c.proto.spec)
     lines = {t["name"]: t["y"] for t in chart["data"] if t["mode"] == "lines+markers"}
     assert set(lines) == {"travel", "potential", "accounts"}
+    _panels_stacked(chart, 2)
     by_moved = curve.sort_values("moved_share", kind="stable")  # plotted against what moved
     for m in ("potential", "accounts"):
         assert lines[m] == pytest.approx(by_moved[f"max_mean_{m}"].tolist())

@@ -42,6 +42,17 @@ def titled(fig: go.Figure, title: str, *, height: int, legend: bool = True) -> g
     return fig
 
 
+def panels(fig: go.Figure, *, height: int, legend: bool = True) -> go.Figure:
+    """Margins for a chart of panels (make_subplots), stacked in rows so that their titles never run into each
+    other on a phone: the first title below plotly's tool icons, a horizontal legend under the last panel's axis
+    (plotly grows the bottom margin to hold it as it wraps)."""
+    fig.update_layout(height=height, margin={"t": 64, "b": 10, "l": 10, "r": 10}, showlegend=legend)
+    if legend:
+        fig.update_layout(legend={"orientation": "h", "y": -64 / max(height - 74, 100), "yanchor": "top",
+                                  "xanchor": "left", "x": 0.0})  # fmt: skip
+    return fig
+
+
 BAND_COLORS = {"above": "#d1495b", "within": "#00798c", "below": "#edae49"}
 """Red above the band, teal within it, orange below it: on every page that colours territories."""
 
@@ -327,10 +338,5 @@ def compare_bars(per_rep: Any, metrics: Sequence[str]) -> go.Figure:
                         col=1, customdata=[safe(n) for n in grp["owner_name"]],
                         hovertemplate=f"%{{customdata}}<br>{value}")  # fmt: skip
             fig.update_yaxes(axis(kind), row=row, col=1)
-    fig.update_layout(
-        barmode="group",
-        height=120 + 240 * len(metrics),
-        margin={"t": 60, "b": 10, "l": 10, "r": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},  # clear of the tools
-    )
-    return fig
+    fig.update_layout(barmode="group")
+    return panels(fig, height=120 + 240 * len(metrics))
