@@ -162,10 +162,11 @@ def work_calendar(
     working_days: object, country: str | None, subdiv: str | None, first_year: int, last_year: int
 ) -> WorkCalendar:
     """The calendar for a country (ISO code, e.g. US, DE) and optional state or province, by its code or its
-    name ('BY', 'Bayern'): its public holidays, and its bank holidays where they close business at large and `holidays`
-    lists them (JP; not AU-NSW's or BE's, which close only banks, nor GB's, which are its public ones); an unknown
-    country or state is not an error: the plan then skips what is known and says so. No working days given (None, [] or ''): the country's working
-    week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else Mon-Fri."""
+    name ('BY', 'Bayern'): its public holidays, and its bank holidays where they close business at large and
+    `holidays` lists them (JP; not AU-NSW's or BE's, which close only banks, nor GB's, which are its public ones).
+    An unknown country or state is not an error: the plan then skips what is known and says so. No working days
+    given (None, [] or ''): the country's working week (Sun-Thu in Saudi Arabia, Mon-Fri in Germany), else
+    Mon-Fri."""
     given = parse_working_days(working_days) if working_days not in (None, "", [], ()) else None
     days = given or MON_FRI
     years = range(first_year, last_year + 1)
