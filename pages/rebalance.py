@@ -530,6 +530,7 @@ else:
     status = saved.loc[saved["scenario_id"] == pick, "status"].item()
     commit.commit_controls(pick, status, scope, e, METRIC_LABELS)
 commit.show_committed(METRIC_LABELS)
+commit.owner_history(scope)
 
 if len(versions) and scope.is_admin:
     with st.expander("Restore an earlier assignment", icon=":material/history:"):

@@ -448,3 +448,23 @@ def test_pairs_to_route_are_counted_and_a_huge_file_points_to_the_cli(
     assert any(f"{n:,} rep x destination pairs, too many to download here" in str(c.value) for c in at.caption)
     assert any("--travel-template" in str(c.value) for c in at.caption)
     assert not [b for b in at.get("download_button") if "Pairs to route" in str(b.proto.label)]
+
+
+def test_the_page_shows_who_changed_the_territories(app_store: Path) -> None:
+    """The owner history (scenarios saved, committed and restored; imports that changed owners) was only in
+    planner.scenarios.history: the page shows it, newest first, with a download; a store with none shows nothing."""
+    fresh = page("rebalance")
+    assert not [e for e in fresh.expander if str(e.label).startswith("Owner history")]
+    with store.read(app_store) as con:
+        res = scenarios.run(con, optimize.Options(), scope=OPERATOR)
+    sid = scenarios.save(app_store, "Spring <b>plan</b>", res, "lead@example.com", scope=OPERATOR)
+    scenarios.commit(app_store, sid, "boss@example.com", scope=OPERATOR)
+    at = page("rebalance")
+    assert errors(at) == []
+    assert [str(e.label) for e in at.expander if str(e.label).startswith("Owner history")] == [
+        "Owner history (2 changes)"
+    ]
+    log = frame_with(at, "summary")
+    assert list(log["actor"]) == ["boss@example.com", "lead@example.com"]
+    assert log["summary"].iloc[0].startswith(f"committed scenario #{sid} Spring <b>plan</b>: ")
+    assert "rb_history_dl" in [b.key for b in at.get("download_button")]

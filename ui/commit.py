@@ -1,5 +1,5 @@
 """The Rebalance page's commit: its buttons, a stale scenario's conflict with the owners changed since it was
-computed (and what keeping them does to balance), and the message after a commit."""
+computed (and what keeping them does to balance), the message after a commit, and the owner history."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 from planner import export, scenarios
 from planner.errors import PlannerError
 from planner.scope import Scope
-from ui import data, fmt
+from ui import data, fmt, tables
 from ui.auth import md_text
 
 DONE_KEY = "rb_committed"
@@ -115,3 +115,17 @@ def show_committed(labels: Mapping[str, str]) -> None:
         st.caption(md_text(note, limit=400))
     for note in det.get("notes") or []:
         st.warning(md_text(note, limit=600), icon=":material/person_alert:")
+
+
+def owner_history(scope: Scope) -> None:
+    """Who changed the territories, when and how, newest first (scenarios saved, committed and restored, and the
+    imports that changed owners, with what they kept from a plan), in an expander with its download."""
+    with data.snapshot() as snap:
+        log = data.cached(scenarios.history, snap, scope=scope)
+    if log.empty:
+        return
+    with st.expander(f"Owner history ({len(log):,} changes)", icon=":material/manage_history:"):
+        table = log.assign(logged_at=log["logged_at"].astype(str).str.slice(0, 16))[["logged_at", "actor", "summary"]]
+        st.dataframe(table, hide_index=True, width="stretch", key="rb_history",
+                     column_config={"logged_at": "When (UTC)", "actor": "By", "summary": "What changed"})  # fmt: skip
+        tables.csv_download(table, "owner_history.csv", key="rb_history_dl")
