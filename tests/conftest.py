@@ -103,6 +103,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def small_app(
+    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The app (its url) on a private copy of the small demo store, one per test module that asks (its tests may
+    write); a lake under PLANNER_TEST_STORE=lake."""
+    tmp = tmp_path_factory.mktemp("app")
+    db = request.getfixturevalue("module_store")(small_store_template, tmp / "app.duckdb")
+    proc, url = start_server(db, tmp / "server.log")
+    yield url
+    stop_server(proc)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's chromium driven by Playwright. Missing is a failure, never a skip."""

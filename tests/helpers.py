@@ -26,6 +26,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -653,6 +654,26 @@ class FakeOIDC:
                             "id_token": idp._id_token(claims)})  # fmt: skip
 
         return Handler
+
+
+@contextlib.contextmanager
+def signed_in_app(
+    db: Path, tmp_path: Path, cookie_secret: str, admins: tuple[str, ...] = ("boss@example.com",)
+) -> Iterator[tuple[FakeOIDC, str]]:
+    """The dashboard on `db` with sign-in through a FakeOIDC provider (its secrets in a HOME of its own under
+    tmp_path): yields (provider, app url); set `provider.email` to say who signs in next."""
+    home = tmp_path / "home"
+    (home / ".streamlit").mkdir(parents=True)
+    port = free_port()
+    with FakeOIDC() as idp:
+        (home / ".streamlit" / "secrets.toml").write_text(
+            idp.secrets_toml(f"http://127.0.0.1:{port}/oauth2callback", cookie_secret, list(admins))
+        )
+        proc, url = start_server(db, tmp_path / "server.log", {"HOME": str(home)}, port=port)
+        try:
+            yield idp, url
+        finally:
+            stop_server(proc)
 
 
 def record_foreign_requests(context: Any) -> list[str]:

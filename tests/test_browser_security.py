@@ -23,12 +23,11 @@ from tests.helpers import (
     FORMULA,
     MARKDOWN,
     XSS,
-    FakeOIDC,
     app_pages,
     assert_no_exception,
-    free_port,
     record_foreign_requests,
     screenshot,
+    signed_in_app,
     start_server,
     stop_server,
     wait_rendered,
@@ -227,53 +226,43 @@ def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(
         email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
     others = _others(db, "R001")
     assert len(others) > 400
-    home = tmp_path / "home"
-    (home / ".streamlit").mkdir(parents=True)
-    port = free_port()
-    with FakeOIDC() as idp:
-        (home / ".streamlit" / "secrets.toml").write_text(
-            idp.secrets_toml(f"http://127.0.0.1:{port}/oauth2callback", COOKIE_SECRET * 2, ["boss@example.com"])
-        )
-        proc, url = start_server(db, tmp_path / "server.log", {"HOME": str(home)}, port=port)
-        try:
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            foreign = record_foreign_requests(ctx)
-            page = ctx.new_page()
-            frames: list[bytes] = []
+    with signed_in_app(db, tmp_path, COOKIE_SECRET * 2) as (idp, url):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        foreign = record_foreign_requests(ctx)
+        page = ctx.new_page()
+        frames: list[bytes] = []
 
-            def listen(ws: Any) -> None:
-                ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes)
-                                                                    else str(payload).encode()))  # fmt: skip
+        def listen(ws: Any) -> None:
+            ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes)
+                                                                else str(payload).encode()))  # fmt: skip
 
-            page.on("websocket", listen)
-            page.goto(url, wait_until="domcontentloaded")
+        page.on("websocket", listen)
+        page.goto(url, wait_until="domcontentloaded")
+        wait_rendered(page)
+        assert page.locator('[data-testid="stMetric"]').count() == 0, "data shown before sign-in"
+        idp.email = email
+        page.get_by_role("button", name="Sign in").click()  # one click (finding 13: it took two)
+        page.get_by_text("Signed in as").first.wait_for(timeout=90_000)  # back from the provider
+        wait_rendered(page)
+        assert idp.authorized == [email], f"one click on Sign in: provider asked {idp.authorized}, at {page.url}"
+        assert email in page.locator('[data-testid="stSidebar"]').inner_text(), "signed in as the rep"
+        seen = []
+        for path, title in PAGES:
+            page.goto(f"{url}/{path}?rep=R002", wait_until="domcontentloaded")
             wait_rendered(page)
-            assert page.locator('[data-testid="stMetric"]').count() == 0, "data shown before sign-in"
-            idp.email = email
-            page.get_by_role("button", name="Sign in").click()  # one click (finding 13: it took two)
-            page.get_by_text("Signed in as").first.wait_for(timeout=90_000)  # back from the provider
-            wait_rendered(page)
-            assert idp.authorized == [email], f"one click on Sign in: provider asked {idp.authorized}, at {page.url}"
-            assert email in page.locator('[data-testid="stSidebar"]').inner_text(), "signed in as the rep"
-            seen = []
-            for path, title in PAGES:
-                page.goto(f"{url}/{path}?rep=R002", wait_until="domcontentloaded")
-                wait_rendered(page)
-                if path == "coverage":
-                    page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
-                assert_no_exception(page, path or "overview")
-                heading = page.locator("h1").first.inner_text().strip()
-                if path != "admin":  # a rep has no Admin page: any other page is fine there
-                    assert heading.startswith(title), f"{path}: the page itself ran, not a sign-in page"
-                text = page.inner_text("body")
-                leaked = [n for n in others if n in text]
-                assert leaked == [], f"{path or 'overview'}: the page shows other reps' data {leaked[:5]}"
-                seen.append(path)
-            screenshot(page, "rep-signed-in-oidc")
-            assert foreign == []
-            ctx.close()
-        finally:
-            stop_server(proc)
+            if path == "coverage":
+                page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.wait_for(timeout=60_000)
+            assert_no_exception(page, path or "overview")
+            heading = page.locator("h1").first.inner_text().strip()
+            if path != "admin":  # a rep has no Admin page: any other page is fine there
+                assert heading.startswith(title), f"{path}: the page itself ran, not a sign-in page"
+            text = page.inner_text("body")
+            leaked = [n for n in others if n in text]
+            assert leaked == [], f"{path or 'overview'}: the page shows other reps' data {leaked[:5]}"
+            seen.append(path)
+        screenshot(page, "rep-signed-in-oidc")
+        assert foreign == []
+        ctx.close()
     assert len(seen) == len(PAGES)
     sent = b"\n".join(frames)
     assert len(sent) > 100_000, "the websocket frames were recorded"

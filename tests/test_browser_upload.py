@@ -6,13 +6,12 @@ file's Anna Schmidt), and the Data page kept the demo's as-of date."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import assert_no_exception, full_shot, start_server, stop_server, wait_rendered
+from tests.helpers import assert_no_exception, full_shot, wait_rendered
 
 EXPORT = (
     "Company name,Company owner,City,Country/Region,Number of Employees,Create Date\n"
@@ -23,14 +22,8 @@ EXPORT = (
 
 
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
-) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("upload")
-    db = module_store(small_store_template, tmp / "upload.duckdb")
-    proc, url = start_server(db, tmp / "server.log")
-    yield url
-    stop_server(proc)
+def server(small_app: str) -> str:
+    return small_app
 
 
 def _shown(page: Any, where: str) -> str:

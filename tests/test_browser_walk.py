@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,6 @@ from tests.helpers import (
     full_shot,
     reads_right,
     record_foreign_requests,
-    start_server,
-    stop_server,
     view,
     wait_rendered,
 )
@@ -46,17 +44,11 @@ def _wait_maps(page: Any, count: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
-) -> Iterator[str]:
+def server(small_app: str) -> str:
     """The app on a private copy of the small demo store (600 accounts, 6 reps, seed 3; built once per run and
     shared, where a 1,500-account store of its own was built for this module before) (the ops leader's walk
     commits); a lake under PLANNER_TEST_STORE=lake."""
-    tmp = tmp_path_factory.mktemp("walk")
-    db = module_store(small_store_template, tmp / "walk.duckdb")
-    proc, url = start_server(db, tmp / "server.log")
-    yield url
-    stop_server(proc)
+    return small_app
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,16 @@ def write_accounts(path: Path, owners: dict[str, str], header: list[str] = HEADE
 CRM = {f"001A{i:04d}": "Ann Lee" if i < 24 else ("Bob Ray" if i < 27 else "Cy Fox") for i in range(30)}
 
 
+def commit_even_accounts(db: Path, **options: object) -> dict[str, str]:
+    """Save and commit a rebalance of the account counts (within 10%; `options` for optimize.Options, such as
+    allow_open_deals) that moves at least 10 accounts: the owners it committed (owner_names)."""
+    with store.read(db) as con:
+        result = scenarios.run(con, optimize.Options(metric="accounts", tolerance=0.1, **options), scope=OPERATOR)  # type: ignore[arg-type]
+    sid = scenarios.save(db, "Even", result, "lead", scope=OPERATOR)
+    assert scenarios.commit(db, sid, "boss", scope=OPERATOR)["moved"] >= 10
+    return owner_names(db)
+
+
 def owner_names(path: Path) -> dict[str, str]:
     with store.read(path) as con:
         df = store.query_df(con, "SELECT a.account_id, r.name FROM accounts a JOIN reps r ON r.rep_id = a.owner_rep_id")
@@ -58,11 +68,7 @@ def committed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     db = d / "committed.duckdb"
     store.migrate(db)
     ingest.import_files(db, [write_users(d / "users.csv", REPS), write_accounts(d / "acc.csv", CRM)], scope=OPERATOR)
-    with store.read(db) as con:
-        result = scenarios.run(con, optimize.Options(metric="accounts", tolerance=0.1), scope=OPERATOR)
-    sid = scenarios.save(db, "Even", result, "lead", scope=OPERATOR)
-    assert scenarios.commit(db, sid, "boss", scope=OPERATOR)["moved"] >= 10
-    return db, owner_names(db)
+    return db, commit_even_accounts(db)
 
 
 @pytest.fixture

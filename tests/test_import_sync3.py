@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from planner import cli, ingest, optimize, scenarios, store
+from planner import cli, ingest, scenarios, store
 from planner.errors import BadInput
 from planner.scope import OPERATOR
 from tests.helpers import errors, page
 from tests.lake import store_state
-from tests.test_import_sync import CRM, REPS, owner_names, write_accounts, write_users
+from tests.test_import_sync import CRM, REPS, commit_even_accounts, owner_names, write_accounts, write_users
 
 DEAL_HEADER = ["Opportunity ID", "Opportunity Name", "Account ID", "Stage", "Amount", "Close Date", "Opportunity Owner"]
 
@@ -59,12 +59,7 @@ def with_deals_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     store.migrate(db)
     files = [write_users(d / "users.csv", REPS), write_accounts(d / "acc.csv", CRM), write_deals(d / "deals.csv", CRM)]
     ingest.import_files(db, files, scope=OPERATOR)
-    opts = optimize.Options(metric="accounts", tolerance=0.1, allow_open_deals=True, allow_customers=True)
-    with store.read(db) as con:
-        result = scenarios.run(con, opts, scope=OPERATOR)
-    sid = scenarios.save(db, "Even", result, "lead", scope=OPERATOR)
-    assert scenarios.commit(db, sid, "boss", scope=OPERATOR)["moved"] >= 10
-    return db, owner_names(db)
+    return db, commit_even_accounts(db, allow_open_deals=True, allow_customers=True)
 
 
 @pytest.fixture

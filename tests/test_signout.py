@@ -14,12 +14,9 @@ from planner import roles, store
 from planner.errors import Forbidden
 from planner.scope import Scope
 from tests.helpers import (
-    FakeOIDC,
     assert_no_exception,
-    free_port,
     screenshot,
-    start_server,
-    stop_server,
+    signed_in_app,
     wait_rendered,
 )
 
@@ -68,49 +65,39 @@ def test_cookies_saved_before_sign_out_sign_no_one_in(small_store: Path, tmp_pat
     with store.read(path) as con:
         email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
         account = str(con.execute("SELECT name FROM accounts WHERE owner_rep_id = 'R001' LIMIT 1").fetchone()[0])
-    home = tmp_path / "home"
-    (home / ".streamlit").mkdir(parents=True)
-    port = free_port()
-    with FakeOIDC() as idp:
-        (home / ".streamlit" / "secrets.toml").write_text(
-            idp.secrets_toml(f"http://127.0.0.1:{port}/oauth2callback", COOKIE_SECRET, ["boss@example.com"])
-        )
-        proc, url = start_server(path, tmp_path / "server.log", {"HOME": str(home)}, port=port)
-        try:
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = ctx.new_page()
-            page.goto(url, wait_until="domcontentloaded")
-            wait_rendered(page)
-            idp.email = email
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
-            wait_rendered(page)
-            saved = [c for c in ctx.cookies() if c["name"].startswith("_streamlit_user")]
-            assert {c["name"] for c in saved} >= {"_streamlit_user", "_streamlit_user_tokens"}, saved
-            page.get_by_role("button", name="Sign out").click()
-            page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
-            assert_no_exception(page, "after sign-out")
-            ctx.close()
+    with signed_in_app(path, tmp_path, COOKIE_SECRET) as (idp, url):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.goto(url, wait_until="domcontentloaded")
+        wait_rendered(page)
+        idp.email = email
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
+        wait_rendered(page)
+        saved = [c for c in ctx.cookies() if c["name"].startswith("_streamlit_user")]
+        assert {c["name"] for c in saved} >= {"_streamlit_user", "_streamlit_user_tokens"}, saved
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        assert_no_exception(page, "after sign-out")
+        ctx.close()
 
-            # The saved cookies in a fresh browser: the sign-in page, and none of the rep's data.
-            replay = browser.new_context(viewport={"width": 1400, "height": 1000})
-            replay.add_cookies(saved)
-            page = replay.new_page()
-            page.goto(f"{url}/targets", wait_until="domcontentloaded")
-            page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
-            wait_rendered(page)
-            screenshot(page, "signout-replayed-cookies")
-            text = page.locator("body").inner_text()
-            assert "Signed in as" not in text and email not in text and account not in text, text[:500]
-            assert_no_exception(page, "replayed cookies")
+        # The saved cookies in a fresh browser: the sign-in page, and none of the rep's data.
+        replay = browser.new_context(viewport={"width": 1400, "height": 1000})
+        replay.add_cookies(saved)
+        page = replay.new_page()
+        page.goto(f"{url}/targets", wait_until="domcontentloaded")
+        page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        wait_rendered(page)
+        screenshot(page, "signout-replayed-cookies")
+        text = page.locator("body").inner_text()
+        assert "Signed in as" not in text and email not in text and account not in text, text[:500]
+        assert_no_exception(page, "replayed cookies")
 
-            # Signing in again (a later token) works.
-            time.sleep(1.1)  # sign-outs are kept to the second: a token of the same second counts as before it
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
-            wait_rendered(page)
-            assert email in _sidebar(page)
-            assert_no_exception(page, "signed in again")
-            replay.close()
-        finally:
-            stop_server(proc)
+        # Signing in again (a later token) works.
+        time.sleep(1.1)  # sign-outs are kept to the second: a token of the same second counts as before it
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
+        wait_rendered(page)
+        assert email in _sidebar(page)
+        assert_no_exception(page, "signed in again")
+        replay.close()

@@ -4,14 +4,13 @@ and a browser Back that goes back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from tests.helpers import page, reads_right, start_server, stop_server, wait_rendered
+from tests.helpers import page, reads_right, wait_rendered
 
 LONG = "Maximilian Alexander von und zu Hohenzollern-Sigmaringen-Hechingen der Ältere, Vertrieb DACH"
 BOLD = "<b>Bold</b> Rep <img src=x>"
@@ -124,14 +123,8 @@ def test_all_empty_columns_are_dropped_from_displayed_tables() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, small_store_template: Path, module_store: Callable[[Path, Path], Path]
-) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("conventions")
-    db = module_store(small_store_template, tmp / "conventions.duckdb")
-    proc, url = start_server(db, tmp / "server.log")
-    yield url
-    stop_server(proc)
+def server(small_app: str) -> str:
+    return small_app
 
 
 def _open(browser: Any, url: str, size: dict[str, int]) -> Any:
