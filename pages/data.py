@@ -183,7 +183,7 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
     if not can_import:
         st.info("Only admins can import data; ask an admin to upload your CRM exports.", icon=":material/lock:")
         return
-    _import_outcome(job_views.follow(job_views.IMPORT, who))  # this user's import, started here or before
+    _import_outcome(job_views.follow(job_views.IMPORT, who), who)  # this user's import, started here or before
     mb = upload.apply_upload_limit()
     uploads = st.file_uploader(
         "CRM export files", type=upload.TYPES, accept_multiple_files=True, max_upload_size=mb,
@@ -233,9 +233,10 @@ def _import_section(who: Scope, fresh: dict[str, Any]) -> None:
                    "skip it' for them, to import.")  # fmt: skip
 
 
-def _import_outcome(job: jobs.Job | None) -> None:
+def _import_outcome(job: jobs.Job | None, who: Scope) -> None:
     """The outcome of this user's import, which ran in the background (ui/jobs.py), shown once: the report (as
-    when they stayed on the page), its one-line error, or that it was cancelled."""
+    when they stayed on the page), its one-line error (with Retry when the files were not at fault), or that it
+    was cancelled."""
     if job is None:
         return
     if job.state == jobs.DONE:
@@ -250,6 +251,8 @@ def _import_outcome(job: jobs.Job | None) -> None:
     if job.state == jobs.FAILED:  # in the page's words, as when the import ran inside the page
         landed = "" if job.cancellable else " (the rows were saved; scoring them failed)"
         st.error(upload.page_wording(job.error) + landed, icon=":material/error:")
+        if job.retryable:  # not the files' fault: the same files again, without uploading them again
+            job_views.offer_retry(job, who)
     else:
         st.info(f"{auth.md_text(job.label, 300)} was cancelled: nothing was imported, the store is unchanged.",
                 icon=":material/cancel:")  # fmt: skip

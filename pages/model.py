@@ -13,12 +13,28 @@ shell.ensure_routed()
 from planner import export, potential, propensity
 from planner.errors import PlannerError
 from planner.propensity.features import ALWAYS_EXCLUDED
-from ui import charts, data, fmt, sidebar
+from ui import charts, data, fmt, job_views, jobs, sidebar
 from ui.auth import md_text
 
 st.title("Model")
 scope = sidebar.scope()
 can_edit = not scope.is_rep
+
+
+def trained(job: jobs.Job | None) -> None:
+    """A training that ran as this user's job (ui/jobs.py), shown once: its new version below, or why it ended."""
+    if job is None:
+        return
+    if job.state == jobs.DONE:
+        st.session_state["md_trained"] = job.result
+    elif job.state == jobs.FAILED:
+        st.error(f"The training failed: {job.error}", icon=":material/error:")
+    else:
+        st.info("The training was cancelled: the active model is unchanged.", icon=":material/cancel:")
+
+
+if can_edit:  # the store's training running (anyone's: no second one starts), then this user's outcome
+    trained(job_views.follow_training(scope))
 try:
     with data.snapshot() as snap:
         card = data.cached(propensity.card, snap)
@@ -30,12 +46,8 @@ except PlannerError as exc:
 
 
 def retrain() -> None:
-    progress = data.progress_bar()
-    try:
-        result = propensity.train(data.db_path(), scope=scope, created_by=scope.user, progress=progress)
-    except PlannerError as exc:
-        data.show_error(exc)
-    st.session_state["md_trained"] = result
+    """Train in the background: leaving the page no longer throws the training away (its bar shows here)."""
+    job_views.start_training(scope)
     st.rerun()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class Job:
     result: Any = None
     error: str = ""
     cancellable: bool = True  # False once the work is past its point of no return (an import's rows landed)
+    retryable: bool = False  # failed through no fault of its input (a write conflict, an interruption): run again
+    on_drop: Callable[[], None] | None = None  # frees what it kept for a retry, when dropped instead
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _cons: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
 
@@ -102,26 +106,42 @@ _jobs: dict[tuple[str, str], Job] = {}
 _lock = threading.Lock()
 
 
-def _purge(now: float) -> None:
-    for key, job in list(_jobs.items()):
-        if job.ended_at is not None and now - job.ended_at > KEEP_S:
-            del _jobs[key]
+def _key(kind: str, scope: Scope, slot: str | None) -> tuple[str, str]:
+    return (scope.user if slot is None else f"slot:{slot}", kind)
 
 
-def start(kind: str, scope: Scope, label: str, work: Callable[[Job], Any], meta: dict[str, Any] | None = None) -> Job:
-    """Run `work(job)` in a thread as `scope`'s job of this kind; JobRunning while one still runs for this user
-    (a finished one not yet read is replaced)."""
+def _drop(job: Job) -> None:
+    """Free what a finished job kept for a retry (called outside the lock: it may touch files)."""
+    if job.on_drop is not None:
+        with suppress(OSError):
+            job.on_drop()
+
+
+def _purge(now: float) -> list[Job]:
+    gone = [key for key, job in _jobs.items() if job.ended_at is not None and now - job.ended_at > KEEP_S]
+    return [_jobs.pop(key) for key in gone]
+
+
+def start(kind: str, scope: Scope, label: str, work: Callable[[Job], Any], meta: dict[str, Any] | None = None,
+          *, slot: str | None = None, on_drop: Callable[[], None] | None = None) -> Job:  # fmt: skip
+    """Run `work(job)` in a thread as `scope`'s job of this kind; JobRunning while one still runs for this user, or
+    for anyone in `slot` (a finished one not yet read is replaced)."""
     with _lock:
-        _purge(time.monotonic())
-        old = _jobs.get((scope.user, kind))
+        dropped = _purge(time.monotonic())
+        old = _jobs.get(_key(kind, scope, slot))
         if old is not None and old.running:
             stopping = "is stopping after Cancel" if old.cancel_requested else "is still running"
+            whose = "" if old.scope.user == scope.user else f" started by {old.scope.user or 'another user'}"
+            what = "or cancel it, then start again" if not whose else "then start again if you still need to"
             raise JobRunning(
-                f"{old.label} {stopping} (started {elapsed_text(old.seconds())} ago): wait for it to end, "
-                "or cancel it, then start again"
+                f"{old.label}{whose} {stopping} (started {elapsed_text(old.seconds())} ago): wait for it to end, {what}"
             )
-        job = Job(kind, scope, label, dict(meta or {}))
-        _jobs[(scope.user, kind)] = job
+        if old is not None:
+            dropped.append(old)
+        job = Job(kind, scope, label, dict(meta or {}), on_drop=on_drop)
+        _jobs[_key(kind, scope, slot)] = job
+    for gone in dropped:
+        _drop(gone)
     threading.Thread(target=_run, args=(job, work), name=f"planner-job-{kind}", daemon=True).start()
     return job
 
@@ -144,28 +164,50 @@ def _run(job: Job, work: Callable[[Job], Any]) -> None:
         job._cons.clear()
 
 
-def current(kind: str, scope: Scope) -> Job | None:
-    """This user's job of this kind, running or finished and not yet read; a job started under other rights (the
-    user's role changed since) is not theirs to see."""
+def _get(kind: str, scope: Scope, slot: str | None) -> Job | None:
     with _lock:
-        _purge(time.monotonic())
-        job = _jobs.get((scope.user, kind))
-    return job if job is not None and job.scope == scope else None
-
-
-def take(kind: str, scope: Scope) -> Job | None:
-    """This user's finished job of this kind, removed from the registry (its outcome is shown once)."""
-    with _lock:
-        job = _jobs.get((scope.user, kind))
-        if job is None or job.running or job.scope != scope:
-            return None
-        del _jobs[(scope.user, kind)]
+        dropped = _purge(time.monotonic())
+        job = _jobs.get(_key(kind, scope, slot))
+    for gone in dropped:
+        _drop(gone)
     return job
 
 
-def cancel(kind: str, scope: Scope) -> bool:
+def current(kind: str, scope: Scope, *, slot: str | None = None) -> Job | None:
+    """This user's job of this kind, running or finished and not yet read; a job started under other rights (the
+    user's role changed since), or by someone else in `slot`, is not theirs to see."""
+    job = _get(kind, scope, slot)
+    return job if job is not None and job.scope == scope else None
+
+
+def running(kind: str, scope: Scope, *, slot: str) -> Job | None:
+    """The job of this kind running in `slot`, whoever started it (a second user waits for it, not runs another)."""
+    job = _get(kind, scope, slot)
+    return job if job is not None and job.running else None
+
+
+def take(kind: str, scope: Scope, *, slot: str | None = None) -> Job | None:
+    """This user's finished job of this kind, removed from the registry (its outcome is shown once; what it kept
+    for a retry is now the caller's)."""
+    with _lock:
+        job = _jobs.get(_key(kind, scope, slot))
+        if job is None or job.running or job.scope != scope:
+            return None
+        del _jobs[_key(kind, scope, slot)]
+    return job
+
+
+def discard(kind: str, scope: Scope, *, slot: str | None = None) -> bool:
+    """Drop this user's finished job of this kind, and what it kept for a retry; False when there is none."""
+    job = take(kind, scope, slot=slot)
+    if job is not None:
+        _drop(job)
+    return job is not None
+
+
+def cancel(kind: str, scope: Scope, *, slot: str | None = None) -> bool:
     """Cancel this user's running job of this kind; False when there is none, or it can no longer stop."""
-    job = current(kind, scope)
+    job = current(kind, scope, slot=slot)
     return job is not None and job.cancel()
 
 

@@ -14,7 +14,7 @@ from planner import text
 from planner.errors import PlannerError
 from planner.scope import Scope
 from planner.store import world
-from ui import auth, data, state
+from ui import auth, data, job_views, state
 
 ALL = "__all__"
 # All territories is written to a leader's link (`?rep=all`), so a rep who opens it is told it was narrowed; a
@@ -64,6 +64,11 @@ def finish(*, ran_to_end: bool = True) -> None:
     run cut short by st.rerun or an error keeps them for the next run."""
     slot = getattr(_local, "link_slot", None)
     _local.link_slot = None
+    notice_slot = getattr(_local, "notice_slot", None)
+    _local.notice_slot = None
+    if notice_slot is not None:  # after the page: one that showed a job's outcome took it
+        with notice_slot:
+            job_views.notices(scope())
     if ran_to_end:
         state.drop_unused()
     state.show_ignored(st.sidebar)  # what a page's own note did not already report
@@ -98,6 +103,7 @@ def _refuse_foreign_rep(who: Scope) -> None:
 
 
 def render() -> None:
+    _local.notice_slot = st.sidebar.container()  # the user's import or training that ended elsewhere (finish)
     _local.link_slot = None
     _local.own_name = None
     _local.own_accounts = None
