@@ -10,7 +10,8 @@ shell.ensure_routed()
 
 from planner import export, propensity, targets, text, world
 from planner.errors import PlannerError
-from ui import data, fmt, sidebar, state, tables
+from ui import data, fmt, job_views, jobs, sidebar, state, tables
+from ui.auth import md_text
 
 SHOW = [100, 500, 1000]
 
@@ -38,11 +39,14 @@ if version is None:
         st.info("No scores yet: train the propensity model to rank the accounts (without won and lost deals it "
                 "ranks by a transparent fit score). The Model page shows how good it is.",
                 icon=":material/model_training:")  # fmt: skip
+        # A background job (ui/jobs.py), as on the Model page: leaving Targets mid-training no longer loses it.
+        ranked = job_views.follow_training(scope)
+        if ranked is not None and ranked.state == jobs.DONE:
+            st.rerun()  # the scores are in
+        if ranked is not None and ranked.state == jobs.FAILED:
+            st.error(f"The training failed: {md_text(ranked.error or '', 400)}", icon=":material/error:")
         if st.button("Rank the accounts now", key="tg_train", type="primary", icon=":material/model_training:"):
-            try:
-                propensity.train(data.db_path(), scope=scope, created_by=scope.user, progress=data.progress_bar())
-            except PlannerError as exc:
-                data.show_error(exc)
+            job_views.start_training(scope)
             st.rerun()
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
     sidebar.stop()
