@@ -358,12 +358,14 @@ def _commit(
     q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
     written = rows[rows["apply"]] if keep_later else rows
     counts = owner_changes(written["today_rep_id"], written["rep_id"])
+    deals = q.record_deal_owners(con, written[["account_id", "rep_id"]], scenario_id, scope=scope)
     changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
     still = q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
     q.mark_committed(con, scenario_id, actor, scope=scope)
     detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
               "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
-              "unassigned": counts["unassigned"], "previous_version": version, "keep_later": keep_later,
+              "unassigned": counts["unassigned"], "deals_moved": deals, "previous_version": version,
+              "keep_later": keep_later,
               "later_changes_kept": kept["later_changes_kept"],
               "conflicts_kept_today": kept["conflicts_kept_today"], "reps_kept_active": still,
               "notes": [_kept_active_note(still)] if still else []}  # fmt: skip

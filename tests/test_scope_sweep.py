@@ -585,6 +585,7 @@ WRITES.update(
             "scenarios.deactivate_reps",
             "scenarios.set_capacities",
             "scenarios.apply_owners",
+            "scenarios.record_deal_owners",
             "scores.merge_scores",
             "scenarios.mark_committed",
             "scenarios.mark_reverted",

@@ -66,6 +66,11 @@ def _scenario_names(merged: dict[str, Any]) -> str:
                      for s in merged["scenarios"])  # fmt: skip
 
 
+def _owner(name: Any) -> str:
+    """An owner's name in a line of text; an account or deal left without one (a scenario may unassign it) says so."""
+    return one_line(str(name)) if name is not None else "no owner"
+
+
 def _say_plan_owners(report: FileReport, merged: dict[str, Any], what: str) -> None:
     """Say what the three-way merge of `what` (accounts, open deals) kept and took."""
     kept, conflicts, reverted = merged["kept"], merged["conflicts"], merged["reverted"]
@@ -84,8 +89,8 @@ def _say_plan_owners(report: FileReport, merged: dict[str, Any], what: str) -> N
             "it on the Rebalance page"
         )
     if conflicts:
-        shown = listing([f"{one_line(str(c.get('deal') or c['account']))}: plan {one_line(str(c['plan_owner']))}, "
-                         f"file {one_line(str(c['file_owner']))}" for c in conflicts], 5, "; ")  # fmt: skip
+        shown = listing([f"{one_line(str(c.get('deal') or c['account']))}: plan {_owner(c['plan_owner'])}, "
+                         f"file {_owner(c['file_owner'])}" for c in conflicts], 5, "; ")  # fmt: skip
         report.warnings.append(
             f"{len(conflicts):,} {what} moved by scenario {which} have a third owner in this file (the CRM "
             f"changed them after the commit): the file's owner was taken ({shown})"

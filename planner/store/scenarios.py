@@ -273,10 +273,9 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
             [stamp],
         )
         con.execute("DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _owners)")
-        con.execute(
-            "INSERT INTO assignments SELECT account_id, rep_id, ?, ? FROM _owners WHERE rep_id IS NOT NULL",
-            [stamp, origin],
-        )
+        # An account left without an owner keeps a row too: the import merge (store.imports.plan_owners) finds what
+        # a scenario un-assigned by its origin, as it finds what it moved.
+        con.execute("INSERT INTO assignments SELECT account_id, rep_id, ?, ? FROM _owners", [stamp, origin])
         con.execute(
             """UPDATE deals SET owner_rep_id = o.rep_id, updated_at = ?
                FROM _owners o WHERE deals.account_id = o.account_id AND NOT coalesce(deals.is_closed, FALSE)
@@ -288,6 +287,32 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
     finally:
         con.unregister("_owners")
     return changed
+
+
+def record_deal_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, scenario_id: int, *,
+                       scope: Scope) -> int:  # fmt: skip
+    """Keep the open deals that writing `owners` (account_id, rep_id) with apply_owners gives another owner, with
+    their owner before, as scenario `scenario_id`'s (table scenario_deals; a scenario committed again keeps its
+    first record): a deal may be owned apart from its account, so the account's owner before the commit is not
+    the deal's, and the import merge (store.imports.deal_owners) needs the deal's. Call it before apply_owners;
+    returns how many open deals change owner."""
+    require_admin(scope)
+    if owners.empty:
+        return 0
+    con.register("_deal_owners_new", owners[["account_id", "rep_id"]])
+    try:
+        changing = """FROM deals d JOIN _deal_owners_new o USING (account_id)
+                      WHERE NOT coalesce(d.is_closed, FALSE) AND d.owner_rep_id IS DISTINCT FROM o.rep_id"""
+        n = int(scalar(con, f"SELECT count(*) {changing}"))
+        con.execute(
+            f"""INSERT INTO scenario_deals (scenario_id, deal_id, account_id, previous_rep_id, rep_id)
+                SELECT ?, d.deal_id, d.account_id, d.owner_rep_id, o.rep_id {changing}
+                  AND d.deal_id NOT IN (SELECT deal_id FROM scenario_deals WHERE scenario_id = ?)""",
+            [scenario_id, scenario_id],
+        )
+    finally:
+        con.unregister("_deal_owners_new")
+    return n
 
 
 def mark_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, actor: str, *, scope: Scope) -> None:

@@ -432,6 +432,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "scenarios": ("scenario_id",),
     "scenario_reps": ("scenario_id", "rep_id"),
     "scenario_assignments": ("scenario_id", "account_id"),
+    "scenario_deals": ("scenario_id", "deal_id"),
     "plans": ("plan_id",),
     "offers": ("offer_id",),
     "partners": ("partner_id",),
@@ -524,6 +525,15 @@ def _v_training_inputs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v_scenario_deals(con: duckdb.DuckDBPyConnection) -> None:
+    """A commit keeps the open deals it gives another owner, with their owner before (as scenario_assignments keeps
+    the accounts'): a re-import's three-way merge of deal owners needs that base (store.imports.deal_owners)."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS scenario_deals (
+               scenario_id BIGINT, deal_id VARCHAR, account_id VARCHAR, previous_rep_id VARCHAR, rep_id VARCHAR)"""
+    )
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -535,6 +545,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_potential_from_revenue,
     _v_account_domain,
     _v_training_inputs,
+    _v_scenario_deals,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

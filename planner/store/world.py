@@ -49,7 +49,7 @@ _ACTIVITY_COLS = ["activity_id", "account_id", "rep_id", "kind", "activity_date"
 _WORLD_TABLES = [
     "accounts", "account_attributes", "attribute_defs", "deals", "activities", "reps", "assignments",
     "assignment_versions", "assignment_snapshots", "scores", "models", "training_inputs", "scenarios", "scenario_reps",
-    "scenario_assignments", "plans", "plan_targets", "plan_steps", "demo_truth", "potential_settings",
+    "scenario_assignments", "scenario_deals", "plans", "plan_targets", "plan_steps", "demo_truth", "potential_settings",
     "imports", "rejected_rows",
 ]  # fmt: skip
 

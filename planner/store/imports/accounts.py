@@ -301,7 +301,9 @@ def customers_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int
 
 def owners_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
     """Give accounts without an owner the owner of their most recent open deal, else of their most recent
-    won deal (rule shown to the user); locked accounts are left alone. Returns how many got one."""
+    won deal (rule shown to the user); locked accounts are left alone, and so are those a committed scenario left
+    without an owner (their assignment says so: the import merge keeps that like any move). Returns how many got
+    one."""
     require_admin(scope)
     stamp = now()
     con.execute(
@@ -313,6 +315,7 @@ def owners_from_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> int:
                       AS rep_id
            FROM deals d JOIN accounts a ON a.account_id = d.account_id
            WHERE a.owner_rep_id IS NULL AND NOT coalesce(a.locked, false) AND d.owner_rep_id IS NOT NULL
+             AND a.account_id NOT IN (SELECT account_id FROM assignments WHERE origin LIKE 'scenario:%')
            GROUP BY 1"""
     )
     con.execute("DELETE FROM _deal_owner WHERE rep_id IS NULL")

@@ -1,14 +1,15 @@
 """The owners of open deals a committed scenario moved with their accounts, met again by a CRM deals export: the same
 three-way merge as the accounts' (plan_owners), per deal.
 
-A commit gives every open deal of an account it moves the account's new owner (store.scenarios.apply_owners). An open
-deal the file still names is merged when its account still holds the scenario's owner (its assignment says
-'scenario:N', as plan_owners reads it) and the deal does too: base is the account's owner before the commit (the
-commit moved the deal from whoever owned it to the account's new owner, and keeps no older deal owner), ours the
-scenario's, theirs the file's. theirs == base: the CRM has not caught up, the plan's owner stays; a third owner is
-taken and listed as a conflict; `take_file` takes every owner from the file. An account whose accounts file in the
-same import took the file's owner is no longer the scenario's, so its deals take the file's too: the two merges
-agree, and owners_from_deals (which only fills accounts without an owner) never meets a kept deal's account.
+A commit gives every open deal of the accounts it writes the account's new owner (store.scenarios.apply_owners) and
+keeps those it moved, with their owner before (scenario_deals: a deal may be owned apart from its account). An open
+deal the file still names is merged when the commit moved it, its account still holds the scenario's owner (its
+assignment says 'scenario:N', as plan_owners reads it) and the deal does too: base is the deal's owner before the
+commit (for a commit made before commits kept deals: the account's), ours the scenario's, theirs the file's.
+theirs == base: the CRM has not caught up, the plan's owner stays; a third owner is taken and listed as a conflict;
+`take_file` takes every owner from the file. An account whose accounts file in the same import took the file's owner
+is no longer the scenario's, so its deals take the file's too: the two merges agree; and owners_from_deals (which
+only fills accounts without an owner) leaves alone the accounts a scenario left without one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from planner.store.core import query_df, scalar
 from planner.store.imports.plan_owners import _touched_scenarios, moved
 from planner.store.imports.reps import _OWNER_JOIN
 
+# The scenarios whose commit kept the open deals it moved (scenario_deals; its audit entry counts them): a deal they
+# did not record, the commit did not move. Earlier commits kept none: their deals' base is the account's.
+_RECORDED = """SELECT TRY_CAST(json_extract_string(detail, '$.scenario_id') AS BIGINT) AS scenario_id,
+                      bool_or(json_extract(detail, '$.deals_moved') IS NOT NULL) AS recorded
+               FROM audit_log WHERE action = 'scenario.commit' GROUP BY 1"""
+
 
 def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
     """Merge the owners of the accepted open deals in _p (through _owner_map) with the owners committed scenarios
@@ -29,7 +36,7 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
 
     Leaves temp table _deal_plan_kept (deal_id, rep_id): the deals that keep the plan's owner (none when
     `take_file`), which merge_deals writes. Returns kept, reverted (with `take_file`: deals the file gives back to
-    their account's owner before the commit), conflicts (deal_id, deal, account_id, account, scenario_id, before_plan,
+    their owner before the commit), conflicts (deal_id, deal, account_id, account, scenario_id, before_plan,
     plan_owner, file_owner), scenarios ({scenario_id, name, committed_at}) and owner_changes (stored open deals whose
     owner this file changes after the merge)."""
     require_admin(scope)
@@ -39,9 +46,13 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
                        FROM _p p {_OWNER_JOIN} JOIN deals d ON d.deal_id = p.deal_id
                        WHERE p._reject IS NULL AND p._exists AND NOT p.is_closed
                          AND NOT coalesce(d.is_closed, false) AND p.account_id IS NOT NULL),
-                 m AS (SELECT f.deal_id, f.account_id, g.scenario_id, g.ours, f.theirs, g.base
+                 m AS (SELECT f.deal_id, f.account_id, g.scenario_id, g.ours, f.theirs,
+                              CASE WHEN c.recorded THEN x.previous_rep_id ELSE g.base END AS base
                        FROM f JOIN ({moved("f")}) g USING (account_id)
-                       WHERE f.stored IS NOT DISTINCT FROM g.ours)
+                       LEFT JOIN ({_RECORDED}) c ON c.scenario_id = g.scenario_id
+                       LEFT JOIN scenario_deals x ON x.scenario_id = g.scenario_id AND x.deal_id = f.deal_id
+                       WHERE f.stored IS NOT DISTINCT FROM g.ours
+                         AND (x.deal_id IS NOT NULL OR NOT coalesce(c.recorded, false)))
             SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
                    theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
             FROM m WHERE base IS DISTINCT FROM ours"""  # only the deals the scenario moved

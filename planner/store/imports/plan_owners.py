@@ -1,10 +1,11 @@
 """Owners a committed scenario set, met again by a CRM import: a three-way merge per account.
 
-An account whose owner was set by a committed scenario (its assignment says 'scenario:N') and not changed since has
-three owners: base (before the commit: the version the commit kept), ours (the scenario's, today's) and theirs (the
-file's). theirs == base: the CRM has not caught up with the plan yet, the plan's owner stays; theirs == ours: nothing
-to do; a third owner: the CRM changed it after the commit, the file's owner is taken and listed as a conflict. Taking
-every owner from the file instead is the caller's choice (`take_file`).
+An account whose owner was set by a committed scenario (its assignment says 'scenario:N', also when the scenario left
+it without an owner) and not changed since has three owners: base (before the commit: the version the commit kept),
+ours (the scenario's, today's) and theirs (the file's). theirs == base: the CRM has not caught up with the plan yet,
+the plan's owner stays; theirs == ours: nothing to do; a third owner: the CRM changed it after the commit, the file's
+owner is taken and listed as a conflict. Taking every owner from the file instead is the caller's choice
+(`take_file`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from planner.store.schema import next_id, now
 # Tables holding an account's rows besides `accounts` (its deals aside): an account that gets its CRM ID takes
 # them all along; an account removed from the book takes those below REMOVED_WITH along with it.
 ACCOUNT_TABLES = ("account_attributes", "deals", "activities", "assignments", "assignment_snapshots", "scores",
-                  "scenario_assignments", "plan_targets", "plan_steps", "demo_truth")  # fmt: skip
+                  "scenario_assignments", "scenario_deals", "plan_targets", "plan_steps", "demo_truth")  # fmt: skip
 # History (committed scenarios, assignment versions) keeps naming a removed account; the book does not.
 REMOVED_WITH = ("account_attributes", "activities", "assignments", "scores", "plan_targets", "plan_steps",
                 "demo_truth")  # fmt: skip
