@@ -223,3 +223,32 @@ def test_a_removed_rep_who_got_accounts_since_stays_on_the_team(small_store: Pat
     assert owned == 1 and active[reps[0]] and not active[reps[1]]
     assert detail["reps_kept_active"] == {name: 1}
     assert detail["notes"] and name in detail["notes"][0] and "1 account)" in detail["notes"][0]
+
+
+def test_the_conflict_table_shows_no_name_keys() -> None:
+    """Accounts imported without a CRM id are keyed 'name:acme|boston': the later-changes table showed that key as
+    the 'Account ID' (and in its CSV); such a cell is blank, and the column goes when no account has an id."""
+    from streamlit.testing.v1 import AppTest
+
+    def show(ids: list[str]) -> Any:
+        def app(ids: list[str]) -> None:
+            import pandas as pd
+
+            from ui import commit
+
+            table = pd.DataFrame({"account_id": ids, "account_name": ["Acme", "Beta"], "owner_when_computed": "Ann",
+                                  "scenario_owner": "Bob", "today_owner": "Cy", "conflict": [True, False]})  # fmt: skip
+            plan = {"later_changes_kept": 2, "conflicts_kept_today": 1, "moves_applied": 5, "table": table,
+                    "balance": pd.DataFrame(), "notes": []}  # fmt: skip
+            commit.show_conflict(1, plan, {})
+
+        at = AppTest.from_function(app, args=(ids,)).run()
+        assert not at.exception
+        return next(d.value for d in at.dataframe if "today_owner" in d.value.columns)
+
+    none = show(["name:acme|boston", "name:beta|paris"])
+    assert (
+        "account_id" not in none.columns and not none.astype(str).apply(lambda c: c.str.contains("name:")).any().any()
+    )
+    some = show(["001A", "name:beta|paris"])
+    assert list(some["account_id"]) == ["001A", ""]

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from planner import export, scenarios
+from planner import export, scenarios, text
 from planner.errors import PlannerError
 from planner.scope import Scope
 from ui import data, fmt, tables
@@ -65,6 +65,9 @@ def show_conflict(pick: int, plan: dict[str, Any], labels: Mapping[str, str]) ->
         icon=":material/merge:",
     )
     table = plan["table"]
+    # An account imported without a CRM id is keyed by its name ('name:acme|boston'): no id to show, a blank cell.
+    table = table.assign(account_id=table["account_id"].map(text.crm_record_id))
+    table = table.drop(columns=[] if (table["account_id"] != "").any() else ["account_id"])
     st.dataframe(
         table, hide_index=True, width="stretch", key="rb_conflicts", placeholder=fmt.MISSING,
         column_config={"account_id": "Account ID", "account_name": "Account", "owner_when_computed":
