@@ -12,10 +12,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from planner import cli, plan, store, text
+from planner import cli, plan, propensity, store, text
 from planner.plan import exports
+from planner.propensity import registry
 from planner.scope import OPERATOR
-from planner.store import world
+from planner.store import scores, world
 from tests.helpers import AVA, app_as, errors, page, page_text
 
 USERS = (
@@ -189,3 +190,48 @@ def test_only_our_commands_read_as_code_a_backtick_in_a_name_stays_a_character()
         "No accounts are assigned to Bob `x` O'Neil; run planner train (or python -m planner score)."
     )
     assert exports.md_note("`planner train` <b>x</b>") == "`planner train` \\<b>x\\</b>"
+
+
+def _scores(path: Path) -> dict[str, tuple[float, str]]:
+    with store.read(path) as con:
+        version = scores.active_version(con)
+        rows = con.execute("SELECT account_id, propensity, reasons FROM scores WHERE model_version = ?", [version])
+        return {a: (p, str(r)) for a, p, r in rows.fetchall()}
+
+
+def test_a_model_that_learned_revenue_scores_a_mixed_store_without_it_and_asks_for_a_retrain(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seen: after a users file of pound and euro quotas made the store mixed, the model trained on one currency
+    kept scoring with revenue ('▼ despite annual revenue unknown' once rescored) until someone retrained it.
+    Now its scores hold every account at the typical revenue it learned from, and `planner model` says to retrain."""
+    with store.write(small_store) as con:  # the company's own data: an import adds to it (it replaces a demo)
+        store.set_meta(con, "is_demo", "0")
+    before = _scores(small_store)
+    assert [r for _, r in before.values() if "revenue" in r.lower()]  # the demo's model reads revenue
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    code, out = _cli(["--db", str(small_store), "import", str(tmp_path / "users.csv")], capsys)
+    assert code == 0 and "several currencies, so annual revenue moves no score" in out, out
+    after = _scores(small_store)
+    assert after.keys() == before.keys() and not [r for _, r in after.values() if "revenue" in r.lower()]
+    # Revenue moves no score: the same scores whatever the accounts' revenues read.
+    with store.read(small_store) as con:
+        version = scores.active_version(con)
+        bundle = registry._loads(scores.model_blob(con, version, scope=OPERATOR))
+        inputs = propensity.load_inputs(con, scope=OPERATOR)
+        potential = scores.account_potential(con, scope=OPERATOR)
+    assert inputs.revenue_left_out and "annual_revenue" in bundle.spec.columns
+    first = propensity.score_frame(bundle, inputs, potential).set_index("account_id")
+    inputs.accounts = inputs.accounts.assign(
+        annual_revenue=[(i * 7919 % 1000) * 1e6 for i in range(len(inputs.accounts))]
+    )
+    second = propensity.score_frame(bundle, inputs, potential).set_index("account_id")
+    assert first["propensity"].equals(second["propensity"].loc[first.index])
+    assert first["propensity"].to_dict() == pytest.approx({a: p for a, (p, _) in after.items()})
+    code, out = _cli(["--db", str(small_store), "model", "--json"], capsys)
+    status = json.loads(out)
+    assert status["retrain_suggested"] and "retrain (`python -m planner train`)" in status["revenue_left_out"]
+    assert "several currencies (EUR, GBP, USD)" in status["note"]  # the demo's dollars, then pounds and euros
+    assert _cli(["--db", str(small_store), "train"], capsys)[0] == 0
+    code, out = _cli(["--db", str(small_store), "model", "--json"], capsys)
+    assert "revenue_left_out" not in json.loads(out)  # the new version learned without it
