@@ -235,3 +235,50 @@ def test_a_model_that_learned_revenue_scores_a_mixed_store_without_it_and_asks_f
     assert _cli(["--db", str(small_store), "train"], capsys)[0] == 0
     code, out = _cli(["--db", str(small_store), "model", "--json"], capsys)
     assert "revenue_left_out" not in json.loads(out)  # the new version learned without it
+
+
+DAY_FIRST = "day-first (DD/MM/YYYY), the date order where the amounts' currency is used"
+US_ORDER = "month-first (MM/DD/YYYY), the US order, as no country in the file says otherwise"
+APRIL_3, MARCH_4 = date(2026, 4, 3), date(2026, 3, 4)  # what 03/04/2026 becomes
+
+
+@pytest.mark.parametrize(
+    ("sign", "read_as", "evidence"),
+    [
+        ("£", APRIL_3, f"{DAY_FIRST} (GBP: United Kingdom)"),
+        ("€", APRIL_3, f"{DAY_FIRST} (EUR: most of the countries that use it)"),
+        ("₹", APRIL_3, f"{DAY_FIRST} (INR: India)"),
+        ("¥", MARCH_4, f"{US_ORDER}, and where the amounts' currency is used (JPY: Japan) dates start with the year"),
+        ("", MARCH_4, f"{US_ORDER};"),
+    ],
+)  # fmt: skip
+def test_a_file_without_countries_reads_its_dates_in_the_order_of_its_amounts_currency(
+    empty_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], sign: str, read_as: date, evidence: str
+) -> None:
+    """Seen: a deals file with amounts in £ and no country column read 03/04/2026 as 4 March (the US order)."""
+    (tmp_path / "deals.csv").write_text(
+        "Opportunity Owner,Account Name,Opportunity Name,Stage,Amount,Close Date\n"
+        f'Ann Lee,Acme,Deal 1,Closed Won,"{sign}1,000",03/04/2026\n'
+        f'Ann Lee,Beta,Deal 2,Closed Lost,"{sign}2,000",05/06/2026\n',
+        encoding="utf-8",
+    )
+    code, out = _cli(["--db", str(empty_store), "import", str(tmp_path / "deals.csv"), "--json"], capsys)
+    assert code == 0, out
+    warnings = json.loads(out)["files"][0]["warnings"]
+    assert any(f"could be read day-first or month-first (no day above 12): read {evidence}" in w for w in warnings)
+    with store.read(empty_store) as con:
+        first = con.execute("SELECT min(close_date) FROM deals").fetchone()
+    assert first is not None and first[0] == read_as
+
+
+def test_the_countries_rows_name_outweigh_the_currency_and_dollars_point_to_the_us() -> None:
+    from planner.ingest import dates
+
+    assert dates.currency_order(["USD"]) == ("month", "USD: United States")  # Ecuador's day-first is outweighed
+    assert dates.currency_order(["GBP", "USD"]) is None  # the UK and the US disagree: no evidence
+    assert dates.currency_order(["XXX"]) is None
+    report = type("R", (), {"notes": [], "warnings": []})()
+    evidence = {"first": 0, "second": 0, "dotted": 0, "either": 2, "countries": [("US", 2)]}
+    asked: list[bool] = []
+    assert dates.day_first(evidence, ["Close Date"], report, lambda: asked.append(True) or ["GBP"]) is False
+    assert not asked and "the country most of its rows name (United States)" in report.notes[0]
