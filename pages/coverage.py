@@ -224,6 +224,9 @@ reps = reps_only(table)
 imb = view["imbalance"].set_index("metric")
 
 by_status = cov["by_status"]
+# Quota against potential in a store of several currencies: no ratio (planner.coverage.report leaves it out).
+quota_note = text.quota_caveat()
+territory_columns = {k: v for k, v in TERRITORY_COLUMNS.items() if not (quota_note and k == "potential_per_quota")}
 if scope.is_rep:
     # One territory has no balance to measure (max/mean 1.00, Gini 0, a one-bar chart): the rep's own figures.
     st.subheader("Your territory")
@@ -231,15 +234,17 @@ if scope.is_rep:
     y = st.columns(4)
     y[0].metric("Potential", fmt.money(own["potential"] if own is not None else None))
     y[1].metric("Quota", fmt.money(own["quota"] if own is not None else None))
-    y[2].metric("Potential / quota", fmt.ratio(own["potential_per_quota"] if own is not None else None),
-                help="How much potential your territory holds for each unit of quota.")  # fmt: skip
+    per_quota = "not comparable" if quota_note else fmt.ratio(own["potential_per_quota"] if own is not None else None)
+    y[2].metric("Potential / quota", per_quota, help=f"Not comparable: {quota_note}." if quota_note else
+                "How much potential your territory holds for each unit of quota.")  # fmt: skip
     y[3].metric("Workload / capacity", fmt.pct(own["utilisation"] if own is not None else None, 0),
                 help="Hours your accounts need against the hours you have (the assumptions above).")  # fmt: skip
     st.caption("How territories compare with each other is shown to sales leaders.")
     st.columns(2)[0].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_status")
 else:
     st.subheader("How unbalanced are the territories?")
-    metric = state.selectbox("Metric", list(METRICS), param="metric", key="cov_metric", default="potential",
+    metric = state.selectbox("Metric", [m for m in METRICS if not (quota_note and m == "potential_per_quota")],
+                             param="metric", key="cov_metric", default="potential",
                              format_func=METRICS.get)  # fmt: skip
     state.show_ignored()
     values = reps[metric].astype(float)
@@ -267,16 +272,21 @@ else:
 
     sc = st.columns([3, 2])
     rgb = {r: "rgb({},{},{})".format(*c) for r, c in colors.items()}
-    sc[0].plotly_chart(charts.quota_scatter(reps, rgb), width="stretch", key="cov_scatter")
-    sc[0].caption("Bubble size: accounts. Named: the three territories with the most and the least potential per "
-                  "quota; hover a bubble for the others.")  # fmt: skip
+    if quota_note:
+        sc[0].info(f"Potential against quota is not drawn: {quota_note}.", icon=":material/currency_exchange:")
+    else:
+        sc[0].plotly_chart(charts.quota_scatter(reps, rgb), width="stretch", key="cov_scatter")
+        sc[0].caption("Bubble size: accounts. Named: the three territories with the most and the least potential "
+                      "per quota; hover a bubble for the others.")  # fmt: skip
     sc[1].plotly_chart(charts.status_bars(by_status), width="stretch", key="cov_status")
 
 # --- Tables and downloads ---------------------------------------------------------------------------
 st.subheader("Territories")
-shown_table = table[list(TERRITORY_COLUMNS)]
+shown_table = table[list(territory_columns)]
 st.dataframe(fmt.table(shown_table, TERRITORY_KINDS), hide_index=True, width="stretch", key="cov_table",
-             column_config=TERRITORY_COLUMNS, placeholder="–")  # fmt: skip
+             column_config=territory_columns, placeholder="–")  # fmt: skip
+if quota_note:
+    st.caption(f"No potential / quota column: {quota_note}.")
 imb_shown = view["imbalance"][["label", "mean", "max_mean", "min_mean", "cv", "gini"]]
 IMBALANCE_COLUMNS = {"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
                      "cv": "CV", "gini": "Gini"}  # fmt: skip
@@ -320,7 +330,7 @@ def _all_white() -> pd.DataFrame:  # every matching account, not the top 500 sho
 d = st.columns(3)
 d[0].download_button(
     "Territories (CSV)",
-    lambda: export.to_csv_bytes(_human(shown_table, TERRITORY_COLUMNS)),
+    lambda: export.to_csv_bytes(_human(shown_table, territory_columns)),
     file_name="territories.csv",
     mime="text/csv",
     key="cov_dl_territories",
@@ -331,7 +341,7 @@ d[1].download_button(f"White space, all {cov['white_space_accounts']:,} (CSV)", 
 d[2].download_button(
     "All tables (Excel)",
     lambda: export.to_excel_bytes({
-        "Territories": _human(shown_table, TERRITORY_COLUMNS),
+        "Territories": _human(shown_table, territory_columns),
         **({} if scope.is_rep else {"Imbalance": imb_shown.rename(columns=IMBALANCE_COLUMNS)}),
         "White space": _all_white(),
         "Coverage": _human(by_status, {

@@ -214,7 +214,7 @@ st.caption(
     f"Cadence by tier: {md(tables.mixes_text(p))}"
 )
 for note in p.notes:
-    st.warning(md(note), icon=":material/info:")
+    st.warning(plan_export.md_note(note), icon=":material/info:")
 
 # ---- KPI alignment ----------------------------------------------------------------------------
 k = p.kpis
@@ -224,9 +224,13 @@ m[1].metric("Potential", fmt.money(k["potential"]), help=f"{k['est_users']:,.0f}
 m[2].metric("Expected value", fmt.money(k["expected_value"]), help="Sum of propensity x potential.")
 m[3].metric(
     "Pipeline coverage",
-    fmt.pct(k["coverage"]) if k["coverage"] is not None else ("n/a" if k["quota"] else "no quota"),
+    fmt.pct(k["coverage"])
+    if k["coverage"] is not None
+    else ("not comparable" if k["quota_caveat"] else "n/a" if k["quota"] else "no quota"),
     delta=f"{k['coverage'] - k['coverage_target']:+.0%} vs target" if k["coverage"] is not None else None,
-    help=f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}."
+    help=f"Not comparable: {k['quota_caveat']}."
+    if k["quota_caveat"]
+    else f"Expected value / quota {fmt.money(k['quota'])}; company target {k['coverage_target']:.0%}."
     if k["quota"]
     else "The store holds no quota for this rep, so coverage cannot be measured.",
 )
@@ -246,12 +250,12 @@ m[5].metric(
 company = (
     f" · company quota {fmt.money(k['team_quota'])}, this plan's expected value is "
     f"{fmt.pct(k['share_of_team_quota'], 1)} of it"
-    if k["team_quota"]  # none, or 0 (no rep has a quota): nothing to be a share of
+    if k["team_quota"] and k["share_of_team_quota"] is not None  # no quota, or no share: several currencies
     else ""
 )
 st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["tiers"].items()) + company)
 for w in k["warnings"]:
-    st.warning(md(w), icon=":material/warning:")
+    st.warning(plan_export.md_note(w), icon=":material/warning:")
 if len(p.gap):
     st.markdown(f"**Accounts that would close the {fmt.money(k['gap'])} gap** (best expected value first):")
     show_table(tables.gap_table(p).drop(columns=["Why this account"]), "plan_gap_table")

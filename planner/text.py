@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -103,6 +104,45 @@ def mixed_caveat(codes: str | None = None, currency: str | None = None) -> str:
         "in the CRM export and import again, or set one currency in Settings (admins; `planner settings --currency "
         "CODE`)"
     )
+
+
+def quota_caveat(codes: str | None = None, currency: str | None = None) -> str:
+    """Why no ratio of quota to potential or expected value is shown in a store of several currencies ('' when it
+    has one): a quota in pounds against potential in euros, both unconverted, is no share of anything. Same
+    arguments as mixed_caveat."""
+    if not mixed_caveat(codes, currency):
+        return ""
+    listed = f" ({codes or _MIXED_CODES.get()})" if (codes or _MIXED_CODES.get()) else ""
+    return (
+        f"quotas and amounts are in several currencies{listed}, not converted, so a ratio of quota to potential or "
+        "expected value means nothing until they are in one currency"
+    )
+
+
+# Our own sentences name a command of this project in backticks (`planner settings --currency CODE`): Markdown
+# shows it as code, plain formats (Excel, HTML) without the backticks. Only such a command counts, so a backtick in
+# a name from a CRM file stays a character.
+_COMMAND = re.compile(r"`((?:python -m )?planner [^`\n]{1,80})`")
+
+
+def without_code_marks(sentence: str) -> str:
+    """One of our sentences as plain text: 'run `planner train`' -> 'run planner train'."""
+    return _COMMAND.sub(r"\1", sentence)
+
+
+def markdown_with_code(sentence: str, escape: Callable[[str], str]) -> str:
+    """One of our sentences as Markdown: its commands as code spans, the rest through `escape` (shown as
+    written, names from CRM files included)."""
+
+    def text(piece: str) -> str:  # an escape may trim the spaces that part it from the code
+        lead, trail = (" " if piece[:1].isspace() else ""), (" " if piece[-1:].isspace() and piece.strip() else "")
+        return lead + escape(piece) + trail if piece.strip() else lead
+
+    out, last = [], 0
+    for m in _COMMAND.finditer(sentence):
+        out += [text(sentence[last : m.start()]), f"`{m.group(1)}`"]
+        last = m.end()
+    return "".join([*out, text(sentence[last:])])
 
 
 def currency_in_use() -> str:

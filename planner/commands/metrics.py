@@ -16,7 +16,7 @@ from planner.coverage.facts import SEGMENTS, Filters
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
 from planner.scope import OPERATOR
-from planner.text import crm_record_id, json_safe, mixed_caveat, one_line
+from planner.text import crm_record_id, json_safe, mixed_caveat, one_line, quota_caveat
 
 TEXT_COLUMNS = {
     "territory": "Territory",
@@ -110,6 +110,7 @@ def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[s
         "as_of": str(figures["as_of"]),
         "filters": asdict(filters),
         **({"currency_caveat": caveat} if (caveat := mixed_caveat()) else {}),
+        **({"potential_per_quota_caveat": f"not comparable: {why}"} if (why := quota_caveat()) else {}),
         "expected_value": {
             "source": figures["basis"].source,
             "model_version": figures["basis"].model_version,
@@ -159,6 +160,8 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
     if caveat := mixed_caveat():  # the money columns below add several currencies as written
         print(f"Money: {caveat}.")
     print(shown.to_string(index=False))
+    if why := quota_caveat():  # the Pot/quota column is empty
+        print(f"Pot/quota: not comparable: {why}.")
     print()
     imb = figures["imbalance"]
     print("Imbalance across territories (1.00 / 0.00 = perfectly even)")

@@ -44,7 +44,7 @@ def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None
     # The landing page needs counts and money only: one aggregate query, not the per-account facts
     # (workload, distance, coverage) that the Coverage page computes. Same figures, a fraction of the cost.
     table = q.territory_totals(con, as_of, scope=scope)
-    table["potential_per_quota"] = table["potential"] / table["quota"].where(table["quota"] > 0)
+    table["potential_per_quota"] = _per_quota(table, con)
     reps = reps_only(table)
     return {
         "as_of": as_of,
@@ -55,12 +55,20 @@ def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None
     }
 
 
-def _with_ratios(df: pd.DataFrame, books: pd.DataFrame, workload: Workload) -> pd.DataFrame:
+def _per_quota(df: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> pd.Series:
+    """Potential per unit of quota; none in a store of several currencies (quota in pounds over potential in euros,
+    unconverted, is no ratio: planner.text.quota_caveat says why)."""
+    comparable = world.currency(con) != world.NO_CURRENCY
+    return df["potential"] / df["quota"].where((df["quota"] > 0) & comparable)
+
+
+def _with_ratios(df: pd.DataFrame, books: pd.DataFrame, workload: Workload, con: duckdb.DuckDBPyConnection
+                 ) -> pd.DataFrame:  # fmt: skip
     df = df.merge(books, on="rep_id", how="left")
     df["book_hours"] = df["book_hours"].fillna(0.0).where(df["name"].notna())
     capacity = df["capacity_hours"].fillna(workload.default_capacity_hours).where(df["name"].notna())
     df["capacity_hours"] = capacity
-    df["potential_per_quota"] = df["potential"] / df["quota"].where(df["quota"] > 0)
+    df["potential_per_quota"] = _per_quota(df, con)
     df["utilisation"] = df["book_hours"] / capacity.where(capacity > 0)
     df["coverage"] = df["covered_potential"] / df["potential"].where(df["potential"] > 0)
     for col in ("expected_value", "mean_km", "max_km"):
@@ -84,7 +92,7 @@ def territory_metrics(
     with account_facts(con, scope=scope, filters=filters, ctx=ctx) as facts:
         df = q.facts_by_territory(con, facts, scope=scope, statuses=STATUS_CODES)
         books = q.facts_book_hours(con, scope_table(facts), scope=scope)
-    return _with_ratios(df, books, ctx.workload)
+    return _with_ratios(df, books, ctx.workload, con)
 
 
 def coverage_report(
@@ -154,7 +162,7 @@ def coverage_view(
                 hexes = q.facts_hexagons(con, facts, cell_table, geo.h3_parent_masks(resolution), threshold, rep,
                                          statuses=STATUS_CODES, scope=scope)  # fmt: skip
             points, located = q.facts_sample(con, facts, max_points, rep, scope=scope)
-    table = _with_ratios(table, books, ctx.workload)
+    table = _with_ratios(table, books, ctx.workload, con)
     own_homes = reps_only(table).dropna(subset=["home_lat", "home_lon"]).reset_index(drop=True)
     homes = own_homes if homes is None else homes
     white = _no_distance_to_colleagues(nearest_rep(white, homes), scope)

@@ -21,6 +21,7 @@ several lines, and blank lines count as rows. For Excel sheets they are the shee
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -492,7 +493,8 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     order = sq.date_order(con, date_cols + attr_cols, by_field.get("country"), scope=scope)
     if decimal_comma:
         report.notes.append("numbers use decimal commas (1.234,56)")
-    day_first = dates.day_first(order, date_cols, report)
+    money_in = functools.partial(currency.file_currencies, con, plan.table.columns, by_field, scope=scope)
+    day_first = dates.day_first(order, date_cols, report, money_in)  # undecided and no country: the amounts' currency
     exprs: dict[str, str] = {}
     typed: dict[str, tuple[str, str]] = {}  # noqa: E702
     for f, col in by_field.items():

@@ -190,7 +190,7 @@ def compose(
     load_df = weekly_load(steps, start, total_weeks, capacity)
     # A rep sees their own numbers only: the company quota is for leaders and admins.
     team = None if scope.is_rep else q.team_quota(con, scope=scope)
-    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency)
+    kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency, world_q.mixed_currencies(con))
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of, rules=r, source=source,

@@ -52,6 +52,12 @@ def md_text(value: object) -> str:
     return "\\" + text if text.startswith(">") else text
 
 
+def md_note(sentence: str) -> str:
+    """A warning or note of the plan in Markdown: the commands it names as code, the rest (names from the store
+    included) shown as written."""
+    return text.markdown_with_code(sentence, md_text)
+
+
 def _md_table(df: pd.DataFrame, currency: str, empty: str = "None.") -> str:
     if not len(df):
         return f"_{md_text(empty)}_\n"
@@ -86,6 +92,8 @@ def _summary(plan: Plan) -> list[str]:
             f"against quota {money(k['quota'])}: coverage {cell_text(k['coverage'], 'pct')} "
             f"(target {cell_text(k['coverage_target'], 'pct')})"
         )
+    elif k["quota"] and k["quota_caveat"]:
+        quota = f"against quota {money(k['quota'])}: coverage not comparable (several currencies)"
     elif k["quota"]:
         quota = f"against quota {money(k['quota'])}: coverage not measurable"
     else:
@@ -112,7 +120,7 @@ def to_markdown(plan: Plan) -> str:
     lines = [f"# Territory plan: {md_text(plan.rep['name'])}", "", md_text(_header(plan)), ""]
     lines += [f"Ranking: {md_text(plan.source)}", "", "## Summary", ""]
     lines += [f"- {md_text(s)}" for s in _summary(plan)]
-    lines += [f"- **Warning:** {md_text(w)}" for w in [*plan.kpis["warnings"], *plan.notes]]
+    lines += [f"- **Warning:** {md_note(w)}" for w in [*plan.kpis["warnings"], *plan.notes]]
     parts = {s.title: s for s in sections(plan)}
     lines += ["", "## Targets", "", _md_table(targets_table(plan)[_MD_TARGET_COLS], cur, parts["Targets"].empty)]
     lines += ["### Why each target", ""]
@@ -161,7 +169,7 @@ def to_html(plan: Plan) -> str:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{_STYLE}</head><body>",
         f"<h1>{title}</h1>", f"<p>{e(_header(plan))}</p>", f"<p>{e('Ranking: ' + plan.source)}</p>",
         "<h2>Summary</h2><ul>", *[f"<li>{e(s)}</li>" for s in _summary(plan)], "</ul>",
-        *[f"<p class='warn'>{e(w)}</p>" for w in [*plan.kpis["warnings"], *plan.notes]],
+        *[f"<p class='warn'>{e(text.without_code_marks(w))}</p>" for w in [*plan.kpis["warnings"], *plan.notes]],
     ]  # fmt: skip
     for s in sections(plan):
         table = s.table

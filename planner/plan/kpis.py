@@ -23,11 +23,12 @@ REPLY_OUTCOMES = {"replied", "reply", "connected", "held", "interested", "meetin
 
 def kpi_alignment(
     targets: pd.DataFrame, load_df: pd.DataFrame, rep: dict[str, Any], rules: dict[str, Any], weeks: int,
-    team_quota: float | None, currency: str,
+    team_quota: float | None, currency: str, mixed: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Plan totals against quota and company targets: coverage, meetings per week, tiers, a verdict.
     `team_quota` is None when the asker may not see company-wide figures (a rep); warnings write money in
-    `currency` (the store's)."""
+    `currency` (the store's). In a store of several currencies (`mixed` names them) quota and expected value are
+    not comparable: no coverage, share or gap, and `quota_caveat` says why."""
 
     def money(value: float | None) -> str:
         return text.money(value, currency=currency)
@@ -35,6 +36,8 @@ def kpi_alignment(
     quota = 0.0 if missing(rep.get("quota")) else float(rep.get("quota") or 0.0)
     # Expected value is unknown without model scores and without deals closed in 12 months: say so.
     known = bool(targets["expected_value"].notna().any()) or not len(targets)
+    why_not = text.quota_caveat(mixed, currency)  # '' when quota and expected value are in one currency
+    comparable = known and not why_not
     ev = float(targets["expected_value"].sum()) if known else float("nan")
     needed = quota * float(rules["coverage_target"])
     meetings = len(targets) * float(rules["meeting_rate"])
@@ -46,12 +49,13 @@ def kpi_alignment(
         "potential": float(targets["potential"].sum()),
         "expected_value": ev,
         "quota": quota,
-        "coverage": ev / quota if quota > 0 and known else None,
+        "coverage": ev / quota if quota > 0 and comparable else None,
         "coverage_target": float(rules["coverage_target"]),
-        "gap": max(0.0, needed - ev) if known else 0.0,
-        "reaches_quota": quota <= 0 or not known or ev >= needed,
+        "gap": max(0.0, needed - ev) if comparable else 0.0,
+        "reaches_quota": quota <= 0 or not comparable or ev >= needed,
         "team_quota": team_quota,
-        "share_of_team_quota": ev / team_quota if team_quota and known else None,
+        "share_of_team_quota": ev / team_quota if team_quota and comparable else None,
+        "quota_caveat": why_not if quota > 0 or team_quota else "",
         "expected_meetings": meetings,
         "meetings_per_week": meetings / weeks if weeks else 0.0,
         "meetings_per_week_target": float(rules["meetings_per_week_target"]),
@@ -61,7 +65,9 @@ def kpi_alignment(
         "overloaded_weeks": [int(w) for w in over["week"]],
     }
     warnings = []
-    if not known:
+    if out["quota_caveat"]:
+        warnings.append(f"Coverage of quota is not comparable: {why_not}.")
+    elif not known:
         warnings.append(
             "Expected value is not available for these accounts (no model scores and no deal closed in the "
             "12 months to the as-of date), so coverage of quota cannot be measured; targets rank by potential."
@@ -259,6 +265,8 @@ def summary_lines(plan: Plan) -> Iterable[str]:
     )
     if k["coverage"] is not None:
         yield f"expected value {money(k['expected_value'])} = {k['coverage']:.0%} of quota {money(k['quota'])}"
+    elif k["quota"] and k["quota_caveat"]:
+        yield f"expected value {money(k['expected_value'])} against quota {money(k['quota'])}: not comparable"
     elif k["quota"]:
         yield f"expected value {money(k['expected_value'])} against quota {money(k['quota'])}"
     else:

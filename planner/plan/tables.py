@@ -109,6 +109,9 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any, str]]:
     """(measure, value, kind) rows of the plan's summary."""
     k = plan.kpis
     cal = plan.calendar
+    # Quota and expected value in several currencies: no coverage and no gap (kpi_alignment's quota_caveat).
+    coverage = ("not comparable", "text") if k["quota_caveat"] else (k["coverage"], "pct")
+    gap = ("not comparable", "text") if k["quota_caveat"] else (k["gap"], "money")
     rows: list[tuple[str, Any, str]] = [
         ("Rep", plan.rep["name"], "text"),
         ("Period", f"{cell_text(plan.start, 'date')} to {cell_text(plan.end, 'date')}", "text"),
@@ -123,9 +126,9 @@ def summary_rows(plan: Plan) -> list[tuple[str, Any, str]]:
         ("Potential", k["potential"], "money"),
         ("Expected value", k["expected_value"], "money"),
         ("Quota", k["quota"] if k["quota"] else None, "money"),
-        ("Pipeline coverage (expected value / quota)", k["coverage"], "pct"),
+        ("Pipeline coverage (expected value / quota)", *coverage),
         ("Coverage target", k["coverage_target"], "pct"),
-        ("Gap to the coverage target", k["gap"], "money"),
+        ("Gap to the coverage target", *gap),
         ("Expected meetings per week", round(k["meetings_per_week"], 1), "text"),
         ("Meetings per week target", k["meetings_per_week_target"], "text"),
         ("Plan hours per week available", k["capacity_per_week"], "hours"),
@@ -214,11 +217,12 @@ def offers_table(plan: Plan) -> pd.DataFrame:
 
 def sections(plan: Plan) -> list[Section]:
     """Every table of the plan, in reading order, with why it would be empty."""
-    reach = (
-        "The plan's expected value reaches the coverage target: no more accounts are needed."
-        if plan.kpis["quota"]
-        else "The rep has no quota in the store, so there is no gap to close."
-    )
+    if plan.kpis["quota_caveat"]:
+        reach = "Quota and expected value are not comparable (several currencies), so there is no gap to measure."
+    elif plan.kpis["quota"]:
+        reach = "The plan's expected value reaches the coverage target: no more accounts are needed."
+    else:
+        reach = "The rep has no quota in the store, so there is no gap to close."
     return [
         Section("Targets", targets_table(plan), "No targets yet: add accounts from the rep's ranked book."),
         Section("Sequence", steps_table(plan), "No targets, so no touches or decision points."),

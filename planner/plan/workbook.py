@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from planner import export
 from planner.plan.spec import Plan, missing
 from planner.plan.tables import KINDS, cell_text, sections, summary_rows
-from planner.text import currency_prefix
+from planner.text import currency_prefix, without_code_marks
 
 NUMBER_FORMATS = {"money": '"$"#,##0', "pct": "0%", "date": "ddd d mmm yyyy", "int": "#,##0", "hours": "0.0"}
 MAX_WIDTH = 60
@@ -89,7 +89,7 @@ def _write_summary(ws: Worksheet, plan: Plan) -> None:
         if kind in NUMBER_FORMATS:
             ws.cell(row=ws.max_row, column=2).number_format = _number_format(kind, plan.currency)
     for text in [*plan.kpis["warnings"], *plan.notes]:
-        ws.append(["Warning", str(export.excel_value(text))])
+        ws.append(["Warning", str(export.excel_value(without_code_marks(text)))])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL

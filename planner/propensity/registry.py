@@ -24,11 +24,13 @@ from planner.propensity.training import (
     fit_bundle,
     load_as_of,
     load_inputs,
+    revenue_caveat,
     score_frame,
     threads,
 )
 from planner.scope import Scope, require_leader
 from planner.store import scores as q
+from planner.store import world
 
 
 def _dumps(obj: Any) -> bytes:
@@ -217,7 +219,25 @@ def since_training(con: duckdb.DuckDBPyConnection, version: int | None = None) -
     out["retrain_share"] = RETRAIN_SHARE
     out["retrain_suggested"] = max(out["share_accounts"], out["share_deals"]) >= RETRAIN_SHARE
     out["note"] = _since_note(out, base_accounts, base_deals)
+    if left_out := _revenue_left_out(con, rec):
+        out["revenue_left_out"] = left_out
+        out["retrain_suggested"] = True
+        out["note"] = f"{out['note']} {left_out}" if out["note"] else left_out
     return out
+
+
+def _revenue_left_out(con: duckdb.DuckDBPyConnection, rec: dict[str, Any]) -> str:
+    """What a version that learned from annual revenue does in a store that now holds several currencies, and to
+    retrain ('' when it did not learn from revenue, or the store has one currency)."""
+    used = {f.get("field") for f in (rec.get("features") or {}).get("used") or []}
+    if "annual_revenue" not in used or not revenue_caveat(con):
+        return ""
+    return (
+        f"Version {rec['model_version']} learned from annual revenue, which the store now holds in several "
+        f"currencies ({world.mixed_currencies(con)}): its scores leave revenue out (every account counts as a "
+        "typical one), so revenue moves no score and gives no reason; retrain (`python -m planner train`) for a "
+        "version that learns without it."
+    )
 
 
 def _since_note(s: dict[str, Any], base_accounts: int, base_deals: int) -> str | None:
@@ -274,6 +294,8 @@ def rescore_reason(con: duckdb.DuckDBPyConnection, version: int, since: Any, *, 
     if changed["accounts_changed"] or changed["accounts_named"]:
         return "the import changed existing accounts"
     rec = q.model_record(con, version)
+    if rec is not None and _revenue_left_out(con, rec):
+        return "the store's amounts are now in several currencies, so annual revenue moves no score"
     if rec is None or rec["kind"] != "model":
         return "the fit score's reasons compare every account with all of them"
     trained_as_of = ((rec["metrics"] or {}).get("data") or {}).get("as_of")

@@ -98,14 +98,25 @@ def load_as_of(con: duckdb.DuckDBPyConnection) -> str:
     return _store_as_of(con).isoformat()
 
 
+def revenue_caveat(con: duckdb.DuckDBPyConnection) -> str:
+    """Why annual revenue is left out of training and scoring ('' when it is not): a store of several currencies."""
+    mixed = world.mixed_currencies(con) if world.currency(con) == world.NO_CURRENCY else None
+    if not mixed:
+        return ""
+    return (
+        f"amounts are in several currencies ({mixed}), not converted: a revenue in yen or rupees would rank as a "
+        "giant beside one in pounds; set one currency in Settings to use it"
+    )
+
+
 def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
     """Accounts, deals, custom attributes and (demo only) true probabilities, as of the store's date
     (the whole book, which a model learns from: leaders and admins only)."""
     require_leader(scope)
     defs = q.load_attribute_defs(con, scope=scope)
     accounts = q.load_accounts(con, scope=scope)
-    mixed = world.mixed_currencies(con) if world.currency(con) == world.NO_CURRENCY else None
-    if mixed and "annual_revenue" in accounts:
+    left_out = revenue_caveat(con)
+    if left_out and "annual_revenue" in accounts:
         accounts = accounts.assign(annual_revenue=np.nan)
     return Inputs(
         accounts=accounts,
@@ -115,10 +126,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> Inputs:
         truth=q.load_truth(con, scope=scope),
         as_of=_store_as_of(con),
         currency=currency_code(world.currency(con)) or "USD",
-        revenue_left_out=f"amounts are in several currencies ({mixed}), not converted: a revenue in yen or rupees "
-        "would rank as a giant beside one in pounds; set one currency in Settings to use it"
-        if mixed
-        else "",
+        revenue_left_out=left_out,
     )
 
 
@@ -451,6 +459,11 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame, only: S
         feats = account_features(mine, inputs.values, bundle.spec)
         X = scoring_frame(acc, inputs.deals, feats, bundle.spec, inputs.as_of)
         X.index = feats.index
+    if inputs.revenue_left_out and "annual_revenue" in X and bundle.kind == "model":
+        # A version that learned from revenue, scoring a store of several currencies: every account gets the typical
+        # revenue it learned from, so revenue moves no score and is no reason (its missing-value branch would
+        # lower everyone's score and read '▼ despite annual revenue unknown'). since_training says to retrain.
+        X = X.assign(annual_revenue=bundle.reference.get("typical", {}).get("annual_revenue", np.nan))
     if bundle.kind == "model" and bundle.model is not None:
         # The reasons are written while the model predicts (the booster leaves the interpreter free). The reasons'
         # encoding is made here first: scikit-learn in two threads at once can empty the warning filters.
