@@ -60,6 +60,14 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
         ("R$ 1.200.000,00", True, 1_200_000.0),
         ("1.5M EUR", False, 1_500_000.0),
         ("1.5 Mio", False, None),  # not a code: never read as 1.5
+        # A value only the other style writes, in a file of one style (a '€60.000.000' quota among '£1,200,000'
+        # ones was left empty); an ambiguous one keeps the file's style.
+        ("€60.000.000", False, 60_000_000.0),
+        ("EUR 1.234,56", False, 1234.56),
+        ("60,000,000", True, 60_000_000.0),
+        ("$1,234.56", True, 1234.56),
+        ("€900.000", False, 900.0),
+        ("1.2.3", False, None),
     ],
 )
 def test_parse_number(text: str, comma: bool, expected: float | None) -> None:

@@ -34,6 +34,9 @@ _SPLIT = re.compile(SPLIT, re.ASCII)
 # Thousands grouped by three, or the Indian way (lakh and crore: 1,20,00,000 is 12 million).
 _DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
 _COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+", re.ASCII)
+# Values only one style can have written ('60.000.000', '1,234.56'): read so in a file of the other style.
+_DOT_ONLY = re.compile(r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+", re.ASCII)
+_COMMA_ONLY = re.compile(r"[+-]?\d{1,3}(\.\d{3}){2,}(,\d+)?|[+-]?\d{1,3}(\.\d{3})+,\d+", re.ASCII)
 # The most people one company employs is about 2 million: a head count above this is a typo or a sum, not a company.
 MAX_EMPLOYEES = 10_000_000
 MULTIPLIERS = {"K": 1e3, "M": 1e6, "MM": 1e6, "B": 1e9, "BN": 1e9}
@@ -88,13 +91,14 @@ def parse_number(value: str | None, decimal_comma: bool = False) -> float | None
         return None
     core, scale = parts
     if decimal_comma:
-        if not _COMMA.fullmatch(core):
+        comma = bool(_COMMA.fullmatch(core))
+        if not comma and not _DOT_ONLY.fullmatch(core):
             return None
-        number = float(core.replace(".", "").replace(",", "."))
     else:
-        if not (_DOT.fullmatch(core) or _PLAIN.fullmatch(core)):
+        comma = not (_DOT.fullmatch(core) or _PLAIN.fullmatch(core))
+        if comma and not _COMMA_ONLY.fullmatch(core):
             return None
-        number = float(core.replace(",", ""))
+    number = float(core.replace(".", "").replace(",", ".")) if comma else float(core.replace(",", ""))
     return _finite(number * scale)
 
 

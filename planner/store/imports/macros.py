@@ -70,9 +70,13 @@ CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
 CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
     CASE WHEN NOT ((m.o = '' AND m.c = '') OR (m.o = '(' AND m.c = ')')) THEN NULL
          WHEN dec_comma THEN CASE WHEN regexp_full_match(m.core, {comma_re})
-                                  THEN TRY_CAST(replace(replace(m.core, '.', ''), ',', '.') AS DOUBLE) END
+                                  THEN TRY_CAST(replace(replace(m.core, '.', ''), ',', '.') AS DOUBLE)
+                                  WHEN regexp_full_match(m.core, {dot_only_re})
+                                  THEN TRY_CAST(replace(m.core, ',', '') AS DOUBLE) END
          ELSE CASE WHEN regexp_full_match(m.core, {dot_re}) OR regexp_full_match(m.core, {plain_re})
-                   THEN TRY_CAST(replace(m.core, ',', '') AS DOUBLE) END
+                   THEN TRY_CAST(replace(m.core, ',', '') AS DOUBLE)
+                   WHEN regexp_full_match(m.core, {comma_only_re})
+                   THEN TRY_CAST(replace(replace(m.core, '.', ''), ',', '.') AS DOUBLE) END
     END * (CASE WHEN m.o = '(' THEN -1.0 ELSE 1.0 END) * (CASE WHEN m.pct = '%' THEN 0.01 ELSE 1.0 END)
       * (CASE m.mult WHEN 'K' THEN 1e3 WHEN 'M' THEN 1e6 WHEN 'MM' THEN 1e6 WHEN 'B' THEN 1e9 WHEN 'BN' THEN 1e9
          ELSE 1.0 END);
@@ -149,6 +153,10 @@ _FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
 _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+"
 _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
+# A value only one style can have written, read so in a file of the other style (a '€60.000.000' quota beside
+# '£1,200,000' ones was left empty): two or more groups of three, or a group then the other decimal mark.
+_DOT_ONLY = r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+"
+_COMMA_ONLY = r"[+-]?\d{1,3}(\.\d{3}){2,}(,\d+)?|[+-]?\d{1,3}(\.\d{3})+,\d+"
 
 
 def _macro_values(rules: ParseRules) -> dict[str, str]:
@@ -171,6 +179,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "_CURRENCY": _re(rules.currency),
         "_US": "[" + ", ".join(lit(c) for c in rules.us_names) + "]",  # a list lookup, not a join
         "blank": _re(rules.blank), "comma_re": _re(_COMMA), "dot_re": _re(_DOT), "plain_re": _re(_PLAIN),
+        "dot_only_re": _re(_DOT_ONLY), "comma_only_re": _re(_COMMA_ONLY),
         "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
         "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
         "year_last": _re(YEAR_LAST), "year_last_full": _re("^" + YEAR_LAST + "$"),
