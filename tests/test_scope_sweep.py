@@ -733,6 +733,8 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
     "planner.store.world.chosen_currency": ("the store's currency code (no territory data)", kw()),
     "planner.store.world.currency_chosen_by_person": ("whether a person set the currency (no territory data)", kw()),
     "planner.ingest.currency.mixed_caveat": ("the caveat naming the store's currencies (no territory data)", kw()),
+    "planner.propensity.training.revenue_caveat": ("why revenue is left out: the store's currencies (no territory "
+                                                   "data)", kw()),
     "planner.ingest.currency.store_currency": ("the store's currency code (no territory data)", kw()),
 }  # fmt: skip
 
