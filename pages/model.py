@@ -127,8 +127,13 @@ except PlannerError as exc:
     data.show_error(exc)
 if since and since["note"] and scope.is_rep:  # whether to retrain, not the book's counts
     if since["retrain_suggested"]:
-        st.warning("Much data was added since this model was trained: a retrain is due (your sales-ops lead or an "
-                   "admin retrains it).", icon=":material/update:")  # fmt: skip
+        why = (
+            "Amounts are now in several currencies, so annual revenue no longer counts in the scores"
+            if since.get("revenue_left_out")
+            else "Much data was added since this model was trained"
+        )
+        st.warning(f"{why}: a retrain is due (your sales-ops lead or an admin retrains it).",
+                   icon=":material/update:")  # fmt: skip
 elif since and since["note"]:
     warn = since["retrain_suggested"] or since["accounts_unscored"]
     (st.warning if warn else st.info)(since["note"], icon=":material/update:")

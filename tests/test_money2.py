@@ -282,3 +282,16 @@ def test_the_countries_rows_name_outweigh_the_currency_and_dollars_point_to_the_
     asked: list[bool] = []
     assert dates.day_first(evidence, ["Close Date"], report, lambda: asked.append(True) or ["GBP"]) is False
     assert not asked and "the country most of its rows name (United States)" in report.notes[0]
+
+
+def test_a_rep_reads_why_a_retrain_is_due_when_revenue_was_left_out(app_store: Path, tmp_path: Path) -> None:
+    """A rep's Model page said 'Much data was added' when the retrain was due because the store turned mixed (the
+    model learned from revenue): the rep reads the real reason too."""
+    with store.write(app_store) as con:
+        store.set_meta(con, "is_demo", "0")
+    (tmp_path / "users.csv").write_text(USERS, encoding="utf-8")
+    assert cli.main(["--db", str(app_store), "import", str(tmp_path / "users.csv")]) == 0
+    at = app_as(AVA, page="model")
+    assert errors(at) == []
+    warned = " ".join(str(w.value) for w in at.warning)
+    assert "several currencies, so annual revenue no longer counts" in warned and "Much data" not in warned
