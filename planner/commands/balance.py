@@ -3,7 +3,7 @@
   python -m planner balance [--reps K] [--metric potential|expected_value|accounts|workload[,...]]
       [--tolerance 0.05|potential=0.05,accounts=0.10] [--max-moved SHARE] [--compactness 1.5] [--time-limit 120]
       [--within country|none] [--out FILE.csv [--format plain|salesforce|hubspot|dynamics|pipedrive]]
-      [--json] [--commit [--keep-later]]
+      [--lock ACCOUNT] [--remove-rep REP [--successor REP]] [--json] [--commit [--keep-later]]
 
 --within country (the default) balances each country's market on its own when the book's accounts and reps span
 several countries: an account goes only to a rep whose home is in its country; --within none lets any rep take any
@@ -19,15 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from planner import crm_files, export, optimize, scenarios, store
 from planner.errors import BadInput
 from planner.optimize import matrix
+from planner.optimize.report import handover
+from planner.plan.reps import resolve_rep
 from planner.scope import OPERATOR
 from planner.store import interrupts
-from planner.text import json_safe
+from planner.text import json_safe, listing
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -81,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument("--allow-customers", action="store_true", help="customers may change owner")
     p.add_argument("--allow-open-deals", action="store_true", help="accounts with open deals may change owner")
-    p.add_argument("--lock", action="append", default=[], metavar="ACCOUNT_ID", help="keep this account (repeatable)")
+    _handover_args(p)
     p.add_argument(
         "--out", type=Path, metavar="FILE", help="write the new owners (.csv/.xlsx) in the --format a CRM imports"
     )
@@ -110,6 +115,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--name", default=None, help="scenario name when committing")
     p.add_argument("--by", default="cli", help="who commits (for the audit log)")
     p.set_defaults(func=run)
+
+
+def _handover_args(p: argparse.ArgumentParser) -> None:
+    """--lock, --remove-rep and --successor: what stays and who leaves."""
+    p.add_argument(
+        "--lock", action="append", default=[], metavar="ACCOUNT",
+        help="keep this account with its owner: its id, or its name when the store has no CRM ids (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--remove-rep", action="append", default=[], metavar="REP",
+        help="this rep (name, email or id) leaves: their accounts go to others, and no other account moves unless "
+        "--max-moved allows (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--successor", metavar="REP",
+        help="with --remove-rep: every account of the reps who leave goes to this rep (name, email or id); no other "
+        "account moves",
+    )  # fmt: skip
 
 
 def _team(reps_now: int, k: int | None) -> int | None:
@@ -142,8 +165,8 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "rep_hours_busiest", "rep_hours_busiest_hours", "rep_hours_busiest_km", "rep_hours_mean_km",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
-    a = res.assignments
-    counts = scenarios.owner_changes(a["previous_owner"], a["owner"])
+    counts = scenarios.result_changes(res)
+    out["owner_leaves"] = counts["owner_leaves"]
     out["newly_assigned"] = counts["newly_assigned"]
     out["unassigned"] = counts["unassigned"]
     out["before"] = json_safe(s["before"])
@@ -178,6 +201,8 @@ def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
         raise BadInput(f"--max-moved {args.max_moved} is out of range; use a share from 0 to 1")
     if not 1 <= args.time_limit <= 86_400:
         raise BadInput(f"--time-limit {args.time_limit:g} is out of range; use 1 to 86400 seconds")
+    if args.successor is not None and not args.remove_rep:
+        raise BadInput("--successor says who takes over a leaver's accounts; add --remove-rep NAME for the leaver")
     opts = optimize.Options(
         metric=metric, tolerance=tolerance, tolerances=tolerances, max_moved=args.max_moved, unit=args.unit,
         compactness=args.compactness, contiguous=args.contiguous, adjacency=_adjacency(args),
@@ -185,6 +210,40 @@ def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
         time_limit_s=args.time_limit, within=args.within,
     )  # fmt: skip
     return opts, tolerance
+
+
+def lock_ids(acc: pd.DataFrame, values: list[str]) -> tuple[str, ...]:
+    """The account ids of --lock values: an id as it is, else an account's name (case-insensitive); a name several
+    accounts share is refused with them listed, an unknown one too."""
+    ids, names = acc["account_id"].astype(str), acc["name"].fillna("").astype(str).str.strip().str.casefold()
+    out = []
+    for value in values:
+        if value in set(ids):
+            out.append(value)
+            continue
+        hits = acc[names == value.strip().casefold()]
+        if len(hits) > 1:
+            cities = hits["city"] if "city" in hits else pd.Series(None, index=hits.index)
+            where = [f"{n} ({c})" if isinstance(c, str) and c else str(n) for n, c in
+                     zip(hits["name"], cities, strict=True)]  # fmt: skip
+            raise BadInput(f"--lock {value!r} names {len(hits)} accounts ({listing(where, 5)}); lock them by id "
+                           "(`export accounts` lists the ids)")  # fmt: skip
+        if hits.empty:
+            raise BadInput(f"--lock {value!r}: no account has this id or name; use an account id or exact name")
+        out.append(str(hits["account_id"].iloc[0]))
+    return tuple(dict.fromkeys(out))
+
+
+def _leavers(args: argparse.Namespace, reps: pd.DataFrame, opts: optimize.Options) -> tuple[optimize.Options, set[str]]:
+    """--remove-rep: the reps who leave (ids), the active ones removed from the team, and no other account moving
+    unless --max-moved says otherwise."""
+    if not args.remove_rep:
+        return opts, set()
+    with store.read(args.db_path) as con:
+        leaving = {resolve_rep(con, r, scope=OPERATOR) for r in args.remove_rep}
+    active = set(reps.loc[reps["active"].fillna(True).astype(bool), "rep_id"])
+    budget = 0.0 if args.max_moved is None else args.max_moved
+    return replace(opts, remove_reps=tuple(sorted(leaving & active)), max_moved=budget), leaving
 
 
 def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
@@ -197,10 +256,12 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
         f"  max/mean  {_num(f['max_mean_before'], '.3f')} -> {_num(f['max_mean_after'], '.3f')}  "
         f"(lower bound {_num(f['lower_bound'], '.3f')})"
     )
+    left = f["owner_leaves"]
     print(
-        f"  moved     {f['moved_accounts']:,} accounts, {f['moved_share']:.1%} of the metric "
-        f"(at least {f['min_moved_share']:.1%} had to move); {f['newly_assigned']:,} unowned accounts get an "
-        f"owner, {f['unassigned']:,} lose theirs"
+        f"  moved     {f['moved_accounts'] - left:,} accounts to another rep"
+        + (f" and gave {left:,} accounts a new owner because their owner leaves" if left else "")
+        + f", {f['moved_share']:.1%} of the metric (at least {f['min_moved_share']:.1%} had to move); "
+        f"{f['newly_assigned']:,} unowned accounts get an owner, {f['unassigned']:,} lose theirs"
     )
     lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
     print(
@@ -333,6 +394,9 @@ def run(args: argparse.Namespace) -> int:
     with store.read(args.db_path) as con:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)
         opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
+        successor = None if args.successor is None else resolve_rep(con, args.successor, scope=OPERATOR)
+    opts = replace(opts, locks=lock_ids(acc, args.lock))
+    opts, leaving = _leavers(args, reps, opts)
     k_now = int(reps["active"].fillna(True).astype(bool).sum())
     k = _team(k_now, args.reps)
     if k is not None and k != k_now:
@@ -346,7 +410,12 @@ def run(args: argparse.Namespace) -> int:
     distance = None
     if args.travel_matrix is not None:
         distance = scenarios.travel_table(args.travel_matrix, acc, reps, opts)
-    res = optimize.rebalance(acc, reps, opts, progress, distance=distance)
+    if successor is not None:
+        if distance is not None:
+            raise BadInput("--successor hands the accounts over without solving: drop --travel-matrix")
+        res = handover(acc, reps, opts, leaving, successor)
+    else:
+        res = optimize.rebalance(acc, reps, opts, progress, distance=distance)
     res.summary["notes"] = [*reps.attrs.get("notes", []), *res.summary.get("notes", [])]
     if args.out:
         out = scenarios.result_file(res, reps, args.out_format)

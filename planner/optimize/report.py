@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from planner.coverage.imbalance import imbalance
+from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _Problem, _Units
+from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
 from planner.optimize.reach import _lower_bound, _min_moved, reach_bands, reach_notes
 from planner.text import account_label
@@ -52,9 +53,17 @@ def _over_budget(p: _Problem, u: _Units, opts: Options, moved: float) -> list[st
     every territory into one region (nothing else goes over it)."""
     if opts.max_moved is None or moved <= opts.max_moved + 1e-6:
         return []
-    least = _least_unit_moved(p, u) + float(p.b[p.owner == -2].sum())
+    forced, whole = float(p.b[p.owner == -2].sum()), _least_unit_moved(p, u)
+    least = whole + forced
     out = []
-    if least > opts.max_moved + 1e-6:
+    if forced > opts.max_moved + 1e-6:  # a market's reasons are prefixed with its name: its own share is meant
+        n = int((p.owner == -2).sum())
+        out.append(
+            f"the {n:,} account{'s' * (n != 1)} whose owner leaves the team hold {forced:.1%} of the metric here and "
+            f"must move, over the moved budget of {opts.max_moved:.1%} (a share of each market's metric when each "
+            f"country is balanced on its own); no other account moves. Allow at least {forced:.1%} to move here"
+        )
+    elif whole > 0 and least > opts.max_moved + 1e-6:
         out.append(
             f"whole {opts.unit} areas hold accounts of several owners: keeping them whole moves at least {least:.1%} "
             f"of the metric, over the budget of {opts.max_moved:.1%}; allow more to move, or move single accounts"
@@ -357,6 +366,7 @@ def _moves_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.ndar
         "moved_potential_share": float(pot[moved].sum() / max(pot.sum(), 1e-12)),
         "min_moved_share": float(_min_moved(p, opts.tolerance, u)),
         "forced_moved_share": float(p.b[p.owner == -2].sum()),
+        "leaver_accounts": int((p.owner == -2).sum()),  # given a new owner because theirs leaves (in moved_accounts)
         "assigned_unowned": int((p.owner == -1).sum()),
         "pinned_accounts": int(p.pinned.sum()),
     }
@@ -493,3 +503,29 @@ def _report(
     summary["notes"] += reach_notes(p, u, opts.unit)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
     return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)
+
+
+def handover(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options, leavers: set[str], successor: str) -> Result:
+    """Every account of the `leavers` (rep ids; the active ones are opts.remove_reps) to `successor`, every other
+    account with its owner, measured as a rebalancing is (no solver). Accounts owned by nobody or by another rep
+    off the team are not part of it (summary notes say how many): a handover touches nothing else."""
+    owner = accounts["owner_rep_id"]
+    team = set(reps.loc[reps["active"].fillna(True).astype(bool), "rep_id"]) - set(opts.remove_reps)
+    if successor in leavers:
+        raise BadInput(f"the successor {successor!r} is one of the reps who leave; name a rep who stays")
+    if successor not in team:
+        raise BadInput(f"the successor {successor!r} is not an active rep; name an active rep's name, email or id")
+    theirs = owner.isin(leavers)
+    if not theirs.any():
+        raise BadInput("the reps who leave own no account: there is nothing to hand over")
+    part = theirs | owner.isin(team)
+    p = _prepare(accounts[part], reps, opts)
+    assign = np.where(p.owner == -2, int(np.flatnonzero(p.reps["rep_id"].to_numpy() == successor)[0]), p.owner)
+    name = str(p.reps.loc[p.reps["rep_id"] == successor, "name"].iloc[0])
+    res = _report(p, None, opts, assign, {"solve_seconds": 0.0}, {"solver": "none: a handover", "travel_unit": "km"})
+    res.summary["notes"].insert(0, f"Handover: the {int(theirs.sum()):,} accounts of the reps who leave go to {name}; "
+                                   "no other account changes owner.")  # fmt: skip
+    if (~part).any():
+        res.summary["notes"].insert(1, f"{int((~part).sum()):,} accounts without an owner on the team (unowned, or "
+                                       "owned by another inactive rep) are left as they are.")  # fmt: skip
+    return res
