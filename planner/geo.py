@@ -62,7 +62,7 @@ def city_populations() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["city", "state", "population", "lat", "lon"])
 
 
-HIRE_CITY_MIN_POPULATION = 50_000  # the cities "Add reps based in" offers: ~9,000 worldwide, every sizeable one
+HIRE_CITY_MIN_POPULATION = 100_000  # the cities "Add reps based in" offers: ~5,000 worldwide (a page sends them all)
 
 
 @lru_cache(maxsize=1)
