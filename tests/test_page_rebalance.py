@@ -93,7 +93,7 @@ def test_owner_changes_are_counted_apart() -> None:
         "moved", "newly assigned", "", "unassigned", "", "moved"
     ]  # fmt: skip
     counts = scenarios.owner_changes(prev, new)
-    assert counts == {"moved": 2, "newly_assigned": 1, "unassigned": 1, "changed": 4}
+    assert counts == {"moved": 2, "newly_assigned": 1, "unassigned": 1, "changed": 4, "owner_leaves": 0}
     assert scenarios.describe_changes(counts) == (
         "2 accounts move to another rep, 1 unowned account gets an owner, 1 account loses its owner"
     )

@@ -395,6 +395,10 @@ READS: dict[str, Args] = {
     "planner.scenarios.moves_report": lambda c, w, rep: ((w.scenario_id,), {}),
     "planner.scenarios.merge_plan": lambda c, w, rep: ((w.scenario_id,), {}),
     "planner.scenarios.crm_file": lambda c, w, rep: ((w.scenario_id, "plain"), {}),
+    "planner.scenarios.as_committed": lambda c, w, rep: (
+        (w.scenario_id, store.scenarios.scenario_assignments(c, w.scenario_id, scope=OPERATOR)),
+        {},
+    ),
     "planner.scenarios.crm_update": lambda c, w, rep: ((w.scenario_id, "salesforce"), {}),
     "planner.store.imports.deals.unlinked_deals": kw(),
     "planner.store.imports.geocode.unplaced_accounts": kw(),
