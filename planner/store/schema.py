@@ -534,6 +534,12 @@ def _v_scenario_deals(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v_rep_former_names(con: duckdb.DuckDBPyConnection) -> None:
+    """A rep renamed by a users file keeps their former names, which owners in exports not refreshed yet still
+    write (store.imports.reps.resolve_owners)."""
+    con.execute("ALTER TABLE reps ADD COLUMN IF NOT EXISTS former_names VARCHAR[]")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v1,
     _v_scores_similarity,
@@ -546,6 +552,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     _v_account_domain,
     _v_training_inputs,
     _v_scenario_deals,
+    _v_rep_former_names,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
