@@ -125,10 +125,15 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
         insert_rows(con, "_owner_map", mapping, 3, scope=scope)
-    con.execute("CREATE OR REPLACE TEMP TABLE _owners_by_former (owner VARCHAR)")
-    if former_owners:
-        insert_rows(con, "_owners_by_former", former_owners, 1, scope=scope)
+    _keep_former_owners(con, former_owners, scope)
     return len(created), by_id, sorted(set(shared))
+
+
+def _keep_former_owners(con: duckdb.DuckDBPyConnection, owners: list[tuple[Any, ...]], scope: Scope) -> None:
+    """The owner values matched by a rep's former name, in temp table _owners_by_former (owners_by_former_name)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _owners_by_former (owner VARCHAR)")
+    if owners:
+        insert_rows(con, "_owners_by_former", owners, 1, scope=scope)
 
 
 def owners_by_former_name(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tuple[str, str]]:
