@@ -151,10 +151,16 @@ def _render_territory() -> None:
         updated = fresh.get("data_updated_at") or "never"
         # Store-wide totals describe other territories too: a rep sees only the dates.
         totals = "" if who.is_rep else (
-            f"{counts['accounts']:,} accounts · {counts['deals']:,} deals · {counts['reps']} reps  \n"
+            f"{counts['accounts']:,} accounts · {counts['deals']:,} deals · {reps_text(counts)}  \n"
         )  # fmt: skip
         st.caption(f"{totals}Data as of {fresh.get('as_of') or 'n/a'} · updated {str(updated).replace('T', ' ')} UTC")
         _local.link_slot = st.container()
+
+
+def reps_text(counts: dict[str, int]) -> str:
+    """'15 reps', or '15 active reps (+1 inactive)': the active ones, as Overview counts them."""
+    active, inactive = counts["active_reps"], counts["reps"] - counts["active_reps"]
+    return f"{active:,} active reps (+{inactive:,} inactive)" if inactive else f"{active:,} reps"
 
 
 def no_reps(what: str) -> bool:

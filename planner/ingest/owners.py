@@ -10,6 +10,7 @@ import duckdb
 
 from planner import geo
 from planner.ingest import explain
+from planner.ingest.fields import IGNORE
 from planner.scope import Scope, require_admin
 from planner.store import imports as sq
 from planner.store import scenarios as sc
@@ -32,6 +33,7 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
     mark the scenarios whose moves it reverts (every owner taken from the file)."""
     require_admin(scope)
     if mapped & {"owner", "owner_email"}:
+        _say_former_names(con, report, scope)
         merged = sq.plan_owners(con, job.owners_from_file, scope=scope)
         _before_owner_changes(con, merged, report, job, scope)
         _say_plan_owners(report, merged, "account(s)")
@@ -46,10 +48,19 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, r
     deal's owner; say what it kept and took."""
     require_admin(scope)
     if mapped & {"owner", "owner_email"}:
+        _say_former_names(con, report, scope)
         merged = sq.plan_deal_owners(con, job.owners_from_file, scope=scope)
         _before_owner_changes(con, merged, report, job, scope)
         _say_plan_owners(report, merged, "open deal(s)")
     return sq.merge_deals(con, mapped, source, scope=scope)
+
+
+def _say_former_names(con: duckdb.DuckDBPyConnection, report: FileReport, scope: Scope) -> None:
+    """Note the owners written by the name a rep had before a users file renamed them (the export is older)."""
+    if found := sq.owners_by_former_name(con, scope=scope):
+        shown = listing([f"'{one_line(old)}' is {one_line(now)}" for old, now in found], 5, "; ")
+        report.notes.append(f"{len(found):,} owner(s) matched by a former name ({shown}): the rep was renamed "
+                            "by a users file; export this file again to write the names of today")  # fmt: skip
 
 
 def _before_owner_changes(con: duckdb.DuckDBPyConnection, merged: dict[str, Any], report: FileReport, job: _Job,
@@ -138,6 +149,11 @@ def after_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], reports: dic
     said = people[-1].warnings if people else notes
     if any(r.kind == "reps" for r in reports.values()):
         _say_unlisted(sq.unlisted_reps(con, scope=scope), sq.listed_reps(con, scope=scope), said, notes)
+        _say_shared_names(sq.shared_rep_names(con, scope=scope), said)
+    for i, r in reports.items():
+        if r.kind == "reps" and (unread := [c for c in plans[i].table.columns if plans[i].mapping.get(c) == IGNORE]):
+            r.notes.append(f"columns not used: {listing([repr(one_line(c)) for c in unread], 10)} (map one to a "
+                           "field on the Data page, or with `--map COLUMN=field`, to keep it)")  # fmt: skip
     if people and (inactive := sq.inactive_owners(con, scope=scope)):
         said.append(
             f"{_who(inactive)} {'is' if len(inactive) == 1 else 'are'} inactive and still own"
@@ -152,6 +168,16 @@ def after_tables(con: duckdb.DuckDBPyConnection, plans: list[Plan], reports: dic
 def _who(reps: list[tuple[str, int]], limit: int = 10) -> str:
     """'Paul Wagner (0 accounts), Mia Becker (41 accounts) and 3 more'."""
     return listing([f"{one_line(name)} ({n:,} account{'s' * (n != 1)})" for name, n in reps], limit)
+
+
+def _say_shared_names(shared: list[tuple[str, list[str]]], warnings: list[str]) -> None:
+    """Warn of names several active reps share: accounts and deals that name their owner only so go to the first."""
+    if shared:
+        shown = listing([f"'{one_line(n)}' ({', '.join(one_line(w) for w in who)})" for n, who in shared], 5, "; ")
+        warnings.append(
+            f"owner names shared by several reps: {shown}; an accounts or deals file that names the owner only by "
+            "this name gives the rows to the first: export the owner's email or user ID with it (or rename one rep)"
+        )
 
 
 def _say_unlisted(unlisted: list[tuple[str, int]], listed: int, warnings: list[str], notes: list[str]) -> None:

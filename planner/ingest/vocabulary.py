@@ -570,11 +570,15 @@ FIELDS: dict[str, list[Field]] = {
             "sales region",
             "team",
             "sales team",
+            "primary team",  # HubSpot owners: Primary Team (one name), before Teams (a list)
+            "teams",
             "office",
             "territory",
             "division",
         ),
-        _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted", "archived"),
+        # A user is archived (HubSpot) or deactivated, never deleted with their records: an inactive rep.
+        _f("archived", "Archived (inactive)", "bool", "archived", "is archived", "deactivated", "inactive"),
+        _f("is_deleted", "Deleted in the CRM", "bool", "isdeleted", "is deleted", "deleted"),
     ],
 }
 # Names in other languages come after the English ones (planner.ingest.local_names).

@@ -18,7 +18,7 @@ from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, sugg
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
-from planner.plan.kpis import close_gap, kpi_alignment, plan_vs_actual
+from planner.plan.kpis import close_gap, inactive_note, kpi_alignment, plan_vs_actual
 from planner.plan.offers import catalogue, catalogue_notes, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
@@ -172,7 +172,8 @@ def compose(
     currency = currency_code(world_q.currency(con)) or "USD"
     book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency, start=start)
     as_of = q.as_of(con)
-    notes: list[str] = [stale] if (stale := stale_data_warning(as_of, start)) else []
+    notes: list[str] = [] if rep.get("active", True) else [inactive_note(rep["name"])]
+    notes += [stale] if (stale := stale_data_warning(as_of, start)) else []
     if caveat := mixed_caveat(world_q.mixed_currencies(con), currency):  # quota and potential may differ in currency
         notes.append(f"{caveat[0].upper()}{caveat[1:]}.")
     if not len(book):

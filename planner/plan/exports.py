@@ -74,8 +74,9 @@ def _status(plan: Plan) -> str:
 
 def _header(plan: Plan) -> str:
     made = f"composed {cell_text(plan.made_on, 'date')} · " if plan.made_on else ""
+    left = "" if plan.rep.get("active", True) else "INACTIVE REP (left the team) · "
     return (
-        f"{cell_text(plan.start, 'date')} to {cell_text(plan.end, 'date')} · {plan.weeks}-week cadence · "
+        f"{left}{cell_text(plan.start, 'date')} to {cell_text(plan.end, 'date')} · {plan.weeks}-week cadence · "
         f"{made}data as of {cell_text(plan.as_of, 'date')} · {_status(plan)}"
     )
 

@@ -252,6 +252,14 @@ def actual_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
+def inactive_note(name: str) -> str:
+    """What a plan of a rep who left the team (inactive in the store) says first."""
+    return (
+        f"{name} is inactive (left the team, or deactivated in the CRM): their accounts need a new owner "
+        "rather than a plan (give them one on the Rebalance page, or import them with their new owner)."
+    )
+
+
 def summary_lines(plan: Plan) -> Iterable[str]:
     """A few lines that sum the plan up (CLI and headers)."""
     k = plan.kpis
@@ -263,6 +271,8 @@ def summary_lines(plan: Plan) -> Iterable[str]:
         f"{plan.rep['name']}: {k['targets']} targets, {cell_text(plan.start, 'date')} to "
         f"{cell_text(plan.end, 'date')} ({plan.weeks}-week cadence)"
     )
+    left = [] if plan.rep.get("active", True) else [inactive_note(plan.rep["name"])]
+    yield from left  # before the numbers: a plan for someone who left is the first thing to know
     if k["coverage"] is not None:
         yield f"expected value {money(k['expected_value'])} = {k['coverage']:.0%} of quota {money(k['quota'])}"
     elif k["quota"] and k["quota_caveat"]:
@@ -272,4 +282,4 @@ def summary_lines(plan: Plan) -> Iterable[str]:
     else:
         yield f"expected value {money(k['expected_value'])} (no quota in the store for this rep)"
     yield from k["warnings"]
-    yield from plan.notes
+    yield from (n for n in plan.notes if n not in left)

@@ -45,21 +45,22 @@ def next_monday(day: date) -> date:
 
 
 def rep_row(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str) -> dict[str, Any] | None:
-    """One rep's name, email, quota, yearly capacity and home state, or None. The email is the reps table's, else
-    the one a roles entry signs this rep in with (a team file without emails, roles set by an admin)."""
+    """One rep's name, email, quota, yearly capacity, home state and whether they are active, or None. The email
+    is the reps table's, else the one a roles entry signs this rep in with (a team file without emails, roles set by
+    an admin)."""
     require_view(scope, rep_id)
     row = query_one(
         con,
         """SELECT rep_id, name,
                   coalesce(nullif(trim(email), ''),
                            (SELECT min(o.email) FROM roles o WHERE o.role = 'rep' AND o.rep_id = reps.rep_id)),
-                  quota, capacity_hours, home_state
+                  quota, capacity_hours, home_state, coalesce(active, true)
            FROM reps WHERE rep_id = ?""",
         [rep_id],
     )
     if row is None:
         return None
-    keys = ["rep_id", "name", "email", "quota", "capacity_hours", "home_state"]
+    keys = ["rep_id", "name", "email", "quota", "capacity_hours", "home_state", "active"]
     return dict(zip(keys, row, strict=True))
 
 

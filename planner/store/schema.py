@@ -534,19 +534,16 @@ def _v_scenario_deals(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v_rep_former_names(con: duckdb.DuckDBPyConnection) -> None:
+    """A renamed rep keeps their former names, which older exports still write as owners (imports.reps)."""
+    con.execute("ALTER TABLE reps ADD COLUMN IF NOT EXISTS former_names VARCHAR[]")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
-    _v1,
-    _v_scores_similarity,
-    _v_plan_target_start,
-    _v_scores_without_key,
-    _v_bulk_tables_without_key,
-    _v_any_crm_shape,
-    _v_keys_by_code,
-    _v_potential_from_revenue,
-    _v_account_domain,
-    _v_training_inputs,
-    _v_scenario_deals,
-]
+    _v1, _v_scores_similarity, _v_plan_target_start, _v_scores_without_key, _v_bulk_tables_without_key,
+    _v_any_crm_shape, _v_keys_by_code, _v_potential_from_revenue, _v_account_domain, _v_training_inputs,
+    _v_scenario_deals, _v_rep_former_names,
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

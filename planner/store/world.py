@@ -339,10 +339,11 @@ def find_rep(con: duckdb.DuckDBPyConnection, name_or_email: str, *, scope: Scope
 
 
 def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
-    """Row counts of the core tables (for the CLI and the sidebar): a rep counts their own accounts, the
-    deals on them and themselves."""
+    """Row counts of the core tables (for the CLI and the sidebar), and the active reps among the reps (as
+    Overview counts them); a rep counts their own accounts, the deals on them and themselves."""
     if not scope.is_rep:
-        return {t: int(scalar(con, f"SELECT count(*) FROM {t}")) for t in ("accounts", "deals", "reps")}
+        out = {t: int(scalar(con, f"SELECT count(*) FROM {t}")) for t in ("accounts", "deals", "reps")}
+        return out | {"active_reps": int(scalar(con, "SELECT count(*) FROM reps WHERE active"))}
     mine = [scope.rep_id]
     return {
         "accounts": int(scalar(con, "SELECT count(*) FROM accounts WHERE owner_rep_id = ?", mine)),
@@ -352,6 +353,7 @@ def counts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, int]:
             )
         ),  # fmt: skip
         "reps": int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ?", mine)),
+        "active_reps": int(scalar(con, "SELECT count(*) FROM reps WHERE rep_id = ? AND active", mine)),
     }
 
 

@@ -63,8 +63,10 @@ from planner.store.imports.reps import (
     inactive_owners,
     listed_reps,
     merge_reps,
+    owners_by_former_name,
     remember_listed_reps,
     resolve_owners,
+    shared_rep_names,
     unlisted_reps,
     valid_email,
 )
@@ -97,6 +99,8 @@ from planner.store.imports.staging import (
 
 __all__ = [
     "listed_reps",
+    "owners_by_former_name",
+    "shared_rep_names",
     "unlisted_reps",
     "remember_listed_reps",
     "inactive_owners",

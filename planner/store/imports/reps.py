@@ -63,19 +63,26 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
         "SELECT DISTINCT owner, owner_email FROM _p "
         "WHERE _reject IS NULL AND (owner IS NOT NULL OR owner_email IS NOT NULL)"
     ).fetchall()
-    reps = con.execute("SELECT rep_id, crm_id, lower(email), trim(name) FROM reps").fetchall()
+    reps = con.execute("SELECT rep_id, crm_id, lower(email), trim(name), former_names FROM reps").fetchall()
     by_crm = {r[1]: r[0] for r in reps if r[1]}
     by_email = {r[2]: r[0] for r in reps if r[2]}
     exact: dict[str, list[str]] = {}
     by_name: dict[str, list[str]] = {}
-    for r in sorted(reps):
+    former: dict[str, list[str]] = {}
+    for r in sorted(reps, key=lambda r: r[0]):
         if r[3]:
             exact.setdefault(r[3], []).append(r[0])
             by_name.setdefault(r[3].lower(), []).append(r[0])
+        for old in r[4] or []:
+            former.setdefault(old.strip().lower(), []).append(r[0])
     shared: list[str] = []
+    by_former: set[str] = set()
+    former_owners: list[tuple[Any, ...]] = []
 
     def named(name: str) -> str | None:
         found = exact.get(name) or by_name.get(name.lower()) or []
+        if not found and (found := former.get(name.lower(), [])):
+            by_former.add(name)  # a rep renamed since this export was made
         if len(found) > 1:
             shared.append(name)
         return found[0] if found else None
@@ -109,6 +116,8 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
             exact.setdefault(display, [rep_id])
             by_name.setdefault(display.lower(), [rep_id])
         mapping.append((owner, email, rep_id))
+        if name in by_former:
+            former_owners.append((owner,))
     if created:
         insert_rows(con, "reps", created, 9,
                     "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours",
@@ -116,7 +125,27 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
         insert_rows(con, "_owner_map", mapping, 3, scope=scope)
+    _keep_former_owners(con, former_owners, scope)
     return len(created), by_id, sorted(set(shared))
+
+
+def _keep_former_owners(con: duckdb.DuckDBPyConnection, owners: list[tuple[Any, ...]], scope: Scope) -> None:
+    """The owner values matched by a rep's former name, in temp table _owners_by_former (owners_by_former_name)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _owners_by_former (owner VARCHAR)")
+    if owners:
+        insert_rows(con, "_owners_by_former", owners, 1, scope=scope)
+
+
+def owners_by_former_name(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tuple[str, str]]:
+    """(owner as the file wrote it, the rep's name now) of the owners resolve_owners matched by a rep's former
+    name, by owner."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _owners_by_former (owner VARCHAR)")
+    rows = con.execute(
+        """SELECT DISTINCT f.owner, r.name FROM _owners_by_former f JOIN _owner_map o ON o.owner = f.owner
+           JOIN reps r ON r.rep_id = o.rep_id ORDER BY 1, 2"""
+    ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
 
 
 # Owner name/email of a staged row (_p AS p) -> rep_id, through the owner map built for the import.
@@ -134,7 +163,11 @@ def build_reps(
     *,
     scope: Scope,
 ) -> None:
-    """Parse _raw into _p for reps: match existing reps by user ID, email, then name."""
+    """Parse _raw into _p for reps: match existing reps by user ID, email, then name.
+
+    A name matches only for a row without an email, or a rep without one (created from owner names): a row whose
+    email no rep has is a new rep, even when an existing rep has its name (two people of one name). An archived
+    user (HubSpot's Archived) is an inactive rep, as Salesforce's IsActive = false."""
     require_admin(scope)
 
     def e(name: str) -> str:
@@ -148,7 +181,7 @@ def build_reps(
         (e("lat"), "file_lat"), (e("lon"), "file_lon"),
         (e("quota"), "quota"), (e("capacity_hours"), "capacity_hours"), (e("active"), "active"),
         (e("manager"), "manager"), (e("region"), "region"), (e("is_deleted"), "deleted_flag"),
-        (e("email"), "email_given"),
+        (e("email"), "email_given"), (e("archived"), "archived"),
     ]  # fmt: skip
     _create_parsed(con, items, typed)
     con.execute(
@@ -162,9 +195,11 @@ def build_reps(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.* REPLACE (CASE WHEN g.geo_us THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
-                                AS postal_code),  -- a US ZIP's form only for US homes: 530-0011 is Osaka's
+                                AS postal_code,  -- a US ZIP's form only for US homes: 530-0011 is Osaka's
+                                coalesce(p.active, NOT p.archived) AS active),
                    g.lat, g.lon, g.geo_city, g.geo_state, g.geo_method,
-                   coalesce(r1.rep_id, r2.rep_id, r3.rep_id) AS rep_id,
+                   coalesce(r1.rep_id, r2.rep_id, CASE WHEN p.email IS NULL THEN r3.any_rep ELSE r3.mailless END)
+                       AS rep_id, r1.rep_id IS NULL AND r2.rep_id IS NULL AS _by_name,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.name IS NULL AND p.email IS NULL AND p.email_given IS NOT NULL
                             THEN 'the email is not a valid address and the name is empty'
@@ -179,9 +214,19 @@ def build_reps(
             LEFT JOIN (SELECT lower(email) AS email, min(rep_id) AS rep_id FROM reps
                        WHERE email IS NOT NULL GROUP BY 1) r2
                    ON r2.email = p.email
-            LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS rep_id FROM reps GROUP BY 1) r3
+            LEFT JOIN (SELECT lower(name) AS name, min(rep_id) AS any_rep,
+                              min(rep_id) FILTER (WHERE nullif(trim(email), '') IS NULL) AS mailless
+                       FROM reps GROUP BY 1) r3
                    ON r3.name = lower(p.name)
             LEFT JOIN ({_geo_select("_parsed", "x", "x.file_lat", "x.file_lon", "country")}) g ON g._row = p._row"""
+    )
+    # Rows that find one rep only by name (several emails): a row that found it by ID or email, else the first,
+    # takes the rep; the others are new reps.
+    con.execute(
+        """UPDATE _p SET rep_id = NULL
+           FROM (SELECT rep_id, coalesce(min(_row) FILTER (WHERE NOT _by_name), min(_row)) AS first_row FROM _p
+                 WHERE _reject IS NULL AND rep_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1) m
+           WHERE _p.rep_id = m.rep_id AND _p._by_name AND _p._row <> m.first_row AND _p._reject IS NULL"""
     )
     con.execute("ALTER TABLE _p ADD COLUMN _exists BOOLEAN")
     con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
@@ -212,10 +257,16 @@ def merge_reps(
     pairs = {"crm_id": "crm_id", "name": "name", "email": "email", "quota": "quota", "capacity_hours": "capacity_hours",
              "active": "active", "manager": "manager", "region": "region"}  # fmt: skip
     present = {"id": "crm_id", "name": "name", "first_name": "name", "last_name": "name", "email": "email",
-               "quota": "quota", "capacity_hours": "capacity_hours", "active": "active", "manager": "manager",
-               "region": "region"}  # fmt: skip
+               "quota": "quota", "capacity_hours": "capacity_hours", "active": "active", "archived": "active",
+               "manager": "manager", "region": "region"}  # fmt: skip
     targets = sorted({present[m] for m in mapped if m in present})
     assigns = [f"{t} = coalesce(u.{pairs[t]}, r.{t})" for t in targets]
+    if "name" in targets:  # a renamed rep keeps the old name: an export not refreshed yet still writes it
+        assigns.append(
+            """former_names = CASE WHEN u.name IS NULL OR u.name = r.name THEN r.former_names
+                                   ELSE list_filter(list_distinct(list_append(coalesce(r.former_names, []), r.name)),
+                                                    x -> lower(x) <> lower(u.name)) END"""
+        )
     if mapped & {"city", "state", "postal_code", "country", "lat", "lon"}:
         assigns += ["home_city = coalesce(u.geo_city, r.home_city)", "home_state = coalesce(u.geo_state, r.home_state)",
                     "home_postal_code = coalesce(u.postal_code, r.home_postal_code)",
@@ -269,3 +320,16 @@ def inactive_owners(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tup
            WHERE NOT coalesce(r.active, true) GROUP BY r.rep_id, r.name ORDER BY r.name, r.rep_id"""
     ).fetchall()
     return [(str(n or "?"), int(c)) for n, c in rows]
+
+
+def shared_rep_names(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[tuple[str, list[str]]]:
+    """(name, the reps' emails or ids) of each name several active reps share, one of them listed by a users file of
+    this import: an owner written only by that name cannot tell them apart."""
+    require_admin(scope)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _reps_listed (rep_id VARCHAR)")
+    rows = con.execute(
+        """SELECT min(name), list(coalesce(email, rep_id) ORDER BY rep_id) FROM reps WHERE coalesce(active, true)
+           GROUP BY lower(trim(name))
+           HAVING count(*) > 1 AND bool_or(rep_id IN (SELECT rep_id FROM _reps_listed)) ORDER BY 1"""
+    ).fetchall()
+    return [(str(n), [str(x) for x in who]) for n, who in rows]
