@@ -160,7 +160,8 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
     caps = st.data_editor(
         active[["rep_id", "name", "capacity_hours"]].reset_index(drop=True),
         key="rb_caps", hide_index=True, disabled=["rep_id", "name"], width="stretch",
-        column_config={"capacity_hours": st.column_config.NumberColumn("Hours a year", min_value=1, step=50)},
+        column_config={"rep_id": None, "name": "Rep",  # rep ids are the store's, not the team's
+                       "capacity_hours": st.column_config.NumberColumn("Hours a year", min_value=1, step=50)},
         placeholder="–",
     )  # fmt: skip
     locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)

@@ -468,3 +468,18 @@ def test_the_page_shows_who_changed_the_territories(app_store: Path) -> None:
     assert list(log["actor"]) == ["boss@example.com", "lead@example.com"]
     assert log["summary"].iloc[0].startswith(f"committed scenario #{sid} Spring <b>plan</b>: ")
     assert "rb_history_dl" in [b.key for b in at.get("download_button")]
+
+
+def test_the_capacity_table_shows_names_not_rep_ids(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The what-if capacity table showed a 'rep_id' column of R-numbers (the store's keys) beside the names: it
+    shows the reps by name, and the capacities still reach the optimizer for each rep."""
+    calls = record(monkeypatch, "run")
+    at = page("rebalance")
+    caps = next(d for d in at.dataframe if "capacity_hours" in d.proto.columns)
+    config = json.loads(caps.proto.columns)
+    assert config["rep_id"]["hidden"] is True and config["name"]["label"] == "Rep", config
+    at.button(key="rb_run").click().run()
+    assert errors(at) == [] and calls
+    with store.read(app_store) as con:
+        reps = set(store.query_df(con, "SELECT rep_id FROM reps WHERE active")["rep_id"])
+    assert {r for r, _ in calls[0][0].capacities} <= reps
