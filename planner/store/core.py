@@ -24,11 +24,9 @@ private copy was being written: the swap would lose that change, so it is refuse
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -42,7 +40,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
-from planner.store import interrupts, schema, writable
+from planner.store import extensions, interrupts, schema, writable
 from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -253,10 +251,6 @@ LAKE = "lake"  # the name the lake is attached under in every process
 _lakes: dict[str, duckdb.DuckDBPyConnection] = {}
 _copies: dict[str, SnapshotCopies] = {}  # per attached lake: its small tables in memory, by snapshot
 _lakes_lock = threading.Lock()
-_ext_dir: Path | None = None
-# A lake's extensions ship as Python packages (the `team` extra), named as DuckDB expects them on disk.
-_EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
-               "postgres_scanner": ("duckdb_extension_postgres", "postgres")}  # fmt: skip
 _UNREACHABLE = ("unable to connect", "connection refused", "could not connect", "server closed the connection",
                 "terminating connection", "connection to server", "no connection to the server",
                 "failed to get data file list", "could not receive data", "ssl syscall")  # fmt: skip
@@ -284,33 +278,6 @@ def describe(path: Path) -> str:
     return redact(str(path))
 
 
-def _extension_directory() -> Path:
-    """A private extension directory whose files link to the extension packages' files."""
-    global _ext_dir
-    if _ext_dir is not None:
-        return _ext_dir
-    version = duckdb.__version__
-    platform = duckdb.execute("PRAGMA platform").fetchall()[0][0]
-    folder = Path(tempfile.mkdtemp(prefix="planner-duckdb-ext-"))
-    target = folder / f"v{version}" / platform
-    target.mkdir(parents=True)
-    for name, (package, shipped) in _EXTENSIONS.items():
-        spec = importlib.util.find_spec(package)
-        source = None
-        for root in (spec.submodule_search_locations or []) if spec else []:
-            found = Path(root) / "extensions" / f"v{version}" / f"{shipped}.duckdb_extension"
-            source = found if found.exists() else source
-        if source is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise StoreError(
-                f"a DuckLake store needs the {package} package built for DuckDB {version}; "
-                'install the team setup with `pip install ".[team]"`'
-            )
-        (target / f"{name}.duckdb_extension").symlink_to(source)
-    _ext_dir = folder
-    return folder
-
-
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -323,7 +290,7 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
             "set it to the lake's data folder or object-storage URL"
         )
     config: dict[str, str | bool | int | float | list[str]] = {
-        "extension_directory": str(_extension_directory()),
+        "extension_directory": str(extensions.directory()),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": True,
     }
@@ -604,7 +571,7 @@ def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
     lock = _WriteLock(target, lock_timeout_s()) if tmp is not None else _lake_lock(target, lock_timeout_s())
     config: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
     if is_lake(source) or is_lake(target):
-        config.update(extension_directory=str(_extension_directory()), autoload_known_extensions=True)
+        config.update(extension_directory=str(extensions.directory()), autoload_known_extensions=True)
     try:
         with _lake_errors(target if is_lake(target) else source), lock:
             if tmp is not None:
