@@ -61,21 +61,29 @@ def temporary_beside(path: Path) -> Path:
 
 
 def refuse_read_only(path: Path) -> None:
-    """Refuse to replace a store file that this user may not write, or that carries no write permission at all
-    (`chmod 444`, which root could otherwise overwrite): renaming a copy over it would undo that choice."""
+    """Refuse to replace a store file whose permission bits deny this user writing it, or carry no write bit at
+    all (`chmod 444`, which root could otherwise overwrite): renaming a copy over it would undo that choice.
+    Other refusals (an immutable file, a read-only file system) fail in the write itself, which names them."""
     try:
         st = path.stat()
     except FileNotFoundError:
         return
-    if st.st_mode & 0o222 and os.access(path, os.W_OK):
+    if _mode_lets_write(st):
         return
-    with suppress(OSError):
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return  # a read-only file system: the copy beside the store fails and says that (store/writable.py)
     raise StoreError(
         f"cannot write the store: {path} is read-only for this user (mode {stat.S_IMODE(st.st_mode):04o}, owner "
         f"uid {st.st_uid}); make it writable (`chmod u+w`) or run as its owner; the store is unchanged"
     )
+
+
+def _mode_lets_write(st: os.stat_result) -> bool:
+    if os.geteuid() == 0:
+        return bool(st.st_mode & 0o222)
+    if st.st_uid == os.geteuid():
+        return bool(st.st_mode & stat.S_IWUSR)
+    if st.st_gid == os.getegid() or st.st_gid in os.getgroups():
+        return bool(st.st_mode & stat.S_IWGRP)
+    return bool(st.st_mode & stat.S_IWOTH)
 
 
 def keep_attributes(model: Path, target: Path) -> None:
