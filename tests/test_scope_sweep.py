@@ -768,6 +768,9 @@ EXEMPT: dict[str, str] = {
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
     "planner.store.writable.os_errors": "turns an OS error met writing the store file into one line; no data",
+    **{f"planner.store.fileops.{n}": "the store file's own care (an error line, the file kept before an upgrade); "
+       "no data in or out" for n in ("open_error", "keep_previous")},
+    "planner.store.upgrade.migrate": SCHEMA + " (brings an older store's schema up, and logs that it did)",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,
     **{f"planner.store.imports.{n}": SQL_TEXT for n in (

@@ -24,14 +24,12 @@ private copy was being written: the swap would lose that change, so it is refuse
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import re
 import shutil
 import tempfile
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
@@ -42,7 +40,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
-from planner.store import interrupts, schema, writable
+from planner.store import extensions, fileops, interrupts, schema, upgrade, writable
 from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -93,23 +91,12 @@ def fingerprint(path: Path) -> str:
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
 
 
-def _friendly(path: Path, exc: Exception) -> StoreError:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "lock" in text.lower():
-        return StoreBusy(
-            f"store {path} is locked by another program that opened it for writing; close it, or wait and retry"
-        )
-    return StoreError(
-        f"{path} is not a readable Territory Planner store ({text}); pass --db with a store, "
-        "or move the file away to build a fresh demo store"
-    )
-
-
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, read_only: bool, name: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Connect to a store file (`name`: the store the user knows, when `path` is a private copy of it)."""
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        raise _friendly(path, exc) from None
+        raise fileops.open_error(name or path, exc) from None
     # No progress bar: DuckDB would draw it on stdout, into the CLI's JSON and CSV output.
     con.execute("SET enable_progress_bar = false")
     return interrupts.watch(con)  # Ctrl-C reaches its statements (store/interrupts.py)
@@ -152,6 +139,10 @@ def read(path: Path, *, retries: int = 40) -> Iterator[duckdb.DuckDBPyConnection
             migrate(path)
             con = _open(path, read_only=True)
         yield con
+    except duckdb.Error as exc:
+        if fileops.damaged(exc):  # a damaged block met by a query (one met on opening fails in _open)
+            raise fileops.damaged_error(path, exc) from None
+        raise
     finally:
         con.close()
 
@@ -194,12 +185,6 @@ class _WriteLock:
             self.fd = None
 
 
-def _clean_stale_temporaries(path: Path) -> None:
-    # Left behind only by a writer that was killed; we hold the lock, so none is in use.
-    for stale in path.parent.glob(path.name + ".tmp-*"):
-        stale.unlink(missing_ok=True)
-
-
 @contextmanager
 def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a private copy of the store for writing; swap it in atomically on success.
@@ -213,16 +198,18 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
         with _lake_write(path, timeout) as lake_con:
             yield lake_con
         return
-    with writable.os_errors(path), _WriteLock(path, timeout):
-        _clean_stale_temporaries(path)
-        tmp = interrupts.scratch(path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"))
+    with writable.os_errors(path), _WriteLock(path, timeout) as lock:
+        fileops.refuse_read_only(path)
+        fileops.keep_attributes(path, lock.lock_path)  # the store's users can take the lock after a root write
+        fileops.clean_stale_temporaries(path)
+        tmp = interrupts.scratch(fileops.temporary_beside(path))
         con = None
         try:
             copied_from = fingerprint(path)
             if path.exists():
                 shutil.copyfile(path, tmp)  # inside the try: a full disk must not leave a partial copy behind
-            con = _open(tmp, read_only=False)
-            schema.migrate(con, path)
+            con = _open(tmp, read_only=False, name=path)
+            upgraded = upgrade.migrate(con, path, keep=True)
             yield con
             schema.bump_write_id(con)
             con.execute("CHECKPOINT")
@@ -239,11 +226,14 @@ def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDB
                 raise WriteConflict(
                     f"another program changed {path} while this write was being made; nothing was written, retry"
                 )
+            fileops.keep_attributes(path, tmp)  # the store keeps its mode and owner (a 0600 store stays private)
             interrupts.land(lambda: os.replace(tmp, path))  # not after Ctrl-C (store/interrupts.py)
         finally:
             if con is not None:
                 con.close()
             interrupts.discard(tmp)
+    if upgraded is not None:
+        upgrade.announce(upgraded, f"the previous file is kept at {upgraded.kept}")
 
 
 # ---------------------------------------------------------------- which store, and a lake's side of it
@@ -253,10 +243,6 @@ LAKE = "lake"  # the name the lake is attached under in every process
 _lakes: dict[str, duckdb.DuckDBPyConnection] = {}
 _copies: dict[str, SnapshotCopies] = {}  # per attached lake: its small tables in memory, by snapshot
 _lakes_lock = threading.Lock()
-_ext_dir: Path | None = None
-# A lake's extensions ship as Python packages (the `team` extra), named as DuckDB expects them on disk.
-_EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
-               "postgres_scanner": ("duckdb_extension_postgres", "postgres")}  # fmt: skip
 _UNREACHABLE = ("unable to connect", "connection refused", "could not connect", "server closed the connection",
                 "terminating connection", "connection to server", "no connection to the server",
                 "failed to get data file list", "could not receive data", "ssl syscall")  # fmt: skip
@@ -269,46 +255,12 @@ def is_lake(path: Path | str) -> bool:
 
 def exists(path: Path) -> bool:
     """Whether a store is there: the file exists, or the lake holds the planner's tables."""
-    if not is_lake(path):
-        return path.exists()
-    with _lake_errors(path):
-        cur = _lake_cursor(path)
-        try:
-            return _lake_version(cur, path) > 0
-        finally:
-            cur.close()
+    return _version_of(path) > 0 if is_lake(path) else path.exists()
 
 
 def describe(path: Path) -> str:
     """The store location for messages: a lake's attach string without a password."""
     return redact(str(path))
-
-
-def _extension_directory() -> Path:
-    """A private extension directory whose files link to the extension packages' files."""
-    global _ext_dir
-    if _ext_dir is not None:
-        return _ext_dir
-    version = duckdb.__version__
-    platform = duckdb.execute("PRAGMA platform").fetchall()[0][0]
-    folder = Path(tempfile.mkdtemp(prefix="planner-duckdb-ext-"))
-    target = folder / f"v{version}" / platform
-    target.mkdir(parents=True)
-    for name, (package, shipped) in _EXTENSIONS.items():
-        spec = importlib.util.find_spec(package)
-        source = None
-        for root in (spec.submodule_search_locations or []) if spec else []:
-            found = Path(root) / "extensions" / f"v{version}" / f"{shipped}.duckdb_extension"
-            source = found if found.exists() else source
-        if source is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise StoreError(
-                f"a DuckLake store needs the {package} package built for DuckDB {version}; "
-                'install the team setup with `pip install ".[team]"`'
-            )
-        (target / f"{name}.duckdb_extension").symlink_to(source)
-    _ext_dir = folder
-    return folder
 
 
 def _sql_literal(text: str) -> str:
@@ -323,7 +275,7 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
             "set it to the lake's data folder or object-storage URL"
         )
     config: dict[str, str | bool | int | float | list[str]] = {
-        "extension_directory": str(_extension_directory()),
+        "extension_directory": str(extensions.directory()),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": True,
     }
@@ -531,12 +483,15 @@ def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnectio
         try:
             cur.execute("BEGIN TRANSACTION")
             cur.execute(f"USE {LAKE}")  # inside the transaction: no catalog round trip of its own
+            upgraded = None
             if _lake_version(cur, path) != schema.SCHEMA_VERSION:
-                schema.migrate(cur, path)
+                upgraded = upgrade.migrate(cur, path, keep=False)
             yield cur
             schema.bump_write_id(cur)
             interrupts.land(lambda: cur.execute("COMMIT"))
             committed = True
+            if upgraded is not None:
+                upgrade.announce(upgraded, "the lake keeps its earlier snapshots")
         except duckdb.Error as exc:
             if unreachable(exc) or not _conflict(exc):
                 raise
@@ -587,41 +542,83 @@ def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
     """Copy a whole store, a file or a lake, into a new file or an empty lake, in one all-or-nothing write.
 
     Returns per table the rows and checksum read from the source and from the target after the copy; the
-    copy is refused (nothing written) unless they are equal.
+    copy is refused (nothing written) unless they are equal. The source is never written: an older file
+    store is upgraded in a private copy, which is what gets copied and compared.
     """
     if str(source) == str(target):
         raise StoreError(f"--from and --to name the same store {describe(source)}; name another target")
-    if not exists(source):
+    version = _version_of(source) if exists(source) else 0
+    if version == 0:
         raise StoreError(f"no store at {describe(source)} to copy from; check --from")
-    with read(source) as con:  # brings an older source up to this code's schema first
-        if schema.current_version(con, source) != schema.SCHEMA_VERSION:
-            raise StoreError(f"{describe(source)} is at another schema version; open it once with this app")
+    if version < schema.SCHEMA_VERSION and is_lake(source):
+        raise StoreError(f"{describe(source)} is at schema {version}; open it once with this app, then copy it")
     if exists(target):
         raise StoreError(
             f"{describe(target)} already holds a store; copy into a new file or an empty lake (a new database)"
         )
-    tmp = None if is_lake(target) else target.with_name(f"{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = None if is_lake(target) else fileops.temporary_beside(target)
     lock = _WriteLock(target, lock_timeout_s()) if tmp is not None else _lake_lock(target, lock_timeout_s())
     config: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
     if is_lake(source) or is_lake(target):
-        config.update(extension_directory=str(_extension_directory()), autoload_known_extensions=True)
+        config.update(extension_directory=str(extensions.directory()), autoload_known_extensions=True)
+    staged, upgraded = None, None
     try:
         with _lake_errors(target if is_lake(target) else source), lock:
+            if version < schema.SCHEMA_VERSION:
+                staged, upgraded = _upgraded_copy(source, target if tmp else Path(tempfile.gettempdir()) / source.name)
             if tmp is not None:
                 interrupts.scratch(tmp)
             con = interrupts.watch(duckdb.connect(config=config))
             try:
                 con.execute("SET enable_progress_bar = false")
-                _attach_source_and_target(con, source, target, tmp)
+                _attach_source_and_target(con, staged or source, target, tmp)
                 figures = _copy_tables(con)
             finally:
                 con.close()
             if tmp is not None:
                 os.replace(tmp, target)  # inevitable once the copy committed (_copy_tables)
     finally:
-        if tmp is not None:
-            interrupts.discard(tmp)
+        for scratch in (tmp, staged):
+            if scratch is not None:
+                interrupts.discard(scratch)
+    if upgraded is not None:
+        upgrade.announce(upgraded, f"the source {describe(source)} is unchanged", subject="the copy")
     return figures
+
+
+def _version_of(path: Path) -> int:
+    """The schema version of a store, read without upgrading it."""
+    if is_lake(path):
+        with _lake_errors(path):
+            cur = _lake_cursor(path)
+            try:
+                return _lake_version(cur, path)
+            finally:
+                cur.close()
+    con = _open(path, read_only=True)
+    try:
+        return schema.current_version(con, path)
+    finally:
+        con.close()
+
+
+def _upgraded_copy(source: Path, beside: Path) -> tuple[Path, upgrade.Upgrade | None]:
+    """A private copy of an older store file, beside `beside`, upgraded to this code's schema (and its audit log
+    saying so): `store copy` copies that, so the source stays as it was."""
+    staged = interrupts.scratch(fileops.temporary_beside(beside))
+    try:
+        with writable.os_errors(beside):
+            shutil.copyfile(source, staged)
+            con = _open(staged, read_only=False, name=source)
+            try:
+                done = upgrade.migrate(con, source, keep=False)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+    except BaseException:
+        interrupts.discard(staged)
+        raise
+    return staged, done
 
 
 def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

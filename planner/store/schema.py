@@ -456,7 +456,9 @@ COUNTERS: dict[str, tuple[str, str]] = {
 
 def _v_keys_by_code(con: duckdb.DuckDBPyConnection) -> None:
     """No primary keys and no sequences (#19 point 3): a DuckLake refuses both, and one code path serves files
-    and lakes. Each sequence's next value moves to a counter in meta, so no number is ever handed out twice."""
+    and lakes. Each sequence's last number handed out becomes a counter in meta: no number twice, none skipped. A
+    reopened file (every migrated one) reports its *next* value as start_value and last_value alike (edited after
+    shipping for stores not yet migrated; those migrated before keep their counters, one number skipped)."""
     for (table,) in con.execute(
         "SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
         "AND schema_name = 'main' AND database_name = current_database() ORDER BY 1"
@@ -464,11 +466,11 @@ def _v_keys_by_code(con: duckdb.DuckDBPyConnection) -> None:
         _drop_primary_key(con, table, ", ".join(KEYS.get(table, ("1",))))
     for name in COUNTERS:
         row = con.execute(
-            "SELECT currval FROM (SELECT sequence_name, last_value AS currval FROM duckdb_sequences() "
-            "WHERE schema_name = 'main' AND database_name = current_database()) WHERE sequence_name = ?",
+            "SELECT if(last_value = start_value, last_value - increment_by, last_value) FROM duckdb_sequences() "
+            "WHERE schema_name = 'main' AND database_name = current_database() AND sequence_name = ?",
             [f"{name}_seq"],
         ).fetchone()
-        if row is not None and row[0] is not None:
+        if row is not None and row[0] is not None and int(row[0]) > 0:
             set_meta(con, f"counter:{name}", str(int(row[0])))
         con.execute(f"DROP SEQUENCE IF EXISTS {name}_seq")
 
