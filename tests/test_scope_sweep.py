@@ -627,7 +627,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "history.forget_mapping",
     "macros.insert_rows",
     "reps.resolve_owners", "reps.build_reps", "reps.merge_reps", "reps.remember_listed_reps", "reps.unlisted_reps",
-    "reps.listed_reps", "reps.inactive_owners",
+    "reps.listed_reps", "reps.inactive_owners", "reps.owners_by_former_name", "reps.shared_rep_names",
     "plan_owners.plan_owners", "plan_owners.version_before_import", "plan_owners.import_version",
     "staging.stage", "staging.parse_reject_lines", "staging.oversized_line", "staging.has_encoding_errors",
     "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
@@ -769,7 +769,7 @@ EXEMPT: dict[str, str] = {
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
     "planner.store.writable.os_errors": "turns an OS error met writing the store file into one line; no data",
     **{f"planner.store.fileops.{n}": "the store file's own care (an error line, the file kept before an upgrade); "
-       "no data in or out" for n in ("open_error", "keep_previous")},
+       "no data in or out" for n in ("open_error", "keep_previous", "refuse_read_only")},
     "planner.store.upgrade.migrate": SCHEMA + " (brings an older store's schema up, and logs that it did)",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,

@@ -129,6 +129,6 @@ def owner_history(scope: Scope) -> None:
         return
     with st.expander(f"Owner history ({len(log):,} changes)", icon=":material/manage_history:"):
         table = log.assign(logged_at=log["logged_at"].astype(str).str.slice(0, 16))[["logged_at", "actor", "summary"]]
-        st.dataframe(table, hide_index=True, width="stretch", key="rb_history",
+        st.dataframe(table, hide_index=True, width="stretch", key="rb_history", placeholder=fmt.MISSING,
                      column_config={"logged_at": "When (UTC)", "actor": "By", "summary": "What changed"})  # fmt: skip
         tables.csv_download(table, "owner_history.csv", key="rb_history_dl")
