@@ -66,8 +66,12 @@ tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "re
                                            "source": "Why"}), "who_can_sign_in.csv", "adm_access_dl")  # fmt: skip
 
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
+if st.session_state.pop("adm_saved", False):
+    # Emptied only after a save that landed: a save that failed (another import writing meanwhile) keeps what was typed.
+    for key in ("adm_email", "adm_role", "adm_rep"):
+        st.session_state.pop(key, None)
 left, right = st.columns(2)
-with left, st.form("adm_set_form", clear_on_submit=True):
+with left, st.form("adm_set_form"):
     st.markdown("**Give someone a role**")
     email = st.text_input("Email", key="adm_email", placeholder="name@example.com")
     role = st.selectbox("Role", list(roles.ROLES), index=2, key="adm_role")
@@ -83,10 +87,11 @@ with left, st.form("adm_set_form", clear_on_submit=True):
                 data.db_path(), email, role, rep if role == "rep" and rep != FROM_EMAIL else None, scope=who
             )
         except PlannerError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(data.error_text(exc), icon=":material/error:")
         else:
             where = f" for territory {given.rep_id}" if given.rep_id else ""
             st.session_state["adm_flash"] = f"{auth.md_text(given.user)} is now {given.role}{where}."
+            st.session_state["adm_saved"] = True
             st.rerun()
 
 removable = [str(e) for e in access.loc[access["source"] == "roles table", "email"]]
@@ -98,7 +103,7 @@ with right:
             try:
                 roles.remove_role(data.db_path(), gone, scope=who)
             except PlannerError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(data.error_text(exc), icon=":material/error:")
             else:
                 st.session_state["adm_flash"] = f"Removed the role of {auth.md_text(gone)}."
                 st.rerun()
