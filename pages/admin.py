@@ -13,6 +13,7 @@ from planner.errors import PlannerError
 from ui import auth, data, sidebar, tables
 
 FROM_EMAIL = "__from_email__"
+NEW_ROLE = "rep"  # what the form offers first
 
 st.title("Admin")
 who = sidebar.scope()
@@ -68,13 +69,13 @@ tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "re
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
 if st.session_state.pop("adm_saved", False):
     # Emptied only after a save that landed: a save that failed (another import writing meanwhile) keeps what was typed.
-    for key in ("adm_email", "adm_role", "adm_rep"):
-        st.session_state.pop(key, None)
+    st.session_state.update(adm_email="", adm_role=NEW_ROLE, adm_rep=FROM_EMAIL)
+st.session_state.setdefault("adm_role", NEW_ROLE)  # through the state alone: a default as well would be warned of
 left, right = st.columns(2)
 with left, st.form("adm_set_form"):
     st.markdown("**Give someone a role**")
     email = st.text_input("Email", key="adm_email", placeholder="name@example.com")
-    role = st.selectbox("Role", list(roles.ROLES), index=2, key="adm_role")
+    role = st.selectbox("Role", list(roles.ROLES), key="adm_role")
     rep = st.selectbox(
         "Territory (rep role only)",
         [FROM_EMAIL, *rep_names],
