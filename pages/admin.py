@@ -13,6 +13,7 @@ from planner.errors import PlannerError
 from ui import auth, data, sidebar, tables
 
 FROM_EMAIL = "__from_email__"
+NEW_ROLE = "rep"  # what the form offers first
 
 st.title("Admin")
 who = sidebar.scope()
@@ -66,11 +67,15 @@ tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "re
                                            "source": "Why"}), "who_can_sign_in.csv", "adm_access_dl")  # fmt: skip
 
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
+if st.session_state.pop("adm_saved", False):
+    # Emptied only after a save that landed: a save that failed (another import writing meanwhile) keeps what was typed.
+    st.session_state.update(adm_email="", adm_role=NEW_ROLE, adm_rep=FROM_EMAIL)
+st.session_state.setdefault("adm_role", NEW_ROLE)  # through the state alone: a default as well would be warned of
 left, right = st.columns(2)
-with left, st.form("adm_set_form", clear_on_submit=True):
+with left, st.form("adm_set_form"):
     st.markdown("**Give someone a role**")
     email = st.text_input("Email", key="adm_email", placeholder="name@example.com")
-    role = st.selectbox("Role", list(roles.ROLES), index=2, key="adm_role")
+    role = st.selectbox("Role", list(roles.ROLES), key="adm_role")
     rep = st.selectbox(
         "Territory (rep role only)",
         [FROM_EMAIL, *rep_names],
@@ -83,10 +88,11 @@ with left, st.form("adm_set_form", clear_on_submit=True):
                 data.db_path(), email, role, rep if role == "rep" and rep != FROM_EMAIL else None, scope=who
             )
         except PlannerError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(data.error_text(exc), icon=":material/error:")
         else:
             where = f" for territory {given.rep_id}" if given.rep_id else ""
             st.session_state["adm_flash"] = f"{auth.md_text(given.user)} is now {given.role}{where}."
+            st.session_state["adm_saved"] = True
             st.rerun()
 
 removable = [str(e) for e in access.loc[access["source"] == "roles table", "email"]]
@@ -98,7 +104,7 @@ with right:
             try:
                 roles.remove_role(data.db_path(), gone, scope=who)
             except PlannerError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(data.error_text(exc), icon=":material/error:")
             else:
                 st.session_state["adm_flash"] = f"Removed the role of {auth.md_text(gone)}."
                 st.rerun()

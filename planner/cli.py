@@ -23,7 +23,7 @@ from typing import NoReturn
 import planner.commands
 from planner import settings
 from planner.errors import PlannerError, os_problem
-from planner.store import interrupts
+from planner.store import interrupts, waiting
 
 
 class Parser(argparse.ArgumentParser):
@@ -105,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args: argparse.Namespace | None = None
+    before = waiting.set_notice(waiting.stderr_notice)  # a write that waits for another says so on stderr
     try:
         args = build_parser(argv).parse_args(argv)  # seconds of importing libraries: Ctrl-C may come here too
         # In a worker thread, so that Ctrl-C is heard while DuckDB, HiGHS or scikit-learn run in C.
@@ -137,3 +138,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        waiting.set_notice(before)  # main() run in-process (tests, scripts) leaves the process as it was

@@ -32,6 +32,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.errors import BadInput
+from planner.text import MIXED
+
+# The keys the importer makes for records a file gave no ID ('name:acme|boston', 'deal:acme|renewal|2026-01-05', see
+# store/imports/accounts.py and deals.py): no CRM record has them, so a file for people and CRMs leaves the cell blank.
+MADE_UP_KEYS = ("name:", "deal:")
+RECORD_ID_COLUMNS = ("deal_id", "account_id")
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 EXCEL_CELL_CHARS = 32_767
@@ -138,6 +144,30 @@ def readable(
         else:
             out[label] = values
     return pd.DataFrame(out, index=df.index)
+
+
+def record_ids(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """df with a blank cell where a record ID column holds a key the importer made up, and an ID column that holds
+    no CRM record ID at all left out (its records were imported without one: a file without the column imports
+    again matched by name, as the first file did). Returns how many cells of each ID column had no CRM ID."""
+    out, blank = df.copy(), {}
+    for col in RECORD_ID_COLUMNS:
+        if col not in out.columns:
+            continue
+        ids = out[col].astype(object).where(out[col].notna(), "").astype(str)
+        ids = ids.where(~ids.str.startswith(MADE_UP_KEYS), "")
+        blank[col] = int((ids == "").sum())
+        if len(ids) and blank[col] == len(ids):
+            out = out.drop(columns=[col])
+        else:
+            out[col] = ids
+    return out, blank
+
+
+def money_header(column: str, currency: str) -> str:
+    """A money column's header with its currency ('amount (EUR)', which the importer reads as 'amount'); in a store
+    of several currencies (MIXED) the plain name: no one currency is true of the column (the caveat says so)."""
+    return column if currency == MIXED else f"{column} ({currency})"
 
 
 def rows_label(n: int, what: str = "row") -> str:

@@ -7,6 +7,7 @@ process or replica refreshes every page at its next rerun.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,10 +18,12 @@ from typing import Any, TypeVar
 
 import duckdb
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from planner import demo, settings, store
-from planner.errors import PlannerError, StoreUnavailable
+from planner.errors import PlannerError, StoreBusy, StoreError, StoreUnavailable, redact
 from planner.scope import OPERATOR
+from planner.store import waiting
 
 T = TypeVar("T")
 _build_lock = threading.Lock()
@@ -135,16 +138,77 @@ def ensure_store() -> None:
 
 RETRY_S = 3.0
 
+# The store's own errors name its file for the CLI's user, who gave it; a browser user gets "the store" instead
+# (never a path on the server) and the app's words where the CLI's send them to a command-line flag.
+UNREADABLE = (
+    "The store cannot be read right now: it may be in the middle of being replaced (a restore or a copy) or be "
+    "damaged. Reload this page in a minute; if it stays so, ask an admin to restore the store from a backup."
+)
+FOREIGN = (
+    "The file the server uses as its store is not a Territory Planner store; ask an admin to check where the app "
+    "keeps its store (PLANNER_DB)."
+)
+_UNREADABLE_SAYS = re.compile(r"not a readable Territory Planner store|damaged|corrupt", re.IGNORECASE)
+# A path on the server left in a message (DuckDB's own text, a temporary file beside the store): two parts at least.
+_SERVER_PATH = re.compile(r"(?<![\w/.:~-])/[^\s\"'()/;,]+(?:/[^\s\"'()/;,]*)+")
+
+
+def _store_names(path: Path) -> list[str]:
+    """How a message may write the store's location: as configured, absolute, resolved, its password redacted."""
+    names = {str(path), redact(str(path))}
+    if not str(path).startswith("ducklake:"):
+        names |= {str(path.absolute()), str(path.resolve())}
+    return sorted(names, key=len, reverse=True)
+
+
+def error_text(exc: PlannerError) -> str:
+    """`exc` as a page shows it: no path on the server (the store, its lock file, its folder), and the app's own
+    words for a store that cannot be read."""
+    text = str(exc)
+    if isinstance(exc, StoreError) and not isinstance(exc, StoreBusy | StoreUnavailable):
+        if _UNREADABLE_SAYS.search(text):
+            return UNREADABLE
+        if "not a Territory Planner store" in text:
+            return FOREIGN
+    path = db_path()
+    for name in _store_names(path):
+        folder = str(Path(name).parent)
+        text = text.replace(f"the folder {folder} (which holds the store {Path(name).name})", "the store's folder")
+        text = text.replace(f"{name}.lock (the store's lock file)", "the store's lock file")
+        text = text.replace(f"no store at {name}", "no store yet")
+        text = re.sub(re.escape(name) + r"[^\s\"'()/;,]+", "a file beside the store", text)  # its copy, its WAL
+        for said in (f"the store {name}", f"the lake {name}", f"store {name}", name):
+            text = text.replace(said, "the store")
+    return _SERVER_PATH.sub("a file on the server", text)
+
+
+def _waiting_note(timeout: float) -> Callable[[], object] | None:
+    """The app's notice of a save waiting for another import or commit (store/waiting.py): a note where the save
+    was asked for, gone when the wait ends. A write with no page to tell (a background job) tells nobody."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    box = st.empty()
+    box.info(
+        f"Waiting for another import or commit to finish (up to {timeout:.0f} s); this change is saved right after.",
+        icon=":material/hourglass_top:",
+    )
+    return box.empty
+
+
+waiting.set_notice(_waiting_note)
+
 
 def show_error(exc: PlannerError) -> None:
-    """A user-fixable problem: one line, then stop the page.
+    """A user-fixable problem: one line (error_text), then stop the page.
 
     A store that does not answer (a lake's PostgreSQL restarting) is not the user's to fix: the page says so
     and runs again a few seconds later, until the store is back.
     """
     if isinstance(exc, StoreUnavailable):
-        st.warning(f"Store unavailable, retrying every {RETRY_S:.0f} s. ({exc})", icon=":material/sync_problem:")
+        st.warning(
+            f"Store unavailable, retrying every {RETRY_S:.0f} s. ({error_text(exc)})", icon=":material/sync_problem:"
+        )
         time.sleep(RETRY_S)
         st.rerun()
-    st.error(str(exc), icon=":material/error:")
+    st.error(error_text(exc), icon=":material/error:")
     st.stop()

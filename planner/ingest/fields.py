@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from planner.errors import BadInput, ImportFileError
 from planner.ingest.vocabulary import FIELDS
+from planner.text import currency_code
 
 KINDS = ("accounts", "deals", "reps")
 SKIP = "skip"  # the kind of a table not to import (a workbook's product list, pivot or summary sheet)
@@ -244,9 +245,16 @@ def is_pivot(columns: list[str]) -> bool:
     return bool(_PIVOT_HEADS & set(norm)) or sum(n.startswith(_PIVOT_VALUES) for n in norm) >= 2
 
 
+_CURRENCY_SUFFIX = re.compile(r"\s*\(([A-Za-z]{3})\)\s*$")
+
+
 def _header_for(column: str, kind: str) -> str:
     """normalize_header, except that a Pipedrive column of another record keeps its record's name: in a deals
-    file 'Organization - ID' is 'organization id' (the deal's account), not 'id' (the deal's own)."""
+    file 'Organization - ID' is 'organization id' (the deal's account), not 'id' (the deal's own); and a currency
+    code in brackets is no part of the name ('amount (EUR)', as `planner export` writes money)."""
+    code = _CURRENCY_SUFFIX.search(str(column))
+    if code and currency_code(code.group(1)):
+        column = str(column)[: code.start()]
     prefix = _PREFIX.match(str(column).replace("\ufeff", "").strip())
     if prefix and prefix.group(1).lower() in _FOREIGN.get(kind, ()):
         return normalize_header(prefix.group(1) + " " + str(column).strip()[prefix.end() :])

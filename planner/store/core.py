@@ -40,7 +40,7 @@ import duckdb
 import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
-from planner.store import extensions, fileops, interrupts, schema, upgrade, writable
+from planner.store import extensions, fileops, interrupts, schema, upgrade, waiting, writable
 from planner.store.lake_cache import SnapshotCopies
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -157,26 +157,24 @@ class _WriteLock:
     """An advisory lock beside the store, so that writers (CLI or dashboard) take turns."""
 
     def __init__(self, path: Path, timeout: float) -> None:
-        self.lock_path = path.with_name(path.name + ".lock")
+        self.path, self.lock_path = path, path.with_name(path.name + ".lock")
         self.timeout = timeout
         self.fd: int | None = None
 
     def __enter__(self) -> _WriteLock:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    self.fd = None
-                    raise StoreBusy(
-                        f"another import or commit is writing {self.lock_path.with_suffix('')}; retry when it is done"
-                    ) from None
-                time.sleep(0.1)
+        with waiting.Wait(self.timeout) as wait:  # a wait of over a second is told (the CLI's line, the page's note)
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return self
+                except BlockingIOError:
+                    if wait.over():
+                        os.close(self.fd)
+                        self.fd = None
+                        raise StoreBusy(waiting.busy(self.path)) from None
+                    time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
