@@ -216,3 +216,21 @@ def test_money_of_a_store_in_several_currencies_has_no_one_currency_in_its_heade
     deals, said = _export(empty_store, "deals", tmp_path / "d.csv", capsys)
     assert "amount" in deals.columns and not any("(" in c for c in deals.columns)
     assert "note: amounts are in several currencies (EUR, JPY)" in said
+
+
+def test_a_store_that_cannot_be_read_shows_its_details_to_admins_only(
+    app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before any role is known, every signed-in email saw the store's error whole (for a lake: the catalog's
+    database, host, port and user): a non-admin reads that the store cannot be read and to tell the admin."""
+    from tests.helpers import AVA, app_as
+
+    junk = tmp_path / "secret-folder" / "planner.duckdb"
+    junk.parent.mkdir()
+    junk.write_bytes(b"not a database at all, 4096 bytes of junk " * 100)
+    monkeypatch.setenv("PLANNER_DB", str(junk))
+    rep = app_as(AVA, page="targets")
+    shown = " ".join(str(e.value) for e in rep.error)
+    assert "tell your admin" in shown and "secret-folder" not in shown and "junk" not in shown, shown
+    boss = app_as("boss@example.com", page="data")  # a bootstrap admin: signed in, to repair the store
+    assert not [e for e in boss.error if "tell your admin" in str(e.value)]

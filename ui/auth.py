@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 import os
 import re
 import tomllib
@@ -49,6 +50,8 @@ PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 EXAMPLE_SECRETS = Path(__file__).resolve().parents[1] / ".streamlit" / "secrets.toml.example"
 _EXAMPLE_COOKIE_SECRET = "replace-with-a-long-random-string"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
+
+_log = logging.getLogger("planner.auth")
 
 
 def md_text(value: object, limit: int = 80) -> str:
@@ -303,9 +306,11 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
             ended = roles.signed_out(data.cached(roles.last_sign_out, snap, email), user.get("iat"))
             scope = None if ended else data.cached(roles.resolve, snap, email, admins)
     except PlannerError as exc:
-        if email not in admins:
+        if email not in admins:  # before any role is known: the store's details (catalog host, user) for admins only
+            _log.warning("the store could not be read for %s: %s", email, data.error_text(exc))
             route()
-            data.show_error(exc)  # stops the run
+            hidden = "the store cannot be read right now; tell your admin (the details are in the app's log)"
+            data.show_error(type(exc)(hidden))  # stops the run (a store that does not answer: retried)
         scope = Scope(role="admin", user=email)  # a bootstrap admin must be able to repair a broken store
     if ended:  # a cookie from before this user's sign-out (a copy, another tab): it signs nobody in
         st.logout()
