@@ -443,7 +443,7 @@ else:
                 st.session_state["rb_saved"] = st.session_state["rb_pick_id"] = sid  # the picker shows it
                 st.rerun()
             except PlannerError as exc:
-                st.error(str(exc))
+                st.error(data.error_text(exc))
 if st.session_state.get("rb_saved"):
     st.toast(f"Saved scenario #{st.session_state.pop('rb_saved')}", icon=":material/save:")
 
@@ -544,7 +544,7 @@ if len(versions) and scope.is_admin:
                 det = scenarios.restore(data.db_path(), ver, scope.user, scope=scope)
                 st.success(f"Restored version {ver}: {det['accounts_changed']:,} accounts changed owner.")
             except PlannerError as exc:
-                st.error(str(exc))
+                st.error(data.error_text(exc))
 
 # --- Disruption trade-off ------------------------------------------------------------------------------
 st.subheader("How much should move?")

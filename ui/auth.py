@@ -437,7 +437,7 @@ def sign_out_button(container: Any, key: str) -> None:
             try:
                 roles.sign_out(data.db_path(), scope.user, scope=scope)
             except PlannerError as exc:
-                container.error(f"Signing out failed: {exc}. Try again in a moment.", icon="⚠️")
+                container.error(f"Signing out failed: {data.error_text(exc)}. Try again in a moment.", icon="⚠️")
                 return
         st.session_state.pop(SCOPE_KEY, None)
         st.logout()

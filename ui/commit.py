@@ -48,7 +48,7 @@ def _commit(pick: int, scope: Scope, *, keep_later: bool) -> None:
             data.db_path(), pick, scope.user, scope=scope, keep_later=keep_later
         )
     except PlannerError as exc:
-        st.error(str(exc))
+        st.error(data.error_text(exc))
         return
     st.rerun()
 

@@ -23,6 +23,7 @@ import duckdb
 
 from planner.errors import PlannerError
 from planner.scope import Scope
+from ui import data
 
 KEEP_S = 3600.0  # a finished job's outcome, unread, is dropped after an hour
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
@@ -155,7 +156,8 @@ def _run(job: Job, work: Callable[[Job], Any]) -> None:
     except duckdb.InterruptException:
         state, error = (CANCELLED, "") if job.cancel_requested else (FAILED, "the work was interrupted; start it again")
     except PlannerError as exc:
-        state, error = FAILED, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = data.error_text(exc)  # as a page shows it: no path on the server
+        state, error = FAILED, text.splitlines()[0] if text else type(exc).__name__
     except Exception as exc:  # one line for the page; the traceback goes to the server's log
         log.exception("job %s of %s failed", job.kind, job.scope.user)
         state, error = FAILED, f"it failed unexpectedly ({type(exc).__name__}); the server's log has the details"

@@ -126,7 +126,7 @@ def _render_territory() -> None:
             # every money figure of this run
             text.use_currency(data.cached(world.currency, snap), data.cached(world.mixed_currencies, snap))
     except PlannerError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(data.error_text(exc))
         return
     names = dict(zip(reps["rep_id"], reps["name"], strict=True))
     _local.rep_count = len(names)
