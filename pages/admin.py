@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from ui import shell
@@ -49,6 +51,7 @@ st.caption(
     "reps see only their own territory. Active reps whose CRM email matches sign in as that rep without a role "
     "here; bootstrap admins come from `[planner] admins` in secrets."
 )
+access = access.drop(columns=["rep_id"])  # the rep's name says whose territory; ids are the store's, not the team's
 st.dataframe(
     access,
     hide_index=True,
@@ -57,13 +60,12 @@ st.dataframe(
     column_config={
         "email": "Email",
         "role": "Role",
-        "rep_id": "Territory",
-        "rep_name": "Rep",
+        "rep_name": "Rep (territory)",
         "source": "Why",
     },
     placeholder="–",
 )
-tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "rep_id": "Territory", "rep_name": "Rep",
+tables.csv_download(access.rename(columns={"email": "Email", "role": "Role", "rep_name": "Rep (territory)",
                                            "source": "Why"}), "who_can_sign_in.csv", "adm_access_dl")  # fmt: skip
 
 rep_names = dict(zip(reps["rep_id"], reps["name"], strict=True))
@@ -112,7 +114,20 @@ with right:
         st.caption("The roles table is empty.")
 
 st.subheader("Recent role changes")
+
+
+def _change_text(action: str, detail: str | None) -> str:
+    """'ann@x.com: leader', 'bo@x.com: rep of Bo Lin', 'cy@x.com: role removed' for an audit entry's JSON."""
+    d = json.loads(detail or "{}")
+    if action == "role.remove":
+        return f"{d.get('email', '')}: role removed"
+    rep = f" of {rep_names.get(d['rep_id'], d['rep_id'])}" if d.get("rep_id") else ""
+    return f"{d.get('email', '')}: {d.get('role', '')}{rep}"
+
+
 if len(changes):
+    changes = changes.assign(detail=[_change_text(a, d) for a, d in zip(changes["action"], changes["detail"],
+                                                                         strict=True)])  # fmt: skip
     st.dataframe(
         changes,
         hide_index=True,

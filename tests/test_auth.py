@@ -121,7 +121,7 @@ def test_bootstrap_admin_manages_roles_on_the_admin_page(app_store: Path) -> Non
     assert errors(at) == []
     access = at.dataframe[0].value
     assert access.loc[access["email"] == "boss@example.com", "source"].item() == "bootstrap admin (secrets)"
-    assert access.loc[access["email"] == AVA, "rep_id"].item() == "R001"
+    assert access.loc[access["email"] == AVA, "rep_name"].item() == "Ava Garcia" and "rep_id" not in access.columns
     at.text_input(key="adm_email").input("new.lead@example.com")
     at.selectbox(key="adm_role").set_value("leader")
     at.button(key="adm_save").click().run()
@@ -133,7 +133,9 @@ def test_bootstrap_admin_manages_roles_on_the_admin_page(app_store: Path) -> Non
     at.button(key="adm_remove_btn").click().run()
     with store.read(app_store) as con:
         assert q.role_of(con, "new.lead@example.com") is None
-    assert "role.remove" in list(at.dataframe[-1].value["action"])
+    changes = at.dataframe[-1].value  # the audit's JSON as a line a person reads
+    assert "role.remove" in list(changes["action"])
+    assert list(changes["detail"][:2]) == ["new.lead@example.com: role removed", "new.lead@example.com: leader"]
 
 
 def test_admin_page_refuses_a_bad_email_with_one_line(app_store: Path) -> None:
