@@ -770,6 +770,7 @@ EXEMPT: dict[str, str] = {
     "planner.store.writable.os_errors": "turns an OS error met writing the store file into one line; no data",
     **{f"planner.store.fileops.{n}": "the store file's own care (an error line, the file kept before an upgrade); "
        "no data in or out" for n in ("open_error", "keep_previous", "refuse_read_only")},
+    "planner.store.waiting.stderr_notice": "prints the CLI's one line that a write waits for another; no data",
     "planner.store.upgrade.migrate": SCHEMA + " (brings an older store's schema up, and logs that it did)",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,
