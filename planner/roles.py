@@ -158,6 +158,7 @@ def sign_out(path: Path, email: str, *, scope: Scope) -> None:
     if key != scope.user:
         raise Forbidden("you can only sign yourself out")
     with store.write(path) as con:
+        store.versions.declare(con, store.versions.AUDIT)  # no figure changes: pages' caches stay (store/versions.py)
         q.log_sign_out(con, key, scope=scope)
 
 

@@ -233,6 +233,7 @@ def save(path: Path, name: str, result: optimize.Result, actor: str, *, scope: S
     require_leader(scope)
     name = _name(name)
     with store.write(path) as con:
+        store.versions.declare(con, store.versions.SCENARIOS)  # the optimizer's inputs stay as they were
         return _save(con, name, result, actor, scope=scope)
 
 

@@ -765,6 +765,11 @@ EXEMPT: dict[str, str] = {
         "watch", "run_interruptibly", "land", "discard", "leave")},
     "planner.cli.main": CLI + " (the dispatcher: runs the command named on the command line)",
     **{f"planner.store.schema.{n}": SCHEMA for n in ("migrate", "set_meta", "bump_write_id", "now", "next_id")},
+    **{f"planner.commands.store.{n}": CLI for n in ("register", "run_maintain")},
+    "planner.store.maintenance.maintain": "cleans a lake's files and snapshots (the CLI's `store maintain`, as the "
+    "local operator); reads and returns no territory data",
+    **{f"planner.store.versions.{n}": SCHEMA + " (what a write changed, for cache keys)" for n in (
+        "declare", "bumped_by", "read")},
     "planner.store.metrics.registered": "exposes the caller's DataFrame to SQL under a fresh name; reads nothing",
     "planner.store.imports.staging.usable": SCHEMA + " (runs SELECT 1: is the write's transaction still usable?)",
     "planner.store.writable.os_errors": "turns an OS error met writing the store file into one line; no data",

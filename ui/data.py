@@ -1,8 +1,9 @@
 """Reading the store from pages: one read-only snapshot per render, results cached per store version.
 
 Pages never hold DuckDB open between reruns (the CLI must be able to write meanwhile); the cache
-key includes the store's fingerprint (a lake's snapshot id, a file's identity), so a write by any
-process or replica refreshes every page at its next rerun.
+key includes the store's shown version (store/versions.py), so a write by any process or replica that
+changes what pages show refreshes every page at its next rerun, and one that does not (a sign-out's
+audit row) keeps every cached figure.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import duckdb
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from planner import demo, settings, store
+from planner import demo, roles, settings, store
 from planner.errors import PlannerError, StoreBusy, StoreError, StoreUnavailable, redact
 from planner.scope import OPERATOR
 from planner.store import waiting
@@ -33,14 +34,42 @@ def db_path() -> Path:
     return settings.db_path()
 
 
+# Reads of the audit log, which an audit-only write changes without bumping a version: keyed on every write.
+PER_WRITE = (roles.last_sign_out,)
+_versions: dict[str, tuple[str, dict[str, str]]] = {}  # per store: the versions at its last fingerprint
+
+
+def versions(path: Path, token: str | None = None) -> dict[str, str]:
+    """The store's versions (store/versions.py: `data_version`, `shown_version`), read once per write: at the
+    same fingerprint (`token`, a lake's snapshot id or a file's identity) the versions are those read before."""
+    token = token or store.fingerprint(path)
+    kept = _versions.get(str(path))
+    if kept is not None and kept[0] == token:
+        return kept[1]
+    if token == "missing":  # no store yet (a file store before its first launch)
+        return {"data_version": token, "shown_version": token}
+    with store.read(path) as con:
+        found = store.versions.read(con)
+    _versions[str(path)] = (token, found)
+    return found
+
+
 class Snapshot:
     """A lazily opened read-only connection, valid for one render of one page."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.key = store.fingerprint(path)
+        self.token = store.fingerprint(path)  # changes with every write
+        self._key: str | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._ctx: Any = None
+
+    @property
+    def key(self) -> str:
+        """The cache key of what pages show: the shown version, read at the first cached call of the render."""
+        if self._key is None:
+            self._key = versions(self.path, self.token)["shown_version"]
+        return self._key
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -77,7 +106,7 @@ def cached(fn: Callable[..., T], snap: Snapshot, *args: Any, _run: Callable[...,
     fn) runs instead of fn: fn wrapped. The day is in the key: a store's as-of date is today unless set, so a figure
     kept from yesterday ("Data as of" the 4th) would contradict one made today ("the 12 months to" the 5th)."""
     qualname = f"{fn.__module__}.{fn.__qualname__}" + ("" if _run is None else "+wrapped")
-    key = f"{snap.key}@{date.today().isoformat()}"
+    key = f"{snap.token if fn in PER_WRITE else snap.key}@{date.today().isoformat()}"
     return _cached_call(key, str(snap.path), qualname, args, tuple(sorted(kwargs.items())), _run or fn, snap)
 
 

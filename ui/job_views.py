@@ -19,6 +19,7 @@ import streamlit as st
 from planner import ingest, optimize, propensity, scenarios, store
 from planner.errors import StoreBusy, StoreUnavailable
 from planner.scope import Scope
+from planner.store import interrupts
 from ui import data, jobs
 from ui.auth import md_text
 
@@ -103,7 +104,8 @@ def _start_import(files: list[tuple[Path, str]], workdir: str | None, scope: Sco
             return propensity.score_new_accounts(*args, **kwargs)
 
         try:
-            return ingest.import_files(path, files, progress=job.progress, scope=scope, after=after, **options)
+            with interrupts.owned_by(job):  # Cancel interrupts the running statement, not only the next step
+                return ingest.import_files(path, files, progress=job.progress, scope=scope, after=after, **options)
         except NOT_THE_FILES:
             job.retryable = job.cancellable and not job.cancel_requested  # not once its rows landed
             raise
@@ -151,9 +153,10 @@ def offer_retry(job: jobs.Job, scope: Scope) -> None:
 
 # --- Rebalance page: an optimizer run --------------------------------------------------------------------------
 def _run_key(options: optimize.Options, matrix: tuple[str, bytes] | None) -> tuple[Any, ...]:
-    """What an optimizer result depends on: the store's version, the options and the travel matrix's bytes."""
+    """What an optimizer result depends on: the store's data version (accounts, deals, owners, reps, settings; not a
+    sign-out nor a scenario save: store/versions.py), the options and the travel matrix's bytes."""
     digest = hashlib.sha256(matrix[1]).hexdigest() if matrix else None
-    return (store.fingerprint(data.db_path()), options, matrix[0] if matrix else None, digest)
+    return (data.versions(data.db_path())["data_version"], options, matrix[0] if matrix else None, digest)
 
 
 def optimizer_result(options: optimize.Options, matrix: tuple[str, bytes] | None, scope: Scope) -> optimize.Result:

@@ -61,6 +61,7 @@ class Job:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _cons: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+    landing: threading.Lock = field(default_factory=threading.Lock)  # held while its write commits: never interrupted
 
     @property
     def running(self) -> bool:
@@ -97,9 +98,10 @@ class Job:
         if not self.running or not self.cancellable:
             return False
         self._cancel.set()
-        for con in list(self._cons):
-            with suppress(duckdb.Error, RuntimeError):
-                con.interrupt()
+        with self.landing:  # a commit under way finishes first (its work then stops at its point of no return)
+            for con in list(self._cons):
+                with suppress(duckdb.Error, RuntimeError):
+                    con.interrupt()
         return True
 
 

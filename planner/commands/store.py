@@ -12,10 +12,11 @@ import argparse
 import json
 
 from planner import settings, store
+from planner.store import maintenance
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("store", help="move a store between a file and a DuckLake", description=__doc__)
+    p = sub.add_parser("store", help="move a store between a file and a DuckLake; clean a lake", description=__doc__)
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     actions.required = True
     c = actions.add_parser("copy", help="copy a whole store into a new file or an empty lake", description=__doc__)
@@ -23,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--to", dest="target", required=True, metavar="PATH_OR_LAKE", help="the new store")
     c.add_argument("--json", action="store_true", help="print [{table, rows, checksum, target_rows, ...}] as JSON")
     c.set_defaults(func=run)
+    m = actions.add_parser("maintain", help="clean a lake: merge small files, expire old snapshots, delete unused "
+                           "files (run it daily)", description=maintenance.__doc__)  # fmt: skip
+    m.add_argument("--older-than-days", type=float, default=7.0, metavar="DAYS",
+                   help="expire the snapshots older than this (default 7; the newest is always kept)")  # fmt: skip
+    m.add_argument("--json", action="store_true", help="print what each step did as one JSON object")
+    m.set_defaults(func=run_maintain)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,4 +45,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"{f['table']:<{width}}  {f['rows']:>10,}  {f['checksum']:<16}  {f['target_rows']:>10,}  "
               f"{f['target_checksum']:<16}")  # fmt: skip
     print(f"{len(figures)} tables, {sum(f['rows'] for f in figures):,} rows: equal")
+    return 0
+
+
+def run_maintain(args: argparse.Namespace) -> int:
+    done = maintenance.maintain(args.db_path, args.older_than_days)
+    if args.json:
+        print(json.dumps(done))
+    elif done["kind"] == "file":
+        print(f"{done['store']}: {done['note']}")
+    else:
+        print(f"{done['store']}: merged {done['merged_files']} files, expired {done['expired_snapshots']} snapshots "
+              f"(older than {done['older_than_days']:g} days), deleted {done['deleted_old_files']} old and "
+              f"{done['deleted_orphaned_files']} orphaned files; {done['snapshots_left']} snapshots left")  # fmt: skip
     return 0

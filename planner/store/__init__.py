@@ -4,6 +4,7 @@
 migrations; the other modules hold the queries of one area each and return DataFrames or plain values.
 """
 
+from planner.store import versions
 from planner.store.core import (
     copy_store,
     describe,
@@ -38,5 +39,6 @@ __all__ = [
     "retry_conflicts",
     "scalar",
     "set_meta",
+    "versions",
     "write",
 ]

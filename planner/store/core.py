@@ -41,7 +41,7 @@ import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
 from planner.store import extensions, fileops, interrupts, schema, upgrade, waiting, writable
-from planner.store.lake_cache import SnapshotCopies
+from planner.store.lake_cache import SnapshotCopies, data_folder_problem
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 
@@ -358,7 +358,8 @@ def _lasting_lake_error(path: Path, exc: duckdb.Error) -> None:
             f"PLANNER_LAKE_DATA {given} is not the data path the lake {describe(path)} was made with ({kept}); "
             "set it to that path on every host (mount the shared folder there)"
         ) from None
-    problem = os_problem(exc) if isinstance(exc, duckdb.IOException) and not unreachable(exc) else None
+    lasting = isinstance(exc, duckdb.IOException) and not unreachable(exc)  # (data_folder_problem: not mounted here)
+    problem = (data_folder_problem(exc) or os_problem(exc)) if lasting else None
     if problem is not None:
         raise StoreError(f"{redact(problem)}; nothing was written") from None
 

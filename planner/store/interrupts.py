@@ -20,10 +20,10 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import duckdb
 
@@ -39,6 +39,7 @@ GRACE_S = 1.0  # how long the main thread waits for the work to stop by itself a
 _landed: list[int] = [0]  # writes that landed during this run
 _kept: list[str] = []  # what the command says stays of those writes (`keep`)
 _scratch: set[Path] = set()
+_owner = threading.local()  # a dashboard job running in this thread (owned_by)
 
 
 class Stopped(KeyboardInterrupt):
@@ -50,10 +51,26 @@ class Stopped(KeyboardInterrupt):
 
 
 def watch(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Let an interrupt reach `con` (kept weakly: a closed and dropped connection leaves the set)."""
+    """Let an interrupt reach `con` (kept weakly: a closed and dropped connection leaves the set), and this thread's
+    owner's Cancel (`owned_by`)."""
     with _lock:
         _watched.add(con)
+    owner = getattr(_owner, "job", None)
+    if owner is not None:
+        owner.own(con)
     return con
+
+
+@contextmanager
+def owned_by(job: Any) -> Iterator[None]:
+    """In this thread, hand every connection `watch` sees to `job.own` and land every write under `job.landing` (a
+    lock its Cancel takes before it interrupts): a dashboard job's Cancel stops the statement its work runs, at once,
+    and never a commit half-way."""
+    _owner.job = job
+    try:
+        yield
+    finally:
+        _owner.job = None
 
 
 def interrupt_all() -> None:
@@ -81,7 +98,9 @@ def land(step: Callable[[], T]) -> T:
     KeyboardInterrupt, and nothing lands. A landing that began finishes before Ctrl-C is acknowledged. Outside a
     command's run (the dashboard's threads), simply `step()`: no lock for them to queue on."""
     if not _running.is_set():
-        return step()
+        owner = getattr(_owner, "job", None)
+        with owner.landing if owner is not None else nullcontext():
+            return step()
     with _gate:
         check()
         result = step()

@@ -12,6 +12,8 @@ read uses any more, and that is not the newest, is dropped.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from contextlib import suppress
 
@@ -99,3 +101,16 @@ class SnapshotCopies:
                     with suppress(duckdb.Error):
                         cur.execute(f"DETACH {name}")
             cur.close()
+
+
+def data_folder_problem(exc: BaseException) -> str | None:
+    """One line for a lake's data file that cannot be opened under PLANNER_LAKE_DATA (the shared folder is not
+    mounted on this host, or not readable by this user), or None when `exc` is about something else."""
+    data = os.environ.get("PLANNER_LAKE_DATA", "").strip()
+    named = re.search(r'Cannot open file "([^"]+)"', str(exc))
+    if not data or "://" in data or named is None or not named.group(1).startswith(data.rstrip("/") + "/"):
+        return None
+    return (
+        f"the lake's data folder {data} is not there or not readable (no {named.group(1)[len(data.rstrip('/')) + 1 :]}"
+        " in it): mount the shared folder there on this host, or set PLANNER_LAKE_DATA to where it is mounted"
+    )

@@ -407,12 +407,14 @@ def account_locations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[s
 
 
 def store_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A token that changes with every write (the write id), plus the account count for foreign writers.
+    """A token that changes with every write of data (the data version, store/versions.py; a sign-out's does not),
+    plus the account count for foreign writers.
 
     No scope: a cache key (a number and a count), the same for every caller."""
     # fetchall, not fetchone: an unfinished result would block con.register() right after (DuckDB 2)
     rows = con.execute(
-        "SELECT (SELECT value FROM meta WHERE key = 'write_id'), (SELECT count(*) FROM accounts)"
+        "SELECT (SELECT max_by(value, key = 'data_version') FROM meta WHERE key IN ('data_version', 'write_id')), "
+        "(SELECT count(*) FROM accounts)"
     ).fetchall()
     return f"{rows[0][0]}-{rows[0][1]}"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from planner.errors import StoreError, redact
+from planner.store import versions
 from planner.store.reference import zip_gazetteer
 
 _V1 = """
@@ -638,7 +639,8 @@ def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = Non
 
 def bump_write_id(con: duckdb.DuckDBPyConnection) -> None:
     """Mark every successful write, so that caches keyed on it refresh."""
-    set_meta(con, "write_id", uuid.uuid4().hex)
+    for key in ("write_id", *versions.bumped_by(con)):  # the versions its writer's kind changes (store/versions.py)
+        set_meta(con, key, uuid.uuid4().hex)
     set_meta(con, "written_at", now().isoformat())
 
 
