@@ -10,25 +10,16 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from planner import store
-from planner.scope import Scope
 from planner.store import scores as q
 from tests.helpers import errors, page, shown, table
+from tests.test_jobs import ADMIN, LEADER, _until
 from ui import auth, job_views, jobs
-
-ADMIN = Scope(role="admin", user="ann@corp.example")
-LEADER = Scope(role="leader", user="leo@corp.example")
-
-
-def _until(cond: object, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.01)
-    assert cond(), "timed out"  # type: ignore[operator]
 
 
 @pytest.fixture(autouse=True)
@@ -133,11 +124,12 @@ def _uploads(tmp_path: Path, n: int = 200) -> tuple[Path, Path]:
     return work, _accounts_csv(work / "new_accounts.csv", n)
 
 
-def test_an_import_beaten_by_another_writer_can_be_retried_with_the_same_files(
+@contextmanager
+def _import_beaten(
     app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if store.is_lake(app_store):
-        pytest.skip("the file store's write lock")
+) -> Iterator[tuple[jobs.Job, Path, Path]]:
+    """An admin's import of 200 new accounts that failed because another writer held the store's lock (held
+    while the block runs): (the failed job, the upload folder, the file)."""
     monkeypatch.setenv("PLANNER_LOCK_TIMEOUT_S", "0.3")
     work, csv = _uploads(tmp_path)
     writer = _Writer(app_store)
@@ -145,14 +137,23 @@ def test_an_import_beaten_by_another_writer_can_be_retried_with_the_same_files(
         job_views.start_import([(csv, csv.name)], str(work), ADMIN, imported_by=ADMIN.user)
         job = jobs.current(job_views.IMPORT, ADMIN)
         assert job is not None and jobs.wait(job, 120)
+        yield job, work, csv
+    finally:
+        writer.release()
+
+
+def test_an_import_beaten_by_another_writer_can_be_retried_with_the_same_files(
+    app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.is_lake(app_store):
+        pytest.skip("the file store's write lock")
+    with _import_beaten(app_store, tmp_path, monkeypatch) as (job, work, csv):
         assert job.state == jobs.FAILED and "another import or commit is writing" in job.error
         assert job.retryable and csv.exists()  # kept for Retry
         # The files may hold a rep's private data: another user neither sees nor retries them.
         assert jobs.current(job_views.IMPORT, LEADER) is None
         job_views.retry_import(LEADER)
         assert jobs.current(job_views.IMPORT, ADMIN) is job
-    finally:
-        writer.release()
     job_views.retry_import(ADMIN)
     again = jobs.current(job_views.IMPORT, ADMIN)
     assert again is not None and again is not job and jobs.wait(again, 120)
@@ -167,15 +168,8 @@ def test_a_kept_upload_is_removed_when_discarded_and_a_bad_file_is_not_kept(
 ) -> None:
     if store.is_lake(app_store):
         pytest.skip("the file store's write lock")
-    monkeypatch.setenv("PLANNER_LOCK_TIMEOUT_S", "0.3")
-    work, csv = _uploads(tmp_path)
-    writer = _Writer(app_store)
-    try:
-        job_views.start_import([(csv, csv.name)], str(work), ADMIN, imported_by=ADMIN.user)
-        job = jobs.current(job_views.IMPORT, ADMIN)
-        assert job is not None and jobs.wait(job, 120) and job.retryable and work.exists()
-    finally:
-        writer.release()
+    with _import_beaten(app_store, tmp_path, monkeypatch) as (job, work, csv):
+        assert job.retryable and work.exists()
     assert jobs.discard(job_views.IMPORT, ADMIN) and not work.exists()
 
     # A file at fault (nothing in it can be imported) is not kept: uploading a fixed one is the way.

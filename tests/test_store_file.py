@@ -27,21 +27,13 @@ from planner.errors import StoreBusy, StoreError
 from planner.store import core, schema, writable
 from tests.conftest import ROOT
 from tests.lake import TEST_STORE, store_state
+from tests.test_cli import one_error_line
 
 BLOCK = 262_144  # DuckDB's block size; the file starts with three 4 KB headers
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def one_error_line(capsys: pytest.CaptureFixture[str], *fragments: str) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: "), err
-    assert "unexpected" not in err[0] and "Traceback" not in err[0], err
-    for fragment in fragments:
-        assert fragment in err[0], err
-    return err[0]
 
 
 def damage(path: Path, offset: int, length: int) -> None:
