@@ -164,7 +164,7 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
                        "capacity_hours": st.column_config.NumberColumn("Hours a year", min_value=1, step=50)},
         placeholder="–",
     )  # fmt: skip
-    locks_text = st.text_area("Lock accounts (ids, comma or line separated)", key="rb_locks", height=68)
+    locks_text = st.text_area("Lock accounts (ids or exact names, one a line)", key="rb_locks", height=68)
 
 matrix_file = travel.matrix_inputs(scope)
 
@@ -193,7 +193,7 @@ options = optimize.Options(
     adjacency=adjacency,
     allow_customers=allow_customers,
     allow_open_deals=allow_open,
-    locks=tuple(sorted({t.strip() for t in locks_text.replace("\n", ",").split(",") if t.strip()})),
+    locks=optimize.lock_lines(locks_text),
     add_reps=tuple(
         optimize.NewRep(
             name=f"New rep · {name}",

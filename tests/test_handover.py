@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from planner import cli, geo, store
-from planner.commands.balance import lock_ids
 from planner.errors import BadInput
+from planner.optimize import lock_ids, lock_lines
 from planner.scope import OPERATOR
 from tests.test_commit_merge import import_owners, owners, save_today
 
@@ -120,3 +120,27 @@ def test_hires_can_be_based_anywhere_in_the_world() -> None:
     assert {"Bremen, DE", "Hamburg, DE", "Tokyo, JP", "São Paulo, BR", "London, GB", "London, CA",
             "Boston, MA, US"} <= labels  # fmt: skip
     assert geo.hire_cities()["label"].is_unique
+
+
+def test_the_page_locks_accounts_by_name_too(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's 'Lock accounts' box took ids only (a book imported without CRM ids has none to type): a line is
+    an id list or one account's name, commas and all, and the optimizer reads names as the CLI does."""
+    from tests.helpers import errors, page
+    from tests.test_page_rebalance import record
+
+    assert lock_lines("001A, 001B\nAcme, Inc.\n\n  Beta GmbH ") == ("001A", "001B", "Acme, Inc.", "Beta GmbH")
+    with store.read(app_store) as con:
+        named = con.execute(
+            "SELECT account_id, name FROM accounts WHERE name IN (SELECT name FROM accounts GROUP BY name "
+            "HAVING count(*) = 1) AND owner_rep_id IS NOT NULL ORDER BY account_id LIMIT 1"
+        ).fetchone()
+    calls = record(monkeypatch, "run")
+    at = page("rebalance")
+    at.text_area(key="rb_locks").input(named[1].upper()).run()
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    row = calls[-1][1].assignments.set_index("account_id").loc[named[0]]
+    assert row["reason"] == "locked" and row["owner"] == row["previous_owner"]
+    at.text_area(key="rb_locks").input("No Such Account Ltd").run()
+    at.button(key="rb_run").click().run()
+    assert "'No Such Account Ltd': no account has this id or name" in " ".join(str(e.value) for e in at.error)

@@ -28,11 +28,12 @@ import pandas as pd
 from planner import crm_files, export, optimize, scenarios, store
 from planner.errors import BadInput
 from planner.optimize import matrix
+from planner.optimize.problem import lock_ids
 from planner.optimize.report import handover
 from planner.plan.reps import resolve_rep
 from planner.scope import OPERATOR
 from planner.store import interrupts
-from planner.text import json_safe, listing
+from planner.text import json_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -212,28 +213,6 @@ def _options(args: argparse.Namespace) -> tuple[optimize.Options, float]:
     return opts, tolerance
 
 
-def lock_ids(acc: pd.DataFrame, values: list[str]) -> tuple[str, ...]:
-    """The account ids of --lock values: an id as it is, else an account's name (case-insensitive); a name several
-    accounts share is refused with them listed, an unknown one too."""
-    ids, names = acc["account_id"].astype(str), acc["name"].fillna("").astype(str).str.strip().str.casefold()
-    out = []
-    for value in values:
-        if value in set(ids):
-            out.append(value)
-            continue
-        hits = acc[names == value.strip().casefold()]
-        if len(hits) > 1:
-            cities = hits["city"] if "city" in hits else pd.Series(None, index=hits.index)
-            where = [f"{n} ({c})" if isinstance(c, str) and c else str(n) for n, c in
-                     zip(hits["name"], cities, strict=True)]  # fmt: skip
-            raise BadInput(f"--lock {value!r} names {len(hits)} accounts ({listing(where, 5)}); lock them by id "
-                           "(`export accounts` lists the ids)")  # fmt: skip
-        if hits.empty:
-            raise BadInput(f"--lock {value!r}: no account has this id or name; use an account id or exact name")
-        out.append(str(hits["account_id"].iloc[0]))
-    return tuple(dict.fromkeys(out))
-
-
 def _leavers(args: argparse.Namespace, reps: pd.DataFrame, opts: optimize.Options) -> tuple[optimize.Options, set[str]]:
     """--remove-rep: the reps who leave (ids), the active ones removed from the team, and no other account moving
     unless --max-moved says otherwise."""
@@ -395,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)
         opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
         successor = None if args.successor is None else resolve_rep(con, args.successor, scope=OPERATOR)
-    opts = replace(opts, locks=lock_ids(acc, args.lock))
+    opts = replace(opts, locks=lock_ids(acc, args.lock))  # names to ids here: the errors name --lock
     opts, leaving = _leavers(args, reps, opts)
     k_now = int(reps["active"].fillna(True).astype(bool).sum())
     k = _team(k_now, args.reps)

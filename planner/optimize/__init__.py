@@ -33,13 +33,13 @@ from planner.optimize.options import (
     parse_metric,
     parse_tolerance,
 )
-from planner.optimize.problem import metric_values
+from planner.optimize.problem import lock_ids, lock_lines, metric_values
 from planner.optimize.report import tolerance_text
 from planner.optimize.solve import rebalance
 from planner.optimize.team import capacity_curve, team_of
 
 __all__ = [
     "HIGHS_VERSION", "METRICS", "UNITS", "WITHIN", "NewRep", "Options", "Progress", "Result", "capacity_curve",
-    "disruption_curve", "large_problem", "metric_values", "noop",
+    "disruption_curve", "large_problem", "lock_ids", "lock_lines", "metric_values", "noop",
     "parse_metric", "parse_tolerance", "read_adjacency", "rebalance", "team_of", "tolerance_text",
 ]  # fmt: skip

@@ -9,6 +9,8 @@ The workload model's hours stay on great-circle km (`_km`), since its assumption
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,7 @@ from planner.geo import US_NAMES, h3_cells, h3_parent, h3_str
 from planner.optimize.adjacency import real_zip3
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import COLUMN, Options
+from planner.text import listing
 
 
 @dataclass
@@ -166,7 +169,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     locks = set(opts.locks)
     unknown = locks - set(acc["account_id"])
     if unknown:
-        raise BadInput(f"cannot lock unknown account {sorted(unknown)[0]!r}; use account ids from the store")
+        raise BadInput(f"cannot lock unknown account {sorted(unknown)[0]!r}; use account ids or names from the store")
     locked = acc["locked"].fillna(False).astype(bool).to_numpy() | acc["account_id"].isin(locks).to_numpy()
     customer = acc["is_customer"].fillna(False).astype(bool).to_numpy() & (not opts.allow_customers)
     open_deal = acc["has_open_deal"].fillna(False).astype(bool).to_numpy() & (not opts.allow_open_deals)
@@ -507,3 +510,37 @@ def _from_units(u: _Units, assign: np.ndarray, items: np.ndarray) -> np.ndarray:
     out = assign.copy()
     out[u.movable] = items[u.of_account]
     return out
+
+
+def lock_ids(acc: pd.DataFrame, values: Sequence[str], flag: str = "--lock") -> tuple[str, ...]:
+    """The account ids of locks as a person writes them (`balance --lock`, the page's box): an id as it is, else an
+    account's name (case-insensitive; a book imported without CRM ids has no other handle); a name several accounts
+    share is refused with them listed, an unknown one too (`flag` names where it was written)."""
+    ids, names = acc["account_id"].astype(str), acc["name"].fillna("").astype(str).str.strip().str.casefold()
+    out = []
+    for value in values:
+        if value in set(ids):
+            out.append(value)
+            continue
+        hits = acc[names == value.strip().casefold()]
+        if len(hits) > 1:
+            cities = hits["city"] if "city" in hits else pd.Series(None, index=hits.index)
+            where = [f"{n} ({c})" if isinstance(c, str) and c else str(n) for n, c in
+                     zip(hits["name"], cities, strict=True)]  # fmt: skip
+            raise BadInput(f"{flag} {value!r} names {len(hits)} accounts ({listing(where, 5)}); lock them by id "
+                           "(`export accounts` lists the ids)")  # fmt: skip
+        if hits.empty:
+            raise BadInput(f"{flag} {value!r}: no account has this id or name; use an account id or exact name")
+        out.append(str(hits["account_id"].iloc[0]))
+    return tuple(dict.fromkeys(out))
+
+
+def lock_lines(text: str) -> tuple[str, ...]:
+    """The locks a person typed, one a line: a line of ids may be comma separated ('001A, 001B': every part one
+    word with a digit, as CRM ids are); any other line is one account's name, commas and all ('Acme, Inc.')."""
+    out: list[str] = []
+    for line in str(text or "").splitlines():
+        parts = [p.strip() for p in line.split(",") if p.strip()]
+        ids = all(re.fullmatch(r"[\w.:-]*\d[\w.:-]*", p) for p in parts)
+        out += parts if ids else [line.strip()] if line.strip() else []
+    return tuple(sorted(set(out)))

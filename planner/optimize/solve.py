@@ -42,6 +42,7 @@ from planner.optimize.problem import (
     _Problem,
     _Units,
     _with_distance,
+    lock_ids,
 )
 from planner.optimize.reach import _budget_least, _reachable
 from planner.optimize.report import _hours, _report
@@ -244,6 +245,8 @@ def rebalance(
     "country" (the default) a book whose accounts and reps span several countries is solved one market at a time
     (planner.optimize.markets); a book in one country, or within "none", is one problem (`_rebalance_one`)."""
     opts = options or Options()
+    if opts.locks:  # an account's name works as well as its id (a book imported without CRM ids has only names)
+        opts = replace(opts, locks=lock_ids(accounts, opts.locks, "lock"))
     book = markets.split(accounts, reps, opts)
     if book is None:
         return _rebalance_one(accounts, reps, opts, progress, distance)
