@@ -13,7 +13,7 @@ shell.ensure_routed()
 
 from planner import crm_files, export, geo, optimize, scenarios, text
 from planner.errors import PlannerError
-from ui import charts, commit, data, fmt, job_views, maps, markets, sidebar, state, travel
+from ui import charts, commit, data, fmt, job_views, maps, markets, sidebar, state, travel, whatif
 from ui.auth import md_text
 
 METRIC_LABELS = {
@@ -150,6 +150,7 @@ with st.expander("What-if: team, capacity and locks", icon=":material/groups:"):
         "Remove reps", list(active["rep_id"]), param="rm", key="rb_remove", format_func=lambda r: rep_names.get(r, r),
         help="Their accounts are shared out among the others.",
     )  # fmt: skip
+    successor = whatif.successor(list(active["rep_id"]), remove, rep_names)
     cities = geo.hire_cities()  # worldwide, largest first: 'Hamburg, DE', 'London, GB', 'Boston, MA, US'
     city_key = cities["label"].tolist()
     homes = dict(zip(city_key, zip(cities["lat"], cities["lon"], strict=True), strict=True))
@@ -194,6 +195,7 @@ options = optimize.Options(
     allow_customers=allow_customers,
     allow_open_deals=allow_open,
     locks=optimize.lock_lines(locks_text),
+    successor=successor if remove else None,
     add_reps=tuple(
         optimize.NewRep(
             name=f"New rep · {name}",

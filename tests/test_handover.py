@@ -144,3 +144,24 @@ def test_the_page_locks_accounts_by_name_too(app_store: Path, monkeypatch: pytes
     at.text_area(key="rb_locks").input("No Such Account Ltd").run()
     at.button(key="rb_run").click().run()
     assert "'No Such Account Ltd': no account has this id or name" in " ".join(str(e.value) for e in at.error)
+
+
+def test_the_page_hands_a_leavers_book_to_a_successor(app_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's 'Remove reps' could only share a leaver's book out: 'Their accounts go to' names a successor who
+    takes all of it, and no other account moves (as balance --remove-rep --successor)."""
+    from tests.helpers import errors, page
+    from tests.test_page_rebalance import record
+
+    calls = record(monkeypatch, "run")
+    at = page("rebalance")
+    assert at.selectbox(key="rb_successor").disabled  # no one leaves: no one to take over
+    at.multiselect(key="rb_remove").set_value(["R001"]).run()
+    at.selectbox(key="rb_successor").set_value("R002").run()
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    opts, result = calls[-1]
+    assert (opts.remove_reps, opts.successor) == (("R001",), "R002")
+    a = result.assignments
+    theirs = a["previous_owner"] == "R001"
+    assert theirs.any() and (a.loc[theirs, "owner"] == "R002").all()
+    assert (a.loc[~theirs, "owner"].fillna("") == a.loc[~theirs, "previous_owner"].fillna("")).all()

@@ -85,6 +85,7 @@ class Options:
     locks: tuple[str, ...] = ()
     add_reps: tuple[NewRep, ...] = ()
     remove_reps: tuple[str, ...] = ()
+    successor: str | None = None  # with remove_reps: every account of theirs goes to this rep, nothing else moves
     capacities: tuple[tuple[str, float], ...] = ()
     contiguous: bool = False  # whole units only: each territory's units one connected region
     # The neighbour pairs of area codes contiguity uses (optimize.adjacency reads them from a from,to CSV);

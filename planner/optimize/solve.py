@@ -45,7 +45,7 @@ from planner.optimize.problem import (
     lock_ids,
 )
 from planner.optimize.reach import _budget_least, _reachable
-from planner.optimize.report import _hours, _report
+from planner.optimize.report import _hours, _report, handover
 from planner.optimize.rounding import _band_penalty, _repair, _round, _round_mip
 
 # Whole geographic units are assigned by a MIP when there are at most this many (unit, rep) pairs.
@@ -247,6 +247,10 @@ def rebalance(
     opts = options or Options()
     if opts.locks:  # an account's name works as well as its id (a book imported without CRM ids has only names)
         opts = replace(opts, locks=lock_ids(accounts, opts.locks, "lock"))
+    if opts.successor is not None:  # a handover: the leavers' book to one rep, no solver (balance --successor)
+        if not opts.remove_reps:
+            raise BadInput("a successor takes over the accounts of reps who leave: remove a rep first")
+        return handover(accounts, reps, opts, set(opts.remove_reps), opts.successor)
     book = markets.split(accounts, reps, opts)
     if book is None:
         return _rebalance_one(accounts, reps, opts, progress, distance)
