@@ -84,6 +84,7 @@ def _lake_with_a_store(small_store: Path, empty_lake: Path) -> Path:
     return empty_lake
 
 
+@pytest.mark.file_store  # its own lake from a file: the run's lakes keep their own data folder
 def test_a_data_folder_not_mounted_is_one_line_and_exit_2(
     small_store: Path, empty_lake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +134,7 @@ def test_cancel_interrupts_the_running_statement_of_a_job(any_store: Path) -> No
     assert outcome and isinstance(outcome[0], duckdb.InterruptException)
 
 
+@pytest.mark.file_store  # its own lake from a file: the run's lakes keep their own data folder
 def test_store_maintain_cleans_a_lake_and_keeps_its_data(
     small_store: Path, empty_lake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
