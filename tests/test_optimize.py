@@ -193,7 +193,7 @@ def test_deterministic() -> None:
         (Options(unit="city"), "unknown unit 'city'"),
         (Options(max_moved=1.5), "max moved 1.5 is out of range"),
         (Options(remove_reps=("Z",)), "cannot remove unknown or inactive rep 'Z'"),
-        (Options(locks=("nope",)), "cannot lock unknown account 'nope'"),
+        (Options(locks=("nope",)), "lock 'nope': no account has this id or name"),
         (Options(remove_reps=("A", "B")), "no reps left"),
         (Options(add_reps=(NewRep("X", 95.0, 0.0),)), "is not a lat/lon"),
         (Options(capacities=(("A", 0.0),)), "must be positive"),
