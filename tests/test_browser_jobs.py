@@ -82,7 +82,8 @@ def test_an_import_goes_on_while_the_user_is_on_another_page(
     page.get_by_role("heading", name="Targets").first.wait_for(timeout=60_000)
     _menu(page, "Data")
     # Back on the Data page: the import's progress, in words with the time it has taken, then its report.
-    page.get_by_text("Import of big_accounts.csv ·").first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Data").first.wait_for(timeout=60_000)  # the sidebar also names the import
+    page.locator("[data-testid='stMain']").get_by_text("Import of big_accounts.csv ·").first.wait_for(timeout=60_000)
     assert "You can go to another page: this goes on" in page.inner_text("body")
     page.get_by_text(f"Imported {ROWS:,} new and 0 matched rows").wait_for(timeout=240_000)
     wait_rendered(page)

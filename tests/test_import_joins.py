@@ -53,7 +53,7 @@ def planned_import(monkeypatch: pytest.MonkeyPatch, db: Path, *files: tuple[Path
     """Import each (file, kind) in a write of its own, planning every joining query: (statement, its loop joins)."""
     seen: list[tuple[str, list[str]]] = []
     real_open = core._open
-    monkeypatch.setattr(core, "_open", lambda path, read_only: _Planned(real_open(path, read_only), seen))
+    monkeypatch.setattr(core, "_open", lambda path, read_only, **kw: _Planned(real_open(path, read_only, **kw), seen))
     for path, kind in files:
         ingest.import_files(db, [path], kind, scope=OPERATOR)
     monkeypatch.setattr(core, "_open", real_open)
