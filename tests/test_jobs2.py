@@ -37,14 +37,22 @@ def _models(path: Path) -> int:
 
 
 # --- 1. a training is a job: one per store ---------------------------------------------------------------------
-def test_a_training_runs_as_a_job_and_a_second_user_starts_no_second_one(app_store: Path) -> None:
+def _training(app_store: Path) -> tuple[int, int, str, jobs.Job]:
+    """An admin's training started as a job: (the active model version and the models before it, the store's
+    slot, the job)."""
     with store.read(app_store) as con:
         first = q.active_version(con)
     before = _models(app_store)
     job_views.start_training(ADMIN)
     slot = str(app_store)
     job = jobs.current(job_views.TRAIN, ADMIN, slot=slot)
-    assert job is not None and job.running and job.label == "Model training"
+    assert job is not None
+    return first, before, slot, job
+
+
+def test_a_training_runs_as_a_job_and_a_second_user_starts_no_second_one(app_store: Path) -> None:
+    first, before, slot, job = _training(app_store)
+    assert job.running and job.label == "Model training"
     # A leader who clicks Retrain meanwhile starts nothing: the page follows the admin's training instead.
     job_views.start_training(LEADER)
     assert jobs.running(job_views.TRAIN, LEADER, slot=slot) is job
@@ -60,13 +68,7 @@ def test_a_training_runs_as_a_job_and_a_second_user_starts_no_second_one(app_sto
 
 
 def test_a_cancelled_training_changes_nothing(app_store: Path) -> None:
-    with store.read(app_store) as con:
-        first = q.active_version(con)
-    before = _models(app_store)
-    job_views.start_training(ADMIN)
-    slot = str(app_store)
-    job = jobs.current(job_views.TRAIN, ADMIN, slot=slot)
-    assert job is not None
+    first, before, slot, job = _training(app_store)
     _until(lambda: job.fraction > 0 or not job.running)
     assert not jobs.cancel(job_views.TRAIN, LEADER, slot=slot)  # not the leader's to cancel
     assert jobs.cancel(job_views.TRAIN, ADMIN, slot=slot), f"it ended before it could be cancelled: {job.state}"
