@@ -144,11 +144,10 @@ def _import_beaten(
         writer.release()
 
 
+@pytest.mark.file_store  # the file store's write lock fails the import; a lake run uses a file here too
 def test_an_import_beaten_by_another_writer_can_be_retried_with_the_same_files(
     app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if store.is_lake(app_store):
-        pytest.skip("the file store's write lock")
     with _import_beaten(app_store, tmp_path, monkeypatch) as (job, work, csv):
         assert job.state == jobs.FAILED and "another import or commit is writing" in job.error
         assert job.retryable and csv.exists()  # kept for Retry
@@ -165,11 +164,10 @@ def test_an_import_beaten_by_another_writer_can_be_retried_with_the_same_files(
     assert not work.exists()  # gone once the import is done
 
 
+@pytest.mark.file_store  # the file store's write lock fails the import; a lake run uses a file here too
 def test_a_kept_upload_is_removed_when_discarded_and_a_bad_file_is_not_kept(
     app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if store.is_lake(app_store):
-        pytest.skip("the file store's write lock")
     with _import_beaten(app_store, tmp_path, monkeypatch) as (job, work, csv):
         assert job.retryable and work.exists()
     assert jobs.discard(job_views.IMPORT, ADMIN) and not work.exists()
@@ -198,11 +196,10 @@ def test_a_kept_upload_is_removed_when_discarded_and_a_bad_file_is_not_kept(
     assert jobs.current(job_views.IMPORT, ADMIN) is None and not work2.exists()
 
 
+@pytest.mark.file_store  # the file store's write lock fails the import; a lake run uses a file here too
 def test_the_data_page_offers_retry_and_it_imports_the_kept_files(
     app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if store.is_lake(app_store):
-        pytest.skip("the file store's write lock")
     monkeypatch.setenv("PLANNER_LOCK_TIMEOUT_S", "0.3")
     work, csv = _uploads(tmp_path, 150)
     writer = _Writer(app_store)
@@ -265,11 +262,10 @@ def test_another_page_says_once_an_import_ended_and_links_to_its_report(
     assert not _notices(page("targets"))  # read: no notice any more
 
 
+@pytest.mark.file_store  # the file store's write lock fails the import; a lake run uses a file here too
 def test_a_failed_import_is_announced_and_not_to_another_user(
     app_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if store.is_lake(app_store):
-        pytest.skip("the file store's write lock")
     monkeypatch.setenv("PLANNER_LOCK_TIMEOUT_S", "0.3")
     work, csv = _uploads(tmp_path)
     writer = _Writer(app_store)
