@@ -42,6 +42,8 @@ MEAN_KEYS = ("travel_km_lp", "travel_km_lp_bound", "travel_km_lp_units", "travel
 SHARE_KEYS = ("lp_min_moved_share", "lp_moved_share", "travel_needs_moved_share", "moved_share", "min_moved_share",
               "forced_moved_share")  # fmt: skip
 
+# A market's note that its reps set apart (optimize/overfull.py) starts so; the merged result keeps it.
+OVERFULL_NOTE = "Overfull territories: "
 BAND_KEYS = ("metric", "tolerance", "max_mean_before", "max_mean_after", "lower_bound", "met")  # a market's bands
 
 
@@ -180,6 +182,8 @@ def _merged_extra(solved: list[tuple[str, Result]], n: np.ndarray, share: np.nda
         vals = [s[key] for s in subs if key in s]
         if all(isinstance(v, bool | np.bool_) for v in vals):
             out[key] = any(vals) if "stopped" in key or "killed" in key else all(vals)
+        elif all(isinstance(v, list) for v in vals):  # e.g. the reps each market set apart
+            out[key] = [x for v in vals for x in v]
         elif all(isinstance(v, int | float | np.integer | np.floating) for v in vals):
             out[key] = float(np.nansum(vals)) if any(isinstance(v, float) for v in vals) else int(sum(vals))
         else:
@@ -346,7 +350,8 @@ def merge(m: Markets, solved: list[tuple[str, Result]], opts: Options, distance:
     labels = tuple(f"{label}: " for label in p.band_labels)
     unit = unit_label(str(extra.get("travel_unit", "km")))
     s["reasons"] = [f"{market_name(c)}: {r}" for c, x in solved for r in x.summary["reasons"]]
-    reach = [f"{market_name(c)}: {n}" for c, x in solved for n in x.summary["notes"] if n.startswith(labels)]
+    reach = [f"{market_name(c)}: {n}" for c, x in solved for n in x.summary["notes"]
+             if n.startswith((*labels, OVERFULL_NOTE))]  # fmt: skip
     own = [n for n in s["notes"] if not n.startswith(labels) and not _capacity_note(n)]
     s["notes"] = _notes(m, assign) + _capacity_notes(s["notes"], solved, int(s["over_capacity_reps"])) + own + reach
     s["within"] = opts.within

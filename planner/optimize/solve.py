@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import BadInput
-from planner.optimize import markets
+from planner.optimize import markets, overfull
 from planner.optimize.bands import _in_bands, _repair_bands, _top3_polish
 from planner.optimize.contiguity import Graph, checked_units, contiguous
 from planner.optimize.geometry import _bincount, _nearest
@@ -271,25 +271,22 @@ def rebalance(
     return markets.merge(book, solved, opts, distance, time.perf_counter() - t0)
 
 
-def _rebalance_one(
-    accounts: pd.DataFrame,
-    reps: pd.DataFrame,
-    options: Options | None = None,
-    progress: Progress = noop,
-    distance: pd.DataFrame | None = None,
-) -> Result:
+def _rebalance_one(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options | None = None,
+                   progress: Progress = noop, distance: pd.DataFrame | None = None,
+                   set_apart: bool = True) -> Result:  # fmt: skip
     """Assign every account to a rep under the options, the book as one problem; deterministic for the same inputs.
 
-    `accounts` needs account_id, lat, lon, owner_rep_id, potential, locked, is_customer, has_open_deal
-    (and optionally name, state, county, postal_code, expected_value); `reps` needs rep_id, name,
-    home_lat, home_lon, capacity_hours, active. `distance` (optional) is a travel matrix, rows
-    account_id and a column per scenario rep_id, in any unit (km, miles, minutes): travel is then
-    measured with it instead of great-circle km.
+    `accounts` needs account_id, lat, lon, owner_rep_id, potential, locked, is_customer, has_open_deal (and optionally
+    name, state, county, postal_code, expected_value); `reps` needs rep_id, name, home_lat, home_lon, capacity_hours,
+    active. `distance` (optional) is a travel matrix, rows account_id and a column per scenario rep_id, in any unit
+    (km, miles, minutes): travel is then measured with it instead of great-circle km. `set_apart`: see overfull.py.
     """
     opts = options or Options()
     t0 = time.perf_counter()
     progress(0.05, "Preparing accounts and reps")
     p = _with_distance(_prepare(accounts, reps, opts), distance)
+    if set_apart and len(apart := overfull.overfull_reps(p)):  # reps with more than a band that must stay
+        return _rebalance_apart(p, apart, accounts, reps, opts, progress, distance, t0)
     u, graph = checked_units(p, opts)
     scale = {**_scale(p), "unit_moved": _least_unit_moved(p, u), "min_moved": _budget_least(p, opts.tolerance, u)}
     t_prep = time.perf_counter() - t0
@@ -351,3 +348,13 @@ def _rebalance_one(
     }
     progress(0.95, "Measuring the result")
     return _report(p, u, opts, assign, timing, extra)
+
+
+def _rebalance_apart(p: _Problem, apart: np.ndarray, accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options,
+                     progress: Progress, distance: pd.DataFrame | None, t0: float) -> Result:  # fmt: skip
+    """The book without the reps set apart (overfull.overfull_reps) solved as one problem, merged back whole."""
+    pos, acc, sub_reps, sub_opts = overfull.rest_problem(p, apart, accounts, reps, opts)
+    rest = _rebalance_one(acc, sub_reps, sub_opts, progress, distance, set_apart=False)
+    timing = {k: float(v) for k, v in rest.summary.items() if k.endswith("_seconds")}
+    timing["solve_seconds"] = time.perf_counter() - t0
+    return overfull.merge(p, apart, pos, rest, opts, timing)
