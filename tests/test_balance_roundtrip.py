@@ -77,11 +77,17 @@ def test_every_owner_file_of_a_book_without_ids_imports_again_by_name(book: Path
     export.write_table(out.table, path)
     f = _import(book, path)
     assert (f.inserted, f.rejected, f.updated) == (0, 0, len(out.table)), f.rejects
+    # 'unchanged' counts the rows whose stored values stay: the CRM files list the four moves only.
+    assert f.unchanged == len(out.table) - 4
     expected = {f"{n} {i}": "jan@acme.eu" if n == "Süd AG" else "anna@acme.eu" for n in ("Nord GmbH", "Süd AG")
                 for i in range(4)}  # fmt: skip
     assert _owners(book) == expected
     if fmt != "plain":
         assert any("is blank in every row" in n for n in f.notes), f.notes
+    assert table(book, "SELECT count(*) FROM account_attributes") == [(0,)]  # moved, note, owner name: no facts
+    if fmt == "plain":  # the same file again changes nothing
+        again = _import(book, path)
+        assert (again.updated, again.unchanged) == (8, 8)
 
 
 def test_an_id_column_blank_in_some_rows_only_still_rejects_those_rows(book: Path, tmp_path: Path) -> None:
@@ -112,5 +118,6 @@ def test_balance_out_imports_again_from_the_command_line(book: Path, tmp_path: P
     assert "no account_id column" in capsys.readouterr().err
     assert cli.main(["--db", str(book), "import", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "8 rows read, 0 inserted, 8 updated" in text and "0 rejected" in text, text
+    moved = int(planned["moved"].sum())
+    assert f"8 rows read, 0 inserted, 8 updated, of which {8 - moved} unchanged, 0 rejected" in text, text
     assert _owners(book) == dict(zip(planned["account_name"], planned["owner_email"], strict=True))
