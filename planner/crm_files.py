@@ -10,7 +10,9 @@ Each format carries what its import tool matches an owner by:
 - pipedrive (organization import): Organization - ID, Organization - Name, Organization - Owner (the
   owner's Pipedrive user id, else email), Owner name;
 - plain: every account with the previous and new owner by name and email (never internal rep ids) and
-  whether it moved (an account without an owner today gets one without moving).
+  whether it moved (an account without an owner today gets one without moving); its account_id column is left out
+  when no account has a CRM record id (a book imported without an ID column), so the file imports again into the
+  same store matched by name, as `export accounts` does.
 
 The CRM formats list the accounts that change owner. A rep's user id counts for the CRM the rep was
 imported from (a Salesforce id is not used in a Pipedrive file; the email is). When an owner's CRM user
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planner.errors import BadInput
-from planner.export import readable
+from planner.export import readable, record_ids
 from planner.text import NAME_KEY_PREFIX, crm_record_id, listing
 
 FORMATS = ("salesforce", "hubspot", "dynamics", "pipedrive", "plain")
@@ -173,10 +175,9 @@ def _foreign(rows: pd.DataFrame, column: str, fmt: str) -> pd.Series:
 
 
 def _plain(rows: pd.DataFrame) -> OwnerFile:
-    acc = _text(rows["account_id"])
     table = pd.DataFrame(
         {
-            "account_id": acc.where(~acc.str.startswith(NAME_KEY_PREFIX), ""),  # an import's name key is no id
+            "account_id": _text(rows["account_id"]),  # an import's name key is no id: blank (record_ids below)
             "account_name": _text(rows["account_name"]),
             "previous_owner": _text(rows["previous_owner_name"]),
             "previous_owner_email": _text(rows["previous_owner_email"]),
@@ -188,6 +189,10 @@ def _plain(rows: pd.DataFrame) -> OwnerFile:
     if "expected_value" in rows and rows["expected_value"].notna().any():
         table["expected_value"] = rows["expected_value"].to_numpy()  # the CLI's --out column since its first version
     notes: list[str] = []
+    table, _ = record_ids(table)  # an ID column with no CRM record id at all: left out
+    if len(table) and "account_id" not in table:
+        notes.append("no account has a CRM record id (the book was imported without an ID column), so the file has "
+                     "no account_id column: it imports again matched by name and place")  # fmt: skip
     no_mail = sorted(set(table.loc[table["owner_email"] == "", "owner"]) - {""})
     if no_mail:
         notes.append(f"no email known for {listing(no_mail, 5)}: {SUPPLY_IDS}")

@@ -166,7 +166,9 @@ def test_customers_are_the_same_accounts_on_every_reader(empty_store: Path, caps
 
 def test_an_import_that_lands_nothing_leaves_the_demo_byte_identical(small_store: Path, tmp_path: Path) -> None:
     before = store_state(small_store)  # the file's bytes; on a lake, its snapshot (no commit at all)
-    path = _write(tmp_path / "accounts.csv", "Account ID,Account Name\n,Nameless\n,Also nameless\n")
+    # A blank ID beside a filled one, and an unknown ID without a name: no row can land (an ID column blank in
+    # every row would be read as none, its rows matched by name).
+    path = _write(tmp_path / "accounts.csv", "Account ID,Account Name\n,Nameless\n0015X000000NOPE,\n")
     report = ingest.import_files(small_store, [path], "accounts", scope=OPERATOR)
     assert not report.landed and not report.cleared_demo
     assert report.files[0].rejected == 2

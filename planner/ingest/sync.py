@@ -39,6 +39,21 @@ def check_remove_missing(plans: Sequence[Plan]) -> None:
                        "export with it")  # fmt: skip
 
 
+def without_blank_id(con: duckdb.DuckDBPyConnection, by_field: dict[str, str], kind: str, report: FileReport, *,
+                     scope: Scope) -> dict[str, str]:  # fmt: skip
+    """`by_field` (field -> column) without its ID column when that column is blank in every row: such a file
+    (a rebalance's owner file of a book imported without IDs) is read as one without the column, its records
+    found by name as the first import found them; a column blank in some rows only keeps the ID rule (those
+    rows are rejected: the importer needs an ID in every row of a file that has one)."""
+    require_admin(scope)
+    column = by_field.get("id")
+    if kind not in ("accounts", "deals") or column is None or not sq.blank_in_every_row(con, column, scope=scope):
+        return by_field
+    report.notes.append(f"the ID column '{one_line(column)}' is blank in every row: the file is read as one "
+                        "without it (no row is rejected for a blank ID)")  # fmt: skip
+    return {f: c for f, c in by_field.items() if f != "id"}
+
+
 def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, remove_missing: bool, actor: str, *,
               scope: Scope) -> None:  # fmt: skip
     """After a table's merge: say what its rows did to stored records (report notes, warnings, `unchanged`),

@@ -11,7 +11,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
-from planner.store.imports.macros import lit
+from planner.store.imports.macros import lit, q
 from planner.store.imports.staging import DELETED_REASON
 from planner.store.schema import next_id, now
 
@@ -30,6 +30,12 @@ _SAME_PLACE = """(p.domain IS NULL OR a.domain IS NULL OR p.domain = a.domain)
     AND (tp_key(p.geo_city) IS NULL OR tp_key(a.city) IS NULL OR tp_key(p.geo_city) = tp_key(a.city))"""
 _DELETED = DELETED_REASON.strip("'")
 _TABLES = {"accounts": ("accounts", "account_id"), "deals": ("deals", "deal_id"), "reps": ("reps", "rep_id")}
+
+
+def blank_in_every_row(con: duckdb.DuckDBPyConnection, column: str, *, scope: Scope) -> bool:
+    """True when staged column `column` of _raw holds nothing but blanks (an ID column no record filled in)."""
+    require_admin(scope)
+    return not scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM _raw WHERE tp_text({q(column)}) IS NOT NULL LIMIT 1)")
 
 
 def match_stored(con: duckdb.DuckDBPyConnection, keyed_by_name: bool, *, scope: Scope) -> None:
