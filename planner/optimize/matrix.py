@@ -1,8 +1,11 @@
 """Travel from a matrix file: road minutes or km exported from a routing engine, instead of great-circle km.
 
 The file is a CSV with a header `from,to,<unit>`, one row per pair, as OSRM, Valhalla, GraphHopper,
-ORS or a GIS tool export it. The unit column is one of minutes, km, miles (kept as given), seconds
-(read as minutes) or meters (read as km). A pair is either
+ORS or a GIS tool export it (comma, semicolon or tab separated; decimal commas read as the CRM importer reads
+them). The ends may be named as the engines name them (source, origin; destination, target), the unit column
+is one of UNIT_NAMES: minutes, km, miles (kept as given), seconds or hours (read as minutes), metres (read as
+km); of a time and a distance column, the time one. A wide table (a row per rep, a column per destination) is
+read when its top-left cell names the unit. A pair is either
 
 - a rep and an account: the rep's id, email or CRM user id and the account's id,
 - a rep and a postal code: the rep (as above) and the account's ZIP (one row covers every account of
