@@ -108,6 +108,7 @@ def test_time_wins_over_distance_and_a_note_says_so(header: str) -> None:
         ("from,to,distance\nR1,A1,12.5\nR1,A2,40\n", "likely in km; name the column km or metres"),
         ("from,01001,01002\nR1,5,7\nR2,8,9\n", "is a wide table .* flatten it to one row per pair"),
         (",01001,01002\nR1,5,7\nR2,8,9\n", "is a wide table"),
+        ("rep,zip,drive\nR1,01001,5\n", "has columns rep, zip, drive; give a CSV with a header from,to,minutes"),
     ],
 )
 def test_what_cannot_be_read_says_what_would_work(text: str, message: str) -> None:

@@ -43,20 +43,17 @@ from planner.ingest import parse, reader
 # engines leave the unit out of some names: OSRM, ORS, Mapbox and GraphHopper write `duration` in seconds and
 # `distance` in metres, Google's Distance Matrix `duration_value` and `distance_value` the same.
 UNIT_NAMES: dict[tuple[str, float], tuple[str, ...]] = {
-    ("minutes", 1.0): ("minutes", "min", "mins", "duration_min", "duration_minutes", "travel_time_min",
-                       "travel_time_minutes", "time_min", "drive_time_min"),
-    ("minutes", 1 / 60): ("seconds", "sec", "secs", "duration_s", "duration_sec", "duration_seconds", "travel_time_s",
-                          "duration", "duration_value", "duration_in_traffic_value"),
-    ("minutes", 60.0): ("hours", "hrs", "duration_h", "duration_hours", "travel_time_h"),
-    ("km", 1.0): ("km", "kilometers", "kilometres", "distance_km"),
-    ("km", 1 / 1000): ("meters", "metres", "distance_m", "distance_meters", "distance_metres", "distance",
-                       "distance_value"),
-    ("miles", 1.0): ("miles", "mi", "distance_mi", "distance_miles"),
+    ("minutes", 1.0): ("minutes", "min", "mins", "duration_min", "travel_time_min", "travel_time_minutes"),
+    ("minutes", 1 / 60): ("seconds", "secs", "duration_s", "travel_time_s", "duration", "duration_value"),
+    ("minutes", 60.0): ("hours", "hrs", "duration_h"),
+    ("km", 1.0): ("km", "kilometres", "kilometers", "distance_km"),
+    ("km", 1 / 1000): ("metres", "meters", "distance_m", "distance", "distance_value"),
+    ("miles", 1.0): ("miles", "mi", "distance_mi"),
 }  # fmt: skip
 # header name -> (unit reported, factor to that unit)
 UNITS: dict[str, tuple[str, float]] = {n: unit for unit, names in UNIT_NAMES.items() for n in names}
-FROM_NAMES = ("from", "source", "origin", "src", "from_id", "source_id", "origin_id")
-TO_NAMES = ("to", "destination", "dest", "target", "dst", "to_id", "destination_id", "target_id")
+FROM_NAMES = ("from", "source", "origin", "from_id", "origin_id")
+TO_NAMES = ("to", "destination", "target", "dest", "to_id", "destination_id")
 # A name that does not say its unit, and the median below which its numbers cannot be that unit (under a minute
 # or a kilometre from a rep to the typical account): a file in minutes or km named so is refused, not read 60x off.
 UNNAMED = {"duration": (60.0, "seconds", "minutes"), "distance": (1000.0, "metres", "km")}
@@ -65,7 +62,7 @@ HOW = "a CSV with a header from,to,minutes (or km) and one row per rep/account o
 ACCEPTED = (
     f"from (or {', '.join(FROM_NAMES[1:])}), to (or {', '.join(TO_NAMES[1:])}) and one unit column: "
     + "; ".join(f"{ns[0]} ({', '.join(ns[1:])})" if len(ns) > 1 else ns[0] for ns in UNIT_NAMES.values())
-    + " (duration is seconds and distance metres, as OSRM and ORS write them)"
+    + "; duration is seconds and distance metres, as OSRM and ORS write them"
 )
 # How precise an account's place is (the store's geo_precision), finest first: a destination of the pairs to route
 # takes the mean point of its finest rows only (a Berlin code's city rows, not the centre of Germany).
@@ -195,12 +192,14 @@ def _columns(raw: pd.DataFrame, name: str) -> tuple[str, str, str, list[str]]:
 def _flatten_wide(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     """A wide matrix (a row per rep, a column per ZIP or account: OSRM's table) as from,to,<unit> rows, when its
     top-left cell names the unit; a file that looks wide without one is refused (its numbers could be anything).
-    A file with a to column (or a synonym) is never wide."""
+    A file with a to column (or a synonym), or whose column names are mostly words without digits, is not wide."""
     cols = [str(c).strip() for c in raw.columns]
     low = [c.lower() for c in cols]
     if len(cols) < 3 or any(c in TO_NAMES for c in low) or any(c in UNITS for c in low[1:]):
         return raw
     corner = low[0]
+    if sum(any(ch.isdigit() for ch in c) for c in cols[1:]) * 2 <= len(cols) - 1:
+        return raw  # its columns are no destinations (ZIPs, account ids): words such as zip, drive
     if corner not in UNITS:
         cells = raw.iloc[:50, 1:].astype("string").stack()
         numeric = cells.str.fullmatch(r"\s*[\d.,]+\s*|", na=True).all()
