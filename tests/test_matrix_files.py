@@ -122,6 +122,8 @@ def test_a_wide_table_whose_corner_names_the_unit_is_read() -> None:
     got = {(f, t): v for f, t, v in zip(p.frm, p.to, p.value, strict=True)}
     assert p.unit == "minutes"
     assert got == pytest.approx({("R1", "1001"): 1, ("R1", "A2"): 90.5 / 60, ("R2", "1001"): 2, ("R2", "A2"): 0.5})
+    with pytest.raises(BadInput, match="line 2: seconds 'x' is not a number"):  # the file's line, not the pair's
+        matrix.read_pairs(b"seconds,01001,A2\nR1,60,x\nR2,120,30\n", "m.csv")
 
 
 def test_balance_reads_a_semicolon_decimal_comma_matrix(

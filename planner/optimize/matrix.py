@@ -125,7 +125,7 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = 
     frm = _canonical_many(raw[frm_col])
     to = _canonical_many(raw[to_col])
     text = raw[unit_col].astype("string").str.strip().fillna("")
-    line = np.arange(len(raw)) + 2  # the header is line 1
+    line = raw.attrs.get("lines", np.arange(len(raw)) + 2)  # the header is line 1
     value = _numbers(text, f"travel matrix {name}", str(unit_col).strip(), sep, line)
     blank = (frm.isna() | to.isna()).to_numpy()
     if blank.any():
@@ -147,12 +147,12 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = 
     key = f_code.astype(np.int64) * max(len(t_uniq), 1) + t_code
     dup = pd.Index(key).duplicated(keep=False)
     if dup.any():
-        d = pd.DataFrame({"k": key[dup], "v": v_arr[dup], "line": line[dup]})
+        d = pd.DataFrame({"k": key[dup], "v": v_arr[dup], "line": line[dup], "pos": np.flatnonzero(dup)})
         spread = d.groupby("k")["v"].agg(lambda v: float(v.max() - v.min()))
         clash = spread[spread > 1e-9]
         if len(clash):
             rows = d.loc[d["k"] == clash.index[0], "line"].to_numpy()
-            i = int(rows[0]) - 2
+            i = int(d.loc[d["k"] == clash.index[0], "pos"].iloc[0])
             raise BadInput(
                 f"travel matrix {name} gives {f_arr[i]} -> {t_arr[i]} twice with different values (lines "
                 f"{', '.join(str(r) for r in rows[:3])}); keep one row per pair"
@@ -212,6 +212,7 @@ def _flatten_wide(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         )
     long = raw.melt(id_vars=[raw.columns[0]], var_name="to", value_name="value")
     long.columns = pd.Index(["from", "to", cols[0]])
+    long.attrs["lines"] = np.tile(np.arange(len(raw)) + 2, len(cols) - 1)  # messages name the file's own lines
     return long
 
 
