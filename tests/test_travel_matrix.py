@@ -60,7 +60,7 @@ def test_units_convert_from_seconds_and_meters() -> None:
     ("text", "message"),
     [
         ("a,b,c\n1,2,3\n", "has columns a, b, c; give a CSV with a header from,to,minutes"),
-        ("from,to,minutes,km\n1,2,3,4\n", "has columns from, to, minutes, km"),
+        ("from,to,minutes,seconds\n1,2,3,4\n", "has columns from, to, minutes, seconds: minutes and seconds are both"),
         ("from,to,km\n1,2,3\n,2,4\n", "line 3: the from or to cell is blank"),
         ("from,to,km\n1,2,3\n1,3,abc\n", "line 3: km 'abc' is not a number of 0 or more"),
         ("from,to,km\n1,2,-1\n", "line 2: km '-1' is not a number of 0 or more"),

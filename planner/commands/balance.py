@@ -35,6 +35,15 @@ from planner.scope import OPERATOR
 from planner.store import interrupts
 from planner.text import json_safe
 
+# The --travel-matrix help (planner.optimize.matrix UNIT_NAMES has every accepted name).
+TRAVEL_MATRIX_HELP = (
+    "travel from a routing engine's CSV instead of great-circle km: from,to,minutes (or seconds, hours, km, "
+    "metres, miles; OSRM's and ORS's duration is seconds and distance metres, Google's duration_value and "
+    "distance_value too; the ends may be source or origin, destination or target); rep id/email to account id "
+    "or ZIP, or ZIP to ZIP; comma, semicolon or tab separated, decimal commas read; time wins over distance. A "
+    "wide table (a row per rep, a column per ZIP) needs the unit in its top-left cell"
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -98,8 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     p.add_argument(
         "--travel-matrix", type=Path, metavar="FILE",
-        help="travel from a routing engine's CSV (from,to,minutes or km; rep id/email to account id, or ZIP to "
-        "ZIP) instead of great-circle km",
+        help=TRAVEL_MATRIX_HELP,
     )  # fmt: skip
     p.add_argument(
         "--travel-template", type=Path, metavar="FILE",

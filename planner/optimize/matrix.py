@@ -1,8 +1,11 @@
 """Travel from a matrix file: road minutes or km exported from a routing engine, instead of great-circle km.
 
 The file is a CSV with a header `from,to,<unit>`, one row per pair, as OSRM, Valhalla, GraphHopper,
-ORS or a GIS tool export it. The unit column is one of minutes, km, miles (kept as given), seconds
-(read as minutes) or meters (read as km). A pair is either
+ORS or a GIS tool export it (comma, semicolon or tab separated; decimal commas read as the CRM importer reads
+them). The ends may be named as the engines name them (source, origin; destination, target), the unit column
+is one of UNIT_NAMES: minutes, km, miles (kept as given), seconds or hours (read as minutes), metres (read as
+km); of a time and a distance column, the time one. A wide table (a row per rep, a column per destination) is
+read when its top-left cell names the unit. A pair is either
 
 - a rep and an account: the rep's id, email or CRM user id and the account's id,
 - a rep and a postal code: the rep (as above) and the account's ZIP (one row covers every account of
@@ -34,16 +37,33 @@ import pandas as pd
 
 from planner.errors import BadInput
 from planner.geo import US_NAMES
+from planner.ingest import parse, reader
 
-# header name -> (unit reported, factor to that unit)
-UNITS: dict[str, tuple[str, float]] = {
-    "minutes": ("minutes", 1.0), "min": ("minutes", 1.0), "mins": ("minutes", 1.0),
-    "duration_min": ("minutes", 1.0), "seconds": ("minutes", 1 / 60), "duration_s": ("minutes", 1 / 60),
-    "km": ("km", 1.0), "kilometers": ("km", 1.0), "kilometres": ("km", 1.0), "distance_km": ("km", 1.0),
-    "meters": ("km", 1 / 1000), "metres": ("km", 1 / 1000), "distance_m": ("km", 1 / 1000),
-    "miles": ("miles", 1.0), "mi": ("miles", 1.0),
+# The unit columns a file may have, by what its numbers are: (unit reported, factor to it) -> header names. Routing
+# engines leave the unit out of some names: OSRM, ORS, Mapbox and GraphHopper write `duration` in seconds and
+# `distance` in metres, Google's Distance Matrix `duration_value` and `distance_value` the same.
+UNIT_NAMES: dict[tuple[str, float], tuple[str, ...]] = {
+    ("minutes", 1.0): ("minutes", "min", "mins", "duration_min", "travel_time_min", "travel_time_minutes"),
+    ("minutes", 1 / 60): ("seconds", "secs", "duration_s", "travel_time_s", "duration", "duration_value"),
+    ("minutes", 60.0): ("hours", "hrs", "duration_h"),
+    ("km", 1.0): ("km", "kilometres", "kilometers", "distance_km"),
+    ("km", 1 / 1000): ("metres", "meters", "distance_m", "distance", "distance_value"),
+    ("miles", 1.0): ("miles", "mi", "distance_mi"),
 }  # fmt: skip
+# header name -> (unit reported, factor to that unit)
+UNITS: dict[str, tuple[str, float]] = {n: unit for unit, names in UNIT_NAMES.items() for n in names}
+FROM_NAMES = ("from", "source", "origin", "from_id", "origin_id")
+TO_NAMES = ("to", "destination", "target", "dest", "to_id", "destination_id")
+# A name that does not say its unit, and the median below which its numbers cannot be that unit (under a minute
+# or a kilometre from a rep to the typical account): a file in minutes or km named so is refused, not read 60x off.
+UNNAMED = {"duration": (60.0, "seconds", "minutes"), "distance": (1000.0, "metres", "km")}
+SNIFF_BYTES = 64 * 1024  # the start of a file that decides its separator
 HOW = "a CSV with a header from,to,minutes (or km) and one row per rep/account or postal-code pair"
+ACCEPTED = (
+    f"from (or {', '.join(FROM_NAMES[1:])}), to (or {', '.join(TO_NAMES[1:])}) and one unit column: "
+    + "; ".join(f"{ns[0]} ({', '.join(ns[1:])})" if len(ns) > 1 else ns[0] for ns in UNIT_NAMES.values())
+    + "; duration is seconds and distance metres, as OSRM and ORS write them"
+)
 # How precise an account's place is (the store's geo_precision), finest first: a destination of the pairs to route
 # takes the mean point of its finest rows only (a Berlin code's city rows, not the centre of Germany).
 PRECISION_RANK = {"coordinates": 0, "postal_code": 1, "city": 2, "region": 3, "country": 4}
@@ -58,6 +78,7 @@ class PairTable:
     value: np.ndarray
     unit: str
     name: str  # the file's name, for messages
+    notes: tuple[str, ...] = ()  # what the reading chose (a time column over a distance one)
 
 
 def canonical(values: pd.Series) -> pd.Series:
@@ -75,30 +96,37 @@ def canonical(values: pd.Series) -> pd.Series:
 
 
 def read_pairs(source: Path | bytes, name: str | None = None) -> PairTable:
-    """Read and check a travel matrix CSV, a file or its bytes (an upload), see the module docstring."""
+    """Read and check a travel matrix CSV, a file or its bytes (an upload), see the module docstring. The
+    separator (comma, semicolon, tab, |) is sniffed as the CRM importer does."""
     label = name or (source.name if isinstance(source, Path) else "upload")
-    data = io.BytesIO(source) if isinstance(source, bytes) else source
+    data: Path | io.BytesIO = io.BytesIO(source) if isinstance(source, bytes) else source
+    if isinstance(source, bytes):
+        start = source[: SNIFF_BYTES + 1]
+    else:
+        with open(source, "rb") as fh:
+            start = fh.read(SNIFF_BYTES + 1)
+    head = start[:SNIFF_BYTES].decode("utf-8-sig", errors="replace").splitlines()
+    sep = reader.sniff_delimiter(head[:-1] if len(start) > SNIFF_BYTES else head)
     try:
-        raw = pd.read_csv(data, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+        raw = pd.read_csv(data, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                          skipinitialspace=True)  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"travel matrix {label} cannot be read as CSV ({first}); give {HOW}") from exc
-    return pairs_from_frame(raw, label)
+    return pairs_from_frame(raw, label, sep)
 
 
-def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTable:
-    """Check the rows of a travel matrix table (from,to,<unit>) and return them canonical."""
-    cols = {str(c).strip().lower(): c for c in raw.columns}
-    unit_cols = [c for c in cols if c in UNITS]
-    if "from" not in cols or "to" not in cols or len(unit_cols) != 1:
-        got = ", ".join(str(c) for c in raw.columns) or "no columns"
-        raise BadInput(f"travel matrix {name} has columns {got}; give {HOW}")
-    unit, factor = UNITS[unit_cols[0]]
-    frm = _canonical_many(raw[cols["from"]])
-    to = _canonical_many(raw[cols["to"]])
-    text = raw[cols[unit_cols[0]]].astype("string").str.strip()
-    value = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(float, na_value=np.nan)
-    line = np.arange(len(raw)) + 2  # the header is line 1
+def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = ",") -> PairTable:
+    """Check the rows of a travel matrix table (from,to,<unit>, or a wide one: see _flatten_wide) and return them
+    canonical. `sep`: the file's separator (a semicolon file writes decimal commas, so '1.234' is ambiguous)."""
+    raw = _flatten_wide(raw, name)
+    frm_col, to_col, unit_col, notes = _columns(raw, name)
+    unit, factor = UNITS[unit_col.strip().lower()]
+    frm = _canonical_many(raw[frm_col])
+    to = _canonical_many(raw[to_col])
+    text = raw[unit_col].astype("string").str.strip().fillna("")
+    line = raw.attrs.get("lines", np.arange(len(raw)) + 2)  # the header is line 1
+    value = _numbers(text, f"travel matrix {name}", str(unit_col).strip(), sep, line)
     blank = (frm.isna() | to.isna()).to_numpy()
     if blank.any():
         i = int(np.flatnonzero(blank)[0])
@@ -107,9 +135,10 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTabl
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise BadInput(
-            f"travel matrix {name} line {line[i]}: {unit_cols[0]} {str(text.iloc[i])!r} is not a number of 0 or more; "
+            f"travel matrix {name} line {line[i]}: {unit_col} {str(text.iloc[i])!r} is not a number of 0 or more; "
             f"fix the value ({int(bad.sum()):,} such rows)"
         )
+    _check_unnamed_unit(name, str(unit_col).strip(), value)
     f_arr, t_arr, v_arr = frm.to_numpy(dtype=object), to.to_numpy(dtype=object), value * factor
     if len(v_arr) == 0:
         raise BadInput(f"travel matrix {name} has no rows; give {HOW}")
@@ -118,19 +147,137 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix") -> PairTabl
     key = f_code.astype(np.int64) * max(len(t_uniq), 1) + t_code
     dup = pd.Index(key).duplicated(keep=False)
     if dup.any():
-        d = pd.DataFrame({"k": key[dup], "v": v_arr[dup], "line": line[dup]})
+        d = pd.DataFrame({"k": key[dup], "v": v_arr[dup], "line": line[dup], "pos": np.flatnonzero(dup)})
         spread = d.groupby("k")["v"].agg(lambda v: float(v.max() - v.min()))
         clash = spread[spread > 1e-9]
         if len(clash):
             rows = d.loc[d["k"] == clash.index[0], "line"].to_numpy()
-            i = int(rows[0]) - 2
+            i = int(d.loc[d["k"] == clash.index[0], "pos"].iloc[0])
             raise BadInput(
                 f"travel matrix {name} gives {f_arr[i]} -> {t_arr[i]} twice with different values (lines "
                 f"{', '.join(str(r) for r in rows[:3])}); keep one row per pair"
             )
         first = ~pd.Index(key).duplicated(keep="first")
         f_arr, t_arr, v_arr = f_arr[first], t_arr[first], v_arr[first]
-    return PairTable(f_arr, t_arr, np.asarray(v_arr, dtype=float), unit, name)
+    return PairTable(f_arr, t_arr, np.asarray(v_arr, dtype=float), unit, name, tuple(notes))
+
+
+def _columns(raw: pd.DataFrame, name: str) -> tuple[str, str, str, list[str]]:
+    """The from, to and unit columns (as the frame names them) and the notes on the choice: of a time and a
+    distance column, the time one (travel time is what reps feel)."""
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    frm = next((cols[n] for n in FROM_NAMES if n in cols), None)
+    to = next((cols[n] for n in TO_NAMES if n in cols), None)
+    times = [c for c in cols if UNITS.get(c, ("",))[0] == "minutes"]
+    dists = [c for c in cols if c in UNITS and c not in times]
+    got = ", ".join(str(c) for c in raw.columns) or "no columns"
+    if frm is None or to is None or not (times or dists):
+        raise BadInput(f"travel matrix {name} has columns {got}; give {HOW}. Accepted columns: {ACCEPTED}")
+    pick, kind = (times, "time") if times else (dists, "distance")
+    if len(pick) > 1:
+        raise BadInput(
+            f"travel matrix {name} has columns {got}: {' and '.join(str(cols[c]) for c in pick)} are both {kind}s; "
+            "keep one"
+        )
+    notes = []
+    if times and dists:
+        notes.append(
+            f"the travel matrix gives time ({cols[times[0]]}) and distance ({', '.join(str(cols[c]) for c in dists)}): "
+            "travel is its time, as travel time is what reps feel (give a file without the time column to plan "
+            "on distance)."
+        )
+    return frm, to, cols[pick[0]], notes
+
+
+def _flatten_wide(raw: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A wide matrix (a row per rep, a column per ZIP or account: OSRM's table) as from,to,<unit> rows, when its
+    top-left cell names the unit; a file that looks wide without one is refused (its numbers could be anything).
+    A file with a to column (or a synonym), or whose column names are mostly words without digits, is not wide."""
+    cols = [str(c).strip() for c in raw.columns]
+    low = [c.lower() for c in cols]
+    if len(cols) < 3 or any(c in TO_NAMES for c in low) or any(c in UNITS for c in low[1:]):
+        return raw
+    corner = low[0]
+    if sum(any(ch.isdigit() for ch in c) for c in cols[1:]) * 2 <= len(cols) - 1:
+        return raw  # its columns are no destinations (ZIPs, account ids): words such as zip, drive
+    if corner not in UNITS:
+        cells = raw.iloc[:50, 1:].astype("string").stack()
+        numeric = cells.str.fullmatch(r"\s*[\d.,]+\s*|", na=True).all()
+        if not (numeric and (corner in FROM_NAMES or corner in ("", "rep", "rep_id") or corner.startswith("unnamed"))):
+            return raw
+        raise BadInput(
+            f"travel matrix {name} is a wide table (a row per rep, {len(cols) - 1:,} columns: {cols[1]}, {cols[2]}, "
+            "...) that does not say its unit; flatten it to one row per pair with a header from,to,minutes (or km), or "
+            "name the unit in its top-left cell (minutes, seconds, km, metres, miles)"
+        )
+    long = raw.melt(id_vars=[raw.columns[0]], var_name="to", value_name="value")
+    long.columns = pd.Index(["from", "to", cols[0]])
+    long.attrs["lines"] = np.tile(np.arange(len(raw)) + 2, len(cols) - 1)  # messages name the file's own lines
+    return long
+
+
+# A value with one comma or dot before exactly three digits: 1,234 is a thousand or one, as the column's style says.
+_AMBIGUOUS = {",": r"[+-]?\d{1,3},\d{3}", ".": r"[+-]?\d{1,3}\.\d{3}"}
+_NUMBER_TEXT = r"[+-]?[\d.,' \u00a0\u202f]+"  # digits and separators only: no units, currency or percent
+
+
+def _numbers(text: pd.Series, what: str, col: str, sep: str, line: np.ndarray) -> np.ndarray:
+    """The column's numbers (NaN where a cell is not one). Plain numbers are read as they are; otherwise the
+    column's style (decimal comma or point) is judged on its values as the CRM importer judges a column
+    (planner.ingest.parse COMMA_EVIDENCE, DOT_EVIDENCE) and each value read by its parse_number. A column whose
+    values write both styles, or only ones such as '1,234' (in a semicolon file also '1.234') that either
+    could have written, is refused: reading the wrong one is 1,000 times off."""
+    value = pd.to_numeric(text, errors="coerce").to_numpy(float, na_value=np.nan)
+    odd = np.isnan(value)  # cells to_numeric cannot read that hold a digit (blanks and 'N/A' stay refused)
+    odd[odd] = text[odd].str.contains(r"\d", regex=True).to_numpy(bool)
+    if not odd.any() and sep != ";":
+        return value
+    marked = text[text.str.contains(r"[.,]", regex=True)]
+    uniq = pd.Series(pd.unique(marked), dtype=object)
+    clean = uniq.str.replace(r"[ '\u00a0\u202f]", "", regex=True)
+    comma = uniq[clean.str.match(parse.COMMA_EVIDENCE)]
+    dot = uniq[clean.str.match(parse.DOT_EVIDENCE)]
+
+    def at(v: str) -> str:
+        return f"line {line[np.flatnonzero(text.to_numpy(object) == v)[0]]}"
+
+    if len(comma) and len(dot):
+        raise BadInput(
+            f"{what} writes {col} both with a decimal comma ({comma.iloc[0]!r}, {at(comma.iloc[0])}) and with a "
+            f"decimal point ({dot.iloc[0]!r}, {at(dot.iloc[0])}); write every value the same way"
+        )
+    if not len(comma) and not len(dot):
+        marks = [","] + (["."] if sep == ";" else [])
+        either = uniq[clean.str.fullmatch("|".join(_AMBIGUOUS[m] for m in marks))]
+        if len(either):
+            v = str(either.iloc[0])
+            whole, part = v.replace(".", ",").split(",")
+            raise BadInput(
+                f"{what} {at(v)}: {col} {v!r} may be {whole}{part} or {whole}.{part}, and no other value shows "
+                f"whether its {'comma' if ',' in v else 'dot'} marks thousands or decimals; write it as "
+                f"{whole}{part} or {whole}.{part}"
+            )
+    decimal_comma = bool(len(comma))
+    redo = odd | (text.str.contains(r"[.,]", regex=True).to_numpy(bool) if decimal_comma else False)
+    todo = pd.Series(pd.unique(text[redo]), dtype=object)
+    ok = todo.str.fullmatch(_NUMBER_TEXT)
+    read = {v: parse.parse_number(v, decimal_comma) if good else None for v, good in zip(todo, ok, strict=True)}
+    value[redo] = text[redo].map(read).astype(float).to_numpy()
+    return value
+
+
+def _check_unnamed_unit(name: str, col: str, value: np.ndarray) -> None:
+    """A column named duration or distance holds seconds or metres (what OSRM and ORS write): refuse one whose
+    typical pair is under a minute or a kilometre that way, as it is surely minutes or km."""
+    if col.lower() not in UNNAMED or not len(value):
+        return
+    floor, said, likely = UNNAMED[col.lower()]
+    median = float(np.median(value))
+    if median < floor:
+        raise BadInput(
+            f"travel matrix {name}: {col} is read as {said} (what OSRM and ORS write), but the typical pair is "
+            f"{median:g} {said}, so the file is likely in {likely}; name the column {likely} or {said}"
+        )
 
 
 def _canonical_many(values: pd.Series) -> pd.Series:
@@ -202,7 +349,10 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     table.index.name, table.columns.name = "account_id", "rep_id"
     table.attrs["unit"] = pairs.unit
     table.attrs["unplaced"] = int(imputed.sum())
-    table.attrs["notes"] = [UNPLACED_NOTE.format(n=f"{int(imputed.sum()):,}")] if imputed.any() else []
+    table.attrs["notes"] = [
+        *pairs.notes,
+        *([UNPLACED_NOTE.format(n=f"{int(imputed.sum()):,}")] if imputed.any() else []),
+    ]
     return table
 
 
