@@ -15,7 +15,14 @@ from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
 from planner.optimize.reach import _lower_bound, _min_moved, reach_bands, reach_notes
-from planner.text import account_label
+from planner.text import account_label, listing
+
+# The steps that stop at their share of the solver's time limit (Options.time_limit_s), as the summary flags them.
+STOPPED_BY_TIME = (
+    ("band_hood_stopped_by_time", "re-assigning the territories outside a band with their neighbours"),
+    ("contiguity_stopped_by_time", "restoring the bands and travel of connected territories"),
+)
+KM_PER_MILE = 1.609344
 
 
 def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
@@ -30,10 +37,32 @@ def _today_km(p: _Problem) -> np.ndarray:
     return p.distance_today.copy() if p.distance_today is not None else _km_today(p)
 
 
+def _stopped_steps(s: dict[str, Any]) -> list[str]:
+    """The steps a time limit stopped before they were done (the summary's flags, a market's or the book's)."""
+    steps = ["the assignment LP"] if "time limit" in str(s.get("lp_status") or "") else []
+    for key, what in STOPPED_BY_TIME:
+        value = s.get(key)
+        if value is not None and value == value and float(value) > 0:
+            steps.append(what)
+    return steps
+
+
+def _time_reasons(s: dict[str, Any], opts: Options) -> list[str]:
+    """Each step that stopped at its time limit, and what to raise (a neighbourhood or contiguity step has a share
+    of the limit): without it a band left unmet reads as if no assignment could do better."""
+    steps = _stopped_steps(s)
+    if not steps:
+        return []
+    return [
+        f"{listing(steps, 3, ' and ')} stopped at the solver's time limit ({opts.time_limit_s:g} s per step; a "
+        "repair step has a quarter of it) before it was done: raise 'Solver time' (the page) or --time-limit"
+    ]
+
+
 def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[str]:
     """Why balance ends outside its band: with one band, against the tolerance; with several, for each metric
     outside its own tolerance (a metric with a wider tolerance is not out because it passes another's)."""
-    budget = _over_budget(p, u, opts, float(s["moved_share"]))
+    budget = _time_reasons(s, opts) + _over_budget(p, u, opts, float(s["moved_share"]))
     if len(s["metrics"]) <= 1:
         return budget + _band_reasons(p, u, opts, opts.tolerance, p.b, s["lower_bound"], s["max_mean_after"], s)
     out: list[str] = budget
@@ -113,7 +142,7 @@ def _band_reasons(
         )
     if not out and opts.unit != "account":
         out.append(f"whole {opts.unit} units are too coarse to split the book evenly; try a finer unit")
-    if not out:
+    if not out and not _stopped_steps(s):  # else the time limit stopped the repair: its reason says so
         out.append(
             "whole accounts could not fill every territory within the band (the LP over all reps could): "
             "the last accounts are too large for the room left; a wider tolerance or a moved budget helps"
