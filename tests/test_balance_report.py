@@ -4,13 +4,18 @@ travel reasons where the band cannot be the cause, and hours from a travel matri
 from __future__ import annotations
 
 import itertools
+import json
 import types
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from bench import optimizer
-from planner import optimize
+from planner import cli, geo, optimize, scenarios, store
 from planner.optimize import Options, neighbourhood, solve
+from planner.scope import OPERATOR
 
 THREE = "potential,accounts,workload"
 
@@ -33,3 +38,51 @@ def test_a_repair_stopped_by_the_time_limit_says_so_and_blames_no_account(monkey
     assert "stopped at the solver's time limit (10 s per step" in said
     assert "raise 'Solver time'" in said and "--time-limit" in said
     assert "too large for the room left" not in said
+
+
+def _road(acc: pd.DataFrame, reps: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """One road distance per (rep, account): 1.3x the great-circle km, given in `unit` (km, miles, or minutes at
+    the workload's default 60 km/h)."""
+    per_km = {"km": 1.0, "miles": 1 / 1.609344, "minutes": 1.0}[unit]
+    active = reps[reps["active"].astype(bool)]
+    lat, lon = acc["lat"].to_numpy(float), acc["lon"].to_numpy(float)
+    rows = [
+        pd.DataFrame({"from": r["email"], "to": acc["account_id"],
+                      unit: 1.3 * geo.haversine_km(lat, lon, float(r["home_lat"]), float(r["home_lon"])) * per_km})
+        for _, r in active.iterrows()
+    ]  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_hours_capacity_and_reach_are_the_same_in_km_miles_and_minutes(
+    small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same road distances as km, as miles and as minutes (at the workload's 60 km/h): the same assignment,
+    and the same hours, capacity words and coverage; only the travel figures are in the file's unit."""
+    with store.read(small_store) as con:
+        acc, reps = scenarios.inputs(con, scope=OPERATOR)
+    opts = optimize.Options(metric="accounts", tolerance=0.05)
+    out = {}
+    for unit in ("km", "miles", "minutes"):
+        file = tmp_path / f"{unit}.csv"
+        _road(acc, reps, unit).to_csv(file, index=False)
+        out[unit] = optimize.rebalance(acc, reps, opts, distance=scenarios.travel_table(file, acc, reps, opts))
+        if unit != "minutes":  # the CLI's figures, once in each distance unit
+            args = ["--db", str(small_store), "balance", "--metric", "accounts", "--travel-matrix", str(file), "--json"]
+            assert cli.main(args) == 0
+            out[f"{unit} cli"] = json.loads(capsys.readouterr().out)
+    km = out["km"]
+    assert km.summary["travel_unit"] == "km" and out["miles"].summary["travel_unit"] == "miles"
+    for unit in ("miles", "minutes"):
+        res = out[unit]
+        assert list(res.assignments["owner"]) == list(km.assignments["owner"])
+        for key in ("workload_hours_after", "capacity_hours_needed_min", "coverage_after", "coverage_today"):
+            assert res.summary[key] == pytest.approx(km.summary[key], rel=1e-9), key
+        assert res.summary["over_capacity_reps"] == km.summary["over_capacity_reps"]
+        np.testing.assert_allclose(res.reps["hours_after"], km.reps["hours_after"], rtol=1e-9)
+        np.testing.assert_allclose(res.reps["hours_before"], km.reps["hours_before"], rtol=1e-9)
+        assert [n for n in res.summary["notes"] if "hours" in n] == [n for n in km.summary["notes"] if "hours" in n]
+    cli_km, cli_miles = out["km cli"], out["miles cli"]
+    assert cli_miles["coverage_after"] == pytest.approx(cli_km["coverage_after"], rel=1e-9)
+    assert [n for n in cli_miles["notes"] if "hours" in n] == [n for n in cli_km["notes"] if "hours" in n]
+    assert out["miles"].summary["travel_km_after"] == pytest.approx(km.summary["travel_km_after"] / 1.609344)

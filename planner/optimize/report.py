@@ -32,6 +32,17 @@ def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
     return out
 
 
+def _as_km(p: _Problem, travel: np.ndarray, unit: str) -> np.ndarray:
+    """Travel in the travel's unit as the km that turn into hours at the workload's speed: miles converted, minutes
+    as minutes / 60 hours at that speed; km (and a matrix of unknown unit) as they are. Hours, capacity and reach
+    are then the same whichever unit the same distances come in."""
+    if unit == "miles":
+        return travel * KM_PER_MILE
+    if unit == "minutes":
+        return travel / 60.0 * p.workload.travel_kmh
+    return travel
+
+
 def _today_km(p: _Problem) -> np.ndarray:
     """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
     return p.distance_today.copy() if p.distance_today is not None else _km_today(p)
@@ -401,8 +412,11 @@ def _moves_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.ndar
     }
 
 
-def _travel_summary(p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_today: np.ndarray) -> dict[str, Any]:
-    """Mean and p95 travel, top-3-nearest share, overlap and coverage, today and after."""
+def _travel_summary(
+    p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_today: np.ndarray, unit: str = "km"
+) -> dict[str, Any]:
+    """Mean and p95 travel (in the travel's unit), top-3-nearest share, overlap and coverage (reach in km: the
+    travel as km at the workload's speed), today and after."""
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     nearest = near_km[:, 0] if p.distance is None else p.distance.min(1)
     pot = _potential(p)
@@ -420,21 +434,21 @@ def _travel_summary(p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_to
         "top3_share_after": top_k_share(p, assign),
         "overlap_today": overlap(p, np.where(p.owner >= 0, p.owner, -1)),
         "overlap_after": overlap(p, assign),
-        "coverage_today": float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total),
-        "coverage_after": float(pot[km_after <= reach].sum() / pot_total),
+        "coverage_today": float(pot[np.nan_to_num(_as_km(p, km_today, unit), nan=np.inf) <= reach].sum() / pot_total),
+        "coverage_after": float(pot[_as_km(p, km_after, unit) <= reach].sum() / pot_total),
     }
 
 
-def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.DataFrame:
+def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray, unit: str = "km") -> pd.DataFrame:
     """One row per rep of the scenario (and per rep removed from it): load, potential, accounts, hours
-    and moves, before and after."""
+    and moves, before and after (`km_after`: travel in the travel's unit)."""
     n_reps = len(p.reps)
     owned = p.owner >= 0
     pot = _potential(p)
     moved = _moved_mask(p, assign)
     before_load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n_reps)
     after_load = _bincount(assign, weights=p.b, minlength=n_reps)
-    km_before = _km_to(p, p.owner)
+    km_before = _as_km(p, _km_to(p, p.owner), unit)
     reps = p.reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]].copy()
     reps["target_share"] = p.target
     reps["before"] = before_load
@@ -448,7 +462,7 @@ def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.Data
     reps["hours_before"] = _bincount(
         p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km[owned] * km_before[owned], minlength=n_reps
     )
-    reps["hours_after"] = _hours(p, assign, km_after)
+    reps["hours_after"] = _hours(p, assign, _as_km(p, km_after, unit))
     reps["moved_in"] = _count(assign[moved], minlength=n_reps)
     reps["moved_out"] = _count(p.owner[moved & (p.owner >= 0)], minlength=n_reps)
     removed = p.today[~p.today["rep_id"].isin(set(p.reps["rep_id"]))]
@@ -502,15 +516,15 @@ def _report(
 ) -> Result:
     """The result of an assignment: the summary figures (with the solver's `extra` and `timing`), reasons
     and notes in plain words, the reps' table and the accounts' table."""
-    km_after = _km_to(p, assign)
+    km_after = _km_to(p, assign)  # the travel's unit: km, or a matrix's minutes or miles
     km_today = _today_km(p)
-    hours = _hours(p, assign, km_after)
-    cap = p.reps["capacity_hours"].to_numpy(float)
     unit = str(extra.get("travel_unit", "km"))
+    hours = _hours(p, assign, _as_km(p, km_after, unit))
+    cap = p.reps["capacity_hours"].to_numpy(float)
     summary: dict[str, Any] = {
         **_balance_summary(p, u, opts, assign),
         **_moves_summary(p, u, opts, assign),
-        **_travel_summary(p, assign, km_after, km_today),
+        **_travel_summary(p, assign, km_after, km_today, unit),
         "capacity_hours": float(cap.sum()),
         "workload_hours_after": float(hours.sum()),
         "capacity_enforced": bool(extra.get("capacity_enforced", False)),
@@ -526,12 +540,13 @@ def _report(
     summary["travel_kept"] = bool(
         not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
     )
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+    near_km = _nearest(p.xyz, p.homes, 1)[0][:, 0] if p.distance is None else _as_km(p, p.distance.min(1), unit)
+    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km).sum()))
     summary["notes"] += _rep_hours_notes(summary) + _area_notes(opts.unit, int(summary.get("accounts_without_area", 0)))
     summary["notes"] += reach_notes(p, u, opts.unit)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
-    return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)
+    reps = _rep_table(p, assign, km_after, unit)
+    return Result(assignments=assignments, reps=reps, summary=summary, options=opts)
 
 
 def handover(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options, leavers: set[str], successor: str) -> Result:
