@@ -86,3 +86,19 @@ def test_hours_capacity_and_reach_are_the_same_in_km_miles_and_minutes(
     assert cli_miles["coverage_after"] == pytest.approx(cli_km["coverage_after"], rel=1e-9)
     assert [n for n in cli_miles["notes"] if "hours" in n] == [n for n in cli_km["notes"] if "hours" in n]
     assert out["miles"].summary["travel_km_after"] == pytest.approx(km.summary["travel_km_after"] / 1.609344)
+
+
+def test_travel_that_rises_with_far_unowned_accounts_in_a_one_rep_book_is_not_blamed_on_the_band() -> None:
+    """One rep (as a one-rep country's market) and three unowned accounts in Honolulu (beside the book's own
+    unowned ones): they go to that rep, mean travel rises, and the reason names them (the farthest first), not the
+    band: with one rep a wider tolerance changes nothing."""
+    acc, reps = optimizer.balanced_world(60, 1, seed=1)
+    far = acc.index[:3]
+    acc.loc[far, ["lat", "lon", "owner_rep_id"]] = [21.31, -157.86, None]
+    res = optimize.rebalance(acc, reps, Options(metric="potential", within="none"))
+    s = res.summary
+    assert s["travel_km_after"] > s["travel_km_today"]
+    said = " ".join(s["reasons"])
+    assert f"{int(acc['owner_rep_id'].isna().sum())} account(s) given an owner they had not" in said
+    assert "the farthest " + str(acc.loc[far[0], "name"]) in said and " km to " in said
+    assert "tolerance keeps travel lower" not in said and "within ±5% needs more travel" not in said

@@ -178,9 +178,10 @@ def unit_label(unit: str) -> str:
     return "matrix units" if unit == "matrix" else unit
 
 
-def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[str]:
+def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km", not_band: list[str] | None = None) -> list[str]:
     """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can), in the
-    travel's unit (km, or a matrix's minutes or miles)."""
+    travel's unit (km, or a matrix's minutes or miles). `not_band`: where the band cannot be the cause, what is
+    (_not_the_band), said instead of the band, the budget or whole accounts."""
     u = unit_label(unit)
     today, after = s["travel_km_today"], s["travel_km_after"]
     out: list[str] = []
@@ -195,6 +196,8 @@ def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[
             )
     if not math.isfinite(today) or after <= today + 1e-9:
         return out
+    if not_band is not None:
+        return out + not_band
     best = s.get("travel_km_best_in_band", float("nan"))
     if isinstance(best, float) and math.isfinite(best) and best > today:
         over = "" if s.get("travel_bound_all_reps") else ", each account limited to its nearest reps"
@@ -219,6 +222,44 @@ def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[
             "assignment moving this little travels less; allow more to move to bring it down"
         )
     return out
+
+
+def _met_today(p: _Problem) -> bool:
+    """Today's owners already hold every band on the scenario's team (each rep's share of the owned book against
+    their target; no owner leaving): then balancing asks no account to move."""
+    own = p.owner >= 0
+    if (p.owner == -2).any() or not own.any():
+        return False
+    for m in range(p.bm.shape[1]):
+        load = _bincount(p.owner[own], weights=p.bm[own, m], minlength=len(p.reps))
+        if load.sum() > 0 and np.abs(load / (load.sum() * p.target) - 1).max() > p.tols[m] + 1e-9:
+            return False
+    return True
+
+
+def _not_the_band(
+    p: _Problem, assign: np.ndarray, km_today: np.ndarray, km_after: np.ndarray, unit: str
+) -> list[str] | None:
+    """Why mean travel rises where the band cannot be why (one rep, the bands met today, or the accounts owned today
+    travel no more than today): the accounts newly given an owner, the farthest named. None where it can be."""
+    kept = (p.owner >= 0) & np.isfinite(km_today)
+    new = np.flatnonzero((p.owner < 0) & (assign >= 0))
+    same = bool(kept.any()) and float(np.nanmean(km_after[kept])) <= float(np.nanmean(km_today[kept])) + 1e-9
+    if not (len(p.reps) == 1 or _met_today(p) or (same and len(new))):
+        return None
+    if not len(new):
+        return []  # nothing to name, and the band is not the cause either
+    u, names = unit_label(unit), p.reps["name"].to_numpy(dtype=object)
+    far = new[np.argsort(-np.nan_to_num(km_after[new], nan=-1.0), kind="stable")]
+    label = [f"{account_label(p.acc['account_id'].iloc[i], p.acc['name'].iloc[i] if 'name' in p.acc else None)} "
+             f"({km_after[i]:,.0f} {u} to {names[assign[i]]})" for i in far[:3]]  # fmt: skip
+    mean = float(np.nanmean(km_after[kept])) if kept.any() else float("nan")
+    owned = f"; the accounts owned today average {mean:,.1f} {u}" if math.isfinite(mean) else ""
+    return [
+        f"mean travel rises with the {len(new):,} account(s) given an owner they had not (unowned today, or their "
+        f"owner leaves), the farthest {listing(label, 3)}{owned}; the band is not the cause (a wider tolerance "
+        "changes nothing here): a rep nearer to these accounts, or leaving them out, keeps travel down"
+    ]
 
 
 def _move_reasons(
@@ -536,7 +577,7 @@ def _report(
     s = summary
     summary["reasons"] = _reasons(p, u, opts, s) if u is not None else []
     if u is not None:
-        summary["reasons"] += _travel_reasons(summary, opts, unit)
+        summary["reasons"] += _travel_reasons(summary, opts, unit, _not_the_band(p, assign, km_today, km_after, unit))
     summary["travel_kept"] = bool(
         not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
     )
