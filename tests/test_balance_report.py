@@ -14,8 +14,10 @@ import pytest
 
 from bench import optimizer
 from planner import cli, geo, optimize, scenarios, store
+from planner.commands import balance
 from planner.optimize import Options, neighbourhood, solve
 from planner.scope import OPERATOR
+from tests.test_optimize import REPS, book
 
 THREE = "potential,accounts,workload"
 
@@ -102,3 +104,27 @@ def test_travel_that_rises_with_far_unowned_accounts_in_a_one_rep_book_is_not_bl
     assert f"{int(acc['owner_rep_id'].isna().sum())} account(s) given an owner they had not" in said
     assert "the farthest " + str(acc.loc[far[0], "name"]) in said and " km to " in said
     assert "tolerance keeps travel lower" not in said and "within ±5% needs more travel" not in said
+
+
+@pytest.mark.parametrize("forced_up", [True, False])
+def test_the_travel_bound_says_its_moved_share_and_the_any_share_bound_where_solved(
+    forced_up: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`balance`'s travel line and JSON: the LP bound holds at this result's moved share (the line says which); where
+    balance forces travel above today's the solver bounded travel with any share moved too, and both say that one
+    (null, and not in the line, where it was not solved)."""
+    rows = [("a1", 0, 1, "A", 10), ("a2", 0, 2, "A", 10), ("a3", 0, 8, "A", 10), ("a4", 0, 9, "A", 10)]
+    if forced_up:  # every account near A: balance must send two to B, far away
+        rows = [("a1", 0, 0.5, "A", 10), ("a2", 0, 1, "A", 10), ("a3", 0, 1.5, "A", 10), ("a4", 0, 2, "A", 10)]
+    res = optimize.rebalance(book(rows), REPS)
+    s, f = res.summary, balance._figures(res)
+    assert f["travel_km_lp_bound"] == pytest.approx(s["travel_km_lp_bound"])
+    assert f["travel_lp_bound_moved_share"] == pytest.approx(s["moved_share"]) == pytest.approx(0.5)
+    balance._print_text(f, res)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("travel"))
+    assert f"LP bound at this moved share (50.0%) {s['travel_km_lp_bound']:.0f} km" in line
+    if forced_up:
+        assert s["travel_km_today"] < f["travel_km_lp_bound_any_moved"] == pytest.approx(s["travel_km_best_in_band"])
+        assert line.endswith(f", moving any share {s['travel_km_best_in_band']:.0f} km)")
+    else:
+        assert f["travel_km_lp_bound_any_moved"] is None and "any share" not in line
