@@ -17,6 +17,7 @@ from planner import cli, geo, optimize, scenarios, store
 from planner.commands import balance
 from planner.optimize import Options, neighbourhood, solve
 from planner.scope import OPERATOR
+from tests.helpers import errors, page
 from tests.test_optimize import REPS, book
 
 THREE = "potential,accounts,workload"
@@ -128,3 +129,29 @@ def test_the_travel_bound_says_its_moved_share_and_the_any_share_bound_where_sol
         assert line.endswith(f", moving any share {s['travel_km_best_in_band']:.0f} km)")
     else:
         assert f["travel_km_lp_bound_any_moved"] is None and "any share" not in line
+
+
+def test_the_pages_max_mean_headline_compares_one_metric_with_itself(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several metrics: the headline is the worst metric after (named), its delta that metric's change, not the
+    worst after less the worst today when today's worst is another metric (here potential at 3.00 today)."""
+    real = scenarios.run
+
+    def run(con: object, opts: optimize.Options, *args: object, **kw: object) -> optimize.Result:
+        res = real(con, opts, *args, **kw)  # type: ignore[arg-type]
+        pot, accounts = res.summary["metrics"]
+        pot["max_mean_before"], pot["max_mean_after"] = 3.0, 1.01
+        accounts["max_mean_before"], accounts["max_mean_after"] = 1.30, 1.04
+        res.summary.update(max_mean_before=3.0, max_mean_after=1.04)
+        return res
+
+    monkeypatch.setattr(scenarios, "run", run)
+    at = page("rebalance", timeout=300)
+    at.multiselect(key="rb_metric").set_value(["potential", "accounts"]).run()
+    at.button(key="rb_run").click().run()
+    assert errors(at) == []
+    head = next(m for m in at.metric if m.label.startswith("Max / mean"))
+    assert (head.label, head.value, head.delta) == ("Max / mean (accounts)", "1.04", "-0.26")
+    bound = next(m for m in at.metric if m.label == "Travel bounds")
+    assert "at this moved share (" in bound.help
