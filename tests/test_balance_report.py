@@ -15,12 +15,14 @@ import pytest
 from bench import optimizer
 from planner import cli, geo, optimize, scenarios, store
 from planner.commands import balance
+from planner.coverage.workload import Workload
 from planner.optimize import Options, neighbourhood, solve
 from planner.scope import OPERATOR
 from tests.helpers import errors, page
 from tests.test_optimize import REPS, book
 
 THREE = "potential,accounts,workload"
+SPEED = 80.0  # km/h: the workload's travel speed in the matrix test, not the default 60 (minutes = km there)
 
 
 def test_a_repair_stopped_by_the_time_limit_says_so_and_blames_no_account(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,8 +47,8 @@ def test_a_repair_stopped_by_the_time_limit_says_so_and_blames_no_account(monkey
 
 def _road(acc: pd.DataFrame, reps: pd.DataFrame, unit: str) -> pd.DataFrame:
     """One road distance per (rep, account): 1.3x the great-circle km, given in `unit` (km, miles, or minutes at
-    the workload's default 60 km/h)."""
-    per_km = {"km": 1.0, "miles": 1 / 1.609344, "minutes": 1.0}[unit]
+    SPEED km/h)."""
+    per_km = {"km": 1.0, "miles": 1 / 1.609344, "minutes": 60 / SPEED}[unit]
     active = reps[reps["active"].astype(bool)]
     lat, lon = acc["lat"].to_numpy(float), acc["lon"].to_numpy(float)
     rows = [
@@ -60,11 +62,13 @@ def _road(acc: pd.DataFrame, reps: pd.DataFrame, unit: str) -> pd.DataFrame:
 def test_hours_capacity_and_reach_are_the_same_in_km_miles_and_minutes(
     small_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The same road distances as km, as miles and as minutes (at the workload's 60 km/h): the same assignment,
+    """The same road distances as km, as miles and as minutes (at the workload's speed, 80 km/h): the same assignment,
     and the same hours, capacity words and coverage; only the travel figures are in the file's unit."""
     with store.read(small_store) as con:
         acc, reps = scenarios.inputs(con, scope=OPERATOR)
-    opts = optimize.Options(metric="accounts", tolerance=0.05)
+    opts = optimize.Options(
+        metric="accounts", tolerance=0.05, workload=Workload.defaults().with_overrides(travel_kmh=SPEED)
+    )
     out = {}
     for unit in ("km", "miles", "minutes"):
         file = tmp_path / f"{unit}.csv"
