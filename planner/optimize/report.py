@@ -253,8 +253,8 @@ def _not_the_band(
     far = new[np.argsort(-np.nan_to_num(km_after[new], nan=-1.0), kind="stable")]
     label = [f"{account_label(p.acc['account_id'].iloc[i], p.acc['name'].iloc[i] if 'name' in p.acc else None)} "
              f"({km_after[i]:,.0f} {u} to {names[assign[i]]})" for i in far[:3]]  # fmt: skip
-    mean = float(np.nanmean(km_after[kept])) if kept.any() else float("nan")
-    owned = f"; the accounts owned today average {mean:,.1f} {u}" if math.isfinite(mean) else ""
+    mean, was = (float(np.nanmean(x[kept])) for x in (km_after, km_today)) if kept.any() else (math.nan, math.nan)
+    owned = f"; the accounts owned today average {mean:,.1f} {u} (today {was:,.1f} {u})" if math.isfinite(mean) else ""
     return [
         f"mean travel rises with the {len(new):,} account(s) given an owner they had not (unowned today, or their "
         f"owner leaves), the farthest {listing(label, 3)}{owned}; the band is not the cause (a wider tolerance "
