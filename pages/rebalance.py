@@ -239,10 +239,9 @@ else:
     # --- Result vs bounds -------------------------------------------------------------------------------
     st.subheader("Result, measured against what is possible")
     m = st.columns(4) + st.columns(4)
-    m[0].metric(
-        "Max / mean", fmt.ratio(s["max_mean_after"]), delta=f"{s['max_mean_after'] - s['max_mean_before']:+.2f}",
-        delta_color="inverse", help=f"Today {s['max_mean_before']:.2f}. Band: {optimize.tolerance_text(s)}.",
-    )  # fmt: skip
+    label, after, before = markets.headline(s)  # several metrics: the worst after, against itself today
+    m[0].metric(label, fmt.ratio(after), delta=f"{after - before:+.2f}", delta_color="inverse",
+                help=f"Today {before:.2f}. Band: {optimize.tolerance_text(s)}.")  # fmt: skip
     m[1].metric("Lower bound", fmt.ratio(s["lower_bound"]), help="max(1, largest account x reps / total, fixed loads)")
     changes = scenarios.result_changes(result)
     m[2].metric(
@@ -266,8 +265,7 @@ else:
     )  # fmt: skip
     m[6].metric(
         "Travel bounds", f"{s.get('travel_km_lp_bound', float('nan')):,.0f} {tu}",
-        help=f"LP bound for the same balance and moved share; nearest-rep assignment "
-        f"{s['travel_km_nearest']:,.0f} {tu}.",
+        help=markets.travel_bound_help(s, tu),
     )  # fmt: skip
     m[7].metric("Solve time", f"{s['solve_seconds']:.2f} s", help=s.get("solver", ""))
     q = st.columns(4)

@@ -32,6 +32,27 @@ def within_control(container: Any = st) -> str:
     return "country" if ticked else "none"
 
 
+def headline(summary: dict[str, Any]) -> tuple[str, float, float]:
+    """The 'Max / mean' headline's label, value and today's value: with several metrics the worst one after and
+    that same metric today (the worst today may be another metric), named in the label."""
+    bands = summary.get("metrics") or []
+    if len(bands) <= 1:
+        return "Max / mean", float(summary["max_mean_after"]), float(summary["max_mean_before"])
+    worst = max(bands, key=lambda b: float(b["max_mean_after"]))
+    return f"Max / mean ({worst['metric']})", float(worst["max_mean_after"]), float(worst["max_mean_before"])
+
+
+def travel_bound_help(summary: dict[str, Any], unit: str) -> str:
+    """What the travel bound is (as `balance` says it): the LP's at this result's balance and moved share, the one
+    with any share moved where the solver computed it, and the nearest-rep assignment's travel."""
+    free = summary.get("travel_km_best_in_band")
+    any_share = f"; moving any share {free:,.0f} {unit}" if free is not None and free == free else ""
+    return (
+        f"LP bound for the same balance at this moved share ({summary['moved_share']:.1%}){any_share}; "
+        f"nearest-rep assignment {summary['travel_km_nearest']:,.0f} {unit}."
+    )
+
+
 def market_table(summary: dict[str, Any], unit: str) -> None:
     """One row per market when the book was balanced within countries: its reps and accounts, each metric's max/mean
     today and after against its band, mean travel and moves. Nothing for a book of one market."""

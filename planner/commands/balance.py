@@ -174,6 +174,10 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "rep_hours_busiest", "rep_hours_busiest_hours", "rep_hours_busiest_km", "rep_hours_mean_km",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
+    # travel_km_lp_bound holds at this result's moved share; where the solver bounded travel with any share moved
+    # (today's travel did not fit the band), that bound too (null where it was not computed).
+    out["travel_lp_bound_moved_share"] = json_safe(s.get("moved_share"))
+    out["travel_km_lp_bound_any_moved"] = json_safe(s.get("travel_km_best_in_band"))
     counts = scenarios.result_changes(res)
     out["owner_leaves"] = counts["owner_leaves"]
     out["newly_assigned"] = counts["newly_assigned"]
@@ -251,10 +255,12 @@ def _print_text(f: dict[str, Any], res: optimize.Result) -> None:
         f"{f['newly_assigned']:,} unowned accounts get an owner, {f['unassigned']:,} lose theirs"
     )
     lp, u = f["travel_km_lp_bound"], f["travel_unit"]  # travel_km_* hold the matrix's unit when one is given
+    free = f["travel_km_lp_bound_any_moved"]
     print(
         f"  travel    {_num(f['travel_km_today'], '.1f', f' {u}')} today -> "
         f"{_num(f['travel_km_after'], '.1f', f' {u}')} "
-        f"(nearest rep {_num(f['travel_km_nearest'], '.0f', f' {u}')}, LP bound {lp:.0f} {u})"
+        f"(nearest rep {_num(f['travel_km_nearest'], '.0f', f' {u}')}, LP bound at this moved share "
+        f"({f['moved_share']:.1%}) {lp:.0f} {u}" + ("" if free is None else f", moving any share {free:.0f} {u}") + ")"
         if lp is not None
         else ""
     )

@@ -15,7 +15,14 @@ from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units
 from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
 from planner.optimize.reach import _lower_bound, _min_moved, reach_bands, reach_notes
-from planner.text import account_label
+from planner.text import account_label, listing
+
+# The steps that stop at their share of the solver's time limit (Options.time_limit_s), as the summary flags them.
+STOPPED_BY_TIME = (
+    ("band_hood_stopped_by_time", "re-assigning the territories outside a band with their neighbours"),
+    ("contiguity_stopped_by_time", "restoring the bands and travel of connected territories"),
+)
+KM_PER_MILE = 1.609344
 
 
 def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
@@ -25,15 +32,48 @@ def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
     return out
 
 
+def _as_km(p: _Problem, travel: np.ndarray, unit: str) -> np.ndarray:
+    """Travel in the travel's unit as the km that turn into hours at the workload's speed: miles converted, minutes
+    as minutes / 60 hours at that speed; km (and a matrix of unknown unit) as they are. Hours, capacity and reach
+    are then the same whichever unit the same distances come in."""
+    if unit == "miles":
+        return travel * KM_PER_MILE
+    if unit == "minutes":
+        return travel / 60.0 * p.workload.travel_kmh
+    return travel
+
+
 def _today_km(p: _Problem) -> np.ndarray:
     """Distance of each account to today's owner's home (NaN when unowned or the owner is unknown)."""
     return p.distance_today.copy() if p.distance_today is not None else _km_today(p)
 
 
+def _stopped_steps(s: dict[str, Any]) -> list[str]:
+    """The steps a time limit stopped before they were done (the summary's flags, a market's or the book's)."""
+    steps = ["the assignment LP"] if "time limit" in str(s.get("lp_status") or "") else []
+    for key, what in STOPPED_BY_TIME:
+        value = s.get(key)
+        if value is not None and value == value and float(value) > 0:
+            steps.append(what)
+    return steps
+
+
+def _time_reasons(s: dict[str, Any], opts: Options) -> list[str]:
+    """Each step that stopped at its time limit, and what to raise (a neighbourhood or contiguity step has a share
+    of the limit): without it a band left unmet reads as if no assignment could do better."""
+    steps = _stopped_steps(s)
+    if not steps:
+        return []
+    return [
+        f"{listing(steps, 3, ' and ')} stopped at the solver's time limit ({opts.time_limit_s:g} s per step; a "
+        "repair step has a quarter of it) before it was done: raise 'Solver time' (the page) or --time-limit"
+    ]
+
+
 def _reasons(p: _Problem, u: _Units, opts: Options, s: dict[str, Any]) -> list[str]:
     """Why balance ends outside its band: with one band, against the tolerance; with several, for each metric
     outside its own tolerance (a metric with a wider tolerance is not out because it passes another's)."""
-    budget = _over_budget(p, u, opts, float(s["moved_share"]))
+    budget = _time_reasons(s, opts) + _over_budget(p, u, opts, float(s["moved_share"]))
     if len(s["metrics"]) <= 1:
         return budget + _band_reasons(p, u, opts, opts.tolerance, p.b, s["lower_bound"], s["max_mean_after"], s)
     out: list[str] = budget
@@ -113,7 +153,7 @@ def _band_reasons(
         )
     if not out and opts.unit != "account":
         out.append(f"whole {opts.unit} units are too coarse to split the book evenly; try a finer unit")
-    if not out:
+    if not out and not _stopped_steps(s):  # else the time limit stopped the repair: its reason says so
         out.append(
             "whole accounts could not fill every territory within the band (the LP over all reps could): "
             "the last accounts are too large for the room left; a wider tolerance or a moved budget helps"
@@ -138,9 +178,10 @@ def unit_label(unit: str) -> str:
     return "matrix units" if unit == "matrix" else unit
 
 
-def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[str]:
+def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km", not_band: list[str] | None = None) -> list[str]:
     """Why mean travel ends above today's (the optimizer keeps it at or below today's when it can), in the
-    travel's unit (km, or a matrix's minutes or miles)."""
+    travel's unit (km, or a matrix's minutes or miles). `not_band`: where the band cannot be the cause, what is
+    (_not_the_band), said instead of the band, the budget or whole accounts."""
     u = unit_label(unit)
     today, after = s["travel_km_today"], s["travel_km_after"]
     out: list[str] = []
@@ -155,6 +196,8 @@ def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[
             )
     if not math.isfinite(today) or after <= today + 1e-9:
         return out
+    if not_band is not None:
+        return out + not_band
     best = s.get("travel_km_best_in_band", float("nan"))
     if isinstance(best, float) and math.isfinite(best) and best > today:
         over = "" if s.get("travel_bound_all_reps") else ", each account limited to its nearest reps"
@@ -179,6 +222,44 @@ def _travel_reasons(s: dict[str, Any], opts: Options, unit: str = "km") -> list[
             "assignment moving this little travels less; allow more to move to bring it down"
         )
     return out
+
+
+def _met_today(p: _Problem) -> bool:
+    """Today's owners already hold every band on the scenario's team (each rep's share of the owned book against
+    their target; no owner leaving): then balancing asks no account to move."""
+    own = p.owner >= 0
+    if (p.owner == -2).any() or not own.any():
+        return False
+    for m in range(p.bm.shape[1]):
+        load = _bincount(p.owner[own], weights=p.bm[own, m], minlength=len(p.reps))
+        if load.sum() > 0 and np.abs(load / (load.sum() * p.target) - 1).max() > p.tols[m] + 1e-9:
+            return False
+    return True
+
+
+def _not_the_band(
+    p: _Problem, assign: np.ndarray, km_today: np.ndarray, km_after: np.ndarray, unit: str
+) -> list[str] | None:
+    """Why mean travel rises where the band cannot be why (one rep, the bands met today, or the accounts owned today
+    travel no more than today): the accounts newly given an owner, the farthest named. None where it can be."""
+    kept = (p.owner >= 0) & np.isfinite(km_today)
+    new = np.flatnonzero((p.owner < 0) & (assign >= 0))
+    same = bool(kept.any()) and float(np.nanmean(km_after[kept])) <= float(np.nanmean(km_today[kept])) + 1e-9
+    if not (len(p.reps) == 1 or _met_today(p) or (same and len(new))):
+        return None
+    if not len(new):
+        return []  # nothing to name, and the band is not the cause either
+    u, names = unit_label(unit), p.reps["name"].to_numpy(dtype=object)
+    far = new[np.argsort(-np.nan_to_num(km_after[new], nan=-1.0), kind="stable")]
+    label = [f"{account_label(p.acc['account_id'].iloc[i], p.acc['name'].iloc[i] if 'name' in p.acc else None)} "
+             f"({km_after[i]:,.0f} {u} to {names[assign[i]]})" for i in far[:3]]  # fmt: skip
+    mean, was = (float(np.nanmean(x[kept])) for x in (km_after, km_today)) if kept.any() else (math.nan, math.nan)
+    owned = f"; the accounts owned today average {mean:,.1f} {u} (today {was:,.1f} {u})" if math.isfinite(mean) else ""
+    return [
+        f"mean travel rises with the {len(new):,} account(s) given an owner they had not (unowned today, or their "
+        f"owner leaves), the farthest {listing(label, 3)}{owned}; the band is not the cause (a wider tolerance "
+        "changes nothing here): a rep nearer to these accounts, or leaving them out, keeps travel down"
+    ]
 
 
 def _move_reasons(
@@ -372,8 +453,11 @@ def _moves_summary(p: _Problem, u: _Units | None, opts: Options, assign: np.ndar
     }
 
 
-def _travel_summary(p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_today: np.ndarray) -> dict[str, Any]:
-    """Mean and p95 travel, top-3-nearest share, overlap and coverage, today and after."""
+def _travel_summary(
+    p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_today: np.ndarray, unit: str = "km"
+) -> dict[str, Any]:
+    """Mean and p95 travel (in the travel's unit), top-3-nearest share, overlap and coverage (reach in km: the
+    travel as km at the workload's speed), today and after."""
     near_km, _ = _nearest(p.xyz, p.homes, 1)
     nearest = near_km[:, 0] if p.distance is None else p.distance.min(1)
     pot = _potential(p)
@@ -391,21 +475,21 @@ def _travel_summary(p: _Problem, assign: np.ndarray, km_after: np.ndarray, km_to
         "top3_share_after": top_k_share(p, assign),
         "overlap_today": overlap(p, np.where(p.owner >= 0, p.owner, -1)),
         "overlap_after": overlap(p, assign),
-        "coverage_today": float(pot[np.nan_to_num(km_today, nan=np.inf) <= reach].sum() / pot_total),
-        "coverage_after": float(pot[km_after <= reach].sum() / pot_total),
+        "coverage_today": float(pot[np.nan_to_num(_as_km(p, km_today, unit), nan=np.inf) <= reach].sum() / pot_total),
+        "coverage_after": float(pot[_as_km(p, km_after, unit) <= reach].sum() / pot_total),
     }
 
 
-def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.DataFrame:
+def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray, unit: str = "km") -> pd.DataFrame:
     """One row per rep of the scenario (and per rep removed from it): load, potential, accounts, hours
-    and moves, before and after."""
+    and moves, before and after (`km_after`: travel in the travel's unit)."""
     n_reps = len(p.reps)
     owned = p.owner >= 0
     pot = _potential(p)
     moved = _moved_mask(p, assign)
     before_load = _bincount(p.owner[owned], weights=p.b[owned], minlength=n_reps)
     after_load = _bincount(assign, weights=p.b, minlength=n_reps)
-    km_before = _km_to(p, p.owner)
+    km_before = _as_km(p, _km_to(p, p.owner), unit)
     reps = p.reps[["rep_id", "name", "home_lat", "home_lon", "capacity_hours", "is_new"]].copy()
     reps["target_share"] = p.target
     reps["before"] = before_load
@@ -419,7 +503,7 @@ def _rep_table(p: _Problem, assign: np.ndarray, km_after: np.ndarray) -> pd.Data
     reps["hours_before"] = _bincount(
         p.owner[owned], weights=p.hours_fixed[owned] + p.hours_per_km[owned] * km_before[owned], minlength=n_reps
     )
-    reps["hours_after"] = _hours(p, assign, km_after)
+    reps["hours_after"] = _hours(p, assign, _as_km(p, km_after, unit))
     reps["moved_in"] = _count(assign[moved], minlength=n_reps)
     reps["moved_out"] = _count(p.owner[moved & (p.owner >= 0)], minlength=n_reps)
     removed = p.today[~p.today["rep_id"].isin(set(p.reps["rep_id"]))]
@@ -473,15 +557,15 @@ def _report(
 ) -> Result:
     """The result of an assignment: the summary figures (with the solver's `extra` and `timing`), reasons
     and notes in plain words, the reps' table and the accounts' table."""
-    km_after = _km_to(p, assign)
+    km_after = _km_to(p, assign)  # the travel's unit: km, or a matrix's minutes or miles
     km_today = _today_km(p)
-    hours = _hours(p, assign, km_after)
-    cap = p.reps["capacity_hours"].to_numpy(float)
     unit = str(extra.get("travel_unit", "km"))
+    hours = _hours(p, assign, _as_km(p, km_after, unit))
+    cap = p.reps["capacity_hours"].to_numpy(float)
     summary: dict[str, Any] = {
         **_balance_summary(p, u, opts, assign),
         **_moves_summary(p, u, opts, assign),
-        **_travel_summary(p, assign, km_after, km_today),
+        **_travel_summary(p, assign, km_after, km_today, unit),
         "capacity_hours": float(cap.sum()),
         "workload_hours_after": float(hours.sum()),
         "capacity_enforced": bool(extra.get("capacity_enforced", False)),
@@ -493,16 +577,17 @@ def _report(
     s = summary
     summary["reasons"] = _reasons(p, u, opts, s) if u is not None else []
     if u is not None:
-        summary["reasons"] += _travel_reasons(summary, opts, unit)
+        summary["reasons"] += _travel_reasons(summary, opts, unit, _not_the_band(p, assign, km_today, km_after, unit))
     summary["travel_kept"] = bool(
         not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
     )
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()))
+    near_km = _nearest(p.xyz, p.homes, 1)[0][:, 0] if p.distance is None else _as_km(p, p.distance.min(1), unit)
+    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km).sum()))
     summary["notes"] += _rep_hours_notes(summary) + _area_notes(opts.unit, int(summary.get("accounts_without_area", 0)))
     summary["notes"] += reach_notes(p, u, opts.unit)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
-    return Result(assignments=assignments, reps=_rep_table(p, assign, km_after), summary=summary, options=opts)
+    reps = _rep_table(p, assign, km_after, unit)
+    return Result(assignments=assignments, reps=reps, summary=summary, options=opts)
 
 
 def handover(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options, leavers: set[str], successor: str) -> Result:
