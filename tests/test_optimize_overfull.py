@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from planner import optimize
+from planner.commands import balance
 from planner.optimize import Options
 from tests.test_optimize import book, team
 
@@ -42,7 +43,7 @@ def test_a_rep_whose_customers_outgrow_the_band_keeps_only_them_and_the_others_a
     customers = acc.loc[acc["is_customer"], "account_id"]
     assert (a.loc[customers, "owner"] == "R0").all(), "customers stay"
     assert set(a.index[a["owner"] == "R0"]) == set(customers), "R0 keeps only the accounts that must stay"
-    assert s["set_apart_reps"] == ["R0"]
+    assert s["set_apart_reps"] == ["R0"] and balance._figures(res)["set_apart_reps"] == ["R0"]
     others = [r for r in reps["rep_id"] if r != "R0"]
     for col in ["potential", *(["accounts"] if "accounts" in metric else [])]:
         load = _loads(res, acc, col if col == "potential" else None).reindex(others, fill_value=0)
@@ -63,8 +64,9 @@ def test_a_rep_whose_customers_outgrow_the_band_keeps_only_them_and_the_others_a
 def test_without_an_overfull_rep_nothing_is_set_apart() -> None:
     acc, reps = _whale_book()
     acc["is_customer"] = False
-    s = optimize.rebalance(acc, reps, Options(metric="potential")).summary
-    assert "set_apart_reps" not in s and s["tolerance_met"]
+    res = optimize.rebalance(acc, reps, Options(metric="potential"))
+    assert "set_apart_reps" not in res.summary and res.summary["tolerance_met"]
+    assert balance._figures(res)["set_apart_reps"] == []  # the CLI's JSON: always a list
 
 
 def test_letting_customers_move_shares_the_overfull_book() -> None:

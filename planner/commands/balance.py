@@ -186,6 +186,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
     out["after"] = json_safe(s["after"])
     out["within"] = res.options.within
     out["markets"] = json_safe(s.get("markets") or [])
+    out["set_apart_reps"] = list(s.get("set_apart_reps") or [])  # reps kept to their pinned book (optimize/overfull)
     return out
 
 
