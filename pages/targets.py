@@ -30,11 +30,14 @@ except PlannerError as exc:
     data.show_error(exc)
 
 rep_name = sidebar.rep_name(rep_id, reps)
-if version is None:
+# Before any training the accounts are still listed (and downloadable), ranked by revenue potential as the plan
+# ranks them meanwhile: no score, no probability, and said so.
+unranked = version is None
+if unranked:
     if scope.is_rep:  # a rep cannot train (the Model page is read-only for them)
         st.info("No scores yet: the propensity model has not been trained. Ask your sales-ops lead or an admin to "
-                "train it on the Model page; until then your plan ranks accounts by potential.",
-                icon=":material/model_training:")  # fmt: skip
+                "train it on the Model page; until then your accounts are listed by revenue potential, here and in "
+                "your plan.", icon=":material/model_training:")  # fmt: skip
     else:  # a first import leaves no scores: rank here, where the ranking is wanted, not on another page
         st.info("No scores yet: train the propensity model to rank the accounts (without won and lost deals it "
                 "ranks by a transparent fit score). The Model page shows how good it is.",
@@ -49,12 +52,17 @@ if version is None:
             job_views.start_training(scope)
             st.rerun()
     st.page_link("pages/model.py", label="Open the Model page", icon=":material/model_training:")
-    sidebar.stop()
 
 # Without a model the fit score ranks: a fit, not a probability of buying, so no percent and no dollar
 # expected value is made of it (planner.coverage.value).
 fit = card is not None and card["kind"] == "fit_score"
-if fit:
+if unranked:
+    st.caption(
+        f"{rep_name}: accounts ranked by revenue potential (price per user x estimated users), highest first. "
+        "Not scored yet: no model has been trained, so there is no propensity or fit score. Select rows to add "
+        "them to the rep's plan."
+    )
+elif fit:
     why = (card["metrics"] or {}).get("no_model_reason") or "too little history"
     st.caption(
         f"{rep_name}: accounts ranked by fit score (no model: {why}) x revenue potential. The fit score "
@@ -78,7 +86,7 @@ size = state.selectbox(
     "Employees", list(targets.SIZE_BANDS), param="size", key="tg_size", default="any", container=cols[2],
     format_func=lambda s: "Any size" if s == "any" else s,
 )  # fmt: skip
-min_prop = 0.0 if fit else state.number(
+min_prop = 0.0 if fit or unranked else state.number(
     "Minimum propensity", param="minp", key="tg_minp", default=0.0, container=cols[3], min_value=0.0,
     max_value=1.0, step=0.05, format="%.2f",
 )  # fmt: skip
@@ -102,9 +110,12 @@ except PlannerError as exc:
     data.show_error(exc)
 
 fmt.currency_caveat()
-m = st.columns(4 if fit else 5)
+m = st.columns(3 if unranked else 4 if fit else 5)
 m[0].metric("Matching accounts", f"{result['matches']:,}")
-if fit:
+if unranked:
+    m[1].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
+    m[2].metric("Open deals", f"{result['open_deals']:,}")
+elif fit:
     m[1].metric("Potential", fmt.money(result["potential"]), help="Sum of price per user x estimated users.")
     mean_fit = result["mean_propensity"]
     m[2].metric(
@@ -125,7 +136,7 @@ if rows.empty:
     sidebar.stop()
 if result["matches"] > len(rows):
     st.caption(f"Showing the best {len(rows):,} of {result['matches']:,} matching accounts; totals cover all of them.")
-if result["unscored"]:
+if result["unscored"] and not unranked:
     st.warning(f"{result['unscored']:,} matching account(s) are not scored yet (added after the model was trained): "
                "they are listed last, without a rank. The Model page says whether to retrain.",
                icon=":material/hourglass_empty:")  # fmt: skip
@@ -137,15 +148,18 @@ shown = rows[
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
 # must not learn how their territory compares with the accounts of others).
 shown["rank"] = range(1, len(shown) + 1)
-shown["rank"] = shown["rank"].where(rows["scored"].astype(bool).to_numpy())  # not scored yet: no rank
+if not unranked:  # not scored yet: no rank (before any model every account is ranked by potential)
+    shown["rank"] = shown["rank"].where(rows["scored"].astype(bool).to_numpy())
 shown["reasons"] = shown["reasons"].fillna("").astype(str)
 if shown["country"].isna().all():  # a book in one country that names none: no empty column
     shown = shown.drop(columns="country")
-if fit:
+if unranked:
+    shown = shown.drop(columns=["expected_value", "propensity"])
+elif fit:
     shown = shown.drop(columns="expected_value").rename(columns={"propensity": "fit_score"})
     shown["fit_score"] = (shown["fit_score"] * 100).round(0)
 where = f"in {rep_name}'s territory" if rep_id else "among the accounts you may see"
-ranked_by = "fit score x potential" if fit else "expected value"
+ranked_by = "revenue potential" if unranked else "fit score x potential" if fit else "expected value"
 event = st.dataframe(
     # Rows tall enough for four wrapped lines; the figures before the Why column, so all of them show at 1,280 px
     # (Potential was cut); no column empty on every row (a book without IDs or states).
@@ -181,7 +195,9 @@ event = st.dataframe(
             help=f"The {'fit score' if fit else 'model'}'s strongest drivers for this account, compared with a "
             "typical account (an industry: with the book's overall win rate; none where every account scores the "
             "same): ▲ raised its "
-            "score; ▼ lowered it (shown as 'despite ...').",
+            "score; ▼ lowered it (shown as 'despite ...')."
+            if not unranked
+            else "No model has been trained yet, so no account has a score or reasons; train one on the Model page.",
         ),
         "name": st.column_config.TextColumn("Account", width=160),
         "account_id": "Account ID",

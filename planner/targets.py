@@ -27,6 +27,8 @@ SIZE_BANDS: dict[str, tuple[int | None, int | None]] = {
 
 # The Why of an account the active model has no score for (imported after the training, or the model unreadable).
 NOT_SCORED = "Not scored yet: added after the model was trained; listed last until the model scores it"
+# ...and of every account before any model was trained: the list is ranked by revenue potential meanwhile.
+NO_MODEL = "Not scored yet: no model has been trained, so ranked by revenue potential"
 
 
 def targets(
@@ -40,7 +42,8 @@ def targets(
     *,
     scope: Scope,
 ) -> dict[str, Any]:
-    """The best `limit` accounts matching the filters (from the active model) and totals over all matches."""
+    """The best `limit` accounts matching the filters (from the active model) and totals over all matches. Before
+    any model was trained every account is listed, by revenue potential (`model_version` None)."""
     if size not in SIZE_BANDS:
         raise BadInput(f"size band {size!r} is unknown; use one of {', '.join(SIZE_BANDS)}")
     if not 0 <= min_propensity <= 1:
@@ -52,14 +55,14 @@ def targets(
     )  # fmt: skip
     rows = out["rows"]
     unscored = ~rows["scored"].astype(bool)
-    rows.loc[unscored, "reasons"] = NOT_SCORED
+    out["model_version"] = q.active_version(con)
+    rows.loc[unscored, "reasons"] = NOT_SCORED if out["model_version"] is not None else NO_MODEL
     if unscored.any():  # the value every page gives an account the model has not scored: the win-rate fallback
         fallback = value.expected_value_basis(con, scope=scope).fallback_propensity
         ev = pd.to_numeric(rows.loc[unscored, "potential"], errors="coerce") * (
             float("nan") if fallback is None else fallback)  # fmt: skip
         rows["expected_value"] = pd.to_numeric(rows["expected_value"], errors="coerce")
         rows.loc[unscored, "expected_value"] = ev
-    out["model_version"] = q.active_version(con)
     return out
 
 
