@@ -96,6 +96,10 @@ def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope, metric: str = "") ->
 
 
 US_CENTRE = (39.8, -98.6)  # where the optimizer puts accounts when no account has a location
+NO_PLACE_NOTE = (
+    "Travel cannot be measured: no account has a location, so territories are balanced on the metric alone and "
+    "travel figures are 0 km. Import addresses, cities or countries to measure travel."
+)
 
 
 def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
@@ -116,10 +120,7 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     names = listing(out.loc[missing, "name"].fillna(out.loc[missing, "rep_id"]).astype(str).tolist(), 3)
     if not placed.any():
         out.loc[missing, ["home_lat", "home_lon"]] = US_CENTRE
-        out.attrs["notes"].append(
-            "Travel cannot be measured: no account has a location, so territories are balanced on the metric "
-            "alone and travel figures are 0 km. Import addresses, cities or countries to measure travel."
-        )
+        out.attrs["notes"].append(NO_PLACE_NOTE)  # travel_table drops it when a matrix prices every account
         return out
     pot = acc["potential"] if "potential" in acc else pd.Series(1.0, index=acc.index)
     frame = pd.DataFrame(
@@ -194,8 +195,10 @@ def travel_table(
             "add them as reps with a home and give their rows"
         )
     table = matrix.read_travel_matrix(source, acc, reps, name)
-    # Accounts without a location take the travel they would without a matrix: the run's notes say so.
-    reps.attrs["notes"] = [*reps.attrs.get("notes", []), *table.attrs.get("notes", [])]
+    # Accounts without a location take the travel they would without a matrix (the table's notes say so); a file
+    # that prices every account measures travel even where no place is known: with_homes' note would be false.
+    notes = [n for n in reps.attrs.get("notes", []) if n != NO_PLACE_NOTE or table.attrs.get("unplaced")]
+    reps.attrs["notes"] = [*notes, *table.attrs.get("notes", [])]
     return table
 
 

@@ -1,8 +1,12 @@
-"""The `column:NAME` metric on an imported file's own numeric column, through the command line."""
+"""The published instances through the command line alone (README "Reproduce the published instances"), and the
+`column:NAME` metric on an imported file's own numeric column."""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,57 @@ from planner import cli, store
 from planner.errors import BadInput
 from planner.scope import OPERATOR
 from planner.store import scenarios as q
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Reproduce the published instances"
+NO_PLACE = "Travel cannot be measured"
+
+
+def readme_commands() -> list[str]:
+    """The lines of the first bash block of the README's section on the published instances (Pfizer Turkey)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = text[text.index(SECTION) :]
+    start = part.index("```bash\n") + len("```bash\n")
+    return [line for line in part[start : part.index("\n```", start)].splitlines() if line.strip()]
+
+
+def run_line(line: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run one README line as a shell would (`python -m planner ...`, `python -c ...`, `> FILE`), in process."""
+    args = shlex.split(line)
+    target = None
+    if ">" in args:
+        target, args = args[args.index(">") + 1], args[: args.index(">")]
+    assert args[0] == "python", line
+    if args[1:3] == ["-m", "planner"]:
+        assert cli.main(args[3:]) == 0, capsys.readouterr().err
+    else:
+        assert args[1] == "-c", line
+        exec(compile(args[2], "<README>", "exec"), {})  # noqa: S102 - the README's own one-liner
+    out = capsys.readouterr().out
+    if target:
+        Path(target).write_text(out, encoding="utf-8")
+    return out
+
+
+def test_readme_commands_reproduce_pfizer_154_60_km(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(ROOT / "bench" / "instances" / "pfizer", tmp_path / "bench" / "instances" / "pfizer")
+    monkeypatch.chdir(tmp_path)
+    lines = readme_commands()
+    outs = [run_line(line, capsys) for line in lines]
+    today, after = (float(x) for x in re.findall(r"\d+\.\d+|\d+", outs[-1])[:2])
+    assert after == pytest.approx(154.60, abs=0.01)
+    assert today == pytest.approx(187.41, abs=0.01)
+    balance = json.loads(Path("pfizer.json").read_text(encoding="utf-8"))
+    assert balance["metric"] == "column:index_value" and balance["tolerance_met"]
+    assert 0.8 - 1e-6 <= balance["max_mean_after"] <= 1.2 + 1e-6
+    # The matrix prices every brick: no note that travel cannot be measured (no brick has a place).
+    assert not any(NO_PLACE in n for n in balance["notes"])
+    # Without the matrix the note is true, and stays.
+    assert cli.main(["--db", "pfizer.duckdb", "balance", "--metric", "column:index_value", "--json"]) == 0
+    assert any(NO_PLACE in n for n in json.loads(capsys.readouterr().out)["notes"])
+
 
 ACCOUNTS = """id,name,owner,visits,other_score,tier
 A1,Alpha,Ann,40,1,gold
