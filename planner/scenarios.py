@@ -20,6 +20,7 @@ from planner.coverage.imbalance import imbalance_table
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput, PlannerError
 from planner.optimize import matrix
+from planner.optimize.options import COLUMN
 from planner.scope import Scope, require_admin, require_leader
 from planner.store import scenarios as q
 from planner.text import json_safe, listing, one_line
@@ -81,12 +82,12 @@ def team(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     return q.rebalance_reps(con, scope=scope)
 
 
-def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accounts (with the expected value every page shows: planner.coverage.value) and reps.
-
-    Reps without a home get one for this run (see with_homes); reps.attrs["notes"] says so."""
+def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope, metric: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts (with the expected value every page shows: planner.coverage.value, and the custom column of each
+    `column:NAME` in `metric`) and reps. Reps without a home get one for this run (with_homes; reps.attrs["notes"])."""
     require_leader(scope)
-    acc = q.rebalance_accounts(con, scope=scope)
+    wanted = tuple(m[len(COLUMN) :] for m in map(str.strip, metric.split(",")) if m.startswith(COLUMN))
+    acc = q.rebalance_accounts(con, scope=scope, attributes=wanted)
     basis = value.expected_value_basis(con, scope=scope)
     ev = value.account_values(con, scope=scope, basis=basis)[["account_id", "expected_value"]]
     acc = acc.drop(columns=["expected_value"], errors="ignore").merge(ev, on="account_id", how="left")
@@ -95,6 +96,10 @@ def inputs(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[pd.DataFram
 
 
 US_CENTRE = (39.8, -98.6)  # where the optimizer puts accounts when no account has a location
+NO_PLACE_NOTE = (
+    "Travel cannot be measured: no account has a location, so territories are balanced on the metric alone and "
+    "travel figures are 0 km. Import addresses, cities or countries to measure travel."
+)
 
 
 def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
@@ -115,10 +120,7 @@ def with_homes(acc: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     names = listing(out.loc[missing, "name"].fillna(out.loc[missing, "rep_id"]).astype(str).tolist(), 3)
     if not placed.any():
         out.loc[missing, ["home_lat", "home_lon"]] = US_CENTRE
-        out.attrs["notes"].append(
-            "Travel cannot be measured: no account has a location, so territories are balanced on the metric "
-            "alone and travel figures are 0 km. Import addresses, cities or countries to measure travel."
-        )
+        out.attrs["notes"].append(NO_PLACE_NOTE)  # travel_table drops it when a matrix prices every account
         return out
     pot = acc["potential"] if "potential" in acc else pd.Series(1.0, index=acc.index)
     frame = pd.DataFrame(
@@ -159,7 +161,7 @@ def run(
     With `travel_matrix` (a CSV's bytes: planner.optimize.matrix) travel is the file's minutes or km
     between reps and accounts instead of great-circle km.
     """
-    acc, reps = inputs(con, scope=scope)
+    acc, reps = inputs(con, scope=scope, metric=options.metric)
     distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
     result = optimize.rebalance(acc, reps, with_workload(con, options), progress, distance=distance)
     result.summary["notes"] = [*reps.attrs.get("notes", []), *result.summary.get("notes", [])]
@@ -193,8 +195,10 @@ def travel_table(
             "add them as reps with a home and give their rows"
         )
     table = matrix.read_travel_matrix(source, acc, reps, name)
-    # Accounts without a location take the travel they would without a matrix: the run's notes say so.
-    reps.attrs["notes"] = [*reps.attrs.get("notes", []), *table.attrs.get("notes", [])]
+    # Accounts without a location take the travel they would without a matrix (the table's notes say so); a file
+    # that prices every account measures travel even where no place is known: with_homes' note would be false.
+    notes = [n for n in reps.attrs.get("notes", []) if n != NO_PLACE_NOTE or table.attrs.get("unplaced")]
+    reps.attrs["notes"] = [*notes, *table.attrs.get("notes", [])]
     return table
 
 
@@ -209,7 +213,7 @@ def disruption_curve(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Travel and balance against the share moved, and what the default rules cost (see
     optimize.disruption_curve)."""
-    acc, reps = inputs(con, scope=scope)
+    acc, reps = inputs(con, scope=scope, metric=options.metric)
     distance = None if travel_matrix is None else travel_table(travel_matrix, acc, reps, options, matrix_name)
     return optimize.disruption_curve(acc, reps, with_workload(con, options), distance=distance, progress=progress)
 
@@ -223,7 +227,7 @@ def capacity_curve(
     scope: Scope,
 ) -> pd.DataFrame:
     """Imbalance, coverage and travel for each team size (see optimize.capacity_curve)."""
-    acc, reps = inputs(con, scope=scope)
+    acc, reps = inputs(con, scope=scope, metric=options.metric)
     return optimize.capacity_curve(acc, reps, with_workload(con, options), list(team_sizes), progress)
 
 
@@ -304,7 +308,8 @@ def compare(con: duckdb.DuckDBPyConnection, scenario_ids: list[int], *, scope: S
             opts = optimize.Options.from_dict(rec["params"] or {})
             balanced = list(opts.metric_weights())
             extra = [m for m in balanced if m not in ("potential", "accounts")]  # those two come with the rows
-            book = book or (inputs(con, scope=scope) if extra else None)
+            if extra and (book is None or COLUMN in opts.metric):  # again for each scenario's own column: metrics
+                book = inputs(con, scope=scope, metric=opts.metric)
             values = (
                 optimize.metric_values(*book, with_workload(con, opts))[extra] if book and extra else pd.DataFrame()
             )
@@ -471,7 +476,8 @@ def _merge_balance(con: duckdb.DuckDBPyConnection, rec: dict[str, Any], rows: pd
         metrics += [m for m in opts.metric_weights() if m not in metrics]
         extra = [m for m in metrics if m not in ("potential", "accounts")]  # those two come with the rows
         if extra:
-            values = optimize.metric_values(*inputs(con, scope=scope), with_workload(con, opts))[extra]
+            book = inputs(con, scope=scope, metric=opts.metric)
+            values = optimize.metric_values(*book, with_workload(con, opts))[extra]
     except PlannerError as exc:
         notes.append(f"#{rec['scenario_id']} {rec['name']}: its metrics cannot be counted on today's book ({exc})")
         metrics, extra = [m for m in metrics if m in ("potential", "accounts")], []

@@ -386,7 +386,7 @@ def run(args: argparse.Namespace) -> int:
         export.check_table_path(args.out)
     opts, tolerance = _options(args)
     with store.read(args.db_path) as con:
-        acc, reps = scenarios.inputs(con, scope=OPERATOR)
+        acc, reps = scenarios.inputs(con, scope=OPERATOR, metric=opts.metric)  # with its column: metrics
         opts = scenarios.with_workload(con, opts)  # the workload assumptions saved in the store
         successor = None if args.successor is None else resolve_rep(con, args.successor, scope=OPERATOR)
     opts = replace(opts, locks=lock_ids(acc, args.lock))  # names to ids here: the errors name --lock

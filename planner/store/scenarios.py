@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from planner.errors import NotFound
+from planner.errors import BadInput, NotFound
 from planner.scope import Scope, require_admin, require_leader
 from planner.store.core import query_df, query_one, scalar
 from planner.store.schema import next_id, now, set_meta
@@ -21,11 +21,15 @@ from planner.store.schema import next_id, now, set_meta
 # ---------------------------------------------------------------- optimizer inputs
 
 
-def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+def rebalance_accounts(
+    con: duckdb.DuckDBPyConnection, *, scope: Scope, attributes: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Every account with what the optimizer needs: place, owner, potential, and whether it is a
-    customer, has an open deal or is locked."""
+    customer, has an open deal or is locked; plus a column for each of `attributes` that is a numeric custom
+    attribute (what a `column:NAME` metric balances; blank where an account has no value; BadInput naming the
+    numeric ones when it is none). Only the named ones are read: a store may hold hundreds."""
     require_leader(scope)
-    return query_df(
+    acc = query_df(
         con,
         """WITH d AS (SELECT account_id, bool_or(NOT coalesce(is_closed, FALSE)) AS has_open_deal
                       FROM deals GROUP BY account_id)
@@ -40,6 +44,33 @@ def rebalance_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.Da
            LEFT JOIN d USING (account_id)
            ORDER BY a.account_id""",
     )
+    wanted = [a for a in dict.fromkeys(attributes) if a not in acc.columns]  # a built-in column wins
+    if not wanted:
+        return acc
+    long = query_df(
+        con,
+        """SELECT v.account_id, v.attr, v.num_value FROM account_attributes v JOIN attribute_defs d USING (attr)
+           WHERE list_contains(?, v.attr) AND lower(coalesce(d.dtype, 'text')) = 'number'
+             AND v.num_value IS NOT NULL""",
+        [wanted],
+    )
+    if not long.empty:
+        wide = long.pivot_table(index="account_id", columns="attr", values="num_value", aggfunc="first")
+        acc = acc.merge(wide, left_on="account_id", right_index=True, how="left")
+    missing = [a for a in wanted if a not in acc.columns]
+    if missing:
+        defs = query_df(con, "SELECT attr, lower(coalesce(dtype, 'text')) AS dtype FROM attribute_defs ORDER BY 1")
+        kinds = dict(zip(defs["attr"], defs["dtype"], strict=True))
+        numbers = [a for a, kind in kinds.items() if kind == "number"]
+        kind = kinds.get(missing[0])
+        why = f"'{missing[0]}' is a {kind} column, not a number" if kind else f"no column is named '{missing[0]}'"
+        have = ", ".join(numbers[:8]) + (f" and {len(numbers) - 8:,} more" if len(numbers) > 8 else "")
+        raise BadInput(
+            f"metric 'column:{missing[0]}' names no numeric column of the accounts: {why}; "
+            + (f"the numeric custom columns are {have}" if numbers else "the store has no numeric custom column")
+            + " (import a column of numbers as one with --map COLUMN=attribute, or on the Data page)"
+        )
+    return acc
 
 
 def route_destinations(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> tuple[int, int]:
