@@ -168,10 +168,8 @@ def trade_off_text(default: dict, unit: str = "km") -> str:
         blue += " (from none to anything)."
     red = f" Red: today's rule, customers and open deals stay with their owner ({default['moved_share']:.1%} moved)"
     if default.get("compared_with") is None:
-        return (
-            f"{blue}{red}. No point of the curve moves as little, so nothing compares with it at the same "
-            "disruption: letting customers and open deals move moves more."
-        )
+        least = f"each moves at least the {floor:.1%} that must change owner" if floor > 5e-4 else "each moves more"
+        return f"{blue}{red}. No point of the curve moves as little ({least}), so none compares with it."
     km, mm = float(default["extra_travel_km"]), round(float(default["extra_max_mean"]), 3) + 0.0  # no "-0.000"
     travel = (
         f"costs {km:+,.1f} {unit} of mean travel" if km >= 0.05
