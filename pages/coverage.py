@@ -12,7 +12,7 @@ from ui import shell
 shell.ensure_routed()
 
 from planner import export, geo, text
-from planner.coverage import hexmap, report
+from planner.coverage import hexmap, markets, report
 from planner.coverage.facts import Filters
 from planner.coverage.imbalance import KINDS, METRICS, lorenz, reps_only
 from planner.coverage.workload import load_workload
@@ -41,6 +41,8 @@ WHITE_COLUMNS = {  # what to act on first, visible at 1,280 px: the account, its
 }  # fmt: skip
 WHITE_KINDS = {"potential": "money", "expected_value": "money", "dist_km": "km", "nearest_rep_km": "km"}
 IMBALANCE_KINDS = {"mean": "ratio", "max_mean": "ratio", "min_mean": "ratio", "cv": "ratio", "gini": "ratio"}
+IMBALANCE_COLUMNS = {"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
+                     "cv": "CV", "gini": "Gini"}  # fmt: skip
 
 st.title("Coverage map")
 scope = sidebar.scope()
@@ -249,13 +251,31 @@ else:
     state.show_ignored()
     values = reps[metric].astype(float)
     row = imb.loc[metric] if metric in imb.index else None
-    i = st.columns(4)
-    i[0].metric("Max / mean", fmt.ratio(row["max_mean"] if row is not None else None), help="1.00 is perfectly even.")
-    i[1].metric("Min / mean", fmt.ratio(row["min_mean"] if row is not None else None))
-    i[2].metric("Coefficient of variation", fmt.ratio(row["cv"] if row is not None else None))
+    by_market = view["market_imbalance"]  # empty unless the optimizer balances this book within countries
+    worst = markets.worst(by_market, metric)
+    book = " (whole book)" if worst else ""
+    i = st.columns(5 if worst else 4)
+    i[0].metric(f"Max / mean{book}", fmt.ratio(row["max_mean"] if row is not None else None),
+                help="1.00 is perfectly even.")  # fmt: skip
+    i[1].metric(f"Min / mean{book}", fmt.ratio(row["min_mean"] if row is not None else None))
+    i[2].metric(f"Coefficient of variation{book}", fmt.ratio(row["cv"] if row is not None else None))
     i[3].metric(
-        "Gini", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all."
+        f"Gini{book}", fmt.ratio(row["gini"] if row is not None else None), help="0 is equal; towards 1, one holds all."
     )
+    if worst:
+        i[4].metric("Max / mean, worst country", fmt.ratio(worst["max_mean"]),
+                    help=f"{worst['name']}: its territories against its own country's mean.")  # fmt: skip
+        per = by_market[by_market["metric"] == metric][["name", "reps", "max_mean", "min_mean", "cv", "gini"]]
+        st.caption(
+            f"This book spans {len(per)} countries, and Rebalance balances each on its own (a rep's fair share is "
+            "their country's total over its reps). Whole book: every territory against the mean of all (the bars "
+            "below), so a rep who holds a whole small country reads far from a country of many reps. Per country: "
+            f"each territory against its own country's mean, as Rebalance measures it ({METRICS[metric]}):"
+        )
+        st.dataframe(
+            fmt.table(per, {"reps": "count", **IMBALANCE_KINDS}), hide_index=True, key="cov_markets",
+            placeholder="–", column_config={"name": "Country", "reps": "Reps", **IMBALANCE_COLUMNS},
+        )  # fmt: skip
 
     g = st.columns([3, 2])
     order = reps.assign(_v=values).sort_values("_v", ascending=False)
@@ -288,8 +308,6 @@ st.dataframe(fmt.table(shown_table, TERRITORY_KINDS), hide_index=True, width="st
 if quota_note:
     st.caption(f"No potential / quota column: {quota_note}.")
 imb_shown = view["imbalance"][["label", "mean", "max_mean", "min_mean", "cv", "gini"]]
-IMBALANCE_COLUMNS = {"label": "Metric", "mean": "Mean", "max_mean": "Max / mean", "min_mean": "Min / mean",
-                     "cv": "CV", "gini": "Gini"}  # fmt: skip
 if not scope.is_rep:  # indices of one territory measure no balance
     with st.expander("Imbalance indices for every metric"):
         st.dataframe(fmt.table(imb_shown, IMBALANCE_KINDS), hide_index=True, width="stretch", key="cov_imbalance",

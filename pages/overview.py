@@ -11,7 +11,7 @@ from ui import shell
 shell.ensure_routed()
 
 from planner import export, plan, text
-from planner.coverage import report
+from planner.coverage import markets, report
 from planner.coverage.imbalance import KINDS, reps_only
 from planner.errors import PlannerError
 from ui import charts, data, fmt, sidebar
@@ -73,22 +73,51 @@ shown = table[list(COLUMNS)]
 
 if not scope.is_rep:
     imb = ov["imbalance"]["potential"]
+    by_market = ov["market_imbalance"]  # empty unless the optimizer balances this book within countries
+    book = " (whole book)" if len(by_market) else ""
     st.subheader("How unbalanced are today's territories?")
     c = st.columns(4)
     c[0].metric(
-        "Potential max / mean", fmt.ratio(imb["max_mean"]), help="1.00 is perfectly even; 1.05 is a common target."
+        f"Potential max / mean{book}",
+        fmt.ratio(imb["max_mean"]),
+        help="1.00 is perfectly even; 1.05 is a common target.",
     )
-    c[1].metric("Potential min / mean", fmt.ratio(imb["min_mean"]))
+    c[1].metric(f"Potential min / mean{book}", fmt.ratio(imb["min_mean"]))
     c[2].metric(
-        "Potential spread (CV)",
+        f"Potential spread (CV){book}",
         fmt.ratio(imb["cv"]),
         help="Coefficient of variation: standard deviation / mean across territories.",
     )
-    c[3].metric("Accounts max / mean", fmt.ratio(ov["imbalance"]["accounts"]["max_mean"]))
+    c[3].metric(f"Accounts max / mean{book}", fmt.ratio(ov["imbalance"]["accounts"]["max_mean"]))
+    if len(by_market):
+        shown_metrics = {"potential": "Potential max / mean", "accounts": "Accounts max / mean"}
+        per = markets.market_table(by_market, shown_metrics)
+        w = st.columns(4)
+        for col, (key, label) in zip(w, shown_metrics.items(), strict=False):
+            worst = markets.worst(by_market, key)
+            col.metric(
+                f"{label}, worst country", fmt.ratio(worst["max_mean"] if worst else None),
+                help=f"{worst['name']}: its territories against its own country's mean." if worst else None,
+            )  # fmt: skip
+        st.caption(
+            f"This book spans {len(per)} countries, and Rebalance balances each on its own (a rep's fair share is "
+            "their country's total over its reps). Whole book: every territory against the mean of all, so a rep "
+            "who holds a whole small country reads far from a country of many reps. Worst country: each territory "
+            "against its own country's mean, as Rebalance measures it."
+        )
+        kinds = {"reps": "count", **{label: "ratio" for label in shown_metrics.values()}}
+        st.dataframe(
+            fmt.table(per, kinds),
+            hide_index=True,
+            key="ov_markets",
+            column_config={"market": "Country", "reps": "Reps"},
+            placeholder="–",
+        )
     ranked = reps_only(table).sort_values("potential", ascending=False)
     if len(ranked):
         fig = charts.band_bars(
-            ranked["territory"], ranked["potential"], tolerance=0.05, title="Total potential by territory",
+            ranked["territory"], ranked["potential"], tolerance=0.05,
+            title="Total potential by territory" + (" (against the whole book's mean)" if book else ""),
             yaxis_title="Potential", kind="money",
         )  # fmt: skip
         st.plotly_chart(fig, width="stretch", key="ov_potential_chart")

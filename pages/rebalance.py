@@ -574,13 +574,7 @@ if st.session_state.get("rb_disrupt"):
     charts.panels(fig, height=520, legend=bool(per_metric))
     st.plotly_chart(fig, width="stretch", key="rb_disrupt_chart")
     tu_d = dflt.get("travel_unit", "km")  # minutes or km of an uploaded travel matrix, else great-circle km
-    d_mm = round(dflt["extra_max_mean"], 3) + 0.0  # no "-0.000"
-    st.caption(
-        "Blue: customers and open deals may move, with at most the share shown moved (from none to anything). Red: "
-        "today's rule, customers and open deals stay with their owner: it costs "
-        f"{dflt['extra_travel_km']:+,.1f} {tu_d} of mean travel and {d_mm:+.3f} of max/mean against "
-        f"the point '{dflt['compared_with']}' (no more moved)."
-    )
+    st.caption(optimize.curve.trade_off_text(dflt, tu_d))  # from the floor that must move; red against no more moved
     shown = dcurve.assign(moved_share=dcurve["moved_share"] * 100, top3_share=dcurve["top3_share"] * 100)
     st.dataframe(
         shown[

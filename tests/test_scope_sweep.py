@@ -345,6 +345,7 @@ READS: dict[str, Args] = {
     "planner.coverage.report.coverage_map": lambda c, w, rep: ((), {"filters": Filters(rep_id=rep)}),
     "planner.coverage.report.account_card": lambda c, w, rep: ((), {"account_id": w.account[rep]}),
     "planner.coverage.report.filter_options": kw(),
+    "planner.coverage.markets.store_markets": kw(),
     "planner.coverage.value.expected_value_basis": kw(),
     "planner.coverage.value.account_values": lambda c, w, rep: ((), {"rep_id": rep}),
     "planner.ingest.history": kw(),

@@ -24,6 +24,7 @@ from planner.coverage.facts import (
 )
 from planner.coverage.hexmap import account_cells, check_resolution, map_payload, nearest_rep
 from planner.coverage.imbalance import METRICS, imbalance, imbalance_table, reps_only
+from planner.coverage.markets import market_imbalance, store_markets
 from planner.coverage.value import as_of_date
 from planner.coverage.workload import Workload
 from planner.errors import BadInput, NotFound
@@ -51,6 +52,8 @@ def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None
         "kpis": kpis,
         "territories": table,
         "imbalance": {m: imbalance(reps[m]).as_dict() for m in METRICS if m in reps},
+        # Within each country where the optimizer balances by country (empty for a book of one market)
+        "market_imbalance": market_imbalance(table, store_markets(con, scope=scope), METRICS),
         "freshness": world.freshness(con),
     }
 
@@ -108,7 +111,8 @@ def coverage_report(
 
     The territory table compares every territory under the segment/industry/state filters (the
     rep filter only highlights); coverage and white space follow all filters, the rep included.
-    Keys: as_of, filters, basis, workload, high_potential_share, territories, imbalance, coverage, white_space,
+    Keys: as_of, filters, basis, workload, high_potential_share, territories, imbalance, market_imbalance (each
+    country's where the optimizer balances by country, else empty), coverage, white_space,
     travel, covers (for a rep, what the figures cover, in a sentence; else "").
     """
     return coverage_view(con, scope=scope, filters=filters, workload=workload, resolution=None,
@@ -175,6 +179,7 @@ def coverage_view(
         "high_potential_share": high_potential_share,
         "territories": table,
         "imbalance": imbalance_table(table),
+        "market_imbalance": market_imbalance(table, store_markets(con, scope=scope), METRICS),
         "coverage": _coverage_totals(by_status, threshold),
         "white_space": white,
         "travel": travel_summary(table),

@@ -3,6 +3,10 @@
 Each point is a full rebalance (the same solver) with a cap on the moved share, from none through the least
 that has to move up to no cap at all (free); every point lets customers and open deals move, so the curve
 shows what keeping them with their owner (the default) costs: the default run is returned beside it.
+
+Some accounts must change owner whatever the cap once customers and open deals may move: within countries, those
+owned by a rep in another country go to a rep in their own (planner.optimize.markets); under a removal, those whose
+owner leaves. Their share is the curve's floor: its first point moves only them, its caps start above it.
 """
 
 from __future__ import annotations
@@ -22,21 +26,36 @@ SPREAD = (0.0, 0.25, 0.5, 0.75)
 SPACING = 0.02
 
 
-def _caps(least: float, free: float, steps: tuple[float, ...]) -> list[float]:
-    """The moved caps below the free run's share: 0, a spread up to it, and multiples of the least."""
-    wanted = sorted({free * f for f in SPREAD} | {least * k for k in steps if least > 0})
-    caps: list[float] = []
+def _caps(least: float, free: float, steps: tuple[float, ...], floor: float = 0.0) -> list[float]:
+    """The moved caps below the free run's share: 0 (only the `floor` that must move moves), a spread from the
+    floor up to the free share, and the multiples of the least above the floor."""
+    room = free - floor
+    wanted = sorted({floor + room * f for f in SPREAD if f > 0} | {least * k for k in steps if least > 0})
+    caps = [0.0] if free > 0 else []
     for cap in wanted:
-        if cap < free - SPACING * free and (not caps or cap - caps[-1] > SPACING * free):
+        if cap < free - SPACING * free and cap - max(caps[-1] if caps else 0.0, floor) > SPACING * free:
             caps.append(min(1.0, cap))
     return caps
 
 
-def _label(cap: float, moved: float) -> str:
-    """A point's name: its cap, and what moved when that went over it (whole areas move their other owners'
-    accounts; joining territories into one region may add more)."""
-    asked = "none moved" if cap == 0 else f"≤ {cap:.1%} moved"
+def _label(cap: float, moved: float, floor: float = 0.0) -> str:
+    """A point's name: its cap (the first point: only the floor that must move), and what moved when that went
+    over it (whole areas move their other owners' accounts; joining territories into one region may add more)."""
+    if cap == 0 and floor > 5e-4:
+        asked, cap = f"only the {floor:.1%} that must move", floor
+    else:
+        asked = "none moved" if cap == 0 else f"≤ {cap:.1%} moved"
     return asked if moved <= cap + 5e-4 else f"{asked} asked, {moved:.1%} moved"
+
+
+def _forced_why(free: dict, options: Options) -> str:
+    """Which accounts must change owner once customers and open deals may move."""
+    why = []
+    if free.get("markets"):
+        why.append("owned by a rep in another country, they go to a rep in their own")
+    if options.remove_reps:
+        why.append("their owner leaves the team")
+    return "; ".join(why) or "their owner is not in the scenario"
 
 
 def _row(label: str, cap: float | None, s: dict) -> dict:
@@ -102,12 +121,15 @@ def disruption_curve(
     anything = replace(free_opts, max_moved=1.0)
     progress(0.1, "Free: anything may move")
     free = rebalance(accounts, reps, anything, distance=distance).summary
-    caps = _caps(float(base["min_moved_share"]), float(free["moved_share"]), steps)
+    floor = float(free.get("forced_moved_share", 0.0))  # must change owner whatever the cap
+    # The least that has to move: of the runs the curve makes (customers free) once some must move whatever the cap.
+    least = float((free if floor > 0 else base)["min_moved_share"])
+    caps = _caps(least, float(free["moved_share"]), steps, floor)
     rows = []
     for i, cap in enumerate(caps):
-        progress(0.1 + 0.9 * (i + 1) / (len(caps) + 1), f"At most {cap:.1%} of the metric moved")
+        progress(0.1 + 0.9 * (i + 1) / (len(caps) + 1), f"At most {max(cap, floor):.1%} of the metric moved")
         s = rebalance(accounts, reps, replace(free_opts, max_moved=cap), distance=distance).summary
-        rows.append(_row(_label(cap, float(s["moved_share"])), cap, s))
+        rows.append(_row(_label(cap, float(s["moved_share"]), floor), cap, s))
     rows.append(_row("free", 1.0, free))
     curve = pd.DataFrame(_best_within(rows))
     # What keeping customers and open deals costs: against the best free point moving no more.
@@ -117,12 +139,47 @@ def disruption_curve(
         fair = fair[fair["tolerance_met"]]
     elif len(fair):
         fair = fair[fair["max_mean"] <= fair["max_mean"].min() + 1e-9]
-    ref = fair.iloc[fair["travel_km"].argmin()] if len(fair) else curve.iloc[0]
+    # No point moving as little (its floor above what the default moves): no comparison, and the caption says why.
+    ref = fair.iloc[fair["travel_km"].argmin()] if len(fair) else None
     default = {
         **_row("default (customers and open deals stay)", options.max_moved, base),
-        "extra_travel_km": float(base["travel_km_after"] - ref["travel_km"]),
-        "extra_max_mean": float(base["max_mean_after"] - ref["max_mean"]),
-        "compared_with": str(ref["point"]),
+        "extra_travel_km": None if ref is None else float(base["travel_km_after"] - ref["travel_km"]),
+        "extra_max_mean": None if ref is None else float(base["max_mean_after"] - ref["max_mean"]),
+        "compared_with": None if ref is None else str(ref["point"]),
+        "compared_moved_share": None if ref is None else float(ref["moved_share"]),
+        "forced_moved_share": floor,
+        "forced_why": _forced_why(free, options),
     }
     progress(1.0, "Done")
     return curve, default
+
+
+def trade_off_text(default: dict, unit: str = "km") -> str:
+    """The curve's caption: what the blue points are (from their floor), and what today's rule (red) costs or saves
+    against the best point moving no more, or that no point moves as little."""
+    floor = float(default.get("forced_moved_share") or 0.0)
+    blue = "Blue: customers and open deals may move, with at most the share shown moved"
+    if floor > 5e-4:
+        blue += (
+            f", from the {floor:.1%} of the metric that must then change owner whatever the cap "
+            f"({default['forced_why']}) up to anything."
+        )
+    else:
+        blue += " (from none to anything)."
+    red = f" Red: today's rule, customers and open deals stay with their owner ({default['moved_share']:.1%} moved)"
+    if default.get("compared_with") is None:
+        least = f"each moves at least the {floor:.1%} that must change owner" if floor > 5e-4 else "each moves more"
+        return f"{blue}{red}. No point of the curve moves as little ({least}), so none compares with it."
+    km, mm = float(default["extra_travel_km"]), round(float(default["extra_max_mean"]), 3) + 0.0  # no "-0.000"
+    travel = (
+        f"costs {km:+,.1f} {unit} of mean travel" if km >= 0.05
+        else f"saves {-km:,.1f} {unit} of mean travel" if km <= -0.05 else "travels as much"
+    )  # fmt: skip
+    balance = (
+        f"is {mm:.3f} less balanced (max/mean)" if mm > 0
+        else f"is {-mm:.3f} better balanced (max/mean)" if mm < 0 else "is as balanced"
+    )  # fmt: skip
+    return (
+        f"{blue}{red}: against the point '{default['compared_with']}' ({default['compared_moved_share']:.1%} moved, "
+        f"no more) it {travel} and {balance}."
+    )
