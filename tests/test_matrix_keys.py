@@ -127,3 +127,19 @@ def test_the_page_says_when_the_matrix_changed_since_the_run(app_store: Path) ->
     uploader = next(u for u in at.get("file_uploader") if "rb_matrix" in u.proto.id)
     uploader.set_value(None).run()
     assert changed()
+
+
+def test_the_pages_crm_downloads_are_named_as_accounts() -> None:
+    """The Rebalance page's CRM files: a name with 'owner' in it made the importer guess reps (and nothing for the
+    HubSpot and Dynamics files); named as they are, the files read back as accounts, never reps."""
+    from planner import crm_files
+    from planner.ingest.fields import detect_kind
+
+    source = (Path(__file__).parents[1] / "pages" / "rebalance.py").read_text()
+    names = re.findall(r'file_name=f"\{f\}(\w+)\{pick\}\.csv"', source)
+    assert len(names) == 1, names
+    rows = pd.DataFrame({c: ["A1"] for c in crm_files.ROW_COLUMNS})
+    for fmt in ("salesforce", "hubspot", "dynamics", "pipedrive", "plain"):
+        columns = list(crm_files.owner_update(rows, fmt).table.columns)
+        kind, _ = detect_kind(columns, f"{fmt}{names[0]}S3.csv")
+        assert kind == ("accounts" if fmt != "salesforce" else None), (fmt, kind)  # Id, OwnerId: no kind either way
