@@ -219,16 +219,20 @@ if metric != "mix" and optimize.large_problem(len(picked), n_team, time_limit):
         "100,000 about 15 with steps of up to 3). Raise 'Solver time' if the run stops at its limit."
     )
 run = st.button("Run optimizer", type="primary", key="rb_run", icon=":material/play_arrow:")
+matrix_now = (matrix_file.name, matrix_file.getvalue()) if matrix_file else None
 if run and job_views.free(job_views.OPTIMIZE, scope):  # one run at a time: a second click says which one runs
     st.session_state["rb_options"] = options
-    st.session_state["rb_matrix_run"] = (matrix_file.name, matrix_file.getvalue()) if matrix_file else None
+    st.session_state["rb_matrix_run"] = matrix_now
     st.session_state.pop("rb_failed", None)  # a failed run is tried again
 job_views.resume_optimizer(scope)  # a run that went on while the user was on another page
 ran: optimize.Options | None = st.session_state.get("rb_options")
 if ran is None:
     st.info("Set what to balance and what may change, then run the optimizer. Nothing changes until you commit.")
 else:
-    if ran != options:
+    # The travel matrix is a setting too: swapped for another file, or removed, the result shown is not its.
+    if ran != options or travel.matrix_identity(matrix_now) != travel.matrix_identity(
+        st.session_state.get("rb_matrix_run")
+    ):
         st.caption(":orange-badge[Settings changed] run again to see their effect; showing the last run.")
     try:  # a background job: it goes on while the user is on another page (ui/job_views.py)
         result = job_views.optimizer_result(ran, st.session_state.get("rb_matrix_run"), scope)
@@ -510,7 +514,7 @@ else:
         # The CRM formats keep the headers their importers read; the owner list is for people.
         col.download_button(
             label, lambda t=crm[f].table, f=f: export.to_csv_bytes(t if f != "plain" else crm_files.plain_for_people(
-                t, cur)), file_name=f"{f}_owner_update_{pick}.csv",
+                t, cur)), file_name=f"{f}_accounts_reassigned_{pick}.csv",
             mime="text/csv", key=key, on_click="ignore",
         )  # fmt: skip
     e = st.columns(4)

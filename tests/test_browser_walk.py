@@ -166,7 +166,7 @@ def test_ops_leader_rebalances_and_commits(server: str, walk_page: Any) -> None:
     # The pairs a routing engine must price (made on the click): every rep to the same destinations, to fill in.
     page.get_by_text("Travel from a routing engine").first.click()
     pairs = _csv_rows(_download(page, page.get_by_role("button", name="Pairs to route (CSV)")))
-    assert list(pairs[0]) == ["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", "minutes"]
+    assert ",".join(pairs[0]) == "from,to,to_kind,from_lat,from_lon,to_lat,to_lon,accounts,minutes"
     per_rep: dict[str, set[str]] = {}
     for row in pairs:
         per_rep.setdefault(row["from"], set()).add(row["to"])

@@ -144,7 +144,7 @@ def test_route_pairs_filled_in_is_a_travel_matrix_for_hostile_keys() -> None:
     })  # fmt: skip
     rp = reps().assign(home_lat=[42.36, 40.75, 0.0], home_lon=[-71.1, -73.99, 0.0])
     t = matrix.route_pairs(acc, rp)
-    assert list(t.columns) == ["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", "minutes"]
+    assert ",".join(t.columns) == "from,to,to_kind,from_lat,from_lon,to_lat,to_lon,accounts,minutes"
     assert sorted(t["from"].unique()) == ["R1", "R2"]  # the inactive rep needs no travel
     assert sorted(t.loc[t["from"] == "R1", "to"]) == sorted(["02139", "10001", "A3", "P1", "T1"])
     assert t.loc[(t["from"] == "R1") & (t["to"] == "02139"), "accounts"].item() == 2

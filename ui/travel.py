@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import streamlit as st
@@ -18,13 +19,22 @@ from ui import data
 PAGE_MAX_PAIRS = 2_000_000
 
 
+def matrix_identity(matrix: tuple[str, bytes] | None) -> tuple[str, str] | None:
+    """Which travel matrix a run used or the uploader holds: its name and a hash of its bytes (a file swapped
+    for another, even of the same name, or removed, changes the run's settings)."""
+    return None if matrix is None else (matrix[0], hashlib.blake2b(matrix[1], digest_size=16).hexdigest())
+
+
 def matrix_inputs(scope: Scope) -> Any:
     """The expander with the travel matrix uploader and the 'Pairs to route' download; returns the uploaded file."""
     with st.expander("Travel from a routing engine (optional)", icon=":material/route:"):
         matrix_file = st.file_uploader(
-            "Travel matrix (CSV: from,to,minutes or km)", type=["csv"], key="rb_matrix",
+            "Travel matrix (CSV: from,to and minutes, seconds, hours, km, metres or miles)", type=["csv"],
+            key="rb_matrix",
             help="Rows between rep (id or email) and account id, or between postal codes, as a routing engine "
-            "exports them. Without it, travel is great-circle km from rep homes.",
+            "exports them; the ends may be named source/origin and destination/target, OSRM's `duration` is read as "
+            "seconds and `distance` as metres. The filled 'Pairs to route' file is one. Without it, travel is "
+            "great-circle km from rep homes.",
         )  # fmt: skip
         try:
             with data.snapshot() as snap:

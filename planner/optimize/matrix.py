@@ -12,10 +12,15 @@ read when its top-left cell names the unit. A pair is either
   the ZIP; the usual export from rep homes to ZIP centroids), or a rep's home ZIP and an account id,
 - two postal codes: the rep's home ZIP and the account's ZIP.
 
+An account id is matched as written (0042 and 42 are two accounts), a postal code with its leading zeros
+dropped. An end that is both an account id and a postal code of the book (Pipedrive's account 1001 and ZIP 01001)
+must say which in a to_kind (or from_kind) column: account or postal_code, as the 'Pairs to route' file does.
+
 Either end may come first (a row holds for both directions unless the file gives the other direction
 too). For each account and rep the most specific row wins, in the order above. Every pair of an active rep
 and an account with a location must be covered; a missing pair, a blank end, a value that is not a number of 0
-or more, or a pair given twice with different values is one line that says which and how to fix it.
+or more, a value above MAX_VALUE (an "unreachable" sentinel), a file of zeros, or a pair given twice with
+different values is one line that says which and how to fix it.
 
 An account without a location has no pair to route (route_pairs leaves it out: no routing engine can price a
 place nobody knows). Unless the file gives its rows anyway, it is treated as without a matrix, where it sits at
@@ -29,6 +34,7 @@ rep_id, in the file's unit (attrs["unit"]).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +70,14 @@ ACCEPTED = (
     + "; ".join(f"{ns[0]} ({', '.join(ns[1:])})" if len(ns) > 1 else ns[0] for ns in UNIT_NAMES.values())
     + "; duration is seconds and distance metres, as OSRM and ORS write them"
 )
+# What a from_kind / to_kind column may say an end is (the 'Pairs to route' file writes to_kind): an account id is
+# matched as written, a postal code as canonical() and against postal codes only. A blank cell: either.
+KINDS = {"account": "account", "account_id": "account", "rep": "rep", "rep_id": "rep",
+         **dict.fromkeys(("postal_code", "postal code", "postcode", "zip", "zip_code"), "postal_code")}  # fmt: skip
+# The most any pair on earth can take (30 days of travel, once round the earth; a coast-to-coast US pair is some
+# 45 hours and 4,500 km, Lisbon to Vladivostok 12,000 km): a bigger value is a sentinel for "unreachable"
+# (2147483647, 1e12), and would swamp every other pair or overflow the solver.
+MAX_VALUE = {"minutes": 30 * 24 * 60.0, "km": 40_000.0, "miles": 40_000 / 1.609344}
 # How precise an account's place is (the store's geo_precision), finest first: a destination of the pairs to route
 # takes the mean point of its finest rows only (a Berlin code's city rows, not the centre of Germany).
 PRECISION_RANK = {"coordinates": 0, "postal_code": 1, "city": 2, "region": 3, "country": 4}
@@ -71,7 +85,8 @@ PRECISION_RANK = {"coordinates": 0, "postal_code": 1, "city": 2, "region": 3, "c
 
 @dataclass(frozen=True)
 class PairTable:
-    """The rows of a travel matrix file: both ends as canonical keys and the value in `unit`."""
+    """The rows of a travel matrix file: both ends as canonical keys and the value in `unit`; each end also as
+    written (an account id's key) and its kind when the file says it (KINDS: '' when it does not)."""
 
     frm: np.ndarray
     to: np.ndarray
@@ -79,15 +94,25 @@ class PairTable:
     unit: str
     name: str  # the file's name, for messages
     notes: tuple[str, ...] = ()  # what the reading chose (a time column over a distance one)
+    frm_written: np.ndarray | None = None  # None: as frm
+    to_written: np.ndarray | None = None
+    frm_kind: np.ndarray | None = None  # None: no kind column
+    to_kind: np.ndarray | None = None
+    line: np.ndarray | None = None  # each row's line in the file, for messages
+
+
+def written(values: pd.Series) -> pd.Series:
+    """A key as written: trimmed, and without the apostrophe our own files (route_pairs, and every export) put
+    before a key that starts like a formula (planner.export.neutralise). Account ids compare so: 0042 and 42 are
+    two accounts, and a numeric id is no postal code."""
+    s = values.astype("string").str.strip().str.replace(r"^'(?=[=+\-@])", "", regex=True)
+    return s.where(s != "")
 
 
 def canonical(values: pd.Series) -> pd.Series:
-    """Keys compared across the file and the store: trimmed, emails lower-cased, a purely numeric key
-    without leading zeros (a spreadsheet turns ZIP 02139 into 2139), a trailing '.0' dropped."""
-    s = values.astype("string").str.strip()
-    # Our own files (route_pairs, and every export) write a key that starts like a formula with an apostrophe
-    # before it (planner.export.neutralise), so a spreadsheet shows it as text: the key is what follows.
-    s = s.str.replace(r"^'(?=[=+\-@])", "", regex=True)
+    """Postal codes and rep keys compared across the file and the store: written(), emails lower-cased, a purely
+    numeric key without leading zeros (a spreadsheet turns ZIP 02139 into 2139), a trailing '.0' dropped."""
+    s = written(values)
     s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     s = s.where(~s.str.contains("@", na=False), s.str.lower())
     digits = s.str.fullmatch(r"\d+", na=False)
@@ -124,8 +149,9 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = 
     unit, factor = UNITS[unit_col.strip().lower()]
     frm = _canonical_many(raw[frm_col])
     to = _canonical_many(raw[to_col])
-    text = raw[unit_col].astype("string").str.strip().fillna("")
     line = raw.attrs.get("lines", np.arange(len(raw)) + 2)  # the header is line 1
+    frm_kind, to_kind = (_kinds(raw, f"{end}_kind", name, line) for end in ("from", "to"))
+    text = raw[unit_col].astype("string").str.strip().fillna("")
     value = _numbers(text, f"travel matrix {name}", str(unit_col).strip(), sep, line)
     blank = (frm.isna() | to.isna()).to_numpy()
     if blank.any():
@@ -142,8 +168,11 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = 
     f_arr, t_arr, v_arr = frm.to_numpy(dtype=object), to.to_numpy(dtype=object), value * factor
     if len(v_arr) == 0:
         raise BadInput(f"travel matrix {name} has no rows; give {HOW}")
-    f_code, _ = pd.factorize(f_arr)
-    t_code, t_uniq = pd.factorize(t_arr)
+    f_wr = _canonical_many(raw[frm_col], written).to_numpy(dtype=object)
+    t_wr = _canonical_many(raw[to_col], written).to_numpy(dtype=object)
+    # A pair's identity: an end marked as an account by its id as written (0042 and 42 are two), else canonical.
+    f_code, _ = pd.factorize(np.where(frm_kind == "account", account_key(f_wr), f_arr))
+    t_code, t_uniq = pd.factorize(np.where(to_kind == "account", account_key(t_wr), t_arr))
     key = f_code.astype(np.int64) * max(len(t_uniq), 1) + t_code
     dup = pd.Index(key).duplicated(keep=False)
     if dup.any():
@@ -159,7 +188,49 @@ def pairs_from_frame(raw: pd.DataFrame, name: str = "travel matrix", sep: str = 
             )
         first = ~pd.Index(key).duplicated(keep="first")
         f_arr, t_arr, v_arr = f_arr[first], t_arr[first], v_arr[first]
-    return PairTable(f_arr, t_arr, np.asarray(v_arr, dtype=float), unit, name, tuple(notes))
+        f_wr, t_wr, frm_kind, to_kind, line = f_wr[first], t_wr[first], frm_kind[first], to_kind[first], line[first]
+    return PairTable(
+        f_arr, t_arr, np.asarray(v_arr, dtype=float), unit, name, tuple(notes),
+        frm_written=f_wr, to_written=t_wr, frm_kind=frm_kind, to_kind=to_kind, line=np.asarray(line),
+    )  # fmt: skip
+
+
+def _kinds(raw: pd.DataFrame, col: str, name: str, line: np.ndarray) -> np.ndarray:
+    """What the file's from_kind or to_kind column says each end is (KINDS), '' where it says nothing."""
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    if col not in cols:
+        return np.full(len(raw), "", dtype=object)
+    said = raw[cols[col]].astype("string").str.strip().str.lower().fillna("")
+    kind = said.map(lambda v: KINDS.get(v, "" if v == "" else None))
+    bad = kind.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise BadInput(
+            f"travel matrix {name} line {line[i]}: {col} {said.iloc[i]!r} is not account, postal_code or rep; "
+            "say which the end is, or leave the cell blank"
+        )
+    return kind.to_numpy(dtype=object)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0") if value < 1e13 else f"{value:.3g}"
+
+
+def _check_plausible(pairs: PairTable) -> None:
+    """Refuse a value above MAX_VALUE (an 'unreachable' sentinel such as 2147483647 would swamp the plan, a huge
+    one overflow the solver) and a file whose every pair is 0 (no travel is nothing to plan on)."""
+    cap = MAX_VALUE.get(pairs.unit, np.inf)
+    big = pairs.value > cap
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        where = f" line {pairs.line[i]}" if pairs.line is not None else ""
+        raise BadInput(
+            f"travel matrix {pairs.name}{where}: {_figure(pairs.value[i])} {pairs.unit} is more than any pair can "
+            f"take ({cap:,.0f} {pairs.unit}; {int(big.sum()):,} such rows); leave unreachable pairs out or give a real "
+            "figure"
+        )
+    if len(pairs.value) and not pairs.value.any():
+        raise BadInput(f"travel matrix {pairs.name}: every pair is 0 {pairs.unit}; give the real travel of each pair")
 
 
 def _columns(raw: pd.DataFrame, name: str) -> tuple[str, str, str, list[str]]:
@@ -280,10 +351,10 @@ def _check_unnamed_unit(name: str, col: str, value: np.ndarray) -> None:
         )
 
 
-def _canonical_many(values: pd.Series) -> pd.Series:
-    """canonical() computed once per distinct value (a matrix repeats each rep and account many times)."""
+def _canonical_many(values: pd.Series, key: Callable[[pd.Series], pd.Series] = canonical) -> pd.Series:
+    """canonical() (or `key`) computed once per distinct value (a matrix repeats each rep and account many times)."""
     codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
-    canon = canonical(pd.Series(uniq, dtype=object)).to_numpy(dtype=object)
+    canon = key(pd.Series(uniq, dtype=object)).to_numpy(dtype=object, na_value=None)
     out = np.where(codes >= 0, canon[np.maximum(codes, 0)], None) if len(canon) else np.full(len(codes), None)
     return pd.Series(out, index=values.index, dtype=object)
 
@@ -299,29 +370,38 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     and home_postal_code. Every pair of an active rep and an account must be covered (BadInput names the
     first missing one); an inactive rep's column may stay partly empty (it only measures today's travel).
     """
+    _check_plausible(pairs)
     acc = accounts.reset_index(drop=True)
     rp = reps.reset_index(drop=True)
     n, k = len(acc), len(rp)
     out = np.full((n, k), np.nan)
-    # Every key as an integer code of one vocabulary; a pair (a, b) as the integer a * V + b.
-    vocab = pd.Index(pd.unique(np.concatenate([pairs.frm, pairs.to])))
+    # Every key as an integer code of one vocabulary; a pair (a, b) as the integer a * V + b. An account id is a
+    # key of its own ("\x00" + the id as written): never a postal code, and 0042 is not 42.
+    ends = [_end_keys(pairs, end, acc, rp) for end in ("frm", "to")]
+    vocab = pd.Index(pd.unique(np.concatenate([k for e in ends for k in e])))
+    vocab = vocab[vocab.notna()]
     size = np.int64(len(vocab) + 1)
 
-    def code(values: pd.Series) -> np.ndarray:
-        got = vocab.get_indexer(canonical(values).astype(object).to_numpy())
-        return np.asarray(got, dtype=np.int64)  # -1 where the file never names the key
+    def code(values: pd.Series | np.ndarray) -> np.ndarray:
+        return np.asarray(vocab.get_indexer(np.asarray(values, dtype=object)), dtype=np.int64)  # -1: not in the file
 
-    f, t = vocab.get_indexer(pairs.frm).astype(np.int64), vocab.get_indexer(pairs.to).astype(np.int64)
+    (f_gen, f_acc), (t_gen, t_acc) = ((code(g), code(a)) for g, a in ends)
+    # A row is a pair of postal code / rep keys, or one of them and an account id (never two account ids).
+    rows, combos = [], []
+    for a, b in ((f_gen, t_gen), (f_gen, t_acc), (f_acc, t_gen)):
+        rows.append(np.flatnonzero((a >= 0) & (b >= 0)))
+        combos.append((a[rows[-1]], b[rows[-1]]))
     # Each row holds in its direction, and in the other where the file does not give that one.
-    keys = np.concatenate([f * size + t, t * size + f])
-    vals = np.concatenate([pairs.value, pairs.value])
+    keys = np.concatenate([a * size + b for a, b in combos] + [b * size + a for a, b in combos])
+    vals = np.concatenate([pairs.value[r] for r in rows] * 2)
     keep = ~pd.Index(keys).duplicated(keep="first")
     lookup = pd.Index(keys[keep])
     vals = vals[keep]
-    acc_id, acc_zip = code(acc["account_id"]), code(_col(acc, "postal_code"))
+    acc_id = code(account_key(written(acc["account_id"].astype(object)).to_numpy(dtype=object, na_value=None)))
+    acc_zip = code(canonical(_col(acc, "postal_code")).astype(object).to_numpy())
     # Rep keys in priority order: id, email, CRM user id (the first one the file knows wins).
-    rep_ids = [code(_col(rp, c)) for c in ("rep_id", "email", "crm_id")]
-    rep_zip = [code(_col(rp, "home_postal_code"))]
+    rep_ids = [code(canonical(_col(rp, c)).astype(object).to_numpy()) for c in ("rep_id", "email", "crm_id")]
+    rep_zip = [code(canonical(_col(rp, "home_postal_code")).astype(object).to_numpy())]
     by_zip = np.zeros(n, dtype=bool)  # accounts that some row reaches through their postal code
     # The most specific row wins: rep to account, rep to the account's ZIP, home ZIP to account, ZIP to ZIP.
     for acc_keys, rep_keys in ((acc_id, rep_ids), (acc_zip, rep_ids), (acc_id, rep_zip), (acc_zip, rep_zip)):
@@ -354,6 +434,41 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
         *([UNPLACED_NOTE.format(n=f"{int(imputed.sum()):,}")] if imputed.any() else []),
     ]
     return table
+
+
+def _end_keys(pairs: PairTable, end: str, acc: pd.DataFrame, rp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One end of every row as a postal code / rep key (canonical) and as an account key ("\x00" + the id as
+    written), None where the end cannot be that. An end the file does not mark (no kind column) is an account
+    where its text is an account id of the book; one that is also a postal code of the book could be either
+    (Pipedrive's account 1001 and ZIP 01001, account 10115 in Munich and Berlin's 10115) and is refused."""
+    canon = getattr(pairs, end)
+    text = getattr(pairs, f"{end}_written")
+    text = canon if text is None else text
+    kind = getattr(pairs, f"{end}_kind")
+    kind = np.full(len(canon), "", dtype=object) if kind is None else kind
+    ids = pd.Index(written(acc["account_id"].astype(object)).dropna().unique())
+    is_id = ids.get_indexer(text) >= 0
+    account = (kind == "account") | ((kind == "") & is_id)
+    codes = pd.concat([canonical(_col(acc, "postal_code")), canonical(_col(rp, "home_postal_code"))]).dropna()
+    both = (kind == "") & is_id & (pd.Index(codes.unique()).get_indexer(canon) >= 0)
+    if both.any():
+        i = int(np.flatnonzero(both)[0])
+        where = f" line {pairs.line[i]}" if pairs.line is not None else ""
+        col = "from_kind" if end == "frm" else "to_kind"
+        raise BadInput(
+            f"travel matrix {pairs.name}{where}: {text[i]!r} is both an account id and a postal code of the book "
+            f"({int(both.sum()):,} such rows); add a {col} column saying account or postal_code (the 'Pairs to "
+            "route' file has one: write it anew)"
+        )
+    gen, acc_key = canon.copy(), account_key(text)
+    gen[kind == "account"] = None
+    acc_key[~account] = None
+    return gen, acc_key
+
+
+def account_key(ids: np.ndarray) -> np.ndarray:
+    """An account id as a key of the travel lookup: apart from every postal code and rep key (None stays None)."""
+    return np.array([None if v is None else "\x00" + str(v) for v in ids], dtype=object)
 
 
 UNPLACED_NOTE = (
@@ -421,8 +536,9 @@ def _one_country_per_zip(name: str, acc: pd.DataFrame, by_zip: np.ndarray) -> No
 def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes") -> pd.DataFrame:
     """The pairs a routing engine must price for read_travel_matrix(), as a CSV to fill in: every active rep
     (by rep_id) to every destination with a place, with both ends' coordinates and an empty `unit` column
-    (`from,to,from_lat,from_lon,to_lat,to_lon,accounts,minutes`). A destination is a postal code when its
-    accounts share one country, else one account by id (no postal code, or a code several countries use). Its
+    (`from,to,to_kind,from_lat,from_lon,to_lat,to_lon,accounts,minutes`). A destination is a postal code when its
+    accounts share one country, else one account by id (no postal code, or a code several countries use); to_kind
+    says which, so account 10115 is never read as postal code 10115 (nor 42 as 0042). Its
     point is the mean of its accounts' finest places (PRECISION_RANK: a code's city rows, not a country centroid
     some of its rows got). A destination whose accounts have no place at all is left out: no routing engine can
     price it, and travel_matrix() treats those accounts as without a matrix. attrs["left_out"]: how many accounts.
@@ -439,13 +555,16 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
     dest = pd.DataFrame({
         "key": zips.where(by_zip, "\x00" + acc["account_id"].astype(str)).astype(object),
         "to": shown.where(by_zip, acc["account_id"].astype("string")).astype(object),
+        "to_kind": np.where(by_zip, "postal_code", "account"),
         "lat": lat.where(placed), "lon": lon.where(placed),
         # unknown precision ranks with a postal code's; no place at all never counts
         "rank": precision.map(PRECISION_RANK).astype("Float64").fillna(1.0).where(placed, np.inf).astype(float),
     })  # fmt: skip
     finest = dest["rank"] == dest.groupby("key")["rank"].transform("min")
     point = dest[finest & placed].groupby("key")[["lat", "lon"]].mean()
-    dest = dest.groupby("key", sort=True).agg(to=("to", "first"), accounts=("lat", "size"))
+    dest = dest.groupby("key", sort=True).agg(
+        to=("to", "first"), to_kind=("to_kind", "first"), accounts=("lat", "size")
+    )
     dest = dest.join(point.rename(columns={"lat": "to_lat", "lon": "to_lon"}), how="left")
     left_out = int(dest.loc[dest["to_lat"].isna(), "accounts"].sum())
     dest = dest[dest["to_lat"].notna()]
@@ -457,7 +576,7 @@ def route_pairs(accounts: pd.DataFrame, reps: pd.DataFrame, unit: str = "minutes
     out = src.merge(dest.reset_index(drop=True), how="cross")
     out[["from_lat", "from_lon", "to_lat", "to_lon"]] = out[["from_lat", "from_lon", "to_lat", "to_lon"]].round(5)
     out[unit] = pd.Series(pd.NA, index=out.index, dtype="Float64")
-    out = out[["from", "to", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", unit]]
+    out = out[["from", "to", "to_kind", "from_lat", "from_lon", "to_lat", "to_lon", "accounts", unit]]
     out.attrs["left_out"] = left_out
     return out
 
