@@ -12,7 +12,7 @@ import pytest
 from planner import optimize
 from planner.geo import EARTH_KM
 from planner.optimize import Options
-from planner.optimize.problem import _dist_block, _km, _nearest_reps, _prepare
+from planner.optimize.problem import _dist_block, _km, _nearest_reps, _prepare, _with_distance
 from planner.optimize.quality import overlap
 
 BERLIN, MUNICH, PARIS, LYON = (52.52, 13.40), (48.14, 11.58), (48.86, 2.35), (45.76, 4.84)
@@ -114,3 +114,22 @@ def test_travel_figures_are_over_the_placed_accounts(within: str) -> None:
     # Per account: no travel shown for an account with no place; the LP's bound is a mean over the placed too.
     assert a.loc[NOWHERE, "km_after"].isna().all() and np.isnan(a.loc["d2_lost0", "km_before"])
     assert s["travel_km_nearest"] - 1e-6 <= s["travel_km_lp_bound"] <= s["travel_km_after"] + 1e-6
+
+
+def test_a_travel_matrix_row_for_an_account_with_no_place_steers_nothing() -> None:
+    """A matrix's row for an account with no place (its file's guess, e.g. the book's mean per rep) is no travel:
+    0 to every rep, left out of the figures, so the nearest rep of a made-up point gets nothing for it."""
+    book, team = _book(), _team()
+    ids = book["account_id"]
+    lat, lon = book["lat"].fillna(50.0).to_numpy(), book["lon"].fillna(8.0).to_numpy()  # Frankfurt-ish for the lost
+    mat = pd.DataFrame({r: _km_between(lat, lon, la, lo) for r, (la, lo) in HOMES.items()}, index=ids)
+    p = _with_distance(_prepare(book, team, Options(metric="potential")), mat)
+    assert p.nowhere is not None and (p.distance[p.nowhere] == 0).all()
+    assert p.distance_today is not None and np.isnan(p.distance_today[p.nowhere][:8]).all()
+    assert list(p.distance_today[p.nowhere][8:]) == [0.0] * 3  # owned: no travel today either
+    res = optimize.rebalance(book, team, Options(metric="potential", tolerance=0.10, within="none"), distance=mat)
+    s, a = res.summary, res.assignments.set_index("account_id")
+    placed = ~ids.isin([*NOWHERE, "d2_lost0", "d2_lost1", "f1_lost"]).to_numpy()  # f2_fr's row counts: it has a country
+    after = [mat.loc[i, o] for i, o in zip(ids[placed], a.loc[ids[placed], "owner"], strict=True)]
+    assert s["travel_km_after"] == pytest.approx(np.mean(after), rel=1e-6)
+    assert a.loc[NOWHERE, "km_after"].isna().all() and s["unplaced_accounts"] == 11

@@ -243,7 +243,7 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
             "give a number of 0 or more"
         )
     if p.nowhere is not None:
-        vals[p.nowhere] = 0.0  # no place: the same (no) travel to every rep, as without a matrix
+        vals = np.where(p.nowhere[:, None], 0.0, vals)  # no place: the same (no) travel to every rep
     p.distance = vals
     placed = np.ones(len(vals), dtype=bool) if p.nowhere is None else ~p.nowhere
     p.spread_scale = max(float(vals[placed].min(axis=1).mean()) if placed.any() else 1e-6, 1e-6)
@@ -322,9 +322,10 @@ def _nearest_reps(
     if p.distance is not None and pos is not None:
         block = p.distance[np.asarray(pos, dtype=np.int64)]
         idx = np.argsort(block, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(block, idx, axis=1), idx
-    assert points is not None
-    dist, idx = _nearest(points, p.homes, k)
+        dist = np.take_along_axis(block, idx, axis=1)
+    else:
+        assert points is not None
+        dist, idx = _nearest(points, p.homes, k)
     if p.nowhere is not None and pos is not None:
         # No place: every rep is as near (0); each such account gets k reps in turn, so none is steered to one.
         sel = np.flatnonzero(p.nowhere[np.asarray(pos, dtype=np.int64)])
