@@ -172,6 +172,7 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups", "h3_resolution", "units",
         "rep_hours_max_mean_before", "rep_hours_max_mean_after", "rep_hours_min_mean_after", "rep_hours_cv_after",
         "rep_hours_busiest", "rep_hours_busiest_hours", "rep_hours_busiest_km", "rep_hours_mean_km",
+        "unplaced_accounts",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
     # travel_km_lp_bound holds at this result's moved share; where the solver bounded travel with any share moved

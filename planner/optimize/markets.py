@@ -14,7 +14,8 @@ Which market an account joins:
 - an account that must stay with its owner (locked, a customer, an open deal) stays, so it is in its owner's market;
 - an account with no known country, or in a country where no rep lives, joins its owner's market: the owner serves it
   today, so nothing sends it across a border; without an owner in the scenario (unowned, or its owner leaves), the
-  market of its nearest rep. The report names these accounts.
+  market of its nearest rep; with no place at all either, spread over the markets by their reps' capacity (`_spread`).
+  The report names these accounts.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from planner.errors import BadInput
 from planner.geo_world import countries, countries_at, country_code
 from planner.optimize.geometry import _nearest
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _prepare, _Problem, _scenario_reps, _with_distance
+from planner.optimize.problem import _dist, _prepare, _Problem, _scenario_reps, _with_distance, placed_mask
+from planner.optimize.quality import MEAN_KEYS
 from planner.optimize.report import _report, unit_label
 from planner.text import account_label, listing
 
 # A rep's home is in the country of the city nearest to it, however far (a home at sea still has a nearest country).
 ANY_KM = 20_000.0
-# Travel and bound figures that are means over accounts (merged by account count), and shares of the metric (merged
-# by each market's share of the blend the moved share counts).
-MEAN_KEYS = ("travel_km_lp", "travel_km_lp_bound", "travel_km_lp_units", "travel_km_best_in_band", "travel_km_lp_least")
+# Travel and bound figures are means over placed accounts (quality.MEAN_KEYS, merged by placed account count); shares
+# of the metric are merged by each market's share of the blend the moved share counts.
 SHARE_KEYS = ("lp_min_moved_share", "lp_moved_share", "travel_needs_moved_share", "moved_share", "min_moved_share",
               "forced_moved_share")  # fmt: skip
 
@@ -56,7 +57,7 @@ class Markets:
     of_account: np.ndarray  # each account's market (positional over p.acc)
     of_rep: np.ndarray  # each scenario rep's market (positional over p.reps)
     country: np.ndarray  # each account's known country (None when unknown)
-    how: np.ndarray  # why it is in its market: "country", "stays" (with its owner), "no country", "no rep"
+    how: np.ndarray  # why it is in its market: "country", "stays" (with its owner), "no country", "no rep", "no place"
 
 
 @lru_cache(maxsize=1)
@@ -116,10 +117,31 @@ def split(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> Markets 
     _, near = _nearest(p.xyz, p.homes, 1)
     in_market = np.array([c in codes for c in country], dtype=bool)
     known = ~pd.isna(country)
-    how = np.where(p.pinned, "stays", np.where(in_market, "country", np.where(known, "no rep", "no country")))
+    how = np.where(p.pinned, "stays", np.where(in_market, "country", np.where(known, "no rep", "no country"))).astype(
+        object
+    )
     fallback = np.where(pd.isna(owner_mk), of_rep[near[:, 0]], owner_mk)
     of_account = np.where(p.pinned, owner_mk, np.where(in_market, country, fallback)).astype(object)
+    if p.nowhere is not None:
+        lost = np.flatnonzero(p.nowhere & pd.isna(owner_mk) & ~p.pinned & ~in_market)
+        how[lost] = "no place"
+        _spread(p, codes, of_rep, of_account, lost)
     return Markets(p, codes, of_account, of_rep, country, how)
+
+
+def _spread(p: _Problem, codes: list[str], of_rep: np.ndarray, of_account: np.ndarray, lost: np.ndarray) -> None:
+    """Accounts with no place, no country and no owner in the scenario (`lost`) over the markets in proportion to
+    their reps' capacity: largest first, each to the market furthest below its share of them. Nothing says where
+    they belong (a nearest rep would be nearest to a made-up point); within a market the bands decide."""
+    if not len(lost):
+        return
+    cap = p.reps["capacity_hours"].to_numpy(float)
+    want = np.array([cap[of_rep == c].sum() for c in codes]) / cap.sum() * float(p.b[lost].sum())
+    got = np.zeros(len(codes))
+    for i in lost[np.lexsort((lost, -p.b[lost]))]:
+        k = int(np.argmax(want - got))
+        of_account[i] = codes[k]
+        got[k] += p.b[i]
 
 
 Part = tuple[str, np.ndarray, pd.DataFrame, pd.DataFrame, Options]
@@ -188,7 +210,7 @@ def _merged_extra(solved: list[tuple[str, Result]], n: np.ndarray, share: np.nda
             out[key] = float(np.nansum(vals)) if any(isinstance(v, float) for v in vals) else int(sum(vals))
         else:
             out[key] = vals[0]
-    for key, w in [*((k, n / n.sum()) for k in MEAN_KEYS), *((k, share) for k in SHARE_KEYS)]:
+    for key, w in [*((k, n / max(n.sum(), 1.0)) for k in MEAN_KEYS), *((k, share) for k in SHARE_KEYS)]:
         if all(key in s for s in subs):
             out[key] = float(sum(float(s[key]) * wi for s, wi in zip(subs, w, strict=True)))
     solvers = [s.get("solver") for s in subs if s.get("solver") != "none"]
@@ -256,6 +278,13 @@ def _notes(m: Markets, assign: np.ndarray) -> list[str]:
         "whose home is in its country, and each rep's fair share is their market's total over its reps. To balance "
         "the book as one: balance --within none, or untick 'Keep accounts within their country'."
     ]
+    lost = np.flatnonzero(m.how == "no place")
+    if len(lost):
+        out.append(
+            f"{len(lost):,} account(s) have no place, no country and no owner ({_names_of(p, lost)}): they are spread "
+            "over the markets in proportion to their reps' capacity, and the bands alone decide the rep there. Give "
+            "them an address on the Data page to place them by country."
+        )
     no_country = np.flatnonzero(m.how == "no country")
     no_rep = np.flatnonzero(m.how == "no rep")
     rule = "each is balanced in its owner's market, or, without an owner in the scenario, in its nearest rep's"
@@ -330,7 +359,8 @@ def merge(m: Markets, solved: list[tuple[str, Result]], opts: Options, distance:
     for code, res in solved:
         pos = np.flatnonzero(m.of_account == code)
         assign[pos] = res.assignments["owner"].map(rid).to_numpy(np.int64)
-    n = np.array([int((m.of_account == c).sum()) for c, _ in solved], dtype=float)
+    placed = placed_mask(p)
+    n = np.array([int(((m.of_account == c) & placed).sum()) for c, _ in solved], dtype=float)
     share = np.array([float(p.b[m.of_account == c].sum()) for c, _ in solved])
     subs = [r.summary for _, r in solved]
     timing = {k: float(sum(float(s.get(k, 0.0)) for s in subs)) for k in ("prepare_seconds", "lp_seconds",

@@ -57,6 +57,10 @@ class _Problem:
     # Accounts (a view's areas) that alone carry more than a band's tolerance, several bands (`reach._reachable`):
     # the moves and swaps after rounding leave them with their owner
     stay: np.ndarray | None = None
+    # Accounts (items) with no place at all: no coordinates, and no state or country with placed accounts. Their
+    # travel is 0 to every rep (`_km`, `_dist`, `_dist_block`, `_nearest_reps`), so only the bands decide who gets
+    # them, and the report leaves them out of every travel figure. None: every account has a place.
+    nowhere: np.ndarray | None = None
 
 
 def _moved_at(p: _Problem, items: np.ndarray, reps: np.ndarray) -> np.ndarray:
@@ -104,6 +108,26 @@ def _scenario_reps(reps: pd.DataFrame, opts: Options) -> pd.DataFrame:
     return keep
 
 
+def _place(acc: pd.DataFrame) -> np.ndarray:
+    """Give accounts without coordinates a place (in `acc`, flagged `_unplaced`) and return those with none at all.
+
+    They sit at the centre of their state's placed accounts (else their country's): counted, never lost. They are in
+    no area of their own: `_h3_keys` leaves them single (a centroid's hexagon is no place of theirs). An account with
+    no place at all (`_Problem.nowhere`) sits at the book's mean only for the arrays' sake: it travels 0 km to every
+    rep, since that made-up point (in an 8-country book near Nancy) would send every unowned one to the rep nearest
+    it."""
+    acc[["lat", "lon"]] = acc[["lat", "lon"]].apply(pd.to_numeric, errors="coerce")
+    acc["_unplaced"] = acc["lat"].isna() | acc["lon"].isna()
+    for col in ("lat", "lon"):
+        for by in ("state", "country"):
+            if by in acc:
+                acc[col] = acc[col].fillna(acc.groupby(acc[by].astype("string").str.strip())[col].transform("mean"))
+    nowhere = (acc["lat"].isna() | acc["lon"].isna()).to_numpy()
+    for col in ("lat", "lon"):
+        acc[col] = acc[col].fillna(acc[col].mean()).fillna(39.8 if col == "lat" else -98.6)
+    return nowhere
+
+
 def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Problem:
     opts.validate()
     if accounts.empty:
@@ -111,13 +135,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     acc = accounts.reset_index(drop=True).copy()
     today = reps[reps["active"].fillna(True).astype(bool)].reset_index(drop=True) if "active" in reps else reps
     srep = _scenario_reps(reps, opts)
-    # Accounts without coordinates sit at their state's centroid (else the book's): counted, never lost. They are
-    # in no area of their own: `_h3_keys` leaves them single (a centroid's hexagon is no place of theirs).
-    acc[["lat", "lon"]] = acc[["lat", "lon"]].apply(pd.to_numeric, errors="coerce")
-    acc["_unplaced"] = acc["lat"].isna() | acc["lon"].isna()
-    for col in ("lat", "lon"):
-        by_state = acc.groupby("state")[col].transform("mean") if "state" in acc else np.nan
-        acc[col] = acc[col].fillna(by_state).fillna(acc[col].mean()).fillna(39.8 if col == "lat" else -98.6)
+    nowhere = _place(acc)
     xyz = _xyz(acc["lat"].to_numpy(), acc["lon"].to_numpy())
     homes = _xyz(srep["home_lat"].to_numpy(), srep["home_lon"].to_numpy())
     index = {r: i for i, r in enumerate(srep["rep_id"])}
@@ -128,6 +146,7 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
     is_customer = acc["is_customer"].to_numpy(dtype=object) if "is_customer" in acc else np.zeros(len(acc), bool)
     fixed_h, per_km = workload.fixed_hours(is_customer), workload.hours_per_km(is_customer)
     near_km, _ = _nearest(xyz, homes, 1)
+    near_km[nowhere] = 0.0  # meetings only, as Coverage counts an account without a place
     values: dict[str, np.ndarray] = {
         "accounts": np.ones(len(acc)),
         "potential": pd.to_numeric(acc["potential"], errors="coerce").fillna(0).clip(lower=0).to_numpy(float),
@@ -182,7 +201,8 @@ def _prepare(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> _Prob
         target=cap / cap.sum(), xyz=xyz, homes=homes, hours_fixed=fixed_h, hours_per_km=per_km,
         metric_label=opts.label(), ev_source=ev_source, workload=workload, bm=bm,
         band_labels=[label for label, _, _ in bands], tols=np.array([t for _, _, t in bands], dtype=float),
-        values=values, compactness=float(opts.compactness), spread_scale=max(float(near_km[:, 0].mean()), 1.0),
+        values=values, compactness=float(opts.compactness), nowhere=nowhere if nowhere.any() else None,
+        spread_scale=max(float(near_km[~nowhere, 0].mean()) if (~nowhere).any() else 1.0, 1.0),
     )  # fmt: skip
 
 
@@ -222,8 +242,11 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
             f"the travel matrix has no usable distance from account {ids.iloc[i]!r} to rep {reps.iloc[j]!r}; "
             "give a number of 0 or more"
         )
+    if p.nowhere is not None:
+        vals = np.where(p.nowhere[:, None], 0.0, vals)  # no place: the same (no) travel to every rep
     p.distance = vals
-    p.spread_scale = max(float(vals.min(axis=1).mean()), 1e-6)
+    placed = np.ones(len(vals), dtype=bool) if p.nowhere is None else ~p.nowhere
+    p.spread_scale = max(float(vals[placed].min(axis=1).mean()) if placed.any() else 1e-6, 1e-6)
     today = np.full(len(p.acc), np.nan)
     cols = {c: i for i, c in enumerate(mat.columns)}
     owner = p.acc["owner_rep_id"].astype("string").fillna("").to_numpy(dtype=object)
@@ -232,6 +255,8 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
         sel = owner == rid
         if sel.any():
             today[sel] = pd.to_numeric(rows.iloc[np.flatnonzero(sel), j], errors="coerce").to_numpy(float)
+    if p.nowhere is not None:
+        today[p.nowhere & np.isfinite(today)] = 0.0
     p.distance_today = today
     return p
 
@@ -240,8 +265,15 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
 
 
 def _km(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
-    """Great-circle km from accounts `pos` to the homes of reps `rep` (element-wise)."""
-    return _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
+    """Great-circle km from accounts `pos` to the homes of reps `rep` (element-wise); 0 for an account with no
+    place (`_Problem.nowhere`)."""
+    km = _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
+    return km if p.nowhere is None else np.where(p.nowhere[pos], 0.0, km)
+
+
+def placed_mask(p: _Problem) -> np.ndarray:
+    """Accounts (items) with a place, the ones travel figures count (`_Problem.nowhere`)."""
+    return np.ones(len(p.b), dtype=bool) if p.nowhere is None else ~p.nowhere
 
 
 def _km_today(p: _Problem) -> np.ndarray:
@@ -254,6 +286,8 @@ def _km_today(p: _Problem) -> np.ndarray:
         h = homes.reindex(owner[known])
         hx = _xyz(h["home_lat"].to_numpy(), h["home_lon"].to_numpy())
         out[known] = _chord_km(np.linalg.norm(p.xyz[known] - hx, axis=1))
+    if p.nowhere is not None:
+        out[known & p.nowhere] = 0.0
     return out
 
 
@@ -274,7 +308,10 @@ def _dist_block(p: _Problem, pos: np.ndarray, reps: np.ndarray | None = None) ->
     a = p.xyz[pos]
     h = p.homes[reps]
     chord = np.sqrt(np.maximum(((a[:, None, :] - h[None, :, :]) ** 2).sum(axis=2), 0.0))
-    return _chord_km(chord)
+    km = _chord_km(chord)
+    if p.nowhere is not None:
+        km[p.nowhere[np.asarray(pos, dtype=np.int64)]] = 0.0
+    return km
 
 
 def _nearest_reps(
@@ -285,9 +322,16 @@ def _nearest_reps(
     if p.distance is not None and pos is not None:
         block = p.distance[np.asarray(pos, dtype=np.int64)]
         idx = np.argsort(block, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(block, idx, axis=1), idx
-    assert points is not None
-    return _nearest(points, p.homes, k)
+        dist = np.take_along_axis(block, idx, axis=1)
+    else:
+        assert points is not None
+        dist, idx = _nearest(points, p.homes, k)
+    if p.nowhere is not None and pos is not None:
+        # No place: every rep is as near (0); each such account gets k reps in turn, so none is steered to one.
+        sel = np.flatnonzero(p.nowhere[np.asarray(pos, dtype=np.int64)])
+        dist[sel] = 0.0
+        idx[sel] = (sel[:, None] + np.arange(idx.shape[1])[None, :]) % len(p.reps)
+    return dist, idx
 
 
 # ---------------------------------------------------------------- units and candidates
@@ -366,6 +410,8 @@ def _units(p: _Problem, opts: Options) -> _Units:
             zip3 = _zip3(acc["postal_code"]).where(_in_us(acc)).fillna("")
             cell = np.floor(acc["lat"]).astype(int).astype(str) + ":" + np.floor(acc["lon"]).astype(int).astype(str)
             geo_key = np.where(zip3.str.len().to_numpy() == 3, zip3.to_numpy(dtype=object), cell.to_numpy())
+            if p.nowhere is not None:  # no place: grouped with no placed account's cell
+                geo_key = np.where(p.nowhere[movable], "nowhere", geo_key)
             # The largest accounts (they carry most of the metric) stay single, so the LP can still pick
             # exactly which ones move; the long tail moves in ZIP3 x owner groups.
             order = np.lexsort((np.arange(len(movable)), -p.b[movable]))
@@ -455,6 +501,7 @@ def _per_unit(p: _Problem, u: _Units) -> tuple[_Problem, np.ndarray]:
             "owner": np.concatenate([owner, p.owner[pin]]),
             "owned_by": np.vstack([by_owner, _owned_by(p, pin)]),
             "stay": None if p.stay is None else np.concatenate([m @ p.stay[u.movable] > 0, np.zeros(len(pin), bool)]),
+            "nowhere": None if p.nowhere is None else np.concatenate([m @ p.nowhere[u.movable] > 0, p.nowhere[pin]]),
             "pinned": np.concatenate([np.zeros(len(u.weight), dtype=bool), np.ones(len(pin), dtype=bool)]),
             "xyz": np.vstack([xyz, p.xyz[pin]]),
             # an item's meetings are its accounts'; its travel rate their mean (the segments may differ)

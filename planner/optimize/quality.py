@@ -1,5 +1,8 @@
 """Territory quality beyond balance: compactness (nearest-rep share, far accounts) and overlap.
 
+Accounts with no place at all (`_Problem.nowhere`) are in none of these but rep hours (meetings only): their
+travel would be measured from a made-up point.
+
 - top-3 share: accounts whose rep is one of the 3 nearest to them (by the problem's travel measure);
 - p95 travel: the 95th percentile of account-to-rep travel;
 - overlap: the share of accounts that lie inside the outline of another territory, the outline being
@@ -11,20 +14,26 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.spatial import ConvexHull, Delaunay, QhullError
 
 from planner.coverage.imbalance import imbalance
 from planner.optimize.geometry import _bincount, _nearest
-from planner.optimize.problem import _km, _km_today, _Problem
+from planner.optimize.problem import _km, _km_today, _Problem, placed_mask
 
 OVERLAP_SAMPLE = 20_000
+# The solver's travel figures: means over accounts (its totals count an account with no place as 0 travel; the
+# report turns them into means over the placed accounts).
+MEAN_KEYS = ("travel_km_lp", "travel_km_lp_bound", "travel_km_lp_units", "travel_km_best_in_band", "travel_km_lp_least")
 
 
 def top_k_share(p: _Problem, assign: np.ndarray, k: int = 3) -> float:
-    """Share of accounts whose rep is one of their k nearest reps (NaN when nobody is assigned)."""
-    ok = assign >= 0
+    """Share of the placed accounts whose rep is one of their k nearest reps (NaN when none is assigned)."""
+    ok = (assign >= 0) & placed_mask(p)
     if not ok.any():
         return float("nan")
     k = min(k, len(p.reps))
@@ -63,6 +72,8 @@ def overlap(p: _Problem, assign: np.ndarray) -> float:
     """Share of accounts inside the convex hull of a territory other than their own. A territory has one outline
     per country it works in: one hull around Boston and Berlin spans the Atlantic and every territory of Ireland
     and Britain (a book over several continents read ~100% overlap, whatever the territories)."""
+    placed = placed_mask(p)
+    assign = np.where(placed, assign, -1)  # no place: neither tested nor part of an outline
     ok = np.flatnonzero(assign >= 0)
     if len(ok) == 0:
         return float("nan")
@@ -121,8 +132,8 @@ def rep_hours_figures(p: _Problem, assign: np.ndarray) -> dict[str, float | str]
         "rep_hours_cv_after": after_idx.cv,
         "rep_hours_busiest": str(p.reps["name"].iloc[busiest]) if busiest >= 0 else "",
         "rep_hours_busiest_hours": float(after[busiest]) if busiest >= 0 else float("nan"),
-        "rep_hours_busiest_km": float(np.nanmean(km_after[theirs])) if theirs.any() else float("nan"),
-        "rep_hours_mean_km": float(np.nanmean(km_after)) if len(pos) else float("nan"),
+        "rep_hours_busiest_km": float(np.nanmean(km_after[theirs & placed])) if (theirs & placed).any() else math.nan,
+        "rep_hours_mean_km": float(np.nanmean(km_after[placed])) if np.isfinite(km_after[placed]).any() else math.nan,
     }
 
 
@@ -144,3 +155,23 @@ def band_figures(p: _Problem, assign: np.ndarray, lower: list[float]) -> list[di
              "lower_bound": float(lower[m]), "met": bool(np.abs(after - 1).max() <= tol + 1e-9)}
         )  # fmt: skip
     return out
+
+
+def per_placed(p: _Problem, extra: dict[str, Any]) -> dict[str, Any]:
+    """The solver's travel means (over every account, one with no place counting 0) as means over the placed."""
+    placed = int(placed_mask(p).sum())
+    if placed == len(p.b):
+        return extra
+    scale = len(p.b) / placed if placed else math.nan
+    return {k: float(v) * scale if k in MEAN_KEYS else v for k, v in extra.items()}
+
+
+def unplaced_notes(n: int) -> list[str]:
+    """How many accounts have no place and what that means for them."""
+    if not n:
+        return []
+    return [
+        f"{n:,} account(s) have no place (no coordinates, postal code, city, state or country): they are assigned "
+        "by the balance bands alone, the same to every rep, and left out of every travel figure (mean, p95, top-3 "
+        "nearest, overlap, LP bound). Give them an address on the Data page to weigh their travel."
+    ]

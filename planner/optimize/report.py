@@ -12,8 +12,16 @@ from planner.coverage.imbalance import imbalance
 from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units
-from planner.optimize.quality import band_figures, overlap, p95, rep_hours_figures, top_k_share
+from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units, placed_mask
+from planner.optimize.quality import (
+    band_figures,
+    overlap,
+    p95,
+    per_placed,
+    rep_hours_figures,
+    top_k_share,
+    unplaced_notes,
+)
 from planner.optimize.reach import _lower_bound, _min_moved, reach_bands, reach_notes
 from planner.text import account_label, listing
 
@@ -243,7 +251,7 @@ def _not_the_band(
     """Why mean travel rises where the band cannot be why (one rep, the bands met today, or the accounts owned today
     travel no more than today): the accounts newly given an owner, the farthest named. None where it can be."""
     kept = (p.owner >= 0) & np.isfinite(km_today)
-    new = np.flatnonzero((p.owner < 0) & (assign >= 0))
+    new = np.flatnonzero((p.owner < 0) & (assign >= 0) & np.isfinite(km_after))  # no place: no travel to add
     same = bool(kept.any()) and float(np.nanmean(km_after[kept])) <= float(np.nanmean(km_today[kept])) + 1e-9
     if not (len(p.reps) == 1 or _met_today(p) or (same and len(new))):
         return None
@@ -273,20 +281,24 @@ def _move_reasons(
     names = p.reps["name"].to_numpy(dtype=object)
     is_new = p.reps["is_new"].to_numpy(dtype=bool)
     out = np.full(len(assign), "", dtype=object)
+
+    def km(x: float) -> str:
+        return f"{x:.0f} {u}" if np.isfinite(x) else "no place: by balance"
+
     for i in np.flatnonzero((assign != p.owner) | (p.owner < 0)):
         to = assign[i]
         if p.owner[i] == -1:
-            out[i] = f"unassigned: to {names[to]} ({km_after[i]:.0f} {u})"
+            out[i] = f"unassigned: to {names[to]} ({km(km_after[i])})"
         elif p.owner[i] == -2:
-            out[i] = f"owner leaves the team: to {names[to]} ({km_after[i]:.0f} {u})"
+            out[i] = f"owner leaves the team: to {names[to]} ({km(km_after[i])})"
         elif load[p.owner[i]] > 1 + tol:
             out[i] = f"balance: {names[p.owner[i]]} holds {load[p.owner[i]]:.2f}x the target"
         elif is_new[to]:
-            out[i] = f"new rep {names[to]} ({km_after[i]:.0f} {u} away)"
+            out[i] = f"new rep {names[to]} ({km(km_after[i])} away)"
         elif load[to] < 1 - tol:
             out[i] = f"balance: {names[to]} holds {load[to]:.2f}x the target"
         else:
-            out[i] = f"travel/balance: {km_before[i]:.0f} {u} -> {km_after[i]:.0f} {u}"
+            out[i] = f"travel/balance: {km(km_before[i])} -> {km(km_after[i])}"
     out[p.pinned] = p.pin_reason[p.pinned]
     return out
 
@@ -458,15 +470,19 @@ def _travel_summary(
 ) -> dict[str, Any]:
     """Mean and p95 travel (in the travel's unit), top-3-nearest share, overlap and coverage (reach in km: the
     travel as km at the workload's speed), today and after."""
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    nearest = near_km[:, 0] if p.distance is None else p.distance.min(1)
+    placed = placed_mask(p)
+    near_km, _ = _nearest(p.xyz[placed], p.homes, 1)
+    nearest = near_km[:, 0] if p.distance is None else p.distance[placed].min(1)
     pot = _potential(p)
     pot_total = max(pot.sum(), 1e-12)
     reach = p.workload.reachable_km
+    # Coverage counts an account with no place as reachable (its travel is 0); travel figures leave it out.
+    reach_today, reach_after = _as_km(p, km_today, unit), _as_km(p, km_after, unit)
+    km_today, km_after = np.where(placed, km_today, np.nan), np.where(placed, km_after, np.nan)
     return {
         "travel_km_today": float(np.nanmean(km_today)) if np.isfinite(km_today).any() else float("nan"),
-        "travel_km_after": float(np.nanmean(km_after)),
-        "travel_km_nearest": float(nearest.mean()),
+        "travel_km_after": float(np.nanmean(km_after)) if np.isfinite(km_after).any() else float("nan"),
+        "travel_km_nearest": float(nearest.mean()) if len(nearest) else float("nan"),
         "travel_km_p95_today": p95(km_today),
         "travel_km_p95_after": p95(km_after),
         # No assignment's p95 goes below the p95 of each account's distance to its nearest rep.
@@ -475,8 +491,9 @@ def _travel_summary(
         "top3_share_after": top_k_share(p, assign),
         "overlap_today": overlap(p, np.where(p.owner >= 0, p.owner, -1)),
         "overlap_after": overlap(p, assign),
-        "coverage_today": float(pot[np.nan_to_num(_as_km(p, km_today, unit), nan=np.inf) <= reach].sum() / pot_total),
-        "coverage_after": float(pot[_as_km(p, km_after, unit) <= reach].sum() / pot_total),
+        "coverage_today": float(pot[np.nan_to_num(reach_today, nan=np.inf) <= reach].sum() / pot_total),
+        "coverage_after": float(pot[reach_after <= reach].sum() / pot_total),
+        "unplaced_accounts": int((~placed).sum()),
     }
 
 
@@ -557,6 +574,7 @@ def _report(
 ) -> Result:
     """The result of an assignment: the summary figures (with the solver's `extra` and `timing`), reasons
     and notes in plain words, the reps' table and the accounts' table."""
+    extra = per_placed(p, extra)
     km_after = _km_to(p, assign)  # the travel's unit: km, or a matrix's minutes or miles
     km_today = _today_km(p)
     unit = str(extra.get("travel_unit", "km"))
@@ -576,13 +594,17 @@ def _report(
     }
     s = summary
     summary["reasons"] = _reasons(p, u, opts, s) if u is not None else []
+    # From here travel is shown per account: none for an account with no place (its 0 is no measured travel).
+    km_after, km_today = (np.where(placed_mask(p), x, np.nan) for x in (km_after, km_today))
     if u is not None:
         summary["reasons"] += _travel_reasons(summary, opts, unit, _not_the_band(p, assign, km_today, km_after, unit))
     summary["travel_kept"] = bool(
         not math.isfinite(summary["travel_km_today"]) or summary["travel_km_after"] <= summary["travel_km_today"] + 1e-9
     )
     near_km = _nearest(p.xyz, p.homes, 1)[0][:, 0] if p.distance is None else _as_km(p, p.distance.min(1), unit)
-    summary["notes"] = _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km).sum()))
+    near_km = np.where(placed_mask(p), near_km, 0.0)
+    summary["notes"] = unplaced_notes(summary["unplaced_accounts"])
+    summary["notes"] += _capacity_notes(p, summary, float((p.hours_fixed + p.hours_per_km * near_km).sum()))
     summary["notes"] += _rep_hours_notes(summary) + _area_notes(opts.unit, int(summary.get("accounts_without_area", 0)))
     summary["notes"] += reach_notes(p, u, opts.unit)
     assignments = _assignment_table(p, assign, km_today, km_after, opts.tolerance, unit)
