@@ -117,12 +117,16 @@ def test_travel_figures_are_over_the_placed_accounts(within: str) -> None:
 
 
 def test_a_travel_matrix_row_for_an_account_with_no_place_steers_nothing() -> None:
-    """A matrix's row for an account with no place (its file's guess, e.g. the book's mean per rep) is no travel:
+    """A matrix's row the reader guessed for an account with no place (the book's mean per rep) is no travel:
     0 to every rep, left out of the figures, so the nearest rep of a made-up point gets nothing for it."""
     book, team = _book(), _team()
     ids = book["account_id"]
     lat, lon = book["lat"].fillna(50.0).to_numpy(), book["lon"].fillna(8.0).to_numpy()  # Frankfurt-ish for the lost
     mat = pd.DataFrame({r: _km_between(lat, lon, la, lo) for r, (la, lo) in HOMES.items()}, index=ids)
+    # A matrix given as is prices every row (Pfizer's bricks have no coordinates, only the matrix's travel).
+    assert _with_distance(_prepare(book, team, Options(metric="potential")), mat).nowhere is None
+    # The rows the matrix reader filled in for accounts it had no row for are marked so (matrix.travel_matrix).
+    mat.attrs["imputed_accounts"] = ids[_prepare(book, team, Options(metric="potential")).nowhere].tolist()
     p = _with_distance(_prepare(book, team, Options(metric="potential")), mat)
     assert p.nowhere is not None and (p.distance[p.nowhere] == 0).all()
     assert p.distance_today is not None and np.isnan(p.distance_today[p.nowhere][:8]).all()

@@ -429,6 +429,7 @@ def travel_matrix(pairs: PairTable, accounts: pd.DataFrame, reps: pd.DataFrame) 
     table.index.name, table.columns.name = "account_id", "rep_id"
     table.attrs["unit"] = pairs.unit
     table.attrs["unplaced"] = int(imputed.sum())
+    table.attrs["imputed_accounts"] = acc["account_id"].astype(str).to_numpy()[imputed].tolist()  # problem.py
     table.attrs["notes"] = [
         *pairs.notes,
         *([UNPLACED_NOTE.format(n=f"{int(imputed.sum()):,}")] if imputed.any() else []),

@@ -243,6 +243,11 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
             "give a number of 0 or more"
         )
     if p.nowhere is not None:
+        # A matrix row is real travel (Pfizer's bricks have no coordinates, only the matrix): only the rows the matrix
+        # reader filled in for an account it had no row for (attrs "imputed_accounts") are no place's.
+        guessed = ids.isin({str(a) for a in distance.attrs.get("imputed_accounts", ())}).to_numpy()
+        p.nowhere = p.nowhere & guessed if (p.nowhere & guessed).any() else None
+    if p.nowhere is not None:
         vals = np.where(p.nowhere[:, None], 0.0, vals)  # no place: the same (no) travel to every rep
     p.distance = vals
     placed = np.ones(len(vals), dtype=bool) if p.nowhere is None else ~p.nowhere
