@@ -111,9 +111,9 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
             )
         if contradictions["ambiguous"]:
             report.warnings.append(
-                f"{contradictions['ambiguous']:,} account(s) name only a city that several countries have and no "
-                f"country the file or the reps' homes use decides (e.g. {contradictions['ambiguous_example']}): "
-                "add a country column to place them for sure"
+                f"{contradictions['ambiguous']:,} account(s) name only a city that several countries have, and no "
+                f"country the file or the reps' homes use decides: {contradictions['ambiguous_example']}; add a "
+                "country column to place them for sure"
             )
         unit = sq.revenue_scale(con, scope=scope)
         if unit and revenue_unit is None:

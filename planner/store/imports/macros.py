@@ -240,7 +240,7 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
     # A city named without a country (a file with no country column): the most populous city of that name in a
     # country of the import's context (_tp_ctx: geocode.namesake_context), else anywhere; ambiguous when its
     # namesakes lie in several countries and the context does not pick one (a view: only rows the US lookups left
-    # unplaced ever read it).
+    # unplaced ever read it; a key 'CITY|CC' is one row, so a country counts once).
     con.execute("CREATE OR REPLACE TEMP TABLE _tp_ctx (code VARCHAR)")
     con.execute(
         """CREATE OR REPLACE TEMP VIEW _tp_wcity_any AS
@@ -249,8 +249,8 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
                 k AS (SELECT w.*, (x.code IS NOT NULL)::INT * 1e10 + population AS rank, x.code IS NOT NULL AS ctx
                       FROM w LEFT JOIN _tp_ctx x ON x.code = w.code)
            SELECT name, arg_max(lat, rank) AS lat, arg_max(lon, rank) AS lon, arg_max(code, rank) AS code,
-                  count(DISTINCT code) > 1 AND count(DISTINCT code) FILTER (WHERE ctx) <> 1 AS ambiguous,
-                  string_agg(DISTINCT code, ', ' ORDER BY code) AS codes
+                  count(*) > 1 AND count_if(ctx) <> 1 AS ambiguous,
+                  CASE WHEN count(*) > 1 THEN string_agg(code, ', ' ORDER BY code) END AS codes
            FROM k GROUP BY 1"""
     )
 
