@@ -30,8 +30,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
                    attr_columns: list[str], typed: dict[str, str],
                    locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
                    scope: Scope) -> None:  # fmt: skip
-    """Parse _raw into _p: typed account fields, geocoding, reject reason and insert/update status. `locate`
-    (lat, lon -> country codes) gives rows their coordinates' country and cities named alone their context."""
+    """Parse _raw into _p: typed fields, geocoding (`locate`: lat, lon -> countries), rejects, insert/update."""
     require_admin(scope)
 
     def e(name: str) -> str:
@@ -82,15 +81,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     first_row = "d.first_row" if has_dups else "NULL"
     known = "a.account_id" if has_accounts else "NULL"
     country_values(con, f"SELECT {e('country')} AS country FROM _raw", scope=scope)
-    at = "at_code" if locate is not None and {"lat", "lon"} <= labels.keys() else None
-    if locate is not None:
-        if at:
-            coordinate_countries(con, e("lat"), e("lon"), e("country"), locate, scope=scope)
-            join = "LEFT JOIN _tp_at t ON t.lat = x.file_lat AND t.lon = x.file_lon"
-            parsed = f"SELECT x.*, t.code AS at_code FROM ({parsed}) x {join}"
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE _tp_at (lat DOUBLE, lon DOUBLE, code VARCHAR)")
-        namesake_context(con, locate, scope=scope)
+    parsed, at = _located(con, parsed, exprs, {"lat", "lon"} <= labels.keys(), locate, scope=scope)
     us = us_row("p")
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
@@ -115,6 +106,24 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     match_stored(con, keyed_by_name, scope=scope)  # rows no key found: their stored account by name and place
     take_deleted(con, "accounts", scope=scope)
     snapshot(con, "accounts", scope=scope)
+
+
+def _located(con: duckdb.DuckDBPyConnection, parsed: str, exprs: dict[str, str], has_coordinates: bool,
+             locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None, *,
+             scope: Scope) -> tuple[str, str | None]:  # fmt: skip
+    """The parsed rows with the country of their own coordinates (column at_code, when the file has coordinates),
+    and the import's countries for cities named alone (geocode.coordinate_countries, namesake_context)."""
+    if locate is None:
+        return parsed, None
+    at = None
+    if has_coordinates:
+        coordinate_countries(con, exprs["lat"], exprs["lon"], exprs.get("country", "NULL"), locate, scope=scope)
+        join = "LEFT JOIN _tp_at t ON t.lat = x.file_lat AND t.lon = x.file_lon"
+        parsed, at = f"SELECT x.*, t.code AS at_code FROM ({parsed}) x {join}", "at_code"
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _tp_at (lat DOUBLE, lon DOUBLE, code VARCHAR)")
+    namesake_context(con, locate, scope=scope)
+    return parsed, at
 
 
 ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "employee_growth", "intent_score",
