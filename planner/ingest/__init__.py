@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from planner import potential, settings, store
+from planner import geo_world, potential, settings, store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import currency, dates, explain, owners, reader, rules, sync
 from planner.ingest import fields as F
@@ -534,7 +534,7 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     report.import_id = import_id
     raw_of = {alias: col for alias, (col, _) in p.typed.items()}
     if kind == "accounts":
-        sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, scope=scope)
+        sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, geo_world.countries_at, scope=scope)
     elif kind == "deals":
         sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:

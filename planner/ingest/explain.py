@@ -109,6 +109,12 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
                 f"{contradictions['count']:,} ZIP code(s) contradict their state (e.g. "
                 f"{contradictions['example']}); the ZIP placed them: check those addresses"
             )
+        if contradictions["ambiguous"]:
+            report.warnings.append(
+                f"{contradictions['ambiguous']:,} account(s) name only a city that several countries have, and no "
+                f"country the file or the reps' homes use decides: {contradictions['ambiguous_example']}; add a "
+                "country column to place them for sure"
+            )
         unit = sq.revenue_scale(con, scope=scope)
         if unit and revenue_unit is None:
             revenue, employees = sq.median_revenue(con, scope=scope), sq.median_employees(con, scope=scope)

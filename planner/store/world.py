@@ -272,13 +272,16 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 
 
 def export_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
-    """Accounts with the owner's name and their revenue potential, as the CLI exports them."""
+    """Accounts with the owner's name and their revenue potential, as the CLI exports them; the country as the
+    account's file wrote it, else the code the importer found (a row placed by its city, ZIP or coordinates), so
+    the file places every account in the same country again."""
     where, params = scope.owner_filter("a.owner_rep_id")
     return query_df(
         con,
         f"""SELECT a.account_id, a.name, a.industry, a.employees, a.annual_revenue, a.employee_growth,
                    a.intent_score, a.new_executive, a.website_visits, a.city, a.state, a.postal_code,
-                   a.county, a.lat, a.lon, a.geo_method, r.name AS owner, a.owner_rep_id,
+                   a.county, coalesce(a.country, a.country_code) AS country, a.lat, a.lon, a.geo_method,
+                   r.name AS owner, a.owner_rep_id,
                    p.est_users, round(p.potential, 2) AS potential, a.account_type, a.source
             FROM accounts a
             LEFT JOIN reps r ON r.rep_id = a.owner_rep_id

@@ -3,11 +3,22 @@ customers and owners derived from deals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
+import numpy as np
 
 from planner.scope import Scope, require_admin
 from planner.store.core import scalar
-from planner.store.imports.geocode import _geo_cols, _geo_joins, _with_us, country_values, us_row
+from planner.store.imports.geocode import (
+    _geo_cols,
+    _geo_joins,
+    _with_us,
+    coordinate_countries,
+    country_values,
+    namesake_context,
+    us_row,
+)
 from planner.store.imports.macros import lit, q
 from planner.store.imports.reps import _OWNER_JOIN
 from planner.store.imports.staging import DELETED_REASON, _create_parsed
@@ -16,8 +27,10 @@ from planner.store.schema import now
 
 
 def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
-                   attr_columns: list[str], typed: dict[str, str], *, scope: Scope) -> None:  # fmt: skip
-    """Parse _raw into _p: typed account fields, geocoding, reject reason and insert/update status."""
+                   attr_columns: list[str], typed: dict[str, str],
+                   locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
+                   scope: Scope) -> None:  # fmt: skip
+    """Parse _raw into _p: typed fields, geocoding (`locate`: lat, lon -> countries), rejects, insert/update."""
     require_admin(scope)
 
     def e(name: str) -> str:
@@ -68,13 +81,14 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     first_row = "d.first_row" if has_dups else "NULL"
     known = "a.account_id" if has_accounts else "NULL"
     country_values(con, f"SELECT {e('country')} AS country FROM _raw", scope=scope)
+    parsed, at = _located(con, parsed, exprs, {"lat", "lon"} <= labels.keys(), locate, scope=scope)
     us = us_row("p")
     # One pass: parse, geocode by joins, find duplicates and existing rows, and decide rejects.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
             SELECT p.* REPLACE (CASE WHEN {us} THEN p.postal_code ELSE coalesce(p.postal_raw, p.postal_code) END
                                 AS postal_code),  -- a US ZIP's form only for US rows: 100-0005 is Tokyo's
-                   {_geo_cols("p", "p.file_lat", "p.file_lon")},
+                   {_geo_cols("p", "p.file_lat", "p.file_lon", f"p.{at}" if at else "NULL")},
                    coalesce(p.county, CASE WHEN {us} THEN z.county END) AS geo_county,
                    CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
                         WHEN p.account_id IS NULL THEN {lit((name_label if keyed_by_name else id_label) + " is empty")}
@@ -84,7 +98,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
                    {merged if has_dups else "false"} AS _merged,
                    {known} IS NOT NULL AS _exists,
                    {customer} OR p.account_id IN (SELECT account_id FROM deals WHERE is_won) AS is_customer
-            FROM {_with_us("(" + parsed + ")", "country", by_value=True)} p
+            FROM {_with_us("(" + parsed + ")", "country", by_value=True, at=at)} p
             {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p", by_value=True)}"""
@@ -92,6 +106,24 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     match_stored(con, keyed_by_name, scope=scope)  # rows no key found: their stored account by name and place
     take_deleted(con, "accounts", scope=scope)
     snapshot(con, "accounts", scope=scope)
+
+
+def _located(con: duckdb.DuckDBPyConnection, parsed: str, exprs: dict[str, str], has_coordinates: bool,
+             locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None, *,
+             scope: Scope) -> tuple[str, str | None]:  # fmt: skip
+    """The parsed rows with the country of their own coordinates (column at_code, when the file has coordinates),
+    and the import's countries for cities named alone (geocode.coordinate_countries, namesake_context)."""
+    if locate is None:
+        return parsed, None
+    at = None
+    if has_coordinates:
+        coordinate_countries(con, exprs["lat"], exprs["lon"], exprs.get("country", "NULL"), locate, scope=scope)
+        join = "LEFT JOIN _tp_at t ON t.lat = x.file_lat AND t.lon = x.file_lon"
+        parsed, at = f"SELECT x.*, t.code AS at_code FROM ({parsed}) x {join}", "at_code"
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _tp_at (lat DOUBLE, lon DOUBLE, code VARCHAR)")
+    namesake_context(con, locate, scope=scope)
+    return parsed, at
 
 
 ACCOUNT_VALUE_FIELDS = ["name", "industry", "employees", "annual_revenue", "employee_growth", "intent_score",

@@ -18,20 +18,23 @@ from planner.store.schema import now
 def us_row(a: str) -> str:
     """SQL: the row aliased `a` (needs _geo_joins) is read by the US rules: it names the US or no country, unless it
     names no country and no US state and its postal code is a US ZIP of another city while its city is one abroad
-    (a German export without a country column: Berlin 10115 is no New York ZIP, Graz 8010 no ZIP of Beverly, NJ)."""
-    return f"""({a}.us AND NOT coalesce({a}.country IS NULL AND {a}.city IS NOT NULL AND z.lat IS NOT NULL
+    (a German export without a country column: Berlin 10115 is no New York ZIP, Graz 8010 no ZIP of Beverly, NJ)
+    or no US ZIP at all (Bordeaux 33000: ZIP3 330 is Florida's, but nothing says the row is in the US)."""
+    return f"""({a}.us AND NOT coalesce({a}.country IS NULL AND {a}.city IS NOT NULL AND {a}.postal_code IS NOT NULL
                                     AND ust.code IS NULL AND wa.code <> 'US'
-                                    AND upper(tp_key(z.city)) <> upper(tp_key({a}.city)), false))"""
+                                    AND (z.lat IS NULL OR upper(tp_key(z.city)) <> upper(tp_key({a}.city))), false))"""
 
 
-def _geo_cols(a: str, lat: str, lon: str) -> str:
+def _geo_cols(a: str, lat: str, lon: str, at: str = "NULL") -> str:
     (
         """Select-list of the geocoder for rows aliased `a` (needs _geo_joins): coordinates in the file win, then
     (US) ZIP > city and state > ZIP area > city alone (a row naming the US: the most populous US city of that
     name, as a Dynamics 'Active Accounts' view has city and country, no state), (elsewhere) city + country, then
     the country's centroid as the last resort. A row without a country that the US lookups leave unplaced (or
-    that is abroad by us_row) is looked up as a city anywhere (the most populous of its name: 'Singapore',
-    'Уфа'), then by a state that names a country ('UK')."""
+    that is abroad by us_row) is looked up as a city anywhere (_tp_wcity_any: the most populous of its name in a
+    country the import's context uses, else anywhere, with a note when that choice is a guess: 'Singapore', 'Уфа'),
+    then by a state that names a country ('UK'). `at`: the country the row's own coordinates lie in
+    (coordinate_countries), which no postal code guess overrides."""
         ""
     )
     ok = f"{lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 AND NOT ({lat} = 0 AND {lon} = 0)"
@@ -51,12 +54,15 @@ def _geo_cols(a: str, lat: str, lon: str) -> str:
                {method} AS geo_method,
                CASE {method} WHEN 'file' THEN 'coordinates' WHEN 'zip' THEN 'postal_code' WHEN 'zip3' THEN 'region'
                     WHEN 'city' THEN 'city' WHEN 'country' THEN 'country' END AS geo_precision,
-               coalesce(cc.code, CASE WHEN {us_lat} IS NULL THEN wa.code END, cs.code,
+               coalesce(cc.code, CASE WHEN {ok} THEN {at} END, CASE WHEN {us_lat} IS NULL THEN wa.code END, cs.code,
                         CASE WHEN {us} AND ({a}.postal_code IS NOT NULL OR {a}.state IS NOT NULL) THEN 'US' END)
                    AS country_code,
                {us} AS geo_us,
                CASE WHEN {us} AND z.state IS NOT NULL AND {a}.state IS NOT NULL AND z.state <> {a}.state
-                    THEN 'ZIP ' || {a}.postal_code || ' is in ' || z.state || ', not ' || {a}.state END AS geo_note"""
+                    THEN 'ZIP ' || {a}.postal_code || ' is in ' || z.state || ', not ' || {a}.state
+                    WHEN NOT coalesce({ok}, false) AND {us_lat} IS NULL AND wa.ambiguous
+                    THEN {a}.city || ': a city of that name is in ' || wa.codes || ' and the row names no country; '
+                         || 'placed in ' || wa.code || ' (the most populous)' END AS geo_note"""
 
 
 def country_values(con: duckdb.DuckDBPyConnection, values: str, *, scope: Scope) -> None:
@@ -71,6 +77,49 @@ def country_values(con: duckdb.DuckDBPyConnection, values: str, *, scope: Scope)
             FROM (SELECT DISTINCT country FROM ({values})) v
             LEFT JOIN _tp_country c ON c.key = tp_key(v.country) WHERE v.country IS NOT NULL"""
     )
+
+
+def coordinate_countries(con: duckdb.DuckDBPyConnection, lat: str, lon: str, country: str,
+                         locate: Callable[[np.ndarray, np.ndarray], np.ndarray], *, scope: Scope) -> None:  # fmt: skip
+    """Temp table _tp_at (lat, lon, code): the country `locate` finds at each distinct pair of coordinates of _raw's
+    rows that name no country (`lat`, `lon`, `country`: expressions over _raw), so that a row placed by its own
+    coordinates gets their country, never a postal code's guess (Bordeaux 33000 at 44.84 N, -0.58 E is no Florida
+    ZIP3); also the context of `namesake_context`."""
+    require_admin(scope)
+    ok = "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180 AND NOT (lat = 0 AND lon = 0)"
+    pts = con.execute(
+        f"""SELECT DISTINCT lat, lon FROM (SELECT {lat} AS lat, {lon} AS lon FROM _raw WHERE {country} IS NULL)
+            WHERE {ok}"""
+    ).df()
+    codes: list[object] = list(locate(pts["lat"].to_numpy(float), pts["lon"].to_numpy(float))) if len(pts) else []
+    at = pts.assign(code=pd.Series(codes, index=pts.index, dtype=object))
+    con.register("_tp_at_src", at.astype({"lat": float, "lon": float, "code": object}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _tp_at AS SELECT lat, lon, code::VARCHAR AS code FROM _tp_at_src")
+    finally:
+        con.unregister("_tp_at_src")
+
+
+def namesake_context(con: duckdb.DuckDBPyConnection, locate: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                     *, scope: Scope) -> None:  # fmt: skip
+    """Temp table _tp_ctx (code): the countries an import already knows of: those the file names (_tp_cvals), those
+    its rows' coordinates lie in (_tp_at) and those of the reps' homes (`locate`); a city named with no country is
+    placed at its namesake in one of them (Valencia in a Spanish and French book is Spain's, not Venezuela's)."""
+    require_admin(scope)
+    homes = con.execute("SELECT home_lat, home_lon FROM reps WHERE home_lat IS NOT NULL AND home_lon IS NOT NULL").df()
+    codes: list[object] = []
+    if len(homes):
+        codes = list(locate(homes["home_lat"].to_numpy(float), homes["home_lon"].to_numpy(float)))
+    con.register("_tp_ctx_src", pd.DataFrame({"code": pd.Series(codes, dtype=object)}))
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _tp_ctx AS
+               SELECT code FROM _tp_ctx_src WHERE code IS NOT NULL
+               UNION SELECT code FROM _tp_cvals WHERE code IS NOT NULL
+               UNION SELECT code FROM _tp_at WHERE code IS NOT NULL"""
+        )
+    finally:
+        con.unregister("_tp_ctx_src")
 
 
 def _geo_joins(a: str, by_value: bool = False) -> str:
@@ -99,12 +148,15 @@ def _geo_joins(a: str, by_value: bool = False) -> str:
                                                    THEN tp_key({a}.state) END"""
 
 
-def _with_us(table: str, country: str, by_value: bool = False) -> str:
+def _with_us(table: str, country: str, by_value: bool = False, at: str | None = None) -> str:
     """Rows of `table` with `us`: no country, or a value the domain's rules call the US (macro tp_is_us); `by_value`
-    looks it up in _tp_cvals (`country_values`: once per spelling, not per row)."""
+    looks it up in _tp_cvals (`country_values`: once per spelling, not per row). `at` (a column of `table`: the
+    country of the row's own coordinates) makes a row whose coordinates lie abroad no US row."""
     if by_value:
+        abroad = f" AND coalesce(t.{at}, 'US') = 'US'" if at else ""
         return (
-            f"(SELECT t.*, coalesce(v.us, true) AS us FROM {table} t LEFT JOIN _tp_cvals v ON v.country = t.{country})"
+            f"(SELECT t.*, coalesce(v.us, true){abroad} AS us FROM {table} t "
+            f"LEFT JOIN _tp_cvals v ON v.country = t.{country})"
         )
     return f"(SELECT *, tp_is_us({country}) AS us FROM {table})"
 
@@ -133,10 +185,15 @@ def placed_share(con: duckdb.DuckDBPyConnection, *, scope: Scope, us_only: bool 
 
 
 def geo_notes(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> dict[str, Any]:
-    """Accepted account rows whose ZIP contradicts their state: how many, and the first note."""
+    """Accepted account rows whose ZIP contradicts their state (count, example), and those placed at one of several
+    cities of their name in different countries with nothing to choose by (ambiguous, ambiguous_example)."""
     require_admin(scope)
-    row = con.execute("SELECT count(geo_note), min(geo_note) FROM _p WHERE _reject IS NULL").fetchone() or (0, None)
-    return {"count": int(row[0] or 0), "example": row[1]}
+    row = con.execute(
+        """SELECT count_if(geo_note LIKE 'ZIP %'), min(geo_note) FILTER (WHERE geo_note LIKE 'ZIP %'),
+                  count_if(geo_note NOT LIKE 'ZIP %'), min(geo_note) FILTER (WHERE geo_note NOT LIKE 'ZIP %')
+           FROM _p WHERE _reject IS NULL"""
+    ).fetchone() or (0, None, 0, None)
+    return {"count": int(row[0] or 0), "example": row[1], "ambiguous": int(row[2] or 0), "ambiguous_example": row[3]}
 
 
 def unplaced_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int = 5000) -> pd.DataFrame:

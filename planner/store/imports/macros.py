@@ -243,13 +243,21 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _tp_src")
         finally:
             con.unregister("_tp_src")
-    # A city named without a country (a file with no country column): the most populous city of that name
-    # anywhere (a view: only rows the US lookups left unplaced ever read it).
+    # A city named without a country (a file with no country column): the most populous city of that name in a
+    # country of the import's context (_tp_ctx: geocode.namesake_context), else anywhere; ambiguous when its
+    # namesakes lie in several countries and the context does not pick one (a view: only rows the US lookups left
+    # unplaced ever read it; a key 'CITY|CC' is one row, so a country counts once).
+    con.execute("CREATE OR REPLACE TEMP TABLE _tp_ctx (code VARCHAR)")
     con.execute(
         """CREATE OR REPLACE TEMP VIEW _tp_wcity_any AS
-           SELECT split_part(city_key, '|', 1) AS name, arg_max(lat, population) AS lat,
-                  arg_max(lon, population) AS lon, arg_max(split_part(city_key, '|', 2), population) AS code
-           FROM _tp_wcity GROUP BY 1"""
+           WITH w AS (SELECT split_part(city_key, '|', 1) AS name, split_part(city_key, '|', 2) AS code, lat, lon,
+                             population FROM _tp_wcity),
+                k AS (SELECT w.*, (x.code IS NOT NULL)::INT * 1e10 + population AS rank, x.code IS NOT NULL AS ctx
+                      FROM w LEFT JOIN _tp_ctx x ON x.code = w.code)
+           SELECT name, arg_max(lat, rank) AS lat, arg_max(lon, rank) AS lon, arg_max(code, rank) AS code,
+                  count(*) > 1 AND count_if(ctx) <> 1 AS ambiguous,
+                  CASE WHEN count(*) > 1 THEN string_agg(code, ', ' ORDER BY code) END AS codes
+           FROM k GROUP BY 1"""
     )
 
 
