@@ -53,9 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--reps", type=int, metavar="K", help="team size to plan for (default: today's active reps)")
     p.add_argument(
         "--metric", default="potential", metavar="M[,M...]",
-        help=f"what to balance, one or several at once each within its tolerance ({', '.join(optimize.METRICS)}; "
-        "default potential); workload is each account's own hours a year, its meetings plus travel from its "
-        "nearest rep's home ('rep hours' in the report adds each rep's own travel, as metrics counts it)",
+        help=f"what to balance, one or several at once each within its tolerance ({', '.join(optimize.METRICS)}, "
+        "or column:NAME for a numeric custom column; default potential); workload is each account's own hours a "
+        "year, its meetings plus travel from its nearest rep's home ('rep hours' in the report adds each rep's "
+        "own travel, as metrics counts it)",
     )  # fmt: skip
     p.add_argument(
         "--tolerance", default="0.05", metavar="T",
