@@ -10,7 +10,8 @@ import pytest
 
 from planner import optimize
 from planner.commands import balance
-from planner.optimize import Options
+from planner.optimize import Options, overfull, solve
+from planner.optimize.problem import _dist, _prepare, placed_mask
 from tests.test_optimize import book, team
 
 
@@ -91,3 +92,23 @@ def test_within_countries_the_market_with_the_overfull_rep_says_so() -> None:
     assert note.startswith("United States (US): Overfull territories: ") and "Rep R0" in note
     us = next(m for m in s["markets"] if m["market"] == "US")
     assert not us["tolerance_met"] and us["max_mean_after"] == pytest.approx(us["lower_bound"], rel=0.02)
+
+
+def test_the_travel_bound_beside_an_overfull_rep_counts_accounts_with_a_place() -> None:
+    """Travel means are over accounts with a place: the merged LP figures are the rest's (over its placed accounts)
+    and the overfull rep's kept travel, over the book's placed accounts (not over every account)."""
+    acc, reps = _whale_book()
+    lost = acc.index[acc.index >= 300]  # 100 prospects with no place, no owner
+    acc.loc[lost, ["lat", "lon", "owner_rep_id", "state"]] = [np.nan, np.nan, None, None]
+    opts = Options(metric="potential")
+    s = optimize.rebalance(acc, reps, opts).summary
+    assert s["set_apart_reps"] == ["R0"] and s["unplaced_accounts"] == 100
+    p = _prepare(acc, reps, opts)
+    apart = overfull.overfull_reps(p)
+    pos, sub_acc, sub_reps, sub_opts = overfull.rest_problem(p, apart, acc, reps, opts)
+    rest = solve._rebalance_one(sub_acc, sub_reps, sub_opts, set_apart=False).summary
+    kept = np.setdiff1d(np.arange(len(acc)), pos)
+    kept_km = float(_dist(p, kept, p.owner[kept]).sum())
+    placed = placed_mask(p)
+    want = (rest["travel_km_lp_bound"] * placed[pos].sum() + kept_km) / placed.sum()
+    assert s["travel_km_lp_bound"] == pytest.approx(want, rel=1e-9)

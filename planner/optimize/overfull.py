@@ -23,7 +23,7 @@ import pandas as pd
 from planner.optimize.geometry import _bincount
 from planner.optimize.markets import MEAN_KEYS, OVERFULL_NOTE, SHARE_KEYS
 from planner.optimize.options import Options, Result
-from planner.optimize.problem import _dist, _Problem
+from planner.optimize.problem import _dist, _Problem, placed_mask
 from planner.optimize.report import _report
 from planner.text import listing
 
@@ -81,7 +81,8 @@ def merge(p: _Problem, apart: np.ndarray, pos: np.ndarray, rest: Result, opts: O
     assign = p.owner.copy()
     assign[pos] = rest.assignments["owner"].map(rid).to_numpy(np.int64)
     sub = rest.summary
-    n, n_rest = len(p.acc), len(pos)
+    placed = placed_mask(p)  # travel means are over accounts with a place
+    n, n_rest = max(int(placed.sum()), 1), int(placed[pos].sum())
     kept = np.setdiff1d(np.arange(n), pos)
     kept_km = float(_dist(p, kept, assign[kept]).sum()) if len(kept) else 0.0
     b_rest = float(p.b[pos].sum())
