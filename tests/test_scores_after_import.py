@@ -88,7 +88,7 @@ def test_an_import_with_no_model_lists_the_accounts_as_not_scored(empty_store: P
     out = _listed(empty_store, OPERATOR)
     assert out["matches"] == 4 and out["unscored"] == 4 and out["model_version"] is None
     assert not out["rows"]["scored"].any() and out["rows"]["rank"].isna().all()
-    assert (out["rows"]["reasons"] == targets.NOT_SCORED).all()
+    assert (out["rows"]["reasons"] == targets.NO_MODEL).all()  # no model at all: ranked by potential, says so
     assert out["rows"]["name"].tolist() == ["Zeta Robotics", "Omega Freight", "Kappa Labs", "Lambda Mills"]  # potential
 
 
