@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from babel.numbers import list_currencies
 
-from planner import export, geo
+from planner import geo
 
 BLANKS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "#n/a", "(blank)"})
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "checked", "on"})
@@ -56,19 +56,6 @@ _COMPACT = re.compile(r"((?:19|20|21)\d{2})(\d{2})(\d{2})", re.ASCII)
 _ZIP = re.compile(r"(\d{5})(-?\d{4})?", re.ASCII)
 _ZIP_SHORT = re.compile(r"(\d{3,4})(-\d{4})?", re.ASCII)
 _ZIP_FLOAT = re.compile(r"(\d{3,5})\.0+", re.ASCII)
-
-# A cell our own CSV exports neutralised ('=HYPERLINK(...)' written as "'=HYPERLINK(...)", planner.export): read back
-# as the text it was, so a re-imported export renames nothing. Only exactly that form: an apostrophe, then text
-# export.neutralise would prefix (a formula's first character after spaces; not a plain number, not a lone '-').
-# The importer's SQL gets the form as two patterns (RE2; its \d is ASCII): one the cell matches, one it must not.
-_SP = "[" + export.SPACES + "]*"
-QUOTED_FORMULA = "(?s)'" + _SP + "[=+@-].*"
-QUOTED_PLAIN = "'" + _SP + "(?:-|" + export._PLAIN_NUMBER.pattern + ")" + _SP
-
-
-def unquote_formula(value: str) -> str:
-    """The text of a cell our exports neutralised with a leading apostrophe; any other value as it is."""
-    return value[1:] if value.startswith("'") and export.is_formula_like(value[1:]) else value
 
 
 def is_blank(value: str | None) -> bool:

@@ -36,8 +36,6 @@ class ParseRules:
     lost_stage: str  # regex of a lost (or only 'closed') deal's stage
     key_gap: str  # regex (RE2) of what a name key writes as one space (geo_world.name_key)
     max_employees: int  # the largest head count that is one company's
-    quoted_formula: str = "(?s)'[=+@-].*"  # regex (RE2) of a cell an export neutralised with an apostrophe...
-    quoted_plain: str = "'-"  # ...unless it matches this one (a number or a lone '-': never neutralised)
 
 
 def lit(text: str) -> str:
@@ -65,11 +63,8 @@ CREATE OR REPLACE TEMP MACRO tp_blank(v) AS CASE WHEN v IS NULL THEN true
     WHEN ord(v) NOT IN ({_BLANK_FIRST}) THEN false
     WHEN length(v) <= 7 OR prefix(v, ' ') OR suffix(v, ' ') THEN regexp_full_match(v, {blank})
     ELSE false END;
-CREATE OR REPLACE TEMP MACRO tp_unquote(v) AS CASE WHEN prefix(v, '''') AND regexp_full_match(v, {quoted_formula})
-    AND NOT regexp_full_match(v, {quoted_plain}) THEN substr(v, 2) ELSE v END;
 CREATE OR REPLACE TEMP MACRO tp_text(v) AS CASE WHEN tp_blank(v) THEN NULL
-    WHEN NOT (prefix(v, ' ') OR suffix(v, ' ')) THEN CASE WHEN prefix(v, '''') THEN tp_unquote(v) ELSE v END
-    ELSE tp_unquote(trim(v, {_WS})) END;
+    WHEN NOT (prefix(v, ' ') OR suffix(v, ' ')) THEN v ELSE trim(v, {_WS}) END;
 CREATE OR REPLACE TEMP MACRO tp_clean(v) AS regexp_replace(upper(trim(v, {_WS})), {_CURRENCY}, '', 'g');
 CREATE OR REPLACE TEMP MACRO tp_finite(x) AS CASE WHEN isfinite(x) THEN x END;
 CREATE OR REPLACE TEMP MACRO tp_parts_value(m, dec_comma) AS
@@ -192,7 +187,6 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "won_stage": _re(rules.won_stage), "lost_stage": _re(rules.lost_stage),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
         "key_gap": _re(rules.key_gap), "max_employees": str(int(rules.max_employees)),
-        "quoted_formula": _re(rules.quoted_formula), "quoted_plain": _re(rules.quoted_plain),
     }  # fmt: skip
 
 
