@@ -107,8 +107,10 @@ def split(accounts: pd.DataFrame, reps: pd.DataFrame, opts: Options) -> Markets 
         return None
     if len(set(countries_at(homes["home_lat"], homes["home_lon"], ANY_KM)) - {None}) < 2:
         return None
+    if not _names_a_country(accounts):  # first: once per spelling, where account_countries looks up every row
+        return None
     country = account_countries(accounts)
-    if len(set(country) - {None}) < 2 or not _names_a_country(accounts):
+    if len(set(country) - {None}) < 2:
         return None
     p = _prepare(accounts, reps, opts)
     of_rep = countries_at(p.reps["home_lat"], p.reps["home_lon"], ANY_KM).astype(object)
