@@ -178,9 +178,10 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
 try:
     filters = Filters(tuple(segments), tuple(industries), tuple(states_), rep)
     with data.snapshot() as snap:
+        of_rep = data.cached(markets.store_markets, snap, scope=scope)  # once per store version, not per filter
         view = data.cached(
             report.coverage_view, snap, scope=scope, filters=filters, resolution=int(resolution),
-            max_points=int(dots), high_potential_share=int(high) / 100,
+            max_points=int(dots), high_potential_share=int(high) / 100, of_rep=of_rep,
         )  # fmt: skip
         colors = maps.territory_colors(reps_only(view["territories"])["rep_id"])
 

@@ -25,7 +25,8 @@ st.title("Overview")
 scope = sidebar.scope()
 try:
     with data.snapshot() as snap:
-        ov = data.cached(report.overview, snap, scope=scope, rep_id=sidebar.selected_rep())
+        of_rep = data.cached(markets.store_markets, snap, scope=scope)  # once per store version, not per territory
+        ov = data.cached(report.overview, snap, scope=scope, rep_id=sidebar.selected_rep(), of_rep=of_rep)
 except PlannerError as exc:
     data.show_error(exc)
 

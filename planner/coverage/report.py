@@ -6,6 +6,9 @@ planner.coverage.workload and expected value from planner.coverage.value.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from types import EllipsisType
 from typing import Any
 
 import duckdb
@@ -31,13 +34,23 @@ from planner.errors import BadInput, NotFound
 from planner.scope import Scope
 from planner.store import metrics as q
 from planner.store import world
-from planner.store.facts import scope_table
+from planner.store.facts import _store_identity, scope_table
 
 HIGH_POTENTIAL_SHARE = 0.25
 """White space counts the top quarter of accounts by potential unless told otherwise."""
 
 
-def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:
+Markets = dict[str, str] | None | EllipsisType
+"""Each rep's market as store_markets gives it (None: one market); ... (the default): read it here. A page passes
+the one it cached per store version, so a filter or a territory picked does not split the book again."""
+
+
+def _markets(con: duckdb.DuckDBPyConnection, scope: Scope, of_rep: Markets) -> dict[str, str] | None:
+    return store_markets(con, scope=scope) if of_rep is ... else of_rep
+
+
+def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None = None, of_rep: Markets = ...
+             ) -> dict[str, Any]:  # fmt: skip
     """Everything the Overview page shows: KPIs (of one territory when rep_id is given), the
     territory table, imbalance across territories and freshness."""
     as_of = as_of_date(con)
@@ -53,7 +66,7 @@ def overview(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None
         "territories": table,
         "imbalance": {m: imbalance(reps[m]).as_dict() for m in METRICS if m in reps},
         # Within each country where the optimizer balances by country (empty for a book of one market)
-        "market_imbalance": market_imbalance(table, store_markets(con, scope=scope), METRICS),
+        "market_imbalance": market_imbalance(table, _markets(con, scope, of_rep), METRICS),
         "freshness": world.freshness(con),
     }
 
@@ -140,9 +153,10 @@ def coverage_view(
     workload: Workload | None = None,
     high_potential_share: float = HIGH_POTENTIAL_SHARE,
     white_space_limit: int = 500,
+    of_rep: Markets = ...,
 ) -> dict[str, Any]:
     """The Coverage page in one pass over the accounts: coverage_report's keys plus, unless resolution
-    is None, the map's (see coverage_map) under "map"."""
+    is None, the map's (see coverage_map) under "map"; `of_rep` as overview's."""
     check_view(scope, filters)
     _check_view_args(resolution, white_space_limit, max_points, high_potential_share)
     ctx = context(con, scope=scope, workload=workload)
@@ -179,7 +193,7 @@ def coverage_view(
         "high_potential_share": high_potential_share,
         "territories": table,
         "imbalance": imbalance_table(table),
-        "market_imbalance": market_imbalance(table, store_markets(con, scope=scope), METRICS),
+        "market_imbalance": market_imbalance(table, _markets(con, scope, of_rep), METRICS),
         "coverage": _coverage_totals(by_status, threshold),
         "white_space": white,
         "travel": travel_summary(table),
@@ -206,6 +220,8 @@ REP_COVERS = (
     "measured over every territory; a nearest rep who is not you reads 'another rep', with no distance."
 )
 OTHER_REP = "another rep"
+_BOOK: OrderedDict[tuple[str, float], tuple[float, pd.DataFrame]] = OrderedDict()
+_BOOK_LOCK = threading.Lock()
 
 
 def _book_threshold_and_homes(
@@ -215,12 +231,23 @@ def _book_threshold_and_homes(
     names as OTHER_REP (no colleague is named to a rep); (None, None) for a leader or an admin, who see the book.
 
     Two named aggregates over the book (a quantile of potential, the reps' homes), not the book's per-account
-    facts: a rep's page then costs what her own accounts cost, not what the whole book does."""
+    facts, read once per store version and share for every rep (the same figures for all of them): a rep's page
+    then reads her own accounts only, not the whole book at each render."""
     if not scope.is_rep:
         return None, None
-    book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
-    threshold = q.book_potential_quantile(con, 1.0 - share, scope=book)
-    homes = q.active_rep_homes(con, scope=book)
+    key = (_store_identity(con), share)
+    with _BOOK_LOCK:
+        kept = _BOOK.get(key)
+        if kept is not None:
+            _BOOK.move_to_end(key)
+    if kept is None:
+        book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
+        kept = (q.book_potential_quantile(con, 1.0 - share, scope=book), q.active_rep_homes(con, scope=book))
+        with _BOOK_LOCK:
+            _BOOK[key] = kept
+            while len(_BOOK) > 4:
+                _BOOK.popitem(last=False)
+    threshold, homes = kept[0], kept[1].copy()
     homes["name"] = homes["name"].where(homes["rep_id"] == scope.rep_id, OTHER_REP)
     return threshold, homes
 
