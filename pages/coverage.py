@@ -89,6 +89,9 @@ dots = state.selectbox(
 )  # fmt: skip
 layers = state.pills("Layers", maps.LAYERS, param="layers", key="cov_layers", default=maps.DEFAULT_LAYERS)
 state.ignored_params(("tpy", "mh", "ips", "reach", "cap"), "the workload assumptions are set on the Settings page")
+if scope.is_rep:  # a leader's link: how territories compare is a leader's view, not a parameter this page lacks
+    state.not_for_role("Parts of this link compare territories, which sales leaders see: showing your own "
+                       "territory.", names=("metric", "tol"))  # fmt: skip
 state.show_ignored()
 
 with st.expander("Assumptions: workload, reach and capacity", icon=":material/tune:"):

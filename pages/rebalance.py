@@ -40,10 +40,15 @@ CRM_DOWNLOADS = {
     "plain": ("Owner list (CSV)", "rb_dl_plain"),
 }
 
+REP_LINK = (
+    "This link is for a page your role cannot open: rebalancing weighs every territory against the others, so a "
+    "sales leader or an admin runs it. Your own territory is on Overview, Coverage and Plan."
+)
 st.title("Rebalance territories")
 scope = sidebar.scope()
 if scope.is_rep:
-    st.info("Rebalancing weighs every territory against the others; a sales leader or an admin runs it.")
+    if not state.not_for_role(REP_LINK):
+        st.info("Rebalancing weighs every territory against the others; a sales leader or an admin runs it.")
     sidebar.stop()
 if sidebar.no_reps("Rebalancing (it divides the accounts among reps)"):
     sidebar.stop()

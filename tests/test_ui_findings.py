@@ -15,7 +15,7 @@ from planner.coverage import markets, report
 from planner.coverage.facts import Filters
 from planner.scope import Scope
 from planner.store import metrics as q
-from tests.helpers import page, page_text
+from tests.helpers import AVA, app_as, errors, page, page_text
 from tests.test_coverage_markets import two_countries  # noqa: F401 (a fixture)
 
 
@@ -67,3 +67,17 @@ def test_the_country_split_runs_once_per_store_version_not_per_render(
     cov.multiselect(key="cov_seg").set_value(["SMB"]).run()
     assert not cov.exception and "Max / mean, worst country" in page_text(cov)
     assert len(splits) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("rebalance", "This link is for a page your role cannot open"), ("coverage", "Parts of this link compare")],
+)
+def test_a_leaders_link_opened_by_a_rep_says_so_once(app_store: Path, name: str, says: str) -> None:
+    """A leader's link (Rebalance's metric, Coverage's metric and tolerance) opened by a rep: one line saying the link
+    is for a view the rep's role has not, and no note per parameter claiming the page does not use it."""
+    at = app_as(AVA, page=name, query={"metric": "accounts", "tol": "3"})
+    shown = page_text(at) + " ".join(str(i.value) for i in at.sidebar.info)
+    assert not errors(at) and shown.count(says) == 1
+    assert "not used on this page" not in shown and "Ignored from this link" not in shown
+    assert "metric" not in at.query_params and "tol" not in at.query_params

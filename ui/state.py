@@ -231,6 +231,19 @@ def ignored_params(names: Sequence[str], why: str) -> None:
             del st.query_params[name]
 
 
+def not_for_role(message: str, names: Sequence[str] | None = None, container: Any = st) -> bool:
+    """A link made for another role (a leader's Rebalance opened by a rep): its parameters (`names`, else every one
+    no widget of this run used) are dropped with one line, `message`, not a note per parameter saying it is 'not
+    used on this page' (it is, for that role). Returns whether the link carried any."""
+    used: set[str] = getattr(_run, "used", None) or set()
+    dropped = [n for n in st.query_params if n not in used and (names is None or n in names)]
+    for name in dropped:
+        del st.query_params[name]
+    if dropped:
+        container.info(md_text(message, 400), icon=":material/lock:")
+    return bool(dropped)
+
+
 def start_run() -> None:
     """A new run of a page begins: no parameter of the link has been used yet (see drop_unused)."""
     _run.used = set()
