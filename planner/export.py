@@ -129,14 +129,16 @@ def readable(
 ) -> pd.DataFrame:
     """A table for people, as a page shows it: the columns of `labels` that df has, in that order, under their
     labels; money to the cent with the currency in its header ('Potential (EUR)'), `digits` rounding the others
-    (37932.219999999994 km -> 37932.2), flags as yes/no. Internal columns not in `labels` are left out."""
+    (37932.219999999994 km -> 37932.2), flags as yes/no. Internal columns not in `labels` are left out. In a store of
+    several currencies (MIXED, an internal code no reader knows) the header says the amounts are mixed."""
+    unit = "mixed currencies" if currency == MIXED else currency
     out = {}
     for col, label in labels.items():
         if col not in df.columns:
             continue
         values = df[col]
         if col in money:
-            out[f"{label} ({currency})"] = pd.to_numeric(values, errors="coerce").round(2)
+            out[f"{label} ({unit})"] = pd.to_numeric(values, errors="coerce").round(2)
         elif digits and col in digits:
             out[label] = pd.to_numeric(values, errors="coerce").round(digits[col])
         elif pd.api.types.is_bool_dtype(values):

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 
-from planner import store
+from planner import export, store, text
 from planner.coverage import markets, report
 from planner.coverage.facts import Filters
 from planner.scope import Scope
@@ -81,3 +82,13 @@ def test_a_leaders_link_opened_by_a_rep_says_so_once(app_store: Path, name: str,
     assert not errors(at) and shown.count(says) == 1
     assert "not used on this page" not in shown and "Ignored from this link" not in shown
     assert "metric" not in at.query_params and "tol" not in at.query_params
+
+
+def test_download_headers_never_name_the_internal_code_of_several_currencies() -> None:
+    """Page downloads (Coverage, Overview, Rebalance's files) head money 'Potential (EUR)'; in a store of several
+    currencies 'Potential (mixed currencies)', never the internal 'XXX'."""
+    frame = pd.DataFrame({"name": ["A"], "potential": [1.234]})
+    labels = {"name": "Account", "potential": "Potential"}
+    assert list(export.readable(frame, labels, currency="EUR", money=("potential",))) == ["Account", "Potential (EUR)"]
+    mixed = export.readable(frame, labels, currency=text.MIXED, money=("potential",))
+    assert list(mixed) == ["Account", "Potential (mixed currencies)"] and mixed.iloc[0, 1] == 1.23
