@@ -165,7 +165,8 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
         deck_layers.append(maps.homes_layer(m["homes"], colors))
     # Frame every located account (dots and hexagons), else the homes, in the narrowest the map gets (a 1,100 px
     # window), so no coast is cropped.
-    deck = maps.deck(deck_layers, maps.view_state(*maps.fit_points(m), width_px=620, height_px=600))
+    lat, lon, far = maps.fit_bulk(m)  # the bulk of the book: a few far accounts do not zoom it out to the world
+    deck = maps.deck(deck_layers, maps.view_state(lat, lon, width_px=620, height_px=600))
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="cov_map", height=620)
     shown = len(m["points"]) if "accounts" in layers else 0
     st.caption(
@@ -174,7 +175,9 @@ def draw_map(view: dict[str, Any], colors: dict[str, list[int]]) -> Any:
         + (" (a fixed random sample)" if m["located_accounts"] > len(m["points"]) and shown else "")
         + ", coloured by territory (dark grey: no active owner). Homes drawn hollow were inferred from the rep's "
         "accounts. Click a dot, hexagon or home for details."
-    )
+        + (f" {far:,} located account{'s lie' if far != 1 else ' lies'} far from the rest, outside this first view: "
+           "drawn and counted, zoom out to see them." if far else "")
+    )  # fmt: skip
     return event
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +19,7 @@ from planner.scope import Scope
 from planner.store import metrics as q
 from tests.helpers import AVA, app_as, errors, page, page_text
 from tests.test_coverage_markets import two_countries  # noqa: F401 (a fixture)
+from ui import maps
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
@@ -92,3 +94,35 @@ def test_download_headers_never_name_the_internal_code_of_several_currencies() -
     assert list(export.readable(frame, labels, currency="EUR", money=("potential",))) == ["Account", "Potential (EUR)"]
     mixed = export.readable(frame, labels, currency=text.MIXED, money=("potential",))
     assert list(mixed) == ["Account", "Potential (mixed currencies)"] and mixed.iloc[0, 1] == 1.23
+
+
+def _framed(view: Any, lat: Any, lon: Any) -> np.ndarray:
+    south, north, west, east = maps.view_bounds(view, 620, 600)
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    on_copy = np.any([(west <= lon + k * 360) & (lon + k * 360 <= east) for k in (-1, 0, 1)], axis=0)  # the map repeats
+    return (south <= lat) & (lat <= north) & on_copy
+
+
+def test_the_first_view_fits_the_bulk_of_a_book_and_counts_the_few_far_accounts() -> None:
+    """A European book of 400 accounts with 9 in Tokyo and Sao Paulo: the first view frames Europe (not the world at
+    zoom 0.6), and the 9 are counted; a book with a tenth of its accounts abroad is still framed whole."""
+    grid = np.linspace(0, 1, 20)
+    eu_lat, eu_lon = np.repeat(40 + 15 * grid, 20), np.tile(-5 + 25 * grid, 20)
+    lat = np.concatenate([eu_lat, [35.7] * 5 + [-23.5] * 4])
+    lon = np.concatenate([eu_lon, [139.7] * 5 + [-46.6] * 4])
+    dots = pd.DataFrame({"lat": lat, "lon": lon})
+    f_lat, f_lon, far = maps.fit_bulk({"points": dots, "hexes": pd.DataFrame(), "located_accounts": len(dots)})
+    view = maps.view_state(f_lat, f_lon, width_px=620, height_px=600)
+    assert far == 9 and view.zoom > 3 and _framed(view, eu_lat, eu_lon).all() and not _framed(view, 35.7, 139.7)
+    # Dots a sample: the hexagons' counts say how many accounts lie far (5 in one Tokyo hexagon, 4 in Sao Paulo's).
+    hexes = pd.DataFrame({"lat": [48.0, 35.7, -23.5], "lon": [8.0, 139.7, -46.6], "accounts": [400, 5, 4]})
+    assert maps.fit_bulk({"points": dots.head(50), "hexes": hexes, "located_accounts": 409})[2] == 9
+    # The US, with a tenth abroad (the UK, Espoo, Edmonton, Tokyo, Osaka, Sydney): every account framed, none counted
+    # (leaving Sydney out would not bring the view nearer).
+    far_lat = [53.1, 51.5, 60.2, 53.55, 35.69, 34.69, 35.08, -33.77]
+    far_lon = [-2.44, -0.02, 24.65, -113.5, 139.69, 135.5, 137.15, 150.92]
+    us = pd.DataFrame(
+        {"lat": [*np.linspace(32.7, 47.7, 70), *far_lat], "lon": [*np.linspace(-122.7, -71.2, 70), *far_lon]}
+    )
+    u_lat, u_lon, far = maps.fit_bulk({"points": us, "hexes": pd.DataFrame(), "located_accounts": len(us)})
+    assert far == 0 and _framed(maps.view_state(u_lat, u_lon, width_px=620, height_px=600), us["lat"], us["lon"]).all()

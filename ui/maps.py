@@ -185,6 +185,61 @@ def fit_points(payload: dict[str, Any]) -> tuple[Any, Any]:
     return both["lat"], both["lon"]
 
 
+BULK_SHARE = 0.05
+"""The first view fits the accounts between this share and its complement of each coordinate, widened by that span
+(at least BULK_MARGIN_DEG) each way: a few accounts far from the rest do not shrink the book to a few pixels."""
+BULK_MARGIN_DEG = 5.0
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, shares: Sequence[float]) -> list[float]:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order]) / weights.sum()
+    return [float(values[order][min(int(np.searchsorted(cum, s)), len(values) - 1)]) for s in shares]
+
+
+def fit_bulk(payload: dict[str, Any]) -> tuple[Any, Any, int]:
+    """fit_points, less the accounts far from the bulk of the book (49 accounts in Japan and Brazil zoomed a European
+    book out to the whole world), and how many located accounts that leaves out of the first view (still drawn
+    and counted; the page says so). The bulk: each coordinate's 5th to 95th percentile over every located account
+    (the hexagons' counts when the dots are a sample), widened by its span (at least 5 degrees) each way; every
+    account when leaving the far ones out would not bring the view at least twice as near."""
+    lat, lon = fit_points(payload)
+    points = payload.get("points", pd.DataFrame())
+    sample = int(payload.get("located_accounts", len(points))) > len(points)
+    hexes = payload.get("hexes", pd.DataFrame())
+    if lat is None or not len(points) and not len(hexes):
+        return lat, lon, 0
+    every = hexes if (sample or not len(points)) and "accounts" in hexes and len(hexes) else points
+    w = np.asarray(every["accounts"] if every is hexes else np.ones(len(every)), dtype=float)
+    la, lo = np.asarray(every["lat"], dtype=float), np.asarray(every["lon"], dtype=float)
+    ok = np.isfinite(la) & np.isfinite(lo) & (w > 0)
+    if not ok.any():
+        return lat, lon, 0
+    west = _lon_extent(lo[ok])[0]
+
+    def unwrap(x: Any) -> np.ndarray:
+        return west + np.mod(np.asarray(x, dtype=float) - west, 360.0)
+
+    box = []
+    for values in (la[ok], unwrap(lo[ok])):
+        low, high = _weighted_quantiles(values, w[ok], (BULK_SHARE, 1 - BULK_SHARE))
+        margin = max(high - low, BULK_MARGIN_DEG)
+        box.append((low - margin, high + margin))
+
+    def inside(a: Any, o: Any) -> np.ndarray:
+        a, o = np.asarray(a, dtype=float), unwrap(o)
+        return (box[0][0] <= a) & (a <= box[0][1]) & (box[1][0] <= o) & (o <= box[1][1])
+
+    outside = int(round(float(w[ok][~inside(la[ok], lo[ok])].sum())))
+    if not outside:
+        return lat, lon, 0
+    keep = inside(lat, lon)
+    bulk_lat, bulk_lon = np.asarray(lat, dtype=float)[keep], np.asarray(lon, dtype=float)[keep]
+    if view_state(bulk_lat, bulk_lon).zoom < view_state(lat, lon).zoom + 1:  # less than twice as near: every one
+        return lat, lon, 0
+    return bulk_lat, bulk_lon, outside
+
+
 def _outline_layer(data: dict[str, Any], layer_id: str, fill: list[int]) -> pdk.Layer:
     return pdk.Layer(
         "GeoJsonLayer",
