@@ -4,6 +4,8 @@ view on a book with a few far accounts, money headers in a store of several curr
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pandas as pd
 import pytest
 
 from planner import export, store, text
+from planner.cli import main
 from planner.coverage import markets, report
 from planner.coverage.facts import Filters
 from planner.scope import Scope
@@ -126,3 +129,27 @@ def test_the_first_view_fits_the_bulk_of_a_book_and_counts_the_few_far_accounts(
     )
     u_lat, u_lon, far = maps.fit_bulk({"points": us, "hexes": pd.DataFrame(), "located_accounts": len(us)})
     assert far == 0 and _framed(maps.view_state(u_lat, u_lon, width_px=620, height_px=600), us["lat"], us["lon"]).all()
+
+
+def test_metrics_prints_each_countrys_imbalance_beside_the_whole_books(
+    two_countries: Path,  # noqa: F811
+    small_store: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Germany 4 + 4 accounts, France 2: the whole book reads 1.20, each country 1.00, as Overview and Coverage show;
+    a book of one country has no such section (and an empty JSON key)."""
+    assert main(["--db", str(two_countries), "metrics", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["imbalance"]["accounts"]["max_mean"] == pytest.approx(1.2)
+    by_country = doc["imbalance_by_country"]
+    assert {c: (v["name"], v["reps"]) for c, v in by_country.items()} == {"DE": ("Germany (DE)", 2),
+                                                                        "FR": ("France (FR)", 1)}  # fmt: skip
+    assert [v["imbalance"]["accounts"]["max_mean"] for v in by_country.values()] == pytest.approx([1.0, 1.0])
+    assert main(["--db", str(two_countries), "metrics"]) == 0
+    out = capsys.readouterr().out
+    assert "(whole book: every territory against the mean of all)" in out
+    assert re.search(r"Germany \(DE\)\s+2\s+[\d.]+\s+1\.00", out) and re.search(r"France \(FR\)\s+1\s+", out)
+    assert main(["--db", str(small_store), "metrics", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["imbalance_by_country"] == {}
+    assert main(["--db", str(small_store), "metrics"]) == 0
+    assert "within each country" not in capsys.readouterr().out

@@ -11,8 +11,9 @@ from typing import Any
 import pandas as pd
 
 from planner import plan, store
-from planner.coverage import report
+from planner.coverage import markets, report
 from planner.coverage.facts import SEGMENTS, Filters
+from planner.coverage.imbalance import METRICS
 from planner.coverage.workload import load_workload
 from planner.errors import BadInput
 from planner.scope import OPERATOR
@@ -128,6 +129,9 @@ def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[s
             r["metric"]: {k: r[k] for k in ("mean", "max_mean", "min_mean", "cv", "gini")}
             for r in _records(figures["imbalance"])
         },
+        # Each country's territories against its own mean where Rebalance balances the book within countries
+        # (as Overview and Coverage show it); {} for a book of one country.
+        "imbalance_by_country": _by_country(figures["market_imbalance"]),
         "coverage": {k: v for k, v in cov.items() if k != "by_status"} | {"by_status": _records(cov["by_status"])},
         "travel": figures["travel"],
         "white_space": _records(
@@ -148,6 +152,15 @@ def _json(figures: dict[str, Any], filters: Filters, white_space: int) -> dict[s
     }
 
 
+def _by_country(by_market: pd.DataFrame) -> dict[str, Any]:
+    """{country code: {name, reps, imbalance: {metric: {max_mean, min_mean, cv, gini}}}} from market_imbalance."""
+    out: dict[str, Any] = {}
+    for r in _records(by_market):
+        row = out.setdefault(r["market"], {"name": r["name"], "reps": r["reps"], "imbalance": {}})
+        row["imbalance"][r["metric"]] = {k: r[k] for k in ("max_mean", "min_mean", "cv", "gini")}
+    return out
+
+
 def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> None:
     """The human-readable report: territories, imbalance, coverage, largest white space."""
     table = figures["territories"].copy()
@@ -164,7 +177,9 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
         print(f"Pot/quota: not comparable: {why}.")
     print()
     imb = figures["imbalance"]
-    print("Imbalance across territories (1.00 / 0.00 = perfectly even)")
+    by_market = figures["market_imbalance"]
+    whole = " (whole book: every territory against the mean of all)" if len(by_market) else ""
+    print(f"Imbalance across territories{whole} (1.00 / 0.00 = perfectly even)")
     print(
         pd.DataFrame(
             {
@@ -176,6 +191,13 @@ def _print_text(figures: dict[str, Any], filters: Filters, white_space: int) -> 
             }
         ).to_string(index=False)
     )
+    if len(by_market):
+        per = markets.market_table(by_market, {k: METRICS[k] for k in ("potential", "accounts", "workload_hours")})
+        print()
+        print(f"Max/mean within each country ({per['market'].nunique()} countries; Rebalance balances each on its "
+              "own: a territory against its own country's mean)")  # fmt: skip
+        print(per.rename(columns={"market": "Country", "reps": "Reps"}).to_string(
+            index=False, formatters={c: (lambda v: _fmt(v, "ratio")) for c in per.columns[2:]}))  # fmt: skip
     print()
     print(
         f"Coverage: {_fmt(cov['share'], 'pct')} of potential ({_fmt(cov['covered_potential'], 'money')} of "
