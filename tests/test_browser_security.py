@@ -12,12 +12,15 @@ import csv
 import io
 import re
 import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from planner import store
+from planner import roles, store
+from planner.scope import Scope
 from tests.conftest import ROOT
 from tests.helpers import (
     FORMULA,
@@ -215,17 +218,54 @@ def _others(db: Path, rep_id: str) -> list[str]:
     return sorted(n for n in names if n and n != "None" and not any(n in m for m in mine))
 
 
+LEADER = "lead@example.com"
+
+
+def _fetch(url: str, cookies: list[dict[str, Any]]) -> tuple[int, bytes]:
+    """GET `url` as a user would with these browser cookies (curl, a pasted link): (status, body)."""
+    header = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": header}), timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _media_only_for_its_user(browser: Any, idp: Any, url: str, rep_cookies: list[dict[str, Any]]) -> None:
+    """A leader signs in and downloads the territories: its /media/ address serves the leader only."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_rendered(page)
+    idp.email = LEADER
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
+    wait_rendered(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download territories (CSV)").click()
+    media, built = info.value.url, Path(info.value.path()).read_bytes()
+    assert "/media/" in media and b"Territory" in built, media
+    assert _fetch(media, ctx.cookies()) == (200, built), "the leader who built it gets the file"
+    assert _fetch(media, [])[0] == 401, "no sign-in: no file"
+    assert _fetch(media, [c for c in ctx.cookies() if not c["name"].startswith("_streamlit_user")])[0] == 401
+    assert _fetch(media, rep_cookies)[0] == 403, "a rep signed in gets no leader's file"
+    ctx.close()
+
+
 def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(
     small_store: Path, tmp_path: Path, browser: Any
 ) -> None:
     """Rep R001 signs in with one click through st.login (a real OIDC round trip to a provider on
     127.0.0.1), then opens every page with an address naming rep R002: neither the page text nor any
-    websocket frame the server sends holds another rep's account names, rep names or emails."""
+    websocket frame the server sends holds another rep's account names, rep names or emails. A leader
+    signed in beside the rep downloads the territories: that /media/ address serves the file to the
+    leader's cookies only, not to a request without a sign-in nor to the rep's (streamlit#8148)."""
     db = small_store
     with store.read(db) as con:
         email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
     others = _others(db, "R001")
     assert len(others) > 400
+    roles.set_role(db, LEADER, "leader", scope=Scope(role="admin", user="test"))
     with signed_in_app(db, tmp_path, COOKIE_SECRET * 2) as (idp, url):
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         foreign = record_foreign_requests(ctx)
@@ -262,6 +302,7 @@ def test_a_rep_signed_in_through_oidc_sees_only_their_own_accounts(
             seen.append(path)
         screenshot(page, "rep-signed-in-oidc")
         assert foreign == []
+        _media_only_for_its_user(browser, idp, url, rep_cookies=ctx.cookies())
         ctx.close()
     assert len(seen) == len(PAGES)
     sent = b"\n".join(frames)
