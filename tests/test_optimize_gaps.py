@@ -17,6 +17,7 @@ from planner.optimize.lp import _solve_lp
 from planner.optimize.problem import _hours_km, _prepare, _units, _with_distance, placed_mask
 from planner.optimize.solve import _scale
 from tests.test_optimize import REPS, book, team
+from tests.test_optimize_overfull import _whale_book
 from tests.test_optimize_unplaced import _book, _team
 
 
@@ -120,3 +121,15 @@ def test_a_removed_reps_moved_budget_reads_as_what_it_is() -> None:
     assert f"a moved budget (--max-moved) of at least {s['min_moved_share']:.1%} to balance the rest" in said
     assert "over the moved budget of 0.0%" not in said and "budget 0.0% is below" not in said
 
+
+def test_an_overfull_rep_over_on_one_metric_says_it_is_kept_on_every_metric() -> None:
+    """R0's 40 customers hold far more than a fair share of potential but 0.8x of accounts: it is set apart and keeps
+    only them, on every metric, so on accounts it stays at 0.80x its target, outside the band; the note said only
+    that it was overfull. Now it names the metric it is over on and where it ends on the other."""
+    acc, reps = _whale_book(200, 4)  # a fair share is 50 accounts
+    acc.loc[40:59, "is_customer"] = False
+    s = optimize.rebalance(acc, reps, Options(metric="potential,accounts", tolerance=0.05)).summary
+    assert s["set_apart_reps"] == ["R0"]
+    note = next(x for x in s["notes"] if x.startswith("Overfull territories: "))
+    assert "Rep R0 is over on potential only, yet kept to those accounts on every metric" in note
+    assert "it ends at accounts 0.80x its target there" in note and "is not done" in note
