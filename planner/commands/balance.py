@@ -173,13 +173,14 @@ def _figures(res: optimize.Result) -> dict[str, Any]:
         "contiguity_stopped_by_time", "adjacency_detached", "adjacency_groups", "h3_resolution", "units",
         "rep_hours_max_mean_before", "rep_hours_max_mean_after", "rep_hours_min_mean_after", "rep_hours_cv_after",
         "rep_hours_busiest", "rep_hours_busiest_hours", "rep_hours_busiest_km", "rep_hours_mean_km",
-        "unplaced_accounts",
+        "unplaced_accounts", "travel_pass_stopped_by_time", "bound_stopped_by_time", "band_hood_stopped_by_time",
     ]  # fmt: skip
     out = {k: json_safe(s.get(k)) for k in keys}
-    # travel_km_lp_bound holds at this result's moved share; where the solver bounded travel with any share moved
-    # (today's travel did not fit the band), that bound too (null where it was not computed).
+    # travel_km_lp_bound holds at this result's moved share; the solver bounds travel with any share moved too (null
+    # only where no LP ran, a handover or nothing that could move, or its re-solve stopped at the time limit: the
+    # reasons then say so).
     out["travel_lp_bound_moved_share"] = json_safe(s.get("moved_share"))
-    out["travel_km_lp_bound_any_moved"] = json_safe(s.get("travel_km_best_in_band"))
+    out["travel_km_lp_bound_any_moved"] = json_safe(s.get("travel_km_lp_bound_any_moved"))
     counts = scenarios.result_changes(res)
     out["owner_leaves"] = counts["owner_leaves"]
     out["newly_assigned"] = counts["newly_assigned"]

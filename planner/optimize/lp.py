@@ -18,7 +18,6 @@ from planner.optimize.options import Options
 from planner.optimize.pricing import (
     _LP,
     _cost,
-    _dist_block_km,
     _duals,
     _far,
     _price,
@@ -26,7 +25,7 @@ from planner.optimize.pricing import (
     _rep_chunks,
     _third_nearest,
 )
-from planner.optimize.problem import _dist, _dist_block, _km, _Problem, _Units
+from planner.optimize.problem import _dist, _dist_block, _hours_km, _hours_km_block, _Problem, _Units
 from planner.store import interrupts
 
 # Objective weights (balance >> capacity >> metric moved >> accounts moved >> travel): each term is
@@ -98,7 +97,7 @@ def _pair_coefficients(
     pos = u.movable[order[starts[pair_u][pid] + offs]]
     rep = pair_r[pid]
     dist = _dist(p, pos, rep)
-    km = dist if p.distance is None else _km(p, pos, rep)
+    km = dist if p.distance is None else _hours_km(p, pos, rep)
     own = p.owner[pos]
     moves = (own >= 0) & (own != rep)
     n = len(pair_u)
@@ -157,7 +156,7 @@ def _row_bounds(
     row_hi = np.concatenate([np.ones(n_units), hi_band, np.full(n_bands * n_reps, inf)])
     if cap_enforced:
         pin_pos = np.flatnonzero(p.pinned)
-        pin_km = _km(p, pin_pos, p.owner[pin_pos])
+        pin_km = _hours_km(p, pin_pos, p.owner[pin_pos])
         fixed_hours = _bincount(
             p.owner[pin_pos], weights=p.hours_fixed[pin_pos] + p.hours_per_km[pin_pos] * pin_km, minlength=n_reps
         )
@@ -471,7 +470,7 @@ def _lagrange_bound(
     total = np.full(len(pos) if members is None else members.shape[0], np.inf)
     for reps in _rep_chunks(p, len(pos)):
         dist = _dist_block(p, pos, reps)
-        km = dist if p.distance is None else _dist_block_km(p, pos, reps)
+        km = dist if p.distance is None else _hours_km_block(p, pos, reps)
         moves = ((own >= 0)[:, None] & (own[:, None] != reps[None, :])).astype(float)
         moved = p.b[pos][:, None] * moves
         hours = p.hours_fixed[pos][:, None] + p.hours_per_km[pos][:, None] * km

@@ -98,6 +98,11 @@ class Options:
     workload: Workload | None = None  # the workload assumptions (scenarios.with_workload passes the store's)
     within: str = "country"  # one of WITHIN: balance each country's market on its own, or the book as one
 
+    def leavers_only(self) -> bool:
+        """A rep removed with a moved budget of 0 (balance --remove-rep without --max-moved): only their accounts
+        move."""
+        return bool(self.remove_reps) and self.max_moved is not None and self.max_moved <= 1e-12
+
     @property
     def workload_model(self) -> Workload:
         """The workload assumptions this run uses: the given ones, else the deployment's."""

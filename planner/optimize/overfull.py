@@ -110,7 +110,7 @@ def merge(p: _Problem, apart: np.ndarray, pos: np.ndarray, rest: Result, opts: O
     labels = tuple(f"{label}: " for label in p.band_labels)
     own = [x for x in s["notes"] if not x.startswith(labels)]  # the whole book's widened bands: said below instead
     s["notes"] = (
-        [_note(p, apart, s, int(np.isin(p.owner[pos], apart).sum()))]
+        [_note(p, apart, s, int(np.isin(p.owner[pos], apart).sum()), assign)]
         + own
         + [x for x in sub["notes"] if x.startswith(labels)]
     )
@@ -128,27 +128,53 @@ def merge(p: _Problem, apart: np.ndarray, pos: np.ndarray, rest: Result, opts: O
     return res
 
 
-def _note(p: _Problem, apart: np.ndarray, s: dict[str, Any], moved: int) -> str:
-    """Which reps were set apart, why, and how the others are balanced."""
-    fixed = [
-        max(
-            float(_bincount(p.owner[p.pinned], weights=p.bm[p.pinned, m], minlength=len(p.reps))[r] / p.target[r])
-            for m in range(p.bm.shape[1])
+def _note(p: _Problem, apart: np.ndarray, s: dict[str, Any], moved: int, assign: np.ndarray) -> str:
+    """Which reps were set apart, why (on which metrics), and how the others are balanced."""
+    k = len(p.reps)
+    fixed = (
+        np.column_stack(
+            [_bincount(p.owner[p.pinned], weights=p.bm[p.pinned, m], minlength=k) for m in range(p.bm.shape[1])]
         )
-        for r in apart
-    ]
-    who = listing([f"{p.reps['name'].iloc[r]} ({x:.1f}x)" for r, x in zip(apart, fixed, strict=True)], 5)
+        / p.target[:, None]
+    )
+    who = listing([f"{p.reps['name'].iloc[r]} ({fixed[r].max():.1f}x)" for r in apart], 5)
     kept = int((p.pinned & np.isin(p.owner, apart)).sum())
     others = "; ".join(
         f"{b['metric']} max/mean {b['others_max_mean_after']:.3f}, min/mean {b['others_min_mean_after']:.3f} "
         f"({'within' if b['others_met'] else 'outside'} ±{float(b['tolerance']):.0%})"
         for b in s["metrics"]
     )
-    rest = len(p.reps) - len(apart)
+    rest, only = len(p.reps) - len(apart), _one_metric(p, apart, fixed, assign)
     return (
         f"{OVERFULL_NOTE}accounts that must stay (customers, open deals, locked) alone hold more than a fair share "
         f"for {who} of the target: no assignment brings them into the band. They keep only those {kept:,} "
         f"accounts; their other {moved:,} go to the rest of the team. The other {rest:,} reps are balanced among "
-        f"themselves, each against their fair share of the rest of the book: {others}. To share the overfull "
-        "book instead, let customers or open deals move (--allow-customers, --allow-open-deals)."
+        f"themselves, each against their fair share of the rest of the book: {others}.{only}"
+        " To share the overfull book instead, let customers or open deals move (--allow-customers, --allow-open-deals)."
+    )
+
+
+def _one_metric(p: _Problem, apart: np.ndarray, fixed: np.ndarray, assign: np.ndarray) -> str:
+    """With several bands, a set-apart rep over on some metrics only: it is kept to its pinned book on every metric,
+    so on the others it is not balanced (it gets no account to fill a band it is under); say where it ends."""
+    if p.bm.shape[1] < 2:
+        return ""
+    after = (
+        np.column_stack([_bincount(assign, weights=p.bm[:, m], minlength=len(p.reps)) for m in range(p.bm.shape[1])])
+        / p.target[:, None]
+    )
+    out = []
+    for r in apart:
+        over = fixed[r] > 1 + p.tols + 1e-9
+        if over.all() or not over.any():
+            continue
+        on = listing([p.band_labels[m] for m in np.flatnonzero(over)], 3, " and ")
+        rest = listing([f"{p.band_labels[m]} {after[r, m]:.2f}x" for m in np.flatnonzero(~over)], 3, " and ")
+        out.append(f"{p.reps['name'].iloc[r]} is over on {on} only, yet kept to those accounts on every metric: it "
+                   f"ends at {rest} its target there, not balanced on those metrics")  # fmt: skip
+    if not out:
+        return ""
+    return (
+        f" {'; '.join(out)} (balancing a set-apart rep on the metrics it is not over on is not done: it takes no "
+        "other account)."
     )

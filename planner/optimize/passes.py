@@ -52,6 +52,11 @@ class _TravelPass:
     top3_cap: float = math.inf  # several bands: the top-3 pass's cap on the movable accounts' travel
     least: float = float("nan")  # B0: the LP's least travel on the movable accounts at that balance and budget
     seconds: float = 0.0
+    stopped_by_time: bool = False  # a pass stopped at its time limit and the LP fell back to the pass before it
+
+    def fell_back(self, lp: _LP) -> None:
+        """A re-solve that did not end optimal, so the pass falls back: say so when the time limit stopped it."""
+        self.stopped_by_time |= _timed_out(lp)
 
 
 def _travel_floor(p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], moved_ub: float) -> float:
@@ -122,6 +127,8 @@ def _travel_passes(
     if best <= km_limit - pinned_total:
         seconds += _resolve(p, u, lp, sol, "travel_only", lp_z, best_ub, scale)
         best = float(lp.x() @ lp.travel) if _optimal(lp) else math.inf
+        if not _optimal(lp):
+            out.fell_back(lp)
     margin_cap = km_limit * (1 - TRAVEL_MARGIN) - pinned_total
     if best <= margin_cap:
         out.travel_cap = margin_cap
@@ -142,12 +149,14 @@ def _travel_passes(
                     out.needs_moved = need + scale["forced_moved"]
                 budget = max(budget, need * (1 + 1e-4)) + 1e-9
             else:
+                out.fell_back(lp)
                 out.travel_cap = math.inf
         else:
             # No balanced assignment keeps today's travel: get as close as the moved target allows.
             budget = max(budget, cap)
     seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale, out.travel_cap)
     if not _optimal(lp):
+        out.fell_back(lp)
         out.travel_cap = math.inf
         seconds += _resolve(p, u, lp, sol, "travel", lp_z, budget, scale)
         if not _optimal(lp):  # rounding a point that is not a solution puts territories far out of band
@@ -209,11 +218,13 @@ def _compact_pass(c: _Pass) -> float:
     tp = c.tp
     seconds = c.resolve("travel_only", c.lp_z, tp.travel_cap)
     if not _optimal(c.lp):  # no B0: back to the travel pass as it was
+        tp.fell_back(c.lp)
         return seconds + c.resolve("travel", c.lp_z, tp.travel_cap)
     tp.least = c.travel()
     c.lp.least_basis = c.lp.h.getBasis()
     seconds += c.resolve("travel", c.lp_z, min(tp.travel_cap, (1 + COMPACT_TRAVEL_SLACK) * tp.least))
     if not _optimal(c.lp):
+        tp.fell_back(c.lp)
         seconds += c.resolve("travel", c.lp_z, tp.travel_cap)
     return seconds
 
@@ -230,11 +241,14 @@ def _top3_pass(c: _Pass, z_slack: float) -> float:
     if _optimal(c.lp):
         tp.least = c.travel()
         c.lp.least_basis = c.lp.h.getBasis()
+    else:
+        tp.fell_back(c.lp)
     # Without B0 (that solve stopped), no more travel than T0.
     cap = min(tp.travel_cap, max(t0, (1 + TOP3_TRAVEL_SLACK) * c.travel()) if _optimal(c.lp) else t0)
     seconds += c.resolve("top3", c.lp_z, cap)
     tp.top3_cap = cap
     if not _optimal(c.lp):
+        tp.fell_back(c.lp)
         tp.top3_cap = math.inf
         seconds += c.resolve("travel", c.lp_z, tp.travel_cap)
     return seconds

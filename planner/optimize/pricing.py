@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.optimize.geometry import _chord_km
-from planner.optimize.problem import _dist_block, _nearest_reps, _Problem, _Units
+from planner.optimize.problem import _dist_block, _hours_km_block, _nearest_reps, _Problem, _Units
 
 # Pricing keeps every unit's coefficients to every rep (five tables) when a table has at most this many
 # entries: each LP pass prices several rounds, and recomputing the blocks from the accounts dominated them
@@ -102,7 +101,7 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | No
     """Every unit's travel, moved share, moved count, hours, spread and far accounts to each rep of `reps`:
     (n_units, len(reps)). `third`: _third_nearest(p) when far accounts are priced (else no "far" table)."""
     dist = _dist_block(p, u.movable, reps)
-    km = dist if p.distance is None else _dist_block_km(p, u.movable, reps)
+    km = dist if p.distance is None else _hours_km_block(p, u.movable, reps)
     own = p.owner[u.movable]
     owned = own >= 0
     b = p.b[u.movable]
@@ -116,12 +115,6 @@ def _unit_block(p: _Problem, u: _Units, reps: np.ndarray, third: np.ndarray | No
     if third is not None:
         out["far"] = np.asarray(u.members @ _far(dist, third[u.movable]))
     return out
-
-
-def _dist_block_km(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
-    a = p.xyz[pos]
-    hh = p.homes[reps]
-    return _chord_km(np.sqrt(np.maximum(((a[:, None, :] - hh[None, :, :]) ** 2).sum(axis=2), 0.0)))
 
 
 def _rep_chunks(p: _Problem, n_rows: int) -> list[np.ndarray]:

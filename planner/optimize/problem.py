@@ -4,7 +4,8 @@ Distance has one entry point: `_dist(p, pos, rep)` (and `_dist_block`, `_nearest
 great-circle km from the coordinates unless the problem carries a precomputed matrix
 (`_Problem.distance`, n_accounts x n_reps in any unit, e.g. road minutes from a routing engine),
 which rebalance(..., distance=DataFrame indexed by account_id with a column per rep_id) sets.
-The workload model's hours stay on great-circle km (`_km`), since its assumptions are per km.
+The workload model's hours are per km: with a matrix, its travel converted to km at the workload's speed
+(`_hours_km`, `as_km`), else great-circle km (`_km`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from planner.optimize.adjacency import real_zip3
 from planner.optimize.geometry import _bincount, _chord_km, _nearest, _xyz
 from planner.optimize.options import COLUMN, Options
 from planner.text import listing
+
+KM_PER_MILE = 1.609344
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _Problem:
     values: dict[str, np.ndarray]  # raw metric values per account (potential, accounts, workload, expected_value)
     distance: np.ndarray | None = None  # (n_accounts, n_reps) travel matrix in any unit; None = great-circle km
     distance_today: np.ndarray | None = None  # travel to today's owner from the matrix (NaN when unknown)
+    distance_unit: str = "km"  # the matrix's unit (km, miles, minutes, or "matrix" when unknown)
     compactness: float = 0.0  # weight of travel squared (over spread_scale) next to travel in the objective
     spread_scale: float = 1.0  # the book's mean travel to the nearest rep
     # _per_unit's view only: (items, reps) the share of the metric each item's accounts owned by each rep hold (an
@@ -250,6 +254,7 @@ def _with_distance(p: _Problem, distance: pd.DataFrame | None) -> _Problem:
     if p.nowhere is not None:
         vals = np.where(p.nowhere[:, None], 0.0, vals)  # no place: the same (no) travel to every rep
     p.distance = vals
+    p.distance_unit = str(distance.attrs.get("unit", "matrix"))
     placed = np.ones(len(vals), dtype=bool) if p.nowhere is None else ~p.nowhere
     p.spread_scale = max(float(vals[placed].min(axis=1).mean()) if placed.any() else 1e-6, 1e-6)
     today = np.full(len(p.acc), np.nan)
@@ -274,6 +279,30 @@ def _km(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
     place (`_Problem.nowhere`)."""
     km = _chord_km(np.linalg.norm(p.xyz[pos] - p.homes[rep], axis=1))
     return km if p.nowhere is None else np.where(p.nowhere[pos], 0.0, km)
+
+
+def as_km(p: _Problem, travel: np.ndarray, unit: str) -> np.ndarray:
+    """Travel in the travel's unit as the km that turn into hours at the workload's speed: miles converted, minutes
+    as minutes / 60 hours at that speed; km (and a matrix of unknown unit) as they are. Hours, capacity and reach
+    are then the same whichever unit the same distances come in."""
+    if unit == "miles":
+        return travel * KM_PER_MILE
+    if unit == "minutes":
+        return travel / 60.0 * p.workload.travel_kmh
+    return travel
+
+
+def _hours_km(p: _Problem, pos: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """The km the workload's hours count from accounts `pos` to reps `rep` (element-wise): the matrix's travel as
+    km (`as_km`) when one is given, as the report's hours and capacity count it; else great-circle km."""
+    if p.distance is None:
+        return _km(p, pos, rep)
+    return as_km(p, _dist(p, pos, rep), p.distance_unit)
+
+
+def _hours_km_block(p: _Problem, pos: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """`_hours_km` from accounts `pos` to every rep of `reps`: a (len(pos), len(reps)) block."""
+    return as_km(p, _dist_block(p, pos, reps), p.distance_unit if p.distance is not None else "km")
 
 
 def placed_mask(p: _Problem) -> np.ndarray:

@@ -28,7 +28,14 @@ from planner.optimize.problem import _km, _km_today, _Problem, placed_mask
 OVERLAP_SAMPLE = 20_000
 # The solver's travel figures: means over accounts (its totals count an account with no place as 0 travel; the
 # report turns them into means over the placed accounts).
-MEAN_KEYS = ("travel_km_lp", "travel_km_lp_bound", "travel_km_lp_units", "travel_km_best_in_band", "travel_km_lp_least")
+MEAN_KEYS = (
+    "travel_km_lp",
+    "travel_km_lp_bound",
+    "travel_km_lp_units",
+    "travel_km_best_in_band",
+    "travel_km_lp_least",
+    "travel_km_lp_bound_any_moved",
+)
 
 
 def top_k_share(p: _Problem, assign: np.ndarray, k: int = 3) -> float:

@@ -13,6 +13,7 @@ from planner.errors import BadInput
 from planner.optimize.geometry import _bincount, _count, _nearest
 from planner.optimize.options import Options, Result
 from planner.optimize.problem import _dist, _km_today, _least_unit_moved, _prepare, _Problem, _Units, placed_mask
+from planner.optimize.problem import as_km as _as_km
 from planner.optimize.quality import (
     band_figures,
     overlap,
@@ -29,8 +30,9 @@ from planner.text import account_label, listing
 STOPPED_BY_TIME = (
     ("band_hood_stopped_by_time", "re-assigning the territories outside a band with their neighbours"),
     ("contiguity_stopped_by_time", "restoring the bands and travel of connected territories"),
+    ("travel_pass_stopped_by_time", "a least-travel, compactness or top-3 pass of the LP (it fell back)"),
+    ("bound_stopped_by_time", "bounding travel over all reps (a bound is missing)"),
 )
-KM_PER_MILE = 1.609344
 
 
 def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
@@ -38,17 +40,6 @@ def _km_to(p: _Problem, assign: np.ndarray) -> np.ndarray:
     ok = np.flatnonzero(assign >= 0)
     out[ok] = _dist(p, ok, assign[ok])
     return out
-
-
-def _as_km(p: _Problem, travel: np.ndarray, unit: str) -> np.ndarray:
-    """Travel in the travel's unit as the km that turn into hours at the workload's speed: miles converted, minutes
-    as minutes / 60 hours at that speed; km (and a matrix of unknown unit) as they are. Hours, capacity and reach
-    are then the same whichever unit the same distances come in."""
-    if unit == "miles":
-        return travel * KM_PER_MILE
-    if unit == "minutes":
-        return travel / 60.0 * p.workload.travel_kmh
-    return travel
 
 
 def _today_km(p: _Problem) -> np.ndarray:
@@ -104,8 +95,15 @@ def _over_budget(p: _Problem, u: _Units, opts: Options, moved: float) -> list[st
     forced, whole = float(p.b[p.owner == -2].sum()), _least_unit_moved(p, u)
     least = whole + forced
     out = []
-    if forced > opts.max_moved + 1e-6:  # a market's reasons are prefixed with its name: its own share is meant
-        n = int((p.owner == -2).sum())
+    n = int((p.owner == -2).sum())
+    if forced > opts.max_moved + 1e-6 and opts.leavers_only():
+        out.append(
+            f"the {n:,} account{'s' * (n != 1)} of the rep(s) who leave hold {forced:.1%} of the metric here and must "
+            "move to the reps who stay; with a rep removed and no moved budget set, the budget is 0% of the metric "
+            "beyond theirs, so no other account holding any of it moves. Set a moved budget (--max-moved, a share of "
+            "the metric that includes theirs) to let other accounts move for balance"
+        )
+    elif forced > opts.max_moved + 1e-6:  # a market's reasons are prefixed with its name: its own share is meant
         out.append(
             f"the {n:,} account{'s' * (n != 1)} whose owner leaves the team hold {forced:.1%} of the metric here and "
             f"must move, over the moved budget of {opts.max_moved:.1%} (a share of each market's metric when each "
@@ -151,7 +149,13 @@ def _band_reasons(
             f"{p.reps['name'].iloc[worst]}'s accounts that must stay (locked, customers, open deals) already carry "
             f"{fixed[worst]:.2f}x the target; allow moving customers or open deals, or unlock accounts"
         )
-    if opts.max_moved is not None and opts.max_moved + 1e-12 < min_moved:
+    if opts.leavers_only() and min_moved > float(p.b[p.owner == -2].sum()) + 1e-12:
+        out.append(
+            f"balance needs at least {min_moved:.1%} of the metric to move, but only the accounts of the rep(s) who "
+            "leave move (a rep removed with no moved budget set); set a moved budget (--max-moved) of at least "
+            f"{min_moved:.1%} to balance the rest"
+        )
+    elif opts.max_moved is not None and opts.max_moved + 1e-12 < min_moved:
         out.append(f"the moved budget {opts.max_moved:.1%} is below the {min_moved:.1%} of the metric that had to move")
     if not out and opts.contiguous:
         within = "" if opts.max_moved is None else f" within the moved budget of {opts.max_moved:.1%}"

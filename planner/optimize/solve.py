@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -34,7 +34,7 @@ from planner.optimize.options import Options, Progress, Result, noop, time_limit
 from planner.optimize.passes import _pinned_travel, _travel_passes, _TravelPass
 from planner.optimize.problem import (
     _from_units,
-    _km,
+    _hours_km,
     _least_unit_moved,
     _loads,
     _per_unit,
@@ -42,7 +42,9 @@ from planner.optimize.problem import (
     _Problem,
     _Units,
     _with_distance,
+    as_km,
     lock_ids,
+    placed_mask,
 )
 from planner.optimize.reach import _budget_least, _reachable
 from planner.optimize.report import _hours, _report, handover
@@ -60,13 +62,21 @@ HOOD_ROUNDS = 3
 
 def _scale(p: _Problem) -> dict[str, float]:
     """What the objective's terms are measured against: accounts, the mean travel to the nearest rep, the
-    least hours the book needs, and the share that must move because its owner leaves."""
-    near_km, _ = _nearest(p.xyz, p.homes, 1)
-    near_dist = near_km[:, 0] if p.distance is None else p.distance.min(axis=1)
+    least hours the book needs, and the share that must move because its owner leaves. An account with no place
+    travels 0 (`_Problem.nowhere`): it counts its meetings only and is left out of the mean travel, as the report
+    counts it; with a matrix, hours count its travel as km (`as_km`), as the LP's capacity rows do."""
+    placed = placed_mask(p)
+    if p.distance is None:
+        near_dist = _nearest(p.xyz, p.homes, 1)[0][:, 0]
+        near_km = near_dist
+    else:
+        near_dist = p.distance.min(axis=1)
+        near_km = as_km(p, near_dist, p.distance_unit)
+    mean = float(near_dist[placed].mean()) if placed.any() else 0.0
     return {
         "n": float(len(p.acc)),
-        "km": max(float(near_dist.mean()), 1e-6 if p.distance is not None else 1.0),
-        "hours_min": float((p.hours_fixed + p.hours_per_km * near_km[:, 0]).sum()),
+        "km": max(mean, 1e-6 if p.distance is not None else 1.0),
+        "hours_min": float((p.hours_fixed + p.hours_per_km * np.where(placed, near_km, 0.0)).sum()),
         "forced_moved": float(p.b[p.owner == -2].sum()),
     }
 
@@ -183,15 +193,28 @@ def _whole_units(
     return _from_units(u, assign, items[: len(u.weight)]), info
 
 
+@dataclass
+class _Bound:
+    """The travel bounds on the movable accounts (travel units summed over them; NaN when not solved)."""
+
+    movable: float = math.nan  # Lagrangian bound at this result's balance and moved share
+    lp_movable: float = math.nan  # the LP's own value there
+    any_moved: float = math.nan  # the LP's least travel at this balance with any share moved
+    seconds: float = 0.0
+    stopped_by_time: bool = False  # a re-solve stopped at its time limit: a bound is missing
+
+
 def _bound(
-    p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float], z_slack: float
-) -> tuple[float, float, float]:
+    p: _Problem, u: _Units, lp: _LP, sol: np.ndarray, assign: np.ndarray, scale: dict[str, float], z_slack: float,
+    any_moved: bool = True,
+) -> _Bound:  # fmt: skip
     """The bound: the least travel over all account x rep pairs (accounts divisible; whole areas divisible
     when areas are the units) with every band as
     good as reached and no more of the metric moved. A Lagrangian bound at the LP's duals, true whatever
-    columns the LP holds. Returns it and the LP's own value on the movable accounts (NaN when the LP is
-    not optimal), and the seconds taken. z_slack widens the LP's bands by what it aimed inside the true ones,
-    so the bound holds for the true bands."""
+    columns the LP holds; and the LP's own value there (NaN when the LP is not optimal). z_slack widens the LP's
+    bands by what it aimed inside the true ones, so the bound holds for the true bands. `any_moved`: then the
+    least travel at that balance with any share moved too, one more warm-started solve (the travel pass solved it
+    already when today's travel did not fit the band): balance --json's travel_km_lp_bound_any_moved."""
     n_reps = len(p.reps)
     z_ach = 0.0
     for m in range(p.bm.shape[1]):
@@ -201,15 +224,22 @@ def _bound(
     own = p.owner
     moved_lp_units = float(p.b[(own >= 0) & (assign != own)].sum())
     _from_least_basis(lp)
-    seconds = _resolve(
-        p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale, cap_ub=_overflow(p, lp, assign)
-    )
+    cap_ub = _overflow(p, lp, assign)
+    out = _Bound(seconds=_resolve(p, u, lp, sol, "travel_only", z_ach + z_slack, moved_lp_units, scale, cap_ub=cap_ub))
     if not _optimal(lp):
-        return float("nan"), float("nan"), seconds
-    lp_bound_movable = float(lp.x() @ lp.travel)
+        out.stopped_by_time = _timed_out(lp)
+        return out
+    out.lp_movable = float(lp.x() @ lp.travel)
     tb = time.perf_counter()
-    bound_movable = _lagrange_bound(p, lp, scale, None if u.divisible else u.members)
-    return bound_movable, lp_bound_movable, seconds + time.perf_counter() - tb
+    out.movable = _lagrange_bound(p, lp, scale, None if u.divisible else u.members)
+    out.seconds += time.perf_counter() - tb
+    if any_moved:
+        out.seconds += _resolve(p, u, lp, sol, "travel_only", z_ach + z_slack, math.inf, scale, cap_ub=cap_ub)
+        if _optimal(lp):
+            out.any_moved = float(lp.x() @ lp.travel)
+        else:
+            out.stopped_by_time = _timed_out(lp)
+    return out
 
 
 def _overflow(p: _Problem, lp: _LP, assign: np.ndarray) -> np.ndarray:
@@ -217,7 +247,7 @@ def _overflow(p: _Problem, lp: _LP, assign: np.ndarray) -> np.ndarray:
     so the assignment it bounds is one of those it minimises over (the first pass's overflow could be less)."""
     if not lp.cap_enforced:
         return np.zeros(0)
-    hours = _hours(p, assign, _km(p, np.arange(len(assign)), assign))  # km, as the LP's capacity rows count
+    hours = _hours(p, assign, _hours_km(p, np.arange(len(assign)), assign))  # as the LP's capacity rows count
     return np.maximum(0.0, hours - p.reps["capacity_hours"].to_numpy(float)) / lp.hscale
 
 
@@ -314,7 +344,7 @@ def _rebalance_one(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options 
     assign, info, t_mip = _whole(aim, u, opts, lp, scale, tp, lp_z, progress, reach, graph)
     t_repair = time.perf_counter() - t1
     progress(0.8, "Bounding travel over all reps")
-    bound_movable, lp_bound_movable, t_bound = _bound(reach, u, lp, sol, assign, scale, z_slack)
+    bound = _bound(reach, u, lp, sol, assign, scale, z_slack, any_moved=not math.isfinite(tp.best_km))
     pinned_sum = _pinned_travel(p)
     n = len(p.acc)
     extra = {
@@ -327,8 +357,11 @@ def _rebalance_one(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options 
         "lp_moved_share": lp_moved + scale["forced_moved"],
         "lp_excess_over_band": lp_z,
         "travel_km_lp": (lp_travel_movable + pinned_sum) / n,
-        "travel_km_lp_bound": (bound_movable + pinned_sum) / n,
-        "travel_km_lp_units": (lp_bound_movable + pinned_sum) / n,
+        "travel_km_lp_bound": (bound.movable + pinned_sum) / n,
+        "travel_km_lp_units": (bound.lp_movable + pinned_sum) / n,
+        "travel_km_lp_bound_any_moved": (tp.best_km if math.isfinite(tp.best_km) else bound.any_moved + pinned_sum) / n,
+        "bound_stopped_by_time": float(bound.stopped_by_time),
+        "travel_pass_stopped_by_time": float(tp.stopped_by_time),
         "travel_capped_at_today": bool(math.isfinite(tp.travel_cap)),
         "travel_km_best_in_band": tp.best_km / n,
         "travel_km_lp_least": (tp.least + pinned_sum) / n,
@@ -343,7 +376,7 @@ def _rebalance_one(accounts: pd.DataFrame, reps: pd.DataFrame, options: Options 
         "lp_seconds": lp.seconds + tp.seconds,
         "mip_seconds": t_mip,
         "repair_seconds": t_repair,
-        "bound_seconds": t_bound,
+        "bound_seconds": bound.seconds,
         "solve_seconds": time.perf_counter() - t0,
     }
     progress(0.95, "Measuring the result")
