@@ -55,7 +55,16 @@ from planner.store.imports.history import (
     remembered_mapping,
     save_rejects,
 )
-from planner.store.imports.macros import ParseRules, insert_rows, install_macros, lit, macros_sql, q, sql_parse
+from planner.store.imports.macros import (
+    ParseRules,
+    insert_rows,
+    install_macros,
+    lit,
+    macros_sql,
+    namesake_tables,
+    q,
+    sql_parse,
+)
 from planner.store.imports.plan_owners import import_version, plan_owners, version_before_import
 from planner.store.imports.reps import (
     EMAIL,
@@ -145,6 +154,7 @@ __all__ = [
     "infer_rep_homes",
     "insert_rows",
     "install_macros",
+    "namesake_tables",
     "invalid_values",
     "lit",
     "macros_sql",
