@@ -103,6 +103,7 @@ from planner.store.imports.staging import (
     parse_reject_lines,
     stage,
     unordered,
+    unquote_formulas,
     usable,
 )
 
@@ -130,6 +131,7 @@ __all__ = [
     "_create_parsed",
     "add_parse_rejects",
     "build_accounts",
+    "unquote_formulas",
     "build_deals",
     "build_reps",
     "clear_demo_if_needed",
