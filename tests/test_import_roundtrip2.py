@@ -1,5 +1,6 @@
 """Imports of what the planner wrote itself, and the import's lookups: a city named alone (its namesakes made once
-per gazetteer), our own accounts export coming back unchanged."""
+per gazetteer), our own accounts export coming back unchanged; a
+travel matrix's account ids a spreadsheet turned into floats."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from planner import export, store
 from planner.cli import main
+from planner.errors import BadInput
 from planner.ingest import parse, rules
+from planner.optimize import matrix
 from planner.scope import OPERATOR
 from planner.store import imports as sq
 from tests.helpers import table
@@ -110,3 +114,19 @@ def test_only_the_apostrophe_our_exports_write_is_read_back(cell: str | None, ex
         assert con.execute("SELECT name FROM _p").fetchone() == (expected,)
     if cell is not None and cell != expected:
         assert export.neutralise(expected) == cell
+
+
+def test_an_id_a_spreadsheet_turned_into_a_float_is_still_the_account() -> None:
+    """Account 1001 written as 1001.0 in a travel matrix: that account (ids first, as written); 0042.0 is no
+    spelling of account 0042; and where the whole number is also a postal code of the book it is refused, as
+    1001 itself is, instead of guessed."""
+    reps = pd.DataFrame({"rep_id": ["R1"], "active": [True], "home_lat": [42.36], "home_lon": [-71.1]})
+    acc = pd.DataFrame({"account_id": ["1001", "0042", "7"], "postal_code": ["02110", "02111", "02112"],
+                        "country": ["US"] * 3, "lat": [42.35] * 3, "lon": [-71.05] * 3})  # fmt: skip
+    text = b"from,to,minutes\nR1,1001.0,31\nR1,0042,14\nR1,7.00,27\n"
+    np.testing.assert_allclose(matrix.read_travel_matrix(text, acc, reps, "m.csv")["R1"], [31, 14, 27])
+    with pytest.raises(BadInput, match="0042"):  # 0042.0 is not account 0042: that account has no row
+        matrix.read_travel_matrix(b"from,to,minutes\nR1,1001,31\nR1,0042.0,14\nR1,7,27\n", acc, reps, "m.csv")
+    zips = acc.assign(postal_code=["01001", "02111", "02112"])
+    with pytest.raises(BadInput, match=r"'1001.0' is both an account id and a postal code"):
+        matrix.read_travel_matrix(text, zips, reps, "m.csv")
