@@ -637,7 +637,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",
     "sync.match_stored", "sync.by_name", "sync.take_deleted", "sync.removed", "sync.snapshot", "sync.count_unchanged",
     "sync.same_file", "sync.missing_accounts", "sync.missing_deals", "sync.remove_missing", "sync.audit",
-    "sync.blank_in_every_row",
+    "sync.blank_in_every_row", "staging.unquote_formulas",
     "deal_owners.plan_deal_owners",
 )})  # fmt: skip
 

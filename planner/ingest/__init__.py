@@ -35,7 +35,7 @@ import duckdb
 
 from planner import geo_world, potential, settings, store
 from planner.errors import BadInput, ImportFileError
-from planner.ingest import currency, dates, explain, owners, reader, rules, sync
+from planner.ingest import currency, dates, explain, owners, parse, reader, rules, sync
 from planner.ingest import fields as F
 from planner.ingest.edits import forget_mapping, locate, parse_as_of, rep_homes, set_as_of, set_rep_home
 from planner.ingest.reader import Table, open_tables
@@ -539,6 +539,9 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
         sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:
         sq.build_reps(con, p.exprs, p.labels, raw_of, scope=scope)
+    # Our CSV exports' apostrophe before a formula-like name read back off (the store keeps names raw; every
+    # export neutralises them again): once over the parsed rows, not in the per-cell text macro.
+    sq.unquote_formulas(con, "_p", parse.NAME_FIELDS, parse.QUOTED_FORMULA, parse.QUOTED_PLAIN, scope=scope)
     sq.add_parse_rejects(con, scope=scope)  # unreadable records, and a report's subtotal rows
     for w in sq.invalid_values(con, p.typed, scope=scope):
         report.warnings.append(w["message"])

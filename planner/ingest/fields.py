@@ -43,6 +43,12 @@ IGNORED_COLUMNS = frozenset({
     # made custom attributes and every row read as changed.
     "previous owner", "previous owner email", "moved", "expected value", "owner name", "owneridtype", "note",
 })  # fmt: skip
+# What the planner's own `export accounts` derives (planner.store.world.export_accounts: how it placed the account,
+# the owner's rep ID, users and revenue potential, the import source), ignored in a file that has them all (one of
+# our exports coming back): as custom attributes, a first re-import counted every unchanged row as updated. A CRM's
+# own 'Source' or 'Potential' column in any other file stays an attribute.
+OWN_EXPORT_COLUMNS = frozenset({"geo method", "owner rep id", "est users", "potential"})
+OWN_EXPORT_EXTRA = frozenset({"source"})
 
 _KIND_MARKERS = {
     "deals": {"opportunity id", "opportunity name", "stage", "stagename", "deal stage", "deal name", "close date",
@@ -276,10 +282,12 @@ def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:
                 mapping[hits[0]] = field.name
                 taken.add(field.name)
                 break
+    own = kind == "accounts" and set(norm) >= OWN_EXPORT_COLUMNS
     for c, n in zip(columns, norm, strict=True):
         if c in mapping:
             continue
-        if c.strip().startswith("_"):  # sync bookkeeping (_fivetran_synced, _airbyte_...)
+        # Sync bookkeeping (_fivetran_synced, _airbyte_...); what our own export derived.
+        if c.strip().startswith("_") or (own and n in OWN_EXPORT_COLUMNS | OWN_EXPORT_EXTRA):
             mapping[c] = IGNORE
         elif kind == "accounts" and n and n not in IGNORED_COLUMNS and not n.startswith(("shipping", "do not modify")):
             mapping[c] = ATTR

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from babel.numbers import list_currencies
 
-from planner import geo
+from planner import export, geo
 
 BLANKS = frozenset({"", "-", "--", "n/a", "na", "null", "none", "#n/a", "(blank)"})
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "checked", "on"})
@@ -56,6 +56,16 @@ _COMPACT = re.compile(r"((?:19|20|21)\d{2})(\d{2})(\d{2})", re.ASCII)
 _ZIP = re.compile(r"(\d{5})(-?\d{4})?", re.ASCII)
 _ZIP_SHORT = re.compile(r"(\d{3,4})(-\d{4})?", re.ASCII)
 _ZIP_FLOAT = re.compile(r"(\d{3,5})\.0+", re.ASCII)
+
+# A cell our own CSV exports neutralised ('=HYPERLINK(...)' written as "'=HYPERLINK(...)", planner.export): read back
+# as the text it was (in the parsed rows' name-like fields, not per cell: that doubled the import's checks). Only
+# exactly that form: an apostrophe, then text export.neutralise would prefix (a formula's first character after
+# spaces; not a plain number, not a lone '-'), as two RE2 patterns: one the value matches, one it must not.
+_SP = "[" + export.SPACES + "]*"
+QUOTED_FORMULA = "(?s)'" + _SP + "[=+@-].*"
+QUOTED_PLAIN = "'" + _SP + "(?:-|" + export._PLAIN_NUMBER.pattern + ")" + _SP
+# The parsed rows' text fields a person reads (an account's, a deal's).
+NAME_FIELDS = ("name", "account_name", "industry", "account_type", "city", "county", "owner", "stage")
 
 
 def is_blank(value: str | None) -> bool:

@@ -38,11 +38,11 @@ RULES = sq.ParseRules(
 
 
 @lru_cache(maxsize=1)
-def _world() -> tuple[pa.Table, pa.Table]:
-    """The worldwide gazetteer (countries, cities) as Arrow tables, made once per process: each import's
-    connection reads them in place."""
-    return (pa.Table.from_pandas(geo_world.countries(), preserve_index=False),
-            pa.Table.from_pandas(geo_world.city_index(), preserve_index=False))  # fmt: skip
+def _world() -> tuple[pa.Table, pa.Table, tuple[pa.Table, pa.Table]]:
+    """The worldwide gazetteer (countries, cities, and the cities' namesake tables) as Arrow tables, made once per
+    process: each import's connection reads them in place."""
+    cities = pa.Table.from_pandas(geo_world.city_index(), preserve_index=False)
+    return pa.Table.from_pandas(geo_world.countries(), preserve_index=False), cities, sq.namesake_tables(cities)
 
 
 def install(con: duckdb.DuckDBPyConnection, *, world: bool = True) -> None:

@@ -449,6 +449,13 @@ def _end_keys(pairs: PairTable, end: str, acc: pd.DataFrame, rp: pd.DataFrame) -
     kind = np.full(len(canon), "", dtype=object) if kind is None else kind
     ids = pd.Index(written(acc["account_id"].astype(object)).dropna().unique())
     is_id = ids.get_indexer(text) >= 0
+    # A spreadsheet that turned the id column into numbers writes account 1001 as 1001.0: that account, where the
+    # end as written is no id (a float has no leading zeros: 0042.0 is no spelling of account 0042).
+    whole = pd.Series(text, dtype=object).astype("string").str.extract(r"^([1-9]\d*|0)\.0+$")[0]
+    whole = whole.to_numpy(dtype=object, na_value=None)
+    as_float = ~is_id & (kind != "postal_code") & (ids.get_indexer(whole) >= 0)
+    shown, text = text, np.where(as_float, whole, text)
+    is_id |= as_float
     account = (kind == "account") | ((kind == "") & is_id)
     codes = pd.concat([canonical(_col(acc, "postal_code")), canonical(_col(rp, "home_postal_code"))]).dropna()
     both = (kind == "") & is_id & (pd.Index(codes.unique()).get_indexer(canon) >= 0)
@@ -457,7 +464,7 @@ def _end_keys(pairs: PairTable, end: str, acc: pd.DataFrame, rp: pd.DataFrame) -
         where = f" line {pairs.line[i]}" if pairs.line is not None else ""
         col = "from_kind" if end == "frm" else "to_kind"
         raise BadInput(
-            f"travel matrix {pairs.name}{where}: {text[i]!r} is both an account id and a postal code of the book "
+            f"travel matrix {pairs.name}{where}: {shown[i]!r} is both an account id and a postal code of the book "
             f"({int(both.sum()):,} such rows); add a {col} column saying account or postal_code (the 'Pairs to "
             "route' file has one: write it anew)"
         )

@@ -55,7 +55,16 @@ from planner.store.imports.history import (
     remembered_mapping,
     save_rejects,
 )
-from planner.store.imports.macros import ParseRules, insert_rows, install_macros, lit, macros_sql, q, sql_parse
+from planner.store.imports.macros import (
+    ParseRules,
+    insert_rows,
+    install_macros,
+    lit,
+    macros_sql,
+    namesake_tables,
+    q,
+    sql_parse,
+)
 from planner.store.imports.plan_owners import import_version, plan_owners, version_before_import
 from planner.store.imports.reps import (
     EMAIL,
@@ -94,6 +103,7 @@ from planner.store.imports.staging import (
     parse_reject_lines,
     stage,
     unordered,
+    unquote_formulas,
     usable,
 )
 
@@ -121,6 +131,7 @@ __all__ = [
     "_create_parsed",
     "add_parse_rejects",
     "build_accounts",
+    "unquote_formulas",
     "build_deals",
     "build_reps",
     "clear_demo_if_needed",
@@ -145,6 +156,7 @@ __all__ = [
     "infer_rep_homes",
     "insert_rows",
     "install_macros",
+    "namesake_tables",
     "invalid_values",
     "lit",
     "macros_sql",

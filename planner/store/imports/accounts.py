@@ -36,8 +36,7 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     def e(name: str) -> str:
         return exprs.get(name, "NULL")
 
-    id_label = labels.get("id", "Account ID")
-    name_label = labels.get("name", "Account name")
+    id_label, name_label = labels.get("id", "Account ID"), labels.get("name", "Account name")
     keyed_by_name = "id" not in labels
     if keyed_by_name:
         # No ID column: the key is the normalised name, plus the domain, else the location, where present.
@@ -103,9 +102,28 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p", by_value=True)}"""
     )
+    _as_stored(con, has_accounts)
     match_stored(con, keyed_by_name, scope=scope)  # rows no key found: their stored account by name and place
     take_deleted(con, "accounts", scope=scope)
     snapshot(con, "accounts", scope=scope)
+
+
+def _as_stored(con: duckdb.DuckDBPyConnection, has_accounts: bool) -> None:
+    """What the store wrote coming back unchanged (our own `export accounts`) reads as what it was."""
+    if not has_accounts:
+        return
+    # Coordinates the store gave an account (a ZIP's, a city's) coming back as written (our own export): still
+    # placed as the store placed it, not 'file', so an unchanged export changes no account...
+    con.execute(
+        """UPDATE _p SET geo_method = a.geo_method, geo_precision = a.geo_precision, geo_note = a.geo_note
+           FROM accounts a WHERE a.account_id = _p.account_id AND _p.geo_method = 'file'
+             AND a.geo_method NOT IN ('file', 'none') AND a.lat = _p.lat AND a.lon = _p.lon"""
+    )
+    # ...and the country code it wrote for an account whose file named none, as it was (none).
+    con.execute(
+        """UPDATE _p SET country = NULL FROM accounts a
+           WHERE a.account_id = _p.account_id AND a.country IS NULL AND _p.country = a.country_code"""
+    )
 
 
 def _located(con: duckdb.DuckDBPyConnection, parsed: str, exprs: dict[str, str], has_coordinates: bool,

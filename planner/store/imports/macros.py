@@ -208,13 +208,15 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Seque
 
 
 def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries: pd.DataFrame | pa.Table | None = None,
-                   cities: pd.DataFrame | pa.Table | None = None) -> None:  # fmt: skip
+                   cities: pd.DataFrame | pa.Table | None = None,
+                   namesakes: tuple[pa.Table, pa.Table] | None = None) -> None:  # fmt: skip
     """Create the parsing macros and the geocoder's fallback tables on this connection (temporary objects).
 
     `countries` (code, name, key, lat, lon: one row per spelling) and `cities` (city_key 'CITY|CC', lat, lon)
     are the world gazetteer the domain reads from a package's shipped data. Arrow tables are registered as they
     are (read in place, nothing copied: a third of a small import's time went to copying the 90,000 cities into
-    a temporary table on every import); frames are copied into temporary tables."""
+    a temporary table on every import); frames are copied into temporary tables. `namesakes`: namesake_tables of
+    `cities`, made once per gazetteer by the caller (else here, on every call)."""
     con.execute("SET enable_progress_bar = false")
     con.execute(macros_sql(rules))
     con.execute("CREATE OR REPLACE TEMP TABLE _tp_us_states AS SELECT unnest(?::VARCHAR[]) AS code",
@@ -239,20 +241,48 @@ def install_macros(con: duckdb.DuckDBPyConnection, rules: ParseRules, countries:
             con.unregister("_tp_src")
     # A city named without a country (a file with no country column): the most populous city of that name in a
     # country of the import's context (_tp_ctx: geocode.namesake_context), else anywhere; ambiguous when its
-    # namesakes lie in several countries and the context does not pick one (a view: only rows the US lookups left
-    # unplaced ever read it; a key 'CITY|CC' is one row, so a country counts once).
+    # namesakes lie in several countries and the context does not pick one (a key 'CITY|CC' is one row, so a
+    # country counts once). What the context cannot change (each name's most populous city, its countries) is
+    # aggregated once per gazetteer (namesake_tables: the 139,000 keys took 0.4 s of CPU per reference, several
+    # per import); the view only ranks the few namesakes of several countries that lie in the context.
+    if namesakes is None:
+        namesakes = namesake_tables(con.execute("SELECT * FROM _tp_wcity").fetch_arrow_table())
+    con.register("_tp_wname", namesakes[0])
+    con.register("_tp_wmulti", namesakes[1])
     con.execute("CREATE OR REPLACE TEMP TABLE _tp_ctx (code VARCHAR)")
     con.execute(
         """CREATE OR REPLACE TEMP VIEW _tp_wcity_any AS
-           WITH w AS (SELECT split_part(city_key, '|', 1) AS name, split_part(city_key, '|', 2) AS code, lat, lon,
-                             population FROM _tp_wcity),
-                k AS (SELECT w.*, (x.code IS NOT NULL)::INT * 1e10 + population AS rank, x.code IS NOT NULL AS ctx
-                      FROM w LEFT JOIN _tp_ctx x ON x.code = w.code)
-           SELECT name, arg_max(lat, rank) AS lat, arg_max(lon, rank) AS lon, arg_max(code, rank) AS code,
-                  count(*) > 1 AND count_if(ctx) <> 1 AS ambiguous,
-                  CASE WHEN count(*) > 1 THEN string_agg(code, ', ' ORDER BY code) END AS codes
-           FROM k GROUP BY 1"""
+           WITH c AS (SELECT m.name, arg_max({'lat': m.lat, 'lon': m.lon, 'code': m.code}, m.population) AS top,
+                             count(*) AS n_ctx
+                      FROM _tp_wmulti m JOIN _tp_ctx x ON x.code = m.code GROUP BY 1)
+           SELECT a.name, coalesce(c.top.lat, a.lat) AS lat, coalesce(c.top.lon, a.lon) AS lon,
+                  coalesce(c.top.code, a.code) AS code, a.n > 1 AND coalesce(c.n_ctx, 0) <> 1 AS ambiguous, a.codes
+           FROM _tp_wname a LEFT JOIN c ON c.name = a.name"""
     )
+
+
+def namesake_tables(cities: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The context-free half of the city-alone lookup over `cities` (city_key 'CITY|CC', lat, lon, population), in
+    a connection of its own: per name its most populous city, how many countries have one (n) and which (codes,
+    when several); and the cities of the names several countries share (name, code, lat, lon, population)."""
+    with duckdb.connect() as con:
+        con.register("_w_src", cities)
+        con.execute(
+            """CREATE TEMP TABLE w AS SELECT split_part(city_key, '|', 1) AS name, split_part(city_key, '|', 2) AS code,
+                      lat::DOUBLE AS lat, lon::DOUBLE AS lon, population::BIGINT AS population FROM _w_src"""
+        )
+        con.execute(
+            "CREATE TEMP TABLE m AS SELECT * FROM w WHERE name IN (SELECT name FROM w GROUP BY 1 HAVING count(*) > 1)"
+        )
+        names = con.execute(
+            """SELECT a.name, a.top.lat AS lat, a.top.lon AS lon, a.top.code AS code, a.n, c.codes
+               FROM (SELECT name, arg_max({'lat': lat, 'lon': lon, 'code': code}, population) AS top, count(*) AS n
+                     FROM w GROUP BY 1) a
+               LEFT JOIN (SELECT name, string_agg(code, ', ' ORDER BY code) AS codes FROM m GROUP BY 1) c
+                 ON c.name = a.name"""
+        ).fetch_arrow_table()
+        multi = con.execute("SELECT * FROM m").fetch_arrow_table()
+    return names, multi
 
 
 def sql_parse(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str | None], *, decimal_comma: bool = False,

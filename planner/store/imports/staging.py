@@ -531,3 +531,21 @@ def drop_temps(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> None:
     ):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     unordered(con, False)
+
+
+def unquote_formulas(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], formula: str, plain: str,
+                     *, scope: Scope) -> None:  # fmt: skip
+    """Take the apostrophe a spreadsheet-safe export put before a formula-like text off `columns` of `table` (those
+    it has): values matching RE2 `formula` and not `plain`. One UPDATE of the rows with a leading apostrophe."""
+    require_admin(scope)
+    have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    cols = [q(c) for c in columns if c in have]
+    if not cols:
+        return
+    apostrophe = lit("'")
+    sets = ", ".join(
+        f"""{c} = CASE WHEN prefix({c}, {apostrophe}) AND regexp_full_match({c}, {lit(formula)})
+                     AND NOT regexp_full_match({c}, {lit(plain)}) THEN substr({c}, 2) ELSE {c} END"""
+        for c in cols
+    )
+    con.execute(f"UPDATE {table} SET {sets} WHERE {' OR '.join(f'prefix({c}, {apostrophe})' for c in cols)}")
