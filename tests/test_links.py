@@ -99,11 +99,13 @@ def test_the_rebalance_link_carries_scenario_comparison_and_version(two_scenario
     assert errors(shared) == []
     assert _picker(shared, "rb_pick_").value == 1 and sorted(_picker(shared, "rb_compare_").value) == [1, 2]
     assert shared.selectbox(key="rb_version").value == versions[-1]
-    # A scenario that does not exist is dropped with the note; a rep's link loses them all, with the note.
+    # A scenario that does not exist is dropped with the note; a rep's link loses them all, with one line that
+    # the link is for a page the rep's role cannot open (not a note per parameter).
     gone = page("rebalance", query={"scenario": "9"})
     assert _picker(gone, "rb_pick_").value == 2 and "scenario=9" in _notes(gone)
     rep = app_as(AVA, page="rebalance", query={"scenario": "2", "compare": "1"})
-    assert "scenario" not in rep.query_params and "scenario=2" in _notes(rep)
+    assert "scenario" not in rep.query_params and "compare" not in rep.query_params
+    assert "This link is for a page your role cannot open" in _notes(rep) and "scenario=2" not in _notes(rep)
 
 
 # ---- Plan: the start, the saved-plan pill and the team tab ------------------------------------------------------

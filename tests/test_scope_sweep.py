@@ -783,6 +783,8 @@ EXEMPT: dict[str, str] = {
     "planner.store.upgrade.migrate": SCHEMA + " (brings an older store's schema up, and logs that it did)",
     "planner.store.plans.replace_offers": CATALOGUE,
     "planner.store.plans.replace_partners": CATALOGUE,
+    "planner.store.imports.macros.namesake_tables": "builds the city-alone lookup from the world gazetteer in a "
+    "private in-memory database (store.dbconfig's settings); no store, no territory data",
     **{f"planner.store.imports.{n}": SQL_TEXT for n in (
         "macros.install_macros", "macros.sql_parse", "macros.macros_sql", "staging.field_expr", "staging.unordered",
     )},

@@ -334,3 +334,18 @@ def test_a_write_past_the_file_size_limit_is_one_line_and_changes_nothing(
     assert "file-size limit (`ulimit -f`)" in done.stdout and done.stdout.count("\n") == 1, done.stdout
     assert sha(path) == before
     assert not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_duckdb_threads_follow_the_setting_and_a_bad_value_is_one_clear_error(
+    empty_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_DUCKDB_THREADS", "3")
+    with store.read(empty_store) as con:
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    for bad in ("0", "two", "-1", "2.5"):
+        monkeypatch.setenv("PLANNER_DUCKDB_THREADS", bad)
+        with (
+            pytest.raises(StoreError, match="PLANNER_DUCKDB_THREADS=.* is not a number of threads"),
+            store.read(empty_store),
+        ):
+            pass

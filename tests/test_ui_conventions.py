@@ -160,21 +160,30 @@ def test_back_after_a_filter_change_restores_the_previous_filters(browser: Any, 
     tab.close()
 
 
-@pytest.mark.parametrize("size", [{"width": 1280, "height": 720}, {"width": 390, "height": 844}])
-def test_plan_and_rebalance_read_whole_at_laptop_and_phone_sizes(browser: Any, server: str, size: dict[str, int]) \
-        -> None:  # fmt: skip
+SIZES = ({"width": 1280, "height": 720}, {"width": 390, "height": 844})  # a laptop, a phone
+
+
+def _reads_right_at_each_size(tab: Any, where: str) -> None:
+    """The page as it is, read at a laptop's size, then at a phone's (the same render: one optimizer run)."""
+    for size in SIZES:
+        tab.set_viewport_size(size)
+        tab.wait_for_timeout(400)  # the layout (and plotly's resize listener) follows the new width
+        if size["width"] < 600:  # a phone's sidebar is collapsed off-screen (its inputs a few px wide): not read
+            tab.evaluate("document.querySelector('[data-testid=\"stSidebar\"]').style.display = 'none'")
+        reads_right(tab, f"{where} at {size['width']}")
+    tab.evaluate("document.querySelector('[data-testid=\"stSidebar\"]').style.display = ''")
+    tab.set_viewport_size(SIZES[0])
+
+
+def test_plan_and_rebalance_read_whole_at_laptop_and_phone_sizes(browser: Any, server: str) -> None:
     """'Pipeline cover…', 'Peak hours / w…', 'Salesloft / Outreac…', 'Moved 770 accou…', 'With one of their 3
     nearest …' were cut at 1,280 x 720."""
-    tab = _open(browser, f"{server}/plan?rep=R001", size)
-    if size["width"] < 600:  # a phone's sidebar is collapsed off-screen (its inputs a few px wide): not read
-        tab.evaluate("document.querySelector('[data-testid=\"stSidebar\"]').style.display = 'none'")
-    reads_right(tab, f"plan at {size['width']}")
+    tab = _open(browser, f"{server}/plan?rep=R001", SIZES[0])
+    _reads_right_at_each_size(tab, "plan")
     tab.goto(f"{server}/rebalance", wait_until="domcontentloaded")
     wait_rendered(tab)
     tab.get_by_role("button", name="Run optimizer").click()
     wait_rendered(tab)
     tab.get_by_text("Result, measured against what is possible").wait_for(timeout=90_000)
-    if size["width"] < 600:
-        tab.evaluate("document.querySelector('[data-testid=\"stSidebar\"]').style.display = 'none'")
-    reads_right(tab, f"rebalance result at {size['width']}")
+    _reads_right_at_each_size(tab, "rebalance result")
     tab.close()

@@ -41,6 +41,7 @@ import pandas as pd
 
 from planner.errors import StoreBusy, StoreError, StoreUnavailable, WriteConflict, catalog_reason, os_problem, redact
 from planner.store import extensions, fileops, interrupts, schema, upgrade, waiting, writable
+from planner.store.dbconfig import duckdb_config
 from planner.store.lake_cache import SnapshotCopies, data_folder_problem
 
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -94,7 +95,7 @@ def fingerprint(path: Path) -> str:
 def _open(path: Path, read_only: bool, name: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Connect to a store file (`name`: the store the user knows, when `path` is a private copy of it)."""
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
     except duckdb.Error as exc:
         raise fileops.open_error(name or path, exc) from None
     # No progress bar: DuckDB would draw it on stdout, into the CLI's JSON and CSV output.
@@ -272,11 +273,11 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
             f"the store {describe(path)} is a DuckLake, and PLANNER_LAKE_DATA is not set; "
             "set it to the lake's data folder or object-storage URL"
         )
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "extension_directory": str(extensions.directory()),
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": True,
-    }
+    config = duckdb_config(
+        extension_directory=str(extensions.directory()),
+        autoinstall_known_extensions=False,
+        autoload_known_extensions=True,
+    )
     con = duckdb.connect(config=config)
     try:
         con.execute("SET enable_progress_bar = false")
@@ -557,7 +558,7 @@ def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
         )
     tmp = None if is_lake(target) else fileops.temporary_beside(target)
     lock = _WriteLock(target, lock_timeout_s()) if tmp is not None else _lake_lock(target, lock_timeout_s())
-    config: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
+    config = duckdb_config(autoinstall_known_extensions=False)
     if is_lake(source) or is_lake(target):
         config.update(extension_directory=str(extensions.directory()), autoload_known_extensions=True)
     staged, upgraded = None, None

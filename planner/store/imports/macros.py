@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from planner.scope import Scope, require_admin
 from planner.store.core import quote_identifier
+from planner.store.dbconfig import duckdb_config
 
 q = quote_identifier
 
@@ -265,7 +266,7 @@ def namesake_tables(cities: pa.Table) -> tuple[pa.Table, pa.Table]:
     """The context-free half of the city-alone lookup over `cities` (city_key 'CITY|CC', lat, lon, population), in
     a connection of its own: per name its most populous city, how many countries have one (n) and which (codes,
     when several); and the cities of the names several countries share (name, code, lat, lon, population)."""
-    with duckdb.connect() as con:
+    with duckdb.connect(config=duckdb_config()) as con:
         con.register("_w_src", cities)
         con.execute(
             """CREATE TEMP TABLE w AS SELECT split_part(city_key, '|', 1) AS name, split_part(city_key, '|', 2) AS code,

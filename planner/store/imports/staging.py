@@ -13,6 +13,7 @@ import duckdb
 from planner.scope import Scope, require_admin
 from planner.store import interrupts
 from planner.store.core import scalar
+from planner.store.dbconfig import duckdb_config
 from planner.store.imports.macros import YEAR_LAST, insert_rows, lit, q
 
 DELETED_REASON = "'deleted in the CRM: skipped'"
@@ -71,7 +72,7 @@ def _read_private(con: duckdb.DuckDBPyConnection, path: str, delimiter: str, ski
     # aborts (DuckDB has no savepoints). Its spill files (a file larger than memory) go to a folder of its own.
     with (
         tempfile.TemporaryDirectory(prefix="planner-read-") as spill,
-        duckdb.connect(config={"temp_directory": spill}) as reader,
+        duckdb.connect(config=duckdb_config(temp_directory=spill)) as reader,
     ):
         interrupts.watch(reader)  # Ctrl-C stops this read too (store/interrupts.py)
         reader.execute("SET preserve_insertion_order = true")
