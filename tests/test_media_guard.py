@@ -1,15 +1,19 @@
-"""The /media/ guard (ui/media_guard.py): the sign-in cookie check fails closed, and a file goes only to the email
-the server sent its address to. The real server and browser round trip is in tests/test_browser_security.py."""
+"""The /media/ guard (ui/media_guard.py): the sign-in cookie check fails closed, a file goes only to the email
+the server sent its address to, and a cookie whose sign-in a sign-out ended opens nothing (as in the app,
+tests/test_signout.py). The real server and browser round trip is in tests/test_browser_security.py."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
 
+from planner import roles, store
+from planner.scope import Scope
 from tests.helpers import run_async
 from ui import media_guard
 from ui.media_guard import MediaGuard, signed_in_email
@@ -93,9 +97,12 @@ def _scope(kind: str, path: str, cookies: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def oidc(monkeypatch: pytest.MonkeyPatch) -> None:
+def oidc(monkeypatch: pytest.MonkeyPatch, empty_store: Path) -> Path:
+    """Sign-in configured, over a store (the app's, through PLANNER_DB) where nobody has signed out: its path."""
     monkeypatch.setattr(media_guard, "_mode", lambda: "oidc")
     monkeypatch.setattr(media_guard, "_cookie_secret", lambda: SECRET)
+    monkeypatch.setenv("PLANNER_DB", str(empty_store))
+    return empty_store
 
 
 @pytest.mark.usefixtures("oidc")
@@ -135,3 +142,41 @@ def test_the_base_url_path_is_guarded_too(oidc: None, monkeypatch: pytest.Monkey
     guard = MediaGuard(None)  # type: ignore[arg-type]
     assert _run(guard, _scope("http", f"/planner/media/{FILE}.csv", {})) == 401
     assert _run(guard, _scope("http", f"/media/{FILE}.csv", {})) == 401
+
+
+def test_a_cookie_from_before_the_emails_sign_out_opens_nothing(oidc: Path) -> None:
+    guard = MediaGuard(None)  # type: ignore[arg-type]
+    url = f"/media/{FILE}.csv"
+    before = cookie(iat=int(time.time()) - 60)  # copied before the sign-out
+    _run(guard, _scope("websocket", "/_stcore/stream", before), sent=[url.encode()])
+    assert _run(guard, _scope("http", url, before)) == 200, "nobody signed out yet"
+    roles.sign_out(oidc, "lead@example.com", scope=Scope(role="admin", user="lead@example.com"))
+    with store.read(oidc) as con:
+        out = roles.last_sign_out(con, "lead@example.com")
+    assert out is not None
+    assert _run(guard, _scope("http", url, before)) == 401, "the sign-out ended this sign-in"
+    assert _run(guard, _scope("http", url, cookie())) == 401, "no issue time after a sign-out: ended"
+    again = cookie(iat=int(out) + 5)  # signed in again after it
+    assert _run(guard, _scope("http", url, again)) == 200
+    # An ended sign-in's websocket is granted nothing (the rep's file stays theirs alone).
+    rep_file = url.replace(FILE, "f" * 32)
+    _run(guard, _scope("websocket", "/_stcore/stream", before), sent=[rep_file.encode()])
+    assert _run(guard, _scope("http", rep_file, again)) == 403
+    _run(guard, _scope("websocket", "/_stcore/stream", again), sent=[rep_file.encode()])
+    assert _run(guard, _scope("http", rep_file, again)) == 200
+
+
+def test_a_store_that_cannot_be_read_serves_no_file(
+    oidc: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    guard = MediaGuard(None)  # type: ignore[arg-type]
+    url = f"/media/{FILE}.csv"
+    lead = cookie(iat=int(time.time()))
+    _run(guard, _scope("websocket", "/_stcore/stream", lead), sent=[url.encode()])
+    assert _run(guard, _scope("http", url, lead)) == 200
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("PLANNER_DB", str(broken))
+    assert _run(guard, _scope("http", url, lead)) == 401
+    monkeypatch.setenv("PLANNER_DB", str(tmp_path / "gone.duckdb"))
+    assert _run(guard, _scope("http", url, lead)) == 401
