@@ -1,7 +1,6 @@
 """Imports of what the planner wrote itself, and the import's lookups: a city named alone (its namesakes made once
-per gazetteer), our own accounts export coming back unchanged, our deals export giving
-the names back (the accounts it creates too); a
-travel matrix's account ids a spreadsheet turned into floats."""
+per gazetteer), our own accounts export coming back unchanged, our deals export giving the names back (the
+accounts it creates too); a travel matrix's account ids a spreadsheet turned into floats."""
 
 from __future__ import annotations
 
