@@ -1,6 +1,6 @@
 """Imports of what the planner wrote itself, and the import's lookups: a city named alone (its namesakes made once
-per gazetteer), our own accounts export coming back unchanged; a
-travel matrix's account ids a spreadsheet turned into floats."""
+per gazetteer), our own accounts export coming back unchanged, our deals export giving the names back (the
+accounts it creates too); a travel matrix's account ids a spreadsheet turned into floats."""
 
 from __future__ import annotations
 
@@ -98,6 +98,40 @@ def test_our_own_accounts_export_imports_again_changing_nothing(
     again = tmp_path / "again.csv"
     assert main(["--db", str(empty_store), "export", "accounts", "--out", str(again)]) == 0
     assert again.read_bytes() == first.read_bytes()
+
+
+def test_our_own_deals_export_imports_again_with_the_names_as_written(
+    empty_store: Path,
+    empty_store_template: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """Deals naming their accounts by hostile names -> export deals -> import into a fresh store, where the deals
+    create the accounts (merge_deals, after the apostrophe is read back off), and into the same store: account and
+    deal names as first written (a genuine "'-5", "'Q3" keeps its apostrophe), no account made twice, no deal
+    changed."""
+    deals = tmp_path / "deals.csv"
+    deal_names = [f"{n} deal" for n in NAMES[:-1]] + ["'Q3 renewal"]  # "'-5 deal" is how '-5 deal' exports
+    pairs = list(zip(deal_names, NAMES, strict=True))
+    rows = [[f"006{i}", d, n, "Prospecting", "1000", "2026-03-10"] for i, (d, n) in enumerate(pairs)]
+    with open(deals, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["Opportunity ID", "Opportunity Name", "Account Name", "Stage", "Amount",
+                                   "Close Date"], *rows])  # fmt: skip
+    _import(empty_store, deals, capsys)
+    out = tmp_path / "out.csv"
+    assert main(["--db", str(empty_store), "export", "deals", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ",'@cmd Consulting,'@cmd Consulting deal," in text
+    fresh = request.getfixturevalue("store_for_test")(empty_store_template, tmp_path / "fresh.duckdb")
+    assert _import(fresh, out, capsys)["inserted"] == len(NAMES)
+    report = _import(empty_store, out, capsys)
+    assert (report["inserted"], report["unchanged"], report["rejected"]) == (0, len(NAMES), 0), report
+    for db in (fresh, empty_store):
+        assert sorted(str(r[0]) for r in table(db, "SELECT name FROM accounts")) == sorted(NAMES)
+        assert sorted(table(db, "SELECT d.name, a.name FROM deals d JOIN accounts a USING (account_id)")) == sorted(
+            pairs
+        )
 
 
 @pytest.mark.parametrize(
