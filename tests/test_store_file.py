@@ -336,6 +336,7 @@ def test_a_write_past_the_file_size_limit_is_one_line_and_changes_nothing(
     assert not list(tmp_path.glob("*.tmp-*"))
 
 
+@pytest.mark.file_store("a new connection reads the setting; a lake's connection is kept per process")
 def test_duckdb_threads_follow_the_setting_and_a_bad_value_is_one_clear_error(
     empty_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
