@@ -676,6 +676,20 @@ def signed_in_app(
             stop_server(proc)
 
 
+def sign_in_in_new_context(browser: Any, idp: FakeOIDC, url: str, email: str) -> tuple[Any, Any]:
+    """A new browser context (a browser of its own: its own cookies) on `url`, signed in as `email` through the
+    fake provider, the page rendered: (context, page)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_rendered(page)
+    idp.email = email
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
+    wait_rendered(page)
+    return ctx, page
+
+
 def record_foreign_requests(context: Any) -> list[str]:
     """Record every request of a browser context to a host other than 127.0.0.1/localhost. The browser cannot
     reach one anyway (conftest's CHROMIUM_ARGS resolve no other host name). A listener, not a route: routing

@@ -30,6 +30,7 @@ from tests.helpers import (
     assert_no_exception,
     record_foreign_requests,
     screenshot,
+    sign_in_in_new_context,
     signed_in_app,
     start_server,
     stop_server,
@@ -233,14 +234,7 @@ def _fetch(url: str, cookies: list[dict[str, Any]]) -> tuple[int, bytes]:
 
 def _media_only_for_its_user(browser: Any, idp: Any, url: str, rep_cookies: list[dict[str, Any]]) -> None:
     """A leader signs in and downloads the territories: its /media/ address serves the leader only."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.goto(url, wait_until="domcontentloaded")
-    wait_rendered(page)
-    idp.email = LEADER
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
-    wait_rendered(page)
+    ctx, page = sign_in_in_new_context(browser, idp, url, LEADER)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download territories (CSV)").click()
     media, built = info.value.url, Path(info.value.path()).read_bytes()

@@ -16,6 +16,7 @@ from planner.scope import Scope
 from tests.helpers import (
     assert_no_exception,
     screenshot,
+    sign_in_in_new_context,
     signed_in_app,
     wait_rendered,
 )
@@ -66,14 +67,7 @@ def test_cookies_saved_before_sign_out_sign_no_one_in(small_store: Path, tmp_pat
         email = str(con.execute("SELECT email FROM reps WHERE rep_id = 'R001'").fetchone()[0])
         account = str(con.execute("SELECT name FROM accounts WHERE owner_rep_id = 'R001' LIMIT 1").fetchone()[0])
     with signed_in_app(path, tmp_path, COOKIE_SECRET) as (idp, url):
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = ctx.new_page()
-        page.goto(url, wait_until="domcontentloaded")
-        wait_rendered(page)
-        idp.email = email
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Signed in as").first.wait_for(timeout=90_000)
-        wait_rendered(page)
+        ctx, page = sign_in_in_new_context(browser, idp, url, email)
         saved = [c for c in ctx.cookies() if c["name"].startswith("_streamlit_user")]
         assert {c["name"] for c in saved} >= {"_streamlit_user", "_streamlit_user_tokens"}, saved
         page.get_by_role("button", name="Sign out").click()
