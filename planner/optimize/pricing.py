@@ -18,8 +18,13 @@ from planner.optimize.problem import _dist_block, _hours_km_block, _nearest_reps
 PRICE_CACHE_ENTRIES = 5_000_000
 # Columns added per unit and pricing round with several bands: the most negative reduced costs first. One a
 # round needed 30 rounds to balance three metrics on 20,000 x 200 (148 CPU-s), 10 a round 10 rounds (120 CPU-s).
-# With one band one a round stays: 10 tripled the LP at 100,000 x 200 (free: 30 -> 67 CPU-s, same travel).
+# With one band fewer: 10 tripled the LP at 100,000 x 200 (free: 30 -> 67 CPU-s, same travel); PRICE_PER_UNIT_ONE.
 PRICE_PER_UNIT = 10
+# With one band: 2 a round, 37 HiGHS runs instead of 51 on bench/run.py's regional 100,000 x 200 (balance --json,
+# two runs each: 39.3 -> 34.9 CPU-s, HiGHS 26.7 -> 24.0; same balance, moved share 0.079129 -> 0.079131, travel
+# 289.76 -> 289.65, bound 269.28 -> 269.27);
+# 3 moved more (0.0800 against 0.0791); the demo's 20,000 x 24 the same time (travel +0.06%, moved share 0.3188).
+PRICE_PER_UNIT_ONE = 2
 
 
 @dataclass
@@ -155,13 +160,38 @@ def _duals(lp: _LP) -> dict[str, Any]:
             "travel": float(y[lp.travel_row]), "all": y}  # fmt: skip
 
 
+def _reduced_costs(
+    lp: _LP, blk: dict[str, np.ndarray], reps: np.ndarray, d: dict[str, Any], t_scale: float
+) -> np.ndarray:
+    """The reduced costs of every unit x rep of `blk` at the duals `d`: _cost less the rows' duals, the same
+    operations in the same order as written out in full, in place, and a term whose factor is 0 skipped (it adds
+    exactly 0), so the pairs priced do not change; fewer passes over the (units x reps) tables."""
+    a_t, a_m, a_c, a_k = lp.objective[:4]
+    a_f = lp.objective[4] if len(lp.objective) > 4 else 0.0
+    rc = np.multiply(blk["travel"], a_t)
+    tmp = np.empty_like(rc)
+    for coef, key in ((a_m, "moved"), (a_c, "count"), (a_k, "spread"), (a_f, "far")):
+        if coef != 0:
+            rc += np.multiply(blk[key], coef, out=tmp)
+    rc -= d["unit"][:, None]
+    rc -= lp.wm @ d["band"][:, reps]
+    cap = d["cap"][reps]
+    if cap.any():
+        np.divide(blk["hours"], lp.hscale, out=tmp)
+        rc -= np.multiply(tmp, cap[None, :], out=tmp)
+    tmp2 = np.multiply(blk["travel"], d["travel"])
+    tmp2 /= t_scale
+    rc -= np.add(np.multiply(blk["moved"], d["moved"], out=tmp), tmp2, out=tmp)
+    return rc
+
+
 def _price(
     p: _Problem, u: _Units, lp: _LP, scale: dict[str, float], per_unit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs outside the LP whose reduced cost is negative (up to `per_unit` per unit, the most negative
-    first; by default one with one band, PRICE_PER_UNIT with several): empty when the LP's solution is
+    first; by default PRICE_PER_UNIT_ONE with one band, PRICE_PER_UNIT with several): empty when the LP's solution is
     optimal over all (unit, rep) pairs."""
-    per_unit = per_unit or (1 if lp.n_bands == 1 else PRICE_PER_UNIT)
+    per_unit = per_unit or (PRICE_PER_UNIT_ONE if lp.n_bands == 1 else PRICE_PER_UNIT)
     d = _duals(lp)
     t_scale = scale["n"] * scale["km"]
     have = np.zeros((lp.n_units, len(p.reps)), dtype=bool)
@@ -169,11 +199,7 @@ def _price(
     eps = 1e-7 / scale["n"]
     units, reps_out, values = [], [], []
     for reps, blk in _blocks(p, u, lp):
-        rc = _cost(lp.objective, blk)
-        rc -= d["unit"][:, None]
-        rc -= lp.wm @ d["band"][:, reps]
-        rc -= blk["hours"] / lp.hscale * d["cap"][reps][None, :]
-        rc -= d["moved"] * blk["moved"] + d["travel"] * blk["travel"] / t_scale
+        rc = _reduced_costs(lp, blk, reps, d, t_scale)
         rc[have[:, reps]] = np.inf
         k = min(per_unit, len(reps))
         j = np.argpartition(rc, k - 1, axis=1)[:, :k] if k < len(reps) else np.tile(np.arange(k), (lp.n_units, 1))
