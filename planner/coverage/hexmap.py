@@ -3,8 +3,6 @@ rep homes, territory outlines, and the accounts inside one hexagon."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import date
 from typing import Any
 
@@ -18,10 +16,9 @@ from planner.coverage.workload import Workload
 from planner.errors import BadInput
 from planner.scope import Scope
 from planner.store import metrics as q
+from planner.store.memo import Kept
 
-_CELLS: OrderedDict[str, pd.DataFrame] = OrderedDict()
-_CELLS_LOCK = threading.Lock()
-_CELLS_KEEP = 4
+_CELLS: Kept[pd.DataFrame] = Kept(4)
 
 
 def account_cells(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
@@ -32,20 +29,16 @@ def account_cells(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataFra
     names or owners; it is only ever joined to a facts table, which the caller's scope narrowed too.
     """
     key = f"{q.store_version(con)}:{scope.rep_id if scope.is_rep else '*'}"
-    with _CELLS_LOCK:
-        if key in _CELLS:
-            _CELLS.move_to_end(key)
-            return _CELLS[key]
+    return _CELLS.get(key, lambda: _cells(con, scope))
+
+
+def _cells(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     locs = q.account_locations(con, scope=scope)
     lat: np.ndarray = np.ma.filled(np.ma.asarray(locs["lat"], dtype=float), np.nan)
     lon: np.ndarray = np.ma.filled(np.ma.asarray(locs["lon"], dtype=float), np.nan)
     frame = pd.DataFrame(
         {"rid": np.asarray(locs["rid"], dtype=np.int64), "cell": geo.h3_cells(lat, lon, geo.H3_BASE_RES)}
     )
-    with _CELLS_LOCK:
-        _CELLS[key] = frame
-        while len(_CELLS) > _CELLS_KEEP:
-            _CELLS.popitem(last=False)
     return frame
 
 

@@ -6,8 +6,6 @@ planner.coverage.workload and expected value from planner.coverage.value.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from types import EllipsisType
 from typing import Any
 
@@ -35,6 +33,7 @@ from planner.scope import Scope
 from planner.store import metrics as q
 from planner.store import world
 from planner.store.facts import _store_identity, scope_table
+from planner.store.memo import Kept
 
 HIGH_POTENTIAL_SHARE = 0.25
 """White space counts the top quarter of accounts by potential unless told otherwise."""
@@ -220,8 +219,7 @@ REP_COVERS = (
     "measured over every territory; a nearest rep who is not you reads 'another rep', with no distance."
 )
 OTHER_REP = "another rep"
-_BOOK: OrderedDict[tuple[str, float], tuple[float, pd.DataFrame]] = OrderedDict()
-_BOOK_LOCK = threading.Lock()
+_BOOK: Kept[tuple[Any, pd.DataFrame]] = Kept(4)
 
 
 def _book_threshold_and_homes(
@@ -235,19 +233,12 @@ def _book_threshold_and_homes(
     then reads her own accounts only, not the whole book at each render."""
     if not scope.is_rep:
         return None, None
-    key = (_store_identity(con), share)
-    with _BOOK_LOCK:
-        kept = _BOOK.get(key)
-        if kept is not None:
-            _BOOK.move_to_end(key)
-    if kept is None:
-        book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
-        kept = (q.book_potential_quantile(con, 1.0 - share, scope=book), q.active_rep_homes(con, scope=book))
-        with _BOOK_LOCK:
-            _BOOK[key] = kept
-            while len(_BOOK) > 4:
-                _BOOK.popitem(last=False)
-    threshold, homes = kept[0], kept[1].copy()
+    book = Scope(role="leader", user=scope.user)  # read here for two book-wide facts only; nothing else leaves
+    threshold, homes = _BOOK.get(
+        (_store_identity(con), share),
+        lambda: (q.book_potential_quantile(con, 1.0 - share, scope=book), q.active_rep_homes(con, scope=book)),
+    )
+    homes = homes.copy()
     homes["name"] = homes["name"].where(homes["rep_id"] == scope.rep_id, OTHER_REP)
     return threshold, homes
 

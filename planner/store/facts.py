@@ -9,9 +9,7 @@ and scope and kept in this process (an Arrow table, the last few); a filter only
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,11 +19,10 @@ import duckdb
 import pyarrow as pa
 
 from planner.scope import Scope
+from planner.store.memo import Kept
 from planner.store.metrics import _DIST_KM, _PROPENSITY, DEALS_PER_ACCOUNT, StatusCodes, store_version
 
-_FRAMES: OrderedDict[tuple[Any, ...], pa.Table] = OrderedDict()
-_FRAMES_LOCK = threading.Lock()
-_FRAMES_KEEP = 2
+_FRAMES: Kept[pa.Table] = Kept(2)
 """Facts of the last two (store version, scope, assumptions): a leader's view and one more, at most."""
 
 # In which order a rep works the reachable book until the capacity runs out (the domain picks one).
@@ -98,16 +95,7 @@ def _store_identity(con: duckdb.DuckDBPyConnection) -> str:
 
 def _every_account(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], sql: str, params: list[Any]) -> pa.Table:
     """The facts of every account in scope (no page filter), built once per key."""
-    with _FRAMES_LOCK:
-        if key in _FRAMES:
-            _FRAMES.move_to_end(key)
-            return _FRAMES[key]
-    frame = con.execute(sql, params).to_arrow_table()
-    with _FRAMES_LOCK:
-        _FRAMES[key] = frame
-        while len(_FRAMES) > _FRAMES_KEEP:
-            _FRAMES.popitem(last=False)
-    return frame
+    return _FRAMES.get(key, lambda: con.execute(sql, params).to_arrow_table())
 
 
 @contextmanager
