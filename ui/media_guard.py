@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from http.cookies import SimpleCookie
@@ -30,6 +29,7 @@ from streamlit.web.server.starlette.starlette_app_utils import decode_signed_val
 
 from planner import roles, store
 from planner.errors import BadInput, redact
+from planner.store.memo import Kept
 from ui import auth, data
 
 USER_COOKIE = "_streamlit_user"  # Streamlit's signed sign-in cookie (its name is the signature's salt)
@@ -115,9 +115,8 @@ class MediaGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.grants: OrderedDict[tuple[str, str], None] = OrderedDict()
-        # email -> (the store and its version when read, its last sign-out): read again after any write
-        self.sign_outs: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
-        self._sign_outs_lock = threading.Lock()  # filled from the threadpool
+        # (email, the store and its version) -> its last sign-out: read again after any write
+        self.sign_outs: Kept[float | None] = Kept(MAX_SIGN_OUTS)  # filled from the threadpool: locked
 
     def grant(self, file_id: str, email: str) -> None:
         self.grants[(file_id, email)] = None
@@ -131,20 +130,16 @@ class MediaGuard:
         try:
             path = data.db_path()
             version = f"{path}@{store.fingerprint(path)}"  # changes with every write, a sign-out's too
-            with self._sign_outs_lock:
-                kept = self.sign_outs.get(email)
-            if kept is None or kept[0] != version:
+
+            def read() -> float | None:
                 with store.read(path) as con:
-                    kept = (version, roles.last_sign_out(con, email))
-                with self._sign_outs_lock:
-                    self.sign_outs[email] = kept
-                    self.sign_outs.move_to_end(email)
-                    while len(self.sign_outs) > MAX_SIGN_OUTS:
-                        self.sign_outs.popitem(last=False)
+                    return roles.last_sign_out(con, email)
+
+            last_out = self.sign_outs.get((email, version), read)
         except Exception as exc:  # whatever keeps the store from answering: no file (fails closed)
             _log.warning("a sign-in was refused its downloads: the store could not be read (%s)", redact(str(exc)))
             return True
-        return roles.signed_out(kept[1], issued_at)
+        return roles.signed_out(last_out, issued_at)
 
     async def _user(self, scope: Scope, mode: str) -> str | None:
         """The signed-in email of this request (oidc mode only) whose sign-in no sign-out ended, or None."""
