@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from planner import demo, store
@@ -227,6 +228,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Hand out the work units in the order below, not biggest group first (pytest-xdist 3.7+; older ones sort).
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+    if hasattr(pd.errors, "Pandas4Warning"):  # pandas 3+; a filter naming a class pandas 2.2 lacks stops pytest
+        config.addinivalue_line("filterwarnings", "error::pandas.errors.Pandas4Warning")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
