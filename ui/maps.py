@@ -192,6 +192,8 @@ BULK_MARGIN_DEG = 5.0
 
 
 def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, shares: Sequence[float]) -> list[float]:
+    """np.quantile(values, shares, weights=weights, method="inverted_cdf"), which is numpy 2.0's (pyproject allows
+    1.26, and numpy 2 would need higher floors for pandas, pyarrow and highspy too)."""
     order = np.argsort(values)
     cum = np.cumsum(weights[order]) / weights.sum()
     return [float(values[order][min(int(np.searchsorted(cum, s)), len(values) - 1)]) for s in shares]
