@@ -165,7 +165,7 @@ def test_fit_score_is_transparent() -> None:
 
 def test_a_book_with_no_industry_at_all_scores_as_one_group() -> None:
     """A deals-only import has no industry: the column is all missing and reads as float64, which pandas 3 warns
-    about filling with text and pandas 4 refuses (pytest turns Pandas4Warning into an error, pyproject.toml and tests/conftest.py)."""
+    about filling with text and pandas 4 refuses (pytest turns Pandas4Warning into an error: tests/conftest.py)."""
     X = pd.DataFrame({"industry": [np.nan] * 20, "employees": [100.0] * 20, "annual_revenue": [1e7] * 20})
     y = np.array([1] * 6 + [0] * 14)
     fit = propensity.FitScore(prior_strength=0).fit(X, y)
