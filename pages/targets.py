@@ -227,7 +227,10 @@ with st.container():
     done = st.session_state.pop("tg_added", None)
     if done:
         extra = f" ({done['already_planned']} already in it)" if done["already_planned"] else ""
-        st.success(f"Added {done['added']} accounts to plan {done['plan_id']}{extra}.", icon=":material/check:")
+        said = f"Added {done['added']} accounts to plan {done['plan_id']}{extra}."
+        if done.get("from_draft"):  # no saved plan before: the draft Plan showed became the plan
+            said = f"Saved the draft plan of {done['from_draft']} targets as plan {done['plan_id']}; {said}"
+        st.success(said, icon=":material/check:")
         st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
 d1, d2 = st.columns(2)
 DOWNLOAD_COLUMNS = {

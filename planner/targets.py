@@ -11,8 +11,8 @@ import pandas as pd
 from planner import store
 from planner.coverage import value
 from planner.errors import BadInput, Forbidden, NotFound
-from planner.plan.saved import current_plan_id
-from planner.scope import Scope
+from planner.plan.saved import current_plan_id, load, save
+from planner.scope import Scope, require_actor
 from planner.store import scores as q
 
 # Company-size bands for the filter: label -> (min employees, max employees).
@@ -70,33 +70,46 @@ def targets(
 def add_to_plan(
     path: Path, rep_id: str, account_ids: list[str], actor: str = "local", *, scope: Scope
 ) -> dict[str, Any]:
-    """Append accounts to the rep's current plan (created if missing), rationale = the score's reasons."""
+    """Append accounts to the rep's current plan (without one, the draft the Plan page shows is saved as the plan
+    first), rationale = the score's reasons."""
     if not rep_id:
         raise BadInput("choose a territory in the sidebar: a plan belongs to one rep")
     if not scope.allows_rep(rep_id):
         raise Forbidden(f"you may only add targets to your own plan, not {rep_id!r}")
+    require_actor(scope, actor)
     ids = [str(a) for a in dict.fromkeys(account_ids)]
     if not ids:
         raise BadInput("select at least one account in the table first")
+    with store.read(path) as con:  # a refused add leaves no trace, not even the draft saved
+        _check_accounts(con, ids, rep_id, scope)
+        planned = current_plan_id(con, scope=scope, rep_id=rep_id, create=False) is not None
+        draft = None if planned else load(con, scope=scope, rep_id=rep_id)
+    if draft is not None:  # the Plan page showed the rep this draft: it becomes the plan, then grows
+        save(path, scope=scope, plan=draft)
     with store.write(path) as con:
-        owners = q.accounts_owned_by(con, ids, scope=scope).set_index("account_id")["owner_rep_id"]
-        unknown = [a for a in ids if a not in owners.index]
-        if unknown and scope.is_rep:  # a rep is not told whether another rep's account exists
-            raise BadInput(f"account {unknown[0]!r} is not in your territory; pick accounts from your own list")
-        if unknown:
-            raise NotFound(f"account {unknown[0]!r} is not in the store; refresh the page")
-        foreign = [a for a in ids if owners.get(a) != rep_id]
-        if foreign:
-            raise BadInput(
-                f"account {foreign[0]!r} is not in {rep_id}'s territory; pick that rep in the sidebar to plan it"
-            )
+        _check_accounts(con, ids, rep_id, scope)  # again: the book may have changed in between
         reasons = q.score_reasons(con, ids, rep_id, scope=scope)
         rationale = [reasons.get(a, "") for a in ids]
         plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None
         added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}), scope=scope)
         q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids}, scope=scope)
-    return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added}
+    drafted = 0 if draft is None else len(draft.targets)
+    return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added, "from_draft": drafted}
+
+
+def _check_accounts(con: duckdb.DuckDBPyConnection, ids: list[str], rep_id: str, scope: Scope) -> None:
+    owners = q.accounts_owned_by(con, ids, scope=scope).set_index("account_id")["owner_rep_id"]
+    unknown = [a for a in ids if a not in owners.index]
+    if unknown and scope.is_rep:  # a rep is not told whether another rep's account exists
+        raise BadInput(f"account {unknown[0]!r} is not in your territory; pick accounts from your own list")
+    if unknown:
+        raise NotFound(f"account {unknown[0]!r} is not in the store; refresh the page")
+    foreign = [a for a in ids if owners.get(a) != rep_id]
+    if foreign:
+        raise BadInput(
+            f"account {foreign[0]!r} is not in {rep_id}'s territory; pick that rep in the sidebar to plan it"
+        )
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, *, scope: Scope, rep_id: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner import store, targets
+from planner import plan, store, targets
 from planner.errors import BadInput, Forbidden
 from planner.scope import OPERATOR, Scope
 from planner.store import plans as plans_q
@@ -89,14 +89,16 @@ def test_selected_rows_go_to_the_reps_plan(app_store: Path) -> None:
     assert not button.disabled and button.label.startswith("Add 2 selected to")
     button.click().run()
     assert errors(at) == []
-    assert any("Added 2 accounts" in str(s.value) for s in at.success)
     with store.read(app_store) as con:
         plan_id = plans_q.current_plan_id(con, scope=OPERATOR, rep_id="R001", create=False, today=date.today())
         assert plan_id is not None
-        saved = plans_q.plan_targets(con, scope=OPERATOR, plan_id=plan_id)
-    assert saved["account_id"].tolist() == [table["account_id"].iloc[0], table["account_id"].iloc[2]]
-    assert saved["position"].tolist() == [1, 2] and set(saved["status"]) == {"planned"}
-    assert saved["rationale"].iloc[0].split("; ") == table["reasons"].iloc[0].split("\n")
+        saved = plans_q.plan_targets(con, scope=OPERATOR, plan_id=plan_id).set_index("account_id")
+    # No saved plan before: the draft Plan showed became the plan, the two selected rows in it.
+    (said,) = [str(s.value) for s in at.success]
+    assert said.startswith("Saved the draft plan of ") and f"as plan {plan_id};" in said
+    picked = [table["account_id"].iloc[0], table["account_id"].iloc[2]]
+    assert set(picked) <= set(saved.index) and set(saved["status"]) == {"planned"}
+    assert saved["position"].tolist() == list(range(1, len(saved) + 1)) and len(saved) > 2
 
 
 def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
@@ -109,16 +111,17 @@ def test_add_to_plan_checks_territory_and_input(small_store: Path) -> None:
         targets.add_to_plan(small_store, "R001", other, scope=OPERATOR)
     with pytest.raises(BadInput, match="select at least one"):
         targets.add_to_plan(small_store, "R001", [], scope=OPERATOR)
-    first = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
+    first = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)  # the draft (top accounts) saved first
     again = targets.add_to_plan(small_store, "R001", mine, scope=OPERATOR)
-    assert first["added"] == 2 and again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2}
+    assert first["from_draft"] > 2 and first["already_planned"] == 2
+    assert again == {"plan_id": first["plan_id"], "added": 0, "already_planned": 2, "from_draft": 0}
     rep = Scope(role="rep", rep_id="R001", user="r001@example.com")
     with pytest.raises(BadInput, match="not in your territory"):
         targets.add_to_plan(small_store, "R001", other, actor=rep.user, scope=rep)
     with pytest.raises(Forbidden, match="own name"):
         targets.add_to_plan(small_store, "R001", mine, actor="someone.else@example.com", scope=rep)
     with store.read(small_store) as con:
-        third = targets.targets(con, scope=rep, rep_id="R001")["rows"]["account_id"].iloc[2]
+        third = targets.targets(con, scope=rep, rep_id="R001")["rows"]["account_id"].iloc[-1]  # not in the draft
     assert targets.add_to_plan(small_store, "R001", [third], actor=rep.user, scope=rep)["added"] == 1
 
 
@@ -186,3 +189,25 @@ def test_a_fit_score_ranking_is_no_model_and_no_probability(app_store: Path) -> 
     assert "propensity" not in table and "expected_value" not in table
     assert table["fit_score"].between(0, 100).all() and table["fit_score"].nunique() > 1
     assert not [n for n in at.number_input if n.key == "tg_minp"]  # no minimum propensity to filter on
+
+
+def test_adding_targets_without_a_saved_plan_keeps_the_draft_the_rep_was_shown(small_store: Path) -> None:
+    """Plan shows a rep with no saved plan a draft of their top accounts; adding two accounts from Targets made a plan
+    of those two alone (the other draft targets gone). Now the draft is saved as the plan and the two join it; a
+    refused add saves nothing."""
+    rep = Scope(role="rep", rep_id="R001", user="r001@example.com")
+    with store.read(small_store) as con:
+        draft = plan.load(con, scope=rep, rep_id="R001")
+        ranked = targets.targets(con, scope=rep, rep_id="R001")["rows"]["account_id"].tolist()
+    shown = draft.targets["account_id"].astype(str).tolist()
+    outside = [a for a in ranked if a not in shown][:1]
+    assert len(shown) > 2 and outside
+    with pytest.raises(Forbidden, match="own name"):
+        targets.add_to_plan(small_store, "R001", shown[:2], actor="someone.else@example.com", scope=rep)
+    with store.read(small_store) as con:
+        assert plan.current_plan_id(con, scope=rep, rep_id="R001", create=False) is None
+    done = targets.add_to_plan(small_store, "R001", [shown[0], *outside], actor=rep.user, scope=rep)
+    assert done["added"] == 1 and done["already_planned"] == 1
+    with store.read(small_store) as con:
+        saved = plans_q.plan_targets(con, scope=rep, plan_id=done["plan_id"])["account_id"].astype(str).tolist()
+    assert saved == [*shown, *outside]
