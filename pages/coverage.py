@@ -353,7 +353,8 @@ def _all_white() -> pd.DataFrame:  # every matching account, not the top 500 sho
 
 
 d = st.columns(3)
-d[0].download_button(
+tables.download_button(
+    d[0],
     "Territories (CSV)",
     lambda: export.to_csv_bytes(_human(shown_table, territory_columns)),
     file_name="territories.csv",
@@ -361,9 +362,10 @@ d[0].download_button(
     key="cov_dl_territories",
     on_click="ignore",
 )
-d[1].download_button(f"White space, all {cov['white_space_accounts']:,} (CSV)", lambda: export.to_csv_bytes(
+tables.download_button(d[1], f"White space, all {cov['white_space_accounts']:,} (CSV)", lambda: export.to_csv_bytes(
     _all_white()), file_name="white_space.csv", mime="text/csv", key="cov_dl_white", on_click="ignore")  # fmt: skip
-d[2].download_button(
+tables.download_button(
+    d[2],
     "All tables (Excel)",
     lambda: export.to_excel_bytes({
         "Territories": _human(shown_table, territory_columns),

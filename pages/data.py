@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import shell
+from ui import shell, tables
 
 shell.ensure_routed()
 
@@ -72,7 +72,7 @@ def _download(df: pd.DataFrame, name: str, key: str) -> None:
     labels = {c: DOWNLOAD_LABELS.get(str(c), str(c)) for c in df.columns}
     table = export.readable(df, labels, currency=currency_in_use(), money=("amount",),
                             digits={"home_lat": 5, "home_lon": 5})  # fmt: skip
-    st.download_button(f"Download {export.rows_label(len(df))} (CSV)", lambda: export.to_csv_bytes(table),
+    tables.download_button(st, f"Download {export.rows_label(len(df))} (CSV)", lambda: export.to_csv_bytes(table),
                        file_name=f"{name}.csv", mime="text/csv", key=key, on_click="ignore")  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import shell
+from ui import shell, tables
 
 shell.ensure_routed()
 
@@ -68,7 +68,7 @@ def download(df: pd.DataFrame, file_name: str, key: str) -> None:
     """A table's CSV under the page's headers, built when clicked; the click does not rerun the page."""
     table = df.rename(columns={c: DOWNLOAD_LABELS.get(str(c), str(c)) for c in df.columns})
     table = table.apply(lambda c: c.map({True: "yes", False: "no"}) if pd.api.types.is_bool_dtype(c) else c)
-    st.download_button("Download CSV", lambda: export.to_csv_bytes(table), file_name=file_name, mime="text/csv",
+    tables.download_button(st, "Download CSV", lambda: export.to_csv_bytes(table), file_name=file_name, mime="text/csv",
                        key=key, icon=":material/download:", on_click="ignore")  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from ui import shell
+from ui import shell, tables
 
 shell.ensure_routed()
 
@@ -129,7 +129,8 @@ st.dataframe(
 # As the table names them, money to the cent with the store's currency in its header; built when clicked.
 download = export.readable(shown, COLUMNS, currency=text.currency_in_use(), digits={"potential_per_quota": 2},
                            money=("potential", "open_pipeline", "won_12m", "quota"))  # fmt: skip
-st.download_button(
+tables.download_button(
+    st,
     "Download territories (CSV)",
     lambda: export.to_csv_bytes(download),
     file_name="territories.csv",

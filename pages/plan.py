@@ -20,6 +20,7 @@ from planner.plan import exports as plan_export
 from planner.plan import tables
 from planner.plan.calendar import WEEKDAYS
 from ui import charts, data, fmt, sidebar, state
+from ui.tables import download_button
 
 CHANNEL_COLORS = {
     "email": "#00798c",
@@ -526,7 +527,8 @@ downloads = [
     ("Printable HTML", lambda: plan_export.to_html(p), ".html", "text/html", "html"),
 ]  # fmt: skip
 for col, (label, build, suffix, mime, key) in zip(dl, downloads, strict=True):
-    col.download_button(
+    download_button(
+        col,
         label,
         build,
         plan_export.file_name(p, suffix),

@@ -7,7 +7,7 @@ import hashlib
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from ui import shell
+from ui import shell, tables
 
 shell.ensure_routed()
 
@@ -434,14 +434,14 @@ else:
     d = st.columns(3)
     cur = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
     moves_file = crm_files.moves_for_people(table, cur, tu)
-    d[0].download_button(
-        "Assignment (CSV)",
+    tables.download_button(
+        d[0], "Assignment (CSV)",
         lambda: export.to_csv_bytes(
             crm_files.plain_for_people(scenarios.result_file(result, reps, "plain").table, cur)),
         file_name="assignment.csv", mime="text/csv", key="rb_dl_assignment", on_click="ignore",
     )  # fmt: skip
-    d[1].download_button(
-        "Owner changes (CSV)", lambda: export.to_csv_bytes(moves_file), file_name="moves.csv", mime="text/csv",
+    tables.download_button(
+        d[1], "Owner changes (CSV)", lambda: export.to_csv_bytes(moves_file), file_name="moves.csv", mime="text/csv",
         key="rb_dl_moves", on_click="ignore",
     )  # fmt: skip
     with d[2].form("rb_save_form", border=False):
@@ -517,16 +517,16 @@ else:
     cur = text.currency_in_use()  # the files are built when clicked, on a thread of their own: named here
     for col, (f, (label, key)) in zip(cells[: len(CRM_DOWNLOADS)], CRM_DOWNLOADS.items(), strict=True):
         # The CRM formats keep the headers their importers read; the owner list is for people.
-        col.download_button(
-            label, lambda t=crm[f].table, f=f: export.to_csv_bytes(t if f != "plain" else crm_files.plain_for_people(
-                t, cur)), file_name=f"{f}_accounts_reassigned_{pick}.csv",
-            mime="text/csv", key=key, on_click="ignore",
+        tables.download_button(
+            col, label, lambda t=crm[f].table, f=f: export.to_csv_bytes(
+                t if f != "plain" else crm_files.plain_for_people(t, cur)),
+            file_name=f"{f}_accounts_reassigned_{pick}.csv", mime="text/csv", key=key, on_click="ignore",
         )  # fmt: skip
     e = st.columns(4)
     report = crm_files.moves_for_people(mv, cur)
-    cells[len(CRM_DOWNLOADS)].download_button(
-        "Moves report (Excel)", lambda: export.to_excel_bytes({"moves": report}), file_name=f"moves_{pick}.xlsx",
-        key="rb_dl_report", on_click="ignore",
+    tables.download_button(
+        cells[len(CRM_DOWNLOADS)], "Moves report (Excel)", lambda: export.to_excel_bytes({"moves": report}),
+        file_name=f"moves_{pick}.xlsx", key="rb_dl_report", on_click="ignore",
     )  # fmt: skip
     kinds = mv["change"].value_counts()
     st.caption(

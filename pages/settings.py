@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import shell
+from ui import shell, tables
 
 shell.ensure_routed()
 
@@ -52,7 +52,8 @@ st.dataframe(
     },
     placeholder="–",
 )
-st.download_button(
+tables.download_button(
+    st,
     "Download the assumptions (CSV)",
     lambda: export.to_csv_bytes(
         table.rename(columns={"label": "Assumption", "value": "Value", "source": "Comes from", "help": "Meaning"})

@@ -245,7 +245,8 @@ table = export.readable(
     shown.assign(account_id=shown["account_id"].map(text.crm_record_id)), DOWNLOAD_COLUMNS,
     currency=text.currency_in_use(), money=("potential", "expected_value"), digits={"propensity": 4},
 )  # fmt: skip
-d1.download_button(
+tables.download_button(
+    d1,
     f"Download {export.rows_label(len(table))} (CSV)",
     lambda: export.to_csv_bytes(table),
     file_name="targets.csv",
@@ -254,7 +255,8 @@ d1.download_button(
     icon=":material/download:",
     on_click="ignore",
 )
-d2.download_button(
+tables.download_button(
+    d2,
     f"Download {export.rows_label(len(table))} (Excel)",
     lambda: export.to_excel_bytes({"targets": table}),
     file_name="targets.xlsx",

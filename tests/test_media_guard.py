@@ -13,7 +13,7 @@ import pytest
 from streamlit.web.server.starlette.starlette_app_utils import create_signed_value
 
 from planner import roles, store
-from planner.scope import Scope
+from planner.scope import OPERATOR, Scope
 from tests.helpers import run_async
 from ui import media_guard
 from ui.media_guard import MediaGuard, signed_in_email
@@ -98,10 +98,12 @@ def _scope(kind: str, path: str, cookies: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def oidc(monkeypatch: pytest.MonkeyPatch, empty_store: Path) -> Path:
-    """Sign-in configured, over a store (the app's, through PLANNER_DB) where nobody has signed out: its path."""
+    """Sign-in configured, over a store (the app's, through PLANNER_DB) where nobody has signed out and
+    lead@example.com is a leader (a file goes only to an email that holds a role): its path."""
     monkeypatch.setattr(media_guard, "_mode", lambda: "oidc")
     monkeypatch.setattr(media_guard, "_cookie_secret", lambda: SECRET)
     monkeypatch.setenv("PLANNER_DB", str(empty_store))
+    roles.set_role(empty_store, "lead@example.com", "leader", scope=OPERATOR)
     return empty_store
 
 

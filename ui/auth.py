@@ -25,16 +25,17 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import streamlit as st
 from streamlit import config
 from streamlit.errors import StreamlitAuthError, StreamlitSecretNotFoundError
 
-from planner import roles, settings
-from planner.errors import BadInput, PlannerError
+from planner import roles, settings, store
+from planner.errors import BadInput, PlannerError, redact
 from planner.scope import Scope
+from planner.store.memo import Kept
 from ui import data
 
 SCOPE_KEY = "_scope"
@@ -456,3 +457,68 @@ def render_account(container: Any, own_territory: str | None = None) -> None:
     rep = f" · territory of {md_text(own_territory, 80)}" if scope.is_rep and own_territory else ""
     container.caption(f"Signed in as **{md_text(scope.user)}**  \n{ROLE_TEXT[scope.role]}{rep}")
     sign_out_button(container, key="sb_logout")
+
+
+# ---------------------------------------------------------------------------------------------
+# After the page's run: a download made when clicked, and a /media/ file fetched later, ask the store again. A role
+# removed or narrowed (by the Admin page or `python -m planner roles`, in any process) ends what the page was drawn
+# with at once, not at the page's next rerun.
+
+MAX_STANDINGS = 10_000  # (email, store version) lookups remembered; the oldest are forgotten first
+_RANK = {"rep": 0, "leader": 1, "admin": 2}
+_standings: Kept[tuple[float | None, Scope | None]] = Kept(MAX_STANDINGS)
+REFUSED = b"error: your access changed since this page was opened; reload the page (or ask an admin for access)\n"
+T = TypeVar("T")
+
+
+def standing(email: str) -> tuple[float | None, Scope | None]:
+    """`email`'s last sign-out and the Scope it signs in with in the current store (None: no role), read once per
+    store version (any write changes it) and bootstrap admins. Raises whatever keeps the store from answering."""
+    path = data.db_path()
+    version = f"{path}@{store.fingerprint(path)}"
+    admins = bootstrap_admins()
+
+    def read() -> tuple[float | None, Scope | None]:
+        with store.read(path) as con:
+            return roles.last_sign_out(con, email), roles.resolve(con, email, admins)
+
+    return _standings.get((email, version, admins), read)
+
+
+def covers(now: Scope, granted: Scope) -> bool:
+    """Whether a user who now has `now` may still have what was made for them as `granted`: the same rep's
+    territory, or a role at least as wide (admin > leader > rep)."""
+    if now.user != granted.user:
+        return False
+    if granted.is_rep:
+        return not now.is_rep or now.rep_id == granted.rep_id
+    return _RANK[now.role] >= _RANK[granted.role]
+
+
+def still_allowed(granted: Scope, issued_at: object, granted_mode: str) -> bool:
+    """Whether what was made for `granted` (signed in at `issued_at`, in `granted_mode`) may still be handed over:
+    open local mode still on, or the email not signed out since and still holding a role that covers it. Fails
+    closed: a store that cannot be read, or a mode changed since, hands nothing over."""
+    try:
+        now_mode = auth_config().mode
+        if granted_mode != now_mode or now_mode == "error":
+            return False
+        if now_mode == "local":
+            return True
+        last_out, now = standing(granted.user)
+    except Exception as exc:  # whatever keeps the store or the secrets from answering: nothing (fails closed)
+        _log.warning("a download was refused: the store could not be read (%s)", redact(str(exc)))
+        return False
+    return not roles.signed_out(last_out, issued_at) and now is not None and covers(now, granted)
+
+
+def at_click(build: Callable[[], T]) -> Callable[[], T | bytes]:
+    """`build` (a download's data, made when clicked: after this run ended, without its session) guarded by the
+    scope of this run: the click asks the current store again (still_allowed) and gets REFUSED, never the data,
+    when the user's role was removed or narrowed meanwhile."""
+    granted, granted_mode, issued_at = current(), mode(), _user().get("iat")
+
+    def guarded() -> T | bytes:
+        return build() if still_allowed(granted, issued_at, granted_mode) else REFUSED
+
+    return guarded

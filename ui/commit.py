@@ -75,7 +75,8 @@ def show_conflict(pick: int, plan: dict[str, Any], labels: Mapping[str, str]) ->
                        "conflict": st.column_config.CheckboxColumn(
                            "Conflict", help="The scenario moves this account too: today's owner is kept")},
     )  # fmt: skip
-    st.download_button(
+    tables.download_button(
+        st,
         "Later changes (CSV)", export.to_csv_bytes(table), file_name=f"later_changes_{pick}.csv", mime="text/csv",
         key="rb_dl_conflicts", on_click="ignore",
     )  # fmt: skip

@@ -5,10 +5,12 @@ file lives, without looking at the sign-in. app.py hands this ASGI middleware to
 first. With sign-in configured ("oidc"), a /media/ request is served only when it carries Streamlit's own signed
 sign-in cookie (checked with the `[auth] cookie_secret`, as the websocket checks it) for a verified email, whose
 sign-in no later sign-out of that email ended (the app's rule, ui.auth.sign_in: a copied cookie stops working), and
-the server sent that file's address to that same email over its websocket; otherwise 401 (no valid sign-in) or 403
-(another user's file). Fails closed: a configuration error, a missing secret, a forged, expired or unsigned cookie,
-a store that cannot be read all get no file. Open local mode (one local admin on loopback) serves files as
-Streamlit does.
+the server sent that file's address to that same email over its websocket, and that email still holds a role (in the
+current store, ui.auth.standing: read once per store version) that covers the one it held when the file was sent
+(ui.auth.covers: a role removed, or a leader made a rep, gets no file made before); otherwise 401 (no valid sign-in)
+or 403 (another user's file, or access changed since). Fails closed: a configuration error, a missing secret, a
+forged, expired or unsigned cookie, a store that cannot be read all get no file. Open local mode (one local admin on
+loopback) serves files as Streamlit does.
 """
 
 from __future__ import annotations
@@ -27,23 +29,22 @@ from streamlit import config
 from streamlit.auth_util import get_cookie_with_chunks
 from streamlit.web.server.starlette.starlette_app_utils import decode_signed_value
 
-from planner import roles, store
+from planner import roles
 from planner.errors import BadInput, redact
-from planner.store.memo import Kept
-from ui import auth, data
+from planner.scope import Scope
+from ui import auth
 
 USER_COOKIE = "_streamlit_user"  # Streamlit's signed sign-in cookie (its name is the signature's salt)
 MAX_GRANTS = 50_000  # (file, email) pairs remembered; the oldest are forgotten first
-MAX_SIGN_OUTS = 10_000  # emails whose last sign-out is remembered (per store version); the oldest are forgotten
 # A media address as Streamlit writes it into its messages: /media/ then a 32-hex-digit content hash and an extension.
 _SENT_MEDIA = re.compile(rb"/media/([0-9a-f]{32})(?:\.[A-Za-z0-9]{1,16})?")
 _REQUESTED = re.compile(r"([0-9a-f]{32})(?:\.[A-Za-z0-9]{1,16})?")
 
-Scope = MutableMapping[str, Any]
+ASGIScope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[ASGIScope, Receive, Send], Awaitable[None]]
 
 
 _log = logging.getLogger("planner.auth")
@@ -76,7 +77,7 @@ def signed_in(cookies: Mapping[str, str], secret: object) -> tuple[str, object] 
         return None
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
+def _cookies(scope: ASGIScope) -> dict[str, str]:
     jar: SimpleCookie = SimpleCookie()
     for name, value in scope.get("headers") or []:
         if name == b"cookie":
@@ -110,45 +111,36 @@ def middleware() -> list[Middleware]:
 
 
 class MediaGuard:
-    """ASGI middleware: /media/ files only for the signed-in email the server sent them to (see the module)."""
+    """ASGI middleware: /media/ files only for the signed-in email the server sent them to, while it still holds a
+    role that covers the one it held then (see the module)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.grants: OrderedDict[tuple[str, str], None] = OrderedDict()
-        # (email, the store and its version) -> its last sign-out: read again after any write
-        self.sign_outs: Kept[float | None] = Kept(MAX_SIGN_OUTS)  # filled from the threadpool: locked
+        # (file, email) -> the email's Scope when the server sent it the file's address
+        self.grants: OrderedDict[tuple[str, str], Scope] = OrderedDict()
 
-    def grant(self, file_id: str, email: str) -> None:
-        self.grants[(file_id, email)] = None
+    def grant(self, file_id: str, email: str, scope: Scope) -> None:
+        self.grants[(file_id, email)] = scope
         self.grants.move_to_end((file_id, email))
         while len(self.grants) > MAX_GRANTS:
             self.grants.popitem(last=False)
 
-    def ended(self, email: str, issued_at: object) -> bool:
+    def standing(self, email: str, issued_at: object) -> tuple[bool, Scope | None]:
         """Whether this sign-in of `email` was ended by its sign-out (roles.signed_out, as ui.auth.sign_in rules),
-        the last sign-out read once per store version; True when the store cannot be read. Blocking: a thread."""
+        and the Scope it holds now (None: no role), read once per store version (ui.auth.standing); ended when the
+        store cannot be read. Blocking: a thread."""
         try:
-            path = data.db_path()
-            version = f"{path}@{store.fingerprint(path)}"  # changes with every write, a sign-out's too
-
-            def read() -> float | None:
-                with store.read(path) as con:
-                    return roles.last_sign_out(con, email)
-
-            last_out = self.sign_outs.get((email, version), read)
+            last_out, now = auth.standing(email)
         except Exception as exc:  # whatever keeps the store from answering: no file (fails closed)
             _log.warning("a sign-in was refused its downloads: the store could not be read (%s)", redact(str(exc)))
-            return True
-        return roles.signed_out(last_out, issued_at)
+            return True, None
+        return roles.signed_out(last_out, issued_at), now
 
-    async def _user(self, scope: Scope, mode: str) -> str | None:
-        """The signed-in email of this request (oidc mode only) whose sign-in no sign-out ended, or None."""
-        if mode != "oidc" or (found := signed_in(_cookies(scope), _cookie_secret())) is None:
-            return None
-        email, issued_at = found
-        return None if await run_in_threadpool(self.ended, email, issued_at) else email
+    async def _user(self, scope: ASGIScope, mode: str) -> tuple[str, object] | None:
+        """The signed-in email of this request (oidc mode only) and its sign-in's issue time, or None."""
+        return signed_in(_cookies(scope), _cookie_secret()) if mode == "oidc" else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "http" and (tail := _media_file(str(scope.get("path") or ""))) is not None:
             await self._media(scope, receive, send, tail)
@@ -157,34 +149,41 @@ class MediaGuard:
         else:
             await self.app(scope, receive, send)
 
-    async def _media(self, scope: Scope, receive: Receive, send: Send, tail: str) -> None:
+    async def _media(self, scope: ASGIScope, receive: Receive, send: Send, tail: str) -> None:
         mode = _mode()
         if mode == "local":
             await self.app(scope, receive, send)
             return
-        email = await self._user(scope, mode)
-        if email is None:
+        found_user = await self._user(scope, mode)
+        ended, now = (True, None) if found_user is None else await run_in_threadpool(self.standing, *found_user)
+        if found_user is None or ended:
             await _refuse(send, 401, "Sign in to Territory Planner to download this file.")
             return
         found = _REQUESTED.fullmatch(tail)
-        if found is None or (found.group(1), email) not in self.grants:
+        granted = None if found is None else self.grants.get((found.group(1), found_user[0]))
+        if granted is None:
             await _refuse(send, 403, "This file was made for another user; open the page and download it again.")
+            return
+        if now is None or not auth.covers(now, granted):  # the role was removed or narrowed since the file was made
+            await _refuse(send, 403, "Your access changed since this file was made; open the page again.")
             return
         await self.app(scope, receive, send)
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Remember which media files the server sends to this signed-in user (none when nobody is signed in, or
-        when a sign-out ended this sign-in)."""
-        email = await self._user(scope, _mode())
-        if email is None:
+    async def _websocket(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        """Remember which media files the server sends to this signed-in user, and the role they held then (none
+        when nobody is signed in, a sign-out ended this sign-in, or the email holds no role)."""
+        found_user = await self._user(scope, _mode())
+        if found_user is None or (await run_in_threadpool(self.standing, *found_user))[0]:
             await self.app(scope, receive, send)
             return
+        email = found_user[0]
 
         async def noting(message: Message) -> None:
             sent = message.get("bytes") if message.get("type") == "websocket.send" else None
             if sent and b"/media/" in sent:
-                for found in _SENT_MEDIA.finditer(sent):
-                    self.grant(found.group(1).decode(), email)
+                ended, now = await run_in_threadpool(self.standing, *found_user)  # the role as the file is sent
+                for found in _SENT_MEDIA.finditer(sent) if now is not None and not ended else ():
+                    self.grant(found.group(1).decode(), email, now)
             await send(message)
 
         await self.app(scope, receive, noting)

@@ -1,4 +1,5 @@
-"""Tables as pages show them: no column that is empty on every row, and a formula-safe CSV of any table."""
+"""Tables as pages show them: no column that is empty on every row, a formula-safe CSV of any table, and the one
+download button every page uses (its data made when clicked asks the store again who is clicking: ui.auth.at_click)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import export
+from ui import auth
 
 
 def drop_empty(df: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -30,5 +32,12 @@ def csv_download(table: pd.DataFrame | Callable[[], pd.DataFrame], file_name: st
     """A table's CSV (planner.export: formula-safe cells), built when clicked (a callable builds the table then);
     the click does not rerun the page."""
     build = table if callable(table) else (lambda: table)
-    container.download_button(label, lambda: export.to_csv_bytes(build()), file_name=file_name, mime="text/csv",
-                              key=key, icon=":material/download:", on_click="ignore")  # fmt: skip
+    download_button(container, label, lambda: export.to_csv_bytes(build()), file_name=file_name, mime="text/csv",
+                    key=key, icon=":material/download:", on_click="ignore")  # fmt: skip
+
+
+def download_button(container: Any, label: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+    """`container.download_button(label, data, ...)`, the way every page offers a file. Data made when clicked
+    (a callable) runs after the page's run ended, with the scope it was drawn with: it is guarded (ui.auth.at_click),
+    so a role removed or narrowed since gets a refusal, never the data."""
+    return container.download_button(label, auth.at_click(data) if callable(data) else data, *args, **kwargs)

@@ -11,7 +11,7 @@ from planner import export, scenarios
 from planner.errors import PlannerError
 from planner.optimize.matrix import LEFT_OUT_NOTE
 from planner.scope import Scope
-from ui import data
+from ui import data, tables
 
 # Above this many rep x destination pairs the page does not offer the file: about 80 bytes a row, so 2,000,000
 # rows is some 160 MB made and held in the app for one click (200 reps x 30,000 ZIPs of a 1M-account book would be
@@ -48,7 +48,8 @@ def matrix_inputs(scope: Scope) -> Any:
                 "`python -m planner balance --travel-template pairs.csv` writes them."
             )
             return matrix_file
-        st.download_button(
+        tables.download_button(
+            st,
             "Pairs to route (CSV)",
             data=lambda: export.to_csv_bytes(data.fresh(scenarios.route_pairs, scope=scope)),
             file_name="pairs_to_route.csv", mime="text/csv", key="rb_dl_pairs", on_click="ignore",
