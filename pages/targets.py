@@ -195,7 +195,7 @@ event = st.dataframe(
             help=f"The {'fit score' if fit else 'model'}'s strongest drivers for this account, compared with a "
             "typical account (an industry: with the book's overall win rate; none where every account scores the "
             "same): ▲ raised its "
-            "score; ▼ lowered it (shown as 'despite ...')."
+            "score; ▼ lowered it."
             if not unranked
             else "No model has been trained yet, so no account has a score or reasons; train one on the Model page.",
         ),

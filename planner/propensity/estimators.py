@@ -195,12 +195,17 @@ class FitScore(ClassifierMixin, BaseEstimator):
         won = target == 1
         self.base_rate_ = float(target.mean()) if len(target) else float(self.default_rate)
         rates: dict[str, float] = {}
+        counts: dict[str, tuple[int, int]] = {}
         if len(target):
             ind = filled(X["industry"], "(none)")
             g = pd.DataFrame({"ind": ind.to_numpy(), "won": target}).groupby("ind")["won"].agg(["sum", "count"])
             m = self.prior_strength
             rates = ((g["sum"] + m * self.base_rate_) / (g["count"] + m)).to_dict()
+            counts = {str(k): (int(w), int(n)) for k, w, n in zip(g.index, g["sum"], g["count"], strict=True)}
+        # Smoothed toward the base rate (a small industry's 0 of 3 is no 0%): what the score uses. What happened
+        # (won, closed deals) is kept apart: the reasons quote it, not the smoothed rate, as the company's record.
         self.industry_rates_ = {str(k): float(v) for k, v in rates.items()}
+        self.industry_counts_ = counts
         self.employee_band_ = self._band(X["employees"], won) if len(target) else None
         self.revenue_band_ = self._band(X["annual_revenue"], won) if len(target) else None
         train = self.fit_score(X) if len(target) else np.array([50.0])

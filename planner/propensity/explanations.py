@@ -19,6 +19,7 @@ from planner.propensity.features import FeatureSpec
 from planner.text import filled, money
 
 MIN_EFFECT = 0.02  # a driver must move the log-odds at least this much to count as raising or lowering
+SHARE_OF_TOP = 0.25  # ...and at least this share of the account's strongest driver (a side effect is no reason)
 PD_ROWS = 300  # background deals over which the model's partial dependence (for reasons) is averaged
 PD_GRID = 32  # values per numeric feature at which the partial dependence is evaluated
 
@@ -170,21 +171,29 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle, *, currency: str) 
     if group == "history":
         w = num("prior_wins").fillna(0).astype(int) if "prior_wins" in X else pd.Series(0, index=idx)
         lo = num("prior_losses").fillna(0).astype(int) if "prior_losses" in X else pd.Series(0, index=idx)
-        won = _cat("Won ", _ints(w), _where(w == 1, " deal", " deals"), " before")
-        lost = _cat("Lost ", _ints(lo), _where(lo == 1, " earlier deal", " earlier deals"))
-        return _where(w > 0, won, _where(lo > 0, lost, "No earlier deals"))
+        # Facts, not verdicts: earlier deals, even lost ones, may raise a score ("▲ Lost 2 earlier deals" read
+        # as a contradiction); the arrow says which way they moved it.
+        won, lost = _cat(_ints(w), " won"), _cat(_ints(lo), " lost")
+        both = _cat("Earlier deals: ", won, ", ", lost)
+        one = _cat("Earlier deals: ", _where(w > 0, won, lost))
+        return _where((w > 0) & (lo > 0), both, _where((w > 0) | (lo > 0), one, "No earlier deals"))
     col = group
     label = spec.labels.get(col, col)
     if col == "industry":
-        rates = bundle.reference.get("industry_rates", {})
         overall = f", {_percent(bundle.fit.base_rate_)}% overall"
+        counts = bundle.reference.get("industry_counts")
 
         def industry(values: pd.Series) -> Any:
             ind = filled(values, "(none)")
-            rate = ind.map(rates)
+            rate = _shown_rates(bundle, ind)
             name = ("Industry " + ind).where(ind != "(none)", "Industry unknown")
             shown = (rate * 100).round(0).fillna(0).astype(int).astype(str)
-            return np.where(rate.notna(), name + ": " + shown + "% of the company's deals won" + overall, name)
+            if counts is None:  # a version trained before the counts were kept: its smoothed rate, said as one
+                said = name + ": an estimated " + shown + "% of the company's deals won" + overall
+            else:  # what happened: "0% of the company's deals won (0 of 41)"
+                won = ind.map(lambda k: f"{counts[k][0]:,} of {counts[k][1]:,}" if k in counts else "")
+                said = name + ": " + shown + "% of the company's deals won (" + won + ")" + overall
+            return np.where(rate.notna(), said, name)
 
         return _by_value(X[col], industry)
     if col in spec.categorical:
@@ -218,6 +227,17 @@ def _phrase_text(group: str, X: pd.DataFrame, bundle: Bundle, *, currency: str) 
     return _where(v.isna(), label + " unknown", text)
 
 
+def _shown_rates(bundle: Bundle, industry: pd.Series) -> pd.Series:
+    """Each industry's share of the company's deals won, as its reason quotes it: the observed share (won / closed
+    deals the version learned from), or for a version trained before those counts were kept, the fit score's
+    smoothed rate. NaN for an industry without deals."""
+    counts = bundle.reference.get("industry_counts")
+    if counts is None:
+        return industry.map(bundle.reference.get("industry_rates") or {}).astype(float)
+    observed = {k: won / n for k, (won, n) in counts.items() if n}
+    return industry.map(observed).astype(float)
+
+
 def _percent(rate: float) -> int:
     """A win rate as the reasons show it: whole percent."""
     return int(round(float(rate) * 100))
@@ -241,9 +261,11 @@ def partial_dependence(
 
     Per column: `grid` (encoded values: category codes, or quantiles of a number), `value` (mean log-odds
     over `rows` background deals with the column set to that value), `missing` (the same for an unknown
-    value) and, for a category, `neutral`: the log-odds averaged over the categories as often as the deals
-    have them, what a category is judged against (the most common one may be among the best). Computed once
-    at training; explaining an account is then a lookup, whatever the store size.
+    value) and `neutral`: the log-odds averaged over the deals' own values of the column, an unknown value
+    counted as often as the deals lack one, what an account's value is judged against (a median or most
+    common value may itself lift the score: then the accounts that have it read as typical, and a value
+    known on few deals reads as a departure for all the others). Computed once at training; explaining an
+    account is then a lookup, whatever the store size.
     """
     A = model.encode(X)
     sel = np.sort(np.random.default_rng(random_state).permutation(len(A))[:rows])
@@ -269,8 +291,8 @@ def partial_dependence(
         out[c] = {"grid": grids[c], "value": means[at : at + k], "missing": float(means[at + k])}
         at += k + 1
     for i, c in enumerate(columns):
-        if c in categorical and len(A):
-            out[c]["neutral"] = float(_effect(out[c], A[:, i], True).mean())
+        if len(A):
+            out[c]["neutral"] = float(_effect(out[c], A[:, i], c in categorical).mean())
     return out
 
 
@@ -301,16 +323,17 @@ def encoded(bundle: Bundle, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | 
 
 
 def contributions(
-    bundle: Bundle, X: pd.DataFrame, encoded_x: tuple[np.ndarray, np.ndarray] | None = None
+    bundle: Bundle, X: pd.DataFrame, encoded_x: tuple[np.ndarray, np.ndarray] | None = None, held: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """How much each feature group moves each account's score, vs the typical value.
 
     Models store the partial dependence of each feature (see partial_dependence): a group's contribution is
     the change of its features' partial dependence from the typical value to the account's. Older model
     versions without it fall back to occlusion (one prediction per group). `encoded_x`: what encoded(bundle, X)
-    returns, when the caller made it already.
+    returns, when the caller made it already. `held`: columns the caller holds at their typical value for every
+    account (revenue in a store of several currencies): they move no score, so they are no driver.
     """
-    groups = _groups(bundle.spec)
+    groups = {g: cols for g, cols in _groups(bundle.spec).items() if not set(cols) <= set(held)}
     if bundle.kind == "model" and bundle.model is not None:
         model = bundle.model
         got = encoded_x or encoded(bundle, X)
@@ -343,12 +366,13 @@ def contributions(
 
 
 def _neutral(table: dict[str, Any], typical: float, categorical: bool) -> float:
-    """What a feature's effect is measured from: for a category, the average over the deals' categories (in
-    models trained before it was stored: over the categories seen); for a number, the typical (median) value."""
-    if not categorical:
-        return float(_effect(table, np.array([typical]), False)[0])
+    """What a feature's effect is measured from: the average effect over the deals' values (see
+    partial_dependence). Models trained before it was stored: for a number, the effect at the typical
+    (median) value; for a category, the average over the categories seen (a category's since 2026-11)."""
     if "neutral" in table:
         return float(table["neutral"])
+    if not categorical:
+        return float(_effect(table, np.array([typical]), False)[0])
     return float(np.mean(table["value"])) if len(table["value"]) else float(table["missing"])
 
 
@@ -356,10 +380,9 @@ def _agreeing(bundle: Bundle, X: pd.DataFrame, contrib: pd.DataFrame) -> pd.Data
     """The contributions, less an industry's where it contradicts the win rate its reason quotes: an industry
     that won more deals than the book as a whole never reads as lowering the score, nor one that won fewer as
     raising it (the model may credit the difference to other drivers); it is then no reason at all."""
-    rates = bundle.reference.get("industry_rates") or {}
-    if "industry" not in contrib or "industry" not in X or not rates:
+    if "industry" not in contrib or "industry" not in X or not bundle.reference.get("industry_rates"):
         return contrib
-    shown = np.round(filled(X["industry"], "(none)").map(rates).to_numpy(dtype=float) * 100)
+    shown = np.round(_shown_rates(bundle, filled(X["industry"], "(none)")).to_numpy(dtype=float) * 100)
     book = _percent(bundle.fit.base_rate_)
     effect = contrib["industry"].to_numpy(dtype=float)
     against = ((effect > 0) & (shown <= book)) | ((effect < 0) & (shown >= book))  # (NaN: unknown rate, kept)
@@ -371,27 +394,24 @@ def _agreeing(bundle: Bundle, X: pd.DataFrame, contrib: pd.DataFrame) -> pd.Data
 
 RAISES = "\u25b2"  # ▲ a driver that raises the score above a typical account's
 LOWERS = "\u25bc"  # ▼ one that lowers it
+LOWERED = " (lowers the score)"  # said after a driver that lowers it
 
 
 def drivers(contrib: pd.DataFrame, top: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Each account's top drivers: (column index, direction) per slot, `top` slots per account.
 
     Drivers that raise the score come first (strongest first), then those that lower it (strongest first);
-    a driver that moves the score by less than MIN_EFFECT either way is no reason at all (direction 0).
+    a driver that moves the score by less than MIN_EFFECT either way, or by less than SHARE_OF_TOP of the
+    account's strongest driver, is no reason at all (direction 0): an account lifted by a new executive is
+    not explained by the crumbs a noisy column adds.
     """
     mag = contrib.to_numpy(dtype=float)
-    key = np.where(mag > MIN_EFFECT, mag + 1e6, np.where(mag < -MIN_EFFECT, -mag, -np.inf))
+    floor = np.maximum(MIN_EFFECT, SHARE_OF_TOP * np.abs(mag).max(axis=1, initial=0.0))[:, None]
+    key = np.where(mag >= floor, mag + 1e6, np.where(mag <= -floor, -mag, -np.inf))
     order = np.argsort(-key, axis=1, kind="stable")[:, :top]
     picked = np.take_along_axis(mag, order, axis=1)
-    direction = np.where(picked > MIN_EFFECT, 1, np.where(picked < -MIN_EFFECT, -1, 0))
+    direction = np.where(picked >= floor, 1, np.where(picked <= -floor, -1, 0))
     return order, direction
-
-
-def _lower_first(words: pa.Array) -> pa.Array:
-    """'Lost 1 earlier deal' -> 'lost 1 earlier deal' (after 'despite'); acronyms keep their capitals."""
-    first = pc.utf8_lower(pc.utf8_slice_codeunits(words, 0, 1))
-    keep = pc.utf8_is_upper(pc.utf8_slice_codeunits(words, 1, 2))
-    return pc.if_else(keep, words, _cat(first, pc.utf8_slice_codeunits(words, 1)))
 
 
 TYPICAL = "Close to a typical account on every driver"
@@ -404,24 +424,23 @@ def reasons(
     encoded_x: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     currency: str,
+    held: tuple[str, ...] = (),
 ) -> pd.Series:
     """Each account's top drivers in plain words with their direction, joined by '; ' (one per row of X, in
     its order, indexed 0..n-1).
 
     "▲ Intent score 88, top 5%" raised the score; a driver that lowered it appears only after those, as
-    "▼ despite lost 1 earlier deal" (or "▼ <driver> lowers it" when nothing raised the score). Drivers too
-    weak to move the score are left out; an account typical on every driver says so. `encoded_x`: what
+    "▼ 25,000 employees, top 9% (lowers the score)". Drivers too weak to move the score are left out; an
+    account typical on every driver says so. `encoded_x`: what
     encoded(bundle, X) returns, made in the caller's thread when this runs in another. Money is written in
     `currency`, the store's ISO code (reasons are stored, and read on every page and plan).
     """
-    contrib = contributions(bundle, X, encoded_x)
+    contrib = contributions(bundle, X, encoded_x, held)
     if contrib.empty:
         return pd.Series([""] * len(X), dtype="str")
     order, direction = drivers(contrib, top)
     shown = direction != 0
-    any_up = (direction == 1).any(axis=1)
-    # How each shown driver reads: 1 raised it, 2 "despite ...", 3 "... lowers it".
-    form = np.where(direction == 1, 1, np.where(any_up[:, None], 2, 3))
+    form = np.where(direction == 1, 1, 2)  # how each shown driver reads: 1 raised it, 2 "... (lowers the score)"
     # Every piece of text is built once, by Arrow compute, into one array after "" and the typical text.
     chunks: list[pa.Array] = [pa.array(["", TYPICAL], _STR)]
     where = np.zeros(order.shape, dtype=np.int64)
@@ -436,17 +455,13 @@ def reasons(
         phrase = _phrase_text(g, X.loc[rows, list(dict.fromkeys(needs))], bundle, currency=currency)
         r, slot = np.nonzero(hit)  # row by row: the k-th hit is the k-th phrase
         kind = form[r, slot]
-        for k in (1, 2, 3):
+        for k in (1, 2):
             sel = np.flatnonzero(kind == k)
             if not len(sel):
                 continue
             w = phrase.take(sel)
-            if k == 1:
-                piece = _cat(RAISES + " ", w)
-            elif k == 2:
-                piece = _cat(LOWERS + " despite ", _lower_first(w))
-            else:
-                piece = _cat(LOWERS + " ", w, " lowers it")
+            # ("▼ despite 25,000 employees" read as if size were bad news; the arrow and the words now agree.)
+            piece = _cat(RAISES + " ", w) if k == 1 else _cat(LOWERS + " ", w, LOWERED)
             where[r[sel], slot[sel]] = start + np.arange(len(sel))
             chunks.append(piece)
             start += len(sel)
@@ -475,4 +490,7 @@ def reference(X: pd.DataFrame, spec: FeatureSpec, population: pd.DataFrame, fit:
         typical[c] = str(mode.iloc[0]) if len(mode) else np.nan
     pop = {c: _distribution(pd.to_numeric(population[c], errors="coerce").dropna().to_numpy(dtype=float))
            for c in spec.numeric if c in population.columns}  # fmt: skip
-    return {"typical": typical, "population": pop, "industry_rates": dict(fit.industry_rates_)}
+    out = {"typical": typical, "population": pop, "industry_rates": dict(fit.industry_rates_)}
+    if hasattr(fit, "industry_counts_"):  # (a FitScore unpickled from before the counts were kept has none)
+        out["industry_counts"] = {k: (int(w), int(n)) for k, (w, n) in fit.industry_counts_.items()}
+    return out

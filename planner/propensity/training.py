@@ -469,7 +469,8 @@ def score_frame(bundle: Bundle, inputs: Inputs, potential: pd.DataFrame, only: S
         # encoding is made here first: scikit-learn in two threads at once can empty the warning filters.
         encoded_x = encoded(bundle, X)
         with ThreadPoolExecutor(1) as pool:
-            explained = pool.submit(reasons, bundle, X, 3, encoded_x, currency=inputs.currency)
+            held = ("annual_revenue",) if inputs.revenue_left_out and "annual_revenue" in X else ()
+            explained = pool.submit(reasons, bundle, X, 3, encoded_x, currency=inputs.currency, held=held)
             prop = _predict(bundle.model, X)
             why = explained.result()
     else:
