@@ -273,7 +273,7 @@ def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int =
 def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[str]:
     """Warnings on accepted deal rows in _p whose values were read but look wrong (kept as they are: a credit
     note may be negative, and the file is the CRM's word): negative amounts, and dates before 1950 or after
-    2100 (a year typed as two digits, an Excel date of 0)."""
+    2100 (a year typed as two digits, an Excel date of 0); an owner column blank in most rows."""
     require_admin(scope)
     out: list[str] = []
     row = con.execute(
@@ -290,6 +290,15 @@ def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[s
     if row[2]:
         out.append(f"{row[2]:,} deal(s) have a date before 1950 or after 2100 (first on row {row[3]}); kept as "
                    "written: check them in the CRM (a two-digit year, an empty Excel date)")  # fmt: skip
+    blank, total, first = con.execute(
+        """SELECT count_if(owner IS NULL AND owner_email IS NULL), count(*),
+                  min(CASE WHEN owner IS NULL AND owner_email IS NULL THEN _row END)
+           FROM _p WHERE _reject IS NULL"""
+    ).fetchone() or (0, 0, None)
+    if blank < total and blank * 2 > total:  # an owner column read, blank in most rows (a grouped report's)
+        out.append(f"Owner: {blank:,} of {total:,} deal(s) have a blank owner (first on row {first}), so they have "
+                   "no rep: export the report with the owner on every row (Details "
+                   "Only), or check the owner column in the CRM")  # fmt: skip
     return out
 
 

@@ -1,0 +1,64 @@
+"""CRM exports as the CRMs write them, second round: a Lightning formatted report whose table starts in column B,
+HubSpot's Lifecycle Stage beside a blank Type, Dynamics' Relationship Type, Pipedrive's deleted deals, duplicated
+headers and a Mac Roman CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+
+from planner import ingest
+from planner.scope import OPERATOR
+from tests.helpers import table
+
+OWNERS = {"Maya Patel": ["Acme", "Birch", "Cobalt"], "Tom Chen": ["Delta", "Ember", "Fjord"]}
+DEAL_HEADER = ["Opportunity Owner", "Account Name", "Opportunity Name", "Stage", "Amount", "Close Date"]
+
+
+def _lightning_report(path: Path, margin: bool = True, fill: bool = False) -> Path:
+    """Salesforce Lightning's 'Formatted report' export: title and filter lines, the table from column B (column A
+    empty), the owner written once per group (`fill`: on every row), a Subtotal per group, a Total and a footer."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    pre: list[object] = [None] if margin else []
+    for line in ("Opportunity Pipeline by Owner", "As of 12/1/2024 9:14 AM", "Filtered By:", "    Status equals Any"):
+        ws.append([line])
+    ws.append([])
+    ws.append(pre + DEAL_HEADER)
+    for owner, accounts in OWNERS.items():
+        for k, name in enumerate(accounts):
+            ws.append(pre + [owner if k == 0 or fill else None, name, f"{name} renewal", "Prospecting", 1000, None])
+        ws.append(pre + ["Subtotal", None, None, None, 3000])
+    ws.append(pre + ["Total", None, None, None, 6000])
+    ws.append([])
+    ws.append(["Confidential Information - Do Not Distribute"])
+    wb.save(path)
+    return path
+
+
+def test_lightning_report_from_column_b_fills_the_owner_down(empty_store: Path, tmp_path: Path) -> None:
+    path = _lightning_report(tmp_path / "Opportunity Pipeline by Owner-2024-12-01-09-14-05.xlsx")
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert f.kind == "deals" and f.inserted == 6
+    assert f.rows_read == f.inserted + f.updated + f.rejected
+    assert any("Opportunity Owner filled down" in n for n in f.notes), f.notes
+    assert not [w for w in f.warnings if "blank owner" in w]
+    got = table(empty_store, "SELECT d.name, r.name FROM deals d LEFT JOIN reps r ON r.rep_id = d.owner_rep_id")
+    assert sorted(got) == sorted((f"{a} renewal", o) for o, names in OWNERS.items() for a in names)
+
+
+def test_an_owner_column_blank_in_most_rows_is_warned(empty_store: Path, tmp_path: Path) -> None:
+    """A plain export (no title, no subtotals: nothing to fill down) whose owner column is mostly blank."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(DEAL_HEADER)
+    for i, name in enumerate(["Acme", "Birch", "Cobalt", "Delta"]):
+        ws.append(["Maya Patel" if i == 0 else None, name, f"{name} renewal", "Prospecting", 1000, None])
+    path = tmp_path / "deals.xlsx"
+    wb.save(path)
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    (warning,) = [w for w in f.warnings if "blank owner" in w]
+    assert warning.startswith("Owner: 3 of 4 deal(s) have a blank owner (first on row 3)")
