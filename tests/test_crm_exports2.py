@@ -62,3 +62,25 @@ def test_an_owner_column_blank_in_most_rows_is_warned(empty_store: Path, tmp_pat
     (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
     (warning,) = [w for w in f.warnings if "blank owner" in w]
     assert warning.startswith("Owner: 3 of 4 deal(s) have a blank owner (first on row 3)")
+
+
+PD_HEADER = (
+    "Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Organization,Deal - Status,Deal - Stage,Deal - Owner"
+)
+
+
+def test_a_pipedrive_deal_with_status_deleted_is_removed(empty_store: Path, tmp_path: Path) -> None:
+    """Pipedrive's fourth status, Deleted: a new row is skipped (rejected with the reason), a stored deal removed
+    (counted as updated), never imported as open pipeline."""
+    first = tmp_path / "deals-12345-67.csv"
+    first.write_text(f"{PD_HEADER}\n1,Acme deal,1500,EUR,Acme,Open,Qualified,Sofia Lopes\n"
+                     "2,Birch deal,2500,EUR,Birch,Deleted,Qualified,Sofia Lopes\n")  # fmt: skip
+    (f,) = ingest.import_files(empty_store, [first], scope=OPERATOR).files
+    assert (f.rows_read, f.inserted, f.updated, f.rejected) == (2, 1, 0, 1)
+    assert f.rejects == [{"row": 3, "reason": "deleted in the CRM: skipped"}]
+    assert table(empty_store, "SELECT deal_id, name FROM deals") == [("1", "Acme deal")]
+    again = tmp_path / "deals-12345-68.csv"
+    again.write_text(f"{PD_HEADER}\n1,Acme deal,1500,EUR,Acme,deleted,Qualified,Sofia Lopes\n")
+    (g,) = ingest.import_files(empty_store, [again], scope=OPERATOR).files
+    assert (g.rows_read, g.inserted, g.updated, g.rejected) == (1, 0, 1, 0)
+    assert table(empty_store, "SELECT count(*) FROM deals") == [(0,)]
