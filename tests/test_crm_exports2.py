@@ -84,3 +84,36 @@ def test_a_pipedrive_deal_with_status_deleted_is_removed(empty_store: Path, tmp_
     (g,) = ingest.import_files(empty_store, [again], scope=OPERATOR).files
     assert (g.rows_read, g.inserted, g.updated, g.rejected) == (1, 0, 1, 0)
     assert table(empty_store, "SELECT count(*) FROM deals") == [(0,)]
+
+
+def test_hubspot_lifecycle_stage_beside_a_blank_type_marks_customers(empty_store: Path, tmp_path: Path) -> None:
+    """HubSpot's Type (blank in most portals) is read as the account type; its Lifecycle Stage still says who is
+    a customer, never dropped because another column took the account type."""
+    path = tmp_path / "hubspot-crm-exports-all-companies-2024-12-01.csv"
+    path.write_text("Record ID,Company name,Company owner,City,Country/Region,Lifecycle Stage,Type\n"
+                    "1,Acme,Maya Patel,Boston,United States,customer,\n2,Birch,Maya Patel,Boston,United States,lead,\n"
+                    "3,Cobalt,Maya Patel,Boston,United States,customer,PROSPECT\n"
+                    "4,Delta,Maya Patel,Boston,United States,opportunity,PARTNER\n")  # fmt: skip
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert f.mapping["Type"] == "account_type" and f.mapping["Lifecycle Stage"] == "customer_status"
+    got = table(empty_store, "SELECT name, account_type, is_customer FROM accounts ORDER BY name")
+    assert got == [("Acme", None, True), ("Birch", None, False), ("Cobalt", "PROSPECT", True),
+                   ("Delta", "PARTNER", False)]  # fmt: skip
+
+
+def test_dynamics_relationship_type_is_the_account_type(empty_store: Path, tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Active Accounts"
+    ws.append(["(Do Not Modify) Account", "Account Name", "Address 1: City", "Address 1: Country/Region", "Owner",
+               "Relationship Type"])  # fmt: skip
+    for i, kind in enumerate(["Customer", "Prospect", "Competitor"]):
+        ws.append([f"00000000-0000-0000-0000-00000000000{i}", f"Dyn {kind}", "Lyon", "France", "Anna Schmidt", kind])
+    path = tmp_path / "Active Accounts 12-1-2024 9-14-05 AM.xlsx"
+    wb.save(path)
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert f.mapping["Relationship Type"] == "account_type"
+    got = table(empty_store, "SELECT name, account_type, is_customer FROM accounts ORDER BY name")
+    assert got == [("Dyn Competitor", "Competitor", False), ("Dyn Customer", "Customer", True),
+                   ("Dyn Prospect", "Prospect", False)]  # fmt: skip
