@@ -117,3 +117,18 @@ def test_dynamics_relationship_type_is_the_account_type(empty_store: Path, tmp_p
     got = table(empty_store, "SELECT name, account_type, is_customer FROM accounts ORDER BY name")
     assert got == [("Dyn Competitor", "Competitor", False), ("Dyn Customer", "Customer", True),
                    ("Dyn Prospect", "Prospect", False)]  # fmt: skip
+
+
+def test_a_header_written_twice_fills_the_first_columns_blanks(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("Account Name,City,State,City,Annual Revenue,Account Owner\n"
+                    "Acme,,MA,Boston,5000000,Maya Patel\nBirch,Denver,CO,Aurora,,Maya Patel\n"
+                    "Cobalt,Austin,TX,,7000,Maya Patel\n")  # fmt: skip
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert (f.rows_read, f.inserted) == (3, 3)
+    (warning,) = [w for w in f.warnings if "appears twice" in w]
+    assert warning == ("the header 'City' appears twice: the first column was read as City, 1 blank cell(s) of the "
+                       "first were filled from the second; 1 row(s) where the two differ keep the first's value "
+                       "(the second is 'City (2)')")  # fmt: skip
+    got = table(empty_store, "SELECT name, city FROM accounts ORDER BY name")
+    assert got == [("Acme", "Boston"), ("Birch", "Denver"), ("Cobalt", "Austin")]
