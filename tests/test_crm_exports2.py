@@ -132,3 +132,32 @@ def test_a_header_written_twice_fills_the_first_columns_blanks(empty_store: Path
                        "(the second is 'City (2)')")  # fmt: skip
     got = table(empty_store, "SELECT name, city FROM accounts ORDER BY name")
     assert got == [("Acme", "Boston"), ("Birch", "Denver"), ("Cobalt", "Austin")]
+
+
+MAC_ROWS = ["Société Générale Café,Paris", "Müller & Söhne GmbH,München", "Crème Brûlée SARL,Lyon",
+            "Peña Núñez S.L.,Madrid"]  # fmt: skip
+
+
+def _accounts_in(store: Path, path: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    (f,) = ingest.import_files(store, [path], scope=OPERATOR).files
+    return f.notes, table(store, "SELECT name, city FROM accounts ORDER BY name")
+
+
+def test_a_mac_roman_csv_is_read_as_mac_roman(empty_store: Path, tmp_path: Path) -> None:
+    """Excel for Mac's 'CSV (Macintosh)': é is byte 0x8E (cp1252's Ž), ü 0x9F (Ÿ), ç 0x8D (no cp1252 letter)."""
+    path = tmp_path / "accounts.csv"
+    path.write_bytes("\r\n".join(["Account Name,Billing City", *MAC_ROWS, "Garçon SA,Genève"]).encode("mac_roman"))
+    notes, got = _accounts_in(empty_store, path)
+    assert any(n.startswith("read as Mac Roman") for n in notes), notes
+    expected = [tuple(r.split(",")) for r in [*MAC_ROWS, "Garçon SA,Genève"]]
+    assert got == sorted(expected)
+
+
+def test_a_cp1252_csv_with_quotes_and_dashes_stays_cp1252(empty_store: Path, tmp_path: Path) -> None:
+    """cp1252's own bytes 0x80-0x9F (€, dashes, curly quotes, Š) next to its accented letters: not Mac Roman."""
+    rows = [*MAC_ROWS, "“Škoda” – Ostrava €,Praha"]
+    path = tmp_path / "accounts.csv"
+    path.write_bytes("\r\n".join(["Account Name,Billing City", *rows]).encode("cp1252"))
+    notes, got = _accounts_in(empty_store, path)
+    assert "read as cp1252 (not UTF-8)" in notes
+    assert got == sorted(tuple(r.split(",")) for r in rows)
