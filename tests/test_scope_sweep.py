@@ -509,6 +509,7 @@ WRITES: dict[str, Args] = {
     },
     "planner.ingest.sync.reconcile": AUTO,
     "planner.ingest.sync.without_blank_id": AUTO,
+    "planner.ingest.sync.fill_repeated": AUTO,
     "planner.ingest.currency.file_currencies": AUTO,
     "planner.ingest.edits.set_rep_home": lambda c, w, rep: ((OTHER,), {"lat": 40.7, "lon": -74.0}),
     "planner.ingest.edits.forget_mapping": lambda c, w, rep: (("any-signature",), {}),
@@ -637,7 +638,7 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",
     "sync.match_stored", "sync.by_name", "sync.take_deleted", "sync.removed", "sync.snapshot", "sync.count_unchanged",
     "sync.same_file", "sync.missing_accounts", "sync.missing_deals", "sync.remove_missing", "sync.audit",
-    "sync.blank_in_every_row", "staging.unquote_formulas",
+    "sync.blank_in_every_row", "sync.fill_from_repeat", "staging.unquote_formulas",
     "deal_owners.plan_deal_owners",
 )})  # fmt: skip
 

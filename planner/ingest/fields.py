@@ -296,6 +296,22 @@ def propose_mapping(columns: list[str], kind: str) -> dict[str, str]:
     return mapping
 
 
+_REPEAT = re.compile(r"^(.*) \((\d+)\)$")  # the reader's name for a header's repeat (reader.dedupe_columns)
+
+
+def repeated_columns(mapping: dict[str, str]) -> list[tuple[str, str]]:
+    """(column read as a field, a later column of the same header) for each header written twice or more, where the
+    repeat is read as no field: 'City' and 'City (2)', as the reader names a repeated 'City'."""
+    lower = {str(c).lower(): c for c in mapping}
+    out = []
+    for repeat, target in mapping.items():
+        found = _REPEAT.match(str(repeat))
+        first = lower.get(found.group(1).lower()) if found else None
+        if first is not None and target in (ATTR, IGNORE) and mapping[first] not in (ATTR, IGNORE):
+            out.append((first, repeat))
+    return out
+
+
 def attribute_key(column: str) -> str:
     """A stable attribute name for a custom column: 'Employee Growth (12m) %' -> 'employee_growth_12m_pct'."""
     text = str(column).replace("%", " pct ")

@@ -146,9 +146,22 @@ def _decode_sample(head: bytes, display: str) -> tuple[str, str]:
     if _UTF8_MULTIBYTE.search(head):  # real UTF-8 characters next to bytes that are not: files pasted together
         return head.decode("utf-8-sig", errors="planner-cp1252"), "mixed"
     try:
-        return head.decode("cp1252"), "cp1252"
+        text, encoding = head.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return head.decode("latin-1"), "latin-1"
+        text, encoding = head.decode("latin-1"), "latin-1"
+    if re.search(rb"[\x80-\x9f]", head) and _word_score(mac := head.decode("mac_roman")) > _word_score(text):
+        return mac, "mac_roman"  # Excel for Mac's 'CSV (Macintosh)': é is 0x8E, ü 0x9F (cp1252's Ž and Ÿ)
+    return text, encoding
+
+
+_IN_WORD = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]")
+
+
+def _word_score(text: str) -> int:
+    """How much a decoding reads like words: non-ASCII lower-case letters after a letter ('Soci|é|té') count for
+    it, upper-case ones after a lower-case letter ('SociŽtŽ', Mac Roman's é read as cp1252) against it."""
+    found = [(m.group(), text[m.start() - 1]) for m in _IN_WORD.finditer(text)]
+    return sum(1 if c.islower() else -1 if c.isupper() and before.islower() else 0 for c, before in found)
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -161,7 +174,7 @@ codecs.register_error("planner-cp1252", _cp1252_fallback)
 
 
 def transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a cp1252 / latin-1 / UTF-16 file, for DuckDB. For encoding 'mixed', UTF-8 text
+    """A UTF-8 copy of a cp1252 / latin-1 / Mac Roman / UTF-16 file, for DuckDB. For encoding 'mixed', UTF-8 text
     stays as it is and only the bytes that are not UTF-8 are read as cp1252 (files pasted together)."""
     out = workdir / (path.stem + ".utf8.csv")
     data = path.read_bytes()
@@ -390,6 +403,9 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
                   sha256_later(path), encoding=encoding)  # fmt: skip
     if encoding == "mixed":
         table.notes.append("read as UTF-8 with some cp1252 text (mixed encodings)")
+    elif encoding == "mac_roman":
+        table.notes.append("read as Mac Roman (Excel for Mac's 'CSV (Macintosh)'), not UTF-8: its accented "
+                           "letters read as such; save it as 'CSV UTF-8' to be sure")  # fmt: skip
     elif encoding != "utf-8":
         table.notes.append(f"read as {encoding} (not UTF-8)")
     return table

@@ -54,6 +54,20 @@ def without_blank_id(con: duckdb.DuckDBPyConnection, by_field: dict[str, str], k
     return {f: c for f, c in by_field.items() if f != "id"}
 
 
+def fill_repeated(con: duckdb.DuckDBPyConnection, mapping: dict[str, str], kind: str, report: FileReport, *,
+                  scope: Scope) -> None:  # fmt: skip
+    """A header written twice ('City' and 'City', read as 'City' and 'City (2)'): the column read as a field takes
+    the repeat's value where it is blank, and a warning says so (the repeat stays a custom attribute or unread)."""
+    require_admin(scope)
+    for column, repeat in F.repeated_columns(mapping):
+        filled, differ = sq.fill_from_repeat(con, column, repeat, scope=scope)
+        what = f"{filled:,} blank cell(s) of the first were filled from the second" if filled else "nothing blank"
+        clash = f"; {differ:,} row(s) where the two differ keep the first's value" if differ else ""
+        report.warnings.append(f"the header '{one_line(column)}' appears twice: the first column was read as "
+                               f"{F.FIELD_BY_NAME[kind][mapping[column]].label}, {what}{clash} (the second "
+                               f"is '{one_line(repeat)}')")  # fmt: skip
+
+
 def reconcile(con: duckdb.DuckDBPyConnection, report: FileReport, plan: Plan, remove_missing: bool, actor: str, *,
               scope: Scope) -> None:  # fmt: skip
     """After a table's merge: say what its rows did to stored records (report notes, warnings, `unchanged`),

@@ -140,6 +140,7 @@ FIELDS: dict[str, list[Field]] = {
             "lifecyclestage",
             "customer type",
             "account status",
+            "relationship type",  # Dynamics 365: Customer, Prospect, Competitor, Partner...
             "relationship",
             "label",  # Pipedrive's organization label: Customer, Hot lead, Warm lead, Cold lead
         ),
@@ -151,6 +152,10 @@ FIELDS: dict[str, list[Field]] = {
             "customer flag",
             "is customer",
             "customer",
+            # HubSpot's Lifecycle Stage ('customer') beside a Type column (Prospect, Partner, Vendor: blank in
+            # most portals) that is read as the account type: the stage still says who is a customer.
+            "lifecycle stage",
+            "lifecyclestage",
         ),
         _f(
             "city",

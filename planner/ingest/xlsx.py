@@ -183,8 +183,9 @@ def fill_groups(rows: list[tuple[int, list[str]]], header_row: int, merges: list
     `rows` are the data rows below the header (on `header_row`) with their sheet row numbers. A value in a cell
     merged down several rows belongs to each of them. In a `report` (a title above the header, or subtotal rows),
     a leading column whose value is written once per group, above blank cells (at least as many blanks as
-    values, no value twice in its group), is filled down too. Subtotal rows are left as they are. A plain
-    export is never filled without merged cells: there a blank cell means no value."""
+    values, no value twice in its group), is filled down too; empty columns before it are passed over (a
+    Lightning report's table starts in column B). Subtotal rows are left as they are. A plain export is never
+    filled without merged cells: there a blank cell means no value."""
     filled: set[int] = set()
     by_row = {number: cells for number, cells in rows}
     numbers = [number for number, _ in rows]
@@ -212,6 +213,8 @@ def fill_groups(rows: list[tuple[int, list[str]]], header_row: int, merges: list
         parents: list[str] = [""] * len(body)  # the enclosing groups' values, for a nested grouping
         for col in range(min(len(body[0]) if body else 0, 8)):
             values = [cells[col].strip() if col < len(cells) else "" for cells in body]
+            if not any(values):  # an empty margin (a Lightning report's table starts in column B)
+                continue
             written = [(p, v) for p, v in zip(parents, values, strict=True) if v]
             grouped = col in filled or (
                 bool(values[0]) and len(written) * 2 <= len(values) and len(set(written)) == len(written)

@@ -17,6 +17,9 @@ from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.imports.sync import snapshot, take_deleted
 from planner.store.schema import now
 
+# Pipedrive's fourth deal status (beside open, won and lost) in the languages its export is written in: a deal
+# deleted in the CRM, which removes the stored deal like IsDeleted (the status is read lower-cased).
+DELETED_STATUSES = "('deleted', 'gelöscht', 'supprimé', 'eliminado', 'excluído', 'verwijderd', 'eliminato')"
 # A deal without an ID is told apart from another of its account, name and created date by these, as written.
 TOLD_APART = {"created_date": "created date", "owner": "owner", "owner_email": "owner email", "amount": "amount"}
 
@@ -117,7 +120,7 @@ def build_deals(
                    coalesce(p.closed_flag,
                             CASE WHEN {st} IN ('won', 'lost') THEN true WHEN p.status = 'open' THEN false END,
                             p.won_flag, {won} OR {lost}, false) AS is_closed,
-                   CASE WHEN coalesce(p.deleted_flag, false) THEN {DELETED_REASON}
+                   CASE WHEN coalesce(p.deleted_flag, false) OR p.status IN {DELETED_STATUSES} THEN {DELETED_REASON}
                         WHEN p.deal_id IS NULL THEN {lit(empty)}
                         WHEN d.first_row IS NOT NULL AND d.first_row <> p._row THEN {dup}
                         WHEN p.account_ref IS NULL AND n.n > 1
@@ -273,7 +276,7 @@ def unlinked_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope, limit: int =
 def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[str]:
     """Warnings on accepted deal rows in _p whose values were read but look wrong (kept as they are: a credit
     note may be negative, and the file is the CRM's word): negative amounts, and dates before 1950 or after
-    2100 (a year typed as two digits, an Excel date of 0)."""
+    2100 (a year typed as two digits, an Excel date of 0); an owner column blank in most rows."""
     require_admin(scope)
     out: list[str] = []
     row = con.execute(
@@ -290,6 +293,15 @@ def implausible_deals(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> list[s
     if row[2]:
         out.append(f"{row[2]:,} deal(s) have a date before 1950 or after 2100 (first on row {row[3]}); kept as "
                    "written: check them in the CRM (a two-digit year, an empty Excel date)")  # fmt: skip
+    blank, total, first = con.execute(
+        """SELECT coalesce(count_if(owner IS NULL AND owner_email IS NULL), 0), count(*),
+                  min(CASE WHEN owner IS NULL AND owner_email IS NULL THEN _row END)
+           FROM _p WHERE _reject IS NULL"""
+    ).fetchone() or (0, 0, None)
+    if blank < total and blank * 2 > total:  # an owner column read, blank in most rows (a grouped report's)
+        out.append(f"Owner: {blank:,} of {total:,} deal(s) have a blank owner (first on row {first}), so they have "
+                   "no rep: export the report with the owner on every row (Details "
+                   "Only), or check the owner column in the CRM")  # fmt: skip
     return out
 
 

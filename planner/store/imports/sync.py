@@ -38,6 +38,19 @@ def blank_in_every_row(con: duckdb.DuckDBPyConnection, column: str, *, scope: Sc
     return not scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM _raw WHERE tp_text({q(column)}) IS NOT NULL LIMIT 1)")
 
 
+def fill_from_repeat(con: duckdb.DuckDBPyConnection, column: str, repeat: str, *, scope: Scope) -> tuple[int, int]:
+    """Fill the blank cells of staged column `column` of _raw from `repeat` (a later column under the same header):
+    (rows filled, rows where both hold values that differ, which keep `column`'s)."""
+    require_admin(scope)
+    c, r = f"tp_text({q(column)})", f"tp_text({q(repeat)})"
+    filled, differ = con.execute(
+        f"SELECT count_if({c} IS NULL AND {r} IS NOT NULL), count_if({c} <> {r}) FROM _raw"
+    ).fetchone() or (0, 0)
+    if filled:
+        con.execute(f"UPDATE _raw SET {q(column)} = {q(repeat)} WHERE {c} IS NULL AND {r} IS NOT NULL")
+    return int(filled or 0), int(differ or 0)
+
+
 def match_stored(con: duckdb.DuckDBPyConnection, keyed_by_name: bool, *, scope: Scope) -> None:
     """Find the stored accounts of _p's rows that no key found, by normalised name and place.
 
