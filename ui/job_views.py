@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -32,6 +33,16 @@ TOASTED = "job_outcomes_toasted"
 PAGES = {IMPORT: "pages/data.py", TRAIN: "pages/model.py"}  # where the outcome the sidebar announces is shown
 
 
+_local = threading.local()  # this run's place for the sidebar's notices (each session's runs share one thread)
+
+
+def reserve_sidebar(container: Any) -> None:
+    """The sidebar's place for notices() this run (filled after the page ran). follow() blanks it while the page
+    draws the job's own bar: the line an earlier run left there would read its old figures beside the bar ("2% · 0 s"
+    under a bar at 97%), since the sidebar's watcher cannot rerun while the page's run waits in follow()."""
+    _local.sidebar = container
+
+
 def follow(kind: str, scope: Scope, *, slot: str | None = None) -> jobs.Job | None:
     """This user's job of this kind (or, with a slot, anyone's running there): while it runs, its bar (words and
     elapsed time) and Cancel (the user's own only), redrawn until it ends; then this user's finished job, taken from
@@ -45,6 +56,8 @@ def follow(kind: str, scope: Scope, *, slot: str | None = None) -> jobs.Job | No
         return None
     mine = job.scope == scope
     if job.running:
+        if (sidebar := getattr(_local, "sidebar", None)) is not None:
+            sidebar.empty()  # this page shows the job: no stale line of it in the sidebar
         box = st.empty()
         with box.container():
             bar = st.empty()

@@ -104,6 +104,7 @@ def _refuse_foreign_rep(who: Scope) -> None:
 
 def render() -> None:
     _local.notice_slot = st.sidebar.container()  # the user's import or training that ended elsewhere (finish)
+    job_views.reserve_sidebar(_local.notice_slot)
     _local.link_slot = None
     _local.own_name = None
     _local.own_accounts = None
