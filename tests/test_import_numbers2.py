@@ -57,3 +57,28 @@ def test_indian_grouping_is_read_in_a_file_of_decimal_commas(decimal_comma: tupl
     assert not [w for w in report.warnings if "could not be read" in w]
     assert parse.parse_number("₹ 16,60,00,000", True) == 166_000_000
     assert parse.parse_number("1,5", True) == 1.5  # one comma alone stays the file's decimal mark
+
+
+DUPLICATES = """Account Name,City,Annual Revenue,Employees,Industry,Account Owner
+ACME Corp.,Boston,,,,Maya Patel
+ acme  corp ,Boston,"5,000,000",100,Software,Tom Chen
+Acme Corp,Boston,7000000,,Retail,Maya Patel
+Beta LLC,Denver,1000000,20,Retail,Tom Chen
+Gamma Inc,Austin,,,,
+gamma inc,Austin,200,3,,Ann Lee
+"""
+
+
+def test_duplicate_rows_fill_the_blanks_of_the_account_they_merge_into(tmp_path: Path) -> None:
+    db, report = _import(tmp_path, DUPLICATES)
+    assert (report.rows_read, report.inserted, report.updated, report.rejected) == (6, 3, 3, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = {r[0]: r[1:] for r in con.execute(
+            """SELECT a.name, a.annual_revenue, a.employees, a.industry, r.name FROM accounts a
+               LEFT JOIN reps r ON r.rep_id = a.owner_rep_id""").fetchall()}  # fmt: skip
+    # The first value in file order of each field; the first owner named is kept, and the other one is named.
+    assert got == {"ACME Corp.": (5_000_000, 100, "Software", "Maya Patel"),
+                   "Beta LLC": (1_000_000, 20, "Retail", "Tom Chen"),
+                   "Gamma Inc": (200, 3, None, "Ann Lee")}  # fmt: skip
+    (warning,) = [w for w in report.warnings if "different owners" in w]
+    assert "'ACME Corp.': Maya Patel (kept), Tom Chen" in warning and "Gamma" not in warning
