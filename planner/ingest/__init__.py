@@ -534,14 +534,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     report.import_id = import_id
     raw_of = {alias: col for alias, (col, _) in p.typed.items()}
     if kind == "accounts":
-        conflicts = sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, geo_world.countries_at, scope=scope)
-        if conflicts:
-            named = "; ".join(f"'{a}': {first} (kept), {other}" for a, first, other in conflicts[:5])
-            more = f" and {len(conflicts) - 5:,} more" if len(conflicts) > 5 else ""
-            report.warnings.append(
-                f"{len(conflicts):,} account(s) merged from several rows name different owners "
-                f"({named}{more}); check the owner in the CRM and import again"
-            )
+        report.warnings += sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, geo_world.countries_at,
+                                             scope=scope)  # fmt: skip
     elif kind == "deals":
         sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:
