@@ -535,7 +535,8 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
     report.import_id = import_id
     raw_of = {alias: col for alias, (col, _) in p.typed.items()}
     if kind == "accounts":
-        sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, geo_world.countries_at, scope=scope)
+        report.warnings += sq.build_accounts(con, p.exprs, p.labels, p.attr_cols, raw_of, geo_world.countries_at,
+                                             scope=scope)  # fmt: skip
     elif kind == "deals":
         sq.build_deals(con, p.exprs, p.labels, raw_of, scope=scope)
     else:

@@ -35,7 +35,12 @@ _SPLIT = re.compile(SPLIT, re.ASCII)
 _DOT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+", re.ASCII)
 _COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+", re.ASCII)
 # Values only one style can have written ('60.000.000', '1,234.56'): read so in a file of the other style.
-_DOT_ONLY = re.compile(r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+", re.ASCII)
+# Indian lakh and crore groups ('16,60,00,000') too: several commas are never one decimal comma.
+_DOT_ONLY = re.compile(
+    r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+"
+    r"|[+-]?\d{1,2}(,\d{2})+,\d{3}(\.\d+)?",
+    re.ASCII,
+)
 _COMMA_ONLY = re.compile(r"[+-]?\d{1,3}(\.\d{3}){2,}(,\d+)?|[+-]?\d{1,3}(\.\d{3})+,\d+", re.ASCII)
 # The most people one company employs is about 2 million: a head count above this is a typo or a sum, not a company.
 MAX_EMPLOYEES = 10_000_000
@@ -116,6 +121,16 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+# A whole number's thousands in either style: a head count is whole ('1,000-5,000' in a file of decimal commas).
+_WHOLE = re.compile(r"\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+", re.ASCII)
+
+
+def _count(text: str, decimal_comma: bool) -> float | None:
+    return (
+        float(text.replace(",", "").replace(".", "")) if _WHOLE.fullmatch(text) else parse_number(text, decimal_comma)
+    )
+
+
 def parse_employees(value: str | None, decimal_comma: bool = False) -> float | None:
     """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor; '-5' or one above
     MAX_EMPLOYEES is none."""
@@ -125,11 +140,11 @@ def parse_employees(value: str | None, decimal_comma: bool = False) -> float | N
     s = value.strip(WS).replace(" ", "")
     m = None if not any(sep in s for sep in ("-", "to", "–")) else re.fullmatch(r"([\d,.]+)\s*(-|to|–)\s*([\d,.]+)", s)
     if m:
-        lo, hi = parse_number(m.group(1), decimal_comma), parse_number(m.group(3), decimal_comma)
+        lo, hi = _count(m.group(1), decimal_comma), _count(m.group(3), decimal_comma)
         return None if lo is None or hi is None else round((lo + hi) / 2)
     if s.endswith("+"):
         s = s[:-1]
-    n = parse_number(s, decimal_comma)
+    n = _count(s, decimal_comma)
     return None if n is None or not 0 <= n <= MAX_EMPLOYEES else round(n)
 
 

@@ -25,12 +25,20 @@ from planner.store.imports.staging import DELETED_REASON, _create_parsed
 from planner.store.imports.sync import match_stored, snapshot, take_deleted
 from planner.store.schema import now
 
+# A type, or one of several labels ('Hot lead, Customer': Pipedrive), that starts with Customer ('Customer -
+# Direct'); a status that says customer, yes or active, unless it says former, non-, not, churned, lost...
+_CUSTOMER = (
+    "coalesce(regexp_matches(p.account_type, '(?i)(^|[,;|])\\s*customer') OR (regexp_matches(p.customer_status, "
+    "'(?i)customer|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
+    "'(?i)former|\\bex\\b|\\bnon|\\bnot\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
+)
+
 
 def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels: dict[str, str],
                    attr_columns: list[str], typed: dict[str, str],
                    locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None, *,
-                   scope: Scope) -> None:  # fmt: skip
-    """Parse _raw into _p: typed fields, geocoding (`locate`: lat, lon -> countries), rejects, insert/update."""
+                   scope: Scope) -> list[str]:  # fmt: skip
+    """Parse _raw into _p: typed fields, geocoding (`locate`: lat, lon -> countries), rejects; returns warnings."""
     require_admin(scope)
 
     def e(name: str) -> str:
@@ -64,16 +72,8 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
     items[0] = (exprs["id"], "account_id")
     parsed = _create_parsed(None, items, typed, attr_columns)
     dup = "'duplicate ' || " + lit(id_label) + " || ' ''' || p.account_id || ''' (first on row ' || d.first_row || ')'"
-    # Without IDs, rows naming the same account are merged into it (the first row's values), not rejected.
-    dup_reject = "NULL" if keyed_by_name else dup
+    dup_reject = "NULL" if keyed_by_name else dup  # no IDs: a name's rows merge, not rejected (_merge_duplicates)
     merged = "d.first_row IS NOT NULL AND d.first_row <> p._row" if keyed_by_name else "false"
-    # A type, or one of several labels ('Hot lead, Customer': Pipedrive), that starts with Customer ('Customer -
-    # Direct'); a status that says customer, yes or active, unless it says former, non-, not, churned, lost...
-    customer = (
-        "coalesce(regexp_matches(p.account_type, '(?i)(^|[,;|])\\s*customer') OR (regexp_matches(p.customer_status, "
-        "'(?i)customer|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
-        "'(?i)former|\\bex\\b|\\bnon|\\bnot\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
-    )
     # Joins with nothing to find are left out (a file without duplicate IDs, a store without accounts).
     has_dups = bool(scalar(con, "SELECT count(*) FROM _dups"))
     has_accounts = scalar(con, "SELECT account_id FROM accounts LIMIT 1") is not None
@@ -96,16 +96,62 @@ def build_accounts(con: duckdb.DuckDBPyConnection, exprs: dict[str, str], labels
                    END AS _reject,
                    {merged if has_dups else "false"} AS _merged,
                    {known} IS NOT NULL AS _exists,
-                   {customer} OR p.account_id IN (SELECT account_id FROM deals WHERE is_won) AS is_customer
+                   {_CUSTOMER} OR p.account_id IN (SELECT account_id FROM deals WHERE is_won) AS is_customer
             FROM {_with_us("(" + parsed + ")", "country", by_value=True, at=at)} p
             {"LEFT JOIN _dups d ON d.id = p.account_id" if has_dups else ""}
             {"LEFT JOIN accounts a ON a.account_id = p.account_id" if has_accounts else ""}
             {_geo_joins("p", by_value=True)}"""
     )
+    warnings = _merge_duplicates(con) if keyed_by_name and has_dups else []
     _as_stored(con, has_accounts)
     match_stored(con, keyed_by_name, scope=scope)  # rows no key found: their stored account by name and place
     take_deleted(con, "accounts", scope=scope)
     snapshot(con, "accounts", scope=scope)
+    return warnings
+
+
+# What rows naming one account fill into its first row where that is blank (owners and customer status by pairs).
+_FILLED = ("industry", "employees", "annual_revenue", "employee_growth", "intent_score", "new_executive",
+           "website_visits", "account_type", "customer_status", "domain")  # fmt: skip
+_WHO = "coalesce(owner, owner_email)"
+
+
+def _merge_duplicates(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rows naming one account (no IDs) merge into its first row: a blank field takes the first value another row
+    gives, in file order (one aggregate). Rows naming different owners keep the first, with a warning."""
+    firsts = "".join(f", arg_min({f}, _row) FILTER (WHERE {f} IS NOT NULL) AS {f}" for f in _FILLED)
+    by_owner = f"FILTER (WHERE {_WHO} IS NOT NULL)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _fill AS
+            SELECT account_id, arg_min(name, _row) AS name{firsts}, arg_min(owner, _row) {by_owner} AS owner,
+                   arg_min(owner_email, _row) {by_owner} AS owner_email, arg_min({_WHO}, _row) {by_owner} AS who,
+                   arg_min(is_customer, _row) FILTER (WHERE account_type IS NOT NULL OR customer_status IS NOT NULL)
+                       AS is_customer
+            FROM _p WHERE _reject IS NULL AND account_id IN (SELECT id FROM _dups) GROUP BY account_id"""
+    )
+    fills = "".join(f", {f} = coalesce(_p.{f}, x.{f})" for f in _FILLED)
+    blank_owner = "_p.owner IS NULL AND _p.owner_email IS NULL"
+    con.execute(
+        f"""UPDATE _p SET owner = CASE WHEN {blank_owner} THEN x.owner ELSE _p.owner END,
+                   owner_email = CASE WHEN {blank_owner} THEN x.owner_email ELSE _p.owner_email END,
+                   is_customer = CASE WHEN _p.account_type IS NULL AND _p.customer_status IS NULL
+                                      THEN coalesce(x.is_customer, _p.is_customer) ELSE _p.is_customer END{fills}
+            FROM _fill x WHERE _p.account_id = x.account_id AND _p._reject IS NULL AND NOT _p._merged"""
+    )
+    who = "coalesce(p.owner, p.owner_email)"
+    rows = con.execute(
+        f"""SELECT x.name, x.who, arg_min({who}, p._row) FROM _p p
+            JOIN _fill x ON x.account_id = p.account_id
+            WHERE p._reject IS NULL AND lower(trim({who})) <> lower(trim(x.who))
+            GROUP BY x.account_id, x.name, x.who ORDER BY min(p._row)"""
+    ).fetchall()
+    con.execute("DROP TABLE _fill")
+    if not rows:
+        return []
+    named = "; ".join(f"'{a}': {first} (kept), {other}" for a, first, other in rows[:5])
+    more = f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+    return [f"{len(rows):,} account(s) merged from several rows name different owners ({named}{more}); check the "
+            "owner in the CRM and import again"]  # fmt: skip
 
 
 def _as_stored(con: duckdb.DuckDBPyConnection, has_accounts: bool) -> None:

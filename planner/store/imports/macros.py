@@ -96,6 +96,8 @@ CREATE OR REPLACE TEMP MACRO tp_num(v, dec_comma) AS CASE
             THEN TRY_CAST(replace(replace(c, '.', ''), ',', '.') AS DOUBLE)
         ELSE list_transform([regexp_extract(c, {split_re}, ['o', 'core', 'mult', 'pct', 'c'])],
                             lambda m: tp_parts_value(m, dec_comma))[1] END)[1] END], lambda x: tp_finite(x))[1] END;
+CREATE OR REPLACE TEMP MACRO tp_count(v, dec_comma) AS CASE WHEN regexp_full_match(v, {whole_re})
+    THEN replace(replace(v, ',', ''), '.', '')::DOUBLE ELSE tp_num(v, dec_comma) END;
 CREATE OR REPLACE TEMP MACRO tp_bool(v) AS CASE
     WHEN v IS NULL THEN NULL WHEN v IN ({_TRUE_EXACT}) THEN true WHEN v IN ({_FALSE_EXACT}) THEN false
     ELSE list_transform([lower(trim(v, {_WS}))], lambda s: CASE WHEN s IN ({_TRUE_LIST}) THEN true
@@ -154,9 +156,15 @@ _FAST_MONEY = r"\$?(\d{1,3}(,\d{3}){1,5}|\d{1,18})(\.\d{1,18})?"
 _PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+"
 _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
+# A whole number's thousands (a head count: no one employs 1.5 people), in either style.
+_WHOLE = r"\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+"
 # A value only one style can have written, read so in a file of the other style (a '€60.000.000' quota beside
-# '£1,200,000' ones was left empty): two or more groups of three, or a group then the other decimal mark.
-_DOT_ONLY = r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+"
+# '£1,200,000' ones was left empty): two or more groups of three, or a group then the other decimal mark, or
+# Indian lakh and crore groups ('₹ 16,60,00,000': several commas are never one decimal comma).
+_DOT_ONLY = (
+    r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d+)?|[+-]?\d{1,3}(,\d{3})+\.\d+"
+    r"|[+-]?\d{1,2}(,\d{2})+,\d{3}(\.\d+)?"
+)
 _COMMA_ONLY = r"[+-]?\d{1,3}(\.\d{3}){2,}(,\d+)?|[+-]?\d{1,3}(\.\d{3})+,\d+"
 
 
@@ -180,7 +188,7 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "_CURRENCY": _re(rules.currency),
         "_US": "[" + ", ".join(lit(c) for c in rules.us_names) + "]",  # a list lookup, not a join
         "blank": _re(rules.blank), "comma_re": _re(_COMMA), "dot_re": _re(_DOT), "plain_re": _re(_PLAIN),
-        "dot_only_re": _re(_DOT_ONLY), "comma_only_re": _re(_COMMA_ONLY),
+        "dot_only_re": _re(_DOT_ONLY), "comma_only_re": _re(_COMMA_ONLY), "whole_re": _re(_WHOLE),
         "fast_int": _re(_FAST_INT), "fast_dec": _re(_FAST_DEC), "fast_money": _re(_FAST_MONEY),
         "split_re": _re("^" + rules.split + "$"), "iso": _re(_ISO), "iso_full": _re("^" + _ISO + "$"),
         "year_last": _re(YEAR_LAST), "year_last_full": _re("^" + YEAR_LAST + "$"),

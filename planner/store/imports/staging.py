@@ -417,6 +417,7 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
             f"THEN x / 100 ELSE x END)[1]"
         )
     if dtype == "employees":  # a head count: '-5' or 900 billion is none (left empty and warned)
+        # Whole: '1,000-5,000' and '10,001+' group thousands whatever the file's decimal mark (tp_count).
         return (
             f"CASE WHEN regexp_full_match({c}, '\\d{{1,7}}') THEN {c}::DOUBLE ELSE list_transform([CASE "
             f"WHEN regexp_full_match({c}, '\\d{{1,3}}(,\\d{{3}})+') THEN replace({c}, ',', '')::DOUBLE ELSE "
@@ -424,8 +425,8 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
             f"WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) "
             f"AND regexp_full_match(s, '([\\d,.]+)(-|to|–)([\\d,.]+)') THEN list_transform("
             f"[regexp_extract(s, '^([\\d,.]+)(-|to|–)([\\d,.]+)$', ['lo', 'sep', 'hi'])], "
-            f"lambda m: (tp_num(m.lo, {dc}) + tp_num(m.hi, {dc})) / 2)[1] "
-            f"ELSE tp_num(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, {dc}) END))[1] END], "
+            f"lambda m: (tp_count(m.lo, {dc}) + tp_count(m.hi, {dc})) / 2)[1] "
+            f"ELSE tp_count(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, {dc}) END))[1] END], "
             f"lambda n: CASE WHEN n BETWEEN 0 AND tp_max_employees() THEN n END)[1] END"
         )
     if dtype == "bool":
