@@ -504,13 +504,23 @@ if p.start > p.as_of:
     )
 else:
     s = plan.actual_summary(p)
+    known = s["activities_known"]  # else: none on record, so touches and decisions are unknown (the note says why)
+    why = "Not known: no activities are on record (see the note at the top)."
     c = st.columns(5)
-    c[0].metric("Touched", f"{s['touched']} / {s['targets']}",
-                help=f"Since {d(p.start, 'date')}, to {d(p.as_of, 'date')}.")  # fmt: skip
-    c[1].metric("Met", f"{s['met']}", help="A meeting was held.")
+    c[0].metric(
+        "Touched",
+        f"{s['touched']} / {s['targets']}" if known else "—",
+        help=f"Since {d(p.start, 'date')}, to {d(p.as_of, 'date')}." if known else why,
+    )
+    c[1].metric("Met", f"{s['met']}" if known else "—", help="A meeting was held." if known else why)
     c[2].metric("Opportunities", f"{s['opportunities']}", help=fmt.money(s["opportunity_amount"]))
-    c[3].metric("To nurture", f"{s['nurture']}", help="No reply by the first decision point.")
-    c[4].metric("To drop", f"{s['drop']}", help="No meeting by the last decision point.")
+    c[3].metric(
+        "To nurture",
+        f"{s['nurture']}" if known else "—",
+        help="No reply by the first decision point." if known else why,
+    )
+    c[4].metric("To drop", f"{s['drop']}" if known else "—",
+                help="No meeting by the last decision point." if known else why)  # fmt: skip
 show_table(tables.actual_table(p), "plan_actual_table")
 
 # ---- downloads and the printable view --------------------------------------------------------------

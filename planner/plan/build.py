@@ -18,7 +18,7 @@ from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, sugg
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
-from planner.plan.kpis import close_gap, inactive_note, kpi_alignment, plan_vs_actual
+from planner.plan.kpis import close_gap, inactive_note, kpi_alignment, no_activities_note, plan_vs_actual
 from planner.plan.offers import catalogue, catalogue_notes, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
@@ -186,6 +186,11 @@ def compose(
     notes += catalogue_notes(frame.cat.offers, frame.cat.partners)
     capacity = weekly_capacity(rep, r, load_workload(con).default_capacity_hours)
     targets, steps, needs = _lay_out(con, scope, chosen, book.set_index("account_id"), frame, capacity, notes)
+    logged = _activities_on_record(con, scope, list(book["account_id"]))
+    if not logged and len(book):
+        notes.append(no_activities_note())
+        cold_rule = needs["rule"].astype(str).str.startswith("no activity in")
+        needs.loc[cold_rule, "rule"] = "no activity on record (none imported)"
     total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
@@ -197,11 +202,19 @@ def compose(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of, rules=r, source=source,
         targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
         actual=plan_vs_actual(con, scope=scope, targets=targets, steps=steps, start=start, end=end,
-                              as_of_day=as_of),
+                              as_of_day=as_of, activities_known=logged),
         offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal, currency=currency,
     )  # fmt: skip
+
+
+def _activities_on_record(con: duckdb.DuckDBPyConnection, scope: Scope, account_ids: list[str]) -> bool:
+    """Any activity logged on the territory's accounts, ever: without one (a store whose imports brought none)
+    'no touch' and 'no reply' mean 'not known', not 'did not happen'."""
+    if not account_ids:
+        return False
+    return bool(len(q.last_activity(con, scope=scope, account_ids=account_ids, before=date(9999, 12, 31))))
 
 
 def data_is_stale(as_of: date, day: date) -> bool:

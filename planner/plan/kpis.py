@@ -140,21 +140,25 @@ def plan_vs_actual(
     start: date,
     end: date,
     as_of_day: date,
+    activities_known: bool = True,
 ) -> pd.DataFrame:
     """Per target: touched, met, opportunity created since the plan started, and what each decision
-    point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected)."""
+    point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected).
+    Without activities on record (`activities_known` False: none imported) touches, replies and meetings cannot
+    be known: those cells stay empty and the decisions unmade, not taken as 'no reply' or 'no meeting'."""
     if not len(targets):
         return pd.DataFrame(columns=_ACTUAL_COLS)
     ids = list(targets["account_id"])
     until = min(as_of_day, end)
     acts: dict[str, list[tuple[date, str, bool]]] = {}
     opps: dict[str, list[float]] = {}
-    if until >= start:
+    if until >= start and activities_known:
         for r in q.activities_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
             index=False
         ):
             reply = r.kind in REPLY_KINDS or str(r.outcome or "").lower() in REPLY_OUTCOMES
             acts.setdefault(r.account_id, []).append((pd.Timestamp(r.activity_date).date(), str(r.kind), reply))
+    if until >= start:
         for r in q.deals_created_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
             index=False
         ):
@@ -167,7 +171,35 @@ def plan_vs_actual(
                     start, as_of_day)
         for t in targets.itertuples(index=False)
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=_ACTUAL_COLS)
+    out = pd.DataFrame(rows, columns=_ACTUAL_COLS)
+    if not activities_known:
+        out = _without_activities(out, start, as_of_day)
+    return out
+
+
+NO_ACTIVITIES = "unknown: no activities on record"
+
+
+def _without_activities(actual: pd.DataFrame, start: date, as_of_day: date) -> pd.DataFrame:
+    """Plan vs actual when no activity is on record: touches, meetings and the decisions they drive are unknown
+    (empty, or NO_ACTIVITIES for a decision that is due); opportunities created are still known."""
+    out = actual.astype({c: object for c in ("touches", "touched", "met")})
+    out[["touches", "last_touch", "touched", "met"]] = None
+    for col in ("nurture_decision", "drop_decision"):
+        out[col] = out[col].where(out[col].str.startswith("pending") | (out[col] == ""), NO_ACTIVITIES)
+    unknown = "not started" if start > as_of_day else "unknown: no activities on record"
+    out["status"] = out["status"].where(out["opportunity"], unknown)
+    return out
+
+
+def no_activities_note() -> str:
+    """Why plan vs actual and the BDR warm-ups cannot use activities when none are on record."""
+    return (
+        "No activities (calls, emails, meetings) are on record for this territory: an import brings accounts, "
+        "deals and reps, not activities. So whether a target was touched, replied or met cannot be known: "
+        "BDR/SDR warm-ups count every prospect as cold, and plan vs actual shows only the opportunities created, "
+        "leaving the nurture and drop decisions to the rep."
+    )
 
 
 def _verdicts(acts: list[tuple[date, str, bool]], decisions: list[date], as_of_day: date) -> list[str]:
@@ -239,16 +271,23 @@ def needs_per_team(plan: Plan) -> dict[str, int]:
 
 
 def actual_summary(plan: Plan) -> dict[str, Any]:
-    """Totals of plan vs actual: touched, met, opportunities, and what the decision points say."""
+    """Totals of plan vs actual: touched, met, opportunities, and what the decision points say (None for what
+    activities would tell, when none are on record)."""
     a = plan.actual
+    known = not len(a) or bool(a["touched"].notna().all())  # None throughout: no activities on record
+
+    def count(flags: pd.Series) -> int | None:
+        return int(flags.sum()) if known else None
+
     return {
         "targets": len(a),
-        "touched": int(a["touched"].sum()),
-        "met": int(a["met"].sum()),
+        "activities_known": known,
+        "touched": count(a["touched"]),
+        "met": count(a["met"]),
         "opportunities": int(a["opportunity"].sum()),
         "opportunity_amount": float(a["opportunity_amount"].sum()),
-        "nurture": int(a["nurture_decision"].str.startswith("move").sum()),
-        "drop": int(a["drop_decision"].str.startswith("drop").sum()),
+        "nurture": count(a["nurture_decision"].str.startswith("move")),
+        "drop": count(a["drop_decision"].str.startswith("drop")),
     }
 
 
