@@ -257,7 +257,7 @@ st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["ti
 for w in k["warnings"]:
     st.warning(plan_export.md_note(w), icon=":material/warning:")
 if len(p.gap):
-    st.markdown(f"**Accounts that would close the {fmt.money(k['gap'])} gap** (best expected value first):")
+    st.markdown(f"**Accounts toward the {fmt.money(k['gap'])} gap** (in the ranking's order, as the targets are):")
     show_table(tables.gap_table(p).drop(columns=["Why this account"]), "plan_gap_table")
     if st.button(f"Add these {len(p.gap)} accounts to the plan", key="plan_add_gap", icon=":material/add:"):
         specs = tuple(st.session_state["plan_specs"])

@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 from planner import plan, store
+from planner.plan import kpis
 from planner.scope import OPERATOR, Scope
 from tests.helpers import AVA, app_as, errors, page, page_text
 
 TODAY = date(2026, 11, 1)  # the small store's today
+RULES = plan.rules_with_defaults(None)
 
 
 def test_a_reps_link_carries_their_territory_for_their_leader(app_store: Path) -> None:
@@ -59,3 +64,46 @@ def test_the_plan_page_says_touches_are_unknown_without_activities(app_store: Pa
     shown = {m.label: m.value for m in at.metric}
     assert shown["To drop"] == "—" and shown["Touched"] == "—", shown
     assert "No activities" in page_text(at)
+
+
+def _gap_case() -> tuple[pd.DataFrame, pd.DataFrame, dict]:  # type: ignore[type-arg]
+    targets = pd.DataFrame(
+        {"account_id": ["A0", "A1"], "expected_value": [100.0, 50.0], "potential": [200.0, 100.0],
+         "est_users": [10.0, 10.0], "tier": [1, 2]}
+    )  # fmt: skip
+    load = pd.DataFrame({"week": [1], "hours": [3.0], "capacity": [5.0], "overloaded": [False]})
+    k = plan.kpi_alignment(targets, load, {"quota": 300.0}, RULES, 2, None, "USD")
+    book = pd.DataFrame(
+        {
+            "account_id": ["A0", "A1", "B1", "B2", "B3"], "name": list("abcde"), "industry": "x", "state": "",
+            "tier": 3, "propensity": 0.2, "expected_value": [100.0, 50.0, 10.0, 90.0, 20.0], "rationale": "r",
+            "book_rank": [1, 2, 3, 4, 5],
+        }
+    )  # fmt: skip
+    return book, targets, k
+
+
+def test_the_gap_accounts_follow_the_ranking_and_say_when_they_cannot_close_it() -> None:
+    book, targets, k = _gap_case()
+    assert k["gap"] == pytest.approx(150.0)
+    gap = kpis.close_gap(book, targets, k)
+    assert list(gap["account_id"]) == ["B1", "B2", "B3"]  # the ranking's order, not expected value's
+    note = kpis.gap_note(book, targets, gap, k, "USD")
+    assert "No choice of accounts closes the $150 gap" in note and "$120 of expected value" in note
+    assert "leaving $30" in note
+    # The book could close it, but the list stops early: what is left after it.
+    more = pd.concat([book, book.tail(1).assign(account_id="B4", book_rank=6, expected_value=100.0)])
+    short = kpis.close_gap(more, targets, k, limit=2)
+    note = kpis.gap_note(more, targets, short, k, "USD")
+    assert "do not close the $150 gap" in note and "add $100, leaving $50" in note
+    assert kpis.gap_note(more, targets, kpis.close_gap(more, targets, k), k, "USD") == ""
+
+
+def test_a_plan_says_its_gap_cannot_be_closed(small_store: Path) -> None:
+    with store.write(small_store) as con:
+        con.execute("UPDATE reps SET quota = 1e12 WHERE rep_id = 'R004'")
+    with store.read(small_store) as con:
+        p = plan.load(con, scope=OPERATOR, rep_id="R004", today=TODAY, start=date(2026, 8, 3))
+    assert any("No choice of accounts closes" in w for w in p.kpis["warnings"])
+    ranks = p.book.set_index("account_id")["book_rank"]
+    assert list(ranks[list(p.gap["account_id"])]) == sorted(ranks[list(p.gap["account_id"])])

@@ -18,7 +18,14 @@ from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, sugg
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
-from planner.plan.kpis import close_gap, inactive_note, kpi_alignment, no_activities_note, plan_vs_actual
+from planner.plan.kpis import (
+    close_gap,
+    gap_note,
+    inactive_note,
+    kpi_alignment,
+    no_activities_note,
+    plan_vs_actual,
+)
 from planner.plan.offers import catalogue, catalogue_notes, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
@@ -198,9 +205,11 @@ def compose(
     team = None if scope.is_rep else q.team_quota(con, scope=scope)
     kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency, world_q.mixed_currencies(con))
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
+    gap = close_gap(book, targets, kpis)
+    kpis["warnings"] += [short] if (short := gap_note(book, targets, gap, kpis, currency)) else []
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of, rules=r, source=source,
-        targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
+        targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=gap,
         actual=plan_vs_actual(con, scope=scope, targets=targets, steps=steps, start=start, end=end,
                               as_of_day=as_of, activities_known=logged),
         offers=frame.cat.offers,

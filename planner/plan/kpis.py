@@ -102,7 +102,8 @@ def kpi_alignment(
 
 
 def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], limit: int = 25) -> pd.DataFrame:
-    """The best accounts not in the plan whose expected value closes the quota gap (fewest first)."""
+    """The accounts not in the plan, in the ranking's order (book_rank, as the plan's targets are chosen), until
+    their expected value closes the quota gap, at most `limit` of them (gap_note says what is left)."""
     cols = [
         "account_id",
         "name",
@@ -118,11 +119,34 @@ def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], l
     if gap <= 0:
         return pd.DataFrame(columns=cols)
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
-    spare = spare.sort_values(["expected_value", "account_id"], ascending=[False, True]).copy()
-    spare["cumulative"] = spare["expected_value"].cumsum()
+    spare = spare.sort_values(["book_rank", "account_id"]).copy()
+    spare["cumulative"] = spare["expected_value"].fillna(0.0).cumsum()
     reach = spare["cumulative"] >= gap
     n = int(reach.to_numpy().argmax()) + 1 if reach.any() else len(spare)
     return spare.head(min(n, limit))[cols].reset_index(drop=True)
+
+
+def gap_note(book: pd.DataFrame, targets: pd.DataFrame, gap: pd.DataFrame, kpis: dict[str, Any], currency: str) -> str:
+    """One line when the accounts of close_gap do not close the gap: what is left after them, and whether the
+    rest of the territory could close it at all; '' when they close it (or there is no gap)."""
+    want = float(kpis["gap"])
+    added = float(gap["cumulative"].iloc[-1]) if len(gap) else 0.0
+    if want <= 0 or added >= want:
+        return ""
+
+    def money(value: float) -> str:
+        return text.money(value, currency=currency)
+
+    spare = book[~book["account_id"].isin(set(targets["account_id"]))]
+    held = float(pd.to_numeric(spare["expected_value"], errors="coerce").fillna(0.0).sum())
+    listed = f"the {len(gap)} accounts listed add {money(added)}, leaving {money(want - added)}"
+    if held < want:
+        return (
+            f"No choice of accounts closes the {money(want)} gap: the rest of the territory holds {money(held)} of "
+            f"expected value in all, and {listed}. Reaching the coverage target needs more accounts in the "
+            "territory, a higher win rate or a lower quota."
+        )
+    return f"The accounts listed do not close the {money(want)} gap: {listed} (more of the territory would)."
 
 
 _ACTUAL_COLS = [
