@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner import plan, store
+from planner import ingest, plan, store
 from planner.plan import kpis
 from planner.scope import OPERATOR, Scope
 from tests.helpers import AVA, app_as, errors, page, page_text
@@ -107,3 +107,23 @@ def test_a_plan_says_its_gap_cannot_be_closed(small_store: Path) -> None:
     assert any("No choice of accounts closes" in w for w in p.kpis["warnings"])
     ranks = p.book.set_index("account_id")["book_rank"]
     assert list(ranks[list(p.gap["account_id"])]) == sorted(ranks[list(p.gap["account_id"])])
+
+
+def test_a_head_count_too_small_for_a_user_is_not_called_missing(empty_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "acc.csv"
+    path.write_text("Company name,Industry,Number of Employees,Account Owner,Billing Zip\n"
+                    "Tiny Co,Software,3,Ann Lee,10001\nOne Co,Software,12,Ann Lee,10002\n"
+                    "Big Co,Software,5000,Ann Lee,10003\n")  # fmt: skip
+    ingest.import_files(empty_store, [path], scope=OPERATOR)
+    with store.write(empty_store) as con:  # 10% adoption: 3 employees make no user, 12 make one
+        con.execute("DELETE FROM potential_settings")
+        con.execute("INSERT INTO potential_settings (segment, adoption_share, price_per_user) VALUES ('*', 0.1, 600)")
+    with store.read(empty_store) as con:
+        rep_id = con.execute("SELECT rep_id FROM reps").fetchone()[0]
+        p = plan.load(con, scope=OPERATOR, rep_id=rep_id, today=TODAY)
+    why = dict(zip(p.targets["name"], p.targets["rationale"], strict=True))
+    users = dict(zip(p.targets["name"], p.targets["est_users"], strict=True))
+    assert users["Tiny Co"] == 0 and "3 employees: too few for one estimated user" in why["Tiny Co"], why
+    assert "no employee count" not in why["Tiny Co"]
+    assert "neither an employee count" not in " ".join(p.kpis["warnings"])
+    assert users["One Co"] == 1 and "(1 user x $600)" in why["One Co"], why

@@ -74,7 +74,11 @@ def kpi_alignment(
         )
     # Users come from employees, else from annual revenue (the account_potential view): only a target with neither
     # has no potential.
-    unsized = int((pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0).sum()) if len(targets) else 0
+    # A head count too small for one user (3 employees at 8% adoption) is sized, at nothing: no data is missing.
+    no_users = pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0
+    heads = targets.get("employees", pd.Series(float("nan"), index=targets.index))
+    no_head_count = ~(pd.to_numeric(heads, errors="coerce").fillna(0) > 0)
+    unsized = int((no_users & no_head_count).sum()) if len(targets) else 0
     if unsized:
         warnings.append(
             f"{unsized} of {len(targets)} targets {'has' if unsized == 1 else 'have'} neither an employee count nor "
