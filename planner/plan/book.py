@@ -137,10 +137,9 @@ def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
     price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"  # exact, as the user set it
     if not r.est_users > 0 and not missing(r.employees) and float(r.employees) > 0:
         # A head count too small for one user at the adoption rate (3 x 8% rounds to 0): not missing data.
-        n = float(r.employees)
-        size = (
-            f"{money(r.potential)} potential ({n:,.0f} employee{'' if n == 1 else 's'}: too few for one estimated user)"
-        )
+        heads = float(r.employees)
+        few = f"{heads:,.0f} employee{'' if heads == 1 else 's'}: too few for one estimated user"
+        size = f"{money(r.potential)} potential ({few})"
     elif not r.est_users > 0:
         size = f"{money(r.potential)} potential (no employee count or annual revenue, so no estimated users)"
     elif missing(r.employees):
