@@ -74,11 +74,7 @@ def kpi_alignment(
         )
     # Users come from employees, else from annual revenue (the account_potential view): only a target with neither
     # has no potential.
-    # A head count too small for one user (3 employees at 8% adoption) is sized, at nothing: no data is missing.
-    no_users = pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0
-    heads = targets.get("employees", pd.Series(float("nan"), index=targets.index))
-    no_head_count = ~(pd.to_numeric(heads, errors="coerce").fillna(0) > 0)
-    unsized = int((no_users & no_head_count).sum()) if len(targets) else 0
+    unsized = _unsized(targets)
     if unsized:
         warnings.append(
             f"{unsized} of {len(targets)} targets {'has' if unsized == 1 else 'have'} neither an employee count nor "
@@ -103,6 +99,16 @@ def kpi_alignment(
         )
     out["warnings"] = warnings
     return out
+
+
+def _unsized(targets: pd.DataFrame) -> int:
+    """Targets with no users for want of data: neither a head count nor a revenue that makes one. A head count too
+    small for one user (3 employees at 8% adoption) is sized, at nothing: no data is missing."""
+    if not len(targets):
+        return 0
+    no_users = pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0
+    heads = targets.get("employees", pd.Series(float("nan"), index=targets.index))
+    return int((no_users & ~(pd.to_numeric(heads, errors="coerce").fillna(0) > 0)).sum())
 
 
 def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], limit: int = 25) -> pd.DataFrame:
