@@ -75,6 +75,7 @@ try:
     with data.snapshot() as snap:
         default_start = data.cached(plan.default_start, snap, scope=scope, rep_id=rep_id, today=today)
         saved = data.cached(plan.saved_plans, snap, scope=scope, rep_id=rep_id)
+        window = data.cached(plan.start_window, snap, today=today)  # the starts a plan may take
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -82,12 +83,17 @@ if "plan_start" not in st.session_state or st.session_state.get("_plan_rep") != 
     # A link's start on opening; another rep picked in the sidebar opens on that rep's own default.
     asked = st.query_params.get("start") if "plan_start" not in st.session_state else None
     try:
-        st.session_state["plan_start"] = plan.parse_start(asked) or default_start
+        wanted = plan.parse_start(asked)
+        why = plan.start_problem(wanted, window) if wanted else ""
     except PlannerError:
-        st.session_state["plan_start"] = default_start
+        wanted, why = None, "not a date; use YYYY-MM-DD"
+    if why:  # the link's start is not used: say so, as for any other parameter
+        state.ignore("start", asked, why)
+    st.session_state["plan_start"] = (None if why else wanted) or default_start
 c1, c2, c3 = st.columns([1, 1, 2])
 start: date = c1.date_input(
     "Plan start", key="plan_start", format="YYYY-MM-DD",
+    min_value=min(window[0], st.session_state["plan_start"]), max_value=max(window[1], st.session_state["plan_start"]),
     help="The plan's first day: by default the next working day after today (or the current saved plan's start).",
 )  # fmt: skip
 # Written even at the default: the default moves with today, and a link shows the period it was made for.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from planner import ingest, plan, store
+from planner import cli, ingest, plan, store
 from planner.plan import kpis
 from planner.scope import OPERATOR, Scope
 from tests.helpers import AVA, app_as, errors, page, page_text
@@ -124,6 +124,26 @@ def test_a_head_count_too_small_for_a_user_is_not_called_missing(empty_store: Pa
     why = dict(zip(p.targets["name"], p.targets["rationale"], strict=True))
     users = dict(zip(p.targets["name"], p.targets["est_users"], strict=True))
     assert users["Tiny Co"] == 0 and "3 employees: too few for one estimated user" in why["Tiny Co"], why
-    assert "no employee count" not in why["Tiny Co"]
+    assert "no employee count" not in why["Tiny Co"] and why["Tiny Co"].startswith("#3 of 3 in the territory")
     assert "neither an employee count" not in " ".join(p.kpis["warnings"])
     assert users["One Co"] == 1 and "(1 user x $600)" in why["One Co"], why
+
+
+@pytest.mark.parametrize("asked", ["2027-02-30", "garbage", "1900-01-01", "2207-01-04"])
+def test_a_links_start_that_is_no_date_or_far_off_is_ignored_with_a_note(app_store: Path, asked: str) -> None:
+    at = page("plan", query={"rep": "R001", "start": asked})
+    assert errors(at) == []
+    notes = " ".join(str(i.value) for i in at.info).replace("\\", "")  # markdown escapes
+    assert f"start={asked}" in notes, notes
+    assert at.date_input(key="plan_start").value.year not in (1900, 2207)
+    assert at.query_params.get("start") != asked
+
+
+def test_the_cli_refuses_a_plan_start_far_from_the_data(small_store: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "p.md"
+    assert (
+        cli.main(["--db", str(small_store), "plan", "--rep", "R001", "--start", "1900-01-01", "--out", str(out)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "start 1900-01-01 is more than 5 years before the data's as-of date" in err and "pick a start" in err
+    assert err.count("\n") == 1 and not out.exists()

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from planner.coverage.workload import load_workload
+from planner.errors import BadInput
 from planner.geo import us_state_at
 from planner.geo_world import country_at, country_code, country_timezone, regions_at, timezone_at
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
@@ -172,10 +173,12 @@ def compose(
     today: date | None = None,
 ) -> Plan:
     """Build the whole plan from the rep's decisions (specs; None = a draft of the top n_targets).
-    `today` (default: the clock) keeps asks from falling in the past."""
+    `today` (default: the clock) keeps asks from falling in the past; a start outside start_window is refused."""
     rep = rep_for(con, scope=scope, rep_id=rep_id)
     r = rules_with_defaults(rules)
     today = today or date.today()
+    if why := start_problem(start, start_window(con, today=today)):
+        raise BadInput(f"start {start.isoformat()} is {why}")
     currency = currency_code(world_q.currency(con)) or "USD"
     book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency, start=start)
     as_of = q.as_of(con)
@@ -216,6 +219,33 @@ def compose(
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal, currency=currency,
     )  # fmt: skip
+
+
+START_YEARS = 5  # a plan starts at most this many years before the data's as-of date, or after today
+
+
+def start_window(con: duckdb.DuckDBPyConnection, *, today: date | None = None) -> tuple[date, date]:
+    """The plan starts accepted: from START_YEARS before the data's as-of date (a past period, to compare with
+    what happened) to START_YEARS after today. Outside it a date is a slip (1900, 2207), not a period to plan."""
+    return _years_later(q.as_of(con), -START_YEARS), _years_later(today or date.today(), START_YEARS)
+
+
+def start_problem(start: date, window: tuple[date, date]) -> str:
+    """Why `start` lies outside `window` (start_window), with the dates it may take; '' when it is inside."""
+    low, high = window
+    span = f"pick a start from {low.isoformat()} to {high.isoformat()}"
+    if start < low:
+        return f"more than {START_YEARS} years before the data's as-of date; {span}"
+    if start > high:
+        return f"more than {START_YEARS} years after today; {span}"
+    return ""
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _activities_on_record(con: duckdb.DuckDBPyConnection, scope: Scope, account_ids: list[str]) -> bool:
