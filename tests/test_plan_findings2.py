@@ -147,3 +147,22 @@ def test_the_cli_refuses_a_plan_start_far_from_the_data(small_store: Path, tmp_p
     err = capsys.readouterr().err
     assert "start 1900-01-01 is more than 5 years before the data's as-of date" in err and "pick a start" in err
     assert err.count("\n") == 1 and not out.exists()
+
+
+def test_all_territories_targets_name_each_owner_and_a_stateless_book_has_no_state_filter(app_store: Path) -> None:
+    at = app_as("boss@example.com", page="targets", query={"rep": "all"})
+    assert errors(at) == []
+    table = at.dataframe[0].value
+    with store.read(app_store) as con:
+        names = dict(con.execute("SELECT rep_id, name FROM reps").fetchall())
+        owners = dict(con.execute("SELECT name, owner_rep_id FROM accounts").fetchall())
+    assert "owner" in table.columns
+    shown = [None if pd.isna(o) else o for o in table["owner"]]
+    assert shown == [names.get(owners[n]) for n in table["name"]] and any(shown)  # unowned accounts: no owner
+    assert "tg_state" in [m.key for m in at.multiselect]
+    own = app_as("boss@example.com", page="targets", query={"rep": "R001"})
+    assert "owner" not in own.dataframe[0].value.columns  # one territory: its owner is in the sidebar
+    with store.write(app_store) as con:
+        con.execute("UPDATE accounts SET state = NULL")
+    bare = app_as("boss@example.com", page="targets", query={"rep": "all"})
+    assert errors(bare) == [] and "tg_state" not in [m.key for m in bare.multiselect]
