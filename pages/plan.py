@@ -76,6 +76,7 @@ try:
     with data.snapshot() as snap:
         default_start = data.cached(plan.default_start, snap, scope=scope, rep_id=rep_id, today=today)
         saved = data.cached(plan.saved_plans, snap, scope=scope, rep_id=rep_id)
+        window = data.cached(plan.start_window, snap, today=today)  # the starts a plan may take
 except PlannerError as exc:
     data.show_error(exc)
 
@@ -83,12 +84,17 @@ if "plan_start" not in st.session_state or st.session_state.get("_plan_rep") != 
     # A link's start on opening; another rep picked in the sidebar opens on that rep's own default.
     asked = st.query_params.get("start") if "plan_start" not in st.session_state else None
     try:
-        st.session_state["plan_start"] = plan.parse_start(asked) or default_start
+        wanted = plan.parse_start(asked)
+        why = plan.start_problem(wanted, window) if wanted else ""
     except PlannerError:
-        st.session_state["plan_start"] = default_start
+        wanted, why = None, "not a date; use YYYY-MM-DD"
+    if why:  # the link's start is not used: say so, as for any other parameter
+        state.ignore("start", asked, why)
+    st.session_state["plan_start"] = (None if why else wanted) or default_start
 c1, c2, c3 = st.columns([1, 1, 2])
 start: date = c1.date_input(
     "Plan start", key="plan_start", format="YYYY-MM-DD",
+    min_value=min(window[0], st.session_state["plan_start"]), max_value=max(window[1], st.session_state["plan_start"]),
     help="The plan's first day: by default the next working day after today (or the current saved plan's start).",
 )  # fmt: skip
 # Written even at the default: the default moves with today, and a link shows the period it was made for.
@@ -258,7 +264,7 @@ st.caption("Accounts per tier: " + " · ".join(f"{t}: **{n}**" for t, n in k["ti
 for w in k["warnings"]:
     st.warning(plan_export.md_note(w), icon=":material/warning:")
 if len(p.gap):
-    st.markdown(f"**Accounts that would close the {fmt.money(k['gap'])} gap** (best expected value first):")
+    st.markdown(f"**Accounts toward the {fmt.money(k['gap'])} gap** (in the ranking's order, as the targets are):")
     show_table(tables.gap_table(p).drop(columns=["Why this account"]), "plan_gap_table")
     if st.button(f"Add these {len(p.gap)} accounts to the plan", key="plan_add_gap", icon=":material/add:"):
         specs = tuple(st.session_state["plan_specs"])
@@ -505,13 +511,23 @@ if p.start > p.as_of:
     )
 else:
     s = plan.actual_summary(p)
+    known = s["activities_known"]  # else: none on record, so touches and decisions are unknown (the note says why)
+    why = "Not known: no activities are on record (see the note at the top)."
     c = st.columns(5)
-    c[0].metric("Touched", f"{s['touched']} / {s['targets']}",
-                help=f"Since {d(p.start, 'date')}, to {d(p.as_of, 'date')}.")  # fmt: skip
-    c[1].metric("Met", f"{s['met']}", help="A meeting was held.")
+    c[0].metric(
+        "Touched",
+        f"{s['touched']} / {s['targets']}" if known else "—",
+        help=f"Since {d(p.start, 'date')}, to {d(p.as_of, 'date')}." if known else why,
+    )
+    c[1].metric("Met", f"{s['met']}" if known else "—", help="A meeting was held." if known else why)
     c[2].metric("Opportunities", f"{s['opportunities']}", help=fmt.money(s["opportunity_amount"]))
-    c[3].metric("To nurture", f"{s['nurture']}", help="No reply by the first decision point.")
-    c[4].metric("To drop", f"{s['drop']}", help="No meeting by the last decision point.")
+    c[3].metric(
+        "To nurture",
+        f"{s['nurture']}" if known else "—",
+        help="No reply by the first decision point." if known else why,
+    )
+    c[4].metric("To drop", f"{s['drop']}" if known else "—",
+                help="No meeting by the last decision point." if known else why)  # fmt: skip
 show_table(tables.actual_table(p), "plan_actual_table")
 
 # ---- downloads and the printable view --------------------------------------------------------------

@@ -80,8 +80,9 @@ else:
 cols = st.columns([3, 2, 2, 2, 2])
 industries = state.multiselect("Industry", options["industries"], param="ind", key="tg_industry", container=cols[0],
                                placeholder="All industries")  # fmt: skip
+# A book whose accounts name no state (most outside the US) gets no State filter: it would offer nothing.
 states = state.multiselect("State", options["states"], param="st", key="tg_state", container=cols[1],
-                           placeholder="All states")  # fmt: skip
+                           placeholder="All states") if options["states"] else []  # fmt: skip
 size = state.selectbox(
     "Employees", list(targets.SIZE_BANDS), param="size", key="tg_size", default="any", container=cols[2],
     format_func=lambda s: "Any size" if s == "any" else s,
@@ -145,6 +146,8 @@ shown = rows[
     ["rank", "name", "expected_value", "propensity", "potential", "reasons", "open_deals", "industry", "employees",
      "city", "state", "country", "account_id"]
 ].copy()  # fmt: skip
+if rep_id is None:  # All territories: whose account each row is (a rep always sees their own territory only)
+    shown.insert(2, "owner", rows["owner_rep_id"].map(dict(zip(reps["rep_id"], reps["name"], strict=True))))
 # Ranked among the accounts this person may see and these filters match (never a store-wide rank: a rep
 # must not learn how their territory compares with the accounts of others).
 shown["rank"] = range(1, len(shown) + 1)
@@ -200,6 +203,7 @@ event = st.dataframe(
             else "No model has been trained yet, so no account has a score or reasons; train one on the Model page.",
         ),
         "name": st.column_config.TextColumn("Account", width=160),
+        "owner": st.column_config.TextColumn("Owner", width=120),
         "account_id": "Account ID",
     },
 )  # fmt: skip
@@ -234,7 +238,7 @@ with st.container():
         st.page_link("pages/plan.py", label="Open the territory plan", icon=":material/event_note:")
 d1, d2 = st.columns(2)
 DOWNLOAD_COLUMNS = {
-    "rank": "Rank", "name": "Account", "reasons": "Why", "expected_value": "Expected value",
+    "rank": "Rank", "name": "Account", "owner": "Owner", "reasons": "Why", "expected_value": "Expected value",
     "propensity": "Propensity", "fit_score": "Fit score", "potential": "Potential", "open_deals": "Open deals",
     "industry": "Industry", "employees": "Employees", "city": "City", "state": "State",
     "country": "Country", "account_id": "Account ID",

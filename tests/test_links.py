@@ -56,8 +56,8 @@ def test_a_leaders_all_territories_link_says_it_was_narrowed_for_a_rep(app_store
     assert errors(rep) == []
     assert "shows all territories" in sidebar_text(rep) and "only see your own" in sidebar_text(rep)
     assert rep.sidebar.selectbox(key="sb_rep").value == "R001"
-    assert "rep" not in rep.query_params and rep.query_params.get("top") == "100"
-    # A link without rep= (older ones, or a rep's own) opens as before, with no note.
+    assert rep.query_params.get("rep") == "R001" and rep.query_params.get("top") == "100"  # the rep's own
+    # A link without rep= (older ones) or with the rep's own opens as before, with no note.
     plain = app_as(AVA, page="targets", query={"top": "100"})
     assert "all territories" not in sidebar_text(plain) and errors(plain) == []
     # A leader opening rep=all sees All territories.
@@ -164,7 +164,7 @@ def test_the_first_run_after_signing_in_opens_the_kept_link(app_store: Path, mon
     at = app_as(AVA)
     assert errors(at) == []
     assert at.title[0].value.startswith("Targets")
-    assert at.query_params.get("top") == "100" and "rep" not in at.query_params
+    assert at.query_params.get("top") == "100" and at.query_params.get("rep") == "R001"  # the rep's own
     assert "This link shows another territory" in sidebar_text(at)
     at.run()  # once only: the next run stays where it is
     assert at.title[0].value.startswith("Targets")

@@ -35,10 +35,10 @@ def test_a_reps_link_drops_what_the_page_did_not_apply_and_says_so(app_store: Pa
     assert not at.exception
     assert "This link shows another territory" in at.sidebar.warning[0].value
     link = _link(at)
-    assert "size=50-199" in link
-    for junk in ("rep=", "territory=", "account="):
+    assert "size=50-199" in link and "rep=R001" in link  # the rep's own territory, not the link's R003
+    for junk in ("rep=R003", "territory=", "account="):
         assert junk not in link, link
-    assert set(at.query_params) == {"size"}
+    assert set(at.query_params) == {"size", "rep"}
     notes = _notes(at)
     assert "territory=R004" in notes and "account=A0042" in notes
 

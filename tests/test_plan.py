@@ -243,6 +243,7 @@ def test_kpis_warn_when_the_plan_cannot_reach_quota_and_gap_accounts_close_it() 
             "propensity": 0.1,
             "expected_value": [100.0, 50.0, 90.0, 40.0, 30.0, 5.0],
             "rationale": "r",
+            "book_rank": [1, 2, 3, 4, 5, 6],  # the ranking in use: close_gap keeps its order
         }
     )
     gap = plan.close_gap(book, targets, k)

@@ -680,6 +680,7 @@ UNSCOPED: dict[str, tuple[str, Args]] = {
         "reads an uploaded file and the column mapping remembered for its shape",
         lambda c, w, rep: ((w.upload,), {}),
     ),
+    "planner.plan.build.start_window": ("the plan starts accepted: from the as-of date and today (dates only)", kw()),
     "planner.plan.offers.catalogue": ("the offer catalogue (no territory data)", kw()),
     "planner.plan.offers.partner_table": ("the partner list (no territory data)", kw()),
     "planner.potential.settings_table": ("adoption and price per industry (no territory data)", kw()),

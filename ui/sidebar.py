@@ -144,7 +144,9 @@ def _render_territory() -> None:
             default=options[0] if options else None,
             format_func=lambda r: "All territories" if r == ALL else names.get(r, r),
             url_text=lambda r: ALL_IN_URL if r == ALL else str(r),
-            keep_default=not who.is_rep,
+            # Always written, a rep's own territory too: their link then opens the same territory for their leader
+            # (a rep's id names nobody they may not know); a leader's All territories is written as rep=all.
+            keep_default=True,
             help="Scope every page to one rep's territory.",
         )
         if fresh["is_demo"]:

@@ -13,7 +13,7 @@ Modules: `spec` (what a plan is), `rules`, `offers` (catalogue and partners), `b
 
 from planner.plan.asks import suggest_needs
 from planner.plan.book import ranked_book
-from planner.plan.build import compose, data_is_stale, rep_calendar
+from planner.plan.build import compose, data_is_stale, rep_calendar, start_problem, start_window
 from planner.plan.calendar import WorkCalendar, next_working_day_after, work_calendar
 from planner.plan.edits import add_target, draft_specs, editor_table, move_target, remove_target, specs_from_table
 from planner.plan.kpis import (
@@ -53,7 +53,8 @@ __all__ = [
     "editor_table", "kpi_alignment", "load", "move_target", "needs_per_team", "next_working_day_after",
     "offer_usage", "parse_start", "partner_table", "partners_for_editing", "plan_vs_actual", "quarter_end",
     "ranked_book", "remove_target", "rep_calendar", "rep_for", "resolve_rep", "rules_json", "rules_with_defaults",
-    "save", "save_catalogue", "saved_plans", "schedule", "seed_catalogue", "specs_from_table", "stored_specs",
+    "save", "save_catalogue", "saved_plans", "schedule", "seed_catalogue", "specs_from_table", "start_problem",
+    "start_window", "stored_specs",
     "suggest_needs", "suggest_offer", "summary_lines", "valid_offers", "weekly_capacity", "weekly_load",
     "work_calendar"
 ]  # fmt: skip

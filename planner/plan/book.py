@@ -133,14 +133,19 @@ def _rationale(r: Any, n: int, currency: str, fit: bool = False) -> str:
     def money(value: float | None) -> str:
         return text.money(value, currency=currency)
 
-    if not r.est_users > 0:
+    users = f"{int(r.est_users):,} user{'' if int(r.est_users) == 1 else 's'}" if r.est_users > 0 else ""
+    price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"  # exact, as the user set it
+    if not r.est_users > 0 and not missing(r.employees) and float(r.employees) > 0:
+        # A head count too small for one user at the adoption rate (3 x 8% rounds to 0): not missing data.
+        heads = float(r.employees)
+        few = f"{heads:,.0f} employee{'' if heads == 1 else 's'}: too few for one estimated user"
+        size = f"{money(r.potential)} potential ({few})"
+    elif not r.est_users > 0:
         size = f"{money(r.potential)} potential (no employee count or annual revenue, so no estimated users)"
     elif missing(r.employees):
-        price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"
-        size = f"{money(r.potential)} potential ({int(r.est_users):,} users, estimated from annual revenue, x {price})"
+        size = f"{money(r.potential)} potential ({users}, estimated from annual revenue, x {price})"
     else:
-        price = f"{text.currency_prefix(currency)}{float(r.price_per_user):,.0f}"  # exact, as the user set it
-        size = f"{money(r.potential)} potential ({int(r.est_users):,} users x {price})"
+        size = f"{money(r.potential)} potential ({users} x {price})"
     if fit and not missing(r.fit_score):
         # Ranked by the fit score (no model): a fit, not a probability; expected value at the measured rate.
         at = (

@@ -12,13 +12,21 @@ import duckdb
 import pandas as pd
 
 from planner.coverage.workload import load_workload
+from planner.errors import BadInput
 from planner.geo import us_state_at
 from planner.geo_world import country_at, country_code, country_timezone, regions_at, timezone_at
 from planner.plan.asks import NEED_COLS, Touch, lead_days, partner_records, suggest_needs
 from planner.plan.book import ranked_book
 from planner.plan.calendar import WorkCalendar, subdivision_code, subdivisions, work_calendar
 from planner.plan.edits import draft_specs
-from planner.plan.kpis import close_gap, inactive_note, kpi_alignment, plan_vs_actual
+from planner.plan.kpis import (
+    close_gap,
+    gap_note,
+    inactive_note,
+    kpi_alignment,
+    no_activities_note,
+    plan_vs_actual,
+)
 from planner.plan.offers import catalogue, catalogue_notes, offer_records, partner_table, suggest_offer, valid_offers
 from planner.plan.reps import rep_for
 from planner.plan.rules import rules_with_defaults
@@ -165,10 +173,12 @@ def compose(
     today: date | None = None,
 ) -> Plan:
     """Build the whole plan from the rep's decisions (specs; None = a draft of the top n_targets).
-    `today` (default: the clock) keeps asks from falling in the past."""
+    `today` (default: the clock) keeps asks from falling in the past; a start outside start_window is refused."""
     rep = rep_for(con, scope=scope, rep_id=rep_id)
     r = rules_with_defaults(rules)
     today = today or date.today()
+    if why := start_problem(start, start_window(con, today=today)):
+        raise BadInput(f"start {start.isoformat()} is {why}")
     currency = currency_code(world_q.currency(con)) or "USD"
     book, source = ranked_book(con, scope=scope, rep_id=rep_id, rules=r, currency=currency, start=start)
     as_of = q.as_of(con)
@@ -186,6 +196,11 @@ def compose(
     notes += catalogue_notes(frame.cat.offers, frame.cat.partners)
     capacity = weekly_capacity(rep, r, load_workload(con).default_capacity_hours)
     targets, steps, needs = _lay_out(con, scope, chosen, book.set_index("account_id"), frame, capacity, notes)
+    logged = _activities_on_record(con, scope, list(book["account_id"]))
+    if not logged and len(book):
+        notes.append(no_activities_note())
+        cold_rule = needs["rule"].astype(str).str.startswith("no activity in")
+        needs.loc[cold_rule, "rule"] = "no activity on record (none imported)"
     total_weeks = max(int(weeks), int(steps["week"].max()) if len(steps) else 0)
     end = start + timedelta(weeks=total_weeks) - timedelta(days=1)
     load_df = weekly_load(steps, start, total_weeks, capacity)
@@ -193,15 +208,52 @@ def compose(
     team = None if scope.is_rep else q.team_quota(con, scope=scope)
     kpis = kpi_alignment(targets, load_df, rep, r, int(weeks), team, currency, world_q.mixed_currencies(con))
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
+    gap = close_gap(book, targets, kpis)
+    kpis["warnings"] += [short] if (short := gap_note(book, targets, gap, kpis, currency)) else []
     return Plan(
         plan_id=plan_id, rep=rep, start=start, weeks=int(weeks), end=end, as_of=as_of, rules=r, source=source,
-        targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=close_gap(book, targets, kpis),
+        targets=targets, steps=steps, needs=needs, load=load_df, kpis=kpis, gap=gap,
         actual=plan_vs_actual(con, scope=scope, targets=targets, steps=steps, start=start, end=end,
-                              as_of_day=as_of),
+                              as_of_day=as_of, activities_known=logged),
         offers=frame.cat.offers,
         book=spare[_SPARE_COLS].reset_index(drop=True), notes=notes, partners=frame.cat.partners, made_on=today,
         calendar=cal, currency=currency,
     )  # fmt: skip
+
+
+START_YEARS = 5  # a plan starts at most this many years before the data's as-of date, or after today
+
+
+def start_window(con: duckdb.DuckDBPyConnection, *, today: date | None = None) -> tuple[date, date]:
+    """The plan starts accepted: from START_YEARS before the data's as-of date (a past period, to compare with
+    what happened) to START_YEARS after today. Outside it a date is a slip (1900, 2207), not a period to plan."""
+    return _years_later(q.as_of(con), -START_YEARS), _years_later(today or date.today(), START_YEARS)
+
+
+def start_problem(start: date, window: tuple[date, date]) -> str:
+    """Why `start` lies outside `window` (start_window), with the dates it may take; '' when it is inside."""
+    low, high = window
+    span = f"pick a start from {low.isoformat()} to {high.isoformat()}"
+    if start < low:
+        return f"more than {START_YEARS} years before the data's as-of date; {span}"
+    if start > high:
+        return f"more than {START_YEARS} years after today; {span}"
+    return ""
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _activities_on_record(con: duckdb.DuckDBPyConnection, scope: Scope, account_ids: list[str]) -> bool:
+    """Any activity logged on the territory's accounts, ever: without one (a store whose imports brought none)
+    'no touch' and 'no reply' mean 'not known', not 'did not happen'."""
+    if not account_ids:
+        return False
+    return bool(len(q.last_activity(con, scope=scope, account_ids=account_ids, before=date(9999, 12, 31))))
 
 
 def data_is_stale(as_of: date, day: date) -> bool:

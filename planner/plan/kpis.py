@@ -74,7 +74,7 @@ def kpi_alignment(
         )
     # Users come from employees, else from annual revenue (the account_potential view): only a target with neither
     # has no potential.
-    unsized = int((pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0).sum()) if len(targets) else 0
+    unsized = _unsized(targets)
     if unsized:
         warnings.append(
             f"{unsized} of {len(targets)} targets {'has' if unsized == 1 else 'have'} neither an employee count nor "
@@ -101,8 +101,19 @@ def kpi_alignment(
     return out
 
 
+def _unsized(targets: pd.DataFrame) -> int:
+    """Targets with no users for want of data: neither a head count nor a revenue that makes one. A head count too
+    small for one user (3 employees at 8% adoption) is sized, at nothing: no data is missing."""
+    if not len(targets):
+        return 0
+    no_users = pd.to_numeric(targets["est_users"], errors="coerce").fillna(0) <= 0
+    heads = targets.get("employees", pd.Series(float("nan"), index=targets.index))
+    return int((no_users & ~(pd.to_numeric(heads, errors="coerce").fillna(0) > 0)).sum())
+
+
 def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], limit: int = 25) -> pd.DataFrame:
-    """The best accounts not in the plan whose expected value closes the quota gap (fewest first)."""
+    """The accounts not in the plan, in the ranking's order (book_rank, as the plan's targets are chosen), until
+    their expected value closes the quota gap, at most `limit` of them (gap_note says what is left)."""
     cols = [
         "account_id",
         "name",
@@ -118,11 +129,34 @@ def close_gap(book: pd.DataFrame, targets: pd.DataFrame, kpis: dict[str, Any], l
     if gap <= 0:
         return pd.DataFrame(columns=cols)
     spare = book[~book["account_id"].isin(set(targets["account_id"]))]
-    spare = spare.sort_values(["expected_value", "account_id"], ascending=[False, True]).copy()
-    spare["cumulative"] = spare["expected_value"].cumsum()
+    spare = spare.sort_values(["book_rank", "account_id"]).copy()
+    spare["cumulative"] = spare["expected_value"].fillna(0.0).cumsum()
     reach = spare["cumulative"] >= gap
     n = int(reach.to_numpy().argmax()) + 1 if reach.any() else len(spare)
     return spare.head(min(n, limit))[cols].reset_index(drop=True)
+
+
+def gap_note(book: pd.DataFrame, targets: pd.DataFrame, gap: pd.DataFrame, kpis: dict[str, Any], currency: str) -> str:
+    """One line when the accounts of close_gap do not close the gap: what is left after them, and whether the
+    rest of the territory could close it at all; '' when they close it (or there is no gap)."""
+    want = float(kpis["gap"])
+    added = float(gap["cumulative"].iloc[-1]) if len(gap) else 0.0
+    if want <= 0 or added >= want:
+        return ""
+
+    def money(value: float) -> str:
+        return text.money(value, currency=currency)
+
+    spare = book[~book["account_id"].isin(set(targets["account_id"]))]
+    held = float(pd.to_numeric(spare["expected_value"], errors="coerce").fillna(0.0).sum())
+    listed = f"the {len(gap)} accounts listed add {money(added)}, leaving {money(want - added)}"
+    if held < want:
+        return (
+            f"No choice of accounts closes the {money(want)} gap: the rest of the territory holds {money(held)} of "
+            f"expected value in all, and {listed}. Reaching the coverage target needs more accounts in the "
+            "territory, a higher win rate or a lower quota."
+        )
+    return f"The accounts listed do not close the {money(want)} gap: {listed} (more of the territory would)."
 
 
 _ACTUAL_COLS = [
@@ -140,21 +174,25 @@ def plan_vs_actual(
     start: date,
     end: date,
     as_of_day: date,
+    activities_known: bool = True,
 ) -> pd.DataFrame:
     """Per target: touched, met, opportunity created since the plan started, and what each decision
-    point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected)."""
+    point says on the as-of date (a reply = a call or meeting, or an outcome like replied/connected).
+    Without activities on record (`activities_known` False: none imported) touches, replies and meetings cannot
+    be known: those cells stay empty and the decisions unmade, not taken as 'no reply' or 'no meeting'."""
     if not len(targets):
         return pd.DataFrame(columns=_ACTUAL_COLS)
     ids = list(targets["account_id"])
     until = min(as_of_day, end)
     acts: dict[str, list[tuple[date, str, bool]]] = {}
     opps: dict[str, list[float]] = {}
-    if until >= start:
+    if until >= start and activities_known:
         for r in q.activities_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
             index=False
         ):
             reply = r.kind in REPLY_KINDS or str(r.outcome or "").lower() in REPLY_OUTCOMES
             acts.setdefault(r.account_id, []).append((pd.Timestamp(r.activity_date).date(), str(r.kind), reply))
+    if until >= start:
         for r in q.deals_created_between(con, scope=scope, account_ids=ids, start=start, end=until).itertuples(
             index=False
         ):
@@ -167,7 +205,35 @@ def plan_vs_actual(
                     start, as_of_day)
         for t in targets.itertuples(index=False)
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=_ACTUAL_COLS)
+    out = pd.DataFrame(rows, columns=_ACTUAL_COLS)
+    if not activities_known:
+        out = _without_activities(out, start, as_of_day)
+    return out
+
+
+NO_ACTIVITIES = "unknown: no activities on record"
+
+
+def _without_activities(actual: pd.DataFrame, start: date, as_of_day: date) -> pd.DataFrame:
+    """Plan vs actual when no activity is on record: touches, meetings and the decisions they drive are unknown
+    (empty, or NO_ACTIVITIES for a decision that is due); opportunities created are still known."""
+    out = actual.astype({c: object for c in ("touches", "touched", "met")})
+    out[["touches", "last_touch", "touched", "met"]] = None
+    for col in ("nurture_decision", "drop_decision"):
+        out[col] = out[col].where(out[col].str.startswith("pending") | (out[col] == ""), NO_ACTIVITIES)
+    unknown = "not started" if start > as_of_day else "unknown: no activities on record"
+    out["status"] = out["status"].where(out["opportunity"], unknown)
+    return out
+
+
+def no_activities_note() -> str:
+    """Why plan vs actual and the BDR warm-ups cannot use activities when none are on record."""
+    return (
+        "No activities (calls, emails, meetings) are on record for this territory: an import brings accounts, "
+        "deals and reps, not activities. So whether a target was touched, replied or met cannot be known: "
+        "BDR/SDR warm-ups count every prospect as cold, and plan vs actual shows only the opportunities created, "
+        "leaving the nurture and drop decisions to the rep."
+    )
 
 
 def _verdicts(acts: list[tuple[date, str, bool]], decisions: list[date], as_of_day: date) -> list[str]:
@@ -239,16 +305,23 @@ def needs_per_team(plan: Plan) -> dict[str, int]:
 
 
 def actual_summary(plan: Plan) -> dict[str, Any]:
-    """Totals of plan vs actual: touched, met, opportunities, and what the decision points say."""
+    """Totals of plan vs actual: touched, met, opportunities, and what the decision points say (None for what
+    activities would tell, when none are on record)."""
     a = plan.actual
+    known = not len(a) or bool(a["touched"].notna().all())  # None throughout: no activities on record
+
+    def count(flags: pd.Series) -> int | None:
+        return int(flags.sum()) if known else None
+
     return {
         "targets": len(a),
-        "touched": int(a["touched"].sum()),
-        "met": int(a["met"].sum()),
+        "activities_known": known,
+        "touched": count(a["touched"]),
+        "met": count(a["met"]),
         "opportunities": int(a["opportunity"].sum()),
         "opportunity_amount": float(a["opportunity_amount"].sum()),
-        "nurture": int(a["nurture_decision"].str.startswith("move").sum()),
-        "drop": int(a["drop_decision"].str.startswith("drop").sum()),
+        "nurture": count(a["nurture_decision"].str.startswith("move")),
+        "drop": count(a["drop_decision"].str.startswith("drop")),
     }
 
 
