@@ -116,7 +116,7 @@ def test_markdown_is_formatted_and_inert(tricky_plan: plan.Plan) -> None:
     md = exports.to_markdown(p)
     assert md.startswith(f"# Territory plan: {p.rep['name']}")
     for section in ("## Targets", "## Asks of other teams", "## Engagement sequence", "## Weekly load",
-                    "## Plan vs actual", "## Accounts that would close the gap"):  # fmt: skip
+                    "## Plan vs actual", "## Accounts toward the gap"):  # fmt: skip
         assert section in md
     assert "decision point" in md and "Decision: no meeting by week 6" in md
     assert "Thanksgiving Day Thu 26 Nov 2026" in md

@@ -135,7 +135,7 @@ def to_markdown(plan: Plan) -> str:
     lines += ["## Engagement sequence (touches and decision points)", ""]
     lines += [_md_table(steps_table(plan)[_SEQUENCE_COLS], cur, parts["Sequence"].empty)]
     lines += ["## Weekly load", "", _md_table(parts["Weekly load"].table, cur, parts["Weekly load"].empty)]
-    lines += ["## Accounts that would close the gap", "", _md_table(gap_table(plan).drop(columns=["Why this account"]),
+    lines += ["## Accounts toward the gap", "", _md_table(gap_table(plan).drop(columns=["Why this account"]),
                                                                     cur, parts["Close the gap"].empty)]  # fmt: skip
     lines += ["## Plan vs actual", "", _md_table(parts["Plan vs actual"].table, cur, parts["Plan vs actual"].empty)]
     return "\n".join(lines) + "\n"

@@ -192,7 +192,7 @@ def actual_table(plan: Plan) -> pd.DataFrame:
 
 
 def gap_table(plan: Plan) -> pd.DataFrame:
-    """Accounts not in the plan whose expected value would close the gap to the coverage target."""
+    """Accounts not in the plan toward the gap to the coverage target, in the ranking's order (may not close it)."""
     g = plan.gap
     return pd.DataFrame(
         {
