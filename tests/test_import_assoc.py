@@ -59,3 +59,24 @@ def test_joined_associated_companies_link_the_first_known_one(tmp_path: Path) ->
     report = ingest.import_files(db, [(smith, "accounts"), (again, "deals")], scope=OPERATOR)
     assert table(db, "SELECT account_id FROM deals WHERE deal_id = '5007'") == [("9004",)]
     assert not [n for n in report.files[1].notes if "joined by ';'" in n]
+
+
+def test_a_file_cut_off_mid_row_is_warned_of(tmp_path: Path) -> None:
+    """A partial download ends inside a row: its last line has fewer fields than the header and no line end. It is
+    imported as read (rows read = inserted) with a warning naming the line; a file whose rows all omit their
+    trailing empty fields, or whose last line is whole, is not warned of."""
+    header = "Record ID,Company name,City,State/Region,Country/Region\n"
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes((header + "1,Acme,Boston,MA,United States\n2,Beta,Austin,T").encode())
+    ragged = tmp_path / "ragged.csv"  # no final line end, but every row is as short as the last
+    ragged.write_text(header + "3,Gamma,Denver\n4,Delta,Dallas")
+    whole = tmp_path / "whole.csv"  # all fields, no final line end
+    whole.write_text(header + "5,Epsilon,Miami,FL,United States\n6,Zeta,Tampa,FL,United States")
+    report = ingest.import_files(db := tmp_path / "store.duckdb", [cut, ragged, whole], "accounts", scope=OPERATOR)
+    by_file = {f.file: f for f in report.files}
+    assert [w for w in by_file["cut.csv"].warnings if "cut off" in w] == [
+        "the file seems cut off at line 3 (its last line has 4 of 5 fields and no line end): export it again"
+    ]
+    assert (by_file["cut.csv"].rows_read, by_file["cut.csv"].inserted) == (2, 2)
+    assert not [w for f in ("ragged.csv", "whole.csv") for w in by_file[f].warnings if "cut off" in w]
+    assert table(db, "SELECT count(*) FROM accounts") == [(6,)]
