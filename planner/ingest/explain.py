@@ -94,6 +94,13 @@ def explain(con: duckdb.DuckDBPyConnection, report: FileReport, result: dict[str
     if result.get("by_domain"):
         report.notes.append(f"{result['by_domain']:,} deal(s) linked to their account by its web domain (no account "
                             "ID or name in the file found it)")  # fmt: skip
+    if result.get("joined"):
+        joined, first = (one_line(str(v)) for v in result["joined_example"])
+        report.notes.append(
+            f"{result['joined']:,} deal(s) name several companies joined by ';' (e.g. '{joined}', as HubSpot writes "
+            f"a deal's associated companies): each was linked to the first of them the store or file knows ('{first}'"
+            "), and no account was made of the list; export 'Associated Company IDs (Primary)' to link the primary one"
+        )
     if result.get("domain_shared"):
         report.warnings.append(
             f"{result['domain_shared']:,} deal(s) name a web domain several accounts share (e.g. "

@@ -408,7 +408,33 @@ def _open_text(path: Path, display: str, head: bytes, workdir: Path) -> Table:
                            "letters read as such; save it as 'CSV UTF-8' to be sure")  # fmt: skip
     elif encoding != "utf-8":
         table.notes.append(f"read as {encoding} (not UTF-8)")
+    _cut_off(table)
     return table
+
+
+def _cut_off(table: Table, tail_bytes: int = 1 << 16) -> None:
+    """Warn of a file that seems cut off (a partial download): its last line has no line end and fewer fields
+    than the header, while the line before it has them all (a file whose rows all omit trailing empty fields
+    is only ragged). Only the file's end is read, and the whole file only to number that line."""
+    with open(table.path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - tail_bytes))
+        tail = fh.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    lines = re.split(r"\r\n|\r|\n", tail.decode("utf-8", errors="replace"))
+    if len(lines) < 2 or (len(lines) < 3 and size > len(tail)):
+        return  # no whole line before the last one in the tail: nothing to compare it with
+    fields = [len(r) for r in csv.reader(lines[-2:], delimiter=table.delimiter) if lines[-1].count('"') % 2 == 0]
+    n = len(table.columns)
+    if len(fields) != 2 or fields[1] >= n or fields[0] < n:
+        return
+    breaks, eol = 0, b"\n" if b"\n" in tail else b"\r"
+    with open(table.path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            breaks += block.count(eol)
+    table.warnings.append(f"the file seems cut off at line {breaks + 1:,} (its last line has {fields[1]} of {n} "
+                          "fields and no line end): export it again")  # fmt: skip
 
 
 def _cell_text(value: object) -> str:

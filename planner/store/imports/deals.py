@@ -79,11 +79,7 @@ def build_deals(
     # HubSpot writes several associated IDs separated by ';': the first is the primary company.
     acct_ref = f"trim(split_part({e('account_id')}, ';', 1))" if "account_id" in exprs else "NULL::VARCHAR"
     exprs, empty, dup = _deal_key(con, exprs, labels, acct_ref)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _dups AS
-            SELECT {e("id")} AS id, min(__row) AS first_row FROM _raw
-            WHERE {e("id")} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
-    )
+    _repeated_keys(con, e("id"))
     items = [
         (e("id"), "deal_id"), (f"nullif({acct_ref}, '')", "account_ref"), (e("account_name"), "account_name"),
         (e("name"), "name"), (e("stage"), "stage"), (f"lower({e('status')})", "status"), (e("amount"), "amount"),
@@ -106,11 +102,12 @@ def build_deals(
     # Name keys are NULL where they do not apply: joins on them stay hash joins (the ref tested in ON: nested loops).
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p AS
-            SELECT p.* EXCLUDE (_name_key, _ref_name_key),
+            SELECT p.* EXCLUDE (_name_key, _ref_name_key, _joined_key),
                    coalesce(a.account_id, n.account_id, nk.noid, CASE WHEN dm.n = 1 THEN dm.account_id END,
-                            p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
+                            s.account_id, p.account_ref, 'name:' || tp_key(p.account_name)) AS account_id,
+                   CASE WHEN dm.n IS DISTINCT FROM 1 THEN s.part END AS _joined_part,
                    a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n IS DISTINCT FROM 1
-                       AND coalesce(n.n, 0) <= 1
+                       AND coalesce(n.n, 0) <= 1 AND NOT coalesce(s.known, false)
                        AND (p.account_ref IS NOT NULL OR tp_key(p.account_name) IS NOT NULL) AS _new_account,
                    a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n = 1 AS _by_domain,
                    a.account_id IS NULL AND coalesce(n.account_id, nk.noid) IS NULL AND dm.n > 1 AS _domain_shared,
@@ -129,7 +126,9 @@ def build_deals(
                    END AS _reject,
                    x.deal_id IS NOT NULL AS _exists
             FROM (SELECT *, CASE WHEN account_ref IS NULL THEN tp_key(account_name) END AS _name_key,
-                         CASE WHEN account_ref IS NOT NULL THEN tp_key(account_name) END AS _ref_name_key
+                         CASE WHEN account_ref IS NOT NULL THEN tp_key(account_name) END AS _ref_name_key,
+                         CASE WHEN account_ref IS NULL AND contains(account_name, ';') THEN account_name END
+                             AS _joined_key
                   FROM _parsed) p
             LEFT JOIN _dups d ON d.id = p.deal_id
             LEFT JOIN _aref a ON a.ref = p.account_ref
@@ -138,15 +137,25 @@ def build_deals(
             -- without IDs came first): the one such account of that name, which an export with IDs gives its ID.
             LEFT JOIN (SELECT k, noid FROM _names WHERE n_noid = 1) nk ON nk.k = p._ref_name_key
             LEFT JOIN _domains dm ON dm.k = p.account_domain
+            LEFT JOIN _joined s ON s.name = p._joined_key
             LEFT JOIN deals x ON x.deal_id = p.deal_id"""
     )
     take_deleted(con, "deals", scope=scope)
     snapshot(con, "deals", scope=scope)
 
 
+def _repeated_keys(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """_dups: the deal keys of _raw written on several rows, with the first row of each."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dups AS
+            SELECT {key} AS id, min(__row) AS first_row FROM _raw
+            WHERE {key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"""
+    )
+
+
 def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
     """Temp tables that find the accounts _parsed's deals name: _names by name (and among those stored without an
-    ID), _aref by ID (any of its forms), _domains by web domain."""
+    ID), _aref by ID (any of its forms), _domains by web domain, _joined by the first of several joined names."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _names AS
            SELECT tp_key(name) AS k, min(account_id) AS account_id, count(*) AS n,
@@ -177,6 +186,29 @@ def _account_lookups(con: duckdb.DuckDBPyConnection) -> None:
         """CREATE OR REPLACE TEMP TABLE _domains AS
            SELECT domain AS k, min(account_id) AS account_id, count(*) AS n FROM accounts
            WHERE domain IN (SELECT account_domain FROM _parsed) GROUP BY 1"""
+    )
+    _joined_names(con)
+
+
+def _joined_names(con: duckdb.DuckDBPyConnection) -> None:
+    """_joined: the account names of _parsed that list several companies joined by ';' (HubSpot's 'Associated
+    Company' of a deal with several) and match no account as written, with the first of their parts that names
+    one: an account of the store (known) or one this file's deals name alone (created from them). A name whose
+    parts match nothing stays one name ('Smith; Jones LLP')."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _joined AS
+           WITH j AS (SELECT name, string_split(name, ';') AS l
+                      FROM (SELECT DISTINCT account_name AS name FROM _parsed
+                            WHERE account_ref IS NULL AND contains(account_name, ';')) d
+                      ANTI JOIN _names n ON n.k = tp_key(d.name)),
+                parts AS (SELECT name, trim(unnest(l)) AS part, generate_subscripts(l, 1) AS i FROM j),
+                alone AS (SELECT DISTINCT tp_key(account_name) AS k FROM _parsed
+                          WHERE account_ref IS NULL AND NOT contains(account_name, ';'))
+           SELECT name, arg_min(part, i) AS part, arg_min(coalesce(n.account_id, 'name:' || tp_key(part)), i)
+                      AS account_id, arg_min(n.account_id IS NOT NULL, i) AS known
+           FROM parts LEFT JOIN _names n ON n.k = tp_key(part) AND n.n = 1
+           LEFT JOIN alone f ON f.k = tp_key(part) AND f.k NOT IN (SELECT k FROM _names)
+           WHERE n.k IS NOT NULL OR f.k IS NOT NULL GROUP BY name"""
     )
 
 
@@ -222,13 +254,16 @@ def merge_deals(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *
         )
     con.execute("DROP TABLE _deal_plan_kept")
     unlinked = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND account_id IS NULL"))
-    by_domain, shared, example = con.execute(
-        """SELECT count_if(_by_domain), count_if(_domain_shared), min(account_domain) FILTER (WHERE _domain_shared)
+    by_domain, shared, example, joined, joined_example = con.execute(
+        """SELECT count_if(_by_domain), count_if(_domain_shared), min(account_domain) FILTER (WHERE _domain_shared),
+                  count_if(_joined_part IS NOT NULL), arg_min([account_name, _joined_part], _row)
+                      FILTER (WHERE _joined_part IS NOT NULL)
            FROM _p WHERE _reject IS NULL"""
-    ).fetchone() or (0, 0, None)
+    ).fetchone() or (0, 0, None, 0, None)
     return {"inserted": inserted, "updated": updated, "accounts_created": created, "accounts_placed": placed,
             "unlinked": unlinked,
-            "by_domain": int(by_domain or 0), "domain_shared": int(shared or 0), "domain_example": example}  # fmt: skip
+            "by_domain": int(by_domain or 0), "domain_shared": int(shared or 0), "domain_example": example,
+            "joined": int(joined or 0), "joined_example": joined_example}  # fmt: skip
 
 
 def create_accounts_from_deals(
@@ -242,7 +277,8 @@ def create_accounts_from_deals(
              for f in ("city", "state", "postal_code", "country")}  # fmt: skip
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _new_accounts AS
-            SELECT account_id, arg_min(account_name, _row) AS name, {", ".join(first.values())} FROM _p
+            SELECT account_id, arg_min(coalesce(_joined_part, account_name), _row) AS name,
+                   {", ".join(first.values())} FROM _p
             WHERE _reject IS NULL AND _new_account GROUP BY 1"""
     )
     con.execute(
