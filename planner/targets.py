@@ -11,7 +11,7 @@ import pandas as pd
 from planner import store
 from planner.coverage import value
 from planner.errors import BadInput, Forbidden, NotFound
-from planner.plan.saved import current_plan_id, load, save
+from planner.plan.saved import current_plan_id, load, save_in
 from planner.scope import Scope, require_actor
 from planner.store import scores as q
 
@@ -80,21 +80,19 @@ def add_to_plan(
     ids = [str(a) for a in dict.fromkeys(account_ids)]
     if not ids:
         raise BadInput("select at least one account in the table first")
-    with store.read(path) as con:  # a refused add leaves no trace, not even the draft saved
+    with store.write(path) as con:  # one transaction: a refused add leaves no trace, not even the draft saved
         _check_accounts(con, ids, rep_id, scope)
-        planned = current_plan_id(con, scope=scope, rep_id=rep_id, create=False) is not None
-        draft = None if planned else load(con, scope=scope, rep_id=rep_id)
-    if draft is not None:  # the Plan page showed the rep this draft: it becomes the plan, then grows
-        save(path, scope=scope, plan=draft)
-    with store.write(path) as con:
-        _check_accounts(con, ids, rep_id, scope)  # again: the book may have changed in between
+        drafted = 0
+        if current_plan_id(con, scope=scope, rep_id=rep_id, create=False) is None:
+            draft = load(con, scope=scope, rep_id=rep_id)  # what the Plan page showed: it becomes the plan, then grows
+            save_in(con, scope=scope, plan=draft)
+            drafted = len(draft.targets)
         reasons = q.score_reasons(con, ids, rep_id, scope=scope)
         rationale = [reasons.get(a, "") for a in ids]
         plan_id = current_plan_id(con, scope=scope, rep_id=rep_id, create=True)
         assert plan_id is not None
         added = q.add_plan_targets(con, plan_id, pd.DataFrame({"account_id": ids, "rationale": rationale}), scope=scope)
         q.audit(con, actor, "add_plan_targets", {"plan_id": plan_id, "rep_id": rep_id, "accounts": ids}, scope=scope)
-    drafted = 0 if draft is None else len(draft.targets)
     return {"plan_id": plan_id, "added": added, "already_planned": len(ids) - added, "from_draft": drafted}
 
 

@@ -515,6 +515,7 @@ WRITES: dict[str, Args] = {
     "planner.ingest.edits.forget_mapping": lambda c, w, rep: (("any-signature",), {}),
     "planner.plan.offers.save_catalogue": lambda c, w, rep: ((), {"offers": plan.catalogue(c)}),
     "planner.plan.saved.save": lambda c, w, rep: ((), {"plan": w.plans[OTHER]}),
+    "planner.plan.saved.save_in": lambda c, w, rep: ((), {"plan": w.plans[OTHER]}),
     "planner.plan.saved.current_plan_id": lambda c, w, rep: ((), {"rep_id": OTHER, "create": True}),
     "planner.potential.learn_defaults": kw(),
     "planner.potential.save_settings": lambda c, w, rep: (([("*", 0.5, 10.0)],), {"actor": "rep"}),

@@ -103,36 +103,41 @@ def save(path: Path, *, scope: Scope, plan: Plan) -> int:
     store says today. Refused, with the store left as it was: another rep's plan (by rep or by
     plan_id), and targets that are not in the rep's territory (any more).
     """
-    rep_id = str(plan.rep.get("rep_id"))
     with store.write(path) as con:
-        rep_for(con, scope=scope, rep_id=rep_id)
-        plan_id = _plan_id_to_write(con, scope, rep_id, plan)
-        fresh = compose(
-            con, scope=scope, rep_id=rep_id, start=plan.start, weeks=plan.weeks, specs=plan.specs(),
-            rules=rules_json(plan.rules), plan_id=plan_id, today=plan.made_on,
-        )  # fmt: skip
-        foreign = sorted(set(plan.targets["account_id"].astype(str)) - set(fresh.targets["account_id"]))
-        if foreign:
-            raise (Forbidden if scope.is_rep else BadInput)(
-                f"{len(foreign)} target(s) of this plan are not in the territory of {rep_id} today "
-                f"({', '.join(foreign[:3])}); reload the plan and save again"
-            )
-        seed_catalogue(con)
-        settings = {"rules": fresh.rules, "source": fresh.source}
-        if plan_id is None:
-            plan_id = q.create_plan(
-                con,
-                scope=scope,
-                rep_id=rep_id,
-                period_start=fresh.start,
-                weeks=fresh.weeks,
-                settings=settings,
-                period_end=fresh.end,
-            )
-        else:
-            q.update_plan(con, scope=scope, plan_id=plan_id, period_end=fresh.end, weeks=fresh.weeks, settings=settings)
-        q.replace_targets(con, scope=scope, plan_id=plan_id, targets=_stored_targets(fresh))
-        q.replace_steps(con, scope=scope, plan_id=plan_id, steps=fresh.steps)
+        return save_in(con, scope=scope, plan=plan)
+
+
+def save_in(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan: Plan) -> int:
+    """save() within a write transaction the caller holds (Targets' add saves a draft and adds to it in one)."""
+    rep_id = str(plan.rep.get("rep_id"))
+    rep_for(con, scope=scope, rep_id=rep_id)
+    plan_id = _plan_id_to_write(con, scope, rep_id, plan)
+    fresh = compose(
+        con, scope=scope, rep_id=rep_id, start=plan.start, weeks=plan.weeks, specs=plan.specs(),
+        rules=rules_json(plan.rules), plan_id=plan_id, today=plan.made_on,
+    )  # fmt: skip
+    foreign = sorted(set(plan.targets["account_id"].astype(str)) - set(fresh.targets["account_id"]))
+    if foreign:
+        raise (Forbidden if scope.is_rep else BadInput)(
+            f"{len(foreign)} target(s) of this plan are not in the territory of {rep_id} today "
+            f"({', '.join(foreign[:3])}); reload the plan and save again"
+        )
+    seed_catalogue(con)
+    settings = {"rules": fresh.rules, "source": fresh.source}
+    if plan_id is None:
+        plan_id = q.create_plan(
+            con,
+            scope=scope,
+            rep_id=rep_id,
+            period_start=fresh.start,
+            weeks=fresh.weeks,
+            settings=settings,
+            period_end=fresh.end,
+        )
+    else:
+        q.update_plan(con, scope=scope, plan_id=plan_id, period_end=fresh.end, weeks=fresh.weeks, settings=settings)
+    q.replace_targets(con, scope=scope, plan_id=plan_id, targets=_stored_targets(fresh))
+    q.replace_steps(con, scope=scope, plan_id=plan_id, steps=fresh.steps)
     return plan_id
 
 
