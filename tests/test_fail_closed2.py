@@ -9,10 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planner import store
+from planner import roles, store
 from planner.cli import main
 from planner.errors import StoreError, StoreUnavailable
 from planner.store import core
+from tests.helpers import AVA, app_as
+from ui import auth, data
 
 FIX = "check --db / PLANNER_DB, or create one with `python -m planner import` or `python -m planner demo`"
 
@@ -111,3 +113,27 @@ def test_no_postgres_password_is_said_plainly(
         2,
         ["error: the lake's PostgreSQL refused the connection: no password (set PGPASSWORD or a .pgpass file)"],
     )
+
+
+def test_sign_out_while_the_store_is_down_signs_the_browser_out_and_says_so(
+    app_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_as(AVA)
+    assert at.title[0].value != "Territory Planner" and at.session_state["_scope"].user == AVA
+    recorded: list[str] = []
+
+    def down(*args: object, **kwargs: object) -> None:
+        recorded.append("tried")
+        raise StoreUnavailable(
+            "store unavailable: the lake does not answer; nothing was written, retry when it is back"
+        )
+
+    monkeypatch.setattr(data, "ensure_store", down)
+    monkeypatch.setattr(roles, "sign_out", down)
+    at.sidebar.button(key="sb_logout").click().run()
+    assert recorded == ["tried"]  # the sign-out was tried first, and the store was not read
+    assert [str(w.value) for w in at.warning] == [auth.UNRECORDED]
+    assert not any("Store unavailable" in str(w.value) for w in at.warning)
+    at.run()
+    assert at.title[0].value == "Territory Planner"  # the sign-in page, though the store is still down
+    assert [b.label for b in at.button] == ["Sign in"] and len(at.metric) == 0
