@@ -12,6 +12,7 @@ import pytest
 from planner import roles, store
 from planner.cli import main
 from planner.errors import StoreError, StoreUnavailable
+from planner.scope import Scope
 from planner.store import core
 from tests.helpers import AVA, app_as
 from ui import auth, data
@@ -137,3 +138,17 @@ def test_sign_out_while_the_store_is_down_signs_the_browser_out_and_says_so(
     at.run()
     assert at.title[0].value == "Territory Planner"  # the sign-in page, though the store is still down
     assert [b.label for b in at.button] == ["Sign in"] and len(at.metric) == 0
+
+
+def test_an_admin_reads_the_paths_a_bad_setting_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PLANNER_DB", "ducklake:postgres:dbname=lake host=db user=planner")
+    exc = StoreError(
+        f"PLANNER_LAKE_DATA {tmp_path}/nope/ is not the data path the lake ducklake:postgres:dbname=lake host=db "
+        f"user=planner was made with ({tmp_path}/lakedata/); set it to that path on every host"
+    )
+    monkeypatch.setattr(data.st, "session_state", {"_scope": Scope(role="rep", rep_id="R001", user=AVA)})
+    assert str(tmp_path) not in data.error_text(exc)
+    for scope in (auth.LOCAL, Scope(role="admin", user="boss@example.com")):
+        monkeypatch.setattr(data.st, "session_state", {"_scope": scope})
+        said = data.error_text(exc)
+        assert f"{tmp_path}/nope/ is not the data path the store was made with ({tmp_path}/lakedata/)" in said
