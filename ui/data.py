@@ -210,8 +210,8 @@ def error_text(exc: PlannerError) -> str:
             return UNREADABLE
         if "not a Territory Planner store" in text:
             return FOREIGN
-    path = db_path()
-    for name in _store_names(path):
+    path, sees = db_path(), _sees_paths()
+    for name in [] if sees and store.is_lake(path) else _store_names(path):  # an admin reads which lake (redacted)
         folder = str(Path(name).parent)
         text = text.replace(f"the folder {folder} (which holds the store {Path(name).name})", "the store's folder")
         text = text.replace(f"{name}.lock (the store's lock file)", "the store's lock file")
@@ -219,7 +219,7 @@ def error_text(exc: PlannerError) -> str:
         text = re.sub(re.escape(name) + r"[^\s\"'()/;,]+", "a file beside the store", text)  # its copy, its WAL
         for said in (f"the store {name}", f"the lake {name}", f"store {name}", name):
             text = text.replace(said, "the store")
-    return text if _sees_paths() else _SERVER_PATH.sub("a file on the server", text)
+    return text if sees else _SERVER_PATH.sub("a file on the server", text)
 
 
 def _waiting_note(timeout: float) -> Callable[[], object] | None:
