@@ -5,6 +5,8 @@ Errors a user can fix print one line `error: ...` on stderr and exit with status
 operating-system problem (a missing, unreadable or read-only file or folder, a folder given for a file, a
 full disk). A bug of ours is one line too, with exit status 1. Ctrl-C stops any command within about a second: one
 line says what stays written (nothing, unless the command says what), exit status 130 (planner/store/interrupts.py).
+Only `demo`, `import` and `store copy` make stores: every other command refuses a store that is not there (exit 2),
+so a mistyped --db, or a shell without PLANNER_DB, writes nothing into a new empty store.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import NoReturn
 
 import planner.commands
 from planner import settings
-from planner.errors import PlannerError, os_problem
+from planner.errors import PlannerError, StoreError, os_problem
 from planner.store import interrupts, waiting
 
 
@@ -80,15 +82,28 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
     return parser
 
 
+def _store_there(args: argparse.Namespace) -> bool:
+    """Whether the store is there. A command that does not make stores (all but `demo`, `import`, `store copy`)
+    refuses one that is not: a mistyped --db, or a team host's shell without PLANNER_DB, must not create an empty
+    store, write a role into it and say it worked while the real store stays as it was."""
+    from planner import store
+
+    there = store.exists(args.db_path)
+    if not there and not getattr(args, "makes_store", False):
+        raise StoreError(
+            f"no store at {store.describe(args.db_path)}: check --db / PLANNER_DB, or create one with "
+            "`python -m planner import` or `python -m planner demo`"
+        )
+    return there
+
+
 def _use_store_currency(path: Path) -> None:
-    """Money printed by this command is in the store's currency (US dollars when there is no store yet or it
-    cannot be read: the command itself then says what is wrong)."""
+    """Money printed by this command is in the store's currency (US dollars when the store cannot be read: the
+    command itself then says what is wrong)."""
     import duckdb
 
     from planner import store, text, world
 
-    if not store.exists(path):
-        return
     try:
         with store.read(path) as con:
             text.use_currency(world.currency(con), world.mixed_currencies(con))
@@ -98,7 +113,8 @@ def _use_store_currency(path: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     args.db_path = settings.db_path(args.db)
-    _use_store_currency(args.db_path)
+    if _store_there(args):
+        _use_store_currency(args.db_path)
     return int(args.func(args) or 0)
 
 

@@ -276,7 +276,7 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
     `route` runs before anything is drawn when the run stops here: the app routes the URL with a hidden
     navigation, and a widget drawn after routing keeps its id on the next run (the first click counts).
     """
-    st.session_state.pop(SCOPE_KEY, None)  # nothing is readable until this run proves who is asking
+    before = st.session_state.pop(SCOPE_KEY, None)  # nothing is readable until this run proves who is asking
     cfg = auth_config()
     st.session_state[MODE_KEY] = cfg.mode
     if cfg.mode == "error":
@@ -298,6 +298,8 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
         _stop_no_access(route, str(user.get("email") or "(no email)"), "Your identity provider sent no valid email.")
     if user.get("email_verified") is not True:  # only a real boolean true: "false", "true", missing all fail
         _stop_no_access(route, email, "Your identity provider did not confirm that this email address is yours.")
+    if any(st.session_state.get(key) is True for key in SIGN_OUT_KEYS):
+        _sign_out_now(route, email, before)
     admins = bootstrap_admins()
     scope: Scope | None
     ended = False
@@ -322,6 +324,34 @@ def sign_in(route: Callable[[], object] = lambda: None) -> Scope:
         _stop_no_access(route, email, "No role is set up for this address yet.")
     st.session_state[SCOPE_KEY] = scope
     return scope
+
+
+SIGN_OUT_KEYS = ("sb_logout", "auth_noaccess_logout")  # the Sign out buttons (sign_out_button's keys)
+SIGN_OUT_COOKIE = "planner_signout"
+UNRECORDED = (
+    "You are signed out in this browser, but the store could not record the sign-out: a copy of this sign-in "
+    "(another tab or computer, a copied cookie) still works until it expires. Sign out there too, or sign in and "
+    "out again here once the store is back."
+)
+
+
+def _sign_out_now(route: Callable[[], object], email: str, before: object) -> NoReturn:
+    """A Sign out click, honoured before the store is read (a store that does not answer must not keep the run in
+    its retry loop with the user signed in): recorded in the store when it can be, so that every copy of the
+    cookie stops working; the browser's cookie is deleted either way, and a sign-out not recorded says so."""
+    recorded = True
+    if isinstance(before, Scope) and before.user == email:  # the scope the clicked page was drawn with
+        try:
+            roles.sign_out(data.db_path(), email, scope=before)
+        except PlannerError as exc:
+            _log.warning("the sign-out of %s could not be recorded: %s", email, data.error_text(exc))
+            recorded = False
+    route()
+    if not recorded:
+        st.warning(UNRECORDED, icon="⚠️")
+        _cookie_script("unrecorded", KEPT_VIEW_SECONDS, name=SIGN_OUT_COOKIE)  # for the sign-in page after logout
+    st.logout()
+    st.stop()
 
 
 def _stop_no_access(route: Callable[[], object], email: str, why: str) -> NoReturn:
@@ -349,6 +379,9 @@ def _config_error_page(problems: tuple[str, ...]) -> None:
 def _login_page() -> None:
     st.title("Territory Planner")
     st.write("Sign in to see territories, targets and plans. Your role decides what you can see.")
+    if _cookies().get(SIGN_OUT_COOKIE) == "unrecorded":  # the sign-out just made while the store was down
+        st.warning(UNRECORDED, icon="⚠️")
+        _cookie_script("", 0, name=SIGN_OUT_COOKIE)
     for name in providers():
         label = "Sign in" if name == "default" else f"Sign in with {name.capitalize()}"
         if st.button(label, key=f"auth_login_{name}", type="primary"):
@@ -369,11 +402,12 @@ MAX_KEPT_VIEW = 2000
 _KEPT_VIEW_STATE = "_kept_view"
 
 
-def _cookie_script(value: str, seconds: int, container: Any = st) -> None:
-    """Set (or, with seconds=0, delete) the kept-view cookie in the browser; `value` is already URL-quoted."""
+def _cookie_script(value: str, seconds: int, container: Any = st, name: str = KEPT_VIEW_COOKIE) -> None:
+    """Set (or, with seconds=0, delete) a cookie of ours (the kept view's) in the browser; `value` is already
+    URL-quoted."""
     path = quote("/" + str(config.get_option("server.baseUrlPath") or "").strip("/"), safe="/")
     container.html(
-        f'<script>document.cookie = "{KEPT_VIEW_COOKIE}={value}; path={path}; max-age={seconds}; samesite=lax"'
+        f'<script>document.cookie = "{name}={value}; path={path}; max-age={seconds}; samesite=lax"'
         ' + (location.protocol === "https:" ? "; secure" : "");</script>',
         unsafe_allow_javascript=True,  # the value is quoted to [A-Za-z0-9%._~-]; nothing else varies
     )

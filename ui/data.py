@@ -190,17 +190,28 @@ def _store_names(path: Path) -> list[str]:
     return sorted(names, key=len, reverse=True)
 
 
+def _sees_paths() -> bool:
+    """Whether this run's user may read paths on the server in a message: an admin, or open local mode's one user
+    (sign_in's scope; none yet, or no run: no)."""
+    try:
+        scope = st.session_state.get("_scope")  # ui.auth.SCOPE_KEY (ui.auth imports this module)
+    except Exception:  # no script run (a background job)
+        return False
+    return bool(getattr(scope, "is_admin", False))
+
+
 def error_text(exc: PlannerError) -> str:
-    """`exc` as a page shows it: no path on the server (the store, its lock file, its folder), and the app's own
-    words for a store that cannot be read."""
+    """`exc` as a page shows it: no path on the server (the store, its lock file, its folder) but to an admin (a
+    wrong PLANNER_LAKE_DATA is fixed with the paths it names), and the app's own words for a store that cannot be
+    read."""
     text = str(exc)
     if isinstance(exc, StoreError) and not isinstance(exc, StoreBusy | StoreUnavailable):
         if _UNREADABLE_SAYS.search(text):
             return UNREADABLE
         if "not a Territory Planner store" in text:
             return FOREIGN
-    path = db_path()
-    for name in _store_names(path):
+    path, sees = db_path(), _sees_paths()
+    for name in [] if sees and store.is_lake(path) else _store_names(path):  # an admin reads which lake (redacted)
         folder = str(Path(name).parent)
         text = text.replace(f"the folder {folder} (which holds the store {Path(name).name})", "the store's folder")
         text = text.replace(f"{name}.lock (the store's lock file)", "the store's lock file")
@@ -208,7 +219,7 @@ def error_text(exc: PlannerError) -> str:
         text = re.sub(re.escape(name) + r"[^\s\"'()/;,]+", "a file beside the store", text)  # its copy, its WAL
         for said in (f"the store {name}", f"the lake {name}", f"store {name}", name):
             text = text.replace(said, "the store")
-    return _SERVER_PATH.sub("a file on the server", text)
+    return text if sees else _SERVER_PATH.sub("a file on the server", text)
 
 
 def _waiting_note(timeout: float) -> Callable[[], object] | None:

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--force", action="store_true", help="replace a store that holds imported data")
     p.add_argument("--json", action="store_true", help="print counts as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, makes_store=True)  # cli.py: it may find no store (it makes one)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--progress", action="store_true",
                    help="print progress lines on stderr even when not a terminal (scripts, logs)")  # fmt: skip
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, makes_store=True)  # cli.py: it may find no store (it makes one)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--from", dest="source", required=True, metavar="PATH_OR_LAKE", help="the store to copy")
     c.add_argument("--to", dest="target", required=True, metavar="PATH_OR_LAKE", help="the new store")
     c.add_argument("--json", action="store_true", help="print [{table, rows, checksum, target_rows, ...}] as JSON")
-    c.set_defaults(func=run)
+    c.set_defaults(func=run, makes_store=True)  # cli.py: it may find no store (it makes one)
     m = actions.add_parser("maintain", help="clean a lake: merge small files, expire old snapshots, delete unused "
                            "files (run it daily)", description=maintenance.__doc__)  # fmt: skip
     m.add_argument("--older-than-days", type=float, default=7.0, metavar="DAYS",

@@ -60,11 +60,8 @@ def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) ->
 
 
 def query_one(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> tuple[Any, ...] | None:
-    """Run one SELECT with bound parameters and return its first row (or None).
-
-    fetchall, not fetchone: in DuckDB 2 an unfinished result blocks the connection's next
-    register()/sql() call, so results are always read to the end.
-    """
+    """Run one SELECT with bound parameters and return its first row (or None). fetchall, not fetchone: in DuckDB 2
+    an unfinished result blocks the connection's next register()/sql() call, so results are always read to the end."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
 
@@ -122,17 +119,14 @@ def read(path: Path, *, retries: int = 40) -> Iterator[duckdb.DuckDBPyConnection
         return
     if not path.exists():
         raise StoreError(f"no store at {path}; run `python -m planner demo` or import a CRM export first")
-    con = None
     for attempt in range(retries):
         try:
             con = _open(path, read_only=True)
             break
-        except StoreBusy:
-            # Only a foreign program writing the live file in place can cause this: wait it out.
+        except StoreBusy:  # only a foreign program writing the live file in place causes this: wait it out
             if attempt == retries - 1:
                 raise
             time.sleep(0.25)
-    assert con is not None
     try:
         version = schema.current_version(con, path)
         if version < schema.SCHEMA_VERSION:
@@ -158,8 +152,7 @@ class _WriteLock:
     """An advisory lock beside the store, so that writers (CLI or dashboard) take turns."""
 
     def __init__(self, path: Path, timeout: float) -> None:
-        self.path, self.lock_path = path, path.with_name(path.name + ".lock")
-        self.timeout = timeout
+        self.path, self.lock_path, self.timeout = path, path.with_name(path.name + ".lock"), timeout
         self.fd: int | None = None
 
     def __enter__(self) -> _WriteLock:
@@ -186,11 +179,8 @@ class _WriteLock:
 
 @contextmanager
 def write(path: Path, *, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open a private copy of the store for writing; swap it in atomically on success.
-
-    Everything done on the connection lands together or not at all: an exception (or a kill)
-    leaves the live store exactly as it was.
-    """
+    """Open a private copy of the store for writing; swap it in atomically on success. Everything done on the
+    connection lands together or not at all: an exception (or a kill) leaves the live store exactly as it was."""
     if timeout is None:
         timeout = lock_timeout_s()
     if is_lake(path):
@@ -242,6 +232,7 @@ LAKE = "lake"  # the name the lake is attached under in every process
 _lakes: dict[str, duckdb.DuckDBPyConnection] = {}
 _copies: dict[str, SnapshotCopies] = {}  # per attached lake: its small tables in memory, by snapshot
 _lakes_lock = threading.Lock()
+_NO_PASSWORD = "no password (set PGPASSWORD or a .pgpass file)"
 _UNREACHABLE = ("unable to connect", "connection refused", "could not connect", "server closed the connection",
                 "terminating connection", "connection to server", "no connection to the server",
                 "failed to get data file list", "could not receive data", "ssl syscall")  # fmt: skip
@@ -253,8 +244,23 @@ def is_lake(path: Path | str) -> bool:
 
 
 def exists(path: Path) -> bool:
-    """Whether a store is there: the file exists, or the lake holds the planner's tables."""
-    return _version_of(path) > 0 if is_lake(path) else path.exists()
+    """Whether a store is there: the file, or the lake's planner tables (a missing local catalog: no, unattached)."""
+    if not is_lake(path):
+        return path.exists()
+    catalog = _lake_address(path)
+    return (catalog.startswith("postgres:") or Path(catalog).exists()) and _version_of(path) > 0
+
+
+def _lake_address(path: Path) -> str:
+    """The catalog part of a lake's attach string; one line when it names none: empty (DuckDB's "Default secret
+    was not found", an outage retried forever) or PostgreSQL's settings without `postgres:` (a local file then)."""
+    spec = str(path)[len(LAKE_PREFIX) :]
+    if not spec.strip() or (not spec.startswith("postgres:") and re.search(r"\b(dbname|host|user)=", spec)):
+        name = "PLANNER_DB" if os.environ.get("PLANNER_DB", "").strip() == str(path) else "the store"
+        raise StoreError(
+            f"{name} {describe(path)!r} is not a lake address; use ducklake:postgres:dbname=... host=... user=..."
+        )
+    return spec
 
 
 def describe(path: Path) -> str:
@@ -266,13 +272,19 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _attach(path: Path) -> duckdb.DuckDBPyConnection:
+def _lake_data(path: Path) -> str:
+    _lake_address(path)
     data = os.environ.get("PLANNER_LAKE_DATA", "").strip()
     if not data:
         raise StoreError(
             f"the store {describe(path)} is a DuckLake, and PLANNER_LAKE_DATA is not set; "
             "set it to the lake's data folder or object-storage URL"
         )
+    return data
+
+
+def _attach(path: Path) -> duckdb.DuckDBPyConnection:
+    data = _lake_data(path)
     config = duckdb_config(
         extension_directory=str(extensions.directory()),
         autoinstall_known_extensions=False,
@@ -337,6 +349,8 @@ def _lake_errors(path: Path) -> Iterator[None]:
             raise
         _forget(path)
         reason, lasting = catalog_reason(exc)
+        if "no password supplied" in str(exc):  # libpq's "fe_sendauth: ..." inside DuckDB's attach text
+            raise StoreError(f"the lake's PostgreSQL refused the connection: {_NO_PASSWORD}") from None
         if lasting:
             raise StoreError(
                 f"the lake {describe(path)} refused the connection ({reason}); check PLANNER_DB and PGPASSWORD"
@@ -437,12 +451,10 @@ def _lock_key(path: Path) -> int:
 
 @contextmanager
 def _lake_lock(path: Path, timeout: float) -> Iterator[None]:
-    """Writers take turns: a PostgreSQL advisory lock (a local catalog: a file lock beside it).
-
-    The lock lives in a transaction of its own cursor and is released after the writer's commit has landed,
-    so the next writer always starts from the newest snapshot. A killed writer's lock goes with its session.
-    """
-    spec = str(path)[len(LAKE_PREFIX) :]
+    """Writers take turns: a PostgreSQL advisory lock (a local catalog: a file lock beside it). The lock lives in
+    a transaction of its own cursor and is released after the writer's commit has landed, so the next writer
+    always starts from the newest snapshot. A killed writer's lock goes with its session."""
+    spec = _lake_address(path)
     if not spec.startswith("postgres:"):
         with _WriteLock(Path(spec), timeout):
             yield
@@ -511,13 +523,7 @@ def _lake_write(path: Path, timeout: float) -> Iterator[duckdb.DuckDBPyConnectio
 def _attach_source_and_target(con: duckdb.DuckDBPyConnection, source: Path, target: Path, tmp: Path | None) -> None:
     con.execute(f"ATTACH {_sql_literal(str(source))} AS src (READ_ONLY)")
     if is_lake(target):
-        data = os.environ.get("PLANNER_LAKE_DATA", "").strip()
-        if not data:
-            raise StoreError(
-                f"the store {describe(target)} is a DuckLake, and PLANNER_LAKE_DATA is not set; "
-                "set it to the lake's data folder or object-storage URL"
-            )
-        con.execute(f"ATTACH {_sql_literal(str(target))} AS dst (DATA_PATH {_sql_literal(data)})")
+        con.execute(f"ATTACH {_sql_literal(str(target))} AS dst (DATA_PATH {_sql_literal(_lake_data(target))})")
     else:
         assert tmp is not None
         con.execute(f"ATTACH {_sql_literal(str(tmp))} AS dst")
@@ -540,11 +546,9 @@ def table_figures(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tup
 
 def copy_store(source: Path, target: Path) -> list[dict[str, Any]]:
     """Copy a whole store, a file or a lake, into a new file or an empty lake, in one all-or-nothing write.
-
     Returns per table the rows and checksum read from the source and from the target after the copy; the
     copy is refused (nothing written) unless they are equal. The source is never written: an older file
-    store is upgraded in a private copy, which is what gets copied and compared.
-    """
+    store is upgraded in a private copy, which is what gets copied and compared."""
     if str(source) == str(target):
         raise StoreError(f"--from and --to name the same store {describe(source)}; name another target")
     version = _version_of(source) if exists(source) else 0
