@@ -77,7 +77,10 @@ left, right = st.columns(2)
 with left, st.form("adm_set_form"):
     st.markdown("**Give someone a role**")
     email = st.text_input("Email", key="adm_email", placeholder="name@example.com")
-    role = st.selectbox("Role", list(roles.ROLES), key="adm_role")
+    role = st.selectbox(
+        "Role", [*roles.ROLES, roles.NO_ACCESS], key="adm_role",
+        format_func=lambda r: "none: no access, not even by a rep's CRM email" if r == roles.NO_ACCESS else r,
+    )  # fmt: skip
     rep = st.selectbox(
         "Territory (rep role only)",
         [FROM_EMAIL, *rep_names],
@@ -92,12 +95,15 @@ with left, st.form("adm_set_form"):
         except PlannerError as exc:
             st.error(data.error_text(exc), icon=":material/error:")
         else:
-            where = f" for territory {given.rep_id}" if given.rep_id else ""
-            st.session_state["adm_flash"] = f"{auth.md_text(given.user)} is now {given.role}{where}."
+            if given is None:
+                st.session_state["adm_flash"] = f"{auth.md_text(email.strip().lower())} has no access now."
+            else:
+                where = f" for territory {given.rep_id}" if given.rep_id else ""
+                st.session_state["adm_flash"] = f"{auth.md_text(given.user)} is now {given.role}{where}."
             st.session_state["adm_saved"] = True
             st.rerun()
 
-removable = [str(e) for e in access.loc[access["source"] == "roles table", "email"]]
+removable = [str(e) for e in access.loc[access["source"].str.startswith("roles table"), "email"]]
 with right:
     st.markdown("**Remove a role**")
     if removable:

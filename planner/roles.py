@@ -6,7 +6,8 @@ rep (sees only their own territory and plan). An email's role comes from, first 
    store can be administered before the roles table holds anyone;
 2. the roles table (`python -m planner roles set ...` or the Admin page);
 3. the reps table: an active rep whose CRM email matches signs in as that rep.
-Anyone else is unknown and sees no data. Only well-formed addresses are identities: a CRM value that is
+Anyone else is unknown and sees no data; so is an email the roles table gives the role "none" (NO_ACCESS), even a
+rep's CRM email. Only well-formed addresses are identities: a CRM value that is
 not one (a display name with an "@", "x@y", "<a@b.com>") never signs anyone in.
 """
 
@@ -47,6 +48,11 @@ def normalize_email(email: str) -> str:
     return str(email).strip().lower()
 
 
+# A roles-table row that lets its email in as nothing: how an admin shuts out someone the reps table would still let in
+# by CRM email (a rep who left, a shared or forwarded mailbox). resolve() already lets in no role it does not know.
+NO_ACCESS = "none"
+
+
 def _admin_set(admins: Iterable[str]) -> set[str]:
     return {str(a).strip().lower() for a in admins if str(a).strip()}
 
@@ -78,6 +84,7 @@ def list_roles(con: duckdb.DuckDBPyConnection, admins: Iterable[str] = (), *, sc
     table = q.list_roles(con, scope=scope).assign(source="roles table")
     gone = (table["role"] == "rep") & table["rep_id"].notna() & ~table["rep_active"].astype(bool)
     table.loc[gone, "source"] = "roles table; the rep is inactive or gone: no access until the role names another"
+    table.loc[table["role"] == NO_ACCESS, "source"] = "roles table; no access, not even by a rep's CRM email"
     boot = sorted(_admin_set(admins))
     implicit = (
         q.reps_with_email(con, scope=scope).rename(columns={"name": "rep_name"}).assign(role="rep", source="rep email")
@@ -101,16 +108,17 @@ def role_changes(con: duckdb.DuckDBPyConnection, limit: int = 50, *, scope: Scop
 
 
 @store.retry_conflicts
-def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, scope: Scope) -> Scope:
-    """Give `email` a role (replacing any earlier one); a rep role names the rep. Admins only.
+def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, scope: Scope) -> Scope | None:
+    """Give `email` a role (replacing any earlier one); a rep role names the rep; NO_ACCESS lets the email in as
+    nothing, not even as the rep whose CRM email it is. Admins only.
 
-    Returns the Scope the email signs in with from now on.
+    Returns the Scope the email signs in with from now on (None: no access).
     """
     require_role(scope, "admin")
     key = normalize_email(email)
     role = str(role).strip().lower()
-    if role not in ROLES:
-        raise BadInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role not in (*ROLES, NO_ACCESS):
+        raise BadInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}, or {NO_ACCESS} (no access at all)")
     rep_id = (rep_id or "").strip() or None
     if role != "rep" and rep_id:
         raise BadInput(f"--rep {rep_id} only applies to the rep role, not {role}; leave it out")
@@ -134,7 +142,7 @@ def set_role(path: Path, email: str, role: str, rep_id: str | None = None, *, sc
                 rep_id = str(found["rep_id"].iloc[0])
         q.upsert_role(con, key, role, rep_id, scope=scope)
         q.log(con, scope.user, "role.set", {"email": key, "role": role, "rep_id": rep_id}, scope=scope)
-    return Scope(role=role, rep_id=rep_id, user=key)
+    return None if role == NO_ACCESS else Scope(role=role, rep_id=rep_id, user=key)
 
 
 @store.retry_conflicts

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     st = actions.add_parser("set", help="give an email a role")
     st.add_argument("email", help="the sign-in email (as the identity provider reports it)")
-    st.add_argument("role", type=str.lower, choices=ROLES, help="admin, leader or rep (any case)")
+    st.add_argument("role", type=str.lower, choices=(*ROLES, roles.NO_ACCESS),
+                    help="admin, leader or rep (any case); none: no access, not even by a rep's CRM email")  # fmt: skip
     st.add_argument(
         "--rep", metavar="REP", help="for the rep role: the rep whose territory they see (id, email or name)"
     )
@@ -62,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "set":
         result = roles.set_role(args.db_path, args.email, args.role, args.rep, scope=scope)
+        if result is None:
+            print(
+                f"{roles.normalize_email(args.email)} has no access now (not even by a rep's CRM email)",
+                file=sys.stderr,
+            )
+            return 0
         suffix = f" (territory {result.rep_id})" if result.rep_id else ""
         print(f"{result.user} is now {result.role}{suffix}", file=sys.stderr)
         return 0
