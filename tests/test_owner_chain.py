@@ -13,6 +13,7 @@ import pytest
 from planner import ingest, optimize, scenarios, store
 from planner.scope import OPERATOR
 from tests.test_import_sync import CRM, REPS, commit_even_accounts, owner_names, write_accounts, write_users
+from tests.test_import_sync3 import deal_of, deal_owners, write_deals
 
 
 def _third(*names: str) -> str:
@@ -21,19 +22,23 @@ def _third(*names: str) -> str:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """Users and accounts imported, a rebalance committed, then a second scenario computed on that book which moves
-    three accounts the first moved on to a third owner (`both`), one back to its CRM owner (`back`) and two the first
-    left (`second`), committed: (the store, {plan1, plan2, both, back, second, first_only})."""
+    """Users, accounts and deals (an open deal on every account, owned by its owner) imported, a rebalance committed,
+    then a second scenario computed on that book which moves three accounts the first moved on to a third owner
+    (`both`), one back to its CRM owner (`back`) and two the first left (`second`), committed: (the store, {plan1,
+    plan2, both, back, second, first_only})."""
     d = tmp_path_factory.mktemp("chain")
     db = d / "chain.duckdb"
     store.migrate(db)
-    ingest.import_files(db, [write_users(d / "users.csv", REPS), write_accounts(d / "acc.csv", CRM)], scope=OPERATOR)
-    plan1 = commit_even_accounts(db)
+    files = [write_users(d / "users.csv", REPS), write_accounts(d / "acc.csv", CRM), write_deals(d / "deals.csv", CRM)]
+    ingest.import_files(db, files, scope=OPERATOR)
+    plan1 = commit_even_accounts(db, allow_open_deals=True)
     moved1 = sorted(a for a in CRM if plan1[a] != CRM[a])
     both, back = moved1[:3], moved1[3]
     second = sorted(a for a in CRM if plan1[a] == CRM[a])[:2]
     with store.read(db) as con:
-        result = scenarios.run(con, optimize.Options(metric="accounts", tolerance=0.5), scope=OPERATOR)
+        result = scenarios.run(
+            con, optimize.Options(metric="accounts", tolerance=0.5, allow_open_deals=True), scope=OPERATOR
+        )
     ids = {name: rep for rep, name in zip(result.reps["rep_id"], result.reps["name"], strict=True)}
     a = result.assignments
     wanted = {**{x: _third(CRM[x], plan1[x]) for x in both}, back: CRM[back],
@@ -90,3 +95,14 @@ def test_owners_from_file_gives_back_the_moves_of_both_commits(chained: tuple[Pa
     with store.read(db) as con:
         status = scenarios.list_scenarios(con, scope=OPERATOR).set_index("scenario_id")["status"].to_dict()
     assert all(s.startswith(("reverted by import", "partly reverted by import")) for s in status.values()), status
+
+
+def test_the_deals_export_before_both_commits_keeps_every_deal_either_moved(chained: tuple[Path, dict[str, Any]],
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    db, t = chained
+    plan2 = t["plan2"]
+    assert deal_owners(db) == {deal_of(x): plan2[x] for x in plan2}
+    f = ingest.import_files(db, [write_deals(tmp_path / "deals.csv", CRM)], scope=OPERATOR).files[0]
+    assert deal_owners(db) == {deal_of(x): plan2[x] for x in plan2}  # not one deal's move undone
+    assert f.owner_conflicts == []
+    assert f.owners_kept_from_plan == sum(CRM[x] != plan2[x] for x in plan2)

@@ -31,27 +31,12 @@ _COMMITS = """SELECT TRY_CAST(json_extract_string(detail, '$.scenario_id') AS BI
               FROM audit_log WHERE action = 'scenario.commit' GROUP BY 1"""
 
 
-def moved(among: str) -> str:
-    """SQL of the accounts among `among` (a table or CTE with account_id) whose owner a committed scenario set and
-    nobody changed since: account_id, scenario_id, ours (the scenario's owner, today's) and base (the owner before
-    the commit: the version the commit kept, else the one the scenario was computed from)."""
-    return f"""SELECT g.account_id, g.scenario_id, g.ours,
-                      CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
-               FROM (SELECT g.account_id, TRY_CAST(split_part(g.origin, ':', 2) AS BIGINT) AS scenario_id,
-                            a.owner_rep_id AS ours
-                     FROM assignments g JOIN accounts a USING (account_id)
-                     WHERE g.origin LIKE 'scenario:%' AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id
-                       AND g.account_id IN (SELECT account_id FROM {among})) g
-               LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
-               LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = g.account_id
-               LEFT JOIN scenario_assignments x ON x.scenario_id = g.scenario_id AND x.account_id = g.account_id"""
-
-
 def chain_bases(among: str) -> str:
-    """SQL of the chain of commits (`moved`'s, with the earlier ones the CRM has not caught up with either) of the
-    accounts among `among`: one row per account and commit, account_id, scenario_id, step (0 the newest), ours
-    (today's owner), base (the owner before that commit) and after (the owner it wrote: the next commit's base, or
-    ours)."""
+    """SQL of the chain of commits of the accounts among `among` (a table or CTE with account_id) whose owner a
+    committed scenario set and nobody changed since: the commit that set it and the earlier ones chained before it,
+    one row per account and commit: account_id, scenario_id, step (0 the newest), ours (today's owner), base (the
+    owner before that commit: the version it kept, else the one the scenario was computed from) and after (the owner
+    it wrote: the next commit's base, or ours)."""
     return f"""SELECT c.*, CASE WHEN c.step = 0 THEN c.ours
                                ELSE lag(c.base) OVER (PARTITION BY c.account_id ORDER BY c.step) END AS after
                FROM (SELECT g.account_id, g.scenario_id, g.step, g.ours,
