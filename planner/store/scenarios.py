@@ -297,6 +297,19 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
             )
         )
         stamp = now()
+        # A commit over accounts whose owner an earlier commit set and nobody changed since (the CRM may not have
+        # caught up with it) chains the origins, newest first ('scenario:3:2'): the import merge takes the owner
+        # before any of them as the CRM's not updated yet (store.imports.plan_owners).
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _owner_origin AS
+               SELECT o.account_id, CASE WHEN g.account_id IS NULL THEN ?
+                                         WHEN split_part(g.origin, ':', 2) = split_part(?, ':', 2) THEN g.origin
+                                         ELSE ? || substr(g.origin, 9) END AS origin
+               FROM _owners o LEFT JOIN (SELECT g.account_id, g.origin FROM assignments g JOIN accounts a
+                                         USING (account_id) WHERE ? LIKE 'scenario:%' AND g.origin LIKE 'scenario:%'
+                                           AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id) g USING (account_id)""",
+            [origin, origin, origin, origin],
+        )
         con.execute(
             """UPDATE accounts SET owner_rep_id = o.rep_id, updated_at = ?
                FROM _owners o WHERE accounts.account_id = o.account_id
@@ -306,7 +319,9 @@ def apply_owners(con: duckdb.DuckDBPyConnection, owners: pd.DataFrame, origin: s
         con.execute("DELETE FROM assignments WHERE account_id IN (SELECT account_id FROM _owners)")
         # An account left without an owner keeps a row too: the import merge (store.imports.plan_owners) finds what
         # a scenario un-assigned by its origin, as it finds what it moved.
-        con.execute("INSERT INTO assignments SELECT account_id, rep_id, ?, ? FROM _owners", [stamp, origin])
+        con.execute("INSERT INTO assignments SELECT account_id, o.rep_id, ?, g.origin FROM _owners o "
+                    "JOIN _owner_origin g USING (account_id)", [stamp])  # fmt: skip
+        con.execute("DROP TABLE _owner_origin")
         con.execute(
             """UPDATE deals SET owner_rep_id = o.rep_id, updated_at = ?
                FROM _owners o WHERE deals.account_id = o.account_id AND NOT coalesce(deals.is_closed, FALSE)

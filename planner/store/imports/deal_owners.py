@@ -5,8 +5,9 @@ A commit gives every open deal of the accounts it writes the account's new owner
 keeps those it moved, with their owner before (scenario_deals: a deal may be owned apart from its account). An open
 deal the file still names is merged when the commit moved it, its account still holds the scenario's owner (its
 assignment says 'scenario:N', as plan_owners reads it) and the deal does too: base is the deal's owner before the
-commit (for a commit made before commits kept deals: the account's), ours the scenario's, theirs the file's.
-theirs == base: the CRM has not caught up, the plan's owner stays; a third owner is taken and listed as a conflict;
+commit (for a commit made before commits kept deals: the account's), ours the scenario's, theirs the file's; one
+base per commit of the account's chain (plan_owners.chain_bases) that moved the deal. theirs == a base: the CRM has
+not caught up, the plan's owner stays; a third owner is taken and listed as a conflict;
 `take_file` takes every owner from the file. An account whose accounts file in the same import took the file's owner
 is no longer the scenario's, so its deals take the file's too: the two merges agree; and owners_from_deals (which
 only fills accounts without an owner) leaves alone the accounts a scenario left without one.
@@ -20,7 +21,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.plan_owners import _touched_scenarios, moved
+from planner.store.imports.plan_owners import _touched_scenarios, chain_bases
 from planner.store.imports.reps import _OWNER_JOIN
 
 # The scenarios whose commit kept the open deals it moved (scenario_deals; its audit entry counts them): a deal they
@@ -40,22 +41,37 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
     plan_owner, file_owner), scenarios ({scenario_id, name, committed_at}) and owner_changes (stored open deals whose
     owner this file changes after the merge)."""
     require_admin(scope)
+    # Per commit of the account's chain (plan_owners.chain_bases) that moved the deal, then per deal, as plan_owners.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _deal_owned AS
+        f"""CREATE OR REPLACE TEMP TABLE _deal_chain AS
             WITH f AS (SELECT p.deal_id, p.account_id, o.rep_id AS theirs, d.owner_rep_id AS stored
                        FROM _p p {_OWNER_JOIN} JOIN deals d ON d.deal_id = p.deal_id
                        WHERE p._reject IS NULL AND p._exists AND NOT p.is_closed
-                         AND NOT coalesce(d.is_closed, false) AND p.account_id IS NOT NULL),
-                 m AS (SELECT f.deal_id, f.account_id, g.scenario_id, g.ours, f.theirs,
-                              CASE WHEN c.recorded THEN x.previous_rep_id ELSE g.base END AS base
-                       FROM f JOIN ({moved("f")}) g USING (account_id)
-                       LEFT JOIN ({_RECORDED}) c ON c.scenario_id = g.scenario_id
-                       LEFT JOIN scenario_deals x ON x.scenario_id = g.scenario_id AND x.deal_id = f.deal_id
-                       WHERE f.stored IS NOT DISTINCT FROM g.ours
-                         AND (x.deal_id IS NOT NULL OR NOT coalesce(c.recorded, false)))
-            SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
-                   theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
-            FROM m WHERE base IS DISTINCT FROM ours"""  # only the deals the scenario moved
+                         AND NOT coalesce(d.is_closed, false) AND p.account_id IS NOT NULL)
+            SELECT f.deal_id, f.account_id, g.scenario_id, g.step, g.ours, f.theirs,
+                   CASE WHEN c.recorded THEN x.previous_rep_id ELSE g.base END AS base,
+                   CASE WHEN c.recorded THEN x.rep_id ELSE g.after END AS after
+            FROM f JOIN ({chain_bases("f")}) g USING (account_id)
+            LEFT JOIN ({_RECORDED}) c ON c.scenario_id = g.scenario_id
+            LEFT JOIN scenario_deals x ON x.scenario_id = g.scenario_id AND x.deal_id = f.deal_id
+            WHERE f.stored IS NOT DISTINCT FROM g.ours AND (x.deal_id IS NOT NULL OR NOT coalesce(c.recorded, false))"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _deal_owned AS
+           WITH m AS (SELECT deal_id, any_value(account_id) AS account_id,
+                             min_by(scenario_id, step) FILTER (WHERE base IS DISTINCT FROM after) AS scenario_id,
+                             any_value(ours) AS ours, any_value(theirs) AS theirs,
+                             list(base ORDER BY step DESC)[1] AS base,
+                             min(step) FILTER (WHERE theirs IS NOT DISTINCT FROM base) AS matched
+                      FROM _deal_chain GROUP BY deal_id HAVING bool_or(base IS DISTINCT FROM ours))
+           SELECT *, matched IS NOT NULL AND theirs IS DISTINCT FROM ours AS back_to_base,
+                  matched IS NULL AND theirs IS DISTINCT FROM ours AS conflict
+           FROM m"""  # only the deals the chain moved
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _deal_links AS
+           SELECT c.scenario_id, c.deal_id, m.back_to_base AND c.step <= m.matched AS back_to_base, m.conflict
+           FROM _deal_chain c JOIN _deal_owned m USING (deal_id) WHERE c.base IS DISTINCT FROM c.after"""
     )
     keep = "false" if take_file else "back_to_base"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _deal_plan_kept AS SELECT deal_id, ours AS rep_id FROM _deal_owned "
@@ -72,7 +88,7 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
            LEFT JOIN reps rt ON rt.rep_id = m.theirs
            WHERE m.conflict ORDER BY m.deal_id""",
     )
-    scenarios = _touched_scenarios(con, "_deal_owned")
+    scenarios = _touched_scenarios(con, "_deal_links")
     changes = int(
         scalar(
             con,
@@ -82,6 +98,6 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
                   AND d.owner_rep_id IS DISTINCT FROM o.rep_id""",
         )
     )
-    con.execute("DROP TABLE _deal_owned")
+    con.execute("DROP TABLE _deal_owned; DROP TABLE _deal_links; DROP TABLE _deal_chain")
     return {"kept": kept, "reverted": reverted, "conflicts": conflicts.to_dict("records"),
             "scenarios": scenarios.to_dict("records"), "owner_changes": changes}  # fmt: skip

@@ -6,6 +6,11 @@ ours (the scenario's, today's) and theirs (the file's). theirs == base: the CRM 
 the plan's owner stays; theirs == ours: nothing to do; a third owner: the CRM changed it after the commit, the file's
 owner is taken and listed as a conflict. Taking every owner from the file instead is the caller's choice
 (`take_file`).
+
+Commits the CRM has not caught up with chain: a commit over an account an earlier commit's owner still holds writes
+'scenario:N:M:...' (newest first, store.scenarios.apply_owners), and the account has one base per commit of its chain
+(`chain_bases`): a file naming the owner before any of them is the CRM not updated yet, only an owner before none of
+them and not the plan's is a conflict. A chain ends where an import took the file's owner (origin 'crm').
 """
 
 from __future__ import annotations
@@ -26,20 +31,28 @@ _COMMITS = """SELECT TRY_CAST(json_extract_string(detail, '$.scenario_id') AS BI
               FROM audit_log WHERE action = 'scenario.commit' GROUP BY 1"""
 
 
-def moved(among: str) -> str:
-    """SQL of the accounts among `among` (a table or CTE with account_id) whose owner a committed scenario set and
-    nobody changed since: account_id, scenario_id, ours (the scenario's owner, today's) and base (the owner before
-    the commit: the version the commit kept, else the one the scenario was computed from)."""
-    return f"""SELECT g.account_id, g.scenario_id, g.ours,
-                      CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
-               FROM (SELECT g.account_id, TRY_CAST(split_part(g.origin, ':', 2) AS BIGINT) AS scenario_id,
-                            a.owner_rep_id AS ours
-                     FROM assignments g JOIN accounts a USING (account_id)
-                     WHERE g.origin LIKE 'scenario:%' AND g.rep_id IS NOT DISTINCT FROM a.owner_rep_id
-                       AND g.account_id IN (SELECT account_id FROM {among})) g
-               LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
-               LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = g.account_id
-               LEFT JOIN scenario_assignments x ON x.scenario_id = g.scenario_id AND x.account_id = g.account_id"""
+def chain_bases(among: str) -> str:
+    """SQL of the chain of commits of the accounts among `among` (a table or CTE with account_id) whose owner a
+    committed scenario set and nobody changed since: the commit that set it and the earlier ones chained before it,
+    one row per account and commit: account_id, scenario_id, step (0 the newest), ours (today's owner), base (the
+    owner before that commit: the version it kept, else the one the scenario was computed from) and after (the owner
+    it wrote: the next commit's base, or ours)."""
+    return f"""SELECT c.*, CASE WHEN c.step = 0 THEN c.ours
+                               ELSE lag(c.base) OVER (PARTITION BY c.account_id ORDER BY c.step) END AS after
+               FROM (SELECT g.account_id, g.scenario_id, g.step, g.ours,
+                            CASE WHEN s.account_id IS NOT NULL THEN s.rep_id ELSE x.previous_rep_id END AS base
+                     FROM (SELECT g.account_id, a.owner_rep_id AS ours,
+                                  TRY_CAST(unnest(g.ids) AS BIGINT) AS scenario_id,
+                                  generate_subscripts(g.ids, 1) - 1 AS step
+                           FROM (SELECT account_id, rep_id, string_split(substr(origin, 10), ':') AS ids
+                                 FROM assignments WHERE origin LIKE 'scenario:%'
+                                   AND account_id IN (SELECT account_id FROM {among})) g
+                           JOIN accounts a USING (account_id)
+                           WHERE g.rep_id IS NOT DISTINCT FROM a.owner_rep_id) g
+                     LEFT JOIN ({_COMMITS}) v ON v.scenario_id = g.scenario_id
+                     LEFT JOIN assignment_snapshots s ON s.version = v.version AND s.account_id = g.account_id
+                     LEFT JOIN scenario_assignments x ON x.scenario_id = g.scenario_id
+                                                     AND x.account_id = g.account_id) c"""
 
 
 def _touched_scenarios(con: duckdb.DuckDBPyConnection, merged: str) -> pd.DataFrame:
@@ -64,15 +77,31 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
     reverted, moves}: with `take_file`, how many of each scenario's owner changes, its newly assigned accounts
     included, the file reverts)."""
     require_admin(scope)
+    # Per commit of each account's chain, then per account: theirs matching the base of any commit (the newest such,
+    # `matched`) is the CRM not updated yet; a conflict is listed on the newest commit that moved the account.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _plan_owned AS
+        f"""CREATE OR REPLACE TEMP TABLE _plan_chain AS
             WITH f AS (SELECT p.account_id, o.rep_id AS theirs FROM _p p {_OWNER_JOIN}
-                       WHERE p._reject IS NULL AND p._exists AND NOT p._merged),
-                 m AS (SELECT f.account_id, g.scenario_id, g.ours, f.theirs, g.base
-                       FROM f JOIN ({moved("f")}) g USING (account_id))
-            SELECT *, theirs IS NOT DISTINCT FROM base AS back_to_base,
-                   theirs IS DISTINCT FROM base AND theirs IS DISTINCT FROM ours AS conflict
-            FROM m WHERE base IS DISTINCT FROM ours"""  # only the accounts the scenario moved
+                       WHERE p._reject IS NULL AND p._exists AND NOT p._merged)
+            SELECT c.*, f.theirs, c.base IS DISTINCT FROM c.after AS moves
+            FROM f JOIN ({chain_bases("f")}) c USING (account_id)"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _plan_owned AS
+           WITH m AS (SELECT account_id, min_by(scenario_id, step) FILTER (WHERE moves) AS scenario_id,
+                             any_value(ours) AS ours, any_value(theirs) AS theirs,
+                             list(base ORDER BY step DESC)[1] AS base,
+                             min(step) FILTER (WHERE theirs IS NOT DISTINCT FROM base) AS matched
+                      FROM _plan_chain GROUP BY account_id HAVING bool_or(base IS DISTINCT FROM ours))
+           SELECT *, matched IS NOT NULL AND theirs IS DISTINCT FROM ours AS back_to_base,
+                  matched IS NULL AND theirs IS DISTINCT FROM ours AS conflict
+           FROM m"""  # only the accounts the chain moved
+    )
+    # The commits whose moves the file gives back (those after the one it is from) or meets a third owner on.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _plan_links AS
+           SELECT c.scenario_id, c.account_id, m.back_to_base AND c.step <= m.matched AS back_to_base, m.conflict
+           FROM _plan_chain c JOIN _plan_owned m USING (account_id) WHERE c.moves"""
     )
     keep = "false" if take_file else "back_to_base"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _plan_kept AS SELECT account_id, ours AS rep_id FROM _plan_owned "
@@ -81,10 +110,10 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
     reverted = int(scalar(con, "SELECT count(*) FROM _plan_owned WHERE back_to_base")) if take_file else 0
     by_scenario = query_df(
         con,
-        """SELECT b.scenario_id, count(*) AS reverted,
+        """SELECT b.scenario_id, count(DISTINCT b.account_id) AS reverted,
                   (SELECT count(*) FROM scenario_assignments x WHERE x.scenario_id = b.scenario_id
                    AND x.previous_rep_id IS DISTINCT FROM x.rep_id) AS moves
-           FROM _plan_owned b WHERE b.back_to_base AND ? GROUP BY 1 ORDER BY 1""",
+           FROM _plan_links b WHERE b.back_to_base AND ? GROUP BY 1 ORDER BY 1""",
         [take_file],
     )
     conflicts = query_df(
@@ -96,7 +125,7 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
            LEFT JOIN reps rt ON rt.rep_id = m.theirs
            WHERE m.conflict ORDER BY m.account_id""",
     )
-    scenarios = _touched_scenarios(con, "_plan_owned")
+    scenarios = _touched_scenarios(con, "_plan_links")
     changes = int(
         scalar(
             con,
@@ -106,7 +135,7 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
                   AND a.owner_rep_id IS DISTINCT FROM o.rep_id""",
         )
     )
-    con.execute("DROP TABLE _plan_owned")
+    con.execute("DROP TABLE _plan_owned; DROP TABLE _plan_links; DROP TABLE _plan_chain")
     return {"kept": kept, "reverted": reverted, "conflicts": conflicts.to_dict("records"),
             "scenarios": scenarios.to_dict("records"), "owner_changes": changes,
             "reverted_by_scenario": by_scenario.to_dict("records")}  # fmt: skip
