@@ -282,7 +282,7 @@ def export_accounts(con: duckdb.DuckDBPyConnection, *, scope: Scope) -> pd.DataF
                    a.intent_score, a.new_executive, a.website_visits, a.city, a.state, a.postal_code,
                    a.county, coalesce(a.country, a.country_code) AS country, a.lat, a.lon, a.geo_method,
                    r.name AS owner, a.owner_rep_id,
-                   p.est_users, round(p.potential, 2) AS potential, a.account_type, a.source
+                   p.est_users, round(p.potential, 2) AS potential, a.account_type, a.is_customer, a.source
             FROM accounts a
             LEFT JOIN reps r ON r.rep_id = a.owner_rep_id
             LEFT JOIN account_potential p ON p.account_id = a.account_id

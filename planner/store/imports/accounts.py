@@ -26,10 +26,12 @@ from planner.store.imports.sync import match_stored, snapshot, take_deleted
 from planner.store.schema import now
 
 # A type, or one of several labels ('Hot lead, Customer': Pipedrive), that starts with Customer ('Customer -
-# Direct'); a status that says customer, yes or active, unless it says former, non-, not, churned, lost...
+# Direct') or Evangelist (HubSpot's lifecycle stage after Customer: a customer who promotes you); a status that
+# says customer, evangelist, yes or active, unless it says former, non-, not, churned, lost...
+_TYPE_CUSTOMER = "regexp_matches({t}, '(?i)(^|[,;|])\\s*(customer|evangelist)')"
 _CUSTOMER = (
-    "coalesce(regexp_matches(p.account_type, '(?i)(^|[,;|])\\s*customer') OR (regexp_matches(p.customer_status, "
-    "'(?i)customer|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
+    f"coalesce({_TYPE_CUSTOMER.format(t='p.account_type')} OR (regexp_matches(p.customer_status, "
+    "'(?i)customer|evangelist|^\\s*(yes|true|active)\\s*$') AND NOT regexp_matches(p.customer_status, "
     "'(?i)former|\\bex\\b|\\bnon|\\bnot\\b|churn|prospect|lost|^\\s*(no|false)\\s*$')), false)"
 )
 
@@ -238,7 +240,7 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
         sets.append("owner_rep_id")
     if mapped & {"account_type", "customer_status"}:
         assigns.append("is_customer = u.is_customer")
-        cols.append("p.is_customer")
+        cols.append(f"{_customer_now(mapped)} AS is_customer")
     updated = int(scalar(con, "SELECT count(*) FROM _p WHERE _reject IS NULL AND _exists AND NOT _merged"))
     if assigns and updated:
         targets = [a.split(" = ")[0] for a in assigns]
@@ -263,6 +265,17 @@ def merge_accounts(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str
         )
     con.execute("DROP TABLE _plan_kept")
     return {"inserted": inserted, "updated": updated + merged, "merged": merged}
+
+
+def _customer_now(mapped: set[str]) -> str:
+    """A matched account's customer flag after a file that maps its type or customer status: what the file says,
+    or a won deal. A file without a status clears only a flag its stored type gave (the type no longer says
+    customer): a flag a customer status gave (HubSpot's Lifecycle Stage beside its Type) or a won deal stays."""
+    if "customer_status" in mapped:
+        return "p.is_customer"
+    stored = _TYPE_CUSTOMER.format(t="s.account_type")
+    return (f"(p.is_customer OR (SELECT coalesce(s.is_customer AND NOT coalesce({stored}, false), false) "
+            "FROM accounts s WHERE s.account_id = p.account_id))")  # fmt: skip
 
 
 def infer_attribute_types(con: duckdb.DuckDBPyConnection, columns: list[str], decimal_comma: bool,
