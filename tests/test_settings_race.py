@@ -83,3 +83,7 @@ def test_the_plan_page_shows_a_rep_the_company_targets_read_only(app_store: Path
     for name in ("coverage_target", "meetings_per_week_target"):
         assert at.number_input(key=f"plan_rule_{name}").disabled
     assert not at.number_input(key="plan_rule_n_targets").disabled
+    at.button(key="plan_save").click().run()  # the rep's own plan still saves, with the targets as they were
+    assert errors(at) == []
+    with store.read(app_store) as con:
+        assert not plan.saved_plans(con, scope=REP, rep_id="R001").empty
