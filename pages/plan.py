@@ -160,8 +160,11 @@ if st.session_state.get("_plan_ctx") != ctx:
 with st.expander("Rules: targets, tiers, collaboration, offers, capacity and company targets", icon=":material/tune:"):
     r1, r2, r3, r4 = st.columns(4)
     r1.number_input("Targets in a fresh plan", 0, 200, step=1, key="plan_rule_n_targets")
-    r1.number_input("Coverage target (EV / quota)", 0.0, 10.0, step=0.1, key="plan_rule_coverage_target")
-    r1.number_input("Meetings per week target", 0.0, 50.0, step=0.5, key="plan_rule_meetings_per_week_target")
+    lead_only = "A company target: a leader or admin sets it." if scope.is_rep else None
+    r1.number_input("Coverage target (EV / quota)", 0.0, 10.0, step=0.1, key="plan_rule_coverage_target",
+                    disabled=scope.is_rep, help=lead_only)  # fmt: skip
+    r1.number_input("Meetings per week target", 0.0, 50.0, step=0.5, key="plan_rule_meetings_per_week_target",
+                    disabled=scope.is_rep, help=lead_only)  # fmt: skip
     r1.number_input("Meeting rate per target", 0.0, 1.0, step=0.05, key="plan_rule_meeting_rate")
     r2.number_input("Tier 1 share of the book", 0.0, 1.0, step=0.05, key="plan_rule_tier1_share")
     r2.number_input("Tier 2 share of the book", 0.0, 1.0, step=0.05, key="plan_rule_tier2_share")

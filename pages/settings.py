@@ -97,28 +97,44 @@ if not scope.is_admin:
     _currency_section()
     sidebar.stop()
 
+
+def _fresh_form() -> None:
+    """Show the store's values on the next run (the form's values and what it was opened with are dropped)."""
+    for name in [*workload.ASSUMPTIONS, "seen"]:
+        st.session_state.pop(f"set_{name}", None)
+
+
+# What each box showed when it was first drawn: only the boxes the admin changed are saved, and a value another
+# admin (or the CLI) changed meanwhile is refused, so a save never puts back values the admin did not touch.
+seen: dict[str, float] = st.session_state.setdefault("set_seen", {})
 with st.form("set_form", border=True):
     cols = st.columns(3)
-    values: dict[str, float | None] = {}
+    values: dict[str, float] = {}
     for i, (name, spec) in enumerate(workload.ASSUMPTIONS.items()):
+        if f"set_{name}" not in st.session_state or name not in seen:
+            seen[name] = float(getattr(current, name))
         values[name] = cols[i % 3].number_input(
             spec.label,
             min_value=float(spec.low),
             max_value=float(spec.high),
-            value=float(getattr(current, name)),
+            value=seen[name],
             step=float(spec.step),
             help=spec.help,
             key=f"set_{name}",
         )
     saved = st.form_submit_button("Save for everyone", type="primary", key="set_save")
 if saved:
+    edited = {name: value for name, value in values.items() if value != seen[name]}
     try:
-        result = workload.save_workload(data.db_path(), scope=scope, values=values, actor=scope.user)
+        result = workload.save_workload(
+            data.db_path(), scope=scope, values=edited, actor=scope.user, seen={n: seen[n] for n in edited}
+        )
     except PlannerError as exc:
         data.show_error(exc)
     changed = result["changed"]
     labels = ", ".join(workload.ASSUMPTIONS[c].label.lower() for c in changed)
     st.session_state["set_message"] = f"Saved: {labels}." if changed else "Nothing changed."
+    _fresh_form()
     st.rerun()
 stored = workload.saved_names(rows)
 if stored and st.button("Forget the saved values (back to the deployment's)", key="set_reset"):
@@ -127,6 +143,7 @@ if stored and st.button("Forget the saved values (back to the deployment's)", ke
     except PlannerError as exc:
         data.show_error(exc)
     st.session_state["set_message"] = "Back to the deployment's values."
+    _fresh_form()
     st.rerun()
 
 _currency_section()

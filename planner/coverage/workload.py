@@ -256,9 +256,11 @@ def saved_names(rows: list[dict[str, Any]]) -> list[str]:
 
 
 @store.retry_conflicts
-def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], actor: str = "local") -> dict[str, Any]:
+def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], actor: str = "local",
+                  seen: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
     """Save workload assumptions in the store (admins); None forgets a saved value. `touches_per_year` saves
-    (or forgets) both segments' touches. Returns the assumptions now in force and the names that changed."""
+    (or forgets) both segments' touches. With `seen` (the values a form showed), a value someone else changed
+    since is refused and nothing is written. Returns the assumptions now in force and the names that changed."""
     require_admin(scope)
     unknown = sorted(set(values) - set(ASSUMPTIONS) - {LEGACY})
     if unknown:
@@ -266,6 +268,7 @@ def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], 
     Workload.defaults().with_overrides(**values)  # validate every given value before anything is written
     with store.write(path) as con:
         before = load_workload(con)
+        _refuse_moved(before, values, seen or {})
         q.write_assumptions(con, _segment_writes(values, _stored(con)), scope=scope)
         after = load_workload(con)
         changed = [f.name for f in fields(Workload) if getattr(before, f.name) != getattr(after, f.name)]
@@ -274,6 +277,15 @@ def save_workload(path: Path, *, scope: Scope, values: dict[str, float | None], 
             audit(con, actor, "save_workload", {"changed": {k: getattr(after, k) for k in changed},
                                                 "reset": forgotten}, scope=scope)  # fmt: skip
     return {"workload": after, "changed": changed}
+
+
+def _refuse_moved(before: Workload, values: dict[str, float | None], seen: dict[str, float]) -> None:
+    """Refuse a value the caller edited that someone else changed since the caller read it (to another value)."""
+    for name, shown in seen.items():
+        now, wanted = float(getattr(before, name)), values.get(name)
+        if wanted is not None and not math.isclose(now, shown) and not math.isclose(now, wanted):
+            raise BadInput(f"{ASSUMPTIONS[name].label.lower()} changed to {now:g} since you opened the page; reload "
+                           "to see it")  # fmt: skip
 
 
 def _segment_writes(values: dict[str, float | None], stored: dict[str, float]) -> dict[str, float | None]:

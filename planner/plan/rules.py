@@ -43,6 +43,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "time_zone": "",  # IANA zone of the calendar file's times: Asia/Tokyo ("": the rep's home's, see rep_calendar)
     "tier_mix": {"1": "call-first", "2": "balanced", "3": "digital"},  # the cadence's channel mix per tier
 }
+# Rules a leader or admin sets on a plan; a rep's plan keeps them (see changed_company_targets).
+COMPANY_TARGETS = {"coverage_target": "coverage target", "meetings_per_week_target": "meetings per week target"}
 
 
 def rules_with_defaults(rules: dict[str, Any] | str | None) -> dict[str, Any]:
@@ -68,6 +70,19 @@ def rules_with_defaults(rules: dict[str, Any] | str | None) -> dict[str, Any]:
         else:
             out[key] = value
     _check(out)
+    return out
+
+
+def changed_company_targets(rules: dict[str, Any], allowed: dict[str, Any]) -> list[str]:
+    """The company targets in `rules` that differ from `allowed`, in words: 'coverage target 1 -> 0'."""
+    out = []
+    for name, label in COMPANY_TARGETS.items():
+        try:
+            new, old = float(rules[name]), float(allowed[name])
+        except (TypeError, ValueError):
+            raise BadInput(f"{label} must be a number, e.g. 1.0") from None
+        if abs(new - old) > 1e-9:
+            out.append(f"{label} {old:g} -> {new:g}")
     return out
 
 

@@ -15,7 +15,7 @@ from planner.plan.build import compose, rep_calendar
 from planner.plan.calendar import next_working_day_after
 from planner.plan.offers import seed_catalogue
 from planner.plan.reps import rep_for
-from planner.plan.rules import rules_json, rules_with_defaults
+from planner.plan.rules import changed_company_targets, rules_json, rules_with_defaults
 from planner.plan.spec import Plan, TargetSpec, missing
 from planner.scope import Scope, require_view
 from planner.store import plans as q
@@ -112,6 +112,8 @@ def save_in(con: duckdb.DuckDBPyConnection, *, scope: Scope, plan: Plan) -> int:
     rep_id = str(plan.rep.get("rep_id"))
     rep_for(con, scope=scope, rep_id=rep_id)
     plan_id = _plan_id_to_write(con, scope, rep_id, plan)
+    if scope.is_rep:
+        _keep_company_targets(con, scope, plan_id, plan.rules)
     fresh = compose(
         con, scope=scope, rep_id=rep_id, start=plan.start, weeks=plan.weeks, specs=plan.specs(),
         rules=rules_json(plan.rules), plan_id=plan_id, today=plan.made_on,
@@ -150,6 +152,16 @@ def _plan_id_to_write(con: duckdb.DuckDBPyConnection, scope: Scope, rep_id: str,
     if row is not None and row["period_start"] == plan.start:
         return int(row["plan_id"])
     return q.plan_id_for(con, scope=scope, rep_id=rep_id, period_start=plan.start)
+
+
+def _keep_company_targets(con: duckdb.DuckDBPyConnection, scope: Scope, plan_id: int | None, rules: dict) -> None:
+    """A rep's save keeps the company targets a leader or admin set on the plan (the defaults on a new one)."""
+    row = q.plan_row(con, scope=scope, plan_id=plan_id) if plan_id is not None else None
+    changed = changed_company_targets(rules, rules_with_defaults((row or {}).get("settings", {}).get("rules", {})))
+    if changed:
+        raise Forbidden(
+            f"a rep may not change the plan's company targets ({'; '.join(changed)}); a leader or admin sets them"
+        )
 
 
 def _stored_targets(plan: Plan) -> pd.DataFrame:
