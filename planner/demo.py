@@ -324,7 +324,7 @@ def _reps(rng: np.random.Generator, n_reps: int, zw: pd.DataFrame) -> pd.DataFra
                 "home_lat": round(float(homes.loc[i, "lat"]), 5),
                 "home_lon": round(float(homes.loc[i, "lon"]), 5),
                 "quota": float(rng.choice([800_000, 1_000_000, 1_200_000, 1_500_000])),
-                "capacity_hours": 1400.0,
+                "capacity_hours": None,  # the Settings page's default capacity applies (NULL in the store)
                 "active": True,
                 "source": "demo",
             }

@@ -74,7 +74,9 @@ ASSUMPTIONS: dict[str, Assumption] = {
         "Reachable distance (km)", "Accounts farther than this from the owner's home count as not covered.",
         10, 20_000, 50, "reachable_km"),
     "default_capacity_hours": Assumption(
-        "Default capacity (hours a year)", "Selling hours of a rep whose own capacity is not in the store.",
+        "Default capacity (hours a year)",
+        "Selling hours of a rep without a capacity of their own: every rep an import "
+        "or the demo creates, unless a reps file gives one.",
         100, 8_760, 100, "capacity_hours"),
 }  # fmt: skip
 """The assumptions in display order (the keys are Workload's fields)."""

@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from planner import geo_world, potential, settings, store
+from planner import geo_world, potential, store
 from planner.errors import BadInput, ImportFileError
 from planner.ingest import currency, dates, explain, owners, parse, reader, rules, sync
 from planner.ingest import fields as F
@@ -571,14 +571,14 @@ def _import_table(con: duckdb.DuckDBPyConnection, plan: Plan, job: _Job) -> File
 def _merge(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, mapped: set[str], report: FileReport,
            job: _Job) -> dict[str, Any]:  # fmt: skip
     """Create reps named only as owners, merge the parsed rows by CRM ID, and count every row once."""
-    capacity, scope = float(settings.get("capacity_hours")), job.scope
+    scope = job.scope  # a rep created without a capacity keeps NULL: the store's default capacity applies
     if kind in ("accounts", "deals") and mapped & {"owner", "owner_email"}:
         label = explain.user_label(plan.source)
         report.reps_created, by_id, shared = sq.resolve_owners(
-            con, plan.source, capacity, explain.owner_ids(plan.mapping), label, scope=scope)  # fmt: skip
+            con, plan.source, explain.owner_ids(plan.mapping), label, scope=scope)  # fmt: skip
         explain.reps_created(report, by_id, label, shared)
     if kind == "reps":
-        result = owners.merge_reps(con, mapped, plan.source, capacity, scope=scope)
+        result = owners.merge_reps(con, mapped, plan.source, scope=scope)
     elif kind == "accounts":
         result = owners.merge_accounts(con, mapped, plan.source, report, job, scope=scope)
     else:

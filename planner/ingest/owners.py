@@ -108,12 +108,11 @@ def _say_plan_owners(report: FileReport, merged: dict[str, Any], what: str) -> N
         )
 
 
-def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity: float, *,
-               scope: Scope) -> dict[str, int]:  # fmt: skip
+def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, int]:
     """Merge a users table (sq.merge_reps) and remember which reps it lists, for `after_tables` to name the active
     reps no users file of the import lists (a fingerprint of the stored reps first: sync counts those unchanged)."""
     ss.snapshot(con, "reps", scope=scope)
-    result = sq.merge_reps(con, mapped, source, capacity, scope=scope)
+    result = sq.merge_reps(con, mapped, source, scope=scope)
     sq.remember_listed_reps(con, scope=scope)
     return result
 

@@ -47,10 +47,11 @@ def _split_name_addr(value: str) -> tuple[str, str | None]:
 SALESFORCE_USER_ID = re.compile(r"005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
 
 
-def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: float, ids: bool = False,
-                   id_label: str = "CRM user", *, scope: Scope) -> tuple[int, int, list[str]]:  # fmt: skip
+def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, ids: bool = False, id_label: str = "CRM user", *,
+                   scope: Scope) -> tuple[int, int, list[str]]:  # fmt: skip
     """Map the owner values of accepted rows in _p to rep_ids (temp table _owner_map), creating missing reps:
-    (reps created, of which known only by a user ID, owner names several reps share).
+    (reps created, of which known only by a user ID, owner names several reps share). A rep created here has no
+    capacity of its own (NULL): the store's default capacity (Settings) applies to it.
 
     A name matches a rep written exactly so ('ANNA LEE' is R003 when R003 is written that way), else one written
     in any case; a name several reps share goes to the first and is returned, for the import to warn of.
@@ -107,7 +108,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
             crm_id = value if is_id else None
             label = f"{'Salesforce user' if salesforce else id_label} {value}" if is_id else value
             display = name or (_name_from_email(mail) if mail else label)
-            created.append((rep_id, crm_id, display, mail, True, source, stamp, stamp, capacity_hours))
+            created.append((rep_id, crm_id, display, mail, True, source, stamp, stamp))
             by_id += is_id
             if crm_id:
                 by_crm[crm_id] = rep_id
@@ -119,8 +120,7 @@ def resolve_owners(con: duckdb.DuckDBPyConnection, source: str, capacity_hours: 
         if name in by_former:
             former_owners.append((owner,))
     if created:
-        insert_rows(con, "reps", created, 9,
-                    "rep_id, crm_id, name, email, active, source, created_at, updated_at, capacity_hours",
+        insert_rows(con, "reps", created, 8, "rep_id, crm_id, name, email, active, source, created_at, updated_at",
                     scope=scope)  # fmt: skip
     con.execute("CREATE OR REPLACE TEMP TABLE _owner_map (owner VARCHAR, owner_email VARCHAR, rep_id VARCHAR)")
     if mapping:
@@ -232,9 +232,9 @@ def build_reps(
     con.execute("UPDATE _p SET _exists = rep_id IS NOT NULL")
 
 
-def merge_reps(
-    con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, capacity_hours: float, *, scope: Scope
-) -> dict[str, int]:
+def merge_reps(con: duckdb.DuckDBPyConnection, mapped: set[str], source: str, *, scope: Scope) -> dict[str, int]:
+    """Insert the users table's new reps and update the matched ones. A new rep without a capacity in the file
+    keeps NULL (the store's default capacity applies); a blank cell leaves a stored capacity as it is."""
     require_admin(scope)
     stamp = now()
     new = con.execute("SELECT _row FROM _p WHERE _reject IS NULL AND NOT _exists ORDER BY _row").fetchall()
@@ -249,10 +249,10 @@ def merge_reps(
                              quota, capacity_hours, active, source, created_at, updated_at, manager, region,
                              home_inferred)
            SELECT n.rep_id, p.crm_id, coalesce(p.name, p.email), p.email, p.geo_city, p.geo_state, p.postal_code,
-                  p.lat, p.lon, p.quota, coalesce(p.capacity_hours, ?), coalesce(p.active, true), ?, ?, ?, p.manager,
+                  p.lat, p.lon, p.quota, p.capacity_hours, coalesce(p.active, true), ?, ?, ?, p.manager,
                   p.region, false
            FROM _p p JOIN _newids n USING (_row)""",
-        [capacity_hours, source, stamp, stamp],
+        [source, stamp, stamp],
     )
     pairs = {"crm_id": "crm_id", "name": "name", "email": "email", "quota": "quota", "capacity_hours": "capacity_hours",
              "active": "active", "manager": "manager", "region": "region"}  # fmt: skip
