@@ -1,0 +1,51 @@
+"""Import, third round: a Windows cp1252 CSV whose only special characters are Excel's curly quotes and dashes stays
+cp1252 (not Mac Roman)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner import ingest
+from planner.ingest import reader
+from planner.scope import OPERATOR
+from tests.helpers import table
+
+# Excel on Windows autocorrects ' - " into ’ – “ ” (bytes 0x92 0x96 0x93 0x94), ... into … (0x85).
+QUOTES_ONLY = ["O’Brien Ltd,Dublin", "Smith – Jones LLC,Cork", "“Best” Foods,Galway", "Acme™ Tools…,Sligo",
+               "• Bullet Co,Ennis", "Price € Less,Tralee", "Smith—Jones,Naas"]  # fmt: skip
+MORE_APOSTROPHES = ["O’Brien Ltd,Dublin", "McDonald’s Supply,Cork", "D’Arcy & Sons,Galway", "O’Neill’s Bar,Cork",
+                    "Café Noir,Paris"]  # fmt: skip
+MAC_ROWS = ["Peña Núñez S.L.,Madrid", "Martín López SA,Sevilla", "Müller & Söhne GmbH,Köln", "Noël Frères,Lyon"]
+
+
+def _import(store: Path, path: Path, lines: list[str], encoding: str) -> tuple[list[str], list[tuple[object, ...]]]:
+    path.write_bytes("\r\n".join(["Account Name,Billing City", *lines]).encode(encoding))
+    (f,) = ingest.import_files(store, [path], scope=OPERATOR).files
+    return f.notes, table(store, "SELECT name, city FROM accounts ORDER BY name")
+
+
+@pytest.mark.parametrize("lines", [QUOTES_ONLY, MORE_APOSTROPHES], ids=["quotes-only", "more-apostrophes"])
+def test_a_cp1252_csv_with_curly_quotes_and_dashes_is_not_read_as_mac_roman(
+    empty_store: Path, tmp_path: Path, lines: list[str]
+) -> None:
+    """Read as Mac Roman, ’ – “ ” are í ñ ì î: 'OíBrien Ltd', 'Smith ñ Jones', 'ìBestî', and 'Café' is 'CafÈ'."""
+    notes, got = _import(empty_store, tmp_path / "accounts.csv", lines, "cp1252")
+    assert "read as cp1252 (not UTF-8)" in notes, notes
+    assert got == sorted(tuple(r.split(",")) for r in lines)
+
+
+def test_a_mac_roman_csv_whose_letters_are_cp1252_punctuation_is_still_mac_roman(
+    empty_store: Path, tmp_path: Path
+) -> None:
+    """Mac Roman's ñ ó í ë are cp1252's – — ’ ‘ bytes: between letters ('Pe–a', 'L—pez', 'Mart’n') they are
+    not text, so the file still reads as Mac Roman."""
+    notes, got = _import(empty_store, tmp_path / "accounts.csv", MAC_ROWS, "mac_roman")
+    assert any(n.startswith("read as Mac Roman") for n in notes), notes
+    assert got == sorted(tuple(r.split(",")) for r in MAC_ROWS)
+
+
+def test_word_score_reads_cp1252_punctuation_as_text() -> None:
+    raw = "O’Brien, Smith – Jones, “Best”".encode("cp1252")
+    assert reader._word_score(raw.decode("cp1252")) > reader._word_score(raw.decode("mac_roman"))
