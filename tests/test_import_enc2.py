@@ -1,5 +1,5 @@
 """Import, third round: a Windows cp1252 CSV whose only special characters are Excel's curly quotes and dashes stays
-cp1252 (not Mac Roman)."""
+cp1252 (not Mac Roman), and a blank ID column filled from its repeat keeps the IDs."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def test_a_mac_roman_csv_whose_letters_are_cp1252_punctuation_is_still_mac_roman
 def test_word_score_reads_cp1252_punctuation_as_text() -> None:
     raw = "O’Brien, Smith – Jones, “Best”".encode("cp1252")
     assert reader._word_score(raw.decode("cp1252")) > reader._word_score(raw.decode("mac_roman"))
+
+
+def test_a_blank_id_column_filled_from_its_repeat_keeps_the_ids(empty_store: Path, tmp_path: Path) -> None:
+    """'Account ID' blank, a second 'Account ID' filled: the IDs come from the second (the blank check runs after
+    the fill, so the note 'blank in every row' and the 'filled' warning no longer contradict each other)."""
+    path = tmp_path / "accounts.csv"
+    path.write_text("Account ID,Account Name,City,Account ID\n,Falaise SA,Rennes,A-1\n,Galet SA,Brest,A-2\n")
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert not any("blank in every row" in n for n in f.notes), f.notes
+    assert any("2 blank cell(s) of the first were filled" in w for w in f.warnings), f.warnings
+    assert table(empty_store, "SELECT account_id, name FROM accounts ORDER BY 1") == [
+        ("A-1", "Falaise SA"),
+        ("A-2", "Galet SA"),
+    ]
