@@ -1,10 +1,13 @@
 """Import, third round: a Windows cp1252 CSV whose only special characters are Excel's curly quotes and dashes stays
-cp1252 (not Mac Roman), and a blank ID column filled from its repeat keeps the IDs."""
+cp1252 (not Mac Roman), a blank ID column filled from its repeat keeps the IDs, and a repeated header whose
+'(2)' name is already a header is renamed apart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import openpyxl
 import pytest
 
 from planner import ingest
@@ -63,3 +66,36 @@ def test_a_blank_id_column_filled_from_its_repeat_keeps_the_ids(empty_store: Pat
         ("A-1", "Falaise SA"),
         ("A-2", "Galet SA"),
     ]
+
+
+@pytest.mark.parametrize("third", ["City", "CITY"])
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_repeated_header_whose_numbered_name_is_taken_is_imported(
+    empty_store: Path, tmp_path: Path, third: str, suffix: str
+) -> None:
+    """'City', 'City (2)', 'City': the repeat was named 'City (2)' too and DuckDB refused the file."""
+    rows = [["Account Name", "City", "City (2)", third], ["Ker SA", "Rennes", "X", "Y"], ["Mor SA", "", "Z", "Brest"]]
+    path = tmp_path / f"accounts.{suffix}"
+    if suffix == "csv":
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        assert ws is not None
+        for r in rows:
+            ws.append(r)
+        wb.save(path)
+    (f,) = ingest.import_files(empty_store, [path], scope=OPERATOR).files
+    assert (f.inserted, f.rejected) == (2, 0)
+    got = table(empty_store, "SELECT name, city FROM accounts ORDER BY name")
+    assert [n for n, _ in got] == ["Ker SA", "Mor SA"] and got[0][1] == "Rennes"
+
+
+def test_dedupe_columns_never_reuses_a_name() -> None:
+    got = reader.dedupe_columns(["City", "City (2)", "City", "", "Column 5", "city"])
+    assert len({c.lower() for c in got}) == len(got), got
+
+
+def test_a_workbook_duckdb_cannot_read_is_not_called_a_csv_table() -> None:
+    err = reader.stage_error("book.xlsx: Sheet1", duckdb.BinderException("Binder Error: something"))
+    assert "CSV" not in str(err).split(";")[0] and "as CSV or Excel" not in str(err), err

@@ -362,17 +362,16 @@ def find_header(rows: list[list[str]]) -> int:
 def dedupe_columns(header: list[str]) -> list[str]:
     """Unique, non-empty column names: blanks become 'Column 3', repeats get ' (2)'."""
     out: list[str] = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()  # lower case: DuckDB's names are (a repeat's name must not be a real header's either)
     for i, name in enumerate(header):
-        name = str(name or "").replace("\ufeff", "").strip() or f"Column {i + 1}"
+        base = name = str(name or "").replace("\ufeff", "").strip() or f"Column {i + 1}"
         if name == ROW_COLUMN:
-            name = "_row"
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            name = f"{name} ({seen[key]})"
-        else:
-            seen[key] = 1
+            base = name = "_row"
+        n = 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base} ({n})"
+        taken.add(name.lower())
         out.append(name)
     return out
 
@@ -612,4 +611,7 @@ def stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
     if "unicode" in text.lower():
         return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")
     first = text.splitlines()[0] if text else type(exc).__name__
+    if re.search(r"\.xls[xm]?\b", name, re.IGNORECASE):  # a workbook's sheet: not 'a CSV table', not 'as Excel'
+        return ImportFileError(f"{name}: cannot be read as a table ({first[:160]}); save it again in Excel or "
+                               "export it as CSV")  # fmt: skip
     return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
