@@ -485,8 +485,8 @@ def _parsing(con: duckdb.DuckDBPyConnection, plan: Plan, kind: str, report: File
     """Detect number and date styles in the staged rows and write the SQL that parses each field."""
     fdefs = F.FIELD_BY_NAME[kind]
     by_field = {target: col for col, target in plan.mapping.items() if target in fdefs}
-    by_field = sync.without_blank_id(con, by_field, kind, report, scope=scope)  # a blank ID column: as none
     sync.fill_repeated(con, plan.mapping, kind, report, scope=scope)  # 'City' twice: the second fills the first
+    by_field = sync.without_blank_id(con, by_field, kind, report, scope=scope)  # blank even so: as none
     numeric_cols = [c for f, c in by_field.items() if fdefs[f].dtype in ("number", "employees", "fraction", "coord")]
     attr_cols = [c for c, target in plan.mapping.items() if target == F.ATTR]
     whole = [c for f, c in by_field.items() if f in currency.MONEY_FIELDS or fdefs[f].dtype == "employees"]

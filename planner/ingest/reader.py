@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -149,19 +150,45 @@ def _decode_sample(head: bytes, display: str) -> tuple[str, str]:
         text, encoding = head.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         text, encoding = head.decode("latin-1"), "latin-1"
-    if re.search(rb"[\x80-\x9f]", head) and _word_score(mac := head.decode("mac_roman")) > _word_score(text):
+    # Mac Roman only on clear evidence: a cp1252 file read as Mac Roman corrupts far more than the reverse.
+    if re.search(rb"[\x80-\x9f]", head) and _word_score(mac := head.decode("mac_roman")) >= _word_score(text) + 2:
         return mac, "mac_roman"  # Excel for Mac's 'CSV (Macintosh)': é is 0x8E, ü 0x9F (cp1252's Ž and Ÿ)
     return text, encoding
 
 
-_IN_WORD = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]")
+# cp1252's typographic characters (Excel on Windows autocorrects ' - " into ’ – “ ”): real text, not letters.
+_TYPOGRAPHIC = frozenset("’‘“”–—…•™€«»°£§©®")
+_AFTER_APOSTROPHE = re.compile(r"(?:s|t|d|ll|re|ve|m)(?![^\W\d_])")  # McDonald’s, don’t, we’ll
 
 
 def _word_score(text: str) -> int:
-    """How much a decoding reads like words: non-ASCII lower-case letters after a letter ('Soci|é|té') count for
-    it, upper-case ones after a lower-case letter ('SociŽtŽ', Mac Roman's é read as cp1252) against it."""
-    found = [(m.group(), text[m.start() - 1]) for m in _IN_WORD.finditer(text)]
-    return sum(1 if c.islower() else -1 if c.isupper() and before.islower() else 0 for c, before in found)
+    """How much a decoding reads like real text, one point per non-ASCII character: lower-case letters in a word
+    ('Soci|é|té') and typographic punctuation where text has it (O’Brien, Smith – Jones, “Best”) count for it;
+    upper-case letters after a lower-case one ('SociŽtŽ', 'CafÈ'), lower-case ones before an upper-case one
+    ('OíBrien', cp1252's ’ read as Mac Roman), symbols inside a word and control characters count against it."""
+    score = 0
+    for m in re.finditer(r"[^\x00-\x7f]", text):
+        i, c = m.start(), m.group()
+        before, after = text[i - 1 : i] or " ", text[i + 1 : i + 2] or " "
+        kind = unicodedata.category(c)
+        if kind == "Ll":
+            score += -1 if after.isupper() else 1 if before.isalpha() or after.isalpha() else 0
+        elif kind == "Lu":
+            if before.islower() or (before.isupper() and after.islower()):
+                score -= 1  # 'SociŽtŽ', 'MŸller'
+            elif after.isalpha() or before.isupper():
+                score += 1  # 'École', 'SOCIÉTÉ'
+        elif kind[0] == "C" or c == "\ufffd":
+            score -= 2  # C1 controls: bytes cp1252 leaves undefined (0x81 0x8D 0x8F 0x90 0x9D)
+        elif before.isalpha() and after.isalpha():
+            if c == "’":  # O’Brien, McDonald’s: not 'Mart’n' (Mac Roman's í)
+                single = i < 2 or not text[i - 2].isalpha()
+                score += 1 if single or _AFTER_APOSTROPHE.match(text, i + 1) else 0
+            elif c not in "–—":
+                score -= 1  # a symbol inside a word: 'Soci‡t‡'
+        elif c in _TYPOGRAPHIC:
+            score += 1
+    return score
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -335,17 +362,16 @@ def find_header(rows: list[list[str]]) -> int:
 def dedupe_columns(header: list[str]) -> list[str]:
     """Unique, non-empty column names: blanks become 'Column 3', repeats get ' (2)'."""
     out: list[str] = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()  # lower case: DuckDB's names are (a repeat's name must not be a real header's either)
     for i, name in enumerate(header):
-        name = str(name or "").replace("\ufeff", "").strip() or f"Column {i + 1}"
+        base = name = str(name or "").replace("\ufeff", "").strip() or f"Column {i + 1}"
         if name == ROW_COLUMN:
-            name = "_row"
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            name = f"{name} ({seen[key]})"
-        else:
-            seen[key] = 1
+            base = name = "_row"
+        n = 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base} ({n})"
+        taken.add(name.lower())
         out.append(name)
     return out
 
@@ -585,4 +611,7 @@ def stage_error(name: str, exc: duckdb.Error) -> ImportFileError:
     if "unicode" in text.lower():
         return ImportFileError(f"{name}: mixed text encodings on line {line or '?'}; save it again as UTF-8 CSV")
     first = text.splitlines()[0] if text else type(exc).__name__
+    if re.search(r"\.xls[xm]?\b", name, re.IGNORECASE):  # a workbook's sheet: not 'a CSV table', not 'as Excel'
+        return ImportFileError(f"{name}: cannot be read as a table ({first[:160]}); save it again in Excel or "
+                               "export it as CSV")  # fmt: skip
     return ImportFileError(f"{name}: cannot be read as a CSV table ({first[:160]}); export it again as CSV or Excel")
