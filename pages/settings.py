@@ -34,8 +34,10 @@ if message := st.session_state.pop("set_message", None):
     st.success(message, icon=":material/check:")
 st.caption(
     "One set of assumptions for the whole product: the Coverage map, Rebalance (the optimizer's workload metric, "
-    "capacity and reach), the rep's plan and `planner metrics` / `planner balance` all read these values. Values "
-    "saved here are kept in the store; the others come from the deployment (PLANNER_* variables) or the defaults."
+    "capacity and reach) and `planner metrics` / `planner balance` read these values; the rep's plan reads the "
+    "capacity (its weekly hours), while the hours of each step of its sequence are the plan's own rules (Territory "
+    "plan, Rules). Values saved here are kept in the store; the others come from the deployment (PLANNER_* "
+    "variables) or the defaults."
 )
 st.markdown(md_text(current.describe(), 600))
 table = pd.DataFrame(rows)[["label", "value", "source", "help"]]
