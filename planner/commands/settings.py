@@ -2,9 +2,9 @@
 in the store, and the currency its money is shown in.
 
 They drive Coverage, Rebalance, `metrics` and `balance` alike, and the capacity of the rep's plan (its steps'
-hours are the plan's own rules); the Settings page shows the same. Without --set or --reset, prints them with where each value comes from. Touches a year are set per
-segment (touches_per_year_customer, touches_per_year_prospect); touches_per_year, earlier versions' one
-figure, sets or resets both.
+hours are the plan's own rules); the Settings page shows the same. Without --set or --reset, prints them with
+where each value comes from. Touches a year are set per segment (touches_per_year_customer,
+touches_per_year_prospect); touches_per_year, earlier versions' one figure, sets or resets both.
 """
 
 from __future__ import annotations
