@@ -148,15 +148,13 @@ def round_half_up(x: float) -> float:
     return math.copysign(math.floor(abs(x) + 0.5), x)
 
 
-def _head_count(s: str, decimal_comma: bool) -> int | None:
+def _head_count(s: str, decimal_comma: bool) -> float | None:
     m = None if not any(sep in s for sep in ("-", "to", "–")) else _RANGE.fullmatch(s)
     if m:
         lo, hi = _count(m.group(1), decimal_comma), _count(m.group(3), decimal_comma)
-        n = None if lo is None or hi is None else round_half_up((lo + hi) / 2)
-    else:
-        n = _count(s[:-1] if s.endswith("+") else s, decimal_comma)
-        n = None if n is None else round_half_up(n)
-    return None if n is None or not 0 <= n <= MAX_EMPLOYEES else int(n)
+        return None if lo is None or hi is None else round_half_up((lo + hi) / 2)
+    n = _count(s[:-1] if s.endswith("+") else s, decimal_comma)
+    return None if n is None else round_half_up(n)
 
 
 def parse_employees(value: str | None, decimal_comma: bool = False) -> int | None:
@@ -172,7 +170,7 @@ def parse_employees(value: str | None, decimal_comma: bool = False) -> int | Non
         n = _head_count(t, decimal_comma)
         if n is None and _K_DECIMAL.fullmatch(t):
             n = _head_count(t.replace(",", "."), False)
-    return n
+    return None if n is None or not 0 <= n <= MAX_EMPLOYEES else int(n)
 
 
 def parse_bool(value: str | None) -> bool | None:

@@ -135,12 +135,11 @@ CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
         WHEN regexp_full_match(s, '\\d{{8}}') THEN left(lpad(s, 9, '0'), 5)
     END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_max_employees() AS {max_employees};
-CREATE OR REPLACE TEMP MACRO tp_head(s, dec_comma) AS list_transform([round(CASE
+CREATE OR REPLACE TEMP MACRO tp_head(s, dec_comma) AS round(CASE
     WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) AND regexp_full_match(s, {head_range})
     THEN list_transform([regexp_extract(s, {head_range_full}, ['lo', 'sep', 'hi'])],
                         lambda m: (tp_count(m.lo, dec_comma) + tp_count(m.hi, dec_comma)) / 2)[1]
-    ELSE tp_count(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, dec_comma) END)],
-    lambda n: CASE WHEN n BETWEEN 0 AND {max_employees} THEN n END)[1];
+    ELSE tp_count(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, dec_comma) END);
 CREATE OR REPLACE TEMP MACRO tp_head_slow(s, dec_comma) AS list_transform([regexp_replace(s, {size_word}, '')],
     lambda t: coalesce(tp_head(t, dec_comma), CASE WHEN regexp_full_match(t, {k_decimal})
                                                    THEN tp_head(replace(t, ',', '.'), false) END))[1];
