@@ -131,21 +131,46 @@ def _count(text: str, decimal_comma: bool) -> float | None:
     )
 
 
-def parse_employees(value: str | None, decimal_comma: bool = False) -> float | None:
-    """A head count; ranges such as '51-200' give their midpoint and '10,001+' its floor; '-5' or one above
-    MAX_EMPLOYEES is none."""
+# A company size as LinkedIn and HR tools write it: the word after the number ('51-200 employees', '10,001+
+# employees', '11-50 Mitarbeiter', '201-500 employés', '51-200 empleados'), dropped before the number is read; spaces
+# are removed first. Only values the plain reading refuses are tried so (the import's fast path stays as it was).
+SIZE_WORD = (r"(?i)(employees?|emps?|staff|mitarbeiter(innen)?|besch(ä|ae)ftigte|employ(é|e)s|salari(é|e)s"
+             r"|empleados|funcion(á|a)rios|dipendenti|medewerkers|werknemers)\.?$")  # fmt: skip
+_SIZE_WORD = re.compile(SIZE_WORD)
+# A size in thousands with one or two decimals ('1.5k', '2,5K') is one whatever the file's decimal mark.
+K_DECIMAL = r"\d+[.,]\d{1,2}[kK]\+?"
+_K_DECIMAL = re.compile(K_DECIMAL)
+_RANGE = re.compile(r"([\d,.]+[kK]?)(-|to|–)([\d,.]+[kK]?)")
+
+
+def round_half_up(x: float) -> float:
+    """x to the nearest whole number, halves away from zero (SQL's round: a '1-4' range is 3 people)."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def _head_count(s: str, decimal_comma: bool) -> float | None:
+    m = None if not any(sep in s for sep in ("-", "to", "–")) else _RANGE.fullmatch(s)
+    if m:
+        lo, hi = _count(m.group(1), decimal_comma), _count(m.group(3), decimal_comma)
+        return None if lo is None or hi is None else round_half_up((lo + hi) / 2)
+    n = _count(s[:-1] if s.endswith("+") else s, decimal_comma)
+    return None if n is None else round_half_up(n)
+
+
+def parse_employees(value: str | None, decimal_comma: bool = False) -> int | None:
+    """A head count; ranges such as '51-200' give their midpoint (halves up) and '10,001+' its floor, in
+    thousands too ('1K-5K'), with a trailing word ('51-200 employees'); '-5' or one above MAX_EMPLOYEES is none."""
     if is_blank(value):
         return None
     assert value is not None
     s = value.strip(WS).replace(" ", "")
-    m = None if not any(sep in s for sep in ("-", "to", "–")) else re.fullmatch(r"([\d,.]+)\s*(-|to|–)\s*([\d,.]+)", s)
-    if m:
-        lo, hi = _count(m.group(1), decimal_comma), _count(m.group(3), decimal_comma)
-        return None if lo is None or hi is None else round((lo + hi) / 2)
-    if s.endswith("+"):
-        s = s[:-1]
-    n = _count(s, decimal_comma)
-    return None if n is None or not 0 <= n <= MAX_EMPLOYEES else round(n)
+    n = _head_count(s, decimal_comma)
+    if n is None:
+        t = _SIZE_WORD.sub("", s)
+        n = _head_count(t, decimal_comma)
+        if n is None and _K_DECIMAL.fullmatch(t):
+            n = _head_count(t.replace(",", "."), False)
+    return None if n is None or not 0 <= n <= MAX_EMPLOYEES else int(n)
 
 
 def parse_bool(value: str | None) -> bool | None:

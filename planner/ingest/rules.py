@@ -33,7 +33,7 @@ RULES = sq.ParseRules(
     ws=parse.WS, blank=parse.BLANK, true_words=parse.TRUE_WORDS, false_words=parse.FALSE_WORDS, split=parse.SPLIT,
     currency=parse.CURRENCY, comma_evidence=parse.COMMA_EVIDENCE, dot_evidence=parse.DOT_EVIDENCE,
     state_names=dict(geo.STATE_NAMES), us_names=US_NAMES, won_stage=parse.WON_STAGE, lost_stage=parse.LOST_STAGE,
-    key_gap=geo_world.KEY_GAP_RE2, max_employees=parse.MAX_EMPLOYEES,
+    key_gap=geo_world.KEY_GAP_RE2, max_employees=parse.MAX_EMPLOYEES, size_word=parse.SIZE_WORD,
 )  # fmt: skip
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 from xml.etree import ElementTree
 
+from planner.ingest import parse
+
 DENSE_CELLS = 30_000_000  # about 1 GB for calamine's block: a million rows of 30 columns
 _CHUNK = 8 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -48,6 +50,7 @@ _LABEL = "(" + "|".join(SUBTOTAL_LABELS) + ")"
 GROUP_TOTAL = re.compile(rf"\s{_LABEL}\s*$", re.IGNORECASE)  # the label's end of '<group value> <label>'
 GRAND_TOTAL = re.compile(rf"\s*grand\s+{_LABEL}\s*", re.IGNORECASE)  # the whole cell
 # A formula's error as Excel writes it in a cell (and in its CSV): a subtotal's StdDev or Var of one row is #DIV/0!.
+_LETTER = re.compile(r"[^\W\d_]")
 EXCEL_ERROR = re.compile(r"#(NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!)")
 
 
@@ -172,9 +175,27 @@ def merged_ranges(path: Any, part: str) -> list[Merge]:
 
 
 def is_total(cells: list[str]) -> bool:
-    """Whether a row is a grouped report's subtotal: its first written cell is 'Subtotal'."""
-    first = next((c.strip() for c in cells if c.strip()), "")
-    return bool(SUBTOTAL.fullmatch(first))
+    """Whether a row is a grouped report's subtotal: its first written cell is 'Subtotal', or Excel's Data >
+    Subtotal label ('Maya Patel Total', 'Grand Total', 'Maya Patel Count') with only numbers, Excel's error
+    values or blanks in its other cells (the results; a company 'Print Max' has a city, a stage...)."""
+    at = next((i for i, c in enumerate(cells) if c.strip()), -1)
+    first = cells[at].strip() if at >= 0 else ""
+    if SUBTOTAL.fullmatch(first):
+        return True
+    if " " not in first or not (GROUP_TOTAL.search(first) or GRAND_TOTAL.fullmatch(first)):
+        return False
+    return all(_result(c) for c in cells[at + 1 :])
+
+
+def _result(cell: str) -> bool:
+    """A subtotal row's other cell: blank, no letters (a sum, a date), a number ('$1.2M') or an error ('#DIV/0!')."""
+    c = cell.strip()
+    return (
+        parse.is_blank(c)
+        or not _LETTER.search(c)
+        or parse.parse_number(c) is not None
+        or bool(EXCEL_ERROR.fullmatch(c))
+    )
 
 
 def fill_groups(rows: list[tuple[int, list[str]]], header_row: int, merges: list[Merge], report: bool) -> list[int]:

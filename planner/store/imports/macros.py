@@ -37,6 +37,7 @@ class ParseRules:
     lost_stage: str  # regex of a lost (or only 'closed') deal's stage
     key_gap: str  # regex (RE2) of what a name key writes as one space (geo_world.name_key)
     max_employees: int  # the largest head count that is one company's
+    size_word: str  # regex (Python and RE2 alike) of the word after a company size ('51-200 employees')
 
 
 def lit(text: str) -> str:
@@ -134,6 +135,14 @@ CREATE OR REPLACE TEMP MACRO tp_zip(v) AS CASE
         WHEN regexp_full_match(s, '\\d{{8}}') THEN left(lpad(s, 9, '0'), 5)
     END)[1] END;
 CREATE OR REPLACE TEMP MACRO tp_max_employees() AS {max_employees};
+CREATE OR REPLACE TEMP MACRO tp_head(s, dec_comma) AS round(CASE
+    WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) AND regexp_full_match(s, {head_range})
+    THEN list_transform([regexp_extract(s, {head_range_full}, ['lo', 'sep', 'hi'])],
+                        lambda m: (tp_count(m.lo, dec_comma) + tp_count(m.hi, dec_comma)) / 2)[1]
+    ELSE tp_count(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, dec_comma) END);
+CREATE OR REPLACE TEMP MACRO tp_head_slow(s, dec_comma) AS list_transform([regexp_replace(s, {size_word}, '')],
+    lambda t: coalesce(tp_head(t, dec_comma), CASE WHEN regexp_full_match(t, {k_decimal})
+                                                   THEN tp_head(replace(t, ',', '.'), false) END))[1];
 CREATE OR REPLACE TEMP MACRO tp_key(v) AS
     nullif(trim(regexp_replace(lower(strip_accents(v)), {key_gap}, ' ', 'g')), '');
 CREATE OR REPLACE TEMP MACRO tp_domain(v) AS
@@ -158,6 +167,9 @@ _DOT = r"[+-]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)(\.\d+)?|[+-]?\.\d+"
 _COMMA = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?|[+-]?,\d+"
 # A whole number's thousands (a head count: no one employs 1.5 people), in either style.
 _WHOLE = r"\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+"
+# A head count's range, its ends in thousands too ('1K-5K'), and thousands with decimals ('1.5k': planner.ingest.parse).
+_HEAD_RANGE = r"([\d,.]+[kK]?)(-|to|–)([\d,.]+[kK]?)"
+_K_DECIMAL = r"\d+[.,]\d{1,2}[kK]\+?"
 # A value only one style can have written, read so in a file of the other style (a '€60.000.000' quota beside
 # '£1,200,000' ones was left empty): two or more groups of three, or a group then the other decimal mark, or
 # Indian lakh and crore groups ('₹ 16,60,00,000': several commas are never one decimal comma).
@@ -196,6 +208,8 @@ def _macro_values(rules: ParseRules) -> dict[str, str]:
         "won_stage": _re(rules.won_stage), "lost_stage": _re(rules.lost_stage),
         "comma_evidence": lit(rules.comma_evidence), "dot_evidence": lit(rules.dot_evidence),
         "key_gap": _re(rules.key_gap), "max_employees": str(int(rules.max_employees)),
+        "size_word": _re(rules.size_word), "k_decimal": _re(_K_DECIMAL), "head_range": _re(_HEAD_RANGE),
+        "head_range_full": _re("^" + _HEAD_RANGE + "$"),
     }  # fmt: skip
 
 

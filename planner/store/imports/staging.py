@@ -417,16 +417,13 @@ def field_expr(column: str, dtype: str, decimal_comma: bool, day_first: bool, pe
             f"THEN x / 100 ELSE x END)[1]"
         )
     if dtype == "employees":  # a head count: '-5' or 900 billion is none (left empty and warned)
-        # Whole: '1,000-5,000' and '10,001+' group thousands whatever the file's decimal mark (tp_count).
+        # Whole: '1,000-5,000' and '10,001+' group thousands whatever the file's decimal mark (tp_count). Only what
+        # tp_head refuses is read again without a size's word ('51-200 employees'), by tp_head_slow.
         return (
             f"CASE WHEN regexp_full_match({c}, '\\d{{1,7}}') THEN {c}::DOUBLE ELSE list_transform([CASE "
             f"WHEN regexp_full_match({c}, '\\d{{1,3}}(,\\d{{3}})+') THEN replace({c}, ',', '')::DOUBLE ELSE "
-            f"list_transform([replace(trim({c}), ' ', '')], lambda s: round(CASE "
-            f"WHEN (contains(s, '-') OR contains(s, 'to') OR contains(s, '–')) "
-            f"AND regexp_full_match(s, '([\\d,.]+)(-|to|–)([\\d,.]+)') THEN list_transform("
-            f"[regexp_extract(s, '^([\\d,.]+)(-|to|–)([\\d,.]+)$', ['lo', 'sep', 'hi'])], "
-            f"lambda m: (tp_count(m.lo, {dc}) + tp_count(m.hi, {dc})) / 2)[1] "
-            f"ELSE tp_count(CASE WHEN suffix(s, '+') THEN s[1:length(s) - 1] ELSE s END, {dc}) END))[1] END], "
+            f"list_transform([replace(trim({c}), ' ', '')], "
+            f"lambda s: coalesce(tp_head(s, {dc}), tp_head_slow(s, {dc})))[1] END], "
             f"lambda n: CASE WHEN n BETWEEN 0 AND tp_max_employees() THEN n END)[1] END"
         )
     if dtype == "bool":
