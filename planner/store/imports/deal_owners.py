@@ -21,7 +21,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.plan_owners import _touched_scenarios, chain_bases
+from planner.store.imports.plan_owners import _touched_scenarios, chain_bases, merge_chain
 from planner.store.imports.reps import _OWNER_JOIN
 
 # The scenarios whose commit kept the open deals it moved (scenario_deals; its audit entry counts them): a deal they
@@ -56,28 +56,7 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
             LEFT JOIN scenario_deals x ON x.scenario_id = g.scenario_id AND x.deal_id = f.deal_id
             WHERE f.stored IS NOT DISTINCT FROM g.ours AND (x.deal_id IS NOT NULL OR NOT coalesce(c.recorded, false))"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _deal_owned AS
-           WITH m AS (SELECT deal_id, any_value(account_id) AS account_id,
-                             min_by(scenario_id, step) FILTER (WHERE base IS DISTINCT FROM after) AS scenario_id,
-                             any_value(ours) AS ours, any_value(theirs) AS theirs,
-                             list(base ORDER BY step DESC)[1] AS base,
-                             min(step) FILTER (WHERE theirs IS NOT DISTINCT FROM base) AS matched
-                      FROM _deal_chain GROUP BY deal_id HAVING bool_or(base IS DISTINCT FROM ours))
-           SELECT *, matched IS NOT NULL AND theirs IS DISTINCT FROM ours AS back_to_base,
-                  matched IS NULL AND theirs IS DISTINCT FROM ours AS conflict
-           FROM m"""  # only the deals the chain moved
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _deal_links AS
-           SELECT c.scenario_id, c.deal_id, m.back_to_base AND c.step <= m.matched AS back_to_base, m.conflict
-           FROM _deal_chain c JOIN _deal_owned m USING (deal_id) WHERE c.base IS DISTINCT FROM c.after"""
-    )
-    keep = "false" if take_file else "back_to_base"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _deal_plan_kept AS SELECT deal_id, ours AS rep_id FROM _deal_owned "
-                f"WHERE {keep}")  # fmt: skip
-    kept = int(scalar(con, "SELECT count(*) FROM _deal_plan_kept"))
-    reverted = int(scalar(con, "SELECT count(*) FROM _deal_owned WHERE back_to_base")) if take_file else 0
+    kept, reverted = merge_chain(con, "_deal", "deal_id", take_file, extra="any_value(account_id) AS account_id,")
     conflicts = query_df(
         con,
         """SELECT m.deal_id, d.name AS deal, m.account_id, a.name AS account, m.scenario_id,

@@ -66,6 +66,43 @@ def _touched_scenarios(con: duckdb.DuckDBPyConnection, merged: str) -> pd.DataFr
     )
 
 
+def merge_chain(
+    con: duckdb.DuckDBPyConnection, prefix: str, key: str, take_file: bool, extra: str = ""
+) -> tuple[int, int]:
+    """The merge over temp table {prefix}_chain (key, scenario_id, step, base, after, ours, theirs: a row per commit
+    of a record's chain): leaves {prefix}_owned (per record the chain moved: the newest moving commit's scenario_id,
+    ours, theirs, the base before the first commit, back_to_base: theirs is the base of some commit, the CRM not
+    updated yet; conflict: a third owner), {prefix}_links (per moving commit: back_to_base for the commits after the
+    one the file is from, conflict) and {prefix}_plan_kept or _plan_kept (key, rep_id: the records keeping the plan's
+    owner, none when `take_file`). Returns (kept, reverted: with `take_file`, the records given back). `extra`: more
+    columns of {prefix}_owned, as aggregates."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {prefix}_owned AS
+           WITH m AS (SELECT {key}, {extra}
+                             min_by(scenario_id, step) FILTER (WHERE base IS DISTINCT FROM after) AS scenario_id,
+                             any_value(ours) AS ours, any_value(theirs) AS theirs,
+                             list(base ORDER BY step DESC)[1] AS base,
+                             min(step) FILTER (WHERE theirs IS NOT DISTINCT FROM base) AS matched
+                      FROM {prefix}_chain GROUP BY {key} HAVING bool_or(base IS DISTINCT FROM ours))
+           SELECT *, matched IS NOT NULL AND theirs IS DISTINCT FROM ours AS back_to_base,
+                  matched IS NULL AND theirs IS DISTINCT FROM ours AS conflict
+           FROM m"""  # only the records the chain moved
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {prefix}_links AS
+           SELECT c.scenario_id, c.{key}, m.back_to_base AND c.step <= m.matched AS back_to_base, m.conflict
+           FROM {prefix}_chain c JOIN {prefix}_owned m USING ({key}) WHERE c.base IS DISTINCT FROM c.after"""
+    )
+    kept_table = "_plan_kept" if prefix == "_plan" else f"{prefix}_plan_kept"
+    keep = "false" if take_file else "back_to_base"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {kept_table} AS SELECT {key}, ours AS rep_id FROM {prefix}_owned WHERE {keep}"
+    )
+    kept = int(scalar(con, f"SELECT count(*) FROM {kept_table}"))
+    reverted = int(scalar(con, f"SELECT count(*) FROM {prefix}_owned WHERE back_to_base")) if take_file else 0
+    return kept, reverted
+
+
 def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope) -> dict[str, Any]:
     """Merge the owners of the accepted rows in _p (through _owner_map) with the owners committed scenarios set.
 
@@ -86,28 +123,7 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
             SELECT c.*, f.theirs, c.base IS DISTINCT FROM c.after AS moves
             FROM f JOIN ({chain_bases("f")}) c USING (account_id)"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _plan_owned AS
-           WITH m AS (SELECT account_id, min_by(scenario_id, step) FILTER (WHERE moves) AS scenario_id,
-                             any_value(ours) AS ours, any_value(theirs) AS theirs,
-                             list(base ORDER BY step DESC)[1] AS base,
-                             min(step) FILTER (WHERE theirs IS NOT DISTINCT FROM base) AS matched
-                      FROM _plan_chain GROUP BY account_id HAVING bool_or(base IS DISTINCT FROM ours))
-           SELECT *, matched IS NOT NULL AND theirs IS DISTINCT FROM ours AS back_to_base,
-                  matched IS NULL AND theirs IS DISTINCT FROM ours AS conflict
-           FROM m"""  # only the accounts the chain moved
-    )
-    # The commits whose moves the file gives back (those after the one it is from) or meets a third owner on.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _plan_links AS
-           SELECT c.scenario_id, c.account_id, m.back_to_base AND c.step <= m.matched AS back_to_base, m.conflict
-           FROM _plan_chain c JOIN _plan_owned m USING (account_id) WHERE c.moves"""
-    )
-    keep = "false" if take_file else "back_to_base"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _plan_kept AS SELECT account_id, ours AS rep_id FROM _plan_owned "
-                f"WHERE {keep}")  # fmt: skip
-    kept = int(scalar(con, "SELECT count(*) FROM _plan_kept"))
-    reverted = int(scalar(con, "SELECT count(*) FROM _plan_owned WHERE back_to_base")) if take_file else 0
+    kept, reverted = merge_chain(con, "_plan", "account_id", take_file)
     by_scenario = query_df(
         con,
         """SELECT b.scenario_id, count(DISTINCT b.account_id) AS reverted,
