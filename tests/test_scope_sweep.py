@@ -634,7 +634,6 @@ WRITES.update({f"planner.store.imports.{n}": AUTO for n in (
     "reps.resolve_owners", "reps.build_reps", "reps.merge_reps", "reps.remember_listed_reps", "reps.unlisted_reps",
     "reps.listed_reps", "reps.inactive_owners", "reps.owners_by_former_name", "reps.shared_rep_names",
     "plan_owners.plan_owners", "plan_owners.version_before_import", "plan_owners.import_version",
-    "plan_owners.merge_chain",
     "staging.stage", "staging.parse_reject_lines", "staging.oversized_line", "staging.has_encoding_errors",
     "staging.number_rows", "staging.add_parse_rejects", "staging.drop_footer_and_blanks", "staging.number_style",
     "staging.date_order", "staging.invalid_values", "staging.counts", "staging.drop_temps", "staging.currency_evidence",

@@ -21,7 +21,7 @@ import duckdb
 
 from planner.scope import Scope, require_admin
 from planner.store.core import query_df, scalar
-from planner.store.imports.plan_owners import _touched_scenarios, chain_bases, merge_chain
+from planner.store.imports.plan_owners import _merge_chain, _touched_scenarios, chain_bases
 from planner.store.imports.reps import _OWNER_JOIN
 
 # The scenarios whose commit kept the open deals it moved (scenario_deals; its audit entry counts them): a deal they
@@ -56,7 +56,7 @@ def plan_deal_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: 
             LEFT JOIN scenario_deals x ON x.scenario_id = g.scenario_id AND x.deal_id = f.deal_id
             WHERE f.stored IS NOT DISTINCT FROM g.ours AND (x.deal_id IS NOT NULL OR NOT coalesce(c.recorded, false))"""
     )
-    kept, reverted = merge_chain(con, "_deal", "deal_id", take_file, extra="any_value(account_id) AS account_id,")
+    kept, reverted = _merge_chain(con, "_deal", "deal_id", take_file, extra="any_value(account_id) AS account_id,")
     conflicts = query_df(
         con,
         """SELECT m.deal_id, d.name AS deal, m.account_id, a.name AS account, m.scenario_id,

@@ -66,7 +66,7 @@ def _touched_scenarios(con: duckdb.DuckDBPyConnection, merged: str) -> pd.DataFr
     )
 
 
-def merge_chain(
+def _merge_chain(
     con: duckdb.DuckDBPyConnection, prefix: str, key: str, take_file: bool, extra: str = ""
 ) -> tuple[int, int]:
     """The merge over temp table {prefix}_chain (key, scenario_id, step, base, after, ours, theirs: a row per commit
@@ -123,7 +123,7 @@ def plan_owners(con: duckdb.DuckDBPyConnection, take_file: bool, *, scope: Scope
             SELECT c.*, f.theirs, c.base IS DISTINCT FROM c.after AS moves
             FROM f JOIN ({chain_bases("f")}) c USING (account_id)"""
     )
-    kept, reverted = merge_chain(con, "_plan", "account_id", take_file)
+    kept, reverted = _merge_chain(con, "_plan", "account_id", take_file)
     by_scenario = query_df(
         con,
         """SELECT b.scenario_id, count(DISTINCT b.account_id) AS reverted,
